@@ -1,0 +1,49 @@
+// Why: error codes are API. One table maps each operating failure to its HTTP status and the RESP
+// error prefix, so every front end reports the same failure the same way (DESIGN.md habit 4).
+
+export const errorTable = {
+  EVERWRITE_BAD_REQUEST: { httpStatus: 400, resp: 'ERR' },
+  EVERWRITE_BAD_CONTEXT: { httpStatus: 400, resp: 'ERR' },
+  EVERWRITE_BAD_PROPS: { httpStatus: 400, resp: 'ERR' },
+  EVERWRITE_BAD_RECORD: { httpStatus: 500, resp: 'ERR' },
+  EVERWRITE_BAD_FRAME: { httpStatus: 400, resp: 'ERR' },
+  EVERWRITE_NOT_FOUND: { httpStatus: 404, resp: 'ERR' },
+  EVERWRITE_UNKNOWN_BUCKET: { httpStatus: 404, resp: 'ERR' },
+  EVERWRITE_KEY_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
+  EVERWRITE_VALUE_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
+  EVERWRITE_FRAME_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
+  EVERWRITE_TOO_MANY_SIBLINGS: { httpStatus: 409, resp: 'ERR' },
+  EVERWRITE_OVERLOADED: { httpStatus: 429, resp: 'BUSY' },
+  EVERWRITE_QUORUM_NOT_MET: { httpStatus: 503, resp: 'TRYAGAIN' },
+  EVERWRITE_TIMEOUT: { httpStatus: 503, resp: 'TRYAGAIN' },
+  EVERWRITE_UNAVAILABLE: { httpStatus: 503, resp: 'TRYAGAIN' },
+  EVERWRITE_AUTH_FAILED: { httpStatus: 401, resp: 'NOAUTH' },
+  EVERWRITE_STORAGE_FAILED: { httpStatus: 500, resp: 'ERR' },
+  EVERWRITE_INTERNAL: { httpStatus: 500, resp: 'ERR' },
+} as const satisfies Record<string, { httpStatus: number; resp: string }>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+/** An operating failure with a stable code. Safe to show to clients. */
+export class EverwriteError extends Error {
+  override readonly name = 'EverwriteError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+  }
+
+  get httpStatus(): number {
+    return errorTable[this.code].httpStatus;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } & Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export function isEverwriteError(value: unknown): value is EverwriteError {
+  return value instanceof EverwriteError;
+}

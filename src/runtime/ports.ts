@@ -1,0 +1,82 @@
+// Why: the ports are the only contracts between the pure core and the world (DESIGN.md section 2).
+// Production plugs in the system clock, TCP and disk; the simulator plugs in virtual ones. Every
+// port has an in-memory implementation and a conformance suite in test/conformance/.
+import type { NodeId } from '../core/base/ids.ts';
+
+/** Time as the runtime sees it. Only the runtime reads it; the core gets `nowMs` in events. */
+export interface Clock {
+  /** Milliseconds from an arbitrary origin; never goes backwards. */
+  monotonicMs(): number;
+  /** Wall-clock milliseconds since the Unix epoch (may jump; used only for lastModified/LWW). */
+  realtimeMs(): number;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Timers {
+  /** Calls `callback` once after `delayMs` (>= 0). */
+  after(delayMs: number, callback: () => void): TimerHandle;
+}
+
+/**
+ * Best-effort, message-oriented link to the other nodes. Frames may be lost, delayed, duplicated or
+ * reordered; the core tolerates all of it. `send` never throws for an unreachable peer: it drops.
+ */
+export interface Transport {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Queues `frame` for `target`; frames queued in one event-loop turn go out in one write. */
+  send(target: NodeId, frame: Uint8Array): void;
+  /** Registers the single receiver of inbound frames (call before start). */
+  receive(handler: (from: NodeId, frame: Uint8Array) => void): void;
+}
+
+/** What an engine can promise; the runtime adapts (e.g. adds a log when writes are not durable). */
+export interface StorageCapabilities {
+  /** A batch is applied entirely or not at all, even across a crash. */
+  readonly atomicBatch: boolean;
+  /** A resolved batch with `durable: true` survives kill -9 and power loss. */
+  readonly durableWrites: boolean;
+  /** `scan` yields keys in ascending byte order. */
+  readonly orderedScan: boolean;
+}
+
+export type BatchOperation =
+  | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }
+  | { readonly type: 'delete'; readonly key: Uint8Array };
+
+export interface ScanOptions {
+  /** Inclusive lower bound. */
+  readonly start?: Uint8Array;
+  /** Exclusive upper bound. */
+  readonly end?: Uint8Array;
+  /** Most entries to yield. */
+  readonly limit?: number;
+}
+
+/**
+ * Bytes in, bytes out, per namespace. Namespaces 0..65279 are ring partitions; the reserved ones
+ * below hold hints and node metadata. The engine never decodes a record.
+ */
+export interface StorageEngine {
+  readonly capabilities: StorageCapabilities;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(namespace: number, key: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
+  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void>;
+  scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
+  /** Removes every key of the namespace. */
+  drop(namespace: number): Promise<void>;
+}
+
+export const reservedNamespaces = Object.freeze({
+  /** Hinted-handoff records held for unreachable primaries. */
+  hints: 65535,
+  /** Node metadata: identity, epoch, bucket properties. */
+  metadata: 65534,
+  /** First namespace number that is reserved; partitions are below it. */
+  firstReserved: 65280,
+});
