@@ -1,0 +1,85 @@
+// Why: the one interface every front end (HTTP, RESP, the embedded client) calls into. A node's
+// runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
+// EverwriteError with a code from core/base/errors.ts.
+import type { NodeId } from '../core/base/ids.ts';
+
+export type Resolver = 'siblings' | 'lww';
+export type Durability = 'durable' | 'buffered';
+
+/** Per-bucket properties, stored in the cluster. R, W <= N. */
+export interface BucketProps {
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly resolver: Resolver;
+  readonly durability: Durability;
+}
+
+/** One version of a value as a client sees it. A delete is a sibling with `deleted: true`. */
+export interface SiblingView {
+  readonly value: Uint8Array;
+  readonly contentType: string;
+  readonly lastModifiedMs: number;
+  readonly deleted: boolean;
+}
+
+/**
+ * The answer to a read: every causally concurrent version and one opaque causal context token that
+ * covers them all. No siblings means the key was never written (context is then an empty-context token).
+ */
+export interface GetResult {
+  readonly siblings: readonly SiblingView[];
+  readonly context: string;
+}
+
+/** Per-request overrides of the bucket's properties. */
+export interface RequestOptions {
+  readonly r?: number;
+  readonly w?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface PutRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly value: Uint8Array;
+  readonly contentType: string;
+  /** The context token from an earlier read; absent for a blind write. */
+  readonly context?: string;
+  readonly options?: RequestOptions;
+}
+
+export interface DeleteRequest {
+  readonly bucket: string;
+  readonly key: string;
+  readonly context?: string;
+  readonly options?: RequestOptions;
+}
+
+export type MemberState = 'up' | 'suspect' | 'down' | 'leaving' | 'joining';
+
+export interface MemberStatus {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly state: MemberState;
+  readonly partitions: number;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly members: readonly MemberStatus[];
+}
+
+export interface KvService {
+  get(bucket: string, key: string, options?: RequestOptions): Promise<GetResult>;
+  put(request: PutRequest): Promise<{ readonly context: string }>;
+  delete(request: DeleteRequest): Promise<{ readonly context: string }>;
+  getBucketProps(bucket: string): Promise<BucketProps>;
+  /** Validates and stores a partial update; unknown properties are EVERWRITE_BAD_PROPS. */
+  setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps>;
+  status(): NodeStatus;
+  /** The ring as JSON: partition count, version, owner of each partition. */
+  ring(): unknown;
+  /** This node's own replica of a key, without any quorum; undefined when it holds no version. */
+  localGet(bucket: string, key: string): Promise<GetResult | undefined>;
+}
