@@ -1,0 +1,85 @@
+// Why: the routes around the data path: bucket properties, the node's view of the cluster, health,
+// metrics and the dashboard entry page. Membership changes are answered 501 with a coded error
+// until the membership milestone exists, so clients already see the final routes and error shape.
+import { utf8Decode } from '../../core/base/bytes.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import { readBody } from './body.ts';
+import type { Exchange, ServerContext } from './exchange.ts';
+import { decodeBucket } from './request-input.ts';
+import { sendCodedError, sendJson } from './respond.ts';
+
+export async function getProps(context: ServerContext, exchange: Exchange): Promise<void> {
+  const bucket = decodeBucket(exchange.rawBucket, context.options.limits);
+  sendJson(exchange.response, 200, await context.service.getBucketProps(bucket));
+}
+
+function parseJsonObject(body: Uint8Array): Readonly<Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8Decode(body));
+  } catch {
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body is not valid UTF-8 JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body must be a JSON object such as {"n":3,"r":2,"w":2}');
+  }
+  return parsed as Readonly<Record<string, unknown>>;
+}
+
+/** Partial update: the JSON object's fields are validated by the service, which answers the new props. */
+export async function putProps(context: ServerContext, exchange: Exchange): Promise<void> {
+  const bucket = decodeBucket(exchange.rawBucket, context.options.limits);
+  const limit = { bytesMax: context.options.jsonBodyBytesMax, code: 'EVERWRITE_VALUE_TOO_LARGE', what: 'props body' } as const;
+  const patch = parseJsonObject(await readBody(exchange.request, exchange.response, limit));
+  sendJson(exchange.response, 200, await context.service.setBucketProps(bucket, patch));
+}
+
+export function getStatus(context: ServerContext, exchange: Exchange): Promise<void> {
+  sendJson(exchange.response, 200, context.service.status());
+  return Promise.resolve();
+}
+
+export function getRing(context: ServerContext, exchange: Exchange): Promise<void> {
+  sendJson(exchange.response, 200, context.service.ring());
+  return Promise.resolve();
+}
+
+/** POST /admin/join|leave|remove: the routes exist, the operation comes with membership. */
+export function membershipNotImplemented(_context: ServerContext, exchange: Exchange): Promise<void> {
+  const operation = exchange.route.template.slice('/admin/'.length);
+  sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', `${operation} is not implemented yet: cluster membership arrives in a later milestone`);
+  return Promise.resolve();
+}
+
+export function getHealth(_context: ServerContext, exchange: Exchange): Promise<void> {
+  sendJson(exchange.response, 200, { status: 'ok' });
+  return Promise.resolve();
+}
+
+export async function getMetrics(context: ServerContext, exchange: Exchange): Promise<void> {
+  const registry = context.metrics.registry;
+  const text = await registry.metrics();
+  exchange.response.statusCode = 200;
+  exchange.response.setHeader('Content-Type', registry.contentType);
+  exchange.response.setHeader('Content-Length', Buffer.byteLength(text));
+  exchange.response.end(text);
+}
+
+const dashboardPlaceholder = Buffer.from(`<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Everwrite node</title></head>
+<body>
+<h1>Everwrite node</h1>
+<p>The dashboard comes in a later release. Meanwhile the node's view of the cluster is at
+<a href="/admin/status">/admin/status</a> (and the ring at <a href="/admin/ring">/admin/ring</a>).</p>
+</body>
+</html>
+`);
+
+export function getDashboard(_context: ServerContext, exchange: Exchange): Promise<void> {
+  exchange.response.statusCode = 200;
+  exchange.response.setHeader('Content-Type', 'text/html; charset=utf-8');
+  exchange.response.setHeader('Content-Length', dashboardPlaceholder.length);
+  exchange.response.end(dashboardPlaceholder);
+  return Promise.resolve();
+}

@@ -1,0 +1,40 @@
+// Why: the shapes every route handler shares: what the server knows for its whole life (the
+// context) and what one request brings (the exchange). Handlers are plain module functions taking
+// both, so no closure is created per request.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { KvService } from '../../runtime/service.ts';
+import type { HttpMetrics } from './metrics.ts';
+import type { ResolvedHttpServerOptions } from './options.ts';
+
+/** Everything a handler may use besides the request itself; one per server, frozen. */
+export interface ServerContext {
+  readonly service: KvService;
+  readonly options: ResolvedHttpServerOptions;
+  readonly logger: Logger;
+  readonly metrics: HttpMetrics;
+}
+
+/** One request in flight, with its matched route and the raw (still percent-encoded) path parameters. */
+export interface Exchange {
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  readonly route: RouteDefinition;
+  /** Percent-encoded bucket segment, '' when the route has none. */
+  readonly rawBucket: string;
+  /** Percent-encoded key segment, '' when the route has none. */
+  readonly rawKey: string;
+  /** The query string without '?', '' when absent. */
+  readonly rawQuery: string;
+}
+
+export type Handler = (context: ServerContext, exchange: Exchange) => Promise<void>;
+
+export interface RouteDefinition {
+  /** The path template; the metrics label and the name in 405 answers. */
+  readonly template: string;
+  /** Handler per HTTP method. */
+  readonly handlers: Readonly<Record<string, Handler | undefined>>;
+  /** The Allow header for a 405 answer, e.g. "GET, HEAD". */
+  readonly allow: string;
+}

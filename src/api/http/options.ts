@@ -1,0 +1,101 @@
+// Why: the HTTP server is one component with one options object (DESIGN.md habit 5). This file
+// documents every field, validates them once at start-up and freezes the result, so request
+// handlers read plain, trusted numbers and never re-check configuration on the hot path.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { defaultLimits } from '../../core/base/limits.ts';
+import type { Limits } from '../../core/base/limits.ts';
+import type { KvService } from '../../runtime/service.ts';
+
+export interface HttpServerOptions {
+  /** Injected: the node's client interface. Every data and admin route calls into it. */
+  readonly service: KvService;
+  /** Interface to listen on, e.g. "127.0.0.1". Required: exposing a node beyond loopback is a decision. */
+  readonly host: string;
+  /** TCP port, 0..65535; 0 lets the OS pick a free port (tests read it back from `address`). */
+  readonly port: number;
+  /**
+   * Overrides of `defaultLimits` (core/base/limits.ts). The server enforces `keyBytesMax`,
+   * `bucketBytesMax` and `valueBytesMax` before calling the service, so oversized input never
+   * reaches it; the other limits belong to the runtime and are carried along unused.
+   */
+  readonly limits?: Partial<Limits>;
+  /** Injected: pino logger for failures that are not the client's fault. Default: pino, level info, on stderr. */
+  readonly logger?: Logger;
+  /**
+   * Injected: the prom-client registry the server records into and serves at GET /metrics.
+   * Default: a new registry per server, so two servers in one process (tests, `dev`) never share
+   * counters. Pass the node's registry to expose the runtime's metrics on the same page; the
+   * registry must not already hold metrics named `everwrite_http_*`.
+   */
+  readonly metrics?: Registry;
+  /** Largest JSON request body (PUT /buckets/{b}/props), in bytes. Default 64 KiB: props are tiny. */
+  readonly jsonBodyBytesMax?: number;
+  /**
+   * How long an idle keep-alive connection stays open, in milliseconds. Default 5000 (Node's):
+   * long enough for a client's next request, short enough that idle sockets do not pile up.
+   */
+  readonly keepAliveTimeoutMs?: number;
+  /**
+   * Deadline for receiving a whole request (headers and body), in milliseconds. Default 60000:
+   * a 1 MiB value over a slow link fits; a client trickling bytes to hold a socket does not.
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * How long close() waits for requests in flight before cutting their connections, in
+   * milliseconds. Default 10000: longer than a quorum timeout, so a clean stop loses no answer,
+   * yet a hung request cannot hold a shutdown forever.
+   */
+  readonly closeTimeoutMs?: number;
+}
+
+/** The validated, frozen form every handler reads. */
+export interface ResolvedHttpServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly limits: Limits;
+  readonly jsonBodyBytesMax: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly closeTimeoutMs: number;
+}
+
+const jsonBodyBytesMaxDefault = 64 * 1024;
+const keepAliveTimeoutMsDefault = 5000;
+const requestTimeoutMsDefault = 60_000;
+const closeTimeoutMsDefault = 10_000;
+
+function requirePositiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new RangeError(`http server option ${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
+  const limits: Record<string, number> = { ...defaultLimits };
+  for (const [name, value] of Object.entries(overrides ?? {})) {
+    if (!(name in defaultLimits)) throw new RangeError(`unknown limit ${name}`);
+    if (value !== undefined) limits[name] = requirePositiveInteger(`limits.${name}`, value);
+  }
+  return Object.freeze(limits) as Limits;
+}
+
+/** Validates the user options once (programming errors throw RangeError) and freezes them. */
+export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHttpServerOptions {
+  if (typeof options.host !== 'string' || options.host === '') {
+    throw new RangeError('http server option host must be a non-empty string');
+  }
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new RangeError(`http server option port must be an integer in 0..65535, got ${String(options.port)}`);
+  }
+  return Object.freeze({
+    host: options.host,
+    port: options.port,
+    limits: resolveLimits(options.limits),
+    jsonBodyBytesMax: requirePositiveInteger('jsonBodyBytesMax', options.jsonBodyBytesMax ?? jsonBodyBytesMaxDefault),
+    keepAliveTimeoutMs: requirePositiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? keepAliveTimeoutMsDefault),
+    requestTimeoutMs: requirePositiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? requestTimeoutMsDefault),
+    closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
+  });
+}

@@ -1,0 +1,96 @@
+// Why: every answer the HTTP API gives goes through these few writers, so the wire shapes of
+// DESIGN.md section 4 (JSON errors, the sibling list, the context header) are written in one place
+// and a route cannot drift from them. They set Content-Length so keep-alive never needs chunking.
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { isEverwriteError } from '../../core/base/errors.ts';
+import type { GetResult, SiblingView } from '../../runtime/service.ts';
+import { contextHeaderName } from '../context-header.ts';
+
+const jsonContentType = 'application/json; charset=utf-8';
+
+/** A sibling as the 300 body and the admin local read show it. */
+export type SiblingJson =
+  | { readonly value: string; readonly contentType: string; readonly lastModified: string }
+  | { readonly deleted: true; readonly lastModified: string };
+
+/** The 300 body and the admin local read body. */
+export interface SiblingsJson {
+  readonly context: string;
+  readonly siblings: readonly SiblingJson[];
+}
+
+export function siblingToJson(sibling: SiblingView): SiblingJson {
+  const lastModified = new Date(sibling.lastModifiedMs).toISOString();
+  if (sibling.deleted) return { deleted: true, lastModified };
+  const value = Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString('base64');
+  return { value, contentType: sibling.contentType, lastModified };
+}
+
+export function siblingsToJson(result: GetResult): SiblingsJson {
+  return { context: result.context, siblings: result.siblings.map(siblingToJson) };
+}
+
+/**
+ * An error answered before the request body was read (bad key, bad query, unknown route, ...) must
+ * not leave Node to read and discard an upload of any size just to keep the connection: close it.
+ */
+function closeIfBodyUnread(response: ServerResponse): void {
+  const request = response.req;
+  if (request.complete) return;
+  const { headers } = request;
+  const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  if (hasBody) response.shouldKeepAlive = false;
+}
+
+/** Writes `body` as JSON with `status`; `context`, when given, goes in the context header. */
+export function sendJson(response: ServerResponse, status: number, body: unknown, context?: string): void {
+  const text = JSON.stringify(body);
+  if (status >= 400) closeIfBodyUnread(response);
+  response.statusCode = status;
+  response.setHeader('Content-Type', jsonContentType);
+  response.setHeader('Content-Length', Buffer.byteLength(text));
+  if (context !== undefined) response.setHeader(contextHeaderName, context);
+  response.end(text);
+}
+
+/** A coded error body `{"code","message",...details}` with an explicit status. */
+export function sendCodedError(response: ServerResponse, status: number, code: string, message: string, context?: string): void {
+  sendJson(response, status, { code, message }, context);
+}
+
+/** 204 with the context of the write that just succeeded. */
+export function sendNoContent(response: ServerResponse, context: string): void {
+  response.statusCode = 204;
+  response.setHeader(contextHeaderName, context);
+  response.end();
+}
+
+/** One live value: its raw bytes, its content type, its context and its modification time. */
+export function sendValue(response: ServerResponse, sibling: SiblingView, context: string): void {
+  response.statusCode = 200;
+  response.setHeader('Content-Type', sibling.contentType);
+  response.setHeader('Content-Length', sibling.value.byteLength);
+  response.setHeader('Last-Modified', new Date(sibling.lastModifiedMs).toUTCString());
+  response.setHeader(contextHeaderName, context);
+  response.end(sibling.value);
+}
+
+/**
+ * Turns anything a handler threw into an answer. A coded EverwriteError is the client's business:
+ * its status and JSON. Anything else is a bug or an unexpected failure: logged with its stack,
+ * answered 500 EVERWRITE_INTERNAL without internals. If the head is already out, the only honest
+ * signal left is to cut the connection.
+ */
+export function sendThrown(response: ServerResponse, thrown: unknown, logger: Logger, route: string): void {
+  if (!isEverwriteError(thrown)) logger.error({ err: thrown, route }, 'http request failed unexpectedly');
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  if (isEverwriteError(thrown)) {
+    sendJson(response, thrown.httpStatus, thrown.toJSON());
+    return;
+  }
+  sendCodedError(response, 500, 'EVERWRITE_INTERNAL', 'internal error; the node logged the details');
+}

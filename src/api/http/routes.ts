@@ -1,0 +1,68 @@
+// Why: one table says which paths exist and which methods each accepts, so "unknown route" (404)
+// and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
+// Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, putProps } from './admin-handlers.ts';
+import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
+import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
+
+function route(template: string, handlers: Readonly<Record<string, Handler>>): RouteDefinition {
+  // HEAD answers like GET; Node leaves the body out.
+  const all: Record<string, Handler> = { ...handlers };
+  if (handlers.GET !== undefined) all.HEAD = handlers.GET;
+  return Object.freeze({ template, handlers: Object.freeze(all), allow: Object.keys(all).join(', ') });
+}
+
+export const routes = Object.freeze({
+  key: route('/buckets/{bucket}/keys/{key}', { GET: getKey, PUT: putKey, DELETE: deleteKey }),
+  props: route('/buckets/{bucket}/props', { GET: getProps, PUT: putProps }),
+  adminStatus: route('/admin/status', { GET: getStatus }),
+  adminRing: route('/admin/ring', { GET: getRing }),
+  adminJoin: route('/admin/join', { POST: membershipNotImplemented }),
+  adminLeave: route('/admin/leave', { POST: membershipNotImplemented }),
+  adminRemove: route('/admin/remove', { POST: membershipNotImplemented }),
+  adminLocalKey: route('/admin/local/buckets/{bucket}/keys/{key}', { GET: getLocalKey }),
+  health: route('/health', { GET: getHealth }),
+  metrics: route('/metrics', { GET: getMetrics }),
+  dashboard: route('/', { GET: getDashboard }),
+});
+
+const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
+  ['/', routes.dashboard],
+  ['/health', routes.health],
+  ['/metrics', routes.metrics],
+  ['/admin/status', routes.adminStatus],
+  ['/admin/ring', routes.adminRing],
+  ['/admin/join', routes.adminJoin],
+  ['/admin/leave', routes.adminLeave],
+  ['/admin/remove', routes.adminRemove],
+]);
+
+/** Template label for requests that matched no route (never the raw path: unbounded cardinality). */
+export const unmatchedRoute = 'unmatched';
+
+function exchange(request: IncomingMessage, response: ServerResponse, matched: RouteDefinition, rawBucket: string, rawKey: string, rawQuery: string): Exchange {
+  return { request, response, route: matched, rawBucket, rawKey, rawQuery };
+}
+
+/** The route and raw parameters of a request, or undefined when no route has its path. */
+export function matchRoute(request: IncomingMessage, response: ServerResponse): Exchange | undefined {
+  const url = request.url ?? '/';
+  const queryStart = url.indexOf('?');
+  const path = queryStart < 0 ? url : url.slice(0, queryStart);
+  const rawQuery = queryStart < 0 ? '' : url.slice(queryStart + 1);
+  const fixed = fixedPaths.get(path);
+  if (fixed !== undefined) return exchange(request, response, fixed, '', '', rawQuery);
+  const segments = path.split('/');
+  // ['', 'buckets', b, 'keys', k] | ['', 'buckets', b, 'props'] | ['', 'admin', 'local', 'buckets', b, 'keys', k]
+  if (segments[0] !== '') return undefined;
+  if (segments[1] === 'buckets') {
+    if (segments.length === 5 && segments[3] === 'keys') return exchange(request, response, routes.key, segments[2] as string, segments[4] as string, rawQuery);
+    if (segments.length === 4 && segments[3] === 'props') return exchange(request, response, routes.props, segments[2] as string, '', rawQuery);
+    return undefined;
+  }
+  if (segments.length === 7 && segments[1] === 'admin' && segments[2] === 'local' && segments[3] === 'buckets' && segments[5] === 'keys') {
+    return exchange(request, response, routes.adminLocalKey, segments[4] as string, segments[6] as string, rawQuery);
+  }
+  return undefined;
+}

@@ -1,0 +1,157 @@
+// Why: the node's HTTP front end (DESIGN.md section 4) on bare node:http: keep-alive, no framework,
+// one request listener that matches a route from a table, runs its handler and records metrics.
+// No failure of a request (bad input, a service error, a bug) may take the server down: every
+// throw becomes a coded JSON answer, and unexpected ones are logged.
+import { createServer, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino } from 'pino';
+import type { ServerContext } from './exchange.ts';
+import { HttpMetrics } from './metrics.ts';
+import { resolveHttpServerOptions } from './options.ts';
+import type { HttpServerOptions } from './options.ts';
+import { sendCodedError, sendThrown } from './respond.ts';
+import { matchRoute, unmatchedRoute } from './routes.ts';
+
+export type { HttpServerOptions } from './options.ts';
+
+export interface HttpServerHandle {
+  /** Where the server actually listens (the OS-chosen port when 0 was asked for). */
+  readonly address: { readonly host: string; readonly port: number };
+  /**
+   * Stops accepting, lets requests in flight finish (their connections then close), closes idle
+   * keep-alive connections; cuts what is left after `closeTimeoutMs`. Calling it again is harmless.
+   */
+  close(): Promise<void>;
+}
+
+/** Mutable per-server state, apart from the frozen context. */
+interface Lifecycle {
+  closing: boolean;
+  /** Responses not yet finished, so close() can tell them to drop keep-alive. */
+  readonly inFlight: Set<ServerResponse>;
+  /** The one close in progress or done: close() may be called again and gets the same promise. */
+  closed: Promise<void> | undefined;
+}
+
+function answerUnrouted(request: IncomingMessage, response: ServerResponse): void {
+  sendCodedError(response, 404, 'EVERWRITE_NOT_FOUND', `no route for ${request.method ?? 'GET'} ${request.url ?? '/'}`);
+}
+
+async function serveRequest(context: ServerContext, lifecycle: Lifecycle, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const startedMs = performance.now();
+  // A server being closed tells clients not to reuse the connection, so close() does not wait on it.
+  if (lifecycle.closing) response.shouldKeepAlive = false;
+  lifecycle.inFlight.add(response);
+  const exchange = matchRoute(request, response);
+  const template = exchange === undefined ? unmatchedRoute : exchange.route.template;
+  try {
+    if (exchange === undefined) {
+      answerUnrouted(request, response);
+    } else {
+      const handler = exchange.route.handlers[request.method ?? ''];
+      if (handler === undefined) {
+        response.setHeader('Allow', exchange.route.allow);
+        sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
+      } else {
+        await handler(context, exchange);
+      }
+    }
+  } catch (thrown) {
+    sendThrown(response, thrown, context.logger, template);
+  }
+  lifecycle.inFlight.delete(response);
+  context.metrics.record(template, request.method, response.statusCode, (performance.now() - startedMs) / 1000);
+}
+
+/** Node's own HTTP framing errors (malformed request line, oversized headers, timeouts), answered as JSON. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  // A response already under way on this socket cannot be followed by a raw one. Node exposes the
+  // socket's current response only as `_httpMessage` (its own default handler checks it the same way).
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify({ code: 'EVERWRITE_BAD_REQUEST', message: `malformed or incomplete HTTP request (${error.code ?? error.message})` });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Node closes the idle keep-alive connections at close(), but a connection whose response is still
+ * being computed would stay open (and close() pending) until the client gives it up. So answers
+ * still in flight go out with "Connection: close", and after `closeTimeoutMs` whatever is left is cut.
+ */
+function closeServer(server: Server, lifecycle: Lifecycle, metrics: HttpMetrics, closeTimeoutMs: number): Promise<void> {
+  if (lifecycle.closed !== undefined) return lifecycle.closed;
+  lifecycle.closing = true;
+  const closeIdle = (): void => server.closeIdleConnections();
+  for (const response of lifecycle.inFlight) {
+    if (!response.headersSent) response.shouldKeepAlive = false;
+    else response.once('finish', closeIdle);
+  }
+  const deadline = setTimeout(() => server.closeAllConnections(), closeTimeoutMs);
+  deadline.unref();
+  lifecycle.closed = new Promise((resolve, reject) => {
+    server.close((error) => {
+      clearTimeout(deadline);
+      metrics.unregister();
+      if (error === undefined) resolve();
+      else reject(error);
+    });
+  });
+  return lifecycle.closed;
+}
+
+/** Starts the HTTP API of one node; resolves once it listens. */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServerHandle> {
+  const resolved = resolveHttpServerOptions(options);
+  const context: ServerContext = Object.freeze({
+    service: options.service,
+    options: resolved,
+    logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
+    metrics: new HttpMetrics(options.metrics),
+  });
+  const lifecycle: Lifecycle = { closing: false, inFlight: new Set(), closed: undefined };
+  const server = createServer({
+    keepAlive: true,
+    keepAliveTimeout: resolved.keepAliveTimeoutMs,
+    requestTimeout: resolved.requestTimeoutMs,
+    headersTimeout: resolved.requestTimeoutMs,
+  });
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
+    void serveRequest(context, lifecycle, request, response);
+  };
+  server.on('request', onRequest);
+  // Handled here rather than by Node, so "100 Continue" is sent only once the body is wanted.
+  server.on('checkContinue', onRequest);
+  server.on('clientError', answerClientError);
+  let address: AddressInfo;
+  try {
+    address = await listen(server, resolved.host, resolved.port);
+  } catch (error) {
+    context.metrics.unregister();
+    throw error;
+  }
+  server.on('error', (error) => context.logger.error({ err: error }, 'http server error'));
+  context.logger.info({ host: address.address, port: address.port }, 'http api listening');
+  return Object.freeze({
+    address: Object.freeze({ host: address.address, port: address.port }),
+    close: () => closeServer(server, lifecycle, context.metrics, resolved.closeTimeoutMs),
+  });
+}
