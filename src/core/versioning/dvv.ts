@@ -1,0 +1,227 @@
+// Why: plain per-coordinator vector clocks either lose concurrent writes made through the same
+// node or, with per-client entries, grow and must be pruned (false conflicts). A dotted version
+// vector set (Preguiça et al.; Riak 2.0) gives each sibling its own dot (actor, counter) and keeps
+// one causal context per key, so concurrency is tracked exactly with one entry per writing replica.
+// Actors carry the epoch of the node's storage, so a wiped node never mints a dot it minted before.
+
+import { assert } from '../base/assert.ts';
+import { bytesEqual, utf8Encode } from '../base/bytes.ts';
+
+/** `${nodeId}.${epoch}`: the epoch is chosen when a node's storage is created. */
+export type Actor = string;
+
+/** Longest actor name accepted anywhere (tokens, records), in bytes of UTF-8. */
+export const actorBytesMax = 255;
+
+export type VersionVector = ReadonlyMap<Actor, number>;
+
+/** The identity of one write: the `counter`-th version minted by `actor` for this key. */
+export interface Dot {
+  readonly actor: Actor;
+  readonly counter: number;
+}
+
+/** A tombstone is a sibling with deleted=true and an empty value. */
+export interface StoredValue {
+  readonly value: Uint8Array;
+  readonly contentType: string;
+  readonly lastModifiedMs: number;
+  readonly deleted: boolean;
+}
+
+export interface Sibling {
+  readonly dot: Dot;
+  readonly stored: StoredValue;
+}
+
+/**
+ * `context` is every dot this replica has incorporated (live or superseded); `siblings` are the
+ * concurrent versions still live. Invariant: every sibling's dot is covered by the context, and
+ * siblings are in canonical order (by actor, then counter) with no dot twice.
+ */
+export interface VersionedRecord {
+  readonly context: VersionVector;
+  readonly siblings: readonly Sibling[];
+}
+
+export const emptyRecord: VersionedRecord = Object.freeze({ context: new Map<Actor, number>(), siblings: Object.freeze([]) });
+
+export function actorOf(nodeId: string, epoch: number): Actor {
+  assert(nodeId.length > 0, 'an actor needs a node id');
+  assert(Number.isSafeInteger(epoch) && epoch >= 0, 'an epoch is a non-negative integer');
+  const actor = `${nodeId}.${epoch}`;
+  assert(utf8Encode(actor).length <= actorBytesMax, 'actor name too long');
+  return actor;
+}
+
+function compareActors(a: Actor, b: Actor): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Canonical sibling order: by actor, then counter. */
+export function compareDots(a: Dot, b: Dot): number {
+  return compareActors(a.actor, b.actor) || a.counter - b.counter;
+}
+
+export function covers(context: VersionVector, dot: Dot): boolean {
+  return (context.get(dot.actor) ?? 0) >= dot.counter;
+}
+
+function isCanonical(siblings: readonly Sibling[]): boolean {
+  for (let i = 1; i < siblings.length; i++) {
+    if (compareDots((siblings[i - 1] as Sibling).dot, (siblings[i] as Sibling).dot) >= 0) return false;
+  }
+  return true;
+}
+
+/** Siblings in canonical order without repeated dots. Records built here are canonical already; this guards against hand-built ones. */
+export function canonicalSiblings(siblings: readonly Sibling[]): readonly Sibling[] {
+  if (isCanonical(siblings)) return siblings;
+  const sorted = [...siblings].sort((a, b) => compareDots(a.dot, b.dot));
+  return sorted.filter((sibling, index) => index === 0 || compareDots((sorted[index - 1] as Sibling).dot, sibling.dot) !== 0);
+}
+
+/** Pointwise maximum of two version vectors. */
+export function mergeContexts(a: VersionVector, b: VersionVector): VersionVector {
+  if (a === b || b.size === 0) return a;
+  if (a.size === 0) return b;
+  const merged = new Map(a);
+  for (const [actor, counter] of b) {
+    if ((merged.get(actor) ?? 0) < counter) merged.set(actor, counter);
+  }
+  return merged;
+}
+
+/** True when `a` covers every dot of `b`. */
+export function contextDescends(a: VersionVector, b: VersionVector): boolean {
+  if (a === b) return true;
+  for (const [actor, counter] of b) if ((a.get(actor) ?? 0) < counter) return false;
+  return true;
+}
+
+export function contextsEqual(a: VersionVector, b: VersionVector): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [actor, counter] of a) if (b.get(actor) !== counter) return false;
+  return true;
+}
+
+/**
+ * The coordinator mints a new version: a fresh dot for `actor`, past everything this replica and
+ * the client have seen from it; siblings the client saw (covered by its context) are superseded;
+ * siblings it did not see stay as concurrent versions.
+ */
+export function update(record: VersionedRecord, clientContext: VersionVector, actor: Actor, stored: StoredValue): VersionedRecord {
+  assert(actor.length > 0, 'update needs an actor');
+  const counter = Math.max(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0) + 1;
+  const dot: Dot = { actor, counter };
+  const context = new Map(mergeContexts(record.context, clientContext));
+  context.set(actor, counter);
+  const siblings: Sibling[] = [];
+  let placed = false;
+  for (const sibling of canonicalSiblings(record.siblings)) {
+    if (covers(clientContext, sibling.dot)) continue;
+    if (!placed && compareDots(dot, sibling.dot) < 0) {
+      siblings.push({ dot, stored });
+      placed = true;
+    }
+    siblings.push(sibling);
+  }
+  if (!placed) siblings.push({ dot, stored });
+  return { context, siblings };
+}
+
+/**
+ * Merges two replicas of one key. A sibling survives if both sides hold it, or if the other side
+ * has never seen its dot; a dot the other side has seen but no longer holds was superseded there.
+ * Both sibling lists are canonical, so one ordered walk suffices and the result is canonical too.
+ */
+export function sync(a: VersionedRecord, b: VersionedRecord): VersionedRecord {
+  if (a === b) return a;
+  const left = canonicalSiblings(a.siblings);
+  const right = canonicalSiblings(b.siblings);
+  const siblings: Sibling[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < left.length || j < right.length) {
+    const fromA = left[i];
+    const fromB = right[j];
+    const order = fromA === undefined ? 1 : fromB === undefined ? -1 : compareDots(fromA.dot, fromB.dot);
+    if (order === 0) {
+      // A dot names exactly one write, so both copies are the same version.
+      siblings.push(fromA as Sibling);
+      i++;
+      j++;
+    } else if (order < 0) {
+      if (!covers(b.context, (fromA as Sibling).dot)) siblings.push(fromA as Sibling);
+      i++;
+    } else {
+      if (!covers(a.context, (fromB as Sibling).dot)) siblings.push(fromB as Sibling);
+      j++;
+    }
+  }
+  return { context: mergeContexts(a.context, b.context), siblings };
+}
+
+/** True when `a` already reflects everything in `b`, i.e. sync(a, b) equals a. */
+export function descends(a: VersionedRecord, b: VersionedRecord): boolean {
+  if (a === b) return true;
+  if (!contextDescends(a.context, b.context)) return false;
+  for (const sibling of a.siblings) {
+    if (covers(b.context, sibling.dot) && !b.siblings.some((other) => compareDots(other.dot, sibling.dot) === 0)) return false;
+  }
+  return true;
+}
+
+export function storedEqual(a: StoredValue, b: StoredValue): boolean {
+  return a === b || (a.deleted === b.deleted && a.lastModifiedMs === b.lastModifiedMs && a.contentType === b.contentType && bytesEqual(a.value, b.value));
+}
+
+export function recordsEqual(a: VersionedRecord, b: VersionedRecord): boolean {
+  if (a === b) return true;
+  if (a.siblings.length !== b.siblings.length || !contextsEqual(a.context, b.context)) return false;
+  const left = canonicalSiblings(a.siblings);
+  const right = canonicalSiblings(b.siblings);
+  if (left.length !== right.length) return false;
+  for (let i = 0; i < left.length; i++) {
+    const x = left[i] as Sibling;
+    const y = right[i] as Sibling;
+    if (compareDots(x.dot, y.dot) !== 0 || !storedEqual(x.stored, y.stored)) return false;
+  }
+  return true;
+}
+
+/** Has a non-deleted sibling: the key reads as present. */
+export function isLive(record: VersionedRecord): boolean {
+  return record.siblings.some((sibling) => !sibling.stored.deleted);
+}
+
+/**
+ * Last-writer-wins for buckets that ask for it: keeps the sibling with the greatest
+ * (lastModifiedMs, actor, counter). The context is unchanged, so the losers stay superseded.
+ */
+export function resolveLastWriterWins(record: VersionedRecord): VersionedRecord {
+  if (record.siblings.length <= 1) return record;
+  let winner = record.siblings[0] as Sibling;
+  for (const sibling of record.siblings) {
+    const order = sibling.stored.lastModifiedMs - winner.stored.lastModifiedMs || compareDots(sibling.dot, winner.dot);
+    if (order > 0) winner = sibling;
+  }
+  return { context: record.context, siblings: [winner] };
+}
+
+/**
+ * The context to hand back to the client that just wrote through `actor`: its own context plus
+ * the new dot, which is exact only when the client had already seen every earlier dot of `actor`.
+ * Otherwise the new dot cannot be expressed in a version vector without claiming writes the
+ * client never saw, so the client keeps its old context (its next blind write becomes a sibling of
+ * this one, which is safe; claiming too much would silently drop a concurrent write).
+ */
+export function contextAfterUpdate(clientContext: VersionVector, updated: VersionedRecord, actor: Actor): VersionVector {
+  const counter = updated.context.get(actor) ?? 0;
+  assert(counter >= 1, 'the updated record holds a dot of the actor');
+  if ((clientContext.get(actor) ?? 0) !== counter - 1) return clientContext;
+  const context = new Map(clientContext);
+  context.set(actor, counter);
+  return context;
+}

@@ -1,0 +1,157 @@
+// Why: context tokens and stored records share one small binary vocabulary: LEB128 varints for
+// safe integers and length-prefixed UTF-8. Both decoders face untrusted or corrupted bytes, so the
+// reader bounds every step and reports damage as one coded error, never as a crash. Encodings are
+// canonical (no overlong varints) so equal values always have equal bytes (Merkle leaves hash them).
+
+import { EverwriteError, type ErrorCode } from '../base/errors.ts';
+import { utf8Decode, utf8Encode } from '../base/bytes.ts';
+
+/** Bytes a varint of `value` occupies (1 per 7 bits); comparisons only, no division. */
+export function varintSize(value: number): number {
+  if (value < 2 ** 7) return 1;
+  if (value < 2 ** 14) return 2;
+  if (value < 2 ** 21) return 3;
+  if (value < 2 ** 28) return 4;
+  if (value < 2 ** 35) return 5;
+  if (value < 2 ** 42) return 6;
+  if (value < 2 ** 49) return 7;
+  return 8;
+}
+
+const twoTo32 = 2 ** 32;
+
+/**
+ * Writes `value` (a non-negative safe integer) at `offset`; returns the offset after it. Values
+ * past 31 bits (timestamps in ms) are split into two 32-bit halves so every step stays a cheap
+ * integer operation instead of floating-point division.
+ */
+export function writeVarint(buffer: Uint8Array, offset: number, value: number): number {
+  if (value < 2 ** 31) {
+    while (value > 127) {
+      buffer[offset++] = (value & 127) | 128;
+      value >>>= 7;
+    }
+    buffer[offset++] = value;
+    return offset;
+  }
+  let low = value >>> 0;
+  const high = (value - low) / twoTo32;
+  // value >= 2^31 needs at least five bytes: the first four carry 28 bits of the low half.
+  for (let group = 0; group < 4; group++) {
+    buffer[offset++] = (low & 127) | 128;
+    low >>>= 7;
+  }
+  let rest = (high << 4) | low;
+  while (rest > 127) {
+    buffer[offset++] = (rest & 127) | 128;
+    rest >>>= 7;
+  }
+  buffer[offset++] = rest;
+  return offset;
+}
+
+/** A string's UTF-8 form: the string itself when it is ASCII (one byte per char), else its bytes. */
+export type Utf8Text = string | Uint8Array;
+
+export function toUtf8Text(text: string): Utf8Text {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 127) return utf8Encode(text);
+  return text;
+}
+
+export function writeUtf8Text(buffer: Uint8Array, offset: number, text: Utf8Text): number {
+  if (typeof text !== 'string') {
+    buffer.set(text, offset);
+    return offset + text.length;
+  }
+  for (let i = 0; i < text.length; i++) buffer[offset++] = text.charCodeAt(i);
+  return offset;
+}
+
+/** Strings this short are decoded by hand when ASCII: cheaper than a TextDecoder call. */
+const asciiFastPathBytesMax = 64;
+
+/** Reads untrusted bytes front to back; any violation throws EverwriteError(`code`). */
+export class ByteReader {
+  private position = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly code: ErrorCode,
+    private readonly subject: string,
+  ) {}
+
+  fail(reason: string): never {
+    throw new EverwriteError(this.code, `${this.subject} is malformed: ${reason}`, { offset: this.position });
+  }
+
+  byte(): number {
+    const value = this.bytes[this.position];
+    if (value === undefined) this.fail('truncated');
+    this.position++;
+    return value;
+  }
+
+  /** A canonical varint holding a safe integer (at most 8 bytes, no redundant high zero byte). */
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let length = 1; length <= 8; length++) {
+      const byte = this.byte();
+      value += (byte & 127) * scale;
+      if (byte < 128) {
+        if (byte === 0 && length > 1) this.fail('overlong varint');
+        if (value > Number.MAX_SAFE_INTEGER) this.fail('integer beyond 2^53');
+        return value;
+      }
+      scale *= 128;
+    }
+    return this.fail('varint longer than 8 bytes');
+  }
+
+  /** A varint that also fits within the bytes left, each counted item taking `bytesEachMin`. */
+  count(bytesEachMin: number): number {
+    const count = this.varint();
+    if (count * bytesEachMin > this.bytes.length - this.position) this.fail('count exceeds the bytes present');
+    return count;
+  }
+
+  /** A copy of the next `length` bytes, so the result never pins the input buffer. */
+  copy(length: number): Uint8Array {
+    if (length > this.bytes.length - this.position) this.fail('truncated');
+    const start = this.position;
+    this.position += length;
+    return this.bytes.slice(start, start + length);
+  }
+
+  /** A varint length then that many bytes of well-formed UTF-8, at most `bytesMax` of them. */
+  string(bytesMax: number): string {
+    const length = this.varint();
+    if (length > bytesMax) this.fail('string too long');
+    const start = this.position;
+    const end = start + length;
+    if (end > this.bytes.length) this.fail('truncated');
+    this.position = end;
+    if (length > asciiFastPathBytesMax) return this.decodeUtf8(this.bytes.subarray(start, end));
+    let text = '';
+    for (let i = start; i < end; i++) {
+      const byte = this.bytes[i] as number;
+      if (byte > 127) return this.decodeUtf8(this.bytes.subarray(start, end));
+      text += String.fromCharCode(byte);
+    }
+    return text;
+  }
+
+  private decodeUtf8(bytes: Uint8Array): string {
+    try {
+      // The shared decoder strips one leading byte order mark; a name may really start with one.
+      const text = utf8Decode(bytes);
+      return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\uFEFF${text}` : text;
+    } catch {
+      return this.fail('invalid UTF-8');
+    }
+  }
+
+  end(): void {
+    if (this.position !== this.bytes.length) this.fail('trailing bytes');
+  }
+}
