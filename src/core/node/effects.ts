@@ -1,0 +1,40 @@
+// Why: everything the node core wants done in the world, as values. The runtime executes effects
+// against its ports and feeds results back as events; the simulator does the same with virtual ports.
+import type { NodeId } from '../base/ids.ts';
+import type { Message, PropsEntry, WireError } from '../protocol/messages.ts';
+import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../versioning/index.ts';
+
+/** The answer to a client request: the record it produced or read, or a coded error. */
+/** `context`, on writes: what the writing client may claim to have seen (never siblings it did not see). */
+export type Outcome = { readonly ok: true; readonly record: VersionedRecord; readonly context?: VersionVector } | { readonly ok: false; readonly error: WireError };
+
+export type Effect =
+  | { readonly type: 'send'; readonly to: NodeId; readonly message: Message }
+  | { readonly type: 'reply'; readonly requestId: number; readonly outcome: Outcome }
+  | { readonly type: 'setTimer'; readonly timerId: number; readonly delayMs: number }
+  /** Read this replica's record; answer with `storeDone`. */
+  | { readonly type: 'storeRead'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array }
+  /** Mint a new version on this replica (read, `update`, write, atomically per key); answer with `storeDone`. */
+  | {
+      readonly type: 'storeUpdate';
+      readonly token: number;
+      readonly partition: number;
+      readonly storageKey: Uint8Array;
+      readonly context: VersionVector;
+      readonly actor: Actor;
+      readonly stored: StoredValue;
+      readonly durable: boolean;
+      readonly lastWriterWins: boolean;
+      readonly siblingsCountMax: number;
+    }
+  /** Merge a record into this replica (read, `sync`, write, atomically per key); answer with `storeDone`. */
+  | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
+  /** Remove the key if this replica holds exactly this tombstone-only record. No answer. */
+  | { readonly type: 'storeReap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord }
+  /** Hold a hint for `target`; answer with `hintAdded`. */
+  | { readonly type: 'hintAdd'; readonly token: number; readonly target: NodeId; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
+  /** Load up to `limit` hints for every target that has some; answer with one `hintsLoaded` per target. */
+  | { readonly type: 'hintLoad'; readonly targets: readonly NodeId[] | 'all'; readonly limit: number }
+  | { readonly type: 'hintRemove'; readonly ids: readonly string[] }
+  | { readonly type: 'propsSave'; readonly entries: readonly PropsEntry[] }
+  | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> };

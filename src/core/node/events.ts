@@ -1,0 +1,38 @@
+// Why: everything that happens to a node, as values: client requests, peer messages, storage and
+// timer completions. Every event carries `nowMs` so the core never reads a clock.
+import type { NodeId } from '../base/ids.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { VersionedRecord } from '../versioning/index.ts';
+import type { WireError } from '../protocol/messages.ts';
+
+export interface ClientRequestOptions {
+  readonly r?: number;
+  readonly w?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface ClientWrite {
+  readonly value: Uint8Array;
+  readonly contentType: string;
+  readonly deleted: boolean;
+}
+
+export interface LoadedHint {
+  readonly id: string;
+  readonly partition: number;
+  readonly storageKey: Uint8Array;
+  readonly record: VersionedRecord;
+}
+
+export type StoreResult = { readonly ok: true; readonly record: VersionedRecord } | { readonly ok: false; readonly error: WireError };
+
+export type Event =
+  | { readonly type: 'clientGet'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly options: ClientRequestOptions }
+  | { readonly type: 'clientPut'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly context: string | undefined; readonly write: ClientWrite; readonly realtimeMs: number; readonly options: ClientRequestOptions }
+  | { readonly type: 'clientSetProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly patch: Readonly<Record<string, unknown>> }
+  | { readonly type: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Message }
+  | { readonly type: 'timerFired'; readonly nowMs: number; readonly timerId: number }
+  | { readonly type: 'storeDone'; readonly nowMs: number; readonly token: number; readonly result: StoreResult }
+  | { readonly type: 'hintAdded'; readonly nowMs: number; readonly token: number; readonly ok: boolean }
+  | { readonly type: 'hintsLoaded'; readonly nowMs: number; readonly target: NodeId; readonly hints: readonly LoadedHint[] }
+  | { readonly type: 'tick'; readonly nowMs: number };

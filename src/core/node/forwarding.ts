@@ -1,0 +1,94 @@
+// Why: any node accepts any request, but versions are minted by a primary of the key. A node that is
+// not one forwards the request to the first reachable primary and relays its answer; if that primary
+// does not answer in time it is marked down and this node coordinates itself, because the sloppy
+// quorum must keep the store writeable (the paper, section 4.5).
+import type { NodeId } from '../base/ids.ts';
+import type { ForwardedOperation, Message } from '../protocol/messages.ts';
+import { decodeContext, decodeRecord } from '../versioning/index.ts';
+import { keyHash, partitionOf, primaryNodes } from '../ring/index.ts';
+import { coordinateGet, type GetRequest } from './get-coordination.ts';
+import type { NodeKernel } from './kernel.ts';
+import { coordinatePut, type PutRequest } from './put-coordination.ts';
+
+export type ClientRequest = ({ readonly kind: 'get' } & GetRequest) | ({ readonly kind: 'put' } & PutRequest);
+
+function coordinate(kernel: NodeKernel, request: ClientRequest): void {
+  if (request.kind === 'get') coordinateGet(kernel, request);
+  else coordinatePut(kernel, request);
+}
+
+/** The first live primary of the key, or undefined when this node is one (or none is alive). */
+function forwardTarget(kernel: NodeKernel, request: ClientRequest): NodeId | undefined {
+  if (request.bucket.length === 0 || request.key.length === 0) return undefined;
+  const props = kernel.props.get(request.bucket);
+  const n = Math.min(props.n, kernel.ring.members.length);
+  const primaries = primaryNodes(kernel.ring, partitionOf(kernel.ring, keyHash(kernel.digest, request.bucket, request.key)), n);
+  if (primaries.includes(kernel.self)) return undefined;
+  return primaries.find((node) => kernel.isAlive(node));
+}
+
+function toOperation(request: ClientRequest): ForwardedOperation {
+  const { bucket, key, options } = request;
+  const overrides = { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
+  if (request.kind === 'get') return { kind: 'get', bucket, key, ...overrides };
+  const { write } = request;
+  return { kind: 'put', bucket, key, value: write.value, contentType: write.contentType, deleted: write.deleted, lastModifiedMs: request.realtimeMs, ...(request.context === undefined ? {} : { context: request.context }), ...overrides };
+}
+
+/** Entry point for a client request that arrived at this node. */
+export function routeClientRequest(kernel: NodeKernel, request: ClientRequest): void {
+  const target = forwardTarget(kernel, request);
+  if (target === undefined) {
+    coordinate(kernel, request);
+    return;
+  }
+  let settled = false;
+  const id = kernel.request(target, (id) => ({ type: 'forward', id, operation: toOperation(request) }), (from, message) => {
+    if (settled || message.type !== 'forwardReply' || from !== target) return;
+    settled = true;
+    kernel.failureDetector.markUp(from);
+    kernel.cancelTimer(timer);
+    kernel.forget(id);
+    relayForwardReply(kernel, request, message);
+  });
+  const timer = kernel.setTimer(kernel.settings.forwardTimeoutMs, () => {
+    if (settled) return;
+    settled = true;
+    kernel.forget(id);
+    kernel.failureDetector.markDown(target, kernel.nowMs);
+    coordinate(kernel, request);
+  });
+}
+
+function relayForwardReply(kernel: NodeKernel, request: ClientRequest, message: Extract<Message, { type: 'forwardReply' }>): void {
+  if (message.error !== undefined || message.record === undefined) {
+    kernel.answer(request.origin, { ok: false, error: message.error ?? { code: 'EVERWRITE_INTERNAL', message: 'empty forward reply' } });
+    return;
+  }
+  try {
+    const context = message.context === undefined ? {} : { context: decodeContext(message.context) };
+    kernel.answer(request.origin, { ok: true, record: decodeRecord(message.record), ...context });
+  } catch {
+    kernel.answer(request.origin, { ok: false, error: { code: 'EVERWRITE_INTERNAL', message: 'undecodable forward reply' } });
+  }
+}
+
+/** A peer forwarded a client request to this node: coordinate it here, never forward again. */
+export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Message, { type: 'forward' }>): void {
+  const origin = { kind: 'forward', from, id: message.id } as const;
+  const operation = message.operation;
+  const options = { ...(operation.r === undefined ? {} : { r: operation.r }), ...(operation.w === undefined ? {} : { w: operation.w }), ...(operation.timeoutMs === undefined ? {} : { timeoutMs: operation.timeoutMs }) };
+  if (operation.kind === 'get') {
+    coordinateGet(kernel, { origin, bucket: operation.bucket, key: operation.key, options });
+    return;
+  }
+  coordinatePut(kernel, {
+    origin,
+    bucket: operation.bucket,
+    key: operation.key,
+    context: operation.context,
+    write: { value: operation.value ?? new Uint8Array(0), contentType: operation.contentType ?? 'application/octet-stream', deleted: operation.deleted ?? false },
+    realtimeMs: operation.lastModifiedMs ?? 0,
+    options,
+  });
+}

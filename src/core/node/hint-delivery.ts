@@ -1,0 +1,71 @@
+// Why: hinted handoff's second half (the paper, section 4.6). Every delivery interval this node asks
+// its hint store for a bounded batch per primary, sends the hints to primaries it believes are up,
+// and deletes each hint only after that primary acknowledged it. One batch per primary is in flight
+// at a time, which paces delivery so a returning node is not flooded.
+import type { NodeId } from '../base/ids.ts';
+import { encodeRecord } from '../versioning/index.ts';
+import type { LoadedHint } from './events.ts';
+import type { NodeKernel } from './kernel.ts';
+
+interface DeliveryRound {
+  readonly pending: Map<number, string>;
+  readonly timer: number;
+}
+
+export class HintDelivery {
+  private readonly inFlight = new Map<NodeId, DeliveryRound>();
+  private nextRoundMs = 0;
+  /** Hints delivered and acknowledged since start (for metrics and tests). */
+  delivered = 0;
+
+  constructor(private readonly kernel: NodeKernel) {}
+
+  onTick(): void {
+    const { kernel } = this;
+    if (kernel.nowMs < this.nextRoundMs) return;
+    this.nextRoundMs = kernel.nowMs + kernel.settings.hintDeliveryIntervalMs;
+    kernel.emit({ type: 'hintLoad', targets: 'all', limit: kernel.settings.hintBatchCountMax });
+  }
+
+  onHintsLoaded(target: NodeId, hints: readonly LoadedHint[]): void {
+    const { kernel } = this;
+    if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self || !kernel.isAlive(target)) return;
+    const pending = new Map<number, string>();
+    const timer = kernel.setTimer(kernel.settings.requestTimeoutMs, () => this.onRoundTimeout(target));
+    this.inFlight.set(target, { pending, timer });
+    for (const hint of hints) {
+      const id = kernel.request(
+        target,
+        (id) => ({ type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record: encodeRecord(hint.record), durable: true }),
+        (from, message) => this.onAcknowledged(target, from, message.type === 'replicaPutAck' && message.ok, message.type === 'replicaPutAck' ? message.id : -1),
+      );
+      pending.set(id, hint.id);
+    }
+  }
+
+  private onAcknowledged(target: NodeId, from: NodeId, ok: boolean, id: number): void {
+    const round = this.inFlight.get(target);
+    const hintId = round?.pending.get(id);
+    if (round === undefined || hintId === undefined || from !== target) return;
+    const { kernel } = this;
+    kernel.failureDetector.markUp(from);
+    round.pending.delete(id);
+    kernel.forget(id);
+    if (ok) {
+      this.delivered += 1;
+      kernel.emit({ type: 'hintRemove', ids: [hintId] });
+    }
+    if (round.pending.size === 0) {
+      kernel.cancelTimer(round.timer);
+      this.inFlight.delete(target);
+    }
+  }
+
+  private onRoundTimeout(target: NodeId): void {
+    const round = this.inFlight.get(target);
+    if (round === undefined) return;
+    for (const id of round.pending.keys()) this.kernel.forget(id);
+    this.inFlight.delete(target);
+    this.kernel.failureDetector.markDown(target, this.kernel.nowMs);
+  }
+}

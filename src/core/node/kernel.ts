@@ -1,0 +1,136 @@
+// Why: the shared machinery every node state machine uses: the outgoing effect list, id allocation,
+// and the tables that route completions (storage, hints, timers, peer replies) back to whoever is
+// waiting for them. Completions for ids nobody waits for any more are dropped, which is what makes
+// late, duplicated and reordered answers harmless.
+import type { DigestFunction } from '../base/hash.ts';
+import type { NodeId } from '../base/ids.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { Ring } from '../ring/index.ts';
+import type { Actor } from '../versioning/index.ts';
+import { encodeContext, encodeRecord } from '../versioning/index.ts';
+import type { BucketPropsTable } from './bucket-props.ts';
+import type { Effect, Outcome } from './effects.ts';
+import type { StoreResult } from './events.ts';
+import type { LocalFailureDetector } from './failure-detector.ts';
+import type { NodeCoreSettings } from './options.ts';
+
+/** Where the answer to a coordination goes: a local client, or the peer that forwarded it. */
+export type Origin = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'forward'; readonly from: NodeId; readonly id: number };
+
+export type ReplyHandler = (from: NodeId, message: Message) => void;
+
+type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
+type TokenEffect = Extract<Effect, { token: number }>;
+
+export class NodeKernel {
+  nowMs = 0;
+  inFlightCoordinations = 0;
+  private effects: Effect[] = [];
+  private lastId = 0;
+  private readonly storeWaiters = new Map<number, (result: StoreResult) => void>();
+  private readonly hintWaiters = new Map<number, (ok: boolean) => void>();
+  private readonly timerWaiters = new Map<number, () => void>();
+  private readonly replyWaiters = new Map<number, ReplyHandler>();
+
+  constructor(
+    readonly self: NodeId,
+    readonly actor: Actor,
+    public ring: Ring,
+    readonly digest: DigestFunction,
+    readonly settings: NodeCoreSettings,
+    readonly props: BucketPropsTable,
+    readonly failureDetector: LocalFailureDetector,
+  ) {}
+
+  nextId(): number {
+    this.lastId += 1;
+    return this.lastId;
+  }
+
+  emit(effect: Effect): void {
+    this.effects.push(effect);
+  }
+
+  takeEffects(): Effect[] {
+    const taken = this.effects;
+    this.effects = [];
+    return taken;
+  }
+
+  isAlive(node: NodeId): boolean {
+    return node === this.self || this.failureDetector.isAlive(node, this.nowMs);
+  }
+
+  send(to: NodeId, message: Message): void {
+    this.emit({ type: 'send', to, message });
+  }
+
+  /** Sends a request whose replies (same id) go to `handler` until `forget(id)`. */
+  request(to: NodeId, build: (id: number) => Message, handler: ReplyHandler): number {
+    const id = this.nextId();
+    this.replyWaiters.set(id, handler);
+    this.send(to, build(id));
+    return id;
+  }
+
+  forget(id: number): void {
+    this.replyWaiters.delete(id);
+  }
+
+  deliverReply(from: NodeId, message: Message & { id: number }): void {
+    this.replyWaiters.get(message.id)?.(from, message);
+  }
+
+  setTimer(delayMs: number, callback: () => void): number {
+    const timerId = this.nextId();
+    this.timerWaiters.set(timerId, callback);
+    this.emit({ type: 'setTimer', timerId, delayMs });
+    return timerId;
+  }
+
+  cancelTimer(timerId: number): void {
+    this.timerWaiters.delete(timerId);
+  }
+
+  fireTimer(timerId: number): void {
+    const callback = this.timerWaiters.get(timerId);
+    this.timerWaiters.delete(timerId);
+    callback?.();
+  }
+
+  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>, 'token'>, callback: (result: StoreResult) => void): void {
+    const token = this.nextId();
+    this.storeWaiters.set(token, callback);
+    this.emit({ ...effect, token } as Effect);
+  }
+
+  completeStore(token: number, result: StoreResult): void {
+    const callback = this.storeWaiters.get(token);
+    this.storeWaiters.delete(token);
+    callback?.(result);
+  }
+
+  addHint(effect: Omit<Extract<Effect, { type: 'hintAdd' }>, 'token' | 'type'>, callback: (ok: boolean) => void): void {
+    const token = this.nextId();
+    this.hintWaiters.set(token, callback);
+    this.emit({ type: 'hintAdd', token, ...effect });
+  }
+
+  completeHint(token: number, ok: boolean): void {
+    const callback = this.hintWaiters.get(token);
+    this.hintWaiters.delete(token);
+    callback?.(ok);
+  }
+
+  /** Sends a coordination's outcome to whoever asked: a local client or a forwarding peer. */
+  answer(origin: Origin, outcome: Outcome): void {
+    if (origin.kind === 'client') {
+      this.emit({ type: 'reply', requestId: origin.requestId, outcome });
+    } else if (outcome.ok) {
+      const context = outcome.context === undefined ? {} : { context: encodeContext(outcome.context) };
+      this.send(origin.from, { type: 'forwardReply', id: origin.id, record: encodeRecord(outcome.record), ...context });
+    } else {
+      this.send(origin.from, { type: 'forwardReply', id: origin.id, error: outcome.error });
+    }
+  }
+}

@@ -1,0 +1,177 @@
+// Why: the whole protocol logic of one node, sans I/O (DESIGN.md section 2). `step(event)` takes one
+// thing that happened; `takeEffects()` returns what the node wants done. It is synchronous and
+// deterministic: the production runtime and the simulator drive the very same object.
+import { assertNever } from '../base/assert.ts';
+import type { DigestFunction } from '../base/hash.ts';
+import type { NodeId } from '../base/ids.ts';
+import { EverwriteError, isEverwriteError } from '../base/errors.ts';
+import type { Message, PropsEntry } from '../protocol/messages.ts';
+import type { Ring } from '../ring/index.ts';
+import type { Actor } from '../versioning/index.ts';
+import { applyPropsPatch, BucketPropsTable } from './bucket-props.ts';
+import type { Effect } from './effects.ts';
+import type { Event } from './events.ts';
+import { LocalFailureDetector } from './failure-detector.ts';
+import { onForward, routeClientRequest } from './forwarding.ts';
+import { HintDelivery } from './hint-delivery.ts';
+import { NodeKernel } from './kernel.ts';
+import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
+import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
+
+export interface NodeCoreOptions {
+  readonly self: NodeId;
+  /** This node's versioning actor: its id plus the epoch its storage was created with. */
+  readonly actor: Actor;
+  readonly ring: Ring;
+  /** MD5, for ring placement (injected so the core stays pure). */
+  readonly md5: DigestFunction;
+  readonly settings?: Partial<NodeCoreSettings>;
+  /** Bucket properties persisted by an earlier run. */
+  readonly props?: readonly PropsEntry[];
+}
+
+export class NodeCore {
+  private readonly kernel: NodeKernel;
+  private readonly hints: HintDelivery;
+  private nextPropsPushMs = 0;
+  private propsPushIndex = 0;
+
+  constructor(options: NodeCoreOptions) {
+    const settings = resolveSettings(options.settings);
+    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, options.props), new LocalFailureDetector(settings.downBackoffMs));
+    this.hints = new HintDelivery(this.kernel);
+  }
+
+  get self(): NodeId {
+    return this.kernel.self;
+  }
+
+  get ring(): Ring {
+    return this.kernel.ring;
+  }
+
+  get hintsDelivered(): number {
+    return this.hints.delivered;
+  }
+
+  get inFlightCoordinations(): number {
+    return this.kernel.inFlightCoordinations;
+  }
+
+  bucketProps(bucket: string): BucketPropsValue {
+    return this.kernel.props.get(bucket);
+  }
+
+  /** Which members this node currently believes are up (local failure detection). */
+  isAlive(node: NodeId, nowMs: number): boolean {
+    return node === this.kernel.self || this.kernel.failureDetector.isAlive(node, nowMs);
+  }
+
+  takeEffects(): Effect[] {
+    return this.kernel.takeEffects();
+  }
+
+  step(event: Event): void {
+    const kernel = this.kernel;
+    kernel.nowMs = event.nowMs;
+    switch (event.type) {
+      case 'clientGet':
+      case 'clientPut':
+        this.onClientRequest(event);
+        return;
+      case 'clientSetProps':
+        this.onSetProps(event.requestId, event.bucket, event.patch);
+        return;
+      case 'message':
+        this.onMessage(event.from, event.message);
+        return;
+      case 'timerFired':
+        kernel.fireTimer(event.timerId);
+        return;
+      case 'storeDone':
+        kernel.completeStore(event.token, event.result);
+        return;
+      case 'hintAdded':
+        kernel.completeHint(event.token, event.ok);
+        return;
+      case 'hintsLoaded':
+        this.hints.onHintsLoaded(event.target, event.hints);
+        return;
+      case 'tick':
+        this.onTick();
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  private onClientRequest(event: Extract<Event, { type: 'clientGet' | 'clientPut' }>): void {
+    const kernel = this.kernel;
+    const origin = { kind: 'client', requestId: event.requestId } as const;
+    if (kernel.inFlightCoordinations >= kernel.settings.inFlightCoordinationsMax) {
+      kernel.answer(origin, { ok: false, error: { code: 'EVERWRITE_OVERLOADED', message: `${kernel.inFlightCoordinations} requests in flight; try again` } });
+      return;
+    }
+    if (event.type === 'clientGet') {
+      routeClientRequest(kernel, { kind: 'get', origin, bucket: event.bucket, key: event.key, options: event.options });
+    } else {
+      routeClientRequest(kernel, { kind: 'put', origin, bucket: event.bucket, key: event.key, context: event.context, write: event.write, realtimeMs: event.realtimeMs, options: event.options });
+    }
+  }
+
+  private onSetProps(requestId: number, bucket: string, patch: Readonly<Record<string, unknown>>): void {
+    const kernel = this.kernel;
+    try {
+      if (bucket.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'bucket must not be empty');
+      const props = applyPropsPatch(kernel.props.get(bucket), patch, kernel.ring.members.length);
+      const entry: PropsEntry = { bucket, props, version: kernel.props.version(bucket) + 1, origin: kernel.self };
+      kernel.props.merge([entry]);
+      kernel.emit({ type: 'propsSave', entries: [entry] });
+      for (const member of kernel.ring.members) {
+        if (member.id !== kernel.self) kernel.send(member.id, { type: 'props', entries: [entry] });
+      }
+      kernel.emit({ type: 'reply', requestId, outcome: { ok: true, record: { context: new Map(), siblings: [] } } });
+    } catch (error) {
+      if (!isEverwriteError(error)) throw error;
+      kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: { code: error.code, message: error.message } } });
+    }
+  }
+
+  private onMessage(from: NodeId, message: Message): void {
+    const kernel = this.kernel;
+    kernel.failureDetector.markUp(from);
+    switch (message.type) {
+      case 'replicaPut':
+        return onReplicaPut(kernel, from, message);
+      case 'replicaGet':
+        return onReplicaGet(kernel, from, message);
+      case 'reap':
+        return onReap(kernel, message);
+      case 'forward':
+        return onForward(kernel, from, message);
+      case 'props': {
+        const changed = kernel.props.merge(message.entries);
+        if (changed.length > 0) kernel.emit({ type: 'propsSave', entries: changed });
+        return;
+      }
+      case 'replicaPutAck':
+      case 'replicaGetReply':
+      case 'forwardReply':
+        return kernel.deliverReply(from, message);
+      default:
+        assertNever(message);
+    }
+  }
+
+  private onTick(): void {
+    this.hints.onTick();
+    const kernel = this.kernel;
+    if (kernel.nowMs < this.nextPropsPushMs) return;
+    this.nextPropsPushMs = kernel.nowMs + kernel.settings.propsSyncIntervalMs;
+    const entries = kernel.props.all();
+    const peers = kernel.ring.members.filter((member) => member.id !== kernel.self);
+    if (entries.length === 0 || peers.length === 0) return;
+    this.propsPushIndex = (this.propsPushIndex + 1) % peers.length;
+    kernel.send((peers[this.propsPushIndex] as (typeof peers)[number]).id, { type: 'props', entries });
+  }
+}

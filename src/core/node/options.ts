@@ -1,0 +1,58 @@
+// Why: one options object for the node core, documented field by field, validated once and frozen
+// (DESIGN.md habit 5). Injected ports (the digest) stay apart from user-tunable numbers.
+import { assert } from '../base/assert.ts';
+import type { NodeId } from '../base/ids.ts';
+import { defaultLimits } from '../base/limits.ts';
+import type { PropsEntry } from '../protocol/messages.ts';
+
+export type BucketPropsValue = PropsEntry['props'];
+
+export interface NodeCoreSettings {
+  /** Properties of a bucket nobody has configured. Default n=3, r=2, w=2, siblings, durable. */
+  readonly defaultProps: BucketPropsValue;
+  /** Client request timeout when the request names none, in ms. Default 2000. */
+  readonly requestTimeoutMs: number;
+  /** Largest timeout a client may ask for, in ms. Default 60000. */
+  readonly requestTimeoutMsMax: number;
+  /** How long a non-primary waits for the primary it forwarded to before coordinating itself, in ms. Default 500. */
+  readonly forwardTimeoutMs: number;
+  /** How long a node that failed to answer is treated as down, in ms (the paper's "each request is a ping"). Default 2000. */
+  readonly downBackoffMs: number;
+  /** How often hints are offered to their primaries, in ms. Default 1000. */
+  readonly hintDeliveryIntervalMs: number;
+  /** Hints sent to one primary per delivery round (pacing). Default 64. */
+  readonly hintBatchCountMax: number;
+  /** How often this node pushes its bucket-properties table to one peer, in ms. Default 2000. */
+  readonly propsSyncIntervalMs: number;
+  /** Delay between every primary confirming a tombstone and reaping it, in ms. Default 10000. */
+  readonly reapDelayMs: number;
+  /** Coordinations in flight before new client requests are refused with EVERWRITE_OVERLOADED. */
+  readonly inFlightCoordinationsMax: number;
+  /** Siblings a key may hold before new concurrent client writes are refused. */
+  readonly siblingsCountMax: number;
+}
+
+export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
+  defaultProps: Object.freeze({ n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }) as BucketPropsValue,
+  requestTimeoutMs: 2000,
+  requestTimeoutMsMax: 60_000,
+  forwardTimeoutMs: 500,
+  downBackoffMs: 2000,
+  hintDeliveryIntervalMs: 1000,
+  hintBatchCountMax: 64,
+  propsSyncIntervalMs: 2000,
+  reapDelayMs: 10_000,
+  inFlightCoordinationsMax: defaultLimits.inFlightCoordinationsMax,
+  siblingsCountMax: defaultLimits.siblingsCountMax,
+});
+
+export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {
+  const settings = { ...defaultNodeCoreSettings, ...partial };
+  for (const [name, value] of Object.entries(settings)) {
+    if (name === 'defaultProps') continue;
+    assert(typeof value === 'number' && Number.isSafeInteger(value) && value > 0, `node setting ${name} must be a positive integer`);
+  }
+  return Object.freeze(settings);
+}
+
+export type { NodeId };

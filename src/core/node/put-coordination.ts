@@ -1,0 +1,164 @@
+// Why: the write path of a coordinator (the paper, section 4.5). It mints the new version on its own
+// replica, sends it to the other healthy nodes of the preference list, answers after W
+// acknowledgements (its own included) or with EVERWRITE_QUORUM_NOT_MET at the deadline, and then
+// makes sure every primary eventually gets the write: a primary that neither acknowledged nor had a
+// fallback acknowledge for it gets a hint kept here (sloppy quorum + hinted handoff, section 4.6).
+import type { NodeId } from '../base/ids.ts';
+import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
+import type { PreferenceEntry } from '../ring/index.ts';
+import { PutTally } from '../quorum/tally.ts';
+import type { ClientRequestOptions, ClientWrite, StoreResult } from './events.ts';
+import type { NodeKernel, Origin } from './kernel.ts';
+import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
+import { scheduleReap } from './reaping.ts';
+
+export interface PutRequest {
+  readonly origin: Origin;
+  readonly bucket: string;
+  readonly key: string;
+  readonly context: string | undefined;
+  readonly write: ClientWrite;
+  readonly realtimeMs: number;
+  readonly options: ClientRequestOptions;
+}
+
+/** A write in flight; its states are named after what it waits for. */
+class PutCoordination {
+  state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
+  record: VersionedRecord | undefined;
+  clientContext: VersionVector = new Map();
+  readonly tally: PutTally;
+  /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
+  readonly coveredPrimaries = new Set<NodeId>();
+  readonly requestIds: number[] = [];
+  deadlineTimer = 0;
+
+  constructor(
+    readonly kernel: NodeKernel,
+    readonly origin: Origin,
+    readonly plan: RequestPlan,
+  ) {
+    this.tally = new PutTally(plan.quorum, plan.targets.length);
+  }
+
+  get answered(): boolean {
+    return this.state === 'waitingForStragglers' || this.state === 'finished';
+  }
+}
+
+export function coordinatePut(kernel: NodeKernel, request: PutRequest): void {
+  let plan: RequestPlan;
+  let context;
+  try {
+    plan = planRequest(kernel, request.bucket, request.key, 'w', request.options);
+    context = decodeContext(request.context ?? '');
+  } catch (error) {
+    kernel.answer(request.origin, { ok: false, error: toWireError(error) });
+    return;
+  }
+  const coordination = new PutCoordination(kernel, request.origin, plan);
+  coordination.clientContext = context;
+  kernel.inFlightCoordinations += 1;
+  coordination.deadlineTimer = kernel.setTimer(plan.timeoutMs, () => onDeadline(coordination));
+  const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted };
+  kernel.store(
+    {
+      type: 'storeUpdate',
+      partition: plan.partition,
+      storageKey: plan.storageKey,
+      context,
+      actor: kernel.actor,
+      stored,
+      durable: plan.props.durability === 'durable',
+      lastWriterWins: plan.props.resolver === 'lww',
+      siblingsCountMax: kernel.settings.siblingsCountMax,
+    },
+    (result) => onLocalVersion(coordination, result),
+  );
+}
+
+function onLocalVersion(coordination: PutCoordination, result: StoreResult): void {
+  if (coordination.state !== 'waitingForLocalVersion') return;
+  if (!result.ok) {
+    coordination.kernel.answer(coordination.origin, { ok: false, error: result.error });
+    finish(coordination);
+    return;
+  }
+  const { kernel, plan } = coordination;
+  coordination.record = result.record;
+  coordination.state = 'waitingForAcknowledgements';
+  const encoded = encodeRecord(result.record);
+  for (const target of plan.targets) {
+    if (target.node === kernel.self) {
+      acknowledge(coordination, target);
+    } else {
+      sendReplica(coordination, target, encoded);
+    }
+  }
+  decide(coordination);
+}
+
+function sendReplica(coordination: PutCoordination, target: PreferenceEntry, encoded: Uint8Array): void {
+  const { kernel, plan } = coordination;
+  const hintFor = target.role === 'fallback' ? target.standsInFor : undefined;
+  const id = kernel.request(
+    target.node,
+    (id) => ({ type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable: plan.props.durability === 'durable', ...(hintFor === undefined ? {} : { hintFor }) }),
+    (from, message) => {
+      if (message.type !== 'replicaPutAck' || from !== target.node) return;
+      kernel.failureDetector.markUp(from);
+      if (message.ok) acknowledge(coordination, target);
+      else coordination.tally.refuse(target.node);
+      decide(coordination);
+    },
+  );
+  coordination.requestIds.push(id);
+}
+
+function acknowledge(coordination: PutCoordination, target: PreferenceEntry): void {
+  coordination.tally.acknowledge(target.node);
+  coordination.coveredPrimaries.add(target.role === 'fallback' && target.standsInFor !== undefined ? target.standsInFor : target.node);
+}
+
+function decide(coordination: PutCoordination): void {
+  const decision = coordination.tally.decision();
+  if (!coordination.answered && decision !== 'pending') {
+    const { kernel, plan, tally, record } = coordination;
+    if (decision === 'succeeded' && record !== undefined) {
+      kernel.answer(coordination.origin, { ok: true, record, context: contextAfterUpdate(coordination.clientContext, record, kernel.actor) });
+    } else {
+      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
+    }
+    coordination.state = 'waitingForStragglers';
+  }
+  if (coordination.tally.complete) finish(coordination);
+}
+
+function onDeadline(coordination: PutCoordination): void {
+  const { kernel, plan, tally } = coordination;
+  if (!coordination.answered) {
+    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
+  }
+  for (const target of plan.targets) {
+    if (!tally.hasAcknowledged(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
+  }
+  finish(coordination);
+}
+
+/** Ends the coordination: hints for uncovered primaries, reaping of a fully replicated tombstone. */
+function finish(coordination: PutCoordination): void {
+  if (coordination.state === 'finished') return;
+  const { kernel, plan, record } = coordination;
+  coordination.state = 'finished';
+  kernel.inFlightCoordinations -= 1;
+  kernel.cancelTimer(coordination.deadlineTimer);
+  for (const id of coordination.requestIds) kernel.forget(id);
+  if (record === undefined) return;
+  const durable = plan.props.durability === 'durable';
+  for (const primary of plan.primaries) {
+    if (primary === kernel.self || coordination.coveredPrimaries.has(primary)) continue;
+    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, () => undefined);
+  }
+  const everyPrimaryHoldsIt = plan.primaries.every((primary) => coordination.tally.hasAcknowledged(primary));
+  if (everyPrimaryHoldsIt && !isLive(record) && record.siblings.length > 0) scheduleReap(kernel, plan, record);
+}

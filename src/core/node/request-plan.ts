@@ -1,0 +1,77 @@
+// Why: every coordination starts the same way: find the bucket's properties, check the request's
+// overrides against them, hash the key onto the ring and pick the first N healthy nodes. Doing it
+// in one place keeps the validation (R, W within 1..N; timeouts bounded) identical for reads,
+// writes and forwarded requests.
+import { EverwriteError, isEverwriteError } from '../base/errors.ts';
+import type { NodeId } from '../base/ids.ts';
+import { defaultLimits } from '../base/limits.ts';
+import { utf8Encode } from '../base/bytes.ts';
+import type { WireError } from '../protocol/messages.ts';
+import { encodeStorageKey } from '../protocol/storage-key.ts';
+import { keyHash, partitionOf, preferenceList, primaryNodes, type PreferenceEntry } from '../ring/index.ts';
+import type { ClientRequestOptions } from './events.ts';
+import type { NodeKernel } from './kernel.ts';
+import type { BucketPropsValue } from './options.ts';
+
+export interface RequestPlan {
+  readonly bucket: string;
+  readonly key: string;
+  readonly props: BucketPropsValue;
+  /** R for reads or W for writes, after overrides. */
+  readonly quorum: number;
+  readonly timeoutMs: number;
+  readonly partition: number;
+  readonly storageKey: Uint8Array;
+  /** The first N healthy nodes: live primaries and fallbacks standing in for dead ones. */
+  readonly targets: readonly PreferenceEntry[];
+  /** All N primaries, alive or not. */
+  readonly primaries: readonly NodeId[];
+}
+
+function validateName(kind: 'bucket' | 'key', value: string, bytesMax: number): void {
+  if (value.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${kind} must not be empty`);
+  const length = utf8Encode(value).length;
+  if (length > bytesMax) {
+    const code = kind === 'key' ? 'EVERWRITE_KEY_TOO_LARGE' : 'EVERWRITE_BAD_REQUEST';
+    throw new EverwriteError(code, `${kind} is ${length} bytes; the limit is ${bytesMax}`, { bytes: length, limit: bytesMax });
+  }
+}
+
+function quorumOverride(name: 'r' | 'w', requested: number | undefined, fallback: number, n: number): number {
+  const value = requested ?? fallback;
+  if (!Number.isSafeInteger(value) || value < 1 || value > n) {
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${name} must be an integer from 1 to n (${n}), got ${value}`);
+  }
+  return value;
+}
+
+export function planRequest(kernel: NodeKernel, bucket: string, key: string, kind: 'r' | 'w', options: ClientRequestOptions): RequestPlan {
+  validateName('bucket', bucket, defaultLimits.bucketBytesMax);
+  validateName('key', key, defaultLimits.keyBytesMax);
+  const props = kernel.props.get(bucket);
+  const n = Math.min(props.n, kernel.ring.members.length);
+  const quorum = quorumOverride(kind, kind === 'r' ? options.r : options.w, Math.min(kind === 'r' ? props.r : props.w, n), n);
+  const timeoutMs = options.timeoutMs ?? kernel.settings.requestTimeoutMs;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > kernel.settings.requestTimeoutMsMax) {
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `timeout_ms must be an integer from 1 to ${kernel.settings.requestTimeoutMsMax}`);
+  }
+  const hash = keyHash(kernel.digest, bucket, key);
+  const partition = partitionOf(kernel.ring, hash);
+  const targets = preferenceList(kernel.ring, hash, { n, isAlive: (node) => kernel.isAlive(node) });
+  const primaries = primaryNodes(kernel.ring, partition, n);
+  return { bucket, key, props, quorum, timeoutMs, partition, storageKey: encodeStorageKey(bucket, key), targets, primaries };
+}
+
+/** Turns anything thrown while serving a request into the error an answer carries. */
+export function toWireError(error: unknown): WireError {
+  if (isEverwriteError(error)) return { code: error.code, message: error.message, details: error.details };
+  throw error;
+}
+
+export function quorumNotMet(kind: 'read' | 'write', answered: number, required: number, targets: number): WireError {
+  return {
+    code: 'EVERWRITE_QUORUM_NOT_MET',
+    message: `${kind} quorum not met: ${answered} of ${required} required replicas answered (${targets} tried)`,
+    details: { answered, required, tried: targets },
+  };
+}

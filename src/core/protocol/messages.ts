@@ -1,0 +1,50 @@
+// Why: the inter-node protocol as one discriminated union. Messages are plain data (records travel
+// as bytes from the record codec), so any codec can carry them and the simulator can inspect them.
+// Every request carries an id chosen by its sender; replies echo it; unknown ids are ignored, which
+// makes duplicated, late or reordered frames harmless.
+
+/** The error part of an outcome, as it crosses the wire. */
+export interface WireError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** A client operation forwarded by a non-primary node to a primary coordinator. */
+export interface ForwardedOperation {
+  readonly kind: 'get' | 'put';
+  readonly bucket: string;
+  readonly key: string;
+  /** put only: the value and its metadata; a delete is a put with `deleted`. */
+  readonly value?: Uint8Array;
+  readonly contentType?: string;
+  readonly deleted?: boolean;
+  readonly lastModifiedMs?: number;
+  readonly context?: string;
+  readonly r?: number;
+  readonly w?: number;
+  readonly timeoutMs?: number;
+}
+
+/** A bucket's stored properties with the version that orders concurrent updates. */
+export interface PropsEntry {
+  readonly bucket: string;
+  readonly props: { readonly n: number; readonly r: number; readonly w: number; readonly resolver: 'siblings' | 'lww'; readonly durability: 'durable' | 'buffered' };
+  readonly version: number;
+  readonly origin: string;
+}
+
+export type Message =
+  /** Store this record (merge with what you have). With `hintFor`, hold it for that primary instead. */
+  | { readonly type: 'replicaPut'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array; readonly durable: boolean; readonly hintFor?: string }
+  | { readonly type: 'replicaPutAck'; readonly id: number; readonly ok: boolean }
+  | { readonly type: 'replicaGet'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array }
+  /** `record` absent: this replica holds nothing for the key. `ok: false`: it could not read. */
+  | { readonly type: 'replicaGetReply'; readonly id: number; readonly ok: boolean; readonly record?: Uint8Array }
+  | { readonly type: 'forward'; readonly id: number; readonly operation: ForwardedOperation }
+  | { readonly type: 'forwardReply'; readonly id: number; readonly record?: Uint8Array; readonly context?: string; readonly error?: WireError }
+  /** Drop the key if what you hold is exactly this tombstone-only record. */
+  | { readonly type: 'reap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array }
+  | { readonly type: 'props'; readonly entries: readonly PropsEntry[] };
+
+export type MessageType = Message['type'];

@@ -1,0 +1,184 @@
+// Why: drives several NodeCores directly, with a virtual clock, an in-memory message queue and
+// Map-backed replicas, so the protocol logic can be tested deterministically and fast, without the
+// runtime, sockets or disks. Faults are explicit: a "down" node neither receives nor answers.
+import { createHash } from 'node:crypto';
+import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
+import { EverwriteError } from '../../src/core/base/errors.ts';
+import type { Effect, Outcome } from '../../src/core/node/effects.ts';
+import type { ClientRequestOptions, Event, LoadedHint, StoreResult } from '../../src/core/node/events.ts';
+import { NodeCore } from '../../src/core/node/node-core.ts';
+import type { NodeCoreSettings } from '../../src/core/node/options.ts';
+import { createRing } from '../../src/core/ring/index.ts';
+import { actorOf, emptyRecord, recordsEqual, resolveLastWriterWins, sync, update, type VersionedRecord } from '../../src/core/versioning/index.ts';
+
+export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+interface Scheduled {
+  atMs: number;
+  sequence: number;
+  node: NodeId;
+  event: Event;
+}
+
+interface SimNode {
+  core: NodeCore;
+  records: Map<string, VersionedRecord>;
+  hints: Map<string, { target: NodeId; hint: LoadedHint }>;
+}
+
+const recordKey = (partition: number, storageKey: Uint8Array): string => `${partition}:${Buffer.from(storageKey).toString('hex')}`;
+
+export class CoreCluster {
+  nowMs = 0;
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly down = new Set<NodeId>();
+  readonly outcomes = new Map<number, Outcome>();
+  private queue: Scheduled[] = [];
+  private sequence = 0;
+  private nextRequestId = 1;
+  private hintSequence = 0;
+  messagesSent = 0;
+
+  constructor(size: number, settings: Partial<NodeCoreSettings> = {}, readonly latencyMs = 1) {
+    const ids = Array.from({ length: size }, (_, index) => asNodeId(`n${index + 1}`));
+    const ring = createRing({ partitionCount: 64, members: ids.map((id) => ({ id })) });
+    for (const id of ids) {
+      this.nodes.set(id, { core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }), records: new Map(), hints: new Map() });
+    }
+  }
+
+  get ids(): NodeId[] {
+    return [...this.nodes.keys()];
+  }
+
+  node(id: string): SimNode {
+    const node = this.nodes.get(asNodeId(id));
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  private schedule(node: NodeId, delayMs: number, build: (nowMs: number) => Event): void {
+    const atMs = this.nowMs + delayMs;
+    this.queue.push({ atMs, sequence: this.sequence++, node, event: build(atMs) });
+  }
+
+  get(at: string, bucket: string, key: string, options: ClientRequestOptions = {}): number {
+    const requestId = this.nextRequestId++;
+    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientGet', nowMs, requestId, bucket, key, options }));
+    return requestId;
+  }
+
+  put(at: string, bucket: string, key: string, value: string, context?: string, options: ClientRequestOptions = {}, deleted = false): number {
+    const requestId = this.nextRequestId++;
+    const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted };
+    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: 1_700_000_000_000 + nowMs, options }));
+    return requestId;
+  }
+
+  tickAll(): void {
+    for (const id of this.ids) this.schedule(id, 0, (nowMs) => ({ type: 'tick', nowMs }));
+  }
+
+  /** Runs events in time order until the queue is empty or `untilMs` is reached. */
+  run(untilMs = this.nowMs + 60_000): void {
+    for (;;) {
+      this.queue.sort((a, b) => a.atMs - b.atMs || a.sequence - b.sequence);
+      const next = this.queue[0];
+      if (next === undefined || next.atMs > untilMs) break;
+      this.queue.shift();
+      this.nowMs = next.atMs;
+      if (this.down.has(next.node)) continue;
+      const node = this.nodes.get(next.node)!;
+      node.core.step(next.event);
+      for (const effect of node.core.takeEffects()) this.execute(next.node, node, effect);
+    }
+    this.nowMs = Math.max(this.nowMs, untilMs === Infinity ? this.nowMs : untilMs);
+  }
+
+  /** Advances virtual time in steps, ticking every node, so periodic work (hints, props) runs. */
+  runFor(durationMs: number, tickMs = 100): void {
+    const end = this.nowMs + durationMs;
+    while (this.nowMs < end) {
+      this.tickAll();
+      this.run(Math.min(end, this.nowMs + tickMs));
+    }
+  }
+
+  outcome(requestId: number): Outcome {
+    const outcome = this.outcomes.get(requestId);
+    if (outcome === undefined) throw new Error(`request ${requestId} has no answer yet`);
+    return outcome;
+  }
+
+  record(requestId: number): VersionedRecord {
+    const outcome = this.outcome(requestId);
+    if (!outcome.ok) throw new EverwriteError(outcome.error.code as never, outcome.error.message);
+    return outcome.record;
+  }
+
+  values(requestId: number): string[] {
+    return this.record(requestId)
+      .siblings.filter((sibling) => !sibling.stored.deleted)
+      .map((sibling) => new TextDecoder().decode(sibling.stored.value))
+      .sort();
+  }
+
+  localRecords(id: string): VersionedRecord[] {
+    return [...this.node(id).records.values()];
+  }
+
+  private execute(from: NodeId, node: SimNode, effect: Effect): void {
+    const done = (token: number, result: StoreResult): void => this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
+    switch (effect.type) {
+      case 'send':
+        this.messagesSent += 1;
+        if (!this.down.has(effect.to)) this.schedule(effect.to, this.latencyMs, (nowMs) => ({ type: 'message', nowMs, from, message: effect.message }));
+        return;
+      case 'reply':
+        this.outcomes.set(effect.requestId, effect.outcome);
+        return;
+      case 'setTimer':
+        this.schedule(from, effect.delayMs, (nowMs) => ({ type: 'timerFired', nowMs, timerId: effect.timerId }));
+        return;
+      case 'storeRead':
+        return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
+      case 'storeUpdate': {
+        const key = recordKey(effect.partition, effect.storageKey);
+        let next = update(node.records.get(key) ?? emptyRecord, effect.context, effect.actor, effect.stored);
+        if (effect.lastWriterWins) next = resolveLastWriterWins(next);
+        node.records.set(key, next);
+        return done(effect.token, { ok: true, record: next });
+      }
+      case 'storeMerge': {
+        const key = recordKey(effect.partition, effect.storageKey);
+        const next = sync(node.records.get(key) ?? emptyRecord, effect.record);
+        node.records.set(key, next);
+        return done(effect.token, { ok: true, record: next });
+      }
+      case 'storeReap': {
+        const key = recordKey(effect.partition, effect.storageKey);
+        const current = node.records.get(key);
+        if (current !== undefined && recordsEqual(current, effect.record)) node.records.delete(key);
+        return;
+      }
+      case 'hintAdd': {
+        const id = `${effect.target}:${String(this.hintSequence++).padStart(8, '0')}`;
+        node.hints.set(id, { target: effect.target, hint: { id, partition: effect.partition, storageKey: effect.storageKey, record: effect.record } });
+        this.schedule(from, 0, (nowMs) => ({ type: 'hintAdded', nowMs, token: effect.token, ok: true }));
+        return;
+      }
+      case 'hintLoad': {
+        const byTarget = new Map<NodeId, LoadedHint[]>();
+        for (const { target, hint } of node.hints.values()) byTarget.set(target, [...(byTarget.get(target) ?? []), hint].slice(0, effect.limit));
+        for (const [target, hints] of byTarget) this.schedule(from, 0, (nowMs) => ({ type: 'hintsLoaded', nowMs, target, hints }));
+        return;
+      }
+      case 'hintRemove':
+        for (const id of effect.ids) node.hints.delete(id);
+        return;
+      case 'propsSave':
+      case 'log':
+        return;
+    }
+  }
+}

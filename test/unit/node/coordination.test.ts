@@ -1,0 +1,158 @@
+// Why: the coordinator's protocol, end to end across several NodeCores with virtual time: quorum
+// writes and reads, siblings and their collapse, the sloppy quorum with hinted handoff, read repair,
+// forwarding, deletes that stay deleted, and coded errors for bad requests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoreCluster } from '../../support/core-cluster.ts';
+import { encodeContext, isLive } from '../../../src/core/versioning/index.ts';
+
+const bucket = 'carts';
+
+function contextOf(cluster: CoreCluster, requestId: number): string {
+  return encodeContext(cluster.record(requestId).context);
+}
+
+test('a put is readable from every node', () => {
+  const cluster = new CoreCluster(3);
+  const put = cluster.put('n1', bucket, 'alice', 'apple');
+  cluster.run();
+  assert.equal(cluster.outcome(put).ok, true);
+  for (const id of cluster.ids) {
+    const get = cluster.get(id, bucket, 'alice');
+    cluster.run();
+    assert.deepEqual(cluster.values(get), ['apple'], `read at ${id}`);
+  }
+  for (const id of cluster.ids) assert.equal(cluster.localRecords(id).length, 1, `replica on ${id}`);
+});
+
+test('two concurrent puts with the same context through the same coordinator become siblings; the merged context collapses them', () => {
+  const cluster = new CoreCluster(3);
+  const first = cluster.put('n1', bucket, 'k', 'v0');
+  cluster.run();
+  const context = contextOf(cluster, first);
+  const a = cluster.put('n1', bucket, 'k', 'from-a', context);
+  const b = cluster.put('n1', bucket, 'k', 'from-b', context);
+  cluster.run();
+  assert.equal(cluster.outcome(a).ok && cluster.outcome(b).ok, true);
+  const read = cluster.get('n2', bucket, 'k');
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['from-a', 'from-b']);
+  const resolved = cluster.put('n3', bucket, 'k', 'merged', contextOf(cluster, read));
+  cluster.run();
+  assert.equal(cluster.outcome(resolved).ok, true);
+  const after = cluster.get('n1', bucket, 'k');
+  cluster.run();
+  assert.deepEqual(cluster.values(after), ['merged']);
+});
+
+test('N=3 W=2 with one primary down: the write succeeds, a hint is kept, and handoff delivers it when the node returns', () => {
+  const cluster = new CoreCluster(3, { hintDeliveryIntervalMs: 500 });
+  cluster.down.add(cluster.ids[2]!);
+  const put = cluster.put('n1', bucket, 'k', 'while-down', undefined, { w: 2 });
+  cluster.run();
+  assert.equal(cluster.outcome(put).ok, true);
+  assert.equal(cluster.localRecords('n3').length, 0);
+  const heldHints = [...cluster.node('n1').hints.values(), ...cluster.node('n2').hints.values()];
+  assert.equal(heldHints.length, 1);
+  assert.equal(heldHints[0]!.target, 'n3');
+  cluster.down.clear();
+  cluster.runFor(5000);
+  assert.equal(cluster.localRecords('n3').length, 1);
+  assert.equal(cluster.node('n1').hints.size + cluster.node('n2').hints.size, 0, 'hints are deleted once acknowledged');
+});
+
+test('with two of three down a W=2 write fails with EVERWRITE_QUORUM_NOT_MET at the deadline and a W=1 write succeeds', () => {
+  const cluster = new CoreCluster(3);
+  cluster.down.add(cluster.ids[1]!);
+  cluster.down.add(cluster.ids[2]!);
+  const start = cluster.nowMs;
+  const failing = cluster.put('n1', bucket, 'k', 'x', undefined, { w: 2, timeoutMs: 300 });
+  cluster.run(start + 1000);
+  const outcome = cluster.outcome(failing);
+  assert.equal(outcome.ok, false);
+  if (!outcome.ok) {
+    assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
+    assert.match(outcome.error.message, /1 of 2/);
+  }
+  const succeeding = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 1 });
+  cluster.run();
+  assert.equal(cluster.outcome(succeeding).ok, true);
+});
+
+test('a read repairs a stale primary', () => {
+  const cluster = new CoreCluster(3);
+  cluster.down.add(cluster.ids[2]!);
+  const put = cluster.put('n1', bucket, 'k', 'fresh', undefined, { w: 2 });
+  cluster.run();
+  assert.equal(cluster.outcome(put).ok, true);
+  for (const id of cluster.ids) cluster.node(id).hints.clear();
+  cluster.down.clear();
+  cluster.runFor(3000);
+  assert.equal(cluster.localRecords('n3').length, 0, 'no handoff in this test');
+  const read = cluster.get('n1', bucket, 'k', { r: 2 });
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['fresh']);
+  assert.equal(cluster.localRecords('n3').length, 1, 'read repair wrote the stale replica');
+});
+
+test('a deleted key does not come back when a stale replica returns, and the tombstone is reaped only once every primary holds it', () => {
+  const cluster = new CoreCluster(3, { reapDelayMs: 1000, hintDeliveryIntervalMs: 1_000_000 });
+  const put = cluster.put('n1', bucket, 'k', 'doomed');
+  cluster.run();
+  cluster.down.add(cluster.ids[2]!);
+  const deletion = cluster.put('n1', bucket, 'k', '', contextOf(cluster, put), { w: 2 }, true);
+  cluster.run();
+  assert.equal(cluster.outcome(deletion).ok, true);
+  for (const id of cluster.ids) cluster.node(id).hints.clear();
+  cluster.down.clear();
+  cluster.runFor(3000);
+  assert.equal(cluster.localRecords('n1').length, 1, 'not reaped while n3 lacks the tombstone');
+  assert.equal(isLive(cluster.localRecords('n3')[0]!), true, 'n3 still holds the deleted value');
+  const read = cluster.get('n2', bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.equal(isLive(cluster.record(read)), false, 'the stale value from n3 does not resurrect');
+  assert.equal(isLive(cluster.localRecords('n3')[0]!), false, 'read repair gave n3 the tombstone');
+  cluster.runFor(3000);
+  assert.equal(cluster.localRecords('n1').length, 1, 'the first read saw disagreement, so nothing is reaped yet');
+  const agreeing = cluster.get('n2', bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.equal(isLive(cluster.record(agreeing)), false);
+  cluster.runFor(3000);
+  for (const id of cluster.ids) assert.equal(cluster.localRecords(id).length, 0, `tombstone reaped on ${id}`);
+  const again = cluster.get('n3', bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.equal(cluster.record(again).siblings.length, 0);
+});
+
+test('a non-primary forwards to a primary, and coordinates itself when that primary does not answer', () => {
+  const cluster = new CoreCluster(5, { forwardTimeoutMs: 200 });
+  const probe = cluster.put('n1', bucket, 'fwd', 'one', undefined, { w: 3 });
+  cluster.run();
+  assert.equal(cluster.outcome(probe).ok, true);
+  const holders = cluster.ids.filter((id) => cluster.localRecords(id).length > 0);
+  const outsider = cluster.ids.find((id) => !holders.includes(id))!;
+  assert.equal(holders.length, 3);
+  for (const holder of holders) cluster.down.add(holder);
+  cluster.down.delete(holders[1]!);
+  cluster.down.delete(holders[2]!);
+  const write = cluster.put(outsider, bucket, 'fwd', 'two', contextOf(cluster, probe), { w: 2 });
+  cluster.run();
+  assert.equal(cluster.outcome(write).ok, true);
+  const read = cluster.get(outsider, bucket, 'fwd', { r: 2 });
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['two']);
+});
+
+test('bad requests get coded errors, never a crash', () => {
+  const cluster = new CoreCluster(3);
+  const badContext = cluster.put('n1', bucket, 'k', 'v', '!!not-a-context!!');
+  const badQuorum = cluster.get('n1', bucket, 'k', { r: 4 });
+  const bigKey = cluster.get('n1', bucket, 'x'.repeat(1025));
+  const emptyKey = cluster.get('n1', bucket, '');
+  cluster.run();
+  const codes = [badContext, badQuorum, bigKey, emptyKey].map((id) => {
+    const outcome = cluster.outcome(id);
+    return outcome.ok ? 'ok' : outcome.error.code;
+  });
+  assert.deepEqual(codes, ['EVERWRITE_BAD_CONTEXT', 'EVERWRITE_BAD_REQUEST', 'EVERWRITE_KEY_TOO_LARGE', 'EVERWRITE_BAD_REQUEST']);
+});
