@@ -1,8 +1,17 @@
-// Why: the `everwrite` command. It wires the shells together; nothing imports it.
+// Why: the `everwrite` command. It only wires subcommands together; nothing imports it.
 import { Command } from 'commander';
+import { registerKvCommands } from './commands/kv.ts';
+import { registerNodeCommands } from './commands/node.ts';
+import { registerRingCommand } from './commands/ring.ts';
 
-const program = new Command('everwrite').description('An always-writeable, leaderless, replicated key-value store (Dynamo design)');
-program.command('dev').description('run a local cluster').action(() => {
-  console.log('everwrite dev: the local cluster arrives with the cluster milestone (issue 3).');
-});
-await program.parseAsync(process.argv);
+const program = new Command('everwrite').description('An always-writeable, leaderless, replicated key-value store (the Dynamo design)');
+registerNodeCommands(program);
+registerKvCommands(program);
+registerRingCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  console.error(`everwrite: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}

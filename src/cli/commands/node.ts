@@ -1,0 +1,142 @@
+// Why: `everwrite start` runs one node in the foreground; `everwrite dev` runs a local cluster of
+// separate OS processes (ports 7000+i, 8000+i), keeping data and the cluster secret under ./data so
+// a restart finds everything again, and stops every child cleanly on Ctrl-C.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import pino from 'pino';
+import { loadSecret } from '../../io/transport/handshake.ts';
+import { LocalCluster, type LocalClusterOptions } from '../local-cluster.ts';
+import { startNode, type ClusterMember, type HostPort } from '../../server/start-node.ts';
+import type { EngineKind } from '../../io/storage/index.ts';
+
+export function parseHostPort(text: string, what: string): HostPort {
+  const match = /^(.*):(\d{1,5})$/.exec(text.trim());
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || match[1] === '' || port > 65535) throw new Error(`${what} must be HOST:PORT, got ${JSON.stringify(text)}`);
+  return { host: match[1] as string, port };
+}
+
+/** `id@host:port` or `host:port` (the id is then the address itself). */
+export function parseMember(text: string): ClusterMember {
+  const at = text.indexOf('@');
+  const address = parseHostPort(at === -1 ? text : text.slice(at + 1), 'a seed');
+  return { id: at === -1 ? `${address.host}:${address.port}` : text.slice(0, at), ...address };
+}
+
+interface StartFlags {
+  nodeId?: string;
+  listen: string;
+  http: string;
+  data?: string;
+  seeds?: string;
+  engine: string;
+  secretFile?: string;
+  partitions: string;
+  logLevel: string;
+  config?: string;
+}
+
+/** Flags win over the config file, which wins over EVERWRITE_* environment variables. */
+function mergeSettings(flags: StartFlags, command: Command): StartFlags {
+  const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
+  const merged: Record<string, unknown> = {};
+  for (const name of ['nodeId', 'listen', 'http', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel'] as const) {
+    const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+    const explicit = command.getOptionValueSource(name) === 'cli';
+    merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
+  }
+  return merged as unknown as StartFlags;
+}
+
+async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
+  const flags = mergeSettings(rawFlags, command);
+  const listen = parseHostPort(flags.listen, '--listen');
+  const nodeId = flags.nodeId ?? `${listen.host}:${listen.port}`;
+  const seeds = (flags.seeds ?? '').split(',').filter((seed) => seed.trim() !== '').map(parseMember);
+  const members = seeds.some((member) => member.id === nodeId) ? seeds : [...seeds, { id: nodeId, ...listen }];
+  const engine = flags.engine as EngineKind;
+  if (!['lmdb', 'level', 'memory'].includes(engine)) throw new Error(`--engine must be lmdb, level or memory, got ${engine}`);
+  if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
+  const logger = pino({ level: flags.logLevel, base: { node: nodeId } });
+  const secret = loadSecret({ ...(flags.secretFile === undefined ? {} : { secretFile: flags.secretFile }), environment: 'EVERWRITE_SECRET' });
+  const node = await startNode({
+    nodeId,
+    listen,
+    http: parseHostPort(flags.http, '--http'),
+    members,
+    engine,
+    ...(flags.data === undefined ? {} : { dataDirectory: resolve(flags.data) }),
+    secret,
+    partitionCount: Number(flags.partitions),
+    logger,
+  });
+  console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}`);
+  const stop = (): void => {
+    node.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+interface DevFlags {
+  nodes: string;
+  data: string;
+  engine: string;
+  partitions: string;
+  logLevel: string;
+}
+
+async function runDev(flags: DevFlags): Promise<void> {
+  const engine = flags.engine as LocalClusterOptions['engine'];
+  const cluster = new LocalCluster({ nodes: Number(flags.nodes), dataDirectory: flags.data, engine, partitions: Number(flags.partitions), logLevel: flags.logLevel });
+  let stopping = false;
+  const stopAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('stopping the local cluster...');
+    cluster.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stopAll);
+  process.on('SIGTERM', stopAll);
+  await cluster.start();
+  for (const node of cluster.nodes) {
+    console.log(`${node.id}: pid ${node.process?.pid}, peers ${node.peerAddress}, http ${node.httpUrl}, resp (coming with the RESP front end), dashboard ${node.httpUrl}/`);
+  }
+  console.log(`data under ${resolve(flags.data)}; try: curl -X PUT -d hello ${cluster.node(1).httpUrl}/buckets/demo/keys/greeting; press Ctrl-C to stop`);
+  for (const node of cluster.nodes) {
+    node.process?.once('exit', (code, signal) => {
+      if (!stopping) console.log(`${node.id} exited (${signal ?? code}); stopping the others`);
+      stopAll();
+    });
+  }
+}
+
+export function registerNodeCommands(program: Command): void {
+  program
+    .command('start')
+    .description('run one node in the foreground')
+    .option('--node-id <id>', 'this node\'s id (default: its --listen address)')
+    .option('--listen <host:port>', 'address for peer connections', '127.0.0.1:7001')
+    .option('--http <host:port>', 'address for the HTTP API', '127.0.0.1:8001')
+    .option('--data <dir>', 'data directory (durable engines)')
+    .option('--seeds <list>', 'every cluster member as id@host:port, comma-separated')
+    .option('--engine <kind>', 'storage engine: lmdb, level or memory', 'lmdb')
+    .option('--secret-file <file>', 'cluster secret file (or EVERWRITE_SECRET)')
+    .option('--partitions <q>', 'ring partitions (power of two; same on every node)', '64')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--config <file>', 'JSON file with any of these settings')
+    .action((flags: StartFlags, command: Command) => runStart(flags, command));
+  program
+    .command('dev')
+    .description('run a local cluster of separate processes (ports 7000+i, 8000+i)')
+    .option('--nodes <count>', 'how many nodes', '3')
+    .option('--data <dir>', 'data directory', './data')
+    .option('--engine <kind>', 'storage engine: lmdb, level or memory', 'lmdb')
+    .option('--partitions <q>', 'ring partitions', '64')
+    .option('--log-level <level>', 'pino log level for the nodes', 'warn')
+    .action((flags: DevFlags) => runDev(flags));
+}

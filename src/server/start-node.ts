@@ -1,0 +1,117 @@
+// Why: the composition root of one Everwrite node. It opens the storage engine behind the write-ahead
+// log, recovers the node's identity (its versioning epoch) and bucket properties, builds the ring
+// from the static member list, and plugs TCP, the system clock and the HTTP front end into the
+// runtime. The CLI's `start` calls it, and so can an application embedding Everwrite.
+import { createHash, randomInt } from 'node:crypto';
+import { EverwriteError } from '../core/base/errors.ts';
+import { asNodeId, type NodeId } from '../core/base/ids.ts';
+import { defaultLimits } from '../core/base/limits.ts';
+import { NodeCore } from '../core/node/node-core.ts';
+import type { NodeCoreSettings } from '../core/node/options.ts';
+import type { PropsEntry } from '../core/protocol/messages.ts';
+import { createRing } from '../core/ring/index.ts';
+import { actorOf } from '../core/versioning/index.ts';
+import { startHttpServer } from '../api/http/server.ts';
+import { createStorageEngine, type EngineKind } from '../io/storage/index.ts';
+import { TcpTransport } from '../io/transport/tcp.ts';
+import { systemClock, systemTimers } from '../io/system-clock.ts';
+import { HintStore } from '../runtime/hint-store.ts';
+import { LocalStore } from '../runtime/local-store.ts';
+import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
+import { reservedNamespaces, type StorageEngine } from '../runtime/ports.ts';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ClusterMember {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface StartNodeOptions {
+  readonly nodeId: string;
+  /** Where peers connect (inter-node TCP). */
+  readonly listen: HostPort;
+  /** Where the HTTP API listens. */
+  readonly http: HostPort;
+  /** Every member of the cluster, this node included (static until gossip membership lands). */
+  readonly members: readonly ClusterMember[];
+  readonly engine: EngineKind;
+  /** Data directory; required for durable engines. */
+  readonly dataDirectory?: string;
+  /** The shared cluster secret (>= 16 bytes). */
+  readonly secret: Uint8Array;
+  /** Ring partitions Q (a power of two). Every node of a cluster must use the same. Default 64. */
+  readonly partitionCount?: number;
+  readonly settings?: Partial<NodeCoreSettings>;
+  readonly logger?: RuntimeLogger;
+}
+
+export interface RunningNode {
+  readonly id: NodeId;
+  readonly runtime: NodeRuntime;
+  readonly httpAddress: HostPort;
+  readonly peerAddress: HostPort;
+  stop(): Promise<void>;
+}
+
+export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+const epochKey = new TextEncoder().encode('epoch');
+
+/** The epoch is chosen once, when this node's storage is created, so a wiped node never reuses dots. */
+async function loadOrCreateEpoch(engine: StorageEngine): Promise<number> {
+  const stored = await engine.get(reservedNamespaces.metadata, epochKey);
+  if (stored !== undefined && stored.length === 4) return new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0);
+  const epoch = randomInt(1, 2 ** 31);
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, epoch);
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: epochKey, value: bytes }], { durable: true });
+  return epoch;
+}
+
+async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
+  const entries: PropsEntry[] = [];
+  const decoder = new TextDecoder();
+  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
+    if (decoder.decode(key).startsWith('props/')) entries.push(JSON.parse(decoder.decode(value)) as PropsEntry);
+  }
+  return entries;
+}
+
+function validateMembers(options: StartNodeOptions): void {
+  const ids = new Set(options.members.map((member) => member.id));
+  if (ids.size !== options.members.length) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'member ids must be distinct');
+  if (!ids.has(options.nodeId)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `this node (${options.nodeId}) is not in the member list`);
+}
+
+export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
+  validateMembers(options);
+  const self = asNodeId(options.nodeId);
+  const engine = await createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory });
+  await engine.open();
+  const epoch = await loadOrCreateEpoch(engine);
+  const ring = createRing({ partitionCount: options.partitionCount ?? 64, members: options.members.map((member) => ({ id: asNodeId(member.id) })) });
+  const core = new NodeCore({ self, actor: actorOf(self, epoch), ring, md5, props: await loadProps(engine), ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const peers = new Map(options.members.filter((member) => member.id !== options.nodeId).map((member) => [asNodeId(member.id), { host: member.host, port: member.port }] as const));
+  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers, secret: options.secret });
+  const hints = await HintStore.open(engine);
+  const addresses = new Map(options.members.map((member) => [asNodeId(member.id), `${member.host}:${member.port}`] as const));
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  await runtime.start();
+  const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  return {
+    id: self,
+    runtime,
+    httpAddress: http.address,
+    peerAddress: transport.address(),
+    async stop() {
+      await http.close();
+      await runtime.stop();
+      await engine.close();
+    },
+  };
+}
