@@ -1,0 +1,111 @@
+// Why: an accepted connection is only read. Until its peer has proved the cluster secret, every
+// byte is handshake: nothing is parsed as a frame, nothing is delivered, and a peer that fails or
+// dawdles is cut off. Once authenticated, the connection knows its peer's id, which becomes the
+// `from` of every frame it delivers. A header over frameBytesMax closes it before the body is read.
+import type { Socket } from 'node:net';
+import type { NodeId } from '../../core/base/ids.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import { encodeFrame, FrameReader, type FrameSink } from './framing.ts';
+import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
+import type { InboundHost } from './tcp-shared.ts';
+
+export class InboundConnection implements FrameSink {
+  /** Set once the peer has proved the secret; undefined before. */
+  peerId: NodeId | undefined;
+  private readonly host: InboundHost;
+  private readonly socket: Socket;
+  private readonly reader: FrameReader;
+  private handshake: Handshake | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(host: InboundHost, socket: Socket) {
+    this.host = host;
+    this.socket = socket;
+    const options = host.options;
+    this.handshake = new Handshake({ role: 'acceptor', secret: options.secret, localId: options.nodeId });
+    this.reader = new FrameReader(this, handshakeMessageBytesMax);
+    this.timer = setTimeout(() => this.onHandshakeDeadline(), options.handshakeTimeoutMs);
+    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    // Errors (resets from peers that vanish) are routine here; 'close' follows and cleans up.
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.onClosed());
+  }
+
+  /** The hot path once authenticated: one branch, one counter, one call. */
+  onFrame(frame: Uint8Array): void {
+    const peerId = this.peerId;
+    if (peerId !== undefined) {
+      this.host.deliver(peerId, frame);
+      return;
+    }
+    this.receiveHandshakeMessage(frame);
+  }
+
+  onOversizeFrame(announcedBytes: number): void {
+    const metrics = this.host.metrics;
+    if (this.peerId === undefined) {
+      metrics.handshakesFailed++;
+      this.abort(new EverwriteError('EVERWRITE_BAD_FRAME', `unauthenticated client ${this.remote()} sent a ${announcedBytes}-byte handshake message`));
+      return;
+    }
+    metrics.connectionsClosedFrameTooLarge++;
+    const limit = this.host.options.frameBytesMax;
+    this.abort(new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `node ${this.peerId} announced a ${announcedBytes}-byte frame; the limit is ${limit}`, { peer: this.peerId, announcedBytes, frameBytesMax: limit }));
+  }
+
+  /** Closes the connection; whatever is still unread is discarded. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.reader.stop();
+    this.clearTimer();
+    this.socket.destroy();
+  }
+
+  private receiveHandshakeMessage(message: Uint8Array): void {
+    const step = (this.handshake as Handshake).receive(message);
+    if (step.reply !== undefined) this.socket.write(encodeFrame(step.reply));
+    if (step.status === 'failed') {
+      this.host.metrics.handshakesFailed++;
+      this.abort(new EverwriteError(step.error.code, `client ${this.remote()}: ${step.error.message}`, { remote: this.remote() }));
+    } else if (step.status === 'authenticated') {
+      this.clearTimer();
+      this.handshake = undefined;
+      this.peerId = step.peerId;
+      // From here on frames may be as large as the cluster allows; the reader keeps parsing the
+      // rest of this chunk under the new limit, so a dialer may pipeline right after its proof.
+      this.reader.frameBytesMax = this.host.options.frameBytesMax;
+      this.host.metrics.inboundAuthenticated++;
+      this.host.inboundAuthenticated(this);
+    }
+  }
+
+  private onHandshakeDeadline(): void {
+    this.timer = undefined;
+    if (this.peerId !== undefined || this.closed) return;
+    this.host.metrics.handshakeTimeouts++;
+    this.abort(new EverwriteError('EVERWRITE_TIMEOUT', `client ${this.remote()} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`, { remote: this.remote() }));
+  }
+
+  private abort(incident: EverwriteError): void {
+    this.close();
+    this.host.reportIncident(incident);
+  }
+
+  private onClosed(): void {
+    this.closed = true;
+    this.reader.stop();
+    this.clearTimer();
+    this.host.inboundClosed(this);
+  }
+
+  private remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,263 @@
+// Why: a node sends to a peer over ONE persistent outbound connection (inbound connections are only
+// read), so each pair of nodes has one connection per direction and frames to a peer keep their
+// order. The link owns that connection's life: connect, authenticate, coalesce a turn's frames into
+// one write, respect the socket's backpressure, bound what waits, and reconnect with backoff.
+//
+// Best effort, by decision: while the link is connecting or waiting to reconnect, frames are kept
+// in its queue up to sendQueueBytesMax and go out once the handshake succeeds; frames past the bound
+// are dropped and counted. Frames already handed to a socket that then dies are lost. The core
+// tolerates loss, delay and duplication (DESIGN.md section 2).
+import { connect, type Socket } from 'node:net';
+import type { NodeId } from '../../core/base/ids.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import { encodeFrame, encodeFrameHeader, encodeFrames, FrameReader, frameHeaderBytes, type FrameSink } from './framing.ts';
+import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
+import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
+import { keepAliveInitialDelayMs, type OutboundHost } from './tcp-shared.ts';
+
+/** Named after what the link waits for (DESIGN.md habit 1). */
+type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';
+
+export class OutboundLink implements FrameSink {
+  readonly peerId: NodeId;
+  /** True while the link sits in the transport's list of links to flush this turn. */
+  dirty = false;
+  private address: PeerAddress;
+  private readonly host: OutboundHost;
+  private state: LinkState = 'idle';
+  private socket: Socket | undefined;
+  private handshake: Handshake | undefined;
+  private reader: FrameReader | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private consecutiveFailures = 0;
+  private queue: Uint8Array[] = [];
+  /** Bytes in `queue`, headers included. */
+  private queueBytes = 0;
+  private waitingForDrain = false;
+
+  constructor(host: OutboundHost, peerId: NodeId, address: PeerAddress) {
+    this.host = host;
+    this.peerId = peerId;
+    this.address = address;
+  }
+
+  /** Bytes waiting for this peer: our queue plus what the socket has not yet handed to the kernel. */
+  get pendingBytes(): number {
+    return this.queueBytes + (this.socket === undefined ? 0 : this.socket.writableLength);
+  }
+
+  /** Queues one frame; drops (and counts) it when the bound would be passed. The hot path. */
+  enqueue(frame: Uint8Array): void {
+    const cost = frameHeaderBytes + frame.length;
+    const metrics = this.host.metrics;
+    if (this.pendingBytes + cost > this.host.options.sendQueueBytesMax) {
+      metrics.framesDroppedQueueFull++;
+      return;
+    }
+    this.queue.push(frame);
+    this.queueBytes += cost;
+    metrics.framesQueued++;
+    if (this.state === 'ready') this.host.markDirty(this);
+    else if (this.state === 'idle') this.connect();
+  }
+
+  /** Writes every queued frame with one socket write, unless the socket asked us to wait. */
+  flush(): void {
+    if (this.state !== 'ready' || this.waitingForDrain || this.queue.length === 0) return;
+    const socket = this.socket as Socket;
+    const frameCount = this.queue.length;
+    const bytes = this.queueBytes;
+    const accepted = this.copiesFrames(frameCount, bytes) ? this.writeConcatenated(socket) : this.writeCorked(socket);
+    this.queueBytes = 0;
+    this.waitingForDrain = !accepted;
+    const metrics = this.host.metrics;
+    metrics.socketWrites++;
+    metrics.framesWritten += frameCount;
+    metrics.bytesWritten += bytes;
+  }
+
+  /** Small frames are cheaper to copy than to hand over one by one; big ones are not (measured). */
+  private copiesFrames(frameCount: number, bytes: number): boolean {
+    const strategy = this.host.options.coalesceStrategy;
+    if (strategy === 'auto') return bytes < autoWritevFrameBytesMin * frameCount;
+    return strategy === 'concatenate';
+  }
+
+  /** One copy into one buffer, one write; the queue array is reused. */
+  private writeConcatenated(socket: Socket): boolean {
+    const accepted = socket.write(encodeFrames(this.queue, this.queueBytes));
+    this.queue.length = 0;
+    return accepted;
+  }
+
+  /** No copy: headers and frames go to a corked socket, which hands them to the kernel in one writev. */
+  private writeCorked(socket: Socket): boolean {
+    const frames = this.queue;
+    this.queue = [];
+    socket.cork();
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i] as Uint8Array;
+      socket.write(encodeFrameHeader(frame.length));
+      socket.write(frame);
+    }
+    const accepted = !socket.writableNeedDrain;
+    socket.uncork();
+    return accepted;
+  }
+
+  /** Points the link at a new address; a live connection to the old one is replaced. */
+  setAddress(address: PeerAddress): void {
+    if (address.host === this.address.host && address.port === this.address.port) return;
+    this.address = address;
+    if (this.state === 'closed' || this.state === 'idle') return;
+    this.teardown();
+    this.consecutiveFailures = 0;
+    this.connect();
+  }
+
+  /** Closes for good (transport stop, or peer removed); what is still queued is dropped and counted. */
+  close(): void {
+    if (this.state === 'closed') return;
+    this.host.metrics.framesDroppedNotRunning += this.queue.length;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.teardown();
+    this.state = 'closed';
+  }
+
+  onFrame(frame: Uint8Array): void {
+    if (this.state !== 'awaitingHandshake') {
+      this.host.metrics.connectionsClosedProtocolViolation++;
+      this.fail(new EverwriteError('EVERWRITE_BAD_FRAME', `node ${this.peerId} sent data on our outbound connection`));
+      return;
+    }
+    const step = (this.handshake as Handshake).receive(frame);
+    if (step.reply !== undefined) (this.socket as Socket).write(encodeFrame(step.reply));
+    if (step.status === 'failed') {
+      this.host.metrics.handshakesFailed++;
+      this.fail(step.error);
+    } else if (step.status === 'authenticated') {
+      this.becomeReady();
+    }
+  }
+
+  onOversizeFrame(announcedBytes: number): void {
+    this.host.metrics.handshakesFailed++;
+    this.fail(new EverwriteError('EVERWRITE_BAD_FRAME', `node ${this.peerId} sent a ${announcedBytes}-byte handshake message`));
+  }
+
+  private connect(): void {
+    const host = this.host;
+    const options = host.options;
+    host.metrics.connectsAttempted++;
+    this.state = 'awaitingConnect';
+    const socket = connect({ host: this.address.host, port: this.address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs });
+    this.socket = socket;
+    host.trackSocket(socket);
+    this.armTimer(options.connectTimeoutMs);
+    socket.on('connect', () => {
+      if (socket === this.socket) this.startHandshake();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (socket === this.socket) (this.reader as FrameReader).push(chunk);
+    });
+    socket.on('drain', () => {
+      if (socket !== this.socket) return;
+      this.waitingForDrain = false;
+      this.flush();
+    });
+    socket.on('error', (error: Error) => {
+      if (socket === this.socket) this.reportSocketError(error);
+    });
+    socket.on('close', () => {
+      if (socket === this.socket) this.fail(this.state === 'awaitingHandshake' ? this.rejectedIncident() : undefined);
+    });
+  }
+
+  private startHandshake(): void {
+    this.state = 'awaitingHandshake';
+    this.armTimer(this.host.options.handshakeTimeoutMs);
+    const options = this.host.options;
+    this.handshake = new Handshake({ role: 'dialer', secret: options.secret, localId: options.nodeId, expectedPeerId: this.peerId });
+    this.reader = new FrameReader(this, handshakeMessageBytesMax);
+    (this.socket as Socket).write(encodeFrame(this.handshake.opening() as Uint8Array));
+  }
+
+  private becomeReady(): void {
+    this.clearTimer();
+    this.state = 'ready';
+    this.consecutiveFailures = 0;
+    this.handshake = undefined;
+    this.host.metrics.outboundAuthenticated++;
+    this.flush();
+  }
+
+  /** An acceptor that hangs up mid-handshake refused our proof: most often, a different cluster secret. */
+  private rejectedIncident(): EverwriteError {
+    this.host.metrics.handshakesFailed++;
+    return new EverwriteError('EVERWRITE_AUTH_FAILED', `node ${this.peerId} closed the connection during the handshake (does it hold the same cluster secret?)`, { peer: this.peerId });
+  }
+
+  private reportSocketError(error: Error): void {
+    if (this.state === 'awaitingConnect') this.host.metrics.connectsFailed++;
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    this.host.reportIncident(new EverwriteError('EVERWRITE_UNAVAILABLE', `connection to node ${this.peerId} at ${this.address.host}:${this.address.port} failed: ${code}`, { peer: this.peerId, errorCode: code }));
+  }
+
+  /** Drops the connection; reconnects after a backoff while frames wait, else idles until the next send. */
+  private fail(incident: EverwriteError | undefined): void {
+    if (incident !== undefined) this.host.reportIncident(incident);
+    const wasReady = this.state === 'ready';
+    this.teardown();
+    if (this.queue.length === 0 && wasReady) {
+      this.state = 'idle';
+      return;
+    }
+    this.consecutiveFailures++;
+    const exponent = Math.min(this.consecutiveFailures - 1, 30);
+    const options = this.host.options;
+    const ceiling = Math.min(options.reconnectDelayMaxMs, options.reconnectDelayMinMs * 2 ** exponent);
+    // Jitter in [ceiling/2, ceiling): nodes that lost the same peer do not all knock at once.
+    const delayMs = Math.max(1, Math.round(ceiling / 2 + (Math.random() * ceiling) / 2));
+    this.state = 'awaitingReconnect';
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.state === 'awaitingReconnect') this.connect();
+    }, delayMs);
+  }
+
+  private teardown(): void {
+    this.clearTimer();
+    const socket = this.socket;
+    this.socket = undefined;
+    this.handshake = undefined;
+    this.reader?.stop();
+    this.reader = undefined;
+    this.waitingForDrain = false;
+    if (socket !== undefined) socket.destroy();
+  }
+
+  private armTimer(delayMs: number): void {
+    this.clearTimer();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.onDeadline();
+    }, delayMs);
+  }
+
+  private onDeadline(): void {
+    const metrics = this.host.metrics;
+    if (this.state === 'awaitingConnect') {
+      metrics.connectsFailed++;
+      this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `connecting to node ${this.peerId} took longer than ${this.host.options.connectTimeoutMs} ms`, { peer: this.peerId }));
+    } else if (this.state === 'awaitingHandshake') {
+      metrics.handshakeTimeouts++;
+      this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `node ${this.peerId} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`, { peer: this.peerId }));
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,81 @@
+// Why: what the TCP transport's pieces (outbound links, inbound connections) share without
+// importing one another: the counters operators and tests read (a best-effort transport must make
+// its drops visible) and the narrow host interfaces each piece is given by the transport.
+import type { Socket } from 'node:net';
+import type { NodeId } from '../../core/base/ids.ts';
+import type { EverwriteError } from '../../core/base/errors.ts';
+import type { ResolvedTcpTransportOptions } from './tcp-options.ts';
+
+/** Milliseconds of idleness before TCP keep-alive probes start, so a vanished peer is eventually noticed. */
+export const keepAliveInitialDelayMs = 10_000;
+
+/** Counters since construction. Plain numbers, bumped on the hot path without allocation. */
+export class TcpTransportMetrics {
+  /** Frames accepted by `send` into a peer's queue. */
+  framesQueued = 0;
+  /** Frames handed to a socket (each inside some socket write). */
+  framesWritten = 0;
+  /** Socket writes issued: one per peer per turn with queued frames (the coalescing figure). */
+  socketWrites = 0;
+  /** Bytes handed to sockets, frame headers included. */
+  bytesWritten = 0;
+  /** Frames dropped because the peer's queue would pass sendQueueBytesMax. */
+  framesDroppedQueueFull = 0;
+  /** Frames dropped because their target is not in the peer map. */
+  framesDroppedUnknownPeer = 0;
+  /** Frames dropped because the transport was not running, or the peer left the map, before they went out. */
+  framesDroppedNotRunning = 0;
+  /** Frames delivered to the receive handler. */
+  framesReceived = 0;
+  /** Bytes of delivered frames, headers excluded. */
+  bytesReceived = 0;
+  /** Outbound TCP connects started. */
+  connectsAttempted = 0;
+  /** Outbound connects that failed or timed out before the TCP connection was up. */
+  connectsFailed = 0;
+  /** Outbound connections that completed the handshake. */
+  outboundAuthenticated = 0;
+  /** Inbound connections that completed the handshake. */
+  inboundAuthenticated = 0;
+  /** Handshakes (either direction) that failed: wrong secret, wrong node, malformed message. */
+  handshakesFailed = 0;
+  /** Connections (either direction) closed for not finishing the handshake in time. */
+  handshakeTimeouts = 0;
+  /** Inbound connections closed because a header announced more than frameBytesMax. */
+  connectionsClosedFrameTooLarge = 0;
+  /** Outbound connections closed because the acceptor sent bytes after the handshake. */
+  connectionsClosedProtocolViolation = 0;
+  /** Inbound connections refused because inboundConnectionsMax were open. */
+  inboundRefused = 0;
+
+  snapshot(): Readonly<Omit<TcpTransportMetrics, 'snapshot'>> {
+    return Object.freeze({ ...this });
+  }
+}
+
+/** Receives each operating failure the transport absorbs (for logs); never required. */
+export interface TcpTransportHooks {
+  readonly onIncident?: (incident: EverwriteError) => void;
+}
+
+/** What an outbound link or an inbound connection may ask of its transport. */
+export interface ConnectionHost {
+  readonly options: ResolvedTcpTransportOptions;
+  readonly metrics: TcpTransportMetrics;
+  /** Registers a socket so stop() can close it and wait for it. */
+  trackSocket(socket: Socket): void;
+  reportIncident(incident: EverwriteError): void;
+}
+
+export interface OutboundHost extends ConnectionHost {
+  /** Asks for a flush of this link at the end of the turn. */
+  markDirty(link: { flush(): void }): void;
+}
+
+export interface InboundHost extends ConnectionHost {
+  /** Hands an authenticated frame to the receive handler. */
+  deliver(from: NodeId, frame: Uint8Array): void;
+  /** Called once the peer proved the secret; the host may retire an older connection from it. */
+  inboundAuthenticated(connection: { readonly peerId: NodeId | undefined; close(): void }): void;
+  inboundClosed(connection: { readonly peerId: NodeId | undefined }): void;
+}

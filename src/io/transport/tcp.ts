@@ -1,0 +1,218 @@
+// Why: the production Transport port (src/runtime/ports.ts) over node:net, as DESIGN.md section 3
+// decides: u32 length-prefixed frames, one persistent authenticated outbound connection per peer,
+// all frames queued for a peer in one event-loop turn written with one socket write, bounded send
+// queues, reconnect with backoff. Sending is best effort and never throws for an unreachable peer;
+// drops are counted in `metrics()` instead.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { NodeId } from '../../core/base/ids.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import type { Transport } from '../../runtime/ports.ts';
+import { InboundConnection } from './tcp-inbound.ts';
+import { OutboundLink } from './tcp-outbound.ts';
+import { resolveTcpTransportOptions, validatePeers, type PeerAddress, type ResolvedTcpTransportOptions, type TcpTransportOptions } from './tcp-options.ts';
+import { keepAliveInitialDelayMs, TcpTransportMetrics, type InboundHost, type OutboundHost, type TcpTransportHooks } from './tcp-shared.ts';
+
+export { TcpTransportMetrics, type TcpTransportHooks } from './tcp-shared.ts';
+export { tcpTransportDefaults, type CoalesceStrategy, type PeerAddress, type TcpTransportOptions } from './tcp-options.ts';
+
+type TransportState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+type FrameHandler = (from: NodeId, frame: Uint8Array) => void;
+
+/**
+ * Received frames may be views into a socket chunk: never overwritten, but sharing memory with
+ * neighbouring frames. A receiver that keeps a small frame for long should copy it.
+ * A frame passed to `send` belongs to the transport until written: do not modify it afterwards.
+ */
+export class TcpTransport implements Transport, OutboundHost, InboundHost {
+  readonly options: ResolvedTcpTransportOptions;
+  readonly metrics: TcpTransportMetrics = new TcpTransportMetrics();
+  private readonly hooks: TcpTransportHooks;
+  private peers: ReadonlyMap<NodeId, PeerAddress>;
+  private readonly links = new Map<NodeId, OutboundLink>();
+  private readonly inbound = new Set<InboundConnection>();
+  private readonly inboundByPeer = new Map<NodeId, InboundConnection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly dirtyLinks: OutboundLink[] = [];
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private handler: FrameHandler | undefined;
+  private server: Server | undefined;
+  private boundAddress: PeerAddress | undefined;
+  private state: TransportState = 'created';
+
+  constructor(options: TcpTransportOptions, hooks: TcpTransportHooks = {}) {
+    this.options = resolveTcpTransportOptions(options);
+    this.peers = this.options.peers;
+    this.hooks = hooks;
+  }
+
+  receive(handler: FrameHandler): void {
+    this.handler = handler;
+  }
+
+  /** Listens on `options.listen`; resolves once bound (see `address()`). Starts once per instance. */
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new EverwriteError('EVERWRITE_INTERNAL', `TcpTransport ${this.options.nodeId} cannot start: it is ${this.state}`);
+    this.state = 'starting';
+    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs }, (socket) => this.accept(socket));
+    server.maxConnections = this.options.inboundConnectionsMax;
+    server.on('drop', () => this.metrics.inboundRefused++);
+    this.server = server;
+    try {
+      await listen(server, this.options.listen);
+    } catch (error) {
+      this.state = 'stopped';
+      this.server = undefined;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `node ${this.options.nodeId} cannot listen on ${this.options.listen.host}:${this.options.listen.port}: ${reason}`);
+    }
+    const bound = server.address() as AddressInfo;
+    this.boundAddress = Object.freeze({ host: bound.address, port: bound.port });
+    this.state = 'running';
+  }
+
+  /** The address peers reach this node at, once started (the real port when `listen.port` was 0). */
+  address(): PeerAddress {
+    if (this.boundAddress === undefined) throw new EverwriteError('EVERWRITE_UNAVAILABLE', `TcpTransport ${this.options.nodeId} is not listening`);
+    return this.boundAddress;
+  }
+
+  /** Closes the listener and every connection, drops what is queued, and resolves once all are closed. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.flushScheduled = undefined;
+    this.dirtyLinks.length = 0;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    for (const connection of this.inbound) connection.close();
+    const closing = [...this.sockets].map((socket) => (socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
+    for (const socket of this.sockets) socket.destroy();
+    const server = this.server;
+    const serverClosed = server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([...closing, serverClosed]);
+    this.server = undefined;
+    this.state = 'stopped';
+  }
+
+  /**
+   * Replaces the peer map (membership changed). Links to peers that left are closed and their queues
+   * dropped; links to peers whose address changed reconnect to the new one.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
+    this.peers = validatePeers(peers);
+    for (const [peerId, link] of this.links) {
+      const address = this.peers.get(peerId);
+      if (address === undefined) {
+        link.close();
+        this.links.delete(peerId);
+      } else {
+        link.setAddress(address);
+      }
+    }
+  }
+
+  /** Best effort: queues `frame` for `target` and returns; never throws for an unknown or dead peer. */
+  send(target: NodeId, frame: Uint8Array): void {
+    if (frame.length > this.options.frameBytesMax) {
+      throw new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `a ${frame.length}-byte frame exceeds frameBytesMax ${this.options.frameBytesMax}`, { frameBytes: frame.length, frameBytesMax: this.options.frameBytesMax });
+    }
+    if (this.state !== 'running') {
+      this.metrics.framesDroppedNotRunning++;
+      return;
+    }
+    let link = this.links.get(target);
+    if (link === undefined) {
+      const address = this.peers.get(target);
+      if (address === undefined) {
+        this.metrics.framesDroppedUnknownPeer++;
+        return;
+      }
+      link = new OutboundLink(this, target, address);
+      this.links.set(target, link);
+    }
+    link.enqueue(frame);
+  }
+
+  /** Bytes waiting to go to `target` (our queue plus the socket's buffer); 0 for no link. */
+  pendingBytes(target: NodeId): number {
+    return this.links.get(target)?.pendingBytes ?? 0;
+  }
+
+  /** A frozen copy of the counters. */
+  metricsSnapshot(): ReturnType<TcpTransportMetrics['snapshot']> {
+    return this.metrics.snapshot();
+  }
+
+  // ---- host interface for links and inbound connections (not for callers) ----
+
+  markDirty(link: OutboundLink): void {
+    if (link.dirty) return;
+    link.dirty = true;
+    this.dirtyLinks.push(link);
+    this.flushScheduled ??= setImmediate(this.flushDirtyLinks);
+  }
+
+  trackSocket(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  reportIncident(incident: EverwriteError): void {
+    this.hooks.onIncident?.(incident);
+  }
+
+  deliver(from: NodeId, frame: Uint8Array): void {
+    const handler = this.handler;
+    if (handler === undefined || this.state !== 'running') return;
+    this.metrics.framesReceived++;
+    this.metrics.bytesReceived += frame.length;
+    handler(from, frame);
+  }
+
+  inboundAuthenticated(connection: InboundConnection): void {
+    const peerId = connection.peerId as NodeId;
+    const previous = this.inboundByPeer.get(peerId);
+    // A peer keeps one outbound connection to us; an older one from it is a leftover (it restarted
+    // or reconnected), so it is retired rather than left half-open.
+    if (previous !== undefined && previous !== connection) previous.close();
+    this.inboundByPeer.set(peerId, connection);
+  }
+
+  inboundClosed(connection: InboundConnection): void {
+    this.inbound.delete(connection);
+    if (connection.peerId !== undefined && this.inboundByPeer.get(connection.peerId) === connection) this.inboundByPeer.delete(connection.peerId);
+  }
+
+  private readonly flushDirtyLinks = (): void => {
+    this.flushScheduled = undefined;
+    const links = this.dirtyLinks;
+    for (let i = 0; i < links.length; i++) {
+      const link = links[i] as OutboundLink;
+      link.dirty = false;
+      link.flush();
+    }
+    links.length = 0;
+  };
+
+  private accept(socket: Socket): void {
+    if (this.state !== 'running') {
+      socket.destroy();
+      return;
+    }
+    this.trackSocket(socket);
+    this.inbound.add(new InboundConnection(this, socket));
+  }
+}
+
+function listen(server: Server, address: PeerAddress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(address.port, address.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
