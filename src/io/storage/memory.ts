@@ -1,0 +1,126 @@
+// Why: the in-memory StorageEngine for tests, the simulator's reference behaviour and caches. It is
+// the dumb model the conformance suite holds every other engine to: atomic batches, byte-ordered
+// scans with inclusive start / exclusive end, namespaces isolated. Not durable: a restart loses all.
+// Puts copy the caller's bytes; gets return the stored bytes themselves, which callers must not mutate.
+import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../../runtime/ports.ts';
+import { assert } from '../../core/base/assert.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import { assertNamespace, assertScanOptions, latin1 } from './namespace-keys.ts';
+
+interface StoredEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/**
+ * One namespace: a Map for point access plus a lazily rebuilt sorted key list for scans. Keys are
+ * Map-keyed as latin1 strings, one char per byte, so JavaScript's string order is byte order.
+ */
+class MemoryNamespace {
+  readonly entries = new Map<string, StoredEntry>();
+  private sortedKeys: string[] | undefined = [];
+
+  put(key: Uint8Array, value: Uint8Array): void {
+    const mapKey = latin1(key);
+    if (!this.entries.has(mapKey)) this.sortedKeys = undefined;
+    // Copies: the caller may reuse its buffers once the batch returns.
+    this.entries.set(mapKey, { key: key.slice(), value: value.slice() });
+  }
+
+  delete(key: Uint8Array): void {
+    if (this.entries.delete(latin1(key))) this.sortedKeys = undefined;
+  }
+
+  /** Entries in [start, end), at most `limit`, copied out so later writes do not change the scan. */
+  range(options: ScanOptions | undefined): StoredEntry[] {
+    const sorted = (this.sortedKeys ??= [...this.entries.keys()].sort());
+    const start = options?.start === undefined ? undefined : latin1(options.start);
+    const end = options?.end === undefined ? undefined : latin1(options.end);
+    const limit = options?.limit ?? Number.POSITIVE_INFINITY;
+    const out: StoredEntry[] = [];
+    for (let index = start === undefined ? 0 : lowerBound(sorted, start); index < sorted.length && out.length < limit; index++) {
+      const mapKey = sorted[index] as string;
+      if (end !== undefined && mapKey >= end) break;
+      out.push(this.entries.get(mapKey) as StoredEntry);
+    }
+    return out;
+  }
+}
+
+function lowerBound(sorted: readonly string[], target: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as string) < target) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+const resolved: Promise<void> = Promise.resolve();
+
+export class MemoryEngine implements StorageEngine {
+  readonly capabilities: StorageCapabilities = Object.freeze({ atomicBatch: true, durableWrites: false, orderedScan: true });
+  private readonly namespaces = new Map<number, MemoryNamespace>();
+  private opened = false;
+
+  open(): Promise<void> {
+    this.opened = true;
+    return resolved;
+  }
+
+  close(): Promise<void> {
+    // Data stays: a closed then reopened MemoryEngine object keeps its contents (a process restart does not).
+    this.opened = false;
+    return resolved;
+  }
+
+  get(namespace: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const failure = this.checkUsable(namespace);
+    if (failure !== undefined) return Promise.reject(failure);
+    return Promise.resolve(this.namespaces.get(namespace)?.entries.get(latin1(key))?.value);
+  }
+
+  batch(namespace: number, operations: readonly BatchOperation[], _options: { readonly durable: boolean }): Promise<void> {
+    const failure = this.checkUsable(namespace);
+    if (failure !== undefined) return Promise.reject(failure);
+    // Every operation is checked before any is applied, so a bad batch changes nothing (atomicity).
+    for (const operation of operations) assert(operation.type === 'put' || operation.type === 'delete', 'unknown batch operation');
+    if (operations.length === 0) return resolved;
+    let entries = this.namespaces.get(namespace);
+    if (entries === undefined) this.namespaces.set(namespace, (entries = new MemoryNamespace()));
+    for (const operation of operations) {
+      if (operation.type === 'put') entries.put(operation.key, operation.value);
+      else entries.delete(operation.key);
+    }
+    return resolved;
+  }
+
+  scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
+    assertScanOptions(options);
+    const failure = this.checkUsable(namespace);
+    const namespaces = this.namespaces;
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (failure !== undefined) throw failure;
+        // The range is taken when iteration starts: a consistent snapshot, whatever happens after.
+        const entries = namespaces.get(namespace)?.range(options) ?? [];
+        for (const entry of entries) yield [entry.key, entry.value] as const;
+      },
+    };
+  }
+
+  drop(namespace: number): Promise<void> {
+    const failure = this.checkUsable(namespace);
+    if (failure !== undefined) return Promise.reject(failure);
+    this.namespaces.delete(namespace);
+    return resolved;
+  }
+
+  private checkUsable(namespace: number): EverwriteError | undefined {
+    assertNamespace(namespace);
+    if (!this.opened) return new EverwriteError('EVERWRITE_STORAGE_FAILED', 'memory engine is not open');
+    return undefined;
+  }
+}

@@ -1,0 +1,250 @@
+// Why: the write-ahead log is where a durable acknowledgement gets its meaning. These tests pin its
+// record format (a torn tail is ignored, never misread), group commit (one fdatasync per turn), the
+// overlay (reads see acknowledged writes the inner engine does not have yet, and nothing earlier),
+// replay from a crash image, checkpoints, backpressure and failure.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../src/io/storage/log-format.ts';
+import { LoggedEngine, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
+import { LmdbEngine } from '../../../src/io/storage/lmdb.ts';
+import { MemoryEngine } from '../../../src/io/storage/memory.ts';
+import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
+import { bytes, collect, GatedEngine, put, remove, text, withTemporaryDirectory } from '../../support/storage-engines.ts';
+
+const recordLimit = 1024 * 1024;
+
+test('log records round-trip, and every torn or corrupt tail is ignored rather than misread', () => {
+  const batches: Array<{ namespace: number; operations: BatchOperation[] }> = [
+    { namespace: 0, operations: [put('a', '1'), remove('b')] },
+    { namespace: 65535, operations: [put('', ''), put('\u0000\u00ff', 'x'.repeat(300))] },
+    { namespace: 7, operations: [] },
+  ];
+  const records = [...batches.map((batch) => encodeBatchRecord(batch.namespace, batch.operations, recordLimit)), encodeDropRecord(12)];
+  const file = Buffer.concat([logFileMagic, ...records]);
+  const decoded = decodeLog(file, recordLimit);
+  assert.equal(decoded.tornTail, false);
+  assert.equal(decoded.intactBytes, file.length);
+  assert.deepEqual(
+    decoded.records.map((record) => (record.kind === 'drop' ? record : { ...record, operations: record.operations.map((operation) => ({ ...operation, key: text(operation.key), ...(operation.type === 'put' ? { value: text(operation.value) } : {}) })) })),
+    [
+      { kind: 'batch', namespace: 0, operations: [{ type: 'put', key: 'a', value: '1' }, { type: 'delete', key: 'b' }] },
+      { kind: 'batch', namespace: 65535, operations: [{ type: 'put', key: '', value: '' }, { type: 'put', key: '\u0000\u00ff', value: 'x'.repeat(300) }] },
+      { kind: 'batch', namespace: 7, operations: [] },
+      { kind: 'drop', namespace: 12 },
+    ],
+  );
+  const lastStart = file.length - (records[2] as Buffer).length - (records[3] as Buffer).length;
+  const boundary = lastStart + (records[2] as Buffer).length;
+  for (let cut = lastStart + 1; cut < file.length; cut++) {
+    const torn = decodeLog(file.subarray(0, cut), recordLimit);
+    // A cut between two records is a clean end, not a tear.
+    assert.equal(torn.tornTail, cut !== boundary, `cut at ${cut}`);
+    assert.equal(torn.records.length, cut < boundary ? 2 : 3, `cut at ${cut}`);
+    assert.equal(torn.intactBytes, cut < boundary ? lastStart : boundary);
+  }
+  for (let flip = logFileMagic.length; flip < file.length; flip += 7) {
+    const corrupt = Buffer.from(file);
+    corrupt[flip] = (corrupt[flip] as number) ^ 0x20;
+    const result = decodeLog(corrupt, recordLimit);
+    assert.equal(result.tornTail, true, `flip at ${flip}`);
+    assert.ok(result.records.length < 4);
+  }
+  assert.deepEqual(decodeLog(Buffer.from('not a log at all'), recordLimit).records, []);
+  assert.throws(() => encodeBatchRecord(0, [put('k', 'v'.repeat(100))], 64), { code: 'EVERWRITE_VALUE_TOO_LARGE' });
+});
+
+async function withLogged(inner: StorageEngine, options: Omit<LoggedEngineOptions, 'directory'>, work: (engine: LoggedEngine, directory: string) => Promise<void>): Promise<void> {
+  await withTemporaryDirectory('logged', async (directory) => {
+    const engine = new LoggedEngine(inner, { ...options, directory: join(directory, 'wal') });
+    await engine.open();
+    try {
+      await work(engine, directory);
+    } finally {
+      await engine.close();
+    }
+  });
+}
+
+/** Waits (bounded) until the engine has applied everything and the overlay is empty. */
+async function settled(engine: LoggedEngine): Promise<void> {
+  for (let turn = 0; turn < 10_000 && (engine.statistics.overlayEntries > 0 || engine.statistics.unappliedBytes > 0); turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  assert.equal(engine.statistics.unappliedBytes, 0, 'the engine did not settle');
+}
+
+test('durable batches queued in one event-loop turn share one writev and one fdatasync', () =>
+  withLogged(new MemoryEngine(), {}, async (engine) => {
+    await engine.batch(1, [put('warm', 'up')], { durable: true });
+    await settled(engine);
+    const before = engine.statistics;
+    await Promise.all(Array.from({ length: 200 }, (_, index) => engine.batch(1, [put(`k${index}`, 'v')], { durable: true })));
+    const after = engine.statistics;
+    assert.equal(after.syncs - before.syncs, 1);
+    assert.equal(after.groupsWritten - before.groupsWritten, 1);
+    await settled(engine);
+    assert.equal((await collect(engine.scan(1))).length, 201);
+  }));
+
+test('reads see acknowledged writes the inner engine has not applied, and none before the acknowledgement', () => {
+  const inner = new GatedEngine();
+  return withLogged(inner, {}, async (engine) => {
+    await engine.batch(2, [put('a', '1'), put('b', '1'), put('c', '1')], { durable: true });
+    await settled(engine);
+    inner.hold();
+    const acknowledged = engine.batch(2, [put('b', '2'), remove('c'), put('d', '2')], { durable: true });
+    assert.equal(text(await engine.get(2, bytes('b'))), '1', 'visible before its acknowledgement');
+    await acknowledged;
+    assert.ok(inner.heldBatches > 0, 'the inner engine should not have the batch yet');
+    assert.equal(text(await engine.get(2, bytes('b'))), '2');
+    assert.equal(await engine.get(2, bytes('c')), undefined);
+    assert.equal(text(await engine.get(2, bytes('d'))), '2');
+    const expected: Array<[string, string]> = [['a', '1'], ['b', '2'], ['d', '2']];
+    assert.deepEqual(await collect(engine.scan(2)), expected);
+    assert.deepEqual(await collect(engine.scan(2, { limit: 2 })), expected.slice(0, 2));
+    assert.deepEqual(await collect(engine.scan(2, { start: bytes('c') })), [['d', '2']]);
+    assert.deepEqual(await collect(engine.scan(2, { start: bytes('b'), end: bytes('d') })), [['b', '2']]);
+    assert.deepEqual(await collect(engine.scan(3)), []);
+    assert.equal(engine.statistics.overlayEntries, 3);
+    inner.release();
+    await settled(engine);
+    assert.equal(engine.statistics.overlayEntries, 0);
+    assert.deepEqual(await collect(engine.scan(2)), expected);
+    assert.deepEqual(await collect(inner.scan(2)), expected);
+  });
+});
+
+test('the newest write to a key wins whatever mix of durable and buffered batches carried it', () =>
+  withLogged(new GatedEngine(), {}, async (engine) => {
+    await Promise.all([engine.batch(4, [put('k', 'durable-first')], { durable: true }), engine.batch(4, [put('k', 'buffered-second')], { durable: false })]);
+    assert.equal(text(await engine.get(4, bytes('k'))), 'buffered-second');
+    await Promise.all([engine.batch(4, [put('j', 'buffered-first')], { durable: false }), engine.batch(4, [put('j', 'durable-second')], { durable: true })]);
+    assert.equal(text(await engine.get(4, bytes('j'))), 'durable-second');
+    await settled(engine);
+    assert.deepEqual(await collect(engine.scan(4)), [['j', 'durable-second'], ['k', 'buffered-second']]);
+  }));
+
+/** Copies the log files as they are now: what a crash at this instant would leave on disk. */
+function crashImage(logDirectory: string, imageDirectory: string): string[] {
+  mkdirSync(imageDirectory, { recursive: true });
+  const names = readdirSync(logDirectory).sort();
+  for (const name of names) copyFileSync(join(logDirectory, name), join(imageDirectory, name));
+  return names;
+}
+
+async function replayInto(imageDirectory: string): Promise<{ engine: LoggedEngine; scan: (namespace: number) => Promise<Array<[string, string]>> }> {
+  const engine = new LoggedEngine(new MemoryEngine(), { directory: imageDirectory });
+  await engine.open();
+  return { engine, scan: (namespace) => collect(engine.scan(namespace)) };
+}
+
+test('replay rebuilds acknowledged writes and drops from a crash image, stopping at a torn tail', () => {
+  const inner = new GatedEngine();
+  return withLogged(inner, {}, async (engine, directory) => {
+    inner.hold();
+    const written = [engine.batch(3, [put('k1', 'v1')], { durable: true })];
+    const dropped = engine.drop(3);
+    written.push(engine.batch(3, [put('k2', 'v2')], { durable: true }), engine.batch(5, [put('x', '1')], { durable: false }));
+    await Promise.all(written);
+    written.push(engine.batch(5, [put('y', '2')], { durable: true }));
+    await Promise.all(written);
+    const names = crashImage(join(directory, 'wal'), join(directory, 'image'));
+    crashImage(join(directory, 'wal'), join(directory, 'torn'));
+    inner.release();
+    await dropped;
+    assert.deepEqual(await collect(engine.scan(3)), [['k2', 'v2']]);
+
+    const whole = await replayInto(join(directory, 'image'));
+    assert.deepEqual(await whole.scan(3), [['k2', 'v2']]);
+    assert.deepEqual(await whole.scan(5), [['x', '1'], ['y', '2']]);
+    assert.deepEqual(whole.engine.replayReport, { files: 1, records: 5, tornTail: false, ignoredFiles: 0 });
+    await whole.engine.close();
+
+    const lastFile = join(directory, 'torn', names[names.length - 1] as string);
+    truncateSync(lastFile, statSync(lastFile).size - 3);
+    const torn = await replayInto(join(directory, 'torn'));
+    assert.deepEqual(await torn.scan(5), [['x', '1']]);
+    assert.deepEqual(torn.engine.replayReport, { files: 1, records: 4, tornTail: true, ignoredFiles: 0 });
+    await torn.engine.close();
+  });
+});
+
+test('checkpoints rotate the log and delete applied files; a clean close leaves nothing to replay', () =>
+  withTemporaryDirectory('checkpoint', async (directory) => {
+    const logDirectory = join(directory, 'wal');
+    const open = async (): Promise<LoggedEngine> => {
+      const engine = new LoggedEngine(new LmdbEngine({ directory: join(directory, 'lmdb') }), { directory: logDirectory, checkpointBytes: 8192 });
+      await engine.open();
+      return engine;
+    };
+    const engine = await open();
+    const value = 'v'.repeat(1024);
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 10 }, (_, index) => engine.batch(1, [put(`key${round * 10 + index}`, value)], { durable: true })));
+    }
+    await settled(engine);
+    for (let turn = 0; turn < 1000 && readdirSync(logDirectory).length > 1; turn++) await new Promise((resolve) => setTimeout(resolve, 2));
+    assert.ok(engine.statistics.checkpoints >= 10, `only ${engine.statistics.checkpoints} checkpoints`);
+    assert.ok(engine.statistics.logGeneration >= 10);
+    assert.equal(readdirSync(logDirectory).length, 1, 'retired log files remain');
+    await engine.close();
+    assert.deepEqual(readdirSync(logDirectory), []);
+    const reopened = await open();
+    assert.deepEqual(reopened.replayReport, { files: 0, records: 0, tornTail: false, ignoredFiles: 0 });
+    assert.equal((await collect(reopened.scan(1))).length, 200);
+    await reopened.close();
+  }));
+
+test('acknowledgements wait while the inner engine lags by more than unappliedBytesMax', () => {
+  const inner = new GatedEngine();
+  return withLogged(inner, { unappliedBytesMax: 2048 }, async (engine) => {
+    inner.hold();
+    const value = 'v'.repeat(1000);
+    const first = engine.batch(6, [put('first', value)], { durable: true });
+    let secondDone = false;
+    const second = engine.batch(6, [put('second', value)], { durable: true }).then(() => (secondDone = true));
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(secondDone, false, 'acknowledged while over the backlog bound');
+    inner.release();
+    await second;
+    assert.equal(text(await engine.get(6, bytes('second'))), value);
+  });
+});
+
+test('a failing inner engine fails the logged engine: later writes are refused, the log is kept for replay', () =>
+  withTemporaryDirectory('failing', async (directory) => {
+    const inner = new GatedEngine();
+    const engine = new LoggedEngine(inner, { directory });
+    await engine.open();
+    inner.failWith = new Error('disk on fire');
+    await engine.batch(7, [put('k', 'v')], { durable: true });
+    let refusal: unknown;
+    for (let turn = 0; turn < 1000 && refusal === undefined; turn++) {
+      refusal = await engine.batch(7, [put('k2', 'v')], { durable: true }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    }
+    assert.equal((refusal as { code?: string } | undefined)?.code, 'EVERWRITE_STORAGE_FAILED', 'the engine never failed');
+    assert.match((refusal as Error).message, /disk on fire/);
+    await assert.rejects(engine.drop(7), { code: 'EVERWRITE_STORAGE_FAILED' });
+    await engine.close();
+    const replayed = await replayInto(directory);
+    assert.equal(text(await replayed.engine.get(7, bytes('k'))), 'v', 'the acknowledged write was lost');
+    await replayed.engine.close();
+  }));
+
+test('a batch over recordBytesMax is refused and the engine carries on', () =>
+  withLogged(new MemoryEngine(), { recordBytesMax: 4096 }, async (engine) => {
+    await assert.rejects(engine.batch(8, [put('big', 'x'.repeat(5000))], { durable: true }), { code: 'EVERWRITE_VALUE_TOO_LARGE' });
+    await engine.batch(8, [put('small', 'x')], { durable: true });
+    assert.equal(text(await engine.get(8, bytes('small'))), 'x');
+    assert.equal(await engine.get(8, bytes('big')), undefined);
+  }));
+
+test('options are validated once: a bad value is a coded error naming the option', () => {
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', checkpointBytes: 10 }), { code: 'EVERWRITE_BAD_REQUEST', message: /checkpointBytes/ });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '' }), { code: 'EVERWRITE_BAD_REQUEST', message: /directory/ });
+  assert.ok(Object.isFrozen(new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x' }).options));
+});
