@@ -8,6 +8,8 @@ export const errorTable = {
   EVERWRITE_BAD_RECORD: { httpStatus: 500, resp: 'ERR' },
   EVERWRITE_BAD_FRAME: { httpStatus: 400, resp: 'ERR' },
   EVERWRITE_NOT_FOUND: { httpStatus: 404, resp: 'ERR' },
+  EVERWRITE_METHOD_NOT_ALLOWED: { httpStatus: 405, resp: 'ERR' },
+  EVERWRITE_NOT_IMPLEMENTED: { httpStatus: 501, resp: 'ERR' },
   EVERWRITE_UNKNOWN_BUCKET: { httpStatus: 404, resp: 'ERR' },
   EVERWRITE_KEY_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   EVERWRITE_VALUE_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
