@@ -1,0 +1,38 @@
+// Why: one table of every command this front end speaks, so dispatch, arity checks, key positions
+// (for ordering a connection's commands on the same key) and COMMAND's answers cannot drift apart.
+import type { CommandSpec, RespServerContext, Session } from '../context.ts';
+import { unknownCommand, wrongArity } from '../errors.ts';
+import type { Reply } from '../reply.ts';
+import { connectionCommands } from './connection.ts';
+import { dataCommands } from './data.ts';
+import { serverCommands } from './server.ts';
+
+export function buildCommandTable(): ReadonlyMap<string, CommandSpec> {
+  const table = new Map<string, CommandSpec>();
+  for (const spec of [...dataCommands, ...connectionCommands, ...serverCommands]) table.set(spec.name, Object.freeze(spec));
+  return table;
+}
+
+/** The table entry for a command name as sent (any case), or undefined. */
+export function lookupCommand(server: RespServerContext, name: Buffer): CommandSpec | undefined {
+  return server.commands.get(name.toString('latin1').toLowerCase());
+}
+
+/**
+ * The raw key arguments of a command, by its key positions; empty when it names none (or its
+ * arity is wrong, which it will answer without touching a key).
+ */
+export function keyArguments(spec: CommandSpec, args: readonly Buffer[]): Buffer[] {
+  if (spec.firstKey === 0) return [];
+  const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
+  const keys: Buffer[] = [];
+  for (let index = spec.firstKey; index <= last && index < args.length; index += spec.step) keys.push(args[index] as Buffer);
+  return keys;
+}
+
+/** Checks arity and runs the command; a throw is left to the caller (it owns error reporting). */
+export function runCommand(server: RespServerContext, session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): Reply | Promise<Reply> {
+  if (spec === undefined) return unknownCommand(args);
+  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
+  return spec.run(server, session, args);
+}

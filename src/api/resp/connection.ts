@@ -1,0 +1,289 @@
+// Why: one client connection: bytes in, commands out to the handlers, replies back in order.
+// Redis clients pipeline, so commands of one connection run concurrently (a quorum round trip
+// each) while their replies go out strictly in the order the commands came. Two commands of one
+// connection on the same key never overlap: the later one waits (and the pipeline behind it), so
+// "SET k v; GET k" reads its own write. Replies finished in one event-loop turn leave in one
+// write. Everything is bounded: parsed-but-unanswered commands (`pipelineCommandsMax`) and reply
+// bytes waiting in the socket (`outputBytesMax`) both stop reading the socket until they drain, so
+// a client that sends faster than it reads cannot grow the node's memory.
+import type { Socket } from 'node:net';
+import { keyArguments, lookupCommand, runCommand } from './commands/index.ts';
+import type { CommandSpec, RespServerContext, Session } from './context.ts';
+import { errorReplyFor } from './errors.ts';
+import { orderingKey } from './keys.ts';
+import { RespProtocolError, RespRequestParser } from './parser.ts';
+import { ErrorReply, encodeReply } from './reply.ts';
+import type { ProtocolVersion, Reply } from './reply.ts';
+
+/** A command whose reply is not written yet; `bytes` is set once it is answered. */
+interface PendingReply {
+  bytes: Buffer | undefined;
+  readonly protocol: ProtocolVersion;
+  /** Ordering keys this command holds until it is answered. */
+  readonly keys: readonly string[];
+}
+
+interface BlockedCommand {
+  readonly spec: CommandSpec | undefined;
+  readonly args: Buffer[];
+  readonly keys: readonly string[];
+}
+
+/** Below this many bytes, replies of one turn are copied into one buffer; above, written corked. */
+const concatenateBytesMax = 64 * 1024;
+/** How long an ended connection waits for the client to close its side before it is cut, in ms. */
+const lingerMs = 5000;
+
+export class RespConnection {
+  readonly session: Session;
+  private readonly parser: RespRequestParser;
+  private readonly pending: PendingReply[] = [];
+  private readonly busyKeys = new Map<string, number>();
+  private blocked: BlockedCommand | undefined;
+  private output: Buffer[] = [];
+  private outputBytes = 0;
+  private flushScheduled: NodeJS.Immediate | undefined;
+  private readingPaused = false;
+  /** No further command is read: QUIT, a protocol error, the server closing, or the client's end reached. */
+  private stopped = false;
+  /** The client sent FIN: what it sent before is still answered. */
+  private inputEnded = false;
+  private ended = false;
+  private pumping = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly server: RespServerContext,
+    private readonly socket: Socket,
+    id: number,
+  ) {
+    const nowMs = Date.now();
+    this.session = {
+      id,
+      protocol: 2,
+      name: '',
+      libraryName: '',
+      libraryVersion: '',
+      remoteAddress: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`,
+      localAddress: `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`,
+      openedMs: nowMs,
+      lastActiveMs: nowMs,
+      lastCommand: 'NULL',
+      quitting: false,
+    };
+    this.parser = new RespRequestParser(server.options);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      // Once stopped, what still arrives is read only to be discarded (see closeIfDone).
+      if (this.stopped) return;
+      this.parser.push(chunk);
+      this.pump();
+    });
+    socket.on('end', () => {
+      this.inputEnded = true;
+      this.pump();
+    });
+    socket.on('drain', () => this.pump());
+    socket.on('error', (error) => server.logger.debug({ err: error, client: this.session.remoteAddress }, 'resp connection error'));
+    socket.on('close', () => {
+      // Commands still buffered would be run for nobody.
+      this.stopped = true;
+      this.blocked = undefined;
+      if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+      this.flushScheduled = undefined;
+      if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
+    });
+  }
+
+  /** Server shutdown: answer what is already running, read nothing more, then close. */
+  shutdown(): void {
+    this.blocked = undefined;
+    this.stopReading();
+    this.closeIfDone();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Pulls commands from the parser and starts them while the bounds allow. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      this.pumpCommands();
+    } finally {
+      this.pumping = false;
+    }
+    this.closeIfDone();
+  }
+
+  private pumpCommands(): void {
+    const { options } = this.server;
+    while (!this.stopped) {
+      if (this.blocked !== undefined) {
+        if (this.holdsAny(this.blocked.keys)) return;
+        const { spec, args, keys } = this.blocked;
+        this.blocked = undefined;
+        this.execute(spec, args, keys);
+        continue;
+      }
+      if (this.pending.length >= options.pipelineCommandsMax || this.outputFull()) {
+        this.pauseReading();
+        return;
+      }
+      const args = this.nextCommand();
+      if (args === undefined) return;
+      const spec = lookupCommand(this.server, args[0] as Buffer);
+      const keys = spec === undefined ? [] : keyArguments(spec, args).map((raw) => orderingKey(raw, options));
+      if (keys.length > 0 && this.holdsAny(keys)) {
+        this.blocked = { spec, args, keys };
+        this.pauseReading();
+        return;
+      }
+      this.execute(spec, args, keys);
+    }
+  }
+
+  /** The next parsed command; undefined when none is complete (reading resumes) or framing broke (answered, then closed). */
+  private nextCommand(): Buffer[] | undefined {
+    let args: Buffer[] | undefined;
+    try {
+      args = this.parser.next();
+    } catch (error) {
+      if (!(error instanceof RespProtocolError)) throw error;
+      this.server.stats.protocolErrors += 1;
+      this.server.logger.debug({ client: this.session.remoteAddress, reason: error.message }, 'resp protocol error; closing the connection');
+      this.stopReading();
+      this.answerNow(new ErrorReply(`ERR ${error.message}`));
+      return undefined;
+    }
+    if (args === undefined) {
+      if (this.inputEnded) this.stopped = true;
+      else this.resumeReading();
+    }
+    return args;
+  }
+
+  /**
+   * Too many reply bytes wait: those not flushed yet (a flush follows this turn and pumps again)
+   * or those in the socket while it wants a drain (the 'drain' event pumps again). Counting socket
+   * bytes only while a drain is due means a paused connection is always woken.
+   */
+  private outputFull(): boolean {
+    const { outputBytesMax } = this.server.options;
+    if (this.outputBytes >= outputBytesMax) return true;
+    return this.socket.writableNeedDrain && this.outputBytes + this.socket.writableLength >= outputBytesMax;
+  }
+
+  private holdsAny(keys: readonly string[]): boolean {
+    for (const key of keys) if (this.busyKeys.has(key)) return true;
+    return false;
+  }
+
+  private execute(spec: CommandSpec | undefined, args: Buffer[], keys: readonly string[]): void {
+    const { session, server } = this;
+    const name = spec?.name ?? 'unknown';
+    session.lastActiveMs = Date.now();
+    session.lastCommand = name;
+    server.stats.commandsProcessed += 1;
+    let result: Reply | Promise<Reply>;
+    try {
+      result = runCommand(server, session, spec, args);
+    } catch (thrown) {
+      result = errorReplyFor(thrown, server.logger, name);
+    }
+    if (session.quitting) this.stopReading();
+    if (!(result instanceof Promise)) {
+      this.answerNow(result);
+      return;
+    }
+    const slot: PendingReply = { bytes: undefined, protocol: session.protocol, keys };
+    for (const key of keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
+    this.pending.push(slot);
+    result.then(
+      (reply) => this.complete(slot, reply),
+      (thrown: unknown) => this.complete(slot, errorReplyFor(thrown, server.logger, name)),
+    );
+  }
+
+  /** A reply known at once: written now if nothing is ahead of it, else queued behind. */
+  private answerNow(reply: Reply): void {
+    const bytes = encodeReply(reply, this.session.protocol);
+    if (this.pending.length === 0) this.append(bytes);
+    else this.pending.push({ bytes, protocol: this.session.protocol, keys: [] });
+  }
+
+  private complete(slot: PendingReply, reply: Reply): void {
+    for (const key of slot.keys) {
+      const count = (this.busyKeys.get(key) ?? 1) - 1;
+      if (count === 0) this.busyKeys.delete(key);
+      else this.busyKeys.set(key, count);
+    }
+    slot.bytes = encodeReply(reply, slot.protocol);
+    while (this.pending.length > 0) {
+      const head = this.pending[0] as PendingReply;
+      if (head.bytes === undefined) break;
+      this.pending.shift();
+      this.append(head.bytes);
+    }
+    this.pump();
+  }
+
+  private append(bytes: Buffer): void {
+    this.output.push(bytes);
+    this.outputBytes += bytes.length;
+    this.flushScheduled ??= setImmediate(() => this.flush());
+  }
+
+  /** One write per event-loop turn: everything answered since the last one. */
+  private flush(): void {
+    this.flushScheduled = undefined;
+    const output = this.output;
+    const bytes = this.outputBytes;
+    this.output = [];
+    this.outputBytes = 0;
+    if (this.socket.destroyed || this.ended) return;
+    if (output.length === 1) this.socket.write(output[0] as Buffer);
+    else if (bytes <= concatenateBytesMax) this.socket.write(Buffer.concat(output, bytes));
+    else {
+      this.socket.cork();
+      for (const piece of output) this.socket.write(piece);
+      this.socket.uncork();
+    }
+    if (this.readingPaused || this.stopped) this.pump();
+  }
+
+  private stopReading(): void {
+    this.stopped = true;
+    this.pauseReading();
+  }
+
+  private pauseReading(): void {
+    if (this.readingPaused) return;
+    this.readingPaused = true;
+    this.socket.pause();
+  }
+
+  private resumeReading(): void {
+    if (!this.readingPaused) return;
+    this.readingPaused = false;
+    this.socket.resume();
+  }
+
+  /**
+   * Ends the connection once no more commands will come and every answer is written. Unread input
+   * is then drained and discarded: closing a socket with unread bytes makes the kernel send a
+   * reset, which can destroy the last answer (a protocol error's reason) before the client reads
+   * it. A client that never closes its side is cut after `lingerMs`.
+   */
+  private closeIfDone(): void {
+    if (!this.stopped || this.ended || this.pending.length > 0 || this.blocked !== undefined || this.outputBytes > 0) return;
+    this.ended = true;
+    if (this.socket.destroyed) return;
+    this.socket.end();
+    this.socket.resume();
+    this.lingerTimer = setTimeout(() => this.socket.destroy(), lingerMs);
+    this.lingerTimer.unref();
+  }
+}

@@ -1,0 +1,74 @@
+// Why: the state the command handlers read, named once: the frozen server context (service,
+// options, logger, the command table, counters) and one Session per connection (protocol
+// version, client name, ...). Handlers are plain functions of (server, session, args), so the hot
+// path allocates no closure per command.
+import type { Logger } from 'pino';
+import type { KvService } from '../../runtime/service.ts';
+import type { ResolvedRespServerOptions } from './options.ts';
+import type { ProtocolVersion, Reply } from './reply.ts';
+
+/** One client connection's state, as CLIENT, HELLO and INFO see it. */
+export interface Session {
+  readonly id: number;
+  protocol: ProtocolVersion;
+  name: string;
+  libraryName: string;
+  libraryVersion: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly openedMs: number;
+  lastActiveMs: number;
+  lastCommand: string;
+  /** Set by QUIT: the connection answers this command, then closes. */
+  quitting: boolean;
+}
+
+/** Counters for INFO stats; monotonic for the server's lifetime. */
+export interface RespStats {
+  connectionsReceived: number;
+  connectionsRejected: number;
+  commandsProcessed: number;
+  protocolErrors: number;
+}
+
+export type CommandHandler = (server: RespServerContext, session: Session, args: readonly Buffer[]) => Reply | Promise<Reply>;
+
+/** One argument as COMMAND DOCS describes it (what redis-cli shows as hints). */
+export interface ArgumentDoc {
+  readonly name: string;
+  readonly type: 'key' | 'string' | 'integer' | 'pure-token' | 'oneof' | 'block';
+  readonly token?: string;
+  readonly optional?: boolean;
+  readonly multiple?: boolean;
+  readonly arguments?: readonly ArgumentDoc[];
+}
+
+/** A command: what COMMAND reports about it, and its handler. Names are lower case. */
+export interface CommandSpec {
+  readonly name: string;
+  /** Redis's convention: n > 0 exactly n arguments (with the name); n < 0 at least -n. */
+  readonly arity: number;
+  readonly flags: readonly string[];
+  /** Key positions (Redis's first key, last key, step; 0 0 0 when none; last -1 means to the end). */
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly step: number;
+  readonly categories: readonly string[];
+  readonly group: string;
+  readonly summary: string;
+  readonly since: string;
+  readonly complexity: string;
+  readonly arguments: readonly ArgumentDoc[];
+  readonly run: CommandHandler;
+}
+
+export interface RespServerContext {
+  readonly service: KvService;
+  readonly options: ResolvedRespServerOptions;
+  readonly logger: Logger;
+  readonly commands: ReadonlyMap<string, CommandSpec>;
+  readonly stats: RespStats;
+  readonly sessions: ReadonlySet<Session>;
+  /** Wall clock when the server started, in ms since the epoch (INFO uptime). */
+  readonly startedMs: number;
+}

@@ -1,0 +1,3 @@
+// Why: the RESP front end's public surface: start a server, and the option types to configure it.
+export { startRespServer } from './server.ts';
+export type { RespServerHandle, RespServerOptions, KeyMapping, LimitOverrides } from './server.ts';

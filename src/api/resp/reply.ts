@@ -1,0 +1,141 @@
+// Why: every answer goes through one encoder, so the wire shapes of RESP2 and RESP3 are written in
+// one place and a command handler only says what it answers (a value, a map, an error), never how
+// it is framed. The same reply value encodes per connection protocol: a null is `$-1` in RESP2 and
+// `_` in RESP3, a map is a flat array in RESP2 and `%` in RESP3. Encoding is two passes (measure,
+// then write into one buffer) so each reply is one allocation whatever its shape.
+import { assert } from '../../core/base/assert.ts';
+
+export type ProtocolVersion = 2 | 3;
+
+/** A status reply (`+OK`). Plain JS strings are bulk strings. */
+export class SimpleString {
+  constructor(readonly text: string) {}
+}
+
+/** An error reply; `text` starts with its prefix ("ERR ...", "TRYAGAIN ..."). */
+export class ErrorReply {
+  constructor(readonly text: string) {}
+}
+
+/** RESP3 map `%`; a flat [key, value, ...] array in RESP2. */
+export class MapReply {
+  constructor(readonly entries: ReadonlyArray<readonly [Reply, Reply]>) {}
+}
+
+/** RESP3 set `~`; an array in RESP2. */
+export class SetReply {
+  constructor(readonly items: readonly Reply[]) {}
+}
+
+/** RESP3 verbatim string `=` (INFO's text); a bulk string in RESP2. */
+export class VerbatimReply {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * What a command answers. `string` and `Uint8Array` are bulk strings (text is UTF-8), `number` an
+ * integer, `null` the null (bulk) reply, an array an array.
+ */
+export type Reply = null | number | string | Uint8Array | SimpleString | ErrorReply | MapReply | SetReply | VerbatimReply | readonly Reply[];
+
+const crlfBytes = 2;
+
+/** Removes what would break the framing of a one-line reply. */
+function oneLine(text: string): string {
+  return /[\r\n]/.test(text) ? text.replace(/[\r\n]+/g, ' ') : text;
+}
+
+function decimalLength(value: number): number {
+  return value < 10 && value >= 0 ? 1 : String(value).length;
+}
+
+function headerLength(count: number): number {
+  return 1 + decimalLength(count) + crlfBytes;
+}
+
+function aggregateLength(items: readonly Reply[], protocol: ProtocolVersion): number {
+  let total = headerLength(items.length);
+  for (const item of items) total += encodedLength(item, protocol);
+  return total;
+}
+
+/** Bytes `reply` takes on the wire under `protocol`. */
+export function encodedLength(reply: Reply, protocol: ProtocolVersion): number {
+  if (reply === null) return protocol === 3 ? 3 : 5;
+  if (typeof reply === 'number') {
+    assert(Number.isSafeInteger(reply), `resp integer reply must be a safe integer, got ${reply}`);
+    return 1 + decimalLength(reply) + crlfBytes;
+  }
+  if (typeof reply === 'string') {
+    const bytes = Buffer.byteLength(reply);
+    return headerLength(bytes) + bytes + crlfBytes;
+  }
+  if (reply instanceof Uint8Array) return headerLength(reply.byteLength) + reply.byteLength + crlfBytes;
+  if (reply instanceof SimpleString || reply instanceof ErrorReply) return 1 + Buffer.byteLength(oneLine(reply.text)) + crlfBytes;
+  if (reply instanceof MapReply) {
+    let total = headerLength(protocol === 3 ? reply.entries.length : reply.entries.length * 2);
+    for (const [key, value] of reply.entries) total += encodedLength(key, protocol) + encodedLength(value, protocol);
+    return total;
+  }
+  if (reply instanceof SetReply) return aggregateLength(reply.items, protocol);
+  if (reply instanceof VerbatimReply) {
+    const bytes = Buffer.byteLength(reply.text) + (protocol === 3 ? 4 : 0);
+    return headerLength(bytes) + bytes + crlfBytes;
+  }
+  return aggregateLength(reply, protocol);
+}
+
+function writeHeader(target: Buffer, offset: number, marker: string, count: number): number {
+  return offset + target.write(`${marker}${count}\r\n`, offset, 'latin1');
+}
+
+function writeBulk(target: Buffer, offset: number, marker: string, prefix: string, text: string | Uint8Array): number {
+  const bytes = typeof text === 'string' ? Buffer.byteLength(text) : text.byteLength;
+  let position = writeHeader(target, offset, marker, prefix.length + bytes);
+  if (prefix !== '') position += target.write(prefix, position, 'latin1');
+  if (typeof text === 'string') position += target.write(text, position, 'utf8');
+  else {
+    target.set(text, position);
+    position += bytes;
+  }
+  target[position] = 13;
+  target[position + 1] = 10;
+  return position + crlfBytes;
+}
+
+function writeItems(target: Buffer, offset: number, marker: string, items: readonly Reply[], protocol: ProtocolVersion): number {
+  let position = writeHeader(target, offset, marker, items.length);
+  for (const item of items) position = writeReply(target, position, item, protocol);
+  return position;
+}
+
+/** Writes `reply` at `offset`; returns the offset after it. `target` must have encodedLength bytes free. */
+export function writeReply(target: Buffer, offset: number, reply: Reply, protocol: ProtocolVersion): number {
+  if (reply === null) return offset + target.write(protocol === 3 ? '_\r\n' : '$-1\r\n', offset, 'latin1');
+  if (typeof reply === 'number') return offset + target.write(`:${reply}\r\n`, offset, 'latin1');
+  if (typeof reply === 'string' || reply instanceof Uint8Array) return writeBulk(target, offset, '$', '', reply);
+  if (reply instanceof SimpleString) return offset + target.write(`+${oneLine(reply.text)}\r\n`, offset, 'utf8');
+  if (reply instanceof ErrorReply) return offset + target.write(`-${oneLine(reply.text)}\r\n`, offset, 'utf8');
+  if (reply instanceof MapReply) {
+    let position = writeHeader(target, offset, protocol === 3 ? '%' : '*', protocol === 3 ? reply.entries.length : reply.entries.length * 2);
+    for (const [key, value] of reply.entries) {
+      position = writeReply(target, position, key, protocol);
+      position = writeReply(target, position, value, protocol);
+    }
+    return position;
+  }
+  if (reply instanceof SetReply) return writeItems(target, offset, protocol === 3 ? '~' : '*', reply.items, protocol);
+  if (reply instanceof VerbatimReply) return protocol === 3 ? writeBulk(target, offset, '=', 'txt:', reply.text) : writeBulk(target, offset, '$', '', reply.text);
+  return writeItems(target, offset, '*', reply, protocol);
+}
+
+/** The reply as one buffer, ready for the socket. */
+export function encodeReply(reply: Reply, protocol: ProtocolVersion): Buffer {
+  const target = Buffer.allocUnsafe(encodedLength(reply, protocol));
+  const end = writeReply(target, 0, reply, protocol);
+  assert(end === target.length, `resp encoder wrote ${end} bytes, measured ${target.length}`);
+  return target;
+}
+
+export const okReply = new SimpleString('OK');
+export const pongReply = new SimpleString('PONG');
