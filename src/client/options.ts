@@ -1,0 +1,150 @@
+// Why: the client is one component with one options object (DESIGN.md habit 5): every field is
+// documented here (unit, default, why), validated once in the constructor and frozen, so the
+// request path reads trusted numbers and a bad configuration fails at construction, not mid-flight.
+import { badArgument } from './errors.ts';
+
+export type Routing = 'server' | 'client';
+
+export interface EverwriteClientOptions {
+  /**
+   * HTTP base URLs of the nodes, e.g. `http://127.0.0.1:8001`. At least one; no path, query or
+   * credentials; `http:` only (nodes serve plain HTTP). With client routing every node of the
+   * cluster should be listed: a node the client has no URL for cannot be sent requests directly.
+   */
+  readonly nodes: readonly string[];
+  /**
+   * `server`: each request goes to the next node round robin and that node coordinates (forwarding
+   * to a primary of the key itself). `client`: the client holds the ring and sends each key request
+   * straight to the key's first primary (the paper's partition-aware client, section 6.4).
+   */
+  readonly routing: Routing;
+  /**
+   * Deadline of one call, in milliseconds, from the call to the answer (waiting for a concurrency
+   * slot and retries on another node included). Default 10000: above a node's quorum timeout
+   * (2 s by default, 60 s at most) plus its forwarding timeout, so a node's own 503 normally
+   * arrives first and says how many replicas answered. Overridable per call with `timeoutMs`.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Client routing only: how often the ring (and each bucket's N) is fetched again, in
+   * milliseconds. Default 10000 (the issue's 10 s): membership changes are rare, and a stale ring
+   * only costs one forwarding hop on the node, never a wrong answer.
+   */
+  readonly ringRefreshMs?: number;
+  /**
+   * Most calls in flight at once; later calls wait in a FIFO queue. Default 64. It is also the
+   * most keep-alive connections opened per node, so a burst cannot open thousands of sockets.
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Most calls waiting for a slot; one more is refused at once with EVERWRITE_OVERLOADED, so an
+   * application that outruns the cluster sees an error instead of unbounded memory. Default 10000.
+   */
+  readonly maxQueued?: number;
+  /**
+   * How long a node that failed (refused connection, reset, no answer, "unavailable") is skipped,
+   * in milliseconds; doubled for each further consecutive failure up to `backoffMaxMs`. Default 500.
+   */
+  readonly backoffMs?: number;
+  /** Longest back-off of a failing node, in milliseconds. Default 10000 (one ring refresh). */
+  readonly backoffMaxMs?: number;
+  /**
+   * Largest response body accepted, in bytes; a longer one fails with EVERWRITE_BAD_RESPONSE.
+   * Default 64 MiB: a value is at most 1 MiB, but a 300 carries every sibling in base64.
+   */
+  readonly responseBytesMax?: number;
+  /**
+   * Reserved for client authentication, which nodes do not have yet: accepted and ignored today, so
+   * code written now keeps working when it lands. Nodes do not check HTTP clients today, and this
+   * is not the inter-node cluster secret. A string or bytes; never sent anywhere.
+   */
+  readonly secret?: string | Uint8Array;
+}
+
+export interface ResolvedClientOptions {
+  /** Base URLs without a trailing slash, in the order given. */
+  readonly nodes: readonly string[];
+  readonly routing: Routing;
+  readonly timeoutMs: number;
+  readonly ringRefreshMs: number;
+  readonly maxConcurrency: number;
+  readonly maxQueued: number;
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  readonly responseBytesMax: number;
+}
+
+/** Bounds on the options themselves, so a typo (timeoutMs: 1e12) is refused, not obeyed. */
+export const clientOptionLimits = Object.freeze({
+  nodesCountMax: 1024,
+  timeoutMsMax: 600_000,
+  ringRefreshMsMin: 100,
+  ringRefreshMsMax: 3_600_000,
+  maxConcurrencyMax: 65_536,
+  maxQueuedMax: 10_000_000,
+  backoffMsMax: 600_000,
+  responseBytesMax: 1024 * 1024 * 1024,
+});
+
+export const clientDefaults = Object.freeze({
+  timeoutMs: 10_000,
+  ringRefreshMs: 10_000,
+  maxConcurrency: 64,
+  maxQueued: 10_000,
+  backoffMs: 500,
+  backoffMaxMs: 10_000,
+  responseBytesMax: 64 * 1024 * 1024,
+});
+
+export function checkInteger(name: string, value: unknown, minimum: number, maximum: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value > maximum) {
+    throw badArgument(`${name} must be an integer from ${minimum} to ${maximum}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function normalizeNodeUrl(text: unknown): string {
+  if (typeof text !== 'string') throw badArgument(`each node must be a URL string, got ${typeof text}`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw badArgument(`node ${JSON.stringify(text)} is not a URL such as http://127.0.0.1:8001`);
+  }
+  if (url.protocol !== 'http:') throw badArgument(`node ${text}: only http: URLs are supported (nodes serve plain HTTP)`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw badArgument(`node ${text} must be a base URL: scheme, host and port only`);
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+function resolveNodes(nodes: unknown): string[] {
+  if (!Array.isArray(nodes) || nodes.length === 0) throw badArgument('nodes must list at least one node URL');
+  if (nodes.length > clientOptionLimits.nodesCountMax) throw badArgument(`at most ${clientOptionLimits.nodesCountMax} nodes`);
+  const urls = nodes.map(normalizeNodeUrl);
+  if (new Set(urls).size !== urls.length) throw badArgument('nodes must be distinct');
+  return urls;
+}
+
+function checkSecret(secret: unknown): void {
+  if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw badArgument('secret must be a string or bytes');
+}
+
+export function resolveClientOptions(options: EverwriteClientOptions): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) throw badArgument('options must be an object');
+  if (options.routing !== 'server' && options.routing !== 'client') throw badArgument(`routing must be "server" or "client", got ${String(options.routing)}`);
+  checkSecret(options.secret);
+  const limits = clientOptionLimits;
+  const backoffMs = checkInteger('backoffMs', options.backoffMs ?? clientDefaults.backoffMs, 1, limits.backoffMsMax);
+  return Object.freeze({
+    nodes: Object.freeze(resolveNodes(options.nodes)),
+    routing: options.routing,
+    timeoutMs: checkInteger('timeoutMs', options.timeoutMs ?? clientDefaults.timeoutMs, 1, limits.timeoutMsMax),
+    ringRefreshMs: checkInteger('ringRefreshMs', options.ringRefreshMs ?? clientDefaults.ringRefreshMs, limits.ringRefreshMsMin, limits.ringRefreshMsMax),
+    maxConcurrency: checkInteger('maxConcurrency', options.maxConcurrency ?? clientDefaults.maxConcurrency, 1, limits.maxConcurrencyMax),
+    maxQueued: checkInteger('maxQueued', options.maxQueued ?? clientDefaults.maxQueued, 0, limits.maxQueuedMax),
+    backoffMs,
+    backoffMaxMs: checkInteger('backoffMaxMs', options.backoffMaxMs ?? Math.max(backoffMs, clientDefaults.backoffMaxMs), backoffMs, limits.backoffMsMax),
+    responseBytesMax: checkInteger('responseBytesMax', options.responseBytesMax ?? clientDefaults.responseBytesMax, 1024, limits.responseBytesMax),
+  });
+}

@@ -1,0 +1,106 @@
+// Why: the client's unit tests need several "nodes" on loopback whose behaviour they control: the
+// real HTTP front end over the fake KvService (so every answer has the real wire shape), a fake
+// that can name itself and hold a real ring (for client routing), and raw TCP servers that refuse
+// or break connections. Kept here so each test reads as its behaviour. Not a test file itself.
+import { createServer, type Server } from 'node:net';
+import { pino } from 'pino';
+import { startHttpServer, type HttpServerHandle } from '../../../src/api/http/server.ts';
+import { asNodeId } from '../../../src/core/base/ids.ts';
+import { createRing, ringToJSON, type Ring } from '../../../src/core/ring/index.ts';
+import type { NodeStatus } from '../../../src/runtime/service.ts';
+import { FakeKvService } from '../../support/fake-kv-service.ts';
+
+/** Every fake's clock, so lastModified is exact in assertions. */
+export const pinnedNowMs = (): number => Date.UTC(2025, 0, 2, 3, 4, 5, 678);
+
+/** A fake node that says who it is and serves a real ring, as /admin/status and /admin/ring do. */
+export class NamedFakeService extends FakeKvService {
+  constructor(
+    readonly id: string,
+    private readonly ringValue: Ring,
+  ) {
+    super({ nowMs: pinnedNowMs });
+  }
+
+  override status(): NodeStatus {
+    this.calls.push({ operation: 'status' });
+    return { id: asNodeId(this.id), members: this.ringValue.members.map((member) => ({ id: member.id, address: '', state: 'up', partitions: 0 })) };
+  }
+
+  override ring(): unknown {
+    this.calls.push({ operation: 'ring' });
+    return ringToJSON(this.ringValue);
+  }
+}
+
+export interface FakeNode {
+  readonly fake: FakeKvService;
+  readonly url: string;
+  readonly port: number;
+  server: HttpServerHandle;
+  /** Stops the server (its port then refuses connections). */
+  stop(): Promise<void>;
+  /** Serves again on the same port. */
+  restart(): Promise<void>;
+}
+
+const silent = pino({ level: 'silent' });
+
+export async function startFakeNode(fake: FakeKvService = new FakeKvService({ nowMs: pinnedNowMs }), port = 0): Promise<FakeNode> {
+  const server = await startHttpServer({ service: fake, host: '127.0.0.1', port, logger: silent, closeTimeoutMs: 1000 });
+  const bound = server.address.port;
+  const node: FakeNode = {
+    fake,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
+    server,
+    stop: () => node.server.close(),
+    restart: async () => {
+      node.server = await startHttpServer({ service: fake, host: '127.0.0.1', port: bound, logger: silent, closeTimeoutMs: 1000 });
+    },
+  };
+  return node;
+}
+
+export async function startFakeNodes(count: number): Promise<FakeNode[]> {
+  return Promise.all(Array.from({ length: count }, () => startFakeNode()));
+}
+
+/** Three named fakes sharing one real ring of `partitionCount` partitions over n1..n3. */
+export async function startRingNodes(partitionCount = 16): Promise<{ nodes: FakeNode[]; ring: Ring; fakes: NamedFakeService[] }> {
+  const ring = createRing({ partitionCount, members: ['n1', 'n2', 'n3'].map((id) => ({ id: asNodeId(id) })) });
+  const fakes = ['n1', 'n2', 'n3'].map((id) => new NamedFakeService(id, ring));
+  const nodes = await Promise.all(fakes.map((fake) => startFakeNode(fake)));
+  return { nodes, ring, fakes };
+}
+
+export async function stopAll(nodes: readonly FakeNode[]): Promise<void> {
+  await Promise.all(nodes.map((node) => node.stop()));
+}
+
+/** A port that refuses connections: bound once to learn a free port, then closed. */
+export async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts, reads the first bytes of a request, then resets the connection. */
+export async function startBreakingServer(): Promise<{ url: string; accepted: () => number; close: () => Promise<void> }> {
+  let accepted = 0;
+  const server: Server = createServer((socket) => {
+    accepted++;
+    socket.on('error', () => {});
+    socket.once('data', () => socket.resetAndDestroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, accepted: () => accepted, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Calls of one operation the fake received. */
+export function callsOf(fake: FakeKvService, operation: string): number {
+  return fake.calls.filter((call) => call.operation === operation).length;
+}
