@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   readonly extraArguments?: readonly string[];
   /** How long start() waits for each node to answer /health, in ms. Default 20000. */
   readonly readyTimeoutMs?: number;
+  /** Called right after each `everwrite start` child is spawned (e.g. to read its piped output). */
+  readonly onSpawn?: (node: LocalNode, child: ChildProcess) => void;
 }
 
 export interface LocalNode {
@@ -83,6 +85,7 @@ export class LocalCluster {
     const output = options.output ?? 'inherit';
     const child = spawn(process.execPath, args, { stdio: ['ignore', output, output] });
     node.process = child;
+    options.onSpawn?.(node, child);
     child.once('exit', () => {
       if (node.process === child) node.process = undefined;
     });

@@ -10,7 +10,7 @@ import type { Message, PropsEntry } from '../core/protocol/messages.ts';
 import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
-import { decodeRecord, encodeContext, encodeRecord, isLive, type VersionedRecord } from '../core/versioning/index.ts';
+import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import type { LocalStore } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
@@ -136,7 +136,8 @@ export class NodeRuntime implements KvService {
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
-    return isLive(record) ? toGetResult(record) : undefined;
+    // A tombstone is a version too: the API answers it with a 404 that carries its context.
+    return record.siblings.length === 0 ? undefined : toGetResult(record);
   }
 
   // ---- event loop ------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import { loadSecret } from '../../io/transport/handshake.ts';
 import { LocalCluster, type LocalClusterOptions } from '../local-cluster.ts';
 import { startNode, type ClusterMember, type HostPort } from '../../server/start-node.ts';
 import type { EngineKind } from '../../io/storage/index.ts';
+import { applyPropsPatch } from '../../core/node/bucket-props.ts';
+import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(.*):(\d{1,5})$/.exec(text.trim());
@@ -24,6 +26,36 @@ export function parseMember(text: string): ClusterMember {
   return { id: at === -1 ? `${address.host}:${address.port}` : text.slice(0, at), ...address };
 }
 
+/**
+ * Parses `--settings-json`: a JSON object with any of the node core's settings (src/core/node/
+ * options.ts). Validated here, because the core asserts on bad settings (a bug) while a bad flag is
+ * an operator's mistake that deserves a clear message.
+ */
+export function parseSettingsJson(source: unknown, clusterSize: number): Partial<NodeCoreSettings> {
+  if (source === undefined || (typeof source === 'string' && source.trim() === '')) return {};
+  let parsed: unknown = source;
+  if (typeof source === 'string') {
+    try {
+      parsed = JSON.parse(source);
+    } catch {
+      throw new Error(`--settings-json must be a JSON object, got ${JSON.stringify(source)}`);
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--settings-json must be a JSON object');
+  const settings: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(defaultNodeCoreSettings, name)) throw new Error(`--settings-json: unknown setting ${JSON.stringify(name)}; known: ${Object.keys(defaultNodeCoreSettings).join(', ')}`);
+    if (name === 'defaultProps') {
+      settings[name] = applyPropsPatch(defaultNodeCoreSettings.defaultProps, value as Record<string, unknown>, clusterSize);
+    } else if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) {
+      settings[name] = value;
+    } else {
+      throw new Error(`--settings-json: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+  }
+  return settings as Partial<NodeCoreSettings>;
+}
+
 interface StartFlags {
   nodeId?: string;
   listen: string;
@@ -35,13 +67,14 @@ interface StartFlags {
   partitions: string;
   logLevel: string;
   config?: string;
+  settingsJson?: string;
 }
 
 /** Flags win over the config file, which wins over EVERWRITE_* environment variables. */
 function mergeSettings(flags: StartFlags, command: Command): StartFlags {
   const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
   const merged: Record<string, unknown> = {};
-  for (const name of ['nodeId', 'listen', 'http', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel'] as const) {
+  for (const name of ['nodeId', 'listen', 'http', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel', 'settingsJson'] as const) {
     const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
     const explicit = command.getOptionValueSource(name) === 'cli';
     merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
@@ -58,8 +91,9 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   const engine = flags.engine as EngineKind;
   if (!['lmdb', 'level', 'memory'].includes(engine)) throw new Error(`--engine must be lmdb, level or memory, got ${engine}`);
   if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
+  const settings = parseSettingsJson(flags.settingsJson, members.length);
   const logger = pino({ level: flags.logLevel, base: { node: nodeId } });
-  const secret = loadSecret({ ...(flags.secretFile === undefined ? {} : { secretFile: flags.secretFile }), environment: 'EVERWRITE_SECRET' });
+  const secret = loadSecret({ ...(flags.secretFile === undefined ? {} : { secretFile: flags.secretFile }), environment: process.env.EVERWRITE_SECRET });
   const node = await startNode({
     nodeId,
     listen,
@@ -69,6 +103,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     ...(flags.data === undefined ? {} : { dataDirectory: resolve(flags.data) }),
     secret,
     partitionCount: Number(flags.partitions),
+    settings,
     logger,
   });
   console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}`);
@@ -129,6 +164,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--partitions <q>', 'ring partitions (power of two; same on every node)', '64')
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--config <file>', 'JSON file with any of these settings')
+    .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
   program
     .command('dev')
