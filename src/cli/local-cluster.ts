@@ -18,6 +18,8 @@ export interface LocalClusterOptions {
   /** Node i listens for peers on peerPortBase+i and HTTP on httpPortBase+i. Defaults 7000, 8000. */
   readonly peerPortBase?: number;
   readonly httpPortBase?: number;
+  /** Node i serves RESP on respPortBase+i. Default: 6380 shifted as far as httpPortBase is from 8000, so clusters on distinct HTTP bases never collide. */
+  readonly respPortBase?: number;
   readonly partitions?: number;
   readonly logLevel?: string;
   /** 'inherit' shows the nodes' output; 'ignore' hides it; 'pipe' lets the caller read it. */
@@ -35,6 +37,7 @@ export interface LocalNode {
   readonly id: string;
   readonly httpUrl: string;
   readonly peerAddress: string;
+  readonly respAddress: string;
   process: ChildProcess | undefined;
 }
 
@@ -56,6 +59,7 @@ export class LocalCluster {
       id: `n${offset + 1}`,
       httpUrl: `http://127.0.0.1:${httpBase + offset + 1}`,
       peerAddress: `127.0.0.1:${peerBase + offset + 1}`,
+      respAddress: `127.0.0.1:${(options.respPortBase ?? httpBase - 8000 + 6380) + offset + 1}`,
       process: undefined,
     }));
     this.seeds = this.nodes.map((node) => `${node.id}@${node.peerAddress}`).join(',');
@@ -81,7 +85,7 @@ export class LocalCluster {
 
   private spawnNode(node: LocalNode): void {
     const options = this.options;
-    const args = [binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 64), '--log-level', options.logLevel ?? 'warn', ...(options.extraArguments ?? [])];
+    const args = [binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...(options.extraArguments ?? [])];
     const output = options.output ?? 'inherit';
     const child = spawn(process.execPath, args, { stdio: ['ignore', output, output] });
     node.process = child;

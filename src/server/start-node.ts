@@ -13,6 +13,7 @@ import type { PropsEntry } from '../core/protocol/messages.ts';
 import { createRing } from '../core/ring/index.ts';
 import { actorOf } from '../core/versioning/index.ts';
 import { startHttpServer } from '../api/http/server.ts';
+import { startRespServer } from '../api/resp/index.ts';
 import { createStorageEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
@@ -38,6 +39,8 @@ export interface StartNodeOptions {
   readonly listen: HostPort;
   /** Where the HTTP API listens. */
   readonly http: HostPort;
+  /** Where the Redis-protocol (RESP) front end listens; absent: no RESP front end. */
+  readonly resp?: HostPort;
   /** Every member of the cluster, this node included (static until gossip membership lands). */
   readonly members: readonly ClusterMember[];
   readonly engine: EngineKind;
@@ -55,6 +58,7 @@ export interface RunningNode {
   readonly id: NodeId;
   readonly runtime: NodeRuntime;
   readonly httpAddress: HostPort;
+  readonly respAddress: HostPort | undefined;
   readonly peerAddress: HostPort;
   stop(): Promise<void>;
 }
@@ -105,12 +109,15 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, ...(options.logger === undefined ? {} : { logger: options.logger }) });
   await runtime.start();
   const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   return {
     id: self,
     runtime,
     httpAddress: http.address,
+    respAddress: resp?.address,
     peerAddress: transport.address(),
     async stop() {
+      await resp?.close();
       await http.close();
       await runtime.stop();
       await engine.close();

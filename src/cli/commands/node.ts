@@ -60,6 +60,7 @@ interface StartFlags {
   nodeId?: string;
   listen: string;
   http: string;
+  resp?: string;
   data?: string;
   seeds?: string;
   engine: string;
@@ -74,7 +75,7 @@ interface StartFlags {
 function mergeSettings(flags: StartFlags, command: Command): StartFlags {
   const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
   const merged: Record<string, unknown> = {};
-  for (const name of ['nodeId', 'listen', 'http', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel', 'settingsJson'] as const) {
+  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel', 'settingsJson'] as const) {
     const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
     const explicit = command.getOptionValueSource(name) === 'cli';
     merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
@@ -98,6 +99,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     nodeId,
     listen,
     http: parseHostPort(flags.http, '--http'),
+    ...(flags.resp === undefined || flags.resp === '' ? {} : { resp: parseHostPort(flags.resp, '--resp') }),
     members,
     engine,
     ...(flags.data === undefined ? {} : { dataDirectory: resolve(flags.data) }),
@@ -106,7 +108,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     settings,
     logger,
   });
-  console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}`);
+  console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}${node.respAddress === undefined ? '' : `, resp ${node.respAddress.host}:${node.respAddress.port}`}`);
   const stop = (): void => {
     node.stop().then(
       () => process.exit(0),
@@ -139,7 +141,7 @@ async function runDev(flags: DevFlags): Promise<void> {
   process.on('SIGTERM', stopAll);
   await cluster.start();
   for (const node of cluster.nodes) {
-    console.log(`${node.id}: pid ${node.process?.pid}, peers ${node.peerAddress}, http ${node.httpUrl}, resp (coming with the RESP front end), dashboard ${node.httpUrl}/`);
+    console.log(`${node.id}: pid ${node.process?.pid}, peers ${node.peerAddress}, http ${node.httpUrl}, resp ${node.respAddress}, dashboard ${node.httpUrl}/`);
   }
   console.log(`data under ${resolve(flags.data)}; try: curl -X PUT -d hello ${cluster.node(1).httpUrl}/buckets/demo/keys/greeting; press Ctrl-C to stop`);
   for (const node of cluster.nodes) {
@@ -157,11 +159,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--node-id <id>', 'this node\'s id (default: its --listen address)')
     .option('--listen <host:port>', 'address for peer connections', '127.0.0.1:7001')
     .option('--http <host:port>', 'address for the HTTP API', '127.0.0.1:8001')
+    .option('--resp <host:port>', 'address for the Redis-protocol front end (off when absent)')
     .option('--data <dir>', 'data directory (durable engines)')
     .option('--seeds <list>', 'every cluster member as id@host:port, comma-separated')
     .option('--engine <kind>', 'storage engine: lmdb, level or memory', 'lmdb')
     .option('--secret-file <file>', 'cluster secret file (or EVERWRITE_SECRET)')
-    .option('--partitions <q>', 'ring partitions (power of two; same on every node)', '64')
+    .option('--partitions <q>', 'ring partitions (power of two; same on every node)', '256')
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--config <file>', 'JSON file with any of these settings')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
@@ -172,7 +175,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--nodes <count>', 'how many nodes', '3')
     .option('--data <dir>', 'data directory', './data')
     .option('--engine <kind>', 'storage engine: lmdb, level or memory', 'lmdb')
-    .option('--partitions <q>', 'ring partitions', '64')
+    .option('--partitions <q>', 'ring partitions', '256')
     .option('--log-level <level>', 'pino log level for the nodes', 'warn')
     .action((flags: DevFlags) => runDev(flags));
 }
