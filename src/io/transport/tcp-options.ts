@@ -64,6 +64,13 @@ export interface TcpTransportOptions {
    * choice remains measurable.
    */
   readonly coalesceStrategy?: CoalesceStrategy;
+  /**
+   * Milliseconds a frame may wait for a peer that is not connected before it is dropped (counted as
+   * framesDroppedStale). Default 1000. Without it, a forwarded client request queued for a dead
+   * peer would run when that peer returns, long after its sender gave up and acted without it;
+   * anything that must survive an outage travels as a hint instead.
+   */
+  readonly queuedFrameAgeMaxMs?: number;
 }
 
 export interface ResolvedTcpTransportOptions {
@@ -79,6 +86,7 @@ export interface ResolvedTcpTransportOptions {
   readonly handshakeTimeoutMs: number;
   readonly inboundConnectionsMax: number;
   readonly coalesceStrategy: CoalesceStrategy;
+  readonly queuedFrameAgeMaxMs: number;
 }
 
 export const tcpTransportDefaults = Object.freeze({
@@ -90,6 +98,7 @@ export const tcpTransportDefaults = Object.freeze({
   handshakeTimeoutMs: 2000,
   inboundConnectionsMax: 1024,
   coalesceStrategy: 'auto' as CoalesceStrategy,
+  queuedFrameAgeMaxMs: 1000,
 });
 
 function invalid(message: string): EverwriteError {
@@ -141,6 +150,7 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     handshakeTimeoutMs: integerInRange('handshakeTimeoutMs', merged.handshakeTimeoutMs, 1, 3_600_000),
     inboundConnectionsMax: integerInRange('inboundConnectionsMax', merged.inboundConnectionsMax, 1, 1_000_000),
     coalesceStrategy: merged.coalesceStrategy,
+    queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
   });
 }
 

@@ -34,6 +34,8 @@ export class OutboundLink implements FrameSink {
   /** Bytes in `queue`, headers included. */
   private queueBytes = 0;
   private waitingForDrain = false;
+  /** When the oldest frame still queued while not connected was queued (performance.now()), or -1. */
+  private waitingSinceMs = -1;
 
   constructor(host: OutboundHost, peerId: NodeId, address: PeerAddress) {
     this.host = host;
@@ -54,6 +56,7 @@ export class OutboundLink implements FrameSink {
       metrics.framesDroppedQueueFull++;
       return;
     }
+    if (this.state !== 'ready' && this.queue.length === 0) this.waitingSinceMs = performance.now();
     this.queue.push(frame);
     this.queueBytes += cost;
     metrics.framesQueued++;
@@ -185,6 +188,8 @@ export class OutboundLink implements FrameSink {
 
   private becomeReady(): void {
     this.clearTimer();
+    this.dropStaleQueue();
+    this.waitingSinceMs = -1;
     this.state = 'ready';
     this.consecutiveFailures = 0;
     this.handshake = undefined;
@@ -209,7 +214,8 @@ export class OutboundLink implements FrameSink {
     if (incident !== undefined) this.host.reportIncident(incident);
     const wasReady = this.state === 'ready';
     this.teardown();
-    if (this.queue.length === 0 && wasReady) {
+    this.dropStaleQueue();
+    if (this.queue.length === 0 && (wasReady || this.waitingSinceMs < 0)) {
       this.state = 'idle';
       return;
     }
@@ -224,6 +230,16 @@ export class OutboundLink implements FrameSink {
       this.timer = undefined;
       if (this.state === 'awaitingReconnect') this.connect();
     }, delayMs);
+  }
+
+  /** Frames that waited too long for a connection are stale: the core has given up on them. */
+  private dropStaleQueue(): void {
+    if (this.queue.length === 0 || this.waitingSinceMs < 0) return;
+    if (performance.now() - this.waitingSinceMs <= this.host.options.queuedFrameAgeMaxMs) return;
+    this.host.metrics.framesDroppedStale += this.queue.length;
+    this.queue = [];
+    this.queueBytes = 0;
+    this.waitingSinceMs = -1;
   }
 
   private teardown(): void {

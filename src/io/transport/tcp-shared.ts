@@ -25,6 +25,8 @@ export class TcpTransportMetrics {
   framesDroppedUnknownPeer = 0;
   /** Frames dropped because the transport was not running, or the peer left the map, before they went out. */
   framesDroppedNotRunning = 0;
+  /** Frames that waited longer than queuedFrameAgeMaxMs for a peer that was not connected. */
+  framesDroppedStale = 0;
   /** Frames delivered to the receive handler. */
   framesReceived = 0;
   /** Bytes of delivered frames, headers excluded. */
