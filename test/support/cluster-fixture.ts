@@ -332,7 +332,7 @@ export class LoneNode {
 
   constructor(readonly options: LoneNodeOptions) {
     this.url = `http://127.0.0.1:${options.httpPort}`;
-    const args = [binPath, 'start', '--node-id', options.id, '--listen', `127.0.0.1:${options.peerPort}`, '--http', `127.0.0.1:${options.httpPort}`, '--data', options.dataDirectory, '--seeds', options.seeds, '--engine', options.engine ?? 'lmdb', '--partitions', '64', '--log-level', 'warn'];
+    const args = [binPath, 'start', '--node-id', options.id, '--listen', `127.0.0.1:${options.peerPort}`, '--http', `127.0.0.1:${options.httpPort}`, '--data', options.dataDirectory, '--seeds', options.seeds, '--engine', options.engine ?? 'lmdb', '--log-level', 'warn'];
     if (options.secretFile !== undefined) args.push('--secret-file', options.secretFile);
     const environment: Record<string, string | undefined> = { ...process.env };
     for (const name of Object.keys(environment)) if (name.startsWith('EVERWRITE_')) delete environment[name];

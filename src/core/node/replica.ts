@@ -5,6 +5,26 @@ import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import { decodeRecord, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import type { NodeKernel } from './kernel.ts';
+import { decodeStorageKey } from '../protocol/storage-key.ts';
+import { keyHash, partitionOf } from '../ring/index.ts';
+
+/**
+ * A peer whose ring differs from ours (another --partitions or member list) would file keys under
+ * partitions this node never reads. Refusing such a request, loudly, turns a silent misplacement
+ * into failed replicas and an error in the log.
+ */
+function misplaced(kernel: NodeKernel, from: NodeId, partition: number, storageKey: Uint8Array): boolean {
+  let expected: number;
+  try {
+    const { bucket, key } = decodeStorageKey(storageKey);
+    expected = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key));
+  } catch {
+    expected = -1;
+  }
+  if (expected === partition) return false;
+  kernel.emit({ type: 'log', level: 'error', message: 'refused a replica request placed by a different ring: do all nodes have the same --partitions and member list?', fields: { from, partition, expected } });
+  return true;
+}
 
 type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
@@ -27,6 +47,10 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
     return;
   }
   const { partition, storageKey, durable } = message;
+  if (misplaced(kernel, from, partition, storageKey)) {
+    acknowledge(false);
+    return;
+  }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
     kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, record, durable }, acknowledge);
     return;
@@ -35,6 +59,10 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
 }
 
 export function onReplicaGet(kernel: NodeKernel, from: NodeId, message: MessageOf<'replicaGet'>): void {
+  if (misplaced(kernel, from, message.partition, message.storageKey)) {
+    kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: false });
+    return;
+  }
   kernel.store({ type: 'storeRead', partition: message.partition, storageKey: message.storageKey }, (result) => {
     if (!result.ok) {
       kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: false });

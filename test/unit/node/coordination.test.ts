@@ -3,7 +3,10 @@
 // forwarding, deletes that stay deleted, and coded errors for bad requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CoreCluster } from '../../support/core-cluster.ts';
+import { CoreCluster, md5 } from '../../support/core-cluster.ts';
+import { asNodeId } from '../../../src/core/base/ids.ts';
+import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
+import { keyHash, partitionOf } from '../../../src/core/ring/index.ts';
 import { encodeContext, isLive } from '../../../src/core/versioning/index.ts';
 
 const bucket = 'carts';
@@ -155,4 +158,16 @@ test('bad requests get coded errors, never a crash', () => {
     return outcome.ok ? 'ok' : outcome.error.code;
   });
   assert.deepEqual(codes, ['EVERWRITE_BAD_CONTEXT', 'EVERWRITE_BAD_REQUEST', 'EVERWRITE_KEY_TOO_LARGE', 'EVERWRITE_BAD_REQUEST']);
+});
+
+test('a replica refuses requests placed by a different ring instead of filing them where nobody reads', () => {
+  const cluster = new CoreCluster(3);
+  const node = cluster.node('n2').core;
+  const storageKey = encodeStorageKey(bucket, 'k');
+  const wrongPartition = (partitionOf(node.ring, keyHash(md5, bucket, 'k')) + 1) % node.ring.partitionCount;
+  node.step({ type: 'message', nowMs: 0, from: asNodeId('n1'), message: { type: 'replicaGet', id: 7, partition: wrongPartition, storageKey } });
+  const effects = node.takeEffects();
+  assert.ok(effects.some((effect) => effect.type === 'log' && effect.level === 'error'));
+  assert.ok(effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaGetReply' && !effect.message.ok));
+  assert.ok(!effects.some((effect) => effect.type === 'storeRead'));
 });
