@@ -1,0 +1,152 @@
+// Why: the nemeses act on real OS processes: each node is `everwrite start` exec'd by
+// `ip netns exec` into its own namespace (so its PID is the node's own and signals reach it), with
+// libfaketime preloaded when available so its wall clock can be bumped at run time through a
+// per-node file (FAKETIME_TIMESTAMP_FILE, re-read every second; the monotonic clock is left real
+// so timers keep working). Data is on lmdb so kill -9 tests durability, not a memory engine.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nodeAddress } from './netns.ts';
+
+const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
+const peerPort = 7000;
+export const httpPort = 8000;
+const readyTimeoutMs = 30_000;
+const outputTailCharsMax = 8192;
+
+const faketimeCandidates = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1', '/usr/local/lib/faketime/libfaketimeMT.so.1'];
+
+export function findFaketime(): string | undefined {
+  return faketimeCandidates.find((path) => existsSync(path));
+}
+
+export interface ChaosNode {
+  readonly index: number;
+  readonly id: string;
+  readonly namespace: string;
+  readonly url: string;
+  readonly clockFile: string;
+  process: ChildProcess | undefined;
+  paused: boolean;
+  clockOffsetS: number;
+  outputTail: string;
+  unexpectedExits: string[];
+}
+
+export interface NodeSetOptions {
+  readonly namespaces: readonly string[];
+  readonly dataDirectory: string;
+  readonly secretFile: string;
+  readonly faketimeLibrary: string | undefined;
+  readonly settingsJson: string;
+  readonly partitions: number;
+}
+
+export class ChaosNodes {
+  readonly nodes: ChaosNode[];
+  private readonly seeds: string;
+  private stopping = false;
+
+  constructor(private readonly options: NodeSetOptions) {
+    this.nodes = options.namespaces.map((namespace, offset) => ({
+      index: offset + 1,
+      id: `n${offset + 1}`,
+      namespace,
+      url: `http://${nodeAddress(offset + 1)}:${httpPort}`,
+      clockFile: join(options.dataDirectory, `n${offset + 1}.faketime`),
+      process: undefined,
+      paused: false,
+      clockOffsetS: 0,
+      outputTail: '',
+      unexpectedExits: [],
+    }));
+    this.seeds = this.nodes.map((node) => `${node.id}@${nodeAddress(node.index)}:${peerPort}`).join(',');
+    for (const node of this.nodes) writeFileSync(node.clockFile, '+0s\n');
+  }
+
+  spawn(node: ChaosNode): void {
+    const address = nodeAddress(node.index);
+    const data = join(this.options.dataDirectory, node.id);
+    mkdirSync(data, { recursive: true });
+    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', this.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
+    const environment: NodeJS.ProcessEnv = { ...process.env };
+    if (this.options.faketimeLibrary !== undefined) {
+      Object.assign(environment, { LD_PRELOAD: this.options.faketimeLibrary, FAKETIME_TIMESTAMP_FILE: node.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+    }
+    const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: environment });
+    node.process = child;
+    node.paused = false;
+    const keep = (chunk: Buffer): void => {
+      node.outputTail = (node.outputTail + chunk.toString('utf8')).slice(-outputTailCharsMax);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.once('exit', (code, signal) => {
+      if (node.process === child) {
+        node.process = undefined;
+        if (!this.stopping && signal !== 'SIGKILL') node.unexpectedExits.push(`${node.id} exited (${signal ?? code}): ${node.outputTail.slice(-2000)}`);
+      }
+    });
+  }
+
+  async waitReady(node: ChaosNode, timeoutMs = readyTimeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (node.process === undefined) throw new Error(`${node.id} exited while starting: ${node.outputTail.slice(-2000)}`);
+      try {
+        const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (response.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${node.id} did not answer /health within ${timeoutMs} ms: ${node.outputTail.slice(-2000)}`);
+  }
+
+  async startAll(): Promise<void> {
+    for (const node of this.nodes) this.spawn(node);
+    await Promise.all(this.nodes.map((node) => this.waitReady(node)));
+  }
+
+  /** kill -9, waiting for the exit so a restart never races the old process's lmdb lock. */
+  async kill(node: ChaosNode): Promise<void> {
+    const child = node.process;
+    if (child === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGKILL');
+    await exited;
+    node.paused = false;
+  }
+
+  pause(node: ChaosNode): void {
+    if (node.process === undefined || node.paused) return;
+    node.process.kill('SIGSTOP');
+    node.paused = true;
+  }
+
+  resume(node: ChaosNode): void {
+    if (node.process === undefined || !node.paused) return;
+    node.process.kill('SIGCONT');
+    node.paused = false;
+  }
+
+  setClockOffset(node: ChaosNode, offsetS: number): void {
+    node.clockOffsetS = offsetS;
+    writeFileSync(node.clockFile, `${offsetS >= 0 ? '+' : ''}${offsetS}s\n`);
+  }
+
+  /** SIGCONT then SIGKILL every node, by PID, waiting (bounded) for each exit. */
+  async stopAll(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.nodes.map(async (node) => {
+      const child = node.process;
+      if (child === undefined) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    }));
+  }
+}

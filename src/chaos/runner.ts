@@ -1,0 +1,201 @@
+// Why: the body of a chaos run. It executes inside the client namespace (spawned there by
+// runChaos), so every request the workload makes crosses the bridge like a real client's would,
+// and it drives the nemeses from there (`ip netns exec` into the node namespaces, signals by PID).
+// Phases: a quiet warm-up, faults every intervalMs, heal, a quiet tail, then quiesce: wait for
+// every primary replica to agree (read repair helps), read every key once more and judge.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Prng } from '../core/base/prng.ts';
+import { generateSecret } from '../io/transport/handshake.ts';
+import { checkChaosHistory, ChaosHistory, quantile, type SetVerdict } from './checker.ts';
+import { awaitConvergence, forEachLimited, type ConvergenceResult } from './convergence.ts';
+import { applyFaultState, drawFaultState, healedState, type FaultState, type NemesisKind } from './nemesis.ts';
+import { ChaosNodes, findFaketime, type ChaosNode } from './nodes.ts';
+import { readKey, recordRead, Workload, type OpSample, type Phase } from './workload.ts';
+
+export interface RunnerOptions {
+  readonly seed: number;
+  readonly durationS: number;
+  readonly kinds: readonly NemesisKind[];
+  readonly nemesis: string;
+  readonly nodeNamespaces: readonly string[];
+  readonly dataDirectory: string;
+  readonly intervalMs: number;
+  readonly quietS: number;
+  readonly convergenceTimeoutS: number;
+}
+
+export interface LatencyFigures {
+  operations: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface ChaosReport {
+  ok: boolean;
+  seed: number;
+  nemesis: string;
+  nodes: number;
+  faultDurationS: number;
+  clockFaults: 'libfaketime' | 'unavailable';
+  attempted: number;
+  acknowledged: number;
+  indeterminate: number;
+  lost: number;
+  unexpected: number;
+  unreadKeys: number;
+  siblingsMax: number;
+  setAdd: { keys: number; attempted: number; acknowledged: number };
+  uniqueKeys: { attempted: number; acknowledged: number };
+  lostSample: string[];
+  unexpectedSample: string[];
+  convergence: ConvergenceResult;
+  /**
+   * Writes during faults while at least one node was reachable (each goes to a node picked at
+   * random, so one sent to a killed or paused node counts as refused), and the same for writes whose
+   * chosen node was itself reachable (the store's own availability).
+   */
+  availabilityDuringFaults: { writes: number; accepted: number; percent: number; writesWithNoNodeReachable: number; writesToReachableNode: number; acceptedByReachableNode: number; percentByReachableNode: number };
+  latency: Record<Phase, LatencyFigures>;
+  nodeCrashes: string[];
+  problems: string[];
+  timeline: string[];
+}
+
+const settingsJson = JSON.stringify({ downBackoffMs: 1000, hintDeliveryIntervalMs: 250 });
+
+function log(line: string): void {
+  process.stderr.write(`[chaos] ${line}\n`);
+}
+
+function latencyOf(samples: readonly OpSample[], phase: Phase): LatencyFigures {
+  const latencies = samples.filter((sample) => sample.phase === phase && sample.accepted).map((sample) => sample.latencyMs);
+  return { operations: latencies.length, p50Ms: Math.round(quantile(latencies, 0.5)), p99Ms: Math.round(quantile(latencies, 0.99)) };
+}
+
+function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((1000 * part) / whole) / 10;
+}
+
+function availability(samples: readonly OpSample[]): ChaosReport['availabilityDuringFaults'] {
+  const during = samples.filter((sample) => sample.phase === 'during');
+  const reachable = during.filter((sample) => sample.reachable);
+  const accepted = reachable.filter((sample) => sample.accepted).length;
+  const toReachable = during.filter((sample) => sample.targetReachable);
+  const acceptedByReachable = toReachable.filter((sample) => sample.accepted).length;
+  return { writes: reachable.length, accepted, percent: percent(accepted, reachable.length), writesWithNoNodeReachable: during.length - reachable.length, writesToReachableNode: toReachable.length, acceptedByReachableNode: acceptedByReachable, percentByReachableNode: percent(acceptedByReachable, toReachable.length) };
+}
+
+/** Every node answers a write and a read: the ring and the peer links are up. */
+async function awaitWriteable(nodes: readonly ChaosNode[], timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (const node of nodes) {
+    for (;;) {
+      const response = await fetch(`${node.url}/buckets/warmup/keys/${node.id}?timeout_ms=2000`, { method: 'PUT', body: 'x', signal: AbortSignal.timeout(4000) }).catch(() => undefined);
+      if (response?.status === 204) break;
+      if (performance.now() > deadline) throw new Error(`${node.id} did not accept a write within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng, timeline: string[], problems: string[]): Promise<void> {
+  const started = performance.now();
+  let state: FaultState = healedState;
+  while (performance.now() - started < options.durationS * 1000) {
+    const next = drawFaultState(prng, options.kinds, nodes.nodes.length, state.clocks);
+    const line = `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`;
+    timeline.push(line);
+    log(line);
+    problems.push(...(await applyFaultState(nodes, state, next)));
+    state = next;
+    const remainingMs = options.durationS * 1000 - (performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.intervalMs, remainingMs))));
+  }
+  timeline.push(`t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
+  log('heal');
+  problems.push(...(await applyFaultState(nodes, state, healedState)));
+  for (const node of nodes.nodes) if (node.process === undefined) {
+    nodes.spawn(node);
+    await nodes.waitReady(node).catch((error: unknown) => problems.push(`restart of ${node.id} at heal failed: ${String(error)}`));
+  }
+}
+
+/** The final read of every key, retried per key until it succeeds or the deadline passes. */
+async function finalReads(nodes: readonly ChaosNode[], history: ChaosHistory, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  history.reads.splice(0, history.reads.length, ...history.reads.filter((read) => !read.final));
+  await forEachLimited([...history.keys], 8, async (key, index) => {
+    for (let attempt = 0; performance.now() < deadline; attempt++) {
+      const read = await readKey(nodes[(index + attempt) % nodes.length] as ChaosNode, key, 3000);
+      if (read.status === 200 || read.status === 300 || read.status === 404) {
+        recordRead(history, key, read, true);
+        return;
+      }
+    }
+  });
+}
+
+export async function runInClientNamespace(options: RunnerOptions): Promise<ChaosReport> {
+  const prng = new Prng(options.seed);
+  const secretFile = join(options.dataDirectory, 'cluster.secret');
+  writeFileSync(secretFile, Buffer.from(generateSecret()).toString('hex'), { mode: 0o600 });
+  const faketime = options.kinds.includes('clock') ? findFaketime() : undefined;
+  const nodes = new ChaosNodes({ namespaces: options.nodeNamespaces, dataDirectory: options.dataDirectory, secretFile, faketimeLibrary: faketime, settingsJson, partitions: 64 });
+  const kinds = faketime === undefined ? options.kinds.filter((kind) => kind !== 'clock') : options.kinds;
+  const history = new ChaosHistory();
+  const timeline: string[] = [];
+  const problems: string[] = [];
+  if (options.kinds.includes('clock') && faketime === undefined) problems.push('clock nemesis skipped: libfaketime not found (apt-get install -y faketime)');
+  try {
+    log(`seed ${options.seed}, nemesis ${options.nemesis}, ${options.durationS}s of faults; starting ${nodes.nodes.length} nodes`);
+    await nodes.startAll();
+    await awaitWriteable(nodes.nodes, 60_000);
+    const workload = new Workload(nodes.nodes, history, prng.fork(), { hotKeys: 4, setClients: 6, uniqueClients: 2, requestTimeoutMs: 2000 });
+    workload.start();
+    await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
+    workload.phase = 'during';
+    await faultPhase(nodes, { ...options, kinds }, prng, timeline, problems);
+    workload.phase = 'after';
+    await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
+    await workload.stop();
+    log(`quiesce: ${history.elements.size} elements attempted over ${history.keys.size} keys; awaiting convergence`);
+    const keys = [...history.keys];
+    const convergence = await awaitConvergence(nodes.nodes, keys, options.convergenceTimeoutS * 1000);
+    log(`convergence: ${JSON.stringify(convergence)}`);
+    await finalReads(nodes.nodes, history, 30_000);
+    const verdict: SetVerdict = checkChaosHistory(history);
+    const writes = [...history.elements.values()];
+    const setWrites = writes.filter((write) => write.key.startsWith('set-'));
+    const uniqueWrites = writes.filter((write) => !write.key.startsWith('set-'));
+    const nodeCrashes = nodes.nodes.flatMap((node) => node.unexpectedExits);
+    const report: ChaosReport = {
+      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0,
+      seed: options.seed,
+      nemesis: options.nemesis,
+      nodes: nodes.nodes.length,
+      faultDurationS: options.durationS,
+      clockFaults: faketime === undefined ? 'unavailable' : 'libfaketime',
+      attempted: verdict.attempted,
+      acknowledged: verdict.acknowledged,
+      indeterminate: verdict.indeterminate,
+      lost: verdict.lost,
+      unexpected: verdict.unexpected,
+      unreadKeys: verdict.unreadKeys,
+      siblingsMax: verdict.siblingsMax,
+      setAdd: { keys: new Set(setWrites.map((write) => write.key)).size, attempted: setWrites.length, acknowledged: setWrites.filter((write) => write.status === 'ok').length },
+      uniqueKeys: { attempted: uniqueWrites.length, acknowledged: uniqueWrites.filter((write) => write.status === 'ok').length },
+      lostSample: verdict.lostSample,
+      unexpectedSample: verdict.unexpectedSample,
+      convergence,
+      availabilityDuringFaults: availability(workload.samples),
+      latency: { before: latencyOf(workload.samples, 'before'), during: latencyOf(workload.samples, 'during'), after: latencyOf(workload.samples, 'after') },
+      nodeCrashes,
+      problems,
+      timeline,
+    };
+    return report;
+  } finally {
+    await nodes.stopAll();
+  }
+}

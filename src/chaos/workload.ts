@@ -1,0 +1,165 @@
+// Why: the client side of a chaos run, through the public HTTP API only. Set-add on a few hot keys
+// is Jepsen's Riak test: read, union the siblings' element sets, add one unique element, write back
+// with the read's context; an acknowledged element must survive every fault. Unique-key blind
+// writes add many keys with no causal context at all. Every request is bounded twice: the server's
+// timeout_ms and a client-side abort a little later (a paused node never answers).
+import type { Prng } from '../core/base/prng.ts';
+import { formatElements, parseElements, type ChaosHistory } from './checker.ts';
+import type { ChaosNode } from './nodes.ts';
+
+export const bucket = 'chaos';
+export type Phase = 'before' | 'during' | 'after';
+
+export interface OpSample {
+  readonly phase: Phase;
+  readonly latencyMs: number;
+  readonly accepted: boolean;
+  /** At least one node was running and not paused when the operation began. */
+  readonly reachable: boolean;
+  /** The node the operation was sent to was running and not paused when it began. */
+  readonly targetReachable: boolean;
+}
+
+export interface KeyRead {
+  readonly status: number;
+  readonly context: string | undefined;
+  readonly elements: Set<number>;
+  readonly siblings: number;
+  readonly garbage: number;
+}
+
+interface SiblingsBody {
+  siblings?: { value?: string; deleted?: boolean }[];
+}
+
+export interface WorkloadOptions {
+  readonly hotKeys: number;
+  readonly setClients: number;
+  readonly uniqueClients: number;
+  readonly requestTimeoutMs: number;
+}
+
+function keyUrl(node: ChaosNode, key: string, query: string): string {
+  return `${node.url}/buckets/${bucket}/keys/${encodeURIComponent(key)}?${query}`;
+}
+
+function decodeValues(values: readonly string[], read: { elements: Set<number>; garbage: number }): void {
+  for (const value of values) {
+    const elements = parseElements(value);
+    if (elements === undefined) read.garbage += 1;
+    else for (const element of elements) read.elements.add(element);
+  }
+}
+
+/** GET one key through one node; status 0 when the request failed or timed out. */
+export async function readKey(node: ChaosNode, key: string, timeoutMs: number, query = ''): Promise<KeyRead> {
+  const read = { status: 0, context: undefined as string | undefined, elements: new Set<number>(), siblings: 0, garbage: 0 };
+  try {
+    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}${query}`), { signal: AbortSignal.timeout(timeoutMs + 1500) });
+    const body = await response.text();
+    read.status = response.status;
+    read.context = response.headers.get('x-everwrite-context') ?? undefined;
+    if (read.context === '') read.context = undefined;
+    if (response.status === 200) {
+      read.siblings = 1;
+      decodeValues([body], read);
+    } else if (response.status === 300) {
+      const siblings = (JSON.parse(body) as SiblingsBody).siblings ?? [];
+      read.siblings = siblings.length;
+      decodeValues(siblings.filter((sibling) => sibling.deleted !== true).map((sibling) => Buffer.from(sibling.value ?? '', 'base64').toString('utf8')), read);
+    }
+  } catch {
+    read.status = 0;
+  }
+  return read;
+}
+
+/** PUT; true only on 204 (an acknowledgement). */
+export async function writeKey(node: ChaosNode, key: string, value: string, context: string | undefined, timeoutMs: number): Promise<boolean> {
+  try {
+    const headers: Record<string, string> = { 'content-type': 'text/plain' };
+    if (context !== undefined) headers['x-everwrite-context'] = context;
+    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}`), { method: 'PUT', body: value, headers, signal: AbortSignal.timeout(timeoutMs + 1500) });
+    await response.arrayBuffer();
+    return response.status === 204;
+  } catch {
+    return false;
+  }
+}
+
+export function recordRead(history: ChaosHistory, key: string, read: KeyRead, final: boolean): void {
+  if (read.status !== 200 && read.status !== 300 && read.status !== 404) return;
+  history.reads.push({ key, completedMs: performance.now(), elements: read.elements, garbage: read.garbage, siblings: read.siblings, final });
+}
+
+export class Workload {
+  phase: Phase = 'before';
+  readonly samples: OpSample[] = [];
+  private running = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly nodes: readonly ChaosNode[],
+    private readonly history: ChaosHistory,
+    private readonly prng: Prng,
+    private readonly options: WorkloadOptions,
+  ) {}
+
+  hotKey(index: number): string {
+    return `set-${index}`;
+  }
+
+  start(): void {
+    this.running = true;
+    for (let client = 0; client < this.options.setClients; client++) this.loops.push(this.loop((node) => this.setAdd(node, this.hotKey(client % this.options.hotKeys))));
+    for (let client = 0; client < this.options.uniqueClients; client++) {
+      let sequence = 0;
+      this.loops.push(this.loop((node) => this.uniqueWrite(node, `u-${client}-${sequence++}`)));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+    this.loops = [];
+  }
+
+  private pickNode(): ChaosNode {
+    return this.nodes[this.prng.nextInt(this.nodes.length)] as ChaosNode;
+  }
+
+  private anyReachable(): boolean {
+    return this.nodes.some((node) => node.process !== undefined && !node.paused);
+  }
+
+  private async loop(operation: (node: ChaosNode) => Promise<boolean>): Promise<void> {
+    while (this.running) {
+      const phase = this.phase;
+      const reachable = this.anyReachable();
+      const node = this.pickNode();
+      const targetReachable = node.process !== undefined && !node.paused;
+      const started = performance.now();
+      const accepted = await operation(node);
+      this.samples.push({ phase, reachable, targetReachable, accepted, latencyMs: performance.now() - started });
+      if (!accepted) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  private async setAdd(node: ChaosNode, key: string): Promise<boolean> {
+    const read = await readKey(node, key, this.options.requestTimeoutMs);
+    recordRead(this.history, key, read, false);
+    if (read.status !== 200 && read.status !== 300 && read.status !== 404) return false;
+    const write = this.history.invoke(key, performance.now());
+    const union = new Set(read.elements).add(write.element);
+    const acknowledged = await writeKey(node, key, formatElements(union), read.context, this.options.requestTimeoutMs);
+    write.status = acknowledged ? 'ok' : 'indeterminate';
+    return acknowledged;
+  }
+
+  private async uniqueWrite(node: ChaosNode, key: string): Promise<boolean> {
+    const write = this.history.invoke(key, performance.now());
+    const acknowledged = await writeKey(node, key, String(write.element), undefined, this.options.requestTimeoutMs);
+    write.status = acknowledged ? 'ok' : 'indeterminate';
+    return acknowledged;
+  }
+}
