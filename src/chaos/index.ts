@@ -12,7 +12,7 @@ import { nemesisKinds, type NemesisKind } from './nemesis.ts';
 import type { ChaosReport, RunnerOptions } from './runner.ts';
 
 export type { ChaosReport } from './runner.ts';
-export { missingPrerequisite } from './netns.ts';
+export { missingPrerequisite, probeNamespaces } from './netns.ts';
 
 export interface ChaosOptions {
   /** Seconds of faults (a quiet warm-up and tail of quietS each come on top). */

@@ -135,3 +135,27 @@ export async function setBlocked(namespace: string, addresses: readonly string[]
   const table = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n');
   await run('ip', ['netns', 'exec', namespace, 'iptables-restore'], table);
 }
+
+/**
+ * Why a chaos run cannot happen here, found by trying: root in a container without CAP_NET_ADMIN,
+ * or a kernel without netfilter, passes the static checks yet cannot build the topology. Creates
+ * two throwaway namespaces with a veth between them and a filter rule, then removes them.
+ */
+export async function probeNamespaces(): Promise<string | undefined> {
+  const missing = missingPrerequisite();
+  if (missing !== undefined) return missing;
+  const first = `${namespacePrefix}${process.pid}-probe1`;
+  const second = `${namespacePrefix}${process.pid}-probe2`;
+  try {
+    await run('ip', ['netns', 'add', first]);
+    await run('ip', ['netns', 'add', second]);
+    await run('ip', ['link', 'add', 'eth0', 'netns', first, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', second]);
+    await setBlocked(first, [clientAddress]);
+    await run('ip', ['netns', 'exec', first, 'true']);
+    return undefined;
+  } catch (error) {
+    return `cannot build network namespaces here: ${error instanceof Error ? error.message : String(error)}`;
+  } finally {
+    await destroyNamespaces([first, second]);
+  }
+}
