@@ -1,5 +1,6 @@
 // Why: the `everwrite` command. It only wires subcommands together; nothing imports it.
 import { Command } from 'commander';
+import { registerChaosCommand } from './commands/chaos.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerRingCommand } from './commands/ring.ts';
@@ -8,6 +9,7 @@ const program = new Command('everwrite').description('An always-writeable, leade
 registerNodeCommands(program);
 registerKvCommands(program);
 registerRingCommand(program);
+registerChaosCommand(program);
 
 try {
   await program.parseAsync(process.argv);
