@@ -50,12 +50,17 @@ export class LocalStore {
     });
   }
 
-  /** Drops the key when it still holds exactly `tombstone`; returns whether it did. */
+  /**
+   * Drops the tombstone when the key still holds exactly `tombstone`; returns whether it did. The
+   * causal context stays (a record with no siblings): forgetting it would let this node mint a dot
+   * counter it already used for the key, and a client still holding a context from before the reap
+   * would then silently supersede the new write (found by the simulator; test/sim/regression.test.ts).
+   */
   reap(partition: number, storageKey: Uint8Array, tombstone: VersionedRecord): Promise<boolean> {
     return this.exclusive(partition, storageKey, async () => {
       const current = await this.read(partition, storageKey);
       if (!recordsEqual(current, tombstone)) return false;
-      await this.engine.batch(partition, [{ type: 'delete', key: storageKey }], { durable: true });
+      await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
       return true;
     });
   }

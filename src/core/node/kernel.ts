@@ -2,6 +2,7 @@
 // and the tables that route completions (storage, hints, timers, peer replies) back to whoever is
 // waiting for them. Completions for ids nobody waits for any more are dropped, which is what makes
 // late, duplicated and reordered answers harmless.
+import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -40,7 +41,11 @@ export class NodeKernel {
     readonly settings: NodeCoreSettings,
     readonly props: BucketPropsTable,
     readonly failureDetector: LocalFailureDetector,
-  ) {}
+    idBase = 0,
+  ) {
+    assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');
+    this.lastId = idBase;
+  }
 
   nextId(): number {
     this.lastId += 1;

@@ -28,6 +28,13 @@ export interface NodeCoreOptions {
   readonly settings?: Partial<NodeCoreSettings>;
   /** Bucket properties persisted by an earlier run. */
   readonly props?: readonly PropsEntry[];
+  /**
+   * Ids this node allocates (request ids on the wire, timers, store tokens) start after this value.
+   * Give each incarnation of a node its own range (e.g. a boot counter times 2^32): peers match
+   * replies by id alone, so a late reply to a request of an earlier incarnation would otherwise be
+   * taken for the reply to a new request with the same id (found by the simulator). Default 0.
+   */
+  readonly idBase?: number;
 }
 
 export class NodeCore {
@@ -38,7 +45,7 @@ export class NodeCore {
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
-    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, options.props), new LocalFailureDetector(settings.downBackoffMs));
+    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, options.props), new LocalFailureDetector(settings.downBackoffMs), options.idBase ?? 0);
     this.hints = new HintDelivery(this.kernel);
   }
 

@@ -90,12 +90,33 @@ function onLocalVersion(coordination: PutCoordination, result: StoreResult): voi
   const encoded = encodeRecord(result.record);
   for (const target of plan.targets) {
     if (target.node === kernel.self) {
-      acknowledge(coordination, target);
+      acknowledgeLocal(coordination, target, result.record);
     } else {
       sendReplica(coordination, target, encoded);
     }
   }
   decide(coordination);
+}
+
+/**
+ * The local version counts towards W at once on a primary. A coordinator standing in for a dead
+ * primary holds it in its own store, under a partition it does not own, where nothing would ever
+ * move it to that primary: it counts only once a hint for the primary is stored (as a fallback
+ * replica's acknowledgement does), so a crash right after the reply cannot strand an acknowledged
+ * write (found by the simulator).
+ */
+function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry, record: VersionedRecord): void {
+  const standsInFor = target.role === 'fallback' ? target.standsInFor : undefined;
+  if (standsInFor === undefined) {
+    acknowledge(coordination, target);
+    return;
+  }
+  const { kernel, plan } = coordination;
+  kernel.addHint({ target: standsInFor, partition: plan.partition, storageKey: plan.storageKey, record, durable: plan.props.durability === 'durable' }, (ok) => {
+    if (ok) acknowledge(coordination, target);
+    else coordination.tally.refuse(target.node);
+    decide(coordination);
+  });
 }
 
 function sendReplica(coordination: PutCoordination, target: PreferenceEntry, encoded: Uint8Array): void {

@@ -1,0 +1,271 @@
+// Why: the simulated cluster runs the production code: each node is the real NodeCore driven by the
+// real NodeRuntime, with a real LocalStore and HintStore, over simulated ports (SimTransport,
+// SimStorage, SimClock, SimTimers). The runtime's storage calls are promises; they stay
+// deterministic because every promise is settled by a scheduler task and the driver lets the
+// microtask queue drain after each task, so the order of everything is fixed by the seed. A crash
+// abandons the node's runtime mid-flight (its tasks are dropped, its disk loses what was not synced)
+// and a restart builds a fresh NodeCore and runtime over the surviving disk, with the same epoch.
+import { createHash } from 'node:crypto';
+import { EverwriteError } from '../core/base/errors.ts';
+import { asNodeId, type NodeId } from '../core/base/ids.ts';
+import { defaultLimits } from '../core/base/limits.ts';
+import type { Prng } from '../core/base/prng.ts';
+import { NodeCore } from '../core/node/node-core.ts';
+import type { NodeCoreSettings } from '../core/node/options.ts';
+import type { PropsEntry } from '../core/protocol/messages.ts';
+import { encodeStorageKey } from '../core/protocol/storage-key.ts';
+import { createRing, keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
+import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
+import { HintStore } from '../runtime/hint-store.ts';
+import { LocalStore } from '../runtime/local-store.ts';
+import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
+import { reservedNamespaces, type StorageEngine } from '../runtime/ports.ts';
+import type { GetResult } from '../runtime/service.ts';
+import { SimClock, SimTimers, type ClockSkew } from './clock.ts';
+import type { SimNetwork } from './network.ts';
+import { worldOwner, type SimScheduler } from './scheduler.ts';
+import { SimDisk, type DiskTiming } from './storage.ts';
+
+export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+export type NodeState = 'down' | 'starting' | 'up';
+
+export interface SimNode {
+  readonly id: NodeId;
+  readonly disk: SimDisk;
+  state: NodeState;
+  incarnation: number;
+  runtime: NodeRuntime | undefined;
+  hints: HintStore | undefined;
+  core: NodeCore | undefined;
+  /** Why the last start failed, if it did (a disk fault while booting); a retry follows. */
+  lastBootError: string | undefined;
+}
+
+export interface ClusterOptions {
+  readonly nodeCount: number;
+  readonly partitionCount: number;
+  readonly settings: Partial<NodeCoreSettings>;
+  /** The hint store's count bound. */
+  readonly hintsCountMax: number;
+  readonly diskTiming: DiskTiming;
+}
+
+/** What a simulated client gets back. `unavailable`: refused before it was sent (nothing happened). */
+export type ClientReply = { readonly status: 'ok'; readonly get?: GetResult } | { readonly status: 'error'; readonly code: string } | { readonly status: 'unavailable' };
+
+export type ClientCall = (runtime: NodeRuntime) => Promise<GetResult | { readonly context: string }>;
+
+const epochKey = new TextEncoder().encode('epoch');
+const bootsKey = new TextEncoder().encode('boots');
+/** Each boot of a node allocates its ids from its own range, so replies to an earlier boot never match. */
+const idRangePerBoot = 2 ** 32;
+const bootRetryMs = 250;
+/** One-way latency between a client and a node, in ms. */
+const clientLatencyMs = 0.3;
+
+export class Cluster {
+  readonly nodes: SimNode[];
+  readonly ring: Ring;
+  readonly addresses: ReadonlyMap<NodeId, string>;
+  /** Log lines at warn or error from every runtime (a few are expected under disk faults). */
+  readonly logCounts = { warn: 0, error: 0 };
+
+  constructor(
+    private readonly scheduler: SimScheduler,
+    private readonly network: SimNetwork,
+    private readonly skew: ClockSkew,
+    private readonly prng: Prng,
+    readonly options: ClusterOptions,
+  ) {
+    const ids = Array.from({ length: options.nodeCount }, (_, index) => asNodeId(`n${index + 1}`));
+    this.ring = createRing({ partitionCount: options.partitionCount, members: ids.map((id) => ({ id })) });
+    this.addresses = new Map(ids.map((id) => [id, `sim://${id}`] as const));
+    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, lastBootError: undefined }));
+  }
+
+  node(id: string): SimNode {
+    const node = this.nodes.find((candidate) => candidate.id === id);
+    if (node === undefined) throw new Error(`no simulated node ${id}`);
+    return node;
+  }
+
+  get upNodes(): SimNode[] {
+    return this.nodes.filter((node) => node.state === 'up');
+  }
+
+  /** Boots a node that is down (first start or restart); it is `up` once its runtime started. */
+  start(node: SimNode): void {
+    if (node.state !== 'down') return;
+    node.state = 'starting';
+    node.incarnation += 1;
+    const incarnation = node.incarnation;
+    this.scheduler.schedule(0, node.id, 'boot', () => {
+      this.boot(node, incarnation).catch((error: unknown) => {
+        if (node.incarnation !== incarnation) return;
+        // A disk fault while booting: the process exits and its supervisor starts it again.
+        node.lastBootError = String(error);
+        node.state = 'down';
+        node.incarnation += 1;
+        this.network.detachNode(node.id);
+        this.scheduler.kill(node.id);
+        this.scheduler.schedule(bootRetryMs, worldOwner, `boot retry ${node.id}`, () => this.start(node));
+      });
+    });
+  }
+
+  private async boot(node: SimNode, incarnation: number): Promise<void> {
+    const engine = node.disk.open();
+    await engine.open();
+    const epoch = await this.loadOrCreateEpoch(engine);
+    const boots = await countBoot(engine);
+    const props = await loadProps(engine);
+    const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
+    if (node.incarnation !== incarnation) return;
+    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: this.ring, md5, settings: this.options.settings, props, idBase: boots * idRangePerBoot });
+    const runtime = new NodeRuntime({
+      core,
+      clock: new SimClock(this.scheduler, this.skew, node.id),
+      timers: new SimTimers(this.scheduler, node.id),
+      transport: this.network.transport(node.id),
+      store: new LocalStore(engine),
+      hints,
+      addresses: this.addresses,
+      md5,
+      valueBytesMax: defaultLimits.valueBytesMax,
+      logger: this.logger(),
+    });
+    await runtime.start();
+    if (node.incarnation !== incarnation) return;
+    node.core = core;
+    node.runtime = runtime;
+    node.hints = hints;
+    node.state = 'up';
+    node.lastBootError = undefined;
+  }
+
+  private logger(): RuntimeLogger {
+    const counts = this.logCounts;
+    return {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => {
+        counts.warn += 1;
+      },
+      error: () => {
+        counts.error += 1;
+      },
+    };
+  }
+
+  /** The epoch is drawn once, when the disk is new, so a restarted node keeps minting after its old dots. */
+  private async loadOrCreateEpoch(engine: StorageEngine): Promise<number> {
+    const stored = await engine.get(reservedNamespaces.metadata, epochKey);
+    if (stored !== undefined && stored.length === 4) return new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0);
+    const epoch = 1 + this.prng.nextInt(2 ** 31 - 1);
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, epoch);
+    await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: epochKey, value: bytes }], { durable: true });
+    return epoch;
+  }
+
+  /** kill -9 plus power loss: the runtime is abandoned, the disk keeps only what was synced (and a random prefix). */
+  crash(node: SimNode): void {
+    if (node.state === 'down') return;
+    node.state = 'down';
+    node.incarnation += 1;
+    node.runtime = undefined;
+    node.core = undefined;
+    node.hints = undefined;
+    this.network.detachNode(node.id);
+    this.scheduler.kill(node.id);
+    node.disk.crash();
+  }
+
+  pause(node: SimNode): void {
+    this.scheduler.pause(node.id);
+  }
+
+  resume(node: SimNode): void {
+    this.scheduler.resume(node.id);
+  }
+
+  isPaused(node: SimNode): boolean {
+    return this.scheduler.isPaused(node.id);
+  }
+
+  /**
+   * A client request to `nodeId`: it travels to the node (a task the node owns, so a pause holds it
+   * and a crash loses it), runs against the node's runtime, and the reply travels back. A client
+   * that finds the node down is refused at once (connection refused: nothing was sent).
+   */
+  call(nodeId: NodeId, label: string, request: ClientCall, done: (reply: ClientReply) => void): void {
+    const node = this.node(nodeId);
+    if (node.state !== 'up') {
+      this.scheduler.schedule(clientLatencyMs, worldOwner, `refused ${label}`, () => done({ status: 'unavailable' }));
+      return;
+    }
+    const incarnation = node.incarnation;
+    this.scheduler.schedule(clientLatencyMs, node.id, `request ${label}`, () => {
+      const runtime = node.runtime;
+      if (node.incarnation !== incarnation || runtime === undefined) return;
+      const reply = (result: ClientReply): void => {
+        this.scheduler.schedule(clientLatencyMs, worldOwner, `reply ${label}`, () => done(result));
+      };
+      request(runtime).then(
+        (result) => reply('siblings' in result ? { status: 'ok', get: result } : { status: 'ok' }),
+        (error: unknown) => reply({ status: 'error', code: error instanceof EverwriteError ? error.code : `THROWN ${String(error)}` }),
+      );
+    });
+  }
+
+  /** Hints held on every node that is up. */
+  hintCount(): number {
+    let count = 0;
+    for (const node of this.nodes) count += node.hints?.count ?? 0;
+    return count;
+  }
+
+  inFlightCoordinations(): number {
+    let count = 0;
+    for (const node of this.nodes) count += node.core?.inFlightCoordinations ?? 0;
+    return count;
+  }
+
+  /** Every node is up and believes every other node is up (no failure detector routes around one). */
+  allSeeAllUp(): boolean {
+    const nowMs = this.scheduler.nowMs;
+    return this.nodes.every((node) => node.state === 'up' && this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true));
+  }
+
+  /** The primaries of a key (the first N distinct nodes of its preference list). */
+  primaries(bucket: string, key: string, n: number): { partition: number; nodes: NodeId[] } {
+    const partition = partitionOf(this.ring, keyHash(md5, bucket, key));
+    return { partition, nodes: primaryNodes(this.ring, partition, Math.min(n, this.nodes.length)) };
+  }
+
+  /** What a node's disk holds for a key right now, read outside the node (the checker's view). */
+  replicaRecord(nodeId: NodeId, bucket: string, key: string, partition: number): VersionedRecord {
+    const bytes = this.node(nodeId).disk.read(partition, encodeStorageKey(bucket, key));
+    return bytes === undefined ? emptyRecord : decodeRecord(bytes);
+  }
+}
+
+/** Counts this boot durably (before the node talks to anyone) and returns the count so far. */
+async function countBoot(engine: StorageEngine): Promise<number> {
+  const stored = await engine.get(reservedNamespaces.metadata, bootsKey);
+  const boots = (stored !== undefined && stored.length === 4 ? new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0) : 0) + 1;
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, boots);
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: bootsKey, value: bytes }], { durable: true });
+  return boots;
+}
+
+async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
+  const entries: PropsEntry[] = [];
+  const decoder = new TextDecoder();
+  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
+    if (decoder.decode(key).startsWith('props/')) entries.push(JSON.parse(decoder.decode(value)) as PropsEntry);
+  }
+  return entries;
+}

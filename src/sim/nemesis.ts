@@ -1,0 +1,221 @@
+// Why: faults come from one place, at random moments drawn from the seed, in the kinds the run's
+// configuration enabled: partitions of several shapes (one node isolated, halves, a bridge, a ring
+// of overlapping majorities) and their heals, links clogged one by one, crashes and restarts, pauses,
+// a stormy network (loss, duplication, latency spikes that reorder), clock skew, and failing disks.
+// `healAll` ends every fault at once for the liveness phase.
+import type { Prng } from '../core/base/prng.ts';
+import type { ClockSkew } from './clock.ts';
+import type { Cluster, SimNode } from './cluster.ts';
+import type { SimConfig } from './config.ts';
+import { calmWeather, type SimNetwork } from './network.ts';
+import { worldOwner, type SimScheduler } from './scheduler.ts';
+import { healthyDisk } from './storage.ts';
+
+export type PartitionShape = 'isolate' | 'halves' | 'bridge' | 'majoritiesRing';
+
+export interface NemesisCounters {
+  partitions: number;
+  heals: number;
+  clogs: number;
+  crashes: number;
+  restarts: number;
+  pauses: number;
+  storms: number;
+  skews: number;
+  diskFaults: number;
+}
+
+function shuffled<T>(prng: Prng, items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let index = copy.length - 1; index > 0; index--) {
+    const other = prng.nextInt(index + 1);
+    [copy[index], copy[other]] = [copy[other] as T, copy[index] as T];
+  }
+  return copy;
+}
+
+/** Who may talk to whom under a partition shape, over a random ordering of the nodes. */
+export function partitionRule(shape: PartitionShape, order: readonly string[]): (from: string, to: string) => boolean {
+  const size = order.length;
+  const position = new Map(order.map((node, index) => [node, index] as const));
+  const at = (node: string): number => position.get(node) ?? 0;
+  switch (shape) {
+    case 'isolate':
+      return (from, to) => from !== order[0] && to !== order[0];
+    case 'halves': {
+      const half = Math.floor(size / 2);
+      return (from, to) => at(from) < half === at(to) < half;
+    }
+    case 'bridge': {
+      // order[0] is the bridge; the others split into two sides that each reach only the bridge.
+      const half = 1 + Math.floor((size - 1) / 2);
+      return (from, to) => at(from) === 0 || at(to) === 0 || at(from) < half === at(to) < half;
+    }
+    case 'majoritiesRing': {
+      // Each node sees its nearest neighbours on a ring: a majority, but a different one for each.
+      const majority = Math.floor(size / 2) + 1;
+      const reach = Math.ceil((majority - 1) / 2);
+      return (from, to) => {
+        const distance = Math.abs(at(from) - at(to));
+        return Math.min(distance, size - distance) <= reach;
+      };
+    }
+  }
+}
+
+export class Nemesis {
+  readonly counters: NemesisCounters = { partitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0 };
+  private running = false;
+  private readonly paused = new Set<SimNode>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly network: SimNetwork,
+    private readonly skew: ClockSkew,
+    private readonly scheduler: SimScheduler,
+    private readonly prng: Prng,
+    private readonly config: SimConfig,
+  ) {}
+
+  start(): void {
+    if (this.config.faults.length === 0) return;
+    this.running = true;
+    this.scheduleNext();
+  }
+
+  stop(): void {
+    this.running = false;
+  }
+
+  private scheduleNext(): void {
+    const { nemesisIntervalMinMs: min, nemesisIntervalMaxMs: max } = this.config;
+    this.scheduler.schedule(min + this.prng.nextFloat() * (max - min), worldOwner, 'nemesis', () => {
+      if (!this.running) return;
+      this.act();
+      this.scheduleNext();
+    });
+  }
+
+  private act(): void {
+    const kind = this.prng.pick(this.config.faults);
+    this.scheduler.note(`nemesis ${kind}`);
+    switch (kind) {
+      case 'partition':
+        return this.partitionOrClog();
+      case 'crash':
+        return this.crashOrRestart();
+      case 'pause':
+        return this.pauseOrResume();
+      case 'loss':
+        return this.toggleStorm();
+      case 'clock':
+        return this.skewAClock();
+      case 'disk':
+        return this.toggleDisk();
+    }
+  }
+
+  private ids(): string[] {
+    return this.cluster.nodes.map((node) => node.id);
+  }
+
+  private partitionOrClog(): void {
+    if (this.prng.chance(0.25)) {
+      const clogged = this.network.cloggedLinks();
+      if (clogged.length > 0 && this.prng.chance(0.5)) {
+        const [from, to] = this.prng.pick(clogged);
+        this.network.unclog(from, to);
+      } else {
+        const [from, to] = shuffled(this.prng, this.ids());
+        this.network.clog(from as string, to as string);
+        this.counters.clogs += 1;
+      }
+      return;
+    }
+    if (this.network.cutLinkCount > 0 && this.prng.chance(0.6)) {
+      this.network.healPartition();
+      this.counters.heals += 1;
+      return;
+    }
+    const shape = this.prng.pick(['isolate', 'halves', 'bridge', 'majoritiesRing'] as const);
+    const ids = this.ids();
+    this.network.partition(ids, partitionRule(shape, shuffled(this.prng, ids)));
+    this.scheduler.note(`partition ${shape}`);
+    this.counters.partitions += 1;
+  }
+
+  /** Nodes crashed, starting or paused: the budget `downMax` bounds them together. */
+  private downCount(): number {
+    return this.cluster.nodes.filter((node) => node.state !== 'up' || this.paused.has(node)).length;
+  }
+
+  private crashOrRestart(): void {
+    const down = this.cluster.nodes.filter((node) => node.state === 'down');
+    if (down.length > 0 && (this.prng.chance(0.5) || this.downCount() >= this.config.downMax)) {
+      this.cluster.start(this.prng.pick(down));
+      this.counters.restarts += 1;
+      return;
+    }
+    const candidates = this.cluster.nodes.filter((node) => node.state === 'up' && !this.paused.has(node));
+    if (candidates.length === 0 || this.downCount() >= this.config.downMax) return;
+    const victim = this.prng.pick(candidates);
+    this.cluster.crash(victim);
+    this.counters.crashes += 1;
+  }
+
+  private pauseOrResume(): void {
+    if (this.paused.size > 0 && (this.prng.chance(0.5) || this.downCount() >= this.config.downMax)) {
+      const node = this.prng.pick([...this.paused]);
+      this.paused.delete(node);
+      this.cluster.resume(node);
+      return;
+    }
+    const candidates = this.cluster.nodes.filter((node) => node.state === 'up' && !this.paused.has(node));
+    if (candidates.length === 0 || this.downCount() >= this.config.downMax) return;
+    const node = this.prng.pick(candidates);
+    this.paused.add(node);
+    this.cluster.pause(node);
+    this.counters.pauses += 1;
+  }
+
+  private toggleStorm(): void {
+    if (this.network.weather === calmWeather) {
+      this.network.weather = this.config.storm;
+      this.counters.storms += 1;
+    } else {
+      this.network.weather = calmWeather;
+    }
+  }
+
+  private skewAClock(): void {
+    const node = this.prng.pick(this.ids());
+    const offset = this.prng.chance(0.2) ? 0 : Math.round((this.prng.nextFloat() * 2 - 1) * this.config.skewMaxMs);
+    this.skew.set(node, offset);
+    this.counters.skews += 1;
+  }
+
+  private toggleDisk(): void {
+    const node = this.prng.pick(this.cluster.nodes);
+    if (node.disk.faults === healthyDisk) {
+      node.disk.faults = this.config.diskFaults;
+      this.counters.diskFaults += 1;
+    } else {
+      node.disk.faults = healthyDisk;
+    }
+  }
+
+  /** Ends every fault: the liveness phase starts from a healthy cluster. */
+  healAll(): void {
+    this.stop();
+    this.network.healPartition();
+    for (const [from, to] of this.network.cloggedLinks()) this.network.unclog(from, to);
+    this.network.weather = calmWeather;
+    this.skew.clear();
+    for (const node of this.paused) this.cluster.resume(node);
+    this.paused.clear();
+    for (const node of this.cluster.nodes) {
+      node.disk.faults = healthyDisk;
+      if (node.state === 'down') this.cluster.start(node);
+    }
+  }
+}

@@ -1,0 +1,4 @@
+// Why: half of the CI swarm (see swarm.ts); the other half runs in parallel in swarm-2.test.ts.
+import { swarm } from './swarm.ts';
+
+swarm({ share: 0, shares: 2 });
