@@ -79,6 +79,21 @@ async function loadOrCreateEpoch(engine: StorageEngine): Promise<number> {
   return epoch;
 }
 
+const bootKey = new TextEncoder().encode('boots');
+
+/**
+ * Counts this node's starts, durably. Each incarnation allocates its protocol ids from its own range
+ * (boots x 2^32), so a late reply addressed to a previous incarnation never matches a new request.
+ */
+async function nextBootCount(engine: StorageEngine): Promise<number> {
+  const stored = await engine.get(reservedNamespaces.metadata, bootKey);
+  const boots = (stored !== undefined && stored.length === 4 ? new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0) : 0) + 1;
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, boots % 2 ** 21);
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: bootKey, value: bytes }], { durable: true });
+  return boots % 2 ** 21;
+}
+
 async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
   const entries: PropsEntry[] = [];
   const decoder = new TextDecoder();
@@ -100,8 +115,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const engine = await createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory });
   await engine.open();
   const epoch = await loadOrCreateEpoch(engine);
+  const idBase = (await nextBootCount(engine)) * 2 ** 32;
   const ring = createRing({ partitionCount: options.partitionCount ?? 256, members: options.members.map((member) => ({ id: asNodeId(member.id) })) });
-  const core = new NodeCore({ self, actor: actorOf(self, epoch), ring, md5, props: await loadProps(engine), ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, epoch), ring, md5, idBase, props: await loadProps(engine), ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const peers = new Map(options.members.filter((member) => member.id !== options.nodeId).map((member) => [asNodeId(member.id), { host: member.host, port: member.port }] as const));
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers, secret: options.secret });
   const hints = await HintStore.open(engine);
