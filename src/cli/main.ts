@@ -4,12 +4,14 @@ import { registerChaosCommand } from './commands/chaos.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerRingCommand } from './commands/ring.ts';
+import { registerSimCommand } from './commands/sim.ts';
 
 const program = new Command('everwrite').description('An always-writeable, leaderless, replicated key-value store (the Dynamo design)');
 registerNodeCommands(program);
 registerKvCommands(program);
 registerRingCommand(program);
 registerChaosCommand(program);
+registerSimCommand(program);
 
 try {
   await program.parseAsync(process.argv);
