@@ -158,7 +158,8 @@ export class CoreCluster {
       case 'storeReap': {
         const key = recordKey(effect.partition, effect.storageKey);
         const current = node.records.get(key);
-        if (current !== undefined && recordsEqual(current, effect.record)) node.records.delete(key);
+        // As LocalStore.reap: the tombstone goes, the causal context stays (dots are never reused).
+        if (current !== undefined && recordsEqual(current, effect.record)) node.records.set(key, { context: current.context, siblings: [] });
         return;
       }
       case 'hintAdd': {
