@@ -12,6 +12,7 @@ import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
 import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
+import { propsStorageKey } from './node-metadata.ts';
 import type { LocalStore } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, Timers, Transport } from './ports.ts';
@@ -47,9 +48,6 @@ type Waiter = { resolve: (outcome: Outcome) => void };
 
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
-export function propsStorageKey(bucket: string): Uint8Array {
-  return new TextEncoder().encode(`props/${bucket}`);
-}
 
 export class NodeRuntime implements KvService {
   private readonly waiters = new Map<number, Waiter>();

@@ -9,7 +9,6 @@ import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { defaultLimits } from '../core/base/limits.ts';
 import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
-import type { PropsEntry } from '../core/protocol/messages.ts';
 import { createRing } from '../core/ring/index.ts';
 import { actorOf } from '../core/versioning/index.ts';
 import { startHttpServer } from '../api/http/server.ts';
@@ -20,7 +19,7 @@ import { systemClock, systemTimers } from '../io/system-clock.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
-import { reservedNamespaces, type StorageEngine } from '../runtime/ports.ts';
+import { bootIdentity } from '../runtime/node-metadata.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -66,43 +65,6 @@ export interface RunningNode {
 /** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key. */
 export { md5 };
 
-const epochKey = new TextEncoder().encode('epoch');
-
-/** The epoch is chosen once, when this node's storage is created, so a wiped node never reuses dots. */
-async function loadOrCreateEpoch(engine: StorageEngine): Promise<number> {
-  const stored = await engine.get(reservedNamespaces.metadata, epochKey);
-  if (stored !== undefined && stored.length === 4) return new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0);
-  const epoch = randomInt(1, 2 ** 31);
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, epoch);
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: epochKey, value: bytes }], { durable: true });
-  return epoch;
-}
-
-const bootKey = new TextEncoder().encode('boots');
-
-/**
- * Counts this node's starts, durably. Each incarnation allocates its protocol ids from its own range
- * (boots x 2^32), so a late reply addressed to a previous incarnation never matches a new request.
- */
-async function nextBootCount(engine: StorageEngine): Promise<number> {
-  const stored = await engine.get(reservedNamespaces.metadata, bootKey);
-  const boots = (stored !== undefined && stored.length === 4 ? new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0) : 0) + 1;
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, boots % 2 ** 21);
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: bootKey, value: bytes }], { durable: true });
-  return boots % 2 ** 21;
-}
-
-async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
-  const entries: PropsEntry[] = [];
-  const decoder = new TextDecoder();
-  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (decoder.decode(key).startsWith('props/')) entries.push(JSON.parse(decoder.decode(value)) as PropsEntry);
-  }
-  return entries;
-}
-
 function validateMembers(options: StartNodeOptions): void {
   const ids = new Set(options.members.map((member) => member.id));
   if (ids.size !== options.members.length) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'member ids must be distinct');
@@ -114,10 +76,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const self = asNodeId(options.nodeId);
   const engine = await createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory });
   await engine.open();
-  const epoch = await loadOrCreateEpoch(engine);
-  const idBase = (await nextBootCount(engine)) * 2 ** 32;
+  const identity = await bootIdentity(engine, () => randomInt(1, 2 ** 31));
   const ring = createRing({ partitionCount: options.partitionCount ?? 256, members: options.members.map((member) => ({ id: asNodeId(member.id) })) });
-  const core = new NodeCore({ self, actor: actorOf(self, epoch), ring, md5, idBase, props: await loadProps(engine), ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring, md5, idBase: identity.idBase, props: identity.props, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const peers = new Map(options.members.filter((member) => member.id !== options.nodeId).map((member) => [asNodeId(member.id), { host: member.host, port: member.port }] as const));
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers, secret: options.secret });
   const hints = await HintStore.open(engine);

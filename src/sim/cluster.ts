@@ -12,14 +12,13 @@ import { defaultLimits } from '../core/base/limits.ts';
 import type { Prng } from '../core/base/prng.ts';
 import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
-import type { PropsEntry } from '../core/protocol/messages.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import { createRing, keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
 import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
-import { reservedNamespaces, type StorageEngine } from '../runtime/ports.ts';
+import { bootIdentity } from '../runtime/node-metadata.ts';
 import type { GetResult } from '../runtime/service.ts';
 import { SimClock, SimTimers, type ClockSkew } from './clock.ts';
 import type { SimNetwork } from './network.ts';
@@ -56,10 +55,6 @@ export type ClientReply = { readonly status: 'ok'; readonly get?: GetResult } | 
 
 export type ClientCall = (runtime: NodeRuntime) => Promise<GetResult | { readonly context: string }>;
 
-const epochKey = new TextEncoder().encode('epoch');
-const bootsKey = new TextEncoder().encode('boots');
-/** Each boot of a node allocates its ids from its own range, so replies to an earlier boot never match. */
-const idRangePerBoot = 2 ** 32;
 const bootRetryMs = 250;
 /** One-way latency between a client and a node, in ms. */
 const clientLatencyMs = 0.3;
@@ -117,12 +112,10 @@ export class Cluster {
   private async boot(node: SimNode, incarnation: number): Promise<void> {
     const engine = node.disk.open();
     await engine.open();
-    const epoch = await this.loadOrCreateEpoch(engine);
-    const boots = await countBoot(engine);
-    const props = await loadProps(engine);
+    const { epoch, idBase, props } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
     if (node.incarnation !== incarnation) return;
-    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: this.ring, md5, settings: this.options.settings, props, idBase: boots * idRangePerBoot });
+    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: this.ring, md5, settings: this.options.settings, props, idBase });
     const runtime = new NodeRuntime({
       core,
       clock: new SimClock(this.scheduler, this.skew, node.id),
@@ -156,17 +149,6 @@ export class Cluster {
         counts.error += 1;
       },
     };
-  }
-
-  /** The epoch is drawn once, when the disk is new, so a restarted node keeps minting after its old dots. */
-  private async loadOrCreateEpoch(engine: StorageEngine): Promise<number> {
-    const stored = await engine.get(reservedNamespaces.metadata, epochKey);
-    if (stored !== undefined && stored.length === 4) return new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0);
-    const epoch = 1 + this.prng.nextInt(2 ** 31 - 1);
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setUint32(0, epoch);
-    await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: epochKey, value: bytes }], { durable: true });
-    return epoch;
   }
 
   /** kill -9 plus power loss: the runtime is abandoned, the disk keeps only what was synced (and a random prefix). */
@@ -249,23 +231,4 @@ export class Cluster {
     const bytes = this.node(nodeId).disk.read(partition, encodeStorageKey(bucket, key));
     return bytes === undefined ? emptyRecord : decodeRecord(bytes);
   }
-}
-
-/** Counts this boot durably (before the node talks to anyone) and returns the count so far. */
-async function countBoot(engine: StorageEngine): Promise<number> {
-  const stored = await engine.get(reservedNamespaces.metadata, bootsKey);
-  const boots = (stored !== undefined && stored.length === 4 ? new DataView(stored.buffer, stored.byteOffset, 4).getUint32(0) : 0) + 1;
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, boots);
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: bootsKey, value: bytes }], { durable: true });
-  return boots;
-}
-
-async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
-  const entries: PropsEntry[] = [];
-  const decoder = new TextDecoder();
-  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (decoder.decode(key).startsWith('props/')) entries.push(JSON.parse(decoder.decode(value)) as PropsEntry);
-  }
-  return entries;
 }
