@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Why: Node 20's `node --test` neither expands quoted globs nor finds .ts files by itself,
-// so this collects every test/**/*.test.ts explicitly and hands the list to the runner.
+// Why: Node 20's `node --test` neither expands quoted globs nor finds .ts files by itself, so this
+// collects every test/**/*.test.ts explicitly and hands the list to the runner. Tests run two files
+// at a time, except the chaos test (five node processes and a workload in network namespaces),
+// which runs alone afterwards so it never competes with other multi-process tests for the two
+// cores. The last line totals both phases.
 // Usage: node scripts/run-tests.mjs [folder-or-file ...]   (default: test/)
 import { readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { join, resolve, sep } from 'node:path';
+import { spawn } from 'node:child_process';
 
 function collect(path, out) {
   if (statSync(path).isDirectory()) {
@@ -15,12 +18,39 @@ function collect(path, out) {
   return out;
 }
 
+/** Runs one `node --test` over `files`, echoing its output; resolves with its exit code and totals. */
+function runPhase(files, concurrency) {
+  return new Promise((resolvePhase) => {
+    const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let tail = '';
+    child.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      tail = (tail + chunk.toString('utf8')).slice(-4000);
+    });
+    child.on('close', (code) => {
+      const count = (name) => Number(/^# (?:\w+ )?(\d+)$/m.exec(tail.split('\n').filter((line) => line.startsWith(`# ${name} `)).pop() ?? '')?.[1] ?? 0);
+      resolvePhase({ code: code ?? 1, passed: count('pass'), failed: count('fail'), skipped: count('skipped') });
+    });
+  });
+}
+
 const roots = process.argv.slice(2);
 const files = (roots.length ? roots : ['test']).flatMap((root) => collect(resolve(root), []));
 if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
+const isChaos = (file) => file.includes(`${sep}test${sep}chaos${sep}`);
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const phases = [files.filter((file) => !isChaos(file)), files.filter(isChaos)].filter((phase) => phase.length > 0);
+const totals = { code: 0, passed: 0, failed: 0, skipped: 0 };
+for (const phase of phases) {
+  const result = await runPhase(phase, phase.some(isChaos) ? '1' : concurrency);
+  totals.code ||= result.code;
+  totals.passed += result.passed;
+  totals.failed += result.failed;
+  totals.skipped += result.skipped;
+}
+console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(totals.code);
