@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { ClusterFixture, request } from '../support/cluster-fixture.ts';
 
 const portBase = 17800;
