@@ -1,5 +1,6 @@
 // Why: the `everwrite` command. It only wires subcommands together; nothing imports it.
 import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.ts';
 import { registerChaosCommand } from './commands/chaos.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
@@ -12,6 +13,7 @@ registerKvCommands(program);
 registerRingCommand(program);
 registerChaosCommand(program);
 registerSimCommand(program);
+registerBenchCommand(program);
 
 try {
   await program.parseAsync(process.argv);

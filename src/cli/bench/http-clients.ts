@@ -1,0 +1,175 @@
+// Why: the load generator shares the machine's CPU with the nodes it measures, so its HTTP client
+// must be cheap. Two are offered behind one small interface, node:http with a keep-alive Agent and
+// the global fetch, so the faster can be chosen by measurement (docs/BENCHMARKS.md). A request that
+// hangs must not stall a worker forever, but a timer per request would cost more than the request:
+// each client keeps its requests in flight in a set, and the runner sweeps it a few times a second,
+// aborting the overdue ones, which then count as `timeout` errors.
+import { Agent, request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { BenchHttpClient } from './options.ts';
+
+/** An HTTP status (with the node's error code for error answers), or a transport failure's code. */
+export interface RequestOutcome {
+  readonly status?: number;
+  readonly code?: string;
+}
+
+export interface BenchRequest {
+  readonly method: 'GET' | 'PUT';
+  /** Index into the client's base URLs. */
+  readonly target: number;
+  /** Path and query, starting with '/'. */
+  readonly path: string;
+  readonly body?: Uint8Array;
+}
+
+export interface BenchHttp {
+  send(request: BenchRequest): Promise<RequestOutcome>;
+  /** Aborts every request started before `nowMs - timeoutMs`; returns how many. */
+  abortOverdue(nowMs: number, timeoutMs: number): number;
+  close(): void;
+}
+
+interface InFlight {
+  readonly startedMs: number;
+  abort(): void;
+}
+
+const timeoutOutcome: RequestOutcome = Object.freeze({ code: 'timeout' });
+
+/** The node's JSON error body carries `code`; anything else yields none. */
+function errorCode(bodyText: string): string | undefined {
+  try {
+    const parsed = JSON.parse(bodyText) as { code?: unknown };
+    return typeof parsed.code === 'string' ? parsed.code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function abortOverdueIn(inFlight: Set<InFlight>, nowMs: number, timeoutMs: number): number {
+  let aborted = 0;
+  for (const entry of inFlight) {
+    if (nowMs - entry.startedMs >= timeoutMs) {
+      inFlight.delete(entry);
+      entry.abort();
+      aborted++;
+    }
+  }
+  return aborted;
+}
+
+/** Reads the whole answer; the body is kept only when it is an error worth naming. */
+function readResponse(response: IncomingMessage, settle: (outcome: RequestOutcome) => void): void {
+  const status = response.statusCode ?? 0;
+  const keepBody = status >= 400 && status !== 404;
+  const chunks: Buffer[] = [];
+  if (keepBody) response.on('data', (chunk: Buffer) => chunks.push(chunk));
+  else response.resume();
+  response.once('end', () => {
+    const code = keepBody ? errorCode(Buffer.concat(chunks).toString('utf8')) : undefined;
+    settle(code === undefined ? { status } : { status, code });
+  });
+  response.once('error', (error: Error & { code?: string }) => settle({ code: error.code ?? 'response-error' }));
+}
+
+class NodeHttpClient implements BenchHttp {
+  private readonly agents: Agent[];
+  private readonly targets: URL[];
+  private readonly inFlight = new Set<InFlight>();
+
+  constructor(baseUrls: readonly string[], socketsPerTarget: number) {
+    this.targets = baseUrls.map((base) => new URL(base));
+    this.agents = baseUrls.map(() => new Agent({ keepAlive: true, maxSockets: socketsPerTarget }));
+  }
+
+  send(benchRequest: BenchRequest): Promise<RequestOutcome> {
+    return new Promise((resolve) => {
+      const target = this.targets[benchRequest.target] as URL;
+      const headers: Record<string, string | number> = benchRequest.body === undefined ? {} : { 'content-type': 'application/octet-stream', 'content-length': benchRequest.body.byteLength };
+      const request: ClientRequest = httpRequest({ agent: this.agents[benchRequest.target], host: target.hostname, port: target.port, method: benchRequest.method, path: benchRequest.path, headers });
+      let timedOut = false;
+      const entry: InFlight = {
+        startedMs: performance.now(),
+        abort: () => {
+          timedOut = true;
+          request.destroy();
+        },
+      };
+      let settled = false;
+      const settle = (outcome: RequestOutcome): void => {
+        if (settled) return;
+        settled = true;
+        this.inFlight.delete(entry);
+        resolve(timedOut ? timeoutOutcome : outcome);
+      };
+      this.inFlight.add(entry);
+      request.once('response', (response) => readResponse(response, settle));
+      request.once('error', (error: Error & { code?: string }) => settle({ code: error.code ?? error.name }));
+      request.once('close', () => settle({ code: 'closed-early' }));
+      request.end(benchRequest.body);
+    });
+  }
+
+  abortOverdue(nowMs: number, timeoutMs: number): number {
+    return abortOverdueIn(this.inFlight, nowMs, timeoutMs);
+  }
+
+  close(): void {
+    for (const agent of this.agents) agent.destroy();
+  }
+}
+
+class FetchClient implements BenchHttp {
+  private readonly inFlight = new Set<InFlight>();
+
+  constructor(private readonly baseUrls: readonly string[]) {}
+
+  async send(benchRequest: BenchRequest): Promise<RequestOutcome> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const entry: InFlight = {
+      startedMs: performance.now(),
+      abort: () => {
+        timedOut = true;
+        controller.abort();
+      },
+    };
+    this.inFlight.add(entry);
+    try {
+      const init: RequestInit = { method: benchRequest.method, signal: controller.signal };
+      if (benchRequest.body !== undefined) {
+        init.body = benchRequest.body;
+        init.headers = { 'content-type': 'application/octet-stream' };
+      }
+      const response = await fetch(`${this.baseUrls[benchRequest.target] as string}${benchRequest.path}`, init);
+      const status = response.status;
+      if (status >= 400 && status !== 404) {
+        const code = errorCode(await response.text());
+        return code === undefined ? { status } : { status, code };
+      }
+      await response.arrayBuffer();
+      return { status };
+    } catch (error) {
+      if (timedOut) return timeoutOutcome;
+      // fetch rejects with TypeError('fetch failed'); the socket's error code is on its cause.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      return { code: cause?.code ?? cause?.message ?? (error as Error).name };
+    } finally {
+      this.inFlight.delete(entry);
+    }
+  }
+
+  abortOverdue(nowMs: number, timeoutMs: number): number {
+    return abortOverdueIn(this.inFlight, nowMs, timeoutMs);
+  }
+
+  close(): void {
+    // fetch's global dispatcher owns its connections; idle ones close on their own keep-alive timeout.
+  }
+}
+
+/** `socketsPerTarget` bounds node:http's pool per node; the bench passes its client count. */
+export function createBenchHttp(kind: BenchHttpClient, baseUrls: readonly string[], socketsPerTarget: number): BenchHttp {
+  return kind === 'fetch' ? new FetchClient(baseUrls) : new NodeHttpClient(baseUrls, socketsPerTarget);
+}

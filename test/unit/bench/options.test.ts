@@ -1,0 +1,103 @@
+// Why: a mistyped bench flag must fail loudly before anything starts, never produce a meaningless
+// figure (R > N, a 0:0 ratio, a cluster of 12 nodes), and the defaults must be issue 3's benchmark.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeSettings, parseIntegerFlag, parseRatio, parseTargets, resolveBenchOptions } from '../../../src/cli/bench/options.ts';
+
+test('parseRatio accepts READS:WRITES in any proportion and gives the read fraction', () => {
+  assert.deepEqual(parseRatio('50:50'), { reads: 50, writes: 50, readFraction: 0.5 });
+  assert.deepEqual(parseRatio('95:5'), { reads: 95, writes: 5, readFraction: 0.95 });
+  assert.deepEqual(parseRatio(' 1 : 3 '), { reads: 1, writes: 3, readFraction: 0.25 });
+  assert.equal(parseRatio('100:0').readFraction, 1);
+  assert.equal(parseRatio('0:7').readFraction, 0);
+});
+
+test('parseRatio refuses anything that is not two whole numbers, and 0:0', () => {
+  for (const bad of ['50', '50:50:0', '-1:2', '1.5:2', 'a:b', '', ':', '50/50', '1234567:1']) {
+    assert.throws(() => parseRatio(bad), /--ratio must be READS:WRITES/, bad);
+  }
+  assert.throws(() => parseRatio('0:0'), /must not be 0:0/);
+});
+
+test('parseIntegerFlag names the flag and the bounds', () => {
+  assert.equal(parseIntegerFlag(' 7 ', '--clients', 1, 10), 7);
+  assert.equal(parseIntegerFlag('0', '--value-size', 0, 10), 0);
+  assert.throws(() => parseIntegerFlag('32', '--clients', 1, 10), /--clients must be between 1 and 10, got 32/);
+  assert.throws(() => parseIntegerFlag('3.5', '--duration', 1, 10), /--duration must be a whole number/);
+  assert.throws(() => parseIntegerFlag('1e3', '--keys', 1, 10_000), /--keys must be a whole number/);
+  assert.throws(() => parseIntegerFlag('', '--keys', 1, 10), /whole number/);
+});
+
+test('parseTargets keeps http base URLs and refuses paths, other schemes and garbage', () => {
+  assert.deepEqual(parseTargets('http://127.0.0.1:8001,http://127.0.0.1:8002/'), ['http://127.0.0.1:8001', 'http://127.0.0.1:8002']);
+  assert.throws(() => parseTargets(''), /at least one URL/);
+  assert.throws(() => parseTargets('127.0.0.1:8001'), /--target/);
+  assert.throws(() => parseTargets('https://127.0.0.1:8001'), /must use http:/);
+  assert.throws(() => parseTargets('http://127.0.0.1:8001/buckets'), /without a path/);
+  assert.throws(() => parseTargets('not a url'), /http URLs separated by commas/);
+});
+
+test('the defaults are the first load benchmark of issue 3', () => {
+  const options = resolveBenchOptions({});
+  assert.equal(options.nodes, 3);
+  assert.equal(options.clients, 32);
+  assert.equal(options.durationSeconds, 20);
+  assert.equal(options.valueBytes, 1024);
+  assert.deepEqual(options.ratio, { reads: 50, writes: 50, readFraction: 0.5 });
+  assert.deepEqual([options.n, options.r, options.w], [3, 2, 2]);
+  assert.equal(options.engine, 'lmdb');
+  assert.equal(options.durability, 'durable');
+  assert.equal(options.resolver, 'lww');
+  assert.deepEqual(options.targets, []);
+  assert.equal(options.json, false);
+  assert.equal(options.progress, true);
+  assert.ok(Object.isFrozen(options));
+});
+
+test('flags are parsed, and switches follow commander (--json, --no-progress)', () => {
+  const options = resolveBenchOptions({ nodes: '5', clients: '8', duration: '3', valueSize: '0', ratio: '9:1', keys: '100', preload: '100', engine: 'memory', durability: 'buffered', n: '5', r: '3', w: '1', json: true, progress: false, httpClient: 'fetch' });
+  assert.deepEqual([options.nodes, options.clients, options.durationSeconds, options.valueBytes, options.keys, options.preloadKeys], [5, 8, 3, 0, 100, 100]);
+  assert.deepEqual([options.engine, options.durability, options.httpClient], ['memory', 'buffered', 'fetch']);
+  assert.deepEqual([options.n, options.r, options.w, options.json, options.progress], [5, 3, 1, true, false]);
+});
+
+test('quorums are checked against N, and N against the local cluster size', () => {
+  assert.throws(() => resolveBenchOptions({ r: '4' }), /--r must be between 1 and 3/);
+  assert.throws(() => resolveBenchOptions({ n: '2', w: '3' }), /--w must be between 1 and 2/);
+  assert.throws(() => resolveBenchOptions({ nodes: '2', n: '3' }), /--n must be between 1 and 2/);
+  assert.deepEqual(((o) => [o.n, o.r, o.w])(resolveBenchOptions({ nodes: '1' })), [1, 1, 1]);
+  // With --target the bench cannot know the cluster size: the node refuses an impossible N itself.
+  assert.equal(resolveBenchOptions({ target: 'http://127.0.0.1:9', n: '5' }).n, 5);
+});
+
+test('every other bad flag is refused with its name', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ clients: '0' }, /--clients/],
+    [{ clients: '100000' }, /--clients/],
+    [{ duration: '0' }, /--duration/],
+    [{ valueSize: '1048577' }, /--value-size/],
+    [{ keys: '0' }, /--keys/],
+    [{ keys: '10', preload: '11' }, /--preload must be between 0 and 10/],
+    [{ nodes: '10' }, /--nodes/],
+    [{ engine: 'rocks' }, /--engine must be one of lmdb, level, memory/],
+    [{ durability: 'fsync' }, /--durability must be one of durable, buffered/],
+    [{ resolver: 'merge' }, /--resolver/],
+    [{ httpClient: 'undici' }, /--http-client/],
+    [{ bucket: 'a/b' }, /--bucket/],
+    [{ requestTimeout: '0' }, /--request-timeout/],
+    [{ peerPortBase: '28000', httpPortBase: '28002' }, /more than --nodes apart/],
+    [{ seed: '-1' }, /--seed/],
+  ];
+  for (const [flags, message] of cases) assert.throws(() => resolveBenchOptions(flags), message, JSON.stringify(flags));
+});
+
+test('describeSettings reports what was asked, local cluster or target', () => {
+  const local = describeSettings(resolveBenchOptions({ engine: 'memory' }));
+  assert.equal(local['cluster'], 'local');
+  assert.equal(local['engine'], 'memory');
+  assert.equal(local['ratio'], '50:50');
+  assert.deepEqual(local['props'], { n: 3, r: 2, w: 2, durability: 'durable', resolver: 'lww' });
+  const remote = describeSettings(resolveBenchOptions({ target: 'http://127.0.0.1:8001' }));
+  assert.deepEqual(remote['targets'], ['http://127.0.0.1:8001']);
+  assert.equal(remote['engine'], undefined);
+});
