@@ -26,7 +26,13 @@ const sweepIntervalMs = 200;
 const propsConvergenceTimeoutMs = 10_000;
 
 async function fetchJson(url: string, init: RequestInit = {}): Promise<unknown> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  }
   const text = await response.text();
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text}`);
   return JSON.parse(text) as unknown;
@@ -52,11 +58,11 @@ export async function applyBucketProps(targets: readonly string[], bucket: strin
 }
 
 /** Writes keys 0..count-1 with `clients` writers in parallel, outside the measurement. */
-async function preload(http: BenchHttp, options: BenchOptions, targets: number, value: Uint8Array): Promise<number> {
+async function preload(http: BenchHttp, options: BenchOptions, targets: number, value: Uint8Array, stopRequested: { stopped: boolean }): Promise<number> {
   let next = 0;
   let failures = 0;
   const writer = async (worker: number): Promise<void> => {
-    while (next < options.preloadKeys) {
+    while (next < options.preloadKeys && !stopRequested.stopped) {
       const index = next++;
       const outcome = await http.send({ method: 'PUT', target: targetOfWorker(worker, targets), path: keyPath(options.bucket, index, options.keys), body: value });
       if (outcome.status !== 204) failures++;
@@ -66,39 +72,54 @@ async function preload(http: BenchHttp, options: BenchOptions, targets: number, 
   return failures;
 }
 
+/** The measured window: the workers until the deadline (or a stop), with the progress display. */
+async function measureWindow(options: BenchOptions, targets: number, http: BenchHttp, value: Uint8Array, io: BenchIo, stopRequested: { stopped: boolean }, tick: { onTick: () => void }) {
+  const stats = new LoadStats();
+  const startedAt = new Date();
+  const startedMs = performance.now();
+  const until = { deadlineMs: startedMs + options.durationSeconds * 1000 };
+  const progress = createProgress(options.progress, options.durationSeconds, io.stderr);
+  tick.onTick = () => {
+    const nowMs = performance.now();
+    if (stopRequested.stopped) until.deadlineMs = Math.min(until.deadlineMs, nowMs);
+    progress.update(nowMs - startedMs, stats.completed, stats.errors);
+  };
+  try {
+    const seeds = new Prng(options.seed);
+    const workers = Array.from({ length: options.clients }, (_, worker) =>
+      runWorker({ worker, target: targetOfWorker(worker, targets), bucket: options.bucket, keys: options.keys, readFraction: options.ratio.readFraction, value, seed: seeds.nextUint32(), until }, http, stats),
+    );
+    await Promise.all(workers);
+    const elapsedSeconds = (performance.now() - startedMs) / 1000;
+    progress.update(elapsedSeconds * 1000, stats.completed, stats.errors);
+    return { stats, startedAt, elapsedSeconds };
+  } finally {
+    tick.onTick = () => undefined;
+    progress.stop();
+  }
+}
+
 /** Runs the measured load against `targets` and returns its result. */
 export async function runLoad(options: BenchOptions, targets: readonly string[], nodePids: readonly number[], io: BenchIo, stopRequested: { stopped: boolean }): Promise<BenchResult> {
   const http = createBenchHttp(options.httpClient, targets, options.clients);
   const value = makeValue(options.valueBytes, options.seed);
+  const tick = { onTick: (): void => undefined };
+  // One sweep for the whole run, preload included: abort overdue requests, then redraw progress.
+  const sweeper = setInterval(() => {
+    http.abortOverdue(performance.now(), options.requestTimeoutMs);
+    tick.onTick();
+  }, sweepIntervalMs);
   try {
-    const preloadFailures = await preload(http, options, targets.length, value);
+    const preloadFailures = await preload(http, options, targets.length, value, stopRequested);
     if (preloadFailures > 0) io.stderr.write(`bench: ${preloadFailures} of ${options.preloadKeys} preload writes failed\n`);
     const loadAverageBefore = loadAverage();
-    const stats = new LoadStats();
-    const startedAt = new Date();
     const stopCpuSampling = startCpuSampling(nodePids);
-    const startedMs = performance.now();
-    const until = { deadlineMs: startedMs + options.durationSeconds * 1000 };
-    const progress = createProgress(options.progress, options.durationSeconds, io.stderr);
-    const sweeper = setInterval(() => {
-      const nowMs = performance.now();
-      if (stopRequested.stopped) until.deadlineMs = Math.min(until.deadlineMs, nowMs);
-      http.abortOverdue(nowMs, options.requestTimeoutMs);
-      progress.update(nowMs - startedMs, stats.completed, stats.errors);
-    }, sweepIntervalMs);
-    const seeds = new Prng(options.seed);
-    const workers = Array.from({ length: options.clients }, (_, worker) =>
-      runWorker({ worker, target: targetOfWorker(worker, targets.length), bucket: options.bucket, keys: options.keys, readFraction: options.ratio.readFraction, value, seed: seeds.nextUint32(), until }, http, stats),
-    );
-    await Promise.all(workers);
-    const elapsedSeconds = (performance.now() - startedMs) / 1000;
+    const { stats, startedAt, elapsedSeconds } = await measureWindow(options, targets.length, http, value, io, stopRequested, tick);
     const cpu = stopCpuSampling();
-    clearInterval(sweeper);
-    progress.update(elapsedSeconds * 1000, stats.completed, stats.errors);
-    progress.stop();
     const environment = { node: process.version, platform: process.platform, cpus: availableParallelism(), loadAverageBefore, loadAverageAfter: loadAverage() };
     return buildResult({ settings: describeSettings(options), environment, startedAt, elapsedSeconds, reads: stats.reads, writes: stats.writes, all: stats.combined(), readsNotFound: stats.readsNotFound, readErrors: stats.readErrors, writeErrors: stats.writeErrors, errorsByKind: stats.errorsByKind, cpu });
   } finally {
+    clearInterval(sweeper);
     http.close();
   }
 }
