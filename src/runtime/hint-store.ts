@@ -20,6 +20,7 @@
 // cannot be delivered anyway, so an undecodable older one is simply replaced.
 import type { BatchOperation, StorageEngine } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
+import { KeyedSerializer } from './keyed-serializer.ts';
 import { assert } from '../core/base/assert.ts';
 import { utf8Decode, utf8Encode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
@@ -80,7 +81,7 @@ export class HintStore {
   private readonly index = new Map<string, TargetIndex>();
   private nextSequence = 1;
   /** Per target+slot: the last add in progress, so adds to one slot run one after another. */
-  private readonly slotTails = new Map<string, Promise<unknown>>();
+  private readonly slots = new KeyedSerializer();
   private hintCount = 0;
   private hintBytes = 0;
 
@@ -119,18 +120,7 @@ export class HintStore {
     assertTarget(hint.target);
     assert(Number.isInteger(hint.namespace) && hint.namespace >= 0 && hint.namespace < reservedNamespaces.firstReserved, `hint namespace must be a partition, got ${hint.namespace}`);
     const lock = `${hint.target}\u0000${slotOf(hint.namespace, hint.key)}`;
-    const previous = this.slotTails.get(lock) ?? Promise.resolve();
-    const work = (): Promise<boolean> => this.addMerged(hint, options);
-    const result = previous.then(work, work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.slotTails.set(lock, tail);
-    void tail.then(() => {
-      if (this.slotTails.get(lock) === tail) this.slotTails.delete(lock);
-    });
-    return result;
+    return this.slots.run(lock, () => this.addMerged(hint, options));
   }
 
   /** Folds the slot's older hint (if any) into the added record, then stores the result. */

@@ -3,21 +3,15 @@
 // interleave (the second would overwrite the first's result and lose a version). This store
 // serialises them per key and leaves reads unserialised (they see the last completed write).
 import { EverwriteError } from '../core/base/errors.ts';
-import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../core/versioning/index.ts';
+import type { VersionedRecord } from '../core/versioning/index.ts';
+import type { VersionRequest } from '../core/node/effects.ts';
 import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
 import type { StorageEngine } from './ports.ts';
+import { KeyedSerializer } from './keyed-serializer.ts';
 
-export interface VersionRequest {
-  readonly context: VersionVector;
-  readonly actor: Actor;
-  readonly stored: StoredValue;
-  readonly durable: boolean;
-  readonly lastWriterWins: boolean;
-  readonly siblingsCountMax: number;
-}
 
 export class LocalStore {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly keys = new KeyedSerializer();
 
   constructor(readonly engine: StorageEngine) {}
 
@@ -70,17 +64,6 @@ export class LocalStore {
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
-    const lockKey = `${partition}:${Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.byteLength).toString('latin1')}`;
-    const previous = this.tails.get(lockKey) ?? Promise.resolve();
-    const result = previous.then(work, work);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(lockKey, tail);
-    void tail.then(() => {
-      if (this.tails.get(lockKey) === tail) this.tails.delete(lockKey);
-    });
-    return result;
+    return this.keys.run(`${partition}:${Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.byteLength).toString('latin1')}`, work);
   }
 }

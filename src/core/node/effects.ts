@@ -5,6 +5,16 @@ import type { Message, PropsEntry, WireError } from '../protocol/messages.ts';
 import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../versioning/index.ts';
 
 /** The answer to a client request: the record it produced or read, or a coded error. */
+/** How a replica is asked to mint a new version of a key (the coordinator's half of a put). */
+export interface VersionRequest {
+  readonly context: VersionVector;
+  readonly actor: Actor;
+  readonly stored: StoredValue;
+  readonly durable: boolean;
+  readonly lastWriterWins: boolean;
+  readonly siblingsCountMax: number;
+}
+
 /** `context`, on writes: what the writing client may claim to have seen (never siblings it did not see). */
 export type Outcome = { readonly ok: true; readonly record: VersionedRecord; readonly context?: VersionVector } | { readonly ok: false; readonly error: WireError };
 
@@ -15,18 +25,7 @@ export type Effect =
   /** Read this replica's record; answer with `storeDone`. */
   | { readonly type: 'storeRead'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array }
   /** Mint a new version on this replica (read, `update`, write, atomically per key); answer with `storeDone`. */
-  | {
-      readonly type: 'storeUpdate';
-      readonly token: number;
-      readonly partition: number;
-      readonly storageKey: Uint8Array;
-      readonly context: VersionVector;
-      readonly actor: Actor;
-      readonly stored: StoredValue;
-      readonly durable: boolean;
-      readonly lastWriterWins: boolean;
-      readonly siblingsCountMax: number;
-    }
+  | ({ readonly type: 'storeUpdate'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array } & VersionRequest)
   /** Merge a record into this replica (read, `sync`, write, atomically per key); answer with `storeDone`. */
   | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
   /** Remove the key if this replica holds exactly this tombstone-only record. No answer. */
