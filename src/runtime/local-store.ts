@@ -9,7 +9,6 @@ import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, resolveLastWrite
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 
-
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
 
