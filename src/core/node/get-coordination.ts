@@ -6,6 +6,7 @@ import type { NodeId } from '../base/ids.ts';
 import { decodeRecord, descends, emptyRecord, isLive, recordsEqual, resolveLastWriterWins, sync, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import { GetTally } from '../quorum/tally.ts';
 import type { ClientRequestOptions } from './events.ts';
+import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin } from './kernel.ts';
 import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
 import { scheduleReap } from './reaping.ts';
@@ -17,17 +18,12 @@ export interface GetRequest {
   readonly options: ClientRequestOptions;
 }
 
-class GetCoordination {
+class GetCoordination extends Coordination {
   state: 'waitingForReplies' | 'waitingForStragglers' | 'finished' = 'waitingForReplies';
   readonly tally: GetTally<VersionedRecord>;
-  readonly requestIds: number[] = [];
-  deadlineTimer = 0;
 
-  constructor(
-    readonly kernel: NodeKernel,
-    readonly origin: Origin,
-    readonly plan: RequestPlan,
-  ) {
+  constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
+    super(kernel, origin, plan);
     this.tally = new GetTally(plan.quorum, plan.targets.length);
   }
 }
@@ -41,8 +37,7 @@ export function coordinateGet(kernel: NodeKernel, request: GetRequest): void {
     return;
   }
   const coordination = new GetCoordination(kernel, request.origin, plan);
-  kernel.inFlightCoordinations += 1;
-  coordination.deadlineTimer = kernel.setTimer(plan.timeoutMs, () => onDeadline(coordination));
+  coordination.begin(() => onDeadline(coordination));
   for (const target of plan.targets) {
     if (target.node === kernel.self) readLocally(coordination);
     else askReplica(coordination, target.node);
@@ -119,11 +114,8 @@ function onDeadline(coordination: GetCoordination): void {
 
 function finish(coordination: GetCoordination): void {
   if (coordination.state === 'finished') return;
-  const { kernel } = coordination;
   coordination.state = 'finished';
-  kernel.inFlightCoordinations -= 1;
-  kernel.cancelTimer(coordination.deadlineTimer);
-  for (const id of coordination.requestIds) kernel.forget(id);
+  coordination.release();
   repairStaleReplicas(coordination, merged(coordination));
 }
 

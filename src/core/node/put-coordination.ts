@@ -8,6 +8,7 @@ import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVe
 import type { PreferenceEntry } from '../ring/index.ts';
 import { PutTally } from '../quorum/tally.ts';
 import type { ClientRequestOptions, ClientWrite, StoreResult } from './events.ts';
+import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin } from './kernel.ts';
 import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
 import { scheduleReap } from './reaping.ts';
@@ -23,21 +24,16 @@ export interface PutRequest {
 }
 
 /** A write in flight; its states are named after what it waits for. */
-class PutCoordination {
+class PutCoordination extends Coordination {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
   record: VersionedRecord | undefined;
   clientContext: VersionVector = new Map();
   readonly tally: PutTally;
   /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
   readonly coveredPrimaries = new Set<NodeId>();
-  readonly requestIds: number[] = [];
-  deadlineTimer = 0;
 
-  constructor(
-    readonly kernel: NodeKernel,
-    readonly origin: Origin,
-    readonly plan: RequestPlan,
-  ) {
+  constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
+    super(kernel, origin, plan);
     this.tally = new PutTally(plan.quorum, plan.targets.length);
   }
 
@@ -58,8 +54,7 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest): void {
   }
   const coordination = new PutCoordination(kernel, request.origin, plan);
   coordination.clientContext = context;
-  kernel.inFlightCoordinations += 1;
-  coordination.deadlineTimer = kernel.setTimer(plan.timeoutMs, () => onDeadline(coordination));
+  coordination.begin(() => onDeadline(coordination));
   const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted };
   kernel.store(
     {
@@ -171,9 +166,7 @@ function finish(coordination: PutCoordination): void {
   if (coordination.state === 'finished') return;
   const { kernel, plan, record } = coordination;
   coordination.state = 'finished';
-  kernel.inFlightCoordinations -= 1;
-  kernel.cancelTimer(coordination.deadlineTimer);
-  for (const id of coordination.requestIds) kernel.forget(id);
+  coordination.release();
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
   for (const primary of plan.primaries) {
