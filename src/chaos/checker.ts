@@ -53,19 +53,6 @@ export interface SetVerdict {
   unexpectedSample: string[];
 }
 
-export function parseElements(text: string): number[] | undefined {
-  if (text === '') return [];
-  const elements: number[] = [];
-  for (const part of text.split(',')) {
-    if (!/^[1-9][0-9]{0,14}$/.test(part)) return undefined;
-    elements.push(Number(part));
-  }
-  return elements;
-}
-
-export function formatElements(elements: Iterable<number>): string {
-  return [...elements].sort((a, b) => a - b).join(',');
-}
 
 export function checkChaosHistory(history: ChaosHistory): SetVerdict {
   const writes = [...history.elements.values()];

@@ -31,24 +31,16 @@ export interface LatencyFigures {
   p99Ms: number;
 }
 
-export interface ChaosReport {
+/** The checker's verdict on the history, plus what the run did and saw. */
+export interface ChaosReport extends SetVerdict {
   ok: boolean;
   seed: number;
   nemesis: string;
   nodes: number;
   faultDurationS: number;
   clockFaults: 'libfaketime' | 'unavailable';
-  attempted: number;
-  acknowledged: number;
-  indeterminate: number;
-  lost: number;
-  unexpected: number;
-  unreadKeys: number;
-  siblingsMax: number;
   setAdd: { keys: number; attempted: number; acknowledged: number };
   uniqueKeys: { attempted: number; acknowledged: number };
-  lostSample: string[];
-  unexpectedSample: string[];
   convergence: ConvergenceResult;
   /**
    * Writes during faults while at least one node was reachable (each goes to a node picked at

@@ -4,7 +4,8 @@
 // writes add many keys with no causal context at all. Every request is bounded twice: the server's
 // timeout_ms and a client-side abort a little later (a paused node never answers).
 import type { Prng } from '../core/base/prng.ts';
-import { formatElements, parseElements, type ChaosHistory } from './checker.ts';
+import type { ChaosHistory } from './checker.ts';
+import { formatElements, parseElements } from '../sim/elements.ts';
 import type { ChaosNode } from './nodes.ts';
 
 export const bucket = 'chaos';

@@ -71,17 +71,3 @@ export class History {
   }
 }
 
-/** A value is a comma-separated list of element ids; undefined when it is not one. */
-export function parseElements(text: string): number[] | undefined {
-  if (text === '') return [];
-  const elements: number[] = [];
-  for (const part of text.split(',')) {
-    if (!/^[1-9][0-9]{0,14}$/.test(part)) return undefined;
-    elements.push(Number(part));
-  }
-  return elements;
-}
-
-export function formatElements(elements: Iterable<number>): string {
-  return [...elements].sort((a, b) => a - b).join(',');
-}

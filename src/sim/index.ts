@@ -2,7 +2,8 @@
 export { runSimulation, simLimits, type SimReport } from './runner.ts';
 export { buildConfig, reproduceCommand, faultKinds, defaultOps, type FaultKind, type Resolver, type SimConfig, type SimOptions, type WorkloadMix } from './config.ts';
 export { checkHistory, type Verdict } from './checker.ts';
-export { History, parseElements, formatElements, type ElementWrite, type ReadObservation, type DeleteRecord, type WriteStatus } from './history.ts';
+export { History, type ElementWrite, type ReadObservation, type DeleteRecord, type WriteStatus } from './history.ts';
+export { parseElements, formatElements } from './elements.ts';
 export { SimScheduler, worldOwner, type TaskHandle } from './scheduler.ts';
 export { SimClock, SimTimers, ClockSkew, realtimeOriginMs } from './clock.ts';
 export { SimNetwork, SimTransport, calmWeather, type NetworkWeather, type NetworkMetrics } from './network.ts';

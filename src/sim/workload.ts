@@ -9,7 +9,8 @@ import { utf8Decode, utf8Encode } from '../core/base/bytes.ts';
 import type { GetResult } from '../runtime/service.ts';
 import type { ClientReply, Cluster } from './cluster.ts';
 import type { SimConfig } from './config.ts';
-import { History, formatElements, parseElements, type WriteStatus } from './history.ts';
+import { History, type WriteStatus } from './history.ts';
+import { formatElements, parseElements } from './elements.ts';
 import { worldOwner, type SimScheduler } from './scheduler.ts';
 
 export const simBucket = 'sim';

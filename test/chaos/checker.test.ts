@@ -2,7 +2,8 @@
 // proves it on hand-made histories (no root or namespaces needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChaosHistory, checkChaosHistory, formatElements, parseElements } from '../../src/chaos/checker.ts';
+import { ChaosHistory, checkChaosHistory } from '../../src/chaos/checker.ts';
+import { formatElements, parseElements } from '../../src/sim/elements.ts';
 
 function finalRead(history: ChaosHistory, key: string, elements: number[], completedMs = 1000): void {
   history.reads.push({ key, completedMs, elements: new Set(elements), garbage: 0, siblings: 1, final: true });
