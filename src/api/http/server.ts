@@ -13,6 +13,7 @@ import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendThrown } from './respond.ts';
 import { matchRoute, unmatchedRoute } from './routes.ts';
+import { listen } from '../listen.ts';
 
 export type { HttpServerOptions } from './options.ts';
 
@@ -80,16 +81,6 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
-}
-
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.removeListener('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 /**

@@ -4,13 +4,14 @@
 // `connectionsMax`, and on close() stops accepting, lets commands in flight answer, and cuts what
 // is left after `closeTimeoutMs`. Protocol and commands live in connection.ts and commands/.
 import { createServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { buildCommandTable } from './commands/index.ts';
 import { RespConnection } from './connection.ts';
 import type { RespServerContext, RespStats, Session } from './context.ts';
 import { resolveRespServerOptions } from './options.ts';
 import type { RespServerOptions } from './options.ts';
+import { listen } from '../listen.ts';
 
 export type { RespServerOptions, KeyMapping, LimitOverrides } from './options.ts';
 
@@ -35,16 +36,6 @@ function refuse(socket: Socket): void {
   // Read and drop what the client already sent, so the close is a FIN and not a reset.
   socket.resume();
   setTimeout(() => socket.destroy(), refusedLingerMs).unref();
-}
-
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.removeListener('error', reject);
-      resolve(server.address() as AddressInfo);
-    });
-  });
 }
 
 /** Starts the RESP front end of one node; resolves once it listens. */
