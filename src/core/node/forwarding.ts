@@ -5,26 +5,23 @@
 import type { NodeId } from '../base/ids.ts';
 import type { ForwardedOperation, Message } from '../protocol/messages.ts';
 import { decodeContext, decodeRecord } from '../versioning/index.ts';
-import { keyHash, partitionOf, primaryNodes } from '../ring/index.ts';
+import { planRequest, toWireError, type RequestPlan } from './request-plan.ts';
 import { coordinateGet, type GetRequest } from './get-coordination.ts';
 import type { NodeKernel } from './kernel.ts';
 import { coordinatePut, type PutRequest } from './put-coordination.ts';
 
 export type ClientRequest = ({ readonly kind: 'get' } & GetRequest) | ({ readonly kind: 'put' } & PutRequest);
 
-function coordinate(kernel: NodeKernel, request: ClientRequest): void {
-  if (request.kind === 'get') coordinateGet(kernel, request);
-  else coordinatePut(kernel, request);
+/** Coordinates here; without a plan (after a forward timed out) it plans again with fresh liveness. */
+function coordinate(kernel: NodeKernel, request: ClientRequest, plan?: RequestPlan): void {
+  if (request.kind === 'get') coordinateGet(kernel, request, plan);
+  else coordinatePut(kernel, request, plan);
 }
 
 /** The first live primary of the key, or undefined when this node is one (or none is alive). */
-function forwardTarget(kernel: NodeKernel, request: ClientRequest): NodeId | undefined {
-  if (request.bucket.length === 0 || request.key.length === 0) return undefined;
-  const props = kernel.props.get(request.bucket);
-  const n = Math.min(props.n, kernel.ring.members.length);
-  const primaries = primaryNodes(kernel.ring, partitionOf(kernel.ring, keyHash(kernel.digest, request.bucket, request.key)), n);
-  if (primaries.includes(kernel.self)) return undefined;
-  return primaries.find((node) => kernel.isAlive(node));
+function forwardTarget(kernel: NodeKernel, plan: RequestPlan): NodeId | undefined {
+  if (plan.primaries.includes(kernel.self)) return undefined;
+  return plan.primaries.find((node) => kernel.isAlive(node));
 }
 
 function toOperation(request: ClientRequest): ForwardedOperation {
@@ -37,9 +34,16 @@ function toOperation(request: ClientRequest): ForwardedOperation {
 
 /** Entry point for a client request that arrived at this node. */
 export function routeClientRequest(kernel: NodeKernel, request: ClientRequest): void {
-  const target = forwardTarget(kernel, request);
+  let plan: RequestPlan;
+  try {
+    plan = planRequest(kernel, request.bucket, request.key, request.kind === 'get' ? 'r' : 'w', request.options);
+  } catch (error) {
+    kernel.answer(request.origin, { ok: false, error: toWireError(error) });
+    return;
+  }
+  const target = forwardTarget(kernel, plan);
   if (target === undefined) {
-    coordinate(kernel, request);
+    coordinate(kernel, request, plan);
     return;
   }
   let settled = false;

@@ -28,10 +28,11 @@ class GetCoordination extends Coordination {
   }
 }
 
-export function coordinateGet(kernel: NodeKernel, request: GetRequest): void {
+/** Coordinates the request here, with the plan the router already made when it has one. */
+export function coordinateGet(kernel: NodeKernel, request: GetRequest, planned?: RequestPlan): void {
   let plan: RequestPlan;
   try {
-    plan = planRequest(kernel, request.bucket, request.key, 'r', request.options);
+    plan = planned ?? planRequest(kernel, request.bucket, request.key, 'r', request.options);
   } catch (error) {
     kernel.answer(request.origin, { ok: false, error: toWireError(error) });
     return;

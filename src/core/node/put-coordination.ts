@@ -42,11 +42,12 @@ class PutCoordination extends Coordination {
   }
 }
 
-export function coordinatePut(kernel: NodeKernel, request: PutRequest): void {
+/** Coordinates the request here, with the plan the router already made when it has one. */
+export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?: RequestPlan): void {
   let plan: RequestPlan;
   let context;
   try {
-    plan = planRequest(kernel, request.bucket, request.key, 'w', request.options);
+    plan = planned ?? planRequest(kernel, request.bucket, request.key, 'w', request.options);
     context = decodeContext(request.context ?? '');
   } catch (error) {
     kernel.answer(request.origin, { ok: false, error: toWireError(error) });
