@@ -26,6 +26,8 @@ export interface LocalClusterOptions {
   readonly output?: 'inherit' | 'ignore' | 'pipe';
   /** Extra flags for every `everwrite start`. */
   readonly extraArguments?: readonly string[];
+  /** Flags for the node.js binary of every node, e.g. ['--cpu-prof'] to profile a benchmark. */
+  readonly nodeArguments?: readonly string[];
   /** How long start() waits for each node to answer /health, in ms. Default 20000. */
   readonly readyTimeoutMs?: number;
   /** Called right after each `everwrite start` child is spawned (e.g. to read its piped output). */
@@ -85,7 +87,7 @@ export class LocalCluster {
 
   private spawnNode(node: LocalNode): void {
     const options = this.options;
-    const args = [binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...(options.extraArguments ?? [])];
+    const args = [...(options.nodeArguments ?? []), binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...(options.extraArguments ?? [])];
     const output = options.output ?? 'inherit';
     const child = spawn(process.execPath, args, { stdio: ['ignore', output, output] });
     node.process = child;

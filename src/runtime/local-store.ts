@@ -23,7 +23,7 @@ export class LocalStore {
   mint(partition: number, storageKey: Uint8Array, request: VersionRequest): Promise<VersionedRecord> {
     return this.exclusive(partition, storageKey, async () => {
       const current = await this.read(partition, storageKey);
-      let next = update(current, request.context, request.actor, request.stored);
+      let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
       if (request.lastWriterWins) next = resolveLastWriterWins(next);
       if (next.siblings.length > request.siblingsCountMax) {
         throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });

@@ -4,7 +4,7 @@
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
-import type { ClientRequestOptions, Event, LoadedHint, StoreResult } from '../core/node/events.ts';
+import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
 import type { Message, PropsEntry } from '../core/protocol/messages.ts';
 import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
@@ -94,7 +94,7 @@ export class NodeRuntime implements KvService {
     if (request.value.length > this.options.valueBytesMax) {
       throw new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`);
     }
-    return this.write(request.bucket, request.key, request.context, { value: request.value, contentType: request.contentType, deleted: false }, request.options);
+    return this.write(request.bucket, request.key, request.context, { value: request.value, contentType: request.contentType, deleted: false, supersedeLocal: request.supersedeLocal === true }, request.options);
   }
 
   delete(request: DeleteRequest): Promise<{ readonly context: string }> {
@@ -140,7 +140,7 @@ export class NodeRuntime implements KvService {
 
   // ---- event loop ------------------------------------------------------------------------------
 
-  private write(bucket: string, key: string, context: string | undefined, write: { value: Uint8Array; contentType: string; deleted: boolean }, options: RequestOptions = {}): Promise<{ readonly context: string }> {
+  private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
     return this.ask((requestId, nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: this.options.clock.realtimeMs(), options: requestOptions(options) })).then((outcome) => ({ context: encodeContext(outcome.context ?? outcome.record.context) }));
   }
 

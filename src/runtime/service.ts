@@ -46,6 +46,11 @@ export interface PutRequest {
   readonly contentType: string;
   /** The context token from an earlier read; absent for a blind write. */
   readonly context?: string;
+  /**
+   * Ignore `context` and write with the coordinating replica's own context for the key: the new
+   * version supersedes every version that replica holds (Redis SET semantics, one round trip).
+   */
+  readonly supersedeLocal?: boolean;
   readonly options?: RequestOptions;
 }
 

@@ -22,7 +22,7 @@ test('reaping a tombstone keeps the causal context, so the next write mints a fr
   const engine = new MemoryEngine();
   await engine.open();
   const store = new LocalStore(engine);
-  const request = { actor: 'n1.7', durable: true, lastWriterWins: false, siblingsCountMax: 100 };
+  const request = { actor: 'n1.7', durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false };
   const written = await store.mint(1, key, { ...request, context: new Map(), stored: stored('x') });
   const tombstone = await store.mint(1, key, { ...request, context: written.context, stored: stored('', true) });
   assert.equal(await store.reap(1, key, tombstone), true);

@@ -68,9 +68,9 @@ export class CoreCluster {
     return requestId;
   }
 
-  put(at: string, bucket: string, key: string, value: string, context?: string, options: ClientRequestOptions = {}, deleted = false): number {
+  put(at: string, bucket: string, key: string, value: string, context?: string, options: ClientRequestOptions = {}, deleted = false, supersedeLocal = false): number {
     const requestId = this.nextRequestId++;
-    const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted };
+    const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted, supersedeLocal };
     this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: 1_700_000_000_000 + nowMs, options }));
     return requestId;
   }
@@ -144,7 +144,8 @@ export class CoreCluster {
         return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
-        let next = update(node.records.get(key) ?? emptyRecord, effect.context, effect.actor, effect.stored);
+        const current = node.records.get(key) ?? emptyRecord;
+        let next = update(current, effect.useStoredContext ? current.context : effect.context, effect.actor, effect.stored);
         if (effect.lastWriterWins) next = resolveLastWriterWins(next);
         node.records.set(key, next);
         return done(effect.token, { ok: true, record: next });

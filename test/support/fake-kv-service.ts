@@ -26,6 +26,7 @@ export interface FakeCall {
   readonly context?: string;
   readonly contentType?: string;
   readonly value?: Uint8Array;
+  readonly supersedeLocal?: boolean;
 }
 
 export interface FakeKvServiceOptions {
@@ -110,9 +111,10 @@ export class FakeKvService implements KvService {
     return { siblings: versions.map((version) => version.sibling), context: encodeContext(versions.map((version) => version.dot)) };
   }
 
-  private write(bucket: string, key: string, context: string | undefined, sibling: SiblingView): { context: string } {
-    const seen = decodeContext(context);
+  private write(bucket: string, key: string, context: string | undefined, sibling: SiblingView, supersedeLocal = false): { context: string } {
     const address = `${bucket}\u0000${key}`;
+    // The fake is a single replica, so "the coordinator's own context" is every version it holds.
+    const seen = supersedeLocal ? new Set((this.keys.get(address) ?? []).map((version) => version.dot)) : decodeContext(context);
     const resolver = (this.props.get(bucket) ?? defaultProps).resolver;
     const survivors = resolver === 'lww' ? [] : (this.keys.get(address) ?? []).filter((version) => !seen.has(version.dot));
     if (survivors.length + 1 > this.siblingsCountMax) {
@@ -125,8 +127,9 @@ export class FakeKvService implements KvService {
 
   async put(request: PutRequest): Promise<{ readonly context: string }> {
     const { bucket, key, context, options, contentType, value } = request;
-    await this.enter({ operation: 'put', bucket, key, contentType, value, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }) });
-    return this.write(bucket, key, context, { value: Uint8Array.from(value), contentType, lastModifiedMs: this.nowMs(), deleted: false });
+    const supersedeLocal = request.supersedeLocal === true;
+    await this.enter({ operation: 'put', bucket, key, contentType, value, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }), ...(supersedeLocal ? { supersedeLocal } : {}) });
+    return this.write(bucket, key, context, { value: Uint8Array.from(value), contentType, lastModifiedMs: this.nowMs(), deleted: false }, supersedeLocal);
   }
 
   async delete(request: DeleteRequest): Promise<{ readonly context: string }> {

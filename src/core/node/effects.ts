@@ -8,6 +8,8 @@ import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../vers
 /** How a replica is asked to mint a new version of a key (the coordinator's half of a put). */
 export interface VersionRequest {
   readonly context: VersionVector;
+  /** Use the stored record's own context instead of `context` (ClientWrite.supersedeLocal). */
+  readonly useStoredContext: boolean;
   readonly actor: Actor;
   readonly stored: StoredValue;
   readonly durable: boolean;

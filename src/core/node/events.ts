@@ -15,6 +15,12 @@ export interface ClientWrite {
   readonly value: Uint8Array;
   readonly contentType: string;
   readonly deleted: boolean;
+  /**
+   * Write with the coordinating replica's own causal context for the key instead of a client's:
+   * the new version supersedes every version that replica holds when it mints it (a Redis SET,
+   * which carries no context). Versions other replicas hold and it has not seen stay siblings.
+   */
+  readonly supersedeLocal?: boolean;
 }
 
 export interface LoadedHint {

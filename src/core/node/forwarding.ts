@@ -29,7 +29,8 @@ function toOperation(request: ClientRequest): ForwardedOperation {
   const overrides = { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
   if (request.kind === 'get') return { kind: 'get', bucket, key, ...overrides };
   const { write } = request;
-  return { kind: 'put', bucket, key, value: write.value, contentType: write.contentType, deleted: write.deleted, lastModifiedMs: request.realtimeMs, ...(request.context === undefined ? {} : { context: request.context }), ...overrides };
+  const supersede = write.supersedeLocal === true ? { supersedeLocal: true } : {};
+  return { kind: 'put', bucket, key, value: write.value, contentType: write.contentType, deleted: write.deleted, lastModifiedMs: request.realtimeMs, ...(request.context === undefined ? {} : { context: request.context }), ...supersede, ...overrides };
 }
 
 /** Entry point for a client request that arrived at this node. */
@@ -91,7 +92,7 @@ export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Mes
     bucket: operation.bucket,
     key: operation.key,
     context: operation.context,
-    write: { value: operation.value ?? new Uint8Array(0), contentType: operation.contentType ?? 'application/octet-stream', deleted: operation.deleted ?? false },
+    write: { value: operation.value ?? new Uint8Array(0), contentType: operation.contentType ?? 'application/octet-stream', deleted: operation.deleted ?? false, supersedeLocal: operation.supersedeLocal === true },
     realtimeMs: operation.lastModifiedMs ?? 0,
     options,
   });

@@ -28,6 +28,8 @@ class PutCoordination extends Coordination {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
   record: VersionedRecord | undefined;
   clientContext: VersionVector = new Map();
+  /** The version was minted with the local replica's context, so the record's context is the client's. */
+  supersedesLocal = false;
   readonly tally: PutTally;
   /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
   readonly coveredPrimaries = new Set<NodeId>();
@@ -55,6 +57,7 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   }
   const coordination = new PutCoordination(kernel, request.origin, plan);
   coordination.clientContext = context;
+  coordination.supersedesLocal = request.write.supersedeLocal === true;
   coordination.begin(() => onDeadline(coordination));
   const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted };
   kernel.store(
@@ -63,6 +66,7 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
       partition: plan.partition,
       storageKey: plan.storageKey,
       context,
+      useStoredContext: request.write.supersedeLocal === true,
       actor: kernel.actor,
       stored,
       durable: plan.props.durability === 'durable',
@@ -142,7 +146,8 @@ function decide(coordination: PutCoordination): void {
   if (!coordination.answered && decision !== 'pending') {
     const { kernel, plan, tally, record } = coordination;
     if (decision === 'succeeded' && record !== undefined) {
-      kernel.answer(coordination.origin, { ok: true, record, context: contextAfterUpdate(coordination.clientContext, record, kernel.actor) });
+      const context = coordination.supersedesLocal ? record.context : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
+      kernel.answer(coordination.origin, { ok: true, record, context });
     } else {
       kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
     }

@@ -21,6 +21,8 @@ export interface ForwardedOperation {
   readonly deleted?: boolean;
   readonly lastModifiedMs?: number;
   readonly context?: string;
+  /** put only: write with the coordinator's stored context (ClientWrite.supersedeLocal). */
+  readonly supersedeLocal?: boolean;
   readonly r?: number;
   readonly w?: number;
   readonly timeoutMs?: number;

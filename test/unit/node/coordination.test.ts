@@ -173,3 +173,53 @@ test('a replica refuses requests placed by a different ring instead of filing th
   assert.ok(effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaGetReply' && !effect.message.ok));
   assert.ok(!effects.some((effect) => effect.type === 'storeRead'));
 });
+
+test('a write with supersedeLocal supersedes every version its coordinator holds, in one round, and answers a context that covers them', () => {
+  const cluster = new CoreCluster(3);
+  cluster.put('n1', bucket, 'k', 'apples');
+  cluster.put('n1', bucket, 'k', 'pears');
+  cluster.run();
+  const before = cluster.get('n2', bucket, 'k');
+  cluster.run();
+  assert.deepEqual(cluster.values(before), ['apples', 'pears']);
+  const write = cluster.put('n2', bucket, 'k', 'plums', undefined, {}, false, true);
+  cluster.run();
+  const outcome = cluster.outcome(write);
+  assert.equal(outcome.ok, true);
+  const after = cluster.get('n3', bucket, 'k');
+  cluster.run();
+  assert.deepEqual(cluster.values(after), ['plums']);
+  assert.equal(outcome.ok && outcome.context !== undefined && encodeContext(outcome.context), contextOf(cluster, after), 'the answered context is the record\'s');
+});
+
+test('supersedeLocal keeps, as a sibling, a concurrent version its coordinator has not seen (nothing is lost)', () => {
+  const cluster = new CoreCluster(3, { hintDeliveryIntervalMs: 60_000 });
+  cluster.down.add(cluster.ids[1]!);
+  const unseen = cluster.put('n1', bucket, 'k', 'unseen-by-n2', undefined, { w: 2 });
+  cluster.run();
+  assert.equal(cluster.outcome(unseen).ok, true);
+  cluster.down.clear();
+  assert.equal(cluster.localRecords('n2').length, 0, 'n2 missed the first write');
+  const overwrite = cluster.put('n2', bucket, 'k', 'set-at-n2', undefined, { w: 2 }, false, true);
+  cluster.run();
+  assert.equal(cluster.outcome(overwrite).ok, true);
+  const read = cluster.get('n1', bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['set-at-n2', 'unseen-by-n2']);
+});
+
+test('a forwarded write keeps supersedeLocal: the primary that coordinates it supersedes what it holds', () => {
+  const cluster = new CoreCluster(5);
+  const first = cluster.put('n1', bucket, 'fwd', 'a', undefined, { w: 3 });
+  const second = cluster.put('n1', bucket, 'fwd', 'b', undefined, { w: 3 });
+  cluster.run();
+  assert.equal(cluster.outcome(first).ok && cluster.outcome(second).ok, true);
+  const holders = cluster.ids.filter((id) => cluster.localRecords(id).length > 0);
+  const outsider = cluster.ids.find((id) => !holders.includes(id))!;
+  const write = cluster.put(outsider, bucket, 'fwd', 'c', undefined, { w: 3 }, false, true);
+  cluster.run();
+  assert.equal(cluster.outcome(write).ok, true);
+  const read = cluster.get(outsider, bucket, 'fwd', { r: 3 });
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['c']);
+});

@@ -63,7 +63,7 @@ test('values are binary-safe both ways', bounded, async () => {
   });
 });
 
-test('SET writes with the context of its read, so it supersedes every sibling that read saw', bounded, async () => {
+test('a plain SET is one write with the coordinating replica\'s context, so it supersedes every sibling that replica holds', bounded, async () => {
   await withResp(async ({ client: connect, fake }) => {
     const client = await connect();
     // Two blind writes make two concurrent siblings.
@@ -71,10 +71,28 @@ test('SET writes with the context of its read, so it supersedes every sibling th
     await client.call('EW.PUT', 'cart', '', 'pears');
     const before = (await client.call('EW.GETALL', 'cart')) as RespValue[];
     assert.deepEqual(before[1], ['apples', 'pears']);
+    const callsBefore = fake.calls.length;
     assert.deepEqual(await client.call('SET', 'cart', 'plums'), ok);
+    const setCalls = fake.calls.slice(callsBefore);
+    assert.deepEqual(setCalls.map((call) => call.operation), ['put'], 'no read before a plain SET');
+    assert.equal(setCalls[0]?.supersedeLocal, true);
+    assert.equal(setCalls[0]?.context, undefined);
     assert.deepEqual(await client.call('EW.GETALL', 'cart'), ['fake.3', ['plums']]);
+    assert.deepEqual(await client.call('MSET', 'cart', 'figs'), ok);
+    assert.equal(fake.calls.at(-1)?.supersedeLocal, true, 'MSET writes each key as SET does');
+  });
+});
+
+test('SET GET reads first and writes with the context of its read', bounded, async () => {
+  await withResp(async ({ client: connect, fake }) => {
+    const client = await connect();
+    await client.call('EW.PUT', 'cart', '', 'apples');
+    await client.call('EW.PUT', 'cart', '', 'pears');
+    assert.equal(await client.call('SET', 'cart', 'plums', 'GET'), 'pears');
     const setPut = fake.calls.filter((call) => call.operation === 'put').at(-1);
     assert.equal(setPut?.context, 'fake.1.2');
+    assert.equal(setPut?.supersedeLocal, undefined);
+    assert.deepEqual(await client.call('EW.GETALL', 'cart'), ['fake.3', ['plums']]);
   });
 });
 
@@ -109,8 +127,8 @@ test('a later command on a busy key waits, while other keys go ahead', bounded, 
     await waitUntil(() => fake.calls.some((call) => call.operation === 'put'), 'the held SET');
     await sleep(50);
     const gets = fake.calls.filter((call) => call.operation === 'get').map((call) => call.key);
-    // The SET's own read went out; the GET of the same key did not, nor anything behind it.
-    assert.deepEqual(gets, ['slow']);
+    // The GET of the held SET's key did not go out, nor anything behind it.
+    assert.deepEqual(gets, []);
     assert.equal(client.unreadBytes, 0);
     release();
     assert.deepEqual(await client.read(3), [ok, '1', null]);

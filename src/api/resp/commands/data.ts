@@ -1,9 +1,11 @@
 // Why: the Redis data commands, mapped onto Dynamo's get(key) -> (context, siblings) and
-// put(key, context, value). A Redis write carries no context, so SET, MSET and DEL read first and
-// write with the context of that read: the write supersedes every version the replicas answering
-// the read knew of, and a concurrent write the read did not see stays as a sibling (nothing is
-// lost). GET answers one sibling (resolve.ts). EW.GETALL, EW.PUT and EW.DEL expose the contexts
-// and siblings themselves. None of this is atomic: NX/XX is a check, then a write.
+// put(key, context, value). A Redis write carries no context. A plain SET and MSET write with the
+// coordinating replica's own context for the key (one quorum write): the new version supersedes
+// every version that replica holds, and a concurrent version only other replicas hold stays a
+// sibling (nothing is lost). SET NX/XX/GET and DEL need the current value, so they read first and
+// write with the read's context (which supersedes what the replicas answering the read knew of).
+// GET answers one sibling (resolve.ts). EW.GETALL, EW.PUT and EW.DEL expose the contexts and
+// siblings themselves. None of this is atomic: NX/XX is a check, then a write.
 import { EverwriteError } from '../../../core/base/errors.ts';
 import type { GetResult } from '../../../runtime/service.ts';
 import type { CommandSpec, RespServerContext, Session } from '../context.ts';
@@ -108,11 +110,20 @@ async function readThenWrite(server: RespServerContext, address: KeyAddress, val
   return { previous, written: true };
 }
 
+/** One quorum write that supersedes every version the coordinating replica holds. */
+async function overwrite(server: RespServerContext, address: KeyAddress, value: Uint8Array): Promise<void> {
+  await server.service.put({ bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true });
+}
+
 async function set(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
   const options = parseSetOptions(args);
   if (options instanceof ErrorReply) return options;
   const address = mapKey(args[1] as Buffer, server.options);
   const value = takeValue(args[2] as Buffer, server.options);
+  if (options.condition === undefined && !options.returnPrevious) {
+    await overwrite(server, address, value);
+    return okReply;
+  }
   const outcome = await readThenWrite(server, address, value, options.condition);
   if (options.returnPrevious) return outcome.previous;
   return outcome.written ? okReply : null;
@@ -129,7 +140,7 @@ async function mset(server: RespServerContext, _session: Session, args: readonly
     writes.delete(id);
     writes.set(id, { address, value });
   }
-  await mapBounded([...writes.values()], server.options.fanOutMax, (write) => readThenWrite(server, write.address, write.value, undefined));
+  await mapBounded([...writes.values()], server.options.fanOutMax, (write) => overwrite(server, write.address, write.value));
   return okReply;
 }
 
@@ -198,15 +209,15 @@ const context = { name: 'context', type: 'string' } as const;
 export const dataCommands: readonly CommandSpec[] = [
   { name: 'get', arity: 2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@read', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: 'O(1) quorum read', summary: 'Returns one value of a key: the latest live sibling.', arguments: [key], run: get },
   {
-    name: 'set', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.0', complexity: 'a quorum read, then a quorum write',
-    summary: 'Sets a key, superseding every version the read part saw. NX/XX are check-then-write; EX/PX are refused.',
+    name: 'set', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.0', complexity: 'one quorum write (NX, XX, GET: a quorum read first)',
+    summary: 'Sets a key, superseding every version the coordinating replica holds. NX/XX are check-then-write; EX/PX are refused.',
     arguments: [key, value, { name: 'condition', type: 'oneof', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] }, { name: 'get', type: 'pure-token', token: 'GET', optional: true }],
     run: set,
   },
   { name: 'del', arity: -2, flags: ['write'], firstKey: 1, lastKey: -1, step: 1, categories: ['@keyspace', '@write', '@slow'], group: 'generic', since: '1.0.0', complexity: 'O(N) quorum reads and writes', summary: 'Deletes keys (what the read part saw); returns how many had a live value.', arguments: [keys], run: del },
   { name: 'exists', arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, categories: ['@keyspace', '@read', '@fast'], group: 'generic', since: '1.0.0', complexity: 'O(N) quorum reads', summary: 'Counts the given keys that have a live value.', arguments: [keys], run: exists },
   { name: 'mget', arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, categories: ['@read', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: 'O(N) quorum reads', summary: 'Returns one value per key, nil when absent.', arguments: [keys], run: mget },
-  { name: 'mset', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 2, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.1', complexity: 'O(N) quorum reads and writes', summary: 'Sets several keys, each as SET does; not atomic.', arguments: [{ name: 'data', type: 'block', multiple: true, arguments: [key, value] }], run: mset },
+  { name: 'mset', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 2, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.1', complexity: 'O(N) quorum writes', summary: 'Sets several keys, each as SET does; not atomic.', arguments: [{ name: 'data', type: 'block', multiple: true, arguments: [key, value] }], run: mset },
   { name: 'ew.getall', arity: 2, flags: ['readonly'], firstKey: 1, lastKey: 1, step: 1, categories: ['@read', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum read', summary: 'Returns the causal context and every sibling of a key (nil for a tombstone).', arguments: [key], run: getAll },
   { name: 'ew.put', arity: 4, flags: ['write', 'denyoom'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum write', summary: 'Writes a value with a causal context from EW.GETALL ("" for none); returns the new context.', arguments: [key, context, value], run: putWithContext },
   { name: 'ew.del', arity: 3, flags: ['write'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum write', summary: 'Deletes with a causal context from EW.GETALL ("" for none); returns the new context.', arguments: [key, context], run: deleteWithContext },
