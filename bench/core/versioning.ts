@@ -63,6 +63,6 @@ function codecBenches(stored: StoredValue): BenchResult[] {
 
 export function run(): BenchResult[] {
   const value = Uint8Array.from({ length: 1024 }, (_, i) => (i * 31) & 255);
-  const stored: StoredValue = { value, contentType: 'application/octet-stream', lastModifiedMs: 1_760_000_000_000, deleted: false };
+  const stored: StoredValue = { value, contentType: 'application/octet-stream', lastModifiedMs: 1_760_000_000_000, deleted: false, timestamp: 1_760_000_000_000 * 1024 };
   return [...clockBenches(), ...dvvBenches(stored), ...codecBenches(stored)];
 }

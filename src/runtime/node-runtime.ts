@@ -298,6 +298,7 @@ export function toGetResult(record: VersionedRecord): GetResult {
       contentType: sibling.stored.contentType,
       lastModifiedMs: sibling.stored.lastModifiedMs,
       deleted: sibling.stored.deleted,
+      timestamp: sibling.stored.timestamp,
     })),
   };
 }

@@ -21,11 +21,18 @@ export interface SiblingView {
   readonly contentType: string;
   readonly lastModifiedMs: number;
   readonly deleted: boolean;
+  /**
+   * The version's hybrid logical clock timestamp (core/versioning/hlc.ts): the order
+   * last-writer-wins and RESP GET choose by. Not a wall-clock time; show lastModifiedMs instead.
+   */
+  readonly timestamp: number;
 }
 
 /**
  * The answer to a read: every causally concurrent version and one opaque causal context token that
  * covers them all. No siblings means the key was never written (context is then an empty-context token).
+ * Siblings come in the record's canonical order (by writing actor, then its counter), so among
+ * equal timestamps the later one in the list is the later write (versioning compareWriteOrder).
  */
 export interface GetResult {
   readonly siblings: readonly SiblingView[];

@@ -15,7 +15,7 @@ import type { BatchOperation } from '../../src/runtime/ports.ts';
 import { runSimulation, type FaultKind } from '../../src/sim/index.ts';
 import { CoreCluster, md5 } from '../support/core-cluster.ts';
 
-const stored = (value: string, deleted = false) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted });
+const stored = (value: string, deleted = false) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted, timestamp: 1024 });
 const key = new TextEncoder().encode('k');
 
 test('reaping a tombstone keeps the causal context, so the next write mints a fresh dot', async () => {

@@ -38,6 +38,8 @@ export class CoreCluster {
   private nextRequestId = 1;
   private hintSequence = 0;
   messagesSent = 0;
+  /** Per-node offset of the wall clock client puts carry (realtimeMs), in ms: 10_000 is a clock 10 s ahead. Default 0. */
+  readonly clockSkewMs = new Map<string, number>();
 
   constructor(size: number, settings: Partial<NodeCoreSettings> = {}, readonly latencyMs = 1) {
     const ids = Array.from({ length: size }, (_, index) => asNodeId(`n${index + 1}`));
@@ -71,7 +73,8 @@ export class CoreCluster {
   put(at: string, bucket: string, key: string, value: string, context?: string, options: ClientRequestOptions = {}, deleted = false, supersedeLocal = false): number {
     const requestId = this.nextRequestId++;
     const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted, supersedeLocal };
-    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: 1_700_000_000_000 + nowMs, options }));
+    const skewMs = this.clockSkewMs.get(at) ?? 0;
+    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: 1_700_000_000_000 + nowMs + skewMs, options }));
     return requestId;
   }
 

@@ -4,6 +4,7 @@
 // sibling, a delete is a tombstone sibling. Tests can also make the next call fail or wait.
 import { EverwriteError } from '../../src/core/base/errors.ts';
 import { asNodeId } from '../../src/core/base/ids.ts';
+import { nextTimestamp } from '../../src/core/versioning/index.ts';
 import type {
   BucketProps,
   DeleteRequest,
@@ -66,6 +67,8 @@ export class FakeKvService implements KvService {
   private readonly failures = new Map<FakeOperation, unknown>();
   private readonly holds = new Map<FakeOperation, Promise<void>>();
   private lastDot = 0;
+  /** The one node's hybrid logical clock: every write's timestamp is past the previous one's. */
+  private lastTimestamp = 0;
 
   constructor(options: FakeKvServiceOptions = {}) {
     this.nowMs = options.nowMs ?? Date.now;
@@ -129,13 +132,19 @@ export class FakeKvService implements KvService {
     const { bucket, key, context, options, contentType, value } = request;
     const supersedeLocal = request.supersedeLocal === true;
     await this.enter({ operation: 'put', bucket, key, contentType, value, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }), ...(supersedeLocal ? { supersedeLocal } : {}) });
-    return this.write(bucket, key, context, { value: Uint8Array.from(value), contentType, lastModifiedMs: this.nowMs(), deleted: false }, supersedeLocal);
+    return this.write(bucket, key, context, this.version(Uint8Array.from(value), contentType, false), supersedeLocal);
   }
 
   async delete(request: DeleteRequest): Promise<{ readonly context: string }> {
     const { bucket, key, context, options } = request;
     await this.enter({ operation: 'delete', bucket, key, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }) });
-    return this.write(bucket, key, context, { value: new Uint8Array(0), contentType: '', lastModifiedMs: this.nowMs(), deleted: true });
+    return this.write(bucket, key, context, this.version(new Uint8Array(0), '', true));
+  }
+
+  private version(value: Uint8Array, contentType: string, deleted: boolean): SiblingView {
+    const lastModifiedMs = this.nowMs();
+    this.lastTimestamp = nextTimestamp(this.lastTimestamp, lastModifiedMs);
+    return { value, contentType, lastModifiedMs, deleted, timestamp: this.lastTimestamp };
   }
 
   async getBucketProps(bucket: string): Promise<BucketProps> {

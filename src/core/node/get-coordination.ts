@@ -64,8 +64,12 @@ function askReplica(coordination: GetCoordination, node: NodeId): void {
       if (message.type !== 'replicaGetReply' || from !== node) return;
       kernel.failureDetector.markUp(from);
       const record = message.ok ? decodeReply(message.record) : undefined;
-      if (record === undefined) coordination.tally.fail(node);
-      else coordination.tally.reply(node, record);
+      if (record === undefined) {
+        coordination.tally.fail(node);
+      } else {
+        kernel.observe(record);
+        coordination.tally.reply(node, record);
+      }
       decide(coordination);
     },
   );

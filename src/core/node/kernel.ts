@@ -7,8 +7,8 @@ import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
-import type { Actor } from '../versioning/index.ts';
-import { encodeContext, encodeRecord } from '../versioning/index.ts';
+import type { Actor, VersionedRecord } from '../versioning/index.ts';
+import { encodeContext, encodeRecord, nextTimestamp, observeTimestamp } from '../versioning/index.ts';
 import type { BucketPropsTable } from './bucket-props.ts';
 import type { Effect, Outcome } from './effects.ts';
 import type { StoreResult } from './events.ts';
@@ -26,6 +26,8 @@ type TokenEffect = Extract<Effect, { token: number }>;
 export class NodeKernel {
   nowMs = 0;
   inFlightCoordinations = 0;
+  /** Hybrid logical clock: the largest timestamp this node has issued or seen (versioning/hlc.ts). */
+  lastTimestamp = 0;
   private effects: Effect[] = [];
   private lastId = 0;
   private readonly storeWaiters = new Map<number, (result: StoreResult) => void>();
@@ -110,9 +112,21 @@ export class NodeKernel {
   }
 
   completeStore(token: number, result: StoreResult): void {
+    if (result.ok) this.observe(result.record);
     const callback = this.storeWaiters.get(token);
     this.storeWaiters.delete(token);
     callback?.(result);
+  }
+
+  /** The timestamp of a write this node coordinates now, its clock reading `realtimeMs`. */
+  stampWrite(realtimeMs: number): number {
+    this.lastTimestamp = nextTimestamp(this.lastTimestamp, realtimeMs);
+    return this.lastTimestamp;
+  }
+
+  /** Moves the clock past every version of a record this node has seen, so its later writes order after them. */
+  observe(record: VersionedRecord): void {
+    for (const sibling of record.siblings) this.lastTimestamp = observeTimestamp(this.lastTimestamp, sibling.stored.timestamp);
   }
 
   addHint(effect: Omit<Extract<Effect, { type: 'hintAdd' }>, 'token' | 'type'>, callback: (ok: boolean) => void): void {

@@ -59,7 +59,8 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   coordination.clientContext = context;
   coordination.supersedesLocal = request.write.supersedeLocal === true;
   coordination.begin(() => onDeadline(coordination));
-  const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted };
+  const timestamp = kernel.stampWrite(request.realtimeMs);
+  const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted, timestamp };
   kernel.store(
     {
       type: 'storeUpdate',

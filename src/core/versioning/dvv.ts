@@ -6,6 +6,7 @@
 
 import { assert } from '../base/assert.ts';
 import { bytesEqual, utf8Encode } from '../base/bytes.ts';
+import { timestampMax } from './hlc.ts';
 
 /** `${nodeId}.${epoch}`: the epoch is chosen when a node's storage is created. */
 export type Actor = string;
@@ -25,8 +26,11 @@ export interface Dot {
 export interface StoredValue {
   readonly value: Uint8Array;
   readonly contentType: string;
+  /** The coordinator's wall clock when it accepted the write: what clients see as lastModified. */
   readonly lastModifiedMs: number;
   readonly deleted: boolean;
+  /** Hybrid logical clock timestamp of the write (hlc.ts): what last-writer-wins orders by. */
+  readonly timestamp: number;
 }
 
 export interface Sibling {
@@ -107,12 +111,26 @@ export function contextsEqual(a: VersionVector, b: VersionVector): boolean {
 }
 
 /**
+ * The timestamp a new version written over `siblings` gets: its own, or past the latest of them
+ * when the node that stamped it had not seen that one yet. A write then always comes after
+ * everything its replica held, whatever the clocks (saturating at the clock's end, as hlc.ts).
+ */
+function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredValue {
+  let latest = -1;
+  for (const sibling of siblings) if (sibling.stored.timestamp > latest) latest = sibling.stored.timestamp;
+  if (stored.timestamp > latest) return stored;
+  return { ...stored, timestamp: Math.min(latest + 1, timestampMax) };
+}
+
+/**
  * The coordinator mints a new version: a fresh dot for `actor`, past everything this replica and
  * the client have seen from it; siblings the client saw (covered by its context) are superseded;
- * siblings it did not see stay as concurrent versions.
+ * siblings it did not see stay as concurrent versions. The new version's timestamp exceeds every
+ * sibling's the replica held.
  */
-export function update(record: VersionedRecord, clientContext: VersionVector, actor: Actor, stored: StoredValue): VersionedRecord {
+export function update(record: VersionedRecord, clientContext: VersionVector, actor: Actor, newValue: StoredValue): VersionedRecord {
   assert(actor.length > 0, 'update needs an actor');
+  const stored = stampAfter(record.siblings, newValue);
   const counter = Math.max(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0) + 1;
   const dot: Dot = { actor, counter };
   const context = new Map(mergeContexts(record.context, clientContext));
@@ -174,7 +192,10 @@ export function descends(a: VersionedRecord, b: VersionedRecord): boolean {
 }
 
 export function storedEqual(a: StoredValue, b: StoredValue): boolean {
-  return a === b || (a.deleted === b.deleted && a.lastModifiedMs === b.lastModifiedMs && a.contentType === b.contentType && bytesEqual(a.value, b.value));
+  return (
+    a === b ||
+    (a.deleted === b.deleted && a.timestamp === b.timestamp && a.lastModifiedMs === b.lastModifiedMs && a.contentType === b.contentType && bytesEqual(a.value, b.value))
+  );
 }
 
 export function recordsEqual(a: VersionedRecord, b: VersionedRecord): boolean {
@@ -197,17 +218,28 @@ export function isLive(record: VersionedRecord): boolean {
 }
 
 /**
- * Last-writer-wins for buckets that ask for it: keeps the sibling with the greatest
- * (lastModifiedMs, actor, counter). The context is unchanged, so the losers stay superseded.
+ * The last-writer-wins order, a total one: by hybrid logical clock timestamp, then actor, then
+ * dot counter (two distinct versions never compare equal). Positive when `a` was written later.
+ * Not the wall clock: a node whose clock is slow still writes after what it has seen (hlc.ts).
+ */
+export function compareWriteOrder(a: Sibling, b: Sibling): number {
+  return a.stored.timestamp < b.stored.timestamp ? -1 : a.stored.timestamp > b.stored.timestamp ? 1 : compareDots(a.dot, b.dot);
+}
+
+/** The sibling written last in compareWriteOrder, or undefined when there is none. */
+export function lastWriter(siblings: readonly Sibling[]): Sibling | undefined {
+  let winner: Sibling | undefined;
+  for (const sibling of siblings) if (winner === undefined || compareWriteOrder(sibling, winner) > 0) winner = sibling;
+  return winner;
+}
+
+/**
+ * Last-writer-wins for buckets that ask for it: keeps the sibling last in compareWriteOrder. The
+ * context is unchanged, so the losers stay superseded.
  */
 export function resolveLastWriterWins(record: VersionedRecord): VersionedRecord {
   if (record.siblings.length <= 1) return record;
-  let winner = record.siblings[0] as Sibling;
-  for (const sibling of record.siblings) {
-    const order = sibling.stored.lastModifiedMs - winner.stored.lastModifiedMs || compareDots(sibling.dot, winner.dot);
-    if (order > 0) winner = sibling;
-  }
-  return { context: record.context, siblings: [winner] };
+  return { context: record.context, siblings: [lastWriter(record.siblings) as Sibling] };
 }
 
 /**

@@ -55,7 +55,7 @@ class World {
     const id = this.seenBy.length;
     const actor = actorOf(`r${replica}`, this.epochs[replica]!);
     const writer = this.clients[client]!;
-    const stored = { value: deleted ? new Uint8Array(0) : Uint8Array.of(id & 255), contentType: `w${id}`, lastModifiedMs: id, deleted };
+    const stored = { value: deleted ? new Uint8Array(0) : Uint8Array.of(id & 255), contentType: `w${id}`, lastModifiedMs: id, deleted, timestamp: id * 1024 };
     const record = update(this.records[replica]!, writer.context, actor, stored);
     this.records[replica] = record;
     const seen = new Set(writer.seen).add(id);

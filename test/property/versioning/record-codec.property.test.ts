@@ -1,12 +1,14 @@
 // Why: records live on disk and cross the network, so the codec must round-trip every valid record,
 // be canonical (whatever decodes re-encodes to the very same bytes, which Merkle hashing relies on),
-// and report any bit flip or truncation as EVERWRITE_BAD_RECORD or as another valid record.
+// and report any bit flip or truncation as EVERWRITE_BAD_RECORD or as another valid record. A record
+// of the legacy layout (version 1, before timestamps) decodes with timestamp = lastModifiedMs * 1024
+// and re-encodes, as version 2, to bytes that decode to the same record.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../support/property.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { covers, decodeRecord, encodeRecord, recordsEqual, type VersionedRecord } from '../../../src/core/versioning/index.ts';
+import { covers, decodeRecord, encodeRecord, recordLayoutVersion, recordsEqual, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 import { anyRecord } from './arbitraries.ts';
 
 test('every valid record round-trips through the record codec', () => {
@@ -30,7 +32,15 @@ function decodesCanonicallyOrRejects(bytes: Uint8Array): void {
     return;
   }
   for (const sibling of record.siblings) assert.ok(covers(record.context, sibling.dot));
-  assert.deepEqual(encodeRecord(record), bytes, 'whatever decodes re-encodes to the same bytes');
+  const encoded = encodeRecord(record);
+  if (bytes[0] === recordLayoutVersion) {
+    assert.deepEqual(encoded, bytes, 'whatever decodes re-encodes to the same bytes');
+    return;
+  }
+  assert.equal(bytes[0], 1, 'only the legacy layout decodes besides the current one');
+  for (const sibling of record.siblings) assert.equal(sibling.stored.timestamp, sibling.stored.lastModifiedMs * 1024);
+  assert.equal(encoded[0], recordLayoutVersion);
+  assert.deepEqual(decodeRecord(encoded), record, 'a legacy record re-encodes to the same record in the current layout');
 }
 
 test('fuzz: bit flips, truncations and insertions fail with EVERWRITE_BAD_RECORD or decode canonically', () => {
@@ -52,6 +62,7 @@ test('fuzz: bit flips, truncations and insertions fail with EVERWRITE_BAD_RECORD
 });
 
 test('fuzz: arbitrary bytes fail with EVERWRITE_BAD_RECORD or decode canonically', () => {
-  const bytes = fc.oneof(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 60 }).map((tail) => Uint8Array.of(1, ...tail)));
+  const prefixed = (version: number) => fc.uint8Array({ maxLength: 60 }).map((tail) => Uint8Array.of(version, ...tail));
+  const bytes = fc.oneof(fc.uint8Array({ maxLength: 100 }), prefixed(recordLayoutVersion), prefixed(1));
   fc.assert(fc.property(bytes, decodesCanonicallyOrRejects), propertyOptions(3000));
 });

@@ -8,6 +8,9 @@ import { asNodeId } from '../../../src/core/base/ids.ts';
 import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
 import { keyHash, partitionOf } from '../../../src/core/ring/index.ts';
 import { encodeContext, isLive } from '../../../src/core/versioning/index.ts';
+import { defaultNodeCoreSettings } from '../../../src/core/node/options.ts';
+import { chooseSibling } from '../../../src/api/resp/resolve.ts';
+import { toGetResult } from '../../../src/runtime/node-runtime.ts';
 
 const bucket = 'carts';
 
@@ -222,4 +225,49 @@ test('a forwarded write keeps supersedeLocal: the primary that coordinates it su
   const read = cluster.get(outsider, bucket, 'fwd', { r: 3 });
   cluster.run();
   assert.deepEqual(cluster.values(read), ['c']);
+});
+
+test('last-writer-wins orders by hybrid logical clock: a blind write made after seeing a version from a clock 10 s ahead wins over it', () => {
+  const text = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
+  for (const resolver of ['siblings', 'lww'] as const) {
+    const cluster = new CoreCluster(3, { defaultProps: { ...defaultNodeCoreSettings.defaultProps, resolver } });
+    cluster.clockSkewMs.set('n1', 10_000);
+    // Each step gets 100 ms of virtual time, well inside the 10 s lead of n1's clock.
+    const first = cluster.put('n1', bucket, 'clock', 'v1 from the fast clock');
+    cluster.run(cluster.nowMs + 100);
+    assert.equal(cluster.outcome(first).ok, true);
+    assert.equal(cluster.localRecords('n2').length, 1, 'n2 received v1 as a replica');
+    const second = cluster.put('n2', bucket, 'clock', 'v2 written after seeing v1');
+    cluster.run(cluster.nowMs + 100);
+    assert.equal(cluster.outcome(second).ok, true);
+    const read = cluster.get('n3', bucket, 'clock', { r: 3 });
+    cluster.run(cluster.nowMs + 100);
+    const siblings = toGetResult(cluster.record(read)).siblings;
+    if (resolver === 'siblings') {
+      assert.deepEqual(cluster.values(read), ['v1 from the fast clock', 'v2 written after seeing v1'], 'blind writes make siblings');
+      const [byWallClock] = [...siblings].sort((a, b) => b.lastModifiedMs - a.lastModifiedMs);
+      assert.equal(text(byWallClock?.value), 'v1 from the fast clock', 'by lastModified (wall clock) v1 would have won');
+    }
+    assert.equal(text(chooseSibling(siblings)?.value), 'v2 written after seeing v1', `RESP GET on a ${resolver} bucket`);
+    if (resolver === 'lww') assert.deepEqual(cluster.values(read), ['v2 written after seeing v1'], 'the lww bucket keeps v2, not the wall-clock winner v1');
+  }
+});
+
+test('a node stamps its writes after every version it has seen, on any key, though its clock is 10 s behind', () => {
+  const cluster = new CoreCluster(3, { hintDeliveryIntervalMs: 60_000 });
+  cluster.clockSkewMs.set('n1', 10_000);
+  cluster.down.add(asNodeId('n2'));
+  const fast = cluster.put('n1', bucket, 'seen', 'from the fast clock', undefined, { w: 2 });
+  cluster.run(cluster.nowMs + 100);
+  cluster.down.clear();
+  assert.equal(cluster.localRecords('n2').length, 0, 'n2 missed the write as a replica');
+  const seenTimestamp = cluster.record(fast).siblings[0]!.stored.timestamp;
+  const read = cluster.get('n2', bucket, 'seen');
+  cluster.run(cluster.nowMs + 100);
+  assert.deepEqual(cluster.values(read), ['from the fast clock']);
+  const later = cluster.put('n2', bucket, 'other key', 'written after the read');
+  cluster.run(cluster.nowMs + 100);
+  const stamped = cluster.record(later).siblings[0]!.stored;
+  assert.ok(stamped.timestamp > seenTimestamp, `timestamp ${stamped.timestamp} passes the one read, ${seenTimestamp}`);
+  assert.ok(stamped.lastModifiedMs < cluster.record(fast).siblings[0]!.stored.lastModifiedMs, 'while its wall clock is behind');
 });

@@ -1,7 +1,8 @@
 // Why: the encoder decides every byte a client reads; one wrong length breaks the whole stream
 // after it. These tests pin the RESP2 and RESP3 shapes of each reply kind, check measured and
 // written lengths agree on arbitrary nested replies (seeded property, decoded back by the test
-// client's independent decoder), and pin the sibling choice GET makes and CONFIG GET's globbing.
+// client's independent decoder), and pin the sibling choice GET makes (the core's last-writer-wins
+// order) and CONFIG GET's globbing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -10,6 +11,9 @@ import { ErrorReply, MapReply, SetReply, SimpleString, VerbatimReply, encodeRepl
 import type { ProtocolVersion, Reply } from '../../../src/api/resp/reply.ts';
 import { chooseSibling } from '../../../src/api/resp/resolve.ts';
 import type { SiblingView } from '../../../src/runtime/service.ts';
+import { toGetResult } from '../../../src/runtime/node-runtime.ts';
+import { lastWriter } from '../../../src/core/versioning/index.ts';
+import { poolRecord } from '../../property/versioning/arbitraries.ts';
 import { decodeAt } from '../../support/resp-client.ts';
 import { propertyOptions } from '../../support/property.ts';
 
@@ -68,32 +72,49 @@ test('every reply encodes to exactly one complete frame in both protocols (seede
   );
 });
 
-function sibling(value: string, lastModifiedMs: number, deleted = false): SiblingView {
-  return { value: Buffer.from(value), contentType: 'application/octet-stream', lastModifiedMs, deleted };
+function sibling(value: string, lastModifiedMs: number, deleted = false, timestamp = lastModifiedMs * 1024): SiblingView {
+  return { value: Buffer.from(value), contentType: 'application/octet-stream', lastModifiedMs, deleted, timestamp };
 }
 
-test('GET picks the live sibling written last, ties by the larger bytes, never a tombstone', () => {
+const text = (view: SiblingView | undefined): string | undefined => (view === undefined ? undefined : Buffer.from(view.value).toString());
+
+test('GET picks the live sibling with the latest hybrid logical clock timestamp, not the latest lastModified, never a tombstone', () => {
   assert.equal(chooseSibling([]), undefined);
   assert.equal(chooseSibling([sibling('', 5, true)]), undefined);
-  assert.equal(Buffer.from(chooseSibling([sibling('old', 1), sibling('new', 2)])?.value ?? []).toString(), 'new');
-  assert.equal(Buffer.from(chooseSibling([sibling('new', 2), sibling('old', 1)])?.value ?? []).toString(), 'new');
-  assert.equal(Buffer.from(chooseSibling([sibling('a', 3), sibling('b', 3)])?.value ?? []).toString(), 'b');
-  assert.equal(Buffer.from(chooseSibling([sibling('b', 3), sibling('a', 3)])?.value ?? []).toString(), 'b');
-  assert.equal(Buffer.from(chooseSibling([sibling('kept', 1), sibling('', 9, true)])?.value ?? []).toString(), 'kept');
+  assert.equal(text(chooseSibling([sibling('old', 1), sibling('new', 2)])), 'new');
+  assert.equal(text(chooseSibling([sibling('new', 2), sibling('old', 1)])), 'new');
+  // Written on a node whose clock is 10 s ahead, then on one that had seen it: wall clocks disagree with the order.
+  const ahead = sibling('by the fast clock', 1_700_000_010_000, false, 1_700_000_010_000 * 1024);
+  const after = sibling('written after seeing it', 1_700_000_000_500, false, 1_700_000_010_000 * 1024 + 1);
+  assert.equal(text(chooseSibling([ahead, after])), 'written after seeing it', 'by lastModified the fast clock would have won');
+  assert.equal(text(chooseSibling([after, ahead])), 'written after seeing it');
+  assert.equal(text(chooseSibling([sibling('kept', 1), sibling('', 9, true)])), 'kept');
+  // Equal timestamps: the later one in the list, which GetResult keeps in canonical (actor, counter) order.
+  assert.equal(text(chooseSibling([sibling('b', 3), sibling('a', 3)])), 'a');
 });
 
-test('the choice does not depend on sibling order (seeded property)', () => {
-  const siblings = fc.array(fc.record({ value: fc.string({ maxLength: 3 }), at: fc.integer({ min: 0, max: 3 }), deleted: fc.boolean() }), { maxLength: 6 });
+test('with distinct timestamps the choice does not depend on sibling order (seeded property)', () => {
+  const siblings = fc.uniqueArray(fc.record({ value: fc.string({ maxLength: 3 }), at: fc.integer({ min: 0, max: 30 }), deleted: fc.boolean() }), { selector: (each) => each.at, maxLength: 6 });
   fc.assert(
     fc.property(siblings, (list) => {
       const views = list.map((each) => sibling(each.value, each.at, each.deleted));
       const forward = chooseSibling(views);
-      const backward = chooseSibling([...views].reverse());
-      assert.equal(forward === undefined, backward === undefined);
-      if (forward !== undefined && backward !== undefined) {
-        assert.equal(forward.lastModifiedMs, backward.lastModifiedMs);
-        assert.deepEqual(Buffer.from(forward.value), Buffer.from(backward.value));
-      }
+      assert.equal(forward, chooseSibling([...views].reverse()));
+      const live = views.filter((view) => !view.deleted);
+      assert.equal(forward, live.length === 0 ? undefined : live.reduce((best, view) => (view.timestamp > best.timestamp ? view : best)));
+    }),
+    propertyOptions(500),
+  );
+});
+
+test('GET answers the sibling an lww bucket keeps: the live last writer in the core order (seeded property)', () => {
+  fc.assert(
+    fc.property(poolRecord, (record) => {
+      const live = record.siblings.filter((each) => !each.stored.deleted);
+      const expected = lastWriter(live);
+      const chosen = chooseSibling(toGetResult(record).siblings);
+      assert.equal(chosen?.timestamp, expected?.stored.timestamp);
+      assert.equal(chosen?.value, expected?.stored.value, 'the very same version');
     }),
     propertyOptions(500),
   );

@@ -137,15 +137,32 @@ test('a delete is a tombstone sibling: the key is not live, and a later write su
   assert.deepEqual(valuesOf(update(concurrentWrite, concurrentWrite.context, nodeA, text('v3'))), ['v3']);
 });
 
-test('resolveLastWriterWins keeps the greatest (lastModifiedMs, actor, counter) and the whole context', () => {
-  const one = update(emptyRecord, empty, nodeB, text('older', 10));
-  const two = update(one, empty, nodeA, text('newer', 20));
-  const resolved = resolveLastWriterWins(two);
-  assert.deepEqual(valuesOf(resolved), ['newer']);
-  assert.deepEqual(resolved.context, two.context);
-  const tie = update(update(emptyRecord, empty, nodeA, text('a wins? no', 5)), empty, nodeB, text('b wins the tie', 5));
-  assert.deepEqual(valuesOf(resolveLastWriterWins(tie)), ['b wins the tie']);
+test('resolveLastWriterWins keeps the greatest (timestamp, actor, counter), not the greatest lastModifiedMs, and the whole context', () => {
+  // a's clock runs 10 s ahead; b (clock right) had seen a's write, so its timestamp is past it.
+  const fromA = update(emptyRecord, empty, nodeA, text('by a, clock ahead', 20_000, 20_000 * 1024));
+  const fromB = update(emptyRecord, empty, nodeB, text('by b, after seeing a', 10_001, 20_000 * 1024 + 1));
+  const siblings = sync(fromA, fromB);
+  assert.deepEqual(valuesOf(siblings), ['by a, clock ahead', 'by b, after seeing a']);
+  const resolved = resolveLastWriterWins(siblings);
+  assert.deepEqual(valuesOf(resolved), ['by b, after seeing a'], 'by lastModifiedMs (20000 > 10001) a would have won');
+  assert.deepEqual(resolved.context, siblings.context);
+  const tieA = update(emptyRecord, empty, nodeA, text('a', 5));
+  const tieB = update(emptyRecord, empty, nodeB, text('b wins the tie', 5));
+  assert.deepEqual(valuesOf(resolveLastWriterWins(sync(tieA, tieB))), ['b wins the tie'], 'equal timestamps: the greater actor');
+  const twiceByA = { context: new Map([[nodeA, 2]]), siblings: [{ dot: { actor: nodeA, counter: 1 }, stored: text('a first', 5) }, { dot: { actor: nodeA, counter: 2 }, stored: text('a second', 5) }] };
+  assert.deepEqual(valuesOf(resolveLastWriterWins(twiceByA)), ['a second'], 'equal timestamps and actor: the greater counter');
   assert.equal(resolveLastWriterWins(emptyRecord), emptyRecord);
+});
+
+test('update stamps the new version after every sibling the replica holds, even one from a faster clock', () => {
+  const ahead = update(emptyRecord, empty, nodeA, text('from a fast clock', 20_000));
+  const blind = update(ahead, empty, nodeB, text('written later on a slow clock', 10_000));
+  const mine = blind.siblings.find((sibling) => sibling.dot.actor === nodeB)!;
+  assert.equal(mine.stored.timestamp, 20_000 * 1024 + 1);
+  assert.equal(mine.stored.lastModifiedMs, 10_000, 'lastModifiedMs stays the wall clock');
+  assert.deepEqual(valuesOf(resolveLastWriterWins(blind)), ['written later on a slow clock']);
+  const ownClockAhead = update(ahead, empty, nodeB, text('already later', 30_000));
+  assert.equal(ownClockAhead.siblings.find((sibling) => sibling.dot.actor === nodeB)!.stored.timestamp, 30_000 * 1024, 'a timestamp already past them is kept');
 });
 
 test('descends tells whether a record already reflects another', () => {

@@ -18,7 +18,10 @@ const ascii = (value: string): number[] => [...new TextEncoder().encode(value)];
 test('a record with siblings and a tombstone round-trips', () => {
   let record: VersionedRecord = update(emptyRecord, new Map(), 'b.1', text('héllo', 1_700_000_000_000));
   record = update(record, new Map(), 'a.2', tombstone(1_700_000_000_001));
-  record = update(record, new Map([['z.9', 40]]), 'a.2', { value: Uint8Array.from([0, 255]), contentType: 'application/octet-stream', lastModifiedMs: 3, deleted: false });
+  record = update(record, new Map([['z.9', 40]]), 'a.2', { value: Uint8Array.from([0, 255]), contentType: 'application/octet-stream', lastModifiedMs: 3, deleted: false, timestamp: 3 * 1024 });
+  record = update(record, new Map(), 'c.1', text('ran ahead of its wall clock', 1_700_000_000_000, 1_700_000_010_000 * 1024 + 5));
+  record = update(record, new Map(), 'd.1', text('stamped behind its wall clock', 1_700_000_000_000, 1_700_000_000_000 * 1024 - 3));
+  assert.equal(record.siblings.length, 5);
   const decoded = decodeRecord(encodeRecord(record));
   assert.ok(recordsEqual(decoded, record));
   assert.deepEqual(decoded, record);
@@ -27,7 +30,29 @@ test('a record with siblings and a tombstone round-trips', () => {
 
 test('the layout is the documented one', () => {
   const record = update(emptyRecord, new Map(), 'a.1', text('hi', 300));
-  assert.deepEqual([...encodeRecord(record)], [1, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 10, ...ascii('text/plain'), 2, ...ascii('hi')]);
+  assert.deepEqual([...encodeRecord(record)], [2, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 0, 10, ...ascii('text/plain'), 2, ...ascii('hi')]);
+  const ahead = update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024 + 130));
+  assert.deepEqual([...encodeRecord(ahead)].slice(11, 14), [0xac, 0x02, 0x82], 'the timestamp is its distance from lastModifiedMs * 1024');
+  assert.equal(encodeRecord(ahead)[14], 0x01);
+  const behind = update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024 - 2));
+  assert.deepEqual([...encodeRecord(behind)].slice(10, 14), [2, 0xac, 0x02, 2], 'flag bit 1: the timestamp is below it');
+});
+
+test('the timestamp costs one byte while no clock ran ahead, and four for a 10 s lead', () => {
+  const wallMs = 1_700_000_000_000;
+  const size = (timestamp: number): number => encodeRecord(update(emptyRecord, new Map(), 'n1.1', text('v', wallMs, timestamp))).length;
+  const legacySize = size(wallMs * 1024) - 1;
+  assert.equal(size(wallMs * 1024 + 3) - legacySize, 1);
+  assert.equal(size((wallMs + 10_000) * 1024) - legacySize, 4);
+});
+
+test('a record of layout version 1 (before timestamps) decodes with timestamp = lastModifiedMs * 1024, and re-encodes as version 2', () => {
+  const legacy = Uint8Array.from([1, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 10, ...ascii('text/plain'), 2, ...ascii('hi')]);
+  const decoded = decodeRecord(legacy);
+  assert.deepEqual(decoded, update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024)));
+  const upgraded = encodeRecord(decoded);
+  assert.equal(upgraded[0], 2);
+  assert.deepEqual(decodeRecord(upgraded), decoded);
 });
 
 test('equal records encode to equal bytes whatever the order they were built in', () => {
@@ -47,7 +72,8 @@ test('decoded values are copies, not views of the input buffer', () => {
 test('decoding rejects damaged layouts with EVERWRITE_BAD_RECORD', () => {
   const good = [...encodeRecord(update(emptyRecord, new Map(), 'a.1', text('hi', 300)))];
   rejects([], /truncated/);
-  rejects([2, 0, 0], /version/);
+  rejects([3, 0, 0], /version/);
+  rejects([0, 0, 0], /version/);
   rejects(good.slice(0, -1), /truncated/);
   rejects([...good, 0], /trailing/);
   rejects([1, 2, 1, 98, 1, 1, 97, 1, 0], /out of order/);
@@ -58,6 +84,22 @@ test('decoding rejects damaged layouts with EVERWRITE_BAD_RECORD', () => {
   rejects([1, 1, 1, 97, 1, 1, 0, 1, 1, 0, 0, 1, 7], /tombstone/);
   rejects([1, 1, 1, 97, 2, 2, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0], /out of order/);
   rejects([1, 1, 1, 97, 1, 0x7f], /count exceeds/);
+});
+
+test('decoding rejects damaged timestamps with EVERWRITE_BAD_RECORD', () => {
+  // version 2, context {a: 1}, one sibling at a:1, then flags, lastModifiedMs, offset, '' type, no value.
+  const sibling = (...tail: number[]): number[] => [2, 1, 1, 97, 1, 1, 0, 1, ...tail];
+  assert.equal(decodeRecord(Uint8Array.from(sibling(0, 1, 5, 0, 0))).siblings[0]?.stored.timestamp, 1024 + 5);
+  assert.equal(decodeRecord(Uint8Array.from(sibling(2, 1, 5, 0, 0))).siblings[0]?.stored.timestamp, 1024 - 5);
+  rejects(sibling(2, 1, 0, 0, 0), /negative zero/);
+  rejects(sibling(2, 1, 0x81, 0x08, 0, 0), /below zero/);
+  rejects(sibling(4, 1, 0, 0, 0), /flags/);
+  rejects([1, 1, 1, 97, 1, 1, 0, 1, 2, 0, 0, 0], /flags/);
+  // lastModifiedMs = 2^49 is past the clock range (2^53 / 1024 ms).
+  rejects(sibling(0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0, 0), /clock range/);
+  // lastModifiedMs = physicalMsMax (0x7ff_ffff_ffff) and an offset past 2^53.
+  rejects(sibling(0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x80, 0x08, 0, 0), /beyond 2\^53/);
+  rejects(sibling(0, 1, 0, 0), /count exceeds/); // a sibling takes at least 7 bytes now
 });
 
 test('names that start with a byte order mark keep it through a round trip', () => {
