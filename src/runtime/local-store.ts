@@ -1,7 +1,9 @@
 // Why: a replica's records live in a StorageEngine as bytes; versions are merged in the core's pure
 // functions. Merging is a read-modify-write across an await, so two merges of one key must not
 // interleave (the second would overwrite the first's result and lose a version). This store
-// serialises them per key and leaves reads unserialised (they see the last completed write).
+// serialises them per key and leaves reads unserialised (they see the last completed write). An
+// engine that answers synchronously (getNow/batchNow: everything in memory) needs none of that: the
+// read-modify-write is one synchronous step, and the answer is a value, not a promise.
 import { EverwriteError } from '../core/base/errors.ts';
 import type { VersionedRecord } from '../core/versioning/index.ts';
 import type { VersionRequest } from '../core/node/effects.ts';
@@ -9,32 +11,54 @@ import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, resolveLastWrite
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 
+/** A store answer: a value when the engine answered synchronously, else a promise of it. */
+export type StoreAnswer<T> = T | Promise<T>;
+
+type SyncEngine = StorageEngine & Required<Pick<StorageEngine, 'getNow' | 'batchNow'>>;
+
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
+  private readonly syncEngine: SyncEngine | undefined;
 
-  constructor(readonly engine: StorageEngine) {}
+  constructor(readonly engine: StorageEngine) {
+    this.syncEngine = engine.getNow !== undefined && engine.batchNow !== undefined ? (engine as SyncEngine) : undefined;
+  }
 
   async read(partition: number, storageKey: Uint8Array): Promise<VersionedRecord> {
-    const bytes = await this.engine.get(partition, storageKey);
-    return bytes === undefined ? emptyRecord : decodeRecord(bytes);
+    return this.readNowOr(partition, storageKey);
+  }
+
+  /** `read`, synchronously when the engine allows. */
+  readNowOr(partition: number, storageKey: Uint8Array): StoreAnswer<VersionedRecord> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) return decodeStored(engine.getNow(partition, storageKey));
+    return this.engine.get(partition, storageKey).then(decodeStored);
   }
 
   /** Mints a new version of the key on this replica (the coordinator's half of a put). */
-  mint(partition: number, storageKey: Uint8Array, request: VersionRequest): Promise<VersionedRecord> {
+  mint(partition: number, storageKey: Uint8Array, request: VersionRequest): StoreAnswer<VersionedRecord> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) {
+      const next = minted(decodeStored(engine.getNow(partition, storageKey)), request);
+      engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(next) }]);
+      return next;
+    }
     return this.exclusive(partition, storageKey, async () => {
-      const current = await this.read(partition, storageKey);
-      let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
-      if (request.lastWriterWins) next = resolveLastWriterWins(next);
-      if (next.siblings.length > request.siblingsCountMax) {
-        throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });
-      }
+      const next = minted(await this.read(partition, storageKey), request);
       await this.write(partition, storageKey, next, request.durable);
       return next;
     });
   }
 
   /** Merges a record that another node sent (replication, hinted handoff, read repair). */
-  merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean): Promise<VersionedRecord> {
+  merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean): StoreAnswer<VersionedRecord> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) {
+      const current = decodeStored(engine.getNow(partition, storageKey));
+      const next = sync(current, incoming);
+      if (!recordsEqual(next, current)) engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(next) }]);
+      return next;
+    }
     return this.exclusive(partition, storageKey, async () => {
       const current = await this.read(partition, storageKey);
       const next = sync(current, incoming);
@@ -50,6 +74,14 @@ export class LocalStore {
    * would then silently supersede the new write (found by the simulator; test/sim/regression.test.ts).
    */
   reap(partition: number, storageKey: Uint8Array, tombstone: VersionedRecord): Promise<boolean> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) {
+      // Synchronous like mint and merge, so neither can slip between this read and this write.
+      const current = decodeStored(engine.getNow(partition, storageKey));
+      if (!recordsEqual(current, tombstone)) return Promise.resolve(false);
+      engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord({ context: current.context, siblings: [] }) }]);
+      return Promise.resolve(true);
+    }
     return this.exclusive(partition, storageKey, async () => {
       const current = await this.read(partition, storageKey);
       if (!recordsEqual(current, tombstone)) return false;
@@ -65,4 +97,18 @@ export class LocalStore {
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
     return this.keys.run(`${partition}:${Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.byteLength).toString('latin1')}`, work);
   }
+}
+
+function decodeStored(bytes: Uint8Array | undefined): VersionedRecord {
+  return bytes === undefined ? emptyRecord : decodeRecord(bytes);
+}
+
+/** The record after minting `request`'s version into `current`; refuses one sibling too many. */
+function minted(current: VersionedRecord, request: VersionRequest): VersionedRecord {
+  let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
+  if (request.lastWriterWins) next = resolveLastWriterWins(next);
+  if (next.siblings.length > request.siblingsCountMax) {
+    throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });
+  }
+  return next;
 }

@@ -10,12 +10,12 @@ import type { Message, PropsEntry } from '../core/protocol/messages.ts';
 import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
-import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord } from '../core/versioning/index.ts';
+import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import { propsStorageKey } from './node-metadata.ts';
-import type { LocalStore } from './local-store.ts';
+import type { LocalStore, StoreAnswer } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
-import type { Clock, StorageEngine, Timers, Transport } from './ports.ts';
+import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
 import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest, RequestOptions } from './service.ts';
 
@@ -44,13 +44,26 @@ export interface NodeRuntimeOptions {
   readonly md5: DigestFunction;
 }
 
-type Waiter = { resolve: (outcome: Outcome) => void };
+type Success = Extract<Outcome, { ok: true }>;
+
+/** A client call waiting for its reply effect; `shape` turns the outcome into the call's answer. */
+interface Waiter {
+  readonly resolve: (answer: never) => void;
+  readonly reject: (error: EverwriteError) => void;
+  readonly shape: (outcome: Success) => unknown;
+}
 
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
 export class NodeRuntime implements KvService {
   private readonly waiters = new Map<number, Waiter>();
+  /** Events waiting to be stepped; see dispatch(). */
+  private readonly events: Event[] = [];
+  private draining = false;
+  /** Messages the events of one dispatch produced, by peer: one frame per peer. */
+  private readonly outbox = new Map<NodeId, Message[]>();
+  private readonly deadlines: DeadlineQueues;
   private nextRequestId = 1;
   private running = false;
   private tickHandle: { cancel(): void } | undefined;
@@ -59,6 +72,7 @@ export class NodeRuntime implements KvService {
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.deadlines = new DeadlineQueues(options.clock, options.timers, (timerId, nowMs) => this.dispatch({ type: 'timerFired', nowMs, timerId }));
     this.engine = options.store.engine;
   }
 
@@ -77,17 +91,15 @@ export class NodeRuntime implements KvService {
     this.running = false;
     this.tickHandle?.cancel();
     await this.options.transport.stop();
-    for (const waiter of this.waiters.values()) {
-      waiter.resolve({ ok: false, error: { code: 'EVERWRITE_UNAVAILABLE', message: 'node is shutting down' } });
-    }
+    this.deadlines.clear();
+    for (const waiter of this.waiters.values()) waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
     this.waiters.clear();
   }
 
   // ---- KvService -------------------------------------------------------------------------------
 
-  async get(bucket: string, key: string, options: RequestOptions = {}): Promise<GetResult> {
-    const record = await this.ask((requestId, nowMs) => ({ type: 'clientGet', nowMs, requestId, bucket, key, options: requestOptions(options) }));
-    return toGetResult(record.record);
+  get(bucket: string, key: string, options: RequestOptions = {}): Promise<GetResult> {
+    return this.ask((requestId, nowMs) => ({ type: 'clientGet', nowMs, requestId, bucket, key, options: requestOptions(options) }), shapeGetResult);
   }
 
   async put(request: PutRequest): Promise<{ readonly context: string }> {
@@ -107,7 +119,7 @@ export class NodeRuntime implements KvService {
   }
 
   async setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps> {
-    await this.ask((requestId, nowMs) => ({ type: 'clientSetProps', nowMs, requestId, bucket, patch }));
+    await this.ask((requestId, nowMs) => ({ type: 'clientSetProps', nowMs, requestId, bucket, patch }), ignoreOutcome);
     return this.options.core.bucketProps(bucket);
   }
 
@@ -141,18 +153,16 @@ export class NodeRuntime implements KvService {
   // ---- event loop ------------------------------------------------------------------------------
 
   private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
-    return this.ask((requestId, nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: this.options.clock.realtimeMs(), options: requestOptions(options) })).then((outcome) => ({ context: encodeContext(outcome.context ?? outcome.record.context) }));
+    return this.ask((requestId, nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: this.options.clock.realtimeMs(), options: requestOptions(options) }), shapeWriteResult);
   }
 
-  private ask(build: (requestId: number, nowMs: number) => Event): Promise<Extract<Outcome, { ok: true }>> {
+  /** Steps the core with the event `build` makes and settles with `shape(outcome)` when it replies. */
+  private ask<T>(build: (requestId: number, nowMs: number) => Event, shape: (outcome: Success) => T): Promise<T> {
     if (!this.running) return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
     const requestId = this.nextRequestId++;
-    return new Promise<Outcome>((resolve) => {
-      this.waiters.set(requestId, { resolve });
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.set(requestId, { resolve: resolve as (answer: never) => void, reject, shape });
       this.dispatch(build(requestId, this.options.clock.monotonicMs()));
-    }).then((outcome) => {
-      if (outcome.ok) return outcome;
-      throw new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {});
     });
   }
 
@@ -172,47 +182,64 @@ export class NodeRuntime implements KvService {
       this.logger.warn({ from, error: String(error) }, 'dropped a malformed frame');
       return;
     }
-    for (const message of messages) this.dispatch({ type: 'message', nowMs: this.options.clock.monotonicMs(), from, message });
+    const nowMs = this.options.clock.monotonicMs();
+    for (const message of messages) this.events.push({ type: 'message', nowMs, from, message });
+    this.drain();
   }
 
-  /** Steps the core with one event and executes every effect it produced. */
+  /**
+   * Steps the core with `event` and executes every effect it produced. An event that an effect
+   * produces at once (a synchronous store answer) is queued and stepped in the same call rather
+   * than recursively, and the messages of all of them leave as one frame per peer at the end.
+   */
   dispatch(event: Event): void {
+    this.events.push(event);
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let index = 0; index < this.events.length; index++) this.step(this.events[index] as Event);
+    } finally {
+      this.events.length = 0;
+      this.draining = false;
+      this.flushOutbox();
+    }
+  }
+
+  private step(event: Event): void {
     const core = this.options.core;
     core.step(event);
-    const effects = core.takeEffects();
-    let outbox: Map<NodeId, Message[]> | undefined;
-    for (const effect of effects) {
-      if (effect.type === 'send') {
-        outbox ??= new Map();
-        const queue = outbox.get(effect.to);
-        if (queue === undefined) outbox.set(effect.to, [effect.message]);
-        else queue.push(effect.message);
-      } else {
+    for (const effect of core.takeEffects()) {
+      if (effect.type !== 'send') {
         this.execute(effect);
+        continue;
       }
+      const queue = this.outbox.get(effect.to);
+      if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
+      else queue.push(effect.message);
     }
-    if (outbox !== undefined) {
-      for (const [to, messages] of outbox) this.options.transport.send(to, encodeMessages(messages));
-    }
+  }
+
+  private flushOutbox(): void {
+    if (this.outbox.size === 0) return;
+    for (const [to, messages] of this.outbox) this.options.transport.send(to, encodeMessages(messages));
+    this.outbox.clear();
   }
 
   private execute(effect: Exclude<Effect, { type: 'send' }>): void {
     switch (effect.type) {
-      case 'reply': {
-        const waiter = this.waiters.get(effect.requestId);
-        this.waiters.delete(effect.requestId);
-        waiter?.resolve(effect.outcome);
-        return;
-      }
+      case 'reply':
+        return this.settle(effect.requestId, effect.outcome);
       case 'setTimer':
-        this.options.timers.after(effect.delayMs, () => this.dispatch({ type: 'timerFired', nowMs: this.options.clock.monotonicMs(), timerId: effect.timerId }));
+        this.deadlines.add(effect.delayMs, effect.timerId);
         return;
       case 'storeRead':
-        return this.completeStore(effect.token, this.options.store.read(effect.partition, effect.storageKey));
       case 'storeUpdate':
-        return this.completeStore(effect.token, this.options.store.mint(effect.partition, effect.storageKey, effect));
       case 'storeMerge':
-        return this.completeStore(effect.token, this.options.store.merge(effect.partition, effect.storageKey, effect.record, effect.durable));
+        return this.runStore(effect);
       case 'storeReap':
         this.options.store.reap(effect.partition, effect.storageKey, effect.record).catch((error: unknown) => this.logger.error({ error: String(error) }, 'reap failed'));
         return;
@@ -234,15 +261,41 @@ export class NodeRuntime implements KvService {
     }
   }
 
-  private completeStore(token: number, pending: Promise<VersionedRecord>): void {
-    pending.then(
+  private settle(requestId: number, outcome: Outcome): void {
+    const waiter = this.waiters.get(requestId);
+    if (waiter === undefined) return;
+    this.waiters.delete(requestId);
+    if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
+    else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
+  }
+
+  /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
+  private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>): void {
+    const store = this.options.store;
+    let answer: StoreAnswer<VersionedRecord>;
+    try {
+      if (effect.type === 'storeRead') answer = store.readNowOr(effect.partition, effect.storageKey);
+      else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect);
+      else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable);
+    } catch (error) {
+      this.storeFailed(effect.token, error);
+      return;
+    }
+    if (!(answer instanceof Promise)) {
+      this.storeDone(effect.token, { ok: true, record: answer });
+      return;
+    }
+    const token = effect.token;
+    answer.then(
       (record) => this.storeDone(token, { ok: true, record }),
-      (error: unknown) => {
-        const everwrite = error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_STORAGE_FAILED', `storage failed: ${String(error)}`);
-        if (!(error instanceof EverwriteError)) this.logger.error({ error: String(error) }, 'storage operation failed');
-        this.storeDone(token, { ok: false, error: { code: everwrite.code, message: everwrite.message, details: everwrite.details } });
-      },
+      (error: unknown) => this.storeFailed(token, error),
     );
+  }
+
+  private storeFailed(token: number, error: unknown): void {
+    const everwrite = error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_STORAGE_FAILED', `storage failed: ${String(error)}`);
+    if (!(error instanceof EverwriteError)) this.logger.error({ error: String(error) }, 'storage operation failed');
+    this.storeDone(token, { ok: false, error: { code: everwrite.code, message: everwrite.message, details: everwrite.details } });
   }
 
   private storeDone(token: number, result: StoreResult): void {
@@ -283,6 +336,86 @@ export class NodeRuntime implements KvService {
   private saveProps(entries: readonly PropsEntry[]): void {
     const operations = entries.map((entry) => ({ type: 'put' as const, key: propsStorageKey(entry.bucket), value: new TextEncoder().encode(JSON.stringify(entry)) }));
     this.engine.batch(reservedNamespaces.metadata, operations, { durable: true }).catch((error: unknown) => this.logger.error({ error: String(error) }, 'saving bucket properties failed'));
+  }
+}
+
+function shapeGetResult(outcome: Success): GetResult {
+  return toGetResult(outcome.record);
+}
+
+function shapeWriteResult(outcome: Success): { readonly context: string } {
+  return new WrittenContext(outcome.context ?? outcome.record.context);
+}
+
+function ignoreOutcome(): undefined {
+  return undefined;
+}
+
+/** A write's answer; the token is encoded only if someone reads it (a RESP SET never does). */
+class WrittenContext {
+  private encoded: string | undefined;
+
+  constructor(private readonly vector: VersionVector) {}
+
+  get context(): string {
+    return (this.encoded ??= encodeContext(this.vector));
+  }
+}
+
+/**
+ * Deadlines, one FIFO per delay. Every coordination arms one and most end before it is due, so
+ * a real timer each (allocated, linked, fired for nothing) is replaced by a queue entry; each
+ * queue keeps one real timer, for its head. Entries of one delay are due in the order added,
+ * because the monotonic clock never goes back.
+ */
+class DeadlineQueues {
+  private readonly queues = new Map<number, { dueMs: number[]; timerIds: number[]; head: number; armed: TimerHandle | undefined }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly timers: Timers,
+    private readonly fire: (timerId: number, nowMs: number) => void,
+  ) {}
+
+  add(delayMs: number, timerId: number): void {
+    const nowMs = this.clock.monotonicMs();
+    let queue = this.queues.get(delayMs);
+    if (queue === undefined) this.queues.set(delayMs, (queue = { dueMs: [], timerIds: [], head: 0, armed: undefined }));
+    queue.dueMs.push(nowMs + delayMs);
+    queue.timerIds.push(timerId);
+    if (queue.armed === undefined) this.arm(delayMs, nowMs);
+  }
+
+  clear(): void {
+    for (const queue of this.queues.values()) queue.armed?.cancel();
+    this.queues.clear();
+  }
+
+  private arm(delayMs: number, nowMs: number): void {
+    const queue = this.queues.get(delayMs);
+    if (queue === undefined || queue.head >= queue.dueMs.length) return;
+    const waitMs = Math.max(0, (queue.dueMs[queue.head] as number) - nowMs);
+    queue.armed = this.timers.after(waitMs, () => {
+      queue.armed = undefined;
+      this.expire(delayMs);
+    });
+  }
+
+  private expire(delayMs: number): void {
+    const queue = this.queues.get(delayMs);
+    if (queue === undefined) return;
+    const nowMs = this.clock.monotonicMs();
+    while (queue.head < queue.dueMs.length && (queue.dueMs[queue.head] as number) <= nowMs) {
+      const timerId = queue.timerIds[queue.head] as number;
+      queue.head += 1;
+      this.fire(timerId, nowMs);
+    }
+    if (queue.head > 1024 && queue.head * 2 > queue.dueMs.length) {
+      queue.dueMs.splice(0, queue.head);
+      queue.timerIds.splice(0, queue.head);
+      queue.head = 0;
+    }
+    if (this.queues.get(delayMs) === queue) this.arm(delayMs, nowMs);
   }
 }
 

@@ -82,19 +82,37 @@ export class MemoryEngine implements StorageEngine {
     return Promise.resolve(this.namespaces.get(namespace)?.entries.get(latin1(key))?.value);
   }
 
+  /** StorageEngine.getNow: everything is in memory. */
+  readonly getNow = (namespace: number, key: Uint8Array): Uint8Array | undefined => {
+    const failure = this.checkUsable(namespace);
+    if (failure !== undefined) throw failure;
+    return this.namespaces.get(namespace)?.entries.get(latin1(key))?.value;
+  };
+
+  /** StorageEngine.batchNow: `batch` without the promise. */
+  readonly batchNow = (namespace: number, operations: readonly BatchOperation[]): void => {
+    const failure = this.checkUsable(namespace);
+    if (failure !== undefined) throw failure;
+    this.apply(namespace, operations);
+  };
+
   batch(namespace: number, operations: readonly BatchOperation[], _options: { readonly durable: boolean }): Promise<void> {
     const failure = this.checkUsable(namespace);
     if (failure !== undefined) return Promise.reject(failure);
+    this.apply(namespace, operations);
+    return resolved;
+  }
+
+  private apply(namespace: number, operations: readonly BatchOperation[]): void {
     // Every operation is checked before any is applied, so a bad batch changes nothing (atomicity).
     for (const operation of operations) assert(operation.type === 'put' || operation.type === 'delete', 'unknown batch operation');
-    if (operations.length === 0) return resolved;
+    if (operations.length === 0) return;
     let entries = this.namespaces.get(namespace);
     if (entries === undefined) this.namespaces.set(namespace, (entries = new MemoryNamespace()));
     for (const operation of operations) {
       if (operation.type === 'put') entries.put(operation.key, operation.value);
       else entries.delete(operation.key);
     }
-    return resolved;
   }
 
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
