@@ -5,8 +5,8 @@ import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import { decodeRecord, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import type { NodeKernel } from './kernel.ts';
-import { decodeStorageKey } from '../protocol/storage-key.ts';
-import { keyHash, partitionOf } from '../ring/index.ts';
+import { placementInput } from '../protocol/storage-key.ts';
+import { partitionOf } from '../ring/index.ts';
 
 /**
  * A peer whose ring differs from ours (another --partitions or member list) would file keys under
@@ -14,13 +14,8 @@ import { keyHash, partitionOf } from '../ring/index.ts';
  * into failed replicas and an error in the log.
  */
 function misplaced(kernel: NodeKernel, from: NodeId, partition: number, storageKey: Uint8Array): boolean {
-  let expected: number;
-  try {
-    const { bucket, key } = decodeStorageKey(storageKey);
-    expected = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key));
-  } catch {
-    expected = -1;
-  }
+  const placement = placementInput(storageKey);
+  const expected = placement === undefined ? -1 : partitionOf(kernel.ring, kernel.digest(placement));
   if (expected === partition) return false;
   kernel.emit({ type: 'log', level: 'error', message: 'refused a replica request placed by a different ring: do all nodes have the same --partitions and member list?', fields: { from, partition, expected } });
   return true;

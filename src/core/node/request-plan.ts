@@ -30,6 +30,8 @@ export interface RequestPlan {
 
 function validateName(kind: 'bucket' | 'key', value: string, bytesMax: number): void {
   if (value.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${kind} must not be empty`);
+  // A UTF-16 code unit encodes to at most 3 UTF-8 bytes: short names need no encoding to be checked.
+  if (value.length * 3 <= bytesMax) return;
   const length = utf8Encode(value).length;
   if (length > bytesMax) {
     const code = kind === 'key' ? 'EVERWRITE_KEY_TOO_LARGE' : 'EVERWRITE_BAD_REQUEST';

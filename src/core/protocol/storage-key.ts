@@ -5,6 +5,29 @@ import { utf8Decode, utf8Encode } from '../base/bytes.ts';
 import { EverwriteError } from '../base/errors.ts';
 
 export function encodeStorageKey(bucket: string, key: string): Uint8Array {
+  return encodeAsciiStorageKey(bucket, key) ?? encodeUtf8StorageKey(bucket, key);
+}
+
+/** The common case, ASCII names, written straight into the key (no TextEncoder, no copies). */
+function encodeAsciiStorageKey(bucket: string, key: string): Uint8Array | undefined {
+  if (bucket.length > 0xffff) return undefined;
+  const out = new Uint8Array(2 + bucket.length + key.length);
+  out[0] = bucket.length >> 8;
+  out[1] = bucket.length & 0xff;
+  if (!writeAscii(out, 2, bucket) || !writeAscii(out, 2 + bucket.length, key)) return undefined;
+  return out;
+}
+
+function writeAscii(out: Uint8Array, offset: number, text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code > 0x7f) return false;
+    out[offset + index] = code;
+  }
+  return true;
+}
+
+function encodeUtf8StorageKey(bucket: string, key: string): Uint8Array {
   const bucketBytes = utf8Encode(bucket);
   const keyBytes = utf8Encode(key);
   if (bucketBytes.length > 0xffff) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'bucket name too long');
@@ -13,6 +36,26 @@ export function encodeStorageKey(bucket: string, key: string): Uint8Array {
   out[1] = bucketBytes.length & 0xff;
   out.set(bucketBytes, 2);
   out.set(keyBytes, 2 + bucketBytes.length);
+  return out;
+}
+
+/** Scratch for placementInput: a bucket and a key within their limits fit; longer ones get their own array. */
+const placementScratch = new Uint8Array(4096);
+const slash = 0x2f;
+
+/**
+ * The bytes a key is placed by, utf8(bucket + "/" + key) (ring/position.ts), taken from a storage
+ * key without decoding its names: a replica checks the placement of every request it serves. The
+ * answer is a view of a reused buffer, valid until the next call. Malformed keys answer undefined.
+ */
+export function placementInput(storageKey: Uint8Array): Uint8Array | undefined {
+  if (storageKey.length < 2) return undefined;
+  const bucketLength = ((storageKey[0] as number) << 8) | (storageKey[1] as number);
+  if (storageKey.length < 2 + bucketLength) return undefined;
+  const out = storageKey.length + 1 <= placementScratch.length ? placementScratch.subarray(0, storageKey.length - 1) : new Uint8Array(storageKey.length - 1);
+  out.set(storageKey.subarray(2, 2 + bucketLength), 0);
+  out[bucketLength] = slash;
+  out.set(storageKey.subarray(2 + bucketLength), bucketLength + 1);
   return out;
 }
 
