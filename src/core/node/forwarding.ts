@@ -78,10 +78,42 @@ function relayForwardReply(kernel: NodeKernel, request: ClientRequest, message: 
   }
 }
 
+const optionalTypes: ReadonlyArray<readonly [keyof ForwardedOperation, string]> = [
+  ['contentType', 'string'],
+  ['deleted', 'boolean'],
+  ['context', 'string'],
+  ['supersedeLocal', 'boolean'],
+  ['r', 'number'],
+  ['w', 'number'],
+  ['timeoutMs', 'number'],
+];
+
+/**
+ * What is wrong with a forwarded operation's shape, if anything. A peer is authenticated but may
+ * run another version or have a bug; a value of the wrong type must become an error answer, never
+ * an assertion failure inside the core (the HLC asserts an integer lastModifiedMs, for one).
+ */
+function operationFlaw(operation: ForwardedOperation): string | undefined {
+  if (operation.kind !== 'get' && operation.kind !== 'put') return 'kind';
+  if (typeof operation.bucket !== 'string' || typeof operation.key !== 'string') return 'bucket or key';
+  if (operation.value !== undefined && !(operation.value instanceof Uint8Array)) return 'value';
+  const lastModifiedMs = operation.lastModifiedMs;
+  if (lastModifiedMs !== undefined && !(Number.isSafeInteger(lastModifiedMs) && lastModifiedMs >= 0)) return 'lastModifiedMs';
+  for (const [field, type] of optionalTypes) {
+    if (operation[field] !== undefined && typeof operation[field] !== type) return field;
+  }
+  return undefined;
+}
+
 /** A peer forwarded a client request to this node: coordinate it here, never forward again. */
 export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Message, { type: 'forward' }>): void {
   const origin = { kind: 'forward', from, id: message.id } as const;
   const operation = message.operation;
+  const flaw = operationFlaw(operation);
+  if (flaw !== undefined) {
+    kernel.answer(origin, { ok: false, error: { code: 'EVERWRITE_BAD_REQUEST', message: `malformed forwarded request: ${flaw}` } });
+    return;
+  }
   const options = { ...(operation.r === undefined ? {} : { r: operation.r }), ...(operation.w === undefined ? {} : { w: operation.w }), ...(operation.timeoutMs === undefined ? {} : { timeoutMs: operation.timeoutMs }) };
   if (operation.kind === 'get') {
     coordinateGet(kernel, { origin, bucket: operation.bucket, key: operation.key, options });

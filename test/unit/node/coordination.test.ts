@@ -271,3 +271,21 @@ test('a node stamps its writes after every version it has seen, on any key, thou
   assert.ok(stamped.timestamp > seenTimestamp, `timestamp ${stamped.timestamp} passes the one read, ${seenTimestamp}`);
   assert.ok(stamped.lastModifiedMs < cluster.record(fast).siblings[0]!.stored.lastModifiedMs, 'while its wall clock is behind');
 });
+
+test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, never a failed assertion', () => {
+  const cluster = new CoreCluster(3);
+  const node = cluster.node('n2').core;
+  const flawed = [
+    { kind: 'put', bucket: bucket, key: 'k', value: new Uint8Array(1), lastModifiedMs: 1.5 },
+    { kind: 'put', bucket: 42, key: 'k' },
+    { kind: 'get', bucket: bucket, key: 'k', r: 'two' },
+    { kind: 'delete', bucket: bucket, key: 'k' },
+  ];
+  for (const [index, operation] of flawed.entries()) {
+    node.step({ type: 'message', nowMs: 0, from: asNodeId('n1'), message: { type: 'forward', id: 100 + index, operation: operation as never } });
+    const replies = node.takeEffects().filter((effect) => effect.type === 'send' && effect.message.type === 'forwardReply');
+    assert.equal(replies.length, 1, `one answer for ${JSON.stringify(operation)}`);
+    const reply = replies[0]!;
+    assert.ok(reply.type === 'send' && reply.message.type === 'forwardReply' && reply.message.error?.code === 'EVERWRITE_BAD_REQUEST');
+  }
+});
