@@ -23,8 +23,9 @@ class MemoryNamespace {
   put(key: Uint8Array, value: Uint8Array): void {
     const mapKey = latin1(key);
     if (!this.entries.has(mapKey)) this.sortedKeys = undefined;
-    // Copies: the caller may reuse its buffers once the batch returns.
-    this.entries.set(mapKey, { key: key.slice(), value: value.slice() });
+    // Copies: the caller may reuse its buffers once the batch returns. (Not `slice()`: on a Buffer
+    // that is a view, not a copy; the conformance suite's getNow case caught it.)
+    this.entries.set(mapKey, { key: new Uint8Array(key), value: new Uint8Array(value) });
   }
 
   delete(key: Uint8Array): void {

@@ -165,6 +165,23 @@ async function closedEngineRefuses(kind: TestEngineKind, directory: string): Pro
   await assert.rejects(engine.get(1, bytes('k')), { code: 'EVERWRITE_STORAGE_FAILED' });
 }
 
+/** getNow/batchNow, where an engine offers them, answer as get/batch do, and at once. */
+async function synchronousAccessAgrees(engine: StorageEngine): Promise<void> {
+  const { getNow, batchNow } = engine;
+  assert.equal(getNow === undefined, batchNow === undefined, 'getNow and batchNow come together');
+  if (getNow === undefined || batchNow === undefined) return;
+  batchNow(3, [put('a', 'one'), put('b', 'two')]);
+  assert.equal(text(getNow(3, bytes('a'))), 'one', 'a batchNow is visible to getNow at once');
+  assert.equal(text(await engine.get(3, bytes('b'))), 'two');
+  await engine.batch(3, [{ type: 'delete', key: bytes('a') }], { durable: true });
+  assert.equal(getNow(3, bytes('a')), undefined);
+  assert.equal(getNow(4, bytes('a')), undefined, 'namespaces stay apart');
+  const kept = bytes('kept');
+  batchNow(3, [{ type: 'put', key: bytes('c'), value: kept }]);
+  kept.fill(0);
+  assert.equal(text(getNow(3, bytes('c'))), 'kept', 'the engine keeps its own copy');
+}
+
 /** Cases run on an open engine in a fresh directory, for every kind. */
 const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Promise<void>]> = [
   ['get after batch returns what was put; deletes and absent keys read as undefined', getAfterBatch],
@@ -175,6 +192,7 @@ const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Pr
   ['drop removes every key of a large namespace', dropLargeNamespace],
   ['reserved namespaces 65534 and 65535 work and stay apart from partitions', reservedNamespacesWork],
   ['an invalid namespace is a bug: it throws an assertion', invalidNamespaceAsserts],
+  ['getNow and batchNow, where offered, agree with get and batch and act at once', synchronousAccessAgrees],
 ];
 
 type DirectoryCase = readonly [string, (kind: TestEngineKind, directory: string) => Promise<void>];
