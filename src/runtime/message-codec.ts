@@ -1,40 +1,578 @@
-// Why: peers exchange batches of protocol messages as msgpack frames (measured 3x faster than JSON,
-// DESIGN.md section 3). A frame from an authenticated peer can still be malformed (a bug, a version
-// skew), so decoding checks each message's shape before the core ever sees it.
+// Why: peers exchange batches of protocol messages as frames, and the coordinator of every client
+// request encodes and decodes several of them on its single thread. A generic msgpack codec spent
+// that thread building and walking maps (docs/BENCHMARKS.md, "Peer message codec"), so each message
+// has a hand-laid layout: one tag byte, varints, and byte fields that decode as views of the frame
+// (no copy; the transport never reuses a frame's memory, src/io/transport/framing.ts). A frame
+// from an authenticated peer can still be malformed (a bug, a version skew), so decoding bounds
+// every step and turns any damage into EverwriteError('EVERWRITE_BAD_FRAME'), never a crash or a
+// half-built message.
+//
+// Layout (integer = canonical LEB128 varint of a non-negative safe integer, wire.ts):
+//   frame   = byte 0xC1, integer message count, the messages, nothing after. 0xC1 is the one byte
+//             msgpack never uses, so a node still on the msgpack codec rejects these frames as
+//             malformed, and this decoder rejects its frames (a mixed-version cluster drops frames,
+//             it does not misread them).
+//   message = tag byte (low 4 bits: type code; high 4 bits: flags of that type, unused ones 0), body
+//   bytes   = integer length, the bytes;  text = integer length, UTF-8;  number = float64 LE
+//   1 replicaPut       flags durable 0x10, hintFor 0x20: id, partition, storageKey bytes, record bytes[, hintFor text]
+//   2 replicaPutAck    flags ok 0x10: id
+//   3 replicaGet       id, partition, storageKey bytes
+//   4 replicaGetReply  flags ok 0x10, record 0x20: id[, record bytes]
+//   5 forward          flags put 0x10 (else get): id, integer field mask (forwardFields), bucket text,
+//                      key text, then each present field in mask order (booleans live in the mask)
+//   6 forwardReply     flags record 0x10, context 0x20, error 0x40, error details 0x80: id[, record
+//                      bytes][, context text][, error code text, message text[, details: bytes of msgpack]]
+//   7 reap             partition, storageKey bytes, record bytes
+//   8 props            integer count, entries: bucket text, version number, origin text, n, r, w
+//                      numbers, byte (resolver lww 0x01, durability buffered 0x02)
+// Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
+import { assert } from '../core/base/assert.ts';
+import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
-import type { Message } from '../core/protocol/messages.ts';
+import type { ForwardedOperation, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
+import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
+
+const frameMarker = 0xc1;
+
+const replicaPutCode = 1;
+const replicaPutAckCode = 2;
+const replicaGetCode = 3;
+const replicaGetReplyCode = 4;
+const forwardCode = 5;
+const forwardReplyCode = 6;
+const reapCode = 7;
+const propsCode = 8;
+
+const firstFlag = 0x10;
+const secondFlag = 0x20;
+const thirdFlag = 0x40;
+const fourthFlag = 0x80;
+const typeMask = 0x0f;
+
+/** Flags each type may carry; any other flag bit makes the frame malformed. */
+const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0] as const;
+
+/** Bits of a forward's field mask: presence of each optional field, and the optional booleans' values. */
+const forwardFields = {
+  value: 1,
+  contentType: 2,
+  deleted: 4,
+  deletedTrue: 8,
+  lastModifiedMs: 16,
+  context: 32,
+  supersedeLocal: 64,
+  supersedeLocalTrue: 128,
+  r: 256,
+  w: 512,
+  timeoutMs: 1024,
+} as const;
+const forwardFieldsAll = 2047;
+
+const resolverLwwBit = 1;
+const durabilityBufferedBit = 2;
+
+const numberBytes = 8;
+const numberScratch = new DataView(new ArrayBuffer(numberBytes));
+
+/**
+ * ASCII texts this short are decoded by hand; longer ones by Buffer's latin1 decoder when the frame
+ * is a Buffer (as from a socket), which measured about twice as fast as a TextDecoder call.
+ */
+const asciiByHandBytesMax = 16;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-const requiredFields: Record<Message['type'], readonly string[]> = {
-  replicaPut: ['id', 'partition', 'storageKey', 'record', 'durable'],
-  replicaPutAck: ['id', 'ok'],
-  replicaGet: ['id', 'partition', 'storageKey'],
-  replicaGetReply: ['id', 'ok'],
-  forward: ['id', 'operation'],
-  forwardReply: ['id'],
-  reap: ['partition', 'storageKey', 'record'],
-  props: ['entries'],
-};
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type MessageOf<Type extends Message['type']> = Extract<Message, { type: Type }>;
+
+// ---------------------------------------------------------------------------------------------
+// Encoding: one pass computes the exact size, a second writes into one Buffer.allocUnsafe of it
+// (small frames come from Node's pool: no malloc per frame).
+
+/** Details packed by the size pass, in message order, for the write pass (errors are rare). */
+const packedDetails: Uint8Array[] = [];
+let packedDetailsTaken = 0;
 
 export function encodeMessages(messages: readonly Message[]): Uint8Array {
-  return packr.pack(messages);
+  if (packedDetails.length !== 0) packedDetails.length = 0;
+  packedDetailsTaken = 0;
+  let size = 1 + varintSize(messages.length);
+  for (let index = 0; index < messages.length; index++) size += messageSize(messages[index] as Message);
+  const frame = Buffer.allocUnsafe(size);
+  frame[0] = frameMarker;
+  let offset = writeVarint(frame, 1, messages.length);
+  for (let index = 0; index < messages.length; index++) offset = writeMessage(frame, offset, messages[index] as Message);
+  if (packedDetails.length !== 0) packedDetails.length = 0;
+  if (offset !== size) assert(false, `message frame: wrote ${offset} bytes, sized ${size}`);
+  return frame;
+}
+
+function integerSize(value: number): number {
+  assert(Number.isSafeInteger(value) && value >= 0, 'message ids and partitions are non-negative safe integers');
+  return varintSize(value);
+}
+
+function bytesSize(bytes: Uint8Array): number {
+  return varintSize(bytes.length) + bytes.length;
+}
+
+function textSize(text: string): number {
+  const length = utf8Length(text);
+  return varintSize(length) + length;
+}
+
+/** UTF-8 length of `text`, as Buffer.write will write it (a lone surrogate becomes U+FFFD). */
+function utf8Length(text: string): number {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 127) return Buffer.byteLength(text, 'utf8');
+  return text.length;
+}
+
+function messageSize(message: Message): number {
+  switch (message.type) {
+    case 'replicaPut':
+      return 1 + integerSize(message.id) + integerSize(message.partition) + bytesSize(message.storageKey) + bytesSize(message.record) + (message.hintFor === undefined ? 0 : textSize(message.hintFor));
+    case 'replicaPutAck':
+      return 1 + integerSize(message.id);
+    case 'replicaGet':
+      return 1 + integerSize(message.id) + integerSize(message.partition) + bytesSize(message.storageKey);
+    case 'replicaGetReply':
+      return 1 + integerSize(message.id) + (message.record === undefined ? 0 : bytesSize(message.record));
+    case 'forward':
+      return 1 + integerSize(message.id) + operationSize(message.operation);
+    case 'forwardReply':
+      return forwardReplySize(message);
+    case 'reap':
+      return 1 + integerSize(message.partition) + bytesSize(message.storageKey) + bytesSize(message.record);
+    case 'props':
+      return propsSize(message.entries);
+    default:
+      return assertUnknownType(message);
+  }
+}
+
+function assertUnknownType(message: never): never {
+  assert(false, `cannot encode a message of type ${String((message as { type?: unknown }).type)}`);
+}
+
+function operationSize(operation: ForwardedOperation): number {
+  assert(operation.kind === 'get' || operation.kind === 'put', 'a forwarded operation is a get or a put');
+  let size = varintSize(forwardFieldMask(operation)) + textSize(operation.bucket) + textSize(operation.key);
+  if (operation.value !== undefined) size += bytesSize(operation.value);
+  if (operation.contentType !== undefined) size += textSize(operation.contentType);
+  if (operation.lastModifiedMs !== undefined) size += numberBytes;
+  if (operation.context !== undefined) size += textSize(operation.context);
+  if (operation.r !== undefined) size += numberBytes;
+  if (operation.w !== undefined) size += numberBytes;
+  if (operation.timeoutMs !== undefined) size += numberBytes;
+  return size;
+}
+
+function forwardFieldMask(operation: ForwardedOperation): number {
+  let mask = 0;
+  if (operation.value !== undefined) mask |= forwardFields.value;
+  if (operation.contentType !== undefined) mask |= forwardFields.contentType;
+  if (operation.deleted !== undefined) mask |= operation.deleted ? forwardFields.deleted | forwardFields.deletedTrue : forwardFields.deleted;
+  if (operation.lastModifiedMs !== undefined) mask |= forwardFields.lastModifiedMs;
+  if (operation.context !== undefined) mask |= forwardFields.context;
+  if (operation.supersedeLocal !== undefined) mask |= operation.supersedeLocal ? forwardFields.supersedeLocal | forwardFields.supersedeLocalTrue : forwardFields.supersedeLocal;
+  if (operation.r !== undefined) mask |= forwardFields.r;
+  if (operation.w !== undefined) mask |= forwardFields.w;
+  if (operation.timeoutMs !== undefined) mask |= forwardFields.timeoutMs;
+  return mask;
+}
+
+function forwardReplySize(message: MessageOf<'forwardReply'>): number {
+  let size = 1 + integerSize(message.id);
+  if (message.record !== undefined) size += bytesSize(message.record);
+  if (message.context !== undefined) size += textSize(message.context);
+  const error = message.error;
+  if (error !== undefined) {
+    size += textSize(error.code) + textSize(error.message);
+    if (error.details !== undefined) {
+      const packed = packr.pack(error.details);
+      packedDetails.push(packed);
+      size += bytesSize(packed);
+    }
+  }
+  return size;
+}
+
+function propsSize(entries: readonly PropsEntry[]): number {
+  let size = 1 + varintSize(entries.length);
+  for (const entry of entries) {
+    const props = entry.props;
+    assert(props.resolver === 'siblings' || props.resolver === 'lww', 'a resolver is siblings or lww');
+    assert(props.durability === 'durable' || props.durability === 'buffered', 'a durability is durable or buffered');
+    size += textSize(entry.bucket) + numberBytes + textSize(entry.origin) + 3 * numberBytes + 1;
+  }
+  return size;
+}
+
+function writeMessage(frame: Buffer, offset: number, message: Message): number {
+  switch (message.type) {
+    case 'replicaPut': {
+      const flags = (message.durable ? firstFlag : 0) | (message.hintFor === undefined ? 0 : secondFlag);
+      frame[offset] = replicaPutCode | flags;
+      offset = writeVarint(frame, offset + 1, message.id);
+      offset = writeVarint(frame, offset, message.partition);
+      offset = writeBytes(frame, offset, message.storageKey);
+      offset = writeBytes(frame, offset, message.record);
+      return message.hintFor === undefined ? offset : writeText(frame, offset, message.hintFor);
+    }
+    case 'replicaPutAck':
+      frame[offset] = replicaPutAckCode | (message.ok ? firstFlag : 0);
+      return writeVarint(frame, offset + 1, message.id);
+    case 'replicaGet':
+      frame[offset] = replicaGetCode;
+      offset = writeVarint(frame, offset + 1, message.id);
+      offset = writeVarint(frame, offset, message.partition);
+      return writeBytes(frame, offset, message.storageKey);
+    case 'replicaGetReply':
+      frame[offset] = replicaGetReplyCode | (message.ok ? firstFlag : 0) | (message.record === undefined ? 0 : secondFlag);
+      offset = writeVarint(frame, offset + 1, message.id);
+      return message.record === undefined ? offset : writeBytes(frame, offset, message.record);
+    case 'forward':
+      frame[offset] = forwardCode | (message.operation.kind === 'put' ? firstFlag : 0);
+      return writeOperation(frame, writeVarint(frame, offset + 1, message.id), message.operation);
+    case 'forwardReply':
+      return writeForwardReply(frame, offset, message);
+    case 'reap':
+      frame[offset] = reapCode;
+      offset = writeVarint(frame, offset + 1, message.partition);
+      offset = writeBytes(frame, offset, message.storageKey);
+      return writeBytes(frame, offset, message.record);
+    case 'props':
+      return writeProps(frame, offset, message.entries);
+    default:
+      return assertUnknownType(message);
+  }
+}
+
+/** TypedArray.set even for a 20-byte key: a byte loop measured twice as slow. */
+function writeBytes(frame: Buffer, offset: number, bytes: Uint8Array): number {
+  offset = writeVarint(frame, offset, bytes.length);
+  frame.set(bytes, offset);
+  return offset + bytes.length;
+}
+
+function writeText(frame: Buffer, offset: number, text: string): number {
+  const utf8: Utf8Text = toUtf8Text(text);
+  return writeUtf8Text(frame, writeVarint(frame, offset, utf8.length), utf8);
+}
+
+function writeNumber(frame: Buffer, offset: number, value: number): number {
+  frame.writeDoubleLE(value, offset);
+  return offset + numberBytes;
+}
+
+function writeOperation(frame: Buffer, offset: number, operation: ForwardedOperation): number {
+  offset = writeVarint(frame, offset, forwardFieldMask(operation));
+  offset = writeText(frame, offset, operation.bucket);
+  offset = writeText(frame, offset, operation.key);
+  if (operation.value !== undefined) offset = writeBytes(frame, offset, operation.value);
+  if (operation.contentType !== undefined) offset = writeText(frame, offset, operation.contentType);
+  if (operation.lastModifiedMs !== undefined) offset = writeNumber(frame, offset, operation.lastModifiedMs);
+  if (operation.context !== undefined) offset = writeText(frame, offset, operation.context);
+  if (operation.r !== undefined) offset = writeNumber(frame, offset, operation.r);
+  if (operation.w !== undefined) offset = writeNumber(frame, offset, operation.w);
+  if (operation.timeoutMs !== undefined) offset = writeNumber(frame, offset, operation.timeoutMs);
+  return offset;
+}
+
+function writeForwardReply(frame: Buffer, offset: number, message: MessageOf<'forwardReply'>): number {
+  const error = message.error;
+  let flags = message.record === undefined ? 0 : firstFlag;
+  if (message.context !== undefined) flags |= secondFlag;
+  if (error !== undefined) flags |= error.details === undefined ? thirdFlag : thirdFlag | fourthFlag;
+  frame[offset] = forwardReplyCode | flags;
+  offset = writeVarint(frame, offset + 1, message.id);
+  if (message.record !== undefined) offset = writeBytes(frame, offset, message.record);
+  if (message.context !== undefined) offset = writeText(frame, offset, message.context);
+  if (error === undefined) return offset;
+  offset = writeText(frame, offset, error.code);
+  offset = writeText(frame, offset, error.message);
+  if (error.details === undefined) return offset;
+  return writeBytes(frame, offset, packedDetails[packedDetailsTaken++] as Uint8Array);
+}
+
+function writeProps(frame: Buffer, offset: number, entries: readonly PropsEntry[]): number {
+  frame[offset] = propsCode;
+  offset = writeVarint(frame, offset + 1, entries.length);
+  for (const entry of entries) {
+    const props = entry.props;
+    offset = writeText(frame, offset, entry.bucket);
+    offset = writeNumber(frame, offset, entry.version);
+    offset = writeText(frame, offset, entry.origin);
+    offset = writeNumber(frame, offset, props.n);
+    offset = writeNumber(frame, offset, props.r);
+    offset = writeNumber(frame, offset, props.w);
+    frame[offset++] = (props.resolver === 'lww' ? resolverLwwBit : 0) | (props.durability === 'buffered' ? durabilityBufferedBit : 0);
+  }
+  return offset;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/** Reads one frame front to back; every step is bounded, every violation is EVERWRITE_BAD_FRAME. */
+class FrameCursor {
+  position = 0;
+  readonly bytes: Uint8Array;
+  readonly end: number;
+  readonly frameIsBuffer: boolean;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.end = bytes.length;
+    this.frameIsBuffer = Buffer.isBuffer(bytes);
+  }
+
+  fail(reason: string): never {
+    throw new EverwriteError('EVERWRITE_BAD_FRAME', `message frame is malformed: ${reason}`, { offset: this.position });
+  }
+
+  byte(): number {
+    if (this.position >= this.end) this.fail('truncated');
+    return this.bytes[this.position++] as number;
+  }
+
+  /** A canonical varint holding a non-negative safe integer; one byte is the fast path. */
+  integer(): number {
+    const position = this.position;
+    if (position >= this.end) this.fail('truncated');
+    const first = this.bytes[position] as number;
+    if (first < 128) {
+      this.position = position + 1;
+      return first;
+    }
+    return this.longInteger();
+  }
+
+  /** Up to 28 bits with integer operations, the rest (ids are past 2^32) by multiplication. */
+  private longInteger(): number {
+    const bytes = this.bytes;
+    let position = this.position;
+    let value = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      if (position >= this.end) this.fail('truncated');
+      const byte = bytes[position++] as number;
+      value |= (byte & 127) << shift;
+      if (byte < 128) {
+        if (byte === 0) this.fail('overlong varint');
+        this.position = position;
+        return value;
+      }
+    }
+    let scale = 2 ** 28;
+    for (let length = 5; length <= 8; length++) {
+      if (position >= this.end) this.fail('truncated');
+      const byte = bytes[position++] as number;
+      value += (byte & 127) * scale;
+      if (byte < 128) {
+        if (byte === 0) this.fail('overlong varint');
+        if (value > Number.MAX_SAFE_INTEGER) this.fail('integer beyond 2^53');
+        this.position = position;
+        return value;
+      }
+      scale *= 128;
+    }
+    return this.fail('varint longer than 8 bytes');
+  }
+
+  /** A count whose items take at least `bytesEachMin` each, so it cannot exceed what is left. */
+  count(bytesEachMin: number): number {
+    const count = this.integer();
+    if (count * bytesEachMin > this.end - this.position) this.fail('count exceeds the bytes present');
+    return count;
+  }
+
+  /** A length-prefixed byte field, as a view of the frame (no copy). */
+  view(): Uint8Array {
+    const length = this.integer();
+    const start = this.position;
+    if (length > this.end - start) this.fail('byte field runs past the frame');
+    this.position = start + length;
+    const bytes = this.bytes;
+    return new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
+  }
+
+  /** Length-prefixed, well-formed UTF-8. */
+  text(): string {
+    const length = this.integer();
+    const start = this.position;
+    if (length > this.end - start) this.fail('text runs past the frame');
+    const end = start + length;
+    this.position = end;
+    const bytes = this.bytes;
+    if (length <= asciiByHandBytesMax) {
+      let text = '';
+      for (let index = start; index < end; index++) {
+        const byte = bytes[index] as number;
+        if (byte > 127) return this.decodeUtf8(bytes.subarray(start, end));
+        text += String.fromCharCode(byte);
+      }
+      return text;
+    }
+    for (let index = start; index < end; index++) if ((bytes[index] as number) > 127) return this.decodeUtf8(bytes.subarray(start, end));
+    return this.frameIsBuffer ? (bytes as Buffer).toString('latin1', start, end) : this.decodeUtf8(bytes.subarray(start, end));
+  }
+
+  private decodeUtf8(bytes: Uint8Array): string {
+    let text: string;
+    try {
+      text = utf8Decode(bytes);
+    } catch {
+      return this.fail('invalid UTF-8');
+    }
+    // The shared decoder drops a leading byte order mark; a string may really start with one.
+    return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\uFEFF${text}` : text;
+  }
+
+  number(): number {
+    const position = this.position;
+    if (numberBytes > this.end - position) this.fail('truncated');
+    const bytes = this.bytes;
+    for (let index = 0; index < numberBytes; index++) numberScratch.setUint8(index, bytes[position + index] as number);
+    this.position = position + numberBytes;
+    return numberScratch.getFloat64(0, true);
+  }
 }
 
 export function decodeMessages(frame: Uint8Array): Message[] {
-  let decoded: unknown;
+  if (!(frame instanceof Uint8Array)) throw new EverwriteError('EVERWRITE_BAD_FRAME', 'a message frame is bytes');
   try {
-    decoded = packr.unpack(frame);
-  } catch {
-    throw new EverwriteError('EVERWRITE_BAD_FRAME', 'frame is not valid msgpack');
+    return decodeFrame(new FrameCursor(frame));
+  } catch (error) {
+    if (error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME') throw error;
+    // Nothing above should throw anything else; if it does, the frame is still just dropped.
+    throw new EverwriteError('EVERWRITE_BAD_FRAME', `message frame could not be decoded: ${String(error)}`);
   }
-  if (!Array.isArray(decoded)) throw new EverwriteError('EVERWRITE_BAD_FRAME', 'frame is not a message batch');
-  for (const message of decoded) {
-    const fields = typeof message === 'object' && message !== null ? requiredFields[(message as { type: Message['type'] }).type] : undefined;
-    if (fields === undefined || !fields.every((field) => (message as Record<string, unknown>)[field] !== undefined)) {
-      throw new EverwriteError('EVERWRITE_BAD_FRAME', 'frame holds a malformed message');
+}
+
+/** Every message takes at least two bytes (a tag and one more). */
+const messageBytesMin = 2;
+
+function decodeFrame(cursor: FrameCursor): Message[] {
+  if (cursor.byte() !== frameMarker) cursor.fail('not a message frame (first byte)');
+  const count = cursor.count(messageBytesMin);
+  const messages: Message[] = [];
+  for (let index = 0; index < count; index++) messages.push(decodeMessage(cursor));
+  if (cursor.position !== cursor.end) cursor.fail('trailing bytes');
+  return messages;
+}
+
+function decodeMessage(cursor: FrameCursor): Message {
+  const tag = cursor.byte();
+  const code = tag & typeMask;
+  const flags = tag & ~typeMask;
+  const allowed = allowedFlags[code];
+  if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
+  if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  switch (code) {
+    case replicaPutCode:
+      return decodeReplicaPut(cursor, flags);
+    case replicaPutAckCode:
+      return { type: 'replicaPutAck', id: cursor.integer(), ok: (flags & firstFlag) !== 0 };
+    case replicaGetCode: {
+      const id = cursor.integer();
+      const partition = cursor.integer();
+      return { type: 'replicaGet', id, partition, storageKey: cursor.view() };
     }
+    case replicaGetReplyCode: {
+      const id = cursor.integer();
+      const ok = (flags & firstFlag) !== 0;
+      return (flags & secondFlag) === 0 ? { type: 'replicaGetReply', id, ok } : { type: 'replicaGetReply', id, ok, record: cursor.view() };
+    }
+    case forwardCode: {
+      const id = cursor.integer();
+      return { type: 'forward', id, operation: decodeOperation(cursor, (flags & firstFlag) === 0 ? 'get' : 'put') };
+    }
+    case forwardReplyCode:
+      return decodeForwardReply(cursor, flags);
+    case reapCode: {
+      const partition = cursor.integer();
+      const storageKey = cursor.view();
+      return { type: 'reap', partition, storageKey, record: cursor.view() };
+    }
+    default:
+      return { type: 'props', entries: decodeProps(cursor) };
   }
-  return decoded as Message[];
+}
+
+function decodeReplicaPut(cursor: FrameCursor, flags: number): MessageOf<'replicaPut'> {
+  const id = cursor.integer();
+  const partition = cursor.integer();
+  const storageKey = cursor.view();
+  const record = cursor.view();
+  const durable = (flags & firstFlag) !== 0;
+  if ((flags & secondFlag) === 0) return { type: 'replicaPut', id, partition, storageKey, record, durable };
+  return { type: 'replicaPut', id, partition, storageKey, record, durable, hintFor: cursor.text() };
+}
+
+function decodeOperation(cursor: FrameCursor, kind: ForwardedOperation['kind']): ForwardedOperation {
+  const mask = cursor.integer();
+  if (mask > forwardFieldsAll) cursor.fail('unknown forwarded operation fields');
+  if ((mask & forwardFields.deletedTrue) !== 0 && (mask & forwardFields.deleted) === 0) cursor.fail('deleted value without deleted');
+  if ((mask & forwardFields.supersedeLocalTrue) !== 0 && (mask & forwardFields.supersedeLocal) === 0) cursor.fail('supersedeLocal value without supersedeLocal');
+  const bucket = cursor.text();
+  const key = cursor.text();
+  const operation: Mutable<ForwardedOperation> = { kind, bucket, key };
+  if ((mask & forwardFields.value) !== 0) operation.value = cursor.view();
+  if ((mask & forwardFields.contentType) !== 0) operation.contentType = cursor.text();
+  if ((mask & forwardFields.deleted) !== 0) operation.deleted = (mask & forwardFields.deletedTrue) !== 0;
+  if ((mask & forwardFields.lastModifiedMs) !== 0) operation.lastModifiedMs = cursor.number();
+  if ((mask & forwardFields.context) !== 0) operation.context = cursor.text();
+  if ((mask & forwardFields.supersedeLocal) !== 0) operation.supersedeLocal = (mask & forwardFields.supersedeLocalTrue) !== 0;
+  if ((mask & forwardFields.r) !== 0) operation.r = cursor.number();
+  if ((mask & forwardFields.w) !== 0) operation.w = cursor.number();
+  if ((mask & forwardFields.timeoutMs) !== 0) operation.timeoutMs = cursor.number();
+  return operation;
+}
+
+function decodeForwardReply(cursor: FrameCursor, flags: number): MessageOf<'forwardReply'> {
+  if ((flags & fourthFlag) !== 0 && (flags & thirdFlag) === 0) cursor.fail('error details without an error');
+  const message: Mutable<MessageOf<'forwardReply'>> = { type: 'forwardReply', id: cursor.integer() };
+  if ((flags & firstFlag) !== 0) message.record = cursor.view();
+  if ((flags & secondFlag) !== 0) message.context = cursor.text();
+  if ((flags & thirdFlag) === 0) return message;
+  const code = cursor.text();
+  const text = cursor.text();
+  const error: WireError = (flags & fourthFlag) === 0 ? { code, message: text } : { code, message: text, details: decodeDetails(cursor) };
+  message.error = error;
+  return message;
+}
+
+function decodeDetails(cursor: FrameCursor): Readonly<Record<string, unknown>> {
+  const packed = cursor.view();
+  let details: unknown;
+  try {
+    details = packr.unpack(packed);
+  } catch {
+    return cursor.fail('error details are not valid msgpack');
+  }
+  if (typeof details !== 'object' || details === null || Object.getPrototypeOf(details) !== Object.prototype) cursor.fail('error details are not a map');
+  return details as Readonly<Record<string, unknown>>;
+}
+
+/** An entry takes at least 2 text lengths, 4 numbers and the flags byte. */
+const propsEntryBytesMin = 2 + 4 * numberBytes + 1;
+
+function decodeProps(cursor: FrameCursor): PropsEntry[] {
+  const count = cursor.count(propsEntryBytesMin);
+  const entries: PropsEntry[] = [];
+  for (let index = 0; index < count; index++) {
+    const bucket = cursor.text();
+    const version = cursor.number();
+    const origin = cursor.text();
+    const n = cursor.number();
+    const r = cursor.number();
+    const w = cursor.number();
+    const bits = cursor.byte();
+    if ((bits & ~(resolverLwwBit | durabilityBufferedBit)) !== 0) cursor.fail('unknown bucket props bits');
+    const resolver = (bits & resolverLwwBit) === 0 ? 'siblings' : 'lww';
+    const durability = (bits & durabilityBufferedBit) === 0 ? 'durable' : 'buffered';
+    entries.push({ bucket, props: { n, r, w, resolver, durability }, version, origin });
+  }
+  return entries;
 }
