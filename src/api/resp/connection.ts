@@ -6,6 +6,13 @@
 // write. Everything is bounded: parsed-but-unanswered commands (`pipelineCommandsMax`) and reply
 // bytes waiting in the socket (`outputBytesMax`) both stop reading the socket until they drain, so
 // a client that sends faster than it reads cannot grow the node's memory.
+//
+// This loop runs once per command on a CPU-bound event loop, so it does no work a command does not
+// need. A command can only overtake an earlier one of its connection while that one is in flight:
+// with nothing in flight (every command of a client at -P 1) it starts without computing ordering
+// keys, which are computed for it only if a later command arrives while it still runs. Replies
+// due in one turn are written by one shared setImmediate for all connections, not one per
+// connection, and the common replies are precomputed bytes (reply.ts).
 import type { Socket } from 'node:net';
 import { keyArguments, lookupCommand, runCommand } from './commands/index.ts';
 import type { CommandSpec, RespServerContext, Session } from './context.ts';
@@ -19,8 +26,14 @@ import type { ProtocolVersion, Reply } from './reply.ts';
 interface PendingReply {
   bytes: Buffer | undefined;
   readonly protocol: ProtocolVersion;
-  /** Ordering keys this command holds until it is answered. */
-  readonly keys: readonly string[];
+  /**
+   * Ordering keys this command holds until it is answered; undefined while it holds none in
+   * `busyKeys` yet (it started with nothing in flight, see RespConnection.unregistered).
+   */
+  keys: readonly string[] | undefined;
+  /** What the keys are computed from, until they are (then dropped, not to pin the input). */
+  spec: CommandSpec | undefined;
+  args: readonly Buffer[] | undefined;
 }
 
 interface BlockedCommand {
@@ -33,16 +46,65 @@ interface BlockedCommand {
 const concatenateBytesMax = 64 * 1024;
 /** How long an ended connection waits for the client to close its side before it is cut, in ms. */
 const lingerMs = 5000;
+const noKeys: readonly string[] = [];
+
+/** The ordering keys of a command (see keys.ts orderingKey). */
+function orderingKeys(spec: CommandSpec | undefined, args: readonly Buffer[], options: RespServerContext['options']): readonly string[] {
+  if (spec === undefined || spec.firstKey === 0) return noKeys;
+  return keyArguments(spec, args).map((raw) => orderingKey(raw, options));
+}
+
+/**
+ * Connections with replies to write, flushed together once per event-loop turn: one setImmediate
+ * for all of them instead of one (and its closure) per connection and turn. Shared by every server
+ * of the process, as Node's own timer lists are.
+ */
+class FlushQueue {
+  private queued: RespConnection[] = [];
+  private scheduled = false;
+  private readonly flushAll = (): void => {
+    const queued = this.queued;
+    this.queued = [];
+    this.scheduled = false;
+    for (let index = 0; index < queued.length; index += 1) {
+      try {
+        (queued[index] as RespConnection).flush();
+      } catch (error) {
+        // A bug in one connection must not strand the others' replies: they go next turn.
+        for (const connection of queued.slice(index + 1)) this.add(connection);
+        throw error;
+      }
+    }
+  };
+
+  add(connection: RespConnection): void {
+    this.queued.push(connection);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushAll);
+  }
+}
+
+const flushQueue = new FlushQueue();
 
 export class RespConnection {
   readonly session: Session;
   private readonly parser: RespRequestParser;
   private readonly pending: PendingReply[] = [];
   private readonly busyKeys = new Map<string, number>();
+  /** Commands started and not answered yet (the pending replies whose bytes are not known). */
+  private inFlight = 0;
+  /**
+   * The one command in flight whose keys are not in `busyKeys`: it started with nothing else in
+   * flight, and no command has arrived since. There is at most one: any later command registers
+   * it before starting.
+   */
+  private unregistered: PendingReply | undefined;
   private blocked: BlockedCommand | undefined;
   private output: Buffer[] = [];
   private outputBytes = 0;
-  private flushScheduled: NodeJS.Immediate | undefined;
+  /** This connection is in the flush queue; its `flush` will run this turn. */
+  private flushQueued = false;
   private readingPaused = false;
   /** No further command is read: QUIT, a protocol error, the server closing, or the client's end reached. */
   private stopped = false;
@@ -57,7 +119,7 @@ export class RespConnection {
     private readonly socket: Socket,
     id: number,
   ) {
-    const nowMs = Date.now();
+    const nowMs = server.clock.nowMs;
     this.session = {
       id,
       protocol: 2,
@@ -89,8 +151,6 @@ export class RespConnection {
       // Commands still buffered would be run for nobody.
       this.stopped = true;
       this.blocked = undefined;
-      if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
-      this.flushScheduled = undefined;
       if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer);
     });
   }
@@ -135,7 +195,12 @@ export class RespConnection {
       const args = this.nextCommand();
       if (args === undefined) return;
       const spec = lookupCommand(this.server, args[0] as Buffer);
-      const keys = spec === undefined ? [] : keyArguments(spec, args).map((raw) => orderingKey(raw, options));
+      if (this.inFlight === 0) {
+        this.execute(spec, args, undefined);
+        continue;
+      }
+      this.registerUnregistered();
+      const keys = orderingKeys(spec, args, options);
       if (keys.length > 0 && this.holdsAny(keys)) {
         this.blocked = { spec, args, keys };
         this.pauseReading();
@@ -143,6 +208,17 @@ export class RespConnection {
       }
       this.execute(spec, args, keys);
     }
+  }
+
+  /** Puts the keys of the command that started alone into `busyKeys`, now that another has come. */
+  private registerUnregistered(): void {
+    const slot = this.unregistered;
+    if (slot === undefined) return;
+    this.unregistered = undefined;
+    slot.keys = orderingKeys(slot.spec, slot.args as readonly Buffer[], this.server.options);
+    slot.spec = undefined;
+    slot.args = undefined;
+    for (const key of slot.keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
   }
 
   /** The next parsed command; undefined when none is complete (reading resumes) or framing broke (answered, then closed). */
@@ -181,10 +257,11 @@ export class RespConnection {
     return false;
   }
 
-  private execute(spec: CommandSpec | undefined, args: Buffer[], keys: readonly string[]): void {
+  /** Runs a command; `keys` undefined means nothing is in flight, so it holds none until another command comes. */
+  private execute(spec: CommandSpec | undefined, args: Buffer[], keys: readonly string[] | undefined): void {
     const { session, server } = this;
     const name = spec?.name ?? 'unknown';
-    session.lastActiveMs = Date.now();
+    session.lastActiveMs = server.clock.nowMs;
     session.lastCommand = name;
     server.stats.commandsProcessed += 1;
     let result: Reply | Promise<Reply>;
@@ -198,8 +275,15 @@ export class RespConnection {
       this.answerNow(result);
       return;
     }
-    const slot: PendingReply = { bytes: undefined, protocol: session.protocol, keys };
-    for (const key of keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
+    const slot: PendingReply = { bytes: undefined, protocol: session.protocol, keys, spec: undefined, args: undefined };
+    if (keys === undefined) {
+      slot.spec = spec;
+      slot.args = args;
+      this.unregistered = slot;
+    } else {
+      for (const key of keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
+    }
+    this.inFlight += 1;
     this.pending.push(slot);
     result.then(
       (reply) => this.complete(slot, reply),
@@ -211,14 +295,17 @@ export class RespConnection {
   private answerNow(reply: Reply): void {
     const bytes = encodeReply(reply, this.session.protocol);
     if (this.pending.length === 0) this.append(bytes);
-    else this.pending.push({ bytes, protocol: this.session.protocol, keys: [] });
+    else this.pending.push({ bytes, protocol: this.session.protocol, keys: noKeys, spec: undefined, args: undefined });
   }
 
   private complete(slot: PendingReply, reply: Reply): void {
-    for (const key of slot.keys) {
-      const count = (this.busyKeys.get(key) ?? 1) - 1;
-      if (count === 0) this.busyKeys.delete(key);
-      else this.busyKeys.set(key, count);
+    this.inFlight -= 1;
+    if (slot === this.unregistered) {
+      this.unregistered = undefined;
+      slot.spec = undefined;
+      slot.args = undefined;
+    } else {
+      this.releaseKeys(slot.keys ?? noKeys);
     }
     slot.bytes = encodeReply(reply, slot.protocol);
     while (this.pending.length > 0) {
@@ -230,15 +317,25 @@ export class RespConnection {
     this.pump();
   }
 
+  private releaseKeys(keys: readonly string[]): void {
+    for (const key of keys) {
+      const count = (this.busyKeys.get(key) ?? 1) - 1;
+      if (count === 0) this.busyKeys.delete(key);
+      else this.busyKeys.set(key, count);
+    }
+  }
+
   private append(bytes: Buffer): void {
     this.output.push(bytes);
     this.outputBytes += bytes.length;
-    this.flushScheduled ??= setImmediate(() => this.flush());
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    flushQueue.add(this);
   }
 
-  /** One write per event-loop turn: everything answered since the last one. */
-  private flush(): void {
-    this.flushScheduled = undefined;
+  /** One write per event-loop turn: everything answered since the last one. Called by the flush queue. */
+  flush(): void {
+    this.flushQueued = false;
     const output = this.output;
     const bytes = this.outputBytes;
     this.output = [];

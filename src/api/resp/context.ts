@@ -23,6 +23,16 @@ export interface Session {
   quitting: boolean;
 }
 
+/**
+ * The wall clock in ms since the epoch, refreshed every `coarseClockIntervalMs` rather than read per
+ * command (a clock read costs as much as a good part of the command's own work): what a session's
+ * `lastActiveMs` is stamped with, as Redis stamps a client's last interaction with a cached time.
+ * Never ahead of the real clock.
+ */
+export interface CoarseClock {
+  readonly nowMs: number;
+}
+
 /** Counters for INFO stats; monotonic for the server's lifetime. */
 export interface RespStats {
   connectionsReceived: number;
@@ -71,4 +81,5 @@ export interface RespServerContext {
   readonly sessions: ReadonlySet<Session>;
   /** Wall clock when the server started, in ms since the epoch (INFO uptime). */
   readonly startedMs: number;
+  readonly clock: CoarseClock;
 }

@@ -20,9 +20,14 @@ function prefixEnd(raw: Uint8Array): number {
   return index > 0 && index < raw.length - 1 ? index : -1;
 }
 
+/**
+ * Decoding replaces every invalid sequence with U+FFFD, so only a key whose text holds one can be
+ * invalid: the full check (a call into C++) runs for those alone, not once per command.
+ */
 function decodeUtf8(raw: Buffer, what: string): string {
-  if (!isUtf8(raw)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${what} is not valid UTF-8`);
-  return raw.toString('utf8');
+  const text = raw.toString('utf8');
+  if (text.includes('\ufffd') && !isUtf8(raw)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${what} is not valid UTF-8`);
+  return text;
 }
 
 /** The Everwrite address of a Redis key; throws a coded error for an empty, oversized or non-UTF-8 one. */

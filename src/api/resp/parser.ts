@@ -134,9 +134,12 @@ export class RespRequestParser {
 
   /** The end of a `*`/`$` header line (index of its CR), or undefined when it has not all arrived. */
   private findHeaderEnd(what: string): number | undefined {
-    const limit = Math.min(this.buffer.length, this.offset + headerBytesMax + 1);
-    const end = this.buffer.indexOf(carriageReturn, this.offset);
-    if (end === -1 || end >= limit) {
+    const buffer = this.buffer;
+    const limit = Math.min(buffer.length, this.offset + headerBytesMax + 1);
+    // A header is a few bytes: a loop here is cheaper than Buffer.indexOf's call into C++.
+    let end = this.offset;
+    while (end < limit && buffer[end] !== carriageReturn) end += 1;
+    if (end >= limit) {
       if (this.buffer.length - this.offset > headerBytesMax) throw new RespProtocolError(`Protocol error: too big ${what} count string`);
       return undefined;
     }

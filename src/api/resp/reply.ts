@@ -2,7 +2,10 @@
 // one place and a command handler only says what it answers (a value, a map, an error), never how
 // it is framed. The same reply value encodes per connection protocol: a null is `$-1` in RESP2 and
 // `_` in RESP3, a map is a flat array in RESP2 and `%` in RESP3. Encoding is two passes (measure,
-// then write into one buffer) so each reply is one allocation whatever its shape.
+// then write into one buffer) so each reply is one allocation whatever its shape. The replies of
+// nearly every command (OK, nil, a small count, one value) take a shorter road: a shared,
+// precomputed buffer for the constant ones, and a bulk string written byte by byte into one pooled
+// allocation, since the encoder runs once per command on a CPU-bound event loop.
 import { assert } from '../../core/base/assert.ts';
 
 export type ProtocolVersion = 2 | 3;
@@ -46,7 +49,8 @@ function oneLine(text: string): string {
 }
 
 function decimalLength(value: number): number {
-  return value < 10 && value >= 0 ? 1 : String(value).length;
+  if (value >= 0 && value < 100_000) return value < 10 ? 1 : value < 100 ? 2 : value < 1000 ? 3 : value < 10_000 ? 4 : 5;
+  return String(value).length;
 }
 
 function headerLength(count: number): number {
@@ -85,8 +89,23 @@ export function encodedLength(reply: Reply, protocol: ProtocolVersion): number {
   return aggregateLength(reply, protocol);
 }
 
+/** Writes a non-negative integer's decimal digits at `offset`; returns the offset after them. */
+function writeDigits(target: Buffer, offset: number, value: number): number {
+  const end = offset + decimalLength(value);
+  let rest = value;
+  for (let position = end - 1; position >= offset; position -= 1) {
+    target[position] = 48 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
+}
+
 function writeHeader(target: Buffer, offset: number, marker: string, count: number): number {
-  return offset + target.write(`${marker}${count}\r\n`, offset, 'latin1');
+  target[offset] = marker.charCodeAt(0);
+  const end = writeDigits(target, offset + 1, count);
+  target[end] = 13;
+  target[end + 1] = 10;
+  return end + crlfBytes;
 }
 
 function writeBulk(target: Buffer, offset: number, marker: string, prefix: string, text: string | Uint8Array): number {
@@ -129,13 +148,36 @@ export function writeReply(target: Buffer, offset: number, reply: Reply, protoco
   return writeItems(target, offset, '*', reply, protocol);
 }
 
-/** The reply as one buffer, ready for the socket. */
+export const okReply = new SimpleString('OK');
+export const pongReply = new SimpleString('PONG');
+
+/** Precomputed wire bytes, shared by every connection: nothing may write into them. */
+const okBytes = Buffer.from('+OK\r\n', 'latin1');
+const nullBytes2 = Buffer.from('$-1\r\n', 'latin1');
+const nullBytes3 = Buffer.from('_\r\n', 'latin1');
+/** Integer replies 0 .. smallIntegersCount - 1 (DEL and EXISTS counts, CLIENT ID, ...). */
+const smallIntegersCount = 256;
+const smallIntegerBytes: readonly Buffer[] = Array.from({ length: smallIntegersCount }, (_, value) => Buffer.from(`:${value}\r\n`, 'latin1'));
+
+/** A bulk string reply from bytes: one (pooled, for small ones) allocation, no intermediate string. */
+function encodeBulkBytes(value: Uint8Array): Buffer {
+  const bytes = value.byteLength;
+  const target = Buffer.allocUnsafe(headerLength(bytes) + bytes + crlfBytes);
+  const start = writeHeader(target, 0, '$', bytes);
+  target.set(value, start);
+  target[start + bytes] = 13;
+  target[start + bytes + 1] = 10;
+  return target;
+}
+
+/** The reply as one buffer, ready for the socket. The buffer may be shared: do not modify it. */
 export function encodeReply(reply: Reply, protocol: ProtocolVersion): Buffer {
+  if (reply === okReply) return okBytes;
+  if (reply === null) return protocol === 3 ? nullBytes3 : nullBytes2;
+  if (reply instanceof Uint8Array) return encodeBulkBytes(reply);
+  if (typeof reply === 'number' && reply >= 0 && reply < smallIntegersCount && Number.isInteger(reply)) return smallIntegerBytes[reply] as Buffer;
   const target = Buffer.allocUnsafe(encodedLength(reply, protocol));
   const end = writeReply(target, 0, reply, protocol);
   assert(end === target.length, `resp encoder wrote ${end} bytes, measured ${target.length}`);
   return target;
 }
-
-export const okReply = new SimpleString('OK');
-export const pongReply = new SimpleString('PONG');

@@ -28,6 +28,8 @@ export interface RespServerHandle {
 const maxClientsReply = '-ERR max number of clients reached\r\n';
 /** How long a refused connection may stay half-open after its answer, in ms. */
 const refusedLingerMs = 5000;
+/** How often the coarse clock (context.ts CoarseClock) is refreshed, in ms. */
+const coarseClockIntervalMs = 100;
 
 /** Answers a connection past the limit and lets it go, without keeping it if the client does not close. */
 function refuse(socket: Socket): void {
@@ -43,6 +45,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const resolved = resolveRespServerOptions(options);
   const sessions = new Set<Session>();
   const stats: RespStats = { connectionsReceived: 0, connectionsRejected: 0, commandsProcessed: 0, protocolErrors: 0 };
+  const clock = { nowMs: Date.now() };
   const context: RespServerContext = Object.freeze({
     service: options.service,
     options: resolved,
@@ -50,7 +53,8 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     commands: buildCommandTable(),
     stats,
     sessions,
-    startedMs: Date.now(),
+    startedMs: clock.nowMs,
+    clock,
   });
   const connections = new Set<RespConnection>();
   let nextClientId = 1;
@@ -74,6 +78,8 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     });
   });
   const address = await listen(server, resolved.host, resolved.port);
+  const clockTimer = setInterval(() => (clock.nowMs = Date.now()), coarseClockIntervalMs);
+  clockTimer.unref();
   server.on('error', (error) => context.logger.error({ err: error }, 'resp server error'));
   context.logger.info({ host: address.address, port: address.port }, 'resp api listening');
   let closed: Promise<void> | undefined;
@@ -86,6 +92,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
       deadline.unref();
       server.close((error) => {
         clearTimeout(deadline);
+        clearInterval(clockTimer);
         if (error === undefined) resolve();
         else reject(error);
       });

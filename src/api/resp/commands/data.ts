@@ -66,9 +66,18 @@ function distinctAddresses(server: RespServerContext, raws: readonly Buffer[]): 
   return { addresses, indexOf };
 }
 
-async function get(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
-  const result = await read(server, mapKey(args[1] as Buffer, server.options));
+/** GET's answer to a read: the chosen sibling's value, nil when there is none. */
+function chosenValue(result: GetResult): Reply {
   return chooseSibling(result.siblings)?.value ?? null;
+}
+
+function answerOk(): Reply {
+  return okReply;
+}
+
+/** Not async, as the other handlers are: GET and SET are most commands, so they chain one `then` on the service's promise and nothing more. */
+function get(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
+  return read(server, mapKey(args[1] as Buffer, server.options)).then(chosenValue);
 }
 
 interface SetOptions {
@@ -110,23 +119,27 @@ async function readThenWrite(server: RespServerContext, address: KeyAddress, val
   return { previous, written: true };
 }
 
-/** One quorum write that supersedes every version the coordinating replica holds. */
-async function overwrite(server: RespServerContext, address: KeyAddress, value: Uint8Array): Promise<void> {
-  await server.service.put({ bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true });
+/** One quorum write that supersedes every version the coordinating replica holds; answers OK. */
+function overwrite(server: RespServerContext, address: KeyAddress, value: Uint8Array): Promise<Reply> {
+  return server.service.put({ bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true }).then(answerOk);
 }
 
-async function set(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
+/** SET with options: NX, XX and GET read first. */
+async function setWithOptions(server: RespServerContext, args: readonly Buffer[]): Promise<Reply> {
   const options = parseSetOptions(args);
   if (options instanceof ErrorReply) return options;
   const address = mapKey(args[1] as Buffer, server.options);
   const value = takeValue(args[2] as Buffer, server.options);
-  if (options.condition === undefined && !options.returnPrevious) {
-    await overwrite(server, address, value);
-    return okReply;
-  }
+  if (options.condition === undefined && !options.returnPrevious) return overwrite(server, address, value);
   const outcome = await readThenWrite(server, address, value, options.condition);
   if (options.returnPrevious) return outcome.previous;
   return outcome.written ? okReply : null;
+}
+
+/** A plain `SET key value` (what nearly every client sends) goes straight to one write, not through an async wrapper. */
+function set(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
+  if (args.length > 3) return setWithOptions(server, args);
+  return overwrite(server, mapKey(args[1] as Buffer, server.options), takeValue(args[2] as Buffer, server.options));
 }
 
 async function mset(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {

@@ -13,8 +13,19 @@ export function buildCommandTable(): ReadonlyMap<string, CommandSpec> {
   return table;
 }
 
-/** The table entry for a command name as sent (any case), or undefined. */
+/** ASCII letters to lower case: a byte OR 0x20 (the bytes compared below are all letters). */
+const lowerCaseBit = 0x20;
+
+/**
+ * The table entry for a command name as sent (any case), or undefined. GET and SET, nearly every
+ * command a client sends, are recognised from their bytes without building a string.
+ */
 export function lookupCommand(server: RespServerContext, name: Buffer): CommandSpec | undefined {
+  if (name.length === 3 && ((name[1] as number) | lowerCaseBit) === 0x65 && ((name[2] as number) | lowerCaseBit) === 0x74) {
+    const first = (name[0] as number) | lowerCaseBit;
+    if (first === 0x67) return server.commands.get('get');
+    if (first === 0x73) return server.commands.get('set');
+  }
   return server.commands.get(name.toString('latin1').toLowerCase());
 }
 
