@@ -1,10 +1,11 @@
 // Why: issue 5's comparison with a real peer: redis-benchmark against a plain redis-server and
-// against a 3-node Everwrite cluster's RESP port (N=3 R=2 W=2), in-memory and lmdb engines, in one
-// run on this machine. Prints one line per (target, test, pipeline) and writes
-// bench/results/redis-compare.json. Needs redis-server and redis-benchmark (Debian redis-server,
-// redis-tools). Usage: npx tsx bench/redis-compare.ts [requests=20000]
+// against a 3-node Everwrite cluster's RESP port (N=3 R=2 W=2), in-memory and lmdb engines (lmdb
+// with durable and with buffered writes), in one run on this machine. Prints one line per (target,
+// test, pipeline), with the CPU each Everwrite node spent per request (the coordinating node 1, and
+// the two replicas), and writes bench/results/redis-compare.json. Needs redis-server and
+// redis-benchmark (Debian redis-server, redis-tools). Usage: npx tsx bench/redis-compare.ts [requests=200000]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../src/cli/local-cluster.ts';
@@ -16,20 +17,35 @@ interface Row {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU microseconds per request of each Everwrite node (node 1 coordinates), when /proc tells. */
+  nodeCpuMicrosecondsPerRequest?: number[];
 }
 
-const requests = Number(process.argv[2] ?? 20000);
+const requests = Number(process.argv[2] ?? 200000);
 const rows: Row[] = [];
 
-function benchmark(target: string, port: number, pipeline: number): void {
-  const args = ['-p', String(port), '-t', 'set,get', '-n', String(requests), '-c', '50', '-d', '100', '-r', '100000', '-P', String(pipeline), '--csv'];
-  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 600_000 });
+/** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+function cpuMicroseconds(pid: number | undefined): number | undefined {
+  const path = `/proc/${pid}/stat`;
+  if (pid === undefined || !existsSync(path)) return undefined;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? (ticks * 1_000_000) / 100 : undefined;
+}
+
+function benchmark(target: string, port: number, pipeline: number, test: 'set' | 'get', pids: readonly (number | undefined)[] = []): void {
+  const args = ['-p', String(port), '-t', test, '-n', String(requests), '-c', '50', '-d', '100', '-r', '100000', '-P', String(pipeline), '--csv'];
+  const before = pids.map(cpuMicroseconds);
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 900_000 });
+  const after = pids.map(cpuMicroseconds);
+  const perRequest = pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined) ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests) : undefined;
   for (const line of result.stdout.split('\n').slice(1)) {
     const fields = line.split(',').map((field) => field.replaceAll('"', ''));
     if (fields.length < 7) continue;
-    const row = { target, test: fields[0] as string, pipeline, requestsPerSecond: Number(fields[1]), p50Ms: Number(fields[4]), p99Ms: Number(fields[6]) };
+    const row: Row = { target, test: fields[0] as string, pipeline, requestsPerSecond: Number(fields[1]), p50Ms: Number(fields[4]), p99Ms: Number(fields[6]), ...(perRequest === undefined ? {} : { nodeCpuMicrosecondsPerRequest: perRequest }) };
     rows.push(row);
-    console.log(`${target.padEnd(28)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms`);
+    const cpu = perRequest === undefined ? '' : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}`;
+    console.log(`${target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpu}`);
   }
 }
 
@@ -38,21 +54,23 @@ async function plainRedis(): Promise<void> {
   const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
   try {
     for (let attempt = 0; attempt < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
-    for (const pipeline of [1, 16]) benchmark('redis-server', port, pipeline);
+    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark('redis-server', port, pipeline, test);
   } finally {
     server.kill('SIGTERM');
   }
 }
 
-async function everwrite(engine: 'memory' | 'lmdb'): Promise<void> {
+async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
   const dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-redis-compare-${engine}-`));
   const cluster = new LocalCluster({ nodes: 3, dataDirectory, engine, peerPortBase: 47000, httpPortBase: 48000, output: 'ignore', logLevel: 'error' });
   try {
     await cluster.start();
-    const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, { method: 'PUT', body: JSON.stringify({ n: 3, r: 2, w: 2 }) });
+    const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, { method: 'PUT', body: JSON.stringify({ n: 3, r: 2, w: 2, durability }) });
     if (!props.ok) throw new Error(`setting props failed: ${props.status}`);
     const port = Number(cluster.node(1).respAddress.split(':')[1]);
-    for (const pipeline of [1, 16]) benchmark(`everwrite 3 nodes ${engine}`, port, pipeline);
+    const pids = cluster.nodes.map((node) => node.process?.pid);
+    const target = `everwrite ${engine}${engine === 'memory' ? '' : ` ${durability}`}`;
+    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(target, port, pipeline, test, pids);
   } finally {
     await cluster.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
@@ -60,7 +78,8 @@ async function everwrite(engine: 'memory' | 'lmdb'): Promise<void> {
 }
 
 await plainRedis();
-await everwrite('memory');
-await everwrite('lmdb');
+await everwrite('memory', 'buffered');
+await everwrite('lmdb', 'durable');
+await everwrite('lmdb', 'buffered');
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/redis-compare.json', JSON.stringify({ date: new Date().toISOString(), requests, rows }, null, 2));
