@@ -66,15 +66,12 @@ export interface StorageEngine {
   close(): Promise<void>;
   get(namespace: number, key: Uint8Array): Promise<Uint8Array | undefined>;
   /**
-   * Optional: `get`, answered synchronously (it throws what `get` rejects with). With it the
-   * runtime does a replica's read-modify-write in one synchronous step, with no per-key queue and
-   * no promise before the write (LocalStore); that is the hot path of every write.
+   * Optional, together with `batchNow`: `get` and `batch` done synchronously, offered only by an
+   * engine that holds everything in memory (it has nothing to wait for). The runtime then does a
+   * replica's read-modify-write in one synchronous step, with no per-key queue and no promise: on
+   * the write path that is measurable (docs/BENCHMARKS.md). Both throw what `get`/`batch` reject with.
    */
   readonly getNow?: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
-  /**
-   * Optional, only with `getNow`: `batch` applied synchronously, offered by an engine that holds
-   * everything in memory and so has nothing to wait for. A batchNow is visible to getNow at once.
-   */
   readonly batchNow?: (namespace: number, operations: readonly BatchOperation[]) => void;
   /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void>;

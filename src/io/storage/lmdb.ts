@@ -89,19 +89,6 @@ export class LmdbEngine implements StorageEngine {
     }
   }
 
-  /** StorageEngine.getNow: lmdb reads are synchronous (a memory-mapped B+tree). */
-  readonly getNow = (namespace: number, key: Uint8Array): Uint8Array | undefined => {
-    assertNamespace(namespace);
-    const database = this.database;
-    if (database === undefined) throw notOpen();
-    if (key.length > this.keyBytesMax) return undefined;
-    try {
-      return database.getBinary(prefixedKey(namespace, key));
-    } catch (error) {
-      throw storageFailure('lmdb get failed', error);
-    }
-  };
-
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
     assertNamespace(namespace);
     const database = this.database;

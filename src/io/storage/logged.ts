@@ -186,21 +186,6 @@ export class LoggedEngine implements StorageEngine {
   ) {
     this.options = resolveOptions(options);
     this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
-    const innerNow = inner.getNow;
-    if (innerNow !== undefined) this.getNow = (namespace, key) => this.lookupNow(namespace, key, innerNow);
-  }
-
-  /** StorageEngine.getNow, offered when the inner engine offers it: the overlay, then the inner engine. */
-  readonly getNow?: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
-
-  private lookupNow(namespace: number, key: Uint8Array, innerNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined): Uint8Array | undefined {
-    assertNamespace(namespace);
-    if (this.state !== 'open' && this.state !== 'closing' && this.state !== 'failed') throw this.unusable();
-    if (this.overlay.has(namespace)) {
-      const entry = this.overlay.lookup(namespace, key);
-      if (entry !== undefined) return entry.value;
-    }
-    return innerNow(namespace, key);
   }
 
   get replayReport(): ReplayReport {
