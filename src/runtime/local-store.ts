@@ -40,7 +40,7 @@ export class LocalStore {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const next = minted(decodeStored(engine.getNow(partition, storageKey)), request);
-      engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(next) }]);
+      writeNow(engine, partition, storageKey, next);
       return next;
     }
     return this.exclusive(partition, storageKey, async () => {
@@ -56,7 +56,7 @@ export class LocalStore {
     if (engine !== undefined) {
       const current = decodeStored(engine.getNow(partition, storageKey));
       const next = sync(current, incoming);
-      if (!recordsEqual(next, current)) engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(next) }]);
+      if (!recordsEqual(next, current)) writeNow(engine, partition, storageKey, next);
       return next;
     }
     return this.exclusive(partition, storageKey, async () => {
@@ -79,7 +79,7 @@ export class LocalStore {
       // Synchronous like mint and merge, so neither can slip between this read and this write.
       const current = decodeStored(engine.getNow(partition, storageKey));
       if (!recordsEqual(current, tombstone)) return Promise.resolve(false);
-      engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord({ context: current.context, siblings: [] }) }]);
+      writeNow(engine, partition, storageKey, { context: current.context, siblings: [] });
       return Promise.resolve(true);
     }
     return this.exclusive(partition, storageKey, async () => {
@@ -97,6 +97,10 @@ export class LocalStore {
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
     return this.keys.run(`${partition}:${Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.byteLength).toString('latin1')}`, work);
   }
+}
+
+function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, record: VersionedRecord): void {
+  engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(record) }]);
 }
 
 function decodeStored(bytes: Uint8Array | undefined): VersionedRecord {
