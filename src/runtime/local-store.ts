@@ -7,12 +7,19 @@
 import { EverwriteError } from '../core/base/errors.ts';
 import type { VersionedRecord } from '../core/versioning/index.ts';
 import type { VersionRequest } from '../core/node/effects.ts';
-import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
+import { decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 
 /** A store answer: a value when the engine answered synchronously, else a promise of it. */
 export type StoreAnswer<T> = T | Promise<T>;
+
+/** A record with the bytes the store holds for it (they decode to it), so peers get them as they are. */
+export interface StoredVersion {
+  readonly ok: true;
+  readonly record: VersionedRecord;
+  readonly encoded: Uint8Array | undefined;
+}
 
 type SyncEngine = StorageEngine & Required<Pick<StorageEngine, 'getNow' | 'batchNow'>>;
 
@@ -35,35 +42,44 @@ export class LocalStore {
     return this.engine.get(partition, storageKey).then(decodeStored);
   }
 
+  /** `readNowOr`, with the stored bytes. */
+  readVersion(partition: number, storageKey: Uint8Array): StoreAnswer<StoredVersion> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) return storedVersion(engine.getNow(partition, storageKey));
+    return this.engine.get(partition, storageKey).then(storedVersion);
+  }
+
   /** Mints a new version of the key on this replica (the coordinator's half of a put). */
-  mint(partition: number, storageKey: Uint8Array, request: VersionRequest): StoreAnswer<VersionedRecord> {
+  mint(partition: number, storageKey: Uint8Array, request: VersionRequest): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const next = minted(decodeStored(engine.getNow(partition, storageKey)), request);
-      writeNow(engine, partition, storageKey, next);
-      return next;
+      return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     return this.exclusive(partition, storageKey, async () => {
       const next = minted(await this.read(partition, storageKey), request);
-      await this.write(partition, storageKey, next, request.durable);
-      return next;
+      const encoded = await this.write(partition, storageKey, next, request.durable);
+      return { ok: true, record: next, encoded };
     });
   }
 
-  /** Merges a record that another node sent (replication, hinted handoff, read repair). */
-  merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean): StoreAnswer<VersionedRecord> {
+  /**
+   * Merges a record that another node sent (replication, hinted handoff, read repair). When the
+   * incoming record already reflects everything stored (the usual replicated write) and its bytes
+   * came with it, those bytes are stored as they are: no merge to build, no record to encode.
+   */
+  merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean, incomingBytes?: Uint8Array): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const current = decodeStored(engine.getNow(partition, storageKey));
-      const next = sync(current, incoming);
-      if (!recordsEqual(next, current)) writeNow(engine, partition, storageKey, next);
-      return next;
+      const merge = planMerge(engine.getNow(partition, storageKey), incoming, incomingBytes);
+      if (merge.write) engine.batchNow(partition, [{ type: 'put', key: storageKey, value: merge.encoded }]);
+      return { ok: true, record: merge.record, encoded: merge.encoded };
     }
     return this.exclusive(partition, storageKey, async () => {
-      const current = await this.read(partition, storageKey);
-      const next = sync(current, incoming);
-      if (!recordsEqual(next, current)) await this.write(partition, storageKey, next, durable);
-      return next;
+      // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
+      const merge = planMerge(await this.engine.get(partition, storageKey), incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
+      if (merge.write) await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: merge.encoded }], { durable });
+      return { ok: true, record: merge.record, encoded: merge.encoded };
     });
   }
 
@@ -90,8 +106,11 @@ export class LocalStore {
     });
   }
 
-  private write(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): Promise<void> {
-    return this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encodeRecord(record) }], { durable });
+  /** Writes the record; resolves with the bytes written. */
+  private async write(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): Promise<Uint8Array> {
+    const encoded = encodeRecord(record);
+    await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable });
+    return encoded;
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
@@ -99,12 +118,30 @@ export class LocalStore {
   }
 }
 
-function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, record: VersionedRecord): void {
-  engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encodeRecord(record) }]);
+/** What merging `incoming` into the stored bytes gives, and whether those bytes must be written. */
+type MergePlan = { readonly record: VersionedRecord; readonly encoded: Uint8Array; readonly write: true } | { readonly record: VersionedRecord; readonly encoded: Uint8Array | undefined; readonly write: false };
+
+function planMerge(stored: Uint8Array | undefined, incoming: VersionedRecord, incomingBytes: Uint8Array | undefined): MergePlan {
+  const current = decodeStored(stored);
+  if (descends(current, incoming)) return { record: current, encoded: stored, write: false };
+  if (incomingBytes !== undefined && descends(incoming, current)) return { record: incoming, encoded: incomingBytes, write: true };
+  const next = sync(current, incoming);
+  return { record: next, encoded: encodeRecord(next), write: true };
+}
+
+/** Writes the record synchronously; returns the bytes written. */
+function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, record: VersionedRecord): Uint8Array {
+  const encoded = encodeRecord(record);
+  engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encoded }]);
+  return encoded;
 }
 
 function decodeStored(bytes: Uint8Array | undefined): VersionedRecord {
   return bytes === undefined ? emptyRecord : decodeRecord(bytes);
+}
+
+function storedVersion(bytes: Uint8Array | undefined): StoredVersion {
+  return bytes === undefined ? { ok: true, record: emptyRecord, encoded: undefined } : { ok: true, record: decodeRecord(bytes), encoded: bytes };
 }
 
 /** The record after minting `request`'s version into `current`; refuses one sibling too many. */

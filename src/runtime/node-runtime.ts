@@ -13,7 +13,7 @@ import type { DigestFunction } from '../core/base/hash.ts';
 import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import { propsStorageKey } from './node-metadata.ts';
-import type { LocalStore, StoreAnswer } from './local-store.ts';
+import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
@@ -272,22 +272,22 @@ export class NodeRuntime implements KvService {
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
   private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>): void {
     const store = this.options.store;
-    let answer: StoreAnswer<VersionedRecord>;
+    let answer: StoreAnswer<StoredVersion>;
     try {
-      if (effect.type === 'storeRead') answer = store.readNowOr(effect.partition, effect.storageKey);
+      if (effect.type === 'storeRead') answer = store.readVersion(effect.partition, effect.storageKey);
       else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect);
-      else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable);
+      else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable, effect.encoded);
     } catch (error) {
       this.storeFailed(effect.token, error);
       return;
     }
     if (!(answer instanceof Promise)) {
-      this.storeDone(effect.token, { ok: true, record: answer });
+      this.storeDone(effect.token, answer);
       return;
     }
     const token = effect.token;
     answer.then(
-      (record) => this.storeDone(token, { ok: true, record }),
+      (version) => this.storeDone(token, version),
       (error: unknown) => this.storeFailed(token, error),
     );
   }

@@ -23,14 +23,14 @@ test('reaping a tombstone keeps the causal context, so the next write mints a fr
   await engine.open();
   const store = new LocalStore(engine);
   const request = { actor: 'n1.7', durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false };
-  const written = await store.mint(1, key, { ...request, context: new Map(), stored: stored('x') });
-  const tombstone = await store.mint(1, key, { ...request, context: written.context, stored: stored('', true) });
+  const written = (await store.mint(1, key, { ...request, context: new Map(), stored: stored('x') })).record;
+  const tombstone = (await store.mint(1, key, { ...request, context: written.context, stored: stored('', true) })).record;
   assert.equal(await store.reap(1, key, tombstone), true);
   const reaped = await store.read(1, key);
   assert.deepEqual(reaped.siblings, []);
   assert.deepEqual([...reaped.context], [['n1.7', 2]], 'the context outlives the tombstone');
   // A client still holding the context from before the delete ({n1.7: 1}) must not cover the new write.
-  const rewritten = await store.mint(1, key, { ...request, context: new Map(), stored: stored('y') });
+  const rewritten = (await store.mint(1, key, { ...request, context: new Map(), stored: stored('y') })).record;
   assert.deepEqual(rewritten.siblings.map((sibling) => sibling.dot), [{ actor: 'n1.7', counter: 3 }]);
 });
 

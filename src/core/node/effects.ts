@@ -29,7 +29,7 @@ export type Effect =
   /** Mint a new version on this replica (read, `update`, write, atomically per key); answer with `storeDone`. */
   | ({ readonly type: 'storeUpdate'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array } & VersionRequest)
   /** Merge a record into this replica (read, `sync`, write, atomically per key); answer with `storeDone`. */
-  | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
+  | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean; /** `record` as it arrived, when it did (stored as is when it supersedes the replica's). */ readonly encoded?: Uint8Array }
   /** Remove the key if this replica holds exactly this tombstone-only record. No answer. */
   | { readonly type: 'storeReap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord }
   /** Hold a hint for `target`; answer with `hintAdded`. */

@@ -30,7 +30,11 @@ export interface LoadedHint {
   readonly record: VersionedRecord;
 }
 
-export type StoreResult = { readonly ok: true; readonly record: VersionedRecord } | { readonly ok: false; readonly error: WireError };
+/**
+ * A store answer. `encoded`, when present, is an encoding of `record` that decodes to it (the bytes
+ * the store wrote or holds): a node sends it to its peers instead of encoding the record again.
+ */
+export type StoreResult = { readonly ok: true; readonly record: VersionedRecord; readonly encoded?: Uint8Array | undefined } | { readonly ok: false; readonly error: WireError };
 
 export type Event =
   | { readonly type: 'clientGet'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly options: ClientRequestOptions }

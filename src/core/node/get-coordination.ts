@@ -7,7 +7,9 @@ import { decodeRecord, descends, emptyRecord, isLive, recordsEqual, resolveLastW
 import { GetTally } from '../quorum/tally.ts';
 import type { ClientRequestOptions } from './events.ts';
 import { Coordination } from './coordination.ts';
-import type { NodeKernel, Origin } from './kernel.ts';
+import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
+import type { Message } from '../protocol/messages.ts';
+import type { PreferenceEntry } from '../ring/index.ts';
 import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
 import { scheduleReap } from './reaping.ts';
 
@@ -21,10 +23,16 @@ export interface GetRequest {
 class GetCoordination extends Coordination {
   state: 'waitingForReplies' | 'waitingForStragglers' | 'finished' = 'waitingForReplies';
   readonly tally: GetTally<VersionedRecord>;
+  /** The request id sent to each target, by its index in `plan.targets` (0: none, e.g. this node). */
+  readonly targetRequestIds: number[];
+  /** The merge of the replies as of tally revision `mergedRevision` (see merged()). */
+  merged: VersionedRecord | undefined;
+  mergedRevision = 0;
 
   constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
     super(kernel, origin, plan);
     this.tally = new GetTally(plan.quorum, plan.targets.length);
+    this.targetRequestIds = new Array<number>(plan.targets.length).fill(0);
   }
 }
 
@@ -39,41 +47,50 @@ export function coordinateGet(kernel: NodeKernel, request: GetRequest, planned?:
   }
   const coordination = new GetCoordination(kernel, request.origin, plan);
   coordination.begin(() => onDeadline(coordination));
-  for (const target of plan.targets) {
+  const targets = plan.targets;
+  let onReply: ReplyHandler | undefined;
+  for (let index = 0; index < targets.length; index++) {
+    const target = targets[index] as PreferenceEntry;
     if (target.node === kernel.self) readLocally(coordination);
-    else askReplica(coordination, target.node);
+    else askReplica(coordination, index, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
   }
-  if (plan.targets.length === 0) decide(coordination);
+  if (targets.length === 0) decide(coordination);
 }
 
 function readLocally(coordination: GetCoordination): void {
   const { kernel, plan } = coordination;
-  kernel.store({ type: 'storeRead', partition: plan.partition, storageKey: plan.storageKey }, (result) => {
+  const token = kernel.storeToken((result) => {
     if (result.ok) coordination.tally.reply(kernel.self, result.record);
     else coordination.tally.fail(kernel.self);
     decide(coordination);
   });
+  kernel.emit({ type: 'storeRead', token, partition: plan.partition, storageKey: plan.storageKey });
 }
 
-function askReplica(coordination: GetCoordination, node: NodeId): void {
+/** Asks the target at `index`; one reply handler serves every target of the read. */
+function askReplica(coordination: GetCoordination, index: number, onReply: ReplyHandler): void {
   const { kernel, plan } = coordination;
-  const id = kernel.request(
-    node,
-    (id) => ({ type: 'replicaGet', id, partition: plan.partition, storageKey: plan.storageKey }),
-    (from, message) => {
-      if (message.type !== 'replicaGetReply' || from !== node) return;
-      kernel.failureDetector.markUp(from);
-      const record = message.ok ? decodeReply(message.record) : undefined;
-      if (record === undefined) {
-        coordination.tally.fail(node);
-      } else {
-        kernel.observe(record);
-        coordination.tally.reply(node, record);
-      }
-      decide(coordination);
-    },
-  );
+  const id = kernel.listen(onReply);
+  coordination.targetRequestIds[index] = id;
   coordination.requestIds.push(id);
+  kernel.send((plan.targets[index] as PreferenceEntry).node, { type: 'replicaGet', id, partition: plan.partition, storageKey: plan.storageKey });
+}
+
+/** A reply counts only from the target the request with that id went to. */
+function onReplicaReply(coordination: GetCoordination, from: NodeId, message: Message): void {
+  if (message.type !== 'replicaGetReply') return;
+  const target = coordination.plan.targets[coordination.targetRequestIds.indexOf(message.id)];
+  if (target === undefined || target.node !== from) return;
+  const kernel = coordination.kernel;
+  kernel.failureDetector.markUp(from);
+  const record = message.ok ? decodeReply(message.record) : undefined;
+  if (record === undefined) {
+    coordination.tally.fail(from);
+  } else {
+    kernel.observe(record);
+    coordination.tally.reply(from, record);
+  }
+  decide(coordination);
 }
 
 function decodeReply(bytes: Uint8Array | undefined): VersionedRecord | undefined {
@@ -85,9 +102,18 @@ function decodeReply(bytes: Uint8Array | undefined): VersionedRecord | undefined
   }
 }
 
+/** Every reply merged; computed again only when a reply came in since the last time. */
 function merged(coordination: GetCoordination): VersionedRecord {
-  let result = emptyRecord;
-  for (const record of coordination.tally.replies.values()) result = sync(result, record);
+  const replies = coordination.tally.values;
+  if (coordination.merged !== undefined && coordination.mergedRevision === coordination.tally.revision) return coordination.merged;
+  let result = replies[0] ?? emptyRecord;
+  for (let index = 1; index < replies.length; index++) {
+    const next = replies[index] as VersionedRecord;
+    // Replicas that agree (the usual case) need no merged copy: the one that descends is the merge.
+    if (!descends(result, next)) result = descends(next, result) ? next : sync(result, next);
+  }
+  coordination.merged = result;
+  coordination.mergedRevision = coordination.tally.revision;
   return result;
 }
 
@@ -99,7 +125,7 @@ function decide(coordination: GetCoordination): void {
       const record = merged(coordination);
       kernel.answer(coordination.origin, { ok: true, record: plan.props.resolver === 'lww' ? resolveLastWriterWins(record) : record });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replies.size, plan.quorum, plan.targets.length) });
+      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replyCount, plan.quorum, plan.targets.length) });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -109,10 +135,10 @@ function decide(coordination: GetCoordination): void {
 function onDeadline(coordination: GetCoordination): void {
   const { kernel, plan, tally } = coordination;
   if (coordination.state === 'waitingForReplies') {
-    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replies.size, plan.quorum, plan.targets.length) });
+    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replyCount, plan.quorum, plan.targets.length) });
   }
   for (const target of plan.targets) {
-    if (!tally.replies.has(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
+    if (!tally.hasReplied(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
   }
   finish(coordination);
 }
@@ -130,7 +156,9 @@ function repairStaleReplicas(coordination: GetCoordination, reconciled: Versione
   if (reconciled.siblings.length === 0 && reconciled.context.size === 0) return;
   const durable = plan.props.durability === 'durable';
   let encoded: Uint8Array | undefined;
-  for (const [node, record] of tally.replies) {
+  for (let index = 0; index < tally.nodes.length; index++) {
+    const node = tally.nodes[index] as NodeId;
+    const record = tally.values[index] as VersionedRecord;
     if (!plan.primaries.includes(node) || descends(record, reconciled)) continue;
     if (node === kernel.self) {
       kernel.store({ type: 'storeMerge', partition: plan.partition, storageKey: plan.storageKey, record: reconciled, durable }, () => undefined);
@@ -140,7 +168,7 @@ function repairStaleReplicas(coordination: GetCoordination, reconciled: Versione
     }
   }
   const allPrimariesAgree = plan.primaries.every((primary) => {
-    const record = tally.replies.get(primary);
+    const record = tally.replyOf(primary);
     return record !== undefined && recordsEqual(record, reconciled);
   });
   if (allPrimariesAgree && !isLive(reconciled) && reconciled.siblings.length > 0) scheduleReap(kernel, plan, reconciled);

@@ -80,6 +80,13 @@ export class NodeKernel {
     return id;
   }
 
+  /** Allocates a request id whose replies go to `handler` until `forget(id)`; the caller sends the request. */
+  listen(handler: ReplyHandler): number {
+    const id = this.nextId();
+    this.replyWaiters.set(id, handler);
+    return id;
+  }
+
   forget(id: number): void {
     this.replyWaiters.delete(id);
   }
@@ -109,6 +116,13 @@ export class NodeKernel {
     const token = this.nextId();
     this.storeWaiters.set(token, callback);
     this.emit({ ...effect, token } as Effect);
+  }
+
+  /** Registers `callback` for a store answer and returns the token the store effect must carry. */
+  storeToken(callback: (result: StoreResult) => void): number {
+    const token = this.nextId();
+    this.storeWaiters.set(token, callback);
+    return token;
   }
 
   completeStore(token: number, result: StoreResult): void {

@@ -9,7 +9,8 @@ import type { PreferenceEntry } from '../ring/index.ts';
 import { PutTally } from '../quorum/tally.ts';
 import type { ClientRequestOptions, ClientWrite, StoreResult } from './events.ts';
 import { Coordination } from './coordination.ts';
-import type { NodeKernel, Origin } from './kernel.ts';
+import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
+import type { Message } from '../protocol/messages.ts';
 import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
 import { scheduleReap } from './reaping.ts';
 
@@ -27,16 +28,19 @@ export interface PutRequest {
 class PutCoordination extends Coordination {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
   record: VersionedRecord | undefined;
-  clientContext: VersionVector = new Map();
+  clientContext: VersionVector = noContext;
   /** The version was minted with the local replica's context, so the record's context is the client's. */
   supersedesLocal = false;
   readonly tally: PutTally;
   /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
-  readonly coveredPrimaries = new Set<NodeId>();
+  readonly coveredPrimaries: NodeId[] = [];
+  /** The request id sent to each target, by its index in `plan.targets` (0: none, e.g. this node). */
+  readonly targetRequestIds: number[];
 
   constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
     super(kernel, origin, plan);
     this.tally = new PutTally(plan.quorum, plan.targets.length);
+    this.targetRequestIds = new Array<number>(plan.targets.length).fill(0);
   }
 
   get answered(): boolean {
@@ -44,13 +48,16 @@ class PutCoordination extends Coordination {
   }
 }
 
+/** The context of a write that carries none; shared, so it must never be mutated. */
+const noContext: VersionVector = new Map();
+
 /** Coordinates the request here, with the plan the router already made when it has one. */
 export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?: RequestPlan): void {
   let plan: RequestPlan;
   let context;
   try {
     plan = planned ?? planRequest(kernel, request.bucket, request.key, 'w', request.options);
-    context = decodeContext(request.context ?? '');
+    context = request.context === undefined || request.context === '' ? noContext : decodeContext(request.context);
   } catch (error) {
     kernel.answer(request.origin, { ok: false, error: toWireError(error) });
     return;
@@ -61,21 +68,20 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   coordination.begin(() => onDeadline(coordination));
   const timestamp = kernel.stampWrite(request.realtimeMs);
   const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted, timestamp };
-  kernel.store(
-    {
-      type: 'storeUpdate',
-      partition: plan.partition,
-      storageKey: plan.storageKey,
-      context,
-      useStoredContext: request.write.supersedeLocal === true,
-      actor: kernel.actor,
-      stored,
-      durable: plan.props.durability === 'durable',
-      lastWriterWins: plan.props.resolver === 'lww',
-      siblingsCountMax: kernel.settings.siblingsCountMax,
-    },
-    (result) => onLocalVersion(coordination, result),
-  );
+  const token = kernel.storeToken((result) => onLocalVersion(coordination, result));
+  kernel.emit({
+    type: 'storeUpdate',
+    token,
+    partition: plan.partition,
+    storageKey: plan.storageKey,
+    context,
+    useStoredContext: request.write.supersedeLocal === true,
+    actor: kernel.actor,
+    stored,
+    durable: plan.props.durability === 'durable',
+    lastWriterWins: plan.props.resolver === 'lww',
+    siblingsCountMax: kernel.settings.siblingsCountMax,
+  });
 }
 
 function onLocalVersion(coordination: PutCoordination, result: StoreResult): void {
@@ -88,12 +94,15 @@ function onLocalVersion(coordination: PutCoordination, result: StoreResult): voi
   const { kernel, plan } = coordination;
   coordination.record = result.record;
   coordination.state = 'waitingForAcknowledgements';
-  const encoded = encodeRecord(result.record);
-  for (const target of plan.targets) {
+  const encoded = result.encoded ?? encodeRecord(result.record);
+  const targets = plan.targets;
+  let onReply: ReplyHandler | undefined;
+  for (let index = 0; index < targets.length; index++) {
+    const target = targets[index] as PreferenceEntry;
     if (target.node === kernel.self) {
       acknowledgeLocal(coordination, target, result.record);
     } else {
-      sendReplica(coordination, target, encoded);
+      sendReplica(coordination, index, encoded, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
     }
   }
   decide(coordination);
@@ -120,26 +129,36 @@ function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry
   });
 }
 
-function sendReplica(coordination: PutCoordination, target: PreferenceEntry, encoded: Uint8Array): void {
+/** Sends the record to the target at `index`; one reply handler serves every target of the write. */
+function sendReplica(coordination: PutCoordination, index: number, encoded: Uint8Array, onReply: ReplyHandler): void {
   const { kernel, plan } = coordination;
+  const target = plan.targets[index] as PreferenceEntry;
   const hintFor = target.role === 'fallback' ? target.standsInFor : undefined;
-  const id = kernel.request(
-    target.node,
-    (id) => ({ type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable: plan.props.durability === 'durable', ...(hintFor === undefined ? {} : { hintFor }) }),
-    (from, message) => {
-      if (message.type !== 'replicaPutAck' || from !== target.node) return;
-      kernel.failureDetector.markUp(from);
-      if (message.ok) acknowledge(coordination, target);
-      else coordination.tally.refuse(target.node);
-      decide(coordination);
-    },
-  );
+  const id = kernel.listen(onReply);
+  coordination.targetRequestIds[index] = id;
   coordination.requestIds.push(id);
+  const durable = plan.props.durability === 'durable';
+  const message: Message = hintFor === undefined ? { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable } : { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable, hintFor };
+  kernel.send(target.node, message);
+}
+
+/** An acknowledgement counts only from the target the request with that id went to. */
+function onReplicaReply(coordination: PutCoordination, from: NodeId, message: Message): void {
+  if (message.type !== 'replicaPutAck') return;
+  const index = coordination.targetRequestIds.indexOf(message.id);
+  const target = coordination.plan.targets[index];
+  if (target === undefined || target.node !== from) return;
+  const kernel = coordination.kernel;
+  kernel.failureDetector.markUp(from);
+  if (message.ok) acknowledge(coordination, target);
+  else coordination.tally.refuse(target.node);
+  decide(coordination);
 }
 
 function acknowledge(coordination: PutCoordination, target: PreferenceEntry): void {
   coordination.tally.acknowledge(target.node);
-  coordination.coveredPrimaries.add(target.role === 'fallback' && target.standsInFor !== undefined ? target.standsInFor : target.node);
+  const primary = target.role === 'fallback' && target.standsInFor !== undefined ? target.standsInFor : target.node;
+  if (!coordination.coveredPrimaries.includes(primary)) coordination.coveredPrimaries.push(primary);
 }
 
 function decide(coordination: PutCoordination): void {
@@ -176,10 +195,13 @@ function finish(coordination: PutCoordination): void {
   coordination.release();
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
+  let everyPrimaryHoldsIt = true;
   for (const primary of plan.primaries) {
-    if (primary === kernel.self || coordination.coveredPrimaries.has(primary)) continue;
-    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, () => undefined);
+    if (!coordination.tally.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
+    if (primary === kernel.self || coordination.coveredPrimaries.includes(primary)) continue;
+    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, ignoreHintResult);
   }
-  const everyPrimaryHoldsIt = plan.primaries.every((primary) => coordination.tally.hasAcknowledged(primary));
-  if (everyPrimaryHoldsIt && !isLive(record) && record.siblings.length > 0) scheduleReap(kernel, plan, record);
+  if (everyPrimaryHoldsIt && record.siblings.length > 0 && !isLive(record)) scheduleReap(kernel, plan, record);
 }
+
+function ignoreHintResult(): void {}

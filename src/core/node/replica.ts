@@ -33,40 +33,45 @@ function decodeOrUndefined(bytes: Uint8Array): VersionedRecord | undefined {
 
 export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageOf<'replicaPut'>): void {
   const record = decodeOrUndefined(message.record);
-  const acknowledge = (ok: boolean): void => {
-    if (message.id !== 0) kernel.send(from, { type: 'replicaPutAck', id: message.id, ok });
-  };
   if (record === undefined) {
     kernel.emit({ type: 'log', level: 'warn', message: 'dropped an undecodable replica record', fields: { from } });
-    acknowledge(false);
+    acknowledgeReplicaPut(kernel, from, message.id, false);
     return;
   }
-  const { partition, storageKey, durable } = message;
+  const { id, partition, storageKey, durable } = message;
   if (misplaced(kernel, from, partition, storageKey)) {
-    acknowledge(false);
+    acknowledgeReplicaPut(kernel, from, id, false);
     return;
   }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
-    kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, record, durable }, acknowledge);
+    kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
     return;
   }
-  kernel.store({ type: 'storeMerge', partition, storageKey, record, durable }, (result) => acknowledge(result.ok));
+  const token = kernel.storeToken((result) => acknowledgeReplicaPut(kernel, from, id, result.ok));
+  kernel.emit({ type: 'storeMerge', token, partition, storageKey, record, durable, encoded: message.record });
+}
+
+/** Id 0 is a request that wants no answer (read repair). */
+function acknowledgeReplicaPut(kernel: NodeKernel, to: NodeId, id: number, ok: boolean): void {
+  if (id !== 0) kernel.send(to, { type: 'replicaPutAck', id, ok });
 }
 
 export function onReplicaGet(kernel: NodeKernel, from: NodeId, message: MessageOf<'replicaGet'>): void {
+  const id = message.id;
   if (misplaced(kernel, from, message.partition, message.storageKey)) {
-    kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: false });
+    kernel.send(from, { type: 'replicaGetReply', id, ok: false });
     return;
   }
-  kernel.store({ type: 'storeRead', partition: message.partition, storageKey: message.storageKey }, (result) => {
+  const token = kernel.storeToken((result) => {
     if (!result.ok) {
-      kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: false });
+      kernel.send(from, { type: 'replicaGetReply', id, ok: false });
     } else if (result.record.siblings.length === 0 && result.record.context.size === 0) {
-      kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: true });
+      kernel.send(from, { type: 'replicaGetReply', id, ok: true });
     } else {
-      kernel.send(from, { type: 'replicaGetReply', id: message.id, ok: true, record: encodeRecord(result.record) });
+      kernel.send(from, { type: 'replicaGetReply', id, ok: true, record: result.encoded ?? encodeRecord(result.record) });
     }
   });
+  kernel.emit({ type: 'storeRead', token, partition: message.partition, storageKey: message.storageKey });
 }
 
 export function onReap(kernel: NodeKernel, message: MessageOf<'reap'>): void {
