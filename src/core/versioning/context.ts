@@ -12,7 +12,7 @@ import { EverwriteError } from '../base/errors.ts';
 import { defaultLimits } from '../base/limits.ts';
 import { base64UrlDecode, base64UrlEncode } from './base64url.ts';
 import { actorBytesMax, type Actor, type VersionVector } from './dvv.ts';
-import { ByteReader, toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from './wire.ts';
+import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
 export const contextTokenVersion = 1;
 
@@ -29,33 +29,118 @@ export const defaultContextLimits: Readonly<ContextLimits> = Object.freeze({
   tokenBytesMax: 64 * 1024,
 });
 
-function sortedEntries(vector: VersionVector): Array<[Actor, number]> {
-  const entries = [...vector];
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return entries;
+/**
+ * Vectors up to this many entries are put in order by insertion sort (no allocation, and linear
+ * when they come nearly sorted, as Maps built by update do); longer ones by Array.prototype.sort, so
+ * a long vector in reverse order costs n log n comparisons, not n squared.
+ */
+const insertionSortEntriesMax = 16;
+
+/** Past this many entries the reused arrays are let go before the next plan, so one huge vector does not keep them big. */
+const reusedEntriesMax = 1024;
+
+function compareActors(a: Actor, b: Actor): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * A version vector's entries in canonical (actor) order, kept in arrays reused from one encoding
+ * to the next so that encoding allocates nothing per entry; valid until the next `plan`. Tokens
+ * and records write entries the same way: varint count, then per entry varint length + UTF-8
+ * actor name and varint counter. Encoding is synchronous, so one instance per encoder suffices.
+ */
+export class CanonicalEntries {
+  private readonly actors: Actor[] = [];
+  private readonly counters: number[] = [];
+  private readonly nameLengths: number[] = [];
+  private count = 0;
+
+  /** Takes `vector`'s entries in canonical order; returns the bytes `write` will produce for them. */
+  plan(vector: VersionVector): number {
+    this.count = 0;
+    if (this.actors.length > reusedEntriesMax) this.actors.length = this.counters.length = this.nameLengths.length = 0;
+    vector.forEach(appendEntry, this);
+    if (this.count > insertionSortEntriesMax) this.sortLong(vector);
+    let size = varintSize(this.count);
+    for (let i = 0; i < this.count; i++) {
+      const counter = this.counters[i] as number;
+      const nameLength = utf8ByteLength(this.actors[i] as Actor);
+      assert(Number.isSafeInteger(counter) && counter >= 1, 'context counters are positive integers');
+      assert(nameLength >= 1 && nameLength <= actorBytesMax, 'actor name length within bounds');
+      this.nameLengths[i] = nameLength;
+      size += varintSize(nameLength) + nameLength + varintSize(counter);
+    }
+    return size;
+  }
+
+  /** Called by vector.forEach: appends, keeping the first `insertionSortEntriesMax` entries sorted. */
+  append(counter: number, actor: Actor): void {
+    let index = this.count++;
+    if (index < insertionSortEntriesMax) {
+      for (; index > 0 && (this.actors[index - 1] as Actor) > actor; index--) {
+        this.actors[index] = this.actors[index - 1] as Actor;
+        this.counters[index] = this.counters[index - 1] as number;
+      }
+    }
+    this.actors[index] = actor;
+    this.counters[index] = counter;
+  }
+
+  private sortLong(vector: VersionVector): void {
+    const sorted = this.actors.slice(0, this.count).sort(compareActors);
+    for (let i = 0; i < sorted.length; i++) {
+      this.actors[i] = sorted[i] as Actor;
+      this.counters[i] = vector.get(sorted[i] as Actor) as number;
+    }
+  }
+
+  /** The position of `actor` in canonical order, or -1 when the vector has no entry for it. */
+  indexOf(actor: Actor): number {
+    let low = 0;
+    let high = this.count - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const order = compareActors(this.actors[middle] as Actor, actor);
+      if (order === 0) return middle;
+      if (order < 0) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  counterAt(index: number): number {
+    return this.counters[index] as number;
+  }
+
+  /** Writes the count and the entries planned last at `offset`; returns the offset after them. */
+  write(bytes: Uint8Array, offset: number): number {
+    offset = writeVarint(bytes, offset, this.count);
+    for (let i = 0; i < this.count; i++) {
+      offset = writeVarint(bytes, offset, this.nameLengths[i] as number);
+      offset = writeUtf8(bytes, offset, this.actors[i] as Actor);
+      offset = writeVarint(bytes, offset, this.counters[i] as number);
+    }
+    return offset;
+  }
+}
+
+/** A named function (not a closure per call) for VersionVector.forEach, with the entries as `this`. */
+function appendEntry(this: CanonicalEntries, counter: number, actor: Actor): void {
+  this.append(counter, actor);
+}
+
+const tokenEntries = new CanonicalEntries();
+
+/** Tokens up to this size are laid out in one reused buffer: they are turned into text at once. */
+const tokenScratch = new ArrayBuffer(4096);
 
 export function encodeContext(vector: VersionVector): string {
   if (vector.size === 0) return '';
-  const entries = sortedEntries(vector);
-  const names: Utf8Text[] = [];
-  let size = 1 + varintSize(entries.length);
-  for (const [actor, counter] of entries) {
-    assert(Number.isSafeInteger(counter) && counter >= 1, 'context counters are positive integers');
-    const name = toUtf8Text(actor);
-    assert(name.length >= 1 && name.length <= actorBytesMax, 'actor name length within bounds');
-    names.push(name);
-    size += varintSize(name.length) + name.length + varintSize(counter);
-  }
-  const bytes = new Uint8Array(size);
+  const size = 1 + tokenEntries.plan(vector);
+  const bytes = size <= tokenScratch.byteLength ? new Uint8Array(tokenScratch, 0, size) : new Uint8Array(size);
   bytes[0] = contextTokenVersion;
-  let offset = writeVarint(bytes, 1, entries.length);
-  entries.forEach(([, counter], index) => {
-    const name = names[index] as Utf8Text;
-    offset = writeVarint(bytes, offset, name.length);
-    offset = writeUtf8Text(bytes, offset, name);
-    offset = writeVarint(bytes, offset, counter);
-  });
+  const end = tokenEntries.write(bytes, 1);
+  assert(end === size, 'token size computed exactly');
   return base64UrlEncode(bytes);
 }
 

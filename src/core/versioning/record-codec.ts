@@ -21,9 +21,11 @@
 // lastModifiedMs * 1024, and re-encoded as version 2 (docs/decisions/0004-hybrid-logical-clock.md).
 
 import { assert } from '../base/assert.ts';
+import { allocateBytes } from '../base/slab.ts';
+import { CanonicalEntries } from './context.ts';
 import { actorBytesMax, canonicalSiblings, type Actor, type Sibling, type StoredValue, type VersionedRecord } from './dvv.ts';
 import { physicalMsMax, timestampAt, timestampMax } from './hlc.ts';
-import { ByteReader, toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from './wire.ts';
+import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
 export const recordLayoutVersion = 2;
 
@@ -39,21 +41,14 @@ export const contentTypeBytesMax = 16 * 1024;
 const deletedFlag = 1;
 const timestampBelowFlag = 2;
 
-function compareActors(a: Actor, b: Actor): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** The record's context, in canonical order, reused by every encoding (see CanonicalEntries). */
+const recordEntries = new CanonicalEntries();
 
-function indexOfActor(actors: readonly Actor[], actor: Actor): number {
-  let low = 0;
-  let high = actors.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const order = compareActors(actors[middle] as Actor, actor);
-    if (order === 0) return middle;
-    if (order < 0) low = middle + 1;
-    else high = middle - 1;
-  }
-  return assertMissing(actor);
+/** Index of the sibling's actor among the planned context entries; a sibling outside the context is a bug. */
+function actorIndexOf(sibling: Sibling): number {
+  const index = recordEntries.indexOf(sibling.dot.actor);
+  if (index < 0) assertMissing(sibling.dot.actor);
+  return index;
 }
 
 function assertMissing(actor: Actor): never {
@@ -67,111 +62,88 @@ function timestampOffset(stored: StoredValue): number {
   return stored.timestamp - timestampAt(stored.lastModifiedMs);
 }
 
-function storedSize(stored: StoredValue, contentType: Utf8Text): number {
-  assert(contentType.length <= contentTypeBytesMax, 'content type within bounds');
+/** Bytes of one sibling, checking what the layout requires of it (its dot covered, bounded content type). */
+function siblingSize(sibling: Sibling): number {
+  const actorIndex = actorIndexOf(sibling);
+  const counter = sibling.dot.counter;
+  assert(Number.isSafeInteger(counter) && counter >= 1 && counter <= recordEntries.counterAt(actorIndex), 'sibling dot covered by the context');
+  const stored = sibling.stored;
+  const contentTypeLength = utf8ByteLength(stored.contentType);
+  assert(contentTypeLength <= contentTypeBytesMax, 'content type within bounds');
   assert(!stored.deleted || stored.value.length === 0, 'a tombstone has an empty value');
   const offset = timestampOffset(stored);
   return (
-    1 + varintSize(stored.lastModifiedMs) + varintSize(Math.abs(offset)) + varintSize(contentType.length) + contentType.length + varintSize(stored.value.length) + stored.value.length
+    varintSize(actorIndex) +
+    varintSize(counter) +
+    1 +
+    varintSize(stored.lastModifiedMs) +
+    varintSize(Math.abs(offset)) +
+    varintSize(contentTypeLength) +
+    contentTypeLength +
+    varintSize(stored.value.length) +
+    stored.value.length
   );
 }
 
-/** The context's entries in canonical (actor) order, with their UTF-8 names and encoded size. */
-interface ContextPlan {
-  readonly actors: Actor[];
-  readonly names: Utf8Text[];
-  readonly counters: number[];
-  readonly size: number;
-}
-
-function planContext(context: VersionedRecord['context']): ContextPlan {
-  const actors = [...context.keys()].sort(compareActors);
-  const names: Utf8Text[] = new Array<Utf8Text>(actors.length);
-  const counters: number[] = new Array<number>(actors.length);
-  let size = varintSize(actors.length);
-  for (let i = 0; i < actors.length; i++) {
-    const counter = context.get(actors[i] as Actor) as number;
-    const name = toUtf8Text(actors[i] as Actor);
-    assert(Number.isSafeInteger(counter) && counter >= 1, 'context counters are positive integers');
-    assert(name.length >= 1 && name.length <= actorBytesMax, 'actor name length within bounds');
-    names[i] = name;
-    counters[i] = counter;
-    size += varintSize(name.length) + name.length + varintSize(counter);
-  }
-  return { actors, names, counters, size };
-}
-
+/**
+ * The record's bytes, in a view of the shared slab when small (base/slab.ts: `.buffer` is not the
+ * caller's own, and whoever keeps the bytes for long should copy them).
+ */
 export function encodeRecord(record: VersionedRecord): Uint8Array {
-  const plan = planContext(record.context);
   const siblings = canonicalSiblings(record.siblings);
-  const actorIndexes: number[] = new Array<number>(siblings.length);
-  const contentTypes: Utf8Text[] = new Array<Utf8Text>(siblings.length);
-  let size = 1 + plan.size + varintSize(siblings.length);
-  for (let i = 0; i < siblings.length; i++) {
-    const sibling = siblings[i] as Sibling;
-    const actorIndex = indexOfActor(plan.actors, sibling.dot.actor);
-    const counter = sibling.dot.counter;
-    assert(Number.isSafeInteger(counter) && counter >= 1 && counter <= (plan.counters[actorIndex] as number), 'sibling dot covered by the context');
-    actorIndexes[i] = actorIndex;
-    contentTypes[i] = toUtf8Text(sibling.stored.contentType);
-    size += varintSize(actorIndex) + varintSize(counter) + storedSize(sibling.stored, contentTypes[i] as Utf8Text);
-  }
-  const bytes = new Uint8Array(size);
+  let size = 1 + recordEntries.plan(record.context) + varintSize(siblings.length);
+  for (let i = 0; i < siblings.length; i++) size += siblingSize(siblings[i] as Sibling);
+  const bytes = allocateBytes(size);
   bytes[0] = recordLayoutVersion;
-  let offset = writeVarint(bytes, 1, plan.actors.length);
-  for (let i = 0; i < plan.actors.length; i++) {
-    const name = plan.names[i] as Utf8Text;
-    offset = writeVarint(bytes, offset, name.length);
-    offset = writeUtf8Text(bytes, offset, name);
-    offset = writeVarint(bytes, offset, plan.counters[i] as number);
-  }
+  let offset = recordEntries.write(bytes, 1);
   offset = writeVarint(bytes, offset, siblings.length);
-  for (let i = 0; i < siblings.length; i++) {
-    offset = writeSibling(bytes, offset, siblings[i] as Sibling, actorIndexes[i] as number, contentTypes[i] as Utf8Text);
-  }
+  for (let i = 0; i < siblings.length; i++) offset = writeSibling(bytes, offset, siblings[i] as Sibling);
   assert(offset === size, 'record size computed exactly');
   return bytes;
 }
 
-function writeSibling(bytes: Uint8Array, offset: number, sibling: Sibling, actorIndex: number, contentType: Utf8Text): number {
+function writeSibling(bytes: Uint8Array, offset: number, sibling: Sibling): number {
   const stored = sibling.stored;
   const distance = timestampOffset(stored);
-  offset = writeVarint(bytes, offset, actorIndex);
+  offset = writeVarint(bytes, offset, actorIndexOf(sibling));
   offset = writeVarint(bytes, offset, sibling.dot.counter);
   bytes[offset++] = (stored.deleted ? deletedFlag : 0) | (distance < 0 ? timestampBelowFlag : 0);
   offset = writeVarint(bytes, offset, stored.lastModifiedMs);
   offset = writeVarint(bytes, offset, Math.abs(distance));
-  offset = writeVarint(bytes, offset, contentType.length);
-  offset = writeUtf8Text(bytes, offset, contentType);
+  offset = writeVarint(bytes, offset, utf8ByteLength(stored.contentType));
+  offset = writeUtf8(bytes, offset, stored.contentType);
   offset = writeVarint(bytes, offset, stored.value.length);
   bytes.set(stored.value, offset);
   return offset + stored.value.length;
 }
 
-/** The context, plus its actors and counters by index (siblings name their actor by index). */
-interface DecodedContext {
-  readonly context: Map<Actor, number>;
-  readonly actors: Actor[];
-  readonly counters: number[];
-}
+/**
+ * The actors and counters of the context decoded last, by index (siblings name their actor by
+ * index): reused by every decoding, which is synchronous, instead of two arrays per record.
+ */
+const decodedActors: Actor[] = [];
+const decodedCounters: number[] = [];
 
-function readContext(reader: ByteReader): DecodedContext {
+/** Past this many entries the reused arrays are let go before the next record, so one huge (corrupt) record does not keep them big. */
+const reusedEntriesMax = 1024;
+
+/** The context as a Map, its entries also left in decodedActors/decodedCounters; returns the Map. */
+function readContext(reader: ByteReader): Map<Actor, number> {
   // Each entry takes at least 3 bytes: a length, one byte of name, a counter.
   const count = reader.count(3);
+  if (decodedActors.length > reusedEntriesMax) decodedActors.length = decodedCounters.length = 0;
   const context = new Map<Actor, number>();
-  const actors: Actor[] = [];
-  const counters: number[] = [];
   for (let i = 0; i < count; i++) {
     const actor = reader.string(actorBytesMax);
     if (actor.length === 0) reader.fail('empty actor name');
-    if (i > 0 && compareActors(actors[i - 1] as Actor, actor) >= 0) reader.fail('context entries out of order');
+    if (i > 0 && (decodedActors[i - 1] as Actor) >= actor) reader.fail('context entries out of order');
     const counter = reader.varint();
     if (counter < 1) reader.fail('context counter is not positive');
     context.set(actor, counter);
-    actors.push(actor);
-    counters.push(counter);
+    decodedActors[i] = actor;
+    decodedCounters[i] = counter;
   }
-  return { context, actors, counters };
+  return context;
 }
 
 /** The timestamp of a sibling written at `lastModifiedMs`: read as its offset, or implied by a legacy record. */
@@ -204,23 +176,25 @@ function readStored(reader: ByteReader, legacy: boolean): StoredValue {
   return { value, contentType, lastModifiedMs, deleted, timestamp };
 }
 
-function readSiblings(reader: ByteReader, actors: readonly Actor[], counters: readonly number[], legacy: boolean): Sibling[] {
+/** The siblings, whose actor indexes refer to the `contextSize` entries readContext left. */
+function readSiblings(reader: ByteReader, contextSize: number, legacy: boolean): Sibling[] {
   // Each sibling takes at least 7 bytes (6 in a legacy record): index, counter, flags, time,
   // timestamp offset, two lengths.
   const count = reader.count(legacy ? 6 : 7);
-  const siblings: Sibling[] = [];
+  // Sized once: pushing onto [] would give even a single sibling room for seventeen.
+  const siblings = new Array<Sibling>(count);
   let previousIndex = -1;
   let previousCounter = 0;
   for (let i = 0; i < count; i++) {
     const actorIndex = reader.varint();
-    const actor = actors[actorIndex];
-    if (actor === undefined) reader.fail('sibling actor index out of range');
+    if (actorIndex >= contextSize) reader.fail('sibling actor index out of range');
+    const actor = decodedActors[actorIndex] as Actor;
     const counter = reader.varint();
-    if (counter < 1 || counter > (counters[actorIndex] as number)) reader.fail('sibling dot not covered by the context');
+    if (counter < 1 || counter > (decodedCounters[actorIndex] as number)) reader.fail('sibling dot not covered by the context');
     if (actorIndex < previousIndex || (actorIndex === previousIndex && counter <= previousCounter)) reader.fail('siblings out of order');
     previousIndex = actorIndex;
     previousCounter = counter;
-    siblings.push({ dot: { actor, counter }, stored: readStored(reader, legacy) });
+    siblings[i] = { dot: { actor, counter }, stored: readStored(reader, legacy) };
   }
   return siblings;
 }
@@ -229,8 +203,8 @@ export function decodeRecord(bytes: Uint8Array): VersionedRecord {
   const reader = new ByteReader(bytes, 'EVERWRITE_BAD_RECORD', 'record');
   const version = reader.byte();
   if (version !== recordLayoutVersion && version !== legacyLayoutVersion) reader.fail(`unknown layout version ${version}`);
-  const { context, actors, counters } = readContext(reader);
-  const siblings = readSiblings(reader, actors, counters, version === legacyLayoutVersion);
+  const context = readContext(reader);
+  const siblings = readSiblings(reader, context.size, version === legacyLayoutVersion);
   reader.end();
   return { context, siblings };
 }

@@ -2,6 +2,9 @@
 // safe integers and length-prefixed UTF-8. Both decoders face untrusted or corrupted bytes, so the
 // reader bounds every step and reports damage as one coded error, never as a crash. Encodings are
 // canonical (no overlong varints) so equal values always have equal bytes (Merkle leaves hash them).
+// Both run on every replicated write, so text is measured and written without a temporary byte
+// array, and the short names every record repeats (actors, content types) decode without
+// allocating a new string each time.
 
 import { EverwriteError, type ErrorCode } from '../base/errors.ts';
 import { utf8Decode, utf8Encode } from '../base/bytes.ts';
@@ -67,8 +70,98 @@ export function writeUtf8Text(buffer: Uint8Array, offset: number, text: Utf8Text
   return offset;
 }
 
+/** Bytes of `text` in UTF-8 exactly as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+export function utf8ByteLength(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      length += 1;
+    } else if (isSurrogatePair(text, i, code)) {
+      // Two UTF-16 units, four bytes.
+      length += 2;
+      i++;
+    } else {
+      length += 2;
+    }
+  }
+  return length;
+}
+
+function isSurrogatePair(text: string, index: number, code: number): boolean {
+  if (code < 0xd800 || code > 0xdbff || index + 1 >= text.length) return false;
+  const next = text.charCodeAt(index + 1);
+  return next >= 0xdc00 && next <= 0xdfff;
+}
+
+/**
+ * Writes `text` as UTF-8 at `offset` (the bytes TextEncoder would give, utf8ByteLength of them);
+ * returns the offset after it. Unlike toUtf8Text it never builds a temporary array, ASCII or not.
+ */
+export function writeUtf8(buffer: Uint8Array, offset: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    let code = text.charCodeAt(i);
+    if (code < 0x80) {
+      buffer[offset++] = code;
+      continue;
+    }
+    if (code < 0x800) {
+      buffer[offset++] = 0xc0 | (code >> 6);
+      buffer[offset++] = 0x80 | (code & 63);
+      continue;
+    }
+    if (isSurrogatePair(text, i, code)) {
+      const point = 0x10000 + ((code - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+      buffer[offset++] = 0xf0 | (point >> 18);
+      buffer[offset++] = 0x80 | ((point >> 12) & 63);
+      buffer[offset++] = 0x80 | ((point >> 6) & 63);
+      buffer[offset++] = 0x80 | (point & 63);
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    buffer[offset++] = 0xe0 | (code >> 12);
+    buffer[offset++] = 0x80 | ((code >> 6) & 63);
+    buffer[offset++] = 0x80 | (code & 63);
+  }
+  return offset;
+}
+
 /** Strings this short are decoded by hand when ASCII: cheaper than a TextDecoder call. */
 const asciiFastPathBytesMax = 64;
+
+/**
+ * The short ASCII strings decoded last, by a hash of their bytes (direct-mapped, so bounded: at
+ * most 256 strings of at most 64 chars). Records repeat the same few actor names and content
+ * types; a string found here is returned as is instead of being built again. A hit is checked
+ * char by char, so a collision only costs the build it would have cost anyway.
+ */
+const recentTextSlots = 256;
+const recentTexts: string[] = new Array<string>(recentTextSlots).fill('');
+
+/** The ASCII string of bytes[start, end), or undefined when a byte is not ASCII. */
+function recentAsciiText(bytes: Uint8Array, start: number, end: number): string | undefined {
+  // A tombstone's content type: not worth a slot.
+  if (start === end) return '';
+  let hash = 0x811c9dc5;
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte > 127) return undefined;
+    hash = Math.imul(hash ^ byte, 0x01000193);
+  }
+  const slot = (hash ^ (hash >>> 16)) & (recentTextSlots - 1);
+  const known = recentTexts[slot] as string;
+  if (known.length === end - start && sameAscii(known, bytes, start)) return known;
+  let text = '';
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i] as number);
+  recentTexts[slot] = text;
+  return text;
+}
+
+function sameAscii(text: string, bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
+}
 
 /** Reads untrusted bytes front to back; any violation throws EverwriteError(`code`). */
 export class ByteReader {
@@ -131,14 +224,8 @@ export class ByteReader {
     const end = start + length;
     if (end > this.bytes.length) this.fail('truncated');
     this.position = end;
-    if (length > asciiFastPathBytesMax) return this.decodeUtf8(this.bytes.subarray(start, end));
-    let text = '';
-    for (let i = start; i < end; i++) {
-      const byte = this.bytes[i] as number;
-      if (byte > 127) return this.decodeUtf8(this.bytes.subarray(start, end));
-      text += String.fromCharCode(byte);
-    }
-    return text;
+    const text = length > asciiFastPathBytesMax ? undefined : recentAsciiText(this.bytes, start, end);
+    return text ?? this.decodeUtf8(this.bytes.subarray(start, end));
   }
 
   private decodeUtf8(bytes: Uint8Array): string {
