@@ -1,17 +1,24 @@
 // Why: a replica stores each (bucket, key) under one byte string inside its partition's namespace.
 // Length-prefixing the bucket keeps every pair distinct (no separator can collide) and lets scans
-// (handoff, anti-entropy, /admin/local) recover both parts.
+// (handoff, anti-entropy, /admin/local) recover both parts. Every request encodes one, so the
+// common (ASCII) key is a view of the shared slab (base/slab.ts) rather than an array of its own:
+// its `.buffer` is not the caller's, and whoever keeps a key for long should copy it.
 import { utf8Decode, utf8Encode } from '../base/bytes.ts';
 import { EverwriteError } from '../base/errors.ts';
+import { allocateBytes } from '../base/slab.ts';
 
 export function encodeStorageKey(bucket: string, key: string): Uint8Array {
   return encodeAsciiStorageKey(bucket, key) ?? encodeUtf8StorageKey(bucket, key);
 }
 
-/** The common case, ASCII names, written straight into the key (no TextEncoder, no copies). */
+/**
+ * The common case, ASCII names, written straight into the key (no TextEncoder, no copies). A
+ * non-ASCII name found half-way leaves its few slab bytes unused: rare, and cheaper than a
+ * second pass over every key.
+ */
 function encodeAsciiStorageKey(bucket: string, key: string): Uint8Array | undefined {
   if (bucket.length > 0xffff) return undefined;
-  const out = new Uint8Array(2 + bucket.length + key.length);
+  const out = allocateBytes(2 + bucket.length + key.length);
   out[0] = bucket.length >> 8;
   out[1] = bucket.length & 0xff;
   if (!writeAscii(out, 2, bucket) || !writeAscii(out, 2 + bucket.length, key)) return undefined;
