@@ -6,15 +6,25 @@ import type { NodeKernel, Origin } from './kernel.ts';
 import type { RequestPlan } from './request-plan.ts';
 
 export abstract class Coordination {
-  /** Peer request ids whose replies this coordination still listens for. */
-  readonly requestIds: number[] = [];
+  /**
+   * The id of the peer request sent to each target, by the target's index in `plan.targets` (0: no
+   * request, e.g. the target is this node). Replies are listened for until release().
+   */
+  readonly requestIds: number[];
   private deadlineTimer = 0;
 
   constructor(
     readonly kernel: NodeKernel,
     readonly origin: Origin,
     readonly plan: RequestPlan,
-  ) {}
+  ) {
+    this.requestIds = new Array<number>(plan.targets.length).fill(0);
+  }
+
+  /** The target a reply with this request id must come from; undefined for an id this coordination did not send. */
+  targetOf(requestId: number): RequestPlan['targets'][number] | undefined {
+    return requestId === 0 ? undefined : this.plan.targets[this.requestIds.indexOf(requestId)];
+  }
 
   /** Counts the coordination in flight and arms its deadline (the plan's timeout). */
   begin(onDeadline: () => void): void {
@@ -26,6 +36,6 @@ export abstract class Coordination {
   release(): void {
     this.kernel.inFlightCoordinations -= 1;
     this.kernel.cancelTimer(this.deadlineTimer);
-    for (const id of this.requestIds) this.kernel.forget(id);
+    for (const id of this.requestIds) if (id !== 0) this.kernel.forget(id);
   }
 }

@@ -23,8 +23,6 @@ export interface GetRequest {
 class GetCoordination extends Coordination {
   state: 'waitingForReplies' | 'waitingForStragglers' | 'finished' = 'waitingForReplies';
   readonly tally: GetTally<VersionedRecord>;
-  /** The request id sent to each target, by its index in `plan.targets` (0: none, e.g. this node). */
-  readonly targetRequestIds: number[];
   /** The merge of the replies as of tally revision `mergedRevision` (see merged()). */
   merged: VersionedRecord | undefined;
   mergedRevision = 0;
@@ -32,7 +30,6 @@ class GetCoordination extends Coordination {
   constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
     super(kernel, origin, plan);
     this.tally = new GetTally(plan.quorum, plan.targets.length);
-    this.targetRequestIds = new Array<number>(plan.targets.length).fill(0);
   }
 }
 
@@ -71,15 +68,14 @@ function readLocally(coordination: GetCoordination): void {
 function askReplica(coordination: GetCoordination, index: number, onReply: ReplyHandler): void {
   const { kernel, plan } = coordination;
   const id = kernel.listen(onReply);
-  coordination.targetRequestIds[index] = id;
-  coordination.requestIds.push(id);
+  coordination.requestIds[index] = id;
   kernel.send((plan.targets[index] as PreferenceEntry).node, { type: 'replicaGet', id, partition: plan.partition, storageKey: plan.storageKey });
 }
 
 /** A reply counts only from the target the request with that id went to. */
 function onReplicaReply(coordination: GetCoordination, from: NodeId, message: Message): void {
   if (message.type !== 'replicaGetReply') return;
-  const target = coordination.plan.targets[coordination.targetRequestIds.indexOf(message.id)];
+  const target = coordination.targetOf(message.id);
   if (target === undefined || target.node !== from) return;
   const kernel = coordination.kernel;
   kernel.failureDetector.markUp(from);

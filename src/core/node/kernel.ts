@@ -68,6 +68,9 @@ export class NodeKernel {
     return node === this.self || this.failureDetector.isAlive(node, this.nowMs);
   }
 
+  /** `isAlive` as a function value, made once: every request plan passes it. */
+  readonly isAliveNode = (node: NodeId): boolean => this.isAlive(node);
+
   send(to: NodeId, message: Message): void {
     this.emit({ type: 'send', to, message });
   }

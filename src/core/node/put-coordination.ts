@@ -34,13 +34,10 @@ class PutCoordination extends Coordination {
   readonly tally: PutTally;
   /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
   readonly coveredPrimaries: NodeId[] = [];
-  /** The request id sent to each target, by its index in `plan.targets` (0: none, e.g. this node). */
-  readonly targetRequestIds: number[];
 
   constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
     super(kernel, origin, plan);
     this.tally = new PutTally(plan.quorum, plan.targets.length);
-    this.targetRequestIds = new Array<number>(plan.targets.length).fill(0);
   }
 
   get answered(): boolean {
@@ -135,8 +132,7 @@ function sendReplica(coordination: PutCoordination, index: number, encoded: Uint
   const target = plan.targets[index] as PreferenceEntry;
   const hintFor = target.role === 'fallback' ? target.standsInFor : undefined;
   const id = kernel.listen(onReply);
-  coordination.targetRequestIds[index] = id;
-  coordination.requestIds.push(id);
+  coordination.requestIds[index] = id;
   const durable = plan.props.durability === 'durable';
   const message: Message = hintFor === undefined ? { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable } : { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable, hintFor };
   kernel.send(target.node, message);
@@ -145,8 +141,7 @@ function sendReplica(coordination: PutCoordination, index: number, encoded: Uint
 /** An acknowledgement counts only from the target the request with that id went to. */
 function onReplicaReply(coordination: PutCoordination, from: NodeId, message: Message): void {
   if (message.type !== 'replicaPutAck') return;
-  const index = coordination.targetRequestIds.indexOf(message.id);
-  const target = coordination.plan.targets[index];
+  const target = coordination.targetOf(message.id);
   if (target === undefined || target.node !== from) return;
   const kernel = coordination.kernel;
   kernel.failureDetector.markUp(from);

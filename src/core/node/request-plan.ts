@@ -8,7 +8,7 @@ import { defaultLimits } from '../base/limits.ts';
 import { utf8Encode } from '../base/bytes.ts';
 import type { WireError } from '../protocol/messages.ts';
 import { encodeStorageKey } from '../protocol/storage-key.ts';
-import { keyHash, partitionOf, preferenceList, primaryNodes, type PreferenceEntry } from '../ring/index.ts';
+import { keyHash, partitionOf, placementOf, type PreferenceEntry } from '../ring/index.ts';
 import type { ClientRequestOptions } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
 import type { BucketPropsValue } from './options.ts';
@@ -57,10 +57,8 @@ export function planRequest(kernel: NodeKernel, bucket: string, key: string, kin
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > kernel.settings.requestTimeoutMsMax) {
     throw new EverwriteError('EVERWRITE_BAD_REQUEST', `timeout_ms must be an integer from 1 to ${kernel.settings.requestTimeoutMsMax}`);
   }
-  const hash = keyHash(kernel.digest, bucket, key);
-  const partition = partitionOf(kernel.ring, hash);
-  const targets = preferenceList(kernel.ring, hash, { n, isAlive: (node) => kernel.isAlive(node) });
-  const primaries = primaryNodes(kernel.ring, partition, n);
+  const partition = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key));
+  const { targets, primaries } = placementOf(kernel.ring, partition, n, kernel.isAliveNode);
   return { bucket, key, props, quorum, timeoutMs, partition, storageKey: encodeStorageKey(bucket, key), targets, primaries };
 }
 

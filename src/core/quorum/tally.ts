@@ -6,40 +6,54 @@ import type { NodeId } from '../base/ids.ts';
 
 export type TallyDecision = 'succeeded' | 'failed' | 'pending';
 
+/** True when `node` is among the first `count` entries of `nodes`. */
+function holds(nodes: readonly NodeId[] | undefined, count: number, node: NodeId): boolean {
+  for (let index = 0; index < count; index++) if ((nodes as readonly NodeId[])[index] === node) return true;
+  return false;
+}
+
 /** Counts write acknowledgements from distinct nodes against W. */
 export class PutTally {
-  private readonly acknowledged: NodeId[] = [];
-  private readonly refused: NodeId[] = [];
+  /** Sized for every target at once (growing an empty array from its first push costs more). */
+  private readonly acknowledged: NodeId[];
+  private acknowledgements = 0;
+  /** Refusals are rare: their list is made on the first one. */
+  private refused: NodeId[] | undefined;
+  private refusals = 0;
 
   constructor(
     readonly required: number,
     readonly targetCount: number,
-  ) {}
+  ) {
+    this.acknowledged = new Array<NodeId>(targetCount);
+  }
 
   acknowledge(node: NodeId): void {
-    if (!this.refused.includes(node) && !this.acknowledged.includes(node)) this.acknowledged.push(node);
+    if (holds(this.refused, this.refusals, node) || holds(this.acknowledged, this.acknowledgements, node)) return;
+    this.acknowledged[this.acknowledgements++] = node;
   }
 
   refuse(node: NodeId): void {
-    if (!this.acknowledged.includes(node) && !this.refused.includes(node)) this.refused.push(node);
+    if (holds(this.acknowledged, this.acknowledgements, node) || holds(this.refused, this.refusals, node)) return;
+    (this.refused ??= [])[this.refusals++] = node;
   }
 
   get acknowledgedCount(): number {
-    return this.acknowledged.length;
+    return this.acknowledgements;
   }
 
   hasAcknowledged(node: NodeId): boolean {
-    return this.acknowledged.includes(node);
+    return holds(this.acknowledged, this.acknowledgements, node);
   }
 
   /** Every target has answered one way or the other. */
   get complete(): boolean {
-    return this.acknowledged.length + this.refused.length >= this.targetCount;
+    return this.acknowledgements + this.refusals >= this.targetCount;
   }
 
   decision(): TallyDecision {
-    if (this.acknowledged.length >= this.required) return 'succeeded';
-    if (this.targetCount - this.refused.length < this.required) return 'failed';
+    if (this.acknowledgements >= this.required) return 'succeeded';
+    if (this.targetCount - this.refusals < this.required) return 'failed';
     return 'pending';
   }
 }

@@ -13,7 +13,7 @@ export {
   type ClaimOptions,
   type CreateRingOptions,
 } from './ring.ts';
-export { partitionOf, preferenceList, primaryNodes, type PreferenceEntry, type PreferenceOptions } from './preference.ts';
+export { partitionOf, placementOf, preferenceList, primaryNodes, type KeyPlacement, type PreferenceEntry, type PreferenceOptions } from './preference.ts';
 export { ringToJSON, ringFromJSON, type RingJSON } from './json.ts';
 export {
   randomPosition,

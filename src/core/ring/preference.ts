@@ -40,6 +40,8 @@ interface PreferenceTable {
   readonly rows: Int32Array;
   /** The primary entries of each partition (frozen entries, shared); lookups return a copy of the array. */
   readonly primaries: ReadonlyArray<readonly PreferenceEntry[]>;
+  /** The primaries' node ids of each partition, frozen and shared (see placementOf). */
+  readonly primaryIds: ReadonlyArray<readonly NodeId[]>;
   /** True when `rows` hold every distinct owner, so no lookup ever needs a full walk. */
   readonly complete: boolean;
 }
@@ -189,9 +191,10 @@ function buildTable(index: RingIndex, primaryCount: number): PreferenceTable {
     for (let position = 0; position < walked && next < (partition + 1) * width; position++) {
       if (chosen[position] === 0) rows[next++] = walk[position]!;
     }
-    primaries.push(entries);
+    primaries.push(Object.freeze(entries));
   }
-  return { primaryCount, width, rows, primaries, complete: width === index.ownerCount };
+  const primaryIds = primaries.map((entries) => Object.freeze(entries.map((entry) => entry.node)));
+  return { primaryCount, width, rows, primaries, primaryIds, complete: width === index.ownerCount };
 }
 
 function tableOf(index: RingIndex, n: number): PreferenceTable {
@@ -233,6 +236,35 @@ export function preferenceList(ring: Ring, keyHash: Uint8Array, options: Prefere
   }
   if (dead !== undefined) appendFallbacks(index, table, partition, dead, isAlive, result);
   return result;
+}
+
+/** Where a key of `partition` lives for a coordinator: its N primaries, and the first N healthy nodes. */
+export interface KeyPlacement {
+  /** All N primaries, alive or not (frozen, shared between requests). */
+  readonly primaries: readonly NodeId[];
+  /** As preferenceList: the alive primaries, then fallbacks for the dead ones. */
+  readonly targets: readonly PreferenceEntry[];
+}
+
+/**
+ * preferenceList and primaryNodes in one lookup, for the request path: when every primary is
+ * alive (nearly always) both arrays are the table's own frozen ones, so a request allocates nothing.
+ */
+export function placementOf(ring: Ring, partition: PartitionIndex, n: number, isAlive: (node: NodeId) => boolean): KeyPlacement {
+  const index = indexOf(ring);
+  const table = tableOf(index, n);
+  const primaryIds = table.primaryIds[partition]!;
+  const primaries = table.primaries[partition]!;
+  let dead: NodeId[] | undefined;
+  for (let position = 0; position < primaryIds.length; position++) {
+    const node = primaryIds[position]!;
+    if (!isAlive(node)) (dead ??= []).push(node);
+  }
+  if (dead === undefined) return { primaries: primaryIds, targets: primaries };
+  const targets: PreferenceEntry[] = [];
+  for (const entry of primaries) if (isAlive(entry.node)) targets.push(entry);
+  appendFallbacks(index, table, partition, dead, isAlive, targets);
+  return { primaries: primaryIds, targets };
 }
 
 /** Pairs each dead primary, in order, with the next alive non-primary node of the walk. */

@@ -1,0 +1,71 @@
+// Why: the tallies keep their answers in small arrays sized up front instead of Sets and Maps, for
+// the request path's allocation budget. This checks them against the obvious Set/Map model on
+// random answer sequences (duplicates, a node that acknowledges then refuses, more answers than targets).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { propertyOptions } from '../../support/property.ts';
+import { GetTally, PutTally, type TallyDecision } from '../../../src/core/quorum/tally.ts';
+import type { NodeId } from '../../../src/core/base/ids.ts';
+
+const node = fc.constantFrom(...['n1', 'n2', 'n3', 'n4', 'n5'].map((id) => id as NodeId));
+const answers = fc.array(fc.record({ node, ok: fc.boolean(), value: fc.integer() }), { maxLength: 12 });
+const shape = fc.integer({ min: 1, max: 5 }).chain((targetCount) => fc.record({ targetCount: fc.constant(targetCount), required: fc.integer({ min: 1, max: targetCount }) }));
+
+function modelDecision(good: number, bad: number, required: number, targetCount: number): TallyDecision {
+  if (good >= required) return 'succeeded';
+  if (targetCount - bad < required) return 'failed';
+  return 'pending';
+}
+
+test('PutTally counts as a pair of Sets would: the first answer of a node stands', () => {
+  fc.assert(
+    fc.property(shape, answers, ({ targetCount, required }, sequence) => {
+      const tally = new PutTally(required, targetCount);
+      const acknowledged = new Set<NodeId>();
+      const refused = new Set<NodeId>();
+      for (const answer of sequence) {
+        if (answer.ok) {
+          tally.acknowledge(answer.node);
+          if (!refused.has(answer.node)) acknowledged.add(answer.node);
+        } else {
+          tally.refuse(answer.node);
+          if (!acknowledged.has(answer.node)) refused.add(answer.node);
+        }
+        assert.equal(tally.acknowledgedCount, acknowledged.size);
+        assert.equal(tally.complete, acknowledged.size + refused.size >= targetCount);
+        assert.equal(tally.decision(), modelDecision(acknowledged.size, refused.size, required, targetCount));
+        for (const id of ['n1', 'n2', 'n3', 'n4', 'n5'] as NodeId[]) assert.equal(tally.hasAcknowledged(id), acknowledged.has(id));
+      }
+    }),
+    propertyOptions(),
+  );
+});
+
+test('GetTally keeps replies as a Map would (a later reply of a node replaces its value) and ignores replies after a failure', () => {
+  fc.assert(
+    fc.property(shape, answers, ({ targetCount, required }, sequence) => {
+      const tally = new GetTally<number>(required, targetCount);
+      const replies = new Map<NodeId, number>();
+      const failures = new Set<NodeId>();
+      let revision = tally.revision;
+      for (const answer of sequence) {
+        if (answer.ok) {
+          tally.reply(answer.node, answer.value);
+          if (!failures.has(answer.node)) replies.set(answer.node, answer.value);
+        } else {
+          tally.fail(answer.node);
+          if (!replies.has(answer.node)) failures.add(answer.node);
+        }
+        if (answer.ok && !failures.has(answer.node)) assert.ok(tally.revision > revision, 'an accepted reply moves the revision');
+        revision = tally.revision;
+        assert.deepEqual(tally.nodes, [...replies.keys()]);
+        assert.deepEqual(tally.values, [...replies.values()]);
+        assert.equal(tally.complete, replies.size + failures.size >= targetCount);
+        assert.equal(tally.decision(), modelDecision(replies.size, failures.size, required, targetCount));
+        for (const id of ['n1', 'n2', 'n3', 'n4', 'n5'] as NodeId[]) assert.equal(tally.replyOf(id), replies.get(id));
+      }
+    }),
+    propertyOptions(),
+  );
+});
