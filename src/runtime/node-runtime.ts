@@ -72,7 +72,9 @@ export class NodeRuntime implements KvService {
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
-    this.deadlines = new DeadlineQueues(options.clock, options.timers, (timerId, nowMs) => this.dispatch({ type: 'timerFired', nowMs, timerId }));
+    this.deadlines = new DeadlineQueues(options.clock, options.timers, (timerId, nowMs) => {
+      if (options.core.isTimerPending(timerId)) this.dispatch({ type: 'timerFired', nowMs, timerId });
+    });
     this.engine = options.store.engine;
   }
 
@@ -99,7 +101,7 @@ export class NodeRuntime implements KvService {
   // ---- KvService -------------------------------------------------------------------------------
 
   get(bucket: string, key: string, options: RequestOptions = {}): Promise<GetResult> {
-    return this.ask((requestId, nowMs) => ({ type: 'clientGet', nowMs, requestId, bucket, key, options: requestOptions(options) }), shapeGetResult);
+    return this.ask({ type: 'clientGet', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, options: requestOptions(options) }, shapeGetResult);
   }
 
   async put(request: PutRequest): Promise<{ readonly context: string }> {
@@ -119,7 +121,7 @@ export class NodeRuntime implements KvService {
   }
 
   async setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps> {
-    await this.ask((requestId, nowMs) => ({ type: 'clientSetProps', nowMs, requestId, bucket, patch }), ignoreOutcome);
+    await this.ask({ type: 'clientSetProps', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, patch }, ignoreOutcome);
     return this.options.core.bucketProps(bucket);
   }
 
@@ -153,16 +155,18 @@ export class NodeRuntime implements KvService {
   // ---- event loop ------------------------------------------------------------------------------
 
   private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
-    return this.ask((requestId, nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: this.options.clock.realtimeMs(), options: requestOptions(options) }), shapeWriteResult);
+    if (!this.running) return notRunning();
+    const clock = this.options.clock;
+    const requestId = this.nextRequestId++;
+    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId, bucket, key, context, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, shapeWriteResult);
   }
 
-  /** Steps the core with the event `build` makes and settles with `shape(outcome)` when it replies. */
-  private ask<T>(build: (requestId: number, nowMs: number) => Event, shape: (outcome: Success) => T): Promise<T> {
-    if (!this.running) return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
-    const requestId = this.nextRequestId++;
+  /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */
+  private ask<T>(event: Extract<Event, { requestId: number }>, shape: (outcome: Success) => T): Promise<T> {
+    if (!this.running) return notRunning();
     return new Promise<T>((resolve, reject) => {
-      this.waiters.set(requestId, { resolve: resolve as (answer: never) => void, reject, shape });
-      this.dispatch(build(requestId, this.options.clock.monotonicMs()));
+      this.waiters.set(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape });
+      this.dispatch(event);
     });
   }
 
@@ -347,6 +351,10 @@ function shapeWriteResult(outcome: Success): { readonly context: string } {
   return new WrittenContext(outcome.context ?? outcome.record.context);
 }
 
+function notRunning(): Promise<never> {
+  return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
+}
+
 function ignoreOutcome(): undefined {
   return undefined;
 }
@@ -419,7 +427,10 @@ class DeadlineQueues {
   }
 }
 
+const noRequestOptions: ClientRequestOptions = Object.freeze({});
+
 function requestOptions(options: RequestOptions): ClientRequestOptions {
+  if (options.r === undefined && options.w === undefined && options.timeoutMs === undefined) return noRequestOptions;
   return { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
 }
 

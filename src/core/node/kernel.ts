@@ -109,6 +109,11 @@ export class NodeKernel {
     this.timerWaiters.delete(timerId);
   }
 
+  /** False once the timer fired or was cancelled: its `timerFired` event would change nothing. */
+  isTimerPending(timerId: number): boolean {
+    return this.timerWaiters.has(timerId);
+  }
+
   fireTimer(timerId: number): void {
     const callback = this.timerWaiters.get(timerId);
     this.timerWaiters.delete(timerId);

@@ -74,6 +74,14 @@ export class NodeCore {
     return node === this.kernel.self || this.kernel.failureDetector.isAlive(node, nowMs);
   }
 
+  /**
+   * Whether a timer is still waited for. Most deadlines end cancelled (their request was answered
+   * in time), and the runtime skips those rather than step the core with an event that does nothing.
+   */
+  isTimerPending(timerId: number): boolean {
+    return this.kernel.isTimerPending(timerId);
+  }
+
   takeEffects(): Effect[] {
     return this.kernel.takeEffects();
   }

@@ -61,5 +61,8 @@ export function prefixedRange(namespace: number, options: ScanOptions | undefine
  * string order is the bytes' order.
  */
 export function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  // Buffer's own latin1Slice takes any Uint8Array: no Buffer view is made per call (one per key and value).
+  return latin1Slice.call(bytes, 0, bytes.byteLength);
 }
+
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
