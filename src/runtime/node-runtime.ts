@@ -63,6 +63,7 @@ export class NodeRuntime implements KvService {
   private draining = false;
   /** Messages the events of one dispatch produced, by peer: one frame per peer. */
   private readonly outbox = new Map<NodeId, Message[]>();
+  private outboxMessages = 0;
   private readonly deadlines: DeadlineQueues;
   private nextRequestId = 1;
   private running = false;
@@ -216,21 +217,36 @@ export class NodeRuntime implements KvService {
   private step(event: Event): void {
     const core = this.options.core;
     core.step(event);
-    for (const effect of core.takeEffects()) {
-      if (effect.type !== 'send') {
-        this.execute(effect);
-        continue;
+    const effects = core.pendingEffects();
+    try {
+      for (let index = 0; index < effects.length; index++) {
+        const effect = effects[index] as Effect;
+        if (effect.type !== 'send') {
+          this.execute(effect);
+          continue;
+        }
+        const queue = this.outbox.get(effect.to);
+        if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
+        else queue.push(effect.message);
+        this.outboxMessages += 1;
       }
-      const queue = this.outbox.get(effect.to);
-      if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
-      else queue.push(effect.message);
+    } finally {
+      core.clearEffects();
     }
   }
 
+  /** One frame per peer; each peer's message list is kept and reused (peers are few and long-lived). */
   private flushOutbox(): void {
-    if (this.outbox.size === 0) return;
-    for (const [to, messages] of this.outbox) this.options.transport.send(to, encodeMessages(messages));
-    this.outbox.clear();
+    if (this.outboxMessages === 0) return;
+    this.outboxMessages = 0;
+    for (const [to, messages] of this.outbox) {
+      if (messages.length === 0) continue;
+      try {
+        this.options.transport.send(to, encodeMessages(messages));
+      } finally {
+        messages.length = 0;
+      }
+    }
   }
 
   private execute(effect: Exclude<Effect, { type: 'send' }>): void {

@@ -100,16 +100,16 @@ function decodeReply(bytes: Uint8Array | undefined): VersionedRecord | undefined
 
 /** Every reply merged; computed again only when a reply came in since the last time. */
 function merged(coordination: GetCoordination): VersionedRecord {
-  const replies = coordination.tally.values;
-  if (coordination.merged !== undefined && coordination.mergedRevision === coordination.tally.revision) return coordination.merged;
-  let result = replies[0] ?? emptyRecord;
-  for (let index = 1; index < replies.length; index++) {
-    const next = replies[index] as VersionedRecord;
+  const tally = coordination.tally;
+  if (coordination.merged !== undefined && coordination.mergedRevision === tally.revision) return coordination.merged;
+  let result = tally.replyCount === 0 ? emptyRecord : tally.valueAt(0);
+  for (let index = 1; index < tally.replyCount; index++) {
+    const next = tally.valueAt(index);
     // Replicas that agree (the usual case) need no merged copy: the one that descends is the merge.
     if (!descends(result, next)) result = descends(next, result) ? next : sync(result, next);
   }
   coordination.merged = result;
-  coordination.mergedRevision = coordination.tally.revision;
+  coordination.mergedRevision = tally.revision;
   return result;
 }
 
@@ -152,9 +152,9 @@ function repairStaleReplicas(coordination: GetCoordination, reconciled: Versione
   if (reconciled.siblings.length === 0 && reconciled.context.size === 0) return;
   const durable = plan.props.durability === 'durable';
   let encoded: Uint8Array | undefined;
-  for (let index = 0; index < tally.nodes.length; index++) {
-    const node = tally.nodes[index] as NodeId;
-    const record = tally.values[index] as VersionedRecord;
+  for (let index = 0; index < tally.replyCount; index++) {
+    const node = tally.nodeAt(index);
+    const record = tally.valueAt(index);
     if (!plan.primaries.includes(node) || descends(record, reconciled)) continue;
     if (node === kernel.self) {
       kernel.store({ type: 'storeMerge', partition: plan.partition, storageKey: plan.storageKey, record: reconciled, durable }, () => undefined);

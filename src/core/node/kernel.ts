@@ -64,6 +64,15 @@ export class NodeKernel {
     return taken;
   }
 
+  /** The effects emitted since the last clearEffects(), without handing the array over (see NodeCore.pendingEffects). */
+  pendingEffects(): readonly Effect[] {
+    return this.effects;
+  }
+
+  clearEffects(): void {
+    this.effects.length = 0;
+  }
+
   isAlive(node: NodeId): boolean {
     return node === this.self || this.failureDetector.isAlive(node, this.nowMs);
   }

@@ -86,6 +86,18 @@ export class NodeCore {
     return this.kernel.takeEffects();
   }
 
+  /**
+   * What takeEffects() returns, but the array stays the core's and is emptied by clearEffects():
+   * a runtime stepping the core once per event would otherwise allocate a new effect list per event.
+   */
+  pendingEffects(): readonly Effect[] {
+    return this.kernel.pendingEffects();
+  }
+
+  clearEffects(): void {
+    this.kernel.clearEffects();
+  }
+
   step(event: Event): void {
     const kernel = this.kernel;
     kernel.nowMs = event.nowMs;

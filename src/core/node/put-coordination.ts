@@ -32,12 +32,14 @@ class PutCoordination extends Coordination {
   /** The version was minted with the local replica's context, so the record's context is the client's. */
   supersedesLocal = false;
   readonly tally: PutTally;
-  /** Primaries that hold the write: themselves, or through a fallback that acknowledged for them. */
-  readonly coveredPrimaries: NodeId[] = [];
+  /** Primaries that hold the write (the first `coveredCount`): themselves, or through a fallback that acknowledged for them. */
+  readonly coveredPrimaries: NodeId[];
+  coveredCount = 0;
 
   constructor(kernel: NodeKernel, origin: Origin, plan: RequestPlan) {
     super(kernel, origin, plan);
     this.tally = new PutTally(plan.quorum, plan.targets.length);
+    this.coveredPrimaries = new Array<NodeId>(plan.primaries.length);
   }
 
   get answered(): boolean {
@@ -153,7 +155,12 @@ function onReplicaReply(coordination: PutCoordination, from: NodeId, message: Me
 function acknowledge(coordination: PutCoordination, target: PreferenceEntry): void {
   coordination.tally.acknowledge(target.node);
   const primary = target.role === 'fallback' && target.standsInFor !== undefined ? target.standsInFor : target.node;
-  if (!coordination.coveredPrimaries.includes(primary)) coordination.coveredPrimaries.push(primary);
+  if (!isCovered(coordination, primary)) coordination.coveredPrimaries[coordination.coveredCount++] = primary;
+}
+
+function isCovered(coordination: PutCoordination, primary: NodeId): boolean {
+  for (let index = 0; index < coordination.coveredCount; index++) if (coordination.coveredPrimaries[index] === primary) return true;
+  return false;
 }
 
 function decide(coordination: PutCoordination): void {
@@ -193,7 +200,7 @@ function finish(coordination: PutCoordination): void {
   let everyPrimaryHoldsIt = true;
   for (const primary of plan.primaries) {
     if (!coordination.tally.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
-    if (primary === kernel.self || coordination.coveredPrimaries.includes(primary)) continue;
+    if (primary === kernel.self || isCovered(coordination, primary)) continue;
     kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, ignoreHintResult);
   }
   if (everyPrimaryHoldsIt && record.siblings.length > 0 && !isLive(record)) scheduleReap(kernel, plan, record);

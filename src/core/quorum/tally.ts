@@ -60,55 +60,76 @@ export class PutTally {
 
 /** Collects read replies from distinct nodes against R; values are whatever the caller reads. */
 export class GetTally<T> {
-  /** Nodes that replied, in reply order; `values[i]` is the reply of `nodes[i]`. */
-  readonly nodes: NodeId[] = [];
-  readonly values: T[] = [];
+  /** Nodes that replied, in reply order (the first `replyCount`); `values[i]` is the reply of `nodes[i]`. Sized for every target. */
+  private readonly nodes: NodeId[];
+  private readonly values: T[];
+  private replies = 0;
   /** Counts accepted replies, a replacing one included: what was computed from the replies is stale once it moves. */
   revision = 0;
-  private readonly failures: NodeId[] = [];
+  private failures: NodeId[] | undefined;
+  private failureCount = 0;
 
   constructor(
     readonly required: number,
     readonly targetCount: number,
-  ) {}
+  ) {
+    this.nodes = new Array<NodeId>(targetCount);
+    this.values = new Array<T>(targetCount);
+  }
 
   /** A node's first reply counts; a later one from the same node replaces it. */
   reply(node: NodeId, value: T): void {
-    if (this.failures.includes(node)) return;
+    if (holds(this.failures, this.failureCount, node)) return;
     this.revision += 1;
-    const index = this.nodes.indexOf(node);
+    const index = this.indexOf(node);
     if (index >= 0) {
       this.values[index] = value;
       return;
     }
-    this.nodes.push(node);
-    this.values.push(value);
+    this.nodes[this.replies] = node;
+    this.values[this.replies] = value;
+    this.replies += 1;
   }
 
   fail(node: NodeId): void {
-    if (!this.nodes.includes(node) && !this.failures.includes(node)) this.failures.push(node);
+    if (this.indexOf(node) >= 0 || holds(this.failures, this.failureCount, node)) return;
+    (this.failures ??= [])[this.failureCount++] = node;
   }
 
   get replyCount(): number {
-    return this.nodes.length;
+    return this.replies;
+  }
+
+  /** The node of the reply at `index` (0 <= index < replyCount), in reply order. */
+  nodeAt(index: number): NodeId {
+    return this.nodes[index] as NodeId;
+  }
+
+  valueAt(index: number): T {
+    return this.values[index] as T;
   }
 
   hasReplied(node: NodeId): boolean {
-    return this.nodes.includes(node);
+    return this.indexOf(node) >= 0;
   }
 
   replyOf(node: NodeId): T | undefined {
-    const index = this.nodes.indexOf(node);
+    const index = this.indexOf(node);
     return index < 0 ? undefined : this.values[index];
   }
 
   get complete(): boolean {
-    return this.nodes.length + this.failures.length >= this.targetCount;
+    return this.replies + this.failureCount >= this.targetCount;
   }
 
   decision(): TallyDecision {
-    if (this.nodes.length >= this.required) return 'succeeded';
-    if (this.targetCount - this.failures.length < this.required) return 'failed';
+    if (this.replies >= this.required) return 'succeeded';
+    if (this.targetCount - this.failureCount < this.required) return 'failed';
     return 'pending';
+  }
+
+  private indexOf(node: NodeId): number {
+    for (let index = 0; index < this.replies; index++) if (this.nodes[index] === node) return index;
+    return -1;
   }
 }

@@ -135,17 +135,22 @@ export function update(record: VersionedRecord, clientContext: VersionVector, ac
   const dot: Dot = { actor, counter };
   const context = new Map(mergeContexts(record.context, clientContext));
   context.set(actor, counter);
-  const siblings: Sibling[] = [];
+  const previous = canonicalSiblings(record.siblings);
+  let survivors = 0;
+  for (const sibling of previous) if (!covers(clientContext, sibling.dot)) survivors++;
+  // Sized once: the new version plus the survivors (usually none), in canonical order.
+  const siblings = new Array<Sibling>(survivors + 1);
+  let next = 0;
   let placed = false;
-  for (const sibling of canonicalSiblings(record.siblings)) {
+  for (const sibling of previous) {
     if (covers(clientContext, sibling.dot)) continue;
     if (!placed && compareDots(dot, sibling.dot) < 0) {
-      siblings.push({ dot, stored });
+      siblings[next++] = { dot, stored };
       placed = true;
     }
-    siblings.push(sibling);
+    siblings[next++] = sibling;
   }
-  if (!placed) siblings.push({ dot, stored });
+  if (!placed) siblings[next] = { dot, stored };
   return { context, siblings };
 }
 

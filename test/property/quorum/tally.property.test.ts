@@ -59,8 +59,9 @@ test('GetTally keeps replies as a Map would (a later reply of a node replaces it
         }
         if (answer.ok && !failures.has(answer.node)) assert.ok(tally.revision > revision, 'an accepted reply moves the revision');
         revision = tally.revision;
-        assert.deepEqual(tally.nodes, [...replies.keys()]);
-        assert.deepEqual(tally.values, [...replies.values()]);
+        assert.equal(tally.replyCount, replies.size);
+        assert.deepEqual(Array.from({ length: tally.replyCount }, (_, index) => tally.nodeAt(index)), [...replies.keys()]);
+        assert.deepEqual(Array.from({ length: tally.replyCount }, (_, index) => tally.valueAt(index)), [...replies.values()]);
         assert.equal(tally.complete, replies.size + failures.size >= targetCount);
         assert.equal(tally.decision(), modelDecision(replies.size, failures.size, required, targetCount));
         for (const id of ['n1', 'n2', 'n3', 'n4', 'n5'] as NodeId[]) assert.equal(tally.replyOf(id), replies.get(id));
