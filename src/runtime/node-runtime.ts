@@ -2,6 +2,7 @@
 // and port callbacks into events, steps the core, and executes the effects it returns against the
 // ports. The same runtime runs in production (TCP, disk, system clock) and in the simulator.
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';
+import { IdTable } from '../core/base/id-table.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, StoreResult } from '../core/node/events.ts';
@@ -57,7 +58,7 @@ const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefi
 
 
 export class NodeRuntime implements KvService {
-  private readonly waiters = new Map<number, Waiter>();
+  private readonly waiters = new IdTable<Waiter>();
   /** Events waiting to be stepped; see dispatch(). */
   private readonly events: Event[] = [];
   private draining = false;
@@ -95,7 +96,7 @@ export class NodeRuntime implements KvService {
     this.tickHandle?.cancel();
     await this.options.transport.stop();
     this.deadlines.clear();
-    for (const waiter of this.waiters.values()) waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
+    for (const [, waiter] of this.waiters.entries()) waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
     this.waiters.clear();
   }
 
@@ -166,7 +167,7 @@ export class NodeRuntime implements KvService {
   private ask<T>(event: Extract<Event, { requestId: number }>, shape: (outcome: Success) => T): Promise<T> {
     if (!this.running) return notRunning();
     return new Promise<T>((resolve, reject) => {
-      this.waiters.set(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape });
+      this.waiters.add(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape });
       this.dispatch(event);
     });
   }
@@ -282,9 +283,8 @@ export class NodeRuntime implements KvService {
   }
 
   private settle(requestId: number, outcome: Outcome): void {
-    const waiter = this.waiters.get(requestId);
+    const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
-    this.waiters.delete(requestId);
     if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
     else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
   }

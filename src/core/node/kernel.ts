@@ -3,6 +3,7 @@
 // waiting for them. Completions for ids nobody waits for any more are dropped, which is what makes
 // late, duplicated and reordered answers harmless.
 import { assert } from '../base/assert.ts';
+import { IdTable } from '../base/id-table.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -30,10 +31,10 @@ export class NodeKernel {
   lastTimestamp = 0;
   private effects: Effect[] = [];
   private lastId = 0;
-  private readonly storeWaiters = new Map<number, (result: StoreResult) => void>();
-  private readonly hintWaiters = new Map<number, (ok: boolean) => void>();
-  private readonly timerWaiters = new Map<number, () => void>();
-  private readonly replyWaiters = new Map<number, ReplyHandler>();
+  private readonly storeWaiters = new IdTable<(result: StoreResult) => void>();
+  private readonly hintWaiters = new IdTable<(ok: boolean) => void>();
+  private readonly timerWaiters = new IdTable<() => void>();
+  private readonly replyWaiters = new IdTable<ReplyHandler>();
 
   constructor(
     readonly self: NodeId,
@@ -87,7 +88,7 @@ export class NodeKernel {
   /** Sends a request whose replies (same id) go to `handler` until `forget(id)`. */
   request(to: NodeId, build: (id: number) => Message, handler: ReplyHandler): number {
     const id = this.nextId();
-    this.replyWaiters.set(id, handler);
+    this.replyWaiters.add(id, handler);
     this.send(to, build(id));
     return id;
   }
@@ -95,7 +96,7 @@ export class NodeKernel {
   /** Allocates a request id whose replies go to `handler` until `forget(id)`; the caller sends the request. */
   listen(handler: ReplyHandler): number {
     const id = this.nextId();
-    this.replyWaiters.set(id, handler);
+    this.replyWaiters.add(id, handler);
     return id;
   }
 
@@ -109,7 +110,7 @@ export class NodeKernel {
 
   setTimer(delayMs: number, callback: () => void): number {
     const timerId = this.nextId();
-    this.timerWaiters.set(timerId, callback);
+    this.timerWaiters.add(timerId, callback);
     this.emit({ type: 'setTimer', timerId, delayMs });
     return timerId;
   }
@@ -124,29 +125,25 @@ export class NodeKernel {
   }
 
   fireTimer(timerId: number): void {
-    const callback = this.timerWaiters.get(timerId);
-    this.timerWaiters.delete(timerId);
-    callback?.();
+    this.timerWaiters.take(timerId)?.();
   }
 
   store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>, 'token'>, callback: (result: StoreResult) => void): void {
     const token = this.nextId();
-    this.storeWaiters.set(token, callback);
+    this.storeWaiters.add(token, callback);
     this.emit({ ...effect, token } as Effect);
   }
 
   /** Registers `callback` for a store answer and returns the token the store effect must carry. */
   storeToken(callback: (result: StoreResult) => void): number {
     const token = this.nextId();
-    this.storeWaiters.set(token, callback);
+    this.storeWaiters.add(token, callback);
     return token;
   }
 
   completeStore(token: number, result: StoreResult): void {
     if (result.ok) this.observe(result.record);
-    const callback = this.storeWaiters.get(token);
-    this.storeWaiters.delete(token);
-    callback?.(result);
+    this.storeWaiters.take(token)?.(result);
   }
 
   /** The timestamp of a write this node coordinates now, its clock reading `realtimeMs`. */
@@ -162,14 +159,12 @@ export class NodeKernel {
 
   addHint(effect: Omit<Extract<Effect, { type: 'hintAdd' }>, 'token' | 'type'>, callback: (ok: boolean) => void): void {
     const token = this.nextId();
-    this.hintWaiters.set(token, callback);
+    this.hintWaiters.add(token, callback);
     this.emit({ type: 'hintAdd', token, ...effect });
   }
 
   completeHint(token: number, ok: boolean): void {
-    const callback = this.hintWaiters.get(token);
-    this.hintWaiters.delete(token);
-    callback?.(ok);
+    this.hintWaiters.take(token)?.(ok);
   }
 
   /** Sends a coordination's outcome to whoever asked: a local client or a forwarding peer. */
