@@ -15,6 +15,8 @@ test('createStorageEngine puts the write-ahead log in front of durable engines b
   assert.equal(lmdb.inner.options.directory, join('/tmp/everwrite-unused', 'lmdb'));
   const level = createStorageEngine('level', { directory: '/tmp/everwrite-unused', log: { checkpointBytes: 1 << 20 } });
   assert.ok(level instanceof LoggedEngine && level.inner instanceof LevelEngine && level.options.checkpointBytes === 1 << 20);
+  const ungathered = createStorageEngine('lmdb', { directory: '/tmp/everwrite-unused', log: { applyDelayMs: 0, applyRunBytes: 1 << 16 } });
+  assert.ok(ungathered instanceof LoggedEngine && ungathered.options.applyDelayMs === 0 && ungathered.options.applyRunBytes === 1 << 16);
   assert.ok(createStorageEngine('level', { directory: '/tmp/everwrite-unused', writeAheadLog: false }) instanceof LevelEngine);
 });
 

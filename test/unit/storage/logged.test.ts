@@ -1,7 +1,8 @@
 // Why: the write-ahead log is where a durable acknowledgement gets its meaning. These tests pin its
 // record format (a torn tail is ignored, never misread), group commit (one fdatasync per turn), the
 // overlay (reads see acknowledged writes the inner engine does not have yet, and nothing earlier),
-// replay from a crash image, checkpoints, backpressure and failure.
+// replay from a crash image, checkpoints, backpressure and failure, and gathered apply runs: writes
+// wait up to applyDelayMs for the inner engine, except when something waits for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
@@ -62,6 +63,8 @@ async function withLogged(inner: StorageEngine, options: Omit<LoggedEngineOption
     try {
       await work(engine, directory);
     } finally {
+      // close() applies everything first: a gate a failed test left shut would hang it, not fail it.
+      if (inner instanceof GatedEngine) inner.release();
       await engine.close();
     }
   });
@@ -95,7 +98,7 @@ test('reads see acknowledged writes the inner engine has not applied, and none b
     const acknowledged = engine.batch(2, [put('b', '2'), remove('c'), put('d', '2')], { durable: true });
     assert.equal(text(await engine.get(2, bytes('b'))), '1', 'visible before its acknowledgement');
     await acknowledged;
-    assert.ok(inner.heldBatches > 0, 'the inner engine should not have the batch yet');
+    assert.equal(text(await inner.get(2, bytes('b'))), '1', 'the inner engine should not have the batch yet');
     assert.equal(text(await engine.get(2, bytes('b'))), '2');
     assert.equal(await engine.get(2, bytes('c')), undefined);
     assert.equal(text(await engine.get(2, bytes('d'))), '2');
@@ -246,5 +249,129 @@ test('a batch over recordBytesMax is refused and the engine carries on', () =>
 test('options are validated once: a bad value is a coded error naming the option', () => {
   assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', checkpointBytes: 10 }), { code: 'EVERWRITE_BAD_REQUEST', message: /checkpointBytes/ });
   assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '' }), { code: 'EVERWRITE_BAD_REQUEST', message: /directory/ });
-  assert.ok(Object.isFrozen(new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x' }).options));
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: -1 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyDelayMs/ });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: 0.5 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyDelayMs/ });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyRunBytes: 0 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyRunBytes/ });
+  const defaults = new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x' }).options;
+  assert.ok(Object.isFrozen(defaults));
+  assert.deepEqual({ applyDelayMs: defaults.applyDelayMs, applyRunBytes: defaults.applyRunBytes }, { applyDelayMs: 100, applyRunBytes: 4 * 1024 * 1024 });
+});
+
+// ---- gathered apply runs (applyDelayMs, applyRunBytes; decision 0006) ---------------------------
+
+/** Rejects unless `promise` settles within `limitMs`: what must not wait out a long applyDelayMs. */
+async function within<T>(limitMs: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} waited out applyDelayMs`)), limitMs)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls (bounded) until `ready` holds. */
+async function eventually(what: string, ready: () => boolean): Promise<void> {
+  for (let turn = 0; turn < 5000 && !ready(); turn++) await new Promise((resolve) => setTimeout(resolve, 2));
+  assert.ok(ready(), what);
+}
+
+const longDelay = { applyDelayMs: 60_000 };
+
+test('durable writes synced within applyDelayMs reach the inner engine as one run; reads see them meanwhile', () => {
+  const inner = new GatedEngine();
+  return withLogged(inner, { applyDelayMs: 1000 }, async (engine) => {
+    const started = performance.now();
+    // Each write awaited on its own: ten groups, ten fdatasyncs, that used to be ten runs.
+    for (let index = 0; index < 10; index++) await engine.batch(1, [put(`k${index}`, `v${index}`), put('shared', `v${index}`)], { durable: true });
+    const elapsedMs = performance.now() - started;
+    assert.ok(engine.statistics.syncs >= 10);
+    if (elapsedMs < 900) {
+      assert.equal(engine.statistics.runsApplied, 0, 'applied before applyDelayMs');
+      assert.equal(inner.innerBatches, 0);
+    }
+    assert.equal(text(await engine.get(1, bytes('k3'))), 'v3');
+    assert.equal(text(await engine.get(1, bytes('shared'))), 'v9');
+    assert.equal((await collect(engine.scan(1))).length, 11);
+    await settled(engine);
+    if (elapsedMs < 900) {
+      assert.equal(engine.statistics.runsApplied, 1, 'the waiting groups were not gathered into one run');
+      assert.equal(inner.innerBatches, 1);
+    }
+    assert.equal(engine.statistics.overlayEntries, 0);
+    assert.equal(text(await inner.get(1, bytes('shared'))), 'v9');
+    assert.equal((await collect(inner.scan(1))).length, 11);
+  });
+});
+
+test('close() applies writes waiting out applyDelayMs at once, and leaves nothing to replay', () =>
+  withTemporaryDirectory('logged-close', async (directory) => {
+    const inner = new MemoryEngine();
+    const engine = new LoggedEngine(inner, { ...longDelay, directory });
+    await engine.open();
+    await Promise.all([engine.batch(1, [put('a', '1')], { durable: true }), engine.batch(2, [put('b', '2')], { durable: false })]);
+    await engine.batch(1, [put('a', '3'), remove('gone')], { durable: true });
+    assert.equal(engine.statistics.runsApplied, 0);
+    await within(5000, 'close()', engine.close());
+    assert.deepEqual(readdirSync(directory), []);
+    await inner.open();
+    assert.deepEqual(await collect(inner.scan(1)), [['a', '3']]);
+    assert.deepEqual(await collect(inner.scan(2)), [['b', '2']]);
+  }));
+
+test('a drop, a backlog over unappliedBytesMax, applyRunBytes and a sealed log file each start a run at once', async () => {
+  await withLogged(new MemoryEngine(), longDelay, async (engine) => {
+    await engine.batch(3, [put('k', 'v')], { durable: true });
+    await within(5000, 'drop()', engine.drop(3));
+    assert.equal(await engine.get(3, bytes('k')), undefined);
+  });
+  const value = 'v'.repeat(1000);
+  await withLogged(new MemoryEngine(), { ...longDelay, unappliedBytesMax: 2048 }, (engine) =>
+    within(5000, 'an acknowledgement over unappliedBytesMax', Promise.all([1, 2, 3].map((index) => engine.batch(4, [put(`k${index}`, value)], { durable: true })))).then(() => undefined),
+  );
+  await withLogged(new MemoryEngine(), { ...longDelay, applyRunBytes: 4096 }, async (engine) => {
+    for (let index = 0; index < 5; index++) await engine.batch(5, [put(`k${index}`, value)], { durable: true });
+    await eventually('applyRunBytes of waiting groups did not start a run', () => engine.statistics.runsApplied >= 1);
+  });
+  await withLogged(new MemoryEngine(), { ...longDelay, checkpointBytes: 4096 }, async (engine) => {
+    for (let index = 0; index < 6; index++) await engine.batch(6, [put(`k${index}`, value)], { durable: true });
+    await eventually('a sealed log file waited out applyDelayMs for its checkpoint', () => engine.statistics.checkpoints >= 1);
+  });
+});
+
+test('runs started early and runs started by the delay keep log order: the newest write to each key wins', () => {
+  const inner = new MemoryEngine();
+  return withLogged(inner, { applyDelayMs: 20, applyRunBytes: 600 }, async (engine) => {
+    const newest = new Map<string, string>();
+    for (let round = 0; round < 40; round++) {
+      const writes = Array.from({ length: 1 + (round % 4) }, (_, index) => {
+        const key = `k${(round * 7 + index) % 9}`;
+        const written = `round${round}-${index}`;
+        newest.set(key, written);
+        return engine.batch(7, [put(key, written)], { durable: index % 2 === 0 });
+      });
+      if (round % 5 === 0) writes.push(engine.batch(8, [put('other', String(round))], { durable: true }));
+      await Promise.all(writes);
+      if (round % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 15));
+      for (const [key, written] of newest) assert.equal(text(await engine.get(7, bytes(key))), written, `read ${key} in round ${round}`);
+    }
+    await settled(engine);
+    assert.ok(engine.statistics.runsApplied > 1, 'the test should exercise several runs');
+    assert.deepEqual(await collect(inner.scan(7)), [...newest].sort(([a], [b]) => (a < b ? -1 : 1)));
+  });
+});
+
+test('a crash while writes wait out applyDelayMs loses none of them: replay applies them', () => {
+  const inner = new GatedEngine();
+  return withLogged(inner, longDelay, async (engine, directory) => {
+    await engine.batch(9, [put('a', '1'), put('b', '1')], { durable: true });
+    await engine.batch(9, [put('b', '2'), remove('a')], { durable: true });
+    await engine.batch(9, [put('c', '3')], { durable: false });
+    assert.equal(inner.innerBatches, 0, 'the inner engine has them: nothing would be left to replay');
+    crashImage(join(directory, 'wal'), join(directory, 'image'));
+    const replayed = await replayInto(join(directory, 'image'));
+    assert.deepEqual(await replayed.scan(9), [['b', '2'], ['c', '3']]);
+    assert.equal(replayed.engine.replayReport.records, 3);
+    await replayed.engine.close();
+  });
 });
