@@ -5,12 +5,13 @@
 // A second table paces the logged engines the way a replica is paced by the RESP SET benchmark
 // (redis-benchmark -d 100 -r 100000): 5,000 durable single-put batches per second of 100-byte values
 // over 100k random keys, into a store already holding them. It reports the CPU each write costs the
-// process (user + system, lmdb's write thread included, up to the end of close()), the apply runs
-// the log made, and the bytes the process sent to the disk per write (Linux /proc/self/io): at this
-// pace the throughput table cannot show what the inner engine's transactions cost, this can.
+// process (user + system, lmdb's write thread included, up to the end of close()) and the apply
+// runs the log made: at this pace the throughput table cannot show what the inner engine's
+// transactions cost, this can. (/proc/self/io's write_bytes was tried as a disk figure and dropped:
+// it reported ~15x what the block device wrote, so BENCHMARKS.md measures the device instead.)
 //   npx tsx bench/storage.bench.ts [measureMs=3000] [only-engine-name|all] [applyDelayMs]
 // applyDelayMs, when given, is passed to every logged engine (default: LoggedEngine's own).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -88,18 +89,6 @@ interface PacedResult {
   cpuMicrosecondsPerWrite: number;
   runsApplied: number;
   writesPerRun: number;
-  /** Bytes the process sent to storage per write (Linux /proc/self/io write_bytes: the log and the engine's pages). */
-  diskBytesPerWrite: number | undefined;
-}
-
-/** This process's write_bytes so far, or undefined where /proc/self/io is not there. */
-function diskBytesWritten(): number | undefined {
-  try {
-    const match = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
-    return match === null ? undefined : Number(match[1]);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Puts every key of the key space once and closes: the paced writes then update a full tree, as on a replica. */
@@ -137,15 +126,12 @@ async function measurePaced(name: string, create: (directory: string) => Storage
     const engine = create(directory);
     await engine.open();
     const cpuBefore = process.cpuUsage();
-    const diskBefore = diskBytesWritten();
     const writes = await drivePaced(engine, measureMs);
     const runsApplied = engine instanceof LoggedEngine ? engine.statistics.runsApplied : 0;
     await engine.close();
     const cpu = process.cpuUsage(cpuBefore);
-    const diskAfter = diskBytesWritten();
     const perRun = runsApplied === 0 ? 0 : Math.round((writes / runsApplied) * 10) / 10;
-    const diskBytesPerWrite = diskBefore === undefined || diskAfter === undefined ? undefined : Math.round((diskAfter - diskBefore) / writes);
-    return { name: `${name} paced`, writes, cpuMicrosecondsPerWrite: Math.round((cpu.user + cpu.system) / writes), runsApplied, writesPerRun: perRun, diskBytesPerWrite };
+    return { name: `${name} paced`, writes, cpuMicrosecondsPerWrite: Math.round((cpu.user + cpu.system) / writes), runsApplied, writesPerRun: perRun };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -166,7 +152,7 @@ console.log(`paced: ${pacedWritesPerSecond} durable 1x${pacedValueBytes}B puts/s
 for (const { name, create } of engines) {
   if ((only !== undefined && name !== only) || !name.startsWith('logged')) continue;
   const result = await measurePaced(name, create);
-  console.log(`${result.name.padEnd(52)} ${String(result.cpuMicrosecondsPerWrite).padStart(8)} µs CPU/write ${String(result.runsApplied).padStart(6)} runs ${String(result.writesPerRun).padStart(7)} writes/run ${String(result.diskBytesPerWrite ?? '-').padStart(6)} B to disk/write`);
+  console.log(`${result.name.padEnd(52)} ${String(result.cpuMicrosecondsPerWrite).padStart(8)} µs CPU/write ${String(result.runsApplied).padStart(6)} runs ${String(result.writesPerRun).padStart(7)} writes/run`);
   paced.push(result);
 }
 mkdirSync('bench/results', { recursive: true });
