@@ -7,7 +7,7 @@
 import { EverwriteError } from '../core/base/errors.ts';
 import type { VersionedRecord } from '../core/versioning/index.ts';
 import type { VersionRequest } from '../core/node/effects.ts';
-import { decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
+import { decodeOwnedRecord, decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 
@@ -53,11 +53,11 @@ export class LocalStore {
   mint(partition: number, storageKey: Uint8Array, request: VersionRequest): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const next = minted(decodeStored(engine.getNow(partition, storageKey)), request);
+      const next = minted(decodeOwned(engine.getNow(partition, storageKey)), request);
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     return this.exclusive(partition, storageKey, async () => {
-      const next = minted(await this.read(partition, storageKey), request);
+      const next = minted(decodeOwned(await this.engine.get(partition, storageKey)), request);
       const encoded = await this.write(partition, storageKey, next, request.durable);
       return { ok: true, record: next, encoded };
     });
@@ -93,13 +93,13 @@ export class LocalStore {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       // Synchronous like mint and merge, so neither can slip between this read and this write.
-      const current = decodeStored(engine.getNow(partition, storageKey));
+      const current = decodeOwned(engine.getNow(partition, storageKey));
       if (!recordsEqual(current, tombstone)) return Promise.resolve(false);
       writeNow(engine, partition, storageKey, { context: current.context, siblings: [] });
       return Promise.resolve(true);
     }
     return this.exclusive(partition, storageKey, async () => {
-      const current = await this.read(partition, storageKey);
+      const current = decodeOwned(await this.engine.get(partition, storageKey));
       if (!recordsEqual(current, tombstone)) return false;
       await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
       return true;
@@ -122,7 +122,7 @@ export class LocalStore {
 type MergePlan = { readonly record: VersionedRecord; readonly encoded: Uint8Array; readonly write: true } | { readonly record: VersionedRecord; readonly encoded: Uint8Array | undefined; readonly write: false };
 
 function planMerge(stored: Uint8Array | undefined, incoming: VersionedRecord, incomingBytes: Uint8Array | undefined): MergePlan {
-  const current = decodeStored(stored);
+  const current = decodeOwned(stored);
   if (descends(current, incoming)) return { record: current, encoded: stored, write: false };
   if (incomingBytes !== undefined && descends(incoming, current)) return { record: incoming, encoded: incomingBytes, write: true };
   const next = sync(current, incoming);
@@ -138,6 +138,16 @@ function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array,
 
 function decodeStored(bytes: Uint8Array | undefined): VersionedRecord {
   return bytes === undefined ? emptyRecord : decodeRecord(bytes);
+}
+
+/**
+ * For a read-modify-write: the engine's bytes are never changed once written, and the record
+ * decoded from them does not outlive the write (a value that survives is encoded into the new
+ * record), so its values may be views of them rather than copies. A read that answers a client
+ * copies (decodeStored): the client may keep or change what it gets.
+ */
+function decodeOwned(bytes: Uint8Array | undefined): VersionedRecord {
+  return bytes === undefined ? emptyRecord : decodeOwnedRecord(bytes);
 }
 
 function storedVersion(bytes: Uint8Array | undefined): StoredVersion {

@@ -162,22 +162,23 @@ function readTimestamp(reader: ByteReader, flags: number, lastModifiedMs: number
 }
 
 /** Everything of a sibling after its dot. */
-function readStored(reader: ByteReader, legacy: boolean): StoredValue {
+function readStored(reader: ByteReader, legacy: boolean, shareValues: boolean): StoredValue {
   const flags = reader.byte();
   if ((flags & ~(legacy ? deletedFlag : deletedFlag | timestampBelowFlag)) !== 0) reader.fail('unknown sibling flags');
   const lastModifiedMs = reader.varint();
   const timestamp = readTimestamp(reader, flags, lastModifiedMs, legacy);
   const contentType = reader.string(contentTypeBytesMax);
   const valueLength = reader.varint();
-  // Copied out so a decoded record never pins the (possibly large) buffer it was read from.
-  const value = reader.copy(valueLength);
+  // Copied out so a decoded record never pins the (possibly large) buffer it was read from, unless
+  // the caller owns that buffer and says so (decodeOwnedRecord).
+  const value = shareValues ? reader.view(valueLength) : reader.copy(valueLength);
   const deleted = (flags & deletedFlag) !== 0;
   if (deleted && value.length !== 0) reader.fail('tombstone with a value');
   return { value, contentType, lastModifiedMs, deleted, timestamp };
 }
 
 /** The siblings, whose actor indexes refer to the `contextSize` entries readContext left. */
-function readSiblings(reader: ByteReader, contextSize: number, legacy: boolean): Sibling[] {
+function readSiblings(reader: ByteReader, contextSize: number, legacy: boolean, shareValues: boolean): Sibling[] {
   // Each sibling takes at least 7 bytes (6 in a legacy record): index, counter, flags, time,
   // timestamp offset, two lengths.
   const count = reader.count(legacy ? 6 : 7);
@@ -194,17 +195,30 @@ function readSiblings(reader: ByteReader, contextSize: number, legacy: boolean):
     if (actorIndex < previousIndex || (actorIndex === previousIndex && counter <= previousCounter)) reader.fail('siblings out of order');
     previousIndex = actorIndex;
     previousCounter = counter;
-    siblings[i] = { dot: { actor, counter }, stored: readStored(reader, legacy) };
+    siblings[i] = { dot: { actor, counter }, stored: readStored(reader, legacy, shareValues) };
   }
   return siblings;
 }
 
 export function decodeRecord(bytes: Uint8Array): VersionedRecord {
+  return decodeWithValues(bytes, false);
+}
+
+/**
+ * decodeRecord for bytes the caller owns outright and keeps no longer than the record (a storage
+ * engine's fresh copy of a stored record): the values are views of `bytes`, not copies, which
+ * saves a buffer per sibling on every read-modify-write. Never use it on bytes read off a socket.
+ */
+export function decodeOwnedRecord(bytes: Uint8Array): VersionedRecord {
+  return decodeWithValues(bytes, true);
+}
+
+function decodeWithValues(bytes: Uint8Array, shareValues: boolean): VersionedRecord {
   const reader = new ByteReader(bytes, 'EVERWRITE_BAD_RECORD', 'record');
   const version = reader.byte();
   if (version !== recordLayoutVersion && version !== legacyLayoutVersion) reader.fail(`unknown layout version ${version}`);
   const context = readContext(reader);
-  const siblings = readSiblings(reader, context.size, version === legacyLayoutVersion);
+  const siblings = readSiblings(reader, context.size, version === legacyLayoutVersion, shareValues);
   reader.end();
   return { context, siblings };
 }

@@ -209,6 +209,14 @@ export class ByteReader {
   }
 
   /** A copy of the next `length` bytes, so the result never pins the input buffer. */
+  /** The next `length` bytes as a view of the input (no copy): it keeps the input alive. */
+  view(length: number): Uint8Array {
+    if (length > this.bytes.length - this.position) this.fail('truncated');
+    const start = this.position;
+    this.position += length;
+    return this.bytes.subarray(start, start + length);
+  }
+
   copy(length: number): Uint8Array {
     if (length > this.bytes.length - this.position) this.fail('truncated');
     const start = this.position;

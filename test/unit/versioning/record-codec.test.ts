@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, update, type VersionedRecord } from '../../../src/core/versioning/index.ts';
+import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, update, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 import { text, tombstone } from './support.ts';
 
 function rejects(bytes: number[] | Uint8Array, pattern: RegExp): void {
@@ -67,6 +67,17 @@ test('decoded values are copies, not views of the input buffer', () => {
   bytes.fill(0);
   assert.equal(new TextDecoder().decode(decoded.siblings[0]?.stored.value), 'abc');
   assert.notEqual(decoded.siblings[0]?.stored.value.buffer, bytes.buffer);
+});
+
+test('decodeOwnedRecord decodes the same record, its values views of the input (for a read-modify-write that owns its bytes)', () => {
+  let record = update(emptyRecord, new Map(), 'a.1', text('first'));
+  record = update(record, new Map(), 'b.1', text('second'));
+  const bytes = encodeRecord(record);
+  const owned = decodeOwnedRecord(bytes);
+  assert.deepEqual(owned, decodeRecord(bytes));
+  for (const sibling of owned.siblings) assert.equal(sibling.stored.value.buffer, bytes.buffer, 'a view, not a copy');
+  assert.deepEqual(decodeRecord(encodeRecord(owned)), record, 'a record holding views encodes like any other');
+  assert.throws(() => decodeOwnedRecord(bytes.subarray(0, bytes.length - 1)), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_RECORD');
 });
 
 test('decoding rejects damaged layouts with EVERWRITE_BAD_RECORD', () => {
