@@ -3,7 +3,7 @@
 // tombstone that every primary confirmed. Replicas never mint versions; they only merge.
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
-import { decodeRecord, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
+import { decodeOwnedRecord, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import type { NodeKernel } from './kernel.ts';
 import { placementInput } from '../protocol/storage-key.ts';
 import { partitionOf } from '../ring/index.ts';
@@ -23,9 +23,10 @@ function misplaced(kernel: NodeKernel, from: NodeId, partition: number, storageK
 
 type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
 
+/** The record lives only until it is merged or held as a hint (both encode it): its values may be views. */
 function decodeOrUndefined(bytes: Uint8Array): VersionedRecord | undefined {
   try {
-    return decodeRecord(bytes);
+    return decodeOwnedRecord(bytes);
   } catch {
     return undefined;
   }

@@ -205,9 +205,10 @@ export function decodeRecord(bytes: Uint8Array): VersionedRecord {
 }
 
 /**
- * decodeRecord for bytes the caller owns outright and keeps no longer than the record (a storage
- * engine's fresh copy of a stored record): the values are views of `bytes`, not copies, which
- * saves a buffer per sibling on every read-modify-write. Never use it on bytes read off a socket.
+ * decodeRecord with the values as views of `bytes`, not copies, which saves a buffer per sibling.
+ * Only for a record that lives no longer than a short operation and never reaches a client (a
+ * read-modify-write, a replicated record on its way into the store): the views keep `bytes`
+ * alive, and nothing may change `bytes` while the record lives.
  */
 export function decodeOwnedRecord(bytes: Uint8Array): VersionedRecord {
   return decodeWithValues(bytes, true);
