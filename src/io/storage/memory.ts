@@ -11,6 +11,28 @@ import { EverwriteError } from '../../core/base/errors.ts';
 import { assertNamespace, assertScanOptions, latin1 } from './namespace-keys.ts';
 
 /**
+ * A read-modify-write looks a key up and then writes it, with the same key array: the string of
+ * the last key is kept (checked byte by byte, so a caller that reuses an array for another key
+ * still gets the right one), which spares the second conversion and lets the Map reuse the
+ * string's cached hash.
+ */
+let lastKeyBytes: Uint8Array | undefined;
+let lastKeyString = '';
+
+function keyString(key: Uint8Array): string {
+  if (key === lastKeyBytes && holdsLatin1(key, lastKeyString)) return lastKeyString;
+  lastKeyString = latin1(key);
+  lastKeyBytes = key;
+  return lastKeyString;
+}
+
+function holdsLatin1(bytes: Uint8Array, text: string): boolean {
+  if (bytes.length !== text.length) return false;
+  for (let index = 0; index < bytes.length; index++) if (bytes[index] !== text.charCodeAt(index)) return false;
+  return true;
+}
+
+/**
  * One namespace: a Map for point access plus a lazily rebuilt sorted key list for scans. Keys are
  * Map-keyed as latin1 strings, one char per byte, so JavaScript's string order is byte order.
  */
@@ -19,18 +41,19 @@ class MemoryNamespace {
   private sortedKeys: string[] | undefined = [];
 
   get(key: Uint8Array): Uint8Array | undefined {
-    const value = this.entries.get(latin1(key));
+    const value = this.entries.get(keyString(key));
     return value === undefined ? undefined : Buffer.from(value, 'latin1');
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
-    const mapKey = latin1(key);
-    if (!this.entries.has(mapKey)) this.sortedKeys = undefined;
-    this.entries.set(mapKey, latin1(value));
+    const entries = this.entries;
+    const size = entries.size;
+    entries.set(keyString(key), latin1(value));
+    if (entries.size !== size) this.sortedKeys = undefined;
   }
 
   delete(key: Uint8Array): void {
-    if (this.entries.delete(latin1(key))) this.sortedKeys = undefined;
+    if (this.entries.delete(keyString(key))) this.sortedKeys = undefined;
   }
 
   /** Entries in [start, end), at most `limit`, as latin1 [key, value] pairs taken now. */

@@ -182,6 +182,24 @@ async function synchronousAccessAgrees(engine: StorageEngine): Promise<void> {
   assert.equal(text(getNow(3, bytes('c'))), 'kept', 'the engine keeps its own copy');
 }
 
+/** A caller may reuse one key array for another key; an engine must read the bytes, not remember the array. */
+async function reusedKeyArrayAddressesItsNewBytes(engine: StorageEngine): Promise<void> {
+  const key = bytes('key-a');
+  await engine.batch(5, [{ type: 'put', key, value: bytes('for a') }], { durable: true });
+  key.set(bytes('key-b'));
+  assert.equal(await engine.get(5, key), undefined, 'key-b was never written');
+  await engine.batch(5, [{ type: 'put', key, value: bytes('for b') }], { durable: true });
+  assert.equal(text(await engine.get(5, bytes('key-a'))), 'for a');
+  assert.equal(text(await engine.get(5, bytes('key-b'))), 'for b');
+  if (engine.getNow !== undefined && engine.batchNow !== undefined) {
+    key.set(bytes('key-c'));
+    assert.equal(engine.getNow(5, key), undefined, 'key-c was never written');
+    engine.batchNow(5, [{ type: 'put', key, value: bytes('for c') }]);
+    key.set(bytes('key-a'));
+    assert.equal(text(engine.getNow(5, key)), 'for a');
+  }
+}
+
 /** Cases run on an open engine in a fresh directory, for every kind. */
 const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Promise<void>]> = [
   ['get after batch returns what was put; deletes and absent keys read as undefined', getAfterBatch],
@@ -193,6 +211,7 @@ const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Pr
   ['reserved namespaces 65534 and 65535 work and stay apart from partitions', reservedNamespacesWork],
   ['an invalid namespace is a bug: it throws an assertion', invalidNamespaceAsserts],
   ['getNow and batchNow, where offered, agree with get and batch and act at once', synchronousAccessAgrees],
+  ['a key array reused for another key addresses the new key', reusedKeyArrayAddressesItsNewBytes],
 ];
 
 type DirectoryCase = readonly [string, (kind: TestEngineKind, directory: string) => Promise<void>];
