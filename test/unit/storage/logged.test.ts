@@ -5,7 +5,7 @@
 // wait up to applyDelayMs for the inner engine, except when something waits for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../src/io/storage/log-format.ts';
 import { LoggedEngine, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
@@ -87,6 +87,20 @@ test('durable batches queued in one event-loop turn share one writev and one fda
     assert.equal(after.groupsWritten - before.groupsWritten, 1);
     await settled(engine);
     assert.equal((await collect(engine.scan(1))).length, 201);
+  }));
+
+test('a group of more batches than one writev call takes (IOV_MAX, 1024) is appended whole: every record is in the log', () =>
+  withLogged(new MemoryEngine(), {}, async (engine, directory) => {
+    const count = 3000;
+    await Promise.all(Array.from({ length: count }, (_, index) => engine.batch(1, [put(`k${index}`, `v${index}`)], { durable: true })));
+    assert.equal(engine.statistics.groupsWritten, 1, 'one group');
+    const logDirectory = join(directory, 'wal');
+    const [logFile] = readdirSync(logDirectory).filter((name) => name.endsWith('.log'));
+    const decoded = decodeLog(readFileSync(join(logDirectory, logFile as string)), 1 << 20);
+    assert.equal(decoded.tornTail, false);
+    assert.equal(decoded.records.length, count);
+    await settled(engine);
+    assert.equal((await collect(engine.scan(1))).length, count);
   }));
 
 test('reads see acknowledged writes the inner engine has not applied, and none before the acknowledgement', () => {
