@@ -66,7 +66,9 @@ export function takeValue(raw: Buffer, options: ResolvedRespServerOptions): Uint
   if (raw.length > options.limits.valueBytesMax) {
     throw new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${raw.length} bytes; at most ${options.limits.valueBytesMax} allowed`, { bytesMax: options.limits.valueBytesMax });
   }
-  return new Uint8Array(raw);
+  // Buffer.from copies into Node's shared pool for small values: a Uint8Array of its own over 64
+  // bytes would cost a malloc'd backing store per SET.
+  return Buffer.from(raw);
 }
 
 /** A causal context token given as an argument: empty means none (a blind write). */

@@ -36,6 +36,7 @@ export abstract class Coordination {
   release(): void {
     this.kernel.inFlightCoordinations -= 1;
     this.kernel.cancelTimer(this.deadlineTimer);
-    for (const id of this.requestIds) if (id !== 0) this.kernel.forget(id);
+    const requestIds = this.requestIds;
+    for (let index = 0; index < requestIds.length; index++) if (requestIds[index] !== 0) this.kernel.forget(requestIds[index] as number);
   }
 }

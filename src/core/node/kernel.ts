@@ -154,7 +154,8 @@ export class NodeKernel {
 
   /** Moves the clock past every version of a record this node has seen, so its later writes order after them. */
   observe(record: VersionedRecord): void {
-    for (const sibling of record.siblings) this.lastTimestamp = observeTimestamp(this.lastTimestamp, sibling.stored.timestamp);
+    const siblings = record.siblings;
+    for (let index = 0; index < siblings.length; index++) this.lastTimestamp = observeTimestamp(this.lastTimestamp, (siblings[index] as (typeof siblings)[number]).stored.timestamp);
   }
 
   addHint(effect: Omit<Extract<Effect, { type: 'hintAdd' }>, 'token' | 'type'>, callback: (ok: boolean) => void): void {

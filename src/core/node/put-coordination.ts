@@ -198,7 +198,9 @@ function finish(coordination: PutCoordination): void {
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
   let everyPrimaryHoldsIt = true;
-  for (const primary of plan.primaries) {
+  const primaries = plan.primaries;
+  for (let index = 0; index < primaries.length; index++) {
+    const primary = primaries[index] as NodeId;
     if (!coordination.tally.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
     if (primary === kernel.self || isCovered(coordination, primary)) continue;
     kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, ignoreHintResult);
