@@ -2,6 +2,7 @@
 // node's in-flight coordinations, a deadline timer, and the ids of the peer requests whose replies
 // they wait for. Taking and giving them back in one place keeps the two state machines from
 // leaking any of them on one path but not the other.
+import type { NodeId } from '../base/ids.ts';
 import type { NodeKernel, Origin } from './kernel.ts';
 import type { RequestPlan } from './request-plan.ts';
 
@@ -21,9 +22,15 @@ export abstract class Coordination {
     this.requestIds = new Array<number>(plan.targets.length).fill(0);
   }
 
-  /** The target a reply with this request id must come from; undefined for an id this coordination did not send. */
-  targetOf(requestId: number): RequestPlan['targets'][number] | undefined {
-    return requestId === 0 ? undefined : this.plan.targets[this.requestIds.indexOf(requestId)];
+  /**
+   * The target a reply comes from, when it answers the request this coordination sent that target
+   * (a reply from another node, or to another id, counts for nothing); the sender is then known up.
+   */
+  answeringTarget(from: NodeId, requestId: number): RequestPlan['targets'][number] | undefined {
+    const target = requestId === 0 ? undefined : this.plan.targets[this.requestIds.indexOf(requestId)];
+    if (target === undefined || target.node !== from) return undefined;
+    this.kernel.failureDetector.markUp(from);
+    return target;
   }
 
   /** Counts the coordination in flight and arms its deadline (the plan's timeout). */

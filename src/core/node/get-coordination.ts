@@ -75,15 +75,13 @@ function askReplica(coordination: GetCoordination, index: number, onReply: Reply
 /** A reply counts only from the target the request with that id went to. */
 function onReplicaReply(coordination: GetCoordination, from: NodeId, message: Message): void {
   if (message.type !== 'replicaGetReply') return;
-  const target = coordination.targetOf(message.id);
-  if (target === undefined || target.node !== from) return;
-  const kernel = coordination.kernel;
-  kernel.failureDetector.markUp(from);
+  const target = coordination.answeringTarget(from, message.id);
+  if (target === undefined) return;
   const record = message.ok ? decodeReply(message.record) : undefined;
   if (record === undefined) {
     coordination.tally.fail(from);
   } else {
-    kernel.observe(record);
+    coordination.kernel.observe(record);
     coordination.tally.reply(from, record);
   }
   decide(coordination);

@@ -143,10 +143,8 @@ function sendReplica(coordination: PutCoordination, index: number, encoded: Uint
 /** An acknowledgement counts only from the target the request with that id went to. */
 function onReplicaReply(coordination: PutCoordination, from: NodeId, message: Message): void {
   if (message.type !== 'replicaPutAck') return;
-  const target = coordination.targetOf(message.id);
-  if (target === undefined || target.node !== from) return;
-  const kernel = coordination.kernel;
-  kernel.failureDetector.markUp(from);
+  const target = coordination.answeringTarget(from, message.id);
+  if (target === undefined) return;
   if (message.ok) acknowledge(coordination, target);
   else coordination.tally.refuse(target.node);
   decide(coordination);
