@@ -315,6 +315,10 @@ export class RespConnection {
       this.append(head.bytes);
     }
     this.pump();
+    // Nothing else of this connection can join the write this turn (no command in flight, none
+    // waiting behind): write now rather than after every other callback of the turn. A client
+    // that sends one command at a time gets its answer sooner, for the same single write.
+    if (this.inFlight === 0 && this.pending.length === 0 && this.flushQueued) this.flush();
   }
 
   private releaseKeys(keys: readonly string[]): void {
@@ -333,9 +337,11 @@ export class RespConnection {
     flushQueue.add(this);
   }
 
-  /** One write per event-loop turn: everything answered since the last one. Called by the flush queue. */
+  /** One write per event-loop turn: everything answered since the last one. Called by the flush queue, or by complete() when nothing more can join. */
   flush(): void {
     this.flushQueued = false;
+    // Already written by complete(): the flush queue still calls this turn.
+    if (this.output.length === 0) return;
     const output = this.output;
     const bytes = this.outputBytes;
     this.output = [];
