@@ -26,9 +26,12 @@ type SyncEngine = StorageEngine & Required<Pick<StorageEngine, 'getNow' | 'batch
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
   private readonly syncEngine: SyncEngine | undefined;
+  /** A synchronous read, when the engine has one: reads need no per-key queue, only writes do. */
+  private readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
 
   constructor(readonly engine: StorageEngine) {
     this.syncEngine = engine.getNow !== undefined && engine.batchNow !== undefined ? (engine as SyncEngine) : undefined;
+    this.readNow = engine.readNow ?? engine.getNow;
   }
 
   async read(partition: number, storageKey: Uint8Array): Promise<VersionedRecord> {
@@ -37,15 +40,15 @@ export class LocalStore {
 
   /** `read`, synchronously when the engine allows. */
   readNowOr(partition: number, storageKey: Uint8Array): StoreAnswer<VersionedRecord> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) return decodeStored(engine.getNow(partition, storageKey));
+    const readNow = this.readNow;
+    if (readNow !== undefined) return decodeStored(readNow(partition, storageKey));
     return this.engine.get(partition, storageKey).then(decodeStored);
   }
 
   /** `readNowOr`, with the stored bytes. */
   readVersion(partition: number, storageKey: Uint8Array): StoreAnswer<StoredVersion> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) return storedVersion(engine.getNow(partition, storageKey));
+    const readNow = this.readNow;
+    if (readNow !== undefined) return storedVersion(readNow(partition, storageKey));
     return this.engine.get(partition, storageKey).then(storedVersion);
   }
 

@@ -73,6 +73,14 @@ export interface StorageEngine {
    */
   readonly getNow?: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
   readonly batchNow?: (namespace: number, operations: readonly BatchOperation[]) => void;
+  /**
+   * Optional: `get` done synchronously, by an engine whose reads never wait (lmdb reads its memory
+   * map; the log over it reads its overlay first). Same answers as `get`, thrown instead of
+   * rejected. Reads only: a read-modify-write still goes through `get` and `batch` unless the
+   * engine offers `getNow` and `batchNow`. The runtime answers a replica's read in the same
+   * dispatch with it, with no promise.
+   */
+  readonly readNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
   /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void>;
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;

@@ -77,17 +77,28 @@ export class LmdbEngine implements StorageEngine {
   }
 
   get(namespace: number, key: Uint8Array): Promise<Uint8Array | undefined> {
+    // A bad namespace is a bug: it throws here, as in every engine, rather than rejecting.
     assertNamespace(namespace);
-    const database = this.database;
-    if (database === undefined) return Promise.reject(notOpen());
-    if (key.length > this.keyBytesMax) return Promise.resolve(undefined);
     try {
-      // getBinary copies out of the memory map, so the bytes stay valid after later writes.
-      return Promise.resolve(database.getBinary(prefixedKey(namespace, key)));
+      return Promise.resolve(this.readNow(namespace, key));
     } catch (error) {
-      return Promise.reject(storageFailure('lmdb get failed', error));
+      return Promise.reject(error);
     }
   }
+
+  /** StorageEngine.readNow: lmdb reads its memory map synchronously. */
+  readonly readNow = (namespace: number, key: Uint8Array): Uint8Array | undefined => {
+    assertNamespace(namespace);
+    const database = this.database;
+    if (database === undefined) throw notOpen();
+    if (key.length > this.keyBytesMax) return undefined;
+    try {
+      // getBinary copies out of the memory map, so the bytes stay valid after later writes.
+      return database.getBinary(prefixedKey(namespace, key));
+    } catch (error) {
+      throw storageFailure('lmdb get failed', error);
+    }
+  };
 
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
     assertNamespace(namespace);

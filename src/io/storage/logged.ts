@@ -217,6 +217,8 @@ export class LoggedEngine implements StorageEngine {
   ) {
     this.options = resolveOptions(options);
     this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
+    const innerReadNow = inner.readNow;
+    this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
   }
 
   get replayReport(): ReplayReport {
@@ -285,6 +287,19 @@ export class LoggedEngine implements StorageEngine {
       if (entry !== undefined) return Promise.resolve(entry.value);
     }
     return this.inner.get(namespace, key);
+  }
+
+  /** StorageEngine.readNow, offered when the inner engine offers it: the overlay, then the inner engine. */
+  readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+
+  private readOverlayThenInner(innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined, namespace: number, key: Uint8Array): Uint8Array | undefined {
+    assertNamespace(namespace);
+    if (this.state !== 'open' && this.state !== 'closing' && this.state !== 'failed') throw this.unusable();
+    if (this.overlay.has(namespace)) {
+      const entry = this.overlay.lookup(namespace, key);
+      if (entry !== undefined) return entry.value;
+    }
+    return innerReadNow(namespace, key);
   }
 
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {

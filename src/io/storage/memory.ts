@@ -114,6 +114,9 @@ export class MemoryEngine implements StorageEngine {
     return this.namespaces.get(namespace)?.get(key);
   };
 
+  /** StorageEngine.readNow: getNow. */
+  readonly readNow = this.getNow;
+
   /** StorageEngine.batchNow: `batch` without the promise. */
   readonly batchNow = (namespace: number, operations: readonly BatchOperation[]): void => {
     const failure = this.checkUsable(namespace);

@@ -182,6 +182,24 @@ async function synchronousAccessAgrees(engine: StorageEngine): Promise<void> {
   assert.equal(text(getNow(3, bytes('c'))), 'kept', 'the engine keeps its own copy');
 }
 
+/** readNow, where offered, answers exactly what get answers, at once: after puts, buffered ones too, deletes, in other namespaces. */
+async function readNowAgreesWithGet(engine: StorageEngine): Promise<void> {
+  const readNow = engine.readNow;
+  if (readNow === undefined) return;
+  const agree = async (namespace: number, key: string): Promise<void> => {
+    assert.deepEqual(readNow(namespace, bytes(key)), await engine.get(namespace, bytes(key)), `readNow and get agree on ${namespace}/${key}`);
+  };
+  await agree(6, 'absent');
+  await engine.batch(6, [put('a', 'one'), put('b', 'two')], { durable: true });
+  assert.equal(text(readNow(6, bytes('a'))), 'one', 'an acknowledged write is read at once');
+  await engine.batch(6, [put('a', 'three'), remove('b')], { durable: false });
+  for (const key of ['a', 'b', 'absent']) await agree(6, key);
+  await agree(7, 'a');
+  assert.equal(text(readNow(6, bytes('a'))), 'three');
+  assert.equal(readNow(6, bytes('b')), undefined, 'a delete reads as undefined');
+  assert.throws(() => readNow(-1, bytes('a')), 'an invalid namespace is a bug, as for get');
+}
+
 /** A caller may reuse one key array for another key; an engine must read the bytes, not remember the array. */
 async function reusedKeyArrayAddressesItsNewBytes(engine: StorageEngine): Promise<void> {
   const key = bytes('key-a');
@@ -212,6 +230,7 @@ const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Pr
   ['an invalid namespace is a bug: it throws an assertion', invalidNamespaceAsserts],
   ['getNow and batchNow, where offered, agree with get and batch and act at once', synchronousAccessAgrees],
   ['a key array reused for another key addresses the new key', reusedKeyArrayAddressesItsNewBytes],
+  ['readNow, where offered, answers what get answers, at once', readNowAgreesWithGet],
 ];
 
 type DirectoryCase = readonly [string, (kind: TestEngineKind, directory: string) => Promise<void>];
@@ -223,6 +242,7 @@ for (const kind of allEngineKinds) {
   describe(`StorageEngine conformance: ${kind}`, { timeout: 60_000 }, () => {
     test('capabilities promise atomic batches and ordered scans; durability matches the kind', () => {
       const engine = createTestEngine(kind, '/nonexistent-not-opened');
+      assert.equal(engine.readNow !== undefined, kind !== 'level' && kind !== 'logged-level', 'every engine but LevelDB (and the log over it) reads synchronously');
       assert.equal(engine.capabilities.atomicBatch, true);
       assert.equal(engine.capabilities.orderedScan, true);
       assert.equal(engine.capabilities.durableWrites, kind !== 'memory');
