@@ -60,7 +60,7 @@ export class LocalStore {
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     return this.exclusive(partition, storageKey, async () => {
-      const next = minted(decodeOwned(await this.engine.get(partition, storageKey)), request);
+      const next = minted(decodeOwned(await this.stored(partition, storageKey)), request);
       const encoded = await this.write(partition, storageKey, next, request.durable);
       return { ok: true, record: next, encoded };
     });
@@ -80,7 +80,7 @@ export class LocalStore {
     }
     return this.exclusive(partition, storageKey, async () => {
       // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
-      const merge = planMerge(await this.engine.get(partition, storageKey), incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
+      const merge = planMerge(await this.stored(partition, storageKey), incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
       if (merge.write) await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: merge.encoded }], { durable });
       return { ok: true, record: merge.record, encoded: merge.encoded };
     });
@@ -102,11 +102,16 @@ export class LocalStore {
       return Promise.resolve(true);
     }
     return this.exclusive(partition, storageKey, async () => {
-      const current = decodeOwned(await this.engine.get(partition, storageKey));
+      const current = decodeOwned(await this.stored(partition, storageKey));
       if (!recordsEqual(current, tombstone)) return false;
       await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
       return true;
     });
+  }
+
+  /** The stored bytes, read at once when the engine can (inside a key's turn, that reads the same). */
+  private stored(partition: number, storageKey: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    return this.readNow === undefined ? this.engine.get(partition, storageKey) : this.readNow(partition, storageKey);
   }
 
   /** Writes the record; resolves with the bytes written. */
