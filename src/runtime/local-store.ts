@@ -10,6 +10,7 @@ import type { VersionRequest } from '../core/node/effects.ts';
 import { decodeOwnedRecord, decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
+import { latin1 } from './latin1.ts';
 
 /** A store answer: a value when the engine answered synchronously, else a promise of it. */
 export type StoreAnswer<T> = T | Promise<T>;
@@ -122,7 +123,7 @@ export class LocalStore {
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
-    return this.keys.run(`${partition}:${Buffer.from(storageKey.buffer, storageKey.byteOffset, storageKey.byteLength).toString('latin1')}`, work);
+    return this.keys.run(`${partition}:${latin1(storageKey)}`, work);
   }
 }
 

@@ -56,13 +56,5 @@ export function prefixedRange(namespace: number, options: ScanOptions | undefine
   return { start, end: prefixedKey(namespace + 1, new Uint8Array(0)) };
 }
 
-/**
- * The bytes as a string of one char per byte: a cheap Map key for byte strings whose JavaScript
- * string order is the bytes' order.
- */
-export function latin1(bytes: Uint8Array): string {
-  // Buffer's own latin1Slice takes any Uint8Array: no Buffer view is made per call (one per key and value).
-  return latin1Slice.call(bytes, 0, bytes.byteLength);
-}
-
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+/** The bytes as a string of one char per byte (runtime/latin1.ts), for the engines that key Maps by it. */
+export { latin1 } from '../../runtime/latin1.ts';
