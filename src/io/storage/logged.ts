@@ -187,7 +187,7 @@ export class LoggedEngine implements StorageEngine {
   readonly options: ResolvedLoggedOptions;
   private state: EngineState = 'created';
   private failure: EverwriteError | undefined;
-  private readonly overlay = new Overlay();
+  private overlay = new Overlay();
   private sequence = 0;
   private current: LogFile | undefined;
   /** Every log file with an open handle: the current one and sealed ones awaiting their checkpoint. */
@@ -233,6 +233,7 @@ export class LoggedEngine implements StorageEngine {
     assert(this.state === 'created' || this.state === 'closed', `LoggedEngine cannot open while ${this.state}`);
     this.state = 'opening';
     this.failure = undefined;
+    this.resetPipeline();
     try {
       await fs.mkdir(this.options.directory, { recursive: true });
       await this.inner.open();
@@ -332,6 +333,27 @@ export class LoggedEngine implements StorageEngine {
   }
 
   // ---- the write pipeline -------------------------------------------------------------------
+
+  /**
+   * Forgets what an earlier run of this object left in flight. After a failure its queues were
+   * abandoned with their bytes still counted and their overlay entries held; what they wrote to the
+   * log is replayed by open(), so nothing of them may linger (the old count would hold every new
+   * acknowledgement behind a backlog that never drains).
+   */
+  private resetPipeline(): void {
+    this.overlay = new Overlay();
+    this.pending = undefined;
+    this.unsynced = [];
+    this.unapplied = [];
+    this.unappliedBytes = 0;
+    this.waitingBytes = 0;
+    this.waitingDrops = 0;
+    this.waitingSince = 0;
+    if (this.applyTimer !== undefined) clearTimeout(this.applyTimer);
+    this.applyTimer = undefined;
+    this.backlog = undefined;
+    this.openFiles.clear();
+  }
 
   private enqueue(namespace: number, operations: readonly BatchOperation[] | undefined, durable: boolean, record: Buffer, dropped: Deferred | undefined): Group {
     const group = (this.pending ??= new Group());

@@ -252,6 +252,26 @@ test('a failing inner engine fails the logged engine: later writes are refused, 
     await replayed.engine.close();
   }));
 
+test('the same engine object reopened after a failure starts clean: the log is replayed, nothing of the failed run lingers', () =>
+  withTemporaryDirectory('reopen-after-failure', async (directory) => {
+    const inner = new GatedEngine();
+    const engine = new LoggedEngine(inner, { directory, unappliedBytesMax: 64 * 1024 });
+    await engine.open();
+    inner.failWith = new Error('disk on fire');
+    await engine.batch(7, [put('k', 'v')], { durable: true });
+    for (let turn = 0; turn < 1000 && (await engine.batch(7, [put('k2', 'v')], { durable: true }).then(() => true, () => false)); turn++);
+    await engine.close();
+    inner.failWith = undefined;
+    await engine.open();
+    assert.equal(engine.statistics.unappliedBytes, 0, 'bytes of the failed run still counted');
+    assert.equal(engine.statistics.overlayEntries, 0, 'overlay entries of the failed run still held');
+    assert.equal(text(await engine.get(7, bytes('k'))), 'v', 'the acknowledged write came back by replay');
+    // More than unappliedBytesMax of new writes: had the old count stayed, their acknowledgements would wait for ever.
+    await Promise.all(Array.from({ length: 100 }, (_, index) => engine.batch(7, [put(`n${index}`, 'x'.repeat(1000))], { durable: true })));
+    assert.equal(text(await engine.get(7, bytes('n99'))), 'x'.repeat(1000));
+    await engine.close();
+  }));
+
 test('a batch over recordBytesMax is refused and the engine carries on', () =>
   withLogged(new MemoryEngine(), { recordBytesMax: 4096 }, async (engine) => {
     await assert.rejects(engine.batch(8, [put('big', 'x'.repeat(5000))], { durable: true }), { code: 'EVERWRITE_VALUE_TOO_LARGE' });
