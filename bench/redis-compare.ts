@@ -3,7 +3,11 @@
 // with durable and with buffered writes), in one run on this machine. Prints one line per (target,
 // test, pipeline), with the CPU each Everwrite node spent per request (the coordinating node 1, and
 // the two replicas), and writes bench/results/redis-compare.json. Needs redis-server and
-// redis-benchmark (Debian redis-server, redis-tools). Usage: npx tsx bench/redis-compare.ts [requests=200000]
+// redis-benchmark (Debian redis-server, redis-tools).
+// Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,memory,lmdb-durable,lmdb-buffered]
+//   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
+//   SET overwrites keys that exist instead of first filling an empty store.
+//   --targets: a subset of the targets, in that order (default: all four).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,8 +25,17 @@ interface Row {
   nodeCpuMicrosecondsPerRequest?: number[];
 }
 
-const requests = Number(process.argv[2] ?? 200000);
+const argv = process.argv.slice(2);
+const requests = Number(argv.find((argument) => !argument.startsWith('--')) ?? 200000);
+const warm = argv.includes('--warm');
+const targetsFlag = argv.indexOf('--targets');
+const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,memory,lmdb-durable,lmdb-buffered').split(','));
 const rows: Row[] = [];
+
+/** The unmeasured warm-up of --warm: every key of the -r range is likely written once. */
+function warmUp(port: number): void {
+  spawnSync('redis-benchmark', ['-p', String(port), '-t', 'set,get', '-n', '30000', '-c', '50', '-d', '100', '-r', '100000', '-q'], { encoding: 'utf8', timeout: 300_000 });
+}
 
 /** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
 function cpuMicroseconds(pid: number | undefined): number | undefined {
@@ -54,6 +67,7 @@ async function plainRedis(): Promise<void> {
   const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
   try {
     for (let attempt = 0; attempt < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (warm) warmUp(port);
     for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark('redis-server', port, pipeline, test);
   } finally {
     server.kill('SIGTERM');
@@ -70,6 +84,7 @@ async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buf
     const port = Number(cluster.node(1).respAddress.split(':')[1]);
     const pids = cluster.nodes.map((node) => node.process?.pid);
     const target = `everwrite ${engine}${engine === 'memory' ? '' : ` ${durability}`}`;
+    if (warm) warmUp(port);
     for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(target, port, pipeline, test, pids);
   } finally {
     await cluster.stop();
@@ -77,9 +92,9 @@ async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buf
   }
 }
 
-await plainRedis();
-await everwrite('memory', 'buffered');
-await everwrite('lmdb', 'durable');
-await everwrite('lmdb', 'buffered');
+if (targets.has('redis')) await plainRedis();
+if (targets.has('memory')) await everwrite('memory', 'buffered');
+if (targets.has('lmdb-durable')) await everwrite('lmdb', 'durable');
+if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/redis-compare.json', JSON.stringify({ date: new Date().toISOString(), requests, rows }, null, 2));
+writeFileSync('bench/results/redis-compare.json', JSON.stringify({ date: new Date().toISOString(), requests, warm, rows }, null, 2));
