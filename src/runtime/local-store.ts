@@ -36,17 +36,10 @@ export class LocalStore {
   }
 
   async read(partition: number, storageKey: Uint8Array): Promise<VersionedRecord> {
-    return this.readNowOr(partition, storageKey);
+    return (await this.readVersion(partition, storageKey)).record;
   }
 
-  /** `read`, synchronously when the engine allows. */
-  readNowOr(partition: number, storageKey: Uint8Array): StoreAnswer<VersionedRecord> {
-    const readNow = this.readNow;
-    if (readNow !== undefined) return decodeStored(readNow(partition, storageKey));
-    return this.engine.get(partition, storageKey).then(decodeStored);
-  }
-
-  /** `readNowOr`, with the stored bytes. */
+  /** The key's record and the bytes it was read from, synchronously when the engine allows. */
   readVersion(partition: number, storageKey: Uint8Array): StoreAnswer<StoredVersion> {
     const readNow = this.readNow;
     if (readNow !== undefined) return storedVersion(readNow(partition, storageKey));
@@ -145,15 +138,11 @@ function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array,
   return encoded;
 }
 
-function decodeStored(bytes: Uint8Array | undefined): VersionedRecord {
-  return bytes === undefined ? emptyRecord : decodeRecord(bytes);
-}
-
 /**
  * For a read-modify-write: the engine's bytes are never changed once written, and the record
  * decoded from them does not outlive the write (a value that survives is encoded into the new
  * record), so its values may be views of them rather than copies. A read that answers a client
- * copies (decodeStored): the client may keep or change what it gets.
+ * copies (storedVersion): the client may keep or change what it gets.
  */
 function decodeOwned(bytes: Uint8Array | undefined): VersionedRecord {
   return bytes === undefined ? emptyRecord : decodeOwnedRecord(bytes);

@@ -157,10 +157,8 @@ export class NodeRuntime implements KvService {
   // ---- event loop ------------------------------------------------------------------------------
 
   private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
-    if (!this.running) return notRunning();
     const clock = this.options.clock;
-    const requestId = this.nextRequestId++;
-    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId, bucket, key, context, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, shapeWriteResult);
+    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, context, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, shapeWriteResult);
   }
 
   /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */

@@ -87,8 +87,7 @@ export class NodeKernel {
 
   /** Sends a request whose replies (same id) go to `handler` until `forget(id)`. */
   request(to: NodeId, build: (id: number) => Message, handler: ReplyHandler): number {
-    const id = this.nextId();
-    this.replyWaiters.add(id, handler);
+    const id = this.listen(handler);
     this.send(to, build(id));
     return id;
   }
@@ -129,9 +128,7 @@ export class NodeKernel {
   }
 
   store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>, 'token'>, callback: (result: StoreResult) => void): void {
-    const token = this.nextId();
-    this.storeWaiters.add(token, callback);
-    this.emit({ ...effect, token } as Effect);
+    this.emit({ ...effect, token: this.storeToken(callback) } as Effect);
   }
 
   /** Registers `callback` for a store answer and returns the token the store effect must carry. */

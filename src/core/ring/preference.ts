@@ -217,25 +217,16 @@ export function partitionOf(ring: Ring, keyHash: Uint8Array): PartitionIndex {
 /** The first N distinct nodes (zones first) walking clockwise from `partition`, in walk order. */
 export function primaryNodes(ring: Ring, partition: PartitionIndex, n: number): NodeId[] {
   assert(Number.isInteger(partition) && partition >= 0 && partition < ring.partitionCount, `partition ${partition} out of range`);
-  return tableOf(indexOf(ring), n).primaries[partition]!.map((entry) => entry.node);
+  return tableOf(indexOf(ring), n).primaryIds[partition]!.slice();
 }
 
-/** The first N healthy nodes for a key: alive primaries, then fallbacks for the dead ones. */
+/** The first N healthy nodes for a key: alive primaries, then fallbacks for the dead ones (a fresh array). */
 export function preferenceList(ring: Ring, keyHash: Uint8Array, options: PreferenceOptions): PreferenceEntry[] {
-  const index = indexOf(ring);
-  const table = tableOf(index, options.n);
-  const partition = partitionOf(ring, keyHash);
-  const primaries = table.primaries[partition]!;
-  const isAlive = options.isAlive;
-  if (isAlive === undefined) return primaries.slice();
-  const result: PreferenceEntry[] = [];
-  let dead: NodeId[] | undefined;
-  for (const entry of primaries) {
-    if (isAlive(entry.node)) result.push(entry);
-    else (dead ??= []).push(entry.node);
-  }
-  if (dead !== undefined) appendFallbacks(index, table, partition, dead, isAlive, result);
-  return result;
+  return placementOf(ring, partitionOf(ring, keyHash), options.n, options.isAlive ?? everyNodeAlive).targets.slice();
+}
+
+function everyNodeAlive(): boolean {
+  return true;
 }
 
 /** Where a key of `partition` lives for a coordinator: its N primaries, and the first N healthy nodes. */

@@ -282,12 +282,9 @@ export class LoggedEngine implements StorageEngine {
 
   get(namespace: number, key: Uint8Array): Promise<Uint8Array | undefined> {
     assertNamespace(namespace);
-    if (this.state !== 'open' && this.state !== 'closing' && this.state !== 'failed') return Promise.reject(this.unusable());
-    if (this.overlay.has(namespace)) {
-      const entry = this.overlay.lookup(namespace, key);
-      if (entry !== undefined) return Promise.resolve(entry.value);
-    }
-    return this.inner.get(namespace, key);
+    if (!this.readable()) return Promise.reject(this.unusable());
+    const entry = this.overlayEntry(namespace, key);
+    return entry === undefined ? this.inner.get(namespace, key) : Promise.resolve(entry.value);
   }
 
   /** StorageEngine.readNow, offered when the inner engine offers it: the overlay, then the inner engine. */
@@ -295,12 +292,19 @@ export class LoggedEngine implements StorageEngine {
 
   private readOverlayThenInner(innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined, namespace: number, key: Uint8Array): Uint8Array | undefined {
     assertNamespace(namespace);
-    if (this.state !== 'open' && this.state !== 'closing' && this.state !== 'failed') throw this.unusable();
-    if (this.overlay.has(namespace)) {
-      const entry = this.overlay.lookup(namespace, key);
-      if (entry !== undefined) return entry.value;
-    }
-    return innerReadNow(namespace, key);
+    if (!this.readable()) throw this.unusable();
+    const entry = this.overlayEntry(namespace, key);
+    return entry === undefined ? innerReadNow(namespace, key) : entry.value;
+  }
+
+  /** Reads are served while open, while closing, and after a failure (what was acknowledged stays readable). */
+  private readable(): boolean {
+    return this.state === 'open' || this.state === 'closing' || this.state === 'failed';
+  }
+
+  /** The overlay's entry for a key (an acknowledged write the inner engine may not have yet), if any. */
+  private overlayEntry(namespace: number, key: Uint8Array): OverlayEntry | undefined {
+    return this.overlay.has(namespace) ? this.overlay.lookup(namespace, key) : undefined;
   }
 
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
@@ -649,7 +653,7 @@ export class LoggedEngine implements StorageEngine {
   // ---- reads, draining and failure ----------------------------------------------------------
 
   private async *mergedScan(namespace: number, options: ScanOptions | undefined): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
-    if (this.state !== 'open' && this.state !== 'closing' && this.state !== 'failed') throw this.unusable();
+    if (!this.readable()) throw this.unusable();
     // The overlay snapshot is taken before the inner scan starts, so an entry released in between
     // is still in the snapshot, and one released before it is already in the inner engine.
     const snapshot = this.overlay.range(namespace, options);
