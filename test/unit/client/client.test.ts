@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteClient, EverwriteClientError } from '../../../src/index.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { callsOf, refusedPort, startBreakingServer, startFakeNode, startFakeNodes, stopAll, type FakeNode } from './harness.ts';
+import { callsOf, refusedPort, startBreakingServer, startCountingRelay, startFakeNode, startFakeNodes, stopAll, type FakeNode } from './harness.ts';
 
 const bounded = { timeout: 20_000 };
 /** Polls `condition` every 10 ms; fails the test after 5 s. */
@@ -235,6 +235,24 @@ test('bounded concurrency: calls beyond maxConcurrency wait in order, beyond max
       await Promise.all([first, second]);
       assert.deepEqual(nodes[0]!.fake.calls.map((call) => call.key), ['first', 'second']);
     }, { maxConcurrency: 1, maxQueued: 1 })));
+
+test('connections are kept alive and pooled: sequential calls share one connection, concurrent ones at most maxConcurrency', bounded, () =>
+  withNodes(1, async (nodes) => {
+    const relay = await startCountingRelay(nodes[0]!.port);
+    const client = new EverwriteClient({ nodes: [relay.url], routing: 'server', maxConcurrency: 8 });
+    try {
+      for (let index = 0; index < 30; index++) {
+        await client.put('b', `k${index}`, 'v');
+        assert.equal((await client.get('b', `k${index}`)).found, true);
+      }
+      assert.equal(relay.connections(), 1, '60 sequential calls over one keep-alive connection');
+      for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 40 }, (_, index) => client.get('b', `k${index % 30}`)));
+      assert.ok(relay.connections() <= 8, `3 x 40 concurrent calls opened ${relay.connections()} connections, more than the 8 maxConcurrency allows`);
+    } finally {
+      await client.close();
+      await relay.close();
+    }
+  }));
 
 test('close() refuses queued and new calls, lets the call in flight finish, and closes connections', bounded, () =>
   withNodes(1, async (nodes) => {

@@ -2,7 +2,7 @@
 // real HTTP front end over the fake KvService (so every answer has the real wire shape), a fake
 // that can name itself and hold a real ring (for client routing), and raw TCP servers that refuse
 // or break connections. Kept here so each test reads as its behaviour. Not a test file itself.
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { startHttpServer, type HttpServerHandle } from '../../../src/api/http/server.ts';
 import { asNodeId } from '../../../src/core/base/ids.ts';
@@ -85,6 +85,29 @@ export async function refusedPort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A TCP relay to `port` that counts the connections made through it (to see keep-alive at work). */
+export async function startCountingRelay(port: number): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    connections++;
+    const upstream = connect(port, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const relayPort = (server.address() as { port: number }).port;
+  const close = (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { url: `http://127.0.0.1:${relayPort}`, connections: () => connections, close };
 }
 
 /** A TCP server that accepts, reads the first bytes of a request, then resets the connection. */
