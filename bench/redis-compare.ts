@@ -3,7 +3,8 @@
 // with durable and with buffered writes), in one run on this machine. Prints one line per (target,
 // test, pipeline), with the CPU each Everwrite node spent per request (the coordinating node 1, and
 // the two replicas), and writes bench/results/redis-compare.json. Needs redis-server and
-// redis-benchmark (Debian redis-server, redis-tools).
+// redis-benchmark (Debian redis-server, redis-tools). Ends with each Everwrite row as a fraction of
+// redis-server in the same run, which compares across sessions on a VM whose speed changes.
 // Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,memory,lmdb-durable,lmdb-buffered]
 //   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
 //   SET overwrites keys that exist instead of first filling an empty store.
@@ -23,6 +24,8 @@ interface Row {
   p99Ms: number;
   /** CPU microseconds per request of each Everwrite node (node 1 coordinates), when /proc tells. */
   nodeCpuMicrosecondsPerRequest?: number[];
+  /** requestsPerSecond / redis-server's for the same test and pipeline in this run (when it ran). */
+  fractionOfRedis?: number;
 }
 
 const argv = process.argv.slice(2);
@@ -96,5 +99,22 @@ if (targets.has('redis')) await plainRedis();
 if (targets.has('memory')) await everwrite('memory', 'buffered');
 if (targets.has('lmdb-durable')) await everwrite('lmdb', 'durable');
 if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
+/**
+ * Each Everwrite row as a fraction of redis-server's figure for the same test and pipeline in this
+ * run. This VM's speed differs between sessions (redis-server SET at -P 1 measured 77-93k/s in one
+ * session and ~50k/s in another), so the ratio is what compares across sessions; the absolute
+ * figure is what the target is about.
+ */
+function printRatios(): void {
+  const redisRate = (test: string, pipeline: number): number | undefined => rows.find((row) => row.target === 'redis-server' && row.test === test && row.pipeline === pipeline)?.requestsPerSecond;
+  for (const row of rows) {
+    const reference = redisRate(row.test, row.pipeline);
+    if (row.target === 'redis-server' || reference === undefined || reference <= 0) continue;
+    row.fractionOfRedis = row.requestsPerSecond / reference;
+    console.log(`${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${(row.fractionOfRedis * 100).toFixed(1).padStart(5)}% of redis-server`);
+  }
+}
+
+printRatios();
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/redis-compare.json', JSON.stringify({ date: new Date().toISOString(), requests, warm, rows }, null, 2));
