@@ -1,13 +1,23 @@
 // Why: what a node keeps about itself in its storage's metadata namespace, read at every boot by
-// the production node and the simulator alike: its versioning epoch (drawn once, when the storage is
-// new, so a wiped node never reuses dots), a boot counter (each incarnation allocates protocol ids
-// from its own range, so a late reply to a previous incarnation never matches a new request) and
-// the bucket properties it has learnt.
+// the production node and the simulator alike: its versioning epoch, a boot counter (each
+// incarnation allocates protocol ids from its own range, so a late reply to a previous incarnation
+// never matches a new request), a clean-stop marker and the bucket properties it has learnt.
+//
+// The epoch names this node as a versioning actor (actorOf(node, epoch)); a dot is (actor,
+// counter). It is drawn when the storage is new, so a wiped node never reuses dots, and drawn again
+// after an unclean stop (no clean-stop marker): a buffered write is acknowledged and sent to the
+// other replicas before its fsync, so after an OS crash or power loss this node may have lost a
+// version whose dot the replicas hold. Minting that dot again for another value would make every
+// replica that holds the first take the second for a version it already has, and drop it, though
+// it was acknowledged (found by the simulator with buffered buckets; decision 0008). A clean stop
+// writes the marker durably after the node's last write, so a restart after it keeps the epoch.
 import type { PropsEntry } from '../core/protocol/messages.ts';
 import { reservedNamespaces, type StorageEngine } from './ports.ts';
 
 const epochKey = new TextEncoder().encode('epoch');
 const bootKey = new TextEncoder().encode('boots');
+/** Present exactly while no incarnation runs: written last by a clean stop, deleted at boot. */
+const cleanStopKey = new TextEncoder().encode('clean-stop');
 const propsPrefix = 'props/';
 /** Ids one incarnation may allocate; boots x this stays a safe integer for 2^21 boots. */
 export const idRangePerBoot = 2 ** 32;
@@ -15,6 +25,8 @@ const bootsMax = 2 ** 21;
 
 export interface NodeIdentity {
   readonly epoch: number;
+  /** Why this boot drew its epoch: 'new' storage, an 'unclean' stop before it, or 'kept' after a clean one. */
+  readonly epochSource: 'new' | 'unclean' | 'kept';
   /** This boot's number (1 for the first), modulo 2^21. */
   readonly boot: number;
   /** Where this incarnation's protocol ids start: boot x idRangePerBoot. */
@@ -46,17 +58,39 @@ async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
 }
 
 /**
- * Reads the node's identity from an open engine, creating the epoch with `drawEpoch` (1..2^31-1)
- * when the storage is new, and counting this boot durably before the node talks to anyone.
+ * Reads the node's identity from an open engine, and records this boot durably before the node
+ * talks to anyone: the boot counter, the epoch (drawn with `drawEpoch`, 1..2^31-1, when the storage
+ * is new or the last stop was unclean; never the previous one) and the removal of the clean-stop
+ * marker, in one batch.
  */
 export async function bootIdentity(engine: StorageEngine, drawEpoch: () => number): Promise<NodeIdentity> {
   const metadata = reservedNamespaces.metadata;
-  let epoch = readUint32(await engine.get(metadata, epochKey));
-  if (epoch === undefined) {
-    epoch = drawEpoch();
-    await engine.batch(metadata, [{ type: 'put', key: epochKey, value: uint32Bytes(epoch) }], { durable: true });
+  const previous = readUint32(await engine.get(metadata, epochKey));
+  const cleanStop = (await engine.get(metadata, cleanStopKey)) !== undefined;
+  const epochSource = previous === undefined ? 'new' : cleanStop ? 'kept' : 'unclean';
+  let epoch = previous;
+  if (epochSource !== 'kept') {
+    do epoch = drawEpoch();
+    while (epoch === previous);
   }
   const boot = (((readUint32(await engine.get(metadata, bootKey)) ?? 0) + 1) % bootsMax) || 1;
-  await engine.batch(metadata, [{ type: 'put', key: bootKey, value: uint32Bytes(boot) }], { durable: true });
-  return { epoch, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine) };
+  await engine.batch(
+    metadata,
+    [
+      { type: 'put', key: epochKey, value: uint32Bytes(epoch as number) },
+      { type: 'put', key: bootKey, value: uint32Bytes(boot) },
+      { type: 'delete', key: cleanStopKey },
+    ],
+    { durable: true },
+  );
+  return { epoch: epoch as number, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine) };
+}
+
+/**
+ * Marks a clean stop, so the next boot keeps the epoch. Call it after the node's last write has
+ * been handed to the engine (the runtime stopped) and before closing the engine: the marker is a
+ * durable batch, so once it is acknowledged every write before it in the log is on disk too.
+ */
+export async function markCleanStop(engine: StorageEngine): Promise<void> {
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: cleanStopKey, value: new Uint8Array([1]) }], { durable: true });
 }

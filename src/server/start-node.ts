@@ -19,7 +19,7 @@ import { systemClock, systemTimers } from '../io/system-clock.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
-import { bootIdentity } from '../runtime/node-metadata.ts';
+import { bootIdentity, markCleanStop } from '../runtime/node-metadata.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -97,6 +97,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
       await resp?.close();
       await http.close();
       await runtime.stop();
+      // Last write of this incarnation: the next boot keeps the versioning epoch (node-metadata.ts).
+      await markCleanStop(engine);
       await engine.close();
     },
   };

@@ -20,7 +20,7 @@ import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
 
 export interface NodeCoreOptions {
   readonly self: NodeId;
-  /** This node's versioning actor: its id plus the epoch its storage was created with. */
+  /** This node's versioning actor: its id plus its storage's epoch (new storage or an unclean stop draws one). */
   readonly actor: Actor;
   readonly ring: Ring;
   /** MD5, for ring placement (injected so the core stays pure). */
@@ -51,6 +51,11 @@ export class NodeCore {
 
   get self(): NodeId {
     return this.kernel.self;
+  }
+
+  /** The versioning actor this incarnation mints dots as. */
+  get actor(): Actor {
+    return this.kernel.actor;
   }
 
   get ring(): Ring {
