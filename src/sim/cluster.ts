@@ -4,7 +4,8 @@
 // deterministic because every promise is settled by a scheduler task and the driver lets the
 // microtask queue drain after each task, so the order of everything is fixed by the seed. A crash
 // abandons the node's runtime mid-flight (its tasks are dropped, its disk loses what was not synced)
-// and a restart builds a fresh NodeCore and runtime over the surviving disk, with the same epoch.
+// and a restart builds a fresh NodeCore and runtime over the surviving disk; a crash is an unclean
+// stop, so the restarted node mints under a new epoch (node-metadata.ts).
 import { createHash } from 'node:crypto';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
@@ -19,6 +20,7 @@ import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
 import { bootIdentity } from '../runtime/node-metadata.ts';
+import { DotLedger } from './dot-ledger.ts';
 import type { GetResult } from '../runtime/service.ts';
 import { SimClock, SimTimers, type ClockSkew } from './clock.ts';
 import type { SimNetwork } from './network.ts';
@@ -65,6 +67,8 @@ export class Cluster {
   readonly addresses: ReadonlyMap<NodeId, string>;
   /** Log lines at warn or error from every runtime (a few are expected under disk faults). */
   readonly logCounts = { warn: 0, error: 0 };
+  /** Every version any disk made visible, by key and dot: no dot may name two writes. */
+  readonly dotLedger = new DotLedger();
 
   constructor(
     private readonly scheduler: SimScheduler,
@@ -76,7 +80,7 @@ export class Cluster {
     const ids = Array.from({ length: options.nodeCount }, (_, index) => asNodeId(`n${index + 1}`));
     this.ring = createRing({ partitionCount: options.partitionCount, members: ids.map((id) => ({ id })) });
     this.addresses = new Map(ids.map((id) => [id, `sim://${id}`] as const));
-    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, lastBootError: undefined }));
+    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, lastBootError: undefined }));
   }
 
   node(id: string): SimNode {

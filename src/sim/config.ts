@@ -10,6 +10,12 @@ import type { DiskFaults } from './storage.ts';
 export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 export type Resolver = 'siblings' | 'lww';
+/**
+ * The bucket's durability. 'buffered' acknowledges a write before its fsync, so a crash (the
+ * simulator's power loss) may lose acknowledged writes: the lost-element check is then reported,
+ * not enforced, and the dot ledger (no dot minted for two writes) is what must hold.
+ */
+export type SimDurability = 'durable' | 'buffered';
 
 /** What a caller (the CLI, a test) asks for; everything else comes from the seed. */
 export interface SimOptions {
@@ -21,6 +27,8 @@ export interface SimOptions {
   /** Fault kinds to inject: 'all' lets the seed pick a non-empty subset of every kind. Default 'all'. */
   readonly faults?: 'none' | 'all' | readonly FaultKind[];
   readonly resolver?: Resolver;
+  /** Default 'durable'. */
+  readonly durability?: SimDurability;
 }
 
 export interface WorkloadMix {
@@ -41,6 +49,7 @@ export interface SimConfig {
   readonly faultsOption: 'none' | 'all' | readonly FaultKind[];
   readonly faults: readonly FaultKind[];
   readonly resolver: Resolver;
+  readonly durability: SimDurability;
   readonly partitionCount: number;
   readonly n: number;
   readonly r: number;
@@ -141,6 +150,7 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
     faultsOption: options.faults ?? 'all',
     faults,
     resolver: options.resolver ?? 'siblings',
+    durability: options.durability ?? 'durable',
     partitionCount,
     n,
     r,
@@ -166,5 +176,5 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
 /** The command line that reproduces a run (every argument that shaped it). */
 export function reproduceCommand(config: SimConfig): string {
   const faults = typeof config.faultsOption === 'string' ? config.faultsOption : config.faultsOption.join(',');
-  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}`;
+  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}`;
 }

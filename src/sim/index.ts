@@ -1,6 +1,6 @@
 // Why: one import path for the simulator (the CLI's `sim` command and test/sim use it).
 export { runSimulation, simLimits, type SimReport } from './runner.ts';
-export { buildConfig, reproduceCommand, faultKinds, defaultOps, type FaultKind, type Resolver, type SimConfig, type SimOptions, type WorkloadMix } from './config.ts';
+export { buildConfig, reproduceCommand, faultKinds, defaultOps, type FaultKind, type Resolver, type SimDurability, type SimConfig, type SimOptions, type WorkloadMix } from './config.ts';
 export { checkHistory, type Verdict } from './checker.ts';
 export { History, type ElementWrite, type ReadObservation, type DeleteRecord, type WriteStatus } from './history.ts';
 export { parseElements, formatElements } from './elements.ts';

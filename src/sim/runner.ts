@@ -44,6 +44,7 @@ export interface SimReport {
   readonly ops: number;
   readonly faults: readonly string[];
   readonly resolver: string;
+  readonly durability: string;
   readonly settings: { readonly n: number; readonly r: number; readonly w: number; readonly clients: number; readonly hotKeys: number; readonly partitionCount: number; readonly requestTimeoutMs: number; readonly mix: SimConfig['mix'] };
   readonly attempted: number;
   readonly acknowledged: number;
@@ -78,7 +79,7 @@ export interface SimReport {
 
 function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
   return {
-    defaultProps: Object.freeze({ n: config.n, r: config.r, w: config.w, resolver: config.resolver, durability: 'durable' as const }),
+    defaultProps: Object.freeze({ n: config.n, r: config.r, w: config.w, resolver: config.resolver, durability: config.durability }),
     requestTimeoutMs: config.requestTimeoutMs,
     ...config.core,
   };
@@ -201,7 +202,9 @@ class Simulation {
 
 function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void {
   const { failures, config } = simulation;
-  if (config.resolver === 'siblings' && verdict.lost > 0) failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
+  if (config.resolver === 'siblings' && config.durability === 'durable' && verdict.lost > 0) failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
+  const ledger = simulation.cluster.dotLedger;
+  if (ledger.violations > 0) failures.push(`${ledger.violations} dots minted for two different writes (e.g. ${ledger.samples.join('; ')})`);
   if (verdict.unexpected > 0) failures.push(`${verdict.unexpected} unexpected elements in reads (e.g. ${verdict.unexpectedSample.join(', ')})`);
   if (strict && verdict.staleReads > 0) failures.push(`${verdict.staleReads} stale reads under strict quorums without faults`);
   if (verdict.unreadKeys > 0) failures.push(`${verdict.unreadKeys} keys were never read in the liveness phase`);
@@ -262,6 +265,7 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     ops: config.ops,
     faults: config.faults,
     resolver: config.resolver,
+    durability: config.durability,
     settings: { n: config.n, r: config.r, w: config.w, clients: config.clients, hotKeys: config.hotKeys, partitionCount: config.partitionCount, requestTimeoutMs: config.requestTimeoutMs, mix: config.mix },
     attempted: verdict.attempted,
     acknowledged: verdict.acknowledged,

@@ -14,7 +14,8 @@
 // node's pending completions never arrive. Each incarnation of a node opens a fresh SimStorage
 // handle; a handle dies with its incarnation and never touches the disk again.
 import type { Prng } from '../core/base/prng.ts';
-import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../runtime/ports.ts';
+import { reservedNamespaces, type BatchOperation, type ScanOptions, type StorageCapabilities, type StorageEngine } from '../runtime/ports.ts';
+import type { DotLedger } from './dot-ledger.ts';
 import type { SimScheduler } from './scheduler.ts';
 
 export interface DiskFaults {
@@ -100,6 +101,8 @@ export class SimDisk {
     private readonly scheduler: SimScheduler,
     private readonly prng: Prng,
     private readonly timing: DiskTiming = defaultDiskTiming,
+    /** Sees every record of a partition that becomes visible (the cluster's dot invariant). */
+    private readonly ledger?: DotLedger,
   ) {}
 
   /** A fresh engine handle for a new incarnation of the node; any older handle is dead. */
@@ -196,6 +199,7 @@ export class SimDisk {
       this.visibleSequence.set(slot, record.sequence);
       if (operation.type === 'put') table.set(mapKey, { key: operation.key, value: operation.value });
       else table.delete(mapKey);
+      if (operation.type === 'put' && record.namespace < reservedNamespaces.firstReserved) this.ledger?.observe(`${record.namespace}|${mapKey}`, operation.value);
     }
   }
 

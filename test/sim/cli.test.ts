@@ -38,7 +38,7 @@ test('the text report summarises a run; --count runs consecutive seeds and sums 
 
 test('a failed run prints why and the command that reproduces it', () => {
   const report = {
-    seed: 42, nodes: 5, ops: 100, faults: ['crash'], resolver: 'siblings',
+    seed: 42, nodes: 5, ops: 100, faults: ['crash'], resolver: 'siblings', durability: 'durable',
     settings: { n: 3, r: 2, w: 2, clients: 3, hotKeys: 2, partitionCount: 16, requestTimeoutMs: 1000, mix: { setAdd: 1, uniqueWrite: 0, remove: 0, read: 0 } },
     attempted: 10, acknowledged: 9, failed: 0, indeterminate: 1, lost: 1, unexpected: 0, siblingsMax: 2, staleReads: 0, strict: false, readsChecked: 10, keys: 2,
     converged: true, convergenceMs: 10, hintsDrained: true, hintDrainMs: 5, virtualMs: 1000, events: 100,

@@ -4,7 +4,7 @@
 // typed arguments and writes through an injected io, so tests call it directly.
 import { randomInt } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { faultKinds, runSimulation, type FaultKind, type Resolver, type SimOptions, type SimReport } from '../../sim/index.ts';
+import { faultKinds, runSimulation, type FaultKind, type Resolver, type SimDurability, type SimOptions, type SimReport } from '../../sim/index.ts';
 
 export interface SimArguments {
   /** First seed; absent: a random one (printed, so the run can be replayed). */
@@ -15,6 +15,7 @@ export interface SimArguments {
   readonly ops?: number;
   readonly faults?: SimOptions['faults'];
   readonly resolver?: Resolver;
+  readonly durability?: SimDurability;
   readonly json?: boolean;
 }
 
@@ -46,6 +47,11 @@ export function parseFaults(text: string): SimOptions['faults'] {
   return kinds as FaultKind[];
 }
 
+function parseDurability(text: string): SimDurability {
+  if (text !== 'durable' && text !== 'buffered') throw new InvalidArgumentError('--durability must be durable or buffered');
+  return text;
+}
+
 function parseResolver(text: string): Resolver {
   if (text !== 'siblings' && text !== 'lww') throw new InvalidArgumentError('--resolver must be siblings or lww');
   return text;
@@ -54,7 +60,7 @@ function parseResolver(text: string): Resolver {
 /** The human-readable summary of one run. */
 export function formatReport(report: SimReport): string {
   const lines = [
-    `seed ${report.seed}: ${report.nodes} nodes, N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, ${report.settings.clients} clients, ${report.ops} ops, faults ${report.faults.length === 0 ? 'none' : report.faults.join('+')}, resolver ${report.resolver}`,
+    `seed ${report.seed}: ${report.nodes} nodes, N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, ${report.settings.clients} clients, ${report.ops} ops, faults ${report.faults.length === 0 ? 'none' : report.faults.join('+')}, resolver ${report.resolver}, ${report.durability}`,
     `  elements attempted ${report.attempted}, acknowledged ${report.acknowledged}, indeterminate ${report.indeterminate}, refused ${report.failed}`,
     `  lost ${report.lost}, unexpected ${report.unexpected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
@@ -120,6 +126,7 @@ export async function runSimCommand(args: SimArguments, io: SimIo): Promise<numb
       ...(args.ops === undefined ? {} : { ops: args.ops }),
       ...(args.faults === undefined ? {} : { faults: args.faults }),
       ...(args.resolver === undefined ? {} : { resolver: args.resolver }),
+      ...(args.durability === undefined ? {} : { durability: args.durability }),
     });
     totals.add(report);
     if (args.json === true) io.stdout.write(`${JSON.stringify(report, null, count === 1 ? 2 : undefined)}\n`);
@@ -140,6 +147,7 @@ export function registerSimCommand(program: Command): void {
     .option('--ops <n>', 'client operations in the safety phase (default 200)', parseWhole('--ops', 1, 1_000_000))
     .option('--faults <kinds>', `none, all (the seed picks a subset), or a comma list of ${faultKinds.join(', ')}`, parseFaults)
     .option('--resolver <resolver>', 'siblings (default) or lww', parseResolver)
+    .option('--durability <durability>', 'durable (default) or buffered: acknowledged before the fsync, so crashes may lose acknowledged writes (reported, not a failure); no dot may ever be minted twice', parseDurability)
     .option('--json', 'print the report as JSON')
     .action(async (flags: SimArguments) => {
       process.exitCode = await runSimCommand(flags, { stdout: process.stdout, stderr: process.stderr });
