@@ -87,19 +87,22 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   await runtime.start();
   const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  const stopInOrder = async (): Promise<void> => {
+    await resp?.close();
+    await http.close();
+    await runtime.stop();
+    // Last write of this incarnation: the next boot keeps the versioning epoch (node-metadata.ts).
+    await markCleanStop(engine);
+    await engine.close();
+  };
+  let stopped: Promise<void> | undefined;
   return {
     id: self,
     runtime,
     httpAddress: http.address,
     respAddress: resp?.address,
     peerAddress: transport.address(),
-    async stop() {
-      await resp?.close();
-      await http.close();
-      await runtime.stop();
-      // Last write of this incarnation: the next boot keeps the versioning epoch (node-metadata.ts).
-      await markCleanStop(engine);
-      await engine.close();
-    },
+    // Once: a second call (a signal during shutdown, a test's cleanup) waits for the first.
+    stop: () => (stopped ??= stopInOrder()),
   };
 }
