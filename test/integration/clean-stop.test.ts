@@ -5,22 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode } from '../../src/index.ts';
 import { createStorageEngine } from '../../src/io/storage/index.ts';
 import { bootIdentity } from '../../src/runtime/node-metadata.ts';
+import { freePort } from '../support/free-port.ts';
 
 const bounded = { timeout: 60_000 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('a clean stop keeps the node\'s actor across a restart; storage left without one gets a new actor', bounded, async () => {
   const directory = mkdtempSync(join(tmpdir(), 'everwrite-clean-stop-'));

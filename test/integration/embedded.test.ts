@@ -4,19 +4,11 @@
 // chose, and uses them through the TypeScript client, the HTTP API and the RESP front end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { EverwriteClient, startNode, type RunningNode } from '../../src/index.ts';
+import { freePort } from '../support/free-port.ts';
 
 const bounded = { timeout: 60_000 };
-
-/** A port free on loopback now: bound once to learn it, then closed. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** One RESP command over a fresh connection; the raw reply. */
 async function resp(port: number, ...args: string[]): Promise<string> {
