@@ -9,6 +9,7 @@ import { asNodeId } from '../../../src/core/base/ids.ts';
 import { createRing, ringToJSON, type Ring } from '../../../src/core/ring/index.ts';
 import type { NodeStatus } from '../../../src/runtime/service.ts';
 import { FakeKvService } from '../../support/fake-kv-service.ts';
+import { freePort } from '../../support/free-port.ts';
 
 /** Every fake's clock, so lastModified is exact in assertions. */
 export const pinnedNowMs = (): number => Date.UTC(2025, 0, 2, 3, 4, 5, 678);
@@ -78,14 +79,8 @@ export async function stopAll(nodes: readonly FakeNode[]): Promise<void> {
   await Promise.all(nodes.map((node) => node.stop()));
 }
 
-/** A port that refuses connections: bound once to learn a free port, then closed. */
-export async function refusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port that refuses connections: a free one, nobody listening on it. */
+export const refusedPort = freePort;
 
 /** A TCP relay to `port` that counts the connections made through it (to see keep-alive at work). */
 export async function startCountingRelay(port: number): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
