@@ -24,8 +24,17 @@ export interface StoredVersion {
 
 type SyncEngine = StorageEngine & Required<Pick<StorageEngine, 'getNow' | 'batchNow'>>;
 
+/** Told of a minted version once its write is handed to the engine, before the write completes. */
+export type MintedListener = (record: VersionedRecord, encoded: Uint8Array) => void;
+
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
+  /**
+   * Versions minted here whose write failed after they were reported as minted (and so may be on
+   * other replicas), by per-key queue key. The key's next mint folds them in, so this node never
+   * mints their dots again for other writes, and they get a second chance to be stored here.
+   */
+  private readonly unwritten = new Map<string, VersionedRecord>();
   private readonly syncEngine: SyncEngine | undefined;
   /** A synchronous read, when the engine has one: reads need no per-key queue, only writes do. */
   private readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
@@ -46,16 +55,35 @@ export class LocalStore {
     return this.engine.get(partition, storageKey).then(storedVersion);
   }
 
-  /** Mints a new version of the key on this replica (the coordinator's half of a put). */
-  mint(partition: number, storageKey: Uint8Array, request: VersionRequest): StoreAnswer<StoredVersion> {
+  /**
+   * Mints a new version of the key on this replica (the coordinator's half of a put). When the
+   * engine answers later, `onMinted` hears of the version as soon as its write is handed over.
+   */
+  mint(partition: number, storageKey: Uint8Array, request: VersionRequest, onMinted?: MintedListener): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const next = minted(decodeOwned(engine.getNow(partition, storageKey)), request);
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
-    return this.exclusive(partition, storageKey, async () => {
-      const next = minted(decodeOwned(await this.stored(partition, storageKey)), request);
-      const encoded = await this.write(partition, storageKey, next, request.durable);
+    const queueKey = this.queueKey(partition, storageKey);
+    return this.keys.run(queueKey, async () => {
+      const failedEarlier = this.unwritten.get(queueKey);
+      const stored = decodeOwned(await this.stored(partition, storageKey));
+      const next = minted(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
+      const encoded = encodeRecord(next);
+      const written = this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable: request.durable });
+      if (onMinted === undefined) {
+        await written;
+      } else {
+        onMinted(next, encoded);
+        await written.catch((error: unknown) => {
+          // Its dot may be on other replicas now: keep it for the key's next mint (a copy, since
+          // its values may be views of bytes the engine owns), then fail as before.
+          this.unwritten.set(queueKey, decodeRecord(encoded));
+          throw error;
+        });
+      }
+      if (failedEarlier !== undefined) this.unwritten.delete(queueKey);
       return { ok: true, record: next, encoded };
     });
   }
@@ -116,7 +144,11 @@ export class LocalStore {
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
-    return this.keys.run(`${partition}:${latin1(storageKey)}`, work);
+    return this.keys.run(this.queueKey(partition, storageKey), work);
+  }
+
+  private queueKey(partition: number, storageKey: Uint8Array): string {
+    return `${partition}:${latin1(storageKey)}`;
   }
 }
 

@@ -293,7 +293,7 @@ export class NodeRuntime implements KvService {
     let answer: StoreAnswer<StoredVersion>;
     try {
       if (effect.type === 'storeRead') answer = store.readVersion(effect.partition, effect.storageKey);
-      else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect);
+      else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect, effect.durable ? this.mintedReporter(effect.token) : undefined);
       else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable, effect.encoded);
     } catch (error) {
       this.storeFailed(effect.token, error);
@@ -308,6 +308,13 @@ export class NodeRuntime implements KvService {
       (version) => this.storeDone(token, version),
       (error: unknown) => this.storeFailed(token, error),
     );
+  }
+
+  /** Tells the core a durable mint's version before its fsync, so it can go to the replicas now. */
+  private mintedReporter(token: number): (record: VersionedRecord, encoded: Uint8Array) => void {
+    return (record, encoded) => {
+      if (this.running) this.dispatch({ type: 'storeMinted', nowMs: this.options.clock.monotonicMs(), token, record, encoded });
+    };
   }
 
   private storeFailed(token: number, error: unknown): void {

@@ -26,7 +26,7 @@ export type Effect =
   | { readonly type: 'setTimer'; readonly timerId: number; readonly delayMs: number }
   /** Read this replica's record; answer with `storeDone`. */
   | { readonly type: 'storeRead'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array }
-  /** Mint a new version on this replica (read, `update`, write, atomically per key); answer with `storeDone`. */
+  /** Mint a new version on this replica (read, `update`, write, atomically per key); answer with `storeDone`, after `storeMinted` when the write waits for the disk. */
   | ({ readonly type: 'storeUpdate'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array } & VersionRequest)
   /** Merge a record into this replica (read, `sync`, write, atomically per key); answer with `storeDone`. */
   | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean; /** `record` as it arrived, when it did (stored as is when it supersedes the replica's). */ readonly encoded?: Uint8Array }

@@ -43,6 +43,13 @@ export type Event =
   | { readonly type: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Message }
   | { readonly type: 'timerFired'; readonly nowMs: number; readonly timerId: number }
   | { readonly type: 'storeDone'; readonly nowMs: number; readonly token: number; readonly result: StoreResult }
+  /**
+   * A `storeUpdate`'s version, minted and handed to the disk but not yet durable. Its dot may be sent
+   * to other replicas now: no dot that left a node is ever minted again (an unclean stop draws a new
+   * epoch, decision 0008; a write that fails is kept and folded into the key's next mint). The
+   * `storeDone` with the same token follows. A store that answers at once sends only `storeDone`.
+   */
+  | { readonly type: 'storeMinted'; readonly nowMs: number; readonly token: number; readonly record: VersionedRecord; readonly encoded: Uint8Array }
   | { readonly type: 'hintAdded'; readonly nowMs: number; readonly token: number; readonly ok: boolean }
   | { readonly type: 'hintsLoaded'; readonly nowMs: number; readonly target: NodeId; readonly hints: readonly LoadedHint[] }
   | { readonly type: 'tick'; readonly nowMs: number };

@@ -32,6 +32,7 @@ export class NodeKernel {
   private effects: Effect[] = [];
   private lastId = 0;
   private readonly storeWaiters = new IdTable<(result: StoreResult) => void>();
+  private readonly mintedWaiters = new IdTable<(record: VersionedRecord, encoded: Uint8Array) => void>();
   private readonly hintWaiters = new IdTable<(ok: boolean) => void>();
   private readonly timerWaiters = new IdTable<() => void>();
   private readonly replyWaiters = new IdTable<ReplyHandler>();
@@ -131,15 +132,25 @@ export class NodeKernel {
     this.emit({ ...effect, token: this.storeToken(callback) } as Effect);
   }
 
-  /** Registers `callback` for a store answer and returns the token the store effect must carry. */
-  storeToken(callback: (result: StoreResult) => void): number {
+  /**
+   * Registers `callback` for a store answer and returns the token the store effect must carry;
+   * `onMinted`, for a storeUpdate, hears of the minted version before it is durable (storeMinted).
+   */
+  storeToken(callback: (result: StoreResult) => void, onMinted?: (record: VersionedRecord, encoded: Uint8Array) => void): number {
     const token = this.nextId();
     this.storeWaiters.add(token, callback);
+    if (onMinted !== undefined) this.mintedWaiters.add(token, onMinted);
     return token;
+  }
+
+  completeMinted(token: number, record: VersionedRecord, encoded: Uint8Array): void {
+    this.observe(record);
+    this.mintedWaiters.take(token)?.(record, encoded);
   }
 
   completeStore(token: number, result: StoreResult): void {
     if (result.ok) this.observe(result.record);
+    this.mintedWaiters.take(token);
     this.storeWaiters.take(token)?.(result);
   }
 

@@ -123,6 +123,9 @@ export class NodeCore {
       case 'storeDone':
         kernel.completeStore(event.token, event.result);
         return;
+      case 'storeMinted':
+        kernel.completeMinted(event.token, event.record, event.encoded);
+        return;
       case 'hintAdded':
         kernel.completeHint(event.token, event.ok);
         return;

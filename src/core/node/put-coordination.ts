@@ -3,6 +3,9 @@
 // acknowledgements (its own included) or with EVERWRITE_QUORUM_NOT_MET at the deadline, and then
 // makes sure every primary eventually gets the write: a primary that neither acknowledged nor had a
 // fallback acknowledge for it gets a hint kept here (sloppy quorum + hinted handoff, section 4.6).
+// When its own write waits for the disk, the version goes to the others as soon as it is minted
+// (storeMinted), so its fsync and theirs overlap; its own acknowledgement counts when it is durable
+// (decision 0009).
 import type { NodeId } from '../base/ids.ts';
 import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
 import type { PreferenceEntry } from '../ring/index.ts';
@@ -27,6 +30,8 @@ export interface PutRequest {
 /** A write in flight; its states are named after what it waits for. */
 class PutCoordination extends Coordination {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
+  /** Sent to the others at storeMinted; its own acknowledgement waits for storeDone. */
+  localWritePending = false;
   record: VersionedRecord | undefined;
   clientContext: VersionVector = noContext;
   /** The version was minted with the local replica's context, so the record's context is the client's. */
@@ -67,7 +72,10 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   coordination.begin(() => onDeadline(coordination));
   const timestamp = kernel.stampWrite(request.realtimeMs);
   const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted, timestamp };
-  const token = kernel.storeToken((result) => onLocalVersion(coordination, result));
+  const token = kernel.storeToken(
+    (result) => onLocalVersion(coordination, result),
+    (record, encoded) => onLocalMinted(coordination, record, encoded),
+  );
   kernel.emit({
     type: 'storeUpdate',
     token,
@@ -84,27 +92,56 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
 }
 
 function onLocalVersion(coordination: PutCoordination, result: StoreResult): void {
+  if (coordination.localWritePending) {
+    onLocalWriteDone(coordination, result);
+    return;
+  }
   if (coordination.state !== 'waitingForLocalVersion') return;
   if (!result.ok) {
     coordination.kernel.answer(coordination.origin, { ok: false, error: result.error });
     finish(coordination);
     return;
   }
+  sendToOthers(coordination, result.record, result.encoded ?? encodeRecord(result.record), true);
+  decide(coordination);
+}
+
+/** The local version is minted but not durable yet: the others get it now, the local ack waits. */
+function onLocalMinted(coordination: PutCoordination, record: VersionedRecord, encoded: Uint8Array): void {
+  if (coordination.state !== 'waitingForLocalVersion') return;
+  coordination.localWritePending = true;
+  sendToOthers(coordination, record, encoded, false);
+}
+
+/** The local write of a version already sent ended: it counts now, or is refused if it failed. */
+function onLocalWriteDone(coordination: PutCoordination, result: StoreResult): void {
+  coordination.localWritePending = false;
+  if (coordination.state === 'finished') return;
   const { kernel, plan } = coordination;
-  coordination.record = result.record;
+  for (let index = 0; index < plan.targets.length; index++) {
+    const target = plan.targets[index] as PreferenceEntry;
+    if (target.node !== kernel.self) continue;
+    if (result.ok) acknowledgeLocal(coordination, target, coordination.record as VersionedRecord);
+    else coordination.tally.refuse(kernel.self);
+  }
+  decide(coordination);
+}
+
+/** Sends the version to every other target; acknowledges the local one too when `acknowledgeSelf`. */
+function sendToOthers(coordination: PutCoordination, record: VersionedRecord, encoded: Uint8Array, acknowledgeSelf: boolean): void {
+  const { kernel, plan } = coordination;
+  coordination.record = record;
   coordination.state = 'waitingForAcknowledgements';
-  const encoded = result.encoded ?? encodeRecord(result.record);
   const targets = plan.targets;
   let onReply: ReplyHandler | undefined;
   for (let index = 0; index < targets.length; index++) {
     const target = targets[index] as PreferenceEntry;
     if (target.node === kernel.self) {
-      acknowledgeLocal(coordination, target, result.record);
+      if (acknowledgeSelf) acknowledgeLocal(coordination, target, record);
     } else {
       sendReplica(coordination, index, encoded, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
     }
   }
-  decide(coordination);
 }
 
 /**
@@ -182,7 +219,8 @@ function onDeadline(coordination: PutCoordination): void {
     kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
   }
   for (const target of plan.targets) {
-    if (!tally.hasAcknowledged(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
+    // Its own write still on the disk is no sign of a dead peer.
+    if (target.node !== kernel.self && !tally.hasAcknowledged(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
   }
   finish(coordination);
 }
