@@ -70,8 +70,7 @@ export class LocalStore {
       const failedEarlier = this.unwritten.get(queueKey);
       const stored = decodeOwned(await this.stored(partition, storageKey));
       const next = minted(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
-      const encoded = encodeRecord(next);
-      const written = this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable: request.durable });
+      const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
         await written;
       } else {
@@ -138,9 +137,15 @@ export class LocalStore {
 
   /** Writes the record; resolves with the bytes written. */
   private async write(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): Promise<Uint8Array> {
-    const encoded = encodeRecord(record);
-    await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable });
+    const { encoded, written } = this.startWrite(partition, storageKey, record, durable);
+    await written;
     return encoded;
+  }
+
+  /** Hands the record's bytes to the engine; `written` settles when the engine has them. */
+  private startWrite(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): { readonly encoded: Uint8Array; readonly written: Promise<void> } {
+    const encoded = encodeRecord(record);
+    return { encoded, written: this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable }) };
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {

@@ -68,22 +68,25 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
   const previous = readUint32(await engine.get(metadata, epochKey));
   const cleanStop = (await engine.get(metadata, cleanStopKey)) !== undefined;
   const epochSource = previous === undefined ? 'new' : cleanStop ? 'kept' : 'unclean';
-  let epoch = previous;
-  if (epochSource !== 'kept') {
-    do epoch = drawEpoch();
-    while (epoch === previous);
-  }
+  const epoch = previous !== undefined && cleanStop ? previous : drawOtherThan(previous, drawEpoch);
   const boot = (((readUint32(await engine.get(metadata, bootKey)) ?? 0) + 1) % bootsMax) || 1;
   await engine.batch(
     metadata,
     [
-      { type: 'put', key: epochKey, value: uint32Bytes(epoch as number) },
+      { type: 'put', key: epochKey, value: uint32Bytes(epoch) },
       { type: 'put', key: bootKey, value: uint32Bytes(boot) },
       { type: 'delete', key: cleanStopKey },
     ],
     { durable: true },
   );
-  return { epoch: epoch as number, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine) };
+  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine) };
+}
+
+/** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */
+function drawOtherThan(previous: number | undefined, drawEpoch: () => number): number {
+  let epoch = drawEpoch();
+  while (epoch === previous) epoch = drawEpoch();
+  return epoch;
 }
 
 /**
