@@ -4,14 +4,17 @@
 // test, pipeline), with the CPU each Everwrite node spent per request (the coordinating node 1, and
 // the two replicas), and writes bench/results/redis-compare.json. Needs redis-server and
 // redis-benchmark (Debian redis-server, redis-tools). Ends with each Everwrite row as a fraction of
-// redis-server in the same run, which compares across sessions on a VM whose speed changes.
-// Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,memory,lmdb-durable,lmdb-buffered]
+// redis-server in the same run, which compares across sessions on a VM whose speed changes, and as
+// a fraction of the node floor (bench/node-floor.ts: the same traffic through three bare Node
+// processes with nothing of Dynamo in them), which says how much of what Node reaches here we reach.
+// Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,floor,memory,lmdb-durable,lmdb-buffered]
 //   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
 //   SET overwrites keys that exist instead of first filling an empty store.
-//   --targets: a subset of the targets, in that order (default: all four).
+//   --targets: a subset of the targets, in that order (default: all five).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LocalCluster } from '../src/cli/local-cluster.ts';
 
@@ -26,13 +29,15 @@ interface Row {
   nodeCpuMicrosecondsPerRequest?: number[];
   /** requestsPerSecond / redis-server's for the same test and pipeline in this run (when it ran). */
   fractionOfRedis?: number;
+  /** requestsPerSecond / the node floor's for the same test and pipeline in this run (when it ran). */
+  fractionOfFloor?: number;
 }
 
 const argv = process.argv.slice(2);
 const requests = Number(argv.find((argument) => !argument.startsWith('--')) ?? 200000);
 const warm = argv.includes('--warm');
 const targetsFlag = argv.indexOf('--targets');
-const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,memory,lmdb-durable,lmdb-buffered').split(','));
+const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,floor,memory,lmdb-durable,lmdb-buffered').split(','));
 const rows: Row[] = [];
 
 /** The unmeasured warm-up of --warm: every key of the -r range is likely written once. */
@@ -77,6 +82,46 @@ async function plainRedis(): Promise<void> {
   }
 }
 
+/** Resolves once something accepts TCP connections on the port (or gives up after ~10 s). */
+async function listening(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (accepted) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing listens on port ${port}`);
+}
+
+const floorTarget = 'node floor (no Dynamo)';
+
+/** The node floor: bench/node-floor.ts as a coordinator and two replicas, three processes. */
+async function nodeFloor(): Promise<void> {
+  const [respPort, ...peerPorts] = [16480, 16481, 16482];
+  const script = join(import.meta.dirname, 'node-floor.ts');
+  const start = (args: readonly string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' });
+  const replicas = peerPorts.map((port) => start(['replica', String(port)]));
+  try {
+    for (const port of peerPorts) await listening(port);
+    const coordinator = start(['coordinator', String(respPort), ...peerPorts.map(String)]);
+    try {
+      await listening(respPort as number);
+      const pids = [coordinator, ...replicas].map((child) => child.pid);
+      if (warm) warmUp(respPort as number);
+      for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(floorTarget, respPort as number, pipeline, test, pids);
+    } finally {
+      coordinator.kill('SIGTERM');
+    }
+  } finally {
+    for (const child of replicas) child.kill('SIGTERM');
+  }
+}
+
 async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
   const dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-redis-compare-${engine}-`));
   const cluster = new LocalCluster({ nodes: 3, dataDirectory, engine, peerPortBase: 47000, httpPortBase: 48000, output: 'ignore', logLevel: 'error' });
@@ -96,22 +141,26 @@ async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buf
 }
 
 if (targets.has('redis')) await plainRedis();
+if (targets.has('floor')) await nodeFloor();
 if (targets.has('memory')) await everwrite('memory', 'buffered');
 if (targets.has('lmdb-durable')) await everwrite('lmdb', 'durable');
 if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
 /**
- * Each Everwrite row as a fraction of redis-server's figure for the same test and pipeline in this
- * run. This VM's speed differs between sessions (redis-server SET at -P 1 measured 77-93k/s in one
- * session and ~50k/s in another), so the ratio is what compares across sessions; the absolute
- * figure is what the target is about.
+ * Each row as a fraction of redis-server's figure and of the node floor's for the same test and
+ * pipeline in this run. This VM's speed differs between sessions (redis-server SET at -P 1 measured
+ * 77-93k/s in one session and ~50k/s in another), so the ratios are what compare across sessions;
+ * the absolute figure is what the target is about.
  */
 function printRatios(): void {
-  const redisRate = (test: string, pipeline: number): number | undefined => rows.find((row) => row.target === 'redis-server' && row.test === test && row.pipeline === pipeline)?.requestsPerSecond;
+  const rate = (target: string, test: string, pipeline: number): number | undefined => rows.find((row) => row.target === target && row.test === test && row.pipeline === pipeline)?.requestsPerSecond;
+  const percent = (fraction: number | undefined): string => (fraction === undefined ? '    -' : (fraction * 100).toFixed(1).padStart(5));
   for (const row of rows) {
-    const reference = redisRate(row.test, row.pipeline);
-    if (row.target === 'redis-server' || reference === undefined || reference <= 0) continue;
-    row.fractionOfRedis = row.requestsPerSecond / reference;
-    console.log(`${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${(row.fractionOfRedis * 100).toFixed(1).padStart(5)}% of redis-server`);
+    if (row.target === 'redis-server') continue;
+    const redis = rate('redis-server', row.test, row.pipeline);
+    const floor = row.target === floorTarget ? undefined : rate(floorTarget, row.test, row.pipeline);
+    if (redis !== undefined && redis > 0) row.fractionOfRedis = row.requestsPerSecond / redis;
+    if (floor !== undefined && floor > 0) row.fractionOfFloor = row.requestsPerSecond / floor;
+    console.log(`${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${percent(row.fractionOfRedis)}% of redis-server  ${percent(row.fractionOfFloor)}% of the node floor`);
   }
 }
 
