@@ -7,9 +7,14 @@
 // it measures is what Node's sockets and event loop cost for this traffic on this machine, so
 // Everwrite's figure divided by this one says how much of the reachable rate Everwrite reaches, and
 // a target above this figure cannot be met by any design of this shape in Node on that machine.
-// Not a server anyone should run: only GET, SET and CONFIG are understood, everything else is +OK.
-// Usage (redis-compare.ts starts it): node --import tsx bench/node-floor.ts replica PORT
-//                                     node --import tsx bench/node-floor.ts coordinator RESP_PORT PEER_PORT PEER_PORT
+// With --log=FILE a process also appends each SET to FILE and acknowledges it only once an
+// fdatasync covering it returned (one group commit per event-loop turn, at most one in flight):
+// the floor for durable writes, where the coordinator answers after its own commit and one
+// replica's. Not a server anyone should run: only GET, SET and CONFIG are understood; anything
+// else is +OK.
+// Usage (redis-compare.ts starts it): node --import tsx bench/node-floor.ts replica PORT [--log=FILE]
+//                                     node --import tsx bench/node-floor.ts coordinator RESP_PORT PEER_PORT PEER_PORT [--log=FILE]
+import { fdatasync, openSync, writev } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 
 const opSet = 1;
@@ -51,6 +56,46 @@ class TurnBatcher {
   }
 }
 
+/** Group commit: records appended in one turn are written and fdatasync'd together, then acknowledged. */
+class GroupLog {
+  private records: Buffer[] = [];
+  private waiters: Array<() => void> = [];
+  private committing = false;
+  private scheduled = false;
+
+  constructor(private readonly fd: number) {}
+
+  append(record: Buffer, onDurable: () => void): void {
+    this.records.push(record);
+    this.waiters.push(onDurable);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.committing || this.records.length === 0) return;
+    this.scheduled = true;
+    setImmediate(this.commit);
+  }
+
+  private readonly commit = (): void => {
+    this.scheduled = false;
+    const waiters = this.waiters;
+    const records = this.records;
+    this.records = [];
+    this.waiters = [];
+    this.committing = true;
+    writev(this.fd, records, (writeError) => {
+      if (writeError) throw writeError;
+      fdatasync(this.fd, (syncError) => {
+        if (syncError) throw syncError;
+        this.committing = false;
+        for (const waiter of waiters) waiter();
+        this.schedule();
+      });
+    });
+  };
+}
+
 function frame(parts: readonly Buffer[], header: (buffer: Buffer) => void, headerBytes: number): Buffer {
   const body = parts.reduce((sum, part) => sum + part.length, 0);
   const out = Buffer.allocUnsafe(4 + headerBytes + body);
@@ -62,7 +107,7 @@ function frame(parts: readonly Buffer[], header: (buffer: Buffer) => void, heade
 }
 
 /** A replica: request [op u8][id u32][key length u16][key][value]; reply [id u32][value]. */
-function replica(port: number): void {
+function replica(port: number, log: GroupLog | undefined): void {
   const store = new Map<string, Buffer>();
   createServer((socket) => {
     socket.setNoDelay(true);
@@ -75,9 +120,16 @@ function replica(port: number): void {
         const keyEnd = 7 + request.readUInt16LE(5);
         const key = request.toString('latin1', 7, keyEnd);
         let value: Buffer = Buffer.alloc(0);
-        if (request[0] === opSet) store.set(key, Buffer.from(request.subarray(keyEnd)));
-        else value = store.get(key) ?? value;
-        replies.send(frame([value], (out) => out.writeUInt32LE(id, 4), 4));
+        const reply = (): void => replies.send(frame([value], (out) => out.writeUInt32LE(id, 4), 4));
+        if (request[0] !== opSet) {
+          value = store.get(key) ?? value;
+          reply();
+          return;
+        }
+        const copy = Buffer.from(request);
+        store.set(key, copy.subarray(keyEnd));
+        if (log === undefined) reply();
+        else log.append(copy, reply);
       }),
     );
   }).listen(port, '127.0.0.1');
@@ -107,9 +159,12 @@ interface Waiting {
   readonly socket: Socket;
   readonly reply: Buffer | undefined;
   replies: number;
+  /** Its own copy is not durable yet (with --log); it is answered after that and one peer's reply. */
+  localPending: boolean;
+  answered: boolean;
 }
 
-function coordinator(respPort: number, peerPorts: readonly number[]): void {
+function coordinator(respPort: number, peerPorts: readonly number[], log: GroupLog | undefined): void {
   const store = new Map<string, Buffer>();
   const waiting = new Map<number, Waiting>();
   const ok = Buffer.from('+OK\r\n');
@@ -117,17 +172,21 @@ function coordinator(respPort: number, peerPorts: readonly number[]): void {
   let nextId = 1;
   // Replies to one client that one peer chunk completes leave as one write (with -P 16, up to 16).
   const answered = new Map<Socket, Buffer[]>();
+  const settle = (id: number, entry: Waiting): void => {
+    if (!entry.answered && !entry.localPending && entry.replies >= 1) {
+      entry.answered = true;
+      const queued = answered.get(entry.socket);
+      if (queued === undefined) answered.set(entry.socket, [entry.reply ?? ok]);
+      else queued.push(entry.reply ?? ok);
+    }
+    if (entry.answered && entry.replies === peerPorts.length) waiting.delete(id);
+  };
   const onPeerReply = (reply: Buffer): void => {
     const id = reply.readUInt32LE(0);
     const entry = waiting.get(id);
     if (entry === undefined) return;
     entry.replies += 1;
-    if (entry.replies === 1) {
-      const queued = answered.get(entry.socket);
-      if (queued === undefined) answered.set(entry.socket, [entry.reply ?? ok]);
-      else queued.push(entry.reply ?? ok);
-    }
-    if (entry.replies === peerPorts.length) waiting.delete(id);
+    settle(id, entry);
   };
   const writeAnswers = (): void => {
     for (const [socket, replies] of answered) socket.write(replies.length === 1 ? (replies[0] as Buffer) : Buffer.concat(replies));
@@ -145,13 +204,20 @@ function coordinator(respPort: number, peerPorts: readonly number[]): void {
   });
   const replicate = (op: number, socket: Socket, key: Buffer, value: Buffer, reply: Buffer | undefined): void => {
     const id = nextId++;
-    waiting.set(id, { socket, reply, replies: 0 });
+    const entry: Waiting = { socket, reply, replies: 0, localPending: op === opSet && log !== undefined, answered: false };
+    waiting.set(id, entry);
     const request = frame([key, value], (out) => {
       out[4] = op;
       out.writeUInt32LE(id, 5);
       out.writeUInt16LE(key.length, 9);
     }, 7);
     for (const peer of peers) peer.send(request);
+    if (!entry.localPending) return;
+    log?.append(request, () => {
+      entry.localPending = false;
+      settle(id, entry);
+      writeAnswers();
+    });
   };
   const execute = (socket: Socket, args: readonly Buffer[]): void => {
     const name = (args[0] ?? Buffer.alloc(0)).toString('latin1').toUpperCase();
@@ -181,7 +247,10 @@ function coordinator(respPort: number, peerPorts: readonly number[]): void {
   }).listen(respPort, '127.0.0.1');
 }
 
-const [role, ...ports] = process.argv.slice(2);
-if (role === 'replica') replica(Number(ports[0]));
-else if (role === 'coordinator') coordinator(Number(ports[0]), ports.slice(1).map(Number));
-else throw new Error('usage: node-floor.ts replica PORT | coordinator RESP_PORT PEER_PORT...');
+const [role, ...rest] = process.argv.slice(2);
+const logPath = rest.find((argument) => argument.startsWith('--log='))?.slice('--log='.length);
+const log = logPath === undefined ? undefined : new GroupLog(openSync(logPath, 'a'));
+const ports = rest.filter((argument) => !argument.startsWith('--')).map(Number);
+if (role === 'replica') replica(ports[0] as number, log);
+else if (role === 'coordinator') coordinator(ports[0] as number, ports.slice(1), log);
+else throw new Error('usage: node-floor.ts replica PORT [--log=FILE] | coordinator RESP_PORT PEER_PORT... [--log=FILE]');

@@ -6,11 +6,12 @@
 // redis-benchmark (Debian redis-server, redis-tools). Ends with each Everwrite row as a fraction of
 // redis-server in the same run, which compares across sessions on a VM whose speed changes, and as
 // a fraction of the node floor (bench/node-floor.ts: the same traffic through three bare Node
-// processes with nothing of Dynamo in them), which says how much of what Node reaches here we reach.
-// Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,floor,memory,lmdb-durable,lmdb-buffered]
+// processes with nothing of Dynamo in them; durable rows against its fsync-per-turn variant), which
+// says how much of what Node reaches here we reach.
+// Usage: npx tsx bench/redis-compare.ts [requests=200000] [--warm] [--targets redis,floor,floor-durable,memory,lmdb-durable,lmdb-buffered]
 //   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
 //   SET overwrites keys that exist instead of first filling an empty store.
-//   --targets: a subset of the targets, in that order (default: all five).
+//   --targets: a subset of the targets, in that order (default: all six).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ const argv = process.argv.slice(2);
 const requests = Number(argv.find((argument) => !argument.startsWith('--')) ?? 200000);
 const warm = argv.includes('--warm');
 const targetsFlag = argv.indexOf('--targets');
-const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,floor,memory,lmdb-durable,lmdb-buffered').split(','));
+const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,floor,floor-durable,memory,lmdb-durable,lmdb-buffered').split(','));
 const rows: Row[] = [];
 
 /** The unmeasured warm-up of --warm: every key of the -r range is likely written once. */
@@ -99,26 +100,32 @@ async function listening(port: number): Promise<void> {
 }
 
 const floorTarget = 'node floor (no Dynamo)';
+const durableFloorTarget = 'node floor, fsync per turn';
 
-/** The node floor: bench/node-floor.ts as a coordinator and two replicas, three processes. */
-async function nodeFloor(): Promise<void> {
-  const [respPort, ...peerPorts] = [16480, 16481, 16482];
+/**
+ * The node floor: bench/node-floor.ts as a coordinator and two replicas, three processes; with
+ * `durable`, each appends SETs to a log in a fresh directory and acknowledges after its fdatasync.
+ */
+async function nodeFloor(durable: boolean): Promise<void> {
+  const [respPort, ...peerPorts] = [16480, 16481, 16482] as [number, ...number[]];
   const script = join(import.meta.dirname, 'node-floor.ts');
-  const start = (args: readonly string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: 'inherit' });
-  const replicas = peerPorts.map((port) => start(['replica', String(port)]));
+  const logDirectory = mkdtempSync(join(tmpdir(), 'everwrite-node-floor-'));
+  const start = (name: string, args: readonly string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args, ...(durable ? [`--log=${join(logDirectory, name)}`] : [])], { stdio: 'inherit' });
+  const replicas = peerPorts.map((port) => start(`replica-${port}.log`, ['replica', String(port)]));
   try {
     for (const port of peerPorts) await listening(port);
-    const coordinator = start(['coordinator', String(respPort), ...peerPorts.map(String)]);
+    const coordinator = start('coordinator.log', ['coordinator', String(respPort), ...peerPorts.map(String)]);
     try {
-      await listening(respPort as number);
+      await listening(respPort);
       const pids = [coordinator, ...replicas].map((child) => child.pid);
-      if (warm) warmUp(respPort as number);
-      for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(floorTarget, respPort as number, pipeline, test, pids);
+      if (warm) warmUp(respPort);
+      for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(durable ? durableFloorTarget : floorTarget, respPort, pipeline, test, pids);
     } finally {
       coordinator.kill('SIGTERM');
     }
   } finally {
     for (const child of replicas) child.kill('SIGTERM');
+    rmSync(logDirectory, { recursive: true, force: true });
   }
 }
 
@@ -141,7 +148,8 @@ async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buf
 }
 
 if (targets.has('redis')) await plainRedis();
-if (targets.has('floor')) await nodeFloor();
+if (targets.has('floor')) await nodeFloor(false);
+if (targets.has('floor-durable')) await nodeFloor(true);
 if (targets.has('memory')) await everwrite('memory', 'buffered');
 if (targets.has('lmdb-durable')) await everwrite('lmdb', 'durable');
 if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
@@ -157,7 +165,9 @@ function printRatios(): void {
   for (const row of rows) {
     if (row.target === 'redis-server') continue;
     const redis = rate('redis-server', row.test, row.pipeline);
-    const floor = row.target === floorTarget ? undefined : rate(floorTarget, row.test, row.pipeline);
+    // Durable writes are held to the floor that fsyncs; everything else to the one that does not.
+    const reference = row.target.endsWith('durable') ? durableFloorTarget : floorTarget;
+    const floor = row.target === floorTarget || row.target === durableFloorTarget ? undefined : rate(reference, row.test, row.pipeline);
     if (redis !== undefined && redis > 0) row.fractionOfRedis = row.requestsPerSecond / redis;
     if (floor !== undefined && floor > 0) row.fractionOfFloor = row.requestsPerSecond / floor;
     console.log(`${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${percent(row.fractionOfRedis)}% of redis-server  ${percent(row.fractionOfFloor)}% of the node floor`);
