@@ -12,7 +12,7 @@
 //   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
 //   SET overwrites keys that exist instead of first filling an empty store.
 //   --targets: a subset of the targets, in that order (default: all six).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
@@ -55,10 +55,14 @@ function cpuMicroseconds(pid: number | undefined): number | undefined {
   return Number.isFinite(ticks) ? (ticks * 1_000_000) / 100 : undefined;
 }
 
+/** Far above any run here (the slowest, lmdb durable SET at -P 1, takes ~40 s), so a stuck one cannot hold the run. */
+const benchmarkTimeoutMs = 300_000;
+
 function benchmark(target: string, port: number, pipeline: number, test: 'set' | 'get', pids: readonly (number | undefined)[] = []): void {
   const args = ['-p', String(port), '-t', test, '-n', String(requests), '-c', '50', '-d', '100', '-r', '100000', '-P', String(pipeline), '--csv'];
   const before = pids.map(cpuMicroseconds);
-  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 900_000 });
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: benchmarkTimeoutMs });
+  if (result.error !== undefined) console.log(`${target.padEnd(30)} ${test} -P ${pipeline}: redis-benchmark did not finish (${result.error.message}); no row`);
   const after = pids.map(cpuMicroseconds);
   const perRequest = pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined) ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests) : undefined;
   for (const line of result.stdout.split('\n').slice(1)) {
@@ -79,7 +83,7 @@ async function plainRedis(): Promise<void> {
     if (warm) warmUp(port);
     for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark('redis-server', port, pipeline, test);
   } finally {
-    server.kill('SIGTERM');
+    await stopped(server);
   }
 }
 
@@ -99,6 +103,15 @@ async function listening(port: number): Promise<void> {
   throw new Error(`nothing listens on port ${port}`);
 }
 
+/** Sends SIGTERM and resolves once the process has exited (at once if it already had). */
+function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
 const floorTarget = 'node floor (no Dynamo)';
 const durableFloorTarget = 'node floor, fsync per turn';
 
@@ -107,7 +120,8 @@ const durableFloorTarget = 'node floor, fsync per turn';
  * `durable`, each appends SETs to a log in a fresh directory and acknowledges after its fdatasync.
  */
 async function nodeFloor(durable: boolean): Promise<void> {
-  const [respPort, ...peerPorts] = [16480, 16481, 16482] as [number, ...number[]];
+  // Its own ports per variant, so one variant's processes never meet the other's.
+  const [respPort, ...peerPorts] = (durable ? [16490, 16491, 16492] : [16480, 16481, 16482]) as [number, ...number[]];
   const script = join(import.meta.dirname, 'node-floor.ts');
   const logDirectory = mkdtempSync(join(tmpdir(), 'everwrite-node-floor-'));
   const start = (name: string, args: readonly string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args, ...(durable ? [`--log=${join(logDirectory, name)}`] : [])], { stdio: 'inherit' });
@@ -121,17 +135,18 @@ async function nodeFloor(durable: boolean): Promise<void> {
       if (warm) warmUp(respPort);
       for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(durable ? durableFloorTarget : floorTarget, respPort, pipeline, test, pids);
     } finally {
-      coordinator.kill('SIGTERM');
+      await stopped(coordinator);
     }
   } finally {
-    for (const child of replicas) child.kill('SIGTERM');
+    await Promise.all(replicas.map(stopped));
     rmSync(logDirectory, { recursive: true, force: true });
   }
 }
 
 async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
   const dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-redis-compare-${engine}-`));
-  const cluster = new LocalCluster({ nodes: 3, dataDirectory, engine, peerPortBase: 47000, httpPortBase: 48000, output: 'ignore', logLevel: 'error' });
+  // Ports below Linux's ephemeral range (32768-60999): the benchmark's own client sockets cannot hold them.
+  const cluster = new LocalCluster({ nodes: 3, dataDirectory, engine, peerPortBase: 27000, httpPortBase: 28000, output: 'ignore', logLevel: 'error' });
   try {
     await cluster.start();
     const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, { method: 'PUT', body: JSON.stringify({ n: 3, r: 2, w: 2, durability }) });
