@@ -106,9 +106,10 @@ export class NodeRuntime implements KvService {
     return this.ask({ type: 'clientGet', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, options: requestOptions(options) }, shapeGetResult);
   }
 
-  async put(request: PutRequest): Promise<{ readonly context: string }> {
+  /** Not async: its answer is the write's own promise, not a second one resolved with it (two more microtask turns per write). */
+  put(request: PutRequest): Promise<{ readonly context: string }> {
     if (request.value.length > this.options.valueBytesMax) {
-      throw new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`);
+      return Promise.reject(new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`));
     }
     return this.write(request.bucket, request.key, request.context, { value: request.value, contentType: request.contentType, deleted: false, supersedeLocal: request.supersedeLocal === true }, request.options);
   }
