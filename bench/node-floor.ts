@@ -19,10 +19,11 @@ import { connect, createServer, type Socket } from 'node:net';
 
 const opSet = 1;
 const opGet = 2;
+const noBytes = Buffer.alloc(0);
 
 /** Cuts length-prefixed frames ([u32 LE length][payload]) out of a byte stream. */
 class FrameCutter {
-  private rest: Buffer = Buffer.alloc(0);
+  private rest: Buffer = noBytes;
 
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     const bytes = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
@@ -96,17 +97,28 @@ class GroupLog {
   };
 }
 
-function frame(parts: readonly Buffer[], header: (buffer: Buffer) => void, headerBytes: number): Buffer {
-  const body = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = Buffer.allocUnsafe(4 + headerBytes + body);
-  out.writeUInt32LE(headerBytes + body, 0);
-  header(out);
-  let offset = 4 + headerBytes;
-  for (const part of parts) offset += part.copy(out, offset);
+/** A request to a replica: [u32 length][op u8][id u32][key length u16][key][value]. */
+function requestFrame(op: number, id: number, key: Buffer, value: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(11 + key.length + value.length);
+  out.writeUInt32LE(out.length - 4, 0);
+  out[4] = op;
+  out.writeUInt32LE(id, 5);
+  out.writeUInt16LE(key.length, 9);
+  key.copy(out, 11);
+  value.copy(out, 11 + key.length);
   return out;
 }
 
-/** A replica: request [op u8][id u32][key length u16][key][value]; reply [id u32][value]. */
+/** A replica's reply: [u32 length][id u32][value]. */
+function replyFrame(id: number, value: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(8 + value.length);
+  out.writeUInt32LE(out.length - 4, 0);
+  out.writeUInt32LE(id, 4);
+  value.copy(out, 8);
+  return out;
+}
+
+/** A replica: keeps each SET's value (logged first with --log) and answers each request by id. */
 function replica(port: number, log: GroupLog | undefined): void {
   const store = new Map<string, Buffer>();
   createServer((socket) => {
@@ -119,17 +131,14 @@ function replica(port: number, log: GroupLog | undefined): void {
         const id = request.readUInt32LE(1);
         const keyEnd = 7 + request.readUInt16LE(5);
         const key = request.toString('latin1', 7, keyEnd);
-        let value: Buffer = Buffer.alloc(0);
-        const reply = (): void => replies.send(frame([value], (out) => out.writeUInt32LE(id, 4), 4));
         if (request[0] !== opSet) {
-          value = store.get(key) ?? value;
-          reply();
+          replies.send(replyFrame(id, store.get(key) ?? noBytes));
           return;
         }
         const copy = Buffer.from(request);
         store.set(key, copy.subarray(keyEnd));
-        if (log === undefined) reply();
-        else log.append(copy, reply);
+        if (log === undefined) replies.send(replyFrame(id, noBytes));
+        else log.append(copy, () => replies.send(replyFrame(id, noBytes)));
       }),
     );
   }).listen(port, '127.0.0.1');
@@ -206,11 +215,7 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
     const id = nextId++;
     const entry: Waiting = { socket, reply, replies: 0, localPending: op === opSet && log !== undefined, answered: false };
     waiting.set(id, entry);
-    const request = frame([key, value], (out) => {
-      out[4] = op;
-      out.writeUInt32LE(id, 5);
-      out.writeUInt16LE(key.length, 9);
-    }, 7);
+    const request = requestFrame(op, id, key, value);
     for (const peer of peers) peer.send(request);
     if (!entry.localPending) return;
     log?.append(request, () => {
@@ -220,21 +225,21 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
     });
   };
   const execute = (socket: Socket, args: readonly Buffer[]): void => {
-    const name = (args[0] ?? Buffer.alloc(0)).toString('latin1').toUpperCase();
-    const key = args[1] ?? Buffer.alloc(0);
+    const name = (args[0] ?? noBytes).toString('latin1').toUpperCase();
+    const key = args[1] ?? noBytes;
     if (name === 'SET') {
-      const value = Buffer.from(args[2] ?? Buffer.alloc(0));
+      const value = Buffer.from(args[2] ?? noBytes);
       store.set(key.toString('latin1'), value);
       replicate(opSet, socket, key, value, undefined);
     } else if (name === 'GET') {
       const value = store.get(key.toString('latin1'));
-      replicate(opGet, socket, key, Buffer.alloc(0), value === undefined ? nil : Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]));
+      replicate(opGet, socket, key, noBytes, value === undefined ? nil : Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]));
     } else socket.write(name === 'CONFIG' ? '*0\r\n' : '+OK\r\n');
   };
   createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {});
-    let pending: Buffer = Buffer.alloc(0);
+    let pending: Buffer = noBytes;
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let offset = 0;

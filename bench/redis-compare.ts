@@ -12,12 +12,12 @@
 //   --warm: before a target's measured runs, an unmeasured `-t set,get -n 30000` (same flags), so
 //   SET overwrites keys that exist instead of first filling an empty store.
 //   --targets: a subset of the targets, in that order (default: all six).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { startNodeFloor, stopped, type RunningNodeFloor } from './node-floor-processes.ts';
 
 interface Row {
   target: string;
@@ -87,31 +87,6 @@ async function plainRedis(): Promise<void> {
   }
 }
 
-/** Resolves once something accepts TCP connections on the port (or gives up after ~10 s). */
-async function listening(port: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const accepted = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (accepted) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`nothing listens on port ${port}`);
-}
-
-/** Sends SIGTERM and resolves once the process has exited (at once if it already had). */
-function stopped(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
 const floorTarget = 'node floor (no Dynamo)';
 const durableFloorTarget = 'node floor, fsync per turn';
 
@@ -120,26 +95,16 @@ const durableFloorTarget = 'node floor, fsync per turn';
  * `durable`, each appends SETs to a log in a fresh directory and acknowledges after its fdatasync.
  */
 async function nodeFloor(durable: boolean): Promise<void> {
+  const logDirectory = durable ? mkdtempSync(join(tmpdir(), 'everwrite-node-floor-')) : undefined;
   // Its own ports per variant, so one variant's processes never meet the other's.
-  const [respPort, ...peerPorts] = (durable ? [16490, 16491, 16492] : [16480, 16481, 16482]) as [number, ...number[]];
-  const script = join(import.meta.dirname, 'node-floor.ts');
-  const logDirectory = mkdtempSync(join(tmpdir(), 'everwrite-node-floor-'));
-  const start = (name: string, args: readonly string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args, ...(durable ? [`--log=${join(logDirectory, name)}`] : [])], { stdio: 'inherit' });
-  const replicas = peerPorts.map((port) => start(`replica-${port}.log`, ['replica', String(port)]));
+  let floor: RunningNodeFloor | undefined;
   try {
-    for (const port of peerPorts) await listening(port);
-    const coordinator = start('coordinator.log', ['coordinator', String(respPort), ...peerPorts.map(String)]);
-    try {
-      await listening(respPort);
-      const pids = [coordinator, ...replicas].map((child) => child.pid);
-      if (warm) warmUp(respPort);
-      for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(durable ? durableFloorTarget : floorTarget, respPort, pipeline, test, pids);
-    } finally {
-      await stopped(coordinator);
-    }
+    floor = await startNodeFloor({ ports: durable ? [16490, 16491, 16492] : [16480, 16481, 16482], ...(logDirectory === undefined ? {} : { logDirectory }) });
+    if (warm) warmUp(floor.respPort);
+    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(durable ? durableFloorTarget : floorTarget, floor.respPort, pipeline, test, floor.pids);
   } finally {
-    await Promise.all(replicas.map(stopped));
-    rmSync(logDirectory, { recursive: true, force: true });
+    await floor?.stop();
+    if (logDirectory !== undefined) rmSync(logDirectory, { recursive: true, force: true });
   }
 }
 

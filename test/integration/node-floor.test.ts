@@ -5,54 +5,29 @@
 // replica's log holding it too soon after. Checked with ioredis, as redis-benchmark would speak.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { eventually, killChild, watchChild } from '../support/cluster-fixture.ts';
+import { startNodeFloor, type RunningNodeFloor } from '../../bench/node-floor-processes.ts';
+import { eventually } from '../support/cluster-fixture.ts';
 import { freePort } from '../support/free-port.ts';
 
-const script = fileURLToPath(new URL('../../bench/node-floor.ts', import.meta.url));
-const children: ChildProcess[] = [];
+const floors: RunningNodeFloor[] = [];
 const directories: string[] = [];
 
 after(async () => {
-  await Promise.all(children.map((child) => killChild(child)));
+  await Promise.all(floors.map((floor) => floor.stop()));
   for (const directory of directories) rmSync(directory, { recursive: true, force: true });
 });
 
-function startProcess(args: readonly string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  watchChild(child, () => {}, () => {});
-  children.push(child);
-  return child;
-}
-
-/** A coordinator and two replicas; with `logDirectory`, each logs to a file of its own there. */
-async function startFloor(logDirectory?: string): Promise<{ client: Redis; logs: string[] }> {
-  const [respPort, ...peerPorts] = [await freePort(), await freePort(), await freePort()] as [number, number, number];
-  const logs = ['coordinator', ...peerPorts.map((port) => `replica-${port}`)].map((name) => (logDirectory === undefined ? '' : join(logDirectory, `${name}.log`)));
-  const logFlag = (index: number): string[] => (logDirectory === undefined ? [] : [`--log=${logs[index]}`]);
-  peerPorts.forEach((port, index) => startProcess(['replica', String(port), ...logFlag(index + 1)]));
-  await eventually('the replicas to listen', async () => ((await Promise.all(peerPorts.map(accepts))).every(Boolean) ? true : undefined), { timeoutMs: 20_000 });
-  startProcess(['coordinator', String(respPort), ...peerPorts.map(String), ...logFlag(0)]);
-  await eventually('the coordinator to listen', async () => ((await accepts(respPort)) ? true : undefined), { timeoutMs: 20_000 });
-  const client = new Redis({ host: '127.0.0.1', port: respPort, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 });
+/** A coordinator and two replicas on free ports (durable with `logDirectory`), and a client of it. */
+async function startFloor(logDirectory?: string): Promise<{ client: Redis; logs: readonly string[] }> {
+  const floor = await startNodeFloor({ ports: [await freePort(), await freePort(), await freePort()], ...(logDirectory === undefined ? {} : { logDirectory }) });
+  floors.push(floor);
+  const client = new Redis({ host: '127.0.0.1', port: floor.respPort, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 });
   await client.connect();
-  return { client, logs };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
+  return { client, logs: floor.logs };
 }
 
 test('the node floor answers SET with OK and GET with the value set, or nil', { timeout: 60_000 }, async () => {
