@@ -1,4 +1,4 @@
-// Why: the layering of DESIGN.md section 2 is enforced here, not by convention.
+// Why: the layering of docs/ARCHITECTURE.md section 2 is enforced here, not by convention.
 // core <- runtime <- io, api, client, sim <- cli. The core is pure: no time, chance or I/O.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const nodeBuiltins = ['node:*', 'fs', 'net', 'http', 'crypto', 'os', 'path', 'child_process', 'events', 'timers', 'worker_threads'];
 
 const restrictImports = (patterns) => ({
-  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point inward only (DESIGN.md section 2).' })) }],
+  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message: 'Imports point inward only (docs/ARCHITECTURE.md section 2).' })) }],
 });
 
 export default tseslint.config(

@@ -1,4 +1,4 @@
-// Why: benchmarks measure, they do not assert (DESIGN.md habit 9). One tiny harness times an
+// Why: benchmarks measure, they do not assert (docs/ARCHITECTURE.md habit 9). One tiny harness times an
 // operation for a fixed wall-clock budget and reports ops/s, so every bench prints the same shape.
 import { performance } from 'node:perf_hooks';
 

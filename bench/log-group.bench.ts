@@ -1,5 +1,5 @@
-// Why: a durable SET costs each node ~30 µs more CPU than a memory SET, and session 4's experiments
-// (docs/BENCHMARKS.md) put most of that in the write-ahead log, not in lmdb. This bench shows the
+// Why: a durable SET costs each node ~30 µs more CPU than a memory SET, and the experiments of
+// 2026-12-06 (docs/BENCHMARKS.md) put most of that in the write-ahead log, not in lmdb. This bench shows the
 // log's cost per write as a function of how many writes share one group (one writev, one fdatasync,
 // one thread-pool round trip): each round hands `groupSize` single-put batches to the log in one
 // event-loop turn, as a replica does with the puts of one inbound frame, and waits for all of them.

@@ -2,7 +2,7 @@
 // thread, so their CPU cost bounds its throughput. This compares the msgpack codec the nodes used
 // before (msgpackr plus the required-field check, reproduced here) with the hand-laid codec of
 // src/runtime/message-codec.ts on realistic batches: encode, decode, and both, in CPU ns per
-// message and frames per CPU-second (DESIGN.md habit 9: benchmarks measure, they do not assert).
+// message and frames per CPU-second (docs/ARCHITECTURE.md habit 9: benchmarks measure, they do not assert).
 //
 // Usage: npx tsx bench/message-codec.bench.ts [--rounds 5] [--budget-ms 300]
 // Codecs run in turns, `rounds` times over, so JIT warm-up and a noisy neighbour do not favour one

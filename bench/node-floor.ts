@@ -1,4 +1,4 @@
-// Why: a yardstick for issue 5's redis-benchmark figures. It is the cheapest program with Everwrite's
+// Why: a yardstick for the RESP front end's redis-benchmark figures. It is the cheapest program with Everwrite's
 // shape on the wire: three Node processes; a coordinator that parses RESP, keeps the key in a Map,
 // sends each request to both other processes (one frame per peer per event-loop turn) and answers
 // the client at the first reply (W=2 / R=2 of N=3, counting itself); and two replicas that keep the

@@ -1,10 +1,10 @@
-// Why: issue 5's comparison with a real peer: redis-benchmark against a plain redis-server and
+// Why: the RESP front end's comparison with a real peer: redis-benchmark against a plain redis-server and
 // against a 3-node Everwrite cluster's RESP port (N=3 R=2 W=2), in-memory and lmdb engines (lmdb
 // with durable and with buffered writes), in one run on this machine. Prints one line per (target,
 // test, pipeline), with the CPU each Everwrite node spent per request (the coordinating node 1, and
 // the two replicas), and writes bench/results/redis-compare.json. Needs redis-server and
 // redis-benchmark (Debian redis-server, redis-tools). Ends with each Everwrite row as a fraction of
-// redis-server in the same run, which compares across sessions on a VM whose speed changes, and as
+// redis-server in the same run, which compares across days on a VM whose speed changes, and as
 // a fraction of the node floor (bench/node-floor.ts: the same traffic through three bare Node
 // processes with nothing of Dynamo in them; durable rows against its fsync-per-turn variant), which
 // says how much of what Node reaches here we reach.
@@ -135,8 +135,8 @@ if (targets.has('lmdb-durable')) await everwrite('lmdb', 'durable');
 if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
 /**
  * Each row as a fraction of redis-server's figure and of the node floor's for the same test and
- * pipeline in this run. This VM's speed differs between sessions (redis-server SET at -P 1 measured
- * 77-93k/s in one session and ~50k/s in another), so the ratios are what compare across sessions;
+ * pipeline in this run. This VM's speed differs between days (redis-server SET at -P 1 measured
+ * 77-93k/s on 2026-11-23 and ~50k/s on 2026-12-06), so the ratios are what compare across days;
  * the absolute figure is what the target is about.
  */
 function printRatios(): void {

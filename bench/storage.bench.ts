@@ -1,4 +1,4 @@
-// Why: DESIGN.md section 3 chose a write-ahead log with group commit on a measured reason; this
+// Why: docs/ARCHITECTURE.md section 3 chose a write-ahead log with group commit on a measured reason; this
 // bench keeps measuring it. Single-operation batches of 1 KiB values from 50 concurrent writers, durable
 // and buffered, against each engine raw and behind the log, printed as ops/s and written as JSON to
 // bench/results/storage.json. logged(memory) is not durable: it isolates the log's own cost.

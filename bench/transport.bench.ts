@@ -2,7 +2,7 @@
 // This measures one-direction throughput between two TcpTransports on 127.0.0.1 with pipelining:
 // small frames (200 bytes, a replica record's order of size) sent in batches per event-loop turn,
 // for each coalescing strategy, with the receiver in the same process and in a child process. It
-// prints frames/s and writes bench/results/transport.json (DESIGN.md habits 9 and 10).
+// prints frames/s and writes bench/results/transport.json (docs/ARCHITECTURE.md habits 9 and 10).
 //
 // Usage: tsx bench/transport.bench.ts [--frames 1000000] [--batch 100] [--frame-bytes 200]
 //                                     [--strategy auto|concatenate|writev|all] [--receiver same|child|both] [--copy]

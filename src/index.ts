@@ -4,7 +4,7 @@ export { startNode, type StartNodeOptions, type RunningNode } from './server/sta
 export type { KvService, GetResult, SiblingView, BucketProps, PutRequest, DeleteRequest, RequestOptions } from './runtime/service.ts';
 export { EverwriteError, errorTable, type ErrorCode } from './core/base/errors.ts';
 
-// The TypeScript client (issue 5, section 2): server-driven or client-driven (partition-aware) routing.
+// The TypeScript client (docs/CLIENT.md): server-driven or client-driven (partition-aware) routing.
 export {
   EverwriteClient,
   EverwriteClientError,

@@ -19,7 +19,7 @@ const hashes = Array.from({ length: keysCount }, (_, index) => md5(new TextEncod
 /** ~20-byte keys: "users" + "/" + "user:00000000123456" is 25 bytes of UTF-8 in all. */
 const keys = Array.from({ length: keysCount }, (_, index) => `user:${String(index).padStart(14, '0')}`);
 
-/** node:crypto's one-shot MD5 (what DESIGN.md measured at 3.3M/s), returning a Buffer. */
+/** node:crypto's one-shot MD5 (measured at 3.3M/s, docs/ARCHITECTURE.md section 3), returning a Buffer. */
 function nodeCryptoMd5(input: Uint8Array): Uint8Array {
   return hash('md5', input, 'buffer');
 }

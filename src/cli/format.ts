@@ -2,7 +2,7 @@
 // kept pure (no I/O, no process) so every output format is unit-tested without a terminal or a
 // node, and the commands themselves stay thin.
 
-/** A sibling as the server's 300 body shows it (DESIGN.md section 4). */
+/** A sibling as the server's 300 body shows it (docs/ARCHITECTURE.md section 4). */
 export type SiblingBody =
   | { readonly value: string; readonly contentType: string; readonly lastModified: string }
   | { readonly deleted: true; readonly lastModified: string };

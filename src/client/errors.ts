@@ -1,5 +1,5 @@
 // Why: an application branches on one stable thing, the error code, whether the failure was
-// answered by a node (its JSON `code`, DESIGN.md habit 4) or happened on the way (refused
+// answered by a node (its JSON `code`, docs/ARCHITECTURE.md habit 4) or happened on the way (refused
 // connection, no answer in time, a reply the client cannot read). Both arrive as one class, so a
 // caller never has to tell a node's 503 from a dead socket to decide whether to retry.
 
@@ -9,7 +9,7 @@ export const clientErrorCodes = Object.freeze({
   unavailable: 'EVERWRITE_UNAVAILABLE',
   /** No answer within the request's timeout (queueing included). */
   timeout: 'EVERWRITE_TIMEOUT',
-  /** A node answered something this client cannot read (not the HTTP API of DESIGN.md section 4). */
+  /** A node answered something this client cannot read (not the HTTP API of docs/ARCHITECTURE.md section 4). */
   badResponse: 'EVERWRITE_BAD_RESPONSE',
   /** The client's own queue is full (more than maxConcurrency + maxQueued requests at once). */
   overloaded: 'EVERWRITE_OVERLOADED',

@@ -1,4 +1,4 @@
-// Why: the client is one component with one options object (DESIGN.md habit 5): every field is
+// Why: the client is one component with one options object (docs/ARCHITECTURE.md habit 5): every field is
 // documented here (unit, default, why), validated once in the constructor and frozen, so the
 // request path reads trusted numbers and a bad configuration fails at construction, not mid-flight.
 import { badArgument } from './errors.ts';
@@ -27,7 +27,7 @@ export interface EverwriteClientOptions {
   readonly timeoutMs?: number;
   /**
    * Client routing only: how often the ring (and each bucket's N) is fetched again, in
-   * milliseconds. Default 10000 (the issue's 10 s): membership changes are rare, and a stale ring
+   * milliseconds. Default 10000 (10 s): membership changes are rare, and a stale ring
    * only costs one forwarding hop on the node, never a wrong answer.
    */
   readonly ringRefreshMs?: number;

@@ -16,7 +16,7 @@ import type { NodeSet } from './node-set.ts';
 /** Fetches a JSON document from one configured node; rejects on any failure. */
 export type JsonFetcher = (nodeIndex: number, path: string) => Promise<unknown>;
 
-/** N assumed for a bucket whose props have not been read yet: the cluster's default (DESIGN.md). */
+/** N assumed for a bucket whose props have not been read yet: the default bucket props' N (docs/API.md). */
 const replicasDefault = 3;
 /** Buckets whose N is cached; past this, the oldest entry is dropped (bounded memory for apps with many buckets). */
 export const cachedBucketsMax = 1024;

@@ -1,4 +1,4 @@
-// Why: the seam between the pure NodeCore and the world (DESIGN.md section 2). It turns client calls
+// Why: the seam between the pure NodeCore and the world (docs/ARCHITECTURE.md section 2). It turns client calls
 // and port callbacks into events, steps the core, and executes the effects it returns against the
 // ports. The same runtime runs in production (TCP, disk, system clock) and in the simulator.
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';

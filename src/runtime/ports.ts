@@ -1,4 +1,4 @@
-// Why: the ports are the only contracts between the pure core and the world (DESIGN.md section 2).
+// Why: the ports are the only contracts between the pure core and the world (docs/ARCHITECTURE.md section 2).
 // Production plugs in the system clock, TCP and disk; the simulator plugs in virtual ones. Every
 // port has an in-memory implementation and a conformance suite in test/conformance/.
 import type { NodeId } from '../core/base/ids.ts';

@@ -1,6 +1,6 @@
 // Why: a crash may only lose what the StorageEngine contract allows it to lose, and the simulator
 // must lose exactly that much, no less, or it proves nothing. A SimDisk models a node's disk the
-// way the production write-ahead log behaves (DESIGN.md section 3, src/io/storage/logged.ts):
+// way the production write-ahead log behaves (docs/ARCHITECTURE.md section 3, src/io/storage/logged.ts):
 //   - every batch is appended to a log in call order; a write becomes visible to reads when it is
 //     acknowledged, never before;
 //   - a durable batch is acknowledged by the fsync that covers it (group commit: one fsync covers

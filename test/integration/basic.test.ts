@@ -1,5 +1,5 @@
 // Why: the first thing a user does with Everwrite is start three nodes and read and write them over
-// HTTP. This checks that contract end to end on real processes talking TCP (issue 3, section 5):
+// HTTP. This checks that contract end to end on real processes talking TCP (docs/ARCHITECTURE.md section 4):
 // every node serves every key with its content type, concurrent writes become siblings in the
 // documented 300 shape and collapse when written back with the merged context, deletes read as 404,
 // and each kind of bad input gets its coded JSON error without hurting the node.

@@ -1,5 +1,5 @@
 // Why: in durable mode an acknowledged write is a promise that survives a crash of every node at
-// once (DESIGN.md section 3: a durable ack means "in the fsynced log"). Only real processes killed
+// once (docs/ARCHITECTURE.md section 3: a durable ack means "in the fsynced log"). Only real processes killed
 // with SIGKILL can show it: no shutdown hook runs, nothing is flushed on the way out. Each engine
 // (lmdb, the default, and LevelDB) gets writes and overwrites acknowledged with W=2, then a stream
 // of writes during which all three nodes get `kill -9` (so some acks race the kill), a restart, and a

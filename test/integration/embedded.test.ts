@@ -1,4 +1,4 @@
-// Why: issue 5 asks that an application can run Everwrite embedded in its own process, as Dynamo
+// Why: an application can run Everwrite embedded in its own process (docs/CLIENT.md), as Dynamo
 // was run as a library. Every other cluster test spawns `everwrite start` processes; this one starts
 // three nodes with the package's own `startNode` inside the test process, on loopback ports the OS
 // chose, and uses them through the TypeScript client, the HTTP API and the RESP front end.

@@ -1,4 +1,4 @@
-// Why: cluster trust is a shared secret checked before any frame is read (DESIGN.md section 3). A
+// Why: cluster trust is a shared secret checked before any frame is read (docs/ARCHITECTURE.md section 3). A
 // process that does not hold it must get nothing in and nothing out, whatever it claims to be: a
 // newcomer (n4) and an impostor reusing a real member's id (n1), each started as a real
 // `everwrite start` with another secret and the real nodes as seeds, cannot make a W>=2 write

@@ -1,4 +1,4 @@
-// Why: the Redis-protocol front end against a real 3-node cluster (issue 5: real clients against a
+// Why: the Redis-protocol front end against a real 3-node cluster (real clients against a
 // real local cluster): a key SET through one node's RESP port with ioredis is read through another
 // node's RESP port and over HTTP; redis-cli and a short redis-benchmark run work against it too.
 import { after, before, test } from 'node:test';

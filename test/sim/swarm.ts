@@ -1,4 +1,4 @@
-// Why: the CI swarm (issue 4): hundreds of seeds, each a whole cluster under a random subset of
+// Why: the CI swarm (docs/RELIABILITY.md): hundreds of seeds, each a whole cluster under a random subset of
 // faults, must lose nothing and converge. The seeds are split between two test files so the two
 // cores of a CI machine run them in parallel. SIM_SEEDS sets how many seeds in all (default 600),
 // SIM_SEED_BASE the first one (default 1; "random" picks one and prints it), SIM_OPS the operations

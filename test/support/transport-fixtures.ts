@@ -1,5 +1,5 @@
 // Why: the Transport conformance suite runs the same behavioural tests against every
-// implementation (DESIGN.md section 2: each port ships a conformance suite). A fixture hides how a
+// implementation (docs/ARCHITECTURE.md section 2: each port ships a conformance suite). A fixture hides how a
 // small cluster of one implementation is built, restarted and torn down, so the tests read the same
 // for TCP and memory.
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-// Why: the client data routes of DESIGN.md section 4: read, write and delete one key, with the
+// Why: the client data routes of docs/ARCHITECTURE.md section 4: read, write and delete one key, with the
 // causal context carried in a header. This is where the service's sibling list becomes one of the
 // three read answers (200 one value, 300 siblings, 404 absent or deleted) and where the size
 // limits are applied before the service is asked anything.

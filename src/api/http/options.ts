@@ -1,4 +1,4 @@
-// Why: the HTTP server is one component with one options object (DESIGN.md habit 5). This file
+// Why: the HTTP server is one component with one options object (docs/ARCHITECTURE.md habit 5). This file
 // documents every field, validates them once at start-up and freezes the result, so request
 // handlers read plain, trusted numbers and never re-check configuration on the hot path.
 import type { Logger } from 'pino';

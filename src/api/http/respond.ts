@@ -1,5 +1,5 @@
 // Why: every answer the HTTP API gives goes through these few writers, so the wire shapes of
-// DESIGN.md section 4 (JSON errors, the sibling list, the context header) are written in one place
+// docs/ARCHITECTURE.md section 4 (JSON errors, the sibling list, the context header) are written in one place
 // and a route cannot drift from them. They set Content-Length so keep-alive never needs chunking.
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';

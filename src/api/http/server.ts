@@ -1,4 +1,4 @@
-// Why: the node's HTTP front end (DESIGN.md section 4) on bare node:http: keep-alive, no framework,
+// Why: the node's HTTP front end (docs/ARCHITECTURE.md section 4) on bare node:http: keep-alive, no framework,
 // one request listener that matches a route from a table, runs its handler and records metrics.
 // No failure of a request (bad input, a service error, a bug) may take the server down: every
 // throw becomes a coded JSON answer, and unexpected ones are logged.

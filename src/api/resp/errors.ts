@@ -1,4 +1,4 @@
-// Why: error replies are API (DESIGN.md habit 4). A coded EverwriteError becomes
+// Why: error replies are API (docs/ARCHITECTURE.md habit 4). A coded EverwriteError becomes
 // "-<RESP prefix> <CODE>: <message>" with the prefix from the one error table, so a Redis client
 // sees the same code as an HTTP client (e.g. "-TRYAGAIN EVERWRITE_QUORUM_NOT_MET: ..."). Anything
 // else thrown is a bug: logged with its stack, answered without internals. Redis's own wording is

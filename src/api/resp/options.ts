@@ -1,4 +1,4 @@
-// Why: the RESP server is one component with one options object (DESIGN.md habit 5). Every field is
+// Why: the RESP server is one component with one options object (docs/ARCHITECTURE.md habit 5). Every field is
 // documented here with its unit, default and reason, validated once at start-up and frozen, so the
 // connection loop reads plain, trusted numbers and never re-checks configuration per command.
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-// Why: the node's Redis-protocol front end (DESIGN.md section 1, issue 5): unmodified Redis
+// Why: the node's Redis-protocol front end (docs/ARCHITECTURE.md section 1): unmodified Redis
 // clients and tools (redis-cli, redis-benchmark, ioredis) read and write Everwrite keys. This file
 // owns the listening socket and the connection set: it admits connections up to
 // `connectionsMax`, and on close() stops accepting, lets commands in flight answer, and cuts what

@@ -1,4 +1,4 @@
-// Why: latencies are recorded in HdrHistograms (DESIGN.md section 3) in whole microseconds, so the
+// Why: latencies are recorded in HdrHistograms (docs/ARCHITECTURE.md section 3) in whole microseconds, so the
 // tail (p99.9, max) keeps 3 significant digits however long the run, at a fixed memory cost; and
 // the summary is computed by one pure function from any histogram-shaped value, so tests can feed
 // it known data.

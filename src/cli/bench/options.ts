@@ -79,7 +79,7 @@ export interface BenchFlags {
   readonly progress?: boolean;
 }
 
-/** Defaults are issue 3's first load benchmark: 3 nodes, N=3 R=2 W=2, 32 clients, 20 s, 1 KiB, 50:50. */
+/** Defaults are the first load benchmark's: 3 nodes, N=3 R=2 W=2, 32 clients, 20 s, 1 KiB, 50:50. */
 export const benchDefaults = Object.freeze({
   nodes: 3,
   clients: 32,

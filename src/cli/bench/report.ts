@@ -1,5 +1,5 @@
 // Why: what a bench run produced (counts, errors by kind, latency histograms) is turned into one
-// result value, printed either for people or as one JSON object (DESIGN.md habit 9: benchmarks
+// result value, printed either for people or as one JSON object (docs/ARCHITECTURE.md habit 9: benchmarks
 // print figures and write them as JSON). Pure, so the arithmetic and the layout are unit-tested.
 import type { CpuUsage } from './cpu.ts';
 import { summarizeLatency, type HistogramView, type LatencySummary } from './latency.ts';

@@ -1,4 +1,4 @@
-// Why: `everwrite bench` is issue 3's first load benchmark: closed-loop HTTP load against a local
+// Why: `everwrite bench` is the project's first load benchmark: closed-loop HTTP load against a local
 // cluster it starts itself (or a running one with --target), printing throughput and latency
 // percentiles, or one JSON object with --json. This file only declares the flags; parsing and
 // validation live in cli/bench/options.ts, the run in cli/bench/run.ts.

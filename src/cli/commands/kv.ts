@@ -1,4 +1,4 @@
-// Why: `everwrite get|put|delete` talk to one node's HTTP API (DESIGN.md section 4), so an operator
+// Why: `everwrite get|put|delete` talk to one node's HTTP API (docs/ARCHITECTURE.md section 4), so an operator
 // can read, write and resolve siblings without curl and base64. Each command is an exported
 // function taking its arguments and an injected CommandIo and returning the exit code, so tests
 // run it in-process against a real server; commander only parses argv into those arguments.
@@ -29,7 +29,7 @@ export interface CommandIo {
   readonly requestTimeoutMs: number;
 }
 
-/** The default node of DESIGN.md section 4 (node 1 of a local cluster). */
+/** The default node of docs/ARCHITECTURE.md section 4 (node 1 of a local cluster). */
 export const defaultNodeUrl = 'http://127.0.0.1:8001';
 
 /** 30 s: longer than any quorum timeout a node applies, short enough that a dead node is reported. */

@@ -4,7 +4,7 @@
 // the (key, record hash) pairs of the differing leaves. It ends with the differing leaves and keys,
 // having received O(d * fanOut * depth) hashes for d differences rather than one per key.
 //
-// It owns no transport and no timer (DESIGN.md section 2): requests are returned as values, responses
+// It owns no transport and no timer (docs/ARCHITECTURE.md section 2): requests are returned as values, responses
 // are fed in, and on a timeout the node resends pendingRequests(). Responses are matched by request id,
 // so a duplicated, reordered, stale or retried answer is ignored rather than counted twice. The peer
 // answers with the stateless answerTreeExchangeRequest (responder.ts).

@@ -1,4 +1,4 @@
-// Why: an exchange must stay bounded on both sides (DESIGN.md habit 3): the asker never puts more
+// Why: an exchange must stay bounded on both sides (docs/ARCHITECTURE.md habit 3): the asker never puts more
 // than a fixed number of nodes or leaves in one request, and the answerer refuses anything larger,
 // so neither a bug nor a hostile peer can make one message unbounded.
 

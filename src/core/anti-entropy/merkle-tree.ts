@@ -24,7 +24,7 @@ export interface TreeShape {
 
 export interface MerkleTreeOptions {
   /**
-   * Digest for leaf placement and node hashes; SHA-256 in production (DESIGN.md section 3). Every
+   * Digest for leaf placement and node hashes; SHA-256 in production (docs/ARCHITECTURE.md section 3). Every
    * replica of a partition must use the same digest, or every exchange reports every key.
    */
   readonly digest: DigestFunction;

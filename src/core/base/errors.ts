@@ -1,5 +1,5 @@
 // Why: error codes are API. One table maps each operating failure to its HTTP status and the RESP
-// error prefix, so every front end reports the same failure the same way (DESIGN.md habit 4).
+// error prefix, so every front end reports the same failure the same way (docs/ARCHITECTURE.md habit 4).
 
 export const errorTable = {
   EVERWRITE_BAD_REQUEST: { httpStatus: 400, resp: 'ERR' },

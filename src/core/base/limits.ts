@@ -1,4 +1,4 @@
-// Why: every limit has a name, a unit and a default in one place (DESIGN.md habit 3). Components
+// Why: every limit has a name, a unit and a default in one place (docs/ARCHITECTURE.md habit 3). Components
 // take these through their options objects; the defaults here are the external contract's.
 
 export const defaultLimits = Object.freeze({

@@ -1,4 +1,4 @@
-// Why: ring placement hashes every bucket/key with MD5, as the paper does (DESIGN.md section 3), and
+// Why: ring placement hashes every bucket/key with MD5, as the paper does (docs/ARCHITECTURE.md section 3), and
 // the pure core may not import node:crypto. This is RFC 1321 tuned for short keys: the block loop
 // reads words straight from the input, padding goes through one reused scratch buffer, and the only
 // allocation per call is the 16-byte result. A property test checks it against node:crypto.

@@ -1,4 +1,4 @@
-// Why: the whole protocol logic of one node, sans I/O (DESIGN.md section 2). `step(event)` takes one
+// Why: the whole protocol logic of one node, sans I/O (docs/ARCHITECTURE.md section 2). `step(event)` takes one
 // thing that happened; `takeEffects()` returns what the node wants done. It is synchronous and
 // deterministic: the production runtime and the simulator drive the very same object.
 import { assertNever } from '../base/assert.ts';

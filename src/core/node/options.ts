@@ -1,5 +1,5 @@
 // Why: one options object for the node core, documented field by field, validated once and frozen
-// (DESIGN.md habit 5). Injected ports (the digest) stay apart from user-tunable numbers.
+// (docs/ARCHITECTURE.md habit 5). Injected ports (the digest) stay apart from user-tunable numbers.
 import { assert } from '../base/assert.ts';
 import type { NodeId } from '../base/ids.ts';
 import { defaultLimits } from '../base/limits.ts';

@@ -1,5 +1,5 @@
 // Why: quorum arithmetic as pure values. A tally only counts; the coordination state machines act
-// on its decision (DESIGN.md habit 1). Keeping the counting apart makes it trivially testable.
+// on its decision (docs/ARCHITECTURE.md habit 1). Keeping the counting apart makes it trivially testable.
 // A tally holds at most N answers (a handful), so it keeps them in small arrays: a Set or Map per
 // request costs more to allocate and collect than a linear scan of three entries costs to search.
 import type { NodeId } from '../base/ids.ts';

@@ -5,7 +5,7 @@
 // then a few bit operations and an array copy; only a request that finds more dead nodes than the
 // stored fallbacks pays for a full walk.
 //
-// Semantics (DESIGN.md section 1, Replication): walk partitions clockwise from the key's partition;
+// Semantics (docs/ARCHITECTURE.md section 1, Replication): walk partitions clockwise from the key's partition;
 // the primaries are the first N distinct nodes, taking one node per zone first when zones are given
 // and there are enough of them, listed in walk order. The result is the first N healthy nodes: each
 // alive primary in walk order, then, for each dead primary in order, the next alive non-primary node

@@ -3,7 +3,7 @@
 //   <directory>/lmdb   the lmdb environment      (kind 'lmdb')
 //   <directory>/level  the LevelDB files         (kind 'level')
 //   <directory>/wal    the write-ahead log       (lmdb and level, unless writeAheadLog is false)
-// Durable engines get the write-ahead log by default (DESIGN.md section 3: durable acks come from the
+// Durable engines get the write-ahead log by default (docs/ARCHITECTURE.md section 3: durable acks come from the
 // fsynced log, the engine is written behind it).
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

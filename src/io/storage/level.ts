@@ -1,4 +1,4 @@
-// Why: classic-level (LevelDB, Riak's choice) is the second engine (DESIGN.md section 3): an LSM
+// Why: classic-level (LevelDB, Riak's choice) is the second engine (docs/ARCHITECTURE.md section 3): an LSM
 // tree that favours write-heavy loads and large data sets. One LevelDB per data directory; namespaces
 // are u16 big-endian key prefixes (namespace-keys.ts), the same layout as the lmdb engine.
 //

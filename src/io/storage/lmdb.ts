@@ -1,4 +1,4 @@
-// Why: lmdb (lmdb-js) is the default engine (DESIGN.md section 3): synchronous reads from a memory
+// Why: lmdb (lmdb-js) is the default engine (docs/ARCHITECTURE.md section 3): synchronous reads from a memory
 // map, atomic transactions, a crash-safe B+tree. One lmdb environment per data directory; each
 // namespace is a key prefix (u16 big-endian, see namespace-keys.ts) in the root database rather than
 // a named sub-database, because the port allows 65536 namespaces while every lmdb sub-database costs

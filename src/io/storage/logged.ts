@@ -1,5 +1,5 @@
 // Why: acking after each lmdb commit capped SET at ~13k/s; an append-only log with one fdatasync per
-// event-loop turn's writes reached ~29k/s (-P 1) and ~143k/s (-P 16), durably (DESIGN.md section 3).
+// event-loop turn's writes reached ~29k/s (-P 1) and ~143k/s (-P 16), durably (docs/ARCHITECTURE.md section 3).
 // LoggedEngine is that log in front of any engine. A batch becomes a CRC-framed record; the records
 // of one turn are appended with one writev and made durable with one fdatasync (group commit); then
 // they are applied to the inner engine in runs, without waiting for its durability, and an overlay

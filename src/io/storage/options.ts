@@ -1,5 +1,5 @@
 // Why: every storage component validates its options object once, at construction, and freezes it
-// (DESIGN.md habit 5). A bad option is an operator's mistake, so it is a coded error that names the
+// (docs/ARCHITECTURE.md habit 5). A bad option is an operator's mistake, so it is a coded error that names the
 // option, not an assertion.
 import { EverwriteError } from '../../core/base/errors.ts';
 

@@ -1,5 +1,5 @@
 // Why: a LoggedEngine acknowledges a write once it is in the log, before the inner engine has it.
-// Reads must still see it (DESIGN.md section 3), so acknowledged-but-unapplied writes live here,
+// Reads must still see it (docs/ARCHITECTURE.md section 3), so acknowledged-but-unapplied writes live here,
 // keyed by namespace and key, and leave once the inner engine has applied them. Each entry carries
 // the sequence of the newest write to its key, so an older write never hides a newer one and an
 // entry is released only when its newest write has reached the inner engine.

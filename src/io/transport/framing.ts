@@ -1,5 +1,5 @@
 // Why: TCP is a byte stream; nodes exchange messages. Every frame on an inter-node connection is a
-// u32 big-endian length followed by that many bytes (DESIGN.md section 3). The reader turns chunks
+// u32 big-endian length followed by that many bytes (docs/ARCHITECTURE.md section 3). The reader turns chunks
 // back into frames without quadratic copying and without ever allocating what a hostile or broken
 // header announces: it refuses the length before a single body byte is buffered.
 

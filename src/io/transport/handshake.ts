@@ -1,4 +1,4 @@
-// Why: cluster trust (DESIGN.md section 3). Every inter-node connection opens with a
+// Why: cluster trust (docs/ARCHITECTURE.md section 3). Every inter-node connection opens with a
 // challenge-response over the shared cluster secret, so a process without the secret can neither
 // deliver a frame to a node nor receive one from it, and an authenticated connection tells the
 // receiver who is talking (the `from` of every frame). The exchange is a small sans-I/O state

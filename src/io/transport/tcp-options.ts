@@ -1,4 +1,4 @@
-// Why: one options object for the TCP transport (DESIGN.md habit 5): every field documented with
+// Why: one options object for the TCP transport (docs/ARCHITECTURE.md habit 5): every field documented with
 // its unit, default and reason, validated once, frozen. Bad options are operator mistakes, reported
 // as EverwriteError before any socket opens.
 import type { NodeId } from '../../core/base/ids.ts';

@@ -6,7 +6,7 @@
 // Best effort, by decision: while the link is connecting or waiting to reconnect, frames are kept
 // in its queue up to sendQueueBytesMax and go out once the handshake succeeds; frames past the bound
 // are dropped and counted. Frames already handed to a socket that then dies are lost. The core
-// tolerates loss, delay and duplication (DESIGN.md section 2).
+// tolerates loss, delay and duplication (docs/ARCHITECTURE.md section 2).
 import { connect, type Socket } from 'node:net';
 import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
@@ -15,7 +15,7 @@ import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, type OutboundHost } from './tcp-shared.ts';
 
-/** Named after what the link waits for (DESIGN.md habit 1). */
+/** Named after what the link waits for (docs/ARCHITECTURE.md habit 1). */
 type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';
 
 export class OutboundLink implements FrameSink {

@@ -1,4 +1,4 @@
-// Why: the production Transport port (src/runtime/ports.ts) over node:net, as DESIGN.md section 3
+// Why: the production Transport port (src/runtime/ports.ts) over node:net, as docs/ARCHITECTURE.md section 3
 // decides: u32 length-prefixed frames, one persistent authenticated outbound connection per peer,
 // all frames queued for a peer in one event-loop turn written with one socket write, bounded send
 // queues, reconnect with backoff. Sending is best effort and never throws for an unreachable peer;

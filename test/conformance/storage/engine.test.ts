@@ -1,4 +1,4 @@
-// Why: every StorageEngine must behave the same behind the port (DESIGN.md section 2): the memory
+// Why: every StorageEngine must behave the same behind the port (docs/ARCHITECTURE.md section 2): the memory
 // engine is the model, lmdb and LevelDB the real ones, and the write-ahead log in front of each must
 // change nothing a caller can see except speed. Durable engines also face a real SIGKILL.
 import { describe, test } from 'node:test';

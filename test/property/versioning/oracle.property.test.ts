@@ -1,4 +1,4 @@
-// Why: the must/may oracle for reads (DESIGN.md habit 7). Random interleavings of client puts
+// Why: the must/may oracle for reads (docs/ARCHITECTURE.md habit 7). Random interleavings of client puts
 // (with contexts from earlier reads), one-way replica syncs and node wipes run against three
 // replicas, while a naive model tracks the full causal history of every write: the set of write
 // ids it had seen. Every read must return exactly the writes at that replica that no other write

@@ -1,5 +1,5 @@
 // Why: clock comparison is checked against the dumbest possible model, a plain map compare over
-// the union of nodes (DESIGN.md habit 7), and merge must be a join (commutative, associative,
+// the union of nodes (docs/ARCHITECTURE.md habit 7), and merge must be a join (commutative, associative,
 // idempotent, an upper bound of both sides).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Why: the HTTP API is the external contract of DESIGN.md section 4. These tests pin every route,
+// Why: the HTTP API is the external contract of docs/ARCHITECTURE.md section 4. These tests pin every route,
 // every answer shape and every error code against the fake service, over real sockets on loopback,
 // and check that no bad input, oversized upload or service failure stops the server from serving.
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 // Why: a mistyped bench flag must fail loudly before anything starts, never produce a meaningless
-// figure (R > N, a 0:0 ratio, a cluster of 12 nodes), and the defaults must be issue 3's benchmark.
+// figure (R > N, a 0:0 ratio, a cluster of 12 nodes), and the defaults must be the first load benchmark's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeSettings, parseIntegerFlag, parseRatio, parseTargets, resolveBenchOptions } from '../../../src/cli/bench/options.ts';
@@ -37,7 +37,7 @@ test('parseTargets keeps http base URLs and refuses paths, other schemes and gar
   assert.throws(() => parseTargets('not a url'), /http URLs separated by commas/);
 });
 
-test('the defaults are the first load benchmark of issue 3', () => {
+test('the defaults are those of the first load benchmark', () => {
   const options = resolveBenchOptions({});
   assert.equal(options.nodes, 3);
   assert.equal(options.clients, 32);

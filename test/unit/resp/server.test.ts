@@ -1,4 +1,4 @@
-// Why: the RESP front end is part of the external contract (DESIGN.md sections 1 and 4, issue 5).
+// Why: the RESP front end is part of the external contract (docs/ARCHITECTURE.md sections 1 and 4).
 // These tests pin each command's answers and its mapping onto the KvService (what a SET's context
 // supersedes, what GET picks among siblings, how service errors read), over real loopback sockets
 // against the fake service, and check that no bad input, oversized frame or service failure stops

@@ -1,4 +1,4 @@
-// Why: what only a real socket can show (DESIGN.md habit 7): cluster trust against other processes
+// Why: what only a real socket can show (docs/ARCHITECTURE.md habit 7): cluster trust against other processes
 // that lack the secret, against clients that skip or stall the handshake and against impostor
 // acceptors; the frame size limit on the wire; the send bound under a reader that stopped reading;
 // membership changes; and option validation.
