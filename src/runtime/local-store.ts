@@ -7,7 +7,7 @@
 import { EverwriteError } from '../core/base/errors.ts';
 import type { VersionedRecord } from '../core/versioning/index.ts';
 import type { VersionRequest } from '../core/node/effects.ts';
-import { decodeOwnedRecord, decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
+import { checkContextFits, decodeOwnedRecord, decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 import { latin1 } from './latin1.ts';
@@ -189,9 +189,11 @@ function storedVersion(bytes: Uint8Array | undefined): StoredVersion {
   return bytes === undefined ? { ok: true, record: emptyRecord, encoded: undefined } : { ok: true, record: decodeRecord(bytes), encoded: bytes };
 }
 
-/** The record after minting `request`'s version into `current`; refuses one sibling too many. */
+/** The record after minting `request`'s version into `current`; refuses one sibling too many, or a context too large. */
 function minted(current: VersionedRecord, request: VersionRequest): VersionedRecord {
   let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
+  // A version whose context no client could carry back is refused here, before it is stored (decision 0011).
+  checkContextFits(next.context);
   if (request.lastWriterWins) next = resolveLastWriterWins(next);
   if (next.siblings.length > request.siblingsCountMax) {
     throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });

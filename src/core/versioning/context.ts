@@ -11,7 +11,7 @@ import { assert } from '../base/assert.ts';
 import { EverwriteError } from '../base/errors.ts';
 import { defaultLimits } from '../base/limits.ts';
 import { base64UrlDecode, base64UrlEncode } from './base64url.ts';
-import { actorBytesMax, type Actor, type VersionVector } from './dvv.ts';
+import { actorBytesMax, dotCounterMax, type Actor, type VersionVector } from './dvv.ts';
 import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
 export const contextTokenVersion = 1;
@@ -23,10 +23,23 @@ export interface ContextLimits {
   tokenBytesMax: number;
 }
 
+/**
+ * Longest context a client is handed or may send back, in bytes of header text (the sealed token,
+ * which is ASCII). 8 KiB: what curl, browsers, Python's and Node's clients send in one header
+ * without complaint, and half of Node's limit for a request's whole header (16 KiB). A key's
+ * context grows by one entry per node epoch that wrote it; decision 0011 works out how many fit.
+ */
+export const contextHeaderBytesMax = 8 * 1024;
+
+/** Characters a seal adds to a plain token (runtime/context-seal.ts): a 128-bit tag in base64url. */
+export const contextSealBytes = 22;
+
+/** Longest plain token: what still fits in contextHeaderBytesMax once sealed. */
+export const contextTokenBytesMax = contextHeaderBytesMax - contextSealBytes;
+
 export const defaultContextLimits: Readonly<ContextLimits> = Object.freeze({
   entriesMax: defaultLimits.contextEntriesMax,
-  /** Room for the default entry count with short actor names, far below a header's size limit. */
-  tokenBytesMax: 64 * 1024,
+  tokenBytesMax: contextTokenBytesMax,
 });
 
 /**
@@ -156,6 +169,7 @@ function decodeEntries(reader: ByteReader, entriesMax: number): Map<Actor, numbe
     if (actor.length === 0) reader.fail('empty actor name');
     const counter = reader.varint();
     if (counter < 1) reader.fail('counter is not positive');
+    if (counter > dotCounterMax) reader.fail(`counter beyond ${dotCounterMax}`);
     if (vector.has(actor)) reader.fail('duplicate actor');
     vector.set(actor, counter);
   }
@@ -171,4 +185,30 @@ export function decodeContext(token: string, limits: ContextLimits = defaultCont
   }
   const bytes = base64UrlDecode(token);
   return decodeEntries(new ByteReader(bytes, 'EVERWRITE_BAD_CONTEXT', 'context'), limits.entriesMax);
+}
+
+/** Length of encodeContext(vector): base64url without padding of the version byte and the entries. */
+export function contextTokenLength(vector: VersionVector): number {
+  if (vector.size === 0) return 0;
+  const bytes = 1 + tokenEntries.plan(vector);
+  return Math.floor(bytes / 3) * 4 + (bytes % 3 === 0 ? 0 : (bytes % 3) + 1);
+}
+
+/** Bytes of token (before base64) an entry can take at most: name length, the longest name, a counter. */
+const entryBytesMax = varintSize(actorBytesMax) + actorBytesMax + varintSize(dotCounterMax);
+
+/** Vectors of at most this many entries always encode within contextTokenBytesMax: no need to measure them. */
+const entriesAlwaysFitting = Math.floor((Math.floor((contextTokenBytesMax * 3) / 4) - 1 - varintSize(defaultLimits.contextEntriesMax)) / entryBytesMax);
+
+/**
+ * Refuses a key context that would not fit in contextHeaderBytesMax once sealed, with
+ * EVERWRITE_CONTEXT_TOO_LARGE: a coded answer instead of a key no client can read or write back
+ * (decision 0011). Cheap for the usual context of a few entries: it is measured only past
+ * entriesAlwaysFitting.
+ */
+export function checkContextFits(vector: VersionVector): void {
+  if (vector.size <= entriesAlwaysFitting) return;
+  const length = contextTokenLength(vector);
+  if (length <= contextTokenBytesMax) return;
+  throw new EverwriteError('EVERWRITE_CONTEXT_TOO_LARGE', `the key's causal context would be ${length + contextSealBytes} bytes of header (limit ${contextHeaderBytesMax}): it holds ${vector.size} writer epochs`, { entries: vector.size, bytes: length + contextSealBytes, limit: contextHeaderBytesMax });
 }

@@ -6,6 +6,7 @@
 
 import { assert } from '../base/assert.ts';
 import { bytesEqual, utf8Encode } from '../base/bytes.ts';
+import { EverwriteError } from '../base/errors.ts';
 import { timestampMax } from './hlc.ts';
 
 /** `${nodeId}.${epoch}`: the epoch is chosen when a node's storage is created. */
@@ -15,6 +16,15 @@ export type Actor = string;
 export const actorBytesMax = 255;
 
 export type VersionVector = ReadonlyMap<Actor, number>;
+
+/**
+ * Largest dot counter anywhere. Decoders refuse a larger one (context tokens, stored records,
+ * peers' records) and `update` refuses to mint past it, so a counter and its successor are always
+ * safe integers and the `+ 1` of a mint can never reach an assertion. 2^52: one actor writing one
+ * key a million times a second would need 142 years to get there; a counter near it can only come
+ * from forged or damaged input (decision 0011).
+ */
+export const dotCounterMax = 2 ** 52;
 
 /** The identity of one write: the `counter`-th version minted by `actor` for this key. */
 export interface Dot {
@@ -123,6 +133,17 @@ function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredVa
 }
 
 /**
+ * The counter of `actor`'s next dot: one past what the replica and the client have seen of it.
+ * Past dotCounterMax it is a coded refusal, blamed on whichever side claimed the larger counter.
+ */
+function nextCounter(stored: number, claimed: number): number {
+  const counter = Math.max(stored, claimed) + 1;
+  if (counter <= dotCounterMax) return counter;
+  if (claimed >= stored) throw new EverwriteError('EVERWRITE_BAD_CONTEXT', `context is malformed: its counter ${claimed} leaves no room for a new version (limit ${dotCounterMax})`);
+  throw new EverwriteError('EVERWRITE_BAD_RECORD', `the stored record's counter ${stored} leaves no room for a new version (limit ${dotCounterMax})`);
+}
+
+/**
  * The coordinator mints a new version: a fresh dot for `actor`, past everything this replica and
  * the client have seen from it; siblings the client saw (covered by its context) are superseded;
  * siblings it did not see stay as concurrent versions. The new version's timestamp exceeds every
@@ -131,7 +152,7 @@ function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredVa
 export function update(record: VersionedRecord, clientContext: VersionVector, actor: Actor, newValue: StoredValue): VersionedRecord {
   assert(actor.length > 0, 'update needs an actor');
   const stored = stampAfter(record.siblings, newValue);
-  const counter = Math.max(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0) + 1;
+  const counter = nextCounter(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0);
   const dot: Dot = { actor, counter };
   const context = new Map(mergeContexts(record.context, clientContext));
   context.set(actor, counter);

@@ -23,7 +23,7 @@
 import { assert } from '../base/assert.ts';
 import { allocateBytes } from '../base/slab.ts';
 import { CanonicalEntries } from './context.ts';
-import { actorBytesMax, canonicalSiblings, type Actor, type Sibling, type StoredValue, type VersionedRecord } from './dvv.ts';
+import { actorBytesMax, canonicalSiblings, dotCounterMax, type Actor, type Sibling, type StoredValue, type VersionedRecord } from './dvv.ts';
 import { physicalMsMax, timestampAt, timestampMax } from './hlc.ts';
 import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
@@ -139,6 +139,7 @@ function readContext(reader: ByteReader): Map<Actor, number> {
     if (i > 0 && (decodedActors[i - 1] as Actor) >= actor) reader.fail('context entries out of order');
     const counter = reader.varint();
     if (counter < 1) reader.fail('context counter is not positive');
+    if (counter > dotCounterMax) reader.fail(`context counter beyond ${dotCounterMax}`);
     context.set(actor, counter);
     decodedActors[i] = actor;
     decodedCounters[i] = counter;

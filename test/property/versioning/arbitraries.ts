@@ -2,7 +2,7 @@
 // few actors and derive each sibling's value from its dot, because in the real system a dot names
 // exactly one write; records for the codec draw everything (any UTF-8 name, any safe counter).
 import fc from 'fast-check';
-import { canonicalSiblings, physicalMsMax, type Actor, type Sibling, type StoredValue, type VersionVector, type VersionedRecord } from '../../../src/core/versioning/index.ts';
+import { canonicalSiblings, dotCounterMax, physicalMsMax, type Actor, type Sibling, type StoredValue, type VersionVector, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 
 const encoder = new TextEncoder();
 
@@ -39,7 +39,8 @@ export const poolRecord: fc.Arbitrary<VersionedRecord> = fc
 /** Any actor name the layouts accept: 1..255 bytes of UTF-8. */
 export const anyActor: fc.Arbitrary<Actor> = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((name) => encoder.encode(name).length <= 255);
 
-export const anyCounter: fc.Arbitrary<number> = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+/** Any counter a dot may have: 1..dotCounterMax (decoders refuse more, decision 0011). */
+export const anyCounter: fc.Arbitrary<number> = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: dotCounterMax }));
 
 export const anyVersionVector: fc.Arbitrary<VersionVector> = fc
   .uniqueArray(fc.tuple(anyActor, anyCounter), { selector: (entry) => entry[0], maxLength: 12 })

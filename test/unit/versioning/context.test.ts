@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { base64UrlDecode, base64UrlEncode, decodeContext, encodeContext, type VersionVector } from '../../../src/core/versioning/index.ts';
+import { base64UrlDecode, base64UrlEncode, checkContextFits, contextHeaderBytesMax, contextSealBytes, contextTokenBytesMax, contextTokenLength, decodeContext, defaultContextLimits, dotCounterMax, encodeContext, type VersionVector } from '../../../src/core/versioning/index.ts';
+import { writeVarint } from '../../../src/core/versioning/wire.ts';
 
 function token(bytes: number[]): string {
   return base64UrlEncode(Uint8Array.from(bytes));
@@ -35,7 +36,7 @@ test('the empty vector is the empty token, and the empty token decodes to an emp
 });
 
 test('a context round-trips, sorted by actor so equal vectors give equal tokens', () => {
-  const vector: VersionVector = new Map([['n2.1', 7], ['n1.1', Number.MAX_SAFE_INTEGER], ['nœud-é.3', 1], ['\uFEFFbom.1', 2]]);
+  const vector: VersionVector = new Map([['n2.1', 7], ['n1.1', dotCounterMax], ['nœud-é.3', 1], ['\uFEFFbom.1', 2]]);
   const encoded = encodeContext(vector);
   assert.match(encoded, /^[A-Za-z0-9_-]+$/);
   assert.deepEqual(decodeContext(encoded), vector);
@@ -87,4 +88,36 @@ test('actor names like __proto__ stay plain Map keys', () => {
   assert.equal(decoded.get('__proto__'), 2);
   assert.equal(Object.getPrototypeOf({}).polluted, undefined);
   assert.ok(decoded instanceof Map);
+});
+
+/** A one-entry token whose counter is `counter`, written with the codec's own varint (it writes any safe integer). */
+function tokenWithCounter(counter: number): string {
+  const bytes = new Uint8Array(16);
+  bytes.set([1, 1, 1, 97]);
+  const end = writeVarint(bytes, 4, counter);
+  return base64UrlEncode(bytes.subarray(0, end));
+}
+
+test('decoding refuses a counter past dotCounterMax, so a mint can always add one to what it accepted', () => {
+  assert.equal(decodeContext(tokenWithCounter(dotCounterMax)).get('a'), dotCounterMax);
+  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1]) rejects(tokenWithCounter(counter), /counter beyond/);
+});
+
+test('the default token bound leaves room for the seal within the 8 KiB header bound', () => {
+  assert.equal(defaultContextLimits.tokenBytesMax + contextSealBytes, contextHeaderBytesMax);
+  assert.equal(contextHeaderBytesMax, 8 * 1024);
+  rejects('A'.repeat(contextTokenBytesMax + 1), /longer than 8170 bytes/);
+});
+
+test('checkContextFits refuses a context that would not fit in a header, with a coded error, and measures it exactly', () => {
+  const actors = (count: number, nameLength: number): VersionVector => new Map(Array.from({ length: count }, (_, index) => [`n${String(index).padStart(nameLength - 1, '0')}`, 1]));
+  // 40-byte names: 1 + 40 + 1 bytes an entry. 145 entries: 1 + 2 + 145 * 42 = 6093 bytes, 8124 characters.
+  const fits = actors(145, 40);
+  assert.equal(contextTokenLength(fits), encodeContext(fits).length);
+  assert.ok(contextTokenLength(fits) <= contextTokenBytesMax);
+  checkContextFits(fits);
+  const tooLarge = actors(146, 40);
+  assert.ok(contextTokenLength(tooLarge) > contextTokenBytesMax);
+  assert.throws(() => checkContextFits(tooLarge), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_CONTEXT_TOO_LARGE' && /146 writer epochs/.test(error.message));
+  for (let count = 0; count < 5; count++) assert.equal(contextTokenLength(actors(count, 3)), encodeContext(actors(count, 3)).length);
 });

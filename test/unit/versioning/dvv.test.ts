@@ -3,11 +3,13 @@
 // contrast with plain per-coordinator vector clocks that lose a write in the same scenario.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EverwriteError } from '../../../src/core/base/errors.ts';
 import {
   actorOf,
   compareClocks,
   contextAfterUpdate,
   descends,
+  dotCounterMax,
   emptyClock,
   emptyRecord,
   incrementClock,
@@ -213,4 +215,16 @@ test('contextAfterUpdate returns the writer its context plus the new dot only wh
   assert.deepEqual(contextAfterUpdate(first.context, ours, nodeA), first.context);
   const next = update(ours, contextAfterUpdate(first.context, ours, nodeA), nodeA, text('v4'));
   assert.deepEqual(valuesOf(next), ['v2', 'v3', 'v4']);
+});
+
+test('a mint past dotCounterMax is a coded refusal, never an assertion: BAD_CONTEXT when the client claimed the counter, BAD_RECORD when the replica holds it', () => {
+  const atLimit: VersionVector = new Map([[nodeA, dotCounterMax]]);
+  const coded = (code: string) => (error: unknown) => error instanceof EverwriteError && error.code === code && /leaves no room/.test(error.message);
+  assert.throws(() => update(emptyRecord, atLimit, nodeA, text('forged')), coded('EVERWRITE_BAD_CONTEXT'));
+  const stored = { context: atLimit, siblings: [] };
+  assert.throws(() => update(stored, empty, nodeA, text('next')), coded('EVERWRITE_BAD_RECORD'));
+  // One below the limit still mints, at the limit, and other actors are unaffected.
+  const below = update(emptyRecord, new Map([[nodeA, dotCounterMax - 1]]), nodeA, text('last one'));
+  assert.equal(below.context.get(nodeA), dotCounterMax);
+  assert.equal(update(stored, empty, nodeB, text('another actor')).context.get(nodeB), 1);
 });

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, update, type VersionedRecord } from '../../../src/core/versioning/index.ts';
+import { decodeOwnedRecord, decodeRecord, dotCounterMax, emptyRecord, encodeRecord, recordsEqual, update, type VersionedRecord } from '../../../src/core/versioning/index.ts';
+import { writeVarint } from '../../../src/core/versioning/wire.ts';
 import { text, tombstone } from './support.ts';
 
 function rejects(bytes: number[] | Uint8Array, pattern: RegExp): void {
@@ -116,4 +117,16 @@ test('decoding rejects damaged timestamps with EVERWRITE_BAD_RECORD', () => {
 test('names that start with a byte order mark keep it through a round trip', () => {
   const record = update(emptyRecord, new Map(), '\uFEFFn1.1', { ...text('x'), contentType: '\uFEFF\uFEFFtext/é' });
   assert.deepEqual(decodeRecord(encodeRecord(record)), record);
+});
+
+test('decoding refuses a context counter past dotCounterMax (damaged storage, or a peer record nobody could mint)', () => {
+  const recordWithCounter = (counter: number): Uint8Array => {
+    const bytes = new Uint8Array(32);
+    bytes.set([2, 1, 3, ...ascii('a.1')]);
+    const end = writeVarint(bytes, 6, counter);
+    bytes[end] = 0;
+    return bytes.subarray(0, end + 1);
+  };
+  assert.equal(decodeRecord(recordWithCounter(dotCounterMax)).context.get('a.1'), dotCounterMax);
+  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1]) rejects(recordWithCounter(counter), /counter beyond/);
 });
