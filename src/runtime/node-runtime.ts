@@ -11,7 +11,8 @@ import type { Message, PropsEntry } from '../core/protocol/messages.ts';
 import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
-import { decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
+import { checkContextFits, decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
+import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import { propsStorageKey } from './node-metadata.ts';
 import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
@@ -43,6 +44,8 @@ export interface NodeRuntimeOptions {
   readonly valueBytesMax: number;
   /** MD5, the same key hash the core places keys with. */
   readonly md5: DigestFunction;
+  /** Seals every context handed to a client and opens every one a client sends (decision 0011). */
+  readonly contextSeal: ContextSeal;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -71,9 +74,15 @@ export class NodeRuntime implements KvService {
   private tickHandle: { cancel(): void } | undefined;
   private readonly logger: RuntimeLogger;
   private readonly engine: StorageEngine;
+  /** The reply shapes, bound once to this node's seal. */
+  private readonly shapeGetResult: (outcome: Success) => GetResult;
+  private readonly shapeWriteResult: (outcome: Success) => { readonly context: string };
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
+    const seal = options.contextSeal;
+    this.shapeGetResult = (outcome) => toGetResult(outcome.record, seal);
+    this.shapeWriteResult = (outcome) => new WrittenContext(outcome.context ?? outcome.record.context, seal);
     this.deadlines = new DeadlineQueues(options.clock, options.timers, (timerId, nowMs) => {
       if (options.core.isTimerPending(timerId)) this.dispatch({ type: 'timerFired', nowMs, timerId });
     });
@@ -103,7 +112,7 @@ export class NodeRuntime implements KvService {
   // ---- KvService -------------------------------------------------------------------------------
 
   get(bucket: string, key: string, options: RequestOptions = {}): Promise<GetResult> {
-    return this.ask({ type: 'clientGet', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, options: requestOptions(options) }, shapeGetResult);
+    return this.ask({ type: 'clientGet', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, options: requestOptions(options) }, this.shapeGetResult);
   }
 
   /** Not async: its answer is the write's own promise, not a second one resolved with it (two more microtask turns per write). */
@@ -152,14 +161,21 @@ export class NodeRuntime implements KvService {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
     // A tombstone is a version too: the API answers it with a 404 that carries its context.
-    return record.siblings.length === 0 ? undefined : toGetResult(record);
+    return record.siblings.length === 0 ? undefined : toGetResult(record, this.options.contextSeal);
   }
 
   // ---- event loop ------------------------------------------------------------------------------
 
+  /** `context` is the client's sealed token: opened here, so the core (and any peer it forwards to) sees only plain tokens this cluster made. */
   private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
+    let plain: string | undefined;
+    try {
+      plain = context === undefined ? undefined : this.options.contextSeal.open(context);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const clock = this.options.clock;
-    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, context, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, shapeWriteResult);
+    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, context: plain, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, this.shapeWriteResult);
   }
 
   /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */
@@ -284,8 +300,20 @@ export class NodeRuntime implements KvService {
   private settle(requestId: number, outcome: Outcome): void {
     const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
-    if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
+    if (outcome.ok) this.resolveShaped(waiter, outcome);
     else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
+  }
+
+  /** Shaping can refuse (a context too large to hand out): the caller gets that coded error, not a throw inside the dispatch. */
+  private resolveShaped(waiter: Waiter, outcome: Success): void {
+    let answer: unknown;
+    try {
+      answer = waiter.shape(outcome);
+    } catch (error) {
+      waiter.reject(error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_INTERNAL', String(error)));
+      return;
+    }
+    waiter.resolve(answer as never);
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
@@ -365,14 +393,6 @@ export class NodeRuntime implements KvService {
   }
 }
 
-function shapeGetResult(outcome: Success): GetResult {
-  return toGetResult(outcome.record);
-}
-
-function shapeWriteResult(outcome: Success): { readonly context: string } {
-  return new WrittenContext(outcome.context ?? outcome.record.context);
-}
-
 function notRunning(): Promise<never> {
   return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
 }
@@ -381,15 +401,24 @@ function ignoreOutcome(): undefined {
   return undefined;
 }
 
-/** A write's answer; the token is encoded only if someone reads it (a RESP SET never does). */
+/** A write's answer; the token is encoded and sealed only if someone reads it (a RESP SET never does). */
 class WrittenContext {
   private encoded: string | undefined;
 
-  constructor(private readonly vector: VersionVector) {}
+  constructor(
+    private readonly vector: VersionVector,
+    private readonly seal: ContextSeal,
+  ) {}
 
   get context(): string {
-    return (this.encoded ??= encodeContext(this.vector));
+    return (this.encoded ??= sealContext(this.vector, this.seal));
   }
+}
+
+/** The sealed token of `vector`; EVERWRITE_CONTEXT_TOO_LARGE when it would not fit in a header. */
+function sealContext(vector: VersionVector, seal: ContextSeal): string {
+  checkContextFits(vector);
+  return seal.seal(encodeContext(vector));
 }
 
 /**
@@ -456,9 +485,9 @@ function requestOptions(options: RequestOptions): ClientRequestOptions {
   return { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
 }
 
-export function toGetResult(record: VersionedRecord): GetResult {
+export function toGetResult(record: VersionedRecord, seal: ContextSeal): GetResult {
   return {
-    context: encodeContext(record.context),
+    context: sealContext(record.context, seal),
     siblings: record.siblings.map((sibling) => ({
       value: sibling.stored.value,
       contentType: sibling.stored.contentType,

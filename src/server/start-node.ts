@@ -15,6 +15,7 @@ import { startHttpServer } from '../api/http/server.ts';
 import { startRespServer } from '../api/resp/index.ts';
 import { createStorageEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
+import { HmacContextSeal } from '../io/context-seal.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
@@ -83,7 +84,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers, secret: options.secret });
   const hints = await HintStore.open(engine);
   const addresses = new Map(options.members.map((member) => [asNodeId(member.id), `${member.host}:${member.port}`] as const));
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), ...(options.logger === undefined ? {} : { logger: options.logger }) });
   await runtime.start();
   const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });

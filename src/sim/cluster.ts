@@ -16,6 +16,7 @@ import type { NodeCoreSettings } from '../core/node/options.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import { createRing, keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
 import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
+import { HmacContextSeal } from '../io/context-seal.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
@@ -28,6 +29,9 @@ import { worldOwner, type SimScheduler } from './scheduler.ts';
 import { SimDisk, type DiskTiming } from './storage.ts';
 
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
+
+/** One seal for the whole simulated cluster, as its nodes would share a cluster secret. HMAC is deterministic, so runs stay reproducible. */
+const simContextSeal = new HmacContextSeal(new TextEncoder().encode('everwrite simulated cluster secret'));
 
 export type NodeState = 'down' | 'starting' | 'up';
 
@@ -130,6 +134,7 @@ export class Cluster {
       addresses: this.addresses,
       md5,
       valueBytesMax: defaultLimits.valueBytesMax,
+      contextSeal: simContextSeal,
       logger: this.logger(),
     });
     await runtime.start();

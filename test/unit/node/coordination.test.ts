@@ -11,6 +11,7 @@ import { encodeContext, isLive } from '../../../src/core/versioning/index.ts';
 import { defaultNodeCoreSettings } from '../../../src/core/node/options.ts';
 import { chooseSibling } from '../../../src/api/resp/resolve.ts';
 import { toGetResult } from '../../../src/runtime/node-runtime.ts';
+import { testContextSeal } from '../../support/context-seal.ts';
 
 const bucket = 'carts';
 
@@ -242,7 +243,7 @@ test('last-writer-wins orders by hybrid logical clock: a blind write made after 
     assert.equal(cluster.outcome(second).ok, true);
     const read = cluster.get('n3', bucket, 'clock', { r: 3 });
     cluster.run(cluster.nowMs + 100);
-    const siblings = toGetResult(cluster.record(read)).siblings;
+    const siblings = toGetResult(cluster.record(read), testContextSeal).siblings;
     if (resolver === 'siblings') {
       assert.deepEqual(cluster.values(read), ['v1 from the fast clock', 'v2 written after seeing v1'], 'blind writes make siblings');
       const [byWallClock] = [...siblings].sort((a, b) => b.lastModifiedMs - a.lastModifiedMs);

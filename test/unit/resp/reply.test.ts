@@ -12,6 +12,7 @@ import type { ProtocolVersion, Reply } from '../../../src/api/resp/reply.ts';
 import { chooseSibling } from '../../../src/api/resp/resolve.ts';
 import type { SiblingView } from '../../../src/runtime/service.ts';
 import { toGetResult } from '../../../src/runtime/node-runtime.ts';
+import { testContextSeal } from '../../support/context-seal.ts';
 import { lastWriter } from '../../../src/core/versioning/index.ts';
 import { poolRecord } from '../../property/versioning/arbitraries.ts';
 import { decodeAt } from '../../support/resp-client.ts';
@@ -112,7 +113,7 @@ test('GET answers the sibling an lww bucket keeps: the live last writer in the c
     fc.property(poolRecord, (record) => {
       const live = record.siblings.filter((each) => !each.stored.deleted);
       const expected = lastWriter(live);
-      const chosen = chooseSibling(toGetResult(record).siblings);
+      const chosen = chooseSibling(toGetResult(record, testContextSeal).siblings);
       assert.equal(chosen?.timestamp, expected?.stored.timestamp);
       assert.equal(chosen?.value, expected?.stored.value, 'the very same version');
     }),
