@@ -273,6 +273,13 @@ export class ClusterFixture {
     await this.cluster.stopNode(index, 'SIGKILL');
   }
 
+  /** A clean stop of node `index` (SIGTERM: it marks the clean stop, so its next boot keeps its epoch). */
+  async stopCleanly(index: number): Promise<void> {
+    const child = this.cluster.node(index).process;
+    if (child !== undefined) this.expectedExits.add(child);
+    await this.cluster.stopNode(index, 'SIGTERM');
+  }
+
   /** `kill -9` of every node at once. */
   async killAll(): Promise<void> {
     await Promise.all(this.cluster.nodes.map((node) => this.kill(node.index)));
