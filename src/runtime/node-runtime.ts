@@ -19,7 +19,7 @@ import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
-import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest, RequestOptions } from './service.ts';
+import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -300,20 +300,8 @@ export class NodeRuntime implements KvService {
   private settle(requestId: number, outcome: Outcome): void {
     const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
-    if (outcome.ok) this.resolveShaped(waiter, outcome);
+    if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
     else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
-  }
-
-  /** Shaping can refuse (a context too large to hand out): the caller gets that coded error, not a throw inside the dispatch. */
-  private resolveShaped(waiter: Waiter, outcome: Success): void {
-    let answer: unknown;
-    try {
-      answer = waiter.shape(outcome);
-    } catch (error) {
-      waiter.reject(error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_INTERNAL', String(error)));
-      return;
-    }
-    waiter.resolve(answer as never);
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
@@ -401,17 +389,34 @@ function ignoreOutcome(): undefined {
   return undefined;
 }
 
-/** A write's answer; the token is encoded and sealed only if someone reads it (a RESP SET never does). */
+/**
+ * A write's answer. The token is encoded and sealed only if someone reads it (a RESP SET never
+ * does); a context too large to hand out is then a coded error to that reader. Private fields
+ * (#), so the answer's only properties are the ones its interface names.
+ */
 class WrittenContext {
-  private encoded: string | undefined;
+  #encoded: string | undefined;
+  readonly #vector: VersionVector;
+  readonly #seal: ContextSeal;
 
-  constructor(
-    private readonly vector: VersionVector,
-    private readonly seal: ContextSeal,
-  ) {}
+  constructor(vector: VersionVector, seal: ContextSeal) {
+    this.#vector = vector;
+    this.#seal = seal;
+  }
 
   get context(): string {
-    return (this.encoded ??= sealContext(this.vector, this.seal));
+    return (this.#encoded ??= sealContext(this.#vector, this.#seal));
+  }
+}
+
+/** A read's answer; its context too is sealed only if someone reads it (a RESP GET never does). */
+class ReadResult extends WrittenContext implements GetResult {
+  constructor(
+    readonly siblings: readonly SiblingView[],
+    vector: VersionVector,
+    seal: ContextSeal,
+  ) {
+    super(vector, seal);
   }
 }
 
@@ -486,14 +491,12 @@ function requestOptions(options: RequestOptions): ClientRequestOptions {
 }
 
 export function toGetResult(record: VersionedRecord, seal: ContextSeal): GetResult {
-  return {
-    context: sealContext(record.context, seal),
-    siblings: record.siblings.map((sibling) => ({
-      value: sibling.stored.value,
-      contentType: sibling.stored.contentType,
-      lastModifiedMs: sibling.stored.lastModifiedMs,
-      deleted: sibling.stored.deleted,
-      timestamp: sibling.stored.timestamp,
-    })),
-  };
+  const siblings = record.siblings.map((sibling) => ({
+    value: sibling.stored.value,
+    contentType: sibling.stored.contentType,
+    lastModifiedMs: sibling.stored.lastModifiedMs,
+    deleted: sibling.stored.deleted,
+    timestamp: sibling.stored.timestamp,
+  }));
+  return new ReadResult(siblings, record.context, seal);
 }
