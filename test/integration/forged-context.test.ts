@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { ClusterFixture } from '../support/cluster-fixture.ts';
+import { EverwriteClient } from '../../src/index.ts';
 import { contextSealBytes, decodeContext, encodeContext, type VersionVector } from '../../src/core/versioning/index.ts';
 
 // Peers on 20701.., HTTP on 21701.., RESP on 20081.. (LocalCluster: 6380 shifted as HTTP is from 8000).
@@ -115,6 +116,19 @@ test('a forged counter near 2^53 and 1,024 made-up actors are refused with 400 o
     assert.ok(context.length < 200, `the key's context stayed small: ${context.length} characters`);
   } finally {
     redis.disconnect();
+  }
+  // The TypeScript client passes the token on as it is and surfaces the node's code.
+  const client = new EverwriteClient({ nodes: [fixture.url(1), fixture.url(2), fixture.url(3)], routing: 'server' });
+  try {
+    for (const [what, forged] of forgeries) {
+      await assert.rejects(client.put(respBucket, key, `forged: ${what}`, { context: forged }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_CONTEXT', `client put with ${what}`);
+    }
+    const viaClient = await client.get(respBucket, key);
+    assert.ok(viaClient.found);
+    const tampered = `${viaClient.context.slice(0, -1)}${viaClient.context.endsWith('A') ? 'B' : 'A'}`;
+    await assert.rejects(client.put(respBucket, key, 'tampered', { context: tampered }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_CONTEXT', 'a handed-out context with its last character changed');
+  } finally {
+    await client.close();
   }
   const intact = await fixture.get(2, respBucket, key);
   assert.equal(intact.status, 200);
