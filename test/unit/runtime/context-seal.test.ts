@@ -86,3 +86,19 @@ test('every vector survives seal and open unchanged', () => {
     propertyOptions(),
   );
 });
+
+test('any string at all either is refused with EVERWRITE_BAD_CONTEXT or was sealed here (fuzzed: raw text, and handed-out tokens cut or extended)', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/), anyVersionVector.chain((vector) => fc.tuple(fc.constant(seal.seal(encodeContext(vector))), fc.integer({ min: -30, max: 30 }), fc.string({ maxLength: 4 })).map(([sealed, cut, extra]) => (cut < 0 ? sealed.slice(0, cut) : sealed + extra.slice(0, cut))))), (text) => {
+      let opened: string;
+      try {
+        opened = seal.open(text);
+      } catch (error) {
+        assert.ok(error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT', `threw ${String(error)}`);
+        return;
+      }
+      assert.equal(seal.seal(opened), text, 'only a token this seal made opens');
+    }),
+    propertyOptions(),
+  );
+});
