@@ -39,6 +39,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   forwardReply: ['id'],
   reap: ['partition', 'storageKey', 'record'],
   props: ['entries'],
+  propsDigest: ['slots', 'reply'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

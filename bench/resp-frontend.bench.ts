@@ -54,6 +54,10 @@ class InstantKvService implements KvService {
     return Promise.resolve(props);
   }
 
+  deleteBucketProps(): Promise<BucketProps> {
+    return Promise.resolve(props);
+  }
+
   status(): NodeStatus {
     return { id: 'bench' as NodeStatus['id'], members: [] };
   }

@@ -24,7 +24,9 @@
 //                      bytes][, context text][, error code text, message text[, details: bytes of msgpack]]
 //   7 reap             partition, storageKey bytes, record bytes
 //   8 props            integer count, entries: bucket text, version number, origin text, n, r, w
-//                      numbers, byte (resolver lww 0x01, durability buffered 0x02)
+//                      numbers, byte (resolver lww 0x01, durability buffered 0x02, deleted 0x04)
+//   9 propsDigest      flags reply 0x10: integer count (<= propsDigestSlotsMax), that many integer
+//                      hashes (each < 2^32)
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -43,6 +45,10 @@ const forwardCode = 5;
 const forwardReplyCode = 6;
 const reapCode = 7;
 const propsCode = 8;
+const propsDigestCode = 9;
+
+/** A digest longer than this is malformed whatever its bytes (the core uses 64 slots). */
+const propsDigestSlotsMax = 4096;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;
@@ -51,7 +57,7 @@ const fourthFlag = 0x80;
 const typeMask = 0x0f;
 
 /** Flags each type may carry; any other flag bit makes the frame malformed. */
-const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0] as const;
+const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0, firstFlag] as const;
 
 /** Bits of a forward's field mask: presence of each optional field, and the optional booleans' values. */
 const forwardFields = {
@@ -71,6 +77,7 @@ const forwardFieldsAll = 2047;
 
 const resolverLwwBit = 1;
 const durabilityBufferedBit = 2;
+const deletedBit = 4;
 
 const numberBytes = 8;
 const numberScratch = new DataView(new ArrayBuffer(numberBytes));
@@ -146,6 +153,8 @@ function messageSize(message: Message): number {
       return 1 + integerSize(message.partition) + bytesSize(message.storageKey) + bytesSize(message.record);
     case 'props':
       return propsSize(message.entries);
+    case 'propsDigest':
+      return propsDigestSize(message.slots);
     default:
       return assertUnknownType(message);
   }
@@ -209,6 +218,16 @@ function propsSize(entries: readonly PropsEntry[]): number {
   return size;
 }
 
+function propsDigestSize(slots: readonly number[]): number {
+  assert(slots.length <= propsDigestSlotsMax, 'a props digest has at most propsDigestSlotsMax slots');
+  let size = 1 + varintSize(slots.length);
+  for (const hash of slots) {
+    assert(Number.isInteger(hash) && hash >= 0 && hash <= 0xffffffff, 'a props digest slot is a 32-bit hash');
+    size += varintSize(hash);
+  }
+  return size;
+}
+
 function writeMessage(frame: Buffer, offset: number, message: Message): number {
   switch (message.type) {
     case 'replicaPut': {
@@ -244,6 +263,11 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
       return writeBytes(frame, offset, message.record);
     case 'props':
       return writeProps(frame, offset, message.entries);
+    case 'propsDigest':
+      frame[offset] = propsDigestCode | (message.reply ? firstFlag : 0);
+      offset = writeVarint(frame, offset + 1, message.slots.length);
+      for (const hash of message.slots) offset = writeVarint(frame, offset, hash);
+      return offset;
     default:
       return assertUnknownType(message);
   }
@@ -307,7 +331,7 @@ function writeProps(frame: Buffer, offset: number, entries: readonly PropsEntry[
     offset = writeNumber(frame, offset, props.n);
     offset = writeNumber(frame, offset, props.r);
     offset = writeNumber(frame, offset, props.w);
-    frame[offset++] = (props.resolver === 'lww' ? resolverLwwBit : 0) | (props.durability === 'buffered' ? durabilityBufferedBit : 0);
+    frame[offset++] = (props.resolver === 'lww' ? resolverLwwBit : 0) | (props.durability === 'buffered' ? durabilityBufferedBit : 0) | (entry.deleted === true ? deletedBit : 0);
   }
   return offset;
 }
@@ -495,8 +519,10 @@ function decodeMessage(cursor: FrameCursor): Message {
       const storageKey = cursor.view();
       return { type: 'reap', partition, storageKey, record: cursor.view() };
     }
-    default:
+    case propsCode:
       return { type: 'props', entries: decodeProps(cursor) };
+    default:
+      return { type: 'propsDigest', slots: decodePropsDigest(cursor), reply: (flags & firstFlag) !== 0 };
   }
 }
 
@@ -569,10 +595,23 @@ function decodeProps(cursor: FrameCursor): PropsEntry[] {
     const r = cursor.number();
     const w = cursor.number();
     const bits = cursor.byte();
-    if ((bits & ~(resolverLwwBit | durabilityBufferedBit)) !== 0) cursor.fail('unknown bucket props bits');
+    if ((bits & ~(resolverLwwBit | durabilityBufferedBit | deletedBit)) !== 0) cursor.fail('unknown bucket props bits');
     const resolver = (bits & resolverLwwBit) === 0 ? 'siblings' : 'lww';
     const durability = (bits & durabilityBufferedBit) === 0 ? 'durable' : 'buffered';
-    entries.push({ bucket, props: { n, r, w, resolver, durability }, version, origin });
+    const props = { n, r, w, resolver, durability } as const;
+    entries.push((bits & deletedBit) === 0 ? { bucket, props, version, origin } : { bucket, props, version, origin, deleted: true });
   }
   return entries;
+}
+
+function decodePropsDigest(cursor: FrameCursor): number[] {
+  const count = cursor.count(1);
+  if (count > propsDigestSlotsMax) cursor.fail(`props digest of ${count} slots; the limit is ${propsDigestSlotsMax}`);
+  const slots: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const hash = cursor.integer();
+    if (hash > 0xffffffff) cursor.fail('props digest slot beyond 32 bits');
+    slots.push(hash);
+  }
+  return slots;
 }

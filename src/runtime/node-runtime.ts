@@ -2,6 +2,7 @@
 // and port callbacks into events, steps the core, and executes the effects it returns against the
 // ports. The same runtime runs in production (TCP, disk, system clock) and in the simulator.
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';
+import { defaultLimits } from '../core/base/limits.ts';
 import { IdTable } from '../core/base/id-table.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
@@ -46,6 +47,12 @@ export interface NodeRuntimeOptions {
   readonly md5: DigestFunction;
   /** Seals every context handed to a client and opens every one a client sends (decision 0011). */
   readonly contextSeal: ContextSeal;
+  /**
+   * Largest frame the transport takes, in bytes. Default defaultLimits.frameBytesMax. A dispatch's
+   * messages to one peer that encode larger are split into several frames; one message larger
+   * than this alone is refused (logged), never thrown into the timer or callback that flushed it.
+   */
+  readonly frameBytesMax?: number;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -133,7 +140,14 @@ export class NodeRuntime implements KvService {
   }
 
   async setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps> {
-    await this.ask({ type: 'clientSetProps', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, patch }, ignoreOutcome);
+    const clock = this.options.clock;
+    await this.ask({ type: 'clientSetProps', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, patch, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+    return this.options.core.bucketProps(bucket);
+  }
+
+  async deleteBucketProps(bucket: string): Promise<BucketProps> {
+    const clock = this.options.clock;
+    await this.ask({ type: 'clientDeleteProps', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
     return this.options.core.bucketProps(bucket);
   }
 
@@ -251,18 +265,42 @@ export class NodeRuntime implements KvService {
     }
   }
 
-  /** One frame per peer; each peer's message list is kept and reused (peers are few and long-lived). */
+  /**
+   * One frame per peer; each peer's message list is kept and reused (peers are few and long-lived).
+   * It runs at the end of every dispatch, often inside a timer or an I/O callback, so nothing it
+   * meets (a frame too large, a transport error) is thrown: it is logged, and the messages concerned
+   * are lost as a dropped frame would be (every request has a deadline).
+   */
   private flushOutbox(): void {
     if (this.outboxMessages === 0) return;
     this.outboxMessages = 0;
     for (const [to, messages] of this.outbox) {
       if (messages.length === 0) continue;
       try {
-        this.options.transport.send(to, encodeMessages(messages));
+        this.sendFrames(to, messages);
+      } catch (error) {
+        this.logger.error({ to, messages: messages.length, error: String(error) }, 'sending to a peer failed; the messages are dropped');
       } finally {
         messages.length = 0;
       }
     }
+  }
+
+  /** Sends `messages` as one frame, or halves them until each frame fits; a lone oversized message is refused. */
+  private sendFrames(to: NodeId, messages: readonly Message[]): void {
+    const frame = encodeMessages(messages);
+    const frameBytesMax = this.options.frameBytesMax ?? defaultLimits.frameBytesMax;
+    if (frame.length <= frameBytesMax) {
+      this.options.transport.send(to, frame);
+      return;
+    }
+    if (messages.length === 1) {
+      this.logger.error({ to, type: (messages[0] as Message).type, frameBytes: frame.length, frameBytesMax }, 'refused to send a message larger than the frame limit');
+      return;
+    }
+    const half = messages.length >> 1;
+    this.sendFrames(to, messages.slice(0, half));
+    this.sendFrames(to, messages.slice(half));
   }
 
   private execute(effect: Exclude<Effect, { type: 'send' }>): void {
@@ -290,6 +328,9 @@ export class NodeRuntime implements KvService {
         return;
       case 'propsSave':
         this.saveProps(effect.entries);
+        return;
+      case 'propsForget':
+        this.forgetProps(effect.buckets);
         return;
       case 'log':
         this.logger[effect.level](effect.fields ?? {}, effect.message);
@@ -377,7 +418,20 @@ export class NodeRuntime implements KvService {
 
   private saveProps(entries: readonly PropsEntry[]): void {
     const operations = entries.map((entry) => ({ type: 'put' as const, key: propsStorageKey(entry.bucket), value: new TextEncoder().encode(JSON.stringify(entry)) }));
-    this.engine.batch(reservedNamespaces.metadata, operations, { durable: true }).catch((error: unknown) => this.logger.error({ error: String(error) }, 'saving bucket properties failed'));
+    this.saveMetadata(operations, 'saving bucket properties failed');
+  }
+
+  private forgetProps(buckets: readonly string[]): void {
+    this.saveMetadata(buckets.map((bucket) => ({ type: 'delete' as const, key: propsStorageKey(bucket) })), 'forgetting bucket properties failed');
+  }
+
+  /** A background write: its failure is logged (the gossip repairs the table from peers after a restart). */
+  private saveMetadata(operations: Parameters<StorageEngine['batch']>[1], failure: string): void {
+    try {
+      this.engine.batch(reservedNamespaces.metadata, operations, { durable: true }).catch((error: unknown) => this.logger.error({ error: String(error) }, failure));
+    } catch (error) {
+      this.logger.error({ error: String(error) }, failure);
+    }
   }
 }
 

@@ -89,6 +89,8 @@ export interface KvService {
   getBucketProps(bucket: string): Promise<BucketProps>;
   /** Validates and stores a partial update; unknown properties are EVERWRITE_BAD_PROPS. */
   setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps>;
+  /** Returns the bucket to the defaults cluster-wide (a versioned deletion marker); answers the defaults. */
+  deleteBucketProps(bucket: string): Promise<BucketProps>;
   status(): NodeStatus;
   /** The ring as JSON: partition count, version, owner of each partition. */
   ring(): unknown;

@@ -182,6 +182,7 @@ export class CoreCluster {
         for (const id of effect.ids) node.hints.delete(id);
         return;
       case 'propsSave':
+      case 'propsForget':
       case 'log':
         return;
     }

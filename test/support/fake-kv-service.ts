@@ -16,7 +16,7 @@ import type {
   SiblingView,
 } from '../../src/runtime/service.ts';
 
-export type FakeOperation = 'get' | 'put' | 'delete' | 'getBucketProps' | 'setBucketProps' | 'status' | 'ring' | 'localGet';
+export type FakeOperation = 'get' | 'put' | 'delete' | 'getBucketProps' | 'setBucketProps' | 'deleteBucketProps' | 'status' | 'ring' | 'localGet';
 
 /** One call as the fake received it, for asserting what the HTTP layer passed through. */
 export interface FakeCall {
@@ -162,6 +162,12 @@ export class FakeKvService implements KvService {
     const props = validateProps(merged);
     this.props.set(bucket, props);
     return props;
+  }
+
+  async deleteBucketProps(bucket: string): Promise<BucketProps> {
+    await this.enter({ operation: 'deleteBucketProps', bucket });
+    this.props.delete(bucket);
+    return defaultProps;
   }
 
   status(): NodeStatus {

@@ -34,6 +34,12 @@ export async function putProps(context: ServerContext, exchange: Exchange): Prom
   sendJson(exchange.response, 200, await context.service.setBucketProps(bucket, patch));
 }
 
+/** Back to the defaults, cluster-wide; answers the bucket's props (the defaults) like a PUT does. */
+export async function deleteProps(context: ServerContext, exchange: Exchange): Promise<void> {
+  const bucket = decodeBucket(exchange.rawBucket, context.options.limits);
+  sendJson(exchange.response, 200, await context.service.deleteBucketProps(bucket));
+}
+
 export function getStatus(context: ServerContext, exchange: Exchange): Promise<void> {
   sendJson(exchange.response, 200, context.service.status());
   return Promise.resolve();

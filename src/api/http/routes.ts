@@ -2,7 +2,7 @@
 // and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
 // Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, putProps } from './admin-handlers.ts';
+import { deleteProps, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, putProps } from './admin-handlers.ts';
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
 
@@ -15,7 +15,7 @@ function route(template: string, handlers: Readonly<Record<string, Handler>>): R
 
 export const routes = Object.freeze({
   key: route('/buckets/{bucket}/keys/{key}', { GET: getKey, PUT: putKey, DELETE: deleteKey }),
-  props: route('/buckets/{bucket}/props', { GET: getProps, PUT: putProps }),
+  props: route('/buckets/{bucket}/props', { GET: getProps, PUT: putProps, DELETE: deleteProps }),
   adminStatus: route('/admin/status', { GET: getStatus }),
   adminRing: route('/admin/ring', { GET: getRing }),
   adminJoin: route('/admin/join', { POST: membershipNotImplemented }),

@@ -16,6 +16,7 @@ export const errorTable = {
   EVERWRITE_FRAME_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   EVERWRITE_TOO_MANY_SIBLINGS: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_CONTEXT_TOO_LARGE: { httpStatus: 409, resp: 'ERR' },
+  EVERWRITE_TOO_MANY_BUCKETS: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_OVERLOADED: { httpStatus: 429, resp: 'BUSY' },
   EVERWRITE_QUORUM_NOT_MET: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_TIMEOUT: { httpStatus: 503, resp: 'TRYAGAIN' },

@@ -38,4 +38,6 @@ export type Effect =
   | { readonly type: 'hintLoad'; readonly targets: readonly NodeId[] | 'all'; readonly limit: number }
   | { readonly type: 'hintRemove'; readonly ids: readonly string[] }
   | { readonly type: 'propsSave'; readonly entries: readonly PropsEntry[] }
+  /** Remove these buckets' saved props (deletion markers forgotten). */
+  | { readonly type: 'propsForget'; readonly buckets: readonly string[] }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> };

@@ -39,7 +39,10 @@ export type StoreResult = { readonly ok: true; readonly record: VersionedRecord;
 export type Event =
   | { readonly type: 'clientGet'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly options: ClientRequestOptions }
   | { readonly type: 'clientPut'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly context: string | undefined; readonly write: ClientWrite; readonly realtimeMs: number; readonly options: ClientRequestOptions }
-  | { readonly type: 'clientSetProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly patch: Readonly<Record<string, unknown>> }
+  /** `realtimeMs` (wall clock) orders the new version above a forgotten deletion marker; absent: the next version. */
+  | { readonly type: 'clientSetProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly patch: Readonly<Record<string, unknown>>; readonly realtimeMs?: number }
+  /** Back to the defaults, cluster-wide: a versioned deletion marker. */
+  | { readonly type: 'clientDeleteProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly realtimeMs: number }
   | { readonly type: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Message }
   | { readonly type: 'timerFired'; readonly nowMs: number; readonly timerId: number }
   | { readonly type: 'storeDone'; readonly nowMs: number; readonly token: number; readonly result: StoreResult }

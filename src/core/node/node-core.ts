@@ -4,11 +4,10 @@
 import { assertNever } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
-import { EverwriteError, isEverwriteError } from '../base/errors.ts';
 import type { Message, PropsEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
-import { applyPropsPatch, BucketPropsTable } from './bucket-props.ts';
+import { BucketPropsTable } from './bucket-props.ts';
 import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
 import { LocalFailureDetector } from './failure-detector.ts';
@@ -16,6 +15,7 @@ import { onForward, routeClientRequest } from './forwarding.ts';
 import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
 import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
+import { PropsGossip } from './props-gossip.ts';
 import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
 
 export interface NodeCoreOptions {
@@ -40,13 +40,14 @@ export interface NodeCoreOptions {
 export class NodeCore {
   private readonly kernel: NodeKernel;
   private readonly hints: HintDelivery;
-  private nextPropsPushMs = 0;
-  private propsPushIndex = 0;
+  private readonly propsGossip: PropsGossip;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
-    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, options.props), new LocalFailureDetector(settings.downBackoffMs), options.idBase ?? 0);
+    const propsLimits = { entriesCountMax: settings.bucketPropsCountMax * options.ring.members.length, deletedCountMax: settings.bucketPropsCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
+    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new LocalFailureDetector(settings.downBackoffMs), options.idBase ?? 0);
     this.hints = new HintDelivery(this.kernel);
+    this.propsGossip = new PropsGossip(this.kernel);
   }
 
   get self(): NodeId {
@@ -112,7 +113,10 @@ export class NodeCore {
         this.onClientRequest(event);
         return;
       case 'clientSetProps':
-        this.onSetProps(event.requestId, event.bucket, event.patch);
+        this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'set', patch: event.patch }, event.realtimeMs ?? 0);
+        return;
+      case 'clientDeleteProps':
+        this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'delete' }, event.realtimeMs);
         return;
       case 'message':
         this.onMessage(event.from, event.message);
@@ -154,24 +158,6 @@ export class NodeCore {
     }
   }
 
-  private onSetProps(requestId: number, bucket: string, patch: Readonly<Record<string, unknown>>): void {
-    const kernel = this.kernel;
-    try {
-      if (bucket.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'bucket must not be empty');
-      const props = applyPropsPatch(kernel.props.get(bucket), patch, kernel.ring.members.length);
-      const entry: PropsEntry = { bucket, props, version: kernel.props.version(bucket) + 1, origin: kernel.self };
-      kernel.props.merge([entry]);
-      kernel.emit({ type: 'propsSave', entries: [entry] });
-      for (const member of kernel.ring.members) {
-        if (member.id !== kernel.self) kernel.send(member.id, { type: 'props', entries: [entry] });
-      }
-      kernel.emit({ type: 'reply', requestId, outcome: { ok: true, record: { context: new Map(), siblings: [] } } });
-    } catch (error) {
-      if (!isEverwriteError(error)) throw error;
-      kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: { code: error.code, message: error.message } } });
-    }
-  }
-
   private onMessage(from: NodeId, message: Message): void {
     const kernel = this.kernel;
     kernel.failureDetector.markUp(from);
@@ -184,11 +170,10 @@ export class NodeCore {
         return onReap(kernel, message);
       case 'forward':
         return onForward(kernel, from, message);
-      case 'props': {
-        const changed = kernel.props.merge(message.entries);
-        if (changed.length > 0) kernel.emit({ type: 'propsSave', entries: changed });
-        return;
-      }
+      case 'props':
+        return this.propsGossip.onEntries(from, message.entries);
+      case 'propsDigest':
+        return this.propsGossip.onDigest(from, message.slots, message.reply);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -200,13 +185,6 @@ export class NodeCore {
 
   private onTick(): void {
     this.hints.onTick();
-    const kernel = this.kernel;
-    if (kernel.nowMs < this.nextPropsPushMs) return;
-    this.nextPropsPushMs = kernel.nowMs + kernel.settings.propsSyncIntervalMs;
-    const entries = kernel.props.all();
-    const peers = kernel.ring.members.filter((member) => member.id !== kernel.self);
-    if (entries.length === 0 || peers.length === 0) return;
-    this.propsPushIndex = (this.propsPushIndex + 1) % peers.length;
-    kernel.send((peers[this.propsPushIndex] as (typeof peers)[number]).id, { type: 'props', entries });
+    this.propsGossip.onTick();
   }
 }

@@ -30,6 +30,16 @@ export interface NodeCoreSettings {
   readonly inFlightCoordinationsMax: number;
   /** Siblings a key may hold before new concurrent client writes are refused. */
   readonly siblingsCountMax: number;
+  /**
+   * Buckets with configured properties; setting a new bucket's props past it is refused with
+   * EVERWRITE_TOO_MANY_BUCKETS. Default 10000. Entries learnt from peers may reach this times the
+   * member count (concurrent creations on every node); deletion markers are kept up to this count.
+   */
+  readonly bucketPropsCountMax: number;
+  /** How long a props deletion marker is kept before it is forgotten, in ms. Default 86400000 (a day). */
+  readonly propsDeletedRetentionMs: number;
+  /** Props entries in one digest answer (delta) to a peer. Default 512 (a few hundred KiB at most). */
+  readonly propsDeltaEntriesMax: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -44,6 +54,9 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   reapDelayMs: 10_000,
   inFlightCoordinationsMax: defaultLimits.inFlightCoordinationsMax,
   siblingsCountMax: defaultLimits.siblingsCountMax,
+  bucketPropsCountMax: 10_000,
+  propsDeletedRetentionMs: 86_400_000,
+  propsDeltaEntriesMax: 512,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {

@@ -34,6 +34,8 @@ export interface PropsEntry {
   readonly props: { readonly n: number; readonly r: number; readonly w: number; readonly resolver: 'siblings' | 'lww'; readonly durability: 'durable' | 'buffered' };
   readonly version: number;
   readonly origin: string;
+  /** A deletion marker: the bucket is back to the defaults (`props` then holds them and means nothing). */
+  readonly deleted?: boolean;
 }
 
 export type Message =
@@ -47,6 +49,8 @@ export type Message =
   | { readonly type: 'forwardReply'; readonly id: number; readonly record?: Uint8Array; readonly context?: string; readonly error?: WireError }
   /** Drop the key if what you hold is exactly this tombstone-only record. */
   | { readonly type: 'reap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array }
-  | { readonly type: 'props'; readonly entries: readonly PropsEntry[] };
+  | { readonly type: 'props'; readonly entries: readonly PropsEntry[] }
+  /** One hash per slot of the sender's props table; the receiver answers the entries of slots that differ (and, with `reply`, its own digest). */
+  | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean };
 
 export type MessageType = Message['type'];

@@ -47,8 +47,11 @@ const examples: readonly Message[] = [
     entries: [
       { bucket: 'users', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: 17, origin: 'node-1' },
       { bucket: 'cache', props: { n: 2, r: 1, w: 1, resolver: 'lww', durability: 'buffered' }, version: 1_790_000_000_000, origin: 'node-2' },
+      { bucket: 'gone', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: 18, origin: 'node-3', deleted: true },
     ],
   },
+  { type: 'propsDigest', slots: [], reply: false },
+  { type: 'propsDigest', slots: [0, 1, 127, 128, 0xffffffff, 0x80000000], reply: true },
 ];
 
 function expectBadFrame(frame: Uint8Array, reason?: string): void {
@@ -105,7 +108,7 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(new Packr({ useRecords: false, moreTypes: false }).pack([{ type: 'replicaPutAck', id: 5, ok: true }]), 'the old codec');
   expectBadFrame(Uint8Array.of(0xc1), 'no count');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x00, 5), 'type 0');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 5), 'type 9');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0x0a, 5), 'type 10');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x0f, 5), 'type 15');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x22, 5), 'a flag acks do not have');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x13, 5, 1, 0), 'a flag gets do not have');
@@ -123,8 +126,13 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 0x90, 0x10, 0, 0), 'forward field mask beyond the known fields');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 8, 0, 0), 'deleted value without deleted');
   const props = [...encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' }] }])];
-  props[props.length - 1] = 4;
+  props[props.length - 1] = 8;
   expectBadFrame(Uint8Array.from(props), 'unknown bucket props bit');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0x29, 0), 'a flag digests do not have');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 0xff, 0xff, 0xff, 0x0f), 'digest count beyond the bytes present');
+  expectBadFrame(Uint8Array.from([0xc1, 1, 0x09, 0x81, 0x20, ...new Array<number>(4097).fill(0)]), 'digest of 4097 slots, past the limit');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 1, 0x80, 0x80, 0x80, 0x80, 0x10), 'digest slot of 2^32');
+  assert.deepEqual(decodeMessages(Uint8Array.of(0xc1, 1, 0x19, 1, 0x7f)), [{ type: 'propsDigest', slots: [127], reply: true }]);
   expectBadFrame('not bytes' as unknown as Uint8Array, 'not bytes');
 });
 
@@ -173,7 +181,8 @@ const anyPropsEntry: fc.Arbitrary<PropsEntry> = fc.record({
   props: fc.record({ n: anyNumber, r: anyNumber, w: anyNumber, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, plainObject),
   version: anyNumber,
   origin: anyText,
-}, plainObject);
+  deleted: fc.constant(true),
+}, { noNullPrototype: true, requiredKeys: ['bucket', 'props', 'version', 'origin'] });
 
 const anyMessage: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('replicaPut' as const), id: anyId, partition: anyId, storageKey: anyBytes, record: anyBytes, durable: fc.boolean(), hintFor: anyText }, { noNullPrototype: true, requiredKeys: ['type', 'id', 'partition', 'storageKey', 'record', 'durable'] }),
@@ -193,6 +202,7 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
   ),
   fc.record({ type: fc.constant('reap' as const), partition: anyId, storageKey: anyBytes, record: anyBytes }, plainObject),
   fc.record({ type: fc.constant('props' as const), entries: fc.array(anyPropsEntry, { maxLength: 3 }) }, plainObject),
+  fc.record({ type: fc.constant('propsDigest' as const), slots: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 70 }), reply: fc.boolean() }, plainObject),
 );
 
 const anyBatch = fc.array(anyMessage, { maxLength: 12 });
