@@ -204,8 +204,13 @@ export class NodeRuntime implements KvService {
   private scheduleTick(): void {
     if (!this.running) return;
     this.tickHandle = this.options.timers.after(this.options.tickIntervalMs ?? 100, () => {
-      this.dispatch({ type: 'tick', nowMs: this.options.clock.monotonicMs() });
-      this.scheduleTick();
+      // A tick that throws is reported (the process guard logs it) but never stops the ticks:
+      // without them no hint is delivered and no props digest is sent again.
+      try {
+        this.dispatch({ type: 'tick', nowMs: this.options.clock.monotonicMs() });
+      } finally {
+        this.scheduleTick();
+      }
     });
   }
 
@@ -408,7 +413,7 @@ export class NodeRuntime implements KvService {
             loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, record: decodeRecord(hint.record) });
           } catch {
             this.logger.error({ id: hint.id }, 'dropping an undecodable hint');
-            void this.options.hints.remove([hint.id]);
+            this.options.hints.remove([hint.id]).catch((error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'));
           }
         }
         if (this.running) this.dispatch({ type: 'hintsLoaded', nowMs: this.options.clock.monotonicMs(), target: target as NodeId, hints: loaded });
@@ -526,7 +531,15 @@ class DeadlineQueues {
     while (queue.head < queue.dueMs.length && (queue.dueMs[queue.head] as number) <= nowMs) {
       const timerId = queue.timerIds[queue.head] as number;
       queue.head += 1;
-      this.fire(timerId, nowMs);
+      // One deadline that throws must not strand the rest of the queue (their requests would
+      // never end): the error is rethrown on its own turn, where the process guard logs it.
+      try {
+        this.fire(timerId, nowMs);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
     }
     if (queue.head > 1024 && queue.head * 2 > queue.dueMs.length) {
       queue.dueMs.splice(0, queue.head);

@@ -61,6 +61,11 @@ export interface RunningNode {
   readonly respAddress: HostPort | undefined;
   readonly peerAddress: HostPort;
   stop(): Promise<void>;
+  /**
+   * Stops like stop() but leaves no clean-stop mark, so the next boot draws a new versioning epoch
+   * (decision 0008): for a node whose in-memory state can no longer be trusted (decision 0012).
+   */
+  abort(): Promise<void>;
 }
 
 /** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key. */
@@ -88,12 +93,12 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   await runtime.start();
   const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
-  const stopInOrder = async (): Promise<void> => {
+  const stopInOrder = async (clean: boolean): Promise<void> => {
     await resp?.close();
     await http.close();
     await runtime.stop();
     // Last write of this incarnation: the next boot keeps the versioning epoch (node-metadata.ts).
-    await markCleanStop(engine);
+    if (clean) await markCleanStop(engine);
     await engine.close();
   };
   let stopped: Promise<void> | undefined;
@@ -104,6 +109,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     respAddress: resp?.address,
     peerAddress: transport.address(),
     // Once: a second call (a signal during shutdown, a test's cleanup) waits for the first.
-    stop: () => (stopped ??= stopInOrder()),
+    stop: () => (stopped ??= stopInOrder(true)),
+    abort: () => (stopped ??= stopInOrder(false)),
   };
 }

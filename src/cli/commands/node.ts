@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { loadSecret } from '../../io/transport/handshake.ts';
 import { LocalCluster, type LocalClusterOptions } from '../local-cluster.ts';
-import { startNode, type ClusterMember, type HostPort } from '../../server/start-node.ts';
+import { startNode, type ClusterMember, type HostPort, type RunningNode } from '../../server/start-node.ts';
+import { fatalExitCode, installProcessGuard } from '../../server/process-guard.ts';
 import type { EngineKind } from '../../io/storage/index.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
@@ -94,6 +95,9 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
   const settings = parseSettingsJson(flags.settingsJson, members.length);
   const logger = pino({ level: flags.logLevel, base: { node: nodeId } });
+  // Installed before the node starts, so nothing escapes unlogged; the node is known once started.
+  const started: { node?: RunningNode } = {};
+  installProcessGuard(process, { logger, onFatal: () => abortAndExit(started.node, logger) });
   const secret = loadSecret({ ...(flags.secretFile === undefined ? {} : { secretFile: flags.secretFile }), environment: process.env.EVERWRITE_SECRET });
   const node = await startNode({
     nodeId,
@@ -108,6 +112,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     settings,
     logger,
   });
+  started.node = node;
   console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}${node.respAddress === undefined ? '' : `, resp ${node.respAddress.host}:${node.respAddress.port}`}`);
   const stop = (): void => {
     node.stop().then(
@@ -117,6 +122,18 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** Bound on stopping a node whose state is suspect, in ms: past it the process exits anyway. */
+const abortGraceMs = 10_000;
+
+function abortAndExit(node: RunningNode | undefined, logger: pino.Logger): void {
+  const exit = (): void => {
+    logger.fatal({ exitCode: fatalExitCode }, 'node stopped after a broken invariant; exiting');
+    process.exit(fatalExitCode);
+  };
+  setTimeout(exit, abortGraceMs).unref();
+  (node?.abort() ?? Promise.resolve()).then(exit, exit);
 }
 
 interface DevFlags {

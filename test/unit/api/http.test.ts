@@ -287,6 +287,32 @@ test('bucket props: GET, partial PUT, and bad bodies answered 400 with the right
     await assertStillServing(harness);
   }, { jsonBodyBytesMax: 64 }));
 
+test('bucket props DELETE: back to the defaults, bad bucket names 400, the bucket cap 409 with its message', bounded, () =>
+  withHarness(async (harness) => {
+    assert.equal((await fetch(`${harness.base}/buckets/users/props`, { method: 'PUT', body: '{"r":1}' })).status, 200);
+    const deleted = await fetch(`${harness.base}/buckets/users/props`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200);
+    const defaults = { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' };
+    assert.deepEqual(await deleted.json(), defaults);
+    assert.deepEqual(await (await fetch(`${harness.base}/buckets/users/props`)).json(), defaults);
+    assert.equal(harness.fake.calls.at(-2)?.operation, 'deleteBucketProps');
+    for (const path of ['/buckets//props', '/buckets/%FF/props', `/buckets/${'b'.repeat(256)}/props`]) {
+      const reply = await fetch(`${harness.base}${path}`, { method: 'DELETE' });
+      assert.ok(reply.status === 400 || reply.status === 404, `${path.slice(0, 20)}: ${reply.status}`);
+      await reply.arrayBuffer();
+    }
+    harness.fake.failNext('setBucketProps', new EverwriteError('EVERWRITE_TOO_MANY_BUCKETS', '10000 buckets have configured properties; the limit is 10000 (bucketPropsCountMax)'));
+    const refused = await fetch(`${harness.base}/buckets/one-too-many/props`, { method: 'PUT', body: '{"w":1}' });
+    assert.equal(refused.status, 409);
+    const body = (await refused.json()) as { code: string; message: string };
+    assert.equal(body.code, 'EVERWRITE_TOO_MANY_BUCKETS');
+    assert.match(body.message, /limit is 10000/);
+    const wrong = await fetch(`${harness.base}/buckets/b/props`, { method: 'POST', body: '{}' });
+    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+    await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
+    await assertStillServing(harness);
+  }));
+
 test('admin status and ring answer the service JSON', bounded, () =>
   withHarness(async (harness) => {
     const status = await fetch(`${harness.base}/admin/status`);
