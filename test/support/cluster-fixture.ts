@@ -19,6 +19,8 @@ export interface ClusterFixtureOptions {
   readonly name: string;
   /** Node i listens for peers on portBase+i and for HTTP on portBase+1000+i. */
   readonly portBase: number;
+  /** Node i serves RESP on respPortBase+i. Default: LocalCluster's (derived from the HTTP base; check it stays in your port band). */
+  readonly respPortBase?: number;
   readonly engine?: EngineName;
   readonly nodes?: number;
   /** Node core settings for every node, passed as `--settings-json`. */
@@ -162,6 +164,7 @@ export class ClusterFixture {
       engine: options.engine ?? 'lmdb',
       peerPortBase: options.portBase,
       httpPortBase: options.portBase + 1000,
+      ...(options.respPortBase === undefined ? {} : { respPortBase: options.respPortBase }),
       output: 'pipe',
       logLevel: 'warn',
       readyTimeoutMs: 30_000,
