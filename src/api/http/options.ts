@@ -47,6 +47,12 @@ export interface HttpServerOptions {
    * yet a hung request cannot hold a shutdown forever.
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * Open client connections; a connection past it is closed at once (Node's maxConnections).
+   * Default 10000: each holds buffers and a socket, and without a bound only the process's file
+   * limit stopped a client that opens connections and keeps them.
+   */
+  readonly connectionsMax?: number;
 }
 
 /** The validated, frozen form every handler reads. */
@@ -58,12 +64,14 @@ export interface ResolvedHttpServerOptions {
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly connectionsMax: number;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
 const keepAliveTimeoutMsDefault = 5000;
 const requestTimeoutMsDefault = 60_000;
 const closeTimeoutMsDefault = 10_000;
+const connectionsMaxDefault = 10_000;
 
 function requirePositiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -97,5 +105,6 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
     keepAliveTimeoutMs: requirePositiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? keepAliveTimeoutMsDefault),
     requestTimeoutMs: requirePositiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? requestTimeoutMsDefault),
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
+    connectionsMax: requirePositiveInteger('connectionsMax', options.connectionsMax ?? connectionsMaxDefault),
   });
 }

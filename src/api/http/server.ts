@@ -125,6 +125,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     requestTimeout: resolved.requestTimeoutMs,
     headersTimeout: resolved.requestTimeoutMs,
   });
+  server.maxConnections = resolved.connectionsMax;
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     void serveRequest(context, lifecycle, request, response);
   };

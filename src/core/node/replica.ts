@@ -44,6 +44,12 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
     acknowledgeReplicaPut(kernel, from, id, false);
     return;
   }
+  if (message.hintFor !== undefined && !kernel.ring.members.some((member) => member.id === message.hintFor)) {
+    // The hint store is keyed by target: a name that is no member would hold space no delivery frees.
+    kernel.emit({ type: 'log', level: 'warn', message: 'refused a hint for a node that is not a member', fields: { from, hintFor: message.hintFor.slice(0, 64) } });
+    acknowledgeReplicaPut(kernel, from, id, false);
+    return;
+  }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
     kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
     return;

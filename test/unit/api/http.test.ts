@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { startHttpServer } from '../../../src/api/http/server.ts';
 import { FakeKvService } from '../../support/fake-kv-service.ts';
@@ -312,6 +313,27 @@ test('bucket props DELETE: back to the defaults, bad bucket names 400, the bucke
     await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await assertStillServing(harness);
   }));
+
+test('connections past connectionsMax are closed at once; those within it keep serving', bounded, () =>
+  withHarness(async (harness) => {
+    const open = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(harness.port, '127.0.0.1', () => resolve(socket));
+        socket.once('error', reject);
+      });
+    const kept = [await open(), await open()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const extra = await open();
+    const closed = await new Promise<boolean>((resolve) => {
+      extra.once('close', () => resolve(true));
+      extra.on('error', () => undefined);
+      setTimeout(() => resolve(false), 2000).unref();
+    });
+    assert.equal(closed, true, 'the third connection is closed by the server');
+    for (const socket of kept) socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assertStillServing(harness);
+  }, { connectionsMax: 2 }));
 
 test('admin status and ring answer the service JSON', bounded, () =>
   withHarness(async (harness) => {
