@@ -243,6 +243,12 @@ export class EverwriteClient {
     return this.noteProps(bucket, props);
   }
 
+  /** Returns a bucket to the cluster's defaults (DELETE /buckets/{b}/props); answers them. Idempotent. */
+  async deleteProps(bucket: string, options: { readonly timeoutMs?: number } = {}): Promise<BucketProps> {
+    const props = await this.run(() => ({ http: { method: 'DELETE', path: bucketPath(bucket) }, idempotent: true, parse: jsonAnswer }), options.timeoutMs);
+    return this.noteProps(bucket, props);
+  }
+
   private noteProps(bucket: string, props: unknown): BucketProps {
     const n = (props as { n?: unknown } | null)?.n;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new EverwriteClientError({ code: clientErrorCodes.badResponse, message: 'bucket properties came without a valid n' });

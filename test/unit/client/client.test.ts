@@ -271,11 +271,13 @@ test('close() refuses queued and new calls, lets the call in flight finish, and 
     assert.equal(client.close(), closed);
   }));
 
-test('getProps, setProps and status talk to the bucket and admin routes', bounded, () =>
+test('getProps, setProps, deleteProps and status talk to the bucket and admin routes', bounded, () =>
   withNodes(2, (nodes) =>
     withClient(nodes, async (client) => {
       assert.deepEqual(await client.getProps('b'), { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' });
       assert.deepEqual(await client.setProps('b', { r: 1, resolver: 'lww' }), { n: 3, r: 1, w: 2, resolver: 'lww', durability: 'durable' });
+      assert.deepEqual(await client.deleteProps('b'), { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' });
+      assert.ok(nodes.some((node) => node.fake.calls.some((call) => call.operation === 'deleteBucketProps' && call.bucket === 'b')), 'DELETE reached a node');
       const status = await client.status();
       assert.equal(status.id, 'n1');
       assert.ok(nodes.some((node) => node.url === status.node));
