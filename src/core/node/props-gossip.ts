@@ -38,7 +38,8 @@ export class PropsGossip {
       kernel.emit({ type: 'reply', requestId, outcome: { ok: true, record: { context: new Map(), siblings: [] } } });
     } catch (error) {
       if (!isEverwriteError(error)) throw error;
-      kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: { code: error.code, message: error.message } } });
+      const details = Object.keys(error.details).length === 0 ? {} : { details: error.details };
+      kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: { code: error.code, message: error.message, ...details } } });
     }
   }
 

@@ -108,6 +108,9 @@ test('the cap: a new bucket past bucketPropsCountMax is EVERWRITE_TOO_MANY_BUCKE
   for (const bucket of ['a', 'b', 'c']) assert.equal(cluster.set('n1', bucket, { w: 1 }).ok, true);
   const message = assertError(cluster.set('n1', 'd', { w: 1 }), 'EVERWRITE_TOO_MANY_BUCKETS');
   assert.match(message, /limit is 3 \(bucketPropsCountMax\)/);
+  const refused = cluster.set('n1', 'd', { w: 1 });
+  assert.ok(!refused.ok);
+  assert.deepEqual(refused.error.details, { bucketPropsCountMax: 3 }, 'the limit travels as a field too');
   assert.equal(cluster.core('n1').bucketProps('d'), defaults, 'the refused bucket keeps the defaults');
   assert.equal(cluster.set('n1', 'a', { r: 1 }).ok, true, 'an already configured bucket can still be updated');
   cluster.deliverAll();
