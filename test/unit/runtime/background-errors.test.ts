@@ -13,6 +13,7 @@ import { md5 } from '../../../src/core/base/md5.ts';
 import { NodeCore } from '../../../src/core/node/node-core.ts';
 import { createRing } from '../../../src/core/ring/index.ts';
 import { actorOf } from '../../../src/core/versioning/index.ts';
+import { HmacContextSeal } from '../../../src/io/context-seal.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
@@ -37,11 +38,12 @@ async function startPair(frameBytesMax: number, logs: LogLine[]): Promise<{ runt
   const ring = createRing({ partitionCount: 16, members: ids.map((id) => ({ id })) });
   const network = new MemoryNetwork({ frameBytesMax });
   const runtimes: NodeRuntime[] = [];
+  const contextSeal = new HmacContextSeal(new TextEncoder().encode('background-errors test secret'));
   for (const id of ids) {
     const engine = new MemoryEngine();
     await engine.open();
     const core = new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings: { defaultProps: { n: 2, r: 1, w: 1, resolver: 'siblings', durability: 'buffered' }, propsSyncIntervalMs: 50 } });
-    const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport: network.transport(id), store: new LocalStore(engine), hints: await HintStore.open(engine), addresses: new Map(), md5, valueBytesMax: 1024 * 1024, logger: capture(logs), tickIntervalMs: 10, frameBytesMax });
+    const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport: network.transport(id), store: new LocalStore(engine), hints: await HintStore.open(engine), addresses: new Map(), md5, valueBytesMax: 1024 * 1024, logger: capture(logs), tickIntervalMs: 10, frameBytesMax, contextSeal });
     await runtime.start();
     runtimes.push(runtime);
   }
