@@ -40,6 +40,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   reap: ['partition', 'storageKey', 'record'],
   props: ['entries'],
   propsDigest: ['slots', 'reply'],
+  liveness: ['kind', 'id', 'incarnation', 'updates'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

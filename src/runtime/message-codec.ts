@@ -27,12 +27,15 @@
 //                      numbers, byte (resolver lww 0x01, durability buffered 0x02, deleted 0x04)
 //   9 propsDigest      flags reply 0x10: integer count (<= propsDigestSlotsMax), that many integer
 //                      hashes (each < 2^32)
+//  15 liveness         flags ack 0x10, pingReq 0x20 (neither: ping), target 0x40: id, incarnation[,
+//                      target update], integer count, updates; update = member text, incarnation,
+//                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
 import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
-import type { ForwardedOperation, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
+import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 
 const frameMarker = 0xc1;
@@ -49,6 +52,11 @@ const propsDigestCode = 9;
 
 /** A digest longer than this is malformed whatever its bytes (the core uses 64 slots). */
 const propsDigestSlotsMax = 4096;
+/** The last code, far from the others, so message types added meanwhile elsewhere do not collide with it. */
+const livenessCode = 15;
+const livenessStates = ['up', 'suspect', 'down'] as const;
+/** An update takes at least a text length, an incarnation and a state byte. */
+const livenessUpdateBytesMin = 3;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;
@@ -155,6 +163,8 @@ function messageSize(message: Message): number {
       return propsSize(message.entries);
     case 'propsDigest':
       return propsDigestSize(message.slots);
+    case 'liveness':
+      return livenessSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -268,9 +278,41 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
       offset = writeVarint(frame, offset + 1, message.slots.length);
       for (const hash of message.slots) offset = writeVarint(frame, offset, hash);
       return offset;
+    case 'liveness':
+      return writeLiveness(frame, offset, message);
     default:
       return assertUnknownType(message);
   }
+}
+
+function livenessUpdateSize(update: LivenessUpdate): number {
+  assert(livenessStates.includes(update.state), 'a liveness state is up, suspect or down');
+  return textSize(update.member) + integerSize(update.incarnation) + 1;
+}
+
+function livenessSize(message: LivenessMessage): number {
+  let size = 1 + integerSize(message.id) + integerSize(message.incarnation) + varintSize(message.updates.length);
+  if (message.target !== undefined) size += livenessUpdateSize(message.target);
+  for (const update of message.updates) size += livenessUpdateSize(update);
+  return size;
+}
+
+function writeLivenessUpdate(frame: Buffer, offset: number, update: LivenessUpdate): number {
+  offset = writeText(frame, offset, update.member);
+  offset = writeVarint(frame, offset, update.incarnation);
+  frame[offset] = livenessStates.indexOf(update.state);
+  return offset + 1;
+}
+
+function writeLiveness(frame: Buffer, offset: number, message: LivenessMessage): number {
+  const kindFlag = message.kind === 'ack' ? firstFlag : message.kind === 'pingReq' ? secondFlag : 0;
+  frame[offset] = livenessCode | kindFlag | (message.target === undefined ? 0 : thirdFlag);
+  offset = writeVarint(frame, offset + 1, message.id);
+  offset = writeVarint(frame, offset, message.incarnation);
+  if (message.target !== undefined) offset = writeLivenessUpdate(frame, offset, message.target);
+  offset = writeVarint(frame, offset, message.updates.length);
+  for (const update of message.updates) offset = writeLivenessUpdate(frame, offset, update);
+  return offset;
 }
 
 /** TypedArray.set even for a 20-byte key: a byte loop measured twice as slow. */
@@ -490,6 +532,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   const tag = cursor.byte();
   const code = tag & typeMask;
   const flags = tag & ~typeMask;
+  if (code === livenessCode) return decodeLiveness(cursor, flags);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);
@@ -614,4 +657,26 @@ function decodePropsDigest(cursor: FrameCursor): number[] {
     slots.push(hash);
   }
   return slots;
+}
+
+function decodeLivenessUpdate(cursor: FrameCursor): LivenessUpdate {
+  const member = cursor.text();
+  const incarnation = cursor.integer();
+  const state = livenessStates[cursor.byte()];
+  if (state === undefined) cursor.fail('unknown liveness state');
+  return { member, incarnation, state };
+}
+
+/** Well-formed bytes only: whether the sender, target and updates are members is the core's check (it drops, with a log line). */
+function decodeLiveness(cursor: FrameCursor, flags: number): LivenessMessage {
+  if ((flags & ~(firstFlag | secondFlag | thirdFlag)) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${livenessCode}`);
+  if ((flags & firstFlag) !== 0 && (flags & secondFlag) !== 0) cursor.fail('a liveness message is one kind');
+  const kind = (flags & firstFlag) !== 0 ? 'ack' : (flags & secondFlag) !== 0 ? 'pingReq' : 'ping';
+  const id = cursor.integer();
+  const incarnation = cursor.integer();
+  const target = (flags & thirdFlag) === 0 ? undefined : decodeLivenessUpdate(cursor);
+  const count = cursor.count(livenessUpdateBytesMin);
+  const updates: LivenessUpdate[] = [];
+  for (let index = 0; index < count; index++) updates.push(decodeLivenessUpdate(cursor));
+  return target === undefined ? { type: 'liveness', kind, id, incarnation, updates } : { type: 'liveness', kind, id, incarnation, target, updates };
 }

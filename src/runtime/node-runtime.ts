@@ -158,12 +158,19 @@ export class NodeRuntime implements KvService {
     for (const owner of core.ring.owners) owned.set(owner, (owned.get(owner) ?? 0) + 1);
     return {
       id: core.self,
-      members: core.ring.members.map((member) => ({
-        id: member.id,
-        address: this.options.addresses.get(member.id) ?? '',
-        state: core.isAlive(member.id, nowMs) ? 'up' : 'down',
-        partitions: owned.get(member.id) ?? 0,
-      })),
+      members: core.ring.members.map((member) => {
+        // The SWIM state, not isAlive: a request back-off is a routing hint, not a belief about the member.
+        const liveness = core.liveness(member.id);
+        const heard = liveness?.lastHeardMs === undefined ? {} : { lastHeardAgoMs: Math.max(0, Math.round(nowMs - liveness.lastHeardMs)) };
+        return {
+          id: member.id,
+          address: this.options.addresses.get(member.id) ?? '',
+          state: liveness?.state ?? (core.isAlive(member.id, nowMs) ? 'up' : 'down'),
+          partitions: owned.get(member.id) ?? 0,
+          ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }),
+          ...heard,
+        };
+      }),
     };
   }
 

@@ -75,6 +75,10 @@ export interface MemberStatus {
   readonly address: string;
   readonly state: MemberState;
   readonly partitions: number;
+  /** SWIM incarnation this node holds for the member (decision 0014). */
+  readonly incarnation?: number;
+  /** Milliseconds since a liveness message from the member last arrived; absent for itself or before the first. */
+  readonly lastHeardAgoMs?: number;
 }
 
 export interface NodeStatus {

@@ -13,7 +13,7 @@ import { encodeContext, encodeRecord, nextTimestamp, observeTimestamp } from '..
 import type { BucketPropsTable } from './bucket-props.ts';
 import type { Effect, Outcome } from './effects.ts';
 import type { StoreResult } from './events.ts';
-import type { LocalFailureDetector } from './failure-detector.ts';
+import type { FailureDetector } from './failure-detector.ts';
 import type { NodeCoreSettings } from './options.ts';
 
 /** Where the answer to a coordination goes: a local client, or the peer that forwarded it. */
@@ -44,7 +44,7 @@ export class NodeKernel {
     readonly digest: DigestFunction,
     readonly settings: NodeCoreSettings,
     readonly props: BucketPropsTable,
-    readonly failureDetector: LocalFailureDetector,
+    readonly failureDetector: FailureDetector,
     idBase = 0,
   ) {
     assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');

@@ -4,13 +4,15 @@
 import { assertNever } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
+import { Prng } from '../base/prng.ts';
+import { Swim, type MemberLiveness } from '../membership/index.ts';
 import type { Message, PropsEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
 import { BucketPropsTable } from './bucket-props.ts';
 import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
-import { LocalFailureDetector } from './failure-detector.ts';
+import { FailureDetector } from './failure-detector.ts';
 import { onForward, routeClientRequest } from './forwarding.ts';
 import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
@@ -35,19 +37,44 @@ export interface NodeCoreOptions {
    * taken for the reply to a new request with the same id (found by the simulator). Default 0.
    */
   readonly idBase?: number;
+  /** Seed of the generator that picks whom failure detection probes. Default: derived from `self` and `idBase`. */
+  readonly livenessSeed?: number;
+}
+
+/** A stable 32-bit seed from a node id and its id base, so each node (and incarnation) probes in its own order. */
+function seedOf(self: string, idBase: number): number {
+  let hash = 0x811c9dc5 ^ (idBase % 0x7fffffff);
+  for (let index = 0; index < self.length; index++) hash = Math.imul(hash ^ self.charCodeAt(index), 0x01000193);
+  return hash >>> 0;
 }
 
 export class NodeCore {
   private readonly kernel: NodeKernel;
   private readonly hints: HintDelivery;
   private readonly propsGossip: PropsGossip;
+  private readonly swim: Swim;
+  /** The ring whose members the failure detector watches; another ring object means the members may have changed. */
+  private watchedRing: Ring;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
+    const idBase = options.idBase ?? 0;
+    this.swim = this.createSwim(options, settings, idBase);
+    this.watchedRing = options.ring;
     const propsLimits = { entriesCountMax: settings.bucketPropsCountMax * options.ring.members.length, deletedCountMax: settings.bucketPropsCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
-    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new LocalFailureDetector(settings.downBackoffMs), options.idBase ?? 0);
+    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase);
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
+  }
+
+  private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
+    const swimSettings = { probeIntervalMs: settings.livenessProbeIntervalMs, probeTimeoutMs: settings.livenessProbeTimeoutMs, indirectProbeCount: settings.livenessIndirectProbeCount, suspicionTimeoutMs: settings.livenessSuspicionTimeoutMs };
+    const output = {
+      send: (to: NodeId, message: Message) => this.kernel.send(to, message),
+      log: (level: 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>) => this.kernel.emit({ type: 'log', level, message, fields }),
+    };
+    const members = options.ring.members.map((member) => member.id);
+    return new Swim(options.self, members, swimSettings, new Prng(options.livenessSeed ?? seedOf(options.self, idBase)), output, idBase);
   }
 
   get self(): NodeId {
@@ -75,9 +102,14 @@ export class NodeCore {
     return this.kernel.props.get(bucket);
   }
 
-  /** Which members this node currently believes are up (local failure detection). */
+  /** Whether requests may go to `node`: SWIM does not hold it down and no request to it timed out just now. */
   isAlive(node: NodeId, nowMs: number): boolean {
     return node === this.kernel.self || this.kernel.failureDetector.isAlive(node, nowMs);
+  }
+
+  /** What SWIM failure detection believes of a member (decision 0014); undefined for a non-member. */
+  liveness(node: NodeId): MemberLiveness | undefined {
+    return this.swim.liveness(node);
   }
 
   /**
@@ -174,6 +206,8 @@ export class NodeCore {
         return this.propsGossip.onEntries(from, message.entries);
       case 'propsDigest':
         return this.propsGossip.onDigest(from, message.slots, message.reply);
+      case 'liveness':
+        return this.swim.onMessage(from, message, this.kernel.nowMs);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -186,5 +220,11 @@ export class NodeCore {
   private onTick(): void {
     this.hints.onTick();
     this.propsGossip.onTick();
+    const kernel = this.kernel;
+    if (kernel.ring !== this.watchedRing) {
+      this.watchedRing = kernel.ring;
+      this.swim.setMembers(kernel.ring.members.map((member) => member.id));
+    }
+    this.swim.onTick(kernel.nowMs);
   }
 }

@@ -40,6 +40,14 @@ export interface NodeCoreSettings {
   readonly propsDeletedRetentionMs: number;
   /** Props entries in one digest answer (delta) to a peer. Default 512 (a few hundred KiB at most). */
   readonly propsDeltaEntriesMax: number;
+  /** SWIM protocol period: one member probed per period, in ms. Default 1000 (decision 0014). */
+  readonly livenessProbeIntervalMs: number;
+  /** How long a direct probe waits for its ack before k others probe indirectly, in ms. Default 400: a few loopback or LAN round trips plus event-loop lag. */
+  readonly livenessProbeTimeoutMs: number;
+  /** k, the members asked to probe indirectly when a direct probe gets no ack. Default 3 (SWIM's usual; fewer when the cluster is smaller). */
+  readonly livenessIndirectProbeCount: number;
+  /** How long a member stays suspect without refuting before it is declared down, in ms. Default 3000: a 1 s pause is refuted well within it. */
+  readonly livenessSuspicionTimeoutMs: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -57,6 +65,10 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   bucketPropsCountMax: 10_000,
   propsDeletedRetentionMs: 86_400_000,
   propsDeltaEntriesMax: 512,
+  livenessProbeIntervalMs: 1000,
+  livenessProbeTimeoutMs: 400,
+  livenessIndirectProbeCount: 3,
+  livenessSuspicionTimeoutMs: 3000,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {
@@ -65,6 +77,7 @@ export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCo
     if (name === 'defaultProps') continue;
     assert(typeof value === 'number' && Number.isSafeInteger(value) && value > 0, `node setting ${name} must be a positive integer`);
   }
+  assert(settings.livenessProbeTimeoutMs < settings.livenessProbeIntervalMs, 'node setting livenessProbeTimeoutMs must be shorter than livenessProbeIntervalMs');
   return Object.freeze(settings);
 }
 

@@ -38,6 +38,27 @@ export interface PropsEntry {
   readonly deleted?: boolean;
 }
 
+/** What one node believes of a member's liveness (src/core/membership): its incarnation and state. */
+export interface LivenessUpdate {
+  readonly member: string;
+  readonly incarnation: number;
+  readonly state: 'up' | 'suspect' | 'down';
+}
+
+/**
+ * SWIM failure detection (decision 0014). `incarnation` is the sender's own; `updates` are piggybacked
+ * liveness updates, the first one the sender's view of the recipient. `target`: on a pingReq, the
+ * member to probe; on an ack, the member that answered (as up at its incarnation).
+ */
+export interface LivenessMessage {
+  readonly type: 'liveness';
+  readonly kind: 'ping' | 'pingReq' | 'ack';
+  readonly id: number;
+  readonly incarnation: number;
+  readonly target?: LivenessUpdate;
+  readonly updates: readonly LivenessUpdate[];
+}
+
 export type Message =
   /** Store this record (merge with what you have). With `hintFor`, hold it for that primary instead. */
   | { readonly type: 'replicaPut'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array; readonly durable: boolean; readonly hintFor?: string }
@@ -51,6 +72,7 @@ export type Message =
   | { readonly type: 'reap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array }
   | { readonly type: 'props'; readonly entries: readonly PropsEntry[] }
   /** One hash per slot of the sender's props table; the receiver answers the entries of slots that differ (and, with `reply`, its own digest). */
-  | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean };
+  | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean }
+  | LivenessMessage;
 
 export type MessageType = Message['type'];
