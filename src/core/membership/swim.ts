@@ -105,7 +105,8 @@ export class Swim {
 
   liveness(member: NodeId): MemberLiveness | undefined {
     if (member === this.self) return { state: 'up', incarnation: this.incarnation, lastHeardMs: undefined };
-    return this.table.get(member);
+    const entry = this.table.get(member);
+    return entry === undefined ? undefined : { state: entry.state, incarnation: entry.incarnation, lastHeardMs: entry.lastHeardMs };
   }
 
   /** Unknown members count as alive: liveness only ever removes a known member from a preference list. */

@@ -52,6 +52,10 @@ const examples: readonly Message[] = [
   },
   { type: 'propsDigest', slots: [], reply: false },
   { type: 'propsDigest', slots: [0, 1, 127, 128, 0xffffffff, 0x80000000], reply: true },
+  { type: 'liveness', kind: 'ping', id: highId, incarnation: 0, updates: [] },
+  { type: 'liveness', kind: 'ping', id: 1, incarnation: 3, updates: [{ member: 'n2', incarnation: 0, state: 'up' }, { member: 'nœud-3', incarnation: 2 ** 31, state: 'down' }] },
+  { type: 'liveness', kind: 'pingReq', id: 2, incarnation: 128, target: { member: 'n4', incarnation: 7, state: 'suspect' }, updates: [{ member: 'n1', incarnation: 1, state: 'suspect' }] },
+  { type: 'liveness', kind: 'ack', id: 3, incarnation: 9, target: { member: 'n5', incarnation: 9, state: 'up' }, updates: [] },
 ];
 
 function expectBadFrame(frame: Uint8Array, reason?: string): void {
@@ -109,7 +113,7 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(Uint8Array.of(0xc1), 'no count');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x00, 5), 'type 0');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x0a, 5), 'type 10');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0x0f, 5), 'type 15');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0x0e, 5), 'type 14');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x22, 5), 'a flag acks do not have');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x13, 5, 1, 0), 'a flag gets do not have');
   expectBadFrame(Uint8Array.of(0xc1, 2, 0x12, 5), 'count larger than the messages present');
@@ -262,4 +266,25 @@ test('fuzz: random bytes decode to valid messages or throw EVERWRITE_BAD_FRAME',
   const tagged = fc.uint8Array({ maxLength: 80 }).map((tail) => Uint8Array.of(0xc1, ...tail));
   const oneMessage = fc.tuple(fc.nat(255), fc.uint8Array({ maxLength: 60 })).map(([tag, tail]) => Uint8Array.of(0xc1, 1, tag, ...tail));
   fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), tagged, oneMessage), decodesOrRejects), propertyOptions(3000));
+});
+
+/** A copy of `frame` with the byte at `index` replaced. */
+function patched(frame: readonly number[], index: number, value: number): number[] {
+  const copy = [...frame];
+  copy[index] = value;
+  return copy;
+}
+
+test('malformed liveness messages are EVERWRITE_BAD_FRAME: kind, flags, state, counts, truncation', () => {
+  const ping = [...encodeMessages([{ type: 'liveness', kind: 'ping', id: 5, incarnation: 1, updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }] }])];
+  assert.deepEqual(ping, [0xc1, 1, 0x0f, 5, 1, 1, 2, 0x6e, 0x32, 0, 1]);
+  assert.deepEqual(decodeMessages(Uint8Array.from(ping)), [{ type: 'liveness', kind: 'ping', id: 5, incarnation: 1, updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }] }]);
+  expectBadFrame(Uint8Array.from(patched(ping, 2, 0x3f)), 'ack and pingReq at once');
+  expectBadFrame(Uint8Array.from(patched(ping, 2, 0x8f)), 'a flag liveness messages do not have');
+  expectBadFrame(Uint8Array.from(patched(ping, 10, 3)), 'an unknown state');
+  expectBadFrame(Uint8Array.from(patched(ping, 5, 2)), 'more updates than present');
+  expectBadFrame(Uint8Array.from([0xc1, 1, 0x0f, 5, 1, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'an update count beyond the bytes present');
+  expectBadFrame(Uint8Array.from(patched(ping, 2, 0x4f)), 'a target flag without a target');
+  expectBadFrame(Uint8Array.from(patched(ping, 7, 0xc3)), 'a member name that is not UTF-8');
+  for (let length = 1; length < ping.length; length++) expectBadFrame(Uint8Array.from(ping.slice(0, length)), `truncated to ${length}`);
 });
