@@ -223,10 +223,19 @@ export class Cluster {
     return count;
   }
 
-  /** Every node is up and believes every other node is up (no failure detector routes around one). */
+  /**
+   * Every node is up and believes every other node is up (no failure detector routes around one),
+   * and SWIM agrees everywhere: each member `up` at the incarnation the member itself holds.
+   */
   allSeeAllUp(): boolean {
     const nowMs = this.scheduler.nowMs;
-    return this.nodes.every((node) => node.state === 'up' && this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true));
+    return this.nodes.every((node) => node.state === 'up' && this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true && this.agreesOn(node, other)));
+  }
+
+  private agreesOn(observer: SimNode, member: SimNode): boolean {
+    const seen = observer.core?.liveness(member.id);
+    const own = member.core?.liveness(member.id);
+    return seen !== undefined && own !== undefined && seen.state === 'up' && seen.incarnation === own.incarnation;
   }
 
   /** The primaries of a key (the first N distinct nodes of its preference list). */

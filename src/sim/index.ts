@@ -12,3 +12,4 @@ export { Cluster, md5, type SimNode, type ClusterOptions, type ClientReply } fro
 export { Nemesis, partitionRule, type PartitionShape, type NemesisCounters } from './nemesis.ts';
 export { installDeterminismGuard, drainMicrotasks, realSetImmediate, type DeterminismGuard } from './guard.ts';
 export { Workload, simBucket } from './workload.ts';
+export { measureDissemination, type DisseminationOptions, type DisseminationResult } from './liveness-dissemination.ts';

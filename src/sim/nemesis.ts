@@ -1,6 +1,6 @@
 // Why: faults come from one place, at random moments drawn from the seed, in the kinds the run's
 // configuration enabled: partitions of several shapes (one node isolated, halves, a bridge, a ring
-// of overlapping majorities) and their heals, links clogged one by one, crashes and restarts, pauses,
+// of overlapping majorities), each either of all traffic or of the failure detector's alone, and their heals, links clogged one by one, crashes and restarts, pauses,
 // a stormy network (loss, duplication, latency spikes that reorder), clock skew, and failing disks.
 // `healAll` ends every fault at once for the liveness phase.
 import type { Prng } from '../core/base/prng.ts';
@@ -15,6 +15,8 @@ export type PartitionShape = 'isolate' | 'halves' | 'bridge' | 'majoritiesRing';
 
 export interface NemesisCounters {
   partitions: number;
+  /** Partitions of the liveness (SWIM) messages only. */
+  livenessPartitions: number;
   heals: number;
   clogs: number;
   crashes: number;
@@ -64,7 +66,7 @@ export function partitionRule(shape: PartitionShape, order: readonly string[]): 
 }
 
 export class Nemesis {
-  readonly counters: NemesisCounters = { partitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0 };
+  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0 };
   private running = false;
   private readonly paused = new Set<SimNode>();
 
@@ -139,6 +141,14 @@ export class Nemesis {
     }
     const shape = this.prng.pick(['isolate', 'halves', 'bridge', 'majoritiesRing'] as const);
     const ids = this.ids();
+    // A third of the partitions cut only the failure detector's messages: nodes suspect and route
+    // around peers whose data still flows (and may hold the peers' data as hints meanwhile).
+    if (this.prng.chance(1 / 3)) {
+      this.network.partitionLiveness(ids, partitionRule(shape, shuffled(this.prng, ids)));
+      this.scheduler.note(`liveness partition ${shape}`);
+      this.counters.livenessPartitions += 1;
+      return;
+    }
     this.network.partition(ids, partitionRule(shape, shuffled(this.prng, ids)));
     this.scheduler.note(`partition ${shape}`);
     this.counters.partitions += 1;

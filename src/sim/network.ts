@@ -3,8 +3,11 @@
 // Transport port) on one SimNetwork, which decides per frame, from the seeded generator, whether it
 // is lost, duplicated or delayed (random latency reorders frames; spikes reorder them a lot), and
 // which links are cut (partitions) or clogged (frames held until the link clears). A frame sent to
-// a node that has since crashed is dropped, as a reset TCP connection would drop it.
+// a node that has since crashed is dropped, as a reset TCP connection would drop it. A link can
+// also lose only the failure detector's messages (a liveness partition, decision 0014): data flows
+// while SWIM's probes and gossip do not, the case where detection and data disagree.
 import type { NodeId } from '../core/base/ids.ts';
+import { decodeMessages, encodeMessages } from '../runtime/message-codec.ts';
 import type { Prng } from '../core/base/prng.ts';
 import type { Transport } from '../runtime/ports.ts';
 import type { SimScheduler } from './scheduler.ts';
@@ -82,6 +85,8 @@ export class SimNetwork {
   readonly metrics: NetworkMetrics = { framesSent: 0, framesDelivered: 0, framesLost: 0, framesDuplicated: 0, framesUnreachable: 0, framesClogged: 0 };
   private readonly endpoints = new Map<string, SimTransport>();
   private readonly cut = new Set<string>();
+  /** Links that drop liveness messages (and carry everything else). */
+  private readonly livenessCut = new Set<string>();
   private readonly clogged = new Map<string, Array<{ from: NodeId; to: NodeId; frame: Uint8Array }>>();
 
   constructor(
@@ -123,12 +128,31 @@ export class SimNetwork {
     }
   }
 
+  /** Replaces the liveness partition: `canTalk(a, b)` says whether liveness messages from a reach b. */
+  partitionLiveness(nodes: readonly string[], canTalk: (from: string, to: string) => boolean): void {
+    this.livenessCut.clear();
+    for (const from of nodes) {
+      for (const to of nodes) {
+        if (from !== to && !canTalk(from, to)) this.livenessCut.add(linkKey(from, to));
+      }
+    }
+  }
+
   healPartition(): void {
     this.cut.clear();
+    this.livenessCut.clear();
   }
 
   get cutLinkCount(): number {
-    return this.cut.size;
+    return this.cut.size + this.livenessCut.size;
+  }
+
+  /** The frame without its liveness messages, or undefined when nothing else was in it. */
+  private withoutLiveness(frame: Uint8Array): Uint8Array | undefined {
+    const messages = decodeMessages(frame);
+    const kept = messages.filter((message) => message.type !== 'liveness');
+    if (kept.length === messages.length) return frame;
+    return kept.length === 0 ? undefined : encodeMessages(kept);
   }
 
   clog(from: string, to: string): void {
@@ -148,7 +172,12 @@ export class SimNetwork {
 
   send(from: NodeId, to: NodeId, frame: Uint8Array): void {
     this.metrics.framesSent += 1;
-    const copy = frame.slice();
+    const carried = this.livenessCut.has(linkKey(from, to)) ? this.withoutLiveness(frame) : frame;
+    if (carried === undefined) {
+      this.metrics.framesUnreachable += 1;
+      return;
+    }
+    const copy = carried.slice();
     if (!this.reachable(from, to) || !this.endpoints.has(to)) {
       this.metrics.framesUnreachable += 1;
       return;

@@ -147,7 +147,7 @@ class Simulation {
     const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp();
     const drained = await this.runUntil(quiet, healedAtMs + simLimits.hintDrainMsMax);
     if (drained) this.hintDrainMs = this.scheduler.nowMs - healedAtMs;
-    else this.failures.push(`hints did not drain within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up)`);
+    else this.failures.push(`hints did not drain within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'})`);
     await this.finalReads();
     await this.awaitConvergence(healedAtMs);
   }

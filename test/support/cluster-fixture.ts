@@ -238,7 +238,7 @@ export class ClusterFixture {
     return siblings.length === 1 ? Buffer.from(siblings[0]?.value ?? '', 'base64').toString('utf8') : undefined;
   }
 
-  /** What node `index` believes about `member` (up/down), from /admin/status. */
+  /** What node `index` believes about `member` (up/suspect/down), from /admin/status. */
   async memberState(index: number, member: string): Promise<string | undefined> {
     const reply = await request(`${this.url(index)}/admin/status`);
     const status = reply.json<{ members: { id: string; state: string }[] }>();
@@ -288,9 +288,26 @@ export class ClusterFixture {
     await Promise.all(this.cluster.nodes.map((node) => this.kill(node.index)));
   }
 
-  /** Starts node `index` again on its data directory and waits until it answers /health. */
+  /**
+   * Starts node `index` again on its data directory and waits until it answers /health and every
+   * other running node shows it up: the others may hold it down from before (SWIM, decision 0014)
+   * until it refutes, which takes a round trip or a protocol period.
+   */
   async restart(index: number): Promise<void> {
     await this.cluster.startNode(index);
+    await this.seenUpByAll(index);
+  }
+
+  /** Waits until every running node's /admin/status shows node `index` up. */
+  async seenUpByAll(index: number, timeoutMs = 15_000): Promise<void> {
+    const id = this.cluster.node(index).id;
+    await eventually(`every running node to show ${id} up`, async () => {
+      for (const node of this.cluster.nodes) {
+        if (node.index === index || node.process === undefined) continue;
+        if ((await this.memberState(node.index, id)) !== 'up') return undefined;
+      }
+      return true;
+    }, { timeoutMs });
   }
 
   async restartAll(): Promise<void> {

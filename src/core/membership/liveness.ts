@@ -18,6 +18,8 @@ export const livenessLimits = Object.freeze({
   probesInFlightCountMax: 4,
   /** Indirect probes (ping-req) this node runs for others at once; more are refused. */
   relaysInFlightCountMax: 32,
+  /** Members pinged at once when a node starts, so those holding it suspect or down from an earlier life hear from it now. */
+  announceCountMax: 8,
   /** Largest incarnation believed. A node raises its own only to refute suspicion, once per refutation; more is absurd. */
   incarnationMax: 2 ** 31,
   /** lambda: each update is piggybacked ceil(lambda * log2(S + 1)) times, S the member count (SWIM, section 4.1). */

@@ -71,6 +71,7 @@ export class Swim {
   private nextProbeMs: number | undefined;
   private lastTickMs: number | undefined;
   private retransmits = 1;
+  private refutations = 0;
 
   constructor(
     readonly self: NodeId,
@@ -138,6 +139,7 @@ export class Swim {
   }
 
   onTick(nowMs: number): void {
+    if (this.lastTickMs === undefined) this.announce();
     this.forgiveOwnStall(nowMs);
     this.expireProbes(nowMs);
     for (let index = this.relays.length - 1; index >= 0; index--) if ((this.relays[index] as Relay).deadlineMs <= nowMs) this.relays.splice(index, 1);
@@ -146,6 +148,16 @@ export class Swim {
     this.nextProbeMs = nowMs + this.settings.probeIntervalMs;
     const target = this.nextTarget();
     if (target !== undefined && this.probes.length < livenessLimits.probesInFlightCountMax) this.startProbe(target, nowMs);
+  }
+
+  /**
+   * A node just started: a few members hear from it at once (untracked pings). Their acks say what
+   * they believe of it, so a restarted node that others hold down refutes within a round trip
+   * instead of waiting to be probed.
+   */
+  private announce(): void {
+    const members = this.shuffled([...this.table.keys()]).slice(0, livenessLimits.announceCountMax);
+    for (const member of members) this.sendTo(member, 'ping', this.nextId());
   }
 
   /**
@@ -265,6 +277,7 @@ export class Swim {
     }
     const sender = this.table.get(from) as Entry;
     sender.lastHeardMs = nowMs;
+    const refutationsBefore = this.refutations;
     this.apply({ member: from, incarnation: message.incarnation, state: 'up' }, from, nowMs);
     let dropped = 0;
     for (const update of message.updates) {
@@ -272,6 +285,8 @@ export class Swim {
       else dropped += 1;
     }
     if (dropped > 0) this.out.log('warn', 'dropped liveness updates', { event: 'liveness_update_dropped', from, count: dropped });
+    // A refutation goes straight back to whoever doubted us (an ack to a ping carries it anyway).
+    if (this.refutations !== refutationsBefore && message.kind !== 'ping') this.sendTo(from, 'ping', this.nextId());
     if (message.kind === 'ping') this.sendTo(from, 'ack', message.id, { member: this.self, incarnation: this.incarnation, state: 'up' });
     else if (message.kind === 'pingReq') this.relay(from, message, nowMs);
     else this.onAck(from, message, nowMs);
@@ -352,6 +367,7 @@ export class Swim {
     }
     if (update.incarnation < this.incarnation || update.incarnation >= livenessLimits.incarnationMax) return;
     this.incarnation = update.incarnation + 1;
+    this.refutations += 1;
     this.broadcasts.set(this.self, 0);
     this.out.log('info', `refuting ${update.state} with incarnation ${this.incarnation}`, { event: 'member_refute', member: this.self, incarnation: this.incarnation, reportedBy, claimed: update.state });
   }
