@@ -54,6 +54,9 @@ export function parseSettingsJson(source: unknown, clusterSize: number): Partial
       throw new Error(`--settings-json: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
     }
   }
+  const probeTimeoutMs = (settings['livenessProbeTimeoutMs'] as number | undefined) ?? defaultNodeCoreSettings.livenessProbeTimeoutMs;
+  const probeIntervalMs = (settings['livenessProbeIntervalMs'] as number | undefined) ?? defaultNodeCoreSettings.livenessProbeIntervalMs;
+  if (probeTimeoutMs >= probeIntervalMs) throw new Error(`--settings-json: livenessProbeTimeoutMs (${probeTimeoutMs}) must be shorter than livenessProbeIntervalMs (${probeIntervalMs})`);
   return settings as Partial<NodeCoreSettings>;
 }
 
