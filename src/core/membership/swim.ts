@@ -72,6 +72,8 @@ export class Swim {
   private lastTickMs: number | undefined;
   private retransmits = 1;
   private refutations = 0;
+  /** Members held `down`: while none is (nearly always), isAlive needs no lookup on the request path. */
+  private downCount = 0;
 
   constructor(
     readonly self: NodeId,
@@ -94,6 +96,7 @@ export class Swim {
     const wanted = new Set(members.filter((member) => member !== this.self));
     for (const member of [...this.table.keys()]) {
       if (wanted.has(member)) continue;
+      if (this.table.get(member)?.state === 'down') this.downCount -= 1;
       this.table.delete(member);
       this.suspects.delete(member);
       this.broadcasts.delete(member);
@@ -112,7 +115,7 @@ export class Swim {
 
   /** Unknown members count as alive: liveness only ever removes a known member from a preference list. */
   isAlive(member: NodeId): boolean {
-    return this.table.get(member)?.state !== 'down';
+    return this.downCount === 0 || this.table.get(member)?.state !== 'down';
   }
 
   get probesInFlight(): number {
@@ -345,6 +348,8 @@ export class Swim {
     const entry = this.table.get(member);
     if (entry === undefined || !supersedes(update, entry)) return;
     const previous = entry.state;
+    if (previous === 'down' && update.state !== 'down') this.downCount -= 1;
+    else if (previous !== 'down' && update.state === 'down') this.downCount += 1;
     entry.incarnation = update.incarnation;
     entry.state = update.state;
     if (update.state === 'suspect') {
