@@ -1,8 +1,9 @@
 // Why: failure detection is only as good as what real processes see (decision 0014). A node killed
 // with -9 must be shown `down` in /admin/status by every other node within the documented time,
 // with no request traffic to help, and the reason logged with a stable event field; a node stopped
-// with SIGSTOP for 1 s and resumed must never be shown `down` by anyone, which is the difference
-// between SWIM's suspicion and the old "any missed deadline means down".
+// with SIGSTOP for 1 s and resumed, while writes keep missing its acknowledgements, must never be
+// shown `down` by anyone: the difference between SWIM's suspicion and the old "any missed deadline
+// means down".
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,9 +48,19 @@ test('a node stopped with SIGSTOP for 1 s and resumed is never shown down by any
   }, { timeoutMs: 15_000 });
   const seen = new Set<string>();
   let watching = true;
+  let writes = 0;
   const watcher = (async () => {
     while (watching) {
       for (const index of [1, 3]) seen.add((await stateSeenBy(index, paused.id)) ?? 'absent');
+      await sleep(pollIntervalMs);
+    }
+  })();
+  // Writes through the other two keep missing the paused node's acknowledgement at their 500 ms
+  // deadline: evidence that must start probes, not declare it down (as the old back-off did).
+  const writer = (async () => {
+    while (watching) {
+      writes += 1;
+      await fixture.put(writes % 2 === 0 ? 1 : 3, 'liveness', `during-pause-${writes}`, 'v', { w: 2, timeoutMs: 500 });
       await sleep(pollIntervalMs);
     }
   })();
@@ -66,9 +77,9 @@ test('a node stopped with SIGSTOP for 1 s and resumed is never shown down by any
     }
   } finally {
     watching = false;
-    await watcher;
+    await Promise.all([watcher, writer]);
   }
-  t.diagnostic(`states of ${paused.id} seen by the others while it was paused and after: ${[...seen].join(', ')}`);
+  t.diagnostic(`states of ${paused.id} seen by the others while it was paused and after, with ${writes} writes through them: ${[...seen].join(', ')}`);
   assert.ok(!seen.has('down'), `${paused.id} was shown down after a 1 s pause\n${fixture.logs()}`);
   assert.equal(await stateSeenBy(1, paused.id), 'up');
   assert.equal(await stateSeenBy(3, paused.id), 'up');

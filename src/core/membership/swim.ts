@@ -126,11 +126,6 @@ export class Swim {
     return this.relays.length;
   }
 
-  /** Updates still waiting to be piggybacked. */
-  get pendingBroadcasts(): number {
-    return this.broadcasts.size;
-  }
-
   /**
    * A request to `member` timed out: evidence, never proof. It starts a probe of the member now
    * (if it is up and not already probed, within the probe bound); only the probe can suspect it.
