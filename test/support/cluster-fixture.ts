@@ -178,6 +178,7 @@ export class ClusterFixture {
     const fixture = new ClusterFixture(options);
     try {
       await fixture.cluster.start();
+      await fixture.allSeeAllUp();
     } catch (error) {
       const logs = fixture.logs();
       await fixture.stop();
@@ -296,6 +297,23 @@ export class ClusterFixture {
   async restart(index: number): Promise<void> {
     await this.cluster.startNode(index);
     await this.seenUpByAll(index);
+  }
+
+  /**
+   * Waits until every node shows every other member up and heard from: then every node has had a
+   * liveness message from every other (SWIM, decision 0014), so the links between them are connected. Nodes that start one after
+   * another probe peers that are not listening yet, and a link that failed waits out a reconnect
+   * back-off; a test's first write must not be the one that waits.
+   */
+  async allSeeAllUp(timeoutMs = 30_000): Promise<void> {
+    await eventually('every node to show every member up', async () => {
+      for (const node of this.cluster.nodes) {
+        const status = (await request(`${this.url(node.index)}/admin/status`, { fetchTimeoutMs: 5000 })).json<{ id: string; members: { id: string; state: string; lastHeardAgoMs?: number }[] }>();
+        // Heard from: every member starts `up` before any contact, so the state alone proves nothing.
+        if (status.members.some((member) => member.id !== status.id && (member.state !== 'up' || member.lastHeardAgoMs === undefined))) return undefined;
+      }
+      return true;
+    }, { timeoutMs });
   }
 
   /** Waits until every running node's /admin/status shows node `index` up. */

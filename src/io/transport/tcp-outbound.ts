@@ -64,6 +64,19 @@ export class OutboundLink implements FrameSink {
     else if (this.state === 'idle') this.connect();
   }
 
+  /**
+   * The peer has just connected to us, so it is listening again: a link waiting out its reconnect
+   * back-off connects now, with the back-off started over. Without this, a peer that was down for a
+   * while (failure detection kept probing it, decision 0014) is reached only after a delay of up to
+   * reconnectDelayMaxMs, and frames for it are dropped as stale meanwhile.
+   */
+  peerConnected(): void {
+    if (this.state !== 'awaitingReconnect') return;
+    this.clearTimer();
+    this.consecutiveFailures = 0;
+    this.connect();
+  }
+
   /** Writes every queued frame with one socket write, unless the socket asked us to wait. */
   flush(): void {
     if (this.state !== 'ready' || this.waitingForDrain || this.queue.length === 0) return;

@@ -178,6 +178,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     // or reconnected), so it is retired rather than left half-open.
     if (previous !== undefined && previous !== connection) previous.close();
     this.inboundByPeer.set(peerId, connection);
+    this.links.get(peerId)?.peerConnected();
   }
 
   inboundClosed(connection: InboundConnection): void {

@@ -14,6 +14,7 @@ import { encodeFrame } from '../../../src/io/transport/framing.ts';
 import { generateSecret } from '../../../src/io/transport/handshake.ts';
 import { TcpTransport, type TcpTransportOptions } from '../../../src/io/transport/tcp.ts';
 import { testSecret, waitFor } from '../../support/transport-fixtures.ts';
+import { freePort } from '../../support/free-port.ts';
 import { dialAndHandshake, startRawAcceptor } from '../../support/transport-raw-peer.ts';
 
 /** Child processes run from the repository root, where tsx and the relative paths resolve. */
@@ -237,4 +238,29 @@ test('address() reports the port chosen for port 0; invalid options fail with cl
   const clash = new TcpTransport({ ...base, listen: busy.transport.address() });
   await assert.rejects(clash.start(), failsWith('EVERWRITE_UNAVAILABLE', /cannot listen/));
   await busy.transport.stop();
+});
+
+test('a peer that connects to us is reached at once, not after our reconnect back-off to it', testTimeout, async () => {
+  const laterPort = await freePort();
+  const laterId = asNodeId('later');
+  // A long back-off: the first retry comes 4-8 s after the failed connect.
+  const sender = new TcpTransport({ nodeId: asNodeId('a'), listen: { host: '127.0.0.1', port: 0 }, secret: testSecret, reconnectDelayMinMs: 8000, reconnectDelayMaxMs: 8000, queuedFrameAgeMaxMs: 20_000, peers: new Map([[laterId, { host: '127.0.0.1', port: laterPort }]]) });
+  sender.receive(() => undefined);
+  await sender.start();
+  const received: string[] = [];
+  const later = new TcpTransport({ nodeId: laterId, listen: { host: '127.0.0.1', port: laterPort }, secret: testSecret, peers: new Map([[asNodeId('a'), sender.address()]]) });
+  later.receive((_from, frame) => received.push(Buffer.from(frame).toString('utf8')));
+  try {
+    sender.send(laterId, Buffer.from('queued while the peer was down'));
+    await waitFor(() => sender.metrics.connectsFailed >= 1, 5000, 'the first connect to fail');
+    await later.start();
+    const startedMs = performance.now();
+    later.send(asNodeId('a'), Buffer.from('hello'));
+    await waitFor(() => received.length === 1, 3000, 'the queued frame, well before the 4-8 s back-off ends');
+    assert.deepEqual(received, ['queued while the peer was down']);
+    assert.ok(performance.now() - startedMs < 3000);
+  } finally {
+    await later.stop();
+    await sender.stop();
+  }
 });
