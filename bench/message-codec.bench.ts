@@ -41,6 +41,9 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   props: ['entries'],
   propsDigest: ['slots', 'reply'],
   liveness: ['kind', 'id', 'incarnation', 'updates'],
+  viewDigest: ['version', 'partitionCount', 'digest', 'reply'],
+  viewPull: ['version'],
+  viewFull: ['view'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

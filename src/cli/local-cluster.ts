@@ -21,6 +21,10 @@ export interface LocalClusterOptions {
   /** Node i serves RESP on respPortBase+i. Default: 6380 shifted as far as httpPortBase is from 8000, so clusters on distinct HTTP bases never collide. */
   readonly respPortBase?: number;
   readonly partitions?: number;
+  /** Zone of node i at index i-1 (none when absent); goes into the seeds and `--zone`. */
+  readonly zones?: readonly string[];
+  /** Weight of node i at index i-1 (1 when absent); goes into the seeds and `--weight`. */
+  readonly weights?: readonly number[];
   readonly logLevel?: string;
   /** 'inherit' shows the nodes' output; 'ignore' hides it; 'pipe' lets the caller read it. */
   readonly output?: 'inherit' | 'ignore' | 'pipe';
@@ -64,7 +68,20 @@ export class LocalCluster {
       respAddress: `127.0.0.1:${(options.respPortBase ?? httpBase - 8000 + 6380) + offset + 1}`,
       process: undefined,
     }));
-    this.seeds = this.nodes.map((node) => `${node.id}@${node.peerAddress}`).join(',');
+    // Every node gets the same seeds with every attribute, so all build the same first view (decision 0015).
+    this.seeds = this.nodes.map((node) => `${node.id}@${node.peerAddress};http=${node.httpUrl.replace('http://', '')};resp=${node.respAddress}${this.placementAttributes(node.index)}`).join(',');
+  }
+
+  private placementAttributes(index: number): string {
+    const zone = this.options.zones?.[index - 1];
+    const weight = this.options.weights?.[index - 1];
+    return `${zone === undefined ? '' : `;zone=${zone}`}${weight === undefined ? '' : `;weight=${weight}`}`;
+  }
+
+  private placementArguments(index: number): string[] {
+    const zone = this.options.zones?.[index - 1];
+    const weight = this.options.weights?.[index - 1];
+    return [...(zone === undefined ? [] : ['--zone', zone]), ...(weight === undefined ? [] : ['--weight', String(weight)])];
   }
 
   node(index: number): LocalNode {
@@ -87,7 +104,7 @@ export class LocalCluster {
 
   private spawnNode(node: LocalNode): void {
     const options = this.options;
-    const args = [...(options.nodeArguments ?? []), binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...(options.extraArguments ?? [])];
+    const args = [...(options.nodeArguments ?? []), binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...this.placementArguments(node.index), ...(options.extraArguments ?? [])];
     const output = options.output ?? 'inherit';
     const child = spawn(process.execPath, args, { stdio: ['ignore', output, output] });
     node.process = child;

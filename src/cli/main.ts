@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerChaosCommand } from './commands/chaos.ts';
+import { registerClusterCommands } from './commands/cluster.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerRingCommand } from './commands/ring.ts';
@@ -11,6 +12,7 @@ const program = new Command('everwrite').description('An always-writeable, leade
 registerNodeCommands(program);
 registerKvCommands(program);
 registerRingCommand(program);
+registerClusterCommands(program);
 registerChaosCommand(program);
 registerSimCommand(program);
 registerBenchCommand(program);

@@ -30,6 +30,7 @@
 //  15 liveness         flags ack 0x10, pingReq 0x20 (neither: ping), target 0x40: id, incarnation[,
 //                      target update], integer count, updates; update = member text, incarnation,
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
+//  14 view             the cluster view's gossip: layout in view-message-codec.ts
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -37,6 +38,7 @@ import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
+import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 
 const frameMarker = 0xc1;
 
@@ -165,6 +167,10 @@ function messageSize(message: Message): number {
       return propsDigestSize(message.slots);
     case 'liveness':
       return livenessSize(message);
+    case 'viewDigest':
+    case 'viewPull':
+    case 'viewFull':
+      return viewMessageSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -280,6 +286,10 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
       return offset;
     case 'liveness':
       return writeLiveness(frame, offset, message);
+    case 'viewDigest':
+    case 'viewPull':
+    case 'viewFull':
+      return writeViewMessage(frame, offset, message);
     default:
       return assertUnknownType(message);
   }
@@ -382,7 +392,7 @@ function writeProps(frame: Buffer, offset: number, entries: readonly PropsEntry[
 // Decoding
 
 /** Reads one frame front to back; every step is bounded, every violation is EVERWRITE_BAD_FRAME. */
-class FrameCursor {
+export class FrameCursor {
   position = 0;
   readonly bytes: Uint8Array;
   readonly end: number;
@@ -533,6 +543,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   const code = tag & typeMask;
   const flags = tag & ~typeMask;
   if (code === livenessCode) return decodeLiveness(cursor, flags);
+  if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);

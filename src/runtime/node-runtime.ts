@@ -15,12 +15,13 @@ import type { DigestFunction } from '../core/base/hash.ts';
 import { checkContextFits, decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
 import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
+import type { ClusterView, ViewGossip } from '../core/cluster-view/index.ts';
 import { propsStorageKey } from './node-metadata.ts';
 import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
-import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
+import type { BucketProps, DeleteRequest, GetResult, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -53,6 +54,8 @@ export interface NodeRuntimeOptions {
    * than this alone is refused (logged), never thrown into the timer or callback that flushed it.
    */
   readonly frameBytesMax?: number;
+  /** Called when the core adopts a newer cluster view: persist it, update the transport's peers (decision 0015). */
+  readonly onViewAdopted?: (view: ClusterView) => void;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -156,26 +159,29 @@ export class NodeRuntime implements KvService {
     const nowMs = this.options.clock.monotonicMs();
     const owned = new Map<NodeId, number>();
     for (const owner of core.ring.owners) owned.set(owner, (owned.get(owner) ?? 0) + 1);
+    const livenessOf = (member: NodeId): MemberLivenessFields => {
+      // The SWIM state, not isAlive: a request back-off is a routing hint, not a belief about the member.
+      const liveness = core.liveness(member);
+      const heard = liveness?.lastHeardMs === undefined ? {} : { lastHeardAgoMs: Math.max(0, Math.round(nowMs - liveness.lastHeardMs)) };
+      return { state: liveness?.state ?? (core.isAlive(member, nowMs) ? 'up' : 'down'), ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }), ...heard };
+    };
+    const gossip = core.viewGossip;
+    if (gossip !== undefined) return viewStatus(core.self, gossip, owned, livenessOf);
     return {
       id: core.self,
       members: core.ring.members.map((member) => {
-        // The SWIM state, not isAlive: a request back-off is a routing hint, not a belief about the member.
-        const liveness = core.liveness(member.id);
-        const heard = liveness?.lastHeardMs === undefined ? {} : { lastHeardAgoMs: Math.max(0, Math.round(nowMs - liveness.lastHeardMs)) };
-        return {
-          id: member.id,
-          address: this.options.addresses.get(member.id) ?? '',
-          state: liveness?.state ?? (core.isAlive(member.id, nowMs) ? 'up' : 'down'),
-          partitions: owned.get(member.id) ?? 0,
-          ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }),
-          ...heard,
-        };
+        const { state, ...rest } = livenessOf(member.id);
+        return { id: member.id, address: this.options.addresses.get(member.id) ?? '', state, partitions: owned.get(member.id) ?? 0, ...rest };
       }),
     };
   }
 
+  /** The live ring; with a cluster view, also its digest and each member's addresses and standing. */
   ring(): unknown {
-    return ringToJSON(this.options.core.ring);
+    const core = this.options.core;
+    const view = core.viewGossip?.view;
+    if (view === undefined) return ringToJSON(core.ring);
+    return { ...ringToJSON(view.ring), digest: view.digest, members: view.members.map((member) => ({ ...member })) };
   }
 
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
@@ -344,6 +350,9 @@ export class NodeRuntime implements KvService {
       case 'propsForget':
         this.forgetProps(effect.buckets);
         return;
+      case 'viewAdopted':
+        this.options.onViewAdopted?.(effect.view);
+        return;
       case 'log':
         this.logger[effect.level](effect.fields ?? {}, effect.message);
         return;
@@ -445,6 +454,38 @@ export class NodeRuntime implements KvService {
       this.logger.error({ error: String(error) }, failure);
     }
   }
+}
+
+/** /admin/status from the cluster view: every member's addresses, placement and liveness, and the view's agreement with the peers. */
+/** What liveness says of a member in /admin/status (decision 0014). */
+type MemberLivenessFields = { readonly state: MemberState; readonly incarnation?: number; readonly lastHeardAgoMs?: number };
+
+function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId, number>, liveness: (member: NodeId) => MemberLivenessFields): NodeStatus {
+  const view = gossip.view;
+  const refusal = gossip.refusal;
+  return {
+    id: self,
+    members: view.members.map((member) => ({
+      id: member.id,
+      address: member.peer,
+      ...liveness(member.id),
+      partitions: owned.get(member.id) ?? 0,
+      peer: member.peer,
+      http: member.http ?? null,
+      resp: member.resp ?? null,
+      zone: member.zone ?? null,
+      weight: member.weight,
+      membership: member.state,
+      share: (owned.get(member.id) ?? 0) / view.partitionCount,
+    })),
+    view: {
+      version: view.version,
+      partitionCount: view.partitionCount,
+      digest: view.digest,
+      conflict: refusal === undefined ? null : { reason: refusal.reason, conflictingPeers: refusal.conflictingPeers, agreeingPeers: refusal.agreeingPeers },
+      peers: [...gossip.peerSummaries()].map(([id, summary]) => ({ id, ...summary })),
+    },
+  };
 }
 
 function notRunning(): Promise<never> {

@@ -72,18 +72,42 @@ export type MemberState = 'up' | 'suspect' | 'down' | 'leaving' | 'joining';
 
 export interface MemberStatus {
   readonly id: NodeId;
+  /** Peer address, host:port (the same as `peer`). */
   readonly address: string;
+  /** Liveness as this node sees it. */
   readonly state: MemberState;
   readonly partitions: number;
   /** SWIM incarnation this node holds for the member (decision 0014). */
   readonly incarnation?: number;
   /** Milliseconds since a liveness message from the member last arrived; absent for itself or before the first. */
   readonly lastHeardAgoMs?: number;
+  /** From the cluster view (decision 0015), when the node runs with one. */
+  readonly peer?: string;
+  readonly http?: string | null;
+  readonly resp?: string | null;
+  readonly zone?: string | null;
+  readonly weight?: number;
+  /** The member's standing in the view ('valid'), as opposed to its liveness (`state`). */
+  readonly membership?: string;
+  /** Fraction of the ring's partitions it owns, 0..1. */
+  readonly share?: number;
+}
+
+/** The cluster view this node holds, and how its peers' compare (decision 0015). */
+export interface ViewStatus {
+  readonly version: number;
+  readonly partitionCount: number;
+  readonly digest: string;
+  /** Set while the node refuses to serve because its view conflicts with its peers'. */
+  readonly conflict: { readonly reason: string; readonly conflictingPeers: readonly string[]; readonly agreeingPeers: readonly string[] } | null;
+  /** The view summary each peer last gossiped. */
+  readonly peers: ReadonlyArray<{ readonly id: string; readonly version: number; readonly partitionCount: number; readonly digest: string }>;
 }
 
 export interface NodeStatus {
   readonly id: NodeId;
   readonly members: readonly MemberStatus[];
+  readonly view?: ViewStatus;
 }
 
 export interface KvService {

@@ -1,7 +1,7 @@
 // Why: the composition root of one Everwrite node. It opens the storage engine behind the write-ahead
-// log, recovers the node's identity (its versioning epoch) and bucket properties, builds the ring
-// from the static member list, and plugs TCP, the system clock and the HTTP front end into the
-// runtime. The CLI's `start` calls it, and so can an application embedding Everwrite.
+// log, recovers the node's identity (its versioning epoch) and bucket properties, boots from its
+// persisted cluster view (or builds the first one from the seeds, view-boot.ts, decision 0015), and
+// plugs TCP, the system clock and the HTTP front end into the runtime. The CLI's `start` calls it, and so can an application embedding Everwrite.
 import { randomInt } from 'node:crypto';
 import { md5 } from '../core/base/md5.ts';
 import { EverwriteError } from '../core/base/errors.ts';
@@ -9,7 +9,7 @@ import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { defaultLimits } from '../core/base/limits.ts';
 import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
-import { createRing } from '../core/ring/index.ts';
+import type { ClusterView } from '../core/cluster-view/index.ts';
 import { actorOf } from '../core/versioning/index.ts';
 import { startHttpServer } from '../api/http/server.ts';
 import { startRespServer } from '../api/resp/index.ts';
@@ -21,17 +21,16 @@ import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
 import { bootIdentity, markCleanStop } from '../runtime/node-metadata.ts';
+import { loadView, saveView } from '../runtime/view-store.ts';
+import { bootView, type SeedMember } from './view-boot.ts';
 
 export interface HostPort {
   readonly host: string;
   readonly port: number;
 }
 
-export interface ClusterMember {
-  readonly id: string;
-  readonly host: string;
-  readonly port: number;
-}
+/** A `--seeds` entry: id and peer address, and optionally zone, weight, HTTP and RESP addresses (view-boot.ts). */
+export type ClusterMember = SeedMember;
 
 export interface StartNodeOptions {
   readonly nodeId: string;
@@ -41,14 +40,21 @@ export interface StartNodeOptions {
   readonly http: HostPort;
   /** Where the Redis-protocol (RESP) front end listens; absent: no RESP front end. */
   readonly resp?: HostPort;
-  /** Every member of the cluster, this node included (static until gossip membership lands). */
+  /**
+   * The seeds: on a brand-new node, every member of the new cluster, this node included (all nodes
+   * must be given the same list); once a view is persisted, where to find the cluster, checked
+   * against the view (decision 0015).
+   */
   readonly members: readonly ClusterMember[];
+  /** This node's zone and weight (`--zone`, `--weight`); checked against the seeds and the view. */
+  readonly zone?: string;
+  readonly weight?: number;
   readonly engine: EngineKind;
   /** Data directory; required for durable engines. */
   readonly dataDirectory?: string;
   /** The shared cluster secret (>= 16 bytes). */
   readonly secret: Uint8Array;
-  /** Ring partitions Q (a power of two). Every node of a cluster must use the same. Default 256. */
+  /** Ring partitions Q (a power of two) of a new cluster, default 256; when given, checked against the persisted view. */
   readonly partitionCount?: number;
   readonly settings?: Partial<NodeCoreSettings>;
   readonly logger?: RuntimeLogger;
@@ -60,6 +66,8 @@ export interface RunningNode {
   readonly httpAddress: HostPort;
   readonly respAddress: HostPort | undefined;
   readonly peerAddress: HostPort;
+  /** The cluster view the node booted with; the current one is runtime.core.viewGossip.view. */
+  readonly bootView: ClusterView;
   stop(): Promise<void>;
   /**
    * Stops like stop() but leaves no clean-stop mark, so the next boot draws a new versioning epoch
@@ -74,7 +82,42 @@ export { md5 };
 function validateMembers(options: StartNodeOptions): void {
   const ids = new Set(options.members.map((member) => member.id));
   if (ids.size !== options.members.length) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'member ids must be distinct');
-  if (!ids.has(options.nodeId)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `this node (${options.nodeId}) is not in the member list`);
+}
+
+const hostPort = (address: HostPort): string => `${address.host}:${address.port}`;
+
+function splitAddress(address: string): HostPort {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon), port: Number(address.slice(colon + 1)) };
+}
+
+/** Every member but this one, by id, at its view address: the transport's peers. */
+function peersOf(view: ClusterView, self: string): Map<NodeId, HostPort> {
+  return new Map(view.members.filter((member) => member.id !== self).map((member) => [member.id, splitAddress(member.peer)] as const));
+}
+
+/** Unreachable peers are routine (debug); refusals and failed handshakes name who knocked (warn). */
+function logTransportIncident(logger: RuntimeLogger | undefined, incident: EverwriteError): void {
+  const routine = incident.code === 'EVERWRITE_UNAVAILABLE' || incident.code === 'EVERWRITE_TIMEOUT';
+  logger?.[routine ? 'debug' : 'warn']({ code: incident.code, ...incident.details }, incident.message);
+}
+
+async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<typeof createStorageEngine>>): Promise<ClusterView> {
+  const booted = bootView({
+    persisted: await loadView(engine),
+    nodeId: options.nodeId,
+    peer: hostPort(options.listen),
+    http: hostPort(options.http),
+    resp: options.resp === undefined ? undefined : hostPort(options.resp),
+    zone: options.zone,
+    weight: options.weight,
+    seeds: options.members,
+    partitionCount: options.partitionCount,
+  });
+  for (const warning of booted.warnings) options.logger?.warn({ version: booted.view.version }, warning);
+  if (booted.created) await saveView(engine, booted.view);
+  options.logger?.info({ version: booted.view.version, digest: booted.view.digest, members: booted.view.members.length, created: booted.created }, 'cluster view loaded');
+  return booted.view;
 }
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
@@ -82,15 +125,30 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const self = asNodeId(options.nodeId);
   const engine = await createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory });
   await engine.open();
+  let view: ClusterView;
+  try {
+    view = await openView(options, engine);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
   const identity = await bootIdentity(engine, () => randomInt(1, 2 ** 31));
-  const ring = createRing({ partitionCount: options.partitionCount ?? 256, members: options.members.map((member) => ({ id: asNodeId(member.id) })) });
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring, md5, idBase: identity.idBase, props: identity.props, ...(options.settings === undefined ? {} : { settings: options.settings }) });
-  const peers = new Map(options.members.filter((member) => member.id !== options.nodeId).map((member) => [asNodeId(member.id), { host: member.host, port: member.port }] as const));
-  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers, secret: options.secret });
+  const seeds = options.members.map((member) => asNodeId(member.id));
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const logger = options.logger;
+  // Only members of the view may connect: a node outside it is refused and named in the log.
+  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true }, { onIncident: (incident) => logTransportIncident(logger, incident) });
   const hints = await HintStore.open(engine);
-  const addresses = new Map(options.members.map((member) => [asNodeId(member.id), `${member.host}:${member.port}`] as const));
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  const addresses = new Map(view.members.map((member) => [member.id, member.peer] as const));
+  const onViewAdopted = (next: ClusterView): void => {
+    transport.setPeers(peersOf(next, options.nodeId));
+    saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
+  };
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(logger === undefined ? {} : { logger }) });
   await runtime.start();
+  // The first view-gossip round now, before the front ends answer: every peer hears this node is
+  // back before any client request reaches it (gossip.ts, announceOnFirstRound).
+  runtime.dispatch({ type: 'tick', nowMs: systemClock.monotonicMs() });
   const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const stopInOrder = async (clean: boolean): Promise<void> => {
@@ -108,6 +166,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     httpAddress: http.address,
     respAddress: resp?.address,
     peerAddress: transport.address(),
+    bootView: view,
     // Once: a second call (a signal during shutdown, a test's cleanup) waits for the first.
     stop: () => (stopped ??= stopInOrder(true)),
     abort: () => (stopped ??= stopInOrder(false)),

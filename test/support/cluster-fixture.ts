@@ -25,6 +25,11 @@ export interface ClusterFixtureOptions {
   readonly nodes?: number;
   /** Node core settings for every node, passed as `--settings-json`. */
   readonly settings?: Partial<NodeCoreSettings>;
+  /** Ring partitions (default 256). */
+  readonly partitions?: number;
+  /** Zone and weight of node i at index i-1 (LocalClusterOptions). */
+  readonly zones?: readonly string[];
+  readonly weights?: readonly number[];
 }
 
 export interface KeyRequestOptions {
@@ -169,6 +174,9 @@ export class ClusterFixture {
       logLevel: 'warn',
       readyTimeoutMs: 30_000,
       extraArguments: settings,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+      ...(options.zones === undefined ? {} : { zones: options.zones }),
+      ...(options.weights === undefined ? {} : { weights: options.weights }),
       onSpawn: (node, child) => this.watch(node, child),
     });
   }
@@ -363,6 +371,8 @@ export interface LoneNodeOptions {
   /** Environment for the child, on top of this process's minus any EVERWRITE_* variable. */
   readonly environment?: Readonly<Record<string, string>>;
   readonly engine?: EngineName;
+  /** More `everwrite start` flags (e.g. --partitions, --settings-json). */
+  readonly extraArguments?: readonly string[];
 }
 
 /**
@@ -379,6 +389,7 @@ export class LoneNode {
     this.url = `http://127.0.0.1:${options.httpPort}`;
     const args = [binPath, 'start', '--node-id', options.id, '--listen', `127.0.0.1:${options.peerPort}`, '--http', `127.0.0.1:${options.httpPort}`, '--data', options.dataDirectory, '--seeds', options.seeds, '--engine', options.engine ?? 'lmdb', '--log-level', 'warn'];
     if (options.secretFile !== undefined) args.push('--secret-file', options.secretFile);
+    args.push(...(options.extraArguments ?? []));
     const environment: Record<string, string | undefined> = { ...process.env };
     for (const name of Object.keys(environment)) if (name.startsWith('EVERWRITE_')) delete environment[name];
     this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...environment, ...options.environment } });

@@ -9,6 +9,7 @@ import { loadSecret } from '../../io/transport/handshake.ts';
 import { LocalCluster, type LocalClusterOptions } from '../local-cluster.ts';
 import { startNode, type ClusterMember, type HostPort, type RunningNode } from '../../server/start-node.ts';
 import { fatalExitCode, installProcessGuard } from '../../server/process-guard.ts';
+import { parseSeed, parseWeight } from '../../server/view-boot.ts';
 import type { EngineKind } from '../../io/storage/index.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
@@ -20,11 +21,9 @@ export function parseHostPort(text: string, what: string): HostPort {
   return { host: match[1] as string, port };
 }
 
-/** `id@host:port` or `host:port` (the id is then the address itself). */
+/** `id@host:port` or `host:port` (the id is then the address itself), then `;zone=`, `;weight=`, `;http=`, `;resp=` (view-boot.ts). */
 export function parseMember(text: string): ClusterMember {
-  const at = text.indexOf('@');
-  const address = parseHostPort(at === -1 ? text : text.slice(at + 1), 'a seed');
-  return { id: at === -1 ? `${address.host}:${address.port}` : text.slice(0, at), ...address };
+  return parseSeed(text);
 }
 
 /**
@@ -70,29 +69,36 @@ interface StartFlags {
   engine: string;
   secretFile?: string;
   partitions: string;
+  zone?: string;
+  weight?: string;
   logLevel: string;
   config?: string;
   settingsJson?: string;
 }
 
-/** Flags win over the config file, which wins over EVERWRITE_* environment variables. */
-function mergeSettings(flags: StartFlags, command: Command): StartFlags {
+/**
+ * Flags win over the config file, which wins over EVERWRITE_* environment variables. `given` names
+ * the settings that came from any of them rather than from a default (a given --partitions is
+ * checked against the persisted cluster view; a default one is not).
+ */
+function mergeSettings(flags: StartFlags, command: Command): StartFlags & { given: ReadonlySet<string> } {
   const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
   const merged: Record<string, unknown> = {};
-  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'logLevel', 'settingsJson'] as const) {
+  const given = new Set<string>();
+  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson'] as const) {
     const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
     const explicit = command.getOptionValueSource(name) === 'cli';
     merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
+    if (explicit || fromFile[name] !== undefined || process.env[environmentName] !== undefined) given.add(name);
   }
-  return merged as unknown as StartFlags;
+  return { ...(merged as unknown as StartFlags), given };
 }
 
 async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   const flags = mergeSettings(rawFlags, command);
   const listen = parseHostPort(flags.listen, '--listen');
   const nodeId = flags.nodeId ?? `${listen.host}:${listen.port}`;
-  const seeds = (flags.seeds ?? '').split(',').filter((seed) => seed.trim() !== '').map(parseMember);
-  const members = seeds.some((member) => member.id === nodeId) ? seeds : [...seeds, { id: nodeId, ...listen }];
+  const members = (flags.seeds ?? '').split(',').filter((seed) => seed.trim() !== '').map(parseMember);
   const engine = flags.engine as EngineKind;
   if (!['lmdb', 'level', 'memory'].includes(engine)) throw new Error(`--engine must be lmdb, level or memory, got ${engine}`);
   if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
@@ -111,7 +117,9 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     engine,
     ...(flags.data === undefined ? {} : { dataDirectory: resolve(flags.data) }),
     secret,
-    partitionCount: Number(flags.partitions),
+    ...(flags.given.has('partitions') ? { partitionCount: Number(flags.partitions) } : {}),
+    ...(flags.zone === undefined || flags.zone === '' ? {} : { zone: flags.zone }),
+    ...(flags.weight === undefined ? {} : { weight: parseWeight(String(flags.weight), '--weight') }),
     settings,
     logger,
   });
@@ -181,10 +189,12 @@ export function registerNodeCommands(program: Command): void {
     .option('--http <host:port>', 'address for the HTTP API', '127.0.0.1:8001')
     .option('--resp <host:port>', 'address for the Redis-protocol front end (off when absent)')
     .option('--data <dir>', 'data directory (durable engines)')
-    .option('--seeds <list>', 'every cluster member as id@host:port, comma-separated')
+    .option('--seeds <list>', 'comma-separated id@host:port[;zone=Z][;weight=W][;http=host:port][;resp=host:port]: on a new cluster every member (the same list on every node, this node included); afterwards where to find the cluster, checked against the persisted view')
     .option('--engine <kind>', 'storage engine: lmdb, level or memory', 'lmdb')
     .option('--secret-file <file>', 'cluster secret file (or EVERWRITE_SECRET)')
-    .option('--partitions <q>', 'ring partitions (power of two; same on every node)', '256')
+    .option('--partitions <q>', 'ring partitions of a new cluster (power of two; same on every node; fixed once the cluster exists)', '256')
+    .option('--zone <name>', "this node's zone (failure domain): preference lists span distinct zones; must match its --seeds entry")
+    .option('--weight <w>', "this node's relative capacity (default 1): weight 2 owns about twice the partitions; must match its --seeds entry")
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--config <file>', 'JSON file with any of these settings')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')

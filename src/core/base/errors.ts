@@ -24,6 +24,10 @@ export const errorTable = {
   EVERWRITE_AUTH_FAILED: { httpStatus: 401, resp: 'NOAUTH' },
   EVERWRITE_STORAGE_FAILED: { httpStatus: 500, resp: 'ERR' },
   EVERWRITE_INTERNAL: { httpStatus: 500, resp: 'ERR' },
+  /** A cluster view (decision 0015) that is malformed, oversized or not canonical. */
+  EVERWRITE_BAD_VIEW: { httpStatus: 400, resp: 'ERR' },
+  /** This node's cluster view conflicts with its peers' (decision 0015): it refuses to serve rather than answer wrongly. */
+  EVERWRITE_VIEW_CONFLICT: { httpStatus: 503, resp: 'CLUSTERDOWN' },
 } as const satisfies Record<string, { httpStatus: number; resp: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

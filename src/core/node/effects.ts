@@ -3,6 +3,7 @@
 import type { NodeId } from '../base/ids.ts';
 import type { Message, PropsEntry, WireError } from '../protocol/messages.ts';
 import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../versioning/index.ts';
+import type { ClusterView } from '../cluster-view/index.ts';
 
 /** The answer to a client request: the record it produced or read, or a coded error. */
 /** How a replica is asked to mint a new version of a key (the coordinator's half of a put). */
@@ -40,4 +41,6 @@ export type Effect =
   | { readonly type: 'propsSave'; readonly entries: readonly PropsEntry[] }
   /** Remove these buckets' saved props (deletion markers forgotten). */
   | { readonly type: 'propsForget'; readonly buckets: readonly string[] }
+  /** The node adopted a newer cluster view: persist it, and let the transport follow its members (decision 0015). */
+  | { readonly type: 'viewAdopted'; readonly view: ClusterView }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> };

@@ -19,6 +19,7 @@ import { NodeKernel } from './kernel.ts';
 import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
 import { PropsGossip } from './props-gossip.ts';
 import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
+import { ViewGossip, type ClusterView } from '../cluster-view/index.ts';
 
 export interface NodeCoreOptions {
   readonly self: NodeId;
@@ -39,6 +40,14 @@ export interface NodeCoreOptions {
   readonly idBase?: number;
   /** Seed of the generator that picks whom failure detection probes. Default: derived from `self` and `idBase`. */
   readonly livenessSeed?: number;
+  /**
+   * The persisted cluster view (decision 0015); `ring` must be its ring. With it, the node gossips
+   * its view, adopts newer ones and refuses clients while its view conflicts with its peers'.
+   * Without it (simulator, unit tests) the ring is static.
+   */
+  readonly view?: ClusterView;
+  /** Members contacted every view-gossip round besides a random one. */
+  readonly seeds?: readonly NodeId[];
 }
 
 /** A stable 32-bit seed from a node id and its id base, so each node (and incarnation) probes in its own order. */
@@ -55,6 +64,8 @@ export class NodeCore {
   private readonly swim: Swim;
   /** The ring whose members the failure detector watches; another ring object means the members may have changed. */
   private watchedRing: Ring;
+  /** The cluster view's gossip, when the node was given a view. */
+  readonly viewGossip: ViewGossip | undefined;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
@@ -65,6 +76,42 @@ export class NodeCore {
     this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase);
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
+    this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
+  }
+
+  private createViewGossip(view: ClusterView, seeds: readonly NodeId[], idBase: number): ViewGossip {
+    const kernel = this.kernel;
+    // Each node and incarnation picks its gossip partners from its own sequence, apart from liveness's.
+    const seed = seedOf(`${kernel.self}/view`, idBase);
+    return new ViewGossip({
+      self: kernel.self,
+      view,
+      seeds,
+      gossipIntervalMs: kernel.settings.viewGossipIntervalMs,
+      prng: new Prng(seed),
+      announceOnFirstRound: true,
+      ports: {
+        send: (to, message) => kernel.send(to, message),
+        adopted: (next) => {
+          kernel.ring = next.ring;
+          kernel.emit({ type: 'viewAdopted', view: next });
+        },
+        log: (level, message, fields) => kernel.emit({ type: 'log', level, message, fields }),
+      },
+    });
+  }
+
+  /** Answers a client request with the view conflict, if there is one; true when it did. */
+  private refusedByView(requestId: number): boolean {
+    const refused = this.viewRefusalError();
+    if (refused !== undefined) this.kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: refused } });
+    return refused !== undefined;
+  }
+
+  /** The coded error clients get while this node's view conflicts with its peers', or undefined. */
+  private viewRefusalError(): { code: string; message: string } | undefined {
+    const refusal = this.viewGossip?.refusal;
+    return refusal === undefined ? undefined : { code: 'EVERWRITE_VIEW_CONFLICT', message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})` };
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
@@ -145,9 +192,11 @@ export class NodeCore {
         this.onClientRequest(event);
         return;
       case 'clientSetProps':
+        if (this.refusedByView(event.requestId)) return;
         this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'set', patch: event.patch }, event.realtimeMs ?? 0);
         return;
       case 'clientDeleteProps':
+        if (this.refusedByView(event.requestId)) return;
         this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'delete' }, event.realtimeMs);
         return;
       case 'message':
@@ -179,6 +228,11 @@ export class NodeCore {
   private onClientRequest(event: Extract<Event, { type: 'clientGet' | 'clientPut' }>): void {
     const kernel = this.kernel;
     const origin = { kind: 'client', requestId: event.requestId } as const;
+    const refused = this.viewRefusalError();
+    if (refused !== undefined) {
+      kernel.answer(origin, { ok: false, error: refused });
+      return;
+    }
     if (kernel.inFlightCoordinations >= kernel.settings.inFlightCoordinationsMax) {
       kernel.answer(origin, { ok: false, error: { code: 'EVERWRITE_OVERLOADED', message: `${kernel.inFlightCoordinations} requests in flight; try again` } });
       return;
@@ -200,8 +254,16 @@ export class NodeCore {
         return onReplicaGet(kernel, from, message);
       case 'reap':
         return onReap(kernel, message);
-      case 'forward':
+      case 'forward': {
+        const refused = this.viewRefusalError();
+        if (refused !== undefined) return kernel.send(from, { type: 'forwardReply', id: message.id, error: refused });
         return onForward(kernel, from, message);
+      }
+      case 'viewDigest':
+      case 'viewPull':
+      case 'viewFull':
+        this.viewGossip?.onMessage(from, message, kernel.nowMs);
+        return;
       case 'props':
         return this.propsGossip.onEntries(from, message.entries);
       case 'propsDigest':
@@ -221,6 +283,7 @@ export class NodeCore {
     this.hints.onTick();
     this.propsGossip.onTick();
     const kernel = this.kernel;
+    this.viewGossip?.onTick(kernel.nowMs);
     if (kernel.ring !== this.watchedRing) {
       this.watchedRing = kernel.ring;
       this.swim.setMembers(kernel.ring.members.map((member) => member.id));

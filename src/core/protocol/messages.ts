@@ -2,6 +2,7 @@
 // as bytes from the record codec), so any codec can carry them and the simulator can inspect them.
 // Every request carries an id chosen by its sender; replies echo it; unknown ids are ignored, which
 // makes duplicated, late or reordered frames harmless.
+import type { ViewMessage } from '../cluster-view/messages.ts';
 
 /** The error part of an outcome, as it crosses the wire. */
 export interface WireError {
@@ -73,6 +74,8 @@ export type Message =
   | { readonly type: 'props'; readonly entries: readonly PropsEntry[] }
   /** One hash per slot of the sender's props table; the receiver answers the entries of slots that differ (and, with `reply`, its own digest). */
   | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean }
-  | LivenessMessage;
+  | LivenessMessage
+  /** The cluster view's gossip (src/core/cluster-view, decision 0015). */
+  | ViewMessage;
 
 export type MessageType = Message['type'];

@@ -73,11 +73,12 @@ export class InboundConnection implements FrameSink {
       this.clearTimer();
       this.handshake = undefined;
       this.peerId = step.peerId;
+      // The host may refuse a node outside the cluster view; it has then closed this connection.
+      if (!this.host.inboundAuthenticated(this)) return;
       // From here on frames may be as large as the cluster allows; the reader keeps parsing the
       // rest of this chunk under the new limit, so a dialer may pipeline right after its proof.
       this.reader.frameBytesMax = this.host.options.frameBytesMax;
       this.host.metrics.inboundAuthenticated++;
-      this.host.inboundAuthenticated(this);
     }
   }
 

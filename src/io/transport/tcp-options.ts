@@ -71,6 +71,12 @@ export interface TcpTransportOptions {
    * anything that must survive an outage travels as a hint instead.
    */
   readonly queuedFrameAgeMaxMs?: number;
+  /**
+   * Accept inbound connections only from nodes in the peer map (the cluster view's members,
+   * decision 0015): a node that proves the secret but is not a member is disconnected and reported
+   * as an incident naming it. Default false: any node with the secret may talk (transport tests).
+   */
+  readonly inboundPeersOnly?: boolean;
 }
 
 export interface ResolvedTcpTransportOptions {
@@ -87,6 +93,7 @@ export interface ResolvedTcpTransportOptions {
   readonly inboundConnectionsMax: number;
   readonly coalesceStrategy: CoalesceStrategy;
   readonly queuedFrameAgeMaxMs: number;
+  readonly inboundPeersOnly: boolean;
 }
 
 export const tcpTransportDefaults = Object.freeze({
@@ -151,6 +158,7 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     inboundConnectionsMax: integerInRange('inboundConnectionsMax', merged.inboundConnectionsMax, 1, 1_000_000),
     coalesceStrategy: merged.coalesceStrategy,
     queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
+    inboundPeersOnly: options.inboundPeersOnly === true,
   });
 }
 

@@ -49,6 +49,8 @@ export class TcpTransportMetrics {
   connectionsClosedProtocolViolation = 0;
   /** Inbound connections refused because inboundConnectionsMax were open. */
   inboundRefused = 0;
+  /** Authenticated inbound connections closed because their node is not a peer (inboundPeersOnly). */
+  inboundRefusedNotPeer = 0;
 
   snapshot(): Readonly<Omit<TcpTransportMetrics, 'snapshot'>> {
     return Object.freeze({ ...this });
@@ -77,7 +79,7 @@ export interface OutboundHost extends ConnectionHost {
 export interface InboundHost extends ConnectionHost {
   /** Hands an authenticated frame to the receive handler. */
   deliver(from: NodeId, frame: Uint8Array): void;
-  /** Called once the peer proved the secret; the host may retire an older connection from it. */
-  inboundAuthenticated(connection: { readonly peerId: NodeId | undefined; close(): void }): void;
+  /** Called once the peer proved the secret; the host may retire an older connection from it, or refuse this one (false: it was closed). */
+  inboundAuthenticated(connection: { readonly peerId: NodeId | undefined; close(): void }): boolean;
   inboundClosed(connection: { readonly peerId: NodeId | undefined }): void;
 }

@@ -171,14 +171,21 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     handler(from, frame);
   }
 
-  inboundAuthenticated(connection: InboundConnection): void {
+  inboundAuthenticated(connection: InboundConnection): boolean {
     const peerId = connection.peerId as NodeId;
+    if (this.options.inboundPeersOnly && !this.peers.has(peerId)) {
+      this.metrics.inboundRefusedNotPeer++;
+      connection.close();
+      this.reportIncident(new EverwriteError('EVERWRITE_AUTH_FAILED', `refused a connection from node ${peerId}: it is not a member of this node's cluster view`, { peer: peerId }));
+      return false;
+    }
     const previous = this.inboundByPeer.get(peerId);
     // A peer keeps one outbound connection to us; an older one from it is a leftover (it restarted
     // or reconnected), so it is retired rather than left half-open.
     if (previous !== undefined && previous !== connection) previous.close();
     this.inboundByPeer.set(peerId, connection);
     this.links.get(peerId)?.peerConnected();
+    return true;
   }
 
   inboundClosed(connection: InboundConnection): void {

@@ -1,0 +1,121 @@
+// Why: an operator must see the cluster as a node holds it, not as a planner imagines it:
+// `everwrite cluster status` is the `nodetool status` table (who the members are, where, zone,
+// weight, liveness, partitions owned and share of the ring) with the view's version and any
+// conflict, and `everwrite cluster ring` lists the live ring's owners. Both read one node's
+// /admin/status and /admin/ring (docs/API.md); the formatting is pure and exported for tests.
+import type { Command } from 'commander';
+import { parseNodeUrl } from '../format.ts';
+import { defaultNodeUrl, processIo, type CommandIo } from './kv.ts';
+
+interface MemberRow {
+  readonly id: string;
+  readonly address?: string;
+  readonly peer?: string;
+  readonly http?: string | null;
+  readonly zone?: string | null;
+  readonly weight?: number;
+  readonly state?: string;
+  readonly membership?: string;
+  readonly partitions?: number;
+  readonly share?: number;
+  readonly lastHeardAgoMs?: number;
+}
+
+interface StatusDocument {
+  readonly id: string;
+  readonly members: readonly MemberRow[];
+  readonly view?: { readonly version: number; readonly partitionCount: number; readonly digest: string; readonly conflict: { readonly reason: string } | null };
+}
+
+interface RingDocument {
+  readonly version: number;
+  readonly partitionCount: number;
+  readonly digest?: string;
+  readonly members: ReadonlyArray<{ readonly id: string; readonly zone?: string; readonly weight?: number }>;
+  readonly owners: readonly number[];
+}
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+const orDash = (value: string | number | null | undefined): string => (value === undefined || value === null || value === '' ? '-' : String(value));
+
+/** The status table: one row per member, then the view line (and the conflict, if any). */
+export function formatClusterStatus(status: StatusDocument): string {
+  const rows = status.members.map((member) => [
+    `${member.id}${member.id === status.id ? '*' : ''}`,
+    orDash(member.peer ?? member.address),
+    orDash(member.http),
+    orDash(member.zone),
+    orDash(member.weight ?? 1),
+    orDash(member.state),
+    orDash(member.partitions),
+    member.share === undefined ? '-' : `${(member.share * 100).toFixed(1)}%`,
+    member.lastHeardAgoMs === undefined ? '-' : `${member.lastHeardAgoMs} ms`,
+  ]);
+  const lines = [table(['id', 'peer', 'http', 'zone', 'weight', 'state', 'partitions', 'ring', 'last heard'], rows)];
+  const view = status.view;
+  if (view !== undefined) lines.push(`view version ${view.version}, ${view.partitionCount} partitions, digest ${view.digest} (as seen by ${status.id}, marked *)`);
+  if (view?.conflict) lines.push(`CONFLICT: ${status.id} refuses to serve: ${view.conflict.reason}`);
+  return lines.join('\n');
+}
+
+/** The live ring: its version, then each partition's owner. */
+export function formatClusterRing(ring: RingDocument): string {
+  const rows = ring.owners.map((owner, partition) => {
+    const member = ring.members[owner];
+    return [String(partition), orDash(member?.id), orDash(member?.zone)];
+  });
+  return [`ring version ${ring.version}, ${ring.partitionCount} partitions${ring.digest === undefined ? '' : `, digest ${ring.digest}`}`, table(['partition', 'owner', 'zone'], rows)].join('\n');
+}
+
+async function fetchJson(io: CommandIo, node: string, path: string): Promise<unknown> {
+  const url = new URL(path, parseNodeUrl(node));
+  const response = await fetch(url, { signal: AbortSignal.timeout(io.requestTimeoutMs) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${url.href} answered ${response.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+export interface ClusterArguments {
+  readonly node: string;
+  readonly json: boolean;
+}
+
+export async function runClusterStatus(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
+  try {
+    const status = (await fetchJson(io, args.node, '/admin/status')) as StatusDocument;
+    io.stdout.write(`${args.json ? JSON.stringify(status, null, 2) : formatClusterStatus(status)}\n`);
+  } catch (error) {
+    io.stderr.write(`everwrite: cluster status: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.setExitCode(1);
+  }
+}
+
+export async function runClusterRing(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
+  try {
+    const ring = (await fetchJson(io, args.node, '/admin/ring')) as RingDocument;
+    io.stdout.write(`${args.json ? JSON.stringify(ring, null, 2) : formatClusterRing(ring)}\n`);
+  } catch (error) {
+    io.stderr.write(`everwrite: cluster ring: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.setExitCode(1);
+  }
+}
+
+export function registerClusterCommands(program: Command): void {
+  const cluster = program.command('cluster').description("the cluster as a node holds it: its members and the live ring");
+  cluster
+    .command('status')
+    .description('members: peer and HTTP address, zone, weight, state, partitions owned, share of the ring; the view version and any conflict')
+    .option('--node <url>', 'the node to ask', defaultNodeUrl)
+    .option('--json', 'print /admin/status as JSON')
+    .action((flags: { node: string; json?: boolean }) => runClusterStatus({ node: flags.node, json: flags.json === true }));
+  cluster
+    .command('ring')
+    .description("the live ring (not the planner): each partition's owner, with the ring's version and digest")
+    .option('--node <url>', 'the node to ask', defaultNodeUrl)
+    .option('--json', 'print /admin/ring as JSON')
+    .action((flags: { node: string; json?: boolean }) => runClusterRing({ node: flags.node, json: flags.json === true }));
+}
