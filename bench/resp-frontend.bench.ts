@@ -19,6 +19,7 @@ import { RespConnection } from '../src/api/resp/connection.ts';
 import type { RespServerContext } from '../src/api/resp/context.ts';
 import { startRespServer } from '../src/api/resp/index.ts';
 import { resolveRespServerOptions } from '../src/api/resp/options.ts';
+import { AddressRateLimiter } from '../src/core/base/rate-limiter.ts';
 import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest } from '../src/runtime/service.ts';
 
 const noContext = { context: 'bench' } as const;
@@ -159,7 +160,7 @@ function memorySockets(service: KvService, clients: number): MemorySocket[] {
   const options = resolveRespServerOptions({ service, host: '127.0.0.1', port: 0 });
   const stats = { connectionsReceived: 0, connectionsRejected: 0, commandsProcessed: 0, protocolErrors: 0 };
   const nowMs = Date.now();
-  const context: RespServerContext = { service, options, logger: pino({ level: 'warn' }), commands: buildCommandTable(), stats, sessions: new Set(), startedMs: nowMs, clock: { nowMs } };
+  const context: RespServerContext = { service, options, logger: pino({ level: 'warn' }), commands: buildCommandTable(), stats, sessions: new Set(), startedMs: nowMs, clock: { nowMs }, rateLimiter: new AddressRateLimiter({ requestsPerSecond: Number.MAX_SAFE_INTEGER, burstRequests: Number.MAX_SAFE_INTEGER }) };
   return Array.from({ length: clients }, (_, index) => {
     const socket = new MemorySocket();
     new RespConnection(context, socket as unknown as Socket, index + 1);

@@ -23,6 +23,8 @@ import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
 import { bootIdentity, markCleanStop } from '../runtime/node-metadata.ts';
 import { loadView, saveView } from '../runtime/view-store.ts';
 import { bootView, type SeedMember } from './view-boot.ts';
+import { AddressRateLimiter } from '../core/base/rate-limiter.ts';
+import type { NodeLimits } from './node-limits.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -58,6 +60,8 @@ export interface StartNodeOptions {
   readonly partitionCount?: number;
   readonly settings?: Partial<NodeCoreSettings>;
   readonly logger?: RuntimeLogger;
+  /** Connection caps, timeouts and the per-address request rate (decision 0013); defaults when absent. */
+  readonly limits?: NodeLimits;
 }
 
 export interface RunningNode {
@@ -133,11 +137,14 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw error;
   }
   const identity = await bootIdentity(engine, () => randomInt(1, 2 ** 31));
+  const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
   const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
-  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true }, { onIncident: (incident) => logTransportIncident(logger, incident) });
+  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer }, { onIncident: (incident) => logTransportIncident(logger, incident) });
+  // One limiter for both front ends: a client's rate is its address's, whichever protocol it uses.
+  const rateLimiter = new AddressRateLimiter(limits.rate);
   const hints = await HintStore.open(engine);
   const addresses = new Map(view.members.map((member) => [member.id, member.peer] as const));
   const onViewAdopted = (next: ClusterView): void => {
@@ -149,8 +156,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
   runtime.dispatch({ type: 'tick', nowMs: systemClock.monotonicMs() });
-  const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
-  const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
   const stopInOrder = async (clean: boolean): Promise<void> => {
     await resp?.close();
     await http.close();

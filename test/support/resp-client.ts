@@ -123,9 +123,10 @@ export class RespTestClient {
     });
   }
 
-  static connect(port: number): Promise<RespTestClient> {
+  /** Connects to 127.0.0.1:`port`, from `localAddress` (another loopback address acts as another client). */
+  static connect(port: number, localAddress?: string): Promise<RespTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.removeListener('error', reject);

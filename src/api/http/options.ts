@@ -6,6 +6,8 @@ import type { Registry } from 'prom-client';
 import { defaultLimits } from '../../core/base/limits.ts';
 import type { Limits } from '../../core/base/limits.ts';
 import type { KvService } from '../../runtime/service.ts';
+import { validateAdmissionLimits } from '../../core/base/admission.ts';
+import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -42,17 +44,42 @@ export interface HttpServerOptions {
    */
   readonly requestTimeoutMs?: number;
   /**
+   * Deadline for receiving a request's headers, counted from the connection's opening or from
+   * the previous answer, in milliseconds. Default 5000 (decision 0013): any client sends its
+   * headers within a round trip or two; a slowloris client trickling header lines, or one that
+   * connects and sends nothing, is answered 408 and closed. At most requestTimeoutMs.
+   */
+  readonly headersTimeoutMs?: number;
+  /**
+   * How often the header and request deadlines are checked, in milliseconds. Default 1000: Node's
+   * own default (30000) let a connection outlive its deadline by up to 30 s.
+   */
+  readonly timeoutCheckIntervalMs?: number;
+  /**
+   * Connections held at once, a count. Default 4096 (decision 0013; 10000 before): with RESP's
+   * 10000 and the peer port's 1024 a node stays under a 20,000-descriptor limit. When all are
+   * taken, the connection idle the longest (no request in progress) is closed to make room; with
+   * every one busy the newcomer gets 503 EVERWRITE_UNAVAILABLE and is closed.
+   */
+  readonly connectionsMax?: number;
+  /**
+   * Connections held at once from one client address, a count. Default 512: far above a client
+   * pool (the TypeScript client opens at most 64 per node), far below connectionsMax. One more is
+   * answered 429 EVERWRITE_RATE_LIMITED and closed.
+   */
+  readonly connectionsPerAddressMax?: number;
+  /**
+   * Injected: the per-address request rate limiter (src/core/base/rate-limiter.ts); a request over
+   * it gets 429 EVERWRITE_RATE_LIMITED with Retry-After. startNode shares one with the RESP front
+   * end. Default: a limiter with the default (generous) rate, of this server alone.
+   */
+  readonly rateLimiter?: AddressRateLimiter;
+  /**
    * How long close() waits for requests in flight before cutting their connections, in
    * milliseconds. Default 10000: longer than a quorum timeout, so a clean stop loses no answer,
    * yet a hung request cannot hold a shutdown forever.
    */
   readonly closeTimeoutMs?: number;
-  /**
-   * Open client connections; a connection past it is closed at once (Node's maxConnections).
-   * Default 10000: each holds buffers and a socket, and without a bound only the process's file
-   * limit stopped a client that opens connections and keeps them.
-   */
-  readonly connectionsMax?: number;
 }
 
 /** The validated, frozen form every handler reads. */
@@ -63,15 +90,21 @@ export interface ResolvedHttpServerOptions {
   readonly jsonBodyBytesMax: number;
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
-  readonly closeTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly timeoutCheckIntervalMs: number;
   readonly connectionsMax: number;
+  readonly connectionsPerAddressMax: number;
+  readonly closeTimeoutMs: number;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
 const keepAliveTimeoutMsDefault = 5000;
 const requestTimeoutMsDefault = 60_000;
 const closeTimeoutMsDefault = 10_000;
-const connectionsMaxDefault = 10_000;
+const headersTimeoutMsDefault = 5000;
+const timeoutCheckIntervalMsDefault = 1000;
+const connectionsMaxDefault = 4096;
+const connectionsPerAddressMaxDefault = 512;
 
 function requirePositiveInteger(name: string, value: number): number {
   if (!Number.isSafeInteger(value) || value <= 0) {
@@ -97,14 +130,23 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new RangeError(`http server option port must be an integer in 0..65535, got ${String(options.port)}`);
   }
+  const requestTimeoutMs = requirePositiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? requestTimeoutMsDefault);
+  const headersTimeoutMs = requirePositiveInteger('headersTimeoutMs', options.headersTimeoutMs ?? Math.min(headersTimeoutMsDefault, requestTimeoutMs));
+  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`http server option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+  const admission = validateAdmissionLimits('http server', {
+    connectionsMax: options.connectionsMax ?? connectionsMaxDefault,
+    connectionsPerAddressMax: options.connectionsPerAddressMax ?? Math.min(connectionsPerAddressMaxDefault, options.connectionsMax ?? connectionsMaxDefault),
+  });
   return Object.freeze({
     host: options.host,
     port: options.port,
     limits: resolveLimits(options.limits),
     jsonBodyBytesMax: requirePositiveInteger('jsonBodyBytesMax', options.jsonBodyBytesMax ?? jsonBodyBytesMaxDefault),
     keepAliveTimeoutMs: requirePositiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? keepAliveTimeoutMsDefault),
-    requestTimeoutMs: requirePositiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? requestTimeoutMsDefault),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    timeoutCheckIntervalMs: requirePositiveInteger('timeoutCheckIntervalMs', options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault),
+    ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
-    connectionsMax: requirePositiveInteger('connectionsMax', options.connectionsMax ?? connectionsMaxDefault),
   });
 }

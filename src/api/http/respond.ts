@@ -54,6 +54,15 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(text);
 }
 
+/**
+ * 429 EVERWRITE_RATE_LIMITED for a client over its request rate (decision 0013). Retry-After is in
+ * whole seconds (RFC 9110), at least 1; the body carries the exact wait in retryAfterMs.
+ */
+export function sendRateLimited(response: ServerResponse, retryAfterMs: number): void {
+  response.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  sendJson(response, 429, { code: 'EVERWRITE_RATE_LIMITED', message: `too many requests from your address; retry in ${retryAfterMs} ms`, retryAfterMs });
+}
+
 /** A coded error body `{"code","message",...details}` with an explicit status. */
 export function sendCodedError(response: ServerResponse, status: number, code: string, message: string, context?: string): void {
   sendJson(response, status, { code, message }, context);

@@ -9,9 +9,11 @@ import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { ServerContext } from './exchange.ts';
 import { HttpMetrics } from './metrics.ts';
+import { HttpConnectionGuard } from './connections.ts';
+import { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
-import { sendCodedError, sendThrown } from './respond.ts';
+import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
 import { matchRoute, unmatchedRoute } from './routes.ts';
 import { listen } from '../listen.ts';
 
@@ -34,6 +36,8 @@ interface Lifecycle {
   readonly inFlight: Set<ServerResponse>;
   /** The one close in progress or done: close() may be called again and gets the same promise. */
   closed: Promise<void> | undefined;
+  readonly connections: HttpConnectionGuard;
+  readonly rateLimiter: AddressRateLimiter;
 }
 
 function answerUnrouted(request: IncomingMessage, response: ServerResponse): void {
@@ -45,10 +49,15 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
   // A server being closed tells clients not to reuse the connection, so close() does not wait on it.
   if (lifecycle.closing) response.shouldKeepAlive = false;
   lifecycle.inFlight.add(response);
+  const socket = request.socket;
+  lifecycle.connections.requestStarted(socket);
   const exchange = matchRoute(request, response);
   const template = exchange === undefined ? unmatchedRoute : exchange.route.template;
   try {
-    if (exchange === undefined) {
+    const retryAfterMs = lifecycle.rateLimiter.take(lifecycle.connections.clientAddressOf(socket), Date.now());
+    if (retryAfterMs > 0) {
+      sendRateLimited(response, retryAfterMs);
+    } else if (exchange === undefined) {
       answerUnrouted(request, response);
     } else {
       const handler = exchange.route.handlers[request.method ?? ''];
@@ -63,6 +72,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
     sendThrown(response, thrown, context.logger, template);
   }
   lifecycle.inFlight.delete(response);
+  lifecycle.connections.requestFinished(socket);
   context.metrics.record(template, request.method, response.statusCode, (performance.now() - startedMs) / 1000);
 }
 
@@ -118,14 +128,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
     metrics: new HttpMetrics(options.metrics),
   });
-  const lifecycle: Lifecycle = { closing: false, inFlight: new Set(), closed: undefined };
+  const connections = new HttpConnectionGuard(resolved);
+  const rateLimiter = options.rateLimiter ?? new AddressRateLimiter();
+  const lifecycle: Lifecycle = { closing: false, inFlight: new Set(), closed: undefined, connections, rateLimiter };
   const server = createServer({
     keepAlive: true,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: resolved.requestTimeoutMs,
-    headersTimeout: resolved.requestTimeoutMs,
+    headersTimeout: resolved.headersTimeoutMs,
+    connectionsCheckingInterval: resolved.timeoutCheckIntervalMs,
   });
-  server.maxConnections = resolved.connectionsMax;
+  // No server.maxConnections: Node would drop a newcomer at the cap before the guard could make
+  // room for it by closing an idle connection (decision 0013).
+  server.on('connection', connections.onConnection);
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     void serveRequest(context, lifecycle, request, response);
   };

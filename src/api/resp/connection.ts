@@ -20,6 +20,7 @@ import { errorReplyFor } from './errors.ts';
 import { orderingKey } from './keys.ts';
 import { RespProtocolError, RespRequestParser } from './parser.ts';
 import { ErrorReply, encodeReply } from './reply.ts';
+import type { AdmittedConnection } from '../../core/base/admission.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
 
 /** A command whose reply is not written yet; `bytes` is set once it is answered. */
@@ -87,8 +88,20 @@ class FlushQueue {
 
 const flushQueue = new FlushQueue();
 
-export class RespConnection {
+/** Told of every chunk a connection receives, so the server's admission table knows who is idle. */
+export interface ActivityListener {
+  touch(connection: RespConnection): void;
+}
+
+/** Answer to a command over its address's request rate (decision 0013); the command does not run. */
+function rateLimitedReply(retryAfterMs: number): ErrorReply {
+  return new ErrorReply(`BUSY EVERWRITE_RATE_LIMITED: too many requests from your address; retry in ${retryAfterMs} ms`);
+}
+
+export class RespConnection implements AdmittedConnection {
   readonly session: Session;
+  /** The client's IP: its per-address connection share and request rate are counted on it. */
+  readonly clientAddress: string;
   private readonly parser: RespRequestParser;
   private readonly pending: PendingReply[] = [];
   private readonly busyKeys = new Map<string, number>();
@@ -118,8 +131,10 @@ export class RespConnection {
     private readonly server: RespServerContext,
     private readonly socket: Socket,
     id: number,
+    activity?: ActivityListener,
   ) {
     const nowMs = server.clock.nowMs;
+    this.clientAddress = socket.remoteAddress ?? '?';
     this.session = {
       id,
       protocol: 2,
@@ -138,6 +153,7 @@ export class RespConnection {
     socket.on('data', (chunk: Buffer) => {
       // Once stopped, what still arrives is read only to be discarded (see closeIfDone).
       if (this.stopped) return;
+      activity?.touch(this);
       this.parser.push(chunk);
       this.pump();
     });
@@ -163,6 +179,16 @@ export class RespConnection {
   }
 
   destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** A command is parsed and not answered, or replies wait to be written: not idle. */
+  isBusy(): boolean {
+    return this.pending.length > 0 || this.inFlight > 0 || this.outputBytes > 0 || this.blocked !== undefined;
+  }
+
+  /** Closed to make room for a newcomer (admission) or for idling too long; nothing is pending. */
+  evict(): void {
     this.socket.destroy();
   }
 
@@ -265,8 +291,9 @@ export class RespConnection {
     session.lastCommand = name;
     server.stats.commandsProcessed += 1;
     let result: Reply | Promise<Reply>;
+    const retryAfterMs = server.rateLimiter.take(this.clientAddress, server.clock.nowMs);
     try {
-      result = runCommand(server, session, spec, args);
+      result = retryAfterMs > 0 ? rateLimitedReply(retryAfterMs) : runCommand(server, session, spec, args);
     } catch (thrown) {
       result = errorReplyFor(thrown, server.logger, name);
     }

@@ -4,6 +4,7 @@
 // path allocates no closure per command.
 import type { Logger } from 'pino';
 import type { KvService } from '../../runtime/service.ts';
+import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { ResolvedRespServerOptions } from './options.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
 
@@ -82,4 +83,6 @@ export interface RespServerContext {
   /** Wall clock when the server started, in ms since the epoch (INFO uptime). */
   readonly startedMs: number;
   readonly clock: CoarseClock;
+  /** Per-address request rate (decision 0013); may be shared with the node's HTTP front end. */
+  readonly rateLimiter: AddressRateLimiter;
 }

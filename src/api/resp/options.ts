@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { defaultLimits } from '../../core/base/limits.ts';
 import type { Limits } from '../../core/base/limits.ts';
 import type { KvService } from '../../runtime/service.ts';
+import { validateAdmissionLimits } from '../../core/base/admission.ts';
+import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 
 /**
  * How a Redis key names an Everwrite bucket and key.
@@ -64,8 +66,31 @@ export interface RespServerOptions {
    * until the client drains them. Default 4 MiB.
    */
   readonly outputBytesMax?: number;
-  /** Open client connections, a count; the next one gets "-ERR max number of clients reached". Default 10000 (Redis's maxclients). */
+  /**
+   * Open client connections, a count. Default 10000 (Redis's maxclients). When all are taken, the
+   * connection that sent nothing for the longest and has no command in flight is closed to make
+   * room (decision 0013); with none such, the newcomer gets "-ERR max number of clients reached".
+   */
   readonly connectionsMax?: number;
+  /**
+   * Open connections from one client address, a count. Default 1024: above redis-benchmark's
+   * largest usual -c and any client pool, far below connectionsMax. One more gets
+   * "-BUSY EVERWRITE_RATE_LIMITED: ..." and is closed.
+   */
+  readonly connectionsPerAddressMax?: number;
+  /**
+   * A connection with no command in flight that completes no command for this long is closed, in
+   * ms. Default 300000 (5 minutes; Redis's own default is never): long enough for a client pool
+   * that idles between bursts, short enough that abandoned sockets do not pile up. Idle
+   * connections are also the first to make room when connectionsMax is reached.
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Injected: the per-address request rate limiter; a command over it is answered
+   * "-BUSY EVERWRITE_RATE_LIMITED: ... retry in N ms" without running. startNode shares one with
+   * the HTTP front end. Default: a limiter with the default (generous) rate, of this server alone.
+   */
+  readonly rateLimiter?: AddressRateLimiter;
   /**
    * Service calls one multi-key command (MGET, MSET, DEL, EXISTS) keeps in flight at once, a count.
    * Default 32: a 10k-key MGET must not take the node's whole coordination budget at once.
@@ -93,6 +118,8 @@ export interface ResolvedRespServerOptions {
   readonly pipelineCommandsMax: number;
   readonly outputBytesMax: number;
   readonly connectionsMax: number;
+  readonly connectionsPerAddressMax: number;
+  readonly idleTimeoutMs: number;
   readonly fanOutMax: number;
   readonly replyBytesMax: number;
   readonly closeTimeoutMs: number;
@@ -134,6 +161,8 @@ export function resolveRespServerOptions(options: RespServerOptions): ResolvedRe
   const argumentBytesMax = requirePositiveInteger('argumentBytesMax', options.argumentBytesMax ?? limits.valueBytesMax + 64 * 1024);
   const commandBytesMax = requirePositiveInteger('commandBytesMax', options.commandBytesMax ?? Math.max(16 * 1024 * 1024, 2 * argumentBytesMax));
   if (commandBytesMax < argumentBytesMax) throw new RangeError('resp server option commandBytesMax must be at least argumentBytesMax');
+  const connectionsMax = options.connectionsMax ?? 10_000;
+  const admission = validateAdmissionLimits('resp server', { connectionsMax, connectionsPerAddressMax: options.connectionsPerAddressMax ?? Math.min(1024, connectionsMax) });
   return Object.freeze({
     host: options.host,
     port: options.port,
@@ -146,7 +175,8 @@ export function resolveRespServerOptions(options: RespServerOptions): ResolvedRe
     inlineBytesMax: requirePositiveInteger('inlineBytesMax', options.inlineBytesMax ?? 64 * 1024),
     pipelineCommandsMax: requirePositiveInteger('pipelineCommandsMax', options.pipelineCommandsMax ?? 1024),
     outputBytesMax: requirePositiveInteger('outputBytesMax', options.outputBytesMax ?? 4 * 1024 * 1024),
-    connectionsMax: requirePositiveInteger('connectionsMax', options.connectionsMax ?? 10_000),
+    ...admission,
+    idleTimeoutMs: requirePositiveInteger('idleTimeoutMs', options.idleTimeoutMs ?? 300_000),
     fanOutMax: requirePositiveInteger('fanOutMax', options.fanOutMax ?? 32),
     replyBytesMax: requirePositiveInteger('replyBytesMax', options.replyBytesMax ?? 64 * 1024 * 1024),
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? 10_000),

@@ -1,13 +1,17 @@
 // Why: the node's Redis-protocol front end (docs/ARCHITECTURE.md section 1): unmodified Redis
 // clients and tools (redis-cli, redis-benchmark, ioredis) read and write Everwrite keys. This file
-// owns the listening socket and the connection set: it admits connections up to
-// `connectionsMax`, and on close() stops accepting, lets commands in flight answer, and cuts what
-// is left after `closeTimeoutMs`. Protocol and commands live in connection.ts and commands/.
+// owns the listening socket and the connection set: it admits connections up to `connectionsMax`
+// and `connectionsPerAddressMax` (making room by closing the longest-idle one, decision 0013),
+// closes connections idle past `idleTimeoutMs`, and on close() stops accepting, lets commands in
+// flight answer, and cuts what is left after `closeTimeoutMs`. Protocol and commands live in
+// connection.ts and commands/.
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { buildCommandTable } from './commands/index.ts';
 import { RespConnection } from './connection.ts';
+import { ConnectionAdmission } from '../../core/base/admission.ts';
+import { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { RespServerContext, RespStats, Session } from './context.ts';
 import { resolveRespServerOptions } from './options.ts';
 import type { RespServerOptions } from './options.ts';
@@ -25,19 +29,24 @@ export interface RespServerHandle {
   close(): Promise<void>;
 }
 
-const maxClientsReply = '-ERR max number of clients reached\r\n';
-/** How long a refused connection may stay half-open after its answer, in ms. */
-const refusedLingerMs = 5000;
+const maxClientsReply = Buffer.from('-ERR max number of clients reached\r\n', 'latin1');
+const addressFullReply = Buffer.from('-BUSY EVERWRITE_RATE_LIMITED: your address holds as many connections as this node allows one address\r\n', 'latin1');
 /** How often the coarse clock (context.ts CoarseClock) is refreshed, in ms. */
 const coarseClockIntervalMs = 100;
 
-/** Answers a connection past the limit and lets it go, without keeping it if the client does not close. */
-function refuse(socket: Socket): void {
+/**
+ * Answers a connection past a limit and closes it as soon as the answer is handed to the kernel:
+ * under a flood, a refused socket must not hold a descriptor while waiting for its client.
+ */
+function refuse(socket: Socket, reply: Buffer): void {
   socket.on('error', () => socket.destroy());
-  socket.end(maxClientsReply);
-  // Read and drop what the client already sent, so the close is a FIN and not a reset.
-  socket.resume();
-  setTimeout(() => socket.destroy(), refusedLingerMs).unref();
+  socket.write(reply);
+  socket.destroySoon();
+}
+
+/** How often idle connections are looked for, in ms: a quarter of the timeout, within 10..1000. */
+function idleSweepIntervalMs(idleTimeoutMs: number): number {
+  return Math.min(1000, Math.max(10, Math.floor(idleTimeoutMs / 4)));
 }
 
 /** Starts the RESP front end of one node; resolves once it listens. */
@@ -55,24 +64,33 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     sessions,
     startedMs: clock.nowMs,
     clock,
+    rateLimiter: options.rateLimiter ?? new AddressRateLimiter(),
   });
   const connections = new Set<RespConnection>();
+  const admission = new ConnectionAdmission<RespConnection>(resolved);
   let nextClientId = 1;
   let closing = false;
   // Half-open: a client that sends its commands and then FIN (nc, scripts) still gets every answer.
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   server.on('connection', (socket: Socket) => {
     stats.connectionsReceived += 1;
-    if (closing || connections.size >= resolved.connectionsMax) {
+    if (closing) {
       stats.connectionsRejected += 1;
-      refuse(socket);
+      refuse(socket, maxClientsReply);
       return;
     }
-    const connection = new RespConnection(context, socket, nextClientId);
+    const connection = new RespConnection(context, socket, nextClientId, admission);
+    const verdict = admission.admit(connection);
+    if (verdict !== 'admitted') {
+      stats.connectionsRejected += 1;
+      refuse(socket, verdict === 'full' ? maxClientsReply : addressFullReply);
+      return;
+    }
     nextClientId += 1;
     connections.add(connection);
     sessions.add(connection.session);
     socket.on('close', () => {
+      admission.release(connection);
       connections.delete(connection);
       sessions.delete(connection.session);
     });
@@ -80,6 +98,11 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const address = await listen(server, resolved.host, resolved.port);
   const clockTimer = setInterval(() => (clock.nowMs = Date.now()), coarseClockIntervalMs);
   clockTimer.unref();
+  const idleTimer = setInterval(() => {
+    const idleSinceMs = clock.nowMs - resolved.idleTimeoutMs;
+    for (const connection of connections) if (connection.session.lastActiveMs < idleSinceMs && !connection.isBusy()) connection.evict();
+  }, idleSweepIntervalMs(resolved.idleTimeoutMs));
+  idleTimer.unref();
   server.on('error', (error) => context.logger.error({ err: error }, 'resp server error'));
   context.logger.info({ host: address.address, port: address.port }, 'resp api listening');
   let closed: Promise<void> | undefined;
@@ -93,6 +116,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
       server.close((error) => {
         clearTimeout(deadline);
         clearInterval(clockTimer);
+        clearInterval(idleTimer);
         if (error === undefined) resolve();
         else reject(error);
       });

@@ -13,6 +13,7 @@ import { parseSeed, parseWeight } from '../../server/view-boot.ts';
 import type { EngineKind } from '../../io/storage/index.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
+import { parseLimitsJson } from '../../server/node-limits.ts';
 
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(.*):(\d{1,5})$/.exec(text.trim());
@@ -74,6 +75,7 @@ interface StartFlags {
   logLevel: string;
   config?: string;
   settingsJson?: string;
+  limitsJson?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ function mergeSettings(flags: StartFlags, command: Command): StartFlags & { give
   const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
   const merged: Record<string, unknown> = {};
   const given = new Set<string>();
-  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson'] as const) {
+  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson'] as const) {
     const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
     const explicit = command.getOptionValueSource(name) === 'cli';
     merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
@@ -103,6 +105,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   if (!['lmdb', 'level', 'memory'].includes(engine)) throw new Error(`--engine must be lmdb, level or memory, got ${engine}`);
   if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
   const settings = parseSettingsJson(flags.settingsJson, members.length);
+  const limits = parseLimitsJson(flags.limitsJson);
   const logger = pino({ level: flags.logLevel, base: { node: nodeId } });
   // Installed before the node starts, so nothing escapes unlogged; the node is known once started.
   const started: { node?: RunningNode } = {};
@@ -121,6 +124,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     ...(flags.zone === undefined || flags.zone === '' ? {} : { zone: flags.zone }),
     ...(flags.weight === undefined ? {} : { weight: parseWeight(String(flags.weight), '--weight') }),
     settings,
+    limits,
     logger,
   });
   started.node = node;
@@ -198,6 +202,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--config <file>', 'JSON file with any of these settings')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
+    .option('--limits-json <json>', 'connection caps, timeouts and request rate as a JSON object (or EVERWRITE_LIMITS_JSON, or "limitsJson" in --config), e.g. \'{"http":{"connectionsMax":4096,"headersTimeoutMs":5000},"resp":{"idleTimeoutMs":300000},"peer":{"handshakesPendingMax":64},"rate":{"requestsPerSecond":1000,"burstRequests":2000}}\'; see docs/OPERATIONS.md')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
   program
     .command('dev')

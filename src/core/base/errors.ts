@@ -18,6 +18,7 @@ export const errorTable = {
   EVERWRITE_CONTEXT_TOO_LARGE: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_TOO_MANY_BUCKETS: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_OVERLOADED: { httpStatus: 429, resp: 'BUSY' },
+  EVERWRITE_RATE_LIMITED: { httpStatus: 429, resp: 'BUSY' },
   EVERWRITE_QUORUM_NOT_MET: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_TIMEOUT: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_UNAVAILABLE: { httpStatus: 503, resp: 'TRYAGAIN' },

@@ -2,14 +2,18 @@
 // byte is handshake: nothing is parsed as a frame, nothing is delivered, and a peer that fails or
 // dawdles is cut off. Once authenticated, the connection knows its peer's id, which becomes the
 // `from` of every frame it delivers. A header over frameBytesMax closes it before the body is read.
+// Until then it counts against the transport's handshake budget (decision 0013), which may evict it.
 import type { Socket } from 'node:net';
 import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { encodeFrame, FrameReader, type FrameSink } from './framing.ts';
 import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import type { InboundHost } from './tcp-shared.ts';
+import type { AdmittedConnection } from '../../core/base/admission.ts';
 
-export class InboundConnection implements FrameSink {
+export class InboundConnection implements FrameSink, AdmittedConnection {
+  /** The dialer's IP: the handshake budget's per-address share is counted on it. */
+  readonly clientAddress: string;
   /** Set once the peer has proved the secret; undefined before. */
   peerId: NodeId | undefined;
   private readonly host: InboundHost;
@@ -22,6 +26,7 @@ export class InboundConnection implements FrameSink {
   constructor(host: InboundHost, socket: Socket) {
     this.host = host;
     this.socket = socket;
+    this.clientAddress = socket.remoteAddress ?? '?';
     const options = host.options;
     this.handshake = new Handshake({ role: 'acceptor', secret: options.secret, localId: options.nodeId });
     this.reader = new FrameReader(this, handshakeMessageBytesMax);
@@ -61,6 +66,17 @@ export class InboundConnection implements FrameSink {
     this.reader.stop();
     this.clearTimer();
     this.socket.destroy();
+  }
+
+  /** Pending handshakes are all alike to the budget: none is protected from eviction. */
+  isBusy(): boolean {
+    return false;
+  }
+
+  /** The handshake budget needs this slot for a newer connection. */
+  evict(): void {
+    this.host.handshakeEvicted(this);
+    this.close();
   }
 
   private receiveHandshakeMessage(message: Uint8Array): void {

@@ -51,11 +51,24 @@ export interface TcpTransportOptions {
   readonly reconnectDelayMaxMs?: number;
   /**
    * Milliseconds a connection may spend in the handshake, either side; past it, it is closed.
-   * Default 2000. Bounds what an unauthenticated client can hold on to.
+   * Default 1000 (decision 0013): a handshake is two round trips, milliseconds between members;
+   * the deadline bounds how long an unauthenticated client holds a slot.
    */
   readonly handshakeTimeoutMs?: number;
   /** Inbound connections held at once (authenticated or not). Default 1024; more are refused. */
   readonly inboundConnectionsMax?: number;
+  /**
+   * Inbound connections still in the handshake held at once, a count: the budget of everyone who
+   * has not proved the secret, apart from the members' authenticated connections. Default 64. When
+   * it is full, the oldest pending handshake is closed for the newcomer, so a flood of strangers
+   * cycles through its own budget while a member's handshake (a few ms) completes (decision 0013).
+   */
+  readonly handshakesPendingMax?: number;
+  /**
+   * Inbound connections in the handshake held at once from one address, a count. Default 8 (a
+   * cluster's members on one host reconnect with a few at most); one more is refused at once.
+   */
+  readonly handshakesPendingPerAddressMax?: number;
   /**
    * 'concatenate' copies a turn's frames into one buffer for one write; 'writev' hands them to a
    * corked socket (one writev, no copy); 'auto' picks per flush by mean frame size. Default 'auto'.
@@ -91,6 +104,8 @@ export interface ResolvedTcpTransportOptions {
   readonly reconnectDelayMaxMs: number;
   readonly handshakeTimeoutMs: number;
   readonly inboundConnectionsMax: number;
+  readonly handshakesPendingMax: number;
+  readonly handshakesPendingPerAddressMax: number;
   readonly coalesceStrategy: CoalesceStrategy;
   readonly queuedFrameAgeMaxMs: number;
   readonly inboundPeersOnly: boolean;
@@ -102,8 +117,10 @@ export const tcpTransportDefaults = Object.freeze({
   connectTimeoutMs: 2000,
   reconnectDelayMinMs: 50,
   reconnectDelayMaxMs: 5000,
-  handshakeTimeoutMs: 2000,
+  handshakeTimeoutMs: 1000,
   inboundConnectionsMax: 1024,
+  handshakesPendingMax: 64,
+  handshakesPendingPerAddressMax: 8,
   coalesceStrategy: 'auto' as CoalesceStrategy,
   queuedFrameAgeMaxMs: 1000,
 });
@@ -143,6 +160,7 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
   }
   const merged = { ...tcpTransportDefaults, ...withoutUndefined(options) };
   const reconnectDelayMinMs = integerInRange('reconnectDelayMinMs', merged.reconnectDelayMinMs, 1, 3_600_000);
+  const handshakesPendingMax = integerInRange('handshakesPendingMax', merged.handshakesPendingMax, 1, 1_000_000);
   if (!['auto', 'concatenate', 'writev'].includes(merged.coalesceStrategy)) throw invalid(`coalesceStrategy must be 'auto', 'concatenate' or 'writev'`);
   return Object.freeze({
     nodeId: checkNodeId(options.nodeId),
@@ -156,6 +174,8 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     reconnectDelayMaxMs: integerInRange('reconnectDelayMaxMs', merged.reconnectDelayMaxMs, reconnectDelayMinMs, 3_600_000),
     handshakeTimeoutMs: integerInRange('handshakeTimeoutMs', merged.handshakeTimeoutMs, 1, 3_600_000),
     inboundConnectionsMax: integerInRange('inboundConnectionsMax', merged.inboundConnectionsMax, 1, 1_000_000),
+    handshakesPendingMax,
+    handshakesPendingPerAddressMax: integerInRange('handshakesPendingPerAddressMax', merged.handshakesPendingPerAddressMax, 1, handshakesPendingMax),
     coalesceStrategy: merged.coalesceStrategy,
     queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
     inboundPeersOnly: options.inboundPeersOnly === true,

@@ -51,6 +51,10 @@ export class TcpTransportMetrics {
   inboundRefused = 0;
   /** Authenticated inbound connections closed because their node is not a peer (inboundPeersOnly). */
   inboundRefusedNotPeer = 0;
+  /** Inbound connections refused because their address held handshakesPendingPerAddressMax handshakes. */
+  inboundRefusedAddressFull = 0;
+  /** Pending handshakes closed to make room for a newer connection (handshakesPendingMax reached). */
+  handshakesEvicted = 0;
 
   snapshot(): Readonly<Omit<TcpTransportMetrics, 'snapshot'>> {
     return Object.freeze({ ...this });
@@ -79,6 +83,8 @@ export interface OutboundHost extends ConnectionHost {
 export interface InboundHost extends ConnectionHost {
   /** Hands an authenticated frame to the receive handler. */
   deliver(from: NodeId, frame: Uint8Array): void;
+  /** Called when the handshake budget closes a pending connection to make room. */
+  handshakeEvicted(connection: { readonly peerId: NodeId | undefined }): void;
   /** Called once the peer proved the secret; the host may retire an older connection from it, or refuse this one (false: it was closed). */
   inboundAuthenticated(connection: { readonly peerId: NodeId | undefined; close(): void }): boolean;
   inboundClosed(connection: { readonly peerId: NodeId | undefined }): void;

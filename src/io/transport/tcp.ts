@@ -8,6 +8,7 @@ import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import type { Transport } from '../../runtime/ports.ts';
 import { InboundConnection } from './tcp-inbound.ts';
+import { ConnectionAdmission } from '../../core/base/admission.ts';
 import { OutboundLink } from './tcp-outbound.ts';
 import { resolveTcpTransportOptions, validatePeers, type PeerAddress, type ResolvedTcpTransportOptions, type TcpTransportOptions } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, TcpTransportMetrics, type InboundHost, type OutboundHost, type TcpTransportHooks } from './tcp-shared.ts';
@@ -32,6 +33,8 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   private readonly links = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Set<InboundConnection>();
   private readonly inboundByPeer = new Map<NodeId, InboundConnection>();
+  /** Inbound connections that have not proved the secret yet: a budget of their own (decision 0013). */
+  private readonly pendingHandshakes: ConnectionAdmission<InboundConnection>;
   private readonly sockets = new Set<Socket>();
   private readonly dirtyLinks: OutboundLink[] = [];
   private flushScheduled: NodeJS.Immediate | undefined;
@@ -44,6 +47,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     this.options = resolveTcpTransportOptions(options);
     this.peers = this.options.peers;
     this.hooks = hooks;
+    this.pendingHandshakes = new ConnectionAdmission({ connectionsMax: this.options.handshakesPendingMax, connectionsPerAddressMax: this.options.handshakesPendingPerAddressMax });
   }
 
   receive(handler: FrameHandler): void {
@@ -171,7 +175,12 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     handler(from, frame);
   }
 
+  handshakeEvicted(): void {
+    this.metrics.handshakesEvicted++;
+  }
+
   inboundAuthenticated(connection: InboundConnection): boolean {
+    this.pendingHandshakes.release(connection);
     const peerId = connection.peerId as NodeId;
     if (this.options.inboundPeersOnly && !this.peers.has(peerId)) {
       this.metrics.inboundRefusedNotPeer++;
@@ -189,6 +198,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   }
 
   inboundClosed(connection: InboundConnection): void {
+    this.pendingHandshakes.release(connection);
     this.inbound.delete(connection);
     if (connection.peerId !== undefined && this.inboundByPeer.get(connection.peerId) === connection) this.inboundByPeer.delete(connection.peerId);
   }
@@ -210,7 +220,13 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
       return;
     }
     this.trackSocket(socket);
-    this.inbound.add(new InboundConnection(this, socket));
+    const connection = new InboundConnection(this, socket);
+    if (this.pendingHandshakes.admit(connection) === 'addressFull') {
+      this.metrics.inboundRefusedAddressFull++;
+      connection.close();
+      return;
+    }
+    this.inbound.add(connection);
   }
 }
 

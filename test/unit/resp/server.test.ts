@@ -528,18 +528,27 @@ test('prefixed key mapping: "bucket:key" names a bucket; a key without a prefix 
   );
 });
 
-test('connections past connectionsMax are refused with Redis\'s message', bounded, async () => {
+test('connections past connectionsMax are refused with Redis\'s message when none is idle', bounded, async () => {
+  const closeLater: RespTestClient[] = [];
   await withResp(
-    async ({ client: connect }) => {
+    async ({ client: connect, fake, port }) => {
       const first = await connect();
       await assertServing(first);
-      const second = await connect();
+      // A command in flight keeps the first connection from being closed to make room (decision 0013).
+      const release = fake.holdNext('get');
+      first.write(encodeCommand(['GET', 'held']));
+      await waitUntil(() => fake.calls.some((call) => call.operation === 'get'), 'the held GET');
+      const second = await RespTestClient.connect(port, '127.0.0.2');
+      closeLater.push(second);
       assert.equal(errorText((await second.read(1))[0]), 'ERR max number of clients reached');
       await second.waitClosedByServer();
+      release();
+      assert.deepEqual(await first.read(1), [null]);
       await assertServing(first);
     },
     { connectionsMax: 1 },
   );
+  for (const client of closeLater) client.close();
 });
 
 test('close() lets a command in flight answer, then closes the connection', bounded, async () => {
