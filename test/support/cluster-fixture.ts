@@ -30,6 +30,8 @@ export interface ClusterFixtureOptions {
   /** Zone and weight of node i at index i-1 (LocalClusterOptions). */
   readonly zones?: readonly string[];
   readonly weights?: readonly number[];
+  /** Further `everwrite start` flags for every node (e.g. `--limits-json`). */
+  readonly extraArguments?: readonly string[];
 }
 
 export interface KeyRequestOptions {
@@ -173,7 +175,7 @@ export class ClusterFixture {
       output: 'pipe',
       logLevel: 'warn',
       readyTimeoutMs: 30_000,
-      extraArguments: settings,
+      extraArguments: [...settings, ...(options.extraArguments ?? [])],
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
       ...(options.zones === undefined ? {} : { zones: options.zones }),
       ...(options.weights === undefined ? {} : { weights: options.weights }),
