@@ -108,8 +108,12 @@ test('processes with the wrong cluster secret cannot join, read or write', { tim
     await sleep(250);
   }
   for (const index of [1, 2, 3]) {
-    const status = (await request(`${fixture.url(index)}/admin/status`)).json<{ members: { id: string }[] }>();
+    const reply = await request(`${fixture.url(index)}/admin/status`);
+    const status = reply.json<{ members: { id: string }[] }>();
     assert.deepEqual(status.members.map((member) => member.id).sort(), ['n1', 'n2', 'n3'], `n${index}'s members`);
+    // Nowhere else in a member's view either: not the newcomer's id, not either intruder's address.
+    assert.ok(!reply.text.includes('"n4"'), `n${index}'s status names n4: ${reply.text}`);
+    for (const intruder of [newcomer, impostor]) assert.ok(!reply.text.includes(`:${intruder.options.peerPort}`), `n${index}'s status names ${intruder.options.peerPort}: ${reply.text}`);
   }
   assert.equal(newcomer.exitDescription, undefined, `the newcomer kept running\n${newcomer.logs()}`);
   assert.equal(impostor.exitDescription, undefined, `the impostor kept running\n${impostor.logs()}`);

@@ -102,5 +102,5 @@ test('rate limiter options are validated; defaults are generous and frozen', () 
   assert.throws(() => new AddressRateLimiter({ burstRequests: 1.5 }), RangeError);
   assert.throws(() => new AddressRateLimiter({ unknown: 1 } as never), RangeError);
   assert.ok(Object.isFrozen(rateLimiterDefaults));
-  assert.ok(rateLimiterDefaults.requestsPerSecond >= 36_000);
+  assert.ok(rateLimiterDefaults.requestsPerSecond >= 44_000);
 });
