@@ -119,7 +119,9 @@ test('20,000 idle connections leave new HTTP and RESP clients served promptly', 
   assert.equal(write.status, 204, write.text);
   console.log(`flood: ${JSON.stringify(held)}; node 1 held ${descriptors} descriptors; new HTTP clients ${httpMs.map((ms) => ms.toFixed(0)).join('/')} ms, new RESP clients ${respMs.map((ms) => ms.toFixed(0)).join('/')} ms`);
   assert.equal(held.connected + held.failed, 20_000);
-  assert.ok(held.open <= 4096 + 10_000, `the node let the flood keep ${held.open} connections, more than its caps`);
+  // The node's own descriptor count (the flood's view lags behind the node's closes): its caps
+  // (HTTP 4096 + RESP 10000) plus a few hundred for storage, peers and the runtime.
+  assert.ok(descriptors < 4096 + 10_000 + 500, `node 1 held ${descriptors} descriptors, more than its caps allow`);
   assert.ok(Math.max(...httpMs) < boundMs, `a new HTTP client took ${Math.max(...httpMs).toFixed(0)} ms`);
   assert.ok(Math.max(...respMs) < boundMs, `a new RESP client took ${Math.max(...respMs).toFixed(0)} ms`);
   for (const half of halves) {
