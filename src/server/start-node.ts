@@ -11,8 +11,8 @@ import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
 import type { ClusterView } from '../core/cluster-view/index.ts';
 import { actorOf } from '../core/versioning/index.ts';
-import { startHttpServer } from '../api/http/server.ts';
-import { startRespServer } from '../api/resp/index.ts';
+import { startHttpServer, type HttpServerHandle } from '../api/http/server.ts';
+import { startRespServer, type RespServerHandle } from '../api/resp/index.ts';
 import { createStorageEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
@@ -156,11 +156,23 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
   runtime.dispatch({ type: 'tick', nowMs: systemClock.monotonicMs() });
-  const http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
-  const resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...(options.logger === undefined ? {} : { logger: options.logger as never }) });
+  const frontEndLogger = options.logger === undefined ? {} : { logger: options.logger as never };
+  let http: HttpServerHandle | undefined;
+  let resp: RespServerHandle | undefined;
+  try {
+    http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...frontEndLogger });
+  } catch (error) {
+    // A front end that cannot start (a port taken, contradictory limits) must not leave the
+    // runtime listening on the peer port with the store open.
+    await http?.close();
+    await runtime.stop();
+    await engine.close();
+    throw error;
+  }
   const stopInOrder = async (clean: boolean): Promise<void> => {
     await resp?.close();
-    await http.close();
+    await http?.close();
     await runtime.stop();
     // Last write of this incarnation: the next boot keeps the versioning epoch (node-metadata.ts).
     if (clean) await markCleanStop(engine);
@@ -170,7 +182,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   return {
     id: self,
     runtime,
-    httpAddress: http.address,
+    httpAddress: (http as HttpServerHandle).address,
     respAddress: resp?.address,
     peerAddress: transport.address(),
     bootView: view,
