@@ -324,6 +324,9 @@ test('connections past connectionsMax are closed at once; those within it keep s
     const kept = [await open(), await open()];
     await new Promise((resolve) => setTimeout(resolve, 50));
     const extra = await open();
+    // The refusal is answered (429: this address holds its share, decision 0013) before the close;
+    // a client sees the close once it has read the answer.
+    extra.resume();
     const closed = await new Promise<boolean>((resolve) => {
       extra.once('close', () => resolve(true));
       extra.on('error', () => undefined);
