@@ -327,7 +327,7 @@ export class ClusterFixture {
   }
 
   /** Waits until every running node's /admin/status shows node `index` up. */
-  async seenUpByAll(index: number, timeoutMs = 15_000): Promise<void> {
+  async seenUpByAll(index: number, timeoutMs = 30_000): Promise<void> {
     const id = this.cluster.node(index).id;
     await eventually(`every running node to show ${id} up`, async () => {
       for (const node of this.cluster.nodes) {
