@@ -635,6 +635,10 @@ function decodeDetails(cursor: FrameCursor): Readonly<Record<string, unknown>> {
   return details as Readonly<Record<string, unknown>>;
 }
 
+function isQuorumNumber(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 1;
+}
+
 /** An entry takes at least 2 text lengths, 4 numbers and the flags byte. */
 const propsEntryBytesMin = 2 + 4 * numberBytes + 1;
 
@@ -650,6 +654,11 @@ function decodeProps(cursor: FrameCursor): PropsEntry[] {
     const w = cursor.number();
     const bits = cursor.byte();
     if ((bits & ~(resolverLwwBit | durabilityBufferedBit | deletedBit)) !== 0) cursor.fail('unknown bucket props bits');
+    // The core merges entries as they come and orders them by version: a NaN n or an infinite
+    // version would be kept (and gossiped) for good, so only numbers a node could have set pass.
+    // A deletion marker carries the defaults, which pass too.
+    if (!(Number.isSafeInteger(version) && version >= 0)) cursor.fail('bucket props version is not a non-negative integer');
+    if (!isQuorumNumber(n) || !isQuorumNumber(r) || !isQuorumNumber(w)) cursor.fail('bucket props n, r, w are not positive integers');
     const resolver = (bits & resolverLwwBit) === 0 ? 'siblings' : 'lww';
     const durability = (bits & durabilityBufferedBit) === 0 ? 'durable' : 'buffered';
     const props = { n, r, w, resolver, durability } as const;

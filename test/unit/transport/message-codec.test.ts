@@ -137,6 +137,11 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(Uint8Array.from([0xc1, 1, 0x09, 0x81, 0x20, ...new Array<number>(4097).fill(0)]), 'digest of 4097 slots, past the limit');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 1, 0x80, 0x80, 0x80, 0x80, 0x10), 'digest slot of 2^32');
   assert.deepEqual(decodeMessages(Uint8Array.of(0xc1, 1, 0x19, 1, 0x7f)), [{ type: 'propsDigest', slots: [127], reply: true }]);
+  const entry = { bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' } as const;
+  for (const [field, value] of [['n', Number.NaN], ['r', 0], ['w', 1.5], ['n', Number.POSITIVE_INFINITY], ['r', -1]] as const) {
+    expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, props: { ...entry.props, [field]: value } }] }]), `props ${field} ${value}`);
+  }
+  for (const version of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0.5, 2 ** 53]) expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, version }] }]), `props version ${version}`);
   expectBadFrame('not bytes' as unknown as Uint8Array, 'not bytes');
 });
 
@@ -155,6 +160,8 @@ const anyId = fc.oneof(fc.nat(300), fc.nat(), fc.integer({ min: 2 ** 32, max: 2 
 const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 100, maxLength: 400 }));
 const anyText = fc.string({ unit: 'binary', maxLength: 30 });
 const anyNumber = fc.oneof(fc.nat(), fc.double());
+/** Bucket props numbers: the decoder refuses any other (a NaN n would be merged and gossiped for good). */
+const anyQuorum = fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
 
 const anyOperation: fc.Arbitrary<ForwardedOperation> = fc.record(
   {
@@ -182,8 +189,8 @@ const anyDetails = fc.dictionary(
 
 const anyPropsEntry: fc.Arbitrary<PropsEntry> = fc.record({
   bucket: anyText,
-  props: fc.record({ n: anyNumber, r: anyNumber, w: anyNumber, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, plainObject),
-  version: anyNumber,
+  props: fc.record({ n: anyQuorum, r: anyQuorum, w: anyQuorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, plainObject),
+  version: fc.nat(),
   origin: anyText,
   deleted: fc.constant(true),
 }, { noNullPrototype: true, requiredKeys: ['bucket', 'props', 'version', 'origin'] });

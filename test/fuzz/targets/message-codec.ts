@@ -1,0 +1,135 @@
+// Why: inter-node message frames (src/runtime/message-codec.ts). A frame from an authenticated peer
+// can still be malformed (a bug, a version skew), so decoding may only ever refuse with
+// EVERWRITE_BAD_FRAME. The decoder wraps anything unexpected in that code too, as a last line of
+// defence; the fuzzer counts such a wrapped error ("could not be decoded") as a crash, since it
+// means a check is missing. A frame that decodes must re-encode to a frame that decodes the same.
+import fc from 'fast-check';
+import { EverwriteError } from '../../../src/core/base/errors.ts';
+import type { ForwardedOperation, Message, PropsEntry } from '../../../src/core/protocol/messages.ts';
+import { decodeMessages, encodeMessages } from '../../../src/runtime/message-codec.ts';
+import { type FuzzTarget, violation } from '../harness.ts';
+import { hexPreview, leb128, mutatedBytes } from '../mutate.ts';
+import { sameValue } from './compare.ts';
+
+const id = fc.oneof(fc.nat(1000), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
+const bytes = fc.uint8Array({ maxLength: 24 });
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', '\uFEFFx'));
+const number = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.double());
+const quorum = fc.integer({ min: 1, max: 7 });
+const optional = <Value>(arbitrary: fc.Arbitrary<Value>) => fc.option(arbitrary, { nil: undefined });
+
+function withoutUndefined<Value extends object>(value: Value): Value {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Value;
+}
+
+const operation: fc.Arbitrary<ForwardedOperation> = fc
+  .record({
+    kind: fc.constantFrom('get' as const, 'put' as const),
+    bucket: text,
+    key: text,
+    value: optional(bytes),
+    contentType: optional(text),
+    deleted: optional(fc.boolean()),
+    lastModifiedMs: optional(number),
+    context: optional(text),
+    supersedeLocal: optional(fc.boolean()),
+    r: optional(number),
+    w: optional(number),
+    timeoutMs: optional(number),
+  })
+  .map(withoutUndefined);
+
+const propsEntry: fc.Arbitrary<PropsEntry> = fc.record({
+  bucket: text,
+  props: fc.record({ n: quorum, r: quorum, w: quorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }),
+  version: fc.nat(),
+  origin: text,
+});
+
+const details = fc.oneof(fc.constant(undefined), fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3 }));
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  fc.record({ type: fc.constant('replicaPut' as const), id, partition: id, storageKey: bytes, record: bytes, durable: fc.boolean(), hintFor: optional(text) }).map(withoutUndefined),
+  fc.record({ type: fc.constant('replicaPutAck' as const), id, ok: fc.boolean() }),
+  fc.record({ type: fc.constant('replicaGet' as const), id, partition: id, storageKey: bytes }),
+  fc.record({ type: fc.constant('replicaGetReply' as const), id, ok: fc.boolean(), record: optional(bytes) }).map(withoutUndefined),
+  fc.record({ type: fc.constant('forward' as const), id, operation }),
+  fc
+    .record({ type: fc.constant('forwardReply' as const), id, record: optional(bytes), context: optional(text), error: optional(fc.record({ code: text, message: text, details }).map(withoutUndefined)) })
+    .map(withoutUndefined),
+  fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }),
+  fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }),
+);
+
+export const validMessages = fc.array(message, { maxLength: 4 });
+const validFrame = validMessages.map((messages) => Uint8Array.from(encodeMessages(messages)));
+
+function decodeOrRefuse(frame: Uint8Array): Message[] | undefined {
+  try {
+    return decodeMessages(frame);
+  } catch (error) {
+    if (error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME' && !error.message.includes('could not be decoded')) return undefined;
+    throw error;
+  }
+}
+
+type Input = { readonly frame: Uint8Array; readonly original: Message[] | undefined };
+
+/** A frame: `count` messages announced, then `body`. */
+function frame(count: number, ...body: Uint8Array[]): Uint8Array {
+  return Buffer.concat([Uint8Array.of(0xc1), leb128(count), ...body]);
+}
+
+function packedMap(key: string): Uint8Array {
+  const keyBytes = Buffer.from(key);
+  return Buffer.concat([Uint8Array.of(0x81, 0xa0 | keyBytes.length), keyBytes, Uint8Array.of(0x81, 0xa1, 0x6e, 0x01)]);
+}
+
+function forwardReplyWithDetails(packed: Uint8Array): Uint8Array {
+  return frame(1, Uint8Array.of(0x06 | 0x40 | 0x80, 1, 1, 0x41, 1, 0x42), leb128(packed.length), packed);
+}
+
+const crafted = [
+  { name: 'count 2^32', input: frame(2 ** 32) },
+  { name: 'count 2^53 - 1', input: frame(Number.MAX_SAFE_INTEGER) },
+  { name: 'count 2^53 (beyond safe)', input: frame(2 ** 53) },
+  { name: 'byte field of 2^31 bytes', input: frame(1, Uint8Array.of(0x03, 1, 1), leb128(2 ** 31)) },
+  { name: 'byte field of 2^53 - 1 bytes', input: frame(1, Uint8Array.of(0x03, 1, 1), leb128(Number.MAX_SAFE_INTEGER)) },
+  { name: 'text of 2^32 bytes', input: frame(1, Uint8Array.of(0x21, 1, 1, 0, 0), leb128(2 ** 32)) },
+  { name: 'props count 2^32', input: frame(1, Uint8Array.of(0x08), leb128(2 ** 32)) },
+  { name: 'overlong varint', input: frame(1, Uint8Array.of(0x02, 0x80, 0x00)) },
+  { name: 'ten-byte varint', input: frame(1, Uint8Array.of(0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)) },
+  { name: 'details with __proto__', input: forwardReplyWithDetails(packedMap('__proto__')) },
+  { name: 'details with constructor', input: forwardReplyWithDetails(packedMap('constructor')) },
+  { name: 'details nested 10k deep', input: forwardReplyWithDetails(Buffer.concat([Buffer.alloc(10_000, 0x91), Uint8Array.of(0xc0)])) },
+  { name: 'details msgpack array of 2^32', input: forwardReplyWithDetails(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff)) },
+  { name: 'details msgpack str of 2^32 - 1', input: forwardReplyWithDetails(Uint8Array.of(0xdb, 0xff, 0xff, 0xff, 0xff)) },
+  { name: 'props with NaN n', input: Uint8Array.from(encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: Number.NaN, r: 1, w: 1, resolver: 'siblings', durability: 'durable' }, version: 1, origin: 'o' }] }])) },
+  { name: 'props with version Infinity', input: Uint8Array.from(encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: Number.POSITIVE_INFINITY, origin: 'o' }] }])) },
+].map(({ name, input }) => ({ name, input: { frame: input, original: undefined } }));
+
+export const messageCodecTarget: FuzzTarget<Input> = {
+  name: 'message-codec',
+  subject: 'inter-node message frames (decodeMessages)',
+  arbitrary: fc.oneof(
+    validMessages.map((messages) => ({ frame: Uint8Array.from(encodeMessages(messages)), original: messages })),
+    mutatedBytes(validFrame).map((frame) => ({ frame, original: undefined })),
+  ),
+  check({ frame, original }) {
+    const decoded = decodeOrRefuse(frame);
+    if (original !== undefined) {
+      if (decoded === undefined) violation('a valid frame was refused');
+      if (!sameValue(decoded, original)) violation('a valid frame decoded to other messages');
+    }
+    if (decoded === undefined) return;
+    for (const entry of decoded.flatMap((decodedMessage) => (decodedMessage.type === 'props' ? decodedMessage.entries : []))) {
+      const { n, r, w } = entry.props;
+      if (![n, r, w].every((value) => Number.isSafeInteger(value) && value >= 1) || !Number.isSafeInteger(entry.version) || entry.version < 0) violation('a props entry with numbers the core cannot use was accepted');
+    }
+    const again = decodeOrRefuse(encodeMessages(decoded));
+    if (again === undefined || !sameValue(again, decoded)) violation('an accepted frame does not survive re-encoding');
+  },
+  crafted,
+  describe: ({ frame }) => hexPreview(frame),
+  ciRuns: 3000,
+};
