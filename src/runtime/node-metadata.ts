@@ -48,11 +48,50 @@ export function propsStorageKey(bucket: string): Uint8Array {
   return new TextEncoder().encode(`${propsPrefix}${bucket}`);
 }
 
+const propsPrefixBytes = new TextEncoder().encode(propsPrefix);
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+
+function startsWithPropsPrefix(key: Uint8Array): boolean {
+  return key.length >= propsPrefixBytes.length && propsPrefixBytes.every((byte, index) => key[index] === byte);
+}
+
+function isCount(value: unknown, min: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+}
+
+/**
+ * The bucket props entry stored under `key`, or undefined when the stored bytes are not one this
+ * code wrote (torn, corrupted, or a bucket that does not match its key). The entry is rebuilt field
+ * by field, so nothing of the stored JSON but the known fields reaches the node.
+ */
+export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(strictDecoder.decode(value));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { bucket, version, origin, props } = parsed as Record<string, unknown>;
+  if (typeof bucket !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || typeof props !== 'object' || props === null) return undefined;
+  const { n, r, w, resolver, durability } = props as Record<string, unknown>;
+  if (!isCount(n, 1) || !isCount(r, 1) || !isCount(w, 1)) return undefined;
+  if ((resolver !== 'siblings' && resolver !== 'lww') || (durability !== 'durable' && durability !== 'buffered')) return undefined;
+  const expectedKey = propsStorageKey(bucket);
+  if (expectedKey.length !== key.length || !expectedKey.every((byte, index) => key[index] === byte)) return undefined;
+  return { bucket, version, origin, props: { n, r, w, resolver, durability } };
+}
+
+/**
+ * The bucket props this node had learnt. An entry that does not decode is skipped rather than
+ * failing the boot: every peer pushes its whole table periodically, so the node learns it again.
+ */
 async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
   const entries: PropsEntry[] = [];
-  const decoder = new TextDecoder();
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (decoder.decode(key).startsWith(propsPrefix)) entries.push(JSON.parse(decoder.decode(value)) as PropsEntry);
+    if (!startsWithPropsPrefix(key)) continue;
+    const entry = decodePropsEntry(key, value);
+    if (entry !== undefined) entries.push(entry);
   }
   return entries;
 }

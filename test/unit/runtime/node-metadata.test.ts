@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStorageEngine, MemoryEngine } from '../../../src/io/storage/index.ts';
-import { bootIdentity, idRangePerBoot, markCleanStop } from '../../../src/runtime/node-metadata.ts';
+import { bootIdentity, idRangePerBoot, markCleanStop, propsStorageKey } from '../../../src/runtime/node-metadata.ts';
+import { reservedNamespaces } from '../../../src/runtime/ports.ts';
 
 /** Draws the given epochs in order (then fails): the test decides what "random" returns. */
 function draws(...epochs: number[]): () => number {
@@ -72,4 +73,24 @@ test('on lmdb behind the log, the identity and the marker survive closing and re
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+test('a props entry that does not decode is skipped at boot instead of throwing; intact ones load as stored', async () => {
+  const engine = new MemoryEngine();
+  await engine.open();
+  const intact = { bucket: 'carts', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 4, origin: 'n1' };
+  const encoder = new TextEncoder();
+  await engine.batch(
+    reservedNamespaces.metadata,
+    [
+      { type: 'put', key: propsStorageKey('carts'), value: encoder.encode(JSON.stringify(intact)) },
+      { type: 'put', key: propsStorageKey('torn'), value: encoder.encode('{"bucket":"torn","pro') },
+      { type: 'put', key: propsStorageKey('nan'), value: encoder.encode('{"bucket":"nan","props":{"n":null,"r":1,"w":1,"resolver":"lww","durability":"durable"},"version":1,"origin":"o"}') },
+      { type: 'put', key: propsStorageKey('other'), value: encoder.encode(JSON.stringify({ ...intact, bucket: 'not-other' })) },
+      { type: 'put', key: propsStorageKey('bytes'), value: Uint8Array.of(0xff, 0xfe) },
+    ],
+    { durable: true },
+  );
+  const identity = await bootIdentity(engine, draws(3));
+  assert.deepEqual(identity.props, [intact]);
 });
