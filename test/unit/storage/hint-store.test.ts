@@ -121,3 +121,30 @@ test('options are validated: bounds must be positive integers', async () => {
   assert.deepEqual(store.options, { hintsCountMax: 100_000, hintsBytesMax: 256 * 1024 * 1024 });
   assert.ok(Object.isFrozen(store.options));
 });
+
+test('open skips and deletes stored hints it never writes: a sequence beyond 2^53, a target with NUL', async () => {
+  const engine = new MemoryEngine();
+  await engine.open();
+  const value = Uint8Array.of(0, 1, 0, 0, 0, 1, 7, 2, 1, 0);
+  const keyOf = (target: string, sequence: bigint) => {
+    const key = Buffer.alloc(Buffer.byteLength(target) + 9);
+    key.write(target, 0);
+    key.writeBigUInt64BE(sequence, key.length - 8);
+    return Uint8Array.from(key);
+  };
+  await engine.batch(
+    reservedNamespaces.hints,
+    [
+      { type: 'put', key: keyOf('n1', 2n ** 64n - 1n), value },
+      { type: 'put', key: keyOf('n1', 2n ** 53n), value },
+      { type: 'put', key: keyOf('a\u0000b', 1n), value },
+      { type: 'put', key: keyOf('n2', 5n), value },
+    ],
+    { durable: true },
+  );
+  const store = await HintStore.open(engine);
+  assert.equal(store.count, 1);
+  assert.deepEqual(store.targets(), ['n2']);
+  assert.deepEqual((await store.forTarget('n2', 10)).map((hint) => hint.id), ['n2/0000000000000005']);
+  assert.equal((await collect(engine.scan(reservedNamespaces.hints))).length, 1);
+});
