@@ -4,3 +4,7 @@ import { messageCodecTarget } from './targets/message-codec.ts';
 import { fuzzTargetTests } from './suite.ts';
 
 fuzzTargetTests(messageCodecTarget);
+import { framingTarget, handshakeTarget } from './targets/transport.ts';
+
+fuzzTargetTests(framingTarget);
+fuzzTargetTests(handshakeTarget);

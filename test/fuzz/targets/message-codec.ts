@@ -16,49 +16,51 @@ const bytes = fc.uint8Array({ maxLength: 24 });
 const text = fc.oneof(fc.string({ maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 6 }), fc.constantFrom('__proto__', 'constructor', '\uFEFFx'));
 const number = fc.oneof(fc.integer({ min: 1, max: 5 }), fc.double());
 const quorum = fc.integer({ min: 1, max: 7 });
-const optional = <Value>(arbitrary: fc.Arbitrary<Value>) => fc.option(arbitrary, { nil: undefined });
+/** fc.record options: plain objects (as decoded ones are) with only `keys` always present. */
+const withRequired = <Key extends string>(...keys: Key[]) => ({ requiredKeys: keys, noNullPrototype: true }) as const;
 
-function withoutUndefined<Value extends object>(value: Value): Value {
-  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Value;
-}
-
-const operation: fc.Arbitrary<ForwardedOperation> = fc
-  .record({
+const operation: fc.Arbitrary<ForwardedOperation> = fc.record(
+  {
     kind: fc.constantFrom('get' as const, 'put' as const),
     bucket: text,
     key: text,
-    value: optional(bytes),
-    contentType: optional(text),
-    deleted: optional(fc.boolean()),
-    lastModifiedMs: optional(number),
-    context: optional(text),
-    supersedeLocal: optional(fc.boolean()),
-    r: optional(number),
-    w: optional(number),
-    timeoutMs: optional(number),
-  })
-  .map(withoutUndefined);
+    value: bytes,
+    contentType: text,
+    deleted: fc.boolean(),
+    lastModifiedMs: number,
+    context: text,
+    supersedeLocal: fc.boolean(),
+    r: number,
+    w: number,
+    timeoutMs: number,
+  },
+  withRequired('kind', 'bucket', 'key'),
+);
 
-const propsEntry: fc.Arbitrary<PropsEntry> = fc.record({
-  bucket: text,
-  props: fc.record({ n: quorum, r: quorum, w: quorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }),
-  version: fc.nat(),
-  origin: text,
-});
+const propsEntry: fc.Arbitrary<PropsEntry> = fc.record(
+  {
+    bucket: text,
+    props: fc.record({ n: quorum, r: quorum, w: quorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, { noNullPrototype: true }),
+    version: fc.nat(),
+    origin: text,
+  },
+  { noNullPrototype: true },
+);
 
-const details = fc.oneof(fc.constant(undefined), fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3 }));
+const details = fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !== '__proto__'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3, noNullPrototype: true });
 
 const message: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('replicaPut' as const), id, partition: id, storageKey: bytes, record: bytes, durable: fc.boolean(), hintFor: optional(text) }).map(withoutUndefined),
-  fc.record({ type: fc.constant('replicaPutAck' as const), id, ok: fc.boolean() }),
-  fc.record({ type: fc.constant('replicaGet' as const), id, partition: id, storageKey: bytes }),
-  fc.record({ type: fc.constant('replicaGetReply' as const), id, ok: fc.boolean(), record: optional(bytes) }).map(withoutUndefined),
-  fc.record({ type: fc.constant('forward' as const), id, operation }),
-  fc
-    .record({ type: fc.constant('forwardReply' as const), id, record: optional(bytes), context: optional(text), error: optional(fc.record({ code: text, message: text, details }).map(withoutUndefined)) })
-    .map(withoutUndefined),
-  fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }),
-  fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }),
+  fc.record({ type: fc.constant('replicaPut' as const), id, partition: id, storageKey: bytes, record: bytes, durable: fc.boolean(), hintFor: text }, withRequired('type', 'id', 'partition', 'storageKey', 'record', 'durable')),
+  fc.record({ type: fc.constant('replicaPutAck' as const), id, ok: fc.boolean() }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('replicaGet' as const), id, partition: id, storageKey: bytes }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('replicaGetReply' as const), id, ok: fc.boolean(), record: bytes }, withRequired('type', 'id', 'ok')),
+  fc.record({ type: fc.constant('forward' as const), id, operation }, { noNullPrototype: true }),
+  fc.record(
+    { type: fc.constant('forwardReply' as const), id, record: bytes, context: text, error: fc.record({ code: text, message: text, details }, withRequired('code', 'message')) },
+    withRequired('type', 'id'),
+  ),
+  fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }, { noNullPrototype: true }),
 );
 
 export const validMessages = fc.array(message, { maxLength: 4 });

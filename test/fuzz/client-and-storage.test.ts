@@ -1,0 +1,12 @@
+// Why: the bounded CI slice of the fuzzers for what clients send and what storage holds: context
+// tokens, records, the write-ahead log, hints and node metadata. `npm run fuzz` runs the same
+// targets a million cases each.
+import { fuzzTargetTests } from './suite.ts';
+import { hintsTarget, logTarget, nodeMetadataTarget } from './targets/storage.ts';
+import { contextTokenTarget, coreContextCodec, recordTarget } from './targets/versioning.ts';
+
+fuzzTargetTests(contextTokenTarget(coreContextCodec));
+fuzzTargetTests(recordTarget);
+fuzzTargetTests(logTarget);
+fuzzTargetTests(hintsTarget);
+fuzzTargetTests(nodeMetadataTarget);
