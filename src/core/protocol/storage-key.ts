@@ -72,10 +72,16 @@ export function decodeStorageKey(storageKey: Uint8Array): { bucket: string; key:
   if (storageKey.length < 2 + bucketLength) throw new EverwriteError('EVERWRITE_BAD_RECORD', 'storage key truncated');
   try {
     return {
-      bucket: utf8Decode(storageKey.subarray(2, 2 + bucketLength)),
-      key: utf8Decode(storageKey.subarray(2 + bucketLength)),
+      bucket: decodeName(storageKey.subarray(2, 2 + bucketLength)),
+      key: decodeName(storageKey.subarray(2 + bucketLength)),
     };
   } catch {
     throw new EverwriteError('EVERWRITE_BAD_RECORD', 'storage key is not UTF-8');
   }
+}
+
+/** UTF-8 of a whole name: the shared decoder drops a leading byte order mark, but a name may really start with one. */
+function decodeName(bytes: Uint8Array): string {
+  const text = utf8Decode(bytes);
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\uFEFF${text}` : text;
 }

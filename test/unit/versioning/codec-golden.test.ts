@@ -87,3 +87,7 @@ test('each storage key is its own bytes even when keys share a slab', () => {
   });
   assert.deepEqual(decodeStorageKey(encodeStorageKey('bücket', 'kéy')), { bucket: 'bücket', key: 'kéy' });
 });
+
+test('a bucket or key starting with U+FEFF decodes from its storage key with it, not as another name', () => {
+  assert.deepEqual(decodeStorageKey(encodeStorageKey('\uFEFFb', '\uFEFFk')), { bucket: '\uFEFFb', key: '\uFEFFk' });
+});
