@@ -2,7 +2,7 @@
 // tokens, records, the write-ahead log, hints and node metadata. `npm run fuzz` runs the same
 // targets a million cases each.
 import { fuzzTargetTests } from './suite.ts';
-import { hintsTarget, logTarget, nodeMetadataTarget } from './targets/storage.ts';
+import { hintsTarget, logTarget, nodeMetadataTarget, storageKeyTarget } from './targets/storage.ts';
 import { contextTokenTarget, coreContextCodec, recordTarget } from './targets/versioning.ts';
 
 fuzzTargetTests(contextTokenTarget(coreContextCodec));
@@ -10,3 +10,4 @@ fuzzTargetTests(recordTarget);
 fuzzTargetTests(logTarget);
 fuzzTargetTests(hintsTarget);
 fuzzTargetTests(nodeMetadataTarget);
+fuzzTargetTests(storageKeyTarget);

@@ -23,8 +23,8 @@ export interface FuzzTarget<Input> {
   /** What the target decodes, for the report. */
   readonly subject: string;
   readonly arbitrary: fc.Arbitrary<Input>;
-  /** Runs the decoder on `input`; throws only when a property is broken. */
-  check(input: Input): void;
+  /** Runs the decoder on `input`; throws (or rejects) only when a property is broken. */
+  check(input: Input): void | Promise<void>;
   /** Hand-made hostile inputs (huge length prefixes and counts, hazards) every run includes. */
   readonly crafted: ReadonlyArray<CraftedCase<Input>>;
   /** The input in a form a crash report can print (hex or JSON, truncated). */
@@ -58,18 +58,20 @@ export interface CaseOutcome {
 }
 
 /** One case, timed. A case over caseMsMax is run again: only a case slow twice is a hang (not a GC pause). */
-export function runCase<Input>(target: FuzzTarget<Input>, input: Input): CaseOutcome {
-  const first = timedCheck(target, input);
+export async function runCase<Input>(target: FuzzTarget<Input>, input: Input): Promise<CaseOutcome> {
+  const first = await timedCheck(target, input);
   if (first.crash !== undefined || first.elapsedMs <= caseMsMax) return first;
-  const again = timedCheck(target, input);
+  const again = await timedCheck(target, input);
   if (again.crash !== undefined || again.elapsedMs <= caseMsMax) return again;
   return { crash: new FuzzViolation(`hang: ${again.elapsedMs.toFixed(1)} ms (over ${caseMsMax} ms) twice`), elapsedMs: again.elapsedMs };
 }
 
-function timedCheck<Input>(target: FuzzTarget<Input>, input: Input): CaseOutcome {
+async function timedCheck<Input>(target: FuzzTarget<Input>, input: Input): Promise<CaseOutcome> {
   const start = performance.now();
   try {
-    target.check(input);
+    // Most checks are synchronous: only those that return a promise cost a turn of the microtask queue.
+    const pending = target.check(input);
+    if (pending !== undefined) await pending;
     return { crash: undefined, elapsedMs: performance.now() - start };
   } catch (error) {
     return { crash: error ?? new FuzzViolation('threw undefined'), elapsedMs: performance.now() - start };
@@ -77,9 +79,9 @@ function timedCheck<Input>(target: FuzzTarget<Input>, input: Input): CaseOutcome
 }
 
 /** fc property predicate for a target: fails (with the reason) on a crash or a hang. */
-export function casePredicate<Input>(target: FuzzTarget<Input>): (input: Input) => void {
-  return (input) => {
-    const outcome = runCase(target, input);
+export function casePredicate<Input>(target: FuzzTarget<Input>): (input: Input) => Promise<void> {
+  return async (input) => {
+    const outcome = await runCase(target, input);
     if (outcome.crash !== undefined) throw outcome.crash;
   };
 }
@@ -105,8 +107,8 @@ export interface CraftedOutcome extends CaseOutcome {
 }
 
 /** Runs one crafted case, also measuring how much ArrayBuffer memory it left or made the process grow by. */
-export function runCrafted<Input>(target: FuzzTarget<Input>, input: Input): CraftedOutcome {
+export async function runCrafted<Input>(target: FuzzTarget<Input>, input: Input): Promise<CraftedOutcome> {
   const before = arrayBufferBytes();
-  const outcome = runCase(target, input);
+  const outcome = await runCase(target, input);
   return { ...outcome, allocatedBytes: arrayBufferBytes() - before };
 }

@@ -6,17 +6,17 @@ import { propertyOptions } from '../support/property.ts';
 import { casePredicate, caseMsMax, craftedAllocationBytesMax, describeError, type FuzzTarget, runCrafted } from './harness.ts';
 
 export function fuzzTargetTests<Input>(target: FuzzTarget<Input>): void {
-  test(`${target.name}: crafted hostile inputs are handled in under ${caseMsMax} ms without allocating what they announce`, () => {
+  test(`${target.name}: crafted hostile inputs are handled in under ${caseMsMax} ms without allocating what they announce`, async () => {
     const problems: string[] = [];
     for (const crafted of target.crafted) {
-      const outcome = runCrafted(target, crafted.input);
+      const outcome = await runCrafted(target, crafted.input);
       if (outcome.crash !== undefined) problems.push(`${crafted.name}: ${describeError(outcome.crash)}`);
       if (outcome.allocatedBytes > craftedAllocationBytesMax) problems.push(`${crafted.name}: ArrayBuffers grew by ${outcome.allocatedBytes} bytes`);
     }
     if (problems.length > 0) throw new Error(problems.join('\n'));
   });
 
-  test(`${target.name}: ${target.ciRuns} generated inputs: only documented refusals, valid inputs round-trip, none over ${caseMsMax} ms`, () => {
-    fc.assert(fc.property(target.arbitrary, casePredicate(target)), { ...propertyOptions(target.ciRuns) });
+  test(`${target.name}: ${target.ciRuns} generated inputs: only documented refusals, valid inputs round-trip, none over ${caseMsMax} ms`, async () => {
+    await fc.assert(fc.asyncProperty(target.arbitrary, casePredicate(target)), { ...propertyOptions(target.ciRuns) });
   });
 }

@@ -13,7 +13,8 @@ export async function getProps(context: ServerContext, exchange: Exchange): Prom
   sendJson(exchange.response, 200, await context.service.getBucketProps(bucket));
 }
 
-function parseJsonObject(body: Uint8Array): Readonly<Record<string, unknown>> {
+/** The props body as a JSON object; exported for the fuzzers (test/fuzz). */
+export function parseJsonObject(body: Uint8Array): Readonly<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8Decode(body));

@@ -7,11 +7,12 @@
 // payload decoder.
 import fc from 'fast-check';
 import type { PropsEntry } from '../../../src/core/protocol/messages.ts';
+import { decodeStorageKey, encodeStorageKey, placementInput } from '../../../src/core/protocol/storage-key.ts';
 import { crc32, decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic, recordHeaderBytes } from '../../../src/io/storage/log-format.ts';
 import { decodeHint, encodeHintKey, encodeHintValue } from '../../../src/runtime/hint-store.ts';
 import { decodePropsEntry, propsStorageKey } from '../../../src/runtime/node-metadata.ts';
 import type { BatchOperation } from '../../../src/runtime/ports.ts';
-import { type FuzzTarget, violation } from '../harness.ts';
+import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { hexPreview, mutatedBytes, mutatedJson } from '../mutate.ts';
 import { sameValue } from './compare.ts';
 
@@ -172,4 +173,39 @@ export const nodeMetadataTarget: FuzzTarget<PropsInput> = {
   ],
   describe: ({ key, value }) => `key ${hexPreview(key, 64)} value ${JSON.stringify(Buffer.from(value.subarray(0, 300)).toString('utf8'))}`,
   ciRuns: 3000,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Storage keys: a replicaPut's storageKey comes from a peer, and the replica places it (placementInput)
+
+interface StorageKeyInput {
+  readonly bytes: Uint8Array;
+  readonly original: { bucket: string; key: string } | undefined;
+}
+
+const wellFormed = (text: string) => Buffer.from(text, 'utf8').toString('utf8') === text;
+const storageName = fc.oneof(fc.string({ unit: 'binary', maxLength: 10 }), fc.constantFrom('\uFEFFbom', '__proto__', 'é')).filter(wellFormed);
+
+export const storageKeyTarget: FuzzTarget<StorageKeyInput> = {
+  name: 'storage-key',
+  subject: 'storage keys from peers (placementInput, decodeStorageKey)',
+  arbitrary: fc.oneof(
+    fc.record({ bucket: storageName, key: storageName }).map((original) => ({ bytes: Uint8Array.from(encodeStorageKey(original.bucket, original.key)), original })),
+    mutatedBytes(fc.record({ bucket: storageName, key: storageName }).map(({ bucket, key }) => Uint8Array.from(encodeStorageKey(bucket, key)))).map((bytes) => ({ bytes, original: undefined })),
+  ),
+  check({ bytes, original }) {
+    const placement = placementInput(bytes);
+    const names = refusedWith(['EVERWRITE_BAD_RECORD'], () => decodeStorageKey(bytes));
+    if (original !== undefined && (names?.bucket !== original.bucket || names.key !== original.key)) violation('a valid storage key did not decode to its names');
+    if (names === undefined) return;
+    if (placement === undefined || !Buffer.from(placement).equals(Buffer.from(`${names.bucket}/${names.key}`))) violation('placement input is not bucket/key');
+    if (!Buffer.from(encodeStorageKey(names.bucket, names.key)).equals(bytes)) violation('decoded names do not re-encode to the storage key');
+  },
+  crafted: [
+    { name: 'bucket length 0xffff in 3 bytes', input: { bytes: Uint8Array.of(0xff, 0xff, 0x61), original: undefined } },
+    { name: 'empty', input: { bytes: new Uint8Array(0), original: undefined } },
+    { name: 'bucket starting with a byte order mark', input: { bytes: Uint8Array.from(Buffer.concat([Uint8Array.of(0, 4), Buffer.from('\uFEFFa'), Buffer.from('k')])), original: undefined } },
+  ],
+  describe: ({ bytes }) => hexPreview(bytes),
+  ciRuns: 2000,
 };

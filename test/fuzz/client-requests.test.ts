@@ -1,0 +1,14 @@
+// Why: the bounded CI slice of the fuzzers for client requests: RESP, HTTP paths, queries, headers
+// and bodies, bucket props, rings, anti-entropy messages. `npm run fuzz` runs the same targets a
+// million cases each.
+import { fuzzTargetTests } from './suite.ts';
+import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './targets/http.ts';
+import { respTarget } from './targets/resp.ts';
+import { antiEntropyTarget, ringJsonTarget } from './targets/rings-and-trees.ts';
+
+fuzzTargetTests(respTarget);
+fuzzTargetTests(httpRequestTarget);
+fuzzTargetTests(httpBodyTarget);
+fuzzTargetTests(bucketPropsTarget);
+fuzzTargetTests(ringJsonTarget);
+fuzzTargetTests(antiEntropyTarget);
