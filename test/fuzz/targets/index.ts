@@ -1,0 +1,30 @@
+// Why: one list of every fuzz target, in the order the soak runs them; the CI slice files import
+// the same targets. A new decoder facing untrusted bytes gets a target here.
+import type { FuzzTarget } from '../harness.ts';
+import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './http.ts';
+import { messageCodecTarget } from './message-codec.ts';
+import { respTarget } from './resp.ts';
+import { antiEntropyTarget, ringJsonTarget } from './rings-and-trees.ts';
+import { hintsTarget, logTarget, nodeMetadataTarget, storageKeyTarget } from './storage.ts';
+import { framingTarget, handshakeTarget } from './transport.ts';
+import { contextTokenTarget, coreContextCodec, recordTarget } from './versioning.ts';
+
+export const fuzzTargets: ReadonlyArray<FuzzTarget<never>> = [
+  messageCodecTarget,
+  framingTarget,
+  handshakeTarget,
+  // The sealed context token (an HMAC around this one, at the runtime seam) goes here as
+  // contextTokenTarget(<its codec>): see ContextTokenCodec in versioning.ts.
+  contextTokenTarget(coreContextCodec),
+  recordTarget,
+  logTarget,
+  hintsTarget,
+  nodeMetadataTarget,
+  storageKeyTarget,
+  respTarget,
+  httpRequestTarget,
+  httpBodyTarget,
+  bucketPropsTarget,
+  ringJsonTarget,
+  antiEntropyTarget,
+] as unknown as ReadonlyArray<FuzzTarget<never>>;
