@@ -1,7 +1,9 @@
 // Why: the bounded CI slice of the fuzzers for client requests: RESP, HTTP paths, queries, headers
-// and bodies, bucket props, rings, anti-entropy messages. `npm run fuzz` runs the same targets a
+// and bodies, bucket props, rings, anti-entropy messages, and
+// the node's answers as the client reads them. `npm run fuzz` runs the same targets a
 // million cases each.
 import { fuzzTargetTests } from './suite.ts';
+import { clientResponseTarget } from './targets/client-responses.ts';
 import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './targets/http.ts';
 import { respTarget } from './targets/resp.ts';
 import { antiEntropyTarget, ringJsonTarget } from './targets/rings-and-trees.ts';
@@ -12,3 +14,4 @@ fuzzTargetTests(httpBodyTarget);
 fuzzTargetTests(bucketPropsTarget);
 fuzzTargetTests(ringJsonTarget);
 fuzzTargetTests(antiEntropyTarget);
+fuzzTargetTests(clientResponseTarget);

@@ -1,6 +1,7 @@
 // Why: one list of every fuzz target, in the order the soak runs them; the CI slice files import
 // the same targets. A new decoder facing untrusted bytes gets a target here.
 import type { FuzzTarget } from '../harness.ts';
+import { clientResponseTarget } from './client-responses.ts';
 import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './http.ts';
 import { messageCodecTarget } from './message-codec.ts';
 import { respTarget } from './resp.ts';
@@ -27,4 +28,5 @@ export const fuzzTargets: ReadonlyArray<FuzzTarget<never>> = [
   bucketPropsTarget,
   ringJsonTarget,
   antiEntropyTarget,
+  clientResponseTarget,
 ] as unknown as ReadonlyArray<FuzzTarget<never>>;
