@@ -86,12 +86,13 @@ export function casePredicate<Input>(target: FuzzTarget<Input>): (input: Input) 
   };
 }
 
-/** Bytes ArrayBuffers hold now (Buffers and typed arrays): what an unbounded allocation would show. */
-export function arrayBufferBytes(): number {
-  return process.memoryUsage().arrayBuffers;
+/** Bytes held now by ArrayBuffers (Buffers, typed arrays) plus the JavaScript heap: what an unbounded allocation would show. */
+export function allocatedBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.arrayBuffers + usage.heapUsed;
 }
 
-/** A crafted case may grow ArrayBuffer memory by at most this much: far below any announced length. */
+/** A crafted case may grow that memory by at most this much: far below any announced length. */
 export const craftedAllocationBytesMax = 64 * 1024 * 1024;
 
 /** Describes an unknown thrown value in one line. */
@@ -106,9 +107,9 @@ export interface CraftedOutcome extends CaseOutcome {
   readonly allocatedBytes: number;
 }
 
-/** Runs one crafted case, also measuring how much ArrayBuffer memory it left or made the process grow by. */
+/** Runs one crafted case, also measuring how much memory (ArrayBuffers and heap) the process grew by meanwhile. */
 export async function runCrafted<Input>(target: FuzzTarget<Input>, input: Input): Promise<CraftedOutcome> {
-  const before = arrayBufferBytes();
+  const before = allocatedBytes();
   const outcome = await runCase(target, input);
-  return { ...outcome, allocatedBytes: arrayBufferBytes() - before };
+  return { ...outcome, allocatedBytes: allocatedBytes() - before };
 }

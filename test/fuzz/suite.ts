@@ -11,7 +11,7 @@ export function fuzzTargetTests<Input>(target: FuzzTarget<Input>): void {
     for (const crafted of target.crafted) {
       const outcome = await runCrafted(target, crafted.input);
       if (outcome.crash !== undefined) problems.push(`${crafted.name}: ${describeError(outcome.crash)}`);
-      if (outcome.allocatedBytes > craftedAllocationBytesMax) problems.push(`${crafted.name}: ArrayBuffers grew by ${outcome.allocatedBytes} bytes`);
+      if (outcome.allocatedBytes > craftedAllocationBytesMax) problems.push(`${crafted.name}: memory grew by ${outcome.allocatedBytes} bytes`);
     }
     if (problems.length > 0) throw new Error(problems.join('\n'));
   });
