@@ -4,7 +4,8 @@
 // quorum must keep the store writeable (the paper, section 4.5).
 import type { NodeId } from '../base/ids.ts';
 import type { ForwardedOperation, Message } from '../protocol/messages.ts';
-import { decodeContext, decodeRecord } from '../versioning/index.ts';
+import { contentTypeBytesMax, decodeContext, decodeRecord } from '../versioning/index.ts';
+import { utf8ByteLength } from '../versioning/wire.ts';
 import { planRequest, toWireError, type RequestPlan } from './request-plan.ts';
 import { coordinateGet, type GetRequest } from './get-coordination.ts';
 import type { NodeKernel } from './kernel.ts';
@@ -102,6 +103,8 @@ function operationFlaw(operation: ForwardedOperation): string | undefined {
   for (const [field, type] of optionalTypes) {
     if (operation[field] !== undefined && typeof operation[field] !== type) return field;
   }
+  // A record asserts its content type's bound; a client's is held under it by Node's header limit, a peer's frame is not.
+  if (operation.contentType !== undefined && utf8ByteLength(operation.contentType) > contentTypeBytesMax) return 'contentType';
   return undefined;
 }
 
