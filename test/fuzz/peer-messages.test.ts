@@ -1,10 +1,9 @@
 // Why: the bounded CI slice of the fuzzers for what peers send: message frames, the framing of the
 // byte stream and the handshake. `npm run fuzz` runs the same targets a million cases each.
-import { messageCodecTarget } from './targets/message-codec.ts';
 import { fuzzTargetTests } from './suite.ts';
-
-fuzzTargetTests(messageCodecTarget);
+import { messageCodecTarget } from './targets/message-codec.ts';
 import { framingTarget, handshakeTarget } from './targets/transport.ts';
 
+fuzzTargetTests(messageCodecTarget);
 fuzzTargetTests(framingTarget);
 fuzzTargetTests(handshakeTarget);
