@@ -72,14 +72,17 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { bucket, version, origin, props } = parsed as Record<string, unknown>;
+  const { bucket, version, origin, props, deleted } = parsed as Record<string, unknown>;
   if (typeof bucket !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || typeof props !== 'object' || props === null) return undefined;
+  if (deleted !== undefined && deleted !== true) return undefined;
   const { n, r, w, resolver, durability } = props as Record<string, unknown>;
   if (!isCount(n, 1) || !isCount(r, 1) || !isCount(w, 1)) return undefined;
   if ((resolver !== 'siblings' && resolver !== 'lww') || (durability !== 'durable' && durability !== 'buffered')) return undefined;
   const expectedKey = propsStorageKey(bucket);
   if (expectedKey.length !== key.length || !expectedKey.every((byte, index) => key[index] === byte)) return undefined;
-  return { bucket, version, origin, props: { n, r, w, resolver, durability } };
+  const entry: PropsEntry = { bucket, version, origin, props: { n, r, w, resolver, durability } };
+  // A deletion marker keeps its flag: without it the bucket's defaults would come back as set props.
+  return deleted === true ? { ...entry, deleted } : entry;
 }
 
 /**

@@ -79,11 +79,14 @@ test('a props entry that does not decode is skipped at boot instead of throwing;
   const engine = new MemoryEngine();
   await engine.open();
   const intact = { bucket: 'carts', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 4, origin: 'n1' };
+  const marker = { bucket: 'gone', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: 2, origin: 'n2', deleted: true };
   const encoder = new TextEncoder();
   await engine.batch(
     reservedNamespaces.metadata,
     [
       { type: 'put', key: propsStorageKey('carts'), value: encoder.encode(JSON.stringify(intact)) },
+      { type: 'put', key: propsStorageKey('gone'), value: encoder.encode(JSON.stringify(marker)) },
+      { type: 'put', key: propsStorageKey('half-deleted'), value: encoder.encode(JSON.stringify({ ...marker, bucket: 'half-deleted', deleted: 'yes' })) },
       { type: 'put', key: propsStorageKey('torn'), value: encoder.encode('{"bucket":"torn","pro') },
       { type: 'put', key: propsStorageKey('nan'), value: encoder.encode('{"bucket":"nan","props":{"n":null,"r":1,"w":1,"resolver":"lww","durability":"durable"},"version":1,"origin":"o"}') },
       { type: 'put', key: propsStorageKey('other'), value: encoder.encode(JSON.stringify({ ...intact, bucket: 'not-other' })) },
@@ -92,5 +95,5 @@ test('a props entry that does not decode is skipped at boot instead of throwing;
     { durable: true },
   );
   const identity = await bootIdentity(engine, draws(3));
-  assert.deepEqual(identity.props, [intact]);
+  assert.deepEqual(identity.props, [intact, marker]);
 });
