@@ -3,9 +3,10 @@
 // targets a million cases each.
 import { fuzzTargetTests } from './suite.ts';
 import { hintsTarget, logTarget, nodeMetadataTarget, storageKeyTarget } from './targets/storage.ts';
-import { contextTokenTarget, coreContextCodec, recordTarget } from './targets/versioning.ts';
+import { contextTokenTarget, coreContextCodec, recordTarget, sealedContextCodec } from './targets/versioning.ts';
 
 fuzzTargetTests(contextTokenTarget(coreContextCodec));
+fuzzTargetTests(contextTokenTarget(sealedContextCodec));
 fuzzTargetTests(recordTarget);
 fuzzTargetTests(logTarget);
 fuzzTargetTests(hintsTarget);

@@ -8,15 +8,14 @@ import { respTarget } from './resp.ts';
 import { antiEntropyTarget, ringJsonTarget } from './rings-and-trees.ts';
 import { hintsTarget, logTarget, nodeMetadataTarget, storageKeyTarget } from './storage.ts';
 import { framingTarget, handshakeTarget } from './transport.ts';
-import { contextTokenTarget, coreContextCodec, recordTarget } from './versioning.ts';
+import { contextTokenTarget, coreContextCodec, recordTarget, sealedContextCodec } from './versioning.ts';
 
 export const fuzzTargets: ReadonlyArray<FuzzTarget<never>> = [
   messageCodecTarget,
   framingTarget,
   handshakeTarget,
-  // The sealed context token (an HMAC around this one, at the runtime seam) goes here as
-  // contextTokenTarget(<its codec>): see ContextTokenCodec in versioning.ts.
   contextTokenTarget(coreContextCodec),
+  contextTokenTarget(sealedContextCodec),
   recordTarget,
   logTarget,
   hintsTarget,

@@ -43,8 +43,9 @@ const propsEntry: fc.Arbitrary<PropsEntry> = fc.record(
     props: fc.record({ n: quorum, r: quorum, w: quorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, { noNullPrototype: true }),
     version: fc.nat(),
     origin: text,
+    deleted: fc.constant(true as const),
   },
-  { noNullPrototype: true },
+  withRequired('bucket', 'props', 'version', 'origin'),
 );
 
 const details = fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !== '__proto__'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3, noNullPrototype: true });
@@ -61,6 +62,7 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   ),
   fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('propsDigest' as const), slots: fc.array(fc.oneof(fc.nat(300), fc.nat(0xffff_ffff)), { maxLength: 6 }), reply: fc.boolean() }, { noNullPrototype: true }),
 );
 
 export const validMessages = fc.array(message, { maxLength: 4 });
@@ -99,6 +101,8 @@ const crafted = [
   { name: 'byte field of 2^53 - 1 bytes', input: frame(1, Uint8Array.of(0x03, 1, 1), leb128(Number.MAX_SAFE_INTEGER)) },
   { name: 'text of 2^32 bytes', input: frame(1, Uint8Array.of(0x21, 1, 1, 0, 0), leb128(2 ** 32)) },
   { name: 'props count 2^32', input: frame(1, Uint8Array.of(0x08), leb128(2 ** 32)) },
+  { name: 'props digest count 2^32', input: frame(1, Uint8Array.of(0x09), leb128(2 ** 32)) },
+  { name: 'props digest of 4097 slots, bytes present', input: frame(1, Uint8Array.of(0x09), leb128(4097), new Uint8Array(4097)) },
   { name: 'overlong varint', input: frame(1, Uint8Array.of(0x02, 0x80, 0x00)) },
   { name: 'ten-byte varint', input: frame(1, Uint8Array.of(0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)) },
   { name: 'details with __proto__', input: forwardReplyWithDetails(packedMap('__proto__')) },

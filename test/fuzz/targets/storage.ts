@@ -145,7 +145,8 @@ const validProps: fc.Arbitrary<PropsEntry> = fc.record({
   props: fc.record({ n: quorum, r: quorum, w: quorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, { noNullPrototype: true }),
   version: fc.nat(),
   origin: fc.string({ maxLength: 8 }),
-}, { noNullPrototype: true });
+  deleted: fc.constant(true as const),
+}, { noNullPrototype: true, requiredKeys: ['bucket', 'props', 'version', 'origin'] });
 
 const encoder = new TextEncoder();
 

@@ -4,6 +4,7 @@
 // canonical, so any version-2 record that decodes must re-encode to exactly its input bytes.
 import fc from 'fast-check';
 import { base64UrlEncode, decodeContext, decodeOwnedRecord, decodeRecord, encodeContext, encodeRecord, type VersionVector } from '../../../src/core/versioning/index.ts';
+import { HmacContextSeal } from '../../../src/io/context-seal.ts';
 import { anyRecord, anyVersionVector } from '../../property/versioning/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes, mutatedText } from '../mutate.ts';
@@ -26,6 +27,16 @@ export const coreContextCodec: ContextTokenCodec = {
   decode: (token) => decodeContext(token),
 };
 
+const seal = new HmacContextSeal(new Uint8Array(32).fill(5));
+
+/** The token a client holds: the core token sealed (src/io/context-seal.ts), opened at the runtime seam, then decoded by the core. */
+export const sealedContextCodec: ContextTokenCodec = {
+  name: 'context-sealed',
+  subject: 'sealed client context tokens (HmacContextSeal.open, then decodeContext)',
+  encode: (vector) => seal.seal(encodeContext(vector)),
+  decode: (token) => decodeContext(seal.open(token)),
+};
+
 interface TokenInput {
   readonly token: string;
   /** The vector the token was made from, when it is valid. */
@@ -40,10 +51,9 @@ function tokenOf(count: number, ...body: Uint8Array[]): string {
 const entry = (name: string, counter: number) => Buffer.concat([leb128(Buffer.byteLength(name)), Buffer.from(name), leb128(counter)]);
 
 /**
- * A fuzz target for a context token codec. The sealed form (an HMAC around the core token, added
- * at the runtime seam) is fuzzed by calling this with its codec: `contextTokenTarget(sealedCodec)`,
- * listed next to the core one in targets/index.ts. Its mutations of the sealed text then reach the
- * seal check, and the unsealed bytes this target's mutations reach the core decoder.
+ * A fuzz target for a context token codec: the core token, and the sealed one clients hold (an
+ * HMAC around the core token, opened at the runtime seam). Mutations of the sealed text reach the
+ * seal check; those of the core token's bytes reach the core decoder.
  */
 export function contextTokenTarget(codec: ContextTokenCodec): FuzzTarget<TokenInput> {
   const validBytes = anyVersionVector.map((vector) => Buffer.from(codec.encode(vector), 'base64url'));
