@@ -6,12 +6,13 @@ import { fuzzTargetTests } from './suite.ts';
 import { clientResponseTarget } from './targets/client-responses.ts';
 import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './targets/http.ts';
 import { respTarget } from './targets/resp.ts';
-import { antiEntropyTarget, ringJsonTarget } from './targets/rings-and-trees.ts';
+import { antiEntropyTarget, clusterViewTarget, ringJsonTarget } from './targets/rings-and-trees.ts';
 
 fuzzTargetTests(respTarget);
 fuzzTargetTests(httpRequestTarget);
 fuzzTargetTests(httpBodyTarget);
 fuzzTargetTests(bucketPropsTarget);
 fuzzTargetTests(ringJsonTarget);
+fuzzTargetTests(clusterViewTarget);
 fuzzTargetTests(antiEntropyTarget);
 fuzzTargetTests(clientResponseTarget);

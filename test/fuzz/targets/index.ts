@@ -5,7 +5,7 @@ import { clientResponseTarget } from './client-responses.ts';
 import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './http.ts';
 import { messageCodecTarget } from './message-codec.ts';
 import { respTarget } from './resp.ts';
-import { antiEntropyTarget, ringJsonTarget } from './rings-and-trees.ts';
+import { antiEntropyTarget, clusterViewTarget, ringJsonTarget } from './rings-and-trees.ts';
 import { hintsTarget, logTarget, nodeMetadataTarget, storageKeyTarget } from './storage.ts';
 import { framingTarget, handshakeTarget } from './transport.ts';
 import { contextTokenTarget, coreContextCodec, recordTarget, sealedContextCodec } from './versioning.ts';
@@ -26,6 +26,7 @@ export const fuzzTargets: ReadonlyArray<FuzzTarget<never>> = [
   httpBodyTarget,
   bucketPropsTarget,
   ringJsonTarget,
+  clusterViewTarget,
   antiEntropyTarget,
   clientResponseTarget,
 ] as unknown as ReadonlyArray<FuzzTarget<never>>;

@@ -50,6 +50,8 @@ const propsEntry: fc.Arbitrary<PropsEntry> = fc.record(
 
 const details = fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !== '__proto__'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3, noNullPrototype: true });
 
+const livenessUpdate = fc.record({ member: text, incarnation: id, state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const) }, { noNullPrototype: true });
+
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('replicaPut' as const), id, partition: id, storageKey: bytes, record: bytes, durable: fc.boolean(), hintFor: text }, withRequired('type', 'id', 'partition', 'storageKey', 'record', 'durable')),
   fc.record({ type: fc.constant('replicaPutAck' as const), id, ok: fc.boolean() }, { noNullPrototype: true }),
@@ -63,6 +65,13 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('propsDigest' as const), slots: fc.array(fc.oneof(fc.nat(300), fc.nat(0xffff_ffff)), { maxLength: 6 }), reply: fc.boolean() }, { noNullPrototype: true }),
+  fc.record(
+    { type: fc.constant('liveness' as const), kind: fc.constantFrom('ping' as const, 'pingReq' as const, 'ack' as const), id, incarnation: id, target: livenessUpdate, updates: fc.array(livenessUpdate, { maxLength: 3 }) },
+    withRequired('type', 'kind', 'id', 'incarnation', 'updates'),
+  ),
+  fc.record({ type: fc.constant('viewDigest' as const), version: fc.integer({ min: 1, max: 2 ** 31 - 1 }), partitionCount: fc.integer({ min: 0, max: 14 }).map((bits) => 2 ** bits), digest: fc.stringMatching(/^[0-9a-f]{32}$/), reply: fc.boolean() }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('viewPull' as const), version: fc.integer({ min: 1, max: 2 ** 31 - 1 }) }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('viewFull' as const), view: bytes }, { noNullPrototype: true }),
 );
 
 export const validMessages = fc.array(message, { maxLength: 4 });

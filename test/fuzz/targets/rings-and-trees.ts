@@ -12,11 +12,12 @@ import { TreeExchange } from '../../../src/core/anti-entropy/exchange.ts';
 import type { TreeExchangeRequest, TreeExchangeResponse } from '../../../src/core/anti-entropy/messages.ts';
 import { MerkleTree } from '../../../src/core/anti-entropy/merkle-tree.ts';
 import { answerTreeExchangeRequest } from '../../../src/core/anti-entropy/responder.ts';
-import { asPartitionIndex } from '../../../src/core/base/ids.ts';
+import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
+import { decodeView, encodeView, firstView } from '../../../src/core/cluster-view/codec.ts';
 import { ringFromJSON, ringToJSON } from '../../../src/core/ring/index.ts';
 import { ringArbitrary } from '../../property/ring/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
-import { hazardJsonTexts, mutatedJson } from '../mutate.ts';
+import { hazardJsonTexts, mutatedBytes, mutatedJson } from '../mutate.ts';
 import { sameValue } from './compare.ts';
 
 interface RingInput {
@@ -141,5 +142,36 @@ export const antiEntropyTarget: FuzzTarget<ExchangeInput> = {
     { name: 'leaf index NaN', input: { request: { kind: 'tree-leaf-entries-request', exchangeId: 1, partition, requestId: 1, shape, leafIndices: [Number.NaN] }, edits: [] } },
   ],
   describe: (input) => JSON.stringify(input, (_, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? String(value) : Array.isArray(value) && value.length > 50 ? `[${value.length} items]` : value)),
+  ciRuns: 1500,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Cluster views (src/core/cluster-view/codec.ts): pulled from peers and read from disk
+
+interface ViewInput {
+  readonly bytes: Uint8Array;
+  readonly valid: boolean;
+}
+
+const viewMembers = fc
+  .uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'é', '__proto__'), { minLength: 1, maxLength: 4 })
+  .map((ids) => ids.map((id, index) => ({ id: asNodeId(id), peer: `127.0.0.1:${7000 + index}`, weight: 1 + (index % 3), state: 'valid' as const, ...(index % 2 === 0 ? { zone: 'z1' } : {}) })));
+const validView = fc.tuple(fc.integer({ min: 0, max: 5 }).map((bits) => 2 ** bits), viewMembers).map(([partitionCount, members]) => Uint8Array.from(encodeView(firstView(partitionCount, members))));
+
+export const clusterViewTarget: FuzzTarget<ViewInput> = {
+  name: 'cluster-view',
+  subject: 'cluster views from peers and disk (decodeView)',
+  arbitrary: fc.oneof(
+    validView.map((bytes) => ({ bytes, valid: true })),
+    mutatedBytes(validView).map((bytes) => ({ bytes, valid: false })),
+    mutatedJson(validView.map((bytes) => Buffer.from(bytes).toString('utf8'))).map((text) => ({ bytes: Buffer.from(text), valid: false })),
+  ),
+  check({ bytes, valid }) {
+    const view = refusedWith(['EVERWRITE_BAD_VIEW'], () => decodeView(bytes));
+    if (valid && view === undefined) violation('a valid view was refused');
+    if (view !== undefined && !Buffer.from(encodeView(view)).equals(bytes)) violation('an accepted view does not re-encode to its bytes');
+  },
+  crafted: hazardJsonTexts.map((text) => ({ name: `JSON ${text.length > 40 ? `${text.slice(0, 20)}... (${text.length} chars)` : text}`, input: { bytes: Buffer.from(text), valid: false } })),
+  describe: ({ bytes }) => JSON.stringify(Buffer.from(bytes.subarray(0, 400)).toString('utf8')),
   ciRuns: 1500,
 };
