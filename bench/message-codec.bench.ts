@@ -44,6 +44,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   viewDigest: ['version', 'partitionCount', 'digest', 'reply'],
   viewPull: ['version'],
   viewFull: ['view'],
+  treeExchange: ['ringVersion', 'exchange'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

@@ -31,12 +31,14 @@
 //                      target update], integer count, updates; update = member text, incarnation,
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 //  14 view             the cluster view's gossip: layout in view-message-codec.ts
+//  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
 import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
+import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 
@@ -59,6 +61,8 @@ const livenessCode = 15;
 const livenessStates = ['up', 'suspect', 'down'] as const;
 /** An update takes at least a text length, an incarnation and a state byte. */
 const livenessUpdateBytesMin = 3;
+/** Below the view's and liveness's (14, 15), far from the request path's codes, which grow from the bottom. */
+const treeExchangeCode = 13;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;
@@ -171,6 +175,8 @@ function messageSize(message: Message): number {
     case 'viewPull':
     case 'viewFull':
       return viewMessageSize(message);
+    case 'treeExchange':
+      return 1 + treeExchangeSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -290,6 +296,9 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
     case 'viewPull':
     case 'viewFull':
       return writeViewMessage(frame, offset, message);
+    case 'treeExchange':
+      frame[offset] = treeExchangeCode;
+      return writeTreeExchange(frame, offset + 1, message);
     default:
       return assertUnknownType(message);
   }
@@ -544,6 +553,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   const flags = tag & ~typeMask;
   if (code === livenessCode) return decodeLiveness(cursor, flags);
   if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
+  if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);

@@ -6,7 +6,7 @@ import { defaultLimits } from '../core/base/limits.ts';
 import { IdTable } from '../core/base/id-table.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
-import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, StoreResult } from '../core/node/events.ts';
+import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
 import type { Message, PropsEntry } from '../core/protocol/messages.ts';
 import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
@@ -353,6 +353,10 @@ export class NodeRuntime implements KvService {
       case 'viewAdopted':
         this.options.onViewAdopted?.(effect.view);
         return;
+      case 'storeScan':
+        // On a later turn, so a rebuild of many slices leaves the event loop to requests between them.
+        this.options.timers.after(0, () => void this.scanSlice(effect));
+        return;
       case 'log':
         this.logger[effect.level](effect.fields ?? {}, effect.message);
         return;
@@ -394,6 +398,28 @@ export class NodeRuntime implements KvService {
     return (record, encoded) => {
       if (this.running) this.dispatch({ type: 'storeMinted', nowMs: this.options.clock.monotonicMs(), token, record, encoded });
     };
+  }
+
+  /** One slice of a partition scan (anti-entropy's tree rebuild), copied out of the engine, stepped as `storeScanned`. */
+  private async scanSlice(effect: Extract<Effect, { type: 'storeScan' }>): Promise<void> {
+    const entries: ScannedRecord[] = [];
+    let ok = true;
+    try {
+      const options = effect.start === undefined ? { limit: effect.limit } : { start: effect.start, limit: effect.limit };
+      for await (const [storageKey, encoded] of this.engine.scan(effect.partition, options)) {
+        entries.push({ storageKey: new Uint8Array(storageKey), encoded: new Uint8Array(encoded) });
+        if (entries.length >= effect.limit) break;
+      }
+    } catch (error) {
+      this.logger.error({ partition: effect.partition, error: String(error) }, 'partition scan failed');
+      ok = false;
+    }
+    if (this.running) this.dispatch({ type: 'storeScanned', nowMs: this.options.clock.monotonicMs(), scanId: effect.scanId, ok, entries });
+  }
+
+  /** Asks the node to exchange `partition` (every partition it holds when undefined) with its other replicas now. */
+  requestAntiEntropy(partition: number | undefined): void {
+    if (this.running) this.dispatch({ type: 'antiEntropyRequested', nowMs: this.options.clock.monotonicMs(), partition });
   }
 
   private storeFailed(token: number, error: unknown): void {

@@ -8,8 +8,9 @@ import type { Effect, Outcome } from '../../src/core/node/effects.ts';
 import type { ClientRequestOptions, Event, LoadedHint, StoreResult } from '../../src/core/node/events.ts';
 import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
-import { createRing } from '../../src/core/ring/index.ts';
-import { actorOf, emptyRecord, recordsEqual, resolveLastWriterWins, sync, update, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { createRing, type Ring } from '../../src/core/ring/index.ts';
+import type { Message } from '../../src/core/protocol/messages.ts';
+import { actorOf, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update, type VersionedRecord } from '../../src/core/versioning/index.ts';
 
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
 
@@ -38,15 +39,44 @@ export class CoreCluster {
   private nextRequestId = 1;
   private hintSequence = 0;
   messagesSent = 0;
+  /** Every log effect, in order. */
+  readonly logs: Array<{ readonly node: NodeId; readonly level: string; readonly message: string }> = [];
+  private readonly ring: Ring;
+  private readonly settings: Partial<NodeCoreSettings>;
+  private incarnations = 1;
   /** Per-node offset of the wall clock client puts carry (realtimeMs), in ms: 10_000 is a clock 10 s ahead. Default 0. */
   readonly clockSkewMs = new Map<string, number>();
 
   constructor(size: number, settings: Partial<NodeCoreSettings> = {}, readonly latencyMs = 1) {
     const ids = Array.from({ length: size }, (_, index) => asNodeId(`n${index + 1}`));
     const ring = createRing({ partitionCount: 64, members: ids.map((id) => ({ id })) });
+    this.ring = ring;
+    this.settings = settings;
     for (const id of ids) {
       this.nodes.set(id, { core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }), records: new Map(), hints: new Map() });
     }
+  }
+
+  /**
+   * Restarts a node as a new incarnation (a new epoch, new id range) over what it stored, or over an
+   * empty store when `wipe` (a lost disk): pending events addressed to it are dropped.
+   */
+  restart(id: string, options: { readonly wipe: boolean }): void {
+    const node = this.node(id);
+    const self = asNodeId(id);
+    this.queue = this.queue.filter((scheduled) => scheduled.node !== self);
+    this.incarnations += 1;
+    if (options.wipe) node.records.clear();
+    node.core = new NodeCore({ self, actor: actorOf(self, this.incarnations), ring: this.ring, md5, settings: this.settings, idBase: this.incarnations * 2 ** 32 });
+  }
+
+  /** Steps one node with a message as if `from` had sent it, and returns the effects it produced. */
+  deliver(to: string, from: string, message: Message): Effect[] {
+    const node = this.node(to);
+    node.core.step({ type: 'message', nowMs: this.nowMs, from: asNodeId(from), message });
+    const effects = node.core.takeEffects();
+    for (const effect of effects) this.execute(asNodeId(to), node, effect);
+    return effects;
   }
 
   get ids(): NodeId[] {
@@ -181,9 +211,22 @@ export class CoreCluster {
       case 'hintRemove':
         for (const id of effect.ids) node.hints.delete(id);
         return;
+      case 'storeScan': {
+        const prefix = `${effect.partition}:`;
+        const startHex = effect.start === undefined ? '' : Buffer.from(effect.start).toString('hex');
+        const entries = [...node.records.entries()]
+          .filter(([key]) => key.startsWith(prefix) && key.slice(prefix.length) >= startHex)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .slice(0, effect.limit)
+          .map(([key, record]) => ({ storageKey: new Uint8Array(Buffer.from(key.slice(prefix.length), 'hex')), encoded: new Uint8Array(encodeRecord(record)) }));
+        this.schedule(from, 0, (nowMs) => ({ type: 'storeScanned', nowMs, scanId: effect.scanId, ok: true, entries }));
+        return;
+      }
+      case 'log':
+        this.logs.push({ node: from, level: effect.level, message: effect.message });
+        return;
       case 'propsSave':
       case 'propsForget':
-      case 'log':
         return;
     }
   }

@@ -47,7 +47,13 @@ export type TreeExchangeRefusalReason =
   /** More nodes or leaves than the answerer's limits allow in one request. */
   | 'request-too-large'
   /** A level or index out of range, or an empty request. */
-  | 'malformed-request';
+  | 'malformed-request'
+  /** The answerer holds no tree for this partition (not one of its primaries, or out of range). */
+  | 'unknown-partition'
+  /** The answerer's tree for this partition is still being rebuilt from storage. */
+  | 'not-ready'
+  /** The asker placed keys by a ring version the answerer does not have: the trees cover different keys. */
+  | 'ring-mismatch';
 
 /** The answerer will not answer this request; the exchange cannot go on. */
 export interface TreeExchangeRefused extends ExchangeAddress {

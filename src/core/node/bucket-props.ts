@@ -113,6 +113,13 @@ export class BucketPropsTable {
     return entry === undefined || entry.deleted === true ? this.defaults : entry.props;
   }
 
+  /** The largest n of any live entry or of the defaults: how many replicas the widest bucket keeps (anti-entropy's trees cover those). */
+  largestN(): number {
+    let n = this.defaults.n;
+    for (const entry of this.entries.values()) if (entry.deleted !== true) n = Math.max(n, entry.props.n);
+    return n;
+  }
+
   /** Whether a client has configured `bucket` (a live entry, not a deletion marker). */
   isConfigured(bucket: string): boolean {
     const entry = this.entries.get(bucket);

@@ -43,4 +43,6 @@ export type Effect =
   | { readonly type: 'propsForget'; readonly buckets: readonly string[] }
   /** The node adopted a newer cluster view: persist it, and let the transport follow its members (decision 0015). */
   | { readonly type: 'viewAdopted'; readonly view: ClusterView }
+  /** Read up to `limit` records of the partition from `start` (inclusive) in key order; answer with `storeScanned`. */
+  | { readonly type: 'storeScan'; readonly scanId: number; readonly partition: number; readonly start: Uint8Array | undefined; readonly limit: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> };

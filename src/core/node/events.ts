@@ -23,6 +23,11 @@ export interface ClientWrite {
   readonly supersedeLocal?: boolean;
 }
 
+export interface ScannedRecord {
+  readonly storageKey: Uint8Array;
+  readonly encoded: Uint8Array;
+}
+
 export interface LoadedHint {
   readonly id: string;
   readonly partition: number;
@@ -55,4 +60,8 @@ export type Event =
   | { readonly type: 'storeMinted'; readonly nowMs: number; readonly token: number; readonly record: VersionedRecord; readonly encoded: Uint8Array }
   | { readonly type: 'hintAdded'; readonly nowMs: number; readonly token: number; readonly ok: boolean }
   | { readonly type: 'hintsLoaded'; readonly nowMs: number; readonly target: NodeId; readonly hints: readonly LoadedHint[] }
-  | { readonly type: 'tick'; readonly nowMs: number };
+  | { readonly type: 'tick'; readonly nowMs: number }
+  /** A `storeScan`'s slice: stored (key, record bytes) pairs in key order; `ok: false` when the scan failed. */
+  /** An operator asks for an exchange now (`everwrite cluster repair`): of one partition, or of every partition held. */
+  | { readonly type: 'antiEntropyRequested'; readonly nowMs: number; readonly partition: number | undefined }
+  | { readonly type: 'storeScanned'; readonly nowMs: number; readonly scanId: number; readonly ok: boolean; readonly entries: readonly ScannedRecord[] };

@@ -23,6 +23,7 @@ export type ReplyHandler = (from: NodeId, message: Message) => void;
 
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 type TokenEffect = Extract<Effect, { token: number }>;
+type StoreTarget = { readonly partition: number; readonly storageKey: Uint8Array };
 
 export class NodeKernel {
   nowMs = 0;
@@ -36,6 +37,10 @@ export class NodeKernel {
   private readonly hintWaiters = new IdTable<(ok: boolean) => void>();
   private readonly timerWaiters = new IdTable<() => void>();
   private readonly replyWaiters = new IdTable<ReplyHandler>();
+  /** Where each pending write goes, so its answer can be reported to `onStored` (the Merkle trees). */
+  private readonly writeTargets = new IdTable<StoreTarget>();
+  /** Told of every record a write left on this replica (mint, merge: client writes, replication, hints, read repair, anti-entropy). */
+  onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 
   constructor(
     readonly self: NodeId,
@@ -57,6 +62,7 @@ export class NodeKernel {
   }
 
   emit(effect: Effect): void {
+    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
     this.effects.push(effect);
   }
 
@@ -149,7 +155,11 @@ export class NodeKernel {
   }
 
   completeStore(token: number, result: StoreResult): void {
-    if (result.ok) this.observe(result.record);
+    const target = this.onStored === undefined ? undefined : this.writeTargets.take(token);
+    if (result.ok) {
+      this.observe(result.record);
+      if (target !== undefined) this.onStored?.(target.partition, target.storageKey, result);
+    }
     this.mintedWaiters.take(token);
     this.storeWaiters.take(token)?.(result);
   }

@@ -9,6 +9,7 @@ import { Swim, type MemberLiveness } from '../membership/index.ts';
 import type { Message, PropsEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
+import { AntiEntropy, type AntiEntropyStatus } from './anti-entropy.ts';
 import { BucketPropsTable } from './bucket-props.ts';
 import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
@@ -66,6 +67,7 @@ export class NodeCore {
   private watchedRing: Ring;
   /** The cluster view's gossip, when the node was given a view. */
   readonly viewGossip: ViewGossip | undefined;
+  private readonly antiEntropy: AntiEntropy;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
@@ -76,6 +78,7 @@ export class NodeCore {
     this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase);
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
+    this.antiEntropy = new AntiEntropy(this.kernel);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
   }
 
@@ -112,6 +115,11 @@ export class NodeCore {
   private viewRefusalError(): { code: string; message: string } | undefined {
     const refusal = this.viewGossip?.refusal;
     return refusal === undefined ? undefined : { code: 'EVERWRITE_VIEW_CONFLICT', message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})` };
+  }
+
+  /** Merkle trees held and ready, and per partition the last exchange, keys repaired and bytes exchanged. */
+  antiEntropyStatus(): AntiEntropyStatus {
+    return this.antiEntropy.status();
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
@@ -220,6 +228,12 @@ export class NodeCore {
       case 'tick':
         this.onTick();
         return;
+      case 'antiEntropyRequested':
+        this.antiEntropy.requestRepair(event.partition);
+        return;
+      case 'storeScanned':
+        this.antiEntropy.trees.onScanned(event.scanId, event.ok, event.entries);
+        return;
       default:
         assertNever(event);
     }
@@ -270,6 +284,8 @@ export class NodeCore {
         return this.propsGossip.onDigest(from, message.slots, message.reply);
       case 'liveness':
         return this.swim.onMessage(from, message, this.kernel.nowMs);
+      case 'treeExchange':
+        return this.antiEntropy.onMessage(from, message.ringVersion, message.exchange);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -289,5 +305,6 @@ export class NodeCore {
       this.swim.setMembers(kernel.ring.members.map((member) => member.id));
     }
     this.swim.onTick(kernel.nowMs);
+    this.antiEntropy.onTick();
   }
 }

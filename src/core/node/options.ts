@@ -53,6 +53,31 @@ export interface NodeCoreSettings {
    * two digests of ~45 bytes, and a new view reaches 1000 nodes in about 10 rounds.
    */
   readonly viewGossipIntervalMs: number;
+  /**
+   * Anti-entropy (decision 0016): every (partition, other replica) pair this node initiates is
+   * exchanged at least once per this many ms. Default 120000: a replica that missed writes (a lost
+   * hint, a wiped disk) is whole again within a few minutes, at one root comparison per pair when
+   * nothing differs.
+   */
+  readonly antiEntropyIntervalMs: number;
+  /** Tree exchanges this node runs at once. Default 2: bounds the peers' and the link's share. */
+  readonly antiEntropyExchangesMax: number;
+  /** Keys repaired per second at most (each is one read on the peer and one merge here). Default 2000. */
+  readonly antiEntropyKeysPerSecondMax: number;
+  /** Bytes of trees and records an exchange sends and receives per second at most. Default 8 MiB. */
+  readonly antiEntropyBytesPerSecondMax: number;
+  /** Key repairs awaiting the peer's answer at once. Default 32. */
+  readonly antiEntropyRepairsInFlightMax: number;
+  /** An exchange whose peer does not answer for this long is abandoned (retried next round), in ms. Default 10000. */
+  readonly antiEntropyExchangeTimeoutMs: number;
+  /** Records read per storage slice while the trees are rebuilt at start; the node answers requests between slices. Default 512. */
+  readonly antiEntropyScanKeysPerSlice: number;
+  /** Children per Merkle tree node; equal on every node of a cluster. Default 16. */
+  readonly antiEntropyTreeFanOut: number;
+  /** Levels below a tree's root; equal on every node. Default 2 (256 leaves: a few keys each at ~1k keys per partition). */
+  readonly antiEntropyTreeDepth: number;
+  /** Anti-entropy waits while this many client requests are in flight (it yields to foreground traffic). Default 256. */
+  readonly antiEntropyForegroundInFlightMax: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -75,6 +100,16 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   livenessIndirectProbeCount: 3,
   livenessSuspicionTimeoutMs: 3000,
   viewGossipIntervalMs: 1000,
+  antiEntropyIntervalMs: 120_000,
+  antiEntropyExchangesMax: 2,
+  antiEntropyKeysPerSecondMax: 2000,
+  antiEntropyBytesPerSecondMax: 8 * 1024 * 1024,
+  antiEntropyRepairsInFlightMax: 32,
+  antiEntropyExchangeTimeoutMs: 10_000,
+  antiEntropyScanKeysPerSlice: 512,
+  antiEntropyTreeFanOut: 16,
+  antiEntropyTreeDepth: 2,
+  antiEntropyForegroundInFlightMax: 256,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {

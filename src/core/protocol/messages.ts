@@ -3,6 +3,7 @@
 // Every request carries an id chosen by its sender; replies echo it; unknown ids are ignored, which
 // makes duplicated, late or reordered frames harmless.
 import type { ViewMessage } from '../cluster-view/messages.ts';
+import type { TreeExchangeMessage } from '../anti-entropy/index.ts';
 
 /** The error part of an outcome, as it crosses the wire. */
 export interface WireError {
@@ -76,6 +77,8 @@ export type Message =
   | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean }
   | LivenessMessage
   /** The cluster view's gossip (src/core/cluster-view, decision 0015). */
-  | ViewMessage;
+  | ViewMessage
+  /** One message of a Merkle tree exchange (anti-entropy, decision 0016), for trees of this ring version. */
+  | { readonly type: 'treeExchange'; readonly ringVersion: number; readonly exchange: TreeExchangeMessage };
 
 export type MessageType = Message['type'];
