@@ -53,6 +53,9 @@ interface RepairJob {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Room in the deferred pairs for operator-requested ones (outside the schedule's pairs). */
+const deferredOperatorPairsMax = 1024;
+
 /** Overhead counted per tree message on top of its hashes and keys (ids, partition, shape). */
 const treeMessageBytesOverhead = 24;
 
@@ -74,6 +77,12 @@ export class AntiEntropy {
   private readonly stats = new Map<number, Mutable<PartitionExchangeStatus>>();
   /** Pairs asked for by an operator (`cluster repair`), run before the schedule's. */
   private readonly urgent: Array<{ readonly partition: number; readonly peer: NodeId }> = [];
+  /**
+   * Pairs whose turn came while the peer was seen down or still rebuilding its trees, retried a
+   * tenth of an interval later rather than a whole interval: a node coming back is repaired soon
+   * after it is seen up. At most one entry per pair.
+   */
+  private readonly deferred = new Map<string, { readonly partition: number; readonly peer: NodeId; readonly dueMs: number }>();
 
   constructor(private readonly kernel: NodeKernel) {
     this.trees = new ReplicaTrees(kernel);
@@ -108,6 +117,8 @@ export class AntiEntropy {
   }
 
   onMessage(from: NodeId, ringVersion: number, message: TreeExchangeMessage): void {
+    // A request can come before this node's first tick: its trees must exist (not ready) by then.
+    this.refreshPairs();
     if (message.kind === 'tree-hashes-request' || message.kind === 'tree-leaf-entries-request') this.answer(from, ringVersion, message);
     else this.onResponse(from, ringVersion, message);
   }
@@ -168,6 +179,11 @@ export class AntiEntropy {
     const kernel = this.kernel;
     const urgent = this.urgent.shift();
     if (urgent !== undefined) return urgent;
+    for (const [key, pair] of this.deferred) {
+      if (pair.dueMs > kernel.nowMs) continue;
+      this.deferred.delete(key);
+      return pair;
+    }
     if (this.pairs.length === 0 || kernel.nowMs < this.nextStartMs) return undefined;
     const intervalMs = kernel.settings.antiEntropyIntervalMs;
     this.nextStartMs = Math.max(this.nextStartMs, kernel.nowMs - intervalMs) + intervalMs / this.pairs.length;
@@ -201,10 +217,16 @@ export class AntiEntropy {
 
   // ---- the exchange (asking side) -------------------------------------------------------------
 
+  private defer(partition: number, peer: NodeId): void {
+    const kernel = this.kernel;
+    if (this.deferred.size >= 2 * this.pairs.length + deferredOperatorPairsMax) return;
+    this.deferred.set(`${partition}/${peer}`, { partition, peer, dueMs: kernel.nowMs + kernel.settings.antiEntropyIntervalMs / 10 });
+  }
+
   private startExchange(partition: number, peer: NodeId): void {
     const kernel = this.kernel;
     const tree = this.trees.ready(partition);
-    if (tree === undefined || !kernel.isAlive(peer)) return;
+    if (tree === undefined || !kernel.isAlive(peer)) return this.defer(partition, peer);
     const exchange = new TreeExchange(tree, { exchangeId: kernel.nextId(), partition: asPartitionIndex(partition), ...this.limits });
     const running: RunningExchange = { exchange, peer, partition, timer: 0 };
     this.running.set(exchange.exchangeId, running);
@@ -242,8 +264,9 @@ export class AntiEntropy {
     if (exchange.state === 'failed') {
       const failure = exchange.failure;
       // A peer still rebuilding its trees at start refuses for a while: expected, not worth a warning.
-      const level = failure?.reason === 'refused-by-peer' && failure.refusal === 'not-ready' ? 'debug' : 'warn';
-      kernel.emit({ type: 'log', level, message: 'anti-entropy exchange failed', fields: { peer: from, partition: running.partition, failure } });
+      const notReady = failure?.reason === 'refused-by-peer' && failure.refusal === 'not-ready';
+      kernel.emit({ type: 'log', level: notReady ? 'debug' : 'warn', message: 'anti-entropy exchange failed', fields: { peer: from, partition: running.partition, failure } });
+      if (notReady) this.defer(running.partition, from);
       this.end(running, false);
       return;
     }
