@@ -21,7 +21,7 @@ import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
-import type { BucketProps, DeleteRequest, GetResult, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
+import type { AntiEntropyReport, BucketProps, DeleteRequest, GetResult, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -418,8 +418,30 @@ export class NodeRuntime implements KvService {
   }
 
   /** Asks the node to exchange `partition` (every partition it holds when undefined) with its other replicas now. */
-  requestAntiEntropy(partition: number | undefined): void {
+  requestAntiEntropy(partition: number | undefined): AntiEntropyReport {
+    const partitionCount = this.options.core.ring.partitionCount;
+    if (partition !== undefined && (!Number.isSafeInteger(partition) || partition < 0 || partition >= partitionCount)) {
+      throw new EverwriteError('EVERWRITE_BAD_REQUEST', `partition must be an integer from 0 to ${partitionCount - 1}`);
+    }
     if (this.running) this.dispatch({ type: 'antiEntropyRequested', nowMs: this.options.clock.monotonicMs(), partition });
+    return this.antiEntropy();
+  }
+
+  antiEntropy(): AntiEntropyReport {
+    const status = this.options.core.antiEntropyStatus();
+    const nowMs = this.options.clock.monotonicMs();
+    return {
+      ...status,
+      partitions: status.partitions.map((entry) => ({
+        partition: entry.partition,
+        lastExchangeAgoMs: entry.lastExchangeMs === undefined ? null : Math.round(nowMs - entry.lastExchangeMs),
+        lastPeer: entry.lastPeer ?? null,
+        exchanges: entry.exchanges,
+        exchangesFailed: entry.exchangesFailed,
+        keysRepaired: entry.keysRepaired,
+        bytesExchanged: entry.bytesExchanged,
+      })),
+    };
   }
 
   private storeFailed(token: number, error: unknown): void {

@@ -122,6 +122,28 @@ export interface KvService {
   status(): NodeStatus;
   /** The ring as JSON: partition count, version, owner of each partition. */
   ring(): unknown;
+  /** Anti-entropy per partition (decision 0016); absent on a service without it (a test double). */
+  antiEntropy?(): AntiEntropyReport;
+  /** Queues exchanges of `partition` (every held one when undefined) now; EVERWRITE_BAD_REQUEST for a partition out of range. */
+  requestAntiEntropy?(partition: number | undefined): AntiEntropyReport;
   /** This node's own replica of a key, without any quorum; undefined when it holds no version. */
   localGet(bucket: string, key: string): Promise<GetResult | undefined>;
+}
+
+/** What GET /admin/aae answers: trees held and ready, and per partition its exchanges. */
+export interface AntiEntropyReport {
+  readonly treesHeld: number;
+  readonly treesReady: number;
+  readonly exchangesRunning: number;
+  readonly repairsQueued: number;
+  readonly partitions: ReadonlyArray<{
+    readonly partition: number;
+    /** How long ago the last exchange of this partition finished, or null before the first. */
+    readonly lastExchangeAgoMs: number | null;
+    readonly lastPeer: string | null;
+    readonly exchanges: number;
+    readonly exchangesFailed: number;
+    readonly keysRepaired: number;
+    readonly bytesExchanged: number;
+  }>;
 }

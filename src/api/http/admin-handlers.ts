@@ -90,3 +90,24 @@ export function getDashboard(_context: ServerContext, exchange: Exchange): Promi
   exchange.response.end(dashboardPlaceholder);
   return Promise.resolve();
 }
+
+/** GET /admin/aae: anti-entropy per partition (decision 0016). */
+export function getAntiEntropy(context: ServerContext, exchange: Exchange): Promise<void> {
+  const report = context.service.antiEntropy?.();
+  if (report === undefined) sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node runs no anti-entropy');
+  else sendJson(exchange.response, 200, report);
+  return Promise.resolve();
+}
+
+/** POST /admin/aae[?partition=P]: exchange now; answers the report (progress is read with GET). */
+export function postAntiEntropy(context: ServerContext, exchange: Exchange): Promise<void> {
+  const raw = new URLSearchParams(exchange.rawQuery).get('partition');
+  if (raw !== null && !/^[0-9]{1,6}$/.test(raw)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'partition must be a non-negative integer');
+  const service = context.service;
+  if (service.requestAntiEntropy === undefined) {
+    sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node runs no anti-entropy');
+  } else {
+    sendJson(exchange.response, 202, service.requestAntiEntropy(raw === null ? undefined : Number(raw)));
+  }
+  return Promise.resolve();
+}

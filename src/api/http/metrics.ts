@@ -2,7 +2,8 @@
 // request. The counter and histogram live in a registry per server (tests and `dev` run several
 // servers in one process). Label children are cached, so recording a request on the hot path is a
 // map lookup and two increments, with no label objects built per request.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AntiEntropyReport } from '../../runtime/service.ts';
 
 /** Methods the API uses keep their name as a label; anything else is folded into "OTHER" (bounded cardinality). */
 const knownMethods = new Set(['GET', 'HEAD', 'PUT', 'POST', 'DELETE']);
@@ -24,8 +25,10 @@ export class HttpMetrics {
   private readonly countChildren = new Map<string, CountChild>();
   private readonly durationChildren = new Map<string, ObserveChild>();
 
-  constructor(registry: Registry | undefined) {
+  /** `antiEntropy`, when the node runs it: read at each scrape into the everwrite_aae_* gauges (decision 0016). */
+  constructor(registry: Registry | undefined, antiEntropy?: () => AntiEntropyReport) {
     this.registry = registry ?? new Registry();
+    if (antiEntropy !== undefined) registerAntiEntropyGauges(this.registry, antiEntropy);
     this.requests = new Counter({
       name: 'everwrite_http_requests_total',
       help: 'HTTP requests answered, by route template, method and status code.',
@@ -64,5 +67,42 @@ export class HttpMetrics {
   unregister(): void {
     this.registry.removeSingleMetric('everwrite_http_requests_total');
     this.registry.removeSingleMetric('everwrite_http_request_duration_seconds');
+    for (const name of antiEntropyGaugeNames) this.registry.removeSingleMetric(name);
   }
+}
+
+const antiEntropyGaugeNames = ['everwrite_aae_trees_ready', 'everwrite_aae_keys_repaired', 'everwrite_aae_bytes_exchanged', 'everwrite_aae_last_exchange_age_seconds'] as const;
+
+/** Per partition (at most the ring's partition count of series each): what GET /admin/aae shows. */
+function registerAntiEntropyGauges(registry: Registry, antiEntropy: () => AntiEntropyReport): void {
+  let report: AntiEntropyReport | undefined;
+  // One report per scrape: the first gauge collected reads it, the last lets it go.
+  const read = (): AntiEntropyReport => (report ??= antiEntropy());
+  new Gauge({
+    name: 'everwrite_aae_trees_ready',
+    help: 'Merkle trees of held partitions rebuilt and ready for exchanges.',
+    registers: [registry],
+    collect() {
+      this.set(read().treesReady);
+    },
+  });
+  const perPartition = (name: string, help: string, value: (entry: AntiEntropyReport['partitions'][number]) => number | undefined, last = false): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const entry of read().partitions) {
+          const current = value(entry);
+          if (current !== undefined) this.labels(String(entry.partition)).set(current);
+        }
+        if (last) report = undefined;
+      },
+    });
+  };
+  perPartition('everwrite_aae_keys_repaired', 'Differing keys anti-entropy reconciled, by partition, since the node started.', (entry) => entry.keysRepaired);
+  perPartition('everwrite_aae_bytes_exchanged', 'Bytes of tree hashes, leaf entries and records anti-entropy exchanged, by partition, since the node started.', (entry) => entry.bytesExchanged);
+  perPartition('everwrite_aae_last_exchange_age_seconds', 'Seconds since the last finished exchange of the partition.', (entry) => (entry.lastExchangeAgoMs === null ? undefined : entry.lastExchangeAgoMs / 1000), true);
 }

@@ -2,7 +2,7 @@
 // and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
 // Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deleteProps, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, putProps } from './admin-handlers.ts';
+import { deleteProps, getAntiEntropy, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, postAntiEntropy, putProps } from './admin-handlers.ts';
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
 
@@ -18,6 +18,7 @@ export const routes = Object.freeze({
   props: route('/buckets/{bucket}/props', { GET: getProps, PUT: putProps, DELETE: deleteProps }),
   adminStatus: route('/admin/status', { GET: getStatus }),
   adminRing: route('/admin/ring', { GET: getRing }),
+  adminAntiEntropy: route('/admin/aae', { GET: getAntiEntropy, POST: postAntiEntropy }),
   adminJoin: route('/admin/join', { POST: membershipNotImplemented }),
   adminLeave: route('/admin/leave', { POST: membershipNotImplemented }),
   adminRemove: route('/admin/remove', { POST: membershipNotImplemented }),
@@ -33,6 +34,7 @@ const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
   ['/metrics', routes.metrics],
   ['/admin/status', routes.adminStatus],
   ['/admin/ring', routes.adminRing],
+  ['/admin/aae', routes.adminAntiEntropy],
   ['/admin/join', routes.adminJoin],
   ['/admin/leave', routes.adminLeave],
   ['/admin/remove', routes.adminRemove],

@@ -11,6 +11,7 @@ import type { ServerContext } from './exchange.ts';
 import { HttpMetrics } from './metrics.ts';
 import { HttpConnectionGuard } from './connections.ts';
 import { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
+import type { AntiEntropyReport } from '../../runtime/service.ts';
 import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
@@ -126,7 +127,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     service: options.service,
     options: resolved,
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
-    metrics: new HttpMetrics(options.metrics),
+    metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),
   });
   const connections = new HttpConnectionGuard(resolved);
   const rateLimiter = options.rateLimiter ?? new AddressRateLimiter();
