@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerChaosCommand } from './commands/chaos.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
+import { registerClusterRepairCommand } from './commands/cluster-repair.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerRingCommand } from './commands/ring.ts';
@@ -16,6 +17,7 @@ registerClusterCommands(program);
 registerChaosCommand(program);
 registerSimCommand(program);
 registerBenchCommand(program);
+registerClusterRepairCommand(program);
 
 try {
   await program.parseAsync(process.argv);

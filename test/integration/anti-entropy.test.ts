@@ -6,7 +6,9 @@
 // reaches it, and the key is 404 everywhere and stays so.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterFixture, eventually, request } from '../support/cluster-fixture.ts';
@@ -110,5 +112,8 @@ test('GET /admin/aae and /metrics show what anti-entropy repaired; POST /admin/a
   }
   const now = await request(`${fixture.url(1)}/admin/aae?partition=7`, { method: 'POST' });
   assert.equal(now.status, 202, now.text);
+  const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url)), 'cluster', 'repair', '--partition', '9', '--node', fixture.url(2), '--timeout-ms', '20000'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(cli.status, 0, `everwrite cluster repair: ${cli.stdout}${cli.stderr}`);
+  assert.match(cli.stdout, /partitions done 1\/1, keys repaired \d+/);
   fixture.assertNoCrashes();
 });

@@ -1,0 +1,67 @@
+// Why: an operator who knows replicas diverged (a disk replaced, a long partition) should not wait for
+// anti-entropy's schedule. `everwrite cluster repair` asks one node to exchange its partitions (or
+// one) with their other primaries now (POST /admin/aae) and follows the node's report (GET
+// /admin/aae) until every asked partition has finished an exchange, printing progress as it goes.
+import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AntiEntropyReport } from '../../runtime/service.ts';
+
+interface RepairFlags {
+  partition?: string;
+  node: string;
+  timeoutMs: string;
+}
+
+/** Between two looks at the node's report. */
+const pollIntervalMs = 500;
+
+async function fetchReport(url: string, init: RequestInit = {}): Promise<AntiEntropyReport> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`);
+  return JSON.parse(text) as AntiEntropyReport;
+}
+
+function keysRepaired(report: AntiEntropyReport): number {
+  return report.partitions.reduce((sum, entry) => sum + entry.keysRepaired, 0);
+}
+
+/** Partitions asked for whose last exchange finished after the request (lastExchangeAgoMs within the time since). */
+function partitionsDone(report: AntiEntropyReport, partition: number | undefined, sinceMs: number): number {
+  return report.partitions.filter((entry) => (partition === undefined || entry.partition === partition) && entry.lastExchangeAgoMs !== null && entry.lastExchangeAgoMs <= sinceMs).length;
+}
+
+async function runRepair(flags: RepairFlags): Promise<void> {
+  if (flags.partition !== undefined && !/^\d{1,6}$/.test(flags.partition)) throw new Error(`--partition must be a whole number, got ${JSON.stringify(flags.partition)}`);
+  if (!/^\d{1,9}$/.test(flags.timeoutMs)) throw new Error(`--timeout-ms must be a whole number, got ${JSON.stringify(flags.timeoutMs)}`);
+  const partition = flags.partition === undefined ? undefined : Number(flags.partition);
+  const base = `${flags.node.replace(/\/+$/, '')}/admin/aae`;
+  const before = keysRepaired(await fetchReport(base));
+  const started = performance.now();
+  const queued = await fetchReport(partition === undefined ? base : `${base}?partition=${partition}`, { method: 'POST' });
+  const total = partition === undefined ? queued.treesHeld : 1;
+  const deadline = started + Number(flags.timeoutMs);
+  let last = '';
+  for (;;) {
+    await sleep(pollIntervalMs);
+    const report = await fetchReport(base);
+    const done = partitionsDone(report, partition, performance.now() - started);
+    const line = `partitions done ${done}/${total}, keys repaired ${keysRepaired(report) - before}`;
+    if (line !== last) console.log(line);
+    last = line;
+    if (done >= total) return;
+    if (performance.now() >= deadline) throw new Error(`repair not finished after ${flags.timeoutMs} ms (${line}); the node keeps going on its schedule`);
+  }
+}
+
+/** Adds `repair` under `everwrite cluster` (made here unless another module made it first). */
+export function registerClusterRepairCommand(program: Command): void {
+  const cluster = program.commands.find((command) => command.name() === 'cluster') ?? program.command('cluster').description('Operations on the whole cluster');
+  cluster
+    .command('repair')
+    .description('Run anti-entropy now: exchange the partitions of one node with their other replicas, and show progress')
+    .option('--partition <p>', 'only this partition (default: every partition the node holds)')
+    .option('--node <url>', 'the node to ask', 'http://127.0.0.1:8001')
+    .option('--timeout-ms <ms>', 'give up following after this long', '300000')
+    .action((flags: RepairFlags) => runRepair(flags));
+}
