@@ -272,7 +272,8 @@ export class AntiEntropy {
     }
     const result = exchange.result;
     if (result !== undefined) {
-      for (const storageKey of result.differingKeys) this.repairs.push({ partition: running.partition, peer: from, storageKey });
+      // Copied: a key the peer listed is a view of its frame, which would stay alive while queued.
+      for (const storageKey of result.differingKeys) this.repairs.push({ partition: running.partition, peer: from, storageKey: new Uint8Array(storageKey) });
       this.end(running, true);
       return;
     }
