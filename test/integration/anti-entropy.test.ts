@@ -101,8 +101,9 @@ test('GET /admin/aae and /metrics show what anti-entropy repaired; POST /admin/a
     repaired += report.partitions.reduce((sum, entry) => sum + entry.keysRepaired, 0);
     assert.ok(report.partitions.some((entry) => entry.lastExchangeAgoMs !== null && entry.bytesExchanged > 0));
   }
-  // The 80 keys written before n3 came back reached it only through anti-entropy (the 20 written after it was up were replicated).
-  assert.ok(repaired >= 80, `n1 and n2 repaired ${repaired} keys onto the wiped n3`);
+  // The 60 keys n3 held before its directory was wiped can come back only through anti-entropy (a
+  // write made while it was down may still reach it from the transport's queue once it is back).
+  assert.ok(repaired >= 60, `n1 and n2 repaired ${repaired} keys onto the wiped n3`);
   const metrics = await request(`${fixture.url(1)}/metrics`);
   assert.match(metrics.text, /everwrite_aae_keys_repaired\{partition="\d+"\} \d+/);
   assert.match(metrics.text, /everwrite_aae_trees_ready 256/);
