@@ -4,6 +4,8 @@
 // `--limits-json` (or "limitsJson" in --config, or EVERWRITE_LIMITS_JSON). Each component validates
 // and documents its own fields; this file only names which fields are exposed and checks the shape.
 
+import { isPlainObject, readJsonObjectFlag } from './json-flag.ts';
+
 /** HTTP front end limits; see src/api/http/options.ts for units, defaults and reasons. */
 export interface HttpLimits {
   readonly connectionsMax?: number;
@@ -55,16 +57,8 @@ const knownFields: Readonly<Record<keyof NodeLimits, readonly string[]>> = Objec
  * whether values fit together (a share above its total) is checked by each component at start.
  */
 export function parseLimitsJson(source: unknown): NodeLimits {
-  if (source === undefined || (typeof source === 'string' && source.trim() === '')) return {};
-  let parsed: unknown = source;
-  if (typeof source === 'string') {
-    try {
-      parsed = JSON.parse(source);
-    } catch {
-      throw new Error(`--limits-json must be a JSON object, got ${JSON.stringify(source)}`);
-    }
-  }
-  if (!isPlainObject(parsed)) throw new Error('--limits-json must be a JSON object');
+  const parsed = readJsonObjectFlag(source, '--limits-json');
+  if (parsed === undefined) return {};
   const limits: Record<string, Record<string, number>> = {};
   for (const [section, fields] of Object.entries(parsed)) {
     const known = knownFields[section as keyof NodeLimits] as readonly string[] | undefined;
@@ -79,8 +73,4 @@ export function parseLimitsJson(source: unknown): NodeLimits {
     limits[section] = checked;
   }
   return limits as NodeLimits;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

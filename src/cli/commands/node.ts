@@ -14,6 +14,7 @@ import type { EngineKind } from '../../io/storage/index.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 import { parseLimitsJson } from '../../server/node-limits.ts';
+import { readJsonObjectFlag } from '../../server/json-flag.ts';
 
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(.*):(\d{1,5})$/.exec(text.trim());
@@ -33,16 +34,8 @@ export function parseMember(text: string): ClusterMember {
  * an operator's mistake that deserves a clear message.
  */
 export function parseSettingsJson(source: unknown, clusterSize: number): Partial<NodeCoreSettings> {
-  if (source === undefined || (typeof source === 'string' && source.trim() === '')) return {};
-  let parsed: unknown = source;
-  if (typeof source === 'string') {
-    try {
-      parsed = JSON.parse(source);
-    } catch {
-      throw new Error(`--settings-json must be a JSON object, got ${JSON.stringify(source)}`);
-    }
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--settings-json must be a JSON object');
+  const parsed = readJsonObjectFlag(source, '--settings-json');
+  if (parsed === undefined) return {};
   const settings: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(parsed)) {
     if (!Object.hasOwn(defaultNodeCoreSettings, name)) throw new Error(`--settings-json: unknown setting ${JSON.stringify(name)}; known: ${Object.keys(defaultNodeCoreSettings).join(', ')}`);
