@@ -14,7 +14,8 @@ import type { Prng } from '../core/base/prng.ts';
 import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
-import { createRing, keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
+import { keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
+import { firstView, nextView, type ClusterView } from '../core/cluster-view/index.ts';
 import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
 import { HintStore } from '../runtime/hint-store.ts';
@@ -43,6 +44,8 @@ export interface SimNode {
   runtime: NodeRuntime | undefined;
   hints: HintStore | undefined;
   core: NodeCore | undefined;
+  /** The cluster view this node boots with: what it adopted last (its disk would hold it). */
+  view: ClusterView;
   /** Why the last start failed, if it did (a disk fault while booting); a retry follows. */
   lastBootError: string | undefined;
 }
@@ -68,6 +71,12 @@ const clientLatencyMs = 0.3;
 export class Cluster {
   readonly nodes: SimNode[];
   readonly ring: Ring;
+  /**
+   * The newest cluster view. Node n1 boots with it and every other node with the version before
+   * (same members and owners): the view gossip (decision 0015) must carry it to every node through
+   * the seed's faults, and the liveness phase checks that it did.
+   */
+  readonly view: ClusterView;
   readonly addresses: ReadonlyMap<NodeId, string>;
   /** Log lines at warn or error from every runtime (a few are expected under disk faults). */
   readonly logCounts = { warn: 0, error: 0 };
@@ -82,9 +91,11 @@ export class Cluster {
     readonly options: ClusterOptions,
   ) {
     const ids = Array.from({ length: options.nodeCount }, (_, index) => asNodeId(`n${index + 1}`));
-    this.ring = createRing({ partitionCount: options.partitionCount, members: ids.map((id) => ({ id })) });
+    const first = firstView(options.partitionCount, ids.map((id) => ({ id, peer: `${id}.sim:7000`, weight: 1, state: 'valid' as const })));
+    this.view = nextView(first, first.members);
+    this.ring = this.view.ring;
     this.addresses = new Map(ids.map((id) => [id, `sim://${id}`] as const));
-    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, lastBootError: undefined }));
+    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, view: id === ids[0] ? this.view : first, lastBootError: undefined }));
   }
 
   node(id: string): SimNode {
@@ -123,7 +134,7 @@ export class Cluster {
     const { epoch, idBase, props } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
     if (node.incarnation !== incarnation) return;
-    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: this.ring, md5, settings: this.options.settings, props, idBase });
+    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: node.view.ring, view: node.view, md5, settings: this.options.settings, props, idBase });
     const runtime = new NodeRuntime({
       core,
       clock: new SimClock(this.scheduler, this.skew, node.id),
@@ -135,6 +146,9 @@ export class Cluster {
       md5,
       valueBytesMax: defaultLimits.valueBytesMax,
       contextSeal: simContextSeal,
+      onViewAdopted: (view) => {
+        node.view = view;
+      },
       logger: this.logger(),
     });
     await runtime.start();
@@ -230,6 +244,12 @@ export class Cluster {
   allSeeAllUp(): boolean {
     const nowMs = this.scheduler.nowMs;
     return this.nodes.every((node) => node.state === 'up' && this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true && this.agreesOn(node, other)));
+  }
+
+  /** True when every node that is up holds the same cluster view and none refuses to serve over it. */
+  allHoldOneView(): boolean {
+    const digests = new Set(this.nodes.map((node) => node.core?.viewGossip?.view.digest));
+    return digests.size === 1 && !digests.has(undefined) && this.nodes.every((node) => node.core?.viewGossip?.refusal === undefined);
   }
 
   private agreesOn(observer: SimNode, member: SimNode): boolean {

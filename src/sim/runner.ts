@@ -143,11 +143,11 @@ class Simulation {
     this.workload.stop();
     // Quiet: clients are done, no hint is left, no coordination in flight, and every node is up and
     // believes every other one is (a failure detector still routing around a healed node would
-    // send the final reads to fallbacks).
-    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp();
+    // send the final reads to fallbacks), and every node holds the newest cluster view (decision 0015).
+    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView();
     const drained = await this.runUntil(quiet, healedAtMs + simLimits.hintDrainMsMax);
     if (drained) this.hintDrainMs = this.scheduler.nowMs - healedAtMs;
-    else this.failures.push(`hints did not drain within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'})`);
+    else this.failures.push(`the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'})`);
     await this.finalReads();
     await this.awaitConvergence(healedAtMs);
   }
