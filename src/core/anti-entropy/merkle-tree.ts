@@ -12,8 +12,15 @@
 // re-hashed on the next read of a hash (rootHash, nodeHash, nodeHashes). A burst of writes therefore
 // pays for each touched path once, and a write that no exchange ever looks at costs no digest of the
 // tree at all. The price is that the first read after writes does that deferred work.
+//
+// Layout: every replica updates its trees on every write it stores, so a write must be cheap. Keys are
+// held as latin1 strings in one Map per tree (to their leaf and record hash) and in a sorted string
+// array per leaf; updating a key already held finds it without digesting the key and overwrites its
+// record hash in place, allocating nothing that outlives the call. The LeafEntry values the API hands
+// out are made on the rare reads that need them. The hashes are those of the byte layout encodeLeaf
+// defines, so the layout is invisible to a peer.
 import { assert } from '../base/assert.ts';
-import { bytesEqual, compareBytes } from '../base/bytes.ts';
+import { bytesEqual } from '../base/bytes.ts';
 import type { DigestFunction } from '../base/hash.ts';
 
 /** The fan-out and depth of a tree. Two trees can be compared only when their shapes are equal. */
@@ -83,22 +90,39 @@ export function sameShape(a: TreeShape, b: TreeShape): boolean {
 const leafTag = 0;
 const interiorTag = 1;
 
+/**
+ * One key's slot. Internal and mutable: an update of an existing key overwrites `recordHash` in place
+ * (same length) instead of allocating a new entry, and the public LeafEntry values are made from it
+ * only on the rare reads that need them (keysInLeaf, entries, get).
+ */
+interface KeySlot {
+  readonly leafIndex: number;
+  recordHash: Uint8Array;
+}
+
 export class MerkleTree {
   readonly shape: TreeShape;
   readonly leafCount: number;
   private readonly digest: DigestFunction;
   /** hashes[level][index]; an entry is replaced, never mutated, so empty subtrees share one array. */
   private readonly hashes: Uint8Array[][];
-  /** Each leaf's entries sorted by key; undefined while the leaf is empty. */
-  private readonly leaves: Array<LeafEntry[] | undefined>;
+  /**
+   * Every key, as a latin1 string (one character per byte), to its slot. A write of a key already
+   * held finds its leaf here without digesting the key, which is most writes of a live store.
+   */
+  private readonly slots = new Map<string, KeySlot>();
+  /**
+   * Each leaf's keys (latin1) sorted by byte order, which is the strings' code-unit order since every
+   * code unit is below 256; undefined while the leaf is empty. Changed only by inserts and deletes.
+   */
+  private readonly leaves: Array<string[] | undefined>;
   private readonly dirtyLeaves = new Set<number>();
-  private entryCount = 0;
 
   constructor(options: MerkleTreeOptions) {
     this.shape = validateTreeShape(options);
     this.digest = options.digest;
     this.leafCount = this.shape.fanOut ** this.shape.depth;
-    this.leaves = new Array<LeafEntry[] | undefined>(this.leafCount).fill(undefined);
+    this.leaves = new Array<string[] | undefined>(this.leafCount).fill(undefined);
     this.hashes = this.emptyLevels();
   }
 
@@ -112,7 +136,7 @@ export class MerkleTree {
 
   /** Number of keys in the tree. */
   get size(): number {
-    return this.entryCount;
+    return this.slots.size;
   }
 
   /** The leaf that holds `key`: the first 32 bits of digest(key), scaled to the leaf count. */
@@ -124,45 +148,44 @@ export class MerkleTree {
     return Math.floor((prefix * this.leafCount) / 4294967296);
   }
 
-  /** The record hash stored for `key`, or undefined. The bytes are the tree's own: do not mutate them. */
+  /** A copy of the record hash stored for `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const leaf = this.leaves[this.leafIndexOf(key)];
-    if (leaf === undefined) return undefined;
-    const position = searchLeaf(leaf, key);
-    return position.found ? leaf[position.index]?.recordHash : undefined;
+    const slot = this.slots.get(latin1Of(key));
+    return slot === undefined ? undefined : new Uint8Array(slot.recordHash);
   }
 
   /** Records that `key` now holds a record with `recordHash`. Both are copied. */
   set(key: Uint8Array, recordHash: Uint8Array): void {
+    const keyText = latin1Of(key);
+    const slot = this.slots.get(keyText);
+    if (slot !== undefined) {
+      if (bytesEqual(slot.recordHash, recordHash)) return;
+      if (slot.recordHash.length === recordHash.length) slot.recordHash.set(recordHash);
+      else slot.recordHash = new Uint8Array(recordHash);
+      this.dirtyLeaves.add(slot.leafIndex);
+      return;
+    }
     const leafIndex = this.leafIndexOf(key);
     let leaf = this.leaves[leafIndex];
     if (leaf === undefined) {
       leaf = [];
       this.leaves[leafIndex] = leaf;
     }
-    const position = searchLeaf(leaf, key);
-    const existing = position.found ? leaf[position.index] : undefined;
-    if (existing !== undefined) {
-      if (bytesEqual(existing.recordHash, recordHash)) return;
-      leaf[position.index] = Object.freeze({ key: existing.key, recordHash: new Uint8Array(recordHash) });
-    } else {
-      leaf.splice(position.index, 0, Object.freeze({ key: new Uint8Array(key), recordHash: new Uint8Array(recordHash) }));
-      this.entryCount++;
-    }
+    leaf.splice(searchLeaf(leaf, keyText).index, 0, keyText);
+    this.slots.set(keyText, { leafIndex, recordHash: new Uint8Array(recordHash) });
     this.dirtyLeaves.add(leafIndex);
   }
 
   /** Removes `key`; returns whether it was present. */
   delete(key: Uint8Array): boolean {
-    const leafIndex = this.leafIndexOf(key);
-    const leaf = this.leaves[leafIndex];
-    if (leaf === undefined) return false;
-    const position = searchLeaf(leaf, key);
-    if (!position.found) return false;
-    leaf.splice(position.index, 1);
-    if (leaf.length === 0) this.leaves[leafIndex] = undefined;
-    this.entryCount--;
-    this.dirtyLeaves.add(leafIndex);
+    const keyText = latin1Of(key);
+    const slot = this.slots.get(keyText);
+    if (slot === undefined) return false;
+    const leaf = this.leaves[slot.leafIndex] as string[];
+    leaf.splice(searchLeaf(leaf, keyText).index, 1);
+    if (leaf.length === 0) this.leaves[slot.leafIndex] = undefined;
+    this.slots.delete(keyText);
+    this.dirtyLeaves.add(slot.leafIndex);
     return true;
   }
 
@@ -185,15 +208,20 @@ export class MerkleTree {
     return row[index] as Uint8Array;
   }
 
-  /** The entries of one leaf, sorted by key (a new array; the entries are frozen). */
+  /** The entries of one leaf, sorted by key (new frozen entries holding copies). */
   keysInLeaf(leafIndex: number): LeafEntry[] {
     assert(Number.isInteger(leafIndex) && leafIndex >= 0 && leafIndex < this.leafCount, `leaf index ${leafIndex} out of 0..${this.leafCount - 1}`);
-    return this.leaves[leafIndex]?.slice() ?? [];
+    return (this.leaves[leafIndex] ?? []).map((keyText) => this.entryOf(keyText));
   }
 
   /** Every entry, leaf by leaf (so in leaf order, not key order). */
   *entries(): IterableIterator<LeafEntry> {
-    for (const leaf of this.leaves) if (leaf !== undefined) yield* leaf;
+    for (const leaf of this.leaves) if (leaf !== undefined) for (const keyText of leaf) yield this.entryOf(keyText);
+  }
+
+  private entryOf(keyText: string): LeafEntry {
+    const slot = this.slots.get(keyText) as KeySlot;
+    return Object.freeze({ key: bytesOfLatin1(keyText), recordHash: new Uint8Array(slot.recordHash) });
   }
 
   /** Re-hashes the dirty leaves, then each level's dirty parents up to the root. */
@@ -201,7 +229,7 @@ export class MerkleTree {
     if (this.dirtyLeaves.size === 0) return;
     const { fanOut, depth } = this.shape;
     const leafRow = this.hashes[depth] as Uint8Array[];
-    for (const leafIndex of this.dirtyLeaves) leafRow[leafIndex] = this.digest(encodeLeaf(this.leaves[leafIndex] ?? []));
+    for (const leafIndex of this.dirtyLeaves) leafRow[leafIndex] = this.digest(encodeLeaf(this.leaves[leafIndex] ?? [], this.slots));
     let dirty: Iterable<number> = this.dirtyLeaves;
     for (let level = depth - 1; level >= 0; level--) {
       const parents = new Set<number>();
@@ -218,7 +246,7 @@ export class MerkleTree {
   private emptyLevels(): Uint8Array[][] {
     const { fanOut, depth } = this.shape;
     const levels: Uint8Array[][] = [];
-    let emptyHash = this.digest(encodeLeaf([]));
+    let emptyHash = this.digest(encodeLeaf([], this.slots));
     for (let level = depth; level >= 0; level--) {
       const row = new Array<Uint8Array>(fanOut ** level).fill(emptyHash);
       levels[level] = row;
@@ -228,40 +256,67 @@ export class MerkleTree {
   }
 }
 
-/** Binary search of a leaf sorted by key: the key's position, or where it would be inserted. */
-function searchLeaf(leaf: readonly LeafEntry[], key: Uint8Array): { found: boolean; index: number } {
+/** One character per byte: a Map key that compares, hashes and sorts like the bytes. */
+function latin1Of(bytes: Uint8Array): string {
+  // fromCharCode over a whole chunk builds one flat string; a per-byte += builds a rope that the Map
+  // lookup must then flatten, which costs more than the lookup. Chunks stay far below the argument limit.
+  if (bytes.length <= latin1ChunkBytes) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  let text = '';
+  for (let start = 0; start < bytes.length; start += latin1ChunkBytes) {
+    text += String.fromCharCode.apply(null, bytes.subarray(start, start + latin1ChunkBytes) as unknown as number[]);
+  }
+  return text;
+}
+
+const latin1ChunkBytes = 8192;
+
+function bytesOfLatin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
+  return bytes;
+}
+
+/** Binary search of a leaf's sorted keys: the key's position, or where it would be inserted. */
+function searchLeaf(leaf: readonly string[], keyText: string): { found: boolean; index: number } {
   let low = 0;
   let high = leaf.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    const order = compareBytes((leaf[middle] as LeafEntry).key, key);
-    if (order === 0) return { found: true, index: middle };
-    if (order < 0) low = middle + 1;
+    const other = leaf[middle] as string;
+    if (other === keyText) return { found: true, index: middle };
+    if (other < keyText) low = middle + 1;
     else high = middle;
   }
   return { found: false, index: low };
 }
 
 /** Tag, then per entry: u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */
-function encodeLeaf(entries: readonly LeafEntry[]): Uint8Array {
+function encodeLeaf(keyTexts: readonly string[], slots: ReadonlyMap<string, KeySlot>): Uint8Array {
   let length = 1;
-  for (const entry of entries) length += 8 + entry.key.length + entry.recordHash.length;
+  for (const keyText of keyTexts) length += 8 + keyText.length + (slots.get(keyText) as KeySlot).recordHash.length;
   const bytes = new Uint8Array(length);
   bytes[0] = leafTag;
   let offset = 1;
-  for (const entry of entries) {
-    offset = writeLengthPrefixed(bytes, offset, entry.key);
-    offset = writeLengthPrefixed(bytes, offset, entry.recordHash);
+  for (const keyText of keyTexts) {
+    writeLength(bytes, offset, keyText.length);
+    offset += 4;
+    for (let index = 0; index < keyText.length; index++) bytes[offset + index] = keyText.charCodeAt(index);
+    offset += keyText.length;
+    offset = writeLengthPrefixed(bytes, offset, (slots.get(keyText) as KeySlot).recordHash);
   }
   return bytes;
 }
 
-function writeLengthPrefixed(target: Uint8Array, offset: number, content: Uint8Array): number {
-  const length = content.length;
+function writeLength(target: Uint8Array, offset: number, length: number): void {
   target[offset] = length >>> 24;
   target[offset + 1] = (length >>> 16) & 0xff;
   target[offset + 2] = (length >>> 8) & 0xff;
   target[offset + 3] = length & 0xff;
+}
+
+function writeLengthPrefixed(target: Uint8Array, offset: number, content: Uint8Array): number {
+  const length = content.length;
+  writeLength(target, offset, length);
   target.set(content, offset + 4);
   return offset + 4 + length;
 }

@@ -117,3 +117,33 @@ test('only the written path changes: sibling subtrees keep their hashes', () => 
     else assert.deepEqual(after[index], before[index]);
   }
 });
+
+test('the root of a fixed content is the value the tree has always computed, whatever its inner layout', () => {
+  // Replicas of different versions compare roots, so a faster per-key layout must not change a hash.
+  // The value was computed by the layout that held each key as an entry of byte arrays.
+  const tree = new MerkleTree(options);
+  for (let index = 0; index < 40; index++) tree.set(bytesOf(`key-${index}`), bytesOf(`h${index}`));
+  tree.set(new Uint8Array([0xff, 0x00, 0x80]), new Uint8Array(32).fill(7));
+  tree.set(new Uint8Array([]), bytesOf('empty key'));
+  tree.set(bytesOf('key-3'), bytesOf('a longer hash than before'));
+  tree.set(bytesOf('key-4'), bytesOf('h9'));
+  tree.delete(bytesOf('key-5'));
+  assert.equal(tree.size, 41);
+  assert.equal(Buffer.from(tree.rootHash()).toString('hex'), 'd0ed7cfc4c4de474d1a395bcfc4a220600c5b5491aee981eec24889d452898f2');
+});
+
+test('entries and hashes handed out before an update keep their values after it', () => {
+  // An update of a held key overwrites its stored hash in place; what callers already hold must not move.
+  const tree = new MerkleTree(options);
+  const key = bytesOf('key');
+  tree.set(key, bytesOf('hash-1'));
+  const leafEntries = tree.keysInLeaf(tree.leafIndexOf(key));
+  const listed = [...tree.entries()];
+  const got = tree.get(key);
+  tree.set(key, bytesOf('hash-2'));
+  assert.deepEqual(leafEntries[0]?.recordHash, bytesOf('hash-1'));
+  assert.deepEqual(listed[0]?.recordHash, bytesOf('hash-1'));
+  assert.deepEqual(got, bytesOf('hash-1'));
+  assert.deepEqual(tree.get(key), bytesOf('hash-2'));
+  assert.ok(Object.isFrozen(leafEntries[0]));
+});
