@@ -14,13 +14,12 @@
 // tree at all. The price is that the first read after writes does that deferred work.
 //
 // Layout: every replica updates its trees on every write it stores, so a write must be cheap. Keys are
-// held as latin1 strings in one Map per tree (to their leaf and record hash) and in a sorted string
-// array per leaf; updating a key already held finds it without digesting the key and overwrites its
+// held as latin1 strings in one Map per tree (to one byte array: their leaf, then their record hash)
+// and in a sorted string array per leaf; updating a key already held finds it without digesting the key and overwrites its
 // record hash in place, allocating nothing that outlives the call. The LeafEntry values the API hands
 // out are made on the rare reads that need them. The hashes are those of the byte layout encodeLeaf
 // defines, so the layout is invisible to a peer.
 import { assert } from '../base/assert.ts';
-import { bytesEqual } from '../base/bytes.ts';
 import type { DigestFunction } from '../base/hash.ts';
 
 /** The fan-out and depth of a tree. Two trees can be compared only when their shapes are equal. */
@@ -91,14 +90,13 @@ const leafTag = 0;
 const interiorTag = 1;
 
 /**
- * One key's slot. Internal and mutable: an update of an existing key overwrites `recordHash` in place
- * (same length) instead of allocating a new entry, and the public LeafEntry values are made from it
- * only on the rare reads that need them (keysInLeaf, entries, get).
+ * One key's slot: a single byte array, the key's leaf index (u32, big-endian) then its record hash,
+ * so a held key costs one small array and no object besides. Internal and mutable: an update of an
+ * existing key overwrites the hash in place (same length) instead of allocating a new entry, and the
+ * public LeafEntry values are made from it only on the rare reads that need them.
  */
-interface KeySlot {
-  readonly leafIndex: number;
-  recordHash: Uint8Array;
-}
+type KeySlot = Uint8Array;
+const slotHashOffset = 4;
 
 export class MerkleTree {
   readonly shape: TreeShape;
@@ -151,7 +149,7 @@ export class MerkleTree {
   /** A copy of the record hash stored for `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
     const slot = this.slots.get(latin1Of(key));
-    return slot === undefined ? undefined : new Uint8Array(slot.recordHash);
+    return slot === undefined ? undefined : slot.slice(slotHashOffset);
   }
 
   /** Records that `key` now holds a record with `recordHash`. Both are copied. */
@@ -159,10 +157,10 @@ export class MerkleTree {
     const keyText = latin1Of(key);
     const slot = this.slots.get(keyText);
     if (slot !== undefined) {
-      if (bytesEqual(slot.recordHash, recordHash)) return;
-      if (slot.recordHash.length === recordHash.length) slot.recordHash.set(recordHash);
-      else slot.recordHash = new Uint8Array(recordHash);
-      this.dirtyLeaves.add(slot.leafIndex);
+      if (slotHoldsHash(slot, recordHash)) return;
+      if (slot.length === slotHashOffset + recordHash.length) slot.set(recordHash, slotHashOffset);
+      else this.slots.set(keyText, newSlot(leafOfSlot(slot), recordHash));
+      this.dirtyLeaves.add(leafOfSlot(slot));
       return;
     }
     const leafIndex = this.leafIndexOf(key);
@@ -172,7 +170,7 @@ export class MerkleTree {
       this.leaves[leafIndex] = leaf;
     }
     leaf.splice(searchLeaf(leaf, keyText).index, 0, keyText);
-    this.slots.set(keyText, { leafIndex, recordHash: new Uint8Array(recordHash) });
+    this.slots.set(keyText, newSlot(leafIndex, recordHash));
     this.dirtyLeaves.add(leafIndex);
   }
 
@@ -181,11 +179,12 @@ export class MerkleTree {
     const keyText = latin1Of(key);
     const slot = this.slots.get(keyText);
     if (slot === undefined) return false;
-    const leaf = this.leaves[slot.leafIndex] as string[];
+    const leafIndex = leafOfSlot(slot);
+    const leaf = this.leaves[leafIndex] as string[];
     leaf.splice(searchLeaf(leaf, keyText).index, 1);
-    if (leaf.length === 0) this.leaves[slot.leafIndex] = undefined;
+    if (leaf.length === 0) this.leaves[leafIndex] = undefined;
     this.slots.delete(keyText);
-    this.dirtyLeaves.add(slot.leafIndex);
+    this.dirtyLeaves.add(leafIndex);
     return true;
   }
 
@@ -221,7 +220,7 @@ export class MerkleTree {
 
   private entryOf(keyText: string): LeafEntry {
     const slot = this.slots.get(keyText) as KeySlot;
-    return Object.freeze({ key: bytesOfLatin1(keyText), recordHash: new Uint8Array(slot.recordHash) });
+    return Object.freeze({ key: bytesOfLatin1(keyText), recordHash: slot.slice(slotHashOffset) });
   }
 
   /** Re-hashes the dirty leaves, then each level's dirty parents up to the root. */
@@ -254,6 +253,26 @@ export class MerkleTree {
     }
     return levels;
   }
+}
+
+function newSlot(leafIndex: number, recordHash: Uint8Array): KeySlot {
+  const slot = new Uint8Array(slotHashOffset + recordHash.length);
+  slot[0] = leafIndex >>> 24;
+  slot[1] = (leafIndex >>> 16) & 0xff;
+  slot[2] = (leafIndex >>> 8) & 0xff;
+  slot[3] = leafIndex & 0xff;
+  slot.set(recordHash, slotHashOffset);
+  return slot;
+}
+
+function leafOfSlot(slot: KeySlot): number {
+  return (((slot[0] as number) << 24) | ((slot[1] as number) << 16) | ((slot[2] as number) << 8) | (slot[3] as number)) >>> 0;
+}
+
+function slotHoldsHash(slot: KeySlot, recordHash: Uint8Array): boolean {
+  if (slot.length !== slotHashOffset + recordHash.length) return false;
+  for (let index = 0; index < recordHash.length; index++) if (slot[slotHashOffset + index] !== recordHash[index]) return false;
+  return true;
 }
 
 /** One character per byte: a Map key that compares, hashes and sorts like the bytes. */
@@ -293,7 +312,7 @@ function searchLeaf(leaf: readonly string[], keyText: string): { found: boolean;
 /** Tag, then per entry: u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */
 function encodeLeaf(keyTexts: readonly string[], slots: ReadonlyMap<string, KeySlot>): Uint8Array {
   let length = 1;
-  for (const keyText of keyTexts) length += 8 + keyText.length + (slots.get(keyText) as KeySlot).recordHash.length;
+  for (const keyText of keyTexts) length += 8 + keyText.length + (slots.get(keyText) as KeySlot).length - slotHashOffset;
   const bytes = new Uint8Array(length);
   bytes[0] = leafTag;
   let offset = 1;
@@ -302,7 +321,7 @@ function encodeLeaf(keyTexts: readonly string[], slots: ReadonlyMap<string, KeyS
     offset += 4;
     for (let index = 0; index < keyText.length; index++) bytes[offset + index] = keyText.charCodeAt(index);
     offset += keyText.length;
-    offset = writeLengthPrefixed(bytes, offset, (slots.get(keyText) as KeySlot).recordHash);
+    offset = writeLengthPrefixed(bytes, offset, (slots.get(keyText) as KeySlot).subarray(slotHashOffset));
   }
   return bytes;
 }
