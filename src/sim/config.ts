@@ -7,8 +7,14 @@ import type { Prng } from '../core/base/prng.ts';
 import type { NetworkWeather } from './network.ts';
 import type { DiskFaults } from './storage.ts';
 
-export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk'] as const;
+/**
+ * 'wipe' (a node stopped, its disk erased, restarted empty under the same id) comes last and is
+ * drawn after every other choice, so adding it left every older seed's configuration unchanged.
+ */
+export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk', 'wipe'] as const;
 export type FaultKind = (typeof faultKinds)[number];
+/** The kinds the seed's first draw chooses among (everything but 'wipe', drawn separately). */
+const firstDrawKinds: readonly FaultKind[] = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk'];
 export type Resolver = 'siblings' | 'lww';
 /**
  * The bucket's durability. 'buffered' acknowledges a write before its fsync, so a crash (the
@@ -29,6 +35,14 @@ export interface SimOptions {
   readonly resolver?: Resolver;
   /** Default 'durable'. */
   readonly durability?: SimDurability;
+  /**
+   * The read-free convergence check (docs/RELIABILITY.md): the liveness phase does no final reads
+   * and, once hints are drained, waits for anti-entropy alone to make every primary of every key
+   * hold the same record. Default false.
+   */
+  readonly readFree?: boolean;
+  /** The nodes' anti-entropy interval, in ms. Default: 3000 with `readFree`, else the node default (120000). */
+  readonly antiEntropyIntervalMs?: number;
 }
 
 export interface WorkloadMix {
@@ -50,6 +64,9 @@ export interface SimConfig {
   readonly faults: readonly FaultKind[];
   readonly resolver: Resolver;
   readonly durability: SimDurability;
+  readonly readFree: boolean;
+  /** undefined: the node default. */
+  readonly antiEntropyIntervalMs: number | undefined;
   readonly partitionCount: number;
   readonly n: number;
   readonly r: number;
@@ -82,10 +99,12 @@ export interface SimConfig {
 }
 
 export const defaultOps = 200;
+/** Anti-entropy interval of the read-free check, in virtual ms: short, so a few rounds fit the bound. */
+export const readFreeAntiEntropyIntervalMs = 3_000;
 
 function drawFaults(prng: Prng, option: SimOptions['faults']): FaultKind[] {
-  const drawn = faultKinds.filter(() => prng.chance(0.55));
-  if (drawn.length === 0) drawn.push(prng.pick(faultKinds));
+  const drawn = firstDrawKinds.filter(() => prng.chance(0.55));
+  if (drawn.length === 0) drawn.push(prng.pick(firstDrawKinds));
   if (option === undefined || option === 'all') return drawn;
   if (option === 'none') return [];
   return faultKinds.filter((kind) => option.includes(kind));
@@ -143,6 +162,13 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
   };
   const hintsCountMax = prng.chance(0.2) ? prng.pick([5, 50]) : 100_000;
   const fsyncLatencyMs = prng.pick([[0.5, 4], [0.5, 4], [5, 60]] as const);
+  // Drawn last so every earlier choice is what it was before this fault existed. Only with W >= 2:
+  // a write acknowledged by one replica may have its only copy on the wiped disk (the checker would
+  // call it lost), while one wipe (wipesMax) cannot take both copies of a W >= 2 write.
+  const wipeDrawn = prng.chance(0.3);
+  if ((options.faults === undefined || options.faults === 'all') && wipeDrawn && w >= 2) faults.push('wipe');
+  const antiEntropyIntervalMs = options.antiEntropyIntervalMs ?? (options.readFree === true ? readFreeAntiEntropyIntervalMs : undefined);
+  if (antiEntropyIntervalMs !== undefined && (!Number.isFinite(antiEntropyIntervalMs) || antiEntropyIntervalMs < 1)) throw new RangeError(`antiEntropyIntervalMs must be a positive number, got ${antiEntropyIntervalMs}`);
   return {
     seed: options.seed,
     nodes,
@@ -151,6 +177,8 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
     faults,
     resolver: options.resolver ?? 'siblings',
     durability: options.durability ?? 'durable',
+    readFree: options.readFree ?? false,
+    antiEntropyIntervalMs,
     partitionCount,
     n,
     r,
@@ -176,5 +204,5 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
 /** The command line that reproduces a run (every argument that shaped it). */
 export function reproduceCommand(config: SimConfig): string {
   const faults = typeof config.faultsOption === 'string' ? config.faultsOption : config.faultsOption.join(',');
-  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}`;
+  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}${config.readFree ? ' --read-free' : ''}${config.antiEntropyIntervalMs === undefined || (config.readFree && config.antiEntropyIntervalMs === readFreeAntiEntropyIntervalMs) ? '' : ` --anti-entropy-interval-ms ${config.antiEntropyIntervalMs}`}`;
 }

@@ -1,7 +1,8 @@
 // Why: faults come from one place, at random moments drawn from the seed, in the kinds the run's
 // configuration enabled: partitions of several shapes (one node isolated, halves, a bridge, a ring
 // of overlapping majorities), each either of all traffic or of the failure detector's alone, and their heals, links clogged one by one, crashes and restarts, pauses,
-// a stormy network (loss, duplication, latency spikes that reorder), clock skew, and failing disks.
+// a stormy network (loss, duplication, latency spikes that reorder), clock skew, failing disks, and
+// a wiped disk (a node stopped, its storage erased, restarted empty under the same id).
 // `healAll` ends every fault at once for the liveness phase.
 import type { Prng } from '../core/base/prng.ts';
 import type { ClockSkew } from './clock.ts';
@@ -25,7 +26,16 @@ export interface NemesisCounters {
   storms: number;
   skews: number;
   diskFaults: number;
+  /** Disks erased (the node restarted empty under a new epoch). */
+  wipes: number;
 }
+
+/**
+ * Disks wiped per run at most. One: a write acknowledged by W >= 2 replicas then survives on at
+ * least one of them. A second wipe could erase the other copy before anti-entropy or a read
+ * copied it anywhere, which is data loss by design, not a bug the checker should report.
+ */
+export const wipesMax = 1;
 
 function shuffled<T>(prng: Prng, items: readonly T[]): T[] {
   const copy = [...items];
@@ -66,7 +76,7 @@ export function partitionRule(shape: PartitionShape, order: readonly string[]): 
 }
 
 export class Nemesis {
-  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0 };
+  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0, wipes: 0 };
   private running = false;
   private readonly paused = new Set<SimNode>();
 
@@ -114,6 +124,8 @@ export class Nemesis {
         return this.skewAClock();
       case 'disk':
         return this.toggleDisk();
+      case 'wipe':
+        return this.wipeADisk();
     }
   }
 
@@ -212,6 +224,22 @@ export class Nemesis {
     } else {
       node.disk.faults = healthyDisk;
     }
+  }
+
+  /**
+   * Stops a node that is up, erases its disk and starts it again at once: it boots on new storage,
+   * so under a new epoch, holding nothing; hints, read repair and anti-entropy must refill it.
+   */
+  private wipeADisk(): void {
+    if (this.counters.wipes >= wipesMax || this.downCount() >= this.config.downMax) return;
+    const candidates = this.cluster.nodes.filter((node) => node.state === 'up' && !this.paused.has(node));
+    if (candidates.length === 0) return;
+    const victim = this.prng.pick(candidates);
+    this.cluster.crash(victim);
+    victim.disk.wipe();
+    this.cluster.start(victim);
+    this.scheduler.note(`wiped ${victim.id}`);
+    this.counters.wipes += 1;
   }
 
   /** Ends every fault: the liveness phase starts from a healthy cluster. */

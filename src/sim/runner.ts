@@ -2,7 +2,10 @@
 // faults the seed chose; the liveness phase heals everything and keeps the workload quiet, then
 // demands that hints drain within a bounded virtual time, reads every key once (R = N, so read
 // repair sees every primary) and demands that every primary of every key then holds the same
-// versions. The report is a pure function of the options: the same seed gives the same report and
+// versions. The read-free mode (readFree) instead turns hint delivery off and, before any final
+// read, demands that anti-entropy alone make every primary agree within a bounded time. A workload
+// that outlives its virtual-time budget makes the run incomplete, reported apart from failures.
+// The report is a pure function of the options: the same seed gives the same report and
 // the same trace hash. The driver owns the only real asynchrony: after each simulated event it lets
 // the microtask queue drain (the runtime's promises), using a setImmediate captured before the
 // determinism guard replaced the global one.
@@ -36,6 +39,12 @@ export const simLimits = Object.freeze({
   finalReadsInFlight: 16,
   /** How often the convergence check looks at the replicas, in virtual ms. */
   convergencePollMs: 50,
+  /**
+   * The read-free check: anti-entropy alone must make the replicas agree within this long after
+   * the heal. 60 s is 20 rounds at the check's 3 s interval: a wiped node's few hundred
+   * keys need one round per partition pair, so this is a bound on a bug, not on a slow repair.
+   */
+  antiEntropyConvergenceMsMax: 60_000,
 });
 
 export interface SimReport {
@@ -59,6 +68,20 @@ export interface SimReport {
   readonly readsChecked: number;
   readonly keys: number;
   readonly converged: boolean;
+  /** The read-free check ran (no final reads; anti-entropy alone had to make the replicas agree). */
+  readonly readFree: boolean;
+  /** Read-free: keys whose primaries disagreed when the cluster settled (what anti-entropy had to repair). */
+  readonly aeDivergentKeys: number;
+  /** Read-free: from the heal to every primary of every key agreeing, in virtual ms (-1 if never or not run). */
+  readonly aeConvergenceMs: number;
+  /**
+   * The safety phase hit its virtual-time budget before the workload finished: the run is
+   * incomplete (fewer operations than asked were judged), which is not a safety failure. `ok` still
+   * says whether everything that did run was correct.
+   */
+  readonly budgetExhausted: boolean;
+  /** Why the run is incomplete, when it is. */
+  readonly incomplete: readonly string[];
   /** From the heal to the moment every primary of every key agreed, in virtual ms (-1 if never). */
   readonly convergenceMs: number;
   readonly hintsDrained: boolean;
@@ -77,11 +100,18 @@ export interface SimReport {
   readonly command: string;
 }
 
+/** A hint delivery interval longer than any run (a day of virtual time): delivery is off. */
+const hintDeliveryOffMs = 86_400_000;
+
 function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
   return {
     defaultProps: Object.freeze({ n: config.n, r: config.r, w: config.w, resolver: config.resolver, durability: config.durability }),
     requestTimeoutMs: config.requestTimeoutMs,
     ...config.core,
+    ...(config.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: config.antiEntropyIntervalMs }),
+    // Read-free: hints are still stored (the sloppy quorum works as ever) but never delivered, so
+    // hinted handoff cannot be what brings a replica its missed writes; anti-entropy must.
+    ...(config.readFree ? { hintDeliveryIntervalMs: hintDeliveryOffMs } : {}),
   };
 }
 
@@ -96,9 +126,12 @@ class Simulation {
   readonly failures: string[] = [];
   readonly settings: Partial<NodeCoreSettings>;
   readonly clientTimeoutMs: number;
+  readonly incomplete: string[] = [];
   hintDrainMs = -1;
   convergenceMs = -1;
   converged = false;
+  aeDivergentKeys = 0;
+  aeConvergenceMs = -1;
 
   constructor(readonly config: SimConfig, root: Prng) {
     this.settings = settingsOf(config);
@@ -133,7 +166,7 @@ class Simulation {
     const finished = await this.runUntil(() => this.workload.finished, simLimits.safetyMsMax);
     if (!finished) {
       this.workload.stop();
-      this.failures.push(`the workload did not finish within ${simLimits.safetyMsMax} ms of virtual time`);
+      this.incomplete.push(`budget exhausted: the workload did not finish within ${simLimits.safetyMsMax} ms of virtual time (${this.workload.history.elements.size} element writes issued of ${this.config.ops} operations asked); what ran was checked`);
     }
   }
 
@@ -144,12 +177,60 @@ class Simulation {
     // Quiet: clients are done, no hint is left, no coordination in flight, and every node is up and
     // believes every other one is (a failure detector still routing around a healed node would
     // send the final reads to fallbacks), and every node holds the newest cluster view (decision 0015).
-    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView();
+    // Read-free runs deliver no hints, so only there may hints be left.
+    if (this.config.readFree) this.aeDivergentKeys = this.divergentKeys();
+    const hintsDone = (): boolean => this.config.readFree || this.cluster.hintCount() === 0;
+    const quiet = (): boolean => this.workload.settled && hintsDone() && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView();
     const drained = await this.runUntil(quiet, healedAtMs + simLimits.hintDrainMsMax);
     if (drained) this.hintDrainMs = this.scheduler.nowMs - healedAtMs;
     else this.failures.push(`the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'})`);
+    if (this.config.readFree) {
+      // The reads come only after anti-entropy made the replicas agree (or failed to): they feed
+      // the lost/unexpected verdict and can no longer be what healed the replicas.
+      await this.awaitAntiEntropyConvergence(healedAtMs);
+      await this.finalReads();
+      return;
+    }
     await this.finalReads();
     await this.awaitConvergence(healedAtMs);
+  }
+
+  /**
+   * The read-free check. Hint delivery is off for the whole run (settingsOf), the workload stopped
+   * at the heal, and the final reads wait until this ends, so after the heal only anti-entropy and
+   * the replication of writes already in flight move records. `aeDivergentKeys`, counted at the
+   * heal, says how much was left to repair. Agreement is looked for once the cluster settled (every
+   * node up and seen up), and timed from the heal.
+   */
+  private async awaitAntiEntropyConvergence(healedAtMs: number): Promise<void> {
+    if (this.hintDrainMs < 0) return;
+    let agreed = false;
+    const poll = (): void => {
+      agreed = this.replicasAgree();
+      if (!agreed) this.scheduler.schedule(simLimits.convergencePollMs, worldOwner, 'anti-entropy convergence check', poll);
+    };
+    poll();
+    this.converged = await this.runUntil(() => agreed, healedAtMs + simLimits.antiEntropyConvergenceMsMax);
+    if (this.converged) {
+      this.aeConvergenceMs = this.scheduler.nowMs - healedAtMs;
+      this.convergenceMs = this.aeConvergenceMs;
+    } else {
+      this.failures.push(`read-free: anti-entropy did not make the replicas agree within ${simLimits.antiEntropyConvergenceMsMax} ms of the heal (the cluster settled ${Math.round(this.hintDrainMs)} ms after it; ${this.divergentKeys()} of ${this.workload.history.keys.length} keys still differ, ${this.aeDivergentKeys} differed at the heal)`);
+    }
+  }
+
+  /** Keys some two of whose primaries hold different records. */
+  divergentKeys(): number {
+    let count = 0;
+    for (const key of this.workload.history.keys) if (!this.keyAgrees(key)) count += 1;
+    return count;
+  }
+
+  private keyAgrees(key: string): boolean {
+    const n = Math.min(this.config.n, this.config.nodes);
+    const { partition, nodes } = this.cluster.primaries(simBucket, key, n);
+    const first = this.cluster.replicaRecord(nodes[0] as (typeof nodes)[number], simBucket, key, partition);
+    return nodes.slice(1).every((node) => recordsEqual(first, this.cluster.replicaRecord(node, simBucket, key, partition)));
   }
 
   private async finalReads(): Promise<void> {
@@ -176,15 +257,7 @@ class Simulation {
 
   /** True when every primary of every key holds the very same record. */
   replicasAgree(): boolean {
-    const n = Math.min(this.config.n, this.config.nodes);
-    for (const key of this.workload.history.keys) {
-      const { partition, nodes } = this.cluster.primaries(simBucket, key, n);
-      const first = this.cluster.replicaRecord(nodes[0] as (typeof nodes)[number], simBucket, key, partition);
-      for (const node of nodes.slice(1)) {
-        if (!recordsEqual(first, this.cluster.replicaRecord(node, simBucket, key, partition))) return false;
-      }
-    }
-    return true;
+    return this.workload.history.keys.every((key) => this.keyAgrees(key));
   }
 
   private async awaitConvergence(healedAtMs: number): Promise<void> {
@@ -200,9 +273,20 @@ class Simulation {
   }
 }
 
+/**
+ * Whether an acknowledged element may be missing at the end. Siblings keep every concurrent write
+ * and a durable write is on disk before its acknowledgement, so nothing may be lost, except when a
+ * wiped disk held the only copy: possible only with W = 1 (with W >= 2 a second replica held it
+ * and the nemesis wipes at most one disk per run).
+ */
+function lossEnforced(simulation: Simulation): boolean {
+  const { config, nemesis } = simulation;
+  return config.resolver === 'siblings' && config.durability === 'durable' && (config.w >= 2 || nemesis.counters.wipes === 0);
+}
+
 function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void {
-  const { failures, config } = simulation;
-  if (config.resolver === 'siblings' && config.durability === 'durable' && verdict.lost > 0) failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
+  const { failures } = simulation;
+  if (lossEnforced(simulation) && verdict.lost > 0) failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
   const ledger = simulation.cluster.dotLedger;
   if (ledger.violations > 0) failures.push(`${ledger.violations} dots minted for two different writes (e.g. ${ledger.samples.join('; ')})`);
   if (verdict.unexpected > 0) failures.push(`${verdict.unexpected} unexpected elements in reads (e.g. ${verdict.unexpectedSample.join(', ')})`);
@@ -279,6 +363,11 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     readsChecked: verdict.readsChecked,
     keys: simulation.workload.history.keys.length,
     converged: simulation.converged,
+    readFree: config.readFree,
+    aeDivergentKeys: simulation.aeDivergentKeys,
+    aeConvergenceMs: Math.round(simulation.aeConvergenceMs),
+    budgetExhausted: simulation.incomplete.length > 0,
+    incomplete: simulation.incomplete,
     convergenceMs: Math.round(simulation.convergenceMs),
     hintsDrained: simulation.hintDrainMs >= 0,
     hintDrainMs: Math.round(simulation.hintDrainMs),

@@ -131,6 +131,22 @@ export class SimDisk {
     this.writebackScheduled = false;
   }
 
+  /**
+   * A lost or replaced disk: nothing survives, not even the node's metadata, so the next boot finds
+   * new storage and draws a new epoch (decision 0008) exactly as a production node with an empty
+   * data directory does. The node must be down (its handle dead) when this is called.
+   */
+  wipe(): void {
+    this.handle = undefined;
+    this.durableState = new Map();
+    this.visibleState = new Map();
+    this.visibleSequence = new Map();
+    this.log = [];
+    this.syncing = false;
+    this.syncAgain = false;
+    this.writebackScheduled = false;
+  }
+
   /** What a read sees now (the checker inspects replicas through this, outside any node). */
   read(namespace: number, key: Uint8Array): Uint8Array | undefined {
     return this.visibleState.get(namespace)?.get(toMapKey(key))?.value;

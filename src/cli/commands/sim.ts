@@ -16,6 +16,8 @@ export interface SimArguments {
   readonly faults?: SimOptions['faults'];
   readonly resolver?: Resolver;
   readonly durability?: SimDurability;
+  readonly readFree?: boolean;
+  readonly antiEntropyIntervalMs?: number;
   readonly json?: boolean;
 }
 
@@ -64,12 +66,14 @@ export function formatReport(report: SimReport): string {
     `  elements attempted ${report.attempted}, acknowledged ${report.acknowledged}, indeterminate ${report.indeterminate}, refused ${report.failed}`,
     `  lost ${report.lost}, unexpected ${report.unexpected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
+    ...(report.readFree ? [`  read-free: anti-entropy alone ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; hint delivery off)`] : []),
     `  ${report.events} events over ${report.virtualMs} virtual ms; frames sent ${report.network.framesSent}, lost ${report.network.framesLost}, duplicated ${report.network.framesDuplicated}, unreachable ${report.network.framesUnreachable}`,
     `  nemesis: ${Object.entries(report.nemesis).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'idle'}; disks: ${report.disks.failedWrites} failed writes, ${report.disks.lostBatches} unsynced batches lost, ${report.disks.tornBatches} torn`,
     `  trace ${report.traceHash}`,
   ];
+  for (const reason of report.incomplete) lines.push(`  INCOMPLETE (not a safety failure): ${reason}`);
   if (report.ok) {
-    lines.push('  OK');
+    lines.push(report.budgetExhausted ? '  OK (incomplete)' : '  OK');
   } else {
     for (const failure of report.failures) lines.push(`  FAILED: ${failure}`);
     lines.push(`  reproduce: ${report.command}`);
@@ -81,6 +85,8 @@ export function formatReport(report: SimReport): string {
 class Totals {
   runs = 0;
   failed = 0;
+  /** Runs whose workload hit its virtual-time budget (reported apart from failures). */
+  incomplete = 0;
   attempted = 0;
   acknowledged = 0;
   lost = 0;
@@ -92,6 +98,7 @@ class Totals {
   add(report: SimReport): void {
     this.runs += 1;
     if (!report.ok) this.failed += 1;
+    if (report.budgetExhausted) this.incomplete += 1;
     this.attempted += report.attempted;
     this.acknowledged += report.acknowledged;
     this.lost += report.lost;
@@ -105,7 +112,7 @@ class Totals {
     const percentile = (values: number[], fraction: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * fraction))] ?? -1;
     const lostShare = this.acknowledged === 0 ? 0 : (100 * this.lost) / this.acknowledged;
     return (
-      `${this.runs} seeds from ${first}: ${this.runs - this.failed} passed, ${this.failed} failed; ` +
+      `${this.runs} seeds from ${first}: ${this.runs - this.failed} passed, ${this.failed} failed, ${this.incomplete} incomplete; ` +
       `elements attempted ${this.attempted}, acknowledged ${this.acknowledged}, lost ${this.lost} (${lostShare.toFixed(1)}% of acknowledged), unexpected ${this.unexpected}, siblings max ${this.siblingsMax}; ` +
       `convergence ms p50 ${percentile(this.convergenceMs, 0.5)} p99 ${percentile(this.convergenceMs, 0.99)} max ${percentile(this.convergenceMs, 1)}; ` +
       `hint drain ms p50 ${percentile(this.hintDrainMs, 0.5)} p99 ${percentile(this.hintDrainMs, 0.99)} max ${percentile(this.hintDrainMs, 1)}`
@@ -127,6 +134,8 @@ export async function runSimCommand(args: SimArguments, io: SimIo): Promise<numb
       ...(args.faults === undefined ? {} : { faults: args.faults }),
       ...(args.resolver === undefined ? {} : { resolver: args.resolver }),
       ...(args.durability === undefined ? {} : { durability: args.durability }),
+      ...(args.readFree === undefined ? {} : { readFree: args.readFree }),
+      ...(args.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: args.antiEntropyIntervalMs }),
     });
     totals.add(report);
     if (args.json === true) io.stdout.write(`${JSON.stringify(report, null, count === 1 ? 2 : undefined)}\n`);
@@ -148,6 +157,8 @@ export function registerSimCommand(program: Command): void {
     .option('--faults <kinds>', `none, all (the seed picks a subset), or a comma list of ${faultKinds.join(', ')}`, parseFaults)
     .option('--resolver <resolver>', 'siblings (default) or lww', parseResolver)
     .option('--durability <durability>', 'durable (default) or buffered: acknowledged before the fsync, so crashes may lose acknowledged writes (reported, not a failure); no dot may ever be minted twice', parseDurability)
+    .option('--read-free', 'skip the final reads until anti-entropy alone made every primary of every key agree (the read-free convergence check)')
+    .option('--anti-entropy-interval-ms <ms>', 'the nodes\' anti-entropy interval (default 3000 with --read-free, else the node default 120000)', parseWhole('--anti-entropy-interval-ms', 1, 86_400_000))
     .option('--json', 'print the report as JSON')
     .action(async (flags: SimArguments) => {
       process.exitCode = await runSimCommand(flags, { stdout: process.stdout, stderr: process.stderr });
