@@ -66,7 +66,7 @@ export function formatReport(report: SimReport): string {
     `  elements attempted ${report.attempted}, acknowledged ${report.acknowledged}, indeterminate ${report.indeterminate}, refused ${report.failed}`,
     `  lost ${report.lost}, unexpected ${report.unexpected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
-    ...(report.readFree ? [`  read-free: anti-entropy alone ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; hint delivery off)`] : []),
+    ...(report.readFree ? [`  read-free: without reads, anti-entropy ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; no reads)`] : []),
     `  ${report.events} events over ${report.virtualMs} virtual ms; frames sent ${report.network.framesSent}, lost ${report.network.framesLost}, duplicated ${report.network.framesDuplicated}, unreachable ${report.network.framesUnreachable}`,
     `  nemesis: ${Object.entries(report.nemesis).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'idle'}; disks: ${report.disks.failedWrites} failed writes, ${report.disks.lostBatches} unsynced batches lost, ${report.disks.tornBatches} torn`,
     `  trace ${report.traceHash}`,
