@@ -33,7 +33,7 @@ test('the text report summarises a run; --count runs consecutive seeds and sums 
   assert.match(single.out(), /\n {2}OK\n$/);
   const soak = capture();
   assert.equal(await runSimCommand({ seed: 100, count: 3, ops: 20 }, soak.io), 0);
-  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
+  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed, 0 incomplete; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
 });
 
 test('a failed run prints why and the command that reproduces it', () => {
@@ -51,6 +51,9 @@ test('a failed run prints why and the command that reproduces it', () => {
   } satisfies SimReport;
   const text = formatReport(report);
   assert.match(text, /FAILED: 1 acknowledged elements lost/);
+  const incomplete = formatReport({ ...report, ok: true, failures: [], budgetExhausted: true, incomplete: ['budget exhausted: the workload did not finish'] });
+  assert.match(incomplete, /INCOMPLETE \(not a safety failure\): budget exhausted/);
+  assert.match(incomplete, /OK \(incomplete\)/);
   assert.match(text, /reproduce: everwrite sim --seed 42 --nodes 5 --ops 100 --faults all --resolver siblings$/);
 });
 
@@ -58,5 +61,6 @@ test('--faults accepts none, all or a comma list of known kinds', () => {
   assert.equal(parseFaults('none'), 'none');
   assert.equal(parseFaults('all'), 'all');
   assert.deepEqual(parseFaults('partition,clock'), ['partition', 'clock']);
+  assert.deepEqual(parseFaults('crash,wipe'), ['crash', 'wipe']);
   assert.throws(() => parseFaults('partition,meteor'), /--faults must be/);
 });
