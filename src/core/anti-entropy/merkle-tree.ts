@@ -30,7 +30,7 @@ export interface TreeShape {
 
 export interface MerkleTreeOptions {
   /**
-   * Digest for leaf placement and node hashes; SHA-256 in production (docs/ARCHITECTURE.md section 3). Every
+   * Digest for leaf placement and node hashes; MD5 in production (decision 0016). Every
    * replica of a partition must use the same digest, or every exchange reports every key.
    */
   readonly digest: DigestFunction;
