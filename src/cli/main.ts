@@ -13,11 +13,10 @@ const program = new Command('everwrite').description('An always-writeable, leade
 registerNodeCommands(program);
 registerKvCommands(program);
 registerRingCommand(program);
-registerClusterCommands(program);
+registerClusterRepairCommand(registerClusterCommands(program));
 registerChaosCommand(program);
 registerSimCommand(program);
 registerBenchCommand(program);
-registerClusterRepairCommand(program);
 
 try {
   await program.parseAsync(process.argv);

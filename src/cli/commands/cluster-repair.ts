@@ -54,9 +54,8 @@ async function runRepair(flags: RepairFlags): Promise<void> {
   }
 }
 
-/** Adds `repair` under `everwrite cluster` (made here unless another module made it first). */
-export function registerClusterRepairCommand(program: Command): void {
-  const cluster = program.commands.find((command) => command.name() === 'cluster') ?? program.command('cluster').description('Operations on the whole cluster');
+/** Adds `repair` under `everwrite cluster` (registerClusterCommands makes it). */
+export function registerClusterRepairCommand(cluster: Command): void {
   cluster
     .command('repair')
     .description('Run anti-entropy now: exchange the partitions of one node with their other replicas, and show progress')

@@ -84,27 +84,27 @@ export interface ClusterArguments {
   readonly json: boolean;
 }
 
-export async function runClusterStatus(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
+export function runClusterStatus(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
+  return showAdminDocument(args, io, 'status', (document) => formatClusterStatus(document as StatusDocument));
+}
+
+export function runClusterRing(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
+  return showAdminDocument(args, io, 'ring', (document) => formatClusterRing(document as RingDocument));
+}
+
+/** Fetches `/admin/<name>` from the node and prints it as JSON or formatted; a failure is exit code 1. */
+async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 'status' | 'ring', format: (document: unknown) => string): Promise<void> {
   try {
-    const status = (await fetchJson(io, args.node, '/admin/status')) as StatusDocument;
-    io.stdout.write(`${args.json ? JSON.stringify(status, null, 2) : formatClusterStatus(status)}\n`);
+    const document = await fetchJson(io, args.node, `/admin/${name}`);
+    io.stdout.write(`${args.json ? JSON.stringify(document, null, 2) : format(document)}\n`);
   } catch (error) {
-    io.stderr.write(`everwrite: cluster status: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`everwrite: cluster ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     io.setExitCode(1);
   }
 }
 
-export async function runClusterRing(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
-  try {
-    const ring = (await fetchJson(io, args.node, '/admin/ring')) as RingDocument;
-    io.stdout.write(`${args.json ? JSON.stringify(ring, null, 2) : formatClusterRing(ring)}\n`);
-  } catch (error) {
-    io.stderr.write(`everwrite: cluster ring: ${error instanceof Error ? error.message : String(error)}\n`);
-    io.setExitCode(1);
-  }
-}
-
-export function registerClusterCommands(program: Command): void {
+/** Adds `everwrite cluster status|ring`; returns the `cluster` command so other modules add theirs under it. */
+export function registerClusterCommands(program: Command): Command {
   const cluster = program.command('cluster').description("the cluster as a node holds it: its members and the live ring");
   cluster
     .command('status')
@@ -118,4 +118,5 @@ export function registerClusterCommands(program: Command): void {
     .option('--node <url>', 'the node to ask', defaultNodeUrl)
     .option('--json', 'print /admin/ring as JSON')
     .action((flags: { node: string; json?: boolean }) => runClusterRing({ node: flags.node, json: flags.json === true }));
+  return cluster;
 }
