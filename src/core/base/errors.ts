@@ -29,6 +29,20 @@ export const errorTable = {
   EVERWRITE_BAD_VIEW: { httpStatus: 400, resp: 'ERR' },
   /** This node's cluster view conflicts with its peers' (decision 0015): it refuses to serve rather than answer wrongly. */
   EVERWRITE_VIEW_CONFLICT: { httpStatus: 503, resp: 'CLUSTERDOWN' },
+  /** Membership plans (decision 0017): a change that contradicts one already staged or committed. */
+  EVERWRITE_PLAN_CONFLICT: { httpStatus: 409, resp: 'ERR' },
+  /** A commit with nothing staged. */
+  EVERWRITE_PLAN_EMPTY: { httpStatus: 409, resp: 'ERR' },
+  /** A plan staged against an older view that no longer applies. */
+  EVERWRITE_PLAN_STALE: { httpStatus: 409, resp: 'ERR' },
+  /** A plan that would leave fewer members than the largest bucket N (or none). */
+  EVERWRITE_TOO_FEW_MEMBERS: { httpStatus: 409, resp: 'ERR' },
+  /** A commit while the previous one's partitions are still being handed off. */
+  EVERWRITE_TRANSITION_IN_PROGRESS: { httpStatus: 409, resp: 'ERR' },
+  /** Joining a node that is already a member. */
+  EVERWRITE_ALREADY_MEMBER: { httpStatus: 409, resp: 'ERR' },
+  /** Leaving or removing a node that is not a member. */
+  EVERWRITE_NOT_A_MEMBER: { httpStatus: 404, resp: 'ERR' },
 } as const satisfies Record<string, { httpStatus: number; resp: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -4,3 +4,4 @@ export * from './codec.ts';
 export * from './compare.ts';
 export * from './messages.ts';
 export * from './gossip.ts';
+export * from './transition.ts';

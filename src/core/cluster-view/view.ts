@@ -10,9 +10,22 @@ import { EverwriteError } from '../base/errors.ts';
 import type { NodeId } from '../base/ids.ts';
 import { claimPartitions, compareIds, createRing, ringLimits, type Ring } from '../ring/ring.ts';
 
-/** A member's standing in the view. Only `valid` exists until operator join/leave add theirs. */
-export type ViewMemberState = 'valid';
-export const viewMemberStates: readonly ViewMemberState[] = Object.freeze(['valid']);
+/**
+ * A member's standing in the view (decision 0017). Outside a transition every member is `valid`.
+ * During one (the view has `pending`): `joining` members own nothing yet and receive partitions;
+ * `leaving` members still own theirs and hand them off; `removed` members (declared dead by an
+ * operator) still appear as owners of the current ring but are never asked to send anything.
+ */
+export type ViewMemberState = 'valid' | 'joining' | 'leaving' | 'removed';
+export const viewMemberStates: readonly ViewMemberState[] = Object.freeze(['valid', 'joining', 'leaving', 'removed']);
+
+/** The ring a committed plan moves to, while its partitions are handed off (decision 0017). */
+export interface PendingRing {
+  /** Owners after the transition; same version as the view; its members are the valid and joining ones. */
+  readonly ring: Ring;
+  /** Replicas per partition the handoff provides on the new ring (the largest bucket N at commit). */
+  readonly transferN: number;
+}
 
 export interface ViewMember {
   readonly id: NodeId;
@@ -35,8 +48,13 @@ export interface ClusterView {
   readonly partitionCount: number;
   /** Sorted by id. */
   readonly members: readonly ViewMember[];
-  /** Owners of the partitions; ring.version === version, its members are the view's. */
+  /**
+   * Owners of the partitions, the ring that serves reads and writes; ring.version === version. Its
+   * members are the view's members except joining ones.
+   */
   readonly ring: Ring;
+  /** Set while a committed plan's partitions are handed off; reads and writes still follow `ring`. */
+  readonly pending?: PendingRing;
   /** Hex MD5 of the canonical encoding (codec.ts): equal digests mean equal views. */
   readonly digest: string;
   /** The canonical encoding itself (what is persisted and sent). */
