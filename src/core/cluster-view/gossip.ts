@@ -154,11 +154,33 @@ export class ViewGossip {
     this.evaluate();
   }
 
+  /**
+   * Adopts a view made on this node rather than pulled (decision 0017): a committed plan or a
+   * completed transition, which must be newer than the current view, or, for a node joining a
+   * cluster, the cluster's first view that includes it (`joining`), which replaces its own
+   * singleton view whatever the versions. Returns false, changing nothing, when the view does not
+   * qualify (older or equal, another partition count, or without this node).
+   */
+  adoptLocal(view: ClusterView, kind: 'commit' | 'completion' | 'joining'): boolean {
+    if (memberOf(view, this.options.self) === undefined || view.partitionCount !== this.current.partitionCount) return false;
+    if (kind !== 'joining' && relateViews(this.current, view).kind !== 'newer') return false;
+    if (kind === 'joining' && view.digest === this.current.digest) return false;
+    if (kind === 'joining') this.heard.clear();
+    this.excludedBy = undefined;
+    this.adopt(`this node (${kind})`, view);
+    this.evaluate();
+    return true;
+  }
+
   private adoptOrRefuse(from: NodeId, view: ClusterView): void {
     if (memberOf(view, this.options.self) === undefined) {
       this.excludedBy = `view version ${view.version} (from ${from}) does not include this node`;
       return;
     }
+    this.adopt(from, view);
+  }
+
+  private adopt(from: string, view: ClusterView): void {
     const previous = this.current;
     this.current = view;
     this.viewsAdopted += 1;

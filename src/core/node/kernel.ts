@@ -8,6 +8,7 @@ import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
+import type { PendingRing } from '../cluster-view/view.ts';
 import type { Actor, VersionedRecord } from '../versioning/index.ts';
 import { encodeContext, encodeRecord, nextTimestamp, observeTimestamp } from '../versioning/index.ts';
 import type { BucketPropsTable } from './bucket-props.ts';
@@ -39,6 +40,11 @@ export class NodeKernel {
   private readonly replyWaiters = new IdTable<ReplyHandler>();
   /** Where each pending write goes, so its answer can be reported to `onStored` (the Merkle trees). */
   private readonly writeTargets = new IdTable<StoreTarget>();
+  /**
+   * The ring a committed membership change moves to, while its partitions are handed off (decision
+   * 0017); undefined outside a transition. Writes also go to its primaries; reads follow `ring`.
+   */
+  pending: PendingRing | undefined = undefined;
   /** Told of every record a write left on this replica (mint, merge: client writes, replication, hints, read repair, anti-entropy). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 

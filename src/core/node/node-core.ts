@@ -80,6 +80,7 @@ export class NodeCore {
     this.propsGossip = new PropsGossip(this.kernel);
     this.antiEntropy = new AntiEntropy(this.kernel);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
+    this.kernel.pending = options.view?.pending;
   }
 
   private createViewGossip(view: ClusterView, seeds: readonly NodeId[], idBase: number): ViewGossip {
@@ -97,6 +98,7 @@ export class NodeCore {
         send: (to, message) => kernel.send(to, message),
         adopted: (next) => {
           kernel.ring = next.ring;
+          kernel.pending = next.pending;
           kernel.emit({ type: 'viewAdopted', view: next });
         },
         log: (level, message, fields) => kernel.emit({ type: 'log', level, message, fields }),

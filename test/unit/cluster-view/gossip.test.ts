@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNodeId, type NodeId } from '../../../src/core/base/ids.ts';
 import { Prng } from '../../../src/core/base/prng.ts';
-import { firstView, nextView, ViewGossip, type ClusterView, type ViewMessage } from '../../../src/core/cluster-view/index.ts';
-import { members, view } from './support.ts';
+import { commitPlan, completeTransition, firstView, nextView, stageChange, ViewGossip, type ClusterView, type ViewMessage } from '../../../src/core/cluster-view/index.ts';
+import { member, members, view } from './support.ts';
 
 interface Node {
   readonly id: NodeId;
@@ -143,4 +143,25 @@ test('with announceOnFirstRound, a booting node tells every member in its first 
   assert.deepEqual([...rounds[0]!].sort(), ['n2', 'n3', 'n4', 'n5']);
   assert.equal(rounds[1]!.length, 1);
   assert.equal(rounds[2]!.length, 1);
+});
+
+test('adoptLocal: a commit or completion must be newer; a joining node takes the cluster view in place of its own singleton view', () => {
+  const three = view(3);
+  const transition = commitPlan(three, stageChange(three, undefined, { kind: 'join', member: member('n4', 4) }, 3), 3);
+  const { nodes } = cluster(new Map([['n1', three]]));
+  const n1 = nodes.get('n1')!;
+  assert.equal(n1.gossip.adoptLocal(three, 'commit'), false, 'the same view is not newer');
+  assert.equal(n1.gossip.adoptLocal(transition, 'commit'), true);
+  assert.equal(n1.gossip.view.digest, transition.digest);
+  assert.equal(n1.gossip.adoptLocal(transition, 'completion'), false, 'not newer any more');
+  assert.equal(n1.gossip.adoptLocal(completeTransition(transition), 'completion'), true);
+  assert.equal(n1.adopted.length, 2);
+  // n4 starts alone (its own version 1), then takes the cluster's transition view once it includes it.
+  const alone = firstView(64, [member('n4', 4)]);
+  const joiner = cluster(new Map([['n4', alone]])).nodes.get('n4')!;
+  assert.equal(joiner.gossip.adoptLocal(three, 'joining'), false, 'a view without this node is never taken');
+  assert.equal(joiner.gossip.adoptLocal(firstView(128, [member('n4', 4)]), 'joining'), false, 'another partition count is never taken');
+  assert.equal(joiner.gossip.adoptLocal(transition, 'joining'), true, 'it includes n4 and has the same partition count');
+  assert.equal(joiner.gossip.view.digest, transition.digest);
+  assert.equal(joiner.gossip.refusal, undefined);
 });
