@@ -43,6 +43,9 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   liveness: ['kind', 'id', 'incarnation', 'updates'],
   viewDigest: ['version', 'partitionCount', 'digest', 'reply'],
   viewPull: ['version'],
+  handoffBatch: ['id', 'viewVersion', 'partition', 'records', 'final'],
+  handoffAck: ['id', 'viewVersion', 'partition', 'ok'],
+  handoffDone: ['viewVersion', 'transfers'],
   viewFull: ['view'],
   treeExchange: ['ringVersion', 'exchange'],
 };

@@ -32,6 +32,7 @@
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 //  14 view             the cluster view's gossip: layout in view-message-codec.ts
 //  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
+//  12 handoff          ownership handoff of a membership transition: layout in handoff-message-codec.ts
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -41,6 +42,7 @@ import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, Prop
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
+import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
 
 const frameMarker = 0xc1;
 
@@ -177,6 +179,10 @@ function messageSize(message: Message): number {
       return viewMessageSize(message);
     case 'treeExchange':
       return 1 + treeExchangeSize(message);
+    case 'handoffBatch':
+    case 'handoffAck':
+    case 'handoffDone':
+      return handoffMessageSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -299,6 +305,10 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
     case 'treeExchange':
       frame[offset] = treeExchangeCode;
       return writeTreeExchange(frame, offset + 1, message);
+    case 'handoffBatch':
+    case 'handoffAck':
+    case 'handoffDone':
+      return writeHandoffMessage(frame, offset, message);
     default:
       return assertUnknownType(message);
   }
@@ -553,6 +563,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   const flags = tag & ~typeMask;
   if (code === livenessCode) return decodeLiveness(cursor, flags);
   if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
+  if (code === handoffMessageCode) return decodeHandoffMessage(cursor, flags);
   if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);

@@ -12,6 +12,8 @@
 // it was acknowledged (found by the simulator with buffered buckets; decision 0008). A clean stop
 // writes the marker durably after the node's last write, so a restart after it keeps the epoch.
 import type { PropsEntry } from '../core/protocol/messages.ts';
+import type { HandoffProgress } from '../core/node/effects.ts';
+import { loadHandoffProgress } from './handoff-progress-store.ts';
 import { reservedNamespaces, type StorageEngine } from './ports.ts';
 
 const epochKey = new TextEncoder().encode('epoch');
@@ -32,6 +34,8 @@ export interface NodeIdentity {
   /** Where this incarnation's protocol ids start: boot x idRangePerBoot. */
   readonly idBase: number;
   readonly props: PropsEntry[];
+  /** Handoff progress of a transition under way (handoff-progress-store.ts): give it to NodeCore as `handoffProgress`. */
+  readonly handoffProgress: HandoffProgress[];
 }
 
 function readUint32(bytes: Uint8Array | undefined): number | undefined {
@@ -121,7 +125,7 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
     ],
     { durable: true },
   );
-  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine) };
+  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine), handoffProgress: await loadHandoffProgress(engine) };
 }
 
 /** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */

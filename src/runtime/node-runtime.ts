@@ -17,6 +17,8 @@ import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import type { ClusterView, ViewGossip } from '../core/cluster-view/index.ts';
 import { propsStorageKey } from './node-metadata.ts';
+import { clearHandoffProgress, saveHandoffProgress } from './handoff-progress-store.ts';
+import { assertNever } from '../core/base/assert.ts';
 import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
 import type { HintStore } from './hint-store.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
@@ -56,6 +58,11 @@ export interface NodeRuntimeOptions {
   readonly frameBytesMax?: number;
   /** Called when the core adopts a newer cluster view: persist it, update the transport's peers (decision 0015). */
   readonly onViewAdopted?: (view: ClusterView) => void;
+  /**
+   * Called once when this node left the cluster (decision 0017: it was leaving, its transfers are
+   * done and the completed view excludes it). The process may stop and exit 0.
+   */
+  readonly onLeftCluster?: (viewVersion: number) => void;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -357,9 +364,23 @@ export class NodeRuntime implements KvService {
         // On a later turn, so a rebuild of many slices leaves the event loop to requests between them.
         this.options.timers.after(0, () => void this.scanSlice(effect));
         return;
+      case 'handoffProgressSave':
+        saveHandoffProgress(this.engine, effect.progress).catch((error: unknown) => this.logger.error({ error: String(error) }, 'saving handoff progress failed; the transfer resumes from an earlier key after a restart'));
+        return;
+      case 'handoffProgressClear':
+        clearHandoffProgress(this.engine, effect.viewVersionMax).catch((error: unknown) => this.logger.error({ error: String(error) }, 'clearing handoff progress failed'));
+        return;
+      case 'storeDropPartition':
+        this.engine.drop(effect.partition).catch((error: unknown) => this.logger.error({ partition: effect.partition, error: String(error) }, 'dropping a partition failed; its records stay on disk'));
+        return;
+      case 'leftCluster':
+        this.options.onLeftCluster?.(effect.viewVersion);
+        return;
       case 'log':
         this.logger[effect.level](effect.fields ?? {}, effect.message);
         return;
+      default:
+        assertNever(effect);
     }
   }
 

@@ -13,6 +13,7 @@ export abstract class Coordination {
    */
   readonly requestIds: number[];
   private deadlineTimer = 0;
+  private startedMs = 0;
 
   constructor(
     readonly kernel: NodeKernel,
@@ -36,6 +37,7 @@ export abstract class Coordination {
   /** Counts the coordination in flight and arms its deadline (the plan's timeout). */
   begin(onDeadline: () => void): void {
     this.kernel.inFlightCoordinations += 1;
+    this.startedMs = this.kernel.nowMs;
     this.deadlineTimer = this.kernel.setTimer(this.plan.timeoutMs, onDeadline);
   }
 
@@ -43,6 +45,7 @@ export abstract class Coordination {
   release(): void {
     this.kernel.inFlightCoordinations -= 1;
     this.kernel.cancelTimer(this.deadlineTimer);
+    this.kernel.background.observeForeground(this.kernel.nowMs - this.startedMs);
     const requestIds = this.requestIds;
     for (let index = 0; index < requestIds.length; index++) if (requestIds[index] !== 0) this.kernel.forget(requestIds[index] as number);
   }

@@ -5,6 +5,19 @@ import type { Message, PropsEntry, WireError } from '../protocol/messages.ts';
 import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../versioning/index.ts';
 import type { ClusterView } from '../cluster-view/index.ts';
 
+/**
+ * What a handoff source keeps per transfer across restarts (decision 0017): the last storage key
+ * its target acknowledged, and whether the transfer is done. Keyed by (viewVersion, partition, target).
+ */
+export interface HandoffProgress {
+  readonly viewVersion: number;
+  readonly partition: number;
+  readonly target: NodeId;
+  /** Absent: nothing acknowledged yet (the stream starts at the partition's first key). */
+  readonly lastKey?: Uint8Array;
+  readonly done: boolean;
+}
+
 /** The answer to a client request: the record it produced or read, or a coded error. */
 /** How a replica is asked to mint a new version of a key (the coordinator's half of a put). */
 export interface VersionRequest {
@@ -45,4 +58,12 @@ export type Effect =
   | { readonly type: 'viewAdopted'; readonly view: ClusterView }
   /** Read up to `limit` records of the partition from `start` (inclusive) in key order; answer with `storeScanned`. */
   | { readonly type: 'storeScan'; readonly scanId: number; readonly partition: number; readonly start: Uint8Array | undefined; readonly limit: number }
+  /** Persist a handoff transfer's progress durably (metadata namespace); no answer. */
+  | { readonly type: 'handoffProgressSave'; readonly progress: HandoffProgress }
+  /** Forget the saved progress of every transition up to this view version (it ended); no answer. */
+  | { readonly type: 'handoffProgressClear'; readonly viewVersionMax: number }
+  /** Remove every record of a partition this node no longer replicates (after a completed transition); no answer. */
+  | { readonly type: 'storeDropPartition'; readonly partition: number }
+  /** This node left the cluster: its transfers are done and the completed view excludes it. The process may exit. */
+  | { readonly type: 'leftCluster'; readonly viewVersion: number }
   | { readonly type: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> };

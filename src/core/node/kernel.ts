@@ -11,6 +11,7 @@ import type { Ring } from '../ring/index.ts';
 import type { PendingRing } from '../cluster-view/view.ts';
 import type { Actor, VersionedRecord } from '../versioning/index.ts';
 import { encodeContext, encodeRecord, nextTimestamp, observeTimestamp } from '../versioning/index.ts';
+import { BackgroundAdmission } from './background-admission.ts';
 import type { BucketPropsTable } from './bucket-props.ts';
 import type { Effect, Outcome } from './effects.ts';
 import type { StoreResult } from './events.ts';
@@ -45,6 +46,8 @@ export class NodeKernel {
    * 0017); undefined outside a transition. Writes also go to its primaries; reads follow `ring`.
    */
   pending: PendingRing | undefined = undefined;
+  /** The admission controller every background task asks (background-admission.ts); coordinations report their latency to it. */
+  readonly background: BackgroundAdmission;
   /** Told of every record a write left on this replica (mint, merge: client writes, replication, hints, read repair, anti-entropy). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 
@@ -60,6 +63,7 @@ export class NodeKernel {
   ) {
     assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');
     this.lastId = idBase;
+    this.background = new BackgroundAdmission({ bytesPerSecondMax: settings.backgroundBytesPerSecondMax, transfersMax: settings.backgroundTransfersMax, latencyFactor: settings.backgroundLatencyFactor, latencyFloorMs: settings.backgroundLatencyFloorMs });
   }
 
   nextId(): number {

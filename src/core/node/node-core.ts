@@ -15,6 +15,8 @@ import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
 import { FailureDetector } from './failure-detector.ts';
 import { onForward, routeClientRequest } from './forwarding.ts';
+import type { HandoffProgress } from './effects.ts';
+import { Handoff, type HandoffStatus } from './handoff.ts';
 import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
 import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
@@ -49,6 +51,8 @@ export interface NodeCoreOptions {
   readonly view?: ClusterView;
   /** Members contacted every view-gossip round besides a random one. */
   readonly seeds?: readonly NodeId[];
+  /** Handoff progress saved by an earlier run (`handoffProgressSave` effects): the streams resume after the last acknowledged key. */
+  readonly handoffProgress?: readonly HandoffProgress[];
 }
 
 /** A stable 32-bit seed from a node id and its id base, so each node (and incarnation) probes in its own order. */
@@ -68,6 +72,8 @@ export class NodeCore {
   /** The cluster view's gossip, when the node was given a view. */
   readonly viewGossip: ViewGossip | undefined;
   private readonly antiEntropy: AntiEntropy;
+  /** Ownership handoff of membership transitions (decision 0017), when the node has a view. */
+  private readonly handoff: Handoff | undefined;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
@@ -81,6 +87,8 @@ export class NodeCore {
     this.antiEntropy = new AntiEntropy(this.kernel);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
     this.kernel.pending = options.view?.pending;
+    this.handoff = this.viewGossip === undefined ? undefined : new Handoff(this.kernel, this.viewGossip, this.kernel.background, options.handoffProgress ?? []);
+    if (this.handoff !== undefined) this.handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
   }
 
   private createViewGossip(view: ClusterView, seeds: readonly NodeId[], idBase: number): ViewGossip {
@@ -122,6 +130,16 @@ export class NodeCore {
   /** Merkle trees held and ready, and per partition the last exchange, keys repaired and bytes exchanged. */
   antiEntropyStatus(): AntiEntropyStatus {
     return this.antiEntropy.status();
+  }
+
+  /** The handoff's progress: per transfer this node takes part in, batches, keys and bytes done (decision 0017). */
+  handoffStatus(): HandoffStatus {
+    return this.handoff?.status() ?? { viewVersion: undefined, started: false, transfersTotal: 0, transfersKnownDone: 0, transfers: [], totals: { batches: 0, keys: 0, bytes: 0 }, partitionsToDrop: 0 };
+  }
+
+  /** The background admission controller's foreground latency estimate (background-admission.ts). */
+  backgroundLatency(): ReturnType<NodeKernel['background']['latency']> {
+    return this.kernel.background.latency();
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
@@ -234,6 +252,7 @@ export class NodeCore {
         this.antiEntropy.requestRepair(event.partition);
         return;
       case 'storeScanned':
+        if (this.handoff?.onScanned(event.scanId, event.ok, event.entries) === true) return;
         this.antiEntropy.trees.onScanned(event.scanId, event.ok, event.entries);
         return;
       default:
@@ -288,6 +307,10 @@ export class NodeCore {
         return this.swim.onMessage(from, message, this.kernel.nowMs);
       case 'treeExchange':
         return this.antiEntropy.onMessage(from, message.ringVersion, message.exchange);
+      case 'handoffBatch':
+      case 'handoffAck':
+      case 'handoffDone':
+        return this.handoff?.onMessage(from, message);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -307,6 +330,7 @@ export class NodeCore {
       this.swim.setMembers(kernel.ring.members.map((member) => member.id));
     }
     this.swim.onTick(kernel.nowMs);
+    this.handoff?.onTick();
     this.antiEntropy.onTick();
   }
 }

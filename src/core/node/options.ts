@@ -78,6 +78,24 @@ export interface NodeCoreSettings {
   readonly antiEntropyTreeDepth: number;
   /** Anti-entropy waits while this many client requests are in flight (it yields to foreground traffic). Default 256. */
   readonly antiEntropyForegroundInFlightMax: number;
+  /** Records in one handoff batch at most (decision 0017). Default 256. */
+  readonly handoffBatchKeysMax: number;
+  /** Record bytes in one handoff batch at most (one record larger than this still goes alone). Default 1 MiB. */
+  readonly handoffBatchBytesMax: number;
+  /** Longest wait before a handoff batch without an acknowledgement is sent again (the first waits requestTimeoutMs, then doubling), in ms. Default 30000. */
+  readonly handoffRetryDelayMsMax: number;
+  /**
+   * Background work (handoff streams, hint delivery, anti-entropy) shares one admission controller
+   * (background-admission.ts): bytes per second it may send. Default 16 MiB. Halved while the
+   * foreground p99 exceeds backgroundLatencyFactor times its baseline.
+   */
+  readonly backgroundBytesPerSecondMax: number;
+  /** Handoff transfers this node streams at once, as a source. Default 2. */
+  readonly backgroundTransfersMax: number;
+  /** The foreground p99 over its baseline above which background work gets half its budget. Default 2. */
+  readonly backgroundLatencyFactor: number;
+  /** A foreground p99 below this never throttles background work, in ms (loopback noise). Default 20. */
+  readonly backgroundLatencyFloorMs: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -107,6 +125,13 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   antiEntropyRepairsInFlightMax: 32,
   antiEntropyExchangeTimeoutMs: 10_000,
   antiEntropyScanKeysPerSlice: 512,
+  handoffBatchKeysMax: 256,
+  handoffBatchBytesMax: 1024 * 1024,
+  handoffRetryDelayMsMax: 30_000,
+  backgroundBytesPerSecondMax: 16 * 1024 * 1024,
+  backgroundTransfersMax: 2,
+  backgroundLatencyFactor: 2,
+  backgroundLatencyFloorMs: 20,
   antiEntropyTreeFanOut: 16,
   antiEntropyTreeDepth: 2,
   antiEntropyForegroundInFlightMax: 256,

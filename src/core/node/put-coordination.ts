@@ -8,7 +8,8 @@
 // (decision 0009).
 import type { NodeId } from '../base/ids.ts';
 import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
-import type { PreferenceEntry } from '../ring/index.ts';
+import { primaryNodes, type PreferenceEntry } from '../ring/index.ts';
+import { asPartitionIndex } from '../base/ids.ts';
 import { PutTally } from '../quorum/tally.ts';
 import type { ClientRequestOptions, ClientWrite, StoreResult } from './events.ts';
 import { Coordination } from './coordination.ts';
@@ -141,6 +142,24 @@ function sendToOthers(coordination: PutCoordination, record: VersionedRecord, en
     } else {
       sendReplica(coordination, index, encoded, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
     }
+  }
+  if (kernel.pending !== undefined) sendToPendingPrimaries(coordination, encoded);
+}
+
+/**
+ * During a membership transition (decision 0017) the write also goes to the primaries of the ring
+ * it moves to that the current targets lack, so a partition streamed from a snapshot misses no later
+ * write. Not counted towards W, and no reply is waited for (id 0 is never a request's): a failure
+ * there changes no answer.
+ */
+function sendToPendingPrimaries(coordination: PutCoordination, encoded: Uint8Array): void {
+  const { kernel, plan } = coordination;
+  const pending = kernel.pending as NonNullable<NodeKernel['pending']>;
+  const n = Math.min(plan.props.n, pending.ring.members.length);
+  const durable = plan.props.durability === 'durable';
+  for (const node of primaryNodes(pending.ring, asPartitionIndex(plan.partition), n)) {
+    if (node === kernel.self || plan.primaries.includes(node) || plan.targets.some((target) => target.node === node)) continue;
+    kernel.send(node, { type: 'replicaPut', id: 0, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable });
   }
 }
 

@@ -71,6 +71,11 @@ export class ReplicaTrees {
     return held === undefined || held.touched !== undefined ? undefined : held.tree;
   }
 
+  /** Forgets the trees of partitions this node no longer replicates (handoff dropped them, decision 0017). */
+  release(partitions: readonly number[]): void {
+    for (const partition of partitions) if (this.scan?.partition !== partition) this.trees.delete(partition);
+  }
+
   holds(partition: number): boolean {
     return this.trees.has(partition);
   }

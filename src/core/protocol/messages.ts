@@ -61,6 +61,24 @@ export interface LivenessMessage {
   readonly updates: readonly LivenessUpdate[];
 }
 
+/** One stored record a handoff batch carries: its storage key and its record encoding, as stored. */
+export interface HandoffRecord {
+  readonly storageKey: Uint8Array;
+  readonly record: Uint8Array;
+}
+
+/**
+ * Ownership handoff of a membership transition (decision 0017, node/handoff.ts). A batch carries
+ * records of one partition in storage-key order from the transfer's source to its target, which
+ * merges them durably and acknowledges; `final` marks the last batch. `handoffDone` names, by their
+ * index in transfersOf(view), the transfers of view `viewVersion` the sender finished (as source or
+ * target); it is repeated every view-gossip interval while the transition lasts.
+ */
+export type HandoffMessage =
+  | { readonly type: 'handoffBatch'; readonly id: number; readonly viewVersion: number; readonly partition: number; readonly records: readonly HandoffRecord[]; readonly final: boolean }
+  | { readonly type: 'handoffAck'; readonly id: number; readonly viewVersion: number; readonly partition: number; readonly ok: boolean }
+  | { readonly type: 'handoffDone'; readonly viewVersion: number; readonly transfers: readonly number[] };
+
 export type Message =
   /** Store this record (merge with what you have). With `hintFor`, hold it for that primary instead. */
   | { readonly type: 'replicaPut'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array; readonly durable: boolean; readonly hintFor?: string }
@@ -79,6 +97,8 @@ export type Message =
   /** The cluster view's gossip (src/core/cluster-view, decision 0015). */
   | ViewMessage
   /** One message of a Merkle tree exchange (anti-entropy, decision 0016), for trees of this ring version. */
-  | { readonly type: 'treeExchange'; readonly ringVersion: number; readonly exchange: TreeExchangeMessage };
+  | { readonly type: 'treeExchange'; readonly ringVersion: number; readonly exchange: TreeExchangeMessage }
+  /** Ownership handoff during a membership transition (decision 0017). */
+  | HandoffMessage;
 
 export type MessageType = Message['type'];
