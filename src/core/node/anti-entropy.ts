@@ -197,8 +197,10 @@ export class AntiEntropy {
     const { nowMs, settings } = this.kernel;
     const elapsedMs = this.refilledMs === undefined ? 1000 : Math.max(0, nowMs - this.refilledMs);
     this.refilledMs = nowMs;
-    this.keyTokens = Math.min(settings.antiEntropyKeysPerSecondMax, this.keyTokens + (elapsedMs * settings.antiEntropyKeysPerSecondMax) / 1000);
-    this.byteTokens = Math.min(settings.antiEntropyBytesPerSecondMax, this.byteTokens + (elapsedMs * settings.antiEntropyBytesPerSecondMax) / 1000);
+    // Half the rates while client requests are slow (the shared background admission, decision 0017).
+    const share = this.kernel.background.throttled ? 0.5 : 1;
+    this.keyTokens = Math.min(settings.antiEntropyKeysPerSecondMax, this.keyTokens + (elapsedMs * share * settings.antiEntropyKeysPerSecondMax) / 1000);
+    this.byteTokens = Math.min(settings.antiEntropyBytesPerSecondMax, this.byteTokens + (elapsedMs * share * settings.antiEntropyBytesPerSecondMax) / 1000);
   }
 
   private statsOf(partition: number): Mutable<PartitionExchangeStatus> {
@@ -212,6 +214,7 @@ export class AntiEntropy {
 
   private countBytes(partition: number, bytes: number): void {
     this.byteTokens -= bytes;
+    this.kernel.background.spend(bytes, this.kernel.nowMs);
     this.statsOf(partition).bytesExchanged += bytes;
   }
 

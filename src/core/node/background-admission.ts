@@ -20,8 +20,13 @@ export interface BackgroundAdmissionSettings {
 const quantileStepShare = 0.05;
 const quantileStepMsMin = 0.05;
 const quantile = 0.99;
-/** How fast the baseline follows a higher p99 (per sample): slowly, so a sustained rise is seen as one. */
-const baselineRiseShare = 0.0005;
+/**
+ * How long the baseline takes to follow a higher p99 most of the way, in ms: slowly, so a rise that
+ * lasts minutes is seen as one, and a load that stays high becomes the new normal after a while.
+ */
+const baselineRiseMs = 300_000;
+/** Samples before the baseline is set: the running quantile starts at 0 and needs a few to settle. */
+const warmUpSamples = 100;
 
 export class BackgroundAdmission {
   private tokens: number;
@@ -32,22 +37,28 @@ export class BackgroundAdmission {
   /** The p99 of quiet times: follows a lower p99 at once, a higher one slowly. */
   private baselineMs: number | undefined;
   private samples = 0;
+  private baselineMovedMs = 0;
 
   constructor(private readonly settings: BackgroundAdmissionSettings) {
     assert(settings.bytesPerSecondMax > 0 && settings.transfersMax > 0 && settings.latencyFactor >= 1, 'background admission settings are positive');
     this.tokens = settings.bytesPerSecondMax;
   }
 
-  /** One coordinated client request took `durationMs` (start to finish). */
-  observeForeground(durationMs: number): void {
+  /** One coordinated client request took `durationMs` (start to finish), ending at `nowMs`. */
+  observeForeground(durationMs: number, nowMs: number): void {
     this.samples += 1;
     const step = Math.max(quantileStepMsMin, this.p99Ms * quantileStepShare);
     if (durationMs > this.p99Ms) this.p99Ms += step * quantile;
     else this.p99Ms = Math.max(0, this.p99Ms - step * (1 - quantile));
-    if (this.samples < 100) return;
+    if (this.samples < warmUpSamples) return;
     const baseline = this.baselineMs;
-    if (baseline === undefined || this.p99Ms < baseline) this.baselineMs = this.p99Ms;
-    else this.baselineMs = baseline + (this.p99Ms - baseline) * baselineRiseShare;
+    if (baseline === undefined || this.p99Ms < baseline) {
+      this.baselineMs = this.p99Ms;
+      this.baselineMovedMs = nowMs;
+    } else if (nowMs - this.baselineMovedMs >= 1000) {
+      this.baselineMs = baseline + ((this.p99Ms - baseline) * Math.min(1, (nowMs - this.baselineMovedMs) / baselineRiseMs));
+      this.baselineMovedMs = nowMs;
+    }
   }
 
   /** True while foreground latency is high: background work gets half its budget. */

@@ -45,7 +45,7 @@ export abstract class Coordination {
   release(): void {
     this.kernel.inFlightCoordinations -= 1;
     this.kernel.cancelTimer(this.deadlineTimer);
-    this.kernel.background.observeForeground(this.kernel.nowMs - this.startedMs);
+    this.kernel.background.observeForeground(this.kernel.nowMs - this.startedMs, this.kernel.nowMs);
     const requestIds = this.requestIds;
     for (let index = 0; index < requestIds.length; index++) if (requestIds[index] !== 0) this.kernel.forget(requestIds[index] as number);
   }

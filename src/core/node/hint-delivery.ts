@@ -30,13 +30,17 @@ export class HintDelivery {
   onHintsLoaded(target: NodeId, hints: readonly LoadedHint[]): void {
     const { kernel } = this;
     if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self || !kernel.isAlive(target)) return;
+    // The background byte budget is shared with handoff and anti-entropy (background-admission.ts): in debt, wait a round.
+    if (!kernel.background.mayRun(kernel.nowMs)) return;
     const pending = new Map<number, string>();
     const timer = kernel.setTimer(kernel.settings.requestTimeoutMs, () => this.onRoundTimeout(target));
     this.inFlight.set(target, { pending, timer });
     for (const hint of hints) {
+      const record = encodeRecord(hint.record);
+      kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
         target,
-        (id) => ({ type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record: encodeRecord(hint.record), durable: true }),
+        (id) => ({ type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true }),
         (from, message) => this.onAcknowledged(target, from, message.type === 'replicaPutAck' && message.ok, message.type === 'replicaPutAck' ? message.id : -1),
       );
       pending.set(id, hint.id);

@@ -52,6 +52,8 @@ const details = fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !=
 
 const livenessUpdate = fc.record({ member: text, incarnation: id, state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const) }, { noNullPrototype: true });
 
+const viewVersionArbitrary = fc.integer({ min: 1, max: 2 ** 31 - 1 });
+
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('replicaPut' as const), id, partition: id, storageKey: bytes, record: bytes, durable: fc.boolean(), hintFor: text }, withRequired('type', 'id', 'partition', 'storageKey', 'record', 'durable')),
   fc.record({ type: fc.constant('replicaPutAck' as const), id, ok: fc.boolean() }, { noNullPrototype: true }),
@@ -72,6 +74,13 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('viewDigest' as const), version: fc.integer({ min: 1, max: 2 ** 31 - 1 }), partitionCount: fc.integer({ min: 0, max: 14 }).map((bits) => 2 ** bits), digest: fc.stringMatching(/^[0-9a-f]{32}$/), reply: fc.boolean() }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('viewPull' as const), version: fc.integer({ min: 1, max: 2 ** 31 - 1 }) }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('viewFull' as const), view: bytes }, { noNullPrototype: true }),
+  // Ownership handoff (decision 0017, handoff-message-codec.ts): only fields a node could send decode.
+  fc.record(
+    { type: fc.constant('handoffBatch' as const), id, viewVersion: viewVersionArbitrary, partition: fc.nat(65_279), records: fc.array(fc.record({ storageKey: fc.uint8Array({ minLength: 2, maxLength: 24 }), record: bytes }, { noNullPrototype: true }), { maxLength: 3 }), final: fc.boolean() },
+    { noNullPrototype: true },
+  ),
+  fc.record({ type: fc.constant('handoffAck' as const), id, viewVersion: viewVersionArbitrary, partition: fc.nat(65_279), ok: fc.boolean() }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('handoffDone' as const), viewVersion: viewVersionArbitrary, transfers: fc.array(id, { maxLength: 5 }) }, { noNullPrototype: true }),
 );
 
 export const validMessages = fc.array(message, { maxLength: 4 });

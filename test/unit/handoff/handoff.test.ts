@@ -7,7 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
-import { type ClusterView } from '../../../src/core/cluster-view/index.ts';
+import { transfersOf, type ClusterView } from '../../../src/core/cluster-view/index.ts';
+import type { Message } from '../../../src/core/protocol/messages.ts';
+import type { HandoffProgress } from '../../../src/core/node/effects.ts';
 import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
 import { keyHash, partitionOf, primaryNodes } from '../../../src/core/ring/index.ts';
 import { md5 } from '../../support/core-cluster.ts';
@@ -70,4 +72,198 @@ test('a join hands every moved partition to the new node, completes on every nod
   assertReplicated(cluster, keys, final);
   const status = cluster.node('n4').core.handoffStatus();
   assert.equal(status.viewVersion, undefined, 'no transition after completion');
+});
+
+type BatchMessage = Extract<Message, { type: 'handoffBatch' }>;
+
+/** Records every handoff batch sent (from, to, message) without changing delivery. */
+function recordBatches(cluster: ViewCluster, keep: (from: string, to: string, message: Message) => boolean = () => true): Array<{ from: string; to: string; message: BatchMessage }> {
+  const sent: Array<{ from: string; to: string; message: BatchMessage }> = [];
+  cluster.intercept = (from, to, message) => {
+    if (message.type === 'handoffBatch') sent.push({ from, to, message });
+    return keep(from, to, message);
+  };
+  return sent;
+}
+
+const isViewMessage = (message: Message): boolean => message.type === 'viewDigest' || message.type === 'viewPull' || message.type === 'viewFull';
+
+test('streaming waits until every member held up reports the transition version, plus one request timeout', () => {
+  const cluster = new ViewCluster(view(3), { ...settings, requestTimeoutMs: 2_000 });
+  writeKeys(cluster, 60);
+  let isolateViews = true;
+  const sent = recordBatches(cluster, (from, to, message) => !(isolateViews && isViewMessage(message) && (from === 'n3' || to === 'n3')));
+  const transition = joinFourth(cluster);
+  cluster.runFor(10_000);
+  assert.equal(sent.length, 0, 'no batch while n3, alive, has not said it holds the transition view');
+  assert.equal(cluster.node('n3').view.version, transition.version - 1);
+  isolateViews = false;
+  let heardAllMs: number | undefined;
+  assert.ok(cluster.runUntil(() => {
+    heardAllMs ??= ['n2', 'n3', 'n4'].every((id) => (cluster.node('n1').core.viewGossip?.peerSummaries().get(asNodeId(id))?.version ?? 0) >= transition.version) ? cluster.nowMs : undefined;
+    return sent.some((batch) => batch.from === 'n1');
+  }, 30_000));
+  const firstFromN1 = cluster.nowMs;
+  assert.ok(heardAllMs !== undefined && firstFromN1 - heardAllMs >= 2_000 - 100, `n1 waited one request timeout after hearing everyone (${heardAllMs} -> ${firstFromN1})`);
+  assert.ok(cluster.runUntil(() => versions(cluster).every((version) => version === transition.version + 1)));
+});
+
+test('batches are bounded in records and bytes, in storage-key order, and the last one is final', () => {
+  const cluster = new ViewCluster(view(3), { ...settings, handoffBatchKeysMax: 5, handoffBatchBytesMax: 1_500 });
+  const value = 'x'.repeat(400);
+  const keys = Array.from({ length: 150 }, (_, index) => `k${index}`);
+  keys.forEach((key, index) => cluster.put(cluster.ids[index % 3]!, 'b', key, value));
+  cluster.runFor(2_000);
+  const sent = recordBatches(cluster);
+  const transition = joinFourth(cluster);
+  assert.ok(cluster.runUntil(() => versions(cluster).every((version) => version === transition.version + 1)));
+  assert.ok(sent.length > 0);
+  const byTransfer = new Map<string, BatchMessage[]>();
+  for (const { to, message } of sent) {
+    const bytes = message.records.reduce((sum, record) => sum + record.storageKey.length + record.record.length, 0);
+    assert.ok(message.records.length <= 5, `at most 5 records, got ${message.records.length}`);
+    assert.ok(message.records.length <= 1 || bytes <= 1_500, `at most 1500 bytes unless one record, got ${bytes}`);
+    byTransfer.set(`${message.partition}>${to}`, [...(byTransfer.get(`${message.partition}>${to}`) ?? []), message]);
+  }
+  assert.equal(byTransfer.size, transfersOf(transition).length, 'every transfer streamed');
+  for (const [transfer, batches] of byTransfer) {
+    const keysSent = batches.flatMap((batch) => batch.records.map((record) => Buffer.from(record.storageKey).toString('hex')));
+    assert.deepEqual(keysSent, [...keysSent].sort(), `${transfer}: keys in order`);
+    assert.equal(new Set(keysSent).size, keysSent.length, `${transfer}: no key sent twice without a fault`);
+    assert.deepEqual(batches.map((batch) => batch.final), batches.map((_, index) => index === batches.length - 1), `${transfer}: only the last batch is final`);
+  }
+});
+
+test('a source that crashes mid-stream resumes after the last acknowledged key and never streams a finished transfer again', () => {
+  // 20 ms links: a transfer of several batches spans ticks, so the crash falls inside one.
+  const cluster = new ViewCluster(view(3), { ...settings, handoffBatchKeysMax: 3, backgroundTransfersMax: 1 }, 20);
+  const keys = writeKeys(cluster, 600);
+  const sent = recordBatches(cluster);
+  const transition = joinFourth(cluster);
+  const source = 'n1';
+  const progressOf = (): HandoffProgress[] => [...cluster.node(source).progress.values()];
+  assert.ok(cluster.runUntil(() => progressOf().some((progress) => progress.done) && progressOf().some((progress) => !progress.done && progress.lastKey !== undefined), 60_000), 'a transfer is done and another is under way');
+  const saved = [...cluster.node(source).progress.values()].map((progress) => ({ ...progress }));
+  assert.ok(saved.some((progress) => !progress.done && progress.lastKey !== undefined), 'the crash interrupts a transfer after some acknowledged batches');
+  cluster.crash(source);
+  const crashedAt = sent.length;
+  cluster.runFor(3_000);
+  cluster.restart(source);
+  assert.ok(cluster.runUntil(() => versions(cluster).every((version) => version === transition.version + 1)), `completes after the restart: ${versions(cluster)}`);
+  const after = sent.slice(crashedAt).filter((batch) => batch.from === source);
+  for (const progress of saved) {
+    const again = after.filter((batch) => batch.message.partition === progress.partition && batch.to === progress.target);
+    if (progress.done) {
+      assert.equal(again.length, 0, `finished transfer ${progress.partition}>${progress.target} is not streamed again`);
+      continue;
+    }
+    const lastKey = Buffer.from(progress.lastKey ?? new Uint8Array()).toString('hex');
+    for (const batch of again) for (const record of batch.message.records) assert.ok(Buffer.from(record.storageKey).toString('hex') > lastKey, 'resumes after the acknowledged key');
+  }
+  assertReplicated(cluster, keys, cluster.node('n1').view);
+});
+
+test('a target that crashes mid-stream gets the rest after its restart; the transition completes with every key', () => {
+  const cluster = new ViewCluster(view(3), { ...settings, handoffBatchKeysMax: 3 });
+  const keys = writeKeys(cluster, 200);
+  const sent = recordBatches(cluster);
+  const transition = joinFourth(cluster);
+  assert.ok(cluster.runUntil(() => sent.length >= 6));
+  cluster.crash('n4');
+  cluster.runFor(4_000);
+  assert.ok(versions(cluster).every((version) => version === transition.version), 'no completion while the target is down');
+  cluster.restart('n4');
+  assert.ok(cluster.runUntil(() => versions(cluster).every((version) => version === transition.version + 1)), `completes: ${versions(cluster)}`);
+  assertReplicated(cluster, keys, cluster.node('n1').view);
+});
+
+test('hostile batches change nothing: another version, a partition not received, a sender not the source, misplaced or undecodable records', () => {
+  const cluster = new ViewCluster(view(3), settings);
+  writeKeys(cluster, 30);
+  const sent = recordBatches(cluster, (_from, _to, message) => message.type !== 'handoffBatch');
+  const transition = joinFourth(cluster);
+  assert.ok(cluster.runUntil(() => sent.length > 0));
+  const { from, message } = sent[0]!;
+  const transfers = transfersOf(transition);
+  const other = transfers.find((transfer) => transfer.partition !== message.partition && transfer.target === 'n4' && transfer.source !== from)!;
+  const notReceived = [...Array(64).keys()].find((partition) => !transfers.some((transfer) => transfer.partition === partition && transfer.target === 'n4'))!;
+  const acks: Message[] = [];
+  const before = cluster.node('n4').records.size;
+  cluster.intercept = (_from, to, sentMessage) => {
+    if (sentMessage.type === 'handoffAck') acks.push(sentMessage);
+    return sentMessage.type !== 'handoffBatch';
+  };
+  const recordOf = message.records[0]!;
+  const misplacedKey = encodeStorageKey('b', [...Array(1000).keys()].map((index) => `m${index}`).find((key) => partitionOf(transition.ring, keyHash(md5, 'b', key)) !== message.partition)!);
+  const cases: Array<[string, string, BatchMessage]> = [
+    ['another view version', from, { ...message, viewVersion: transition.version + 5 }],
+    ['a partition n4 does not receive', from, { ...message, partition: notReceived }],
+    ['a sender that is not the source', other.source, message],
+    ['a misplaced record', from, { ...message, records: [{ storageKey: misplacedKey, record: recordOf.record }] }],
+    ['an undecodable record', from, { ...message, records: [{ storageKey: recordOf.storageKey, record: Uint8Array.from([0xff, 0x00, 0x13]) }] }],
+  ];
+  for (const [what, sender, batch] of cases) {
+    const warnings = cluster.logs.length;
+    cluster.deliver('n4', sender, batch);
+    cluster.run(cluster.nowMs + 50);
+    assert.equal(cluster.node('n4').records.size, before, `${what}: nothing merged`);
+    assert.equal(acks.length, 0, `${what}: no acknowledgement`);
+    assert.ok(cluster.logs.slice(warnings).some((log) => log.level === 'warn' && log.message.startsWith('refused a handoff batch')), `${what}: logged`);
+  }
+  cluster.deliver('n4', from, message);
+  cluster.run(cluster.nowMs + 50);
+  assert.ok(cluster.node('n4').records.size > before, 'the genuine batch is merged');
+  assert.equal(acks.length, 1, 'and acknowledged');
+});
+
+test('during a transition each write also reaches the pending primaries the current ones lack; outside one, no extra message', () => {
+  const cluster = new ViewCluster(view(3), settings);
+  const count = (type: Message['type']): (() => number) => {
+    let seen = 0;
+    cluster.intercept = (_from, _to, message) => {
+      if (message.type === type) seen += 1;
+      return !isViewMessage(message) || cluster.nowMs < 0;
+    };
+    return () => seen;
+  };
+  let replicaPuts = count('replicaPut');
+  cluster.put('n1', 'b', 'before', 'v');
+  cluster.run(cluster.nowMs + 100);
+  assert.equal(replicaPuts(), 2, 'n = 3 on three nodes: the coordinator and two others');
+  cluster.intercept = undefined;
+  const transition = joinFourth(cluster);
+  // No view gossip from here: the gate stays shut, so only dual writes can bring n4 the key.
+  replicaPuts = count('replicaPut');
+  const key = [...Array(1000).keys()].map((index) => `d${index}`).find((candidate) => placement(transition, candidate).primaries.length === 3 && primaryNodes(transition.pending!.ring, asPartitionIndex(partitionOf(transition.ring, keyHash(md5, 'b', candidate))), 3).includes(asNodeId('n4')))!;
+  const { id } = placement(transition, key);
+  cluster.put('n1', 'b', key, 'during');
+  cluster.runFor(500);
+  assert.equal(replicaPuts(), 3, 'two current replicas and n4');
+  assert.ok(cluster.node('n4').records.has(id), 'the pending primary n4 holds the write before any stream');
+  assert.equal(cluster.node('n4').core.handoffStatus().totals.keys, 0, 'nothing was streamed');
+});
+
+test('a leaving node hands its partitions off, the others complete without it, and it reports leftCluster', () => {
+  const four = view(4);
+  const cluster = new ViewCluster(four, settings);
+  const keys = writeKeys(cluster, 200);
+  const transition = cluster.commit('n1', [{ kind: 'leave', id: asNodeId('n4') }]);
+  assert.ok(cluster.runUntil(() => ['n1', 'n2', 'n3'].every((id) => cluster.node(id).view.version === transition.version + 1) && cluster.node('n4').leftAtVersion !== undefined));
+  const final = cluster.node('n1').view;
+  assert.deepEqual(final.members.map((m) => m.id), ['n1', 'n2', 'n3']);
+  assert.equal(cluster.node('n4').leftAtVersion, final.version);
+  assert.equal(cluster.node('n4').view.version, transition.version, 'the leaver never adopts a view without itself');
+  assertReplicated(cluster, keys, final);
+  for (const id of ['n1', 'n2', 'n3']) assert.equal(cluster.node(id).leftAtVersion, undefined, `${id} stays`);
+});
+
+test('removing a crashed node rebuilds its partitions from the remaining replicas', () => {
+  const cluster = new ViewCluster(view(4), { ...settings, livenessSuspicionTimeoutMs: 1_000 });
+  const keys = writeKeys(cluster, 200);
+  cluster.crash('n4');
+  cluster.runFor(8_000);
+  const transition = cluster.commit('n1', [{ kind: 'remove', id: asNodeId('n4') }]);
+  assert.ok(transfersOf(transition).every((transfer) => transfer.source !== 'n4'), 'a removed node is never a source');
+  assert.ok(cluster.runUntil(() => ['n1', 'n2', 'n3'].every((id) => cluster.node(id).view.version === transition.version + 1)), `completes: ${versions(cluster)}`);
+  assertReplicated(cluster, keys, cluster.node('n1').view);
 });
