@@ -6,19 +6,16 @@
 // the partition's first key, which only re-sends records: merging is idempotent).
 import type { HandoffProgress } from '../core/node/effects.ts';
 import type { NodeId } from '../core/base/ids.ts';
+import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
 import { reservedNamespaces, type StorageEngine } from './ports.ts';
 
 const prefix = 'handoff/';
 const prefixBytes = new TextEncoder().encode(prefix);
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 function progressKey(progress: Pick<HandoffProgress, 'viewVersion' | 'partition' | 'target'>): Uint8Array {
   return new TextEncoder().encode(`${prefix}${progress.viewVersion}/${progress.partition}/${progress.target}`);
 }
 
-function hasPrefix(key: Uint8Array): boolean {
-  return key.length >= prefixBytes.length && prefixBytes.every((byte, index) => key[index] === byte);
-}
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
@@ -32,18 +29,12 @@ export function encodeHandoffProgress(progress: HandoffProgress): Uint8Array {
 
 /** The progress stored under `key`, or undefined when the bytes are not what encodeHandoffProgress wrote for that key. */
 export function decodeHandoffProgress(key: Uint8Array, value: Uint8Array): HandoffProgress | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(strictDecoder.decode(value));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { viewVersion, partition, target, done, lastKey } = parsed as Record<string, unknown>;
+  const parsed = parseStoredObject(value);
+  if (parsed === undefined) return undefined;
+  const { viewVersion, partition, target, done, lastKey } = parsed;
   if (!isCount(viewVersion) || !isCount(partition) || typeof target !== 'string' || target.length === 0 || typeof done !== 'boolean') return undefined;
   if (lastKey !== undefined && (typeof lastKey !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(lastKey))) return undefined;
-  const expected = progressKey({ viewVersion, partition, target: target as NodeId });
-  if (expected.length !== key.length || !expected.every((byte, index) => key[index] === byte)) return undefined;
+  if (!sameBytes(progressKey({ viewVersion, partition, target: target as NodeId }), key)) return undefined;
   const progress = { viewVersion, partition, target: target as NodeId, done };
   return lastKey === undefined ? progress : { ...progress, lastKey: new Uint8Array(Buffer.from(lastKey, 'hex')) };
 }
@@ -56,7 +47,7 @@ export async function saveHandoffProgress(engine: StorageEngine, progress: Hando
 export async function loadHandoffProgress(engine: StorageEngine): Promise<HandoffProgress[]> {
   const entries: HandoffProgress[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata, { start: prefixBytes })) {
-    if (!hasPrefix(key)) break;
+    if (!startsWith(key, prefixBytes)) break;
     const progress = decodeHandoffProgress(key, value);
     if (progress !== undefined) entries.push(progress);
   }
@@ -67,7 +58,7 @@ export async function loadHandoffProgress(engine: StorageEngine): Promise<Handof
 export async function clearHandoffProgress(engine: StorageEngine, viewVersionMax: number): Promise<void> {
   const keys: Uint8Array[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata, { start: prefixBytes })) {
-    if (!hasPrefix(key)) break;
+    if (!startsWith(key, prefixBytes)) break;
     const progress = decodeHandoffProgress(key, value);
     if (progress === undefined || progress.viewVersion <= viewVersionMax) keys.push(new Uint8Array(key));
   }

@@ -130,6 +130,23 @@ export class LocalStore {
     });
   }
 
+  /**
+   * Drops a key of a partition this node no longer replicates (decision 0018), keeping its causal
+   * context when it names `actor` (this node's own versions): the node may still coordinate the key
+   * as a fallback, and minting from an empty record would reuse a dot its earlier version carried
+   * (found by the simulator, as with reaping).
+   */
+  dropKey(partition: number, storageKey: Uint8Array, actor: string): Promise<void> {
+    return this.exclusive(partition, storageKey, async () => {
+      const current = decodeOwned(await this.stored(partition, storageKey));
+      if (current.context.has(actor)) {
+        if (current.siblings.length > 0) await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
+        return;
+      }
+      await this.engine.batch(partition, [{ type: 'delete', key: storageKey }], { durable: true });
+    });
+  }
+
   /** The stored bytes, read at once when the engine can (inside a key's turn, that reads the same). */
   private stored(partition: number, storageKey: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     return this.readNow === undefined ? this.engine.get(partition, storageKey) : this.readNow(partition, storageKey);

@@ -14,6 +14,7 @@
 import type { PropsEntry } from '../core/protocol/messages.ts';
 import type { HandoffProgress } from '../core/node/effects.ts';
 import { loadHandoffProgress } from './handoff-progress-store.ts';
+import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
 import { reservedNamespaces, type StorageEngine } from './ports.ts';
 
 const epochKey = new TextEncoder().encode('epoch');
@@ -53,11 +54,7 @@ export function propsStorageKey(bucket: string): Uint8Array {
 }
 
 const propsPrefixBytes = new TextEncoder().encode(propsPrefix);
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
-function startsWithPropsPrefix(key: Uint8Array): boolean {
-  return key.length >= propsPrefixBytes.length && propsPrefixBytes.every((byte, index) => key[index] === byte);
-}
 
 function isCount(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
@@ -69,21 +66,15 @@ function isCount(value: unknown, min: number): value is number {
  * by field, so nothing of the stored JSON but the known fields reaches the node.
  */
 export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(strictDecoder.decode(value));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { bucket, version, origin, props, deleted } = parsed as Record<string, unknown>;
+  const parsed = parseStoredObject(value);
+  if (parsed === undefined) return undefined;
+  const { bucket, version, origin, props, deleted } = parsed;
   if (typeof bucket !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || typeof props !== 'object' || props === null) return undefined;
   if (deleted !== undefined && deleted !== true) return undefined;
   const { n, r, w, resolver, durability } = props as Record<string, unknown>;
   if (!isCount(n, 1) || !isCount(r, 1) || !isCount(w, 1)) return undefined;
   if ((resolver !== 'siblings' && resolver !== 'lww') || (durability !== 'durable' && durability !== 'buffered')) return undefined;
-  const expectedKey = propsStorageKey(bucket);
-  if (expectedKey.length !== key.length || !expectedKey.every((byte, index) => key[index] === byte)) return undefined;
+  if (!sameBytes(propsStorageKey(bucket), key)) return undefined;
   const entry: PropsEntry = { bucket, version, origin, props: { n, r, w, resolver, durability } };
   // A deletion marker keeps its flag: without it the bucket's defaults would come back as set props.
   return deleted === true ? { ...entry, deleted } : entry;
@@ -96,7 +87,7 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
 async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
   const entries: PropsEntry[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (!startsWithPropsPrefix(key)) continue;
+    if (!startsWith(key, propsPrefixBytes)) continue;
     const entry = decodePropsEntry(key, value);
     if (entry !== undefined) entries.push(entry);
   }

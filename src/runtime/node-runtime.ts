@@ -74,6 +74,9 @@ interface Waiter {
   readonly shape: (outcome: Success) => unknown;
 }
 
+/** Keys read per slice while a partition is dropped. */
+const dropSliceKeys = 256;
+
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
@@ -371,7 +374,7 @@ export class NodeRuntime implements KvService {
         clearHandoffProgress(this.engine, effect.viewVersionMax).catch((error: unknown) => this.logger.error({ error: String(error) }, 'clearing handoff progress failed'));
         return;
       case 'storeDropPartition':
-        this.engine.drop(effect.partition).catch((error: unknown) => this.logger.error({ partition: effect.partition, error: String(error) }, 'dropping a partition failed; its records stay on disk'));
+        this.dropPartition(effect.partition).catch((error: unknown) => this.logger.error({ partition: effect.partition, error: String(error) }, 'dropping a partition failed; its records stay on disk'));
         return;
       case 'leftCluster':
         this.options.onLeftCluster?.(effect.viewVersion);
@@ -421,6 +424,24 @@ export class NodeRuntime implements KvService {
     };
   }
 
+  /**
+   * Drops every key of a partition this node no longer replicates, a slice at a time; a key this
+   * node's own actor versioned keeps its causal context (LocalStore.dropKey).
+   */
+  private async dropPartition(partition: number): Promise<void> {
+    const actor = this.options.core.actor;
+    let start: Uint8Array | undefined;
+    for (;;) {
+      const keys: Uint8Array[] = [];
+      for await (const [key] of this.engine.scan(partition, start === undefined ? { limit: dropSliceKeys } : { start, limit: dropSliceKeys })) keys.push(new Uint8Array(key));
+      for (const key of keys) await this.options.store.dropKey(partition, key, actor);
+      const last = keys[keys.length - 1];
+      if (last === undefined || keys.length < dropSliceKeys || !this.running) return;
+      start = new Uint8Array(last.length + 1);
+      start.set(last);
+    }
+  }
+
   /** One slice of a partition scan (anti-entropy's tree rebuild), copied out of the engine, stepped as `storeScanned`. */
   private async scanSlice(effect: Extract<Effect, { type: 'storeScan' }>): Promise<void> {
     const entries: ScannedRecord[] = [];
@@ -436,6 +457,18 @@ export class NodeRuntime implements KvService {
       ok = false;
     }
     if (this.running) this.dispatch({ type: 'storeScanned', nowMs: this.options.clock.monotonicMs(), scanId: effect.scanId, ok, entries });
+  }
+
+  /**
+   * Adopts a view made on this node rather than pulled (ViewGossip.adoptLocal, decision 0017: a
+   * committed plan at the claimant, or a joining node's first cluster view) and carries out what
+   * that produced (persisting it, announcing it) at once. False when the view does not qualify.
+   */
+  adoptView(view: ClusterView, kind: 'commit' | 'joining'): boolean {
+    const adopted = this.options.core.viewGossip?.adoptLocal(view, kind) ?? false;
+    // A tick steps nothing a tick would not, and carries out the effects the adoption left in the core.
+    if (adopted) this.dispatch({ type: 'tick', nowMs: this.options.clock.monotonicMs() });
+    return adopted;
   }
 
   /** Asks the node to exchange `partition` (every partition it holds when undefined) with its other replicas now. */

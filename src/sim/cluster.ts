@@ -15,7 +15,7 @@ import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import { keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/index.ts';
-import { firstView, nextView, type ClusterView } from '../core/cluster-view/index.ts';
+import { commitPlan, firstView, nextView, type ClusterView, type PlanChange } from '../core/cluster-view/index.ts';
 import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
 import { HintStore } from '../runtime/hint-store.ts';
@@ -57,6 +57,8 @@ export interface ClusterOptions {
   /** The hint store's count bound. */
   readonly hintsCountMax: number;
   readonly diskTiming: DiskTiming;
+  /** The largest bucket n: a membership commit's transferN, and the fewest members a plan may leave. */
+  readonly replicaCount: number;
 }
 
 /** What a simulated client gets back. `unavailable`: refused before it was sent (nothing happened). */
@@ -69,7 +71,14 @@ const bootRetryMs = 250;
 const clientLatencyMs = 0.3;
 
 export class Cluster {
+  /**
+   * The members: nodes of the cluster's views, up or down. A node that left or was removed (decision
+   * 0017) moves to `departed` and never starts again; a joining node is added when its join is committed.
+   */
   readonly nodes: SimNode[];
+  readonly departed: SimNode[] = [];
+  /** Nodes started as singletons to join, until their join is committed. */
+  readonly joining: SimNode[] = [];
   readonly ring: Ring;
   /**
    * The newest cluster view. Node n1 boots with it and every other node with the version before
@@ -149,6 +158,7 @@ export class Cluster {
       onViewAdopted: (view) => {
         node.view = view;
       },
+      onLeftCluster: () => this.scheduler.schedule(0, worldOwner, `left ${node.id}`, () => this.depart(node)),
       logger: this.logger(),
     });
     await runtime.start();
@@ -185,6 +195,64 @@ export class Cluster {
     this.network.detachNode(node.id);
     this.scheduler.kill(node.id);
     node.disk.crash();
+  }
+
+  /** A node that left (its handoff done) or was removed: stopped for good, no longer a member. */
+  depart(node: SimNode): void {
+    const index = this.nodes.indexOf(node);
+    if (index < 0) return;
+    this.crash(node);
+    this.nodes.splice(index, 1);
+    this.departed.push(node);
+    this.scheduler.note(`departed ${node.id}`);
+  }
+
+  /** Starts a new node as a singleton cluster of its own; `commitChange` with its join makes it a member. */
+  startJoiner(): SimNode {
+    const id = asNodeId(`n${this.nodes.length + this.departed.length + this.joining.length + 1}`);
+    const member = { id, peer: `${id}.sim:7000`, weight: 1, state: 'valid' as const };
+    const node: SimNode = { id, disk: new SimDisk(id, this.scheduler, this.prng.fork(), this.options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, view: firstView(this.options.partitionCount, [member]), lastBootError: undefined };
+    this.joining.push(node);
+    this.start(node);
+    return node;
+  }
+
+  /**
+   * Commits one change as the claimant would (decision 0017): at the lowest-id member that is up,
+   * only while every member that is up holds one view with no transition under way and none that
+   * is down holds a newer one (so the commit cannot fork the view). A join also hands the transition view to the joining node, which must be
+   * up. False, changing nothing, when the moment does not allow it.
+   */
+  commitChange(change: PlanChange): boolean {
+    const up = this.nodes.filter((node) => node.state === 'up' && !this.isPaused(node));
+    const views = new Set(up.map((node) => node.core?.viewGossip?.view.digest));
+    const claimant = up[0];
+    const view = claimant?.core?.viewGossip?.view;
+    if (claimant?.runtime === undefined || view === undefined || views.size !== 1 || view.pending !== undefined) return false;
+    // A member that is down may hold a newer view than those up (n1 boots with one): a commit on
+    // an older one would fork the view, which an operator's claimant avoids by holding the newest.
+    if (this.nodes.some((node) => node.view.version > view.version)) return false;
+    const joiner = change.kind === 'join' ? this.joining.find((node) => node.id === change.member.id) : undefined;
+    if (change.kind === 'join' && (joiner?.runtime === undefined || joiner.state !== 'up' || this.isPaused(joiner))) return false;
+    let transition: ClusterView;
+    try {
+      transition = commitPlan(view, { baseVersion: view.version, changes: [change] }, this.options.replicaCount);
+    } catch {
+      return false;
+    }
+    if (!claimant.runtime.adoptView(transition, 'commit')) return false;
+    if (joiner !== undefined) {
+      joiner.runtime?.adoptView(transition, 'joining');
+      this.joining.splice(this.joining.indexOf(joiner), 1);
+      this.nodes.push(joiner);
+    }
+    this.scheduler.note(`committed ${change.kind} ${change.kind === 'join' ? change.member.id : change.id} as view ${transition.version}`);
+    return true;
+  }
+
+  /** No member is in a transition and no join waits: the membership change (if any) has ended everywhere. */
+  transitionsEnded(): boolean {
+    return this.joining.length === 0 && this.nodes.every((node) => node.core?.viewGossip?.view.pending === undefined);
   }
 
   pause(node: SimNode): void {
@@ -260,8 +328,10 @@ export class Cluster {
 
   /** The primaries of a key (the first N distinct nodes of its preference list). */
   primaries(bucket: string, key: string, n: number): { partition: number; nodes: NodeId[] } {
-    const partition = partitionOf(this.ring, keyHash(md5, bucket, key));
-    return { partition, nodes: primaryNodes(this.ring, partition, Math.min(n, this.nodes.length)) };
+    // The ring the members serve from now: after a membership change, not the first one.
+    const ring = this.nodes.find((node) => node.core?.viewGossip !== undefined)?.core?.viewGossip?.view.ring ?? this.ring;
+    const partition = partitionOf(ring, keyHash(md5, bucket, key));
+    return { partition, nodes: primaryNodes(ring, partition, Math.min(n, ring.members.length)) };
   }
 
   /** What a node's disk holds for a key right now, read outside the node (the checker's view). */

@@ -8,10 +8,11 @@ import type { NetworkWeather } from './network.ts';
 import type { DiskFaults } from './storage.ts';
 
 /**
- * 'wipe' (a node stopped, its disk erased, restarted empty under the same id) comes last and is
- * drawn after every other choice, so adding it left every older seed's configuration unchanged.
+ * 'wipe' (a node stopped, its disk erased, restarted empty under the same id) and 'membership' (one
+ * operator change: a join, a leave or the remove of a crashed node, decision 0017) come last and
+ * are drawn after every other choice, so adding them left every older seed's configuration unchanged.
  */
-export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk', 'wipe'] as const;
+export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk', 'wipe', 'membership'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 /** The kinds the seed's first draw chooses among (everything but 'wipe', drawn separately). */
 const firstDrawKinds: readonly FaultKind[] = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk'];
@@ -167,6 +168,8 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
   // call it lost), while one wipe (wipesMax) cannot take both copies of a W >= 2 write.
   const wipeDrawn = prng.chance(0.3);
   if ((options.faults === undefined || options.faults === 'all') && wipeDrawn && w >= 2) faults.push('wipe');
+  // Drawn after the wipe for the same reason. A quarter of the seeds change the membership once.
+  if ((options.faults === undefined || options.faults === 'all') && prng.chance(0.25)) faults.push('membership');
   const antiEntropyIntervalMs = options.antiEntropyIntervalMs ?? (options.readFree === true ? readFreeAntiEntropyIntervalMs : undefined);
   if (antiEntropyIntervalMs !== undefined && (!Number.isFinite(antiEntropyIntervalMs) || antiEntropyIntervalMs < 1)) throw new RangeError(`antiEntropyIntervalMs must be a positive number, got ${antiEntropyIntervalMs}`);
   return {

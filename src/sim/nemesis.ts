@@ -28,6 +28,12 @@ export interface NemesisCounters {
   diskFaults: number;
   /** Disks erased (the node restarted empty under a new epoch). */
   wipes: number;
+  /** Membership changes committed (decision 0017): a node joined, left, or was removed while crashed. */
+  joins: number;
+  leaves: number;
+  removes: number;
+  /** Crashes (and wipes) of a node while a membership transition was under way: either side of a handoff may be hit. */
+  crashesInTransition: number;
 }
 
 /**
@@ -36,6 +42,11 @@ export interface NemesisCounters {
  * copied it anywhere, which is data loss by design, not a bug the checker should report.
  */
 export const wipesMax = 1;
+
+/** Membership changes per run at most: each is a whole transition (handoff, completion, drop). */
+export const membershipChangesMax = 1;
+/** How often a drawn change that could not be committed yet (views differ, the joiner boots) is tried again, in virtual ms. */
+const commitRetryMs = 200;
 
 function shuffled<T>(prng: Prng, items: readonly T[]): T[] {
   const copy = [...items];
@@ -76,7 +87,8 @@ export function partitionRule(shape: PartitionShape, order: readonly string[]): 
 }
 
 export class Nemesis {
-  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0, wipes: 0 };
+  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0, wipes: 0, joins: 0, leaves: 0, removes: 0, crashesInTransition: 0 };
+  private membershipDrawn = 0;
   private running = false;
   private readonly paused = new Set<SimNode>();
 
@@ -126,6 +138,8 @@ export class Nemesis {
         return this.toggleDisk();
       case 'wipe':
         return this.wipeADisk();
+      case 'membership':
+        return this.changeMembership();
     }
   }
 
@@ -181,6 +195,7 @@ export class Nemesis {
     const candidates = this.cluster.nodes.filter((node) => node.state === 'up' && !this.paused.has(node));
     if (candidates.length === 0 || this.downCount() >= this.config.downMax) return;
     const victim = this.prng.pick(candidates);
+    if (!this.cluster.transitionsEnded()) this.counters.crashesInTransition += 1;
     this.cluster.crash(victim);
     this.counters.crashes += 1;
   }
@@ -231,7 +246,7 @@ export class Nemesis {
    * so under a new epoch, holding nothing; hints, read repair and anti-entropy must refill it.
    */
   private wipeADisk(): void {
-    if (this.counters.wipes >= wipesMax || this.downCount() >= this.config.downMax) return;
+    if (this.counters.wipes + this.counters.removes >= wipesMax || this.downCount() >= this.config.downMax) return;
     const candidates = this.cluster.nodes.filter((node) => node.state === 'up' && !this.paused.has(node));
     if (candidates.length === 0) return;
     const victim = this.prng.pick(candidates);
@@ -240,6 +255,48 @@ export class Nemesis {
     this.cluster.start(victim);
     this.scheduler.note(`wiped ${victim.id}`);
     this.counters.wipes += 1;
+  }
+
+  /**
+   * One operator change (decision 0017), drawn among those the cluster allows: a join of a new
+   * node; with four members or more, a leave of one that is up, or the remove of one that is
+   * crashed (it never comes back; its disk counts as one lost, like a wipe). Crashes, pauses and
+   * partitions keep coming meanwhile, so either side of a handoff may fail during it.
+   */
+  private changeMembership(): void {
+    if (this.membershipDrawn >= membershipChangesMax) return;
+    const members = this.cluster.nodes;
+    const kinds: Array<'join' | 'leave' | 'remove'> = ['join'];
+    const crashed = members.filter((node) => node.state === 'down');
+    if (members.length > this.config.n) kinds.push('leave');
+    if (members.length > this.config.n && crashed.length > 0 && this.counters.wipes + this.counters.removes < wipesMax) kinds.push('remove');
+    const kind = this.prng.pick(kinds);
+    this.membershipDrawn += 1;
+    if (kind === 'join') {
+      const joiner = this.cluster.startJoiner();
+      const member = { id: joiner.id, peer: `${joiner.id}.sim:7000`, weight: 1, state: 'valid' as const };
+      return this.commitWhenPossible({ kind: 'join', member }, () => (this.counters.joins += 1));
+    }
+    if (kind === 'remove') {
+      const victim = this.prng.pick(crashed);
+      if (this.cluster.commitChange({ kind: 'remove', id: victim.id })) {
+        this.counters.removes += 1;
+        this.cluster.depart(victim);
+      }
+      return;
+    }
+    const leaver = this.prng.pick(members);
+    this.commitWhenPossible({ kind: 'leave', id: leaver.id }, () => (this.counters.leaves += 1));
+  }
+
+  /** Commits now, or tries again every commitRetryMs (also after the heal) until the cluster allows it. */
+  private commitWhenPossible(change: Parameters<Cluster['commitChange']>[0], counted: () => void): void {
+    if (change.kind === 'leave' && !this.cluster.nodes.some((node) => node.id === change.id)) return;
+    if (this.cluster.commitChange(change)) {
+      counted();
+      return;
+    }
+    this.scheduler.schedule(commitRetryMs, worldOwner, `commit ${change.kind}`, () => this.commitWhenPossible(change, counted));
   }
 
   /** Ends every fault: the liveness phase starts from a healthy cluster. */

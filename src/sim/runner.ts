@@ -72,6 +72,12 @@ export interface SimReport {
   readonly readFree: boolean;
   /** Read-free: keys whose primaries disagreed when the cluster settled (what anti-entropy had to repair). */
   readonly aeDivergentKeys: number;
+  /**
+   * Once the cluster settled, before any final read: (key, primary of the final ring) pairs where
+   * that primary holds nothing of a key another of its primaries holds. After a membership change
+   * this is what the handoff failed to bring; it must be 0 when no fault can lose a write.
+   */
+  readonly finalRingMissing: number;
   /** Read-free: from the heal to every primary of every key agreeing, in virtual ms (-1 if never or not run). */
   readonly aeConvergenceMs: number;
   /**
@@ -125,12 +131,13 @@ class Simulation {
   convergenceMs = -1;
   converged = false;
   aeDivergentKeys = 0;
+  finalRingMissing = 0;
   aeConvergenceMs = -1;
 
   constructor(readonly config: SimConfig, root: Prng) {
     this.settings = settingsOf(config);
     this.network = new SimNetwork(this.scheduler, root.fork());
-    this.cluster = new Cluster(this.scheduler, this.network, this.skew, root.fork(), { nodeCount: config.nodes, partitionCount: config.partitionCount, settings: this.settings, hintsCountMax: config.hintsCountMax, diskTiming: { ...defaultDiskTiming, fsyncLatencyMinMs: config.fsyncLatencyMs[0], fsyncLatencyMaxMs: config.fsyncLatencyMs[1] } });
+    this.cluster = new Cluster(this.scheduler, this.network, this.skew, root.fork(), { nodeCount: config.nodes, partitionCount: config.partitionCount, settings: this.settings, hintsCountMax: config.hintsCountMax, replicaCount: config.n, diskTiming: { ...defaultDiskTiming, fsyncLatencyMinMs: config.fsyncLatencyMs[0], fsyncLatencyMaxMs: config.fsyncLatencyMs[1] } });
     // Longer than a forward timeout plus a whole coordination: a reply later than this is lost.
     this.clientTimeoutMs = 2 * config.requestTimeoutMs + 1_500;
     this.workload = new Workload(this.cluster, this.scheduler, root.fork(), config, this.clientTimeoutMs);
@@ -172,10 +179,11 @@ class Simulation {
     // believes every other one is (a failure detector still routing around a healed node would
     // send the final reads to fallbacks), and every node holds the newest cluster view (decision 0015).
     if (this.config.readFree) this.aeDivergentKeys = this.divergentKeys();
-    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView();
+    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView() && this.cluster.transitionsEnded();
     const drained = await this.runUntil(quiet, healedAtMs + simLimits.hintDrainMsMax);
     if (drained) this.hintDrainMs = this.scheduler.nowMs - healedAtMs;
-    else this.failures.push(`the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.config.nodes} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'})`);
+    else this.failures.push(`the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.cluster.nodes.length} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'}, ${this.cluster.transitionsEnded() ? 'no membership transition' : 'a membership transition has not completed'})`);
+    this.checkFinalRing();
     if (this.config.readFree) {
       // The reads come only after anti-entropy made the replicas agree (or failed to): they feed
       // the lost/unexpected verdict and can no longer be what healed the replicas.
@@ -214,6 +222,24 @@ class Simulation {
     }
   }
 
+  /**
+   * Every key on each of its primaries of the final ring, before the final reads could repair
+   * anything (finalRingMissing). Enforced when the seed's faults cannot lose a write on its way
+   * (no crash, loss, partition, pause, disk fault or wipe): then every write reached every
+   * primary of its time, and the handoff must have brought it to the new ones.
+   */
+  private checkFinalRing(): void {
+    let missing = 0;
+    for (const key of this.workload.history.keys) {
+      const { partition, nodes } = this.cluster.primaries(simBucket, key, this.config.n);
+      const held = nodes.map((node) => this.cluster.replicaRecord(node, simBucket, key, partition).siblings.length > 0);
+      if (held.some(Boolean)) missing += held.filter((holds) => !holds).length;
+    }
+    this.finalRingMissing = missing;
+    const lossless = this.config.faults.every((kind) => kind === 'membership' || kind === 'clock');
+    if (lossless && missing > 0) this.failures.push(`${missing} (key, final primary) pairs lack a key another final primary holds, with no fault that loses writes: the handoff did not bring them`);
+  }
+
   /** Keys some two of whose primaries hold different records. */
   divergentKeys(): number {
     let count = 0;
@@ -222,8 +248,7 @@ class Simulation {
   }
 
   private keyAgrees(key: string): boolean {
-    const n = Math.min(this.config.n, this.config.nodes);
-    const { partition, nodes } = this.cluster.primaries(simBucket, key, n);
+    const { partition, nodes } = this.cluster.primaries(simBucket, key, this.config.n);
     const first = this.cluster.replicaRecord(nodes[0] as (typeof nodes)[number], simBucket, key, partition);
     return nodes.slice(1).every((node) => recordsEqual(first, this.cluster.replicaRecord(node, simBucket, key, partition)));
   }
@@ -237,7 +262,7 @@ class Simulation {
       while (inFlight < simLimits.finalReadsInFlight && next < keys.length) {
         const key = keys[next++] as string;
         inFlight += 1;
-        this.workload.finalRead(key, Math.min(this.config.n, this.config.nodes), simLimits.finalReadAttempts, (ok) => {
+        this.workload.finalRead(key, Math.min(this.config.n, this.cluster.nodes.length), simLimits.finalReadAttempts, (ok) => {
           inFlight -= 1;
           if (!ok) failed += 1;
           launch();
@@ -271,12 +296,13 @@ class Simulation {
 /**
  * Whether an acknowledged element may be missing at the end. Siblings keep every concurrent write
  * and a durable write is on disk before its acknowledgement, so nothing may be lost, except when a
- * wiped disk held the only copy: possible only with W = 1 (with W >= 2 a second replica held it
- * and the nemesis wipes at most one disk per run).
+ * wiped disk, or the disk of a crashed node an operator removed (decision 0017), held the only copy:
+ * possible only with W = 1 (with W >= 2 a second replica held it and the nemesis loses at most one
+ * disk per run, wiped or removed).
  */
 function lossEnforced(simulation: Simulation): boolean {
   const { config, nemesis } = simulation;
-  return config.resolver === 'siblings' && config.durability === 'durable' && (config.w >= 2 || nemesis.counters.wipes === 0);
+  return config.resolver === 'siblings' && config.durability === 'durable' && (config.w >= 2 || nemesis.counters.wipes + nemesis.counters.removes === 0);
 }
 
 function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void {
@@ -291,7 +317,7 @@ function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void 
 
 function sumDisks(simulation: Simulation): DiskMetrics {
   const total: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostBatches: 0, tornBatches: 0 };
-  for (const node of simulation.cluster.nodes) {
+  for (const node of [...simulation.cluster.nodes, ...simulation.cluster.departed]) {
     for (const name of Object.keys(total) as Array<keyof DiskMetrics>) total[name] += node.disk.metrics[name];
   }
   return total;
@@ -360,6 +386,7 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     converged: simulation.converged,
     readFree: config.readFree,
     aeDivergentKeys: simulation.aeDivergentKeys,
+    finalRingMissing: simulation.finalRingMissing,
     aeConvergenceMs: Math.round(simulation.aeConvergenceMs),
     budgetExhausted: simulation.incomplete.length > 0,
     incomplete: simulation.incomplete,

@@ -102,6 +102,9 @@ export class Swim {
       this.broadcasts.delete(member);
     }
     for (const member of wanted) if (!this.table.has(member)) this.table.set(member, { state: 'up', incarnation: 0, suspectSinceMs: 0, lastHeardMs: undefined });
+    // A member gone from the list (it left or was removed, decision 0017) is probed no more: its
+    // probe would ask for an entry that no longer exists (found by the simulator).
+    for (let index = this.probes.length - 1; index >= 0; index--) if (!wanted.has((this.probes[index] as Probe).target)) this.probes.splice(index, 1);
     this.retransmits = retransmitCount(this.table.size + 1);
     this.order = [];
     this.orderIndex = 0;

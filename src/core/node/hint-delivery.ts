@@ -2,13 +2,20 @@
 // its hint store for a bounded batch per primary, sends the hints to primaries it believes are up,
 // and deletes each hint only after that primary acknowledged it. One batch per primary is in flight
 // at a time, which paces delivery so a returning node is not flooded.
-import type { NodeId } from '../base/ids.ts';
+import { asPartitionIndex, type NodeId } from '../base/ids.ts';
+import { primaryNodes } from '../ring/index.ts';
 import { encodeRecord } from '../versioning/index.ts';
 import type { LoadedHint } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
 
+/** A hint sent, awaiting its acknowledgement from `to` (its target, or a primary standing in for a target gone). */
+interface PendingHint {
+  readonly hintId: string;
+  readonly to: NodeId;
+}
+
 interface DeliveryRound {
-  readonly pending: Map<number, string>;
+  readonly pending: Map<number, PendingHint>;
   readonly timer: number;
 }
 
@@ -29,40 +36,60 @@ export class HintDelivery {
 
   onHintsLoaded(target: NodeId, hints: readonly LoadedHint[]): void {
     const { kernel } = this;
-    if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self || !kernel.isAlive(target)) return;
+    if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self) return;
+    const member = kernel.ring.members.some((candidate) => candidate.id === target);
+    if (member && !kernel.isAlive(target)) return;
     // The background byte budget is shared with handoff and anti-entropy (background-admission.ts): in debt, wait a round.
     if (!kernel.background.mayRun(kernel.nowMs)) return;
-    const pending = new Map<number, string>();
+    const pending = new Map<number, PendingHint>();
     const timer = kernel.setTimer(kernel.settings.requestTimeoutMs, () => this.onRoundTimeout(target));
     this.inFlight.set(target, { pending, timer });
     for (const hint of hints) {
+      const to = member ? target : this.primaryInstead(hint);
+      if (to === undefined) continue;
       const record = encodeRecord(hint.record);
       kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
-        target,
+        to,
         (id) => ({ type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true }),
         (from, message) => this.onAcknowledged(target, from, message.type === 'replicaPutAck' && message.ok, message.type === 'replicaPutAck' ? message.id : -1),
       );
-      pending.set(id, hint.id);
+      pending.set(id, { hintId: hint.id, to });
     }
+    if (pending.size === 0) this.endRound(target, timer);
+  }
+
+  /**
+   * A hint for a node that is no longer a member (it left, or an operator removed it: decision
+   * 0017) would never be delivered and never freed: it goes to the first live primary of its
+   * partition on the current ring instead, another node than this one (which then holds the write
+   * twice over: as a hint until the primary has it, and after that through read repair and
+   * anti-entropy if it is a primary itself).
+   */
+  private primaryInstead(hint: LoadedHint): NodeId | undefined {
+    const { kernel } = this;
+    const n = Math.min(kernel.props.largestN(), kernel.ring.members.length);
+    return primaryNodes(kernel.ring, asPartitionIndex(hint.partition), n).find((node) => node !== kernel.self && kernel.isAlive(node));
   }
 
   private onAcknowledged(target: NodeId, from: NodeId, ok: boolean, id: number): void {
     const round = this.inFlight.get(target);
-    const hintId = round?.pending.get(id);
-    if (round === undefined || hintId === undefined || from !== target) return;
+    const hint = round?.pending.get(id);
+    if (round === undefined || hint === undefined || from !== hint.to) return;
     const { kernel } = this;
     kernel.failureDetector.markUp(from);
     round.pending.delete(id);
     kernel.forget(id);
     if (ok) {
       this.delivered += 1;
-      kernel.emit({ type: 'hintRemove', ids: [hintId] });
+      kernel.emit({ type: 'hintRemove', ids: [hint.hintId] });
     }
-    if (round.pending.size === 0) {
-      kernel.cancelTimer(round.timer);
-      this.inFlight.delete(target);
-    }
+    if (round.pending.size === 0) this.endRound(target, round.timer);
+  }
+
+  private endRound(target: NodeId, timer: number): void {
+    this.kernel.cancelTimer(timer);
+    this.inFlight.delete(target);
   }
 
   private onRoundTimeout(target: NodeId): void {
