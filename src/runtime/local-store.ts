@@ -131,18 +131,17 @@ export class LocalStore {
   }
 
   /**
-   * Drops a key of a partition this node no longer replicates (decision 0018), keeping its causal
-   * context when it names `actor` (this node's own versions): the node may still coordinate the key
-   * as a fallback, and minting from an empty record would reuse a dot its earlier version carried
-   * (found by the simulator, as with reaping).
+   * Drops a key of a partition this node no longer replicates (decision 0018), unless its record
+   * names `actor` (this node's own versions): then it is kept whole. The node may still coordinate
+   * the key as a fallback, and minting from an empty record would reuse a dot its dropped version
+   * carried; keeping the context alone (as reaping does) is worse here, since the values are live
+   * and a new version carrying that context would discard them everywhere (both found by the
+   * simulator).
    */
   dropKey(partition: number, storageKey: Uint8Array, actor: string): Promise<void> {
     return this.exclusive(partition, storageKey, async () => {
       const current = decodeOwned(await this.stored(partition, storageKey));
-      if (current.context.has(actor)) {
-        if (current.siblings.length > 0) await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
-        return;
-      }
+      if (current.context.has(actor)) return;
       await this.engine.batch(partition, [{ type: 'delete', key: storageKey }], { durable: true });
     });
   }

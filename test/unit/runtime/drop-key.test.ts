@@ -1,7 +1,7 @@
 // Why: dropping a partition a node no longer replicates (decision 0018) must not make it forget
 // the dots it minted there: it may still coordinate a key of it as a fallback, and minting from an
-// empty record would reuse a dot (the simulator's dot ledger caught it). Keys it versioned keep
-// their causal context; the others go.
+// empty record would reuse a dot (the simulator's dot ledger caught it). Keys it versioned stay
+// whole (their context alone would make a later version discard live values); the others go.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
@@ -10,7 +10,7 @@ import { LocalStore } from '../../../src/runtime/local-store.ts';
 const stored = (value: string) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
 const request = { durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false, context: new Map() };
 
-test('a dropped key keeps its context when this node versioned it, and is gone otherwise', async () => {
+test('a dropped key stays whole when this node versioned it, and is gone otherwise', async () => {
   const engine = new MemoryEngine();
   await engine.open();
   const store = new LocalStore(engine);
@@ -21,9 +21,9 @@ test('a dropped key keeps its context when this node versioned it, and is gone o
   await store.dropKey(3, own, 'n1.7');
   await store.dropKey(3, other, 'n1.7');
   const kept = await store.read(3, own);
-  assert.deepEqual(kept.siblings, [], 'the value is gone');
-  assert.deepEqual([...kept.context], [['n1.7', 1]], 'the context of its own version stays');
+  assert.deepEqual(kept.siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)), ['x'], 'its own version stays, value and all: a context alone would claim the live value was seen');
+  assert.deepEqual([...kept.context], [['n1.7', 1]]);
   assert.equal(await engine.get(3, other), undefined, 'a key only others versioned is deleted');
   const next = (await store.mint(3, own, { ...request, actor: 'n1.7', stored: stored('z') })).record;
-  assert.deepEqual(next.siblings.map((sibling) => sibling.dot), [{ actor: 'n1.7', counter: 2 }], 'the next mint takes a fresh dot');
+  assert.deepEqual(next.siblings.map((sibling) => sibling.dot.counter).sort(), [1, 2], 'the next mint takes a fresh dot, beside the version it did not see');
 });
