@@ -53,10 +53,10 @@ if (sections.has('versions')) {
   const seeds = Array.from({ length: Number(args.seeds) }, (_, index) => index + 1);
   console.log(`\n== Section 6.3: versions per read, simulated seeds 1..${seeds.length}, 300 operations each, siblings resolver`);
   const rows = [await countVersions('none', seeds, 300), await countVersions('all', seeds, 300)];
-  console.log('faults  reads   1 version   2 versions  3 versions  4 versions  5 or more');
+  console.log('faults  reads   1 version   2 versions  3 versions  4 versions  5 or more   most in one read');
   for (const row of rows) {
     const share = (key: string): string => percent((row.byVersions[key] ?? 0) / Math.max(1, row.reads), 2).padEnd(12);
-    console.log(`${row.faults.padEnd(8)}${String(row.reads).padEnd(8)}${share('1')}${share('2')}${share('3')}${share('4')}${share('5+')}`);
+    console.log(`${row.faults.padEnd(8)}${String(row.reads).padEnd(8)}${share('1')}${share('2')}${share('3')}${share('4')}${share('5+')}${row.versionsMax}`);
   }
   results['versions'] = rows;
 }
