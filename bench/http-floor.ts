@@ -45,11 +45,21 @@ async function stopBare(children: readonly ChildProcess[]): Promise<void> {
 
 const silentIo = { stdout: { write: () => true }, stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }) };
 
+/** The bare processes share nothing, so each is told the props the bench will look for on every target. */
+async function tellProps(urls: readonly string[]): Promise<void> {
+  const props = JSON.stringify({ n: 3, r: 2, w: 2, durability: common.durability, resolver: 'lww' });
+  for (const url of urls) {
+    const response = await fetch(`${url}/buckets/bench/props`, { method: 'PUT', body: props, signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) throw new Error(`${url}: props answered ${response.status}`);
+  }
+}
+
 async function measureBare(): Promise<BenchResult> {
   const children = await startBare();
   try {
-    const target = Array.from({ length: bareProcesses }, (_, index) => `http://127.0.0.1:${barePortBase + index + 1}`).join(',');
-    return await runBenchCommand({ ...common, target }, silentIo);
+    const urls = Array.from({ length: bareProcesses }, (_, index) => `http://127.0.0.1:${barePortBase + index + 1}`);
+    await tellProps(urls);
+    return await runBenchCommand({ ...common, target: urls.join(',') }, silentIo);
   } finally {
     await stopBare(children);
   }
