@@ -102,7 +102,7 @@ async function loadRecords(driver: BenchDriver, options: BenchOptions, stopReque
 async function runPhase(options: BenchOptions, driver: BenchDriver, io: BenchIo, stopRequested: { stopped: boolean }, tick: { onTick: () => void }) {
   const startedAt = new Date();
   const startedMs = realClock.nowMs();
-  const stats = new LoadStats(startedMs, bucketMsFor(options.durationSeconds));
+  const stats = new LoadStats(startedMs, bucketMsFor(options.durationSeconds), options.durationSeconds * 1000);
   const until: Deadline = { deadlineMs: startedMs + options.durationSeconds * 1000 };
   const progress = createProgress(options.progress, options.durationSeconds, io.stderr);
   tick.onTick = () => {

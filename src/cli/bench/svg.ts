@@ -8,7 +8,7 @@ import type { TimelinePoint } from './timeline.ts';
 
 const width = 900;
 const panelHeight = 220;
-const margin = { left: 70, right: 130, top: 40, gap: 50, bottom: 40 };
+const margin = { left: 70, right: 130, top: 56, gap: 50, bottom: 40 };
 const plotWidth = width - margin.left - margin.right;
 
 const series: ReadonlyArray<{ readonly key: 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs'; readonly label: string; readonly color: string }> = [

@@ -32,13 +32,22 @@ export class Timeline {
   private readonly histograms: Histogram[] = [];
   private readonly errorCounts: number[] = [];
 
+  private readonly lastBucket: number;
+
+  /**
+   * Operations that complete after the run's end (those in flight at the deadline) are counted in
+   * the last bucket, so no sliver of a bucket gets a rate from a handful of stragglers.
+   */
   constructor(
     private readonly startMs: number,
     readonly bucketMs: number,
-  ) {}
+    durationMs: number = bucketsMax * bucketMs,
+  ) {
+    this.lastBucket = Math.min(bucketsMax, Math.max(1, Math.ceil(durationMs / bucketMs))) - 1;
+  }
 
   private bucketOf(atMs: number): number {
-    return Math.min(bucketsMax - 1, Math.max(0, Math.floor((atMs - this.startMs) / this.bucketMs)));
+    return Math.min(this.lastBucket, Math.max(0, Math.floor((atMs - this.startMs) / this.bucketMs)));
   }
 
   recordSuccess(atMs: number, latencyMicroseconds: number): void {

@@ -25,8 +25,8 @@ export class LoadStats {
   completed = 0;
   errors = 0;
 
-  constructor(startMs: number, bucketMs: number) {
-    this.timeline = new Timeline(startMs, bucketMs);
+  constructor(startMs: number, bucketMs: number, durationMs?: number) {
+    this.timeline = new Timeline(startMs, bucketMs, durationMs);
   }
 
   record(operation: YcsbOperation, outcome: Outcome, latencyMs: number, atMs: number): void {

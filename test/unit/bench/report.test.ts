@@ -96,6 +96,11 @@ test('the timeline has one point per bucket with its rate, errors and percentile
   assert.deepEqual({ ...timeline[0] }, { atSeconds: 0, bucketSeconds: 1, opsPerSecond: 2, errors: 0, p50Ms: 1, p99Ms: 1.5, p999Ms: 1.5, maxMs: 1.5 });
   assert.deepEqual({ ...timeline[1] }, { atSeconds: 1, bucketSeconds: 1, opsPerSecond: 1, errors: 1, p50Ms: 2, p99Ms: 2, p999Ms: 2, maxMs: 2 });
   assert.equal(bucketMsFor(20), 1000);
+  // Stragglers answered after a 2 s run's end count in its last bucket, not in a sliver of a third.
+  const stragglers = new Timeline(0, 1000, 2000);
+  stragglers.recordSuccess(500, 1_000);
+  stragglers.recordSuccess(2_003, 1_000);
+  assert.deepEqual(stragglers.points(2.003).map((point) => [point.atSeconds, point.opsPerSecond]), [[0, 1], [1, 1]]);
   assert.equal(bucketMsFor(3600), 6000);
 });
 
