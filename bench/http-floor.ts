@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand, type BenchFlags, type BenchResult } from '../src/cli/commands/bench.ts';
 
 const { values: args } = parseArgs({
@@ -43,8 +44,6 @@ async function stopBare(children: readonly ChildProcess[]): Promise<void> {
   }));
 }
 
-const silentIo = { stdout: { write: () => true }, stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }) };
-
 /** The bare processes share nothing, so each is told the props the bench will look for on every target. */
 async function tellProps(urls: readonly string[]): Promise<void> {
   const props = JSON.stringify({ n: 3, r: 2, w: 2, durability: common.durability, resolver: 'lww' });
@@ -59,14 +58,14 @@ async function measureBare(): Promise<BenchResult> {
   try {
     const urls = Array.from({ length: bareProcesses }, (_, index) => `http://127.0.0.1:${barePortBase + index + 1}`);
     await tellProps(urls);
-    return await runBenchCommand({ ...common, target: urls.join(',') }, silentIo);
+    return await runBenchCommand({ ...common, target: urls.join(',') }, silentBenchIo);
   } finally {
     await stopBare(children);
   }
 }
 
 async function measureCluster(): Promise<BenchResult> {
-  return runBenchCommand({ ...common, nodes: args.nodes, engine: args.engine, peerPortBase: '38800', httpPortBase: '38820', respPortBase: '38840' }, silentIo);
+  return runBenchCommand({ ...common, nodes: args.nodes, engine: args.engine, peerPortBase: '38800', httpPortBase: '38820', respPortBase: '38840' }, silentBenchIo);
 }
 
 const line = (name: string, result: BenchResult): string => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand } from '../src/cli/commands/bench.ts';
 
 const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' }, engine: { type: 'string', default: 'memory' }, workload: { type: 'string', default: 'A' }, top: { type: 'string', default: '15' } } });
@@ -38,8 +39,7 @@ const profiles = join(directory, 'profiles');
 const cluster = new LocalCluster({ nodes: 3, dataDirectory: join(directory, 'data'), engine: args.engine as 'memory' | 'lmdb', peerPortBase: 38600, httpPortBase: 38620, respPortBase: 38640, output: 'ignore', nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
 try {
   await cluster.start();
-  const quiet = { stdout: { write: () => true }, stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }) };
-  const result = await runBenchCommand({ target: cluster.nodes.map((node) => node.httpUrl).join(','), workload: args.workload, duration: args.duration, durability: 'buffered', progress: false }, quiet);
+  const result = await runBenchCommand({ target: cluster.nodes.map((node) => node.httpUrl).join(','), workload: args.workload, duration: args.duration, durability: 'buffered', progress: false }, silentBenchIo);
   console.log(`workload ${args.workload} over HTTP, 3 ${args.engine} nodes: ${result.throughput.opsPerSecond} ops/s, p99 ${result.latencyMs.all.p99Ms} ms, errors ${result.errors.total}`);
 } finally {
   await cluster.stop('SIGINT');

@@ -12,6 +12,7 @@
 //   flock /tmp/everwrite-procs.lock npm run bench:paper -- [--only fig8,versions,durability,routing] [--duration 15] [--seeds 20]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand, type BenchFlags, type BenchResult } from '../src/cli/commands/bench.ts';
 import { buildKeySet, measureBalance, type BalanceRow } from './paper/load-balance.ts';
 import { countVersions } from './paper/versions.ts';
@@ -61,8 +62,6 @@ if (sections.has('versions')) {
   results['versions'] = rows;
 }
 
-const quiet = { stdout: { write: () => true }, stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }) };
-
 function benchLine(name: string, result: BenchResult): string {
   const lines = Object.entries(result.operations).map(([operation, figures]) => `${operation} ${figures.opsPerSecond.toFixed(0)}/s mean ${figures.latencyMs.meanMs.toFixed(2)} p99 ${figures.latencyMs.p99Ms.toFixed(2)} p99.9 ${figures.latencyMs.p999Ms.toFixed(2)} ms`);
   return `${name.padEnd(18)} ${result.throughput.opsPerSecond.toFixed(0).padStart(6)} ops/s, errors ${result.errors.total}; ${lines.join('; ')}; nodes ${result.cpu?.nodesMicrosecondsPerOperation ?? '?'} µs CPU/op, other work ${result.cpu?.othersSeconds ?? '?'} CPU-s`;
@@ -70,7 +69,7 @@ function benchLine(name: string, result: BenchResult): string {
 
 async function runAndPlot(name: string, flags: BenchFlags): Promise<BenchResult> {
   const svg = `${resultsDirectory}/paper-${name}.svg`;
-  const result = await runBenchCommand({ duration: args.duration, progress: false, json: true, svg, ...flags }, quiet);
+  const result = await runBenchCommand({ duration: args.duration, progress: false, json: true, svg, ...flags }, silentBenchIo);
   console.log(benchLine(name, result));
   return result;
 }

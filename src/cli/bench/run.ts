@@ -29,6 +29,12 @@ export interface BenchIo {
   readonly stderr: NodeJS.WriteStream;
 }
 
+/** Output to nowhere: for scripts that run several benches and print their own summary. */
+export const silentBenchIo: BenchIo = Object.freeze({
+  stdout: { write: () => true },
+  stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }),
+});
+
 /** Where the run sends its load: HTTP base URLs (props, HTTP and the client) and RESP addresses. */
 export interface BenchTargets {
   readonly httpUrls: readonly string[];
