@@ -3,6 +3,7 @@
 // local cluster can have). They are parsed and checked here, once, into one frozen options object, by pure functions
 // the unit tests exercise without starting anything.
 import type { Routing } from '../../client/index.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
 import { benchProtocols, type BenchProtocol } from './drivers.ts';
 import { keyDistributions, type KeyDistribution } from './key-choosers.ts';
 import { parseRespAddress, respBucket } from './resp-driver.ts';
@@ -96,6 +97,11 @@ export interface BenchFlags {
   readonly progress?: boolean;
 }
 
+/** A flag the bench cannot run with: EVERWRITE_BAD_REQUEST, the message naming the flag. */
+function badFlag(message: string): EverwriteError {
+  return new EverwriteError('EVERWRITE_BAD_REQUEST', message);
+}
+
 /** Defaults: YCSB workload A over HTTP on 3 nodes, N=3 R=2 W=2, 32 clients, 20 s, 1 KiB values, 10,000 records. */
 export const benchDefaults = Object.freeze({
   nodes: 3,
@@ -139,30 +145,30 @@ export const benchLimits = Object.freeze({
 /** A whole decimal number within [minimum, maximum], or an error naming the flag. */
 export function parseIntegerFlag(text: string, flag: string, minimum: number, maximum: number): number {
   const trimmed = text.trim();
-  if (!/^\d{1,10}$/.test(trimmed)) throw new Error(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,10}$/.test(trimmed)) throw badFlag(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
   const value = Number(trimmed);
-  if (value < minimum || value > maximum) throw new Error(`${flag} must be between ${minimum} and ${maximum}, got ${value}`);
+  if (value < minimum || value > maximum) throw badFlag(`${flag} must be between ${minimum} and ${maximum}, got ${value}`);
   return value;
 }
 
 function parseChoice<T extends string>(text: string, flag: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw new Error(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!(allowed as readonly string[]).includes(text)) throw badFlag(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(text)}`);
   return text as T;
 }
 
 /** Comma-separated http(s) base URLs, without a trailing slash. */
 export function parseTargets(text: string): string[] {
   const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (parts.length === 0) throw new Error('--target needs at least one URL');
+  if (parts.length === 0) throw badFlag('--target needs at least one URL');
   return parts.map((part) => {
     let url: URL;
     try {
       url = new URL(part);
     } catch {
-      throw new Error(`--target must be http URLs separated by commas, got ${JSON.stringify(part)}`);
+      throw badFlag(`--target must be http URLs separated by commas, got ${JSON.stringify(part)}`);
     }
-    if (url.protocol !== 'http:') throw new Error(`--target must use http:, got ${JSON.stringify(part)}`);
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new Error(`--target must be a base URL without a path, got ${JSON.stringify(part)}`);
+    if (url.protocol !== 'http:') throw badFlag(`--target must use http:, got ${JSON.stringify(part)}`);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw badFlag(`--target must be a base URL without a path, got ${JSON.stringify(part)}`);
     return url.origin;
   });
 }
@@ -174,7 +180,7 @@ function integerOr(text: string | undefined, fallback: number, flag: string, min
 /** Comma-separated RESP addresses, HOST:PORT each. */
 export function parseRespTargets(text: string): string[] {
   const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (parts.length === 0) throw new Error('--resp-target needs at least one HOST:PORT');
+  if (parts.length === 0) throw badFlag('--resp-target needs at least one HOST:PORT');
   for (const part of parts) parseRespAddress(part);
   return parts;
 }
@@ -192,18 +198,18 @@ export function resolveBenchOptions(flags: BenchFlags): BenchOptions {
   const workload = parseChoice((flags.workload ?? benchDefaults.workload).toUpperCase(), '--workload', workloadNames);
   const protocol = parseChoice(flags.protocol ?? benchDefaults.protocol, '--protocol', benchProtocols);
   const routing = parseChoice(flags.routing ?? benchDefaults.routing, '--routing', ['server', 'client'] as const);
-  if (flags.routing !== undefined && protocol !== 'client') throw new Error('--routing applies to --protocol client only (HTTP and RESP go to the node each client is given)');
+  if (flags.routing !== undefined && protocol !== 'client') throw badFlag('--routing applies to --protocol client only (HTTP and RESP go to the node each client is given)');
   const respTargets = flags.respTarget === undefined ? [] : parseRespTargets(flags.respTarget);
-  if (protocol === 'resp' && targets.length > 0 && respTargets.length === 0) throw new Error('--protocol resp with --target needs --resp-target HOST:PORT[,HOST:PORT...] (the nodes\' --resp addresses)');
-  if (respTargets.length > 0 && protocol !== 'resp') throw new Error('--resp-target applies to --protocol resp only');
-  if (flags.bucket !== undefined && protocol === 'resp') throw new Error(`--protocol resp always uses the RESP front end's bucket ${respBucket}`);
+  if (protocol === 'resp' && targets.length > 0 && respTargets.length === 0) throw badFlag('--protocol resp with --target needs --resp-target HOST:PORT[,HOST:PORT...] (the nodes\' --resp addresses)');
+  if (respTargets.length > 0 && protocol !== 'resp') throw badFlag('--resp-target applies to --protocol resp only');
+  if (flags.bucket !== undefined && protocol === 'resp') throw badFlag(`--protocol resp always uses the RESP front end's bucket ${respBucket}`);
   const bucket = protocol === 'resp' ? respBucket : (flags.bucket ?? benchDefaults.bucket);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(bucket)) throw new Error(`--bucket must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(bucket)}`);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(bucket)) throw badFlag(`--bucket must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(bucket)}`);
   const peerPortBase = integerOr(flags.peerPortBase, benchDefaults.peerPortBase, '--peer-port-base', 1024, benchLimits.portBaseMax);
   const httpPortBase = integerOr(flags.httpPortBase, benchDefaults.httpPortBase, '--http-port-base', 1024, benchLimits.portBaseMax);
   const respPortBase = integerOr(flags.respPortBase, benchDefaults.respPortBase, '--resp-port-base', 1024, benchLimits.portBaseMax);
   const bases = [peerPortBase, httpPortBase, respPortBase];
-  if (bases.some((base, index) => bases.some((other, otherIndex) => otherIndex !== index && Math.abs(base - other) <= nodes))) throw new Error('--peer-port-base, --http-port-base and --resp-port-base must be more than --nodes apart');
+  if (bases.some((base, index) => bases.some((other, otherIndex) => otherIndex !== index && Math.abs(base - other) <= nodes))) throw badFlag('--peer-port-base, --http-port-base and --resp-port-base must be more than --nodes apart');
   return Object.freeze({
     nodes,
     clients: integerOr(flags.clients, benchDefaults.clients, '--clients', 1, benchLimits.clientsMax),

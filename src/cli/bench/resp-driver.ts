@@ -6,6 +6,7 @@
 // Keys live in the RESP front end's bucket (`redis`, docs/RESP.md); a read-modify-write is GET then
 // SET, whose write the front end makes with the coordinator's own context for the key.
 import { connect, type Socket } from 'node:net';
+import { EverwriteError } from '../../core/base/errors.ts';
 import type { BenchDriver, Outcome } from './drivers.ts';
 import { keyName, targetOfWorker } from './drivers.ts';
 
@@ -147,7 +148,7 @@ class RespConnection {
 export function parseRespAddress(address: string): { readonly host: string; readonly port: number } {
   const match = /^([A-Za-z0-9.:[\]-]+):(\d{1,5})$/.exec(address.trim());
   const port = Number(match?.[2]);
-  if (match === null || port < 1 || port > 65_535) throw new Error(`a RESP address must be HOST:PORT, got ${JSON.stringify(address)}`);
+  if (match === null || port < 1 || port > 65_535) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `a RESP address must be HOST:PORT, got ${JSON.stringify(address)}`);
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 

@@ -112,3 +112,8 @@ test('a workload brings its own distribution unless --distribution overrides it;
   const client = describeSettings(resolveBenchOptions({ protocol: 'client', routing: 'client', rate: '100' }));
   assert.deepEqual([client['routing'], client['targetRate']], ['client', 100]);
 });
+
+test('a bad flag is an EVERWRITE_BAD_REQUEST error', () => {
+  assert.throws(() => resolveBenchOptions({ workload: 'E' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
+  assert.throws(() => resolveBenchOptions({ protocol: 'resp', target: 'http://127.0.0.1:9', respTarget: 'nope' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
+});
