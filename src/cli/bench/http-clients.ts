@@ -12,6 +12,8 @@ import type { BenchHttpClient } from './options.ts';
 export interface RequestOutcome {
   readonly status?: number;
   readonly code?: string;
+  /** The answer's causal context (X-Everwrite-Context), only when the request asked for it. */
+  readonly context?: string;
 }
 
 export interface BenchRequest {
@@ -21,6 +23,26 @@ export interface BenchRequest {
   /** Path and query, starting with '/'. */
   readonly path: string;
   readonly body?: Uint8Array;
+  /** Sent as X-Everwrite-Context: the write supersedes what the read that returned it saw. */
+  readonly context?: string;
+  /** Keep the answer's X-Everwrite-Context (a read-modify-write's read). */
+  readonly wantContext?: boolean;
+}
+
+const contextHeader = 'x-everwrite-context';
+
+function requestHeaders(benchRequest: BenchRequest): Record<string, string | number> {
+  const headers: Record<string, string | number> = {};
+  if (benchRequest.body !== undefined) {
+    headers['content-type'] = 'application/octet-stream';
+    headers['content-length'] = benchRequest.body.byteLength;
+  }
+  if (benchRequest.context !== undefined && benchRequest.context !== '') headers[contextHeader] = benchRequest.context;
+  return headers;
+}
+
+function withContext(outcome: RequestOutcome, context: string | null | undefined): RequestOutcome {
+  return typeof context === 'string' && context !== '' ? { ...outcome, context } : outcome;
 }
 
 export interface BenchHttp {
@@ -60,7 +82,7 @@ function abortOverdueIn(inFlight: Set<InFlight>, nowMs: number, timeoutMs: numbe
 }
 
 /** Reads the whole answer; the body is kept only when it is an error worth naming. */
-function readResponse(response: IncomingMessage, settle: (outcome: RequestOutcome) => void): void {
+function readResponse(response: IncomingMessage, wantContext: boolean, settle: (outcome: RequestOutcome) => void): void {
   const status = response.statusCode ?? 0;
   const keepBody = status >= 400 && status !== 404;
   const chunks: Buffer[] = [];
@@ -68,7 +90,9 @@ function readResponse(response: IncomingMessage, settle: (outcome: RequestOutcom
   else response.resume();
   response.once('end', () => {
     const code = keepBody ? errorCode(Buffer.concat(chunks).toString('utf8')) : undefined;
-    settle(code === undefined ? { status } : { status, code });
+    const outcome = code === undefined ? { status } : { status, code };
+    const context = response.headers[contextHeader];
+    settle(wantContext ? withContext(outcome, Array.isArray(context) ? context[0] : context) : outcome);
   });
   response.once('error', (error: Error & { code?: string }) => settle({ code: error.code ?? 'response-error' }));
 }
@@ -86,7 +110,7 @@ class NodeHttpClient implements BenchHttp {
   send(benchRequest: BenchRequest): Promise<RequestOutcome> {
     return new Promise((resolve) => {
       const target = this.targets[benchRequest.target] as URL;
-      const headers: Record<string, string | number> = benchRequest.body === undefined ? {} : { 'content-type': 'application/octet-stream', 'content-length': benchRequest.body.byteLength };
+      const headers = requestHeaders(benchRequest);
       const request: ClientRequest = httpRequest({ agent: this.agents[benchRequest.target], host: target.hostname, port: target.port, method: benchRequest.method, path: benchRequest.path, headers });
       let timedOut = false;
       const entry: InFlight = {
@@ -104,7 +128,7 @@ class NodeHttpClient implements BenchHttp {
         resolve(timedOut ? timeoutOutcome : outcome);
       };
       this.inFlight.add(entry);
-      request.once('response', (response) => readResponse(response, settle));
+      request.once('response', (response) => readResponse(response, benchRequest.wantContext === true, settle));
       request.once('error', (error: Error & { code?: string }) => settle({ code: error.code ?? error.name }));
       request.once('close', () => settle({ code: 'closed-early' }));
       request.end(benchRequest.body);
@@ -137,19 +161,19 @@ class FetchClient implements BenchHttp {
     };
     this.inFlight.add(entry);
     try {
-      const init: RequestInit = { method: benchRequest.method, signal: controller.signal };
-      if (benchRequest.body !== undefined) {
-        init.body = benchRequest.body;
-        init.headers = { 'content-type': 'application/octet-stream' };
-      }
+      const headers = requestHeaders(benchRequest);
+      delete headers['content-length'];
+      const init: RequestInit = { method: benchRequest.method, signal: controller.signal, headers: headers as Record<string, string> };
+      if (benchRequest.body !== undefined) init.body = benchRequest.body;
       const response = await fetch(`${this.baseUrls[benchRequest.target] as string}${benchRequest.path}`, init);
       const status = response.status;
+      const context = benchRequest.wantContext === true ? response.headers.get(contextHeader) : undefined;
       if (status >= 400 && status !== 404) {
         const code = errorCode(await response.text());
-        return code === undefined ? { status } : { status, code };
+        return withContext(code === undefined ? { status } : { status, code }, context);
       }
       await response.arrayBuffer();
-      return { status };
+      return withContext({ status }, context);
     } catch (error) {
       if (timedOut) return timeoutOutcome;
       // fetch rejects with TypeError('fetch failed'); the socket's error code is on its cause.

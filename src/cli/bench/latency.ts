@@ -30,6 +30,7 @@ export interface LatencySummary {
   readonly count: number;
   readonly meanMs: number;
   readonly p50Ms: number;
+  readonly p95Ms: number;
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
@@ -38,11 +39,12 @@ export interface LatencySummary {
 const microsecondsToMs = (microseconds: number): number => Math.round(microseconds) / 1000;
 
 export function summarizeLatency(histogram: HistogramView): LatencySummary {
-  if (histogram.totalCount === 0) return Object.freeze({ count: 0, meanMs: 0, p50Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
+  if (histogram.totalCount === 0) return Object.freeze({ count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
   return Object.freeze({
     count: histogram.totalCount,
     meanMs: microsecondsToMs(histogram.mean),
     p50Ms: microsecondsToMs(histogram.getValueAtPercentile(50)),
+    p95Ms: microsecondsToMs(histogram.getValueAtPercentile(95)),
     p99Ms: microsecondsToMs(histogram.getValueAtPercentile(99)),
     p999Ms: microsecondsToMs(histogram.getValueAtPercentile(99.9)),
     maxMs: microsecondsToMs(histogram.maxValue),

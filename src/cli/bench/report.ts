@@ -1,8 +1,10 @@
-// Why: what a bench run produced (counts, errors by kind, latency histograms) is turned into one
-// result value, printed either for people or as one JSON object (docs/ARCHITECTURE.md habit 9: benchmarks
-// print figures and write them as JSON). Pure, so the arithmetic and the layout are unit-tested.
+// Why: what a bench run produced (counts, errors by code, latency histograms per operation, the
+// timeline) is turned into one result value, printed either for people as a table or as one JSON
+// object (docs/ARCHITECTURE.md habit 9: benchmarks print figures and write them as JSON); svg.ts
+// draws the same value. Pure, so the arithmetic and the layout are unit-tested.
 import type { CpuUsage } from './cpu.ts';
 import { summarizeLatency, type HistogramView, type LatencySummary } from './latency.ts';
+import type { TimelinePoint } from './timeline.ts';
 
 /** CPU over the measured window (Linux), and per successful operation, which stays comparable when others load the host. */
 export interface CpuFigures extends CpuUsage {
@@ -10,50 +12,58 @@ export interface CpuFigures extends CpuUsage {
   readonly nodesMicrosecondsPerOperation?: number;
 }
 
+/** One operation's figures: successes (reads of absent keys included, and counted apart), errors, latency. */
+export interface OperationFigures {
+  readonly ok: number;
+  readonly notFound: number;
+  readonly errors: number;
+  readonly opsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+}
+
 export interface BenchResult {
   readonly settings: Readonly<Record<string, unknown>>;
   /** Where it ran: Node version, CPU count, load averages before and after (other work disturbs figures). */
   readonly environment: Readonly<Record<string, unknown>>;
+  /** The load phase: records written before the measured run, how long it took, how many failed. */
+  readonly load?: { readonly records: number; readonly seconds: number; readonly errors: number };
   /** ISO-8601 time the measured run started. */
   readonly startedAt: string;
   /** Wall-clock length of the measured run, in seconds. */
   readonly elapsedSeconds: number;
-  /** Successful operations; a read of an absent key (404) is a success and is counted in readsNotFound too. */
-  readonly operations: { readonly total: number; readonly reads: number; readonly writes: number; readonly readsNotFound: number };
   /** Successful operations per second of the measured run. */
-  readonly throughput: { readonly opsPerSecond: number; readonly readsPerSecond: number; readonly writesPerSecond: number };
-  /** Failed operations, by kind: `HTTP <status> <code>`, `timeout`, or a socket error code. */
-  readonly errors: { readonly total: number; readonly reads: number; readonly writes: number; readonly byKind: Readonly<Record<string, number>> };
-  /** Latency of successful operations, from sending the request to reading the whole answer. */
-  readonly latencyMs: { readonly reads: LatencySummary; readonly writes: LatencySummary; readonly all: LatencySummary };
+  readonly throughput: { readonly opsPerSecond: number };
+  /** Per operation that ran (read, update, insert, readModifyWrite). */
+  readonly operations: Readonly<Record<string, OperationFigures>>;
+  /** Failed operations, by kind: `HTTP <status> <code>`, `RESP <code>`, a client EVERWRITE_* code, `timeout`, or a socket error code. */
+  readonly errors: { readonly total: number; readonly byKind: Readonly<Record<string, number>> };
+  /** Latency of all successful operations together, from when each was due to its whole answer. */
+  readonly latencyMs: { readonly all: LatencySummary };
+  /** With a target rate: what was asked, what was sent, and how many due operations were never sent. */
+  readonly openLoop?: { readonly targetOpsPerSecond: number; readonly sent: number; readonly behind: number };
+  /** One point per time bucket of the run. */
+  readonly timeline: readonly TimelinePoint[];
   readonly cpu?: CpuFigures;
+}
+
+export interface OperationTallyView {
+  readonly latency: HistogramView;
+  readonly notFound: number;
+  readonly errors: number;
 }
 
 export interface RunTally {
   readonly settings: Readonly<Record<string, unknown>>;
   readonly environment: Readonly<Record<string, unknown>>;
+  readonly load?: BenchResult['load'];
   readonly startedAt: Date;
   readonly elapsedSeconds: number;
-  readonly reads: HistogramView;
-  readonly writes: HistogramView;
+  readonly byOperation: ReadonlyMap<string, OperationTallyView>;
   readonly all: HistogramView;
-  readonly readsNotFound: number;
-  readonly readErrors: number;
-  readonly writeErrors: number;
   readonly errorsByKind: ReadonlyMap<string, number>;
+  readonly openLoop?: BenchResult['openLoop'];
+  readonly timeline: readonly TimelinePoint[];
   readonly cpu?: CpuUsage;
-}
-
-/** Names a failed request: an HTTP answer by status and the node's error code, else the socket error. */
-export function failureKind(failure: { readonly status?: number; readonly code?: string }): string {
-  if (failure.status !== undefined) return failure.code === undefined ? `HTTP ${failure.status}` : `HTTP ${failure.status} ${failure.code}`;
-  return failure.code ?? 'unknown';
-}
-
-/** Whether an answer counts as a success: 2xx, 300 (siblings) for reads, and 404 (absent) for reads. */
-export function isSuccess(operation: 'read' | 'write', status: number): boolean {
-  if (status >= 200 && status < 300) return true;
-  return operation === 'read' && (status === 300 || status === 404);
 }
 
 const perSecond = (count: number, seconds: number): number => (seconds > 0 ? Math.round((count / seconds) * 10) / 10 : 0);
@@ -68,39 +78,56 @@ function cpuFigures(cpu: CpuUsage, operations: number): CpuFigures {
   };
 }
 
+function operationFigures(tally: OperationTallyView, elapsedSeconds: number): OperationFigures {
+  const ok = tally.latency.totalCount;
+  return { ok, notFound: tally.notFound, errors: tally.errors, opsPerSecond: perSecond(ok, elapsedSeconds), latencyMs: summarizeLatency(tally.latency) };
+}
+
 export function buildResult(tally: RunTally): BenchResult {
-  const reads = tally.reads.totalCount;
-  const writes = tally.writes.totalCount;
+  const operations: Record<string, OperationFigures> = {};
+  let errorsTotal = 0;
+  for (const [operation, operationTally] of tally.byOperation) {
+    errorsTotal += operationTally.errors;
+    if (operationTally.latency.totalCount + operationTally.errors > 0) operations[operation] = operationFigures(operationTally, tally.elapsedSeconds);
+  }
   const byKind = Object.fromEntries([...tally.errorsByKind.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
   return {
     settings: tally.settings,
     environment: tally.environment,
+    ...(tally.load === undefined ? {} : { load: tally.load }),
     startedAt: tally.startedAt.toISOString(),
     elapsedSeconds: Math.round(tally.elapsedSeconds * 1000) / 1000,
-    operations: { total: reads + writes, reads, writes, readsNotFound: tally.readsNotFound },
-    throughput: {
-      opsPerSecond: perSecond(reads + writes, tally.elapsedSeconds),
-      readsPerSecond: perSecond(reads, tally.elapsedSeconds),
-      writesPerSecond: perSecond(writes, tally.elapsedSeconds),
-    },
-    errors: { total: tally.readErrors + tally.writeErrors, reads: tally.readErrors, writes: tally.writeErrors, byKind },
-    latencyMs: { reads: summarizeLatency(tally.reads), writes: summarizeLatency(tally.writes), all: summarizeLatency(tally.all) },
-    ...(tally.cpu === undefined ? {} : { cpu: cpuFigures(tally.cpu, reads + writes) }),
+    throughput: { opsPerSecond: perSecond(tally.all.totalCount, tally.elapsedSeconds) },
+    operations,
+    errors: { total: errorsTotal, byKind },
+    latencyMs: { all: summarizeLatency(tally.all) },
+    ...(tally.openLoop === undefined ? {} : { openLoop: tally.openLoop }),
+    timeline: tally.timeline,
+    ...(tally.cpu === undefined ? {} : { cpu: cpuFigures(tally.cpu, tally.all.totalCount) }),
   };
 }
 
 const fixed = (value: number, digits: number): string => value.toFixed(digits);
 
-function latencyRow(name: string, summary: LatencySummary): string {
-  const cells = [summary.count, summary.p50Ms, summary.p99Ms, summary.p999Ms, summary.maxMs, summary.meanMs];
-  return name.padEnd(8) + cells.map((cell, index) => (index === 0 ? String(cell) : fixed(cell, 2)).padStart(index === 0 ? 10 : 9)).join('');
+const tableHeader = ['operation', 'ok', 'not found', 'errors', 'ops/s', 'p50', 'p95', 'p99', 'p99.9', 'max', 'mean'];
+
+function tableRow(name: string, figures: { ok: number; notFound: number; errors: number; opsPerSecond: number; latencyMs: LatencySummary }): string[] {
+  const latency = figures.latencyMs;
+  return [name, String(figures.ok), String(figures.notFound), String(figures.errors), fixed(figures.opsPerSecond, 1), ...[latency.p50Ms, latency.p95Ms, latency.p99Ms, latency.p999Ms, latency.maxMs, latency.meanMs].map((ms) => fixed(ms, 2))];
+}
+
+/** Columns padded to their widest cell; the first column left-aligned, the rest right-aligned. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')).join('\n');
 }
 
 function settingsLine(settings: Readonly<Record<string, unknown>>): string {
   const props = settings['props'] as Record<string, unknown> | undefined;
   const where = settings['cluster'] === 'local' ? `local cluster of ${String(settings['nodes'])} nodes (${String(settings['engine'])})` : `target ${(settings['targets'] as string[] | undefined)?.join(',') ?? '?'}`;
   const quorum = props === undefined ? '' : `, N=${String(props['n'])} R=${String(props['r'])} W=${String(props['w'])} ${String(props['durability'])} ${String(props['resolver'])}`;
-  return `${where}${quorum}; ${String(settings['clients'])} clients, ${String(settings['durationSeconds'])} s, ${String(settings['valueBytes'])} B values, ratio ${String(settings['ratio'])}, ${String(settings['keys'])} keys, ${String(settings['httpClient'])}`;
+  const pacing = settings['targetRate'] === undefined ? `${String(settings['clients'])} closed-loop clients` : `open loop at ${String(settings['targetRate'])} ops/s over at most ${String(settings['clients'])} in flight`;
+  return `workload ${String(settings['workload'])} (${String(settings['distribution'])}) over ${String(settings['protocol'])}; ${where}${quorum}; ${pacing}, ${String(settings['durationSeconds'])} s, ${String(settings['valueBytes'])} B values, ${String(settings['records'])} records`;
 }
 
 function environmentLine(environment: Readonly<Record<string, unknown>>): string {
@@ -120,19 +147,19 @@ function cpuLine(cpu: CpuFigures): string {
   return `cpu during the run: ${parts.join('; ')}`;
 }
 
-/** The human-readable report, one block of lines. */
+/** The human-readable report: settings, throughput, errors by code, and the latency table in ms. */
 export function formatReport(result: BenchResult): string {
-  const { operations, throughput, errors, latencyMs } = result;
-  const lines = [
-    `everwrite bench: ${settingsLine(result.settings)}`,
-    `ran ${fixed(result.elapsedSeconds, 2)} s from ${result.startedAt}${environmentLine(result.environment)}`,
-    `throughput: ${fixed(throughput.opsPerSecond, 1)} ops/s (reads ${fixed(throughput.readsPerSecond, 1)}/s, writes ${fixed(throughput.writesPerSecond, 1)}/s)`,
-    `operations: ${operations.total} ok (reads ${operations.reads}, of which ${operations.readsNotFound} not found; writes ${operations.writes})`,
-    `errors: ${errors.total}` + (errors.total === 0 ? '' : ` (reads ${errors.reads}, writes ${errors.writes})`),
-  ];
-  for (const [kind, count] of Object.entries(errors.byKind)) lines.push(`  ${kind}: ${count}`);
-  lines.push(`latency (ms)${'count'.padStart(6)}${'p50'.padStart(9)}${'p99'.padStart(9)}${'p99.9'.padStart(9)}${'max'.padStart(9)}${'mean'.padStart(9)}`);
-  lines.push(latencyRow('reads', latencyMs.reads), latencyRow('writes', latencyMs.writes), latencyRow('all', latencyMs.all));
+  const lines = [`everwrite bench: ${settingsLine(result.settings)}`];
+  if (result.load !== undefined) lines.push(`load phase: ${result.load.records} records in ${fixed(result.load.seconds, 2)} s, ${result.load.errors} failed`);
+  lines.push(`run phase: ${fixed(result.elapsedSeconds, 2)} s from ${result.startedAt}${environmentLine(result.environment)}`);
+  lines.push(`throughput: ${fixed(result.throughput.opsPerSecond, 1)} ops/s`);
+  if (result.openLoop !== undefined) lines.push(`open loop: target ${result.openLoop.targetOpsPerSecond} ops/s, sent ${result.openLoop.sent}, ${result.openLoop.behind} due but never sent (every client busy)`);
+  lines.push(`errors: ${result.errors.total}`);
+  for (const [kind, count] of Object.entries(result.errors.byKind)) lines.push(`  ${kind}: ${count}`);
+  const rows = [tableHeader, ...Object.entries(result.operations).map(([name, figures]) => tableRow(name, figures))];
+  const all = Object.values(result.operations).reduce((sum, figures) => ({ ok: sum.ok + figures.ok, notFound: sum.notFound + figures.notFound, errors: sum.errors + figures.errors }), { ok: 0, notFound: 0, errors: 0 });
+  rows.push(tableRow('all', { ...all, opsPerSecond: result.throughput.opsPerSecond, latencyMs: result.latencyMs.all }));
+  lines.push('latency in ms, from when each operation was due to its whole answer:', formatTable(rows));
   if (result.cpu !== undefined) lines.push(cpuLine(result.cpu));
   return lines.join('\n');
 }

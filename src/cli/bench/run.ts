@@ -1,23 +1,45 @@
-// Why: one bench run end to end: start a private local cluster (unless --target names one), set the
-// bench bucket's N/R/W/durability and wait until every node has them, optionally preload keys, run
-// the closed-loop workers for the duration, and report. Everything it starts it stops, by PID
-// through LocalCluster, whatever happens, including Ctrl-C; the run is bounded by the duration plus
-// one request timeout.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Why: one bench run end to end, as YCSB runs one: start a private local cluster (unless --target
+// names one), set the bench bucket's N/R/W/durability and wait until every node has them, the load
+// phase (write every record once, outside the measurement), then the run phase (closed-loop clients,
+// or an open loop at --rate), and report as a table or JSON, with an SVG plot on request.
+// Everything it starts it stops, by PID through LocalCluster, whatever happens, including Ctrl-C;
+// each phase is bounded (the load phase by --records and the request timeout, the run by the
+// duration plus one request timeout).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../../core/base/prng.ts';
 import { LocalCluster } from '../local-cluster.ts';
 import { startCpuSampling } from './cpu.ts';
-import { createBenchHttp, type BenchHttp } from './http-clients.ts';
+import { ClientDriver, HttpDriver, type BenchDriver } from './drivers.ts';
+import { createBenchHttp } from './http-clients.ts';
+import { createKeyChooser } from './key-choosers.ts';
+import { closedLoop, openLoop, realClock, type Deadline, type OpenLoopResult } from './loops.ts';
 import { describeSettings, type BenchOptions } from './options.ts';
 import { createProgress } from './progress.ts';
 import { buildResult, formatReport, type BenchResult } from './report.ts';
-import { LoadStats, keyPath, makeValue, runWorker, targetOfWorker } from './workload.ts';
+import { RespDriver } from './resp-driver.ts';
+import { renderTimelineSvg } from './svg.ts';
+import { bucketMsFor } from './timeline.ts';
+import { LoadStats, makeValue, operationStep } from './workload.ts';
+import { Keyspace, OperationSource, workloads } from './ycsb.ts';
 
 export interface BenchIo {
   readonly stdout: { write(chunk: string): unknown };
   readonly stderr: NodeJS.WriteStream;
+}
+
+/** Output to nowhere: for scripts that run several benches and print their own summary. */
+export const silentBenchIo: BenchIo = Object.freeze({
+  stdout: { write: () => true },
+  stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }),
+});
+
+/** Where the run sends its load: HTTP base URLs (props, HTTP and the client) and RESP addresses. */
+export interface BenchTargets {
+  readonly httpUrls: readonly string[];
+  readonly respAddresses: readonly string[];
+  readonly nodePids: readonly number[];
 }
 
 /** How often overdue requests are aborted and the progress bar redrawn, in ms. */
@@ -57,88 +79,119 @@ export async function applyBucketProps(targets: readonly string[], bucket: strin
   }
 }
 
-/** Writes keys 0..count-1 with `clients` writers in parallel, outside the measurement. */
-async function preload(http: BenchHttp, options: BenchOptions, targets: number, value: Uint8Array, stopRequested: { stopped: boolean }): Promise<number> {
-  let next = 0;
-  let failures = 0;
-  const writer = async (worker: number): Promise<void> => {
-    while (next < options.preloadKeys && !stopRequested.stopped) {
-      const index = next++;
-      const outcome = await http.send({ method: 'PUT', target: targetOfWorker(worker, targets), path: keyPath(options.bucket, index, options.keys), body: value });
-      if (outcome.status !== 204) failures++;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(options.clients, Math.max(1, options.preloadKeys)) }, (_, worker) => writer(worker)));
-  return failures;
+async function createDriver(options: BenchOptions, targets: BenchTargets, value: Uint8Array): Promise<BenchDriver> {
+  if (options.protocol === 'resp') return new RespDriver(targets.respAddresses, value);
+  if (options.protocol === 'client') {
+    const driver = new ClientDriver(targets.httpUrls, options.routing, options.bucket, value, options.clients, options.requestTimeoutMs);
+    await driver.prepare();
+    return driver;
+  }
+  return new HttpDriver(createBenchHttp(options.httpClient, targets.httpUrls, options.clients), targets.httpUrls.length, options.bucket, value);
 }
 
-/** The measured window: the workers until the deadline (or a stop), with the progress display. */
-async function measureWindow(options: BenchOptions, targets: number, http: BenchHttp, value: Uint8Array, io: BenchIo, stopRequested: { stopped: boolean }, tick: { onTick: () => void }) {
-  const stats = new LoadStats();
-  const startedAt = new Date();
+/** The load phase: writes records 0..records-1 once each with `clients` writers, outside the measurement. */
+async function loadRecords(driver: BenchDriver, options: BenchOptions, stopRequested: { stopped: boolean }): Promise<NonNullable<BenchResult['load']>> {
   const startedMs = performance.now();
-  const until = { deadlineMs: startedMs + options.durationSeconds * 1000 };
+  let next = 0;
+  let errors = 0;
+  const writer = async (worker: number): Promise<void> => {
+    while (next < options.records && !stopRequested.stopped) {
+      const outcome = await driver.write(worker, next++, undefined);
+      if (outcome.kind === 'error') errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.clients, options.records) }, (_, worker) => writer(worker)));
+  return { records: Math.min(next, options.records), seconds: Math.round(performance.now() - startedMs) / 1000, errors };
+}
+
+/** The run phase: the workers until the deadline (or a stop), with the progress display. */
+async function runPhase(options: BenchOptions, driver: BenchDriver, io: BenchIo, stopRequested: { stopped: boolean }, tick: { onTick: () => void }) {
+  const startedAt = new Date();
+  const startedMs = realClock.nowMs();
+  const stats = new LoadStats(startedMs, bucketMsFor(options.durationSeconds), options.durationSeconds * 1000);
+  const until: Deadline = { deadlineMs: startedMs + options.durationSeconds * 1000 };
   const progress = createProgress(options.progress, options.durationSeconds, io.stderr);
   tick.onTick = () => {
-    const nowMs = performance.now();
+    const nowMs = realClock.nowMs();
     if (stopRequested.stopped) until.deadlineMs = Math.min(until.deadlineMs, nowMs);
     progress.update(nowMs - startedMs, stats.completed, stats.errors);
   };
   try {
+    const spec = workloads[options.workload];
+    const keyspace = new Keyspace(options.records);
+    const chooser = createKeyChooser(options.distribution);
     const seeds = new Prng(options.seed);
-    const workers = Array.from({ length: options.clients }, (_, worker) =>
-      runWorker({ worker, target: targetOfWorker(worker, targets), bucket: options.bucket, keys: options.keys, readFraction: options.ratio.readFraction, value, seed: seeds.nextUint32(), until }, http, stats),
-    );
-    await Promise.all(workers);
-    const elapsedSeconds = (performance.now() - startedMs) / 1000;
+    const sources = Array.from({ length: options.clients }, () => new OperationSource(spec, chooser, keyspace, new Prng(seeds.nextUint32())));
+    const step = operationStep(driver, sources, stats, realClock);
+    let openLoopResult: OpenLoopResult | undefined;
+    if (options.targetRate === undefined) await closedLoop(options.clients, until, realClock, step);
+    else openLoopResult = await openLoop(options.targetRate, options.clients, until, realClock, step);
+    const elapsedSeconds = (realClock.nowMs() - startedMs) / 1000;
     progress.update(elapsedSeconds * 1000, stats.completed, stats.errors);
-    return { stats, startedAt, elapsedSeconds };
+    return { stats, startedAt, elapsedSeconds, openLoopResult };
   } finally {
     tick.onTick = () => undefined;
     progress.stop();
   }
 }
 
-/** Runs the measured load against `targets` and returns its result. */
-export async function runLoad(options: BenchOptions, targets: readonly string[], nodePids: readonly number[], io: BenchIo, stopRequested: { stopped: boolean }): Promise<BenchResult> {
-  const http = createBenchHttp(options.httpClient, targets, options.clients);
-  const value = makeValue(options.valueBytes, options.seed);
+/** Runs the load and run phases against `targets` and returns the result. */
+export async function runLoad(options: BenchOptions, targets: BenchTargets, io: BenchIo, stopRequested: { stopped: boolean }): Promise<BenchResult> {
+  const driver = await createDriver(options, targets, makeValue(options.valueBytes, options.seed));
   const tick = { onTick: (): void => undefined };
-  // One sweep for the whole run, preload included: abort overdue requests, then redraw progress.
+  // One sweep for both phases: abort overdue requests, then redraw progress.
   const sweeper = setInterval(() => {
-    http.abortOverdue(performance.now(), options.requestTimeoutMs);
+    driver.abortOverdue(performance.now(), options.requestTimeoutMs);
     tick.onTick();
   }, sweepIntervalMs);
   try {
-    const preloadFailures = await preload(http, options, targets.length, value, stopRequested);
-    if (preloadFailures > 0) io.stderr.write(`bench: ${preloadFailures} of ${options.preloadKeys} preload writes failed\n`);
+    const load = options.load ? await loadRecords(driver, options, stopRequested) : undefined;
+    if (load !== undefined && load.errors > 0) io.stderr.write(`bench: ${load.errors} of ${load.records} load-phase writes failed\n`);
     const loadAverageBefore = loadAverage();
-    const stopCpuSampling = startCpuSampling(nodePids);
-    const { stats, startedAt, elapsedSeconds } = await measureWindow(options, targets.length, http, value, io, stopRequested, tick);
+    const stopCpuSampling = startCpuSampling(targets.nodePids);
+    const { stats, startedAt, elapsedSeconds, openLoopResult } = await runPhase(options, driver, io, stopRequested, tick);
     const cpu = stopCpuSampling();
     const environment = { node: process.version, platform: process.platform, cpus: availableParallelism(), loadAverageBefore, loadAverageAfter: loadAverage() };
-    return buildResult({ settings: describeSettings(options), environment, startedAt, elapsedSeconds, reads: stats.reads, writes: stats.writes, all: stats.combined(), readsNotFound: stats.readsNotFound, readErrors: stats.readErrors, writeErrors: stats.writeErrors, errorsByKind: stats.errorsByKind, cpu });
+    return buildResult({
+      settings: describeSettings(options),
+      environment,
+      ...(load === undefined ? {} : { load }),
+      startedAt,
+      elapsedSeconds,
+      byOperation: stats.byOperation,
+      all: stats.combined(),
+      errorsByKind: stats.errorsByKind,
+      ...(openLoopResult === undefined || options.targetRate === undefined ? {} : { openLoop: { targetOpsPerSecond: options.targetRate, ...openLoopResult } }),
+      timeline: stats.timeline.points(elapsedSeconds),
+      cpu,
+    });
   } finally {
     clearInterval(sweeper);
-    http.close();
+    await driver.close();
   }
 }
 
-async function withOwnCluster<T>(options: BenchOptions, io: BenchIo, body: (targets: readonly string[], nodePids: readonly number[]) => Promise<T>): Promise<T> {
+async function withOwnCluster<T>(options: BenchOptions, io: BenchIo, body: (targets: BenchTargets) => Promise<T>): Promise<T> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-bench-'));
-  const cluster = new LocalCluster({ nodes: options.nodes, dataDirectory, engine: options.engine, peerPortBase: options.peerPortBase, httpPortBase: options.httpPortBase, output: 'ignore' });
+  const cluster = new LocalCluster({ nodes: options.nodes, dataDirectory, engine: options.engine, peerPortBase: options.peerPortBase, httpPortBase: options.httpPortBase, respPortBase: options.respPortBase, output: 'ignore' });
   try {
     io.stderr.write(`bench: starting ${options.nodes} ${options.engine} nodes (http ${cluster.nodes.map((node) => node.httpUrl).join(', ')}) under ${dataDirectory}\n`);
     await cluster.start();
     const pids = cluster.nodes.flatMap((node) => (node.process?.pid === undefined ? [] : [node.process.pid]));
-    return await body(cluster.nodes.map((node) => node.httpUrl), pids.length === cluster.nodes.length ? pids : []);
+    return await body({ httpUrls: cluster.nodes.map((node) => node.httpUrl), respAddresses: cluster.nodes.map((node) => node.respAddress), nodePids: pids.length === cluster.nodes.length ? pids : [] });
   } finally {
     await cluster.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
   }
 }
 
-/** The whole command: returns the result after printing it (text, or one JSON object with --json). */
+/** A title for the plot: the settings line in short. */
+function plotTitle(options: BenchOptions): string {
+  const pacing = options.targetRate === undefined ? `${options.clients} clients` : `${options.targetRate} ops/s open loop`;
+  return `everwrite bench: workload ${options.workload} (${options.distribution}) over ${options.protocol}, ${pacing}, N=${options.n} R=${options.r} W=${options.w} ${options.durability}`;
+}
+
+/** The whole command: returns the result after printing it (a table, or one JSON object with --json). */
 export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchResult> {
   const stopRequested = { stopped: false };
   const onSignal = (): void => {
@@ -147,12 +200,16 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const measure = async (targets: readonly string[], nodePids: readonly number[] = []): Promise<BenchResult> => {
-      await applyBucketProps(targets, options.bucket, { n: options.n, r: options.r, w: options.w, durability: options.durability, resolver: options.resolver });
-      return runLoad(options, targets, nodePids, io, stopRequested);
+    const measure = async (targets: BenchTargets): Promise<BenchResult> => {
+      await applyBucketProps(targets.httpUrls, options.bucket, { n: options.n, r: options.r, w: options.w, durability: options.durability, resolver: options.resolver });
+      return runLoad(options, targets, io, stopRequested);
     };
-    const result = options.targets.length === 0 ? await withOwnCluster(options, io, measure) : await measure(options.targets);
+    const result = options.targets.length === 0 ? await withOwnCluster(options, io, measure) : await measure({ httpUrls: options.targets, respAddresses: options.respTargets, nodePids: [] });
     io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${formatReport(result)}\n`);
+    if (options.svgPath !== undefined) {
+      writeFileSync(options.svgPath, renderTimelineSvg(result, plotTitle(options)));
+      io.stderr.write(`bench: latency over time plotted in ${options.svgPath}\n`);
+    }
     return result;
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,70 +1,57 @@
-// Why: the measured load is `clients` closed-loop workers: each sends one request, waits for the
-// whole answer, records it, and sends the next at once, until the deadline. No per-request timer
-// and nothing but a counter bump and a histogram record between requests, so the generator costs
-// as little CPU as it can on a machine it shares with the nodes. Key and operation choices come
-// from a seeded Prng per worker, so two runs with the same seed issue the same request sequence.
+// Why: what happens between two requests must cost the load generator almost nothing, since it
+// shares the CPU with the nodes it measures: draw the next (operation, key) pair, call the driver,
+// record the latency in the operation's histogram and the timeline. This file is that step and the
+// tally it feeds. A read-modify-write is one operation: the read, then the write with its context,
+// timed together. A read of an absent key is a success (counted apart as not found).
 import type { Histogram } from 'hdr-histogram-js';
 import { Prng } from '../../core/base/prng.ts';
-import type { BenchHttp, RequestOutcome } from './http-clients.ts';
+import type { BenchDriver, Outcome } from './drivers.ts';
 import { createLatencyHistogram, toMicroseconds } from './latency.ts';
-import { failureKind, isSuccess } from './report.ts';
+import type { LoopClock } from './loops.ts';
+import { Timeline } from './timeline.ts';
+import { ycsbOperations, type OperationSource, type YcsbOperation } from './ycsb.ts';
 
-export type Operation = 'read' | 'write';
+export interface OperationTally {
+  readonly latency: Histogram;
+  notFound: number;
+  errors: number;
+}
 
 /** Everything the workers record; read by the progress display while they run. */
 export class LoadStats {
-  readonly reads: Histogram = createLatencyHistogram();
-  readonly writes: Histogram = createLatencyHistogram();
-  readsNotFound = 0;
-  readErrors = 0;
-  writeErrors = 0;
+  readonly byOperation: ReadonlyMap<YcsbOperation, OperationTally> = new Map(ycsbOperations.map((operation) => [operation, { latency: createLatencyHistogram(), notFound: 0, errors: 0 }]));
   readonly errorsByKind = new Map<string, number>();
+  readonly timeline: Timeline;
+  completed = 0;
+  errors = 0;
 
-  /** Successful plus failed operations so far. */
-  get completed(): number {
-    return this.reads.totalCount + this.writes.totalCount + this.readErrors + this.writeErrors;
+  constructor(startMs: number, bucketMs: number, durationMs?: number) {
+    this.timeline = new Timeline(startMs, bucketMs, durationMs);
   }
 
-  get errors(): number {
-    return this.readErrors + this.writeErrors;
-  }
-
-  record(operation: Operation, outcome: RequestOutcome, elapsedMs: number): void {
-    if (outcome.status !== undefined && isSuccess(operation, outcome.status)) {
-      (operation === 'read' ? this.reads : this.writes).recordValue(toMicroseconds(elapsedMs));
-      if (outcome.status === 404) this.readsNotFound++;
+  record(operation: YcsbOperation, outcome: Outcome, latencyMs: number, atMs: number): void {
+    const tally = this.byOperation.get(operation) as OperationTally;
+    this.completed++;
+    if (outcome.kind === 'error') {
+      tally.errors++;
+      this.errors++;
+      const kind = outcome.code ?? 'unknown';
+      this.errorsByKind.set(kind, (this.errorsByKind.get(kind) ?? 0) + 1);
+      this.timeline.recordError(atMs);
       return;
     }
-    if (operation === 'read') this.readErrors++;
-    else this.writeErrors++;
-    const kind = failureKind(outcome);
-    this.errorsByKind.set(kind, (this.errorsByKind.get(kind) ?? 0) + 1);
+    const microseconds = toMicroseconds(latencyMs);
+    tally.latency.recordValue(microseconds);
+    if (outcome.kind === 'notFound') tally.notFound++;
+    this.timeline.recordSuccess(atMs, microseconds);
   }
 
-  /** Reads and writes together, built once at the end. */
+  /** Every operation's successes together, built once at the end. */
   combined(): Histogram {
     const all = createLatencyHistogram();
-    all.add(this.reads);
-    all.add(this.writes);
+    for (const tally of this.byOperation.values()) all.add(tally.latency);
     return all;
   }
-}
-
-/** Picks read or write so that, over many draws, reads make up `readFraction`. */
-export function chooseOperation(prng: Prng, readFraction: number): Operation {
-  if (readFraction >= 1) return 'read';
-  if (readFraction <= 0) return 'write';
-  return prng.nextFloat() < readFraction ? 'read' : 'write';
-}
-
-/** The path of key number `index` of the bench bucket: `k` and the number, fixed width so keys sort. */
-export function keyPath(bucket: string, index: number, keys: number): string {
-  return `/buckets/${bucket}/keys/k${String(index).padStart(String(keys - 1).length, '0')}`;
-}
-
-/** Worker `worker` of `workers` talks to node `worker mod targets` (round-robin over the nodes). */
-export function targetOfWorker(worker: number, targets: number): number {
-  return worker % targets;
 }
 
 /** Seeded value bytes: incompressible enough that no layer gets a free ride on repeated bytes. */
@@ -75,26 +62,21 @@ export function makeValue(bytes: number, seed: number): Uint8Array {
   return value;
 }
 
-export interface WorkerPlan {
-  readonly worker: number;
-  readonly target: number;
-  readonly bucket: string;
-  readonly keys: number;
-  readonly readFraction: number;
-  readonly value: Uint8Array;
-  readonly seed: number;
-  /** performance.now() time after which the worker sends no new request; shared, so a stop can move it. */
-  readonly until: { readonly deadlineMs: number };
+/** Runs one operation through the driver; a read-modify-write writes only after a successful read. */
+export async function performOperation(driver: BenchDriver, worker: number, operation: YcsbOperation, keyIndex: number): Promise<Outcome> {
+  if (operation === 'read') return driver.read(worker, keyIndex, false);
+  if (operation !== 'readModifyWrite') return driver.write(worker, keyIndex, undefined);
+  const read = await driver.read(worker, keyIndex, true);
+  if (read.kind === 'error') return read;
+  return driver.write(worker, keyIndex, read.context);
 }
 
-/** One closed-loop worker: sends until the deadline, recording every answer in `stats`. */
-export async function runWorker(plan: WorkerPlan, http: BenchHttp, stats: LoadStats): Promise<void> {
-  const prng = new Prng(plan.seed);
-  while (performance.now() < plan.until.deadlineMs) {
-    const operation = chooseOperation(prng, plan.readFraction);
-    const path = keyPath(plan.bucket, prng.nextInt(plan.keys), plan.keys);
-    const startedMs = performance.now();
-    const outcome = await http.send(operation === 'read' ? { method: 'GET', target: plan.target, path } : { method: 'PUT', target: plan.target, path, body: plan.value });
-    stats.record(operation, outcome, performance.now() - startedMs);
-  }
+/** The step both loops call: draw from the worker's source, perform, record against the due time. */
+export function operationStep(driver: BenchDriver, sources: readonly OperationSource[], stats: LoadStats, clock: LoopClock) {
+  return async (worker: number, intendedMs: number): Promise<void> => {
+    const planned = (sources[worker] as OperationSource).next();
+    const outcome = await performOperation(driver, worker, planned.operation, planned.keyIndex);
+    const nowMs = clock.nowMs();
+    stats.record(planned.operation, outcome, nowMs - intendedMs, nowMs);
+  };
 }

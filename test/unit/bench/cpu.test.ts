@@ -35,8 +35,8 @@ test('CPU figures per operation appear in the result and the report', () => {
   const reads = createLatencyHistogram();
   for (let index = 0; index < 1000; index++) reads.recordValue(1000);
   const result = buildResult({
-    settings: {}, environment: {}, startedAt: new Date(0), elapsedSeconds: 1, reads, writes: createLatencyHistogram(), all: reads,
-    readsNotFound: 0, readErrors: 0, writeErrors: 0, errorsByKind: new Map(),
+    settings: {}, environment: {}, startedAt: new Date(0), elapsedSeconds: 1, byOperation: new Map([['read', { latency: reads, notFound: 0, errors: 0 }]]), all: reads,
+    errorsByKind: new Map(), timeline: [],
     cpu: { generatorSeconds: 0.2, nodesSeconds: 1.5, machineBusySeconds: 2, othersSeconds: 0.3 },
   });
   assert.deepEqual(result.cpu, { generatorSeconds: 0.2, nodesSeconds: 1.5, machineBusySeconds: 2, othersSeconds: 0.3, generatorMicrosecondsPerOperation: 200, nodesMicrosecondsPerOperation: 1500 });

@@ -1,22 +1,13 @@
 // Why: a mistyped bench flag must fail loudly before anything starts, never produce a meaningless
-// figure (R > N, a 0:0 ratio, a cluster of 12 nodes), and the defaults must be the first load benchmark's.
+// figure (R > N, client routing over RESP, a cluster of 12 nodes), and the defaults must be the
+// documented ones (workload A over HTTP on 3 nodes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeSettings, parseIntegerFlag, parseRatio, parseTargets, resolveBenchOptions } from '../../../src/cli/bench/options.ts';
+import { describeSettings, parseIntegerFlag, parseRespTargets, parseTargets, resolveBenchOptions } from '../../../src/cli/bench/options.ts';
 
-test('parseRatio accepts READS:WRITES in any proportion and gives the read fraction', () => {
-  assert.deepEqual(parseRatio('50:50'), { reads: 50, writes: 50, readFraction: 0.5 });
-  assert.deepEqual(parseRatio('95:5'), { reads: 95, writes: 5, readFraction: 0.95 });
-  assert.deepEqual(parseRatio(' 1 : 3 '), { reads: 1, writes: 3, readFraction: 0.25 });
-  assert.equal(parseRatio('100:0').readFraction, 1);
-  assert.equal(parseRatio('0:7').readFraction, 0);
-});
-
-test('parseRatio refuses anything that is not two whole numbers, and 0:0', () => {
-  for (const bad of ['50', '50:50:0', '-1:2', '1.5:2', 'a:b', '', ':', '50/50', '1234567:1']) {
-    assert.throws(() => parseRatio(bad), /--ratio must be READS:WRITES/, bad);
-  }
-  assert.throws(() => parseRatio('0:0'), /must not be 0:0/);
+test('parseRespTargets keeps HOST:PORT addresses and refuses anything else', () => {
+  assert.deepEqual(parseRespTargets('127.0.0.1:6381, 127.0.0.1:6382'), ['127.0.0.1:6381', '127.0.0.1:6382']);
+  for (const bad of ['', '127.0.0.1', 'host:0', 'host:70000', 'a b:1', 'redis://h:1']) assert.throws(() => parseRespTargets(bad), /HOST:PORT/, bad);
 });
 
 test('parseIntegerFlag names the flag and the bounds', () => {
@@ -37,13 +28,13 @@ test('parseTargets keeps http base URLs and refuses paths, other schemes and gar
   assert.throws(() => parseTargets('not a url'), /http URLs separated by commas/);
 });
 
-test('the defaults are those of the first load benchmark', () => {
+test('the defaults are workload A over HTTP, closed loop, on 3 lmdb nodes', () => {
   const options = resolveBenchOptions({});
   assert.equal(options.nodes, 3);
   assert.equal(options.clients, 32);
   assert.equal(options.durationSeconds, 20);
   assert.equal(options.valueBytes, 1024);
-  assert.deepEqual(options.ratio, { reads: 50, writes: 50, readFraction: 0.5 });
+  assert.deepEqual([options.workload, options.distribution, options.protocol, options.records, options.load, options.targetRate, options.svgPath], ['A', 'zipfian', 'http', 10_000, true, undefined, undefined]);
   assert.deepEqual([options.n, options.r, options.w], [3, 2, 2]);
   assert.equal(options.engine, 'lmdb');
   assert.equal(options.durability, 'durable');
@@ -55,8 +46,8 @@ test('the defaults are those of the first load benchmark', () => {
 });
 
 test('flags are parsed, and switches follow commander (--json, --no-progress)', () => {
-  const options = resolveBenchOptions({ nodes: '5', clients: '8', duration: '3', valueSize: '0', ratio: '9:1', keys: '100', preload: '100', engine: 'memory', durability: 'buffered', n: '5', r: '3', w: '1', json: true, progress: false, httpClient: 'fetch' });
-  assert.deepEqual([options.nodes, options.clients, options.durationSeconds, options.valueBytes, options.keys, options.preloadKeys], [5, 8, 3, 0, 100, 100]);
+  const options = resolveBenchOptions({ nodes: '5', clients: '8', duration: '3', valueSize: '0', records: '100', load: false, rate: '500', engine: 'memory', durability: 'buffered', n: '5', r: '3', w: '1', json: true, progress: false, httpClient: 'fetch', svg: 'out.svg' });
+  assert.deepEqual([options.nodes, options.clients, options.durationSeconds, options.valueBytes, options.records, options.load, options.targetRate, options.svgPath], [5, 8, 3, 0, 100, false, 500, 'out.svg']);
   assert.deepEqual([options.engine, options.durability, options.httpClient], ['memory', 'buffered', 'fetch']);
   assert.deepEqual([options.n, options.r, options.w, options.json, options.progress], [5, 3, 1, true, false]);
 });
@@ -76,8 +67,19 @@ test('every other bad flag is refused with its name', () => {
     [{ clients: '100000' }, /--clients/],
     [{ duration: '0' }, /--duration/],
     [{ valueSize: '1048577' }, /--value-size/],
-    [{ keys: '0' }, /--keys/],
-    [{ keys: '10', preload: '11' }, /--preload must be between 0 and 10/],
+    [{ records: '0' }, /--records/],
+    [{ records: '10000001' }, /--records/],
+    [{ rate: '0' }, /--rate/],
+    [{ rate: '2000000' }, /--rate/],
+    [{ workload: 'E' }, /--workload must be one of A, B, C, D, F, W/],
+    [{ distribution: 'hotspot' }, /--distribution must be one of uniform, zipfian, latest/],
+    [{ protocol: 'grpc' }, /--protocol must be one of http, resp, client/],
+    [{ protocol: 'client', routing: 'random' }, /--routing must be one of server, client/],
+    [{ routing: 'client' }, /--routing applies to --protocol client only/],
+    [{ protocol: 'resp', target: 'http://127.0.0.1:9' }, /needs --resp-target/],
+    [{ respTarget: '127.0.0.1:6381' }, /--resp-target applies to --protocol resp only/],
+    [{ protocol: 'resp', bucket: 'mine' }, /bucket redis/],
+    [{ respPortBase: '28001' }, /more than --nodes apart/],
     [{ nodes: '10' }, /--nodes/],
     [{ engine: 'rocks' }, /--engine must be one of lmdb, level, memory/],
     [{ durability: 'fsync' }, /--durability must be one of durable, buffered/],
@@ -95,9 +97,23 @@ test('describeSettings reports what was asked, local cluster or target', () => {
   const local = describeSettings(resolveBenchOptions({ engine: 'memory' }));
   assert.equal(local['cluster'], 'local');
   assert.equal(local['engine'], 'memory');
-  assert.equal(local['ratio'], '50:50');
+  assert.deepEqual([local['workload'], local['distribution'], local['protocol'], local['records'], local['routing'], local['targetRate']], ['A', 'zipfian', 'http', 10_000, undefined, undefined]);
   assert.deepEqual(local['props'], { n: 3, r: 2, w: 2, durability: 'durable', resolver: 'lww' });
   const remote = describeSettings(resolveBenchOptions({ target: 'http://127.0.0.1:8001' }));
   assert.deepEqual(remote['targets'], ['http://127.0.0.1:8001']);
   assert.equal(remote['engine'], undefined);
+});
+
+test('a workload brings its own distribution unless --distribution overrides it; RESP uses the redis bucket', () => {
+  assert.equal(resolveBenchOptions({ workload: 'd' }).distribution, 'latest');
+  assert.equal(resolveBenchOptions({ workload: 'D', distribution: 'uniform' }).distribution, 'uniform');
+  assert.equal(resolveBenchOptions({ workload: 'F' }).distribution, 'zipfian');
+  assert.equal(resolveBenchOptions({ protocol: 'resp' }).bucket, 'redis');
+  const client = describeSettings(resolveBenchOptions({ protocol: 'client', routing: 'client', rate: '100' }));
+  assert.deepEqual([client['routing'], client['targetRate']], ['client', 100]);
+});
+
+test('a bad flag is an EVERWRITE_BAD_REQUEST error', () => {
+  assert.throws(() => resolveBenchOptions({ workload: 'E' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
+  assert.throws(() => resolveBenchOptions({ protocol: 'resp', target: 'http://127.0.0.1:9', respTarget: 'nope' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
 });
