@@ -1,17 +1,20 @@
 // Why: the multi-process integration tests (test/integration) all need the same scaffolding: a
 // LocalCluster of real `everwrite start` processes on ports of their own and a fresh temp data
 // directory, HTTP helpers that return status, headers and body in one value, polling with a
-// deadline instead of fixed sleeps (and through a whole window to prove an absence), the nodes' output kept for failure messages, a record of any
-// node that died without being told to, and a stop that always bounds itself and cleans up.
+// deadline instead of fixed sleeps (and through a whole window to prove an absence; polling.ts),
+// the nodes' output kept for failure messages, a record of any node that died without being told
+// to, and a stop that always bounds itself and cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AssertionError } from 'node:assert';
 import { LocalCluster, type LocalNode } from '../../src/cli/local-cluster.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
+import { eventually } from './polling.ts';
+
+export { eventually, throughout } from './polling.ts';
 
 export type EngineName = 'lmdb' | 'level' | 'memory';
 
@@ -136,44 +139,6 @@ export async function request(url: string, init: RequestInit & { fetchTimeoutMs?
       return JSON.parse(text) as T;
     },
   };
-}
-
-/**
- * Polls `attempt` until it returns something other than undefined, or fails after `timeoutMs`. An
- * error it throws (a refused connection, a node still starting) means "not yet", except an
- * AssertionError: that is a verdict, and it fails at once instead of being retried away.
- */
-export async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number }): Promise<T> {
-  const deadline = performance.now() + options.timeoutMs;
-  let last = 'no attempt finished';
-  for (;;) {
-    try {
-      const result = await attempt();
-      if (result !== undefined) return result;
-      last = 'condition not met';
-    } catch (error) {
-      if (error instanceof AssertionError) throw error;
-      last = `threw ${String(error)}`;
-    }
-    if (performance.now() >= deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what} (last attempt: ${last})`);
-    await sleep(options.intervalMs ?? 100);
-  }
-}
-
-/**
- * Proves an absence: calls `sighting` every `intervalMs` through the whole `windowMs` (and once
- * more after it ends) and fails at the first call that reports one (returns what it saw). A
- * sleep cannot show that something did not happen; polling through the window can. Errors are
- * not retried: a check that cannot look is no proof. Returns how many checks ran.
- */
-export async function throughout(what: string, sighting: () => Promise<string | undefined>, options: { windowMs: number; intervalMs?: number }): Promise<number> {
-  const deadline = performance.now() + options.windowMs;
-  for (let checks = 1; ; checks++) {
-    const seen = await sighting();
-    if (seen !== undefined) throw new AssertionError({ message: `${what} did not hold: ${seen} (check ${checks}, within ${options.windowMs} ms)` });
-    if (performance.now() >= deadline) return checks;
-    await sleep(Math.min(options.intervalMs ?? 100, Math.max(0, deadline - performance.now())));
-  }
 }
 
 export class ClusterFixture {

@@ -3,7 +3,7 @@
 // and throughout() must look through the whole window and fail at the first sighting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually, throughout } from '../../support/cluster-fixture.ts';
+import { eventually, throughout } from '../../support/polling.ts';
 
 test('eventually() retries errors that mean "not yet" but fails at once on an assertion', async () => {
   let calls = 0;
