@@ -37,7 +37,7 @@ function scratchCopy() {
 
 const needsLock = (test) => /^test\/(integration|chaos)\//.test(test);
 
-/** Runs one mutant; resolves with 'killed', 'survived' or 'broken' (the patch does not apply). */
+/** Runs one mutant: 'killed', 'survived', 'broken' (the patch does not apply) or 'inconclusive' (timed out). */
 function runMutant(mutant) {
   const directory = scratchCopy();
   try {
@@ -49,7 +49,9 @@ function runMutant(mutant) {
     const run = spawnSync(file, args, { cwd: directory, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...mutant.env, CI: '' }, maxBuffer: 256 * 1024 * 1024 });
     const seconds = Math.round((Date.now() - started) / 1000);
     const last = (run.stdout ?? '').trim().split('\n').pop() ?? '';
-    if (run.error !== undefined) return { outcome: 'killed', detail: `${run.error.message} after ${seconds} s (counted as killed: the tests did not pass)` };
+    // A run cut short proves nothing either way: the mutant must be caught by a failing assertion.
+    if (run.error !== undefined) return { outcome: 'inconclusive', detail: `${run.error.message} after ${seconds} s` };
+    if (run.status !== 0 && /testTimeoutFailure/.test(run.stdout ?? '')) return { outcome: 'inconclusive', detail: `a test timed out: ${last} (${seconds} s)` };
     return { outcome: run.status === 0 ? 'survived' : 'killed', detail: `${last} (${seconds} s)` };
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -69,5 +71,5 @@ for (const mutant of chosen) {
   console.log(`  ${outcome.toUpperCase()}: ${detail}`);
   if (outcome !== 'killed') failures++;
 }
-console.log(`mutants: ${chosen.length}, killed ${chosen.length - failures}, survived or broken ${failures}`);
+console.log(`mutants: ${chosen.length}, killed ${chosen.length - failures}, survived, broken or inconclusive ${failures}`);
 process.exit(failures === 0 ? 0 : 1);
