@@ -33,7 +33,7 @@ test('the text report summarises a run; --count runs consecutive seeds and sums 
   assert.match(single.out(), /\n {2}OK\n$/);
   const soak = capture();
   assert.equal(await runSimCommand({ seed: 100, count: 3, ops: 20 }, soak.io), 0);
-  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed, 0 incomplete; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
+  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed, 0 incomplete; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, resurrected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
 });
 
 test('a failed run prints why and the command that reproduces it', () => {
