@@ -21,6 +21,29 @@ export interface FaultState {
   readonly clocks: ReadonlyMap<number, number>;
 }
 
+/** How many fault actions of each kind a run drew, or actually inflicted. */
+export type NemesisCounts = Record<NemesisKind, number>;
+
+export function zeroCounts(): NemesisCounts {
+  return { partition: 0, kill: 0, pause: 0, clock: 0 };
+}
+
+/** The fault actions moving from `from` to `to` asks for (healing is none). */
+export function faultsAskedFor(from: FaultState, to: FaultState): NemesisKind[] {
+  const asked: NemesisKind[] = [];
+  if (to.cut.length > 0 && JSON.stringify(to.cut) !== JSON.stringify(from.cut)) asked.push('partition');
+  if (to.killed !== undefined && to.killed !== from.killed) asked.push('kill');
+  if (to.paused !== undefined && to.paused !== from.paused) asked.push('pause');
+  if ([...to.clocks].some(([index, offsetS]) => offsetS !== 0 && from.clocks.get(index) !== offsetS)) asked.push('clock');
+  return asked;
+}
+
+/** What a transition did: the faults it inflicted, and what went wrong. */
+export interface TransitionOutcome {
+  readonly inflicted: NemesisKind[];
+  readonly problems: string[];
+}
+
 export const healedState: FaultState = { description: 'heal', cut: [], killed: undefined, paused: undefined, clocks: new Map() };
 
 function shuffle(prng: Prng, count: number): number[] {
@@ -98,8 +121,9 @@ async function restartNode(nodes: ChaosNodes, node: ChaosNode, problems: string[
 }
 
 /** Moves the cluster from `from` to `to`. Restarts of killed nodes wait for /health (bounded). */
-export async function applyFaultState(nodes: ChaosNodes, from: FaultState, to: FaultState): Promise<string[]> {
+export async function applyFaultState(nodes: ChaosNodes, from: FaultState, to: FaultState): Promise<TransitionOutcome> {
   const problems: string[] = [];
+  const inflicted = new Set<NemesisKind>();
   const each = (index: number | undefined): ChaosNode | undefined => (index === undefined ? undefined : nodes.nodes[index - 1]);
   const wasPaused = each(from.paused);
   if (wasPaused !== undefined && to.paused !== from.paused) nodes.resume(wasPaused);
@@ -110,13 +134,18 @@ export async function applyFaultState(nodes: ChaosNodes, from: FaultState, to: F
   for (const node of nodes.nodes) {
     const before = blockedAddresses(from, node.index).join(',');
     const after = blockedAddresses(to, node.index);
-    if (before !== after.join(',')) await setBlocked(node.namespace, after).catch((error: unknown) => problems.push(String(error)));
+    if (before !== after.join(',')) {
+      await setBlocked(node.namespace, after).then(
+        () => after.length > 0 && inflicted.add('partition'),
+        (error: unknown) => problems.push(`partition rules in ${node.id} failed: ${String(error)}`),
+      );
+    }
     const offsetS = to.clocks.get(node.index) ?? 0;
-    if (offsetS !== node.clockOffsetS) nodes.setClockOffset(node, offsetS);
+    if (offsetS !== node.clockOffsetS && nodes.setClockOffset(node, offsetS) && offsetS !== 0) inflicted.add('clock');
   }
   const toKill = each(to.killed);
-  if (toKill !== undefined && to.killed !== from.killed) await nodes.kill(toKill);
+  if (toKill !== undefined && to.killed !== from.killed && (await nodes.kill(toKill))) inflicted.add('kill');
   const toPause = each(to.paused);
-  if (toPause !== undefined && to.paused !== from.paused) nodes.pause(toPause);
-  return problems;
+  if (toPause !== undefined && to.paused !== from.paused && nodes.pause(toPause)) inflicted.add('pause');
+  return { inflicted: [...inflicted], problems };
 }

@@ -110,20 +110,25 @@ export class ChaosNodes {
     await Promise.all(this.nodes.map((node) => this.waitReady(node)));
   }
 
-  /** kill -9, waiting for the exit so a restart never races the old process's lmdb lock. */
-  async kill(node: ChaosNode): Promise<void> {
+  /**
+   * kill -9, waiting for the exit so a restart never races the old process's lmdb lock. True when
+   * a running node was killed (false: it was not running).
+   */
+  async kill(node: ChaosNode): Promise<boolean> {
     const child = node.process;
-    if (child === undefined) return;
+    if (child === undefined) return false;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGKILL');
+    const signalled = child.kill('SIGKILL');
     await exited;
     node.paused = false;
+    return signalled;
   }
 
-  pause(node: ChaosNode): void {
-    if (node.process === undefined || node.paused) return;
-    node.process.kill('SIGSTOP');
-    node.paused = true;
+  /** SIGSTOP. True when a running node was stopped by it. */
+  pause(node: ChaosNode): boolean {
+    if (node.process === undefined || node.paused) return false;
+    node.paused = node.process.kill('SIGSTOP');
+    return node.paused;
   }
 
   resume(node: ChaosNode): void {
@@ -132,9 +137,11 @@ export class ChaosNodes {
     node.paused = false;
   }
 
-  setClockOffset(node: ChaosNode, offsetS: number): void {
+  /** Sets the node's wall-clock offset. True when it takes effect (libfaketime is preloaded). */
+  setClockOffset(node: ChaosNode, offsetS: number): boolean {
     node.clockOffsetS = offsetS;
     writeFileSync(node.clockFile, `${offsetS >= 0 ? '+' : ''}${offsetS}s\n`);
+    return this.options.faketimeLibrary !== undefined;
   }
 
   /** SIGCONT then SIGKILL every node, by PID, waiting (bounded) for each exit. */

@@ -9,7 +9,7 @@ import { Prng } from '../core/base/prng.ts';
 import { generateSecret } from '../io/transport/handshake.ts';
 import { checkChaosHistory, ChaosHistory, quantile, type SetVerdict } from './checker.ts';
 import { awaitConvergence, forEachLimited, type ConvergenceResult } from './convergence.ts';
-import { applyFaultState, drawFaultState, healedState, type FaultState, type NemesisKind } from './nemesis.ts';
+import { applyFaultState, drawFaultState, faultsAskedFor, healedState, zeroCounts, type FaultState, type NemesisCounts, type NemesisKind } from './nemesis.ts';
 import { ChaosNodes, findFaketime, type ChaosNode } from './nodes.ts';
 import { readKey, recordRead, Workload, type OpSample, type Phase } from './workload.ts';
 
@@ -50,6 +50,12 @@ export interface ChaosReport extends SetVerdict {
   availabilityDuringFaults: { writes: number; accepted: number; percent: number; writesWithNoNodeReachable: number; writesToReachableNode: number; acceptedByReachableNode: number; percentByReachableNode: number };
   latency: Record<Phase, LatencyFigures>;
   nodeCrashes: string[];
+  /**
+   * Fault actions per kind: drawn by the schedule, inflicted (the iptables rules loaded, the
+   * signal delivered, the clock file written under libfaketime), and for clocks, seen: a node's
+   * HTTP Date header differing from the client's clock by its offset (libfaketime took effect).
+   */
+  faults: { drawn: NemesisCounts; inflicted: NemesisCounts; clockSkewSeen: number };
   problems: string[];
   timeline: string[];
 }
@@ -91,26 +97,48 @@ async function awaitWriteable(nodes: readonly ChaosNode[], timeoutMs: number): P
   }
 }
 
-async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng, timeline: string[], problems: string[]): Promise<void> {
+/** How many running, unpaused nodes with a clock offset show it in their HTTP Date header. */
+async function countClockSkewSeen(nodes: readonly ChaosNode[]): Promise<number> {
+  const skewed = nodes.filter((node) => node.clockOffsetS !== 0 && node.process !== undefined && !node.paused);
+  const seen = await Promise.all(skewed.map(async (node) => {
+    const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1500) }).catch(() => undefined);
+    const dateHeader = response?.headers.get('date');
+    if (dateHeader === null || dateHeader === undefined) return false;
+    const skewS = (Date.parse(dateHeader) - Date.now()) / 1000;
+    return Math.abs(skewS - node.clockOffsetS) < 10;
+  }));
+  return seen.filter(Boolean).length;
+}
+
+async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng, timeline: string[], problems: string[]): Promise<ChaosReport['faults']> {
   const started = performance.now();
+  const faults = { drawn: zeroCounts(), inflicted: zeroCounts(), clockSkewSeen: 0 };
+  const move = async (from: FaultState, to: FaultState): Promise<void> => {
+    for (const kind of faultsAskedFor(from, to)) faults.drawn[kind] += 1;
+    const outcome = await applyFaultState(nodes, from, to);
+    for (const kind of outcome.inflicted) faults.inflicted[kind] += 1;
+    problems.push(...outcome.problems);
+  };
   let state: FaultState = healedState;
   while (performance.now() - started < options.durationS * 1000) {
     const next = drawFaultState(prng, options.kinds, nodes.nodes.length, state.clocks);
     const line = `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`;
     timeline.push(line);
     log(line);
-    problems.push(...(await applyFaultState(nodes, state, next)));
+    await move(state, next);
     state = next;
     const remainingMs = options.durationS * 1000 - (performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.intervalMs, remainingMs))));
+    faults.clockSkewSeen += await countClockSkewSeen(nodes.nodes);
   }
   timeline.push(`t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
   log('heal');
-  problems.push(...(await applyFaultState(nodes, state, healedState)));
+  await move(state, healedState);
   for (const node of nodes.nodes) if (node.process === undefined) {
     nodes.spawn(node);
     await nodes.waitReady(node).catch((error: unknown) => problems.push(`restart of ${node.id} at heal failed: ${String(error)}`));
   }
+  return faults;
 }
 
 /** The final read of every key, retried per key until it succeeds or the deadline passes. */
@@ -147,7 +175,7 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
     workload.start();
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     workload.phase = 'during';
-    await faultPhase(nodes, { ...options, kinds }, prng, timeline, problems);
+    const faults = await faultPhase(nodes, { ...options, kinds }, prng, timeline, problems);
     workload.phase = 'after';
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     await workload.stop();
@@ -162,7 +190,7 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
     const uniqueWrites = writes.filter((write) => !write.key.startsWith('set-'));
     const nodeCrashes = nodes.nodes.flatMap((node) => node.unexpectedExits);
     const report: ChaosReport = {
-      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0,
+      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0,
       seed: options.seed,
       nemesis: options.nemesis,
       nodes: nodes.nodes.length,
@@ -183,6 +211,7 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
       availabilityDuringFaults: availability(workload.samples),
       latency: { before: latencyOf(workload.samples, 'before'), during: latencyOf(workload.samples, 'during'), after: latencyOf(workload.samples, 'after') },
       nodeCrashes,
+      faults,
       problems,
       timeline,
     };

@@ -4,6 +4,14 @@
 //               whose read saw it may have removed it. Must be 0 with siblings.
 //   unexpected  an element a read returned that no write could have put there: never written,
 //               refused before it was sent, or first written after the read returned. Must be 0.
+//   resurrected an element an acknowledged delete removed for good that the final read (after the
+//               heal, hint drain and read repair) returns again. "For good": the delete's read saw
+//               the element and every write that carried it, so the delete's context covers every
+//               version holding it. A write the delete did not see may carry the element back
+//               legitimately (concurrent with the delete, or it read a replica the delete had not
+//               reached), so that is not counted. Must be 0: a deleted value must not come back.
+//               An earlier read that returns such an element missed an acknowledged delete: a
+//               stale read (below), legitimate under sloppy quorums.
 //   stale       a read that missed an element acknowledged before the read began (and not
 //               removable by then). Dynamo promises this only with strict quorums (R + W > N) and
 //               no faults (a sloppy quorum may write to fallbacks the read does not ask), so it is
@@ -20,6 +28,8 @@ export interface Verdict {
   indeterminate: number;
   lost: number;
   unexpected: number;
+  /** Elements removed for good by an acknowledged delete that the final read returns again. */
+  resurrected: number;
   staleReads: number;
   readsChecked: number;
   siblingsMax: number;
@@ -28,6 +38,8 @@ export interface Verdict {
   /** Up to 10 lost elements, for the failure message. */
   lostSample: number[];
   unexpectedSample: string[];
+  /** Up to 10 resurrections as `key:element`, for the failure message. */
+  resurrectedSample: string[];
 }
 
 /** Deletes per key, for the "may it have been removed?" question. */
@@ -44,6 +56,32 @@ function deletesByKey(deletes: readonly DeleteRecord[]): Map<string, DeleteRecor
 
 function removableBy(deletes: readonly DeleteRecord[] | undefined, element: number, beforeMs: number): boolean {
   return deletes?.some((record) => record.invokedMs < beforeMs && record.seen.has(element)) ?? false;
+}
+
+/** Element -> every write whose value held it and that may have landed. */
+function carriersByElement(writes: readonly ElementWrite[]): Map<number, ElementWrite[]> {
+  const carriers = new Map<number, ElementWrite[]>();
+  for (const write of writes) {
+    if (write.status === 'failed') continue;
+    for (const element of write.carried) {
+      const list = carriers.get(element);
+      if (list === undefined) carriers.set(element, [write]);
+      else list.push(write);
+    }
+  }
+  return carriers;
+}
+
+/** The delete covers `element` for good: its read saw the element and every write that carried it. */
+function deleteCoversForGood(record: DeleteRecord, element: number, carriers: readonly ElementWrite[]): boolean {
+  return record.seen.has(element) && carriers.every((write) => record.seen.has(write.element));
+}
+
+/** Elements `read` returns that an acknowledged delete, ended before the read began, removed for good. */
+function removedForGoodIn(read: ReadObservation, deletes: readonly DeleteRecord[] | undefined, carriers: ReadonlyMap<number, readonly ElementWrite[]>): number[] {
+  const done = deletes?.filter((record) => record.status === 'ok' && record.completedMs !== undefined && record.completedMs < read.invokedMs) ?? [];
+  if (done.length === 0) return [];
+  return [...read.elements].filter((element) => done.some((record) => deleteCoversForGood(record, element, carriers.get(element) ?? [])));
 }
 
 function unexpectedIn(read: ReadObservation, elements: ReadonlyMap<number, ElementWrite>): number[] {
@@ -65,13 +103,17 @@ export function checkHistory(history: History): Verdict {
     indeterminate: writes.filter((write) => write.status === 'indeterminate' || write.status === 'pending').length,
     lost: 0,
     unexpected: 0,
+    resurrected: 0,
     staleReads: 0,
     readsChecked: history.reads.length,
     siblingsMax: 0,
     unreadKeys: 0,
     lostSample: [],
     unexpectedSample: [],
+    resurrectedSample: [],
   };
+  const carriers = carriersByElement(writes);
+  const resurrected = new Set<string>();
   const unexpected = new Set<string>();
   const finalReads = new Map<string, ReadObservation>();
   const acknowledgedByKey = new Map<string, ElementWrite[]>();
@@ -85,11 +127,15 @@ export function checkHistory(history: History): Verdict {
     verdict.siblingsMax = Math.max(verdict.siblingsMax, read.siblings);
     if (read.final) finalReads.set(read.key, read);
     for (const element of unexpectedIn(read, history.elements)) unexpected.add(`${read.key}:${element}`);
+    const deletedSeen = removedForGoodIn(read, deletes.get(read.key), carriers);
+    if (read.final) for (const element of deletedSeen) resurrected.add(`${read.key}:${element}`);
     if (read.garbage > 0) unexpected.add(`${read.key}:garbage@${read.completedMs.toFixed(3)}`);
-    if (!read.final && staleRead(read, acknowledgedByKey.get(read.key) ?? [], deletes.get(read.key))) verdict.staleReads += 1;
+    if (!read.final && (deletedSeen.length > 0 || staleRead(read, acknowledgedByKey.get(read.key) ?? [], deletes.get(read.key)))) verdict.staleReads += 1;
   }
   verdict.unexpected = unexpected.size;
   verdict.unexpectedSample = [...unexpected].slice(0, 10);
+  verdict.resurrected = resurrected.size;
+  verdict.resurrectedSample = [...resurrected].slice(0, 10);
   for (const key of history.keys) {
     if (!finalReads.has(key)) verdict.unreadKeys += 1;
   }

@@ -1,6 +1,7 @@
 // Why: the checker judges what clients saw, so the workload records every operation as it happened:
 // when each element's write was invoked and how it ended, what every read returned and when, and
-// what every delete saw (the elements it may legitimately remove). A write that was not
+// what every delete saw (the elements it may legitimately remove) and when it ended, and which
+// elements every write carried (a set-add writes back what its read saw). A write that was not
 // acknowledged may still land, so its element is 'indeterminate': neither lost nor unexpected.
 
 /** `failed`: refused before it was sent, so it cannot land. `indeterminate`: it may have landed. */
@@ -9,6 +10,8 @@ export type WriteStatus = 'pending' | 'ok' | 'failed' | 'indeterminate';
 export interface ElementWrite {
   readonly element: number;
   readonly key: string;
+  /** Every element of the value written: the new one and those its read saw. */
+  readonly carried: ReadonlySet<number>;
   readonly invokedMs: number;
   completedMs: number | undefined;
   status: WriteStatus;
@@ -33,6 +36,7 @@ export interface DeleteRecord {
   readonly invokedMs: number;
   /** Elements the delete's read returned: a delete with that context may remove them. */
   readonly seen: ReadonlySet<number>;
+  completedMs: number | undefined;
   status: WriteStatus;
 }
 
@@ -56,16 +60,16 @@ export class History {
     this.keys.push(key);
   }
 
-  invokeWrite(element: number, key: string, nowMs: number): ElementWrite {
+  invokeWrite(element: number, key: string, nowMs: number, carried: ReadonlySet<number> = new Set([element])): ElementWrite {
     this.touchKey(key);
-    const write: ElementWrite = { element, key, invokedMs: nowMs, completedMs: undefined, status: 'pending' };
+    const write: ElementWrite = { element, key, carried, invokedMs: nowMs, completedMs: undefined, status: 'pending' };
     this.elements.set(element, write);
     return write;
   }
 
   invokeDelete(key: string, seen: ReadonlySet<number>, nowMs: number): DeleteRecord {
     this.touchKey(key);
-    const record: DeleteRecord = { key, invokedMs: nowMs, seen, status: 'pending' };
+    const record: DeleteRecord = { key, invokedMs: nowMs, seen, completedMs: undefined, status: 'pending' };
     this.deletes.push(record);
     return record;
   }

@@ -61,6 +61,8 @@ export interface SimReport {
   readonly indeterminate: number;
   readonly lost: number;
   readonly unexpected: number;
+  /** Deleted elements read again (see src/sim/checker.ts); enforced like lost, lww included. */
+  readonly resurrected: number;
   readonly siblingsMax: number;
   readonly staleReads: number;
   /** Strict quorums and no faults: a stale read is then a failure. */
@@ -301,8 +303,16 @@ class Simulation {
  * disk per run, wiped or removed).
  */
 function lossEnforced(simulation: Simulation): boolean {
+  return simulation.config.resolver === 'siblings' && deletesKept(simulation);
+}
+
+/**
+ * Whether every acknowledged write (a delete too) must survive: durable buckets, and no wiped disk
+ * that may have held its only copy. A lost tombstone brings its value back legitimately.
+ */
+function deletesKept(simulation: Simulation): boolean {
   const { config, nemesis } = simulation;
-  return config.resolver === 'siblings' && config.durability === 'durable' && (config.w >= 2 || nemesis.counters.wipes + nemesis.counters.removes === 0);
+  return config.durability === 'durable' && (config.w >= 2 || nemesis.counters.wipes + nemesis.counters.removes === 0);
 }
 
 function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void {
@@ -311,6 +321,7 @@ function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void 
   const ledger = simulation.cluster.dotLedger;
   if (ledger.violations > 0) failures.push(`${ledger.violations} dots minted for two different writes (e.g. ${ledger.samples.join('; ')})`);
   if (verdict.unexpected > 0) failures.push(`${verdict.unexpected} unexpected elements in reads (e.g. ${verdict.unexpectedSample.join(', ')})`);
+  if (deletesKept(simulation) && verdict.resurrected > 0) failures.push(`${verdict.resurrected} deleted elements read again after their delete was acknowledged (e.g. ${verdict.resurrectedSample.join(', ')})`);
   if (strict && verdict.staleReads > 0) failures.push(`${verdict.staleReads} stale reads under strict quorums without faults`);
   if (verdict.unreadKeys > 0) failures.push(`${verdict.unreadKeys} keys were never read in the liveness phase`);
 }
@@ -378,6 +389,7 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     indeterminate: verdict.indeterminate,
     lost: verdict.lost,
     unexpected: verdict.unexpected,
+    resurrected: verdict.resurrected,
     siblingsMax: verdict.siblingsMax,
     staleReads: verdict.staleReads,
     strict,

@@ -156,8 +156,9 @@ export class Workload {
   }
 
   private write(key: string, elements: Iterable<number>, element: number, context: string | undefined, done: () => void): void {
-    const value = utf8Encode(formatElements(elements));
-    const write = this.history.invokeWrite(element, key, this.scheduler.nowMs);
+    const carried = new Set(elements);
+    const value = utf8Encode(formatElements(carried));
+    const write = this.history.invokeWrite(element, key, this.scheduler.nowMs, carried);
     this.request(`put ${key} +${element}`, (runtime) => runtime.put({ bucket: simBucket, key, value, contentType, ...(context === undefined ? {} : { context }) }), (reply) => {
       write.completedMs = this.scheduler.nowMs;
       write.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
@@ -191,6 +192,7 @@ export class Workload {
       }
       const record = this.history.invokeDelete(key, read.elements, this.scheduler.nowMs);
       this.request(`delete ${key}`, (runtime) => runtime.delete({ bucket: simBucket, key, context: read.context }), (reply) => {
+        record.completedMs = this.scheduler.nowMs;
         record.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
         done();
       });

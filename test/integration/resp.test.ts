@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { ClusterFixture, request } from '../support/cluster-fixture.ts';
+import { missingTool, testNeeding } from '../support/environment.ts';
 
 const portBase = 17800;
 let fixture: ClusterFixture;
@@ -19,9 +20,7 @@ after(async () => {
   await fixture?.stop();
 });
 
-function hasTool(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
+const redisToolsMissing = missingTool('redis-cli', 'redis-tools') ?? missingTool('redis-benchmark', 'redis-tools');
 
 test('ioredis SET through one node is read through another node and over HTTP', { timeout: 60_000 }, async () => {
   const first = new Redis({ host: '127.0.0.1', port: respPort(1), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -44,11 +43,7 @@ test('ioredis SET through one node is read through another node and over HTTP', 
   }
 });
 
-test('redis-cli and redis-benchmark run against the cluster', { timeout: 120_000 }, (context) => {
-  if (!hasTool('redis-cli') || !hasTool('redis-benchmark')) {
-    context.skip('redis-tools is not installed (apt-get install -y redis-tools)');
-    return;
-  }
+testNeeding(redisToolsMissing, 'redis-cli and redis-benchmark run against the cluster', { timeout: 120_000 }, () => {
   const cli = (...args: string[]): string => spawnSync('redis-cli', ['-p', String(respPort(1)), ...args], { encoding: 'utf8', timeout: 20_000 }).stdout.trim();
   assert.equal(cli('ping'), 'PONG');
   assert.equal(cli('set', 'tool-key', 'from-redis-cli'), 'OK');

@@ -5,10 +5,10 @@
 // show; hint delivery is held back for ten minutes and the coordinator counts the node as down
 // beforehand, so the returning replica really still holds the old value. Reads must stay 404
 // through every node, the stale replica must learn the delete, and only then may the key be reaped.
+// Every wait checks as it polls: a premature reap or a value read back fails at the sighting.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterFixture, eventually } from '../support/cluster-fixture.ts';
+import { ClusterFixture, eventually, throughout } from '../support/cluster-fixture.ts';
 
 const bucket = 'tombstones';
 const reapDelayMs = 300;
@@ -55,17 +55,35 @@ test('a key deleted while a replica is down stays deleted when the replica retur
       assert.equal(read.status, 404, `read through n${index} while n3 is down: ${read.text}`);
     }
   }
-  // No poll can show that something did NOT happen: give a premature reap five times its delay.
-  await sleep(reapDelayMs * 5);
-  for (const index of [1, 2]) assert.equal(await localState(index, key), 'tombstone', `n${index} must keep the tombstone while n3 has not confirmed it`);
+  // A premature reap gets five times its delay to show, and every 50 ms the replicas are looked at.
+  const checks = await throughout(
+    'n1 and n2 keep the tombstone while n3 has not confirmed it',
+    async () => {
+      for (const index of [1, 2]) {
+        const state = await localState(index, key);
+        if (state !== 'tombstone') return `n${index} holds ${state}`;
+      }
+      return undefined;
+    },
+    { windowMs: reapDelayMs * 5, intervalMs: 50 },
+  );
+  assert.ok(checks >= 2, `the window was looked at ${checks} times`);
 
   await fixture.restart(3);
   assert.equal(await localState(3, key), 'alive', 'the returning replica still holds the deleted value');
   await assertNotFoundEverywhere(key, 'after n3 returned');
-  await eventually('n3 to learn the delete', async () => ((await localState(3, key)) === 'alive' ? undefined : true), { timeoutMs: 20_000 });
+  await eventually(
+    'n3 to learn the delete',
+    async () => {
+      await assertNotFoundEverywhere(key, 'while n3 learns the delete');
+      return (await localState(3, key)) === 'alive' ? undefined : true;
+    },
+    { timeoutMs: 20_000 },
+  );
   await assertNotFoundEverywhere(key, 'R=1 once n3 learned the delete', { r: 1 });
 
   // With every replica holding the same tombstone, a full read lets it be reaped everywhere.
+  // (eventually() fails at once on an assertion: a value read back while waiting is a verdict.)
   await eventually(
     'the tombstone to be reaped on every replica',
     async () => {

@@ -33,14 +33,14 @@ test('the text report summarises a run; --count runs consecutive seeds and sums 
   assert.match(single.out(), /\n {2}OK\n$/);
   const soak = capture();
   assert.equal(await runSimCommand({ seed: 100, count: 3, ops: 20 }, soak.io), 0);
-  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed, 0 incomplete; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
+  assert.match(soak.out(), /^3 seeds from 100: 3 passed, 0 failed, 0 incomplete; elements attempted \d+, acknowledged \d+, lost 0 \(0\.0% of acknowledged\), unexpected 0, resurrected 0, siblings max \d+; convergence ms p50 \d+ p99 \d+ max \d+; hint drain ms p50 \d+ p99 \d+ max \d+\n$/);
 });
 
 test('a failed run prints why and the command that reproduces it', () => {
   const report = {
     seed: 42, nodes: 5, ops: 100, faults: ['crash'], resolver: 'siblings', durability: 'durable',
     settings: { n: 3, r: 2, w: 2, clients: 3, hotKeys: 2, partitionCount: 16, requestTimeoutMs: 1000, mix: { setAdd: 1, uniqueWrite: 0, remove: 0, read: 0 } },
-    attempted: 10, acknowledged: 9, failed: 0, indeterminate: 1, lost: 1, unexpected: 0, siblingsMax: 2, staleReads: 0, strict: false, readsChecked: 10, keys: 2,
+    attempted: 10, acknowledged: 9, failed: 0, indeterminate: 1, lost: 1, unexpected: 0, resurrected: 0, siblingsMax: 2, staleReads: 0, strict: false, readsChecked: 10, keys: 2,
     converged: true, readFree: false, aeDivergentKeys: 0, finalRingMissing: 0, aeConvergenceMs: -1, budgetExhausted: false, incomplete: [], convergenceMs: 10, hintsDrained: true, hintDrainMs: 5, virtualMs: 1000, events: 100,
     network: { framesSent: 1, framesDelivered: 1, framesLost: 0, framesDuplicated: 0, framesUnreachable: 0, framesClogged: 0 },
     disks: { batches: 1, failedWrites: 0, failedReads: 0, syncs: 1, crashes: 0, lostBatches: 0, tornBatches: 0 },

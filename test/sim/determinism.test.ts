@@ -1,8 +1,12 @@
 // Why: a simulation is worth something only if a seed replays exactly: the same seed must give the
 // identical report and trace hash, and a leak of real time or chance into the code under
-// simulation must fail the run loudly rather than make it flaky.
+// simulation must fail the run loudly rather than make it flaky. "The same seed" means in another
+// process too (a fresh module graph, other heap addresses and startup timing): a failure printed by
+// CI is replayed by someone else's `everwrite sim --seed N`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { runSimulation } from '../../src/sim/index.ts';
 import { installDeterminismGuard } from '../../src/sim/guard.ts';
 import { NodeRuntime } from '../../src/runtime/node-runtime.ts';
@@ -17,6 +21,18 @@ test('the same seed gives the identical report and trace hash; another seed give
   assert.ok(first.events > 1000, 'the run did something');
   const other = await runSimulation({ seed: seed + 1, ops: 120, faults: 'all' });
   assert.notEqual(other.traceHash, first.traceHash);
+});
+
+test('another process replays the same seed to the identical report and trace hash', async () => {
+  const seed = 20_240_602;
+  const here = await runSimulation({ seed, ops: 120, faults: 'all' });
+  const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
+  const child = spawnSync(process.execPath, [binPath, 'sim', '--seed', String(seed), '--ops', '120', '--faults', 'all', '--json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(child.error, undefined);
+  const there = JSON.parse(child.stdout) as typeof here;
+  assert.equal(there.traceHash, here.traceHash, `seed ${seed}: the other process ran another trace`);
+  assert.deepEqual(there, here, `seed ${seed}: the other process gave another report`);
+  assert.ok(here.events > 1000, 'the run did something');
 });
 
 test('overriding one choice keeps the others: --nodes changes the node count only', async () => {

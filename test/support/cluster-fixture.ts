@@ -1,8 +1,9 @@
 // Why: the multi-process integration tests (test/integration) all need the same scaffolding: a
 // LocalCluster of real `everwrite start` processes on ports of their own and a fresh temp data
 // directory, HTTP helpers that return status, headers and body in one value, polling with a
-// deadline instead of fixed sleeps, the nodes' output kept for failure messages, a record of any
-// node that died without being told to, and a stop that always bounds itself and cleans up.
+// deadline instead of fixed sleeps (and through a whole window to prove an absence; polling.ts),
+// the nodes' output kept for failure messages, a record of any node that died without being told
+// to, and a stop that always bounds itself and cleans up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalCluster, type LocalNode } from '../../src/cli/local-cluster.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
+import { eventually } from './polling.ts';
+
+export { eventually, throughout } from './polling.ts';
 
 export type EngineName = 'lmdb' | 'level' | 'memory';
 
@@ -135,23 +139,6 @@ export async function request(url: string, init: RequestInit & { fetchTimeoutMs?
       return JSON.parse(text) as T;
     },
   };
-}
-
-/** Polls `attempt` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number }): Promise<T> {
-  const deadline = performance.now() + options.timeoutMs;
-  let last = 'no attempt finished';
-  for (;;) {
-    try {
-      const result = await attempt();
-      if (result !== undefined) return result;
-      last = 'condition not met';
-    } catch (error) {
-      last = `threw ${String(error)}`;
-    }
-    if (performance.now() >= deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what} (last attempt: ${last})`);
-    await sleep(options.intervalMs ?? 100);
-  }
 }
 
 export class ClusterFixture {

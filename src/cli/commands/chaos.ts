@@ -41,6 +41,7 @@ export function formatChaosReport(report: ChaosReport): string {
     `  converged ${report.convergence.converged ? `in ${report.convergence.convergenceMs} ms` : `NO (${report.convergence.keysUnconverged} of ${report.convergence.keysChecked} keys)`} after quiesce`,
     `  availability during faults ${report.availabilityDuringFaults.percent}% (${report.availabilityDuringFaults.accepted}/${report.availabilityDuringFaults.writes} writes while a node was reachable; ${report.availabilityDuringFaults.percentByReachableNode}% of ${report.availabilityDuringFaults.writesToReachableNode} sent to a reachable node)`,
     `  latency ${latency('before')}; ${latency('during')}; ${latency('after')}`,
+    `  faults drawn ${JSON.stringify(report.faults.drawn)}, inflicted ${JSON.stringify(report.faults.inflicted)}, clock skew seen ${report.faults.clockSkewSeen} times`,
     ...report.nodeCrashes.map((crash) => `  NODE CRASH: ${crash}`),
     ...report.problems.map((problem) => `  problem: ${problem}`),
     ...(report.lostSample.length > 0 ? [`  lost sample: ${report.lostSample.join(' ')}`] : []),

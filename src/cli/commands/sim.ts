@@ -64,7 +64,7 @@ export function formatReport(report: SimReport): string {
   const lines = [
     `seed ${report.seed}: ${report.nodes} nodes, N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, ${report.settings.clients} clients, ${report.ops} ops, faults ${report.faults.length === 0 ? 'none' : report.faults.join('+')}, resolver ${report.resolver}, ${report.durability}`,
     `  elements attempted ${report.attempted}, acknowledged ${report.acknowledged}, indeterminate ${report.indeterminate}, refused ${report.failed}`,
-    `  lost ${report.lost}, unexpected ${report.unexpected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
+    `  lost ${report.lost}, unexpected ${report.unexpected}, resurrected ${report.resurrected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
     ...(report.readFree ? [`  read-free: without reads, anti-entropy ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; no reads)`] : []),
     `  ${report.events} events over ${report.virtualMs} virtual ms; frames sent ${report.network.framesSent}, lost ${report.network.framesLost}, duplicated ${report.network.framesDuplicated}, unreachable ${report.network.framesUnreachable}`,
@@ -91,6 +91,7 @@ class Totals {
   acknowledged = 0;
   lost = 0;
   unexpected = 0;
+  resurrected = 0;
   siblingsMax = 0;
   readonly convergenceMs: number[] = [];
   readonly hintDrainMs: number[] = [];
@@ -103,6 +104,7 @@ class Totals {
     this.acknowledged += report.acknowledged;
     this.lost += report.lost;
     this.unexpected += report.unexpected;
+    this.resurrected += report.resurrected;
     this.siblingsMax = Math.max(this.siblingsMax, report.siblingsMax);
     if (report.converged) this.convergenceMs.push(report.convergenceMs);
     if (report.hintsDrained) this.hintDrainMs.push(report.hintDrainMs);
@@ -113,7 +115,7 @@ class Totals {
     const lostShare = this.acknowledged === 0 ? 0 : (100 * this.lost) / this.acknowledged;
     return (
       `${this.runs} seeds from ${first}: ${this.runs - this.failed} passed, ${this.failed} failed, ${this.incomplete} incomplete; ` +
-      `elements attempted ${this.attempted}, acknowledged ${this.acknowledged}, lost ${this.lost} (${lostShare.toFixed(1)}% of acknowledged), unexpected ${this.unexpected}, siblings max ${this.siblingsMax}; ` +
+      `elements attempted ${this.attempted}, acknowledged ${this.acknowledged}, lost ${this.lost} (${lostShare.toFixed(1)}% of acknowledged), unexpected ${this.unexpected}, resurrected ${this.resurrected}, siblings max ${this.siblingsMax}; ` +
       `convergence ms p50 ${percentile(this.convergenceMs, 0.5)} p99 ${percentile(this.convergenceMs, 0.99)} max ${percentile(this.convergenceMs, 1)}; ` +
       `hint drain ms p50 ${percentile(this.hintDrainMs, 0.5)} p99 ${percentile(this.hintDrainMs, 0.99)} max ${percentile(this.hintDrainMs, 1)}`
     );

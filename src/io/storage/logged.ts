@@ -44,6 +44,22 @@ import { assertNamespace, assertScanOptions } from './namespace-keys.ts';
 import { directoryOption, integerOption, storageFailure } from './options.ts';
 import { mergeScan, Overlay, type OverlayEntry } from './overlay.ts';
 
+/** What times apply runs: the real clock, or in tests a manual one instead of racing wall time. */
+export interface ApplyClock {
+  nowMs(): number;
+  /** Calls `callback` once after `delayMs` unless cancelled; never keeps the process alive. Returns the cancel. */
+  after(delayMs: number, callback: () => void): () => void;
+}
+
+export const realApplyClock: ApplyClock = Object.freeze({
+  nowMs: () => performance.now(),
+  after: (delayMs: number, callback: () => void) => {
+    const timer = setTimeout(callback, delayMs);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+});
+
 export interface LoggedEngineOptions {
   /** Directory for the log files (`wal-<generation>.log`). Required; created if missing. Keep it apart from the inner engine's files. */
   readonly directory: string;
@@ -80,6 +96,8 @@ export interface LoggedEngineOptions {
    * under a fast writer until unappliedBytesMax stalled acknowledgements.
    */
   readonly applyRunBytes?: number;
+  /** Times applyDelayMs. Default: the real clock (tests inject a manual one). */
+  readonly applyClock?: ApplyClock;
 }
 
 type ResolvedLoggedOptions = Required<LoggedEngineOptions>;
@@ -93,6 +111,7 @@ function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
     unappliedBytesMax: integerOption(component, 'unappliedBytesMax', options.unappliedBytesMax, 64 * 1024 * 1024, 1),
     applyDelayMs: integerOption(component, 'applyDelayMs', options.applyDelayMs, 100, 0, 60_000),
     applyRunBytes: integerOption(component, 'applyRunBytes', options.applyRunBytes, 4 * 1024 * 1024, 1),
+    applyClock: options.applyClock ?? realApplyClock,
   });
 }
 
@@ -204,8 +223,8 @@ export class LoggedEngine implements StorageEngine {
   private waitingBytes = 0;
   private waitingDrops = 0;
   private waitingSince = 0;
-  /** Set while the groups in `unapplied` wait out applyDelayMs; unref'd, so it never keeps a process alive. */
-  private applyTimer: NodeJS.Timeout | undefined;
+  /** Cancels the timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
+  private applyTimer: (() => void) | undefined;
   private backlog: Deferred | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
   private counters = { groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0 };
@@ -353,7 +372,7 @@ export class LoggedEngine implements StorageEngine {
     this.waitingBytes = 0;
     this.waitingDrops = 0;
     this.waitingSince = 0;
-    if (this.applyTimer !== undefined) clearTimeout(this.applyTimer);
+    this.applyTimer?.();
     this.applyTimer = undefined;
     this.backlog = undefined;
     this.openFiles.clear();
@@ -458,7 +477,7 @@ export class LoggedEngine implements StorageEngine {
       else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
     }
     group.synced?.resolve();
-    if (this.unapplied.length === 0) this.waitingSince = performance.now();
+    if (this.unapplied.length === 0) this.waitingSince = this.options.applyClock.nowMs();
     this.unapplied.push(group);
     this.waitingBytes += group.bytes;
   }
@@ -479,7 +498,7 @@ export class LoggedEngine implements StorageEngine {
   /** Milliseconds before the waiting groups are due for a run (0: due now). */
   private applyDelayRemainingMs(): number {
     if (this.applyIsUrgent()) return 0;
-    return Math.max(0, this.waitingSince + this.options.applyDelayMs - performance.now());
+    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.applyClock.nowMs());
   }
 
   /** Starts a run if one is due, or else the timer that starts it once the oldest waiting group has waited applyDelayMs. */
@@ -489,8 +508,7 @@ export class LoggedEngine implements StorageEngine {
     if (remainingMs <= 0) {
       void this.applyLoop();
     } else if (this.applyTimer === undefined) {
-      this.applyTimer = setTimeout(this.applyDue, Math.ceil(remainingMs));
-      this.applyTimer.unref();
+      this.applyTimer = this.options.applyClock.after(Math.ceil(remainingMs), this.applyDue);
     }
   }
 
@@ -501,7 +519,7 @@ export class LoggedEngine implements StorageEngine {
 
   private cancelApplyTimer(): void {
     if (this.applyTimer === undefined) return;
-    clearTimeout(this.applyTimer);
+    this.applyTimer();
     this.applyTimer = undefined;
   }
 

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { throughout } from '../../support/polling.ts';
 import { pino } from 'pino';
 import { startRespServer } from '../../../src/api/resp/index.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
@@ -125,11 +126,12 @@ test('a later command on a busy key waits, while other keys go ahead', bounded, 
     const release = fake.holdNext('put');
     client.write(Buffer.concat([encodeCommand(['SET', 'slow', '1']), encodeCommand(['GET', 'slow']), encodeCommand(['GET', 'other'])]));
     await waitUntil(() => fake.calls.some((call) => call.operation === 'put'), 'the held SET');
-    await sleep(50);
-    const gets = fake.calls.filter((call) => call.operation === 'get').map((call) => call.key);
-    // The GET of the held SET's key did not go out, nor anything behind it.
-    assert.deepEqual(gets, []);
-    assert.equal(client.unreadBytes, 0);
+    // The GET of the held SET's key does not go out, nor anything behind it: looked at for 100 ms.
+    await throughout('nothing behind the held SET goes out', async () => {
+      const gets = fake.calls.filter((call) => call.operation === 'get').map((call) => call.key);
+      if (gets.length > 0) return `GET ${gets.join(', ')} went out`;
+      return client.unreadBytes === 0 ? undefined : `${client.unreadBytes} reply bytes arrived`;
+    }, { windowMs: 100, intervalMs: 5 });
     release();
     assert.deepEqual(await client.read(3), [ok, '1', null]);
   });
@@ -309,9 +311,8 @@ test('a large pipeline is answered in order within pipelineCommandsMax parsed-bu
       client.write(Buffer.concat(commands.map(encodeCommand)));
       const gets = (): number => fake.calls.filter((call) => call.operation === 'get').length;
       await waitUntil(() => gets() >= 4, 'four GETs');
-      await sleep(50);
-      // The first GET is held; three more were answered but wait behind it; nothing else was read.
-      assert.equal(gets(), 4);
+      // The first GET is held; three more were answered but wait behind it; nothing else is read.
+      await throughout('no fifth GET is read', async () => (gets() === 4 ? undefined : `${gets()} GETs`), { windowMs: 100, intervalMs: 5 });
       release();
       const replies = await client.read(40);
       assert.deepEqual(replies, commands.map(() => null));

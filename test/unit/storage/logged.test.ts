@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../src/io/storage/log-format.ts';
-import { LoggedEngine, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
+import { LoggedEngine, type ApplyClock, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
 import { LmdbEngine } from '../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
@@ -312,26 +312,58 @@ async function eventually(what: string, ready: () => boolean): Promise<void> {
 
 const longDelay = { applyDelayMs: 60_000 };
 
+/** An ApplyClock that moves only when told: applyDelayMs without racing the machine's speed. */
+class ManualClock implements ApplyClock {
+  private now = 0;
+  private readonly timers = new Set<{ dueMs: number; callback: () => void }>();
+
+  nowMs(): number {
+    return this.now;
+  }
+
+  after(delayMs: number, callback: () => void): () => void {
+    const timer = { dueMs: this.now + delayMs, callback };
+    this.timers.add(timer);
+    return () => this.timers.delete(timer);
+  }
+
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  advance(byMs: number): void {
+    this.now += byMs;
+    for (const timer of [...this.timers]) {
+      if (timer.dueMs > this.now) continue;
+      this.timers.delete(timer);
+      timer.callback();
+    }
+  }
+}
+
 test('durable writes synced within applyDelayMs reach the inner engine as one run; reads see them meanwhile', () => {
   const inner = new GatedEngine();
-  return withLogged(inner, { applyDelayMs: 1000 }, async (engine) => {
-    const started = performance.now();
+  const clock = new ManualClock();
+  return withLogged(inner, { applyDelayMs: 1000, applyClock: clock }, async (engine) => {
     // Each write awaited on its own: ten groups, ten fdatasyncs, that used to be ten runs.
-    for (let index = 0; index < 10; index++) await engine.batch(1, [put(`k${index}`, `v${index}`), put('shared', `v${index}`)], { durable: true });
-    const elapsedMs = performance.now() - started;
-    assert.ok(engine.statistics.syncs >= 10);
-    if (elapsedMs < 900) {
-      assert.equal(engine.statistics.runsApplied, 0, 'applied before applyDelayMs');
-      assert.equal(inner.innerBatches, 0);
+    for (let index = 0; index < 10; index++) {
+      await engine.batch(1, [put(`k${index}`, `v${index}`), put('shared', `v${index}`)], { durable: true });
+      clock.advance(99);
     }
+    assert.ok(engine.statistics.syncs >= 10);
+    assert.equal(engine.statistics.runsApplied, 0, 'applied before applyDelayMs (990 ms of the clock)');
+    assert.equal(inner.innerBatches, 0);
+    assert.equal(clock.pending, 1, 'one timer waits for the oldest group');
     assert.equal(text(await engine.get(1, bytes('k3'))), 'v3');
     assert.equal(text(await engine.get(1, bytes('shared'))), 'v9');
     assert.equal((await collect(engine.scan(1))).length, 11);
+    clock.advance(9);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(engine.statistics.runsApplied, 0, 'still 1 ms before applyDelayMs');
+    clock.advance(1);
     await settled(engine);
-    if (elapsedMs < 900) {
-      assert.equal(engine.statistics.runsApplied, 1, 'the waiting groups were not gathered into one run');
-      assert.equal(inner.innerBatches, 1);
-    }
+    assert.equal(engine.statistics.runsApplied, 1, 'the waiting groups were not gathered into one run');
+    assert.equal(inner.innerBatches, 1);
     assert.equal(engine.statistics.overlayEntries, 0);
     assert.equal(text(await inner.get(1, bytes('shared'))), 'v9');
     assert.equal((await collect(inner.scan(1))).length, 11);
