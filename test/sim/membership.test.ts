@@ -88,3 +88,13 @@ test('membership seed 114 (3 nodes, all faults): dropping a partition loses no a
   assert.equal(report.lost, 0);
   assert.equal(report.nemesis.joins, 1);
 });
+
+// A leaving node restarted after its last acknowledgement was lost; the others had completed the
+// transition and stopped talking to it, so it streamed to a target that refused forever. A target
+// past the batch's view version now says so (a handoffAck carrying its version), and the source
+// takes the transition as completed.
+test('membership seed 354 (6 nodes, all faults): a leaving node restarted after the others completed still leaves', async () => {
+  const report = await runSimulation({ seed: 354, nodes: 6, ops: 200 });
+  assert.deepEqual(report.failures, [], `reproduce: ${report.command}`);
+  assert.equal(report.nemesis.leaves, 1);
+});

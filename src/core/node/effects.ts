@@ -62,7 +62,10 @@ export type Effect =
   | { readonly type: 'handoffProgressSave'; readonly progress: HandoffProgress }
   /** Forget the saved progress of every transition up to this view version (it ended); no answer. */
   | { readonly type: 'handoffProgressClear'; readonly viewVersionMax: number }
-  /** Remove every record of a partition this node no longer replicates (after a completed transition); no answer. */
+  /**
+   * Remove the records of a partition this node no longer replicates (after a completed transition),
+   * except those its own actor versioned, kept whole so it never mints their dots again (decision 0018); no answer.
+   */
   | { readonly type: 'storeDropPartition'; readonly partition: number }
   /** This node left the cluster: its transfers are done and the completed view excludes it. The process may exit. */
   | { readonly type: 'leftCluster'; readonly viewVersion: number }

@@ -309,6 +309,8 @@ export class Handoff {
     const batch = outgoing.batch;
     if (message.type !== 'handoffAck' || batch === undefined || message.id !== batch.id || from !== outgoing.transfer.target) return;
     if (!message.ok) return; // the timer sends it again later
+    const current = this.transition as Transition;
+    if (message.viewVersion > current.view.version) return this.onTransitionOver(current);
     const { kernel } = this;
     kernel.forget(batch.id);
     kernel.cancelTimer(batch.timer);
@@ -330,6 +332,20 @@ export class Handoff {
     else if (outgoing.done) this.checkCompletion(transition);
   }
 
+  /**
+   * A target already holds a view past this transition: it completed, so every transfer was done
+   * (a restarted source, or a leaving node the others stopped talking to, learns it this way).
+   */
+  private onTransitionOver(transition: Transition): void {
+    for (const outgoing of transition.outgoing) {
+      this.stop(outgoing);
+      outgoing.done = true;
+    }
+    transition.transfers.forEach((_, index) => transition.knownDone.add(index));
+    this.kernel.emit({ type: 'log', level: 'info', message: 'a target holds a later view: the transition completed', fields: { version: transition.view.version } });
+    this.checkCompletion(transition);
+  }
+
   // ---- target ---------------------------------------------------------------------------------
 
   onMessage(from: NodeId, message: HandoffMessage): void {
@@ -344,7 +360,13 @@ export class Handoff {
 
   private onBatch(from: NodeId, message: Extract<HandoffMessage, { type: 'handoffBatch' }>): void {
     const transition = this.transition;
-    if (transition === undefined || transition.view.version !== message.viewVersion) return this.refuse(from, 'not for the transition this node holds', { viewVersion: message.viewVersion });
+    if (transition === undefined || transition.view.version !== message.viewVersion) {
+      // A view past that version means the transition completed (only completion follows one):
+      // say so, with this node's version, to a source that missed the end (it restarted), merging nothing.
+      const version = this.gossip.view.version;
+      if (message.viewVersion < version) this.kernel.send(from, { type: 'handoffAck', id: message.id, viewVersion: version, partition: message.partition, ok: true });
+      return this.refuse(from, 'not for the transition this node holds', { viewVersion: message.viewVersion });
+    }
     const incoming = transition.incoming.get(message.partition);
     if (incoming === undefined) return this.refuse(from, 'this node is not becoming a primary of the partition', { partition: message.partition });
     if (incoming.transfer.source !== from) return this.refuse(from, 'the sender is not the source of this transfer', { partition: message.partition });
