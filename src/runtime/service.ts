@@ -147,3 +147,52 @@ export interface AntiEntropyReport {
     readonly bytesExchanged: number;
   }>;
 }
+
+/** One staged change as the admin API shows it (decision 0017). */
+export type PlanChangeJson = { readonly kind: 'join'; readonly id: string; readonly peer: string; readonly http: string | null; readonly zone: string | null; readonly weight: number } | { readonly kind: 'leave' | 'remove'; readonly id: string };
+
+/** What a plan or a transition moves: partitions changing owner and the transfers the handoff runs. */
+export interface PlanPreviewJson {
+  readonly members: ReadonlyArray<{ readonly id: string; readonly state: string; readonly partitionsBefore: number; readonly partitionsAfter: number }>;
+  readonly partitionsMoved: number;
+  readonly transfers: ReadonlyArray<{ readonly partition: number; readonly source: string; readonly target: string }>;
+}
+
+/** GET /admin/plan: the claimant's staged plan and what it would move, and the transition under way. */
+export interface PlanReport {
+  readonly claimant: string;
+  readonly version: number;
+  readonly replicaCount: number;
+  readonly staged: { readonly baseVersion: number; readonly changes: readonly PlanChangeJson[] } | null;
+  /** What committing the staged plan would do; null with nothing staged. */
+  readonly preview: PlanPreviewJson | null;
+  /** Why the staged plan no longer applies (it is stale), when it does not. */
+  readonly previewError: { readonly code: string; readonly message: string } | null;
+  /** The transition the current view is in (committed, partitions moving), or null. */
+  readonly transition: PlanPreviewJson | null;
+}
+
+/** POST /admin/commit: the transition view made, and what it moves. */
+export interface CommitReport {
+  readonly version: number;
+  readonly digest: string;
+  readonly transition: PlanPreviewJson;
+}
+
+/** The admin half of elastic membership (decision 0017): staging and committing at the claimant, joining at a new node. */
+export interface MembershipService {
+  /** The HTTP address of the claimant when it is another node (plan calls go there), undefined when this node is it. */
+  claimantRedirect(): string | undefined;
+  planReport(): PlanReport;
+  /** Stages the leave of `node` (default: this node). */
+  leave(node: string | undefined): PlanReport;
+  remove(node: string): PlanReport;
+  /** Stages a join a new node asked for (POST /admin/plan/join): checks its proof and partition count first. */
+  stageJoin(request: Readonly<Record<string, unknown>>): PlanReport;
+  clearPlan(): PlanReport;
+  commit(): CommitReport;
+  /** This node's view, encoded (base64) and tagged with the cluster secret, for a joining node to fetch. */
+  signedView(): { readonly version: number; readonly view: string; readonly tag: string };
+  /** On a new node: asks the cluster at `seed` (an HTTP host:port) to stage its join, then waits for the commit in the background. */
+  join(seed: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
+}

@@ -23,6 +23,7 @@ import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
 import { bootIdentity, markCleanStop } from '../runtime/node-metadata.ts';
 import { loadView, saveView } from '../runtime/view-store.ts';
 import { bootView, type SeedMember } from './view-boot.ts';
+import { MembershipAdmin } from './membership-admin.ts';
 import { AddressRateLimiter } from '../core/base/rate-limiter.ts';
 import type { NodeLimits } from './node-limits.ts';
 
@@ -158,9 +159,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   runtime.dispatch({ type: 'tick', nowMs: systemClock.monotonicMs() });
   const frontEndLogger = options.logger === undefined ? {} : { logger: options.logger as never };
   let http: HttpServerHandle | undefined;
+  let membership: MembershipAdmin | undefined;
   let resp: RespServerHandle | undefined;
   try {
-    http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
@@ -171,6 +174,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw error;
   }
   const stopInOrder = async (clean: boolean): Promise<void> => {
+    membership?.stop();
     await resp?.close();
     await http?.close();
     await runtime.stop();

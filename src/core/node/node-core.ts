@@ -177,6 +177,11 @@ export class NodeCore {
     return this.kernel.props.get(bucket);
   }
 
+  /** The largest n of any bucket (or of the defaults): the replica count a membership plan must keep. */
+  largestBucketN(): number {
+    return this.kernel.props.largestN();
+  }
+
   /** Whether requests may go to `node`: SWIM does not hold it down and no request to it timed out just now. */
   isAlive(node: NodeId, nowMs: number): boolean {
     return node === this.kernel.self || this.kernel.failureDetector.isAlive(node, nowMs);
@@ -250,6 +255,9 @@ export class NodeCore {
         return;
       case 'antiEntropyRequested':
         this.antiEntropy.requestRepair(event.partition);
+        return;
+      case 'viewMade':
+        this.viewGossip?.adoptLocal(event.view, event.kind);
         return;
       case 'storeScanned':
         if (this.handoff?.onScanned(event.scanId, event.ok, event.entries) === true) return;
