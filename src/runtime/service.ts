@@ -2,6 +2,7 @@
 // runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
 // EverwriteError with a code from core/base/errors.ts.
 import type { NodeId } from '../core/base/ids.ts';
+import type { HandoffStatus } from '../core/node/handoff.ts';
 
 export type Resolver = 'siblings' | 'lww';
 export type Durability = 'durable' | 'buffered';
@@ -108,6 +109,8 @@ export interface NodeStatus {
   readonly id: NodeId;
   readonly members: readonly MemberStatus[];
   readonly view?: ViewStatus;
+  /** This node's part in the transition under way (decision 0017): its transfers in and out, and their progress. */
+  readonly handoff?: HandoffStatus;
 }
 
 export interface KvService {

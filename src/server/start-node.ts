@@ -63,6 +63,11 @@ export interface StartNodeOptions {
   readonly logger?: RuntimeLogger;
   /** Connection caps, timeouts and the per-address request rate (decision 0013); defaults when absent. */
   readonly limits?: NodeLimits;
+  /**
+   * Called once when this node has left the cluster (decision 0017): it holds a view without it and
+   * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
+   */
+  readonly onLeftCluster?: (viewVersion: number) => void;
 }
 
 export interface RunningNode {
@@ -152,7 +157,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     transport.setPeers(peersOf(next, options.nodeId));
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
