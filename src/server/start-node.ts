@@ -106,6 +106,26 @@ function peersOf(view: ClusterView, self: string): Map<NodeId, HostPort> {
   return new Map(view.members.filter((member) => member.id !== self).map((member) => [member.id, splitAddress(member.peer)] as const));
 }
 
+/**
+ * How long a member that left the view stays a transport peer, in ms. A node completing a transition
+ * adopts the view without the leaving node in the same step as it acknowledges that node's last
+ * handoff batch (decision 0017); dropping the link at once would drop the acknowledgement with it,
+ * and the leaving node would resend the batch forever instead of leaving.
+ */
+const departedPeerLingerMs = 30_000;
+
+/** Follows `next` with the transport, keeping members `previous` had and `next` lacks for departedPeerLingerMs. */
+function followViewWithLinger(transport: TcpTransport, previous: ClusterView, next: ClusterView, self: string, current: () => ClusterView): void {
+  const peers = peersOf(next, self);
+  const departed = [...peersOf(previous, self)].filter(([id]) => !peers.has(id));
+  if (departed.length === 0) {
+    transport.setPeers(peers);
+    return;
+  }
+  transport.setPeers(new Map([...peers, ...departed]));
+  setTimeout(() => transport.setPeers(peersOf(current(), self)), departedPeerLingerMs).unref();
+}
+
 /** Unreachable peers are routine (debug); refusals and failed handshakes name who knocked (warn). */
 function logTransportIncident(logger: RuntimeLogger | undefined, incident: EverwriteError): void {
   const routine = incident.code === 'EVERWRITE_UNAVAILABLE' || incident.code === 'EVERWRITE_TIMEOUT';
@@ -153,8 +173,10 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const rateLimiter = new AddressRateLimiter(limits.rate);
   const hints = await HintStore.open(engine);
   const addresses = new Map(view.members.map((member) => [member.id, member.peer] as const));
+  let transportView = view;
   const onViewAdopted = (next: ClusterView): void => {
-    transport.setPeers(peersOf(next, options.nodeId));
+    followViewWithLinger(transport, transportView, next, options.nodeId, () => runtime.core.viewGossip?.view ?? next);
+    transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
   const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
