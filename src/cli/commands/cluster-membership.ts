@@ -140,8 +140,34 @@ export async function runClusterJoin(seed: string, args: MembershipArguments, io
   });
 }
 
-export async function runClusterLeave(node: string | undefined, args: MembershipArguments, io: CommandIo = processIo): Promise<void> {
-  await runCommand(io, args, 'leave', () => adminCall<PlanReport>(io, args.node, '/admin/leave', post(node === undefined ? {} : { node })), formatPlan);
+export async function runClusterLeave(node: string | undefined, args: MembershipArguments & { readonly wait?: boolean; readonly timeoutMs?: number }, io: CommandIo = processIo): Promise<void> {
+  const staged = await runCommand(io, args, 'leave', () => adminCall<PlanReport>(io, args.node, '/admin/leave', post(node === undefined ? {} : { node })), formatPlan);
+  if (staged === undefined || args.wait !== true) return;
+  const leaving = node ?? (await adminCall<StatusDocument>(io, args.node, '/admin/status').catch(() => undefined))?.id;
+  if (leaving === undefined) return;
+  io.stdout.write(`waiting for ${leaving} to leave: commit the plan (\`everwrite cluster commit\`)\n`);
+  await runCommand(io, args, 'leave --wait', () => waitForLeave(io, { ...args, wait: true, timeoutMs: args.timeoutMs ?? 3_600_000 }, leaving), () => `${leaving} has left the cluster`);
+}
+
+/** Follows the claimant's status until `leaving` is no longer in its view; bounded by `timeoutMs`. */
+async function waitForLeave(io: CommandIo, args: CommitArguments, leaving: string): Promise<void> {
+  const bar = progressBar(io);
+  const deadline = performance.now() + args.timeoutMs;
+  const claimant = (await adminCall<PlanReport>(io, args.node, '/admin/plan')).claimant;
+  const claimantStatus = await adminCall<StatusDocument>(io, args.node, '/admin/status');
+  const claimantHttp = claimantStatus.members.find((member) => member.id === claimant)?.http;
+  const watched = claimantHttp === undefined || claimantHttp === null ? args.node : `http://${claimantHttp}`;
+  try {
+    for (;;) {
+      const status = await adminCall<StatusDocument>(io, watched, '/admin/status').catch(() => undefined);
+      if (status !== undefined && !status.members.some((member) => member.id === leaving)) return;
+      if (status?.handoff?.viewVersion !== undefined) bar.update(status.handoff.transfersKnownDone, status.handoff.transfersTotal);
+      if (performance.now() >= deadline) throw new Error(`${leaving} is still a member after ${args.timeoutMs} ms; follow it with \`everwrite cluster status\``);
+      await sleep(pollIntervalMs);
+    }
+  } finally {
+    bar.stop();
+  }
 }
 
 export async function runClusterRemove(node: string, args: MembershipArguments, io: CommandIo = processIo): Promise<void> {
@@ -212,7 +238,10 @@ const common = (flags: Flags): MembershipArguments => ({ node: flags.node, json:
 export function registerClusterMembershipCommands(cluster: Command): void {
   const withCommon = (command: Command): Command => command.option('--node <url>', 'the node to ask', defaultNodeUrl).option('--json', 'print the answer as JSON');
   withCommon(cluster.command('join <seed>').description("ask the new node at --node to join the cluster whose member serves HTTP at <seed> (host:port); it waits for the commit")).action((seed: string, flags: Flags) => runClusterJoin(seed, common(flags)));
-  withCommon(cluster.command('leave [node]').description('stage the leave of a member (default: the node at --node): it hands its partitions away, then exits')).action((node: string | undefined, flags: Flags) => runClusterLeave(node, common(flags)));
+  withCommon(cluster.command('leave [node]').description('stage the leave of a member (default: the node at --node): it hands its partitions away, then exits'))
+    .option('--wait', 'after staging, follow the handoff (a progress bar on a terminal) until the member has left; commit from another shell')
+    .option('--timeout-ms <ms>', 'with --wait, give up following after this long', '3600000')
+    .action((node: string | undefined, flags: Flags & { wait?: boolean; timeoutMs: string }) => runClusterLeave(node, { ...common(flags), wait: flags.wait === true, timeoutMs: parseTimeout(flags.timeoutMs) }));
   withCommon(cluster.command('remove <node>').description('stage the removal of a dead member: the others rebuild its partitions')).action((node: string, flags: Flags) => runClusterRemove(node, common(flags)));
   withCommon(cluster.command('plan').description('the staged changes and what committing them would move'))
     .option('--clear', 'drop the staged changes')
