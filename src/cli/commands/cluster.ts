@@ -51,7 +51,7 @@ export function formatClusterStatus(status: StatusDocument): string {
     orDash(member.http),
     orDash(member.zone),
     orDash(member.weight ?? 1),
-    orDash(member.state),
+    orDash(member.membership === undefined || member.membership === 'valid' ? member.state : `${member.state ?? '-'} (${member.membership})`),
     orDash(member.partitions),
     member.share === undefined ? '-' : `${(member.share * 100).toFixed(1)}%`,
     member.lastHeardAgoMs === undefined ? '-' : `${member.lastHeardAgoMs} ms`,

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatHandoffs, formatPlan, runClusterRemove } from '../../../src/cli/commands/cluster-membership.ts';
 import type { PlanReport } from '../../../src/runtime/service.ts';
+import { formatClusterStatus } from '../../../src/cli/commands/cluster.ts';
 
 const preview = { members: [{ id: 'n1', state: 'valid', partitionsBefore: 32, partitionsAfter: 22 }, { id: 'n3', state: 'joining', partitionsBefore: 0, partitionsAfter: 10 }], partitionsMoved: 10, transfers: [{ partition: 1, source: 'n1', target: 'n3' }] };
 
@@ -54,4 +55,11 @@ test('a refused remove exits 1 with the node’s code and message', { timeout: 1
   assert.equal(exitCode, 1);
   assert.deepEqual(out, []);
   assert.match(err.join(''), /cluster remove: POST \/admin\/remove answered 404: EVERWRITE_NOT_A_MEMBER: node x is not a member/);
+});
+
+test('the status table shows a member joining or leaving next to its liveness', () => {
+  const text = formatClusterStatus({ id: 'n1', members: [{ id: 'n1', state: 'up', membership: 'valid' }, { id: 'n4', state: 'up', membership: 'joining' }, { id: 'n2', state: 'down', membership: 'leaving' }] });
+  assert.match(text, /n4\s+-\s+-\s+-\s+1\s+up \(joining\)/);
+  assert.match(text, /n2\s+-\s+-\s+-\s+1\s+down \(leaving\)/);
+  assert.match(text, /n1\*\s+-\s+-\s+-\s+1\s+up\s/);
 });
