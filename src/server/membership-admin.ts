@@ -71,6 +71,25 @@ function parseJoiningMember(value: unknown): ViewMember {
   return member;
 }
 
+/** The answer's text, read chunk by chunk and abandoned past seedAnswerBytesMax (a body without Content-Length may be endless). */
+async function readBounded(response: Response, seed: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > seedAnswerBytesMax) {
+      await reader.cancel();
+      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `${seed} answered more than ${seedAnswerBytesMax} bytes`, { seed });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export class MembershipAdmin implements MembershipService {
   private plan: Plan | undefined;
   private readonly proof: JoinProof;
@@ -228,8 +247,7 @@ export class MembershipAdmin implements MembershipService {
       await response.body?.cancel();
       throw new EverwriteError('EVERWRITE_UNAVAILABLE', `${seed} answered ${declared} bytes; at most ${seedAnswerBytesMax} are read`, { seed });
     }
-    const text = await response.text();
-    if (text.length > seedAnswerBytesMax) throw new EverwriteError('EVERWRITE_UNAVAILABLE', `${seed} answered more than ${seedAnswerBytesMax} bytes`, { seed });
+    const text = await readBounded(response, seed);
     let json: unknown;
     try {
       json = JSON.parse(text);

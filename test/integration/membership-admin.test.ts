@@ -5,6 +5,7 @@
 // member and the joining node adopt, and every membership route refuses bad input with a code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode, type RunningNode } from '../../src/index.ts';
 
@@ -118,6 +119,28 @@ describe('membership plans over HTTP (decision 0017)', () => {
     expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: 'no port' }), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 199}` }), 503, 'EVERWRITE_UNAVAILABLE');
     expectCode(await call(`${url(1)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 102}` }), 409, 'EVERWRITE_ALREADY_MEMBER');
+    // A hostile seed answering an endless body without Content-Length: read up to a bound, then refused.
+    const hostile = createServer((_request, response) => {
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 8 * 1024 * 1024 && !response.destroyed) {
+          sent += chunk.length;
+          if (!response.write(chunk)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => hostile.listen(portBase + 190, '127.0.0.1', resolve));
+    try {
+      const refused = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 190}` });
+      expectCode(refused, 503, 'EVERWRITE_UNAVAILABLE');
+      assert.match(refused.json.message as string, /answered more than/);
+    } finally {
+      hostile.closeAllConnections();
+      hostile.close();
+    }
     const member4 = { id: 'm4', peer: `127.0.0.1:${portBase + 4}`, http: `127.0.0.1:${portBase + 104}`, weight: 1 };
     expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: 'm4', partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: { ...member4, peer: 'nowhere' }, partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
