@@ -4,6 +4,7 @@ import { registerBenchCommand } from './commands/bench.ts';
 import { registerChaosCommand } from './commands/chaos.ts';
 import { registerClusterCommands } from './commands/cluster.ts';
 import { registerClusterRepairCommand } from './commands/cluster-repair.ts';
+import { registerClusterMembershipCommands } from './commands/cluster-membership.ts';
 import { registerKvCommands } from './commands/kv.ts';
 import { registerNodeCommands } from './commands/node.ts';
 import { registerRingCommand } from './commands/ring.ts';
@@ -13,7 +14,9 @@ const program = new Command('everwrite').description('An always-writeable, leade
 registerNodeCommands(program);
 registerKvCommands(program);
 registerRingCommand(program);
-registerClusterRepairCommand(registerClusterCommands(program));
+const cluster = registerClusterCommands(program);
+registerClusterRepairCommand(cluster);
+registerClusterMembershipCommands(cluster);
 registerChaosCommand(program);
 registerSimCommand(program);
 registerBenchCommand(program);

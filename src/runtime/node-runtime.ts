@@ -176,7 +176,7 @@ export class NodeRuntime implements KvService {
       return { state: liveness?.state ?? (core.isAlive(member, nowMs) ? 'up' : 'down'), ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }), ...heard };
     };
     const gossip = core.viewGossip;
-    if (gossip !== undefined) return viewStatus(core.self, gossip, owned, livenessOf);
+    if (gossip !== undefined) return { ...viewStatus(core.self, gossip, owned, livenessOf), handoff: core.handoffStatus() };
     return {
       id: core.self,
       members: core.ring.members.map((member) => {

@@ -2,6 +2,7 @@
 // runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
 // EverwriteError with a code from core/base/errors.ts.
 import type { NodeId } from '../core/base/ids.ts';
+import type { HandoffStatus } from '../core/node/handoff.ts';
 
 export type Resolver = 'siblings' | 'lww';
 export type Durability = 'durable' | 'buffered';
@@ -108,6 +109,8 @@ export interface NodeStatus {
   readonly id: NodeId;
   readonly members: readonly MemberStatus[];
   readonly view?: ViewStatus;
+  /** This node's part in the transition under way (decision 0017): its transfers in and out, and their progress. */
+  readonly handoff?: HandoffStatus;
 }
 
 export interface KvService {
@@ -146,4 +149,53 @@ export interface AntiEntropyReport {
     readonly keysRepaired: number;
     readonly bytesExchanged: number;
   }>;
+}
+
+/** One staged change as the admin API shows it (decision 0017). */
+export type PlanChangeJson = { readonly kind: 'join'; readonly id: string; readonly peer: string; readonly http: string | null; readonly zone: string | null; readonly weight: number } | { readonly kind: 'leave' | 'remove'; readonly id: string };
+
+/** What a plan or a transition moves: partitions changing owner and the transfers the handoff runs. */
+export interface PlanPreviewJson {
+  readonly members: ReadonlyArray<{ readonly id: string; readonly state: string; readonly partitionsBefore: number; readonly partitionsAfter: number }>;
+  readonly partitionsMoved: number;
+  readonly transfers: ReadonlyArray<{ readonly partition: number; readonly source: string; readonly target: string }>;
+}
+
+/** GET /admin/plan: the claimant's staged plan and what it would move, and the transition under way. */
+export interface PlanReport {
+  readonly claimant: string;
+  readonly version: number;
+  readonly replicaCount: number;
+  readonly staged: { readonly baseVersion: number; readonly changes: readonly PlanChangeJson[] } | null;
+  /** What committing the staged plan would do; null with nothing staged. */
+  readonly preview: PlanPreviewJson | null;
+  /** Why the staged plan no longer applies (it is stale), when it does not. */
+  readonly previewError: { readonly code: string; readonly message: string } | null;
+  /** The transition the current view is in (committed, partitions moving), or null. */
+  readonly transition: PlanPreviewJson | null;
+}
+
+/** POST /admin/commit: the transition view made, and what it moves. */
+export interface CommitReport {
+  readonly version: number;
+  readonly digest: string;
+  readonly transition: PlanPreviewJson;
+}
+
+/** The admin half of elastic membership (decision 0017): staging and committing at the claimant, joining at a new node. */
+export interface MembershipService {
+  /** The HTTP address of the claimant when it is another node (plan calls go there), undefined when this node is it. */
+  claimantRedirect(): string | undefined;
+  planReport(): PlanReport;
+  /** Stages the leave of `node` (default: this node). */
+  leave(node: string | undefined): PlanReport;
+  remove(node: string): PlanReport;
+  /** Stages a join a new node asked for (POST /admin/plan/join): checks its proof and partition count first. */
+  stageJoin(request: Readonly<Record<string, unknown>>): PlanReport;
+  clearPlan(): PlanReport;
+  commit(): CommitReport;
+  /** This node's view, encoded (base64) and tagged with the cluster secret, for a joining node to fetch. */
+  signedView(): { readonly version: number; readonly view: string; readonly tag: string };
+  /** On a new node: asks the cluster at `seed` (an HTTP host:port) to stage its join, then waits for the commit in the background. */
+  join(seed: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
 }

@@ -23,6 +23,7 @@ import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
 import { bootIdentity, markCleanStop } from '../runtime/node-metadata.ts';
 import { loadView, saveView } from '../runtime/view-store.ts';
 import { bootView, type SeedMember } from './view-boot.ts';
+import { MembershipAdmin } from './membership-admin.ts';
 import { AddressRateLimiter } from '../core/base/rate-limiter.ts';
 import type { NodeLimits } from './node-limits.ts';
 
@@ -62,6 +63,11 @@ export interface StartNodeOptions {
   readonly logger?: RuntimeLogger;
   /** Connection caps, timeouts and the per-address request rate (decision 0013); defaults when absent. */
   readonly limits?: NodeLimits;
+  /**
+   * Called once when this node has left the cluster (decision 0017): it holds a view without it and
+   * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
+   */
+  readonly onLeftCluster?: (viewVersion: number) => void;
 }
 
 export interface RunningNode {
@@ -98,6 +104,26 @@ function splitAddress(address: string): HostPort {
 /** Every member but this one, by id, at its view address: the transport's peers. */
 function peersOf(view: ClusterView, self: string): Map<NodeId, HostPort> {
   return new Map(view.members.filter((member) => member.id !== self).map((member) => [member.id, splitAddress(member.peer)] as const));
+}
+
+/**
+ * How long a member that left the view stays a transport peer, in ms. A node completing a transition
+ * adopts the view without the leaving node in the same step as it acknowledges that node's last
+ * handoff batch (decision 0017); dropping the link at once would drop the acknowledgement with it,
+ * and the leaving node would resend the batch forever instead of leaving.
+ */
+const departedPeerLingerMs = 30_000;
+
+/** Follows `next` with the transport, keeping members `previous` had and `next` lacks for departedPeerLingerMs. */
+function followViewWithLinger(transport: TcpTransport, previous: ClusterView, next: ClusterView, self: string, current: () => ClusterView): void {
+  const peers = peersOf(next, self);
+  const departed = [...peersOf(previous, self)].filter(([id]) => !peers.has(id));
+  if (departed.length === 0) {
+    transport.setPeers(peers);
+    return;
+  }
+  transport.setPeers(new Map([...peers, ...departed]));
+  setTimeout(() => transport.setPeers(peersOf(current(), self)), departedPeerLingerMs).unref();
 }
 
 /** Unreachable peers are routine (debug); refusals and failed handshakes name who knocked (warn). */
@@ -147,20 +173,24 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const rateLimiter = new AddressRateLimiter(limits.rate);
   const hints = await HintStore.open(engine);
   const addresses = new Map(view.members.map((member) => [member.id, member.peer] as const));
+  let transportView = view;
   const onViewAdopted = (next: ClusterView): void => {
-    transport.setPeers(peersOf(next, options.nodeId));
+    followViewWithLinger(transport, transportView, next, options.nodeId, () => runtime.core.viewGossip?.view ?? next);
+    transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
   runtime.dispatch({ type: 'tick', nowMs: systemClock.monotonicMs() });
   const frontEndLogger = options.logger === undefined ? {} : { logger: options.logger as never };
   let http: HttpServerHandle | undefined;
+  let membership: MembershipAdmin | undefined;
   let resp: RespServerHandle | undefined;
   try {
-    http = await startHttpServer({ service: runtime, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
@@ -171,6 +201,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw error;
   }
   const stopInOrder = async (clean: boolean): Promise<void> => {
+    membership?.stop();
     await resp?.close();
     await http?.close();
     await runtime.stop();

@@ -1,6 +1,5 @@
 // Why: the routes around the data path: bucket properties, the node's view of the cluster, health,
-// metrics and the dashboard entry page. Membership changes are answered 501 with a coded error
-// until the membership milestone exists, so clients already see the final routes and error shape.
+// metrics and the dashboard entry page. Membership routes are in membership-handlers.ts.
 import { utf8Decode } from '../../core/base/bytes.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { readBody } from './body.ts';
@@ -48,13 +47,6 @@ export function getStatus(context: ServerContext, exchange: Exchange): Promise<v
 
 export function getRing(context: ServerContext, exchange: Exchange): Promise<void> {
   sendJson(exchange.response, 200, context.service.ring());
-  return Promise.resolve();
-}
-
-/** POST /admin/join|leave|remove: the routes exist, the operation comes with membership. */
-export function membershipNotImplemented(_context: ServerContext, exchange: Exchange): Promise<void> {
-  const operation = exchange.route.template.slice('/admin/'.length);
-  sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', `${operation} is not implemented yet: cluster membership arrives in a later milestone`);
   return Promise.resolve();
 }
 

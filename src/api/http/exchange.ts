@@ -3,13 +3,15 @@
 // both, so no closure is created per request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { KvService } from '../../runtime/service.ts';
+import type { KvService, MembershipService } from '../../runtime/service.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { ResolvedHttpServerOptions } from './options.ts';
 
 /** Everything a handler may use besides the request itself; one per server, frozen. */
 export interface ServerContext {
   readonly service: KvService;
+  /** Elastic membership's admin routes (decision 0017); absent: they answer 501. */
+  readonly membership: MembershipService | undefined;
   readonly options: ResolvedHttpServerOptions;
   readonly logger: Logger;
   readonly metrics: HttpMetrics;

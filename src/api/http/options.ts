@@ -5,13 +5,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { defaultLimits } from '../../core/base/limits.ts';
 import type { Limits } from '../../core/base/limits.ts';
-import type { KvService } from '../../runtime/service.ts';
+import type { KvService, MembershipService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
   readonly service: KvService;
+  /** Injected: elastic membership's admin half (decision 0017); absent, its routes answer 501. */
+  readonly membership?: MembershipService;
   /** Interface to listen on, e.g. "127.0.0.1". Required: exposing a node beyond loopback is a decision. */
   readonly host: string;
   /** TCP port, 0..65535; 0 lets the OS pick a free port (tests read it back from `address`). */

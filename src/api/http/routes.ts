@@ -2,8 +2,9 @@
 // and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
 // Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deleteProps, getAntiEntropy, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, membershipNotImplemented, postAntiEntropy, putProps } from './admin-handlers.ts';
+import { deleteProps, getAntiEntropy, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, postAntiEntropy, putProps } from './admin-handlers.ts';
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
+import { deletePlan, getPlan, getView, postCommit, postJoin, postLeave, postPlanJoin, postRemove } from './membership-handlers.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
 
 function route(template: string, handlers: Readonly<Record<string, Handler>>): RouteDefinition {
@@ -19,9 +20,13 @@ export const routes = Object.freeze({
   adminStatus: route('/admin/status', { GET: getStatus }),
   adminRing: route('/admin/ring', { GET: getRing }),
   adminAntiEntropy: route('/admin/aae', { GET: getAntiEntropy, POST: postAntiEntropy }),
-  adminJoin: route('/admin/join', { POST: membershipNotImplemented }),
-  adminLeave: route('/admin/leave', { POST: membershipNotImplemented }),
-  adminRemove: route('/admin/remove', { POST: membershipNotImplemented }),
+  adminJoin: route('/admin/join', { POST: postJoin }),
+  adminLeave: route('/admin/leave', { POST: postLeave }),
+  adminRemove: route('/admin/remove', { POST: postRemove }),
+  adminPlan: route('/admin/plan', { GET: getPlan, DELETE: deletePlan }),
+  adminPlanJoin: route('/admin/plan/join', { POST: postPlanJoin }),
+  adminCommit: route('/admin/commit', { POST: postCommit }),
+  adminView: route('/admin/view', { GET: getView }),
   adminLocalKey: route('/admin/local/buckets/{bucket}/keys/{key}', { GET: getLocalKey }),
   health: route('/health', { GET: getHealth }),
   metrics: route('/metrics', { GET: getMetrics }),
@@ -38,6 +43,10 @@ const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
   ['/admin/join', routes.adminJoin],
   ['/admin/leave', routes.adminLeave],
   ['/admin/remove', routes.adminRemove],
+  ['/admin/plan', routes.adminPlan],
+  ['/admin/plan/join', routes.adminPlanJoin],
+  ['/admin/commit', routes.adminCommit],
+  ['/admin/view', routes.adminView],
 ]);
 
 /** Template label for requests that matched no route (never the raw path: unbounded cardinality). */

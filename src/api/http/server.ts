@@ -125,6 +125,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const resolved = resolveHttpServerOptions(options);
   const context: ServerContext = Object.freeze({
     service: options.service,
+    membership: options.membership,
     options: resolved,
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
     metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { parseNodeUrl } from '../format.ts';
 import { defaultNodeUrl, processIo, type CommandIo } from './kv.ts';
+import { formatHandoffs, inTransition, memberStatuses } from './cluster-membership.ts';
 
 interface MemberRow {
   readonly id: string;
@@ -50,7 +51,7 @@ export function formatClusterStatus(status: StatusDocument): string {
     orDash(member.http),
     orDash(member.zone),
     orDash(member.weight ?? 1),
-    orDash(member.state),
+    orDash(member.membership === undefined || member.membership === 'valid' ? member.state : `${member.state ?? '-'} (${member.membership})`),
     orDash(member.partitions),
     member.share === undefined ? '-' : `${(member.share * 100).toFixed(1)}%`,
     member.lastHeardAgoMs === undefined ? '-' : `${member.lastHeardAgoMs} ms`,
@@ -84,8 +85,13 @@ export interface ClusterArguments {
   readonly json: boolean;
 }
 
+/** The status table; during a transition, each member's handoffs in and out too (asked of each member). */
 export function runClusterStatus(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
-  return showAdminDocument(args, io, 'status', (document) => formatClusterStatus(document as StatusDocument));
+  return showAdminDocument(args, io, 'status', async (document) => {
+    const table = formatClusterStatus(document as StatusDocument);
+    const status = document as Parameters<typeof inTransition>[0];
+    return inTransition(status) ? `${table}\n${formatHandoffs(await memberStatuses(io, status))}` : table;
+  });
 }
 
 export function runClusterRing(args: ClusterArguments, io: CommandIo = processIo): Promise<void> {
@@ -93,10 +99,10 @@ export function runClusterRing(args: ClusterArguments, io: CommandIo = processIo
 }
 
 /** Fetches `/admin/<name>` from the node and prints it as JSON or formatted; a failure is exit code 1. */
-async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 'status' | 'ring', format: (document: unknown) => string): Promise<void> {
+async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 'status' | 'ring', format: (document: unknown) => string | Promise<string>): Promise<void> {
   try {
     const document = await fetchJson(io, args.node, `/admin/${name}`);
-    io.stdout.write(`${args.json ? JSON.stringify(document, null, 2) : format(document)}\n`);
+    io.stdout.write(`${args.json ? JSON.stringify(document, null, 2) : await format(document)}\n`);
   } catch (error) {
     io.stderr.write(`everwrite: cluster ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     io.setExitCode(1);

@@ -119,6 +119,10 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
     settings,
     limits,
     logger,
+    onLeftCluster: (viewVersion) => {
+      logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
+      void started.node?.stop().then(() => process.exit(0), () => process.exit(1));
+    },
   });
   started.node = node;
   console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}${node.respAddress === undefined ? '' : `, resp ${node.respAddress.host}:${node.respAddress.port}`}`);

@@ -43,6 +43,10 @@ export const errorTable = {
   EVERWRITE_ALREADY_MEMBER: { httpStatus: 409, resp: 'ERR' },
   /** Leaving or removing a node that is not a member. */
   EVERWRITE_NOT_A_MEMBER: { httpStatus: 404, resp: 'ERR' },
+  /** A join request whose proof was not made with this cluster's secret (decision 0017). */
+  EVERWRITE_JOIN_FORBIDDEN: { httpStatus: 403, resp: 'ERR' },
+  /** A join request from a node with another partition count: the ring cannot take it (decision 0017). */
+  EVERWRITE_PARTITION_COUNT_MISMATCH: { httpStatus: 409, resp: 'ERR' },
 } as const satisfies Record<string, { httpStatus: number; resp: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

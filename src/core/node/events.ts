@@ -4,6 +4,7 @@ import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { VersionedRecord } from '../versioning/index.ts';
 import type { WireError } from '../protocol/messages.ts';
+import type { ClusterView } from '../cluster-view/index.ts';
 
 export interface ClientRequestOptions {
   readonly r?: number;
@@ -64,4 +65,6 @@ export type Event =
   /** A `storeScan`'s slice: stored (key, record bytes) pairs in key order; `ok: false` when the scan failed. */
   /** An operator asks for an exchange now (`everwrite cluster repair`): of one partition, or of every partition held. */
   | { readonly type: 'antiEntropyRequested'; readonly nowMs: number; readonly partition: number | undefined }
+  /** A view this node made (a committed plan, or the cluster's first view that includes a joining node): adopted through ViewGossip.adoptLocal (decision 0017). */
+  | { readonly type: 'viewMade'; readonly nowMs: number; readonly view: ClusterView; readonly kind: 'commit' | 'joining' }
   | { readonly type: 'storeScanned'; readonly nowMs: number; readonly scanId: number; readonly ok: boolean; readonly entries: readonly ScannedRecord[] };

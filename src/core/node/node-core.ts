@@ -62,6 +62,16 @@ function seedOf(self: string, idBase: number): number {
   return hash >>> 0;
 }
 
+/**
+ * Whom failure detection watches: with a view, every member but removed ones. A joining member is
+ * not on the serving ring yet but receives partitions, gossips and probes (decision 0017); left out,
+ * its probes were dropped as from an unknown sender and it came to hold every member down.
+ */
+function livenessMembers(view: ClusterView | undefined, ring: Ring): NodeId[] {
+  if (view === undefined) return ring.members.map((member) => member.id);
+  return view.members.filter((member) => member.state !== 'removed').map((member) => member.id);
+}
+
 export class NodeCore {
   private readonly kernel: NodeKernel;
   private readonly hints: HintDelivery;
@@ -148,7 +158,7 @@ export class NodeCore {
       send: (to: NodeId, message: Message) => this.kernel.send(to, message),
       log: (level: 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>) => this.kernel.emit({ type: 'log', level, message, fields }),
     };
-    const members = options.ring.members.map((member) => member.id);
+    const members = livenessMembers(options.view, options.ring);
     return new Swim(options.self, members, swimSettings, new Prng(options.livenessSeed ?? seedOf(options.self, idBase)), output, idBase);
   }
 
@@ -175,6 +185,11 @@ export class NodeCore {
 
   bucketProps(bucket: string): BucketPropsValue {
     return this.kernel.props.get(bucket);
+  }
+
+  /** The largest n of any bucket (or of the defaults): the replica count a membership plan must keep. */
+  largestBucketN(): number {
+    return this.kernel.props.largestN();
   }
 
   /** Whether requests may go to `node`: SWIM does not hold it down and no request to it timed out just now. */
@@ -250,6 +265,9 @@ export class NodeCore {
         return;
       case 'antiEntropyRequested':
         this.antiEntropy.requestRepair(event.partition);
+        return;
+      case 'viewMade':
+        this.viewGossip?.adoptLocal(event.view, event.kind);
         return;
       case 'storeScanned':
         if (this.handoff?.onScanned(event.scanId, event.ok, event.entries) === true) return;
@@ -327,7 +345,7 @@ export class NodeCore {
     this.viewGossip?.onTick(kernel.nowMs);
     if (kernel.ring !== this.watchedRing) {
       this.watchedRing = kernel.ring;
-      this.swim.setMembers(kernel.ring.members.map((member) => member.id));
+      this.swim.setMembers(livenessMembers(this.viewGossip?.view, kernel.ring));
     }
     this.swim.onTick(kernel.nowMs);
     this.handoff?.onTick();
