@@ -1,5 +1,5 @@
 // Why: the routes around the data path: bucket properties, the node's view of the cluster, health,
-// metrics and the dashboard entry page. Membership changes are answered 501 with a coded error
+// metrics (the dashboard's routes are in observe-handlers.ts). Membership changes are answered 501 with a coded error
 // until the membership milestone exists, so clients already see the final routes and error shape.
 import { utf8Decode } from '../../core/base/bytes.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
@@ -70,25 +70,6 @@ export async function getMetrics(context: ServerContext, exchange: Exchange): Pr
   exchange.response.setHeader('Content-Type', registry.contentType);
   exchange.response.setHeader('Content-Length', Buffer.byteLength(text));
   exchange.response.end(text);
-}
-
-const dashboardPlaceholder = Buffer.from(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Everwrite node</title></head>
-<body>
-<h1>Everwrite node</h1>
-<p>The dashboard comes in a later release. Meanwhile the node's view of the cluster is at
-<a href="/admin/status">/admin/status</a> (and the ring at <a href="/admin/ring">/admin/ring</a>).</p>
-</body>
-</html>
-`);
-
-export function getDashboard(_context: ServerContext, exchange: Exchange): Promise<void> {
-  exchange.response.statusCode = 200;
-  exchange.response.setHeader('Content-Type', 'text/html; charset=utf-8');
-  exchange.response.setHeader('Content-Length', dashboardPlaceholder.length);
-  exchange.response.end(dashboardPlaceholder);
-  return Promise.resolve();
 }
 
 /** GET /admin/aae: anti-entropy per partition (decision 0016). */
