@@ -5,7 +5,8 @@
 // as they happen); state that already lives elsewhere (hints pending, transport counters, member
 // states, WAL statistics) is read at scrape time by `collect`, so nothing is counted twice.
 // A registry per node, not the global one: tests and `everwrite dev` run several nodes in a process.
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FastHistogram, type HistogramSeries } from '../api/fast-histogram.ts';
 import { errorTable } from '../core/base/errors.ts';
 import type { LoggedEngineStatistics } from '../io/storage/index.ts';
 import type { TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
@@ -39,37 +40,38 @@ export class NodeMetrics implements RuntimeObserver {
   readonly registry = new Registry();
   /** The last minute per operation, for the dashboard (GET /admin/stats). */
   readonly live = new LiveStats();
-  private readonly operations: Histogram<'operation' | 'outcome'>;
+  private readonly operations: FastHistogram<'operation' | 'outcome'>;
   private readonly forwards: Counter;
   private readonly sloppyReplicas: Counter;
   private readonly readRepairs: Counter;
   private readonly hintsStoredCounter: Counter<'target'>;
   private readonly hintsDeliveredCounter: Counter<'target'>;
   private readonly hintsDroppedCounter: Counter<'reason'>;
-  private readonly readSiblings: Histogram;
-  private readonly readContextActors: Histogram;
-  private readonly storeWrites: Histogram;
-  private readonly walSyncs: Histogram;
+  private readonly readSiblings: HistogramSeries;
+  private readonly readContextActors: HistogramSeries;
+  private readonly storeWrites: HistogramSeries;
+  private readonly walSyncs: HistogramSeries;
   /** Plain running totals of the event counters, for the dashboard's JSON (GET /admin/stats). */
   private readonly running = { forwards: 0, sloppyReplicas: 0, readRepairs: 0, hintsStored: 0, hintsDelivered: 0, hintsDropped: 0 };
   /** Cached label children of the operation histogram, by "operation outcome". */
-  private readonly operationChildren = new Map<string, { observe(value: number): void }>();
+  private readonly operationChildren = new Map<string, HistogramSeries>();
 
   /** `onOperationFailed`: told of every failed operation's code (the quorum-failure log line). */
   constructor(private readonly onOperationFailed?: (operation: CoordinatedOperation, code: string) => void) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.operations = new Histogram({ name: 'everwrite_operation_duration_seconds', help: 'Coordinated client operations (HTTP, RESP, embedded) from request to answer, by operation and outcome (ok or the EVERWRITE_* code).', labelNames: ['operation', 'outcome'], buckets: latencyBucketsSeconds, registers });
+    const histogram = (name: string, help: string, buckets: readonly number[]): HistogramSeries => new FastHistogram(this.registry, name, help, [], buckets).labels();
+    this.operations = new FastHistogram(this.registry, 'everwrite_operation_duration_seconds', 'Coordinated client operations (HTTP, RESP, embedded) from request to answer, by operation and outcome (ok or the EVERWRITE_* code).', ['operation', 'outcome'], latencyBucketsSeconds);
     this.forwards = new Counter({ name: 'everwrite_forwards_total', help: 'Client operations this node forwarded to a primary of the key to coordinate.', registers });
     this.sloppyReplicas = new Counter({ name: 'everwrite_sloppy_replicas_total', help: 'Write replicas sent to a fallback node as a hint for an unreachable primary (sloppy quorum).', registers });
     this.readRepairs = new Counter({ name: 'everwrite_read_repairs_total', help: 'Newer records pushed to stale replicas after a read (read repair).', registers });
     this.hintsStoredCounter = new Counter({ name: 'everwrite_hints_stored_total', help: 'Hints this node stored for an unreachable primary, by target.', labelNames: ['target'], registers });
     this.hintsDeliveredCounter = new Counter({ name: 'everwrite_hints_delivered_total', help: 'Hints acknowledged by their target and removed here, by target.', labelNames: ['target'], registers });
     this.hintsDroppedCounter = new Counter({ name: 'everwrite_hints_dropped_total', help: 'Hints not kept: refused (store full or failing) or undecodable on load.', labelNames: ['reason'], registers });
-    this.readSiblings = new Histogram({ name: 'everwrite_read_siblings', help: 'Siblings (concurrent versions) in each successful read answer.', buckets: siblingBuckets, registers });
-    this.readContextActors = new Histogram({ name: 'everwrite_read_context_actors', help: 'Actors (node epochs) in the causal context of each successful read answer: the context size.', buckets: contextActorBuckets, registers });
-    this.storeWrites = new Histogram({ name: 'everwrite_store_write_duration_seconds', help: "Writes to this node's replica store (a mint or a merge, through the write-ahead log) that waited for the engine.", buckets: latencyBucketsSeconds, registers });
-    this.walSyncs = new Histogram({ name: 'everwrite_wal_fsync_duration_seconds', help: 'Duration of each fdatasync of the write-ahead log (one per group commit).', buckets: syncBucketsSeconds, registers });
+    this.readSiblings = histogram('everwrite_read_siblings', 'Siblings (concurrent versions) in each successful read answer.', siblingBuckets);
+    this.readContextActors = histogram('everwrite_read_context_actors', 'Actors (node epochs) in the causal context of each successful read answer: the context size.', contextActorBuckets);
+    this.storeWrites = histogram('everwrite_store_write_duration_seconds', "Writes to this node's replica store (a mint or a merge, through the write-ahead log) that waited for the engine.", latencyBucketsSeconds);
+    this.walSyncs = histogram('everwrite_wal_fsync_duration_seconds', 'Duration of each fdatasync of the write-ahead log (one per group commit).', syncBucketsSeconds);
     for (const reason of ['refused', 'undecodable'] satisfies HintDropReason[]) this.hintsDroppedCounter.labels(reason).inc(0);
   }
 

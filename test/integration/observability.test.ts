@@ -60,7 +60,6 @@ const families = [
   'nodejs_heap_size_used_bytes',
   'everwrite_http_requests_total',
   'everwrite_http_request_duration_seconds',
-  'everwrite_resp_commands_total',
   'everwrite_resp_command_duration_seconds',
   'everwrite_operation_duration_seconds',
   'everwrite_forwards_total',
@@ -117,9 +116,9 @@ test('GET /metrics of a real node lists every documented family, and the counts 
   assert.ok(moved('everwrite_operation_duration_seconds_count', { operation: 'put', outcome: 'ok' }) >= writes + 1, 'puts counted');
   assert.ok(moved('everwrite_operation_duration_seconds_count', { operation: 'get', outcome: 'ok' }) >= writes + 1, 'gets counted');
   assert.ok(moved('everwrite_http_requests_total', { route: '/buckets/{bucket}/keys/{key}', method: 'PUT', status: '204' }) >= writes + 1);
-  assert.equal(moved('everwrite_resp_commands_total', { command: 'set', outcome: 'ok' }), 5);
-  assert.equal(moved('everwrite_resp_commands_total', { command: 'get', outcome: 'ok' }), 5);
-  assert.equal(moved('everwrite_resp_commands_total', { command: 'unknown', outcome: 'error' }), 1);
+  assert.equal(moved('everwrite_resp_command_duration_seconds_count', { command: 'set', outcome: 'ok' }), 5);
+  assert.equal(moved('everwrite_resp_command_duration_seconds_count', { command: 'get', outcome: 'ok' }), 5);
+  assert.equal(moved('everwrite_resp_command_duration_seconds_count', { command: 'unknown', outcome: 'error' }), 1);
   // The sibling histogram saw one read with two versions: one observation above le="1".
   const readsWithSiblings = moved('everwrite_read_siblings_count') - moved('everwrite_read_siblings_bucket', { le: '1' });
   assert.ok(readsWithSiblings >= 1, `a read answering 2 siblings was observed (${readsWithSiblings})`);

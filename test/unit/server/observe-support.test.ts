@@ -14,6 +14,8 @@ import { HttpMetrics } from '../../../src/api/http/metrics.ts';
 import { RespMetrics } from '../../../src/api/resp/metrics.ts';
 import { TcpTransportMetrics } from '../../../src/io/transport/tcp-shared.ts';
 import { readFileSync } from 'node:fs';
+import { Histogram, Registry } from 'prom-client';
+import { FastHistogram } from '../../../src/api/fast-histogram.ts';
 
 function capture(): { stream: Writable; lines: string[] } {
   const lines: string[] = [];
@@ -103,4 +105,20 @@ test('the Grafana dashboard queries only families a node exports', async () => {
   const queried = new Set([...dashboard.matchAll(/\b((?:everwrite|nodejs|process)_[a-z0-9_]+)/g)].map((match) => (match[1] as string).replace(/_(bucket|count|sum)$/, '')));
   assert.ok(queried.size >= 15, `the dashboard queries ${queried.size} families`);
   for (const name of queried) assert.ok(exported.has(name), `${name} is exported`);
+});
+
+test('FastHistogram exposes exactly what a prom-client Histogram would for the same observations', async () => {
+  const buckets = [0.001, 0.01, 0.1, 1];
+  const observations: Array<[string, string, number]> = [['get', 'ok', 0.0005], ['get', 'ok', 0.001], ['get', 'ok', 0.05], ['put', 'EVERWRITE_TIMEOUT', 3], ['get', 'ok', 0.0999]];
+  const reference = new Registry();
+  const histogram = new Histogram({ name: 'x_seconds', help: 'x', labelNames: ['operation', 'outcome'], buckets, registers: [reference] });
+  const fast = new Registry();
+  const fastHistogram = new FastHistogram(fast, 'x_seconds', 'x', ['operation', 'outcome'], buckets);
+  for (const [operation, outcome, value] of observations) {
+    histogram.labels(operation, outcome).observe(value);
+    fastHistogram.labels(operation, outcome).observe(value);
+  }
+  assert.equal(await fast.metrics(), await reference.metrics());
+  fastHistogram.unregister();
+  assert.equal(await fast.metrics(), '\n');
 });
