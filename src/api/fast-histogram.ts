@@ -1,6 +1,6 @@
 // Why: prom-client's Histogram hashes its label object on every observe, even through a child from
 // labels(). Per coordinated operation that cost 2.8-3.6 µs (bench/node-metrics.bench.ts,
-// docs/BENCHMARKS.md) on a path of ~50 µs per RESP SET; with this histogram 0.6-0.7 µs. It keeps
+// docs/BENCHMARKS.md), on the path of every client request; with this histogram 0.6-0.7 µs. It keeps
 // each label set's bucket counts in a typed array found once, so an observe is a short bucket scan
 // and three additions, and hands prom-client the same exposition at scrape time through the
 // registry's custom-metric interface (an object with name, help, type and get()).
