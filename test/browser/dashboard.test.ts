@@ -2,7 +2,7 @@
 // Debian's chromium (playwright-core, which downloads no browser) at a 3-process cluster: the page
 // loads with no console error, shows every member up, shows a node killed with -9 as not up within
 // the failure-detection bound, highlights a key's preference list, and its key browser shows the
-// two siblings two concurrent writes made. Screenshots are kept under test-results/dashboard/ (the
+// two siblings two concurrent writes made (one of them markup, shown as text). Screenshots are kept under test-results/dashboard/ (the
 // path is printed). Without /usr/bin/chromium the test skips with the reason, except under CI=true,
 // where a missing browser is a failure (CI installs it: .ci/run).
 import { after, before, test } from 'node:test';
@@ -67,13 +67,16 @@ test('the dashboard shows every member, a killed node as not up, a preference li
 
   // Two blind writes through two coordinators: concurrent versions of one key.
   assert.equal((await cluster.put(1, 'default', 'twins', 'left')).status, 204);
-  assert.equal((await cluster.put(2, 'default', 'twins', 'right')).status, 204);
+  // One value is markup: the page must show it as text, never make it an element.
+  const markup = '<img id="injected" src="/nowhere" onerror="document.title=1">';
+  assert.equal((await cluster.put(2, 'default', 'twins', markup)).status, 204);
   await page.fill('#key-bucket', 'default');
   await page.fill('#key-key', 'twins');
   await page.click('#key-form button');
   await page.waitForSelector('#key-result [data-siblings="2"]');
   const shown = await page.locator('#key-result .sibling pre').allTextContents();
-  assert.deepEqual([...shown].sort(), ['left', 'right']);
+  assert.deepEqual([...shown].sort(), [markup, 'left']);
+  assert.equal(await page.locator('#injected').count(), 0, 'a value is never markup');
   assert.ok(((await page.locator('#key-context').textContent()) ?? '').length > 10, 'the context is shown');
 
   await page.fill('#placement-bucket', 'default');
