@@ -70,6 +70,8 @@ interface IndexedHint {
 interface TargetIndex {
   readonly bySequence: Map<number, IndexedHint>;
   readonly bySlot: Map<string, IndexedHint>;
+  /** Bytes of this target's hints (metrics: bytes pending per target). */
+  bytes: number;
 }
 
 const hintsNamespace = reservedNamespaces.hints;
@@ -110,6 +112,11 @@ export class HintStore {
   /** Targets holding at least one hint. */
   targets(): string[] {
     return [...this.index.keys()];
+  }
+
+  /** Hints and their bytes held for each target that has some (metrics, the dashboard). */
+  pendingByTarget(): Array<{ readonly target: string; readonly count: number; readonly bytes: number }> {
+    return [...this.index].map(([target, targetIndex]) => ({ target, count: targetIndex.bySequence.size, bytes: targetIndex.bytes }));
   }
 
   /**
@@ -203,9 +210,10 @@ export class HintStore {
 
   private remember(target: string, hint: IndexedHint): void {
     let targetIndex = this.index.get(target);
-    if (targetIndex === undefined) this.index.set(target, (targetIndex = { bySequence: new Map(), bySlot: new Map() }));
+    if (targetIndex === undefined) this.index.set(target, (targetIndex = { bySequence: new Map(), bySlot: new Map(), bytes: 0 }));
     targetIndex.bySequence.set(hint.sequence, hint);
     targetIndex.bySlot.set(hint.slot, hint);
+    targetIndex.bytes += hint.bytes;
     this.hintCount++;
     this.hintBytes += hint.bytes;
   }
@@ -215,6 +223,7 @@ export class HintStore {
     if (targetIndex?.bySequence.get(hint.sequence) !== hint) return;
     targetIndex.bySequence.delete(hint.sequence);
     if (targetIndex.bySlot.get(hint.slot) === hint) targetIndex.bySlot.delete(hint.slot);
+    targetIndex.bytes -= hint.bytes;
     if (targetIndex.bySequence.size === 0) this.index.delete(target);
     this.hintCount--;
     this.hintBytes -= hint.bytes;
@@ -326,6 +335,11 @@ export function decodeHint(storedKey: Uint8Array, storedValue: Uint8Array): Hint
 
 function hintId(target: string, sequence: number): string {
   return `${target}/${sequence.toString(16).padStart(16, '0')}`;
+}
+
+/** The target a hint id names, or undefined for an id this store did not make. */
+export function targetOfHintId(id: string): string | undefined {
+  return parseHintId(id)?.target;
 }
 
 function parseHintId(id: string): { target: string; sequence: number } | undefined {

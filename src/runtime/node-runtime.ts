@@ -9,7 +9,7 @@ import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
 import type { Message, PropsEntry } from '../core/protocol/messages.ts';
-import { keyHash, partitionOf, ringToJSON } from '../core/ring/index.ts';
+import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
 import { checkContextFits, decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
@@ -20,10 +20,11 @@ import { propsStorageKey } from './node-metadata.ts';
 import { clearHandoffProgress, saveHandoffProgress } from './handoff-progress-store.ts';
 import { assertNever } from '../core/base/assert.ts';
 import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
-import type { HintStore } from './hint-store.ts';
+import { targetOfHintId, type HintStore } from './hint-store.ts';
+import type { CoordinatedOperation, RuntimeObserver } from './observer.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
-import type { AntiEntropyReport, BucketProps, DeleteRequest, GetResult, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
+import type { AntiEntropyReport, BucketProps, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -63,6 +64,8 @@ export interface NodeRuntimeOptions {
    * done and the completed view excludes it). The process may stop and exit 0.
    */
   readonly onLeftCluster?: (viewVersion: number) => void;
+  /** Told of operations, forwards, sloppy writes, read repairs and hints (metrics); none when absent. */
+  readonly observer?: RuntimeObserver;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -72,6 +75,15 @@ interface Waiter {
   readonly resolve: (answer: never) => void;
   readonly reject: (error: EverwriteError) => void;
   readonly shape: (outcome: Success) => unknown;
+  readonly operation: CoordinatedOperation;
+  /** Monotonic ms the request was stepped at, for its latency. */
+  readonly startedMs: number;
+}
+
+/** A hint handoff to one target in progress: since when, and how many hints it acknowledged so far. */
+interface Handoff {
+  readonly startedMs: number;
+  delivered: number;
 }
 
 /** Keys read per slice while a partition is dropped. */
@@ -97,6 +109,10 @@ export class NodeRuntime implements KvService {
   /** The reply shapes, bound once to this node's seal. */
   private readonly shapeGetResult: (outcome: Success) => GetResult;
   private readonly shapeWriteResult: (outcome: Success) => { readonly context: string };
+  private readonly observer: RuntimeObserver | undefined;
+  /** The type of the event being stepped: tells a read repair's push from anti-entropy's (both replicaPut id 0). */
+  private steppingType: Event['type'] | undefined;
+  private readonly handoffs = new Map<string, Handoff>();
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -107,6 +123,7 @@ export class NodeRuntime implements KvService {
       if (options.core.isTimerPending(timerId)) this.dispatch({ type: 'timerFired', nowMs, timerId });
     });
     this.engine = options.store.engine;
+    this.observer = options.observer;
   }
 
   get core(): NodeCore {
@@ -194,6 +211,15 @@ export class NodeRuntime implements KvService {
     return { ...ringToJSON(view.ring), digest: view.digest, members: view.members.map((member) => ({ ...member })) };
   }
 
+  /** Where a key lives now: its partition, N primaries and the nodes a request would use (fallbacks for dead primaries). */
+  placement(bucket: string, key: string): KeyPlacementReport {
+    const core = this.options.core;
+    const nowMs = this.options.clock.monotonicMs();
+    const partition = partitionOf(core.ring, keyHash(this.options.md5, bucket, key));
+    const { primaries, targets } = placementOf(core.ring, partition, core.bucketProps(bucket).n, (node) => core.isAlive(node, nowMs));
+    return { bucket, key, partition, primaries: [...primaries], targets: targets.map((entry) => ({ node: entry.node, role: entry.role, ...(entry.role === 'fallback' ? { standsInFor: entry.standsInFor } : {}) })) };
+  }
+
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
@@ -219,7 +245,7 @@ export class NodeRuntime implements KvService {
   private ask<T>(event: Extract<Event, { requestId: number }>, shape: (outcome: Success) => T): Promise<T> {
     if (!this.running) return notRunning();
     return new Promise<T>((resolve, reject) => {
-      this.waiters.add(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape });
+      this.waiters.add(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape, operation: operationOf(event), startedMs: event.nowMs });
       this.dispatch(event);
     });
   }
@@ -250,6 +276,16 @@ export class NodeRuntime implements KvService {
     this.drain();
   }
 
+  /** Tells the observer what a message this node sends means to an operator. */
+  private observeSend(message: Message): void {
+    const observer = this.observer as RuntimeObserver;
+    if (message.type === 'forward') observer.forwardSent();
+    else if (message.type !== 'replicaPut') return;
+    else if (message.hintFor !== undefined) observer.sloppyReplicaSent();
+    // Anti-entropy pushes its id-0 replicaPut after a store answer; a read repair's follows replies or a deadline.
+    else if (message.id === 0 && this.steppingType !== 'storeDone') observer.readRepairSent();
+  }
+
   /**
    * Steps the core with `event` and executes every effect it produced. An event that an effect
    * produces at once (a synchronous store answer) is queued and stepped in the same call rather
@@ -274,6 +310,7 @@ export class NodeRuntime implements KvService {
 
   private step(event: Event): void {
     const core = this.options.core;
+    this.steppingType = event.type;
     core.step(event);
     const effects = core.pendingEffects();
     try {
@@ -283,6 +320,7 @@ export class NodeRuntime implements KvService {
           this.execute(effect);
           continue;
         }
+        if (this.observer !== undefined) this.observeSend(effect.message);
         const queue = this.outbox.get(effect.to);
         if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
         else queue.push(effect.message);
@@ -352,7 +390,7 @@ export class NodeRuntime implements KvService {
         this.loadHints(effect.limit);
         return;
       case 'hintRemove':
-        this.options.hints.remove(effect.ids).catch((error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'));
+        this.removeHints(effect.ids);
         return;
       case 'propsSave':
         this.saveProps(effect.entries);
@@ -390,8 +428,16 @@ export class NodeRuntime implements KvService {
   private settle(requestId: number, outcome: Outcome): void {
     const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
+    if (this.observer !== undefined) this.observeOutcome(waiter, outcome);
     if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
     else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
+  }
+
+  private observeOutcome(waiter: Waiter, outcome: Outcome): void {
+    const observer = this.observer as RuntimeObserver;
+    const seconds = (this.options.clock.monotonicMs() - waiter.startedMs) / 1000;
+    observer.operationFinished(waiter.operation, outcome.ok ? 'ok' : outcome.error.code, seconds);
+    if (outcome.ok && waiter.operation === 'get') observer.readAnswered(outcome.record.siblings.length, outcome.record.context.size);
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
@@ -411,8 +457,12 @@ export class NodeRuntime implements KvService {
       return;
     }
     const token = effect.token;
+    const startedMs = this.observer === undefined || effect.type === 'storeRead' ? undefined : this.options.clock.monotonicMs();
     answer.then(
-      (version) => this.storeDone(token, version),
+      (version) => {
+        if (startedMs !== undefined) this.observer?.storeWriteFinished((this.options.clock.monotonicMs() - startedMs) / 1000);
+        this.storeDone(token, version);
+      },
       (error: unknown) => this.storeFailed(token, error),
     );
   }
@@ -517,7 +567,8 @@ export class NodeRuntime implements KvService {
         return false;
       },
     ).then((ok) => {
-      if (!ok) this.logger.warn({ target: effect.target }, 'hint not stored (store full or failing)');
+      this.observer?.hintStored(effect.target, ok);
+      if (!ok) this.logger.warn({ event: 'hint_refused', target: effect.target }, 'hint not stored (store full or failing)');
       if (this.running) this.dispatch({ type: 'hintAdded', nowMs: this.options.clock.monotonicMs(), token: effect.token, ok });
     });
   }
@@ -530,13 +581,43 @@ export class NodeRuntime implements KvService {
           try {
             loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, record: decodeRecord(hint.record) });
           } catch {
-            this.logger.error({ id: hint.id }, 'dropping an undecodable hint');
+            this.observer?.hintDropped('undecodable');
+            this.logger.error({ event: 'hint_dropped', id: hint.id }, 'dropping an undecodable hint');
             this.options.hints.remove([hint.id]).catch((error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'));
           }
         }
-        if (this.running) this.dispatch({ type: 'hintsLoaded', nowMs: this.options.clock.monotonicMs(), target: target as NodeId, hints: loaded });
+        const nowMs = this.options.clock.monotonicMs();
+        if (loaded.length > 0 && !this.handoffs.has(target)) this.handoffs.set(target, { startedMs: nowMs, delivered: 0 });
+        if (this.running) this.dispatch({ type: 'hintsLoaded', nowMs, target: target as NodeId, hints: loaded });
       }, (error: unknown) => this.logger.error({ error: String(error) }, 'hint load failed'));
     }
+  }
+
+  /** Removes acknowledged hints; once a target has none left, logs the handoff (count, duration). */
+  private removeHints(ids: readonly string[]): void {
+    const hints = this.options.hints;
+    hints.remove(ids).then(
+      () => {
+        for (const [target, count] of countByTarget(ids)) this.handoffProgressed(target, count);
+      },
+      (error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'),
+    );
+  }
+
+  private handoffProgressed(target: string, count: number): void {
+    this.observer?.hintsDelivered(target, count);
+    const handoff = this.handoffs.get(target);
+    if (handoff === undefined) return;
+    handoff.delivered += count;
+    if (this.options.hints.pendingByTarget().some((entry) => entry.target === target)) return;
+    this.handoffs.delete(target);
+    const durationMs = Math.round(this.options.clock.monotonicMs() - handoff.startedMs);
+    this.logger.info({ event: 'hints_handed_off', target, count: handoff.delivered, durationMs }, `handed off ${handoff.delivered} hints to ${target}`);
+  }
+
+  /** Hints held per target: what /admin/hints and the metrics show. */
+  hintsPending(): Array<{ readonly target: string; readonly count: number; readonly bytes: number }> {
+    return this.options.hints.pendingByTarget();
   }
 
   private saveProps(entries: readonly PropsEntry[]): void {
@@ -588,6 +669,21 @@ function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId,
       peers: [...gossip.peerSummaries()].map(([id, summary]) => ({ id, ...summary })),
     },
   };
+}
+
+function operationOf(event: Extract<Event, { requestId: number }>): CoordinatedOperation {
+  if (event.type === 'clientGet') return 'get';
+  if (event.type === 'clientPut') return event.write.deleted ? 'delete' : 'put';
+  return 'props';
+}
+
+function countByTarget(ids: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const id of ids) {
+    const target = targetOfHintId(id);
+    if (target !== undefined) counts.set(target, (counts.get(target) ?? 0) + 1);
+  }
+  return counts;
 }
 
 function notRunning(): Promise<never> {

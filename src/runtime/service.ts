@@ -129,8 +129,19 @@ export interface KvService {
   antiEntropy?(): AntiEntropyReport;
   /** Queues exchanges of `partition` (every held one when undefined) now; EVERWRITE_BAD_REQUEST for a partition out of range. */
   requestAntiEntropy?(partition: number | undefined): AntiEntropyReport;
+  /** Where a key lives (GET /admin/placement); absent on a service without a ring (a test double). */
+  placement?(bucket: string, key: string): KeyPlacementReport;
   /** This node's own replica of a key, without any quorum; undefined when it holds no version. */
   localGet(bucket: string, key: string): Promise<GetResult | undefined>;
+}
+
+/** What GET /admin/placement answers: a key's partition, its N primaries, and the nodes a request would use now. */
+export interface KeyPlacementReport {
+  readonly bucket: string;
+  readonly key: string;
+  readonly partition: number;
+  readonly primaries: readonly string[];
+  readonly targets: ReadonlyArray<{ readonly node: string; readonly role: 'primary' | 'fallback'; readonly standsInFor?: string }>;
 }
 
 /** What GET /admin/aae answers: trees held and ready, and per partition its exchanges. */

@@ -13,7 +13,7 @@ import type { ClusterView } from '../core/cluster-view/index.ts';
 import { actorOf } from '../core/versioning/index.ts';
 import { startHttpServer, type HttpServerHandle } from '../api/http/server.ts';
 import { startRespServer, type RespServerHandle } from '../api/resp/index.ts';
-import { createStorageEngine, type EngineKind } from '../io/storage/index.ts';
+import { createStorageEngine, LoggedEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
@@ -26,6 +26,9 @@ import { bootView, type SeedMember } from './view-boot.ts';
 import { MembershipAdmin } from './membership-admin.ts';
 import { AddressRateLimiter } from '../core/base/rate-limiter.ts';
 import type { NodeLimits } from './node-limits.ts';
+import { NodeMetrics } from './node-metrics.ts';
+import { QuorumFailureLog } from './quorum-failure-log.ts';
+import { liveWindowSeconds } from './live-stats.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -78,6 +81,8 @@ export interface RunningNode {
   readonly peerAddress: HostPort;
   /** The cluster view the node booted with; the current one is runtime.core.viewGossip.view. */
   readonly bootView: ClusterView;
+  /** The node's Prometheus registry and live figures (GET /metrics, GET /admin/stats). */
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
   /**
    * Stops like stop() but leaves no clean-stop mark, so the next boot draws a new versioning epoch
@@ -129,7 +134,7 @@ function followViewWithLinger(transport: TcpTransport, previous: ClusterView, ne
 /** Unreachable peers are routine (debug); refusals and failed handshakes name who knocked (warn). */
 function logTransportIncident(logger: RuntimeLogger | undefined, incident: EverwriteError): void {
   const routine = incident.code === 'EVERWRITE_UNAVAILABLE' || incident.code === 'EVERWRITE_TIMEOUT';
-  logger?.[routine ? 'debug' : 'warn']({ code: incident.code, ...incident.details }, incident.message);
+  logger?.[routine ? 'debug' : 'warn']({ event: routine ? 'peer_unreachable' : 'peer_refused', code: incident.code, ...incident.details }, incident.message);
 }
 
 async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<typeof createStorageEngine>>): Promise<ClusterView> {
@@ -150,11 +155,26 @@ async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<ty
   return booted.view;
 }
 
+/** Opens the engine; a write-ahead log's replay is logged with its record count and duration. */
+async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Promise<ReturnType<typeof createStorageEngine>> {
+  const engine = createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory, log: { onSyncSeconds: metrics.walSynced } });
+  const startedMs = performance.now();
+  await engine.open();
+  if (engine instanceof LoggedEngine) {
+    const replay = engine.replayReport;
+    const fields = { event: 'wal_replayed', records: replay.records, files: replay.files, tornTail: replay.tornTail, durationMs: Math.round(performance.now() - startedMs) };
+    options.logger?.info(fields, `write-ahead log replayed: ${replay.records} records`);
+  }
+  return engine;
+}
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
   const self = asNodeId(options.nodeId);
-  const engine = await createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory });
-  await engine.open();
+  // Started with the front ends (its timer must not outlive a failed start).
+  const failures: { log?: QuorumFailureLog | undefined } = {};
+  const metrics = new NodeMetrics((operation, code) => failures.log?.record(operation, code));
+  const engine = await openEngine(options, metrics);
   let view: ClusterView;
   try {
     view = await openView(options, engine);
@@ -163,6 +183,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     throw error;
   }
   const identity = await bootIdentity(engine, () => randomInt(1, 2 ** 31));
+  if (identity.epochSource === 'unclean') {
+    options.logger?.warn({ event: 'restart_after_unclean_stop', epoch: identity.epoch }, 'restarted after an unclean stop (no clean-stop mark): writing under a new epoch (decision 0008)');
+  }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
   const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
@@ -179,7 +202,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
+  const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
@@ -188,13 +213,16 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   let http: HttpServerHandle | undefined;
   let membership: MembershipAdmin | undefined;
   let resp: RespServerHandle | undefined;
+  const quorumFailures = logger === undefined ? undefined : new QuorumFailureLog({ logger });
+  failures.log = quorumFailures;
   try {
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, ...frontEndLogger });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
     // runtime listening on the peer port with the store open.
+    quorumFailures?.stop();
     await http?.close();
     await runtime.stop();
     await engine.close();
@@ -202,6 +230,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const stopInOrder = async (clean: boolean): Promise<void> => {
     membership?.stop();
+    quorumFailures?.stop();
     await resp?.close();
     await http?.close();
     await runtime.stop();
@@ -217,6 +246,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     respAddress: resp?.address,
     peerAddress: transport.address(),
     bootView: view,
+    metrics,
     // Once: a second call (a signal during shutdown, a test's cleanup) waits for the first.
     stop: () => (stopped ??= stopInOrder(true)),
     abort: () => (stopped ??= stopInOrder(false)),

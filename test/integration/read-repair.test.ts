@@ -6,7 +6,7 @@
 // and hold the old version of the updated one; one R=3 read through another node must fix both.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterFixture, eventually } from '../support/cluster-fixture.ts';
+import { ClusterFixture, eventually, request } from '../support/cluster-fixture.ts';
 
 const bucket = 'repair';
 let fixture: ClusterFixture;
@@ -19,6 +19,12 @@ before(async () => {
 after(async () => {
   await fixture?.stop();
 }, { timeout: 30_000 });
+
+/** everwrite_read_repairs_total on node `index` (docs/OPERATIONS.md "Metrics"). */
+async function readRepairsCounted(index: number): Promise<number> {
+  const page = (await request(`${fixture.url(index)}/metrics`, { fetchTimeoutMs: 5000 })).text;
+  return Number(/^everwrite_read_repairs_total (\d+)$/m.exec(page)?.[1] ?? Number.NaN);
+}
 
 test('a replica that missed writes while killed is repaired by a read through another node', { timeout: 90_000 }, async (context) => {
   const before = await fixture.put(1, bucket, 'updated', 'old', { w: 3 });
@@ -40,6 +46,7 @@ test('a replica that missed writes while killed is repaired by a read through an
   assert.equal(missing.status, 404, `the restarted replica must not hold the key yet: ${missing.text}`);
   assert.equal(await fixture.localValue(3, bucket, 'updated'), 'old', 'the restarted replica holds the old version');
 
+  const repairsBefore = await readRepairsCounted(2);
   const repairStarted = performance.now();
   for (const [key, value] of [['created', 'new key'], ['updated', 'new']] as const) {
     const read = await fixture.get(2, bucket, key, { r: 3, timeoutMs: 10_000 });
@@ -54,5 +61,6 @@ test('a replica that missed writes while killed is repaired by a read through an
   context.diagnostic(`read repair reached n3 ${Math.round(performance.now() - repairStarted)} ms after the reads started`);
   const repaired = await fixture.local(3, bucket, 'updated');
   assert.equal(repaired.json<{ siblings: unknown[] }>().siblings.length, 1, 'the repaired replica holds the update, not a sibling of it');
+  assert.equal((await readRepairsCounted(2)) - repairsBefore, 2, 'the coordinator counted one read repair per stale key');
   fixture.assertNoCrashes();
 });

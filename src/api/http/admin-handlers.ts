@@ -1,5 +1,5 @@
 // Why: the routes around the data path: bucket properties, the node's view of the cluster, health,
-// metrics and the dashboard entry page. Membership routes are in membership-handlers.ts.
+// metrics (the dashboard's routes are in observe-handlers.ts). Membership routes are in membership-handlers.ts.
 import { utf8Decode } from '../../core/base/bytes.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { readBody } from './body.ts';
@@ -62,25 +62,6 @@ export async function getMetrics(context: ServerContext, exchange: Exchange): Pr
   exchange.response.setHeader('Content-Type', registry.contentType);
   exchange.response.setHeader('Content-Length', Buffer.byteLength(text));
   exchange.response.end(text);
-}
-
-const dashboardPlaceholder = Buffer.from(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Everwrite node</title></head>
-<body>
-<h1>Everwrite node</h1>
-<p>The dashboard comes in a later release. Meanwhile the node's view of the cluster is at
-<a href="/admin/status">/admin/status</a> (and the ring at <a href="/admin/ring">/admin/ring</a>).</p>
-</body>
-</html>
-`);
-
-export function getDashboard(_context: ServerContext, exchange: Exchange): Promise<void> {
-  exchange.response.statusCode = 200;
-  exchange.response.setHeader('Content-Type', 'text/html; charset=utf-8');
-  exchange.response.setHeader('Content-Length', dashboardPlaceholder.length);
-  exchange.response.end(dashboardPlaceholder);
-  return Promise.resolve();
 }
 
 /** GET /admin/aae: anti-entropy per partition (decision 0016). */

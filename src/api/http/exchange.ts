@@ -15,6 +15,8 @@ export interface ServerContext {
   readonly options: ResolvedHttpServerOptions;
   readonly logger: Logger;
   readonly metrics: HttpMetrics;
+  /** The node's last minute of operations for GET /admin/stats; absent when the embedder keeps none. */
+  readonly liveStats: (() => unknown) | undefined;
 }
 
 /** One request in flight, with its matched route and the raw (still percent-encoded) path parameters. */

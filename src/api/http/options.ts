@@ -33,6 +33,8 @@ export interface HttpServerOptions {
    * registry must not already hold metrics named `everwrite_http_*`.
    */
   readonly metrics?: Registry;
+  /** Injected: what GET /admin/stats answers (the node's live figures, src/server/live-stats.ts). None: 501. */
+  readonly liveStats?: () => unknown;
   /** Largest JSON request body (PUT /buckets/{b}/props), in bytes. Default 64 KiB: props are tiny. */
   readonly jsonBodyBytesMax?: number;
   /**

@@ -2,10 +2,11 @@
 // and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
 // Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deleteProps, getAntiEntropy, getDashboard, getHealth, getMetrics, getProps, getRing, getStatus, postAntiEntropy, putProps } from './admin-handlers.ts';
+import { deleteProps, getAntiEntropy, getHealth, getMetrics, getProps, getRing, getStatus, postAntiEntropy, putProps } from './admin-handlers.ts';
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
 import { deletePlan, getPlan, getView, postCommit, postJoin, postLeave, postPlanJoin, postRemove } from './membership-handlers.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
+import { dashboardPaths, getDashboardAsset, getPlacement, getStats } from './observe-handlers.ts';
 
 function route(template: string, handlers: Readonly<Record<string, Handler>>): RouteDefinition {
   // HEAD answers like GET; Node leaves the body out.
@@ -30,7 +31,10 @@ export const routes = Object.freeze({
   adminLocalKey: route('/admin/local/buckets/{bucket}/keys/{key}', { GET: getLocalKey }),
   health: route('/health', { GET: getHealth }),
   metrics: route('/metrics', { GET: getMetrics }),
-  dashboard: route('/', { GET: getDashboard }),
+  dashboard: route('/', { GET: getDashboardAsset }),
+  dashboardAsset: route('/dashboard/{file}', { GET: getDashboardAsset }),
+  adminStats: route('/admin/stats', { GET: getStats }),
+  adminPlacement: route('/admin/placement', { GET: getPlacement }),
 });
 
 const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
@@ -47,6 +51,9 @@ const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
   ['/admin/plan/join', routes.adminPlanJoin],
   ['/admin/commit', routes.adminCommit],
   ['/admin/view', routes.adminView],
+  ['/admin/stats', routes.adminStats],
+  ['/admin/placement', routes.adminPlacement],
+  ...dashboardPaths.filter((path) => path !== '/').map((path) => [path, routes.dashboardAsset] as const),
 ]);
 
 /** Template label for requests that matched no route (never the raw path: unbounded cardinality). */

@@ -128,6 +128,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     membership: options.membership,
     options: resolved,
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
+    liveStats: options.liveStats,
     metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),
   });
   const connections = new HttpConnectionGuard(resolved);

@@ -26,6 +26,8 @@ import type { ProtocolVersion, Reply } from './reply.ts';
 /** A command whose reply is not written yet; `bytes` is set once it is answered. */
 interface PendingReply {
   bytes: Buffer | undefined;
+  /** Command name and start (performance.now() ms) for the metrics; undefined without metrics. */
+  readonly timing: CommandTiming | undefined;
   readonly protocol: ProtocolVersion;
   /**
    * Ordering keys this command holds until it is answered; undefined while it holds none in
@@ -35,6 +37,11 @@ interface PendingReply {
   /** What the keys are computed from, until they are (then dropped, not to pin the input). */
   spec: CommandSpec | undefined;
   args: readonly Buffer[] | undefined;
+}
+
+interface CommandTiming {
+  readonly name: string;
+  readonly startedMs: number;
 }
 
 interface BlockedCommand {
@@ -291,6 +298,7 @@ export class RespConnection implements AdmittedConnection {
     session.lastCommand = name;
     server.stats.commandsProcessed += 1;
     let result: Reply | Promise<Reply>;
+    const timing = server.metrics === undefined ? undefined : { name, startedMs: performance.now() };
     const retryAfterMs = server.rateLimiter.take(this.clientAddress, server.clock.nowMs);
     try {
       result = retryAfterMs > 0 ? rateLimitedReply(retryAfterMs) : runCommand(server, session, spec, args);
@@ -299,10 +307,11 @@ export class RespConnection implements AdmittedConnection {
     }
     if (session.quitting) this.stopReading();
     if (!(result instanceof Promise)) {
+      if (timing !== undefined) this.recordTiming(timing, result);
       this.answerNow(result);
       return;
     }
-    const slot: PendingReply = { bytes: undefined, protocol: session.protocol, keys, spec: undefined, args: undefined };
+    const slot: PendingReply = { bytes: undefined, timing, protocol: session.protocol, keys, spec: undefined, args: undefined };
     if (keys === undefined) {
       slot.spec = spec;
       slot.args = args;
@@ -322,7 +331,11 @@ export class RespConnection implements AdmittedConnection {
   private answerNow(reply: Reply): void {
     const bytes = encodeReply(reply, this.session.protocol);
     if (this.pending.length === 0) this.append(bytes);
-    else this.pending.push({ bytes, protocol: this.session.protocol, keys: noKeys, spec: undefined, args: undefined });
+    else this.pending.push({ bytes, timing: undefined, protocol: this.session.protocol, keys: noKeys, spec: undefined, args: undefined });
+  }
+
+  private recordTiming(timing: CommandTiming, reply: Reply): void {
+    this.server.metrics?.record(timing.name, reply, (performance.now() - timing.startedMs) / 1000);
   }
 
   private complete(slot: PendingReply, reply: Reply): void {
@@ -334,6 +347,7 @@ export class RespConnection implements AdmittedConnection {
     } else {
       this.releaseKeys(slot.keys ?? noKeys);
     }
+    if (slot.timing !== undefined) this.recordTiming(slot.timing, reply);
     slot.bytes = encodeReply(reply, slot.protocol);
     while (this.pending.length > 0) {
       const head = this.pending[0] as PendingReply;

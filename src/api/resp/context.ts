@@ -7,6 +7,7 @@ import type { KvService } from '../../runtime/service.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { ResolvedRespServerOptions } from './options.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
+import type { RespMetrics } from './metrics.ts';
 
 /** One client connection's state, as CLIENT, HELLO and INFO see it. */
 export interface Session {
@@ -85,4 +86,6 @@ export interface RespServerContext {
   readonly clock: CoarseClock;
   /** Per-address request rate (decision 0013); may be shared with the node's HTTP front end. */
   readonly rateLimiter: AddressRateLimiter;
+  /** Commands by outcome and latency, when the node gave a registry. */
+  readonly metrics?: RespMetrics;
 }

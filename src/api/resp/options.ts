@@ -7,6 +7,7 @@ import type { Limits } from '../../core/base/limits.ts';
 import type { KvService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
+import type { Registry } from 'prom-client';
 
 /**
  * How a Redis key names an Everwrite bucket and key.
@@ -25,6 +26,8 @@ export type LimitOverrides = { readonly [Name in keyof Limits]?: number };
 export interface RespServerOptions {
   /** Injected: the node's client interface; every data command calls into it. */
   readonly service: KvService;
+  /** Injected: the node's prom-client registry; commands are counted and timed into it (metrics.ts). None: not measured. */
+  readonly metrics?: Registry;
   /** Interface to listen on, e.g. "127.0.0.1". Required: exposing a node beyond loopback is a decision. */
   readonly host: string;
   /** TCP port, 0..65535; 0 lets the OS pick a free port (tests read it back from `address`). */

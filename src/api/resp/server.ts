@@ -16,6 +16,7 @@ import type { RespServerContext, RespStats, Session } from './context.ts';
 import { resolveRespServerOptions } from './options.ts';
 import type { RespServerOptions } from './options.ts';
 import { listen } from '../listen.ts';
+import { RespMetrics } from './metrics.ts';
 
 export type { RespServerOptions, KeyMapping, LimitOverrides } from './options.ts';
 
@@ -65,6 +66,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     startedMs: clock.nowMs,
     clock,
     rateLimiter: options.rateLimiter ?? new AddressRateLimiter(),
+    ...(options.metrics === undefined ? {} : { metrics: new RespMetrics(options.metrics) }),
   });
   const connections = new Set<RespConnection>();
   const admission = new ConnectionAdmission<RespConnection>(resolved);
@@ -117,6 +119,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
         clearTimeout(deadline);
         clearInterval(clockTimer);
         clearInterval(idleTimer);
+        context.metrics?.unregister();
         if (error === undefined) resolve();
         else reject(error);
       });

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { loadSecret } from '../../io/transport/handshake.ts';
 import { LocalCluster, type LocalClusterOptions } from '../local-cluster.ts';
 import { startNode, type ClusterMember, type HostPort, type RunningNode } from '../../server/start-node.ts';
@@ -15,6 +15,7 @@ import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 import { parseLimitsJson } from '../../server/node-limits.ts';
 import { readJsonObjectFlag } from '../../server/json-flag.ts';
+import { createNodeLogger } from '../../server/logger.ts';
 
 export function parseHostPort(text: string, what: string): HostPort {
   const match = /^(.*):(\d{1,5})$/.exec(text.trim());
@@ -71,6 +72,9 @@ interface StartFlags {
   limitsJson?: string;
 }
 
+/** The settings `start` takes from flags, a --config file or EVERWRITE_* variables. */
+export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson'] as const;
+
 /**
  * Flags win over the config file, which wins over EVERWRITE_* environment variables. `given` names
  * the settings that came from any of them rather than from a default (a given --partitions is
@@ -80,7 +84,7 @@ function mergeSettings(flags: StartFlags, command: Command): StartFlags & { give
   const fromFile = flags.config === undefined ? {} : (JSON.parse(readFileSync(flags.config, 'utf8')) as Partial<StartFlags>);
   const merged: Record<string, unknown> = {};
   const given = new Set<string>();
-  for (const name of ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson'] as const) {
+  for (const name of startSettingNames) {
     const environmentName = `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
     const explicit = command.getOptionValueSource(name) === 'cli';
     merged[name] = explicit ? flags[name] : (fromFile[name] ?? process.env[environmentName] ?? flags[name]);
@@ -99,7 +103,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
   if (engine !== 'memory' && flags.data === undefined) throw new Error('--data DIR is required for durable engines');
   const settings = parseSettingsJson(flags.settingsJson, members.length);
   const limits = parseLimitsJson(flags.limitsJson);
-  const logger = pino({ level: flags.logLevel, base: { node: nodeId } });
+  const logger = createNodeLogger({ level: flags.logLevel, nodeId });
   // Installed before the node starts, so nothing escapes unlogged; the node is known once started.
   const started: { node?: RunningNode } = {};
   installProcessGuard(process, { logger, onFatal: () => abortAndExit(started.node, logger) });
@@ -139,7 +143,7 @@ async function runStart(rawFlags: StartFlags, command: Command): Promise<void> {
 /** Bound on stopping a node whose state is suspect, in ms: past it the process exits anyway. */
 const abortGraceMs = 10_000;
 
-function abortAndExit(node: RunningNode | undefined, logger: pino.Logger): void {
+function abortAndExit(node: RunningNode | undefined, logger: Logger): void {
   const exit = (): void => {
     logger.fatal({ exitCode: fatalExitCode }, 'node stopped after a broken invariant; exiting');
     process.exit(fatalExitCode);

@@ -98,9 +98,11 @@ export interface LoggedEngineOptions {
   readonly applyRunBytes?: number;
   /** Times applyDelayMs. Default: the real clock (tests inject a manual one). */
   readonly applyClock?: ApplyClock;
+  /** Told how long each fdatasync of the log took, in seconds (the node's fsync latency metric). */
+  readonly onSyncSeconds?: (seconds: number) => void;
 }
 
-type ResolvedLoggedOptions = Required<LoggedEngineOptions>;
+type ResolvedLoggedOptions = Required<Omit<LoggedEngineOptions, 'onSyncSeconds'>>;
 
 function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
   const component = 'LoggedEngine';
@@ -204,6 +206,7 @@ const replayRunOperations = 50_000;
 export class LoggedEngine implements StorageEngine {
   readonly capabilities: StorageCapabilities;
   readonly options: ResolvedLoggedOptions;
+  private readonly onSyncSeconds: ((seconds: number) => void) | undefined;
   private state: EngineState = 'created';
   private failure: EverwriteError | undefined;
   private overlay = new Overlay();
@@ -235,6 +238,7 @@ export class LoggedEngine implements StorageEngine {
     options: LoggedEngineOptions,
   ) {
     this.options = resolveOptions(options);
+    this.onSyncSeconds = options.onSyncSeconds;
     this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
     const innerReadNow = inner.readNow;
     this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
@@ -455,7 +459,9 @@ export class LoggedEngine implements StorageEngine {
         for (const group of groups) {
           if (group.file === synced) continue;
           synced = group.file as LogFile;
+          const syncStartedMs = performance.now();
           await synced.handle.datasync();
+          this.onSyncSeconds?.((performance.now() - syncStartedMs) / 1000);
           this.counters.syncs++;
         }
         for (const group of groups) this.acknowledgeSynced(group);

@@ -372,13 +372,13 @@ test('POST /admin/join, /admin/leave and /admin/remove answer 501 EVERWRITE_NOT_
     await assertStillServing(harness);
   }));
 
-test('GET /health is ok and GET / is an HTML page linking /admin/status', bounded, () =>
+test('GET /health is ok and GET / is the dashboard page loading its script', bounded, () =>
   withHarness(async (harness) => {
     await assertStillServing(harness);
     const page = await fetch(`${harness.base}/`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
-    assert.match(await page.text(), /href="\/admin\/status"/);
+    assert.match(await page.text(), /src="\/dashboard\/dashboard\.js"/);
   }));
 
 test('GET /metrics counts requests by route, method and status, with a latency histogram per route', bounded, () =>
