@@ -67,6 +67,9 @@ interface Waiter {
   readonly shape: (outcome: Success) => unknown;
 }
 
+/** The smallest key a partition scan starts from: every storage key is at least two bytes, the counter floor one. */
+const firstStorageKey = new Uint8Array([0, 0]);
+
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
@@ -331,10 +334,8 @@ export class NodeRuntime implements KvService {
       case 'storeRead':
       case 'storeUpdate':
       case 'storeMerge':
-        return this.runStore(effect);
       case 'storeReap':
-        this.options.store.reap(effect.partition, effect.storageKey, effect.record).catch((error: unknown) => this.logger.error({ error: String(error) }, 'reap failed'));
-        return;
+        return this.runStore(effect);
       case 'hintAdd':
         this.addHint(effect);
         return;
@@ -371,12 +372,13 @@ export class NodeRuntime implements KvService {
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
-  private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>): void {
+  private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>): void {
     const store = this.options.store;
     let answer: StoreAnswer<StoredVersion>;
     try {
       if (effect.type === 'storeRead') answer = store.readVersion(effect.partition, effect.storageKey);
       else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect, effect.durable ? this.mintedReporter(effect.token) : undefined);
+      else if (effect.type === 'storeReap') answer = store.reap(effect.partition, effect.storageKey, effect.record);
       else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable, effect.encoded);
     } catch (error) {
       this.storeFailed(effect.token, error);
@@ -405,7 +407,8 @@ export class NodeRuntime implements KvService {
     const entries: ScannedRecord[] = [];
     let ok = true;
     try {
-      const options = effect.start === undefined ? { limit: effect.limit } : { start: effect.start, limit: effect.limit };
+      // From the smallest storage key on, past the partition's counter floor (counter-floors.ts).
+      const options = { start: effect.start ?? firstStorageKey, limit: effect.limit };
       for await (const [storageKey, encoded] of this.engine.scan(effect.partition, options)) {
         entries.push({ storageKey: new Uint8Array(storageKey), encoded: new Uint8Array(encoded) });
         if (entries.length >= effect.limit) break;

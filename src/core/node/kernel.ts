@@ -39,7 +39,7 @@ export class NodeKernel {
   private readonly replyWaiters = new IdTable<ReplyHandler>();
   /** Where each pending write goes, so its answer can be reported to `onStored` (the Merkle trees). */
   private readonly writeTargets = new IdTable<StoreTarget>();
-  /** Told of every record a write left on this replica (mint, merge: client writes, replication, hints, read repair, anti-entropy). */
+  /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 
   constructor(
@@ -62,7 +62,7 @@ export class NodeKernel {
   }
 
   emit(effect: Effect): void {
-    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
+    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge' || effect.type === 'storeReap') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
     this.effects.push(effect);
   }
 
@@ -134,7 +134,7 @@ export class NodeKernel {
     this.timerWaiters.take(timerId)?.();
   }
 
-  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>, 'token'>, callback: (result: StoreResult) => void): void {
+  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>, 'token'>, callback: (result: StoreResult) => void): void {
     this.emit({ ...effect, token: this.storeToken(callback) } as Effect);
   }
 

@@ -267,7 +267,7 @@ export class NodeCore {
       case 'replicaGet':
         return onReplicaGet(kernel, from, message);
       case 'reap':
-        return onReap(kernel, message);
+        return onReap(kernel, from, message);
       case 'forward': {
         const refused = this.viewRefusalError();
         if (refused !== undefined) return kernel.send(from, { type: 'forwardReply', id: message.id, error: refused });
