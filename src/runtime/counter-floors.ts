@@ -3,10 +3,10 @@
 // silently supersede that new version (the dot reuse decision 0002 kept the context for). So a
 // removal merges the context into its partition's counter floor, stored in the partition's own
 // namespace under a key no storage key can be (storage keys are at least two bytes), in the same
-// batch as the removal; a version minted for a key this replica does not hold starts past the floor.
+// batch as the removal; every version this replica mints in the partition starts past the floor.
 // The floor holds one entry per actor that ever wrote a removed key of the partition: bounded by the
 // actors, not by the keys.
-import { decodeRecord, emptyRecord, encodeRecord, mergeContexts, type Actor, type VersionVector, type VersionedRecord } from '../core/versioning/index.ts';
+import { decodeRecord, encodeRecord, mergeContexts, type Actor, type VersionVector, type VersionedRecord } from '../core/versioning/index.ts';
 import type { BatchOperation, StorageEngine } from './ports.ts';
 
 /** The floor's key in each partition's namespace: one byte, shorter than any storage key. */
@@ -47,10 +47,15 @@ export class CounterFloors {
     return { type: 'put', key: counterFloorKey, value: encodeRecord({ context: floor, siblings: [] }) };
   }
 
-  /** The record a mint starts from for a key the replica does not hold: the floor's entry for `actor`, if any. */
-  freshRecord(actor: Actor, floor: VersionVector): VersionedRecord {
+  /**
+   * The record a mint of `actor` starts from: `stored`, with the actor's entry raised to the floor
+   * when the floor is higher (the key is absent here, or it came back from another replica after
+   * its removal, without this node's entry), so the new dot is past every removed one.
+   */
+  above(stored: VersionedRecord, actor: Actor, floor: VersionVector): VersionedRecord {
     const counter = floor.get(actor);
-    return counter === undefined ? emptyRecord : { context: new Map([[actor, counter]]), siblings: [] };
+    if (counter === undefined || (stored.context.get(actor) ?? 0) >= counter) return stored;
+    return { context: new Map(stored.context).set(actor, counter), siblings: stored.siblings };
   }
 }
 

@@ -64,15 +64,14 @@ export class LocalStore {
   mint(partition: number, storageKey: Uint8Array, request: VersionRequest, onMinted?: MintedListener): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const stored = engine.getNow(partition, storageKey);
-      const next = minted(stored === undefined ? this.floors.freshRecord(request.actor, this.floors.loadNow(engine, partition)) : decodeOwned(stored), request);
+      const stored = this.floors.above(decodeOwned(engine.getNow(partition, storageKey)), request.actor, this.floors.loadNow(engine, partition));
+      const next = minted(stored, request);
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
-      const bytes = await this.stored(partition, storageKey);
-      const stored = bytes === undefined ? this.floors.freshRecord(request.actor, await this.floors.load(this.engine, partition)) : decodeOwned(bytes);
+      const stored = this.floors.above(decodeOwned(await this.stored(partition, storageKey)), request.actor, await this.floors.load(this.engine, partition));
       const next = minted(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
@@ -118,8 +117,9 @@ export class LocalStore {
    * it already used for the key, and a client still holding a context from before the reap would
    * then silently supersede the new write (found by the simulator; test/sim/regression.test.ts). A
    * context-only record is removed, and its context is merged into the partition's counter floor
-   * in the same batch, so this node's next version of the key (or of any key it no longer holds
-   * in that partition) gets a dot past every one the removed context names.
+   * in the same batch, so every later version this node mints in the partition gets a dot past
+   * every one the removed context names, whether the key is absent here or came back from another
+   * replica without this node's entry (found by the simulator, seed 18 with a short grace).
    */
   reap(partition: number, storageKey: Uint8Array, expected: VersionedRecord): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;

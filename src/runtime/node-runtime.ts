@@ -190,8 +190,8 @@ export class NodeRuntime implements KvService {
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
-    // A tombstone is a version too: the API answers it with a 404 that carries its context.
-    return record.siblings.length === 0 ? undefined : toGetResult(record, this.options.contextSeal);
+    // A tombstone, or a reaped key's context alone, is answered with a 404 that carries the context.
+    return record.siblings.length === 0 && record.context.size === 0 ? undefined : toGetResult(record, this.options.contextSeal);
   }
 
   // ---- event loop ------------------------------------------------------------------------------

@@ -182,8 +182,9 @@ export class CoreCluster {
         return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const counterFloor = node.floors.get(effect.partition)?.get(effect.actor);
-        const current = node.records.get(key) ?? (counterFloor === undefined ? emptyRecord : { context: new Map([[effect.actor, counterFloor]]), siblings: [] });
+        const counterFloor = node.floors.get(effect.partition)?.get(effect.actor) ?? 0;
+        const held = node.records.get(key) ?? emptyRecord;
+        const current = (held.context.get(effect.actor) ?? 0) >= counterFloor ? held : { context: new Map(held.context).set(effect.actor, counterFloor), siblings: held.siblings };
         let next = update(current, effect.useStoredContext ? current.context : effect.context, effect.actor, effect.stored);
         if (effect.lastWriterWins) next = resolveLastWriterWins(next);
         node.records.set(key, next);

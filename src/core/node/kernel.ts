@@ -39,6 +39,8 @@ export class NodeKernel {
   private readonly replyWaiters = new IdTable<ReplyHandler>();
   /** Where each pending write goes, so its answer can be reported to `onStored` (the Merkle trees). */
   private readonly writeTargets = new IdTable<StoreTarget>();
+  /** Steps down this replica's store took when asked (reaping.ts): tombstones reaped, context-only records removed. */
+  readonly reapCounts = { tombstonesReaped: 0, contextsRemoved: 0 };
   /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 

@@ -232,7 +232,7 @@ export class NodeCore {
         this.antiEntropy.requestRepair(event.partition);
         return;
       case 'storeScanned':
-        this.antiEntropy.trees.onScanned(event.scanId, event.ok, event.entries);
+        this.antiEntropy.onScanned(event.scanId, event.ok, event.entries);
         return;
       default:
         assertNever(event);

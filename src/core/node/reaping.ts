@@ -33,14 +33,22 @@ export function sendReap(kernel: NodeKernel, target: ReapTarget, record: Version
   const encoded = encodeRecord(record);
   for (const primary of target.primaries) {
     if (primary === kernel.self) {
-      kernel.store({ type: 'storeReap', partition: target.partition, storageKey: target.storageKey, record }, ignoreReapResult);
+      reapHere(kernel, target.partition, target.storageKey, record);
     } else {
       kernel.send(primary, { type: 'reap', partition: target.partition, storageKey: target.storageKey, record: encoded });
     }
   }
 }
 
-function ignoreReapResult(): void {}
+/** Asks this replica's store to step the key down from `record`, and counts the step if it happened. */
+function reapHere(kernel: NodeKernel, partition: number, storageKey: Uint8Array, record: VersionedRecord): void {
+  kernel.store({ type: 'storeReap', partition, storageKey, record }, (result) => {
+    if (!result.ok) return;
+    const after = result.record;
+    if (after.siblings.length === 0 && after.context.size === 0) kernel.reapCounts.contextsRemoved++;
+    else if (isContextOnly(after) && !isContextOnly(record)) kernel.reapCounts.tombstonesReaped++;
+  });
+}
 
 /** The key's primaries (its bucket's n, capped by the cluster size), or undefined for a malformed key. */
 export function keyPrimaries(kernel: NodeKernel, partition: number, storageKey: Uint8Array): readonly NodeId[] | undefined {
@@ -78,5 +86,5 @@ export function onPeerReap(kernel: NodeKernel, from: NodeId, partition: number, 
       return;
     }
   }
-  kernel.store({ type: 'storeReap', partition, storageKey, record }, ignoreReapResult);
+  reapHere(kernel, partition, storageKey, record);
 }

@@ -94,6 +94,11 @@ export class ReplicaTrees {
     else held.tree.set(storageKey, recordHash(this.kernel.digest, record, encoded));
   }
 
+  /** The partition the scan `scanId` reads, while it is the current one. */
+  scannedPartition(scanId: number): number | undefined {
+    return this.scan?.scanId === scanId ? this.scan.partition : undefined;
+  }
+
   /** One slice of a scan answered: file its records, then ask for the next slice or partition. */
   onScanned(scanId: number, ok: boolean, entries: readonly ScannedRecord[]): void {
     const scan = this.scan;

@@ -82,6 +82,19 @@ for (const shape of shapes) {
     assert.deepEqual(otherPartition.siblings.map((sibling) => sibling.dot.counter), [1], 'another partition has its own floor');
   });
 
+  test(`${shape.name}: a key that comes back from another replica without this node's entry still gets a dot past the floor`, async () => {
+    const inner = new MemoryEngine();
+    await inner.open();
+    const store = new LocalStore(shape.wrap(inner));
+    const tombstone = await deletedKey(store);
+    const contextOnly = (await store.reap(3, key, tombstone)).record;
+    await store.reap(3, key, contextOnly);
+    // Another node writes the key anew and replicates it here: its record knows nothing of n1.7.
+    await store.merge(3, key, { context: new Map([['n5.1', 1]]), siblings: [{ dot: { actor: 'n5.1', counter: 1 }, stored: stored('from n5') }] }, true);
+    const next = (await store.mint(3, key, request('y', new Map([['n5.1', 1]])))).record;
+    assert.deepEqual(next.siblings.map((sibling) => sibling.dot), [{ actor: 'n1.7', counter: 6 }], 'not n1.7:1, which the removed context named');
+  });
+
   test(`${shape.name}: a reap of a record the replica no longer holds exactly changes nothing and answers what it holds`, async () => {
     const inner = new MemoryEngine();
     await inner.open();
