@@ -14,6 +14,7 @@ import type { MerkleTree } from '../anti-entropy/index.ts';
 import { decodeRecord, recordsEqual, type VersionedRecord } from '../versioning/index.ts';
 import type { ScannedRecord } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
+import { keyString } from './replica-trees.ts';
 import { isContextOnly, isReapable, keyPrimaries, reapDecider, scheduleReap, sendReap } from './reaping.ts';
 
 interface Candidate {
@@ -44,12 +45,6 @@ export interface ReapingStatus {
   readonly untracked: number;
 }
 
-function keyText(key: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < key.length; index++) text += String.fromCharCode(key[index] as number);
-  return text;
-}
-
 export class ConfirmedReaping {
   /** By partition, then by key (latin1). */
   private readonly candidates = new Map<number, Map<string, Candidate>>();
@@ -68,7 +63,7 @@ export class ConfirmedReaping {
   noteStored(partition: number, storageKey: Uint8Array, record: VersionedRecord): void {
     const held = this.candidates.get(partition);
     if (!isReapable(record)) {
-      if (held !== undefined && held.size > 0) this.drop(held, keyText(storageKey));
+      if (held !== undefined && held.size > 0) this.drop(held, keyString(storageKey));
       return;
     }
     this.track(partition, storageKey, record, held);
@@ -85,7 +80,7 @@ export class ConfirmedReaping {
       }
       const held = this.candidates.get(partition);
       // A write since the scan began reported a newer record already.
-      if (isReapable(record) && held?.has(keyText(entry.storageKey)) !== true) this.track(partition, new Uint8Array(entry.storageKey), record, held);
+      if (isReapable(record) && held?.has(keyString(entry.storageKey)) !== true) this.track(partition, new Uint8Array(entry.storageKey), record, held);
     }
   }
 
@@ -109,7 +104,7 @@ export class ConfirmedReaping {
 
   private track(partition: number, storageKey: Uint8Array, record: VersionedRecord, held: Map<string, Candidate> | undefined): void {
     const kernel = this.kernel;
-    const text = keyText(storageKey);
+    const text = keyString(storageKey);
     const existing = held?.get(text);
     if (existing !== undefined && recordsEqual(existing.record, record)) return;
     const primaries = keyPrimaries(kernel, partition, storageKey);

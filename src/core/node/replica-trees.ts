@@ -32,7 +32,8 @@ function isEmpty(record: VersionedRecord): boolean {
   return record.siblings.length === 0 && record.context.size === 0;
 }
 
-function keyString(key: Uint8Array): string {
+/** The key as a string of one char per byte, for Map and Set keys. */
+export function keyString(key: Uint8Array): string {
   let text = '';
   for (let index = 0; index < key.length; index++) text += String.fromCharCode(key[index] as number);
   return text;
