@@ -6,7 +6,8 @@
 // primary as holding the same record when an exchange with it, started after this node came to hold
 // the record, found the key's leaf equal. Once every other primary is confirmed, a tombstone is
 // reaped (after reapDelayMs, as decision 0002's rules do), and a context-only record is removed
-// `contextRemovalGraceMs` later, on every primary that still holds exactly it (reaping.ts). A record
+// `contextRemovalGraceMs` later, on every primary that still holds exactly it (reaping.ts), unless
+// its context names a node that is no primary (that node may keep a fallback copy). A record
 // that changes here starts over; confirmations cannot go stale otherwise, since a primary holding a
 // reapable record only ever moves to a record that dominates it (or removes it when told to).
 import type { NodeId } from '../base/ids.ts';
@@ -38,6 +39,8 @@ export interface ReapingStatus {
   /** Reaps asked for by this node as decider (idempotent: a replica steps down only from the exact record). */
   readonly tombstoneReapsAsked: number;
   readonly contextRemovalsAsked: number;
+  /** Context-only records kept for good: their context names a node that is no primary, which may hold a fallback copy. */
+  readonly contextsKept: number;
   /** What this replica's store did when asked, by any node: tombstones reaped, context-only records removed. */
   readonly tombstonesReaped: number;
   readonly contextsRemoved: number;
@@ -51,12 +54,13 @@ export class ConfirmedReaping {
   private count = 0;
   private tombstoneReapsAsked = 0;
   private contextRemovalsAsked = 0;
+  private contextsKept = 0;
   private untracked = 0;
 
   constructor(private readonly kernel: NodeKernel) {}
 
   status(): ReapingStatus {
-    return { candidates: this.count, tombstoneReapsAsked: this.tombstoneReapsAsked, contextRemovalsAsked: this.contextRemovalsAsked, ...this.kernel.reapCounts, untracked: this.untracked };
+    return { candidates: this.count, tombstoneReapsAsked: this.tombstoneReapsAsked, contextRemovalsAsked: this.contextRemovalsAsked, contextsKept: this.contextsKept, ...this.kernel.reapCounts, untracked: this.untracked };
   }
 
   /** A write left `record` on this replica (the kernel's onStored). Live records cost one sibling walk. */
@@ -140,10 +144,25 @@ export class ConfirmedReaping {
       candidate.askedMs = nowMs + settings.reapDelayMs;
       this.tombstoneReapsAsked++;
       scheduleReap(this.kernel, target, candidate.record);
+    } else if (namesOtherNodes(candidate.record, candidate.primaries)) {
+      // Only a coordinator mints, and one that is no primary keeps its version in its own store,
+      // out of the trees' sight and never removed (no handoff): removing the context would let that
+      // copy come back through a read or a write it coordinates. Kept, and no longer tracked.
+      this.contextsKept++;
+      this.drop(this.candidates.get(candidate.partition) as Map<string, Candidate>, keyString(candidate.storageKey));
     } else if (nowMs >= candidate.allConfirmedMs + settings.contextRemovalGraceMs) {
       candidate.askedMs = nowMs;
       this.contextRemovalsAsked++;
       sendReap(this.kernel, target, candidate.record);
     }
   }
+}
+
+/** Whether the record's context names an actor of a node that is not one of `primaries` (actors are `${nodeId}.${epoch}`). */
+function namesOtherNodes(record: VersionedRecord, primaries: readonly NodeId[]): boolean {
+  for (const actor of record.context.keys()) {
+    const nodeId = actor.slice(0, actor.lastIndexOf('.'));
+    if (!primaries.some((primary) => primary === nodeId)) return true;
+  }
+  return false;
 }

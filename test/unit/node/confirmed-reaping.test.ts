@@ -8,12 +8,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreCluster } from '../../support/core-cluster.ts';
 import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
-import { keyHash, partitionOf } from '../../../src/core/ring/index.ts';
+import { keyHash, partitionOf, primaryNodes } from '../../../src/core/ring/index.ts';
 import { encodeContext, encodeRecord, isLive, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 import type { Effect } from '../../../src/core/node/effects.ts';
 import type { Message } from '../../../src/core/protocol/messages.ts';
 import { md5 } from '../../support/core-cluster.ts';
-import { asNodeId } from '../../../src/core/base/ids.ts';
+import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
 
 const bucket = 'reaping';
 // An exchange with a node that is away is abandoned quickly, so the exchanges with the others go on.
@@ -131,4 +131,44 @@ test('hostile reap messages change nothing and are logged', () => {
   assert.equal(storeEffects(accepted).length, 1);
   cluster.run();
   assert.equal(states(cluster)[1], 'nothing');
+});
+
+test('a context naming a node that is no primary (it coordinated as a fallback and keeps its copy) is kept, so that copy cannot come back', () => {
+  const cluster = new CoreCluster(4, { ...settings, contextRemovalGraceMs: 2000, hintDeliveryIntervalMs: 200 });
+  const ring = cluster.node('n1').core.ring;
+  const primaries = primaryNodes(ring, asPartitionIndex(partitionOfKey(cluster, 'k')), 3).map(String);
+  const outsider = cluster.ids.find((id) => !primaries.includes(id)) as string;
+  // Every primary away: the outsider coordinates the write itself and keeps the version in its own store.
+  for (const id of primaries) cluster.down.add(asNodeId(id));
+  const put = cluster.put(outsider, bucket, 'k', 'doomed', undefined, { w: 1 });
+  cluster.runFor(3000);
+  assert.equal(cluster.outcome(put).ok, true, 'written through the outsider');
+  cluster.down.clear();
+  cluster.runFor(3000);
+  const read = cluster.get(primaries[0] as string, bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.deepEqual(cluster.values(read), ['doomed'], 'the hints reached the primaries');
+  const deletion = cluster.put(primaries[0] as string, bucket, 'k', '', encodeContext(cluster.record(read).context), { w: 3 }, true);
+  cluster.run();
+  assert.equal(cluster.outcome(deletion).ok, true);
+  cluster.runFor(2000 + 10 * settings.antiEntropyIntervalMs);
+  for (const id of primaries) assert.equal(stateOf(cluster.localRecords(id)), 'context-only', `${id} keeps the context-only record`);
+  assert.equal(stateOf(cluster.localRecords(outsider)), 'live', 'the outsider still holds its fallback copy');
+  const decider = [...primaries].sort()[0] as string;
+  assert.equal(cluster.node(decider).core.antiEntropyStatus().reaping.contextsKept, 1);
+  // Reads while a primary is away: once the coordinators count it as down, they ask the outsider in
+  // its place, and its copy is dominated by the kept context.
+  cluster.down.add(asNodeId(primaries[2] as string));
+  for (const at of [outsider, primaries[0] as string, primaries[1] as string, outsider]) {
+    const during = cluster.get(at, bucket, 'k', { r: 2 });
+    cluster.runFor(3000);
+    const outcome = cluster.outcome(during);
+    assert.ok(!outcome.ok || !isLive(outcome.record), `a read through ${at} while ${primaries[2]} is away does not return the deleted value`);
+  }
+  cluster.down.clear();
+  cluster.runFor(3000);
+  for (const id of primaries) assert.notEqual(stateOf(cluster.localRecords(id)), 'live', `${id} does not hold the deleted value after the read's repair`);
+  const after = cluster.get(primaries[1] as string, bucket, 'k', { r: 3 });
+  cluster.run();
+  assert.equal(isLive(cluster.record(after)), false, 'and no later read returns it');
 });
