@@ -11,6 +11,7 @@ import { checkContextFits, decodeOwnedRecord, decodeRecord, descends, emptyRecor
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 import { latin1 } from './latin1.ts';
+import { CounterFloors } from './counter-floors.ts';
 
 /** A store answer: a value when the engine answered synchronously, else a promise of it. */
 export type StoreAnswer<T> = T | Promise<T>;
@@ -29,6 +30,7 @@ export type MintedListener = (record: VersionedRecord, encoded: Uint8Array) => v
 
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
+  private readonly floors = new CounterFloors();
   /**
    * Versions minted here whose write failed after they were reported as minted (and so may be on
    * other replicas), by per-key queue key. The key's next mint folds them in, so this node never
@@ -62,13 +64,14 @@ export class LocalStore {
   mint(partition: number, storageKey: Uint8Array, request: VersionRequest, onMinted?: MintedListener): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const next = minted(decodeOwned(engine.getNow(partition, storageKey)), request);
+      const stored = this.floors.above(decodeOwned(engine.getNow(partition, storageKey)), request.actor, this.floors.loadNow(engine, partition));
+      const next = minted(stored, request);
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
-      const stored = decodeOwned(await this.stored(partition, storageKey));
+      const stored = this.floors.above(decodeOwned(await this.stored(partition, storageKey)), request.actor, await this.floors.load(this.engine, partition));
       const next = minted(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
@@ -108,25 +111,42 @@ export class LocalStore {
   }
 
   /**
-   * Drops the tombstone when the key still holds exactly `tombstone`; returns whether it did. The
-   * causal context stays (a record with no siblings): forgetting it would let this node mint a dot
-   * counter it already used for the key, and a client still holding a context from before the reap
-   * would then silently supersede the new write (found by the simulator; test/sim/regression.test.ts).
+   * Steps the key one level down when it still holds exactly `expected` (decision 0019), and
+   * answers with what it holds afterwards. A tombstone-only record loses its tombstones and keeps
+   * its causal context: forgetting the context at that point would let this node mint a dot counter
+   * it already used for the key, and a client still holding a context from before the reap would
+   * then silently supersede the new write (found by the simulator; test/sim/regression.test.ts). A
+   * context-only record is removed, and its context is merged into the partition's counter floor
+   * in the same batch, so every later version this node mints in the partition gets a dot past
+   * every one the removed context names, whether the key is absent here or came back from another
+   * replica without this node's entry (found by the simulator, seed 18 with a short grace).
    */
-  reap(partition: number, storageKey: Uint8Array, tombstone: VersionedRecord): Promise<boolean> {
+  reap(partition: number, storageKey: Uint8Array, expected: VersionedRecord): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       // Synchronous like mint and merge, so neither can slip between this read and this write.
-      const current = decodeOwned(engine.getNow(partition, storageKey));
-      if (!recordsEqual(current, tombstone)) return Promise.resolve(false);
-      writeNow(engine, partition, storageKey, { context: current.context, siblings: [] });
-      return Promise.resolve(true);
+      const stored = engine.getNow(partition, storageKey);
+      const current = decodeOwned(stored);
+      if (!recordsEqual(current, expected)) return storedVersion(stored);
+      if (current.siblings.length > 0) {
+        const contextOnly = { context: current.context, siblings: [] };
+        return { ok: true, record: contextOnly, encoded: writeNow(engine, partition, storageKey, contextOnly) };
+      }
+      const floor = this.floors.raised(partition, current.context, this.floors.loadNow(engine, partition));
+      engine.batchNow(partition, [floor, { type: 'delete', key: storageKey }]);
+      return { ok: true, record: emptyRecord, encoded: undefined };
     }
     return this.exclusive(partition, storageKey, async () => {
-      const current = decodeOwned(await this.stored(partition, storageKey));
-      if (!recordsEqual(current, tombstone)) return false;
-      await this.write(partition, storageKey, { context: current.context, siblings: [] }, true);
-      return true;
+      const stored = await this.stored(partition, storageKey);
+      const current = decodeOwned(stored);
+      if (!recordsEqual(current, expected)) return storedVersion(stored);
+      if (current.siblings.length > 0) {
+        const contextOnly = { context: current.context, siblings: [] };
+        return { ok: true, record: contextOnly, encoded: await this.write(partition, storageKey, contextOnly, true) };
+      }
+      const floor = this.floors.raised(partition, current.context, await this.floors.load(this.engine, partition));
+      await this.engine.batch(partition, [floor, { type: 'delete', key: storageKey }], { durable: true });
+      return { ok: true, record: emptyRecord, encoded: undefined };
     });
   }
 

@@ -89,6 +89,9 @@ interface Handoff {
 /** Keys read per slice while a partition is dropped. */
 const dropSliceKeys = 256;
 
+/** The smallest key a partition scan starts from: every storage key is at least two bytes, the counter floor one. */
+const firstStorageKey = new Uint8Array([0, 0]);
+
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
@@ -223,8 +226,8 @@ export class NodeRuntime implements KvService {
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
-    // A tombstone is a version too: the API answers it with a 404 that carries its context.
-    return record.siblings.length === 0 ? undefined : toGetResult(record, this.options.contextSeal);
+    // A tombstone, or a reaped key's context alone, is answered with a 404 that carries the context.
+    return record.siblings.length === 0 && record.context.size === 0 ? undefined : toGetResult(record, this.options.contextSeal);
   }
 
   // ---- event loop ------------------------------------------------------------------------------
@@ -379,10 +382,8 @@ export class NodeRuntime implements KvService {
       case 'storeRead':
       case 'storeUpdate':
       case 'storeMerge':
-        return this.runStore(effect);
       case 'storeReap':
-        this.options.store.reap(effect.partition, effect.storageKey, effect.record).catch((error: unknown) => this.logger.error({ error: String(error) }, 'reap failed'));
-        return;
+        return this.runStore(effect);
       case 'hintAdd':
         this.addHint(effect);
         return;
@@ -441,12 +442,13 @@ export class NodeRuntime implements KvService {
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
-  private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>): void {
+  private runStore(effect: Extract<Effect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>): void {
     const store = this.options.store;
     let answer: StoreAnswer<StoredVersion>;
     try {
       if (effect.type === 'storeRead') answer = store.readVersion(effect.partition, effect.storageKey);
       else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect, effect.durable ? this.mintedReporter(effect.token) : undefined);
+      else if (effect.type === 'storeReap') answer = store.reap(effect.partition, effect.storageKey, effect.record);
       else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable, effect.encoded);
     } catch (error) {
       this.storeFailed(effect.token, error);
@@ -497,7 +499,8 @@ export class NodeRuntime implements KvService {
     const entries: ScannedRecord[] = [];
     let ok = true;
     try {
-      const options = effect.start === undefined ? { limit: effect.limit } : { start: effect.start, limit: effect.limit };
+      // From the smallest storage key on, past the partition's counter floor (counter-floors.ts).
+      const options = { start: effect.start ?? firstStorageKey, limit: effect.limit };
       for await (const [storageKey, encoded] of this.engine.scan(effect.partition, options)) {
         entries.push({ storageKey: new Uint8Array(storageKey), encoded: new Uint8Array(encoded) });
         if (entries.length >= effect.limit) break;

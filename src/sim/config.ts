@@ -44,6 +44,8 @@ export interface SimOptions {
   readonly readFree?: boolean;
   /** The nodes' anti-entropy interval, in ms. Default: 3000 with `readFree`, else the node default (120000). */
   readonly antiEntropyIntervalMs?: number;
+  /** How long a confirmed context-only record is kept before removal (decision 0019), in ms. Default: the node default (three days, so never within a run). */
+  readonly contextRemovalGraceMs?: number;
 }
 
 export interface WorkloadMix {
@@ -68,6 +70,8 @@ export interface SimConfig {
   readonly readFree: boolean;
   /** undefined: the node default. */
   readonly antiEntropyIntervalMs: number | undefined;
+  /** undefined: the node default. */
+  readonly contextRemovalGraceMs: number | undefined;
   readonly partitionCount: number;
   readonly n: number;
   readonly r: number;
@@ -182,6 +186,7 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
     durability: options.durability ?? 'durable',
     readFree: options.readFree ?? false,
     antiEntropyIntervalMs,
+    contextRemovalGraceMs: wholeOrUndefined('contextRemovalGraceMs', options.contextRemovalGraceMs),
     partitionCount,
     n,
     r,
@@ -207,5 +212,10 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
 /** The command line that reproduces a run (every argument that shaped it). */
 export function reproduceCommand(config: SimConfig): string {
   const faults = typeof config.faultsOption === 'string' ? config.faultsOption : config.faultsOption.join(',');
-  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}${config.readFree ? ' --read-free' : ''}${config.antiEntropyIntervalMs === undefined || (config.readFree && config.antiEntropyIntervalMs === readFreeAntiEntropyIntervalMs) ? '' : ` --anti-entropy-interval-ms ${config.antiEntropyIntervalMs}`}`;
+  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}${config.readFree ? ' --read-free' : ''}${config.antiEntropyIntervalMs === undefined || (config.readFree && config.antiEntropyIntervalMs === readFreeAntiEntropyIntervalMs) ? '' : ` --anti-entropy-interval-ms ${config.antiEntropyIntervalMs}`}${config.contextRemovalGraceMs === undefined ? '' : ` --context-removal-grace-ms ${config.contextRemovalGraceMs}`}`;
+}
+
+function wholeOrUndefined(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
 }

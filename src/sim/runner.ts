@@ -114,6 +114,7 @@ function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
     requestTimeoutMs: config.requestTimeoutMs,
     ...config.core,
     ...(config.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: config.antiEntropyIntervalMs }),
+    ...(config.contextRemovalGraceMs === undefined ? {} : { contextRemovalGraceMs: config.contextRemovalGraceMs }),
   };
 }
 

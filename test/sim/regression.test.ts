@@ -25,7 +25,7 @@ test('reaping a tombstone keeps the causal context, so the next write mints a fr
   const request = { actor: 'n1.7', durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false };
   const written = (await store.mint(1, key, { ...request, context: new Map(), stored: stored('x') })).record;
   const tombstone = (await store.mint(1, key, { ...request, context: written.context, stored: stored('', true) })).record;
-  assert.equal(await store.reap(1, key, tombstone), true);
+  assert.deepEqual((await store.reap(1, key, tombstone)).record.siblings, [], 'the tombstone was reaped');
   const reaped = await store.read(1, key);
   assert.deepEqual(reaped.siblings, []);
   assert.deepEqual([...reaped.context], [['n1.7', 2]], 'the context outlives the tombstone');

@@ -10,7 +10,7 @@ import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { createRing, type Ring } from '../../src/core/ring/index.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
-import { actorOf, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { actorOf, emptyRecord, encodeRecord, mergeContexts, recordsEqual, resolveLastWriterWins, sync, update, type VersionVector, type VersionedRecord } from '../../src/core/versioning/index.ts';
 
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
 
@@ -24,6 +24,8 @@ interface Scheduled {
 interface SimNode {
   core: NodeCore;
   records: Map<string, VersionedRecord>;
+  /** As LocalStore's counter floors: the contexts of removed context-only records, by partition. */
+  floors: Map<number, VersionVector>;
   hints: Map<string, { target: NodeId; hint: LoadedHint }>;
 }
 
@@ -53,7 +55,7 @@ export class CoreCluster {
     this.ring = ring;
     this.settings = settings;
     for (const id of ids) {
-      this.nodes.set(id, { core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }), records: new Map(), hints: new Map() });
+      this.nodes.set(id, { core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }), records: new Map(), floors: new Map(), hints: new Map() });
     }
   }
 
@@ -66,7 +68,10 @@ export class CoreCluster {
     const self = asNodeId(id);
     this.queue = this.queue.filter((scheduled) => scheduled.node !== self);
     this.incarnations += 1;
-    if (options.wipe) node.records.clear();
+    if (options.wipe) {
+      node.records.clear();
+      node.floors.clear();
+    }
     node.core = new NodeCore({ self, actor: actorOf(self, this.incarnations), ring: this.ring, md5, settings: this.settings, idBase: this.incarnations * 2 ** 32 });
   }
 
@@ -177,7 +182,9 @@ export class CoreCluster {
         return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const current = node.records.get(key) ?? emptyRecord;
+        const counterFloor = node.floors.get(effect.partition)?.get(effect.actor) ?? 0;
+        const held = node.records.get(key) ?? emptyRecord;
+        const current = (held.context.get(effect.actor) ?? 0) >= counterFloor ? held : { context: new Map(held.context).set(effect.actor, counterFloor), siblings: held.siblings };
         let next = update(current, effect.useStoredContext ? current.context : effect.context, effect.actor, effect.stored);
         if (effect.lastWriterWins) next = resolveLastWriterWins(next);
         node.records.set(key, next);
@@ -191,10 +198,17 @@ export class CoreCluster {
       }
       case 'storeReap': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const current = node.records.get(key);
-        // As LocalStore.reap: the tombstone goes, the causal context stays (dots are never reused).
-        if (current !== undefined && recordsEqual(current, effect.record)) node.records.set(key, { context: current.context, siblings: [] });
-        return;
+        const current = node.records.get(key) ?? emptyRecord;
+        // As LocalStore.reap: a tombstone goes and the causal context stays; a context-only record goes.
+        if (!recordsEqual(current, effect.record)) return done(effect.token, { ok: true, record: current });
+        if (current.siblings.length > 0) {
+          const contextOnly = { context: current.context, siblings: [] };
+          node.records.set(key, contextOnly);
+          return done(effect.token, { ok: true, record: contextOnly });
+        }
+        node.records.delete(key);
+        node.floors.set(effect.partition, mergeContexts(node.floors.get(effect.partition) ?? new Map(), current.context));
+        return done(effect.token, { ok: true, record: emptyRecord });
       }
       case 'hintAdd': {
         const id = `${effect.target}:${String(this.hintSequence++).padStart(8, '0')}`;

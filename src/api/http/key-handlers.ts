@@ -84,8 +84,13 @@ export async function deleteKey(context: ServerContext, exchange: Exchange): Pro
 export async function getLocalKey(context: ServerContext, exchange: Exchange): Promise<void> {
   const address = decodeKeyAddress(exchange.rawBucket, exchange.rawKey, context.options.limits);
   const result = await context.service.localGet(address.bucket, address.key);
-  if (result === undefined || result.siblings.length === 0) {
+  if (result === undefined) {
     sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', 'this node holds no version of the key');
+    return;
+  }
+  if (result.siblings.length === 0) {
+    // A reaped key's context-only record (decision 0019): what keeps older versions from coming back.
+    sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', 'this node holds only the causal context of a reaped key', result.context);
     return;
   }
   if (firstLiveSibling(result.siblings) === undefined) {

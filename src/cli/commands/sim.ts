@@ -18,6 +18,7 @@ export interface SimArguments {
   readonly durability?: SimDurability;
   readonly readFree?: boolean;
   readonly antiEntropyIntervalMs?: number;
+  readonly contextRemovalGraceMs?: number;
   readonly json?: boolean;
 }
 
@@ -138,6 +139,7 @@ export async function runSimCommand(args: SimArguments, io: SimIo): Promise<numb
       ...(args.durability === undefined ? {} : { durability: args.durability }),
       ...(args.readFree === undefined ? {} : { readFree: args.readFree }),
       ...(args.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: args.antiEntropyIntervalMs }),
+      ...(args.contextRemovalGraceMs === undefined ? {} : { contextRemovalGraceMs: args.contextRemovalGraceMs }),
     });
     totals.add(report);
     if (args.json === true) io.stdout.write(`${JSON.stringify(report, null, count === 1 ? 2 : undefined)}\n`);
@@ -161,6 +163,7 @@ export function registerSimCommand(program: Command): void {
     .option('--durability <durability>', 'durable (default) or buffered: acknowledged before the fsync, so crashes may lose acknowledged writes (reported, not a failure); no dot may ever be minted twice', parseDurability)
     .option('--read-free', 'skip the final reads until anti-entropy alone made every primary of every key agree (the read-free convergence check)')
     .option('--anti-entropy-interval-ms <ms>', 'the nodes\' anti-entropy interval (default 3000 with --read-free, else the node default 120000)', parseWhole('--anti-entropy-interval-ms', 1, 86_400_000))
+    .option('--context-removal-grace-ms <ms>', 'how long a confirmed context-only record is kept before removal (default: the node default, three days, so none is removed within a run)', parseWhole('--context-removal-grace-ms', 1, 259_200_000))
     .option('--json', 'print the report as JSON')
     .action(async (flags: SimArguments) => {
       process.exitCode = await runSimCommand(flags, { stdout: process.stdout, stderr: process.stderr });

@@ -13,8 +13,10 @@ import { answerTreeExchangeRequest, TreeExchange, validateTreeExchangeLimits, ty
 import { decodeStorageKey } from '../protocol/storage-key.ts';
 import { primaryNodes } from '../ring/index.ts';
 import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, type VersionedRecord } from '../versioning/index.ts';
+import type { ScannedRecord } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
 import { replicaCountOf, ReplicaTrees } from './replica-trees.ts';
+import { ConfirmedReaping, type ReapingStatus } from './confirmed-reaping.ts';
 
 /** What /admin/aae and the metrics show of one partition. */
 export interface PartitionExchangeStatus {
@@ -35,6 +37,8 @@ export interface AntiEntropyStatus {
   readonly treesReady: number;
   readonly exchangesRunning: number;
   readonly repairsQueued: number;
+  /** Reaping confirmed by exchanges (decision 0019). */
+  readonly reaping: ReapingStatus;
   readonly partitions: readonly PartitionExchangeStatus[];
 }
 
@@ -42,6 +46,7 @@ interface RunningExchange {
   readonly exchange: TreeExchange;
   readonly peer: NodeId;
   readonly partition: number;
+  readonly startedMs: number;
   timer: number;
 }
 
@@ -61,6 +66,8 @@ const treeMessageBytesOverhead = 24;
 
 export class AntiEntropy {
   readonly trees: ReplicaTrees;
+  /** Reaping confirmed by this node's finished exchanges (decision 0019). */
+  readonly reaping: ConfirmedReaping;
   private readonly limits = validateTreeExchangeLimits({});
   private pairs: Array<{ readonly partition: number; readonly peer: NodeId }> = [];
   private pairsFor = '';
@@ -86,6 +93,12 @@ export class AntiEntropy {
 
   constructor(private readonly kernel: NodeKernel) {
     this.trees = new ReplicaTrees(kernel);
+    this.reaping = new ConfirmedReaping(kernel);
+    const treesOnStored = kernel.onStored;
+    kernel.onStored = (partition, storageKey, result) => {
+      treesOnStored?.(partition, storageKey, result);
+      this.reaping.noteStored(partition, storageKey, result.record);
+    };
   }
 
   onTick(): void {
@@ -113,7 +126,14 @@ export class AntiEntropy {
   status(): AntiEntropyStatus {
     const counts = this.trees.counts();
     const partitions = [...this.stats.values()].sort((a, b) => a.partition - b.partition).map((entry) => ({ ...entry }));
-    return { treesHeld: counts.held, treesReady: counts.ready, exchangesRunning: this.running.size, repairsQueued: this.repairs.length - this.repairsHead + this.repairsInFlight + this.urgent.length, partitions };
+    return { treesHeld: counts.held, treesReady: counts.ready, exchangesRunning: this.running.size, repairsQueued: this.repairs.length - this.repairsHead + this.repairsInFlight + this.urgent.length, reaping: this.reaping.status(), partitions };
+  }
+
+  /** A slice of a tree rebuild's scan: the reapable records in it are candidates for reaping too. */
+  onScanned(scanId: number, ok: boolean, entries: readonly ScannedRecord[]): void {
+    const partition = this.trees.scannedPartition(scanId);
+    if (ok && partition !== undefined) this.reaping.noteScanned(partition, entries);
+    this.trees.onScanned(scanId, ok, entries);
   }
 
   onMessage(from: NodeId, ringVersion: number, message: TreeExchangeMessage): void {
@@ -231,7 +251,7 @@ export class AntiEntropy {
     const tree = this.trees.ready(partition);
     if (tree === undefined || !kernel.isAlive(peer)) return this.defer(partition, peer);
     const exchange = new TreeExchange(tree, { exchangeId: kernel.nextId(), partition: asPartitionIndex(partition), ...this.limits });
-    const running: RunningExchange = { exchange, peer, partition, timer: 0 };
+    const running: RunningExchange = { exchange, peer, partition, startedMs: kernel.nowMs, timer: 0 };
     this.running.set(exchange.exchangeId, running);
     this.armTimer(running);
     this.sendRequests(running, exchange.start());
@@ -277,6 +297,8 @@ export class AntiEntropy {
     if (result !== undefined) {
       // Copied: a key the peer listed is a view of its frame, which would stay alive while queued.
       for (const storageKey of result.differingKeys) this.repairs.push({ partition: running.partition, peer: from, storageKey: new Uint8Array(storageKey) });
+      const tree = this.trees.ready(running.partition);
+      if (tree !== undefined) this.reaping.onExchangeFinished(running.partition, from, running.startedMs, tree, result.differingLeaves);
       this.end(running, true);
       return;
     }

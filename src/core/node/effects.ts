@@ -44,8 +44,12 @@ export type Effect =
   | ({ readonly type: 'storeUpdate'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array } & VersionRequest)
   /** Merge a record into this replica (read, `sync`, write, atomically per key); answer with `storeDone`. */
   | { readonly type: 'storeMerge'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean; /** `record` as it arrived, when it did (stored as is when it supersedes the replica's). */ readonly encoded?: Uint8Array }
-  /** Remove the key if this replica holds exactly this tombstone-only record. No answer. */
-  | { readonly type: 'storeReap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord }
+  /**
+   * Step the key one level down if this replica holds exactly `record` (decision 0019): a
+   * tombstone-only record loses its tombstone (the context stays), a context-only record is removed.
+   * Answer with `storeDone` carrying what the replica holds afterwards (reported to the trees).
+   */
+  | { readonly type: 'storeReap'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord }
   /** Hold a hint for `target`; answer with `hintAdded`. */
   | { readonly type: 'hintAdd'; readonly token: number; readonly target: NodeId; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
   /** Load up to `limit` hints for every target that has some; answer with one `hintsLoaded` per target. */

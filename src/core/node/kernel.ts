@@ -48,7 +48,9 @@ export class NodeKernel {
   pending: PendingRing | undefined = undefined;
   /** The admission controller every background task asks (background-admission.ts); coordinations report their latency to it. */
   readonly background: BackgroundAdmission;
-  /** Told of every record a write left on this replica (mint, merge: client writes, replication, hints, read repair, anti-entropy). */
+  /** Steps down this replica's store took when asked (reaping.ts): tombstones reaped, context-only records removed. */
+  readonly reapCounts = { tombstonesReaped: 0, contextsRemoved: 0 };
+  /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
 
   constructor(
@@ -72,7 +74,7 @@ export class NodeKernel {
   }
 
   emit(effect: Effect): void {
-    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
+    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge' || effect.type === 'storeReap') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
     this.effects.push(effect);
   }
 
@@ -144,7 +146,7 @@ export class NodeKernel {
     this.timerWaiters.take(timerId)?.();
   }
 
-  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' }>, 'token'>, callback: (result: StoreResult) => void): void {
+  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>, 'token'>, callback: (result: StoreResult) => void): void {
     this.emit({ ...effect, token: this.storeToken(callback) } as Effect);
   }
 

@@ -271,7 +271,7 @@ export class NodeCore {
         return;
       case 'storeScanned':
         if (this.handoff?.onScanned(event.scanId, event.ok, event.entries) === true) return;
-        this.antiEntropy.trees.onScanned(event.scanId, event.ok, event.entries);
+        this.antiEntropy.onScanned(event.scanId, event.ok, event.entries);
         return;
       default:
         assertNever(event);
@@ -306,7 +306,7 @@ export class NodeCore {
       case 'replicaGet':
         return onReplicaGet(kernel, from, message);
       case 'reap':
-        return onReap(kernel, message);
+        return onReap(kernel, from, message);
       case 'forward': {
         const refused = this.viewRefusalError();
         if (refused !== undefined) return kernel.send(from, { type: 'forwardReply', id: message.id, error: refused });

@@ -26,6 +26,15 @@ export interface NodeCoreSettings {
   readonly propsSyncIntervalMs: number;
   /** Delay between every primary confirming a tombstone and reaping it, in ms. Default 10000. */
   readonly reapDelayMs: number;
+  /**
+   * How long a reaped key's context-only record is kept after anti-entropy first confirmed that
+   * every primary holds it, before it is removed (decision 0019), in ms. Default 259200000 (three
+   * days): longer than any hint, fallback copy or message may wait to reach a primary; a node cut
+   * off or down for longer must be wiped before it rejoins (docs/OPERATIONS.md).
+   */
+  readonly contextRemovalGraceMs: number;
+  /** Reapable records (tombstone-only or context-only) this node tracks for confirmation at once; more wait for a later scan. Default 100000. */
+  readonly reapCandidatesMax: number;
   /** Coordinations in flight before new client requests are refused with EVERWRITE_OVERLOADED. */
   readonly inFlightCoordinationsMax: number;
   /** Siblings a key may hold before new concurrent client writes are refused. */
@@ -108,6 +117,8 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   hintBatchCountMax: 64,
   propsSyncIntervalMs: 2000,
   reapDelayMs: 10_000,
+  contextRemovalGraceMs: 259_200_000,
+  reapCandidatesMax: 100_000,
   inFlightCoordinationsMax: defaultLimits.inFlightCoordinationsMax,
   siblingsCountMax: defaultLimits.siblingsCountMax,
   bucketPropsCountMax: 10_000,

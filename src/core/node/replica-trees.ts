@@ -32,7 +32,8 @@ function isEmpty(record: VersionedRecord): boolean {
   return record.siblings.length === 0 && record.context.size === 0;
 }
 
-function keyString(key: Uint8Array): string {
+/** The key as a string of one char per byte, for Map and Set keys. */
+export function keyString(key: Uint8Array): string {
   let text = '';
   for (let index = 0; index < key.length; index++) text += String.fromCharCode(key[index] as number);
   return text;
@@ -97,6 +98,11 @@ export class ReplicaTrees {
     held.touched?.add(keyString(storageKey));
     if (isEmpty(record)) held.tree.delete(storageKey);
     else held.tree.set(storageKey, recordHash(this.kernel.digest, record, encoded));
+  }
+
+  /** The partition the scan `scanId` reads, while it is the current one. */
+  scannedPartition(scanId: number): number | undefined {
+    return this.scan?.scanId === scanId ? this.scan.partition : undefined;
   }
 
   /** One slice of a scan answered: file its records, then ask for the next slice or partition. */

@@ -1,12 +1,13 @@
 // Why: what a node does as a replica when a coordinator talks to it: merge a record into its store
-// (or hold it as a hint for a primary it stands in for), answer a read with what it holds, drop a
-// tombstone that every primary confirmed. Replicas never mint versions; they only merge.
+// (or hold it as a hint for a primary it stands in for), answer a read with what it holds, step a
+// reapable record down when asked (reaping.ts). Replicas never mint versions; they only merge.
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import { decodeOwnedRecord, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import type { NodeKernel } from './kernel.ts';
 import { placementInput } from '../protocol/storage-key.ts';
 import { partitionOf } from '../ring/index.ts';
+import { onPeerReap } from './reaping.ts';
 
 /**
  * A peer whose ring differs from ours (another --partitions or member list) would file keys under
@@ -81,7 +82,12 @@ export function onReplicaGet(kernel: NodeKernel, from: NodeId, message: MessageO
   kernel.emit({ type: 'storeRead', token, partition: message.partition, storageKey: message.storageKey });
 }
 
-export function onReap(kernel: NodeKernel, message: MessageOf<'reap'>): void {
+export function onReap(kernel: NodeKernel, from: NodeId, message: MessageOf<'reap'>): void {
   const record = decodeOrUndefined(message.record);
-  if (record !== undefined) kernel.emit({ type: 'storeReap', partition: message.partition, storageKey: message.storageKey, record });
+  if (record === undefined) {
+    kernel.emit({ type: 'log', level: 'warn', message: 'dropped an undecodable reap record', fields: { from } });
+    return;
+  }
+  if (misplaced(kernel, from, message.partition, message.storageKey)) return;
+  onPeerReap(kernel, from, message.partition, message.storageKey, record);
 }
