@@ -32,6 +32,7 @@
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 //  14 view             the cluster view's gossip: layout in view-message-codec.ts
 //  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
+//  12 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -39,6 +40,7 @@ import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
+import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 
@@ -63,6 +65,8 @@ const livenessStates = ['up', 'suspect', 'down'] as const;
 const livenessUpdateBytesMin = 3;
 /** Below the view's and liveness's (14, 15), far from the request path's codes, which grow from the bottom. */
 const treeExchangeCode = 13;
+/** Just below the tree exchange's, its companion. */
+const catchUpCode = 12;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;
@@ -177,6 +181,8 @@ function messageSize(message: Message): number {
       return viewMessageSize(message);
     case 'treeExchange':
       return 1 + treeExchangeSize(message);
+    case 'catchUp':
+      return 1 + catchUpSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -299,6 +305,9 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
     case 'treeExchange':
       frame[offset] = treeExchangeCode;
       return writeTreeExchange(frame, offset + 1, message);
+    case 'catchUp':
+      frame[offset] = catchUpCode;
+      return writeCatchUp(frame, offset + 1, message);
     default:
       return assertUnknownType(message);
   }
@@ -554,6 +563,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   if (code === livenessCode) return decodeLiveness(cursor, flags);
   if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
   if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  if (code === catchUpCode) return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);

@@ -11,6 +11,7 @@ import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
 import { AntiEntropy, type AntiEntropyStatus } from './anti-entropy.ts';
 import { BucketPropsTable } from './bucket-props.ts';
+import { CatchUp, type CatchUpStatus } from './catch-up.ts';
 import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
 import { FailureDetector } from './failure-detector.ts';
@@ -68,6 +69,7 @@ export class NodeCore {
   /** The cluster view's gossip, when the node was given a view. */
   readonly viewGossip: ViewGossip | undefined;
   private readonly antiEntropy: AntiEntropy;
+  private readonly catchUp: CatchUp;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
@@ -79,6 +81,7 @@ export class NodeCore {
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
     this.antiEntropy = new AntiEntropy(this.kernel);
+    this.catchUp = new CatchUp(this.kernel, this.antiEntropy);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
   }
 
@@ -120,6 +123,11 @@ export class NodeCore {
   /** Merkle trees held and ready, and per partition the last exchange, keys repaired and bytes exchanged. */
   antiEntropyStatus(): AntiEntropyStatus {
     return this.antiEntropy.status();
+  }
+
+  /** The change log's size and what catching peers up after outages did (decision 0020). */
+  catchUpStatus(): CatchUpStatus {
+    return this.catchUp.status();
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
@@ -286,6 +294,8 @@ export class NodeCore {
         return this.swim.onMessage(from, message, this.kernel.nowMs);
       case 'treeExchange':
         return this.antiEntropy.onMessage(from, message.ringVersion, message.exchange);
+      case 'catchUp':
+        return this.catchUp.onMessage(from, message.ringVersion, message.catchUp);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -306,5 +316,6 @@ export class NodeCore {
     }
     this.swim.onTick(kernel.nowMs);
     this.antiEntropy.onTick();
+    this.catchUp.onTick();
   }
 }

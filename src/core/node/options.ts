@@ -78,6 +78,20 @@ export interface NodeCoreSettings {
   readonly antiEntropyTreeDepth: number;
   /** Anti-entropy waits while this many client requests are in flight (it yields to foreground traffic). Default 256. */
   readonly antiEntropyForegroundInFlightMax: number;
+  /**
+   * Entries of the change log, the time-ordered summary a peer back from an outage is caught up
+   * from (decision 0020). Default 65536: past it the oldest go, and an outage older than what
+   * remains is repaired by the full tree exchange.
+   */
+  readonly antiEntropyChangeLogEntriesMax: number;
+  /** Bytes of keys the change log holds at most. Default 8 MiB. */
+  readonly antiEntropyChangeLogKeyBytesMax: number;
+  /**
+   * A peer is caught up with the changes since this long before it was last seen up, in ms:
+   * failure detection takes a few probe rounds, and writes it missed meanwhile must be listed too.
+   * Default 30000.
+   */
+  readonly antiEntropyCatchUpMarginMs: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -110,6 +124,9 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   antiEntropyTreeFanOut: 16,
   antiEntropyTreeDepth: 2,
   antiEntropyForegroundInFlightMax: 256,
+  antiEntropyChangeLogEntriesMax: 65_536,
+  antiEntropyChangeLogKeyBytesMax: 8 * 1024 * 1024,
+  antiEntropyCatchUpMarginMs: 30_000,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {

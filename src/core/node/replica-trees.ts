@@ -71,6 +71,11 @@ export class ReplicaTrees {
     return held === undefined || held.touched !== undefined ? undefined : held.tree;
   }
 
+  /** The partition's tree whether or not its rebuild is over (the catch-up answers from it, decision 0020). */
+  current(partition: number): MerkleTree | undefined {
+    return this.trees.get(partition)?.tree;
+  }
+
   holds(partition: number): boolean {
     return this.trees.has(partition);
   }
