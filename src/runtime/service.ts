@@ -146,4 +146,15 @@ export interface AntiEntropyReport {
     readonly keysRepaired: number;
     readonly bytesExchanged: number;
   }>;
+  /** The change log and what catching peers up after outages did (decision 0020); absent on a test double. */
+  readonly catchUp?: {
+    readonly changeLogEntries: number;
+    readonly changeLogKeyBytes: number;
+    readonly catchUps: number;
+    readonly fallbacks: number;
+    readonly keysOffered: number;
+    readonly keysDiffering: number;
+    readonly batchesQueued: number;
+    readonly bytesExchanged: number;
+  };
 }

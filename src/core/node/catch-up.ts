@@ -7,6 +7,8 @@
 // differently, and only those are repaired, through anti-entropy's repair queue and budget (decision
 // 0020). When the log does not reach back far enough (evicted, or this node restarted since), or a
 // batch is refused or unanswered, the (partition, peer) pair falls back to a full tree exchange now.
+// An outage longer than antiEntropyCatchUpOutageMsMax is left to the periodic exchange altogether
+// (with it at 1 ms the catch-up is off, as anti-entropy is with a huge interval).
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { answerCatchUpRequest, catchUpLimits, ChangeLog, differingPositionsValid, type CatchUpMessage, type CatchUpRefusalReason, type CatchUpRequest, type LeafEntry } from '../anti-entropy/index.ts';
@@ -156,6 +158,11 @@ export class CatchUp {
 
   private start(peer: NodeId, sinceMs: number): void {
     const kernel = this.kernel;
+    const outageMs = kernel.nowMs - sinceMs - kernel.settings.antiEntropyCatchUpMarginMs;
+    if (outageMs > kernel.settings.antiEntropyCatchUpOutageMsMax) {
+      kernel.emit({ type: 'log', level: 'info', message: 'a peer is back after an outage longer than antiEntropyCatchUpOutageMsMax: left to the periodic exchange', fields: { peer, outageMs } });
+      return;
+    }
     const shared = this.sharedPartitions(peer);
     const changes = this.log().changesSince(sinceMs, (partition) => shared.has(partition));
     if (changes === undefined) {

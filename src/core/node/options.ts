@@ -92,6 +92,12 @@ export interface NodeCoreSettings {
    * Default 30000.
    */
   readonly antiEntropyCatchUpMarginMs: number;
+  /**
+   * A peer away longer than this, in ms, is left to the periodic exchange: neither caught up from the
+   * log nor handed to an immediate full exchange. Default 21600000 (6 h). 1 switches the catch-up
+   * off, as a test of read repair or hinted handoff alone needs besides a huge antiEntropyIntervalMs.
+   */
+  readonly antiEntropyCatchUpOutageMsMax: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -127,6 +133,7 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   antiEntropyChangeLogEntriesMax: 65_536,
   antiEntropyChangeLogKeyBytesMax: 8 * 1024 * 1024,
   antiEntropyCatchUpMarginMs: 30_000,
+  antiEntropyCatchUpOutageMsMax: 21_600_000,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {

@@ -128,3 +128,16 @@ test('stray and malformed catch-up answers are logged and change nothing', () =>
   assert.equal(effects.filter((effect) => effect.type !== 'log').length, 0, 'an answer to no request does nothing');
   assert.ok(cluster.logs.length > logsBefore, 'and is logged');
 });
+
+test('a replica restarted after the outage is caught up while it rebuilds its trees', () => {
+  const cluster = new CoreCluster(3, settings);
+  outage(cluster, 40);
+  cluster.down.add(cluster.ids[2]!);
+  cluster.restart('n3', { wipe: false });
+  cluster.down.clear();
+  cluster.runFor(10_000);
+  assertSameAsN1(cluster, 'n3');
+  const totals = catchUpTotals(cluster);
+  assert.equal(totals.fallbacks, 0, 'no full exchange was needed');
+  assert.ok(totals.keysOffered >= 40 && totals.keysOffered <= 80, `offered ${totals.keysOffered} keys`);
+});
