@@ -11,7 +11,7 @@
 import { catchUpRefusalReasons, type CatchUpMessage } from '../core/anti-entropy/index.ts';
 import { asPartitionIndex } from '../core/base/ids.ts';
 import { varintSize, writeVarint } from '../core/versioning/wire.ts';
-import type { TreeExchangeReader } from './tree-exchange-codec.ts';
+import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
 type CatchUpEnvelope = { readonly type: 'catchUp'; readonly ringVersion: number; readonly catchUp: CatchUpMessage };
 
@@ -23,10 +23,6 @@ export const catchUpWireLimits = Object.freeze({
 });
 
 const kindCodes = { 'catch-up-request': 1, 'catch-up-response': 2, 'catch-up-refused': 3 } as const;
-
-function bytesSize(bytes: Uint8Array): number {
-  return varintSize(bytes.length) + bytes.length;
-}
 
 /** Bytes after the tag byte. */
 export function catchUpSize(message: CatchUpEnvelope): number {
@@ -44,12 +40,6 @@ export function catchUpSize(message: CatchUpEnvelope): number {
     case 'catch-up-refused':
       return size + 1;
   }
-}
-
-function writeBytes(frame: Uint8Array, offset: number, bytes: Uint8Array): number {
-  offset = writeVarint(frame, offset, bytes.length);
-  frame.set(bytes, offset);
-  return offset + bytes.length;
 }
 
 /** Writes the body (after the tag byte); returns the offset after it. */

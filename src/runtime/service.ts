@@ -2,6 +2,7 @@
 // runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
 // EverwriteError with a code from core/base/errors.ts.
 import type { NodeId } from '../core/base/ids.ts';
+import type { CatchUpStatus } from '../core/node/catch-up.ts';
 
 export type Resolver = 'siblings' | 'lww';
 export type Durability = 'durable' | 'buffered';
@@ -147,14 +148,5 @@ export interface AntiEntropyReport {
     readonly bytesExchanged: number;
   }>;
   /** The change log and what catching peers up after outages did (decision 0020); absent on a test double. */
-  readonly catchUp?: {
-    readonly changeLogEntries: number;
-    readonly changeLogKeyBytes: number;
-    readonly catchUps: number;
-    readonly fallbacks: number;
-    readonly keysOffered: number;
-    readonly keysDiffering: number;
-    readonly batchesQueued: number;
-    readonly bytesExchanged: number;
-  };
+  readonly catchUp?: CatchUpStatus;
 }
