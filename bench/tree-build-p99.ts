@@ -8,6 +8,7 @@
 // apart, from the same run. Prints, never asserts. Run it under the shared lock:
 //   flock /tmp/everwrite-procs.lock npx tsx bench/tree-build-p99.ts [--keys 1000000] [--clients 8] [--port-base 41500]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,10 +26,12 @@ const binPath = join(import.meta.dirname, '..', 'bin', 'everwrite.mjs');
 const loadPipelineDepth = 500;
 const loadConnections = 4;
 const startTimeoutMs = 120_000;
+const clusterSecret = randomBytes(32).toString('hex');
 
 function startNode(dataDirectory: string): ChildProcess {
   const settings = JSON.stringify({ defaultProps: { n: 1, r: 1, w: 1 } });
-  const child = spawn(process.execPath, [binPath, 'start', '--node-id', 'n1', '--listen', `127.0.0.1:${ports.peer}`, '--http', `127.0.0.1:${ports.http}`, '--resp', `127.0.0.1:${ports.resp}`, '--data', dataDirectory, '--seeds', `n1@127.0.0.1:${ports.peer}`, '--engine', 'lmdb', '--log-level', 'warn', '--settings-json', settings], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const environment = { ...process.env, EVERWRITE_SECRET: clusterSecret };
+  const child = spawn(process.execPath, [binPath, 'start', '--node-id', 'n1', '--listen', `127.0.0.1:${ports.peer}`, '--http', `127.0.0.1:${ports.http}`, '--resp', `127.0.0.1:${ports.resp}`, '--data', dataDirectory, '--seeds', `n1@127.0.0.1:${ports.peer}`, '--engine', 'lmdb', '--log-level', 'warn', '--settings-json', settings], { stdio: ['ignore', 'inherit', 'inherit'], env: environment });
   return child;
 }
 
@@ -45,9 +48,10 @@ async function getJson(path: string): Promise<unknown> {
   return reply.status === 200 ? reply.json() : undefined;
 }
 
-async function waitHealthy(): Promise<void> {
+async function waitHealthy(child: ChildProcess): Promise<void> {
   const deadline = performance.now() + startTimeoutMs;
   while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the node exited while starting (code ${child.exitCode})`);
     try {
       if ((await fetch(`http://127.0.0.1:${ports.http}/health`, { signal: AbortSignal.timeout(1000) })).status === 200) return;
     } catch {
@@ -186,12 +190,12 @@ const dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-tree-build-'));
 let node: ChildProcess | undefined;
 try {
   node = startNode(dataDirectory);
-  await waitHealthy();
+  await waitHealthy(node);
   const loadMs = await load();
   console.log(`loaded ${keyCount} keys through RESP in ${Math.round(loadMs)} ms; ${clientCount} clients, half GET half SET, ${value.length}-byte values`);
   await stopNode(node);
   node = startNode(dataDirectory);
-  await waitHealthy();
+  await waitHealthy(node);
   await measure();
   const rss = (await getJson('/admin/status')) as { memory?: { rssBytes?: number } } | undefined;
   if (rss?.memory?.rssBytes !== undefined) console.log(`node RSS ${(rss.memory.rssBytes / 2 ** 20).toFixed(0)} MiB`);
