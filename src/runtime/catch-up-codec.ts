@@ -1,4 +1,4 @@
-// Why: the wire layout of the fast catch-up's messages (decision 0020), message type 12 of
+// Why: the wire layout of the fast catch-up's messages (decision 0020), message type 11 of
 // message-codec.ts, kept beside the tree exchange's (tree-exchange-codec.ts) rather than inside it:
 // a small union of its own. A frame from an authenticated peer may still be malformed or hostile, so
 // every count and length is bounded here before anything is allocated for it.

@@ -32,7 +32,7 @@
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 //  14 view             the cluster view's gossip: layout in view-message-codec.ts
 //  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
-//  12 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
+//  11 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -65,8 +65,8 @@ const livenessStates = ['up', 'suspect', 'down'] as const;
 const livenessUpdateBytesMin = 3;
 /** Below the view's and liveness's (14, 15), far from the request path's codes, which grow from the bottom. */
 const treeExchangeCode = 13;
-/** Just below the tree exchange's, its companion. */
-const catchUpCode = 12;
+/** Below the codes taken from the top (13-15, and 12 for ownership handoff), above the request path's, which grow from the bottom. */
+const catchUpCode = 11;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;

@@ -1,4 +1,4 @@
-// Why: the fast catch-up's messages (decision 0020) arrive from peers as message type 12
+// Why: the fast catch-up's messages (decision 0020) arrive from peers as message type 11
 // (src/runtime/catch-up-codec.ts) and are acted on by a running node core (src/core/node/catch-up.ts).
 // Generated and mutated frames must decode or be refused with EVERWRITE_BAD_FRAME; a frame that
 // decodes must round-trip; and every decoded message, however hostile its values (huge or
@@ -60,15 +60,15 @@ function checkAnswered(decoded: Message): void {
 
 const header = [...leb128(1), ...leb128(1), ...leb128(0)];
 const crafted = [
-  { name: 'request of 2^32 entries', input: Uint8Array.from([0xc1, 1, 12, 1, ...header, ...leb128(2 ** 32)]) },
-  { name: 'response of 2^53 - 1 positions', input: Uint8Array.from([0xc1, 1, 12, 2, ...header, ...leb128(Number.MAX_SAFE_INTEGER)]) },
-  { name: 'key of 2^31 bytes', input: Uint8Array.from([0xc1, 1, 12, 1, ...header, 1, ...leb128(2 ** 31)]) },
+  { name: 'request of 2^32 entries', input: Uint8Array.from([0xc1, 1, 11, 1, ...header, ...leb128(2 ** 32)]) },
+  { name: 'response of 2^53 - 1 positions', input: Uint8Array.from([0xc1, 1, 11, 2, ...header, ...leb128(Number.MAX_SAFE_INTEGER)]) },
+  { name: 'key of 2^31 bytes', input: Uint8Array.from([0xc1, 1, 11, 1, ...header, 1, ...leb128(2 ** 31)]) },
   { name: 'response with positions 2^53 - 1 and 0', input: Uint8Array.from(encodeMessages([{ type: 'catchUp', ringVersion: 1, catchUp: { kind: 'catch-up-response', catchUpId: 1, partition: asPartitionIndex(0), differing: [Number.MAX_SAFE_INTEGER, 0] } }])) },
 ].map(({ name, input }) => ({ name, input: { frame: input, original: undefined } }));
 
 export const catchUpTarget: FuzzTarget<Input> = {
   name: 'catch-up',
-  subject: 'fast catch-up messages (message type 12) decoded and stepped into a node core',
+  subject: 'fast catch-up messages (message type 11) decoded and stepped into a node core',
   arbitrary: fc.oneof(
     fc.array(message, { minLength: 1, maxLength: 3 }).map((messages) => ({ frame: Uint8Array.from(encodeMessages(messages)), original: messages as Message[] })),
     mutatedBytes(validFrame).map((frame) => ({ frame, original: undefined })),

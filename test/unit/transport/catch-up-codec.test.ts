@@ -1,4 +1,4 @@
-// Why: the fast catch-up's messages cross the wire as message type 12 (catch-up-codec.ts, decision
+// Why: the fast catch-up's messages cross the wire as message type 11 (catch-up-codec.ts, decision
 // 0020). Every kind must survive a round trip unchanged, and a hostile or damaged frame (absurd
 // counts, oversized keys or hashes, unknown kinds or refusals, flags) must be refused as
 // EVERWRITE_BAD_FRAME before anything is allocated for it.
@@ -28,7 +28,7 @@ test('every catch-up kind survives a round trip, alone and batched with other me
 });
 
 function frameOf(body: number[]): Uint8Array {
-  return new Uint8Array([0xc1, 1, 12, ...body]);
+  return new Uint8Array([0xc1, 1, 11, ...body]);
 }
 
 function varint(value: number): number[] {
@@ -48,7 +48,7 @@ test('hostile catch-up frames are EVERWRITE_BAD_FRAME', () => {
     { what: 'a 65-byte hash', frame: frameOf([1, ...header, 1, 1, 7, 65, ...new Array<number>(65).fill(0)]) },
     { what: 'a truncated entry', frame: frameOf([1, ...header, 1, 4, 0, 1]) },
     { what: 'a position past the frame', frame: frameOf([2, ...header, 2, 1]) },
-    { what: 'flags on the tag', frame: new Uint8Array([0xc1, 1, 12 | 0x10, 3, ...header, 0]) },
+    { what: 'flags on the tag', frame: new Uint8Array([0xc1, 1, 11 | 0x10, 3, ...header, 0]) },
   ];
   for (const { what, frame } of cases) {
     assert.throws(() => decodeMessages(frame), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_FRAME', what);
