@@ -48,6 +48,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   handoffDone: ['viewVersion', 'transfers'],
   viewFull: ['view'],
   treeExchange: ['ringVersion', 'exchange'],
+  catchUp: ['ringVersion', 'catchUp'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

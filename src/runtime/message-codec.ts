@@ -32,6 +32,7 @@
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
 //  14 view             the cluster view's gossip: layout in view-message-codec.ts
 //  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
+//  11 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
 //  12 handoff          ownership handoff of a membership transition: layout in handoff-message-codec.ts
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
@@ -40,6 +41,7 @@ import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
+import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
@@ -65,6 +67,8 @@ const livenessStates = ['up', 'suspect', 'down'] as const;
 const livenessUpdateBytesMin = 3;
 /** Below the view's and liveness's (14, 15), far from the request path's codes, which grow from the bottom. */
 const treeExchangeCode = 13;
+/** Below the codes taken from the top (13-15, and 12 for ownership handoff), above the request path's, which grow from the bottom. */
+const catchUpCode = 11;
 
 const firstFlag = 0x10;
 const secondFlag = 0x20;
@@ -183,6 +187,8 @@ function messageSize(message: Message): number {
     case 'handoffAck':
     case 'handoffDone':
       return handoffMessageSize(message);
+    case 'catchUp':
+      return 1 + catchUpSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -309,6 +315,9 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
     case 'handoffAck':
     case 'handoffDone':
       return writeHandoffMessage(frame, offset, message);
+    case 'catchUp':
+      frame[offset] = catchUpCode;
+      return writeCatchUp(frame, offset + 1, message);
     default:
       return assertUnknownType(message);
   }
@@ -565,6 +574,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
   if (code === handoffMessageCode) return decodeHandoffMessage(cursor, flags);
   if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  if (code === catchUpCode) return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);

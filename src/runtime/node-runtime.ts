@@ -548,6 +548,7 @@ export class NodeRuntime implements KvService {
         keysRepaired: entry.keysRepaired,
         bytesExchanged: entry.bytesExchanged,
       })),
+      catchUp: this.options.core.catchUpStatus(),
     };
   }
 

@@ -3,6 +3,7 @@
 // EverwriteError with a code from core/base/errors.ts.
 import type { NodeId } from '../core/base/ids.ts';
 import type { HandoffStatus } from '../core/node/handoff.ts';
+import type { CatchUpStatus } from '../core/node/catch-up.ts';
 
 export type Resolver = 'siblings' | 'lww';
 export type Durability = 'durable' | 'buffered';
@@ -160,6 +161,8 @@ export interface AntiEntropyReport {
     readonly keysRepaired: number;
     readonly bytesExchanged: number;
   }>;
+  /** The change log and what catching peers up after outages did (decision 0020); absent on a test double. */
+  readonly catchUp?: CatchUpStatus;
 }
 
 /** One staged change as the admin API shows it (decision 0017). */

@@ -41,7 +41,8 @@ export const treeExchangeWireLimits = Object.freeze({
 const kindCodes = { 'tree-hashes-request': 1, 'tree-leaf-entries-request': 2, 'tree-hashes-response': 3, 'tree-leaf-entries-response': 4, 'tree-exchange-refused': 5 } as const;
 const refusalReasons: readonly TreeExchangeRefusalReason[] = ['shape-mismatch', 'request-too-large', 'malformed-request', 'unknown-partition', 'not-ready', 'ring-mismatch'];
 
-function bytesSize(bytes: Uint8Array): number {
+/** A byte field's size: its varint length and its bytes (catch-up-codec.ts shares it). */
+export function bytesSize(bytes: Uint8Array): number {
   return varintSize(bytes.length) + bytes.length;
 }
 
@@ -76,7 +77,8 @@ export function treeExchangeSize(message: TreeExchangeEnvelope): number {
   }
 }
 
-function writeBytes(frame: Uint8Array, offset: number, bytes: Uint8Array): number {
+/** Writes a byte field; returns the offset after it (catch-up-codec.ts shares it). */
+export function writeBytes(frame: Uint8Array, offset: number, bytes: Uint8Array): number {
   offset = writeVarint(frame, offset, bytes.length);
   frame.set(bytes, offset);
   return offset + bytes.length;

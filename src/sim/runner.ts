@@ -108,12 +108,17 @@ export interface SimReport {
   readonly command: string;
 }
 
+/** An anti-entropy interval at least this long outlasts any run: anti-entropy is off, its catch-up after outages (decision 0020) too. */
+const antiEntropyOffIntervalMs = simLimits.safetyMsMax;
+
 function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
+  const interval = config.antiEntropyIntervalMs;
   return {
     defaultProps: Object.freeze({ n: config.n, r: config.r, w: config.w, resolver: config.resolver, durability: config.durability }),
     requestTimeoutMs: config.requestTimeoutMs,
     ...config.core,
-    ...(config.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: config.antiEntropyIntervalMs }),
+    ...(interval === undefined ? {} : { antiEntropyIntervalMs: interval }),
+    ...(interval !== undefined && interval >= antiEntropyOffIntervalMs ? { antiEntropyCatchUpOutageMsMax: 1 } : {}),
     ...(config.contextRemovalGraceMs === undefined ? {} : { contextRemovalGraceMs: config.contextRemovalGraceMs }),
   };
 }

@@ -33,3 +33,15 @@ export {
   type TreeExchangeStateName,
   type TreeExchangeStatistics,
 } from './exchange.ts';
+export { ChangeLog, type ChangeLogLimits } from './change-log.ts';
+export {
+  answerCatchUpRequest,
+  catchUpLimits,
+  catchUpRefusalReasons,
+  differingPositionsValid,
+  type CatchUpMessage,
+  type CatchUpRefusalReason,
+  type CatchUpRefused,
+  type CatchUpRequest,
+  type CatchUpResponse,
+} from './catch-up.ts';

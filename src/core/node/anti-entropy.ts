@@ -123,6 +123,18 @@ export class AntiEntropy {
     return queued;
   }
 
+  /** Queues an exchange now of one (partition, peer) pair: the catch-up's fallback when its change log does not cover an outage (decision 0020). */
+  requestExchange(partition: number, peer: NodeId): void {
+    this.urgent.push({ partition, peer });
+    this.pump();
+  }
+
+  /** Queues the repair of keys found to differ outside an exchange (the catch-up, decision 0020), under the same budget. */
+  queueRepairs(partition: number, peer: NodeId, storageKeys: readonly Uint8Array[]): void {
+    for (const storageKey of storageKeys) this.repairs.push({ partition, peer, storageKey });
+    this.pump();
+  }
+
   status(): AntiEntropyStatus {
     const counts = this.trees.counts();
     const partitions = [...this.stats.values()].sort((a, b) => a.partition - b.partition).map((entry) => ({ ...entry }));

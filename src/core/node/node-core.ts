@@ -11,6 +11,7 @@ import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
 import { AntiEntropy, type AntiEntropyStatus } from './anti-entropy.ts';
 import { BucketPropsTable } from './bucket-props.ts';
+import { CatchUp, type CatchUpStatus } from './catch-up.ts';
 import type { Effect } from './effects.ts';
 import type { Event } from './events.ts';
 import { FailureDetector } from './failure-detector.ts';
@@ -84,6 +85,7 @@ export class NodeCore {
   private readonly antiEntropy: AntiEntropy;
   /** Ownership handoff of membership transitions (decision 0017), when the node has a view. */
   private readonly handoff: Handoff | undefined;
+  private readonly catchUp: CatchUp;
 
   constructor(options: NodeCoreOptions) {
     const settings = resolveSettings(options.settings);
@@ -95,6 +97,7 @@ export class NodeCore {
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
     this.antiEntropy = new AntiEntropy(this.kernel);
+    this.catchUp = new CatchUp(this.kernel, this.antiEntropy);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
     this.kernel.pending = options.view?.pending;
     this.handoff = this.viewGossip === undefined ? undefined : new Handoff(this.kernel, this.viewGossip, this.kernel.background, options.handoffProgress ?? []);
@@ -150,6 +153,11 @@ export class NodeCore {
   /** The background admission controller's foreground latency estimate (background-admission.ts). */
   backgroundLatency(): ReturnType<NodeKernel['background']['latency']> {
     return this.kernel.background.latency();
+  }
+
+  /** The change log's size and what catching peers up after outages did (decision 0020). */
+  catchUpStatus(): CatchUpStatus {
+    return this.catchUp.status();
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
@@ -329,6 +337,8 @@ export class NodeCore {
       case 'handoffAck':
       case 'handoffDone':
         return this.handoff?.onMessage(from, message);
+      case 'catchUp':
+        return this.catchUp.onMessage(from, message.ringVersion, message.catchUp);
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':
@@ -350,5 +360,6 @@ export class NodeCore {
     this.swim.onTick(kernel.nowMs);
     this.handoff?.onTick();
     this.antiEntropy.onTick();
+    this.catchUp.onTick();
   }
 }

@@ -105,6 +105,26 @@ export interface NodeCoreSettings {
   readonly backgroundLatencyFactor: number;
   /** A foreground p99 below this never throttles background work, in ms (loopback noise). Default 20. */
   readonly backgroundLatencyFloorMs: number;
+  /**
+   * Entries of the change log, the time-ordered summary a peer back from an outage is caught up
+   * from (decision 0020). Default 65536: past it the oldest go, and an outage older than what
+   * remains is repaired by the full tree exchange.
+   */
+  readonly antiEntropyChangeLogEntriesMax: number;
+  /** Bytes of keys the change log holds at most. Default 8 MiB. */
+  readonly antiEntropyChangeLogKeyBytesMax: number;
+  /**
+   * A peer is caught up with the changes since this long before it was last seen up, in ms:
+   * failure detection takes a few probe rounds, and writes it missed meanwhile must be listed too.
+   * Default 30000.
+   */
+  readonly antiEntropyCatchUpMarginMs: number;
+  /**
+   * A peer away longer than this, in ms, is left to the periodic exchange: neither caught up from the
+   * log nor handed to an immediate full exchange. Default 21600000 (6 h). 1 switches the catch-up
+   * off, as a test of read repair or hinted handoff alone needs besides a huge antiEntropyIntervalMs.
+   */
+  readonly antiEntropyCatchUpOutageMsMax: number;
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
@@ -146,6 +166,10 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   antiEntropyTreeFanOut: 16,
   antiEntropyTreeDepth: 2,
   antiEntropyForegroundInFlightMax: 256,
+  antiEntropyChangeLogEntriesMax: 65_536,
+  antiEntropyChangeLogKeyBytesMax: 8 * 1024 * 1024,
+  antiEntropyCatchUpMarginMs: 30_000,
+  antiEntropyCatchUpOutageMsMax: 21_600_000,
 });
 
 export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCoreSettings {

@@ -77,6 +77,11 @@ export class ReplicaTrees {
     for (const partition of partitions) if (this.scan?.partition !== partition) this.trees.delete(partition);
   }
 
+  /** The partition's tree whether or not its rebuild is over (the catch-up answers from it, decision 0020). */
+  current(partition: number): MerkleTree | undefined {
+    return this.trees.get(partition)?.tree;
+  }
+
   holds(partition: number): boolean {
     return this.trees.has(partition);
   }

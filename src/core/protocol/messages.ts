@@ -3,7 +3,7 @@
 // Every request carries an id chosen by its sender; replies echo it; unknown ids are ignored, which
 // makes duplicated, late or reordered frames harmless.
 import type { ViewMessage } from '../cluster-view/messages.ts';
-import type { TreeExchangeMessage } from '../anti-entropy/index.ts';
+import type { CatchUpMessage, TreeExchangeMessage } from '../anti-entropy/index.ts';
 
 /** The error part of an outcome, as it crosses the wire. */
 export interface WireError {
@@ -99,6 +99,8 @@ export type Message =
   /** One message of a Merkle tree exchange (anti-entropy, decision 0016), for trees of this ring version. */
   | { readonly type: 'treeExchange'; readonly ringVersion: number; readonly exchange: TreeExchangeMessage }
   /** Ownership handoff during a membership transition (decision 0017). */
-  | HandoffMessage;
+  | HandoffMessage
+  /** One message of the fast catch-up after an outage (decision 0020), for keys placed by this ring version. */
+  | { readonly type: 'catchUp'; readonly ringVersion: number; readonly catchUp: CatchUpMessage };
 
 export type MessageType = Message['type'];

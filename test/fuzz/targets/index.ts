@@ -2,6 +2,7 @@
 // the same targets. A new decoder facing untrusted bytes gets a target here.
 import type { FuzzTarget } from '../harness.ts';
 import { clientResponseTarget } from './client-responses.ts';
+import { catchUpTarget } from './catch-up.ts';
 import { bucketPropsTarget, httpBodyTarget, httpRequestTarget } from './http.ts';
 import { messageCodecTarget } from './message-codec.ts';
 import { respTarget } from './resp.ts';
@@ -28,5 +29,6 @@ export const fuzzTargets: ReadonlyArray<FuzzTarget<never>> = [
   ringJsonTarget,
   clusterViewTarget,
   antiEntropyTarget,
+  catchUpTarget,
   clientResponseTarget,
 ] as unknown as ReadonlyArray<FuzzTarget<never>>;

@@ -86,7 +86,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
 export const validMessages = fc.array(message, { maxLength: 4 });
 const validFrame = validMessages.map((messages) => Uint8Array.from(encodeMessages(messages)));
 
-function decodeOrRefuse(frame: Uint8Array): Message[] | undefined {
+/** The frame's messages, or undefined when refused the documented way (EVERWRITE_BAD_FRAME); anything else escapes. */
+export function decodeOrRefuse(frame: Uint8Array): Message[] | undefined {
   try {
     return decodeMessages(frame);
   } catch (error) {
@@ -95,7 +96,7 @@ function decodeOrRefuse(frame: Uint8Array): Message[] | undefined {
   }
 }
 
-type Input = { readonly frame: Uint8Array; readonly original: Message[] | undefined };
+export type Input = { readonly frame: Uint8Array; readonly original: Message[] | undefined };
 
 /** A frame: `count` messages announced, then `body`. */
 function frame(count: number, ...body: Uint8Array[]): Uint8Array {

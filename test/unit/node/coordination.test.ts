@@ -88,7 +88,7 @@ test('with two of three down a W=2 write fails with EVERWRITE_QUORUM_NOT_MET at 
 
 test('a read repairs a stale primary', () => {
   // Read repair alone: anti-entropy runs too rarely to reach the key first.
-  const cluster = new CoreCluster(3, { antiEntropyIntervalMs: 1_000_000_000 });
+  const cluster = new CoreCluster(3, { antiEntropyIntervalMs: 1_000_000_000, antiEntropyCatchUpOutageMsMax: 1 });
   cluster.down.add(cluster.ids[2]!);
   const put = cluster.put('n1', bucket, 'k', 'fresh', undefined, { w: 2 });
   cluster.run();
@@ -105,7 +105,7 @@ test('a read repairs a stale primary', () => {
 
 test('a deleted key does not come back when a stale replica returns, and the tombstone is reaped only once every primary holds it', () => {
   // Read repair's part alone: anti-entropy (which would also give n3 the tombstone) runs too rarely to act here.
-  const cluster = new CoreCluster(3, { reapDelayMs: 1000, hintDeliveryIntervalMs: 1_000_000, antiEntropyIntervalMs: 1_000_000_000 });
+  const cluster = new CoreCluster(3, { reapDelayMs: 1000, hintDeliveryIntervalMs: 1_000_000, antiEntropyIntervalMs: 1_000_000_000, antiEntropyCatchUpOutageMsMax: 1 });
   const put = cluster.put('n1', bucket, 'k', 'doomed');
   cluster.run();
   cluster.down.add(cluster.ids[2]!);
