@@ -3,7 +3,8 @@
 // collects every test/**/*.test.ts explicitly and hands the list to the runner. Tests run two files
 // at a time, except the chaos test (five node processes and a workload in network namespaces),
 // which runs alone afterwards so it never competes with other multi-process tests for the two
-// cores. The last line totals both phases.
+// cores. The last line totals both phases. EVERWRITE_FROM_SOURCE=1 makes every `everwrite` the
+// tests start run the TypeScript sources, never a dist/ built from older code (bin/everwrite.mjs).
 // Usage: node scripts/run-tests.mjs [folder-or-file ...]   (default: test/)
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
@@ -22,7 +23,7 @@ function collect(path, out) {
 function runPhase(files, concurrency) {
   return new Promise((resolvePhase) => {
     const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' } });
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
