@@ -3,10 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { loadSecret } from '../../io/transport/handshake.ts';
-import { startNode, type HostPort, type RunningNode } from '../../server/start-node.ts';
-import { fatalExitCode, installProcessGuard } from '../../server/process-guard.ts';
+import type pino from 'pino';
+import type { HostPort, RunningNode } from '../../server/start-node.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 import { readJsonObjectFlag } from '../../server/json-flag.ts';
@@ -69,12 +67,15 @@ function resolveStart(flags: StartFlags, command: Command): ResolvedStartSetting
 
 async function runStart(flags: StartFlags, command: Command): Promise<void> {
   const { settings, given, core } = resolveStart(flags, command);
+  // Loaded here, not at the top: the node's modules (storage engines, native code) would otherwise
+  // slow every other command's start-up (docs/BENCHMARKS.md "CLI start-up").
+  const [{ default: pino }, { loadSecret }, { startNode }, { installProcessGuard, fatalExitCode }] = await Promise.all([import('pino'), import('../../io/transport/handshake.ts'), import('../../server/start-node.ts'), import('../../server/process-guard.ts')]);
   const listen = settings.listen as HostPort;
   const nodeId = settings.nodeId ?? `${listen.host}:${listen.port}`;
   const logger = pino({ level: settings.logLevel ?? 'info', base: { node: nodeId } });
   // Installed before the node starts, so nothing escapes unlogged; the node is known once started.
   const started: { node?: RunningNode } = {};
-  installProcessGuard(process, { logger, onFatal: () => abortAndExit(started.node, logger) });
+  installProcessGuard(process, { logger, onFatal: () => abortAndExit(started.node, logger, fatalExitCode) });
   const secret = loadSecret({ ...(settings.secretFile === undefined ? {} : { secretFile: settings.secretFile }), environment: process.env.EVERWRITE_SECRET });
   const node = await startNode({
     nodeId,
@@ -107,7 +108,7 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
 /** Bound on stopping a node whose state is suspect, in ms: past it the process exits anyway. */
 const abortGraceMs = 10_000;
 
-function abortAndExit(node: RunningNode | undefined, logger: pino.Logger): void {
+function abortAndExit(node: RunningNode | undefined, logger: pino.Logger, fatalExitCode: number): void {
   const exit = (): void => {
     logger.fatal({ exitCode: fatalExitCode }, 'node stopped after a broken invariant; exiting');
     process.exit(fatalExitCode);
