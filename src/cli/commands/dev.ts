@@ -81,14 +81,25 @@ async function restartNode(cluster: LocalCluster, id: string, isStopping: () => 
   }
 }
 
+export type DevCommand = { readonly verb: 'restart'; readonly id: string } | { readonly verb: 'status' } | { readonly verb: 'help' } | { readonly verb: 'none' };
+
+/** One line typed on dev's standard input: `restart <id>`, `status`, blank, or anything else (help). */
+export function parseDevCommand(line: string): DevCommand {
+  const words = line.trim().split(/\s+/).filter((word) => word !== '');
+  if (words.length === 0) return { verb: 'none' };
+  if (words[0] === 'restart' && words.length === 2) return { verb: 'restart', id: words[1] as string };
+  if (words[0] === 'status' && words.length === 1) return { verb: 'status' };
+  return { verb: 'help' };
+}
+
 /** Lines on standard input: `restart <id>` and `status`. */
 function readCommands(cluster: LocalCluster, isStopping: () => boolean): void {
   const lines = createInterface({ input: process.stdin, terminal: false });
   lines.on('line', (line) => {
-    const [verb, id] = line.trim().split(/\s+/);
-    if (verb === 'restart' && id !== undefined) void restartNode(cluster, id, isStopping);
-    else if (verb === 'status') for (const node of cluster.nodes) console.log(node.process === undefined ? `${node.id}: stopped` : describeNode(node));
-    else if (verb !== undefined && verb !== '') console.log('commands: "restart <id>", "status"; Ctrl-C stops the cluster');
+    const command = parseDevCommand(line);
+    if (command.verb === 'restart') void restartNode(cluster, command.id, isStopping);
+    else if (command.verb === 'status') for (const node of cluster.nodes) console.log(node.process === undefined ? `${node.id}: stopped` : describeNode(node));
+    else if (command.verb === 'help') console.log('commands: "restart <id>", "status"; Ctrl-C stops the cluster');
   });
 }
 
