@@ -3,7 +3,9 @@
 // collects every test/**/*.test.ts explicitly and hands the list to the runner. Tests run two files
 // at a time, except the chaos test (five node processes and a workload in network namespaces),
 // which runs alone afterwards so it never competes with other multi-process tests for the two
-// cores. The last line totals both phases (a cancelled test, e.g. a file past its timeout, counts as
+// cores. EVERWRITE_FROM_SOURCE=1 makes every `everwrite` the tests start run the TypeScript
+// sources, never a dist/ built from older code (bin/everwrite.mjs). The last line totals both
+// phases (a cancelled test, e.g. a file past its timeout, counts as
 // failed), skips and todos included. Under CI=true a skipped or
 // todo test fails the run: CI must not turn "could not run here" into green (tests that need an
 // environment fail with the reason under CI=true, test/support/environment.ts; this catches any
@@ -26,7 +28,7 @@ function collect(path, out) {
 function runPhase(files, concurrency) {
   return new Promise((resolvePhase) => {
     const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' } });
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createTopology, destroyTopology, missingPrerequisite, removeLeftovers, topologyFor } from './netns.ts';
 import { nemesisKinds, type NemesisKind } from './nemesis.ts';
 import type { ChaosReport, RunnerOptions } from './runner.ts';
+import { siblingModuleArguments } from '../cli/bin.ts';
 
 export type { ChaosReport } from './runner.ts';
 export { missingPrerequisite, probeNamespaces } from './netns.ts';
@@ -30,7 +31,6 @@ export interface ChaosOptions {
 }
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-const runnerPath = fileURLToPath(new URL('./runner-main.ts', import.meta.url));
 
 export function kindsOf(nemesis: ChaosOptions['nemesis']): NemesisKind[] {
   if (nemesis === 'all') return [...nemesisKinds];
@@ -41,7 +41,7 @@ export function kindsOf(nemesis: ChaosOptions['nemesis']): NemesisKind[] {
 
 function runRunner(namespace: string, runnerOptions: RunnerOptions, options: ChaosOptions, budgetMs: number): Promise<ChaosReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, '--import', 'tsx', runnerPath, JSON.stringify(runnerOptions)], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, ...siblingModuleArguments(import.meta.url, 'runner-main'), JSON.stringify(runnerOptions)], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
     const progress = options.onProgress ?? ((text: string) => process.stderr.write(text));

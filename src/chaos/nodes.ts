@@ -6,10 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { binEnvironment, binPath } from '../cli/bin.ts';
 import { nodeAddress } from './netns.ts';
 
-const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
 const peerPort = 7000;
 export const httpPort = 8000;
 const readyTimeoutMs = 30_000;
@@ -70,7 +69,7 @@ export class ChaosNodes {
     const data = join(this.options.dataDirectory, node.id);
     mkdirSync(data, { recursive: true });
     const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', this.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
-    const environment: NodeJS.ProcessEnv = { ...process.env };
+    const environment: NodeJS.ProcessEnv = { ...binEnvironment() };
     if (this.options.faketimeLibrary !== undefined) {
       Object.assign(environment, { LD_PRELOAD: this.options.faketimeLibrary, FAKETIME_TIMESTAMP_FILE: node.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' });
     }

@@ -1,6 +1,7 @@
 // Why: what the `get`/`put`/`delete` commands print, and how they build and read the wire shapes,
 // kept pure (no I/O, no process) so every output format is unit-tested without a terminal or a
 // node, and the commands themselves stay thin.
+import { UsageError } from './exit-codes.ts';
 
 /** A sibling as the server's 300 body shows it (docs/ARCHITECTURE.md section 4). */
 export type SiblingBody =
@@ -19,15 +20,15 @@ export interface QueryOverrides {
   readonly timeoutMs?: number;
 }
 
-/** Parses a --node value; only http(s) URLs are nodes. Throws an Error with a readable message. */
+/** Parses a --node value; only http(s) URLs are nodes. Throws a UsageError with a readable message. */
 export function parseNodeUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--node must be a URL such as http://127.0.0.1:8001, got ${JSON.stringify(text)}`);
+    throw new UsageError(`--node must be a URL such as http://127.0.0.1:8001, got ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--node must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--node must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
   return url;
 }
 

@@ -4,10 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { generateSecret } from '../io/transport/handshake.ts';
-
-const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
+import { binEnvironment, binPath } from './bin.ts';
 
 export interface LocalClusterOptions {
   /** How many nodes (1..9). */
@@ -106,7 +104,7 @@ export class LocalCluster {
     const options = this.options;
     const args = [...(options.nodeArguments ?? []), binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...this.placementArguments(node.index), ...(options.extraArguments ?? [])];
     const output = options.output ?? 'inherit';
-    const child = spawn(process.execPath, args, { stdio: ['ignore', output, output] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', output, output], env: binEnvironment() });
     node.process = child;
     options.onSpawn?.(node, child);
     child.once('exit', () => {

@@ -1,29 +1,66 @@
-// Why: the `everwrite` command. It only wires subcommands together; nothing imports it.
-import { Command } from 'commander';
-import { registerBenchCommand } from './commands/bench.ts';
-import { registerChaosCommand } from './commands/chaos.ts';
-import { registerClusterCommands } from './commands/cluster.ts';
-import { registerClusterRepairCommand } from './commands/cluster-repair.ts';
-import { registerClusterMembershipCommands } from './commands/cluster-membership.ts';
-import { registerKvCommands } from './commands/kv.ts';
-import { registerNodeCommands } from './commands/node.ts';
-import { registerRingCommand } from './commands/ring.ts';
-import { registerSimCommand } from './commands/sim.ts';
+// Why: the `everwrite` command. It wires subcommands together and applies the conventions every
+// command shares (README "The command line"): `--version`, one `everwrite: ...` error line on
+// stderr, exit code 2 for a wrong command line and the documented codes for everything else. It
+// loads only the module of the command asked for (all of them for help or an unknown command), so
+// `everwrite get` does not pay for the simulator's or the benchmark's start-up.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf, exitCodes, messageOf } from './exit-codes.ts';
+import { formatFailure } from './format.ts';
 
-const program = new Command('everwrite').description('An always-writeable, leaderless, replicated key-value store (the Dynamo design)');
-registerNodeCommands(program);
-registerKvCommands(program);
-registerRingCommand(program);
-const cluster = registerClusterCommands(program);
-registerClusterRepairCommand(cluster);
-registerClusterMembershipCommands(cluster);
-registerChaosCommand(program);
-registerSimCommand(program);
-registerBenchCommand(program);
+type Registrar = (program: Command) => Promise<void>;
+
+const registerKv: Registrar = async (program) => (await import('./commands/kv.ts')).registerKvCommands(program);
+
+/** Each command's registrar, in the order `everwrite --help` lists them. */
+const registrars: ReadonlyMap<string, Registrar> = new Map<string, Registrar>([
+  ['start', async (program) => (await import('./commands/node.ts')).registerNodeCommands(program)],
+  ['dev', async (program) => (await import('./commands/dev.ts')).registerDevCommand(program)],
+  ['get', registerKv],
+  ['put', registerKv],
+  ['delete', registerKv],
+  ['ring', async (program) => (await import('./commands/ring.ts')).registerRingCommand(program)],
+  [
+    'cluster',
+    async (program) => {
+      const [{ registerClusterCommands }, { registerClusterRepairCommand }, { registerClusterMembershipCommands }] = await Promise.all([import('./commands/cluster.ts'), import('./commands/cluster-repair.ts'), import('./commands/cluster-membership.ts')]);
+      const cluster = registerClusterCommands(program);
+      registerClusterRepairCommand(cluster);
+      registerClusterMembershipCommands(cluster);
+    },
+  ],
+  ['chaos', async (program) => (await import('./commands/chaos.ts')).registerChaosCommand(program)],
+  ['sim', async (program) => (await import('./commands/sim.ts')).registerSimCommand(program)],
+  ['bench', async (program) => (await import('./commands/bench.ts')).registerBenchCommand(program)],
+]);
+
+/** The registrars a command line needs: none for the version, its command's, or every one (once each) when it names none we know. */
+function registrarsFor(argv: readonly string[]): Registrar[] {
+  const command = argv.slice(2).find((argument) => !argument.startsWith('-'));
+  if (command === undefined && argv.slice(2).some((argument) => argument === '-V' || argument === '--version')) return [];
+  const only = command === undefined ? undefined : registrars.get(command);
+  return only === undefined ? [...new Set(registrars.values())] : [only];
+}
+
+/** package.json sits two folders up from both src/cli/main.ts and dist/cli/main.js. */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+const program = new Command('everwrite')
+  .description('An always-writeable, leaderless, replicated key-value store (the Dynamo design)')
+  .version(packageVersion(), '-V, --version', 'print the version')
+  // Set before the subcommands are made: commander copies both settings into each of them.
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(formatFailure(text.replace(/^error: /, '').trimEnd())) })
+  .showHelpAfterError('(add --help for usage)');
 
 try {
+  for (const register of registrarsFor(process.argv)) await register(program);
   await program.parseAsync(process.argv);
 } catch (error) {
-  console.error(`everwrite: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+  // Commander has already printed its own message (help, version or a usage error).
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? exitCodes.ok : exitCodes.usage);
+  process.stderr.write(formatFailure(messageOf(error)));
+  process.exit(exitCodeOf(error));
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { binEnvironment } from '../../src/cli/bin.ts';
 import { LocalCluster, type LocalNode } from '../../src/cli/local-cluster.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { eventually } from './polling.ts';
@@ -381,7 +382,8 @@ export class LoneNode {
     args.push(...(options.extraArguments ?? []));
     const environment: Record<string, string | undefined> = { ...process.env };
     for (const name of Object.keys(environment)) if (name.startsWith('EVERWRITE_')) delete environment[name];
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...environment, ...options.environment } });
+    // binEnvironment puts back EVERWRITE_FROM_SOURCE, so the node runs these sources, never dist/.
+    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: binEnvironment({ ...environment, ...options.environment }) });
     watchChild(
       this.child,
       (text) => {

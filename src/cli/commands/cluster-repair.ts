@@ -5,11 +5,15 @@
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AntiEntropyReport } from '../../runtime/service.ts';
+import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodes } from '../exit-codes.ts';
+import { jsonOption, nodeOption } from '../options.ts';
 
 interface RepairFlags {
   partition?: string;
   node: string;
   timeoutMs: string;
+  /** No progress lines; one JSON summary {partitionsDone, partitions, keysRepaired} at the end. */
+  json: boolean;
 }
 
 /** Between two looks at the node's report. */
@@ -18,7 +22,7 @@ const pollIntervalMs = 500;
 async function fetchReport(url: string, init: RequestInit = {}): Promise<AntiEntropyReport> {
   const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`);
+  if (!response.ok) throw new CliFailure(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`, exitCodeForHttpStatus(response.status));
   return JSON.parse(text) as AntiEntropyReport;
 }
 
@@ -32,8 +36,8 @@ function partitionsDone(report: AntiEntropyReport, partition: number | undefined
 }
 
 async function runRepair(flags: RepairFlags): Promise<void> {
-  if (flags.partition !== undefined && !/^\d{1,6}$/.test(flags.partition)) throw new Error(`--partition must be a whole number, got ${JSON.stringify(flags.partition)}`);
-  if (!/^\d{1,9}$/.test(flags.timeoutMs)) throw new Error(`--timeout-ms must be a whole number, got ${JSON.stringify(flags.timeoutMs)}`);
+  if (flags.partition !== undefined && !/^\d{1,6}$/.test(flags.partition)) throw new UsageError(`--partition must be a whole number, got ${JSON.stringify(flags.partition)}`);
+  if (!/^\d{1,9}$/.test(flags.timeoutMs)) throw new UsageError(`--timeout-ms must be a whole number, got ${JSON.stringify(flags.timeoutMs)}`);
   const partition = flags.partition === undefined ? undefined : Number(flags.partition);
   const base = `${flags.node.replace(/\/+$/, '')}/admin/aae`;
   const before = keysRepaired(await fetchReport(base));
@@ -47,10 +51,11 @@ async function runRepair(flags: RepairFlags): Promise<void> {
     const report = await fetchReport(base);
     const done = partitionsDone(report, partition, performance.now() - started);
     const line = `partitions done ${done}/${total}, keys repaired ${keysRepaired(report) - before}`;
-    if (line !== last) console.log(line);
+    if (line !== last && !flags.json) console.log(line);
     last = line;
+    if (flags.json && (done >= total || performance.now() >= deadline)) console.log(JSON.stringify({ partitionsDone: done, partitions: total, keysRepaired: keysRepaired(report) - before }));
     if (done >= total) return;
-    if (performance.now() >= deadline) throw new Error(`repair not finished after ${flags.timeoutMs} ms (${line}); the node keeps going on its schedule`);
+    if (performance.now() >= deadline) throw new CliFailure(`repair not finished after ${flags.timeoutMs} ms (${line}); the node keeps going on its schedule`, exitCodes.unavailable);
   }
 }
 
@@ -60,7 +65,8 @@ export function registerClusterRepairCommand(cluster: Command): void {
     .command('repair')
     .description('Run anti-entropy now: exchange the partitions of one node with their other replicas, and show progress')
     .option('--partition <p>', 'only this partition (default: every partition the node holds)')
-    .option('--node <url>', 'the node to ask', 'http://127.0.0.1:8001')
+    .addOption(nodeOption('the node to ask'))
     .option('--timeout-ms <ms>', 'give up following after this long', '300000')
+    .addOption(jsonOption('one summary {partitionsDone, partitions, keysRepaired} at the end, instead of progress lines,'))
     .action((flags: RepairFlags) => runRepair(flags));
 }

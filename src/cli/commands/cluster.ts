@@ -4,8 +4,10 @@
 // conflict, and `everwrite cluster ring` lists the live ring's owners. Both read one node's
 // /admin/status and /admin/ring (docs/API.md); the formatting is pure and exported for tests.
 import type { Command } from 'commander';
-import { parseNodeUrl } from '../format.ts';
-import { defaultNodeUrl, processIo, type CommandIo } from './kv.ts';
+import { CliFailure, exitCodeForHttpStatus, exitCodeOf, messageOf } from '../exit-codes.ts';
+import { formatFailure, parseNodeUrl } from '../format.ts';
+import { jsonOption, nodeOption } from '../options.ts';
+import { processIo, type CommandIo } from './kv.ts';
 import { formatHandoffs, inTransition, memberStatuses } from './cluster-membership.ts';
 
 interface MemberRow {
@@ -76,7 +78,7 @@ async function fetchJson(io: CommandIo, node: string, path: string): Promise<unk
   const url = new URL(path, parseNodeUrl(node));
   const response = await fetch(url, { signal: AbortSignal.timeout(io.requestTimeoutMs) });
   const text = await response.text();
-  if (!response.ok) throw new Error(`${url.href} answered ${response.status}: ${text}`);
+  if (!response.ok) throw new CliFailure(`${url.href} answered ${response.status}: ${text}`, exitCodeForHttpStatus(response.status));
   return JSON.parse(text);
 }
 
@@ -98,14 +100,14 @@ export function runClusterRing(args: ClusterArguments, io: CommandIo = processIo
   return showAdminDocument(args, io, 'ring', (document) => formatClusterRing(document as RingDocument));
 }
 
-/** Fetches `/admin/<name>` from the node and prints it as JSON or formatted; a failure is exit code 1. */
+/** Fetches `/admin/<name>` from the node and prints it as JSON or formatted; a failure ends with its exit code (exit-codes.ts). */
 async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 'status' | 'ring', format: (document: unknown) => string | Promise<string>): Promise<void> {
   try {
     const document = await fetchJson(io, args.node, `/admin/${name}`);
     io.stdout.write(`${args.json ? JSON.stringify(document, null, 2) : await format(document)}\n`);
   } catch (error) {
-    io.stderr.write(`everwrite: cluster ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
-    io.setExitCode(1);
+    io.stderr.write(formatFailure(`cluster ${name}: ${messageOf(error)}`));
+    io.setExitCode(exitCodeOf(error));
   }
 }
 
@@ -115,14 +117,14 @@ export function registerClusterCommands(program: Command): Command {
   cluster
     .command('status')
     .description('members: peer and HTTP address, zone, weight, state, partitions owned, share of the ring; the view version and any conflict')
-    .option('--node <url>', 'the node to ask', defaultNodeUrl)
-    .option('--json', 'print /admin/status as JSON')
+    .addOption(nodeOption('the node to ask'))
+    .addOption(jsonOption('/admin/status'))
     .action((flags: { node: string; json?: boolean }) => runClusterStatus({ node: flags.node, json: flags.json === true }));
   cluster
     .command('ring')
     .description("the live ring (not the planner): each partition's owner, with the ring's version and digest")
-    .option('--node <url>', 'the node to ask', defaultNodeUrl)
-    .option('--json', 'print /admin/ring as JSON')
+    .addOption(nodeOption('the node to ask'))
+    .addOption(jsonOption('/admin/ring'))
     .action((flags: { node: string; json?: boolean }) => runClusterRing({ node: flags.node, json: flags.json === true }));
   return cluster;
 }

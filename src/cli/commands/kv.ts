@@ -6,17 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { contextHeaderKey, contextHeaderName } from '../../api/context-header.ts';
-import {
-  formatContext,
-  formatFailure,
-  formatServerError,
-  formatSiblings,
-  keyUrl,
-  parseNodeUrl,
-  parsePositiveInteger,
-  parseSiblingsBody,
-  singleValueBody,
-} from '../format.ts';
+import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodeOf, exitCodes, messageOf } from '../exit-codes.ts';
+import { formatContext, formatFailure, formatServerError, formatSiblings, keyUrl, parsePositiveInteger, parseSiblingsBody, singleValueBody } from '../format.ts';
+import { defaultNodeUrl, jsonOption, nodeOption } from '../options.ts';
 
 /** Where commands read and write, and how long they wait; injected so tests capture output. */
 export interface CommandIo {
@@ -29,8 +21,7 @@ export interface CommandIo {
   readonly requestTimeoutMs: number;
 }
 
-/** The default node of docs/ARCHITECTURE.md section 4 (node 1 of a local cluster). */
-export const defaultNodeUrl = 'http://127.0.0.1:8001';
+export { defaultNodeUrl };
 
 /** 30 s: longer than any quorum timeout a node applies, short enough that a dead node is reported. */
 const requestTimeoutMsDefault = 30_000;
@@ -72,6 +63,8 @@ export interface PutArguments {
   readonly contentType?: string;
   readonly context?: string;
   readonly w?: number;
+  /** Print {"context"} as JSON instead of the bare context. */
+  readonly json?: boolean;
 }
 
 export interface DeleteArguments {
@@ -80,10 +73,9 @@ export interface DeleteArguments {
   readonly node: string;
   readonly context?: string;
   readonly w?: number;
+  /** Print {"context"} as JSON instead of the bare context. */
+  readonly json?: boolean;
 }
-
-/** A failure already worded for the user. */
-class CommandFailure extends Error {}
 
 function describeFetchFailure(node: string, error: unknown, timeoutMs: number): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
@@ -97,26 +89,27 @@ async function request(io: CommandIo, node: string, url: string, init: RequestIn
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(io.requestTimeoutMs) });
   } catch (error) {
-    throw new CommandFailure(describeFetchFailure(node, error, io.requestTimeoutMs));
+    throw new CliFailure(describeFetchFailure(node, error, io.requestTimeoutMs), exitCodes.unavailable);
   }
 }
 
-/** Runs a command body: a worded failure or a node's error becomes one stderr line and exit code 1. */
+/** Runs a command body: a failure becomes one stderr line and its documented exit code (exit-codes.ts). */
 async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
   let code: number;
   try {
     code = await body();
   } catch (error) {
-    io.stderr.write(formatFailure(error instanceof Error ? error.message : String(error)));
-    code = 1;
+    io.stderr.write(formatFailure(messageOf(error)));
+    code = exitCodeOf(error);
   }
   io.setExitCode(code);
   return code;
 }
 
+/** One stderr line for a node's error answer; returns the exit code its status means. */
 async function reportServerError(io: CommandIo, response: Response): Promise<number> {
   io.stderr.write(formatServerError(response.status, await response.text()));
-  return 1;
+  return exitCodeForHttpStatus(response.status);
 }
 
 function printValue(io: CommandIo, args: GetArguments, response: Response, value: Uint8Array): number {
@@ -145,7 +138,10 @@ function printSiblings(io: CommandIo, args: GetArguments, bodyText: string): num
   return 0;
 }
 
-/** `everwrite get`: 0 for a value or siblings, 1 for not found or any failure. */
+/**
+ * `everwrite get`: 0 for a value or siblings, 3 for a key absent or deleted (with --json it still
+ * prints the one shape, with no siblings and the tombstone's context if any), else exit-codes.ts.
+ */
 export function runGet(args: GetArguments, io: CommandIo = processIo): Promise<number> {
   return runCommand(io, async () => {
     const url = keyUrl(args.node, args.bucket, args.key, args.r === undefined ? {} : { r: args.r });
@@ -153,15 +149,16 @@ export function runGet(args: GetArguments, io: CommandIo = processIo): Promise<n
     if (response.status === 200) return printValue(io, args, response, new Uint8Array(await response.arrayBuffer()));
     if (response.status === 300) return printSiblings(io, args, await response.text());
     const tombstoneContext = response.status === 404 ? response.headers.get(contextHeaderName) : null;
-    await reportServerError(io, response);
-    if (tombstoneContext !== null) io.stderr.write(formatContext(tombstoneContext, 'the key is deleted; put with this context to supersede the delete'));
-    return 1;
+    const code = await reportServerError(io, response);
+    if (args.json && code === exitCodes.notFound) io.stdout.write(`${JSON.stringify({ context: tombstoneContext ?? '', siblings: [] })}\n`);
+    else if (tombstoneContext !== null) io.stderr.write(formatContext(tombstoneContext, 'the key is deleted; put with this context to supersede the delete'));
+    return code;
   });
 }
 
 async function readValue(args: PutArguments, io: CommandIo): Promise<{ readonly bytes: Uint8Array; readonly contentType: string }> {
   if ((args.value === undefined) === (args.file === undefined)) {
-    throw new CommandFailure('give the value either as an argument or with --file F (--file - reads standard input), not both');
+    throw new UsageError('give the value either as an argument or with --file F (--file - reads standard input), not both');
   }
   if (args.value !== undefined) return { bytes: Buffer.from(args.value), contentType: args.contentType ?? 'text/plain; charset=utf-8' };
   const contentType = args.contentType ?? 'application/octet-stream';
@@ -169,36 +166,36 @@ async function readValue(args: PutArguments, io: CommandIo): Promise<{ readonly 
   try {
     return { bytes: await readFile(args.file as string), contentType };
   } catch (error) {
-    throw new CommandFailure(`cannot read ${args.file as string}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliFailure(`cannot read ${args.file as string}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-async function reportWritten(io: CommandIo, response: Response): Promise<number> {
+async function reportWritten(io: CommandIo, response: Response, json: boolean): Promise<number> {
   if (response.status !== 204) return reportServerError(io, response);
   const context = response.headers.get(contextHeaderName);
-  if (context === null) throw new CommandFailure('the node acknowledged the write but sent no context header');
-  io.stdout.write(`${context}\n`);
+  if (context === null) throw new CliFailure('the node acknowledged the write but sent no context header');
+  io.stdout.write(json ? `${JSON.stringify({ context })}\n` : `${context}\n`);
   return 0;
 }
 
-/** `everwrite put`: prints the new context; 1 on any failure. */
+/** `everwrite put`: prints the new context; on failure the exit code of exit-codes.ts. */
 export function runPut(args: PutArguments, io: CommandIo = processIo): Promise<number> {
   return runCommand(io, async () => {
     const url = keyUrl(args.node, args.bucket, args.key, args.w === undefined ? {} : { w: args.w });
     const value = await readValue(args, io);
     const headers: Record<string, string> = { 'content-type': value.contentType };
     if (args.context !== undefined) headers[contextHeaderKey] = args.context;
-    return reportWritten(io, await request(io, args.node, url, { method: 'PUT', headers, body: value.bytes }));
+    return reportWritten(io, await request(io, args.node, url, { method: 'PUT', headers, body: value.bytes }), args.json === true);
   });
 }
 
-/** `everwrite delete`: prints the tombstone's context; 1 on any failure. */
+/** `everwrite delete`: prints the tombstone's context; on failure the exit code of exit-codes.ts. */
 export function runDelete(args: DeleteArguments, io: CommandIo = processIo): Promise<number> {
   return runCommand(io, async () => {
     const url = keyUrl(args.node, args.bucket, args.key, args.w === undefined ? {} : { w: args.w });
     const headers: Record<string, string> = {};
     if (args.context !== undefined) headers[contextHeaderKey] = args.context;
-    return reportWritten(io, await request(io, args.node, url, { method: 'DELETE', headers }));
+    return reportWritten(io, await request(io, args.node, url, { method: 'DELETE', headers }), args.json === true);
   });
 }
 
@@ -210,15 +207,6 @@ function positiveIntegerOption(option: string): (text: string) => number {
       throw new InvalidArgumentError((error as Error).message);
     }
   };
-}
-
-function nodeUrlOption(text: string): string {
-  try {
-    parseNodeUrl(text);
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-  return text;
 }
 
 interface ParsedOptions {
@@ -237,7 +225,7 @@ function given<T extends object>(fields: T): { [K in keyof T]: Exclude<T[K], und
 }
 
 function withNode(command: Command): Command {
-  return command.option('--node <url>', 'HTTP address of the node to talk to', nodeUrlOption, defaultNodeUrl);
+  return command.addOption(nodeOption());
 }
 
 /** Adds `get`, `put` and `delete` to the `everwrite` program. `io` is for tests. */
@@ -245,7 +233,7 @@ export function registerKvCommands(program: Command, io: CommandIo = processIo):
   withNode(program.command('get').description('read a key: its value, or each sibling when writes were concurrent, and its context'))
     .argument('<bucket>')
     .argument('<key>')
-    .option('--json', 'print {"context", "siblings"} as JSON, values in base64', false)
+    .addOption(jsonOption('{"context", "siblings"} (values in base64; no siblings when the key is absent or deleted)'))
     .option('--r <n>', 'replicas that must answer (overrides the bucket r)', positiveIntegerOption('--r'))
     .action(async (bucket: string, key: string, options: ParsedOptions) => {
       await runGet({ bucket, key, node: options.node, json: options.json === true, ...given({ r: options.r }) }, io);
@@ -258,16 +246,18 @@ export function registerKvCommands(program: Command, io: CommandIo = processIo):
     .option('--content-type <type>', 'default text/plain; charset=utf-8 for a text value, application/octet-stream for --file')
     .option('--context <token>', 'context from an earlier get: this write supersedes what that get returned')
     .option('--w <n>', 'replicas that must acknowledge (overrides the bucket w)', positiveIntegerOption('--w'))
+    .addOption(jsonOption('{"context"}'))
     .action(async (bucket: string, key: string, value: string | undefined, options: ParsedOptions) => {
-      const { file, contentType, context, w } = options;
-      await runPut({ bucket, key, node: options.node, ...given({ value, file, contentType, context, w }) }, io);
+      const { file, contentType, context, w, json } = options;
+      await runPut({ bucket, key, node: options.node, ...given({ value, file, contentType, context, w, json }) }, io);
     });
   withNode(program.command('delete').description('delete a key (a tombstone that supersedes what the context covers); prints its context'))
     .argument('<bucket>')
     .argument('<key>')
     .option('--context <token>', 'context from an earlier get: the delete supersedes what that get returned')
     .option('--w <n>', 'replicas that must acknowledge (overrides the bucket w)', positiveIntegerOption('--w'))
+    .addOption(jsonOption('{"context"}'))
     .action(async (bucket: string, key: string, options: ParsedOptions) => {
-      await runDelete({ bucket, key, node: options.node, ...given({ context: options.context, w: options.w }) }, io);
+      await runDelete({ bucket, key, node: options.node, ...given({ context: options.context, w: options.w, json: options.json }) }, io);
     });
 }

@@ -4,6 +4,7 @@
 // this file only parses flags and formats.
 import type { Command } from 'commander';
 import { planRing, type Plan, type StrategyNumber } from '../../core/ring/index.ts';
+import { UsageError } from '../exit-codes.ts';
 
 interface RingFlags {
   strategy: string;
@@ -18,14 +19,14 @@ interface RingFlags {
 
 /** A whole decimal integer, or a clear error naming the flag. */
 function parseInteger(text: string, flag: string): number {
-  if (!/^\d{1,10}$/.test(text.trim())) throw new Error(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,10}$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
   return Number(text.trim());
 }
 
 function parseWeights(text: string): number[] {
   return text.split(',').map((part) => {
     const weight = Number(part.trim());
-    if (part.trim() === '' || !Number.isFinite(weight)) throw new Error(`--weights must be numbers separated by commas, got ${JSON.stringify(text)}`);
+    if (part.trim() === '' || !Number.isFinite(weight)) throw new UsageError(`--weights must be numbers separated by commas, got ${JSON.stringify(text)}`);
     return weight;
   });
 }
@@ -53,7 +54,7 @@ function formatPlan(plan: Plan): string {
 
 function runRing(flags: RingFlags): void {
   const strategy = parseInteger(flags.strategy, '--strategy');
-  if (strategy !== 1 && strategy !== 2 && strategy !== 3) throw new Error('--strategy must be 1, 2 or 3');
+  if (strategy !== 1 && strategy !== 2 && strategy !== 3) throw new UsageError('--strategy must be 1, 2 or 3');
   const plan = planRing({
     strategy: strategy as StrategyNumber,
     nodeCount: parseInteger(flags.nodes, '--nodes'),

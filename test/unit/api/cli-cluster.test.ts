@@ -1,6 +1,6 @@
 // Why: `everwrite cluster status` and `everwrite cluster ring` are how an operator reads the view
 // (decision 0015); the table must show each member's addresses, zone, weight, state, partitions
-// and share, the view line, and a conflict when there is one; errors exit 1 with the reason.
+// and share, the view line, and a conflict when there is one; errors exit with the documented code (exit-codes.ts) and the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -31,7 +31,7 @@ test('the ring lists each partition with its owner and zone', () => {
   assert.deepEqual(text.split('\n').map((line) => line.replace(/\s+/g, ' ')), [`ring version 2, 2 partitions, digest ${'cd'.repeat(16)}`, 'partition owner zone', '0 n2 -', '1 n1 a']);
 });
 
-test('cluster status reads /admin/status from --node, and a failing node exits 1 with the reason', { timeout: 10_000 }, async () => {
+test('cluster status reads /admin/status from --node, and a failing node exits with its documented code and the reason', { timeout: 10_000 }, async () => {
   const server = createServer((request, response) => {
     if (request.url === '/admin/status') {
       response.setHeader('content-type', 'application/json');
@@ -54,11 +54,11 @@ test('cluster status reads /admin/status from --node, and a failing node exits 1
     await runClusterStatus({ node: `${base}/elsewhere/`, json: false }, io);
     assert.equal(exitCode, 0, 'the path of --node is replaced by /admin/status');
     await runClusterRing({ node: base, json: false }, io);
-    assert.equal(exitCode, 1, 'a node answering 503 is a failure');
+    assert.equal(exitCode, 4, 'a node answering 503 is unavailable');
     assert.match(output.join(''), /cluster ring: .*\/admin\/ring answered 503/);
     exitCode = 0;
     await runClusterStatus({ node: 'not a url', json: false }, io);
-    assert.equal(exitCode, 1);
+    assert.equal(exitCode, 2, 'a bad --node is a usage error');
     assert.match(output.join(''), /--node must be a URL/);
   } finally {
     server.close();

@@ -121,11 +121,11 @@ test('get --json prints one {context, siblings} document for a value and for sib
     assert.equal(body.siblings.length, 2);
   }));
 
-test('get of a missing key exits 1 with the server code; a deleted key also prints the tombstone context', bounded, () =>
+test('get of a missing key exits 3 with the server code; a deleted key also prints the tombstone context', bounded, () =>
   withHarness(async (harness) => {
     const missing = captureIo();
-    assert.equal(await runGet({ bucket: 'b', key: 'nothing', node: harness.base, json: false }, missing), 1);
-    assert.equal(missing.exitCode, 1);
+    assert.equal(await runGet({ bucket: 'b', key: 'nothing', node: harness.base, json: false }, missing), 3);
+    assert.equal(missing.exitCode, 3);
     assert.equal(missing.out(), '');
     assert.equal(missing.err(), 'everwrite: key not found [EVERWRITE_NOT_FOUND, HTTP 404]\n');
     const written = captureIo();
@@ -134,16 +134,33 @@ test('get of a missing key exits 1 with the server code; a deleted key also prin
     assert.equal(await runDelete({ bucket: 'b', key: 'k', node: harness.base, context: written.out().trim() }, deleted), 0);
     assert.equal(deleted.out(), 'fake.1.2\n');
     const gone = captureIo();
-    assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: false }, gone), 1);
+    assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: false }, gone), 3);
     assert.match(gone.err(), /EVERWRITE_NOT_FOUND/);
     assert.match(gone.err(), /context: fake\.2 \(the key is deleted; put with this context to supersede the delete\)/);
   }));
 
-test('a node error is printed with its code and status and exits 1', bounded, () =>
+test('--json prints JSON on stdout for every outcome that has data: a missing or deleted key, a put, a delete', bounded, () =>
+  withHarness(async (harness) => {
+    const missing = captureIo();
+    assert.equal(await runGet({ bucket: 'b', key: 'nothing', node: harness.base, json: true }, missing), 3);
+    assert.deepEqual(JSON.parse(missing.out()), { context: '', siblings: [] });
+    assert.equal(missing.err(), 'everwrite: key not found [EVERWRITE_NOT_FOUND, HTTP 404]\n');
+    const written = captureIo();
+    assert.equal(await runPut({ bucket: 'b', key: 'k', node: harness.base, value: 'v', json: true }, written), 0);
+    assert.deepEqual(JSON.parse(written.out()), { context: 'fake.1' });
+    const deleted = captureIo();
+    assert.equal(await runDelete({ bucket: 'b', key: 'k', node: harness.base, context: 'fake.1', json: true }, deleted), 0);
+    assert.deepEqual(JSON.parse(deleted.out()), { context: 'fake.1.2' });
+    const gone = captureIo();
+    assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: true }, gone), 3);
+    assert.deepEqual(JSON.parse(gone.out()), { context: 'fake.2', siblings: [] }, 'a deleted key gives its tombstone context, to supersede the delete');
+  }));
+
+test('a node error is printed with its code and status: quorum not met exits 4, a refused request 1', bounded, () =>
   withHarness(async (harness) => {
     harness.fake.failNext('put', new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'only 1 of 2 replicas acknowledged', { replied: 1 }));
     const io = captureIo();
-    assert.equal(await runPut({ bucket: 'b', key: 'k', node: harness.base, value: 'v' }, io), 1);
+    assert.equal(await runPut({ bucket: 'b', key: 'k', node: harness.base, value: 'v' }, io), 4);
     assert.equal(io.err(), 'everwrite: only 1 of 2 replicas acknowledged [EVERWRITE_QUORUM_NOT_MET, HTTP 503]\n');
     const badContext = captureIo();
     assert.equal(await runDelete({ bucket: 'b', key: 'k', node: harness.base, context: 'nonsense' }, badContext), 1);
@@ -157,21 +174,21 @@ test('bucket and key with "/", spaces and non-ASCII reach the node intact', boun
     assert.equal(harness.fake.calls.at(-1)?.key, 'a/b?c#é');
   }));
 
-test('an unreachable node, a bad --node and a missing or doubled value are clear failures with exit 1', bounded, async () => {
+test('an unreachable node exits 4, a bad --node and a missing or doubled value exit 2, an unreadable file 1', bounded, async () => {
   const stopped = await startHarness();
   await stopped.close();
   const unreachable = captureIo();
-  assert.equal(await runGet({ bucket: 'b', key: 'k', node: stopped.base, json: false }, unreachable), 1);
+  assert.equal(await runGet({ bucket: 'b', key: 'k', node: stopped.base, json: false }, unreachable), 4);
   assert.equal(unreachable.out(), '');
   assert.match(unreachable.err(), /^everwrite: cannot reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   const badNode = captureIo();
-  assert.equal(await runGet({ bucket: 'b', key: 'k', node: 'ftp://x', json: false }, badNode), 1);
+  assert.equal(await runGet({ bucket: 'b', key: 'k', node: 'ftp://x', json: false }, badNode), 2);
   assert.match(badNode.err(), /--node must be an http/);
   const neither = captureIo();
-  assert.equal(await runPut({ bucket: 'b', key: 'k', node: 'http://127.0.0.1:1' }, neither), 1);
+  assert.equal(await runPut({ bucket: 'b', key: 'k', node: 'http://127.0.0.1:1' }, neither), 2);
   assert.match(neither.err(), /either as an argument or with --file/);
   const both = captureIo();
-  assert.equal(await runPut({ bucket: 'b', key: 'k', node: 'http://127.0.0.1:1', value: 'v', file: '/nonexistent' }, both), 1);
+  assert.equal(await runPut({ bucket: 'b', key: 'k', node: 'http://127.0.0.1:1', value: 'v', file: '/nonexistent' }, both), 2);
   const missingFile = captureIo();
   assert.equal(await runPut({ bucket: 'b', key: 'k', node: 'http://127.0.0.1:1', file: '/nonexistent/everwrite' }, missingFile), 1);
   assert.match(missingFile.err(), /cannot read \/nonexistent\/everwrite/);
@@ -181,7 +198,7 @@ test('a node that does not answer in time is reported, not waited on forever', b
   withHarness(async (harness) => {
     const release = harness.fake.holdNext('get');
     const io = captureIo({ requestTimeoutMs: 100 });
-    assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: false }, io), 1);
+    assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: false }, io), 4);
     assert.match(io.err(), /no answer from .* within 100 ms/);
     release();
   }));
@@ -204,4 +221,28 @@ test('registerKvCommands parses argv into the commands (options, defaults, valid
     assert.throws(() => program.parse(['get', 'b', 'k', '--node', 'nonsense'], { from: 'user' }), /--node must be a URL/);
     const defaults = program.commands.find((command) => command.name() === 'get')?.opts();
     assert.equal(defaults?.node, 'http://127.0.0.1:8001');
+  }));
+
+test('EVERWRITE_NODE is the default --node, checked like the flag; the flag wins over it', bounded, () =>
+  withHarness(async (harness) => {
+    const saved = process.env.EVERWRITE_NODE;
+    const parse = async (argv: string[]): Promise<CapturedIo> => {
+      const io = captureIo();
+      const program = new Command('everwrite').exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+      registerKvCommands(program, io);
+      await program.parseAsync(argv, { from: 'user' });
+      return io;
+    };
+    try {
+      process.env.EVERWRITE_NODE = harness.base;
+      assert.equal((await parse(['put', 'b', 'k', 'from-env'])).exitCode, 0, 'the node named by EVERWRITE_NODE is the one written to');
+      assert.equal(harness.fake.calls.at(-1)?.key, 'k');
+      process.env.EVERWRITE_NODE = 'http://127.0.0.1:1';
+      assert.equal((await parse(['get', 'b', 'k', '--node', harness.base])).out(), 'from-env', '--node wins over EVERWRITE_NODE');
+      process.env.EVERWRITE_NODE = 'nonsense';
+      await assert.rejects(parse(['get', 'b', 'k']), /EVERWRITE_NODE.*--node must be a URL|--node must be a URL.*EVERWRITE_NODE/);
+    } finally {
+      if (saved === undefined) delete process.env.EVERWRITE_NODE;
+      else process.env.EVERWRITE_NODE = saved;
+    }
   }));

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parseMember, startSettingNames } from '../../../src/cli/commands/node.ts';
+import { startSettingNames } from '../../../src/cli/start-settings.ts';
+import { parseSeed as parseMember } from '../../../src/server/view-boot.ts';
 
 const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 

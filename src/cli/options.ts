@@ -1,0 +1,30 @@
+// Why: the flags every command shares are declared once, so each behaves the same everywhere:
+// `--node URL` (default EVERWRITE_NODE, then node 1 of a local cluster), checked before anything is
+// sent, and `--json`.
+import { InvalidArgumentError, Option } from 'commander';
+import { parseNodeUrl } from './format.ts';
+
+/** The default node of docs/ARCHITECTURE.md section 4 (node 1 of a local cluster). */
+export const defaultNodeUrl = 'http://127.0.0.1:8001';
+
+/** The environment variable that names the default node. */
+export const nodeEnvironmentVariable = 'EVERWRITE_NODE';
+
+function checkNodeUrl(text: string): string {
+  try {
+    parseNodeUrl(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return text;
+}
+
+/** `--node <url>`: the flag, else $EVERWRITE_NODE, else http://127.0.0.1:8001; both checked the same way. */
+export function nodeOption(description = 'HTTP address of the node to talk to'): Option {
+  return new Option('--node <url>', description).env(nodeEnvironmentVariable).default(defaultNodeUrl).argParser(checkNodeUrl);
+}
+
+/** `--json`: print the command's data as one JSON document on stdout. */
+export function jsonOption(shape: string): Option {
+  return new Option('--json', `print ${shape} as JSON`).default(false);
+}
