@@ -91,7 +91,8 @@ describe('a 3-node cluster with a persisted view', () => {
         { timeoutMs: 15_000 },
       );
       assert.match(refused.json<{ message: string }>().message, reason);
-      assert.match(odd.logs(), /refusing to serve/);
+      // The 503 and the log line leave the node at the same moment, but the line reaches us through a pipe: wait for it.
+      await eventually(`${what}: n3 to log the refusal`, async () => (/refusing to serve/.test(odd.logs()) ? true : undefined), { timeoutMs: 10_000 });
       const status = (await request(`${odd.url}/admin/status`)).json<{ view: { conflict: { reason: string } | null } }>();
       assert.match(status.view.conflict?.reason ?? '', reason);
       const put = await fixture.put(1, 'view', `during-${what.length}`, 'fine', { w: 1 });
