@@ -1,7 +1,9 @@
 // Why: any node accepts any request, but versions are minted by a primary of the key. A node that is
-// not one forwards the request to the first reachable primary and relays its answer; if that primary
-// does not answer in time it is marked down and this node coordinates itself, because the sloppy
-// quorum must keep the store writeable (the paper, section 4.5).
+// not one forwards the request to the first reachable primary and relays its answer. If that primary
+// does not answer in time it is marked down: a read is then coordinated here, because the sloppy
+// quorum must keep the store available (the paper, section 4.5); a write is answered with a timeout
+// instead, since the primary may have applied it and coordinating it again would give the one write
+// two dots. A request that finds no primary alive is coordinated here from the start.
 import type { NodeId } from '../base/ids.ts';
 import type { ForwardedOperation, Message } from '../protocol/messages.ts';
 import { contentTypeBytesMax, decodeContext, decodeRecord } from '../versioning/index.ts';
@@ -62,7 +64,16 @@ export function routeClientRequest(kernel: NodeKernel, request: ClientRequest): 
     settled = true;
     kernel.forget(id);
     kernel.failureDetector.markDown(target, kernel.nowMs);
-    coordinate(kernel, request);
+    if (request.kind === 'get') {
+      coordinate(kernel, request);
+      return;
+    }
+    // A write is not coordinated a second time: the silent primary may have minted and stored it
+    // already, and a second dot for the same write is a version no later context of the key has
+    // seen, so a delete that saw the first one would not remove the second (the simulator's seed
+    // 518 brought a deleted value back that way). The target is marked down, so the client's retry
+    // is coordinated by the next primary, or here under the sloppy quorum.
+    kernel.answer(request.origin, { ok: false, error: { code: 'EVERWRITE_TIMEOUT', message: `primary ${target} did not answer the forwarded write within ${kernel.settings.forwardTimeoutMs} ms; it may or may not have been applied` } });
   });
 }
 
@@ -110,6 +121,10 @@ function operationFlaw(operation: ForwardedOperation): string | undefined {
 
 /** A peer forwarded a client request to this node: coordinate it here, never forward again. */
 export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Message, { type: 'forward' }>): void {
+  if (!kernel.recentForwards.firstArrival(from, message.id, kernel.nowMs)) {
+    kernel.emit({ type: 'log', level: 'debug', message: 'ignored a second copy of a forwarded request: it is coordinated once', fields: { from, id: message.id } });
+    return;
+  }
   const origin = { kind: 'forward', from, id: message.id } as const;
   const operation = message.operation;
   const flaw = operationFlaw(operation);

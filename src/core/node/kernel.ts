@@ -17,6 +17,7 @@ import type { Effect, Outcome } from './effects.ts';
 import type { StoreResult } from './events.ts';
 import type { FailureDetector } from './failure-detector.ts';
 import type { NodeCoreSettings } from './options.ts';
+import { RecentForwards } from './recent-forwards.ts';
 
 /** Where the answer to a coordination goes: a local client, or the peer that forwarded it. */
 export type Origin = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'forward'; readonly from: NodeId; readonly id: number };
@@ -48,6 +49,8 @@ export class NodeKernel {
   pending: PendingRing | undefined = undefined;
   /** The admission controller every background task asks (background-admission.ts); coordinations report their latency to it. */
   readonly background: BackgroundAdmission;
+  /** Forwarded requests already taken, so a duplicated frame is not coordinated twice (recent-forwards.ts). */
+  readonly recentForwards = new RecentForwards();
   /** Steps down this replica's store took when asked (reaping.ts): tombstones reaped, context-only records removed. */
   readonly reapCounts = { tombstonesReaped: 0, contextsRemoved: 0 };
   /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */

@@ -140,6 +140,10 @@ test('a context naming a node that is no primary (it coordinated as a fallback a
   const outsider = cluster.ids.find((id) => !primaries.includes(id)) as string;
   // Every primary away: the outsider coordinates the write itself and keeps the version in its own store.
   for (const id of primaries) cluster.down.add(asNodeId(id));
+  // A read first, so the outsider learns the primaries are down: a write whose forward times out is
+  // answered with a timeout rather than coordinated a second time.
+  cluster.get(outsider, bucket, 'k', { r: 1, timeoutMs: 300 });
+  cluster.runFor(1000);
   const put = cluster.put(outsider, bucket, 'k', 'doomed', undefined, { w: 1 });
   cluster.runFor(3000);
   assert.equal(cluster.outcome(put).ok, true, 'written through the outsider');

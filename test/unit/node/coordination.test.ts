@@ -135,7 +135,7 @@ test('a deleted key does not come back when a stale replica returns, and the tom
   assert.equal(cluster.record(again).siblings.length, 0);
 });
 
-test('a non-primary forwards to a primary, and coordinates itself when that primary does not answer', () => {
+test('a non-primary forwards a write to a primary and relays its answer while another primary is down', () => {
   const cluster = new CoreCluster(5, { forwardTimeoutMs: 200 });
   const probe = cluster.put('n1', bucket, 'fwd', 'one', undefined, { w: 3 });
   cluster.run();
@@ -152,6 +152,42 @@ test('a non-primary forwards to a primary, and coordinates itself when that prim
   const read = cluster.get(outsider, bucket, 'fwd', { r: 2 });
   cluster.run();
   assert.deepEqual(cluster.values(read), ['two']);
+});
+
+test('a forwarded write whose primary answers too late is a timeout, never coordinated a second time under another dot', () => {
+  // Latency 5 ms each way: the primary mints and stores the write before the 8 ms forward timeout,
+  // but its answer arrives after it. Coordinating the write again at the outsider would give the one
+  // client write a second dot that a later delete, seeing the first, would not remove.
+  const cluster = new CoreCluster(5, { forwardTimeoutMs: 8 }, 5);
+  const probe = cluster.put('n1', bucket, 'late', 'one', undefined, { w: 3 });
+  cluster.run();
+  assert.equal(cluster.outcome(probe).ok, true);
+  const holders = cluster.ids.filter((id) => cluster.localRecords(id).length > 0);
+  const outsider = cluster.ids.find((id) => !holders.includes(id))!;
+  const write = cluster.put(outsider, bucket, 'late', 'two', contextOf(cluster, probe), { w: 1 });
+  cluster.runFor(3000);
+  const outcome = cluster.outcome(write);
+  assert.equal(outcome.ok ? 'ok' : outcome.error.code, 'EVERWRITE_TIMEOUT', 'the outsider cannot know whether the primary applied it');
+  const read = cluster.get(holders[0]!, bucket, 'late', { r: 3 });
+  cluster.run();
+  assert.deepEqual(cluster.record(read).siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)), ['two'], 'one version of the write, under one dot');
+  for (const id of cluster.ids) assert.ok(cluster.localRecords(id).every((record) => record.siblings.length <= 1), `no second dot of the write on ${id}`);
+});
+
+test('a forwarded write delivered twice is coordinated once: the second copy mints no second dot', () => {
+  const cluster = new CoreCluster(3);
+  const forward = { type: 'forward', id: 7, operation: { kind: 'put', bucket, key: 'twice', value: new TextEncoder().encode('v'), contentType: 'text/plain', deleted: false, lastModifiedMs: 1_700_000_000_000 } } as const;
+  cluster.deliver('n1', 'n2', forward);
+  cluster.run();
+  cluster.deliver('n1', 'n2', forward);
+  cluster.run();
+  for (const id of cluster.ids) {
+    for (const record of cluster.localRecords(id)) {
+      assert.equal(record.siblings.length, 1, `one version on ${id}`);
+      assert.deepEqual([...record.context.values()], [1], `one dot minted, seen on ${id}`);
+    }
+  }
+  assert.ok(cluster.ids.some((id) => cluster.localRecords(id).length > 0), 'the first copy was coordinated');
 });
 
 test('bad requests get coded errors, never a crash', () => {
