@@ -121,6 +121,9 @@ const pinned: ReadonlyArray<{ readonly seed: number; readonly ops: number; reado
   { seed: 635, ops: 200, nodes: 5, bug: 'a coordinator standing in for a primary acknowledged from its own store, crashed before its hints: the write never reached a primary (put-coordination)' },
   { seed: 1050, ops: 200, nodes: 5, bug: 'the same stranded write, five elements lost with W=1 (put-coordination)' },
   { seed: 9, ops: 200, nodes: 3, bug: 'hints whose removal failed on disk were served first every round and starved the rest: hints never drained (HintStore.forTarget)' },
+  { seed: 518, ops: 200, nodes: 6, bug: 'a forward that timed out was coordinated again under a second dot that a later delete did not cover: a deleted element came back (forwarding, decision 0031)' },
+  { seed: 472, ops: 200, nodes: 6, bug: 'a duplicated forward frame, delayed past two deletes, was coordinated again: a deleted element came back (forwarding, decision 0031)' },
+  { seed: 674, ops: 200, nodes: 5, bug: 'a leaving node that restarted after the others completed its transition never learned it: members ignored its digests, and it waited for handoffDone of transfers between others (ViewGossip, Handoff)' },
 ];
 
 for (const run of pinned) {

@@ -101,7 +101,12 @@ export class ViewGossip {
   }
 
   onMessage(from: NodeId, message: ViewMessage, nowMs: number): void {
-    if (from === this.options.self || memberOf(this.current, from) === undefined) {
+    if (from === this.options.self) return;
+    if (memberOf(this.current, from) === undefined) {
+      // A node this view no longer holds (one that left and restarted before it learned the end of
+      // its transition) still hears our digest, so it learns the cluster is past its version and
+      // its handoff can finish; nothing else it says is taken.
+      if (message.type === 'viewDigest' && !message.reply) this.sendDigest(from, true);
       this.options.ports.log('debug', 'ignored a view message from a node outside the view', { from, type: message.type });
       return;
     }

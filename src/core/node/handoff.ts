@@ -150,6 +150,7 @@ export class Handoff {
       return;
     }
     this.broadcastDone(transition);
+    if (transition.knownDone.size < transition.transfers.length && this.memberPast(transition)) return this.onTransitionOver(transition);
     if (!transition.started && !this.openGate(transition)) return;
     this.startTransfers(transition);
     this.checkCompletion(transition);
@@ -216,6 +217,17 @@ export class Handoff {
       if (summary === undefined || summary.version < version) return false;
     }
     return true;
+  }
+
+  /**
+   * Whether a member of the transition's view says it holds a later view. Only the transition's
+   * completion follows it, so every transfer was done, including those between other nodes whose
+   * `handoffDone` this node missed: a leaving node that restarted after the others moved on hears
+   * no more of those, and the members no longer answer its pulls, but it still hears their digests.
+   */
+  private memberPast(transition: Transition): boolean {
+    const heard = this.gossip.peerSummaries();
+    return transition.view.members.some((member) => member.id !== this.kernel.self && (heard.get(member.id)?.version ?? 0) > transition.view.version);
   }
 
   private openGate(transition: Transition): boolean {

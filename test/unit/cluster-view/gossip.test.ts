@@ -165,3 +165,19 @@ test('adoptLocal: a commit or completion must be newer; a joining node takes the
   assert.equal(joiner.gossip.view.digest, transition.digest);
   assert.equal(joiner.gossip.refusal, undefined);
 });
+
+test('a node the view no longer holds hears the members\' digest, so it learns the cluster moved past it, and nothing else it says is taken', () => {
+  const old = view(3);
+  const later = nextView(old, members(2));
+  const { nodes, outbox } = cluster(new Map([['n1', later], ['n3', old]]));
+  const n1 = nodes.get('n1')!;
+  const n3 = nodes.get('n3')!;
+  exchange(nodes, outbox, 'n3', 'n1');
+  assert.equal(n3.gossip.peerSummaries().get(asNodeId('n1'))?.version, later.version, 'n3 heard that n1 is at the later view');
+  assert.equal(n3.gossip.view.version, old.version, 'n1 does not answer its pull: n3 keeps its view');
+  assert.equal(n1.gossip.peerSummaries().has(asNodeId('n3')), false, 'n1 keeps no summary of a node outside its view');
+  assert.equal(n1.adopted.length + n3.adopted.length, 0);
+  // Only a first digest is answered, never a reply, so two nodes cannot ping-pong digests.
+  n1.gossip.onMessage(asNodeId('n3'), { type: 'viewDigest', version: old.version, partitionCount: old.partitionCount, digest: old.digest, reply: true }, 0);
+  assert.equal(outbox.length, 0);
+});
