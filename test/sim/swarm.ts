@@ -23,15 +23,6 @@ import { ciForbidsSkips } from '../support/environment.ts';
 /** Share of element writes a fault-free run must acknowledge (2026-12-07: 33,731 of 33,734 over 200 seeds). */
 export const availabilityFloor = 0.98;
 
-/**
- * Pinned seeds that fail on resurrection alone: open findings of the checker's resurrection rule
- * (docs/RELIABILITY.md, "Open findings"). Any other failure of these seeds still fails the swarm,
- * and so does resurrection on any other pinned seed. Until the finding is fixed, a fresh seed that
- * fails on resurrection alone is printed as an open finding rather than failed (about 1 seed in 65
- * does). Remove a seed once the finding is fixed.
- */
-export const openResurrectionSeeds: ReadonlySet<number> = new Set([237, 252, 276, 320, 366, 368, 415, 431, 524]);
-
 function count(name: string, fallback: number): number {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
@@ -100,8 +91,6 @@ function judge(block: Block, report: SimReport): string | undefined {
     if (share < availabilityFloor) return `${report.command}: fault-free yet acknowledged only ${report.acknowledged} of ${report.attempted} element writes (floor ${availabilityFloor})`;
   }
   if (report.ok) return undefined;
-  const onlyResurrection = report.failures.every((failure) => failure.includes('deleted elements read again'));
-  if (onlyResurrection && (block.name === 'fresh' || openResurrectionSeeds.has(report.seed))) return undefined;
   return `${report.command}: ${report.failures.join('; ')}`;
 }
 
@@ -111,7 +100,7 @@ export function swarm(share: SwarmShare): void {
   const sizes = all.map((block) => `${mine(block, share).length} ${block.name}`).join(', ');
   test(`swarm share ${share.share + 1}/${share.shares}: ${sizes} seeds, ${ops} ops each`, { timeout: 900_000 }, async (t) => {
     const started = performance.now();
-    const totals = { seeds: 0, lost: 0, unexpected: 0, resurrected: 0, siblingsMax: 0, convergenceMsMax: 0, hintDrainMsMax: 0, acknowledged: 0, attempted: 0, readFree: 0, openFindings: [] as number[] };
+    const totals = { seeds: 0, lost: 0, unexpected: 0, resurrected: 0, siblingsMax: 0, convergenceMsMax: 0, hintDrainMsMax: 0, acknowledged: 0, attempted: 0, readFree: 0 };
     const failures: string[] = [];
     for (const block of all) {
       for (const seed of mine(block, share)) {
@@ -130,9 +119,6 @@ export function swarm(share: SwarmShare): void {
         if (failure !== undefined) {
           failures.push(failure);
           t.diagnostic(`${block.name} seed ${seed} FAILED: ${failure}`);
-        } else if (!report.ok) {
-          totals.openFindings.push(seed);
-          t.diagnostic(`${block.name} seed ${seed}: open finding (${report.failures.join('; ')}) — ${report.command}`);
         }
       }
     }
