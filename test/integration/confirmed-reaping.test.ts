@@ -124,7 +124,10 @@ test('a replica that missed the delete holds the removal back while away, and do
   for (const index of [1, 2]) assert.equal(await localState(index, key), 'tombstone', `n${index} keeps the tombstone while n3 cannot confirm it`);
 
   await fixture.restart(3);
-  assert.equal(await localState(3, key), 'old value', 'the returning replica still holds the deleted value');
+  // n3 comes back with the deleted value: it was down for the delete, and hints and catch-up are off
+  // here. An exchange (1 s interval) may already have given it the tombstone by the time we look,
+  // under load; it must never hold more than those two.
+  assert.ok(['old value', 'tombstone'].includes(await localState(3, key)), 'the returning replica holds the deleted value or, already, the tombstone');
   const restartedAt = performance.now();
   const seen = new Set<LocalState>();
   await eventually(
