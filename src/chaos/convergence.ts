@@ -8,7 +8,7 @@ import { keyHash, partitionOf, primaryNodes, ringFromJSON, type Ring } from '../
 import type { ChaosNode } from './nodes.ts';
 import { bucket, readKey } from './workload.ts';
 
-const replicaCount = 3;
+export const replicaCount = 3;
 const requestTimeoutMs = 3000;
 
 export async function fetchRing(nodes: readonly ChaosNode[]): Promise<Ring> {
@@ -38,7 +38,7 @@ async function localVersions(node: ChaosNode, key: string): Promise<string | und
   }
 }
 
-async function primaryVersions(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<Array<[string, string | undefined]>> {
+export async function primaryVersions(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<Array<[string, string | undefined]>> {
   const primaries = primaryNodes(ring, partitionOf(ring, keyHash(md5, bucket, key)), replicaCount);
   return Promise.all(primaries.map(async (id): Promise<[string, string | undefined]> => {
     const node = nodes.find((candidate) => candidate.id === id);
