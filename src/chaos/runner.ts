@@ -1,8 +1,10 @@
 // Why: the body of a chaos run. It executes inside the client namespace (spawned there by
 // runChaos), so every request the workload makes crosses the bridge like a real client's would,
 // and it drives the nemeses from there (`ip netns exec` into the node namespaces, signals by PID).
-// Phases: a quiet warm-up, faults every intervalMs, heal, a quiet tail, then quiesce: wait for
-// every primary replica to agree (read repair helps), read every key once more and judge.
+// Phases: a quiet warm-up, faults every intervalMs (and/or membership operations, one transition
+// at a time, beside them), heal, a quiet tail, then quiesce: wait for every primary replica to
+// agree (read repair helps), read every key once more (through every final member when membership
+// changed) and judge.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prng } from '../core/base/prng.ts';
@@ -137,9 +139,7 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
   const stateKinds = options.kinds.filter((kind) => faultStateKinds.includes(kind));
   while (stateKinds.length > 0 && performance.now() - started < options.durationS * 1000) {
     const next = drawFaultState(prng, stateKinds, nodes.nodes.length, state.clocks);
-    const line = `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`;
-    timeline.push(line);
-    log(line);
+    note(timeline, `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`);
     await move(state, next);
     state = next;
     const remainingMs = options.durationS * 1000 - (performance.now() - started);
@@ -147,8 +147,7 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
     faults.clockSkewSeen += await countClockSkewSeen(nodes.nodes);
   }
   if (stateKinds.length > 0) {
-    timeline.push(`t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
-    log('heal');
+    note(timeline, `t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
     await move(state, healedState);
   }
   for (const node of nodes.members()) if (node.process === undefined) {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/core/base/prng.ts';
+import { kindsOf } from '../../src/chaos/index.ts';
 import { allowedOperationKinds, drawMembershipOperation, finalViewProblems, replicaProblem, type MemberRing, type MembershipPool } from '../../src/chaos/membership.ts';
 
 test('the rules allow a join only with a spare, and a leave or remove only above N members', () => {
@@ -66,4 +67,10 @@ test('the replica check wants N distinct final members each holding a live versi
   assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '<deleted>'], ['n4', '1,2']], members, 3) ?? '', /n2 holds <deleted>/);
   assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '1,2']], members, 3) ?? '', /2 distinct primaries/);
   assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '1,2'], ['n9', '1,2']], members, 3) ?? '', /n9 is not a final member/);
+});
+
+test('--nemesis membership is asked for by name; all stays the four fault-state kinds; an unknown kind is refused naming the choices', () => {
+  assert.deepEqual(kindsOf('membership'), ['membership']);
+  assert.deepEqual(kindsOf('all'), ['partition', 'kill', 'pause', 'clock']);
+  assert.throws(() => kindsOf('members' as 'membership'), /--nemesis must be all, none, partition, kill, pause, clock, membership; got members/);
 });

@@ -1,6 +1,6 @@
 // Why: `everwrite chaos` runs the real-process fault test (src/chaos): 5 `everwrite start`
-// processes in their own network namespaces, nemeses drawn from a seed, the set-add and unique-key
-// workloads over HTTP, then heal, quiesce and judge. Needs root, `ip` and `iptables` (and Debian's
+// processes in their own network namespaces (plus 2 spares with `--nemesis membership`), nemeses
+// drawn from a seed, the set-add and unique-key workloads over HTTP, then heal, quiesce and judge. Needs root, `ip` and `iptables` (and Debian's
 // `faketime` for clock faults). Exit code 1 when the verdict is not ok, so scripts can use it.
 import { randomInt } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -82,7 +82,7 @@ async function runChaosCommand(flags: ChaosFlags): Promise<void> {
 export function registerChaosCommand(program: Command): void {
   program
     .command('chaos')
-    .description('real-process fault test: 5 nodes in network namespaces, partitions/kill -9/pauses/clock bumps, set-add and unique-key workloads, then a lost/unexpected/convergence verdict (root; needs ip, iptables, faketime)')
+    .description('real-process fault test: 5 nodes in network namespaces, partitions/kill -9/pauses/clock bumps (or joins/leaves/removes), set-add and unique-key workloads, then a lost/unexpected/convergence verdict (root; needs ip, iptables, faketime)')
     .option('--duration <seconds>', 'seconds of faults', parseWhole('--duration', 1, 86_400), 60)
     .option('--nemesis <kind>', 'all (partition, kill, pause and clock), none, partition, kill, pause, clock, or membership (join, leave and remove nodes while the workload runs)', parseNemesis, 'all')
     .option('--seed <n>', 'seed of the fault schedule and workload choices (default: random, printed)', parseWhole('--seed', 0, 2 ** 31))
