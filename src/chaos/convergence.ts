@@ -54,7 +54,7 @@ export async function keyConverged(ring: Ring, nodes: readonly ChaosNode[], key:
 async function describeKey(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<string> {
   const versions = await primaryVersions(ring, nodes, key);
   const quorum = await readKey(nodes[0] as ChaosNode, key, requestTimeoutMs);
-  return `${key}: ${versions.map(([id, version]) => `${id}=${version === undefined ? '-' : version.slice(0, 60)}`).join(' ')}; GET via n1 -> ${quorum.status} [${[...quorum.elements].join(',')}]`;
+  return `${key}: ${versions.map(([id, version]) => `${id}=${version === undefined ? '-' : version.slice(0, 60)}`).join(' ')}; GET via ${nodes[0]?.id ?? '?'} -> ${quorum.status} [${[...quorum.elements].slice(0, 20).join(',')}${quorum.elements.size > 20 ? ',…' : ''}]`;
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight. */

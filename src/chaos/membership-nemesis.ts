@@ -115,7 +115,8 @@ export class MembershipNemesis {
       else await this.remove(node, deadlineMs);
       inflicted = true;
     } catch (error) {
-      this.problems.push(`membership ${operation.kind} of ${operation.node} failed: ${error instanceof Error ? error.message : String(error)}`);
+      const logTail = node.outputTail.trim().slice(-1500);
+      this.problems.push(`membership ${operation.kind} of ${operation.node} failed: ${error instanceof Error ? error.message : String(error)}${logTail === '' ? '' : `; its last log lines: ${logTail}`}`);
     }
     const durationMs = Math.round(performance.now() - drawnMs);
     this.operations.push({ kind: operation.kind, node: operation.node, atS, durationMs, inflicted });
