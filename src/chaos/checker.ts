@@ -1,6 +1,6 @@
 // Why: the verdict on a chaos run, from what the client saw (Jepsen's set checker). An element is
 // 'ok' when its write was acknowledged (204): it must then be in the final read of its key (else
-// lost). A write that failed or timed out may or may not have landed, so its element is 'may':
+// lost), in every one when the key is finally read through several nodes. A write that failed or timed out may or may not have landed, so its element is 'may':
 // neither lost if absent nor unexpected if present. Any read showing an element nobody had tried
 // to write to that key by then, or a value that is not a list of elements, is unexpected.
 // (src/sim has a richer checker for the simulator; it was not committed when this was written, so
@@ -68,10 +68,10 @@ export function checkChaosHistory(history: ChaosHistory): SetVerdict {
     unexpectedSample: [],
   };
   const unexpected = new Set<string>();
-  const finalReads = new Map<string, ReadRecord>();
+  const finalReads = new Map<string, ReadRecord[]>();
   for (const read of history.reads) {
     verdict.siblingsMax = Math.max(verdict.siblingsMax, read.siblings);
-    if (read.final) finalReads.set(read.key, read);
+    if (read.final) finalReads.set(read.key, [...(finalReads.get(read.key) ?? []), read]);
     if (read.garbage > 0) unexpected.add(`${read.key}:garbage`);
     for (const element of read.elements) {
       const write = history.elements.get(element);
@@ -82,7 +82,8 @@ export function checkChaosHistory(history: ChaosHistory): SetVerdict {
   verdict.unexpectedSample = [...unexpected].slice(0, 10);
   for (const key of history.keys) if (!finalReads.has(key)) verdict.unreadKeys += 1;
   for (const write of writes) {
-    if (write.status !== 'ok' || finalReads.get(write.key)?.elements.has(write.element) === true) continue;
+    const reads = finalReads.get(write.key) ?? [];
+    if (write.status !== 'ok' || (reads.length > 0 && reads.every((read) => read.elements.has(write.element)))) continue;
     verdict.lost += 1;
     if (verdict.lostSample.length < 10) verdict.lostSample.push(`${write.key}:${write.element}`);
   }

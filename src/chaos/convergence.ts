@@ -8,7 +8,7 @@ import { keyHash, partitionOf, primaryNodes, ringFromJSON, type Ring } from '../
 import type { ChaosNode } from './nodes.ts';
 import { bucket, readKey } from './workload.ts';
 
-const replicaCount = 3;
+export const replicaCount = 3;
 const requestTimeoutMs = 3000;
 
 export async function fetchRing(nodes: readonly ChaosNode[]): Promise<Ring> {
@@ -38,7 +38,7 @@ async function localVersions(node: ChaosNode, key: string): Promise<string | und
   }
 }
 
-async function primaryVersions(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<Array<[string, string | undefined]>> {
+export async function primaryVersions(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<Array<[string, string | undefined]>> {
   const primaries = primaryNodes(ring, partitionOf(ring, keyHash(md5, bucket, key)), replicaCount);
   return Promise.all(primaries.map(async (id): Promise<[string, string | undefined]> => {
     const node = nodes.find((candidate) => candidate.id === id);
@@ -54,7 +54,7 @@ export async function keyConverged(ring: Ring, nodes: readonly ChaosNode[], key:
 async function describeKey(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<string> {
   const versions = await primaryVersions(ring, nodes, key);
   const quorum = await readKey(nodes[0] as ChaosNode, key, requestTimeoutMs);
-  return `${key}: ${versions.map(([id, version]) => `${id}=${version === undefined ? '-' : version.slice(0, 60)}`).join(' ')}; GET via n1 -> ${quorum.status} [${[...quorum.elements].join(',')}]`;
+  return `${key}: ${versions.map(([id, version]) => `${id}=${version === undefined ? '-' : version.slice(0, 60)}`).join(' ')}; GET via ${nodes[0]?.id ?? '?'} -> ${quorum.status} [${[...quorum.elements].slice(0, 20).join(',')}${quorum.elements.size > 20 ? ',…' : ''}]`;
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTopology, destroyTopology, missingPrerequisite, removeLeftovers, topologyFor } from './netns.ts';
-import { nemesisKinds, type NemesisKind } from './nemesis.ts';
+import { faultStateKinds, nemesisKinds, type NemesisKind } from './nemesis.ts';
 import type { ChaosReport, RunnerOptions } from './runner.ts';
 import { siblingModuleArguments } from '../cli/bin.ts';
 
@@ -20,7 +20,10 @@ export interface ChaosOptions {
   readonly durationS: number;
   readonly nemesis: 'all' | 'none' | NemesisKind;
   readonly seed: number;
+  /** Nodes in the cluster at the start. Default 5. */
   readonly nodes?: number;
+  /** With the membership nemesis: node processes started outside the view, to join later. Default 2. */
+  readonly spares?: number;
   /** A new fault state every intervalMs. Default 4000. */
   readonly intervalMs?: number;
   readonly quietS?: number;
@@ -33,7 +36,7 @@ export interface ChaosOptions {
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export function kindsOf(nemesis: ChaosOptions['nemesis']): NemesisKind[] {
-  if (nemesis === 'all') return [...nemesisKinds];
+  if (nemesis === 'all') return [...faultStateKinds];
   if (nemesis === 'none') return [];
   if (!nemesisKinds.includes(nemesis)) throw new Error(`--nemesis must be all, none, ${nemesisKinds.join(', ')}; got ${String(nemesis)}`);
   return [nemesis];
@@ -73,14 +76,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (!(options.durationS > 0 && options.durationS <= 24 * 3600)) throw new Error('duration must be 1 s .. 24 h');
   const kinds = kindsOf(options.nemesis);
   await removeLeftovers();
-  const topology = topologyFor(process.pid, options.nodes ?? 5);
+  const memberCount = options.nodes ?? 5;
+  const membership = kinds.includes('membership');
+  const spareCount = membership ? (options.spares ?? 2) : 0;
+  const topology = topologyFor(process.pid, memberCount + spareCount);
   const dataDirectory = mkdtempSync(join(tmpdir(), 'ewchaos-'));
   const quietS = options.quietS ?? 5;
   const convergenceTimeoutS = options.convergenceTimeoutS ?? 60;
-  const runnerOptions: RunnerOptions = { seed: options.seed, durationS: options.durationS, kinds, nemesis: options.nemesis, nodeNamespaces: topology.nodeNamespaces, dataDirectory, intervalMs: options.intervalMs ?? 4000, quietS, convergenceTimeoutS };
+  const runnerOptions: RunnerOptions = { seed: options.seed, durationS: options.durationS, kinds, nemesis: options.nemesis, nodeNamespaces: topology.nodeNamespaces, memberCount, dataDirectory, intervalMs: options.intervalMs ?? 4000, quietS, convergenceTimeoutS };
   try {
     await createTopology(topology);
-    const budgetMs = (options.durationS + 2 * quietS + convergenceTimeoutS + 240) * 1000;
+    // The membership nemesis lets its last transition finish after the window (bounded by its
+    // operation timeout) and reads every key through every final member.
+    const membershipS = membership ? 180 : 0;
+    const budgetMs = (options.durationS + 2 * quietS + convergenceTimeoutS + 240 + membershipS) * 1000;
     return await runRunner(topology.clientNamespace, runnerOptions, options, budgetMs);
   } finally {
     await destroyTopology(topology);

@@ -22,10 +22,20 @@ export function findFaketime(): string | undefined {
 
 export interface ChaosNode {
   readonly index: number;
-  readonly id: string;
+  /** n<index>; a slot that comes back as a fresh spare after leaving gets n<index>g<generation>. */
+  id: string;
+  generation: number;
   readonly namespace: string;
   readonly url: string;
   readonly clockFile: string;
+  /** --seeds: the initial members' list, or '' for a spare that starts as a cluster of its own. */
+  seeds: string;
+  /** In the view as far as the run knows: the workload and the final checks use members only. */
+  member: boolean;
+  /** A leaving node exits 0 by itself once it has handed its partitions away. */
+  exitExpected: boolean;
+  /** How the last process of this slot ended (exit code or signal name), once it has. */
+  lastExit: string | undefined;
   process: ChildProcess | undefined;
   paused: boolean;
   clockOffsetS: number;
@@ -40,35 +50,64 @@ export interface NodeSetOptions {
   readonly faketimeLibrary: string | undefined;
   readonly settingsJson: string;
   readonly partitions: number;
+  /** How many of the namespaces start as members; the rest start as spares outside the view. Default: all. */
+  readonly memberCount?: number;
 }
 
 export class ChaosNodes {
   readonly nodes: ChaosNode[];
-  private readonly seeds: string;
   private stopping = false;
 
   constructor(private readonly options: NodeSetOptions) {
+    const memberCount = options.memberCount ?? options.namespaces.length;
+    // Each member's HTTP address is in the view, so plan calls to any member can be redirected to the claimant.
+    const seeds = Array.from({ length: memberCount }, (_, offset) => `n${offset + 1}@${nodeAddress(offset + 1)}:${peerPort};http=${nodeAddress(offset + 1)}:${httpPort}`).join(',');
     this.nodes = options.namespaces.map((namespace, offset) => ({
       index: offset + 1,
       id: `n${offset + 1}`,
+      generation: 1,
       namespace,
       url: `http://${nodeAddress(offset + 1)}:${httpPort}`,
       clockFile: join(options.dataDirectory, `n${offset + 1}.faketime`),
+      seeds: offset < memberCount ? seeds : '',
+      member: offset < memberCount,
+      exitExpected: false,
+      lastExit: undefined,
       process: undefined,
       paused: false,
       clockOffsetS: 0,
       outputTail: '',
       unexpectedExits: [],
     }));
-    this.seeds = this.nodes.map((node) => `${node.id}@${nodeAddress(node.index)}:${peerPort}`).join(',');
     for (const node of this.nodes) writeFileSync(node.clockFile, '+0s\n');
+  }
+
+  /** The nodes in the view as far as the run knows. */
+  members(): ChaosNode[] {
+    return this.nodes.filter((node) => node.member);
+  }
+
+  /**
+   * Turns a slot whose node left or was removed into a fresh spare: a new id (a node's id names its
+   * writes' dots, so a new store must not reuse it), an empty data directory, no seeds. Waits for /health.
+   */
+  async recycle(node: ChaosNode): Promise<void> {
+    if (node.process !== undefined) await this.kill(node);
+    node.generation += 1;
+    node.id = `n${node.index}g${node.generation}`;
+    node.seeds = '';
+    node.member = false;
+    node.exitExpected = false;
+    node.outputTail = '';
+    this.spawn(node);
+    await this.waitReady(node);
   }
 
   spawn(node: ChaosNode): void {
     const address = nodeAddress(node.index);
     const data = join(this.options.dataDirectory, node.id);
     mkdirSync(data, { recursive: true });
-    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', this.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
+    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', node.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
     const environment: NodeJS.ProcessEnv = { ...binEnvironment() };
     if (this.options.faketimeLibrary !== undefined) {
       Object.assign(environment, { LD_PRELOAD: this.options.faketimeLibrary, FAKETIME_TIMESTAMP_FILE: node.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' });
@@ -76,6 +115,7 @@ export class ChaosNodes {
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: environment });
     node.process = child;
     node.paused = false;
+    node.lastExit = undefined;
     const keep = (chunk: Buffer): void => {
       node.outputTail = (node.outputTail + chunk.toString('utf8')).slice(-outputTailCharsMax);
     };
@@ -84,7 +124,9 @@ export class ChaosNodes {
     child.once('exit', (code, signal) => {
       if (node.process === child) {
         node.process = undefined;
-        if (!this.stopping && signal !== 'SIGKILL') node.unexpectedExits.push(`${node.id} exited (${signal ?? code}): ${node.outputTail.slice(-2000)}`);
+        node.lastExit = signal ?? `exit code ${code}`;
+        const expected = this.stopping || signal === 'SIGKILL' || (node.exitExpected && code === 0);
+        if (!expected) node.unexpectedExits.push(`${node.id} exited (${signal ?? code}): ${node.outputTail.slice(-2000)}`);
       }
     });
   }

@@ -1,15 +1,19 @@
 // Why: the body of a chaos run. It executes inside the client namespace (spawned there by
 // runChaos), so every request the workload makes crosses the bridge like a real client's would,
 // and it drives the nemeses from there (`ip netns exec` into the node namespaces, signals by PID).
-// Phases: a quiet warm-up, faults every intervalMs, heal, a quiet tail, then quiesce: wait for
-// every primary replica to agree (read repair helps), read every key once more and judge.
+// Phases: a quiet warm-up, faults every intervalMs (and/or membership operations, one transition
+// at a time, beside them), heal, a quiet tail, then quiesce: wait for every primary replica to
+// agree (read repair helps), read every key once more (through every final member when membership
+// changed) and judge.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prng } from '../core/base/prng.ts';
 import { generateSecret } from '../io/transport/handshake.ts';
 import { checkChaosHistory, ChaosHistory, quantile, type SetVerdict } from './checker.ts';
-import { awaitConvergence, forEachLimited, type ConvergenceResult } from './convergence.ts';
-import { applyFaultState, drawFaultState, faultsAskedFor, healedState, zeroCounts, type FaultState, type NemesisCounts, type NemesisKind } from './nemesis.ts';
+import { awaitConvergence, forEachLimited, replicaCount, type ConvergenceResult } from './convergence.ts';
+import { MembershipNemesis } from './membership-nemesis.ts';
+import { judgeMembership, membershipHeld, type MembershipReport } from './membership-verdict.ts';
+import { applyFaultState, drawFaultState, faultsAskedFor, faultStateKinds, healedState, zeroCounts, type FaultState, type NemesisCounts, type NemesisKind } from './nemesis.ts';
 import { ChaosNodes, findFaketime, type ChaosNode } from './nodes.ts';
 import { readKey, recordRead, Workload, type OpSample, type Phase } from './workload.ts';
 
@@ -19,6 +23,8 @@ export interface RunnerOptions {
   readonly kinds: readonly NemesisKind[];
   readonly nemesis: string;
   readonly nodeNamespaces: readonly string[];
+  /** The first memberCount namespaces start as the cluster; the rest as spares outside it. */
+  readonly memberCount: number;
   readonly dataDirectory: string;
   readonly intervalMs: number;
   readonly quietS: number;
@@ -56,14 +62,24 @@ export interface ChaosReport extends SetVerdict {
    * HTTP Date header differing from the client's clock by its offset (libfaketime took effect).
    */
   faults: { drawn: NemesisCounts; inflicted: NemesisCounts; clockSkewSeen: number };
+  /** With the membership nemesis: its operations and the checks on the final members. */
+  membership?: MembershipReport;
   problems: string[];
   timeline: string[];
 }
 
-const settingsJson = JSON.stringify({ downBackoffMs: 1000, hintDeliveryIntervalMs: 250 });
+const settings = { downBackoffMs: 1000, hintDeliveryIntervalMs: 250 };
+/** Transitions complete through view gossip; a faster interval fits more of them into a run. */
+const membershipSettings = { ...settings, viewGossipIntervalMs: 250 };
 
 function log(line: string): void {
   process.stderr.write(`[chaos] ${line}\n`);
+}
+
+/** A line for the timeline that is also progress. */
+function note(timeline: string[], line: string): void {
+  timeline.push(line);
+  log(line);
 }
 
 function latencyOf(samples: readonly OpSample[], phase: Phase): LatencyFigures {
@@ -120,40 +136,49 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
     problems.push(...outcome.problems);
   };
   let state: FaultState = healedState;
-  while (performance.now() - started < options.durationS * 1000) {
-    const next = drawFaultState(prng, options.kinds, nodes.nodes.length, state.clocks);
-    const line = `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`;
-    timeline.push(line);
-    log(line);
+  const stateKinds = options.kinds.filter((kind) => faultStateKinds.includes(kind));
+  while (stateKinds.length > 0 && performance.now() - started < options.durationS * 1000) {
+    const next = drawFaultState(prng, stateKinds, nodes.nodes.length, state.clocks);
+    note(timeline, `t+${((performance.now() - started) / 1000).toFixed(1)}s ${next.description}`);
     await move(state, next);
     state = next;
     const remainingMs = options.durationS * 1000 - (performance.now() - started);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.intervalMs, remainingMs))));
     faults.clockSkewSeen += await countClockSkewSeen(nodes.nodes);
   }
-  timeline.push(`t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
-  log('heal');
-  await move(state, healedState);
-  for (const node of nodes.nodes) if (node.process === undefined) {
+  if (stateKinds.length > 0) {
+    note(timeline, `t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
+    await move(state, healedState);
+  }
+  for (const node of nodes.members()) if (node.process === undefined) {
     nodes.spawn(node);
     await nodes.waitReady(node).catch((error: unknown) => problems.push(`restart of ${node.id} at heal failed: ${String(error)}`));
   }
   return faults;
 }
 
-/** The final read of every key, retried per key until it succeeds or the deadline passes. */
-async function finalReads(nodes: readonly ChaosNode[], history: ChaosHistory, timeoutMs: number): Promise<void> {
+/**
+ * The final read of every key, retried per key until it succeeds or the deadline passes: through
+ * any node, or through every node in turn when everyNode (then each node must answer for each key).
+ * Resolves with the number of reads that never succeeded.
+ */
+async function finalReads(nodes: readonly ChaosNode[], history: ChaosHistory, timeoutMs: number, everyNode: boolean): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   history.reads.splice(0, history.reads.length, ...history.reads.filter((read) => !read.final));
-  await forEachLimited([...history.keys], 8, async (key, index) => {
+  const reads = [...history.keys].flatMap((key) => (everyNode ? nodes.map((_, offset) => ({ key, offset })) : [{ key, offset: 0 }]));
+  let unread = 0;
+  await forEachLimited(reads, 8, async ({ key, offset }, index) => {
     for (let attempt = 0; performance.now() < deadline; attempt++) {
-      const read = await readKey(nodes[(index + attempt) % nodes.length] as ChaosNode, key, 3000);
+      const node = nodes[(everyNode ? offset : index + attempt) % nodes.length] as ChaosNode;
+      const read = await readKey(node, key, 3000);
       if (read.status === 200 || read.status === 300 || read.status === 404) {
         recordRead(history, key, read, true);
         return;
       }
     }
+    unread += 1;
   });
+  return unread;
 }
 
 export async function runInClientNamespace(options: RunnerOptions): Promise<ChaosReport> {
@@ -161,7 +186,9 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
   const secretFile = join(options.dataDirectory, 'cluster.secret');
   writeFileSync(secretFile, Buffer.from(generateSecret()).toString('hex'), { mode: 0o600 });
   const faketime = options.kinds.includes('clock') ? findFaketime() : undefined;
-  const nodes = new ChaosNodes({ namespaces: options.nodeNamespaces, dataDirectory: options.dataDirectory, secretFile, faketimeLibrary: faketime, settingsJson, partitions: 64 });
+  const membership = options.kinds.includes('membership');
+  const settingsJson = JSON.stringify(membership ? membershipSettings : settings);
+  const nodes = new ChaosNodes({ namespaces: options.nodeNamespaces, memberCount: options.memberCount, dataDirectory: options.dataDirectory, secretFile, faketimeLibrary: faketime, settingsJson, partitions: 64 });
   const kinds = faketime === undefined ? options.kinds.filter((kind) => kind !== 'clock') : options.kinds;
   const history = new ChaosHistory();
   const timeline: string[] = [];
@@ -170,30 +197,38 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
   try {
     log(`seed ${options.seed}, nemesis ${options.nemesis}, ${options.durationS}s of faults; starting ${nodes.nodes.length} nodes`);
     await nodes.startAll();
-    await awaitWriteable(nodes.nodes, 60_000);
-    const workload = new Workload(nodes.nodes, history, prng.fork(), { hotKeys: 4, setClients: 6, uniqueClients: 2, requestTimeoutMs: 2000 });
+    await awaitWriteable(nodes.members(), 60_000);
+    const workload = new Workload(() => nodes.members(), history, prng.fork(), { hotKeys: 4, setClients: 6, uniqueClients: 2, requestTimeoutMs: 2000 });
+    const nemesis = membership ? new MembershipNemesis(nodes, prng.fork(), (line) => note(timeline, line), replicaCount) : undefined;
     workload.start();
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     workload.phase = 'during';
-    const faults = await faultPhase(nodes, { ...options, kinds }, prng, timeline, problems);
+    const [faults] = await Promise.all([faultPhase(nodes, { ...options, kinds }, prng, timeline, problems), nemesis?.run(performance.now(), options.durationS * 1000, options.intervalMs)]);
+    if (nemesis !== undefined) {
+      faults.drawn.membership = nemesis.operations.length;
+      faults.inflicted.membership = nemesis.operations.filter((operation) => operation.inflicted).length;
+      problems.push(...nemesis.problems);
+    }
     workload.phase = 'after';
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     await workload.stop();
     log(`quiesce: ${history.elements.size} elements attempted over ${history.keys.size} keys; awaiting convergence`);
     const keys = [...history.keys];
-    const convergence = await awaitConvergence(nodes.nodes, keys, options.convergenceTimeoutS * 1000);
+    const finalMembers = nodes.members();
+    const convergence = await awaitConvergence(finalMembers, keys, options.convergenceTimeoutS * 1000);
     log(`convergence: ${JSON.stringify(convergence)}`);
-    await finalReads(nodes.nodes, history, 30_000);
+    const unreadThroughMembers = await finalReads(finalMembers, history, membership ? 90_000 : 30_000, membership);
+    const membershipReport = nemesis === undefined ? undefined : await judgeMembership(nemesis, finalMembers, history, unreadThroughMembers);
     const verdict: SetVerdict = checkChaosHistory(history);
     const writes = [...history.elements.values()];
     const setWrites = writes.filter((write) => write.key.startsWith('set-'));
     const uniqueWrites = writes.filter((write) => !write.key.startsWith('set-'));
     const nodeCrashes = nodes.nodes.flatMap((node) => node.unexpectedExits);
     const report: ChaosReport = {
-      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0,
+      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0 && (membershipReport === undefined || membershipHeld(membershipReport)),
       seed: options.seed,
       nemesis: options.nemesis,
-      nodes: nodes.nodes.length,
+      nodes: options.memberCount,
       faultDurationS: options.durationS,
       clockFaults: faketime === undefined ? 'unavailable' : 'libfaketime',
       attempted: verdict.attempted,
@@ -212,6 +247,7 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
       latency: { before: latencyOf(workload.samples, 'before'), during: latencyOf(workload.samples, 'during'), after: latencyOf(workload.samples, 'after') },
       nodeCrashes,
       faults,
+      ...(membershipReport === undefined ? {} : { membership: membershipReport }),
       problems,
       timeline,
     };

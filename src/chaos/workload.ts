@@ -2,7 +2,8 @@
 // is Jepsen's Riak test: read, union the siblings' element sets, add one unique element, write back
 // with the read's context; an acknowledged element must survive every fault. Unique-key blind
 // writes add many keys with no causal context at all. Every request is bounded twice: the server's
-// timeout_ms and a client-side abort a little later (a paused node never answers).
+// timeout_ms and a client-side abort a little later (a paused node never answers). Requests go to
+// the members of the moment: a request to a node that has just left is simply not acknowledged.
 import type { Prng } from '../core/base/prng.ts';
 import type { ChaosHistory } from './checker.ts';
 import { formatElements, parseElements } from '../sim/elements.ts';
@@ -100,7 +101,8 @@ export class Workload {
   private loops: Promise<void>[] = [];
 
   constructor(
-    private readonly nodes: readonly ChaosNode[],
+    /** The nodes to send requests to: the members at the time (the membership nemesis changes them). */
+    private readonly members: () => readonly ChaosNode[],
     private readonly history: ChaosHistory,
     private readonly prng: Prng,
     private readonly options: WorkloadOptions,
@@ -126,11 +128,12 @@ export class Workload {
   }
 
   private pickNode(): ChaosNode {
-    return this.nodes[this.prng.nextInt(this.nodes.length)] as ChaosNode;
+    const members = this.members();
+    return members[this.prng.nextInt(members.length)] as ChaosNode;
   }
 
   private anyReachable(): boolean {
-    return this.nodes.some((node) => node.process !== undefined && !node.paused);
+    return this.members().some((node) => node.process !== undefined && !node.paused);
   }
 
   private async loop(operation: (node: ChaosNode) => Promise<boolean>): Promise<void> {

@@ -56,3 +56,14 @@ test('element lists round-trip and reject anything else', () => {
   assert.equal(parseElements('1,x'), undefined);
   assert.equal(parseElements('01'), undefined);
 });
+
+test('with a final read through every node, an acknowledged element missing from any one of them is lost', () => {
+  const history = new ChaosHistory();
+  const write = history.invoke('set-0', 1);
+  write.status = 'ok';
+  finalRead(history, 'set-0', []);
+  finalRead(history, 'set-0', [write.element]);
+  const verdict = checkChaosHistory(history);
+  assert.equal(verdict.lost, 1);
+  assert.equal(verdict.unreadKeys, 0);
+});

@@ -54,7 +54,7 @@ test('--version prints the package version and exits 0', { timeout: 40_000 }, as
 });
 
 test('a wrong command line exits 2 with one error line, before anything is sent', { timeout: 120_000 }, async () => {
-  for (const args of [['bogus'], ['get', 'only-bucket'], ['get', 'b', 'k', '--nonsense'], ['put', 'b', 'k', 'v', '--w', '0'], ['get', 'b', 'k', '--node', 'ftp://x'], ['put', 'b', 'k', '--node', harness.base], ['ring', '--strategy', '9']]) {
+  for (const args of [['bogus'], ['get', 'only-bucket'], ['get', 'b', 'k', '--nonsense'], ['put', 'b', 'k', 'v', '--w', '0'], ['get', 'b', 'k', '--node', 'ftp://x'], ['put', 'b', 'k', '--node', harness.base], ['ring', '--strategy', '9'], ['chaos', '--nemesis', 'members']]) {
     const calls = harness.fake.calls.length;
     const result = await everwrite(args);
     assert.equal(result.code, 2, `${args.join(' ')}: exit code (stderr: ${result.stderr})`);

@@ -151,12 +151,16 @@ export function previewOf(transition: ClusterView): PlanPreview {
 }
 
 /**
- * The transfers of a transition view, in partition order. For each partition, every node that is a
- * primary on the pending ring but not on the current one receives the partition from one source:
- * a leaving primary when one is paired with it, otherwise a valid primary that stays (spread over
- * them by position). Removed members are never sources. A partition with no possible source (every
- * current primary removed) has no transfer: nothing is left to copy, anti-entropy cannot help, and
- * the operator was told by the plan preview (its transfers omit it).
+ * The transfers of a transition view, in partition order (decision 0029). For each partition, every
+ * node that is a primary on the pending ring but not on the current one takes the place of a
+ * current primary that is not on the pending ring, paired by position. When that primary is valid
+ * or leaving, it is the one source: it sends its own copy, as it is about to drop it (a staying
+ * primary may lack a write acknowledged with W < N, so sending its copy instead would leave the
+ * write on fewer replicas). When it was removed (its copy is gone), every valid primary that stays
+ * sends: the target gets the union of what the survivors hold. Removed members are never sources.
+ * A partition with no possible source (every current primary removed) has no transfer: nothing is
+ * left to copy, anti-entropy cannot help, and the operator was told by the plan preview (its
+ * transfers omit it).
  */
 export function transfersOf(view: ClusterView): Transfer[] {
   const pending = view.pending;
@@ -170,11 +174,12 @@ export function transfersOf(view: ClusterView): Transfer[] {
     const after = primaryNodes(pending.ring, index, pending.transferN);
     const targets = after.filter((node) => !before.includes(node));
     if (targets.length === 0) continue;
-    const leavers = before.filter((node) => !after.includes(node) && stateOf.get(node) === 'leaving');
+    const displaced = before.filter((node) => !after.includes(node));
     const stayers = before.filter((node) => after.includes(node) && stateOf.get(node) === 'valid');
     targets.forEach((target, position) => {
-      const source = leavers[position] ?? (stayers.length > 0 ? stayers[position % stayers.length] : leavers[0]);
-      if (source !== undefined) transfers.push({ partition, source, target });
+      const replaced = displaced[position];
+      const sources = replaced !== undefined && stateOf.get(replaced) !== 'removed' ? [replaced] : stayers;
+      for (const source of sources) transfers.push({ partition, source, target });
     });
   }
   return transfers;

@@ -90,8 +90,8 @@ interface Transition {
   readonly view: ClusterView;
   readonly transfers: readonly Transfer[];
   readonly outgoing: Outgoing[];
-  /** By partition: this node receives at most one transfer per partition. */
-  readonly incoming: Map<number, Incoming>;
+  /** By incomingKey(partition, source): a partition taking a removed primary's place comes from every staying primary (decision 0029). */
+  readonly incoming: Map<string, Incoming>;
   readonly knownDone: Set<number>;
   /** When every member held up was first seen at this version; the stream starts a request timeout later. */
   gateSinceMs: number | undefined;
@@ -116,6 +116,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false;
   return true;
+}
+
+/** An incoming transfer's name on its target: one per (partition, source). */
+function incomingKey(partition: number, source: string): string {
+  return `${partition}<${source}`;
 }
 
 function progressKey(viewVersion: number, partition: number, target: string): string {
@@ -178,7 +183,7 @@ export class Handoff {
         transition.outgoing.push(outgoing);
         if (outgoing.done) transition.knownDone.add(index);
       }
-      if (transfer.target === self) transition.incoming.set(transfer.partition, { transfer, index, counters: emptyCounters(), done: false, merging: false });
+      if (transfer.target === self) transition.incoming.set(incomingKey(transfer.partition, transfer.source), { transfer, index, counters: emptyCounters(), done: false, merging: false });
     });
     this.transition = transition;
     this.kernel.emit({ type: 'log', level: 'info', message: 'a membership transition began: handing partitions off', fields: { version: view.version, transfers: transfers.length, outgoing: transition.outgoing.length, incoming: transition.incoming.size } });
@@ -379,9 +384,11 @@ export class Handoff {
       if (message.viewVersion < version) this.kernel.send(from, { type: 'handoffAck', id: message.id, viewVersion: version, partition: message.partition, ok: true });
       return this.refuse(from, 'not for the transition this node holds', { viewVersion: message.viewVersion });
     }
-    const incoming = transition.incoming.get(message.partition);
-    if (incoming === undefined) return this.refuse(from, 'this node is not becoming a primary of the partition', { partition: message.partition });
-    if (incoming.transfer.source !== from) return this.refuse(from, 'the sender is not the source of this transfer', { partition: message.partition });
+    const incoming = transition.incoming.get(incomingKey(message.partition, from));
+    if (incoming === undefined) {
+      const receiving = [...transition.incoming.values()].some((candidate) => candidate.transfer.partition === message.partition);
+      return this.refuse(from, receiving ? 'the sender is not the source of this transfer' : 'this node is not becoming a primary of the partition', { partition: message.partition });
+    }
     if (incoming.merging) return;
     const records = this.decodeBatch(from, message);
     if (records === undefined) return;

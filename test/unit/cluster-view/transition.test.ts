@@ -3,8 +3,9 @@
 // with their codes before anything moves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asNodeId } from '../../../src/core/base/ids.ts';
+import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
 import { claimPartitions } from '../../../src/core/ring/ring.ts';
+import { primaryNodes } from '../../../src/core/ring/preference.ts';
 import { commitPlan, completeTransition, decodeView, previewPlan, stageChange, transfersOf, type ClusterView, type Plan, type PlanChange } from '../../../src/core/cluster-view/index.ts';
 import { member, view } from './support.ts';
 
@@ -117,4 +118,43 @@ test('the codec refuses transition views that break the rules', () => {
   assert.equal(codeOf(() => decodeView(encode({ ...text, transferN: 2 ** 53 }))), 'EVERWRITE_BAD_VIEW');
   const { transferN: _dropped, ...noTransferN } = text;
   assert.equal(codeOf(() => decodeView(encode(noTransferN))), 'EVERWRITE_BAD_VIEW', 'pendingOwners without transferN');
+});
+
+/**
+ * For a write acknowledged by two of a partition's three current primaries (W=2 of N=3: the third
+ * may lack it), the new primaries that hold it after the transition: the old primaries that stay,
+ * plus every target one of whose sources held it. Removed primaries' copies are gone.
+ */
+function holdersAfter(transition: ClusterView, partition: number, holders: readonly string[]): string[] {
+  const pending = transition.pending!;
+  const after = primaryNodes(pending.ring, asPartitionIndex(partition), 3) as string[];
+  const removed = new Set(transition.members.filter((m) => m.state === 'removed').map((m) => m.id as string));
+  const live = holders.filter((holder) => !removed.has(holder));
+  const fed = transfersOf(transition).filter((transfer) => transfer.partition === partition && live.includes(transfer.source)).map((transfer) => transfer.target as string);
+  return after.filter((node) => live.includes(node) || fed.includes(node));
+}
+
+function pairsOf(nodes: readonly string[]): string[][] {
+  return nodes.flatMap((a, i) => nodes.slice(i + 1).map((b) => [a, b]));
+}
+
+test('a write on any two of three primaries keeps every live copy through a join, a leave or a remove (W < N: a staying primary may lack it)', () => {
+  const four = view(4);
+  const cases: Array<[string, ClusterView]> = [
+    ['join', commitPlan(view(3), plan(view(3), [{ kind: 'join', member: member('n4', 4) }]), 3)],
+    ['leave', commitPlan(four, plan(four, [{ kind: 'leave', id: n('n2') }]), 3)],
+    ['remove', commitPlan(four, plan(four, [{ kind: 'remove', id: n('n3') }]), 3)],
+  ];
+  for (const [name, transition] of cases) {
+    for (let partition = 0; partition < transition.partitionCount; partition++) {
+      const before = primaryNodes(transition.ring, asPartitionIndex(partition), 3) as string[];
+      const removed = new Set(transition.members.filter((m) => m.state === 'removed').map((m) => m.id as string));
+      for (const holders of pairsOf(before)) {
+        const liveBefore = holders.filter((holder) => !removed.has(holder)).length;
+        const kept = holdersAfter(transition, partition, holders);
+        const wanted = name === 'remove' ? Math.min(2, liveBefore + 1) : 2;
+        assert.ok(kept.length >= wanted, `${name}: partition ${partition}, a write on ${holders.join('+')} is on ${kept.join('+') || 'nothing'} of the new primaries (wanted ${wanted})`);
+      }
+    }
+  }
 });

@@ -182,8 +182,9 @@ test('hostile batches change nothing: another version, a partition not received,
   writeKeys(cluster, 30);
   const sent = recordBatches(cluster, (_from, _to, message) => message.type !== 'handoffBatch');
   const transition = joinFourth(cluster);
-  assert.ok(cluster.runUntil(() => sent.length > 0));
-  const { from, message } = sent[0]!;
+  const withRecords = (): (typeof sent)[number] | undefined => sent.find((batch) => batch.message.records.length > 0);
+  assert.ok(cluster.runUntil(() => withRecords() !== undefined));
+  const { from, message } = withRecords()!;
   const transfers = transfersOf(transition);
   const other = transfers.find((transfer) => transfer.partition !== message.partition && transfer.target === 'n4' && transfer.source !== from)!;
   const notReceived = [...Array(64).keys()].find((partition) => !transfers.some((transfer) => transfer.partition === partition && transfer.target === 'n4'))!;
