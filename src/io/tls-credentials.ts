@@ -42,7 +42,7 @@ function badTlsConfig(message: string, file: string): EverwriteError {
 function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
-  return code === undefined ? message : `${code}: ${message}`;
+  return code === undefined || message.startsWith(code) ? message : `${code}: ${message}`;
 }
 
 function readPem(what: string, file: string): Buffer {
