@@ -1,5 +1,5 @@
 // Why: TLS on every port and mutual TLS between nodes (decision 0026), on real `everwrite start`
-// processes with a CA and certificates made for the test: curl, redis-cli and the TypeScript client
+// processes with a CA and certificates made for the test: curl, redis-cli, ioredis and the TypeScript client
 // work over TLS; plaintext clients are refused; a process with the cluster secret but a
 // certificate from another CA is refused by the peers (an impostor on a member's own address is
 // never seen up, a stranger never appears in any member list); a certificate rotated with SIGHUP
@@ -15,6 +15,7 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { binEnvironment, binPath } from '../../src/cli/bin.ts';
 import { EverwriteClient } from '../../src/client/index.ts';
 import { eventually, killChild, throughout, watchChild } from '../support/cluster-fixture.ts';
@@ -125,13 +126,21 @@ const run = (command: string, args: readonly string[]): { status: number | null;
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
 };
 
-testNeeding(missing, 'curl over https with --cacert, redis-cli --tls, the TypeScript client and the CLI all work against the TLS cluster', testTimeout, async () => {
+testNeeding(missing, 'curl over https with --cacert, redis-cli --tls, ioredis over rediss://, the TypeScript client and the CLI all work against the TLS cluster', testTimeout, async () => {
   const put = run('curl', ['-sS', '--cacert', cluster.caFile, '-X', 'PUT', '-H', 'Content-Type: text/plain', '--data', 'over tls', '-o', '/dev/null', '-w', '%{http_code}', `https://${host}:${httpPort(1)}/buckets/tls/keys/curl?w=3`]);
   assert.equal(put.stdout, '204', put.stderr);
   assert.equal(run('curl', ['-sS', '--cacert', cluster.caFile, `https://${host}:${httpPort(2)}/buckets/tls/keys/curl`]).stdout, 'over tls');
   const redis = (index: number, ...args: string[]) => run('redis-cli', ['--tls', '--cacert', cluster.caFile, '-h', host, '-p', String(respPort(index)), ...args]);
   assert.equal(redis(3, 'SET', 'greeting', 'hello over rediss').stdout, 'OK');
   assert.equal(redis(1, 'GET', 'greeting').stdout, 'hello over rediss');
+  const ioredis = new Redis(`rediss://${host}:${respPort(2)}`, { tls: { ca }, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    assert.equal(await ioredis.get('greeting'), 'hello over rediss');
+    assert.equal(await ioredis.set('from-ioredis', 'yes'), 'OK');
+  } finally {
+    ioredis.disconnect();
+  }
+  assert.equal(redis(3, 'GET', 'from-ioredis').stdout, 'yes');
   const client = new EverwriteClient({ nodes: [1, 2, 3].map((index) => `https://${host}:${httpPort(index)}`), routing: 'client', ca });
   try {
     await client.put('tls', 'client', 'from the client', { w: 3 });
