@@ -26,6 +26,11 @@ export interface MembershipAdminOptions {
   readonly joinPollDurationMs?: number;
   /** Bound on each HTTP exchange with the seed, in ms. Default 5000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * When this node serves HTTPS (decision 0026) its seeds do too: they are asked over https through
+   * this fetch dispatcher, which trusts the cluster CA. Absent: plain http.
+   */
+  readonly seedTlsDispatcher?: object;
 }
 
 /** Largest answer read from a seed: a view of 1024 members fits (viewLimits.viewBytesMax, base64). */
@@ -238,7 +243,10 @@ export class MembershipAdmin implements MembershipService {
   private async seedRequest(seed: string, path: string, init: RequestInit = {}): Promise<{ status: number; json: unknown; text: string }> {
     let response: Response;
     try {
-      response = await fetch(`http://${seed}${path}`, { ...init, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
+      const dispatcher = this.options.seedTlsDispatcher;
+      // `dispatcher` is undici's extension of fetch's options, unknown to the DOM's RequestInit.
+      const tls = dispatcher === undefined ? {} : ({ dispatcher } as RequestInit);
+      response = await fetch(`${dispatcher === undefined ? 'http' : 'https'}://${seed}${path}`, { ...init, ...tls, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
     } catch (error) {
       throw new EverwriteError('EVERWRITE_UNAVAILABLE', `cannot reach ${seed}: ${error instanceof Error ? error.message : String(error)}`, { seed });
     }

@@ -17,6 +17,7 @@ import { createStorageEngine, LoggedEngine, type EngineKind } from '../io/storag
 import { TcpTransport } from '../io/transport/tcp.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from '../io/tls-credentials.ts';
+import { fetchDispatcherTrusting } from '../io/fetch-trust.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
@@ -261,7 +262,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const quorumFailures = logger === undefined ? undefined : new QuorumFailureLog({ logger });
   failures.log = quorumFailures;
   try {
-    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
+    // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
+    const seedTlsDispatcher = tlsPorts?.http === true && tlsMaterial?.ca !== undefined ? await fetchDispatcherTrusting(tlsMaterial.ca) : undefined;
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTlsDispatcher === undefined ? {} : { seedTlsDispatcher }), ...(logger === undefined ? {} : { logger }) });
     http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {

@@ -48,10 +48,10 @@ let secretFile: string;
 let ca: Buffer;
 const nodes: TlsNode[] = [];
 const strays: ChildProcess[] = [];
-const seeds = [1, 2, 3].map((index) => `n${index}@${host}:${peerPort(index)}`).join(',');
+const seeds = [1, 2, 3].map((index) => `n${index}@${host}:${peerPort(index)};http=${host}:${httpPort(index)};resp=${host}:${respPort(index)}`).join(',');
 
 function spawnNode(id: string, index: number, files: IssuedCertificate, caFile: string, seedList = seeds): TlsNode {
-  const args = [binPath, 'start', '--node-id', id, '--listen', `${host}:${peerPort(index)}`, '--http', `${host}:${httpPort(index)}`, '--resp', `${host}:${respPort(index)}`, '--seeds', seedList, '--engine', 'memory', '--secret-file', secretFile, '--log-level', 'info', '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--tls-ca-file', caFile, '--limits-json', JSON.stringify(limits)];
+  const args = [binPath, 'start', '--node-id', id, '--listen', `${host}:${peerPort(index)}`, '--http', `${host}:${httpPort(index)}`, '--resp', `${host}:${respPort(index)}`, ...(seedList === '' ? [] : ['--seeds', seedList]), '--engine', 'memory', '--secret-file', secretFile, '--log-level', 'info', '--tls-cert-file', files.certFile, '--tls-key-file', files.keyFile, '--tls-ca-file', caFile, '--limits-json', JSON.stringify(limits)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: binEnvironment() });
   const node: TlsNode = { id, index, files, child, output: '', exit: undefined };
   watchChild(child, (text) => (node.output = `${node.output}${text}`.slice(-200_000)), (description) => (node.exit = description));
@@ -175,6 +175,9 @@ testNeeding(missing, 'plaintext clients are refused on the TLS HTTP, RESP and pe
   assert.ok(answer.closed, 'a plaintext peer is disconnected');
   assert.ok(answer.bytes < 16, `no handshake answer reaches a plaintext peer (got ${answer.bytes} bytes: at most a TLS alert)`);
 });
+
+/** `everwrite <args> --ca <cluster CA>`, bounded. */
+const everwrite = (...args: string[]) => run(process.execPath, [binPath, ...args, '--ca', cluster.caFile]);
 
 /** The certificate serial a TLS port serves, seen with the cluster CA (and a client certificate for the peer port). */
 function servedSerial(port: number, client?: IssuedCertificate): Promise<string> {
@@ -315,4 +318,24 @@ testNeeding(missing, 'a missing or mismatched certificate file stops a start wit
     assert.match(result.stderr, pattern);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+testNeeding(missing, 'a new node joins the TLS cluster through the CLI over https: it asks its seed over https and the plan follows the claimant\'s https redirect', testTimeout, async () => {
+  const joiner = spawnNode('n5', 5, cluster.issue('n5'), cluster.caFile, '');
+  strays.push(joiner.child);
+  const joinerUrl = `https://${host}:${httpPort(5)}`;
+  await eventually('n5 to answer over https', async () => ((await https('/health', 5)).status === 200 ? true : undefined), { timeoutMs: 30_000 });
+  const joined = everwrite('cluster', 'join', `${host}:${httpPort(2)}`, '--node', joinerUrl);
+  assert.equal(joined.status, 0, `${joined.stderr}\n${joiner.output}`);
+  // Asked of n3, which is not the claimant: the commit is redirected to the claimant over https.
+  const committed = everwrite('cluster', 'commit', '--node', `https://${host}:${httpPort(3)}`);
+  assert.equal(committed.status, 0, committed.stderr);
+  await eventually('every member and the joiner to list n5', async () => {
+    for (const index of [1, 2, 3, 5]) if (!(await membersSeenBy(index)).some((member) => member.id === 'n5')) return undefined;
+    return true;
+  }, { timeoutMs: 30_000, intervalMs: 250 });
+  await eventually('n1 to see n5 up over mutual TLS', async () => ((await membersSeenBy(1)).find((member) => member.id === 'n5')?.state === 'up' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
+  const status = everwrite('cluster', 'status', '--node', `https://${host}:${httpPort(1)}`);
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /n5/);
 });
