@@ -27,10 +27,11 @@ export interface MembershipAdminOptions {
   /** Bound on each HTTP exchange with the seed, in ms. Default 5000. */
   readonly requestTimeoutMs?: number;
   /**
-   * When this node serves HTTPS (decision 0026) its seeds do too: they are asked over https through
-   * this fetch dispatcher, which trusts the cluster CA. Absent: plain http.
+   * When this node serves HTTPS (decision 0026) its seeds do too: they are asked over https, through
+   * `dispatcher` (a fetch dispatcher trusting the cluster CA) when given, else with the system's
+   * roots. Absent: plain http.
    */
-  readonly seedTlsDispatcher?: object;
+  readonly seedTls?: { readonly dispatcher?: object };
 }
 
 /** Largest answer read from a seed: a view of 1024 members fits (viewLimits.viewBytesMax, base64). */
@@ -243,10 +244,10 @@ export class MembershipAdmin implements MembershipService {
   private async seedRequest(seed: string, path: string, init: RequestInit = {}): Promise<{ status: number; json: unknown; text: string }> {
     let response: Response;
     try {
-      const dispatcher = this.options.seedTlsDispatcher;
+      const seedTls = this.options.seedTls;
       // `dispatcher` is undici's extension of fetch's options, unknown to the DOM's RequestInit.
-      const tls = dispatcher === undefined ? {} : ({ dispatcher } as RequestInit);
-      response = await fetch(`${dispatcher === undefined ? 'http' : 'https'}://${seed}${path}`, { ...init, ...tls, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
+      const dispatcher = seedTls?.dispatcher === undefined ? {} : ({ dispatcher: seedTls.dispatcher } as RequestInit);
+      response = await fetch(`${seedTls === undefined ? 'http' : 'https'}://${seed}${path}`, { ...init, ...dispatcher, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
     } catch (error) {
       throw new EverwriteError('EVERWRITE_UNAVAILABLE', `cannot reach ${seed}: ${error instanceof Error ? error.message : String(error)}`, { seed });
     }

@@ -263,8 +263,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   failures.log = quorumFailures;
   try {
     // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
-    const seedTlsDispatcher = tlsPorts?.http === true && tlsMaterial?.ca !== undefined ? await fetchDispatcherTrusting(tlsMaterial.ca) : undefined;
-    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTlsDispatcher === undefined ? {} : { seedTlsDispatcher }), ...(logger === undefined ? {} : { logger }) });
+    const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
     http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {
