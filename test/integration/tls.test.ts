@@ -250,8 +250,6 @@ testNeeding(missing, 'a process with the cluster secret but a foreign-CA certifi
   const impostor = spawnNode('n3', 3, foreign.issue('n3'), cluster.caFile);
   const stranger = spawnNode('n4', 4, foreign.issue('n4'), cluster.caFile, `${seeds},n4@${host}:${peerPort(4)}`);
   strays.push(impostor.child, stranger.child);
-  const refused = (node: TlsNode): boolean => /not signed by the cluster CA/.test(node.output);
-  await eventually('n1 and n2 to log the refused certificates', async () => (refused(nodes[0] as TlsNode) && refused(nodes[1] as TlsNode) ? true : undefined), { timeoutMs: 20_000 });
   await throughout('n3 stays down and n4 never appears', async () => {
     for (const index of [1, 2]) {
       const members = await membersSeenBy(index);
@@ -261,6 +259,8 @@ testNeeding(missing, 'a process with the cluster secret but a foreign-CA certifi
     }
     return undefined;
   }, { windowMs: 8000, intervalMs: 500 });
+  const refused = (node: TlsNode): boolean => /not signed by the cluster CA/.test(node.output);
+  await eventually('n1 and n2 to log the refused certificates', async () => (refused(nodes[0] as TlsNode) && refused(nodes[1] as TlsNode) ? true : undefined), { timeoutMs: 20_000 });
   await Promise.all([killChild(impostor.child), killChild(stranger.child)]);
   // The real n3 with its own certificate is let back in: what kept the impostor out was the certificate.
   nodes[2] = spawnNode('n3', 3, victim.files, cluster.caFile);
