@@ -59,5 +59,8 @@ export function exitCodeOf(error: unknown): ExitCode {
 export function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error) return `cannot reach the node: ${error.cause.message}`;
+  // A node's own coded failure (a start that cannot open a file or port) names its code, as answers from a node do.
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('EVERWRITE_')) return `${error.message} [${code}]`;
   return error.message;
 }

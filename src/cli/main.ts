@@ -4,9 +4,10 @@
 // loads only the module of the command asked for (all of them for help or an unknown command), so
 // `everwrite get` does not pay for the simulator's or the benchmark's start-up.
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, exitCodes, messageOf } from './exit-codes.ts';
 import { formatFailure } from './format.ts';
+import { caFileEnvironmentVariable, trustCaFile } from './tls-trust.ts';
 
 type Registrar = (program: Command) => Promise<void>;
 
@@ -53,7 +54,12 @@ const program = new Command('everwrite')
   // Set before the subcommands are made: commander copies both settings into each of them.
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(formatFailure(text.replace(/^error: /, '').trimEnd())) })
-  .showHelpAfterError('(add --help for usage)');
+  .showHelpAfterError('(add --help for usage)')
+  .addOption(new Option('--ca <file>', 'CA certificate (PEM) to trust for https:// nodes, besides the system\'s roots (docs/SECURITY.md)').env(caFileEnvironmentVariable))
+  .hook('preAction', async () => {
+    const caFile = program.opts<{ ca?: string }>().ca;
+    if (caFile !== undefined) await trustCaFile(caFile);
+  });
 
 try {
   for (const register of registrarsFor(process.argv)) await register(program);

@@ -6,12 +6,12 @@
 import type { EngineKind } from '../io/storage/index.ts';
 import { isPlainObject } from '../server/json-flag.ts';
 import { parseLimitsJson, type NodeLimits } from '../server/node-limits.ts';
-import type { ClusterMember, HostPort } from '../server/start-node.ts';
+import type { ClusterMember, HostPort, TlsPorts } from '../server/start-node.ts';
 import { parseSeed, parseWeight } from '../server/view-boot.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The settings, by their config-file key; the flag is the key in kebab case, the variable EVERWRITE_ in snake case. */
-export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson'] as const;
+export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const;
 export type StartSettingName = (typeof startSettingNames)[number];
 
 export const engineKinds: readonly EngineKind[] = ['lmdb', 'level', 'memory'];
@@ -100,6 +100,21 @@ function jsonObject(value: unknown): Record<string, unknown> | string {
   return value;
 }
 
+/** The ports `tls` names. */
+export const tlsPortNames = ['http', 'resp', 'peer'] as const;
+
+/** Which ports speak TLS: "all", "none", or a comma-separated list (or, in the config file, an array) of http, resp, peer. */
+export function parseTlsPorts(value: unknown): TlsPorts {
+  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((name) => name.trim()).filter((name) => name !== '') : undefined;
+  if (names === undefined) throw new Error(`must be "all", "none" or a list of ${tlsPortNames.join(', ')}, got ${JSON.stringify(value)}`);
+  if (names.length === 1 && (names[0] === 'all' || names[0] === 'none')) {
+    const on = names[0] === 'all';
+    return { http: on, resp: on, peer: on };
+  }
+  for (const name of names) if (!(tlsPortNames as readonly unknown[]).includes(name)) throw new Error(`must be "all", "none" or a list of ${tlsPortNames.join(', ')}; unknown port ${JSON.stringify(name)}`);
+  return { http: names.includes('http'), resp: names.includes('resp'), peer: names.includes('peer') };
+}
+
 const parsers = {
   nodeId: nonEmptyText,
   listen: parseHostPort,
@@ -115,6 +130,10 @@ const parsers = {
   logLevel: oneOf(logLevels),
   settingsJson: jsonObject,
   limitsJson: (value: unknown): NodeLimits => parseLimitsJson(value),
+  tls: parseTlsPorts,
+  tlsCertFile: nonEmptyText,
+  tlsKeyFile: nonEmptyText,
+  tlsCaFile: nonEmptyText,
 } satisfies Record<StartSettingName, (value: unknown) => unknown>;
 
 export type StartSettings = { -readonly [K in StartSettingName]?: ReturnType<(typeof parsers)[K]> };

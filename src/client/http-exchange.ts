@@ -1,10 +1,11 @@
-// Why: one HTTP request/response with a node over a keep-alive pool (node:http Agent), bounded in
+// Why: one HTTP(S) request/response with a node over a keep-alive pool (node:http or node:https Agent), bounded in
 // time and in response size. It reports failures by what the caller must decide on: whether the
 // request could have reached the node (a refused connection certainly did not, so even a write may
 // go to another node; a reset after sending might have, so only reads are retried) and whether the
 // deadline passed. It knows nothing of keys, routing or error codes.
 import { Agent, request as httpRequest } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -41,8 +42,15 @@ export class NetworkFailure extends Error {
   }
 }
 
-/** Socket error codes raised before any byte of the request could leave this process. */
-const connectErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+/**
+ * Socket error codes raised before any byte of the request could leave this process: the
+ * connection failed, or TLS refused the node's certificate (not signed by a trusted CA, expired, or
+ * not issued for the address dialled), so the request was never sent.
+ */
+const connectErrorCodes = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 function classify(error: Error & { code?: string }): NetworkFailure {
   const kind: NetworkFailureKind = error.code !== undefined && connectErrorCodes.has(error.code) ? 'refused' : 'broken';
@@ -52,14 +60,20 @@ function classify(error: Error & { code?: string }): NetworkFailure {
 interface Target {
   readonly hostname: string;
   readonly port: number;
+  /** An https: node: the request goes over TLS. */
+  readonly secure: boolean;
 }
 
 function targetOf(baseUrl: string): Target {
   const url = new URL(baseUrl);
   // URL keeps IPv6 literals in brackets; node:http wants the bare address.
   const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  return { hostname, port: url.port === '' ? 80 : Number(url.port) };
+  const secure = url.protocol === 'https:';
+  return { hostname, port: url.port === '' ? (secure ? 443 : 80) : Number(url.port), secure };
 }
+
+/** PEM certificates an https node's chain must lead to; undefined: the system's trusted roots. */
+export type TrustedCa = string | Buffer | ReadonlyArray<string | Buffer>;
 
 /**
  * Idle pooled connections are closed after this many milliseconds: before a node's default 5 s
@@ -72,15 +86,25 @@ export const idleSocketTimeoutMs = 4000;
 
 export class HttpExchanger {
   private readonly agent: Agent;
+  /** The pool for https: nodes, with the same limits; it checks each node's certificate against `ca`. */
+  private readonly secureAgent: HttpsAgent;
   private readonly targets = new Map<string, Target>();
 
   constructor(
     socketsPerNodeMax: number,
     private readonly responseBytesMax: number,
+    ca?: TrustedCa,
   ) {
     // LIFO reuses the warmest socket, so idle ones age out (Node honours the node's Keep-Alive
     // timeout hint) instead of being kept barely alive round robin.
-    this.agent = new Agent({ keepAlive: true, maxSockets: socketsPerNodeMax, maxFreeSockets: socketsPerNodeMax, scheduling: 'lifo', timeout: idleSocketTimeoutMs });
+    const pool = { keepAlive: true, maxSockets: socketsPerNodeMax, maxFreeSockets: socketsPerNodeMax, scheduling: 'lifo', timeout: idleSocketTimeoutMs } as const;
+    this.agent = new Agent(pool);
+    this.secureAgent = new HttpsAgent({ ...pool, ...(ca === undefined ? {} : { ca: ca as string | Buffer | Array<string | Buffer> }) });
+  }
+
+  private request(target: Target, options: RequestOptions): ClientRequest {
+    const { hostname, port, secure } = target;
+    return secure ? httpsRequest({ ...options, agent: this.secureAgent, hostname, port }) : httpRequest({ ...options, agent: this.agent, hostname, port });
   }
 
   private target(baseUrl: string): Target {
@@ -90,7 +114,7 @@ export class HttpExchanger {
   }
 
   send(baseUrl: string, call: HttpCall): Promise<HttpAnswer> {
-    const { hostname, port } = this.target(baseUrl);
+    const target = this.target(baseUrl);
     const headers: Record<string, string | number> = { ...call.headers };
     if (call.body !== undefined) headers['content-length'] = call.body.byteLength;
     return new Promise<HttpAnswer>((resolve, reject) => {
@@ -105,7 +129,7 @@ export class HttpExchanger {
           reject(failure);
         }
       };
-      const request = httpRequest({ agent: this.agent, hostname, port, method: call.method, path: call.path, headers });
+      const request = this.request(target, { method: call.method, path: call.path, headers });
       const timer = setTimeout(() => settle(new NetworkFailure('timeout', `no answer from ${baseUrl} within ${call.timeoutMs} ms`)), call.timeoutMs);
       request.on('error', (error) => settle(classify(error)));
       request.on('response', (response) => this.collect(response, baseUrl, settle));
@@ -134,5 +158,6 @@ export class HttpExchanger {
   /** Closes every pooled connection; requests still in flight fail as broken. */
   close(): void {
     this.agent.destroy();
+    this.secureAgent.destroy();
   }
 }

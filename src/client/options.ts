@@ -2,13 +2,14 @@
 // documented here (unit, default, why), validated once in the constructor and frozen, so the
 // request path reads trusted numbers and a bad configuration fails at construction, not mid-flight.
 import { badArgument } from './errors.ts';
+import type { TrustedCa } from './http-exchange.ts';
 
 export type Routing = 'server' | 'client';
 
 export interface EverwriteClientOptions {
   /**
-   * HTTP base URLs of the nodes, e.g. `http://127.0.0.1:8001`. At least one; no path, query or
-   * credentials; `http:` only (nodes serve plain HTTP). With client routing every node of the
+   * HTTP base URLs of the nodes, e.g. `http://127.0.0.1:8001`, or `https://...` for nodes serving
+   * TLS (decision 0026; see `ca`). At least one; no path, query or credentials. With client routing every node of the
    * cluster should be listed: a node the client has no URL for cannot be sent requests directly.
    */
   readonly nodes: readonly string[];
@@ -59,6 +60,12 @@ export interface EverwriteClientOptions {
    * is not the inter-node cluster secret. A string or bytes; never sent anywhere.
    */
   readonly secret?: string | Uint8Array;
+  /**
+   * For https: nodes: the CA certificate(s), PEM, that the nodes' certificates must be signed by,
+   * e.g. `readFileSync('ca.crt')`. Replaces the system's trusted roots (as node:https's `ca` does).
+   * Default: the system's roots. Each node's certificate must also name the address in its URL.
+   */
+  readonly ca?: TrustedCa;
 }
 
 export interface ResolvedClientOptions {
@@ -72,6 +79,7 @@ export interface ResolvedClientOptions {
   readonly backoffMs: number;
   readonly backoffMaxMs: number;
   readonly responseBytesMax: number;
+  readonly ca: TrustedCa | undefined;
 }
 
 /** Bounds on the options themselves, so a typo (timeoutMs: 1e12) is refused, not obeyed. */
@@ -111,7 +119,7 @@ function normalizeNodeUrl(text: unknown): string {
   } catch {
     throw badArgument(`node ${JSON.stringify(text)} is not a URL such as http://127.0.0.1:8001`);
   }
-  if (url.protocol !== 'http:') throw badArgument(`node ${text}: only http: URLs are supported (nodes serve plain HTTP)`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badArgument(`node ${text}: only http: and https: URLs are supported`);
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw badArgument(`node ${text} must be a base URL: scheme, host and port only`);
   }
@@ -124,6 +132,22 @@ function resolveNodes(nodes: unknown): string[] {
   const urls = nodes.map(normalizeNodeUrl);
   if (new Set(urls).size !== urls.length) throw badArgument('nodes must be distinct');
   return urls;
+}
+
+/** Largest `ca` accepted, in bytes of PEM: a bundle of a few hundred certificates. */
+const caBytesMax = 1024 * 1024;
+
+function checkCa(ca: unknown): TrustedCa | undefined {
+  if (ca === undefined) return undefined;
+  const entries: unknown[] = Array.isArray(ca) ? ca : [ca];
+  let bytes = 0;
+  for (const entry of entries) {
+    if (typeof entry !== 'string' && !Buffer.isBuffer(entry)) throw badArgument('ca must be PEM text or a Buffer, or an array of them');
+    bytes += entry.length;
+    if (!entry.includes('-----BEGIN CERTIFICATE-----')) throw badArgument('ca must hold PEM certificates (-----BEGIN CERTIFICATE-----)');
+  }
+  if (bytes > caBytesMax) throw badArgument(`ca must be at most ${caBytesMax} bytes`);
+  return Array.isArray(ca) ? Object.freeze([...(ca as Array<string | Buffer>)]) : (ca as string | Buffer);
 }
 
 function checkSecret(secret: unknown): void {
@@ -146,5 +170,6 @@ export function resolveClientOptions(options: EverwriteClientOptions): ResolvedC
     backoffMs,
     backoffMaxMs: checkInteger('backoffMaxMs', options.backoffMaxMs ?? Math.max(backoffMs, clientDefaults.backoffMaxMs), backoffMs, limits.backoffMsMax),
     responseBytesMax: checkInteger('responseBytesMax', options.responseBytesMax ?? clientDefaults.responseBytesMax, 1024, limits.responseBytesMax),
+    ca: checkCa(options.ca),
   });
 }

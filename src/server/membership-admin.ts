@@ -26,6 +26,12 @@ export interface MembershipAdminOptions {
   readonly joinPollDurationMs?: number;
   /** Bound on each HTTP exchange with the seed, in ms. Default 5000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * When this node serves HTTPS (decision 0026) its seeds do too: they are asked over https, through
+   * `dispatcher` (a fetch dispatcher trusting the cluster CA) when given, else with the system's
+   * roots. Absent: plain http.
+   */
+  readonly seedTls?: { readonly dispatcher?: object };
 }
 
 /** Largest answer read from a seed: a view of 1024 members fits (viewLimits.viewBytesMax, base64). */
@@ -238,7 +244,10 @@ export class MembershipAdmin implements MembershipService {
   private async seedRequest(seed: string, path: string, init: RequestInit = {}): Promise<{ status: number; json: unknown; text: string }> {
     let response: Response;
     try {
-      response = await fetch(`http://${seed}${path}`, { ...init, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
+      const seedTls = this.options.seedTls;
+      // `dispatcher` is undici's extension of fetch's options, unknown to the DOM's RequestInit.
+      const dispatcher = seedTls?.dispatcher === undefined ? {} : ({ dispatcher: seedTls.dispatcher } as RequestInit);
+      response = await fetch(`${seedTls === undefined ? 'http' : 'https'}://${seed}${path}`, { ...init, ...dispatcher, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
     } catch (error) {
       throw new EverwriteError('EVERWRITE_UNAVAILABLE', `cannot reach ${seed}: ${error instanceof Error ? error.message : String(error)}`, { seed });
     }

@@ -1,5 +1,6 @@
 // Why: the limits that keep connections and request rates from starving a node (decision 0013)
-// belong to three components (HTTP, RESP, the peer transport) and one shared rate limiter. An
+// belong to three components (HTTP, RESP, the peer transport), one shared rate limiter and, with TLS,
+// the handshake budget of the HTTP and RESP listeners (decision 0026). An
 // operator sets them in one place: this object, given to startNode and, from the command line, as
 // `--limits-json` (or "limitsJson" in --config, or EVERWRITE_LIMITS_JSON). Each component validates
 // and documents its own fields; this file only names which fields are exposed and checks the shape.
@@ -37,7 +38,15 @@ export interface RateLimits {
   readonly addressesTrackedMax?: number;
 }
 
+/** Unfinished TLS handshakes on the HTTP and RESP ports (decision 0026); see src/api/tls-listener.ts. The peer port's are `peer`'s. */
+export interface TlsLimits {
+  readonly handshakeTimeoutMs?: number;
+  readonly handshakesPendingMax?: number;
+  readonly handshakesPendingPerAddressMax?: number;
+}
+
 export interface NodeLimits {
+  readonly tls?: TlsLimits;
   readonly http?: HttpLimits;
   readonly resp?: RespLimits;
   readonly peer?: PeerLimits;
@@ -49,6 +58,7 @@ const knownFields: Readonly<Record<keyof NodeLimits, readonly string[]>> = Objec
   resp: ['connectionsMax', 'connectionsPerAddressMax', 'idleTimeoutMs'],
   peer: ['inboundConnectionsMax', 'handshakesPendingMax', 'handshakesPendingPerAddressMax', 'handshakeTimeoutMs'],
   rate: ['requestsPerSecond', 'burstRequests', 'addressesTrackedMax'],
+  tls: ['handshakeTimeoutMs', 'handshakesPendingMax', 'handshakesPendingPerAddressMax'],
 });
 
 /**

@@ -16,6 +16,8 @@ import { startRespServer, type RespServerHandle } from '../api/resp/index.ts';
 import { createStorageEngine, LoggedEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
+import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from '../io/tls-credentials.ts';
+import { fetchDispatcherTrusting } from '../io/fetch-trust.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
 import { HintStore } from '../runtime/hint-store.ts';
 import { LocalStore } from '../runtime/local-store.ts';
@@ -33,6 +35,27 @@ import { liveWindowSeconds } from './live-stats.ts';
 export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+/** Which ports speak TLS (decision 0026). */
+export interface TlsPorts {
+  readonly http: boolean;
+  readonly resp: boolean;
+  /** Mutual TLS between nodes: needs `files.caFile`; every member must agree. */
+  readonly peer: boolean;
+}
+
+/** TLS for a node: the certificate, key and CA files (read again by reloadTls) and the ports that use them. */
+export interface NodeTlsOptions {
+  readonly files: TlsFiles;
+  readonly ports: TlsPorts;
+}
+
+/** Which certificate a node serves, as reloadTls reports it. */
+export interface TlsCertificateReport {
+  readonly serialNumber: string;
+  readonly fingerprint256: string;
+  readonly validTo: string;
 }
 
 /** A `--seeds` entry: id and peer address, and optionally zone, weight, HTTP and RESP addresses (view-boot.ts). */
@@ -66,6 +89,8 @@ export interface StartNodeOptions {
   readonly logger?: RuntimeLogger;
   /** Connection caps, timeouts and the per-address request rate (decision 0013); defaults when absent. */
   readonly limits?: NodeLimits;
+  /** TLS on some or all ports (decision 0026); absent: plain TCP everywhere. */
+  readonly tls?: NodeTlsOptions;
   /**
    * Called once when this node has left the cluster (decision 0017): it holds a view without it and
    * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
@@ -83,6 +108,14 @@ export interface RunningNode {
   readonly bootView: ClusterView;
   /** The node's Prometheus registry and live figures (GET /metrics, GET /admin/stats). */
   readonly metrics: NodeMetrics;
+  /** Which ports speak TLS; undefined: none. */
+  readonly tlsPorts: TlsPorts | undefined;
+  /**
+   * Reads the TLS files again and serves the new certificate to connections opened from now on;
+   * open connections keep theirs (SIGHUP, decision 0026). A bad file throws EVERWRITE_BAD_TLS_CONFIG
+   * naming it, and the certificate in service stays. Throws EVERWRITE_BAD_REQUEST without TLS.
+   */
+  reloadTls(): TlsCertificateReport;
   stop(): Promise<void>;
   /**
    * Stops like stop() but leaves no clean-stop mark, so the next boot draws a new versioning epoch
@@ -168,8 +201,21 @@ async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Prom
   return engine;
 }
 
+/** Loads the TLS files before anything else opens; peer TLS without a CA is refused. */
+function loadNodeTls(options: StartNodeOptions): TlsMaterial | undefined {
+  const tls = options.tls;
+  if (tls === undefined || !(tls.ports.http || tls.ports.resp || tls.ports.peer)) return undefined;
+  if (tls.ports.peer && tls.files.caFile === undefined) throw new EverwriteError('EVERWRITE_BAD_TLS_CONFIG', 'TLS on the peer port is mutual: it needs the CA file that signs every member\'s certificate');
+  return loadTlsMaterial(tls.files);
+}
+
+const reportOf = (material: TlsMaterial): TlsCertificateReport => ({ serialNumber: material.serialNumber, fingerprint256: material.fingerprint256, validTo: material.validTo });
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
+  const tlsMaterial = loadNodeTls(options);
+  const tlsPorts = tlsMaterial === undefined ? undefined : options.tls?.ports;
+  const listenerTls = (on: boolean | undefined): { tls?: { cert: Buffer; key: Buffer } } => (tlsMaterial === undefined || on !== true ? {} : { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ...options.limits?.tls } });
   const self = asNodeId(options.nodeId);
   // Started with the front ends (its timer must not outlive a failed start).
   const failures: { log?: QuorumFailureLog | undefined } = {};
@@ -191,7 +237,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
-  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer }, { onIncident: (incident) => logTransportIncident(logger, incident) });
+  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
   // One limiter for both front ends: a client's rate is its address's, whichever protocol it uses.
   const rateLimiter = new AddressRateLimiter(limits.rate);
   const hints = await HintStore.open(engine);
@@ -216,9 +262,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const quorumFailures = logger === undefined ? undefined : new QuorumFailureLog({ logger });
   failures.log = quorumFailures;
   try {
-    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, metrics: metrics.registry, ...frontEndLogger });
+    // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
+    const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
     // runtime listening on the peer port with the store open.
@@ -238,6 +286,16 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     if (clean) await markCleanStop(engine);
     await engine.close();
   };
+  const reloadTls = (): TlsCertificateReport => {
+    if (tlsMaterial === undefined || options.tls === undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `node ${self} was started without TLS: there is no certificate to reload`);
+    const material = loadNodeTls(options) as TlsMaterial;
+    if (tlsPorts?.http === true) http?.setTlsCredentials(material);
+    if (tlsPorts?.resp === true) resp?.setTlsCredentials(material);
+    if (tlsPorts?.peer === true) transport.setTlsCredentials({ cert: material.cert, key: material.key, ca: material.ca as Buffer });
+    logger?.info({ event: 'tls_reloaded', ...reportOf(material) }, `TLS certificate reloaded: serial ${material.serialNumber}, valid to ${material.validTo}`);
+    return reportOf(material);
+  };
+  if (tlsMaterial !== undefined) logger?.info({ event: 'tls_loaded', ports: tlsPorts, ...reportOf(tlsMaterial) }, `TLS certificate serial ${tlsMaterial.serialNumber}, valid to ${tlsMaterial.validTo}`);
   let stopped: Promise<void> | undefined;
   return {
     id: self,
@@ -247,6 +305,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     peerAddress: transport.address(),
     bootView: view,
     metrics,
+    tlsPorts,
+    reloadTls,
     // Once: a second call (a signal during shutdown, a test's cleanup) waits for the first.
     stop: () => (stopped ??= stopInOrder(true)),
     abort: () => (stopped ??= stopInOrder(false)),

@@ -32,7 +32,9 @@ function redirectedToClaimant(membership: MembershipService, exchange: Exchange,
   if (claimant === undefined) return false;
   const path = (exchange.request.url ?? exchange.route.template).split('?')[0] as string;
   const separator = exchange.rawQuery === '' ? (query === '' ? '' : '?') : `?${exchange.rawQuery}${query === '' ? '' : '&'}`;
-  exchange.response.setHeader('Location', `http://${claimant}${path}${separator}${query}`);
+  // Over HTTPS the claimant serves HTTPS too (TLS is set for the whole cluster, decision 0026).
+  const scheme = (exchange.request.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+  exchange.response.setHeader('Location', `${scheme}://${claimant}${path}${separator}${query}`);
   sendJson(exchange.response, 307, { message: `membership plans are staged and committed at the claimant, ${claimant}`, claimant });
   return true;
 }

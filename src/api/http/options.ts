@@ -8,6 +8,7 @@ import type { Limits } from '../../core/base/limits.ts';
 import type { KvService, MembershipService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
+import type { TlsListenerOptions } from '../tls-listener.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -84,6 +85,8 @@ export interface HttpServerOptions {
    * yet a hung request cannot hold a shutdown forever.
    */
   readonly closeTimeoutMs?: number;
+  /** Serve HTTPS with this certificate and key (decision 0026); absent: plain HTTP. */
+  readonly tls?: TlsListenerOptions;
 }
 
 /** The validated, frozen form every handler reads. */

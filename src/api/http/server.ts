@@ -3,6 +3,7 @@
 // No failure of a request (bad input, a service error, a bug) may take the server down: every
 // throw becomes a coded JSON answer, and unexpected ones are logged.
 import { createServer, STATUS_CODES } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -17,6 +18,7 @@ import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
 import { matchRoute, unmatchedRoute } from './routes.ts';
 import { listen } from '../listen.ts';
+import { guardTlsHandshakes, tlsServerOptions, type TlsCredentials, type TlsHandshakeStats } from '../tls-listener.ts';
 
 export type { HttpServerOptions } from './options.ts';
 
@@ -28,6 +30,10 @@ export interface HttpServerHandle {
    * keep-alive connections; cuts what is left after `closeTimeoutMs`. Calling it again is harmless.
    */
   close(): Promise<void>;
+  /** HTTPS only: serves `credentials` to new connections from now on; open ones keep theirs (decision 0026). */
+  setTlsCredentials(credentials: TlsCredentials): void;
+  /** HTTPS only: unfinished and failed TLS handshakes; undefined for plain HTTP. */
+  readonly tlsStats: TlsHandshakeStats | undefined;
 }
 
 /** Mutable per-server state, apart from the frozen context. */
@@ -134,16 +140,20 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const connections = new HttpConnectionGuard(resolved);
   const rateLimiter = options.rateLimiter ?? new AddressRateLimiter();
   const lifecycle: Lifecycle = { closing: false, inFlight: new Set(), closed: undefined, connections, rateLimiter };
-  const server = createServer({
+  const httpOptions = {
     keepAlive: true,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestTimeout: resolved.requestTimeoutMs,
     headersTimeout: resolved.headersTimeoutMs,
     connectionsCheckingInterval: resolved.timeoutCheckIntervalMs,
-  });
+  };
+  const tls = options.tls;
+  const server = tls === undefined ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, ...tlsServerOptions(tls) });
   // No server.maxConnections: Node would drop a newcomer at the cap before the guard could make
-  // room for it by closing an idle connection (decision 0013).
-  server.on('connection', connections.onConnection);
+  // room for it by closing an idle connection (decision 0013). Over TLS a connection joins the
+  // table once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
+  const tlsStats = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createHttpsServer>, tls);
+  server.on(tls === undefined ? 'connection' : 'secureConnection', connections.onConnection);
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     void serveRequest(context, lifecycle, request, response);
   };
@@ -159,9 +169,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     throw error;
   }
   server.on('error', (error) => context.logger.error({ err: error }, 'http server error'));
-  context.logger.info({ host: address.address, port: address.port }, 'http api listening');
+  context.logger.info({ host: address.address, port: address.port, tls: tls !== undefined }, `http api listening${tls === undefined ? '' : ' (https)'}`);
   return Object.freeze({
     address: Object.freeze({ host: address.address, port: address.port }),
     close: () => closeServer(server, lifecycle, context.metrics, resolved.closeTimeoutMs),
+    setTlsCredentials: (credentials: TlsCredentials) => {
+      if (tls !== undefined) (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
+    },
+    tlsStats,
   });
 }

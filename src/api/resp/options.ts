@@ -8,6 +8,7 @@ import type { KvService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { Registry } from 'prom-client';
+import type { TlsListenerOptions } from '../tls-listener.ts';
 
 /**
  * How a Redis key names an Everwrite bucket and key.
@@ -106,6 +107,8 @@ export interface RespServerOptions {
   readonly replyBytesMax?: number;
   /** How long close() lets commands in flight finish before cutting connections, in ms. Default 10000. */
   readonly closeTimeoutMs?: number;
+  /** Speak RESP over TLS (rediss://) with this certificate and key (decision 0026); absent: plain TCP. */
+  readonly tls?: TlsListenerOptions;
 }
 
 export interface ResolvedRespServerOptions {

@@ -6,6 +6,7 @@
 // flight answer, and cuts what is left after `closeTimeoutMs`. Protocol and commands live in
 // connection.ts and commands/.
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import { buildCommandTable } from './commands/index.ts';
@@ -16,6 +17,7 @@ import type { RespServerContext, RespStats, Session } from './context.ts';
 import { resolveRespServerOptions } from './options.ts';
 import type { RespServerOptions } from './options.ts';
 import { listen } from '../listen.ts';
+import { guardTlsHandshakes, tlsServerOptions, type TlsCredentials, type TlsHandshakeStats } from '../tls-listener.ts';
 import { RespMetrics } from './metrics.ts';
 
 export type { RespServerOptions, KeyMapping, LimitOverrides } from './options.ts';
@@ -28,6 +30,10 @@ export interface RespServerHandle {
    * connection; cuts what is left after `closeTimeoutMs`. Calling it again returns the same promise.
    */
   close(): Promise<void>;
+  /** TLS only: serves `credentials` to new connections from now on; open ones keep theirs (decision 0026). */
+  setTlsCredentials(credentials: TlsCredentials): void;
+  /** TLS only: unfinished and failed TLS handshakes; undefined without TLS. */
+  readonly tlsStats: TlsHandshakeStats | undefined;
 }
 
 const maxClientsReply = Buffer.from('-ERR max number of clients reached\r\n', 'latin1');
@@ -73,8 +79,12 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   let nextClientId = 1;
   let closing = false;
   // Half-open: a client that sends its commands and then FIN (nc, scripts) still gets every answer.
-  const server = createServer({ allowHalfOpen: true, noDelay: true });
-  server.on('connection', (socket: Socket) => {
+  const tls = options.tls;
+  const socketOptions = { allowHalfOpen: true, noDelay: true };
+  const server = tls === undefined ? createServer(socketOptions) : createTlsServer({ ...socketOptions, ...tlsServerOptions(tls) });
+  // Over TLS a connection is admitted once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
+  const tlsStats = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createTlsServer>, tls);
+  server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     stats.connectionsReceived += 1;
     if (closing) {
       stats.connectionsRejected += 1;
@@ -106,7 +116,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   }, idleSweepIntervalMs(resolved.idleTimeoutMs));
   idleTimer.unref();
   server.on('error', (error) => context.logger.error({ err: error }, 'resp server error'));
-  context.logger.info({ host: address.address, port: address.port }, 'resp api listening');
+  context.logger.info({ host: address.address, port: address.port, tls: tls !== undefined }, `resp api listening${tls === undefined ? '' : ' (tls)'}`);
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve, reject) => {
@@ -127,5 +137,8 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     });
     return closed;
   };
-  return Object.freeze({ address: Object.freeze({ host: address.address, port: address.port }), close });
+  const setTlsCredentials = (credentials: TlsCredentials): void => {
+    if (tls !== undefined) (server as ReturnType<typeof createTlsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
+  };
+  return Object.freeze({ address: Object.freeze({ host: address.address, port: address.port }), close, setTlsCredentials, tlsStats });
 }

@@ -101,13 +101,18 @@ export function formatHandoffs(statuses: ReadonlyArray<{ readonly id: string; re
   return lines.join('\n');
 }
 
+/** A member's HTTP address (host:port, from the view) as a URL with the scheme of `node`: a cluster serves https on every node or on none (decision 0026). */
+export function memberUrl(node: string, http: string): string {
+  return `${parseNodeUrl(node).protocol}//${http}`;
+}
+
 /** Every member's /admin/status, through the HTTP address the view gives (undefined for one that does not answer). */
-export async function memberStatuses(io: CommandIo, status: StatusDocument): Promise<Array<{ id: string; handoff: HandoffDocument | undefined }>> {
+export async function memberStatuses(io: CommandIo, node: string, status: StatusDocument): Promise<Array<{ id: string; handoff: HandoffDocument | undefined }>> {
   return Promise.all(
     status.members.map(async (member) => {
       if (member.id === status.id) return { id: member.id, handoff: status.handoff };
       if (member.http === undefined || member.http === null) return { id: member.id, handoff: undefined };
-      const other = await adminCall<StatusDocument>(io, `http://${member.http}`, '/admin/status').catch(() => undefined);
+      const other = await adminCall<StatusDocument>(io, memberUrl(node, member.http), '/admin/status').catch(() => undefined);
       return { id: member.id, handoff: other?.handoff };
     }),
   );
@@ -156,7 +161,7 @@ async function waitForLeave(io: CommandIo, args: CommitArguments, leaving: strin
   const claimant = (await adminCall<PlanReport>(io, args.node, '/admin/plan')).claimant;
   const claimantStatus = await adminCall<StatusDocument>(io, args.node, '/admin/status');
   const claimantHttp = claimantStatus.members.find((member) => member.id === claimant)?.http;
-  const watched = claimantHttp === undefined || claimantHttp === null ? args.node : `http://${claimantHttp}`;
+  const watched = claimantHttp === undefined || claimantHttp === null ? args.node : memberUrl(args.node, claimantHttp);
   try {
     for (;;) {
       const status = await adminCall<StatusDocument>(io, watched, '/admin/status').catch(() => undefined);

@@ -92,7 +92,7 @@ export function runClusterStatus(args: ClusterArguments, io: CommandIo = process
   return showAdminDocument(args, io, 'status', async (document) => {
     const table = formatClusterStatus(document as StatusDocument);
     const status = document as Parameters<typeof inTransition>[0];
-    return inTransition(status) ? `${table}\n${formatHandoffs(await memberStatuses(io, status))}` : table;
+    return inTransition(status) ? `${table}\n${formatHandoffs(await memberStatuses(io, args.node, status))}` : table;
   });
 }
 

@@ -4,12 +4,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type pino from 'pino';
-import type { HostPort, RunningNode } from '../../server/start-node.ts';
+import type { HostPort, NodeTlsOptions, RunningNode } from '../../server/start-node.ts';
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 import { readJsonObjectFlag } from '../../server/json-flag.ts';
 import { UsageError } from '../exit-codes.ts';
-import { checkSetting, engineKinds, logLevels, partitionsMax, resolveStartSettings, startSettingNames, type ResolvedStartSettings, type StartSettingName } from '../start-settings.ts';
+import { checkSetting, engineKinds, flagOf, logLevels, partitionsMax, resolveStartSettings, startSettingNames, tlsPortNames, type ResolvedStartSettings, type StartSettingName, type StartSettings } from '../start-settings.ts';
 
 /**
  * Parses `--settings-json`: a JSON object with any of the node core's settings (src/core/node/
@@ -54,19 +54,35 @@ function readConfigFile(path: string): { path: string; content: unknown } {
   }
 }
 
+/**
+ * The TLS settings together (decision 0026): a certificate turns TLS on for every port unless `tls`
+ * names fewer; TLS on a port needs the certificate and key, and on the peer port the CA as well.
+ */
+export function resolveTls(settings: StartSettings): NodeTlsOptions | undefined {
+  const ports = settings.tls ?? (settings.tlsCertFile === undefined ? undefined : { http: true, resp: true, peer: true });
+  if (ports === undefined || !(ports.http || ports.resp || ports.peer)) return undefined;
+  const need = (name: 'tlsCertFile' | 'tlsKeyFile' | 'tlsCaFile', why: string): string => {
+    const value = settings[name];
+    if (value === undefined) throw new UsageError(`${flagOf(name)} FILE is required ${why}`);
+    return resolve(value);
+  };
+  const files = { certFile: need('tlsCertFile', 'for TLS'), keyFile: need('tlsKeyFile', 'for TLS'), ...(ports.peer || settings.tlsCaFile !== undefined ? { caFile: need('tlsCaFile', 'for TLS on the peer port (mutual TLS)') } : {}) };
+  return { files, ports };
+}
+
 /** Every setting checked by the schema (start-settings.ts), then the ones that depend on others. */
-function resolveStart(flags: StartFlags, command: Command): ResolvedStartSettings & { readonly core: Partial<NodeCoreSettings> } {
+function resolveStart(flags: StartFlags, command: Command): ResolvedStartSettings & { readonly core: Partial<NodeCoreSettings>; readonly tls: NodeTlsOptions | undefined } {
   const typed = new Set(startSettingNames.filter((name) => command.getOptionValueSource(name) === 'cli'));
   const file = flags.config === undefined ? undefined : readConfigFile(flags.config);
   const resolved = resolveStartSettings({ flags, typed, ...(file === undefined ? {} : { file }), environment: process.env });
   const { settings, origin } = resolved;
   if (settings.engine !== 'memory' && settings.data === undefined) throw new UsageError(`--data DIR is required for the ${settings.engine} engine (a durable one)`);
   const core = checkSetting(origin.settingsJson, () => parseSettingsJson(settings.settingsJson, settings.seeds?.length ?? 0));
-  return { ...resolved, core };
+  return { ...resolved, core, tls: resolveTls(settings) };
 }
 
 async function runStart(flags: StartFlags, command: Command): Promise<void> {
-  const { settings, given, core } = resolveStart(flags, command);
+  const { settings, given, core, tls } = resolveStart(flags, command);
   // Loaded here, not at the top: the node's modules (storage engines, native code) would otherwise
   // slow every other command's start-up (docs/BENCHMARKS.md "CLI start-up").
   const [{ createNodeLogger }, { loadSecret }, { startNode }, { installProcessGuard, fatalExitCode }] = await Promise.all([import('../../server/logger.ts'), import('../../io/transport/handshake.ts'), import('../../server/start-node.ts'), import('../../server/process-guard.ts')]);
@@ -91,6 +107,7 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     ...(settings.weight === undefined ? {} : { weight: settings.weight }),
     settings: core,
     limits: settings.limitsJson ?? {},
+    ...(tls === undefined ? {} : { tls }),
     logger,
     onLeftCluster: (viewVersion) => {
       logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
@@ -98,7 +115,8 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     },
   });
   started.node = node;
-  console.log(`everwrite node ${node.id} ready: peers ${node.peerAddress.host}:${node.peerAddress.port}, http http://${node.httpAddress.host}:${node.httpAddress.port}${node.respAddress === undefined ? '' : `, resp ${node.respAddress.host}:${node.respAddress.port}`}`);
+  console.log(readyLine(node));
+  if (node.tlsPorts !== undefined) process.on('SIGHUP', () => reloadTlsOnSignal(node, logger));
   const stop = (): void => {
     node.stop().then(
       () => process.exit(0),
@@ -107,6 +125,25 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** The line `everwrite start` prints once serving: each port's address, and which speak TLS. */
+function readyLine(node: RunningNode): string {
+  const tls = node.tlsPorts;
+  const peers = `peers ${node.peerAddress.host}:${node.peerAddress.port}${tls?.peer === true ? ' (mutual TLS)' : ''}`;
+  const http = `http ${tls?.http === true ? 'https' : 'http'}://${node.httpAddress.host}:${node.httpAddress.port}`;
+  const resp = node.respAddress === undefined ? '' : `, resp ${tls?.resp === true ? 'rediss' : 'redis'}://${node.respAddress.host}:${node.respAddress.port}`;
+  return `everwrite node ${node.id} ready: ${peers}, ${http}${resp}`;
+}
+
+/** SIGHUP: serve the certificate files' current contents; a bad file is logged and the old certificate stays in service. */
+function reloadTlsOnSignal(node: RunningNode, logger: pino.Logger): void {
+  try {
+    node.reloadTls();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    logger.error({ event: 'tls_reload_failed', code, err: error }, `TLS reload refused, the certificate in service stays: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Bound on stopping a node whose state is suspect, in ms: past it the process exits anyway. */
@@ -140,5 +177,9 @@ export function registerNodeCommands(program: Command): void {
     .option('--config <file>', 'JSON object with any of these settings under their camelCase names, e.g. {"seeds": ["n1@127.0.0.1:7001"], "logLevel": "warn"}; flags win over it, it wins over EVERWRITE_* variables (docs/OPERATIONS.md)')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
     .option('--limits-json <json>', 'connection caps, timeouts and request rate as a JSON object (or EVERWRITE_LIMITS_JSON, or "limitsJson" in --config), e.g. \'{"http":{"connectionsMax":4096,"headersTimeoutMs":5000},"resp":{"idleTimeoutMs":300000},"peer":{"handshakesPendingMax":64},"rate":{"requestsPerSecond":1000,"burstRequests":2000}}\'; see docs/OPERATIONS.md')
+    .option('--tls <ports>', `which ports speak TLS: all, none, or a comma-separated list of ${tlsPortNames.join(', ')} (default: all when --tls-cert-file is given, else none); the peer port's TLS is mutual (docs/SECURITY.md)`)
+    .option('--tls-cert-file <file>', "this node's certificate (PEM, optionally followed by intermediates); reloaded on SIGHUP")
+    .option('--tls-key-file <file>', "the certificate's private key (PEM, unencrypted); reloaded on SIGHUP")
+    .option('--tls-ca-file <file>', "the CA certificate that signs every member's certificate (PEM), required for TLS on the peer port; reloaded on SIGHUP")
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
 }

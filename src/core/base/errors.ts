@@ -47,6 +47,8 @@ export const errorTable = {
   EVERWRITE_JOIN_FORBIDDEN: { httpStatus: 403, resp: 'ERR' },
   /** A join request from a node with another partition count: the ring cannot take it (decision 0017). */
   EVERWRITE_PARTITION_COUNT_MISMATCH: { httpStatus: 409, resp: 'ERR' },
+  /** A TLS certificate, key or CA file that is missing, unreadable, malformed, or a key that does not match its certificate (decision 0026). */
+  EVERWRITE_BAD_TLS_CONFIG: { httpStatus: 500, resp: 'ERR' },
 } as const satisfies Record<string, { httpStatus: number; resp: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

@@ -3,6 +3,8 @@
 // dawdles is cut off. Once authenticated, the connection knows its peer's id, which becomes the
 // `from` of every frame it delivers. A header over frameBytesMax closes it before the body is read.
 // Until then it counts against the transport's handshake budget (decision 0013), which may evict it.
+// With peer TLS (decision 0026) the budget and the deadline start at the TCP connection and cover
+// the TLS handshake too: the connection reads nothing until `secured` hands it the TLS stream.
 import type { Socket } from 'node:net';
 import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
@@ -17,24 +19,50 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
   /** Set once the peer has proved the secret; undefined before. */
   peerId: NodeId | undefined;
   private readonly host: InboundHost;
+  /** The TCP connection: its 'close' ends this connection, TLS or not. */
   private readonly socket: Socket;
+  /** What is read and written: the TCP connection, or the TLS stream over it once `secured`. */
+  private stream: Socket;
   private readonly reader: FrameReader;
   private handshake: Handshake | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(host: InboundHost, socket: Socket) {
+  /** `awaitingTls`: read nothing until `secured` gives the TLS stream over `socket`. */
+  constructor(host: InboundHost, socket: Socket, awaitingTls = false) {
     this.host = host;
     this.socket = socket;
+    this.stream = socket;
     this.clientAddress = socket.remoteAddress ?? '?';
     const options = host.options;
     this.handshake = new Handshake({ role: 'acceptor', secret: options.secret, localId: options.nodeId });
     this.reader = new FrameReader(this, handshakeMessageBytesMax);
     this.timer = setTimeout(() => this.onHandshakeDeadline(), options.handshakeTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    if (!awaitingTls) this.read(socket);
     // Errors (resets from peers that vanish) are routine here; 'close' follows and cleans up.
     socket.on('error', () => undefined);
     socket.on('close', () => this.onClosed());
+  }
+
+  /** The peer's certificate was accepted: the secret handshake is read from the TLS stream. */
+  secured(stream: Socket): void {
+    if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    this.stream = stream;
+    stream.on('error', () => undefined);
+    this.read(stream);
+  }
+
+  /** The TLS handshake failed or the certificate was refused. */
+  refused(reason: string): void {
+    this.host.metrics.handshakesFailed++;
+    this.abort(new EverwriteError('EVERWRITE_AUTH_FAILED', `refused peer connection from ${this.remote()}: ${reason}`, { remote: this.remote() }));
+  }
+
+  private read(stream: Socket): void {
+    stream.on('data', (chunk: Buffer) => this.reader.push(chunk));
   }
 
   /** The hot path once authenticated: one branch, one counter, one call. */
@@ -65,6 +93,7 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
     this.closed = true;
     this.reader.stop();
     this.clearTimer();
+    this.stream.destroy();
     this.socket.destroy();
   }
 
@@ -81,7 +110,7 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
 
   private receiveHandshakeMessage(message: Uint8Array): void {
     const step = (this.handshake as Handshake).receive(message);
-    if (step.reply !== undefined) this.socket.write(encodeFrame(step.reply));
+    if (step.reply !== undefined) this.stream.write(encodeFrame(step.reply));
     if (step.status === 'failed') {
       this.host.metrics.handshakesFailed++;
       this.abort(new EverwriteError(step.error.code, `client ${this.remote()}: ${step.error.message}`, { remote: this.remote() }));

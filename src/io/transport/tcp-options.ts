@@ -6,6 +6,7 @@ import { defaultLimits } from '../../core/base/limits.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { nodeIdBytesMax, secretBytesMin } from './handshake.ts';
 import { frameLengthLimit } from './framing.ts';
+import type { PeerTlsCredentials } from './tcp-tls.ts';
 
 /** Where a node listens for, or is reached by, its peers. */
 export interface PeerAddress {
@@ -90,6 +91,12 @@ export interface TcpTransportOptions {
    * as an incident naming it. Default false: any node with the secret may talk (transport tests).
    */
   readonly inboundPeersOnly?: boolean;
+  /**
+   * Mutual TLS (decision 0026): both ends of every connection show a certificate `ca` signed, and
+   * the secret handshake then runs inside TLS. Absent: plain TCP. Every member must agree, since a
+   * TLS node and a plain one cannot talk. Certificates are replaced with `setTlsCredentials`.
+   */
+  readonly tls?: PeerTlsCredentials;
 }
 
 export interface ResolvedTcpTransportOptions {
@@ -109,6 +116,7 @@ export interface ResolvedTcpTransportOptions {
   readonly coalesceStrategy: CoalesceStrategy;
   readonly queuedFrameAgeMaxMs: number;
   readonly inboundPeersOnly: boolean;
+  readonly tls: PeerTlsCredentials | undefined;
 }
 
 export const tcpTransportDefaults = Object.freeze({
@@ -179,6 +187,7 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     coalesceStrategy: merged.coalesceStrategy,
     queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
     inboundPeersOnly: options.inboundPeersOnly === true,
+    tls: options.tls,
   });
 }
 

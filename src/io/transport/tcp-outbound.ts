@@ -14,6 +14,7 @@ import { encodeFrame, encodeFrameHeader, encodeFrames, FrameReader, frameHeaderB
 import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, type OutboundHost } from './tcp-shared.ts';
+import { dialTls, isTlsRefusal } from './tcp-tls.ts';
 
 /** Named after what the link waits for (docs/ARCHITECTURE.md habit 1). */
 type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';
@@ -167,11 +168,12 @@ export class OutboundLink implements FrameSink {
     const options = host.options;
     host.metrics.connectsAttempted++;
     this.state = 'awaitingConnect';
-    const socket = connect({ host: this.address.host, port: this.address.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs });
+    const socket = this.dial();
     this.socket = socket;
     host.trackSocket(socket);
     this.armTimer(options.connectTimeoutMs);
-    socket.on('connect', () => {
+    // Over TLS the secret handshake starts once the acceptor's certificate is checked (decision 0026).
+    socket.on(host.dialerTlsContext === undefined ? 'connect' : 'secureConnect', () => {
       if (socket === this.socket) this.startHandshake();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -188,6 +190,17 @@ export class OutboundLink implements FrameSink {
     socket.on('close', () => {
       if (socket === this.socket) this.fail(this.state === 'awaitingHandshake' ? this.rejectedIncident() : undefined);
     });
+  }
+
+  /** A TCP connection, or with peer TLS a TLS one showing this node's current certificate. */
+  private dial(): Socket {
+    const context = this.host.dialerTlsContext;
+    const { host, port } = this.address;
+    if (context === undefined) return connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs });
+    const socket = dialTls(host, port, context);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, keepAliveInitialDelayMs);
+    return socket;
   }
 
   private startHandshake(): void {
@@ -213,13 +226,19 @@ export class OutboundLink implements FrameSink {
   /** An acceptor that hangs up mid-handshake refused our proof: most often, a different cluster secret. */
   private rejectedIncident(): EverwriteError {
     this.host.metrics.handshakesFailed++;
-    return new EverwriteError('EVERWRITE_AUTH_FAILED', `node ${this.peerId} closed the connection during the handshake (does it hold the same cluster secret?)`, { peer: this.peerId });
+    return new EverwriteError('EVERWRITE_AUTH_FAILED', `node ${this.peerId} closed the connection during the handshake (does it hold the same cluster secret${this.host.dialerTlsContext === undefined ? '' : ', and accept this node\'s certificate'}?)`, { peer: this.peerId });
   }
 
   private reportSocketError(error: Error): void {
     if (this.state === 'awaitingConnect') this.host.metrics.connectsFailed++;
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
-    this.host.reportIncident(new EverwriteError('EVERWRITE_UNAVAILABLE', `connection to node ${this.peerId} at ${this.address.host}:${this.address.port} failed: ${code}`, { peer: this.peerId, errorCode: code }));
+    const where = `node ${this.peerId} at ${this.address.host}:${this.address.port}`;
+    if (this.host.dialerTlsContext !== undefined && isTlsRefusal(code)) {
+      this.host.metrics.handshakesFailed++;
+      this.host.reportIncident(new EverwriteError('EVERWRITE_AUTH_FAILED', `TLS with ${where} failed: ${code} (is its certificate signed by the cluster CA and issued for that address?)`, { peer: this.peerId, errorCode: code }));
+      return;
+    }
+    this.host.reportIncident(new EverwriteError('EVERWRITE_UNAVAILABLE', `connection to ${where} failed: ${code}`, { peer: this.peerId, errorCode: code }));
   }
 
   /** Drops the connection; reconnects after a backoff while frames wait, else idles until the next send. */

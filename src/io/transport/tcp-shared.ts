@@ -2,6 +2,7 @@
 // importing one another: the counters operators and tests read (a best-effort transport must make
 // its drops visible) and the narrow host interfaces each piece is given by the transport.
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import type { NodeId } from '../../core/base/ids.ts';
 import type { EverwriteError } from '../../core/base/errors.ts';
 import type { ResolvedTcpTransportOptions } from './tcp-options.ts';
@@ -76,6 +77,8 @@ export interface ConnectionHost {
 }
 
 export interface OutboundHost extends ConnectionHost {
+  /** With peer TLS, the context links dial with (the current certificate); undefined: plain TCP. */
+  readonly dialerTlsContext: SecureContext | undefined;
   /** Asks for a flush of this link at the end of the turn. */
   markDirty(link: { flush(): void }): void;
 }

@@ -4,6 +4,7 @@
 // queues, reconnect with backoff. Sending is best effort and never throws for an unreachable peer;
 // drops are counted in `metrics()` instead.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import type { Transport } from '../../runtime/ports.ts';
@@ -11,9 +12,11 @@ import { InboundConnection } from './tcp-inbound.ts';
 import { ConnectionAdmission } from '../../core/base/admission.ts';
 import { OutboundLink } from './tcp-outbound.ts';
 import { resolveTcpTransportOptions, validatePeers, type PeerAddress, type ResolvedTcpTransportOptions, type TcpTransportOptions } from './tcp-options.ts';
+import { dialerContextOf, PeerTlsAcceptor, type PeerTlsCredentials } from './tcp-tls.ts';
 import { keepAliveInitialDelayMs, TcpTransportMetrics, type InboundHost, type OutboundHost, type TcpTransportHooks } from './tcp-shared.ts';
 
 export { TcpTransportMetrics, type TcpTransportHooks } from './tcp-shared.ts';
+export type { PeerTlsCredentials } from './tcp-tls.ts';
 export { tcpTransportDefaults, type CoalesceStrategy, type PeerAddress, type TcpTransportOptions } from './tcp-options.ts';
 
 type TransportState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -42,12 +45,37 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   private server: Server | undefined;
   private boundAddress: PeerAddress | undefined;
   private state: TransportState = 'created';
+  /** Peer TLS (decision 0026): the inbound half, and the context outbound links dial with. */
+  private readonly tlsAcceptor: PeerTlsAcceptor | undefined;
+  private tlsContext: SecureContext | undefined;
+  /** Inbound connections in their TLS handshake, by their TCP socket. */
+  private readonly awaitingTls = new Map<Socket, InboundConnection>();
 
   constructor(options: TcpTransportOptions, hooks: TcpTransportHooks = {}) {
     this.options = resolveTcpTransportOptions(options);
     this.peers = this.options.peers;
     this.hooks = hooks;
     this.pendingHandshakes = new ConnectionAdmission({ connectionsMax: this.options.handshakesPendingMax, connectionsPerAddressMax: this.options.handshakesPendingPerAddressMax });
+    const tls = this.options.tls;
+    if (tls !== undefined) {
+      this.tlsContext = dialerContextOf(tls);
+      this.tlsAcceptor = new PeerTlsAcceptor(tls, this.options.handshakeTimeoutMs, {
+        secured: (raw, secured) => this.takeAwaitingTls(raw, secured)?.secured(secured),
+        refused: (raw, reason) => this.takeAwaitingTls(raw)?.refused(reason),
+      });
+    }
+  }
+
+  /** With peer TLS: the certificate for connections made or accepted from now on; open ones keep theirs. */
+  setTlsCredentials(credentials: PeerTlsCredentials): void {
+    if (this.tlsAcceptor === undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `TcpTransport ${this.options.nodeId} was started without TLS`);
+    const context = dialerContextOf(credentials);
+    this.tlsAcceptor.setCredentials(credentials);
+    this.tlsContext = context;
+  }
+
+  get dialerTlsContext(): SecureContext | undefined {
+    return this.tlsContext;
   }
 
   receive(handler: FrameHandler): void {
@@ -220,13 +248,26 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
       return;
     }
     this.trackSocket(socket);
-    const connection = new InboundConnection(this, socket);
+    const tlsAcceptor = this.tlsAcceptor;
+    const connection = new InboundConnection(this, socket, tlsAcceptor !== undefined);
     if (this.pendingHandshakes.admit(connection) === 'addressFull') {
       this.metrics.inboundRefusedAddressFull++;
       connection.close();
       return;
     }
     this.inbound.add(connection);
+    if (tlsAcceptor === undefined) return;
+    this.awaitingTls.set(socket, connection);
+    socket.once('close', () => this.awaitingTls.delete(socket));
+    tlsAcceptor.accept(socket);
+  }
+
+  /** The connection whose TLS handshake on `raw` just ended; a secured stream arriving for one already closed is closed. */
+  private takeAwaitingTls(raw: Socket, secured?: TLSSocket): InboundConnection | undefined {
+    const connection = this.awaitingTls.get(raw);
+    this.awaitingTls.delete(raw);
+    if (connection === undefined) secured?.destroy();
+    return connection;
   }
 }
 

@@ -95,3 +95,21 @@ test('the example config in docs/examples/node-config.json passes the schema wit
   assert.equal(resolved.settings.seeds?.length, 3);
   assert.deepEqual(resolved.settings.limitsJson, { http: { connectionsMax: 4096 }, rate: { requestsPerSecond: 1000, burstRequests: 2000 } });
 });
+
+test('"tls" names the ports that speak TLS; a certificate turns on all of them; missing files are refused by flag', async () => {
+  const { resolveTls } = await import('../../../src/cli/commands/node.ts');
+  const settingsOf = (environment: Record<string, string>) => resolveStartSettings(sources({ environment })).settings;
+  assert.deepEqual(settingsOf({ EVERWRITE_TLS: 'http, peer' }).tls, { http: true, resp: false, peer: true });
+  assert.deepEqual(settingsOf({ EVERWRITE_TLS: 'none' }).tls, { http: false, resp: false, peer: false });
+  assert.deepEqual(resolveStartSettings(sources({ file: { path: 'c.json', content: { tls: ['resp'] } } })).settings.tls, { http: false, resp: true, peer: false });
+  assertRefused(() => settingsOf({ EVERWRITE_TLS: 'http,smtp' }), /EVERWRITE_TLS: .*unknown port "smtp"/);
+  assertRefused(() => settingsOf({ EVERWRITE_TLS: 'all,peer' }), /EVERWRITE_TLS: .*unknown port "all"/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { tls: 7 } } })), /"tls": must be "all", "none"/);
+  const files = { EVERWRITE_TLS_CERT_FILE: '/x/n1.crt', EVERWRITE_TLS_KEY_FILE: '/x/n1.key' };
+  assert.deepEqual(resolveTls(settingsOf({ ...files, EVERWRITE_TLS_CA_FILE: '/x/ca.crt' }))?.ports, { http: true, resp: true, peer: true });
+  assert.equal(resolveTls(settingsOf({})), undefined);
+  assert.equal(resolveTls(settingsOf({ ...files, EVERWRITE_TLS: 'none' })), undefined);
+  assert.deepEqual(resolveTls(settingsOf({ ...files, EVERWRITE_TLS: 'http' })), { files: { certFile: '/x/n1.crt', keyFile: '/x/n1.key' }, ports: { http: true, resp: false, peer: false } });
+  assertRefused(() => resolveTls(settingsOf({ ...files })), /--tls-ca-file FILE is required for TLS on the peer port/);
+  assertRefused(() => resolveTls(settingsOf({ EVERWRITE_TLS: 'resp', EVERWRITE_TLS_KEY_FILE: '/x/n1.key' })), /--tls-cert-file FILE is required/);
+});

@@ -143,7 +143,9 @@ test('the constructor refuses bad options with EVERWRITE_BAD_REQUEST and accepts
   const bad: unknown[] = [
     { nodes: [], routing: 'server' },
     { nodes: ['http://127.0.0.1:1'], routing: 'sideways' },
-    { nodes: ['https://127.0.0.1:1'], routing: 'server' },
+    { nodes: ['ftp://127.0.0.1:1'], routing: 'server' },
+    { nodes: ['https://127.0.0.1:1'], routing: 'server', ca: 'not a certificate' },
+    { nodes: ['https://127.0.0.1:1'], routing: 'server', ca: [42] },
     { nodes: ['http://127.0.0.1:1/path'], routing: 'server' },
     { nodes: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'], routing: 'server' },
     { nodes: ['http://127.0.0.1:1'], routing: 'server', timeoutMs: 0 },
