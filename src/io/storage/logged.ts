@@ -31,34 +31,30 @@
 //
 // Keys and values are referenced, not copied, until applied: callers must not mutate the arrays they
 // pass to batch (the port hands them over as readonly).
-import { promises as fs, writevSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+//
+// The engine touches the world only through ports: its files through a LogFileSystem, time through
+// Clock and Timers, the end of a turn through nextTurn. Production binds them to node:fs and Node's
+// clock and timers; the simulator to its simulated disk and virtual time, so the simulator's crash
+// and disk faults exercise this code (decision 0027).
 import { join } from 'node:path';
-import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../../runtime/ports.ts';
+import type { BatchOperation, Clock, ScanOptions, StorageCapabilities, StorageEngine, TimerHandle, Timers } from '../../runtime/ports.ts';
 import { reservedNamespaces } from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
+import { systemClock, systemTimers } from '../system-clock.ts';
 import { ApplyPlan } from './apply-plan.ts';
+import { nodeLogFileSystem, type AppendableLogFile, type LogFileSystem } from './log-files.ts';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from './log-format.ts';
 import { assertNamespace, assertScanOptions } from './namespace-keys.ts';
 import { directoryOption, integerOption, storageFailure } from './options.ts';
 import { mergeScan, Overlay, type OverlayEntry } from './overlay.ts';
 
-/** What times apply runs: the real clock, or in tests a manual one instead of racing wall time. */
-export interface ApplyClock {
-  nowMs(): number;
-  /** Calls `callback` once after `delayMs` unless cancelled; never keeps the process alive. Returns the cancel. */
-  after(delayMs: number, callback: () => void): () => void;
-}
+/** Runs `callback` after the current event-loop turn (production: setImmediate). */
+export type NextTurn = (callback: () => void) => void;
 
-export const realApplyClock: ApplyClock = Object.freeze({
-  nowMs: () => performance.now(),
-  after: (delayMs: number, callback: () => void) => {
-    const timer = setTimeout(callback, delayMs);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-});
+const nodeNextTurn: NextTurn = (callback) => {
+  setImmediate(callback);
+};
 
 export interface LoggedEngineOptions {
   /** Directory for the log files (`wal-<generation>.log`). Required; created if missing. Keep it apart from the inner engine's files. */
@@ -96,8 +92,14 @@ export interface LoggedEngineOptions {
    * under a fast writer until unappliedBytesMax stalled acknowledgements.
    */
   readonly applyRunBytes?: number;
-  /** Times applyDelayMs. Default: the real clock (tests inject a manual one). */
-  readonly applyClock?: ApplyClock;
+  /** Where the log files live. Default: node:fs (the simulator binds a simulated disk, decision 0027). */
+  readonly fileSystem?: LogFileSystem;
+  /** Times applyDelayMs and the fsync latency metric. Default: the system clock (tests inject a manual one). */
+  readonly clock?: Clock;
+  /** Starts the applyDelayMs timer; a timer must never keep the process alive. Default: Node's timers. */
+  readonly timers?: Timers;
+  /** Ends a group of batches: everything queued before it runs shares one append and one fdatasync. Default: setImmediate. */
+  readonly nextTurn?: NextTurn;
   /** Told how long each fdatasync of the log took, in seconds (the node's fsync latency metric). */
   readonly onSyncSeconds?: (seconds: number) => void;
 }
@@ -113,7 +115,10 @@ function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
     unappliedBytesMax: integerOption(component, 'unappliedBytesMax', options.unappliedBytesMax, 64 * 1024 * 1024, 1),
     applyDelayMs: integerOption(component, 'applyDelayMs', options.applyDelayMs, 100, 0, 60_000),
     applyRunBytes: integerOption(component, 'applyRunBytes', options.applyRunBytes, 4 * 1024 * 1024, 1),
-    applyClock: options.applyClock ?? realApplyClock,
+    fileSystem: options.fileSystem ?? nodeLogFileSystem,
+    clock: options.clock ?? systemClock,
+    timers: options.timers ?? systemTimers,
+    nextTurn: options.nextTurn ?? nodeNextTurn,
   });
 }
 
@@ -170,7 +175,7 @@ interface LoggedBatch {
 interface LogFile {
   readonly generation: number;
   readonly path: string;
-  readonly handle: FileHandle;
+  readonly handle: AppendableLogFile;
   bytes: number;
   /** Groups written to this file and not yet applied to the inner engine. */
   unappliedGroups: number;
@@ -226,8 +231,8 @@ export class LoggedEngine implements StorageEngine {
   private waitingBytes = 0;
   private waitingDrops = 0;
   private waitingSince = 0;
-  /** Cancels the timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
-  private applyTimer: (() => void) | undefined;
+  /** The timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
+  private applyTimer: TimerHandle | undefined;
   private backlog: Deferred | undefined;
   private checkpointChain: Promise<void> = Promise.resolve();
   private counters = { groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0 };
@@ -258,14 +263,14 @@ export class LoggedEngine implements StorageEngine {
     this.failure = undefined;
     this.resetPipeline();
     try {
-      await fs.mkdir(this.options.directory, { recursive: true });
+      await this.options.fileSystem.ensureDirectory(this.options.directory);
       await this.inner.open();
       const files = await this.listLogFiles();
       this.lastReplay = await this.replay(files);
       if (files.length > 0) {
         await this.innerBarrier();
-        for (const file of files) await fs.unlink(file.path);
-        await syncDirectory(this.options.directory);
+        for (const file of files) await this.options.fileSystem.unlink(file.path);
+        await this.options.fileSystem.syncDirectory(this.options.directory);
       }
       this.current = await this.createLogFile((files[files.length - 1]?.generation ?? 0) + 1);
       this.state = 'open';
@@ -291,10 +296,10 @@ export class LoggedEngine implements StorageEngine {
       if (failure === undefined) await this.innerBarrier();
       for (const file of this.openFiles) {
         await file.handle.close();
-        if (failure === undefined) await fs.unlink(file.path);
+        if (failure === undefined) await this.options.fileSystem.unlink(file.path);
       }
       this.openFiles.clear();
-      if (failure === undefined) await syncDirectory(this.options.directory);
+      if (failure === undefined) await this.options.fileSystem.syncDirectory(this.options.directory);
     } catch (error) {
       failure ??= storageFailure('closing the write-ahead log failed', error);
     }
@@ -376,7 +381,7 @@ export class LoggedEngine implements StorageEngine {
     this.waitingBytes = 0;
     this.waitingDrops = 0;
     this.waitingSince = 0;
-    this.applyTimer?.();
+    this.applyTimer?.cancel();
     this.applyTimer = undefined;
     this.backlog = undefined;
     this.openFiles.clear();
@@ -391,7 +396,7 @@ export class LoggedEngine implements StorageEngine {
     // Everything queued until the end of this turn joins the group: one writev, one fdatasync.
     if (!this.writeScheduled && !this.writing) {
       this.writeScheduled = true;
-      setImmediate(this.startWriting);
+      this.options.nextTurn(this.startWriting);
     }
     return group;
   }
@@ -417,9 +422,7 @@ export class LoggedEngine implements StorageEngine {
         this.pending = undefined;
         let file = this.current as LogFile;
         if (file.bytes >= this.options.checkpointBytes) file = await this.rotate(file);
-        // Synchronous: appending to the page cache takes microseconds, less than handing the
-        // write to the thread pool and being woken for its completion (two context switches).
-        const bytesWritten = writevSync(file.handle.fd, group.records);
+        const bytesWritten = file.handle.append(group.records);
         if (bytesWritten !== group.bytes) throw new Error(`short write: ${bytesWritten} of ${group.bytes} bytes`);
         file.bytes += group.bytes;
         file.unappliedGroups++;
@@ -459,9 +462,9 @@ export class LoggedEngine implements StorageEngine {
         for (const group of groups) {
           if (group.file === synced) continue;
           synced = group.file as LogFile;
-          const syncStartedMs = performance.now();
+          const syncStartedMs = this.options.clock.monotonicMs();
           await synced.handle.datasync();
-          this.onSyncSeconds?.((performance.now() - syncStartedMs) / 1000);
+          this.onSyncSeconds?.((this.options.clock.monotonicMs() - syncStartedMs) / 1000);
           this.counters.syncs++;
         }
         for (const group of groups) this.acknowledgeSynced(group);
@@ -483,7 +486,7 @@ export class LoggedEngine implements StorageEngine {
       else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
     }
     group.synced?.resolve();
-    if (this.unapplied.length === 0) this.waitingSince = this.options.applyClock.nowMs();
+    if (this.unapplied.length === 0) this.waitingSince = this.options.clock.monotonicMs();
     this.unapplied.push(group);
     this.waitingBytes += group.bytes;
   }
@@ -504,7 +507,7 @@ export class LoggedEngine implements StorageEngine {
   /** Milliseconds before the waiting groups are due for a run (0: due now). */
   private applyDelayRemainingMs(): number {
     if (this.applyIsUrgent()) return 0;
-    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.applyClock.nowMs());
+    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.clock.monotonicMs());
   }
 
   /** Starts a run if one is due, or else the timer that starts it once the oldest waiting group has waited applyDelayMs. */
@@ -514,7 +517,7 @@ export class LoggedEngine implements StorageEngine {
     if (remainingMs <= 0) {
       void this.applyLoop();
     } else if (this.applyTimer === undefined) {
-      this.applyTimer = this.options.applyClock.after(Math.ceil(remainingMs), this.applyDue);
+      this.applyTimer = this.options.timers.after(Math.ceil(remainingMs), this.applyDue);
     }
   }
 
@@ -525,7 +528,7 @@ export class LoggedEngine implements StorageEngine {
 
   private cancelApplyTimer(): void {
     if (this.applyTimer === undefined) return;
-    this.applyTimer();
+    this.applyTimer.cancel();
     this.applyTimer = undefined;
   }
 
@@ -611,8 +614,8 @@ export class LoggedEngine implements StorageEngine {
     await this.innerBarrier();
     this.openFiles.delete(file);
     await file.handle.close();
-    await fs.unlink(file.path);
-    await syncDirectory(this.options.directory);
+    await this.options.fileSystem.unlink(file.path);
+    await this.options.fileSystem.syncDirectory(this.options.directory);
     this.counters.checkpoints++;
   }
 
@@ -623,13 +626,12 @@ export class LoggedEngine implements StorageEngine {
 
   private async createLogFile(generation: number): Promise<LogFile> {
     const path = join(this.options.directory, `wal-${String(generation).padStart(12, '0')}.log`);
-    // 'ax': append-only, and never reuse a file that is already there.
-    const handle = await fs.open(path, 'ax');
+    const handle = await this.options.fileSystem.create(path);
     try {
-      await handle.write(logFileMagic);
+      if (handle.append([logFileMagic]) !== logFileMagic.length) throw new Error('short write of the log file header');
       await handle.datasync();
       // The new name must survive a power loss before any record in it is acknowledged.
-      await syncDirectory(this.options.directory);
+      await this.options.fileSystem.syncDirectory(this.options.directory);
     } catch (error) {
       await handle.close().catch(() => undefined);
       throw error;
@@ -640,7 +642,7 @@ export class LoggedEngine implements StorageEngine {
   }
 
   private async listLogFiles(): Promise<Array<{ generation: number; path: string }>> {
-    const names = await fs.readdir(this.options.directory);
+    const names = await this.options.fileSystem.list(this.options.directory);
     const files: Array<{ generation: number; path: string }> = [];
     for (const name of names) {
       const match = logFilePattern.exec(name);
@@ -657,7 +659,7 @@ export class LoggedEngine implements StorageEngine {
     for (const file of files) {
       if (tornTail) break;
       read++;
-      const decoded = decodeLog(await fs.readFile(file.path), this.options.recordBytesMax);
+      const decoded = decodeLog(await this.options.fileSystem.read(file.path), this.options.recordBytesMax);
       let plan = new ApplyPlan();
       for (const record of decoded.records) {
         if (record.kind === 'drop') plan.addDrop(record.namespace);
@@ -701,7 +703,7 @@ export class LoggedEngine implements StorageEngine {
     // After a failure the queues are abandoned, but an I/O already in flight is still waited for.
     while (this.writing || this.syncing || this.applying || (this.state !== 'failed' && queued())) {
       this.applyWhenDue();
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await new Promise<void>((resolve) => this.options.nextTurn(resolve));
     }
     await this.checkpointChain;
   }
@@ -735,15 +737,5 @@ function abandon(groups: readonly Group[], failure: EverwriteError): void {
     group.written?.reject(failure);
     group.synced?.reject(failure);
     for (const batch of group.batches) batch.dropped?.reject(failure);
-  }
-}
-
-/** fsync of a directory: makes the creation or removal of a file in it durable. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await fs.open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
