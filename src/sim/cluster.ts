@@ -1,6 +1,6 @@
 // Why: the simulated cluster runs the production code: each node is the real NodeCore driven by the
 // real NodeRuntime, with a real LocalStore and HintStore, over simulated ports (SimTransport,
-// SimStorage, SimClock, SimTimers). The runtime's storage calls are promises; they stay
+// SimClock, SimTimers) and the production write-ahead log over a simulated disk (SimStorage). The runtime's storage calls are promises; they stay
 // deterministic because every promise is settled by a scheduler task and the driver lets the
 // microtask queue drain after each task, so the order of everything is fixed by the seed. A crash
 // abandons the node's runtime mid-flight (its tasks are dropped, its disk loses what was not synced)
@@ -128,17 +128,39 @@ export class Cluster {
         if (node.incarnation !== incarnation) return;
         // A disk fault while booting: the process exits and its supervisor starts it again.
         node.lastBootError = String(error);
-        node.state = 'down';
-        node.incarnation += 1;
-        this.network.detachNode(node.id);
-        this.scheduler.kill(node.id);
-        this.scheduler.schedule(bootRetryMs, worldOwner, `boot retry ${node.id}`, () => this.start(node));
+        this.exitAndRestart(node, 'boot retry');
       });
     });
   }
 
+  /** The process exits (no power loss: the OS keeps what it wrote) and its supervisor starts it again. */
+  private exitAndRestart(node: SimNode, label: string): void {
+    node.state = 'down';
+    node.incarnation += 1;
+    node.runtime = undefined;
+    node.core = undefined;
+    node.hints = undefined;
+    this.network.detachNode(node.id);
+    this.scheduler.kill(node.id);
+    node.disk.kill();
+    const incarnation = node.incarnation;
+    this.scheduler.schedule(bootRetryMs, worldOwner, `${label} ${node.id}`, () => {
+      if (node.incarnation === incarnation && this.nodes.concat(this.joining).includes(node)) this.start(node);
+    });
+  }
+
+  /**
+   * The node's write-ahead log failed (a disk fault): it refuses every write from then on. The node
+   * is restarted, as a supervisor would once the process exits; the restart replays the log.
+   */
+  private logFailed(node: SimNode, incarnation: number): void {
+    this.scheduler.schedule(0, worldOwner, `log failed ${node.id}`, () => {
+      if (node.incarnation === incarnation && node.state !== 'down') this.exitAndRestart(node, 'restart after log failure');
+    });
+  }
+
   private async boot(node: SimNode, incarnation: number): Promise<void> {
-    const engine = node.disk.open();
+    const engine = node.disk.open(() => this.logFailed(node, incarnation));
     await engine.open();
     const { epoch, idBase, props, handoffProgress } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });

@@ -249,6 +249,11 @@ export class LoggedEngine implements StorageEngine {
     this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
   }
 
+  /** True once a log or inner-engine failure stopped the engine (docs above `fail`); close() and open() start it again. */
+  get failed(): boolean {
+    return this.state === 'failed';
+  }
+
   get replayReport(): ReplayReport {
     return this.lastReplay;
   }
