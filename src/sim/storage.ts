@@ -461,16 +461,22 @@ export class SimStorage implements StorageEngine {
       // Small log files, so checkpoints (rotation, barrier, deletion) happen within a run.
       checkpointBytes: prng.pick([4096, 16_384, 65_536]),
       applyDelayMs: prng.pick([0, 100]),
+      onFailure: () => this.logFailed(),
     });
     this.capabilities = this.engine.capabilities;
     this.readNow = this.engine.readNow;
   }
 
-  /** The checker's read: the engine's answer without drawing a read fault. */
+  /**
+   * The checker's read: the engine's answer without drawing a read fault, or undefined while the
+   * engine cannot answer (still opening: the disk's state is read instead).
+   */
   peek(namespace: number, key: Uint8Array): Uint8Array | undefined {
     this.inner.quiet = true;
     try {
       return this.engine.readNow?.(namespace, key);
+    } catch {
+      return undefined;
     } finally {
       this.inner.quiet = false;
     }
@@ -489,13 +495,7 @@ export class SimStorage implements StorageEngine {
   }
 
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
-    return this.engine.batch(namespace, operations, options).then(
-      () => this.acknowledged(namespace, operations),
-      (error: unknown) => {
-        this.noticeFailure();
-        throw error;
-      },
-    );
+    return this.engine.batch(namespace, operations, options).then(() => this.acknowledged(namespace, operations));
   }
 
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
@@ -503,10 +503,7 @@ export class SimStorage implements StorageEngine {
   }
 
   drop(namespace: number): Promise<void> {
-    return this.engine.drop(namespace).catch((error: unknown) => {
-      this.noticeFailure();
-      throw error;
-    });
+    return this.engine.drop(namespace);
   }
 
   private acknowledged(namespace: number, operations: readonly BatchOperation[]): void {
@@ -515,8 +512,8 @@ export class SimStorage implements StorageEngine {
     for (const operation of operations) if (operation.type === 'put') this.ledger.observe(`${namespace}|${toMapKey(operation.key)}`, operation.value);
   }
 
-  private noticeFailure(): void {
-    if (!this.disk.isCurrent(this) || !this.engine.failed) return;
+  private logFailed(): void {
+    if (!this.disk.isCurrent(this)) return;
     this.disk.metrics.storageFailures += 1;
     this.onLogFailed();
   }

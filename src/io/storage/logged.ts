@@ -83,9 +83,11 @@ export interface LoggedEngineOptions {
   readonly nextTurn?: NextTurn;
   /** Told how long each fdatasync of the log took, in seconds (the node's fsync latency metric). */
   readonly onSyncSeconds?: (seconds: number) => void;
+  /** Told once when the engine fails (see `fail`), as it happens rather than at the next write it refuses. */
+  readonly onFailure?: (failure: EverwriteError) => void;
 }
 
-type ResolvedLoggedOptions = Required<Omit<LoggedEngineOptions, 'onSyncSeconds'>>;
+type ResolvedLoggedOptions = Required<Omit<LoggedEngineOptions, 'onSyncSeconds' | 'onFailure'>>;
 
 function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
   const component = 'LoggedEngine';
@@ -125,12 +127,14 @@ export class LoggedEngine implements StorageEngine {
   private readonly directory: LogDirectory;
   private readonly pipeline: LogPipeline;
   private lastReplay: ReplayReport = emptyReplayReport;
+  private readonly onFailure: ((failure: EverwriteError) => void) | undefined;
 
   constructor(
     readonly inner: StorageEngine,
     options: LoggedEngineOptions,
   ) {
     this.options = resolveOptions(options);
+    this.onFailure = options.onFailure;
     this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
     const innerReadNow = inner.readNow;
     this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
@@ -284,6 +288,7 @@ export class LoggedEngine implements StorageEngine {
     this.failure = failure;
     this.state = 'failed';
     this.pipeline.abandonAll(failure, held);
+    this.onFailure?.(failure);
   }
 
   private unusable(): EverwriteError {
