@@ -135,13 +135,7 @@ export class Cluster {
 
   /** The process exits (no power loss: the OS keeps what it wrote) and its supervisor starts it again. */
   private exitAndRestart(node: SimNode, label: string): void {
-    node.state = 'down';
-    node.incarnation += 1;
-    node.runtime = undefined;
-    node.core = undefined;
-    node.hints = undefined;
-    this.network.detachNode(node.id);
-    this.scheduler.kill(node.id);
+    this.stopProcess(node);
     node.disk.kill();
     const incarnation = node.incarnation;
     this.scheduler.schedule(bootRetryMs, worldOwner, `${label} ${node.id}`, () => {
@@ -209,6 +203,12 @@ export class Cluster {
   /** kill -9 plus power loss: the runtime is abandoned, the disk keeps only what was synced (and a random prefix). */
   crash(node: SimNode): void {
     if (node.state === 'down') return;
+    this.stopProcess(node);
+    node.disk.crash();
+  }
+
+  /** The node's process is gone: its runtime abandoned mid-flight, its tasks and connections dropped. */
+  private stopProcess(node: SimNode): void {
     node.state = 'down';
     node.incarnation += 1;
     node.runtime = undefined;
@@ -216,7 +216,6 @@ export class Cluster {
     node.hints = undefined;
     this.network.detachNode(node.id);
     this.scheduler.kill(node.id);
-    node.disk.crash();
   }
 
   /** A node that left (its handoff done) or was removed: stopped for good, no longer a member. */
