@@ -355,9 +355,14 @@ export class Cluster {
     return { partition, nodes: primaryNodes(ring, partition, Math.min(n, ring.members.length)) };
   }
 
-  /** What a node's disk holds for a key right now, read outside the node (the checker's view). */
+  /**
+   * What a node's disk holds for a key right now, read outside the node (the checker's view). The
+   * node may have departed since the ring the caller holds was made (a leave completing as the
+   * heal begins): its disk is still there to read.
+   */
   replicaRecord(nodeId: NodeId, bucket: string, key: string, partition: number): VersionedRecord {
-    const bytes = this.node(nodeId).disk.read(partition, encodeStorageKey(bucket, key));
+    const node = this.nodes.find((candidate) => candidate.id === nodeId) ?? this.departed.find((candidate) => candidate.id === nodeId) ?? this.node(nodeId);
+    const bytes = node.disk.read(partition, encodeStorageKey(bucket, key));
     return bytes === undefined ? emptyRecord : decodeRecord(bytes);
   }
 }
