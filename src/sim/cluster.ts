@@ -1,11 +1,13 @@
 // Why: the simulated cluster runs the production code: each node is the real NodeCore driven by the
 // real NodeRuntime, with a real LocalStore and HintStore, over simulated ports (SimTransport,
-// SimClock, SimTimers) and the production write-ahead log over a simulated disk (SimStorage). The runtime's storage calls are promises; they stay
-// deterministic because every promise is settled by a scheduler task and the driver lets the
-// microtask queue drain after each task, so the order of everything is fixed by the seed. A crash
-// abandons the node's runtime mid-flight (its tasks are dropped, its disk loses what was not synced)
-// and a restart builds a fresh NodeCore and runtime over the surviving disk; a crash is an unclean
-// stop, so the restarted node mints under a new epoch (node-metadata.ts).
+// SimClock, SimTimers) and the production write-ahead log over a simulated disk (SimStorage). The
+// runtime's storage calls are promises; they stay deterministic because every promise is settled
+// by a scheduler task and the driver lets the microtask queue drain after each task, so the order
+// of everything is fixed by the seed. A crash abandons the node's runtime mid-flight (its tasks are
+// dropped, its disk loses what was not synced) and a restart builds a fresh NodeCore and runtime
+// over the surviving disk; a crash is an unclean stop, so the restarted node mints under a new
+// epoch (node-metadata.ts). A node whose log failed (a disk fault) is restarted the same way, its
+// process gone but its disk whole.
 import { createHash } from 'node:crypto';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
