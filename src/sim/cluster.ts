@@ -1,11 +1,13 @@
 // Why: the simulated cluster runs the production code: each node is the real NodeCore driven by the
 // real NodeRuntime, with a real LocalStore and HintStore, over simulated ports (SimTransport,
-// SimStorage, SimClock, SimTimers). The runtime's storage calls are promises; they stay
-// deterministic because every promise is settled by a scheduler task and the driver lets the
-// microtask queue drain after each task, so the order of everything is fixed by the seed. A crash
-// abandons the node's runtime mid-flight (its tasks are dropped, its disk loses what was not synced)
-// and a restart builds a fresh NodeCore and runtime over the surviving disk; a crash is an unclean
-// stop, so the restarted node mints under a new epoch (node-metadata.ts).
+// SimClock, SimTimers) and the production write-ahead log over a simulated disk (SimStorage). The
+// runtime's storage calls are promises; they stay deterministic because every promise is settled
+// by a scheduler task and the driver lets the microtask queue drain after each task, so the order
+// of everything is fixed by the seed. A crash abandons the node's runtime mid-flight (its tasks are
+// dropped, its disk loses what was not synced) and a restart builds a fresh NodeCore and runtime
+// over the surviving disk; a crash is an unclean stop, so the restarted node mints under a new
+// epoch (node-metadata.ts). A node whose log failed (a disk fault) is restarted the same way, its
+// process gone but its disk whole.
 import { createHash } from 'node:crypto';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
@@ -128,17 +130,33 @@ export class Cluster {
         if (node.incarnation !== incarnation) return;
         // A disk fault while booting: the process exits and its supervisor starts it again.
         node.lastBootError = String(error);
-        node.state = 'down';
-        node.incarnation += 1;
-        this.network.detachNode(node.id);
-        this.scheduler.kill(node.id);
-        this.scheduler.schedule(bootRetryMs, worldOwner, `boot retry ${node.id}`, () => this.start(node));
+        this.exitAndRestart(node, 'boot retry');
       });
     });
   }
 
+  /** The process exits (no power loss: the OS keeps what it wrote) and its supervisor starts it again. */
+  private exitAndRestart(node: SimNode, label: string): void {
+    this.stopProcess(node);
+    node.disk.kill();
+    const incarnation = node.incarnation;
+    this.scheduler.schedule(bootRetryMs, worldOwner, `${label} ${node.id}`, () => {
+      if (node.incarnation === incarnation && this.nodes.concat(this.joining).includes(node)) this.start(node);
+    });
+  }
+
+  /**
+   * The node's write-ahead log failed (a disk fault): it refuses every write from then on. The node
+   * is restarted, as a supervisor would once the process exits; the restart replays the log.
+   */
+  private logFailed(node: SimNode, incarnation: number): void {
+    this.scheduler.schedule(0, worldOwner, `log failed ${node.id}`, () => {
+      if (node.incarnation === incarnation && node.state !== 'down') this.exitAndRestart(node, 'restart after log failure');
+    });
+  }
+
   private async boot(node: SimNode, incarnation: number): Promise<void> {
-    const engine = node.disk.open();
+    const engine = node.disk.open(() => this.logFailed(node, incarnation));
     await engine.open();
     const { epoch, idBase, props, handoffProgress } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
@@ -187,6 +205,12 @@ export class Cluster {
   /** kill -9 plus power loss: the runtime is abandoned, the disk keeps only what was synced (and a random prefix). */
   crash(node: SimNode): void {
     if (node.state === 'down') return;
+    this.stopProcess(node);
+    node.disk.crash();
+  }
+
+  /** The node's process is gone: its runtime abandoned mid-flight, its tasks and connections dropped. */
+  private stopProcess(node: SimNode): void {
     node.state = 'down';
     node.incarnation += 1;
     node.runtime = undefined;
@@ -194,7 +218,6 @@ export class Cluster {
     node.hints = undefined;
     this.network.detachNode(node.id);
     this.scheduler.kill(node.id);
-    node.disk.crash();
   }
 
   /** A node that left (its handoff done) or was removed: stopped for good, no longer a member. */
@@ -334,9 +357,14 @@ export class Cluster {
     return { partition, nodes: primaryNodes(ring, partition, Math.min(n, ring.members.length)) };
   }
 
-  /** What a node's disk holds for a key right now, read outside the node (the checker's view). */
+  /**
+   * What a node's disk holds for a key right now, read outside the node (the checker's view). The
+   * node may have departed since the ring the caller holds was made (a leave completing as the
+   * heal begins): its disk is still there to read.
+   */
   replicaRecord(nodeId: NodeId, bucket: string, key: string, partition: number): VersionedRecord {
-    const bytes = this.node(nodeId).disk.read(partition, encodeStorageKey(bucket, key));
+    const node = this.nodes.find((candidate) => candidate.id === nodeId) ?? this.departed.find((candidate) => candidate.id === nodeId) ?? this.node(nodeId);
+    const bytes = node.disk.read(partition, encodeStorageKey(bucket, key));
     return bytes === undefined ? emptyRecord : decodeRecord(bytes);
   }
 }

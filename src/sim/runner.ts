@@ -337,7 +337,7 @@ function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void 
 }
 
 function sumDisks(simulation: Simulation): DiskMetrics {
-  const total: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostBatches: 0, tornBatches: 0 };
+  const total: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostWrites: 0, tornWrites: 0, storageFailures: 0 };
   for (const node of [...simulation.cluster.nodes, ...simulation.cluster.departed]) {
     for (const name of Object.keys(total) as Array<keyof DiskMetrics>) total[name] += node.disk.metrics[name];
   }

@@ -43,7 +43,7 @@ test('a failed run prints why and the command that reproduces it', () => {
     attempted: 10, acknowledged: 9, failed: 0, indeterminate: 1, lost: 1, unexpected: 0, resurrected: 0, siblingsMax: 2, staleReads: 0, strict: false, readsChecked: 10, keys: 2,
     converged: true, readFree: false, aeDivergentKeys: 0, finalRingMissing: 0, aeConvergenceMs: -1, budgetExhausted: false, incomplete: [], convergenceMs: 10, hintsDrained: true, hintDrainMs: 5, virtualMs: 1000, events: 100,
     network: { framesSent: 1, framesDelivered: 1, framesLost: 0, framesDuplicated: 0, framesUnreachable: 0, framesClogged: 0 },
-    disks: { batches: 1, failedWrites: 0, failedReads: 0, syncs: 1, crashes: 0, lostBatches: 0, tornBatches: 0 },
+    disks: { batches: 1, failedWrites: 0, failedReads: 0, syncs: 1, crashes: 0, lostWrites: 0, tornWrites: 0, storageFailures: 0 },
     nemesis: { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 1, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0, wipes: 0, joins: 0, leaves: 0, removes: 0, crashesInTransition: 0 },
     clientOutcomes: { ok: 9, error: 1, unavailable: 0, timeout: 0 },
     traceHash: 'abc', ok: false, failures: ['1 acknowledged elements lost (e.g. 7)'],

@@ -69,7 +69,7 @@ export function formatReport(report: SimReport): string {
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
     ...(report.readFree ? [`  read-free: without reads, anti-entropy ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; no reads)`] : []),
     `  ${report.events} events over ${report.virtualMs} virtual ms; frames sent ${report.network.framesSent}, lost ${report.network.framesLost}, duplicated ${report.network.framesDuplicated}, unreachable ${report.network.framesUnreachable}`,
-    `  nemesis: ${Object.entries(report.nemesis).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'idle'}; disks: ${report.disks.failedWrites} failed writes, ${report.disks.lostBatches} unsynced batches lost, ${report.disks.tornBatches} torn`,
+    `  nemesis: ${Object.entries(report.nemesis).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'idle'}; disks: ${report.disks.failedWrites} failed writes (${report.disks.storageFailures} log failures), ${report.disks.lostWrites} unsynced log writes lost, ${report.disks.tornWrites} torn`,
     `  trace ${report.traceHash}`,
   ];
   for (const reason of report.incomplete) lines.push(`  INCOMPLETE (not a safety failure): ${reason}`);

@@ -1,65 +1,42 @@
 // Why: acking after each lmdb commit capped SET at ~13k/s; an append-only log with one fdatasync per
 // event-loop turn's writes reached ~29k/s (-P 1) and ~143k/s (-P 16), durably (docs/ARCHITECTURE.md section 3).
-// LoggedEngine is that log in front of any engine. A batch becomes a CRC-framed record; the records
-// of one turn are appended with one writev and made durable with one fdatasync (group commit); then
-// they are applied to the inner engine in runs, without waiting for its durability, and an overlay
-// lets reads see acknowledged writes still on their way to the inner engine. On open the log is
-// replayed into the inner engine; once the inner engine is durable the log is discarded (checkpoint).
+// LoggedEngine is that log in front of any engine, and this file is its face: the StorageEngine
+// API, open (replay, then a fresh file) and close, reads (the overlay of acknowledged writes the
+// inner engine may not have yet, then the inner engine), and failure. The work is in three modules
+// with one job each: log-pipeline.ts (group commit: append, fdatasync, apply runs, acknowledgements),
+// log-directory.ts (the files and their checkpoints) and log-replay.ts (what a crash leaves).
 //
-// Pipeline, one stage in flight each: write (one writev per group) -> sync (one fdatasync covering
-// every group written before it) -> apply (one inner batch per namespace per run) -> release.
-// Apply runs are gathered: synced groups wait up to `applyDelayMs` so the inner engine sees few,
-// large transactions (each lmdb commit has a fixed cost, writes every page it dirtied and flushes;
-// a page rewritten several times between two commits is written once). Nothing that waits for the
-// inner engine waits for that delay: a run starts at once for a drop, close(), a sealed log file
-// awaiting its checkpoint, a backlog over `unappliedBytesMax`, or `applyRunBytes` of waiting groups.
-// Runs stay in log order, one at a time, so the delay never reorders writes (decision 0006).
-// Acknowledgements:
-//   durable: resolves after the fdatasync that covers the batch: it survives kill -9 and power loss.
-//   buffered: resolves once the batch is appended to the OS (write returned, no fsync): it survives
-//     kill -9 of the process, not an OS crash or power loss.
 // A write is visible to reads from its acknowledgement on (never before), whether or not the inner
-// engine has it yet. Every batch is fsynced before it reaches the inner engine, buffered ones too:
-// otherwise after power loss the inner engine could hold a batch the log lost, and replaying older
-// records over it would expose half of it.
-//
-// Checkpoint: when the log file reaches `checkpointBytes`, new records go to a new file; once every
-// record of the old one has been applied, an empty durable batch on the inner engine (a durability
-// barrier: lmdb waits for `flushed`, LevelDB for a synced write) makes them durable there, and the old
-// file is deleted. The inner engine must honour that barrier. Wrapping a non-durable engine (memory)
-// is for tests and benchmarks only: a checkpoint would then discard the only durable copy.
+// engine has it yet. Wrapping a non-durable engine (memory) is for tests and benchmarks only: a
+// checkpoint would then discard the only durable copy. The inner engine must honour the durability
+// barrier a checkpoint relies on (log-directory.ts).
 //
 // Keys and values are referenced, not copied, until applied: callers must not mutate the arrays they
 // pass to batch (the port hands them over as readonly).
-import { promises as fs, writevSync } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../../runtime/ports.ts';
-import { reservedNamespaces } from '../../runtime/ports.ts';
+//
+// The engine touches the world only through ports: its files through a LogFileSystem, time through
+// Clock and Timers, the end of a turn through nextTurn. Production binds them to node:fs and Node's
+// clock and timers; the simulator to its simulated disk and virtual time, so the simulator's crash
+// and disk faults exercise this code (decision 0027).
+import type { BatchOperation, Clock, ScanOptions, StorageCapabilities, StorageEngine, Timers } from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
-import { ApplyPlan } from './apply-plan.ts';
-import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from './log-format.ts';
+import { systemClock, systemTimers } from '../system-clock.ts';
+import { LogDirectory } from './log-directory.ts';
+import { nodeLogFileSystem, type LogFileSystem } from './log-files.ts';
+import { encodeBatchRecord, encodeDropRecord } from './log-format.ts';
+import { LogPipeline, type Group, type NextTurn } from './log-pipeline.ts';
+import { emptyReplayReport, replayLog, type ReplayReport } from './log-replay.ts';
 import { assertNamespace, assertScanOptions } from './namespace-keys.ts';
 import { directoryOption, integerOption, storageFailure } from './options.ts';
-import { mergeScan, Overlay, type OverlayEntry } from './overlay.ts';
+import { mergeScan, type OverlayEntry } from './overlay.ts';
 
-/** What times apply runs: the real clock, or in tests a manual one instead of racing wall time. */
-export interface ApplyClock {
-  nowMs(): number;
-  /** Calls `callback` once after `delayMs` unless cancelled; never keeps the process alive. Returns the cancel. */
-  after(delayMs: number, callback: () => void): () => void;
-}
+export type { NextTurn } from './log-pipeline.ts';
+export type { ReplayReport } from './log-replay.ts';
 
-export const realApplyClock: ApplyClock = Object.freeze({
-  nowMs: () => performance.now(),
-  after: (delayMs: number, callback: () => void) => {
-    const timer = setTimeout(callback, delayMs);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-});
-
+const nodeNextTurn: NextTurn = (callback) => {
+  setImmediate(callback);
+};
 export interface LoggedEngineOptions {
   /** Directory for the log files (`wal-<generation>.log`). Required; created if missing. Keep it apart from the inner engine's files. */
   readonly directory: string;
@@ -96,13 +73,21 @@ export interface LoggedEngineOptions {
    * under a fast writer until unappliedBytesMax stalled acknowledgements.
    */
   readonly applyRunBytes?: number;
-  /** Times applyDelayMs. Default: the real clock (tests inject a manual one). */
-  readonly applyClock?: ApplyClock;
+  /** Where the log files live. Default: node:fs (the simulator binds a simulated disk, decision 0027). */
+  readonly fileSystem?: LogFileSystem;
+  /** Times applyDelayMs and the fsync latency metric. Default: the system clock (tests inject a manual one). */
+  readonly clock?: Clock;
+  /** Starts the applyDelayMs timer; a timer must never keep the process alive. Default: Node's timers. */
+  readonly timers?: Timers;
+  /** Ends a group of batches: everything queued before it runs shares one append and one fdatasync. Default: setImmediate. */
+  readonly nextTurn?: NextTurn;
   /** Told how long each fdatasync of the log took, in seconds (the node's fsync latency metric). */
   readonly onSyncSeconds?: (seconds: number) => void;
+  /** Told once when the engine fails (see `fail`), as it happens rather than at the next write it refuses. */
+  readonly onFailure?: (failure: EverwriteError) => void;
 }
 
-type ResolvedLoggedOptions = Required<Omit<LoggedEngineOptions, 'onSyncSeconds'>>;
+type ResolvedLoggedOptions = Required<Omit<LoggedEngineOptions, 'onSyncSeconds' | 'onFailure'>>;
 
 function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
   const component = 'LoggedEngine';
@@ -113,20 +98,11 @@ function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
     unappliedBytesMax: integerOption(component, 'unappliedBytesMax', options.unappliedBytesMax, 64 * 1024 * 1024, 1),
     applyDelayMs: integerOption(component, 'applyDelayMs', options.applyDelayMs, 100, 0, 60_000),
     applyRunBytes: integerOption(component, 'applyRunBytes', options.applyRunBytes, 4 * 1024 * 1024, 1),
-    applyClock: options.applyClock ?? realApplyClock,
+    fileSystem: options.fileSystem ?? nodeLogFileSystem,
+    clock: options.clock ?? systemClock,
+    timers: options.timers ?? systemTimers,
+    nextTurn: options.nextTurn ?? nodeNextTurn,
   });
-}
-
-/** What the last open found in the log. */
-export interface ReplayReport {
-  /** Log files read (including one with a torn tail). */
-  readonly files: number;
-  /** Records applied to the inner engine. */
-  readonly records: number;
-  /** True when a torn or corrupt record ended the replay (expected after a crash mid-append). */
-  readonly tornTail: boolean;
-  /** Files after a torn one, left unread: nothing in them can have been acknowledged. */
-  readonly ignoredFiles: number;
 }
 
 /** Counters for tests, benchmarks and metrics. */
@@ -141,107 +117,49 @@ export interface LoggedEngineStatistics {
   readonly logBytes: number;
 }
 
-interface Deferred {
-  readonly promise: Promise<void>;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
-function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((onResolve, onReject) => {
-    resolve = onResolve;
-    reject = onReject;
-  });
-  return { promise, resolve, reject };
-}
-
-interface LoggedBatch {
-  readonly namespace: number;
-  /** Undefined for a drop of the namespace. */
-  readonly operations: readonly BatchOperation[] | undefined;
-  readonly durable: boolean;
-  readonly sequence: number;
-  /** A drop's completion: it resolves once the inner engine has dropped the namespace. */
-  readonly dropped: Deferred | undefined;
-}
-
-interface LogFile {
-  readonly generation: number;
-  readonly path: string;
-  readonly handle: FileHandle;
-  bytes: number;
-  /** Groups written to this file and not yet applied to the inner engine. */
-  unappliedGroups: number;
-  /** No more records go to this file; it is deleted once all of them are applied and durable. */
-  sealed: boolean;
-  retiring: boolean;
-}
-
-/** The batches of one event-loop turn (or of everything queued while the previous write ran). */
-class Group {
-  readonly batches: LoggedBatch[] = [];
-  records: Buffer[] = [];
-  bytes = 0;
-  /** Shared by every buffered batch of the group: one promise, not one per request. */
-  written: Deferred | undefined;
-  /** Shared by every durable batch of the group. */
-  synced: Deferred | undefined;
-  file: LogFile | undefined;
-  /** Overlay entries this group's batches created or updated, released after it is applied. */
-  readonly touched: OverlayEntry[] = [];
-
-  get lastSequence(): number {
-    return (this.batches[this.batches.length - 1] as LoggedBatch).sequence;
-  }
-}
-
 type EngineState = 'created' | 'opening' | 'open' | 'closing' | 'closed' | 'failed';
-
-const logFilePattern = /^wal-(\d{12})\.log$/;
-/** Operations gathered from the log before replay applies them to the inner engine. */
-const replayRunOperations = 50_000;
 
 export class LoggedEngine implements StorageEngine {
   readonly capabilities: StorageCapabilities;
   readonly options: ResolvedLoggedOptions;
-  private readonly onSyncSeconds: ((seconds: number) => void) | undefined;
   private state: EngineState = 'created';
   private failure: EverwriteError | undefined;
-  private overlay = new Overlay();
-  private sequence = 0;
-  private current: LogFile | undefined;
-  /** Every log file with an open handle: the current one and sealed ones awaiting their checkpoint. */
-  private readonly openFiles = new Set<LogFile>();
-  private pending: Group | undefined;
-  private unsynced: Group[] = [];
-  private unapplied: Group[] = [];
-  private writeScheduled = false;
-  private writing = false;
-  private syncing = false;
-  private applying = false;
-  private unappliedBytes = 0;
-  /** Bytes and drops of the synced groups in `unapplied`, and when the oldest of them was synced. */
-  private waitingBytes = 0;
-  private waitingDrops = 0;
-  private waitingSince = 0;
-  /** Cancels the timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
-  private applyTimer: (() => void) | undefined;
-  private backlog: Deferred | undefined;
-  private checkpointChain: Promise<void> = Promise.resolve();
-  private counters = { groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0 };
-  private lastReplay: ReplayReport = { files: 0, records: 0, tornTail: false, ignoredFiles: 0 };
+  private readonly directory: LogDirectory;
+  private readonly pipeline: LogPipeline;
+  private lastReplay: ReplayReport = emptyReplayReport;
+  private readonly onFailure: ((failure: EverwriteError) => void) | undefined;
 
   constructor(
     readonly inner: StorageEngine,
     options: LoggedEngineOptions,
   ) {
     this.options = resolveOptions(options);
-    this.onSyncSeconds = options.onSyncSeconds;
+    this.onFailure = options.onFailure;
     this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
     const innerReadNow = inner.readNow;
     this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
+    this.directory = new LogDirectory(this.options, {
+      inner,
+      isFailed: () => this.state === 'failed',
+      checkpointFailed: (error) => this.fail(storageFailure('write-ahead log checkpoint failed', error), []),
+      // The sealed file's checkpoint waits for its groups: those waiting out the delay go at once.
+      sealed: () => this.pipeline.applyWhenDue(),
+    });
+    this.pipeline = new LogPipeline(
+      { ...this.options, onSyncSeconds: options.onSyncSeconds },
+      {
+        inner,
+        directory: this.directory,
+        failure: () => (this.state === 'failed' ? (this.failure ?? this.unusable()) : this.failure),
+        isClosing: () => this.state === 'closing',
+        fail: (failure, held) => this.fail(failure, held),
+      },
+    );
+  }
+
+  /** True once a log or inner-engine failure stopped the engine (see `fail`); close() and open() start it again. */
+  get failed(): boolean {
+    return this.state === 'failed';
   }
 
   get replayReport(): ReplayReport {
@@ -249,25 +167,21 @@ export class LoggedEngine implements StorageEngine {
   }
 
   get statistics(): LoggedEngineStatistics {
-    return { ...this.counters, overlayEntries: this.overlay.size, unappliedBytes: this.unappliedBytes, logGeneration: this.current?.generation ?? 0, logBytes: this.current?.bytes ?? 0 };
+    const current = this.directory.current;
+    return { ...this.pipeline.counters, checkpoints: this.directory.checkpoints, overlayEntries: this.pipeline.overlay.size, unappliedBytes: this.pipeline.unappliedBytes, logGeneration: current?.generation ?? 0, logBytes: current?.bytes ?? 0 };
   }
 
   async open(): Promise<void> {
     assert(this.state === 'created' || this.state === 'closed', `LoggedEngine cannot open while ${this.state}`);
     this.state = 'opening';
     this.failure = undefined;
-    this.resetPipeline();
+    this.pipeline.reset();
+    this.directory.reset();
     try {
-      await fs.mkdir(this.options.directory, { recursive: true });
       await this.inner.open();
-      const files = await this.listLogFiles();
-      this.lastReplay = await this.replay(files);
-      if (files.length > 0) {
-        await this.innerBarrier();
-        for (const file of files) await fs.unlink(file.path);
-        await syncDirectory(this.options.directory);
-      }
-      this.current = await this.createLogFile((files[files.length - 1]?.generation ?? 0) + 1);
+      const files = await this.directory.list();
+      this.lastReplay = await replayLog(this.options.fileSystem, files, this.inner, this.options.recordBytesMax);
+      await this.directory.start(files);
       this.state = 'open';
     } catch (error) {
       this.failure = storageFailure(`cannot open the write-ahead log in ${this.options.directory}`, error);
@@ -280,21 +194,12 @@ export class LoggedEngine implements StorageEngine {
     if (this.state === 'created' || this.state === 'closed') return;
     if (this.state === 'open') this.state = 'closing';
     // Closing waits for the inner engine: what waits out applyDelayMs is applied now.
-    this.applyWhenDue();
-    await this.drain();
-    this.cancelApplyTimer();
+    this.pipeline.applyWhenDue();
+    await this.pipeline.drain();
+    this.pipeline.cancelApplyTimer();
     let failure = this.failure;
-    this.current = undefined;
     try {
-      // A clean shutdown leaves no log to replay: make the inner engine durable, then discard it.
-      // After a failure the files stay, to be replayed by the next open.
-      if (failure === undefined) await this.innerBarrier();
-      for (const file of this.openFiles) {
-        await file.handle.close();
-        if (failure === undefined) await fs.unlink(file.path);
-      }
-      this.openFiles.clear();
-      if (failure === undefined) await syncDirectory(this.options.directory);
+      await this.directory.close(failure === undefined);
     } catch (error) {
       failure ??= storageFailure('closing the write-ahead log failed', error);
     }
@@ -327,7 +232,8 @@ export class LoggedEngine implements StorageEngine {
 
   /** The overlay's entry for a key (an acknowledged write the inner engine may not have yet), if any. */
   private overlayEntry(namespace: number, key: Uint8Array): OverlayEntry | undefined {
-    return this.overlay.has(namespace) ? this.overlay.lookup(namespace, key) : undefined;
+    const overlay = this.pipeline.overlay;
+    return overlay.has(namespace) ? overlay.lookup(namespace, key) : undefined;
   }
 
   batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
@@ -339,10 +245,7 @@ export class LoggedEngine implements StorageEngine {
     } catch (error) {
       return Promise.reject(error);
     }
-    const group = this.enqueue(namespace, operations, options.durable, record, undefined);
-    const acknowledged = options.durable ? (group.synced ??= deferred()) : (group.written ??= deferred());
-    if (this.unappliedBytes <= this.options.unappliedBytesMax) return acknowledged.promise;
-    return acknowledged.promise.then(this.waitForBacklog);
+    return this.pipeline.batch(namespace, operations, options.durable, record);
   }
 
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
@@ -354,333 +257,14 @@ export class LoggedEngine implements StorageEngine {
   drop(namespace: number): Promise<void> {
     assertNamespace(namespace);
     if (this.state !== 'open') return Promise.reject(this.unusable());
-    const dropped = deferred();
-    this.enqueue(namespace, undefined, true, encodeDropRecord(namespace), dropped);
-    return dropped.promise;
+    return this.pipeline.drop(namespace, encodeDropRecord(namespace));
   }
-
-  // ---- the write pipeline -------------------------------------------------------------------
-
-  /**
-   * Forgets what an earlier run of this object left in flight. After a failure its queues were
-   * abandoned with their bytes still counted and their overlay entries held; what they wrote to the
-   * log is replayed by open(), so nothing of them may linger (the old count would hold every new
-   * acknowledgement behind a backlog that never drains).
-   */
-  private resetPipeline(): void {
-    this.overlay = new Overlay();
-    this.pending = undefined;
-    this.unsynced = [];
-    this.unapplied = [];
-    this.unappliedBytes = 0;
-    this.waitingBytes = 0;
-    this.waitingDrops = 0;
-    this.waitingSince = 0;
-    this.applyTimer?.();
-    this.applyTimer = undefined;
-    this.backlog = undefined;
-    this.openFiles.clear();
-  }
-
-  private enqueue(namespace: number, operations: readonly BatchOperation[] | undefined, durable: boolean, record: Buffer, dropped: Deferred | undefined): Group {
-    const group = (this.pending ??= new Group());
-    group.batches.push({ namespace, operations, durable, sequence: ++this.sequence, dropped });
-    group.records.push(record);
-    group.bytes += record.length;
-    this.unappliedBytes += record.length;
-    // Everything queued until the end of this turn joins the group: one writev, one fdatasync.
-    if (!this.writeScheduled && !this.writing) {
-      this.writeScheduled = true;
-      setImmediate(this.startWriting);
-    }
-    return group;
-  }
-
-  private readonly startWriting = (): void => {
-    this.writeScheduled = false;
-    if (!this.writing) void this.writeLoop();
-  };
-
-  private readonly waitForBacklog = (): Promise<void> | undefined => {
-    if (this.unappliedBytes <= this.options.unappliedBytesMax) return undefined;
-    const backlog = (this.backlog ??= deferred());
-    // An acknowledgement now waits for the inner engine: groups waiting out the delay go at once.
-    this.applyWhenDue();
-    return backlog.promise;
-  };
-
-  private async writeLoop(): Promise<void> {
-    this.writing = true;
-    let group: Group | undefined;
-    try {
-      while (this.state !== 'failed' && (group = this.pending) !== undefined) {
-        this.pending = undefined;
-        let file = this.current as LogFile;
-        if (file.bytes >= this.options.checkpointBytes) file = await this.rotate(file);
-        // Synchronous: appending to the page cache takes microseconds, less than handing the
-        // write to the thread pool and being woken for its completion (two context switches).
-        const bytesWritten = writevSync(file.handle.fd, group.records);
-        if (bytesWritten !== group.bytes) throw new Error(`short write: ${bytesWritten} of ${group.bytes} bytes`);
-        file.bytes += group.bytes;
-        file.unappliedGroups++;
-        group.file = file;
-        group.records = [];
-        this.counters.groupsWritten++;
-        this.acknowledgeWritten(group);
-        group = undefined;
-      }
-    } catch (error) {
-      this.fail(storageFailure('appending to the write-ahead log failed', error), group === undefined ? [] : [group]);
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  private acknowledgeWritten(group: Group): void {
-    for (const batch of group.batches) {
-      if (!batch.durable && batch.operations !== undefined) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
-    }
-    group.written?.resolve();
-    // The engine failed while this group was being written: it will never be synced or applied.
-    if (this.failure !== undefined) return abandon([group], this.failure);
-    this.unsynced.push(group);
-    if (!this.syncing) void this.syncLoop();
-  }
-
-  private async syncLoop(): Promise<void> {
-    this.syncing = true;
-    let groups: Group[] = [];
-    try {
-      while (this.state !== 'failed' && this.unsynced.length > 0) {
-        groups = this.unsynced;
-        this.unsynced = [];
-        // One fdatasync per file covers every group written to it before the call.
-        let synced: LogFile | undefined;
-        for (const group of groups) {
-          if (group.file === synced) continue;
-          synced = group.file as LogFile;
-          const syncStartedMs = performance.now();
-          await synced.handle.datasync();
-          this.onSyncSeconds?.((performance.now() - syncStartedMs) / 1000);
-          this.counters.syncs++;
-        }
-        for (const group of groups) this.acknowledgeSynced(group);
-        // Synced, so acknowledged; but after a failure during the sync nothing applies them: their drops fail.
-        if (this.failure !== undefined) abandon(groups, this.failure);
-        groups = [];
-        this.applyWhenDue();
-      }
-    } catch (error) {
-      this.fail(storageFailure('syncing the write-ahead log failed', error), groups);
-    } finally {
-      this.syncing = false;
-    }
-  }
-
-  private acknowledgeSynced(group: Group): void {
-    for (const batch of group.batches) {
-      if (batch.operations === undefined) this.waitingDrops++;
-      else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
-    }
-    group.synced?.resolve();
-    if (this.unapplied.length === 0) this.waitingSince = this.options.applyClock.nowMs();
-    this.unapplied.push(group);
-    this.waitingBytes += group.bytes;
-  }
-
-  /** True when something waits for the inner engine to have the waiting groups: no delay then. */
-  private applyIsUrgent(): boolean {
-    return (
-      this.state === 'closing' ||
-      this.waitingDrops > 0 ||
-      this.waitingBytes >= this.options.applyRunBytes ||
-      this.unappliedBytes > this.options.unappliedBytesMax ||
-      this.backlog !== undefined ||
-      // The oldest waiting group is in a sealed file: its checkpoint waits for the run.
-      ((this.unapplied[0] as Group | undefined)?.file?.sealed ?? false)
-    );
-  }
-
-  /** Milliseconds before the waiting groups are due for a run (0: due now). */
-  private applyDelayRemainingMs(): number {
-    if (this.applyIsUrgent()) return 0;
-    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.applyClock.nowMs());
-  }
-
-  /** Starts a run if one is due, or else the timer that starts it once the oldest waiting group has waited applyDelayMs. */
-  private applyWhenDue(): void {
-    if (this.applying || this.unapplied.length === 0 || this.state === 'failed') return;
-    const remainingMs = this.applyDelayRemainingMs();
-    if (remainingMs <= 0) {
-      void this.applyLoop();
-    } else if (this.applyTimer === undefined) {
-      this.applyTimer = this.options.applyClock.after(Math.ceil(remainingMs), this.applyDue);
-    }
-  }
-
-  private readonly applyDue = (): void => {
-    this.applyTimer = undefined;
-    if (!this.applying && this.unapplied.length > 0 && this.state !== 'failed') void this.applyLoop();
-  };
-
-  private cancelApplyTimer(): void {
-    if (this.applyTimer === undefined) return;
-    this.applyTimer();
-    this.applyTimer = undefined;
-  }
-
-  private async applyLoop(): Promise<void> {
-    this.applying = true;
-    this.cancelApplyTimer();
-    let groups: Group[] = [];
-    try {
-      while (this.state !== 'failed' && this.unapplied.length > 0) {
-        groups = this.takeWaitingGroups();
-        await this.planRun(groups).execute(this.inner);
-        this.counters.runsApplied++;
-        this.release(groups);
-        groups = [];
-        // Groups synced during the run wait out the rest of their own delay, unless something waits for them.
-        if (this.applyDelayRemainingMs() > 0) break;
-      }
-    } catch (error) {
-      this.fail(storageFailure('applying the write-ahead log to the inner engine failed', error), groups);
-    } finally {
-      this.applying = false;
-    }
-    this.applyWhenDue();
-  }
-
-  private takeWaitingGroups(): Group[] {
-    const groups = this.unapplied;
-    this.unapplied = [];
-    this.waitingBytes = 0;
-    this.waitingDrops = 0;
-    return groups;
-  }
-
-  /** One run: every batch and drop of the groups, in log order, merged per namespace. */
-  private planRun(groups: readonly Group[]): ApplyPlan {
-    const plan = new ApplyPlan();
-    for (const group of groups) {
-      for (const batch of group.batches) {
-        if (batch.operations === undefined) plan.addDrop(batch.namespace);
-        else plan.addBatch(batch.namespace, batch.operations);
-      }
-    }
-    return plan;
-  }
-
-  /** The inner engine has the groups: their overlay entries, log bytes and files can go. */
-  private release(groups: readonly Group[]): void {
-    const appliedSequence = (groups[groups.length - 1] as Group).lastSequence;
-    for (const group of groups) {
-      this.overlay.release(group.touched, appliedSequence);
-      for (const batch of group.batches) batch.dropped?.resolve();
-      this.unappliedBytes -= group.bytes;
-      const file = group.file as LogFile;
-      file.unappliedGroups--;
-      this.maybeRetire(file);
-    }
-    if (this.backlog !== undefined && this.unappliedBytes <= this.options.unappliedBytesMax) {
-      this.backlog.resolve();
-      this.backlog = undefined;
-    }
-  }
-
-  // ---- checkpoints and files ----------------------------------------------------------------
-
-  private async rotate(previous: LogFile): Promise<LogFile> {
-    const next = await this.createLogFile(previous.generation + 1);
-    previous.sealed = true;
-    this.current = next;
-    this.maybeRetire(previous);
-    // The sealed file's checkpoint waits for its groups: those waiting out the delay go at once.
-    this.applyWhenDue();
-    return next;
-  }
-
-  private maybeRetire(file: LogFile): void {
-    if (!file.sealed || file.unappliedGroups > 0 || file.retiring) return;
-    file.retiring = true;
-    this.checkpointChain = this.checkpointChain.then(() => this.retire(file)).catch((error: unknown) => this.fail(storageFailure('write-ahead log checkpoint failed', error), []));
-  }
-
-  private async retire(file: LogFile): Promise<void> {
-    if (this.state === 'failed') return;
-    await this.innerBarrier();
-    this.openFiles.delete(file);
-    await file.handle.close();
-    await fs.unlink(file.path);
-    await syncDirectory(this.options.directory);
-    this.counters.checkpoints++;
-  }
-
-  /** Resolves once everything the inner engine has applied is durable there (see the file comment). */
-  private innerBarrier(): Promise<void> {
-    return this.inner.batch(reservedNamespaces.metadata, [], { durable: true });
-  }
-
-  private async createLogFile(generation: number): Promise<LogFile> {
-    const path = join(this.options.directory, `wal-${String(generation).padStart(12, '0')}.log`);
-    // 'ax': append-only, and never reuse a file that is already there.
-    const handle = await fs.open(path, 'ax');
-    try {
-      await handle.write(logFileMagic);
-      await handle.datasync();
-      // The new name must survive a power loss before any record in it is acknowledged.
-      await syncDirectory(this.options.directory);
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      throw error;
-    }
-    const file: LogFile = { generation, path, handle, bytes: logFileMagic.length, unappliedGroups: 0, sealed: false, retiring: false };
-    this.openFiles.add(file);
-    return file;
-  }
-
-  private async listLogFiles(): Promise<Array<{ generation: number; path: string }>> {
-    const names = await fs.readdir(this.options.directory);
-    const files: Array<{ generation: number; path: string }> = [];
-    for (const name of names) {
-      const match = logFilePattern.exec(name);
-      if (match !== null) files.push({ generation: Number(match[1]), path: join(this.options.directory, name) });
-    }
-    return files.sort((a, b) => a.generation - b.generation);
-  }
-
-  /** Applies every intact record, oldest file first, stopping at the first torn or corrupt one. */
-  private async replay(files: ReadonlyArray<{ path: string }>): Promise<ReplayReport> {
-    let records = 0;
-    let tornTail = false;
-    let read = 0;
-    for (const file of files) {
-      if (tornTail) break;
-      read++;
-      const decoded = decodeLog(await fs.readFile(file.path), this.options.recordBytesMax);
-      let plan = new ApplyPlan();
-      for (const record of decoded.records) {
-        if (record.kind === 'drop') plan.addDrop(record.namespace);
-        else plan.addBatch(record.namespace, record.operations);
-        if (plan.size >= replayRunOperations) {
-          await plan.execute(this.inner);
-          plan = new ApplyPlan();
-        }
-      }
-      await plan.execute(this.inner);
-      records += decoded.records.length;
-      tornTail = decoded.tornTail;
-    }
-    return { files: read, records, tornTail, ignoredFiles: files.length - read };
-  }
-
-  // ---- reads, draining and failure ----------------------------------------------------------
 
   private async *mergedScan(namespace: number, options: ScanOptions | undefined): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
     if (!this.readable()) throw this.unusable();
     // The overlay snapshot is taken before the inner scan starts, so an entry released in between
     // is still in the snapshot, and one released before it is already in the inner engine.
-    const snapshot = this.overlay.range(namespace, options);
+    const snapshot = this.pipeline.overlay.range(namespace, options);
     if (snapshot.length === 0) {
       yield* this.inner.scan(namespace, options);
       return;
@@ -695,17 +279,6 @@ export class LoggedEngine implements StorageEngine {
     yield* mergeScan(snapshot, this.inner.scan(namespace, innerOptions), limit ?? Number.POSITIVE_INFINITY);
   }
 
-  /** Waits until every queued batch has been written, synced and applied (or the engine failed). */
-  private async drain(): Promise<void> {
-    const queued = (): boolean => this.writeScheduled || this.pending !== undefined || this.unsynced.length > 0 || this.unapplied.length > 0;
-    // After a failure the queues are abandoned, but an I/O already in flight is still waited for.
-    while (this.writing || this.syncing || this.applying || (this.state !== 'failed' && queued())) {
-      this.applyWhenDue();
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    await this.checkpointChain;
-  }
-
   /**
    * After a log or inner-engine failure nothing more is written: what reached the disk is unknown,
    * and retrying an fsync that failed can report success for lost data. Every waiting batch fails.
@@ -714,36 +287,11 @@ export class LoggedEngine implements StorageEngine {
     if (this.state === 'failed') return;
     this.failure = failure;
     this.state = 'failed';
-    const groups = [...held, ...(this.pending === undefined ? [] : [this.pending]), ...this.unsynced, ...this.unapplied];
-    this.pending = undefined;
-    this.unsynced = [];
-    this.takeWaitingGroups();
-    this.cancelApplyTimer();
-    abandon(groups, failure);
-    this.backlog?.reject(failure);
-    this.backlog = undefined;
+    this.pipeline.abandonAll(failure, held);
+    this.onFailure?.(failure);
   }
 
   private unusable(): EverwriteError {
     return this.failure ?? new EverwriteError('EVERWRITE_STORAGE_FAILED', `the logged storage engine is ${this.state}`);
-  }
-}
-
-/** Fails whatever the groups' callers still wait for (a promise already resolved stays resolved). */
-function abandon(groups: readonly Group[], failure: EverwriteError): void {
-  for (const group of groups) {
-    group.written?.reject(failure);
-    group.synced?.reject(failure);
-    for (const batch of group.batches) batch.dropped?.reject(failure);
-  }
-}
-
-/** fsync of a directory: makes the creation or removal of a file in it durable. */
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await fs.open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../src/io/storage/log-format.ts';
-import { LoggedEngine, type ApplyClock, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
+import { LoggedEngine, type LoggedEngineOptions } from '../../../src/io/storage/logged.ts';
 import { LmdbEngine } from '../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
+import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../../src/runtime/ports.ts';
 import { bytes, collect, GatedEngine, put, remove, text, withTemporaryDirectory } from '../../support/storage-engines.ts';
 
 const recordLimit = 1024 * 1024;
@@ -312,19 +312,23 @@ async function eventually(what: string, ready: () => boolean): Promise<void> {
 
 const longDelay = { applyDelayMs: 60_000 };
 
-/** An ApplyClock that moves only when told: applyDelayMs without racing the machine's speed. */
-class ManualClock implements ApplyClock {
+/** A Clock and Timers that move only when told: applyDelayMs without racing the machine's speed. */
+class ManualClock implements Clock, Timers {
   private now = 0;
   private readonly timers = new Set<{ dueMs: number; callback: () => void }>();
 
-  nowMs(): number {
+  monotonicMs(): number {
     return this.now;
   }
 
-  after(delayMs: number, callback: () => void): () => void {
+  realtimeMs(): number {
+    return this.now;
+  }
+
+  after(delayMs: number, callback: () => void): TimerHandle {
     const timer = { dueMs: this.now + delayMs, callback };
     this.timers.add(timer);
-    return () => this.timers.delete(timer);
+    return { cancel: () => this.timers.delete(timer) };
   }
 
   get pending(): number {
@@ -344,7 +348,7 @@ class ManualClock implements ApplyClock {
 test('durable writes synced within applyDelayMs reach the inner engine as one run; reads see them meanwhile', () => {
   const inner = new GatedEngine();
   const clock = new ManualClock();
-  return withLogged(inner, { applyDelayMs: 1000, applyClock: clock }, async (engine) => {
+  return withLogged(inner, { applyDelayMs: 1000, clock, timers: clock }, async (engine) => {
     // Each write awaited on its own: ten groups, ten fdatasyncs, that used to be ten runs.
     for (let index = 0; index < 10; index++) {
       await engine.batch(1, [put(`k${index}`, `v${index}`), put('shared', `v${index}`)], { durable: true });

@@ -1,0 +1,394 @@
+// Why: group commit is where the log's throughput and its acknowledgements are decided, so it lives
+// on its own, apart from the files (log-directory.ts), replay (log-replay.ts) and the engine's API
+// (logged.ts). The records of one turn are appended with one write and made durable with one
+// fdatasync; then they are applied to the inner engine in runs, and the overlay serves reads of
+// acknowledged writes still on their way there.
+//
+// Stages, one in flight each: write (one append per group) -> sync (one fdatasync per file, covering
+// every group written to it before it) -> apply (one inner batch per namespace per run) -> release.
+// Apply runs are gathered: synced groups wait up to `applyDelayMs` so the inner engine sees few,
+// large transactions (each lmdb commit has a fixed cost, writes every page it dirtied and flushes;
+// a page rewritten several times between two commits is written once). Nothing that waits for the
+// inner engine waits for that delay: a run starts at once for a drop, close(), a sealed log file
+// awaiting its checkpoint, a backlog over `unappliedBytesMax`, or `applyRunBytes` of waiting groups.
+// Runs stay in log order, one at a time, so the delay never reorders writes (decision 0006).
+// Acknowledgements:
+//   durable: resolves after the fdatasync that covers the batch: it survives kill -9 and power loss.
+//   buffered: resolves once the batch is appended to the OS (write returned, no fsync): it survives
+//     kill -9 of the process, not an OS crash or power loss.
+// A write is visible to reads from its acknowledgement on (never before). Every batch is fsynced
+// before it reaches the inner engine, buffered ones too: otherwise after power loss the inner engine
+// could hold a batch the log lost, and replaying older records over it would expose half of it.
+import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../runtime/ports.ts';
+import type { EverwriteError } from '../../core/base/errors.ts';
+import { ApplyPlan } from './apply-plan.ts';
+import type { LogDirectory, LogFile } from './log-directory.ts';
+import { storageFailure } from './options.ts';
+import { Overlay, type OverlayEntry } from './overlay.ts';
+
+/** Runs `callback` after the current event-loop turn (production: setImmediate). */
+export type NextTurn = (callback: () => void) => void;
+
+export interface PipelineOptions {
+  readonly unappliedBytesMax: number;
+  readonly applyDelayMs: number;
+  readonly applyRunBytes: number;
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly nextTurn: NextTurn;
+  readonly onSyncSeconds: ((seconds: number) => void) | undefined;
+}
+
+/** What the pipeline needs from the engine it serves. */
+export interface PipelineHost {
+  readonly inner: StorageEngine;
+  readonly directory: LogDirectory;
+  /** The failure that stopped the engine, if any. */
+  failure(): EverwriteError | undefined;
+  isClosing(): boolean;
+  /** A stage failed: the engine fails, and with it every queued group and `held`. */
+  fail(failure: EverwriteError, held: readonly Group[]): void;
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
+}
+
+interface LoggedBatch {
+  readonly namespace: number;
+  /** Undefined for a drop of the namespace. */
+  readonly operations: readonly BatchOperation[] | undefined;
+  readonly durable: boolean;
+  readonly sequence: number;
+  /** A drop's completion: it resolves once the inner engine has dropped the namespace. */
+  readonly dropped: Deferred | undefined;
+}
+
+/** The batches of one event-loop turn (or of everything queued while the previous write ran). */
+export class Group {
+  readonly batches: LoggedBatch[] = [];
+  records: Buffer[] = [];
+  bytes = 0;
+  /** Shared by every buffered batch of the group: one promise, not one per request. */
+  written: Deferred | undefined;
+  /** Shared by every durable batch of the group. */
+  synced: Deferred | undefined;
+  file: LogFile | undefined;
+  /** Overlay entries this group's batches created or updated, released after it is applied. */
+  readonly touched: OverlayEntry[] = [];
+
+  get lastSequence(): number {
+    return (this.batches[this.batches.length - 1] as LoggedBatch).sequence;
+  }
+}
+
+export class LogPipeline {
+  overlay = new Overlay();
+  unappliedBytes = 0;
+  readonly counters = { groupsWritten: 0, syncs: 0, runsApplied: 0 };
+  private sequence = 0;
+  private pending: Group | undefined;
+  private unsynced: Group[] = [];
+  private unapplied: Group[] = [];
+  private writeScheduled = false;
+  private writing = false;
+  private syncing = false;
+  private applying = false;
+  /** Bytes and drops of the synced groups in `unapplied`, and when the oldest of them was synced. */
+  private waitingBytes = 0;
+  private waitingDrops = 0;
+  private waitingSince = 0;
+  /** The timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
+  private applyTimer: TimerHandle | undefined;
+  private backlog: Deferred | undefined;
+
+  constructor(
+    private readonly options: PipelineOptions,
+    private readonly host: PipelineHost,
+  ) {}
+
+  private get failed(): boolean {
+    return this.host.failure() !== undefined;
+  }
+
+  /**
+   * Forgets what an earlier run of the engine left in flight. After a failure its queues were
+   * abandoned with their bytes still counted and their overlay entries held; what they wrote to the
+   * log is replayed by open(), so nothing of them may linger (the old count would hold every new
+   * acknowledgement behind a backlog that never drains).
+   */
+  reset(): void {
+    this.overlay = new Overlay();
+    this.pending = undefined;
+    this.unsynced = [];
+    this.unapplied = [];
+    this.unappliedBytes = 0;
+    this.waitingBytes = 0;
+    this.waitingDrops = 0;
+    this.waitingSince = 0;
+    this.cancelApplyTimer();
+    this.backlog = undefined;
+  }
+
+  /** Queues a batch; resolves when it is acknowledged (see the file comment). */
+  batch(namespace: number, operations: readonly BatchOperation[], durable: boolean, record: Buffer): Promise<void> {
+    const group = this.enqueue(namespace, operations, durable, record, undefined);
+    const acknowledged = durable ? (group.synced ??= deferred()) : (group.written ??= deferred());
+    if (this.unappliedBytes <= this.options.unappliedBytesMax) return acknowledged.promise;
+    return acknowledged.promise.then(this.waitForBacklog);
+  }
+
+  /** Queues a drop; resolves once the inner engine has dropped the namespace. */
+  drop(namespace: number, record: Buffer): Promise<void> {
+    const dropped = deferred();
+    this.enqueue(namespace, undefined, true, record, dropped);
+    return dropped.promise;
+  }
+
+  private enqueue(namespace: number, operations: readonly BatchOperation[] | undefined, durable: boolean, record: Buffer, dropped: Deferred | undefined): Group {
+    const group = (this.pending ??= new Group());
+    group.batches.push({ namespace, operations, durable, sequence: ++this.sequence, dropped });
+    group.records.push(record);
+    group.bytes += record.length;
+    this.unappliedBytes += record.length;
+    // Everything queued until the end of this turn joins the group: one append, one fdatasync.
+    if (!this.writeScheduled && !this.writing) {
+      this.writeScheduled = true;
+      this.options.nextTurn(this.startWriting);
+    }
+    return group;
+  }
+
+  private readonly startWriting = (): void => {
+    this.writeScheduled = false;
+    if (!this.writing) void this.writeLoop();
+  };
+
+  private readonly waitForBacklog = (): Promise<void> | undefined => {
+    if (this.unappliedBytes <= this.options.unappliedBytesMax) return undefined;
+    const backlog = (this.backlog ??= deferred());
+    // An acknowledgement now waits for the inner engine: groups waiting out the delay go at once.
+    this.applyWhenDue();
+    return backlog.promise;
+  };
+
+  private async writeLoop(): Promise<void> {
+    this.writing = true;
+    let group: Group | undefined;
+    try {
+      while (!this.failed && (group = this.pending) !== undefined) {
+        this.pending = undefined;
+        const file = await this.host.directory.fileForAppend();
+        const bytesWritten = file.handle.append(group.records);
+        if (bytesWritten !== group.bytes) throw new Error(`short write: ${bytesWritten} of ${group.bytes} bytes`);
+        file.bytes += group.bytes;
+        file.unappliedGroups++;
+        group.file = file;
+        group.records = [];
+        this.counters.groupsWritten++;
+        this.acknowledgeWritten(group);
+        group = undefined;
+      }
+    } catch (error) {
+      this.host.fail(storageFailure('appending to the write-ahead log failed', error), group === undefined ? [] : [group]);
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private acknowledgeWritten(group: Group): void {
+    for (const batch of group.batches) {
+      if (!batch.durable && batch.operations !== undefined) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
+    }
+    group.written?.resolve();
+    // The engine failed while this group was being written: it will never be synced or applied.
+    const failure = this.host.failure();
+    if (failure !== undefined) return abandon([group], failure);
+    this.unsynced.push(group);
+    if (!this.syncing) void this.syncLoop();
+  }
+
+  private async syncLoop(): Promise<void> {
+    this.syncing = true;
+    let groups: Group[] = [];
+    try {
+      while (!this.failed && this.unsynced.length > 0) {
+        groups = this.unsynced;
+        this.unsynced = [];
+        // One fdatasync per file covers every group written to it before the call.
+        let synced: LogFile | undefined;
+        for (const group of groups) {
+          if (group.file === synced) continue;
+          synced = group.file as LogFile;
+          const syncStartedMs = this.options.clock.monotonicMs();
+          await synced.handle.datasync();
+          this.options.onSyncSeconds?.((this.options.clock.monotonicMs() - syncStartedMs) / 1000);
+          this.counters.syncs++;
+        }
+        for (const group of groups) this.acknowledgeSynced(group);
+        // Synced, so acknowledged; but after a failure during the sync nothing applies them: their drops fail.
+        const failure = this.host.failure();
+        if (failure !== undefined) abandon(groups, failure);
+        groups = [];
+        this.applyWhenDue();
+      }
+    } catch (error) {
+      this.host.fail(storageFailure('syncing the write-ahead log failed', error), groups);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private acknowledgeSynced(group: Group): void {
+    for (const batch of group.batches) {
+      if (batch.operations === undefined) this.waitingDrops++;
+      else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
+    }
+    group.synced?.resolve();
+    if (this.unapplied.length === 0) this.waitingSince = this.options.clock.monotonicMs();
+    this.unapplied.push(group);
+    this.waitingBytes += group.bytes;
+  }
+
+  /** True when something waits for the inner engine to have the waiting groups: no delay then. */
+  private applyIsUrgent(): boolean {
+    return (
+      this.host.isClosing() ||
+      this.waitingDrops > 0 ||
+      this.waitingBytes >= this.options.applyRunBytes ||
+      this.unappliedBytes > this.options.unappliedBytesMax ||
+      this.backlog !== undefined ||
+      // The oldest waiting group is in a sealed file: its checkpoint waits for the run.
+      ((this.unapplied[0] as Group | undefined)?.file?.sealed ?? false)
+    );
+  }
+
+  /** Milliseconds before the waiting groups are due for a run (0: due now). */
+  private applyDelayRemainingMs(): number {
+    if (this.applyIsUrgent()) return 0;
+    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.clock.monotonicMs());
+  }
+
+  /** Starts a run if one is due, or else the timer that starts it once the oldest waiting group has waited applyDelayMs. */
+  applyWhenDue(): void {
+    if (this.applying || this.unapplied.length === 0 || this.failed) return;
+    const remainingMs = this.applyDelayRemainingMs();
+    if (remainingMs <= 0) {
+      void this.applyLoop();
+    } else if (this.applyTimer === undefined) {
+      this.applyTimer = this.options.timers.after(Math.ceil(remainingMs), this.applyDue);
+    }
+  }
+
+  private readonly applyDue = (): void => {
+    this.applyTimer = undefined;
+    if (!this.applying && this.unapplied.length > 0 && !this.failed) void this.applyLoop();
+  };
+
+  cancelApplyTimer(): void {
+    if (this.applyTimer === undefined) return;
+    this.applyTimer.cancel();
+    this.applyTimer = undefined;
+  }
+
+  private async applyLoop(): Promise<void> {
+    this.applying = true;
+    this.cancelApplyTimer();
+    let groups: Group[] = [];
+    try {
+      while (!this.failed && this.unapplied.length > 0) {
+        groups = this.takeWaitingGroups();
+        await planRun(groups).execute(this.host.inner);
+        this.counters.runsApplied++;
+        this.release(groups);
+        groups = [];
+        // Groups synced during the run wait out the rest of their own delay, unless something waits for them.
+        if (this.applyDelayRemainingMs() > 0) break;
+      }
+    } catch (error) {
+      this.host.fail(storageFailure('applying the write-ahead log to the inner engine failed', error), groups);
+    } finally {
+      this.applying = false;
+    }
+    this.applyWhenDue();
+  }
+
+  private takeWaitingGroups(): Group[] {
+    const groups = this.unapplied;
+    this.unapplied = [];
+    this.waitingBytes = 0;
+    this.waitingDrops = 0;
+    return groups;
+  }
+
+  /** The inner engine has the groups: their overlay entries, log bytes and files can go. */
+  private release(groups: readonly Group[]): void {
+    const appliedSequence = (groups[groups.length - 1] as Group).lastSequence;
+    for (const group of groups) {
+      this.overlay.release(group.touched, appliedSequence);
+      for (const batch of group.batches) batch.dropped?.resolve();
+      this.unappliedBytes -= group.bytes;
+      this.host.directory.groupApplied(group.file as LogFile);
+    }
+    if (this.backlog !== undefined && this.unappliedBytes <= this.options.unappliedBytesMax) {
+      this.backlog.resolve();
+      this.backlog = undefined;
+    }
+  }
+
+  /** Waits until every queued batch has been written, synced and applied (or the engine failed). */
+  async drain(): Promise<void> {
+    const queued = (): boolean => this.writeScheduled || this.pending !== undefined || this.unsynced.length > 0 || this.unapplied.length > 0;
+    // After a failure the queues are abandoned, but an I/O already in flight is still waited for.
+    while (this.writing || this.syncing || this.applying || (!this.failed && queued())) {
+      this.applyWhenDue();
+      await new Promise<void>((resolve) => this.options.nextTurn(resolve));
+    }
+    await this.host.directory.settled();
+  }
+
+  /** The engine failed: every queued group fails, with `held` (the groups a stage had taken). */
+  abandonAll(failure: EverwriteError, held: readonly Group[]): void {
+    const groups = [...held, ...(this.pending === undefined ? [] : [this.pending]), ...this.unsynced, ...this.unapplied];
+    this.pending = undefined;
+    this.unsynced = [];
+    this.takeWaitingGroups();
+    this.cancelApplyTimer();
+    abandon(groups, failure);
+    this.backlog?.reject(failure);
+    this.backlog = undefined;
+  }
+}
+
+/** One run: every batch and drop of the groups, in log order, merged per namespace. */
+function planRun(groups: readonly Group[]): ApplyPlan {
+  const plan = new ApplyPlan();
+  for (const group of groups) {
+    for (const batch of group.batches) {
+      if (batch.operations === undefined) plan.addDrop(batch.namespace);
+      else plan.addBatch(batch.namespace, batch.operations);
+    }
+  }
+  return plan;
+}
+
+/** Fails whatever the groups' callers still wait for (a promise already resolved stays resolved). */
+function abandon(groups: readonly Group[], failure: EverwriteError): void {
+  for (const group of groups) {
+    group.written?.reject(failure);
+    group.synced?.reject(failure);
+    for (const batch of group.batches) batch.dropped?.reject(failure);
+  }
+}
