@@ -26,7 +26,10 @@ const pinned: readonly SimOptions[] = [
  * breakage these two pin is the invisible reap, which fails both of them.
  */
 const reapSeeds: readonly SimOptions[] = [
-  { seed: 189, nodes: 7, faults: 'all', readFree: true },
+  // Seed 189 was the first; since the simulator runs the real log (decision 0027) every run's draws
+  // differ and 189 no longer leaves a key differing at the heal. 197 has its shape: 7 nodes, every
+  // fault kind, a wiped disk, 13 keys differing at the heal (2026-12-07).
+  { seed: 197, nodes: 7, faults: 'all', readFree: true },
   { seed: 1015, faults: ['partition', 'crash', 'wipe'], readFree: true },
 ];
 
