@@ -219,13 +219,15 @@ function isCovered(coordination: PutCoordination, primary: NodeId): boolean {
 
 function decide(coordination: PutCoordination): void {
   const decision = coordination.tally.decision();
-  if (!coordination.answered && decision !== 'pending') {
+  // A failure is answered once every target has answered (or at the deadline), so the counts it
+  // reports are every reply, not the ones that happened to arrive before failure became certain.
+  if (!coordination.answered && (decision === 'succeeded' || (decision === 'failed' && coordination.tally.complete))) {
     const { kernel, plan, tally, record } = coordination;
     if (decision === 'succeeded' && record !== undefined) {
       const context = coordination.supersedesLocal ? record.context : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
       kernel.answer(coordination.origin, { ok: true, record, context });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
+      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan) });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -235,7 +237,7 @@ function decide(coordination: PutCoordination): void {
 function onDeadline(coordination: PutCoordination): void {
   const { kernel, plan, tally } = coordination;
   if (!coordination.answered) {
-    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan.quorum, plan.targets.length) });
+    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan) });
   }
   for (const target of plan.targets) {
     // Its own write still on the disk is no sign of a dead peer.

@@ -68,10 +68,20 @@ export function toWireError(error: unknown): WireError {
   throw error;
 }
 
-export function quorumNotMet(kind: 'read' | 'write', answered: number, required: number, targets: number): WireError {
+/**
+ * The error of a quorum not met, counting what really happened: the replies of every target (the
+ * coordinations answer a failure only once all targets answered or the deadline passed), and how
+ * many of the key's N replicas had a live node to try (a dead primary with no fallback is not tried).
+ */
+export function quorumNotMet(kind: 'read' | 'write', answered: number, plan: RequestPlan): WireError {
+  const required = plan.quorum;
+  const tried = plan.targets.length;
+  const replicas = plan.primaries.length;
+  const verb = kind === 'write' ? 'acknowledged' : 'answered';
+  const reach = tried < replicas ? `only ${tried} of the key's ${replicas} replicas had a live node to try` : `all ${replicas} replicas were tried`;
   return {
     code: 'EVERWRITE_QUORUM_NOT_MET',
-    message: `${kind} quorum not met: ${answered} of ${required} required replicas answered (${targets} tried)`,
-    details: { answered, required, tried: targets },
+    message: `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${reach}`,
+    details: { answered, required, tried, replicas },
   };
 }

@@ -294,3 +294,27 @@ test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, neve
     assert.ok(reply.type === 'send' && reply.message.type === 'forwardReply' && reply.message.error?.code === 'EVERWRITE_BAD_REQUEST');
   }
 });
+
+test('a quorum that cannot be met still counts every reply: W=3 with one node known down says 2 of 3 acknowledged, 2 of 3 replicas tried', () => {
+  const cluster = new CoreCluster(3);
+  cluster.down.add(cluster.ids[2]!);
+  // The first write's deadline teaches the coordinator that n3 is down.
+  const teaching = cluster.put('n1', bucket, 'k', 'x', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run(cluster.nowMs + 1000);
+  assert.equal(cluster.outcome(teaching).ok, false);
+  const write = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run();
+  const outcome = cluster.outcome(write);
+  assert.equal(outcome.ok, false);
+  if (!outcome.ok) {
+    assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
+    assert.equal(outcome.error.message, "write quorum not met: 2 of 3 required replicas acknowledged; only 2 of the key's 3 replicas had a live node to try");
+    assert.deepEqual(outcome.error.details, { answered: 2, required: 3, tried: 2, replicas: 3 });
+  }
+  const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
+  cluster.run();
+  const readOutcome = cluster.outcome(read);
+  assert.equal(readOutcome.ok, false);
+  // By now n3's down mark may have lapsed, so the read may try it again: either way both live replies count.
+  if (!readOutcome.ok) assert.match(readOutcome.error.message, /^read quorum not met: 2 of 3 required replicas answered; /);
+});
