@@ -66,6 +66,8 @@ export interface StartNodeOptions {
   readonly logger?: RuntimeLogger;
   /** Connection caps, timeouts and the per-address request rate (decision 0013); defaults when absent. */
   readonly limits?: NodeLimits;
+  /** Origins whose browser scripts may call the HTTP API (CORS); none by default. */
+  readonly corsOrigins?: readonly string[];
   /**
    * Called once when this node has left the cluster (decision 0017): it holds a view without it and
    * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
@@ -217,7 +219,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   failures.log = quorumFailures;
   try {
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the

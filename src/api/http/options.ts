@@ -8,6 +8,7 @@ import type { Limits } from '../../core/base/limits.ts';
 import type { KvService, MembershipService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
+import { parseCorsOrigins } from './cors.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -84,6 +85,11 @@ export interface HttpServerOptions {
    * yet a hung request cannot hold a shutdown forever.
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * Origins whose browser scripts may call this API (CORS), e.g. ["https://app.example.com"].
+   * Default none: cross-origin requests get no CORS headers and browsers refuse them (cors.ts).
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** The validated, frozen form every handler reads. */
@@ -99,6 +105,7 @@ export interface ResolvedHttpServerOptions {
   readonly connectionsMax: number;
   readonly connectionsPerAddressMax: number;
   readonly closeTimeoutMs: number;
+  readonly corsOrigins: ReadonlySet<string>;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
@@ -124,6 +131,14 @@ function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
     if (value !== undefined) limits[name] = requirePositiveInteger(`limits.${name}`, value);
   }
   return Object.freeze(limits) as Limits;
+}
+
+function resolveCorsOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
+  try {
+    return new Set(parseCorsOrigins(origins ?? []));
+  } catch (error) {
+    throw new RangeError(`http server option corsOrigins: ${(error as Error).message}`);
+  }
 }
 
 /** Validates the user options once (programming errors throw RangeError) and freezes them. */
@@ -152,5 +167,6 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
     timeoutCheckIntervalMs: requirePositiveInteger('timeoutCheckIntervalMs', options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault),
     ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
+    corsOrigins: resolveCorsOrigins(options.corsOrigins),
   });
 }

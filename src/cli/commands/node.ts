@@ -91,6 +91,7 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     ...(settings.weight === undefined ? {} : { weight: settings.weight }),
     settings: core,
     limits: settings.limitsJson ?? {},
+    ...(settings.corsOrigins === undefined ? {} : { corsOrigins: settings.corsOrigins }),
     logger,
     onLeftCluster: (viewVersion) => {
       logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
@@ -140,5 +141,6 @@ export function registerNodeCommands(program: Command): void {
     .option('--config <file>', 'JSON object with any of these settings under their camelCase names, e.g. {"seeds": ["n1@127.0.0.1:7001"], "logLevel": "warn"}; flags win over it, it wins over EVERWRITE_* variables (docs/OPERATIONS.md)')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
     .option('--limits-json <json>', 'connection caps, timeouts and request rate as a JSON object (or EVERWRITE_LIMITS_JSON, or "limitsJson" in --config), e.g. \'{"http":{"connectionsMax":4096,"headersTimeoutMs":5000},"resp":{"idleTimeoutMs":300000},"peer":{"handshakesPendingMax":64},"rate":{"requestsPerSecond":1000,"burstRequests":2000}}\'; see docs/OPERATIONS.md')
+    .option('--cors-origins <list>', 'comma-separated origins whose browser scripts may call the HTTP API, e.g. https://app.example.com,http://localhost:3000 (or a JSON array as "corsOrigins" in --config); default none: CORS off')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
 }

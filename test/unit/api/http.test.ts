@@ -309,7 +309,7 @@ test('bucket props DELETE: back to the defaults, bad bucket names 400, the bucke
     assert.equal(body.code, 'EVERWRITE_TOO_MANY_BUCKETS');
     assert.match(body.message, /limit is 10000/);
     const wrong = await fetch(`${harness.base}/buckets/b/props`, { method: 'POST', body: '{}' });
-    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD, OPTIONS');
     await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await assertStillServing(harness);
   }));
@@ -418,7 +418,7 @@ test('an unknown route is 404 EVERWRITE_NOT_FOUND; a wrong method is 405 with Al
       await expectError(await fetch(`${harness.base}${path}`), 404, 'EVERWRITE_NOT_FOUND');
     }
     const wrong = await fetch(`${harness.base}/buckets/b/keys/k`, { method: 'POST', body: 'v' });
-    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD, OPTIONS');
     await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await expectError(await fetch(`${harness.base}/admin/join`), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await expectError(await fetch(`${harness.base}/health`, { method: 'DELETE' }), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
