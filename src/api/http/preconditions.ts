@@ -156,6 +156,6 @@ export function evaluatePreconditions(preconditions: Preconditions, state: Condi
 
 /** The 412 a failed precondition answers, naming the current tag so the client can re-read. */
 export function preconditionFailed(state: ConditionalState): EverwriteError {
-  const message = state.live ? `the key's current version does not satisfy the precondition (its ETag is ${state.entityTag ?? 'none'})` : 'the key has no live version, so If-Match cannot hold';
+  const message = state.live ? "the key's current versions do not satisfy the precondition; etag is their ETag" : 'the key has no live version, so If-Match cannot hold';
   return new EverwriteError('EVERWRITE_PRECONDITION_FAILED', message, { etag: state.entityTag ?? null });
 }
