@@ -8,19 +8,10 @@ import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { startHttpServer } from '../../../src/api/http/server.ts';
 import { FakeKvService } from '../../support/fake-kv-service.ts';
-import { startHarness, type Harness } from './http-harness.ts';
+import { withHarness, type Harness } from './http-harness.ts';
 
 const bounded = { timeout: 10_000 };
 const keyPath = '/buckets/b/keys/k';
-
-async function withHarness(body: (harness: Harness) => Promise<void>, options: Parameters<typeof startHarness>[0] = {}): Promise<void> {
-  const harness = await startHarness(options);
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
 
 function send(harness: Harness, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Response> {
   return fetch(`${harness.base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });

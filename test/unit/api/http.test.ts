@@ -8,20 +8,11 @@ import { connect, type Socket } from 'node:net';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { startHttpServer } from '../../../src/api/http/server.ts';
 import { FakeKvService } from '../../support/fake-kv-service.ts';
-import { rawExchange, startHarness } from './http-harness.ts';
+import { rawExchange, startHarness, withHarness } from './http-harness.ts';
 import type { Harness } from './http-harness.ts';
 
 const bounded = { timeout: 10_000 };
 const lastModifiedIso = '2025-01-02T03:04:05.678Z';
-
-async function withHarness(body: (harness: Harness) => Promise<void>, options: Parameters<typeof startHarness>[0] = {}): Promise<void> {
-  const harness = await startHarness(options);
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
 
 async function put(harness: Harness, path: string, value: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${harness.base}${path}`, { method: 'PUT', body: value, headers });
