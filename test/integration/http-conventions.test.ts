@@ -1,8 +1,8 @@
 // Why: the HTTP conventions and RESP read-modify-write commands of decision 0028 against a real
 // 3-node cluster of separate processes: conditional writes checked against a quorum read (create
 // only, optimistic concurrency across nodes, siblings resolved by If-Match), SETNX/GETSET/INCR
-// through redis-cli, and, with one node killed, a W=3 write whose 503 counts the replies truly
-// and says when to retry. Ports 45001-45003 (peers), 45101-45103 (HTTP), 45201-45203 (RESP).
+// through redis-cli, and, with one node killed, a W=3 write whose 503 says truly how many
+// replicas it could reach and that the write went to them, and when to retry. Ports 45001-45003 (peers), 45101-45103 (HTTP), 45201-45203 (RESP).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -99,16 +99,19 @@ testNeeding(redisCliMissing, 'redis-cli: SETNX, GETSET, INCR, INCRBY, DECR and D
   assert.equal(redisCli(1, 'incr'), "(error) ERR wrong number of arguments for 'incr' command");
 });
 
-test('with one node killed, a W=3 write fails with a 503 that counts both live replicas, says how many could be tried, and carries Retry-After', { timeout: 90_000 }, async () => {
+test('with one node killed, a W=3 write fails with a 503 that says only 2 of 3 replicas could be tried and the write went to both, and carries Retry-After', { timeout: 90_000 }, async () => {
   await fixture.kill(3);
   await fixture.makeCoordinatorSeeDown(1, 3);
   const failed = await request(keyUrl(1, 'w3', '?w=3&timeout_ms=3000'), { method: 'PUT', body: 'x' });
   assert.equal(failed.status, 503, failed.text);
   const body = failed.json<{ code: string; message: string; answered: number; required: number; tried: number; replicas: number }>();
   assert.equal(body.code, 'EVERWRITE_QUORUM_NOT_MET');
-  assert.equal(body.message, "write quorum not met: 2 of 3 required replicas acknowledged; only 2 of the key's 3 replicas had a live node to try");
-  assert.deepEqual([body.answered, body.required, body.tried, body.replicas], [2, 3, 2, 3]);
+  // Failure is certain at the first acknowledgement (two targets cannot give three), so the answer
+  // comes then: it says the write went to both live replicas and how many had acknowledged by then.
+  assert.match(body.message, /^write quorum not met: w=3 needs 3 replicas, but only 2 of the key's 3 replicas had a live node to try; the write went to those 2, and [12] had acknowledged when this answer was given$/);
+  assert.deepEqual([body.required, body.tried, body.replicas], [3, 2, 3]);
+  assert.ok(body.answered === 1 || body.answered === 2, `answered ${body.answered}`);
   assert.equal(failed.headers.get('retry-after'), '1');
-  // Both live replicas did store it, as the count said.
+  // Both live replicas did store it, as the message said.
   for (const index of [1, 2]) await eventually(`n${index} to hold the W=3 write`, async () => ((await fixture.localValue(index, bucket, 'w3')) === 'x' ? true : undefined), { timeoutMs: 10_000 });
 });

@@ -114,8 +114,7 @@ function merged(coordination: GetCoordination): VersionedRecord {
 function decide(coordination: GetCoordination): void {
   const { kernel, plan, tally } = coordination;
   const decision = tally.decision();
-  // As for writes, a failure waits for every target's answer (or the deadline) so its counts are whole.
-  if (coordination.state === 'waitingForReplies' && (decision === 'succeeded' || (decision === 'failed' && tally.complete))) {
+  if (coordination.state === 'waitingForReplies' && decision !== 'pending') {
     if (decision === 'succeeded') {
       const record = merged(coordination);
       kernel.answer(coordination.origin, { ok: true, record: plan.props.resolver === 'lww' ? resolveLastWriterWins(record) : record });

@@ -219,9 +219,7 @@ function isCovered(coordination: PutCoordination, primary: NodeId): boolean {
 
 function decide(coordination: PutCoordination): void {
   const decision = coordination.tally.decision();
-  // A failure is answered once every target has answered (or at the deadline), so the counts it
-  // reports are every reply, not the ones that happened to arrive before failure became certain.
-  if (!coordination.answered && (decision === 'succeeded' || (decision === 'failed' && coordination.tally.complete))) {
+  if (!coordination.answered && decision !== 'pending') {
     const { kernel, plan, tally, record } = coordination;
     if (decision === 'succeeded' && record !== undefined) {
       const context = coordination.supersedesLocal ? record.context : contextAfterUpdate(coordination.clientContext, record, kernel.actor);

@@ -69,19 +69,20 @@ export function toWireError(error: unknown): WireError {
 }
 
 /**
- * The error of a quorum not met, counting what really happened: the replies of every target (the
- * coordinations answer a failure only once all targets answered or the deadline passed), and how
- * many of the key's N replicas had a live node to try (a dead primary with no fallback is not tried).
+ * The error of a quorum not met, saying what the coordinator knew when it answered. With fewer
+ * targets reachable than the quorum needs, failure is certain at the first acknowledgement and is
+ * answered at once: the others the request went to may still store it, so the message says the
+ * request went to them and how many had answered by then, rather than "1 of 3 answered" as if the
+ * rest had not. Otherwise it failed at the deadline or through refusals, and the count is final.
  */
 export function quorumNotMet(kind: 'read' | 'write', answered: number, plan: RequestPlan): WireError {
   const required = plan.quorum;
   const tried = plan.targets.length;
   const replicas = plan.primaries.length;
   const verb = kind === 'write' ? 'acknowledged' : 'answered';
-  const reach = tried < replicas ? `only ${tried} of the key's ${replicas} replicas had a live node to try` : `all ${replicas} replicas were tried`;
-  return {
-    code: 'EVERWRITE_QUORUM_NOT_MET',
-    message: `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${reach}`,
-    details: { answered, required, tried, replicas },
-  };
+  const message =
+    tried < required
+      ? `${kind} quorum not met: ${kind === 'write' ? 'w' : 'r'}=${required} needs ${required} replicas, but only ${tried} of the key's ${replicas} replicas had a live node to try; the ${kind} went to those ${tried}, and ${answered} had ${verb} when this answer was given`
+      : `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${tried} of the key's ${replicas} replicas were tried`;
+  return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, tried, replicas } };
 }
