@@ -10,10 +10,11 @@ import { ClusterFixture, eventually, request, type Reply } from '../support/clus
 import { missingTool, testNeeding } from '../support/environment.ts';
 
 const bucket = 'conventions';
+const trustedOrigin = 'https://app.example.com';
 let fixture: ClusterFixture;
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'http-conventions', portBase: 45_000, httpPortBase: 45_100, respPortBase: 45_200 });
+  fixture = await ClusterFixture.start({ name: 'http-conventions', portBase: 45_000, httpPortBase: 45_100, respPortBase: 45_200, extraArguments: ['--cors-origins', trustedOrigin] });
 }, { timeout: 60_000 });
 
 after(async () => {
@@ -73,6 +74,18 @@ test('If-None-Match: * creates once across nodes; If-Match updates only from the
   assert.equal(revalidated.status, 304);
   const refused = await send(1, 'PUT', 'doc', { 'if-unmodified-since': 'Mon, 01 Jan 2024 00:00:00 GMT' }, 'x');
   assert.equal(refused.status, 400);
+});
+
+test('a node started with --cors-origins answers that origin\'s preflight and no other\'s', { timeout: 30_000 }, async () => {
+  const preflight = (origin: string): Promise<Reply> => request(keyUrl(2, 'cors'), { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'if-match' } });
+  const trusted = await preflight(trustedOrigin);
+  assert.equal(trusted.status, 204);
+  assert.equal(trusted.headers.get('allow'), 'GET, PUT, DELETE, HEAD, OPTIONS');
+  assert.equal(trusted.headers.get('access-control-allow-origin'), trustedOrigin);
+  assert.match(trusted.headers.get('access-control-allow-headers') ?? '', /If-Match/);
+  const stranger = await preflight('https://elsewhere.example');
+  assert.equal(stranger.status, 204);
+  assert.equal(stranger.headers.get('access-control-allow-origin'), null);
 });
 
 const redisCliMissing = missingTool('redis-cli', 'redis-tools');
