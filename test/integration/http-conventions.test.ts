@@ -121,7 +121,7 @@ test('with one node killed, a W=3 write fails with a 503 that says only 2 of 3 r
   assert.equal(body.code, 'EVERWRITE_QUORUM_NOT_MET');
   // Failure is certain at the first acknowledgement (two targets cannot give three), so the answer
   // comes then: it says the write went to both live replicas and how many had acknowledged by then.
-  assert.match(body.message, /^write quorum not met: w=3 needs 3 replicas, but only 2 of the key's 3 replicas had a live node to try; the write went to those 2, and [12] had acknowledged when this answer was given$/);
+  assert.match(body.message, /^write quorum not met: only 2 of the key's 3 replicas had a live node to try, fewer than the 3 required; the write went to both, and [12] of 3 required replicas had acknowledged when this answer was given$/);
   assert.deepEqual([body.required, body.tried, body.replicas], [3, 2, 3]);
   assert.ok(body.answered === 1 || body.answered === 2, `answered ${body.answered}`);
   assert.equal(failed.headers.get('retry-after'), '1');

@@ -80,9 +80,10 @@ export function quorumNotMet(kind: 'read' | 'write', answered: number, plan: Req
   const tried = plan.targets.length;
   const replicas = plan.primaries.length;
   const verb = kind === 'write' ? 'acknowledged' : 'answered';
+  const reached = tried === 1 ? 'it' : tried === 2 ? 'both' : `all ${tried}`;
   const message =
     tried < required
-      ? `${kind} quorum not met: ${kind === 'write' ? 'w' : 'r'}=${required} needs ${required} replicas, but only ${tried} of the key's ${replicas} replicas had a live node to try; the ${kind} went to those ${tried}, and ${answered} had ${verb} when this answer was given`
+      ? `${kind} quorum not met: only ${tried} of the key's ${replicas} replicas had a live node to try, fewer than the ${required} required; the ${kind} went to ${reached}, and ${answered} of ${required} required replicas had ${verb} when this answer was given`
       : `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${tried} of the key's ${replicas} replicas were tried`;
   return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, tried, replicas } };
 }

@@ -308,7 +308,7 @@ test('a quorum that cannot be met says how many replicas could be tried and that
   assert.equal(outcome.ok, false);
   if (!outcome.ok) {
     assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
-    assert.equal(outcome.error.message, "write quorum not met: w=3 needs 3 replicas, but only 2 of the key's 3 replicas had a live node to try; the write went to those 2, and 1 had acknowledged when this answer was given");
+    assert.equal(outcome.error.message, "write quorum not met: only 2 of the key's 3 replicas had a live node to try, fewer than the 3 required; the write went to both, and 1 of 3 required replicas had acknowledged when this answer was given");
     assert.deepEqual(outcome.error.details, { answered: 1, required: 3, tried: 2, replicas: 3 });
   }
   // What the message says is so: both live replicas hold the write.
