@@ -3,6 +3,7 @@
 // refused before the node starts, naming the setting and where it came from (docs/OPERATIONS.md
 // "Configuration file"); a config file's unknown key is refused by its name. Without it a typo was
 // silently ignored and "seeds" as a JSON array stopped the node with a TypeError.
+import { parseCorsOrigins } from '../api/http/cors.ts';
 import type { EngineKind } from '../io/storage/index.ts';
 import { isPlainObject } from '../server/json-flag.ts';
 import { parseLimitsJson, type NodeLimits } from '../server/node-limits.ts';
@@ -11,7 +12,7 @@ import { parseSeed, parseWeight } from '../server/view-boot.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The settings, by their config-file key; the flag is the key in kebab case, the variable EVERWRITE_ in snake case. */
-export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile'] as const;
+export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'corsOrigins'] as const;
 export type StartSettingName = (typeof startSettingNames)[number];
 
 export const engineKinds: readonly EngineKind[] = ['lmdb', 'level', 'memory'];
@@ -82,6 +83,13 @@ export function parseSeedList(value: unknown): ClusterMember[] {
   return value.split(',').filter((seed) => seed.trim() !== '').map(parseSeed);
 }
 
+/** CORS origins: a comma-separated list (flags, variables) or a JSON array (config file), each checked (api/http/cors.ts). */
+export function parseCorsOriginList(value: unknown): string[] {
+  if (Array.isArray(value)) return parseCorsOrigins(value);
+  if (typeof value !== 'string') throw new Error(`must be a comma-separated string or a JSON array of origins, got ${JSON.stringify(value)}`);
+  return parseCorsOrigins(value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''));
+}
+
 function weight(value: unknown): number {
   if (typeof value !== 'number' && typeof value !== 'string') throw new Error(`must be a number, got ${JSON.stringify(value)}`);
   // parseWeight names its subject first; here the origin (checked) comes first instead.
@@ -134,6 +142,7 @@ const parsers = {
   tlsCertFile: nonEmptyText,
   tlsKeyFile: nonEmptyText,
   tlsCaFile: nonEmptyText,
+  corsOrigins: parseCorsOriginList,
 } satisfies Record<StartSettingName, (value: unknown) => unknown>;
 
 export type StartSettings = { -readonly [K in StartSettingName]?: ReturnType<(typeof parsers)[K]> };

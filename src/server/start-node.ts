@@ -91,6 +91,8 @@ export interface StartNodeOptions {
   readonly limits?: NodeLimits;
   /** TLS on some or all ports (decision 0026); absent: plain TCP everywhere. */
   readonly tls?: NodeTlsOptions;
+  /** Origins whose browser scripts may call the HTTP API (CORS); none by default. */
+  readonly corsOrigins?: readonly string[];
   /**
    * Called once when this node has left the cluster (decision 0017): it holds a view without it and
    * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
@@ -265,7 +267,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
     const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, ...frontEndLogger });
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the

@@ -8,6 +8,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConnectionAdmission, type AdmissionLimits, type AdmittedConnection } from '../../core/base/admission.ts';
+import { retryAfterSecondsFor } from './retry-after.ts';
 
 /** One accepted socket: busy while a request of it is being served. */
 class HttpConnection implements AdmittedConnection {
@@ -30,7 +31,7 @@ class HttpConnection implements AdmittedConnection {
 function refusal(status: number, code: string, message: string): Buffer {
   const body = JSON.stringify({ code, message });
   return Buffer.from(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: ${retryAfterSecondsFor(code)}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     'latin1',
   );

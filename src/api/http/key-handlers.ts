@@ -3,7 +3,8 @@
 // three read answers (200 one value, 300 siblings, 404 absent or deleted) and where the size
 // limits are applied before the service is asked anything.
 import type { DeleteRequest, GetResult, PutRequest, SiblingView } from '../../runtime/service.ts';
-import { contextHeaderKey, readContextHeader } from '../context-header.ts';
+import { answeredByPreconditions, setEntityTag, writeContextOf } from './conditional-requests.ts';
+import { readPreconditions } from './preconditions.ts';
 import { readBody } from './body.ts';
 import type { BodyLimit } from './body.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
@@ -29,6 +30,7 @@ function sendReadResult(exchange: Exchange, result: GetResult): void {
     sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', result.siblings.length > 0 ? 'key is deleted' : 'key not found', context);
     return;
   }
+  setEntityTag(exchange.response, result.context);
   if (result.siblings.length > 1) {
     sendJson(exchange.response, 300, siblingsToJson(result), result.context);
     return;
@@ -39,7 +41,9 @@ function sendReadResult(exchange: Exchange, result: GetResult): void {
 export async function getKey(context: ServerContext, exchange: Exchange): Promise<void> {
   const address = decodeKeyAddress(exchange.rawBucket, exchange.rawKey, context.options.limits);
   const options = parseRequestOptions(exchange.rawQuery);
+  const preconditions = readPreconditions(exchange.request.headers, false);
   const result = await context.service.get(address.bucket, address.key, options);
+  if (answeredByPreconditions(exchange, preconditions, result)) return;
   sendReadResult(exchange, result);
 }
 
@@ -51,7 +55,7 @@ export async function putKey(context: ServerContext, exchange: Exchange): Promis
   const { request } = exchange;
   const address = decodeKeyAddress(exchange.rawBucket, exchange.rawKey, context.options.limits);
   const options = parseRequestOptions(exchange.rawQuery);
-  const causalContext = readContextHeader(request.headers[contextHeaderKey]);
+  const causalContext = await writeContextOf(context, exchange, address, options);
   const value = await readBody(request, exchange.response, valueLimit(context));
   const contentType = request.headers['content-type'] ?? defaultContentType;
   const put: PutRequest = {
@@ -63,13 +67,14 @@ export async function putKey(context: ServerContext, exchange: Exchange): Promis
     ...(options === undefined ? {} : { options }),
   };
   const written = await context.service.put(put);
+  setEntityTag(exchange.response, written.context);
   sendNoContent(exchange.response, written.context);
 }
 
 export async function deleteKey(context: ServerContext, exchange: Exchange): Promise<void> {
   const address = decodeKeyAddress(exchange.rawBucket, exchange.rawKey, context.options.limits);
   const options = parseRequestOptions(exchange.rawQuery);
-  const causalContext = readContextHeader(exchange.request.headers[contextHeaderKey]);
+  const causalContext = await writeContextOf(context, exchange, address, options);
   const removal: DeleteRequest = {
     bucket: address.bucket,
     key: address.key,

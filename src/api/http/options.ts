@@ -9,6 +9,7 @@ import type { KvService, MembershipService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { TlsListenerOptions } from '../tls-listener.ts';
+import { parseCorsOrigins } from './cors.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -87,6 +88,11 @@ export interface HttpServerOptions {
   readonly closeTimeoutMs?: number;
   /** Serve HTTPS with this certificate and key (decision 0026); absent: plain HTTP. */
   readonly tls?: TlsListenerOptions;
+  /**
+   * Origins whose browser scripts may call this API (CORS), e.g. ["https://app.example.com"].
+   * Default none: cross-origin requests get no CORS headers and browsers refuse them (cors.ts).
+   */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** The validated, frozen form every handler reads. */
@@ -102,6 +108,7 @@ export interface ResolvedHttpServerOptions {
   readonly connectionsMax: number;
   readonly connectionsPerAddressMax: number;
   readonly closeTimeoutMs: number;
+  readonly corsOrigins: ReadonlySet<string>;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
@@ -127,6 +134,14 @@ function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
     if (value !== undefined) limits[name] = requirePositiveInteger(`limits.${name}`, value);
   }
   return Object.freeze(limits) as Limits;
+}
+
+function resolveCorsOrigins(origins: readonly string[] | undefined): ReadonlySet<string> {
+  try {
+    return new Set(parseCorsOrigins(origins ?? []));
+  } catch (error) {
+    throw new RangeError(`http server option corsOrigins: ${(error as Error).message}`);
+  }
 }
 
 /** Validates the user options once (programming errors throw RangeError) and freezes them. */
@@ -155,5 +170,6 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
     timeoutCheckIntervalMs: requirePositiveInteger('timeoutCheckIntervalMs', options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault),
     ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
+    corsOrigins: resolveCorsOrigins(options.corsOrigins),
   });
 }

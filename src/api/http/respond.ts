@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { isEverwriteError } from '../../core/base/errors.ts';
 import type { GetResult, SiblingView } from '../../runtime/service.ts';
 import { contextHeaderName } from '../context-header.ts';
+import { needsRetryAfter, retryAfterSecondsFor } from './retry-after.ts';
 
 const jsonContentType = 'application/json; charset=utf-8';
 
@@ -48,6 +49,7 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   if (status >= 400) closeIfBodyUnread(response);
   response.statusCode = status;
+  if (needsRetryAfter(status) && !response.hasHeader('Retry-After')) response.setHeader('Retry-After', String(retryAfterSecondsFor((body as { code?: unknown } | null)?.code)));
   response.setHeader('Content-Type', jsonContentType);
   response.setHeader('Content-Length', Buffer.byteLength(text));
   if (context !== undefined) response.setHeader(contextHeaderName, context);

@@ -12,7 +12,8 @@ function route(template: string, handlers: Readonly<Record<string, Handler>>): R
   // HEAD answers like GET; Node leaves the body out.
   const all: Record<string, Handler> = { ...handlers };
   if (handlers.GET !== undefined) all.HEAD = handlers.GET;
-  return Object.freeze({ template, handlers: Object.freeze(all), allow: Object.keys(all).join(', ') });
+  // OPTIONS is answered for every route by the server itself (cors.ts).
+  return Object.freeze({ template, handlers: Object.freeze(all), allow: [...Object.keys(all), 'OPTIONS'].join(', ') });
 }
 
 export const routes = Object.freeze({

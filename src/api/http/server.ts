@@ -16,7 +16,9 @@ import type { AntiEntropyReport } from '../../runtime/service.ts';
 import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
-import { matchRoute, unmatchedRoute } from './routes.ts';
+import { matchRoute, routes, unmatchedRoute } from './routes.ts';
+import { answerOptions, applyCors } from './cors.ts';
+import { hasConditionalHeader } from './preconditions.ts';
 import { listen } from '../listen.ts';
 import { guardTlsHandshakes, tlsServerOptions, type TlsCredentials, type TlsHandshakeStats } from '../tls-listener.ts';
 
@@ -47,7 +49,14 @@ interface Lifecycle {
   readonly rateLimiter: AddressRateLimiter;
 }
 
-function answerUnrouted(request: IncomingMessage, response: ServerResponse): void {
+/** What `OPTIONS *` (the server as a whole) answers in Allow. */
+const serverAllow = 'GET, HEAD, PUT, POST, DELETE, OPTIONS';
+
+function answerUnrouted(context: ServerContext, request: IncomingMessage, response: ServerResponse): void {
+  if (request.method === 'OPTIONS' && request.url === '*') {
+    answerOptions(context.options.corsOrigins, request, response, serverAllow);
+    return;
+  }
   sendCodedError(response, 404, 'EVERWRITE_NOT_FOUND', `no route for ${request.method ?? 'GET'} ${request.url ?? '/'}`);
 }
 
@@ -60,15 +69,20 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
   lifecycle.connections.requestStarted(socket);
   const exchange = matchRoute(request, response);
   const template = exchange === undefined ? unmatchedRoute : exchange.route.template;
+  applyCors(context.options.corsOrigins, request, response);
   try {
     const retryAfterMs = lifecycle.rateLimiter.take(lifecycle.connections.clientAddressOf(socket), Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
     } else if (exchange === undefined) {
-      answerUnrouted(request, response);
+      answerUnrouted(context, request, response);
     } else {
       const handler = exchange.route.handlers[request.method ?? ''];
-      if (handler === undefined) {
+      if (request.method === 'OPTIONS') {
+        answerOptions(context.options.corsOrigins, request, response, exchange.route.allow);
+      } else if (exchange.route !== routes.key && hasConditionalHeader(request.headers)) {
+        sendCodedError(response, 400, 'EVERWRITE_BAD_REQUEST', `${template} honours no conditional header (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since); only /buckets/{bucket}/keys/{key} does`);
+      } else if (handler === undefined) {
         response.setHeader('Allow', exchange.route.allow);
         sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
       } else {

@@ -37,9 +37,9 @@ export class VerbatimReply {
 
 /**
  * What a command answers. `string` and `Uint8Array` are bulk strings (text is UTF-8), `number` an
- * integer, `null` the null (bulk) reply, an array an array.
+ * integer, `bigint` a 64-bit integer beyond the safe range of `number` (INCR's counters), `null` the null (bulk) reply, an array an array.
  */
-export type Reply = null | number | string | Uint8Array | SimpleString | ErrorReply | MapReply | SetReply | VerbatimReply | readonly Reply[];
+export type Reply = null | number | bigint | string | Uint8Array | SimpleString | ErrorReply | MapReply | SetReply | VerbatimReply | readonly Reply[];
 
 const crlfBytes = 2;
 
@@ -70,6 +70,7 @@ export function encodedLength(reply: Reply, protocol: ProtocolVersion): number {
     assert(Number.isSafeInteger(reply), `resp integer reply must be a safe integer, got ${reply}`);
     return 1 + decimalLength(reply) + crlfBytes;
   }
+  if (typeof reply === 'bigint') return 1 + String(reply).length + crlfBytes;
   if (typeof reply === 'string') {
     const bytes = Buffer.byteLength(reply);
     return headerLength(bytes) + bytes + crlfBytes;
@@ -131,7 +132,7 @@ function writeItems(target: Buffer, offset: number, marker: string, items: reado
 /** Writes `reply` at `offset`; returns the offset after it. `target` must have encodedLength bytes free. */
 export function writeReply(target: Buffer, offset: number, reply: Reply, protocol: ProtocolVersion): number {
   if (reply === null) return offset + target.write(protocol === 3 ? '_\r\n' : '$-1\r\n', offset, 'latin1');
-  if (typeof reply === 'number') return offset + target.write(`:${reply}\r\n`, offset, 'latin1');
+  if (typeof reply === 'number' || typeof reply === 'bigint') return offset + target.write(`:${reply}\r\n`, offset, 'latin1');
   if (typeof reply === 'string' || reply instanceof Uint8Array) return writeBulk(target, offset, '$', '', reply);
   if (reply instanceof SimpleString) return offset + target.write(`+${oneLine(reply.text)}\r\n`, offset, 'utf8');
   if (reply instanceof ErrorReply) return offset + target.write(`-${oneLine(reply.text)}\r\n`, offset, 'utf8');

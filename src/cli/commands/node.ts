@@ -108,6 +108,7 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     settings: core,
     limits: settings.limitsJson ?? {},
     ...(tls === undefined ? {} : { tls }),
+    ...(settings.corsOrigins === undefined ? {} : { corsOrigins: settings.corsOrigins }),
     logger,
     onLeftCluster: (viewVersion) => {
       logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
@@ -181,5 +182,6 @@ export function registerNodeCommands(program: Command): void {
     .option('--tls-cert-file <file>', "this node's certificate (PEM, optionally followed by intermediates); reloaded on SIGHUP")
     .option('--tls-key-file <file>', "the certificate's private key (PEM, unencrypted); reloaded on SIGHUP")
     .option('--tls-ca-file <file>', "the CA certificate that signs every member's certificate (PEM), required for TLS on the peer port; reloaded on SIGHUP")
+    .option('--cors-origins <list>', 'comma-separated origins whose browser scripts may call the HTTP API, e.g. https://app.example.com,http://localhost:3000 (or a JSON array as "corsOrigins" in --config); default none: CORS off')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
 }

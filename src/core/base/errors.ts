@@ -14,6 +14,8 @@ export const errorTable = {
   EVERWRITE_KEY_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   EVERWRITE_VALUE_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
   EVERWRITE_FRAME_TOO_LARGE: { httpStatus: 413, resp: 'ERR' },
+  /** An HTTP precondition (If-Match, If-None-Match: *) that the state read at quorum does not satisfy (decision 0028). */
+  EVERWRITE_PRECONDITION_FAILED: { httpStatus: 412, resp: 'ERR' },
   EVERWRITE_TOO_MANY_SIBLINGS: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_CONTEXT_TOO_LARGE: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_TOO_MANY_BUCKETS: { httpStatus: 409, resp: 'ERR' },

@@ -68,10 +68,22 @@ export function toWireError(error: unknown): WireError {
   throw error;
 }
 
-export function quorumNotMet(kind: 'read' | 'write', answered: number, required: number, targets: number): WireError {
-  return {
-    code: 'EVERWRITE_QUORUM_NOT_MET',
-    message: `${kind} quorum not met: ${answered} of ${required} required replicas answered (${targets} tried)`,
-    details: { answered, required, tried: targets },
-  };
+/**
+ * The error of a quorum not met, saying what the coordinator knew when it answered. With fewer
+ * targets reachable than the quorum needs, failure is certain at the first acknowledgement and is
+ * answered at once: the others the request went to may still store it, so the message says the
+ * request went to them and how many had answered by then, rather than "1 of 3 answered" as if the
+ * rest had not. Otherwise it failed at the deadline or through refusals, and the count is final.
+ */
+export function quorumNotMet(kind: 'read' | 'write', answered: number, plan: RequestPlan): WireError {
+  const required = plan.quorum;
+  const tried = plan.targets.length;
+  const replicas = plan.primaries.length;
+  const verb = kind === 'write' ? 'acknowledged' : 'answered';
+  const reached = tried === 1 ? 'it' : tried === 2 ? 'both' : `all ${tried}`;
+  const message =
+    tried < required
+      ? `${kind} quorum not met: only ${tried} of the key's ${replicas} replicas had a live node to try, fewer than the ${required} required; the ${kind} went to ${reached}, and ${answered} of ${required} required replicas had ${verb} when this answer was given`
+      : `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${tried} of the key's ${replicas} replicas were tried`;
+  return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, tried, replicas } };
 }

@@ -113,3 +113,15 @@ test('"tls" names the ports that speak TLS; a certificate turns on all of them; 
   assertRefused(() => resolveTls(settingsOf({ ...files })), /--tls-ca-file FILE is required for TLS on the peer port/);
   assertRefused(() => resolveTls(settingsOf({ EVERWRITE_TLS: 'resp', EVERWRITE_TLS_KEY_FILE: '/x/n1.key' })), /--tls-cert-file FILE is required/);
 });
+
+test('"corsOrigins" is a JSON array in a config file or a comma list anywhere; a wildcard, a path or too many are refused by name', () => {
+  const origins = ['https://app.example.com', 'http://localhost:3000'];
+  assert.deepEqual(resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: origins } } })).settings.corsOrigins, origins);
+  assert.deepEqual(resolveStartSettings(sources({ environment: { EVERWRITE_CORS_ORIGINS: ' https://app.example.com, http://localhost:3000 ,' } })).settings.corsOrigins, origins);
+  assert.equal(resolveStartSettings(sources()).settings.corsOrigins, undefined, 'off unless given');
+  assertRefused(() => resolveStartSettings(sources({ environment: { EVERWRITE_CORS_ORIGINS: '*' } })), /^EVERWRITE_CORS_ORIGINS: entry 0 must be an origin/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: ['https://a.example/path'] } } })), /"corsOrigins": entry 0 must be an origin/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: [7] } } })), /"corsOrigins": entry 0 must be an origin/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: { a: 1 } } } })), /"corsOrigins": must be a comma-separated string or a JSON array/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: Array.from({ length: 65 }, (_, index) => `https://h${index}.example`) } } })), /at most 64 origins/);
+});

@@ -34,6 +34,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return { fake, server, base, port: server.address.port, logs, close: () => server.close() };
 }
 
+/** Runs `body` against a fresh server over the fake service; closes the server whatever the outcome. */
+export async function withHarness(body: (harness: Harness) => Promise<void>, options: HarnessOptions = {}): Promise<void> {
+  const harness = await startHarness(options);
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}
+
 export interface RawExchange {
   /** Everything the server sent, as latin1 text. */
   readonly received: string;

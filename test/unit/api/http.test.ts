@@ -8,20 +8,11 @@ import { connect, type Socket } from 'node:net';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { startHttpServer } from '../../../src/api/http/server.ts';
 import { FakeKvService } from '../../support/fake-kv-service.ts';
-import { rawExchange, startHarness } from './http-harness.ts';
+import { rawExchange, startHarness, withHarness } from './http-harness.ts';
 import type { Harness } from './http-harness.ts';
 
 const bounded = { timeout: 10_000 };
 const lastModifiedIso = '2025-01-02T03:04:05.678Z';
-
-async function withHarness(body: (harness: Harness) => Promise<void>, options: Parameters<typeof startHarness>[0] = {}): Promise<void> {
-  const harness = await startHarness(options);
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
-}
 
 async function put(harness: Harness, path: string, value: string, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${harness.base}${path}`, { method: 'PUT', body: value, headers });
@@ -309,7 +300,7 @@ test('bucket props DELETE: back to the defaults, bad bucket names 400, the bucke
     assert.equal(body.code, 'EVERWRITE_TOO_MANY_BUCKETS');
     assert.match(body.message, /limit is 10000/);
     const wrong = await fetch(`${harness.base}/buckets/b/props`, { method: 'POST', body: '{}' });
-    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD, OPTIONS');
     await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await assertStillServing(harness);
   }));
@@ -418,7 +409,7 @@ test('an unknown route is 404 EVERWRITE_NOT_FOUND; a wrong method is 405 with Al
       await expectError(await fetch(`${harness.base}${path}`), 404, 'EVERWRITE_NOT_FOUND');
     }
     const wrong = await fetch(`${harness.base}/buckets/b/keys/k`, { method: 'POST', body: 'v' });
-    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD');
+    assert.equal(wrong.headers.get('allow'), 'GET, PUT, DELETE, HEAD, OPTIONS');
     await expectError(wrong, 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await expectError(await fetch(`${harness.base}/admin/join`), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     await expectError(await fetch(`${harness.base}/health`, { method: 'DELETE' }), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');

@@ -330,3 +330,28 @@ test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, neve
     assert.ok(reply.type === 'send' && reply.message.type === 'forwardReply' && reply.message.error?.code === 'EVERWRITE_BAD_REQUEST');
   }
 });
+
+test('a quorum that cannot be met says how many replicas could be tried and that the write still went to them: W=3 with one node known down', () => {
+  const cluster = new CoreCluster(3);
+  cluster.down.add(cluster.ids[2]!);
+  // The first write's deadline teaches the coordinator that n3 is down.
+  const teaching = cluster.put('n1', bucket, 'k', 'x', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run(cluster.nowMs + 1000);
+  assert.equal(cluster.outcome(teaching).ok, false);
+  const write = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run();
+  const outcome = cluster.outcome(write);
+  assert.equal(outcome.ok, false);
+  if (!outcome.ok) {
+    assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
+    assert.equal(outcome.error.message, "write quorum not met: only 2 of the key's 3 replicas had a live node to try, fewer than the 3 required; the write went to both, and 1 of 3 required replicas had acknowledged when this answer was given");
+    assert.deepEqual(outcome.error.details, { answered: 1, required: 3, tried: 2, replicas: 3 });
+  }
+  // What the message says is so: both live replicas hold the write.
+  assert.deepEqual(cluster.localRecords('n2').map((record) => record.siblings.length > 0), [true]);
+  const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
+  cluster.run();
+  const readOutcome = cluster.outcome(read);
+  assert.equal(readOutcome.ok, false);
+  if (!readOutcome.ok) assert.match(readOutcome.error.message, /^read quorum not met: /);
+});

@@ -111,7 +111,7 @@ function parseSetOptions(args: readonly Buffer[]): SetOptions | ErrorReply {
 }
 
 /** Read, check the condition, write with the read's context. Undefined when the condition refused the write. */
-async function readThenWrite(server: RespServerContext, address: KeyAddress, value: Uint8Array, condition: SetOptions['condition']): Promise<{ previous: Uint8Array | null; written: boolean }> {
+export async function readThenWrite(server: RespServerContext, address: KeyAddress, value: Uint8Array, condition: SetOptions['condition']): Promise<{ previous: Uint8Array | null; written: boolean }> {
   const result = await read(server, address);
   const previous = chooseSibling(result.siblings)?.value ?? null;
   if ((condition === 'nx' && previous !== null) || (condition === 'xx' && previous === null)) return { previous, written: false };

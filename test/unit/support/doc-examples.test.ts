@@ -1,0 +1,56 @@
+// Why: the documented-examples test is only as good as its comparison: it must fail on a changed
+// status, header, JSON field or message, and on a token shown twice that the run answered
+// differently, while letting dates, lengths and the tokens themselves vary. Checked here without
+// a cluster.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareOutput, extractExamples, parseTranscript, TokenBindings } from '../../support/doc-examples.ts';
+
+const documented = ['HTTP/1.1 200 OK', 'ETag: "tag1"', 'Content-Length: 5', 'X-Everwrite-Context: TOKEN_ONE', '...', '', '{"context":"TOKEN_ONE","code":"X","lastModified":"2026-01-01T00:00:00.000Z","n":3}'].join('\n');
+
+function actual(overrides: { status?: string; context?: string; body?: string; extraHeader?: string } = {}): string {
+  return [
+    overrides.status ?? 'HTTP/1.1 200 OK',
+    'ETag: "real-tag"',
+    'Content-Length: 99',
+    `X-Everwrite-Context: ${overrides.context ?? 'REAL_ONE'}`,
+    'Date: Mon, 07 Dec 2026 12:00:00 GMT',
+    ...(overrides.extraHeader === undefined ? [] : [overrides.extraHeader]),
+    '',
+    overrides.body ?? `{"n":3,"code":"X","lastModified":"2026-12-07T12:00:00.123Z","context":"${overrides.context ?? 'REAL_ONE'}"}`,
+  ].join('\r\n');
+}
+
+test('an answer of the documented shape passes: dates, lengths and tokens vary, tokens bind for later commands', () => {
+  const bindings = new TokenBindings();
+  compareOutput(documented, actual(), bindings, 'example');
+  assert.equal(bindings.substitute("curl -H 'X-Everwrite-Context: TOKEN_ONE' -H 'If-Match: \"tag1\"'"), "curl -H 'X-Everwrite-Context: REAL_ONE' -H 'If-Match: \"real-tag\"'");
+});
+
+test('a different status, JSON value, JSON field set or token fails, naming what differs', () => {
+  assert.throws(() => compareOutput(documented, actual({ status: 'HTTP/1.1 404 Not Found' }), new TokenBindings(), 'example'), /status line/);
+  assert.throws(() => compareOutput(documented, actual({ body: '{"n":4,"code":"X","lastModified":"x","context":"REAL_ONE"}' }), new TokenBindings(), 'example'), /\$\.n is 4/);
+  assert.throws(() => compareOutput(documented, actual({ body: '{"n":3,"code":"X","lastModified":"x","context":"REAL_ONE","extra":1}' }), new TokenBindings(), 'example'), /has keys/);
+  assert.throws(() => compareOutput(documented, actual({ context: 'REAL_ONE', body: '{"n":3,"code":"X","lastModified":"x","context":"ANOTHER"}' }), new TokenBindings(), 'example'), /different token/);
+  const bindings = new TokenBindings();
+  compareOutput(documented, actual(), bindings, 'first');
+  assert.throws(() => compareOutput(documented, actual({ context: 'REAL_TWO' }), bindings, 'second'), /different token/, 'the same documented token must stay the same real token');
+});
+
+test('without a ... line no extra header may appear; text lines compare exactly apart from dates and printed contexts', () => {
+  const exact = ['HTTP/1.1 204 No Content', 'Date: x'].join('\n');
+  compareOutput(exact, 'HTTP/1.1 204 No Content\r\r\n\u001b[1mDate\u001b[0m: Mon, 07 Dec 2026 12:00:00 GMT\r\r\n', new TokenBindings(), 'exact (a terminal\'s line ends and bold names)');
+  assert.throws(() => compareOutput(exact, 'HTTP/1.1 204 No Content\r\nDate: y\r\nETag: "t"\r\n', new TokenBindings(), 'exact'), /headers the docs do not show: etag/);
+  compareOutput('buy milk\ncontext: DOCUMENTED_TOKEN_AAAAAA (put with this context)', 'buy milk\ncontext: RealTokenFromTheRun_123 (put with this context)\n', new TokenBindings(), 'text');
+  assert.throws(() => compareOutput('buy milk', 'buy bread', new TokenBindings(), 'text'), /does not match/);
+  assert.throws(() => compareOutput('one', 'one\ntwo', new TokenBindings(), 'text'), /printed more than the docs show/);
+  compareOutput('one\n...', 'one\ntwo\nthree', new TokenBindings(), 'text');
+});
+
+test('only blocks after the marker are extracted, with their language; transcripts split into commands and outputs', () => {
+  const markdown = ['```', '$ ignored', '```', '<!-- checked-example -->', '```sh', 'echo hi', '```', '<!-- checked-example -->', '```', '$ curl -s \\', '  x', 'out', '', '$ two', '```'].join('\n');
+  const examples = extractExamples('doc.md', markdown);
+  assert.deepEqual(examples.map((example) => [example.language, example.line]), [['sh', 5], ['', 9]]);
+  assert.deepEqual(parseTranscript(examples[1]?.text ?? ''), [{ command: 'curl -s   x', expected: 'out' }, { command: 'two', expected: '' }]);
+  assert.throws(() => extractExamples('bad.md', '<!-- checked-example -->\ntext'), /must be followed by a fenced block/);
+});
