@@ -58,7 +58,7 @@ test('hostile key list frames are EVERWRITE_BAD_FRAME', () => {
     { what: 'a truncated request', frame: request([1, ...bucket, 10, 1]) },
     { what: 'flags on a request', frame: frameOf(10 | 0x20, [1, ...bucket, 10, 1, 0, 0]) },
     { what: 'a key count past the frame', frame: reply(0x20, [1, ...varint(1_000_000), 1, 97]) },
-    { what: 'more keys than any page carries', frame: reply(0x20, [1, ...varint(keyListLimits.wireKeysMax + 1), ...new Array<number>(keyListLimits.wireKeysMax + 1).fill([1, 97]).flat()]) },
+    { what: 'more keys than any page carries', frame: reply(0x20, [1, ...varint(keyListLimits.wireKeysMax + 1), ...Array.from({ length: keyListLimits.wireKeysMax + 1 }, () => [1, 97]).flat()]) },
     { what: 'an empty key', frame: reply(0x20, [1, 1, 0, 0]) },
     { what: 'a key longer than any key', frame: reply(0x20, [1, 1, ...varint(keyListLimits.wireKeyBytesMax + 1), ...new Array<number>(keyListLimits.wireKeyBytesMax + 1).fill(97)]) },
     { what: 'a next partition beyond the largest ring', frame: reply(0x60, [1, 0, ...varint(keyListLimits.wirePartitionsMax), 0]) },
