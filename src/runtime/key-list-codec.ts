@@ -11,7 +11,7 @@
 //               reply:   id, integer count (<= wireKeysMax), count key bytes[, next partition, next after bytes]
 import type { KeyListMessage } from '../core/protocol/messages.ts';
 import { keyListLimits } from '../core/key-listing/index.ts';
-import { utf8Decode } from '../core/base/bytes.ts';
+import { decodeName } from '../core/protocol/storage-key.ts';
 import { varintSize, writeVarint } from '../core/versioning/wire.ts';
 import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
@@ -71,7 +71,7 @@ function decodeRequest(reader: TreeExchangeReader): KeyListMessage {
   const bucketBytes = boundedBytes(reader, keyListLimits.wireBucketBytesMax, 'bucket');
   let bucket: string;
   try {
-    bucket = utf8Decode(bucketBytes);
+    bucket = decodeName(bucketBytes);
   } catch {
     return reader.fail('key list bucket is not UTF-8');
   }

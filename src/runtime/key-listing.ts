@@ -10,6 +10,7 @@ import { utf8Decode } from '../core/base/bytes.ts';
 import { asPartitionIndex, type NodeId, type PartitionIndex } from '../core/base/ids.ts';
 import { keyListLimits, planCoverage } from '../core/key-listing/index.ts';
 import type { KeyListMessage } from '../core/protocol/messages.ts';
+import { decodeName } from '../core/protocol/storage-key.ts';
 import { base64UrlDecode, base64UrlEncode } from '../core/versioning/index.ts';
 import { serveKeyListPage, type KeyListReplicaContext } from './key-list-replica.ts';
 import type { TimerHandle, Timers } from './ports.ts';
@@ -249,7 +250,7 @@ function progresses(position: Position, run: readonly number[], reply: KeyListRe
 
 function decodeKey(key: Uint8Array): string {
   try {
-    return utf8Decode(key);
+    return decodeName(key);
   } catch {
     // Keys are written as UTF-8 (both front ends refuse others); a damaged one is shown, not dropped.
     return Buffer.from(key).toString('utf8');
