@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { runKeys } from '../../../src/cli/commands/keys.ts';
 import type { CommandIo } from '../../../src/cli/commands/kv.ts';
-import { startHarness, type Harness } from './http-harness.ts';
+import { withHarness } from './http-harness.ts';
 
 const bounded = { timeout: 20_000 };
 
@@ -23,15 +23,6 @@ function captureIo(requestTimeoutMs = 5000): CommandIo & { exitCode?: number; ou
     requestTimeoutMs,
   };
   return io;
-}
-
-async function withHarness(body: (harness: Harness) => Promise<void>): Promise<void> {
-  const harness = await startHarness();
-  try {
-    await body(harness);
-  } finally {
-    await harness.close();
-  }
 }
 
 test('keys prints one key per line and exits 0; --json prints the node\'s lines', bounded, () =>

@@ -76,3 +76,13 @@ export function rawExchange(
     });
   });
 }
+
+/** Runs `body` against a fresh harness and closes it whatever the outcome. */
+export async function withHarness(body: (harness: Harness) => Promise<void>, options: HarnessOptions = {}): Promise<void> {
+  const harness = await startHarness(options);
+  try {
+    await body(harness);
+  } finally {
+    await harness.close();
+  }
+}
