@@ -8,6 +8,7 @@ import { asNodeId, asPartitionIndex, type NodeId } from '../../../src/core/base/
 import { md5 } from '../../../src/core/base/md5.ts';
 import { keyListLimits } from '../../../src/core/key-listing/index.ts';
 import { NodeCore } from '../../../src/core/node/node-core.ts';
+import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
 import type { Message } from '../../../src/core/protocol/messages.ts';
 import { createRing, primaryNodes } from '../../../src/core/ring/index.ts';
 import { actorOf } from '../../../src/core/versioning/index.ts';
@@ -23,6 +24,7 @@ import type { KeyListing, KeyListPage } from '../../../src/runtime/service.ts';
 
 interface Cluster {
   readonly runtimes: NodeRuntime[];
+  readonly engines: MemoryEngine[];
   readonly network: MemoryNetwork;
   readonly ids: NodeId[];
   stop(): Promise<void>;
@@ -35,9 +37,11 @@ async function startCluster(n: number): Promise<Cluster> {
   const network = new MemoryNetwork();
   const contextSeal = new HmacContextSeal(new TextEncoder().encode('key listing test secret'));
   const runtimes: NodeRuntime[] = [];
+  const engines: MemoryEngine[] = [];
   for (const id of ids) {
     const engine = new MemoryEngine();
     await engine.open();
+    engines.push(engine);
     const core = new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings: { defaultProps: { n, r: 1, w: n, resolver: 'siblings', durability: 'buffered' } } });
     const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport: network.transport(id), store: new LocalStore(engine), hints: await HintStore.open(engine), addresses: new Map(), md5, valueBytesMax: 1024, contextSeal, keyListPageTimeoutMs: 300 });
     await runtime.start();
@@ -49,7 +53,7 @@ async function startCluster(n: number): Promise<Cluster> {
     clearInterval(keepAlive);
     await Promise.all(runtimes.map((runtime) => runtime.stop()));
   };
-  return { runtimes, network, ids, stop };
+  return { runtimes, engines, network, ids, stop };
 }
 
 async function writeKeys(runtime: NodeRuntime, bucket: string, count: number): Promise<string[]> {
@@ -112,6 +116,23 @@ test('every live key is listed once, deletes and other buckets are not, and a cu
   }
 });
 
+test('a copy of a key in a partition the ring does not place it in (left by a handoff) is not listed again', { timeout: 30_000 }, async () => {
+  const cluster = await startCluster(3);
+  try {
+    const n1 = cluster.runtimes[0] as NodeRuntime;
+    const keys = await writeKeys(n1, 'carts', 20);
+    const storageKey = encodeStorageKey('carts', keys[0] as string).slice();
+    const partition = n1.placement('carts', keys[0] as string).partition;
+    for (const engine of cluster.engines) {
+      const record = (await engine.get(partition, storageKey)) as Uint8Array;
+      await engine.batch((partition + 1) % 64, [{ type: 'put', key: storageKey, value: record }], { durable: false });
+    }
+    assertExactlyOnce((await drain(n1.listKeys('carts'))).keys, keys);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 test('a malformed cursor is EVERWRITE_BAD_REQUEST', { timeout: 30_000 }, async () => {
   const cluster = await startCluster(3);
   try {
@@ -167,6 +188,12 @@ test('a hostile peer asking for a billion keys gets at most a page; a partition 
     intruder.send(asNodeId('n1'), encodeMessages([{ type: 'keyListRequest', id: 8, bucket: 'carts', partitions: [64], after: new Uint8Array(0), keysMax: 5 }]));
     await waitFor(() => replies.length === 2);
     assert.deepEqual(replies[1], { type: 'keyListReply', id: 8, ok: false, keys: [] });
+    // A reply nobody asked for and a damaged frame are dropped; the node goes on serving.
+    intruder.send(asNodeId('n1'), encodeMessages([{ type: 'keyListReply', id: 1, ok: true, keys: [new Uint8Array([97])], next: { partition: 3, after: new Uint8Array([1]) } }]));
+    intruder.send(asNodeId('n1'), new Uint8Array([0xc1, 1, 10, 1, 0xff]));
+    intruder.send(asNodeId('n1'), encodeMessages([{ type: 'keyListRequest', id: 9, bucket: 'carts', partitions: [0], after: new Uint8Array(0), keysMax: 3 }]));
+    await waitFor(() => replies.length === 3);
+    assert.ok(replies[2]?.type === 'keyListReply' && replies[2].id === 9 && replies[2].ok && replies[2].keys.length <= 3);
     await intruder.stop();
   } finally {
     await cluster.stop();
