@@ -88,6 +88,7 @@ async function answerPage(exchange: Exchange, listing: KeyListing): Promise<void
 /** Resolves once the socket drained, false if it closed or did not drain in time. */
 function drained(exchange: Exchange): Promise<boolean> {
   const response = exchange.response;
+  if (response.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const finish = (ok: boolean): void => {
       clearTimeout(timer);
@@ -111,6 +112,8 @@ async function streamListing(exchange: Exchange, listing: KeyListing): Promise<v
   response.setHeader('Content-Type', 'application/x-ndjson; charset=utf-8');
   const missing: number[] = [];
   while (page !== undefined) {
+    // A reader that went away while the page was read: stop here, not at the next write.
+    if (response.destroyed) return;
     missing.push(...page.missingPartitions);
     if (page.keys.length > 0 && !response.write(`${JSON.stringify({ keys: page.keys })}\n`) && !(await drained(exchange))) {
       response.destroy();
