@@ -95,17 +95,17 @@ testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --scan lists eve
 
 test('everwrite keys and the paged HTTP form list every key once; bad listing requests are coded 400s', { timeout: 120_000 }, async () => {
   const keys = await writeKeys('pages', 90);
-  const cli = await new Promise<{ code: number; stdout: string }>((resolve) => {
-    execFile(process.execPath, [binPath, 'keys', 'pages', '--node', fixture.url(3)], { env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' }, timeout: 60_000 }, (error, stdout) => resolve({ code: error === null ? 0 : Number(error.code), stdout }));
+  const cli = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [binPath, 'keys', 'pages', '--node', fixture.url(3)], { env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' }, timeout: 90_000 }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }));
   });
-  assert.equal(cli.code, 0);
+  assert.equal(cli.code, 0, `everwrite keys: ${cli.stderr}`);
   assertExactlyOnce(cli.stdout.trimEnd().split('\n'), keys);
 
   const paged: string[] = [];
   let continuation: string | null = null;
   for (let page = 0; page < 20; page++) {
     const query: string = continuation === null ? '' : `&continuation=${encodeURIComponent(continuation)}`;
-    const reply = await request(`${fixture.url((page % 3) + 1)}/buckets/pages/keys?keys=true&max_keys=25${query}`);
+    const reply = await request(`${fixture.url((page % 3) + 1)}/buckets/pages/keys?keys=true&max_keys=25${query}`, { fetchTimeoutMs: 60_000 });
     assert.equal(reply.status, 200, reply.text);
     const body = reply.json<{ keys: string[]; continuation: string | null; partial: unknown }>();
     assert.equal(body.partial, null);
