@@ -49,6 +49,8 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   viewFull: ['view'],
   treeExchange: ['ringVersion', 'exchange'],
   catchUp: ['ringVersion', 'catchUp'],
+  keyListRequest: ['id', 'bucket', 'partitions', 'after', 'keysMax'],
+  keyListReply: ['id', 'ok', 'keys'],
 };
 
 /** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */

@@ -20,6 +20,7 @@ const registrars: ReadonlyMap<string, Registrar> = new Map<string, Registrar>([
   ['get', registerKv],
   ['put', registerKv],
   ['delete', registerKv],
+  ['keys', async (program) => (await import('./commands/keys.ts')).registerKeysCommand(program)],
   ['ring', async (program) => (await import('./commands/ring.ts')).registerRingCommand(program)],
   [
     'cluster',

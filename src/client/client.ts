@@ -5,6 +5,7 @@
 // key's first primary (client-driven, the paper's section 6.4), skipping nodes that just failed.
 // It retries only what is safe to retry: a request that never reached a node goes to another one;
 // a read whose connection broke is tried once more elsewhere; a write is never sent twice.
+import { iterateKeys, keyPagePath, parseKeyPage, type KeyPage, type ListKeysOptions } from './key-listing.ts';
 import { Buffer } from 'node:buffer';
 import type { BucketProps, MemberStatus } from '../runtime/service.ts';
 import { badArgument, clientErrorCodes, EverwriteClientError, isEverwriteClientError } from './errors.ts';
@@ -226,6 +227,23 @@ export class EverwriteClient {
         await sleep(pauseMs / 2 + Math.random() * (pauseMs / 2));
       }
     }
+  }
+
+  // ---- key listing (decision 0030) ---------------------------------------------------------------
+
+  /**
+   * Every live key of a bucket, one page fetched at a time as the loop asks for more. Expensive:
+   * for batch jobs and operators, never a request path. Ends with EVERWRITE_PARTIAL_LISTING when
+   * some partitions had no live replica (unless `allowPartial`), after yielding what was listed.
+   */
+  listKeys(bucket: string, options: ListKeysOptions = {}): AsyncGenerator<string, void, undefined> {
+    keyPagePath(bucket, undefined, options.pageKeys);
+    return iterateKeys((continuation) => this.listKeysPage(bucket, { ...options, ...(continuation === undefined ? {} : { continuation }) }), options.allowPartial === true);
+  }
+
+  /** One page of a bucket's keys and the continuation to pass for the next (null at the end). */
+  listKeysPage(bucket: string, options: { readonly continuation?: string; readonly pageKeys?: number; readonly timeoutMs?: number } = {}): Promise<KeyPage> {
+    return this.run(() => ({ http: { method: 'GET', path: keyPagePath(bucket, options.continuation, options.pageKeys) }, idempotent: true, parse: parseKeyPage }), options.timeoutMs);
   }
 
   // ---- buckets and cluster -----------------------------------------------------------------------

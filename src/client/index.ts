@@ -4,3 +4,4 @@ export { EverwriteClient, type ReadOptions, type WriteOptions, type PutOptions, 
 export { EverwriteClientError, isEverwriteClientError, clientErrorCodes, type EverwriteClientErrorFields } from './errors.ts';
 export { clientDefaults, type EverwriteClientOptions, type Routing } from './options.ts';
 export type { GetResult as ClientGetResult, Sibling } from './responses.ts';
+export type { KeyPage, ListKeysOptions } from './key-listing.ts';

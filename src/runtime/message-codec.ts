@@ -34,6 +34,7 @@
 //  13 treeExchange     anti-entropy's tree exchange (tree-exchange-codec.ts): ringVersion, the exchange message
 //  11 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
 //  12 handoff          ownership handoff of a membership transition: layout in handoff-message-codec.ts
+//  10 keyList          key listing's request and reply (key-list-codec.ts, decision 0030)
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
@@ -45,6 +46,7 @@ import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
+import { decodeKeyListMessage, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';
 
 const frameMarker = 0xc1;
 
@@ -189,6 +191,9 @@ function messageSize(message: Message): number {
       return handoffMessageSize(message);
     case 'catchUp':
       return 1 + catchUpSize(message);
+    case 'keyListRequest':
+    case 'keyListReply':
+      return keyListMessageSize(message);
     default:
       return assertUnknownType(message);
   }
@@ -318,6 +323,9 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
     case 'catchUp':
       frame[offset] = catchUpCode;
       return writeCatchUp(frame, offset + 1, message);
+    case 'keyListRequest':
+    case 'keyListReply':
+      return writeKeyListMessage(frame, offset, message);
     default:
       return assertUnknownType(message);
   }
@@ -575,6 +583,7 @@ function decodeMessage(cursor: FrameCursor): Message {
   if (code === handoffMessageCode) return decodeHandoffMessage(cursor, flags);
   if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   if (code === catchUpCode) return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  if (code === keyListMessageCode) return decodeKeyListMessage(cursor, flags);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);

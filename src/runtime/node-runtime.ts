@@ -24,7 +24,9 @@ import { targetOfHintId, type HintStore } from './hint-store.ts';
 import type { CoordinatedOperation, RuntimeObserver } from './observer.ts';
 import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './ports.ts';
 import { reservedNamespaces } from './ports.ts';
-import type { AntiEntropyReport, BucketProps, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
+import { KeyLister } from './key-listing.ts';
+import type { KeyListReplicaContext } from './key-list-replica.ts';
+import type { AntiEntropyReport, BucketProps, KeyListing, KeyListOptions, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -66,6 +68,8 @@ export interface NodeRuntimeOptions {
   readonly onLeftCluster?: (viewVersion: number) => void;
   /** Told of operations, forwards, sloppy writes, read repairs and hints (metrics); none when absent. */
   readonly observer?: RuntimeObserver;
+  /** How long a replica may take to answer one page of a key listing (decision 0030). Default 5000. */
+  readonly keyListPageTimeoutMs?: number;
 }
 
 type Success = Extract<Outcome, { ok: true }>;
@@ -116,6 +120,7 @@ export class NodeRuntime implements KvService {
   /** The type of the event being stepped: tells a read repair's push from anti-entropy's (both replicaPut id 0). */
   private steppingType: Event['type'] | undefined;
   private readonly handoffs = new Map<string, Handoff>();
+  private readonly keyLister: KeyLister;
 
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -127,6 +132,31 @@ export class NodeRuntime implements KvService {
     });
     this.engine = options.store.engine;
     this.observer = options.observer;
+    this.keyLister = new KeyLister(
+      {
+        replicaContext: (bucket) => this.keyListReplicaContext(bucket),
+        isAlive: (node) => options.core.isAlive(node, options.clock.monotonicMs()),
+        send: (to, message) => this.sendNow(to, message),
+        timers: options.timers,
+      },
+      options.core.self,
+      options.keyListPageTimeoutMs,
+    );
+  }
+
+  private keyListReplicaContext(bucket: string): KeyListReplicaContext {
+    const core = this.options.core;
+    return { engine: this.engine, md5: this.options.md5, ring: core.ring, self: core.self, n: core.bucketProps(bucket).n };
+  }
+
+  /** A message outside the core's dispatch (key listing's pages): one frame of its own, errors logged as flushOutbox does. */
+  private sendNow(to: NodeId, message: Message): void {
+    if (!this.running) return;
+    try {
+      this.sendFrames(to, [message]);
+    } catch (error) {
+      this.logger.error({ to, type: message.type, error: String(error) }, 'sending to a peer failed; the message is dropped');
+    }
   }
 
   get core(): NodeCore {
@@ -145,6 +175,7 @@ export class NodeRuntime implements KvService {
     this.tickHandle?.cancel();
     await this.options.transport.stop();
     this.deadlines.clear();
+    this.keyLister.stop();
     for (const [, waiter] of this.waiters.entries()) waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
     this.waiters.clear();
   }
@@ -223,6 +254,12 @@ export class NodeRuntime implements KvService {
     return { bucket, key, partition, primaries: [...primaries], targets: targets.map((entry) => ({ node: entry.node, role: entry.role, ...(entry.role === 'fallback' ? { standsInFor: entry.standsInFor } : {}) })) };
   }
 
+  listKeys(bucket: string, options: KeyListOptions = {}): KeyListing {
+    if (!this.running) throw new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running');
+    if (bucket.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'bucket must not be empty');
+    return this.keyLister.list(bucket, this.options.core.ring.partitionCount, options);
+  }
+
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
@@ -275,7 +312,12 @@ export class NodeRuntime implements KvService {
       return;
     }
     const nowMs = this.options.clock.monotonicMs();
-    for (const message of messages) this.events.push({ type: 'message', nowMs, from, message });
+    for (const message of messages) {
+      // Key listing's pages read storage page by page; the runtime serves them (decision 0030).
+      if (message.type === 'keyListRequest') this.keyLister.onRequest(from, message);
+      else if (message.type === 'keyListReply') this.keyLister.onReply(from, message);
+      else this.events.push({ type: 'message', nowMs, from, message });
+    }
     this.drain();
   }
 

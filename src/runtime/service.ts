@@ -114,6 +114,29 @@ export interface NodeStatus {
   readonly handoff?: HandoffStatus;
 }
 
+/** How a key listing starts and pages (decision 0030). */
+export interface KeyListOptions {
+  /** A cursor from an earlier page: the listing resumes after it. */
+  readonly cursor?: string;
+  /** Keys per page, at most keyListLimits.pageKeysMax (the default). */
+  readonly pageKeysMax?: number;
+}
+
+/** One page of a key listing. */
+export interface KeyListPage {
+  readonly keys: readonly string[];
+  /** Partitions no live replica answered for: their keys are not in the listing (a partial result). */
+  readonly missingPartitions: readonly number[];
+  /** Where the next page starts; undefined when this page ends the listing. */
+  readonly cursor: string | undefined;
+}
+
+/** A key listing pulled one page at a time: nothing is read ahead of the consumer. */
+export interface KeyListing {
+  /** The next page, or undefined once the listing is done. Call again only after the previous page arrived. */
+  nextPage(): Promise<KeyListPage | undefined>;
+}
+
 export interface KvService {
   get(bucket: string, key: string, options?: RequestOptions): Promise<GetResult>;
   put(request: PutRequest): Promise<{ readonly context: string }>;
@@ -132,6 +155,11 @@ export interface KvService {
   requestAntiEntropy?(partition: number | undefined): AntiEntropyReport;
   /** Where a key lives (GET /admin/placement); absent on a service without a ring (a test double). */
   placement?(bucket: string, key: string): KeyPlacementReport;
+  /**
+   * Lists a bucket's keys over a coverage plan (decision 0030): expensive, for operators and batch
+   * jobs, never a request path. EVERWRITE_BAD_REQUEST for a malformed cursor. Absent on a test double.
+   */
+  listKeys?(bucket: string, options?: KeyListOptions): KeyListing;
   /** This node's own replica of a key, without any quorum; undefined when it holds no version. */
   localGet(bucket: string, key: string): Promise<GetResult | undefined>;
 }

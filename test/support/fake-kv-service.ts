@@ -9,6 +9,9 @@ import type {
   BucketProps,
   DeleteRequest,
   GetResult,
+  KeyListing,
+  KeyListOptions,
+  KeyListPage,
   KvService,
   NodeStatus,
   PutRequest,
@@ -16,7 +19,7 @@ import type {
   SiblingView,
 } from '../../src/runtime/service.ts';
 
-export type FakeOperation = 'get' | 'put' | 'delete' | 'getBucketProps' | 'setBucketProps' | 'deleteBucketProps' | 'status' | 'ring' | 'localGet';
+export type FakeOperation = 'get' | 'put' | 'delete' | 'getBucketProps' | 'setBucketProps' | 'deleteBucketProps' | 'status' | 'ring' | 'localGet' | 'listKeys';
 
 /** One call as the fake received it, for asserting what the HTTP layer passed through. */
 export interface FakeCall {
@@ -180,6 +183,41 @@ export class FakeKvService implements KvService {
     this.calls.push({ operation: 'ring' });
     this.throwPlannedFailure('ring');
     return { partitionCount: 8, version: 1, owners: Array.from({ length: 8 }, () => 'n1') };
+  }
+
+  /** Pages of key listings served so far: what a backpressure test watches. */
+  listingPagesServed = 0;
+  /** Partitions the next listings report as missing, in their last page (a partial listing). */
+  listingMissingPartitions: readonly number[] = [];
+
+  /**
+   * The bucket's live keys in sorted order, a page at a time; the cursor is "fake.<index>". A
+   * failNext('listKeys') error is thrown by the page after the first (a failure mid-listing).
+   */
+  listKeys(bucket: string, options: KeyListOptions = {}): KeyListing {
+    const cursor = options.cursor;
+    if (cursor !== undefined && !/^fake\.[0-9]+$/.test(cursor)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'the listing cursor is malformed');
+    let position: number | undefined = cursor === undefined ? 0 : Number(cursor.slice('fake.'.length));
+    const pageKeysMax = options.pageKeysMax ?? 1000;
+    let pages = 0;
+    // A snapshot taken at the first page: the fake's listing does not see later writes.
+    let keys: string[] | undefined;
+    return {
+      nextPage: async (): Promise<KeyListPage | undefined> => {
+        if (position === undefined) return undefined;
+        if (pages++ > 0) this.throwPlannedFailure('listKeys');
+        this.listingPagesServed += 1;
+        keys ??= this.liveKeys(bucket);
+        const page = keys.slice(position, position + pageKeysMax);
+        position = position + pageKeysMax < keys.length ? position + pageKeysMax : undefined;
+        return { keys: page, missingPartitions: position === undefined ? this.listingMissingPartitions : [], cursor: position === undefined ? undefined : `fake.${position}` };
+      },
+    };
+  }
+
+  private liveKeys(bucket: string): string[] {
+    const live = [...this.keys].filter(([address, versions]) => address.startsWith(`${bucket}\u0000`) && versions.some((version) => !version.sibling.deleted));
+    return live.map(([address]) => address.slice(bucket.length + 1)).sort();
   }
 
   async localGet(bucket: string, key: string): Promise<GetResult | undefined> {

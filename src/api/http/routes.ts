@@ -6,6 +6,7 @@ import { deleteProps, getAntiEntropy, getHealth, getMetrics, getProps, getRing, 
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
 import { deletePlan, getPlan, getView, postCommit, postJoin, postLeave, postPlanJoin, postRemove } from './membership-handlers.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
+import { listBucketKeys } from './key-list-handlers.ts';
 import { dashboardPaths, getDashboardAsset, getPlacement, getStats } from './observe-handlers.ts';
 
 function route(template: string, handlers: Readonly<Record<string, Handler>>): RouteDefinition {
@@ -36,6 +37,7 @@ export const routes = Object.freeze({
   dashboardAsset: route('/dashboard/{file}', { GET: getDashboardAsset }),
   adminStats: route('/admin/stats', { GET: getStats }),
   adminPlacement: route('/admin/placement', { GET: getPlacement }),
+  bucketKeys: route('/buckets/{bucket}/keys', { GET: listBucketKeys }),
 });
 
 const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
@@ -73,11 +75,12 @@ export function matchRoute(request: IncomingMessage, response: ServerResponse): 
   const fixed = fixedPaths.get(path);
   if (fixed !== undefined) return exchange(request, response, fixed, '', '', rawQuery);
   const segments = path.split('/');
-  // ['', 'buckets', b, 'keys', k] | ['', 'buckets', b, 'props'] | ['', 'admin', 'local', 'buckets', b, 'keys', k]
+  // ['', 'buckets', b, 'keys', k] | ['', 'buckets', b, 'props'] | ['', 'buckets', b, 'keys'] | ['', 'admin', 'local', 'buckets', b, 'keys', k]
   if (segments[0] !== '') return undefined;
   if (segments[1] === 'buckets') {
     if (segments.length === 5 && segments[3] === 'keys') return exchange(request, response, routes.key, segments[2] as string, segments[4] as string, rawQuery);
     if (segments.length === 4 && segments[3] === 'props') return exchange(request, response, routes.props, segments[2] as string, '', rawQuery);
+    if (segments.length === 4 && segments[3] === 'keys') return exchange(request, response, routes.bucketKeys, segments[2] as string, '', rawQuery);
     return undefined;
   }
   if (segments.length === 7 && segments[1] === 'admin' && segments[2] === 'local' && segments[3] === 'buckets' && segments[5] === 'keys') {

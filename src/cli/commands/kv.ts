@@ -77,7 +77,7 @@ export interface DeleteArguments {
   readonly json?: boolean;
 }
 
-function describeFetchFailure(node: string, error: unknown, timeoutMs: number): string {
+export function describeFetchFailure(node: string, error: unknown, timeoutMs: number): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return `no answer from ${node} within ${timeoutMs} ms`;
   }
@@ -94,7 +94,7 @@ async function request(io: CommandIo, node: string, url: string, init: RequestIn
 }
 
 /** Runs a command body: a failure becomes one stderr line and its documented exit code (exit-codes.ts). */
-async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
+export async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
   let code: number;
   try {
     code = await body();
@@ -107,7 +107,7 @@ async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<n
 }
 
 /** One stderr line for a node's error answer; returns the exit code its status means. */
-async function reportServerError(io: CommandIo, response: Response): Promise<number> {
+export async function reportServerError(io: CommandIo, response: Response): Promise<number> {
   io.stderr.write(formatServerError(response.status, await response.text()));
   return exitCodeForHttpStatus(response.status);
 }

@@ -24,6 +24,8 @@ export const errorTable = {
   EVERWRITE_QUORUM_NOT_MET: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_TIMEOUT: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_UNAVAILABLE: { httpStatus: 503, resp: 'TRYAGAIN' },
+  /** A key listing could not read every partition: no live replica answered for some (decision 0030). */
+  EVERWRITE_PARTIAL_LISTING: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_AUTH_FAILED: { httpStatus: 401, resp: 'NOAUTH' },
   EVERWRITE_STORAGE_FAILED: { httpStatus: 500, resp: 'ERR' },
   EVERWRITE_INTERNAL: { httpStatus: 500, resp: 'ERR' },

@@ -339,6 +339,10 @@ export class NodeCore {
         return this.handoff?.onMessage(from, message);
       case 'catchUp':
         return this.catchUp.onMessage(from, message.ringVersion, message.catchUp);
+      case 'keyListRequest':
+      case 'keyListReply':
+        // Served by the runtime (it reads storage pages; runtime/key-listing.ts, decision 0030), which never steps them here.
+        return;
       case 'replicaPutAck':
       case 'replicaGetReply':
       case 'forwardReply':

@@ -79,6 +79,17 @@ export type HandoffMessage =
   | { readonly type: 'handoffAck'; readonly id: number; readonly viewVersion: number; readonly partition: number; readonly ok: boolean }
   | { readonly type: 'handoffDone'; readonly viewVersion: number; readonly transfers: readonly number[] };
 
+/**
+ * Key listing over a coverage plan (decision 0030). A request asks one replica for a page of the
+ * bucket's listable keys (key-listing/listing.ts) in the named partitions, ascending, each partition
+ * in storage-key order, starting strictly after `after` in the first one (empty: from its start;
+ * keys are never empty). The reply carries at most the replica's page bounds and, when more remain,
+ * `next`: where the following request starts. Partitions before `next.partition` are complete.
+ */
+export type KeyListMessage =
+  | { readonly type: 'keyListRequest'; readonly id: number; readonly bucket: string; readonly partitions: readonly number[]; readonly after: Uint8Array; readonly keysMax: number }
+  | { readonly type: 'keyListReply'; readonly id: number; readonly ok: boolean; readonly keys: readonly Uint8Array[]; readonly next?: { readonly partition: number; readonly after: Uint8Array } };
+
 export type Message =
   /** Store this record (merge with what you have). With `hintFor`, hold it for that primary instead. */
   | { readonly type: 'replicaPut'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array; readonly durable: boolean; readonly hintFor?: string }
@@ -101,6 +112,8 @@ export type Message =
   /** Ownership handoff during a membership transition (decision 0017). */
   | HandoffMessage
   /** One message of the fast catch-up after an outage (decision 0020), for keys placed by this ring version. */
-  | { readonly type: 'catchUp'; readonly ringVersion: number; readonly catchUp: CatchUpMessage };
+  | { readonly type: 'catchUp'; readonly ringVersion: number; readonly catchUp: CatchUpMessage }
+  /** A page of a key listing (decision 0030); served by the runtime's key listing, not the core. */
+  | KeyListMessage;
 
 export type MessageType = Message['type'];

@@ -80,8 +80,11 @@ export function decodeStorageKey(storageKey: Uint8Array): { bucket: string; key:
   }
 }
 
-/** UTF-8 of a whole name: the shared decoder drops a leading byte order mark, but a name may really start with one. */
-function decodeName(bytes: Uint8Array): string {
+/**
+ * UTF-8 of a whole name (bucket or key): the shared decoder drops a leading byte order mark, but a
+ * name may really start with one. Throws TypeError on malformed UTF-8, as utf8Decode.
+ */
+export function decodeName(bytes: Uint8Array): string {
   const text = utf8Decode(bytes);
   return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? `\uFEFF${text}` : text;
 }

@@ -81,6 +81,15 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   ),
   fc.record({ type: fc.constant('handoffAck' as const), id, viewVersion: viewVersionArbitrary, partition: fc.nat(65_279), ok: fc.boolean() }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('handoffDone' as const), viewVersion: viewVersionArbitrary, transfers: fc.array(id, { maxLength: 5 }) }, { noNullPrototype: true }),
+  // Key listing (decision 0030, key-list-codec.ts): partitions strictly ascending, keys never empty.
+  fc.record(
+    { type: fc.constant('keyListRequest' as const), id, bucket: text.filter((name) => name !== ''), partitions: fc.uniqueArray(fc.nat(16_383), { minLength: 1, maxLength: 4 }).map((list) => list.sort((a, b) => a - b)), after: bytes, keysMax: fc.integer({ min: 1, max: 2 ** 31 }) },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    { type: fc.constant('keyListReply' as const), id, ok: fc.boolean(), keys: fc.array(fc.uint8Array({ minLength: 1, maxLength: 24 }), { maxLength: 4 }), next: fc.record({ partition: fc.nat(16_383), after: bytes }, { noNullPrototype: true }) },
+    withRequired('type', 'id', 'ok', 'keys'),
+  ),
 );
 
 export const validMessages = fc.array(message, { maxLength: 4 });

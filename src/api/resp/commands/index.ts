@@ -6,11 +6,12 @@ import type { Reply } from '../reply.ts';
 import { connectionCommands } from './connection.ts';
 import { dataCommands } from './data.ts';
 import { readModifyWriteCommands } from './read-modify-write.ts';
+import { keyspaceCommands } from './keyspace.ts';
 import { serverCommands } from './server.ts';
 
 export function buildCommandTable(): ReadonlyMap<string, CommandSpec> {
   const table = new Map<string, CommandSpec>();
-  for (const spec of [...dataCommands, ...readModifyWriteCommands, ...connectionCommands, ...serverCommands]) table.set(spec.name, Object.freeze(spec));
+  for (const spec of [...dataCommands, ...readModifyWriteCommands, ...connectionCommands, ...serverCommands, ...keyspaceCommands]) table.set(spec.name, Object.freeze(spec));
   return table;
 }
 
