@@ -69,11 +69,18 @@ class PendingHandshake implements AdmittedConnection {
 /** A TCP connection and the TLS socket over it share both ends' addresses, which no other live connection to this port has. */
 const connectionKeyOf = (socket: Socket): string => `${socket.remoteAddress ?? '?'}|${socket.remotePort ?? '?'}`;
 
+/** A listener's handshake guard: its counters, and a way to cut unfinished handshakes when the listener closes. */
+export interface TlsHandshakeGuard {
+  readonly stats: TlsHandshakeStats;
+  /** Closes every connection still in its TLS handshake, so closing the server does not wait for their deadlines. */
+  closePending(): void;
+}
+
 /**
  * Puts `server`'s unfinished handshakes under a budget and counts failures. The front end must take
  * its connections from 'secureConnection' (finished handshakes), not 'connection'.
  */
-export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOptions): TlsHandshakeStats {
+export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOptions): TlsHandshakeGuard {
   const limits = validateAdmissionLimits('TLS', {
     connectionsMax: options.handshakesPendingMax ?? tlsListenerDefaults.handshakesPendingMax,
     connectionsPerAddressMax: options.handshakesPendingPerAddressMax ?? tlsListenerDefaults.handshakesPendingPerAddressMax,
@@ -108,5 +115,10 @@ export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOption
     stats.failed += 1;
     socket.destroy();
   });
-  return stats;
+  return {
+    stats,
+    closePending: () => {
+      for (const handshake of [...pending.values()]) handshake.evict();
+    },
+  };
 }

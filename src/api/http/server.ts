@@ -166,7 +166,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   // No server.maxConnections: Node would drop a newcomer at the cap before the guard could make
   // room for it by closing an idle connection (decision 0013). Over TLS a connection joins the
   // table once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
-  const tlsStats = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createHttpsServer>, tls);
+  const tlsGuard = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createHttpsServer>, tls);
   server.on(tls === undefined ? 'connection' : 'secureConnection', connections.onConnection);
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     void serveRequest(context, lifecycle, request, response);
@@ -186,10 +186,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   context.logger.info({ host: address.address, port: address.port, tls: tls !== undefined }, `http api listening${tls === undefined ? '' : ' (https)'}`);
   return Object.freeze({
     address: Object.freeze({ host: address.address, port: address.port }),
-    close: () => closeServer(server, lifecycle, context.metrics, resolved.closeTimeoutMs),
+    close: () => {
+      tlsGuard?.closePending();
+      return closeServer(server, lifecycle, context.metrics, resolved.closeTimeoutMs);
+    },
     setTlsCredentials: (credentials: TlsCredentials) => {
       if (tls !== undefined) (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
     },
-    tlsStats,
+    tlsStats: tlsGuard?.stats,
   });
 }

@@ -83,7 +83,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const socketOptions = { allowHalfOpen: true, noDelay: true };
   const server = tls === undefined ? createServer(socketOptions) : createTlsServer({ ...socketOptions, ...tlsServerOptions(tls) });
   // Over TLS a connection is admitted once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
-  const tlsStats = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createTlsServer>, tls);
+  const tlsGuard = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createTlsServer>, tls);
   server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     stats.connectionsReceived += 1;
     if (closing) {
@@ -121,6 +121,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve, reject) => {
       closing = true;
+      tlsGuard?.closePending();
       const deadline = setTimeout(() => {
         for (const connection of connections) connection.destroy();
       }, resolved.closeTimeoutMs);
@@ -140,5 +141,5 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   const setTlsCredentials = (credentials: TlsCredentials): void => {
     if (tls !== undefined) (server as ReturnType<typeof createTlsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
   };
-  return Object.freeze({ address: Object.freeze({ host: address.address, port: address.port }), close, setTlsCredentials, tlsStats });
+  return Object.freeze({ address: Object.freeze({ host: address.address, port: address.port }), close, setTlsCredentials, tlsStats: tlsGuard?.stats });
 }

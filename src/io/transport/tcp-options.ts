@@ -187,8 +187,18 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     coalesceStrategy: merged.coalesceStrategy,
     queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
     inboundPeersOnly: options.inboundPeersOnly === true,
-    tls: options.tls,
+    tls: validateTls(options.tls),
   });
+}
+
+/** Peer TLS material must be PEM text or bytes, all three present: node:tls would otherwise fail later, at the first connection. */
+function validateTls(tls: PeerTlsCredentials | undefined): PeerTlsCredentials | undefined {
+  if (tls === undefined) return undefined;
+  for (const field of ['cert', 'key', 'ca'] as const) {
+    const value = tls[field] as unknown;
+    if (!((typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0)) throw invalid(`tls.${field} must be non-empty PEM text or a Buffer`);
+  }
+  return Object.freeze({ cert: tls.cert, key: tls.key, ca: tls.ca });
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -143,3 +143,11 @@ testNeeding(missing, 'a rotated certificate is served to new connections while a
   await waitFor(() => a.received.length === 2, 5000, 'a frame on the open link');
   assert.equal(a.transport.metricsSnapshot().inboundAuthenticated, 1, 'the open link was not re-established');
 });
+
+testNeeding(missing, 'peer TLS options without a CA, or with an empty or non-text value, are refused at construction with EVERWRITE_BAD_REQUEST', testTimeout, () => {
+  const good = clusterTls('options');
+  const base = { nodeId: asNodeId('options'), listen: { host: '127.0.0.1', port: 0 }, secret: testSecret };
+  for (const tls of [{ ...good, ca: '' }, { ...good, key: 42 }, { cert: good.cert, key: good.key }]) {
+    assert.throws(() => new TcpTransport({ ...base, tls: tls as unknown as PeerTlsCredentials }), { code: 'EVERWRITE_BAD_REQUEST' });
+  }
+});
