@@ -11,7 +11,8 @@
 // replica that holds the first take the second for a version it already has, and drop it, though
 // it was acknowledged (found by the simulator with buffered buckets; decision 0008). A clean stop
 // writes the marker durably after the node's last write, so a restart after it keeps the epoch.
-import type { PropsEntry } from '../core/protocol/messages.ts';
+import type { PropsEntry, UserEntry } from '../core/protocol/messages.ts';
+import { userProblem } from '../core/node/users.ts';
 import type { HandoffProgress } from '../core/node/effects.ts';
 import { loadHandoffProgress } from './handoff-progress-store.ts';
 import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
@@ -22,6 +23,7 @@ const bootKey = new TextEncoder().encode('boots');
 /** Present exactly while no incarnation runs: written last by a clean stop, deleted at boot. */
 const cleanStopKey = new TextEncoder().encode('clean-stop');
 const propsPrefix = 'props/';
+const usersPrefix = 'users/';
 /** Ids one incarnation may allocate; boots x this stays a safe integer for 2^21 boots. */
 export const idRangePerBoot = 2 ** 32;
 const bootsMax = 2 ** 21;
@@ -35,6 +37,8 @@ export interface NodeIdentity {
   /** Where this incarnation's protocol ids start: boot x idRangePerBoot. */
   readonly idBase: number;
   readonly props: PropsEntry[];
+  /** Users this node had learnt (decision 0025): give them to NodeCore as `users`. */
+  readonly users: UserEntry[];
   /** Handoff progress of a transition under way (handoff-progress-store.ts): give it to NodeCore as `handoffProgress`. */
   readonly handoffProgress: HandoffProgress[];
 }
@@ -54,6 +58,38 @@ export function propsStorageKey(bucket: string): Uint8Array {
 }
 
 const propsPrefixBytes = new TextEncoder().encode(propsPrefix);
+
+export function userStorageKey(name: string): Uint8Array {
+  return new TextEncoder().encode(`${usersPrefix}${name}`);
+}
+
+const usersPrefixBytes = new TextEncoder().encode(usersPrefix);
+
+/**
+ * The user stored under `key`, or undefined when the bytes are not one this code wrote; rebuilt
+ * field by field and checked as a peer's entry is, so a hand-edited file cannot grant more.
+ */
+export function decodeUserEntry(key: Uint8Array, value: Uint8Array): UserEntry | undefined {
+  const parsed = parseStoredObject(value);
+  if (parsed === undefined) return undefined;
+  const { name, roles, bucket, passwordHash, tokenHash, version, origin, deleted } = parsed;
+  if (typeof name !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || !Array.isArray(roles)) return undefined;
+  if (deleted !== undefined && deleted !== true) return undefined;
+  if (!sameBytes(userStorageKey(name), key)) return undefined;
+  const user = { name, roles: roles as UserEntry['roles'], bucket: bucket as string, passwordHash: passwordHash as string, tokenHash: tokenHash as string };
+  if (deleted === true) return { name, roles: ['read'], bucket: '', passwordHash: '', tokenHash: '', version, origin, deleted };
+  return userProblem(user) === undefined ? { ...user, roles: [...user.roles], version, origin } : undefined;
+}
+
+async function loadUsers(engine: StorageEngine): Promise<UserEntry[]> {
+  const entries: UserEntry[] = [];
+  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
+    if (!startsWith(key, usersPrefixBytes)) continue;
+    const entry = decodeUserEntry(key, value);
+    if (entry !== undefined) entries.push(entry);
+  }
+  return entries;
+}
 
 
 function isCount(value: unknown, min: number): value is number {
@@ -116,7 +152,7 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
     ],
     { durable: true },
   );
-  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine), handoffProgress: await loadHandoffProgress(engine) };
+  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine), users: await loadUsers(engine), handoffProgress: await loadHandoffProgress(engine) };
 }
 
 /** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */

@@ -188,7 +188,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer }, { onIncident: (incident) => logTransportIncident(logger, incident) });
