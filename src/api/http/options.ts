@@ -8,6 +8,7 @@ import type { Limits } from '../../core/base/limits.ts';
 import type { KvService, MembershipService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -84,6 +85,13 @@ export interface HttpServerOptions {
    * yet a hung request cannot hold a shutdown forever.
    */
   readonly closeTimeoutMs?: number;
+  /**
+   * Injected: checks credentials once users exist (decision 0025); startNode shares one with the
+   * RESP front end, so failed logins count together. Absent: every route is open.
+   */
+  readonly authenticator?: Authenticator;
+  /** GET /metrics answers without credentials even once users exist (a scraper without a user). Default false. */
+  readonly metricsPublic?: boolean;
 }
 
 /** The validated, frozen form every handler reads. */
@@ -99,6 +107,7 @@ export interface ResolvedHttpServerOptions {
   readonly connectionsMax: number;
   readonly connectionsPerAddressMax: number;
   readonly closeTimeoutMs: number;
+  readonly metricsPublic: boolean;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
@@ -152,5 +161,6 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
     timeoutCheckIntervalMs: requirePositiveInteger('timeoutCheckIntervalMs', options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault),
     ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
+    metricsPublic: options.metricsPublic === true,
   });
 }

@@ -16,6 +16,7 @@ import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
 import { matchRoute, unmatchedRoute } from './routes.ts';
+import { authorize } from './authorize.ts';
 import { listen } from '../listen.ts';
 
 export type { HttpServerOptions } from './options.ts';
@@ -66,6 +67,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
         response.setHeader('Allow', exchange.route.allow);
         sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
       } else {
+        await authorize(context, exchange, exchange.route.access[request.method ?? ''], lifecycle.connections.clientAddressOf(socket));
         await handler(context, exchange);
       }
     }
@@ -129,6 +131,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     options: resolved,
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
     liveStats: options.liveStats,
+    auth: options.authenticator,
     metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),
   });
   const connections = new HttpConnectionGuard(resolved);

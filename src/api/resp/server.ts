@@ -66,6 +66,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     startedMs: clock.nowMs,
     clock,
     rateLimiter: options.rateLimiter ?? new AddressRateLimiter(),
+    auth: options.authenticator,
     ...(options.metrics === undefined ? {} : { metrics: new RespMetrics(options.metrics) }),
   });
   const connections = new Set<RespConnection>();

@@ -43,8 +43,9 @@ export function userProblem(user: NewUser): string | undefined {
   if (!Array.isArray(user.roles) || user.roles.length === 0 || user.roles.length > userRoles.length) return 'a user needs one to three roles';
   if (!user.roles.every((role) => userRoles.includes(role)) || new Set(user.roles).size !== user.roles.length) return `roles are distinct ones of ${userRoles.join(', ')}`;
   if (typeof user.bucket !== 'string' || utf8Bytes(user.bucket) > defaultLimits.bucketBytesMax) return `a user's bucket is a name of at most ${defaultLimits.bucketBytesMax} bytes ('' for every bucket)`;
-  if (typeof user.passwordHash !== 'string' || user.passwordHash.length === 0 || user.passwordHash.length > userLimits.passwordHashCharactersMax) return 'a password hash is missing or too long';
+  if (typeof user.passwordHash !== 'string' || user.passwordHash.length > userLimits.passwordHashCharactersMax) return 'a password hash is a text of bounded length';
   if (typeof user.tokenHash !== 'string' || (user.tokenHash !== '' && !tokenHashPattern.test(user.tokenHash))) return 'a token hash is 64 lower-case hex digits or empty';
+  if (user.passwordHash === '' && user.tokenHash === '') return 'a user needs a password, a token or both';
   return undefined;
 }
 
