@@ -11,7 +11,7 @@ import { parseSeed, parseWeight } from '../server/view-boot.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The settings, by their config-file key; the flag is the key in kebab case, the variable EVERWRITE_ in snake case. */
-export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson'] as const;
+export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'insecure', 'metricsPublic'] as const;
 export type StartSettingName = (typeof startSettingNames)[number];
 
 export const engineKinds: readonly EngineKind[] = ['lmdb', 'level', 'memory'];
@@ -100,6 +100,13 @@ function jsonObject(value: unknown): Record<string, unknown> | string {
   return value;
 }
 
+/** A switch: true from a flag, a JSON boolean or the text true/false/1/0 (variables). */
+function switchValue(value: unknown): boolean {
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new Error(`must be true or false, got ${JSON.stringify(value)}`);
+}
+
 const parsers = {
   nodeId: nonEmptyText,
   listen: parseHostPort,
@@ -115,6 +122,8 @@ const parsers = {
   logLevel: oneOf(logLevels),
   settingsJson: jsonObject,
   limitsJson: (value: unknown): NodeLimits => parseLimitsJson(value),
+  insecure: switchValue,
+  metricsPublic: switchValue,
 } satisfies Record<StartSettingName, (value: unknown) => unknown>;
 
 export type StartSettings = { -readonly [K in StartSettingName]?: ReturnType<(typeof parsers)[K]> };

@@ -29,6 +29,10 @@ import type { NodeLimits } from './node-limits.ts';
 import { NodeMetrics } from './node-metrics.ts';
 import { QuorumFailureLog } from './quorum-failure-log.ts';
 import { liveWindowSeconds } from './live-stats.ts';
+import { Authenticator } from '../api/auth/authenticator.ts';
+import { pino } from 'pino';
+
+const silentLogger = pino({ level: 'silent' });
 
 export interface HostPort {
   readonly host: string;
@@ -71,6 +75,13 @@ export interface StartNodeOptions {
    * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
    */
   readonly onLeftCluster?: (viewVersion: number) => void;
+  /**
+   * Serve HTTP and RESP clients from every address even while no user exists (`--insecure`).
+   * Default false: protected mode, only loopback clients until the first user exists (decision 0025).
+   */
+  readonly insecure?: boolean;
+  /** GET /metrics without credentials once users exist (`--metrics-public`), for a scraper without a user. Default false. */
+  readonly metricsPublic?: boolean;
 }
 
 export interface RunningNode {
@@ -168,6 +179,17 @@ async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Prom
   return engine;
 }
 
+/** Says at start who may reach the client ports (decision 0025): protected mode, insecure, or users. */
+function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOptions, hasUsers: boolean): void {
+  if (hasUsers) {
+    logger?.info({ event: 'security_mode', mode: 'users' }, 'users exist: HTTP and RESP clients must authenticate');
+  } else if (options.insecure === true) {
+    logger?.warn({ event: 'security_mode', mode: 'insecure' }, 'insecure: no user exists and --insecure was given, so any client that reaches the HTTP and RESP ports can read, write and administer everything');
+  } else {
+    logger?.info({ event: 'security_mode', mode: 'protected' }, 'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback) until the first user is added (everwrite user add), or start with --insecure');
+  }
+}
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
   const self = asNodeId(options.nodeId);
@@ -217,8 +239,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   failures.log = quorumFailures;
   try {
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, metrics: metrics.registry, ...frontEndLogger });
+    // One authenticator for both front ends: failed logins count per address whichever protocol they use.
+    const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
+    logSecurityMode(logger, options, runtime.hasUsers());
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
     // runtime listening on the peer port with the store open.

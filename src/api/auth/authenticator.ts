@@ -11,6 +11,7 @@ import type { UserEntry } from '../../core/protocol/messages.ts';
 import type { UserDirectory } from '../../runtime/service.ts';
 import { LoginLimiter, loginLimiterDefaults, type LoginLimiterOptions } from './login-limiter.ts';
 import { hashToken, passwordLimits, verifyPassword } from './passwords.ts';
+import { isLoopback } from './loopback.ts';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: UserEntry }
@@ -25,6 +26,11 @@ export interface AuthenticatorOptions {
   readonly verifiedCacheEntriesMax?: number;
   /** The wall clock in ms (tests pass their own). */
   readonly nowMs?: () => number;
+  /**
+   * Serve every address even while no user exists (`--insecure`). Default false: protected mode,
+   * only loopback clients are served until the first user exists (decision 0025).
+   */
+  readonly insecure?: boolean;
 }
 
 /** Longest user name echoed into a log line. */
@@ -40,8 +46,10 @@ export class Authenticator {
   private readonly verified = new Map<string, string>();
   private readonly verifiedMax: number;
   private readonly nowMs: () => number;
+  readonly insecure: boolean;
 
   constructor(options: AuthenticatorOptions) {
+    this.insecure = options.insecure === true;
     this.directory = options.directory;
     this.logger = options.logger;
     this.limiter = new LoginLimiter({ ...loginLimiterDefaults, ...options.limiter });
@@ -52,6 +60,14 @@ export class Authenticator {
   /** Whether callers must authenticate: once any user exists. */
   get required(): boolean {
     return this.directory.hasUsers();
+  }
+
+  /**
+   * Protected mode (decision 0025): while no user exists and the node was not started insecure, a
+   * client that is not on the node's own machine is refused, whatever it asks.
+   */
+  refusesInProtectedMode(address: string): boolean {
+    return !this.insecure && !this.directory.hasUsers() && !isLoopback(address);
   }
 
   /** Checks a user name and password from `address` (an IP); `via` names the front end in the log. */

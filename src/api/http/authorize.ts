@@ -4,7 +4,6 @@
 // from then on a caller gives `Authorization: Basic` (user and password) or `Bearer` (a token):
 // missing or wrong is 401 with WWW-Authenticate, allowed credentials without the role are 403,
 // both coded JSON like every other error.
-import { isIP } from 'node:net';
 import { EverwriteError } from '../../core/base/errors.ts';
 import type { UserEntry } from '../../core/protocol/messages.ts';
 import { allows, type AccessRule } from '../auth/access.ts';
@@ -67,12 +66,6 @@ function bucketOf(exchange: Exchange): string {
   } catch {
     return '\u0000';
   }
-}
-
-/** Whether `address` is the node's own machine: the first user may be added only from there. */
-export function isLoopback(address: string): boolean {
-  const plain = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return plain === '::1' || (isIP(plain) === 4 && plain.startsWith('127.'));
 }
 
 /**

@@ -17,6 +17,7 @@ import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
 import { matchRoute, unmatchedRoute } from './routes.ts';
 import { authorize } from './authorize.ts';
+import { protectedModeMessage } from '../auth/protected-mode.ts';
 import { listen } from '../listen.ts';
 
 export type { HttpServerOptions } from './options.ts';
@@ -56,9 +57,13 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
   const exchange = matchRoute(request, response);
   const template = exchange === undefined ? unmatchedRoute : exchange.route.template;
   try {
-    const retryAfterMs = lifecycle.rateLimiter.take(lifecycle.connections.clientAddressOf(socket), Date.now());
+    const clientAddress = lifecycle.connections.clientAddressOf(socket);
+    const retryAfterMs = lifecycle.rateLimiter.take(clientAddress, Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
+    } else if (context.auth?.refusesInProtectedMode(clientAddress) === true) {
+      response.shouldKeepAlive = false;
+      sendCodedError(response, 403, 'EVERWRITE_PROTECTED_MODE', protectedModeMessage);
     } else if (exchange === undefined) {
       answerUnrouted(request, response);
     } else {
@@ -67,7 +72,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
         response.setHeader('Allow', exchange.route.allow);
         sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
       } else {
-        await authorize(context, exchange, exchange.route.access[request.method ?? ''], lifecycle.connections.clientAddressOf(socket));
+        await authorize(context, exchange, exchange.route.access[request.method ?? ''], clientAddress);
         await handler(context, exchange);
       }
     }

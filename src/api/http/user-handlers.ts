@@ -9,7 +9,7 @@ import { userNameProblem, userRoles, type NewUser } from '../../core/node/users.
 import type { UserDirectory } from '../../runtime/service.ts';
 import { hashPassword, hashToken, newToken, passwordProblem } from '../auth/passwords.ts';
 import { parseJsonObject } from './admin-handlers.ts';
-import { isLoopback } from './authorize.ts';
+import { isLoopback } from '../auth/loopback.ts';
 import { readBody } from './body.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
 import { sendJson } from './respond.ts';

@@ -36,7 +36,7 @@ export function parseSettingsJson(source: unknown, clusterSize: number): Partial
   return settings as Partial<NodeCoreSettings>;
 }
 
-interface StartFlags extends Partial<Record<StartSettingName, string>> {
+interface StartFlags extends Partial<Record<StartSettingName, string | boolean>> {
   config?: string;
 }
 
@@ -92,6 +92,8 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     settings: core,
     limits: settings.limitsJson ?? {},
     logger,
+    insecure: settings.insecure === true,
+    metricsPublic: settings.metricsPublic === true,
     onLeftCluster: (viewVersion) => {
       logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
       void started.node?.stop().then(() => process.exit(0), () => process.exit(1));
@@ -140,5 +142,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--config <file>', 'JSON object with any of these settings under their camelCase names, e.g. {"seeds": ["n1@127.0.0.1:7001"], "logLevel": "warn"}; flags win over it, it wins over EVERWRITE_* variables (docs/OPERATIONS.md)')
     .option('--settings-json <json>', 'node core settings as a JSON object (or EVERWRITE_SETTINGS_JSON, or "settingsJson" in --config), e.g. \'{"downBackoffMs":500,"hintDeliveryIntervalMs":200,"reapDelayMs":1000}\'; any field of src/core/node/options.ts (times in ms, positive integers; defaultProps a bucket-props object)')
     .option('--limits-json <json>', 'connection caps, timeouts and request rate as a JSON object (or EVERWRITE_LIMITS_JSON, or "limitsJson" in --config), e.g. \'{"http":{"connectionsMax":4096,"headersTimeoutMs":5000},"resp":{"idleTimeoutMs":300000},"peer":{"handshakesPendingMax":64},"rate":{"requestsPerSecond":1000,"burstRequests":2000}}\'; see docs/OPERATIONS.md')
+    .option('--insecure', 'serve HTTP and RESP clients from every address while no user exists (default: protected mode, loopback only until the first user; docs/SECURITY.md)')
+    .option('--metrics-public', 'serve GET /metrics without credentials once users exist (for a scraper without a user)')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
 }

@@ -30,6 +30,8 @@ export const errorTable = {
   /** Too many failed logins from one address (decision 0025). */
   EVERWRITE_AUTH_RATE_LIMITED: { httpStatus: 429, resp: 'BUSY' },
   /** A user's name, password, roles or bucket that is malformed or out of bounds. */
+  /** Protected mode: no user exists yet and the client is not on the node's machine (decision 0025). */
+  EVERWRITE_PROTECTED_MODE: { httpStatus: 403, resp: 'DENIED' },
   EVERWRITE_BAD_USER: { httpStatus: 400, resp: 'ERR' },
   EVERWRITE_UNKNOWN_USER: { httpStatus: 404, resp: 'ERR' },
   EVERWRITE_TOO_MANY_USERS: { httpStatus: 409, resp: 'ERR' },
