@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { contextHeaderKey, contextHeaderName } from '../../api/context-header.ts';
 import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodeOf, exitCodes, messageOf } from '../exit-codes.ts';
 import { formatContext, formatFailure, formatServerError, formatSiblings, keyUrl, parsePositiveInteger, parseSiblingsBody, singleValueBody } from '../format.ts';
-import { defaultNodeUrl, jsonOption, nodeOption } from '../options.ts';
+import { defaultNodeUrl, jsonOption, nodeOption, withCredentials } from '../options.ts';
 
 /** Where commands read and write, and how long they wait; injected so tests capture output. */
 export interface CommandIo {
@@ -85,16 +85,16 @@ function describeFetchFailure(node: string, error: unknown, timeoutMs: number): 
   return `cannot reach ${node}: ${cause}`;
 }
 
-async function request(io: CommandIo, node: string, url: string, init: RequestInit): Promise<Response> {
+export async function request(io: CommandIo, node: string, url: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(io.requestTimeoutMs) });
+    return await fetch(url, { ...withCredentials(init), signal: AbortSignal.timeout(io.requestTimeoutMs) });
   } catch (error) {
     throw new CliFailure(describeFetchFailure(node, error, io.requestTimeoutMs), exitCodes.unavailable);
   }
 }
 
 /** Runs a command body: a failure becomes one stderr line and its documented exit code (exit-codes.ts). */
-async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
+export async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
   let code: number;
   try {
     code = await body();
@@ -107,7 +107,7 @@ async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<n
 }
 
 /** One stderr line for a node's error answer; returns the exit code its status means. */
-async function reportServerError(io: CommandIo, response: Response): Promise<number> {
+export async function reportServerError(io: CommandIo, response: Response): Promise<number> {
   io.stderr.write(formatServerError(response.status, await response.text()));
   return exitCodeForHttpStatus(response.status);
 }
