@@ -22,8 +22,10 @@ export type EngineName = 'lmdb' | 'level' | 'memory';
 export interface ClusterFixtureOptions {
   /** Prefix of the temp data directory (names the test in `ls /tmp`). */
   readonly name: string;
-  /** Node i listens for peers on portBase+i and for HTTP on portBase+1000+i. */
+  /** Node i listens for peers on portBase+i and for HTTP on portBase+1000+i (or httpPortBase+i). */
   readonly portBase: number;
+  /** Node i serves HTTP on httpPortBase+i. Default portBase+1000 (check it stays in your port band). */
+  readonly httpPortBase?: number;
   /** Node i serves RESP on respPortBase+i. Default: LocalCluster's (derived from the HTTP base; check it stays in your port band). */
   readonly respPortBase?: number;
   readonly engine?: EngineName;
@@ -158,7 +160,7 @@ export class ClusterFixture {
       dataDirectory: this.dataDirectory,
       engine: options.engine ?? 'lmdb',
       peerPortBase: options.portBase,
-      httpPortBase: options.portBase + 1000,
+      httpPortBase: options.httpPortBase ?? options.portBase + 1000,
       ...(options.respPortBase === undefined ? {} : { respPortBase: options.respPortBase }),
       output: 'pipe',
       logLevel: 'warn',
