@@ -126,7 +126,7 @@ async function respSession(port: number, user: UserName | undefined): Promise<Re
 }
 
 test('users: every route and command checks its rule, users replicate, redis-cli logs in, bad credentials are coded and rate-limited', { timeout: 300_000 }, async (t) => {
-  const fixture = await ClusterFixture.start({ name: 'auth', portBase: 43000, httpPortBase: 43100, respPortBase: 43200, engine: 'memory', partitions: 16 });
+  const fixture = await ClusterFixture.start({ name: 'auth', portBase: 43000, httpPortBase: 43100, respPortBase: 43200, engine: 'memory', partitions: 16, settings: { usersCountMax: 5 } });
   t.after(() => fixture.stop());
   const url = (index: number): string => fixture.url(index);
 
@@ -252,6 +252,11 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     assert.equal(codeOf(shortPassword), 'EVERWRITE_BAD_USER');
     const unknownRole = await call(`${url(1)}/admin/users/roley`, 'PUT', JSON.stringify({ roles: ['root'], password: 'long-enough-1' }), basic('admin'));
     assert.equal(codeOf(unknownRole), 'EVERWRITE_BAD_USER');
+    const fifth = await call(`${url(1)}/admin/users/fifth`, 'PUT', JSON.stringify({ roles: ['read'], password: 'long-enough-1' }), basic('admin'));
+    assert.equal(fifth.status, 200, 'the fifth user fits usersCountMax 5');
+    const sixth = await call(`${url(1)}/admin/users/sixth`, 'PUT', JSON.stringify({ roles: ['read'], password: 'long-enough-1' }), basic('admin'));
+    assert.equal(sixth.status, 409);
+    assert.equal(codeOf(sixth), 'EVERWRITE_TOO_MANY_USERS');
     const unknownUser = await call(`${url(1)}/admin/users/nobody`, 'DELETE', undefined, basic('admin'));
     assert.equal(unknownUser.status, 404);
     assert.equal(codeOf(unknownUser), 'EVERWRITE_UNKNOWN_USER');
