@@ -85,13 +85,15 @@ testNeeding(await probeNamespaces(), 'protected mode: a node with no users serve
   await waitReady(insecure);
   const remote = (node: StartedNode, path: string): string => `http://${nodeAddress}:${node.http}${path}`;
 
-  await t.test('no users: refused from the other namespace over HTTP and RESP, served on loopback, and the log says why', async () => {
-    const refused = await httpFrom(clientNamespace, remote(guarded, '/health'));
+  await t.test('no users: refused from the other namespace over HTTP and RESP (but /health, for probes), served on loopback, and the log says why', async () => {
+    assert.equal((await httpFrom(clientNamespace, remote(guarded, '/health'))).status, 200, 'a probe from another machine sees the node up');
+    const refused = await httpFrom(clientNamespace, remote(guarded, '/buckets/b/keys/k'));
     assert.equal(refused.status, 403, refused.body);
     assert.equal((JSON.parse(refused.body) as { code: string }).code, 'EVERWRITE_PROTECTED_MODE');
     assert.match(await respPingFrom(clientNamespace, nodeAddress, guarded.resp), /^-DENIED EVERWRITE_PROTECTED_MODE/);
     const firstUserFromAfar = await httpFrom(clientNamespace, remote(guarded, '/admin/users/intruder'), { method: 'PUT', body: JSON.stringify({ roles: ['admin'], password: 'intruder-password' }) });
     assert.equal(firstUserFromAfar.status, 403);
+    for (const path of ['/admin/status', '/metrics', '/']) assert.equal((await httpFrom(clientNamespace, remote(guarded, path))).status, 403, path);
     assert.equal((await httpFrom(nodeNamespace, `http://127.0.0.1:${guarded.http}/buckets/b/keys/k`)).status, 404, 'loopback is served without credentials');
     assert.match(await respPingFrom(nodeNamespace, '127.0.0.1', guarded.resp), /^\+PONG/);
     assert.match(guarded.output(), /protected mode: no user exists/);
@@ -109,9 +111,8 @@ testNeeding(await probeNamespaces(), 'protected mode: a node with no users serve
   await t.test('once a user is added from loopback, the other namespace reaches the node and must authenticate', async () => {
     const added = await run('ip', ['netns', 'exec', nodeNamespace, process.execPath, binPath, 'user', 'add', 'root', '--role', 'admin', '--password-stdin', '--node', `http://127.0.0.1:${guarded.http}`], 'root-password-1\n', 30_000).catch((error: unknown) => String(error));
     assert.match(added, /user root: admin on every bucket/);
-    assert.equal((await httpFrom(clientNamespace, remote(guarded, '/health'))).status, 200);
     const anonymous = await httpFrom(clientNamespace, remote(guarded, '/buckets/b/keys/k'));
-    assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.status, 401, 'reachable now, and asking for credentials');
     const authorization = `Basic ${Buffer.from('root:root-password-1').toString('base64')}`;
     assert.equal((await httpFrom(clientNamespace, remote(guarded, '/buckets/b/keys/k'), { authorization })).status, 404);
     assert.match(await respPingFrom(clientNamespace, nodeAddress, guarded.resp), /^-NOAUTH/);

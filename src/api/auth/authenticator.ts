@@ -64,7 +64,8 @@ export class Authenticator {
 
   /**
    * Protected mode (decision 0025): while no user exists and the node was not started insecure, a
-   * client that is not on the node's own machine is refused, whatever it asks.
+   * client that is not on the node's own machine is refused everything a stranger could not do once
+   * users exist (HTTP still answers /health; RESP refuses the connection).
    */
   refusesInProtectedMode(address: string): boolean {
     return !this.insecure && !this.directory.hasUsers() && !isLoopback(address);

@@ -9,6 +9,7 @@ import type { UserEntry } from '../../core/protocol/messages.ts';
 import { allows, type AccessRule } from '../auth/access.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
+import { routes } from './routes.ts';
 
 /** The challenges a 401 carries: a browser shows its login prompt for Basic. */
 export const authenticateChallenges = ['Basic realm="everwrite", charset="UTF-8"', 'Bearer realm="everwrite"'];
@@ -76,7 +77,7 @@ export async function authorize(context: ServerContext, exchange: Exchange, rule
   const auth = context.auth;
   if (rule === undefined) throw new EverwriteError('EVERWRITE_FORBIDDEN', `${exchange.route.template} has no access rule`);
   if (auth === undefined || !auth.required || rule === 'public') return undefined;
-  if (exchange.route.template === '/metrics' && context.options.metricsPublic) return undefined;
+  if (exchange.route === routes.metrics && context.options.metricsPublic) return undefined;
   const user = await authenticate(auth, exchange, address);
   if (!allows(user, rule, bucketOf(exchange))) {
     throw new EverwriteError('EVERWRITE_FORBIDDEN', `user ${user.name} may not ${exchange.request.method ?? 'GET'} ${exchange.route.template}${rule === 'read' || rule === 'write' ? ` (needs ${rule} on this bucket)` : ` (needs ${rule})`}`);

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
-import type { ServerContext } from './exchange.ts';
+import type { Exchange, ServerContext } from './exchange.ts';
 import { HttpMetrics } from './metrics.ts';
 import { HttpConnectionGuard } from './connections.ts';
 import { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
@@ -15,7 +15,7 @@ import type { AntiEntropyReport } from '../../runtime/service.ts';
 import { resolveHttpServerOptions } from './options.ts';
 import type { HttpServerOptions } from './options.ts';
 import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
-import { matchRoute, unmatchedRoute } from './routes.ts';
+import { matchRoute, routes, unmatchedRoute } from './routes.ts';
 import { authorize } from './authorize.ts';
 import { protectedModeMessage } from '../auth/protected-mode.ts';
 import { listen } from '../listen.ts';
@@ -47,6 +47,12 @@ function answerUnrouted(request: IncomingMessage, response: ServerResponse): voi
   sendCodedError(response, 404, 'EVERWRITE_NOT_FOUND', `no route for ${request.method ?? 'GET'} ${request.url ?? '/'}`);
 }
 
+/** Whether a stranger may make this request once users exist: what protected mode still serves (decision 0025). */
+function isPublic(context: ServerContext, exchange: Exchange | undefined, method: string | undefined): boolean {
+  if (exchange === undefined) return false;
+  return exchange.route.access[method ?? ''] === 'public' || (exchange.route === routes.metrics && context.options.metricsPublic);
+}
+
 async function serveRequest(context: ServerContext, lifecycle: Lifecycle, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const startedMs = performance.now();
   // A server being closed tells clients not to reuse the connection, so close() does not wait on it.
@@ -61,7 +67,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
     const retryAfterMs = lifecycle.rateLimiter.take(clientAddress, Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
-    } else if (context.auth?.refusesInProtectedMode(clientAddress) === true) {
+    } else if (context.auth?.refusesInProtectedMode(clientAddress) === true && !isPublic(context, exchange, request.method)) {
       response.shouldKeepAlive = false;
       sendCodedError(response, 403, 'EVERWRITE_PROTECTED_MODE', protectedModeMessage);
     } else if (exchange === undefined) {
