@@ -81,15 +81,6 @@ export function decodeUserEntry(key: Uint8Array, value: Uint8Array): UserEntry |
   return userProblem(user) === undefined ? { ...user, roles: [...user.roles], version, origin } : undefined;
 }
 
-async function loadUsers(engine: StorageEngine): Promise<UserEntry[]> {
-  const entries: UserEntry[] = [];
-  for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (!startsWith(key, usersPrefixBytes)) continue;
-    const entry = decodeUserEntry(key, value);
-    if (entry !== undefined) entries.push(entry);
-  }
-  return entries;
-}
 
 
 function isCount(value: unknown, min: number): value is number {
@@ -117,14 +108,15 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
 }
 
 /**
- * The bucket props this node had learnt. An entry that does not decode is skipped rather than
- * failing the boot: every peer pushes its whole table periodically, so the node learns it again.
+ * The entries of a replicated table (bucket props, users) this node had learnt, stored under
+ * `prefix`. An entry that does not decode is skipped rather than failing the boot: the digest
+ * exchange with peers repairs the table, so the node learns it again.
  */
-async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
-  const entries: PropsEntry[] = [];
+async function loadEntries<Entry>(engine: StorageEngine, prefix: Uint8Array, decode: (key: Uint8Array, value: Uint8Array) => Entry | undefined): Promise<Entry[]> {
+  const entries: Entry[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (!startsWith(key, propsPrefixBytes)) continue;
-    const entry = decodePropsEntry(key, value);
+    if (!startsWith(key, prefix)) continue;
+    const entry = decode(key, value);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;
@@ -152,7 +144,7 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
     ],
     { durable: true },
   );
-  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine), users: await loadUsers(engine), handoffProgress: await loadHandoffProgress(engine) };
+  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadEntries(engine, propsPrefixBytes, decodePropsEntry), users: await loadEntries(engine, usersPrefixBytes, decodeUserEntry), handoffProgress: await loadHandoffProgress(engine) };
 }
 
 /** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */

@@ -37,10 +37,21 @@ function basic(user: UserName): string {
   return `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 }
 
+interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
 /** Runs `everwrite` with `stdin`; resolves with its exit code and output. */
-function runCli(args: readonly string[], stdin: string, environment: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: readonly string[], stdin: string, environment: Record<string, string> = {}): Promise<Finished> {
+  return runProcess(process.execPath, [binPath, ...args], stdin, { ...binEnvironment(), ...environment });
+}
+
+/** Runs a program to its end (60 s at most) with `stdin`. */
+function runProcess(file: string, args: readonly string[], stdin: string, environment: NodeJS.ProcessEnv = process.env): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env: { ...binEnvironment(), ...environment }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    const child = spawn(file, args, { env: environment, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -308,16 +319,7 @@ testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --user --pass lo
   t.after(() => fixture.stop());
   const added = await runCli(['user', 'add', 'ops', '--role', 'admin', '--password-stdin', '--node', fixture.url(1)], 'ops-password-1\n');
   assert.equal(added.code, 0, added.stderr);
-  const redisCli = (args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve, reject) => {
-      const child = spawn('redis-cli', ['-h', '127.0.0.1', '-p', '43211', ...args], { timeout: 20_000 });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+  const redisCli = (args: readonly string[]): Promise<Finished> => runProcess('redis-cli', ['-h', '127.0.0.1', '-p', '43211', ...args], '');
   assert.match((await redisCli(['--user', 'ops', '--pass', 'ops-password-1', '--no-auth-warning', 'SET', 'greeting', 'hello'])).stdout, /OK/);
   assert.match((await redisCli(['--user', 'ops', '--pass', 'ops-password-1', '--no-auth-warning', 'GET', 'greeting'])).stdout, /hello/);
   const wrong = await redisCli(['--user', 'ops', '--pass', 'wrong-password', '--no-auth-warning', 'GET', 'greeting']);
