@@ -711,6 +711,7 @@ function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId,
   };
 }
 
+/** The metrics label of a request; changes to the replicated admin tables (bucket props, users) count as 'props'. */
 function operationOf(event: Extract<Event, { requestId: number }>): CoordinatedOperation {
   if (event.type === 'clientGet') return 'get';
   if (event.type === 'clientPut') return event.write.deleted ? 'delete' : 'put';

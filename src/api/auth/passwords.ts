@@ -5,7 +5,7 @@
 // and it can be found by its hash without a per-user scrypt).
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
-/** scrypt's cost parameters (decision 0025): N = 2^14, r = 8, p = 1, 16 MiB and about 40 ms per hash here. */
+/** scrypt's cost parameters (decision 0025): N = 2^14, r = 8, p = 1: 16 MiB and tens of ms per hash (figures in the decision). */
 export const scryptParameters = Object.freeze({ N: 16_384, r: 8, p: 1 });
 const saltBytes = 16;
 const hashBytes = 32;
