@@ -13,6 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { binEnvironment } from '../../src/cli/bin.ts';
 import { routes } from '../../src/api/http/routes.ts';
+import { EverwriteClient } from '../../src/client/index.ts';
 import type { RouteDefinition } from '../../src/api/http/exchange.ts';
 import { buildCommandTable } from '../../src/api/resp/commands/index.ts';
 import type { AccessRule } from '../../src/api/auth/access.ts';
@@ -167,6 +168,21 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     const client = await respSession(respPort(3), 'reader');
     assert.equal(await client.call('GET', 'k'), null);
     client.close();
+  });
+
+  await t.test('the TypeScript client authenticates with user and password, routed by a node or by the ring', async () => {
+    for (const routing of ['server', 'client'] as const) {
+      const client = new EverwriteClient({ nodes: [url(1), url(2), url(3)], routing, user: users.writer.name, password: users.writer.password });
+      await client.put('redis', `client-${routing}`, 'v');
+      await assert.rejects(client.get('redis', `client-${routing}`), { code: 'EVERWRITE_FORBIDDEN', status: 403 }, 'write does not imply read');
+      await client.close();
+      const readerClient = new EverwriteClient({ nodes: [url(1), url(2), url(3)], routing, user: users.reader.name, password: users.reader.password });
+      assert.equal((await readerClient.get('redis', `client-${routing}`)).siblings.length, 1);
+      await readerClient.close();
+    }
+    const anonymous = new EverwriteClient({ nodes: [url(1)], routing: 'server' });
+    await assert.rejects(anonymous.get('redis', 'k'), { code: 'EVERWRITE_UNAUTHENTICATED', status: 401 });
+    await anonymous.close();
   });
 
   await t.test('every HTTP route: 401 without credentials, 403 without the role, served with it', async () => {
