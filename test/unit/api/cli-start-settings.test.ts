@@ -95,3 +95,12 @@ test('the example config in docs/examples/node-config.json passes the schema wit
   assert.equal(resolved.settings.seeds?.length, 3);
   assert.deepEqual(resolved.settings.limitsJson, { http: { connectionsMax: 4096 }, rate: { requestsPerSecond: 1000, burstRequests: 2000 } });
 });
+
+test('"insecure" and "metricsPublic" are switches from a flag, a config file or a variable; anything else is refused by name', () => {
+  assert.equal(resolveStartSettings(sources({ flags: { ...defaults, insecure: true }, typed: new Set(['insecure']) })).settings.insecure, true);
+  assert.equal(resolveStartSettings(sources({ file: { path: 'c.json', content: { insecure: false, metricsPublic: true } } })).settings.metricsPublic, true);
+  assert.equal(resolveStartSettings(sources({ environment: { EVERWRITE_INSECURE: 'true' } })).settings.insecure, true);
+  assert.equal(resolveStartSettings(sources()).settings.insecure, undefined, 'protected mode unless asked');
+  assertRefused(() => resolveStartSettings(sources({ environment: { EVERWRITE_INSECURE: 'yes' } })), /^EVERWRITE_INSECURE: must be true or false/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { metricsPublic: 1 } } })), /"metricsPublic": must be true or false/);
+});
