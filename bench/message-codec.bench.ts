@@ -40,6 +40,8 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   reap: ['partition', 'storageKey', 'record'],
   props: ['entries'],
   propsDigest: ['slots', 'reply'],
+  users: ['entries'],
+  usersDigest: ['slots', 'reply'],
   liveness: ['kind', 'id', 'incarnation', 'updates'],
   viewDigest: ['version', 'partitionCount', 'digest', 'reply'],
   viewPull: ['version'],

@@ -164,7 +164,7 @@ function memorySockets(service: KvService, clients: number): MemorySocket[] {
   const options = resolveRespServerOptions({ service, host: '127.0.0.1', port: 0 });
   const stats = { connectionsReceived: 0, connectionsRejected: 0, commandsProcessed: 0, protocolErrors: 0 };
   const nowMs = Date.now();
-  const context: RespServerContext = { service, options, logger: pino({ level: 'warn' }), commands: buildCommandTable(), stats, sessions: new Set(), startedMs: nowMs, clock: { nowMs }, rateLimiter: unlimited() };
+  const context: RespServerContext = { service, options, logger: pino({ level: 'warn' }), commands: buildCommandTable(), stats, sessions: new Set(), startedMs: nowMs, clock: { nowMs }, rateLimiter: unlimited(), auth: undefined };
   return Array.from({ length: clients }, (_, index) => {
     const socket = new MemorySocket();
     new RespConnection(context, socket as unknown as Socket, index + 1);

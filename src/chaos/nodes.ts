@@ -107,7 +107,9 @@ export class ChaosNodes {
     const address = nodeAddress(node.index);
     const data = join(this.options.dataDirectory, node.id);
     mkdirSync(data, { recursive: true });
-    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', node.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
+    // --insecure: the workload reaches each node's HTTP port from the host, through the namespace's
+    // veth, so from a non-loopback address; a chaos cluster has no users (protected mode, decision 0025).
+    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--insecure', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', node.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
     const environment: NodeJS.ProcessEnv = { ...binEnvironment() };
     if (this.options.faketimeLibrary !== undefined) {
       Object.assign(environment, { LD_PRELOAD: this.options.faketimeLibrary, FAKETIME_TIMESTAMP_FILE: node.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' });

@@ -31,6 +31,7 @@ const registrars: ReadonlyMap<string, Registrar> = new Map<string, Registrar>([
       registerClusterMembershipCommands(cluster);
     },
   ],
+  ['user', async (program) => (await import('./commands/user.ts')).registerUserCommands(program)],
   ['chaos', async (program) => (await import('./commands/chaos.ts')).registerChaosCommand(program)],
   ['sim', async (program) => (await import('./commands/sim.ts')).registerSimCommand(program)],
   ['bench', async (program) => (await import('./commands/bench.ts')).registerBenchCommand(program)],

@@ -28,3 +28,28 @@ export function nodeOption(description = 'HTTP address of the node to talk to'):
 export function jsonOption(shape: string): Option {
   return new Option('--json', `print ${shape} as JSON`).default(false);
 }
+
+/** The variables the CLI takes credentials from (decision 0025): never a flag, which `ps` would show. */
+export const credentialVariables = Object.freeze({ user: 'EVERWRITE_USER', password: 'EVERWRITE_PASSWORD', token: 'EVERWRITE_TOKEN' });
+
+/**
+ * The Authorization header for the node, from EVERWRITE_TOKEN (Bearer) or EVERWRITE_USER and
+ * EVERWRITE_PASSWORD (Basic); undefined when none is set (a node without users needs none).
+ */
+export function authorizationHeader(environment: NodeJS.ProcessEnv = process.env): string | undefined {
+  const token = environment[credentialVariables.token];
+  if (token !== undefined && token !== '') return `Bearer ${token}`;
+  const user = environment[credentialVariables.user];
+  const password = environment[credentialVariables.password];
+  if (user === undefined || user === '' || password === undefined) return undefined;
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
+/** `init` with the credentials' Authorization header added (the caller's own headers kept). */
+export function withCredentials(init: RequestInit = {}): RequestInit {
+  const authorization = authorizationHeader();
+  if (authorization === undefined) return init;
+  const headers = new Headers(init.headers);
+  headers.set('authorization', authorization);
+  return { ...init, headers };
+}

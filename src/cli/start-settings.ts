@@ -12,7 +12,7 @@ import { parseSeed, parseWeight } from '../server/view-boot.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The settings, by their config-file key; the flag is the key in kebab case, the variable EVERWRITE_ in snake case. */
-export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'corsOrigins'] as const;
+export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'corsOrigins', 'insecure', 'metricsPublic'] as const;
 export type StartSettingName = (typeof startSettingNames)[number];
 
 export const engineKinds: readonly EngineKind[] = ['lmdb', 'level', 'memory'];
@@ -123,6 +123,13 @@ export function parseTlsPorts(value: unknown): TlsPorts {
   return { http: names.includes('http'), resp: names.includes('resp'), peer: names.includes('peer') };
 }
 
+/** A switch: true from a flag, a JSON boolean or the text true/false/1/0 (variables). */
+function switchValue(value: unknown): boolean {
+  if (value === true || value === 'true' || value === '1') return true;
+  if (value === false || value === 'false' || value === '0') return false;
+  throw new Error(`must be true or false, got ${JSON.stringify(value)}`);
+}
+
 const parsers = {
   nodeId: nonEmptyText,
   listen: parseHostPort,
@@ -143,6 +150,8 @@ const parsers = {
   tlsKeyFile: nonEmptyText,
   tlsCaFile: nonEmptyText,
   corsOrigins: parseCorsOriginList,
+  insecure: switchValue,
+  metricsPublic: switchValue,
 } satisfies Record<StartSettingName, (value: unknown) => unknown>;
 
 export type StartSettings = { -readonly [K in StartSettingName]?: ReturnType<(typeof parsers)[K]> };

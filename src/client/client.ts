@@ -156,7 +156,7 @@ export class EverwriteClient {
     this.options = resolveClientOptions(options);
     const resolved = this.options;
     this.nodes = new NodeSet(resolved.nodes, resolved.backoffMs, resolved.backoffMaxMs);
-    this.exchanger = new HttpExchanger(resolved.maxConcurrency, resolved.responseBytesMax, resolved.ca);
+    this.exchanger = new HttpExchanger(resolved.maxConcurrency, resolved.responseBytesMax, resolved.ca, resolved.authorization);
     this.limiter = new ConcurrencyLimiter(resolved.maxConcurrency, resolved.maxQueued);
     this.ringView = resolved.routing === 'client' ? new RingView(this.nodes, (index, path) => this.fetchJson(index, path), resolved.ringRefreshMs) : undefined;
   }

@@ -94,6 +94,8 @@ export class HttpExchanger {
     socketsPerNodeMax: number,
     private readonly responseBytesMax: number,
     ca?: TrustedCa,
+    /** Sent with every request (the client's credentials); undefined for none. */
+    private readonly authorization?: string,
   ) {
     // LIFO reuses the warmest socket, so idle ones age out (Node honours the node's Keep-Alive
     // timeout hint) instead of being kept barely alive round robin.
@@ -116,6 +118,7 @@ export class HttpExchanger {
   send(baseUrl: string, call: HttpCall): Promise<HttpAnswer> {
     const target = this.target(baseUrl);
     const headers: Record<string, string | number> = { ...call.headers };
+    if (this.authorization !== undefined) headers.authorization = this.authorization;
     if (call.body !== undefined) headers['content-length'] = call.body.byteLength;
     return new Promise<HttpAnswer>((resolve, reject) => {
       let settled = false;

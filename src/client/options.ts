@@ -55,17 +55,19 @@ export interface EverwriteClientOptions {
    */
   readonly responseBytesMax?: number;
   /**
-   * Reserved for client authentication, which nodes do not have yet: accepted and ignored today, so
-   * code written now keeps working when it lands. Nodes do not check HTTP clients today, and this
-   * is not the inter-node cluster secret. A string or bytes; never sent anywhere.
+   * Credentials for a cluster with users (decision 0025): `user` and `password` (sent as HTTP Basic
+   * with every request) or `token` (sent as Bearer), not both. Absent: no Authorization header,
+   * which a cluster without users accepts. (The former `secret` option, accepted and ignored, is gone.)
    */
-  readonly secret?: string | Uint8Array;
   /**
    * For https: nodes: the CA certificate(s), PEM, that the nodes' certificates must be signed by,
    * e.g. `readFileSync('ca.crt')`. Replaces the system's trusted roots (as node:https's `ca` does).
    * Default: the system's roots. Each node's certificate must also name the address in its URL.
    */
   readonly ca?: TrustedCa;
+  readonly user?: string;
+  readonly password?: string;
+  readonly token?: string;
 }
 
 export interface ResolvedClientOptions {
@@ -80,6 +82,8 @@ export interface ResolvedClientOptions {
   readonly backoffMaxMs: number;
   readonly responseBytesMax: number;
   readonly ca: TrustedCa | undefined;
+  /** The Authorization header every request carries; undefined without credentials. */
+  readonly authorization: string | undefined;
 }
 
 /** Bounds on the options themselves, so a typo (timeoutMs: 1e12) is refused, not obeyed. */
@@ -150,14 +154,26 @@ function checkCa(ca: unknown): TrustedCa | undefined {
   return Array.isArray(ca) ? Object.freeze([...(ca as Array<string | Buffer>)]) : (ca as string | Buffer);
 }
 
-function checkSecret(secret: unknown): void {
-  if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) throw badArgument('secret must be a string or bytes');
+/** The Authorization header the credentials make; refuses half or mixed credentials, and the removed `secret`. */
+function resolveAuthorization(options: EverwriteClientOptions): string | undefined {
+  if ('secret' in options) throw badArgument('the secret option is gone: give user and password, or token (docs/CLIENT.md)');
+  const { user, password, token } = options;
+  for (const [name, value] of Object.entries({ user, password, token })) {
+    if (value !== undefined && (typeof value !== 'string' || value === '' || /[\r\n]/.test(value))) throw badArgument(`${name} must be a non-empty string on one line`);
+  }
+  if (token !== undefined) {
+    if (user !== undefined || password !== undefined) throw badArgument('give user and password, or token, not both');
+    return `Bearer ${token}`;
+  }
+  if ((user === undefined) !== (password === undefined)) throw badArgument('user and password go together');
+  if (user === undefined || password === undefined) return undefined;
+  if (user.includes(':')) throw badArgument('a user name has no ":"');
+  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
 export function resolveClientOptions(options: EverwriteClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw badArgument('options must be an object');
   if (options.routing !== 'server' && options.routing !== 'client') throw badArgument(`routing must be "server" or "client", got ${String(options.routing)}`);
-  checkSecret(options.secret);
   const limits = clientOptionLimits;
   const backoffMs = checkInteger('backoffMs', options.backoffMs ?? clientDefaults.backoffMs, 1, limits.backoffMsMax);
   return Object.freeze({
@@ -171,5 +187,6 @@ export function resolveClientOptions(options: EverwriteClientOptions): ResolvedC
     backoffMaxMs: checkInteger('backoffMaxMs', options.backoffMaxMs ?? Math.max(backoffMs, clientDefaults.backoffMaxMs), backoffMs, limits.backoffMsMax),
     responseBytesMax: checkInteger('responseBytesMax', options.responseBytesMax ?? clientDefaults.responseBytesMax, 1024, limits.responseBytesMax),
     ca: checkCa(options.ca),
+    authorization: resolveAuthorization(options),
   });
 }

@@ -1,11 +1,12 @@
 // Why: the wire layout of key listing's request and reply (decision 0030), message type 10 of
-// message-codec.ts, the one code left free between the request path's (1-9, growing from the
-// bottom) and those taken from the top (11-15). A peer is authenticated but its frame may be
+// message-codec.ts with the 0x80 tag flag set: type 10 without it is the users table's (decision
+// 0025), the last free code having gone to both at once, and every one of the sixteen codes being
+// taken, the flag tells them apart. A peer is authenticated but its frame may be
 // damaged or hostile, so every count and length is bounded here before anything is allocated for
 // it; how much a request may make the replica read and answer is bounded again where it is served
 // (key-listing.ts clamps keysMax to keyListLimits.pageKeysMax).
 //
-//   10 keyList  tag flags: reply 0x10; on a reply, ok 0x20 and next 0x40; 0x80 unused
+//   10 keyList  tag flags: 0x80 always (key listing, not users); reply 0x10; on a reply, ok 0x20 and next 0x40
 //               request: id, bucket bytes (UTF-8), keysMax (>= 1), integer count (1..wirePartitionsMax),
 //                        count strictly ascending partitions, after bytes (a key; empty: from the start)
 //               reply:   id, integer count (<= wireKeysMax), count key bytes[, next partition, next after bytes]
@@ -16,6 +17,8 @@ import { varintSize, writeVarint } from '../core/versioning/wire.ts';
 import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
 export const keyListMessageCode = 10;
+/** Set on every key listing message: type 10 without it is the users table's. */
+export const keyListFlag = 0x80;
 const replyFlag = 0x10;
 const okFlag = 0x20;
 const nextFlag = 0x40;
@@ -37,7 +40,7 @@ export function keyListMessageSize(message: KeyListMessage): number {
 /** Writes the message, its tag byte first; returns the offset after it. */
 export function writeKeyListMessage(frame: Uint8Array, offset: number, message: KeyListMessage): number {
   if (message.type === 'keyListRequest') {
-    frame[offset] = keyListMessageCode;
+    frame[offset] = keyListMessageCode | keyListFlag;
     offset = writeVarint(frame, offset + 1, message.id);
     offset = writeBytes(frame, offset, Buffer.from(message.bucket, 'utf8'));
     offset = writeVarint(frame, offset, message.keysMax);
@@ -45,7 +48,7 @@ export function writeKeyListMessage(frame: Uint8Array, offset: number, message: 
     for (const partition of message.partitions) offset = writeVarint(frame, offset, partition);
     return writeBytes(frame, offset, message.after);
   }
-  frame[offset] = keyListMessageCode | replyFlag | (message.ok ? okFlag : 0) | (message.next === undefined ? 0 : nextFlag);
+  frame[offset] = keyListMessageCode | keyListFlag | replyFlag | (message.ok ? okFlag : 0) | (message.next === undefined ? 0 : nextFlag);
   offset = writeVarint(frame, offset + 1, message.id);
   offset = writeVarint(frame, offset, message.keys.length);
   for (const key of message.keys) offset = writeBytes(frame, offset, key);
@@ -109,6 +112,5 @@ function decodeReply(reader: TreeExchangeReader, flags: number): KeyListMessage 
 /** Reads the message after its tag byte; byte fields are views of the frame. */
 export function decodeKeyListMessage(reader: TreeExchangeReader, flags: number): KeyListMessage {
   if ((flags & replyFlag) === 0) return flags === 0 ? decodeRequest(reader) : reader.fail(`flags ${flags} not allowed on a key list request`);
-  if ((flags & 0x80) !== 0) reader.fail(`flags ${flags} not allowed on a key list reply`);
   return decodeReply(reader, flags);
 }

@@ -27,6 +27,9 @@
 //                      numbers, byte (resolver lww 0x01, durability buffered 0x02, deleted 0x04)
 //   9 propsDigest      flags reply 0x10: integer count (<= propsDigestSlotsMax), that many integer
 //                      hashes (each < 2^32)
+//  10 users           flags digest 0x10, reply 0x20. A digest: as propsDigest. Else integer count,
+//                      entries: name text, version number, origin text, byte (deleted 0x01, read
+//                      0x02, write 0x04, admin 0x08), bucket text, passwordHash text, tokenHash text
 //  15 liveness         flags ack 0x10, pingReq 0x20 (neither: ping), target 0x40: id, incarnation[,
 //                      target update], integer count, updates; update = member text, incarnation,
 //                      state byte (0 up, 1 suspect, 2 down). SWIM failure detection, decision 0014.
@@ -40,13 +43,13 @@ import { Packr } from 'msgpackr';
 import { assert } from '../core/base/assert.ts';
 import { utf8Decode } from '../core/base/bytes.ts';
 import { EverwriteError } from '../core/base/errors.ts';
-import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, WireError } from '../core/protocol/messages.ts';
+import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../core/protocol/messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
 import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
-import { decodeKeyListMessage, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';
+import { decodeKeyListMessage, keyListFlag, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';
 
 const frameMarker = 0xc1;
 
@@ -59,6 +62,8 @@ const forwardReplyCode = 6;
 const reapCode = 7;
 const propsCode = 8;
 const propsDigestCode = 9;
+/** Users (decision 0025), entries and digests under one code: the codes between 9 and 11 ran out. Shared with key listing, which sets keyListFlag (key-list-codec.ts). */
+const usersCode = 10;
 
 /** A digest longer than this is malformed whatever its bytes (the core uses 64 slots). */
 const propsDigestSlotsMax = 4096;
@@ -79,7 +84,7 @@ const fourthFlag = 0x80;
 const typeMask = 0x0f;
 
 /** Flags each type may carry; any other flag bit makes the frame malformed. */
-const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0, firstFlag] as const;
+const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0, firstFlag, firstFlag | secondFlag] as const;
 
 /** Bits of a forward's field mask: presence of each optional field, and the optional booleans' values. */
 const forwardFields = {
@@ -176,7 +181,10 @@ function messageSize(message: Message): number {
     case 'props':
       return propsSize(message.entries);
     case 'propsDigest':
+    case 'usersDigest':
       return propsDigestSize(message.slots);
+    case 'users':
+      return usersSize(message.entries);
     case 'liveness':
       return livenessSize(message);
     case 'viewDigest':
@@ -304,9 +312,12 @@ function writeMessage(frame: Buffer, offset: number, message: Message): number {
       return writeProps(frame, offset, message.entries);
     case 'propsDigest':
       frame[offset] = propsDigestCode | (message.reply ? firstFlag : 0);
-      offset = writeVarint(frame, offset + 1, message.slots.length);
-      for (const hash of message.slots) offset = writeVarint(frame, offset, hash);
-      return offset;
+      return writeDigestSlots(frame, offset + 1, message.slots);
+    case 'usersDigest':
+      frame[offset] = usersCode | firstFlag | (message.reply ? secondFlag : 0);
+      return writeDigestSlots(frame, offset + 1, message.slots);
+    case 'users':
+      return writeUsers(frame, offset, message.entries);
     case 'liveness':
       return writeLiveness(frame, offset, message);
     case 'viewDigest':
@@ -406,6 +417,46 @@ function writeForwardReply(frame: Buffer, offset: number, message: MessageOf<'fo
   offset = writeText(frame, offset, error.message);
   if (error.details === undefined) return offset;
   return writeBytes(frame, offset, packedDetails[packedDetailsTaken++] as Uint8Array);
+}
+
+function writeDigestSlots(frame: Buffer, offset: number, slots: readonly number[]): number {
+  offset = writeVarint(frame, offset, slots.length);
+  for (const hash of slots) offset = writeVarint(frame, offset, hash);
+  return offset;
+}
+
+const userDeletedBit = 1;
+const userRoleBits: Readonly<Record<UserRole, number>> = { read: 2, write: 4, admin: 8 };
+const userBitsAll = 15;
+
+function userBits(entry: UserEntry): number {
+  let bits = entry.deleted === true ? userDeletedBit : 0;
+  for (const role of entry.roles) bits |= userRoleBits[role];
+  return bits;
+}
+
+function usersSize(entries: readonly UserEntry[]): number {
+  let size = 1 + varintSize(entries.length);
+  for (const entry of entries) {
+    assert(entry.roles.every((role) => role in userRoleBits), 'a user role is read, write or admin');
+    size += textSize(entry.name) + numberBytes + textSize(entry.origin) + 1 + textSize(entry.bucket) + textSize(entry.passwordHash) + textSize(entry.tokenHash);
+  }
+  return size;
+}
+
+function writeUsers(frame: Buffer, offset: number, entries: readonly UserEntry[]): number {
+  frame[offset] = usersCode;
+  offset = writeVarint(frame, offset + 1, entries.length);
+  for (const entry of entries) {
+    offset = writeText(frame, offset, entry.name);
+    offset = writeNumber(frame, offset, entry.version);
+    offset = writeText(frame, offset, entry.origin);
+    frame[offset++] = userBits(entry);
+    offset = writeText(frame, offset, entry.bucket);
+    offset = writeText(frame, offset, entry.passwordHash);
+    offset = writeText(frame, offset, entry.tokenHash);
+  }
+  return offset;
 }
 
 function writeProps(frame: Buffer, offset: number, entries: readonly PropsEntry[]): number {
@@ -583,7 +634,8 @@ function decodeMessage(cursor: FrameCursor): Message {
   if (code === handoffMessageCode) return decodeHandoffMessage(cursor, flags);
   if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   if (code === catchUpCode) return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
-  if (code === keyListMessageCode) return decodeKeyListMessage(cursor, flags);
+  // Type 10 is shared: with keyListFlag a key listing message (decision 0030), without it users (decision 0025).
+  if (code === keyListMessageCode && (flags & keyListFlag) !== 0) return decodeKeyListMessage(cursor, flags & ~keyListFlag);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);
@@ -615,6 +667,9 @@ function decodeMessage(cursor: FrameCursor): Message {
     }
     case propsCode:
       return { type: 'props', entries: decodeProps(cursor) };
+    case usersCode:
+      if ((flags & firstFlag) === 0) return (flags & secondFlag) === 0 ? { type: 'users', entries: decodeUsers(cursor) } : cursor.fail('reply flag on users entries');
+      return { type: 'usersDigest', slots: decodePropsDigest(cursor), reply: (flags & secondFlag) !== 0 };
     default:
       return { type: 'propsDigest', slots: decodePropsDigest(cursor), reply: (flags & firstFlag) !== 0 };
   }
@@ -703,6 +758,29 @@ function decodeProps(cursor: FrameCursor): PropsEntry[] {
     const durability = (bits & durabilityBufferedBit) === 0 ? 'durable' : 'buffered';
     const props = { n, r, w, resolver, durability } as const;
     entries.push((bits & deletedBit) === 0 ? { bucket, props, version, origin } : { bucket, props, version, origin, deleted: true });
+  }
+  return entries;
+}
+
+/** An entry takes at least 5 text lengths, a number and the bits byte. */
+const userEntryBytesMin = 5 + numberBytes + 1;
+
+function decodeUsers(cursor: FrameCursor): UserEntry[] {
+  const count = cursor.count(userEntryBytesMin);
+  const entries: UserEntry[] = [];
+  for (let index = 0; index < count; index++) {
+    const name = cursor.text();
+    const version = cursor.number();
+    const origin = cursor.text();
+    const bits = cursor.byte();
+    if ((bits & ~userBitsAll) !== 0) cursor.fail('unknown user bits');
+    if (!(Number.isSafeInteger(version) && version >= 0)) cursor.fail('user version is not a non-negative integer');
+    const roles = (Object.keys(userRoleBits) as UserRole[]).filter((role) => (bits & userRoleBits[role]) !== 0);
+    const bucket = cursor.text();
+    const passwordHash = cursor.text();
+    const tokenHash = cursor.text();
+    const entry: UserEntry = { name, roles, bucket, passwordHash, tokenHash, version, origin };
+    entries.push((bits & userDeletedBit) === 0 ? entry : { ...entry, deleted: true });
   }
   return entries;
 }

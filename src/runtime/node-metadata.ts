@@ -11,7 +11,8 @@
 // replica that holds the first take the second for a version it already has, and drop it, though
 // it was acknowledged (found by the simulator with buffered buckets; decision 0008). A clean stop
 // writes the marker durably after the node's last write, so a restart after it keeps the epoch.
-import type { PropsEntry } from '../core/protocol/messages.ts';
+import type { PropsEntry, UserEntry } from '../core/protocol/messages.ts';
+import { userProblem } from '../core/node/users.ts';
 import type { HandoffProgress } from '../core/node/effects.ts';
 import { loadHandoffProgress } from './handoff-progress-store.ts';
 import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
@@ -22,6 +23,7 @@ const bootKey = new TextEncoder().encode('boots');
 /** Present exactly while no incarnation runs: written last by a clean stop, deleted at boot. */
 const cleanStopKey = new TextEncoder().encode('clean-stop');
 const propsPrefix = 'props/';
+const usersPrefix = 'users/';
 /** Ids one incarnation may allocate; boots x this stays a safe integer for 2^21 boots. */
 export const idRangePerBoot = 2 ** 32;
 const bootsMax = 2 ** 21;
@@ -35,6 +37,8 @@ export interface NodeIdentity {
   /** Where this incarnation's protocol ids start: boot x idRangePerBoot. */
   readonly idBase: number;
   readonly props: PropsEntry[];
+  /** Users this node had learnt (decision 0025): give them to NodeCore as `users`. */
+  readonly users: UserEntry[];
   /** Handoff progress of a transition under way (handoff-progress-store.ts): give it to NodeCore as `handoffProgress`. */
   readonly handoffProgress: HandoffProgress[];
 }
@@ -54,6 +58,29 @@ export function propsStorageKey(bucket: string): Uint8Array {
 }
 
 const propsPrefixBytes = new TextEncoder().encode(propsPrefix);
+
+export function userStorageKey(name: string): Uint8Array {
+  return new TextEncoder().encode(`${usersPrefix}${name}`);
+}
+
+const usersPrefixBytes = new TextEncoder().encode(usersPrefix);
+
+/**
+ * The user stored under `key`, or undefined when the bytes are not one this code wrote; rebuilt
+ * field by field and checked as a peer's entry is, so a hand-edited file cannot grant more.
+ */
+export function decodeUserEntry(key: Uint8Array, value: Uint8Array): UserEntry | undefined {
+  const parsed = parseStoredObject(value);
+  if (parsed === undefined) return undefined;
+  const { name, roles, bucket, passwordHash, tokenHash, version, origin, deleted } = parsed;
+  if (typeof name !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || !Array.isArray(roles)) return undefined;
+  if (deleted !== undefined && deleted !== true) return undefined;
+  if (!sameBytes(userStorageKey(name), key)) return undefined;
+  const user = { name, roles: roles as UserEntry['roles'], bucket: bucket as string, passwordHash: passwordHash as string, tokenHash: tokenHash as string };
+  if (deleted === true) return { name, roles: ['read'], bucket: '', passwordHash: '', tokenHash: '', version, origin, deleted };
+  return userProblem(user) === undefined ? { ...user, roles: [...user.roles], version, origin } : undefined;
+}
+
 
 
 function isCount(value: unknown, min: number): value is number {
@@ -81,14 +108,15 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
 }
 
 /**
- * The bucket props this node had learnt. An entry that does not decode is skipped rather than
- * failing the boot: every peer pushes its whole table periodically, so the node learns it again.
+ * The entries of a replicated table (bucket props, users) this node had learnt, stored under
+ * `prefix`. An entry that does not decode is skipped rather than failing the boot: the digest
+ * exchange with peers repairs the table, so the node learns it again.
  */
-async function loadProps(engine: StorageEngine): Promise<PropsEntry[]> {
-  const entries: PropsEntry[] = [];
+async function loadEntries<Entry>(engine: StorageEngine, prefix: Uint8Array, decode: (key: Uint8Array, value: Uint8Array) => Entry | undefined): Promise<Entry[]> {
+  const entries: Entry[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
-    if (!startsWith(key, propsPrefixBytes)) continue;
-    const entry = decodePropsEntry(key, value);
+    if (!startsWith(key, prefix)) continue;
+    const entry = decode(key, value);
     if (entry !== undefined) entries.push(entry);
   }
   return entries;
@@ -116,7 +144,7 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
     ],
     { durable: true },
   );
-  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadProps(engine), handoffProgress: await loadHandoffProgress(engine) };
+  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadEntries(engine, propsPrefixBytes, decodePropsEntry), users: await loadEntries(engine, usersPrefixBytes, decodeUserEntry), handoffProgress: await loadHandoffProgress(engine) };
 }
 
 /** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */

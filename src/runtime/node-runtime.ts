@@ -8,7 +8,8 @@ import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
-import type { Message, PropsEntry } from '../core/protocol/messages.ts';
+import type { Message, PropsEntry, UserEntry } from '../core/protocol/messages.ts';
+import type { NewUser } from '../core/node/users.ts';
 import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
@@ -16,7 +17,7 @@ import { checkContextFits, decodeRecord, encodeContext, encodeRecord, type Versi
 import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import type { ClusterView, ViewGossip } from '../core/cluster-view/index.ts';
-import { propsStorageKey } from './node-metadata.ts';
+import { propsStorageKey, userStorageKey } from './node-metadata.ts';
 import { clearHandoffProgress, saveHandoffProgress } from './handoff-progress-store.ts';
 import { assertNever } from '../core/base/assert.ts';
 import type { LocalStore, StoreAnswer, StoredVersion } from './local-store.ts';
@@ -26,7 +27,7 @@ import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './por
 import { reservedNamespaces } from './ports.ts';
 import { KeyLister } from './key-listing.ts';
 import type { KeyListReplicaContext } from './key-list-replica.ts';
-import type { AntiEntropyReport, BucketProps, KeyListing, KeyListOptions, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView } from './service.ts';
+import type { AntiEntropyReport, BucketProps, KeyListing, KeyListOptions, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView, UserDirectory } from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -99,7 +100,7 @@ const firstStorageKey = new Uint8Array([0, 0]);
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
-export class NodeRuntime implements KvService {
+export class NodeRuntime implements KvService, UserDirectory {
   private readonly waiters = new IdTable<Waiter>();
   /** Events waiting to be stepped; see dispatch(). */
   private readonly events: Event[] = [];
@@ -213,6 +214,35 @@ export class NodeRuntime implements KvService {
     const clock = this.options.clock;
     await this.ask({ type: 'clientDeleteProps', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
     return this.options.core.bucketProps(bucket);
+  }
+
+  // ---- UserDirectory (decision 0025) ----------------------------------------------------------
+
+  hasUsers(): boolean {
+    return this.options.core.hasUsers;
+  }
+
+  user(name: string): UserEntry | undefined {
+    return this.options.core.user(name);
+  }
+
+  userByTokenHash(tokenHash: string): UserEntry | undefined {
+    if (tokenHash === '') return undefined;
+    return this.options.core.users().find((user) => user.tokenHash === tokenHash);
+  }
+
+  users(): UserEntry[] {
+    return this.options.core.users();
+  }
+
+  async setUser(user: NewUser): Promise<void> {
+    const clock = this.options.clock;
+    await this.ask({ type: 'clientSetUser', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, user, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+  }
+
+  async deleteUser(name: string): Promise<void> {
+    const clock = this.options.clock;
+    await this.ask({ type: 'clientDeleteUser', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, name, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
   }
 
   status(): NodeStatus {
@@ -440,6 +470,12 @@ export class NodeRuntime implements KvService {
         return;
       case 'propsForget':
         this.forgetProps(effect.buckets);
+        return;
+      case 'usersSave':
+        this.saveMetadata(effect.entries.map((entry) => ({ type: 'put' as const, key: userStorageKey(entry.name), value: new TextEncoder().encode(JSON.stringify(entry)) })), 'saving users failed');
+        return;
+      case 'usersForget':
+        this.saveMetadata(effect.names.map((name) => ({ type: 'delete' as const, key: userStorageKey(name) })), 'forgetting users failed');
         return;
       case 'viewAdopted':
         this.options.onViewAdopted?.(effect.view);
@@ -717,6 +753,7 @@ function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId,
   };
 }
 
+/** The metrics label of a request; changes to the replicated admin tables (bucket props, users) count as 'props'. */
 function operationOf(event: Extract<Event, { requestId: number }>): CoordinatedOperation {
   if (event.type === 'clientGet') return 'get';
   if (event.type === 'clientPut') return event.write.deleted ? 'delete' : 'put';

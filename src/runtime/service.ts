@@ -4,6 +4,8 @@
 import type { NodeId } from '../core/base/ids.ts';
 import type { HandoffStatus } from '../core/node/handoff.ts';
 import type { CatchUpStatus } from '../core/node/catch-up.ts';
+import type { UserEntry } from '../core/protocol/messages.ts';
+import type { NewUser } from '../core/node/users.ts';
 
 export type Resolver = 'siblings' | 'lww';
 export type Durability = 'durable' | 'buffered';
@@ -135,6 +137,23 @@ export interface KeyListPage {
 export interface KeyListing {
   /** The next page, or undefined once the listing is done. Call again only after the previous page arrived. */
   nextPage(): Promise<KeyListPage | undefined>;
+}
+
+/**
+ * The cluster's users (decision 0025), as the front ends see them: looked up to check credentials,
+ * changed through the admin routes. Stored entries hold only hashes.
+ */
+export interface UserDirectory {
+  /** Whether any user exists: from then on the front ends refuse unauthenticated callers. */
+  hasUsers(): boolean;
+  user(name: string): UserEntry | undefined;
+  /** The user whose token hashes (SHA-256, hex) to `tokenHash`. */
+  userByTokenHash(tokenHash: string): UserEntry | undefined;
+  users(): UserEntry[];
+  /** Adds or replaces a user cluster-wide: EVERWRITE_BAD_USER, EVERWRITE_TOO_MANY_USERS. */
+  setUser(user: NewUser): Promise<void>;
+  /** Removes a user cluster-wide: EVERWRITE_UNKNOWN_USER when there is none. */
+  deleteUser(name: string): Promise<void>;
 }
 
 export interface KvService {

@@ -31,6 +31,10 @@ import type { NodeLimits } from './node-limits.ts';
 import { NodeMetrics } from './node-metrics.ts';
 import { QuorumFailureLog } from './quorum-failure-log.ts';
 import { liveWindowSeconds } from './live-stats.ts';
+import { Authenticator } from '../api/auth/authenticator.ts';
+import { pino } from 'pino';
+
+const silentLogger = pino({ level: 'silent' });
 
 export interface HostPort {
   readonly host: string;
@@ -98,6 +102,13 @@ export interface StartNodeOptions {
    * its transfers are acknowledged. The node keeps running; `everwrite start` stops it and exits 0.
    */
   readonly onLeftCluster?: (viewVersion: number) => void;
+  /**
+   * Serve HTTP and RESP clients from every address even while no user exists (`--insecure`).
+   * Default false: protected mode, only loopback clients until the first user exists (decision 0025).
+   */
+  readonly insecure?: boolean;
+  /** GET /metrics without credentials once users exist (`--metrics-public`), for a scraper without a user. Default false. */
+  readonly metricsPublic?: boolean;
 }
 
 export interface RunningNode {
@@ -213,6 +224,17 @@ function loadNodeTls(options: StartNodeOptions): TlsMaterial | undefined {
 
 const reportOf = (material: TlsMaterial): TlsCertificateReport => ({ serialNumber: material.serialNumber, fingerprint256: material.fingerprint256, validTo: material.validTo });
 
+/** Says at start who may reach the client ports (decision 0025): protected mode, insecure, or users. */
+function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOptions, hasUsers: boolean): void {
+  if (hasUsers) {
+    logger?.info({ event: 'security_mode', mode: 'users' }, 'users exist: HTTP and RESP clients must authenticate');
+  } else if (options.insecure === true) {
+    logger?.warn({ event: 'security_mode', mode: 'insecure' }, 'insecure: no user exists and --insecure was given, so any client that reaches the HTTP and RESP ports can read, write and administer everything');
+  } else {
+    logger?.info({ event: 'security_mode', mode: 'protected' }, 'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback) until the first user is added (everwrite user add), or start with --insecure');
+  }
+}
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
   const tlsMaterial = loadNodeTls(options);
@@ -236,7 +258,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
@@ -267,8 +289,11 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
     const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, ...frontEndLogger });
+    // One authenticator for both front ends: failed logins count per address whichever protocol they use.
+    const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
+    logSecurityMode(logger, options, runtime.hasUsers());
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the
     // runtime listening on the peer port with the store open.

@@ -158,10 +158,10 @@ export class Cluster {
   private async boot(node: SimNode, incarnation: number): Promise<void> {
     const engine = node.disk.open(() => this.logFailed(node, incarnation));
     await engine.open();
-    const { epoch, idBase, props, handoffProgress } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
+    const { epoch, idBase, props, users, handoffProgress } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
     if (node.incarnation !== incarnation) return;
-    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: node.view.ring, view: node.view, md5, settings: this.options.settings, props, idBase, handoffProgress });
+    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: node.view.ring, view: node.view, md5, settings: this.options.settings, props, users, idBase, handoffProgress });
     const runtime = new NodeRuntime({
       core,
       clock: new SimClock(this.scheduler, this.skew, node.id),

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { KvService, MembershipService } from '../../runtime/service.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { ResolvedHttpServerOptions } from './options.ts';
+import type { AccessRule } from '../auth/access.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 
 /** Everything a handler may use besides the request itself; one per server, frozen. */
 export interface ServerContext {
@@ -17,6 +19,8 @@ export interface ServerContext {
   readonly metrics: HttpMetrics;
   /** The node's last minute of operations for GET /admin/stats; absent when the embedder keeps none. */
   readonly liveStats: (() => unknown) | undefined;
+  /** Checks credentials once users exist (decision 0025); absent: every route is open (an embedder without users). */
+  readonly auth: Authenticator | undefined;
 }
 
 /** One request in flight, with its matched route and the raw (still percent-encoded) path parameters. */
@@ -41,4 +45,6 @@ export interface RouteDefinition {
   readonly handlers: Readonly<Record<string, Handler | undefined>>;
   /** The Allow header for a 405 answer, e.g. "GET, HEAD". */
   readonly allow: string;
+  /** Who may call each method (decision 0025; checked centrally by authorize.ts before the handler runs). */
+  readonly access: Readonly<Record<string, AccessRule>>;
 }

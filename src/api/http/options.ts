@@ -10,6 +10,7 @@ import { validateAdmissionLimits } from '../../core/base/admission.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { TlsListenerOptions } from '../tls-listener.ts';
 import { parseCorsOrigins } from './cors.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 
 export interface HttpServerOptions {
   /** Injected: the node's client interface. Every data and admin route calls into it. */
@@ -93,6 +94,13 @@ export interface HttpServerOptions {
    * Default none: cross-origin requests get no CORS headers and browsers refuse them (cors.ts).
    */
   readonly corsOrigins?: readonly string[];
+  /**
+   * Injected: checks credentials once users exist (decision 0025); startNode shares one with the
+   * RESP front end, so failed logins count together. Absent: every route is open.
+   */
+  readonly authenticator?: Authenticator;
+  /** GET /metrics answers without credentials even once users exist (a scraper without a user). Default false. */
+  readonly metricsPublic?: boolean;
 }
 
 /** The validated, frozen form every handler reads. */
@@ -109,6 +117,7 @@ export interface ResolvedHttpServerOptions {
   readonly connectionsPerAddressMax: number;
   readonly closeTimeoutMs: number;
   readonly corsOrigins: ReadonlySet<string>;
+  readonly metricsPublic: boolean;
 }
 
 const jsonBodyBytesMaxDefault = 64 * 1024;
@@ -171,5 +180,6 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
     ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
     corsOrigins: resolveCorsOrigins(options.corsOrigins),
+    metricsPublic: options.metricsPublic === true,
   });
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
-import type { ServerContext } from './exchange.ts';
+import type { Exchange, ServerContext } from './exchange.ts';
 import { HttpMetrics } from './metrics.ts';
 import { HttpConnectionGuard } from './connections.ts';
 import { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
@@ -19,6 +19,8 @@ import { sendCodedError, sendRateLimited, sendThrown } from './respond.ts';
 import { matchRoute, routes, unmatchedRoute } from './routes.ts';
 import { answerOptions, applyCors } from './cors.ts';
 import { hasConditionalHeader } from './preconditions.ts';
+import { authorize } from './authorize.ts';
+import { protectedModeMessage } from '../auth/protected-mode.ts';
 import { listen } from '../listen.ts';
 import { guardTlsHandshakes, tlsServerOptions, type TlsCredentials, type TlsHandshakeStats } from '../tls-listener.ts';
 
@@ -60,6 +62,12 @@ function answerUnrouted(context: ServerContext, request: IncomingMessage, respon
   sendCodedError(response, 404, 'EVERWRITE_NOT_FOUND', `no route for ${request.method ?? 'GET'} ${request.url ?? '/'}`);
 }
 
+/** Whether a stranger may make this request once users exist: what protected mode still serves (decision 0025). */
+function isPublic(context: ServerContext, exchange: Exchange | undefined, method: string | undefined): boolean {
+  if (exchange === undefined) return false;
+  return exchange.route.access[method ?? ''] === 'public' || (exchange.route === routes.metrics && context.options.metricsPublic);
+}
+
 async function serveRequest(context: ServerContext, lifecycle: Lifecycle, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const startedMs = performance.now();
   // A server being closed tells clients not to reuse the connection, so close() does not wait on it.
@@ -71,9 +79,13 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
   const template = exchange === undefined ? unmatchedRoute : exchange.route.template;
   applyCors(context.options.corsOrigins, request, response);
   try {
-    const retryAfterMs = lifecycle.rateLimiter.take(lifecycle.connections.clientAddressOf(socket), Date.now());
+    const clientAddress = lifecycle.connections.clientAddressOf(socket);
+    const retryAfterMs = lifecycle.rateLimiter.take(clientAddress, Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
+    } else if (context.auth?.refusesInProtectedMode(clientAddress) === true && !isPublic(context, exchange, request.method)) {
+      response.shouldKeepAlive = false;
+      sendCodedError(response, 403, 'EVERWRITE_PROTECTED_MODE', protectedModeMessage);
     } else if (exchange === undefined) {
       answerUnrouted(context, request, response);
     } else {
@@ -86,6 +98,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
         response.setHeader('Allow', exchange.route.allow);
         sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
       } else {
+        await authorize(context, exchange, exchange.route.access[request.method ?? ''], clientAddress);
         await handler(context, exchange);
       }
     }
@@ -149,6 +162,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     options: resolved,
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
     liveStats: options.liveStats,
+    auth: options.authenticator,
     metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),
   });
   const connections = new HttpConnectionGuard(resolved);

@@ -132,6 +132,11 @@ export class RespConnection implements AdmittedConnection {
   private inputEnded = false;
   private ended = false;
   private pumping = false;
+  /**
+   * An AUTH or HELLO still checking its credentials (decision 0025): the commands behind it wait,
+   * so a pipelined "AUTH u p; GET k" runs GET as the logged-in user, not before the login.
+   */
+  private sessionChange: PendingReply | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -154,6 +159,8 @@ export class RespConnection implements AdmittedConnection {
       lastActiveMs: nowMs,
       lastCommand: 'NULL',
       quitting: false,
+      user: undefined,
+      clientAddress: this.clientAddress,
     };
     this.parser = new RespRequestParser(server.options);
     socket.setNoDelay(true);
@@ -214,6 +221,10 @@ export class RespConnection implements AdmittedConnection {
   private pumpCommands(): void {
     const { options } = this.server;
     while (!this.stopped) {
+      if (this.sessionChange !== undefined) {
+        this.pauseReading();
+        return;
+      }
       if (this.blocked !== undefined) {
         if (this.holdsAny(this.blocked.keys)) return;
         const { spec, args, keys } = this.blocked;
@@ -321,6 +332,7 @@ export class RespConnection implements AdmittedConnection {
     }
     this.inFlight += 1;
     this.pending.push(slot);
+    if (spec !== undefined && spec.flags.includes('no_auth')) this.sessionChange = slot;
     result.then(
       (reply) => this.complete(slot, reply),
       (thrown: unknown) => this.complete(slot, errorReplyFor(thrown, server.logger, name)),
@@ -340,6 +352,9 @@ export class RespConnection implements AdmittedConnection {
 
   private complete(slot: PendingReply, reply: Reply): void {
     this.inFlight -= 1;
+    // HELLO answers in the protocol it has just selected.
+    const protocol = slot === this.sessionChange ? this.session.protocol : slot.protocol;
+    if (slot === this.sessionChange) this.sessionChange = undefined;
     if (slot === this.unregistered) {
       this.unregistered = undefined;
       slot.spec = undefined;
@@ -348,7 +363,7 @@ export class RespConnection implements AdmittedConnection {
       this.releaseKeys(slot.keys ?? noKeys);
     }
     if (slot.timing !== undefined) this.recordTiming(slot.timing, reply);
-    slot.bytes = encodeReply(reply, slot.protocol);
+    slot.bytes = encodeReply(reply, protocol);
     while (this.pending.length > 0) {
       const head = this.pending[0] as PendingReply;
       if (head.bytes === undefined) break;

@@ -8,6 +8,9 @@ import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { ResolvedRespServerOptions } from './options.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
 import type { RespMetrics } from './metrics.ts';
+import type { UserEntry } from '../../core/protocol/messages.ts';
+import type { AccessRule } from '../auth/access.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 
 /** One client connection's state, as CLIENT, HELLO and INFO see it. */
 export interface Session {
@@ -23,6 +26,10 @@ export interface Session {
   lastCommand: string;
   /** Set by QUIT: the connection answers this command, then closes. */
   quitting: boolean;
+  /** The user AUTH or HELLO ... AUTH logged in as (decision 0025); undefined before. */
+  user: UserEntry | undefined;
+  /** The client's IP: failed logins are limited per address. */
+  readonly clientAddress: string;
 }
 
 /**
@@ -61,6 +68,8 @@ export interface CommandSpec {
   /** Redis's convention: n > 0 exactly n arguments (with the name); n < 0 at least -n. */
   readonly arity: number;
   readonly flags: readonly string[];
+  /** Who may run it (decision 0025; checked centrally by access.ts before the handler runs). */
+  readonly access: AccessRule;
   /** Key positions (Redis's first key, last key, step; 0 0 0 when none; last -1 means to the end). */
   readonly firstKey: number;
   readonly lastKey: number;
@@ -86,6 +95,8 @@ export interface RespServerContext {
   readonly clock: CoarseClock;
   /** Per-address request rate (decision 0013); may be shared with the node's HTTP front end. */
   readonly rateLimiter: AddressRateLimiter;
+  /** Checks credentials once users exist (decision 0025); absent: every command is open. */
+  readonly auth: Authenticator | undefined;
   /** Commands by outcome and latency, when the node gave a registry. */
   readonly metrics?: RespMetrics;
 }

@@ -6,6 +6,7 @@ import { defaultLimits } from '../../core/base/limits.ts';
 import type { Limits } from '../../core/base/limits.ts';
 import type { KvService } from '../../runtime/service.ts';
 import { validateAdmissionLimits } from '../../core/base/admission.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { Registry } from 'prom-client';
 import type { TlsListenerOptions } from '../tls-listener.ts';
@@ -95,6 +96,11 @@ export interface RespServerOptions {
    * the HTTP front end. Default: a limiter with the default (generous) rate, of this server alone.
    */
   readonly rateLimiter?: AddressRateLimiter;
+  /**
+   * Injected: checks credentials once users exist (decision 0025), shared with the HTTP front end.
+   * Absent: AUTH answers as Redis does with no password configured, and every command is open.
+   */
+  readonly authenticator?: Authenticator;
   /**
    * Service calls one multi-key command (MGET, MSET, DEL, EXISTS) keeps in flight at once, a count.
    * Default 32: a 10k-key MGET must not take the node's whole coordination budget at once.

@@ -19,6 +19,8 @@ import type { RespServerOptions } from './options.ts';
 import { listen } from '../listen.ts';
 import { guardTlsHandshakes, tlsServerOptions, type TlsCredentials, type TlsHandshakeStats } from '../tls-listener.ts';
 import { RespMetrics } from './metrics.ts';
+import { ErrorReply, encodeReply } from './reply.ts';
+import { protectedModeMessage } from '../auth/protected-mode.ts';
 
 export type { RespServerOptions, KeyMapping, LimitOverrides } from './options.ts';
 
@@ -56,6 +58,8 @@ function idleSweepIntervalMs(idleTimeoutMs: number): number {
   return Math.min(1000, Math.max(10, Math.floor(idleTimeoutMs / 4)));
 }
 
+const protectedModeReply = encodeReply(new ErrorReply(`DENIED EVERWRITE_PROTECTED_MODE: ${protectedModeMessage}`), 2);
+
 /** Starts the RESP front end of one node; resolves once it listens. */
 export async function startRespServer(options: RespServerOptions): Promise<RespServerHandle> {
   const resolved = resolveRespServerOptions(options);
@@ -72,6 +76,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     startedMs: clock.nowMs,
     clock,
     rateLimiter: options.rateLimiter ?? new AddressRateLimiter(),
+    auth: options.authenticator,
     ...(options.metrics === undefined ? {} : { metrics: new RespMetrics(options.metrics) }),
   });
   const connections = new Set<RespConnection>();
@@ -89,6 +94,11 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     if (closing) {
       stats.connectionsRejected += 1;
       refuse(socket, maxClientsReply);
+      return;
+    }
+    if (context.auth?.refusesInProtectedMode(socket.remoteAddress ?? '') === true) {
+      stats.connectionsRejected += 1;
+      refuse(socket, protectedModeReply);
       return;
     }
     const connection = new RespConnection(context, socket, nextClientId, admission);

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseNodeUrl } from '../format.ts';
+import { withCredentials } from '../options.ts';
 import { defaultNodeUrl, processIo, type CommandIo } from './kv.ts';
 import type { CommitReport, PlanPreviewJson, PlanReport } from '../../runtime/service.ts';
 
@@ -42,10 +43,22 @@ interface StatusDocument {
   readonly handoff?: HandoffDocument;
 }
 
+/**
+ * Fetches `url`, following one 307 to the claimant by hand: fetch drops the Authorization header
+ * on a redirect to another origin (another node's port), and the claimant needs it too.
+ */
+async function followingRedirect(url: URL, init: RequestInit, timeoutMs: number): Promise<Response> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  const location = response.headers.get('location');
+  if (response.status !== 307 || location === null) return response;
+  await response.arrayBuffer();
+  return fetch(new URL(location, url), { ...init, signal: AbortSignal.timeout(timeoutMs) });
+}
+
 /** One admin call; answers the parsed JSON or throws with the node's coded error. */
 async function adminCall<T>(io: CommandIo, node: string, path: string, init: RequestInit = {}): Promise<T> {
   const url = new URL(path, parseNodeUrl(node));
-  const response = await fetch(url, { ...init, redirect: 'follow', signal: AbortSignal.timeout(io.requestTimeoutMs) });
+  const response = await followingRedirect(url, { ...withCredentials(init), redirect: 'manual' }, io.requestTimeoutMs);
   const text = await response.text();
   if (!response.ok) {
     let reason = text;

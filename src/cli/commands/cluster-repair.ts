@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AntiEntropyReport } from '../../runtime/service.ts';
 import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodes } from '../exit-codes.ts';
-import { jsonOption, nodeOption } from '../options.ts';
+import { jsonOption, nodeOption, withCredentials } from '../options.ts';
 
 interface RepairFlags {
   partition?: string;
@@ -20,7 +20,7 @@ interface RepairFlags {
 const pollIntervalMs = 500;
 
 async function fetchReport(url: string, init: RequestInit = {}): Promise<AntiEntropyReport> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url, { ...withCredentials(init), signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
   if (!response.ok) throw new CliFailure(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`, exitCodeForHttpStatus(response.status));
   return JSON.parse(text) as AntiEntropyReport;

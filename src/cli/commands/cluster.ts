@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { CliFailure, exitCodeForHttpStatus, exitCodeOf, messageOf } from '../exit-codes.ts';
 import { formatFailure, parseNodeUrl } from '../format.ts';
-import { jsonOption, nodeOption } from '../options.ts';
+import { jsonOption, nodeOption, withCredentials } from '../options.ts';
 import { processIo, type CommandIo } from './kv.ts';
 import { formatHandoffs, inTransition, memberStatuses } from './cluster-membership.ts';
 
@@ -76,7 +76,7 @@ export function formatClusterRing(ring: RingDocument): string {
 
 async function fetchJson(io: CommandIo, node: string, path: string): Promise<unknown> {
   const url = new URL(path, parseNodeUrl(node));
-  const response = await fetch(url, { signal: AbortSignal.timeout(io.requestTimeoutMs) });
+  const response = await fetch(url, { ...withCredentials(), signal: AbortSignal.timeout(io.requestTimeoutMs) });
   const text = await response.text();
   if (!response.ok) throw new CliFailure(`${url.href} answered ${response.status}: ${text}`, exitCodeForHttpStatus(response.status));
   return JSON.parse(text);

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { contextHeaderKey, contextHeaderName } from '../../api/context-header.ts';
 import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodeOf, exitCodes, messageOf } from '../exit-codes.ts';
 import { formatContext, formatFailure, formatServerError, formatSiblings, keyUrl, parsePositiveInteger, parseSiblingsBody, singleValueBody } from '../format.ts';
-import { defaultNodeUrl, jsonOption, nodeOption } from '../options.ts';
+import { defaultNodeUrl, jsonOption, nodeOption, withCredentials } from '../options.ts';
 
 /** Where commands read and write, and how long they wait; injected so tests capture output. */
 export interface CommandIo {
@@ -85,9 +85,9 @@ export function describeFetchFailure(node: string, error: unknown, timeoutMs: nu
   return `cannot reach ${node}: ${cause}`;
 }
 
-async function request(io: CommandIo, node: string, url: string, init: RequestInit): Promise<Response> {
+export async function request(io: CommandIo, node: string, url: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(io.requestTimeoutMs) });
+    return await fetch(url, { ...withCredentials(init), signal: AbortSignal.timeout(io.requestTimeoutMs) });
   } catch (error) {
     throw new CliFailure(describeFetchFailure(node, error, io.requestTimeoutMs), exitCodes.unavailable);
   }

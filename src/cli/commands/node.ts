@@ -36,7 +36,7 @@ export function parseSettingsJson(source: unknown, clusterSize: number): Partial
   return settings as Partial<NodeCoreSettings>;
 }
 
-interface StartFlags extends Partial<Record<StartSettingName, string>> {
+interface StartFlags extends Partial<Record<StartSettingName, string | boolean>> {
   config?: string;
 }
 
@@ -110,6 +110,8 @@ async function runStart(flags: StartFlags, command: Command): Promise<void> {
     ...(tls === undefined ? {} : { tls }),
     ...(settings.corsOrigins === undefined ? {} : { corsOrigins: settings.corsOrigins }),
     logger,
+    insecure: settings.insecure === true,
+    metricsPublic: settings.metricsPublic === true,
     onLeftCluster: (viewVersion) => {
       logger.info({ viewVersion }, `this node left the cluster: view version ${viewVersion} no longer includes it and its partitions are handed off; exiting 0`);
       void started.node?.stop().then(() => process.exit(0), () => process.exit(1));
@@ -183,5 +185,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--tls-key-file <file>', "the certificate's private key (PEM, unencrypted); reloaded on SIGHUP")
     .option('--tls-ca-file <file>', "the CA certificate that signs every member's certificate (PEM), required for TLS on the peer port; reloaded on SIGHUP")
     .option('--cors-origins <list>', 'comma-separated origins whose browser scripts may call the HTTP API, e.g. https://app.example.com,http://localhost:3000 (or a JSON array as "corsOrigins" in --config); default none: CORS off')
+    .option('--insecure', 'serve HTTP and RESP clients from every address while no user exists (default: protected mode, loopback only until the first user; docs/SECURITY.md)')
+    .option('--metrics-public', 'serve GET /metrics without credentials once users exist (for a scraper without a user)')
     .action((flags: StartFlags, command: Command) => runStart(flags, command));
 }

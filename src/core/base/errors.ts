@@ -27,6 +27,18 @@ export const errorTable = {
   /** A key listing could not read every partition: no live replica answered for some (decision 0030). */
   EVERWRITE_PARTIAL_LISTING: { httpStatus: 503, resp: 'TRYAGAIN' },
   EVERWRITE_AUTH_FAILED: { httpStatus: 401, resp: 'NOAUTH' },
+  /** Users exist and the caller gave no valid credentials (decision 0025). */
+  EVERWRITE_UNAUTHENTICATED: { httpStatus: 401, resp: 'NOAUTH' },
+  /** The caller is authenticated but its roles do not allow this request (decision 0025). */
+  EVERWRITE_FORBIDDEN: { httpStatus: 403, resp: 'NOPERM' },
+  /** Too many failed logins from one address (decision 0025). */
+  EVERWRITE_AUTH_RATE_LIMITED: { httpStatus: 429, resp: 'BUSY' },
+  /** A user's name, password, roles or bucket that is malformed or out of bounds. */
+  /** Protected mode: no user exists yet and the client is not on the node's machine (decision 0025). */
+  EVERWRITE_PROTECTED_MODE: { httpStatus: 403, resp: 'DENIED' },
+  EVERWRITE_BAD_USER: { httpStatus: 400, resp: 'ERR' },
+  EVERWRITE_UNKNOWN_USER: { httpStatus: 404, resp: 'ERR' },
+  EVERWRITE_TOO_MANY_USERS: { httpStatus: 409, resp: 'ERR' },
   EVERWRITE_STORAGE_FAILED: { httpStatus: 500, resp: 'ERR' },
   EVERWRITE_INTERNAL: { httpStatus: 500, resp: 'ERR' },
   /** A cluster view (decision 0015) that is malformed, oversized or not canonical. */

@@ -1,7 +1,7 @@
 // Why: everything the node core wants done in the world, as values. The runtime executes effects
 // against its ports and feeds results back as events; the simulator does the same with virtual ports.
 import type { NodeId } from '../base/ids.ts';
-import type { Message, PropsEntry, WireError } from '../protocol/messages.ts';
+import type { Message, PropsEntry, UserEntry, WireError } from '../protocol/messages.ts';
 import type { Actor, StoredValue, VersionVector, VersionedRecord } from '../versioning/index.ts';
 import type { ClusterView } from '../cluster-view/index.ts';
 
@@ -58,6 +58,10 @@ export type Effect =
   | { readonly type: 'propsSave'; readonly entries: readonly PropsEntry[] }
   /** Remove these buckets' saved props (deletion markers forgotten). */
   | { readonly type: 'propsForget'; readonly buckets: readonly string[] }
+  /** Persist these users (metadata namespace); no answer. */
+  | { readonly type: 'usersSave'; readonly entries: readonly UserEntry[] }
+  /** Remove these users' saved entries (deletion markers forgotten). */
+  | { readonly type: 'usersForget'; readonly names: readonly string[] }
   /** The node adopted a newer cluster view: persist it, and let the transport follow its members (decision 0015). */
   | { readonly type: 'viewAdopted'; readonly view: ClusterView }
   /** Read up to `limit` records of the partition from `start` (inclusive) in key order; answer with `storeScanned`. */

@@ -2,6 +2,7 @@
 // timer completions. Every event carries `nowMs` so the core never reads a clock.
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
+import type { NewUser } from './users.ts';
 import type { VersionedRecord } from '../versioning/index.ts';
 import type { WireError } from '../protocol/messages.ts';
 import type { ClusterView } from '../cluster-view/index.ts';
@@ -49,6 +50,9 @@ export type Event =
   | { readonly type: 'clientSetProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly patch: Readonly<Record<string, unknown>>; readonly realtimeMs?: number }
   /** Back to the defaults, cluster-wide: a versioned deletion marker. */
   | { readonly type: 'clientDeleteProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly realtimeMs: number }
+  /** Adds or replaces a user cluster-wide (decision 0025); `realtimeMs` orders it as for props. */
+  | { readonly type: 'clientSetUser'; readonly nowMs: number; readonly requestId: number; readonly user: NewUser; readonly realtimeMs: number }
+  | { readonly type: 'clientDeleteUser'; readonly nowMs: number; readonly requestId: number; readonly name: string; readonly realtimeMs: number }
   | { readonly type: 'message'; readonly nowMs: number; readonly from: NodeId; readonly message: Message }
   | { readonly type: 'timerFired'; readonly nowMs: number; readonly timerId: number }
   | { readonly type: 'storeDone'; readonly nowMs: number; readonly token: number; readonly result: StoreResult }

@@ -6,7 +6,7 @@ import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import { Prng } from '../base/prng.ts';
 import { Swim, type MemberLiveness } from '../membership/index.ts';
-import type { Message, PropsEntry } from '../protocol/messages.ts';
+import type { Message, PropsEntry, UserEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
 import { AntiEntropy, type AntiEntropyStatus } from './anti-entropy.ts';
@@ -22,6 +22,7 @@ import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
 import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
 import { PropsGossip } from './props-gossip.ts';
+import { UsersGossip, UsersTable } from './users.ts';
 import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
 import { ViewGossip, type ClusterView } from '../cluster-view/index.ts';
 
@@ -35,6 +36,8 @@ export interface NodeCoreOptions {
   readonly settings?: Partial<NodeCoreSettings>;
   /** Bucket properties persisted by an earlier run. */
   readonly props?: readonly PropsEntry[];
+  /** Users persisted by an earlier run (decision 0025). */
+  readonly users?: readonly UserEntry[];
   /**
    * Ids this node allocates (request ids on the wire, timers, store tokens) start after this value.
    * Give each incarnation of a node its own range (e.g. a boot counter times 2^32): peers match
@@ -77,6 +80,7 @@ export class NodeCore {
   private readonly kernel: NodeKernel;
   private readonly hints: HintDelivery;
   private readonly propsGossip: PropsGossip;
+  private readonly usersGossip: UsersGossip;
   private readonly swim: Swim;
   /** The ring whose members the failure detector watches; another ring object means the members may have changed. */
   private watchedRing: Ring;
@@ -96,6 +100,8 @@ export class NodeCore {
     this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase);
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
+    const usersLimits = { entriesCountMax: settings.usersCountMax * options.ring.members.length, deletedCountMax: settings.usersCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
+    this.usersGossip = new UsersGossip(this.kernel, new UsersTable(usersLimits, options.users));
     this.antiEntropy = new AntiEntropy(this.kernel);
     this.catchUp = new CatchUp(this.kernel, this.antiEntropy);
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
@@ -200,6 +206,21 @@ export class NodeCore {
     return this.kernel.props.largestN();
   }
 
+  /** The live user named `name` (decision 0025). */
+  user(name: string): UserEntry | undefined {
+    return this.usersGossip.table.user(name);
+  }
+
+  /** Every live user. */
+  users(): UserEntry[] {
+    return this.usersGossip.table.live();
+  }
+
+  /** Whether any user exists: from then on every client front end asks for credentials. */
+  get hasUsers(): boolean {
+    return this.usersGossip.table.liveCount > 0;
+  }
+
   /** Whether requests may go to `node`: SWIM does not hold it down and no request to it timed out just now. */
   isAlive(node: NodeId, nowMs: number): boolean {
     return node === this.kernel.self || this.kernel.failureDetector.isAlive(node, nowMs);
@@ -249,6 +270,14 @@ export class NodeCore {
       case 'clientDeleteProps':
         if (this.refusedByView(event.requestId)) return;
         this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'delete' }, event.realtimeMs);
+        return;
+      case 'clientSetUser':
+        if (this.refusedByView(event.requestId)) return;
+        this.usersGossip.onClientSet(event.requestId, event.user, event.realtimeMs);
+        return;
+      case 'clientDeleteUser':
+        if (this.refusedByView(event.requestId)) return;
+        this.usersGossip.onClientDelete(event.requestId, event.name, event.realtimeMs);
         return;
       case 'message':
         this.onMessage(event.from, event.message);
@@ -329,6 +358,10 @@ export class NodeCore {
         return this.propsGossip.onEntries(from, message.entries);
       case 'propsDigest':
         return this.propsGossip.onDigest(from, message.slots, message.reply);
+      case 'users':
+        return this.usersGossip.onEntries(from, message.entries);
+      case 'usersDigest':
+        return this.usersGossip.onDigest(from, message.slots, message.reply);
       case 'liveness':
         return this.swim.onMessage(from, message, this.kernel.nowMs);
       case 'treeExchange':
@@ -355,6 +388,7 @@ export class NodeCore {
   private onTick(): void {
     this.hints.onTick();
     this.propsGossip.onTick();
+    this.usersGossip.onTick();
     const kernel = this.kernel;
     this.viewGossip?.onTick(kernel.nowMs);
     if (kernel.ring !== this.watchedRing) {

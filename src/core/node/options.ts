@@ -49,6 +49,12 @@ export interface NodeCoreSettings {
   readonly propsDeletedRetentionMs: number;
   /** Props entries in one digest answer (delta) to a peer. Default 512 (a few hundred KiB at most). */
   readonly propsDeltaEntriesMax: number;
+  /**
+   * Users (decision 0025); adding one past it is refused with EVERWRITE_TOO_MANY_USERS. Default
+   * 1000. Entries learnt from peers may reach this times the member count (concurrent creations);
+   * deletion markers are kept up to this count, for propsDeletedRetentionMs.
+   */
+  readonly usersCountMax: number;
   /** SWIM protocol period: one member probed per period, in ms. Default 1000 (decision 0014). */
   readonly livenessProbeIntervalMs: number;
   /** How long a direct probe waits for its ack before k others probe indirectly, in ms. Default 400: a few loopback or LAN round trips plus event-loop lag. */
@@ -144,6 +150,7 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   bucketPropsCountMax: 10_000,
   propsDeletedRetentionMs: 86_400_000,
   propsDeltaEntriesMax: 512,
+  usersCountMax: 1000,
   livenessProbeIntervalMs: 1000,
   livenessProbeTimeoutMs: 400,
   livenessIndirectProbeCount: 3,

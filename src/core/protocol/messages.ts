@@ -40,6 +40,27 @@ export interface PropsEntry {
   readonly deleted?: boolean;
 }
 
+/** A role a user holds (decision 0025): read and write apply to the user's bucket (or every bucket); admin to everything. */
+export type UserRole = 'read' | 'write' | 'admin';
+
+/**
+ * A user as every node stores it (decision 0025). The core never sees a password or a token: only
+ * the password's scrypt hash (an opaque text the API layer writes and checks) and the SHA-256 of
+ * the token, in hex ('' when the user has none).
+ */
+export interface UserEntry {
+  readonly name: string;
+  readonly roles: readonly UserRole[];
+  /** The one bucket `read` and `write` apply to; '' for every bucket. */
+  readonly bucket: string;
+  readonly passwordHash: string;
+  readonly tokenHash: string;
+  readonly version: number;
+  readonly origin: string;
+  /** A deletion marker: the user is gone (its hashes are then ''). */
+  readonly deleted?: boolean;
+}
+
 /** What one node believes of a member's liveness (src/core/membership): its incarnation and state. */
 export interface LivenessUpdate {
   readonly member: string;
@@ -104,6 +125,9 @@ export type Message =
   | { readonly type: 'props'; readonly entries: readonly PropsEntry[] }
   /** One hash per slot of the sender's props table; the receiver answers the entries of slots that differ (and, with `reply`, its own digest). */
   | { readonly type: 'propsDigest'; readonly slots: readonly number[]; readonly reply: boolean }
+  /** Users, spread like bucket props: a broadcast of changes, and entries answering a digest. */
+  | { readonly type: 'users'; readonly entries: readonly UserEntry[] }
+  | { readonly type: 'usersDigest'; readonly slots: readonly number[]; readonly reply: boolean }
   | LivenessMessage
   /** The cluster view's gossip (src/core/cluster-view, decision 0015). */
   | ViewMessage

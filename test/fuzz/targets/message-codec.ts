@@ -5,7 +5,7 @@
 // means a check is missing. A frame that decodes must re-encode to a frame that decodes the same.
 import fc from 'fast-check';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import type { ForwardedOperation, Message, PropsEntry } from '../../../src/core/protocol/messages.ts';
+import type { ForwardedOperation, Message, PropsEntry, UserEntry, UserRole } from '../../../src/core/protocol/messages.ts';
 import { decodeMessages, encodeMessages } from '../../../src/runtime/message-codec.ts';
 import { type FuzzTarget, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes } from '../mutate.ts';
@@ -48,6 +48,11 @@ const propsEntry: fc.Arbitrary<PropsEntry> = fc.record(
   withRequired('bucket', 'props', 'version', 'origin'),
 );
 
+const userEntry: fc.Arbitrary<UserEntry> = fc.record(
+  { name: text, roles: fc.subarray(['read', 'write', 'admin'] as UserRole[]), bucket: text, passwordHash: text, tokenHash: text, version: fc.nat(), origin: text, deleted: fc.constant(true as const) },
+  withRequired('name', 'roles', 'bucket', 'passwordHash', 'tokenHash', 'version', 'origin'),
+);
+
 const details = fc.dictionary(fc.string({ maxLength: 6 }).filter((key) => key !== '__proto__'), fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.boolean()), { maxKeys: 3, noNullPrototype: true });
 
 const livenessUpdate = fc.record({ member: text, incarnation: id, state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const) }, { noNullPrototype: true });
@@ -67,6 +72,8 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   fc.record({ type: fc.constant('reap' as const), partition: id, storageKey: bytes, record: bytes }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('props' as const), entries: fc.array(propsEntry, { maxLength: 3 }) }, { noNullPrototype: true }),
   fc.record({ type: fc.constant('propsDigest' as const), slots: fc.array(fc.oneof(fc.nat(300), fc.nat(0xffff_ffff)), { maxLength: 6 }), reply: fc.boolean() }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('users' as const), entries: fc.array(userEntry, { maxLength: 3 }) }, { noNullPrototype: true }),
+  fc.record({ type: fc.constant('usersDigest' as const), slots: fc.array(fc.oneof(fc.nat(300), fc.nat(0xffff_ffff)), { maxLength: 6 }), reply: fc.boolean() }, { noNullPrototype: true }),
   fc.record(
     { type: fc.constant('liveness' as const), kind: fc.constantFrom('ping' as const, 'pingReq' as const, 'ack' as const), id, incarnation: id, target: livenessUpdate, updates: fc.array(livenessUpdate, { maxLength: 3 }) },
     withRequired('type', 'kind', 'id', 'incarnation', 'updates'),

@@ -125,3 +125,12 @@ test('"corsOrigins" is a JSON array in a config file or a comma list anywhere; a
   assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: { a: 1 } } } })), /"corsOrigins": must be a comma-separated string or a JSON array/);
   assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { corsOrigins: Array.from({ length: 65 }, (_, index) => `https://h${index}.example`) } } })), /at most 64 origins/);
 });
+
+test('"insecure" and "metricsPublic" are switches from a flag, a config file or a variable; anything else is refused by name', () => {
+  assert.equal(resolveStartSettings(sources({ flags: { ...defaults, insecure: true }, typed: new Set(['insecure']) })).settings.insecure, true);
+  assert.equal(resolveStartSettings(sources({ file: { path: 'c.json', content: { insecure: false, metricsPublic: true } } })).settings.metricsPublic, true);
+  assert.equal(resolveStartSettings(sources({ environment: { EVERWRITE_INSECURE: 'true' } })).settings.insecure, true);
+  assert.equal(resolveStartSettings(sources()).settings.insecure, undefined, 'protected mode unless asked');
+  assertRefused(() => resolveStartSettings(sources({ environment: { EVERWRITE_INSECURE: 'yes' } })), /^EVERWRITE_INSECURE: must be true or false/);
+  assertRefused(() => resolveStartSettings(sources({ file: { path: 'c.json', content: { metricsPublic: 1 } } })), /"metricsPublic": must be true or false/);
+});

@@ -139,7 +139,7 @@ test('bad arguments reject with EVERWRITE_BAD_REQUEST before anything is sent', 
       assert.equal(nodes[0]!.fake.calls.length, 0);
     })));
 
-test('the constructor refuses bad options with EVERWRITE_BAD_REQUEST and accepts (and ignores) a secret', () => {
+test('the constructor refuses bad options with EVERWRITE_BAD_REQUEST, half or mixed credentials and the removed secret option', () => {
   const bad: unknown[] = [
     { nodes: [], routing: 'server' },
     { nodes: ['http://127.0.0.1:1'], routing: 'sideways' },
@@ -150,11 +150,17 @@ test('the constructor refuses bad options with EVERWRITE_BAD_REQUEST and accepts
     { nodes: ['http://127.0.0.1:1', 'http://127.0.0.1:1/'], routing: 'server' },
     { nodes: ['http://127.0.0.1:1'], routing: 'server', timeoutMs: 0 },
     { nodes: ['http://127.0.0.1:1'], routing: 'server', maxConcurrency: 1.5 },
-    { nodes: ['http://127.0.0.1:1'], routing: 'server', secret: 5 },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', secret: 'a secret is no longer an option' },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', user: 'alice' },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', password: 'no user given' },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', user: 'alice', password: 'pw-123456', token: 'ew_x' },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', user: 'al:ice', password: 'pw-123456' },
+    { nodes: ['http://127.0.0.1:1'], routing: 'server', token: 'two\nlines' },
   ];
   for (const options of bad) assert.throws(() => new EverwriteClient(options as never), { code: 'EVERWRITE_BAD_REQUEST' }, JSON.stringify(options));
-  const client = new EverwriteClient({ nodes: ['http://127.0.0.1:1/'], routing: 'client', secret: 'reserved-for-later' });
+  const client = new EverwriteClient({ nodes: ['http://127.0.0.1:1/'], routing: 'client', user: 'alice', password: 'pw-123456' });
   assert.deepEqual(client.options.nodes, ['http://127.0.0.1:1']);
+  assert.equal(client.options.authorization, `Basic ${Buffer.from('alice:pw-123456').toString('base64')}`);
   void client.close();
 });
 

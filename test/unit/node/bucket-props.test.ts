@@ -153,8 +153,8 @@ test('a node that missed updates and deletes is repaired by digest and bounded d
     const expected = index % 4 === 0 ? defaults.w : 1 + (index % 3);
     for (const id of ['n1', 'n2', 'n3']) assert.equal(cluster.core(id).bucketProps(`bucket-${index}`).w, expected, `${id} bucket-${index}`);
   }
-  // Failure detection (decision 0014) ticks along with the gossip; only the props messages are looked at.
-  const propsMessages = (since: number) => cluster.sentSince(since).filter(({ message }) => message.type !== 'liveness');
+  // Failure detection (decision 0014) and the users table (decision 0025) tick along with the gossip; only the props messages are looked at.
+  const propsMessages = (since: number) => cluster.sentSince(since).filter(({ message }) => message.type === 'props' || message.type === 'propsDigest');
   for (const { message } of propsMessages(start)) {
     if (message.type === 'props') assert.ok(message.entries.length <= deltaMax, `a delta of ${message.entries.length} entries`);
     else assert.equal(message.type, 'propsDigest');

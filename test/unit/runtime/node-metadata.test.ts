@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStorageEngine, MemoryEngine } from '../../../src/io/storage/index.ts';
-import { bootIdentity, idRangePerBoot, markCleanStop, propsStorageKey } from '../../../src/runtime/node-metadata.ts';
+import { bootIdentity, idRangePerBoot, markCleanStop, propsStorageKey, userStorageKey } from '../../../src/runtime/node-metadata.ts';
 import { reservedNamespaces } from '../../../src/runtime/ports.ts';
 
 /** Draws the given epochs in order (then fails): the test decides what "random" returns. */
@@ -96,4 +96,21 @@ test('a props entry that does not decode is skipped at boot instead of throwing;
   );
   const identity = await bootIdentity(engine, draws(3));
   assert.deepEqual(identity.props, [intact, marker]);
+});
+
+test('users saved in the metadata namespace come back at boot; a hand-edited entry that grants more or names another key is skipped', async () => {
+  const engine = new MemoryEngine();
+  await engine.open();
+  const saved = { name: 'ops', roles: ['admin'], bucket: '', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA', tokenHash: '', version: 7, origin: 'n1' };
+  const encode = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+  await engine.batch(reservedNamespaces.metadata, [
+    { type: 'put', key: userStorageKey('ops'), value: encode(saved) },
+    { type: 'put', key: userStorageKey('gone'), value: encode({ ...saved, name: 'gone', deleted: true }) },
+    { type: 'put', key: userStorageKey('root'), value: encode({ ...saved, name: 'root', roles: ['superuser'] }) },
+    { type: 'put', key: userStorageKey('elsewhere'), value: encode({ ...saved, name: 'ops2' }) },
+    { type: 'put', key: userStorageKey('torn'), value: new Uint8Array([0x7b, 0x22]) },
+  ], { durable: true });
+  const identity = await bootIdentity(engine, draws(3));
+  assert.deepEqual(identity.users.map((user) => [user.name, user.deleted === true]).sort(), [['gone', true], ['ops', false]]);
+  assert.deepEqual(identity.users.find((user) => user.name === 'ops'), saved);
 });

@@ -38,8 +38,9 @@ function frameOf(tag: number, body: number[]): Uint8Array {
   return new Uint8Array([0xc1, 1, tag, ...body]);
 }
 
-const request = (body: number[]): Uint8Array => frameOf(10, body);
-const reply = (flags: number, body: number[]): Uint8Array => frameOf(10 | 0x10 | flags, body);
+/** Type 10 with 0x80: key listing (without 0x80, type 10 is the users table's). */
+const request = (body: number[]): Uint8Array => frameOf(10 | 0x80, body);
+const reply = (flags: number, body: number[]): Uint8Array => frameOf(10 | 0x80 | 0x10 | flags, body);
 const bucket = [5, ...ascii('carts')];
 
 test('hostile key list frames are EVERWRITE_BAD_FRAME', () => {
@@ -56,14 +57,14 @@ test('hostile key list frames are EVERWRITE_BAD_FRAME', () => {
     { what: 'a repeated partition', frame: request([1, ...bucket, 10, 2, 5, 5, 0]) },
     { what: 'a cursor longer than any key', frame: request([1, ...bucket, 10, 1, 0, ...varint(keyListLimits.wireKeyBytesMax + 1), ...new Array<number>(keyListLimits.wireKeyBytesMax + 1).fill(97)]) },
     { what: 'a truncated request', frame: request([1, ...bucket, 10, 1]) },
-    { what: 'flags on a request', frame: frameOf(10 | 0x20, [1, ...bucket, 10, 1, 0, 0]) },
+    { what: 'flags on a request', frame: frameOf(10 | 0x80 | 0x20, [1, ...bucket, 10, 1, 0, 0]) },
     { what: 'a key count past the frame', frame: reply(0x20, [1, ...varint(1_000_000), 1, 97]) },
     { what: 'more keys than any page carries', frame: reply(0x20, [1, ...varint(keyListLimits.wireKeysMax + 1), ...Array.from({ length: keyListLimits.wireKeysMax + 1 }, () => [1, 97]).flat()]) },
     { what: 'an empty key', frame: reply(0x20, [1, 1, 0, 0]) },
     { what: 'a key longer than any key', frame: reply(0x20, [1, 1, ...varint(keyListLimits.wireKeyBytesMax + 1), ...new Array<number>(keyListLimits.wireKeyBytesMax + 1).fill(97)]) },
     { what: 'a next partition beyond the largest ring', frame: reply(0x60, [1, 0, ...varint(keyListLimits.wirePartitionsMax), 0]) },
     { what: 'a missing next cursor', frame: reply(0x60, [1, 0, 3]) },
-    { what: 'the unused flag', frame: reply(0x80, [1, 0]) },
+    { what: 'a key list request without the key list flag (read as users entries)', frame: frameOf(10, [1, ...bucket, 10, 1, 0, 0]) },
   ];
   for (const { what, frame } of cases) {
     assert.throws(() => decodeMessages(frame), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_FRAME', what);
@@ -74,4 +75,17 @@ test('a frame of the largest count the codec allows decodes: the bounds refuse o
   const keys = Array.from({ length: keyListLimits.wireKeysMax }, (_, index) => ascii(`k${index}`));
   const decoded = decodeMessages(encodeMessages([{ type: 'keyListReply', id: 1, ok: true, keys }]))[0];
   assert.equal(decoded?.type === 'keyListReply' ? decoded.keys.length : -1, keyListLimits.wireKeysMax);
+});
+
+test('key listing and the users table share type 10 apart by the 0x80 flag: batched together, each decodes as itself', () => {
+  const user = { name: 'ada', roles: ['read'], bucket: '', passwordHash: 'h', tokenHash: '', version: 1, origin: 'n1' } as const;
+  const messages: Message[] = [
+    { type: 'users', entries: [user] },
+    { type: 'keyListRequest', id: 3, bucket: 'carts', keysMax: 10, partitions: [1], after: new Uint8Array() },
+    { type: 'usersDigest', slots: [7], reply: true },
+    { type: 'keyListReply', id: 3, ok: true, keys: [ascii('k')] },
+  ];
+  const decoded = decodeMessages(encodeMessages(messages));
+  assert.deepEqual(decoded.map((message) => message.type), ['users', 'keyListRequest', 'usersDigest', 'keyListReply']);
+  assert.equal(decoded[0]?.type === 'users' ? decoded[0].entries[0]?.name : undefined, 'ada');
 });

@@ -1,8 +1,10 @@
 // Why: the connection commands every client library sends during its handshake (HELLO, AUTH,
-// CLIENT SETNAME/SETINFO, SELECT) and the usual liveness probes (PING, ECHO). They answer exactly
-// as Redis does with no password configured, so unmodified clients connect: AUTH with a password
-// alone gets Redis's "no password configured" error (clients such as ioredis recognise it and go
-// on), AUTH as the default user succeeds, any other user is refused.
+// CLIENT SETNAME/SETINFO, SELECT) and the usual liveness probes (PING, ECHO). Until the first user
+// exists they answer exactly as Redis does with no password configured, so unmodified clients
+// connect: AUTH with a password alone gets Redis's "no password configured" error (clients such as
+// ioredis recognise it and go on), AUTH as the default user succeeds, any other user is refused.
+// Once users exist (decision 0025), AUTH user pass, AUTH pass (the user "default") and HELLO 3 AUTH
+// user pass log the connection in as Redis 6 does, with Redis's WRONGPASS on failure.
 import type { CommandSpec, RespServerContext, Session } from '../context.ts';
 import { notAnInteger, quoteArgument, syntaxError, unknownSubcommand } from '../errors.ts';
 import { ErrorReply, MapReply, SimpleString, VerbatimReply, okReply, pongReply } from '../reply.ts';
@@ -47,15 +49,35 @@ function quit(_server: RespServerContext, session: Session): Reply {
 }
 
 /** Null when the credentials are accepted (no password is configured: the default user with any password). */
-function checkCredentials(args: readonly Buffer[]): ErrorReply | null {
+function checkCredentialsWithoutUsers(args: readonly Buffer[]): ErrorReply | null {
   if (args.length === 1) return noPasswordConfigured;
   return (args[0] as Buffer).toString('utf8') === 'default' ? null : wrongPassword;
 }
 
-function auth(_server: RespServerContext, _session: Session, args: readonly Buffer[]): Reply {
-  if (args.length > 3) return syntaxError;
-  return checkCredentials(args.slice(1)) ?? okReply;
+/**
+ * Logs the session in with `args` ([password] as the user "default", or [user, password]); null
+ * when it succeeded. Without users, Redis's answers with no password configured.
+ */
+async function logIn(server: RespServerContext, session: Session, args: readonly Buffer[]): Promise<ErrorReply | null> {
+  const auth = server.auth;
+  if (auth === undefined || !auth.required) return checkCredentialsWithoutUsers(args);
+  const name = args.length === 1 ? 'default' : (args[0] as Buffer).toString('utf8');
+  const password = (args[args.length - 1] as Buffer).toString('utf8');
+  const result = await auth.login(name, password, session.clientAddress, 'resp');
+  if (result.ok) {
+    session.user = result.user;
+    return null;
+  }
+  if (result.code === 'EVERWRITE_AUTH_RATE_LIMITED') return new ErrorReply(`BUSY ${result.code}: ${result.message}`);
+  return wrongPassword;
 }
+
+async function auth(server: RespServerContext, session: Session, args: readonly Buffer[]): Promise<Reply> {
+  if (args.length > 3) return syntaxError;
+  return (await logIn(server, session, args.slice(1))) ?? okReply;
+}
+
+const helloNeedsAuth = new ErrorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
 
 function helloMap(session: Session): MapReply {
   return new MapReply([
@@ -70,7 +92,7 @@ function helloMap(session: Session): MapReply {
 }
 
 /** HELLO [protover [AUTH username password] [SETNAME clientname]]: checks everything, then applies it. */
-function hello(_server: RespServerContext, session: Session, args: readonly Buffer[]): Reply {
+async function hello(server: RespServerContext, session: Session, args: readonly Buffer[]): Promise<Reply> {
   let protocol = session.protocol;
   if (args.length >= 2) {
     const text = (args[1] as Buffer).toString('latin1');
@@ -80,11 +102,11 @@ function hello(_server: RespServerContext, session: Session, args: readonly Buff
     protocol = requested;
   }
   let name: Buffer | undefined;
+  let credentials: readonly Buffer[] | undefined;
   for (let index = 2; index < args.length; index += 1) {
     const option = lower(args[index]);
     if (option === 'auth' && index + 2 < args.length) {
-      const refused = checkCredentials(args.slice(index + 1, index + 3));
-      if (refused !== null) return refused;
+      credentials = args.slice(index + 1, index + 3);
       index += 2;
     } else if (option === 'setname' && index + 1 < args.length) {
       name = args[index + 1] as Buffer;
@@ -93,6 +115,12 @@ function hello(_server: RespServerContext, session: Session, args: readonly Buff
     } else {
       return new ErrorReply(`ERR Syntax error in HELLO option '${quoteArgument(args[index] as Buffer)}'`);
     }
+  }
+  if (credentials !== undefined) {
+    const refused = await logIn(server, session, credentials);
+    if (refused !== null) return refused;
+  } else if (server.auth?.required === true && session.user === undefined) {
+    return helloNeedsAuth;
   }
   session.protocol = protocol;
   if (name !== undefined) session.name = name.toString('latin1');
@@ -164,16 +192,16 @@ function client(server: RespServerContext, session: Session, args: readonly Buff
 }
 
 export const connectionCommands: readonly CommandSpec[] = [
-  { name: 'ping', arity: -1, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns PONG, or the message given.', arguments: [{ name: 'message', type: 'string', optional: true }], run: ping },
-  { name: 'echo', arity: 2, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns the message given.', arguments: [{ name: 'message', type: 'string' }], run: echo },
-  { name: 'select', arity: 2, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Selects database 0, the only one.', arguments: [{ name: 'index', type: 'integer' }], run: select },
-  { name: 'quit', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Closes the connection after answering OK.', arguments: [], run: quit },
-  { name: 'auth', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Authenticates; no password is configured, so only the default user is accepted.', arguments: [{ name: 'username', type: 'string', optional: true }, { name: 'password', type: 'string' }], run: auth },
+  { name: 'ping', access: 'user', arity: -1, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns PONG, or the message given.', arguments: [{ name: 'message', type: 'string', optional: true }], run: ping },
+  { name: 'echo', access: 'user', arity: 2, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns the message given.', arguments: [{ name: 'message', type: 'string' }], run: echo },
+  { name: 'select', access: 'user', arity: 2, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Selects database 0, the only one.', arguments: [{ name: 'index', type: 'integer' }], run: select },
+  { name: 'quit', access: 'public', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Closes the connection after answering OK.', arguments: [], run: quit },
+  { name: 'auth', access: 'public', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Logs the connection in as a user (the user "default" when only a password is given); with no users, only the default user is accepted.', arguments: [{ name: 'username', type: 'string', optional: true }, { name: 'password', type: 'string' }], run: auth },
   {
-    name: 'hello', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '6.0.0', complexity: 'O(1)',
+    name: 'hello', access: 'public', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '6.0.0', complexity: 'O(1)',
     summary: 'Handshakes: selects RESP2 or RESP3, optionally authenticates and names the connection.',
     arguments: [{ name: 'arguments', type: 'block', optional: true, arguments: [{ name: 'protover', type: 'integer' }, { name: 'username-password', type: 'block', token: 'AUTH', optional: true, arguments: [{ name: 'username', type: 'string' }, { name: 'password', type: 'string' }] }, { name: 'clientname', type: 'string', token: 'SETNAME', optional: true }] }],
     run: hello,
   },
-  { name: 'client', arity: -2, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@slow', '@connection'], group: 'connection', since: '2.4.0', complexity: 'O(1), LIST O(clients)', summary: 'CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, HELP.', arguments: [{ name: 'subcommand', type: 'string' }, { name: 'arguments', type: 'string', optional: true, multiple: true }], run: client },
+  { name: 'client', access: 'user', arity: -2, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@slow', '@connection'], group: 'connection', since: '2.4.0', complexity: 'O(1), LIST O(clients)', summary: 'CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, HELP.', arguments: [{ name: 'subcommand', type: 'string' }, { name: 'arguments', type: 'string', optional: true, multiple: true }], run: client },
 ];

@@ -8,6 +8,7 @@ import { dataCommands } from './data.ts';
 import { readModifyWriteCommands } from './read-modify-write.ts';
 import { keyspaceCommands } from './keyspace.ts';
 import { serverCommands } from './server.ts';
+import { refuseCommand } from '../access.ts';
 
 export function buildCommandTable(): ReadonlyMap<string, CommandSpec> {
   const table = new Map<string, CommandSpec>();
@@ -43,8 +44,12 @@ export function keyArguments(spec: CommandSpec, args: readonly Buffer[]): Buffer
   return keys;
 }
 
-/** Checks arity and runs the command; a throw is left to the caller (it owns error reporting). */
+/** Checks access (access.ts) and arity and runs the command; a throw is left to the caller (it owns error reporting). */
 export function runCommand(server: RespServerContext, session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): Reply | Promise<Reply> {
+  if (server.auth !== undefined) {
+    const refused = refuseCommand(server, session, spec, args);
+    if (refused !== undefined) return refused;
+  }
   if (spec === undefined) return unknownCommand(args);
   if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
   return spec.run(server, session, args);

@@ -172,12 +172,12 @@ const listingComplexity = 'O(N) over every partition of the bucket: expensive, n
 
 export const keyspaceCommands: readonly CommandSpec[] = [
   {
-    name: 'scan', arity: -2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'generic', since: '2.8.0', complexity: 'O(COUNT) per call; a full iteration lists every partition of the bucket',
+    name: 'scan', access: 'read', arity: -2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'generic', since: '2.8.0', complexity: 'O(COUNT) per call; a full iteration lists every partition of the bucket',
     summary: "Iterates the configured bucket's keys over a coverage plan; cursors are this node's own.",
     arguments: [{ name: 'cursor', type: 'integer' }, { name: 'pattern', type: 'string', token: 'MATCH', optional: true }, { name: 'count', type: 'integer', token: 'COUNT', optional: true }, { name: 'type', type: 'string', token: 'TYPE', optional: true }],
     run: scan,
   },
-  { name: 'keys', arity: 2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow', '@dangerous'], group: 'generic', since: '1.0.0', complexity: listingComplexity, summary: "Returns the configured bucket's keys matching a glob pattern (at most 100,000).", arguments: [{ name: 'pattern', type: 'string' }], run: keys },
-  { name: 'dbsize', arity: 1, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'server', since: '1.0.0', complexity: listingComplexity, summary: "Counts the configured bucket's live keys by listing them.", arguments: [], run: dbsize },
-  { name: 'type', arity: 2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@keyspace', '@read', '@fast'], group: 'generic', since: '1.0.0', complexity: 'O(1) quorum read', summary: 'Answers string for a key with a live value, none otherwise.', arguments: [{ name: 'key', type: 'key' }], run: type },
+  { name: 'keys', access: 'read', arity: 2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow', '@dangerous'], group: 'generic', since: '1.0.0', complexity: listingComplexity, summary: "Returns the configured bucket's keys matching a glob pattern (at most 100,000).", arguments: [{ name: 'pattern', type: 'string' }], run: keys },
+  { name: 'dbsize', access: 'read', arity: 1, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'server', since: '1.0.0', complexity: listingComplexity, summary: "Counts the configured bucket's live keys by listing them.", arguments: [], run: dbsize },
+  { name: 'type', access: 'read', arity: 2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@keyspace', '@read', '@fast'], group: 'generic', since: '1.0.0', complexity: 'O(1) quorum read', summary: 'Answers string for a key with a live value, none otherwise.', arguments: [{ name: 'key', type: 'key' }], run: type },
 ];

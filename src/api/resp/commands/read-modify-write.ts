@@ -89,7 +89,7 @@ const decrement = { name: 'decrement', type: 'integer' } as const;
 const counterComplexity = 'a quorum read, then a quorum write with its context; not atomic';
 
 function counter(name: string, arity: number, summary: string, run: CommandSpec['run'], argument?: typeof increment | typeof decrement): CommandSpec {
-  return { name, arity, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary, arguments: argument === undefined ? [key] : [key, argument], run };
+  return { name, access: 'write', arity, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary, arguments: argument === undefined ? [key] : [key, argument], run };
 }
 
 export const readModifyWriteCommands: readonly CommandSpec[] = [
@@ -97,6 +97,6 @@ export const readModifyWriteCommands: readonly CommandSpec[] = [
   counter('decr', 2, 'Subtracts 1 from the integer value GET answers (0 when absent); not atomic.', decr),
   counter('incrby', 3, 'Adds an integer to the integer value GET answers (0 when absent); not atomic.', incrBy, increment),
   counter('decrby', 3, 'Subtracts an integer from the integer value GET answers (0 when absent); not atomic.', decrBy, decrement),
-  { name: 'setnx', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key only if it has no live value (SET NX); answers 1 or 0. A check, then a write.', arguments: [key, value], run: setIfAbsent },
-  { name: 'getset', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key and answers its previous value (SET GET).', arguments: [key, value], run: getAndSet },
+  { name: 'setnx', access: 'write', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key only if it has no live value (SET NX); answers 1 or 0. A check, then a write.', arguments: [key, value], run: setIfAbsent },
+  { name: 'getset', access: 'write', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key and answers its previous value (SET GET).', arguments: [key, value], run: getAndSet },
 ];
