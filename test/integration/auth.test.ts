@@ -128,6 +128,16 @@ const commandSamples: Readonly<Record<string, readonly string[]>> = {
   auth: ['admin', users.admin.password],
   hello: ['2', 'auth', 'admin', users.admin.password],
   client: ['id'],
+  incr: ['counter'],
+  decr: ['counter'],
+  incrby: ['counter', '2'],
+  decrby: ['counter', '1'],
+  setnx: ['k', 'v'],
+  getset: ['k', 'v'],
+  scan: ['0'],
+  keys: ['*'],
+  dbsize: [],
+  type: ['k'],
 };
 
 /** Logs a fresh connection in as `user` (undefined: stays anonymous). */
