@@ -97,6 +97,8 @@ interface Transition {
   gateSinceMs: number | undefined;
   started: boolean;
   nextBroadcastMs: number;
+  /** By partition: the targets this node streams it to (forwardTargets). */
+  readonly streamedTo: Map<number, NodeId[]>;
   /** Set once every transfer is known done on a node the completed view excludes: leftCluster after one more broadcast. */
   leaveAtMs: number | undefined;
   left: boolean;
@@ -107,6 +109,8 @@ interface DropPlan {
   readonly partitions: readonly number[];
   gateSinceMs: number | undefined;
 }
+
+const noTargets: readonly NodeId[] = [];
 
 function emptyCounters(): Counters {
   return { batches: 0, keys: 0, bytes: 0 };
@@ -175,13 +179,15 @@ export class Handoff {
   private begin(view: ClusterView): void {
     const self = this.kernel.self;
     const transfers = transfersOf(view);
-    const transition: Transition = { view, transfers, outgoing: [], incoming: new Map(), knownDone: new Set(), gateSinceMs: undefined, started: false, nextBroadcastMs: this.kernel.nowMs, leaveAtMs: undefined, left: false };
+    const transition: Transition = { view, transfers, outgoing: [], incoming: new Map(), knownDone: new Set(), streamedTo: new Map(), gateSinceMs: undefined, started: false, nextBroadcastMs: this.kernel.nowMs, leaveAtMs: undefined, left: false };
     transfers.forEach((transfer, index) => {
       if (transfer.source === self) {
         const saved = this.saved.get(progressKey(view.version, transfer.partition, transfer.target));
         const outgoing: Outgoing = { transfer, index, counters: emptyCounters(), lastKey: saved?.lastKey, done: saved?.done === true, running: false, scanId: 0, batch: undefined };
         transition.outgoing.push(outgoing);
         if (outgoing.done) transition.knownDone.add(index);
+        const targets = transition.streamedTo.get(transfer.partition) ?? [];
+        transition.streamedTo.set(transfer.partition, [...targets, transfer.target]);
       }
       if (transfer.target === self) transition.incoming.set(incomingKey(transfer.partition, transfer.source), { transfer, index, counters: emptyCounters(), done: false, merging: false });
     });
@@ -249,6 +255,20 @@ export class Handoff {
   }
 
   // ---- source ---------------------------------------------------------------------------------
+
+  /**
+   * Where a record this node merges as a replica of `partition` must also go: the targets it streams
+   * that partition to, once streaming began. The stream is a snapshot in key order and coordinators'
+   * dual writes cover every client write from the gate on, but a hint delivered, a read repair, an
+   * exchange's push or a coordinator's write delayed past the gate can land here after the scan
+   * passed its key; without this the target would lack it, and this copy is dropped after the
+   * transition (Riak's handoff forwards requests to the new owner the same way).
+   */
+  forwardTargets(partition: number): readonly NodeId[] {
+    const transition = this.transition;
+    if (transition === undefined || !transition.started) return noTargets;
+    return transition.streamedTo.get(partition) ?? noTargets;
+  }
 
   private startTransfers(transition: Transition): void {
     const nowMs = this.kernel.nowMs;

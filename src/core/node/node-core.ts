@@ -107,7 +107,11 @@ export class NodeCore {
     this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
     this.kernel.pending = options.view?.pending;
     this.handoff = this.viewGossip === undefined ? undefined : new Handoff(this.kernel, this.viewGossip, this.kernel.background, options.handoffProgress ?? []);
-    if (this.handoff !== undefined) this.handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
+    if (this.handoff !== undefined) {
+      const handoff = this.handoff;
+      handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
+      this.kernel.handoffForwardTargets = (partition) => handoff.forwardTargets(partition);
+    }
   }
 
   private createViewGossip(view: ClusterView, seeds: readonly NodeId[], idBase: number): ViewGossip {

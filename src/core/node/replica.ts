@@ -57,6 +57,21 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
   }
   const token = kernel.storeToken((result) => acknowledgeReplicaPut(kernel, from, id, result.ok));
   kernel.emit({ type: 'storeMerge', token, partition, storageKey, record, durable, encoded: message.record });
+  forwardToHandoffTargets(kernel, from, message);
+}
+
+/**
+ * While this node streams the partition to new primaries (handoff.ts forwardTargets), the record
+ * also goes to them, as a read repair does (id 0: no answer). Sent now, not once merged: the bytes
+ * may be a view into the arriving frame, valid only while this turn's effects are carried out.
+ */
+function forwardToHandoffTargets(kernel: NodeKernel, from: NodeId, message: MessageOf<'replicaPut'>): void {
+  const targets = kernel.handoffForwardTargets?.(message.partition);
+  if (targets === undefined) return;
+  for (const target of targets) {
+    if (target === from || target === kernel.self) continue;
+    kernel.send(target, { type: 'replicaPut', id: 0, partition: message.partition, storageKey: message.storageKey, record: message.record, durable: message.durable });
+  }
 }
 
 /** Id 0 is a request that wants no answer (read repair). */
