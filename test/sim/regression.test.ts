@@ -124,6 +124,7 @@ const pinned: ReadonlyArray<{ readonly seed: number; readonly ops: number; reado
   { seed: 518, ops: 200, nodes: 6, bug: 'a forward that timed out was coordinated again under a second dot that a later delete did not cover: a deleted element came back (forwarding, decision 0031)' },
   { seed: 472, ops: 200, nodes: 6, bug: 'a duplicated forward frame, delayed past two deletes, was coordinated again: a deleted element came back (forwarding, decision 0031)' },
   { seed: 674, ops: 200, nodes: 5, bug: 'a leaving node that restarted after the others completed its transition never learned it: members ignored its digests, and it waited for handoffDone of transfers between others (ViewGossip, Handoff)' },
+  { seed: 429, ops: 200, nodes: 4, bug: 'a leaving node left after one broadcast of its last handoffDone, which was lost, and the restarted target had forgotten the transfer: the staying members waited for it forever (Handoff: the leaver now goes once they completed)' },
 ];
 
 for (const run of pinned) {

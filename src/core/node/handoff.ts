@@ -241,6 +241,21 @@ export class Handoff {
     return transition.view.members.some((member) => member.id !== this.kernel.self && (heard.get(member.id)?.version ?? 0) > transition.view.version);
   }
 
+  /**
+   * The members that stay after the transition and that this node holds up. A leaving node waits
+   * for each to complete before it goes: a target that restarted forgot which batches it received,
+   * so the leaving source's `handoffDone` may be the only word of a transfer, and a lost broadcast
+   * would leave the others waiting for it forever (found by simulator seed 429). Members it holds
+   * down do not hold it up; once the others completed, they stop talking to it and are held down.
+   */
+  private staying(transition: Transition): NodeId[] {
+    return transition.view.members.filter((member) => member.id !== this.kernel.self && member.state !== 'removed' && member.state !== 'leaving' && this.kernel.isAlive(member.id)).map((member) => member.id);
+  }
+
+  private heardPast(transition: Transition, member: NodeId): boolean {
+    return (this.gossip.peerSummaries().get(member)?.version ?? 0) > transition.view.version;
+  }
+
   private openGate(transition: Transition): boolean {
     const nowMs = this.kernel.nowMs;
     if (!this.allAt(transition.view, transition.view.version)) {
@@ -494,10 +509,10 @@ export class Handoff {
       // The adoption is seen as a view change on the next tick (onViewChanged), which ends the transition.
       return;
     }
-    // A leaving node: one more round of broadcasts so its targets hear it, then it is gone.
+    // A leaving node: at least one more round of broadcasts, then it goes once the others completed.
     transition.leaveAtMs ??= this.kernel.nowMs + this.kernel.settings.viewGossipIntervalMs;
     transition.nextBroadcastMs = Math.min(transition.nextBroadcastMs, this.kernel.nowMs);
-    if (this.kernel.nowMs < transition.leaveAtMs) return;
+    if (this.kernel.nowMs < transition.leaveAtMs || !this.staying(transition).every((member) => this.heardPast(transition, member))) return;
     transition.left = true;
     this.kernel.emit({ type: 'log', level: 'info', message: 'this node left the cluster: its partitions are handed off', fields: { version: completed.version } });
     this.kernel.emit({ type: 'leftCluster', viewVersion: completed.version });
