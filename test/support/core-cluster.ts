@@ -46,6 +46,8 @@ export class CoreCluster {
   private readonly ring: Ring;
   private readonly settings: Partial<NodeCoreSettings>;
   private incarnations = 1;
+  /** Told of every effect before it is carried out (the golden transcripts print them: transcript.ts). */
+  onEffect: ((node: NodeId, nowMs: number, effect: Effect) => void) | undefined;
   /** Per-node offset of the wall clock client puts carry (realtimeMs), in ms: 10_000 is a clock 10 s ahead. Default 0. */
   readonly clockSkewMs = new Map<string, number>();
 
@@ -166,6 +168,7 @@ export class CoreCluster {
   }
 
   private execute(from: NodeId, node: SimNode, effect: Effect): void {
+    this.onEffect?.(from, this.nowMs, effect);
     const done = (token: number, result: StoreResult): void => this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
     switch (effect.type) {
       case 'send':
