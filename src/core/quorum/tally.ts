@@ -2,6 +2,7 @@
 // on its decision (docs/ARCHITECTURE.md habit 1). Keeping the counting apart makes it trivially testable.
 // A tally holds at most N answers (a handful), so it keeps them in small arrays: a Set or Map per
 // request costs more to allocate and collect than a linear scan of three entries costs to search.
+import { assert } from '../base/assert.ts';
 import type { NodeId } from '../base/ids.ts';
 
 export type TallyDecision = 'succeeded' | 'failed' | 'pending';
@@ -30,11 +31,13 @@ export class PutTally {
 
   acknowledge(node: NodeId): void {
     if (holds(this.refused, this.refusals, node) || holds(this.acknowledged, this.acknowledgements, node)) return;
+    assert(this.acknowledgements + this.refusals < this.targetCount, 'a write tally counts at most one answer per target');
     this.acknowledged[this.acknowledgements++] = node;
   }
 
   refuse(node: NodeId): void {
     if (holds(this.acknowledged, this.acknowledgements, node) || holds(this.refused, this.refusals, node)) return;
+    assert(this.acknowledgements + this.refusals < this.targetCount, 'a write tally counts at most one answer per target');
     (this.refused ??= [])[this.refusals++] = node;
   }
 
@@ -86,6 +89,7 @@ export class GetTally<T> {
       this.values[index] = value;
       return;
     }
+    assert(this.replies + this.failureCount < this.targetCount, 'a read tally counts at most one answer per target');
     this.nodes[this.replies] = node;
     this.values[this.replies] = value;
     this.replies += 1;
@@ -93,6 +97,7 @@ export class GetTally<T> {
 
   fail(node: NodeId): void {
     if (this.indexOf(node) >= 0 || holds(this.failures, this.failureCount, node)) return;
+    assert(this.replies + this.failureCount < this.targetCount, 'a read tally counts at most one answer per target');
     (this.failures ??= [])[this.failureCount++] = node;
   }
 
