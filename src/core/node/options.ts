@@ -85,8 +85,10 @@ export interface NodeCoreSettings {
   readonly antiEntropyRepairsInFlightMax: number;
   /** An exchange whose peer does not answer for this long is abandoned (retried next round), in ms. Default 10000. */
   readonly antiEntropyExchangeTimeoutMs: number;
-  /** Records read per storage slice while the trees are rebuilt at start; the node answers requests between slices. Default 512. */
+  /** Records read per storage slice while the trees are rebuilt at start; the node answers requests between slices. Default 128. */
   readonly antiEntropyScanKeysPerSlice: number;
+  /** Pause between two slices of the rebuild, in ms: the event loop is the clients' meanwhile (docs/BENCHMARKS.md, tree-build p99). Default 2. */
+  readonly antiEntropyScanPauseMs: number;
   /** Children per Merkle tree node; equal on every node of a cluster. Default 16. */
   readonly antiEntropyTreeFanOut: number;
   /** Levels below a tree's root; equal on every node. Default 2 (256 leaves: a few keys each at ~1k keys per partition). */
@@ -162,7 +164,8 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   antiEntropyBytesPerSecondMax: 8 * 1024 * 1024,
   antiEntropyRepairsInFlightMax: 32,
   antiEntropyExchangeTimeoutMs: 10_000,
-  antiEntropyScanKeysPerSlice: 512,
+  antiEntropyScanKeysPerSlice: 128,
+  antiEntropyScanPauseMs: 2,
   handoffBatchKeysMax: 256,
   handoffBatchBytesMax: 1024 * 1024,
   handoffRetryDelayMsMax: 30_000,
