@@ -195,6 +195,8 @@ export class AntiEntropy {
     const kernel = this.kernel;
     this.refill();
     if (kernel.inFlightCoordinations >= kernel.settings.antiEntropyForegroundInFlightMax) return;
+    // The byte budget shared with handoff and hint delivery (background-admission.ts): in debt, wait a tick.
+    if (!kernel.background.mayRun(kernel.nowMs)) return;
     while (this.repairsHead < this.repairs.length && this.repairsInFlight < kernel.settings.antiEntropyRepairsInFlightMax && this.keyTokens >= 1 && this.byteTokens > 0) {
       const job = this.repairs[this.repairsHead++] as RepairJob;
       if (this.repairsHead === this.repairs.length) this.repairs.length = this.repairsHead = 0;

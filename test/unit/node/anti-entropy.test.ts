@@ -46,6 +46,19 @@ test('a wiped replica gets every key back through anti-entropy alone, with no re
   assert.ok(repairedKeys(cluster, 'n1') + repairedKeys(cluster, 'n2') >= 200);
 });
 
+test('anti-entropy waits while the byte budget it shares with handoff and hints is spent, and goes on once it refills', () => {
+  // 2,000 bytes a second for all background work: one exchange's hashes put the budget in debt.
+  const cluster = new CoreCluster(3, { ...settings, backgroundBytesPerSecondMax: 2_000 });
+  for (let index = 0; index < 200; index++) cluster.put('n1', bucket, `key-${index}`, `value-${index}`);
+  cluster.run();
+  cluster.restart('n3', { wipe: true });
+  cluster.runFor(2 * intervalMs);
+  const early = cluster.node('n3').records.size;
+  assert.ok(early < 100, `within two intervals the shared budget let only part of the repair through (${early} of 200 keys)`);
+  cluster.runFor(600_000);
+  assert.equal(cluster.node('n3').records.size, 200, 'every key is back once the budget allowed it');
+});
+
 test('a delete missed by one replica reaches it through anti-entropy and never comes back', () => {
   const cluster = new CoreCluster(3, settings);
   const put = cluster.put('n1', bucket, 'doomed', 'value');
