@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import hdr from 'hdr-histogram-js';
-import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { LocalCluster } from '../src/server/local-cluster.ts';
 import { EverwriteClient, type Routing } from '../src/client/index.ts';
 import { Prng } from '../src/core/base/prng.ts';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { LocalCluster } from '../src/server/local-cluster.ts';
 
 const { values: flags } = parseArgs({ options: { keys: { type: 'string', default: '4000' }, 'value-bytes': { type: 'string', default: '1024' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '8' } } });
 const keyCount = Number(flags.keys);

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { LocalCluster } from '../src/server/local-cluster.ts';
 import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand } from '../src/cli/commands/bench.ts';
 

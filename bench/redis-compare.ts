@@ -16,7 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster } from '../src/cli/local-cluster.ts';
+import { LocalCluster } from '../src/server/local-cluster.ts';
 import { startNodeFloor, stopped, type RunningNodeFloor } from './node-floor-processes.ts';
 
 interface Row {

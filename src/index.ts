@@ -1,5 +1,5 @@
 // Why: the package's public surface for applications that embed Everwrite or talk to it.
-import { LocalCluster, type LocalClusterOptions } from './cli/local-cluster.ts';
+import { LocalCluster, type LocalClusterOptions } from './server/local-cluster.ts';
 export { startNode, type StartNodeOptions, type RunningNode } from './server/start-node.ts';
 export { installProcessGuard, fatalExitCode, type ProcessGuard, type ProcessGuardOptions } from './server/process-guard.ts';
 export type { KvService, GetResult, SiblingView, BucketProps, PutRequest, DeleteRequest, RequestOptions } from './runtime/service.ts';
@@ -30,7 +30,7 @@ export {
 // A local cluster of `everwrite start` processes on loopback, for applications' tests and demos.
 // It wraps the CLI's LocalCluster (the one `everwrite dev` and the multi-process tests use) rather
 // than duplicating it; this entry point is the only place outside the CLI that imports it.
-export { LocalCluster, type LocalClusterOptions, type LocalNode } from './cli/local-cluster.ts';
+export { LocalCluster, type LocalClusterOptions, type LocalNode } from './server/local-cluster.ts';
 
 export interface LocalClusterHandle {
   readonly cluster: LocalCluster;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createTopology, destroyTopology, missingPrerequisite, removeLeftovers, topologyFor } from './netns.ts';
 import { faultStateKinds, nemesisKinds, type NemesisKind } from './nemesis.ts';
 import type { ChaosReport, RunnerOptions } from './runner.ts';
-import { siblingModuleArguments } from '../cli/bin.ts';
+import { siblingModuleArguments } from '../server/bin.ts';
 
 export type { ChaosReport } from './runner.ts';
 export { missingPrerequisite, probeNamespaces } from './netns.ts';

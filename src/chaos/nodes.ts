@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { binEnvironment, binPath } from '../cli/bin.ts';
+import { binEnvironment, binPath } from '../server/bin.ts';
 import { nodeAddress } from './netns.ts';
 
 const peerPort = 7000;

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { binEnvironment } from '../../src/cli/bin.ts';
+import { binEnvironment } from '../../src/server/bin.ts';
 import { routes } from '../../src/api/http/routes.ts';
 import { EverwriteClient } from '../../src/client/index.ts';
 import type { RouteDefinition } from '../../src/api/http/exchange.ts';

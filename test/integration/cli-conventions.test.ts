@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EverwriteError } from '../../src/core/base/errors.ts';
-import { binPath } from '../../src/cli/bin.ts';
+import { binPath } from '../../src/server/bin.ts';
 import { startHarness, type Harness } from '../unit/api/http-harness.ts';
 
 interface CliResult {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { binPath } from '../../src/cli/bin.ts';
+import { binPath } from '../../src/server/bin.ts';
 import { eventually, killChild, request, watchChild } from '../support/cluster-fixture.ts';
 
 /** Inside this test's band (46000-47999): peers 46401-46403, HTTP 46501-46503, RESP 46601-46603. */

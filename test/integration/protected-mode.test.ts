@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { binEnvironment } from '../../src/cli/bin.ts';
+import { binEnvironment } from '../../src/server/bin.ts';
 import { destroyNamespaces, namespacePrefix, probeNamespaces, run } from '../../src/chaos/netns.ts';
 import { killChild, watchChild } from '../support/cluster-fixture.ts';
 import { testNeeding } from '../support/environment.ts';

@@ -16,7 +16,7 @@ import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { binEnvironment, binPath } from '../../src/cli/bin.ts';
+import { binEnvironment, binPath } from '../../src/server/bin.ts';
 import { EverwriteClient } from '../../src/client/index.ts';
 import { eventually, killChild, throughout, watchChild } from '../support/cluster-fixture.ts';
 import { createTestCa, missingOpenssl, type IssuedCertificate, type TestCa } from '../support/test-ca.ts';

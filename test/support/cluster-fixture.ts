@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { binEnvironment } from '../../src/cli/bin.ts';
-import { LocalCluster, type LocalNode } from '../../src/cli/local-cluster.ts';
+import { binEnvironment } from '../../src/server/bin.ts';
+import { LocalCluster, type LocalNode } from '../../src/server/local-cluster.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { eventually } from './polling.ts';
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../../core/base/prng.ts';
-import { LocalCluster } from '../local-cluster.ts';
+import { LocalCluster } from '../../server/local-cluster.ts';
 import { startCpuSampling } from './cpu.ts';
 import { ClientDriver, HttpDriver, type BenchDriver } from './drivers.ts';
 import { createBenchHttp } from './http-clients.ts';

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { CliFailure, UsageError } from '../exit-codes.ts';
-import { LocalCluster, type LocalNode } from '../local-cluster.ts';
+import { LocalCluster, type LocalNode } from '../../server/local-cluster.ts';
 import { portsInUse } from '../ports.ts';
 import { checkStartSetting, engineKinds, logLevels } from '../start-settings.ts';
 
