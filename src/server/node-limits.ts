@@ -1,10 +1,11 @@
 // Why: the limits that keep connections and request rates from starving a node (decision 0013)
-// belong to three components (HTTP, RESP, the peer transport), one shared rate limiter and, with TLS,
+// and what one request may carry (decision 0035) belong to three components (HTTP, RESP, the peer transport), one shared rate limiter and, with TLS,
 // the handshake budget of the HTTP and RESP listeners (decision 0026). An
 // operator sets them in one place: this object, given to startNode and, from the command line, as
 // `--limits-json` (or "limitsJson" in --config, or EVERWRITE_LIMITS_JSON). Each component validates
 // and documents its own fields; this file only names which fields are exposed and checks the shape.
 
+import type { RequestLimits } from '../core/base/limits.ts';
 import { isPlainObject, readJsonObjectFlag } from './json-flag.ts';
 
 /** HTTP front end limits; see src/api/http/options.ts for units, defaults and reasons. */
@@ -46,6 +47,8 @@ export interface TlsLimits {
 }
 
 export interface NodeLimits {
+  /** What one client request may carry: key, bucket and value sizes (core/base/limits.ts RequestLimits, decision 0035). */
+  readonly request?: Partial<RequestLimits>;
   readonly tls?: TlsLimits;
   readonly http?: HttpLimits;
   readonly resp?: RespLimits;
@@ -54,6 +57,7 @@ export interface NodeLimits {
 }
 
 const knownFields: Readonly<Record<keyof NodeLimits, readonly string[]>> = Object.freeze({
+  request: ['keyBytesMax', 'bucketBytesMax', 'valueBytesMax'],
   http: ['connectionsMax', 'connectionsPerAddressMax', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'requestTimeoutMs'],
   resp: ['connectionsMax', 'connectionsPerAddressMax', 'idleTimeoutMs'],
   peer: ['inboundConnectionsMax', 'handshakesPendingMax', 'handshakesPendingPerAddressMax', 'handshakeTimeoutMs'],

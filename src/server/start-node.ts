@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import { md5 } from '../core/base/md5.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
-import { defaultLimits } from '../core/base/limits.ts';
+import { resolveRequestLimits } from '../core/base/limits.ts';
 import { NodeCore } from '../core/node/node-core.ts';
 import type { NodeCoreSettings } from '../core/node/options.ts';
 import type { ClusterView } from '../core/cluster-view/index.ts';
@@ -237,6 +237,8 @@ function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOp
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
+  // One object for the core, the runtime and both front ends (decision 0035), checked before anything opens.
+  const requestLimits = resolveRequestLimits(options.limits?.request);
   const tlsMaterial = loadNodeTls(options);
   const tlsPorts = tlsMaterial === undefined ? undefined : options.tls?.ports;
   const listenerTls = (on: boolean | undefined): { tls?: { cert: Buffer; key: Buffer } } => (tlsMaterial === undefined || on !== true ? {} : { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ...options.limits?.tls } });
@@ -258,7 +260,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
@@ -272,7 +274,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: defaultLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
   metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
   const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();
@@ -291,8 +293,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
     // One authenticator for both front ends: failed logins count per address whichever protocol they use.
     const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
+    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, limits: requestLimits, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
+    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, limits: requestLimits, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
     logSecurityMode(logger, options, runtime.hasUsers());
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the

@@ -18,6 +18,7 @@ import type { StoreResult } from './events.ts';
 import type { FailureDetector } from './failure-detector.ts';
 import type { NodeCoreSettings } from './options.ts';
 import { RecentForwards } from './recent-forwards.ts';
+import { defaultRequestLimits, type RequestLimits } from '../base/limits.ts';
 
 /** Where the answer to a coordination goes: a local client, or the peer that forwarded it. */
 export type Origin = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'forward'; readonly from: NodeId; readonly id: number };
@@ -67,6 +68,8 @@ export class NodeKernel {
     readonly props: BucketPropsTable,
     readonly failureDetector: FailureDetector,
     idBase = 0,
+    /** What a client request may carry (core/base/limits.ts, decision 0035): checked where a request is planned. */
+    readonly requestLimits: RequestLimits = defaultRequestLimits,
   ) {
     assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');
     this.lastId = idBase;

@@ -1,6 +1,7 @@
 // Why: the whole protocol logic of one node, sans I/O (docs/ARCHITECTURE.md section 2). `step(event)` takes one
 // thing that happened; `takeEffects()` returns what the node wants done. It is synchronous and
 // deterministic: the production runtime and the simulator drive the very same object.
+import type { RequestLimits } from '../base/limits.ts';
 import { assertNever } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
@@ -57,6 +58,8 @@ export interface NodeCoreOptions {
   readonly seeds?: readonly NodeId[];
   /** Handoff progress saved by an earlier run (`handoffProgressSave` effects): the streams resume after the last acknowledged key. */
   readonly handoffProgress?: readonly HandoffProgress[];
+  /** What a client request may carry (resolveRequestLimits, decision 0035). Default defaultRequestLimits. */
+  readonly requestLimits?: RequestLimits;
 }
 
 /** A stable 32-bit seed from a node id and its id base, so each node (and incarnation) probes in its own order. */
@@ -97,7 +100,7 @@ export class NodeCore {
     this.swim = this.createSwim(options, settings, idBase);
     this.watchedRing = options.ring;
     const propsLimits = { entriesCountMax: settings.bucketPropsCountMax * options.ring.members.length, deletedCountMax: settings.bucketPropsCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
-    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase);
+    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase, options.requestLimits);
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
     const usersLimits = { entriesCountMax: settings.usersCountMax * options.ring.members.length, deletedCountMax: settings.usersCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };

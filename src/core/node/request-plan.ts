@@ -4,7 +4,6 @@
 // writes and forwarded requests.
 import { EverwriteError, isEverwriteError } from '../base/errors.ts';
 import type { NodeId } from '../base/ids.ts';
-import { defaultLimits } from '../base/limits.ts';
 import { utf8Encode } from '../base/bytes.ts';
 import type { WireError } from '../protocol/messages.ts';
 import { encodeStorageKey } from '../protocol/storage-key.ts';
@@ -48,8 +47,8 @@ function quorumOverride(name: 'r' | 'w', requested: number | undefined, fallback
 }
 
 export function planRequest(kernel: NodeKernel, bucket: string, key: string, kind: 'r' | 'w', options: ClientRequestOptions): RequestPlan {
-  validateName('bucket', bucket, defaultLimits.bucketBytesMax);
-  validateName('key', key, defaultLimits.keyBytesMax);
+  validateName('bucket', bucket, kernel.requestLimits.bucketBytesMax);
+  validateName('key', key, kernel.requestLimits.keyBytesMax);
   const props = kernel.props.get(bucket);
   const n = Math.min(props.n, kernel.ring.members.length);
   const quorum = quorumOverride(kind, kind === 'r' ? options.r : options.w, Math.min(kind === 'r' ? props.r : props.w, n), n);
