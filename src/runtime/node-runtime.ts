@@ -6,7 +6,7 @@ import { defaultLimits } from '../core/base/limits.ts';
 import { IdTable } from '../core/base/id-table.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
-import type { ClientRequestOptions, ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
+import type { ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
 import type { Message, PropsEntry, UserEntry } from '../core/protocol/messages.ts';
 import type { NewUser } from '../core/node/users.ts';
@@ -879,9 +879,9 @@ class DeadlineQueues {
   }
 }
 
-const noRequestOptions: ClientRequestOptions = Object.freeze({});
+const noRequestOptions: RequestOptions = Object.freeze({});
 
-function requestOptions(options: RequestOptions): ClientRequestOptions {
+function requestOptions(options: RequestOptions): RequestOptions {
   if (options.r === undefined && options.w === undefined && options.timeoutMs === undefined) return noRequestOptions;
   return { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
 }

@@ -7,17 +7,9 @@ import type { CatchUpStatus } from '../core/node/catch-up.ts';
 import type { UserEntry } from '../core/protocol/messages.ts';
 import type { NewUser } from '../core/node/users.ts';
 
-export type Resolver = 'siblings' | 'lww';
-export type Durability = 'durable' | 'buffered';
+import type { BucketProps, RequestOptions } from '../core/protocol/contract.ts';
 
-/** Per-bucket properties, stored in the cluster. R, W <= N. */
-export interface BucketProps {
-  readonly n: number;
-  readonly r: number;
-  readonly w: number;
-  readonly resolver: Resolver;
-  readonly durability: Durability;
-}
+export type { BucketProps, Durability, RequestOptions, Resolver } from '../core/protocol/contract.ts';
 
 /** One version of a value as a client sees it. A delete is a sibling with `deleted: true`. */
 export interface SiblingView {
@@ -41,13 +33,6 @@ export interface SiblingView {
 export interface GetResult {
   readonly siblings: readonly SiblingView[];
   readonly context: string;
-}
-
-/** Per-request overrides of the bucket's properties. */
-export interface RequestOptions {
-  readonly r?: number;
-  readonly w?: number;
-  readonly timeoutMs?: number;
 }
 
 export interface PutRequest {

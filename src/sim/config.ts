@@ -4,6 +4,7 @@
 // is drawn in a fixed order whether or not the caller overrides it, so `--nodes 5` changes only the
 // node count, and the same arguments always give the same configuration.
 import type { Prng } from '../core/base/prng.ts';
+import type { Durability, Resolver } from '../core/protocol/contract.ts';
 import type { NetworkWeather } from './network.ts';
 import type { DiskFaults } from './storage.ts';
 
@@ -16,13 +17,13 @@ export const faultKinds = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk
 export type FaultKind = (typeof faultKinds)[number];
 /** The kinds the seed's first draw chooses among (everything but 'wipe', drawn separately). */
 const firstDrawKinds: readonly FaultKind[] = ['partition', 'crash', 'pause', 'loss', 'clock', 'disk'];
-export type Resolver = 'siblings' | 'lww';
+export type { Resolver };
 /**
  * The bucket's durability. 'buffered' acknowledges a write before its fsync, so a crash (the
  * simulator's power loss) may lose acknowledged writes: the lost-element check is then reported,
  * not enforced, and the dot ledger (no dot minted for two writes) is what must hold.
  */
-export type SimDurability = 'durable' | 'buffered';
+export type SimDurability = Durability;
 
 /** What a caller (the CLI, a test) asks for; everything else comes from the seed. */
 export interface SimOptions {

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
 import { EverwriteError } from '../../src/core/base/errors.ts';
 import type { Effect, Outcome } from '../../src/core/node/effects.ts';
-import type { ClientRequestOptions, Event, LoadedHint, StoreResult } from '../../src/core/node/events.ts';
+import type { RequestOptions } from '../../src/core/protocol/contract.ts';
+import type { Event, LoadedHint, StoreResult } from '../../src/core/node/events.ts';
 import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { createRing, type Ring } from '../../src/core/ring/index.ts';
@@ -101,13 +102,13 @@ export class CoreCluster {
     this.queue.push({ atMs, sequence: this.sequence++, node, event: build(atMs) });
   }
 
-  get(at: string, bucket: string, key: string, options: ClientRequestOptions = {}): number {
+  get(at: string, bucket: string, key: string, options: RequestOptions = {}): number {
     const requestId = this.nextRequestId++;
     this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientGet', nowMs, requestId, bucket, key, options }));
     return requestId;
   }
 
-  put(at: string, bucket: string, key: string, value: string, context?: string, options: ClientRequestOptions = {}, deleted = false, supersedeLocal = false): number {
+  put(at: string, bucket: string, key: string, value: string, context?: string, options: RequestOptions = {}, deleted = false, supersedeLocal = false): number {
     const requestId = this.nextRequestId++;
     const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted, supersedeLocal };
     const skewMs = this.clockSkewMs.get(at) ?? 0;

@@ -4,14 +4,13 @@
 // the unit tests exercise without starting anything.
 import type { Routing } from '../../client/index.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
+import { durabilities, resolvers, type Durability, type Resolver } from '../../core/protocol/contract.ts';
 import { benchProtocols, type BenchProtocol } from './drivers.ts';
 import { keyDistributions, type KeyDistribution } from './key-choosers.ts';
 import { parseRespAddress, respBucket } from './resp-driver.ts';
 import { workloadNames, workloads, type WorkloadName } from './ycsb.ts';
 
 export type BenchEngine = 'lmdb' | 'level' | 'memory';
-export type BenchDurability = 'durable' | 'buffered';
-export type BenchResolver = 'siblings' | 'lww';
 /** Which HTTP client the workers use: node:http with a keep-alive Agent, or the global fetch. */
 export type BenchHttpClient = 'node-http' | 'fetch';
 
@@ -37,9 +36,9 @@ export interface BenchOptions {
   readonly load: boolean;
   /** Storage engine of the bench's own cluster; unused with `targets`. */
   readonly engine: BenchEngine;
-  readonly durability: BenchDurability;
+  readonly durability: Durability;
   /** lww by default: blind writes under `siblings` would pile up siblings until writes are refused. */
-  readonly resolver: BenchResolver;
+  readonly resolver: Resolver;
   readonly n: number;
   readonly r: number;
   readonly w: number;
@@ -113,8 +112,8 @@ export const benchDefaults = Object.freeze({
   valueBytes: 1024,
   records: 10_000,
   engine: 'lmdb' as BenchEngine,
-  durability: 'durable' as BenchDurability,
-  resolver: 'lww' as BenchResolver,
+  durability: 'durable' as Durability,
+  resolver: 'lww' as Resolver,
   n: 3,
   r: 2,
   w: 2,
@@ -223,8 +222,8 @@ export function resolveBenchOptions(flags: BenchFlags): BenchOptions {
     records,
     load: flags.load !== false,
     engine: parseChoice(flags.engine ?? benchDefaults.engine, '--engine', ['lmdb', 'level', 'memory'] as const),
-    durability: parseChoice(flags.durability ?? benchDefaults.durability, '--durability', ['durable', 'buffered'] as const),
-    resolver: parseChoice(flags.resolver ?? benchDefaults.resolver, '--resolver', ['siblings', 'lww'] as const),
+    durability: parseChoice(flags.durability ?? benchDefaults.durability, '--durability', durabilities),
+    resolver: parseChoice(flags.resolver ?? benchDefaults.resolver, '--resolver', resolvers),
     n,
     r,
     w,

@@ -8,7 +8,7 @@
 // mechanism is versioned-table.ts, shared with the users table.
 import { EverwriteError } from '../base/errors.ts';
 import type { PropsEntry } from '../protocol/messages.ts';
-import type { BucketPropsValue } from './options.ts';
+import { durabilities, resolvers, type BucketProps } from '../protocol/contract.ts';
 import { digestSlotCount, VersionedTable, type VersionedTableLimits } from './versioned-table.ts';
 
 /** Digest slots: a fixed number, the same on every node (a digest of another length is ignored). */
@@ -35,19 +35,19 @@ function oneOf<T extends string>(patch: Readonly<Record<string, unknown>>, field
 }
 
 /** Applies a client's partial update to `current`; every error is EVERWRITE_BAD_PROPS. */
-export function applyPropsPatch(current: BucketPropsValue, patch: Readonly<Record<string, unknown>>, clusterSize: number): BucketPropsValue {
+export function applyPropsPatch(current: BucketProps, patch: Readonly<Record<string, unknown>>, clusterSize: number): BucketProps {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
     throw new EverwriteError('EVERWRITE_BAD_PROPS', 'bucket properties must be a JSON object');
   }
   for (const field of Object.keys(patch)) {
     if (!knownFields.has(field)) throw new EverwriteError('EVERWRITE_BAD_PROPS', `unknown bucket property ${JSON.stringify(field)}`);
   }
-  const next: BucketPropsValue = {
+  const next: BucketProps = {
     n: positiveInteger(patch, 'n', current.n),
     r: positiveInteger(patch, 'r', current.r),
     w: positiveInteger(patch, 'w', current.w),
-    resolver: oneOf(patch, 'resolver', ['siblings', 'lww'] as const, current.resolver),
-    durability: oneOf(patch, 'durability', ['durable', 'buffered'] as const, current.durability),
+    resolver: oneOf(patch, 'resolver', resolvers, current.resolver),
+    durability: oneOf(patch, 'durability', durabilities, current.durability),
   };
   if (next.r > next.n || next.w > next.n) throw new EverwriteError('EVERWRITE_BAD_PROPS', `r (${next.r}) and w (${next.w}) must not exceed n (${next.n})`);
   if (next.n > clusterSize) throw new EverwriteError('EVERWRITE_BAD_PROPS', `n (${next.n}) exceeds the cluster size (${clusterSize})`);
@@ -58,7 +58,7 @@ export type PropsTableLimits = VersionedTableLimits;
 
 export class BucketPropsTable extends VersionedTable<PropsEntry> {
   constructor(
-    private readonly defaults: BucketPropsValue,
+    private readonly defaults: BucketProps,
     limits: PropsTableLimits,
     initial: readonly PropsEntry[] = [],
   ) {
@@ -66,7 +66,7 @@ export class BucketPropsTable extends VersionedTable<PropsEntry> {
     this.merge(initial, 0);
   }
 
-  get(bucket: string): BucketPropsValue {
+  get(bucket: string): BucketProps {
     const entry = this.entries.get(bucket);
     return entry === undefined || entry.deleted === true ? this.defaults : entry.props;
   }

@@ -1,17 +1,13 @@
 // Why: everything that happens to a node, as values: client requests, peer messages, storage and
 // timer completions. Every event carries `nowMs` so the core never reads a clock.
 import type { NodeId } from '../base/ids.ts';
+import type { RequestOptions } from '../protocol/contract.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { NewUser } from './users.ts';
 import type { VersionedRecord } from '../versioning/index.ts';
 import type { WireError } from '../protocol/messages.ts';
 import type { ClusterView } from '../cluster-view/index.ts';
 
-export interface ClientRequestOptions {
-  readonly r?: number;
-  readonly w?: number;
-  readonly timeoutMs?: number;
-}
 
 export interface ClientWrite {
   readonly value: Uint8Array;
@@ -44,8 +40,8 @@ export interface LoadedHint {
 export type StoreResult = { readonly ok: true; readonly record: VersionedRecord; readonly encoded?: Uint8Array | undefined } | { readonly ok: false; readonly error: WireError };
 
 export type Event =
-  | { readonly type: 'clientGet'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly options: ClientRequestOptions }
-  | { readonly type: 'clientPut'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly context: string | undefined; readonly write: ClientWrite; readonly realtimeMs: number; readonly options: ClientRequestOptions }
+  | { readonly type: 'clientGet'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly options: RequestOptions }
+  | { readonly type: 'clientPut'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly key: string; readonly context: string | undefined; readonly write: ClientWrite; readonly realtimeMs: number; readonly options: RequestOptions }
   /** `realtimeMs` (wall clock) orders the new version above a forgotten deletion marker; absent: the next version. */
   | { readonly type: 'clientSetProps'; readonly nowMs: number; readonly requestId: number; readonly bucket: string; readonly patch: Readonly<Record<string, unknown>>; readonly realtimeMs?: number }
   /** Back to the defaults, cluster-wide: a versioned deletion marker. */

@@ -5,7 +5,7 @@
 import type { NodeId } from '../base/ids.ts';
 import { decodeRecord, descends, emptyRecord, isLive, recordsEqual, resolveLastWriterWins, sync, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import { GetTally } from '../quorum/tally.ts';
-import type { ClientRequestOptions } from './events.ts';
+import type { RequestOptions } from '../protocol/contract.ts';
 import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -17,7 +17,7 @@ export interface GetRequest {
   readonly origin: Origin;
   readonly bucket: string;
   readonly key: string;
-  readonly options: ClientRequestOptions;
+  readonly options: RequestOptions;
 }
 
 class GetCoordination extends Coordination {

@@ -21,7 +21,8 @@ import type { HandoffProgress } from './effects.ts';
 import { Handoff, type HandoffStatus } from './handoff.ts';
 import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
-import { resolveSettings, type BucketPropsValue, type NodeCoreSettings } from './options.ts';
+import type { BucketProps } from '../protocol/contract.ts';
+import { resolveSettings, type NodeCoreSettings } from './options.ts';
 import { PropsGossip } from './props-gossip.ts';
 import { UsersGossip, UsersTable } from './users.ts';
 import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
@@ -204,7 +205,7 @@ export class NodeCore {
     return this.kernel.inFlightCoordinations;
   }
 
-  bucketProps(bucket: string): BucketPropsValue {
+  bucketProps(bucket: string): BucketProps {
     return this.kernel.props.get(bucket);
   }
 

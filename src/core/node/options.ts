@@ -3,13 +3,12 @@
 import { assert } from '../base/assert.ts';
 import type { NodeId } from '../base/ids.ts';
 import { defaultLimits } from '../base/limits.ts';
-import type { PropsEntry } from '../protocol/messages.ts';
+import type { BucketProps } from '../protocol/contract.ts';
 
-export type BucketPropsValue = PropsEntry['props'];
 
 export interface NodeCoreSettings {
   /** Properties of a bucket nobody has configured. Default n=3, r=2, w=2, siblings, durable. */
-  readonly defaultProps: BucketPropsValue;
+  readonly defaultProps: BucketProps;
   /** Client request timeout when the request names none, in ms. Default 2000. */
   readonly requestTimeoutMs: number;
   /** Largest timeout a client may ask for, in ms. Default 60000. */
@@ -136,7 +135,7 @@ export interface NodeCoreSettings {
 }
 
 export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
-  defaultProps: Object.freeze({ n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }) as BucketPropsValue,
+  defaultProps: Object.freeze({ n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }) as BucketProps,
   requestTimeoutMs: 2000,
   requestTimeoutMsMax: 60_000,
   forwardTimeoutMs: 500,

@@ -11,7 +11,8 @@ import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVe
 import { primaryNodes, type PreferenceEntry } from '../ring/index.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { PutTally } from '../quorum/tally.ts';
-import type { ClientRequestOptions, ClientWrite, StoreResult } from './events.ts';
+import type { RequestOptions } from '../protocol/contract.ts';
+import type { ClientWrite, StoreResult } from './events.ts';
 import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -25,7 +26,7 @@ export interface PutRequest {
   readonly context: string | undefined;
   readonly write: ClientWrite;
   readonly realtimeMs: number;
-  readonly options: ClientRequestOptions;
+  readonly options: RequestOptions;
 }
 
 /** A write in flight; its states are named after what it waits for. */

@@ -8,14 +8,14 @@ import { utf8Encode } from '../base/bytes.ts';
 import type { WireError } from '../protocol/messages.ts';
 import { encodeStorageKey } from '../protocol/storage-key.ts';
 import { keyHash, partitionOf, placementOf, type PreferenceEntry } from '../ring/index.ts';
-import type { ClientRequestOptions } from './events.ts';
+import type { RequestOptions } from '../protocol/contract.ts';
 import type { NodeKernel } from './kernel.ts';
-import type { BucketPropsValue } from './options.ts';
+import type { BucketProps } from '../protocol/contract.ts';
 
 export interface RequestPlan {
   readonly bucket: string;
   readonly key: string;
-  readonly props: BucketPropsValue;
+  readonly props: BucketProps;
   /** R for reads or W for writes, after overrides. */
   readonly quorum: number;
   readonly timeoutMs: number;
@@ -46,7 +46,7 @@ function quorumOverride(name: 'r' | 'w', requested: number | undefined, fallback
   return value;
 }
 
-export function planRequest(kernel: NodeKernel, bucket: string, key: string, kind: 'r' | 'w', options: ClientRequestOptions): RequestPlan {
+export function planRequest(kernel: NodeKernel, bucket: string, key: string, kind: 'r' | 'w', options: RequestOptions): RequestPlan {
   validateName('bucket', bucket, kernel.requestLimits.bucketBytesMax);
   validateName('key', key, kernel.requestLimits.keyBytesMax);
   const props = kernel.props.get(bucket);

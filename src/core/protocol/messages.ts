@@ -3,6 +3,7 @@
 // Every request carries an id chosen by its sender; replies echo it; unknown ids are ignored, which
 // makes duplicated, late or reordered frames harmless.
 import type { ViewMessage } from '../cluster-view/messages.ts';
+import type { BucketProps } from './contract.ts';
 import type { CatchUpMessage, TreeExchangeMessage } from '../anti-entropy/index.ts';
 
 /** The error part of an outcome, as it crosses the wire. */
@@ -33,7 +34,7 @@ export interface ForwardedOperation {
 /** A bucket's stored properties with the version that orders concurrent updates. */
 export interface PropsEntry {
   readonly bucket: string;
-  readonly props: { readonly n: number; readonly r: number; readonly w: number; readonly resolver: 'siblings' | 'lww'; readonly durability: 'durable' | 'buffered' };
+  readonly props: BucketProps;
   readonly version: number;
   readonly origin: string;
   /** A deletion marker: the bucket is back to the defaults (`props` then holds them and means nothing). */

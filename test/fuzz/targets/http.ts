@@ -14,7 +14,7 @@ import { matchRoute, routes } from '../../../src/api/http/routes.ts';
 import { defaultLimits } from '../../../src/core/base/limits.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { applyPropsPatch } from '../../../src/core/node/bucket-props.ts';
-import type { BucketPropsValue } from '../../../src/core/node/options.ts';
+import type { BucketProps } from '../../../src/core/protocol/contract.ts';
 import { decodeContext, encodeContext } from '../../../src/core/versioning/index.ts';
 import { anyVersionVector } from '../../property/versioning/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
@@ -185,7 +185,7 @@ export const httpBodyTarget: FuzzTarget<BodyInput> = {
 // ---------------------------------------------------------------------------------------------
 // Bucket props: the PUT body, parsed then applied
 
-const current: BucketPropsValue = Object.freeze({ n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' });
+const current: BucketProps = Object.freeze({ n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' });
 const clusterSize = 5;
 
 interface PropsInput {
