@@ -5,6 +5,7 @@
 // timeout_ms and a client-side abort a little later (a paused node never answers). Requests go to
 // the members of the moment: a request to a node that has just left is simply not acknowledged.
 import type { Prng } from '../core/base/prng.ts';
+import { asSiblingsJson, contextHeaderKey, readContextHeader } from '../core/protocol/http-contract.ts';
 import type { ChaosHistory } from './checker.ts';
 import { formatElements, parseElements } from '../sim/elements.ts';
 import type { ChaosNode } from './nodes.ts';
@@ -28,10 +29,6 @@ export interface KeyRead {
   readonly elements: Set<number>;
   readonly siblings: number;
   readonly garbage: number;
-}
-
-interface SiblingsBody {
-  siblings?: { value?: string; deleted?: boolean }[];
 }
 
 export interface WorkloadOptions {
@@ -60,15 +57,14 @@ export async function readKey(node: ChaosNode, key: string, timeoutMs: number, q
     const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}${query}`), { signal: AbortSignal.timeout(timeoutMs + 1500) });
     const body = await response.text();
     read.status = response.status;
-    read.context = response.headers.get('x-everwrite-context') ?? undefined;
-    if (read.context === '') read.context = undefined;
+    read.context = readContextHeader(response.headers.get(contextHeaderKey) ?? undefined);
     if (response.status === 200) {
       read.siblings = 1;
       decodeValues([body], read);
     } else if (response.status === 300) {
-      const siblings = (JSON.parse(body) as SiblingsBody).siblings ?? [];
+      const siblings = asSiblingsJson(JSON.parse(body))?.siblings ?? [];
       read.siblings = siblings.length;
-      decodeValues(siblings.filter((sibling) => sibling.deleted !== true).map((sibling) => Buffer.from(sibling.value ?? '', 'base64').toString('utf8')), read);
+      decodeValues(siblings.flatMap((sibling) => ('deleted' in sibling ? [] : [Buffer.from(sibling.value, 'base64').toString('utf8')])), read);
     }
   } catch {
     read.status = 0;
@@ -80,7 +76,7 @@ export async function readKey(node: ChaosNode, key: string, timeoutMs: number, q
 export async function writeKey(node: ChaosNode, key: string, value: string, context: string | undefined, timeoutMs: number): Promise<boolean> {
   try {
     const headers: Record<string, string> = { 'content-type': 'text/plain' };
-    if (context !== undefined) headers['x-everwrite-context'] = context;
+    if (context !== undefined) headers[contextHeaderKey] = context;
     const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}`), { method: 'PUT', body: value, headers, signal: AbortSignal.timeout(timeoutMs + 1500) });
     await response.arrayBuffer();
     return response.status === 204;

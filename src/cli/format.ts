@@ -1,17 +1,12 @@
 // Why: what the `get`/`put`/`delete` commands print, and how they build and read the wire shapes,
 // kept pure (no I/O, no process) so every output format is unit-tested without a terminal or a
 // node, and the commands themselves stay thin.
+import { asSiblingsJson, type SiblingJson, type SiblingsJson } from '../core/protocol/http-contract.ts';
 import { UsageError } from './exit-codes.ts';
 
-/** A sibling as the server's 300 body shows it (docs/ARCHITECTURE.md section 4). */
-export type SiblingBody =
-  | { readonly value: string; readonly contentType: string; readonly lastModified: string }
-  | { readonly deleted: true; readonly lastModified: string };
-
-export interface SiblingsBody {
-  readonly context: string;
-  readonly siblings: readonly SiblingBody[];
-}
+/** A sibling as the server's 300 body shows it (the HTTP contract, core/protocol/http-contract.ts). */
+export type SiblingBody = SiblingJson;
+export type SiblingsBody = SiblingsJson;
 
 /** Per-request overrides a command may pass as query parameters. */
 export interface QueryOverrides {
@@ -64,23 +59,13 @@ export function printableText(value: Uint8Array): string | undefined {
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
 }
 
-function isSibling(value: unknown): value is SiblingBody {
-  if (typeof value !== 'object' || value === null) return false;
-  const sibling = value as Record<string, unknown>;
-  if (typeof sibling.lastModified !== 'string') return false;
-  if (sibling.deleted === true) return true;
-  return typeof sibling.value === 'string' && typeof sibling.contentType === 'string';
-}
-
 /** Reads a 300 (or admin local) body; throws when it is not the documented shape. */
 export function parseSiblingsBody(text: string): SiblingsBody {
   const parsed: unknown = JSON.parse(text);
   if (typeof parsed !== 'object' || parsed === null) throw new Error('siblings answer is not a JSON object');
-  const body = parsed as Record<string, unknown>;
-  if (typeof body.context !== 'string' || !Array.isArray(body.siblings) || !body.siblings.every(isSibling)) {
-    throw new Error('siblings answer does not have the documented {context, siblings} shape');
-  }
-  return { context: body.context, siblings: body.siblings };
+  const body = asSiblingsJson(parsed);
+  if (body === undefined) throw new Error('siblings answer does not have the documented {context, siblings} shape');
+  return body;
 }
 
 function formatSibling(sibling: SiblingBody, position: number): string {

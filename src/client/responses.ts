@@ -7,9 +7,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { clientErrorCodes, EverwriteClientError } from './errors.ts';
 import type { HttpAnswer } from './http-exchange.ts';
 
-/** The header carrying the causal context, as Node spells received headers (lower case). */
-export const contextHeaderKey = 'x-everwrite-context';
-export const contextHeaderName = 'X-Everwrite-Context';
+import { contextHeaderKey, contextHeaderName } from '../core/protocol/http-contract.ts';
+
+export { contextHeaderKey, contextHeaderName };
 
 /** One version of a value. A delete concurrent with a write appears as `deleted: true` with no value. */
 export interface Sibling {

@@ -7,7 +7,7 @@
 import type { ServerResponse } from 'node:http';
 import { EverwriteError } from '../../core/base/errors.ts';
 import type { GetResult, RequestOptions } from '../../runtime/service.ts';
-import { contextHeaderKey, contextHeaderName, readContextHeader } from '../context-header.ts';
+import { contextHeaderKey, contextHeaderName, readContextHeader } from '../../core/protocol/http-contract.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
 import { conditionalStateOf, entityTagOf, evaluatePreconditions, preconditionFailed, readPreconditions, type Preconditions } from './preconditions.ts';
 import type { KeyAddress } from './request-input.ts';

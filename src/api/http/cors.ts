@@ -3,7 +3,7 @@
 // origins it trusts (`corsOrigins`, docs/OPERATIONS.md). Also where OPTIONS is answered for every
 // route (with Allow), since a preflight is an OPTIONS request; before, OPTIONS answered 405.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { contextHeaderName } from '../context-header.ts';
+import { contextHeaderName } from '../../core/protocol/http-contract.ts';
 
 /** Most origins a node may list: a configuration, not a registry of every site. */
 export const corsOriginsMax = 64;

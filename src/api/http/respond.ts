@@ -5,21 +5,12 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { isEverwriteError } from '../../core/base/errors.ts';
 import type { GetResult, SiblingView } from '../../runtime/service.ts';
-import { contextHeaderName } from '../context-header.ts';
+import { contextHeaderName, type SiblingJson, type SiblingsJson } from '../../core/protocol/http-contract.ts';
 import { needsRetryAfter, retryAfterSecondsFor } from './retry-after.ts';
 
 const jsonContentType = 'application/json; charset=utf-8';
 
-/** A sibling as the 300 body and the admin local read show it. */
-export type SiblingJson =
-  | { readonly value: string; readonly contentType: string; readonly lastModified: string }
-  | { readonly deleted: true; readonly lastModified: string };
-
-/** The 300 body and the admin local read body. */
-export interface SiblingsJson {
-  readonly context: string;
-  readonly siblings: readonly SiblingJson[];
-}
+export type { SiblingJson, SiblingsJson };
 
 export function siblingToJson(sibling: SiblingView): SiblingJson {
   const lastModified = new Date(sibling.lastModifiedMs).toISOString();

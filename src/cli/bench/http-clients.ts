@@ -6,6 +6,7 @@
 // aborting the overdue ones, which then count as `timeout` errors.
 import { Agent, request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { contextHeaderKey } from '../../core/protocol/http-contract.ts';
 import type { BenchHttpClient } from './options.ts';
 
 /** An HTTP status (with the node's error code for error answers), or a transport failure's code. */
@@ -29,7 +30,7 @@ export interface BenchRequest {
   readonly wantContext?: boolean;
 }
 
-const contextHeader = 'x-everwrite-context';
+const contextHeader = contextHeaderKey;
 
 function requestHeaders(benchRequest: BenchRequest): Record<string, string | number> {
   const headers: Record<string, string | number> = {};

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { contextHeaderKey, contextHeaderName } from '../../api/context-header.ts';
+import { contextHeaderKey, contextHeaderName } from '../../core/protocol/http-contract.ts';
 import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodeOf, exitCodes, messageOf } from '../exit-codes.ts';
 import { formatContext, formatFailure, formatServerError, formatSiblings, keyUrl, parsePositiveInteger, parseSiblingsBody, singleValueBody } from '../format.ts';
 import { defaultNodeUrl, jsonOption, nodeOption, withCredentials } from '../options.ts';

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import fc from 'fast-check';
-import { readContextHeader } from '../../../src/api/context-header.ts';
+import { readContextHeader } from '../../../src/core/protocol/http-contract.ts';
 import { parseJsonObject } from '../../../src/api/http/admin-handlers.ts';
 import { readBody } from '../../../src/api/http/body.ts';
 import { decodeBucket, decodeKeyAddress, parseRequestOptions } from '../../../src/api/http/request-input.ts';
