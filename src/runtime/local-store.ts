@@ -4,10 +4,10 @@
 // serialises them per key and leaves reads unserialised (they see the last completed write). An
 // engine that answers synchronously (getNow/batchNow: everything in memory) needs none of that: the
 // read-modify-write is one synchronous step, and the answer is a value, not a promise.
-import { EverwriteError } from '../core/base/errors.ts';
 import type { VersionedRecord } from '../core/versioning/index.ts';
 import type { VersionRequest } from '../core/node/effects.ts';
-import { checkContextFits, decodeOwnedRecord, decodeRecord, descends, emptyRecord, encodeRecord, recordsEqual, resolveLastWriterWins, sync, update } from '../core/versioning/index.ts';
+import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, sync } from '../core/versioning/index.ts';
+import { mergeIntoReplica, mintVersion } from '../core/node/replica-versions.ts';
 import type { StorageEngine } from './ports.ts';
 import { KeyedSerializer } from './keyed-serializer.ts';
 import { latin1 } from './latin1.ts';
@@ -65,14 +65,14 @@ export class LocalStore {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const stored = this.floors.above(decodeOwned(engine.getNow(partition, storageKey)), request.actor, this.floors.loadNow(engine, partition));
-      const next = minted(stored, request);
+      const next = mintVersion(stored, request);
       return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
     }
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
       const stored = this.floors.above(decodeOwned(await this.stored(partition, storageKey)), request.actor, await this.floors.load(this.engine, partition));
-      const next = minted(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
+      const next = mintVersion(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
         await written;
@@ -197,11 +197,9 @@ export class LocalStore {
 type MergePlan = { readonly record: VersionedRecord; readonly encoded: Uint8Array; readonly write: true } | { readonly record: VersionedRecord; readonly encoded: Uint8Array | undefined; readonly write: false };
 
 function planMerge(stored: Uint8Array | undefined, incoming: VersionedRecord, incomingBytes: Uint8Array | undefined): MergePlan {
-  const current = decodeOwned(stored);
-  if (descends(current, incoming)) return { record: current, encoded: stored, write: false };
-  if (incomingBytes !== undefined && descends(incoming, current)) return { record: incoming, encoded: incomingBytes, write: true };
-  const next = sync(current, incoming);
-  return { record: next, encoded: encodeRecord(next), write: true };
+  const merged = mergeIntoReplica(decodeOwned(stored), incoming);
+  if (merged.kind === 'unchanged') return { record: merged.record, encoded: stored, write: false };
+  return { record: merged.record, encoded: merged.kind === 'replaced' && incomingBytes !== undefined ? incomingBytes : encodeRecord(merged.record), write: true };
 }
 
 /** Writes the record synchronously; returns the bytes written. */
@@ -225,14 +223,3 @@ function storedVersion(bytes: Uint8Array | undefined): StoredVersion {
   return bytes === undefined ? { ok: true, record: emptyRecord, encoded: undefined } : { ok: true, record: decodeRecord(bytes), encoded: bytes };
 }
 
-/** The record after minting `request`'s version into `current`; refuses one sibling too many, or a context too large. */
-function minted(current: VersionedRecord, request: VersionRequest): VersionedRecord {
-  let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
-  // A version whose context no client could carry back is refused here, before it is stored (decision 0011).
-  checkContextFits(next.context);
-  if (request.lastWriterWins) next = resolveLastWriterWins(next);
-  if (next.siblings.length > request.siblingsCountMax) {
-    throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });
-  }
-  return next;
-}

@@ -1,6 +1,7 @@
 // Why: drives several NodeCores directly, with a virtual clock, an in-memory message queue and
 // Map-backed replicas, so the protocol logic can be tested deterministically and fast, without the
-// runtime, sockets or disks. Faults are explicit: a "down" node neither receives nor answers.
+// runtime, sockets or disks. A replica mints and merges by the core's own rules (replica-versions.ts),
+// as the runtime's LocalStore does. Faults are explicit: a "down" node neither receives nor answers.
 import { createHash } from 'node:crypto';
 import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
 import { EverwriteError } from '../../src/core/base/errors.ts';
@@ -11,7 +12,8 @@ import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { createRing, type Ring } from '../../src/core/ring/index.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
-import { actorOf, emptyRecord, encodeRecord, mergeContexts, recordsEqual, resolveLastWriterWins, sync, update, type VersionVector, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { actorOf, emptyRecord, encodeRecord, mergeContexts, recordsEqual, type VersionVector, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { mergeIntoReplica, mintVersion } from '../../src/core/node/replica-versions.ts';
 
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
 
@@ -189,14 +191,19 @@ export class CoreCluster {
         const counterFloor = node.floors.get(effect.partition)?.get(effect.actor) ?? 0;
         const held = node.records.get(key) ?? emptyRecord;
         const current = (held.context.get(effect.actor) ?? 0) >= counterFloor ? held : { context: new Map(held.context).set(effect.actor, counterFloor), siblings: held.siblings };
-        let next = update(current, effect.useStoredContext ? current.context : effect.context, effect.actor, effect.stored);
-        if (effect.lastWriterWins) next = resolveLastWriterWins(next);
+        let next: VersionedRecord;
+        try {
+          next = mintVersion(current, effect);
+        } catch (error) {
+          if (!(error instanceof EverwriteError)) throw error;
+          return done(effect.token, { ok: false, error: { code: error.code, message: error.message } });
+        }
         node.records.set(key, next);
         return done(effect.token, { ok: true, record: next });
       }
       case 'storeMerge': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const next = sync(node.records.get(key) ?? emptyRecord, effect.record);
+        const next = mergeIntoReplica(node.records.get(key) ?? emptyRecord, effect.record).record;
         node.records.set(key, next);
         return done(effect.token, { ok: true, record: next });
       }

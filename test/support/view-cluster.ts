@@ -11,7 +11,8 @@ import type { Event, StoreResult } from '../../src/core/node/events.ts';
 import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
-import { actorOf, emptyRecord, encodeRecord, sync, update, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { actorOf, emptyRecord, encodeRecord, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import { mergeIntoReplica, mintVersion } from '../../src/core/node/replica-versions.ts';
 import { md5 } from './core-cluster.ts';
 
 interface Scheduled {
@@ -198,13 +199,13 @@ export class ViewCluster {
         return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const next = update(node.records.get(key) ?? emptyRecord, effect.context, effect.actor, effect.stored);
+        const next = mintVersion(node.records.get(key) ?? emptyRecord, effect);
         node.records.set(key, next);
         return done(effect.token, { ok: true, record: next });
       }
       case 'storeMerge': {
         const key = recordKey(effect.partition, effect.storageKey);
-        const next = sync(node.records.get(key) ?? emptyRecord, effect.record);
+        const next = mergeIntoReplica(node.records.get(key) ?? emptyRecord, effect.record).record;
         node.records.set(key, next);
         return done(effect.token, { ok: true, record: next });
       }

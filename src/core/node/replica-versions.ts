@@ -1,0 +1,34 @@
+// Why: what a replica's store does to a key's record is protocol, not storage: minting a version
+// (the coordinator's own write: update with the client's or the stored context, last-writer-wins for
+// lww buckets, the context-size and sibling limits) and merging a record another node sent. These
+// pure functions are the one statement of those rules; the runtime's LocalStore applies them to the
+// engine's bytes, and the test clusters (test/support) apply them to their maps, so a rule changed
+// here changes everywhere it runs.
+import { EverwriteError } from '../base/errors.ts';
+import { checkContextFits, descends, resolveLastWriterWins, sync, update, type VersionedRecord } from '../versioning/index.ts';
+import type { VersionRequest } from './effects.ts';
+
+/**
+ * The record after minting `request`'s version into `current`. Refuses, storing nothing, a version
+ * whose context no client could carry back (decision 0011) or one sibling too many.
+ */
+export function mintVersion(current: VersionedRecord, request: VersionRequest): VersionedRecord {
+  let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
+  checkContextFits(next.context);
+  if (request.lastWriterWins) next = resolveLastWriterWins(next);
+  if (next.siblings.length > request.siblingsCountMax) {
+    throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });
+  }
+  return next;
+}
+
+/**
+ * What merging `incoming` into `current` gives: `current` itself when it already holds everything
+ * incoming has (nothing to write), `incoming` itself when it holds everything `current` has (the
+ * usual replicated write: its bytes can be stored as they came), else the DVV sync of both.
+ */
+export function mergeIntoReplica(current: VersionedRecord, incoming: VersionedRecord): { readonly record: VersionedRecord; readonly kind: 'unchanged' | 'replaced' | 'merged' } {
+  if (descends(current, incoming)) return { record: current, kind: 'unchanged' };
+  if (descends(incoming, current)) return { record: incoming, kind: 'replaced' };
+  return { record: sync(current, incoming), kind: 'merged' };
+}
