@@ -13,7 +13,7 @@ import type { NewUser } from '../core/node/users.ts';
 import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
-import { checkContextFits, decodeRecord, encodeContext, encodeRecord, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
+import { checkContextFits, decodeRecord, encodeContext, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
 import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from './message-codec.ts';
 import type { ClusterView, ViewGossip } from '../core/cluster-view/index.ts';
@@ -641,7 +641,8 @@ export class NodeRuntime implements KvService, UserDirectory {
   }
 
   private addHint(effect: Extract<Effect, { type: 'hintAdd' }>): void {
-    const hint = { target: effect.target, namespace: effect.partition, key: effect.storageKey, record: encodeRecord(effect.record) };
+    // A copy: the bytes may be a view of a network frame, and the engine may hold them a while.
+    const hint = { target: effect.target, namespace: effect.partition, key: effect.storageKey, record: effect.encoded.slice() };
     this.options.hints.add(hint, { durable: effect.durable }).then(
       (ok) => ok,
       (error: unknown) => {
@@ -661,7 +662,8 @@ export class NodeRuntime implements KvService, UserDirectory {
         const loaded: LoadedHint[] = [];
         for (const hint of hints) {
           try {
-            loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, record: decodeRecord(hint.record) });
+            decodeRecord(hint.record); // a damaged hint is dropped here, not sent to a primary that would refuse it every round
+            loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, encoded: hint.record });
           } catch {
             this.observer?.hintDropped('undecodable');
             this.logger.error({ event: 'hint_dropped', id: hint.id }, 'dropping an undecodable hint');

@@ -223,7 +223,7 @@ export class CoreCluster {
       }
       case 'hintAdd': {
         const id = `${effect.target}:${String(this.hintSequence++).padStart(8, '0')}`;
-        node.hints.set(id, { target: effect.target, hint: { id, partition: effect.partition, storageKey: effect.storageKey, record: effect.record } });
+        node.hints.set(id, { target: effect.target, hint: { id, partition: effect.partition, storageKey: effect.storageKey, encoded: effect.encoded.slice() } });
         this.schedule(from, 0, (nowMs) => ({ type: 'hintAdded', nowMs, token: effect.token, ok: true }));
         return;
       }

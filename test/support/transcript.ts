@@ -124,7 +124,7 @@ function effectText(effect: Effect): string | undefined {
     case 'storeReap':
       return `store reap ${keyOf(effect.storageKey)} ${recordText(effect.record)}`;
     case 'hintAdd':
-      return `hint for ${effect.target} ${keyOf(effect.storageKey)} ${recordText(effect.record)}`;
+      return `hint for ${effect.target} ${keyOf(effect.storageKey)} ${encodedText(effect.encoded)}`;
     case 'hintRemove':
       return `hints removed ${effect.ids.length}`;
     case 'log':

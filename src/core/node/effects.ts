@@ -50,8 +50,13 @@ export type Effect =
    * Answer with `storeDone` carrying what the replica holds afterwards (reported to the trees).
    */
   | { readonly type: 'storeReap'; readonly token: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord }
-  /** Hold a hint for `target`; answer with `hintAdded`. */
-  | { readonly type: 'hintAdd'; readonly token: number; readonly target: NodeId; readonly partition: number; readonly storageKey: Uint8Array; readonly record: VersionedRecord; readonly durable: boolean }
+  /**
+   * Hold a hint for `target`; answer with `hintAdded`. The record travels as its encoded bytes: the
+   * core decides nothing from a hint's content, so it is neither decoded nor encoded again on its way
+   * to the store and back out to the primary. The bytes may be a view of an arriving frame: the
+   * store copies them.
+   */
+  | { readonly type: 'hintAdd'; readonly token: number; readonly target: NodeId; readonly partition: number; readonly storageKey: Uint8Array; readonly encoded: Uint8Array; readonly durable: boolean }
   /** Load up to `limit` hints for every target that has some; answer with one `hintsLoaded` per target. */
   | { readonly type: 'hintLoad'; readonly targets: readonly NodeId[] | 'all'; readonly limit: number }
   | { readonly type: 'hintRemove'; readonly ids: readonly string[] }

@@ -30,7 +30,8 @@ export interface LoadedHint {
   readonly id: string;
   readonly partition: number;
   readonly storageKey: Uint8Array;
-  readonly record: VersionedRecord;
+  /** The hinted record's bytes, as stored (checked decodable when loaded); sent to the primary as they are. */
+  readonly encoded: Uint8Array;
 }
 
 /**

@@ -4,7 +4,6 @@
 // at a time, which paces delivery so a returning node is not flooded.
 import { asPartitionIndex, type NodeId } from '../base/ids.ts';
 import { primaryNodes } from '../ring/index.ts';
-import { encodeRecord } from '../versioning/index.ts';
 import type { LoadedHint } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
 
@@ -47,7 +46,7 @@ export class HintDelivery {
     for (const hint of hints) {
       const to = member ? target : this.primaryInstead(hint);
       if (to === undefined) continue;
-      const record = encodeRecord(hint.record);
+      const record = hint.encoded;
       kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
         to,

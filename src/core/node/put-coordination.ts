@@ -34,7 +34,9 @@ class PutCoordination extends Coordination {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
   /** Sent to the others at storeMinted; its own acknowledgement waits for storeDone. */
   localWritePending = false;
-  record: VersionedRecord | undefined;
+  record: VersionedRecord | undefined = undefined;
+  /** `record`'s bytes as minted (the store's, never changed once written): what replicas and hints get. */
+  encoded: Uint8Array | undefined = undefined;
   clientContext: VersionVector = noContext;
   /** The version was minted with the local replica's context, so the record's context is the client's. */
   supersedesLocal = false;
@@ -123,7 +125,7 @@ function onLocalWriteDone(coordination: PutCoordination, result: StoreResult): v
   for (let index = 0; index < plan.targets.length; index++) {
     const target = plan.targets[index] as PreferenceEntry;
     if (target.node !== kernel.self) continue;
-    if (result.ok) acknowledgeLocal(coordination, target, coordination.record as VersionedRecord);
+    if (result.ok) acknowledgeLocal(coordination, target);
     else coordination.tally.refuse(kernel.self);
   }
   decide(coordination);
@@ -133,13 +135,14 @@ function onLocalWriteDone(coordination: PutCoordination, result: StoreResult): v
 function sendToOthers(coordination: PutCoordination, record: VersionedRecord, encoded: Uint8Array, acknowledgeSelf: boolean): void {
   const { kernel, plan } = coordination;
   coordination.record = record;
+  coordination.encoded = encoded;
   coordination.state = 'waitingForAcknowledgements';
   const targets = plan.targets;
   let onReply: ReplyHandler | undefined;
   for (let index = 0; index < targets.length; index++) {
     const target = targets[index] as PreferenceEntry;
     if (target.node === kernel.self) {
-      if (acknowledgeSelf) acknowledgeLocal(coordination, target, record);
+      if (acknowledgeSelf) acknowledgeLocal(coordination, target);
     } else {
       sendReplica(coordination, index, encoded, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
     }
@@ -171,14 +174,14 @@ function sendToPendingPrimaries(coordination: PutCoordination, encoded: Uint8Arr
  * replica's acknowledgement does), so a crash right after the reply cannot strand an acknowledged
  * write (found by the simulator).
  */
-function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry, record: VersionedRecord): void {
+function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry): void {
   const standsInFor = target.role === 'fallback' ? target.standsInFor : undefined;
   if (standsInFor === undefined) {
     acknowledge(coordination, target);
     return;
   }
   const { kernel, plan } = coordination;
-  kernel.addHint({ target: standsInFor, partition: plan.partition, storageKey: plan.storageKey, record, durable: plan.props.durability === 'durable' }, (ok) => {
+  kernel.addHint({ target: standsInFor, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable: plan.props.durability === 'durable' }, (ok) => {
     if (ok) acknowledge(coordination, target);
     else coordination.tally.refuse(target.node);
     decide(coordination);
@@ -259,7 +262,7 @@ function finish(coordination: PutCoordination): void {
     const primary = primaries[index] as NodeId;
     if (!coordination.tally.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
     if (primary === kernel.self || isCovered(coordination, primary)) continue;
-    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, record, durable }, ignoreHintResult);
+    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable }, ignoreHintResult);
   }
   if (everyPrimaryHoldsIt && record.siblings.length > 0 && !isLive(record)) scheduleReap(kernel, plan, record);
 }

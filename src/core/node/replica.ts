@@ -52,7 +52,7 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
     return;
   }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
-    kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
+    kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, encoded: message.record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
     return;
   }
   const token = kernel.storeToken((result) => acknowledgeReplicaPut(kernel, from, id, result.ok));

@@ -8,7 +8,7 @@ import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
 import { NodeCore } from '../../../src/core/node/node-core.ts';
 import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
 import { createRing, keyHash, partitionOf, primaryNodes } from '../../../src/core/ring/index.ts';
-import { actorOf, emptyRecord, update } from '../../../src/core/versioning/index.ts';
+import { actorOf, emptyRecord, encodeRecord, update } from '../../../src/core/versioning/index.ts';
 import { md5 } from '../../support/core-cluster.ts';
 
 test('a hint for a departed node goes to a live primary of its partition and is freed on its acknowledgement', () => {
@@ -17,7 +17,7 @@ test('a hint for a departed node goes to a live primary of its partition and is 
   const core = new NodeCore({ self: ids[0]!, actor: actorOf(ids[0]!, 1), ring, md5 });
   const record = update(emptyRecord, new Map(), actorOf(ids[1]!, 1), { value: new TextEncoder().encode('v'), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
   const partition = partitionOf(ring, keyHash(md5, 'b', 'k'));
-  const hint = { id: 'h1', partition, storageKey: encodeStorageKey('b', 'k'), record };
+  const hint = { id: 'h1', partition, storageKey: encodeStorageKey('b', 'k'), encoded: encodeRecord(record) };
   const expected = primaryNodes(ring, asPartitionIndex(partition), 3).find((node) => node !== 'n1');
 
   core.step({ type: 'hintsLoaded', nowMs: 0, target: asNodeId('gone'), hints: [hint] });
