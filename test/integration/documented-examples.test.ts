@@ -3,10 +3,10 @@
 // docs/OPERATIONS.md and README.md is run here against one real 3-node cluster, in that order and in
 // document order, and its documented output is compared with the real one
 // (test/support/doc-examples.ts): transcripts (`$ command` then its output) step by step, `sh`
-// blocks as one script that must succeed, `ts` blocks as a program that must run to its end. A
-// marker may name what the cluster must be like (`<!-- checked-example: n3 down -->`, and
-// `n4 started alone` for the membership examples); the test makes it so before the example and
-// restores the 3-node cluster after it. The docs' addresses (HTTP 800i, peers 700i, RESP 638i)
+// blocks as one script that must succeed, `ts` blocks as a program that must run to its end and
+// print what its `// prints:` comments say. A marker may name what the cluster must be like
+// (`<!-- checked-example: n3 down -->`, and `n4 started alone` for the membership examples); the
+// test makes it so before the example and restores the 3-node cluster after it. The docs' addresses (HTTP 800i, peers 700i, RESP 638i)
 // are moved to this test's port band: peers 45301-45303, HTTP 45401-45403, RESP 45451-45453, 8009
 // (meant to be unreachable) to 45409; the fourth node to peer 34504, HTTP 34514, RESP 34524; the
 // embedded cluster of docs/CLIENT.md (port bases 7100, 8100, 6390) to 34600, 34700, 34800. With
@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
-import { compareOutput, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
+import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
@@ -133,6 +133,7 @@ function runProgram(example: DocExample): void {
     const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: repository, env: environment(), encoding: 'utf8', timeout: stepTimeoutMs });
     if (recording) console.log(run.stdout, run.stderr);
     assert.equal(run.status, 0, `${where(example, 'ts block')} did not run to its end:\n${run.stdout}\n${run.stderr}`);
+    assert.deepEqual(run.stdout.split('\n').filter((line) => line !== ''), expectedPrints(example.text), `${where(example, 'ts block')} printed other than its // prints: comments say`);
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

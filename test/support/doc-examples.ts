@@ -48,6 +48,11 @@ export function extractExamples(file: string, markdown: string): DocExample[] {
   return examples;
 }
 
+/** A `ts` example's `// prints: <line>` comments, in order: what its standard output must be, line by line. */
+export function expectedPrints(program: string): string[] {
+  return [...program.matchAll(/\/\/ prints: (.*)$/gm)].map((match) => (match[1] as string).trimEnd());
+}
+
 export interface TranscriptStep {
   readonly command: string;
   readonly expected: string;

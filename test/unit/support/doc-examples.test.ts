@@ -4,7 +4,7 @@
 // a cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareOutput, extractExamples, parseTranscript, TokenBindings } from '../../support/doc-examples.ts';
+import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings } from '../../support/doc-examples.ts';
 
 const documented = ['HTTP/1.1 200 OK', 'ETag: "tag1"', 'Content-Length: 5', 'X-Everwrite-Context: TOKEN_ONE', '...', '', '{"context":"TOKEN_ONE","code":"X","lastModified":"2026-01-01T00:00:00.000Z","n":3}'].join('\n');
 
@@ -82,4 +82,9 @@ test('terminal presentation is not output: bold header names and the hyperlink c
   const received = [`HTTP/1.1 307 Temporary Redirect\r`, `${escape}[1mLocation${escape}[0m: ${escape}]8;;http://x/plan${escape}\\http://x/plan\r`, `${escape}]8;;${escape}\\${escape}[1mContent-Type${escape}[0m: application/json\r`, '\r', '{}'].join('\n');
   compareOutput(['HTTP/1.1 307 Temporary Redirect', 'Location: http://x/plan', 'Content-Type: application/json', '', '{}'].join('\n'), received, new TokenBindings(), 'example');
   assert.throws(() => compareOutput(['HTTP/1.1 307 Temporary Redirect', 'Location: http://y/plan', '...'].join('\n'), received, new TokenBindings(), 'example'), /location is "http:\/\/x\/plan"/);
+});
+
+test('a program example says what it prints with // prints: comments, in order', () => {
+  assert.deepEqual(expectedPrints("console.log(a); // prints: true v\nconst b = 1; // not this\nconsole.log(b); // prints: 1  \n"), ['true v', '1']);
+  assert.deepEqual(expectedPrints('await client.close();'), []);
 });
