@@ -1,12 +1,17 @@
 // Why: a documented example that no longer matches the code misleads exactly the reader who trusts
-// the docs most. Every fenced block marked `<!-- checked-example -->` in docs/API.md, docs/CLIENT.md
-// and README.md is run here against one real 3-node cluster, in that order and in document order, and its documented
-// output is compared with the real one (test/support/doc-examples.ts): transcripts (`$ command`
-// then its output) step by step, `sh` blocks as one script that must succeed, `ts` blocks as a
-// program that must run to its end. The docs' addresses (HTTP 800i, peers 700i, RESP 638i) are
-// moved to this test's port band: peers 45301-45303, HTTP 45401-45403, RESP 45451-45453, and
-// 8009 (meant to be unreachable) to 45409. With EVERWRITE_DOCS_RECORD=1 each step's real output is
-// printed, for rewriting an example after a deliberate change.
+// the docs most. Every fenced block marked `<!-- checked-example -->` in docs/API.md, docs/CLIENT.md,
+// docs/OPERATIONS.md and README.md is run here against one real 3-node cluster, in that order and in
+// document order, and its documented output is compared with the real one
+// (test/support/doc-examples.ts): transcripts (`$ command` then its output) step by step, `sh`
+// blocks as one script that must succeed, `ts` blocks as a program that must run to its end and
+// print what its `// prints:` comments say. A marker may name what the cluster must be like
+// (`<!-- checked-example: n3 down -->`, and `n4 started alone` for the membership examples); the
+// test makes it so before the example and restores the 3-node cluster after it. The docs' addresses (HTTP 800i, peers 700i, RESP 638i)
+// are moved to this test's port band: peers 45301-45303, HTTP 45401-45403, RESP 45451-45453, 8009
+// (meant to be unreachable) to 45409; the fourth node to peer 34504, HTTP 34514, RESP 34524; the
+// embedded cluster of docs/CLIENT.md (port bases 7100, 8100, 6390) to 34600, 34700, 34800. With
+// EVERWRITE_DOCS_RECORD=1 each step's real output is printed, for rewriting an example after a
+// deliberate change.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,14 +19,22 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterFixture } from '../support/cluster-fixture.ts';
-import { compareOutput, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
+import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
+import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
 const peerPortBase = 45_300;
 const httpPortBase = 45_400;
 const respPortBase = 45_450;
+/** The fourth node of the membership examples, started alone (outside the cluster's band, in this test's second one). */
+const fourthNode = { peerPort: 34_504, httpPort: 34_514, respPort: 34_524 };
+/** docs/CLIENT.md's embedded cluster: the port bases the docs show, and this test's. */
+const embeddedPortBases: ReadonlyArray<readonly [string, number, number]> = [
+  ['peerPortBase', 7100, 34_600],
+  ['httpPortBase', 8100, 34_700],
+  ['respPortBase', 6390, 34_800],
+];
 const stepTimeoutMs = 60_000;
 const recording = process.env.EVERWRITE_DOCS_RECORD === '1';
 
@@ -45,7 +58,11 @@ after(async () => {
 
 /** The docs' addresses moved into this test's band, and `npx everwrite` to the checkout's CLI. */
 function toTestPorts(text: string): string {
-  return text
+  let moved = text;
+  for (const [name, documented, tested] of embeddedPortBases) moved = moved.replace(`${name}: ${documented}`, `${name}: ${tested}`);
+  return moved
+    .replace(/127\.0\.0\.1:8004\b/g, `127.0.0.1:${fourthNode.httpPort}`)
+    .replace(/127\.0\.0\.1:7004\b/g, `127.0.0.1:${fourthNode.peerPort}`)
     .replace(/127\.0\.0\.1:800(\d)/g, (_, index: string) => `127.0.0.1:${httpPortBase + Number(index)}`)
     .replace(/127\.0\.0\.1:700(\d)/g, (_, index: string) => `127.0.0.1:${peerPortBase + Number(index)}`)
     .replace(/-p 638(\d)/g, (_, index: string) => `-p ${respPortBase + Number(index)}`)
@@ -56,6 +73,10 @@ function toTestPorts(text: string): string {
 /** The reverse, so output compares with the docs' addresses. */
 function toDocumentedPorts(text: string): string {
   return text
+    .replaceAll(`127.0.0.1:${fourthNode.httpPort}`, '127.0.0.1:8004')
+    .replaceAll(`127.0.0.1:${fourthNode.peerPort}`, '127.0.0.1:7004')
+    .replaceAll(`127.0.0.1:${fourthNode.respPort}`, '127.0.0.1:6384')
+    .replace(new RegExp(`127\\.0\\.0\\.1:${respPortBase / 10}(\\d)`, 'g'), (_, index: string) => `127.0.0.1:638${Number(index)}`)
     .replace(new RegExp(`127\\.0\\.0\\.1:${httpPortBase / 100}(0\\d)`, 'g'), (_, index: string) => `127.0.0.1:800${Number(index)}`)
     .replace(new RegExp(`127\\.0\\.0\\.1:${peerPortBase / 100}(0\\d)`, 'g'), (_, index: string) => `127.0.0.1:700${Number(index)}`);
 }
@@ -112,18 +133,87 @@ function runProgram(example: DocExample): void {
     const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: repository, env: environment(), encoding: 'utf8', timeout: stepTimeoutMs });
     if (recording) console.log(run.stdout, run.stderr);
     assert.equal(run.status, 0, `${where(example, 'ts block')} did not run to its end:\n${run.stdout}\n${run.stderr}`);
+    assert.deepEqual(run.stdout.split('\n').filter((line) => line !== ''), expectedPrints(example.text), `${where(example, 'ts block')} printed other than its // prints: comments say`);
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
 }
 
-function runExamples(file: string): number {
+/** Node 1's view of the members: ids and their standing (valid, joining, leaving). */
+async function membersSeenByNode1(): Promise<Array<{ id: string; membership: string }>> {
+  return (await request(`${fixture.url(1)}/admin/status`)).json<{ members: Array<{ id: string; membership: string }> }>().members;
+}
+
+/** Waits until node 1's view has no transition under way; returns its members' ids. */
+async function settledMembers(): Promise<string[]> {
+  return eventually(
+    'the membership transition to complete',
+    async () => {
+      const members = await membersSeenByNode1();
+      return members.every((member) => member.membership === 'valid') ? members.map((member) => member.id) : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+let fourth: LoneNode | undefined;
+let fourthStarts = 0;
+
+/** A fourth node, started alone (no seeds) with the cluster's secret and partitions, as OPERATIONS.md says to. */
+async function startFourthNode(): Promise<void> {
+  fourthStarts += 1;
+  fourth = new LoneNode({ id: 'n4', peerPort: fourthNode.peerPort, httpPort: fourthNode.httpPort, dataDirectory: join(fixture.dataDirectory, `n4-${fourthStarts}`), seeds: '', secretFile: fixture.cluster.secretFile, engine: 'memory', extraArguments: ['--resp', `127.0.0.1:${fourthNode.respPort}`] });
+  await fourth.waitReady();
+}
+
+/** Back to the three nodes the other examples expect: n4 leaves if it joined, and its process ends. */
+async function retireFourthNode(): Promise<void> {
+  const node = fourth as LoneNode;
+  await request(`${fixture.url(1)}/admin/plan`, { method: 'DELETE' });
+  if ((await settledMembers()).includes('n4')) {
+    const leave = await request(`${fixture.url(1)}/admin/leave`, { method: 'POST', body: JSON.stringify({ node: 'n4' }) });
+    assert.equal(leave.status, 200, leave.text);
+    const commit = await request(`${fixture.url(1)}/admin/commit`, { method: 'POST', body: '{}' });
+    assert.equal(commit.status, 200, commit.text);
+    await node.waitExit(60_000);
+    assert.deepEqual(await settledMembers(), ['n1', 'n2', 'n3']);
+  }
+  await node.kill();
+}
+
+/** What a marker's condition needs done before its example, and undone after it. */
+const conditions: Readonly<Record<string, { arrange(): Promise<void>; restore(): Promise<void> }>> = {
+  'n3 down': {
+    arrange: async () => {
+      await fixture.kill(3);
+      await fixture.makeCoordinatorSeeDown(1, 3);
+    },
+    restore: async () => {
+      await fixture.restart(3);
+      await fixture.allSeeAllUp();
+    },
+  },
+  'n4 started alone': { arrange: startFourthNode, restore: retireFourthNode },
+};
+
+function runExample(example: DocExample, bindings: TokenBindings): void {
+  if (example.language === 'sh') runScript(example);
+  else if (example.language === 'ts') runProgram(example);
+  else runTranscript(example, bindings);
+}
+
+async function runExamples(file: string): Promise<number> {
   const examples = extractExamples(file, readFileSync(join(repository, file), 'utf8'));
   const bindings = new TokenBindings();
   for (const example of examples) {
-    if (example.language === 'sh') runScript(example);
-    else if (example.language === 'ts') runProgram(example);
-    else runTranscript(example, bindings);
+    const condition = example.condition === undefined ? undefined : conditions[example.condition];
+    if (example.condition !== undefined && condition === undefined) assert.fail(`${where(example, 'marker')} names no known condition: ${example.condition}`);
+    await condition?.arrange();
+    try {
+      runExample(example, bindings);
+    } finally {
+      await condition?.restore();
+    }
   }
   if (recording) console.log(JSON.stringify({ file, bindings: bindings.entries() }));
   assert.deepEqual(recordedDifferences, [], 'recorded outputs that differ from the docs');
@@ -133,16 +223,20 @@ function runExamples(file: string): number {
 const redisCliMissing = missingTool('redis-cli', 'redis-tools');
 const terminalMissing = missingTool('script', 'util-linux', ['--version']);
 
-testNeeding(terminalMissing, 'docs/API.md examples answer what the docs show on a real cluster', { timeout: 300_000 }, () => {
-  assert.ok(runExamples('docs/API.md') >= 5, 'docs/API.md has its checked examples');
+testNeeding(terminalMissing, 'docs/API.md examples answer what the docs show on a real cluster', { timeout: 400_000 }, async () => {
+  assert.ok((await runExamples('docs/API.md')) >= 5, 'docs/API.md has its checked examples');
 });
 
-test('docs/CLIENT.md examples run to their end on a real cluster', { timeout: 180_000 }, () => {
-  assert.ok(runExamples('docs/CLIENT.md') >= 1, 'docs/CLIENT.md has a checked example');
+test('docs/CLIENT.md examples run to their end on a real cluster', { timeout: 180_000 }, async () => {
+  assert.ok((await runExamples('docs/CLIENT.md')) >= 2, 'docs/CLIENT.md has its checked examples');
 });
 
-testNeeding(redisCliMissing, 'the README tour\'s data commands run against a real cluster', { timeout: 180_000 }, () => {
-  assert.ok(runExamples('README.md') >= 1, 'README.md has a checked example');
+testNeeding(terminalMissing, 'docs/OPERATIONS.md examples run and answer what the docs show on a real cluster', { timeout: 240_000 }, async () => {
+  assert.ok((await runExamples('docs/OPERATIONS.md')) >= 2, 'docs/OPERATIONS.md has its checked examples');
+});
+
+testNeeding(redisCliMissing, 'the README tour\'s data commands run against a real cluster', { timeout: 180_000 }, async () => {
+  assert.ok((await runExamples('README.md')) >= 2, 'README.md has its checked examples');
   // The tour says the context write "supersedes both": one value is left.
   const read = JSON.parse(runShell('everwrite get carts alice --json').output) as { siblings: Array<{ value: string }> };
   assert.deepEqual(read.siblings.map((sibling) => Buffer.from(sibling.value, 'base64').toString('utf8')), ['apple,pear']);

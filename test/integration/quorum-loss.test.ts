@@ -12,6 +12,18 @@ const timeoutMs = 1500;
 const marginMs = 2500;
 let fixture: ClusterFixture;
 
+interface QuorumBody {
+  code: string;
+  message: string;
+  answered: number;
+  required: number;
+  refused: number;
+  unanswered: number;
+  down: number;
+  tried: number;
+  replicas: number;
+}
+
 before(async () => {
   fixture = await ClusterFixture.start({ name: 'quorum-loss', portBase: 17_200 });
 }, { timeout: 60_000 });
@@ -22,10 +34,12 @@ after(async () => {
 
 function assertQuorumNotMet(reply: Reply, required: number, what: string): void {
   assert.equal(reply.status, 503, `${what}: ${reply.text}`);
-  const body = reply.json<{ code: string; message: string; required?: number }>();
+  const body = reply.json<QuorumBody>();
   assert.equal(body.code, 'EVERWRITE_QUORUM_NOT_MET', what);
   assert.equal(body.required, required, `${what}: the body names the quorum it missed`);
-  assert.match(body.message, /\d+ of \d+/, `${what}: the message says how many replicas answered`);
+  assert.equal(body.answered + body.refused + body.unanswered + body.down, body.replicas, `${what}: every replica is counted once: ${reply.text}`);
+  const verb = body.message.startsWith('read') ? 'answered' : 'acknowledged';
+  assert.ok(body.message.includes(` ${body.answered} ${verb}, ${body.refused} refused, ${body.unanswered} `), `${what}: the message says the body's counts: ${body.message}`);
   assert.ok(reply.elapsedMs < timeoutMs + marginMs, `${what}: answered after ${Math.round(reply.elapsedMs)} ms; the timeout was ${timeoutMs} ms`);
 }
 
@@ -78,5 +92,24 @@ test('a W=1 write succeeds with two nodes down and is readable with R=1, and wit
   for (const index of [2, 3]) {
     await eventually(`node ${index} to hold the W=1 write`, async () => ((await fixture.localValue(index, bucket, 'sloppy')) === 'written alone' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
   }
+  fixture.assertNoCrashes();
+});
+
+test('with one node killed and known down, a W=3 write fails at once and its counts are true: the replica it called unanswered stores the write', { timeout: 90_000 }, async () => {
+  await fixture.kill(3);
+  await fixture.makeCoordinatorSeeDown(1, 3);
+  const failed = await fixture.put(1, bucket, 'w3', 'three asked for', { w: 3, timeoutMs });
+  assertQuorumNotMet(failed, 3, 'a W=3 write with n3 known down');
+  const body = failed.json<QuorumBody>();
+  // n3 was never sent the write; the two live replicas were, and neither refused.
+  assert.deepEqual([body.replicas, body.down, body.tried, body.refused], [3, 1, 2, 0], failed.text);
+  assert.equal(body.answered + body.unanswered, 2, `every live replica is acknowledged or not answered yet: ${failed.text}`);
+  assert.ok(body.answered >= 1, `the coordinator's own replica acknowledged: ${failed.text}`);
+  assert.ok(failed.elapsedMs < timeoutMs, `certain failure is answered before the ${timeoutMs} ms deadline, took ${Math.round(failed.elapsedMs)} ms`);
+  // The message states the body's counts, whatever they were.
+  assert.equal(body.message, `write quorum not met: 3 of the key's 3 replicas required; ${body.answered} acknowledged, 0 refused, ${body.unanswered} had not answered yet, 1 known down with no live node to try; answered as soon as 3 could no longer acknowledge; the write is not undone where it was stored`);
+  // And the counts were the truth: both live replicas, acknowledged or not yet, store it.
+  for (const index of [1, 2]) await eventually(`n${index} to hold the W=3 write`, async () => ((await fixture.localValue(index, bucket, 'w3')) === 'three asked for' ? true : undefined), { timeoutMs: 10_000 });
+  assert.equal(failed.headers.get('retry-after'), '1');
   fixture.assertNoCrashes();
 });

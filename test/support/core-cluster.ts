@@ -1,7 +1,8 @@
 // Why: drives several NodeCores directly, with a virtual clock, an in-memory message queue and
 // Map-backed replicas, so the protocol logic can be tested deterministically and fast, without the
 // runtime, sockets or disks. A replica mints and merges by the core's own rules (replica-versions.ts),
-// as the runtime's LocalStore does. Faults are explicit: a "down" node neither receives nor answers.
+// as the runtime's LocalStore does. Faults are explicit: a "down" node neither receives nor answers;
+// a node with a failing disk answers, but every read and replica write of its store fails.
 import { createHash } from 'node:crypto';
 import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
 import { EverwriteError } from '../../src/core/base/errors.ts';
@@ -32,12 +33,16 @@ interface SimNode {
   hints: Map<string, { target: NodeId; hint: LoadedHint }>;
 }
 
+const diskFailure: StoreResult = { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'the disk failed (injected)' } };
+
 const recordKey = (partition: number, storageKey: Uint8Array): string => `${partition}:${Buffer.from(storageKey).toString('hex')}`;
 
 export class CoreCluster {
   nowMs = 0;
   readonly nodes = new Map<NodeId, SimNode>();
   readonly down = new Set<NodeId>();
+  /** Nodes whose store fails every read and merge (a replica's part of a request), as a dying disk does. */
+  readonly failingDisks = new Set<NodeId>();
   readonly outcomes = new Map<number, Outcome>();
   private queue: Scheduled[] = [];
   private sequence = 0;
@@ -185,6 +190,7 @@ export class CoreCluster {
         this.schedule(from, effect.delayMs, (nowMs) => ({ type: 'timerFired', nowMs, timerId: effect.timerId }));
         return;
       case 'storeRead':
+        if (this.failingDisks.has(from)) return done(effect.token, diskFailure);
         return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
@@ -202,6 +208,7 @@ export class CoreCluster {
         return done(effect.token, { ok: true, record: next });
       }
       case 'storeMerge': {
+        if (this.failingDisks.has(from)) return done(effect.token, diskFailure);
         const key = recordKey(effect.partition, effect.storageKey);
         const next = mergeIntoReplica(node.records.get(key) ?? emptyRecord, effect.record).record;
         node.records.set(key, next);

@@ -8,6 +8,11 @@
 
 /** The HTML comment (invisible when rendered) that marks the next fenced block as checked. */
 export const exampleMarker = '<!-- checked-example -->';
+/**
+ * The marker naming what the cluster must be like for the example, which the prose around it says
+ * in words: `<!-- checked-example: n3 down -->`. The test sets it up before and undoes it after.
+ */
+const conditionalMarker = /^<!-- checked-example: ([a-z0-9 ]+) -->$/;
 
 export interface DocExample {
   readonly file: string;
@@ -16,6 +21,14 @@ export interface DocExample {
   /** The fence's info string: '' or 'console' (a transcript), 'sh' (a script), 'ts' (a program). */
   readonly language: string;
   readonly text: string;
+  /** What the cluster must be like (conditionalMarker), or undefined for the cluster as started. */
+  readonly condition: string | undefined;
+}
+
+/** undefined when the line is no marker, '' for the plain marker, else the condition it names. */
+function markerCondition(line: string): string | undefined {
+  if (line === exampleMarker) return '';
+  return conditionalMarker.exec(line)?.[1];
 }
 
 /** Every fenced block that follows the marker line, in document order. */
@@ -23,15 +36,21 @@ export function extractExamples(file: string, markdown: string): DocExample[] {
   const lines = markdown.split('\n');
   const examples: DocExample[] = [];
   for (let index = 0; index < lines.length; index += 1) {
-    if (lines[index]?.trim() !== exampleMarker) continue;
+    const condition = markerCondition(lines[index]?.trim() ?? '');
+    if (condition === undefined) continue;
     const fence = lines[index + 1] ?? '';
     if (!fence.startsWith('```')) throw new Error(`${file}:${index + 1}: ${exampleMarker} must be followed by a fenced block`);
     const end = lines.findIndex((line, at) => at > index + 1 && line.startsWith('```'));
     if (end < 0) throw new Error(`${file}:${index + 2}: unterminated fenced block`);
-    examples.push({ file, line: index + 2, language: fence.slice(3).trim(), text: lines.slice(index + 2, end).join('\n') });
+    examples.push({ file, line: index + 2, language: fence.slice(3).trim(), text: lines.slice(index + 2, end).join('\n'), condition: condition === '' ? undefined : condition });
     index = end;
   }
   return examples;
+}
+
+/** A `ts` example's `// prints: <line>` comments, in order: what its standard output must be, line by line. */
+export function expectedPrints(program: string): string[] {
+  return [...program.matchAll(/\/\/ prints: (.*)$/gm)].map((match) => (match[1] as string).trimEnd());
 }
 
 export interface TranscriptStep {
@@ -102,11 +121,23 @@ const volatileHeaders = new Set(['date', 'last-modified', 'content-length', 'kee
 /** Headers and JSON fields that carry tokens bound through TokenBindings. */
 const tokenHeaders = new Set(['x-everwrite-context', 'etag']);
 const tokenFields = new Set(['context', 'etag']);
-/** JSON fields whose values change from run to run. */
-const volatileFields = new Set(['lastModified']);
+/**
+ * JSON fields whose values change from run to run: compared by type only. A view's digest covers
+ * the members' addresses, which the test moves to its own ports.
+ */
+const volatileFields = new Set(['lastModified', 'lastHeardAgoMs', 'lastExchangeAgoMs', 'incarnation', 'digest']);
+/**
+ * A documented JSON value `...` (outside strings) stands for any value there; in an array, for any
+ * number of elements there (those before it must match the first actual ones, those after the
+ * last). It is read as this string, which no real answer carries.
+ */
+const elided = '\u0000elided';
 
-/** ANSI select-graphic-rendition sequences (bold, colours), as curl writes header names on a terminal. */
-const terminalStyle = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+/**
+ * ANSI select-graphic-rendition sequences (bold, colours), as curl writes header names on a
+ * terminal, and OSC 8 hyperlinks (opening and closing), as it writes a Location header.
+ */
+const terminalStyle = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m|${String.fromCharCode(27)}\\]8;;[^${String.fromCharCode(27)}]*${String.fromCharCode(27)}\\\\`, 'g');
 const isoDate = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 const httpDate = /[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT/g;
 /** Text lines that print a context: `context: <token> ...` and a line that is only a token. */
@@ -123,9 +154,9 @@ function fail(where: string, message: string, expected: string, actual: string):
 
 /** Same shape: the same keys and types, equal strings and numbers except volatile and token fields. */
 function compareJson(documented: unknown, actual: unknown, bindings: TokenBindings, where: string, path: string): void {
+  if (documented === elided) return;
   if (Array.isArray(documented)) {
-    if (!Array.isArray(actual) || actual.length !== documented.length) throw new Error(`${where}: ${path} should be an array of ${documented.length}, got ${JSON.stringify(actual)}`);
-    documented.forEach((item, index) => compareJson(item, actual[index], bindings, where, `${path}[${index}]`));
+    compareJsonArray(documented, actual, bindings, where, path);
     return;
   }
   if (documented !== null && typeof documented === 'object') {
@@ -148,6 +179,61 @@ function compareJson(documented: unknown, actual: unknown, bindings: TokenBindin
   if (documented !== actual) throw new Error(`${where}: ${path} is ${JSON.stringify(actual)}; the docs show ${JSON.stringify(documented)}`);
 }
 
+/** Arrays element by element; a documented `...` element stands for any number of actual ones. */
+function compareJsonArray(documented: readonly unknown[], actual: unknown, bindings: TokenBindings, where: string, path: string): void {
+  const gap = documented.indexOf(elided);
+  const head = gap < 0 ? documented : documented.slice(0, gap);
+  const tail = gap < 0 ? [] : documented.slice(documented.lastIndexOf(elided) + 1);
+  const lengthOk = Array.isArray(actual) && (gap < 0 ? actual.length === documented.length : actual.length >= head.length + tail.length);
+  if (!lengthOk) throw new Error(`${where}: ${path} should be an array of ${gap < 0 ? '' : 'at least '}${head.length + tail.length}, got ${JSON.stringify(actual)}`);
+  head.forEach((item, index) => compareJson(item, actual[index], bindings, where, `${path}[${index}]`));
+  const tailStart = actual.length - tail.length;
+  tail.forEach((item, index) => compareJson(item, actual[tailStart + index], bindings, where, `${path}[${tailStart + index}]`));
+}
+
+/** Documented JSON with each `...` outside strings read as the elided marker. */
+function parseDocumentedJson(text: string): unknown {
+  let result = '';
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const character = text[index] as string;
+    if (inString) {
+      result += character;
+      if (character === '\\') result += text[++index] ?? '';
+      else if (character === '"') inString = false;
+    } else if (text.startsWith('...', index)) {
+      result += JSON.stringify(elided);
+      index += 2;
+    } else {
+      inString = character === '"';
+      result += character;
+    }
+  }
+  return parseJson(result);
+}
+
+/**
+ * The docs wrap a long JSON answer over lines (the continuation lines indented); the run prints it
+ * on one. Joins each such documented answer back into one line, for compareLine.
+ */
+function joinWrappedJson(lines: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < lines.length; index += 1) {
+    let line = lines[index] as string;
+    let end = index;
+    if (line.trimStart().startsWith('{')) {
+      while (parseDocumentedJson(line) === undefined && end + 1 < lines.length && /^\s/.test(lines[end + 1] as string)) {
+        end += 1;
+        line += (lines[end] as string).trim();
+      }
+    }
+    if (parseDocumentedJson(line) === undefined) end = index;
+    joined.push(end === index ? (lines[index] as string) : line);
+    index = end;
+  }
+  return joined;
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -158,7 +244,7 @@ function parseJson(text: string): unknown {
 
 /** One documented line against one actual line: JSON by shape, contexts bound, dates ignored, the rest exact. */
 function compareLine(documented: string, actual: string, bindings: TokenBindings, where: string): boolean {
-  const documentedJson = documented.trimStart().startsWith('{') ? parseJson(documented) : undefined;
+  const documentedJson = documented.trimStart().startsWith('{') ? parseDocumentedJson(documented) : undefined;
   if (documentedJson !== undefined) {
     const actualJson = parseJson(actual);
     if (actualJson === undefined) return false;
@@ -246,7 +332,7 @@ function compareHttp(documented: HttpMessage, actual: HttpMessage, bindings: Tok
 
 /** Compares one step's output with the documented one; throws naming `where` on any difference. */
 export function compareOutput(expected: string, received: string, bindings: TokenBindings, where: string): void {
-  const documentedLines = expected === '' ? [] : expected.split('\n');
+  const documentedLines = expected === '' ? [] : joinWrappedJson(expected.split('\n'));
   // A terminal's line ends (\r\n, \r\r\n through a pty) and curl's bold header names are presentation, not output.
   const actualLines = trimBlankEnds(received.replace(terminalStyle, '').replace(/\r+\n/g, '\n').split('\n'));
   if (documentedLines[0]?.startsWith('HTTP/1.1 ')) {

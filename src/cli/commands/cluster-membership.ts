@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseNodeUrl } from '../format.ts';
-import { withCredentials } from '../options.ts';
-import { defaultNodeUrl, processIo, type CommandIo } from './kv.ts';
+import { nodeOption, withCredentials } from '../options.ts';
+import { describeFetchFailure, processIo, type CommandIo } from './kv.ts';
 import type { CommitReport, PlanPreviewJson, PlanReport } from '../../runtime/service.ts';
 
 /** Between two looks at the transition's progress. */
@@ -48,11 +48,20 @@ interface StatusDocument {
  * on a redirect to another origin (another node's port), and the claimant needs it too.
  */
 async function followingRedirect(url: URL, init: RequestInit, timeoutMs: number): Promise<Response> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  const response = await fetchOrSay(url, init, timeoutMs);
   const location = response.headers.get('location');
   if (response.status !== 307 || location === null) return response;
   await response.arrayBuffer();
-  return fetch(new URL(location, url), { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  return fetchOrSay(new URL(location, url), init, timeoutMs);
+}
+
+/** fetch, with a failure that names the node and why (refused, no answer in time), not "fetch failed". */
+async function fetchOrSay(url: URL, init: RequestInit, timeoutMs: number): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error) {
+    throw new Error(describeFetchFailure(url.origin, error, timeoutMs));
+  }
 }
 
 /** One admin call; answers the parsed JSON or throws with the node's coded error. */
@@ -254,7 +263,7 @@ const common = (flags: Flags): MembershipArguments => ({ node: flags.node, json:
 
 /** Adds join, leave, remove, plan and commit under `everwrite cluster`. */
 export function registerClusterMembershipCommands(cluster: Command): void {
-  const withCommon = (command: Command): Command => command.option('--node <url>', 'the node to ask', defaultNodeUrl).option('--json', 'print the answer as JSON');
+  const withCommon = (command: Command): Command => command.addOption(nodeOption('the node to ask')).option('--json', 'print the answer as JSON');
   withCommon(cluster.command('join <seed>').description("ask the new node at --node to join the cluster whose member serves HTTP at <seed> (host:port); it waits for the commit")).action((seed: string, flags: Flags) => runClusterJoin(seed, common(flags)));
   withCommon(cluster.command('leave [node]').description('stage the leave of a member (default: the node at --node): it hands its partitions away, then exits'))
     .option('--wait', 'after staging, follow the handoff (a progress bar on a terminal) until the member has left; commit from another shell')

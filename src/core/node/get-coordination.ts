@@ -119,7 +119,7 @@ function decide(coordination: GetCoordination): void {
       const record = merged(coordination);
       kernel.answer(coordination.origin, { ok: true, record: plan.props.resolver === 'lww' ? resolveLastWriterWins(record) : record });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replyCount, plan) });
+      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.counts(), plan, 'impossible') });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -129,7 +129,7 @@ function decide(coordination: GetCoordination): void {
 function onDeadline(coordination: GetCoordination): void {
   const { kernel, plan, tally } = coordination;
   if (coordination.state === 'waitingForReplies') {
-    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.replyCount, plan) });
+    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.counts(), plan, 'deadline') });
   }
   for (const target of plan.targets) {
     if (!tally.hasReplied(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);

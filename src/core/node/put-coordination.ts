@@ -229,7 +229,7 @@ function decide(coordination: PutCoordination): void {
       const context = coordination.supersedesLocal ? record.context : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
       kernel.answer(coordination.origin, { ok: true, record, context });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan) });
+      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.counts(), plan, 'impossible') });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -239,7 +239,7 @@ function decide(coordination: PutCoordination): void {
 function onDeadline(coordination: PutCoordination): void {
   const { kernel, plan, tally } = coordination;
   if (!coordination.answered) {
-    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.acknowledgedCount, plan) });
+    kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.counts(), plan, 'deadline') });
   }
   for (const target of plan.targets) {
     // Its own write still on the disk is no sign of a dead peer.

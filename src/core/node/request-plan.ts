@@ -67,22 +67,36 @@ export function toWireError(error: unknown): WireError {
   throw error;
 }
 
+/** What the coordinator had heard from the targets when it gave up on a quorum. */
+export interface QuorumCounts {
+  /** Targets that acknowledged (a write) or answered (a read). */
+  readonly answered: number;
+  /** Targets that refused, or whose reply could not be read. */
+  readonly refused: number;
+}
+
+/** Why the coordinator gave up: the quorum became impossible, or the request's deadline passed. */
+export type QuorumFailure = 'impossible' | 'deadline';
+
 /**
- * The error of a quorum not met, saying what the coordinator knew when it answered. With fewer
- * targets reachable than the quorum needs, failure is certain at the first acknowledgement and is
- * answered at once: the others the request went to may still store it, so the message says the
- * request went to them and how many had answered by then, rather than "1 of 3 answered" as if the
- * rest had not. Otherwise it failed at the deadline or through refusals, and the count is final.
+ * The error of a quorum not met, with counts true at the moment it is sent. Every one of the key's
+ * replicas is in exactly one count: acknowledged (answered, for a read), refused, not answered yet
+ * (sent to, no reply by then), or known down with no live node to stand in (never sent to). A
+ * quorum that became impossible is answered at once, so targets may still be storing the write;
+ * calling them "tried" would hide that they had simply not answered yet. `tried` (how many targets
+ * the request went to) stays in the body for older clients.
  */
-export function quorumNotMet(kind: 'read' | 'write', answered: number, plan: RequestPlan): WireError {
+export function quorumNotMet(kind: 'read' | 'write', counts: QuorumCounts, plan: RequestPlan, failure: QuorumFailure): WireError {
   const required = plan.quorum;
   const tried = plan.targets.length;
   const replicas = plan.primaries.length;
+  const { answered, refused } = counts;
+  const unanswered = Math.max(0, tried - answered - refused);
+  const down = Math.max(0, replicas - tried);
   const verb = kind === 'write' ? 'acknowledged' : 'answered';
-  const reached = tried === 1 ? 'it' : tried === 2 ? 'both' : `all ${tried}`;
-  const message =
-    tried < required
-      ? `${kind} quorum not met: only ${tried} of the key's ${replicas} replicas had a live node to try, fewer than the ${required} required; the ${kind} went to ${reached}, and ${answered} of ${required} required replicas had ${verb} when this answer was given`
-      : `${kind} quorum not met: ${answered} of ${required} required replicas ${verb}; ${tried} of the key's ${replicas} replicas were tried`;
-  return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, tried, replicas } };
+  const silence = failure === 'deadline' ? `did not answer within ${plan.timeoutMs} ms` : 'had not answered yet';
+  const when = failure === 'deadline' ? 'the timeout passed' : `answered as soon as ${required} could no longer ${kind === 'write' ? 'acknowledge' : 'answer'}`;
+  const undone = kind === 'write' ? `; the write is not undone where it was stored` : '';
+  const message = `${kind} quorum not met: ${required} of the key's ${replicas} replicas required; ${answered} ${verb}, ${refused} refused, ${unanswered} ${silence}, ${down} known down with no live node to try; ${when}${undone}`;
+  return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, refused, unanswered, down, tried, replicas } };
 }

@@ -45,6 +45,11 @@ export class PutTally {
     return this.acknowledgements;
   }
 
+  /** Acknowledged and refused so far, for an error that says where the write stood. */
+  counts(): { answered: number; refused: number } {
+    return { answered: this.acknowledgements, refused: this.refusals };
+  }
+
   hasAcknowledged(node: NodeId): boolean {
     return holds(this.acknowledged, this.acknowledgements, node);
   }
@@ -103,6 +108,11 @@ export class GetTally<T> {
 
   get replyCount(): number {
     return this.replies;
+  }
+
+  /** Replied and failed so far, for an error that says where the read stood. */
+  counts(): { answered: number; refused: number } {
+    return { answered: this.replies, refused: this.failureCount };
   }
 
   /** The node of the reply at `index` (0 <= index < replyCount), in reply order. */

@@ -1,12 +1,14 @@
 // Why: `everwrite cluster plan|commit|status` are how an operator sees a membership change (decision
 // 0017): the plan must show what is staged, what committing would move, a stale plan's reason and
 // the transition under way; status must show each node's handoffs out and in; a refused call exits
-// 1 with the node's code.
+// 1 with the node's code, an unreachable node is named with the reason, and $EVERWRITE_NODE is the
+// default node as for every other command.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { formatHandoffs, formatPlan, runClusterRemove } from '../../../src/cli/commands/cluster-membership.ts';
+import { Command } from 'commander';
+import { formatHandoffs, formatPlan, registerClusterMembershipCommands, runClusterRemove } from '../../../src/cli/commands/cluster-membership.ts';
 import type { PlanReport } from '../../../src/runtime/service.ts';
 import { formatClusterStatus } from '../../../src/cli/commands/cluster.ts';
 
@@ -43,16 +45,13 @@ test('a refused remove exits 1 with the node’s code and message', { timeout: 1
     response.end(JSON.stringify({ code: 'EVERWRITE_NOT_A_MEMBER', message: 'node x is not a member of the cluster' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const out: string[] = [];
-  const err: string[] = [];
-  let exitCode = 0;
+  const { io, out, err, exit } = capturingIo();
   try {
-    const io = { stdout: { write: (chunk: string | Uint8Array) => out.push(String(chunk)) }, stderr: { write: (chunk: string) => err.push(chunk) }, readStdin: () => Promise.resolve(new Uint8Array()), setExitCode: (code: number) => (exitCode = code), requestTimeoutMs: 5000 };
     await runClusterRemove('x', { node: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, json: false }, io);
   } finally {
     server.close();
   }
-  assert.equal(exitCode, 1);
+  assert.equal(exit.code, 1);
   assert.deepEqual(out, []);
   assert.match(err.join(''), /cluster remove: POST \/admin\/remove answered 404: EVERWRITE_NOT_A_MEMBER: node x is not a member/);
 });
@@ -62,4 +61,48 @@ test('the status table shows a member joining or leaving next to its liveness', 
   assert.match(text, /n4\s+-\s+-\s+-\s+1\s+up \(joining\)/);
   assert.match(text, /n2\s+-\s+-\s+-\s+1\s+down \(leaving\)/);
   assert.match(text, /n1\*\s+-\s+-\s+-\s+1\s+up\s/);
+});
+
+/** An io that keeps what a command writes, for runCluster* calls. */
+function capturingIo(): { io: Parameters<typeof runClusterRemove>[2] & object; out: string[]; err: string[]; exit: { code: number } } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const exit = { code: 0 };
+  const io = { stdout: { write: (chunk: string | Uint8Array) => out.push(String(chunk)) }, stderr: { write: (chunk: string) => err.push(chunk) }, readStdin: () => Promise.resolve(new Uint8Array()), setExitCode: (code: number) => (exit.code = code), requestTimeoutMs: 5000 };
+  return { io, out, err, exit };
+}
+
+test('an unreachable node is named with the reason, not "fetch failed"', { timeout: 10_000 }, async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const { io, err, exit } = capturingIo();
+  await runClusterRemove('x', { node: `http://127.0.0.1:${port}`, json: false }, io);
+  assert.equal(exit.code, 1);
+  assert.match(err.join(''), new RegExp(`cluster remove: cannot reach http://127\\.0\\.0\\.1:${port}: connect ECONNREFUSED`));
+});
+
+test('the membership commands ask the node in $EVERWRITE_NODE when no --node is given', { timeout: 10_000 }, async () => {
+  const asked: string[] = [];
+  const server = createServer((request, response) => {
+    asked.push(`${request.method} ${request.url}`);
+    response.statusCode = 404;
+    response.end(JSON.stringify({ code: 'EVERWRITE_NOT_A_MEMBER', message: 'node x is not a member of the cluster' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const saved = process.env.EVERWRITE_NODE;
+  process.env.EVERWRITE_NODE = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const program = new Command().exitOverride();
+  registerClusterMembershipCommands(program.command('cluster'));
+  try {
+    await program.parseAsync(['node', 'everwrite', 'cluster', 'remove', 'x']);
+  } finally {
+    if (saved === undefined) delete process.env.EVERWRITE_NODE;
+    else process.env.EVERWRITE_NODE = saved;
+    // The refusal set the exit code (1) of this test process; the assertion below is what counts.
+    process.exitCode = undefined;
+    server.close();
+  }
+  assert.deepEqual(asked, ['POST /admin/remove']);
 });

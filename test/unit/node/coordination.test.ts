@@ -79,7 +79,7 @@ test('with two of three down a W=2 write fails with EVERWRITE_QUORUM_NOT_MET at 
   assert.equal(outcome.ok, false);
   if (!outcome.ok) {
     assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
-    assert.match(outcome.error.message, /1 of 2/);
+    assert.match(outcome.error.message, /; 1 acknowledged, 0 refused, 2 did not answer within 300 ms, /);
   }
   const succeeding = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 1 });
   cluster.run();
@@ -331,27 +331,68 @@ test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, neve
   }
 });
 
-test('a quorum that cannot be met says how many replicas could be tried and that the write still went to them: W=3 with one node known down', () => {
-  const cluster = new CoreCluster(3);
-  cluster.down.add(cluster.ids[2]!);
-  // The first write's deadline teaches the coordinator that n3 is down.
-  const teaching = cluster.put('n1', bucket, 'k', 'x', undefined, { w: 3, timeoutMs: 300 });
+/** The quorum error of a request, failing the test if it succeeded or failed otherwise. */
+function quorumError(cluster: CoreCluster, requestId: number): { message: string; details: Record<string, unknown> } {
+  const outcome = cluster.outcome(requestId);
+  assert.ok(!outcome.ok, 'the request failed');
+  assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
+  return { message: outcome.error.message, details: { ...outcome.error.details } };
+}
+
+/** Teaches n1 that n3 is down: a write's deadline passes without n3's acknowledgement. */
+function teachN1ThatN3IsDown(cluster: CoreCluster): void {
+  cluster.down.add(asNodeId('n3'));
+  const teaching = cluster.put('n1', bucket, 'teaching', 'x', undefined, { w: 3, timeoutMs: 300 });
   cluster.run(cluster.nowMs + 1000);
   assert.equal(cluster.outcome(teaching).ok, false);
+}
+
+test('W=3 with one primary known down fails fast and counts truly: 1 acknowledged, 1 not answered yet, 1 known down; the unanswered one then stores it', () => {
+  const cluster = new CoreCluster(3);
+  teachN1ThatN3IsDown(cluster);
+  const start = cluster.nowMs;
   const write = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 3, timeoutMs: 300 });
-  cluster.run();
-  const outcome = cluster.outcome(write);
-  assert.equal(outcome.ok, false);
-  if (!outcome.ok) {
-    assert.equal(outcome.error.code, 'EVERWRITE_QUORUM_NOT_MET');
-    assert.equal(outcome.error.message, "write quorum not met: only 2 of the key's 3 replicas had a live node to try, fewer than the 3 required; the write went to both, and 1 of 3 required replicas had acknowledged when this answer was given");
-    assert.deepEqual(outcome.error.details, { answered: 1, required: 3, tried: 2, replicas: 3 });
-  }
-  // What the message says is so: both live replicas hold the write.
-  assert.deepEqual(cluster.localRecords('n2').map((record) => record.siblings.length > 0), [true]);
+  // Failure is certain once the local write is done: two targets cannot give three acknowledgements.
+  cluster.run(start + 50);
+  const { message, details } = quorumError(cluster, write);
+  assert.deepEqual(details, { answered: 1, required: 3, refused: 0, unanswered: 1, down: 1, tried: 2, replicas: 3 });
+  assert.equal(message, "write quorum not met: 3 of the key's 3 replicas required; 1 acknowledged, 0 refused, 1 had not answered yet, 1 known down with no live node to try; answered as soon as 3 could no longer acknowledge; the write is not undone where it was stored");
+  // What the message says is so: the replica that had not answered yet stores the write.
+  assert.deepEqual(cluster.localRecords('n2').filter((record) => record.siblings.length > 0).length, 2, 'n2 holds the teaching write and this one');
   const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
-  cluster.run();
-  const readOutcome = cluster.outcome(read);
-  assert.equal(readOutcome.ok, false);
-  if (!readOutcome.ok) assert.match(readOutcome.error.message, /^read quorum not met: /);
+  cluster.run(cluster.nowMs + 50);
+  assert.deepEqual(quorumError(cluster, read).details, { answered: 1, required: 3, refused: 0, unanswered: 1, down: 1, tried: 2, replicas: 3 });
+});
+
+test('a primary whose disk fails refuses: the quorum error counts it as refused, not as unanswered', () => {
+  const cluster = new CoreCluster(3);
+  cluster.failingDisks.add(asNodeId('n2'));
+  const write = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run(cluster.nowMs + 50);
+  const written = quorumError(cluster, write);
+  assert.equal(written.details.refused, 1, written.message);
+  assert.equal(written.details.down, 0, written.message);
+  // Every replica is in exactly one count, and the message says the same counts.
+  const writeCounts = written.details as { answered: number; refused: number; unanswered: number; down: number };
+  assert.equal(writeCounts.answered + writeCounts.refused + writeCounts.unanswered + writeCounts.down, 3);
+  assert.match(written.message, new RegExp(`; ${writeCounts.answered} acknowledged, 1 refused, ${writeCounts.unanswered} had not answered yet, 0 known down`));
+  const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
+  cluster.run(cluster.nowMs + 50);
+  const readError = quorumError(cluster, read);
+  assert.equal(readError.details.refused, 1, readError.message);
+  assert.match(readError.message, /^read quorum not met: 3 of the key's 3 replicas required; \d answered, 1 refused, /);
+});
+
+test('a primary that never answers is counted as not answering within the timeout, and the answer waits for the deadline', () => {
+  const cluster = new CoreCluster(3);
+  // n1 does not know n3 is down: it sends to all three and waits.
+  cluster.down.add(asNodeId('n3'));
+  const start = cluster.nowMs;
+  const write = cluster.put('n1', bucket, 'k', 'y', undefined, { w: 3, timeoutMs: 300 });
+  cluster.run(start + 250);
+  assert.equal(cluster.outcomes.has(write), false, 'no answer before the deadline: n3 might still acknowledge');
+  cluster.run(start + 400);
+  const { message, details } = quorumError(cluster, write);
+  assert.deepEqual(details, { answered: 2, required: 3, refused: 0, unanswered: 1, down: 0, tried: 3, replicas: 3 });
+  assert.equal(message, "write quorum not met: 3 of the key's 3 replicas required; 2 acknowledged, 0 refused, 1 did not answer within 300 ms, 0 known down with no live node to try; the timeout passed; the write is not undone where it was stored");
 });

@@ -4,7 +4,7 @@
 // a cluster.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareOutput, extractExamples, parseTranscript, TokenBindings } from '../../support/doc-examples.ts';
+import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings } from '../../support/doc-examples.ts';
 
 const documented = ['HTTP/1.1 200 OK', 'ETag: "tag1"', 'Content-Length: 5', 'X-Everwrite-Context: TOKEN_ONE', '...', '', '{"context":"TOKEN_ONE","code":"X","lastModified":"2026-01-01T00:00:00.000Z","n":3}'].join('\n');
 
@@ -53,4 +53,38 @@ test('only blocks after the marker are extracted, with their language; transcrip
   assert.deepEqual(examples.map((example) => [example.language, example.line]), [['sh', 5], ['', 9]]);
   assert.deepEqual(parseTranscript(examples[1]?.text ?? ''), [{ command: 'curl -s   x', expected: 'out' }, { command: 'two', expected: '' }]);
   assert.throws(() => extractExamples('bad.md', '<!-- checked-example -->\ntext'), /must be followed by a fenced block/);
+});
+
+test('a marker may name what the cluster must be like; an unknown comment is no marker', () => {
+  const markdown = ['<!-- checked-example: n3 down -->', '```', '$ a', '```', '<!-- checked-example: Bad! -->', '```', '$ b', '```', '<!-- checked-example -->', '```', '$ c', '```'].join('\n');
+  assert.deepEqual(extractExamples('doc.md', markdown).map((example) => [example.text, example.condition]), [['$ a', 'n3 down'], ['$ c', undefined]]);
+});
+
+test('documented JSON may wrap over indented lines and elide with ...: any value there, or any number of array elements', () => {
+  const wrapped = ['{"id":"n1","members":[{"id":"n1","state":"up"},', ' ...],"view":{"version":...,"peers":[...]},', ' "last":[..., 7]}'].join('\n');
+  compareOutput(wrapped, '{"id":"n1","members":[{"id":"n1","state":"up"},{"id":"n2","state":"up"}],"view":{"version":4,"peers":[]},"last":[1,2,7]}', new TokenBindings(), 'example');
+  compareOutput(wrapped, '{"id":"n1","members":[{"id":"n1","state":"up"}],"view":{"version":"v","peers":[1]},"last":[7]}', new TokenBindings(), 'fewest elements');
+  assert.throws(() => compareOutput(wrapped, '{"id":"n1","members":[{"id":"n1","state":"down"}],"view":{"version":4,"peers":[]},"last":[7]}', new TokenBindings(), 'example'), /members\[0\]\.state is "down"/);
+  assert.throws(() => compareOutput(wrapped, '{"id":"n1","members":[],"view":{"version":4,"peers":[]},"last":[7]}', new TokenBindings(), 'example'), /members should be an array of at least 1/);
+  assert.throws(() => compareOutput(wrapped, '{"id":"n1","members":[{"id":"n1","state":"up"}],"view":{"peers":[]},"last":[7]}', new TokenBindings(), 'example'), /view has keys peers/);
+  assert.throws(() => compareOutput(wrapped, '{"id":"n1","members":[{"id":"n1","state":"up"}],"view":{"version":4,"peers":[]},"last":[7,8]}', new TokenBindings(), 'example'), /last\[1\] is 8/);
+  // `...` inside a string is text, not an elision.
+  assert.throws(() => compareOutput('{"message":"a..."}', '{"message":"abc"}', new TokenBindings(), 'example'), /message is "abc"/);
+});
+
+test('run-dependent fields (how long ago a member was heard, SWIM incarnations, view digests) compare by type only', () => {
+  compareOutput('{"lastHeardAgoMs":12,"incarnation":0,"digest":"5fa6"}', '{"lastHeardAgoMs":980,"incarnation":2,"digest":"0c5f"}', new TokenBindings(), 'example');
+  assert.throws(() => compareOutput('{"lastHeardAgoMs":12}', '{"lastHeardAgoMs":"soon"}', new TokenBindings(), 'example'), /lastHeardAgoMs/);
+});
+
+test('terminal presentation is not output: bold header names and the hyperlink curl wraps a Location in', () => {
+  const escape = String.fromCharCode(27);
+  const received = [`HTTP/1.1 307 Temporary Redirect\r`, `${escape}[1mLocation${escape}[0m: ${escape}]8;;http://x/plan${escape}\\http://x/plan\r`, `${escape}]8;;${escape}\\${escape}[1mContent-Type${escape}[0m: application/json\r`, '\r', '{}'].join('\n');
+  compareOutput(['HTTP/1.1 307 Temporary Redirect', 'Location: http://x/plan', 'Content-Type: application/json', '', '{}'].join('\n'), received, new TokenBindings(), 'example');
+  assert.throws(() => compareOutput(['HTTP/1.1 307 Temporary Redirect', 'Location: http://y/plan', '...'].join('\n'), received, new TokenBindings(), 'example'), /location is "http:\/\/x\/plan"/);
+});
+
+test('a program example says what it prints with // prints: comments, in order', () => {
+  assert.deepEqual(expectedPrints("console.log(a); // prints: true v\nconst b = 1; // not this\nconsole.log(b); // prints: 1  \n"), ['true v', '1']);
+  assert.deepEqual(expectedPrints('await client.close();'), []);
 });
