@@ -3,7 +3,7 @@
 // the final members (I/O) and hands their answers to the pure rules in src/chaos/membership.ts:
 // one view on every member, naming exactly the members the run expects, and every key that had an
 // acknowledged write held live by its N primaries, read straight from each one's /admin/local.
-import type { ChaosHistory } from './checker.ts';
+import type { History } from '../sim/history.ts';
 import { fetchRing, forEachLimited, primaryVersions, replicaCount } from './convergence.ts';
 import type { MembershipCounts, MembershipNemesis, MembershipOperationRecord } from './membership-nemesis.ts';
 import { finalViewProblems, replicaProblem, type MemberRing } from './membership.ts';
@@ -34,7 +34,7 @@ async function ringOf(node: ChaosNode): Promise<MemberRing | undefined> {
 }
 
 /** Keys with at least one acknowledged write: each must be on N replicas. */
-function acknowledgedKeys(history: ChaosHistory): string[] {
+function acknowledgedKeys(history: History): string[] {
   return [...new Set([...history.elements.values()].filter((write) => write.status === 'ok').map((write) => write.key))];
 }
 
@@ -49,7 +49,7 @@ async function replicaShortfalls(finalMembers: readonly ChaosNode[], keys: reado
   return short;
 }
 
-export async function judgeMembership(nemesis: MembershipNemesis, finalMembers: readonly ChaosNode[], history: ChaosHistory, unreadThroughMembers: number): Promise<MembershipReport> {
+export async function judgeMembership(nemesis: MembershipNemesis, finalMembers: readonly ChaosNode[], history: History, unreadThroughMembers: number): Promise<MembershipReport> {
   const rings = new Map(await Promise.all(finalMembers.map(async (node) => [node.id, await ringOf(node)] as const)));
   const keys = acknowledgedKeys(history);
   const short = await replicaShortfalls(finalMembers, keys);

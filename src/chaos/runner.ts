@@ -9,7 +9,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prng } from '../core/base/prng.ts';
 import { generateSecret } from '../io/transport/handshake.ts';
-import { checkChaosHistory, ChaosHistory, quantile, type SetVerdict } from './checker.ts';
+import { checkHistory } from '../sim/checker.ts';
+import { History } from '../sim/history.ts';
+import { quantile } from './quantile.ts';
 import { awaitConvergence, forEachLimited, replicaCount, type ConvergenceResult } from './convergence.ts';
 import { MembershipNemesis } from './membership-nemesis.ts';
 import { judgeMembership, membershipHeld, type MembershipReport } from './membership-verdict.ts';
@@ -37,8 +39,21 @@ export interface LatencyFigures {
   p99Ms: number;
 }
 
-/** The checker's verdict on the history, plus what the run did and saw. */
-export interface ChaosReport extends SetVerdict {
+/** The set checker's verdict on the history (the simulator's, src/sim/checker.ts), plus what the run did and saw. */
+export interface ChaosReport {
+  attempted: number;
+  acknowledged: number;
+  indeterminate: number;
+  lost: number;
+  unexpected: number;
+  /** Elements of acknowledged deletes that came back (the workload deletes nothing today, so 0). */
+  resurrected: number;
+  /** Keys written to whose final read never succeeded. */
+  unreadKeys: number;
+  siblingsMax: number;
+  /** Up to 10 lost elements as `key:element`. */
+  lostSample: string[];
+  unexpectedSample: string[];
   ok: boolean;
   seed: number;
   nemesis: string;
@@ -162,7 +177,7 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
  * any node, or through every node in turn when everyNode (then each node must answer for each key).
  * Resolves with the number of reads that never succeeded.
  */
-async function finalReads(nodes: readonly ChaosNode[], history: ChaosHistory, timeoutMs: number, everyNode: boolean): Promise<number> {
+async function finalReads(nodes: readonly ChaosNode[], history: History, timeoutMs: number, everyNode: boolean): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   history.reads.splice(0, history.reads.length, ...history.reads.filter((read) => !read.final));
   const reads = [...history.keys].flatMap((key) => (everyNode ? nodes.map((_, offset) => ({ key, offset })) : [{ key, offset: 0 }]));
@@ -190,7 +205,7 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
   const settingsJson = JSON.stringify(membership ? membershipSettings : settings);
   const nodes = new ChaosNodes({ namespaces: options.nodeNamespaces, memberCount: options.memberCount, dataDirectory: options.dataDirectory, secretFile, faketimeLibrary: faketime, settingsJson, partitions: 64 });
   const kinds = faketime === undefined ? options.kinds.filter((kind) => kind !== 'clock') : options.kinds;
-  const history = new ChaosHistory();
+  const history = new History();
   const timeline: string[] = [];
   const problems: string[] = [];
   if (options.kinds.includes('clock') && faketime === undefined) problems.push('clock nemesis skipped: libfaketime not found (apt-get install -y faketime)');
@@ -212,20 +227,20 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
     workload.phase = 'after';
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     await workload.stop();
-    log(`quiesce: ${history.elements.size} elements attempted over ${history.keys.size} keys; awaiting convergence`);
+    log(`quiesce: ${history.elements.size} elements attempted over ${history.keys.length} keys; awaiting convergence`);
     const keys = [...history.keys];
     const finalMembers = nodes.members();
     const convergence = await awaitConvergence(finalMembers, keys, options.convergenceTimeoutS * 1000);
     log(`convergence: ${JSON.stringify(convergence)}`);
     const unreadThroughMembers = await finalReads(finalMembers, history, membership ? 90_000 : 30_000, membership);
     const membershipReport = nemesis === undefined ? undefined : await judgeMembership(nemesis, finalMembers, history, unreadThroughMembers);
-    const verdict: SetVerdict = checkChaosHistory(history);
+    const verdict = checkHistory(history);
     const writes = [...history.elements.values()];
     const setWrites = writes.filter((write) => write.key.startsWith('set-'));
     const uniqueWrites = writes.filter((write) => !write.key.startsWith('set-'));
     const nodeCrashes = nodes.nodes.flatMap((node) => node.unexpectedExits);
     const report: ChaosReport = {
-      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0 && (membershipReport === undefined || membershipHeld(membershipReport)),
+      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.resurrected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0 && (membershipReport === undefined || membershipHeld(membershipReport)),
       seed: options.seed,
       nemesis: options.nemesis,
       nodes: options.memberCount,
@@ -236,11 +251,12 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
       indeterminate: verdict.indeterminate,
       lost: verdict.lost,
       unexpected: verdict.unexpected,
+      resurrected: verdict.resurrected,
       unreadKeys: verdict.unreadKeys,
       siblingsMax: verdict.siblingsMax,
       setAdd: { keys: new Set(setWrites.map((write) => write.key)).size, attempted: setWrites.length, acknowledged: setWrites.filter((write) => write.status === 'ok').length },
       uniqueKeys: { attempted: uniqueWrites.length, acknowledged: uniqueWrites.filter((write) => write.status === 'ok').length },
-      lostSample: verdict.lostSample,
+      lostSample: verdict.lostSample.map((element) => `${history.elements.get(element)?.key ?? '?'}:${element}`),
       unexpectedSample: verdict.unexpectedSample,
       convergence,
       availabilityDuringFaults: availability(workload.samples),

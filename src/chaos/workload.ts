@@ -6,7 +6,7 @@
 // the members of the moment: a request to a node that has just left is simply not acknowledged.
 import type { Prng } from '../core/base/prng.ts';
 import { asSiblingsJson, contextHeaderKey, readContextHeader } from '../core/protocol/http-contract.ts';
-import type { ChaosHistory } from './checker.ts';
+import type { ElementWrite, History } from '../sim/history.ts';
 import { formatElements, parseElements } from '../sim/elements.ts';
 import type { ChaosNode } from './nodes.ts';
 
@@ -24,6 +24,8 @@ export interface OpSample {
 }
 
 export interface KeyRead {
+  readonly invokedMs: number;
+  readonly completedMs: number;
   readonly status: number;
   readonly context: string | undefined;
   readonly elements: Set<number>;
@@ -52,7 +54,7 @@ function decodeValues(values: readonly string[], read: { elements: Set<number>; 
 
 /** GET one key through one node; status 0 when the request failed or timed out. */
 export async function readKey(node: ChaosNode, key: string, timeoutMs: number, query = ''): Promise<KeyRead> {
-  const read = { status: 0, context: undefined as string | undefined, elements: new Set<number>(), siblings: 0, garbage: 0 };
+  const read = { invokedMs: performance.now(), completedMs: 0, status: 0, context: undefined as string | undefined, elements: new Set<number>(), siblings: 0, garbage: 0 };
   try {
     const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}${query}`), { signal: AbortSignal.timeout(timeoutMs + 1500) });
     const body = await response.text();
@@ -69,6 +71,7 @@ export async function readKey(node: ChaosNode, key: string, timeoutMs: number, q
   } catch {
     read.status = 0;
   }
+  read.completedMs = performance.now();
   return read;
 }
 
@@ -85,9 +88,21 @@ export async function writeKey(node: ChaosNode, key: string, value: string, cont
   }
 }
 
-export function recordRead(history: ChaosHistory, key: string, read: KeyRead, final: boolean): void {
+export function recordRead(history: History, key: string, read: KeyRead, final: boolean): void {
   if (read.status !== 200 && read.status !== 300 && read.status !== 404) return;
-  history.reads.push({ key, completedMs: performance.now(), elements: read.elements, garbage: read.garbage, siblings: read.siblings, final });
+  history.reads.push({ key, invokedMs: read.invokedMs, completedMs: read.completedMs, elements: read.elements, garbage: read.garbage, siblings: read.siblings, final });
+}
+
+/** A write of `key` begins now, carrying `carried` (the new element among them): the simulator's history shape. */
+function invokeWrite(history: History, key: string, carried?: (element: number) => ReadonlySet<number>): ElementWrite {
+  const element = history.nextElement();
+  return history.invokeWrite(element, key, performance.now(), carried?.(element));
+}
+
+/** The write ended: acknowledged, or it may or may not have landed. */
+function complete(write: ElementWrite, acknowledged: boolean): void {
+  write.completedMs = performance.now();
+  write.status = acknowledged ? 'ok' : 'indeterminate';
 }
 
 export class Workload {
@@ -99,7 +114,7 @@ export class Workload {
   constructor(
     /** The nodes to send requests to: the members at the time (the membership nemesis changes them). */
     private readonly members: () => readonly ChaosNode[],
-    private readonly history: ChaosHistory,
+    private readonly history: History,
     private readonly prng: Prng,
     private readonly options: WorkloadOptions,
   ) {}
@@ -149,17 +164,16 @@ export class Workload {
     const read = await readKey(node, key, this.options.requestTimeoutMs);
     recordRead(this.history, key, read, false);
     if (read.status !== 200 && read.status !== 300 && read.status !== 404) return false;
-    const write = this.history.invoke(key, performance.now());
-    const union = new Set(read.elements).add(write.element);
-    const acknowledged = await writeKey(node, key, formatElements(union), read.context, this.options.requestTimeoutMs);
-    write.status = acknowledged ? 'ok' : 'indeterminate';
+    const write = invokeWrite(this.history, key, (element) => new Set(read.elements).add(element));
+    const acknowledged = await writeKey(node, key, formatElements(write.carried), read.context, this.options.requestTimeoutMs);
+    complete(write, acknowledged);
     return acknowledged;
   }
 
   private async uniqueWrite(node: ChaosNode, key: string): Promise<boolean> {
-    const write = this.history.invoke(key, performance.now());
+    const write = invokeWrite(this.history, key);
     const acknowledged = await writeKey(node, key, String(write.element), undefined, this.options.requestTimeoutMs);
-    write.status = acknowledged ? 'ok' : 'indeterminate';
+    complete(write, acknowledged);
     return acknowledged;
   }
 }

@@ -1,7 +1,9 @@
 // Why: the verdict on a run, from the client history alone (Jepsen's set checker, plus must/may
 // checks of every read):
-//   lost        an acknowledged element missing from the final read of its key, unless a delete
-//               whose read saw it may have removed it. Must be 0 with siblings.
+//   lost        an acknowledged element missing from a final read of its key (the simulator reads
+//               each key once at the end; the chaos run reads it through every final member, and
+//               each of those reads must hold it), unless a delete whose read saw it may have
+//               removed it. Must be 0 with siblings.
 //   unexpected  an element a read returned that no write could have put there: never written,
 //               refused before it was sent, or first written after the read returned. Must be 0.
 //   resurrected an element an acknowledged delete removed for good that the final read (after the
@@ -115,7 +117,7 @@ export function checkHistory(history: History): Verdict {
   const carriers = carriersByElement(writes);
   const resurrected = new Set<string>();
   const unexpected = new Set<string>();
-  const finalReads = new Map<string, ReadObservation>();
+  const finalReads = new Map<string, ReadObservation[]>();
   const acknowledgedByKey = new Map<string, ElementWrite[]>();
   for (const write of writes) {
     if (write.status !== 'ok') continue;
@@ -125,7 +127,7 @@ export function checkHistory(history: History): Verdict {
   }
   for (const read of history.reads) {
     verdict.siblingsMax = Math.max(verdict.siblingsMax, read.siblings);
-    if (read.final) finalReads.set(read.key, read);
+    if (read.final) finalReads.set(read.key, [...(finalReads.get(read.key) ?? []), read]);
     for (const element of unexpectedIn(read, history.elements)) unexpected.add(`${read.key}:${element}`);
     const deletedSeen = removedForGoodIn(read, deletes.get(read.key), carriers);
     if (read.final) for (const element of deletedSeen) resurrected.add(`${read.key}:${element}`);
@@ -141,8 +143,8 @@ export function checkHistory(history: History): Verdict {
   }
   for (const write of writes) {
     if (write.status !== 'ok') continue;
-    const final = finalReads.get(write.key);
-    if (final === undefined || final.elements.has(write.element) || removableBy(deletes.get(write.key), write.element, Infinity)) continue;
+    const finals = finalReads.get(write.key);
+    if (finals === undefined || finals.every((final) => final.elements.has(write.element)) || removableBy(deletes.get(write.key), write.element, Infinity)) continue;
     verdict.lost += 1;
     if (verdict.lostSample.length < 10) verdict.lostSample.push(write.element);
   }

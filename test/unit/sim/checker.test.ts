@@ -89,3 +89,41 @@ test('cross-key rule: an element written to one key and read under another is un
   assert.deepEqual(verdict.unexpectedSample, ['b:1']);
   assert.equal(verdict.lost, 0);
 });
+
+// The chaos run judges its real-process history with this same checker (src/chaos/runner.ts).
+
+test('an acknowledged element missing from the final read is lost; an unacknowledged one is not', () => {
+  const verdict = checkHistory(new Script()
+    .write('set-0', 1, [], 0, 1)
+    .write('set-0', 2, [], 0, 1)
+    .write('set-0', 3, [], 0, 1, 'indeterminate')
+    .read('set-0', [1], 10, 11, true).history);
+  assert.equal(verdict.acknowledged, 2);
+  assert.equal(verdict.indeterminate, 1);
+  assert.equal(verdict.lost, 1);
+  assert.deepEqual(verdict.lostSample, [2]);
+  assert.equal(verdict.unexpected, 0);
+});
+
+test('elements never written, or written after the read returned, are unexpected', () => {
+  const verdict = checkHistory(new Script()
+    .write('set-0', 2, [], 5000, 5001)
+    .read('set-0', [999, 2], 5, 10)
+    .read('set-0', [2], 6000, 6001, true).history);
+  assert.equal(verdict.unexpected, 2);
+  assert.equal(verdict.lost, 0);
+});
+
+test('a key without a final read is reported as unread', () => {
+  const verdict = checkHistory(new Script().write('u-0-0', 1, [], 0, 1).history);
+  assert.equal(verdict.unreadKeys, 1);
+});
+
+test('with a final read through every node, an acknowledged element missing from any one of them is lost', () => {
+  const verdict = checkHistory(new Script()
+    .write('set-0', 1, [], 0, 1)
+    .read('set-0', [], 10, 11, true)
+    .read('set-0', [1], 10, 12, true).history);
+  assert.equal(verdict.lost, 1);
+  assert.equal(verdict.unreadKeys, 0);
+});
