@@ -3,9 +3,10 @@
 // listening until every target answered or the deadline passed, and then sends the reconciled
 // record to each primary that was stale (read repair).
 import type { NodeId } from '../base/ids.ts';
-import { decodeRecord, descends, emptyRecord, isLive, recordsEqual, resolveLastWriterWins, sync, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
+import { decodeRecord, descends, emptyRecord, resolveLastWriterWins, sync, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
 import { GetTally } from '../quorum/tally.ts';
 import type { RequestOptions } from '../protocol/contract.ts';
+import { planReadRepair } from '../quorum/read-repair.ts';
 import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -144,16 +145,13 @@ function finish(coordination: GetCoordination): void {
   repairStaleReplicas(coordination, merged(coordination));
 }
 
-/** Read repair: every primary that answered with less than the merged record gets the merged record. */
+/** Read repair: carries out planReadRepair (core/quorum/read-repair.ts) for the merged record. */
 function repairStaleReplicas(coordination: GetCoordination, reconciled: VersionedRecord): void {
   const { kernel, plan, tally } = coordination;
-  if (reconciled.siblings.length === 0 && reconciled.context.size === 0) return;
+  const repair = planReadRepair(tally, plan.primaries, reconciled);
   const durable = plan.props.durability === 'durable';
   let encoded: Uint8Array | undefined;
-  for (let index = 0; index < tally.replyCount; index++) {
-    const node = tally.nodeAt(index);
-    const record = tally.valueAt(index);
-    if (!plan.primaries.includes(node) || descends(record, reconciled)) continue;
+  for (const node of repair.stale) {
     if (node === kernel.self) {
       kernel.store({ type: 'storeMerge', partition: plan.partition, storageKey: plan.storageKey, record: reconciled, durable }, () => undefined);
     } else {
@@ -161,9 +159,5 @@ function repairStaleReplicas(coordination: GetCoordination, reconciled: Versione
       kernel.send(node, { type: 'replicaPut', id: 0, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable });
     }
   }
-  const allPrimariesAgree = plan.primaries.every((primary) => {
-    const record = tally.replyOf(primary);
-    return record !== undefined && recordsEqual(record, reconciled);
-  });
-  if (allPrimariesAgree && !isLive(reconciled) && reconciled.siblings.length > 0) scheduleReap(kernel, plan, reconciled);
+  if (repair.reap) scheduleReap(kernel, plan, reconciled);
 }
