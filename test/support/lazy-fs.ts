@@ -133,7 +133,8 @@ export class LazyMount {
     this.child = undefined;
   }
 
-  private async command(line: string): Promise<string> {
+  /** Sends one control line (stats, cut, arm; see lazyfs.py) and returns the answer line. */
+  async command(line: string): Promise<string> {
     const stdin = this.child?.stdin;
     if (stdin === undefined || stdin === null) throw new Error(`lazyfs on ${this.options.mountpoint} is not mounted`);
     stdin.write(`${line}\n`);
