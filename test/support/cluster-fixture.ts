@@ -39,6 +39,8 @@ export interface ClusterFixtureOptions {
   readonly weights?: readonly number[];
   /** Further `everwrite start` flags for every node (e.g. `--limits-json`). */
   readonly extraArguments?: readonly string[];
+  /** Runs after the data directory exists and before any node starts (e.g. to mount a node's directory). */
+  readonly beforeStart?: (fixture: ClusterFixture) => Promise<void>;
 }
 
 export interface KeyRequestOptions {
@@ -177,6 +179,7 @@ export class ClusterFixture {
   static async start(options: ClusterFixtureOptions): Promise<ClusterFixture> {
     const fixture = new ClusterFixture(options);
     try {
+      await options.beforeStart?.(fixture);
       await fixture.cluster.start();
       await fixture.allSeeAllUp();
     } catch (error) {
@@ -287,6 +290,16 @@ export class ClusterFixture {
   /** `kill -9` of every node at once. */
   async killAll(): Promise<void> {
     await Promise.all(this.cluster.nodes.map((node) => this.kill(node.index)));
+  }
+
+  /**
+   * Runs `fault` (e.g. cutting every node's disk) and then `kill -9`s every node. Each node's exit is
+   * expected from before the fault on: one that dies of the fault first is not a crash.
+   */
+  async killAllAfter(fault: () => Promise<void>): Promise<void> {
+    for (const node of this.cluster.nodes) if (node.process !== undefined) this.expectedExits.add(node.process);
+    await fault();
+    await this.killAll();
   }
 
   /**
