@@ -5,7 +5,7 @@
 // down, frames dropped, probes failing) and restarted (reconnects), bad TLS clients (failures by
 // port and class) and a join (keys and bytes streamed by direction, the transition's transfers).
 // They also check no outsider can add a series: peer labels are only ever members.
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
