@@ -300,33 +300,34 @@ function registerStorageGauges(registry: Registry, read: () => LoggedEngineStati
 /** Sets one series: its value and its label values, in the family's label order. */
 type EmitSeries = (value: number, ...labels: string[]) => void;
 
-/** A counter whose values are kept elsewhere and read at scrape time: `read` emits each series. */
-function scrapedCounter(registry: Registry, name: string, help: string, labelNames: readonly string[], read: (emit: EmitSeries) => void): void {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
+/**
+ * A counter or gauge whose values are kept elsewhere and read at scrape time: `read` emits each
+ * series. Series not emitted in a scrape disappear (a peer that left the view).
+ */
+function scraped(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: readonly string[], read: (emit: EmitSeries) => void): void {
+  const configuration = { name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({
+      ...configuration,
+      collect() {
+        this.reset();
+        read((value, ...labels) => this.labels(...labels).inc(value));
+      },
+    });
+    return;
+  }
+  new Gauge({
+    ...configuration,
     collect() {
       this.reset();
-      read((value, ...labels) => (labels.length === 0 ? this.inc(value) : this.labels(...labels).inc(value)));
+      read((value, ...labels) => this.labels(...labels).set(value));
     },
   });
 }
 
-/** A gauge read at scrape time; series not emitted in a scrape disappear (a peer that left). */
-function scrapedGauge(registry: Registry, name: string, help: string, labelNames: readonly string[], read: (emit: EmitSeries) => void): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      read((value, ...labels) => (labels.length === 0 ? this.set(value) : this.labels(...labels).set(value)));
-    },
-  });
-}
+const scrapedCounter = (...args: Tail<Parameters<typeof scraped>>): void => scraped('counter', ...args);
+const scrapedGauge = (...args: Tail<Parameters<typeof scraped>>): void => scraped('gauge', ...args);
+type Tail<T extends readonly unknown[]> = T extends readonly [unknown, ...infer Rest] ? Rest : never;
 
 /** Per member of the view: the transport's traffic, drops, connects and connection state. */
 function registerPeerTransportSeries(registry: Registry, read: () => readonly PeerTransportStatus[]): void {

@@ -5,17 +5,22 @@
 // TLS failure, whatever code a client provokes, folds into one of five classes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asNodeId } from '../../../src/core/base/ids.ts';
-import { TcpTransport } from '../../../src/io/transport/tcp.ts';
+import { asNodeId, type NodeId } from '../../../src/core/base/ids.ts';
+import { TcpTransport, type PeerAddress } from '../../../src/io/transport/tcp.ts';
 import { tlsFailureClasses, tlsFailureClassOf } from '../../../src/io/tls-failure-class.ts';
 import { testSecret, waitFor } from '../../support/transport-fixtures.ts';
 
+/** A transport on an ephemeral loopback port that knows `peers`. */
+function transport(id: string, peers: ReadonlyMap<NodeId, PeerAddress>): TcpTransport {
+  return new TcpTransport({ nodeId: asNodeId(id), listen: { host: '127.0.0.1', port: 0 }, peers, secret: testSecret, handshakeTimeoutMs: 1000 });
+}
+
 test('only members of the peer map have per-peer counters; a member gets them when listed and loses them when dropped', { timeout: 20_000 }, async () => {
-  const receiver = new TcpTransport({ nodeId: asNodeId('receiver'), listen: { host: '127.0.0.1', port: 0 }, peers: new Map(), secret: testSecret, handshakeTimeoutMs: 1000 });
+  const receiver = transport('receiver', new Map());
   const delivered: string[] = [];
   receiver.receive((_from, frame) => delivered.push(Buffer.from(frame).toString()));
   await receiver.start();
-  const sender = new TcpTransport({ nodeId: asNodeId('sender'), listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[asNodeId('receiver'), receiver.address()]]), secret: testSecret, handshakeTimeoutMs: 1000 });
+  const sender = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
   await sender.start();
   try {
     sender.send(asNodeId('receiver'), Buffer.from('outsider'));
@@ -30,7 +35,7 @@ test('only members of the peer map have per-peer counters; a member gets them wh
     receiver.setPeers(new Map([[asNodeId('sender'), sender.address()]]));
     // A connection authenticated before the view listed it stays uncounted; the next one is counted.
     await sender.stop();
-    const again = new TcpTransport({ nodeId: asNodeId('sender'), listen: { host: '127.0.0.1', port: 0 }, peers: new Map([[asNodeId('receiver'), receiver.address()]]), secret: testSecret, handshakeTimeoutMs: 1000 });
+    const again = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
     await again.start();
     try {
       again.send(asNodeId('receiver'), Buffer.from('member'));
