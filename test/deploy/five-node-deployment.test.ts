@@ -4,7 +4,8 @@
 // systemd unit starts it: its ExecStart command, the shared deploy/systemd/everwrite.json and the
 // per-machine deploy/systemd/node.env, with only what names this machine changed (id, zone, address)
 // and what names this test's disk (data directory, secret file). The Kubernetes ConfigMap must hold
-// the same shared settings, so the run stands for it too. The first user is added the documented
+// the same shared settings and the Compose file the same settings, addresses and ports, so the run
+// stands for them too. The first user is added the documented
 // way, on a node's own machine over loopback (protected mode); then writes go through every node,
 // reads through others, a node is killed -9 and the other four still serve W=2/R=2.
 import { after, before } from 'node:test';
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTopology, destroyTopology, nodeAddress, probeNamespaces, run, topologyFor, type Topology } from '../../src/chaos/netns.ts';
 import { binEnvironment, binPath } from '../../src/cli/bin.ts';
+import { environmentVariableOf } from '../../src/cli/start-settings.ts';
 import { eventually, killChild, watchChild } from '../support/cluster-fixture.ts';
 import { testNeeding } from '../support/environment.ts';
 
@@ -62,6 +64,26 @@ function sharedConfig(): Record<string, string> {
   return config;
 }
 
+/** `everwrite start`'s defaults for the shared settings a Compose node leaves unset. */
+const startDefaults: Readonly<Record<string, string>> = { engine: 'lmdb', partitions: '256' };
+
+/**
+ * The Compose file sets the same things through variables: each shared setting it names equals the
+ * config's (one it leaves unset has the config's value as start's default), and its HTTP and RESP
+ * bind addresses and peer port are node.env's.
+ */
+function checkComposeAgrees(config: Record<string, string>): void {
+  const compose = new Map([...repositoryFile('deploy/compose/compose.yaml').matchAll(/^ {4}(EVERWRITE_[A-Z_]+): "?([^"\n]*)"?$/gm)].map((match) => [match[1] as string, match[2] as string] as const));
+  const nodeEnvironment = environmentFor(1);
+  for (const [name, value] of Object.entries(config)) {
+    if (['data', 'secretFile', 'seeds'].includes(name)) continue;
+    const variable = environmentVariableOf(name);
+    assert.equal(compose.get(variable) ?? startDefaults[name], value, `Compose's ${variable} is the config's ${name}`);
+  }
+  for (const variable of ['EVERWRITE_HTTP', 'EVERWRITE_RESP']) assert.equal(compose.get(variable), nodeEnvironment[variable], `Compose's ${variable} is node.env's`);
+  assert.equal(compose.get('EVERWRITE_LISTEN')?.split(':')[1], nodeEnvironment.EVERWRITE_LISTEN?.split(':')[1], 'the same peer port');
+}
+
 /** Rewrites what names machine n1 (its id, zone and 10.0.0.1) in `text` to name node `index`. */
 function forNode(text: string, index: number): string {
   return text.replaceAll('n1', `n${index}`).replaceAll('10.0.0.1', nodeAddress(index)).replace(/zone=a\b/, `zone=${zones[index - 1]}`);
@@ -101,6 +123,7 @@ before(async () => {
   if (missing !== undefined) return;
   const startArguments = unitStartArguments();
   const config = sharedConfig();
+  checkComposeAgrees(config);
   directory = mkdtempSync(join(tmpdir(), 'everwrite-deploy-'));
   const secretFile = join(directory, 'secret');
   writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o400 });
