@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import { ConnectionAdmission, validateAdmissionLimits, type AdmittedConnection } from '../core/base/admission.ts';
-import { tlsFailureClassOf, tlsFailureCounts, type TlsFailureClass } from '../io/tls-failure-class.ts';
+import { tlsFailureClassOf, tlsFailureCounts, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
 
 /** TLS for one listener: what it serves and how long and how many unfinished handshakes it tolerates. */
 export interface TlsListenerOptions {

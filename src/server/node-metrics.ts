@@ -12,7 +12,7 @@ import { errorTable } from '../core/base/errors.ts';
 import type { GossipCounters } from '../core/node/node-core.ts';
 import type { LoggedEngineStatistics } from '../io/storage/index.ts';
 import type { PeerTransportStatus, TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
-import { tlsFailureClasses, type TlsFailureClass } from '../io/tls-failure-class.ts';
+import { tlsFailureClasses, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
 import type { CoordinatedOperation, HandoffDirection, HintDropReason, OperationOutcome, RuntimeObserver } from '../runtime/observer.ts';
 import type { NodeStatus } from '../runtime/service.ts';
 import { LiveStats } from './live-stats.ts';

@@ -15,7 +15,7 @@ import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, type OutboundHost, type PeerTrafficCounters } from './tcp-shared.ts';
 import { dialTls, isTlsRefusal } from './tcp-tls.ts';
-import { tlsFailureClassOf } from '../tls-failure-class.ts';
+import { tlsFailureClassOf } from '../../core/base/tls-failure-class.ts';
 
 /** Named after what the link waits for (docs/ARCHITECTURE.md habit 1). */
 type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';

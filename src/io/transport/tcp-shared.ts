@@ -6,7 +6,7 @@ import type { SecureContext } from 'node:tls';
 import type { NodeId } from '../../core/base/ids.ts';
 import type { EverwriteError } from '../../core/base/errors.ts';
 import type { ResolvedTcpTransportOptions } from './tcp-options.ts';
-import { tlsFailureCounts, type TlsFailureClass } from '../tls-failure-class.ts';
+import { tlsFailureCounts, type TlsFailureClass } from '../../core/base/tls-failure-class.ts';
 
 /** Milliseconds of idleness before TCP keep-alive probes start, so a vanished peer is eventually noticed. */
 export const keepAliveInitialDelayMs = 10_000;

@@ -6,7 +6,7 @@
 // a tls.Server that never listens: the transport's net.Server hands it each raw connection after
 // its admission (decision 0013), so the handshake budget and deadline cover the TLS handshake too.
 import { isIP, type Socket } from 'node:net';
-import { tlsFailureClassOf, type TlsFailureClass } from '../tls-failure-class.ts';
+import { tlsFailureClassOf, type TlsFailureClass } from '../../core/base/tls-failure-class.ts';
 import { connect as connectTls, createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 
 /** A node's certificate (chain) and key, and the CA that signs every member's certificate; PEM. */

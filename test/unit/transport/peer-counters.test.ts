@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNodeId, type NodeId } from '../../../src/core/base/ids.ts';
 import { TcpTransport, type PeerAddress } from '../../../src/io/transport/tcp.ts';
-import { tlsFailureClasses, tlsFailureClassOf } from '../../../src/io/tls-failure-class.ts';
+import { tlsFailureClasses, tlsFailureClassOf } from '../../../src/core/base/tls-failure-class.ts';
 import { testSecret, waitFor } from '../../support/transport-fixtures.ts';
 
 /** A transport on an ephemeral loopback port that knows `peers`. */

@@ -1,7 +1,9 @@
 // Why: failed TLS handshakes are counted by port and by why they failed (docs/OPERATIONS.md
 // "Metrics"), but node:tls and OpenSSL report hundreds of distinct codes, and a client chooses
 // which one it provokes. A metric label must not take values an outsider picks, so every code is
-// folded into one of a few classes here, the same for the HTTP, RESP and peer ports.
+// folded into one of a few classes here, the same for the HTTP, RESP and peer ports. It lives in
+// core/base, like the connection admission both front ends and the transport share: a pure
+// function of a string that the api and io layers may both import.
 
 /** Why a TLS handshake failed, as an operator acts on it. */
 export type TlsFailureClass = 'timeout' | 'protocol' | 'certificate' | 'closed' | 'other';
