@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import { ConnectionAdmission, validateAdmissionLimits, type AdmittedConnection } from '../core/base/admission.ts';
+import { tlsFailureClassOf, tlsFailureCounts, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
 
 /** TLS for one listener: what it serves and how long and how many unfinished handshakes it tolerates. */
 export interface TlsListenerOptions {
@@ -35,8 +36,12 @@ export const tlsListenerDefaults = Object.freeze({ handshakeTimeoutMs: 5000, han
 
 /** Counters since start; monotonic. */
 export interface TlsHandshakeStats {
+  /** Handshakes that completed: the connection was handed to the front end. */
+  completed: number;
   /** Handshakes that failed: plaintext, garbage, an unknown protocol version, the deadline. */
   failed: number;
+  /** The failed ones by class of reason (tls-failure-class.ts): a bounded set, whatever the client sends. */
+  readonly failedByClass: Record<TlsFailureClass, number>;
   /** Pending handshakes closed to make room (handshakesPendingMax reached). */
   evicted: number;
   /** Connections refused because their address held handshakesPendingPerAddressMax pending handshakes. */
@@ -87,7 +92,7 @@ export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOption
   });
   const admission = new ConnectionAdmission<PendingHandshake>(limits);
   const pending = new Map<string, PendingHandshake>();
-  const stats: TlsHandshakeStats = { failed: 0, evicted: 0, refusedAddressFull: 0 };
+  const stats: TlsHandshakeStats = { completed: 0, failed: 0, failedByClass: tlsFailureCounts(), evicted: 0, refusedAddressFull: 0 };
   const settle = (key: string): void => {
     const handshake = pending.get(key);
     if (handshake === undefined) return;
@@ -109,10 +114,14 @@ export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOption
       if (pending.get(key) === handshake) settle(key);
     });
   });
-  server.on('secureConnection', (socket: TLSSocket) => settle(connectionKeyOf(socket)));
+  server.on('secureConnection', (socket: TLSSocket) => {
+    stats.completed += 1;
+    settle(connectionKeyOf(socket));
+  });
   // Without a listener node:tls destroys the socket itself; with one, this must.
-  server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
     stats.failed += 1;
+    stats.failedByClass[tlsFailureClassOf(error.code)] += 1;
     socket.destroy();
   });
   return {

@@ -47,8 +47,9 @@ export function missingPrerequisite(): string | undefined {
   return undefined;
 }
 
-export function topologyFor(owner: number, nodeCount: number): Topology {
-  const base = `${namespacePrefix}${owner}-`;
+/** `prefix`: another test that builds hosts in namespaces names them its own way, so neither removes the other's. */
+export function topologyFor(owner: number, nodeCount: number, prefix = namespacePrefix): Topology {
+  const base = `${prefix}${owner}-`;
   return {
     owner,
     bridgeNamespace: `${base}br`,

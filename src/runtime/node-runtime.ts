@@ -8,7 +8,7 @@ import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
 import type { NodeCore } from '../core/node/node-core.ts';
-import type { Message, PropsEntry, UserEntry } from '../core/protocol/messages.ts';
+import type { HandoffRecord, Message, PropsEntry, UserEntry } from '../core/protocol/messages.ts';
 import type { NewUser } from '../core/node/users.ts';
 import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
@@ -343,6 +343,7 @@ export class NodeRuntime implements KvService, UserDirectory {
     }
     const nowMs = this.options.clock.monotonicMs();
     for (const message of messages) {
+      if (message.type === 'handoffBatch') this.observer?.handoffBatch('incoming', message.records.length, handoffRecordBytes(message.records));
       // Key listing's pages read storage page by page; the runtime serves them (decision 0030).
       if (message.type === 'keyListRequest') this.keyLister.onRequest(from, message);
       else if (message.type === 'keyListReply') this.keyLister.onReply(from, message);
@@ -355,6 +356,7 @@ export class NodeRuntime implements KvService, UserDirectory {
   private observeSend(message: Message): void {
     const observer = this.observer as RuntimeObserver;
     if (message.type === 'forward') observer.forwardSent();
+    else if (message.type === 'handoffBatch') observer.handoffBatch('outgoing', message.records.length, handoffRecordBytes(message.records));
     else if (message.type !== 'replicaPut') return;
     else if (message.hintFor !== undefined) observer.sloppyReplicaSent();
     // Anti-entropy pushes its id-0 replicaPut after a store answer; a read repair's follows replies or a deadline.
@@ -760,6 +762,13 @@ function operationOf(event: Extract<Event, { requestId: number }>): CoordinatedO
   if (event.type === 'clientGet') return 'get';
   if (event.type === 'clientPut') return event.write.deleted ? 'delete' : 'put';
   return 'props';
+}
+
+/** A handoff batch's bytes as the core's handoff progress counts them: storage keys plus records. */
+function handoffRecordBytes(records: readonly HandoffRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += record.storageKey.length + record.record.length;
+  return bytes;
 }
 
 function countByTarget(ids: readonly string[]): Map<string, number> {

@@ -10,6 +10,9 @@ export type CoordinatedOperation = 'get' | 'put' | 'delete' | 'props';
 /** How a coordinated operation ended: `ok`, or the EVERWRITE_* code it failed with. */
 export type OperationOutcome = 'ok' | string;
 
+/** Which way a handoff batch went: this node the transfer's source (outgoing) or its target (incoming). */
+export type HandoffDirection = 'outgoing' | 'incoming';
+
 /** Why a hint was not kept: the store refused it (full or failing), or it could not be decoded on load. */
 export type HintDropReason = 'refused' | 'undecodable';
 
@@ -29,6 +32,8 @@ export interface RuntimeObserver {
   /** Hints for `target` acknowledged by it and removed here. */
   hintsDelivered(target: string, count: number): void;
   hintDropped(reason: HintDropReason): void;
+  /** A handoff batch of a membership transition sent (resends included) or received, with its keys and their bytes (storage key plus record). */
+  handoffBatch(direction: HandoffDirection, keys: number, bytes: number): void;
   /** A write to this node's store (a mint or a merge) that waited for the engine finished after `seconds`. */
   storeWriteFinished(seconds: number): void;
 }

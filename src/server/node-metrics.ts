@@ -1,16 +1,19 @@
 // Why: one Prometheus registry per node holding everything an operator watches (docs/OPERATIONS.md
 // "Metrics"): process and event-loop defaults, coordinated operations by outcome, forwards, sloppy
 // quorum, read repair, hints, siblings and context size on reads, the write-ahead log, the peer
-// transport and member liveness. Events the runtime reports arrive through RuntimeObserver (counted
+// transport (node-wide and per member), member liveness, failure-detection probes and view gossip,
+// membership handoff progress, and TLS handshakes per port. Events the runtime reports arrive through RuntimeObserver (counted
 // as they happen); state that already lives elsewhere (hints pending, transport counters, member
 // states, WAL statistics) is read at scrape time by `collect`, so nothing is counted twice.
 // A registry per node, not the global one: tests and `everwrite dev` run several nodes in a process.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { FastHistogram, type HistogramSeries } from '../api/fast-histogram.ts';
 import { errorTable } from '../core/base/errors.ts';
+import type { GossipCounters } from '../core/node/node-core.ts';
 import type { LoggedEngineStatistics } from '../io/storage/index.ts';
-import type { TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
-import type { CoordinatedOperation, HintDropReason, OperationOutcome, RuntimeObserver } from '../runtime/observer.ts';
+import type { PeerTransportStatus, TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
+import { tlsFailureClasses, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
+import type { CoordinatedOperation, HandoffDirection, HintDropReason, OperationOutcome, RuntimeObserver } from '../runtime/observer.ts';
 import type { NodeStatus } from '../runtime/service.ts';
 import { LiveStats } from './live-stats.ts';
 
@@ -31,7 +34,17 @@ export interface NodeMetricsSources {
   readonly status: () => NodeStatus;
   readonly hintsPending: () => ReadonlyArray<{ readonly target: string; readonly count: number; readonly bytes: number }>;
   readonly transport?: () => Readonly<Omit<TcpTransportMetrics, 'snapshot'>>;
+  /** One entry per member the transport knows (never a node outside the view): bounded labels. */
+  readonly transportPeers?: () => readonly PeerTransportStatus[];
+  readonly gossip?: () => GossipCounters;
   readonly storage?: () => LoggedEngineStatistics;
+}
+
+/** A TLS port's handshake counters: what `attachTls` reads at scrape time. */
+export type TlsPortName = 'http' | 'resp' | 'peer';
+export interface TlsPortStats {
+  readonly completed: number;
+  readonly failedByClass: Readonly<Record<TlsFailureClass, number>>;
 }
 
 type TransportCounters = Readonly<Omit<TcpTransportMetrics, 'snapshot'>>;
@@ -51,6 +64,11 @@ export class NodeMetrics implements RuntimeObserver {
   private readonly readContextActors: HistogramSeries;
   private readonly storeWrites: HistogramSeries;
   private readonly walSyncs: HistogramSeries;
+  private readonly handoffKeys: Counter<'direction'>;
+  private readonly handoffBytes: Counter<'direction'>;
+  private readonly handoffBatches: Counter<'direction'>;
+  /** The TLS ports whose handshakes are exported (attachTls), read at scrape time. */
+  private readonly tlsPorts = new Map<TlsPortName, () => TlsPortStats>();
   /** Plain running totals of the event counters, for the dashboard's JSON (GET /admin/stats). */
   private readonly running = { forwards: 0, sloppyReplicas: 0, readRepairs: 0, hintsStored: 0, hintsDelivered: 0, hintsDropped: 0 };
   /** Cached label children of the operation histogram, by "operation outcome". */
@@ -73,14 +91,28 @@ export class NodeMetrics implements RuntimeObserver {
     this.storeWrites = histogram('everwrite_store_write_duration_seconds', "Writes to this node's replica store (a mint or a merge, through the write-ahead log) that waited for the engine.", latencyBucketsSeconds);
     this.walSyncs = histogram('everwrite_wal_fsync_duration_seconds', 'Duration of each fdatasync of the write-ahead log (one per group commit).', syncBucketsSeconds);
     for (const reason of ['refused', 'undecodable'] satisfies HintDropReason[]) this.hintsDroppedCounter.labels(reason).inc(0);
+    const handoffCounter = (what: string, help: string): Counter<'direction'> => new Counter({ name: `everwrite_handoff_${what}_total`, help, labelNames: ['direction'], registers });
+    this.handoffKeys = handoffCounter('keys', 'Keys streamed in membership handoff batches, by direction (outgoing: this node the source; resends included).');
+    this.handoffBytes = handoffCounter('bytes', 'Bytes (storage keys plus records) streamed in membership handoff batches, by direction.');
+    this.handoffBatches = handoffCounter('batches', 'Membership handoff batches sent (resends included) or received, by direction.');
+    for (const direction of ['outgoing', 'incoming'] satisfies HandoffDirection[]) for (const counter of [this.handoffKeys, this.handoffBytes, this.handoffBatches]) counter.labels(direction).inc(0);
+    registerTlsCounters(this.registry, this.tlsPorts);
   }
 
   /** Registers the gauges read at scrape time from the running node's state. */
   attach(sources: NodeMetricsSources): void {
     registerMemberGauges(this.registry, sources.status);
     registerHintGauges(this.registry, sources.hintsPending);
+    registerHandoffGauges(this.registry, sources.status);
     if (sources.transport !== undefined) registerTransportCounters(this.registry, sources.transport);
+    if (sources.transportPeers !== undefined) registerPeerTransportSeries(this.registry, sources.transportPeers);
+    if (sources.gossip !== undefined) registerGossipCounters(this.registry, sources.gossip);
     if (sources.storage !== undefined) registerStorageGauges(this.registry, sources.storage);
+  }
+
+  /** Exports the TLS handshakes of one port; a port without TLS is never attached, so has no series. */
+  attachTls(port: TlsPortName, read: () => TlsPortStats): void {
+    this.tlsPorts.set(port, read);
   }
 
   // ---- RuntimeObserver -------------------------------------------------------------------------
@@ -134,6 +166,12 @@ export class NodeMetrics implements RuntimeObserver {
   /** The event counters' totals since start. */
   totals(): Readonly<NodeMetrics['running']> {
     return { ...this.running };
+  }
+
+  handoffBatch(direction: HandoffDirection, keys: number, bytes: number): void {
+    this.handoffKeys.labels(direction).inc(keys);
+    this.handoffBytes.labels(direction).inc(bytes);
+    this.handoffBatches.labels(direction).inc();
   }
 
   storeWriteFinished(seconds: number): void {
@@ -257,4 +295,111 @@ function registerStorageGauges(registry: Registry, read: () => LoggedEngineStati
   gauge('everwrite_wal_bytes', 'Bytes of the current write-ahead log file (a checkpoint starts a new one).', (s) => s.logBytes);
   gauge('everwrite_wal_syncs', 'fdatasync calls of the write-ahead log since start.', (s) => s.syncs);
   gauge('everwrite_wal_checkpoints', 'Write-ahead log checkpoints since start.', (s) => s.checkpoints);
+}
+
+/** Sets one series: its value and its label values, in the family's label order. */
+type EmitSeries = (value: number, ...labels: string[]) => void;
+
+/**
+ * A counter or gauge whose values are kept elsewhere and read at scrape time: `read` emits each
+ * series. Series not emitted in a scrape disappear (a peer that left the view).
+ */
+function scraped(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: readonly string[], read: (emit: EmitSeries) => void): void {
+  const configuration = { name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({
+      ...configuration,
+      collect() {
+        this.reset();
+        read((value, ...labels) => this.labels(...labels).inc(value));
+      },
+    });
+    return;
+  }
+  new Gauge({
+    ...configuration,
+    collect() {
+      this.reset();
+      read((value, ...labels) => this.labels(...labels).set(value));
+    },
+  });
+}
+
+const scrapedCounter = (...args: Tail<Parameters<typeof scraped>>): void => scraped('counter', ...args);
+const scrapedGauge = (...args: Tail<Parameters<typeof scraped>>): void => scraped('gauge', ...args);
+type Tail<T extends readonly unknown[]> = T extends readonly [unknown, ...infer Rest] ? Rest : never;
+
+/** Per member of the view: the transport's traffic, drops, connects and connection state. */
+function registerPeerTransportSeries(registry: Registry, read: () => readonly PeerTransportStatus[]): void {
+  const perPeer = (name: string, help: string, value: (peer: PeerTransportStatus) => number): void =>
+    scrapedCounter(registry, name, help, ['peer'], (emit) => {
+      for (const peer of read()) emit(value(peer), peer.peer);
+    });
+  perPeer('everwrite_transport_peer_frames_sent_total', 'Frames handed to the socket to each member.', (p) => p.framesSent);
+  perPeer('everwrite_transport_peer_bytes_sent_total', 'Bytes handed to the socket to each member, frame headers included.', (p) => p.bytesSent);
+  perPeer('everwrite_transport_peer_frames_received_total', "Frames read from each member's authenticated connection.", (p) => p.framesReceived);
+  perPeer('everwrite_transport_peer_bytes_received_total', "Bytes of frames read from each member's connection, headers excluded.", (p) => p.bytesReceived);
+  perPeer('everwrite_transport_peer_frames_dropped_total', 'Frames for each member dropped before they went out: queue full, waited too long for a connection, or the link closed.', (p) => p.framesDropped);
+  perPeer('everwrite_transport_peer_connects_total', 'Outbound connections started to each member; growth past one means reconnects.', (p) => p.connects);
+  perPeer('everwrite_transport_peer_connect_failures_total', 'Outbound connections to each member that failed before the TCP connection was up.', (p) => p.connectFailures);
+  scrapedGauge(registry, 'everwrite_transport_peer_connected', 'Whether each direction of the connection with each member is authenticated and open (1) or not (0).', ['peer', 'direction'], (emit) => {
+    for (const peer of read()) {
+      emit(peer.outboundConnected ? 1 : 0, peer.peer, 'outbound');
+      emit(peer.inboundConnected ? 1 : 0, peer.peer, 'inbound');
+    }
+  });
+}
+
+/** Failure detection's probes (decision 0014) and the view gossip's rounds (decision 0015). */
+function registerGossipCounters(registry: Registry, read: () => GossipCounters): void {
+  const counter = (name: string, help: string, value: (counters: GossipCounters) => number): void => scrapedCounter(registry, name, help, [], (emit) => emit(value(read())));
+  counter('everwrite_view_gossip_rounds_total', 'Rounds of cluster-view gossip this node ran (one digest to a random member, one to a seed).', (c) => c.viewGossipRounds);
+  counter('everwrite_views_adopted_total', 'Newer cluster views this node adopted from its peers.', (c) => c.viewsAdopted);
+  counter('everwrite_swim_probes_total', 'Failure-detection probes this node started (a direct ping to one member each).', (c) => c.probes);
+  counter('everwrite_swim_indirect_probes_total', 'Probes without a direct ack in time, for which k other members were asked to probe (ping-req).', (c) => c.indirectProbes);
+  counter('everwrite_swim_probes_failed_total', 'Probes that got no ack at all within their period: the member is suspected if it was up.', (c) => c.probesFailed);
+}
+
+const handoffDirections = ['outgoing', 'incoming'] as const;
+
+/** The current membership transition's transfers (decision 0017), from the core's handoffStatus(); all 0 outside one. */
+function registerHandoffGauges(registry: Registry, status: () => NodeStatus): void {
+  const handoff = (): NonNullable<NodeStatus['handoff']> | undefined => status().handoff;
+  scrapedGauge(registry, 'everwrite_handoff_view_version', 'Version of the view the membership transition in progress moves to; 0 outside a transition.', [], (emit) => emit(handoff()?.viewVersion ?? 0));
+  scrapedGauge(registry, 'everwrite_handoff_transfers', 'Partition transfers of the whole transition in progress (total), and those this node knows are done (done).', ['state'], (emit) => {
+    const current = handoff();
+    emit(current?.transfersTotal ?? 0, 'total');
+    emit(current?.transfersKnownDone ?? 0, 'done');
+  });
+  scrapedGauge(registry, 'everwrite_handoff_node_transfers', "This node's own transfers of the transition in progress, by direction and state (running or done).", ['direction', 'state'], (emit) => {
+    const transfers = handoff()?.transfers ?? [];
+    for (const direction of handoffDirections) {
+      const mine = transfers.filter((transfer) => transfer.direction === direction);
+      const done = mine.filter((transfer) => transfer.done).length;
+      emit(done, direction, 'done');
+      emit(mine.length - done, direction, 'running');
+    }
+  });
+}
+
+/** TLS handshakes on each port that serves TLS (decision 0026), by outcome and by class of failure. */
+function registerTlsCounters(registry: Registry, ports: ReadonlyMap<TlsPortName, () => TlsPortStats>): void {
+  scrapedCounter(registry, 'everwrite_tls_handshakes_total', 'TLS handshakes on each TLS port, by outcome (completed or failed); the peer port counts both directions.', ['port', 'outcome'], (emit) => {
+    for (const [port, read] of ports) {
+      const stats = read();
+      emit(stats.completed, port, 'completed');
+      emit(tlsFailureClasses.reduce((sum, reason) => sum + stats.failedByClass[reason], 0), port, 'failed');
+    }
+  });
+  scrapedCounter(registry, 'everwrite_tls_handshake_failures_total', 'Failed TLS handshakes on each TLS port by class of reason: timeout, protocol (not TLS, no common version), certificate, closed, other.', ['port', 'reason'], (emit) => {
+    for (const [port, read] of ports) {
+      const stats = read();
+      for (const reason of tlsFailureClasses) emit(stats.failedByClass[reason], port, reason);
+    }
+  });
+}
+
+/** The peer transport's TLS counters in a port's shape. */
+export function peerTlsStats(counters: Readonly<Pick<TcpTransportMetrics, 'tlsHandshakesCompleted' | 'tlsHandshakesFailed'>>): TlsPortStats {
+  return { completed: counters.tlsHandshakesCompleted, failedByClass: counters.tlsHandshakesFailed };
 }

@@ -28,7 +28,7 @@ import { bootView, type SeedMember } from './view-boot.ts';
 import { MembershipAdmin } from './membership-admin.ts';
 import { AddressRateLimiter } from '../core/base/rate-limiter.ts';
 import type { NodeLimits } from './node-limits.ts';
-import { NodeMetrics } from './node-metrics.ts';
+import { NodeMetrics, peerTlsStats } from './node-metrics.ts';
 import { QuorumFailureLog } from './quorum-failure-log.ts';
 import { liveWindowSeconds } from './live-stats.ts';
 import { Authenticator } from '../api/auth/authenticator.ts';
@@ -225,6 +225,15 @@ function loadNodeTls(options: StartNodeOptions): TlsMaterial | undefined {
 const reportOf = (material: TlsMaterial): TlsCertificateReport => ({ serialNumber: material.serialNumber, fingerprint256: material.fingerprint256, validTo: material.validTo });
 
 /** Says at start who may reach the client ports (decision 0025): protected mode, insecure, or users. */
+/** Exports the TLS handshakes of each port that serves TLS (decision 0026); the others have no series. */
+function attachTlsMetrics(metrics: NodeMetrics, transport: TcpTransport, http: HttpServerHandle, resp: RespServerHandle | undefined): void {
+  if (transport.options.tls !== undefined) metrics.attachTls('peer', () => peerTlsStats(transport.metrics));
+  const httpStats = http.tlsStats;
+  if (httpStats !== undefined) metrics.attachTls('http', () => httpStats);
+  const respStats = resp?.tlsStats;
+  if (respStats !== undefined) metrics.attachTls('resp', () => respStats);
+}
+
 function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOptions, hasUsers: boolean): void {
   if (hasUsers) {
     logger?.info({ event: 'security_mode', mode: 'users' }, 'users exist: HTTP and RESP clients must authenticate');
@@ -275,7 +284,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
   const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
-  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
+  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
   const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
@@ -295,6 +304,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
     http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, limits: requestLimits, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
     resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, limits: requestLimits, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
+    attachTlsMetrics(metrics, transport, http, resp);
     logSecurityMode(logger, options, runtime.hasUsers());
   } catch (error) {
     // A front end that cannot start (a port taken, contradictory limits) must not leave the

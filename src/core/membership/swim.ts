@@ -58,7 +58,18 @@ interface Relay {
   deadlineMs: number;
 }
 
+/** What this node's failure detector did since start, for operators (plain counts, read by the node's metrics). */
+export interface SwimCounters {
+  /** Direct probes started (one ping each). */
+  probes: number;
+  /** Probes that got no direct ack in time, so k others were asked to probe (ping-req). */
+  indirectProbes: number;
+  /** Probes that ended their period with no ack at all. */
+  probesFailed: number;
+}
+
 export class Swim {
+  readonly counters: SwimCounters = { probes: 0, indirectProbes: 0, probesFailed: 0 };
   private readonly table = new Map<NodeId, Entry>();
   private readonly suspects = new Set<NodeId>();
   /** Members whose latest state is being piggybacked, with how many times it has been sent (self included after a refutation). */
@@ -180,10 +191,12 @@ export class Swim {
       const probe = this.probes[index] as Probe;
       if (nowMs >= probe.startMs + this.settings.probeIntervalMs) {
         this.probes.splice(index, 1);
+        this.counters.probesFailed += 1;
         const entry = this.table.get(probe.target);
         if (entry !== undefined && entry.state === 'up') this.apply({ member: probe.target, incarnation: entry.incarnation, state: 'suspect' }, this.self, nowMs);
       } else if (!probe.indirectSent && nowMs >= probe.startMs + this.settings.probeTimeoutMs) {
         probe.indirectSent = true;
+        this.counters.indirectProbes += 1;
         this.sendPingRequests(probe);
       }
     }
@@ -222,6 +235,7 @@ export class Swim {
   private startProbe(target: NodeId, nowMs: number): void {
     const probe: Probe = { target, id: this.nextId(), startMs: nowMs, indirectSent: false };
     this.probes.push(probe);
+    this.counters.probes += 1;
     this.sendTo(target, 'ping', probe.id);
   }
 

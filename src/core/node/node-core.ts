@@ -6,7 +6,7 @@ import { assertNever } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import { Prng } from '../base/prng.ts';
-import { Swim, type MemberLiveness } from '../membership/index.ts';
+import { Swim, type MemberLiveness, type SwimCounters } from '../membership/index.ts';
 import type { Message, PropsEntry, UserEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { Actor } from '../versioning/index.ts';
@@ -27,6 +27,12 @@ import { PropsGossip } from './props-gossip.ts';
 import { UsersGossip, UsersTable } from './users.ts';
 import { onReap, onReplicaGet, onReplicaPut } from './replica.ts';
 import { ViewGossip, type ClusterView } from '../cluster-view/index.ts';
+
+/** The failure detector's counts plus the view gossip's rounds and adopted views, since start. */
+export interface GossipCounters extends Readonly<SwimCounters> {
+  readonly viewGossipRounds: number;
+  readonly viewsAdopted: number;
+}
 
 export interface NodeCoreOptions {
   readonly self: NodeId;
@@ -237,6 +243,12 @@ export class NodeCore {
   /** What SWIM failure detection believes of a member (decision 0014); undefined for a non-member. */
   liveness(node: NodeId): MemberLiveness | undefined {
     return this.swim.liveness(node);
+  }
+
+  /** What failure detection and the view's gossip did since start: probes, failed probes, gossip rounds, views adopted. */
+  gossipCounters(): GossipCounters {
+    const gossip = this.viewGossip;
+    return { ...this.swim.counters, viewGossipRounds: gossip?.rounds ?? 0, viewsAdopted: gossip?.viewsAdopted ?? 0 };
   }
 
   /**

@@ -10,7 +10,7 @@ import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { encodeFrame, FrameReader, type FrameSink } from './framing.ts';
 import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
-import type { InboundHost } from './tcp-shared.ts';
+import type { InboundHost, PeerTrafficCounters } from './tcp-shared.ts';
 import type { AdmittedConnection } from '../../core/base/admission.ts';
 
 export class InboundConnection implements FrameSink, AdmittedConnection {
@@ -18,6 +18,8 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
   readonly clientAddress: string;
   /** Set once the peer has proved the secret; undefined before. */
   peerId: NodeId | undefined;
+  /** The peer's counters once authenticated, when it is a member (per-peer metrics). */
+  private traffic: PeerTrafficCounters | undefined;
   private readonly host: InboundHost;
   /** The TCP connection: its 'close' ends this connection, TLS or not. */
   private readonly socket: Socket;
@@ -55,7 +57,7 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
     this.read(stream);
   }
 
-  /** The TLS handshake failed or the certificate was refused. */
+  /** The TLS handshake failed or the certificate was refused (counted by the transport). */
   refused(reason: string): void {
     this.host.metrics.handshakesFailed++;
     this.abort(new EverwriteError('EVERWRITE_AUTH_FAILED', `refused peer connection from ${this.remote()}: ${reason}`, { remote: this.remote() }));
@@ -69,6 +71,11 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
   onFrame(frame: Uint8Array): void {
     const peerId = this.peerId;
     if (peerId !== undefined) {
+      const traffic = this.traffic;
+      if (traffic !== undefined) {
+        traffic.framesReceived++;
+        traffic.bytesReceived += frame.length;
+      }
       this.host.deliver(peerId, frame);
       return;
     }
@@ -123,6 +130,7 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
       // From here on frames may be as large as the cluster allows; the reader keeps parsing the
       // rest of this chunk under the new limit, so a dialer may pipeline right after its proof.
       this.reader.frameBytesMax = this.host.options.frameBytesMax;
+      this.traffic = this.host.memberTrafficOf(step.peerId);
       this.host.metrics.inboundAuthenticated++;
     }
   }

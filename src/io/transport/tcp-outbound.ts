@@ -13,8 +13,9 @@ import { EverwriteError } from '../../core/base/errors.ts';
 import { encodeFrame, encodeFrameHeader, encodeFrames, FrameReader, frameHeaderBytes, type FrameSink } from './framing.ts';
 import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
-import { keepAliveInitialDelayMs, type OutboundHost } from './tcp-shared.ts';
+import { keepAliveInitialDelayMs, type OutboundHost, type PeerTrafficCounters } from './tcp-shared.ts';
 import { dialTls, isTlsRefusal } from './tcp-tls.ts';
+import { tlsFailureClassOf } from '../../core/base/tls-failure-class.ts';
 
 /** Named after what the link waits for (docs/ARCHITECTURE.md habit 1). */
 type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';
@@ -25,6 +26,8 @@ export class OutboundLink implements FrameSink {
   dirty = false;
   private address: PeerAddress;
   private readonly host: OutboundHost;
+  /** This peer's share of the counters (per-peer metrics). */
+  private readonly traffic: PeerTrafficCounters;
   private state: LinkState = 'idle';
   private socket: Socket | undefined;
   private handshake: Handshake | undefined;
@@ -42,6 +45,12 @@ export class OutboundLink implements FrameSink {
     this.host = host;
     this.peerId = peerId;
     this.address = address;
+    this.traffic = host.trafficOf(peerId);
+  }
+
+  /** The handshake with the peer is done and frames go out as they are flushed. */
+  get connected(): boolean {
+    return this.state === 'ready';
   }
 
   /** Bytes waiting for this peer: our queue plus what the socket has not yet handed to the kernel. */
@@ -55,6 +64,7 @@ export class OutboundLink implements FrameSink {
     const metrics = this.host.metrics;
     if (this.pendingBytes + cost > this.host.options.sendQueueBytesMax) {
       metrics.framesDroppedQueueFull++;
+      this.traffic.framesDropped++;
       return;
     }
     if (this.state !== 'ready' && this.queue.length === 0) this.waitingSinceMs = performance.now();
@@ -91,6 +101,8 @@ export class OutboundLink implements FrameSink {
     metrics.socketWrites++;
     metrics.framesWritten += frameCount;
     metrics.bytesWritten += bytes;
+    this.traffic.framesSent += frameCount;
+    this.traffic.bytesSent += bytes;
   }
 
   /** Small frames are cheaper to copy than to hand over one by one; big ones are not (measured). */
@@ -136,6 +148,7 @@ export class OutboundLink implements FrameSink {
   close(): void {
     if (this.state === 'closed') return;
     this.host.metrics.framesDroppedNotRunning += this.queue.length;
+    this.traffic.framesDropped += this.queue.length;
     this.queue = [];
     this.queueBytes = 0;
     this.teardown();
@@ -167,13 +180,16 @@ export class OutboundLink implements FrameSink {
     const host = this.host;
     const options = host.options;
     host.metrics.connectsAttempted++;
+    this.traffic.connects++;
     this.state = 'awaitingConnect';
     const socket = this.dial();
     this.socket = socket;
     host.trackSocket(socket);
     this.armTimer(options.connectTimeoutMs);
     // Over TLS the secret handshake starts once the acceptor's certificate is checked (decision 0026).
-    socket.on(host.dialerTlsContext === undefined ? 'connect' : 'secureConnect', () => {
+    const tls = host.dialerTlsContext !== undefined;
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
+      if (tls) host.metrics.tlsHandshakesCompleted++;
       if (socket === this.socket) this.startHandshake();
     });
     socket.on('data', (chunk: Buffer) => {
@@ -230,11 +246,12 @@ export class OutboundLink implements FrameSink {
   }
 
   private reportSocketError(error: Error): void {
-    if (this.state === 'awaitingConnect') this.host.metrics.connectsFailed++;
+    if (this.state === 'awaitingConnect') this.countConnectFailure();
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown';
     const where = `node ${this.peerId} at ${this.address.host}:${this.address.port}`;
     if (this.host.dialerTlsContext !== undefined && isTlsRefusal(code)) {
       this.host.metrics.handshakesFailed++;
+      this.host.metrics.tlsHandshakesFailed[tlsFailureClassOf(code)]++;
       this.host.reportIncident(new EverwriteError('EVERWRITE_AUTH_FAILED', `TLS with ${where} failed: ${code} (is its certificate signed by the cluster CA and issued for that address?)`, { peer: this.peerId, errorCode: code }));
       return;
     }
@@ -269,6 +286,7 @@ export class OutboundLink implements FrameSink {
     if (this.queue.length === 0 || this.waitingSinceMs < 0) return;
     if (performance.now() - this.waitingSinceMs <= this.host.options.queuedFrameAgeMaxMs) return;
     this.host.metrics.framesDroppedStale += this.queue.length;
+    this.traffic.framesDropped += this.queue.length;
     this.queue = [];
     this.queueBytes = 0;
     this.waitingSinceMs = -1;
@@ -296,12 +314,17 @@ export class OutboundLink implements FrameSink {
   private onDeadline(): void {
     const metrics = this.host.metrics;
     if (this.state === 'awaitingConnect') {
-      metrics.connectsFailed++;
+      this.countConnectFailure();
       this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `connecting to node ${this.peerId} took longer than ${this.host.options.connectTimeoutMs} ms`, { peer: this.peerId }));
     } else if (this.state === 'awaitingHandshake') {
       metrics.handshakeTimeouts++;
       this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `node ${this.peerId} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`, { peer: this.peerId }));
     }
+  }
+
+  private countConnectFailure(): void {
+    this.host.metrics.connectsFailed++;
+    this.traffic.connectFailures++;
   }
 
   private clearTimer(): void {

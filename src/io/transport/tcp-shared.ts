@@ -6,6 +6,7 @@ import type { SecureContext } from 'node:tls';
 import type { NodeId } from '../../core/base/ids.ts';
 import type { EverwriteError } from '../../core/base/errors.ts';
 import type { ResolvedTcpTransportOptions } from './tcp-options.ts';
+import { tlsFailureCounts, type TlsFailureClass } from '../../core/base/tls-failure-class.ts';
 
 /** Milliseconds of idleness before TCP keep-alive probes start, so a vanished peer is eventually noticed. */
 export const keepAliveInitialDelayMs = 10_000;
@@ -56,10 +57,43 @@ export class TcpTransportMetrics {
   inboundRefusedAddressFull = 0;
   /** Pending handshakes closed to make room for a newer connection (handshakesPendingMax reached). */
   handshakesEvicted = 0;
+  /** With peer TLS: TLS handshakes (either direction) that completed with a certificate the cluster CA signed. */
+  tlsHandshakesCompleted = 0;
+  /** With peer TLS: TLS handshakes (either direction) that failed, by class of reason (also counted in handshakesFailed). */
+  readonly tlsHandshakesFailed: Record<TlsFailureClass, number> = tlsFailureCounts();
 
   snapshot(): Readonly<Omit<TcpTransportMetrics, 'snapshot'>> {
-    return Object.freeze({ ...this });
+    return Object.freeze({ ...this, tlsHandshakesFailed: Object.freeze({ ...this.tlsHandshakesFailed }) });
   }
+}
+
+/**
+ * One peer's share of the traffic, kept only for peers in the transport's peer map (members of the
+ * cluster view), so a node outside it can never add a series to the metrics. Plain numbers bumped
+ * on the hot path; the link and the inbound connection of the peer hold a reference.
+ */
+export class PeerTrafficCounters {
+  /** Frames and bytes (headers included) handed to the socket to this peer. */
+  framesSent = 0;
+  bytesSent = 0;
+  /** Frames and bytes (headers excluded) read from this peer's authenticated connection. */
+  framesReceived = 0;
+  bytesReceived = 0;
+  /** Frames for this peer dropped: queue full, waited too long (stale), or the link closed. */
+  framesDropped = 0;
+  /** Outbound connects started to this peer: more than one means reconnects. */
+  connects = 0;
+  /** Of those, the ones that failed before the TCP connection was up. */
+  connectFailures = 0;
+}
+
+/** What the transport reports per peer at scrape time: its counters and whether each direction is connected. */
+export interface PeerTransportStatus extends Readonly<PeerTrafficCounters> {
+  readonly peer: NodeId;
+  /** Our outbound link to it has completed the handshake. */
+  readonly outboundConnected: boolean;
+  /** It holds an authenticated connection to us. */
+  readonly inboundConnected: boolean;
 }
 
 /** Receives each operating failure the transport absorbs (for logs); never required. */
@@ -77,6 +111,8 @@ export interface ConnectionHost {
 }
 
 export interface OutboundHost extends ConnectionHost {
+  /** The counters of `peerId`, a peer of the map (links exist only for those). */
+  trafficOf(peerId: NodeId): PeerTrafficCounters;
   /** With peer TLS, the context links dial with (the current certificate); undefined: plain TCP. */
   readonly dialerTlsContext: SecureContext | undefined;
   /** Asks for a flush of this link at the end of the turn. */
@@ -88,6 +124,8 @@ export interface InboundHost extends ConnectionHost {
   deliver(from: NodeId, frame: Uint8Array): void;
   /** Called when the handshake budget closes a pending connection to make room. */
   handshakeEvicted(connection: { readonly peerId: NodeId | undefined }): void;
+  /** The counters of `peerId` when it is a peer of the map; undefined for any other node. */
+  memberTrafficOf(peerId: NodeId): PeerTrafficCounters | undefined;
   /** Called once the peer proved the secret; the host may retire an older connection from it, or refuse this one (false: it was closed). */
   inboundAuthenticated(connection: { readonly peerId: NodeId | undefined; close(): void }): boolean;
   inboundClosed(connection: { readonly peerId: NodeId | undefined }): void;

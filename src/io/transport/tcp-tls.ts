@@ -6,6 +6,7 @@
 // a tls.Server that never listens: the transport's net.Server hands it each raw connection after
 // its admission (decision 0013), so the handshake budget and deadline cover the TLS handshake too.
 import { isIP, type Socket } from 'node:net';
+import { tlsFailureClassOf, type TlsFailureClass } from '../../core/base/tls-failure-class.ts';
 import { connect as connectTls, createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
 
 /** A node's certificate (chain) and key, and the CA that signs every member's certificate; PEM. */
@@ -19,8 +20,8 @@ export interface PeerTlsCredentials {
 export interface PeerTlsEvents {
   /** The peer showed a certificate the CA signed: read the secret handshake from `secured`. */
   secured(raw: Socket, secured: TLSSocket): void;
-  /** The TLS handshake failed or the certificate was refused; `reason` names why (a node:tls or OpenSSL code). */
-  refused(raw: Socket, reason: string): void;
+  /** The TLS handshake failed or the certificate was refused; `reason` names why (a node:tls or OpenSSL code), `failure` its class. */
+  refused(raw: Socket, reason: string, failure: TlsFailureClass): void;
 }
 
 /** The raw connection a TLS socket runs over has the same two ends, which no other live connection to this port has. */
@@ -39,12 +40,12 @@ export class PeerTlsAcceptor {
       const raw = this.take(secured);
       if (raw === undefined) secured.destroy();
       else if (secured.authorized) events.secured(raw, secured);
-      else events.refused(raw, `its certificate is not signed by the cluster CA (${String(secured.authorizationError)})`);
+      else events.refused(raw, `its certificate is not signed by the cluster CA (${String(secured.authorizationError)})`, 'certificate');
     });
     this.server.on('tlsClientError', (error: Error & { code?: string }, secured: TLSSocket) => {
       const raw = this.take(secured);
       secured.destroy();
-      if (raw !== undefined) events.refused(raw, `TLS handshake failed (${error.code ?? error.message})`);
+      if (raw !== undefined) events.refused(raw, `TLS handshake failed (${error.code ?? error.message})`, tlsFailureClassOf(error.code));
     });
   }
 

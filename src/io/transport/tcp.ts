@@ -13,9 +13,9 @@ import { ConnectionAdmission } from '../../core/base/admission.ts';
 import { OutboundLink } from './tcp-outbound.ts';
 import { resolveTcpTransportOptions, validatePeers, type PeerAddress, type ResolvedTcpTransportOptions, type TcpTransportOptions } from './tcp-options.ts';
 import { dialerContextOf, PeerTlsAcceptor, type PeerTlsCredentials } from './tcp-tls.ts';
-import { keepAliveInitialDelayMs, TcpTransportMetrics, type InboundHost, type OutboundHost, type TcpTransportHooks } from './tcp-shared.ts';
+import { keepAliveInitialDelayMs, PeerTrafficCounters, TcpTransportMetrics, type InboundHost, type OutboundHost, type PeerTransportStatus, type TcpTransportHooks } from './tcp-shared.ts';
 
-export { TcpTransportMetrics, type TcpTransportHooks } from './tcp-shared.ts';
+export { TcpTransportMetrics, type PeerTransportStatus, type TcpTransportHooks } from './tcp-shared.ts';
 export type { PeerTlsCredentials } from './tcp-tls.ts';
 export { tcpTransportDefaults, type CoalesceStrategy, type PeerAddress, type TcpTransportOptions } from './tcp-options.ts';
 
@@ -36,6 +36,8 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   private readonly links = new Map<NodeId, OutboundLink>();
   private readonly inbound = new Set<InboundConnection>();
   private readonly inboundByPeer = new Map<NodeId, InboundConnection>();
+  /** Per-peer counters, only for peers in `peers`: dropped with the peer, so the map stays as small as the view. */
+  private readonly traffic = new Map<NodeId, PeerTrafficCounters>();
   /** Inbound connections that have not proved the secret yet: a budget of their own (decision 0013). */
   private readonly pendingHandshakes: ConnectionAdmission<InboundConnection>;
   private readonly sockets = new Set<Socket>();
@@ -60,8 +62,14 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     if (tls !== undefined) {
       this.tlsContext = dialerContextOf(tls);
       this.tlsAcceptor = new PeerTlsAcceptor(tls, this.options.handshakeTimeoutMs, {
-        secured: (raw, secured) => this.takeAwaitingTls(raw, secured)?.secured(secured),
-        refused: (raw, reason) => this.takeAwaitingTls(raw)?.refused(reason),
+        secured: (raw, secured) => {
+          this.metrics.tlsHandshakesCompleted++;
+          this.takeAwaitingTls(raw, secured)?.secured(secured);
+        },
+        refused: (raw, reason, failure) => {
+          this.metrics.tlsHandshakesFailed[failure]++;
+          this.takeAwaitingTls(raw)?.refused(reason);
+        },
       });
     }
   }
@@ -134,6 +142,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
    */
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
     this.peers = validatePeers(peers);
+    for (const peerId of [...this.traffic.keys()]) if (!this.peers.has(peerId)) this.traffic.delete(peerId);
     for (const [peerId, link] of this.links) {
       const address = this.peers.get(peerId);
       if (address === undefined) {
@@ -175,6 +184,26 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   /** A frozen copy of the counters. */
   metricsSnapshot(): ReturnType<TcpTransportMetrics['snapshot']> {
     return this.metrics.snapshot();
+  }
+
+  /** Every peer of the map: its counters since it joined the map, and which directions are connected. */
+  peerStatuses(): PeerTransportStatus[] {
+    return [...this.peers.keys()].map((peer) => ({
+      ...(this.traffic.get(peer) ?? new PeerTrafficCounters()),
+      peer,
+      outboundConnected: this.links.get(peer)?.connected === true,
+      inboundConnected: this.inboundByPeer.has(peer),
+    }));
+  }
+
+  trafficOf(peerId: NodeId): PeerTrafficCounters {
+    let counters = this.traffic.get(peerId);
+    if (counters === undefined) this.traffic.set(peerId, (counters = new PeerTrafficCounters()));
+    return counters;
+  }
+
+  memberTrafficOf(peerId: NodeId): PeerTrafficCounters | undefined {
+    return this.peers.has(peerId) ? this.trafficOf(peerId) : undefined;
   }
 
   // ---- host interface for links and inbound connections (not for callers) ----
