@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { sampleOf, sumOf } from '../support/metrics-page.ts';
 import { ClusterFixture, eventually, request } from '../support/cluster-fixture.ts';
 import { RespSimpleValue, RespTestClient } from '../support/resp-client.ts';
 
@@ -28,29 +29,6 @@ async function scrape(index: number): Promise<string> {
   assert.equal(reply.status, 200);
   assert.match(reply.headers.get('content-type') ?? '', /^text\/plain/);
   return reply.text;
-}
-
-/** The value of one sample: `name` with exactly these labels (in any order); 0 when absent. */
-function sample(page: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
-  const wanted = Object.entries(labels);
-  for (const line of page.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const found = new Map([...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]] as const));
-    if (found.size === wanted.length && wanted.every(([key, value]) => found.get(key) === value)) return Number(match[3]);
-  }
-  return 0;
-}
-
-/** Sum of every sample of `name` whose labels include these. */
-function sum(page: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
-  let total = 0;
-  for (const line of page.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    if (Object.entries(labels).every(([key, value]) => (match[2] ?? '').includes(`${key}="${value}"`))) total += Number(match[3]);
-  }
-  return total;
 }
 
 const families = [
@@ -91,7 +69,7 @@ test('GET /metrics of a real node lists every documented family, and the counts 
   await fixture.allSeeAllUp();
   const before = await scrape(1);
   for (const family of families) assert.match(before, new RegExp(`^# TYPE ${family} `, 'm'), `family ${family} on /metrics`);
-  for (const member of ['n1', 'n2', 'n3']) assert.equal(sample(before, 'everwrite_member_state', { member, state: 'up' }), 1, `${member} up`);
+  for (const member of ['n1', 'n2', 'n3']) assert.equal(sampleOf(before, 'everwrite_member_state', { member, state: 'up' }), 1, `${member} up`);
 
   const writes = 20;
   for (let index = 0; index < writes; index++) assert.equal((await fixture.put(1, 'metrics', `k${index}`, `v${index}`)).status, 204);
@@ -112,7 +90,7 @@ test('GET /metrics of a real node lists every documented family, and the counts 
   assert.equal((await fixture.get(1, 'metrics', 'twins')).status, 300);
 
   const after = await scrape(1);
-  const moved = (name: string, labels: Readonly<Record<string, string>> = {}): number => sum(after, name, labels) - sum(before, name, labels);
+  const moved = (name: string, labels: Readonly<Record<string, string>> = {}): number => sumOf(after, name, labels) - sumOf(before, name, labels);
   assert.ok(moved('everwrite_operation_duration_seconds_count', { operation: 'put', outcome: 'ok' }) >= writes + 1, 'puts counted');
   assert.ok(moved('everwrite_operation_duration_seconds_count', { operation: 'get', outcome: 'ok' }) >= writes + 1, 'gets counted');
   assert.ok(moved('everwrite_http_requests_total', { route: '/buckets/{bucket}/keys/{key}', method: 'PUT', status: '204' }) >= writes + 1);
@@ -127,8 +105,8 @@ test('GET /metrics of a real node lists every documented family, and the counts 
   assert.ok(moved('everwrite_store_write_duration_seconds_count') > 0, 'store writes timed');
   assert.ok(moved('everwrite_transport_frames_sent_total') >= writes, 'frames to peers counted');
   assert.ok(moved('everwrite_transport_bytes_received_total') > 0, 'bytes from peers counted');
-  assert.ok(sample(after, 'process_cpu_user_seconds_total') > 0);
-  assert.ok(sample(after, 'nodejs_eventloop_lag_seconds') >= 0 && /^nodejs_eventloop_lag_seconds \d/m.test(after));
+  assert.ok(sampleOf(after, 'process_cpu_user_seconds_total') > 0);
+  assert.ok(sampleOf(after, 'nodejs_eventloop_lag_seconds') >= 0 && /^nodejs_eventloop_lag_seconds \d/m.test(after));
   fixture.assertNoCrashes();
 });
 
@@ -138,9 +116,9 @@ test('a node killed with -9 shows down, its writes wait as hints, and after rest
   await fixture.kill(3);
   // Both coordinators skip n3 at once (a probe write each), so every write below is hinted rather than queued for it.
   await Promise.all([fixture.makeCoordinatorSeeDown(1, 3), fixture.makeCoordinatorSeeDown(2, 3)]);
-  await eventually('n1 to export n3 as down', async () => (sample(await scrape(1), 'everwrite_member_state', { member: 'n3', state: 'down' }) === 1 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
-  const stored = async (): Promise<number> => sum(await scrape(1), 'everwrite_hints_stored_total', { target: 'n3' }) + sum(await scrape(2), 'everwrite_hints_stored_total', { target: 'n3' });
-  const pending = async (): Promise<number> => sum(await scrape(1), 'everwrite_hints_pending', { target: 'n3' }) + sum(await scrape(2), 'everwrite_hints_pending', { target: 'n3' });
+  await eventually('n1 to export n3 as down', async () => (sampleOf(await scrape(1), 'everwrite_member_state', { member: 'n3', state: 'down' }) === 1 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
+  const stored = async (): Promise<number> => sumOf(await scrape(1), 'everwrite_hints_stored_total', { target: 'n3' }) + sumOf(await scrape(2), 'everwrite_hints_stored_total', { target: 'n3' });
+  const pending = async (): Promise<number> => sumOf(await scrape(1), 'everwrite_hints_pending', { target: 'n3' }) + sumOf(await scrape(2), 'everwrite_hints_pending', { target: 'n3' });
   const storedBefore = await stored();
   for (let index = 0; index < 10; index++) assert.equal((await fixture.put(1 + (index % 2), 'handoff', `h${index}`, 'v', { w: 2 })).status, 204);
   // A coordination stores its hints when it ends, which can be after the client's 204 (W=2 met).
@@ -149,11 +127,11 @@ test('a node killed with -9 shows down, its writes wait as hints, and after rest
   // W=3 cannot be met with n3 down. 12 failures in a few seconds put at least 6 (the line's threshold is 5) in one 10 s window, however the windows fall.
   for (let index = 0; index < 12; index++) assert.equal((await fixture.put(1, 'handoff', `q${index}`, 'v', { w: 3, timeoutMs: 300 })).status, 503);
   await eventually('a quorum_failures line', async () => (fixture.logs().includes('"event":"quorum_failures"') ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 });
-  assert.ok(sum(await scrape(1), 'everwrite_operation_duration_seconds_count', { operation: 'put', outcome: 'EVERWRITE_QUORUM_NOT_MET' }) >= 12, 'quorum failures by code');
+  assert.ok(sumOf(await scrape(1), 'everwrite_operation_duration_seconds_count', { operation: 'put', outcome: 'EVERWRITE_QUORUM_NOT_MET' }) >= 12, 'quorum failures by code');
 
   await fixture.restart(3);
   await eventually('every hint for n3 delivered', async () => ((await pending()) === 0 ? true : undefined), { timeoutMs: 45_000, intervalMs: 250 });
-  const delivered = sum(await scrape(1), 'everwrite_hints_delivered_total', { target: 'n3' }) + sum(await scrape(2), 'everwrite_hints_delivered_total', { target: 'n3' });
+  const delivered = sumOf(await scrape(1), 'everwrite_hints_delivered_total', { target: 'n3' }) + sumOf(await scrape(2), 'everwrite_hints_delivered_total', { target: 'n3' });
   assert.ok(delivered >= 10, `hints delivered: ${delivered}`);
   await eventually('a hints_handed_off line', async () => (fixture.logs().includes('"event":"hints_handed_off"') ? true : undefined), { timeoutMs: 10_000, intervalMs: 250 });
 

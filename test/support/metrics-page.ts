@@ -39,3 +39,10 @@ export function labelValuesOf(page: string, name: string, label: string): Set<st
   }
   return values;
 }
+
+/** The value of the one sample of `name` with exactly these labels (in any order); 0 when absent. */
+export function sampleOf(page: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
+  const wanted = Object.entries(labels);
+  const found = samplesOf(page).find((sample) => sample.name === name && sample.labels.size === wanted.length && wanted.every(([key, value]) => sample.labels.get(key) === value));
+  return found?.value ?? 0;
+}
