@@ -100,6 +100,13 @@ const firstStorageKey = new Uint8Array([0, 0]);
 const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 
+/**
+ * How long a node that left waits for its hints to be handed out, in ms: less than the 30 s the
+ * members keep a departed node as a transport peer (start-node.ts), so they still take them.
+ */
+const leaveHintsWaitMsMax = 20_000;
+const leaveHintsPollMs = 250;
+
 export class NodeRuntime implements KvService, UserDirectory {
   private readonly waiters = new IdTable<Waiter>();
   /** Events waiting to be stepped; see dispatch(). */
@@ -496,7 +503,7 @@ export class NodeRuntime implements KvService, UserDirectory {
         this.dropPartition(effect.partition).catch((error: unknown) => this.logger.error({ partition: effect.partition, error: String(error) }, 'dropping a partition failed; its records stay on disk'));
         return;
       case 'leftCluster':
-        this.options.onLeftCluster?.(effect.viewVersion);
+        this.leaveOnceHintsAreOut(effect.viewVersion, this.options.clock.monotonicMs() + leaveHintsWaitMsMax);
         return;
       case 'log':
         this.logger[effect.level](effect.fields ?? {}, effect.message);
@@ -702,6 +709,21 @@ export class NodeRuntime implements KvService, UserDirectory {
   }
 
   /** Hints held per target: what /admin/hints and the metrics show. */
+  /**
+   * A node that left hands its hints out before it goes: delivered to their targets, or for a target
+   * down, relayed as hints to a staying member (the core's hint relay, decision 0017). It waits at
+   * most until `deadlineMs` and logs what it could not hand out.
+   */
+  private leaveOnceHintsAreOut(viewVersion: number, deadlineMs: number): void {
+    const held = this.hintsPending().reduce((sum, entry) => sum + entry.count, 0);
+    if (held > 0 && this.running && this.options.clock.monotonicMs() < deadlineMs) {
+      this.options.timers.after(leaveHintsPollMs, () => this.leaveOnceHintsAreOut(viewVersion, deadlineMs));
+      return;
+    }
+    if (held > 0) this.logger.warn({ event: 'left_with_hints', hints: held }, 'leaving with hints no member took: their writes keep the copies they were acknowledged with');
+    this.options.onLeftCluster?.(viewVersion);
+  }
+
   hintsPending(): Array<{ readonly target: string; readonly count: number; readonly bytes: number }> {
     return this.options.hints.pendingByTarget();
   }

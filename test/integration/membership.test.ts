@@ -40,8 +40,8 @@ async function hintsPending(url: string): Promise<number> {
 /**
  * W=2 of N=3: a write acknowledged while its third replica was slow leaves a hint, delivered within
  * a few seconds. Every replica holds the write only once its hint is delivered, so the R=1 check
- * waits for that (bounded), and the leave waits for the leavers' hints: a leaving node's undelivered
- * hints are not handed off (decision 0017, "Not covered").
+ * waits for that (bounded), and the leave waits for the leavers' hints, so that the check judges the
+ * partition handoff alone (a leaver hands its hints out too, decision 0017, shown in the unit tests).
  */
 async function waitHintsDelivered(urls: readonly string[]): Promise<void> {
   for (const url of urls) await eventually(`${url} to deliver its hints`, async () => ((await hintsPending(url)) === 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });

@@ -252,6 +252,22 @@ export class Handoff {
     return transition.view.members.filter((member) => member.id !== this.kernel.self && member.state !== 'removed' && member.state !== 'leaving' && this.kernel.isAlive(member.id)).map((member) => member.id);
   }
 
+  /**
+   * Where a node that has left the cluster sends a hint it holds for `target`, a staying member it
+   * holds down: to the lowest-id staying member it holds up, as a hint for `target` (replicaPut with
+   * hintFor), which keeps it. Hints are not part of the handoff; without this, the ones a leaving
+   * node held for a member that was down went with it, and the write they carried had one copy
+   * fewer. Undefined while this node has not left, for a target that is up (delivered directly) or
+   * does not stay, and when no staying member is up.
+   */
+  hintRelay(target: NodeId): NodeId | undefined {
+    const transition = this.transition;
+    if (transition === undefined || !transition.left || this.kernel.isAlive(target)) return undefined;
+    const staying = this.staying(transition);
+    if (!transition.view.members.some((member) => member.id === target && member.state !== 'leaving' && member.state !== 'removed')) return undefined;
+    return staying.filter((member) => member !== target).sort()[0];
+  }
+
   private heardPast(transition: Transition, member: NodeId): boolean {
     return (this.gossip.peerSummaries().get(member)?.version ?? 0) > transition.view.version;
   }

@@ -4,6 +4,7 @@
 // at a time, which paces delivery so a returning node is not flooded.
 import { asPartitionIndex, type NodeId } from '../base/ids.ts';
 import { primaryNodes } from '../ring/index.ts';
+import type { Message } from '../protocol/messages.ts';
 import type { LoadedHint } from './events.ts';
 import type { NodeKernel } from './kernel.ts';
 
@@ -37,20 +38,21 @@ export class HintDelivery {
     const { kernel } = this;
     if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self) return;
     const member = kernel.ring.members.some((candidate) => candidate.id === target);
-    if (member && !kernel.isAlive(target)) return;
+    const relay = member && !kernel.isAlive(target) ? kernel.hintRelay?.(target) : undefined;
+    if (member && !kernel.isAlive(target) && relay === undefined) return;
     // The background byte budget is shared with handoff and anti-entropy (background-admission.ts): in debt, wait a round.
     if (!kernel.background.mayRun(kernel.nowMs)) return;
     const pending = new Map<number, PendingHint>();
     const timer = kernel.setTimer(kernel.settings.requestTimeoutMs, () => this.onRoundTimeout(target));
     this.inFlight.set(target, { pending, timer });
     for (const hint of hints) {
-      const to = member ? target : this.primaryInstead(hint);
+      const to = relay ?? (member ? target : this.primaryInstead(hint));
       if (to === undefined) continue;
       const record = hint.encoded;
       kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
         to,
-        (id) => ({ type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true }),
+        (id): Message => (relay === undefined ? { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true } : { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true, hintFor: target }),
         (from, message) => this.onAcknowledged(target, from, message.type === 'replicaPutAck' && message.ok, message.type === 'replicaPutAck' ? message.id : -1),
       );
       pending.set(id, { hintId: hint.id, to });

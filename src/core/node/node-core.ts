@@ -121,6 +121,7 @@ export class NodeCore {
       const handoff = this.handoff;
       handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
       this.kernel.handoffForwardTargets = (partition) => handoff.forwardTargets(partition);
+      this.kernel.hintRelay = (target) => handoff.hintRelay(target);
     }
   }
 

@@ -337,3 +337,37 @@ test('a leaving node goes only once the staying members completed, so a lost las
   }, 60_000), `the staying members complete (${staying.map((id) => cluster.node(id).view.version)}) and n4 leaves (${leftAtMs})`);
   assert.ok(knewAllAtMs !== undefined && leftAtMs !== undefined && leftAtMs > knewAllAtMs + 3_000, `n4 knew every transfer done at ${knewAllAtMs} ms and left at ${leftAtMs} ms, after its word got through`);
 });
+
+test('a node that left hands a hint for a staying member it holds down to another staying member, as a hint for that member', () => {
+  const cluster = new ViewCluster(view(4), { ...settings, livenessSuspicionTimeoutMs: 1_000 });
+  writeKeys(cluster, 40);
+  const transition = cluster.commit('n1', [{ kind: 'leave', id: asNodeId('n4') }]);
+  let leftAtMs: number | undefined;
+  assert.ok(cluster.runUntil(() => {
+    if (leftAtMs === undefined && cluster.node('n4').leftAtVersion !== undefined) leftAtMs = cluster.nowMs;
+    return leftAtMs !== undefined;
+  }, 60_000), 'n4 leaves');
+  const n4 = cluster.node('n4').core;
+  const hint = { id: 'h1', partition: 0, storageKey: encodeStorageKey('b', 'held'), encoded: encodeRecord(cluster.node('n1').records.values().next().value!) };
+  const sent = (): Array<{ to: string; message: Message }> => n4.takeEffects().flatMap((effect) => (effect.type === 'send' && effect.message.type === 'replicaPut' ? [{ to: effect.to, message: effect.message }] : []));
+  n4.takeEffects();
+  // While n3 is up the hint goes to n3 itself.
+  n4.step({ type: 'hintsLoaded', nowMs: cluster.nowMs, target: asNodeId('n3'), hints: [hint] });
+  const direct = sent();
+  assert.deepEqual(direct.map((send) => send.to), ['n3']);
+  assert.equal((direct[0]!.message as Extract<Message, { type: 'replicaPut' }>).hintFor, undefined);
+  n4.step({ type: 'message', nowMs: cluster.nowMs, from: asNodeId('n3'), message: { type: 'replicaPutAck', id: (direct[0]!.message as Extract<Message, { type: 'replicaPut' }>).id, ok: true } });
+  // n3 crashes; once n4 holds it down, the hint goes to n1 (the lowest-id staying member up) with hintFor n3.
+  cluster.crash('n3');
+  assert.ok(cluster.runUntil(() => !n4.isAlive(asNodeId('n3'), cluster.nowMs), 30_000), 'n4 holds n3 down');
+  n4.takeEffects();
+  n4.step({ type: 'hintsLoaded', nowMs: cluster.nowMs, target: asNodeId('n3'), hints: [{ ...hint, id: 'h2' }] });
+  const relayed = sent();
+  assert.equal(relayed.length, 1);
+  assert.equal(relayed[0]!.to, 'n1');
+  const put = relayed[0]!.message as Extract<Message, { type: 'replicaPut' }>;
+  assert.equal(put.hintFor, 'n3');
+  n4.step({ type: 'message', nowMs: cluster.nowMs, from: asNodeId('n1'), message: { type: 'replicaPutAck', id: put.id, ok: true } });
+  assert.ok(n4.takeEffects().some((effect) => effect.type === 'hintRemove' && effect.ids.includes('h2')), 'n4 drops the hint once n1 holds it');
+  assert.equal(transition.version + 1, cluster.node('n1').view.version);
+});
