@@ -7,11 +7,12 @@
 // (storeMinted), so its fsync and theirs overlap; its own acknowledgement counts when it is durable
 // (decision 0009).
 import type { NodeId } from '../base/ids.ts';
-import { contextAfterUpdate, decodeContext, encodeRecord, isLive, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
+import { contextAfterUpdate, decodeContext, encodeRecord, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
 import { primaryNodes, type PreferenceEntry } from '../ring/index.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { PutTally } from '../quorum/tally.ts';
 import type { RequestOptions } from '../protocol/contract.ts';
+import { planWriteFinish } from '../quorum/write-finish.ts';
 import type { ClientWrite, StoreResult } from './events.ts';
 import { Coordination } from './coordination.ts';
 import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
@@ -53,6 +54,17 @@ class PutCoordination extends Coordination {
 
   get answered(): boolean {
     return this.state === 'waitingForStragglers' || this.state === 'finished';
+  }
+
+  /** The primary acknowledged the version itself (WriteAnswers, for planWriteFinish). */
+  hasAcknowledged(node: NodeId): boolean {
+    return this.tally.hasAcknowledged(node);
+  }
+
+  /** The version reached the primary, or a fallback acknowledged it in its place (WriteAnswers). */
+  isCovered(primary: NodeId): boolean {
+    for (let index = 0; index < this.coveredCount; index++) if (this.coveredPrimaries[index] === primary) return true;
+    return false;
   }
 }
 
@@ -213,12 +225,7 @@ function onReplicaReply(coordination: PutCoordination, from: NodeId, message: Me
 function acknowledge(coordination: PutCoordination, target: PreferenceEntry): void {
   coordination.tally.acknowledge(target.node);
   const primary = target.role === 'fallback' && target.standsInFor !== undefined ? target.standsInFor : target.node;
-  if (!isCovered(coordination, primary)) coordination.coveredPrimaries[coordination.coveredCount++] = primary;
-}
-
-function isCovered(coordination: PutCoordination, primary: NodeId): boolean {
-  for (let index = 0; index < coordination.coveredCount; index++) if (coordination.coveredPrimaries[index] === primary) return true;
-  return false;
+  if (!coordination.isCovered(primary)) coordination.coveredPrimaries[coordination.coveredCount++] = primary;
 }
 
 function decide(coordination: PutCoordination): void {
@@ -256,15 +263,11 @@ function finish(coordination: PutCoordination): void {
   coordination.release();
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
-  let everyPrimaryHoldsIt = true;
-  const primaries = plan.primaries;
-  for (let index = 0; index < primaries.length; index++) {
-    const primary = primaries[index] as NodeId;
-    if (!coordination.tally.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
-    if (primary === kernel.self || isCovered(coordination, primary)) continue;
-    kernel.addHint({ target: primary, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable }, ignoreHintResult);
+  const finished = planWriteFinish(plan.primaries, kernel.self, coordination, record);
+  for (const target of finished.hintFor) {
+    kernel.addHint({ target, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable }, ignoreHintResult);
   }
-  if (everyPrimaryHoldsIt && record.siblings.length > 0 && !isLive(record)) scheduleReap(kernel, plan, record);
+  if (finished.reap) scheduleReap(kernel, plan, record);
 }
 
 function ignoreHintResult(): void {}
