@@ -1,7 +1,7 @@
 // Why: the coordinator of every client request encodes and decodes peer message frames on its one
 // thread, so their CPU cost bounds its throughput. This compares the msgpack codec the nodes used
 // before (msgpackr plus the required-field check, reproduced here) with the hand-laid codec of
-// src/runtime/message-codec.ts on realistic batches: encode, decode, and both, in CPU ns per
+// src/runtime/codec/message-codec.ts on realistic batches: encode, decode, and both, in CPU ns per
 // message and frames per CPU-second (docs/ARCHITECTURE.md habit 9: benchmarks measure, they do not assert).
 //
 // Usage: npx tsx bench/message-codec.bench.ts [--rounds 5] [--budget-ms 300]
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
 import { EverwriteError } from '../src/core/base/errors.ts';
 import type { Message } from '../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../src/runtime/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../src/runtime/codec/message-codec.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,7 +55,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   keyListReply: ['id', 'ok', 'keys'],
 };
 
-/** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1), unchanged. */
+/** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1, since moved to src/runtime/codec/), unchanged. */
 function msgpackDecode(frame: Uint8Array): Message[] {
   let decoded: unknown;
   try {

@@ -20,10 +20,10 @@ import { keyHash, partitionOf, primaryNodes, type Ring } from '../core/ring/inde
 import { commitPlan, firstView, nextView, type ClusterView, type PlanChange } from '../core/cluster-view/index.ts';
 import { actorOf, decodeRecord, emptyRecord, type VersionedRecord } from '../core/versioning/index.ts';
 import { HmacContextSeal } from '../io/context-seal.ts';
-import { HintStore } from '../runtime/hint-store.ts';
-import { LocalStore } from '../runtime/local-store.ts';
+import { HintStore } from '../runtime/stores/hint-store.ts';
+import { LocalStore } from '../runtime/stores/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
-import { bootIdentity } from '../runtime/node-metadata.ts';
+import { bootIdentity } from '../runtime/stores/node-metadata.ts';
 import { DotLedger } from './dot-ledger.ts';
 import type { GetResult } from '../runtime/service.ts';
 import { SimClock, SimTimers, type ClockSkew } from './clock.ts';

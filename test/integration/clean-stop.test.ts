@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNode } from '../../src/index.ts';
 import { createStorageEngine } from '../../src/io/storage/index.ts';
-import { bootIdentity } from '../../src/runtime/node-metadata.ts';
+import { bootIdentity } from '../../src/runtime/stores/node-metadata.ts';
 import { freePort } from '../support/free-port.ts';
 
 const bounded = { timeout: 60_000 };

@@ -1,4 +1,4 @@
-// Why: inter-node message frames (src/runtime/message-codec.ts). A frame from an authenticated peer
+// Why: inter-node message frames (src/runtime/codec/message-codec.ts). A frame from an authenticated peer
 // can still be malformed (a bug, a version skew), so decoding may only ever refuse with
 // EVERWRITE_BAD_FRAME. The decoder wraps anything unexpected in that code too, as a last line of
 // defence; the fuzzer counts such a wrapped error ("could not be decoded") as a crash, since it
@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import type { ForwardedOperation, Message, PropsEntry, UserEntry, UserRole } from '../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../../src/runtime/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../src/runtime/codec/message-codec.ts';
 import { type FuzzTarget, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes } from '../mutate.ts';
 import { sameValue } from './compare.ts';

@@ -1,6 +1,6 @@
 // Why: what a node reads back from its own disk at boot: write-ahead-log files
-// (src/io/storage/log-format.ts), stored hints (src/runtime/hint-store.ts) and bucket props in the
-// metadata namespace (src/runtime/node-metadata.ts). A torn or corrupted file must never stop a
+// (src/io/storage/log-format.ts), stored hints (src/runtime/stores/hint-store.ts) and bucket props in the
+// metadata namespace (src/runtime/stores/node-metadata.ts). A torn or corrupted file must never stop a
 // node with a crash: the log stops replay at the first bad record, a hint or a props entry that
 // does not decode is skipped. The log's CRC would stop random edits at once, so the log target
 // re-seals its edited records (the CRC a bug in the writer would also produce) to reach the
@@ -9,8 +9,8 @@ import fc from 'fast-check';
 import type { PropsEntry } from '../../../src/core/protocol/messages.ts';
 import { decodeStorageKey, encodeStorageKey, placementInput } from '../../../src/core/protocol/storage-key.ts';
 import { crc32, decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic, recordHeaderBytes } from '../../../src/io/storage/log-format.ts';
-import { decodeHint, encodeHintKey, encodeHintValue } from '../../../src/runtime/hint-store.ts';
-import { decodePropsEntry, propsStorageKey } from '../../../src/runtime/node-metadata.ts';
+import { decodeHint, encodeHintKey, encodeHintValue } from '../../../src/runtime/stores/hint-store.ts';
+import { decodePropsEntry, propsStorageKey } from '../../../src/runtime/stores/node-metadata.ts';
 import type { BatchOperation } from '../../../src/runtime/ports.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { hexPreview, mutatedBytes, mutatedJson } from '../mutate.ts';

@@ -17,8 +17,8 @@ import { HmacContextSeal } from '../../../src/io/context-seal.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
-import { HintStore } from '../../../src/runtime/hint-store.ts';
-import { LocalStore } from '../../../src/runtime/local-store.ts';
+import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
+import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../../../src/runtime/node-runtime.ts';
 import { installProcessGuard, type GuardedProcess } from '../../../src/server/process-guard.ts';
 

@@ -7,7 +7,7 @@ import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { contextHeaderBytesMax, type StoredValue, type VersionVector } from '../../../src/core/versioning/index.ts';
 import type { VersionRequest } from '../../../src/core/node/effects.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { LocalStore } from '../../../src/runtime/local-store.ts';
+import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import { toGetResult } from '../../../src/runtime/node-runtime.ts';
 import { testContextSeal } from '../../support/context-seal.ts';
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { LocalStore } from '../../../src/runtime/local-store.ts';
+import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 
 const stored = (value: string) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
 const request = { durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false, context: new Map() };

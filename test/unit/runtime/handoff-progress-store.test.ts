@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { asNodeId } from '../../../src/core/base/ids.ts';
 import type { HandoffProgress } from '../../../src/core/node/effects.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { clearHandoffProgress, decodeHandoffProgress, encodeHandoffProgress, loadHandoffProgress, saveHandoffProgress } from '../../../src/runtime/handoff-progress-store.ts';
+import { clearHandoffProgress, decodeHandoffProgress, encodeHandoffProgress, loadHandoffProgress, saveHandoffProgress } from '../../../src/runtime/stores/handoff-progress-store.ts';
 import { reservedNamespaces } from '../../../src/runtime/ports.ts';
-import { bootIdentity } from '../../../src/runtime/node-metadata.ts';
+import { bootIdentity } from '../../../src/runtime/stores/node-metadata.ts';
 
 const progress = (viewVersion: number, partition: number, extra: Partial<HandoffProgress> = {}): HandoffProgress => ({ viewVersion, partition, target: asNodeId('n4'), done: false, ...extra });
 

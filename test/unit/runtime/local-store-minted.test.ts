@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { emptyRecord, type StoredValue, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 import type { VersionRequest } from '../../../src/core/node/effects.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { LocalStore } from '../../../src/runtime/local-store.ts';
+import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
 
 /** A memory engine seen only through the asynchronous port (no getNow/batchNow/readNow), whose next batch can be made to fail. */

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { decodeRecord, type StoredValue, type VersionedRecord } from '../../../src/core/versioning/index.ts';
 import type { VersionRequest } from '../../../src/core/node/effects.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { LocalStore } from '../../../src/runtime/local-store.ts';
-import { counterFloorKey } from '../../../src/runtime/counter-floors.ts';
+import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
+import { counterFloorKey } from '../../../src/runtime/stores/counter-floors.ts';
 import type { StorageEngine } from '../../../src/runtime/ports.ts';
 
 const key = new TextEncoder().encode('\u0000\u0001bk');

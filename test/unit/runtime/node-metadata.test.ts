@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStorageEngine, MemoryEngine } from '../../../src/io/storage/index.ts';
-import { bootIdentity, idRangePerBoot, markCleanStop, propsStorageKey, userStorageKey } from '../../../src/runtime/node-metadata.ts';
+import { bootIdentity, idRangePerBoot, markCleanStop, propsStorageKey, userStorageKey } from '../../../src/runtime/stores/node-metadata.ts';
 import { reservedNamespaces } from '../../../src/runtime/ports.ts';
 
 /** Draws the given epochs in order (then fails): the test decides what "random" returns. */

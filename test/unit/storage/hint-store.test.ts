@@ -3,7 +3,7 @@
 // and byte bounds, and that a reopened store rebuilds its counts and keeps ordering new hints last.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HintStore } from '../../../src/runtime/hint-store.ts';
+import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { reservedNamespaces } from '../../../src/runtime/ports.ts';
 import { bytes, collect, createTestEngine, text, withTemporaryDirectory } from '../../support/storage-engines.ts';

@@ -9,7 +9,7 @@ import { Packr } from 'msgpackr';
 import { propertyOptions } from '../../support/property.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import type { ForwardedOperation, Message, PropsEntry } from '../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../../src/runtime/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../src/runtime/codec/message-codec.ts';
 
 const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill);
 const highId = 7 * 2 ** 32 + 12_345;

@@ -11,10 +11,10 @@
 //                      count x (storageKey bytes, record bytes)
 //               ack:   id, viewVersion, partition
 //               done:  viewVersion, integer count (<= handoffWireLimits.doneTransfersMax), count transfer indices
-import type { HandoffMessage, HandoffRecord } from '../core/protocol/messages.ts';
-import { viewLimits } from '../core/cluster-view/index.ts';
-import { defaultLimits } from '../core/base/limits.ts';
-import { varintSize, writeVarint } from '../core/versioning/wire.ts';
+import type { HandoffMessage, HandoffRecord } from '../../core/protocol/messages.ts';
+import { viewLimits } from '../../core/cluster-view/index.ts';
+import { defaultLimits } from '../../core/base/limits.ts';
+import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
 import type { FrameCursor } from './message-codec.ts';
 
 export const handoffMessageCode = 12;

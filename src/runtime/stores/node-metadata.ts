@@ -11,12 +11,12 @@
 // replica that holds the first take the second for a version it already has, and drop it, though
 // it was acknowledged (found by the simulator with buffered buckets; decision 0008). A clean stop
 // writes the marker durably after the node's last write, so a restart after it keeps the epoch.
-import type { PropsEntry, UserEntry } from '../core/protocol/messages.ts';
-import { userProblem } from '../core/node/users.ts';
-import type { HandoffProgress } from '../core/node/effects.ts';
+import type { PropsEntry, UserEntry } from '../../core/protocol/messages.ts';
+import { userProblem } from '../../core/node/users.ts';
+import type { HandoffProgress } from '../../core/node/effects.ts';
 import { loadHandoffProgress } from './handoff-progress-store.ts';
 import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
-import { reservedNamespaces, type StorageEngine } from './ports.ts';
+import { reservedNamespaces, type StorageEngine } from '../ports.ts';
 
 const epochKey = new TextEncoder().encode('epoch');
 const bootKey = new TextEncoder().encode('boots');

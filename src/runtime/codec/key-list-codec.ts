@@ -10,10 +10,10 @@
 //               request: id, bucket bytes (UTF-8), keysMax (>= 1), integer count (1..wirePartitionsMax),
 //                        count strictly ascending partitions, after bytes (a key; empty: from the start)
 //               reply:   id, integer count (<= wireKeysMax), count key bytes[, next partition, next after bytes]
-import type { KeyListMessage } from '../core/protocol/messages.ts';
-import { keyListLimits } from '../core/key-listing/index.ts';
-import { decodeName } from '../core/protocol/storage-key.ts';
-import { varintSize, writeVarint } from '../core/versioning/wire.ts';
+import type { KeyListMessage } from '../../core/protocol/messages.ts';
+import { keyListLimits } from '../../core/key-listing/index.ts';
+import { decodeName } from '../../core/protocol/storage-key.ts';
+import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
 import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
 export const keyListMessageCode = 10;

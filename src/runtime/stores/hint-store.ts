@@ -18,13 +18,13 @@
 // acknowledged version (found by the simulator, test/sim regression seeds). Adds to one slot are
 // serialised so each merge sees the hint the previous add left. A record that does not decode
 // cannot be delivered anyway, so an undecodable older one is simply replaced.
-import type { BatchOperation, StorageEngine } from './ports.ts';
-import { reservedNamespaces } from './ports.ts';
-import { KeyedSerializer } from './keyed-serializer.ts';
-import { assert } from '../core/base/assert.ts';
-import { utf8Decode, utf8Encode } from '../core/base/bytes.ts';
-import { EverwriteError } from '../core/base/errors.ts';
-import { decodeRecord, encodeRecord, sync } from '../core/versioning/index.ts';
+import type { BatchOperation, StorageEngine } from '../ports.ts';
+import { reservedNamespaces } from '../ports.ts';
+import { KeyedSerializer } from '../keyed-serializer.ts';
+import { assert } from '../../core/base/assert.ts';
+import { utf8Decode, utf8Encode } from '../../core/base/bytes.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import { decodeRecord, encodeRecord, sync } from '../../core/versioning/index.ts';
 
 export interface Hint {
   readonly id: string;

@@ -40,13 +40,13 @@
 //  10 keyList          key listing's request and reply (key-list-codec.ts, decision 0030)
 // Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
 import { Packr } from 'msgpackr';
-import { assert } from '../core/base/assert.ts';
-import { utf8Decode } from '../core/base/bytes.ts';
-import { EverwriteError } from '../core/base/errors.ts';
-import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../core/protocol/messages.ts';
+import { assert } from '../../core/base/assert.ts';
+import { utf8Decode } from '../../core/base/bytes.ts';
+import { EverwriteError } from '../../core/base/errors.ts';
+import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../../core/protocol/messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
-import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../core/versioning/wire.ts';
+import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../../core/versioning/wire.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
 import { decodeKeyListMessage, keyListFlag, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';

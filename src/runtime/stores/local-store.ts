@@ -4,13 +4,13 @@
 // serialises them per key and leaves reads unserialised (they see the last completed write). An
 // engine that answers synchronously (getNow/batchNow: everything in memory) needs none of that: the
 // read-modify-write is one synchronous step, and the answer is a value, not a promise.
-import type { VersionedRecord } from '../core/versioning/index.ts';
-import type { VersionRequest } from '../core/node/effects.ts';
-import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, sync } from '../core/versioning/index.ts';
-import { mergeIntoReplica, mintVersion } from '../core/node/replica-versions.ts';
-import type { StorageEngine } from './ports.ts';
-import { KeyedSerializer } from './keyed-serializer.ts';
-import { latin1 } from './latin1.ts';
+import type { VersionedRecord } from '../../core/versioning/index.ts';
+import type { VersionRequest } from '../../core/node/effects.ts';
+import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, sync } from '../../core/versioning/index.ts';
+import { mergeIntoReplica, mintVersion } from '../../core/node/replica-versions.ts';
+import type { StorageEngine } from '../ports.ts';
+import { KeyedSerializer } from '../keyed-serializer.ts';
+import { latin1 } from '../latin1.ts';
 import { CounterFloors } from './counter-floors.ts';
 
 /** A store answer: a value when the engine answered synchronously, else a promise of it. */

@@ -4,10 +4,10 @@
 // metadata namespace beside the node's epoch and view, durably, and reads it back at boot. What is
 // read back is checked field by field: a damaged entry is skipped (the transfer then restarts from
 // the partition's first key, which only re-sends records: merging is idempotent).
-import type { HandoffProgress } from '../core/node/effects.ts';
-import type { NodeId } from '../core/base/ids.ts';
+import type { HandoffProgress } from '../../core/node/effects.ts';
+import type { NodeId } from '../../core/base/ids.ts';
 import { parseStoredObject, sameBytes, startsWith } from './metadata-json.ts';
-import { reservedNamespaces, type StorageEngine } from './ports.ts';
+import { reservedNamespaces, type StorageEngine } from '../ports.ts';
 
 const prefix = 'handoff/';
 const prefixBytes = new TextEncoder().encode(prefix);

@@ -3,8 +3,8 @@
 // durably whenever the node adopts a newer one. What is read back is checked like a view from a
 // peer: a damaged or hand-edited entry stops the boot with EVERWRITE_BAD_VIEW instead of being
 // half-used.
-import { decodeView, type ClusterView } from '../core/cluster-view/index.ts';
-import { reservedNamespaces, type StorageEngine } from './ports.ts';
+import { decodeView, type ClusterView } from '../../core/cluster-view/index.ts';
+import { reservedNamespaces, type StorageEngine } from '../ports.ts';
 
 const viewKey = new TextEncoder().encode('cluster-view');
 

@@ -9,11 +9,11 @@
 //             digest: version, partitionCount integers, digest text (32 hex digits)
 //             pull:   version integer
 //             full:   view bytes (at most viewLimits.viewBytesMax; decoded and checked by the gossip)
-import { assert } from '../core/base/assert.ts';
-import { viewDigestPattern, viewLimits, type ViewMessage } from '../core/cluster-view/index.ts';
-import { isPowerOfTwo } from '../core/ring/position.ts';
-import { ringLimits } from '../core/ring/index.ts';
-import { varintSize, writeVarint } from '../core/versioning/wire.ts';
+import { assert } from '../../core/base/assert.ts';
+import { viewDigestPattern, viewLimits, type ViewMessage } from '../../core/cluster-view/index.ts';
+import { isPowerOfTwo } from '../../core/ring/position.ts';
+import { ringLimits } from '../../core/ring/index.ts';
+import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
 import type { FrameCursor } from './message-codec.ts';
 
 export const viewMessageCode = 14;
