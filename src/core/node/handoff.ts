@@ -253,6 +253,20 @@ export class Handoff {
   }
 
   /**
+   * Whether this node is handing its partitions away: it is leaving, and streaming began. From then
+   * on it coordinates no client request and keeps no hint for others (node-core.ts, replica.ts): a
+   * version it minted or a hint it took after its scan passed the key would stay with it alone,
+   * and go when it exits (simulator seed 180217875 lost an acknowledged write that way: the leaving
+   * node stood in for three primaries it held down, acknowledged with W=1 from its own hint store,
+   * and left before it could hand the hints out).
+   */
+  handsOff(): boolean {
+    const transition = this.transition;
+    if (transition === undefined || !transition.started) return false;
+    return transition.view.members.some((member) => member.id === this.kernel.self && member.state === 'leaving');
+  }
+
+  /**
    * Where a node that has left the cluster sends a hint it holds for `target`, a staying member it
    * holds down: to the lowest-id staying member it holds up, as a hint for `target` (replicaPut with
    * hintFor), which keeps it. Hints are not part of the handoff; without this, the ones a leaving

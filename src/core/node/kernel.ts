@@ -56,6 +56,8 @@ export class NodeKernel {
   readonly reapCounts = { tombstonesReaped: 0, contextsRemoved: 0 };
   /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */
   onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
+  /** Whether this node is leaving and streaming its partitions away (handoff.ts handsOff). */
+  handsOff: (() => boolean) | undefined;
   /** Where a node that has left sends a hint for a member it holds down (handoff.ts hintRelay). */
   hintRelay: ((target: NodeId) => NodeId | undefined) | undefined;
   /** The nodes a replica write of a partition this node is handing off is forwarded to (handoff.ts forwardTargets). */

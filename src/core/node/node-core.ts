@@ -122,6 +122,7 @@ export class NodeCore {
       handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
       this.kernel.handoffForwardTargets = (partition) => handoff.forwardTargets(partition);
       this.kernel.hintRelay = (target) => handoff.hintRelay(target);
+      this.kernel.handsOff = () => handoff.handsOff();
     }
   }
 
@@ -155,10 +156,15 @@ export class NodeCore {
     return refused !== undefined;
   }
 
-  /** The coded error clients get while this node's view conflicts with its peers', or undefined. */
+  /**
+   * The coded error clients get while this node's view conflicts with its peers', or while it is
+   * leaving and handing its partitions away (Handoff.handsOff); undefined otherwise.
+   */
   private viewRefusalError(): { code: string; message: string } | undefined {
     const refusal = this.viewGossip?.refusal;
-    return refusal === undefined ? undefined : { code: 'EVERWRITE_VIEW_CONFLICT', message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})` };
+    if (refusal !== undefined) return { code: 'EVERWRITE_VIEW_CONFLICT', message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})` };
+    if (this.handoff?.handsOff() === true) return { code: 'EVERWRITE_UNAVAILABLE', message: 'this node is leaving the cluster and handing its partitions off: send requests to another member' };
+    return undefined;
   }
 
   /** Merkle trees held and ready, and per partition the last exchange, keys repaired and bytes exchanged. */

@@ -52,6 +52,8 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
     return;
   }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
+    // A node handing its partitions away keeps no new hint: it would leave with it (Handoff.handsOff).
+    if (kernel.handsOff?.() === true) return acknowledgeReplicaPut(kernel, from, id, false);
     kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, encoded: message.record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
     return;
   }

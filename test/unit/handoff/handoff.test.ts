@@ -371,3 +371,28 @@ test('a node that left hands a hint for a staying member it holds down to anothe
   assert.ok(n4.takeEffects().some((effect) => effect.type === 'hintRemove' && effect.ids.includes('h2')), 'n4 drops the hint once n1 holds it');
   assert.equal(transition.version + 1, cluster.node('n1').view.version);
 });
+
+test('a leaving node serves clients until its streaming begins, then refuses them and keeps no new hint', () => {
+  const cluster = new ViewCluster(view(4), settings);
+  writeKeys(cluster, 20);
+  let holdViews = true;
+  cluster.intercept = (_from, _to, message) => !(holdViews && isViewMessage(message));
+  cluster.commit('n1', [{ kind: 'leave', id: asNodeId('n4') }]);
+  const n4 = cluster.node('n4').core;
+  const before = cluster.put('n4', 'b', 'served', 'v');
+  cluster.runFor(1_000);
+  assert.equal(cluster.outcome(before)?.ok, true, 'before the gate opens the leaving node still coordinates');
+  holdViews = false;
+  assert.ok(cluster.runUntil(() => n4.handoffStatus().started, 30_000), 'n4 starts streaming');
+  const after = cluster.put('n4', 'b', 'refused', 'v');
+  cluster.runFor(500);
+  const outcome = cluster.outcome(after);
+  assert.equal(outcome?.ok, false);
+  assert.equal(outcome?.ok === false && outcome.error.code, 'EVERWRITE_UNAVAILABLE');
+  n4.takeEffects();
+  const partition = partitionOf(cluster.node('n4').view.ring, keyHash(md5, 'b', 'x'));
+  n4.step({ type: 'message', nowMs: cluster.nowMs, from: asNodeId('n1'), message: { type: 'replicaPut', id: 7, partition, storageKey: encodeStorageKey('b', 'x'), record: encodeRecord(cluster.node('n1').records.values().next().value!), durable: true, hintFor: asNodeId('n2') } });
+  const effects = n4.takeEffects();
+  assert.ok(!effects.some((effect) => effect.type === 'hintAdd'), 'no hint is kept');
+  assert.ok(effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaPutAck' && !effect.message.ok), 'the fallback write is refused');
+});
