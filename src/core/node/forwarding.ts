@@ -21,10 +21,16 @@ function coordinate(kernel: NodeKernel, request: ClientRequest, plan?: RequestPl
   else coordinatePut(kernel, request, plan);
 }
 
-/** The first live primary of the key, or undefined when this node is one (or none is alive). */
+/**
+ * The first live primary of the key, or undefined when this node is one (or none is alive). During
+ * a membership transition a primary that is leaving comes last: once it streams its partitions
+ * away it refuses to coordinate (Handoff.handsOff), so it is asked only when no other primary is up.
+ */
 function forwardTarget(kernel: NodeKernel, plan: RequestPlan): NodeId | undefined {
   if (plan.primaries.includes(kernel.self)) return undefined;
-  return plan.primaries.find((node) => kernel.isAlive(node));
+  const pending = kernel.pending;
+  const staying = pending === undefined ? undefined : plan.primaries.find((node) => kernel.isAlive(node) && pending.ring.members.some((member) => member.id === node));
+  return staying ?? plan.primaries.find((node) => kernel.isAlive(node));
 }
 
 function toOperation(request: ClientRequest): ForwardedOperation {

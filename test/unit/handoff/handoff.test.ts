@@ -396,3 +396,22 @@ test('a leaving node serves clients until its streaming begins, then refuses the
   assert.ok(!effects.some((effect) => effect.type === 'hintAdd'), 'no hint is kept');
   assert.ok(effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaPutAck' && !effect.message.ok), 'the fallback write is refused');
 });
+
+test('during a leave, a node that forwards a request picks a staying primary before the leaving one', () => {
+  const cluster = new ViewCluster(view(4), settings);
+  writeKeys(cluster, 20);
+  const transition = cluster.commit('n1', [{ kind: 'leave', id: asNodeId('n4') }]);
+  assert.ok(cluster.runUntil(() => cluster.node('n4').core.handoffStatus().started, 30_000), 'n4 starts streaming');
+  const key = [...Array(2000).keys()].map((index) => `f${index}`).find((candidate) => placement(transition, candidate).primaries[0] === 'n4')!;
+  const { primaries } = placement(transition, key);
+  const entry = ['n1', 'n2', 'n3'].find((node) => !primaries.includes(node))!;
+  const forwards: string[] = [];
+  cluster.intercept = (from, to, message) => {
+    if (message.type === 'forward' && from === entry) forwards.push(to);
+    return true;
+  };
+  const put = cluster.put(entry, 'b', key, 'v');
+  cluster.runFor(1_000);
+  assert.equal(cluster.outcome(put)?.ok, true, JSON.stringify(cluster.outcome(put)));
+  assert.deepEqual(forwards, [primaries[1]], `forwarded to ${primaries[1]}, the first staying primary, not to n4`);
+});
