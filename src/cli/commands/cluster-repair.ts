@@ -51,7 +51,8 @@ async function runRepair(flags: RepairFlags): Promise<void> {
     const report = await fetchReport(base);
     const done = partitionsDone(report, partition, performance.now() - started);
     const line = `partitions done ${done}/${total}, keys repaired ${keysRepaired(report) - before}`;
-    if (line !== last && !flags.json) console.log(line);
+    // Progress lines are for a person at a terminal; a pipe or a script gets the final line alone.
+    if (line !== last && !flags.json && (process.stdout.isTTY === true || done >= total)) console.log(line);
     last = line;
     if (flags.json && (done >= total || performance.now() >= deadline)) console.log(JSON.stringify({ partitionsDone: done, partitions: total, keysRepaired: keysRepaired(report) - before }));
     if (done >= total) return;
