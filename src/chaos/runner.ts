@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Prng } from '../core/base/prng.ts';
 import { generateSecret } from '../io/transport/handshake.ts';
-import { checkHistory } from '../sim/checker.ts';
+import { checkHistory, type Verdict } from '../sim/checker.ts';
 import { History } from '../sim/history.ts';
 import { quantile } from './quantile.ts';
 import { awaitConvergence, forEachLimited, replicaCount, type ConvergenceResult } from './convergence.ts';
@@ -40,20 +40,9 @@ export interface LatencyFigures {
 }
 
 /** The set checker's verdict on the history (the simulator's, src/sim/checker.ts), plus what the run did and saw. */
-export interface ChaosReport {
-  attempted: number;
-  acknowledged: number;
-  indeterminate: number;
-  lost: number;
-  unexpected: number;
-  /** Elements of acknowledged deletes that came back (the workload deletes nothing today, so 0). */
-  resurrected: number;
-  /** Keys written to whose final read never succeeded. */
-  unreadKeys: number;
-  siblingsMax: number;
+export interface ChaosReport extends Pick<Verdict, 'attempted' | 'acknowledged' | 'indeterminate' | 'lost' | 'unexpected' | 'resurrected' | 'unreadKeys' | 'siblingsMax' | 'unexpectedSample'> {
   /** Up to 10 lost elements as `key:element`. */
   lostSample: string[];
-  unexpectedSample: string[];
   ok: boolean;
   seed: number;
   nemesis: string;

@@ -186,8 +186,9 @@ export class Handoff {
         const outgoing: Outgoing = { transfer, index, counters: emptyCounters(), lastKey: saved?.lastKey, done: saved?.done === true, running: false, scanId: 0, batch: undefined };
         transition.outgoing.push(outgoing);
         if (outgoing.done) transition.knownDone.add(index);
-        const targets = transition.streamedTo.get(transfer.partition) ?? [];
-        transition.streamedTo.set(transfer.partition, [...targets, transfer.target]);
+        const targets = transition.streamedTo.get(transfer.partition);
+        if (targets === undefined) transition.streamedTo.set(transfer.partition, [transfer.target]);
+        else targets.push(transfer.target);
       }
       if (transfer.target === self) transition.incoming.set(incomingKey(transfer.partition, transfer.source), { transfer, index, counters: emptyCounters(), done: false, merging: false });
     });
@@ -277,9 +278,9 @@ export class Handoff {
   hintRelay(target: NodeId): NodeId | undefined {
     const transition = this.transition;
     if (transition === undefined || !transition.left || this.kernel.isAlive(target)) return undefined;
-    const staying = this.staying(transition);
     if (!transition.view.members.some((member) => member.id === target && member.state !== 'leaving' && member.state !== 'removed')) return undefined;
-    return staying.filter((member) => member !== target).sort()[0];
+    // staying() holds only members held up, so never the target, which is held down.
+    return this.staying(transition).sort()[0];
   }
 
   private heardPast(transition: Transition, member: NodeId): boolean {
