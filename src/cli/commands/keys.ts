@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { CliFailure, exitCodes } from '../exit-codes.ts';
 import { parseNodeUrl } from '../format.ts';
 import { jsonOption, nodeOption } from '../options.ts';
-import { describeFetchFailure, processIo, reportServerError, runCommand, type CommandIo } from './kv.ts';
+import { processIo, runCommand, type CommandIo } from '../command-io.ts';
+import { describeFetchFailure, reportServerError } from '../node-fetch.ts';
 
 export interface KeysArguments {
   readonly bucket: string;

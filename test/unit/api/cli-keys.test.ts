@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { runKeys } from '../../../src/cli/commands/keys.ts';
-import type { CommandIo } from '../../../src/cli/commands/kv.ts';
+import type { CommandIo } from '../../../src/cli/command-io.ts';
 import { withHarness } from './http-harness.ts';
 
 const bounded = { timeout: 20_000 };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { registerKvCommands, runDelete, runGet, runPut } from '../../../src/cli/commands/kv.ts';
-import type { CommandIo } from '../../../src/cli/commands/kv.ts';
+import type { CommandIo } from '../../../src/cli/command-io.ts';
 import { startHarness } from './http-harness.ts';
 import type { Harness } from './http-harness.ts';
 
