@@ -6,19 +6,16 @@ import {
   formatContext,
   formatServerError,
   formatSiblings,
-  keyUrl,
+  parseNodeUrl,
   parsePositiveInteger,
-  parseSiblingsBody,
   printableText,
-  singleValueBody,
+  siblingsBodyOf,
 } from '../../../src/cli/format.ts';
 
-test('keyUrl percent-encodes bucket and key, keeps a node path prefix and adds overrides', { timeout: 1000 }, () => {
-  assert.equal(keyUrl('http://127.0.0.1:8001', 'b', 'k'), 'http://127.0.0.1:8001/buckets/b/keys/k');
-  assert.equal(keyUrl('http://h:1/prefix/', 'my b', 'a/b?c#d'), 'http://h:1/prefix/buckets/my%20b/keys/a%2Fb%3Fc%23d');
-  assert.equal(keyUrl('http://h:1', 'b', 'k', { r: 1, w: 2, timeoutMs: 300 }), 'http://h:1/buckets/b/keys/k?r=1&w=2&timeout_ms=300');
-  assert.throws(() => keyUrl('not a url', 'b', 'k'), /--node must be a URL/);
-  assert.throws(() => keyUrl('file:///tmp', 'b', 'k'), /--node must be an http/);
+test('parseNodeUrl takes http and https URLs and refuses anything else as a usage error', { timeout: 1000 }, () => {
+  assert.equal(parseNodeUrl('https://h:1').port, '1');
+  assert.throws(() => parseNodeUrl('not a url'), /--node must be a URL/);
+  assert.throws(() => parseNodeUrl('file:///tmp'), /--node must be an http/);
 });
 
 test('parsePositiveInteger accepts only positive integers and names the option', { timeout: 1000 }, () => {
@@ -51,27 +48,23 @@ test('formatSiblings numbers siblings, shows text as text, binary as base64, del
   );
 });
 
-test('parseSiblingsBody accepts the documented shape and refuses anything else', { timeout: 1000 }, () => {
-  const body = { context: 'c', siblings: [{ deleted: true, lastModified: 'x' }, { value: 'AA==', contentType: 't', lastModified: 'y' }] };
-  assert.deepEqual(parseSiblingsBody(JSON.stringify(body)), body);
-  assert.throws(() => parseSiblingsBody('{"context":1,"siblings":[]}'), /documented/);
-  assert.throws(() => parseSiblingsBody('{"context":"c","siblings":[{"value":"AA=="}]}'), /documented/);
-  assert.throws(() => parseSiblingsBody('[]'), /documented|object/);
-  assert.throws(() => parseSiblingsBody('nope'), SyntaxError);
-});
-
 test('formatServerError shows the coded error, or the raw answer of something else', { timeout: 1000 }, () => {
   assert.equal(formatServerError(503, '{"code":"EVERWRITE_QUORUM_NOT_MET","message":"1 of 2","replied":1}'), 'everwrite: 1 of 2 [EVERWRITE_QUORUM_NOT_MET, HTTP 503]\n');
   assert.equal(formatServerError(502, '<html>Bad Gateway</html>'), 'everwrite: the node answered HTTP 502: <html>Bad Gateway</html>\n');
   assert.equal(formatServerError(500, ''), 'everwrite: the node answered HTTP 500\n');
 });
 
-test('formatContext and singleValueBody give the documented shapes', { timeout: 1000 }, () => {
+test('formatContext and siblingsBodyOf give the documented shapes', { timeout: 1000 }, () => {
   assert.equal(formatContext('abc'), 'context: abc\n');
   assert.equal(formatContext('abc', 'why'), 'context: abc (why)\n');
-  assert.deepEqual(singleValueBody('c', Buffer.from('v'), 'text/plain', 'Thu, 02 Jan 2025 03:04:05 GMT'), {
+  const value = { value: Buffer.from('v'), contentType: 'text/plain', lastModified: new Date('2025-01-02T03:04:05.000Z'), deleted: false };
+  assert.deepEqual(siblingsBodyOf({ found: true, context: 'c', siblings: [value] }), {
     context: 'c',
     siblings: [{ value: 'dg==', contentType: 'text/plain', lastModified: '2025-01-02T03:04:05.000Z' }],
   });
-  assert.equal(singleValueBody('c', new Uint8Array(0), 't', null).siblings[0]?.lastModified, '');
+  const deleted = { value: new Uint8Array(0), contentType: '', lastModified: new Date('2025-01-03T00:00:00.123Z'), deleted: true };
+  assert.deepEqual(siblingsBodyOf({ found: true, context: 'c2', siblings: [value, deleted] }).siblings[1], { deleted: true, lastModified: '2025-01-03T00:00:00.123Z' }, 'a deleted sibling keeps the 300 shape: no value, no content type');
+  const unknownDate = { ...value, value: Buffer.from('v').subarray(0, 1), lastModified: new Date(0) };
+  assert.equal(siblingsBodyOf({ found: true, context: 'c', siblings: [unknownDate] }).siblings[0]?.lastModified, '', 'no Last-Modified (the client\'s epoch) prints as empty');
+  assert.deepEqual(siblingsBodyOf({ found: false, context: 'tomb', siblings: [], reason: 'key is deleted' }), { context: 'tomb', siblings: [] });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import { runKeys } from '../../../../src/cli/commands/keys.ts';
-import type { CommandIo } from '../../../../src/cli/commands/kv.ts';
+import type { CommandIo } from '../../../../src/cli/command-io.ts';
 import { withHarness } from '../../api/http/http-harness.ts';
 
 const bounded = { timeout: 20_000 };
@@ -83,3 +83,27 @@ test('a refused request exits 1, a bad --node 2, an unreachable node 4, a node t
       await new Promise((resolve) => server.close(resolve));
     }
   }));
+
+test('keys sends the credentials of EVERWRITE_USER and EVERWRITE_PASSWORD, as every command that talks to a node does', bounded, async () => {
+  const seen: Array<string | undefined> = [];
+  const server = createServer((request, response) => {
+    seen.push(request.headers.authorization);
+    response.writeHead(200, { 'content-type': 'application/x-ndjson' }).end('{"keys":["x"]}\n{"done":true,"partial":null}\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const saved = [process.env.EVERWRITE_USER, process.env.EVERWRITE_PASSWORD, process.env.EVERWRITE_TOKEN];
+  try {
+    delete process.env.EVERWRITE_TOKEN;
+    process.env.EVERWRITE_USER = 'ops';
+    process.env.EVERWRITE_PASSWORD = 'pw-1';
+    const io = captureIo();
+    assert.equal(await runKeys({ bucket: 'b', node: `http://127.0.0.1:${(server.address() as { port: number }).port}`, json: false }, io), 0, io.err);
+    assert.equal(io.out, 'x\n');
+    assert.deepEqual(seen, [`Basic ${Buffer.from('ops:pw-1').toString('base64')}`]);
+  } finally {
+    const names = ['EVERWRITE_USER', 'EVERWRITE_PASSWORD', 'EVERWRITE_TOKEN'];
+    names.forEach((name, index) => (saved[index] === undefined ? delete process.env[name] : (process.env[name] = saved[index])));
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

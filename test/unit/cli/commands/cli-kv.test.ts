@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { Command } from 'commander';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import { registerKvCommands, runDelete, runGet, runPut } from '../../../../src/cli/commands/kv.ts';
-import type { CommandIo } from '../../../../src/cli/commands/kv.ts';
+import type { CommandIo } from '../../../../src/cli/command-io.ts';
 import { startHarness } from '../../api/http/http-harness.ts';
 import type { Harness } from '../../api/http/http-harness.ts';
 
@@ -135,7 +136,7 @@ test('get of a missing key exits 3 with the server code; a deleted key also prin
     assert.equal(deleted.out(), 'fake.1.2\n');
     const gone = captureIo();
     assert.equal(await runGet({ bucket: 'b', key: 'k', node: harness.base, json: false }, gone), 3);
-    assert.match(gone.err(), /EVERWRITE_NOT_FOUND/);
+    assert.match(gone.err(), /^everwrite: key is deleted \[EVERWRITE_NOT_FOUND, HTTP 404\]\n/, 'the node\'s own words for a deleted key');
     assert.match(gone.err(), /context: fake\.2 \(the key is deleted; put with this context to supersede the delete\)/);
   }));
 
@@ -246,3 +247,39 @@ test('EVERWRITE_NODE is the default --node, checked like the flag; the flag wins
       else process.env.EVERWRITE_NODE = saved;
     }
   }));
+
+test('credentials from EVERWRITE_TOKEN, else EVERWRITE_USER and EVERWRITE_PASSWORD, reach the node; bad ones are a usage error before anything is sent', bounded, async () => {
+  const seen: Array<string | undefined> = [];
+  const server = createServer((request, response) => {
+    seen.push(request.headers.authorization);
+    response.writeHead(204, { 'x-everwrite-context': 'ctx.1' }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const node = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const names = ['EVERWRITE_TOKEN', 'EVERWRITE_USER', 'EVERWRITE_PASSWORD'] as const;
+  const saved = names.map((name) => process.env[name]);
+  const withEnvironment = async (values: Partial<Record<(typeof names)[number], string>>): Promise<CapturedIo> => {
+    for (const name of names) delete process.env[name];
+    Object.assign(process.env, values);
+    const io = captureIo();
+    await runPut({ bucket: 'b', key: 'k', node, value: 'v' }, io);
+    return io;
+  };
+  try {
+    assert.equal((await withEnvironment({ EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'pw-1' })).exitCode, 0);
+    assert.equal(seen.at(-1), `Basic ${Buffer.from('ops:pw-1').toString('base64')}`);
+    assert.equal((await withEnvironment({ EVERWRITE_TOKEN: 'ew_token', EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'pw-1' })).exitCode, 0);
+    assert.equal(seen.at(-1), 'Bearer ew_token', 'the token wins over user and password');
+    assert.equal((await withEnvironment({})).exitCode, 0);
+    assert.equal(seen.at(-1), undefined, 'no variables, no Authorization header');
+    const requests = seen.length;
+    const colon = await withEnvironment({ EVERWRITE_USER: 'o:ps', EVERWRITE_PASSWORD: 'pw-1' });
+    assert.equal(colon.exitCode, 2);
+    assert.match(colon.err(), /^everwrite: a user name has no ":"\n$/);
+    assert.equal(seen.length, requests, 'nothing was sent');
+  } finally {
+    names.forEach((name, index) => (saved[index] === undefined ? delete process.env[name] : (process.env[name] = saved[index])));
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
