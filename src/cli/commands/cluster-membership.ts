@@ -216,10 +216,13 @@ export async function runClusterCommit(args: CommitArguments, io: CommandIo = pr
   await runCommand(io, args, 'commit --wait', () => waitForCompletion(io, args, committed.version + 1), (version) => `transition complete: view version ${version}`);
 }
 
-/** The bar on a terminal: transfers known done out of the transition's total. */
-function progressBar(io: CommandIo): { update(done: number, total: number): void; stop(): void } {
-  const stream = process.stderr;
-  if (io !== processIo || stream.isTTY !== true) return { update: () => undefined, stop: () => undefined };
+/**
+ * The bar, drawn on the command's stderr when that is a terminal: transfers known done out of the
+ * transition's total. A pipe or a file gets nothing (scripts read the final line on stdout).
+ */
+export function progressBar(io: CommandIo): { update(done: number, total: number): void; stop(): void } {
+  const stream = io.stderr;
+  if (stream.isTTY !== true) return { update: () => undefined, stop: () => undefined };
   const cliProgress = createRequire(import.meta.url)('cli-progress') as { SingleBar: new (options: Record<string, unknown>, preset: unknown) => { start(total: number, value: number): void; setTotal(total: number): void; update(value: number): void; stop(): void }; Presets: { shades_classic: unknown } };
   const bar = new cliProgress.SingleBar({ stream, format: 'handoff |{bar}| {value}/{total} transfers', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic);
   let started = false;
