@@ -36,11 +36,27 @@ interface HandoffDocument {
   readonly transfers: readonly TransferRow[];
 }
 
+/** The background admission controller as /admin/status reports it (paper section 6.5). */
+interface BackgroundDocument {
+  readonly throttled: boolean;
+  readonly bytesPerSecondNow: number;
+  readonly foregroundP99Ms: number;
+  readonly baselineMs: number | null;
+}
+
 interface StatusDocument {
   readonly id: string;
   readonly members: ReadonlyArray<{ readonly id: string; readonly http?: string | null; readonly membership?: string }>;
   readonly view?: { readonly version: number };
   readonly handoff?: HandoffDocument;
+  readonly background?: BackgroundDocument;
+}
+
+/** One member's part in a transition, as `cluster status` gathers it (undefined: it did not answer). */
+export interface MemberHandoff {
+  readonly id: string;
+  readonly handoff: HandoffDocument | undefined;
+  readonly background?: BackgroundDocument | undefined;
 }
 
 /**
@@ -105,10 +121,18 @@ export function formatPlan(report: PlanReport): string {
   return lines.join('\n');
 }
 
-/** Per node, its transfers out and in: done/total partitions and bytes (`cluster status` during a transition). */
-export function formatHandoffs(statuses: ReadonlyArray<{ readonly id: string; readonly handoff: HandoffDocument | undefined }>): string {
+/** The pacing column: the background byte budget now, and why it is halved when it is. */
+export function formatPacing(background: BackgroundDocument | undefined): string {
+  if (background === undefined) return '';
+  const budget = `budget ${(background.bytesPerSecondNow / (1024 * 1024)).toFixed(1)} MiB/s`;
+  if (!background.throttled) return budget;
+  return `${budget}, halved: foreground p99 ${background.foregroundP99Ms.toFixed(0)} ms over baseline ${(background.baselineMs ?? 0).toFixed(0)} ms`;
+}
+
+/** Per node, its transfers out and in: done/total partitions and bytes, and its background pacing (`cluster status` during a transition). */
+export function formatHandoffs(statuses: readonly MemberHandoff[]): string {
   const lines = ['handoffs (partitions done/total, bytes):'];
-  for (const { id, handoff } of statuses) {
+  for (const { id, handoff, background } of statuses) {
     if (handoff === undefined) {
       lines.push(`  ${id.padEnd(12)} unreachable`);
       continue;
@@ -118,7 +142,7 @@ export function formatHandoffs(statuses: ReadonlyArray<{ readonly id: string; re
       const bytes = transfers.reduce((sum, transfer) => sum + transfer.bytes, 0);
       return `${transfers.filter((transfer) => transfer.done).length}/${transfers.length} (${bytes} B)`;
     };
-    lines.push(`  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming')}`);
+    lines.push(`  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming').padEnd(22)} ${formatPacing(background)}`.trimEnd());
   }
   return lines.join('\n');
 }
@@ -129,13 +153,13 @@ export function memberUrl(node: string, http: string): string {
 }
 
 /** Every member's /admin/status, through the HTTP address the view gives (undefined for one that does not answer). */
-export async function memberStatuses(io: CommandIo, node: string, status: StatusDocument): Promise<Array<{ id: string; handoff: HandoffDocument | undefined }>> {
+export async function memberStatuses(io: CommandIo, node: string, status: StatusDocument): Promise<MemberHandoff[]> {
   return Promise.all(
     status.members.map(async (member) => {
-      if (member.id === status.id) return { id: member.id, handoff: status.handoff };
+      if (member.id === status.id) return { id: member.id, handoff: status.handoff, background: status.background };
       if (member.http === undefined || member.http === null) return { id: member.id, handoff: undefined };
       const other = await adminCall<StatusDocument>(io, memberUrl(node, member.http), '/admin/status').catch(() => undefined);
-      return { id: member.id, handoff: other?.handoff };
+      return { id: member.id, handoff: other?.handoff, background: other?.background };
     }),
   );
 }

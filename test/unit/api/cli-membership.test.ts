@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
 import { formatHandoffs, formatPlan, registerClusterMembershipCommands, runClusterCommit, runClusterLeave, runClusterRemove } from '../../../src/cli/commands/cluster-membership.ts';
 import type { PlanReport } from '../../../src/runtime/service.ts';
-import { formatClusterStatus } from '../../../src/cli/commands/cluster.ts';
+import { formatClusterStatus, runClusterStatus } from '../../../src/cli/commands/cluster.ts';
 
 const preview = { members: [{ id: 'n1', state: 'valid', partitionsBefore: 32, partitionsAfter: 22 }, { id: 'n3', state: 'joining', partitionsBefore: 0, partitionsAfter: 10 }], partitionsMoved: 10, transfers: [{ partition: 1, source: 'n1', target: 'n3' }] };
 
@@ -189,4 +189,32 @@ test('leave --wait follows the handoff at the claimant with a progress bar on a 
   assert.match(out.join(''), /leave n4[\s\S]*waiting for n4 to leave[\s\S]*n4 has left the cluster/);
   assert.match(err.join(''), /handoff \|[^|]*\| 2\/3 transfers/);
   assert.match(err.join(''), /handoff \|[^|]*\| 3\/3 transfers/);
+});
+
+test('cluster status during a transition asks every member for its handoffs and shows each one’s pacing, halved while its foreground p99 is high', { timeout: 20_000 }, async () => {
+  const quietPacing = { throttled: false, bytesPerSecondNow: 16 * 1024 * 1024, foregroundP99Ms: 9, baselineMs: 8 };
+  const busyPacing = { throttled: true, bytesPerSecondNow: 8 * 1024 * 1024, foregroundP99Ms: 45.2, baselineMs: 12.4 };
+  const transfers = [{ partition: 3, peer: 'n1', direction: 'incoming', bytes: 2048, done: true }, { partition: 5, peer: 'n1', direction: 'incoming', bytes: 10, done: false }];
+  const n4 = await scriptedNode({ 'GET /admin/status': [{ id: 'n4', members: [], handoff: { viewVersion: 5, transfersTotal: 2, transfersKnownDone: 1, transfers }, background: busyPacing }] });
+  const n1 = await scriptedNode({
+    'GET /admin/status': [{
+      id: 'n1',
+      members: [{ id: 'n1', http: null, state: 'up', membership: 'valid' }, { id: 'n4', http: n4.url.replace('http://', ''), state: 'up', membership: 'joining' }, { id: 'n9', http: null, state: 'down', membership: 'valid' }],
+      view: { version: 5, partitionCount: 64, digest: 'd5', conflict: null },
+      handoff: { viewVersion: 5, transfersTotal: 2, transfersKnownDone: 1, transfers: transfers.map((transfer) => ({ ...transfer, peer: 'n4', direction: 'outgoing' })) },
+      background: quietPacing,
+    }],
+  });
+  const { io, out, err, exit } = capturingIo();
+  try {
+    await runClusterStatus({ node: n1.url, json: false }, io);
+  } finally {
+    n1.close();
+    n4.close();
+  }
+  assert.equal(exit.code, 0, err.join(''));
+  const text = out.join('');
+  assert.match(text, /n1\s+out 1\/2 \(2058 B\)\s+in 0\/0 \(0 B\)\s+budget 16\.0 MiB\/s\n/);
+  assert.match(text, /n4\s+out 0\/0 \(0 B\)\s+in 1\/2 \(2058 B\)\s+budget 8\.0 MiB\/s, halved: foreground p99 45 ms over baseline 12 ms/);
+  assert.match(text, /n9\s+unreachable/);
 });
