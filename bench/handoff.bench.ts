@@ -2,7 +2,8 @@
 // paced so the foreground p99 holds. This measures it on real processes: a 3-node cluster is loaded
 // with data, a fixed-concurrency read/write load runs for a while (the baseline), then a fourth
 // node joins and the same load runs while the handoff streams; it prints the foreground p50/p99 of
-// both phases and the handoff's duration, bytes and throughput. Compare within one run only.
+// both phases, the handoff's duration, bytes and throughput, and how often the sources' admission
+// controller had halved the background budget during it. Compare within one run only.
 //   npx tsx bench/handoff.bench.ts [--keys 4000] [--value-bytes 1024] [--seconds 10] [--concurrency 8]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,6 +58,25 @@ function describe(label: string, run: { latenciesMs: number[]; failures: number 
   console.log(`${label.padEnd(26)} ${String(sorted.length).padStart(7)} requests  ${((sorted.length * 1000) / elapsedMs).toFixed(0).padStart(6)} req/s  p50 ${percentile(sorted, 0.5).toFixed(2)} ms  p99 ${percentile(sorted, 0.99).toFixed(2)} ms  failures ${run.failures}`);
 }
 
+interface Pacing {
+  looks: number;
+  throttledLooks: number;
+  p99MsMax: number;
+  baselineMsMax: number;
+}
+
+/** One look at each source's admission controller (/admin/status `background`): counts the looks at which it had halved the budget. */
+async function lookAtPacing(urls: readonly string[], pacing: Pacing): Promise<void> {
+  for (const url of urls) {
+    const status = JSON.parse((await call(`${url}/admin/status`)).text) as { background?: { throttled: boolean; foregroundP99Ms: number; baselineMs: number | null } };
+    if (status.background === undefined) continue;
+    pacing.looks += 1;
+    if (status.background.throttled) pacing.throttledLooks += 1;
+    pacing.p99MsMax = Math.max(pacing.p99MsMax, status.background.foregroundP99Ms);
+    pacing.baselineMsMax = Math.max(pacing.baselineMsMax, status.background.baselineMs ?? 0);
+  }
+}
+
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'everwrite-handoff-bench-'));
   const cluster = new LocalCluster({ nodes: 3, dataDirectory: directory, engine: 'lmdb', peerPortBase: portBase, httpPortBase: portBase + 1000, respPortBase: portBase + 300, partitions, output: 'ignore' });
@@ -79,8 +99,10 @@ async function main(): Promise<void> {
     started = performance.now();
     let completedMs: number | undefined;
     let totals: { keys: number; bytes: number } | undefined;
+    const pacing = { looks: 0, throttledLooks: 0, p99MsMax: 0, baselineMsMax: 0 };
     const watcher = (async () => {
       while (completedMs === undefined && performance.now() - started < 10 * phaseMs) {
+        await lookAtPacing(urls, pacing);
         const status = JSON.parse((await call(`${joinerUrl}/admin/status`)).text) as { handoff?: { totals: { keys: number; bytes: number } } };
         if (status.handoff !== undefined && status.handoff.totals.bytes >= (totals?.bytes ?? 0)) totals = status.handoff.totals;
         const versions = await Promise.all([...urls, joinerUrl].map(async (url) => (JSON.parse((await call(`${url}/admin/ring`)).text) as { version: number }).version));
@@ -92,6 +114,7 @@ async function main(): Promise<void> {
     describe('during the handoff', during, performance.now() - started);
     await watcher;
     console.log(`# handoff: ${committed.transition.partitionsMoved} partitions, ${committed.transition.transfers.length} transfers, ${completedMs === undefined ? 'not complete' : `${(completedMs / 1000).toFixed(2)} s to completion`}`);
+    console.log(`# admission controller at the sources: budget halved in ${pacing.throttledLooks} of ${pacing.looks} looks; foreground p99 estimate up to ${pacing.p99MsMax.toFixed(1)} ms, baseline up to ${pacing.baselineMsMax.toFixed(1)} ms`);
     if (totals !== undefined && completedMs !== undefined) console.log(`# received by n4: ${totals.keys} keys, ${totals.bytes} bytes: ${(totals.bytes / 1024 / 1024 / (completedMs / 1000)).toFixed(2)} MiB/s, ${(totals.keys / (completedMs / 1000)).toFixed(0)} keys/s`);
   } finally {
     joiner?.kill('SIGKILL');

@@ -8,7 +8,8 @@ import { formatFailure } from './format.ts';
 /** Where commands read and write, and how long they wait; injected so tests capture output. */
 export interface CommandIo {
   readonly stdout: { write(chunk: string | Uint8Array): unknown; readonly isTTY?: boolean };
-  readonly stderr: { write(chunk: string): unknown };
+  /** `isTTY` and `columns` as on process.stderr: a terminal gets progress bars (cluster commit --wait, leave --wait). */
+  readonly stderr: { write(chunk: string): unknown; readonly isTTY?: boolean; readonly columns?: number };
   /** The whole of standard input (for --file -). */
   readStdin(): Promise<Uint8Array>;
   setExitCode(code: number): void;

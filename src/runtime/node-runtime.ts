@@ -264,13 +264,14 @@ export class NodeRuntime implements KvService, UserDirectory {
       return { state: liveness?.state ?? (core.isAlive(member, nowMs) ? 'up' : 'down'), ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }), ...heard };
     };
     const gossip = core.viewGossip;
-    if (gossip !== undefined) return { ...viewStatus(core.self, gossip, owned, livenessOf), handoff: core.handoffStatus() };
+    if (gossip !== undefined) return { ...viewStatus(core.self, gossip, owned, livenessOf), handoff: core.handoffStatus(), background: core.backgroundStatus() };
     return {
       id: core.self,
       members: core.ring.members.map((member) => {
         const { state, ...rest } = livenessOf(member.id);
         return { id: member.id, address: this.options.addresses.get(member.id) ?? '', state, partitions: owned.get(member.id) ?? 0, ...rest };
       }),
+      background: core.backgroundStatus(),
     };
   }
 

@@ -2,6 +2,7 @@
 // runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
 // EverwriteError with a code from core/base/errors.ts.
 import type { NodeId } from '../core/base/ids.ts';
+import type { BackgroundStatus } from '../core/node/background-admission.ts';
 import type { HandoffStatus } from '../core/node/handoff.ts';
 import type { CatchUpStatus } from '../core/node/catch-up.ts';
 import type { UserEntry } from '../core/protocol/messages.ts';
@@ -99,6 +100,8 @@ export interface NodeStatus {
   readonly view?: ViewStatus;
   /** This node's part in the transition under way (decision 0017): its transfers in and out, and their progress. */
   readonly handoff?: HandoffStatus;
+  /** The admission controller pacing handoff, hint delivery and anti-entropy (paper section 6.5): foreground p99, its baseline, the byte budget now. */
+  readonly background?: BackgroundStatus;
 }
 
 /** How a key listing starts and pages (decision 0030). */

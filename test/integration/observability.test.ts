@@ -63,6 +63,9 @@ const families = [
   'everwrite_view_conflict',
   'everwrite_aae_trees_ready',
   'everwrite_aae_keys_repaired',
+  'everwrite_background_throttled',
+  'everwrite_background_bytes_per_second',
+  'everwrite_background_foreground_p99_seconds',
 ];
 
 test('GET /metrics of a real node lists every documented family, and the counts move with traffic', { timeout: 60_000 }, async () => {

@@ -51,7 +51,8 @@ export class ViewCluster {
   constructor(
     view: ClusterView,
     readonly settings: Partial<NodeCoreSettings> = {},
-    readonly latencyMs = 1,
+    /** One hop's delay in virtual ms; a test may raise it midway (slow client requests). */
+    public latencyMs = 1,
   ) {
     for (const member of view.members) this.start(member.id, view, new Map(), new Map());
   }

@@ -37,11 +37,27 @@ interface HandoffDocument {
   readonly transfers: readonly TransferRow[];
 }
 
+/** The background admission controller as /admin/status reports it (paper section 6.5). */
+interface BackgroundDocument {
+  readonly throttled: boolean;
+  readonly bytesPerSecondNow: number;
+  readonly foregroundP99Ms: number;
+  readonly baselineMs: number | null;
+}
+
 interface StatusDocument {
   readonly id: string;
   readonly members: ReadonlyArray<{ readonly id: string; readonly http?: string | null; readonly membership?: string }>;
   readonly view?: { readonly version: number };
   readonly handoff?: HandoffDocument;
+  readonly background?: BackgroundDocument;
+}
+
+/** One member's part in a transition, as `cluster status` gathers it (undefined: it did not answer). */
+export interface MemberHandoff {
+  readonly id: string;
+  readonly handoff: HandoffDocument | undefined;
+  readonly background?: BackgroundDocument | undefined;
 }
 
 /**
@@ -106,10 +122,18 @@ export function formatPlan(report: PlanReport): string {
   return lines.join('\n');
 }
 
-/** Per node, its transfers out and in: done/total partitions and bytes (`cluster status` during a transition). */
-export function formatHandoffs(statuses: ReadonlyArray<{ readonly id: string; readonly handoff: HandoffDocument | undefined }>): string {
+/** The pacing column: the background byte budget now, and why it is halved when it is. */
+export function formatPacing(background: BackgroundDocument | undefined): string {
+  if (background === undefined) return '';
+  const budget = `budget ${(background.bytesPerSecondNow / (1024 * 1024)).toFixed(1)} MiB/s`;
+  if (!background.throttled) return budget;
+  return `${budget}, halved: foreground p99 ${background.foregroundP99Ms.toFixed(0)} ms over baseline ${(background.baselineMs ?? 0).toFixed(0)} ms`;
+}
+
+/** Per node, its transfers out and in: done/total partitions and bytes, and its background pacing (`cluster status` during a transition). */
+export function formatHandoffs(statuses: readonly MemberHandoff[]): string {
   const lines = ['handoffs (partitions done/total, bytes):'];
-  for (const { id, handoff } of statuses) {
+  for (const { id, handoff, background } of statuses) {
     if (handoff === undefined) {
       lines.push(`  ${id.padEnd(12)} unreachable`);
       continue;
@@ -119,7 +143,7 @@ export function formatHandoffs(statuses: ReadonlyArray<{ readonly id: string; re
       const bytes = transfers.reduce((sum, transfer) => sum + transfer.bytes, 0);
       return `${transfers.filter((transfer) => transfer.done).length}/${transfers.length} (${bytes} B)`;
     };
-    lines.push(`  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming')}`);
+    lines.push(`  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming').padEnd(22)} ${formatPacing(background)}`.trimEnd());
   }
   return lines.join('\n');
 }
@@ -130,13 +154,13 @@ export function memberUrl(node: string, http: string): string {
 }
 
 /** Every member's /admin/status, through the HTTP address the view gives (undefined for one that does not answer). */
-export async function memberStatuses(io: CommandIo, node: string, status: StatusDocument): Promise<Array<{ id: string; handoff: HandoffDocument | undefined }>> {
+export async function memberStatuses(io: CommandIo, node: string, status: StatusDocument): Promise<MemberHandoff[]> {
   return Promise.all(
     status.members.map(async (member) => {
-      if (member.id === status.id) return { id: member.id, handoff: status.handoff };
+      if (member.id === status.id) return { id: member.id, handoff: status.handoff, background: status.background };
       if (member.http === undefined || member.http === null) return { id: member.id, handoff: undefined };
       const other = await adminCall<StatusDocument>(io, memberUrl(node, member.http), '/admin/status').catch(() => undefined);
-      return { id: member.id, handoff: other?.handoff };
+      return { id: member.id, handoff: other?.handoff, background: other?.background };
     }),
   );
 }
@@ -217,10 +241,13 @@ export async function runClusterCommit(args: CommitArguments, io: CommandIo = pr
   await runCommand(io, args, 'commit --wait', () => waitForCompletion(io, args, committed.version + 1), (version) => `transition complete: view version ${version}`);
 }
 
-/** The bar on a terminal: transfers known done out of the transition's total. */
-function progressBar(io: CommandIo): { update(done: number, total: number): void; stop(): void } {
-  const stream = process.stderr;
-  if (io !== processIo || stream.isTTY !== true) return { update: () => undefined, stop: () => undefined };
+/**
+ * The bar, drawn on the command's stderr when that is a terminal: transfers known done out of the
+ * transition's total. A pipe or a file gets nothing (scripts read the final line on stdout).
+ */
+export function progressBar(io: CommandIo): { update(done: number, total: number): void; stop(): void } {
+  const stream = io.stderr;
+  if (stream.isTTY !== true) return { update: () => undefined, stop: () => undefined };
   const cliProgress = createRequire(import.meta.url)('cli-progress') as { SingleBar: new (options: Record<string, unknown>, preset: unknown) => { start(total: number, value: number): void; setTotal(total: number): void; update(value: number): void; stop(): void }; Presets: { shades_classic: unknown } };
   const bar = new cliProgress.SingleBar({ stream, format: 'handoff |{bar}| {value}/{total} transfers', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic);
   let started = false;

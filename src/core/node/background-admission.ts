@@ -16,6 +16,20 @@ export interface BackgroundAdmissionSettings {
   readonly latencyFloorMs: number;
 }
 
+/** What the controller is doing, for /admin/status, the metrics and `cluster status`. */
+export interface BackgroundStatus {
+  /** The running estimate of the foreground p99, in ms. */
+  readonly foregroundP99Ms: number;
+  /** The quiet-time p99 it is compared with, in ms; null until enough requests were seen. */
+  readonly baselineMs: number | null;
+  /** The foreground p99 is above the factor times its baseline (and the floor): the budget is halved. */
+  readonly throttled: boolean;
+  readonly bytesPerSecondNow: number;
+  readonly bytesPerSecondMax: number;
+  readonly transfersRunning: number;
+  readonly transfersMax: number;
+}
+
 /** How far the running quantile moves per sample, as a share of its value (and at least this many ms). */
 const quantileStepShare = 0.05;
 const quantileStepMsMin = 0.05;
@@ -75,6 +89,11 @@ export class BackgroundAdmission {
   /** The running p99 and its baseline, in ms, for status. */
   latency(): { readonly p99Ms: number; readonly baselineMs: number | undefined; readonly throttled: boolean } {
     return { p99Ms: this.p99Ms, baselineMs: this.baselineMs, throttled: this.throttled };
+  }
+
+  status(): BackgroundStatus {
+    const { bytesPerSecondMax, transfersMax } = this.settings;
+    return { foregroundP99Ms: this.p99Ms, baselineMs: this.baselineMs ?? null, throttled: this.throttled, bytesPerSecondNow: this.bytesPerSecondNow(), bytesPerSecondMax, transfersRunning: this.transfersRunning, transfersMax };
   }
 
   /** Whether background work may send now: the budget is not in debt. Refills by elapsed time (at most one second's worth). */

@@ -18,6 +18,7 @@ import type { Event } from './events.ts';
 import { FailureDetector } from './failure-detector.ts';
 import { onForward, routeClientRequest } from './forwarding.ts';
 import type { HandoffProgress } from './effects.ts';
+import type { BackgroundStatus } from './background-admission.ts';
 import { Handoff, type HandoffStatus } from './handoff.ts';
 import { HintDelivery } from './hint-delivery.ts';
 import { NodeKernel } from './kernel.ts';
@@ -177,9 +178,9 @@ export class NodeCore {
     return this.handoff?.status() ?? { viewVersion: undefined, started: false, transfersTotal: 0, transfersKnownDone: 0, transfers: [], totals: { batches: 0, keys: 0, bytes: 0 }, partitionsToDrop: 0 };
   }
 
-  /** The background admission controller's foreground latency estimate (background-admission.ts). */
-  backgroundLatency(): ReturnType<NodeKernel['background']['latency']> {
-    return this.kernel.background.latency();
+  /** The background admission controller: foreground p99 against its baseline, the byte budget now, transfer slots (background-admission.ts). */
+  backgroundStatus(): BackgroundStatus {
+    return this.kernel.background.status();
   }
 
   /** The change log's size and what catching peers up after outages did (decision 0020). */

@@ -3,7 +3,8 @@
 // for every member to hold the transition view, batches are bounded, a crash of either side resumes
 // after the last acknowledged key without sending a finished transfer again, hostile batches change
 // nothing, writes during the transition reach the new primaries, and the transition completes,
-// drops the old copies and lets a leaving node go.
+// drops the old copies and lets a leaving node go. The stream keeps to the background byte budget
+// and gets half of it while the sources' foreground p99 is high (decision 0018, the paper's 6.5).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNodeId, asPartitionIndex } from '../../../../src/core/base/ids.ts';
@@ -414,4 +415,44 @@ test('during a leave, a node that forwards a request picks a staying primary bef
   cluster.runFor(1_000);
   assert.equal(cluster.outcome(put)?.ok, true, JSON.stringify(cluster.outcome(put)));
   assert.deepEqual(forwards, [primaries[1]], `forwarded to ${primaries[1]}, the first staying primary, not to n4`);
+});
+
+/** Bytes the old members have streamed (acknowledged) to the new one so far. */
+function bytesStreamed(cluster: ViewCluster): number {
+  return ['n1', 'n2', 'n3'].reduce((sum, id) => sum + cluster.node(id).core.handoffStatus().transfers.filter((transfer) => transfer.direction === 'outgoing').reduce((bytes, transfer) => bytes + transfer.bytes, 0), 0);
+}
+
+/**
+ * A join streamed under a small byte budget, after a quiet start (1 ms a hop) that sets the
+ * foreground baseline, with every hop 25 ms from the commit on; with `load`, each old member
+ * coordinates a write every 20 ms meanwhile, so the p99 it sees rises far above its baseline.
+ */
+function pacedJoin(load: boolean): { readonly bytes: number; readonly throttled: boolean[]; readonly budgets: number[] } {
+  const paced = { ...settings, handoffBatchKeysMax: 4, backgroundBytesPerSecondMax: 3000, backgroundLatencyFloorMs: 1 };
+  const cluster = new ViewCluster(view(3), paced);
+  Array.from({ length: 600 }, (_, index) => cluster.put(cluster.ids[index % 3]!, 'b', `k${index}`, `v-${index}-${'x'.repeat(200)}`));
+  cluster.runFor(5_000);
+  assert.ok(cluster.ids.every((id) => cluster.node(id).core.backgroundStatus().throttled === false), 'quiet before the join');
+  cluster.latencyMs = 25;
+  joinFourth(cluster);
+  for (let step = 0; step < 400; step++) {
+    if (load) for (const id of ['n1', 'n2', 'n3']) cluster.put(id, 'b', `load-${id}-${step}`, 'x');
+    cluster.runFor(20, 20);
+  }
+  const background = ['n1', 'n2', 'n3'].map((id) => cluster.node(id).core.backgroundStatus());
+  return { bytes: bytesStreamed(cluster), throttled: background.map((status) => status.throttled), budgets: background.map((status) => status.bytesPerSecondNow) };
+}
+
+test('while the foreground p99 is above twice its baseline, the handoff streams at about half its byte budget (the paper, section 6.5)', () => {
+  const quiet = pacedJoin(false);
+  const loaded = pacedJoin(true);
+  console.log(`paced join: ${quiet.bytes} bytes streamed without load, ${loaded.bytes} under slow client requests`);
+  assert.deepEqual(quiet.throttled, [false, false, false], 'no client request: nothing to back off for');
+  assert.deepEqual(quiet.budgets, [3000, 3000, 3000]);
+  assert.deepEqual(loaded.throttled, [true, true, true], 'slow client requests on every source');
+  assert.deepEqual(loaded.budgets, [1500, 1500, 1500]);
+  // 8 s at 3 sources x 3000 B/s, less the gate (a request timeout): about 50 KB without load.
+  assert.ok(quiet.bytes > 30_000, `the quiet join streamed ${quiet.bytes} bytes in 8 s`);
+  assert.ok(loaded.bytes < quiet.bytes * 0.75, `under slow foreground requests the join streamed ${loaded.bytes} bytes, against ${quiet.bytes} without them`);
+  assert.ok(loaded.bytes > quiet.bytes * 0.3, `the handoff backs off, it does not stop: ${loaded.bytes} against ${quiet.bytes}`);
 });
