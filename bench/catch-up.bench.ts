@@ -16,7 +16,7 @@ import type { NodeId } from '../src/core/base/ids.ts';
 import type { Message } from '../src/core/protocol/messages.ts';
 import { recordsEqual, encodeRecord } from '../src/core/versioning/index.ts';
 import { encodeStorageKey } from '../src/core/protocol/storage-key.ts';
-import { decodeMessages, encodeMessages } from '../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../src/core/protocol/codec/message-codec.ts';
 import { Cluster, ClockSkew, defaultDiskTiming, drainMicrotasks, SimNetwork, SimScheduler, type ClientReply } from '../src/sim/index.ts';
 
 const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '100000' }, changed: { type: 'string', default: '10,1000,20000' }, partitions: { type: 'string', default: '256' }, seed: { type: 'string', default: '1' } } });

@@ -1,8 +1,10 @@
 // Why: the coordinator of every client request encodes and decodes peer message frames on its one
 // thread, so their CPU cost bounds its throughput. This compares the msgpack codec the nodes used
 // before (msgpackr plus the required-field check, reproduced here) with the hand-laid codec of
-// src/runtime/codec/message-codec.ts on realistic batches: encode, decode, and both, in CPU ns per
+// src/core/protocol/codec/message-codec.ts on realistic batches: encode, decode, and both, in CPU ns per
 // message and frames per CPU-second (docs/ARCHITECTURE.md habit 9: benchmarks measure, they do not assert).
+// The hand-laid codec runs twice: with Node's WireBytes as a node runs it, and with the core's
+// plain WireBytes as the simulator and the core's tests run it (decision 0037).
 //
 // Usage: npx tsx bench/message-codec.bench.ts [--rounds 5] [--budget-ms 300]
 // Codecs run in turns, `rounds` times over, so JIT warm-up and a noisy neighbour do not favour one
@@ -12,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
 import { EverwriteError } from '../src/core/base/errors.ts';
 import type { Message } from '../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../src/core/protocol/codec/message-codec.ts';
+import { plainWireBytes } from '../src/core/protocol/codec/wire-bytes.ts';
+import { nodeWireBytes } from '../src/runtime/wire-bytes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -55,7 +59,7 @@ const requiredFields: Record<Message['type'], readonly string[]> = {
   keyListReply: ['id', 'ok', 'keys'],
 };
 
-/** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1, since moved to src/runtime/codec/), unchanged. */
+/** The codec before this change (src/runtime/message-codec.ts at commit 6a25dd1, since moved to src/core/protocol/codec/), unchanged. */
 function msgpackDecode(frame: Uint8Array): Message[] {
   let decoded: unknown;
   try {
@@ -75,7 +79,8 @@ function msgpackDecode(frame: Uint8Array): Message[] {
 
 const codecs: readonly Codec[] = [
   { name: 'msgpackr (before)', encode: (messages) => packr.pack(messages), decode: msgpackDecode },
-  { name: 'hand-laid (now)', encode: encodeMessages, decode: decodeMessages },
+  { name: 'hand-laid (now, Node WireBytes)', encode: (messages) => encodeMessages(messages, nodeWireBytes), decode: (frame) => decodeMessages(frame, nodeWireBytes) },
+  { name: 'hand-laid (plain WireBytes)', encode: (messages) => encodeMessages(messages, plainWireBytes), decode: (frame) => decodeMessages(frame, plainWireBytes) },
 ];
 
 /** Bytes with a fixed pattern, so every run encodes the same frames. */

@@ -15,7 +15,8 @@ import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
 import { checkContextFits, decodeRecord, encodeContext, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
 import type { ContextSeal } from './context-seal.ts';
-import { decodeMessages, encodeMessages } from './codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../core/protocol/codec/message-codec.ts';
+import { nodeWireBytes } from './wire-bytes.ts';
 import type { ClusterView, ViewGossip } from '../core/cluster-view/index.ts';
 import { propsStorageKey, userStorageKey } from './stores/node-metadata.ts';
 import { clearHandoffProgress, saveHandoffProgress } from './stores/handoff-progress-store.ts';
@@ -344,7 +345,7 @@ export class NodeRuntime implements KvService, UserDirectory {
   private onFrame(from: NodeId, frame: Uint8Array): void {
     let messages: Message[];
     try {
-      messages = decodeMessages(frame);
+      messages = decodeMessages(frame, nodeWireBytes);
     } catch (error) {
       this.logger.warn({ from, error: String(error) }, 'dropped a malformed frame');
       return;
@@ -439,7 +440,7 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   /** Sends `messages` as one frame, or halves them until each frame fits; a lone oversized message is refused. */
   private sendFrames(to: NodeId, messages: readonly Message[]): void {
-    const frame = encodeMessages(messages);
+    const frame = encodeMessages(messages, nodeWireBytes);
     const frameBytesMax = this.options.frameBytesMax ?? defaultLimits.frameBytesMax;
     if (frame.length <= frameBytesMax) {
       this.options.transport.send(to, frame);

@@ -9,7 +9,7 @@ import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { Prng } from '../core/base/prng.ts';
 import { Swim, type SwimSettings } from '../core/membership/index.ts';
 import type { LivenessMessage } from '../core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../core/protocol/codec/message-codec.ts';
 import { SimNetwork, type SimTransport } from './network.ts';
 import { SimScheduler } from './scheduler.ts';
 

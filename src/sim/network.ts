@@ -7,7 +7,7 @@
 // also lose only the failure detector's messages (a liveness partition, decision 0014): data flows
 // while SWIM's probes and gossip do not, the case where detection and data disagree.
 import type { NodeId } from '../core/base/ids.ts';
-import { decodeMessages, encodeMessages } from '../runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../core/protocol/codec/message-codec.ts';
 import type { Prng } from '../core/base/prng.ts';
 import type { Transport } from '../runtime/ports.ts';
 import type { SimScheduler } from './scheduler.ts';

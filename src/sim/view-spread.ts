@@ -7,7 +7,7 @@
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { Prng } from '../core/base/prng.ts';
 import { firstView, nextView, ViewGossip, type ClusterView, type ViewMessage } from '../core/cluster-view/index.ts';
-import { decodeMessages, encodeMessages } from '../runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../core/protocol/codec/message-codec.ts';
 import { SimNetwork } from './network.ts';
 import { SimScheduler, worldOwner } from './scheduler.ts';
 

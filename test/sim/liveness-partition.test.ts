@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Prng } from '../../src/core/base/prng.ts';
 import { asNodeId } from '../../src/core/base/ids.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../src/core/protocol/codec/message-codec.ts';
 import { runSimulation, SimNetwork, SimScheduler } from '../../src/sim/index.ts';
 
 const ping: Message = { type: 'liveness', kind: 'ping', id: 1, incarnation: 0, updates: [] };

@@ -1,5 +1,5 @@
 // Why: the fast catch-up's messages (decision 0020) arrive from peers as message type 11
-// (src/runtime/codec/catch-up-codec.ts) and are acted on by a running node core (src/core/node/catch-up.ts).
+// (src/core/protocol/codec/catch-up-codec.ts) and are acted on by a running node core (src/core/node/catch-up.ts).
 // Generated and mutated frames must decode or be refused with EVERWRITE_BAD_FRAME; a frame that
 // decodes must round-trip; and every decoded message, however hostile its values (huge or
 // unordered positions, empty keys, oversized hashes, unknown partitions or ring versions), is then
@@ -10,7 +10,7 @@ import { answerCatchUpRequest, differingPositionsValid, type CatchUpMessage } fr
 import { MerkleTree } from '../../../src/core/anti-entropy/merkle-tree.ts';
 import { asPartitionIndex } from '../../../src/core/base/ids.ts';
 import type { Message } from '../../../src/core/protocol/messages.ts';
-import { encodeMessages } from '../../../src/runtime/codec/message-codec.ts';
+import { encodeMessages } from '../../../src/core/protocol/codec/message-codec.ts';
 import { CoreCluster, md5 } from '../../support/core-cluster.ts';
 import { type FuzzTarget, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes } from '../mutate.ts';

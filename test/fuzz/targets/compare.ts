@@ -9,7 +9,8 @@ export function comparable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(comparable);
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value)) if ((value as Record<string, unknown>)[key] !== undefined) out[key] = comparable((value as Record<string, unknown>)[key]);
+    // defineProperty, not assignment: a decoded own `__proto__` key stays a key instead of becoming out's prototype.
+    for (const key of Object.keys(value)) if ((value as Record<string, unknown>)[key] !== undefined) Object.defineProperty(out, key, { value: comparable((value as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true });
     return out;
   }
   return value;

@@ -1,12 +1,16 @@
-// Why: inter-node message frames (src/runtime/codec/message-codec.ts). A frame from an authenticated peer
+// Why: inter-node message frames (src/core/protocol/codec/message-codec.ts). A frame from an authenticated peer
 // can still be malformed (a bug, a version skew), so decoding may only ever refuse with
 // EVERWRITE_BAD_FRAME. The decoder wraps anything unexpected in that code too, as a last line of
 // defence; the fuzzer counts such a wrapped error ("could not be decoded") as a crash, since it
 // means a check is missing. A frame that decodes must re-encode to a frame that decodes the same.
+// Frames are decoded as a node does (Node's WireBytes, src/runtime/wire-bytes.ts) and again with
+// the core's plain WireBytes (the simulator's), which must agree on every frame (decision 0037).
 import fc from 'fast-check';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import type { ForwardedOperation, Message, PropsEntry, UserEntry, UserRole } from '../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages, errorDetailsBytesMax } from '../../../src/core/protocol/codec/message-codec.ts';
+import { plainWireBytes, type WireBytes } from '../../../src/core/protocol/codec/wire-bytes.ts';
+import { nodeWireBytes } from '../../../src/runtime/wire-bytes.ts';
 import { type FuzzTarget, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes } from '../mutate.ts';
 import { sameValue } from './compare.ts';
@@ -103,9 +107,9 @@ export const validMessages = fc.array(message, { maxLength: 4 });
 const validFrame = validMessages.map((messages) => Uint8Array.from(encodeMessages(messages)));
 
 /** The frame's messages, or undefined when refused the documented way (EVERWRITE_BAD_FRAME); anything else escapes. */
-export function decodeOrRefuse(frame: Uint8Array): Message[] | undefined {
+export function decodeOrRefuse(frame: Uint8Array, wire: WireBytes = nodeWireBytes): Message[] | undefined {
   try {
-    return decodeMessages(frame);
+    return decodeMessages(frame, wire);
   } catch (error) {
     if (error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME' && !error.message.includes('could not be decoded')) return undefined;
     throw error;
@@ -119,13 +123,9 @@ function frame(count: number, ...body: Uint8Array[]): Uint8Array {
   return Buffer.concat([Uint8Array.of(0xc1), leb128(count), ...body]);
 }
 
-function packedMap(key: string): Uint8Array {
-  const keyBytes = Buffer.from(key);
-  return Buffer.concat([Uint8Array.of(0x81, 0xa0 | keyBytes.length), keyBytes, Uint8Array.of(0x81, 0xa1, 0x6e, 0x01)]);
-}
-
-function forwardReplyWithDetails(packed: Uint8Array): Uint8Array {
-  return frame(1, Uint8Array.of(0x06 | 0x40 | 0x80, 1, 1, 0x41, 1, 0x42), leb128(packed.length), packed);
+function forwardReplyWithDetails(details: Uint8Array | string): Uint8Array {
+  const bytes = typeof details === 'string' ? Buffer.from(details) : details;
+  return frame(1, Uint8Array.of(0x06 | 0x40 | 0x80, 1, 1, 0x41, 1, 0x42), leb128(bytes.length), bytes);
 }
 
 const crafted = [
@@ -140,11 +140,15 @@ const crafted = [
   { name: 'props digest of 4097 slots, bytes present', input: frame(1, Uint8Array.of(0x09), leb128(4097), new Uint8Array(4097)) },
   { name: 'overlong varint', input: frame(1, Uint8Array.of(0x02, 0x80, 0x00)) },
   { name: 'ten-byte varint', input: frame(1, Uint8Array.of(0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)) },
-  { name: 'details with __proto__', input: forwardReplyWithDetails(packedMap('__proto__')) },
-  { name: 'details with constructor', input: forwardReplyWithDetails(packedMap('constructor')) },
-  { name: 'details nested 10k deep', input: forwardReplyWithDetails(Buffer.concat([Buffer.alloc(10_000, 0x91), Uint8Array.of(0xc0)])) },
-  { name: 'details msgpack array of 2^32', input: forwardReplyWithDetails(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff)) },
-  { name: 'details msgpack str of 2^32 - 1', input: forwardReplyWithDetails(Uint8Array.of(0xdb, 0xff, 0xff, 0xff, 0xff)) },
+  { name: 'details with __proto__', input: forwardReplyWithDetails('{"__proto__":{"polluted":1},"n":{"__proto__":null}}') },
+  { name: 'details with constructor', input: forwardReplyWithDetails('{"constructor":{"prototype":{"polluted":1}}}') },
+  { name: 'details nested 10k deep (past the bound)', input: forwardReplyWithDetails(`{"a":${'['.repeat(10_000)}${']'.repeat(10_000)}}`) },
+  { name: 'details nested 2k deep (within the byte bound, past the depth bound)', input: forwardReplyWithDetails(`{"a":${'['.repeat(2000)}${']'.repeat(2000)}}`) },
+  { name: 'details one byte past the bound', input: forwardReplyWithDetails(`{"a":"${'x'.repeat(errorDetailsBytesMax - 7)}"}`) },
+  { name: 'details of 2^32 announced bytes', input: frame(1, Uint8Array.of(0x06 | 0x40 | 0x80, 1, 1, 0x41, 1, 0x42), leb128(2 ** 32)) },
+  { name: 'details as msgpack (a node before decision 0037)', input: forwardReplyWithDetails(Uint8Array.of(0x81, 0xa1, 0x6e, 0x01)) },
+  { name: 'details that are a JSON string', input: forwardReplyWithDetails('"text"') },
+  { name: 'details with a huge number', input: forwardReplyWithDetails('{"n":1e400,"m":-0}') },
   { name: 'props with NaN n', input: Uint8Array.from(encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: Number.NaN, r: 1, w: 1, resolver: 'siblings', durability: 'durable' }, version: 1, origin: 'o' }] }])) },
   { name: 'props with version Infinity', input: Uint8Array.from(encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: Number.POSITIVE_INFINITY, origin: 'o' }] }])) },
 ].map(({ name, input }) => ({ name, input: { frame: input, original: undefined } }));
@@ -158,6 +162,8 @@ export const messageCodecTarget: FuzzTarget<Input> = {
   ),
   check({ frame, original }) {
     const decoded = decodeOrRefuse(frame);
+    const plain = decodeOrRefuse(frame, plainWireBytes);
+    if ((plain === undefined) !== (decoded === undefined) || (decoded !== undefined && !sameValue(plain, decoded))) violation("the node's and the plain WireBytes decode the frame differently");
     if (original !== undefined) {
       if (decoded === undefined) violation('a valid frame was refused');
       if (!sameValue(decoded, original)) violation('a valid frame decoded to other messages');

@@ -18,7 +18,7 @@ import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
 import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
-import { decodeMessages, encodeMessages } from '../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../src/core/protocol/codec/message-codec.ts';
 import { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
 import type { KeyListing, KeyListPage } from '../../../src/runtime/service.ts';
 

@@ -15,7 +15,7 @@ import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../../../src/
 import type { Message, PropsEntry } from '../../../../src/core/protocol/messages.ts';
 import { createRing } from '../../../../src/core/ring/index.ts';
 import { actorOf } from '../../../../src/core/versioning/index.ts';
-import { encodeMessages } from '../../../../src/runtime/codec/message-codec.ts';
+import { encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
 import { md5 } from '../../../support/core-cluster.ts';
 import { propertyOptions } from '../../../support/property.ts';
 

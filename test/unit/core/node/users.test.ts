@@ -12,7 +12,7 @@ import type { NewUser } from '../../../../src/core/node/users.ts';
 import type { Message, UserEntry } from '../../../../src/core/protocol/messages.ts';
 import { createRing } from '../../../../src/core/ring/index.ts';
 import { actorOf } from '../../../../src/core/versioning/index.ts';
-import { decodeMessages, encodeMessages } from '../../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
 import { accessRules, allows } from '../../../../src/api/auth/access.ts';
 import { LoginLimiter } from '../../../../src/api/auth/login-limiter.ts';
 import { hashPassword, verifyPassword } from '../../../../src/api/auth/passwords.ts';

@@ -4,7 +4,7 @@
 // EVERWRITE_BAD_FRAME before anything is allocated for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessages, encodeMessages } from '../../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
 import type { Message } from '../../../../src/core/protocol/messages.ts';
 import { asPartitionIndex } from '../../../../src/core/base/ids.ts';
 import { writeVarint, varintSize } from '../../../../src/core/versioning/wire.ts';

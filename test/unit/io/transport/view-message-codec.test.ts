@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import type { Message } from '../../../../src/core/protocol/messages.ts';
 import { viewLimits } from '../../../../src/core/cluster-view/index.ts';
-import { decodeMessages, encodeMessages } from '../../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
 import { varintSize, writeVarint } from '../../../../src/core/versioning/wire.ts';
 import { view } from '../../core/cluster-view/support.ts';
 

@@ -9,7 +9,9 @@ import { Packr } from 'msgpackr';
 import { propertyOptions } from '../../../support/property.ts';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import type { ForwardedOperation, Message, PropsEntry } from '../../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../../../src/runtime/codec/message-codec.ts';
+import { decodeMessages, encodeMessages, errorDetailsBytesMax, errorDetailsDepthMax } from '../../../../src/core/protocol/codec/message-codec.ts';
+import { plainWireBytes, type WireBytes } from '../../../../src/core/protocol/codec/wire-bytes.ts';
+import { nodeWireBytes } from '../../../../src/runtime/wire-bytes.ts';
 
 const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill);
 const highId = 7 * 2 ** 32 + 12_345;
@@ -87,11 +89,45 @@ test('byte fields decode as views of the frame, wherever the frame sits in its b
   assert.ok(put.record.byteOffset > 7 && put.record.byteOffset + put.record.length <= 7 + encoded.length);
 });
 
-test('a frame decodes the same from a Buffer (a socket) and from a plain Uint8Array (the memory transport)', () => {
-  const frame = encodeMessages(examples);
-  assert.ok(Buffer.isBuffer(frame));
-  assert.deepEqual(decodeMessages(frame), examples);
-  assert.deepEqual(decodeMessages(new Uint8Array(frame)), examples);
+test("a node's WireBytes (Buffer) and the plain one (core, simulator) write the same frames and read them the same", () => {
+  const frame = encodeMessages(examples, nodeWireBytes);
+  const plainFrame = encodeMessages(examples, plainWireBytes);
+  assert.ok(Buffer.isBuffer(frame), 'a node allocates from Buffer');
+  assert.ok(!Buffer.isBuffer(plainFrame), 'the core allocates a plain Uint8Array');
+  assert.deepEqual(new Uint8Array(frame), plainFrame, 'the same bytes');
+  for (const wire of [nodeWireBytes, plainWireBytes]) {
+    assert.deepEqual(decodeMessages(frame, wire), examples);
+    assert.deepEqual(decodeMessages(plainFrame, wire), examples);
+  }
+});
+
+/** A WireBytes that records what the codec asks of it. */
+function recordingWireBytes(): WireBytes & { readonly sizes: number[]; readonly slices: string[] } {
+  const sizes: number[] = [];
+  const slices: string[] = [];
+  return {
+    sizes,
+    slices,
+    allocate: (size) => (sizes.push(size), new Uint8Array(size).fill(0xee)),
+    asciiSlice: (bytes, start, end) => {
+      const text = plainWireBytes.asciiSlice(bytes, start, end);
+      slices.push(text);
+      return text;
+    },
+  };
+}
+
+test('the codec takes one allocation of the exact frame size from its WireBytes, writes every byte, and decodes long ASCII texts through it', () => {
+  const wire = recordingWireBytes();
+  const frame = encodeMessages(examples, wire);
+  assert.deepEqual(wire.sizes, [frame.length], 'one allocation, of exactly the frame');
+  assert.deepEqual(decodeMessages(frame), examples, 'memory handed out dirty is overwritten everywhere');
+  const decoded = decodeMessages(frame, wire);
+  assert.deepEqual(decoded, examples);
+  const longAscii = 'g2wAAAABaAJtAAAABm5vZGUtMWEDag-a-context-token-longer-than-sixty-four-bytes';
+  assert.ok(wire.slices.includes(longAscii), 'a long ASCII text is decoded by the port');
+  assert.ok(!wire.slices.includes('a-context'), 'short texts are decoded by hand');
+  assert.ok(wire.slices.every((text) => text.length > 16 && [...text].every((char) => char.charCodeAt(0) < 128)), 'only ASCII texts past 16 bytes reach the port');
 });
 
 test('a frame is written into one buffer of exactly its size, and encoding leaves the messages alone', () => {
@@ -125,8 +161,24 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x03, 5, 1, 4, 1, 2, 3), 'storage key runs past the frame');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x21, 5, 1, 0, 0, 2, 0xc3, 0x28), 'hintFor not UTF-8');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x86, 1, 1, 0x41, 1, 0x42), 'details without an error');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 1, 0x93), 'details that are a msgpack array');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 1, 0xc1), 'details that are not msgpack');
+  const withDetails = (text: string): Uint8Array => {
+    const json = Buffer.from(text);
+    return Uint8Array.from([0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, ...leb128(json.length), ...json]);
+  };
+  assert.deepEqual(decodeMessages(withDetails('{"n":1}')), [{ type: 'forwardReply', id: 1, error: { code: 'A', message: 'B', details: { n: 1 } } }], 'the hand-built frame is valid');
+  expectBadFrame(withDetails('[1,2]'), 'details that are a JSON array');
+  expectBadFrame(withDetails('null'), 'details that are JSON null');
+  expectBadFrame(withDetails('{"n":'), 'details that are not JSON');
+  expectBadFrame(withDetails('{"n":1e400}'), 'details with a number JSON cannot write back (Infinity)');
+  expectBadFrame(withDetails('{"n":1,"n":2}'), 'details with a duplicate key');
+  expectBadFrame(withDetails('{ "n":1}'), 'details not as JSON.stringify writes them');
+  const nested = (depth: number): string => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  assert.equal(decodeMessages(withDetails(nested(errorDetailsDepthMax))).length, 1, 'details nested errorDetailsDepthMax deep decode');
+  expectBadFrame(withDetails(nested(errorDetailsDepthMax + 1)), 'details nested one level deeper than errorDetailsDepthMax');
+  assert.equal(decodeMessages(withDetails(JSON.stringify({ a: `${'['.repeat(50)}\\"{` }))).length, 1, 'brackets, escapes and quotes inside strings do not nest');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 4, 0x81, 0xa1, 0x6e, 0x01), 'details as msgpack, from a node before decision 0037');
+  expectBadFrame(withDetails(`{"pad":"${'x'.repeat(errorDetailsBytesMax - 9)}"}`), 'details one byte past errorDetailsBytesMax, bytes present');
+  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 0xff, 0xff, 0xff, 0xff, 0x0f), 'details of 2^32 bytes');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 0x90, 0x10, 0, 0), 'forward field mask beyond the known fields');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 8, 0, 0), 'deleted value without deleted');
   const props = [...encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' }] }])];
@@ -143,6 +195,37 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   }
   for (const version of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0.5, 2 ** 53]) expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, version }] }]), `props version ${version}`);
   expectBadFrame('not bytes' as unknown as Uint8Array, 'not bytes');
+});
+
+/** LEB128 of a small non-negative integer. */
+function leb128(value: number): number[] {
+  const out: number[] = [];
+  while (value > 127) {
+    out.push((value & 127) | 128);
+    value >>>= 7;
+  }
+  out.push(value);
+  return out;
+}
+
+test('error details travel as JSON text within errorDetailsBytesMax; details that cannot are left out, the error itself kept', () => {
+  const reply = (details: Record<string, unknown>): Message => ({ type: 'forwardReply', id: 9, error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm', details } });
+  const quorum = { answered: 1, required: 2, refused: 0, unanswered: 1, down: 0, tried: 2, replicas: 3 };
+  const frame = encodeMessages([reply(quorum)]);
+  assert.ok(Buffer.from(frame).includes(Buffer.from(JSON.stringify(quorum))), 'the details are their JSON text');
+  assert.deepEqual(decodeMessages(frame), [reply(quorum)]);
+  const atTheBound = { pad: 'x'.repeat(errorDetailsBytesMax - 10) };
+  assert.equal(JSON.stringify(atTheBound).length, errorDetailsBytesMax);
+  assert.deepEqual(decodeMessages(encodeMessages([reply(atTheBound)])), [reply(atTheBound)], 'details of exactly the bound travel');
+  const bare: Message = { type: 'forwardReply', id: 9, error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm' } };
+  const tooLarge = { pad: 'x'.repeat(errorDetailsBytesMax) };
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const tooDeep = JSON.parse(`{"a":${'['.repeat(errorDetailsDepthMax)}${']'.repeat(errorDetailsDepthMax)}}`) as Record<string, unknown>;
+  for (const [what, details] of [['too large', tooLarge], ['too deep', tooDeep], ['cyclic', cyclic], ['a bigint', { n: 1n }], ['toJSON that is not an object', { toJSON: () => 5 }]] as const) {
+    const batch: Message[] = [reply(details), reply(quorum)];
+    assert.deepEqual(decodeMessages(encodeMessages(batch)), [bare, reply(quorum)], `details ${what}: left out, and the next reply keeps its own`);
+  }
 });
 
 test('every truncation of a valid frame is EVERWRITE_BAD_FRAME', () => {
@@ -246,7 +329,7 @@ function decodesOrRejects(frame: Uint8Array): void {
   // Well-formed: the encoder (which asserts its invariants) accepts it, and it survives a round trip.
   const encoded = encodeMessages(decoded);
   assert.deepEqual(decodeMessages(encoded), decoded);
-  if (decoded.every((message) => exactTypes.has(message.type))) assert.deepEqual(encoded, Buffer.from(frame), 'canonical');
+  if (decoded.every((message) => exactTypes.has(message.type))) assert.deepEqual(encoded, Uint8Array.from(frame), 'canonical');
 }
 
 const mutation = fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('flip', 'truncate', 'insert', 'delete', 'set'));

@@ -11,9 +11,9 @@
 //   3 hashes response     integer count, count hashes (bytes)
 //   4 leaf response       integer leaf count, per leaf: integer entry count, per entry: key bytes, hash bytes
 //   5 refused             byte reason
-import type { TreeExchangeMessage, TreeExchangeRefusalReason } from '../../core/anti-entropy/index.ts';
-import { asPartitionIndex } from '../../core/base/ids.ts';
-import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
+import type { TreeExchangeMessage, TreeExchangeRefusalReason } from '../../anti-entropy/index.ts';
+import { asPartitionIndex } from '../../base/ids.ts';
+import { varintSize, writeVarint } from '../../versioning/wire.ts';
 
 /** The parts of the frame reader this layout uses (message-codec.ts's FrameCursor). */
 export interface TreeExchangeReader {

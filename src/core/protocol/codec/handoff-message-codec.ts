@@ -11,10 +11,10 @@
 //                      count x (storageKey bytes, record bytes)
 //               ack:   id, viewVersion, partition
 //               done:  viewVersion, integer count (<= handoffWireLimits.doneTransfersMax), count transfer indices
-import type { HandoffMessage, HandoffRecord } from '../../core/protocol/messages.ts';
-import { viewLimits } from '../../core/cluster-view/index.ts';
-import { defaultLimits } from '../../core/base/limits.ts';
-import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
+import type { HandoffMessage, HandoffRecord } from '../messages.ts';
+import { viewLimits } from '../../cluster-view/index.ts';
+import { defaultLimits } from '../../base/limits.ts';
+import { varintSize, writeVarint } from '../../versioning/wire.ts';
 import type { FrameCursor } from './message-codec.ts';
 
 export const handoffMessageCode = 12;
@@ -55,13 +55,13 @@ export function handoffMessageSize(message: HandoffMessage): number {
   }
 }
 
-function writeBytes(frame: Buffer, offset: number, bytes: Uint8Array): number {
+function writeBytes(frame: Uint8Array, offset: number, bytes: Uint8Array): number {
   offset = writeVarint(frame, offset, bytes.length);
   frame.set(bytes, offset);
   return offset + bytes.length;
 }
 
-export function writeHandoffMessage(frame: Buffer, offset: number, message: HandoffMessage): number {
+export function writeHandoffMessage(frame: Uint8Array, offset: number, message: HandoffMessage): number {
   switch (message.type) {
     case 'handoffBatch':
       frame[offset] = handoffMessageCode | (batchKind << kindShift) | (message.final ? flagBit : 0);

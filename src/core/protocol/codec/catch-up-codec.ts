@@ -8,9 +8,9 @@
 //   1 request    integer count, per entry: key bytes, record hash bytes (empty: nothing held)
 //   2 response   integer count, count ascending positions
 //   3 refused    byte reason
-import { catchUpRefusalReasons, type CatchUpMessage } from '../../core/anti-entropy/index.ts';
-import { asPartitionIndex } from '../../core/base/ids.ts';
-import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
+import { catchUpRefusalReasons, type CatchUpMessage } from '../../anti-entropy/index.ts';
+import { asPartitionIndex } from '../../base/ids.ts';
+import { varintSize, writeVarint } from '../../versioning/wire.ts';
 import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
 type CatchUpEnvelope = { readonly type: 'catchUp'; readonly ringVersion: number; readonly catchUp: CatchUpMessage };

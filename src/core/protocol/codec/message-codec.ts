@@ -5,7 +5,9 @@
 // (no copy; the transport never reuses a frame's memory, src/io/transport/framing.ts). A frame
 // from an authenticated peer can still be malformed (a bug, a version skew), so decoding bounds
 // every step and turns any damage into EverwriteError('EVERWRITE_BAD_FRAME'), never a crash or a
-// half-built message.
+// half-built message. The codec is part of the pure core (decision 0037): bytes are Uint8Array and
+// DataView only, and the two steps Node does faster (pooled allocation, decoding long ASCII texts)
+// come in through the WireBytes port (wire-bytes.ts), which the runtime fills with Node's versions.
 //
 // Layout (integer = canonical LEB128 varint of a non-negative safe integer, wire.ts):
 //   frame   = byte 0xC1, integer message count, the messages, nothing after. 0xC1 is the one byte
@@ -21,7 +23,11 @@
 //   5 forward          flags put 0x10 (else get): id, integer field mask (forwardFields), bucket text,
 //                      key text, then each present field in mask order (booleans live in the mask)
 //   6 forwardReply     flags record 0x10, context 0x20, error 0x40, error details 0x80: id[, record
-//                      bytes][, context text][, error code text, message text[, details: bytes of msgpack]]
+//                      bytes][, context text][, error code text, message text[, details text]]. Details
+//                      are the JSON text of an object as JSON.stringify writes it, at most
+//                      errorDetailsBytesMax bytes and errorDetailsDepthMax levels deep; before
+//                      decision 0037 they were msgpack bytes, so a node of either kind refuses the
+//                      other's frames that carry details (dropped, never misread).
 //   7 reap             partition, storageKey bytes, record bytes
 //   8 props            integer count, entries: bucket text, version number, origin text, n, r, w
 //                      numbers, byte (resolver lww 0x01, durability buffered 0x02, deleted 0x04)
@@ -38,15 +44,16 @@
 //  11 catchUp          anti-entropy's fast catch-up after an outage (catch-up-codec.ts, decision 0020)
 //  12 handoff          ownership handoff of a membership transition: layout in handoff-message-codec.ts
 //  10 keyList          key listing's request and reply (key-list-codec.ts, decision 0030)
-// Error details are free-form, so they alone stay msgpack (rare: only failed forwarded requests).
-import { Packr } from 'msgpackr';
-import { assert } from '../../core/base/assert.ts';
-import { utf8Decode } from '../../core/base/bytes.ts';
-import { EverwriteError } from '../../core/base/errors.ts';
-import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../../core/protocol/messages.ts';
+// Error details are free-form (rare: only failed forwarded requests), so they travel as bounded
+// JSON text; details the sender cannot write within the bound are left out, never the reply.
+import { assert } from '../../base/assert.ts';
+import { utf8Decode } from '../../base/bytes.ts';
+import { EverwriteError } from '../../base/errors.ts';
+import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
-import { toUtf8Text, varintSize, writeUtf8Text, writeVarint, type Utf8Text } from '../../core/versioning/wire.ts';
+import { utf8ByteLength, varintSize, writeUtf8, writeVarint } from '../../versioning/wire.ts';
+import { plainWireBytes, type WireBytes } from './wire-bytes.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
 import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
 import { decodeKeyListMessage, keyListFlag, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';
@@ -109,35 +116,42 @@ const deletedBit = 4;
 const numberBytes = 8;
 const numberScratch = new DataView(new ArrayBuffer(numberBytes));
 
+/** The bytes of a number written by writeNumber, in order (little-endian whatever the platform). */
+const numberScratchBytes = new Uint8Array(numberScratch.buffer);
+
 /**
- * ASCII texts this short are decoded by hand; longer ones by Buffer's latin1 decoder when the frame
- * is a Buffer (as from a socket), which measured about twice as fast as a TextDecoder call.
+ * ASCII texts this short are decoded by hand; longer ones by WireBytes.asciiSlice (in a node,
+ * Buffer's latin1 decoder, which measured about twice as fast as a TextDecoder call).
  */
 const asciiByHandBytesMax = 16;
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+/** Longest JSON text of a forwarded error's details; a node's own (quorum counts) take about 100 bytes. */
+export const errorDetailsBytesMax = 4096;
+/** Deepest nesting of those details (the object itself is 1); a node's own are flat, and code that walks them (logs, comparisons) may recurse. */
+export const errorDetailsDepthMax = 16;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type MessageOf<Type extends Message['type']> = Extract<Message, { type: Type }>;
 
 // ---------------------------------------------------------------------------------------------
-// Encoding: one pass computes the exact size, a second writes into one Buffer.allocUnsafe of it
-// (small frames come from Node's pool: no malloc per frame).
+// Encoding: one pass computes the exact size, a second writes into one WireBytes.allocate of it
+// (in a node, Buffer.allocUnsafe: small frames come from Node's pool, no malloc per frame).
 
-/** Details packed by the size pass, in message order, for the write pass (errors are rare). */
-const packedDetails: Uint8Array[] = [];
-let packedDetailsTaken = 0;
+/** Details written as JSON by the size pass, in message order, for the write pass; undefined where left out (errors are rare). */
+const detailsTexts: Array<string | undefined> = [];
+let detailsTaken = 0;
 
-export function encodeMessages(messages: readonly Message[]): Uint8Array {
-  if (packedDetails.length !== 0) packedDetails.length = 0;
-  packedDetailsTaken = 0;
+/** One frame holding `messages`; `wire` says where its memory comes from (the plain default zeroes it). */
+export function encodeMessages(messages: readonly Message[], wire: WireBytes = plainWireBytes): Uint8Array {
+  if (detailsTexts.length !== 0) detailsTexts.length = 0;
+  detailsTaken = 0;
   let size = 1 + varintSize(messages.length);
   for (let index = 0; index < messages.length; index++) size += messageSize(messages[index] as Message);
-  const frame = Buffer.allocUnsafe(size);
+  const frame = wire.allocate(size);
   frame[0] = frameMarker;
   let offset = writeVarint(frame, 1, messages.length);
   for (let index = 0; index < messages.length; index++) offset = writeMessage(frame, offset, messages[index] as Message);
-  if (packedDetails.length !== 0) packedDetails.length = 0;
+  if (detailsTexts.length !== 0) detailsTexts.length = 0;
   if (offset !== size) assert(false, `message frame: wrote ${offset} bytes, sized ${size}`);
   return frame;
 }
@@ -151,15 +165,10 @@ function bytesSize(bytes: Uint8Array): number {
   return varintSize(bytes.length) + bytes.length;
 }
 
+/** A text's size as writeText writes it (UTF-8; a lone surrogate becomes U+FFFD, 3 bytes). */
 function textSize(text: string): number {
-  const length = utf8Length(text);
+  const length = utf8ByteLength(text);
   return varintSize(length) + length;
-}
-
-/** UTF-8 length of `text`, as Buffer.write will write it (a lone surrogate becomes U+FFFD). */
-function utf8Length(text: string): number {
-  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 127) return Buffer.byteLength(text, 'utf8');
-  return text.length;
 }
 
 function messageSize(message: Message): number {
@@ -246,12 +255,45 @@ function forwardReplySize(message: MessageOf<'forwardReply'>): number {
   if (error !== undefined) {
     size += textSize(error.code) + textSize(error.message);
     if (error.details !== undefined) {
-      const packed = packr.pack(error.details);
-      packedDetails.push(packed);
-      size += bytesSize(packed);
+      const text = detailsText(error.details);
+      detailsTexts.push(text);
+      if (text !== undefined) size += textSize(text);
     }
   }
   return size;
+}
+
+/** The details as JSON text of an object within errorDetailsBytesMax, or undefined when they cannot be (then the reply goes without them). */
+function detailsText(details: Readonly<Record<string, unknown>>): string | undefined {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(details);
+  } catch {
+    return undefined;
+  }
+  if (text === undefined || text.charCodeAt(0) !== 0x7b || utf8ByteLength(text) > errorDetailsBytesMax || jsonDepth(text) > errorDetailsDepthMax) return undefined;
+  return text;
+}
+
+/** How deeply `text` (JSON) nests objects and arrays, found without parsing it. */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      deepest = Math.max(deepest, ++depth);
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
 }
 
 function propsSize(entries: readonly PropsEntry[]): number {
@@ -275,7 +317,7 @@ function propsDigestSize(slots: readonly number[]): number {
   return size;
 }
 
-function writeMessage(frame: Buffer, offset: number, message: Message): number {
+function writeMessage(frame: Uint8Array, offset: number, message: Message): number {
   switch (message.type) {
     case 'replicaPut': {
       const flags = (message.durable ? firstFlag : 0) | (message.hintFor === undefined ? 0 : secondFlag);
@@ -354,14 +396,14 @@ function livenessSize(message: LivenessMessage): number {
   return size;
 }
 
-function writeLivenessUpdate(frame: Buffer, offset: number, update: LivenessUpdate): number {
+function writeLivenessUpdate(frame: Uint8Array, offset: number, update: LivenessUpdate): number {
   offset = writeText(frame, offset, update.member);
   offset = writeVarint(frame, offset, update.incarnation);
   frame[offset] = livenessStates.indexOf(update.state);
   return offset + 1;
 }
 
-function writeLiveness(frame: Buffer, offset: number, message: LivenessMessage): number {
+function writeLiveness(frame: Uint8Array, offset: number, message: LivenessMessage): number {
   const kindFlag = message.kind === 'ack' ? firstFlag : message.kind === 'pingReq' ? secondFlag : 0;
   frame[offset] = livenessCode | kindFlag | (message.target === undefined ? 0 : thirdFlag);
   offset = writeVarint(frame, offset + 1, message.id);
@@ -373,23 +415,24 @@ function writeLiveness(frame: Buffer, offset: number, message: LivenessMessage):
 }
 
 /** TypedArray.set even for a 20-byte key: a byte loop measured twice as slow. */
-function writeBytes(frame: Buffer, offset: number, bytes: Uint8Array): number {
+function writeBytes(frame: Uint8Array, offset: number, bytes: Uint8Array): number {
   offset = writeVarint(frame, offset, bytes.length);
   frame.set(bytes, offset);
   return offset + bytes.length;
 }
 
-function writeText(frame: Buffer, offset: number, text: string): number {
-  const utf8: Utf8Text = toUtf8Text(text);
-  return writeUtf8Text(frame, writeVarint(frame, offset, utf8.length), utf8);
+function writeText(frame: Uint8Array, offset: number, text: string): number {
+  return writeUtf8(frame, writeVarint(frame, offset, utf8ByteLength(text)), text);
 }
 
-function writeNumber(frame: Buffer, offset: number, value: number): number {
-  frame.writeDoubleLE(value, offset);
+/** A float64, little-endian. */
+function writeNumber(frame: Uint8Array, offset: number, value: number): number {
+  numberScratch.setFloat64(0, value, true);
+  for (let index = 0; index < numberBytes; index++) frame[offset + index] = numberScratchBytes[index] as number;
   return offset + numberBytes;
 }
 
-function writeOperation(frame: Buffer, offset: number, operation: ForwardedOperation): number {
+function writeOperation(frame: Uint8Array, offset: number, operation: ForwardedOperation): number {
   offset = writeVarint(frame, offset, forwardFieldMask(operation));
   offset = writeText(frame, offset, operation.bucket);
   offset = writeText(frame, offset, operation.key);
@@ -403,11 +446,12 @@ function writeOperation(frame: Buffer, offset: number, operation: ForwardedOpera
   return offset;
 }
 
-function writeForwardReply(frame: Buffer, offset: number, message: MessageOf<'forwardReply'>): number {
+function writeForwardReply(frame: Uint8Array, offset: number, message: MessageOf<'forwardReply'>): number {
   const error = message.error;
+  const details = error?.details === undefined ? undefined : detailsTexts[detailsTaken++];
   let flags = message.record === undefined ? 0 : firstFlag;
   if (message.context !== undefined) flags |= secondFlag;
-  if (error !== undefined) flags |= error.details === undefined ? thirdFlag : thirdFlag | fourthFlag;
+  if (error !== undefined) flags |= details === undefined ? thirdFlag : thirdFlag | fourthFlag;
   frame[offset] = forwardReplyCode | flags;
   offset = writeVarint(frame, offset + 1, message.id);
   if (message.record !== undefined) offset = writeBytes(frame, offset, message.record);
@@ -415,11 +459,10 @@ function writeForwardReply(frame: Buffer, offset: number, message: MessageOf<'fo
   if (error === undefined) return offset;
   offset = writeText(frame, offset, error.code);
   offset = writeText(frame, offset, error.message);
-  if (error.details === undefined) return offset;
-  return writeBytes(frame, offset, packedDetails[packedDetailsTaken++] as Uint8Array);
+  return details === undefined ? offset : writeText(frame, offset, details);
 }
 
-function writeDigestSlots(frame: Buffer, offset: number, slots: readonly number[]): number {
+function writeDigestSlots(frame: Uint8Array, offset: number, slots: readonly number[]): number {
   offset = writeVarint(frame, offset, slots.length);
   for (const hash of slots) offset = writeVarint(frame, offset, hash);
   return offset;
@@ -444,7 +487,7 @@ function usersSize(entries: readonly UserEntry[]): number {
   return size;
 }
 
-function writeUsers(frame: Buffer, offset: number, entries: readonly UserEntry[]): number {
+function writeUsers(frame: Uint8Array, offset: number, entries: readonly UserEntry[]): number {
   frame[offset] = usersCode;
   offset = writeVarint(frame, offset + 1, entries.length);
   for (const entry of entries) {
@@ -459,7 +502,7 @@ function writeUsers(frame: Buffer, offset: number, entries: readonly UserEntry[]
   return offset;
 }
 
-function writeProps(frame: Buffer, offset: number, entries: readonly PropsEntry[]): number {
+function writeProps(frame: Uint8Array, offset: number, entries: readonly PropsEntry[]): number {
   frame[offset] = propsCode;
   offset = writeVarint(frame, offset + 1, entries.length);
   for (const entry of entries) {
@@ -483,12 +526,12 @@ export class FrameCursor {
   position = 0;
   readonly bytes: Uint8Array;
   readonly end: number;
-  readonly frameIsBuffer: boolean;
+  private readonly wire: WireBytes;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, wire: WireBytes) {
     this.bytes = bytes;
     this.end = bytes.length;
-    this.frameIsBuffer = Buffer.isBuffer(bytes);
+    this.wire = wire;
   }
 
   fail(reason: string): never {
@@ -578,7 +621,16 @@ export class FrameCursor {
       return text;
     }
     for (let index = start; index < end; index++) if ((bytes[index] as number) > 127) return this.decodeUtf8(bytes.subarray(start, end));
-    return this.frameIsBuffer ? (bytes as Buffer).toString('latin1', start, end) : this.decodeUtf8(bytes.subarray(start, end));
+    return this.wire.asciiSlice(bytes, start, end);
+  }
+
+  /** As text(), refused before anything is decoded when longer than `bytesMax` bytes. */
+  boundedText(bytesMax: number, what: string): string {
+    const start = this.position;
+    const length = this.integer();
+    if (length > bytesMax) this.fail(`${what} of ${length} bytes; the limit is ${bytesMax}`);
+    this.position = start;
+    return this.text();
   }
 
   private decodeUtf8(bytes: Uint8Array): string {
@@ -602,10 +654,11 @@ export class FrameCursor {
   }
 }
 
-export function decodeMessages(frame: Uint8Array): Message[] {
+/** The frame's messages, or EVERWRITE_BAD_FRAME; `wire` decodes long ASCII texts (both ports give the same strings). */
+export function decodeMessages(frame: Uint8Array, wire: WireBytes = plainWireBytes): Message[] {
   if (!(frame instanceof Uint8Array)) throw new EverwriteError('EVERWRITE_BAD_FRAME', 'a message frame is bytes');
   try {
-    return decodeFrame(new FrameCursor(frame));
+    return decodeFrame(new FrameCursor(frame, wire));
   } catch (error) {
     if (error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME') throw error;
     // Nothing above should throw anything else; if it does, the frame is still just dropped.
@@ -718,15 +771,24 @@ function decodeForwardReply(cursor: FrameCursor, flags: number): MessageOf<'forw
   return message;
 }
 
+/**
+ * JSON text of an object, at most errorDetailsBytesMax bytes, exactly as JSON.stringify writes it
+ * (so what is accepted re-encodes to the same bytes: no 1e400 turning into null, no duplicate keys).
+ * Parsing is bounded by the text, and JSON.parse makes `__proto__` an own key, never a prototype.
+ */
 function decodeDetails(cursor: FrameCursor): Readonly<Record<string, unknown>> {
-  const packed = cursor.view();
+  const text = cursor.boundedText(errorDetailsBytesMax, 'error details');
+  if (jsonDepth(text) > errorDetailsDepthMax) cursor.fail(`error details nested deeper than ${errorDetailsDepthMax}`);
   let details: unknown;
+  let canonical: string | undefined;
   try {
-    details = packr.unpack(packed);
+    details = JSON.parse(text);
+    canonical = JSON.stringify(details);
   } catch {
-    return cursor.fail('error details are not valid msgpack');
+    return cursor.fail('error details are not JSON');
   }
-  if (typeof details !== 'object' || details === null || Object.getPrototypeOf(details) !== Object.prototype) cursor.fail('error details are not a map');
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) cursor.fail('error details are not a JSON object');
+  if (canonical !== text) cursor.fail('error details are not JSON as a node writes it');
   return details as Readonly<Record<string, unknown>>;
 }
 

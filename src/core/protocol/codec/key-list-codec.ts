@@ -10,10 +10,10 @@
 //               request: id, bucket bytes (UTF-8), keysMax (>= 1), integer count (1..wirePartitionsMax),
 //                        count strictly ascending partitions, after bytes (a key; empty: from the start)
 //               reply:   id, integer count (<= wireKeysMax), count key bytes[, next partition, next after bytes]
-import type { KeyListMessage } from '../../core/protocol/messages.ts';
-import { keyListLimits } from '../../core/key-listing/index.ts';
-import { decodeName } from '../../core/protocol/storage-key.ts';
-import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
+import type { KeyListMessage } from '../messages.ts';
+import { keyListLimits } from '../../key-listing/index.ts';
+import { decodeName } from '../storage-key.ts';
+import { utf8ByteLength, varintSize, writeUtf8, writeVarint } from '../../versioning/wire.ts';
 import { bytesSize, writeBytes, type TreeExchangeReader } from './tree-exchange-codec.ts';
 
 export const keyListMessageCode = 10;
@@ -26,7 +26,8 @@ const nextFlag = 0x40;
 /** Bytes of the message, its tag byte included. */
 export function keyListMessageSize(message: KeyListMessage): number {
   if (message.type === 'keyListRequest') {
-    let size = 1 + varintSize(message.id) + varintSize(Buffer.byteLength(message.bucket)) + Buffer.byteLength(message.bucket) + varintSize(message.keysMax);
+    const bucketBytes = utf8ByteLength(message.bucket);
+    let size = 1 + varintSize(message.id) + varintSize(bucketBytes) + bucketBytes + varintSize(message.keysMax);
     size += varintSize(message.partitions.length) + bytesSize(message.after);
     for (const partition of message.partitions) size += varintSize(partition);
     return size;
@@ -42,7 +43,7 @@ export function writeKeyListMessage(frame: Uint8Array, offset: number, message: 
   if (message.type === 'keyListRequest') {
     frame[offset] = keyListMessageCode | keyListFlag;
     offset = writeVarint(frame, offset + 1, message.id);
-    offset = writeBytes(frame, offset, Buffer.from(message.bucket, 'utf8'));
+    offset = writeUtf8(frame, writeVarint(frame, offset, utf8ByteLength(message.bucket)), message.bucket);
     offset = writeVarint(frame, offset, message.keysMax);
     offset = writeVarint(frame, offset, message.partitions.length);
     for (const partition of message.partitions) offset = writeVarint(frame, offset, partition);

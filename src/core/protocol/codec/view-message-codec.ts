@@ -9,11 +9,11 @@
 //             digest: version, partitionCount integers, digest text (32 hex digits)
 //             pull:   version integer
 //             full:   view bytes (at most viewLimits.viewBytesMax; decoded and checked by the gossip)
-import { assert } from '../../core/base/assert.ts';
-import { viewDigestPattern, viewLimits, type ViewMessage } from '../../core/cluster-view/index.ts';
-import { isPowerOfTwo } from '../../core/ring/position.ts';
-import { ringLimits } from '../../core/ring/index.ts';
-import { varintSize, writeVarint } from '../../core/versioning/wire.ts';
+import { assert } from '../../base/assert.ts';
+import { viewDigestPattern, viewLimits, type ViewMessage } from '../../cluster-view/index.ts';
+import { isPowerOfTwo } from '../../ring/position.ts';
+import { ringLimits } from '../../ring/index.ts';
+import { varintSize, writeVarint } from '../../versioning/wire.ts';
 import type { FrameCursor } from './message-codec.ts';
 
 export const viewMessageCode = 14;
@@ -37,14 +37,16 @@ export function viewMessageSize(message: ViewMessage): number {
   }
 }
 
-export function writeViewMessage(frame: Buffer, offset: number, message: ViewMessage): number {
+export function writeViewMessage(frame: Uint8Array, offset: number, message: ViewMessage): number {
   switch (message.type) {
     case 'viewDigest':
       frame[offset] = viewMessageCode | (digestKind << kindShift) | (message.reply ? replyFlag : 0);
       offset = writeVarint(frame, offset + 1, message.version);
       offset = writeVarint(frame, offset, message.partitionCount);
       offset = writeVarint(frame, offset, digestBytes);
-      return offset + frame.write(message.digest, offset, digestBytes, 'latin1');
+      // The digest is 32 hex digits (asserted by the size pass): one byte per char.
+      for (let index = 0; index < digestBytes; index++) frame[offset + index] = message.digest.charCodeAt(index);
+      return offset + digestBytes;
     case 'viewPull':
       frame[offset] = viewMessageCode | (pullKind << kindShift);
       return writeVarint(frame, offset + 1, message.version);
