@@ -6,12 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { propertyOptions } from '../../../support/property.ts';
-import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import type { ForwardedOperation, Message, PropsEntry } from '../../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages, errorDetailsBytesMax, errorDetailsDepthMax } from '../../../../src/core/protocol/codec/message-codec.ts';
-import { plainWireBytes, type WireBytes } from '../../../../src/core/protocol/codec/wire-bytes.ts';
-import { nodeWireBytes } from '../../../../src/runtime/wire-bytes.ts';
+import { propertyOptions } from '../../../../support/property.ts';
+import { EverwriteError } from '../../../../../src/core/base/errors.ts';
+import type { ForwardedOperation, Message, PropsEntry } from '../../../../../src/core/protocol/messages.ts';
+import { decodeMessages, encodeMessages, errorDetailsBytesMax, errorDetailsDepthMax } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import { plainWireBytes, type WireBytes } from '../../../../../src/core/protocol/codec/wire-bytes.ts';
+import { nodeWireBytes } from '../../../../../src/runtime/wire-bytes.ts';
 
 const bytes = (length: number, fill: number): Uint8Array => new Uint8Array(length).fill(fill);
 const highId = 7 * 2 ** 32 + 12_345;

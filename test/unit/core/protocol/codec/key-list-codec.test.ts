@@ -4,10 +4,10 @@
 // EVERWRITE_BAD_FRAME before anything is allocated for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
-import type { Message } from '../../../../src/core/protocol/messages.ts';
-import { keyListLimits } from '../../../../src/core/key-listing/index.ts';
-import { writeVarint, varintSize } from '../../../../src/core/versioning/wire.ts';
+import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import type { Message } from '../../../../../src/core/protocol/messages.ts';
+import { keyListLimits } from '../../../../../src/core/key-listing/index.ts';
+import { writeVarint, varintSize } from '../../../../../src/core/versioning/wire.ts';
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 const messages: Message[] = [

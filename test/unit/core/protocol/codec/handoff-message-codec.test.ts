@@ -4,10 +4,10 @@
 // allocated for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import type { Message } from '../../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
-import { handoffWireLimits } from '../../../../src/core/protocol/codec/handoff-message-codec.ts';
+import { EverwriteError } from '../../../../../src/core/base/errors.ts';
+import type { Message } from '../../../../../src/core/protocol/messages.ts';
+import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import { handoffWireLimits } from '../../../../../src/core/protocol/codec/handoff-message-codec.ts';
 
 function assertBadFrame(frame: Uint8Array, what: string): void {
   assert.throws(() => decodeMessages(frame), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME', what);

@@ -4,10 +4,10 @@
 // anything is allocated for it, never decoded into something the core would act on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
-import type { Message } from '../../../../src/core/protocol/messages.ts';
-import { asPartitionIndex } from '../../../../src/core/base/ids.ts';
-import { writeVarint, varintSize } from '../../../../src/core/versioning/wire.ts';
+import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import type { Message } from '../../../../../src/core/protocol/messages.ts';
+import { asPartitionIndex } from '../../../../../src/core/base/ids.ts';
+import { writeVarint, varintSize } from '../../../../../src/core/versioning/wire.ts';
 
 const address = { exchangeId: 2 ** 40 + 3, partition: asPartitionIndex(255), requestId: 9 };
 const shape = { fanOut: 16, depth: 2 };

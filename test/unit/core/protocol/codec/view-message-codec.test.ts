@@ -3,12 +3,12 @@
 // unknown kind or flag, oversized view and truncation must be EVERWRITE_BAD_FRAME (decision 0015).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import type { Message } from '../../../../src/core/protocol/messages.ts';
-import { viewLimits } from '../../../../src/core/cluster-view/index.ts';
-import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
-import { varintSize, writeVarint } from '../../../../src/core/versioning/wire.ts';
-import { view } from '../../core/cluster-view/support.ts';
+import { EverwriteError } from '../../../../../src/core/base/errors.ts';
+import type { Message } from '../../../../../src/core/protocol/messages.ts';
+import { viewLimits } from '../../../../../src/core/cluster-view/index.ts';
+import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import { varintSize, writeVarint } from '../../../../../src/core/versioning/wire.ts';
+import { view } from '../../cluster-view/support.ts';
 
 const digest = '0123456789abcdef0123456789abcdef';
 

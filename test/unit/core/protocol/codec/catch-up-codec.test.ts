@@ -4,10 +4,10 @@
 // EVERWRITE_BAD_FRAME before anything is allocated for it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/codec/message-codec.ts';
-import type { Message } from '../../../../src/core/protocol/messages.ts';
-import { asPartitionIndex } from '../../../../src/core/base/ids.ts';
-import { writeVarint, varintSize } from '../../../../src/core/versioning/wire.ts';
+import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import type { Message } from '../../../../../src/core/protocol/messages.ts';
+import { asPartitionIndex } from '../../../../../src/core/base/ids.ts';
+import { writeVarint, varintSize } from '../../../../../src/core/versioning/wire.ts';
 
 const address = { catchUpId: 2 ** 40 + 3, partition: asPartitionIndex(255) };
 const messages: Message[] = [
