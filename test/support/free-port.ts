@@ -75,3 +75,13 @@ export async function freePortBlock(length: number): Promise<number> {
   }
   throw new Error(`freePortBlock: no ${length} consecutive free ports in ${blockStartMin}-${blockEndMax} after ${blockAttemptsMax} tries`);
 }
+
+/**
+ * Peer, HTTP and RESP port bases for a `--nodes N` run of `everwrite dev` or `everwrite bench`
+ * (node i on base+i), inside one checked block (freePortBlock). A gap of one port between the runs
+ * keeps the bases more than N apart, as `everwrite bench` requires.
+ */
+export async function freePortBases(nodes: number): Promise<{ peer: number; http: number; resp: number }> {
+  const start = await freePortBlock(3 * nodes + 2);
+  return { peer: start - 1, http: start + nodes, resp: start + 2 * nodes + 1 };
+}
