@@ -1,19 +1,13 @@
-// Why: what the `get`/`put`/`delete` commands print, and how they build and read the wire shapes,
-// kept pure (no I/O, no process) so every output format is unit-tested without a terminal or a
-// node, and the commands themselves stay thin.
-import { asSiblingsJson, type SiblingJson, type SiblingsJson } from '../core/protocol/http-contract.ts';
+// Why: what the `get`/`put`/`delete` commands print from what the client read, kept pure (no I/O,
+// no process) so every output format is unit-tested without a terminal or a node, and the commands
+// themselves stay thin.
+import type { ClientGetResult, Sibling } from '../client/index.ts';
+import type { SiblingJson, SiblingsJson } from '../core/protocol/http-contract.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** A sibling as the server's 300 body shows it (the HTTP contract, core/protocol/http-contract.ts). */
 export type SiblingBody = SiblingJson;
 export type SiblingsBody = SiblingsJson;
-
-/** Per-request overrides a command may pass as query parameters. */
-export interface QueryOverrides {
-  readonly r?: number;
-  readonly w?: number;
-  readonly timeoutMs?: number;
-}
 
 /** Parses a --node value; only http(s) URLs are nodes. Throws a UsageError with a readable message. */
 export function parseNodeUrl(text: string): URL {
@@ -25,18 +19,6 @@ export function parseNodeUrl(text: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--node must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
   return url;
-}
-
-/** The URL of one key on a node; bucket and key are percent-encoded, so "/" and "?" in them are safe. */
-export function keyUrl(node: string, bucket: string, key: string, overrides: QueryOverrides = {}): string {
-  const base = parseNodeUrl(node);
-  const prefix = base.pathname.endsWith('/') ? base.pathname.slice(0, -1) : base.pathname;
-  base.pathname = `${prefix}/buckets/${encodeURIComponent(bucket)}/keys/${encodeURIComponent(key)}`;
-  base.search = '';
-  if (overrides.r !== undefined) base.searchParams.set('r', String(overrides.r));
-  if (overrides.w !== undefined) base.searchParams.set('w', String(overrides.w));
-  if (overrides.timeoutMs !== undefined) base.searchParams.set('timeout_ms', String(overrides.timeoutMs));
-  return base.toString();
 }
 
 /** A positive integer option (--w, --r); throws an Error naming the option otherwise. */
@@ -57,15 +39,6 @@ export function printableText(value: Uint8Array): string | undefined {
   }
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is being detected
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
-}
-
-/** Reads a 300 (or admin local) body; throws when it is not the documented shape. */
-export function parseSiblingsBody(text: string): SiblingsBody {
-  const parsed: unknown = JSON.parse(text);
-  if (typeof parsed !== 'object' || parsed === null) throw new Error('siblings answer is not a JSON object');
-  const body = asSiblingsJson(parsed);
-  if (body === undefined) throw new Error('siblings answer does not have the documented {context, siblings} shape');
-  return body;
 }
 
 function formatSibling(sibling: SiblingBody, position: number): string {
@@ -108,9 +81,17 @@ export function formatFailure(message: string): string {
   return `everwrite: ${message}\n`;
 }
 
-/** A 200 read turned into the 300 shape, so --json always prints one shape. */
-export function singleValueBody(context: string, value: Uint8Array, contentType: string, lastModified: string | null): SiblingsBody {
-  const modified = new Date(lastModified ?? Number.NaN);
-  const iso = Number.isNaN(modified.getTime()) ? '' : modified.toISOString();
-  return { context, siblings: [{ value: Buffer.from(value).toString('base64'), contentType, lastModified: iso }] };
+function siblingBodyOf(sibling: Sibling): SiblingBody {
+  // The client reads a missing Last-Modified as the epoch; the 300 shape says "unknown" as ''.
+  const lastModified = sibling.lastModified.getTime() === 0 ? '' : sibling.lastModified.toISOString();
+  if (sibling.deleted) return { deleted: true, lastModified };
+  return { value: Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString('base64'), contentType: sibling.contentType, lastModified };
+}
+
+/**
+ * A read in the 300's {context, siblings} shape (values in base64), so --json prints one shape
+ * for a value (its lastModified to the second, as Last-Modified carries it), siblings, or nothing.
+ */
+export function siblingsBodyOf(result: ClientGetResult): SiblingsBody {
+  return { context: result.context, siblings: result.siblings.map(siblingBodyOf) };
 }

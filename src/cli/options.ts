@@ -32,17 +32,28 @@ export function jsonOption(shape: string): Option {
 /** The variables the CLI takes credentials from (decision 0025): never a flag, which `ps` would show. */
 export const credentialVariables = Object.freeze({ user: 'EVERWRITE_USER', password: 'EVERWRITE_PASSWORD', token: 'EVERWRITE_TOKEN' });
 
+/** The CLI's credentials: a bearer token, or a user and password (Basic), or none. */
+export type Credentials = { readonly token: string } | { readonly user: string; readonly password: string } | Record<string, never>;
+
 /**
- * The Authorization header for the node, from EVERWRITE_TOKEN (Bearer) or EVERWRITE_USER and
- * EVERWRITE_PASSWORD (Basic); undefined when none is set (a node without users needs none).
+ * The credentials EVERWRITE_TOKEN (first) or EVERWRITE_USER and EVERWRITE_PASSWORD give; none when
+ * neither is set (a node without users needs none). The TypeScript client takes them as they are.
  */
-export function authorizationHeader(environment: NodeJS.ProcessEnv = process.env): string | undefined {
+export function credentialsFromEnvironment(environment: NodeJS.ProcessEnv = process.env): Credentials {
   const token = environment[credentialVariables.token];
-  if (token !== undefined && token !== '') return `Bearer ${token}`;
+  if (token !== undefined && token !== '') return { token };
   const user = environment[credentialVariables.user];
   const password = environment[credentialVariables.password];
-  if (user === undefined || user === '' || password === undefined) return undefined;
-  return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+  if (user === undefined || user === '' || password === undefined) return {};
+  return { user, password };
+}
+
+/** The Authorization header of those credentials, for the commands that call a node through fetch(). */
+export function authorizationHeader(environment: NodeJS.ProcessEnv = process.env): string | undefined {
+  const credentials = credentialsFromEnvironment(environment);
+  if ('token' in credentials) return `Bearer ${credentials.token}`;
+  if ('user' in credentials) return `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
+  return undefined;
 }
 
 /** `init` with the credentials' Authorization header added (the caller's own headers kept). */

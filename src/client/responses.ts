@@ -35,6 +35,11 @@ export interface GetResult {
    * supersedes the delete); for a key never written it is the empty string (a blind write).
    */
   readonly context: string;
+  /**
+   * Only when `found` is false: the node's own words for it, `key not found` or `key is deleted`
+   * (its 404's message), for a program that reports the absence to a person (the CLI prints it).
+   */
+  readonly reason?: string;
 }
 
 function badResponse(node: string, status: number, message: string): EverwriteClientError {
@@ -134,7 +139,7 @@ export function parseGetAnswer(answer: HttpAnswer, node: string): GetResult {
     case 404: {
       const error = errorFromAnswer(answer, node);
       if (error.code !== 'EVERWRITE_NOT_FOUND') throw error;
-      return { found: false, siblings: [], context: readContext(answer.headers) ?? '' };
+      return { found: false, siblings: [], context: readContext(answer.headers) ?? '', reason: error.message };
     }
     default:
       throw errorFromAnswer(answer, node);

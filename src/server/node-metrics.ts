@@ -2,7 +2,7 @@
 // "Metrics"): process and event-loop defaults, coordinated operations by outcome, forwards, sloppy
 // quorum, read repair, hints, siblings and context size on reads, the write-ahead log, the peer
 // transport (node-wide and per member), member liveness, failure-detection probes and view gossip,
-// membership handoff progress, and TLS handshakes per port. Events the runtime reports arrive through RuntimeObserver (counted
+// membership handoff progress, TLS handshakes per port, and the keys and bytes the node stores. Events the runtime reports arrive through RuntimeObserver (counted
 // as they happen); state that already lives elsewhere (hints pending, transport counters, member
 // states, WAL statistics) is read at scrape time by `collect`, so nothing is counted twice.
 // A registry per node, not the global one: tests and `everwrite dev` run several nodes in a process.
@@ -10,11 +10,12 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { FastHistogram, type HistogramSeries } from '../api/fast-histogram.ts';
 import { errorTable } from '../core/base/errors.ts';
 import type { GossipCounters } from '../core/node/node-core.ts';
-import type { LoggedEngineStatistics } from '../io/storage/index.ts';
+import type { EngineKind, LoggedEngineStatistics } from '../io/storage/index.ts';
 import type { PeerTransportStatus, TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
 import { tlsFailureClasses, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
 import type { CoordinatedOperation, HandoffDirection, HintDropReason, OperationOutcome, RuntimeObserver } from '../runtime/observer.ts';
 import type { NodeStatus } from '../runtime/service.ts';
+import type { StoredUsageFigures } from '../runtime/stores/stored-usage.ts';
 import { LiveStats } from './live-stats.ts';
 
 /** Seconds; a memory-engine read (~0.1 ms) to a quorum timeout (seconds). */
@@ -38,6 +39,8 @@ export interface NodeMetricsSources {
   readonly transportPeers?: () => readonly PeerTransportStatus[];
   readonly gossip?: () => GossipCounters;
   readonly storage?: () => LoggedEngineStatistics;
+  /** The keys and bytes stored (decision 0036), by the engine kind; undefined until counted at start. */
+  readonly storedUsage?: { readonly engine: EngineKind; readonly read: () => StoredUsageFigures | undefined };
 }
 
 /** A TLS port's handshake counters: what `attachTls` reads at scrape time. */
@@ -108,6 +111,7 @@ export class NodeMetrics implements RuntimeObserver {
     if (sources.transportPeers !== undefined) registerPeerTransportSeries(this.registry, sources.transportPeers);
     if (sources.gossip !== undefined) registerGossipCounters(this.registry, sources.gossip);
     if (sources.storage !== undefined) registerStorageGauges(this.registry, sources.storage);
+    if (sources.storedUsage !== undefined) registerStoredUsageGauges(this.registry, sources.storedUsage);
   }
 
   /** Exports the TLS handshakes of one port; a port without TLS is never attached, so has no series. */
@@ -295,6 +299,21 @@ function registerStorageGauges(registry: Registry, read: () => LoggedEngineStati
   gauge('everwrite_wal_bytes', 'Bytes of the current write-ahead log file (a checkpoint starts a new one).', (s) => s.logBytes);
   gauge('everwrite_wal_syncs', 'fdatasync calls of the write-ahead log since start.', (s) => s.syncs);
   gauge('everwrite_wal_checkpoints', 'Write-ahead log checkpoints since start.', (s) => s.checkpoints);
+}
+
+/**
+ * Two numbers LocalStore keeps as it writes (decision 0036), so a scrape costs the same with a
+ * million keys as with none. No series until the start-up count is over: a partial count would
+ * look like lost data.
+ */
+function registerStoredUsageGauges(registry: Registry, source: NonNullable<NodeMetricsSources['storedUsage']>): void {
+  const gauge = (name: string, help: string, value: (figures: StoredUsageFigures) => number): void =>
+    scrapedGauge(registry, name, help, ['engine'], (emit) => {
+      const figures = source.read();
+      if (figures !== undefined) emit(value(figures), source.engine);
+    });
+  gauge('everwrite_storage_keys', 'Keys this node stores in its partitions, whatever their record holds: live values, tombstones, or a causal context kept after a reap.', (f) => f.keys);
+  gauge('everwrite_storage_bytes', 'Bytes of the keys this node stores: storage keys plus their records as handed to the engine (logical bytes, not files on disk).', (f) => f.bytes);
 }
 
 /** Sets one series: its value and its label values, in the family's label order. */

@@ -19,6 +19,7 @@ import { HmacContextSeal } from '../io/context-seal.ts';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from '../io/tls-credentials.ts';
 import { fetchDispatcherTrusting } from '../io/fetch-trust.ts';
 import { systemClock, systemTimers } from '../io/system-clock.ts';
+import type { StorageEngine } from '../runtime/ports.ts';
 import { HintStore } from '../runtime/stores/hint-store.ts';
 import { LocalStore } from '../runtime/stores/local-store.ts';
 import { NodeRuntime, type RuntimeLogger } from '../runtime/node-runtime.ts';
@@ -201,6 +202,24 @@ async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<ty
   return booted.view;
 }
 
+/**
+ * The replica store, its key and byte figures counted from what the engine holds (decision 0036):
+ * after the log's replay, before anything writes, so no write can be counted twice or missed.
+ */
+async function openLocalStore(engine: StorageEngine, view: ClusterView, logger: RuntimeLogger | undefined): Promise<LocalStore> {
+  const store = new LocalStore(engine);
+  const startedMs = performance.now();
+  try {
+    await store.usage.countStored(engine, view.ring.partitionCount);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  const figures = store.usage.figures();
+  logger?.info({ event: 'storage_counted', keys: figures?.keys, bytes: figures?.bytes, durationMs: Math.round(performance.now() - startedMs) }, 'counted the keys and bytes stored');
+  return store;
+}
+
 /** Opens the engine; a write-ahead log's replay is logged with its record count and duration. */
 async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Promise<ReturnType<typeof createStorageEngine>> {
   const engine = createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory, log: { onSyncSeconds: metrics.walSynced } });
@@ -283,8 +302,9 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
-  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
+  const store = await openLocalStore(engine, view, logger);
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store, hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), storedUsage: { engine: options.engine, read: () => store.usage.figures() }, ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
   const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is

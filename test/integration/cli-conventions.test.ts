@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EverwriteError } from '../../src/core/base/errors.ts';
 import { binPath } from '../../src/server/bin.ts';
-import { startHarness, type Harness } from '../unit/api/http-harness.ts';
+import { startHarness, type Harness } from '../unit/api/http/http-harness.ts';
 
 interface CliResult {
   readonly code: number;

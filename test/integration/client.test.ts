@@ -66,7 +66,7 @@ async function exerciseDataPath(client: EverwriteClient, bucket: string): Promis
   assert.ok(deleted.context.length > 0, 'a deleted key comes back with its tombstone context');
   await client.put(bucket, 'alice', 'reborn', { context: deleted.context });
   assert.deepEqual((await client.get(bucket, 'alice')).siblings.map((sibling) => decode(sibling.value)), ['reborn'], 'a write with the tombstone context supersedes the delete');
-  assert.deepEqual(await client.get(bucket, 'nobody'), { found: false, siblings: [], context: '' });
+  assert.deepEqual(await client.get(bucket, 'nobody'), { found: false, siblings: [], context: '', reason: 'key not found' });
 }
 
 test('put, get, siblings and delete through server routing', bounded, () => withClient('server', (client) => exerciseDataPath(client, 'server-routed')));

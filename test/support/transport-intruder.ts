@@ -1,5 +1,5 @@
 // Why: cluster trust must hold against another OS process, not only against code sharing the node's
-// memory. This script is spawned by test/unit/transport/tcp.test.ts as a process that does NOT hold
+// memory. This script is spawned by test/unit/io/transport/tcp.test.ts as a process that does NOT hold
 // the cluster secret and tries to get frames delivered anyway. It prints one JSON line saying what
 // happened and exits by itself within its time budget.
 //

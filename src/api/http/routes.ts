@@ -14,7 +14,7 @@ import type { AccessRule } from '../auth/access.ts';
 /**
  * A route: its handlers per method and who may call them (decision 0025): one rule for every
  * method, or one per method. A route without a rule does not type-check, and a method without one
- * is refused at start (and by test/unit/auth/users.test.ts and test/integration/auth.test.ts).
+ * is refused at start (and by test/unit/core/node/users.test.ts and test/integration/auth.test.ts).
  */
 function route(template: string, handlers: Readonly<Record<string, Handler>>, access: AccessRule | Readonly<Record<string, AccessRule>>): RouteDefinition {
   // HEAD answers like GET; Node leaves the body out.

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseNodeUrl } from '../format.ts';
 import { nodeOption, withCredentials } from '../options.ts';
-import { describeFetchFailure, processIo, type CommandIo } from './kv.ts';
+import { processIo, type CommandIo } from '../command-io.ts';
+import { describeFetchFailure } from '../node-fetch.ts';
 import type { CommitReport, PlanPreviewJson, PlanReport } from '../../runtime/service.ts';
 
 /** Between two looks at the transition's progress. */

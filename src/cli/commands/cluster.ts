@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { CliFailure, exitCodeForHttpStatus, exitCodeOf, messageOf } from '../exit-codes.ts';
 import { formatFailure, parseNodeUrl } from '../format.ts';
 import { jsonOption, nodeOption, withCredentials } from '../options.ts';
-import { processIo, type CommandIo } from './kv.ts';
+import { processIo, type CommandIo } from '../command-io.ts';
 import { formatHandoffs, inTransition, memberStatuses } from './cluster-membership.ts';
 
 interface MemberRow {

@@ -1,46 +1,17 @@
 // Why: `everwrite get|put|delete` talk to one node's HTTP API (docs/ARCHITECTURE.md section 4), so an operator
-// can read, write and resolve siblings without curl and base64. Each command is an exported
+// can read, write and resolve siblings without curl and base64. They speak it through the
+// TypeScript client (node-client.ts), the one holder of the HTTP contract. Each command is an exported
 // function taking its arguments and an injected CommandIo and returning the exit code, so tests
 // run it in-process against a real server; commander only parses argv into those arguments.
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { contextHeaderKey, contextHeaderName } from '../../core/protocol/http-contract.ts';
-import { CliFailure, UsageError, exitCodeForHttpStatus, exitCodeOf, exitCodes, messageOf } from '../exit-codes.ts';
-import { formatContext, formatFailure, formatServerError, formatSiblings, keyUrl, parsePositiveInteger, parseSiblingsBody, singleValueBody } from '../format.ts';
-import { defaultNodeUrl, jsonOption, nodeOption, withCredentials } from '../options.ts';
-
-/** Where commands read and write, and how long they wait; injected so tests capture output. */
-export interface CommandIo {
-  readonly stdout: { write(chunk: string | Uint8Array): unknown; readonly isTTY?: boolean };
-  readonly stderr: { write(chunk: string): unknown };
-  /** The whole of standard input (for --file -). */
-  readStdin(): Promise<Uint8Array>;
-  setExitCode(code: number): void;
-  /** Deadline for one HTTP request to the node, in milliseconds. */
-  readonly requestTimeoutMs: number;
-}
-
-export { defaultNodeUrl };
-
-/** 30 s: longer than any quorum timeout a node applies, short enough that a dead node is reported. */
-const requestTimeoutMsDefault = 30_000;
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
-}
-
-export const processIo: CommandIo = Object.freeze({
-  stdout: process.stdout,
-  stderr: process.stderr,
-  readStdin: () => readStream(process.stdin),
-  setExitCode: (code: number) => {
-    process.exitCode = code;
-  },
-  requestTimeoutMs: requestTimeoutMsDefault,
-});
+import type { ClientGetResult } from '../../client/index.ts';
+import { processIo, runCommand, type CommandIo } from '../command-io.ts';
+import { CliFailure, UsageError, exitCodes } from '../exit-codes.ts';
+import { formatContext, formatFailure, formatSiblings, parsePositiveInteger, siblingsBodyOf } from '../format.ts';
+import { jsonOption, nodeOption } from '../options.ts';
+import { withNodeClient } from '../node-client.ts';
 
 export interface GetArguments {
   readonly bucket: string;
@@ -77,65 +48,43 @@ export interface DeleteArguments {
   readonly json?: boolean;
 }
 
-export function describeFetchFailure(node: string, error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `no answer from ${node} within ${timeoutMs} ms`;
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-  return `cannot reach ${node}: ${cause}`;
-}
-
-export async function request(io: CommandIo, node: string, url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, { ...withCredentials(init), signal: AbortSignal.timeout(io.requestTimeoutMs) });
-  } catch (error) {
-    throw new CliFailure(describeFetchFailure(node, error, io.requestTimeoutMs), exitCodes.unavailable);
-  }
-}
-
-/** Runs a command body: a failure becomes one stderr line and its documented exit code (exit-codes.ts). */
-export async function runCommand(io: CommandIo, body: () => Promise<number>): Promise<number> {
-  let code: number;
-  try {
-    code = await body();
-  } catch (error) {
-    io.stderr.write(formatFailure(messageOf(error)));
-    code = exitCodeOf(error);
-  }
-  io.setExitCode(code);
-  return code;
-}
-
-/** One stderr line for a node's error answer; returns the exit code its status means. */
-export async function reportServerError(io: CommandIo, response: Response): Promise<number> {
-  io.stderr.write(formatServerError(response.status, await response.text()));
-  return exitCodeForHttpStatus(response.status);
-}
-
-function printValue(io: CommandIo, args: GetArguments, response: Response, value: Uint8Array): number {
-  const context = response.headers.get(contextHeaderName);
-  const contentType = response.headers.get('content-type') ?? 'application/octet-stream';
-  if (args.json) {
-    io.stdout.write(`${JSON.stringify(singleValueBody(context ?? '', value, contentType, response.headers.get('last-modified')))}\n`);
-    return 0;
+/** The one sibling of a 200: printed byte for byte, or as the 300 shape with --json. */
+function printValue(io: CommandIo, json: boolean, result: ClientGetResult): number {
+  if (json) {
+    io.stdout.write(`${JSON.stringify(siblingsBodyOf(result))}\n`);
+    return exitCodes.ok;
   }
   // The value goes out byte for byte (so `get > file` round-trips with `put --file`); the context
   // goes to stderr so it never mixes into the value.
+  const value = result.siblings[0]!.value;
   io.stdout.write(value);
   if (io.stdout.isTTY === true && value[value.length - 1] !== 0x0a) io.stdout.write('\n');
-  if (context !== null) io.stderr.write(formatContext(context));
-  return 0;
+  io.stderr.write(formatContext(result.context));
+  return exitCodes.ok;
 }
 
-function printSiblings(io: CommandIo, args: GetArguments, bodyText: string): number {
-  const body = parseSiblingsBody(bodyText);
-  if (args.json) {
+function printSiblings(io: CommandIo, json: boolean, result: ClientGetResult): number {
+  const body = siblingsBodyOf(result);
+  if (json) {
     io.stdout.write(`${JSON.stringify(body)}\n`);
-    return 0;
+    return exitCodes.ok;
   }
   io.stdout.write(formatSiblings(body));
   io.stderr.write(formatContext(body.context, 'put with this context to resolve the siblings'));
-  return 0;
+  return exitCodes.ok;
+}
+
+/** A key absent or deleted: the node's 404 line, and the tombstone's context when one is held. */
+function reportAbsent(io: CommandIo, json: boolean, result: ClientGetResult): number {
+  io.stderr.write(formatFailure(`${result.reason ?? 'key not found'} [EVERWRITE_NOT_FOUND, HTTP 404]`));
+  if (json) io.stdout.write(`${JSON.stringify(siblingsBodyOf(result))}\n`);
+  else if (result.context !== '') io.stderr.write(formatContext(result.context, 'the key is deleted; put with this context to supersede the delete'));
+  return exitCodes.notFound;
+}
+
+/** With --json, a 404 of any kind still prints the one shape, empty, before its error line. */
+function printEmptyIfNotFound(io: CommandIo, json: boolean, failure: unknown): void {
+  if (json && failure instanceof CliFailure && failure.exitCode === exitCodes.notFound) io.stdout.write(`${JSON.stringify({ context: '', siblings: [] })}\n`);
 }
 
 /**
@@ -144,15 +93,15 @@ function printSiblings(io: CommandIo, args: GetArguments, bodyText: string): num
  */
 export function runGet(args: GetArguments, io: CommandIo = processIo): Promise<number> {
   return runCommand(io, async () => {
-    const url = keyUrl(args.node, args.bucket, args.key, args.r === undefined ? {} : { r: args.r });
-    const response = await request(io, args.node, url, { method: 'GET' });
-    if (response.status === 200) return printValue(io, args, response, new Uint8Array(await response.arrayBuffer()));
-    if (response.status === 300) return printSiblings(io, args, await response.text());
-    const tombstoneContext = response.status === 404 ? response.headers.get(contextHeaderName) : null;
-    const code = await reportServerError(io, response);
-    if (args.json && code === exitCodes.notFound) io.stdout.write(`${JSON.stringify({ context: tombstoneContext ?? '', siblings: [] })}\n`);
-    else if (tombstoneContext !== null) io.stderr.write(formatContext(tombstoneContext, 'the key is deleted; put with this context to supersede the delete'));
-    return code;
+    let result: ClientGetResult;
+    try {
+      result = await withNodeClient(args.node, io.requestTimeoutMs, (client) => client.get(args.bucket, args.key, args.r === undefined ? {} : { r: args.r }));
+    } catch (failure) {
+      printEmptyIfNotFound(io, args.json, failure);
+      throw failure;
+    }
+    if (!result.found) return reportAbsent(io, args.json, result);
+    return result.siblings.length > 1 ? printSiblings(io, args.json, result) : printValue(io, args.json, result);
   });
 }
 
@@ -170,33 +119,29 @@ async function readValue(args: PutArguments, io: CommandIo): Promise<{ readonly 
   }
 }
 
-async function reportWritten(io: CommandIo, response: Response, json: boolean): Promise<number> {
-  if (response.status !== 204) return reportServerError(io, response);
-  const context = response.headers.get(contextHeaderName);
-  if (context === null) throw new CliFailure('the node acknowledged the write but sent no context header');
-  io.stdout.write(json ? `${JSON.stringify({ context })}\n` : `${context}\n`);
-  return 0;
+function printWritten(io: CommandIo, written: { readonly context: string }, json: boolean): number {
+  io.stdout.write(json ? `${JSON.stringify({ context: written.context })}\n` : `${written.context}\n`);
+  return exitCodes.ok;
+}
+
+/** The write options given on the command line, absent ones left out. */
+function writeOptions(args: { readonly context?: string; readonly w?: number }): { readonly context?: string; readonly w?: number } {
+  return { ...(args.context === undefined ? {} : { context: args.context }), ...(args.w === undefined ? {} : { w: args.w }) };
 }
 
 /** `everwrite put`: prints the new context; on failure the exit code of exit-codes.ts. */
 export function runPut(args: PutArguments, io: CommandIo = processIo): Promise<number> {
-  return runCommand(io, async () => {
-    const url = keyUrl(args.node, args.bucket, args.key, args.w === undefined ? {} : { w: args.w });
-    const value = await readValue(args, io);
-    const headers: Record<string, string> = { 'content-type': value.contentType };
-    if (args.context !== undefined) headers[contextHeaderKey] = args.context;
-    return reportWritten(io, await request(io, args.node, url, { method: 'PUT', headers, body: value.bytes }), args.json === true);
-  });
+  return runCommand(io, () =>
+    withNodeClient(args.node, io.requestTimeoutMs, async (client) => {
+      const value = await readValue(args, io);
+      return printWritten(io, await client.put(args.bucket, args.key, value.bytes, { contentType: value.contentType, ...writeOptions(args) }), args.json === true);
+    }),
+  );
 }
 
 /** `everwrite delete`: prints the tombstone's context; on failure the exit code of exit-codes.ts. */
 export function runDelete(args: DeleteArguments, io: CommandIo = processIo): Promise<number> {
-  return runCommand(io, async () => {
-    const url = keyUrl(args.node, args.bucket, args.key, args.w === undefined ? {} : { w: args.w });
-    const headers: Record<string, string> = {};
-    if (args.context !== undefined) headers[contextHeaderKey] = args.context;
-    return reportWritten(io, await request(io, args.node, url, { method: 'DELETE', headers }), args.json === true);
-  });
+  return runCommand(io, () => withNodeClient(args.node, io.requestTimeoutMs, async (client) => printWritten(io, await client.delete(args.bucket, args.key, writeOptions(args)), args.json === true)));
 }
 
 function positiveIntegerOption(option: string): (text: string) => number {

@@ -10,7 +10,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { parseNodeUrl } from '../format.ts';
 import { UsageError } from '../exit-codes.ts';
 import { jsonOption, nodeOption } from '../options.ts';
-import { processIo, reportServerError, request, runCommand, type CommandIo } from './kv.ts';
+import { processIo, runCommand, type CommandIo } from '../command-io.ts';
+import { reportServerError, request } from '../node-fetch.ts';
 
 const roleNames = ['read', 'write', 'admin'] as const;
 

@@ -3,7 +3,9 @@
 // interleave (the second would overwrite the first's result and lose a version). This store
 // serialises them per key and leaves reads unserialised (they see the last completed write). An
 // engine that answers synchronously (getNow/batchNow: everything in memory) needs none of that: the
-// read-modify-write is one synchronous step, and the answer is a value, not a promise.
+// read-modify-write is one synchronous step, and the answer is a value, not a promise. Since every
+// write of a record passes here with the bytes it replaces already read, the store also keeps the
+// node's key and byte figures (StoredUsage, decision 0036).
 import type { VersionedRecord } from '../../core/versioning/index.ts';
 import type { VersionRequest } from '../../core/node/effects.ts';
 import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, sync } from '../../core/versioning/index.ts';
@@ -12,6 +14,7 @@ import type { StorageEngine } from '../ports.ts';
 import { KeyedSerializer } from '../keyed-serializer.ts';
 import { latin1 } from '../latin1.ts';
 import { CounterFloors } from './counter-floors.ts';
+import { StoredUsage } from './stored-usage.ts';
 
 /** A store answer: a value when the engine answered synchronously, else a promise of it. */
 export type StoreAnswer<T> = T | Promise<T>;
@@ -31,6 +34,8 @@ export type MintedListener = (record: VersionedRecord, encoded: Uint8Array) => v
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
   private readonly floors = new CounterFloors();
+  /** The keys held and their bytes, moved by every write below once the engine has it. */
+  readonly usage = new StoredUsage();
   /**
    * Versions minted here whose write failed after they were reported as minted (and so may be on
    * other replicas), by per-key queue key. The key's next mint folds them in, so this node never
@@ -64,14 +69,18 @@ export class LocalStore {
   mint(partition: number, storageKey: Uint8Array, request: VersionRequest, onMinted?: MintedListener): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const stored = this.floors.above(decodeOwned(engine.getNow(partition, storageKey)), request.actor, this.floors.loadNow(engine, partition));
+      const storedBytes = engine.getNow(partition, storageKey);
+      const stored = this.floors.above(decodeOwned(storedBytes), request.actor, this.floors.loadNow(engine, partition));
       const next = mintVersion(stored, request);
-      return { ok: true, record: next, encoded: writeNow(engine, partition, storageKey, next) };
+      const encoded = writeNow(engine, partition, storageKey, next);
+      this.usage.replaced(storageKey.length, storedBytes, encoded);
+      return { ok: true, record: next, encoded };
     }
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
-      const stored = this.floors.above(decodeOwned(await this.stored(partition, storageKey)), request.actor, await this.floors.load(this.engine, partition));
+      const storedBytes = await this.stored(partition, storageKey);
+      const stored = this.floors.above(decodeOwned(storedBytes), request.actor, await this.floors.load(this.engine, partition));
       const next = mintVersion(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
@@ -86,6 +95,7 @@ export class LocalStore {
         });
       }
       if (failedEarlier !== undefined) this.unwritten.delete(queueKey);
+      this.usage.replaced(storageKey.length, storedBytes, encoded);
       return { ok: true, record: next, encoded };
     });
   }
@@ -98,14 +108,22 @@ export class LocalStore {
   merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean, incomingBytes?: Uint8Array): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
-      const merge = planMerge(engine.getNow(partition, storageKey), incoming, incomingBytes);
-      if (merge.write) engine.batchNow(partition, [{ type: 'put', key: storageKey, value: merge.encoded }]);
+      const storedBytes = engine.getNow(partition, storageKey);
+      const merge = planMerge(storedBytes, incoming, incomingBytes);
+      if (merge.write) {
+        engine.batchNow(partition, [{ type: 'put', key: storageKey, value: merge.encoded }]);
+        this.usage.replaced(storageKey.length, storedBytes, merge.encoded);
+      }
       return { ok: true, record: merge.record, encoded: merge.encoded };
     }
     return this.exclusive(partition, storageKey, async () => {
       // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
-      const merge = planMerge(await this.stored(partition, storageKey), incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
-      if (merge.write) await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: merge.encoded }], { durable });
+      const storedBytes = await this.stored(partition, storageKey);
+      const merge = planMerge(storedBytes, incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
+      if (merge.write) {
+        await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: merge.encoded }], { durable });
+        this.usage.replaced(storageKey.length, storedBytes, merge.encoded);
+      }
       return { ok: true, record: merge.record, encoded: merge.encoded };
     });
   }
@@ -130,10 +148,13 @@ export class LocalStore {
       if (!recordsEqual(current, expected)) return storedVersion(stored);
       if (current.siblings.length > 0) {
         const contextOnly = { context: current.context, siblings: [] };
-        return { ok: true, record: contextOnly, encoded: writeNow(engine, partition, storageKey, contextOnly) };
+        const encoded = writeNow(engine, partition, storageKey, contextOnly);
+        this.usage.replaced(storageKey.length, stored, encoded);
+        return { ok: true, record: contextOnly, encoded };
       }
       const floor = this.floors.raised(partition, current.context, this.floors.loadNow(engine, partition));
       engine.batchNow(partition, [floor, { type: 'delete', key: storageKey }]);
+      this.usage.replaced(storageKey.length, stored, undefined);
       return { ok: true, record: emptyRecord, encoded: undefined };
     }
     return this.exclusive(partition, storageKey, async () => {
@@ -142,10 +163,13 @@ export class LocalStore {
       if (!recordsEqual(current, expected)) return storedVersion(stored);
       if (current.siblings.length > 0) {
         const contextOnly = { context: current.context, siblings: [] };
-        return { ok: true, record: contextOnly, encoded: await this.write(partition, storageKey, contextOnly, true) };
+        const encoded = await this.write(partition, storageKey, contextOnly, true);
+        this.usage.replaced(storageKey.length, stored, encoded);
+        return { ok: true, record: contextOnly, encoded };
       }
       const floor = this.floors.raised(partition, current.context, await this.floors.load(this.engine, partition));
       await this.engine.batch(partition, [floor, { type: 'delete', key: storageKey }], { durable: true });
+      this.usage.replaced(storageKey.length, stored, undefined);
       return { ok: true, record: emptyRecord, encoded: undefined };
     });
   }
@@ -159,11 +183,29 @@ export class LocalStore {
    * simulator).
    */
   dropKey(partition: number, storageKey: Uint8Array, actor: string): Promise<void> {
+    const engine = this.syncEngine;
+    if (engine !== undefined) {
+      // Synchronous like mint and merge, so neither can slip between this read and this delete.
+      try {
+        this.dropKeyNow(engine, partition, storageKey, actor);
+        return Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
     return this.exclusive(partition, storageKey, async () => {
-      const current = decodeOwned(await this.stored(partition, storageKey));
-      if (current.context.has(actor)) return;
+      const stored = await this.stored(partition, storageKey);
+      if (stored === undefined || decodeOwned(stored).context.has(actor)) return;
       await this.engine.batch(partition, [{ type: 'delete', key: storageKey }], { durable: true });
+      this.usage.replaced(storageKey.length, stored, undefined);
     });
+  }
+
+  private dropKeyNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, actor: string): void {
+    const stored = engine.getNow(partition, storageKey);
+    if (stored === undefined || decodeOwned(stored).context.has(actor)) return;
+    engine.batchNow(partition, [{ type: 'delete', key: storageKey }]);
+    this.usage.replaced(storageKey.length, stored, undefined);
   }
 
   /** The stored bytes, read at once when the engine can (inside a key's turn, that reads the same). */

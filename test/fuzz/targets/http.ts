@@ -16,7 +16,7 @@ import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { applyPropsPatch } from '../../../src/core/node/bucket-props.ts';
 import type { BucketProps } from '../../../src/core/protocol/contract.ts';
 import { decodeContext, encodeContext } from '../../../src/core/versioning/index.ts';
-import { anyVersionVector } from '../../property/versioning/arbitraries.ts';
+import { anyVersionVector } from '../../property/core/versioning/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { chunked, hazardJsonTexts, mutatedBytes, mutatedJson, mutatedText } from '../mutate.ts';
 import { sameValue } from './compare.ts';

@@ -15,7 +15,7 @@ import { answerTreeExchangeRequest } from '../../../src/core/anti-entropy/respon
 import { asNodeId, asPartitionIndex } from '../../../src/core/base/ids.ts';
 import { decodeView, encodeView, firstView } from '../../../src/core/cluster-view/codec.ts';
 import { ringFromJSON, ringToJSON } from '../../../src/core/ring/index.ts';
-import { ringArbitrary } from '../../property/ring/arbitraries.ts';
+import { ringArbitrary } from '../../property/core/ring/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { hazardJsonTexts, mutatedBytes, mutatedJson } from '../mutate.ts';
 import { sameValue } from './compare.ts';

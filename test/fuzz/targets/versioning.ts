@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { base64UrlEncode, decodeContext, decodeOwnedRecord, decodeRecord, encodeContext, encodeRecord, type VersionVector } from '../../../src/core/versioning/index.ts';
 import { HmacContextSeal } from '../../../src/io/context-seal.ts';
-import { anyRecord, anyVersionVector } from '../../property/versioning/arbitraries.ts';
+import { anyRecord, anyVersionVector } from '../../property/core/versioning/arbitraries.ts';
 import { type FuzzTarget, refusedWith, violation } from '../harness.ts';
 import { hexPreview, leb128, mutatedBytes, mutatedText } from '../mutate.ts';
 import { sameValue } from './compare.ts';

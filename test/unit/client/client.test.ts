@@ -85,12 +85,13 @@ test('concurrent blind writes come back as siblings; a write with their context 
 test('absent is found: false with an empty context; deleted is found: false with the tombstone context, which a later put supersedes', bounded, () =>
   withNodes(1, (nodes) =>
     withClient(nodes, async (client) => {
-      assert.deepEqual(await client.get('b', 'nobody'), { found: false, siblings: [], context: '' });
+      assert.deepEqual(await client.get('b', 'nobody'), { found: false, siblings: [], context: '', reason: 'key not found' });
       const written = await client.put('b', 'gone', 'v');
       const deleted = await client.delete('b', 'gone', { context: written.context });
       const read = await client.get('b', 'gone');
       assert.equal(read.found, false);
       assert.deepEqual(read.siblings, []);
+      assert.equal(read.reason, 'key is deleted');
       assert.equal(deleted.context, 'fake.1.2');
       assert.equal(read.context, 'fake.2', 'the tombstone (dot 2) is what the 404 carries');
       await client.put('b', 'gone', 'back', { context: read.context });

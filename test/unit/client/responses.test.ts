@@ -69,11 +69,11 @@ test('a malformed 300 is EVERWRITE_BAD_RESPONSE', () => {
   }
 });
 
-test('a 404 EVERWRITE_NOT_FOUND is found: false, with the tombstone context when the header is there', () => {
+test('a 404 EVERWRITE_NOT_FOUND is found: false, with the tombstone context when the header is there and the node\'s message as the reason', () => {
   const absent = parseGetAnswer(answer(404, '{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}'), node);
-  assert.deepEqual(absent, { found: false, siblings: [], context: '' });
+  assert.deepEqual(absent, { found: false, siblings: [], context: '', reason: 'key not found' });
   const deleted = parseGetAnswer(answer(404, '{"code":"EVERWRITE_NOT_FOUND","message":"key is deleted"}', { 'x-everwrite-context': 'ctx.9' }), node);
-  assert.deepEqual(deleted, { found: false, siblings: [], context: 'ctx.9' });
+  assert.deepEqual(deleted, { found: false, siblings: [], context: 'ctx.9', reason: 'key is deleted' }, 'the node\'s words come back as the reason');
 });
 
 test('a 404 with another code, and every other status, is the node error with its code, status, message and details', () => {

@@ -97,7 +97,7 @@ test('live stats count per second, age out after the window and place percentile
 
 test('the Grafana dashboard queries only families a node exports', async () => {
   const metrics = new NodeMetrics();
-  metrics.attach({ status: () => ({ id: 'n1' as never, members: [] }), hintsPending: () => [], transport: () => new TcpTransportMetrics().snapshot(), transportPeers: () => [], gossip: () => ({ probes: 0, indirectProbes: 0, probesFailed: 0, viewGossipRounds: 0, viewsAdopted: 0 }), storage: () => ({ groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0, overlayEntries: 0, unappliedBytes: 0, logGeneration: 0, logBytes: 0 }) });
+  metrics.attach({ status: () => ({ id: 'n1' as never, members: [] }), hintsPending: () => [], transport: () => new TcpTransportMetrics().snapshot(), transportPeers: () => [], gossip: () => ({ probes: 0, indirectProbes: 0, probesFailed: 0, viewGossipRounds: 0, viewsAdopted: 0 }), storage: () => ({ groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0, overlayEntries: 0, unappliedBytes: 0, logGeneration: 0, logBytes: 0 }), storedUsage: { engine: 'lmdb', read: () => ({ keys: 0, bytes: 0 }) } });
   new HttpMetrics(metrics.registry, () => ({ treesHeld: 0, treesReady: 0, exchangesRunning: 0, repairsQueued: 0, partitions: [] }));
   new RespMetrics(metrics.registry);
   const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((family) => family.name));
