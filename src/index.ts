@@ -30,7 +30,7 @@ export {
 // A local cluster of `everwrite start` processes on loopback, for applications' tests and demos.
 // It wraps the CLI's LocalCluster (the one `everwrite dev` and the multi-process tests use) rather
 // than duplicating it; this entry point is the only place outside the CLI that imports it.
-export { LocalCluster, type LocalClusterOptions, type LocalNode } from './server/local-cluster.ts';
+export { LocalCluster, type LocalClusterOptions, type LocalNode, type LocalNodePorts } from './server/local-cluster.ts';
 
 export interface LocalClusterHandle {
   readonly cluster: LocalCluster;

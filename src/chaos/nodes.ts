@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { binEnvironment, binPath } from '../server/bin.ts';
 import { nodeAddress } from './netns.ts';
 
+// Fixed ports are safe here: each node listens inside its own network namespace, named after the
+// run's PID (netns.ts), so no other run or test on the machine shares them.
 const peerPort = 7000;
 export const httpPort = 8000;
 const readyTimeoutMs = 30_000;

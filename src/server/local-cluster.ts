@@ -18,6 +18,8 @@ export interface LocalClusterOptions {
   readonly httpPortBase?: number;
   /** Node i serves RESP on respPortBase+i. Default: 6380 shifted as far as httpPortBase is from 8000, so clusters on distinct HTTP bases never collide. */
   readonly respPortBase?: number;
+  /** The ports of node i at index i-1, e.g. ones the OS handed out; when given they replace the three bases. */
+  readonly nodePorts?: readonly LocalNodePorts[];
   readonly partitions?: number;
   /** Zone of node i at index i-1 (none when absent); goes into the seeds and `--zone`. */
   readonly zones?: readonly string[];
@@ -34,6 +36,12 @@ export interface LocalClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Called right after each `everwrite start` child is spawned (e.g. to read its piped output). */
   readonly onSpawn?: (node: LocalNode, child: ChildProcess) => void;
+}
+
+export interface LocalNodePorts {
+  readonly peer: number;
+  readonly http: number;
+  readonly resp: number;
 }
 
 export interface LocalNode {
@@ -56,18 +64,18 @@ export class LocalCluster {
     mkdirSync(directory, { recursive: true });
     this.secretFile = join(directory, 'cluster.secret');
     if (!existsSync(this.secretFile)) writeFileSync(this.secretFile, Buffer.from(generateSecret()).toString('hex'), { mode: 0o600 });
-    const peerBase = options.peerPortBase ?? 7000;
-    const httpBase = options.httpPortBase ?? 8000;
-    this.nodes = Array.from({ length: options.nodes }, (_, offset) => ({
-      index: offset + 1,
-      id: `n${offset + 1}`,
-      httpUrl: `http://127.0.0.1:${httpBase + offset + 1}`,
-      peerAddress: `127.0.0.1:${peerBase + offset + 1}`,
-      respAddress: `127.0.0.1:${(options.respPortBase ?? httpBase - 8000 + 6380) + offset + 1}`,
-      process: undefined,
-    }));
+    if (options.nodePorts !== undefined && options.nodePorts.length !== options.nodes) throw new Error('nodePorts must give the ports of every node');
+    this.nodes = Array.from({ length: options.nodes }, (_, offset) => {
+      const ports = options.nodePorts?.[offset] ?? LocalCluster.portsFromBases(options, offset + 1);
+      return { index: offset + 1, id: `n${offset + 1}`, httpUrl: `http://127.0.0.1:${ports.http}`, peerAddress: `127.0.0.1:${ports.peer}`, respAddress: `127.0.0.1:${ports.resp}`, process: undefined };
+    });
     // Every node gets the same seeds with every attribute, so all build the same first view (decision 0015).
     this.seeds = this.nodes.map((node) => `${node.id}@${node.peerAddress};http=${node.httpUrl.replace('http://', '')};resp=${node.respAddress}${this.placementAttributes(node.index)}`).join(',');
+  }
+
+  private static portsFromBases(options: LocalClusterOptions, index: number): LocalNodePorts {
+    const httpBase = options.httpPortBase ?? 8000;
+    return { peer: (options.peerPortBase ?? 7000) + index, http: httpBase + index, resp: (options.respPortBase ?? httpBase - 8000 + 6380) + index };
   }
 
   private placementAttributes(index: number): string {

@@ -3,7 +3,6 @@
 // and stay shut to everyone else. This drives Debian's chromium (playwright-core) at one real node:
 // no credentials get the 401, a user without admin gets 403, an admin gets the page, its live data
 // and its key browser with no console error. Skipped without /usr/bin/chromium, failed under CI=true.
-// Ports: 43041 (peer), 43141 (HTTP), 43241 (RESP).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -19,7 +18,7 @@ function basic(credentials: { username: string; password: string }): string {
 }
 
 testNeeding(existsSync(chromiumPath) ? undefined : `no browser at ${chromiumPath} (install Debian's chromium package; .ci/run does)`, 'with users, the dashboard asks the browser to log in, refuses a non-admin and works for an admin', { timeout: 120_000 }, async (t) => {
-  const fixture = await ClusterFixture.start({ name: 'dashboard-auth', portBase: 43040, httpPortBase: 43140, respPortBase: 43240, engine: 'memory', nodes: 1, partitions: 8 });
+  const fixture = await ClusterFixture.start({ name: 'dashboard-auth', engine: 'memory', nodes: 1, partitions: 8 });
   t.after(() => fixture.stop());
   const url = fixture.url(1);
   const made = await request(`${url}/admin/users/${admin.username}`, { method: 'PUT', body: JSON.stringify({ roles: ['admin'], password: admin.password }) });

@@ -28,7 +28,7 @@ let browser: Browser | undefined;
 before(async () => {
   if (browserMissing !== undefined) return;
   // Peers on 32501-32503, HTTP on 33501-33503, RESP on 32601-32603.
-  fixture = await ClusterFixture.start({ name: 'dashboard', portBase: 32_500, respPortBase: 32_600 });
+  fixture = await ClusterFixture.start({ name: 'dashboard' });
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'], timeout: 30_000 });
 }, { timeout: 90_000 });
 

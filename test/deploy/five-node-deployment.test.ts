@@ -7,7 +7,9 @@
 // the same shared settings and the Compose file the same settings, addresses and ports, so the run
 // stands for them too. The first user is added the documented
 // way, on a node's own machine over loopback (protected mode); then writes go through every node,
-// reads through others, a node is killed -9 and the other four still serve W=2/R=2.
+// reads through others, a node is killed -9 and the other four still serve W=2/R=2. The nodes keep
+// node.env's fixed ports: each listens inside its own namespace, named after this run's PID, so no
+// other run on the machine shares them.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

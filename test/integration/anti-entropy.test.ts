@@ -20,14 +20,11 @@ const antiEntropyIntervalMs = 3000;
  * or rebuilding, decision 0016); the rest is room for a two-core machine shared with other tests.
  */
 const repairBoundMs = 5 * antiEntropyIntervalMs;
-/** Peers on 30641-3, HTTP on 31641-3, RESP on 30021-3. */
-const portBase = 30_640;
 let fixture: ClusterFixture;
 
 before(async () => {
   fixture = await ClusterFixture.start({
     name: 'anti-entropy',
-    portBase,
     // Hints are delivered at a node's first tick and then not for a week; the schedule is short.
     settings: { antiEntropyIntervalMs, hintDeliveryIntervalMs: 7 * 24 * 3600 * 1000 },
   });

@@ -5,7 +5,7 @@
 // or command added without a rule, or with a rule the central check ignores, fails here. They also
 // show users replicate (a user added at node 1 logs in at node 3, over HTTP and RESP), that
 // redis-cli --user/--pass works, that hostile credentials are answered with codes, and that brute
-// force hits the per-address limit. Ports: 43001-43003 (peers), 43101-43103 (HTTP), 43201-43203 (RESP).
+// force hits the per-address limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -22,7 +22,6 @@ import { missingTool, testNeeding } from '../support/environment.ts';
 import { RespErrorValue, RespSimpleValue, RespTestClient, type RespValue } from '../support/resp-client.ts';
 
 const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
-const respPort = (index: number): number => 43200 + index;
 
 const users = {
   admin: { name: 'admin', password: 'admin-password-1' },
@@ -148,7 +147,7 @@ async function respSession(port: number, user: UserName | undefined): Promise<Re
 }
 
 test('users: every route and command checks its rule, users replicate, redis-cli logs in, bad credentials are coded and rate-limited', { timeout: 300_000 }, async (t) => {
-  const fixture = await ClusterFixture.start({ name: 'auth', portBase: 43000, httpPortBase: 43100, respPortBase: 43200, engine: 'memory', partitions: 16, settings: { usersCountMax: 5 } });
+  const fixture = await ClusterFixture.start({ name: 'auth', engine: 'memory', partitions: 16, settings: { usersCountMax: 5 } });
   t.after(() => fixture.stop());
   const url = (index: number): string => fixture.url(index);
 
@@ -175,7 +174,7 @@ test('users: every route and command checks its rule, users replicate, redis-cli
 
   await t.test('users replicate: a user added at node 1 logs in at node 3 over HTTP and RESP', async () => {
     await eventually('reader to log in at node 3', async () => ((await call(`${url(3)}/buckets/redis/keys/k`, 'GET', undefined, basic('reader'))).status === 404 ? true : undefined), { timeoutMs: 20_000 });
-    const client = await respSession(respPort(3), 'reader');
+    const client = await respSession(fixture.respPort(3), 'reader');
     assert.equal(await client.call('GET', 'k'), null);
     client.close();
   });
@@ -233,22 +232,22 @@ test('users: every route and command checks its rule, users replicate, redis-cli
       const args = commandSamples[spec.name];
       assert.ok(args !== undefined, `the test has no sample arguments for ${spec.name}: add them`);
       const label = `${spec.name} (${spec.access})`;
-      const anonymous = await respSession(respPort(1), undefined);
+      const anonymous = await respSession(fixture.respPort(1), undefined);
       const answer = errorText(await anonymous.call(spec.name, ...args));
       anonymous.close();
       if (spec.access === 'public') assert.doesNotMatch(answer ?? '', /^NOAUTH/, label);
       else assert.equal(answer, 'NOAUTH Authentication required.', label);
       const without = userWithoutRole(spec.access);
       if (without !== undefined) {
-        const session = await respSession(respPort(1), without);
+        const session = await respSession(fixture.respPort(1), without);
         assert.match(errorText(await session.call(spec.name, ...args)) ?? '', /^NOPERM/, `${label} as ${without}`);
         session.close();
       }
-      const session = await respSession(respPort(1), userWithRole(spec.access));
+      const session = await respSession(fixture.respPort(1), userWithRole(spec.access));
       assert.doesNotMatch(errorText(await session.call(spec.name, ...args)) ?? '', /^(NOAUTH|NOPERM)/, `${label} as ${userWithRole(spec.access)}`);
       session.close();
     }
-    const pipelined = await RespTestClient.connect(respPort(1));
+    const pipelined = await RespTestClient.connect(fixture.respPort(1));
     const replies = await pipelined.pipeline([['AUTH', 'reader', users.reader.password], ['GET', 'k'], ['SET', 'k', 'v']]);
     assert.match(errorText(replies[2] as RespValue) ?? '', /^NOPERM/, 'a command pipelined behind AUTH runs as the logged-in user');
     assert.equal(errorText(replies[1] as RespValue), undefined);
@@ -277,7 +276,7 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     }
     const otherScheme = await call(`${url(1)}/buckets/redis/keys/k`, 'GET', undefined, 'Digest username="admin"');
     assert.equal(otherScheme.status, 401);
-    const client = await RespTestClient.connect(respPort(1));
+    const client = await RespTestClient.connect(fixture.respPort(1));
     assert.match(errorText(await client.call('AUTH', 'x'.repeat(100_000), 'y'.repeat(100_000))) ?? '', /^WRONGPASS/);
     assert.match(errorText(await client.call('AUTH', 'nobody', 'whatever-password')) ?? '', /^WRONGPASS/);
     assert.match(errorText(await client.call('AUTH', 'a', 'b', 'c')) ?? '', /^ERR syntax error/);
@@ -307,7 +306,7 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     const rightButLimited = await fetchFrom('127.0.0.2', `${url(1)}/buckets/redis/keys/k`, basic('admin'));
     assert.equal(rightButLimited.status, 429, 'a limited address is refused even with the right password');
     assert.equal((await call(`${url(1)}/buckets/redis/keys/untouched`, 'GET', undefined, basic('admin'))).status, 404, 'other addresses are not limited');
-    const resp = await RespTestClient.connect(respPort(1), '127.0.0.2');
+    const resp = await RespTestClient.connect(fixture.respPort(1), '127.0.0.2');
     assert.match(errorText(await resp.call('AUTH', 'admin', users.admin.password)) ?? '', /^BUSY EVERWRITE_AUTH_RATE_LIMITED/, 'the limit is shared by HTTP and RESP');
     resp.close();
     assert.doesNotMatch(fixture.logs(), /guess-\d|admin-password-1/, 'failed logins are logged without the password');
@@ -315,7 +314,7 @@ test('users: every route and command checks its rule, users replicate, redis-cli
   });
 
   await t.test('removing a user logs it out; the last admin cannot be removed while others exist', async () => {
-    const session = await respSession(respPort(1), 'writer');
+    const session = await respSession(fixture.respPort(1), 'writer');
     const removed = await runCli(['user', 'remove', 'writer', '--node', url(1)], '', { EVERWRITE_USER: 'admin', EVERWRITE_PASSWORD: users.admin.password });
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(errorText(await session.call('SET', 'k', 'v')), 'NOAUTH Authentication required.');
@@ -341,11 +340,11 @@ function fetchFrom(localAddress: string, url: string, authorization: string): Pr
 }
 
 testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --user --pass logs in at a node with users; a wrong password is WRONGPASS', { timeout: 120_000 }, async (t) => {
-  const fixture = await ClusterFixture.start({ name: 'auth-redis-cli', portBase: 43010, httpPortBase: 43110, respPortBase: 43210, engine: 'memory', nodes: 1, partitions: 8 });
+  const fixture = await ClusterFixture.start({ name: 'auth-redis-cli', engine: 'memory', nodes: 1, partitions: 8 });
   t.after(() => fixture.stop());
   const added = await runCli(['user', 'add', 'ops', '--role', 'admin', '--password-stdin', '--node', fixture.url(1)], 'ops-password-1\n');
   assert.equal(added.code, 0, added.stderr);
-  const redisCli = (args: readonly string[]): Promise<Finished> => runProcess('redis-cli', ['-h', '127.0.0.1', '-p', '43211', ...args], '');
+  const redisCli = (args: readonly string[]): Promise<Finished> => runProcess('redis-cli', ['-h', '127.0.0.1', '-p', String(fixture.respPort(1)), ...args], '');
   assert.match((await redisCli(['--user', 'ops', '--pass', 'ops-password-1', '--no-auth-warning', 'SET', 'greeting', 'hello'])).stdout, /OK/);
   assert.match((await redisCli(['--user', 'ops', '--pass', 'ops-password-1', '--no-auth-warning', 'GET', 'greeting'])).stdout, /hello/);
   const wrong = await redisCli(['--user', 'ops', '--pass', 'wrong-password', '--no-auth-warning', 'GET', 'greeting']);

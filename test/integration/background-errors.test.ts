@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually, killChild, request, watchChild } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 
-/** Peers 22101, HTTP 23101: inside this test's band (22000-23999). */
-const peerPort = 22_101;
-const httpPort = 23_101;
+const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
 const script = fileURLToPath(new URL('../support/background-error-node.ts', import.meta.url));
 const url = `http://127.0.0.1:${httpPort}`;
 

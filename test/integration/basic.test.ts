@@ -11,7 +11,7 @@ const bucket = 'basic';
 let fixture: ClusterFixture;
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'basic', portBase: 17_000 });
+  fixture = await ClusterFixture.start({ name: 'basic' });
 }, { timeout: 60_000 });
 
 after(async () => {

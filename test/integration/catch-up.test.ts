@@ -11,15 +11,11 @@ import { ClusterFixture, eventually, request } from '../support/cluster-fixture.
 
 const bucket = 'catch-up';
 const marginMs = 3000;
-/** Peers on 40001-3, HTTP on 41001-3, RESP on 40101-3 (this file's band: 40000-41999). */
-const portBase = 40_000;
 let fixture: ClusterFixture;
 
 before(async () => {
   fixture = await ClusterFixture.start({
     name: 'catch-up',
-    portBase,
-    respPortBase: 40_100,
     settings: { antiEntropyIntervalMs: 600_000_000, hintDeliveryIntervalMs: 7 * 24 * 3600 * 1000, antiEntropyCatchUpMarginMs: marginMs },
   });
 }, { timeout: 60_000 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startNode } from '../../src/index.ts';
 import { createStorageEngine } from '../../src/io/storage/index.ts';
 import { bootIdentity } from '../../src/runtime/stores/node-metadata.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const bounded = { timeout: 60_000 };
 
@@ -18,8 +18,8 @@ test('a clean stop keeps the node\'s actor across a restart; storage left withou
   const directory = mkdtempSync(join(tmpdir(), 'everwrite-clean-stop-'));
   const secret = new Uint8Array(Buffer.from('clean stop test secret, not for production', 'utf8'));
   const start = async () => {
-    const peerPort = await freePort();
-    return startNode({ nodeId: 'c1', listen: { host: '127.0.0.1', port: peerPort }, http: { host: '127.0.0.1', port: await freePort() }, members: [{ id: 'c1', host: '127.0.0.1', port: peerPort }], engine: 'lmdb', dataDirectory: directory, secret, partitionCount: 16 });
+    const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
+    return startNode({ nodeId: 'c1', listen: { host: '127.0.0.1', port: peerPort }, http: { host: '127.0.0.1', port: httpPort }, members: [{ id: 'c1', host: '127.0.0.1', port: peerPort }], engine: 'lmdb', dataDirectory: directory, secret, partitionCount: 16 });
   };
   let running: Awaited<ReturnType<typeof start>> | undefined;
   try {

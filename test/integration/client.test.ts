@@ -6,12 +6,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EverwriteClient, startLocalCluster, type LocalClusterHandle, type Sibling } from '../../src/index.ts';
 import { keyHash, partitionOf, primaryNodes, ringFromJSON } from '../../src/core/ring/index.ts';
+import { nodePortsFromTheOs } from '../support/cluster-fixture.ts';
 
 /** Placement computed independently of the client: node:crypto's MD5, as a node did before its pure MD5. */
 const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
@@ -19,85 +19,18 @@ const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).d
 const bounded = { timeout: 90_000 };
 const decode = (bytes: Uint8Array | undefined): string => new TextDecoder().decode(bytes);
 
-const peerPortBase = 37000;
-const httpPortBase = 38000;
-const ports = [1, 2, 3].flatMap((index) => [peerPortBase + index, httpPortBase + index]);
-
 let handle: LocalClusterHandle | undefined;
 let dataDirectory: string | undefined;
-let releaseLock: (() => void) | undefined;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Signal 0 only probes whether the process exists; nothing is sent to it. */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Two runs of this file at once (two people's `npm test` in one working tree) would start two
- * clusters on the same fixed ports: the second cluster's nodes fail to bind, yet its readiness
- * check is answered by the first cluster, and the two runs then share (and stop) one cluster. A
- * lock file naming the holder's PID serializes the runs; a lock whose holder is gone is taken over.
- */
-async function lockPorts(): Promise<() => void> {
-  const path = join(tmpdir(), `everwrite-client-integration-${httpPortBase}.lock`);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: 'wx' });
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number(readFileSync(path, 'utf8'));
-    if (!Number.isInteger(holder) || holder <= 0 || !processExists(holder)) {
-      rmSync(path, { force: true });
-      continue;
-    }
-    assert.ok(Date.now() < deadline, `another run (PID ${holder}) holds the client integration ports (${path})`);
-    await sleep(250);
-  }
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** Anything else on our ports (a cluster that outlived a killed run) must go first, or the test would talk to it. */
-async function waitForFreePorts(): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const busy = (await Promise.all(ports.map(async (port) => ((await portFree(port)) ? undefined : port)))).filter((port) => port !== undefined);
-    if (busy.length === 0) return;
-    assert.ok(Date.now() < deadline, `ports still in use by another process: ${busy.join(', ')}`);
-    await sleep(250);
-  }
-}
 
 before(async () => {
-  releaseLock = await lockPorts();
-  await waitForFreePorts();
   dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-client-'));
-  handle = await startLocalCluster({ nodes: 3, dataDirectory, engine: 'memory', peerPortBase, httpPortBase, partitions: 64, output: 'ignore' });
+  // Ports from the OS, so another run of this file (another checkout, another CI job) never shares them.
+  handle = await startLocalCluster({ nodes: 3, dataDirectory, engine: 'memory', nodePorts: await nodePortsFromTheOs(3), partitions: 64, output: 'ignore' });
 });
 
 after(async () => {
-  try {
-    await handle?.stop();
-    if (dataDirectory !== undefined) rmSync(dataDirectory, { recursive: true, force: true });
-  } finally {
-    releaseLock?.();
-  }
+  await handle?.stop();
+  if (dataDirectory !== undefined) rmSync(dataDirectory, { recursive: true, force: true });
 });
 
 function cluster(): LocalClusterHandle {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 import { preferenceList, ringFromJSON } from '../../src/core/ring/index.ts';
 
 /** Fast view gossip, so a conflict shows within a fraction of a second. */
@@ -28,12 +29,17 @@ async function ringOf(url: string): Promise<RingDocument> {
 }
 
 describe('a 3-node cluster with a persisted view', () => {
-  const portBase = 28_700;
   let fixture: ClusterFixture;
   const loneNodes: LoneNode[] = [];
+  /** From the OS: the ports of n4 (the outsider) and a peer port nothing listens on. */
+  let outsiderPorts = { peer: 0, http: 0 };
+  let unusedPeerPort = 0;
 
   before(async () => {
-    fixture = await ClusterFixture.start({ name: 'cluster-view', portBase, nodes: 3, partitions: 64, settings });
+    fixture = await ClusterFixture.start({ name: 'cluster-view', nodes: 3, partitions: 64, settings });
+    const [peer, http, unused] = (await freePorts(3)) as [number, number, number];
+    outsiderPorts = { peer, http };
+    unusedPeerPort = unused;
   }, { timeout: 60_000 });
 
   after(async () => {
@@ -43,8 +49,11 @@ describe('a 3-node cluster with a persisted view', () => {
 
   const seeds = (): string => fixture.cluster.nodes.map((node) => `${node.id}@${node.peerAddress}`).join(',');
 
+  /** Slots 1-3 are the fixture's nodes' ports (for a node started in one's place), slot 4 the outsider's. */
+  const portsOf = (slot: number): { peer: number; http: number } => (slot === 4 ? outsiderPorts : { peer: fixture.peerPort(slot), http: fixture.httpPort(slot) });
+
   function lone(id: string, slot: number, dataDirectory: string, seedList: string, extra: readonly string[] = []): LoneNode {
-    const node = new LoneNode({ id, peerPort: portBase + slot, httpPort: portBase + 1000 + slot, dataDirectory, seeds: seedList, secretFile: fixture.cluster.secretFile, extraArguments: ['--settings-json', JSON.stringify(settings), ...extra] });
+    const node = new LoneNode({ id, peerPort: portsOf(slot).peer, httpPort: portsOf(slot).http, dataDirectory, seeds: seedList, secretFile: fixture.cluster.secretFile, extraArguments: ['--settings-json', JSON.stringify(settings), ...extra] });
     loneNodes.push(node);
     return node;
   }
@@ -64,9 +73,9 @@ describe('a 3-node cluster with a persisted view', () => {
   test('a restart with a longer or edited seed list, or another partition count, exits non-zero and names the difference', { timeout: 60_000 }, async () => {
     await fixture.kill(3);
     const dataDirectory = join(fixture.dataDirectory, 'n3');
-    const longer = lone('n3', 3, dataDirectory, `${seeds()},n4@127.0.0.1:${portBase + 4}`);
+    const longer = lone('n3', 3, dataDirectory, `${seeds()},n4@127.0.0.1:${outsiderPorts.peer}`);
     assert.match(await longer.waitExit(30_000), /exit code 1/, longer.logs());
-    assert.match(longer.logs(), /--seeds names n4 \(127\.0\.0\.1:28704\), which is not a member of the persisted cluster view \(version 1/);
+    assert.match(longer.logs(), new RegExp(`--seeds names n4 \\(127\\.0\\.0\\.1:${outsiderPorts.peer}\\), which is not a member of the persisted cluster view \\(version 1`));
     const otherCount = lone('n3', 3, dataDirectory, seeds(), ['--partitions', '128']);
     assert.match(await otherCount.waitExit(30_000), /exit code 1/, otherCount.logs());
     assert.match(otherCount.logs(), /--partitions 128 but the persisted cluster view .* has 64 partitions/);
@@ -76,7 +85,7 @@ describe('a 3-node cluster with a persisted view', () => {
 
   for (const [what, slot, extra, editedSeeds, reason] of [
     ['another partition count', 3, ['--partitions', '128'], undefined, /partition count 128 here, 64 at n[12]/],
-    ['a hand-edited member list', 3, ['--partitions', '64'], (list: string) => list.replace(`n2@127.0.0.1:${portBase + 2}`, `n2@127.0.0.1:${portBase + 9}`), /view version 1 differs/],
+    ['a hand-edited member list', 3, ['--partitions', '64'], (list: string) => list.replace(`n2@127.0.0.1:${fixture.peerPort(2)}`, `n2@127.0.0.1:${unusedPeerPort}`), /view version 1 differs/],
   ] as const) {
     test(`a brand-new node with ${what} refuses to serve with a coded 503 and says why; the others keep serving`, { timeout: 60_000 }, async () => {
       await fixture.kill(3);
@@ -105,7 +114,7 @@ describe('a 3-node cluster with a persisted view', () => {
   }
 
   test('a node outside the view is refused by the members, and they name it in their log', { timeout: 60_000 }, async () => {
-    const outsider = lone('n4', 4, join(fixture.dataDirectory, 'outsider'), `${seeds()},n4@127.0.0.1:${portBase + 4}`);
+    const outsider = lone('n4', 4, join(fixture.dataDirectory, 'outsider'), `${seeds()},n4@127.0.0.1:${outsiderPorts.peer}`);
     await outsider.waitReady();
     await eventually('a member to log the refusal of n4', async () => (/refused a connection from node n4: it is not a member of this node's cluster view/.test(fixture.logs()) ? true : undefined), { timeoutMs: 15_000 });
     const statuses = await Promise.all([1, 2, 3].map(async (index) => (await request(`${fixture.url(index)}/admin/status`)).json<{ members: { id: string }[] }>()));
@@ -115,13 +124,12 @@ describe('a 3-node cluster with a persisted view', () => {
 });
 
 describe('a 6-node cluster in three zones with one node of weight 2', () => {
-  const portBase = 28_720;
   const zones = ['a', 'b', 'c', 'a', 'b', 'c'];
   const weights = [2, 1, 1, 1, 1, 1];
   let fixture: ClusterFixture;
 
   before(async () => {
-    fixture = await ClusterFixture.start({ name: 'cluster-view-zones', portBase, nodes: 6, partitions: 64, engine: 'memory', zones, weights, settings });
+    fixture = await ClusterFixture.start({ name: 'cluster-view-zones', nodes: 6, partitions: 64, engine: 'memory', zones, weights, settings });
   }, { timeout: 90_000 });
 
   after(async () => {

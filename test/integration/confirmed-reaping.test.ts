@@ -16,15 +16,11 @@ const reapDelayMs = 1500;
 const contextRemovalGraceMs = 3000;
 /** Confirmation, reap, a second confirmation and the grace, with room for a loaded two-core machine. */
 const removalBoundMs = 10 * antiEntropyIntervalMs + reapDelayMs + contextRemovalGraceMs + 15_000;
-/** Peers on 42001-3, HTTP on 43001-3, RESP on 42101-3. */
-const portBase = 42_000;
 let fixture: ClusterFixture;
 
 before(async () => {
   fixture = await ClusterFixture.start({
     name: 'confirmed-reaping',
-    portBase,
-    respPortBase: 42_100,
     // Hints and the catch-up after an outage (decision 0020) are off: either would hand a returning
     // replica the tombstone at once, and these tests are about what the periodic exchange confirms.
     settings: { antiEntropyIntervalMs, reapDelayMs, contextRemovalGraceMs, hintDeliveryIntervalMs: 7 * 24 * 3600 * 1000, antiEntropyCatchUpOutageMsMax: 1 },

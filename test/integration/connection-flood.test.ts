@@ -23,15 +23,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterFixture, eventually, killChild, watchChild } from '../support/cluster-fixture.ts';
 import { RespSimpleValue, RespTestClient } from '../support/resp-client.ts';
 
-// Peers on 24_621.., HTTP on 25_621.., RESP on 24_001.. (LocalCluster shifts RESP with HTTP).
-const portBase = 24_620;
 const headersTimeoutMs = 2000;
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 let fixture: ClusterFixture;
 const floods = new Set<ChildProcess>();
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'flood', portBase, extraArguments: ['--limits-json', JSON.stringify({ http: { headersTimeoutMs } })] });
+  fixture = await ClusterFixture.start({ name: 'flood', extraArguments: ['--limits-json', JSON.stringify({ http: { headersTimeoutMs } })] });
 }, { timeout: 60_000 });
 
 after(async () => {

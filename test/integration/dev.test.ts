@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binPath } from '../../src/server/bin.ts';
 import { eventually, killChild, request, watchChild } from '../support/cluster-fixture.ts';
+import { freePortBases } from '../support/free-port.ts';
 
-/** Inside this test's band (46000-47999): peers 46401-46403, HTTP 46501-46503, RESP 46601-46603. */
-const portBases = ['--peer-port-base', '46400', '--http-port-base', '46500', '--resp-port-base', '46600'];
-const httpUrl = (index: number): string => `http://127.0.0.1:${46_500 + index}`;
+/** `everwrite dev` takes port bases, not ports: bases over a block of free ports (free-port.ts). */
+const { peer: peerBase, http: httpBase, resp: respBase } = await freePortBases(3);
+const portBases = ['--peer-port-base', String(peerBase), '--http-port-base', String(httpBase), '--resp-port-base', String(respBase)];
+const httpUrl = (index: number): string => `http://127.0.0.1:${httpBase + index}`;
 
 interface DevRun {
   readonly child: ChildProcess;
@@ -66,12 +68,12 @@ test('one node killed leaves the others serving; dev names it and restarts it on
 test('ports already in use are refused before any node starts, naming them, with a non-zero exit', { timeout: 60_000 }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'everwrite-dev-'));
   const squatter: Server = createServer();
-  await new Promise<void>((resolve) => squatter.listen(46_502, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => squatter.listen(httpBase + 2, '127.0.0.1', resolve));
   const run = startDev(data);
   try {
     await eventually('dev to exit', async () => run.exit(), { timeoutMs: 30_000 });
     assert.equal(run.exit(), 'exit code 1');
-    assert.match(run.output(), /^everwrite: port 46502 on 127\.0\.0\.1 already in use .*--http-port-base/m);
+    assert.match(run.output(), new RegExp(`^everwrite: port ${httpBase + 2} on 127\\.0\\.0\\.1 already in use .*--http-port-base`, 'm'));
     assert.doesNotMatch(run.output(), /pid \d+/, 'no node was started');
     await assert.rejects(request(`${httpUrl(1)}/health`, { fetchTimeoutMs: 2000 }), 'node 1 was not started');
   } finally {

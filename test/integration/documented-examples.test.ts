@@ -7,9 +7,9 @@
 // print what its `// prints:` comments say. A marker may name what the cluster must be like
 // (`<!-- checked-example: n3 down -->`, and `n4 started alone` for the membership examples); the
 // test makes it so before the example and restores the 3-node cluster after it. The docs' addresses (HTTP 800i, peers 700i, RESP 638i)
-// are moved to this test's port band: peers 45301-45303, HTTP 45401-45403, RESP 45451-45453, 8009
-// (meant to be unreachable) to 45409; the fourth node to peer 34504, HTTP 34514, RESP 34524; the
-// embedded cluster of docs/CLIENT.md (port bases 7100, 8100, 6390) to 34600, 34700, 34800. With
+// are moved to ports the OS handed out (test/support/free-port.ts): the cluster's, the fourth
+// node's, and for 8009 (meant to be unreachable) one nothing listens on; the embedded cluster of
+// docs/CLIENT.md, which takes port bases, gets bases over a checked block of free ports. With
 // EVERWRITE_DOCS_RECORD=1 each step's real output is printed, for rewriting an example after a
 // deliberate change.
 import { after, before, test } from 'node:test';
@@ -22,19 +22,17 @@ import { fileURLToPath } from 'node:url';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
 import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
+import { freePortBases, freePorts } from '../support/free-port.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
-const peerPortBase = 45_300;
-const httpPortBase = 45_400;
-const respPortBase = 45_450;
-/** The fourth node of the membership examples, started alone (outside the cluster's band, in this test's second one). */
-const fourthNode = { peerPort: 34_504, httpPort: 34_514, respPort: 34_524 };
+/** The fourth node of the membership examples, started alone; its ports come from the OS in before(). */
+let fourthNode = { peerPort: 0, httpPort: 0, respPort: 0 };
+/** A port nothing listens on, for the docs' unreachable 127.0.0.1:8009. */
+let unreachablePort = 0;
 /** docs/CLIENT.md's embedded cluster: the port bases the docs show, and this test's. */
-const embeddedPortBases: ReadonlyArray<readonly [string, number, number]> = [
-  ['peerPortBase', 7100, 34_600],
-  ['httpPortBase', 8100, 34_700],
-  ['respPortBase', 6390, 34_800],
-];
+let embeddedPortBases: ReadonlyArray<readonly [string, number, number]> = [];
+/** Each documented address and the one this run uses instead. */
+let addressPairs: ReadonlyArray<readonly [string, string]> = [];
 const stepTimeoutMs = 60_000;
 const recording = process.env.EVERWRITE_DOCS_RECORD === '1';
 
@@ -43,7 +41,13 @@ const recordedDifferences: string[] = [];
 let shimDirectory: string;
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'documented-examples', portBase: peerPortBase, httpPortBase, respPortBase, engine: 'memory' });
+  fixture = await ClusterFixture.start({ name: 'documented-examples', engine: 'memory' });
+  const [unreachable, peerPort, httpPort, respPort] = (await freePorts(4)) as [number, number, number, number];
+  unreachablePort = unreachable;
+  fourthNode = { peerPort, httpPort, respPort };
+  const bases = await freePortBases(3);
+  embeddedPortBases = [['peerPortBase', 7100, bases.peer], ['httpPortBase', 8100, bases.http], ['respPortBase', 6390, bases.resp]];
+  addressPairs = documentedAddressPairs();
   // `everwrite` in an example runs this checkout's CLI, as `npx everwrite` does in an installed package.
   shimDirectory = mkdtempSync(join(tmpdir(), 'everwrite-doc-shim-'));
   const shim = join(shimDirectory, 'everwrite');
@@ -56,33 +60,42 @@ after(async () => {
   if (shimDirectory !== undefined) rmSync(shimDirectory, { recursive: true, force: true });
 }, { timeout: 30_000 });
 
-/** The docs' addresses moved into this test's band, and `npx everwrite` to the checkout's CLI. */
+/** The docs' addresses (as `host:port`) paired with this run's: the cluster's nodes, the fourth node, the unreachable one. */
+function documentedAddressPairs(): Array<readonly [string, string]> {
+  const pairs: Array<readonly [string, string]> = [];
+  for (const index of [1, 2, 3]) {
+    pairs.push([`127.0.0.1:800${index}`, `127.0.0.1:${fixture.httpPort(index)}`], [`127.0.0.1:700${index}`, `127.0.0.1:${fixture.peerPort(index)}`], [`127.0.0.1:638${index}`, `127.0.0.1:${fixture.respPort(index)}`]);
+  }
+  pairs.push(['127.0.0.1:8004', `127.0.0.1:${fourthNode.httpPort}`], ['127.0.0.1:7004', `127.0.0.1:${fourthNode.peerPort}`], ['127.0.0.1:6384', `127.0.0.1:${fourthNode.respPort}`]);
+  pairs.push(['127.0.0.1:8009', `127.0.0.1:${unreachablePort}`]);
+  return pairs;
+}
+
+/** Every `from` address in `text` (not followed by another digit) replaced by `to`. */
+function replaceAddress(text: string, from: string, to: string): string {
+  return text.replace(new RegExp(`${from.replaceAll('.', '\\.')}(?!\\d)`, 'g'), to);
+}
+
+/** The docs' addresses moved to this run's ports, and `npx everwrite` to the checkout's CLI. */
 function toTestPorts(text: string): string {
   let moved = text;
   for (const [name, documented, tested] of embeddedPortBases) moved = moved.replace(`${name}: ${documented}`, `${name}: ${tested}`);
+  for (const [documented, tested] of addressPairs) moved = replaceAddress(moved, documented, tested);
   return moved
-    .replace(/127\.0\.0\.1:8004\b/g, `127.0.0.1:${fourthNode.httpPort}`)
-    .replace(/127\.0\.0\.1:7004\b/g, `127.0.0.1:${fourthNode.peerPort}`)
-    .replace(/127\.0\.0\.1:800(\d)/g, (_, index: string) => `127.0.0.1:${httpPortBase + Number(index)}`)
-    .replace(/127\.0\.0\.1:700(\d)/g, (_, index: string) => `127.0.0.1:${peerPortBase + Number(index)}`)
-    .replace(/-p 638(\d)/g, (_, index: string) => `-p ${respPortBase + Number(index)}`)
+    .replace(/-p 638([1-3])\b/g, (_, index: string) => `-p ${fixture.respPort(Number(index))}`)
     .replace(/\bnpx everwrite\b/g, 'everwrite')
     .replace(/from 'everwrite'/g, `from '${join(repository, 'src/index.ts')}'`);
 }
 
 /** The reverse, so output compares with the docs' addresses. */
 function toDocumentedPorts(text: string): string {
-  return text
-    .replaceAll(`127.0.0.1:${fourthNode.httpPort}`, '127.0.0.1:8004')
-    .replaceAll(`127.0.0.1:${fourthNode.peerPort}`, '127.0.0.1:7004')
-    .replaceAll(`127.0.0.1:${fourthNode.respPort}`, '127.0.0.1:6384')
-    .replace(new RegExp(`127\\.0\\.0\\.1:${respPortBase / 10}(\\d)`, 'g'), (_, index: string) => `127.0.0.1:638${Number(index)}`)
-    .replace(new RegExp(`127\\.0\\.0\\.1:${httpPortBase / 100}(0\\d)`, 'g'), (_, index: string) => `127.0.0.1:800${Number(index)}`)
-    .replace(new RegExp(`127\\.0\\.0\\.1:${peerPortBase / 100}(0\\d)`, 'g'), (_, index: string) => `127.0.0.1:700${Number(index)}`);
+  let moved = text;
+  for (const [documented, tested] of addressPairs) moved = replaceAddress(moved, tested, documented);
+  return moved;
 }
 
 function environment(): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${shimDirectory}:${process.env.PATH ?? ''}`, EVERWRITE_NODE: `http://127.0.0.1:${httpPortBase + 1}`, NO_COLOR: '1' };
+  return { ...process.env, PATH: `${shimDirectory}:${process.env.PATH ?? ''}`, EVERWRITE_NODE: fixture.url(1), NO_COLOR: '1' };
 }
 
 /** Runs a bash script with stdout and stderr interleaved; bounded in time. */

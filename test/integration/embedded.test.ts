@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { EverwriteClient, startNode, type RunningNode } from '../../src/index.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const bounded = { timeout: 60_000 };
 
@@ -25,16 +25,18 @@ async function resp(port: number, ...args: string[]): Promise<string> {
 
 test('three nodes started in this process with startNode replicate, and serve the client, HTTP and RESP', bounded, async () => {
   const secret = new Uint8Array(Buffer.from('embedded test cluster secret, not for production', 'utf8'));
-  const peers = await Promise.all([1, 2, 3].map(async (index) => ({ id: `e${index}`, host: '127.0.0.1', port: await freePort() })));
+  // Nine distinct ports from the OS in one call: node i's peer, HTTP and RESP ports.
+  const ports = await freePorts(9);
+  const peers = [1, 2, 3].map((index) => ({ id: `e${index}`, host: '127.0.0.1', port: ports[3 * index - 3] as number }));
   const nodes: RunningNode[] = [];
   try {
-    for (const member of peers) {
+    for (const [position, member] of peers.entries()) {
       nodes.push(
         await startNode({
           nodeId: member.id,
           listen: { host: member.host, port: member.port },
-          http: { host: '127.0.0.1', port: await freePort() },
-          resp: { host: '127.0.0.1', port: await freePort() },
+          http: { host: '127.0.0.1', port: ports[3 * position + 1] as number },
+          resp: { host: '127.0.0.1', port: ports[3 * position + 2] as number },
           members: peers,
           engine: 'memory',
           secret,

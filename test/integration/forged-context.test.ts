@@ -12,15 +12,12 @@ import { ClusterFixture } from '../support/cluster-fixture.ts';
 import { EverwriteClient } from '../../src/index.ts';
 import { contextSealBytes, decodeContext, encodeContext, type VersionVector } from '../../src/core/versioning/index.ts';
 
-// Peers on 20701.., HTTP on 21701.., RESP on 20081.. (LocalCluster: 6380 shifted as HTTP is from 8000).
-const portBase = 20_700;
 let fixture: ClusterFixture;
-const respPort = (index: number): number => Number(fixture.cluster.node(index).respAddress.split(':')[1]);
 /** RESP keys live in this bucket (api/resp/keys.ts). */
 const respBucket = 'redis';
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'forged-context', portBase });
+  fixture = await ClusterFixture.start({ name: 'forged-context' });
 });
 
 after(async () => {
@@ -42,7 +39,7 @@ function actorsOf(context: string): string[] {
 }
 
 function connect(index: number): Redis {
-  return new Redis({ host: '127.0.0.1', port: respPort(index), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  return new Redis({ host: '127.0.0.1', port: fixture.respPort(index), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
 }
 
 async function respError(attempt: Promise<unknown>): Promise<string> {

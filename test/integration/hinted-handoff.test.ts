@@ -15,7 +15,7 @@ let fixture: ClusterFixture;
 before(async () => {
   // A down node stays down in a coordinator's eyes for 5 s, long enough for the 20 writes.
   // Anti-entropy (decision 0016) would repair the stale replica this test is about: it runs too rarely to act here.
-  fixture = await ClusterFixture.start({ name: 'hinted-handoff', portBase: 17_100, settings: { antiEntropyIntervalMs: 600_000_000, antiEntropyCatchUpOutageMsMax: 1, downBackoffMs: 5000 } });
+  fixture = await ClusterFixture.start({ name: 'hinted-handoff', settings: { antiEntropyIntervalMs: 600_000_000, antiEntropyCatchUpOutageMsMax: 1, downBackoffMs: 5000 } });
 }, { timeout: 60_000 });
 
 after(async () => {

@@ -2,7 +2,7 @@
 // 3-node cluster of separate processes: conditional writes checked against a quorum read (create
 // only, optimistic concurrency across nodes, siblings resolved by If-Match), SETNX/GETSET/INCR
 // through redis-cli, and, with one node killed, a W=3 write whose 503 says truly how many
-// replicas it could reach and that the write went to them, and when to retry. Ports 45001-45003 (peers), 45101-45103 (HTTP), 45201-45203 (RESP).
+// replicas it could reach and that the write went to them, and when to retry.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +14,7 @@ const trustedOrigin = 'https://app.example.com';
 let fixture: ClusterFixture;
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'http-conventions', portBase: 45_000, httpPortBase: 45_100, respPortBase: 45_200, extraArguments: ['--cors-origins', trustedOrigin] });
+  fixture = await ClusterFixture.start({ name: 'http-conventions', extraArguments: ['--cors-origins', trustedOrigin] });
 }, { timeout: 60_000 });
 
 after(async () => {

@@ -13,15 +13,18 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterFixture, eventually, LoneNode, request, type Reply } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const bucket = 'trust';
-const portBase = 17_600;
 const timeoutMs = 1500;
 let fixture: ClusterFixture;
 const loneNodes: LoneNode[] = [];
+/** Peer and HTTP ports of the lone nodes, two per slot, from the OS. */
+let lonePorts: number[] = [];
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'intruder', portBase });
+  fixture = await ClusterFixture.start({ name: 'intruder' });
+  lonePorts = await freePorts(6);
 }, { timeout: 60_000 });
 
 after(async () => {
@@ -31,11 +34,13 @@ after(async () => {
 
 const realSeeds = (): string => fixture.cluster.nodes.map((node) => `${node.id}@${node.peerAddress}`).join(',');
 
+const lonePeerPort = (slot: number): number => lonePorts[2 * slot] as number;
+
 function startLoneNode(id: string, slot: number, secret: { file?: string; environment?: string }, seeds: string): LoneNode {
   const node = new LoneNode({
     id,
-    peerPort: portBase + slot,
-    httpPort: portBase + 1000 + slot,
+    peerPort: lonePeerPort(slot),
+    httpPort: lonePorts[2 * slot + 1] as number,
     dataDirectory: join(fixture.dataDirectory, `lone-${id}-${slot}`),
     seeds,
     ...(secret.file === undefined ? {} : { secretFile: secret.file }),
@@ -95,8 +100,8 @@ test('processes with the wrong cluster secret cannot join, read or write', { tim
 
   const wrongSecret = join(fixture.dataDirectory, 'wrong.secret');
   writeFileSync(wrongSecret, randomBytes(32).toString('hex'), { mode: 0o600 });
-  const newcomer = startLoneNode('n4', 11, { file: wrongSecret }, `${realSeeds()},n4@127.0.0.1:${portBase + 11}`);
-  const impostor = startLoneNode('n1', 12, { file: wrongSecret }, realSeeds());
+  const newcomer = startLoneNode('n4', 0, { file: wrongSecret }, `${realSeeds()},n4@127.0.0.1:${lonePeerPort(0)}`);
+  const impostor = startLoneNode('n1', 1, { file: wrongSecret }, realSeeds());
   await Promise.all([newcomer.waitReady(), impostor.waitReady()]);
 
   const intruderKeys = (await Promise.all([newcomer, impostor].map((intruder) => tryEverything(intruder)))).flat();
@@ -121,7 +126,7 @@ test('processes with the wrong cluster secret cannot join, read or write', { tim
 });
 
 test('a node given no cluster secret refuses to start', { timeout: 60_000 }, async () => {
-  const unconfigured = startLoneNode('n5', 13, {}, `${realSeeds()},n5@127.0.0.1:${portBase + 13}`);
+  const unconfigured = startLoneNode('n5', 2, {}, `${realSeeds()},n5@127.0.0.1:${lonePeerPort(2)}`);
   const ended = await unconfigured.waitExit(30_000);
   assert.match(ended, /exit code [1-9]/, unconfigured.logs());
   assert.match(unconfigured.logs(), /no cluster secret/);
@@ -132,8 +137,8 @@ test('the same kind of process given the right secret through EVERWRITE_SECRET d
   await fixture.kill(3);
   const replacement = new LoneNode({
     id: 'n3',
-    peerPort: portBase + 3,
-    httpPort: portBase + 1000 + 3,
+    peerPort: fixture.peerPort(3),
+    httpPort: fixture.httpPort(3),
     dataDirectory: join(fixture.dataDirectory, 'n3'),
     seeds: realSeeds(),
     environment: { EVERWRITE_SECRET: secret },

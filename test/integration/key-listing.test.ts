@@ -10,14 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { ClusterFixture, request } from '../support/cluster-fixture.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
 
-// The port band of these tests: peers 45501-45503, HTTP 45601-45603, RESP 45701-45703.
-const portBase = 45500;
 let fixture: ClusterFixture;
 const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
-const respPort = (index: number): number => Number(fixture.cluster.node(index).respAddress.split(':')[1]);
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'key-listing', portBase, httpPortBase: portBase + 100, respPortBase: portBase + 200, partitions: 64 });
+  fixture = await ClusterFixture.start({ name: 'key-listing', partitions: 64 });
 });
 
 after(async () => {
@@ -69,7 +66,7 @@ async function writeKeys(bucket: string, count: number): Promise<string[]> {
 }
 
 function redisCli(...args: string[]): string {
-  const result = spawnSync('redis-cli', ['-p', String(respPort(2)), ...args], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('redis-cli', ['-p', String(fixture.respPort(2)), ...args], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(result.status, 0, result.stderr);
   return result.stdout;
 }

@@ -16,7 +16,7 @@ let fixture: ClusterFixture;
 
 before(async () => {
   // Peers on 26001-26003, HTTP on 27001-27003.
-  fixture = await ClusterFixture.start({ name: 'liveness', portBase: 26_000 });
+  fixture = await ClusterFixture.start({ name: 'liveness' });
 }, { timeout: 60_000 });
 
 after(async () => {

@@ -6,10 +6,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startNode, type RunningNode } from '../../src/index.ts';
+import { freePorts } from '../support/free-port.ts';
 
-const portBase = 36_000;
+/** From the OS: peer and HTTP ports of m1..m6, and one port nothing listens on. */
+const ports = await freePorts(13);
+const peerPort = (index: number): number => ports[2 * index - 2] as number;
+const httpPort = (index: number): number => ports[2 * index - 1] as number;
+const silentPort = ports[12] as number;
 const secret = new Uint8Array(Buffer.from('membership admin test secret, 32+ bytes long', 'utf8'));
 const settings = { viewGossipIntervalMs: 100 };
 
@@ -42,13 +48,13 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const member = (index: number) => ({ id: `m${index}`, host: '127.0.0.1', port: portBase + index, http: `127.0.0.1:${portBase + 100 + index}` });
+const member = (index: number) => ({ id: `m${index}`, host: '127.0.0.1', port: peerPort(index), http: `127.0.0.1:${httpPort(index)}` });
 
 function start(index: number, options: { seeds: ReturnType<typeof member>[]; partitionCount?: number; secret?: Uint8Array }): Promise<RunningNode> {
   return startNode({
     nodeId: `m${index}`,
-    listen: { host: '127.0.0.1', port: portBase + index },
-    http: { host: '127.0.0.1', port: portBase + 100 + index },
+    listen: { host: '127.0.0.1', port: peerPort(index) },
+    http: { host: '127.0.0.1', port: httpPort(index) },
     members: options.seeds,
     engine: 'memory',
     secret: options.secret ?? secret,
@@ -57,7 +63,7 @@ function start(index: number, options: { seeds: ReturnType<typeof member>[]; par
   });
 }
 
-const url = (index: number): string => `http://127.0.0.1:${portBase + 100 + index}`;
+const url = (index: number): string => `http://127.0.0.1:${httpPort(index)}`;
 
 async function viewVersionOf(index: number): Promise<number> {
   return (await call(`${url(index)}/admin/ring`)).json.version as number;
@@ -93,8 +99,8 @@ describe('membership plans over HTTP (decision 0017)', () => {
     const stranger = await start(5, { seeds: [], secret: new Uint8Array(Buffer.from('another cluster secret, also 32+ bytes', 'utf8')) });
     const odd = await start(6, { seeds: [], partitionCount: 128 });
     try {
-      expectCode(await call(`${url(5)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 102}` }), 403, 'EVERWRITE_JOIN_FORBIDDEN');
-      expectCode(await call(`${url(6)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 102}` }), 409, 'EVERWRITE_PARTITION_COUNT_MISMATCH');
+      expectCode(await call(`${url(5)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 403, 'EVERWRITE_JOIN_FORBIDDEN');
+      expectCode(await call(`${url(6)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 409, 'EVERWRITE_PARTITION_COUNT_MISMATCH');
       assert.equal((await call(`${url(1)}/admin/plan`)).json.staged, null);
     } finally {
       await stranger.stop();
@@ -117,8 +123,8 @@ describe('membership plans over HTTP (decision 0017)', () => {
     expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_PLAN_EMPTY');
     expectCode(await call(`${url(4)}/admin/join`, 'POST', {}), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: 'no port' }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 199}` }), 503, 'EVERWRITE_UNAVAILABLE');
-    expectCode(await call(`${url(1)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 102}` }), 409, 'EVERWRITE_ALREADY_MEMBER');
+    expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${silentPort}` }), 503, 'EVERWRITE_UNAVAILABLE');
+    expectCode(await call(`${url(1)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 409, 'EVERWRITE_ALREADY_MEMBER');
     // A hostile seed answering an endless body without Content-Length: read up to a bound, then refused.
     const hostile = createServer((_request, response) => {
       const chunk = Buffer.alloc(64 * 1024, 'x');
@@ -132,16 +138,17 @@ describe('membership plans over HTTP (decision 0017)', () => {
       };
       more();
     });
-    await new Promise<void>((resolve) => hostile.listen(portBase + 190, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const hostilePort = (hostile.address() as AddressInfo).port;
     try {
-      const refused = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 190}` });
+      const refused = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${hostilePort}` });
       expectCode(refused, 503, 'EVERWRITE_UNAVAILABLE');
       assert.match(refused.json.message as string, /answered more than/);
     } finally {
       hostile.closeAllConnections();
       hostile.close();
     }
-    const member4 = { id: 'm4', peer: `127.0.0.1:${portBase + 4}`, http: `127.0.0.1:${portBase + 104}`, weight: 1 };
+    const member4 = { id: 'm4', peer: `127.0.0.1:${peerPort(4)}`, http: `127.0.0.1:${httpPort(4)}`, weight: 1 };
     expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: 'm4', partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: { ...member4, peer: 'nowhere' }, partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: { ...member4, weight: -1 }, partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
@@ -154,7 +161,7 @@ describe('membership plans over HTTP (decision 0017)', () => {
   });
 
   test('a new node joins: staged at the claimant through any member, previewed, committed as one view every node adopts', { timeout: 30_000 }, async () => {
-    const joined = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 103}` });
+    const joined = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(3)}` });
     assert.equal(joined.status, 202, JSON.stringify(joined.json));
     const plan = await call(`${url(2)}/admin/plan`);
     const staged = plan.json.staged as { changes: { kind: string; id: string }[] };
@@ -164,7 +171,7 @@ describe('membership plans over HTTP (decision 0017)', () => {
     assert.equal(preview.members.find((entry) => entry.id === 'm4')?.partitionsAfter, preview.partitionsMoved, 'every moved partition goes to the new node');
     assert.ok(preview.transfers.length >= preview.partitionsMoved && preview.transfers.every((transfer) => transfer.target === 'm4' || transfer.target !== undefined));
     // Staging the same join again is a no-op; clearing and re-staging gives the same preview.
-    assert.equal((await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${portBase + 101}` })).status, 202);
+    assert.equal((await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(1)}` })).status, 202);
     const versionBefore = await viewVersionOf(1);
     const committed = await call(`${url(3)}/admin/commit`, 'POST');
     assert.equal(committed.status, 200, JSON.stringify(committed.json));

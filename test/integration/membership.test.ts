@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 
-const portBase = 36_200;
 const partitions = 64;
 const settings = { viewGossipIntervalMs: 200, requestTimeoutMs: 1000 };
 /** Longest stretch of failing requests allowed: SWIM's suspicion plus a request timeout, with slack for a slow VM. */
@@ -103,9 +103,12 @@ class SetAddLoad {
 describe('a cluster grows from 3 to 5 nodes and shrinks back under load (decision 0017)', () => {
   let fixture: ClusterFixture;
   const joiners: LoneNode[] = [];
+  /** Peer and HTTP ports of the joiners n4 and n5, from the OS. */
+  let joinerPorts: number[] = [];
 
   before(async () => {
-    fixture = await ClusterFixture.start({ name: 'membership', portBase, respPortBase: portBase + 300, nodes: 3, partitions, settings });
+    fixture = await ClusterFixture.start({ name: 'membership', nodes: 3, partitions, settings });
+    joinerPorts = await freePorts(4);
   }, { timeout: 60_000 });
 
   after(async () => {
@@ -114,7 +117,7 @@ describe('a cluster grows from 3 to 5 nodes and shrinks back under load (decisio
   }, { timeout: 30_000 });
 
   function joiner(slot: number): LoneNode {
-    const node = new LoneNode({ id: `n${slot}`, peerPort: portBase + slot, httpPort: portBase + 1000 + slot, dataDirectory: join(fixture.dataDirectory, `n${slot}`), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(settings), '--log-level', 'info'] });
+    const node = new LoneNode({ id: `n${slot}`, peerPort: joinerPorts[2 * (slot - 4)] as number, httpPort: joinerPorts[2 * (slot - 4) + 1] as number, dataDirectory: join(fixture.dataDirectory, `n${slot}`), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(settings), '--log-level', 'info'] });
     joiners.push(node);
     return node;
   }
@@ -187,11 +190,10 @@ describe('a cluster grows from 3 to 5 nodes and shrinks back under load (decisio
 });
 
 describe('remove of a node killed with -9 (decision 0017)', () => {
-  const removeBase = 36_220;
   let fixture: ClusterFixture;
 
   before(async () => {
-    fixture = await ClusterFixture.start({ name: 'membership-remove', portBase: removeBase, respPortBase: removeBase + 300, nodes: 4, partitions, settings });
+    fixture = await ClusterFixture.start({ name: 'membership-remove', nodes: 4, partitions, settings });
   }, { timeout: 60_000 });
 
   after(async () => {
@@ -223,14 +225,16 @@ describe('remove of a node killed with -9 (decision 0017)', () => {
 });
 
 describe('kill -9 of either side of a handoff midway (decision 0017)', () => {
-  const killBase = 36_240;
   /** A slow handoff (small batches, 8 KiB/s per source), so there is a middle to kill in. */
   const slow = { ...settings, handoffBatchKeysMax: 4, backgroundBytesPerSecondMax: 8 * 1024 };
   let fixture: ClusterFixture;
   const joiners: LoneNode[] = [];
+  /** Peer and HTTP ports of the joiner n4, from the OS; a restarted n4 takes them again. */
+  let joinerPorts: number[] = [];
 
   before(async () => {
-    fixture = await ClusterFixture.start({ name: 'membership-kill', portBase: killBase, respPortBase: killBase + 300, nodes: 3, partitions, settings: slow });
+    fixture = await ClusterFixture.start({ name: 'membership-kill', nodes: 3, partitions, settings: slow });
+    joinerPorts = await freePorts(2);
   }, { timeout: 60_000 });
 
   after(async () => {
@@ -239,7 +243,7 @@ describe('kill -9 of either side of a handoff midway (decision 0017)', () => {
   }, { timeout: 30_000 });
 
   function startJoiner(): LoneNode {
-    const node = new LoneNode({ id: 'n4', peerPort: killBase + 4, httpPort: killBase + 1004, dataDirectory: join(fixture.dataDirectory, 'n4'), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(slow)] });
+    const node = new LoneNode({ id: 'n4', peerPort: joinerPorts[0] as number, httpPort: joinerPorts[1] as number, dataDirectory: join(fixture.dataDirectory, 'n4'), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(slow)] });
     joiners.push(node);
     return node;
   }

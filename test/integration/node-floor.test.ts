@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startNodeFloor, type RunningNodeFloor } from '../../bench/node-floor-processes.ts';
 import { eventually } from '../support/cluster-fixture.ts';
-import { freePort } from '../support/free-port.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const floors: RunningNodeFloor[] = [];
 const directories: string[] = [];
@@ -23,7 +23,7 @@ after(async () => {
 
 /** A coordinator and two replicas on free ports (durable with `logDirectory`), and a client of it. */
 async function startFloor(logDirectory?: string): Promise<{ client: Redis; logs: readonly string[] }> {
-  const floor = await startNodeFloor({ ports: [await freePort(), await freePort(), await freePort()], ...(logDirectory === undefined ? {} : { logDirectory }) });
+  const floor = await startNodeFloor({ ports: (await freePorts(3)) as [number, number, number], ...(logDirectory === undefined ? {} : { logDirectory }) });
   floors.push(floor);
   const client = new Redis({ host: '127.0.0.1', port: floor.respPort, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 1 });
   await client.connect();

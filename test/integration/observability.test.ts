@@ -17,7 +17,7 @@ let fixture: ClusterFixture;
 before(async () => {
   // Peers on 32001-32003, HTTP on 33001-33003, RESP on 32101-32103. Info-level logs: the events
   // under test are info and warn lines. Anti-entropy rarely, so hints alone bring n3 back.
-  fixture = await ClusterFixture.start({ name: 'observability', portBase: 32_000, respPortBase: 32_100, settings: { antiEntropyIntervalMs: 600_000_000, downBackoffMs: 5000 }, extraArguments: ['--log-level', 'info'] });
+  fixture = await ClusterFixture.start({ name: 'observability', settings: { antiEntropyIntervalMs: 600_000_000, downBackoffMs: 5000 }, extraArguments: ['--log-level', 'info'] });
 }, { timeout: 60_000 });
 
 after(async () => {
@@ -77,7 +77,7 @@ test('GET /metrics of a real node lists every documented family, and the counts 
   const writes = 20;
   for (let index = 0; index < writes; index++) assert.equal((await fixture.put(1, 'metrics', `k${index}`, `v${index}`)).status, 204);
   for (let index = 0; index < writes; index++) assert.equal((await fixture.get(1, 'metrics', `k${index}`)).status, 200);
-  const resp = await RespTestClient.connect(32_101);
+  const resp = await RespTestClient.connect(fixture.respPort(1));
   try {
     for (let index = 0; index < 5; index++) {
       assert.deepEqual(await resp.call('SET', `r${index}`, 'v'), new RespSimpleValue('OK'));

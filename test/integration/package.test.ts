@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { eventually, killChild, watchChild } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 const typescriptCompiler = join(repositoryRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-/** Peers 46001, HTTP 46101: inside this test's band (46000-47999). */
-const peerAddress = '127.0.0.1:46001';
-const httpUrl = 'http://127.0.0.1:46101';
+const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
+const peerAddress = `127.0.0.1:${peerPort}`;
+const httpUrl = `http://127.0.0.1:${httpPort}`;
 /** Children run the installed package as a user would: no hint to run TypeScript sources. */
 const environment: NodeJS.ProcessEnv = { ...process.env, EVERWRITE_FROM_SOURCE: undefined, EVERWRITE_NODE: undefined, EVERWRITE_SECRET: 'package-test-secret-0123456789abcdef' };
 
@@ -111,7 +112,7 @@ test('a TypeScript consumer type-checks under strict against the shipped declara
   }));
   writeFileSync(join(project, 'consumer.ts'), [
     "import { EverwriteClient, EverwriteError, startLocalCluster, type ClientGetResult, type StartNodeOptions } from 'everwrite';",
-    "const client = new EverwriteClient({ routing: 'server', nodes: ['http://127.0.0.1:8001'] });",
+    `const client = new EverwriteClient({ routing: 'server', nodes: ['${httpUrl}'] });`,
     "export async function firstValue(): Promise<Uint8Array | undefined> { const read: ClientGetResult = await client.get('b', 'k'); return read.siblings[0]?.value; }",
     'export type Options = StartNodeOptions;',
     'export const launch: typeof startLocalCluster = startLocalCluster;',

@@ -12,13 +12,11 @@ import { connect as connectTls } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 import { labelValuesOf, sumOf } from '../support/metrics-page.ts';
 import { createTestCa, missingOpenssl, type TestCa } from '../support/test-ca.ts';
 import { testNeeding } from '../support/environment.ts';
 
-// Peers on 30001-30004, RESP on 30101-30103, HTTP on 31001-31004.
-const portBase = 30_000;
-const respPortBase = 30_100;
 const host = '127.0.0.1';
 const partitions = 16;
 /** Small, slow handoff batches so a join's transition lasts long enough to be seen on /metrics. */
@@ -37,7 +35,7 @@ before(async () => {
   // One certificate for every node: they all live on 127.0.0.1, the address each is dialled at.
   const certificate = ca.issue('node');
   tlsArguments = ['--tls', 'peer,resp', '--tls-cert-file', certificate.certFile, '--tls-key-file', certificate.keyFile, '--tls-ca-file', ca.caFile, '--limits-json', JSON.stringify(limits)];
-  fixture = await ClusterFixture.start({ name: 'peer-metrics', portBase, respPortBase, partitions, settings, extraArguments: tlsArguments });
+  fixture = await ClusterFixture.start({ name: 'peer-metrics', partitions, settings, extraArguments: tlsArguments });
 }, { timeout: 90_000 });
 
 after(async () => {
@@ -132,8 +130,8 @@ testNeeding(missing, 'TLS handshakes are counted per port: completed ones, and f
   const before = await scrape(2);
   assert.ok(tlsHandshakes(before, 'peer', 'completed') >= 2, 'the peer links to n1 and n3 completed TLS');
   assert.equal(labelValuesOf(before, 'everwrite_tls_handshakes_total', 'port').has('http'), false, 'plain HTTP has no TLS series');
-  const respPort = respPortBase + 2;
-  const peerPort = portBase + 2;
+  const respPort = fixture.respPort(2);
+  const peerPort = fixture.peerPort(2);
 
   await tlsHandshake(respPort);
   const plaintext = await openTcp(respPort);
@@ -166,7 +164,8 @@ testNeeding(missing, 'a join streams keys: handoff keys, bytes and batches move 
   const value = 'v'.repeat(400);
   for (let index = 0; index < 120; index++) assert.equal((await fixture.put(1 + (index % 3), 'handoff', `h${index}`, value, { w: 3 })).status, 204);
   const before = await Promise.all([1, 2, 3].map((index) => scrape(index)));
-  const joiner = new LoneNode({ id: 'n4', peerPort: portBase + 4, httpPort: portBase + 1004, dataDirectory: join(fixture.dataDirectory, 'n4'), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(settings), ...tlsArguments] });
+  const [joinerPeerPort, joinerHttpPort] = (await freePorts(2)) as [number, number];
+  const joiner = new LoneNode({ id: 'n4', peerPort: joinerPeerPort, httpPort: joinerHttpPort, dataDirectory: join(fixture.dataDirectory, 'n4'), seeds: '', secretFile: fixture.cluster.secretFile, extraArguments: ['--partitions', String(partitions), '--settings-json', JSON.stringify(settings), ...tlsArguments] });
   joiners.push(joiner);
   await joiner.waitReady();
   const joined = await request(`${joiner.url}/admin/join`, { method: 'POST', body: JSON.stringify({ seed: fixture.url(1).replace('http://', '') }), fetchTimeoutMs: 10_000 });

@@ -51,11 +51,9 @@ class PowerLossCluster {
     this.diskDirectory = mkdtempSync(join(tmpdir(), `everwrite-${name}-disks-`));
   }
 
-  async start(portBase: number, respPortBase: number): Promise<ClusterFixture> {
+  async start(): Promise<ClusterFixture> {
     this.fixture = await ClusterFixture.start({
       name: this.name,
-      portBase,
-      respPortBase,
       beforeStart: async (fixture) => {
         for (const node of fixture.cluster.nodes) {
           const mountpoint = join(this.diskDirectory, `${node.id}-mount`);
@@ -187,10 +185,10 @@ interface PowerLossOutcome {
 }
 
 /** `rounds` power losses of every node, each after a stream of writes, with what they cost the acknowledged writes. */
-async function powerLossRounds(name: string, durability: 'durable' | 'buffered', ports: { base: number; resp: number }, context: TestContext): Promise<PowerLossOutcome> {
+async function powerLossRounds(name: string, durability: 'durable' | 'buffered', context: TestContext): Promise<PowerLossOutcome> {
   const cluster = new PowerLossCluster(name);
   clusters.push(cluster);
-  const fixture = await cluster.start(ports.base, ports.resp);
+  const fixture = await cluster.start();
   await setBucketProps(fixture, { durability, w: 2 });
   const acknowledged = new Map<string, AcknowledgedWrite>();
   const underReplicated: string[] = [];
@@ -215,12 +213,12 @@ async function powerLossRounds(name: string, durability: 'durable' | 'buffered',
 const missing = lazyFsMissing();
 
 testNeeding(missing, 'durable mode: every acknowledged write survives power losses of every node', { timeout: 150_000 }, async (context) => {
-  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-durable', 'durable', { base: 34_000, resp: 34_200 }, context);
+  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-durable', 'durable', context);
   assert.deepEqual(lost, [], `acknowledged durable writes lost after power losses of every node (${acknowledged} acknowledged)`);
   assert.deepEqual(underReplicated, [], `acknowledged durable writes held by fewer than W nodes after a power loss (${acknowledged} acknowledged)`);
 });
 
 testNeeding(missing, 'buffered mode: power losses of every node lose writes acknowledged before their fsync (counted, not failed on)', { timeout: 150_000 }, async (context) => {
-  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-buffered', 'buffered', { base: 34_010, resp: 34_210 }, context);
+  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-buffered', 'buffered', context);
   console.log(`buffered mode: of ${acknowledged} acknowledged writes, ${underReplicated.length} came back on fewer than W nodes and ${lost.length} were lost to ${rounds} power losses`);
 });

@@ -13,8 +13,6 @@ import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterFixture, eventually, request } from '../support/cluster-fixture.ts';
 
-/** Peers 22001-3, HTTP 23001-3, RESP 22501-3: all inside this test's band (22000-23999). */
-const portBase = 22_000;
 const putsTotal = 100_000;
 const concurrency = 48;
 const bucketPropsCountMaxDefault = 10_000;
@@ -36,7 +34,7 @@ const floodSecondsMax = 60;
 let fixture: ClusterFixture;
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'props-flood', portBase, respPortBase: portBase + 500, engine: 'lmdb' });
+  fixture = await ClusterFixture.start({ name: 'props-flood', engine: 'lmdb' });
 }, { timeout: 60_000 });
 
 after(async () => {

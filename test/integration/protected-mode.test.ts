@@ -3,7 +3,8 @@
 // unless started with --insecure. Only a client on another network stack can show that, so this
 // test builds two network namespaces joined by a veth pair (root only; skipped, or failed under
 // CI=true, without it): nodes in one, listening on every address, the client in the other.
-// Ports: 43021-43031 (peers), 43121-43131 (HTTP), 43221-43231 (RESP).
+// The node's ports (43021.., 43121.., 43221..) are fixed: it listens inside a namespace this test
+// creates, named after its PID, so no other run on the machine shares them.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -25,7 +25,7 @@ interface QuorumBody {
 }
 
 before(async () => {
-  fixture = await ClusterFixture.start({ name: 'quorum-loss', portBase: 17_200 });
+  fixture = await ClusterFixture.start({ name: 'quorum-loss' });
 }, { timeout: 60_000 });
 
 after(async () => {

@@ -13,7 +13,7 @@ let fixture: ClusterFixture;
 
 before(async () => {
   // Anti-entropy (decision 0016) would repair the stale replica this test is about: it runs too rarely to act here.
-  fixture = await ClusterFixture.start({ name: 'read-repair', portBase: 17_500, settings: { antiEntropyIntervalMs: 600_000_000, antiEntropyCatchUpOutageMsMax: 1, hintDeliveryIntervalMs: 600_000, downBackoffMs: 60_000 } });
+  fixture = await ClusterFixture.start({ name: 'read-repair', settings: { antiEntropyIntervalMs: 600_000_000, antiEntropyCatchUpOutageMsMax: 1, hintDeliveryIntervalMs: 600_000, downBackoffMs: 60_000 } });
 }, { timeout: 60_000 });
 
 after(async () => {

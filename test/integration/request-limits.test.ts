@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { LoneNode, request } from '../support/cluster-fixture.ts';
+import { freePorts } from '../support/free-port.ts';
 
-const portBase = 29_500;
 const directory = mkdtempSync(join(tmpdir(), 'everwrite-request-limits-'));
 const secretFile = join(directory, 'secret');
 writeFileSync(secretFile, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -23,17 +23,17 @@ after(async () => {
   rmSync(directory, { recursive: true, force: true });
 });
 
-function startWith(slot: number, requestLimits: Record<string, number>): { node: LoneNode; respPort: number } {
-  const respPort = portBase + 20 + slot;
-  const peer = `127.0.0.1:${portBase + slot}`;
-  const node = new LoneNode({ id: 'n1', peerPort: portBase + slot, httpPort: portBase + 10 + slot, dataDirectory: join(directory, `n${slot}`), seeds: `n1@${peer}`, secretFile, extraArguments: ['--resp', `127.0.0.1:${respPort}`, '--limits-json', JSON.stringify({ request: requestLimits })] });
+async function startWith(slot: number, requestLimits: Record<string, number>): Promise<{ node: LoneNode; respPort: number }> {
+  const [peerPort, httpPort, respPort] = (await freePorts(3)) as [number, number, number];
+  const peer = `127.0.0.1:${peerPort}`;
+  const node = new LoneNode({ id: 'n1', peerPort, httpPort, dataDirectory: join(directory, `n${slot}`), seeds: `n1@${peer}`, secretFile, extraArguments: ['--resp', `127.0.0.1:${respPort}`, '--limits-json', JSON.stringify({ request: requestLimits })] });
   nodes.push(node);
   return { node, respPort };
 }
 
 test('a larger valueBytesMax lets a 1.5 MB value in over HTTP and RESP; the default node refuses it', { timeout: 60_000 }, async () => {
-  const { node, respPort } = startWith(1, { valueBytesMax: 2_000_000 });
-  const plain = startWith(2, {});
+  const { node, respPort } = await startWith(1, { valueBytesMax: 2_000_000 });
+  const plain = await startWith(2, {});
   await Promise.all([node.waitReady(), plain.node.waitReady()]);
   const value = 'v'.repeat(1_500_000);
   const put = await request(`${node.url}/buckets/big/keys/k?w=1`, { method: 'PUT', body: value });
@@ -54,7 +54,7 @@ test('a larger valueBytesMax lets a 1.5 MB value in over HTTP and RESP; the defa
 });
 
 test('a smaller keyBytesMax refuses a longer key over HTTP and RESP with EVERWRITE_KEY_TOO_LARGE', { timeout: 60_000 }, async () => {
-  const { node, respPort } = startWith(3, { keyBytesMax: 16 });
+  const { node, respPort } = await startWith(3, { keyBytesMax: 16 });
   await node.waitReady();
   assert.equal((await request(`${node.url}/buckets/b/keys/${'k'.repeat(16)}?w=1`, { method: 'PUT', body: 'v' })).status, 204);
   const refused = await request(`${node.url}/buckets/b/keys/${'k'.repeat(17)}?w=1`, { method: 'PUT', body: 'v' });
@@ -70,7 +70,7 @@ test('a smaller keyBytesMax refuses a longer key over HTTP and RESP with EVERWRI
 });
 
 test('a request limit past its ceiling stops the start with a message naming it', { timeout: 60_000 }, async () => {
-  const { node } = startWith(4, { keyBytesMax: 4096 });
+  const { node } = await startWith(4, { keyBytesMax: 4096 });
   assert.match(await node.waitExit(30_000), /exit code [1-9]/);
   assert.match(node.logs(), /keyBytesMax must be an integer from 1 to 1024/);
 });

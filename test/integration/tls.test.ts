@@ -21,12 +21,14 @@ import { EverwriteClient } from '../../src/client/index.ts';
 import { eventually, killChild, throughout, watchChild } from '../support/cluster-fixture.ts';
 import { createTestCa, missingOpenssl, type IssuedCertificate, type TestCa } from '../support/test-ca.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
+import { freePorts } from '../support/free-port.ts';
 
 const missing = missingOpenssl() ?? missingTool('redis-cli', 'redis-tools') ?? missingTool('curl', 'curl');
-const portBase = 44_000;
-const peerPort = (index: number): number => portBase + index;
-const httpPort = (index: number): number => portBase + 100 + index;
-const respPort = (index: number): number => portBase + 200 + index;
+/** Peer, HTTP and RESP ports of node slots 1..9, from the OS. */
+const ports = await freePorts(27);
+const peerPort = (index: number): number => ports[3 * (index - 1)] as number;
+const httpPort = (index: number): number => ports[3 * (index - 1) + 1] as number;
+const respPort = (index: number): number => ports[3 * (index - 1) + 2] as number;
 const host = '127.0.0.1';
 const testTimeout = { timeout: 120_000 };
 /** Short handshake deadlines and a small budget, so the bad-input tests run in seconds. */

@@ -1,5 +1,5 @@
 // Why: the multi-process integration tests (test/integration) all need the same scaffolding: a
-// LocalCluster of real `everwrite start` processes on ports of their own and a fresh temp data
+// LocalCluster of real `everwrite start` processes on ports the OS handed out (free-port.ts) and a fresh temp data
 // directory, HTTP helpers that return status, headers and body in one value, polling with a
 // deadline instead of fixed sleeps (and through a whole window to prove an absence; polling.ts),
 // the nodes' output kept for failure messages, a record of any node that died without being told
@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binEnvironment } from '../../src/server/bin.ts';
-import { LocalCluster, type LocalNode } from '../../src/server/local-cluster.ts';
+import { LocalCluster, type LocalNode, type LocalNodePorts } from '../../src/server/local-cluster.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
+import { freePorts } from './free-port.ts';
 import { eventually } from './polling.ts';
 
 export { eventually, throughout } from './polling.ts';
@@ -22,12 +23,6 @@ export type EngineName = 'lmdb' | 'level' | 'memory';
 export interface ClusterFixtureOptions {
   /** Prefix of the temp data directory (names the test in `ls /tmp`). */
   readonly name: string;
-  /** Node i listens for peers on portBase+i and for HTTP on portBase+1000+i (unless httpPortBase is given). */
-  readonly portBase: number;
-  /** Node i serves HTTP on httpPortBase+i. Default portBase+1000; for port bands narrower than that. */
-  readonly httpPortBase?: number;
-  /** Node i serves RESP on respPortBase+i. Default: LocalCluster's (derived from the HTTP base; check it stays in your port band). */
-  readonly respPortBase?: number;
   readonly engine?: EngineName;
   readonly nodes?: number;
   /** Node core settings for every node, passed as `--settings-json`. */
@@ -106,6 +101,8 @@ export async function killChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   return Promise.race([exited, sleep(waitMs, false, { ref: false })]);
 }
 
+const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
+
 function keyPath(bucket: string, key: string): string {
   return `/buckets/${encodeURIComponent(bucket)}/keys/${encodeURIComponent(key)}`;
 }
@@ -146,6 +143,12 @@ export async function request(url: string, init: RequestInit & { fetchTimeoutMs?
   };
 }
 
+/** Peer, HTTP and RESP ports for each of `nodes` nodes, all handed out by the OS in one call (so all distinct). */
+export async function nodePortsFromTheOs(nodes: number): Promise<LocalNodePorts[]> {
+  const ports = await freePorts(3 * nodes);
+  return Array.from({ length: nodes }, (_, offset) => ({ peer: ports[3 * offset] as number, http: ports[3 * offset + 1] as number, resp: ports[3 * offset + 2] as number }));
+}
+
 export class ClusterFixture {
   readonly cluster: LocalCluster;
   readonly dataDirectory: string;
@@ -154,16 +157,14 @@ export class ClusterFixture {
   private readonly crashes: string[] = [];
   private probeCount = 0;
 
-  private constructor(readonly options: ClusterFixtureOptions) {
+  private constructor(readonly options: ClusterFixtureOptions, nodePorts: readonly LocalNodePorts[]) {
     this.dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-${options.name}-`));
     const settings = options.settings === undefined ? [] : ['--settings-json', JSON.stringify(options.settings)];
     this.cluster = new LocalCluster({
       nodes: options.nodes ?? 3,
       dataDirectory: this.dataDirectory,
       engine: options.engine ?? 'lmdb',
-      peerPortBase: options.portBase,
-      httpPortBase: options.httpPortBase ?? options.portBase + 1000,
-      ...(options.respPortBase === undefined ? {} : { respPortBase: options.respPortBase }),
+      nodePorts,
       output: 'pipe',
       logLevel: 'warn',
       readyTimeoutMs: 30_000,
@@ -177,7 +178,7 @@ export class ClusterFixture {
 
   /** Creates the fixture and starts every node; on a failed start it cleans up before throwing. */
   static async start(options: ClusterFixtureOptions): Promise<ClusterFixture> {
-    const fixture = new ClusterFixture(options);
+    const fixture = new ClusterFixture(options, await nodePortsFromTheOs(options.nodes ?? 3));
     try {
       await options.beforeStart?.(fixture);
       await fixture.cluster.start();
@@ -207,6 +208,18 @@ export class ClusterFixture {
 
   url(index: number): string {
     return this.cluster.node(index).httpUrl;
+  }
+
+  peerPort(index: number): number {
+    return portOf(this.cluster.node(index).peerAddress);
+  }
+
+  httpPort(index: number): number {
+    return portOf(this.cluster.node(index).httpUrl);
+  }
+
+  respPort(index: number): number {
+    return portOf(this.cluster.node(index).respAddress);
   }
 
   pid(index: number): number | undefined {

@@ -7,14 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { asNodeId } from '../../../../src/core/base/ids.ts';
 import { TcpTransport } from '../../../../src/io/transport/tcp.ts';
 import { testSecret } from '../../../support/transport-fixtures.ts';
-
-async function freePort(): Promise<number> {
-  const probe = new TcpTransport({ nodeId: asNodeId('probe'), listen: { host: '127.0.0.1', port: 0 }, secret: testSecret });
-  await probe.start();
-  const { port } = probe.address();
-  await probe.stop();
-  return port;
-}
+import { freePort } from '../../../support/free-port.ts';
 
 async function receiverOn(port: number): Promise<{ transport: TcpTransport; frames: string[] }> {
   const transport = new TcpTransport({ nodeId: asNodeId('b'), listen: { host: '127.0.0.1', port }, secret: testSecret });
