@@ -4,7 +4,7 @@
 // read one point per bucket: throughput and p50/p99/p99.9/max latency. Buckets are one second, or
 // longer for long runs so a run never keeps more than `bucketsMax` histograms.
 import type { Histogram } from 'hdr-histogram-js';
-import { createLatencyHistogram } from './latency.ts';
+import { createLatencyHistogram, percentileMicroseconds } from './latency.ts';
 
 export const bucketsMax = 600;
 
@@ -77,9 +77,9 @@ export class Timeline {
         bucketSeconds,
         opsPerSecond: empty ? 0 : Math.round((histogram.totalCount / spanSeconds) * 10) / 10,
         errors: this.errorCounts[bucket] ?? 0,
-        p50Ms: empty ? 0 : toMs(histogram.getValueAtPercentile(50)),
-        p99Ms: empty ? 0 : toMs(histogram.getValueAtPercentile(99)),
-        p999Ms: empty ? 0 : toMs(histogram.getValueAtPercentile(99.9)),
+        p50Ms: empty ? 0 : toMs(percentileMicroseconds(histogram, 50)),
+        p99Ms: empty ? 0 : toMs(percentileMicroseconds(histogram, 99)),
+        p999Ms: empty ? 0 : toMs(percentileMicroseconds(histogram, 99.9)),
         maxMs: empty ? 0 : toMs(histogram.maxValue),
       });
     }

@@ -35,6 +35,18 @@ test('summarizeLatency gives percentiles in ms within the histogram precision', 
   near(summary.meanMs, 500.5);
 });
 
+test('no percentile is reported above the maximum, though the histogram answers a percentile with the top of its bucket', () => {
+  // 100 samples whose two largest share a bucket: the bucket's top is above the largest value
+  // recorded, so an unclamped p99 would read more than the max.
+  const histogram = histogramOf([...Array.from({ length: 98 }, (_, index) => 1000 + index), 50_000, 50_001]);
+  assert.ok(histogram.getValueAtPercentile(99) > histogram.maxValue, 'the case this test is about: the raw p99 passes the max');
+  const summary = summarizeLatency(histogram);
+  assert.ok(summary.p99Ms <= summary.maxMs && summary.p999Ms <= summary.maxMs, JSON.stringify(summary));
+  const timeline = new Timeline(0, 1000);
+  for (const value of [...Array.from({ length: 98 }, (_, index) => 1000 + index), 50_000, 50_001]) timeline.recordSuccess(100, value);
+  for (const point of timeline.points(1)) assert.ok(point.p99Ms <= point.maxMs && point.p999Ms <= point.maxMs, JSON.stringify(point));
+});
+
 test('summarizeLatency of an empty histogram is all zeros, not NaN', () => {
   assert.deepEqual(summarizeLatency(createLatencyHistogram()), { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
 });
