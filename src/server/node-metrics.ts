@@ -402,11 +402,11 @@ function registerHandoffGauges(registry: Registry, status: () => NodeStatus): vo
   });
 }
 
-/** The background admission controller (paper section 6.5): whether it halved the budget, the budget now, and the p99s it compares. */
+/** The background admission controller (paper section 6.5): whether it is backing off, the budget now, and the p99s it compares. */
 function registerBackgroundGauges(registry: Registry, status: () => NodeStatus): void {
   const background = (): NonNullable<NodeStatus['background']> | undefined => status().background;
   scrapedGauge(registry, 'everwrite_background_throttled', 'Whether the foreground p99 is above its factor times its baseline, so handoff, hint delivery and anti-entropy get half their byte budget (1) or not (0).', [], (emit) => emit(background()?.throttled === true ? 1 : 0));
-  scrapedGauge(registry, 'everwrite_background_bytes_per_second', 'Byte budget per second of background work now (halved while throttled).', [], (emit) => emit(background()?.bytesPerSecondNow ?? 0));
+  scrapedGauge(registry, 'everwrite_background_bytes_per_second', 'Byte budget per second of background work now (backing off while throttled, decision 0018).', [], (emit) => emit(background()?.bytesPerSecondNow ?? 0));
   scrapedGauge(registry, 'everwrite_background_foreground_p99_seconds', "The admission controller's running estimate of the foreground p99 (estimate) and the quiet-time p99 it compares it with (baseline).", ['kind'], (emit) => {
     const current = background();
     emit((current?.foregroundP99Ms ?? 0) / 1000, 'estimate');

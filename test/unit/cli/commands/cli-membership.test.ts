@@ -191,7 +191,7 @@ test('leave --wait follows the handoff at the claimant with a progress bar on a 
   assert.match(err.join(''), /handoff \|[^|]*\| 3\/3 transfers/);
 });
 
-test('cluster status during a transition asks every member for its handoffs and shows each one’s pacing, halved while its foreground p99 is high', { timeout: 20_000 }, async () => {
+test('cluster status during a transition asks every member for its handoffs and shows each one’s pacing, backing off while its foreground p99 is high', { timeout: 20_000 }, async () => {
   const quietPacing = { throttled: false, bytesPerSecondNow: 16 * 1024 * 1024, foregroundP99Ms: 9, baselineMs: 8 };
   const busyPacing = { throttled: true, bytesPerSecondNow: 8 * 1024 * 1024, foregroundP99Ms: 45.2, baselineMs: 12.4 };
   const transfers = [{ partition: 3, peer: 'n1', direction: 'incoming', bytes: 2048, done: true }, { partition: 5, peer: 'n1', direction: 'incoming', bytes: 10, done: false }];
@@ -215,6 +215,6 @@ test('cluster status during a transition asks every member for its handoffs and 
   assert.equal(exit.code, 0, err.join(''));
   const text = out.join('');
   assert.match(text, /n1\s+out 1\/2 \(2058 B\)\s+in 0\/0 \(0 B\)\s+budget 16\.0 MiB\/s\n/);
-  assert.match(text, /n4\s+out 0\/0 \(0 B\)\s+in 1\/2 \(2058 B\)\s+budget 8\.0 MiB\/s, halved: foreground p99 45 ms over baseline 12 ms/);
+  assert.match(text, /n4\s+out 0\/0 \(0 B\)\s+in 1\/2 \(2058 B\)\s+budget 8\.0 MiB\/s, backing off: foreground p99 45 ms over baseline 12 ms/);
   assert.match(text, /n9\s+unreachable/);
 });
