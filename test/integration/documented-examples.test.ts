@@ -1,8 +1,8 @@
 // Why: a documented example that no longer matches the code misleads exactly the reader who trusts
 // the docs most. Every fenced block marked `<!-- checked-example -->` in docs/API.md, docs/CLIENT.md,
-// docs/OPERATIONS.md and README.md is run here against one real 3-node cluster, in that order and in
+// docs/OPERATIONS.md, docs/RESP.md and README.md is run here against one real 3-node cluster, in that order and in
 // document order, and its documented output is compared with the real one
-// (test/support/doc-examples.ts): transcripts (`$ command` then its output) step by step, `sh`
+// (test/support/doc-examples.ts): transcripts (`$ command` then its output) step by step (a redis-cli prompt line `127.0.0.1:6381> cmd` is run as `redis-cli -p 6381 cmd`), `sh`
 // blocks as one script that must succeed, `ts` blocks as a program that must run to its end and
 // print what its `// prints:` comments say. A marker may name what the cluster must be like
 // (`<!-- checked-example: n3 down -->`, and `n4 started alone` for the membership examples); the
@@ -233,6 +233,11 @@ test('docs/CLIENT.md examples run to their end on a real cluster', { timeout: 18
 
 testNeeding(terminalMissing, 'docs/OPERATIONS.md examples run and answer what the docs show on a real cluster', { timeout: 240_000 }, async () => {
   assert.ok((await runExamples('docs/OPERATIONS.md')) >= 2, 'docs/OPERATIONS.md has its checked examples');
+});
+
+testNeeding(redisCliMissing ?? terminalMissing, 'docs/RESP.md redis-cli examples answer what the docs show on a real cluster', { timeout: 180_000 }, async () => {
+  // Before the README tour: its listing example counts the keys of the bucket `redis`, and the tour writes some.
+  assert.ok((await runExamples('docs/RESP.md')) >= 3, 'docs/RESP.md has its checked examples');
 });
 
 testNeeding(redisCliMissing, 'the README tour\'s data commands run against a real cluster', { timeout: 180_000 }, async () => {
