@@ -36,6 +36,8 @@ const embeddedPortBases: ReadonlyArray<readonly [string, number, number]> = [
   ['respPortBase', 6390, 34_800],
 ];
 const stepTimeoutMs = 60_000;
+/** Every file with checked examples, in the order the tests below run them. */
+const documentedFiles = ['docs/API.md', 'docs/CLIENT.md', 'docs/OPERATIONS.md', 'docs/RESP.md', 'README.md'];
 const recording = process.env.EVERWRITE_DOCS_RECORD === '1';
 
 let fixture: ClusterFixture;
@@ -228,7 +230,23 @@ testNeeding(terminalMissing, 'docs/API.md examples answer what the docs show on 
 });
 
 test('docs/CLIENT.md examples run to their end on a real cluster', { timeout: 180_000 }, async () => {
-  assert.ok((await runExamples('docs/CLIENT.md')) >= 2, 'docs/CLIENT.md has its checked examples');
+  assert.ok((await runExamples('docs/CLIENT.md')) >= 3, 'docs/CLIENT.md has its checked examples');
+});
+
+test('the docs\' checked TypeScript programs type-check under the repository\'s strict settings', { timeout: 240_000 }, () => {
+  // Running a program (tsx) strips its types unchecked: a wrong type name or a misused option would pass there.
+  const programs = documentedFiles.flatMap((file) => extractExamples(file, readFileSync(join(repository, file), 'utf8')).filter((example) => example.language === 'ts'));
+  assert.ok(programs.length >= 3, 'the docs have their checked programs');
+  const directory = mkdtempSync(join(tmpdir(), 'everwrite-doc-tsc-'));
+  try {
+    programs.forEach((example, index) => writeFileSync(join(directory, `program-${index}.mts`), toTestPorts(example.text)));
+    writeFileSync(join(directory, 'tsconfig.json'), JSON.stringify({ extends: join(repository, 'tsconfig.json'), compilerOptions: { typeRoots: [join(repository, 'node_modules/@types')] }, include: ['*.mts'] }));
+    const run = spawnSync(process.execPath, [join(repository, 'node_modules/typescript/bin/tsc'), '-p', directory], { encoding: 'utf8', timeout: 200_000 });
+    const names = programs.map((example, index) => `program-${index}.mts is ${where(example, 'ts block')}`).join('\n');
+    assert.equal(run.status, 0, `the docs' programs do not type-check:\n${run.stdout}${run.stderr}\n${names}`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
 
 testNeeding(terminalMissing, 'docs/OPERATIONS.md examples run and answer what the docs show on a real cluster', { timeout: 240_000 }, async () => {
