@@ -20,7 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
-import { compareOutput, expectedPrints, extractExamples, parseTranscript, TokenBindings, type DocExample } from '../support/doc-examples.ts';
+import { expectedPrints, extractExamples, TokenBindings, type DocExample } from '../support/doc-examples.ts';
+import { recording, runScript, runShell, runTranscript, securedCluster, where, type ExampleRunSetting } from '../support/doc-example-runs.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +39,6 @@ const embeddedPortBases: ReadonlyArray<readonly [string, number, number]> = [
 const stepTimeoutMs = 60_000;
 /** Every file with checked examples, in the order the tests below run them. */
 const documentedFiles = ['docs/API.md', 'docs/CLIENT.md', 'docs/OPERATIONS.md', 'docs/RESP.md', 'README.md'];
-const recording = process.env.EVERWRITE_DOCS_RECORD === '1';
 
 let fixture: ClusterFixture;
 const recordedDifferences: string[] = [];
@@ -87,44 +87,8 @@ function environment(): NodeJS.ProcessEnv {
   return { ...process.env, PATH: `${shimDirectory}:${process.env.PATH ?? ''}`, EVERWRITE_NODE: `http://127.0.0.1:${httpPortBase + 1}`, NO_COLOR: '1' };
 }
 
-/** Runs a bash script with stdout and stderr interleaved; bounded in time. */
-function runShell(script: string): { output: string; status: number | null } {
-  const run = spawnSync('bash', ['-c', `exec 2>&1\n${script}`], { cwd: repository, env: environment(), encoding: 'utf8', timeout: stepTimeoutMs, maxBuffer: 16 * 1024 * 1024 });
-  return { output: run.stdout ?? '', status: run.status };
-}
-
-/** Runs one transcript command on a terminal (util-linux `script` gives it a pty), as the docs show it typed. */
-function runOnTerminal(command: string): string {
-  const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: repository, env: { ...environment(), SHELL: '/bin/bash' }, encoding: 'utf8', timeout: stepTimeoutMs, maxBuffer: 16 * 1024 * 1024 });
-  return run.stdout ?? '';
-}
-
-function where(example: DocExample, detail: string): string {
-  return `${example.file}:${example.line} ${detail}`;
-}
-
-function runTranscript(example: DocExample, bindings: TokenBindings): void {
-  for (const step of parseTranscript(example.text)) {
-    const command = toTestPorts(bindings.substitute(step.command));
-    const received = toDocumentedPorts(runOnTerminal(command));
-    if (!recording) {
-      compareOutput(step.expected, received, bindings, where(example, `$ ${step.command}`));
-      continue;
-    }
-    console.log(`$ ${step.command}\n${received}`);
-    try {
-      compareOutput(step.expected, received, bindings, where(example, `$ ${step.command}`));
-    } catch (error) {
-      // Recording goes on past a difference, so one run shows every step; the test still fails.
-      recordedDifferences.push((error as Error).message.split('\n')[0] as string);
-    }
-  }
-}
-
-function runScript(example: DocExample): void {
-  const { output, status } = runShell(`set -euo pipefail\n${toTestPorts(example.text)}`);
-  if (recording) console.log(output);
-  assert.equal(status, 0, `${where(example, 'sh block')} failed:\n${output}`);
+function runSetting(): ExampleRunSetting {
+  return { cwd: repository, env: environment(), toTest: toTestPorts, toDocumented: toDocumentedPorts };
 }
 
 function runProgram(example: DocExample): void {
@@ -199,15 +163,17 @@ const conditions: Readonly<Record<string, { arrange(): Promise<void>; restore():
 };
 
 function runExample(example: DocExample, bindings: TokenBindings): void {
-  if (example.language === 'sh') runScript(example);
+  if (example.language === 'sh') runScript(example, runSetting());
   else if (example.language === 'ts') runProgram(example);
-  else runTranscript(example, bindings);
+  else runTranscript(example, bindings, runSetting(), recordedDifferences);
 }
 
 async function runExamples(file: string): Promise<number> {
   const examples = extractExamples(file, readFileSync(join(repository, file), 'utf8'));
   const bindings = new TokenBindings();
   for (const example of examples) {
+    // Users switch authentication on for every later example: these run on their own cluster.
+    if (example.condition === securedCluster) continue;
     const condition = example.condition === undefined ? undefined : conditions[example.condition];
     if (example.condition !== undefined && condition === undefined) assert.fail(`${where(example, 'marker')} names no known condition: ${example.condition}`);
     await condition?.arrange();
@@ -261,6 +227,6 @@ testNeeding(redisCliMissing ?? terminalMissing, 'docs/RESP.md redis-cli examples
 testNeeding(redisCliMissing, 'the README tour\'s data commands run against a real cluster', { timeout: 180_000 }, async () => {
   assert.ok((await runExamples('README.md')) >= 2, 'README.md has its checked examples');
   // The tour says the context write "supersedes both": one value is left.
-  const read = JSON.parse(runShell('everwrite get carts alice --json').output) as { siblings: Array<{ value: string }> };
+  const read = JSON.parse(runShell('everwrite get carts alice --json', runSetting()).output) as { siblings: Array<{ value: string }> };
   assert.deepEqual(read.siblings.map((sibling) => Buffer.from(sibling.value, 'base64').toString('utf8')), ['apple,pear']);
 });
