@@ -15,7 +15,7 @@
 //
 // Not run, with the reason and the test that checks the claim instead:
 // - docs/API.md, the 429 answer: needs 100,000 requests/s from one address
-//   (test/unit/api/http-limits.test.ts, "an address over its request rate gets 429 ...").
+//   (test/unit/api/http/http-limits.test.ts, "an address over its request rate gets 429 ...").
 // - docs/API.md, 409 EVERWRITE_TOO_MANY_BUCKETS: needs 10,000 configured buckets
 //   (test/integration/props-flood.test.ts).
 // - docs/API.md, 409 EVERWRITE_CONTEXT_TOO_LARGE (prose): needs hundreds of unclean stops of a key's
@@ -23,12 +23,12 @@
 // - docs/OPERATIONS.md, the deployment blocks (nodes on 10.0.0.x, `cluster join` of a new machine):
 //   need real machines (test/deploy/five-node-deployment.test.ts runs the deploy files; the checked
 //   membership examples run join, plan and commit here); its `everwrite start ... --settings-json`
-//   and `--limits-json` fragments elide the node's own flags (test/unit/api/cli-start-settings.test.ts,
+//   and `--limits-json` fragments elide the node's own flags (test/unit/cli/cli-start-settings.test.ts,
 //   test/unit/server/node-limits.test.ts), and its TLS fragment is SECURITY.md's start block, run by
 //   test/integration/documented-security-examples.test.ts with the users examples
 //   (`<!-- checked-example: secured cluster -->`, skipped here).
 // - docs/RESP.md, the embedded `startRespServer` fragment: its `service` is a node's
-//   (test/unit/resp/server.test.ts starts it the same way); its test-suite command runs tests.
+//   (test/unit/api/resp/server.test.ts starts it the same way); its test-suite command runs tests.
 // - README.md, the set-up commands (npm install, start, test) and the fourth node and bench block:
 //   the membership examples start and join a fourth node here; `everwrite bench` is
 //   test/integration/bench.test.ts.
