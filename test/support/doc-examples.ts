@@ -58,13 +58,25 @@ export interface TranscriptStep {
   readonly expected: string;
 }
 
-/** `$ command` lines (a trailing backslash continues one) and the output documented under each. */
+/**
+ * A redis-cli prompt as an interactive session shows it (`127.0.0.1:6381> SET k v`): the line after
+ * it is run as `redis-cli -p 6381 SET k v`, which prints what the session shows on a terminal.
+ */
+const redisCliPrompt = /^127\.0\.0\.1:(\d+)> (.+)$/;
+
+/**
+ * `$ command` lines (a trailing backslash continues one), or redis-cli prompt lines, and the output
+ * documented under each.
+ */
 export function parseTranscript(text: string): TranscriptStep[] {
   const steps: Array<{ command: string; expected: string[] }> = [];
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index] as string;
-    if (line.startsWith('$ ')) {
+    const prompt = redisCliPrompt.exec(line);
+    if (prompt !== null) {
+      steps.push({ command: `redis-cli -p ${prompt[1] as string} ${prompt[2] as string}`, expected: [] });
+    } else if (line.startsWith('$ ')) {
       let command = line.slice(2);
       while (command.endsWith('\\') && index + 1 < lines.length) {
         index += 1;
@@ -143,6 +155,8 @@ const httpDate = /[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT
 /** Text lines that print a context: `context: <token> ...` and a line that is only a token. */
 const contextLine = /^(context: )([A-Za-z0-9_-]+)(.*)$/;
 const tokenOnlyLine = /^[A-Za-z0-9_-]{20,}$/;
+/** A token as redis-cli prints a bulk string on a terminal: quoted, maybe after array indices (`1) "..."`). */
+const redisTokenLine = /^((?:\s*\d+\) )*)"([A-Za-z0-9_-]{20,})"$/;
 
 function normaliseDates(text: string): string {
   return text.replace(isoDate, '<date>').replace(httpDate, '<date>');
@@ -260,6 +274,12 @@ function compareLine(documented: string, actual: string, bindings: TokenBindings
   }
   if (tokenOnlyLine.test(documented) && tokenOnlyLine.test(actual)) {
     bindings.bind(documented, actual, where);
+    return true;
+  }
+  const documentedRedisToken = redisTokenLine.exec(documented);
+  const actualRedisToken = redisTokenLine.exec(actual);
+  if (documentedRedisToken !== null && actualRedisToken !== null && documentedRedisToken[1] === actualRedisToken[1]) {
+    bindings.bind(documentedRedisToken[2] as string, actualRedisToken[2] as string, where);
     return true;
   }
   return normaliseDates(documented) === normaliseDates(actual);

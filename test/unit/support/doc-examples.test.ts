@@ -88,3 +88,20 @@ test('a program example says what it prints with // prints: comments, in order',
   assert.deepEqual(expectedPrints("console.log(a); // prints: true v\nconst b = 1; // not this\nconsole.log(b); // prints: 1  \n"), ['true v', '1']);
   assert.deepEqual(expectedPrints('await client.close();'), []);
 });
+
+test('a redis-cli prompt line is a command run as redis-cli on that port; its output compares like a transcript\'s', () => {
+  const session = ['127.0.0.1:6381> SET cart apples', 'OK', "127.0.0.1:6382> EW.PUT cart '' pears", '"DOCUMENTED_TOKEN_AAAAAA"'].join('\n');
+  assert.deepEqual(parseTranscript(session), [
+    { command: 'redis-cli -p 6381 SET cart apples', expected: 'OK' },
+    { command: "redis-cli -p 6382 EW.PUT cart '' pears", expected: '"DOCUMENTED_TOKEN_AAAAAA"' },
+  ]);
+});
+
+test('a token redis-cli prints quoted, alone or as an array element, binds like a context; its indices and the rest compare exactly', () => {
+  const bindings = new TokenBindings();
+  compareOutput('1) "DOCUMENTED_TOKEN_AAAAAA"\n2) 1) "apples"', '1) "RealTokenFromTheRun_123"\r\n2) 1) "apples"\r\n', bindings, 'getall');
+  compareOutput('"DOCUMENTED_TOKEN_AAAAAA"', '"RealTokenFromTheRun_123"', bindings, 'the same token again');
+  assert.throws(() => compareOutput('"DOCUMENTED_TOKEN_AAAAAA"', '"AnotherTokenFromTheRun_4"', bindings, 'changed'), /different token/);
+  assert.throws(() => compareOutput('1) "DOCUMENTED_TOKEN_BBBBBB"', '2) "RealTokenFromTheRun_567"', new TokenBindings(), 'index'), /does not match/);
+  assert.throws(() => compareOutput('2) 1) "apples"', '2) 1) "pears"', new TokenBindings(), 'value'), /does not match/);
+});
