@@ -31,6 +31,8 @@ const allowed = new Map<string, string>([
   ['test/unit/cli/bench/options.test.ts', 'bench targets parsed and refused as strings; nothing connects to them'],
   ['test/unit/api/http/http-conventions.test.ts', 'a CORS origin compared as a string; nothing listens'],
   ['test/unit/cli/bench/resp-driver.test.ts', 'RESP addresses parsed as strings; nothing connects to them'],
+  ['test/support/doc-examples.ts', 'a redis-cli prompt as the docs print it, parsed into a command; nothing connects to it'],
+  ['test/unit/support/doc-examples.test.ts', 'redis-cli prompts as the docs print them, parsed as text; nothing connects to them'],
 ]);
 
 const portLiteral = String.raw`(\d{1,2}_\d{3}|\d{4,5})`;
