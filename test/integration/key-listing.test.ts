@@ -5,7 +5,7 @@
 // the everwrite keys command and the paged HTTP form, with bad input refused.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ClusterFixture, request } from '../support/cluster-fixture.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
@@ -65,29 +65,37 @@ async function writeKeys(bucket: string, count: number): Promise<string[]> {
   return keys;
 }
 
-function redisCli(...args: string[]): string {
-  const result = spawnSync('redis-cli', ['-p', String(fixture.respPort(2)), ...args], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(result.status, 0, result.stderr);
-  return result.stdout;
+/**
+ * One redis-cli call, awaited: a spawnSync would block this process's event loop for the whole
+ * test, so the node's 5 s keep-alive closes of the fixture's idle HTTP connections went unseen and
+ * the next test's first request reused a closed socket ("fetch failed").
+ */
+async function redisCli(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-p', String(fixture.respPort(2)), ...args], { encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`redis-cli ${args.join(' ')}: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
-testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --scan lists every key once; KEYS, DBSIZE and TYPE answer from the listing; bad input is refused', { timeout: 120_000 }, () => {
+testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --scan lists every key once; KEYS, DBSIZE and TYPE answer from the listing; bad input is refused', { timeout: 120_000 }, async () => {
   const keys = Array.from({ length: 120 }, (_, index) => `user:${index}`);
-  for (const key of keys) assert.equal(redisCli('SET', key, 'v').trim(), 'OK');
-  redisCli('SET', 'doomed', 'v');
-  assert.equal(redisCli('DEL', 'doomed').trim(), '1');
-  const scanned = redisCli('--scan').trimEnd().split('\n');
+  for (const key of keys) assert.equal((await redisCli('SET', key, 'v')).trim(), 'OK');
+  (await redisCli('SET', 'doomed', 'v'));
+  assert.equal((await redisCli('DEL', 'doomed')).trim(), '1');
+  const scanned = (await redisCli('--scan')).trimEnd().split('\n');
   assertExactlyOnce(scanned, keys);
-  assertExactlyOnce(redisCli('--scan', '--pattern', 'user:1?').trimEnd().split('\n'), keys.filter((key) => /^user:1\d$/.test(key)));
-  assertExactlyOnce(redisCli('KEYS', 'user:*').trimEnd().split('\n'), keys);
-  assert.equal(redisCli('DBSIZE').trim(), '120');
-  assert.equal(redisCli('TYPE', 'user:7').trim(), 'string');
-  assert.equal(redisCli('TYPE', 'doomed').trim(), 'none');
-  assert.match(redisCli('SCAN', '0', 'COUNT', '99999999999999'), /user:/);
-  assert.match(redisCli('SCAN', 'not-a-cursor'), /ERR invalid cursor/);
-  assert.match(redisCli('SCAN', '123456789'), /ERR invalid cursor/);
-  assert.match(redisCli('SCAN', '0', 'COUNT', '0'), /ERR syntax error/);
-  assert.match(redisCli('KEYS', '[unclosed'), /ERR EVERWRITE_BAD_REQUEST: invalid pattern/);
+  assertExactlyOnce((await redisCli('--scan', '--pattern', 'user:1?')).trimEnd().split('\n'), keys.filter((key) => /^user:1\d$/.test(key)));
+  assertExactlyOnce((await redisCli('KEYS', 'user:*')).trimEnd().split('\n'), keys);
+  assert.equal((await redisCli('DBSIZE')).trim(), '120');
+  assert.equal((await redisCli('TYPE', 'user:7')).trim(), 'string');
+  assert.equal((await redisCli('TYPE', 'doomed')).trim(), 'none');
+  assert.match((await redisCli('SCAN', '0', 'COUNT', '99999999999999')), /user:/);
+  assert.match((await redisCli('SCAN', 'not-a-cursor')), /ERR invalid cursor/);
+  assert.match((await redisCli('SCAN', '123456789')), /ERR invalid cursor/);
+  assert.match((await redisCli('SCAN', '0', 'COUNT', '0')), /ERR syntax error/);
+  assert.match((await redisCli('KEYS', '[unclosed')), /ERR EVERWRITE_BAD_REQUEST: invalid pattern/);
 });
 
 test('everwrite keys and the paged HTTP form list every key once; bad listing requests are coded 400s', { timeout: 120_000 }, async () => {
