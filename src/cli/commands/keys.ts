@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { CliFailure, exitCodes } from '../exit-codes.ts';
 import { parseNodeUrl } from '../format.ts';
-import { jsonOption, nodeOption } from '../options.ts';
+import { jsonOption, nodeOption, withCredentials } from '../options.ts';
 import { describeFetchFailure, processIo, reportServerError, runCommand, type CommandIo } from './kv.ts';
 
 export interface KeysArguments {
@@ -94,7 +94,7 @@ export function runKeys(args: KeysArguments, io: CommandIo = processIo): Promise
     };
     rearm();
     try {
-      const response = await fetch(url, { signal: abort.signal });
+      const response = await fetch(url, withCredentials({ signal: abort.signal }));
       if (response.status !== 200 || response.body === null) return await reportServerError(io, response);
       return outcomeOf(io, args.node, await printLines(io, args, bodyLines(response.body, rearm)));
     } catch (error) {
