@@ -4,8 +4,11 @@
 // (401 / NOAUTH), refuses one without the role (403 / NOPERM) and serves the right role, so a route
 // or command added without a rule, or with a rule the central check ignores, fails here. They also
 // show users replicate (a user added at node 1 logs in at node 3, over HTTP and RESP), that
-// redis-cli --user/--pass works, that hostile credentials are answered with codes, and that brute
-// force hits the per-address limit. Ports: 43001-43003 (peers), 43101-43103 (HTTP), 43201-43203 (RESP).
+// redis-cli --user/--pass and HELLO 3 AUTH work, that every CLI command that talks to a node sends
+// the credentials of EVERWRITE_USER/EVERWRITE_PASSWORD, that `user add` asks for a password on a
+// terminal without echo, that --metrics-public opens /metrics and nothing else, that hostile
+// credentials are answered with codes, and that brute force hits the per-address limit.
+// Ports: 43001-43003, 43011, 43051, 43071 (peers), 431xx (HTTP), 432xx (RESP).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -397,4 +400,40 @@ test('--metrics-public: once users exist a scraper reads /metrics without creden
   for (const path of ['/admin/stats', '/admin/status', '/', '/buckets/b/keys/k']) {
     assert.equal((await call(`${fixture.url(1)}${path}`, 'GET', undefined)).status, 401, `${path} still needs credentials`);
   }
+});
+
+/** Runs `everwrite <args>` on a pseudo-terminal (util-linux `script`), typing `typed` once the prompt shows; resolves with what the terminal showed. */
+function runCliOnTerminal(args: readonly string[], prompt: RegExp, typed: string, environment: Record<string, string>): Promise<Finished> {
+  const command = [process.execPath, binPath, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...binEnvironment(), ...environment }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let typedYet = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      if (!typedYet && prompt.test(stdout)) {
+        typedYet = true;
+        child.stdin.write(`${typed}\r`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
+}
+
+testNeeding(missingTool('script', 'util-linux', ['-V']), 'user add asks for the password on a terminal without echoing it, and the user logs in with it', { timeout: 120_000 }, async (t) => {
+  const fixture = await ClusterFixture.start({ name: 'auth-prompt', portBase: 43070, httpPortBase: 43170, respPortBase: 43270, engine: 'memory', nodes: 1, partitions: 8 });
+  t.after(() => fixture.stop());
+  const first = await runCliOnTerminal(['user', 'add', 'ops', '--role', 'admin', '--node', fixture.url(1)], /password for ops: /, 'typed-password-1', {});
+  assert.equal(first.code, 0, first.stdout);
+  assert.match(first.stdout, /user ops: admin on every bucket/);
+  assert.doesNotMatch(first.stdout, /typed-password-1/, 'the typed password is not echoed');
+  const second = await runCliOnTerminal(['user', 'add', 'viewer', '--role', 'read', '--node', fixture.url(1)], /password for viewer: /, 'typed-password-2', { EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'typed-password-1' });
+  assert.equal(second.code, 0, second.stdout);
+  assert.doesNotMatch(second.stdout, /typed-password-2/);
+  const viewer = `Basic ${Buffer.from('viewer:typed-password-2').toString('base64')}`;
+  assert.equal((await call(`${fixture.url(1)}/buckets/b/keys/k`, 'GET', undefined, viewer)).status, 404, 'the prompted password logs in');
+  const noTerminal = await runCli(['user', 'add', 'nobody', '--role', 'read', '--node', fixture.url(1)], '', { EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'typed-password-1' });
+  assert.equal(noTerminal.code, 2, 'without a terminal or --password-stdin the CLI refuses rather than reading a password from anywhere else');
+  assert.match(noTerminal.stderr, /--password-stdin/);
 });
