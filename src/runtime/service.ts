@@ -245,6 +245,10 @@ export interface MembershipService {
   commit(): CommitReport;
   /** This node's view, encoded (base64) and tagged with the cluster secret, for a joining node to fetch. */
   signedView(): { readonly version: number; readonly view: string; readonly tag: string };
-  /** On a new node: asks the cluster at `seed` (an HTTP host:port) to stage its join, then waits for the commit in the background. */
-  join(seed: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
+  /**
+   * On a new node: asks the cluster at `seed` (an HTTP host:port) to stage its join, then waits for
+   * the commit in the background. `authorization` (the operator's Authorization header) is sent to
+   * the seed with every request of the join, since a cluster with users admits only an admin's.
+   */
+  join(seed: string, authorization?: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
 }

@@ -12,6 +12,7 @@ import type { NodeRuntime, RuntimeLogger } from '../runtime/node-runtime.ts';
 import type { Clock, Timers } from '../runtime/ports.ts';
 import type { CommitReport, MembershipService, PlanChangeJson, PlanPreviewJson, PlanReport } from '../runtime/service.ts';
 import { JoinProof } from '../io/join-proof.ts';
+import { authorizationCharactersMax } from '../api/http/authorize.ts';
 
 export interface MembershipAdminOptions {
   readonly runtime: NodeRuntime;
@@ -100,7 +101,7 @@ export class MembershipAdmin implements MembershipService {
   private plan: Plan | undefined;
   private readonly proof: JoinProof;
   /** The seed a join is waiting on, while this node polls it for the committed view. */
-  private joinWait: { readonly seed: string; readonly untilMs: number } | undefined;
+  private joinWait: { readonly seed: string; readonly authorization: string | undefined; readonly untilMs: number } | undefined;
 
   constructor(private readonly options: MembershipAdminOptions) {
     this.proof = new JoinProof(options.secret);
@@ -217,18 +218,19 @@ export class MembershipAdmin implements MembershipService {
 
   // ---- the joining node's side ---------------------------------------------------------------
 
-  async join(seed: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }> {
+  async join(seed: string, authorization?: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }> {
     if (!isAddress(seed)) throw badRequest('seed must be the HTTP address (host:port) of a member of the cluster to join');
+    if (authorization !== undefined && authorization.length > authorizationCharactersMax) throw badRequest(`the Authorization header is longer than ${authorizationCharactersMax} characters`);
     const view = this.view;
     const self = memberOf(view, this.options.runtime.core.self);
     if (self === undefined || self.http === undefined) throw new EverwriteError('EVERWRITE_UNAVAILABLE', 'this node is not in its own view with an HTTP address');
     if (view.members.length > 1) throw new EverwriteError('EVERWRITE_ALREADY_MEMBER', `this node is already a member of a ${view.members.length}-node cluster (view version ${view.version})`, { id: self.id });
     const body = { member: { id: self.id, peer: self.peer, http: self.http, resp: self.resp ?? null, zone: self.zone ?? null, weight: self.weight }, partitionCount: view.partitionCount, proof: this.proof.tag('join', joinPayload(self, view.partitionCount)) };
-    const answer = await this.seedRequest(seed, '/admin/plan/join', { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const answer = await this.seedRequest(seed, '/admin/plan/join', authorization, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     const code = (answer.json as { code?: unknown } | undefined)?.code;
     // Already a member there: the join was committed (the operator runs join again after a restart); fetch the view.
     if (answer.status !== 200 && code !== 'EVERWRITE_ALREADY_MEMBER') throw this.seedRefusal(seed, answer);
-    this.startJoinWait(seed);
+    this.startJoinWait(seed, authorization);
     return { seed, staged: answer.json, waiting: true };
   }
 
@@ -240,16 +242,21 @@ export class MembershipAdmin implements MembershipService {
     return new EverwriteError('EVERWRITE_UNAVAILABLE', `the cluster at ${seed} answered ${answer.status}: ${answer.text.slice(0, 200)}`, { seed });
   }
 
-  /** One bounded exchange with a seed's HTTP API; a failure to reach it is EVERWRITE_UNAVAILABLE. */
-  private async seedRequest(seed: string, path: string, init: RequestInit = {}): Promise<{ status: number; json: unknown; text: string }> {
-    let response: Response;
-    try {
-      const seedTls = this.options.seedTls;
-      // `dispatcher` is undici's extension of fetch's options, unknown to the DOM's RequestInit.
-      const dispatcher = seedTls?.dispatcher === undefined ? {} : ({ dispatcher: seedTls.dispatcher } as RequestInit);
-      response = await fetch(`${seedTls === undefined ? 'http' : 'https'}://${seed}${path}`, { ...init, ...dispatcher, redirect: 'follow', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
-    } catch (error) {
-      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `cannot reach ${seed}: ${error instanceof Error ? error.message : String(error)}`, { seed });
+  /**
+   * One bounded exchange with a seed's HTTP API, with the operator's `authorization` when given; a
+   * failure to reach it is EVERWRITE_UNAVAILABLE. A 307 to the claimant is followed once by hand:
+   * fetch drops the Authorization header on a redirect to another node's port, and the claimant
+   * needs it too.
+   */
+  private async seedRequest(seed: string, path: string, authorization: string | undefined, init: RequestInit = {}): Promise<{ status: number; json: unknown; text: string }> {
+    const headers = new Headers(init.headers);
+    if (authorization !== undefined) headers.set('authorization', authorization);
+    const url = `${this.options.seedTls === undefined ? 'http' : 'https'}://${seed}${path}`;
+    let response = await this.seedFetch(seed, url, { ...init, headers });
+    const location = response.headers.get('location');
+    if (response.status === 307 && location !== null) {
+      await response.body?.cancel();
+      response = await this.seedFetch(seed, new URL(location, url).href, { ...init, headers });
     }
     const declared = Number(response.headers.get('content-length') ?? '0');
     if (declared > seedAnswerBytesMax) {
@@ -266,9 +273,21 @@ export class MembershipAdmin implements MembershipService {
     return { status: response.status, json, text };
   }
 
-  private startJoinWait(seed: string): void {
+  /** One fetch to a seed (or the claimant it redirected to), bounded in time, redirects left to the caller. */
+  private async seedFetch(seed: string, url: string, init: RequestInit): Promise<Response> {
+    try {
+      const seedTls = this.options.seedTls;
+      // `dispatcher` is undici's extension of fetch's options, unknown to the DOM's RequestInit.
+      const dispatcher = seedTls?.dispatcher === undefined ? {} : ({ dispatcher: seedTls.dispatcher } as RequestInit);
+      return await fetch(url, { ...init, ...dispatcher, redirect: 'manual', signal: AbortSignal.timeout(this.options.requestTimeoutMs ?? 5000) });
+    } catch (error) {
+      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `cannot reach ${seed}: ${error instanceof Error ? error.message : String(error)}`, { seed });
+    }
+  }
+
+  private startJoinWait(seed: string, authorization: string | undefined): void {
     const running = this.joinWait !== undefined;
-    this.joinWait = { seed, untilMs: this.options.clock.monotonicMs() + (this.options.joinPollDurationMs ?? 3_600_000) };
+    this.joinWait = { seed, authorization, untilMs: this.options.clock.monotonicMs() + (this.options.joinPollDurationMs ?? 3_600_000) };
     this.options.logger?.info({ seed }, 'join staged; waiting for the commit that includes this node');
     if (!running) this.scheduleJoinPoll(0);
   }
@@ -287,7 +306,7 @@ export class MembershipAdmin implements MembershipService {
       return;
     }
     try {
-      if (this.adoptFrom(wait.seed, await this.seedRequest(wait.seed, '/admin/view'))) {
+      if (this.adoptFrom(wait.seed, await this.seedRequest(wait.seed, '/admin/view', wait.authorization))) {
         this.joinWait = undefined;
         return;
       }

@@ -259,7 +259,7 @@ function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOp
   } else if (options.insecure === true) {
     logger?.warn({ event: 'security_mode', mode: 'insecure' }, 'insecure: no user exists and --insecure was given, so any client that reaches the HTTP and RESP ports can read, write and administer everything');
   } else {
-    logger?.info({ event: 'security_mode', mode: 'protected' }, 'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback) until the first user is added (everwrite user add), or start with --insecure');
+    logger?.info({ event: 'security_mode', mode: 'protected' }, 'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback, or its own address) until the first user is added (everwrite user add), or start with --insecure');
   }
 }
 

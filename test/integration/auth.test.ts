@@ -4,8 +4,10 @@
 // (401 / NOAUTH), refuses one without the role (403 / NOPERM) and serves the right role, so a route
 // or command added without a rule, or with a rule the central check ignores, fails here. They also
 // show users replicate (a user added at node 1 logs in at node 3, over HTTP and RESP), that
-// redis-cli --user/--pass works, that hostile credentials are answered with codes, and that brute
-// force hits the per-address limit.
+// redis-cli --user/--pass and HELLO 3 AUTH work, that every CLI command that talks to a node sends
+// the credentials of EVERWRITE_USER/EVERWRITE_PASSWORD, that `user add` asks for a password on a
+// terminal without echo, that --metrics-public opens /metrics and nothing else, that hostile
+// credentials are answered with codes, and that brute force hits the per-address limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -125,7 +127,7 @@ const commandSamples: Readonly<Record<string, readonly string[]>> = {
   select: ['0'],
   quit: [],
   auth: ['admin', users.admin.password],
-  hello: ['2', 'auth', 'admin', users.admin.password],
+  hello: ['3', 'auth', 'admin', users.admin.password],
   client: ['id'],
   incr: ['counter'],
   decr: ['counter'],
@@ -254,6 +256,38 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     pipelined.close();
   });
 
+  await t.test('HELLO 3 AUTH user pass logs in and switches to RESP3 in one command, as Redis 6 does; a wrong password is WRONGPASS', async () => {
+    const client = await RespTestClient.connect(fixture.respPort(1));
+    assert.equal(errorText(await client.call('GET', 'k')), 'NOAUTH Authentication required.');
+    assert.match(errorText(await client.call('HELLO', '3', 'AUTH', 'reader', 'wrong-password')) ?? '', /^WRONGPASS/);
+    const hello = await client.call('HELLO', '3', 'AUTH', 'reader', users.reader.password, 'SETNAME', 'app');
+    assert.ok(hello instanceof Map, `HELLO 3 answers a RESP3 map, got ${JSON.stringify(hello)}`);
+    assert.equal(hello.get('proto'), 3);
+    assert.equal(await client.call('GET', 'hello-probe'), null, 'logged in as reader: GET runs');
+    assert.match(errorText(await client.call('SET', 'k', 'v')) ?? '', /^NOPERM/, 'as reader, not as anyone else');
+    client.close();
+  });
+
+  await t.test('the CLI sends EVERWRITE_USER/EVERWRITE_PASSWORD with every command that talks to a node', async () => {
+    const asAdmin = { EVERWRITE_USER: 'admin', EVERWRITE_PASSWORD: users.admin.password };
+    const commands: string[][] = [
+      ['put', 'redis', 'cli-key', 'v'],
+      ['get', 'redis', 'cli-key'],
+      ['keys', 'redis'],
+      ['delete', 'redis', 'cli-key'],
+      ['cluster', 'status'],
+      ['cluster', 'ring'],
+      ['cluster', 'plan'],
+      ['user', 'list'],
+    ];
+    for (const command of commands) {
+      const finished = await runCli([...command, '--node', url(2)], '', asAdmin);
+      assert.equal(finished.code, 0, `everwrite ${command.join(' ')}: ${finished.stderr}`);
+      const anonymous = await runCli([...command, '--node', url(2)], '');
+      assert.match(anonymous.stderr, /EVERWRITE_UNAUTHENTICATED/, `everwrite ${command.join(' ')} without credentials`);
+    }
+  });
+
   await t.test('a token logs in over HTTP as Bearer; only its hash is kept', async () => {
     const created = await call(`${url(1)}/admin/users/robot`, 'PUT', JSON.stringify({ roles: ['read'], token: true }), basic('admin'));
     assert.equal(created.status, 200, created.text);
@@ -313,12 +347,13 @@ test('users: every route and command checks its rule, users replicate, redis-cli
     assert.match(fixture.logs(), /failed login/);
   });
 
-  await t.test('removing a user logs it out; the last admin cannot be removed while others exist', async () => {
+  await t.test('removing a user logs it out, at the node that removed it and, once it has learnt the removal, at another; the last admin cannot be removed while others exist', async () => {
     const session = await respSession(fixture.respPort(1), 'writer');
     const removed = await runCli(['user', 'remove', 'writer', '--node', url(1)], '', { EVERWRITE_USER: 'admin', EVERWRITE_PASSWORD: users.admin.password });
     assert.equal(removed.code, 0, removed.stderr);
     assert.equal(errorText(await session.call('SET', 'k', 'v')), 'NOAUTH Authentication required.');
     session.close();
+    await eventually('node 3 to learn the removal', async () => ((await call(`${url(3)}/buckets/redis/keys/k`, 'PUT', 'v', basic('writer'))).status === 401 ? true : undefined), { timeoutMs: 20_000 });
     const lastAdmin = await call(`${url(1)}/admin/users/admin`, 'DELETE', undefined, basic('admin'));
     assert.equal(codeOf(lastAdmin), 'EVERWRITE_BAD_USER');
   });
@@ -350,4 +385,53 @@ testNeeding(missingTool('redis-cli', 'redis-tools'), 'redis-cli --user --pass lo
   const wrong = await redisCli(['--user', 'ops', '--pass', 'wrong-password', '--no-auth-warning', 'GET', 'greeting']);
   assert.match(wrong.stdout + wrong.stderr, /WRONGPASS/);
   assert.match((await redisCli(['GET', 'greeting'])).stdout, /NOAUTH/);
+});
+
+test('--metrics-public: once users exist a scraper reads /metrics without credentials, and nothing else opens', { timeout: 120_000 }, async (t) => {
+  const fixture = await ClusterFixture.start({ name: 'auth-metrics-public', engine: 'memory', nodes: 1, partitions: 8, extraArguments: ['--metrics-public'] });
+  t.after(() => fixture.stop());
+  const added = await runCli(['user', 'add', 'ops', '--role', 'admin', '--password-stdin', '--node', fixture.url(1)], 'ops-password-1\n');
+  assert.equal(added.code, 0, added.stderr);
+  const metrics = await call(`${fixture.url(1)}/metrics`, 'GET', undefined);
+  assert.equal(metrics.status, 200, metrics.text);
+  assert.match(metrics.text, /^# (HELP|TYPE) everwrite_/m);
+  for (const path of ['/admin/stats', '/admin/status', '/', '/buckets/b/keys/k']) {
+    assert.equal((await call(`${fixture.url(1)}${path}`, 'GET', undefined)).status, 401, `${path} still needs credentials`);
+  }
+});
+
+/** Runs `everwrite <args>` on a pseudo-terminal (util-linux `script`), typing `typed` once the prompt shows; resolves with what the terminal showed. */
+function runCliOnTerminal(args: readonly string[], prompt: RegExp, typed: string, environment: Record<string, string>): Promise<Finished> {
+  const command = [process.execPath, binPath, ...args].map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...binEnvironment(), ...environment }, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
+    let stdout = '';
+    let typedYet = false;
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+      if (!typedYet && prompt.test(stdout)) {
+        typedYet = true;
+        child.stdin.write(`${typed}\r`);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
+}
+
+testNeeding(missingTool('script', 'util-linux', ['-V']), 'user add asks for the password on a terminal without echoing it, and the user logs in with it', { timeout: 120_000 }, async (t) => {
+  const fixture = await ClusterFixture.start({ name: 'auth-prompt', engine: 'memory', nodes: 1, partitions: 8 });
+  t.after(() => fixture.stop());
+  const first = await runCliOnTerminal(['user', 'add', 'ops', '--role', 'admin', '--node', fixture.url(1)], /password for ops: /, 'typed-password-1', {});
+  assert.equal(first.code, 0, first.stdout);
+  assert.match(first.stdout, /user ops: admin on every bucket/);
+  assert.doesNotMatch(first.stdout, /typed-password-1/, 'the typed password is not echoed');
+  const second = await runCliOnTerminal(['user', 'add', 'viewer', '--role', 'read', '--node', fixture.url(1)], /password for viewer: /, 'typed-password-2', { EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'typed-password-1' });
+  assert.equal(second.code, 0, second.stdout);
+  assert.doesNotMatch(second.stdout, /typed-password-2/);
+  const viewer = `Basic ${Buffer.from('viewer:typed-password-2').toString('base64')}`;
+  assert.equal((await call(`${fixture.url(1)}/buckets/b/keys/k`, 'GET', undefined, viewer)).status, 404, 'the prompted password logs in');
+  const noTerminal = await runCli(['user', 'add', 'nobody', '--role', 'read', '--node', fixture.url(1)], '', { EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'typed-password-1' });
+  assert.equal(noTerminal.code, 2, 'without a terminal or --password-stdin the CLI refuses rather than reading a password from anywhere else');
+  assert.match(noTerminal.stderr, /--password-stdin/);
 });

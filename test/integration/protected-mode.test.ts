@@ -97,6 +97,9 @@ testNeeding(await probeNamespaces(), 'protected mode: a node with no users serve
     for (const path of ['/admin/status', '/metrics', '/']) assert.equal((await httpFrom(clientNamespace, remote(guarded, path))).status, 403, path);
     assert.equal((await httpFrom(nodeNamespace, `http://127.0.0.1:${guarded.http}/buckets/b/keys/k`)).status, 404, 'loopback is served without credentials');
     assert.match(await respPingFrom(nodeNamespace, '127.0.0.1', guarded.resp), /^\+PONG/);
+    // A client on the node's machine dialling the node's own non-loopback address (a node bound to its LAN address alone) is on its machine too.
+    assert.equal((await httpFrom(nodeNamespace, remote(guarded, '/buckets/b/keys/k'))).status, 404, 'its own machine through its own address is served');
+    assert.match(await respPingFrom(nodeNamespace, nodeAddress, guarded.resp), /^\+PONG/);
     assert.match(guarded.output(), /protected mode: no user exists/);
   });
 

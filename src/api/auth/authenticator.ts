@@ -11,7 +11,7 @@ import type { UserEntry } from '../../core/protocol/messages.ts';
 import type { UserDirectory } from '../../runtime/service.ts';
 import { LoginLimiter, loginLimiterDefaults, type LoginLimiterOptions } from './login-limiter.ts';
 import { hashToken, passwordLimits, verifyPassword } from './passwords.ts';
-import { isLoopback } from './loopback.ts';
+import { isOwnMachine } from './loopback.ts';
 
 export type LoginResult =
   | { readonly ok: true; readonly user: UserEntry }
@@ -67,8 +67,8 @@ export class Authenticator {
    * client that is not on the node's own machine is refused everything a stranger could not do once
    * users exist (HTTP still answers /health; RESP refuses the connection).
    */
-  refusesInProtectedMode(address: string): boolean {
-    return !this.insecure && !this.directory.hasUsers() && !isLoopback(address);
+  refusesInProtectedMode(address: string, localAddress: string): boolean {
+    return !this.insecure && !this.directory.hasUsers() && !isOwnMachine(address, localAddress);
   }
 
   /** Checks a user name and password from `address` (an IP); `via` names the front end in the log. */

@@ -51,7 +51,8 @@ export async function postJoin(context: ServerContext, exchange: Exchange): Prom
   if (membership === undefined) return;
   const body = await readJsonBody(exchange);
   if (typeof body.seed !== 'string') throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body must be {"seed": "host:port"}: the HTTP address of a member of the cluster to join');
-  sendJson(exchange.response, 202, await membership.join(body.seed));
+  // The operator's credentials go on to the seed: a cluster with users stages a join only for an admin.
+  sendJson(exchange.response, 202, await membership.join(body.seed, exchange.request.headers.authorization));
 }
 
 /** POST /admin/plan/join at a member (redirected to the claimant): a new node's signed join request. */

@@ -83,7 +83,7 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
     const retryAfterMs = lifecycle.rateLimiter.take(clientAddress, Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
-    } else if (context.auth?.refusesInProtectedMode(clientAddress) === true && !isPublic(context, exchange, request.method)) {
+    } else if (context.auth?.refusesInProtectedMode(clientAddress, socket.localAddress ?? '') === true && !isPublic(context, exchange, request.method)) {
       response.shouldKeepAlive = false;
       sendCodedError(response, 403, 'EVERWRITE_PROTECTED_MODE', protectedModeMessage);
     } else if (exchange === undefined) {

@@ -9,7 +9,7 @@ import { userNameProblem, userRoles, type NewUser } from '../../core/node/users.
 import type { UserDirectory } from '../../runtime/service.ts';
 import { hashPassword, hashToken, newToken, passwordProblem } from '../auth/passwords.ts';
 import { parseJsonObject } from './admin-handlers.ts';
-import { isLoopback } from '../auth/loopback.ts';
+import { isOwnMachine } from '../auth/loopback.ts';
 import { readBody } from './body.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
 import { sendJson } from './respond.ts';
@@ -77,8 +77,8 @@ export async function putUser(context: ServerContext, exchange: Exchange): Promi
   const directory = directoryOf(context);
   const name = userName(exchange);
   const first = !directory.hasUsers();
-  if (first && !isLoopback(exchange.request.socket.remoteAddress ?? '')) {
-    throw new EverwriteError('EVERWRITE_FORBIDDEN', 'no user exists yet: the first user can be added only from the node\'s own machine (loopback)');
+  if (first && !isOwnMachine(exchange.request.socket.remoteAddress ?? '', exchange.request.socket.localAddress ?? '')) {
+    throw new EverwriteError('EVERWRITE_FORBIDDEN', 'no user exists yet: the first user can be added only from the node\'s own machine');
   }
   const { roles, password, bucket, token } = await parseUserBody(context, exchange);
   if (first && !roles.includes('admin')) throw new EverwriteError('EVERWRITE_BAD_USER', 'the first user must have the admin role, or nobody could manage users');

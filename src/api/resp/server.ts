@@ -96,7 +96,7 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
       refuse(socket, maxClientsReply);
       return;
     }
-    if (context.auth?.refusesInProtectedMode(socket.remoteAddress ?? '') === true) {
+    if (context.auth?.refusesInProtectedMode(socket.remoteAddress ?? '', socket.localAddress ?? '') === true) {
       stats.connectionsRejected += 1;
       refuse(socket, protectedModeReply);
       return;

@@ -95,7 +95,7 @@ export function runKeys(args: KeysArguments, io: CommandIo = processIo): Promise
     };
     rearm();
     try {
-      const response = await fetch(url, { ...withCredentials(), signal: abort.signal });
+      const response = await fetch(url, withCredentials({ signal: abort.signal }));
       if (response.status !== 200 || response.body === null) return await reportServerError(io, response);
       return outcomeOf(io, args.node, await printLines(io, args, bodyLines(response.body, rearm)));
     } catch (error) {

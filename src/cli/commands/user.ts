@@ -27,11 +27,15 @@ export interface UserAddArguments {
   readonly json: boolean;
 }
 
-/** Asks for a password on the terminal without echoing it. */
+/**
+ * Asks for a password on the terminal without echoing it. The interface (which turns the terminal's
+ * echo off) is made before the question shows, so a password typed or pasted the moment the
+ * question appears is not echoed by the terminal either.
+ */
 function promptPassword(question: string): Promise<string> {
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
-  process.stderr.write(question);
   const lines = createInterface({ input: process.stdin, output: muted, terminal: true });
+  process.stderr.write(question);
   return new Promise((resolve) => {
     lines.question('', (answer) => {
       lines.close();

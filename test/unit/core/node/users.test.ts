@@ -16,6 +16,7 @@ import { decodeMessages, encodeMessages } from '../../../../src/core/protocol/co
 import { accessRules, allows } from '../../../../src/api/auth/access.ts';
 import { LoginLimiter } from '../../../../src/api/auth/login-limiter.ts';
 import { hashPassword, verifyPassword } from '../../../../src/api/auth/passwords.ts';
+import { isOwnMachine } from '../../../../src/api/auth/loopback.ts';
 import { routes } from '../../../../src/api/http/routes.ts';
 import { buildCommandTable } from '../../../../src/api/resp/commands/index.ts';
 import { md5 } from '../../../support/core-cluster.ts';
@@ -126,4 +127,17 @@ test('a scrypt hash verifies its password only, and a stored text with hostile p
   assert.equal(await verifyPassword('correct horsE', stored), false);
   assert.equal(await verifyPassword('correct horse', stored.replace('scrypt$16384', 'scrypt$1073741824')), false);
   assert.equal(await verifyPassword('x', 'not-a-hash'), false);
+});
+
+test("the node's own machine: loopback, or a client whose address is the node's own local address; never another address", () => {
+  assert.ok(isOwnMachine('127.0.0.1', '127.0.0.1'));
+  assert.ok(isOwnMachine('127.0.0.2', '10.0.0.1'));
+  assert.ok(isOwnMachine('::1', '::1'));
+  assert.ok(isOwnMachine('::ffff:127.0.0.1', '::ffff:10.0.0.1'));
+  assert.ok(isOwnMachine('10.0.0.1', '10.0.0.1'), 'dialled its own LAN address from its own machine');
+  assert.ok(isOwnMachine('::ffff:10.0.0.1', '10.0.0.1'));
+  assert.ok(!isOwnMachine('10.0.0.2', '10.0.0.1'));
+  assert.ok(!isOwnMachine('fd00::2', 'fd00::1'));
+  assert.ok(!isOwnMachine('', ''), 'an unknown address is not the node\'s');
+  assert.ok(!isOwnMachine('not an address', 'not an address'));
 });
