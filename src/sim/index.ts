@@ -7,7 +7,7 @@ export { parseElements, formatElements } from './elements.ts';
 export { SimScheduler, worldOwner, type TaskHandle } from './scheduler.ts';
 export { SimClock, SimTimers, ClockSkew, realtimeOriginMs } from './clock.ts';
 export { SimNetwork, SimTransport, calmWeather, type NetworkWeather, type NetworkMetrics } from './network.ts';
-export { SimDisk, SimStorage, healthyDisk, defaultDiskTiming, type DiskFaults, type DiskMetrics, type DiskTiming } from './storage.ts';
+export { SimDisk, SimStorage, healthyDisk, defaultDiskTiming, type DiskFaults, type DiskMetrics, type DiskTiming, type TornAppend } from './storage.ts';
 export { Cluster, md5, type SimNode, type ClusterOptions, type ClientReply } from './cluster.ts';
 export { Nemesis, partitionRule, type PartitionShape, type NemesisCounters } from './nemesis.ts';
 export { installDeterminismGuard, drainMicrotasks, realSetImmediate, type DeterminismGuard } from './guard.ts';

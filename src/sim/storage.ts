@@ -32,6 +32,16 @@ export interface DiskFaults {
   readonly tornWriteProbability: number;
 }
 
+/** Where a crash tore an append: the test checks replay against it (decision 0027). */
+export interface TornAppend {
+  readonly path: string;
+  /** Offset in the file where the torn append began. */
+  readonly appendOffset: number;
+  /** Bytes the append had, and the prefix of them the crash kept (at least 1, fewer than all). */
+  readonly appendBytes: number;
+  readonly keptBytes: number;
+}
+
 export const healthyDisk: DiskFaults = Object.freeze({ writeFailProbability: 0, readFailProbability: 0, tornWriteProbability: 0 });
 
 export interface DiskMetrics {
@@ -92,21 +102,23 @@ class SimFile {
 
   /**
    * Power loss: the synced bytes stay; of the unsynced appends a random number stay whole, and the
-   * next one is torn (a prefix kept) with `tornProbability`. Returns the appends lost and torn.
+   * next one is torn (a prefix kept) with `tornProbability`. Returns the appends lost, and where the
+   * torn one began and how much of it was kept.
    */
-  crash(prng: Prng, tornProbability: number): { lost: number; torn: number } {
+  crash(prng: Prng, tornProbability: number): { lost: number; torn: Omit<TornAppend, 'path'> | undefined } {
     let offset = 0;
     let firstUnsynced = 0;
     while (firstUnsynced < this.appends.length && offset + (this.appends[firstUnsynced] as Buffer).length <= this.syncedBytes) offset += (this.appends[firstUnsynced++] as Buffer).length;
     const unsynced = this.appends.length - firstUnsynced;
-    if (unsynced === 0) return { lost: 0, torn: 0 };
+    if (unsynced === 0) return { lost: 0, torn: undefined };
     const cut = firstUnsynced + prng.nextInt(unsynced + 1);
     const kept = this.appends.slice(0, cut);
-    let torn = 0;
+    let torn: Omit<TornAppend, 'path'> | undefined;
     const next = this.appends[cut];
     if (next !== undefined && next.length > 1 && tornProbability > 0 && prng.chance(tornProbability)) {
-      kept.push(next.subarray(0, 1 + prng.nextInt(next.length - 1)));
-      torn = 1;
+      const keptBytes = 1 + prng.nextInt(next.length - 1);
+      torn = { appendOffset: kept.reduce((total, append) => total + append.length, 0), appendBytes: next.length, keptBytes };
+      kept.push(next.subarray(0, keptBytes));
     }
     this.appends = kept;
     this.bytes = kept.reduce((total, append) => total + append.length, 0);
@@ -118,6 +130,12 @@ class SimFile {
 export class SimDisk {
   faults: DiskFaults = healthyDisk;
   readonly metrics: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostWrites: 0, tornWrites: 0, storageFailures: 0 };
+  /**
+   * The appends the last crash tore, file by file. The disk knows nothing of records: whether a
+   * tear left a partial record (or fell exactly between two records of one group's append, leaving
+   * whole records only) is for the caller to tell from the file's content.
+   */
+  lastCrashTears: readonly TornAppend[] = [];
   /** The directory as the running node sees it, and as a power loss would leave it. */
   private files = new Map<string, SimFile>();
   private durableFiles = new Map<string, SimFile>();
@@ -172,11 +190,15 @@ export class SimDisk {
       else this.files.set(path, persisted);
     }
     this.durableFiles = new Map(this.files);
-    for (const file of this.files.values()) {
+    const tears: TornAppend[] = [];
+    for (const [path, file] of this.files) {
       const { lost, torn } = file.crash(this.prng, this.faults.tornWriteProbability);
       this.metrics.lostWrites += lost;
-      this.metrics.tornWrites += torn;
+      if (torn === undefined) continue;
+      this.metrics.tornWrites += 1;
+      tears.push({ path, ...torn });
     }
+    this.lastCrashTears = tears;
     if (this.prng.chance(0.5)) this.applied = cloneTables(this.durableApplied);
     else this.durableApplied = cloneTables(this.applied);
   }
