@@ -239,8 +239,8 @@ export interface MembershipService {
   /** Stages the leave of `node` (default: this node). */
   leave(node: string | undefined): PlanReport;
   remove(node: string): PlanReport;
-  /** Stages a join a new node asked for (POST /admin/plan/join): checks its proof and partition count first. */
-  stageJoin(request: Readonly<Record<string, unknown>>): PlanReport;
+  /** Stages a join a new node asked for (POST /admin/plan/join): checks its proof, partition count and, with peer TLS, its certificate first. */
+  stageJoin(request: Readonly<Record<string, unknown>>): Promise<PlanReport>;
   clearPlan(): PlanReport;
   commit(): CommitReport;
   /** This node's view, encoded (base64) and tagged with the cluster secret, for a joining node to fetch. */

@@ -33,6 +33,12 @@ export interface MembershipAdminOptions {
    * roots. Absent: plain http.
    */
   readonly seedTls?: { readonly dispatcher?: object };
+  /**
+   * With mutual TLS on the peer port (decision 0026): dials a joining node's peer address and
+   * resolves why its certificate is refused, or undefined when the cluster CA signed it. A join is
+   * staged only after it passes, so a node with a foreign certificate never enters a view.
+   */
+  readonly peerCertificateCheck?: (peer: string) => Promise<string | undefined>;
 }
 
 /** Largest answer read from a seed: a view of 1024 members fits (viewLimits.viewBytesMax, base64). */
@@ -172,7 +178,7 @@ export class MembershipAdmin implements MembershipService {
     return this.stage({ kind: 'remove', id: parseNodeField(node, 'node') });
   }
 
-  stageJoin(request: Readonly<Record<string, unknown>>): PlanReport {
+  async stageJoin(request: Readonly<Record<string, unknown>>): Promise<PlanReport> {
     const member = parseJoiningMember(request.member);
     const partitionCount = request.partitionCount;
     if (!Number.isSafeInteger(partitionCount)) throw badRequest('partitionCount must be an integer');
@@ -183,6 +189,11 @@ export class MembershipAdmin implements MembershipService {
     const view = this.view;
     if (partitionCount !== view.partitionCount) {
       throw new EverwriteError('EVERWRITE_PARTITION_COUNT_MISMATCH', `node ${member.id} has ${String(partitionCount)} partitions; this cluster has ${view.partitionCount} (fixed when a cluster is created: start it with --partitions ${view.partitionCount} and an empty data directory)`, { id: member.id, partitionCount, clusterPartitionCount: view.partitionCount });
+    }
+    const refusal = await this.options.peerCertificateCheck?.(member.peer);
+    if (refusal !== undefined) {
+      this.options.logger?.warn({ id: member.id, peer: member.peer, reason: refusal }, 'refused a join request: its peer certificate did not pass');
+      throw new EverwriteError('EVERWRITE_JOIN_FORBIDDEN', `node ${member.id} at ${member.peer} cannot join: ${refusal}`, { id: member.id });
     }
     return this.stage({ kind: 'join', member });
   }

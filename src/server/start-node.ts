@@ -15,6 +15,8 @@ import { startHttpServer, type HttpServerHandle } from '../api/http/server.ts';
 import { startRespServer, type RespServerHandle } from '../api/resp/index.ts';
 import { createStorageEngine, LoggedEngine, type EngineKind } from '../io/storage/index.ts';
 import { TcpTransport } from '../io/transport/tcp.ts';
+import { probePeerCertificate } from '../io/transport/tcp-tls.ts';
+import type { SecureContext } from 'node:tls';
 import { HmacContextSeal } from '../io/context-seal.ts';
 import { loadTlsMaterial, type TlsFiles, type TlsMaterial } from '../io/tls-credentials.ts';
 import { fetchDispatcherTrusting } from '../io/fetch-trust.ts';
@@ -263,6 +265,17 @@ function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOp
   }
 }
 
+/** How long a claimant waits for a joining node's TLS handshake before refusing the join, in ms. */
+const joiningPeerHandshakeMs = 5000;
+
+/** Why a joining node's peer certificate is refused (decision 0026), or undefined when the cluster CA signed it for its address. */
+function checkJoiningPeerCertificate(peer: string, context: SecureContext | undefined): Promise<string | undefined> {
+  const separator = peer.lastIndexOf(':');
+  const port = Number(peer.slice(separator + 1));
+  if (context === undefined || separator <= 0 || !Number.isInteger(port)) return Promise.resolve(context === undefined ? undefined : `its peer address ${peer} is not host:port`);
+  return probePeerCertificate(peer.slice(0, separator).replace(/^\[(.*)\]$/, '$1'), port, context, joiningPeerHandshakeMs);
+}
+
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
   validateMembers(options);
   // One object for the core, the runtime and both front ends (decision 0035), checked before anything opens.
@@ -319,7 +332,8 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   try {
     // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
     const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
-    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(logger === undefined ? {} : { logger }) });
+    const peerCertificateCheck = tlsPorts?.peer === true ? (peer: string) => checkJoiningPeerCertificate(peer, transport.dialerTlsContext) : undefined;
+    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(peerCertificateCheck === undefined ? {} : { peerCertificateCheck }), ...(logger === undefined ? {} : { logger }) });
     // One authenticator for both front ends: failed logins count per address whichever protocol they use.
     const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
     http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, limits: requestLimits, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });

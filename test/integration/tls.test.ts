@@ -61,9 +61,9 @@ function spawnNode(id: string, index: number, files: IssuedCertificate, caFile: 
 }
 
 /** One HTTPS exchange trusting the test CA, bounded in time. */
-function https(path: string, index: number, options: { method?: string; body?: string; agent?: HttpsAgent } = {}): Promise<{ status: number; text: string; serial: string }> {
+function https(path: string, index: number, options: { method?: string; body?: string; agent?: HttpsAgent; trust?: Buffer } = {}): Promise<{ status: number; text: string; serial: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest({ host, port: httpPort(index), path, method: options.method ?? 'GET', ca, agent: options.agent ?? false, timeout: 10_000 }, (response) => {
+    const request = httpsRequest({ host, port: httpPort(index), path, method: options.method ?? 'GET', ca: options.trust ?? ca, agent: options.agent ?? false, timeout: 10_000, ...(options.body === undefined ? {} : { headers: { 'content-type': 'application/json' } }) }, (response) => {
       const serial = (response.socket as TLSSocket).getPeerX509Certificate?.()?.serialNumber ?? '';
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -246,7 +246,7 @@ testNeeding(missing, 'a certificate rotated with SIGHUP is served on every port 
   assert.equal(write.status, 204, 'peers still reach n1 after its rotation (W=3)');
 });
 
-testNeeding(missing, 'a process with the cluster secret but a foreign-CA certificate is refused: on a member\'s address it is never seen up, as a stranger it is never a member', testTimeout, async () => {
+testNeeding(missing, 'a process with the cluster secret but a foreign-CA certificate is refused: on a member\'s address it is never seen up, as a stranger it is never a member, and an admin\'s join of one is refused before it is staged', testTimeout, async () => {
   const victim = nodes[2] as TlsNode;
   await killChild(victim.child, 'SIGTERM');
   await eventually('n1 to see n3 down', async () => ((await membersSeenBy(1)).find((member) => member.id === 'n3')?.state === 'down' ? true : undefined), { timeoutMs: 30_000, intervalMs: 250 });
@@ -266,6 +266,19 @@ testNeeding(missing, 'a process with the cluster secret but a foreign-CA certifi
   const refused = (node: TlsNode): boolean => /not signed by the cluster CA/.test(node.output);
   await eventually('n1 and n2 to log the refused certificates', async () => (refused(nodes[0] as TlsNode) && refused(nodes[1] as TlsNode) ? true : undefined), { timeoutMs: 20_000 });
   await Promise.all([killChild(impostor.child), killChild(stranger.child)]);
+  // An operator asks a fresh node with a foreign certificate (and the secret) to join: the claimant
+  // dials its peer port, the certificate fails, and nothing is staged, so it never enters a view.
+  const joiner = spawnNode('n5', 5, foreign.issue('n5'), cluster.caFile, `n5@${host}:${peerPort(5)};http=${host}:${httpPort(5)};resp=${host}:${respPort(5)}`);
+  strays.push(joiner.child);
+  const foreignCa = readFileSync(foreign.caFile);
+  await eventually('n5 to answer over https', async () => ((await https('/health', 5, { trust: foreignCa })).status === 200 ? true : undefined), { timeoutMs: 30_000 });
+  const join = await https('/admin/join', 5, { method: 'POST', body: JSON.stringify({ seed: `${host}:${httpPort(1)}` }), trust: foreignCa });
+  assert.equal(join.status, 403, join.text);
+  assert.match(join.text, /EVERWRITE_JOIN_FORBIDDEN[\s\S]*not signed by the cluster CA/);
+  const plan = JSON.parse((await https('/admin/plan', 1)).text) as { staged: unknown };
+  assert.equal(plan.staged, null, 'nothing staged for the node with the foreign certificate');
+  assert.ok(!(await membersSeenBy(1)).some((member) => member.id === 'n5'), 'n5 is in no view');
+  await killChild(joiner.child);
   // The real n3 with its own certificate is let back in: what kept the impostor out was the certificate.
   nodes[2] = spawnNode('n3', 3, victim.files, cluster.caFile);
   await waitAllUp();

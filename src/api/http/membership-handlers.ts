@@ -61,7 +61,7 @@ export async function postPlanJoin(context: ServerContext, exchange: Exchange): 
   if (membership === undefined) return;
   const body = await readJsonBody(exchange);
   if (redirectedToClaimant(membership, exchange)) return;
-  sendJson(exchange.response, 200, membership.stageJoin(body));
+  sendJson(exchange.response, 200, await membership.stageJoin(body));
 }
 
 /** POST /admin/leave: {"node": id} or no body (this node). Redirected with ?node= so the claimant does not take itself. */

@@ -89,6 +89,25 @@ export function dialTls(host: string, port: number, context: SecureContext): TLS
   return connectTls({ host, port, secureContext: context, ...(isIP(host) === 0 ? { servername: host } : {}) });
 }
 
+/**
+ * Dials `host:port` over mutual TLS and hangs up once the handshake ends, to learn whether the
+ * node there shows a certificate the cluster CA signed for that address (a join is staged only
+ * then, decision 0026). Resolves undefined when it does, else why not; never rejects.
+ */
+export function probePeerCertificate(host: string, port: number, context: SecureContext, timeoutMs: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = dialTls(host, port, context);
+    const finish = (outcome: string | undefined): void => {
+      clearTimeout(deadline);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const deadline = setTimeout(() => finish(`no TLS handshake within ${timeoutMs} ms`), timeoutMs);
+    socket.once('secureConnect', () => finish(socket.authorized ? undefined : `its certificate is not signed by the cluster CA (${String(socket.authorizationError)})`));
+    socket.once('error', (error: Error & { code?: string }) => finish(isTlsRefusal(error.code ?? '') ? `its certificate is not signed by the cluster CA for ${host} (${error.code ?? error.message})` : `its peer port cannot be reached (${error.code ?? error.message})`));
+  });
+}
+
 /** Socket errors that mean the peer is unreachable, not that TLS refused it. */
 const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 
