@@ -145,15 +145,18 @@ test('the same kind of process given the right secret through EVERWRITE_SECRET d
   });
   loneNodes.push(replacement);
   await replacement.waitReady();
-  const written = await eventually(
-    'a W=3 write through the node configured by environment',
+  // It joined once it sees both others up; then one W=3 write. (Retrying a blind write that timed
+  // out after reaching some replicas would leave two concurrent versions of the key, not one.)
+  await eventually(
+    'the node configured by environment to see n1 and n2 up',
     async () => {
-      const reply = await put(replacement.url, 'from-environment', 'welcome', 'w=3&timeout_ms=5000');
-      return reply.status === 204 ? reply : undefined;
+      const members = (await request(`${replacement.url}/admin/status`)).json<{ members: { id: string; state: string }[] }>().members;
+      return ['n1', 'n2'].every((id) => members.some((member) => member.id === id && member.state === 'up')) ? true : undefined;
     },
     { timeoutMs: 30_000, intervalMs: 250 },
   );
-  assert.equal(written.status, 204);
+  const written = await put(replacement.url, 'from-environment', 'welcome', 'w=3&timeout_ms=10000');
+  assert.equal(written.status, 204, written.text);
   for (const index of [1, 2]) assert.equal(await fixture.localValue(index, bucket, 'from-environment'), 'welcome', `n${index} holds the write`);
   await replacement.kill();
   await fixture.restart(3);
