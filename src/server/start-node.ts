@@ -4,6 +4,7 @@
 // plugs TCP, the system clock and the HTTP front end into the runtime. The CLI's `start` calls it, and so can an application embedding Everwrite.
 import { randomInt } from 'node:crypto';
 import { md5 } from '../core/base/md5.ts';
+import { nodeMd5 } from '../io/md5-digest.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { resolveRequestLimits } from '../core/base/limits.ts';
@@ -269,7 +270,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5: nodeMd5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
@@ -283,7 +284,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     transportView = next;
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store: new LocalStore(engine), hints, addresses, md5: nodeMd5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
   metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
   const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();
