@@ -138,7 +138,7 @@ export interface RunningNode {
   abort(): Promise<void>;
 }
 
-/** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key. */
+/** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key (a node itself uses nodeMd5, decision 0038). */
 export { md5 };
 
 function validateMembers(options: StartNodeOptions): void {
