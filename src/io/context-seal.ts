@@ -2,7 +2,7 @@
 // key derived from the cluster secret, so every node of a cluster opens what any of them sealed,
 // and a cluster with another secret opens none of it. The tag is cut to 128 bits (forging one takes
 // 2^128 tries; the seal adds 22 characters to a header) and compared in constant time.
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EverwriteError } from '../core/base/errors.ts';
 import { contextHeaderBytesMax, contextSealBytes } from '../core/versioning/index.ts';
 import type { ContextSeal } from '../runtime/context-seal.ts';
@@ -18,11 +18,15 @@ function badContext(reason: string): EverwriteError {
 }
 
 export class HmacContextSeal implements ContextSeal {
-  private readonly key: KeyObject;
+  /**
+   * Held as bytes, not a KeyObject: createHmac over a KeyObject cost 6.3 µs per seal against 4.9
+   * over the same key's bytes (2026-12-07, decision 0038), and every read and write answer seals.
+   */
+  private readonly key: Buffer;
 
   /** `secret` is the cluster secret; the sealing key is HMAC(secret, keyLabel). */
   constructor(secret: Uint8Array) {
-    this.key = createSecretKey(createHmac('sha256', secret).update(keyLabel).digest());
+    this.key = createHmac('sha256', secret).update(keyLabel).digest();
   }
 
   private tag(token: string): Buffer {

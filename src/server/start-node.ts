@@ -4,6 +4,7 @@
 // plugs TCP, the system clock and the HTTP front end into the runtime. The CLI's `start` calls it, and so can an application embedding Everwrite.
 import { randomInt } from 'node:crypto';
 import { md5 } from '../core/base/md5.ts';
+import { nodeMd5 } from '../io/md5-digest.ts';
 import { EverwriteError } from '../core/base/errors.ts';
 import { asNodeId, type NodeId } from '../core/base/ids.ts';
 import { resolveRequestLimits } from '../core/base/limits.ts';
@@ -140,7 +141,7 @@ export interface RunningNode {
   abort(): Promise<void>;
 }
 
-/** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key. */
+/** The ring's key hash; the core's pure MD5 measured 3x faster than node:crypto per short key (a node itself uses nodeMd5, decision 0038). */
 export { md5 };
 
 function validateMembers(options: StartNodeOptions): void {
@@ -301,7 +302,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5: nodeMd5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
   const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
@@ -316,7 +317,7 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
   };
   const store = await openLocalStore(engine, view, logger);
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store, hints, addresses, md5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
+  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store, hints, addresses, md5: nodeMd5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
   metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), storedUsage: { engine: options.engine, read: () => store.usage.figures() }, ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
   const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
   await runtime.start();

@@ -4,7 +4,7 @@
 // limits are applied before the service is asked anything.
 import type { DeleteRequest, GetResult, PutRequest, SiblingView } from '../../runtime/service.ts';
 import { answeredByPreconditions, setEntityTag, writeContextOf } from './conditional-requests.ts';
-import { readPreconditions } from './preconditions.ts';
+import { entityTagOf, readPreconditions } from './preconditions.ts';
 import { readBody } from './body.ts';
 import type { BodyLimit } from './body.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
@@ -30,12 +30,12 @@ function sendReadResult(exchange: Exchange, result: GetResult): void {
     sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', result.siblings.length > 0 ? 'key is deleted' : 'key not found', context);
     return;
   }
-  setEntityTag(exchange.response, result.context);
   if (result.siblings.length > 1) {
+    setEntityTag(exchange.response, result.context);
     sendJson(exchange.response, 300, siblingsToJson(result), result.context);
     return;
   }
-  sendValue(exchange.response, live, result.context);
+  sendValue(exchange.response, live, result.context, entityTagOf(result.context));
 }
 
 export async function getKey(context: ServerContext, exchange: Exchange): Promise<void> {
@@ -67,8 +67,7 @@ export async function putKey(context: ServerContext, exchange: Exchange): Promis
     ...(options === undefined ? {} : { options }),
   };
   const written = await context.service.put(put);
-  setEntityTag(exchange.response, written.context);
-  sendNoContent(exchange.response, written.context);
+  sendNoContent(exchange.response, written.context, entityTagOf(written.context));
 }
 
 export async function deleteKey(context: ServerContext, exchange: Exchange): Promise<void> {

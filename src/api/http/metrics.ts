@@ -1,8 +1,11 @@
 // Why: operators need request rates, error rates and latency per route without a log line per
 // request. The counter and histogram live in a registry per server (tests and `dev` run several
 // servers in one process). Label children are cached, so recording a request on the hot path is a
-// map lookup and two increments, with no label objects built per request.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// map lookup and two increments, with no label objects built per request. The histogram is the
+// FastHistogram the RESP front end uses: prom-client's hashes its labels on every observe even
+// through a child (decision 0038).
+import { Counter, Gauge, Registry } from 'prom-client';
+import { FastHistogram, type HistogramSeries } from '../fast-histogram.ts';
 import type { AntiEntropyReport } from '../../runtime/service.ts';
 
 /** Methods the API uses keep their name as a label; anything else is folded into "OTHER" (bounded cardinality). */
@@ -14,16 +17,12 @@ const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 interface CountChild {
   inc(value?: number): void;
 }
-interface ObserveChild {
-  observe(value: number): void;
-}
-
 export class HttpMetrics {
   readonly registry: Registry;
   private readonly requests: Counter<'route' | 'method' | 'status'>;
-  private readonly duration: Histogram<'route' | 'method'>;
+  private readonly duration: FastHistogram<'route' | 'method'>;
   private readonly countChildren = new Map<string, CountChild>();
-  private readonly durationChildren = new Map<string, ObserveChild>();
+  private readonly durationChildren = new Map<string, HistogramSeries>();
 
   /** `antiEntropy`, when the node runs it: read at each scrape into the everwrite_aae_* gauges (decision 0016). */
   constructor(registry: Registry | undefined, antiEntropy?: () => AntiEntropyReport) {
@@ -35,13 +34,7 @@ export class HttpMetrics {
       labelNames: ['route', 'method', 'status'],
       registers: [this.registry],
     });
-    this.duration = new Histogram({
-      name: 'everwrite_http_request_duration_seconds',
-      help: 'Time from receiving a request to finishing its answer, by route template and method.',
-      labelNames: ['route', 'method'],
-      buckets: latencyBucketsSeconds,
-      registers: [this.registry],
-    });
+    this.duration = new FastHistogram(this.registry, 'everwrite_http_request_duration_seconds', 'Time from receiving a request to finishing its answer, by route template and method.', ['route', 'method'], latencyBucketsSeconds);
   }
 
   /** Records one answered request. `route` is a template ("/buckets/{bucket}/keys/{key}"), never a raw path. */
@@ -66,7 +59,7 @@ export class HttpMetrics {
   /** Unregisters this server's metrics, so a shared registry can take a new server after close. */
   unregister(): void {
     this.registry.removeSingleMetric('everwrite_http_requests_total');
-    this.registry.removeSingleMetric('everwrite_http_request_duration_seconds');
+    this.duration.unregister();
     for (const name of antiEntropyGaugeNames) this.registry.removeSingleMetric(name);
   }
 }
