@@ -6,7 +6,8 @@
 import { createServer } from 'node:http';
 
 const port = Number(process.argv[2]);
-if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`usage: bare-http-server.ts PORT (got ${process.argv[2]})`);
+if (!Number.isInteger(port) || port < 1 || port > 65_535)
+  throw new Error(`usage: bare-http-server.ts PORT (got ${process.argv[2]})`);
 const values = new Map<string, Buffer>();
 let props = '{}';
 /** Values and props are bounded like a node's: 1 MiB per body, 1M keys. */
@@ -32,7 +33,8 @@ const server = createServer((request, response) => {
       response.writeHead(204).end();
     } else {
       const value = values.get(url);
-      if (value === undefined) response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"EVERWRITE_NOT_FOUND"}');
+      if (value === undefined)
+        response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"EVERWRITE_NOT_FOUND"}');
       else response.writeHead(200, { 'content-type': 'application/octet-stream' }).end(value);
     }
   });

@@ -17,9 +17,24 @@ import type { Message } from '../src/core/protocol/messages.ts';
 import { recordsEqual, encodeRecord } from '../src/core/versioning/index.ts';
 import { encodeStorageKey } from '../src/core/protocol/storage-key.ts';
 import { decodeMessages, encodeMessages } from '../src/core/protocol/codec/message-codec.ts';
-import { Cluster, ClockSkew, defaultDiskTiming, drainMicrotasks, SimNetwork, SimScheduler, type ClientReply } from '../src/sim/index.ts';
+import {
+  Cluster,
+  ClockSkew,
+  defaultDiskTiming,
+  drainMicrotasks,
+  SimNetwork,
+  SimScheduler,
+  type ClientReply,
+} from '../src/sim/index.ts';
 
-const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '100000' }, changed: { type: 'string', default: '10,1000,20000' }, partitions: { type: 'string', default: '256' }, seed: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '100000' },
+    changed: { type: 'string', default: '10,1000,20000' },
+    partitions: { type: 'string', default: '256' },
+    seed: { type: 'string', default: '1' },
+  },
+});
 const keyCount = Number(args.keys);
 const changedCounts = args.changed.split(',').map(Number);
 const partitionCount = Number(args.partitions);
@@ -79,7 +94,14 @@ class Simulation {
       hintDeliveryIntervalMs: 1_000_000_000,
       antiEntropyCatchUpMarginMs: mode === 'catch-up' ? marginMs : 1_000_000_000_000,
     };
-    this.cluster = new Cluster(this.scheduler, this.network, new ClockSkew(), prng.fork(), { nodeCount: 3, partitionCount, replicaCount: 3, settings, hintsCountMax: 1_000_000, diskTiming: defaultDiskTiming });
+    this.cluster = new Cluster(this.scheduler, this.network, new ClockSkew(), prng.fork(), {
+      nodeCount: 3,
+      partitionCount,
+      replicaCount: 3,
+      settings,
+      hintsCountMax: 1_000_000,
+      diskTiming: defaultDiskTiming,
+    });
     this.tapNetwork();
   }
 
@@ -123,11 +145,17 @@ class Simulation {
       if (index >= keys.length) return;
       const key = keys[index] as string;
       const coordinator = (['n1', 'n2'] as NodeId[])[index % 2] as NodeId;
-      this.cluster.call(coordinator, `put ${key}`, (runtime) => runtime.put({ bucket, key, value: new TextEncoder().encode(`${value}-${key}`), contentType: 'text/plain' }), (reply: ClientReply) => {
-        answered++;
-        if (reply.status !== 'ok') failed++;
-        issue();
-      });
+      this.cluster.call(
+        coordinator,
+        `put ${key}`,
+        (runtime) =>
+          runtime.put({ bucket, key, value: new TextEncoder().encode(`${value}-${key}`), contentType: 'text/plain' }),
+        (reply: ClientReply) => {
+          answered++;
+          if (reply.status !== 'ok') failed++;
+          issue();
+        },
+      );
     };
     for (let index = 0; index < writesInFlightMax; index++) issue();
     await this.runUntil(() => answered === keys.length, this.scheduler.nowMs + 3_600_000);
@@ -153,7 +181,10 @@ class Simulation {
     for (const key of keys) {
       const { partition } = this.cluster.primaries(bucket, key, 3);
       const record = encodeRecord(this.cluster.replicaRecord('n1' as NodeId, bucket, key, partition));
-      bytes += encodeMessages([{ type: 'replicaPut', id: 1, partition, storageKey: encodeStorageKey(bucket, key), record, durable: true }]).length - 2;
+      bytes +=
+        encodeMessages([
+          { type: 'replicaPut', id: 1, partition, storageKey: encodeStorageKey(bucket, key), record, durable: true },
+        ]).length - 2;
     }
     return { messages: keys.length, bytes };
   }
@@ -175,7 +206,8 @@ async function runOutage(mode: Mode, changed: number): Promise<OutageResult & { 
   const changedKeys = Array.from({ length: changed }, (_, index) => keys[(index * stride) % keyCount] as string);
   const outageFailed = await simulation.write(changedKeys, 'second');
   await simulation.runFor(1000);
-  if (loadFailed + outageFailed > 0) console.error(`warning: ${loadFailed} load and ${outageFailed} outage writes failed`);
+  if (loadFailed + outageFailed > 0)
+    console.error(`warning: ${loadFailed} load and ${outageFailed} outage writes failed`);
   const healedMs = simulation.scheduler.nowMs;
   simulation.counting = true;
   simulation.network.healPartition();
@@ -192,7 +224,15 @@ async function runOutage(mode: Mode, changed: number): Promise<OutageResult & { 
   // Let what is still in flight (acks, the last answers) land in the counts.
   await simulation.runFor(2000);
   const everyKey = simulation.everyKeyCost(keys);
-  return { mode, changed, byKind: simulation.byKind, repairMs, converged, wallMs: Math.round(performance.now() - started), everyKey };
+  return {
+    mode,
+    changed,
+    byKind: simulation.byKind,
+    repairMs,
+    converged,
+    wallMs: Math.round(performance.now() - started),
+    everyKey,
+  };
 }
 
 function total(byKind: ReadonlyMap<string, Traffic>, kinds?: readonly string[]): Traffic {
@@ -207,14 +247,21 @@ function total(byKind: ReadonlyMap<string, Traffic>, kinds?: readonly string[]):
 
 const kib = (bytes: number): string => (bytes / 1024).toFixed(1);
 
-console.log(`C = ${keyCount} keys, N = 3 on 3 nodes, ${partitionCount} partitions, seed ${seed}; n3 cut off while \`changed\` keys are written, then healed`);
-console.log('changed  mode       summary msgs  summary KiB  repair msgs  repair KiB  total msgs  total KiB  repaired in (virtual ms)  wall ms');
+console.log(
+  `C = ${keyCount} keys, N = 3 on 3 nodes, ${partitionCount} partitions, seed ${seed}; n3 cut off while \`changed\` keys are written, then healed`,
+);
+console.log(
+  'changed  mode       summary msgs  summary KiB  repair msgs  repair KiB  total msgs  total KiB  repaired in (virtual ms)  wall ms',
+);
 for (const changed of changedCounts) {
   const results = [];
   for (const mode of ['full', 'catch-up'] as const) {
     const result = await runOutage(mode, changed);
     results.push(result);
-    const summary = total(result.byKind, [mode === 'full' ? 'tree exchange' : 'catch-up', ...(mode === 'catch-up' ? ['tree exchange'] : [])]);
+    const summary = total(result.byKind, [
+      mode === 'full' ? 'tree exchange' : 'catch-up',
+      ...(mode === 'catch-up' ? ['tree exchange'] : []),
+    ]);
     const repair = total(result.byKind, ['key repair']);
     const all = total(result.byKind);
     console.log(
@@ -236,6 +283,10 @@ for (const changed of changedCounts) {
   const fullAll = total(full.byKind);
   const catchUpAll = total(catchUp.byKind);
   const everyKey = full.everyKey;
-  console.log(`         sending every key: ${everyKey.messages} msgs, ${kib(everyKey.bytes)} KiB; full/every-key bytes ${(fullAll.bytes / everyKey.bytes).toFixed(4)}, catch-up/every-key bytes ${(catchUpAll.bytes / everyKey.bytes).toFixed(4)}`);
-  console.log(`         catch-up / full: messages ${(catchUpAll.messages / fullAll.messages).toFixed(3)}, bytes ${(catchUpAll.bytes / fullAll.bytes).toFixed(3)}, time ${(catchUp.repairMs / Math.max(1, full.repairMs)).toFixed(3)}`);
+  console.log(
+    `         sending every key: ${everyKey.messages} msgs, ${kib(everyKey.bytes)} KiB; full/every-key bytes ${(fullAll.bytes / everyKey.bytes).toFixed(4)}, catch-up/every-key bytes ${(catchUpAll.bytes / everyKey.bytes).toFixed(4)}`,
+  );
+  console.log(
+    `         catch-up / full: messages ${(catchUpAll.messages / fullAll.messages).toFixed(3)}, bytes ${(catchUpAll.bytes / fullAll.bytes).toFixed(3)}, time ${(catchUp.repairMs / Math.max(1, full.repairMs)).toFixed(3)}`,
+  );
 }

@@ -12,14 +12,17 @@ const binPath = fileURLToPath(new URL('../bin/everwrite.mjs', import.meta.url));
 const runsFlag = process.argv.indexOf('--runs');
 const runs = runsFlag === -1 ? 20 : Number(process.argv[runsFlag + 1]);
 if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new Error('--runs must be 1..1000');
-if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)))) throw new Error('run `npm run build` first');
+if (!existsSync(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url))))
+  throw new Error('run `npm run build` first');
 const nodeUrl = 'http://127.0.0.1:46801';
 const built = { ...process.env, EVERWRITE_FROM_SOURCE: undefined };
 const sources = { ...process.env, EVERWRITE_FROM_SOURCE: '1' };
 
 /** CPU time (user + system) of this process's finished children, in ms: fields 16 and 17 of /proc/self/stat, in clock ticks of 10 ms. */
 function childrenCpuMs(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  const fields = readFileSync('/proc/self/stat', 'utf8')
+    .replace(/^.*\) /, '')
+    .split(' ');
   return (Number(fields[13]) + Number(fields[14])) * 10;
 }
 
@@ -41,7 +44,8 @@ function timeOnce(args: readonly string[], env: NodeJS.ProcessEnv): Sample {
 /** Wall time is what a user waits, but swings with the machine's load; CPU time (a mean, ticks are 10 ms) much less. */
 function summary(samples: Sample[]): string {
   const sorted = samples.map((sample) => sample.wallMs).sort((a, b) => a - b);
-  const at = (quantile: number): number => sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] as number;
+  const at = (quantile: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] as number;
   const cpuMeanMs = samples.reduce((sum, sample) => sum + sample.cpuMs, 0) / samples.length;
   return `wall median ${at(0.5).toFixed(0)} ms, p90 ${at(0.9).toFixed(0)} ms, min ${(sorted[0] as number).toFixed(0)} ms; CPU mean ${cpuMeanMs.toFixed(0)} ms (${sorted.length} runs)`;
 }
@@ -58,7 +62,26 @@ async function waitForHealth(deadlineMs: number): Promise<void> {
   throw new Error('the node did not start');
 }
 
-const node = spawn(process.execPath, [binPath, 'start', '--node-id', 'n1', '--listen', '127.0.0.1:46701', '--http', '127.0.0.1:46801', '--seeds', 'n1@127.0.0.1:46701', '--engine', 'memory', '--log-level', 'warn'], { env: { ...built, EVERWRITE_SECRET: 'cli-startup-bench-secret-0123456789' }, stdio: 'ignore' });
+const node = spawn(
+  process.execPath,
+  [
+    binPath,
+    'start',
+    '--node-id',
+    'n1',
+    '--listen',
+    '127.0.0.1:46701',
+    '--http',
+    '127.0.0.1:46801',
+    '--seeds',
+    'n1@127.0.0.1:46701',
+    '--engine',
+    'memory',
+    '--log-level',
+    'warn',
+  ],
+  { env: { ...built, EVERWRITE_SECRET: 'cli-startup-bench-secret-0123456789' }, stdio: 'ignore' },
+);
 try {
   await waitForHealth(performance.now() + 30_000);
   timeOnce(['put', 'bench', 'k', 'value', '--node', nodeUrl], built);
@@ -72,12 +95,16 @@ try {
     timeOnce(args, env); // warm the file cache (and tsx's cache for the sources)
     console.log(`${name}: ${summary(Array.from({ length: runs }, () => timeOnce(args, env)))}`);
   }
-  console.log(`baseline node -e '': ${summary(Array.from({ length: runs }, () => {
-    const cpuBefore = childrenCpuMs();
-    const started = performance.now();
-    spawnSync(process.execPath, ['-e', '']);
-    return { wallMs: performance.now() - started, cpuMs: childrenCpuMs() - cpuBefore };
-  }))}`);
+  console.log(
+    `baseline node -e '': ${summary(
+      Array.from({ length: runs }, () => {
+        const cpuBefore = childrenCpuMs();
+        const started = performance.now();
+        spawnSync(process.execPath, ['-e', '']);
+        return { wallMs: performance.now() - started, cpuMs: childrenCpuMs() - cpuBefore };
+      }),
+    )}`,
+  );
 } finally {
   node.kill('SIGTERM');
 }

@@ -30,8 +30,16 @@ interface ModeResult {
 
 async function measureMode(routing: Routing, urls: string[]): Promise<ModeResult> {
   const client = new EverwriteClient({ nodes: urls, routing, timeoutMs: 5000 });
-  const reads = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  const writes = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const reads = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const writes = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
   let errors = 0;
   await client.refreshRing?.();
   const deadline = performance.now() + secondsPerMode * 1000;
@@ -64,22 +72,41 @@ async function measureMode(routing: Routing, urls: string[]): Promise<ModeResult
 }
 
 const dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-table2-'));
-const cluster = new LocalCluster({ nodes: nodeCount, dataDirectory, engine: 'lmdb', peerPortBase: 47100, httpPortBase: 48100, output: 'ignore', logLevel: 'error' });
+const cluster = new LocalCluster({
+  nodes: nodeCount,
+  dataDirectory,
+  engine: 'lmdb',
+  peerPortBase: 47100,
+  httpPortBase: 48100,
+  output: 'ignore',
+  logLevel: 'error',
+});
 try {
   await cluster.start();
   const urls = cluster.nodes.map((node) => node.httpUrl);
-  const props = await fetch(`${urls[0]}/buckets/table2/props`, { method: 'PUT', body: JSON.stringify({ n: 3, r: 2, w: 2, resolver: 'lww' }) });
+  const props = await fetch(`${urls[0]}/buckets/table2/props`, {
+    method: 'PUT',
+    body: JSON.stringify({ n: 3, r: 2, w: 2, resolver: 'lww' }),
+  });
   if (!props.ok) throw new Error(`props: ${props.status}`);
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const results: ModeResult[] = [];
-  for (const routing of ['server', 'client', 'server', 'client'] as const) results.push(await measureMode(routing, urls));
-  console.log(`${nodeCount} nodes lmdb durable, N=3 R=2 W=2, ${workers} closed-loop workers, ${secondsPerMode} s per mode, 1 KiB values, 50:50 over ${keyCount} keys`);
+  for (const routing of ['server', 'client', 'server', 'client'] as const)
+    results.push(await measureMode(routing, urls));
+  console.log(
+    `${nodeCount} nodes lmdb durable, N=3 R=2 W=2, ${workers} closed-loop workers, ${secondsPerMode} s per mode, 1 KiB values, 50:50 over ${keyCount} keys`,
+  );
   console.log('routing  ops      errors  read mean  read p99.9  write mean  write p99.9   (ms)');
   for (const result of results) {
-    console.log(`${result.routing.padEnd(8)} ${String(result.operations).padEnd(8)} ${String(result.errors).padEnd(7)} ${result.readMeanMs.toFixed(2).padStart(9)} ${result.readP999Ms.toFixed(2).padStart(11)} ${result.writeMeanMs.toFixed(2).padStart(11)} ${result.writeP999Ms.toFixed(2).padStart(12)}`);
+    console.log(
+      `${result.routing.padEnd(8)} ${String(result.operations).padEnd(8)} ${String(result.errors).padEnd(7)} ${result.readMeanMs.toFixed(2).padStart(9)} ${result.readP999Ms.toFixed(2).padStart(11)} ${result.writeMeanMs.toFixed(2).padStart(11)} ${result.writeP999Ms.toFixed(2).padStart(12)}`,
+    );
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/client-routing.json', JSON.stringify({ date: new Date().toISOString(), nodes: nodeCount, secondsPerMode, workers, results }, null, 2));
+  writeFileSync(
+    'bench/results/client-routing.json',
+    JSON.stringify({ date: new Date().toISOString(), nodes: nodeCount, secondsPerMode, workers, results }, null, 2),
+  );
 } finally {
   await cluster.stop();
   rmSync(dataDirectory, { recursive: true, force: true });

@@ -11,7 +11,14 @@ const seal = new HmacContextSeal(new TextEncoder().encode('a cluster secret of 3
 /** A key written through one node, and one written through all three replicas (counters of a busy key). */
 const contexts: ReadonlyArray<readonly [string, VersionVector]> = [
   ['1 entry', new Map([['n1.1234567890', 17]])],
-  ['3 entries', new Map([['n1.1234567890', 17], ['n2.987654321', 40_000], ['n3.55555', 3]])],
+  [
+    '3 entries',
+    new Map([
+      ['n1.1234567890', 17],
+      ['n2.987654321', 40_000],
+      ['n3.55555', 3],
+    ]),
+  ],
 ];
 
 const results: BenchResult[] = [];

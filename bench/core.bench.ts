@@ -12,7 +12,14 @@ import { PerformanceObserver, constants as performanceConstants, performance } f
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { measure, printResults, type BenchResult } from './harness.ts';
-import { decodeContext, decodeRecord, encodeContext, encodeRecord, type StoredValue, type VersionedRecord } from '../src/core/versioning/index.ts';
+import {
+  decodeContext,
+  decodeRecord,
+  encodeContext,
+  encodeRecord,
+  type StoredValue,
+  type VersionedRecord,
+} from '../src/core/versioning/index.ts';
 
 interface CodecBenchResult extends BenchResult {
   nanosecondsPerOperation: number;
@@ -39,7 +46,11 @@ function allocatedNow(): { heap: number; arrayBuffers: number } {
 const blockWindows: Array<readonly [number, number]> = [];
 
 /** Heap and backing-store growth over one block of `count` calls that started right after a full GC. */
-function allocatedByBlock(gc: () => void, operation: (iteration: number) => unknown, count: number): { heap: number; arrayBuffers: number } {
+function allocatedByBlock(
+  gc: () => void,
+  operation: (iteration: number) => unknown,
+  count: number,
+): { heap: number; arrayBuffers: number } {
   gc();
   const before = allocatedNow();
   const start = performance.now();
@@ -52,9 +63,15 @@ function allocatedByBlock(gc: () => void, operation: (iteration: number) => unkn
 }
 
 /** Mean bytes per call over `blockCount` blocks (a mean, so a slab allocated in one block is spread over all). */
-function allocationPerOperation(gc: () => void, operation: (iteration: number) => unknown): { heap: number; arrayBuffers: number } {
+function allocationPerOperation(
+  gc: () => void,
+  operation: (iteration: number) => unknown,
+): { heap: number; arrayBuffers: number } {
   const probe = allocatedByBlock(gc, operation, 50);
-  const count = Math.max(50, Math.min(2000, Math.floor(blockBytesMax / Math.max(1, (probe.heap + Math.max(0, probe.arrayBuffers)) / 50))));
+  const count = Math.max(
+    50,
+    Math.min(2000, Math.floor(blockBytesMax / Math.max(1, (probe.heap + Math.max(0, probe.arrayBuffers)) / 50))),
+  );
   let heap = 0;
   let arrayBuffers = 0;
   for (let block = 0; block < blockCount; block++) {
@@ -80,9 +97,21 @@ function measureCodec(gc: () => void, name: string, operation: (iteration: numbe
 function typicalRecord(actorCount: number): VersionedRecord {
   const value = Uint8Array.from({ length: 100 }, (_, i) => (i * 31) & 255);
   const lastModifiedMs = 1_760_000_000_000;
-  const stored: StoredValue = { value, contentType: 'application/octet-stream', lastModifiedMs, deleted: false, timestamp: lastModifiedMs * 1024 };
-  const entries: Array<[string, number]> = [['n1.1834567123', 41], ['n2.972310455', 17]];
-  return { context: new Map(entries.slice(0, actorCount)), siblings: [{ dot: { actor: 'n1.1834567123', counter: 41 }, stored }] };
+  const stored: StoredValue = {
+    value,
+    contentType: 'application/octet-stream',
+    lastModifiedMs,
+    deleted: false,
+    timestamp: lastModifiedMs * 1024,
+  };
+  const entries: Array<[string, number]> = [
+    ['n1.1834567123', 41],
+    ['n2.972310455', 17],
+  ];
+  return {
+    context: new Map(entries.slice(0, actorCount)),
+    siblings: [{ dot: { actor: 'n1.1834567123', counter: 41 }, stored }],
+  };
 }
 
 function codecBenches(): CodecBenchResult[] {
@@ -104,18 +133,26 @@ function codecBenches(): CodecBenchResult[] {
 }
 
 /** Scavenges inside an allocation block would make its figures too low; this counts them (expected: 0). */
-async function scavengesInBlocks(run: () => CodecBenchResult[]): Promise<{ results: CodecBenchResult[]; scavenges: number }> {
+async function scavengesInBlocks(
+  run: () => CodecBenchResult[],
+): Promise<{ results: CodecBenchResult[]; scavenges: number }> {
   const scavengeTimes: number[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if (((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === performanceConstants.NODE_PERFORMANCE_GC_MINOR) scavengeTimes.push(entry.startTime);
+      if (
+        ((entry as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind ===
+        performanceConstants.NODE_PERFORMANCE_GC_MINOR
+      )
+        scavengeTimes.push(entry.startTime);
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   const results = run();
   await new Promise((resolve) => setImmediate(resolve));
   observer.disconnect();
-  const scavenges = scavengeTimes.filter((time) => blockWindows.some(([start, end]) => time >= start && time <= end)).length;
+  const scavenges = scavengeTimes.filter((time) =>
+    blockWindows.some(([start, end]) => time >= start && time <= end),
+  ).length;
   return { results, scavenges };
 }
 
@@ -145,4 +182,7 @@ for (const suite of suites) {
   all.push(...results);
 }
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/core.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), results: all }, null, 2));
+writeFileSync(
+  'bench/results/core.json',
+  JSON.stringify({ node: process.version, date: new Date().toISOString(), results: all }, null, 2),
+);

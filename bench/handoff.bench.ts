@@ -14,7 +14,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../src/server/local-cluster.ts';
 
-const { values: flags } = parseArgs({ options: { keys: { type: 'string', default: '4000' }, 'value-bytes': { type: 'string', default: '1024' }, seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '8' } } });
+const { values: flags } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '4000' },
+    'value-bytes': { type: 'string', default: '1024' },
+    seconds: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
 const keyCount = Number(flags.keys);
 const valueBytes = Number(flags['value-bytes']);
 const phaseMs = Number(flags.seconds) * 1000;
@@ -30,7 +37,10 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
 }
 
 /** Fixed-concurrency load (half reads, half writes of preloaded keys) until `untilDone` says stop; answers the latencies in ms. */
-async function foreground(urls: readonly string[], untilDone: () => boolean): Promise<{ latenciesMs: number[]; failures: number }> {
+async function foreground(
+  urls: readonly string[],
+  untilDone: () => boolean,
+): Promise<{ latenciesMs: number[]; failures: number }> {
   const latenciesMs: number[] = [];
   let failures = 0;
   let sequence = 0;
@@ -40,7 +50,10 @@ async function foreground(urls: readonly string[], untilDone: () => boolean): Pr
         const index = sequence++;
         const url = `${urls[index % urls.length] as string}/buckets/bench/keys/k${(index * 7919) % keyCount}`;
         const started = performance.now();
-        const answer = await call(index % 2 === 0 ? url : `${url}?w=2`, index % 2 === 0 ? {} : { method: 'PUT', body: value }).catch(() => ({ status: 0, text: '' }));
+        const answer = await call(
+          index % 2 === 0 ? url : `${url}?w=2`,
+          index % 2 === 0 ? {} : { method: 'PUT', body: value },
+        ).catch(() => ({ status: 0, text: '' }));
         latenciesMs.push(performance.now() - started);
         if (answer.status !== 200 && answer.status !== 204) failures += 1;
       }
@@ -55,7 +68,9 @@ function percentile(sorted: readonly number[], fraction: number): number {
 
 function describe(label: string, run: { latenciesMs: number[]; failures: number }, elapsedMs: number): void {
   const sorted = [...run.latenciesMs].sort((a, b) => a - b);
-  console.log(`${label.padEnd(26)} ${String(sorted.length).padStart(7)} requests  ${((sorted.length * 1000) / elapsedMs).toFixed(0).padStart(6)} req/s  p50 ${percentile(sorted, 0.5).toFixed(2)} ms  p99 ${percentile(sorted, 0.99).toFixed(2)} ms  failures ${run.failures}`);
+  console.log(
+    `${label.padEnd(26)} ${String(sorted.length).padStart(7)} requests  ${((sorted.length * 1000) / elapsedMs).toFixed(0).padStart(6)} req/s  p50 ${percentile(sorted, 0.5).toFixed(2)} ms  p99 ${percentile(sorted, 0.99).toFixed(2)} ms  failures ${run.failures}`,
+  );
 }
 
 interface Pacing {
@@ -68,7 +83,9 @@ interface Pacing {
 /** One look at each source's admission controller (/admin/status `background`): counts the looks at which it had halved the budget. */
 async function lookAtPacing(urls: readonly string[], pacing: Pacing): Promise<void> {
   for (const url of urls) {
-    const status = JSON.parse((await call(`${url}/admin/status`)).text) as { background?: { throttled: boolean; foregroundP99Ms: number; baselineMs: number | null } };
+    const status = JSON.parse((await call(`${url}/admin/status`)).text) as {
+      background?: { throttled: boolean; foregroundP99Ms: number; baselineMs: number | null };
+    };
     if (status.background === undefined) continue;
     pacing.looks += 1;
     if (status.background.throttled) pacing.throttledLooks += 1;
@@ -79,23 +96,75 @@ async function lookAtPacing(urls: readonly string[], pacing: Pacing): Promise<vo
 
 async function main(): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'everwrite-handoff-bench-'));
-  const cluster = new LocalCluster({ nodes: 3, dataDirectory: directory, engine: 'lmdb', peerPortBase: portBase, httpPortBase: portBase + 1000, respPortBase: portBase + 300, partitions, output: 'ignore' });
+  const cluster = new LocalCluster({
+    nodes: 3,
+    dataDirectory: directory,
+    engine: 'lmdb',
+    peerPortBase: portBase,
+    httpPortBase: portBase + 1000,
+    respPortBase: portBase + 300,
+    partitions,
+    output: 'ignore',
+  });
   let joiner: ChildProcess | undefined;
   try {
     await cluster.start();
     const urls = cluster.nodes.map((node) => node.httpUrl);
     let loaded = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (loaded < keyCount) await call(`${urls[loaded % 3] as string}/buckets/bench/keys/k${loaded++}`, { method: 'PUT', body: value });
-    }));
-    console.log(`# ${keyCount} keys of ${valueBytes} bytes on 3 nodes, ${partitions} partitions, N=3, concurrency ${concurrency}`);
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (loaded < keyCount)
+          await call(`${urls[loaded % 3] as string}/buckets/bench/keys/k${loaded++}`, { method: 'PUT', body: value });
+      }),
+    );
+    console.log(
+      `# ${keyCount} keys of ${valueBytes} bytes on 3 nodes, ${partitions} partitions, N=3, concurrency ${concurrency}`,
+    );
     let started = performance.now();
-    describe('baseline (no handoff)', await foreground(urls, () => performance.now() - started >= phaseMs), performance.now() - started);
-    joiner = spawn(process.execPath, [binPath, 'start', '--node-id', 'n4', '--listen', `127.0.0.1:${portBase + 4}`, '--http', `127.0.0.1:${portBase + 1004}`, '--data', join(directory, 'n4'), '--engine', 'lmdb', '--secret-file', cluster.secretFile, '--partitions', String(partitions), '--log-level', 'warn'], { stdio: 'ignore' });
+    describe(
+      'baseline (no handoff)',
+      await foreground(urls, () => performance.now() - started >= phaseMs),
+      performance.now() - started,
+    );
+    joiner = spawn(
+      process.execPath,
+      [
+        binPath,
+        'start',
+        '--node-id',
+        'n4',
+        '--listen',
+        `127.0.0.1:${portBase + 4}`,
+        '--http',
+        `127.0.0.1:${portBase + 1004}`,
+        '--data',
+        join(directory, 'n4'),
+        '--engine',
+        'lmdb',
+        '--secret-file',
+        cluster.secretFile,
+        '--partitions',
+        String(partitions),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: 'ignore' },
+    );
     const joinerUrl = `http://127.0.0.1:${portBase + 1004}`;
-    for (let attempt = 0; attempt < 200 && (await call(`${joinerUrl}/health`).catch(() => ({ status: 0 }))).status !== 200; attempt++) await sleep(100);
-    await call(`${joinerUrl}/admin/join`, { method: 'POST', body: JSON.stringify({ seed: urls[0]?.replace('http://', '') }) });
-    const committed = JSON.parse((await call(`${urls[0] as string}/admin/commit`, { method: 'POST' })).text) as { version: number; transition: { partitionsMoved: number; transfers: unknown[] } };
+    for (
+      let attempt = 0;
+      attempt < 200 && (await call(`${joinerUrl}/health`).catch(() => ({ status: 0 }))).status !== 200;
+      attempt++
+    )
+      await sleep(100);
+    await call(`${joinerUrl}/admin/join`, {
+      method: 'POST',
+      body: JSON.stringify({ seed: urls[0]?.replace('http://', '') }),
+    });
+    const committed = JSON.parse((await call(`${urls[0] as string}/admin/commit`, { method: 'POST' })).text) as {
+      version: number;
+      transition: { partitionsMoved: number; transfers: unknown[] };
+    };
     started = performance.now();
     let completedMs: number | undefined;
     let totals: { keys: number; bytes: number } | undefined;
@@ -103,19 +172,36 @@ async function main(): Promise<void> {
     const watcher = (async () => {
       while (completedMs === undefined && performance.now() - started < 10 * phaseMs) {
         await lookAtPacing(urls, pacing);
-        const status = JSON.parse((await call(`${joinerUrl}/admin/status`)).text) as { handoff?: { totals: { keys: number; bytes: number } } };
-        if (status.handoff !== undefined && status.handoff.totals.bytes >= (totals?.bytes ?? 0)) totals = status.handoff.totals;
-        const versions = await Promise.all([...urls, joinerUrl].map(async (url) => (JSON.parse((await call(`${url}/admin/ring`)).text) as { version: number }).version));
+        const status = JSON.parse((await call(`${joinerUrl}/admin/status`)).text) as {
+          handoff?: { totals: { keys: number; bytes: number } };
+        };
+        if (status.handoff !== undefined && status.handoff.totals.bytes >= (totals?.bytes ?? 0))
+          totals = status.handoff.totals;
+        const versions = await Promise.all(
+          [...urls, joinerUrl].map(
+            async (url) => (JSON.parse((await call(`${url}/admin/ring`)).text) as { version: number }).version,
+          ),
+        );
         if (versions.every((version) => version === committed.version + 1)) completedMs = performance.now() - started;
         else await sleep(50);
       }
     })();
-    const during = await foreground(urls, () => completedMs !== undefined || performance.now() - started >= 10 * phaseMs);
+    const during = await foreground(
+      urls,
+      () => completedMs !== undefined || performance.now() - started >= 10 * phaseMs,
+    );
     describe('during the handoff', during, performance.now() - started);
     await watcher;
-    console.log(`# handoff: ${committed.transition.partitionsMoved} partitions, ${committed.transition.transfers.length} transfers, ${completedMs === undefined ? 'not complete' : `${(completedMs / 1000).toFixed(2)} s to completion`}`);
-    console.log(`# admission controller at the sources: budget halved in ${pacing.throttledLooks} of ${pacing.looks} looks; foreground p99 estimate up to ${pacing.p99MsMax.toFixed(1)} ms, baseline up to ${pacing.baselineMsMax.toFixed(1)} ms`);
-    if (totals !== undefined && completedMs !== undefined) console.log(`# received by n4: ${totals.keys} keys, ${totals.bytes} bytes: ${(totals.bytes / 1024 / 1024 / (completedMs / 1000)).toFixed(2)} MiB/s, ${(totals.keys / (completedMs / 1000)).toFixed(0)} keys/s`);
+    console.log(
+      `# handoff: ${committed.transition.partitionsMoved} partitions, ${committed.transition.transfers.length} transfers, ${completedMs === undefined ? 'not complete' : `${(completedMs / 1000).toFixed(2)} s to completion`}`,
+    );
+    console.log(
+      `# admission controller at the sources: budget halved in ${pacing.throttledLooks} of ${pacing.looks} looks; foreground p99 estimate up to ${pacing.p99MsMax.toFixed(1)} ms, baseline up to ${pacing.baselineMsMax.toFixed(1)} ms`,
+    );
+    if (totals !== undefined && completedMs !== undefined)
+      console.log(
+        `# received by n4: ${totals.keys} keys, ${totals.bytes} bytes: ${(totals.bytes / 1024 / 1024 / (completedMs / 1000)).toFixed(2)} MiB/s, ${(totals.keys / (completedMs / 1000)).toFixed(0)} keys/s`,
+      );
   } finally {
     joiner?.kill('SIGKILL');
     await cluster.stop('SIGKILL');

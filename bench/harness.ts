@@ -10,7 +10,12 @@ export interface BenchResult {
 }
 
 /** Runs `operation` in batches of `batchSize` until `budgetMs` has passed (after a warm-up). */
-export function measure(name: string, operation: (iteration: number) => unknown, budgetMs = 1000, batchSize = 1000): BenchResult {
+export function measure(
+  name: string,
+  operation: (iteration: number) => unknown,
+  budgetMs = 1000,
+  batchSize = 1000,
+): BenchResult {
   let sink: unknown;
   for (let i = 0; i < batchSize * 10; i++) sink = operation(i);
   let operations = 0;
@@ -23,7 +28,12 @@ export function measure(name: string, operation: (iteration: number) => unknown,
   }
   if (sink === Symbol.for('never')) console.log('');
   const elapsedMs = now - start;
-  return { name, opsPerSecond: Math.round((operations / elapsedMs) * 1000), operations, elapsedMs: Math.round(elapsedMs) };
+  return {
+    name,
+    opsPerSecond: Math.round((operations / elapsedMs) * 1000),
+    operations,
+    elapsedMs: Math.round(elapsedMs),
+  };
 }
 
 export function printResults(results: readonly BenchResult[]): void {

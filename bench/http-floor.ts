@@ -27,28 +27,47 @@ const { values: args } = parseArgs({
 const nodes = Number(args.nodes);
 const bareProcesses = args['bare-processes'] === '' ? nodes : Number(args['bare-processes']);
 const barePortBase = 38_900;
-const common: BenchFlags = { workload: 'A', duration: args.duration, clients: args.clients, valueSize: args['value-size'], records: '10000', progress: false, json: true, durability: args.durability };
+const common: BenchFlags = {
+  workload: 'A',
+  duration: args.duration,
+  clients: args.clients,
+  valueSize: args['value-size'],
+  records: '10000',
+  progress: false,
+  json: true,
+  durability: args.durability,
+};
 
 async function startBare(): Promise<ChildProcess[]> {
-  const children = Array.from({ length: bareProcesses }, (_, index) => spawn(process.execPath, ['--import', 'tsx', 'bench/bare-http-server.ts', String(barePortBase + index + 1)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const children = Array.from({ length: bareProcesses }, (_, index) =>
+    spawn(process.execPath, ['--import', 'tsx', 'bench/bare-http-server.ts', String(barePortBase + index + 1)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   await Promise.all(children.map((child) => once(child.stdout as NodeJS.ReadableStream, 'data')));
   return children;
 }
 
 async function stopBare(children: readonly ChildProcess[]): Promise<void> {
-  await Promise.all(children.map(async (child) => {
-    if (child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  }));
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
 }
 
 /** The bare processes share nothing, so each is told the props the bench will look for on every target. */
 async function tellProps(urls: readonly string[]): Promise<void> {
   const props = JSON.stringify({ n: 3, r: 2, w: 2, durability: common.durability, resolver: 'lww' });
   for (const url of urls) {
-    const response = await fetch(`${url}/buckets/bench/props`, { method: 'PUT', body: props, signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${url}/buckets/bench/props`, {
+      method: 'PUT',
+      body: props,
+      signal: AbortSignal.timeout(5_000),
+    });
     if (!response.ok) throw new Error(`${url}: props answered ${response.status}`);
   }
 }
@@ -65,24 +84,44 @@ async function measureBare(): Promise<BenchResult> {
 }
 
 async function measureCluster(): Promise<BenchResult> {
-  return runBenchCommand({ ...common, nodes: args.nodes, engine: args.engine, peerPortBase: '38800', httpPortBase: '38820', respPortBase: '38840' }, silentBenchIo);
+  return runBenchCommand(
+    {
+      ...common,
+      nodes: args.nodes,
+      engine: args.engine,
+      peerPortBase: '38800',
+      httpPortBase: '38820',
+      respPortBase: '38840',
+    },
+    silentBenchIo,
+  );
 }
 
 const line = (name: string, result: BenchResult): string => {
   const all = result.latencyMs.all;
-  const cpu = result.cpu?.nodesMicrosecondsPerOperation === undefined ? '' : `, nodes ${result.cpu.nodesMicrosecondsPerOperation} µs CPU/op`;
+  const cpu =
+    result.cpu?.nodesMicrosecondsPerOperation === undefined
+      ? ''
+      : `, nodes ${result.cpu.nodesMicrosecondsPerOperation} µs CPU/op`;
   return `${name.padEnd(34)} ${String(Math.round(result.throughput.opsPerSecond)).padStart(7)} ops/s  p50 ${all.p50Ms.toFixed(2)} p99 ${all.p99Ms.toFixed(2)} p99.9 ${all.p999Ms.toFixed(2)} ms  errors ${result.errors.total}  generator ${result.cpu?.generatorMicrosecondsPerOperation ?? '?'} µs/op${cpu}, other work ${result.cpu?.othersSeconds ?? '?'} CPU-s`;
 };
 
 const rounds: Array<{ bare: BenchResult; cluster: BenchResult }> = [];
-console.log(`workload A (zipfian), ${args.clients} closed-loop clients, ${args.duration} s per run, ${args['value-size']} B values, 10000 records; bare: ${bareProcesses} node:http process(es); cluster: ${nodes} ${args.engine} nodes, N=3 R=2 W=2 ${args.durability}`);
+console.log(
+  `workload A (zipfian), ${args.clients} closed-loop clients, ${args.duration} s per run, ${args['value-size']} B values, 10000 records; bare: ${bareProcesses} node:http process(es); cluster: ${nodes} ${args.engine} nodes, N=3 R=2 W=2 ${args.durability}`,
+);
 for (let round = 1; round <= Number(args.rounds); round++) {
   const bare = await measureBare();
   console.log(line(`round ${round} bare node:http`, bare));
   const cluster = await measureCluster();
   console.log(line(`round ${round} everwrite`, cluster));
-  console.log(`round ${round}: everwrite / bare = ${((cluster.throughput.opsPerSecond / bare.throughput.opsPerSecond) * 100).toFixed(1)}%`);
+  console.log(
+    `round ${round}: everwrite / bare = ${((cluster.throughput.opsPerSecond / bare.throughput.opsPerSecond) * 100).toFixed(1)}%`,
+  );
   rounds.push({ bare, cluster });
 }
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/http-floor.json', JSON.stringify({ date: new Date().toISOString(), args, rounds }, null, 2));
+writeFileSync(
+  'bench/results/http-floor.json',
+  JSON.stringify({ date: new Date().toISOString(), args, rounds }, null, 2),
+);

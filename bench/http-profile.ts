@@ -13,7 +13,14 @@ import { LocalCluster } from '../src/server/local-cluster.ts';
 import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand } from '../src/cli/commands/bench.ts';
 
-const { values: args } = parseArgs({ options: { duration: { type: 'string', default: '10' }, engine: { type: 'string', default: 'memory' }, workload: { type: 'string', default: 'A' }, top: { type: 'string', default: '15' } } });
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    engine: { type: 'string', default: 'memory' },
+    workload: { type: 'string', default: 'A' },
+    top: { type: 'string', default: '15' },
+  },
+});
 
 interface ProfileNode {
   readonly id: number;
@@ -29,7 +36,9 @@ interface CpuProfile {
 }
 
 function frameName(frame: ProfileNode['callFrame'] | undefined): string {
-  return frame === undefined ? '?' : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${frame.lineNumber + 1}`;
+  return frame === undefined
+    ? '?'
+    : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${frame.lineNumber + 1}`;
 }
 
 /** Self time per function (name and file), in ms, over the profile's last `windowSeconds`; idle samples are left out. */
@@ -52,21 +61,44 @@ function printTop(title: string, times: Map<string, number>): void {
   const sorted = [...times.entries()].sort((a, b) => b[1] - a[1]);
   const total = sorted.reduce((sum, [, ms]) => sum + ms, 0);
   console.log(`\n${title}: ${Math.round(total)} ms busy in the measured run`);
-  for (const [name, ms] of sorted.slice(0, Number(args.top))) console.log(`${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
+  for (const [name, ms] of sorted.slice(0, Number(args.top)))
+    console.log(`${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
 }
 
 const directory = mkdtempSync(join(tmpdir(), 'everwrite-profile-'));
 const profiles = join(directory, 'profiles');
-const cluster = new LocalCluster({ nodes: 3, dataDirectory: join(directory, 'data'), engine: args.engine as 'memory' | 'lmdb', peerPortBase: 38600, httpPortBase: 38620, respPortBase: 38640, output: 'ignore', nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] });
+const cluster = new LocalCluster({
+  nodes: 3,
+  dataDirectory: join(directory, 'data'),
+  engine: args.engine as 'memory' | 'lmdb',
+  peerPortBase: 38600,
+  httpPortBase: 38620,
+  respPortBase: 38640,
+  output: 'ignore',
+  nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
+});
 try {
   await cluster.start();
-  const result = await runBenchCommand({ target: cluster.nodes.map((node) => node.httpUrl).join(','), workload: args.workload, duration: args.duration, durability: 'buffered', progress: false }, silentBenchIo);
-  console.log(`workload ${args.workload} over HTTP, 3 ${args.engine} nodes: ${result.throughput.opsPerSecond} ops/s, p99 ${result.latencyMs.all.p99Ms} ms, errors ${result.errors.total}`);
+  const result = await runBenchCommand(
+    {
+      target: cluster.nodes.map((node) => node.httpUrl).join(','),
+      workload: args.workload,
+      duration: args.duration,
+      durability: 'buffered',
+      progress: false,
+    },
+    silentBenchIo,
+  );
+  console.log(
+    `workload ${args.workload} over HTTP, 3 ${args.engine} nodes: ${result.throughput.opsPerSecond} ops/s, p99 ${result.latencyMs.all.p99Ms} ms, errors ${result.errors.total}`,
+  );
 } finally {
   await cluster.stop('SIGINT');
 }
 // Node names a profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
-const mainThreads = readdirSync(profiles).sort().filter((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
+const mainThreads = readdirSync(profiles)
+  .sort()
+  .filter((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
 const summed = new Map<string, number>();
 for (const file of mainThreads) {
   const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile;

@@ -5,11 +5,15 @@
 import { parseArgs } from 'node:util';
 import { measureDissemination } from '../src/sim/index.ts';
 
-const { values: args } = parseArgs({ options: { sizes: { type: 'string', default: '16,64,256,1000' }, seeds: { type: 'string', default: '5' } } });
+const { values: args } = parseArgs({
+  options: { sizes: { type: 'string', default: '16,64,256,1000' }, seeds: { type: 'string', default: '5' } },
+});
 const sizes = args.sizes.split(',').map(Number);
 const seeds = Number(args.seeds);
 
-console.log('members  log2(S)  periods to reach all (min / mean / max over seeds)  detection periods (mean)  frames (mean)  wall ms');
+console.log(
+  'members  log2(S)  periods to reach all (min / mean / max over seeds)  detection periods (mean)  frames (mean)  wall ms',
+);
 for (const members of sizes) {
   const started = performance.now();
   const results = [];
@@ -20,10 +24,18 @@ for (const members of sizes) {
     [
       String(members).padStart(7),
       Math.log2(members).toFixed(2).padStart(7),
-      `${Math.min(...periods).toFixed(1)} / ${mean(periods).toFixed(1)} / ${Math.max(...periods).toFixed(1)}`.padStart(52),
-      mean(results.map((result) => result.detectionPeriods)).toFixed(1).padStart(25),
-      Math.round(mean(results.map((result) => result.framesSent))).toString().padStart(13),
-      Math.round(performance.now() - started).toString().padStart(8),
+      `${Math.min(...periods).toFixed(1)} / ${mean(periods).toFixed(1)} / ${Math.max(...periods).toFixed(1)}`.padStart(
+        52,
+      ),
+      mean(results.map((result) => result.detectionPeriods))
+        .toFixed(1)
+        .padStart(25),
+      Math.round(mean(results.map((result) => result.framesSent)))
+        .toString()
+        .padStart(13),
+      Math.round(performance.now() - started)
+        .toString()
+        .padStart(8),
     ].join('  '),
   );
 }

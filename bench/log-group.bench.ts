@@ -52,12 +52,21 @@ async function measure(inner: (typeof inners)[number], durable: boolean, groupSi
     let written = 0;
     for (let round = 0; round < rounds; round++) {
       const acknowledgements = new Array<Promise<void>>(groupSize);
-      for (let index = 0; index < groupSize; index++) acknowledgements[index] = engine.batch(7, [{ type: 'put', key: keyAt(written++), value }], { durable });
+      for (let index = 0; index < groupSize; index++)
+        acknowledgements[index] = engine.batch(7, [{ type: 'put', key: keyAt(written++), value }], { durable });
       await Promise.all(acknowledgements);
     }
     const elapsedMs = performance.now() - start;
     const cpu = process.cpuUsage(cpuBefore);
-    return { inner: inner.name, durable, groupSize, writes: written, writesPerSecond: Math.round((written / elapsedMs) * 1000), cpuMicrosecondsPerWrite: (cpu.user + cpu.system) / written, systemMicrosecondsPerWrite: cpu.system / written };
+    return {
+      inner: inner.name,
+      durable,
+      groupSize,
+      writes: written,
+      writesPerSecond: Math.round((written / elapsedMs) * 1000),
+      cpuMicrosecondsPerWrite: (cpu.user + cpu.system) / written,
+      systemMicrosecondsPerWrite: cpu.system / written,
+    };
   } finally {
     await engine.close();
     rmSync(directory, { recursive: true, force: true });
@@ -69,7 +78,9 @@ for (const inner of inners) {
   for (const groupSize of groupSizes) {
     const row = await measure(inner, true, groupSize);
     rows.push(row);
-    console.log(`logged(${row.inner}) durable, ${String(row.groupSize).padStart(3)} writes per group: ${String(row.writesPerSecond).padStart(7)} writes/s, CPU ${row.cpuMicrosecondsPerWrite.toFixed(1).padStart(6)} µs/write (system ${row.systemMicrosecondsPerWrite.toFixed(1)})`);
+    console.log(
+      `logged(${row.inner}) durable, ${String(row.groupSize).padStart(3)} writes per group: ${String(row.writesPerSecond).padStart(7)} writes/s, CPU ${row.cpuMicrosecondsPerWrite.toFixed(1).padStart(6)} µs/write (system ${row.systemMicrosecondsPerWrite.toFixed(1)})`,
+    );
   }
 }
 mkdirSync('bench/results', { recursive: true });

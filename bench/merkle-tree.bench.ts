@@ -19,7 +19,9 @@ function heapMiB(): number {
   return process.memoryUsage().heapUsed / 1048576;
 }
 
-const keys = Array.from({ length: keysCount }, (_, index) => new TextEncoder().encode(`key:${String(index).padStart(12, '0')}`));
+const keys = Array.from({ length: keysCount }, (_, index) =>
+  new TextEncoder().encode(`key:${String(index).padStart(12, '0')}`),
+);
 const hashesA = keys.map((key) => md5(new Uint8Array([...key, 1])));
 const hashesB = keys.map((key) => md5(new Uint8Array([...key, 2])));
 const heapBefore = heapMiB();
@@ -27,7 +29,8 @@ const trees = Array.from({ length: partitions }, () => new MerkleTree({ digest: 
 
 function writeAll(hashes: Uint8Array[]): number {
   const start = performance.now();
-  for (let index = 0; index < keysCount; index++) (trees[index % partitions] as MerkleTree).set(keys[index] as Uint8Array, hashes[index] as Uint8Array);
+  for (let index = 0; index < keysCount; index++)
+    (trees[index % partitions] as MerkleTree).set(keys[index] as Uint8Array, hashes[index] as Uint8Array);
   return ((performance.now() - start) * 1000) / keysCount;
 }
 
@@ -42,9 +45,13 @@ const heapAfter = heapMiB();
 // The same contents must give the same roots whatever the tree's inner layout: compare this line across versions.
 const rootsFingerprint = Buffer.from(md5(Buffer.concat(trees.map((tree) => tree.rootHash())))).toString('hex');
 const best = Math.min(...updateMicros);
-console.log(`merkle trees: ${partitions} partitions, ${keysCount} keys${collect === undefined ? ' (no --expose-gc: heap figures include garbage)' : ''}`);
+console.log(
+  `merkle trees: ${partitions} partitions, ${keysCount} keys${collect === undefined ? ' (no --expose-gc: heap figures include garbage)' : ''}`,
+);
 console.log(`  insert  ${insertMicros.toFixed(2)} µs/write`);
 console.log(`  update  ${updateMicros.map((value) => value.toFixed(2)).join(' ')} µs/write (best ${best.toFixed(2)})`);
 console.log(`  first root hash of every tree after the writes: ${refreshMs.toFixed(0)} ms`);
 console.log(`  fingerprint of the 256 roots: ${rootsFingerprint}`);
-console.log(`  heap held by the trees: ${(heapAfterInsert - heapBefore).toFixed(1)} MiB after inserts, ${(heapAfter - heapBefore).toFixed(1)} MiB after updates`);
+console.log(
+  `  heap held by the trees: ${(heapAfterInsert - heapBefore).toFixed(1)} MiB after inserts, ${(heapAfter - heapBefore).toFixed(1)} MiB after updates`,
+);

@@ -69,7 +69,10 @@ function msgpackDecode(frame: Uint8Array): Message[] {
   }
   if (!Array.isArray(decoded)) throw new EverwriteError('EVERWRITE_BAD_FRAME', 'frame is not a message batch');
   for (const message of decoded) {
-    const fields = typeof message === 'object' && message !== null ? requiredFields[(message as { type: Message['type'] }).type] : undefined;
+    const fields =
+      typeof message === 'object' && message !== null
+        ? requiredFields[(message as { type: Message['type'] }).type]
+        : undefined;
     if (fields === undefined || !fields.every((field) => (message as Record<string, unknown>)[field] !== undefined)) {
       throw new EverwriteError('EVERWRITE_BAD_FRAME', 'frame holds a malformed message');
     }
@@ -79,8 +82,16 @@ function msgpackDecode(frame: Uint8Array): Message[] {
 
 const codecs: readonly Codec[] = [
   { name: 'msgpackr (before)', encode: (messages) => packr.pack(messages), decode: msgpackDecode },
-  { name: 'hand-laid (now, Node WireBytes)', encode: (messages) => encodeMessages(messages, nodeWireBytes), decode: (frame) => decodeMessages(frame, nodeWireBytes) },
-  { name: 'hand-laid (plain WireBytes)', encode: (messages) => encodeMessages(messages, plainWireBytes), decode: (frame) => decodeMessages(frame, plainWireBytes) },
+  {
+    name: 'hand-laid (now, Node WireBytes)',
+    encode: (messages) => encodeMessages(messages, nodeWireBytes),
+    decode: (frame) => decodeMessages(frame, nodeWireBytes),
+  },
+  {
+    name: 'hand-laid (plain WireBytes)',
+    encode: (messages) => encodeMessages(messages, plainWireBytes),
+    decode: (frame) => decodeMessages(frame, plainWireBytes),
+  },
 ];
 
 /** Bytes with a fixed pattern, so every run encodes the same frames. */
@@ -98,13 +109,78 @@ const records = Array.from({ length: batchSize }, (_, index) => patterned(152, 1
 const indexes = Array.from({ length: batchSize }, (_, index) => index);
 
 const batches: readonly { readonly name: string; readonly messages: readonly Message[] }[] = [
-  { name: '8 replicaPut (21 B key, 152 B record)', messages: indexes.map((index) => ({ type: 'replicaPut', id: idBase + index, partition: 40 + index, storageKey: storageKeys[index] as Uint8Array, record: records[index] as Uint8Array, durable: true })) },
-  { name: '8 replicaPutAck', messages: indexes.map((index) => ({ type: 'replicaPutAck', id: idBase + index, ok: true })) },
-  { name: '8 replicaGet (21 B key)', messages: indexes.map((index) => ({ type: 'replicaGet', id: idBase + index, partition: 40 + index, storageKey: storageKeys[index] as Uint8Array })) },
-  { name: '8 replicaGetReply (152 B record)', messages: indexes.map((index) => ({ type: 'replicaGetReply', id: idBase + index, ok: true, record: records[index] as Uint8Array })) },
-  { name: '1 replicaPut + 1 replicaGetReply', messages: [{ type: 'replicaPut', id: idBase, partition: 7, storageKey: storageKeys[0] as Uint8Array, record: records[0] as Uint8Array, durable: true }, { type: 'replicaGetReply', id: idBase + 1, ok: true, record: records[1] as Uint8Array }] },
-  { name: '1 forward (put, 100 B value)', messages: [{ type: 'forward', id: idBase, operation: { kind: 'put', bucket: 'redis', key: 'key:000123456', value: patterned(100, 9), contentType: 'application/octet-stream', deleted: false, lastModifiedMs: 1_790_000_000_000, supersedeLocal: true } }] },
-  { name: '1 forwardReply (152 B record, context)', messages: [{ type: 'forwardReply', id: idBase, record: records[0] as Uint8Array, context: 'g2wAAAABaAJtAAAABm5vZGUtMWEDag' }] },
+  {
+    name: '8 replicaPut (21 B key, 152 B record)',
+    messages: indexes.map((index) => ({
+      type: 'replicaPut',
+      id: idBase + index,
+      partition: 40 + index,
+      storageKey: storageKeys[index] as Uint8Array,
+      record: records[index] as Uint8Array,
+      durable: true,
+    })),
+  },
+  {
+    name: '8 replicaPutAck',
+    messages: indexes.map((index) => ({ type: 'replicaPutAck', id: idBase + index, ok: true })),
+  },
+  {
+    name: '8 replicaGet (21 B key)',
+    messages: indexes.map((index) => ({
+      type: 'replicaGet',
+      id: idBase + index,
+      partition: 40 + index,
+      storageKey: storageKeys[index] as Uint8Array,
+    })),
+  },
+  {
+    name: '8 replicaGetReply (152 B record)',
+    messages: indexes.map((index) => ({
+      type: 'replicaGetReply',
+      id: idBase + index,
+      ok: true,
+      record: records[index] as Uint8Array,
+    })),
+  },
+  {
+    name: '1 replicaPut + 1 replicaGetReply',
+    messages: [
+      {
+        type: 'replicaPut',
+        id: idBase,
+        partition: 7,
+        storageKey: storageKeys[0] as Uint8Array,
+        record: records[0] as Uint8Array,
+        durable: true,
+      },
+      { type: 'replicaGetReply', id: idBase + 1, ok: true, record: records[1] as Uint8Array },
+    ],
+  },
+  {
+    name: '1 forward (put, 100 B value)',
+    messages: [
+      {
+        type: 'forward',
+        id: idBase,
+        operation: {
+          kind: 'put',
+          bucket: 'redis',
+          key: 'key:000123456',
+          value: patterned(100, 9),
+          contentType: 'application/octet-stream',
+          deleted: false,
+          lastModifiedMs: 1_790_000_000_000,
+          supersedeLocal: true,
+        },
+      },
+    ],
+  },
+  {
+    name: '1 forwardReply (152 B record, context)',
+    messages: [
+      { type: 'forwardReply', id: idBase, record: records[0] as Uint8Array, context: 'g2wAAAABaAJtAAAABm5vZGUtMWEDag' },
+    ],
+  },
 ];
 
 /** The frame as the transport hands it over: a view into a received chunk, after its length header. */
@@ -175,7 +251,15 @@ function main(): void {
 }
 
 function printTable(cellOf: (batch: string, codec: string) => Cell): void {
-  const header = ['batch', 'codec', 'frame bytes', 'encode ns/msg', 'decode ns/msg', 'encode+decode ns/msg', 'encode+decode frames/s'];
+  const header = [
+    'batch',
+    'codec',
+    'frame bytes',
+    'encode ns/msg',
+    'decode ns/msg',
+    'encode+decode ns/msg',
+    'encode+decode frames/s',
+  ];
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const batch of batches) {
@@ -183,11 +267,21 @@ function printTable(cellOf: (batch: string, codec: string) => Cell): void {
       const cell = cellOf(batch.name, codec.name);
       const both = median(cell.bothNs);
       const framesPerSecond = Math.round(1e9 / (both * batch.messages.length));
-      const row = [batch.name, codec.name, String(codec.encode(batch.messages).length), median(cell.encodeNs).toFixed(0), median(cell.decodeNs).toFixed(0), both.toFixed(0), framesPerSecond.toLocaleString('en-US')];
+      const row = [
+        batch.name,
+        codec.name,
+        String(codec.encode(batch.messages).length),
+        median(cell.encodeNs).toFixed(0),
+        median(cell.decodeNs).toFixed(0),
+        both.toFixed(0),
+        framesPerSecond.toLocaleString('en-US'),
+      ];
       console.log(`| ${row.join(' | ')} |`);
     }
   }
-  console.log(`\nNode ${process.version}; CPU time (user + system); median of ${rounds} rounds of ${budgetMs} ms per cell.`);
+  console.log(
+    `\nNode ${process.version}; CPU time (user + system); median of ${rounds} rounds of ${budgetMs} ms per cell.`,
+  );
 }
 
 main();

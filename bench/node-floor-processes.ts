@@ -26,9 +26,16 @@ const script = join(import.meta.dirname, 'node-floor.ts');
 
 export async function startNodeFloor(options: NodeFloorOptions): Promise<RunningNodeFloor> {
   const [respPort, ...peerPorts] = options.ports;
-  const logOf = (name: string): string => (options.logDirectory === undefined ? '' : join(options.logDirectory, `${name}.log`));
-  const logs = options.logDirectory === undefined ? [] : [logOf('coordinator'), ...peerPorts.map((port) => logOf(`replica-${port}`))];
-  const start = (args: readonly string[], log: string): ChildProcess => spawn(process.execPath, ['--import', 'tsx', script, ...args, ...(log === '' ? [] : [`--log=${log}`])], { stdio: 'inherit' });
+  const logOf = (name: string): string =>
+    options.logDirectory === undefined ? '' : join(options.logDirectory, `${name}.log`);
+  const logs =
+    options.logDirectory === undefined
+      ? []
+      : [logOf('coordinator'), ...peerPorts.map((port) => logOf(`replica-${port}`))];
+  const start = (args: readonly string[], log: string): ChildProcess =>
+    spawn(process.execPath, ['--import', 'tsx', script, ...args, ...(log === '' ? [] : [`--log=${log}`])], {
+      stdio: 'inherit',
+    });
   const children = peerPorts.map((port) => start(['replica', String(port)], logOf(`replica-${port}`)));
   const stop = async (): Promise<void> => {
     await Promise.all(children.map(stopped));

@@ -198,7 +198,8 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
     settle(id, entry);
   };
   const writeAnswers = (): void => {
-    for (const [socket, replies] of answered) socket.write(replies.length === 1 ? (replies[0] as Buffer) : Buffer.concat(replies));
+    for (const [socket, replies] of answered)
+      socket.write(replies.length === 1 ? (replies[0] as Buffer) : Buffer.concat(replies));
     answered.clear();
   };
   const peers = peerPorts.map((port) => {
@@ -213,7 +214,13 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
   });
   const replicate = (op: number, socket: Socket, key: Buffer, value: Buffer, reply: Buffer | undefined): void => {
     const id = nextId++;
-    const entry: Waiting = { socket, reply, replies: 0, localPending: op === opSet && log !== undefined, answered: false };
+    const entry: Waiting = {
+      socket,
+      reply,
+      replies: 0,
+      localPending: op === opSet && log !== undefined,
+      answered: false,
+    };
     waiting.set(id, entry);
     const request = requestFrame(op, id, key, value);
     for (const peer of peers) peer.send(request);
@@ -233,7 +240,13 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
       replicate(opSet, socket, key, value, undefined);
     } else if (name === 'GET') {
       const value = store.get(key.toString('latin1'));
-      replicate(opGet, socket, key, noBytes, value === undefined ? nil : Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]));
+      replicate(
+        opGet,
+        socket,
+        key,
+        noBytes,
+        value === undefined ? nil : Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]),
+      );
     } else socket.write(name === 'CONFIG' ? '*0\r\n' : '+OK\r\n');
   };
   createServer((socket) => {
@@ -243,7 +256,11 @@ function coordinator(respPort: number, peerPorts: readonly number[], log: GroupL
     socket.on('data', (chunk: Buffer) => {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
       let offset = 0;
-      for (let command = parseCommand(pending, offset); command !== undefined; command = parseCommand(pending, offset)) {
+      for (
+        let command = parseCommand(pending, offset);
+        command !== undefined;
+        command = parseCommand(pending, offset)
+      ) {
         offset = command.end;
         execute(socket, command.args);
       }
@@ -258,4 +275,5 @@ const log = logPath === undefined ? undefined : new GroupLog(openSync(logPath, '
 const ports = rest.filter((argument) => !argument.startsWith('--')).map(Number);
 if (role === 'replica') replica(ports[0] as number, log);
 else if (role === 'coordinator') coordinator(ports[0] as number, ports.slice(1), log);
-else throw new Error('usage: node-floor.ts replica PORT [--log=FILE] | coordinator RESP_PORT PEER_PORT... [--log=FILE]');
+else
+  throw new Error('usage: node-floor.ts replica PORT [--log=FILE] | coordinator RESP_PORT PEER_PORT... [--log=FILE]');

@@ -13,7 +13,9 @@ const metrics = new NodeMetrics();
 const resp = new RespMetrics(metrics.registry);
 const okReply = 'OK';
 /** Latencies as a node sees them: mostly sub-millisecond, a tail to tens of ms. */
-const latenciesSeconds = Array.from({ length: 1024 }, (_, index) => (index % 100 === 0 ? 0.02 : 0.0002 + (index % 7) * 0.0001));
+const latenciesSeconds = Array.from({ length: 1024 }, (_, index) =>
+  index % 100 === 0 ? 0.02 : 0.0002 + (index % 7) * 0.0001,
+);
 
 function timeNsPerCall(call: (index: number) => void): number {
   const start = performance.now();
@@ -23,11 +25,18 @@ function timeNsPerCall(call: (index: number) => void): number {
 
 const rows: Array<{ round: number; operationNs: number; readNs: number; respNs: number }> = [];
 for (let round = 1; round <= rounds; round++) {
-  const operationNs = timeNsPerCall((index) => metrics.operationFinished(index % 2 === 0 ? 'get' : 'put', 'ok', latenciesSeconds[index & 1023] as number));
+  const operationNs = timeNsPerCall((index) =>
+    metrics.operationFinished(index % 2 === 0 ? 'get' : 'put', 'ok', latenciesSeconds[index & 1023] as number),
+  );
   const readNs = timeNsPerCall((index) => metrics.readAnswered(1 + (index % 3 === 0 ? 1 : 0), 3));
-  const respNs = timeNsPerCall((index) => resp.record(index % 2 === 0 ? 'get' : 'set', okReply, latenciesSeconds[index & 1023] as number));
+  const respNs = timeNsPerCall((index) =>
+    resp.record(index % 2 === 0 ? 'get' : 'set', okReply, latenciesSeconds[index & 1023] as number),
+  );
   rows.push({ round, operationNs, readNs, respNs });
 }
 console.log(`${operations} calls per figure, ns per call:`);
 console.log('round  operationFinished  readAnswered  resp.record');
-for (const row of rows) console.log(`${String(row.round).padStart(5)}  ${row.operationNs.toFixed(0).padStart(17)}  ${row.readNs.toFixed(0).padStart(12)}  ${row.respNs.toFixed(0).padStart(11)}`);
+for (const row of rows)
+  console.log(
+    `${String(row.round).padStart(5)}  ${row.operationNs.toFixed(0).padStart(17)}  ${row.readNs.toFixed(0).padStart(12)}  ${row.respNs.toFixed(0).padStart(11)}`,
+  );

@@ -38,12 +38,21 @@ const argv = process.argv.slice(2);
 const requests = Number(argv.find((argument) => !argument.startsWith('--')) ?? 200000);
 const warm = argv.includes('--warm');
 const targetsFlag = argv.indexOf('--targets');
-const targets = new Set((targetsFlag >= 0 ? (argv[targetsFlag + 1] ?? '') : 'redis,floor,floor-durable,memory,lmdb-durable,lmdb-buffered').split(','));
+const targets = new Set(
+  (targetsFlag >= 0
+    ? (argv[targetsFlag + 1] ?? '')
+    : 'redis,floor,floor-durable,memory,lmdb-durable,lmdb-buffered'
+  ).split(','),
+);
 const rows: Row[] = [];
 
 /** The unmeasured warm-up of --warm: every key of the -r range is likely written once. */
 function warmUp(port: number): void {
-  spawnSync('redis-benchmark', ['-p', String(port), '-t', 'set,get', '-n', '30000', '-c', '50', '-d', '100', '-r', '100000', '-q'], { encoding: 'utf8', timeout: 300_000 });
+  spawnSync(
+    'redis-benchmark',
+    ['-p', String(port), '-t', 'set,get', '-n', '30000', '-c', '50', '-d', '100', '-r', '100000', '-q'],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
 }
 
 /** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
@@ -58,30 +67,84 @@ function cpuMicroseconds(pid: number | undefined): number | undefined {
 /** Far above any run here (the slowest, lmdb durable SET at -P 1, takes ~40 s), so a stuck one cannot hold the run. */
 const benchmarkTimeoutMs = 300_000;
 
-function benchmark(target: string, port: number, pipeline: number, test: 'set' | 'get', pids: readonly (number | undefined)[] = []): void {
-  const args = ['-p', String(port), '-t', test, '-n', String(requests), '-c', '50', '-d', '100', '-r', '100000', '-P', String(pipeline), '--csv'];
+function benchmark(
+  target: string,
+  port: number,
+  pipeline: number,
+  test: 'set' | 'get',
+  pids: readonly (number | undefined)[] = [],
+): void {
+  const args = [
+    '-p',
+    String(port),
+    '-t',
+    test,
+    '-n',
+    String(requests),
+    '-c',
+    '50',
+    '-d',
+    '100',
+    '-r',
+    '100000',
+    '-P',
+    String(pipeline),
+    '--csv',
+  ];
   const before = pids.map(cpuMicroseconds);
   const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: benchmarkTimeoutMs });
-  if (result.error !== undefined) console.log(`${target.padEnd(30)} ${test} -P ${pipeline}: redis-benchmark did not finish (${result.error.message}); no row`);
+  if (result.error !== undefined)
+    console.log(
+      `${target.padEnd(30)} ${test} -P ${pipeline}: redis-benchmark did not finish (${result.error.message}); no row`,
+    );
   const after = pids.map(cpuMicroseconds);
-  const perRequest = pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined) ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests) : undefined;
+  const perRequest =
+    pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined)
+      ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests)
+      : undefined;
   for (const line of result.stdout.split('\n').slice(1)) {
     const fields = line.split(',').map((field) => field.replaceAll('"', ''));
     if (fields.length < 7) continue;
-    const row: Row = { target, test: fields[0] as string, pipeline, requestsPerSecond: Number(fields[1]), p50Ms: Number(fields[4]), p99Ms: Number(fields[6]), ...(perRequest === undefined ? {} : { nodeCpuMicrosecondsPerRequest: perRequest }) };
+    const row: Row = {
+      target,
+      test: fields[0] as string,
+      pipeline,
+      requestsPerSecond: Number(fields[1]),
+      p50Ms: Number(fields[4]),
+      p99Ms: Number(fields[6]),
+      ...(perRequest === undefined ? {} : { nodeCpuMicrosecondsPerRequest: perRequest }),
+    };
     rows.push(row);
-    const cpu = perRequest === undefined ? '' : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}`;
-    console.log(`${target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpu}`);
+    const cpu =
+      perRequest === undefined
+        ? ''
+        : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}`;
+    console.log(
+      `${target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpu}`,
+    );
   }
 }
 
 async function plainRedis(): Promise<void> {
   const port = 16399;
-  const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'],
+    { stdio: 'ignore' },
+  );
   try {
-    for (let attempt = 0; attempt < 50 && spawnSync('redis-cli', ['-p', String(port), 'ping']).stdout?.toString().trim() !== 'PONG'; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (
+      let attempt = 0;
+      attempt < 50 &&
+      spawnSync('redis-cli', ['-p', String(port), 'ping'])
+        .stdout?.toString()
+        .trim() !== 'PONG';
+      attempt++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 100));
     if (warm) warmUp(port);
-    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark('redis-server', port, pipeline, test);
+    for (const pipeline of [1, 16])
+      for (const test of ['set', 'get'] as const) benchmark('redis-server', port, pipeline, test);
   } finally {
     await stopped(server);
   }
@@ -99,9 +162,14 @@ async function nodeFloor(durable: boolean): Promise<void> {
   // Its own ports per variant, so one variant's processes never meet the other's.
   let floor: RunningNodeFloor | undefined;
   try {
-    floor = await startNodeFloor({ ports: durable ? [16490, 16491, 16492] : [16480, 16481, 16482], ...(logDirectory === undefined ? {} : { logDirectory }) });
+    floor = await startNodeFloor({
+      ports: durable ? [16490, 16491, 16492] : [16480, 16481, 16482],
+      ...(logDirectory === undefined ? {} : { logDirectory }),
+    });
     if (warm) warmUp(floor.respPort);
-    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(durable ? durableFloorTarget : floorTarget, floor.respPort, pipeline, test, floor.pids);
+    for (const pipeline of [1, 16])
+      for (const test of ['set', 'get'] as const)
+        benchmark(durable ? durableFloorTarget : floorTarget, floor.respPort, pipeline, test, floor.pids);
   } finally {
     await floor?.stop();
     if (logDirectory !== undefined) rmSync(logDirectory, { recursive: true, force: true });
@@ -111,16 +179,28 @@ async function nodeFloor(durable: boolean): Promise<void> {
 async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
   const dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-redis-compare-${engine}-`));
   // Ports below Linux's ephemeral range (32768-60999): the benchmark's own client sockets cannot hold them.
-  const cluster = new LocalCluster({ nodes: 3, dataDirectory, engine, peerPortBase: 27000, httpPortBase: 28000, output: 'ignore', logLevel: 'error' });
+  const cluster = new LocalCluster({
+    nodes: 3,
+    dataDirectory,
+    engine,
+    peerPortBase: 27000,
+    httpPortBase: 28000,
+    output: 'ignore',
+    logLevel: 'error',
+  });
   try {
     await cluster.start();
-    const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, { method: 'PUT', body: JSON.stringify({ n: 3, r: 2, w: 2, durability }) });
+    const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, {
+      method: 'PUT',
+      body: JSON.stringify({ n: 3, r: 2, w: 2, durability }),
+    });
     if (!props.ok) throw new Error(`setting props failed: ${props.status}`);
     const port = Number(cluster.node(1).respAddress.split(':')[1]);
     const pids = cluster.nodes.map((node) => node.process?.pid);
     const target = `everwrite ${engine}${engine === 'memory' ? '' : ` ${durability}`}`;
     if (warm) warmUp(port);
-    for (const pipeline of [1, 16]) for (const test of ['set', 'get'] as const) benchmark(target, port, pipeline, test, pids);
+    for (const pipeline of [1, 16])
+      for (const test of ['set', 'get'] as const) benchmark(target, port, pipeline, test, pids);
   } finally {
     await cluster.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
@@ -140,20 +220,30 @@ if (targets.has('lmdb-buffered')) await everwrite('lmdb', 'buffered');
  * the absolute figure is what the target is about.
  */
 function printRatios(): void {
-  const rate = (target: string, test: string, pipeline: number): number | undefined => rows.find((row) => row.target === target && row.test === test && row.pipeline === pipeline)?.requestsPerSecond;
-  const percent = (fraction: number | undefined): string => (fraction === undefined ? '    -' : (fraction * 100).toFixed(1).padStart(5));
+  const rate = (target: string, test: string, pipeline: number): number | undefined =>
+    rows.find((row) => row.target === target && row.test === test && row.pipeline === pipeline)?.requestsPerSecond;
+  const percent = (fraction: number | undefined): string =>
+    fraction === undefined ? '    -' : (fraction * 100).toFixed(1).padStart(5);
   for (const row of rows) {
     if (row.target === 'redis-server') continue;
     const redis = rate('redis-server', row.test, row.pipeline);
     // Durable writes are held to the floor that fsyncs; everything else to the one that does not.
     const reference = row.target.endsWith('durable') ? durableFloorTarget : floorTarget;
-    const floor = row.target === floorTarget || row.target === durableFloorTarget ? undefined : rate(reference, row.test, row.pipeline);
+    const floor =
+      row.target === floorTarget || row.target === durableFloorTarget
+        ? undefined
+        : rate(reference, row.test, row.pipeline);
     if (redis !== undefined && redis > 0) row.fractionOfRedis = row.requestsPerSecond / redis;
     if (floor !== undefined && floor > 0) row.fractionOfFloor = row.requestsPerSecond / floor;
-    console.log(`${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${percent(row.fractionOfRedis)}% of redis-server  ${percent(row.fractionOfFloor)}% of the node floor`);
+    console.log(
+      `${row.target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(row.pipeline).padEnd(3)} ${percent(row.fractionOfRedis)}% of redis-server  ${percent(row.fractionOfFloor)}% of the node floor`,
+    );
   }
 }
 
 printRatios();
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/redis-compare.json', JSON.stringify({ date: new Date().toISOString(), requests, warm, rows }, null, 2));
+writeFileSync(
+  'bench/results/redis-compare.json',
+  JSON.stringify({ date: new Date().toISOString(), requests, warm, rows }, null, 2),
+);

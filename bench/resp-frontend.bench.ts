@@ -20,7 +20,14 @@ import type { RespServerContext } from '../src/api/resp/context.ts';
 import { startRespServer } from '../src/api/resp/index.ts';
 import { resolveRespServerOptions } from '../src/api/resp/options.ts';
 import { AddressRateLimiter } from '../src/core/base/rate-limiter.ts';
-import type { BucketProps, DeleteRequest, GetResult, KvService, NodeStatus, PutRequest } from '../src/runtime/service.ts';
+import type {
+  BucketProps,
+  DeleteRequest,
+  GetResult,
+  KvService,
+  NodeStatus,
+  PutRequest,
+} from '../src/runtime/service.ts';
 
 const noContext = { context: 'bench' } as const;
 const absent: GetResult = Object.freeze({ siblings: [], context: 'bench' });
@@ -37,7 +44,13 @@ class InstantKvService implements KvService {
 
   put(request: PutRequest): Promise<{ readonly context: string }> {
     this.timestamp += 1;
-    const sibling = { value: request.value, contentType: request.contentType, lastModifiedMs: 0, deleted: false, timestamp: this.timestamp };
+    const sibling = {
+      value: request.value,
+      contentType: request.contentType,
+      lastModifiedMs: 0,
+      deleted: false,
+      timestamp: this.timestamp,
+    };
     this.values.set(`${request.bucket}\u0000${request.key}`, { siblings: [sibling], context: 'bench' });
     return Promise.resolve(noContext);
   }
@@ -83,8 +96,39 @@ interface LoadPlan {
 function runLoad(plan: LoadPlan, useRedisBenchmark: boolean): Promise<void> {
   const { port, test, requests, clients } = plan;
   const [command, args] = useRedisBenchmark
-    ? ['redis-benchmark', ['-p', String(port), '-t', test, '-n', String(requests), '-c', String(clients), '-d', '100', '-r', '100000', '-P', '1', '--csv']]
-    : [process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--load', String(port), test, String(requests), String(clients)]];
+    ? [
+        'redis-benchmark',
+        [
+          '-p',
+          String(port),
+          '-t',
+          test,
+          '-n',
+          String(requests),
+          '-c',
+          String(clients),
+          '-d',
+          '100',
+          '-r',
+          '100000',
+          '-P',
+          '1',
+          '--csv',
+        ],
+      ]
+    : [
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          '--load',
+          String(port),
+          test,
+          String(requests),
+          String(clients),
+        ],
+      ];
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('error', reject);
@@ -105,7 +149,11 @@ async function measureLoad(plan: LoadPlan, useRedisBenchmark: boolean): Promise<
   await runLoad(plan, useRedisBenchmark);
   const elapsedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
-  return { microsecondsPerCommand: (cpu.user + cpu.system) / plan.requests, userMicrosecondsPerCommand: cpu.user / plan.requests, opsPerSecond: plan.requests / elapsedSeconds };
+  return {
+    microsecondsPerCommand: (cpu.user + cpu.system) / plan.requests,
+    userMicrosecondsPerCommand: cpu.user / plan.requests,
+    opsPerSecond: plan.requests / elapsedSeconds,
+  };
 }
 
 /** The part of a net.Socket a RespConnection uses; writes are counted, not sent. */
@@ -134,18 +182,26 @@ class MemorySocket extends EventEmitter {
 function encodeCommand(test: 'set' | 'get', index: number): Buffer {
   const key = `key:${String((index * 7919) % 100_000).padStart(12, '0')}`;
   const value = 'x'.repeat(100);
-  const text = test === 'set' ? `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n` : `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
+  const text =
+    test === 'set'
+      ? `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`
+      : `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
   return Buffer.from(text, 'latin1');
 }
 
 /** `clients` in-memory connections, each sent one command per event-loop turn (as -P 1), its reply awaited. */
-async function measureInMemory(sockets: readonly MemorySocket[], test: 'set' | 'get', requests: number): Promise<number> {
+async function measureInMemory(
+  sockets: readonly MemorySocket[],
+  test: 'set' | 'get',
+  requests: number,
+): Promise<number> {
   const commands = Array.from({ length: 1000 }, (_, index) => encodeCommand(test, index));
   const turns = Math.ceil(requests / sockets.length);
   for (const socket of sockets) socket.writes = 0;
   const cpuBefore = process.cpuUsage();
   for (let turn = 0; turn < turns; turn += 1) {
-    for (let index = 0; index < sockets.length; index += 1) (sockets[index] as MemorySocket).emit('data', commands[(turn * sockets.length + index) % commands.length]);
+    for (let index = 0; index < sockets.length; index += 1)
+      (sockets[index] as MemorySocket).emit('data', commands[(turn * sockets.length + index) % commands.length]);
     // Replies are written in the turn after their command: wait two.
     await new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
   }
@@ -164,7 +220,18 @@ function memorySockets(service: KvService, clients: number): MemorySocket[] {
   const options = resolveRespServerOptions({ service, host: '127.0.0.1', port: 0 });
   const stats = { connectionsReceived: 0, connectionsRejected: 0, commandsProcessed: 0, protocolErrors: 0 };
   const nowMs = Date.now();
-  const context: RespServerContext = { service, options, logger: pino({ level: 'warn' }), commands: buildCommandTable(), stats, sessions: new Set(), startedMs: nowMs, clock: { nowMs }, rateLimiter: unlimited(), auth: undefined };
+  const context: RespServerContext = {
+    service,
+    options,
+    logger: pino({ level: 'warn' }),
+    commands: buildCommandTable(),
+    stats,
+    sessions: new Set(),
+    startedMs: nowMs,
+    clock: { nowMs },
+    rateLimiter: unlimited(),
+    auth: undefined,
+  };
   return Array.from({ length: clients }, (_, index) => {
     const socket = new MemorySocket();
     new RespConnection(context, socket as unknown as Socket, index + 1);
@@ -185,23 +252,43 @@ async function main(): Promise<void> {
   const useRedisBenchmark = spawnSync('which', ['redis-benchmark']).status === 0;
   // The load comes from one address faster than any per-address rate a node would allow: this
   // measures the front end's cost, so the request rate is not limited here (decision 0013).
-  const server = await startRespServer({ service: new InstantKvService(), host: '127.0.0.1', port: 0, logger: pino({ level: 'warn' }), rateLimiter: unlimited() });
+  const server = await startRespServer({
+    service: new InstantKvService(),
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'warn' }),
+    rateLimiter: unlimited(),
+  });
   const port = server.address.port;
-  console.log(`RESP front end, ${clients} clients at -P 1, ${requests} requests per test, load from ${useRedisBenchmark ? 'redis-benchmark' : 'the built-in client'}`);
+  console.log(
+    `RESP front end, ${clients} clients at -P 1, ${requests} requests per test, load from ${useRedisBenchmark ? 'redis-benchmark' : 'the built-in client'}`,
+  );
   try {
-    for (const test of ['set', 'get'] as const) await runLoad({ port, test, requests: Math.min(requests, 20_000), clients }, useRedisBenchmark);
+    for (const test of ['set', 'get'] as const)
+      await runLoad({ port, test, requests: Math.min(requests, 20_000), clients }, useRedisBenchmark);
     const results: Record<'set' | 'get', Measure[]> = { set: [], get: [] };
     for (let round = 1; round <= rounds; round += 1) {
       for (const test of ['set', 'get'] as const) {
         const measure = await measureLoad({ port, test, requests, clients }, useRedisBenchmark);
         results[test].push(measure);
-        console.log(`round ${round} ${test.toUpperCase().padEnd(3)} ${measure.microsecondsPerCommand.toFixed(2).padStart(7)} µs CPU/command (user ${measure.userMicrosecondsPerCommand.toFixed(2).padStart(6)}) ${Math.round(measure.opsPerSecond).toLocaleString('en-US').padStart(9)} ops/s`);
+        console.log(
+          `round ${round} ${test.toUpperCase().padEnd(3)} ${measure.microsecondsPerCommand.toFixed(2).padStart(7)} µs CPU/command (user ${measure.userMicrosecondsPerCommand.toFixed(2).padStart(6)}) ${Math.round(measure.opsPerSecond).toLocaleString('en-US').padStart(9)} ops/s`,
+        );
       }
     }
     for (const test of ['set', 'get'] as const) {
-      const cpu = describe(results[test].map((measure) => measure.microsecondsPerCommand), 2);
-      const user = describe(results[test].map((measure) => measure.userMicrosecondsPerCommand), 2);
-      const rate = describe(results[test].map((measure) => measure.opsPerSecond), 0);
+      const cpu = describe(
+        results[test].map((measure) => measure.microsecondsPerCommand),
+        2,
+      );
+      const user = describe(
+        results[test].map((measure) => measure.userMicrosecondsPerCommand),
+        2,
+      );
+      const rate = describe(
+        results[test].map((measure) => measure.opsPerSecond),
+        0,
+      );
       console.log(`${test.toUpperCase().padEnd(3)} µs CPU/command ${cpu}; of it user ${user}; ops/s ${rate}`);
     }
   } finally {
@@ -219,10 +306,13 @@ async function inMemory(requests: number, rounds: number, clients: number): Prom
     for (const test of ['set', 'get'] as const) {
       const microseconds = await measureInMemory(sockets, test, requests);
       results[test].push(microseconds);
-      console.log(`round ${round} ${test.toUpperCase().padEnd(3)} ${microseconds.toFixed(2).padStart(7)} µs CPU/command (no sockets)`);
+      console.log(
+        `round ${round} ${test.toUpperCase().padEnd(3)} ${microseconds.toFixed(2).padStart(7)} µs CPU/command (no sockets)`,
+      );
     }
   }
-  for (const test of ['set', 'get'] as const) console.log(`${test.toUpperCase().padEnd(3)} no sockets: µs CPU/command ${describe(results[test], 2)}`);
+  for (const test of ['set', 'get'] as const)
+    console.log(`${test.toUpperCase().padEnd(3)} no sockets: µs CPU/command ${describe(results[test], 2)}`);
 }
 
 /** The built-in load: `clients` connections, each one command at a time, until `requests` are answered. */
@@ -231,7 +321,9 @@ async function load(port: number, test: 'set' | 'get', requests: number, clients
   let sent = 0;
   const command = (): string => {
     const key = `key:${String(Math.floor(Math.random() * 100_000)).padStart(12, '0')}`;
-    return test === 'set' ? `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n` : `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
+    return test === 'set'
+      ? `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`
+      : `*2\r\n$3\r\nGET\r\n$${key.length}\r\n${key}\r\n`;
   };
   const client = (): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -259,7 +351,12 @@ async function load(port: number, test: 'set' | 'get', requests: number, clients
 }
 
 if (process.argv[2] === '--load') {
-  await load(Number(process.argv[3]), process.argv[4] === 'get' ? 'get' : 'set', Number(process.argv[5]), Number(process.argv[6]));
+  await load(
+    Number(process.argv[3]),
+    process.argv[4] === 'get' ? 'get' : 'set',
+    Number(process.argv[5]),
+    Number(process.argv[6]),
+  );
 } else {
   await main();
 }

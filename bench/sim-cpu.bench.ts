@@ -6,7 +6,14 @@
 import { runSimulation } from '../src/sim/index.ts';
 
 const [from, to] = process.argv.slice(2).map(Number);
-if (from === undefined || to === undefined || !Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to < from) {
+if (
+  from === undefined ||
+  to === undefined ||
+  !Number.isSafeInteger(from) ||
+  !Number.isSafeInteger(to) ||
+  from < 0 ||
+  to < from
+) {
   throw new Error('usage: npx tsx bench/sim-cpu.bench.ts FIRST_SEED LAST_SEED');
 }
 const started = process.cpuUsage();
@@ -22,4 +29,12 @@ for (let seed = from; seed <= to; seed++) {
   }
 }
 const cpu = process.cpuUsage(started);
-console.log(JSON.stringify({ seeds: `${from}-${to}`, memberships, failed, cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100, wallSeconds: Math.round(performance.now() - wallStarted) / 1000 }));
+console.log(
+  JSON.stringify({
+    seeds: `${from}-${to}`,
+    memberships,
+    failed,
+    cpuSeconds: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+    wallSeconds: Math.round(performance.now() - wallStarted) / 1000,
+  }),
+);

@@ -30,7 +30,8 @@ async function fill(kind: EngineKind, directory: string): Promise<void> {
     const last = Math.min(keys, (partition + 1) * perPartition);
     for (let first = partition * perPartition; first < last; first += batchKeys) {
       const operations: BatchOperation[] = [];
-      for (let index = first; index < Math.min(last, first + batchKeys); index++) operations.push({ type: 'put', key: Buffer.from(`\u0000\u0005bench${index}`, 'latin1'), value: record });
+      for (let index = first; index < Math.min(last, first + batchKeys); index++)
+        operations.push({ type: 'put', key: Buffer.from(`\u0000\u0005bench${index}`, 'latin1'), value: record });
       await engine.batch(partition, operations, { durable: false });
     }
   }
@@ -52,7 +53,11 @@ async function measure(kind: EngineKind): Promise<Record<string, number | string
     await store.usage.countStored(engine, partitionCount);
     const countMs = performance.now() - countStartedMs;
     const metrics = new NodeMetrics();
-    metrics.attach({ status: () => ({ id: 'n1' as never, members: [] }), hintsPending: () => [], storedUsage: { engine: kind, read: () => store.usage.figures() } });
+    metrics.attach({
+      status: () => ({ id: 'n1' as never, members: [] }),
+      hintsPending: () => [],
+      storedUsage: { engine: kind, read: () => store.usage.figures() },
+    });
     await metrics.registry.metrics();
     const scrapes = 20;
     const scrapeStartedMs = performance.now();
@@ -60,7 +65,15 @@ async function measure(kind: EngineKind): Promise<Record<string, number | string
     const scrapeMs = (performance.now() - scrapeStartedMs) / scrapes;
     const figures = store.usage.figures();
     await engine.close();
-    return { engine: kind, keys: figures?.keys ?? -1, bytes: figures?.bytes ?? -1, fillMs: Math.round(fillMs), openMs: Math.round(openMs), countMs: Math.round(countMs), scrapeMs: Number(scrapeMs.toFixed(2)) };
+    return {
+      engine: kind,
+      keys: figures?.keys ?? -1,
+      bytes: figures?.bytes ?? -1,
+      fillMs: Math.round(fillMs),
+      openMs: Math.round(openMs),
+      countMs: Math.round(countMs),
+      scrapeMs: Number(scrapeMs.toFixed(2)),
+    };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -70,7 +83,12 @@ const results: Array<Record<string, number | string>> = [];
 for (const kind of kinds) {
   const result = await measure(kind);
   results.push(result);
-  console.log(`${String(result.engine).padEnd(6)} ${result.keys} keys ${result.bytes} bytes: open ${result.openMs} ms, start-up count ${result.countMs} ms, /metrics render ${result.scrapeMs} ms (whole registry, process defaults included); fill ${result.fillMs} ms`);
+  console.log(
+    `${String(result.engine).padEnd(6)} ${result.keys} keys ${result.bytes} bytes: open ${result.openMs} ms, start-up count ${result.countMs} ms, /metrics render ${result.scrapeMs} ms (whole registry, process defaults included); fill ${result.fillMs} ms`,
+  );
 }
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/storage-count.json', import.meta.url), `${JSON.stringify({ keys, partitionCount, recordBytes, results }, null, 2)}\n`);
+writeFileSync(
+  new URL('./results/storage-count.json', import.meta.url),
+  `${JSON.stringify({ keys, partitionCount, recordBytes, results }, null, 2)}\n`,
+);

@@ -15,7 +15,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { LevelEngine, LmdbEngine, LoggedEngine, type LoggedEngineOptions, MemoryEngine } from '../src/io/storage/index.ts';
+import {
+  LevelEngine,
+  LmdbEngine,
+  LoggedEngine,
+  type LoggedEngineOptions,
+  MemoryEngine,
+} from '../src/io/storage/index.ts';
 import type { StorageEngine } from '../src/runtime/ports.ts';
 import { printResults, type BenchResult } from './harness.ts';
 
@@ -25,15 +31,33 @@ const namespaces = 8;
 const warmUpMs = 500;
 const measureMs = Number(process.argv[2] ?? 3000);
 const only = process.argv[3] === 'all' ? undefined : process.argv[3];
-const logOptions: Omit<LoggedEngineOptions, 'directory'> = process.argv[4] === undefined ? {} : { applyDelayMs: Number(process.argv[4]) };
+const logOptions: Omit<LoggedEngineOptions, 'directory'> =
+  process.argv[4] === undefined ? {} : { applyDelayMs: Number(process.argv[4]) };
 
 const engines: Array<{ name: string; create: (directory: string) => StorageEngine }> = [
   { name: 'memory', create: () => new MemoryEngine() },
   { name: 'lmdb', create: (directory) => new LmdbEngine({ directory: join(directory, 'lmdb') }) },
   { name: 'level', create: (directory) => new LevelEngine({ directory: join(directory, 'level') }) },
-  { name: 'logged(memory)', create: (directory) => new LoggedEngine(new MemoryEngine(), { ...logOptions, directory: join(directory, 'wal') }) },
-  { name: 'logged(lmdb)', create: (directory) => new LoggedEngine(new LmdbEngine({ directory: join(directory, 'lmdb') }), { ...logOptions, directory: join(directory, 'wal') }) },
-  { name: 'logged(level)', create: (directory) => new LoggedEngine(new LevelEngine({ directory: join(directory, 'level') }), { ...logOptions, directory: join(directory, 'wal') }) },
+  {
+    name: 'logged(memory)',
+    create: (directory) => new LoggedEngine(new MemoryEngine(), { ...logOptions, directory: join(directory, 'wal') }),
+  },
+  {
+    name: 'logged(lmdb)',
+    create: (directory) =>
+      new LoggedEngine(new LmdbEngine({ directory: join(directory, 'lmdb') }), {
+        ...logOptions,
+        directory: join(directory, 'wal'),
+      }),
+  },
+  {
+    name: 'logged(level)',
+    create: (directory) =>
+      new LoggedEngine(new LevelEngine({ directory: join(directory, 'level') }), {
+        ...logOptions,
+        directory: join(directory, 'wal'),
+      }),
+  },
 ];
 
 interface StorageBenchResult extends BenchResult {
@@ -42,7 +66,12 @@ interface StorageBenchResult extends BenchResult {
 }
 
 /** 50 writers each loop on one single-put batch at a time until `stopAt`; counts batches completed after `countFrom`, and all. */
-async function drive(engine: StorageEngine, durable: boolean, countFrom: number, stopAt: number): Promise<{ counted: number; total: number }> {
+async function drive(
+  engine: StorageEngine,
+  durable: boolean,
+  countFrom: number,
+  stopAt: number,
+): Promise<{ counted: number; total: number }> {
   const value = new Uint8Array(valueBytes).fill(120);
   let counted = 0;
   let total = 0;
@@ -60,7 +89,11 @@ async function drive(engine: StorageEngine, durable: boolean, countFrom: number,
   return { counted, total };
 }
 
-async function measureEngine(name: string, create: (directory: string) => StorageEngine, durable: boolean): Promise<StorageBenchResult> {
+async function measureEngine(
+  name: string,
+  create: (directory: string) => StorageEngine,
+  durable: boolean,
+): Promise<StorageBenchResult> {
   const directory = mkdtempSync(join(tmpdir(), 'everwrite-bench-'));
   try {
     const engine = create(directory);
@@ -70,8 +103,14 @@ async function measureEngine(name: string, create: (directory: string) => Storag
     const { counted: operations, total } = await drive(engine, durable, start + warmUpMs, start + warmUpMs + measureMs);
     const after = engine instanceof LoggedEngine ? engine.statistics : undefined;
     await engine.close();
-    const result: StorageBenchResult = { name: `${name} ${durable ? 'durable' : 'buffered'} 1x1KiB put, ${writers} writers`, opsPerSecond: Math.round((operations / measureMs) * 1000), operations, elapsedMs: measureMs };
-    if (before !== undefined && after !== undefined && after.syncs > before.syncs) result.batchesPerSync = Math.round((total / (after.syncs - before.syncs)) * 10) / 10;
+    const result: StorageBenchResult = {
+      name: `${name} ${durable ? 'durable' : 'buffered'} 1x1KiB put, ${writers} writers`,
+      opsPerSecond: Math.round((operations / measureMs) * 1000),
+      operations,
+      elapsedMs: measureMs,
+    };
+    if (before !== undefined && after !== undefined && after.syncs > before.syncs)
+      result.batchesPerSync = Math.round((total / (after.syncs - before.syncs)) * 10) / 10;
     return result;
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -96,7 +135,11 @@ async function fill(engine: StorageEngine): Promise<void> {
   await engine.open();
   const value = new Uint8Array(pacedValueBytes).fill(122);
   for (let start = 0; start < pacedKeySpace; start += 10_000) {
-    const operations = Array.from({ length: 10_000 }, (_, index) => ({ type: 'put' as const, key: Buffer.from(`key${start + index}`), value }));
+    const operations = Array.from({ length: 10_000 }, (_, index) => ({
+      type: 'put' as const,
+      key: Buffer.from(`key${start + index}`),
+      value,
+    }));
     await engine.batch(pacedNamespace, operations, { durable: false });
   }
   await engine.close();
@@ -131,7 +174,13 @@ async function measurePaced(name: string, create: (directory: string) => Storage
     await engine.close();
     const cpu = process.cpuUsage(cpuBefore);
     const perRun = runsApplied === 0 ? 0 : Math.round((writes / runsApplied) * 10) / 10;
-    return { name: `${name} paced`, writes, cpuMicrosecondsPerWrite: Math.round((cpu.user + cpu.system) / writes), runsApplied, writesPerRun: perRun };
+    return {
+      name: `${name} paced`,
+      writes,
+      cpuMicrosecondsPerWrite: Math.round((cpu.user + cpu.system) / writes),
+      runsApplied,
+      writesPerRun: perRun,
+    };
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -144,16 +193,37 @@ for (const { name, create } of engines) {
   for (const durable of [true, false]) {
     const result = await measureEngine(name, create, durable);
     printResults([result]);
-    if (result.batchesPerSync !== undefined) console.log(`${''.padEnd(52)} ${String(result.batchesPerSync).padStart(14)} batches per fdatasync`);
+    if (result.batchesPerSync !== undefined)
+      console.log(`${''.padEnd(52)} ${String(result.batchesPerSync).padStart(14)} batches per fdatasync`);
     results.push(result);
   }
 }
-console.log(`paced: ${pacedWritesPerSecond} durable 1x${pacedValueBytes}B puts/s over ${pacedKeySpace} random keys, ${measureMs} ms`);
+console.log(
+  `paced: ${pacedWritesPerSecond} durable 1x${pacedValueBytes}B puts/s over ${pacedKeySpace} random keys, ${measureMs} ms`,
+);
 for (const { name, create } of engines) {
   if ((only !== undefined && name !== only) || !name.startsWith('logged')) continue;
   const result = await measurePaced(name, create);
-  console.log(`${result.name.padEnd(52)} ${String(result.cpuMicrosecondsPerWrite).padStart(8)} µs CPU/write ${String(result.runsApplied).padStart(6)} runs ${String(result.writesPerRun).padStart(7)} writes/run`);
+  console.log(
+    `${result.name.padEnd(52)} ${String(result.cpuMicrosecondsPerWrite).padStart(8)} µs CPU/write ${String(result.runsApplied).padStart(6)} runs ${String(result.writesPerRun).padStart(7)} writes/run`,
+  );
   paced.push(result);
 }
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/storage.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), writers, valueBytes, measureMs, logOptions, results, paced }, null, 2));
+writeFileSync(
+  'bench/results/storage.json',
+  JSON.stringify(
+    {
+      node: process.version,
+      date: new Date().toISOString(),
+      writers,
+      valueBytes,
+      measureMs,
+      logOptions,
+      results,
+      paced,
+    },
+    null,
+    2,
+  ),
+);

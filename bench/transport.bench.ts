@@ -56,7 +56,11 @@ interface TransportBenchResult {
 
 /** Child role: a receiver that reports its port, then the moment it has every frame. */
 async function runChildReceiver(): Promise<void> {
-  const transport = new TcpTransport({ nodeId: receiverId, listen: { host: '127.0.0.1', port: 0 }, secret: loadSecret({ environment: process.env.EVERWRITE_SECRET }) });
+  const transport = new TcpTransport({
+    nodeId: receiverId,
+    listen: { host: '127.0.0.1', port: 0 },
+    secret: loadSecret({ environment: process.env.EVERWRITE_SECRET }),
+  });
   let received = 0;
   const copy = args.copy === true;
   let sink = 0;
@@ -93,12 +97,30 @@ async function startSameProcessReceiver(secret: Uint8Array): Promise<Receiver> {
     if (++received === frameCount) resolveAll();
   });
   await transport.start();
-  return { address: transport.address(), allReceived, stop: () => transport.stop().then(() => void (sink < 0 && console.log(sink))) };
+  return {
+    address: transport.address(),
+    allReceived,
+    stop: () => transport.stop().then(() => void (sink < 0 && console.log(sink))),
+  };
 }
 
 async function startChildReceiver(secret: Uint8Array): Promise<Receiver> {
-  const argv = ['--import', 'tsx', 'bench/transport.bench.ts', '--role', 'receiver', '--frames', String(frameCount), ...(args.copy === true ? ['--copy'] : [])];
-  const child: ChildProcess = spawn(process.execPath, argv, { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EVERWRITE_SECRET: toHex(secret) }, timeout: 600_000 });
+  const argv = [
+    '--import',
+    'tsx',
+    'bench/transport.bench.ts',
+    '--role',
+    'receiver',
+    '--frames',
+    String(frameCount),
+    ...(args.copy === true ? ['--copy'] : []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, argv, {
+    cwd: repositoryRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, EVERWRITE_SECRET: toHex(secret) },
+    timeout: 600_000,
+  });
   let buffered = '';
   let resolvePort = (_port: number): void => undefined;
   let resolveAll = (): void => undefined;
@@ -137,7 +159,13 @@ function sendAll(sender: TcpTransport): Promise<void> {
 async function runOne(strategy: CoalesceStrategy, receiverKind: string): Promise<TransportBenchResult> {
   const secret = generateSecret();
   const receiver = receiverKind === 'child' ? await startChildReceiver(secret) : await startSameProcessReceiver(secret);
-  const sender = new TcpTransport({ nodeId: senderId, listen: { host: '127.0.0.1', port: 0 }, secret, coalesceStrategy: strategy, peers: new Map([[receiverId, receiver.address]]) });
+  const sender = new TcpTransport({
+    nodeId: senderId,
+    listen: { host: '127.0.0.1', port: 0 },
+    secret,
+    coalesceStrategy: strategy,
+    peers: new Map([[receiverId, receiver.address]]),
+  });
   await sender.start();
   // Warm the link (connect and handshake) outside the measured window.
   sender.send(receiverId, Buffer.alloc(0));
@@ -154,9 +182,13 @@ async function runOne(strategy: CoalesceStrategy, receiverKind: string): Promise
   const framesPerSecond = Math.round((frameCount / elapsedMs) * 1000);
   return {
     name: `tcp ${strategy}, receiver ${receiverKind === 'child' ? 'in a child process' : 'in the same process'}${args.copy === true ? ', receiver copies' : ''}`,
-    frames: frameCount, elapsedMs: Math.round(elapsedMs), framesPerSecond,
+    frames: frameCount,
+    elapsedMs: Math.round(elapsedMs),
+    framesPerSecond,
     megabytesPerSecond: Math.round((framesPerSecond * frameBytes) / 1e5) / 10,
-    socketWrites, framesPerWrite: Math.round(frameCount / Math.max(1, socketWrites)), framesDropped,
+    socketWrites,
+    framesPerWrite: Math.round(frameCount / Math.max(1, socketWrites)),
+    framesDropped,
   };
 }
 
@@ -170,21 +202,36 @@ function printConfiguration(configuration: Configuration): void {
   const sorted = [...configuration.rounds].sort((x, y) => x.framesPerSecond - y.framesPerSecond);
   const median = sorted[Math.floor(sorted.length / 2)] as TransportBenchResult;
   const range = `${(sorted[0] as TransportBenchResult).framesPerSecond.toLocaleString('en-US')}..${(sorted[sorted.length - 1] as TransportBenchResult).framesPerSecond.toLocaleString('en-US')}`;
-  console.log(`${median.name.padEnd(60)} ${median.framesPerSecond.toLocaleString('en-US').padStart(11)} frames/s (${range}) ${String(median.megabytesPerSecond).padStart(6)} MB/s  ${median.framesPerWrite} frames/write  dropped ${median.framesDropped}`);
+  console.log(
+    `${median.name.padEnd(60)} ${median.framesPerSecond.toLocaleString('en-US').padStart(11)} frames/s (${range}) ${String(median.megabytesPerSecond).padStart(6)} MB/s  ${median.framesPerWrite} frames/write  dropped ${median.framesDropped}`,
+  );
 }
 
 async function main(): Promise<void> {
-  const strategies: CoalesceStrategy[] = args.strategy === 'all' ? ['auto', 'concatenate', 'writev'] : [args.strategy as CoalesceStrategy];
+  const strategies: CoalesceStrategy[] =
+    args.strategy === 'all' ? ['auto', 'concatenate', 'writev'] : [args.strategy as CoalesceStrategy];
   const receivers = args.receiver === 'both' ? ['same', 'child'] : [args.receiver ?? 'same'];
   const rounds = Number(args.rounds);
-  console.log(`# ${frameCount} frames of ${frameBytes} bytes, batches of ${batchSize} per turn, median of ${rounds} rounds, node ${process.version}`);
-  const configurations: Configuration[] = receivers.flatMap((receiverKind) => strategies.map((strategy) => ({ strategy, receiverKind, rounds: [] })));
+  console.log(
+    `# ${frameCount} frames of ${frameBytes} bytes, batches of ${batchSize} per turn, median of ${rounds} rounds, node ${process.version}`,
+  );
+  const configurations: Configuration[] = receivers.flatMap((receiverKind) =>
+    strategies.map((strategy) => ({ strategy, receiverKind, rounds: [] })),
+  );
   for (let round = 0; round < rounds; round++) {
-    for (const configuration of configurations) configuration.rounds.push(await runOne(configuration.strategy, configuration.receiverKind));
+    for (const configuration of configurations)
+      configuration.rounds.push(await runOne(configuration.strategy, configuration.receiverKind));
   }
   configurations.forEach(printConfiguration);
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/transport.json', JSON.stringify({ node: process.version, date: new Date().toISOString(), frameBytes, batchSize, configurations }, null, 2));
+  writeFileSync(
+    'bench/results/transport.json',
+    JSON.stringify(
+      { node: process.version, date: new Date().toISOString(), frameBytes, batchSize, configurations },
+      null,
+      2,
+    ),
+  );
 }
 
 if (args.role === 'receiver') await runChildReceiver();

@@ -16,7 +16,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const { values: args } = parseArgs({ options: { keys: { type: 'string', default: '1000000' }, clients: { type: 'string', default: '8' }, 'port-base': { type: 'string', default: '41500' }, 'value-bytes': { type: 'string', default: '100' } } });
+const { values: args } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '1000000' },
+    clients: { type: 'string', default: '8' },
+    'port-base': { type: 'string', default: '41500' },
+    'value-bytes': { type: 'string', default: '100' },
+  },
+});
 const keyCount = Number(args.keys);
 const clientCount = Number(args.clients);
 const portBase = Number(args['port-base']);
@@ -31,7 +38,32 @@ const clusterSecret = randomBytes(32).toString('hex');
 function startNode(dataDirectory: string): ChildProcess {
   const settings = JSON.stringify({ defaultProps: { n: 1, r: 1, w: 1 } });
   const environment = { ...process.env, EVERWRITE_SECRET: clusterSecret };
-  const child = spawn(process.execPath, [binPath, 'start', '--node-id', 'n1', '--listen', `127.0.0.1:${ports.peer}`, '--http', `127.0.0.1:${ports.http}`, '--resp', `127.0.0.1:${ports.resp}`, '--data', dataDirectory, '--seeds', `n1@127.0.0.1:${ports.peer}`, '--engine', 'lmdb', '--log-level', 'warn', '--settings-json', settings], { stdio: ['ignore', 'inherit', 'inherit'], env: environment });
+  const child = spawn(
+    process.execPath,
+    [
+      binPath,
+      'start',
+      '--node-id',
+      'n1',
+      '--listen',
+      `127.0.0.1:${ports.peer}`,
+      '--http',
+      `127.0.0.1:${ports.http}`,
+      '--resp',
+      `127.0.0.1:${ports.resp}`,
+      '--data',
+      dataDirectory,
+      '--seeds',
+      `n1@127.0.0.1:${ports.peer}`,
+      '--engine',
+      'lmdb',
+      '--log-level',
+      'warn',
+      '--settings-json',
+      settings,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'], env: environment },
+  );
   return child;
 }
 
@@ -53,7 +85,8 @@ async function waitHealthy(child: ChildProcess): Promise<void> {
   while (performance.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the node exited while starting (code ${child.exitCode})`);
     try {
-      if ((await fetch(`http://127.0.0.1:${ports.http}/health`, { signal: AbortSignal.timeout(1000) })).status === 200) return;
+      if ((await fetch(`http://127.0.0.1:${ports.http}/health`, { signal: AbortSignal.timeout(1000) })).status === 200)
+        return;
     } catch {
       // not listening yet
     }
@@ -80,7 +113,14 @@ class RespConnection {
 
   send(commands: ReadonlyArray<readonly string[]>): Promise<boolean[]> {
     const replies = commands.map(() => new Promise<boolean>((resolve) => this.waiting.push(resolve)));
-    this.socket.write(commands.map((words) => `*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join('')}`).join(''));
+    this.socket.write(
+      commands
+        .map(
+          (words) =>
+            `*${words.length}\r\n${words.map((word) => `$${Buffer.byteLength(word)}\r\n${word}\r\n`).join('')}`,
+        )
+        .join(''),
+    );
     return Promise.all(replies);
   }
 
@@ -135,7 +175,9 @@ interface Sample {
 }
 
 function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted.length === 0 ? Number.NaN : (sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number);
+  return sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number);
 }
 
 function summarize(name: string, samples: readonly Sample[], fromMs: number, toMs: number): void {
@@ -143,7 +185,15 @@ function summarize(name: string, samples: readonly Sample[], fromMs: number, toM
   const latencies = window.map((sample) => sample.latencyMs).sort((a, b) => a - b);
   const seconds = (toMs - fromMs) / 1000;
   const failed = window.filter((sample) => !sample.ok).length;
-  console.log(`${name.padEnd(22)} ${seconds.toFixed(1).padStart(6)} s ${String(window.length).padStart(8)} requests ${Math.round(window.length / seconds).toString().padStart(7)}/s  p50 ${percentile(latencies, 0.5).toFixed(2)} ms  p99 ${percentile(latencies, 0.99).toFixed(2)} ms  p99.9 ${percentile(latencies, 0.999).toFixed(2)} ms  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)} ms  errors ${failed}`);
+  console.log(
+    `${name.padEnd(22)} ${seconds.toFixed(1).padStart(6)} s ${String(window.length).padStart(8)} requests ${Math.round(
+      window.length / seconds,
+    )
+      .toString()
+      .padStart(
+        7,
+      )}/s  p50 ${percentile(latencies, 0.5).toFixed(2)} ms  p99 ${percentile(latencies, 0.99).toFixed(2)} ms  p99.9 ${percentile(latencies, 0.999).toFixed(2)} ms  max ${(latencies.at(-1) ?? Number.NaN).toFixed(2)} ms  errors ${failed}`,
+  );
 }
 
 async function measure(): Promise<void> {
@@ -181,7 +231,9 @@ async function measure(): Promise<void> {
   stop = true;
   await Promise.all(clients);
   const endMs = performance.now();
-  console.log(`trees rebuilt: ${treesHeld} partitions in ${Math.round(builtMs - restartedMs)} ms after the first /health answer`);
+  console.log(
+    `trees rebuilt: ${treesHeld} partitions in ${Math.round(builtMs - restartedMs)} ms after the first /health answer`,
+  );
   summarize('during the rebuild', samples, restartedMs, builtMs);
   summarize('after it', samples, builtMs, endMs);
 }
@@ -192,7 +244,9 @@ try {
   node = startNode(dataDirectory);
   await waitHealthy(node);
   const loadMs = await load();
-  console.log(`loaded ${keyCount} keys through RESP in ${Math.round(loadMs)} ms; ${clientCount} clients, half GET half SET, ${value.length}-byte values`);
+  console.log(
+    `loaded ${keyCount} keys through RESP in ${Math.round(loadMs)} ms; ${clientCount} clients, half GET half SET, ${value.length}-byte values`,
+  );
   await stopNode(node);
   node = startNode(dataDirectory);
   await waitHealthy(node);

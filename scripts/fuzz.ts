@@ -40,7 +40,15 @@ function positive(text: string, option: string): number {
 }
 
 async function soak(target: FuzzTarget<unknown>, cases: number, seed: number, timeLimitMs: number): Promise<Summary> {
-  const summary: Summary = { name: target.name, cases: 0, crashes: 0, elapsedMs: 0, slowestMs: 0, slowest: '', stoppedByTime: false };
+  const summary: Summary = {
+    name: target.name,
+    cases: 0,
+    crashes: 0,
+    elapsedMs: 0,
+    slowestMs: 0,
+    slowest: '',
+    stoppedByTime: false,
+  };
   const start = performance.now();
   const record = async (input: unknown, where: string) => {
     const outcome = await runCase(target, input);
@@ -51,7 +59,10 @@ async function soak(target: FuzzTarget<unknown>, cases: number, seed: number, ti
     }
     if (outcome.crash === undefined) return;
     summary.crashes++;
-    if (summary.crashes <= crashesShownMax) console.log(`  CRASH ${target.name} ${where}: ${describeError(outcome.crash)}\n    input ${target.describe(input as never)}`);
+    if (summary.crashes <= crashesShownMax)
+      console.log(
+        `  CRASH ${target.name} ${where}: ${describeError(outcome.crash)}\n    input ${target.describe(input as never)}`,
+      );
   };
   for (const crafted of target.crafted) await record(crafted.input, `crafted "${crafted.name}"`);
   for (let chunk = 0; summary.cases < cases; chunk++) {
@@ -59,8 +70,12 @@ async function soak(target: FuzzTarget<unknown>, cases: number, seed: number, ti
       summary.stoppedByTime = true;
       break;
     }
-    const inputs = fc.sample(target.arbitrary, { numRuns: Math.min(chunkCases, cases - summary.cases), seed: seed + chunk });
-    for (let index = 0; index < inputs.length; index++) await record(inputs[index], `seed ${seed} chunk ${chunk} case ${index}`);
+    const inputs = fc.sample(target.arbitrary, {
+      numRuns: Math.min(chunkCases, cases - summary.cases),
+      seed: seed + chunk,
+    });
+    for (let index = 0; index < inputs.length; index++)
+      await record(inputs[index], `seed ${seed} chunk ${chunk} case ${index}`);
   }
   summary.elapsedMs = performance.now() - start;
   return summary;
@@ -78,15 +93,21 @@ async function main(): Promise<number> {
   const unknown = names?.filter((name) => !fuzzTargets.some((target) => target.name === name)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(', ')}; --list shows them`);
   const chosen = fuzzTargets.filter((target) => names === undefined || names.includes(target.name));
-  console.log(`fuzz: ${chosen.length} target(s), up to ${cases} cases each, at most ${timeLimitMs / 1000} s each, seed ${seed} (replay with --seed ${seed})`);
-  console.log(`${'target'.padEnd(16)} ${'cases'.padStart(10)} ${'cases/s'.padStart(9)} ${'crashes'.padStart(7)} ${'slowest ms'.padStart(10)}  slowest case`);
+  console.log(
+    `fuzz: ${chosen.length} target(s), up to ${cases} cases each, at most ${timeLimitMs / 1000} s each, seed ${seed} (replay with --seed ${seed})`,
+  );
+  console.log(
+    `${'target'.padEnd(16)} ${'cases'.padStart(10)} ${'cases/s'.padStart(9)} ${'crashes'.padStart(7)} ${'slowest ms'.padStart(10)}  slowest case`,
+  );
   let crashes = 0;
   for (const target of chosen) {
     const summary = await soak(target as FuzzTarget<unknown>, cases, seed, timeLimitMs);
     crashes += summary.crashes;
     const rate = Math.round(summary.cases / (summary.elapsedMs / 1000));
     const stopped = summary.stoppedByTime ? ' (stopped by the time limit)' : '';
-    console.log(`${summary.name.padEnd(16)} ${String(summary.cases).padStart(10)} ${String(rate).padStart(9)} ${String(summary.crashes).padStart(7)} ${summary.slowestMs.toFixed(1).padStart(10)}  ${summary.slowest}${stopped}`);
+    console.log(
+      `${summary.name.padEnd(16)} ${String(summary.cases).padStart(10)} ${String(rate).padStart(9)} ${String(summary.crashes).padStart(7)} ${summary.slowestMs.toFixed(1).padStart(10)}  ${summary.slowest}${stopped}`,
+    );
   }
   console.log(crashes === 0 ? 'fuzz: no crashes' : `fuzz: ${crashes} crash(es)`);
   return crashes === 0 ? 0 : 1;

@@ -17,7 +17,10 @@ const lockFile = '/tmp/everwrite-procs.lock';
 
 /** The tracked and untracked (not ignored) files of the working tree, as it stands. */
 function workingTreeFiles() {
-  const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' });
+  const listed = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
   return listed.stdout.split('\0').filter((path) => path !== '' && path !== 'node_modules');
 }
@@ -41,17 +44,27 @@ const needsLock = (test) => /^test\/(integration|chaos)\//.test(test);
 function runMutant(mutant) {
   const directory = scratchCopy();
   try {
-    const applied = spawnSync('git', ['apply', join(root, 'test/mutants', mutant.patch)], { cwd: directory, encoding: 'utf8' });
+    const applied = spawnSync('git', ['apply', join(root, 'test/mutants', mutant.patch)], {
+      cwd: directory,
+      encoding: 'utf8',
+    });
     if (applied.status !== 0) return { outcome: 'broken', detail: applied.stderr.trim() };
     const command = [process.execPath, 'scripts/run-tests.mjs', ...mutant.tests];
     const [file, ...args] = mutant.tests.some(needsLock) ? ['flock', lockFile, ...command] : command;
     const started = Date.now();
-    const run = spawnSync(file, args, { cwd: directory, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...mutant.env, CI: '' }, maxBuffer: 256 * 1024 * 1024 });
+    const run = spawnSync(file, args, {
+      cwd: directory,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      env: { ...process.env, ...mutant.env, CI: '' },
+      maxBuffer: 256 * 1024 * 1024,
+    });
     const seconds = Math.round((Date.now() - started) / 1000);
     const last = (run.stdout ?? '').trim().split('\n').pop() ?? '';
     // A run cut short proves nothing either way: the mutant must be caught by a failing assertion.
     if (run.error !== undefined) return { outcome: 'inconclusive', detail: `${run.error.message} after ${seconds} s` };
-    if (run.status !== 0 && /testTimeoutFailure/.test(run.stdout ?? '')) return { outcome: 'inconclusive', detail: `a test timed out: ${last} (${seconds} s)` };
+    if (run.status !== 0 && /testTimeoutFailure/.test(run.stdout ?? ''))
+      return { outcome: 'inconclusive', detail: `a test timed out: ${last} (${seconds} s)` };
     return { outcome: run.status === 0 ? 'survived' : 'killed', detail: `${last} (${seconds} s)` };
   } finally {
     rmSync(directory, { recursive: true, force: true });
@@ -66,10 +79,14 @@ if (chosen.length === 0) {
 }
 let failures = 0;
 for (const mutant of chosen) {
-  console.log(`mutant ${mutant.name}: ${mutant.what}\n  tests: ${mutant.tests.join(' ')}${mutant.env ? ` env ${JSON.stringify(mutant.env)}` : ''}`);
+  console.log(
+    `mutant ${mutant.name}: ${mutant.what}\n  tests: ${mutant.tests.join(' ')}${mutant.env ? ` env ${JSON.stringify(mutant.env)}` : ''}`,
+  );
   const { outcome, detail } = runMutant(mutant);
   console.log(`  ${outcome.toUpperCase()}: ${detail}`);
   if (outcome !== 'killed') failures++;
 }
-console.log(`mutants: ${chosen.length}, killed ${chosen.length - failures}, survived, broken or inconclusive ${failures}`);
+console.log(
+  `mutants: ${chosen.length}, killed ${chosen.length - failures}, survived, broken or inconclusive ${failures}`,
+);
 process.exit(failures === 0 ? 0 : 1);

@@ -28,15 +28,31 @@ function collect(path, out) {
 function runPhase(files, concurrency) {
   return new Promise((resolvePhase) => {
     const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' } });
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, EVERWRITE_FROM_SOURCE: '1' },
+    });
     let tail = '';
     child.stdout.on('data', (chunk) => {
       process.stdout.write(chunk);
       tail = (tail + chunk.toString('utf8')).slice(-4000);
     });
     child.on('close', (code) => {
-      const count = (name) => Number(/^# (?:\w+ )?(\d+)$/m.exec(tail.split('\n').filter((line) => line.startsWith(`# ${name} `)).pop() ?? '')?.[1] ?? 0);
-      resolvePhase({ code: code ?? 1, passed: count('pass'), failed: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') });
+      const count = (name) =>
+        Number(
+          /^# (?:\w+ )?(\d+)$/m.exec(
+            tail
+              .split('\n')
+              .filter((line) => line.startsWith(`# ${name} `))
+              .pop() ?? '',
+          )?.[1] ?? 0,
+        );
+      resolvePhase({
+        code: code ?? 1,
+        passed: count('pass'),
+        failed: count('fail') + count('cancelled'),
+        skipped: count('skipped') + count('todo'),
+      });
     });
   });
 }
@@ -60,8 +76,12 @@ for (const phase of phases) {
 }
 const ci = ['true', '1'].includes((process.env.CI ?? '').toLowerCase());
 if (ci && totals.skipped > 0) {
-  console.error(`run-tests: ${totals.skipped} test(s) skipped or todo under CI=true; CI must run every test (see the reasons printed above)`);
+  console.error(
+    `run-tests: ${totals.skipped} test(s) skipped or todo under CI=true; CI must run every test (see the reasons printed above)`,
+  );
   totals.code ||= 1;
 }
-console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${ci ? ' (CI=true: skips fail the run)' : ''}`);
+console.log(
+  `tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${ci ? ' (CI=true: skips fail the run)' : ''}`,
+);
 process.exit(totals.code);

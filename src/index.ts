@@ -1,8 +1,21 @@
 // Why: the package's public surface for applications that embed Everwrite or talk to it.
 import { LocalCluster, type LocalClusterOptions } from './server/local-cluster.ts';
 export { startNode, type StartNodeOptions, type RunningNode } from './server/start-node.ts';
-export { installProcessGuard, fatalExitCode, type ProcessGuard, type ProcessGuardOptions } from './server/process-guard.ts';
-export type { KvService, GetResult, SiblingView, BucketProps, PutRequest, DeleteRequest, RequestOptions } from './runtime/service.ts';
+export {
+  installProcessGuard,
+  fatalExitCode,
+  type ProcessGuard,
+  type ProcessGuardOptions,
+} from './server/process-guard.ts';
+export type {
+  KvService,
+  GetResult,
+  SiblingView,
+  BucketProps,
+  PutRequest,
+  DeleteRequest,
+  RequestOptions,
+} from './runtime/service.ts';
 export { EverwriteError, errorTable, type ErrorCode } from './core/base/errors.ts';
 
 // The TypeScript client (docs/CLIENT.md): server-driven or client-driven (partition-aware) routing.

@@ -27,14 +27,18 @@ function nodeCryptoMd5(input: Uint8Array): Uint8Array {
 /** One op = preferenceList() for one precomputed key hash, every node alive (no isAlive). */
 function lookupAllAlive(): BenchResult {
   const ring = createRing({ partitionCount: 256, members: members(8) });
-  return measure('preferenceList Q=256 S=8 N=3 (no isAlive)', (iteration) => preferenceList(ring, hashes[iteration % keysCount]!, { n: 3 }));
+  return measure('preferenceList Q=256 S=8 N=3 (no isAlive)', (iteration) =>
+    preferenceList(ring, hashes[iteration % keysCount]!, { n: 3 }),
+  );
 }
 
 /** One op = preferenceList() with an isAlive that says every node is alive (the coordinator's usual case). */
 function lookupAliveCheck(): BenchResult {
   const ring = createRing({ partitionCount: 256, members: members(8) });
   const options = { n: 3, isAlive: (node: NodeId) => node.length > 0 };
-  return measure('preferenceList Q=256 S=8 N=3 (isAlive, all alive)', (iteration) => preferenceList(ring, hashes[iteration % keysCount]!, options));
+  return measure('preferenceList Q=256 S=8 N=3 (isAlive, all alive)', (iteration) =>
+    preferenceList(ring, hashes[iteration % keysCount]!, options),
+  );
 }
 
 /** One op = preferenceList() with an isAlive that reports one node of the eight dead (fallbacks in play). */
@@ -42,24 +46,32 @@ function lookupOneDead(): BenchResult {
   const ring = createRing({ partitionCount: 256, members: members(8) });
   const dead = asNodeId('n3');
   const options = { n: 3, isAlive: (node: NodeId) => node !== dead };
-  return measure('preferenceList Q=256 S=8 N=3 (isAlive, 1 of 8 dead)', (iteration) => preferenceList(ring, hashes[iteration % keysCount]!, options));
+  return measure('preferenceList Q=256 S=8 N=3 (isAlive, 1 of 8 dead)', (iteration) =>
+    preferenceList(ring, hashes[iteration % keysCount]!, options),
+  );
 }
 
 /** One op = keyHash() with the pure MD5, then preferenceList() with isAlive: a request's whole placement cost. */
 function hashThenLookup(): BenchResult {
   const ring = createRing({ partitionCount: 256, members: members(8) });
   const options = { n: 3, isAlive: (node: NodeId) => node.length > 0 };
-  return measure('keyHash (pure md5) + preferenceList (isAlive)', (iteration) => preferenceList(ring, keyHash(md5, 'users', keys[iteration % keysCount]!), options));
+  return measure('keyHash (pure md5) + preferenceList (isAlive)', (iteration) =>
+    preferenceList(ring, keyHash(md5, 'users', keys[iteration % keysCount]!), options),
+  );
 }
 
 /** One op = keyHash() of bucket "users" and a 19-character key with the pure-TS MD5 (UTF-8 encode included). */
 function keyHashPure(): BenchResult {
-  return measure('keyHash md5 pure-TS (25-byte input)', (iteration) => keyHash(md5, 'users', keys[iteration % keysCount]!));
+  return measure('keyHash md5 pure-TS (25-byte input)', (iteration) =>
+    keyHash(md5, 'users', keys[iteration % keysCount]!),
+  );
 }
 
 /** The same with node:crypto's MD5, for comparison (what the runtime could inject instead). */
 function keyHashNodeCrypto(): BenchResult {
-  return measure('keyHash md5 node:crypto (25-byte input)', (iteration) => keyHash(nodeCryptoMd5, 'users', keys[iteration % keysCount]!));
+  return measure('keyHash md5 node:crypto (25-byte input)', (iteration) =>
+    keyHash(nodeCryptoMd5, 'users', keys[iteration % keysCount]!),
+  );
 }
 
 /** One op = createRing() for Q=256, S=16 from scratch (what every node computes at cluster start). */
@@ -83,5 +95,15 @@ function leaveSixteenth(): BenchResult {
 }
 
 export function run(): BenchResult[] {
-  return [lookupAllAlive(), lookupAliveCheck(), lookupOneDead(), keyHashPure(), keyHashNodeCrypto(), hashThenLookup(), createSixteen(), joinSixteenth(), leaveSixteenth()];
+  return [
+    lookupAllAlive(),
+    lookupAliveCheck(),
+    lookupOneDead(),
+    keyHashPure(),
+    keyHashNodeCrypto(),
+    hashThenLookup(),
+    createSixteen(),
+    joinSixteenth(),
+    leaveSixteenth(),
+  ];
 }

@@ -22,7 +22,9 @@ function clockBenches(): BenchResult[] {
   const nodes = Array.from({ length: 10 }, (_, i) => `node-${i}`);
   const left = clockFromEntries(nodes.map((node, i) => ({ node, counter: 10 + i, timestampMs: i })));
   const right = clockFromEntries(nodes.map((node, i) => ({ node, counter: 20 - i, timestampMs: i })));
-  const descendant = clockFromEntries(nodes.map((node, i) => ({ node, counter: 10 + i + (i === 9 ? 1 : 0), timestampMs: i })));
+  const descendant = clockFromEntries(
+    nodes.map((node, i) => ({ node, counter: 10 + i + (i === 9 ? 1 : 0), timestampMs: i })),
+  );
   return [
     measure('vector clock compare (10 entries, concurrent)', () => compareClocks(left, right)),
     measure('vector clock compare (10 entries, before: full walk)', () => compareClocks(left, descendant)),
@@ -48,7 +50,11 @@ function dvvBenches(stored: StoredValue): BenchResult[] {
 }
 
 function codecBenches(stored: StoredValue): BenchResult[] {
-  const context: VersionVector = new Map([['n1.1', 41], ['n2.1', 17], ['n3.1', 230]]);
+  const context: VersionVector = new Map([
+    ['n1.1', 41],
+    ['n2.1', 17],
+    ['n3.1', 230],
+  ]);
   const token = encodeContext(context);
   const record: VersionedRecord = { context, siblings: [{ dot: { actor: 'n2.1', counter: 17 }, stored }] };
   const bytes = encodeRecord(record);
@@ -63,6 +69,12 @@ function codecBenches(stored: StoredValue): BenchResult[] {
 
 export function run(): BenchResult[] {
   const value = Uint8Array.from({ length: 1024 }, (_, i) => (i * 31) & 255);
-  const stored: StoredValue = { value, contentType: 'application/octet-stream', lastModifiedMs: 1_760_000_000_000, deleted: false, timestamp: 1_760_000_000_000 * 1024 };
+  const stored: StoredValue = {
+    value,
+    contentType: 'application/octet-stream',
+    lastModifiedMs: 1_760_000_000_000,
+    deleted: false,
+    timestamp: 1_760_000_000_000 * 1024,
+  };
   return [...clockBenches(), ...dvvBenches(stored), ...codecBenches(stored)];
 }

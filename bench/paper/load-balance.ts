@@ -10,7 +10,15 @@ import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
 import { Prng } from '../../src/core/base/prng.ts';
 import { keyHash, ringPosition } from '../../src/core/ring/position.ts';
 import { createRing } from '../../src/core/ring/ring.ts';
-import { placeByRing, placeByTokens, placeByTokensAndPartitions, randomTokens, rangeAt, type Placement, type StrategyNumber } from '../../src/core/ring/strategies.ts';
+import {
+  placeByRing,
+  placeByTokens,
+  placeByTokensAndPartitions,
+  randomTokens,
+  rangeAt,
+  type Placement,
+  type StrategyNumber,
+} from '../../src/core/ring/strategies.ts';
 
 const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
 
@@ -50,9 +58,20 @@ export interface BalanceRow {
 
 const nodeIds = (count: number): NodeId[] => Array.from({ length: count }, (_, index) => asNodeId(`n${index + 1}`));
 
-function placement(strategy: StrategyNumber, nodes: readonly NodeId[], tokensPerNode: number, partitionCount: number, seed: number): Placement {
-  if (strategy === 3) return placeByRing(createRing({ partitionCount, members: nodes.map((id) => ({ id })), targetN: 3 }), 3);
-  const tokens = randomTokens(nodes, nodes.map(() => tokensPerNode), new Prng(seed));
+function placement(
+  strategy: StrategyNumber,
+  nodes: readonly NodeId[],
+  tokensPerNode: number,
+  partitionCount: number,
+  seed: number,
+): Placement {
+  if (strategy === 3)
+    return placeByRing(createRing({ partitionCount, members: nodes.map((id) => ({ id })), targetN: 3 }), 3);
+  const tokens = randomTokens(
+    nodes,
+    nodes.map(() => tokensPerNode),
+    new Prng(seed),
+  );
   return strategy === 1 ? placeByTokens(tokens, 3) : placeByTokensAndPartitions(tokens, partitionCount, 3);
 }
 
@@ -66,21 +85,45 @@ function loads(place: Placement, keySet: KeySet, shareOf: (rank: number) => numb
   return load;
 }
 
-function balance(load: ReadonlyMap<NodeId, number>, nodes: readonly NodeId[]): { efficiency: number; outOfBalance: number } {
+function balance(
+  load: ReadonlyMap<NodeId, number>,
+  nodes: readonly NodeId[],
+): { efficiency: number; outOfBalance: number } {
   const values = nodes.map((node) => load.get(node) ?? 0);
   const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
-  return { efficiency: mean / Math.max(...values), outOfBalance: values.filter((value) => value > 1.15 * mean).length / values.length };
+  return {
+    efficiency: mean / Math.max(...values),
+    outOfBalance: values.filter((value) => value > 1.15 * mean).length / values.length,
+  };
 }
 
-export function measureBalance(strategy: StrategyNumber, nodeCount: number, tokensPerNode: number, partitionCount: number, keySet: KeySet, seed: number): BalanceRow {
+export function measureBalance(
+  strategy: StrategyNumber,
+  nodeCount: number,
+  tokensPerNode: number,
+  partitionCount: number,
+  keySet: KeySet,
+  seed: number,
+): BalanceRow {
   const nodes = nodeIds(nodeCount);
   const place = placement(strategy, nodes, tokensPerNode, partitionCount, seed);
-  const uniform = balance(loads(place, keySet, () => 1 / keySet.positions.length), nodes);
-  const zipfian = balance(loads(place, keySet, (rank) => keySet.zipfianShares[rank] as number), nodes);
+  const uniform = balance(
+    loads(place, keySet, () => 1 / keySet.positions.length),
+    nodes,
+  );
+  const zipfian = balance(
+    loads(place, keySet, (rank) => keySet.zipfianShares[rank] as number),
+    nodes,
+  );
   const metadataEntries = strategy === 3 ? partitionCount : nodeCount * tokensPerNode;
   return {
     strategy,
-    parameter: strategy === 3 ? `Q=${partitionCount}` : strategy === 2 ? `T=${tokensPerNode}, Q=${partitionCount}` : `T=${tokensPerNode}`,
+    parameter:
+      strategy === 3
+        ? `Q=${partitionCount}`
+        : strategy === 2
+          ? `T=${tokensPerNode}, Q=${partitionCount}`
+          : `T=${tokensPerNode}`,
     metadataEntries,
     metadataBytes: metadataEntries * (strategy === 3 ? 2 : 10),
     uniformEfficiency: uniform.efficiency,

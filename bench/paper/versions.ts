@@ -17,23 +17,37 @@ export interface VersionCounts {
   readonly elapsedMs: number;
 }
 
-export async function countVersions(faults: 'none' | 'all', seeds: readonly number[], ops: number): Promise<VersionCounts> {
+export async function countVersions(
+  faults: 'none' | 'all',
+  seeds: readonly number[],
+  ops: number,
+): Promise<VersionCounts> {
   const startedMs = performance.now();
   const byVersions: Record<string, number> = { '1': 0, '2': 0, '3': 0, '4': 0, '5+': 0 };
   let reads = 0;
   let versionsMax = 0;
   for (const seed of seeds) {
-    await runSimulation({ seed, ops, faults, resolver: 'siblings' }, {
-      onFinish: ({ history }) => {
-        for (const read of history.reads) {
-          if (read.final || read.siblings === 0) continue;
-          reads++;
-          versionsMax = Math.max(versionsMax, read.siblings);
-          const bucket = read.siblings >= 5 ? '5+' : String(read.siblings);
-          byVersions[bucket] = (byVersions[bucket] ?? 0) + 1;
-        }
+    await runSimulation(
+      { seed, ops, faults, resolver: 'siblings' },
+      {
+        onFinish: ({ history }) => {
+          for (const read of history.reads) {
+            if (read.final || read.siblings === 0) continue;
+            reads++;
+            versionsMax = Math.max(versionsMax, read.siblings);
+            const bucket = read.siblings >= 5 ? '5+' : String(read.siblings);
+            byVersions[bucket] = (byVersions[bucket] ?? 0) + 1;
+          }
+        },
       },
-    });
+    );
   }
-  return { faults, runs: seeds.length, reads, byVersions, versionsMax, elapsedMs: Math.round(performance.now() - startedMs) };
+  return {
+    faults,
+    runs: seeds.length,
+    reads,
+    byVersions,
+    versionsMax,
+    elapsedMs: Math.round(performance.now() - startedMs),
+  };
 }

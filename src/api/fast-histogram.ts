@@ -37,7 +37,13 @@ export class FastHistogram<Label extends string> {
   ) {
     this.bounds = Float64Array.from([...buckets].sort((a, b) => a - b));
     // The registry's custom-metric interface: it reads name, help and type, and awaits get().
-    registry.registerMetric({ name, help, type: 'histogram', aggregator: 'sum', get: () => Promise.resolve(this.snapshot()) } as never);
+    registry.registerMetric({
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: () => Promise.resolve(this.snapshot()),
+    } as never);
   }
 
   /** The series for these label values, in `labelNames` order; keep it, observing through it costs no lookup. */

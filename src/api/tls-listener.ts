@@ -32,7 +32,11 @@ export interface TlsCredentials {
   readonly key: Buffer | string;
 }
 
-export const tlsListenerDefaults = Object.freeze({ handshakeTimeoutMs: 5000, handshakesPendingMax: 512, handshakesPendingPerAddressMax: 64 });
+export const tlsListenerDefaults = Object.freeze({
+  handshakeTimeoutMs: 5000,
+  handshakesPendingMax: 512,
+  handshakesPendingPerAddressMax: 64,
+});
 
 /** Counters since start; monotonic. */
 export interface TlsHandshakeStats {
@@ -51,7 +55,8 @@ export interface TlsHandshakeStats {
 /** The options node:tls (and node:https) servers take for a listener: TLS 1.2 or later, the handshake deadline. */
 export function tlsServerOptions(options: TlsListenerOptions): TlsOptions {
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? tlsListenerDefaults.handshakeTimeoutMs;
-  if (!Number.isSafeInteger(handshakeTimeoutMs) || handshakeTimeoutMs <= 0) throw new RangeError(`TLS option handshakeTimeoutMs must be a positive integer, got ${String(handshakeTimeoutMs)}`);
+  if (!Number.isSafeInteger(handshakeTimeoutMs) || handshakeTimeoutMs <= 0)
+    throw new RangeError(`TLS option handshakeTimeoutMs must be a positive integer, got ${String(handshakeTimeoutMs)}`);
   return { cert: options.cert, key: options.key, minVersion: 'TLSv1.2', handshakeTimeout: handshakeTimeoutMs };
 }
 
@@ -88,11 +93,18 @@ export interface TlsHandshakeGuard {
 export function guardTlsHandshakes(server: TlsServer, options: TlsListenerOptions): TlsHandshakeGuard {
   const limits = validateAdmissionLimits('TLS', {
     connectionsMax: options.handshakesPendingMax ?? tlsListenerDefaults.handshakesPendingMax,
-    connectionsPerAddressMax: options.handshakesPendingPerAddressMax ?? tlsListenerDefaults.handshakesPendingPerAddressMax,
+    connectionsPerAddressMax:
+      options.handshakesPendingPerAddressMax ?? tlsListenerDefaults.handshakesPendingPerAddressMax,
   });
   const admission = new ConnectionAdmission<PendingHandshake>(limits);
   const pending = new Map<string, PendingHandshake>();
-  const stats: TlsHandshakeStats = { completed: 0, failed: 0, failedByClass: tlsFailureCounts(), evicted: 0, refusedAddressFull: 0 };
+  const stats: TlsHandshakeStats = {
+    completed: 0,
+    failed: 0,
+    failedByClass: tlsFailureCounts(),
+    evicted: 0,
+    refusedAddressFull: 0,
+  };
   const settle = (key: string): void => {
     const handshake = pending.get(key);
     if (handshake === undefined) return;

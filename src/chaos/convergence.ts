@@ -26,24 +26,35 @@ export async function fetchRing(nodes: readonly ChaosNode[]): Promise<Ring> {
 /** A replica's versions as a comparable string ('<none>' when it holds no live version); undefined when it failed to answer. */
 async function localVersions(node: ChaosNode, key: string): Promise<string | undefined> {
   try {
-    const response = await fetch(`${node.url}/admin/local/buckets/${bucket}/keys/${encodeURIComponent(key)}`, { signal: AbortSignal.timeout(requestTimeoutMs) });
+    const response = await fetch(`${node.url}/admin/local/buckets/${bucket}/keys/${encodeURIComponent(key)}`, {
+      signal: AbortSignal.timeout(requestTimeoutMs),
+    });
     if (response.status !== 200) {
       await response.arrayBuffer();
       return response.status === 404 ? '<none>' : undefined;
     }
     const body = (await response.json()) as { siblings?: { value?: string; deleted?: boolean }[] };
-    return (body.siblings ?? []).map((sibling) => (sibling.deleted === true ? '<deleted>' : (sibling.value ?? ''))).sort().join('|');
+    return (body.siblings ?? [])
+      .map((sibling) => (sibling.deleted === true ? '<deleted>' : (sibling.value ?? '')))
+      .sort()
+      .join('|');
   } catch {
     return undefined;
   }
 }
 
-export async function primaryVersions(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<Array<[string, string | undefined]>> {
+export async function primaryVersions(
+  ring: Ring,
+  nodes: readonly ChaosNode[],
+  key: string,
+): Promise<Array<[string, string | undefined]>> {
   const primaries = primaryNodes(ring, partitionOf(ring, keyHash(md5, bucket, key)), replicaCount);
-  return Promise.all(primaries.map(async (id): Promise<[string, string | undefined]> => {
-    const node = nodes.find((candidate) => candidate.id === id);
-    return [id, node === undefined ? undefined : await localVersions(node, key)];
-  }));
+  return Promise.all(
+    primaries.map(async (id): Promise<[string, string | undefined]> => {
+      const node = nodes.find((candidate) => candidate.id === id);
+      return [id, node === undefined ? undefined : await localVersions(node, key)];
+    }),
+  );
 }
 
 export async function keyConverged(ring: Ring, nodes: readonly ChaosNode[], key: string): Promise<boolean> {
@@ -58,7 +69,11 @@ async function describeKey(ring: Ring, nodes: readonly ChaosNode[], key: string)
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight. */
-export async function forEachLimited<T>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -80,7 +95,11 @@ export interface ConvergenceResult {
 }
 
 /** Polls until every key converged or the deadline passes; repairs through quorum reads in between. */
-export async function awaitConvergence(nodes: readonly ChaosNode[], keys: readonly string[], timeoutMs: number): Promise<ConvergenceResult> {
+export async function awaitConvergence(
+  nodes: readonly ChaosNode[],
+  keys: readonly string[],
+  timeoutMs: number,
+): Promise<ConvergenceResult> {
   const started = performance.now();
   const ring = await fetchRing(nodes);
   let pending = [...keys];
@@ -99,5 +118,12 @@ export async function awaitConvergence(nodes: readonly ChaosNode[], keys: readon
   }
   const convergenceMs = Math.round(performance.now() - started);
   const unconvergedDetail = await Promise.all(pending.slice(0, 5).map((key) => describeKey(ring, nodes, key)));
-  return { converged: pending.length === 0, convergenceMs, keysChecked: keys.length, keysUnconverged: pending.length, unconvergedSample: pending.slice(0, 10), unconvergedDetail };
+  return {
+    converged: pending.length === 0,
+    convergenceMs,
+    keysChecked: keys.length,
+    keysUnconverged: pending.length,
+    unconvergedSample: pending.slice(0, 10),
+    unconvergedDetail,
+  };
 }

@@ -38,13 +38,30 @@ const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 export function kindsOf(nemesis: ChaosOptions['nemesis']): NemesisKind[] {
   if (nemesis === 'all') return [...faultStateKinds];
   if (nemesis === 'none') return [];
-  if (!nemesisKinds.includes(nemesis)) throw new Error(`--nemesis must be all, none, ${nemesisKinds.join(', ')}; got ${String(nemesis)}`);
+  if (!nemesisKinds.includes(nemesis))
+    throw new Error(`--nemesis must be all, none, ${nemesisKinds.join(', ')}; got ${String(nemesis)}`);
   return [nemesis];
 }
 
-function runRunner(namespace: string, runnerOptions: RunnerOptions, options: ChaosOptions, budgetMs: number): Promise<ChaosReport> {
+function runRunner(
+  namespace: string,
+  runnerOptions: RunnerOptions,
+  options: ChaosOptions,
+  budgetMs: number,
+): Promise<ChaosReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, ...siblingModuleArguments(import.meta.url, 'runner-main'), JSON.stringify(runnerOptions)], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        namespace,
+        process.execPath,
+        ...siblingModuleArguments(import.meta.url, 'runner-main'),
+        JSON.stringify(runnerOptions),
+      ],
+      { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderrTail = '';
     const progress = options.onProgress ?? ((text: string) => process.stderr.write(text));
@@ -65,7 +82,12 @@ function runRunner(namespace: string, runnerOptions: RunnerOptions, options: Cha
       options.signal?.removeEventListener('abort', kill);
       const last = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as ChaosReport);
-      else reject(new Error(`chaos runner ended with ${signal ?? `exit code ${code}`} (seed ${runnerOptions.seed}): ${stderrTail.slice(-3000)}`));
+      else
+        reject(
+          new Error(
+            `chaos runner ended with ${signal ?? `exit code ${code}`} (seed ${runnerOptions.seed}): ${stderrTail.slice(-3000)}`,
+          ),
+        );
     });
   });
 }
@@ -83,7 +105,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'ewchaos-'));
   const quietS = options.quietS ?? 5;
   const convergenceTimeoutS = options.convergenceTimeoutS ?? 60;
-  const runnerOptions: RunnerOptions = { seed: options.seed, durationS: options.durationS, kinds, nemesis: options.nemesis, nodeNamespaces: topology.nodeNamespaces, memberCount, dataDirectory, intervalMs: options.intervalMs ?? 4000, quietS, convergenceTimeoutS };
+  const runnerOptions: RunnerOptions = {
+    seed: options.seed,
+    durationS: options.durationS,
+    kinds,
+    nemesis: options.nemesis,
+    nodeNamespaces: topology.nodeNamespaces,
+    memberCount,
+    dataDirectory,
+    intervalMs: options.intervalMs ?? 4000,
+    quietS,
+    convergenceTimeoutS,
+  };
   try {
     await createTopology(topology);
     // The membership nemesis lets its last transition finish after the window (bounded by its

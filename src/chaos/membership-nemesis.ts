@@ -6,7 +6,12 @@
 // by itself; a removed node is killed with -9 first. Either slot then comes back as a fresh spare
 // (new id, empty data directory), so the pool keeps going for as long as the run lasts.
 import type { Prng } from '../core/base/prng.ts';
-import { drawMembershipOperation, type MembershipOperation, type MembershipOperationKind, type MembershipPool } from './membership.ts';
+import {
+  drawMembershipOperation,
+  type MembershipOperation,
+  type MembershipOperationKind,
+  type MembershipPool,
+} from './membership.ts';
 import type { ChaosNode, ChaosNodes } from './nodes.ts';
 
 /** One membership operation the nemesis drew, and what became of it. */
@@ -31,8 +36,15 @@ interface AdminAnswer {
 }
 
 async function admin(url: string, path: string, body?: unknown): Promise<AdminAnswer> {
-  const init: RequestInit = body === undefined ? {} : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
-  const response = await fetch(`${url}${path}`, { ...init, redirect: 'follow', signal: AbortSignal.timeout(requestTimeoutMs) });
+  const init: RequestInit =
+    body === undefined
+      ? {}
+      : { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
+  const response = await fetch(`${url}${path}`, {
+    ...init,
+    redirect: 'follow',
+    signal: AbortSignal.timeout(requestTimeoutMs),
+  });
   const text = await response.text();
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as AdminAnswer['body']) };
 }
@@ -45,7 +57,11 @@ function describe(answer: AdminAnswer): string {
  * Calls `attempt` until it gives a result or the deadline passes; it returns a string (why not yet)
  * to be called again. A thrown error (a node not answering) counts as a "not yet" too.
  */
-async function untilDone<T>(what: string, deadlineMs: number, attempt: (round: number) => Promise<T | string>): Promise<T> {
+async function untilDone<T>(
+  what: string,
+  deadlineMs: number,
+  attempt: (round: number) => Promise<T | string>,
+): Promise<T> {
   let reason = 'never tried';
   for (let round = 0; performance.now() < deadlineMs; round++) {
     try {
@@ -83,7 +99,11 @@ export class MembershipNemesis {
   /** Members and spares (running, outside the view, not on their way out). */
   pool(): MembershipPool {
     const spares = this.nodes.nodes.filter((node) => !node.member && !node.exitExpected && node.process !== undefined);
-    return { members: this.nodes.members().map((node) => node.id), spares: spares.map((node) => node.id), replicaCount: this.replicaCount };
+    return {
+      members: this.nodes.members().map((node) => node.id),
+      spares: spares.map((node) => node.id),
+      replicaCount: this.replicaCount,
+    };
   }
 
   counts(which: 'drawn' | 'inflicted'): MembershipCounts {
@@ -116,7 +136,9 @@ export class MembershipNemesis {
       inflicted = true;
     } catch (error) {
       const logTail = node.outputTail.trim().slice(-1500);
-      this.problems.push(`membership ${operation.kind} of ${operation.node} failed: ${error instanceof Error ? error.message : String(error)}${logTail === '' ? '' : `; its last log lines: ${logTail}`}`);
+      this.problems.push(
+        `membership ${operation.kind} of ${operation.node} failed: ${error instanceof Error ? error.message : String(error)}${logTail === '' ? '' : `; its last log lines: ${logTail}`}`,
+      );
     }
     const durationMs = Math.round(performance.now() - drawnMs);
     this.operations.push({ kind: operation.kind, node: operation.node, atS, durationMs, inflicted });
@@ -145,8 +167,11 @@ export class MembershipNemesis {
     await this.stage(others, 'leave', leaver.id, deadlineMs);
     const version = await this.commit(others, deadlineMs);
     await this.awaitCompleted(others, version + 1, deadlineMs);
-    const ended = await untilDone(`${leaver.id} exiting after its leave`, deadlineMs, () => Promise.resolve(leaver.process === undefined ? { exit: leaver.lastExit } : 'still running'));
-    if (ended.exit !== 'exit code 0') throw new Error(`${leaver.id} left the view but ended with ${ended.exit ?? 'an unknown exit'}`);
+    const ended = await untilDone(`${leaver.id} exiting after its leave`, deadlineMs, () =>
+      Promise.resolve(leaver.process === undefined ? { exit: leaver.lastExit } : 'still running'),
+    );
+    if (ended.exit !== 'exit code 0')
+      throw new Error(`${leaver.id} left the view but ended with ${ended.exit ?? 'an unknown exit'}`);
   }
 
   /** The member is killed with -9, staged for removal and committed; the others rebuild its replicas. */
@@ -160,7 +185,12 @@ export class MembershipNemesis {
   }
 
   /** POST /admin/leave or /admin/remove at a member (redirected to the claimant), until it is staged. */
-  private async stage(members: readonly ChaosNode[], kind: 'leave' | 'remove', id: string, deadlineMs: number): Promise<void> {
+  private async stage(
+    members: readonly ChaosNode[],
+    kind: 'leave' | 'remove',
+    id: string,
+    deadlineMs: number,
+  ): Promise<void> {
     await untilDone(`${kind} of ${id} being staged`, deadlineMs, async (round) => {
       const answer = await admin((members[round % members.length] as ChaosNode).url, `/admin/${kind}`, { node: id });
       return answer.status === 200 ? true : describe(answer);
@@ -194,7 +224,9 @@ export class MembershipNemesis {
       await this.nodes.recycle(node);
       this.note(`membership: ${oldId}'s slot is a fresh spare ${node.id}`);
     } catch (error) {
-      this.problems.push(`${oldId}'s slot did not come back as a spare: ${error instanceof Error ? error.message : String(error)}`);
+      this.problems.push(
+        `${oldId}'s slot did not come back as a spare: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 }

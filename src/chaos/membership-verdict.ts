@@ -17,7 +17,12 @@ export interface MembershipReport {
   readonly finalViewVersion: number | undefined;
   /** Disagreements about the final view (finalViewProblems); empty when every member holds the same one. */
   readonly viewProblems: readonly string[];
-  readonly replicas: { readonly replicaCount: number; readonly keysChecked: number; readonly keysShort: number; readonly sample: readonly string[] };
+  readonly replicas: {
+    readonly replicaCount: number;
+    readonly keysChecked: number;
+    readonly keysShort: number;
+    readonly sample: readonly string[];
+  };
   /** (member, key) pairs whose final read through that member never succeeded. */
   readonly unreadThroughMembers: number;
 }
@@ -35,7 +40,9 @@ async function ringOf(node: ChaosNode): Promise<MemberRing | undefined> {
 
 /** Keys with at least one acknowledged write: each must be on N replicas. */
 function acknowledgedKeys(history: History): string[] {
-  return [...new Set([...history.elements.values()].filter((write) => write.status === 'ok').map((write) => write.key))];
+  return [
+    ...new Set([...history.elements.values()].filter((write) => write.status === 'ok').map((write) => write.key)),
+  ];
 }
 
 async function replicaShortfalls(finalMembers: readonly ChaosNode[], keys: readonly string[]): Promise<string[]> {
@@ -49,7 +56,12 @@ async function replicaShortfalls(finalMembers: readonly ChaosNode[], keys: reado
   return short;
 }
 
-export async function judgeMembership(nemesis: MembershipNemesis, finalMembers: readonly ChaosNode[], history: History, unreadThroughMembers: number): Promise<MembershipReport> {
+export async function judgeMembership(
+  nemesis: MembershipNemesis,
+  finalMembers: readonly ChaosNode[],
+  history: History,
+  unreadThroughMembers: number,
+): Promise<MembershipReport> {
   const rings = new Map(await Promise.all(finalMembers.map(async (node) => [node.id, await ringOf(node)] as const)));
   const keys = acknowledgedKeys(history);
   const short = await replicaShortfalls(finalMembers, keys);
@@ -59,7 +71,10 @@ export async function judgeMembership(nemesis: MembershipNemesis, finalMembers: 
     inflicted: nemesis.counts('inflicted'),
     finalMembers: finalMembers.map((node) => node.id),
     finalViewVersion: [...rings.values()].find((ring) => ring !== undefined)?.version,
-    viewProblems: finalViewProblems(finalMembers.map((node) => node.id), rings),
+    viewProblems: finalViewProblems(
+      finalMembers.map((node) => node.id),
+      rings,
+    ),
     replicas: { replicaCount, keysChecked: keys.length, keysShort: short.length, sample: short.slice(0, 10) },
     unreadThroughMembers,
   };
@@ -67,5 +82,10 @@ export async function judgeMembership(nemesis: MembershipNemesis, finalMembers: 
 
 /** True when the membership checks found nothing wrong. */
 export function membershipHeld(report: MembershipReport): boolean {
-  return report.viewProblems.length === 0 && report.replicas.keysShort === 0 && report.unreadThroughMembers === 0 && report.operations.every((operation) => operation.inflicted);
+  return (
+    report.viewProblems.length === 0 &&
+    report.replicas.keysShort === 0 &&
+    report.unreadThroughMembers === 0 &&
+    report.operations.every((operation) => operation.inflicted)
+  );
 }

@@ -52,7 +52,12 @@ export interface MemberRing {
 }
 
 function viewSignature(ring: MemberRing): string {
-  return JSON.stringify({ version: ring.version, digest: ring.digest, owners: ring.owners, members: ring.members.map((member) => `${member.id}:${member.state}`) });
+  return JSON.stringify({
+    version: ring.version,
+    digest: ring.digest,
+    owners: ring.owners,
+    members: ring.members.map((member) => `${member.id}:${member.state}`),
+  });
 }
 
 /**
@@ -60,7 +65,10 @@ function viewSignature(ring: MemberRing): string {
  * others hold, members other than the expected ones, a member not valid (joining, leaving or
  * removed: a transition is still under way).
  */
-export function finalViewProblems(expectedMembers: readonly string[], rings: ReadonlyMap<string, MemberRing | undefined>): string[] {
+export function finalViewProblems(
+  expectedMembers: readonly string[],
+  rings: ReadonlyMap<string, MemberRing | undefined>,
+): string[] {
   const problems: string[] = [];
   const expected = [...expectedMembers].sort().join(',');
   const signatures = new Set<string>();
@@ -71,12 +79,21 @@ export function finalViewProblems(expectedMembers: readonly string[], rings: Rea
       continue;
     }
     signatures.add(viewSignature(ring));
-    const named = ring.members.map((member) => member.id).sort().join(',');
+    const named = ring.members
+      .map((member) => member.id)
+      .sort()
+      .join(',');
     if (named !== expected) problems.push(`${id}'s view ${ring.version} names ${named}, expected ${expected}`);
     const notValid = ring.members.filter((member) => member.state !== 'valid');
-    if (notValid.length > 0) problems.push(`${id}'s view ${ring.version} still has ${notValid.map((member) => `${member.id} ${member.state}`).join(', ')}`);
+    if (notValid.length > 0)
+      problems.push(
+        `${id}'s view ${ring.version} still has ${notValid.map((member) => `${member.id} ${member.state}`).join(', ')}`,
+      );
   }
-  if (signatures.size > 1) problems.push(`the final members hold ${signatures.size} different views: ${[...rings].map(([id, ring]) => `${id}=${ring?.version ?? '-'}`).join(' ')}`);
+  if (signatures.size > 1)
+    problems.push(
+      `the final members hold ${signatures.size} different views: ${[...rings].map(([id, ring]) => `${id}=${ring?.version ?? '-'}`).join(' ')}`,
+    );
   return problems;
 }
 
@@ -87,12 +104,24 @@ export type ReplicaHolding = readonly [node: string, versions: string | undefine
  * Why a key written during the run is not on N replicas of the final ring: fewer than N distinct
  * primaries, a primary that is not a final member, or a primary that holds no live version.
  */
-export function replicaProblem(key: string, holdings: readonly ReplicaHolding[], finalMembers: readonly string[], replicaCount: number): string | undefined {
+export function replicaProblem(
+  key: string,
+  holdings: readonly ReplicaHolding[],
+  finalMembers: readonly string[],
+  replicaCount: number,
+): string | undefined {
   const primaries = new Set(holdings.map(([node]) => node));
-  if (primaries.size !== replicaCount) return `${key}: ${primaries.size} distinct primaries on the final ring, expected ${replicaCount}`;
+  if (primaries.size !== replicaCount)
+    return `${key}: ${primaries.size} distinct primaries on the final ring, expected ${replicaCount}`;
   const strangers = [...primaries].filter((node) => !finalMembers.includes(node));
   if (strangers.length > 0) return `${key}: primary ${strangers.join(', ')} is not a final member`;
-  const empty = holdings.filter(([, versions]) => versions === undefined || versions === '<none>' || versions.split('|').every((version) => version === '<deleted>'));
-  if (empty.length > 0) return `${key}: ${empty.map(([node, versions]) => `${node} holds ${versions ?? 'no answer'}`).join(', ')}`;
+  const empty = holdings.filter(
+    ([, versions]) =>
+      versions === undefined ||
+      versions === '<none>' ||
+      versions.split('|').every((version) => version === '<deleted>'),
+  );
+  if (empty.length > 0)
+    return `${key}: ${empty.map(([node, versions]) => `${node} holds ${versions ?? 'no answer'}`).join(', ')}`;
   return undefined;
 }

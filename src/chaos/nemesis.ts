@@ -40,7 +40,8 @@ export function faultsAskedFor(from: FaultState, to: FaultState): NemesisKind[] 
   if (to.cut.length > 0 && JSON.stringify(to.cut) !== JSON.stringify(from.cut)) asked.push('partition');
   if (to.killed !== undefined && to.killed !== from.killed) asked.push('kill');
   if (to.paused !== undefined && to.paused !== from.paused) asked.push('pause');
-  if ([...to.clocks].some(([index, offsetS]) => offsetS !== 0 && from.clocks.get(index) !== offsetS)) asked.push('clock');
+  if ([...to.clocks].some(([index, offsetS]) => offsetS !== 0 && from.clocks.get(index) !== offsetS))
+    asked.push('clock');
   return asked;
 }
 
@@ -50,7 +51,13 @@ export interface TransitionOutcome {
   readonly problems: string[];
 }
 
-export const healedState: FaultState = { description: 'heal', cut: [], killed: undefined, paused: undefined, clocks: new Map() };
+export const healedState: FaultState = {
+  description: 'heal',
+  cut: [],
+  killed: undefined,
+  paused: undefined,
+  clocks: new Map(),
+};
 
 function shuffle(prng: Prng, count: number): number[] {
   const order = Array.from({ length: count }, (_, offset) => offset + 1);
@@ -71,15 +78,38 @@ function drawPartition(prng: Prng, count: number): { cut: Array<[number, number]
   if (shape === 0) return { cut: crossCut(order.slice(0, 1), order.slice(1)), description: `isolate n${order[0]}` };
   if (shape === 1) {
     const half = Math.floor(count / 2);
-    return { cut: crossCut(order.slice(0, half), order.slice(half)), description: `halves ${order.slice(0, half).map((i) => `n${i}`).join('+')} | ${order.slice(half).map((i) => `n${i}`).join('+')}` };
+    return {
+      cut: crossCut(order.slice(0, half), order.slice(half)),
+      description: `halves ${order
+        .slice(0, half)
+        .map((i) => `n${i}`)
+        .join('+')} | ${order
+        .slice(half)
+        .map((i) => `n${i}`)
+        .join('+')}`,
+    };
   }
   const bridge = order[0] as number;
   const rest = order.slice(1);
   const half = Math.floor(rest.length / 2);
-  return { cut: crossCut(rest.slice(0, half), rest.slice(half)), description: `bridge n${bridge} between ${rest.slice(0, half).map((i) => `n${i}`).join('+')} and ${rest.slice(half).map((i) => `n${i}`).join('+')}` };
+  return {
+    cut: crossCut(rest.slice(0, half), rest.slice(half)),
+    description: `bridge n${bridge} between ${rest
+      .slice(0, half)
+      .map((i) => `n${i}`)
+      .join('+')} and ${rest
+      .slice(half)
+      .map((i) => `n${i}`)
+      .join('+')}`,
+  };
 }
 
-export function drawFaultState(prng: Prng, kinds: readonly NemesisKind[], count: number, previousClocks: ReadonlyMap<number, number>): FaultState {
+export function drawFaultState(
+  prng: Prng,
+  kinds: readonly NemesisKind[],
+  count: number,
+  previousClocks: ReadonlyMap<number, number>,
+): FaultState {
   if (prng.chance(0.25)) return healedState;
   const parts: string[] = [];
   let cut: Array<[number, number]> = [];
@@ -130,7 +160,8 @@ async function restartNode(nodes: ChaosNodes, node: ChaosNode, problems: string[
 export async function applyFaultState(nodes: ChaosNodes, from: FaultState, to: FaultState): Promise<TransitionOutcome> {
   const problems: string[] = [];
   const inflicted = new Set<NemesisKind>();
-  const each = (index: number | undefined): ChaosNode | undefined => (index === undefined ? undefined : nodes.nodes[index - 1]);
+  const each = (index: number | undefined): ChaosNode | undefined =>
+    index === undefined ? undefined : nodes.nodes[index - 1];
   const wasPaused = each(from.paused);
   if (wasPaused !== undefined && to.paused !== from.paused) nodes.resume(wasPaused);
   const wasKilled = each(from.killed);

@@ -23,7 +23,12 @@ export interface Topology {
 }
 
 /** Runs a command with a bounded time; rejects with its stderr on failure. */
-export function run(file: string, args: readonly string[], input?: string, timeoutMs = commandTimeoutMs): Promise<string> {
+export function run(
+  file: string,
+  args: readonly string[],
+  input?: string,
+  timeoutMs = commandTimeoutMs,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(file, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || error.message}`));
@@ -34,13 +39,17 @@ export function run(file: string, args: readonly string[], input?: string, timeo
 }
 
 function findInPath(name: string): boolean {
-  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin']).some((directory) => existsSync(`${directory}/${name}`));
+  return (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin'])
+    .some((directory) => existsSync(`${directory}/${name}`));
 }
 
 /** Why a chaos run cannot happen here, or undefined when it can. */
 export function missingPrerequisite(): string | undefined {
   if (process.platform !== 'linux') return 'chaos runs need Linux network namespaces';
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'chaos runs need root (network namespaces, iptables)';
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0)
+    return 'chaos runs need root (network namespaces, iptables)';
   for (const tool of ['ip', 'iptables', 'iptables-restore']) {
     if (!findInPath(tool)) return `chaos runs need \`${tool}\` (apt-get install -y iproute2 iptables)`;
   }
@@ -64,7 +73,20 @@ function namespacesOf(topology: Topology): string[] {
 
 async function attach(topology: Topology, namespace: string, label: string, address: string): Promise<void> {
   const port = `p-${label}`;
-  await run('ip', ['link', 'add', 'eth0', 'netns', namespace, 'type', 'veth', 'peer', 'name', port, 'netns', topology.bridgeNamespace]);
+  await run('ip', [
+    'link',
+    'add',
+    'eth0',
+    'netns',
+    namespace,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    port,
+    'netns',
+    topology.bridgeNamespace,
+  ]);
   await run('ip', ['-n', topology.bridgeNamespace, 'link', 'set', port, 'master', 'br0', 'up']);
   await run('ip', ['-n', namespace, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
   await run('ip', ['-n', namespace, 'link', 'set', 'eth0', 'up']);
@@ -78,7 +100,8 @@ export async function createTopology(topology: Topology): Promise<void> {
     await run('ip', ['-n', topology.bridgeNamespace, 'link', 'add', 'br0', 'type', 'bridge']);
     await run('ip', ['-n', topology.bridgeNamespace, 'link', 'set', 'br0', 'up']);
     await attach(topology, topology.clientNamespace, 'cl', clientAddress);
-    for (const [offset, namespace] of topology.nodeNamespaces.entries()) await attach(topology, namespace, `n${offset + 1}`, nodeAddress(offset + 1));
+    for (const [offset, namespace] of topology.nodeNamespaces.entries())
+      await attach(topology, namespace, `n${offset + 1}`, nodeAddress(offset + 1));
   } catch (error) {
     await destroyNamespaces(namespacesOf(topology));
     throw error;
@@ -90,7 +113,9 @@ export async function destroyNamespaces(namespaces: readonly string[]): Promise<
   const existing = new Set(await listNamespaces());
   for (const namespace of namespaces) {
     if (!existing.has(namespace)) continue;
-    const pids = (await run('ip', ['netns', 'pids', namespace]).catch(() => '')).split(/\s+/).filter((pid) => /^\d+$/.test(pid));
+    const pids = (await run('ip', ['netns', 'pids', namespace]).catch(() => ''))
+      .split(/\s+/)
+      .filter((pid) => /^\d+$/.test(pid));
     for (const pid of pids) {
       try {
         process.kill(Number(pid), 'SIGKILL');
@@ -108,7 +133,10 @@ export function destroyTopology(topology: Topology): Promise<void> {
 
 async function listNamespaces(): Promise<string[]> {
   const text = await run('ip', ['netns', 'list']).catch(() => '');
-  return text.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => name !== '');
+  return text
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/)[0] ?? '')
+    .filter((name) => name !== '');
 }
 
 function processAlive(pid: number): boolean {
@@ -133,7 +161,15 @@ export async function removeLeftovers(): Promise<string[]> {
 /** Replaces a node namespace's filter table: drop all traffic to and from the given addresses. */
 export async function setBlocked(namespace: string, addresses: readonly string[]): Promise<void> {
   const rules = addresses.flatMap((address) => [`-A INPUT -s ${address} -j DROP`, `-A OUTPUT -d ${address} -j DROP`]);
-  const table = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n');
+  const table = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ...rules,
+    'COMMIT',
+    '',
+  ].join('\n');
   await run('ip', ['netns', 'exec', namespace, 'iptables-restore'], table);
 }
 

@@ -16,7 +16,12 @@ export const httpPort = 8000;
 const readyTimeoutMs = 30_000;
 const outputTailCharsMax = 8192;
 
-const faketimeCandidates = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/faketime/libfaketimeMT.so.1', '/usr/local/lib/faketime/libfaketimeMT.so.1'];
+const faketimeCandidates = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/faketime/libfaketimeMT.so.1',
+  '/usr/local/lib/faketime/libfaketimeMT.so.1',
+];
 
 export function findFaketime(): string | undefined {
   return faketimeCandidates.find((path) => existsSync(path));
@@ -63,7 +68,11 @@ export class ChaosNodes {
   constructor(private readonly options: NodeSetOptions) {
     const memberCount = options.memberCount ?? options.namespaces.length;
     // Each member's HTTP address is in the view, so plan calls to any member can be redirected to the claimant.
-    const seeds = Array.from({ length: memberCount }, (_, offset) => `n${offset + 1}@${nodeAddress(offset + 1)}:${peerPort};http=${nodeAddress(offset + 1)}:${httpPort}`).join(',');
+    const seeds = Array.from(
+      { length: memberCount },
+      (_, offset) =>
+        `n${offset + 1}@${nodeAddress(offset + 1)}:${peerPort};http=${nodeAddress(offset + 1)}:${httpPort}`,
+    ).join(',');
     this.nodes = options.namespaces.map((namespace, offset) => ({
       index: offset + 1,
       id: `n${offset + 1}`,
@@ -111,10 +120,43 @@ export class ChaosNodes {
     mkdirSync(data, { recursive: true });
     // --insecure: the workload reaches each node's HTTP port from the host, through the namespace's
     // veth, so from a non-loopback address; a chaos cluster has no users (protected mode, decision 0025).
-    const args = ['netns', 'exec', node.namespace, process.execPath, binPath, 'start', '--insecure', '--node-id', node.id, '--listen', `${address}:${peerPort}`, '--http', `${address}:${httpPort}`, '--data', data, '--seeds', node.seeds, '--engine', 'lmdb', '--secret-file', this.options.secretFile, '--partitions', String(this.options.partitions), '--log-level', 'warn', '--settings-json', this.options.settingsJson];
+    const args = [
+      'netns',
+      'exec',
+      node.namespace,
+      process.execPath,
+      binPath,
+      'start',
+      '--insecure',
+      '--node-id',
+      node.id,
+      '--listen',
+      `${address}:${peerPort}`,
+      '--http',
+      `${address}:${httpPort}`,
+      '--data',
+      data,
+      '--seeds',
+      node.seeds,
+      '--engine',
+      'lmdb',
+      '--secret-file',
+      this.options.secretFile,
+      '--partitions',
+      String(this.options.partitions),
+      '--log-level',
+      'warn',
+      '--settings-json',
+      this.options.settingsJson,
+    ];
     const environment: NodeJS.ProcessEnv = { ...binEnvironment() };
     if (this.options.faketimeLibrary !== undefined) {
-      Object.assign(environment, { LD_PRELOAD: this.options.faketimeLibrary, FAKETIME_TIMESTAMP_FILE: node.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+      Object.assign(environment, {
+        LD_PRELOAD: this.options.faketimeLibrary,
+        FAKETIME_TIMESTAMP_FILE: node.clockFile,
+        FAKETIME_CACHE_DURATION: '1',
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      });
     }
     const child = spawn('ip', args, { stdio: ['ignore', 'pipe', 'pipe'], env: environment });
     node.process = child;
@@ -130,7 +172,8 @@ export class ChaosNodes {
         node.process = undefined;
         node.lastExit = signal ?? `exit code ${code}`;
         const expected = this.stopping || signal === 'SIGKILL' || (node.exitExpected && code === 0);
-        if (!expected) node.unexpectedExits.push(`${node.id} exited (${signal ?? code}): ${node.outputTail.slice(-2000)}`);
+        if (!expected)
+          node.unexpectedExits.push(`${node.id} exited (${signal ?? code}): ${node.outputTail.slice(-2000)}`);
       }
     });
   }
@@ -138,7 +181,8 @@ export class ChaosNodes {
   async waitReady(node: ChaosNode, timeoutMs = readyTimeoutMs): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (node.process === undefined) throw new Error(`${node.id} exited while starting: ${node.outputTail.slice(-2000)}`);
+      if (node.process === undefined)
+        throw new Error(`${node.id} exited while starting: ${node.outputTail.slice(-2000)}`);
       try {
         const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1000) });
         if (response.ok) return;
@@ -192,13 +236,15 @@ export class ChaosNodes {
   /** SIGCONT then SIGKILL every node, by PID, waiting (bounded) for each exit. */
   async stopAll(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.nodes.map(async (node) => {
-      const child = node.process;
-      if (child === undefined) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    }));
+    await Promise.all(
+      this.nodes.map(async (node) => {
+        const child = node.process;
+        if (child === undefined) return;
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGCONT');
+        child.kill('SIGKILL');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      }),
+    );
   }
 }

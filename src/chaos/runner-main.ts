@@ -9,7 +9,9 @@ runInClientNamespace(options).then(
     process.exit(0);
   },
   (error: unknown) => {
-    process.stderr.write(`[chaos] run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `[chaos] run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(2);
   },
 );

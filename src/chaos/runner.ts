@@ -15,7 +15,17 @@ import { quantile } from './quantile.ts';
 import { awaitConvergence, forEachLimited, replicaCount, type ConvergenceResult } from './convergence.ts';
 import { MembershipNemesis } from './membership-nemesis.ts';
 import { judgeMembership, membershipHeld, type MembershipReport } from './membership-verdict.ts';
-import { applyFaultState, drawFaultState, faultsAskedFor, faultStateKinds, healedState, zeroCounts, type FaultState, type NemesisCounts, type NemesisKind } from './nemesis.ts';
+import {
+  applyFaultState,
+  drawFaultState,
+  faultsAskedFor,
+  faultStateKinds,
+  healedState,
+  zeroCounts,
+  type FaultState,
+  type NemesisCounts,
+  type NemesisKind,
+} from './nemesis.ts';
 import { ChaosNodes, findFaketime, type ChaosNode } from './nodes.ts';
 import { readKey, recordRead, Workload, type OpSample, type Phase } from './workload.ts';
 
@@ -40,7 +50,18 @@ export interface LatencyFigures {
 }
 
 /** The set checker's verdict on the history (the simulator's, src/sim/checker.ts), plus what the run did and saw. */
-export interface ChaosReport extends Pick<Verdict, 'attempted' | 'acknowledged' | 'indeterminate' | 'lost' | 'unexpected' | 'resurrected' | 'unreadKeys' | 'siblingsMax' | 'unexpectedSample'> {
+export interface ChaosReport extends Pick<
+  Verdict,
+  | 'attempted'
+  | 'acknowledged'
+  | 'indeterminate'
+  | 'lost'
+  | 'unexpected'
+  | 'resurrected'
+  | 'unreadKeys'
+  | 'siblingsMax'
+  | 'unexpectedSample'
+> {
   /** Up to 10 lost elements as `key:element`. */
   lostSample: string[];
   ok: boolean;
@@ -57,7 +78,15 @@ export interface ChaosReport extends Pick<Verdict, 'attempted' | 'acknowledged' 
    * random, so one sent to a killed or paused node counts as refused), and the same for writes whose
    * chosen node was itself reachable (the store's own availability).
    */
-  availabilityDuringFaults: { writes: number; accepted: number; percent: number; writesWithNoNodeReachable: number; writesToReachableNode: number; acceptedByReachableNode: number; percentByReachableNode: number };
+  availabilityDuringFaults: {
+    writes: number;
+    accepted: number;
+    percent: number;
+    writesWithNoNodeReachable: number;
+    writesToReachableNode: number;
+    acceptedByReachableNode: number;
+    percentByReachableNode: number;
+  };
   latency: Record<Phase, LatencyFigures>;
   nodeCrashes: string[];
   /**
@@ -87,8 +116,14 @@ function note(timeline: string[], line: string): void {
 }
 
 function latencyOf(samples: readonly OpSample[], phase: Phase): LatencyFigures {
-  const latencies = samples.filter((sample) => sample.phase === phase && sample.accepted).map((sample) => sample.latencyMs);
-  return { operations: latencies.length, p50Ms: Math.round(quantile(latencies, 0.5)), p99Ms: Math.round(quantile(latencies, 0.99)) };
+  const latencies = samples
+    .filter((sample) => sample.phase === phase && sample.accepted)
+    .map((sample) => sample.latencyMs);
+  return {
+    operations: latencies.length,
+    p50Ms: Math.round(quantile(latencies, 0.5)),
+    p99Ms: Math.round(quantile(latencies, 0.99)),
+  };
 }
 
 function percent(part: number, whole: number): number {
@@ -101,7 +136,15 @@ function availability(samples: readonly OpSample[]): ChaosReport['availabilityDu
   const accepted = reachable.filter((sample) => sample.accepted).length;
   const toReachable = during.filter((sample) => sample.targetReachable);
   const acceptedByReachable = toReachable.filter((sample) => sample.accepted).length;
-  return { writes: reachable.length, accepted, percent: percent(accepted, reachable.length), writesWithNoNodeReachable: during.length - reachable.length, writesToReachableNode: toReachable.length, acceptedByReachableNode: acceptedByReachable, percentByReachableNode: percent(acceptedByReachable, toReachable.length) };
+  return {
+    writes: reachable.length,
+    accepted,
+    percent: percent(accepted, reachable.length),
+    writesWithNoNodeReachable: during.length - reachable.length,
+    writesToReachableNode: toReachable.length,
+    acceptedByReachableNode: acceptedByReachable,
+    percentByReachableNode: percent(acceptedByReachable, toReachable.length),
+  };
 }
 
 /** Every node answers a write and a read: the ring and the peer links are up. */
@@ -109,7 +152,11 @@ async function awaitWriteable(nodes: readonly ChaosNode[], timeoutMs: number): P
   const deadline = performance.now() + timeoutMs;
   for (const node of nodes) {
     for (;;) {
-      const response = await fetch(`${node.url}/buckets/warmup/keys/${node.id}?timeout_ms=2000`, { method: 'PUT', body: 'x', signal: AbortSignal.timeout(4000) }).catch(() => undefined);
+      const response = await fetch(`${node.url}/buckets/warmup/keys/${node.id}?timeout_ms=2000`, {
+        method: 'PUT',
+        body: 'x',
+        signal: AbortSignal.timeout(4000),
+      }).catch(() => undefined);
       if (response?.status === 204) break;
       if (performance.now() > deadline) throw new Error(`${node.id} did not accept a write within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -120,17 +167,25 @@ async function awaitWriteable(nodes: readonly ChaosNode[], timeoutMs: number): P
 /** How many running, unpaused nodes with a clock offset show it in their HTTP Date header. */
 async function countClockSkewSeen(nodes: readonly ChaosNode[]): Promise<number> {
   const skewed = nodes.filter((node) => node.clockOffsetS !== 0 && node.process !== undefined && !node.paused);
-  const seen = await Promise.all(skewed.map(async (node) => {
-    const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1500) }).catch(() => undefined);
-    const dateHeader = response?.headers.get('date');
-    if (dateHeader === null || dateHeader === undefined) return false;
-    const skewS = (Date.parse(dateHeader) - Date.now()) / 1000;
-    return Math.abs(skewS - node.clockOffsetS) < 10;
-  }));
+  const seen = await Promise.all(
+    skewed.map(async (node) => {
+      const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1500) }).catch(() => undefined);
+      const dateHeader = response?.headers.get('date');
+      if (dateHeader === null || dateHeader === undefined) return false;
+      const skewS = (Date.parse(dateHeader) - Date.now()) / 1000;
+      return Math.abs(skewS - node.clockOffsetS) < 10;
+    }),
+  );
   return seen.filter(Boolean).length;
 }
 
-async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng, timeline: string[], problems: string[]): Promise<ChaosReport['faults']> {
+async function faultPhase(
+  nodes: ChaosNodes,
+  options: RunnerOptions,
+  prng: Prng,
+  timeline: string[],
+  problems: string[],
+): Promise<ChaosReport['faults']> {
   const started = performance.now();
   const faults = { drawn: zeroCounts(), inflicted: zeroCounts(), clockSkewSeen: 0 };
   const move = async (from: FaultState, to: FaultState): Promise<void> => {
@@ -154,10 +209,13 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
     note(timeline, `t+${((performance.now() - started) / 1000).toFixed(1)}s heal`);
     await move(state, healedState);
   }
-  for (const node of nodes.members()) if (node.process === undefined) {
-    nodes.spawn(node);
-    await nodes.waitReady(node).catch((error: unknown) => problems.push(`restart of ${node.id} at heal failed: ${String(error)}`));
-  }
+  for (const node of nodes.members())
+    if (node.process === undefined) {
+      nodes.spawn(node);
+      await nodes
+        .waitReady(node)
+        .catch((error: unknown) => problems.push(`restart of ${node.id} at heal failed: ${String(error)}`));
+    }
   return faults;
 }
 
@@ -166,10 +224,17 @@ async function faultPhase(nodes: ChaosNodes, options: RunnerOptions, prng: Prng,
  * any node, or through every node in turn when everyNode (then each node must answer for each key).
  * Resolves with the number of reads that never succeeded.
  */
-async function finalReads(nodes: readonly ChaosNode[], history: History, timeoutMs: number, everyNode: boolean): Promise<number> {
+async function finalReads(
+  nodes: readonly ChaosNode[],
+  history: History,
+  timeoutMs: number,
+  everyNode: boolean,
+): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   history.reads.splice(0, history.reads.length, ...history.reads.filter((read) => !read.final));
-  const reads = [...history.keys].flatMap((key) => (everyNode ? nodes.map((_, offset) => ({ key, offset })) : [{ key, offset: 0 }]));
+  const reads = [...history.keys].flatMap((key) =>
+    everyNode ? nodes.map((_, offset) => ({ key, offset })) : [{ key, offset: 0 }],
+  );
   let unread = 0;
   await forEachLimited(reads, 8, async ({ key, offset }, index) => {
     for (let attempt = 0; performance.now() < deadline; attempt++) {
@@ -192,22 +257,43 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
   const faketime = options.kinds.includes('clock') ? findFaketime() : undefined;
   const membership = options.kinds.includes('membership');
   const settingsJson = JSON.stringify(membership ? membershipSettings : settings);
-  const nodes = new ChaosNodes({ namespaces: options.nodeNamespaces, memberCount: options.memberCount, dataDirectory: options.dataDirectory, secretFile, faketimeLibrary: faketime, settingsJson, partitions: 64 });
+  const nodes = new ChaosNodes({
+    namespaces: options.nodeNamespaces,
+    memberCount: options.memberCount,
+    dataDirectory: options.dataDirectory,
+    secretFile,
+    faketimeLibrary: faketime,
+    settingsJson,
+    partitions: 64,
+  });
   const kinds = faketime === undefined ? options.kinds.filter((kind) => kind !== 'clock') : options.kinds;
   const history = new History();
   const timeline: string[] = [];
   const problems: string[] = [];
-  if (options.kinds.includes('clock') && faketime === undefined) problems.push('clock nemesis skipped: libfaketime not found (apt-get install -y faketime)');
+  if (options.kinds.includes('clock') && faketime === undefined)
+    problems.push('clock nemesis skipped: libfaketime not found (apt-get install -y faketime)');
   try {
-    log(`seed ${options.seed}, nemesis ${options.nemesis}, ${options.durationS}s of faults; starting ${nodes.nodes.length} nodes`);
+    log(
+      `seed ${options.seed}, nemesis ${options.nemesis}, ${options.durationS}s of faults; starting ${nodes.nodes.length} nodes`,
+    );
     await nodes.startAll();
     await awaitWriteable(nodes.members(), 60_000);
-    const workload = new Workload(() => nodes.members(), history, prng.fork(), { hotKeys: 4, setClients: 6, uniqueClients: 2, requestTimeoutMs: 2000 });
-    const nemesis = membership ? new MembershipNemesis(nodes, prng.fork(), (line) => note(timeline, line), replicaCount) : undefined;
+    const workload = new Workload(() => nodes.members(), history, prng.fork(), {
+      hotKeys: 4,
+      setClients: 6,
+      uniqueClients: 2,
+      requestTimeoutMs: 2000,
+    });
+    const nemesis = membership
+      ? new MembershipNemesis(nodes, prng.fork(), (line) => note(timeline, line), replicaCount)
+      : undefined;
     workload.start();
     await new Promise((resolve) => setTimeout(resolve, options.quietS * 1000));
     workload.phase = 'during';
-    const [faults] = await Promise.all([faultPhase(nodes, { ...options, kinds }, prng, timeline, problems), nemesis?.run(performance.now(), options.durationS * 1000, options.intervalMs)]);
+    const [faults] = await Promise.all([
+      faultPhase(nodes, { ...options, kinds }, prng, timeline, problems),
+      nemesis?.run(performance.now(), options.durationS * 1000, options.intervalMs),
+    ]);
     if (nemesis !== undefined) {
       faults.drawn.membership = nemesis.operations.length;
       faults.inflicted.membership = nemesis.operations.filter((operation) => operation.inflicted).length;
@@ -222,14 +308,23 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
     const convergence = await awaitConvergence(finalMembers, keys, options.convergenceTimeoutS * 1000);
     log(`convergence: ${JSON.stringify(convergence)}`);
     const unreadThroughMembers = await finalReads(finalMembers, history, membership ? 90_000 : 30_000, membership);
-    const membershipReport = nemesis === undefined ? undefined : await judgeMembership(nemesis, finalMembers, history, unreadThroughMembers);
+    const membershipReport =
+      nemesis === undefined ? undefined : await judgeMembership(nemesis, finalMembers, history, unreadThroughMembers);
     const verdict = checkHistory(history);
     const writes = [...history.elements.values()];
     const setWrites = writes.filter((write) => write.key.startsWith('set-'));
     const uniqueWrites = writes.filter((write) => !write.key.startsWith('set-'));
     const nodeCrashes = nodes.nodes.flatMap((node) => node.unexpectedExits);
     const report: ChaosReport = {
-      ok: verdict.lost === 0 && verdict.unexpected === 0 && verdict.resurrected === 0 && verdict.unreadKeys === 0 && convergence.converged && nodeCrashes.length === 0 && problems.length === 0 && (membershipReport === undefined || membershipHeld(membershipReport)),
+      ok:
+        verdict.lost === 0 &&
+        verdict.unexpected === 0 &&
+        verdict.resurrected === 0 &&
+        verdict.unreadKeys === 0 &&
+        convergence.converged &&
+        nodeCrashes.length === 0 &&
+        problems.length === 0 &&
+        (membershipReport === undefined || membershipHeld(membershipReport)),
       seed: options.seed,
       nemesis: options.nemesis,
       nodes: options.memberCount,
@@ -243,13 +338,24 @@ export async function runInClientNamespace(options: RunnerOptions): Promise<Chao
       resurrected: verdict.resurrected,
       unreadKeys: verdict.unreadKeys,
       siblingsMax: verdict.siblingsMax,
-      setAdd: { keys: new Set(setWrites.map((write) => write.key)).size, attempted: setWrites.length, acknowledged: setWrites.filter((write) => write.status === 'ok').length },
-      uniqueKeys: { attempted: uniqueWrites.length, acknowledged: uniqueWrites.filter((write) => write.status === 'ok').length },
+      setAdd: {
+        keys: new Set(setWrites.map((write) => write.key)).size,
+        attempted: setWrites.length,
+        acknowledged: setWrites.filter((write) => write.status === 'ok').length,
+      },
+      uniqueKeys: {
+        attempted: uniqueWrites.length,
+        acknowledged: uniqueWrites.filter((write) => write.status === 'ok').length,
+      },
       lostSample: verdict.lostSample.map((element) => `${history.elements.get(element)?.key ?? '?'}:${element}`),
       unexpectedSample: verdict.unexpectedSample,
       convergence,
       availabilityDuringFaults: availability(workload.samples),
-      latency: { before: latencyOf(workload.samples, 'before'), during: latencyOf(workload.samples, 'during'), after: latencyOf(workload.samples, 'after') },
+      latency: {
+        before: latencyOf(workload.samples, 'before'),
+        during: latencyOf(workload.samples, 'during'),
+        after: latencyOf(workload.samples, 'after'),
+      },
       nodeCrashes,
       faults,
       ...(membershipReport === undefined ? {} : { membership: membershipReport }),

@@ -54,9 +54,19 @@ function decodeValues(values: readonly string[], read: { elements: Set<number>; 
 
 /** GET one key through one node; status 0 when the request failed or timed out. */
 export async function readKey(node: ChaosNode, key: string, timeoutMs: number, query = ''): Promise<KeyRead> {
-  const read = { invokedMs: performance.now(), completedMs: 0, status: 0, context: undefined as string | undefined, elements: new Set<number>(), siblings: 0, garbage: 0 };
+  const read = {
+    invokedMs: performance.now(),
+    completedMs: 0,
+    status: 0,
+    context: undefined as string | undefined,
+    elements: new Set<number>(),
+    siblings: 0,
+    garbage: 0,
+  };
   try {
-    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}${query}`), { signal: AbortSignal.timeout(timeoutMs + 1500) });
+    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}${query}`), {
+      signal: AbortSignal.timeout(timeoutMs + 1500),
+    });
     const body = await response.text();
     read.status = response.status;
     read.context = readContextHeader(response.headers.get(contextHeaderKey) ?? undefined);
@@ -66,7 +76,12 @@ export async function readKey(node: ChaosNode, key: string, timeoutMs: number, q
     } else if (response.status === 300) {
       const siblings = asSiblingsJson(JSON.parse(body))?.siblings ?? [];
       read.siblings = siblings.length;
-      decodeValues(siblings.flatMap((sibling) => ('deleted' in sibling ? [] : [Buffer.from(sibling.value, 'base64').toString('utf8')])), read);
+      decodeValues(
+        siblings.flatMap((sibling) =>
+          'deleted' in sibling ? [] : [Buffer.from(sibling.value, 'base64').toString('utf8')],
+        ),
+        read,
+      );
     }
   } catch {
     read.status = 0;
@@ -76,11 +91,22 @@ export async function readKey(node: ChaosNode, key: string, timeoutMs: number, q
 }
 
 /** PUT; true only on 204 (an acknowledgement). */
-export async function writeKey(node: ChaosNode, key: string, value: string, context: string | undefined, timeoutMs: number): Promise<boolean> {
+export async function writeKey(
+  node: ChaosNode,
+  key: string,
+  value: string,
+  context: string | undefined,
+  timeoutMs: number,
+): Promise<boolean> {
   try {
     const headers: Record<string, string> = { 'content-type': 'text/plain' };
     if (context !== undefined) headers[contextHeaderKey] = context;
-    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}`), { method: 'PUT', body: value, headers, signal: AbortSignal.timeout(timeoutMs + 1500) });
+    const response = await fetch(keyUrl(node, key, `timeout_ms=${timeoutMs}`), {
+      method: 'PUT',
+      body: value,
+      headers,
+      signal: AbortSignal.timeout(timeoutMs + 1500),
+    });
     await response.arrayBuffer();
     return response.status === 204;
   } catch {
@@ -90,7 +116,15 @@ export async function writeKey(node: ChaosNode, key: string, value: string, cont
 
 export function recordRead(history: History, key: string, read: KeyRead, final: boolean): void {
   if (read.status !== 200 && read.status !== 300 && read.status !== 404) return;
-  history.reads.push({ key, invokedMs: read.invokedMs, completedMs: read.completedMs, elements: read.elements, garbage: read.garbage, siblings: read.siblings, final });
+  history.reads.push({
+    key,
+    invokedMs: read.invokedMs,
+    completedMs: read.completedMs,
+    elements: read.elements,
+    garbage: read.garbage,
+    siblings: read.siblings,
+    final,
+  });
 }
 
 /** A write of `key` begins now, carrying `carried` (the new element among them): the simulator's history shape. */
@@ -125,7 +159,8 @@ export class Workload {
 
   start(): void {
     this.running = true;
-    for (let client = 0; client < this.options.setClients; client++) this.loops.push(this.loop((node) => this.setAdd(node, this.hotKey(client % this.options.hotKeys))));
+    for (let client = 0; client < this.options.setClients; client++)
+      this.loops.push(this.loop((node) => this.setAdd(node, this.hotKey(client % this.options.hotKeys))));
     for (let client = 0; client < this.options.uniqueClients; client++) {
       let sequence = 0;
       this.loops.push(this.loop((node) => this.uniqueWrite(node, `u-${client}-${sequence++}`)));
@@ -165,7 +200,13 @@ export class Workload {
     recordRead(this.history, key, read, false);
     if (read.status !== 200 && read.status !== 300 && read.status !== 404) return false;
     const write = invokeWrite(this.history, key, (element) => new Set(read.elements).add(element));
-    const acknowledged = await writeKey(node, key, formatElements(write.carried), read.context, this.options.requestTimeoutMs);
+    const acknowledged = await writeKey(
+      node,
+      key,
+      formatElements(write.carried),
+      read.context,
+      this.options.requestTimeoutMs,
+    );
     complete(write, acknowledged);
     return acknowledged;
   }

@@ -45,7 +45,11 @@ export function exitCodeForHttpStatus(status: number): ExitCode {
 
 /** fetch() rejects with a TypeError ("fetch failed") when it cannot connect, and with a TimeoutError or AbortError when its signal fires. */
 function isUnreachable(error: Error): boolean {
-  return error.name === 'TimeoutError' || error.name === 'AbortError' || (error instanceof TypeError && error.message === 'fetch failed');
+  return (
+    error.name === 'TimeoutError' ||
+    error.name === 'AbortError' ||
+    (error instanceof TypeError && error.message === 'fetch failed')
+  );
 }
 
 /** The exit code any error thrown by a command ends it with. */
@@ -58,7 +62,8 @@ export function exitCodeOf(error: unknown): ExitCode {
 /** The message of an error for the one stderr line; a failed connection names its cause (ECONNREFUSED...). */
 export function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error) return `cannot reach the node: ${error.cause.message}`;
+  if (error instanceof TypeError && error.message === 'fetch failed' && error.cause instanceof Error)
+    return `cannot reach the node: ${error.cause.message}`;
   // A node's own coded failure (a start that cannot open a file or port) names its code, as answers from a node do.
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && code.startsWith('EVERWRITE_')) return `${error.message} [${code}]`;

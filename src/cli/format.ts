@@ -17,13 +17,15 @@ export function parseNodeUrl(text: string): URL {
   } catch {
     throw new UsageError(`--node must be a URL such as http://127.0.0.1:8001, got ${JSON.stringify(text)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--node must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--node must be an http:// or https:// URL, got ${JSON.stringify(text)}`);
   return url;
 }
 
 /** A positive integer option (--w, --r); throws an Error naming the option otherwise. */
 export function parsePositiveInteger(text: string, option: string): number {
-  if (!/^[1-9][0-9]{0,14}$/.test(text)) throw new Error(`${option} must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!/^[1-9][0-9]{0,14}$/.test(text))
+    throw new Error(`${option} must be a positive integer, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -67,7 +69,8 @@ export function formatServerError(status: number, bodyText: string): string {
     const parsed: unknown = JSON.parse(bodyText);
     if (typeof parsed === 'object' && parsed !== null) {
       const { code, message } = parsed as Record<string, unknown>;
-      if (typeof code === 'string' && typeof message === 'string') return `everwrite: ${message} [${code}, HTTP ${status}]\n`;
+      if (typeof code === 'string' && typeof message === 'string')
+        return `everwrite: ${message} [${code}, HTTP ${status}]\n`;
     }
   } catch {
     // Not one of our JSON errors (a proxy, another server): show what came back.
@@ -85,7 +88,11 @@ function siblingBodyOf(sibling: Sibling): SiblingBody {
   // The client reads a missing Last-Modified as the epoch; the 300 shape says "unknown" as ''.
   const lastModified = sibling.lastModified.getTime() === 0 ? '' : sibling.lastModified.toISOString();
   if (sibling.deleted) return { deleted: true, lastModified };
-  return { value: Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString('base64'), contentType: sibling.contentType, lastModified };
+  return {
+    value: Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString('base64'),
+    contentType: sibling.contentType,
+    lastModified,
+  };
 }
 
 /**

@@ -25,7 +25,12 @@ const registrars: ReadonlyMap<string, Registrar> = new Map<string, Registrar>([
   [
     'cluster',
     async (program) => {
-      const [{ registerClusterCommands }, { registerClusterRepairCommand }, { registerClusterMembershipCommands }] = await Promise.all([import('./commands/cluster.ts'), import('./commands/cluster-repair.ts'), import('./commands/cluster-membership.ts')]);
+      const [{ registerClusterCommands }, { registerClusterRepairCommand }, { registerClusterMembershipCommands }] =
+        await Promise.all([
+          import('./commands/cluster.ts'),
+          import('./commands/cluster-repair.ts'),
+          import('./commands/cluster-membership.ts'),
+        ]);
       const cluster = registerClusterCommands(program);
       registerClusterRepairCommand(cluster);
       registerClusterMembershipCommands(cluster);
@@ -40,14 +45,16 @@ const registrars: ReadonlyMap<string, Registrar> = new Map<string, Registrar>([
 /** The registrars a command line needs: none for the version, its command's, or every one (once each) when it names none we know. */
 function registrarsFor(argv: readonly string[]): Registrar[] {
   const command = argv.slice(2).find((argument) => !argument.startsWith('-'));
-  if (command === undefined && argv.slice(2).some((argument) => argument === '-V' || argument === '--version')) return [];
+  if (command === undefined && argv.slice(2).some((argument) => argument === '-V' || argument === '--version'))
+    return [];
   const only = command === undefined ? undefined : registrars.get(command);
   return only === undefined ? [...new Set(registrars.values())] : [only];
 }
 
 /** package.json sits two folders up from both src/cli/main.ts and dist/cli/main.js. */
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }
 
 const program = new Command('everwrite')
@@ -57,7 +64,12 @@ const program = new Command('everwrite')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(formatFailure(text.replace(/^error: /, '').trimEnd())) })
   .showHelpAfterError('(add --help for usage)')
-  .addOption(new Option('--ca <file>', 'CA certificate (PEM) to trust for https:// nodes, besides the system\'s roots (docs/SECURITY.md)').env(caFileEnvironmentVariable))
+  .addOption(
+    new Option(
+      '--ca <file>',
+      "CA certificate (PEM) to trust for https:// nodes, besides the system's roots (docs/SECURITY.md)",
+    ).env(caFileEnvironmentVariable),
+  )
   .hook('preAction', async () => {
     const caFile = program.opts<{ ca?: string }>().ca;
     if (caFile !== undefined) await trustCaFile(caFile);

@@ -21,15 +21,26 @@ function caOption(): { readonly ca?: readonly string[] } {
 export function openNodeClient(node: string, timeoutMs: number): EverwriteClient {
   parseNodeUrl(node);
   try {
-    return new EverwriteClient({ nodes: [node], routing: 'server', timeoutMs, ...credentialsFromEnvironment(), ...caOption() });
+    return new EverwriteClient({
+      nodes: [node],
+      routing: 'server',
+      timeoutMs,
+      ...credentialsFromEnvironment(),
+      ...caOption(),
+    });
   } catch (error) {
-    if (isEverwriteClientError(error) && error.code === clientErrorCodes.badRequest) throw new UsageError(error.message);
+    if (isEverwriteClientError(error) && error.code === clientErrorCodes.badRequest)
+      throw new UsageError(error.message);
     throw error;
   }
 }
 
 /** Runs `body` with a client of the node, closed afterwards (so no keep-alive socket holds the process); its errors become the CLI's. */
-export async function withNodeClient<T>(node: string, timeoutMs: number, body: (client: EverwriteClient) => Promise<T>): Promise<T> {
+export async function withNodeClient<T>(
+  node: string,
+  timeoutMs: number,
+  body: (client: EverwriteClient) => Promise<T>,
+): Promise<T> {
   const client = openNodeClient(node, timeoutMs);
   try {
     return await body(client);
@@ -50,7 +61,11 @@ function networkCause(error: EverwriteClientError): string {
  * with the exit code of its status; on the way, the node as the user named it.
  */
 export function cliFailureOf(node: string, error: EverwriteClientError, timeoutMs: number): CliFailure {
-  if (error.status !== undefined) return new CliFailure(`${error.message} [${error.code}, HTTP ${error.status}]`, exitCodeForHttpStatus(error.status));
+  if (error.status !== undefined)
+    return new CliFailure(
+      `${error.message} [${error.code}, HTTP ${error.status}]`,
+      exitCodeForHttpStatus(error.status),
+    );
   switch (error.code) {
     case clientErrorCodes.timeout:
       return new CliFailure(`no answer from ${node} within ${timeoutMs} ms`, exitCodes.unavailable);

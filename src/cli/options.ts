@@ -21,7 +21,10 @@ function checkNodeUrl(text: string): string {
 
 /** `--node <url>`: the flag, else $EVERWRITE_NODE, else http://127.0.0.1:8001; both checked the same way. */
 export function nodeOption(description = 'HTTP address of the node to talk to'): Option {
-  return new Option('--node <url>', description).env(nodeEnvironmentVariable).default(defaultNodeUrl).argParser(checkNodeUrl);
+  return new Option('--node <url>', description)
+    .env(nodeEnvironmentVariable)
+    .default(defaultNodeUrl)
+    .argParser(checkNodeUrl);
 }
 
 /** `--json`: print the command's data as one JSON document on stdout. */
@@ -30,10 +33,15 @@ export function jsonOption(shape: string): Option {
 }
 
 /** The variables the CLI takes credentials from (decision 0025): never a flag, which `ps` would show. */
-export const credentialVariables = Object.freeze({ user: 'EVERWRITE_USER', password: 'EVERWRITE_PASSWORD', token: 'EVERWRITE_TOKEN' });
+export const credentialVariables = Object.freeze({
+  user: 'EVERWRITE_USER',
+  password: 'EVERWRITE_PASSWORD',
+  token: 'EVERWRITE_TOKEN',
+});
 
 /** The CLI's credentials: a bearer token, or a user and password (Basic), or none. */
-export type Credentials = { readonly token: string } | { readonly user: string; readonly password: string } | Record<string, never>;
+export type Credentials =
+  { readonly token: string } | { readonly user: string; readonly password: string } | Record<string, never>;
 
 /**
  * The credentials EVERWRITE_TOKEN (first) or EVERWRITE_USER and EVERWRITE_PASSWORD give; none when
@@ -52,7 +60,8 @@ export function credentialsFromEnvironment(environment: NodeJS.ProcessEnv = proc
 export function authorizationHeader(environment: NodeJS.ProcessEnv = process.env): string | undefined {
   const credentials = credentialsFromEnvironment(environment);
   if ('token' in credentials) return `Bearer ${credentials.token}`;
-  if ('user' in credentials) return `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
+  if ('user' in credentials)
+    return `Basic ${Buffer.from(`${credentials.user}:${credentials.password}`, 'utf8').toString('base64')}`;
   return undefined;
 }
 

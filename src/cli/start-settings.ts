@@ -12,7 +12,29 @@ import { parseSeed, parseWeight } from '../server/view-boot.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The settings, by their config-file key; the flag is the key in kebab case, the variable EVERWRITE_ in snake case. */
-export const startSettingNames = ['nodeId', 'listen', 'http', 'resp', 'data', 'seeds', 'engine', 'secretFile', 'partitions', 'zone', 'weight', 'logLevel', 'settingsJson', 'limitsJson', 'tls', 'tlsCertFile', 'tlsKeyFile', 'tlsCaFile', 'corsOrigins', 'insecure', 'metricsPublic'] as const;
+export const startSettingNames = [
+  'nodeId',
+  'listen',
+  'http',
+  'resp',
+  'data',
+  'seeds',
+  'engine',
+  'secretFile',
+  'partitions',
+  'zone',
+  'weight',
+  'logLevel',
+  'settingsJson',
+  'limitsJson',
+  'tls',
+  'tlsCertFile',
+  'tlsKeyFile',
+  'tlsCaFile',
+  'corsOrigins',
+  'insecure',
+  'metricsPublic',
+] as const;
 export type StartSettingName = (typeof startSettingNames)[number];
 
 export const engineKinds: readonly EngineKind[] = ['lmdb', 'level', 'memory'];
@@ -22,7 +44,8 @@ export const partitionsMax = 16_384;
 const textBytesMax = 4096;
 
 export const flagOf = (name: string): string => `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
-export const environmentVariableOf = (name: string): string => `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
+export const environmentVariableOf = (name: string): string =>
+  `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`;
 
 /** Runs a parser whose Error messages are plain; the message gets the setting's origin in front. */
 function checked<T>(where: string, parse: () => T): T {
@@ -47,13 +70,15 @@ function nonEmptyText(value: unknown): string {
 export function parseHostPort(value: unknown): HostPort {
   const match = /^(.*):(\d{1,5})$/.exec(text(value).trim());
   const port = match ? Number(match[2]) : NaN;
-  if (!match || match[1] === '' || port > 65535) throw new Error(`must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(value)}`);
+  if (!match || match[1] === '' || port > 65535)
+    throw new Error(`must be HOST:PORT with a port from 0 to 65535, got ${JSON.stringify(value)}`);
   return { host: match[1] as string, port };
 }
 
 function oneOf<T extends string>(choices: readonly T[]): (value: unknown) => T {
   return (value) => {
-    if (typeof value !== 'string' || !(choices as readonly string[]).includes(value)) throw new Error(`must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string' || !(choices as readonly string[]).includes(value))
+      throw new Error(`must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
     return value as T;
   };
 }
@@ -67,7 +92,8 @@ function wholeNumber(value: unknown): number {
 
 function partitionCount(value: unknown): number {
   const count = wholeNumber(value);
-  if (count < 1 || count > partitionsMax || (count & (count - 1)) !== 0) throw new Error(`must be a power of two from 1 to ${partitionsMax}, got ${count}`);
+  if (count < 1 || count > partitionsMax || (count & (count - 1)) !== 0)
+    throw new Error(`must be a power of two from 1 to ${partitionsMax}, got ${count}`);
   return count;
 }
 
@@ -75,23 +101,35 @@ function partitionCount(value: unknown): number {
 export function parseSeedList(value: unknown): ClusterMember[] {
   if (Array.isArray(value)) {
     return value.map((entry, index) => {
-      if (typeof entry !== 'string') throw new Error(`entry ${index} must be a string like "n1@127.0.0.1:7001", got ${JSON.stringify(entry)}`);
+      if (typeof entry !== 'string')
+        throw new Error(`entry ${index} must be a string like "n1@127.0.0.1:7001", got ${JSON.stringify(entry)}`);
       return parseSeed(entry);
     });
   }
-  if (typeof value !== 'string') throw new Error(`must be a comma-separated string or a JSON array of strings, got ${JSON.stringify(value)}`);
-  return value.split(',').filter((seed) => seed.trim() !== '').map(parseSeed);
+  if (typeof value !== 'string')
+    throw new Error(`must be a comma-separated string or a JSON array of strings, got ${JSON.stringify(value)}`);
+  return value
+    .split(',')
+    .filter((seed) => seed.trim() !== '')
+    .map(parseSeed);
 }
 
 /** CORS origins: a comma-separated list (flags, variables) or a JSON array (config file), each checked (api/http/cors.ts). */
 export function parseCorsOriginList(value: unknown): string[] {
   if (Array.isArray(value)) return parseCorsOrigins(value);
-  if (typeof value !== 'string') throw new Error(`must be a comma-separated string or a JSON array of origins, got ${JSON.stringify(value)}`);
-  return parseCorsOrigins(value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''));
+  if (typeof value !== 'string')
+    throw new Error(`must be a comma-separated string or a JSON array of origins, got ${JSON.stringify(value)}`);
+  return parseCorsOrigins(
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  );
 }
 
 function weight(value: unknown): number {
-  if (typeof value !== 'number' && typeof value !== 'string') throw new Error(`must be a number, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' && typeof value !== 'string')
+    throw new Error(`must be a number, got ${JSON.stringify(value)}`);
   // parseWeight names its subject first; here the origin (checked) comes first instead.
   const subject = 'weight';
   try {
@@ -113,13 +151,25 @@ export const tlsPortNames = ['http', 'resp', 'peer'] as const;
 
 /** Which ports speak TLS: "all", "none", or a comma-separated list (or, in the config file, an array) of http, resp, peer. */
 export function parseTlsPorts(value: unknown): TlsPorts {
-  const names = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((name) => name.trim()).filter((name) => name !== '') : undefined;
-  if (names === undefined) throw new Error(`must be "all", "none" or a list of ${tlsPortNames.join(', ')}, got ${JSON.stringify(value)}`);
+  const names = Array.isArray(value)
+    ? value
+    : typeof value === 'string'
+      ? value
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== '')
+      : undefined;
+  if (names === undefined)
+    throw new Error(`must be "all", "none" or a list of ${tlsPortNames.join(', ')}, got ${JSON.stringify(value)}`);
   if (names.length === 1 && (names[0] === 'all' || names[0] === 'none')) {
     const on = names[0] === 'all';
     return { http: on, resp: on, peer: on };
   }
-  for (const name of names) if (!(tlsPortNames as readonly unknown[]).includes(name)) throw new Error(`must be "all", "none" or a list of ${tlsPortNames.join(', ')}; unknown port ${JSON.stringify(name)}`);
+  for (const name of names)
+    if (!(tlsPortNames as readonly unknown[]).includes(name))
+      throw new Error(
+        `must be "all", "none" or a list of ${tlsPortNames.join(', ')}; unknown port ${JSON.stringify(name)}`,
+      );
   return { http: names.includes('http'), resp: names.includes('resp'), peer: names.includes('peer') };
 }
 
@@ -178,17 +228,26 @@ export interface ResolvedStartSettings {
 export function checkConfigFile(path: string, content: unknown): Record<string, unknown> {
   if (!isPlainObject(content)) throw new UsageError(`config file ${path}: must be a JSON object of settings`);
   for (const key of Object.keys(content)) {
-    if (!(startSettingNames as readonly string[]).includes(key)) throw new UsageError(`config file ${path}: unknown key ${JSON.stringify(key)}; known: ${startSettingNames.join(', ')}`);
+    if (!(startSettingNames as readonly string[]).includes(key))
+      throw new UsageError(
+        `config file ${path}: unknown key ${JSON.stringify(key)}; known: ${startSettingNames.join(', ')}`,
+      );
   }
   return content;
 }
 
 /** One setting's value and origin: a typed flag, else the file, else the variable, else the flag's default. */
-function pick(name: StartSettingName, sources: SettingSources, file: Record<string, unknown>): { value: unknown; where: string; given: boolean } | undefined {
+function pick(
+  name: StartSettingName,
+  sources: SettingSources,
+  file: Record<string, unknown>,
+): { value: unknown; where: string; given: boolean } | undefined {
   const variable = environmentVariableOf(name);
   if (sources.typed.has(name)) return { value: sources.flags[name], where: flagOf(name), given: true };
-  if (file[name] !== undefined) return { value: file[name], where: `config file ${sources.file?.path ?? ''}: "${name}"`, given: true };
-  if (sources.environment[variable] !== undefined) return { value: sources.environment[variable], where: variable, given: true };
+  if (file[name] !== undefined)
+    return { value: file[name], where: `config file ${sources.file?.path ?? ''}: "${name}"`, given: true };
+  if (sources.environment[variable] !== undefined)
+    return { value: sources.environment[variable], where: variable, given: true };
   if (sources.flags[name] !== undefined) return { value: sources.flags[name], where: flagOf(name), given: false };
   return undefined;
 }
@@ -210,7 +269,11 @@ export function resolveStartSettings(sources: SettingSources): ResolvedStartSett
 }
 
 /** One setting checked by the schema, a refusal naming `where` (for commands sharing a setting of `start`). */
-export function checkStartSetting<K extends StartSettingName>(name: K, value: unknown, where: string): ReturnType<(typeof parsers)[K]> {
+export function checkStartSetting<K extends StartSettingName>(
+  name: K,
+  value: unknown,
+  where: string,
+): ReturnType<(typeof parsers)[K]> {
   return checked(where, () => parsers[name](value) as ReturnType<(typeof parsers)[K]>);
 }
 

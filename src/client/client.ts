@@ -12,8 +12,22 @@ import { badArgument, clientErrorCodes, EverwriteClientError, isEverwriteClientE
 import { HttpExchanger, NetworkFailure, type HttpAnswer, type HttpCall } from './http-exchange.ts';
 import { ConcurrencyLimiter } from './limiter.ts';
 import { NodeSet } from './node-set.ts';
-import { checkInteger, clientOptionLimits, resolveClientOptions, type EverwriteClientOptions, type ResolvedClientOptions } from './options.ts';
-import { contextHeaderName, errorFromAnswer, jsonAnswer, parseGetAnswer, parseWriteAnswer, type GetResult, type Sibling } from './responses.ts';
+import {
+  checkInteger,
+  clientOptionLimits,
+  resolveClientOptions,
+  type EverwriteClientOptions,
+  type ResolvedClientOptions,
+} from './options.ts';
+import {
+  contextHeaderName,
+  errorFromAnswer,
+  jsonAnswer,
+  parseGetAnswer,
+  parseWriteAnswer,
+  type GetResult,
+  type Sibling,
+} from './responses.ts';
 import { RingView, type KeyRoute } from './ring-view.ts';
 
 export interface ReadOptions {
@@ -156,40 +170,73 @@ export class EverwriteClient {
     this.options = resolveClientOptions(options);
     const resolved = this.options;
     this.nodes = new NodeSet(resolved.nodes, resolved.backoffMs, resolved.backoffMaxMs);
-    this.exchanger = new HttpExchanger(resolved.maxConcurrency, resolved.responseBytesMax, resolved.ca, resolved.authorization);
+    this.exchanger = new HttpExchanger(
+      resolved.maxConcurrency,
+      resolved.responseBytesMax,
+      resolved.ca,
+      resolved.authorization,
+    );
     this.limiter = new ConcurrencyLimiter(resolved.maxConcurrency, resolved.maxQueued);
-    this.ringView = resolved.routing === 'client' ? new RingView(this.nodes, (index, path) => this.fetchJson(index, path), resolved.ringRefreshMs) : undefined;
+    this.ringView =
+      resolved.routing === 'client'
+        ? new RingView(this.nodes, (index, path) => this.fetchJson(index, path), resolved.ringRefreshMs)
+        : undefined;
   }
 
   // ---- data --------------------------------------------------------------------------------------
 
   /** Reads a key: every concurrent version and the context covering them (`found: false` when absent or deleted). */
   get(bucket: string, key: string, options: ReadOptions = {}): Promise<GetResult> {
-    return this.run(() => ({
-      http: { method: 'GET', path: keyPath(bucket, key) + quorumQuery({ r: options.r }) },
-      idempotent: true,
-      address: { bucket, key },
-      parse: parseGetAnswer,
-    }), options.timeoutMs);
+    return this.run(
+      () => ({
+        http: { method: 'GET', path: keyPath(bucket, key) + quorumQuery({ r: options.r }) },
+        idempotent: true,
+        address: { bucket, key },
+        parse: parseGetAnswer,
+      }),
+      options.timeoutMs,
+    );
   }
 
   /** Writes a value; with the context of a read it supersedes what that read returned, without one it is concurrent with it. */
-  put(bucket: string, key: string, value: Uint8Array | string, options: PutOptions = {}): Promise<{ readonly context: string }> {
+  put(
+    bucket: string,
+    key: string,
+    value: Uint8Array | string,
+    options: PutOptions = {},
+  ): Promise<{ readonly context: string }> {
     return this.run(() => {
       const body = encodeValue(value);
       const contentType = options.contentType ?? (typeof value === 'string' ? textContentType : bytesContentType);
-      return { http: { method: 'PUT', path: keyPath(bucket, key) + quorumQuery({ w: options.w }), headers: this.writeHeaders(options.context, contentType), body }, idempotent: false, address: { bucket, key }, parse: parseWriteAnswer };
+      return {
+        http: {
+          method: 'PUT',
+          path: keyPath(bucket, key) + quorumQuery({ w: options.w }),
+          headers: this.writeHeaders(options.context, contentType),
+          body,
+        },
+        idempotent: false,
+        address: { bucket, key },
+        parse: parseWriteAnswer,
+      };
     }, options.timeoutMs);
   }
 
   /** Deletes what the context covers (a tombstone); the answer is the tombstone's context. */
   delete(bucket: string, key: string, options: WriteOptions = {}): Promise<{ readonly context: string }> {
-    return this.run(() => ({
-      http: { method: 'DELETE', path: keyPath(bucket, key) + quorumQuery({ w: options.w }), headers: this.writeHeaders(options.context, undefined) },
-      idempotent: false,
-      address: { bucket, key },
-      parse: parseWriteAnswer,
-    }), options.timeoutMs);
+    return this.run(
+      () => ({
+        http: {
+          method: 'DELETE',
+          path: keyPath(bucket, key) + quorumQuery({ w: options.w }),
+          headers: this.writeHeaders(options.context, undefined),
+        },
+        idempotent: false,
+        address: { bucket, key },
+        parse: parseWriteAnswer,
+      }),
+      options.timeoutMs,
+    );
   }
 
   private writeHeaders(context: string | undefined, contentType: string | undefined): Record<string, string> {
@@ -209,7 +256,12 @@ export class EverwriteClient {
    * kept as siblings, and the next read (and so the next update) merges them. `merge` must
    * therefore be safe to apply again to its own output (a union, a max), and may run more than once.
    */
-  async update(bucket: string, key: string, merge: MergeFunction, options: UpdateOptions = {}): Promise<{ readonly context: string; readonly attempts: number }> {
+  async update(
+    bucket: string,
+    key: string,
+    merge: MergeFunction,
+    options: UpdateOptions = {},
+  ): Promise<{ readonly context: string; readonly attempts: number }> {
     if (typeof merge !== 'function') throw badArgument('merge must be a function');
     const retries = checkInteger('retries', options.retries ?? 5, 0, updateRetriesMax);
     const timeout = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
@@ -218,8 +270,16 @@ export class EverwriteClient {
         const read = await this.get(bucket, key, { ...(options.r === undefined ? {} : { r: options.r }), ...timeout });
         const live = read.siblings.filter((sibling) => !sibling.deleted);
         const value = merge(live);
-        const contentType = options.contentType ?? live[0]?.contentType ?? (typeof value === 'string' ? textContentType : bytesContentType);
-        const written = await this.put(bucket, key, value, { context: read.context, contentType, ...(options.w === undefined ? {} : { w: options.w }), ...timeout });
+        const contentType =
+          options.contentType ??
+          live[0]?.contentType ??
+          (typeof value === 'string' ? textContentType : bytesContentType);
+        const written = await this.put(bucket, key, value, {
+          context: read.context,
+          contentType,
+          ...(options.w === undefined ? {} : { w: options.w }),
+          ...timeout,
+        });
         return { context: written.context, attempts: attempt };
       } catch (error) {
         if (attempt > retries || !retryableForUpdate(error) || this.closing !== undefined) throw error;
@@ -238,58 +298,110 @@ export class EverwriteClient {
    */
   listKeys(bucket: string, options: ListKeysOptions = {}): AsyncGenerator<string, void, undefined> {
     keyPagePath(bucket, undefined, options.pageKeys);
-    return iterateKeys((continuation) => this.listKeysPage(bucket, { ...options, ...(continuation === undefined ? {} : { continuation }) }), options.allowPartial === true);
+    return iterateKeys(
+      (continuation) =>
+        this.listKeysPage(bucket, { ...options, ...(continuation === undefined ? {} : { continuation }) }),
+      options.allowPartial === true,
+    );
   }
 
   /** One page of a bucket's keys and the continuation to pass for the next (null at the end). */
-  listKeysPage(bucket: string, options: { readonly continuation?: string; readonly pageKeys?: number; readonly timeoutMs?: number } = {}): Promise<KeyPage> {
-    return this.run(() => ({ http: { method: 'GET', path: keyPagePath(bucket, options.continuation, options.pageKeys) }, idempotent: true, parse: parseKeyPage }), options.timeoutMs);
+  listKeysPage(
+    bucket: string,
+    options: { readonly continuation?: string; readonly pageKeys?: number; readonly timeoutMs?: number } = {},
+  ): Promise<KeyPage> {
+    return this.run(
+      () => ({
+        http: { method: 'GET', path: keyPagePath(bucket, options.continuation, options.pageKeys) },
+        idempotent: true,
+        parse: parseKeyPage,
+      }),
+      options.timeoutMs,
+    );
   }
 
   // ---- buckets and cluster -----------------------------------------------------------------------
 
   async getProps(bucket: string, options: { readonly timeoutMs?: number } = {}): Promise<BucketProps> {
-    const props = await this.run(() => ({ http: { method: 'GET', path: bucketPath(bucket) }, idempotent: true, parse: jsonAnswer }), options.timeoutMs);
+    const props = await this.run(
+      () => ({ http: { method: 'GET', path: bucketPath(bucket) }, idempotent: true, parse: jsonAnswer }),
+      options.timeoutMs,
+    );
     return this.noteProps(bucket, props);
   }
 
   /** Changes some of a bucket's properties; answers all of them after the change. */
-  async setProps(bucket: string, patch: BucketPropsPatch, options: { readonly timeoutMs?: number } = {}): Promise<BucketProps> {
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badArgument('patch must be an object such as {"n": 3}');
+  async setProps(
+    bucket: string,
+    patch: BucketPropsPatch,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<BucketProps> {
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw badArgument('patch must be an object such as {"n": 3}');
     const body = Buffer.from(JSON.stringify(patch), 'utf8');
-    const props = await this.run(() => ({ http: { method: 'PUT', path: bucketPath(bucket), headers: { 'content-type': 'application/json' }, body }, idempotent: false, parse: jsonAnswer }), options.timeoutMs);
+    const props = await this.run(
+      () => ({
+        http: { method: 'PUT', path: bucketPath(bucket), headers: { 'content-type': 'application/json' }, body },
+        idempotent: false,
+        parse: jsonAnswer,
+      }),
+      options.timeoutMs,
+    );
     return this.noteProps(bucket, props);
   }
 
   /** Returns a bucket to the cluster's defaults (DELETE /buckets/{b}/props); answers them. Idempotent. */
   async deleteProps(bucket: string, options: { readonly timeoutMs?: number } = {}): Promise<BucketProps> {
-    const props = await this.run(() => ({ http: { method: 'DELETE', path: bucketPath(bucket) }, idempotent: true, parse: jsonAnswer }), options.timeoutMs);
+    const props = await this.run(
+      () => ({ http: { method: 'DELETE', path: bucketPath(bucket) }, idempotent: true, parse: jsonAnswer }),
+      options.timeoutMs,
+    );
     return this.noteProps(bucket, props);
   }
 
   private noteProps(bucket: string, props: unknown): BucketProps {
     const n = (props as { n?: unknown } | null)?.n;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new EverwriteClientError({ code: clientErrorCodes.badResponse, message: 'bucket properties came without a valid n' });
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+      throw new EverwriteClientError({
+        code: clientErrorCodes.badResponse,
+        message: 'bucket properties came without a valid n',
+      });
     this.ringView?.rememberReplicas(bucket, n);
     return props as BucketProps;
   }
 
   /** One node's view of the cluster (GET /admin/status on the next node). */
   async status(options: { readonly timeoutMs?: number } = {}): Promise<ClusterStatus> {
-    return this.run(() => ({
-      http: { method: 'GET', path: '/admin/status' },
-      idempotent: true,
-      parse: (answer, node) => {
-        const body = jsonAnswer(answer, node) as { id?: unknown; members?: unknown };
-        if (typeof body?.id !== 'string' || !Array.isArray(body.members)) throw new EverwriteClientError({ code: clientErrorCodes.badResponse, message: `${node} answered a status without id and members`, status: answer.status, node });
-        return { node, id: body.id, members: body.members as MemberStatus[] };
-      },
-    }), options.timeoutMs);
+    return this.run(
+      () => ({
+        http: { method: 'GET', path: '/admin/status' },
+        idempotent: true,
+        parse: (answer, node) => {
+          const body = jsonAnswer(answer, node) as { id?: unknown; members?: unknown };
+          if (typeof body?.id !== 'string' || !Array.isArray(body.members))
+            throw new EverwriteClientError({
+              code: clientErrorCodes.badResponse,
+              message: `${node} answered a status without id and members`,
+              status: answer.status,
+              node,
+            });
+          return { node, id: body.id, members: body.members as MemberStatus[] };
+        },
+      }),
+      options.timeoutMs,
+    );
   }
 
   stats(): ClientStats {
     const ring = this.ringView?.stats();
-    return { ...this.counters, ringRefreshes: ring?.ringRefreshes ?? 0, ringRefreshFailures: ring?.ringRefreshFailures ?? 0, ringVersion: ring?.ringVersion, inFlight: this.limiter.inFlight, queued: this.limiter.queued };
+    return {
+      ...this.counters,
+      ringRefreshes: ring?.ringRefreshes ?? 0,
+      ringRefreshFailures: ring?.ringRefreshFailures ?? 0,
+      ringVersion: ring?.ringVersion,
+      inFlight: this.limiter.inFlight,
+      queued: this.limiter.queued,
+    };
   }
 
   /** Client routing: fetches the ring now instead of waiting for the next period (e.g. after a membership change). */
@@ -315,7 +427,10 @@ export class EverwriteClient {
 
   /** Builds the call (argument errors reject, never throw), waits for a slot, sends it. */
   private async run<T>(build: () => CallSpec<T>, timeoutMs: number | undefined): Promise<T> {
-    const budgetMs = timeoutMs === undefined ? this.options.timeoutMs : checkInteger('timeoutMs', timeoutMs, 1, clientOptionLimits.timeoutMsMax);
+    const budgetMs =
+      timeoutMs === undefined
+        ? this.options.timeoutMs
+        : checkInteger('timeoutMs', timeoutMs, 1, clientOptionLimits.timeoutMsMax);
     const spec = build();
     const deadlineMs = performance.now() + budgetMs;
     await this.limiter.acquire();
@@ -336,8 +451,17 @@ export class EverwriteClient {
     for (;;) {
       const index = this.pick(route, tried);
       const remainingMs = Math.floor(deadlineMs - performance.now());
-      if (remainingMs <= 0) throw new EverwriteClientError({ code: clientErrorCodes.timeout, message: `no answer within ${budgetMs} ms${lastFailure === undefined ? '' : ` (last failure: ${lastFailure.message})`}`, cause: lastFailure });
-      if (index === undefined) throw lastFailure ?? new EverwriteClientError({ code: clientErrorCodes.unavailable, message: 'no node to send the request to' });
+      if (remainingMs <= 0)
+        throw new EverwriteClientError({
+          code: clientErrorCodes.timeout,
+          message: `no answer within ${budgetMs} ms${lastFailure === undefined ? '' : ` (last failure: ${lastFailure.message})`}`,
+          cause: lastFailure,
+        });
+      if (index === undefined)
+        throw (
+          lastFailure ??
+          new EverwriteClientError({ code: clientErrorCodes.unavailable, message: 'no node to send the request to' })
+        );
       if (tried.size > 0) this.counters.retries++;
       tried.add(index);
       this.count(route, index, spec);
@@ -392,13 +516,44 @@ export class EverwriteClient {
     return unavailable;
   }
 
-  private networkError(thrown: unknown, node: string, index: number, budgetMs: number): { kind: string; error: EverwriteClientError } {
+  private networkError(
+    thrown: unknown,
+    node: string,
+    index: number,
+    budgetMs: number,
+  ): { kind: string; error: EverwriteClientError } {
     if (!(thrown instanceof NetworkFailure)) throw thrown;
-    if (thrown.kind === 'tooLarge') return { kind: thrown.kind, error: new EverwriteClientError({ code: clientErrorCodes.badResponse, message: thrown.message, node, cause: thrown }) };
+    if (thrown.kind === 'tooLarge')
+      return {
+        kind: thrown.kind,
+        error: new EverwriteClientError({
+          code: clientErrorCodes.badResponse,
+          message: thrown.message,
+          node,
+          cause: thrown,
+        }),
+      };
     this.nodes.failed(index);
-    if (thrown.kind === 'timeout') return { kind: thrown.kind, error: new EverwriteClientError({ code: clientErrorCodes.timeout, message: `no answer within ${budgetMs} ms (last asked ${node})`, node, cause: thrown }) };
+    if (thrown.kind === 'timeout')
+      return {
+        kind: thrown.kind,
+        error: new EverwriteClientError({
+          code: clientErrorCodes.timeout,
+          message: `no answer within ${budgetMs} ms (last asked ${node})`,
+          node,
+          cause: thrown,
+        }),
+      };
     const closed = this.closing !== undefined ? ' (the client was closed)' : '';
-    return { kind: thrown.kind, error: new EverwriteClientError({ code: clientErrorCodes.unavailable, message: `cannot reach ${node}: ${thrown.message}${closed}`, node, cause: thrown }) };
+    return {
+      kind: thrown.kind,
+      error: new EverwriteClientError({
+        code: clientErrorCodes.unavailable,
+        message: `cannot reach ${node}: ${thrown.message}${closed}`,
+        node,
+        cause: thrown,
+      }),
+    };
   }
 
   /** Internal JSON reads (ring, status, props) for client routing: outside the concurrency limit, one attempt. */
@@ -406,7 +561,11 @@ export class EverwriteClient {
     const node = this.nodes.url(index);
     let answer: HttpAnswer;
     try {
-      answer = await this.exchanger.send(node, { method: 'GET', path, timeoutMs: Math.min(this.options.timeoutMs, adminReadTimeoutMs) });
+      answer = await this.exchanger.send(node, {
+        method: 'GET',
+        path,
+        timeoutMs: Math.min(this.options.timeoutMs, adminReadTimeoutMs),
+      });
     } catch (thrown) {
       if (thrown instanceof NetworkFailure && thrown.kind !== 'tooLarge') this.nodes.failed(index);
       throw thrown;

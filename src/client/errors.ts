@@ -20,7 +20,12 @@ export const clientErrorCodes = Object.freeze({
 });
 
 /** Codes worth retrying after a pause: the node or the cluster could not serve the request now. */
-const retryableCodes: ReadonlySet<string> = new Set(['EVERWRITE_QUORUM_NOT_MET', 'EVERWRITE_TIMEOUT', 'EVERWRITE_UNAVAILABLE', 'EVERWRITE_OVERLOADED']);
+const retryableCodes: ReadonlySet<string> = new Set([
+  'EVERWRITE_QUORUM_NOT_MET',
+  'EVERWRITE_TIMEOUT',
+  'EVERWRITE_UNAVAILABLE',
+  'EVERWRITE_OVERLOADED',
+]);
 
 export interface EverwriteClientErrorFields {
   readonly code: string;

@@ -48,8 +48,19 @@ export class NetworkFailure extends Error {
  * not issued for the address dialled), so the request was never sent.
  */
 const connectErrorCodes = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
 function classify(error: Error & { code?: string }): NetworkFailure {
@@ -99,14 +110,25 @@ export class HttpExchanger {
   ) {
     // LIFO reuses the warmest socket, so idle ones age out (Node honours the node's Keep-Alive
     // timeout hint) instead of being kept barely alive round robin.
-    const pool = { keepAlive: true, maxSockets: socketsPerNodeMax, maxFreeSockets: socketsPerNodeMax, scheduling: 'lifo', timeout: idleSocketTimeoutMs } as const;
+    const pool = {
+      keepAlive: true,
+      maxSockets: socketsPerNodeMax,
+      maxFreeSockets: socketsPerNodeMax,
+      scheduling: 'lifo',
+      timeout: idleSocketTimeoutMs,
+    } as const;
     this.agent = new Agent(pool);
-    this.secureAgent = new HttpsAgent({ ...pool, ...(ca === undefined ? {} : { ca: ca as string | Buffer | Array<string | Buffer> }) });
+    this.secureAgent = new HttpsAgent({
+      ...pool,
+      ...(ca === undefined ? {} : { ca: ca as string | Buffer | Array<string | Buffer> }),
+    });
   }
 
   private request(target: Target, options: RequestOptions): ClientRequest {
     const { hostname, port, secure } = target;
-    return secure ? httpsRequest({ ...options, agent: this.secureAgent, hostname, port }) : httpRequest({ ...options, agent: this.agent, hostname, port });
+    return secure
+      ? httpsRequest({ ...options, agent: this.secureAgent, hostname, port })
+      : httpRequest({ ...options, agent: this.agent, hostname, port });
   }
 
   private target(baseUrl: string): Target {
@@ -133,14 +155,21 @@ export class HttpExchanger {
         }
       };
       const request = this.request(target, { method: call.method, path: call.path, headers });
-      const timer = setTimeout(() => settle(new NetworkFailure('timeout', `no answer from ${baseUrl} within ${call.timeoutMs} ms`)), call.timeoutMs);
+      const timer = setTimeout(
+        () => settle(new NetworkFailure('timeout', `no answer from ${baseUrl} within ${call.timeoutMs} ms`)),
+        call.timeoutMs,
+      );
       request.on('error', (error) => settle(classify(error)));
       request.on('response', (response) => this.collect(response, baseUrl, settle));
       request.end(call.body);
     });
   }
 
-  private collect(response: IncomingMessage, baseUrl: string, settle: (failure: NetworkFailure | undefined, answer?: HttpAnswer) => void): void {
+  private collect(
+    response: IncomingMessage,
+    baseUrl: string,
+    settle: (failure: NetworkFailure | undefined, answer?: HttpAnswer) => void,
+  ): void {
     const chunks: Buffer[] = [];
     let length = 0;
     response.on('data', (chunk: Buffer) => {
@@ -152,9 +181,16 @@ export class HttpExchanger {
       chunks.push(chunk);
     });
     response.on('error', (error) => settle(classify(error)));
-    response.on('end', () => settle(undefined, { status: response.statusCode ?? 0, headers: response.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length) }));
+    response.on('end', () =>
+      settle(undefined, {
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length),
+      }),
+    );
     response.on('close', () => {
-      if (!response.complete) settle(new NetworkFailure('broken', `connection to ${baseUrl} closed in the middle of the answer`));
+      if (!response.complete)
+        settle(new NetworkFailure('broken', `connection to ${baseUrl} closed in the middle of the answer`));
     });
   }
 

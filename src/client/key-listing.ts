@@ -32,8 +32,10 @@ export const pageKeysMax = 1000;
 /** The page query path; the arguments are checked here so nothing malformed is sent. */
 export function keyPagePath(bucket: string, continuation: string | undefined, pageKeys: number | undefined): string {
   if (typeof bucket !== 'string' || bucket === '') throw badArgument('bucket must be a non-empty string');
-  if (pageKeys !== undefined && (!Number.isInteger(pageKeys) || pageKeys < 1 || pageKeys > pageKeysMax)) throw badArgument(`pageKeys must be an integer from 1 to ${pageKeysMax}`);
-  if (continuation !== undefined && (typeof continuation !== 'string' || continuation === '')) throw badArgument('continuation must be a non-empty string from an earlier page');
+  if (pageKeys !== undefined && (!Number.isInteger(pageKeys) || pageKeys < 1 || pageKeys > pageKeysMax))
+    throw badArgument(`pageKeys must be an integer from 1 to ${pageKeysMax}`);
+  if (continuation !== undefined && (typeof continuation !== 'string' || continuation === ''))
+    throw badArgument('continuation must be a non-empty string from an earlier page');
   let path: string;
   try {
     path = `/buckets/${encodeURIComponent(bucket)}/keys?keys=true`;
@@ -46,7 +48,12 @@ export function keyPagePath(bucket: string, continuation: string | undefined, pa
 }
 
 function malformed(node: string, answer: HttpAnswer): never {
-  throw new EverwriteClientError({ code: clientErrorCodes.badResponse, message: `${node} answered a key page the client cannot read`, status: answer.status, node });
+  throw new EverwriteClientError({
+    code: clientErrorCodes.badResponse,
+    message: `${node} answered a key page the client cannot read`,
+    status: answer.status,
+    node,
+  });
 }
 
 /** Reads a page answer; anything but the documented shape is EVERWRITE_BAD_RESPONSE. */
@@ -58,12 +65,16 @@ export function parseKeyPage(answer: HttpAnswer, node: string): KeyPage {
   if (continuation !== null && typeof continuation !== 'string') return malformed(node, answer);
   const partial = body?.partial as { missingPartitions?: unknown } | null | undefined;
   const missing = partial === null || partial === undefined ? [] : partial.missingPartitions;
-  if (!Array.isArray(missing) || !missing.every((partition) => Number.isInteger(partition))) return malformed(node, answer);
+  if (!Array.isArray(missing) || !missing.every((partition) => Number.isInteger(partition)))
+    return malformed(node, answer);
   return { keys: keys as string[], continuation, missingPartitions: missing as number[] };
 }
 
 /** Pages fetched one after another through `fetchPage`; yields their keys, then fails if any partition was missing (unless allowed). */
-export async function* iterateKeys(fetchPage: (continuation: string | undefined) => Promise<KeyPage>, allowPartial: boolean): AsyncGenerator<string, void, undefined> {
+export async function* iterateKeys(
+  fetchPage: (continuation: string | undefined) => Promise<KeyPage>,
+  allowPartial: boolean,
+): AsyncGenerator<string, void, undefined> {
   const missing: number[] = [];
   let continuation: string | undefined;
   do {
@@ -73,6 +84,10 @@ export async function* iterateKeys(fetchPage: (continuation: string | undefined)
     continuation = page.continuation ?? undefined;
   } while (continuation !== undefined);
   if (missing.length > 0 && !allowPartial) {
-    throw new EverwriteClientError({ code: 'EVERWRITE_PARTIAL_LISTING', message: `no live replica answered for ${missing.length} partitions; their keys were not listed`, details: { missingPartitions: missing } });
+    throw new EverwriteClientError({
+      code: 'EVERWRITE_PARTIAL_LISTING',
+      message: `no live replica answered for ${missing.length} partitions; their keys were not listed`,
+      details: { missingPartitions: missing },
+    });
   }
 }

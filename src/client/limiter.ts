@@ -30,7 +30,10 @@ export class ConcurrencyLimiter {
 
   /** Resolves when a slot is taken; the caller must call release() exactly once afterwards. */
   acquire(): Promise<void> {
-    if (this.closed) return Promise.reject(new EverwriteClientError({ code: clientErrorCodes.closed, message: 'the client is closed' }));
+    if (this.closed)
+      return Promise.reject(
+        new EverwriteClientError({ code: clientErrorCodes.closed, message: 'the client is closed' }),
+      );
     if (this.running < this.concurrencyMax) {
       this.running++;
       return Promise.resolve();
@@ -61,7 +64,10 @@ export class ConcurrencyLimiter {
   /** Refuses every queued and future call; calls already running keep their slots. */
   close(): void {
     this.closed = true;
-    const error = new EverwriteClientError({ code: clientErrorCodes.closed, message: 'the client was closed before this call was sent' });
+    const error = new EverwriteClientError({
+      code: clientErrorCodes.closed,
+      message: 'the client was closed before this call was sent',
+    });
     for (let index = this.head; index < this.waiting.length; index++) this.waiting[index]!.reject(error);
     this.waiting.length = 0;
     this.head = 0;

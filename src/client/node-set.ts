@@ -57,7 +57,9 @@ export class NodeSet {
     const nowMs = this.nowMs();
     const healthy = candidates.filter((index) => this.isHealthy(index, nowMs));
     if (healthy.length === candidates.length) return healthy;
-    const backingOff = candidates.filter((index) => !this.isHealthy(index, nowMs)).sort((a, b) => this.retryAtMs[a]! - this.retryAtMs[b]!);
+    const backingOff = candidates
+      .filter((index) => !this.isHealthy(index, nowMs))
+      .sort((a, b) => this.retryAtMs[a]! - this.retryAtMs[b]!);
     return [...healthy, ...backingOff];
   }
 

@@ -123,8 +123,15 @@ function normalizeNodeUrl(text: unknown): string {
   } catch {
     throw badArgument(`node ${JSON.stringify(text)} is not a URL such as http://127.0.0.1:8001`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badArgument(`node ${text}: only http: and https: URLs are supported`);
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw badArgument(`node ${text}: only http: and https: URLs are supported`);
+  if (
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
     throw badArgument(`node ${text} must be a base URL: scheme, host and port only`);
   }
   return `${url.protocol}//${url.host}`;
@@ -132,7 +139,8 @@ function normalizeNodeUrl(text: unknown): string {
 
 function resolveNodes(nodes: unknown): string[] {
   if (!Array.isArray(nodes) || nodes.length === 0) throw badArgument('nodes must list at least one node URL');
-  if (nodes.length > clientOptionLimits.nodesCountMax) throw badArgument(`at most ${clientOptionLimits.nodesCountMax} nodes`);
+  if (nodes.length > clientOptionLimits.nodesCountMax)
+    throw badArgument(`at most ${clientOptionLimits.nodesCountMax} nodes`);
   const urls = nodes.map(normalizeNodeUrl);
   if (new Set(urls).size !== urls.length) throw badArgument('nodes must be distinct');
   return urls;
@@ -146,9 +154,11 @@ function checkCa(ca: unknown): TrustedCa | undefined {
   const entries: unknown[] = Array.isArray(ca) ? ca : [ca];
   let bytes = 0;
   for (const entry of entries) {
-    if (typeof entry !== 'string' && !Buffer.isBuffer(entry)) throw badArgument('ca must be PEM text or a Buffer, or an array of them');
+    if (typeof entry !== 'string' && !Buffer.isBuffer(entry))
+      throw badArgument('ca must be PEM text or a Buffer, or an array of them');
     bytes += entry.length;
-    if (!entry.includes('-----BEGIN CERTIFICATE-----')) throw badArgument('ca must hold PEM certificates (-----BEGIN CERTIFICATE-----)');
+    if (!entry.includes('-----BEGIN CERTIFICATE-----'))
+      throw badArgument('ca must hold PEM certificates (-----BEGIN CERTIFICATE-----)');
   }
   if (bytes > caBytesMax) throw badArgument(`ca must be at most ${caBytesMax} bytes`);
   return Array.isArray(ca) ? Object.freeze([...(ca as Array<string | Buffer>)]) : (ca as string | Buffer);
@@ -156,10 +166,12 @@ function checkCa(ca: unknown): TrustedCa | undefined {
 
 /** The Authorization header the credentials make; refuses half or mixed credentials, and the removed `secret`. */
 function resolveAuthorization(options: EverwriteClientOptions): string | undefined {
-  if ('secret' in options) throw badArgument('the secret option is gone: give user and password, or token (docs/CLIENT.md)');
+  if ('secret' in options)
+    throw badArgument('the secret option is gone: give user and password, or token (docs/CLIENT.md)');
   const { user, password, token } = options;
   for (const [name, value] of Object.entries({ user, password, token })) {
-    if (value !== undefined && (typeof value !== 'string' || value === '' || /[\r\n]/.test(value))) throw badArgument(`${name} must be a non-empty string on one line`);
+    if (value !== undefined && (typeof value !== 'string' || value === '' || /[\r\n]/.test(value)))
+      throw badArgument(`${name} must be a non-empty string on one line`);
   }
   if (token !== undefined) {
     if (user !== undefined || password !== undefined) throw badArgument('give user and password, or token, not both');
@@ -173,19 +185,40 @@ function resolveAuthorization(options: EverwriteClientOptions): string | undefin
 
 export function resolveClientOptions(options: EverwriteClientOptions): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw badArgument('options must be an object');
-  if (options.routing !== 'server' && options.routing !== 'client') throw badArgument(`routing must be "server" or "client", got ${String(options.routing)}`);
+  if (options.routing !== 'server' && options.routing !== 'client')
+    throw badArgument(`routing must be "server" or "client", got ${String(options.routing)}`);
   const limits = clientOptionLimits;
   const backoffMs = checkInteger('backoffMs', options.backoffMs ?? clientDefaults.backoffMs, 1, limits.backoffMsMax);
   return Object.freeze({
     nodes: Object.freeze(resolveNodes(options.nodes)),
     routing: options.routing,
     timeoutMs: checkInteger('timeoutMs', options.timeoutMs ?? clientDefaults.timeoutMs, 1, limits.timeoutMsMax),
-    ringRefreshMs: checkInteger('ringRefreshMs', options.ringRefreshMs ?? clientDefaults.ringRefreshMs, limits.ringRefreshMsMin, limits.ringRefreshMsMax),
-    maxConcurrency: checkInteger('maxConcurrency', options.maxConcurrency ?? clientDefaults.maxConcurrency, 1, limits.maxConcurrencyMax),
+    ringRefreshMs: checkInteger(
+      'ringRefreshMs',
+      options.ringRefreshMs ?? clientDefaults.ringRefreshMs,
+      limits.ringRefreshMsMin,
+      limits.ringRefreshMsMax,
+    ),
+    maxConcurrency: checkInteger(
+      'maxConcurrency',
+      options.maxConcurrency ?? clientDefaults.maxConcurrency,
+      1,
+      limits.maxConcurrencyMax,
+    ),
     maxQueued: checkInteger('maxQueued', options.maxQueued ?? clientDefaults.maxQueued, 0, limits.maxQueuedMax),
     backoffMs,
-    backoffMaxMs: checkInteger('backoffMaxMs', options.backoffMaxMs ?? Math.max(backoffMs, clientDefaults.backoffMaxMs), backoffMs, limits.backoffMsMax),
-    responseBytesMax: checkInteger('responseBytesMax', options.responseBytesMax ?? clientDefaults.responseBytesMax, 1024, limits.responseBytesMax),
+    backoffMaxMs: checkInteger(
+      'backoffMaxMs',
+      options.backoffMaxMs ?? Math.max(backoffMs, clientDefaults.backoffMaxMs),
+      backoffMs,
+      limits.backoffMsMax,
+    ),
+    responseBytesMax: checkInteger(
+      'responseBytesMax',
+      options.responseBytesMax ?? clientDefaults.responseBytesMax,
+      1024,
+      limits.responseBytesMax,
+    ),
     ca: checkCa(options.ca),
     authorization: resolveAuthorization(options),
   });

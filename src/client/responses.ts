@@ -43,7 +43,12 @@ export interface GetResult {
 }
 
 function badResponse(node: string, status: number, message: string): EverwriteClientError {
-  return new EverwriteClientError({ code: clientErrorCodes.badResponse, message: `${node} answered ${status}: ${message}`, status, node });
+  return new EverwriteClientError({
+    code: clientErrorCodes.badResponse,
+    message: `${node} answered ${status}: ${message}`,
+    status,
+    node,
+  });
 }
 
 export function readContext(headers: IncomingHttpHeaders): string | undefined {
@@ -62,7 +67,11 @@ function parseJson(answer: HttpAnswer, node: string): unknown {
   try {
     return JSON.parse(answer.body.toString('utf8'));
   } catch {
-    throw badResponse(node, answer.status, `body is not JSON: ${JSON.stringify(answer.body.subarray(0, 200).toString('utf8'))}`);
+    throw badResponse(
+      node,
+      answer.status,
+      `body is not JSON: ${JSON.stringify(answer.body.subarray(0, 200).toString('utf8'))}`,
+    );
   }
 }
 
@@ -76,11 +85,22 @@ export function errorFromAnswer(answer: HttpAnswer, node: string): EverwriteClie
   }
   if (typeof body === 'object' && body !== null && typeof (body as { code?: unknown }).code === 'string') {
     const { code, message, ...details } = body as { code: string; message?: unknown };
-    return new EverwriteClientError({ code, message: typeof message === 'string' ? message : code, status: answer.status, node, details });
+    return new EverwriteClientError({
+      code,
+      message: typeof message === 'string' ? message : code,
+      status: answer.status,
+      node,
+      details,
+    });
   }
   const text = answer.body.subarray(0, 200).toString('utf8');
   const code = answer.status === 503 ? clientErrorCodes.unavailable : clientErrorCodes.badResponse;
-  return new EverwriteClientError({ code, message: `${node} answered ${answer.status} without a JSON error${text === '' ? '' : `: ${JSON.stringify(text)}`}`, status: answer.status, node });
+  return new EverwriteClientError({
+    code,
+    message: `${node} answered ${answer.status} without a JSON error${text === '' ? '' : `: ${JSON.stringify(text)}`}`,
+    status: answer.status,
+    node,
+  });
 }
 
 /** The JSON body of a 200, or the node's error. */
@@ -101,7 +121,8 @@ function parseSibling(raw: unknown, answer: HttpAnswer, node: string): Sibling {
   const date = parseDate(lastModified);
   if (date === undefined) throw badResponse(node, answer.status, 'a sibling has no valid lastModified');
   if (deleted === true) return { value: new Uint8Array(0), contentType: '', lastModified: date, deleted: true };
-  if (typeof value !== 'string' || typeof contentType !== 'string') throw badResponse(node, answer.status, 'a sibling lacks its base64 value or its contentType');
+  if (typeof value !== 'string' || typeof contentType !== 'string')
+    throw badResponse(node, answer.status, 'a sibling lacks its base64 value or its contentType');
   return { value: plainBytes(Buffer.from(value, 'base64')), contentType, lastModified: date, deleted: false };
 }
 

@@ -113,7 +113,8 @@ export class RingView {
           const status = await this.fetchJson(index, '/admin/status');
           const id = (status as { id?: unknown }).id;
           if (typeof id !== 'string' || id === '') return;
-          for (const [knownId, knownIndex] of this.nodeIndexById) if (knownIndex === index && knownId !== id) this.nodeIndexById.delete(knownId);
+          for (const [knownId, knownIndex] of this.nodeIndexById)
+            if (knownIndex === index && knownId !== id) this.nodeIndexById.delete(knownId);
           this.nodeIndexById.set(id, index);
         } catch {
           // unreachable now: keep what we knew
@@ -166,7 +167,13 @@ export class RingView {
   }
 
   stats(): RingViewStats {
-    return { ringRefreshes: this.refreshes, ringRefreshFailures: this.refreshFailures, ringVersion: this.ring?.version, membersMapped: this.ring === undefined ? 0 : this.ring.members.filter((member) => this.nodeIndexById.has(member.id)).length };
+    return {
+      ringRefreshes: this.refreshes,
+      ringRefreshFailures: this.refreshFailures,
+      ringVersion: this.ring?.version,
+      membersMapped:
+        this.ring === undefined ? 0 : this.ring.members.filter((member) => this.nodeIndexById.has(member.id)).length,
+    };
   }
 
   close(): void {

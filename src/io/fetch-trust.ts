@@ -18,7 +18,10 @@ export async function fetchDispatcherTrusting(ca: string | Buffer): Promise<obje
   await fetch('data:,');
   const current = (globalThis as Record<symbol, unknown>)[globalDispatcherKey] as { constructor?: unknown } | undefined;
   if (typeof current?.constructor !== 'function') {
-    throw new EverwriteError('EVERWRITE_BAD_TLS_CONFIG', `this Node.js (${process.version}) does not expose fetch's dispatcher, so fetch cannot be given a CA; set NODE_EXTRA_CA_CERTS to the CA file instead`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_TLS_CONFIG',
+      `this Node.js (${process.version}) does not expose fetch's dispatcher, so fetch cannot be given a CA; set NODE_EXTRA_CA_CERTS to the CA file instead`,
+    );
   }
   return new (current.constructor as AgentClass)({ connect: { ca: [...rootCertificates, ca] } });
 }

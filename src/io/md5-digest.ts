@@ -12,7 +12,9 @@ type OneShotHash = (algorithm: string, data: Uint8Array, outputEncoding: 'buffer
 const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;
 
 function nativeMd5(bytes: Uint8Array): Buffer {
-  return oneShotHash === undefined ? crypto.createHash('md5').update(bytes).digest() : oneShotHash('md5', bytes, 'buffer');
+  return oneShotHash === undefined
+    ? crypto.createHash('md5').update(bytes).digest()
+    : oneShotHash('md5', bytes, 'buffer');
 }
 
 /** From this many bytes on, node:crypto's MD5 is the faster one (measured crossover 300-400 bytes). */

@@ -52,8 +52,13 @@ function readPem(what: string, file: string): Buffer {
   } catch (error) {
     throw badTlsConfig(`cannot read the TLS ${what} file ${file}: ${reasonOf(error)}`, file);
   }
-  if (content.length > tlsFileBytesMax) throw badTlsConfig(`the TLS ${what} file ${file} is ${content.length} bytes; at most ${tlsFileBytesMax} are read`, file);
-  if (!content.includes('-----BEGIN ')) throw badTlsConfig(`the TLS ${what} file ${file} holds no PEM block (-----BEGIN ...)`, file);
+  if (content.length > tlsFileBytesMax)
+    throw badTlsConfig(
+      `the TLS ${what} file ${file} is ${content.length} bytes; at most ${tlsFileBytesMax} are read`,
+      file,
+    );
+  if (!content.includes('-----BEGIN '))
+    throw badTlsConfig(`the TLS ${what} file ${file} holds no PEM block (-----BEGIN ...)`, file);
   return content;
 }
 
@@ -69,7 +74,10 @@ function parseKey(file: string, pem: Buffer): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (error) {
-    throw badTlsConfig(`the TLS key file ${file} does not hold an unencrypted PEM private key: ${reasonOf(error)}`, file);
+    throw badTlsConfig(
+      `the TLS key file ${file} does not hold an unencrypted PEM private key: ${reasonOf(error)}`,
+      file,
+    );
   }
 }
 
@@ -80,10 +88,21 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   const ca = files.caFile === undefined ? undefined : readPem('CA', files.caFile);
   const certificate = parseCertificate('certificate', files.certFile, cert);
   if (!certificate.checkPrivateKey(parseKey(files.keyFile, key))) {
-    throw badTlsConfig(`the TLS key in ${files.keyFile} does not match the certificate in ${files.certFile}`, files.keyFile);
+    throw badTlsConfig(
+      `the TLS key in ${files.keyFile} does not match the certificate in ${files.certFile}`,
+      files.keyFile,
+    );
   }
   if (ca !== undefined && files.caFile !== undefined) parseCertificate('CA', files.caFile, ca);
-  const material: TlsMaterial = Object.freeze({ files, cert, key, ca, serialNumber: certificate.serialNumber, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo });
+  const material: TlsMaterial = Object.freeze({
+    files,
+    cert,
+    key,
+    ca,
+    serialNumber: certificate.serialNumber,
+    fingerprint256: certificate.fingerprint256,
+    validTo: certificate.validTo,
+  });
   // What node:tls itself refuses (a chain it cannot use) is found now, not at the first connection.
   secureContextOf(material);
   return material;
@@ -92,8 +111,15 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
 /** A context for the peer port: this node's certificate and key, and the CA its peers must be signed by. */
 export function secureContextOf(material: TlsMaterial): SecureContext {
   try {
-    return createSecureContext({ cert: material.cert, key: material.key, ...(material.ca === undefined ? {} : { ca: material.ca }) });
+    return createSecureContext({
+      cert: material.cert,
+      key: material.key,
+      ...(material.ca === undefined ? {} : { ca: material.ca }),
+    });
   } catch (error) {
-    throw badTlsConfig(`node:tls refused the certificate ${material.files.certFile} with the key ${material.files.keyFile}${material.files.caFile === undefined ? '' : ` and the CA ${material.files.caFile}`}: ${reasonOf(error)}`, material.files.certFile);
+    throw badTlsConfig(
+      `node:tls refused the certificate ${material.files.certFile} with the key ${material.files.keyFile}${material.files.caFile === undefined ? '' : ` and the CA ${material.files.caFile}`}: ${reasonOf(error)}`,
+      material.files.certFile,
+    );
   }
 }

@@ -60,7 +60,11 @@ function scanStart(prefix: Uint8Array, after: Uint8Array): Uint8Array {
 /** Why a request is refused rather than answered: it names a partition this node is not a primary of. */
 function holdsEvery(context: KeyListReplicaContext, partitions: readonly number[]): boolean {
   const n = Math.max(1, Math.min(context.n, context.ring.members.length));
-  return partitions.every((partition) => partition < context.ring.partitionCount && primaryNodes(context.ring, asPartitionIndex(partition), n).includes(context.self));
+  return partitions.every(
+    (partition) =>
+      partition < context.ring.partitionCount &&
+      primaryNodes(context.ring, asPartitionIndex(partition), n).includes(context.self),
+  );
 }
 
 /** Keys and bounds of one page being filled. */
@@ -72,7 +76,11 @@ class PageBuilder {
   constructor(private readonly keysMax: number) {}
 
   get full(): boolean {
-    return this.keys.length >= this.keysMax || this.keyBytes >= keyListLimits.pageBytesMax || this.scanned >= keyListLimits.pageScannedMax;
+    return (
+      this.keys.length >= this.keysMax ||
+      this.keyBytes >= keyListLimits.pageBytesMax ||
+      this.scanned >= keyListLimits.pageScannedMax
+    );
   }
 
   add(key: Uint8Array): void {
@@ -82,7 +90,12 @@ class PageBuilder {
 }
 
 /** True when the record stored under `storageKey` is a live key placed in `partition` by the current ring. */
-function listedHere(context: KeyListReplicaContext, partition: number, storageKey: Uint8Array, encoded: Uint8Array): boolean {
+function listedHere(
+  context: KeyListReplicaContext,
+  partition: number,
+  storageKey: Uint8Array,
+  encoded: Uint8Array,
+): boolean {
   const placement = placementInput(storageKey);
   if (placement === undefined || partitionOf(context.ring, context.md5(placement)) !== partition) return false;
   try {
@@ -97,9 +110,19 @@ function listedHere(context: KeyListReplicaContext, partition: number, storageKe
  * Fills `page` from one partition, starting after `after`; answers the key to resume after when the
  * page filled before the partition ended, or undefined when the partition is done.
  */
-async function scanPartition(context: KeyListReplicaContext, page: PageBuilder, partition: number, prefix: Uint8Array, after: Uint8Array): Promise<Uint8Array | undefined> {
+async function scanPartition(
+  context: KeyListReplicaContext,
+  page: PageBuilder,
+  partition: number,
+  prefix: Uint8Array,
+  after: Uint8Array,
+): Promise<Uint8Array | undefined> {
   const end = prefixEnd(prefix);
-  const options = { start: scanStart(prefix, after), ...(end === undefined ? {} : { end }), limit: keyListLimits.pageScannedMax - page.scanned + 1 };
+  const options = {
+    start: scanStart(prefix, after),
+    ...(end === undefined ? {} : { end }),
+    limit: keyListLimits.pageScannedMax - page.scanned + 1,
+  };
   // The serve loop never enters a partition with a full page, so `last` is set whenever the page fills here.
   let last: Uint8Array | undefined;
   for await (const [storageKey, encoded] of context.engine.scan(partition, options)) {
@@ -119,7 +142,14 @@ export async function serveKeyListPage(context: KeyListReplicaContext, request: 
   let after = request.after;
   for (const partition of request.partitions) {
     const resumeAfter = await scanPartition(context, page, partition, prefix, after);
-    if (resumeAfter !== undefined) return { type: 'keyListReply', id: request.id, ok: true, keys: page.keys, next: { partition, after: resumeAfter } };
+    if (resumeAfter !== undefined)
+      return {
+        type: 'keyListReply',
+        id: request.id,
+        ok: true,
+        keys: page.keys,
+        next: { partition, after: resumeAfter },
+      };
     after = new Uint8Array(0);
     if (page.full) return endOfPartition(request, page, partition);
   }
@@ -130,5 +160,11 @@ export async function serveKeyListPage(context: KeyListReplicaContext, request: 
 function endOfPartition(request: KeyListRequest, page: PageBuilder, partition: number): KeyListReply {
   const following = request.partitions[request.partitions.indexOf(partition) + 1];
   if (following === undefined) return { type: 'keyListReply', id: request.id, ok: true, keys: page.keys };
-  return { type: 'keyListReply', id: request.id, ok: true, keys: page.keys, next: { partition: following, after: new Uint8Array(0) } };
+  return {
+    type: 'keyListReply',
+    id: request.id,
+    ok: true,
+    keys: page.keys,
+    next: { partition: following, after: new Uint8Array(0) },
+  };
 }

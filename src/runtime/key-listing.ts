@@ -54,7 +54,10 @@ export function encodeKeyListCursor(position: Position): string {
 /** The position a client's cursor names; EVERWRITE_BAD_REQUEST for anything this node did not make. */
 export function decodeKeyListCursor(cursor: string, partitionCount: number): Position {
   const bad = (): never => {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'the listing cursor is malformed or from another cluster; start again without one');
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      'the listing cursor is malformed or from another cluster; start again without one',
+    );
   };
   const match = cursor.length <= cursorLengthMax ? /^(0|[1-9][0-9]{0,4})\.([A-Za-z0-9_-]*)$/.exec(cursor) : null;
   if (match === null) return bad();
@@ -74,7 +77,8 @@ export function decodeKeyListCursor(cursor: string, partitionCount: number): Pos
 /** Negative, zero or equal when `a` sorts before, equal to or after `b` (bytewise, as storage scans). */
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const length = Math.min(a.length, b.length);
-  for (let index = 0; index < length; index++) if (a[index] !== b[index]) return (a[index] as number) - (b[index] as number);
+  for (let index = 0; index < length; index++)
+    if (a[index] !== b[index]) return (a[index] as number) - (b[index] as number);
   return a.length - b.length;
 }
 
@@ -130,15 +134,25 @@ export class KeyLister {
   }
 
   list(bucket: string, partitionCount: number, options: KeyListOptions = {}): KeyListing {
-    const start = options.cursor === undefined ? { partition: 0, after: new Uint8Array(0) } : decodeKeyListCursor(options.cursor, partitionCount);
-    return new Listing(this, bucket, start, partitionCount, Math.min(options.pageKeysMax ?? keyListLimits.pageKeysMax, keyListLimits.pageKeysMax));
+    const start =
+      options.cursor === undefined
+        ? { partition: 0, after: new Uint8Array(0) }
+        : decodeKeyListCursor(options.cursor, partitionCount);
+    return new Listing(
+      this,
+      bucket,
+      start,
+      partitionCount,
+      Math.min(options.pageKeysMax ?? keyListLimits.pageKeysMax, keyListLimits.pageKeysMax),
+    );
   }
 
   /** One page request to `node` (served here without the network when it is this node); undefined on refusal or timeout. */
   askPage(node: NodeId, request: Omit<KeyListRequest, 'id' | 'type'>): Promise<KeyListReply | undefined> {
     const id = this.nextId++;
     const message: KeyListRequest = { type: 'keyListRequest', id, ...request };
-    if (node === this.self) return serveKeyListPage(this.host.replicaContext(request.bucket), message).catch(() => undefined);
+    if (node === this.self)
+      return serveKeyListPage(this.host.replicaContext(request.bucket), message).catch(() => undefined);
     return new Promise((settle) => {
       const timer = this.host.timers.after(this.pageTimeoutMs, () => {
         if (this.pending.delete(id)) settle(undefined);
@@ -153,7 +167,14 @@ export class KeyLister {
     const context = this.host.replicaContext(bucket);
     const partitions: PartitionIndex[] = [];
     for (let index = partition; index < context.ring.partitionCount; index++) partitions.push(asPartitionIndex(index));
-    return planCoverage({ ring: context.ring, n: context.n, isAlive: (node) => this.host.isAlive(node), preferred: this.self, excluded, partitions });
+    return planCoverage({
+      ring: context.ring,
+      n: context.n,
+      isAlive: (node) => this.host.isAlive(node),
+      preferred: this.self,
+      excluded,
+      partitions,
+    });
   }
 }
 
@@ -176,7 +197,8 @@ class Listing implements KeyListing {
   /** The next page, or undefined when the listing is done. One page at a time: a second call while one is pending is a bug. */
   async nextPage(): Promise<KeyListPage | undefined> {
     if (this.position === undefined) return undefined;
-    if (this.busy) throw new EverwriteError('EVERWRITE_INTERNAL', 'a listing page was asked for while another was pending');
+    if (this.busy)
+      throw new EverwriteError('EVERWRITE_INTERNAL', 'a listing page was asked for while another was pending');
     this.busy = true;
     try {
       return await this.fillPage();
@@ -188,11 +210,19 @@ class Listing implements KeyListing {
   private async fillPage(): Promise<KeyListPage> {
     const keys: string[] = [];
     const missingPartitions: number[] = [];
-    for (let trip = 0; trip < keyListingDefaults.roundTripsPerPageMax && this.position !== undefined && keys.length < this.pageKeysMax; trip++) {
+    for (
+      let trip = 0;
+      trip < keyListingDefaults.roundTripsPerPageMax && this.position !== undefined && keys.length < this.pageKeysMax;
+      trip++
+    ) {
       await this.step(this.position, keys, missingPartitions);
       if (missingPartitions.length > 0) break;
     }
-    return { keys, missingPartitions, cursor: this.position === undefined ? undefined : encodeKeyListCursor(this.position) };
+    return {
+      keys,
+      missingPartitions,
+      cursor: this.position === undefined ? undefined : encodeKeyListCursor(this.position),
+    };
   }
 
   /** One round trip from `position`: keys appended, the position advanced (or a node excluded for the next try). */
@@ -210,7 +240,12 @@ class Listing implements KeyListing {
       return;
     }
     const run = runOf(plan.assignments, node);
-    const reply = await this.lister.askPage(node, { bucket: this.bucket, partitions: run, after: position.after, keysMax: this.pageKeysMax - keys.length });
+    const reply = await this.lister.askPage(node, {
+      bucket: this.bucket,
+      partitions: run,
+      after: position.after,
+      keysMax: this.pageKeysMax - keys.length,
+    });
     if (reply === undefined || !reply.ok || !progresses(position, run, reply)) {
       this.excluded.add(node);
       return;
@@ -227,7 +262,10 @@ class Listing implements KeyListing {
 }
 
 /** The partitions from the first assignment on that go to the same node, up to the first that does not. */
-function runOf(assignments: ReadonlyArray<{ readonly partition: number; readonly node: NodeId | undefined }>, node: NodeId): number[] {
+function runOf(
+  assignments: ReadonlyArray<{ readonly partition: number; readonly node: NodeId | undefined }>,
+  node: NodeId,
+): number[] {
   const run: number[] = [];
   for (const entry of assignments) {
     if (entry.node !== node) break;

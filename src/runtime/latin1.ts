@@ -4,7 +4,9 @@
 // call that `Buffer.from(bytes.buffer, …).toString('latin1')` makes; JavaScript's string order of
 // the result is the bytes' order.
 
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }
+).latin1Slice;
 
 /** The bytes as a string of one char per byte. */
 export function latin1(bytes: Uint8Array): string {

@@ -13,7 +13,13 @@ import type { NewUser } from '../core/node/users.ts';
 import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/index.ts';
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
-import { checkContextFits, decodeRecord, encodeContext, type VersionedRecord, type VersionVector } from '../core/versioning/index.ts';
+import {
+  checkContextFits,
+  decodeRecord,
+  encodeContext,
+  type VersionedRecord,
+  type VersionVector,
+} from '../core/versioning/index.ts';
 import type { ContextSeal } from './context-seal.ts';
 import { decodeMessages, encodeMessages } from '../core/protocol/codec/message-codec.ts';
 import { nodeWireBytes } from './wire-bytes.ts';
@@ -28,7 +34,22 @@ import type { Clock, StorageEngine, TimerHandle, Timers, Transport } from './por
 import { reservedNamespaces } from './ports.ts';
 import { KeyLister } from './key-listing.ts';
 import type { KeyListReplicaContext } from './key-list-replica.ts';
-import type { AntiEntropyReport, BucketProps, KeyListing, KeyListOptions, DeleteRequest, GetResult, KeyPlacementReport, KvService, MemberState, NodeStatus, PutRequest, RequestOptions, SiblingView, UserDirectory } from './service.ts';
+import type {
+  AntiEntropyReport,
+  BucketProps,
+  KeyListing,
+  KeyListOptions,
+  DeleteRequest,
+  GetResult,
+  KeyPlacementReport,
+  KvService,
+  MemberState,
+  NodeStatus,
+  PutRequest,
+  RequestOptions,
+  SiblingView,
+  UserDirectory,
+} from './service.ts';
 
 export interface RuntimeLogger {
   debug(fields: object, message: string): void;
@@ -98,8 +119,12 @@ const dropSliceKeys = 256;
 /** The smallest key a partition scan starts from: every storage key is at least two bytes, the counter floor one. */
 const firstStorageKey = new Uint8Array([0, 0]);
 
-const silentLogger: RuntimeLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
+const silentLogger: RuntimeLogger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /**
  * How long a node that left waits for its hints to be handed out, in ms: less than the 30 s the
@@ -155,7 +180,13 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   private keyListReplicaContext(bucket: string): KeyListReplicaContext {
     const core = this.options.core;
-    return { engine: this.engine, md5: this.options.md5, ring: core.ring, self: core.self, n: core.bucketProps(bucket).n };
+    return {
+      engine: this.engine,
+      md5: this.options.md5,
+      ring: core.ring,
+      self: core.self,
+      n: core.bucketProps(bucket).n,
+    };
   }
 
   /** A message outside the core's dispatch (key listing's pages): one frame of its own, errors logged as flushOutbox does. */
@@ -164,7 +195,10 @@ export class NodeRuntime implements KvService, UserDirectory {
     try {
       this.sendFrames(to, [message]);
     } catch (error) {
-      this.logger.error({ to, type: message.type, error: String(error) }, 'sending to a peer failed; the message is dropped');
+      this.logger.error(
+        { to, type: message.type, error: String(error) },
+        'sending to a peer failed; the message is dropped',
+      );
     }
   }
 
@@ -185,26 +219,59 @@ export class NodeRuntime implements KvService, UserDirectory {
     await this.options.transport.stop();
     this.deadlines.clear();
     this.keyLister.stop();
-    for (const [, waiter] of this.waiters.entries()) waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
+    for (const [, waiter] of this.waiters.entries())
+      waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
     this.waiters.clear();
   }
 
   // ---- KvService -------------------------------------------------------------------------------
 
   get(bucket: string, key: string, options: RequestOptions = {}): Promise<GetResult> {
-    return this.ask({ type: 'clientGet', nowMs: this.options.clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, options: requestOptions(options) }, this.shapeGetResult);
+    return this.ask(
+      {
+        type: 'clientGet',
+        nowMs: this.options.clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        bucket,
+        key,
+        options: requestOptions(options),
+      },
+      this.shapeGetResult,
+    );
   }
 
   /** Not async: its answer is the write's own promise, not a second one resolved with it (two more microtask turns per write). */
   put(request: PutRequest): Promise<{ readonly context: string }> {
     if (request.value.length > this.options.valueBytesMax) {
-      return Promise.reject(new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`));
+      return Promise.reject(
+        new EverwriteError(
+          'EVERWRITE_VALUE_TOO_LARGE',
+          `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
+        ),
+      );
     }
-    return this.write(request.bucket, request.key, request.context, { value: request.value, contentType: request.contentType, deleted: false, supersedeLocal: request.supersedeLocal === true }, request.options);
+    return this.write(
+      request.bucket,
+      request.key,
+      request.context,
+      {
+        value: request.value,
+        contentType: request.contentType,
+        deleted: false,
+        supersedeLocal: request.supersedeLocal === true,
+      },
+      request.options,
+    );
   }
 
   delete(request: DeleteRequest): Promise<{ readonly context: string }> {
-    return this.write(request.bucket, request.key, request.context, { value: new Uint8Array(0), contentType: 'application/octet-stream', deleted: true }, request.options);
+    return this.write(
+      request.bucket,
+      request.key,
+      request.context,
+      { value: new Uint8Array(0), contentType: 'application/octet-stream', deleted: true },
+      request.options,
+    );
   }
 
   async getBucketProps(bucket: string): Promise<BucketProps> {
@@ -214,13 +281,32 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   async setBucketProps(bucket: string, patch: Readonly<Record<string, unknown>>): Promise<BucketProps> {
     const clock = this.options.clock;
-    await this.ask({ type: 'clientSetProps', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, patch, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+    await this.ask(
+      {
+        type: 'clientSetProps',
+        nowMs: clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        bucket,
+        patch,
+        realtimeMs: Math.floor(clock.realtimeMs()),
+      },
+      ignoreOutcome,
+    );
     return this.options.core.bucketProps(bucket);
   }
 
   async deleteBucketProps(bucket: string): Promise<BucketProps> {
     const clock = this.options.clock;
-    await this.ask({ type: 'clientDeleteProps', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+    await this.ask(
+      {
+        type: 'clientDeleteProps',
+        nowMs: clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        bucket,
+        realtimeMs: Math.floor(clock.realtimeMs()),
+      },
+      ignoreOutcome,
+    );
     return this.options.core.bucketProps(bucket);
   }
 
@@ -245,12 +331,30 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   async setUser(user: NewUser): Promise<void> {
     const clock = this.options.clock;
-    await this.ask({ type: 'clientSetUser', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, user, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+    await this.ask(
+      {
+        type: 'clientSetUser',
+        nowMs: clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        user,
+        realtimeMs: Math.floor(clock.realtimeMs()),
+      },
+      ignoreOutcome,
+    );
   }
 
   async deleteUser(name: string): Promise<void> {
     const clock = this.options.clock;
-    await this.ask({ type: 'clientDeleteUser', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, name, realtimeMs: Math.floor(clock.realtimeMs()) }, ignoreOutcome);
+    await this.ask(
+      {
+        type: 'clientDeleteUser',
+        nowMs: clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        name,
+        realtimeMs: Math.floor(clock.realtimeMs()),
+      },
+      ignoreOutcome,
+    );
   }
 
   status(): NodeStatus {
@@ -261,16 +365,34 @@ export class NodeRuntime implements KvService, UserDirectory {
     const livenessOf = (member: NodeId): MemberLivenessFields => {
       // The SWIM state, not isAlive: a request back-off is a routing hint, not a belief about the member.
       const liveness = core.liveness(member);
-      const heard = liveness?.lastHeardMs === undefined ? {} : { lastHeardAgoMs: Math.max(0, Math.round(nowMs - liveness.lastHeardMs)) };
-      return { state: liveness?.state ?? (core.isAlive(member, nowMs) ? 'up' : 'down'), ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }), ...heard };
+      const heard =
+        liveness?.lastHeardMs === undefined
+          ? {}
+          : { lastHeardAgoMs: Math.max(0, Math.round(nowMs - liveness.lastHeardMs)) };
+      return {
+        state: liveness?.state ?? (core.isAlive(member, nowMs) ? 'up' : 'down'),
+        ...(liveness === undefined ? {} : { incarnation: liveness.incarnation }),
+        ...heard,
+      };
     };
     const gossip = core.viewGossip;
-    if (gossip !== undefined) return { ...viewStatus(core.self, gossip, owned, livenessOf), handoff: core.handoffStatus(), background: core.backgroundStatus() };
+    if (gossip !== undefined)
+      return {
+        ...viewStatus(core.self, gossip, owned, livenessOf),
+        handoff: core.handoffStatus(),
+        background: core.backgroundStatus(),
+      };
     return {
       id: core.self,
       members: core.ring.members.map((member) => {
         const { state, ...rest } = livenessOf(member.id);
-        return { id: member.id, address: this.options.addresses.get(member.id) ?? '', state, partitions: owned.get(member.id) ?? 0, ...rest };
+        return {
+          id: member.id,
+          address: this.options.addresses.get(member.id) ?? '',
+          state,
+          partitions: owned.get(member.id) ?? 0,
+          ...rest,
+        };
       }),
       background: core.backgroundStatus(),
     };
@@ -289,8 +411,20 @@ export class NodeRuntime implements KvService, UserDirectory {
     const core = this.options.core;
     const nowMs = this.options.clock.monotonicMs();
     const partition = partitionOf(core.ring, keyHash(this.options.md5, bucket, key));
-    const { primaries, targets } = placementOf(core.ring, partition, core.bucketProps(bucket).n, (node) => core.isAlive(node, nowMs));
-    return { bucket, key, partition, primaries: [...primaries], targets: targets.map((entry) => ({ node: entry.node, role: entry.role, ...(entry.role === 'fallback' ? { standsInFor: entry.standsInFor } : {}) })) };
+    const { primaries, targets } = placementOf(core.ring, partition, core.bucketProps(bucket).n, (node) =>
+      core.isAlive(node, nowMs),
+    );
+    return {
+      bucket,
+      key,
+      partition,
+      primaries: [...primaries],
+      targets: targets.map((entry) => ({
+        node: entry.node,
+        role: entry.role,
+        ...(entry.role === 'fallback' ? { standsInFor: entry.standsInFor } : {}),
+      })),
+    };
   }
 
   listKeys(bucket: string, options: KeyListOptions = {}): KeyListing {
@@ -303,13 +437,21 @@ export class NodeRuntime implements KvService, UserDirectory {
     const partition = partitionOf(this.options.core.ring, keyHash(this.options.md5, bucket, key));
     const record = await this.options.store.read(partition, encodeStorageKey(bucket, key));
     // A tombstone, or a reaped key's context alone, is answered with a 404 that carries the context.
-    return record.siblings.length === 0 && record.context.size === 0 ? undefined : toGetResult(record, this.options.contextSeal);
+    return record.siblings.length === 0 && record.context.size === 0
+      ? undefined
+      : toGetResult(record, this.options.contextSeal);
   }
 
   // ---- event loop ------------------------------------------------------------------------------
 
   /** `context` is the client's sealed token: opened here, so the core (and any peer it forwards to) sees only plain tokens this cluster made. */
-  private write(bucket: string, key: string, context: string | undefined, write: ClientWrite, options: RequestOptions = {}): Promise<{ readonly context: string }> {
+  private write(
+    bucket: string,
+    key: string,
+    context: string | undefined,
+    write: ClientWrite,
+    options: RequestOptions = {},
+  ): Promise<{ readonly context: string }> {
     let plain: string | undefined;
     try {
       plain = context === undefined ? undefined : this.options.contextSeal.open(context);
@@ -317,14 +459,33 @@ export class NodeRuntime implements KvService, UserDirectory {
       return Promise.reject(error);
     }
     const clock = this.options.clock;
-    return this.ask({ type: 'clientPut', nowMs: clock.monotonicMs(), requestId: this.nextRequestId++, bucket, key, context: plain, write, realtimeMs: clock.realtimeMs(), options: requestOptions(options) }, this.shapeWriteResult);
+    return this.ask(
+      {
+        type: 'clientPut',
+        nowMs: clock.monotonicMs(),
+        requestId: this.nextRequestId++,
+        bucket,
+        key,
+        context: plain,
+        write,
+        realtimeMs: clock.realtimeMs(),
+        options: requestOptions(options),
+      },
+      this.shapeWriteResult,
+    );
   }
 
   /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */
   private ask<T>(event: Extract<Event, { requestId: number }>, shape: (outcome: Success) => T): Promise<T> {
     if (!this.running) return notRunning();
     return new Promise<T>((resolve, reject) => {
-      this.waiters.add(event.requestId, { resolve: resolve as (answer: never) => void, reject, shape, operation: operationOf(event), startedMs: event.nowMs });
+      this.waiters.add(event.requestId, {
+        resolve: resolve as (answer: never) => void,
+        reject,
+        shape,
+        operation: operationOf(event),
+        startedMs: event.nowMs,
+      });
       this.dispatch(event);
     });
   }
@@ -352,7 +513,8 @@ export class NodeRuntime implements KvService, UserDirectory {
     }
     const nowMs = this.options.clock.monotonicMs();
     for (const message of messages) {
-      if (message.type === 'handoffBatch') this.observer?.handoffBatch('incoming', message.records.length, handoffRecordBytes(message.records));
+      if (message.type === 'handoffBatch')
+        this.observer?.handoffBatch('incoming', message.records.length, handoffRecordBytes(message.records));
       // Key listing's pages read storage page by page; the runtime serves them (decision 0030).
       if (message.type === 'keyListRequest') this.keyLister.onRequest(from, message);
       else if (message.type === 'keyListReply') this.keyLister.onReply(from, message);
@@ -365,7 +527,8 @@ export class NodeRuntime implements KvService, UserDirectory {
   private observeSend(message: Message): void {
     const observer = this.observer as RuntimeObserver;
     if (message.type === 'forward') observer.forwardSent();
-    else if (message.type === 'handoffBatch') observer.handoffBatch('outgoing', message.records.length, handoffRecordBytes(message.records));
+    else if (message.type === 'handoffBatch')
+      observer.handoffBatch('outgoing', message.records.length, handoffRecordBytes(message.records));
     else if (message.type !== 'replicaPut') return;
     else if (message.hintFor !== undefined) observer.sloppyReplicaSent();
     // Anti-entropy pushes its id-0 replicaPut after a store answer; a read repair's follows replies or a deadline.
@@ -431,7 +594,10 @@ export class NodeRuntime implements KvService, UserDirectory {
       try {
         this.sendFrames(to, messages);
       } catch (error) {
-        this.logger.error({ to, messages: messages.length, error: String(error) }, 'sending to a peer failed; the messages are dropped');
+        this.logger.error(
+          { to, messages: messages.length, error: String(error) },
+          'sending to a peer failed; the messages are dropped',
+        );
       } finally {
         messages.length = 0;
       }
@@ -447,7 +613,10 @@ export class NodeRuntime implements KvService, UserDirectory {
       return;
     }
     if (messages.length === 1) {
-      this.logger.error({ to, type: (messages[0] as Message).type, frameBytes: frame.length, frameBytesMax }, 'refused to send a message larger than the frame limit');
+      this.logger.error(
+        { to, type: (messages[0] as Message).type, frameBytes: frame.length, frameBytesMax },
+        'refused to send a message larger than the frame limit',
+      );
       return;
     }
     const half = messages.length >> 1;
@@ -483,10 +652,20 @@ export class NodeRuntime implements KvService, UserDirectory {
         this.forgetProps(effect.buckets);
         return;
       case 'usersSave':
-        this.saveMetadata(effect.entries.map((entry) => ({ type: 'put' as const, key: userStorageKey(entry.name), value: new TextEncoder().encode(JSON.stringify(entry)) })), 'saving users failed');
+        this.saveMetadata(
+          effect.entries.map((entry) => ({
+            type: 'put' as const,
+            key: userStorageKey(entry.name),
+            value: new TextEncoder().encode(JSON.stringify(entry)),
+          })),
+          'saving users failed',
+        );
         return;
       case 'usersForget':
-        this.saveMetadata(effect.names.map((name) => ({ type: 'delete' as const, key: userStorageKey(name) })), 'forgetting users failed');
+        this.saveMetadata(
+          effect.names.map((name) => ({ type: 'delete' as const, key: userStorageKey(name) })),
+          'forgetting users failed',
+        );
         return;
       case 'viewAdopted':
         this.options.onViewAdopted?.(effect.view);
@@ -496,13 +675,25 @@ export class NodeRuntime implements KvService, UserDirectory {
         this.options.timers.after(0, () => void this.scanSlice(effect));
         return;
       case 'handoffProgressSave':
-        saveHandoffProgress(this.engine, effect.progress).catch((error: unknown) => this.logger.error({ error: String(error) }, 'saving handoff progress failed; the transfer resumes from an earlier key after a restart'));
+        saveHandoffProgress(this.engine, effect.progress).catch((error: unknown) =>
+          this.logger.error(
+            { error: String(error) },
+            'saving handoff progress failed; the transfer resumes from an earlier key after a restart',
+          ),
+        );
         return;
       case 'handoffProgressClear':
-        clearHandoffProgress(this.engine, effect.viewVersionMax).catch((error: unknown) => this.logger.error({ error: String(error) }, 'clearing handoff progress failed'));
+        clearHandoffProgress(this.engine, effect.viewVersionMax).catch((error: unknown) =>
+          this.logger.error({ error: String(error) }, 'clearing handoff progress failed'),
+        );
         return;
       case 'storeDropPartition':
-        this.dropPartition(effect.partition).catch((error: unknown) => this.logger.error({ partition: effect.partition, error: String(error) }, 'dropping a partition failed; its records stay on disk'));
+        this.dropPartition(effect.partition).catch((error: unknown) =>
+          this.logger.error(
+            { partition: effect.partition, error: String(error) },
+            'dropping a partition failed; its records stay on disk',
+          ),
+        );
         return;
       case 'leftCluster':
         this.leaveOnceHintsAreOut(effect.viewVersion, this.options.clock.monotonicMs() + leaveHintsWaitMsMax);
@@ -520,14 +711,18 @@ export class NodeRuntime implements KvService, UserDirectory {
     if (waiter === undefined) return;
     if (this.observer !== undefined) this.observeOutcome(waiter, outcome);
     if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
-    else waiter.reject(new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}));
+    else
+      waiter.reject(
+        new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}),
+      );
   }
 
   private observeOutcome(waiter: Waiter, outcome: Outcome): void {
     const observer = this.observer as RuntimeObserver;
     const seconds = (this.options.clock.monotonicMs() - waiter.startedMs) / 1000;
     observer.operationFinished(waiter.operation, outcome.ok ? 'ok' : outcome.error.code, seconds);
-    if (outcome.ok && waiter.operation === 'get') observer.readAnswered(outcome.record.siblings.length, outcome.record.context.size);
+    if (outcome.ok && waiter.operation === 'get')
+      observer.readAnswered(outcome.record.siblings.length, outcome.record.context.size);
   }
 
   /** Runs a store effect; a synchronous answer is stepped in this dispatch, a promised one later. */
@@ -536,7 +731,13 @@ export class NodeRuntime implements KvService, UserDirectory {
     let answer: StoreAnswer<StoredVersion>;
     try {
       if (effect.type === 'storeRead') answer = store.readVersion(effect.partition, effect.storageKey);
-      else if (effect.type === 'storeUpdate') answer = store.mint(effect.partition, effect.storageKey, effect, effect.durable ? this.mintedReporter(effect.token) : undefined);
+      else if (effect.type === 'storeUpdate')
+        answer = store.mint(
+          effect.partition,
+          effect.storageKey,
+          effect,
+          effect.durable ? this.mintedReporter(effect.token) : undefined,
+        );
       else if (effect.type === 'storeReap') answer = store.reap(effect.partition, effect.storageKey, effect.record);
       else answer = store.merge(effect.partition, effect.storageKey, effect.record, effect.durable, effect.encoded);
     } catch (error) {
@@ -548,10 +749,12 @@ export class NodeRuntime implements KvService, UserDirectory {
       return;
     }
     const token = effect.token;
-    const startedMs = this.observer === undefined || effect.type === 'storeRead' ? undefined : this.options.clock.monotonicMs();
+    const startedMs =
+      this.observer === undefined || effect.type === 'storeRead' ? undefined : this.options.clock.monotonicMs();
     answer.then(
       (version) => {
-        if (startedMs !== undefined) this.observer?.storeWriteFinished((this.options.clock.monotonicMs() - startedMs) / 1000);
+        if (startedMs !== undefined)
+          this.observer?.storeWriteFinished((this.options.clock.monotonicMs() - startedMs) / 1000);
         this.storeDone(token, version);
       },
       (error: unknown) => this.storeFailed(token, error),
@@ -561,7 +764,8 @@ export class NodeRuntime implements KvService, UserDirectory {
   /** Tells the core a durable mint's version before its fsync, so it can go to the replicas now. */
   private mintedReporter(token: number): (record: VersionedRecord, encoded: Uint8Array) => void {
     return (record, encoded) => {
-      if (this.running) this.dispatch({ type: 'storeMinted', nowMs: this.options.clock.monotonicMs(), token, record, encoded });
+      if (this.running)
+        this.dispatch({ type: 'storeMinted', nowMs: this.options.clock.monotonicMs(), token, record, encoded });
     };
   }
 
@@ -574,7 +778,11 @@ export class NodeRuntime implements KvService, UserDirectory {
     let start: Uint8Array | undefined;
     for (;;) {
       const keys: Uint8Array[] = [];
-      for await (const [key] of this.engine.scan(partition, start === undefined ? { limit: dropSliceKeys } : { start, limit: dropSliceKeys })) keys.push(new Uint8Array(key));
+      for await (const [key] of this.engine.scan(
+        partition,
+        start === undefined ? { limit: dropSliceKeys } : { start, limit: dropSliceKeys },
+      ))
+        keys.push(new Uint8Array(key));
       for (const key of keys) await this.options.store.dropKey(partition, key, actor);
       const last = keys[keys.length - 1];
       if (last === undefined || keys.length < dropSliceKeys || !this.running) return;
@@ -598,7 +806,14 @@ export class NodeRuntime implements KvService, UserDirectory {
       this.logger.error({ partition: effect.partition, error: String(error) }, 'partition scan failed');
       ok = false;
     }
-    if (this.running) this.dispatch({ type: 'storeScanned', nowMs: this.options.clock.monotonicMs(), scanId: effect.scanId, ok, entries });
+    if (this.running)
+      this.dispatch({
+        type: 'storeScanned',
+        nowMs: this.options.clock.monotonicMs(),
+        scanId: effect.scanId,
+        ok,
+        entries,
+      });
   }
 
   /**
@@ -619,7 +834,8 @@ export class NodeRuntime implements KvService, UserDirectory {
     if (partition !== undefined && (!Number.isSafeInteger(partition) || partition < 0 || partition >= partitionCount)) {
       throw new EverwriteError('EVERWRITE_BAD_REQUEST', `partition must be an integer from 0 to ${partitionCount - 1}`);
     }
-    if (this.running) this.dispatch({ type: 'antiEntropyRequested', nowMs: this.options.clock.monotonicMs(), partition });
+    if (this.running)
+      this.dispatch({ type: 'antiEntropyRequested', nowMs: this.options.clock.monotonicMs(), partition });
     return this.antiEntropy();
   }
 
@@ -642,9 +858,15 @@ export class NodeRuntime implements KvService, UserDirectory {
   }
 
   private storeFailed(token: number, error: unknown): void {
-    const everwrite = error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_STORAGE_FAILED', `storage failed: ${String(error)}`);
+    const everwrite =
+      error instanceof EverwriteError
+        ? error
+        : new EverwriteError('EVERWRITE_STORAGE_FAILED', `storage failed: ${String(error)}`);
     if (!(error instanceof EverwriteError)) this.logger.error({ error: String(error) }, 'storage operation failed');
-    this.storeDone(token, { ok: false, error: { code: everwrite.code, message: everwrite.message, details: everwrite.details } });
+    this.storeDone(token, {
+      ok: false,
+      error: { code: everwrite.code, message: everwrite.message, details: everwrite.details },
+    });
   }
 
   private storeDone(token: number, result: StoreResult): void {
@@ -653,38 +875,54 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   private addHint(effect: Extract<Effect, { type: 'hintAdd' }>): void {
     // A copy: the bytes may be a view of a network frame, and the engine may hold them a while.
-    const hint = { target: effect.target, namespace: effect.partition, key: effect.storageKey, record: effect.encoded.slice() };
-    this.options.hints.add(hint, { durable: effect.durable }).then(
-      (ok) => ok,
-      (error: unknown) => {
-        this.logger.error({ error: String(error) }, 'hint store failed');
-        return false;
-      },
-    ).then((ok) => {
-      this.observer?.hintStored(effect.target, ok);
-      if (!ok) this.logger.warn({ event: 'hint_refused', target: effect.target }, 'hint not stored (store full or failing)');
-      if (this.running) this.dispatch({ type: 'hintAdded', nowMs: this.options.clock.monotonicMs(), token: effect.token, ok });
-    });
+    const hint = {
+      target: effect.target,
+      namespace: effect.partition,
+      key: effect.storageKey,
+      record: effect.encoded.slice(),
+    };
+    this.options.hints
+      .add(hint, { durable: effect.durable })
+      .then(
+        (ok) => ok,
+        (error: unknown) => {
+          this.logger.error({ error: String(error) }, 'hint store failed');
+          return false;
+        },
+      )
+      .then((ok) => {
+        this.observer?.hintStored(effect.target, ok);
+        if (!ok)
+          this.logger.warn({ event: 'hint_refused', target: effect.target }, 'hint not stored (store full or failing)');
+        if (this.running)
+          this.dispatch({ type: 'hintAdded', nowMs: this.options.clock.monotonicMs(), token: effect.token, ok });
+      });
   }
 
   private loadHints(limit: number): void {
     for (const target of this.options.hints.targets()) {
-      this.options.hints.forTarget(target, limit).then((hints) => {
-        const loaded: LoadedHint[] = [];
-        for (const hint of hints) {
-          try {
-            decodeRecord(hint.record); // a damaged hint is dropped here, not sent to a primary that would refuse it every round
-            loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, encoded: hint.record });
-          } catch {
-            this.observer?.hintDropped('undecodable');
-            this.logger.error({ event: 'hint_dropped', id: hint.id }, 'dropping an undecodable hint');
-            this.options.hints.remove([hint.id]).catch((error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'));
+      this.options.hints.forTarget(target, limit).then(
+        (hints) => {
+          const loaded: LoadedHint[] = [];
+          for (const hint of hints) {
+            try {
+              decodeRecord(hint.record); // a damaged hint is dropped here, not sent to a primary that would refuse it every round
+              loaded.push({ id: hint.id, partition: hint.namespace, storageKey: hint.key, encoded: hint.record });
+            } catch {
+              this.observer?.hintDropped('undecodable');
+              this.logger.error({ event: 'hint_dropped', id: hint.id }, 'dropping an undecodable hint');
+              this.options.hints
+                .remove([hint.id])
+                .catch((error: unknown) => this.logger.error({ error: String(error) }, 'hint removal failed'));
+            }
           }
-        }
-        const nowMs = this.options.clock.monotonicMs();
-        if (loaded.length > 0 && !this.handoffs.has(target)) this.handoffs.set(target, { startedMs: nowMs, delivered: 0 });
-        if (this.running) this.dispatch({ type: 'hintsLoaded', nowMs, target: target as NodeId, hints: loaded });
-      }, (error: unknown) => this.logger.error({ error: String(error) }, 'hint load failed'));
+          const nowMs = this.options.clock.monotonicMs();
+          if (loaded.length > 0 && !this.handoffs.has(target))
+            this.handoffs.set(target, { startedMs: nowMs, delivered: 0 });
+          if (this.running) this.dispatch({ type: 'hintsLoaded', nowMs, target: target as NodeId, hints: loaded });
+        },
+        (error: unknown) => this.logger.error({ error: String(error) }, 'hint load failed'),
+      );
     }
   }
 
@@ -707,7 +945,10 @@ export class NodeRuntime implements KvService, UserDirectory {
     if (this.options.hints.pendingByTarget().some((entry) => entry.target === target)) return;
     this.handoffs.delete(target);
     const durationMs = Math.round(this.options.clock.monotonicMs() - handoff.startedMs);
-    this.logger.info({ event: 'hints_handed_off', target, count: handoff.delivered, durationMs }, `handed off ${handoff.delivered} hints to ${target}`);
+    this.logger.info(
+      { event: 'hints_handed_off', target, count: handoff.delivered, durationMs },
+      `handed off ${handoff.delivered} hints to ${target}`,
+    );
   }
 
   /** Hints held per target: what /admin/hints and the metrics show. */
@@ -722,7 +963,11 @@ export class NodeRuntime implements KvService, UserDirectory {
       this.options.timers.after(leaveHintsPollMs, () => this.leaveOnceHintsAreOut(viewVersion, deadlineMs));
       return;
     }
-    if (held > 0) this.logger.warn({ event: 'left_with_hints', hints: held }, 'leaving with hints no member took: their writes keep the copies they were acknowledged with');
+    if (held > 0)
+      this.logger.warn(
+        { event: 'left_with_hints', hints: held },
+        'leaving with hints no member took: their writes keep the copies they were acknowledged with',
+      );
     this.options.onLeftCluster?.(viewVersion);
   }
 
@@ -731,18 +976,27 @@ export class NodeRuntime implements KvService, UserDirectory {
   }
 
   private saveProps(entries: readonly PropsEntry[]): void {
-    const operations = entries.map((entry) => ({ type: 'put' as const, key: propsStorageKey(entry.bucket), value: new TextEncoder().encode(JSON.stringify(entry)) }));
+    const operations = entries.map((entry) => ({
+      type: 'put' as const,
+      key: propsStorageKey(entry.bucket),
+      value: new TextEncoder().encode(JSON.stringify(entry)),
+    }));
     this.saveMetadata(operations, 'saving bucket properties failed');
   }
 
   private forgetProps(buckets: readonly string[]): void {
-    this.saveMetadata(buckets.map((bucket) => ({ type: 'delete' as const, key: propsStorageKey(bucket) })), 'forgetting bucket properties failed');
+    this.saveMetadata(
+      buckets.map((bucket) => ({ type: 'delete' as const, key: propsStorageKey(bucket) })),
+      'forgetting bucket properties failed',
+    );
   }
 
   /** A background write: its failure is logged (the gossip repairs the table from peers after a restart). */
   private saveMetadata(operations: Parameters<StorageEngine['batch']>[1], failure: string): void {
     try {
-      this.engine.batch(reservedNamespaces.metadata, operations, { durable: true }).catch((error: unknown) => this.logger.error({ error: String(error) }, failure));
+      this.engine
+        .batch(reservedNamespaces.metadata, operations, { durable: true })
+        .catch((error: unknown) => this.logger.error({ error: String(error) }, failure));
     } catch (error) {
       this.logger.error({ error: String(error) }, failure);
     }
@@ -751,9 +1005,18 @@ export class NodeRuntime implements KvService, UserDirectory {
 
 /** /admin/status from the cluster view: every member's addresses, placement and liveness, and the view's agreement with the peers. */
 /** What liveness says of a member in /admin/status (decision 0014). */
-type MemberLivenessFields = { readonly state: MemberState; readonly incarnation?: number; readonly lastHeardAgoMs?: number };
+type MemberLivenessFields = {
+  readonly state: MemberState;
+  readonly incarnation?: number;
+  readonly lastHeardAgoMs?: number;
+};
 
-function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId, number>, liveness: (member: NodeId) => MemberLivenessFields): NodeStatus {
+function viewStatus(
+  self: NodeId,
+  gossip: ViewGossip,
+  owned: ReadonlyMap<NodeId, number>,
+  liveness: (member: NodeId) => MemberLivenessFields,
+): NodeStatus {
   const view = gossip.view;
   const refusal = gossip.refusal;
   return {
@@ -775,7 +1038,14 @@ function viewStatus(self: NodeId, gossip: ViewGossip, owned: ReadonlyMap<NodeId,
       version: view.version,
       partitionCount: view.partitionCount,
       digest: view.digest,
-      conflict: refusal === undefined ? null : { reason: refusal.reason, conflictingPeers: refusal.conflictingPeers, agreeingPeers: refusal.agreeingPeers },
+      conflict:
+        refusal === undefined
+          ? null
+          : {
+              reason: refusal.reason,
+              conflictingPeers: refusal.conflictingPeers,
+              agreeingPeers: refusal.agreeingPeers,
+            },
       peers: [...gossip.peerSummaries()].map(([id, summary]) => ({ id, ...summary })),
     },
   };
@@ -856,7 +1126,10 @@ function sealContext(vector: VersionVector, seal: ContextSeal): string {
  * because the monotonic clock never goes back.
  */
 class DeadlineQueues {
-  private readonly queues = new Map<number, { dueMs: number[]; timerIds: number[]; head: number; armed: TimerHandle | undefined }>();
+  private readonly queues = new Map<
+    number,
+    { dueMs: number[]; timerIds: number[]; head: number; armed: TimerHandle | undefined }
+  >();
 
   constructor(
     private readonly clock: Clock,
@@ -918,7 +1191,11 @@ const noRequestOptions: RequestOptions = Object.freeze({});
 
 function requestOptions(options: RequestOptions): RequestOptions {
   if (options.r === undefined && options.w === undefined && options.timeoutMs === undefined) return noRequestOptions;
-  return { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
+  return {
+    ...(options.r === undefined ? {} : { r: options.r }),
+    ...(options.w === undefined ? {} : { w: options.w }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
 }
 
 export function toGetResult(record: VersionedRecord, seal: ContextSeal): GetResult {

@@ -82,7 +82,11 @@ export interface StorageEngine {
    */
   readonly readNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
   /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void>;
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void>;
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]>;
   /** Removes every key of the namespace. */
   drop(namespace: number): Promise<void>;

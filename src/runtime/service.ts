@@ -89,9 +89,18 @@ export interface ViewStatus {
   readonly partitionCount: number;
   readonly digest: string;
   /** Set while the node refuses to serve because its view conflicts with its peers'. */
-  readonly conflict: { readonly reason: string; readonly conflictingPeers: readonly string[]; readonly agreeingPeers: readonly string[] } | null;
+  readonly conflict: {
+    readonly reason: string;
+    readonly conflictingPeers: readonly string[];
+    readonly agreeingPeers: readonly string[];
+  } | null;
   /** The view summary each peer last gossiped. */
-  readonly peers: ReadonlyArray<{ readonly id: string; readonly version: number; readonly partitionCount: number; readonly digest: string }>;
+  readonly peers: ReadonlyArray<{
+    readonly id: string;
+    readonly version: number;
+    readonly partitionCount: number;
+    readonly digest: string;
+  }>;
 }
 
 export interface NodeStatus {
@@ -177,7 +186,11 @@ export interface KeyPlacementReport {
   readonly key: string;
   readonly partition: number;
   readonly primaries: readonly string[];
-  readonly targets: ReadonlyArray<{ readonly node: string; readonly role: 'primary' | 'fallback'; readonly standsInFor?: string }>;
+  readonly targets: ReadonlyArray<{
+    readonly node: string;
+    readonly role: 'primary' | 'fallback';
+    readonly standsInFor?: string;
+  }>;
 }
 
 /** What GET /admin/aae answers: trees held and ready, and per partition its exchanges. */
@@ -201,11 +214,25 @@ export interface AntiEntropyReport {
 }
 
 /** One staged change as the admin API shows it (decision 0017). */
-export type PlanChangeJson = { readonly kind: 'join'; readonly id: string; readonly peer: string; readonly http: string | null; readonly zone: string | null; readonly weight: number } | { readonly kind: 'leave' | 'remove'; readonly id: string };
+export type PlanChangeJson =
+  | {
+      readonly kind: 'join';
+      readonly id: string;
+      readonly peer: string;
+      readonly http: string | null;
+      readonly zone: string | null;
+      readonly weight: number;
+    }
+  | { readonly kind: 'leave' | 'remove'; readonly id: string };
 
 /** What a plan or a transition moves: partitions changing owner and the transfers the handoff runs. */
 export interface PlanPreviewJson {
-  readonly members: ReadonlyArray<{ readonly id: string; readonly state: string; readonly partitionsBefore: number; readonly partitionsAfter: number }>;
+  readonly members: ReadonlyArray<{
+    readonly id: string;
+    readonly state: string;
+    readonly partitionsBefore: number;
+    readonly partitionsAfter: number;
+  }>;
   readonly partitionsMoved: number;
   readonly transfers: ReadonlyArray<{ readonly partition: number; readonly source: string; readonly target: string }>;
 }
@@ -250,5 +277,8 @@ export interface MembershipService {
    * the commit in the background. `authorization` (the operator's Authorization header) is sent to
    * the seed with every request of the join, since a cluster with users admits only an admin's.
    */
-  join(seed: string, authorization?: string): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
+  join(
+    seed: string,
+    authorization?: string,
+  ): Promise<{ readonly seed: string; readonly staged: unknown; readonly waiting: boolean }>;
 }

@@ -6,7 +6,9 @@
 import type { WireBytes } from '../core/protocol/codec/wire-bytes.ts';
 
 /** Buffer's own latin1 decoder, callable on any Uint8Array (a Buffer from a socket or not). */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+const latin1Slice = (
+  Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }
+).latin1Slice;
 
 export const nodeWireBytes: WireBytes = Object.freeze({
   allocate: (size: number): Uint8Array => Buffer.allocUnsafe(size),

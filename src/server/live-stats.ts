@@ -53,7 +53,12 @@ function percentileMs(buckets: Uint32Array, total: number, fraction: number): nu
 
 /** One operation's last minute. */
 class OperationWindow {
-  private readonly slots: SecondSlot[] = Array.from({ length: liveWindowSeconds }, () => ({ second: -1, count: 0, errors: 0, buckets: new Uint32Array(bucketCount) }));
+  private readonly slots: SecondSlot[] = Array.from({ length: liveWindowSeconds }, () => ({
+    second: -1,
+    count: 0,
+    errors: 0,
+    buckets: new Uint32Array(bucketCount),
+  }));
 
   record(second: number, latencyMs: number, failed: boolean): void {
     const slot = this.slotFor(second);
@@ -69,7 +74,14 @@ class OperationWindow {
     for (let second = nowSecond - liveWindowSeconds; second < nowSecond; second++) {
       const slot = this.slots[second % liveWindowSeconds] as SecondSlot;
       if (slot.second !== second) seconds.push({ second, count: 0, errors: 0, p50Ms: null, p99Ms: null });
-      else seconds.push({ second, count: slot.count, errors: slot.errors, p50Ms: percentileMs(slot.buckets, slot.count, 0.5), p99Ms: percentileMs(slot.buckets, slot.count, 0.99) });
+      else
+        seconds.push({
+          second,
+          count: slot.count,
+          errors: slot.errors,
+          p50Ms: percentileMs(slot.buckets, slot.count, 0.5),
+          p99Ms: percentileMs(slot.buckets, slot.count, 0.99),
+        });
     }
     return seconds;
   }

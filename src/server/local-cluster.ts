@@ -59,23 +59,42 @@ export class LocalCluster {
   private readonly seeds: string;
 
   constructor(readonly options: LocalClusterOptions) {
-    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9) throw new Error('nodes must be 1..9');
+    if (!Number.isInteger(options.nodes) || options.nodes < 1 || options.nodes > 9)
+      throw new Error('nodes must be 1..9');
     const directory = resolve(options.dataDirectory);
     mkdirSync(directory, { recursive: true });
     this.secretFile = join(directory, 'cluster.secret');
-    if (!existsSync(this.secretFile)) writeFileSync(this.secretFile, Buffer.from(generateSecret()).toString('hex'), { mode: 0o600 });
-    if (options.nodePorts !== undefined && options.nodePorts.length !== options.nodes) throw new Error('nodePorts must give the ports of every node');
+    if (!existsSync(this.secretFile))
+      writeFileSync(this.secretFile, Buffer.from(generateSecret()).toString('hex'), { mode: 0o600 });
+    if (options.nodePorts !== undefined && options.nodePorts.length !== options.nodes)
+      throw new Error('nodePorts must give the ports of every node');
     this.nodes = Array.from({ length: options.nodes }, (_, offset) => {
       const ports = options.nodePorts?.[offset] ?? LocalCluster.portsFromBases(options, offset + 1);
-      return { index: offset + 1, id: `n${offset + 1}`, httpUrl: `http://127.0.0.1:${ports.http}`, peerAddress: `127.0.0.1:${ports.peer}`, respAddress: `127.0.0.1:${ports.resp}`, process: undefined };
+      return {
+        index: offset + 1,
+        id: `n${offset + 1}`,
+        httpUrl: `http://127.0.0.1:${ports.http}`,
+        peerAddress: `127.0.0.1:${ports.peer}`,
+        respAddress: `127.0.0.1:${ports.resp}`,
+        process: undefined,
+      };
     });
     // Every node gets the same seeds with every attribute, so all build the same first view (decision 0015).
-    this.seeds = this.nodes.map((node) => `${node.id}@${node.peerAddress};http=${node.httpUrl.replace('http://', '')};resp=${node.respAddress}${this.placementAttributes(node.index)}`).join(',');
+    this.seeds = this.nodes
+      .map(
+        (node) =>
+          `${node.id}@${node.peerAddress};http=${node.httpUrl.replace('http://', '')};resp=${node.respAddress}${this.placementAttributes(node.index)}`,
+      )
+      .join(',');
   }
 
   private static portsFromBases(options: LocalClusterOptions, index: number): LocalNodePorts {
     const httpBase = options.httpPortBase ?? 8000;
-    return { peer: (options.peerPortBase ?? 7000) + index, http: httpBase + index, resp: (options.respPortBase ?? httpBase - 8000 + 6380) + index };
+    return {
+      peer: (options.peerPortBase ?? 7000) + index,
+      http: httpBase + index,
+      resp: (options.respPortBase ?? httpBase - 8000 + 6380) + index,
+    };
   }
 
   private placementAttributes(index: number): string {
@@ -87,7 +106,10 @@ export class LocalCluster {
   private placementArguments(index: number): string[] {
     const zone = this.options.zones?.[index - 1];
     const weight = this.options.weights?.[index - 1];
-    return [...(zone === undefined ? [] : ['--zone', zone]), ...(weight === undefined ? [] : ['--weight', String(weight)])];
+    return [
+      ...(zone === undefined ? [] : ['--zone', zone]),
+      ...(weight === undefined ? [] : ['--weight', String(weight)]),
+    ];
   }
 
   node(index: number): LocalNode {
@@ -110,7 +132,33 @@ export class LocalCluster {
 
   private spawnNode(node: LocalNode): void {
     const options = this.options;
-    const args = [...(options.nodeArguments ?? []), binPath, 'start', '--node-id', node.id, '--listen', node.peerAddress, '--http', node.httpUrl.replace('http://', ''), '--resp', node.respAddress, '--data', join(resolve(options.dataDirectory), node.id), '--seeds', this.seeds, '--engine', options.engine, '--secret-file', this.secretFile, '--partitions', String(options.partitions ?? 256), '--log-level', options.logLevel ?? 'warn', ...this.placementArguments(node.index), ...(options.extraArguments ?? [])];
+    const args = [
+      ...(options.nodeArguments ?? []),
+      binPath,
+      'start',
+      '--node-id',
+      node.id,
+      '--listen',
+      node.peerAddress,
+      '--http',
+      node.httpUrl.replace('http://', ''),
+      '--resp',
+      node.respAddress,
+      '--data',
+      join(resolve(options.dataDirectory), node.id),
+      '--seeds',
+      this.seeds,
+      '--engine',
+      options.engine,
+      '--secret-file',
+      this.secretFile,
+      '--partitions',
+      String(options.partitions ?? 256),
+      '--log-level',
+      options.logLevel ?? 'warn',
+      ...this.placementArguments(node.index),
+      ...(options.extraArguments ?? []),
+    ];
     const output = options.output ?? 'inherit';
     const child = spawn(process.execPath, args, { stdio: ['ignore', output, output], env: binEnvironment() });
     node.process = child;

@@ -18,7 +18,14 @@ export interface NodeLoggerOptions {
   readonly pretty?: boolean;
 }
 
-const levelNames: Readonly<Record<number, string>> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const levelNames: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 /** Fields the human line shows in its own place, not as key=value. */
 const placedFields = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'event', 'node']);
 
@@ -48,7 +55,11 @@ function prettyDestination(stream: NodeJS.WritableStream): DestinationStream {
 export function createNodeLogger(options: NodeLoggerOptions): Logger {
   const stream = options.stream ?? process.stdout;
   const pretty = options.pretty ?? stream.isTTY === true;
-  const settings = { level: options.level, base: { node: options.nodeId }, redact: { paths: [...redactedPaths], censor: '[redacted]' } };
+  const settings = {
+    level: options.level,
+    base: { node: options.nodeId },
+    redact: { paths: [...redactedPaths], censor: '[redacted]' },
+  };
   if (pretty) return pino(settings, prettyDestination(stream));
   // pino's own stdout destination unless the caller gave a stream (tests read the lines).
   return options.stream === undefined ? pino(settings) : pino(settings, stream as DestinationStream);

@@ -76,12 +76,17 @@ export function parseLimitsJson(source: unknown): NodeLimits {
   const limits: Record<string, Record<string, number>> = {};
   for (const [section, fields] of Object.entries(parsed)) {
     const known = knownFields[section as keyof NodeLimits] as readonly string[] | undefined;
-    if (!Object.hasOwn(knownFields, section) || known === undefined) throw new Error(`--limits-json: unknown section ${JSON.stringify(section)}; known: ${Object.keys(knownFields).join(', ')}`);
+    if (!Object.hasOwn(knownFields, section) || known === undefined)
+      throw new Error(
+        `--limits-json: unknown section ${JSON.stringify(section)}; known: ${Object.keys(knownFields).join(', ')}`,
+      );
     if (!isPlainObject(fields)) throw new Error(`--limits-json: ${section} must be an object`);
     const checked: Record<string, number> = {};
     for (const [name, value] of Object.entries(fields)) {
-      if (!known.includes(name)) throw new Error(`--limits-json: unknown field ${section}.${name}; known: ${known.join(', ')}`);
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new Error(`--limits-json: ${section}.${name} must be a positive integer, got ${JSON.stringify(value)}`);
+      if (!known.includes(name))
+        throw new Error(`--limits-json: unknown field ${section}.${name}; known: ${known.join(', ')}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+        throw new Error(`--limits-json: ${section}.${name} must be a positive integer, got ${JSON.stringify(value)}`);
       checked[name] = value;
     }
     limits[section] = checked;

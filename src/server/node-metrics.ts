@@ -13,13 +13,21 @@ import type { GossipCounters } from '../core/node/node-core.ts';
 import type { EngineKind, LoggedEngineStatistics } from '../io/storage/index.ts';
 import type { PeerTransportStatus, TcpTransportMetrics } from '../io/transport/tcp-shared.ts';
 import { tlsFailureClasses, type TlsFailureClass } from '../core/base/tls-failure-class.ts';
-import type { CoordinatedOperation, HandoffDirection, HintDropReason, OperationOutcome, RuntimeObserver } from '../runtime/observer.ts';
+import type {
+  CoordinatedOperation,
+  HandoffDirection,
+  HintDropReason,
+  OperationOutcome,
+  RuntimeObserver,
+} from '../runtime/observer.ts';
 import type { NodeStatus } from '../runtime/service.ts';
 import type { StoredUsageFigures } from '../runtime/stores/stored-usage.ts';
 import { LiveStats } from './live-stats.ts';
 
 /** Seconds; a memory-engine read (~0.1 ms) to a quorum timeout (seconds). */
-const latencyBucketsSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const latencyBucketsSeconds = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 /** Seconds; an fdatasync on fast NVMe (~50 µs) to a stalled disk (seconds). */
 const syncBucketsSeconds = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const siblingBuckets = [1, 2, 3, 5, 10, 20, 50, 100];
@@ -33,7 +41,11 @@ function outcomeLabel(outcome: OperationOutcome): string {
 /** What the node reads at scrape time; each source is optional so an embedded node can omit one. */
 export interface NodeMetricsSources {
   readonly status: () => NodeStatus;
-  readonly hintsPending: () => ReadonlyArray<{ readonly target: string; readonly count: number; readonly bytes: number }>;
+  readonly hintsPending: () => ReadonlyArray<{
+    readonly target: string;
+    readonly count: number;
+    readonly bytes: number;
+  }>;
   readonly transport?: () => Readonly<Omit<TcpTransportMetrics, 'snapshot'>>;
   /** One entry per member the transport knows (never a node outside the view): bounded labels. */
   readonly transportPeers?: () => readonly PeerTransportStatus[];
@@ -73,7 +85,14 @@ export class NodeMetrics implements RuntimeObserver {
   /** The TLS ports whose handshakes are exported (attachTls), read at scrape time. */
   private readonly tlsPorts = new Map<TlsPortName, () => TlsPortStats>();
   /** Plain running totals of the event counters, for the dashboard's JSON (GET /admin/stats). */
-  private readonly running = { forwards: 0, sloppyReplicas: 0, readRepairs: 0, hintsStored: 0, hintsDelivered: 0, hintsDropped: 0 };
+  private readonly running = {
+    forwards: 0,
+    sloppyReplicas: 0,
+    readRepairs: 0,
+    hintsStored: 0,
+    hintsDelivered: 0,
+    hintsDropped: 0,
+  };
   /** Cached label children of the operation histogram, by "operation outcome". */
   private readonly operationChildren = new Map<string, HistogramSeries>();
 
@@ -81,24 +100,87 @@ export class NodeMetrics implements RuntimeObserver {
   constructor(private readonly onOperationFailed?: (operation: CoordinatedOperation, code: string) => void) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    const histogram = (name: string, help: string, buckets: readonly number[]): HistogramSeries => new FastHistogram(this.registry, name, help, [], buckets).labels();
-    this.operations = new FastHistogram(this.registry, 'everwrite_operation_duration_seconds', 'Coordinated client operations (HTTP, RESP, embedded) from request to answer, by operation and outcome (ok or the EVERWRITE_* code).', ['operation', 'outcome'], latencyBucketsSeconds);
-    this.forwards = new Counter({ name: 'everwrite_forwards_total', help: 'Client operations this node forwarded to a primary of the key to coordinate.', registers });
-    this.sloppyReplicas = new Counter({ name: 'everwrite_sloppy_replicas_total', help: 'Write replicas sent to a fallback node as a hint for an unreachable primary (sloppy quorum).', registers });
-    this.readRepairs = new Counter({ name: 'everwrite_read_repairs_total', help: 'Newer records pushed to stale replicas after a read (read repair).', registers });
-    this.hintsStoredCounter = new Counter({ name: 'everwrite_hints_stored_total', help: 'Hints this node stored for an unreachable primary, by target.', labelNames: ['target'], registers });
-    this.hintsDeliveredCounter = new Counter({ name: 'everwrite_hints_delivered_total', help: 'Hints acknowledged by their target and removed here, by target.', labelNames: ['target'], registers });
-    this.hintsDroppedCounter = new Counter({ name: 'everwrite_hints_dropped_total', help: 'Hints not kept: refused (store full or failing) or undecodable on load.', labelNames: ['reason'], registers });
-    this.readSiblings = histogram('everwrite_read_siblings', 'Siblings (concurrent versions) in each successful read answer.', siblingBuckets);
-    this.readContextActors = histogram('everwrite_read_context_actors', 'Actors (node epochs) in the causal context of each successful read answer: the context size.', contextActorBuckets);
-    this.storeWrites = histogram('everwrite_store_write_duration_seconds', "Writes to this node's replica store (a mint or a merge, through the write-ahead log) that waited for the engine.", latencyBucketsSeconds);
-    this.walSyncs = histogram('everwrite_wal_fsync_duration_seconds', 'Duration of each fdatasync of the write-ahead log (one per group commit).', syncBucketsSeconds);
-    for (const reason of ['refused', 'undecodable'] satisfies HintDropReason[]) this.hintsDroppedCounter.labels(reason).inc(0);
-    const handoffCounter = (what: string, help: string): Counter<'direction'> => new Counter({ name: `everwrite_handoff_${what}_total`, help, labelNames: ['direction'], registers });
-    this.handoffKeys = handoffCounter('keys', 'Keys streamed in membership handoff batches, by direction (outgoing: this node the source; resends included).');
-    this.handoffBytes = handoffCounter('bytes', 'Bytes (storage keys plus records) streamed in membership handoff batches, by direction.');
-    this.handoffBatches = handoffCounter('batches', 'Membership handoff batches sent (resends included) or received, by direction.');
-    for (const direction of ['outgoing', 'incoming'] satisfies HandoffDirection[]) for (const counter of [this.handoffKeys, this.handoffBytes, this.handoffBatches]) counter.labels(direction).inc(0);
+    const histogram = (name: string, help: string, buckets: readonly number[]): HistogramSeries =>
+      new FastHistogram(this.registry, name, help, [], buckets).labels();
+    this.operations = new FastHistogram(
+      this.registry,
+      'everwrite_operation_duration_seconds',
+      'Coordinated client operations (HTTP, RESP, embedded) from request to answer, by operation and outcome (ok or the EVERWRITE_* code).',
+      ['operation', 'outcome'],
+      latencyBucketsSeconds,
+    );
+    this.forwards = new Counter({
+      name: 'everwrite_forwards_total',
+      help: 'Client operations this node forwarded to a primary of the key to coordinate.',
+      registers,
+    });
+    this.sloppyReplicas = new Counter({
+      name: 'everwrite_sloppy_replicas_total',
+      help: 'Write replicas sent to a fallback node as a hint for an unreachable primary (sloppy quorum).',
+      registers,
+    });
+    this.readRepairs = new Counter({
+      name: 'everwrite_read_repairs_total',
+      help: 'Newer records pushed to stale replicas after a read (read repair).',
+      registers,
+    });
+    this.hintsStoredCounter = new Counter({
+      name: 'everwrite_hints_stored_total',
+      help: 'Hints this node stored for an unreachable primary, by target.',
+      labelNames: ['target'],
+      registers,
+    });
+    this.hintsDeliveredCounter = new Counter({
+      name: 'everwrite_hints_delivered_total',
+      help: 'Hints acknowledged by their target and removed here, by target.',
+      labelNames: ['target'],
+      registers,
+    });
+    this.hintsDroppedCounter = new Counter({
+      name: 'everwrite_hints_dropped_total',
+      help: 'Hints not kept: refused (store full or failing) or undecodable on load.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.readSiblings = histogram(
+      'everwrite_read_siblings',
+      'Siblings (concurrent versions) in each successful read answer.',
+      siblingBuckets,
+    );
+    this.readContextActors = histogram(
+      'everwrite_read_context_actors',
+      'Actors (node epochs) in the causal context of each successful read answer: the context size.',
+      contextActorBuckets,
+    );
+    this.storeWrites = histogram(
+      'everwrite_store_write_duration_seconds',
+      "Writes to this node's replica store (a mint or a merge, through the write-ahead log) that waited for the engine.",
+      latencyBucketsSeconds,
+    );
+    this.walSyncs = histogram(
+      'everwrite_wal_fsync_duration_seconds',
+      'Duration of each fdatasync of the write-ahead log (one per group commit).',
+      syncBucketsSeconds,
+    );
+    for (const reason of ['refused', 'undecodable'] satisfies HintDropReason[])
+      this.hintsDroppedCounter.labels(reason).inc(0);
+    const handoffCounter = (what: string, help: string): Counter<'direction'> =>
+      new Counter({ name: `everwrite_handoff_${what}_total`, help, labelNames: ['direction'], registers });
+    this.handoffKeys = handoffCounter(
+      'keys',
+      'Keys streamed in membership handoff batches, by direction (outgoing: this node the source; resends included).',
+    );
+    this.handoffBytes = handoffCounter(
+      'bytes',
+      'Bytes (storage keys plus records) streamed in membership handoff batches, by direction.',
+    );
+    this.handoffBatches = handoffCounter(
+      'batches',
+      'Membership handoff batches sent (resends included) or received, by direction.',
+    );
+    for (const direction of ['outgoing', 'incoming'] satisfies HandoffDirection[])
+      for (const counter of [this.handoffKeys, this.handoffBytes, this.handoffBatches])
+        counter.labels(direction).inc(0);
     registerTlsCounters(this.registry, this.tlsPorts);
   }
 
@@ -198,7 +280,8 @@ function registerMemberGauges(registry: Registry, status: () => NodeStatus): voi
     registers: [registry],
     collect() {
       this.reset();
-      for (const member of status().members) for (const state of memberStates) this.labels(member.id, state).set(member.state === state ? 1 : 0);
+      for (const member of status().members)
+        for (const state of memberStates) this.labels(member.id, state).set(member.state === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -220,7 +303,11 @@ function registerMemberGauges(registry: Registry, status: () => NodeStatus): voi
 }
 
 function registerHintGauges(registry: Registry, pending: NodeMetricsSources['hintsPending']): void {
-  const perTarget = (name: string, help: string, value: (entry: ReturnType<typeof pending>[number]) => number): void => {
+  const perTarget = (
+    name: string,
+    help: string,
+    value: (entry: ReturnType<typeof pending>[number]) => number,
+  ): void => {
     new Gauge({
       name,
       help,
@@ -250,12 +337,32 @@ function registerTransportCounters(registry: Registry, read: () => TransportCoun
     });
   };
   counter('everwrite_transport_frames_sent_total', 'Frames handed to peer sockets.', (c) => c.framesWritten);
-  counter('everwrite_transport_bytes_sent_total', 'Bytes handed to peer sockets, frame headers included.', (c) => c.bytesWritten);
+  counter(
+    'everwrite_transport_bytes_sent_total',
+    'Bytes handed to peer sockets, frame headers included.',
+    (c) => c.bytesWritten,
+  );
   counter('everwrite_transport_frames_received_total', 'Frames received from peers.', (c) => c.framesReceived);
-  counter('everwrite_transport_bytes_received_total', 'Bytes of frames received from peers, headers excluded.', (c) => c.bytesReceived);
-  counter('everwrite_transport_connects_total', 'Outbound peer connections attempted (reconnects included).', (c) => c.connectsAttempted);
-  counter('everwrite_transport_connect_failures_total', 'Outbound peer connections that failed before being established.', (c) => c.connectsFailed);
-  const byReason = (name: string, help: string, reasons: Readonly<Record<string, (counters: TransportCounters) => number>>): void => {
+  counter(
+    'everwrite_transport_bytes_received_total',
+    'Bytes of frames received from peers, headers excluded.',
+    (c) => c.bytesReceived,
+  );
+  counter(
+    'everwrite_transport_connects_total',
+    'Outbound peer connections attempted (reconnects included).',
+    (c) => c.connectsAttempted,
+  );
+  counter(
+    'everwrite_transport_connect_failures_total',
+    'Outbound peer connections that failed before being established.',
+    (c) => c.connectsFailed,
+  );
+  const byReason = (
+    name: string,
+    help: string,
+    reasons: Readonly<Record<string, (counters: TransportCounters) => number>>,
+  ): void => {
     new Counter({
       name,
       help,
@@ -274,15 +381,19 @@ function registerTransportCounters(registry: Registry, read: () => TransportCoun
     not_running: (c) => c.framesDroppedNotRunning,
     stale: (c) => c.framesDroppedStale,
   });
-  byReason('everwrite_transport_refused_total', 'Peer connections refused or closed, by reason: handshake failed or timed out, not a member, too many connections.', {
-    handshake_failed: (c) => c.handshakesFailed,
-    handshake_timeout: (c) => c.handshakeTimeouts,
-    not_member: (c) => c.inboundRefusedNotPeer,
-    connections_full: (c) => c.inboundRefused,
-    address_full: (c) => c.inboundRefusedAddressFull,
-    evicted: (c) => c.handshakesEvicted,
-    frame_too_large: (c) => c.connectionsClosedFrameTooLarge,
-  });
+  byReason(
+    'everwrite_transport_refused_total',
+    'Peer connections refused or closed, by reason: handshake failed or timed out, not a member, too many connections.',
+    {
+      handshake_failed: (c) => c.handshakesFailed,
+      handshake_timeout: (c) => c.handshakeTimeouts,
+      not_member: (c) => c.inboundRefusedNotPeer,
+      connections_full: (c) => c.inboundRefused,
+      address_full: (c) => c.inboundRefusedAddressFull,
+      evicted: (c) => c.handshakesEvicted,
+      frame_too_large: (c) => c.connectionsClosedFrameTooLarge,
+    },
+  );
 }
 
 function registerStorageGauges(registry: Registry, read: () => LoggedEngineStatistics): void {
@@ -296,8 +407,16 @@ function registerStorageGauges(registry: Registry, read: () => LoggedEngineStati
       },
     });
   };
-  gauge('everwrite_wal_unapplied_bytes', 'Acknowledged write-ahead log bytes not yet applied to the storage engine.', (s) => s.unappliedBytes);
-  gauge('everwrite_wal_bytes', 'Bytes of the current write-ahead log file (a checkpoint starts a new one).', (s) => s.logBytes);
+  gauge(
+    'everwrite_wal_unapplied_bytes',
+    'Acknowledged write-ahead log bytes not yet applied to the storage engine.',
+    (s) => s.unappliedBytes,
+  );
+  gauge(
+    'everwrite_wal_bytes',
+    'Bytes of the current write-ahead log file (a checkpoint starts a new one).',
+    (s) => s.logBytes,
+  );
   gauge('everwrite_wal_syncs', 'fdatasync calls of the write-ahead log since start.', (s) => s.syncs);
   gauge('everwrite_wal_checkpoints', 'Write-ahead log checkpoints since start.', (s) => s.checkpoints);
 }
@@ -313,8 +432,16 @@ function registerStoredUsageGauges(registry: Registry, source: NonNullable<NodeM
       const figures = source.read();
       if (figures !== undefined) emit(value(figures), source.engine);
     });
-  gauge('everwrite_storage_keys', 'Keys this node stores in its partitions, whatever their record holds: live values, tombstones, or a causal context kept after a reap.', (f) => f.keys);
-  gauge('everwrite_storage_bytes', 'Bytes of the keys this node stores: storage keys plus their records as handed to the engine (logical bytes, not files on disk).', (f) => f.bytes);
+  gauge(
+    'everwrite_storage_keys',
+    'Keys this node stores in its partitions, whatever their record holds: live values, tombstones, or a causal context kept after a reap.',
+    (f) => f.keys,
+  );
+  gauge(
+    'everwrite_storage_bytes',
+    'Bytes of the keys this node stores: storage keys plus their records as handed to the engine (logical bytes, not files on disk).',
+    (f) => f.bytes,
+  );
 }
 
 /** Sets one series: its value and its label values, in the family's label order. */
@@ -324,7 +451,14 @@ type EmitSeries = (value: number, ...labels: string[]) => void;
  * A counter or gauge whose values are kept elsewhere and read at scrape time: `read` emits each
  * series. Series not emitted in a scrape disappear (a peer that left the view).
  */
-function scraped(kind: 'counter' | 'gauge', registry: Registry, name: string, help: string, labelNames: readonly string[], read: (emit: EmitSeries) => void): void {
+function scraped(
+  kind: 'counter' | 'gauge',
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  read: (emit: EmitSeries) => void,
+): void {
   const configuration = { name, help, labelNames, registers: [registry] };
   if (kind === 'counter') {
     new Counter({
@@ -355,29 +489,84 @@ function registerPeerTransportSeries(registry: Registry, read: () => readonly Pe
     scrapedCounter(registry, name, help, ['peer'], (emit) => {
       for (const peer of read()) emit(value(peer), peer.peer);
     });
-  perPeer('everwrite_transport_peer_frames_sent_total', 'Frames handed to the socket to each member.', (p) => p.framesSent);
-  perPeer('everwrite_transport_peer_bytes_sent_total', 'Bytes handed to the socket to each member, frame headers included.', (p) => p.bytesSent);
-  perPeer('everwrite_transport_peer_frames_received_total', "Frames read from each member's authenticated connection.", (p) => p.framesReceived);
-  perPeer('everwrite_transport_peer_bytes_received_total', "Bytes of frames read from each member's connection, headers excluded.", (p) => p.bytesReceived);
-  perPeer('everwrite_transport_peer_frames_dropped_total', 'Frames for each member dropped before they went out: queue full, waited too long for a connection, or the link closed.', (p) => p.framesDropped);
-  perPeer('everwrite_transport_peer_connects_total', 'Outbound connections started to each member; growth past one means reconnects.', (p) => p.connects);
-  perPeer('everwrite_transport_peer_connect_failures_total', 'Outbound connections to each member that failed before the TCP connection was up.', (p) => p.connectFailures);
-  scrapedGauge(registry, 'everwrite_transport_peer_connected', 'Whether each direction of the connection with each member is authenticated and open (1) or not (0).', ['peer', 'direction'], (emit) => {
-    for (const peer of read()) {
-      emit(peer.outboundConnected ? 1 : 0, peer.peer, 'outbound');
-      emit(peer.inboundConnected ? 1 : 0, peer.peer, 'inbound');
-    }
-  });
+  perPeer(
+    'everwrite_transport_peer_frames_sent_total',
+    'Frames handed to the socket to each member.',
+    (p) => p.framesSent,
+  );
+  perPeer(
+    'everwrite_transport_peer_bytes_sent_total',
+    'Bytes handed to the socket to each member, frame headers included.',
+    (p) => p.bytesSent,
+  );
+  perPeer(
+    'everwrite_transport_peer_frames_received_total',
+    "Frames read from each member's authenticated connection.",
+    (p) => p.framesReceived,
+  );
+  perPeer(
+    'everwrite_transport_peer_bytes_received_total',
+    "Bytes of frames read from each member's connection, headers excluded.",
+    (p) => p.bytesReceived,
+  );
+  perPeer(
+    'everwrite_transport_peer_frames_dropped_total',
+    'Frames for each member dropped before they went out: queue full, waited too long for a connection, or the link closed.',
+    (p) => p.framesDropped,
+  );
+  perPeer(
+    'everwrite_transport_peer_connects_total',
+    'Outbound connections started to each member; growth past one means reconnects.',
+    (p) => p.connects,
+  );
+  perPeer(
+    'everwrite_transport_peer_connect_failures_total',
+    'Outbound connections to each member that failed before the TCP connection was up.',
+    (p) => p.connectFailures,
+  );
+  scrapedGauge(
+    registry,
+    'everwrite_transport_peer_connected',
+    'Whether each direction of the connection with each member is authenticated and open (1) or not (0).',
+    ['peer', 'direction'],
+    (emit) => {
+      for (const peer of read()) {
+        emit(peer.outboundConnected ? 1 : 0, peer.peer, 'outbound');
+        emit(peer.inboundConnected ? 1 : 0, peer.peer, 'inbound');
+      }
+    },
+  );
 }
 
 /** Failure detection's probes (decision 0014) and the view gossip's rounds (decision 0015). */
 function registerGossipCounters(registry: Registry, read: () => GossipCounters): void {
-  const counter = (name: string, help: string, value: (counters: GossipCounters) => number): void => scrapedCounter(registry, name, help, [], (emit) => emit(value(read())));
-  counter('everwrite_view_gossip_rounds_total', 'Rounds of cluster-view gossip this node ran (one digest to a random member, one to a seed).', (c) => c.viewGossipRounds);
-  counter('everwrite_views_adopted_total', 'Newer cluster views this node adopted from its peers.', (c) => c.viewsAdopted);
-  counter('everwrite_swim_probes_total', 'Failure-detection probes this node started (a direct ping to one member each).', (c) => c.probes);
-  counter('everwrite_swim_indirect_probes_total', 'Probes without a direct ack in time, for which k other members were asked to probe (ping-req).', (c) => c.indirectProbes);
-  counter('everwrite_swim_probes_failed_total', 'Probes that got no ack at all within their period: the member is suspected if it was up.', (c) => c.probesFailed);
+  const counter = (name: string, help: string, value: (counters: GossipCounters) => number): void =>
+    scrapedCounter(registry, name, help, [], (emit) => emit(value(read())));
+  counter(
+    'everwrite_view_gossip_rounds_total',
+    'Rounds of cluster-view gossip this node ran (one digest to a random member, one to a seed).',
+    (c) => c.viewGossipRounds,
+  );
+  counter(
+    'everwrite_views_adopted_total',
+    'Newer cluster views this node adopted from its peers.',
+    (c) => c.viewsAdopted,
+  );
+  counter(
+    'everwrite_swim_probes_total',
+    'Failure-detection probes this node started (a direct ping to one member each).',
+    (c) => c.probes,
+  );
+  counter(
+    'everwrite_swim_indirect_probes_total',
+    'Probes without a direct ack in time, for which k other members were asked to probe (ping-req).',
+    (c) => c.indirectProbes,
+  );
+  counter(
+    'everwrite_swim_probes_failed_total',
+    'Probes that got no ack at all within their period: the member is suspected if it was up.',
+    (c) => c.probesFailed,
+  );
 }
 
 const handoffDirections = ['outgoing', 'incoming'] as const;
@@ -385,53 +574,107 @@ const handoffDirections = ['outgoing', 'incoming'] as const;
 /** The current membership transition's transfers (decision 0017), from the core's handoffStatus(); all 0 outside one. */
 function registerHandoffGauges(registry: Registry, status: () => NodeStatus): void {
   const handoff = (): NonNullable<NodeStatus['handoff']> | undefined => status().handoff;
-  scrapedGauge(registry, 'everwrite_handoff_view_version', 'Version of the view the membership transition in progress moves to; 0 outside a transition.', [], (emit) => emit(handoff()?.viewVersion ?? 0));
-  scrapedGauge(registry, 'everwrite_handoff_transfers', 'Partition transfers of the whole transition in progress (total), and those this node knows are done (done).', ['state'], (emit) => {
-    const current = handoff();
-    emit(current?.transfersTotal ?? 0, 'total');
-    emit(current?.transfersKnownDone ?? 0, 'done');
-  });
-  scrapedGauge(registry, 'everwrite_handoff_node_transfers', "This node's own transfers of the transition in progress, by direction and state (running or done).", ['direction', 'state'], (emit) => {
-    const transfers = handoff()?.transfers ?? [];
-    for (const direction of handoffDirections) {
-      const mine = transfers.filter((transfer) => transfer.direction === direction);
-      const done = mine.filter((transfer) => transfer.done).length;
-      emit(done, direction, 'done');
-      emit(mine.length - done, direction, 'running');
-    }
-  });
+  scrapedGauge(
+    registry,
+    'everwrite_handoff_view_version',
+    'Version of the view the membership transition in progress moves to; 0 outside a transition.',
+    [],
+    (emit) => emit(handoff()?.viewVersion ?? 0),
+  );
+  scrapedGauge(
+    registry,
+    'everwrite_handoff_transfers',
+    'Partition transfers of the whole transition in progress (total), and those this node knows are done (done).',
+    ['state'],
+    (emit) => {
+      const current = handoff();
+      emit(current?.transfersTotal ?? 0, 'total');
+      emit(current?.transfersKnownDone ?? 0, 'done');
+    },
+  );
+  scrapedGauge(
+    registry,
+    'everwrite_handoff_node_transfers',
+    "This node's own transfers of the transition in progress, by direction and state (running or done).",
+    ['direction', 'state'],
+    (emit) => {
+      const transfers = handoff()?.transfers ?? [];
+      for (const direction of handoffDirections) {
+        const mine = transfers.filter((transfer) => transfer.direction === direction);
+        const done = mine.filter((transfer) => transfer.done).length;
+        emit(done, direction, 'done');
+        emit(mine.length - done, direction, 'running');
+      }
+    },
+  );
 }
 
 /** The background admission controller (paper section 6.5): whether it is backing off, the budget now, and the p99s it compares. */
 function registerBackgroundGauges(registry: Registry, status: () => NodeStatus): void {
   const background = (): NonNullable<NodeStatus['background']> | undefined => status().background;
-  scrapedGauge(registry, 'everwrite_background_throttled', 'Whether the foreground p99 is above its factor times its baseline, so handoff, hint delivery and anti-entropy get half their byte budget (1) or not (0).', [], (emit) => emit(background()?.throttled === true ? 1 : 0));
-  scrapedGauge(registry, 'everwrite_background_bytes_per_second', 'Byte budget per second of background work now (backing off while throttled, decision 0018).', [], (emit) => emit(background()?.bytesPerSecondNow ?? 0));
-  scrapedGauge(registry, 'everwrite_background_foreground_p99_seconds', "The admission controller's running estimate of the foreground p99 (estimate) and the quiet-time p99 it compares it with (baseline).", ['kind'], (emit) => {
-    const current = background();
-    emit((current?.foregroundP99Ms ?? 0) / 1000, 'estimate');
-    emit((current?.baselineMs ?? 0) / 1000, 'baseline');
-  });
+  scrapedGauge(
+    registry,
+    'everwrite_background_throttled',
+    'Whether the foreground p99 is above its factor times its baseline, so handoff, hint delivery and anti-entropy get half their byte budget (1) or not (0).',
+    [],
+    (emit) => emit(background()?.throttled === true ? 1 : 0),
+  );
+  scrapedGauge(
+    registry,
+    'everwrite_background_bytes_per_second',
+    'Byte budget per second of background work now (backing off while throttled, decision 0018).',
+    [],
+    (emit) => emit(background()?.bytesPerSecondNow ?? 0),
+  );
+  scrapedGauge(
+    registry,
+    'everwrite_background_foreground_p99_seconds',
+    "The admission controller's running estimate of the foreground p99 (estimate) and the quiet-time p99 it compares it with (baseline).",
+    ['kind'],
+    (emit) => {
+      const current = background();
+      emit((current?.foregroundP99Ms ?? 0) / 1000, 'estimate');
+      emit((current?.baselineMs ?? 0) / 1000, 'baseline');
+    },
+  );
 }
 
 /** TLS handshakes on each port that serves TLS (decision 0026), by outcome and by class of failure. */
 function registerTlsCounters(registry: Registry, ports: ReadonlyMap<TlsPortName, () => TlsPortStats>): void {
-  scrapedCounter(registry, 'everwrite_tls_handshakes_total', 'TLS handshakes on each TLS port, by outcome (completed or failed); the peer port counts both directions.', ['port', 'outcome'], (emit) => {
-    for (const [port, read] of ports) {
-      const stats = read();
-      emit(stats.completed, port, 'completed');
-      emit(tlsFailureClasses.reduce((sum, reason) => sum + stats.failedByClass[reason], 0), port, 'failed');
-    }
-  });
-  scrapedCounter(registry, 'everwrite_tls_handshake_failures_total', 'Failed TLS handshakes on each TLS port by class of reason: timeout, protocol (not TLS, no common version), certificate, closed, other.', ['port', 'reason'], (emit) => {
-    for (const [port, read] of ports) {
-      const stats = read();
-      for (const reason of tlsFailureClasses) emit(stats.failedByClass[reason], port, reason);
-    }
-  });
+  scrapedCounter(
+    registry,
+    'everwrite_tls_handshakes_total',
+    'TLS handshakes on each TLS port, by outcome (completed or failed); the peer port counts both directions.',
+    ['port', 'outcome'],
+    (emit) => {
+      for (const [port, read] of ports) {
+        const stats = read();
+        emit(stats.completed, port, 'completed');
+        emit(
+          tlsFailureClasses.reduce((sum, reason) => sum + stats.failedByClass[reason], 0),
+          port,
+          'failed',
+        );
+      }
+    },
+  );
+  scrapedCounter(
+    registry,
+    'everwrite_tls_handshake_failures_total',
+    'Failed TLS handshakes on each TLS port by class of reason: timeout, protocol (not TLS, no common version), certificate, closed, other.',
+    ['port', 'reason'],
+    (emit) => {
+      for (const [port, read] of ports) {
+        const stats = read();
+        for (const reason of tlsFailureClasses) emit(stats.failedByClass[reason], port, reason);
+      }
+    },
+  );
 }
 
 /** The peer transport's TLS counters in a port's shape. */
-export function peerTlsStats(counters: Readonly<Pick<TcpTransportMetrics, 'tlsHandshakesCompleted' | 'tlsHandshakesFailed'>>): TlsPortStats {
+export function peerTlsStats(
+  counters: Readonly<Pick<TcpTransportMetrics, 'tlsHandshakesCompleted' | 'tlsHandshakesFailed'>>,
+): TlsPortStats {
   return { completed: counters.tlsHandshakesCompleted, failedByClass: counters.tlsHandshakesFailed };
 }

@@ -45,7 +45,13 @@ export interface ProcessGuard {
 }
 
 function describe(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { error: error.message, name: error.name, stack: error.stack, ...('code' in error ? { code: (error as { code: unknown }).code } : {}) };
+  if (error instanceof Error)
+    return {
+      error: error.message,
+      name: error.name,
+      stack: error.stack,
+      ...('code' in error ? { code: (error as { code: unknown }).code } : {}),
+    };
   return { error: String(error) };
 }
 
@@ -62,7 +68,11 @@ export function installProcessGuard(target: GuardedProcess, options: ProcessGuar
     errorsSeen += 1;
     if (error instanceof AssertionFailure) {
       const fields = { kind, ...describe(error) };
-      (options.logger.fatal ?? options.logger.error).call(options.logger, fields, 'a broken invariant (a bug) in a background task: stopping the node without a clean-stop mark, to lose no data');
+      (options.logger.fatal ?? options.logger.error).call(
+        options.logger,
+        fields,
+        'a broken invariant (a bug) in a background task: stopping the node without a clean-stop mark, to lose no data',
+      );
       if (!fatalSeen) {
         fatalSeen = true;
         options.onFatal(error);
@@ -71,7 +81,8 @@ export function installProcessGuard(target: GuardedProcess, options: ProcessGuar
     }
     const now = nowMs();
     if (now - windowStartMs >= 1000) {
-      if (suppressed > 0) options.logger.error({ suppressed }, 'background task errors not logged in the last interval (rate limit)');
+      if (suppressed > 0)
+        options.logger.error({ suppressed }, 'background task errors not logged in the last interval (rate limit)');
       windowStartMs = now;
       loggedInWindow = 0;
       suppressed = 0;

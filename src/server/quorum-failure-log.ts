@@ -45,7 +45,10 @@ export class QuorumFailureLog {
     if (this.total >= this.failuresMin) {
       const byOperationAndCode = Object.fromEntries(this.counts);
       const perSecond = Math.round((this.total / (this.windowMs / 1000)) * 100) / 100;
-      this.options.logger.warn({ event: 'quorum_failures', failures: this.total, windowMs: this.windowMs, perSecond, byOperationAndCode }, `${this.total} operations failed to reach their quorum in the last ${this.windowMs / 1000} s`);
+      this.options.logger.warn(
+        { event: 'quorum_failures', failures: this.total, windowMs: this.windowMs, perSecond, byOperationAndCode },
+        `${this.total} operations failed to reach their quorum in the last ${this.windowMs / 1000} s`,
+      );
     }
     this.counts.clear();
     this.total = 0;

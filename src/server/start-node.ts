@@ -146,7 +146,8 @@ export { md5 };
 
 function validateMembers(options: StartNodeOptions): void {
   const ids = new Set(options.members.map((member) => member.id));
-  if (ids.size !== options.members.length) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'member ids must be distinct');
+  if (ids.size !== options.members.length)
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'member ids must be distinct');
 }
 
 const hostPort = (address: HostPort): string => `${address.host}:${address.port}`;
@@ -158,7 +159,11 @@ function splitAddress(address: string): HostPort {
 
 /** Every member but this one, by id, at its view address: the transport's peers. */
 function peersOf(view: ClusterView, self: string): Map<NodeId, HostPort> {
-  return new Map(view.members.filter((member) => member.id !== self).map((member) => [member.id, splitAddress(member.peer)] as const));
+  return new Map(
+    view.members
+      .filter((member) => member.id !== self)
+      .map((member) => [member.id, splitAddress(member.peer)] as const),
+  );
 }
 
 /**
@@ -170,7 +175,13 @@ function peersOf(view: ClusterView, self: string): Map<NodeId, HostPort> {
 const departedPeerLingerMs = 30_000;
 
 /** Follows `next` with the transport, keeping members `previous` had and `next` lacks for departedPeerLingerMs. */
-function followViewWithLinger(transport: TcpTransport, previous: ClusterView, next: ClusterView, self: string, current: () => ClusterView): void {
+function followViewWithLinger(
+  transport: TcpTransport,
+  previous: ClusterView,
+  next: ClusterView,
+  self: string,
+  current: () => ClusterView,
+): void {
   const peers = peersOf(next, self);
   const departed = [...peersOf(previous, self)].filter(([id]) => !peers.has(id));
   if (departed.length === 0) {
@@ -184,10 +195,16 @@ function followViewWithLinger(transport: TcpTransport, previous: ClusterView, ne
 /** Unreachable peers are routine (debug); refusals and failed handshakes name who knocked (warn). */
 function logTransportIncident(logger: RuntimeLogger | undefined, incident: EverwriteError): void {
   const routine = incident.code === 'EVERWRITE_UNAVAILABLE' || incident.code === 'EVERWRITE_TIMEOUT';
-  logger?.[routine ? 'debug' : 'warn']({ event: routine ? 'peer_unreachable' : 'peer_refused', code: incident.code, ...incident.details }, incident.message);
+  logger?.[routine ? 'debug' : 'warn'](
+    { event: routine ? 'peer_unreachable' : 'peer_refused', code: incident.code, ...incident.details },
+    incident.message,
+  );
 }
 
-async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<typeof createStorageEngine>>): Promise<ClusterView> {
+async function openView(
+  options: StartNodeOptions,
+  engine: Awaited<ReturnType<typeof createStorageEngine>>,
+): Promise<ClusterView> {
   const booted = bootView({
     persisted: await loadView(engine),
     nodeId: options.nodeId,
@@ -201,7 +218,15 @@ async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<ty
   });
   for (const warning of booted.warnings) options.logger?.warn({ version: booted.view.version }, warning);
   if (booted.created) await saveView(engine, booted.view);
-  options.logger?.info({ version: booted.view.version, digest: booted.view.digest, members: booted.view.members.length, created: booted.created }, 'cluster view loaded');
+  options.logger?.info(
+    {
+      version: booted.view.version,
+      digest: booted.view.digest,
+      members: booted.view.members.length,
+      created: booted.created,
+    },
+    'cluster view loaded',
+  );
   return booted.view;
 }
 
@@ -209,7 +234,11 @@ async function openView(options: StartNodeOptions, engine: Awaited<ReturnType<ty
  * The replica store, its key and byte figures counted from what the engine holds (decision 0036):
  * after the log's replay, before anything writes, so no write can be counted twice or missed.
  */
-async function openLocalStore(engine: StorageEngine, view: ClusterView, logger: RuntimeLogger | undefined): Promise<LocalStore> {
+async function openLocalStore(
+  engine: StorageEngine,
+  view: ClusterView,
+  logger: RuntimeLogger | undefined,
+): Promise<LocalStore> {
   const store = new LocalStore(engine);
   const startedMs = performance.now();
   try {
@@ -219,18 +248,40 @@ async function openLocalStore(engine: StorageEngine, view: ClusterView, logger: 
     throw error;
   }
   const figures = store.usage.figures();
-  logger?.info({ event: 'storage_counted', keys: figures?.keys, bytes: figures?.bytes, durationMs: Math.round(performance.now() - startedMs) }, 'counted the keys and bytes stored');
+  logger?.info(
+    {
+      event: 'storage_counted',
+      keys: figures?.keys,
+      bytes: figures?.bytes,
+      durationMs: Math.round(performance.now() - startedMs),
+    },
+    'counted the keys and bytes stored',
+  );
   return store;
 }
 
 /** Opens the engine; a write-ahead log's replay is logged with its record count and duration. */
-async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Promise<ReturnType<typeof createStorageEngine>> {
-  const engine = createStorageEngine(options.engine, options.dataDirectory === undefined ? {} : { directory: options.dataDirectory, log: { onSyncSeconds: metrics.walSynced } });
+async function openEngine(
+  options: StartNodeOptions,
+  metrics: NodeMetrics,
+): Promise<ReturnType<typeof createStorageEngine>> {
+  const engine = createStorageEngine(
+    options.engine,
+    options.dataDirectory === undefined
+      ? {}
+      : { directory: options.dataDirectory, log: { onSyncSeconds: metrics.walSynced } },
+  );
   const startedMs = performance.now();
   await engine.open();
   if (engine instanceof LoggedEngine) {
     const replay = engine.replayReport;
-    const fields = { event: 'wal_replayed', records: replay.records, files: replay.files, tornTail: replay.tornTail, durationMs: Math.round(performance.now() - startedMs) };
+    const fields = {
+      event: 'wal_replayed',
+      records: replay.records,
+      files: replay.files,
+      tornTail: replay.tornTail,
+      durationMs: Math.round(performance.now() - startedMs),
+    };
     options.logger?.info(fields, `write-ahead log replayed: ${replay.records} records`);
   }
   return engine;
@@ -240,15 +291,28 @@ async function openEngine(options: StartNodeOptions, metrics: NodeMetrics): Prom
 function loadNodeTls(options: StartNodeOptions): TlsMaterial | undefined {
   const tls = options.tls;
   if (tls === undefined || !(tls.ports.http || tls.ports.resp || tls.ports.peer)) return undefined;
-  if (tls.ports.peer && tls.files.caFile === undefined) throw new EverwriteError('EVERWRITE_BAD_TLS_CONFIG', 'TLS on the peer port is mutual: it needs the CA file that signs every member\'s certificate');
+  if (tls.ports.peer && tls.files.caFile === undefined)
+    throw new EverwriteError(
+      'EVERWRITE_BAD_TLS_CONFIG',
+      "TLS on the peer port is mutual: it needs the CA file that signs every member's certificate",
+    );
   return loadTlsMaterial(tls.files);
 }
 
-const reportOf = (material: TlsMaterial): TlsCertificateReport => ({ serialNumber: material.serialNumber, fingerprint256: material.fingerprint256, validTo: material.validTo });
+const reportOf = (material: TlsMaterial): TlsCertificateReport => ({
+  serialNumber: material.serialNumber,
+  fingerprint256: material.fingerprint256,
+  validTo: material.validTo,
+});
 
 /** Says at start who may reach the client ports (decision 0025): protected mode, insecure, or users. */
 /** Exports the TLS handshakes of each port that serves TLS (decision 0026); the others have no series. */
-function attachTlsMetrics(metrics: NodeMetrics, transport: TcpTransport, http: HttpServerHandle, resp: RespServerHandle | undefined): void {
+function attachTlsMetrics(
+  metrics: NodeMetrics,
+  transport: TcpTransport,
+  http: HttpServerHandle,
+  resp: RespServerHandle | undefined,
+): void {
   if (transport.options.tls !== undefined) metrics.attachTls('peer', () => peerTlsStats(transport.metrics));
   const httpStats = http.tlsStats;
   if (httpStats !== undefined) metrics.attachTls('http', () => httpStats);
@@ -260,9 +324,15 @@ function logSecurityMode(logger: RuntimeLogger | undefined, options: StartNodeOp
   if (hasUsers) {
     logger?.info({ event: 'security_mode', mode: 'users' }, 'users exist: HTTP and RESP clients must authenticate');
   } else if (options.insecure === true) {
-    logger?.warn({ event: 'security_mode', mode: 'insecure' }, 'insecure: no user exists and --insecure was given, so any client that reaches the HTTP and RESP ports can read, write and administer everything');
+    logger?.warn(
+      { event: 'security_mode', mode: 'insecure' },
+      'insecure: no user exists and --insecure was given, so any client that reaches the HTTP and RESP ports can read, write and administer everything',
+    );
   } else {
-    logger?.info({ event: 'security_mode', mode: 'protected' }, 'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback, or its own address) until the first user is added (everwrite user add), or start with --insecure');
+    logger?.info(
+      { event: 'security_mode', mode: 'protected' },
+      'protected mode: no user exists, so the HTTP and RESP ports serve only clients on this machine (loopback, or its own address) until the first user is added (everwrite user add), or start with --insecure',
+    );
   }
 }
 
@@ -273,8 +343,14 @@ const joiningPeerHandshakeMs = 5000;
 function checkJoiningPeerCertificate(peer: string, context: SecureContext | undefined): Promise<string | undefined> {
   const separator = peer.lastIndexOf(':');
   const port = Number(peer.slice(separator + 1));
-  if (context === undefined || separator <= 0 || !Number.isInteger(port)) return Promise.resolve(context === undefined ? undefined : `its peer address ${peer} is not host:port`);
-  return probePeerCertificate(peer.slice(0, separator).replace(/^\[(.*)\]$/, '$1'), port, context, joiningPeerHandshakeMs);
+  if (context === undefined || separator <= 0 || !Number.isInteger(port))
+    return Promise.resolve(context === undefined ? undefined : `its peer address ${peer} is not host:port`);
+  return probePeerCertificate(
+    peer.slice(0, separator).replace(/^\[(.*)\]$/, '$1'),
+    port,
+    context,
+    joiningPeerHandshakeMs,
+  );
 }
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {
@@ -283,7 +359,10 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const requestLimits = resolveRequestLimits(options.limits?.request);
   const tlsMaterial = loadNodeTls(options);
   const tlsPorts = tlsMaterial === undefined ? undefined : options.tls?.ports;
-  const listenerTls = (on: boolean | undefined): { tls?: { cert: Buffer; key: Buffer } } => (tlsMaterial === undefined || on !== true ? {} : { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ...options.limits?.tls } });
+  const listenerTls = (on: boolean | undefined): { tls?: { cert: Buffer; key: Buffer } } =>
+    tlsMaterial === undefined || on !== true
+      ? {}
+      : { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ...options.limits?.tls } };
   const self = asNodeId(options.nodeId);
   // Started with the front ends (its timer must not outlive a failed start).
   const failures: { log?: QuorumFailureLog | undefined } = {};
@@ -298,14 +377,43 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   }
   const identity = await bootIdentity(engine, () => randomInt(1, 2 ** 31));
   if (identity.epochSource === 'unclean') {
-    options.logger?.warn({ event: 'restart_after_unclean_stop', epoch: identity.epoch }, 'restarted after an unclean stop (no clean-stop mark): writing under a new epoch (decision 0008)');
+    options.logger?.warn(
+      { event: 'restart_after_unclean_stop', epoch: identity.epoch },
+      'restarted after an unclean stop (no clean-stop mark): writing under a new epoch (decision 0008)',
+    );
   }
   const limits = options.limits ?? {};
   const seeds = options.members.map((member) => asNodeId(member.id));
-  const core = new NodeCore({ self, actor: actorOf(self, identity.epoch), ring: view.ring, view, seeds, md5: nodeMd5, idBase: identity.idBase, props: identity.props, users: identity.users, handoffProgress: identity.handoffProgress, requestLimits, ...(options.settings === undefined ? {} : { settings: options.settings }) });
+  const core = new NodeCore({
+    self,
+    actor: actorOf(self, identity.epoch),
+    ring: view.ring,
+    view,
+    seeds,
+    md5: nodeMd5,
+    idBase: identity.idBase,
+    props: identity.props,
+    users: identity.users,
+    handoffProgress: identity.handoffProgress,
+    requestLimits,
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
+  });
   const logger = options.logger;
   // Only members of the view may connect: a node outside it is refused and named in the log.
-  const transport = new TcpTransport({ nodeId: self, listen: options.listen, peers: peersOf(view, options.nodeId), secret: options.secret, inboundPeersOnly: true, ...limits.peer, ...(tlsMaterial !== undefined && tlsPorts?.peer === true ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } } : {}) }, { onIncident: (incident) => logTransportIncident(logger, incident) });
+  const transport = new TcpTransport(
+    {
+      nodeId: self,
+      listen: options.listen,
+      peers: peersOf(view, options.nodeId),
+      secret: options.secret,
+      inboundPeersOnly: true,
+      ...limits.peer,
+      ...(tlsMaterial !== undefined && tlsPorts?.peer === true
+        ? { tls: { cert: tlsMaterial.cert, key: tlsMaterial.key, ca: tlsMaterial.ca as Buffer } }
+        : {}),
+    },
+    { onIncident: (incident) => logTransportIncident(logger, incident) },
+  );
   // One limiter for both front ends: a client's rate is its address's, whichever protocol it uses.
   const rateLimiter = new AddressRateLimiter(limits.rate);
   const hints = await HintStore.open(engine);
@@ -314,12 +422,43 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   const onViewAdopted = (next: ClusterView): void => {
     followViewWithLinger(transport, transportView, next, options.nodeId, () => runtime.core.viewGossip?.view ?? next);
     transportView = next;
-    saveView(engine, next).catch((error: unknown) => logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'));
+    saveView(engine, next).catch((error: unknown) =>
+      logger?.error({ error: String(error), version: next.version }, 'saving the adopted cluster view failed'),
+    );
   };
   const store = await openLocalStore(engine, view, logger);
-  const runtime = new NodeRuntime({ core, clock: systemClock, timers: systemTimers, transport, store, hints, addresses, md5: nodeMd5, valueBytesMax: requestLimits.valueBytesMax, contextSeal: new HmacContextSeal(options.secret), onViewAdopted, observer: metrics, ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }), ...(logger === undefined ? {} : { logger }) });
-  metrics.attach({ status: () => runtime.status(), hintsPending: () => runtime.hintsPending(), transport: () => transport.metricsSnapshot(), transportPeers: () => transport.peerStatuses(), gossip: () => core.gossipCounters(), storedUsage: { engine: options.engine, read: () => store.usage.figures() }, ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}) });
-  const liveStats = (): unknown => ({ node: self, windowSeconds: liveWindowSeconds, operations: metrics.live.report(), hintsPending: runtime.hintsPending(), totals: metrics.totals() });
+  const runtime = new NodeRuntime({
+    core,
+    clock: systemClock,
+    timers: systemTimers,
+    transport,
+    store,
+    hints,
+    addresses,
+    md5: nodeMd5,
+    valueBytesMax: requestLimits.valueBytesMax,
+    contextSeal: new HmacContextSeal(options.secret),
+    onViewAdopted,
+    observer: metrics,
+    ...(options.onLeftCluster === undefined ? {} : { onLeftCluster: options.onLeftCluster }),
+    ...(logger === undefined ? {} : { logger }),
+  });
+  metrics.attach({
+    status: () => runtime.status(),
+    hintsPending: () => runtime.hintsPending(),
+    transport: () => transport.metricsSnapshot(),
+    transportPeers: () => transport.peerStatuses(),
+    gossip: () => core.gossipCounters(),
+    storedUsage: { engine: options.engine, read: () => store.usage.figures() },
+    ...(engine instanceof LoggedEngine ? { storage: () => engine.statistics } : {}),
+  });
+  const liveStats = (): unknown => ({
+    node: self,
+    windowSeconds: liveWindowSeconds,
+    operations: metrics.live.report(),
+    hintsPending: runtime.hintsPending(),
+    totals: metrics.totals(),
+  });
   await runtime.start();
   // The first view-gossip round now, before the front ends answer: every peer hears this node is
   // back before any client request reaches it (gossip.ts, announceOnFirstRound).
@@ -332,13 +471,62 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
   failures.log = quorumFailures;
   try {
     // A node serving HTTPS asks its seeds over https too, trusting the cluster CA (a join, decision 0017).
-    const seedTls = tlsPorts?.http === true ? (tlsMaterial?.ca === undefined ? {} : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }) : undefined;
-    const peerCertificateCheck = tlsPorts?.peer === true ? (peer: string) => checkJoiningPeerCertificate(peer, transport.dialerTlsContext) : undefined;
-    membership = new MembershipAdmin({ runtime, clock: systemClock, timers: systemTimers, secret: options.secret, ...(seedTls === undefined ? {} : { seedTls }), ...(peerCertificateCheck === undefined ? {} : { peerCertificateCheck }), ...(logger === undefined ? {} : { logger }) });
+    const seedTls =
+      tlsPorts?.http === true
+        ? tlsMaterial?.ca === undefined
+          ? {}
+          : { dispatcher: await fetchDispatcherTrusting(tlsMaterial.ca) }
+        : undefined;
+    const peerCertificateCheck =
+      tlsPorts?.peer === true
+        ? (peer: string) => checkJoiningPeerCertificate(peer, transport.dialerTlsContext)
+        : undefined;
+    membership = new MembershipAdmin({
+      runtime,
+      clock: systemClock,
+      timers: systemTimers,
+      secret: options.secret,
+      ...(seedTls === undefined ? {} : { seedTls }),
+      ...(peerCertificateCheck === undefined ? {} : { peerCertificateCheck }),
+      ...(logger === undefined ? {} : { logger }),
+    });
     // One authenticator for both front ends: failed logins count per address whichever protocol they use.
-    const authenticator = new Authenticator({ directory: runtime, logger: (logger ?? silentLogger) as never, insecure: options.insecure === true });
-    http = await startHttpServer({ service: runtime, membership, host: options.http.host, port: options.http.port, ...limits.http, limits: requestLimits, ...listenerTls(tlsPorts?.http), ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }), rateLimiter, metrics: metrics.registry, liveStats, authenticator, metricsPublic: options.metricsPublic === true, ...frontEndLogger });
-    resp = options.resp === undefined ? undefined : await startRespServer({ service: runtime, host: options.resp.host, port: options.resp.port, ...limits.resp, limits: requestLimits, ...listenerTls(tlsPorts?.resp), rateLimiter, metrics: metrics.registry, authenticator, ...frontEndLogger });
+    const authenticator = new Authenticator({
+      directory: runtime,
+      logger: (logger ?? silentLogger) as never,
+      insecure: options.insecure === true,
+    });
+    http = await startHttpServer({
+      service: runtime,
+      membership,
+      host: options.http.host,
+      port: options.http.port,
+      ...limits.http,
+      limits: requestLimits,
+      ...listenerTls(tlsPorts?.http),
+      ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
+      rateLimiter,
+      metrics: metrics.registry,
+      liveStats,
+      authenticator,
+      metricsPublic: options.metricsPublic === true,
+      ...frontEndLogger,
+    });
+    resp =
+      options.resp === undefined
+        ? undefined
+        : await startRespServer({
+            service: runtime,
+            host: options.resp.host,
+            port: options.resp.port,
+            ...limits.resp,
+            limits: requestLimits,
+            ...listenerTls(tlsPorts?.resp),
+            rateLimiter,
+            metrics: metrics.registry,
+            authenticator,
+            ...frontEndLogger,
+          });
     attachTlsMetrics(metrics, transport, http, resp);
     logSecurityMode(logger, options, runtime.hasUsers());
   } catch (error) {
@@ -361,15 +549,27 @@ export async function startNode(options: StartNodeOptions): Promise<RunningNode>
     await engine.close();
   };
   const reloadTls = (): TlsCertificateReport => {
-    if (tlsMaterial === undefined || options.tls === undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `node ${self} was started without TLS: there is no certificate to reload`);
+    if (tlsMaterial === undefined || options.tls === undefined)
+      throw new EverwriteError(
+        'EVERWRITE_BAD_REQUEST',
+        `node ${self} was started without TLS: there is no certificate to reload`,
+      );
     const material = loadNodeTls(options) as TlsMaterial;
     if (tlsPorts?.http === true) http?.setTlsCredentials(material);
     if (tlsPorts?.resp === true) resp?.setTlsCredentials(material);
-    if (tlsPorts?.peer === true) transport.setTlsCredentials({ cert: material.cert, key: material.key, ca: material.ca as Buffer });
-    logger?.info({ event: 'tls_reloaded', ...reportOf(material) }, `TLS certificate reloaded: serial ${material.serialNumber}, valid to ${material.validTo}`);
+    if (tlsPorts?.peer === true)
+      transport.setTlsCredentials({ cert: material.cert, key: material.key, ca: material.ca as Buffer });
+    logger?.info(
+      { event: 'tls_reloaded', ...reportOf(material) },
+      `TLS certificate reloaded: serial ${material.serialNumber}, valid to ${material.validTo}`,
+    );
     return reportOf(material);
   };
-  if (tlsMaterial !== undefined) logger?.info({ event: 'tls_loaded', ports: tlsPorts, ...reportOf(tlsMaterial) }, `TLS certificate serial ${tlsMaterial.serialNumber}, valid to ${tlsMaterial.validTo}`);
+  if (tlsMaterial !== undefined)
+    logger?.info(
+      { event: 'tls_loaded', ports: tlsPorts, ...reportOf(tlsMaterial) },
+      `TLS certificate serial ${tlsMaterial.serialNumber}, valid to ${tlsMaterial.validTo}`,
+    );
   let stopped: Promise<void> | undefined;
   return {
     id: self,

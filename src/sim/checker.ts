@@ -80,17 +80,32 @@ function deleteCoversForGood(record: DeleteRecord, element: number, carriers: re
 }
 
 /** Elements `read` returns that an acknowledged delete, ended before the read began, removed for good. */
-function removedForGoodIn(read: ReadObservation, deletes: readonly DeleteRecord[] | undefined, carriers: ReadonlyMap<number, readonly ElementWrite[]>): number[] {
-  const done = deletes?.filter((record) => record.status === 'ok' && record.completedMs !== undefined && record.completedMs < read.invokedMs) ?? [];
+function removedForGoodIn(
+  read: ReadObservation,
+  deletes: readonly DeleteRecord[] | undefined,
+  carriers: ReadonlyMap<number, readonly ElementWrite[]>,
+): number[] {
+  const done =
+    deletes?.filter(
+      (record) => record.status === 'ok' && record.completedMs !== undefined && record.completedMs < read.invokedMs,
+    ) ?? [];
   if (done.length === 0) return [];
-  return [...read.elements].filter((element) => done.some((record) => deleteCoversForGood(record, element, carriers.get(element) ?? [])));
+  return [...read.elements].filter((element) =>
+    done.some((record) => deleteCoversForGood(record, element, carriers.get(element) ?? [])),
+  );
 }
 
 function unexpectedIn(read: ReadObservation, elements: ReadonlyMap<number, ElementWrite>): number[] {
   const wrong: number[] = [];
   for (const element of read.elements) {
     const write = elements.get(element);
-    if (write === undefined || write.status === 'failed' || write.invokedMs > read.completedMs || write.key !== read.key) wrong.push(element);
+    if (
+      write === undefined ||
+      write.status === 'failed' ||
+      write.invokedMs > read.completedMs ||
+      write.key !== read.key
+    )
+      wrong.push(element);
   }
   return wrong;
 }
@@ -132,7 +147,11 @@ export function checkHistory(history: History): Verdict {
     const deletedSeen = removedForGoodIn(read, deletes.get(read.key), carriers);
     if (read.final) for (const element of deletedSeen) resurrected.add(`${read.key}:${element}`);
     if (read.garbage > 0) unexpected.add(`${read.key}:garbage@${read.completedMs.toFixed(3)}`);
-    if (!read.final && (deletedSeen.length > 0 || staleRead(read, acknowledgedByKey.get(read.key) ?? [], deletes.get(read.key)))) verdict.staleReads += 1;
+    if (
+      !read.final &&
+      (deletedSeen.length > 0 || staleRead(read, acknowledgedByKey.get(read.key) ?? [], deletes.get(read.key)))
+    )
+      verdict.staleReads += 1;
   }
   verdict.unexpected = unexpected.size;
   verdict.unexpectedSample = [...unexpected].slice(0, 10);
@@ -144,7 +163,12 @@ export function checkHistory(history: History): Verdict {
   for (const write of writes) {
     if (write.status !== 'ok') continue;
     const finals = finalReads.get(write.key);
-    if (finals === undefined || finals.every((final) => final.elements.has(write.element)) || removableBy(deletes.get(write.key), write.element, Infinity)) continue;
+    if (
+      finals === undefined ||
+      finals.every((final) => final.elements.has(write.element)) ||
+      removableBy(deletes.get(write.key), write.element, Infinity)
+    )
+      continue;
     verdict.lost += 1;
     if (verdict.lostSample.length < 10) verdict.lostSample.push(write.element);
   }
@@ -152,7 +176,11 @@ export function checkHistory(history: History): Verdict {
 }
 
 /** The read began after the write was acknowledged, yet does not show it (and no delete explains it). */
-function staleRead(read: ReadObservation, acknowledged: readonly ElementWrite[], deletes: readonly DeleteRecord[] | undefined): boolean {
+function staleRead(
+  read: ReadObservation,
+  acknowledged: readonly ElementWrite[],
+  deletes: readonly DeleteRecord[] | undefined,
+): boolean {
   for (const write of acknowledged) {
     if (write.completedMs === undefined || write.completedMs >= read.invokedMs) continue;
     if (read.elements.has(write.element) || removableBy(deletes, write.element, read.completedMs)) continue;

@@ -64,7 +64,10 @@ export interface ClusterOptions {
 }
 
 /** What a simulated client gets back. `unavailable`: refused before it was sent (nothing happened). */
-export type ClientReply = { readonly status: 'ok'; readonly get?: GetResult } | { readonly status: 'error'; readonly code: string } | { readonly status: 'unavailable' };
+export type ClientReply =
+  | { readonly status: 'ok'; readonly get?: GetResult }
+  | { readonly status: 'error'; readonly code: string }
+  | { readonly status: 'unavailable' };
 
 export type ClientCall = (runtime: NodeRuntime) => Promise<GetResult | { readonly context: string }>;
 
@@ -102,11 +105,24 @@ export class Cluster {
     readonly options: ClusterOptions,
   ) {
     const ids = Array.from({ length: options.nodeCount }, (_, index) => asNodeId(`n${index + 1}`));
-    const first = firstView(options.partitionCount, ids.map((id) => ({ id, peer: `${id}.sim:7000`, weight: 1, state: 'valid' as const })));
+    const first = firstView(
+      options.partitionCount,
+      ids.map((id) => ({ id, peer: `${id}.sim:7000`, weight: 1, state: 'valid' as const })),
+    );
     this.view = nextView(first, first.members);
     this.ring = this.view.ring;
     this.addresses = new Map(ids.map((id) => [id, `sim://${id}`] as const));
-    this.nodes = ids.map((id) => ({ id, disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, view: id === ids[0] ? this.view : first, lastBootError: undefined }));
+    this.nodes = ids.map((id) => ({
+      id,
+      disk: new SimDisk(id, scheduler, prng.fork(), options.diskTiming, this.dotLedger),
+      state: 'down',
+      incarnation: 0,
+      runtime: undefined,
+      hints: undefined,
+      core: undefined,
+      view: id === ids[0] ? this.view : first,
+      lastBootError: undefined,
+    }));
   }
 
   node(id: string): SimNode {
@@ -151,17 +167,32 @@ export class Cluster {
    */
   private logFailed(node: SimNode, incarnation: number): void {
     this.scheduler.schedule(0, worldOwner, `log failed ${node.id}`, () => {
-      if (node.incarnation === incarnation && node.state !== 'down') this.exitAndRestart(node, 'restart after log failure');
+      if (node.incarnation === incarnation && node.state !== 'down')
+        this.exitAndRestart(node, 'restart after log failure');
     });
   }
 
   private async boot(node: SimNode, incarnation: number): Promise<void> {
     const engine = node.disk.open(() => this.logFailed(node, incarnation));
     await engine.open();
-    const { epoch, idBase, props, users, handoffProgress } = await bootIdentity(engine, () => 1 + this.prng.nextInt(2 ** 31 - 1));
+    const { epoch, idBase, props, users, handoffProgress } = await bootIdentity(
+      engine,
+      () => 1 + this.prng.nextInt(2 ** 31 - 1),
+    );
     const hints = await HintStore.open(engine, { hintsCountMax: this.options.hintsCountMax });
     if (node.incarnation !== incarnation) return;
-    const core = new NodeCore({ self: node.id, actor: actorOf(node.id, epoch), ring: node.view.ring, view: node.view, md5, settings: this.options.settings, props, users, idBase, handoffProgress });
+    const core = new NodeCore({
+      self: node.id,
+      actor: actorOf(node.id, epoch),
+      ring: node.view.ring,
+      view: node.view,
+      md5,
+      settings: this.options.settings,
+      props,
+      users,
+      idBase,
+      handoffProgress,
+    });
     const runtime = new NodeRuntime({
       core,
       clock: new SimClock(this.scheduler, this.skew, node.id),
@@ -234,7 +265,17 @@ export class Cluster {
   startJoiner(): SimNode {
     const id = asNodeId(`n${this.nodes.length + this.departed.length + this.joining.length + 1}`);
     const member = { id, peer: `${id}.sim:7000`, weight: 1, state: 'valid' as const };
-    const node: SimNode = { id, disk: new SimDisk(id, this.scheduler, this.prng.fork(), this.options.diskTiming, this.dotLedger), state: 'down', incarnation: 0, runtime: undefined, hints: undefined, core: undefined, view: firstView(this.options.partitionCount, [member]), lastBootError: undefined };
+    const node: SimNode = {
+      id,
+      disk: new SimDisk(id, this.scheduler, this.prng.fork(), this.options.diskTiming, this.dotLedger),
+      state: 'down',
+      incarnation: 0,
+      runtime: undefined,
+      hints: undefined,
+      core: undefined,
+      view: firstView(this.options.partitionCount, [member]),
+      lastBootError: undefined,
+    };
     this.joining.push(node);
     this.start(node);
     return node;
@@ -251,12 +292,14 @@ export class Cluster {
     const views = new Set(up.map((node) => node.core?.viewGossip?.view.digest));
     const claimant = up[0];
     const view = claimant?.core?.viewGossip?.view;
-    if (claimant?.runtime === undefined || view === undefined || views.size !== 1 || view.pending !== undefined) return false;
+    if (claimant?.runtime === undefined || view === undefined || views.size !== 1 || view.pending !== undefined)
+      return false;
     // A member that is down may hold a newer view than those up (n1 boots with one): a commit on
     // an older one would fork the view, which an operator's claimant avoids by holding the newest.
     if (this.nodes.some((node) => node.view.version > view.version)) return false;
     const joiner = change.kind === 'join' ? this.joining.find((node) => node.id === change.member.id) : undefined;
-    if (change.kind === 'join' && (joiner?.runtime === undefined || joiner.state !== 'up' || this.isPaused(joiner))) return false;
+    if (change.kind === 'join' && (joiner?.runtime === undefined || joiner.state !== 'up' || this.isPaused(joiner)))
+      return false;
     let transition: ClusterView;
     try {
       transition = commitPlan(view, { baseVersion: view.version, changes: [change] }, this.options.replicaCount);
@@ -269,7 +312,9 @@ export class Cluster {
       this.joining.splice(this.joining.indexOf(joiner), 1);
       this.nodes.push(joiner);
     }
-    this.scheduler.note(`committed ${change.kind} ${change.kind === 'join' ? change.member.id : change.id} as view ${transition.version}`);
+    this.scheduler.note(
+      `committed ${change.kind} ${change.kind === 'join' ? change.member.id : change.id} as view ${transition.version}`,
+    );
     return true;
   }
 
@@ -310,7 +355,8 @@ export class Cluster {
       };
       request(runtime).then(
         (result) => reply('siblings' in result ? { status: 'ok', get: result } : { status: 'ok' }),
-        (error: unknown) => reply({ status: 'error', code: error instanceof EverwriteError ? error.code : `THROWN ${String(error)}` }),
+        (error: unknown) =>
+          reply({ status: 'error', code: error instanceof EverwriteError ? error.code : `THROWN ${String(error)}` }),
       );
     });
   }
@@ -334,13 +380,21 @@ export class Cluster {
    */
   allSeeAllUp(): boolean {
     const nowMs = this.scheduler.nowMs;
-    return this.nodes.every((node) => node.state === 'up' && this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true && this.agreesOn(node, other)));
+    return this.nodes.every(
+      (node) =>
+        node.state === 'up' &&
+        this.nodes.every((other) => node.core?.isAlive(other.id, nowMs) === true && this.agreesOn(node, other)),
+    );
   }
 
   /** True when every node that is up holds the same cluster view and none refuses to serve over it. */
   allHoldOneView(): boolean {
     const digests = new Set(this.nodes.map((node) => node.core?.viewGossip?.view.digest));
-    return digests.size === 1 && !digests.has(undefined) && this.nodes.every((node) => node.core?.viewGossip?.refusal === undefined);
+    return (
+      digests.size === 1 &&
+      !digests.has(undefined) &&
+      this.nodes.every((node) => node.core?.viewGossip?.refusal === undefined)
+    );
   }
 
   private agreesOn(observer: SimNode, member: SimNode): boolean {
@@ -352,7 +406,8 @@ export class Cluster {
   /** The primaries of a key (the first N distinct nodes of its preference list). */
   primaries(bucket: string, key: string, n: number): { partition: number; nodes: NodeId[] } {
     // The ring the members serve from now: after a membership change, not the first one.
-    const ring = this.nodes.find((node) => node.core?.viewGossip !== undefined)?.core?.viewGossip?.view.ring ?? this.ring;
+    const ring =
+      this.nodes.find((node) => node.core?.viewGossip !== undefined)?.core?.viewGossip?.view.ring ?? this.ring;
     const partition = partitionOf(ring, keyHash(md5, bucket, key));
     return { partition, nodes: primaryNodes(ring, partition, Math.min(n, ring.members.length)) };
   }
@@ -363,7 +418,10 @@ export class Cluster {
    * heal begins): its disk is still there to read.
    */
   replicaRecord(nodeId: NodeId, bucket: string, key: string, partition: number): VersionedRecord {
-    const node = this.nodes.find((candidate) => candidate.id === nodeId) ?? this.departed.find((candidate) => candidate.id === nodeId) ?? this.node(nodeId);
+    const node =
+      this.nodes.find((candidate) => candidate.id === nodeId) ??
+      this.departed.find((candidate) => candidate.id === nodeId) ??
+      this.node(nodeId);
     const bytes = node.disk.read(partition, encodeStorageKey(bucket, key));
     return bytes === undefined ? emptyRecord : decodeRecord(bytes);
   }

@@ -97,7 +97,13 @@ export interface SimConfig {
   /** Most nodes crashed or paused at once. */
   readonly downMax: number;
   /** Node settings the seed varies (timeouts, intervals, pacing), on top of the defaults. */
-  readonly core: { readonly forwardTimeoutMs: number; readonly downBackoffMs: number; readonly hintDeliveryIntervalMs: number; readonly hintBatchCountMax: number; readonly reapDelayMs: number };
+  readonly core: {
+    readonly forwardTimeoutMs: number;
+    readonly downBackoffMs: number;
+    readonly hintDeliveryIntervalMs: number;
+    readonly hintBatchCountMax: number;
+    readonly reapDelayMs: number;
+  };
   /** The hint store's count bound (small ones exercise a full store). */
   readonly hintsCountMax: number;
   /** fsync latency range, in ms: slow disks keep more writes in flight when a crash hits. */
@@ -126,11 +132,14 @@ function drawMix(prng: Prng): WorkloadMix {
 
 export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
   const ops = options.ops ?? defaultOps;
-  if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${options.seed}`);
-  if (!Number.isSafeInteger(ops) || ops < 1 || ops > 1_000_000) throw new RangeError(`ops must be an integer from 1 to 1000000, got ${ops}`);
+  if (!Number.isSafeInteger(options.seed) || options.seed < 0)
+    throw new RangeError(`seed must be a non-negative integer, got ${options.seed}`);
+  if (!Number.isSafeInteger(ops) || ops < 1 || ops > 1_000_000)
+    throw new RangeError(`ops must be an integer from 1 to 1000000, got ${ops}`);
   const drawnNodes = 3 + prng.nextInt(5);
   const nodes = options.nodes ?? drawnNodes;
-  if (!Number.isSafeInteger(nodes) || nodes < 3 || nodes > 7) throw new RangeError(`nodes must be from 3 to 7, got ${nodes}`);
+  if (!Number.isSafeInteger(nodes) || nodes < 3 || nodes > 7)
+    throw new RangeError(`nodes must be from 3 to 7, got ${nodes}`);
   const faults = drawFaults(prng, options.faults);
   const n = 3;
   const r = prng.chance(0.5) ? 2 : 1 + prng.nextInt(n);
@@ -167,7 +176,11 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
     reapDelayMs: prng.pick([300, 2_000, 10_000]),
   };
   const hintsCountMax = prng.chance(0.2) ? prng.pick([5, 50]) : 100_000;
-  const fsyncLatencyMs = prng.pick([[0.5, 4], [0.5, 4], [5, 60]] as const);
+  const fsyncLatencyMs = prng.pick([
+    [0.5, 4],
+    [0.5, 4],
+    [5, 60],
+  ] as const);
   // Drawn last so every earlier choice is what it was before this fault existed. Only with W >= 2:
   // a write acknowledged by one replica may have its only copy on the wiped disk (the checker would
   // call it lost), while one wipe (wipesMax) cannot take both copies of a W >= 2 write.
@@ -175,8 +188,10 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
   if ((options.faults === undefined || options.faults === 'all') && wipeDrawn && w >= 2) faults.push('wipe');
   // Drawn after the wipe for the same reason. A quarter of the seeds change the membership once.
   if ((options.faults === undefined || options.faults === 'all') && prng.chance(0.25)) faults.push('membership');
-  const antiEntropyIntervalMs = options.antiEntropyIntervalMs ?? (options.readFree === true ? readFreeAntiEntropyIntervalMs : undefined);
-  if (antiEntropyIntervalMs !== undefined && (!Number.isFinite(antiEntropyIntervalMs) || antiEntropyIntervalMs < 1)) throw new RangeError(`antiEntropyIntervalMs must be a positive number, got ${antiEntropyIntervalMs}`);
+  const antiEntropyIntervalMs =
+    options.antiEntropyIntervalMs ?? (options.readFree === true ? readFreeAntiEntropyIntervalMs : undefined);
+  if (antiEntropyIntervalMs !== undefined && (!Number.isFinite(antiEntropyIntervalMs) || antiEntropyIntervalMs < 1))
+    throw new RangeError(`antiEntropyIntervalMs must be a positive number, got ${antiEntropyIntervalMs}`);
   return {
     seed: options.seed,
     nodes,
@@ -217,6 +232,7 @@ export function reproduceCommand(config: SimConfig): string {
 }
 
 function wholeOrUndefined(name: string, value: number | undefined): number | undefined {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1))
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }

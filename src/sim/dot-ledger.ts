@@ -35,7 +35,8 @@ export class DotLedger {
       const write = fingerprint(sibling.stored);
       const known = this.writes.get(name);
       if (known === undefined) this.writes.set(name, write);
-      else if (known !== write) this.violation(name, `dot ${dot} of ${JSON.stringify(slot)} was minted for two different writes`);
+      else if (known !== write)
+        this.violation(name, `dot ${dot} of ${JSON.stringify(slot)} was minted for two different writes`);
     }
   }
 

@@ -67,7 +67,12 @@ export function installDeterminismGuard(): DeterminismGuard {
     },
   });
   patches.push({ target: globalThis, property: 'Date', original: Object.getOwnPropertyDescriptor(globalThis, 'Date') });
-  Object.defineProperty(globalThis, 'Date', { value: GuardedDate, configurable: true, writable: true, enumerable: false });
+  Object.defineProperty(globalThis, 'Date', {
+    value: GuardedDate,
+    configurable: true,
+    writable: true,
+    enumerable: false,
+  });
   return {
     violations,
     restore() {

@@ -60,7 +60,12 @@ export class History {
     this.keys.push(key);
   }
 
-  invokeWrite(element: number, key: string, nowMs: number, carried: ReadonlySet<number> = new Set([element])): ElementWrite {
+  invokeWrite(
+    element: number,
+    key: string,
+    nowMs: number,
+    carried: ReadonlySet<number> = new Set([element]),
+  ): ElementWrite {
     this.touchKey(key);
     const write: ElementWrite = { element, key, carried, invokedMs: nowMs, completedMs: undefined, status: 'pending' };
     this.elements.set(element, write);
@@ -74,4 +79,3 @@ export class History {
     return record;
   }
 }
-

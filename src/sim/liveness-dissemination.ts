@@ -36,7 +36,13 @@ export interface DisseminationResult {
 const tickMs = 100;
 
 export async function measureDissemination(options: DisseminationOptions): Promise<DisseminationResult> {
-  const settings: SwimSettings = { probeIntervalMs: 1000, probeTimeoutMs: 400, indirectProbeCount: 3, suspicionTimeoutMs: 3_600_000, ...options.settings };
+  const settings: SwimSettings = {
+    probeIntervalMs: 1000,
+    probeTimeoutMs: 400,
+    indirectProbeCount: 3,
+    suspicionTimeoutMs: 3_600_000,
+    ...options.settings,
+  };
   const prng = new Prng(options.seed);
   const scheduler = new SimScheduler();
   const network = new SimNetwork(scheduler, prng.fork());
@@ -44,7 +50,10 @@ export async function measureDissemination(options: DisseminationOptions): Promi
   const nodes = new Map<NodeId, { swim: Swim; transport: SimTransport }>();
   for (const id of ids) {
     const transport = network.transport(id);
-    const swim = new Swim(id, ids, settings, prng.fork(), { send: (to, message) => transport.send(to, encodeMessages([message])), log: () => undefined });
+    const swim = new Swim(id, ids, settings, prng.fork(), {
+      send: (to, message) => transport.send(to, encodeMessages([message])),
+      log: () => undefined,
+    });
     transport.receive((from, frame) => {
       for (const message of decodeMessages(frame)) swim.onMessage(from, message as LivenessMessage, scheduler.nowMs);
     });

@@ -87,7 +87,23 @@ export function partitionRule(shape: PartitionShape, order: readonly string[]): 
 }
 
 export class Nemesis {
-  readonly counters: NemesisCounters = { partitions: 0, livenessPartitions: 0, heals: 0, clogs: 0, crashes: 0, restarts: 0, pauses: 0, storms: 0, skews: 0, diskFaults: 0, wipes: 0, joins: 0, leaves: 0, removes: 0, crashesInTransition: 0 };
+  readonly counters: NemesisCounters = {
+    partitions: 0,
+    livenessPartitions: 0,
+    heals: 0,
+    clogs: 0,
+    crashes: 0,
+    restarts: 0,
+    pauses: 0,
+    storms: 0,
+    skews: 0,
+    diskFaults: 0,
+    wipes: 0,
+    joins: 0,
+    leaves: 0,
+    removes: 0,
+    crashesInTransition: 0,
+  };
   private membershipDrawn = 0;
   private running = false;
   private readonly paused = new Set<SimNode>();
@@ -269,7 +285,8 @@ export class Nemesis {
     const kinds: Array<'join' | 'leave' | 'remove'> = ['join'];
     const crashed = members.filter((node) => node.state === 'down');
     if (members.length > this.config.n) kinds.push('leave');
-    if (members.length > this.config.n && crashed.length > 0 && this.counters.wipes + this.counters.removes < wipesMax) kinds.push('remove');
+    if (members.length > this.config.n && crashed.length > 0 && this.counters.wipes + this.counters.removes < wipesMax)
+      kinds.push('remove');
     const kind = this.prng.pick(kinds);
     this.membershipDrawn += 1;
     if (kind === 'join') {
@@ -296,7 +313,9 @@ export class Nemesis {
       counted();
       return;
     }
-    this.scheduler.schedule(commitRetryMs, worldOwner, `commit ${change.kind}`, () => this.commitWhenPossible(change, counted));
+    this.scheduler.schedule(commitRetryMs, worldOwner, `commit ${change.kind}`, () =>
+      this.commitWhenPossible(change, counted),
+    );
   }
 
   /** Ends every fault: the liveness phase starts from a healthy cluster. */

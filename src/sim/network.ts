@@ -25,7 +25,14 @@ export interface NetworkWeather {
   readonly spikeMs: number;
 }
 
-export const calmWeather: NetworkWeather = Object.freeze({ latencyMinMs: 0.2, latencyMaxMs: 2, lossProbability: 0, duplicateProbability: 0, spikeProbability: 0, spikeMs: 0 });
+export const calmWeather: NetworkWeather = Object.freeze({
+  latencyMinMs: 0.2,
+  latencyMaxMs: 2,
+  lossProbability: 0,
+  duplicateProbability: 0,
+  spikeProbability: 0,
+  spikeMs: 0,
+});
 
 export interface NetworkMetrics {
   framesSent: number;
@@ -82,7 +89,14 @@ export class SimTransport implements Transport {
 
 export class SimNetwork {
   weather: NetworkWeather = calmWeather;
-  readonly metrics: NetworkMetrics = { framesSent: 0, framesDelivered: 0, framesLost: 0, framesDuplicated: 0, framesUnreachable: 0, framesClogged: 0 };
+  readonly metrics: NetworkMetrics = {
+    framesSent: 0,
+    framesDelivered: 0,
+    framesLost: 0,
+    framesDuplicated: 0,
+    framesUnreachable: 0,
+    framesClogged: 0,
+  };
   private readonly endpoints = new Map<string, SimTransport>();
   private readonly cut = new Set<string>();
   /** Links that drop liveness messages (and carry everything else). */
@@ -203,7 +217,8 @@ export class SimNetwork {
   private latency(): number {
     const weather = this.weather;
     let latency = weather.latencyMinMs + this.prng.nextFloat() * (weather.latencyMaxMs - weather.latencyMinMs);
-    if (weather.spikeProbability > 0 && this.prng.chance(weather.spikeProbability)) latency += this.prng.nextFloat() * weather.spikeMs;
+    if (weather.spikeProbability > 0 && this.prng.chance(weather.spikeProbability))
+      latency += this.prng.nextFloat() * weather.spikeMs;
     return latency;
   }
 

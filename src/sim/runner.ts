@@ -54,7 +54,16 @@ export interface SimReport {
   readonly faults: readonly string[];
   readonly resolver: string;
   readonly durability: string;
-  readonly settings: { readonly n: number; readonly r: number; readonly w: number; readonly clients: number; readonly hotKeys: number; readonly partitionCount: number; readonly requestTimeoutMs: number; readonly mix: SimConfig['mix'] };
+  readonly settings: {
+    readonly n: number;
+    readonly r: number;
+    readonly w: number;
+    readonly clients: number;
+    readonly hotKeys: number;
+    readonly partitionCount: number;
+    readonly requestTimeoutMs: number;
+    readonly mix: SimConfig['mix'];
+  };
   readonly attempted: number;
   readonly acknowledged: number;
   readonly failed: number;
@@ -100,7 +109,12 @@ export interface SimReport {
   readonly network: NetworkMetrics;
   readonly disks: DiskMetrics;
   readonly nemesis: NemesisCounters;
-  readonly clientOutcomes: { readonly ok: number; readonly error: number; readonly unavailable: number; readonly timeout: number };
+  readonly clientOutcomes: {
+    readonly ok: number;
+    readonly error: number;
+    readonly unavailable: number;
+    readonly timeout: number;
+  };
   readonly traceHash: string;
   readonly ok: boolean;
   readonly failures: readonly string[];
@@ -114,7 +128,13 @@ const antiEntropyOffIntervalMs = simLimits.safetyMsMax;
 function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
   const interval = config.antiEntropyIntervalMs;
   return {
-    defaultProps: Object.freeze({ n: config.n, r: config.r, w: config.w, resolver: config.resolver, durability: config.durability }),
+    defaultProps: Object.freeze({
+      n: config.n,
+      r: config.r,
+      w: config.w,
+      resolver: config.resolver,
+      durability: config.durability,
+    }),
     requestTimeoutMs: config.requestTimeoutMs,
     ...config.core,
     ...(interval === undefined ? {} : { antiEntropyIntervalMs: interval }),
@@ -142,10 +162,24 @@ class Simulation {
   finalRingMissing = 0;
   aeConvergenceMs = -1;
 
-  constructor(readonly config: SimConfig, root: Prng) {
+  constructor(
+    readonly config: SimConfig,
+    root: Prng,
+  ) {
     this.settings = settingsOf(config);
     this.network = new SimNetwork(this.scheduler, root.fork());
-    this.cluster = new Cluster(this.scheduler, this.network, this.skew, root.fork(), { nodeCount: config.nodes, partitionCount: config.partitionCount, settings: this.settings, hintsCountMax: config.hintsCountMax, replicaCount: config.n, diskTiming: { ...defaultDiskTiming, fsyncLatencyMinMs: config.fsyncLatencyMs[0], fsyncLatencyMaxMs: config.fsyncLatencyMs[1] } });
+    this.cluster = new Cluster(this.scheduler, this.network, this.skew, root.fork(), {
+      nodeCount: config.nodes,
+      partitionCount: config.partitionCount,
+      settings: this.settings,
+      hintsCountMax: config.hintsCountMax,
+      replicaCount: config.n,
+      diskTiming: {
+        ...defaultDiskTiming,
+        fsyncLatencyMinMs: config.fsyncLatencyMs[0],
+        fsyncLatencyMaxMs: config.fsyncLatencyMs[1],
+      },
+    });
     // Longer than a forward timeout plus a whole coordination: a reply later than this is lost.
     this.clientTimeoutMs = 2 * config.requestTimeoutMs + 1_500;
     this.workload = new Workload(this.cluster, this.scheduler, root.fork(), config, this.clientTimeoutMs);
@@ -175,7 +209,9 @@ class Simulation {
     const finished = await this.runUntil(() => this.workload.finished, simLimits.safetyMsMax);
     if (!finished) {
       this.workload.stop();
-      this.incomplete.push(`budget exhausted: the workload did not finish within ${simLimits.safetyMsMax} ms of virtual time (${this.workload.history.elements.size} element writes issued of ${this.config.ops} operations asked); what ran was checked`);
+      this.incomplete.push(
+        `budget exhausted: the workload did not finish within ${simLimits.safetyMsMax} ms of virtual time (${this.workload.history.elements.size} element writes issued of ${this.config.ops} operations asked); what ran was checked`,
+      );
     }
   }
 
@@ -187,10 +223,19 @@ class Simulation {
     // believes every other one is (a failure detector still routing around a healed node would
     // send the final reads to fallbacks), and every node holds the newest cluster view (decision 0015).
     if (this.config.readFree) this.aeDivergentKeys = this.divergentKeys();
-    const quiet = (): boolean => this.workload.settled && this.cluster.hintCount() === 0 && this.cluster.inFlightCoordinations() === 0 && this.cluster.allSeeAllUp() && this.cluster.allHoldOneView() && this.cluster.transitionsEnded();
+    const quiet = (): boolean =>
+      this.workload.settled &&
+      this.cluster.hintCount() === 0 &&
+      this.cluster.inFlightCoordinations() === 0 &&
+      this.cluster.allSeeAllUp() &&
+      this.cluster.allHoldOneView() &&
+      this.cluster.transitionsEnded();
     const drained = await this.runUntil(quiet, healedAtMs + simLimits.hintDrainMsMax);
     if (drained) this.hintDrainMs = this.scheduler.nowMs - healedAtMs;
-    else this.failures.push(`the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.cluster.nodes.length} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'}, ${this.cluster.transitionsEnded() ? 'no membership transition' : 'a membership transition has not completed'})`);
+    else
+      this.failures.push(
+        `the cluster did not settle within ${simLimits.hintDrainMsMax} ms of the heal (${this.cluster.hintCount()} hints left, ${this.cluster.inFlightCoordinations()} coordinations in flight, ${this.cluster.upNodes.length}/${this.cluster.nodes.length} nodes up, ${this.cluster.allSeeAllUp() ? 'all agree every member is up' : 'not all agree every member is up at its own incarnation'}, ${this.cluster.allHoldOneView() ? 'one cluster view' : 'the cluster views differ or a node refuses over its view'}, ${this.cluster.transitionsEnded() ? 'no membership transition' : 'a membership transition has not completed'})`,
+      );
     this.checkFinalRing();
     if (this.config.readFree) {
       // The reads come only after anti-entropy made the replicas agree (or failed to): they feed
@@ -218,7 +263,8 @@ class Simulation {
     let agreed = false;
     const poll = (): void => {
       agreed = this.replicasAgree();
-      if (!agreed) this.scheduler.schedule(simLimits.convergencePollMs, worldOwner, 'anti-entropy convergence check', poll);
+      if (!agreed)
+        this.scheduler.schedule(simLimits.convergencePollMs, worldOwner, 'anti-entropy convergence check', poll);
     };
     poll();
     this.converged = await this.runUntil(() => agreed, healedAtMs + simLimits.antiEntropyConvergenceMsMax);
@@ -226,7 +272,9 @@ class Simulation {
       this.aeConvergenceMs = this.scheduler.nowMs - healedAtMs;
       this.convergenceMs = this.aeConvergenceMs;
     } else {
-      this.failures.push(`read-free: anti-entropy did not make the replicas agree within ${simLimits.antiEntropyConvergenceMsMax} ms of the heal (the cluster settled ${Math.round(this.hintDrainMs)} ms after it; ${this.divergentKeys()} of ${this.workload.history.keys.length} keys still differ, ${this.aeDivergentKeys} differed at the heal)`);
+      this.failures.push(
+        `read-free: anti-entropy did not make the replicas agree within ${simLimits.antiEntropyConvergenceMsMax} ms of the heal (the cluster settled ${Math.round(this.hintDrainMs)} ms after it; ${this.divergentKeys()} of ${this.workload.history.keys.length} keys still differ, ${this.aeDivergentKeys} differed at the heal)`,
+      );
     }
   }
 
@@ -245,7 +293,10 @@ class Simulation {
     }
     this.finalRingMissing = missing;
     const lossless = this.config.faults.every((kind) => kind === 'membership' || kind === 'clock');
-    if (lossless && missing > 0) this.failures.push(`${missing} (key, final primary) pairs lack a key another final primary holds, with no fault that loses writes: the handoff did not bring them`);
+    if (lossless && missing > 0)
+      this.failures.push(
+        `${missing} (key, final primary) pairs lack a key another final primary holds, with no fault that loses writes: the handoff did not bring them`,
+      );
   }
 
   /** Keys some two of whose primaries hold different records. */
@@ -262,7 +313,9 @@ class Simulation {
     const nodes = ringNodes.filter((node) => this.cluster.nodes.some((candidate) => candidate.id === node));
     if (nodes.length === 0) return true;
     const first = this.cluster.replicaRecord(nodes[0] as (typeof nodes)[number], simBucket, key, partition);
-    return nodes.slice(1).every((node) => recordsEqual(first, this.cluster.replicaRecord(node, simBucket, key, partition)));
+    return nodes
+      .slice(1)
+      .every((node) => recordsEqual(first, this.cluster.replicaRecord(node, simBucket, key, partition)));
   }
 
   private async finalReads(): Promise<void> {
@@ -274,15 +327,26 @@ class Simulation {
       while (inFlight < simLimits.finalReadsInFlight && next < keys.length) {
         const key = keys[next++] as string;
         inFlight += 1;
-        this.workload.finalRead(key, Math.min(this.config.n, this.cluster.nodes.length), simLimits.finalReadAttempts, (ok) => {
-          inFlight -= 1;
-          if (!ok) failed += 1;
-          launch();
-        });
+        this.workload.finalRead(
+          key,
+          Math.min(this.config.n, this.cluster.nodes.length),
+          simLimits.finalReadAttempts,
+          (ok) => {
+            inFlight -= 1;
+            if (!ok) failed += 1;
+            launch();
+          },
+        );
       }
     };
     launch();
-    const done = await this.runUntil(() => inFlight === 0 && next >= keys.length, this.scheduler.nowMs + simLimits.finalReadAttempts * (this.clientTimeoutMs + 500) * Math.max(1, keys.length / simLimits.finalReadsInFlight));
+    const done = await this.runUntil(
+      () => inFlight === 0 && next >= keys.length,
+      this.scheduler.nowMs +
+        simLimits.finalReadAttempts *
+          (this.clientTimeoutMs + 500) *
+          Math.max(1, keys.length / simLimits.finalReadsInFlight),
+    );
     if (!done) this.failures.push(`the final reads did not finish (${next - inFlight} of ${keys.length} done)`);
     if (failed > 0) this.failures.push(`${failed} final reads failed every attempt`);
   }
@@ -327,17 +391,33 @@ function deletesKept(simulation: Simulation): boolean {
 
 function judge(simulation: Simulation, verdict: Verdict, strict: boolean): void {
   const { failures } = simulation;
-  if (lossEnforced(simulation) && verdict.lost > 0) failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
+  if (lossEnforced(simulation) && verdict.lost > 0)
+    failures.push(`${verdict.lost} acknowledged elements lost (e.g. ${verdict.lostSample.join(', ')})`);
   const ledger = simulation.cluster.dotLedger;
-  if (ledger.violations > 0) failures.push(`${ledger.violations} dots minted for two different writes (e.g. ${ledger.samples.join('; ')})`);
-  if (verdict.unexpected > 0) failures.push(`${verdict.unexpected} unexpected elements in reads (e.g. ${verdict.unexpectedSample.join(', ')})`);
-  if (deletesKept(simulation) && verdict.resurrected > 0) failures.push(`${verdict.resurrected} deleted elements read again after their delete was acknowledged (e.g. ${verdict.resurrectedSample.join(', ')})`);
-  if (strict && verdict.staleReads > 0) failures.push(`${verdict.staleReads} stale reads under strict quorums without faults`);
+  if (ledger.violations > 0)
+    failures.push(`${ledger.violations} dots minted for two different writes (e.g. ${ledger.samples.join('; ')})`);
+  if (verdict.unexpected > 0)
+    failures.push(`${verdict.unexpected} unexpected elements in reads (e.g. ${verdict.unexpectedSample.join(', ')})`);
+  if (deletesKept(simulation) && verdict.resurrected > 0)
+    failures.push(
+      `${verdict.resurrected} deleted elements read again after their delete was acknowledged (e.g. ${verdict.resurrectedSample.join(', ')})`,
+    );
+  if (strict && verdict.staleReads > 0)
+    failures.push(`${verdict.staleReads} stale reads under strict quorums without faults`);
   if (verdict.unreadKeys > 0) failures.push(`${verdict.unreadKeys} keys were never read in the liveness phase`);
 }
 
 function sumDisks(simulation: Simulation): DiskMetrics {
-  const total: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostWrites: 0, tornWrites: 0, storageFailures: 0 };
+  const total: DiskMetrics = {
+    batches: 0,
+    failedWrites: 0,
+    failedReads: 0,
+    syncs: 0,
+    crashes: 0,
+    lostWrites: 0,
+    tornWrites: 0,
+    storageFailures: 0,
+  };
   for (const node of [...simulation.cluster.nodes, ...simulation.cluster.departed]) {
     for (const name of Object.keys(total) as Array<keyof DiskMetrics>) total[name] += node.disk.metrics[name];
   }
@@ -370,7 +450,9 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     await simulation.safetyPhase();
     await simulation.livenessPhase();
   } catch (error) {
-    simulation.failures.push(`the simulation stopped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    simulation.failures.push(
+      `the simulation stopped: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   } finally {
     guard?.restore();
     // Rejections of the last event surface one turn later.
@@ -392,7 +474,16 @@ export async function runSimulation(options: SimOptions, hooks: SimHooks = {}): 
     faults: config.faults,
     resolver: config.resolver,
     durability: config.durability,
-    settings: { n: config.n, r: config.r, w: config.w, clients: config.clients, hotKeys: config.hotKeys, partitionCount: config.partitionCount, requestTimeoutMs: config.requestTimeoutMs, mix: config.mix },
+    settings: {
+      n: config.n,
+      r: config.r,
+      w: config.w,
+      clients: config.clients,
+      hotKeys: config.hotKeys,
+      partitionCount: config.partitionCount,
+      requestTimeoutMs: config.requestTimeoutMs,
+      mix: config.mix,
+    },
     attempted: verdict.attempted,
     acknowledged: verdict.acknowledged,
     failed: verdict.failed,

@@ -96,7 +96,15 @@ export class SimScheduler {
   /** Runs `run` after `delayMs` of virtual time, on behalf of `owner`. */
   schedule(delayMs: number, owner: string, label: string, run: () => void): TaskHandle {
     assert(Number.isFinite(delayMs) && delayMs >= 0, `a delay is a finite non-negative number, got ${delayMs}`);
-    const task: Task = { atMs: this.nowValue + delayMs, sequence: this.sequence++, owner, generation: this.generations.get(owner) ?? 0, label, run, cancelled: false };
+    const task: Task = {
+      atMs: this.nowValue + delayMs,
+      sequence: this.sequence++,
+      owner,
+      generation: this.generations.get(owner) ?? 0,
+      label,
+      run,
+      cancelled: false,
+    };
     this.heap.push(task);
     return {
       cancel: () => {

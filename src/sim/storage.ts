@@ -18,7 +18,14 @@
 import type { Prng } from '../core/base/prng.ts';
 import { LoggedEngine } from '../io/storage/logged.ts';
 import type { AppendableLogFile, LogFileSystem } from '../io/storage/log-files.ts';
-import { reservedNamespaces, type BatchOperation, type Clock, type ScanOptions, type StorageCapabilities, type StorageEngine } from '../runtime/ports.ts';
+import {
+  reservedNamespaces,
+  type BatchOperation,
+  type Clock,
+  type ScanOptions,
+  type StorageCapabilities,
+  type StorageEngine,
+} from '../runtime/ports.ts';
 import { SimTimers } from './clock.ts';
 import type { DotLedger } from './dot-ledger.ts';
 import type { SimScheduler } from './scheduler.ts';
@@ -42,7 +49,11 @@ export interface TornAppend {
   readonly keptBytes: number;
 }
 
-export const healthyDisk: DiskFaults = Object.freeze({ writeFailProbability: 0, readFailProbability: 0, tornWriteProbability: 0 });
+export const healthyDisk: DiskFaults = Object.freeze({
+  writeFailProbability: 0,
+  readFailProbability: 0,
+  tornWriteProbability: 0,
+});
 
 export interface DiskMetrics {
   /** Batches the node's storage acknowledged. */
@@ -65,7 +76,11 @@ export interface DiskTiming {
   readonly fsyncLatencyMaxMs: number;
 }
 
-export const defaultDiskTiming: DiskTiming = Object.freeze({ writeLatencyMs: 0.1, fsyncLatencyMinMs: 0.5, fsyncLatencyMaxMs: 4 });
+export const defaultDiskTiming: DiskTiming = Object.freeze({
+  writeLatencyMs: 0.1,
+  fsyncLatencyMinMs: 0.5,
+  fsyncLatencyMaxMs: 4,
+});
 
 /** Where a simulated node keeps its log (the inner engine's files are not named). */
 const logDirectory = '/sim/wal';
@@ -77,7 +92,8 @@ interface Entry {
 
 type Tables = Map<number, Map<string, Entry>>;
 
-const toMapKey = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+const toMapKey = (key: Uint8Array): string =>
+  Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 
 function cloneTables(tables: Tables): Tables {
   return new Map([...tables].map(([namespace, table]) => [namespace, new Map(table)]));
@@ -108,7 +124,11 @@ class SimFile {
   crash(prng: Prng, tornProbability: number): { lost: number; torn: Omit<TornAppend, 'path'> | undefined } {
     let offset = 0;
     let firstUnsynced = 0;
-    while (firstUnsynced < this.appends.length && offset + (this.appends[firstUnsynced] as Buffer).length <= this.syncedBytes) offset += (this.appends[firstUnsynced++] as Buffer).length;
+    while (
+      firstUnsynced < this.appends.length &&
+      offset + (this.appends[firstUnsynced] as Buffer).length <= this.syncedBytes
+    )
+      offset += (this.appends[firstUnsynced++] as Buffer).length;
     const unsynced = this.appends.length - firstUnsynced;
     if (unsynced === 0) return { lost: 0, torn: undefined };
     const cut = firstUnsynced + prng.nextInt(unsynced + 1);
@@ -117,7 +137,11 @@ class SimFile {
     const next = this.appends[cut];
     if (next !== undefined && next.length > 1 && tornProbability > 0 && prng.chance(tornProbability)) {
       const keptBytes = 1 + prng.nextInt(next.length - 1);
-      torn = { appendOffset: kept.reduce((total, append) => total + append.length, 0), appendBytes: next.length, keptBytes };
+      torn = {
+        appendOffset: kept.reduce((total, append) => total + append.length, 0),
+        appendBytes: next.length,
+        keptBytes,
+      };
       kept.push(next.subarray(0, keptBytes));
     }
     this.appends = kept;
@@ -129,7 +153,16 @@ class SimFile {
 
 export class SimDisk {
   faults: DiskFaults = healthyDisk;
-  readonly metrics: DiskMetrics = { batches: 0, failedWrites: 0, failedReads: 0, syncs: 0, crashes: 0, lostWrites: 0, tornWrites: 0, storageFailures: 0 };
+  readonly metrics: DiskMetrics = {
+    batches: 0,
+    failedWrites: 0,
+    failedReads: 0,
+    syncs: 0,
+    crashes: 0,
+    lostWrites: 0,
+    tornWrites: 0,
+    storageFailures: 0,
+  };
   /**
    * The appends the last crash tore, file by file. The disk knows nothing of records: whether a
    * tear left a partial record (or fell exactly between two records of one group's append, leaving
@@ -227,7 +260,9 @@ export class SimDisk {
 
   /** The log files as they are now: content and how much of it is durable (tests check a crash against it). */
   logFiles(): Map<string, { readonly content: Buffer; readonly syncedBytes: number }> {
-    return new Map([...this.files].map(([path, file]) => [path, { content: file.content(), syncedBytes: file.syncedBytes }]));
+    return new Map(
+      [...this.files].map(([path, file]) => [path, { content: file.content(), syncedBytes: file.syncedBytes }]),
+    );
   }
 
   // ---- what the handles call ----------------------------------------------------------------
@@ -252,7 +287,10 @@ export class SimDisk {
   }
 
   fsyncLatencyMs(): number {
-    return this.timing.fsyncLatencyMinMs + this.prng.nextFloat() * (this.timing.fsyncLatencyMaxMs - this.timing.fsyncLatencyMinMs);
+    return (
+      this.timing.fsyncLatencyMinMs +
+      this.prng.nextFloat() * (this.timing.fsyncLatencyMaxMs - this.timing.fsyncLatencyMinMs)
+    );
   }
 
   writeFails(): boolean {
@@ -340,7 +378,11 @@ class SimLogFileSystem implements LogFileSystem {
   }
 
   list(directory: string): Promise<string[]> {
-    return this.later('disk list', () => [...this.disk.directory().keys()].filter((path) => path.startsWith(`${directory}/`)).map((path) => path.slice(directory.length + 1)));
+    return this.later('disk list', () =>
+      [...this.disk.directory().keys()]
+        .filter((path) => path.startsWith(`${directory}/`))
+        .map((path) => path.slice(directory.length + 1)),
+    );
   }
 
   create(path: string): Promise<AppendableLogFile> {
@@ -378,7 +420,11 @@ class SimLogFileSystem implements LogFileSystem {
  * become durable at a durable batch (the log's barrier). It offers readNow as lmdb does.
  */
 class SimInnerEngine implements StorageEngine {
-  readonly capabilities: StorageCapabilities = Object.freeze({ atomicBatch: true, durableWrites: true, orderedScan: true });
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    atomicBatch: true,
+    durableWrites: true,
+    orderedScan: true,
+  });
   /** While true, reads draw no fault (the checker's peek must not change the run). */
   quiet = false;
 
@@ -409,7 +455,11 @@ class SimInnerEngine implements StorageEngine {
     }
   }
 
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     if (!this.alive) return new Promise(() => undefined);
     const tables = this.disk.innerTables();
     let table = tables.get(namespace);
@@ -516,7 +566,11 @@ export class SimStorage implements StorageEngine {
     return this.engine.get(namespace, key);
   }
 
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     return this.engine.batch(namespace, operations, options).then(() => this.acknowledged(namespace, operations));
   }
 
@@ -531,7 +585,8 @@ export class SimStorage implements StorageEngine {
   private acknowledged(namespace: number, operations: readonly BatchOperation[]): void {
     this.disk.metrics.batches += 1;
     if (namespace >= reservedNamespaces.firstReserved || this.ledger === undefined) return;
-    for (const operation of operations) if (operation.type === 'put') this.ledger.observe(`${namespace}|${toMapKey(operation.key)}`, operation.value);
+    for (const operation of operations)
+      if (operation.type === 'put') this.ledger.observe(`${namespace}|${toMapKey(operation.key)}`, operation.value);
   }
 
   private logFailed(): void {

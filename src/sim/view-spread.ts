@@ -39,7 +39,12 @@ export interface ViewSpreadResult {
 
 function baseView(options: ViewSpreadOptions): ClusterView {
   const partitionCount = options.partitionCount ?? Math.max(64, 2 ** Math.ceil(Math.log2(options.nodes)));
-  const members = Array.from({ length: options.nodes }, (_, index) => ({ id: asNodeId(`n${index + 1}`), peer: `10.${index >> 16}.${(index >> 8) & 255}.${index & 255}:7000`, weight: 1, state: 'valid' as const }));
+  const members = Array.from({ length: options.nodes }, (_, index) => ({
+    id: asNodeId(`n${index + 1}`),
+    peer: `10.${index >> 16}.${(index >> 8) & 255}.${index & 255}:7000`,
+    weight: 1,
+    state: 'valid' as const,
+  }));
   return firstView(partitionCount, members);
 }
 
@@ -67,7 +72,9 @@ export function simulateViewSpread(options: ViewSpreadOptions): ViewSpreadResult
       prng: prng.fork(),
       ports: {
         send: (to: NodeId, message: ViewMessage) => {
-          counts[message.type === 'viewDigest' ? 'digestsSent' : message.type === 'viewPull' ? 'pullsSent' : 'fullViewsSent'] += 1;
+          counts[
+            message.type === 'viewDigest' ? 'digestsSent' : message.type === 'viewPull' ? 'pullsSent' : 'fullViewsSent'
+          ] += 1;
           transport.send(to, encodeMessages([message]));
         },
         adopted: (view) => {
@@ -93,7 +100,10 @@ export function simulateViewSpread(options: ViewSpreadOptions): ViewSpreadResult
   const changeAtMs = interval * 1.5;
   scheduler.schedule(changeAtMs, worldOwner, 'operator change', () => {
     const origin = gossips.get(first.members[0]!.id)!;
-    newest = nextView(first, first.members.map((member, index) => (index === 0 ? { ...member, weight: 2 } : member)));
+    newest = nextView(
+      first,
+      first.members.map((member, index) => (index === 0 ? { ...member, weight: 2 } : member)),
+    );
     origin.onMessage(first.members[1]!.id, { type: 'viewFull', view: newest.encoded }, scheduler.nowMs);
     lastAdoptionMs = scheduler.nowMs;
   });
@@ -102,5 +112,11 @@ export function simulateViewSpread(options: ViewSpreadOptions): ViewSpreadResult
   while (scheduler.runNext(deadlineMs)) {
     if (newest !== undefined && holders === options.nodes) break;
   }
-  return { nodes: options.nodes, rounds: Math.ceil((lastAdoptionMs - changeAtMs) / interval), reached: holders, ...counts, elapsedMs: performance.now() - started };
+  return {
+    nodes: options.nodes,
+    rounds: Math.ceil((lastAdoptionMs - changeAtMs) / interval),
+    reached: holders,
+    ...counts,
+    elapsedMs: performance.now() - started,
+  };
 }

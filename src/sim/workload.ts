@@ -76,7 +76,9 @@ export class Workload {
 
   start(): void {
     for (let client = 0; client < this.config.clients; client++) {
-      this.scheduler.schedule(this.prng.nextFloat() * 10, worldOwner, `client ${client} start`, () => this.next(client));
+      this.scheduler.schedule(this.prng.nextFloat() * 10, worldOwner, `client ${client} start`, () =>
+        this.next(client),
+      );
     }
   }
 
@@ -119,7 +121,11 @@ export class Workload {
   }
 
   /** One request with a client-side timeout; `done` gets exactly one reply. */
-  private request(label: string, call: Parameters<Cluster['call']>[2], done: (reply: ClientReply | 'timeout') => void): void {
+  private request(
+    label: string,
+    call: Parameters<Cluster['call']>[2],
+    done: (reply: ClientReply | 'timeout') => void,
+  ): void {
     this.outstanding += 1;
     let settled = false;
     const settle = (reply: ClientReply | 'timeout'): void => {
@@ -129,41 +135,73 @@ export class Workload {
       timeout.cancel();
       if (reply === 'timeout') this.outcomes.timeout += 1;
       else this.outcomes[reply.status] += 1;
-      this.scheduler.note(`${label} -> ${reply === 'timeout' ? 'timeout' : reply.status === 'error' ? reply.code : reply.status}`);
+      this.scheduler.note(
+        `${label} -> ${reply === 'timeout' ? 'timeout' : reply.status === 'error' ? reply.code : reply.status}`,
+      );
       done(reply);
     };
-    const timeout = this.scheduler.schedule(this.clientTimeoutMs, worldOwner, `client timeout ${label}`, () => settle('timeout'));
+    const timeout = this.scheduler.schedule(this.clientTimeoutMs, worldOwner, `client timeout ${label}`, () =>
+      settle('timeout'),
+    );
     this.cluster.call(this.pickNode(), label, call, settle);
   }
 
   private observe(key: string, invokedMs: number, result: GetResult, final: boolean): Decoded {
     const decoded = decodeGet(result);
-    this.history.reads.push({ key, invokedMs, completedMs: this.scheduler.nowMs, elements: decoded.elements, siblings: decoded.siblings, garbage: decoded.garbage, final });
+    this.history.reads.push({
+      key,
+      invokedMs,
+      completedMs: this.scheduler.nowMs,
+      elements: decoded.elements,
+      siblings: decoded.siblings,
+      garbage: decoded.garbage,
+      final,
+    });
     return decoded;
   }
 
   /** Reads `key`; calls `then` with the decoded answer and its context, or undefined if it failed. */
-  private read(key: string, options: { r?: number }, final: boolean, then: (read: (Decoded & { context: string }) | undefined) => void): void {
+  private read(
+    key: string,
+    options: { r?: number },
+    final: boolean,
+    then: (read: (Decoded & { context: string }) | undefined) => void,
+  ): void {
     const invokedMs = this.scheduler.nowMs;
     this.history.touchKey(key);
-    this.request(`get ${key}`, (runtime) => runtime.get(simBucket, key, options), (reply) => {
-      if (reply === 'timeout' || reply.status !== 'ok' || reply.get === undefined) {
-        then(undefined);
-        return;
-      }
-      then({ ...this.observe(key, invokedMs, reply.get, final), context: reply.get.context });
-    });
+    this.request(
+      `get ${key}`,
+      (runtime) => runtime.get(simBucket, key, options),
+      (reply) => {
+        if (reply === 'timeout' || reply.status !== 'ok' || reply.get === undefined) {
+          then(undefined);
+          return;
+        }
+        then({ ...this.observe(key, invokedMs, reply.get, final), context: reply.get.context });
+      },
+    );
   }
 
-  private write(key: string, elements: Iterable<number>, element: number, context: string | undefined, done: () => void): void {
+  private write(
+    key: string,
+    elements: Iterable<number>,
+    element: number,
+    context: string | undefined,
+    done: () => void,
+  ): void {
     const carried = new Set(elements);
     const value = utf8Encode(formatElements(carried));
     const write = this.history.invokeWrite(element, key, this.scheduler.nowMs, carried);
-    this.request(`put ${key} +${element}`, (runtime) => runtime.put({ bucket: simBucket, key, value, contentType, ...(context === undefined ? {} : { context }) }), (reply) => {
-      write.completedMs = this.scheduler.nowMs;
-      write.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
-      done();
-    });
+    this.request(
+      `put ${key} +${element}`,
+      (runtime) =>
+        runtime.put({ bucket: simBucket, key, value, contentType, ...(context === undefined ? {} : { context }) }),
+      (reply) => {
+        write.completedMs = this.scheduler.nowMs;
+        write.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
+        done();
+      },
+    );
   }
 
   private setAdd(_client: number, done: () => void): void {
@@ -191,11 +229,15 @@ export class Workload {
         return;
       }
       const record = this.history.invokeDelete(key, read.elements, this.scheduler.nowMs);
-      this.request(`delete ${key}`, (runtime) => runtime.delete({ bucket: simBucket, key, context: read.context }), (reply) => {
-        record.completedMs = this.scheduler.nowMs;
-        record.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
-        done();
-      });
+      this.request(
+        `delete ${key}`,
+        (runtime) => runtime.delete({ bucket: simBucket, key, context: read.context }),
+        (reply) => {
+          record.completedMs = this.scheduler.nowMs;
+          record.status = reply === 'timeout' ? 'indeterminate' : writeStatus(reply);
+          done();
+        },
+      );
     });
   }
 
@@ -214,7 +256,9 @@ export class Workload {
       } else if (attemptsLeft <= 1) {
         done(false);
       } else {
-        this.scheduler.schedule(500, worldOwner, `final read retry ${key}`, () => this.finalRead(key, n, attemptsLeft - 1, done));
+        this.scheduler.schedule(500, worldOwner, `final read retry ${key}`, () =>
+          this.finalRead(key, n, attemptsLeft - 1, done),
+        );
       }
     });
   }

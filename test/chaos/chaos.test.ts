@@ -13,27 +13,47 @@ import { findFaketime } from '../../src/chaos/nodes.ts';
 import { formatChaosReport } from '../../src/cli/commands/chaos.ts';
 import { testNeeding } from '../support/environment.ts';
 
-const faketimeMissing = findFaketime() === undefined ? 'libfaketime is not installed (apt-get install -y faketime)' : undefined;
+const faketimeMissing =
+  findFaketime() === undefined ? 'libfaketime is not installed (apt-get install -y faketime)' : undefined;
 const missing = (await probeNamespaces()) ?? faketimeMissing;
 
-testNeeding(missing, 'chaos: no acknowledged write lost, nothing unexpected, replicas converge, every drawn fault inflicted', { timeout: 290_000 }, async () => {
-  const seed = Number(process.env.EVERWRITE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  console.log(`chaos seed ${seed} (replay: EVERWRITE_CHAOS_SEED=${seed})`);
-  let progress = '';
-  const report = await runChaos({ durationS: 45, nemesis: 'all', seed, convergenceTimeoutS: 60, onProgress: (text) => (progress += text) });
-  const summary = formatChaosReport(report);
-  console.log(summary);
-  const context = `${summary}\n${progress.slice(-4000)}`;
-  assert.deepEqual(report.problems, [], `the nemesis or a restart went wrong\n${context}`);
-  for (const kind of nemesisKinds) {
-    if (report.faults.drawn[kind] > 0) assert.ok(report.faults.inflicted[kind] > 0, `${kind} was drawn ${report.faults.drawn[kind]} times and never inflicted\n${context}`);
-  }
-  if (report.faults.inflicted.clock > 0) assert.ok(report.faults.clockSkewSeen > 0, `no skewed node ever showed its offset in its Date header: libfaketime did not take\n${context}`);
-  assert.ok(report.acknowledged > 100, `too few acknowledged writes to judge anything\n${context}`);
-  assert.equal(report.lost, 0, `acknowledged elements lost\n${context}`);
-  assert.equal(report.unexpected, 0, `unexpected elements read\n${context}`);
-  assert.equal(report.unreadKeys, 0, `keys whose final read never succeeded\n${context}`);
-  assert.ok(report.convergence.converged, `replicas did not converge\n${context}`);
-  assert.deepEqual(report.nodeCrashes, [], `a node exited without being killed\n${context}`);
-  assert.equal(report.ok, true, `the report is not ok\n${context}`);
-});
+testNeeding(
+  missing,
+  'chaos: no acknowledged write lost, nothing unexpected, replicas converge, every drawn fault inflicted',
+  { timeout: 290_000 },
+  async () => {
+    const seed = Number(process.env.EVERWRITE_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    console.log(`chaos seed ${seed} (replay: EVERWRITE_CHAOS_SEED=${seed})`);
+    let progress = '';
+    const report = await runChaos({
+      durationS: 45,
+      nemesis: 'all',
+      seed,
+      convergenceTimeoutS: 60,
+      onProgress: (text) => (progress += text),
+    });
+    const summary = formatChaosReport(report);
+    console.log(summary);
+    const context = `${summary}\n${progress.slice(-4000)}`;
+    assert.deepEqual(report.problems, [], `the nemesis or a restart went wrong\n${context}`);
+    for (const kind of nemesisKinds) {
+      if (report.faults.drawn[kind] > 0)
+        assert.ok(
+          report.faults.inflicted[kind] > 0,
+          `${kind} was drawn ${report.faults.drawn[kind]} times and never inflicted\n${context}`,
+        );
+    }
+    if (report.faults.inflicted.clock > 0)
+      assert.ok(
+        report.faults.clockSkewSeen > 0,
+        `no skewed node ever showed its offset in its Date header: libfaketime did not take\n${context}`,
+      );
+    assert.ok(report.acknowledged > 100, `too few acknowledged writes to judge anything\n${context}`);
+    assert.equal(report.lost, 0, `acknowledged elements lost\n${context}`);
+    assert.equal(report.unexpected, 0, `unexpected elements read\n${context}`);
+    assert.equal(report.unreadKeys, 0, `keys whose final read never succeeded\n${context}`);
+    assert.ok(report.convergence.converged, `replicas did not converge\n${context}`);
+    assert.deepEqual(report.nodeCrashes, [], `a node exited without being killed\n${context}`);
+    assert.equal(report.ok, true, `the report is not ok\n${context}`);
+  },
+);

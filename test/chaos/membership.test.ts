@@ -6,13 +6,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/core/base/prng.ts';
 import { kindsOf } from '../../src/chaos/index.ts';
-import { allowedOperationKinds, drawMembershipOperation, finalViewProblems, replicaProblem, type MemberRing, type MembershipPool } from '../../src/chaos/membership.ts';
+import {
+  allowedOperationKinds,
+  drawMembershipOperation,
+  finalViewProblems,
+  replicaProblem,
+  type MemberRing,
+  type MembershipPool,
+} from '../../src/chaos/membership.ts';
 
 test('the rules allow a join only with a spare, and a leave or remove only above N members', () => {
   assert.deepEqual(allowedOperationKinds({ members: ['a', 'b', 'c'], spares: [], replicaCount: 3 }), []);
   assert.deepEqual(allowedOperationKinds({ members: ['a', 'b', 'c'], spares: ['d'], replicaCount: 3 }), ['join']);
-  assert.deepEqual(allowedOperationKinds({ members: ['a', 'b', 'c', 'd'], spares: [], replicaCount: 3 }), ['leave', 'remove']);
-  assert.equal(drawMembershipOperation(new Prng(1), { members: ['a', 'b', 'c'], spares: [], replicaCount: 3 }), undefined);
+  assert.deepEqual(allowedOperationKinds({ members: ['a', 'b', 'c', 'd'], spares: [], replicaCount: 3 }), [
+    'leave',
+    'remove',
+  ]);
+  assert.equal(
+    drawMembershipOperation(new Prng(1), { members: ['a', 'b', 'c'], spares: [], replicaCount: 3 }),
+    undefined,
+  );
 });
 
 test('a long seeded sequence of draws never goes below N members, picks from the right set, and draws every kind', () => {
@@ -27,12 +40,23 @@ test('a long seeded sequence of draws never goes below N members, picks from the
     seen.add(operation.kind);
     if (operation.kind === 'join') {
       assert.ok(pool.spares.includes(operation.node), `joined ${operation.node}, not a spare`);
-      pool = { ...pool, members: [...pool.members, operation.node], spares: pool.spares.filter((id) => id !== operation.node) };
+      pool = {
+        ...pool,
+        members: [...pool.members, operation.node],
+        spares: pool.spares.filter((id) => id !== operation.node),
+      };
     } else {
       assert.ok(pool.members.includes(operation.node), `${operation.kind} of ${operation.node}, not a member`);
-      pool = { ...pool, members: pool.members.filter((id) => id !== operation.node), spares: [...pool.spares, operation.node] };
+      pool = {
+        ...pool,
+        members: pool.members.filter((id) => id !== operation.node),
+        spares: [...pool.spares, operation.node],
+      };
     }
-    assert.ok(pool.members.length >= pool.replicaCount, `${pool.members.length} members after ${operation.kind} ${operation.node}`);
+    assert.ok(
+      pool.members.length >= pool.replicaCount,
+      `${pool.members.length} members after ${operation.kind} ${operation.node}`,
+    );
   }
   assert.deepEqual([...seen].sort(), ['join', 'leave', 'remove']);
 });
@@ -61,16 +85,90 @@ test('the final view check passes one view held by every member and names what d
 
 test('the replica check wants N distinct final members each holding a live version', () => {
   const members = ['n1', 'n2', 'n3', 'n4'];
-  assert.equal(replicaProblem('k', [['n1', '1,2'], ['n2', '1,2'], ['n4', '1,2']], members, 3), undefined);
-  assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '<none>'], ['n4', '1,2']], members, 3) ?? '', /n2 holds <none>/);
-  assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', undefined], ['n4', '1,2']], members, 3) ?? '', /n2 holds no answer/);
-  assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '<deleted>'], ['n4', '1,2']], members, 3) ?? '', /n2 holds <deleted>/);
-  assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '1,2']], members, 3) ?? '', /2 distinct primaries/);
-  assert.match(replicaProblem('k', [['n1', '1,2'], ['n2', '1,2'], ['n9', '1,2']], members, 3) ?? '', /n9 is not a final member/);
+  assert.equal(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', '1,2'],
+        ['n4', '1,2'],
+      ],
+      members,
+      3,
+    ),
+    undefined,
+  );
+  assert.match(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', '<none>'],
+        ['n4', '1,2'],
+      ],
+      members,
+      3,
+    ) ?? '',
+    /n2 holds <none>/,
+  );
+  assert.match(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', undefined],
+        ['n4', '1,2'],
+      ],
+      members,
+      3,
+    ) ?? '',
+    /n2 holds no answer/,
+  );
+  assert.match(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', '<deleted>'],
+        ['n4', '1,2'],
+      ],
+      members,
+      3,
+    ) ?? '',
+    /n2 holds <deleted>/,
+  );
+  assert.match(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', '1,2'],
+      ],
+      members,
+      3,
+    ) ?? '',
+    /2 distinct primaries/,
+  );
+  assert.match(
+    replicaProblem(
+      'k',
+      [
+        ['n1', '1,2'],
+        ['n2', '1,2'],
+        ['n9', '1,2'],
+      ],
+      members,
+      3,
+    ) ?? '',
+    /n9 is not a final member/,
+  );
 });
 
 test('--nemesis membership is asked for by name; all stays the four fault-state kinds; an unknown kind is refused naming the choices', () => {
   assert.deepEqual(kindsOf('membership'), ['membership']);
   assert.deepEqual(kindsOf('all'), ['partition', 'kill', 'pause', 'clock']);
-  assert.throws(() => kindsOf('members' as 'membership'), /--nemesis must be all, none, partition, kill, pause, clock, membership; got members/);
+  assert.throws(
+    () => kindsOf('members' as 'membership'),
+    /--nemesis must be all, none, partition, kill, pause, clock, membership; got members/,
+  );
 });

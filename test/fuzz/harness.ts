@@ -63,7 +63,10 @@ export async function runCase<Input>(target: FuzzTarget<Input>, input: Input): P
   if (first.crash !== undefined || first.elapsedMs <= caseMsMax) return first;
   const again = await timedCheck(target, input);
   if (again.crash !== undefined || again.elapsedMs <= caseMsMax) return again;
-  return { crash: new FuzzViolation(`hang: ${again.elapsedMs.toFixed(1)} ms (over ${caseMsMax} ms) twice`), elapsedMs: again.elapsedMs };
+  return {
+    crash: new FuzzViolation(`hang: ${again.elapsedMs.toFixed(1)} ms (over ${caseMsMax} ms) twice`),
+    elapsedMs: again.elapsedMs,
+  };
 }
 
 async function timedCheck<Input>(target: FuzzTarget<Input>, input: Input): Promise<CaseOutcome> {

@@ -8,8 +8,28 @@ import fc from 'fast-check';
 
 /** Lengths and counts a hostile peer would pick: at the edges of every integer width and of 2^53. */
 export const hazardIntegers: readonly number[] = [
-  0, 1, 2, 127, 128, 255, 256, 0x7fff, 0xffff, 0x10000, 2 ** 24, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 48,
-  Number.MAX_SAFE_INTEGER, 2 ** 53, 2 ** 53 + 2, 2 ** 63, 2 ** 64,
+  0,
+  1,
+  2,
+  127,
+  128,
+  255,
+  256,
+  0x7fff,
+  0xffff,
+  0x10000,
+  2 ** 24,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 32 + 1,
+  2 ** 48,
+  Number.MAX_SAFE_INTEGER,
+  2 ** 53,
+  2 ** 53 + 2,
+  2 ** 63,
+  2 ** 64,
 ];
 
 /** LEB128 of `value`, also past 2^53 (exact for the powers above), with `padding` redundant high bytes. */
@@ -51,13 +71,26 @@ function integerEncodings(value: number): Uint8Array[] {
 }
 
 /** Float64 LE of the IEEE values JavaScript mishandles most easily. */
-const hazardFloats = [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -1, 2 ** 53 + 2, Number.MIN_VALUE].map((value) => {
+const hazardFloats = [
+  Number.NaN,
+  -0,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  0.5,
+  -1,
+  2 ** 53 + 2,
+  Number.MIN_VALUE,
+].map((value) => {
   const bytes = Buffer.alloc(8);
   bytes.writeDoubleLE(value);
   return Uint8Array.from(bytes);
 });
 
-export const hazardEncodings: readonly Uint8Array[] = [...hazardIntegers.flatMap(integerEncodings), ...hazardFloats, Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)];
+export const hazardEncodings: readonly Uint8Array[] = [
+  ...hazardIntegers.flatMap(integerEncodings),
+  ...hazardFloats,
+  Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f),
+];
 
 type Mutation =
   | { readonly kind: 'flip'; readonly at: number; readonly bit: number }
@@ -72,10 +105,24 @@ const insertedBytes = fc.oneof(fc.constantFrom(...hazardEncodings), fc.uint8Arra
 const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 16 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('delete' as const),
+      at: fc.nat(),
+      length: fc.integer({ min: 1, max: 16 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: insertedBytes }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('overwrite' as const), at: fc.nat(), bytes: insertedBytes }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 32 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('duplicate' as const),
+      at: fc.nat(),
+      length: fc.integer({ min: 1, max: 32 }),
+    }),
+  },
 );
 
 function applyMutation(input: Uint8Array, mutation: Mutation): Uint8Array {
@@ -117,16 +164,57 @@ export function mutate(input: Uint8Array, mutations: readonly Mutation[]): Uint8
 export function mutatedBytes(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
   return fc.oneof(
     { weight: 2, arbitrary: valid },
-    { weight: 6, arbitrary: fc.tuple(valid, fc.array(mutationArbitrary, { minLength: 1, maxLength: 4 })).map(([bytes, mutations]) => mutate(bytes, mutations)) },
-    { weight: 1, arbitrary: fc.tuple(valid, valid, fc.nat(), fc.nat()).map(([a, b, cutA, cutB]) => Buffer.concat([a.subarray(0, cutA % (a.length + 1)), b.subarray(cutB % (b.length + 1))])) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .tuple(valid, fc.array(mutationArbitrary, { minLength: 1, maxLength: 4 }))
+        .map(([bytes, mutations]) => mutate(bytes, mutations)),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(valid, valid, fc.nat(), fc.nat())
+        .map(([a, b, cutA, cutB]) =>
+          Buffer.concat([a.subarray(0, cutA % (a.length + 1)), b.subarray(cutB % (b.length + 1))]),
+        ),
+    },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 64 }) },
   );
 }
 
 /** Text pieces that break naive JavaScript handling of strings and names. */
 export const hazardTexts: readonly string[] = [
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '\uD800', '\uDFFF', 'a\uD800b', '\uDC00\uD800', '\uFEFF', '\u0000',
-  '\r\n', '%', '%zz', '%ED%A0%80', '%C0%80', '%00', '%2F', '..', '/', '?', '#', '&', '=', '-0', 'NaN', '1e400', '9007199254740993', ' ', 'é', '😀',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '\uD800',
+  '\uDFFF',
+  'a\uD800b',
+  '\uDC00\uD800',
+  '\uFEFF',
+  '\u0000',
+  '\r\n',
+  '%',
+  '%zz',
+  '%ED%A0%80',
+  '%C0%80',
+  '%00',
+  '%2F',
+  '..',
+  '/',
+  '?',
+  '#',
+  '&',
+  '=',
+  '-0',
+  'NaN',
+  '1e400',
+  '9007199254740993',
+  ' ',
+  'é',
+  '😀',
 ];
 
 /** Strings: hazards spliced into valid text, any UTF-16 (lone surrogates included), and long runs. */
@@ -136,16 +224,24 @@ export function mutatedText(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
     { weight: 2, arbitrary: valid },
     {
       weight: 5,
-      arbitrary: fc.tuple(valid, fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.oneof(hazard, fc.string({ unit: 'binary', maxLength: 4 }))), { minLength: 1, maxLength: 3 })).map(([text, edits]) => {
-        let out = text;
-        for (const [at, mode, piece] of edits) {
-          const position = at % (out.length + 1);
-          if (mode === 0) out = out.slice(0, position);
-          else if (mode === 1) out = out.slice(0, position) + piece + out.slice(position + 1);
-          else out = out.slice(0, position) + piece + out.slice(position);
-        }
-        return out;
-      }),
+      arbitrary: fc
+        .tuple(
+          valid,
+          fc.array(fc.tuple(fc.nat(), fc.nat(3), fc.oneof(hazard, fc.string({ unit: 'binary', maxLength: 4 }))), {
+            minLength: 1,
+            maxLength: 3,
+          }),
+        )
+        .map(([text, edits]) => {
+          let out = text;
+          for (const [at, mode, piece] of edits) {
+            const position = at % (out.length + 1);
+            if (mode === 0) out = out.slice(0, position);
+            else if (mode === 1) out = out.slice(0, position) + piece + out.slice(position + 1);
+            else out = out.slice(0, position) + piece + out.slice(position);
+          }
+          return out;
+        }),
     },
     { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 64 }) },
     { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('\uD800', '\uDC00', 'a', '%', '0'), maxLength: 64 }) },
@@ -154,9 +250,25 @@ export function mutatedText(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 
 /** JSON text that is hard on parsers and on the code after them. */
 export const hazardJsonTexts: readonly string[] = [
-  '{"__proto__":{"n":1}}', '{"constructor":{"prototype":{"n":1}}}', '{"n":1,"n":2}', '{"n":-0}', '{"n":1e400}', '{"n":9007199254740993}', '{"n":1.5}', '{"n":"3"}',
-  '{"n":null}', '[]', 'null', '"x"', '0', '{"n":{"valueOf":1}}', '{"\\ud800":1}', '"\\udc00"', `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
-  `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`, `{"n":${'9'.repeat(400)}}`,
+  '{"__proto__":{"n":1}}',
+  '{"constructor":{"prototype":{"n":1}}}',
+  '{"n":1,"n":2}',
+  '{"n":-0}',
+  '{"n":1e400}',
+  '{"n":9007199254740993}',
+  '{"n":1.5}',
+  '{"n":"3"}',
+  '{"n":null}',
+  '[]',
+  'null',
+  '"x"',
+  '0',
+  '{"n":{"valueOf":1}}',
+  '{"\\ud800":1}',
+  '"\\udc00"',
+  `${'['.repeat(10_000)}${']'.repeat(10_000)}`,
+  `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`,
+  `{"n":${'9'.repeat(400)}}`,
 ];
 
 /** JSON texts: fc's JSON values, hazards, and both put through text edits (mostly invalid). */

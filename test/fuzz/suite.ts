@@ -3,7 +3,14 @@
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { propertyOptions } from '../support/property.ts';
-import { casePredicate, caseMsMax, craftedAllocationBytesMax, describeError, type FuzzTarget, runCrafted } from './harness.ts';
+import {
+  casePredicate,
+  caseMsMax,
+  craftedAllocationBytesMax,
+  describeError,
+  type FuzzTarget,
+  runCrafted,
+} from './harness.ts';
 
 export function fuzzTargetTests<Input>(target: FuzzTarget<Input>): void {
   test(`${target.name}: crafted hostile inputs are handled in under ${caseMsMax} ms without allocating what they announce`, async () => {
@@ -11,7 +18,8 @@ export function fuzzTargetTests<Input>(target: FuzzTarget<Input>): void {
     for (const crafted of target.crafted) {
       const outcome = await runCrafted(target, crafted.input);
       if (outcome.crash !== undefined) problems.push(`${crafted.name}: ${describeError(outcome.crash)}`);
-      if (outcome.allocatedBytes > craftedAllocationBytesMax) problems.push(`${crafted.name}: memory grew by ${outcome.allocatedBytes} bytes`);
+      if (outcome.allocatedBytes > craftedAllocationBytesMax)
+        problems.push(`${crafted.name}: memory grew by ${outcome.allocatedBytes} bytes`);
     }
     if (problems.length > 0) throw new Error(problems.join('\n'));
   });

@@ -19,42 +19,99 @@ const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
 const script = fileURLToPath(new URL('../support/background-error-node.ts', import.meta.url));
 const url = `http://127.0.0.1:${httpPort}`;
 
-test('background task errors are logged and the node keeps serving; a broken invariant stops it with status 70', { timeout: 90_000 }, async () => {
-  const data = mkdtempSync(join(tmpdir(), 'everwrite-background-errors-'));
-  const environment: Record<string, string | undefined> = { ...process.env, EVERWRITE_SECRET: 'background-errors-secret-0123456789' };
-  const child = spawn(process.execPath, ['--import', 'tsx', script, 'start', '--node-id', 'n1', '--listen', `127.0.0.1:${peerPort}`, '--http', `127.0.0.1:${httpPort}`, '--data', data, '--engine', 'lmdb', '--log-level', 'warn'], { stdio: ['pipe', 'pipe', 'pipe'], env: environment });
-  let output = '';
-  let exit: string | undefined;
-  watchChild(child, (text) => void (output += text), (description) => void (exit = description));
-  try {
-    await eventually('the node to answer /health', async () => {
-      if (exit !== undefined) throw new Error(`the node exited (${exit}): ${output}`);
-      return (await request(`${url}/health`, { fetchTimeoutMs: 1000 }).catch(() => undefined))?.status === 200 ? true : undefined;
-    }, { timeoutMs: 30_000 });
-    const serves = async (round: string): Promise<void> => {
-      const written = await request(`${url}/buckets/b/keys/${round}`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: round });
-      assert.equal(written.status, 204, `${round}: ${written.text}`);
-      const read = await request(`${url}/buckets/b/keys/${round}`);
-      assert.equal(read.text, round);
+test(
+  'background task errors are logged and the node keeps serving; a broken invariant stops it with status 70',
+  { timeout: 90_000 },
+  async () => {
+    const data = mkdtempSync(join(tmpdir(), 'everwrite-background-errors-'));
+    const environment: Record<string, string | undefined> = {
+      ...process.env,
+      EVERWRITE_SECRET: 'background-errors-secret-0123456789',
     };
-    await serves('before');
-    for (const failure of ['timer', 'rejection']) {
-      child.stdin?.write(`${failure}\n`);
-      await eventually(`the ${failure} failure to be logged`, async () => (output.includes(`injected ${failure}`) && output.split('a background task failed; the node keeps serving').length > (failure === 'timer' ? 1 : 2) ? true : undefined), { timeoutMs: 10_000 });
-      await sleep(200);
-      assert.equal(exit, undefined, `the node is still running after the ${failure} failure: ${output}`);
-      await serves(`after-${failure}`);
-    }
-    assert.match(output, /"kind":"uncaught exception".*"error":"injected: a timer task failed"/);
-    assert.match(output, /"kind":"unhandled rejection".*"error":"injected: a promise nobody awaited was rejected"/);
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        script,
+        'start',
+        '--node-id',
+        'n1',
+        '--listen',
+        `127.0.0.1:${peerPort}`,
+        '--http',
+        `127.0.0.1:${httpPort}`,
+        '--data',
+        data,
+        '--engine',
+        'lmdb',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: environment },
+    );
+    let output = '';
+    let exit: string | undefined;
+    watchChild(
+      child,
+      (text) => void (output += text),
+      (description) => void (exit = description),
+    );
+    try {
+      await eventually(
+        'the node to answer /health',
+        async () => {
+          if (exit !== undefined) throw new Error(`the node exited (${exit}): ${output}`);
+          return (await request(`${url}/health`, { fetchTimeoutMs: 1000 }).catch(() => undefined))?.status === 200
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
+      const serves = async (round: string): Promise<void> => {
+        const written = await request(`${url}/buckets/b/keys/${round}`, {
+          method: 'PUT',
+          headers: { 'content-type': 'text/plain' },
+          body: round,
+        });
+        assert.equal(written.status, 204, `${round}: ${written.text}`);
+        const read = await request(`${url}/buckets/b/keys/${round}`);
+        assert.equal(read.text, round);
+      };
+      await serves('before');
+      for (const failure of ['timer', 'rejection']) {
+        child.stdin?.write(`${failure}\n`);
+        await eventually(
+          `the ${failure} failure to be logged`,
+          async () =>
+            output.includes(`injected ${failure}`) &&
+            output.split('a background task failed; the node keeps serving').length > (failure === 'timer' ? 1 : 2)
+              ? true
+              : undefined,
+          { timeoutMs: 10_000 },
+        );
+        await sleep(200);
+        assert.equal(exit, undefined, `the node is still running after the ${failure} failure: ${output}`);
+        await serves(`after-${failure}`);
+      }
+      assert.match(output, /"kind":"uncaught exception".*"error":"injected: a timer task failed"/);
+      assert.match(output, /"kind":"unhandled rejection".*"error":"injected: a promise nobody awaited was rejected"/);
 
-    child.stdin?.write('invariant\n');
-    await eventually('the node to exit after a broken invariant', async () => (exit !== undefined ? true : undefined), { timeoutMs: 20_000 });
-    assert.equal(exit, 'exit code 70', output);
-    assert.match(output, /a broken invariant \(a bug\) in a background task: stopping the node without a clean-stop mark/);
-    assert.match(output, /node stopped after a broken invariant; exiting/);
-  } finally {
-    await killChild(child);
-    rmSync(data, { recursive: true, force: true });
-  }
-});
+      child.stdin?.write('invariant\n');
+      await eventually(
+        'the node to exit after a broken invariant',
+        async () => (exit !== undefined ? true : undefined),
+        { timeoutMs: 20_000 },
+      );
+      assert.equal(exit, 'exit code 70', output);
+      assert.match(
+        output,
+        /a broken invariant \(a bug\) in a background task: stopping the node without a clean-stop mark/,
+      );
+      assert.match(output, /node stopped after a broken invariant; exiting/);
+    } finally {
+      await killChild(child);
+      rmSync(data, { recursive: true, force: true });
+    }
+  },
+);

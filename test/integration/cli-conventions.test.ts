@@ -31,7 +31,12 @@ after(() => harness?.close());
 
 /** Runs the bin from the sources (bounded to 30 s); EVERWRITE_NODE only when given. */
 function everwrite(args: readonly string[], environment: Record<string, string> = {}): Promise<CliResult> {
-  const env: NodeJS.ProcessEnv = { ...process.env, EVERWRITE_FROM_SOURCE: '1', EVERWRITE_NODE: undefined, ...environment };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EVERWRITE_FROM_SOURCE: '1',
+    EVERWRITE_NODE: undefined,
+    ...environment,
+  };
   return new Promise((resolve) => {
     execFile(process.execPath, [binPath, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
@@ -43,18 +48,36 @@ function assertOneErrorLine(result: CliResult, pattern: RegExp): void {
   const lines = result.stderr.trimEnd().split('\n');
   assert.match(lines[0] ?? '', /^everwrite: /, `the error line starts with "everwrite: " (stderr: ${result.stderr})`);
   assert.match(result.stderr, pattern);
-  assert.ok(lines.every((line) => line.startsWith('everwrite: ') || line === '(add --help for usage)' || line.startsWith('context: ')), `every stderr line has the one style: ${result.stderr}`);
+  assert.ok(
+    lines.every(
+      (line) => line.startsWith('everwrite: ') || line === '(add --help for usage)' || line.startsWith('context: '),
+    ),
+    `every stderr line has the one style: ${result.stderr}`,
+  );
 }
 
 test('--version prints the package version and exits 0', { timeout: 40_000 }, async () => {
-  const version = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+  const version = (
+    JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const result = await everwrite(['--version']);
   assert.equal(result.code, 0);
   assert.equal(result.stdout.trim(), version);
 });
 
 test('a wrong command line exits 2 with one error line, before anything is sent', { timeout: 120_000 }, async () => {
-  for (const args of [['bogus'], ['get', 'only-bucket'], ['get', 'b', 'k', '--nonsense'], ['put', 'b', 'k', 'v', '--w', '0'], ['get', 'b', 'k', '--node', 'ftp://x'], ['put', 'b', 'k', '--node', harness.base], ['ring', '--strategy', '9'], ['chaos', '--nemesis', 'members']]) {
+  for (const args of [
+    ['bogus'],
+    ['get', 'only-bucket'],
+    ['get', 'b', 'k', '--nonsense'],
+    ['put', 'b', 'k', 'v', '--w', '0'],
+    ['get', 'b', 'k', '--node', 'ftp://x'],
+    ['put', 'b', 'k', '--node', harness.base],
+    ['ring', '--strategy', '9'],
+    ['chaos', '--nemesis', 'members'],
+  ]) {
     const calls = harness.fake.calls.length;
     const result = await everwrite(args);
     assert.equal(result.code, 2, `${args.join(' ')}: exit code (stderr: ${result.stderr})`);
@@ -71,7 +94,10 @@ test('ok is 0, not found 3, quorum not met 4, unreachable 4, a refused request 1
   assert.equal(missing.code, 3);
   assert.deepEqual(JSON.parse(missing.stdout), { context: '', siblings: [] });
   assertOneErrorLine(missing, /EVERWRITE_NOT_FOUND/);
-  harness.fake.failNext('put', new EverwriteError('EVERWRITE_QUORUM_NOT_MET', '1 of 2 replicas acknowledged', { answered: 1 }));
+  harness.fake.failNext(
+    'put',
+    new EverwriteError('EVERWRITE_QUORUM_NOT_MET', '1 of 2 replicas acknowledged', { answered: 1 }),
+  );
   const quorum = await everwrite(['put', 'b', 'k', 'v', '--node', harness.base]);
   assert.equal(quorum.code, 4);
   assertOneErrorLine(quorum, /EVERWRITE_QUORUM_NOT_MET, HTTP 503/);

@@ -25,7 +25,14 @@ let dataDirectory: string | undefined;
 before(async () => {
   dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-client-'));
   // Ports from the OS, so another run of this file (another checkout, another CI job) never shares them.
-  handle = await startLocalCluster({ nodes: 3, dataDirectory, engine: 'memory', nodePorts: await nodePortsFromTheOs(3), partitions: 64, output: 'ignore' });
+  handle = await startLocalCluster({
+    nodes: 3,
+    dataDirectory,
+    engine: 'memory',
+    nodePorts: await nodePortsFromTheOs(3),
+    partitions: 64,
+    output: 'ignore',
+  });
 });
 
 after(async () => {
@@ -38,7 +45,10 @@ function cluster(): LocalClusterHandle {
   return handle;
 }
 
-async function withClient(routing: 'server' | 'client', body: (client: EverwriteClient) => Promise<void>): Promise<void> {
+async function withClient(
+  routing: 'server' | 'client',
+  body: (client: EverwriteClient) => Promise<void>,
+): Promise<void> {
   const client = new EverwriteClient({ nodes: [...cluster().urls], routing });
   try {
     await body(client);
@@ -51,34 +61,58 @@ async function exerciseDataPath(client: EverwriteClient, bucket: string): Promis
   const written = await client.put(bucket, 'alice', 'hello');
   const read = await client.get(bucket, 'alice');
   assert.equal(read.found, true);
-  assert.deepEqual(read.siblings.map((sibling) => decode(sibling.value)), ['hello']);
+  assert.deepEqual(
+    read.siblings.map((sibling) => decode(sibling.value)),
+    ['hello'],
+  );
   assert.equal(read.siblings[0]?.contentType, 'text/plain; charset=utf-8');
   await client.put(bucket, 'alice', 'concurrent');
   const both = await client.get(bucket, 'alice');
-  assert.deepEqual(both.siblings.map((sibling) => decode(sibling.value)).sort(), ['concurrent', 'hello'], 'a blind write next to a version makes siblings');
+  assert.deepEqual(
+    both.siblings.map((sibling) => decode(sibling.value)).sort(),
+    ['concurrent', 'hello'],
+    'a blind write next to a version makes siblings',
+  );
   await client.put(bucket, 'alice', 'resolved', { context: both.context });
   const resolved = await client.get(bucket, 'alice');
-  assert.deepEqual(resolved.siblings.map((sibling) => decode(sibling.value)), ['resolved']);
+  assert.deepEqual(
+    resolved.siblings.map((sibling) => decode(sibling.value)),
+    ['resolved'],
+  );
   assert.notEqual(resolved.context, written.context);
   await client.delete(bucket, 'alice', { context: resolved.context });
   const deleted = await client.get(bucket, 'alice');
   assert.equal(deleted.found, false);
   assert.ok(deleted.context.length > 0, 'a deleted key comes back with its tombstone context');
   await client.put(bucket, 'alice', 'reborn', { context: deleted.context });
-  assert.deepEqual((await client.get(bucket, 'alice')).siblings.map((sibling) => decode(sibling.value)), ['reborn'], 'a write with the tombstone context supersedes the delete');
-  assert.deepEqual(await client.get(bucket, 'nobody'), { found: false, siblings: [], context: '', reason: 'key not found' });
+  assert.deepEqual(
+    (await client.get(bucket, 'alice')).siblings.map((sibling) => decode(sibling.value)),
+    ['reborn'],
+    'a write with the tombstone context supersedes the delete',
+  );
+  assert.deepEqual(await client.get(bucket, 'nobody'), {
+    found: false,
+    siblings: [],
+    context: '',
+    reason: 'key not found',
+  });
 }
 
-test('put, get, siblings and delete through server routing', bounded, () => withClient('server', (client) => exerciseDataPath(client, 'server-routed')));
+test('put, get, siblings and delete through server routing', bounded, () =>
+  withClient('server', (client) => exerciseDataPath(client, 'server-routed')),
+);
 
-test('put, get, siblings and delete through client routing', bounded, () => withClient('client', (client) => exerciseDataPath(client, 'client-routed')));
+test('put, get, siblings and delete through client routing', bounded, () =>
+  withClient('client', (client) => exerciseDataPath(client, 'client-routed')),
+);
 
 /** Key requests a node answered itself, from its Prometheus counter (any method and status). */
 async function keyRequestsServed(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let total = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith('everwrite_http_requests_total{route="/buckets/{bucket}/keys/{key}"')) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('everwrite_http_requests_total{route="/buckets/{bucket}/keys/{key}"'))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }
@@ -87,14 +121,18 @@ async function keyRequestsServed(url: string): Promise<number> {
 async function waitForReplicas(bucket: string, n: number): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const answers = await Promise.all(cluster().urls.map(async (url) => ((await (await fetch(`${url}/buckets/${bucket}/props`)).json()) as { n: number }).n));
+    const answers = await Promise.all(
+      cluster().urls.map(
+        async (url) => ((await (await fetch(`${url}/buckets/${bucket}/props`)).json()) as { n: number }).n,
+      ),
+    );
     if (answers.every((answer) => answer === n)) return;
     assert.ok(Date.now() < deadline, `props of ${bucket} did not reach every node: ${answers.join(',')}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-test('client routing sends each request straight to the key\'s first primary, which holds the key', bounded, () =>
+test("client routing sends each request straight to the key's first primary, which holds the key", bounded, () =>
   withClient('client', async (client) => {
     await client.setProps('solo', { n: 1, r: 1, w: 1 });
     await waitForReplicas('solo', 1);
@@ -117,12 +155,22 @@ test('client routing sends each request straight to the key\'s first primary, wh
       }
     }
     const stats = client.stats();
-    assert.equal(stats.primaryRequests - before.primaryRequests, keys.length * 2, 'every put and get went to a primary');
+    assert.equal(
+      stats.primaryRequests - before.primaryRequests,
+      keys.length * 2,
+      'every put and get went to a primary',
+    );
     assert.equal(stats.nonPrimaryRequests - before.nonPrimaryRequests, 0);
     const servedAfter = await Promise.all(urls.map(keyRequestsServed));
-    urls.forEach((url, index) => assert.equal(servedAfter[index]! - served[index]!, expected.get(url), `key requests answered by ${url}`));
-    assert.ok([...expected.values()].filter((count) => count > 0).length >= 2, 'the keys spread over several primaries');
-  }));
+    urls.forEach((url, index) =>
+      assert.equal(servedAfter[index]! - served[index]!, expected.get(url), `key requests answered by ${url}`),
+    );
+    assert.ok(
+      [...expected.values()].filter((count) => count > 0).length >= 2,
+      'the keys spread over several primaries',
+    );
+  }),
+);
 
 function cartItems(siblings: readonly Sibling[]): Set<string> {
   const items = new Set<string>();
@@ -130,21 +178,34 @@ function cartItems(siblings: readonly Sibling[]): Set<string> {
   return items;
 }
 
-test('concurrent updaters through both routings, with a union merge, lose no item of a shopping cart', bounded, async () => {
-  const server = new EverwriteClient({ nodes: [...cluster().urls], routing: 'server' });
-  const partitionAware = new EverwriteClient({ nodes: [...cluster().urls], routing: 'client' });
-  try {
-    const itemsOf = (prefix: string) => Array.from({ length: 20 }, (_, index) => `${prefix}-${String(index).padStart(2, '0')}`);
-    const shopper = async (client: EverwriteClient, prefix: string) => {
-      for (const item of itemsOf(prefix)) {
-        await client.update('carts', 'shared-cart', (siblings) => JSON.stringify([...cartItems(siblings).add(item)].sort()), { retries: 10 });
-      }
-    };
-    await Promise.all([shopper(server, 'left'), shopper(partitionAware, 'right'), shopper(server, 'middle')]);
-    const read = await server.get('carts', 'shared-cart', { r: 3 });
-    assert.deepEqual([...cartItems(read.siblings)].sort(), [...itemsOf('left'), ...itemsOf('middle'), ...itemsOf('right')].sort());
-  } finally {
-    await server.close();
-    await partitionAware.close();
-  }
-});
+test(
+  'concurrent updaters through both routings, with a union merge, lose no item of a shopping cart',
+  bounded,
+  async () => {
+    const server = new EverwriteClient({ nodes: [...cluster().urls], routing: 'server' });
+    const partitionAware = new EverwriteClient({ nodes: [...cluster().urls], routing: 'client' });
+    try {
+      const itemsOf = (prefix: string) =>
+        Array.from({ length: 20 }, (_, index) => `${prefix}-${String(index).padStart(2, '0')}`);
+      const shopper = async (client: EverwriteClient, prefix: string) => {
+        for (const item of itemsOf(prefix)) {
+          await client.update(
+            'carts',
+            'shared-cart',
+            (siblings) => JSON.stringify([...cartItems(siblings).add(item)].sort()),
+            { retries: 10 },
+          );
+        }
+      };
+      await Promise.all([shopper(server, 'left'), shopper(partitionAware, 'right'), shopper(server, 'middle')]);
+      const read = await server.get('carts', 'shared-cart', { r: 3 });
+      assert.deepEqual(
+        [...cartItems(read.siblings)].sort(),
+        [...itemsOf('left'), ...itemsOf('middle'), ...itemsOf('right')].sort(),
+      );
+    } finally {
+      await server.close();
+      await partitionAware.close();
+    }
+  },
+);

@@ -41,7 +41,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterFixture, eventually, LoneNode, request } from '../support/cluster-fixture.ts';
 import { expectedPrints, extractExamples, TokenBindings, type DocExample } from '../support/doc-examples.ts';
-import { recording, runScript, runShell, runTranscript, securedCluster, where, type ExampleRunSetting } from '../support/doc-example-runs.ts';
+import {
+  recording,
+  runScript,
+  runShell,
+  runTranscript,
+  securedCluster,
+  where,
+  type ExampleRunSetting,
+} from '../support/doc-example-runs.ts';
 import { missingTool, testNeeding } from '../support/environment.ts';
 import { freePortBases, freePorts } from '../support/free-port.ts';
 
@@ -62,33 +70,51 @@ let fixture: ClusterFixture;
 const recordedDifferences: string[] = [];
 let shimDirectory: string;
 
-before(async () => {
-  fixture = await ClusterFixture.start({ name: 'documented-examples', engine: 'memory' });
-  const [unreachable, peerPort, httpPort, respPort] = (await freePorts(4)) as [number, number, number, number];
-  unreachablePort = unreachable;
-  fourthNode = { peerPort, httpPort, respPort };
-  const bases = await freePortBases(3);
-  embeddedPortBases = [['peerPortBase', 7100, bases.peer], ['httpPortBase', 8100, bases.http], ['respPortBase', 6390, bases.resp]];
-  addressPairs = documentedAddressPairs();
-  // `everwrite` in an example runs this checkout's CLI, as `npx everwrite` does in an installed package.
-  shimDirectory = mkdtempSync(join(tmpdir(), 'everwrite-doc-shim-'));
-  const shim = join(shimDirectory, 'everwrite');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(repository, 'bin/everwrite.mjs')}" "$@"\n`);
-  chmodSync(shim, 0o755);
-}, { timeout: 60_000 });
+before(
+  async () => {
+    fixture = await ClusterFixture.start({ name: 'documented-examples', engine: 'memory' });
+    const [unreachable, peerPort, httpPort, respPort] = (await freePorts(4)) as [number, number, number, number];
+    unreachablePort = unreachable;
+    fourthNode = { peerPort, httpPort, respPort };
+    const bases = await freePortBases(3);
+    embeddedPortBases = [
+      ['peerPortBase', 7100, bases.peer],
+      ['httpPortBase', 8100, bases.http],
+      ['respPortBase', 6390, bases.resp],
+    ];
+    addressPairs = documentedAddressPairs();
+    // `everwrite` in an example runs this checkout's CLI, as `npx everwrite` does in an installed package.
+    shimDirectory = mkdtempSync(join(tmpdir(), 'everwrite-doc-shim-'));
+    const shim = join(shimDirectory, 'everwrite');
+    writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${join(repository, 'bin/everwrite.mjs')}" "$@"\n`);
+    chmodSync(shim, 0o755);
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await fixture?.stop();
-  if (shimDirectory !== undefined) rmSync(shimDirectory, { recursive: true, force: true });
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await fixture?.stop();
+    if (shimDirectory !== undefined) rmSync(shimDirectory, { recursive: true, force: true });
+  },
+  { timeout: 30_000 },
+);
 
 /** The docs' addresses (as `host:port`) paired with this run's: the cluster's nodes, the fourth node, the unreachable one. */
 function documentedAddressPairs(): Array<readonly [string, string]> {
   const pairs: Array<readonly [string, string]> = [];
   for (const index of [1, 2, 3]) {
-    pairs.push([`127.0.0.1:800${index}`, `127.0.0.1:${fixture.httpPort(index)}`], [`127.0.0.1:700${index}`, `127.0.0.1:${fixture.peerPort(index)}`], [`127.0.0.1:638${index}`, `127.0.0.1:${fixture.respPort(index)}`]);
+    pairs.push(
+      [`127.0.0.1:800${index}`, `127.0.0.1:${fixture.httpPort(index)}`],
+      [`127.0.0.1:700${index}`, `127.0.0.1:${fixture.peerPort(index)}`],
+      [`127.0.0.1:638${index}`, `127.0.0.1:${fixture.respPort(index)}`],
+    );
   }
-  pairs.push(['127.0.0.1:8004', `127.0.0.1:${fourthNode.httpPort}`], ['127.0.0.1:7004', `127.0.0.1:${fourthNode.peerPort}`], ['127.0.0.1:6384', `127.0.0.1:${fourthNode.respPort}`]);
+  pairs.push(
+    ['127.0.0.1:8004', `127.0.0.1:${fourthNode.httpPort}`],
+    ['127.0.0.1:7004', `127.0.0.1:${fourthNode.peerPort}`],
+    ['127.0.0.1:6384', `127.0.0.1:${fourthNode.respPort}`],
+  );
   pairs.push(['127.0.0.1:8009', `127.0.0.1:${unreachablePort}`]);
   return pairs;
 }
@@ -101,7 +127,8 @@ function replaceAddress(text: string, from: string, to: string): string {
 /** The docs' addresses moved to this run's ports, and `npx everwrite` to the checkout's CLI. */
 function toTestPorts(text: string): string {
   let moved = text;
-  for (const [name, documented, tested] of embeddedPortBases) moved = moved.replace(`${name}: ${documented}`, `${name}: ${tested}`);
+  for (const [name, documented, tested] of embeddedPortBases)
+    moved = moved.replace(`${name}: ${documented}`, `${name}: ${tested}`);
   for (const [documented, tested] of addressPairs) moved = replaceAddress(moved, documented, tested);
   return moved
     .replace(/-p 638([1-3])\b/g, (_, index: string) => `-p ${fixture.respPort(Number(index))}`)
@@ -117,7 +144,12 @@ function toDocumentedPorts(text: string): string {
 }
 
 function environment(): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${shimDirectory}:${process.env.PATH ?? ''}`, EVERWRITE_NODE: fixture.url(1), NO_COLOR: '1' };
+  return {
+    ...process.env,
+    PATH: `${shimDirectory}:${process.env.PATH ?? ''}`,
+    EVERWRITE_NODE: fixture.url(1),
+    NO_COLOR: '1',
+  };
 }
 
 function runSetting(): ExampleRunSetting {
@@ -129,10 +161,19 @@ function runProgram(example: DocExample): void {
   try {
     const file = join(directory, 'example.mts');
     writeFileSync(file, toTestPorts(example.text));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: repository, env: environment(), encoding: 'utf8', timeout: stepTimeoutMs });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', file], {
+      cwd: repository,
+      env: environment(),
+      encoding: 'utf8',
+      timeout: stepTimeoutMs,
+    });
     if (recording) console.log(run.stdout, run.stderr);
     assert.equal(run.status, 0, `${where(example, 'ts block')} did not run to its end:\n${run.stdout}\n${run.stderr}`);
-    assert.deepEqual(run.stdout.split('\n').filter((line) => line !== ''), expectedPrints(example.text), `${where(example, 'ts block')} printed other than its // prints: comments say`);
+    assert.deepEqual(
+      run.stdout.split('\n').filter((line) => line !== ''),
+      expectedPrints(example.text),
+      `${where(example, 'ts block')} printed other than its // prints: comments say`,
+    );
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
@@ -140,7 +181,9 @@ function runProgram(example: DocExample): void {
 
 /** Node 1's view of the members: ids and their standing (valid, joining, leaving). */
 async function membersSeenByNode1(): Promise<Array<{ id: string; membership: string }>> {
-  return (await request(`${fixture.url(1)}/admin/status`)).json<{ members: Array<{ id: string; membership: string }> }>().members;
+  return (await request(`${fixture.url(1)}/admin/status`)).json<{
+    members: Array<{ id: string; membership: string }>;
+  }>().members;
 }
 
 /** Waits until node 1's view has no transition under way; returns its members' ids. */
@@ -161,7 +204,16 @@ let fourthStarts = 0;
 /** A fourth node, started alone (no seeds) with the cluster's secret and partitions, as OPERATIONS.md says to. */
 async function startFourthNode(): Promise<void> {
   fourthStarts += 1;
-  fourth = new LoneNode({ id: 'n4', peerPort: fourthNode.peerPort, httpPort: fourthNode.httpPort, dataDirectory: join(fixture.dataDirectory, `n4-${fourthStarts}`), seeds: '', secretFile: fixture.cluster.secretFile, engine: 'memory', extraArguments: ['--resp', `127.0.0.1:${fourthNode.respPort}`] });
+  fourth = new LoneNode({
+    id: 'n4',
+    peerPort: fourthNode.peerPort,
+    httpPort: fourthNode.httpPort,
+    dataDirectory: join(fixture.dataDirectory, `n4-${fourthStarts}`),
+    seeds: '',
+    secretFile: fixture.cluster.secretFile,
+    engine: 'memory',
+    extraArguments: ['--resp', `127.0.0.1:${fourthNode.respPort}`],
+  });
   await fourth.waitReady();
 }
 
@@ -170,7 +222,10 @@ async function retireFourthNode(): Promise<void> {
   const node = fourth as LoneNode;
   await request(`${fixture.url(1)}/admin/plan`, { method: 'DELETE' });
   if ((await settledMembers()).includes('n4')) {
-    const leave = await request(`${fixture.url(1)}/admin/leave`, { method: 'POST', body: JSON.stringify({ node: 'n4' }) });
+    const leave = await request(`${fixture.url(1)}/admin/leave`, {
+      method: 'POST',
+      body: JSON.stringify({ node: 'n4' }),
+    });
     assert.equal(leave.status, 200, leave.text);
     const commit = await request(`${fixture.url(1)}/admin/commit`, { method: 'POST', body: '{}' });
     assert.equal(commit.status, 200, commit.text);
@@ -208,7 +263,8 @@ async function runExamples(file: string): Promise<number> {
     // Users switch authentication on for every later example: these run on their own cluster.
     if (example.condition === securedCluster) continue;
     const condition = example.condition === undefined ? undefined : conditions[example.condition];
-    if (example.condition !== undefined && condition === undefined) assert.fail(`${where(example, 'marker')} names no known condition: ${example.condition}`);
+    if (example.condition !== undefined && condition === undefined)
+      assert.fail(`${where(example, 'marker')} names no known condition: ${example.condition}`);
     await condition?.arrange();
     try {
       runExample(example, bindings);
@@ -224,42 +280,89 @@ async function runExamples(file: string): Promise<number> {
 const redisCliMissing = missingTool('redis-cli', 'redis-tools');
 const terminalMissing = missingTool('script', 'util-linux', ['--version']);
 
-testNeeding(terminalMissing, 'docs/API.md examples answer what the docs show on a real cluster', { timeout: 400_000 }, async () => {
-  assert.ok((await runExamples('docs/API.md')) >= 5, 'docs/API.md has its checked examples');
-});
+testNeeding(
+  terminalMissing,
+  'docs/API.md examples answer what the docs show on a real cluster',
+  { timeout: 400_000 },
+  async () => {
+    assert.ok((await runExamples('docs/API.md')) >= 5, 'docs/API.md has its checked examples');
+  },
+);
 
 test('docs/CLIENT.md examples run to their end on a real cluster', { timeout: 180_000 }, async () => {
   assert.ok((await runExamples('docs/CLIENT.md')) >= 3, 'docs/CLIENT.md has its checked examples');
 });
 
-test('the docs\' checked TypeScript programs type-check under the repository\'s strict settings', { timeout: 240_000 }, () => {
-  // Running a program (tsx) strips its types unchecked: a wrong type name or a misused option would pass there.
-  const programs = documentedFiles.flatMap((file) => extractExamples(file, readFileSync(join(repository, file), 'utf8')).filter((example) => example.language === 'ts'));
-  assert.ok(programs.length >= 3, 'the docs have their checked programs');
-  const directory = mkdtempSync(join(tmpdir(), 'everwrite-doc-tsc-'));
-  try {
-    programs.forEach((example, index) => writeFileSync(join(directory, `program-${index}.mts`), toTestPorts(example.text)));
-    writeFileSync(join(directory, 'tsconfig.json'), JSON.stringify({ extends: join(repository, 'tsconfig.json'), compilerOptions: { typeRoots: [join(repository, 'node_modules/@types')] }, include: ['*.mts'] }));
-    const run = spawnSync(process.execPath, [join(repository, 'node_modules/typescript/bin/tsc'), '-p', directory], { encoding: 'utf8', timeout: 200_000 });
-    const names = programs.map((example, index) => `program-${index}.mts is ${where(example, 'ts block')}`).join('\n');
-    assert.equal(run.status, 0, `the docs' programs do not type-check:\n${run.stdout}${run.stderr}\n${names}`);
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
+test(
+  "the docs' checked TypeScript programs type-check under the repository's strict settings",
+  { timeout: 240_000 },
+  () => {
+    // Running a program (tsx) strips its types unchecked: a wrong type name or a misused option would pass there.
+    const programs = documentedFiles.flatMap((file) =>
+      extractExamples(file, readFileSync(join(repository, file), 'utf8')).filter(
+        (example) => example.language === 'ts',
+      ),
+    );
+    assert.ok(programs.length >= 3, 'the docs have their checked programs');
+    const directory = mkdtempSync(join(tmpdir(), 'everwrite-doc-tsc-'));
+    try {
+      programs.forEach((example, index) =>
+        writeFileSync(join(directory, `program-${index}.mts`), toTestPorts(example.text)),
+      );
+      writeFileSync(
+        join(directory, 'tsconfig.json'),
+        JSON.stringify({
+          extends: join(repository, 'tsconfig.json'),
+          compilerOptions: { typeRoots: [join(repository, 'node_modules/@types')] },
+          include: ['*.mts'],
+        }),
+      );
+      const run = spawnSync(process.execPath, [join(repository, 'node_modules/typescript/bin/tsc'), '-p', directory], {
+        encoding: 'utf8',
+        timeout: 200_000,
+      });
+      const names = programs
+        .map((example, index) => `program-${index}.mts is ${where(example, 'ts block')}`)
+        .join('\n');
+      assert.equal(run.status, 0, `the docs' programs do not type-check:\n${run.stdout}${run.stderr}\n${names}`);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  },
+);
 
-testNeeding(terminalMissing, 'docs/OPERATIONS.md examples run and answer what the docs show on a real cluster', { timeout: 240_000 }, async () => {
-  assert.ok((await runExamples('docs/OPERATIONS.md')) >= 2, 'docs/OPERATIONS.md has its checked examples');
-});
+testNeeding(
+  terminalMissing,
+  'docs/OPERATIONS.md examples run and answer what the docs show on a real cluster',
+  { timeout: 240_000 },
+  async () => {
+    assert.ok((await runExamples('docs/OPERATIONS.md')) >= 2, 'docs/OPERATIONS.md has its checked examples');
+  },
+);
 
-testNeeding(redisCliMissing ?? terminalMissing, 'docs/RESP.md redis-cli examples answer what the docs show on a real cluster', { timeout: 180_000 }, async () => {
-  // Before the README tour: its listing example counts the keys of the bucket `redis`, and the tour writes some.
-  assert.ok((await runExamples('docs/RESP.md')) >= 3, 'docs/RESP.md has its checked examples');
-});
+testNeeding(
+  redisCliMissing ?? terminalMissing,
+  'docs/RESP.md redis-cli examples answer what the docs show on a real cluster',
+  { timeout: 180_000 },
+  async () => {
+    // Before the README tour: its listing example counts the keys of the bucket `redis`, and the tour writes some.
+    assert.ok((await runExamples('docs/RESP.md')) >= 3, 'docs/RESP.md has its checked examples');
+  },
+);
 
-testNeeding(redisCliMissing, 'the README tour\'s data commands run against a real cluster', { timeout: 180_000 }, async () => {
-  assert.ok((await runExamples('README.md')) >= 2, 'README.md has its checked examples');
-  // The tour says the context write "supersedes both": one value is left.
-  const read = JSON.parse(runShell('everwrite get carts alice --json', runSetting()).output) as { siblings: Array<{ value: string }> };
-  assert.deepEqual(read.siblings.map((sibling) => Buffer.from(sibling.value, 'base64').toString('utf8')), ['apple,pear']);
-});
+testNeeding(
+  redisCliMissing,
+  "the README tour's data commands run against a real cluster",
+  { timeout: 180_000 },
+  async () => {
+    assert.ok((await runExamples('README.md')) >= 2, 'README.md has its checked examples');
+    // The tour says the context write "supersedes both": one value is left.
+    const read = JSON.parse(runShell('everwrite get carts alice --json', runSetting()).output) as {
+      siblings: Array<{ value: string }>;
+    };
+    assert.deepEqual(
+      read.siblings.map((sibling) => Buffer.from(sibling.value, 'base64').toString('utf8')),
+      ['apple,pear'],
+    );
+  },
+);

@@ -13,12 +13,19 @@ const keyCount = 60;
 const concurrency = 6;
 const fixtures: ClusterFixture[] = [];
 
-after(async () => {
-  await Promise.all(fixtures.map((fixture) => fixture.stop()));
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await Promise.all(fixtures.map((fixture) => fixture.stop()));
+  },
+  { timeout: 30_000 },
+);
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function inParallel<T>(items: readonly T[], limit: number, work: (item: T, position: number) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, position: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
@@ -57,7 +64,11 @@ async function writeAcknowledged(fixture: ClusterFixture, tag: string): Promise<
  * kills every node while the others are in flight. Returns the writes answered 204 (before or while
  * the kill happened); the rest failed and promised nothing.
  */
-async function writeUntilKilled(fixture: ClusterFixture, tag: string, acknowledgedBeforeKill: number): Promise<Map<string, string>> {
+async function writeUntilKilled(
+  fixture: ClusterFixture,
+  tag: string,
+  acknowledgedBeforeKill: number,
+): Promise<Map<string, string>> {
   const acknowledged = new Map<string, string>();
   let killing: Promise<void> | undefined;
   let counter = 0;
@@ -72,7 +83,8 @@ async function writeUntilKilled(fixture: ClusterFixture, tag: string, acknowledg
       } catch {
         // the node died under this request: it was never acknowledged
       }
-      if (acknowledged.size >= acknowledgedBeforeKill || performance.now() > killAnywayAtMs) killing ??= fixture.killAll();
+      if (acknowledged.size >= acknowledgedBeforeKill || performance.now() > killAnywayAtMs)
+        killing ??= fixture.killAll();
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, writerIndex) => writer(writerIndex)));
@@ -85,24 +97,41 @@ async function survivesKillNine(engine: EngineName, report: (message: string) =>
   fixtures.push(fixture);
   const acknowledged = await writeAcknowledged(fixture, engine);
   for (const [key, value] of await writeUntilKilled(fixture, engine, 40)) acknowledged.set(key, value);
-  assert.deepEqual([1, 2, 3].map((index) => fixture.pid(index)), [undefined, undefined, undefined], 'every node is gone');
+  assert.deepEqual(
+    [1, 2, 3].map((index) => fixture.pid(index)),
+    [undefined, undefined, undefined],
+    'every node is gone',
+  );
   await fixture.restartAll();
   const lost: string[] = [];
   let position = 0;
   for (const [key, value] of acknowledged) {
     const read = await fixture.get(1 + (position++ % 3), bucket, key);
-    if (read.status !== 200 || read.text !== value) lost.push(`${key}: expected ${value}, got ${read.status} ${read.text}`);
+    if (read.status !== 200 || read.text !== value)
+      lost.push(`${key}: expected ${value}, got ${read.status} ${read.text}`);
   }
   report(`${engine}: ${acknowledged.size} acknowledged writes read back after kill -9 of every node`);
-  assert.deepEqual(lost, [], `acknowledged writes lost after kill -9 of every node (${engine}, ${acknowledged.size} acknowledged)`);
+  assert.deepEqual(
+    lost,
+    [],
+    `acknowledged writes lost after kill -9 of every node (${engine}, ${acknowledged.size} acknowledged)`,
+  );
   fixture.assertNoCrashes();
   await fixture.stop();
 }
 
-test('durable mode on lmdb: every acknowledged write survives kill -9 of every node', { timeout: 120_000 }, async (context) => {
-  await survivesKillNine('lmdb', (message) => context.diagnostic(message));
-});
+test(
+  'durable mode on lmdb: every acknowledged write survives kill -9 of every node',
+  { timeout: 120_000 },
+  async (context) => {
+    await survivesKillNine('lmdb', (message) => context.diagnostic(message));
+  },
+);
 
-test('durable mode on LevelDB (--engine level): every acknowledged write survives kill -9 of every node', { timeout: 120_000 }, async (context) => {
-  await survivesKillNine('level', (message) => context.diagnostic(message));
-});
+test(
+  'durable mode on LevelDB (--engine level): every acknowledged write survives kill -9 of every node',
+  { timeout: 120_000 },
+  async (context) => {
+    await survivesKillNine('level', (message) => context.diagnostic(message));
+  },
+);

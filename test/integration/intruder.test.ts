@@ -22,21 +22,32 @@ const loneNodes: LoneNode[] = [];
 /** Peer and HTTP ports of the lone nodes, two per slot, from the OS. */
 let lonePorts: number[] = [];
 
-before(async () => {
-  fixture = await ClusterFixture.start({ name: 'intruder' });
-  lonePorts = await freePorts(6);
-}, { timeout: 60_000 });
+before(
+  async () => {
+    fixture = await ClusterFixture.start({ name: 'intruder' });
+    lonePorts = await freePorts(6);
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await Promise.all(loneNodes.map((node) => node.kill()));
-  await fixture?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await Promise.all(loneNodes.map((node) => node.kill()));
+    await fixture?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 const realSeeds = (): string => fixture.cluster.nodes.map((node) => `${node.id}@${node.peerAddress}`).join(',');
 
 const lonePeerPort = (slot: number): number => lonePorts[2 * slot] as number;
 
-function startLoneNode(id: string, slot: number, secret: { file?: string; environment?: string }, seeds: string): LoneNode {
+function startLoneNode(
+  id: string,
+  slot: number,
+  secret: { file?: string; environment?: string },
+  seeds: string,
+): LoneNode {
   const node = new LoneNode({
     id,
     peerPort: lonePeerPort(slot),
@@ -51,13 +62,20 @@ function startLoneNode(id: string, slot: number, secret: { file?: string; enviro
 }
 
 function put(url: string, key: string, value: string, query: string): Promise<Reply> {
-  return request(`${url}/buckets/${bucket}/keys/${key}?${query}`, { method: 'PUT', body: value, headers: { 'content-type': 'text/plain' } });
+  return request(`${url}/buckets/${bucket}/keys/${key}?${query}`, {
+    method: 'PUT',
+    body: value,
+    headers: { 'content-type': 'text/plain' },
+  });
 }
 
 function assertRefused(reply: Reply, what: string): void {
   assert.equal(reply.status, 503, `${what}: ${reply.text}`);
   const code = reply.json<{ code: string }>().code;
-  assert.ok(['EVERWRITE_QUORUM_NOT_MET', 'EVERWRITE_TIMEOUT', 'EVERWRITE_UNAVAILABLE'].includes(code), `${what}: code ${code}`);
+  assert.ok(
+    ['EVERWRITE_QUORUM_NOT_MET', 'EVERWRITE_TIMEOUT', 'EVERWRITE_UNAVAILABLE'].includes(code),
+    `${what}: code ${code}`,
+  );
 }
 
 /** Everything the real cluster holds and answers is still its own, and nothing of the intruders'. */
@@ -81,14 +99,20 @@ async function tryEverything(intruder: LoneNode): Promise<string[]> {
   for (const w of [2, 3]) {
     const key = `intruded-${name}-w${w}`;
     keys.push(key);
-    assertRefused(await put(intruder.url, key, 'forged', `w=${w}&timeout_ms=${timeoutMs}`), `a W=${w} write through ${name}`);
+    assertRefused(
+      await put(intruder.url, key, 'forged', `w=${w}&timeout_ms=${timeoutMs}`),
+      `a W=${w} write through ${name}`,
+    );
   }
   // A W=1 write may succeed on the intruder's own disk; it must still never reach the cluster.
   const lonely = `intruded-${name}-w1`;
   keys.push(lonely);
   await put(intruder.url, lonely, 'forged', `w=1&timeout_ms=${timeoutMs}`);
   await put(intruder.url, 'shared', 'forged', `w=1&timeout_ms=${timeoutMs}`);
-  assertRefused(await request(`${intruder.url}/buckets/${bucket}/keys/shared?r=2&timeout_ms=${timeoutMs}`), `an R=2 read through ${name}`);
+  assertRefused(
+    await request(`${intruder.url}/buckets/${bucket}/keys/shared?r=2&timeout_ms=${timeoutMs}`),
+    `an R=2 read through ${name}`,
+  );
   const localRead = await request(`${intruder.url}/buckets/${bucket}/keys/shared?r=1&timeout_ms=${timeoutMs}`);
   assert.notEqual(localRead.text, 'real', `an R=1 read through ${name} must not see the cluster's value`);
   return keys;
@@ -118,7 +142,11 @@ test('processes with the wrong cluster secret cannot join, read or write', { tim
     assert.deepEqual(status.members.map((member) => member.id).sort(), ['n1', 'n2', 'n3'], `n${index}'s members`);
     // Nowhere else in a member's view either: not the newcomer's id, not either intruder's address.
     assert.ok(!reply.text.includes('"n4"'), `n${index}'s status names n4: ${reply.text}`);
-    for (const intruder of [newcomer, impostor]) assert.ok(!reply.text.includes(`:${intruder.options.peerPort}`), `n${index}'s status names ${intruder.options.peerPort}: ${reply.text}`);
+    for (const intruder of [newcomer, impostor])
+      assert.ok(
+        !reply.text.includes(`:${intruder.options.peerPort}`),
+        `n${index}'s status names ${intruder.options.peerPort}: ${reply.text}`,
+      );
   }
   assert.equal(newcomer.exitDescription, undefined, `the newcomer kept running\n${newcomer.logs()}`);
   assert.equal(impostor.exitDescription, undefined, `the impostor kept running\n${impostor.logs()}`);
@@ -132,34 +160,43 @@ test('a node given no cluster secret refuses to start', { timeout: 60_000 }, asy
   assert.match(unconfigured.logs(), /no cluster secret/);
 });
 
-test('the same kind of process given the right secret through EVERWRITE_SECRET does join', { timeout: 90_000 }, async () => {
-  const secret = readFileSync(fixture.cluster.secretFile, 'utf8').trim();
-  await fixture.kill(3);
-  const replacement = new LoneNode({
-    id: 'n3',
-    peerPort: fixture.peerPort(3),
-    httpPort: fixture.httpPort(3),
-    dataDirectory: join(fixture.dataDirectory, 'n3'),
-    seeds: realSeeds(),
-    environment: { EVERWRITE_SECRET: secret },
-  });
-  loneNodes.push(replacement);
-  await replacement.waitReady();
-  // It joined once it sees both others up; then one W=3 write. (Retrying a blind write that timed
-  // out after reaching some replicas would leave two concurrent versions of the key, not one.)
-  await eventually(
-    'the node configured by environment to see n1 and n2 up',
-    async () => {
-      const members = (await request(`${replacement.url}/admin/status`)).json<{ members: { id: string; state: string }[] }>().members;
-      return ['n1', 'n2'].every((id) => members.some((member) => member.id === id && member.state === 'up')) ? true : undefined;
-    },
-    { timeoutMs: 30_000, intervalMs: 250 },
-  );
-  const written = await put(replacement.url, 'from-environment', 'welcome', 'w=3&timeout_ms=10000');
-  assert.equal(written.status, 204, written.text);
-  for (const index of [1, 2]) assert.equal(await fixture.localValue(index, bucket, 'from-environment'), 'welcome', `n${index} holds the write`);
-  await replacement.kill();
-  await fixture.restart(3);
-  assert.equal(await fixture.localValue(3, bucket, 'from-environment'), 'welcome');
-  fixture.assertNoCrashes();
-});
+test(
+  'the same kind of process given the right secret through EVERWRITE_SECRET does join',
+  { timeout: 90_000 },
+  async () => {
+    const secret = readFileSync(fixture.cluster.secretFile, 'utf8').trim();
+    await fixture.kill(3);
+    const replacement = new LoneNode({
+      id: 'n3',
+      peerPort: fixture.peerPort(3),
+      httpPort: fixture.httpPort(3),
+      dataDirectory: join(fixture.dataDirectory, 'n3'),
+      seeds: realSeeds(),
+      environment: { EVERWRITE_SECRET: secret },
+    });
+    loneNodes.push(replacement);
+    await replacement.waitReady();
+    // It joined once it sees both others up; then one W=3 write. (Retrying a blind write that timed
+    // out after reaching some replicas would leave two concurrent versions of the key, not one.)
+    await eventually(
+      'the node configured by environment to see n1 and n2 up',
+      async () => {
+        const members = (await request(`${replacement.url}/admin/status`)).json<{
+          members: { id: string; state: string }[];
+        }>().members;
+        return ['n1', 'n2'].every((id) => members.some((member) => member.id === id && member.state === 'up'))
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+    const written = await put(replacement.url, 'from-environment', 'welcome', 'w=3&timeout_ms=10000');
+    assert.equal(written.status, 204, written.text);
+    for (const index of [1, 2])
+      assert.equal(await fixture.localValue(index, bucket, 'from-environment'), 'welcome', `n${index} holds the write`);
+    await replacement.kill();
+    await fixture.restart(3);
+    assert.equal(await fixture.localValue(3, bucket, 'from-environment'), 'welcome');
+    fixture.assertNoCrashes();
+  },
+);

@@ -25,12 +25,21 @@ interface Answer {
   readonly json: Record<string, unknown>;
 }
 
-async function call(url: string, method = 'GET', body?: unknown, redirect: 'follow' | 'manual' = 'follow'): Promise<Answer> {
+async function call(
+  url: string,
+  method = 'GET',
+  body?: unknown,
+  redirect: 'follow' | 'manual' = 'follow',
+): Promise<Answer> {
   const init: RequestInit = { method, redirect, signal: AbortSignal.timeout(10_000) };
   if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
   const response = await fetch(url, init);
   const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 function expectCode(answer: Answer, status: number, code: string): void {
@@ -48,9 +57,17 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined>, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const member = (index: number) => ({ id: `m${index}`, host: '127.0.0.1', port: peerPort(index), http: `127.0.0.1:${httpPort(index)}` });
+const member = (index: number) => ({
+  id: `m${index}`,
+  host: '127.0.0.1',
+  port: peerPort(index),
+  http: `127.0.0.1:${httpPort(index)}`,
+});
 
-function start(index: number, options: { seeds: ReturnType<typeof member>[]; partitionCount?: number; secret?: Uint8Array }): Promise<RunningNode> {
+function start(
+  index: number,
+  options: { seeds: ReturnType<typeof member>[]; partitionCount?: number; secret?: Uint8Array },
+): Promise<RunningNode> {
   return startNode({
     nodeId: `m${index}`,
     listen: { host: '127.0.0.1', port: peerPort(index) },
@@ -73,40 +90,65 @@ describe('membership plans over HTTP (decision 0017)', () => {
   const nodes = new Map<number, RunningNode>();
   const seeds = [1, 2, 3].map(member);
 
-  before(async () => {
-    for (const index of [1, 2, 3]) nodes.set(index, await start(index, { seeds }));
-    nodes.set(4, await start(4, { seeds: [] }));
-  }, { timeout: 30_000 });
+  before(
+    async () => {
+      for (const index of [1, 2, 3]) nodes.set(index, await start(index, { seeds }));
+      nodes.set(4, await start(4, { seeds: [] }));
+    },
+    { timeout: 30_000 },
+  );
 
-  after(async () => {
-    await Promise.all([...nodes.values()].map((node) => node.stop()));
-  }, { timeout: 30_000 });
+  after(
+    async () => {
+      await Promise.all([...nodes.values()].map((node) => node.stop()));
+    },
+    { timeout: 30_000 },
+  );
 
-  test('plan calls at a node that is not the claimant are answered 307 with the claimant in Location', { timeout: 20_000 }, async () => {
-    const redirected = await call(`${url(3)}/admin/plan`, 'GET', undefined, 'manual');
-    assert.equal(redirected.status, 307);
-    assert.equal(redirected.headers.get('location'), `${url(1)}/admin/plan`);
-    const followed = await call(`${url(3)}/admin/plan`);
-    assert.equal(followed.status, 200);
-    assert.equal(followed.json.claimant, 'm1');
-    assert.equal(followed.json.staged, null);
-    // A leave without a node, redirected, names the node that was asked, not the claimant.
-    const leave = await call(`${url(3)}/admin/leave`, 'POST', undefined, 'manual');
-    assert.equal(leave.headers.get('location'), `${url(1)}/admin/leave?node=m3`);
-  });
+  test(
+    'plan calls at a node that is not the claimant are answered 307 with the claimant in Location',
+    { timeout: 20_000 },
+    async () => {
+      const redirected = await call(`${url(3)}/admin/plan`, 'GET', undefined, 'manual');
+      assert.equal(redirected.status, 307);
+      assert.equal(redirected.headers.get('location'), `${url(1)}/admin/plan`);
+      const followed = await call(`${url(3)}/admin/plan`);
+      assert.equal(followed.status, 200);
+      assert.equal(followed.json.claimant, 'm1');
+      assert.equal(followed.json.staged, null);
+      // A leave without a node, redirected, names the node that was asked, not the claimant.
+      const leave = await call(`${url(3)}/admin/leave`, 'POST', undefined, 'manual');
+      assert.equal(leave.headers.get('location'), `${url(1)}/admin/leave?node=m3`);
+    },
+  );
 
-  test('a node with another secret is refused 403, one with another partition count 409, both coded; nothing is staged', { timeout: 30_000 }, async () => {
-    const stranger = await start(5, { seeds: [], secret: new Uint8Array(Buffer.from('another cluster secret, also 32+ bytes', 'utf8')) });
-    const odd = await start(6, { seeds: [], partitionCount: 128 });
-    try {
-      expectCode(await call(`${url(5)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 403, 'EVERWRITE_JOIN_FORBIDDEN');
-      expectCode(await call(`${url(6)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 409, 'EVERWRITE_PARTITION_COUNT_MISMATCH');
-      assert.equal((await call(`${url(1)}/admin/plan`)).json.staged, null);
-    } finally {
-      await stranger.stop();
-      await odd.stop();
-    }
-  });
+  test(
+    'a node with another secret is refused 403, one with another partition count 409, both coded; nothing is staged',
+    { timeout: 30_000 },
+    async () => {
+      const stranger = await start(5, {
+        seeds: [],
+        secret: new Uint8Array(Buffer.from('another cluster secret, also 32+ bytes', 'utf8')),
+      });
+      const odd = await start(6, { seeds: [], partitionCount: 128 });
+      try {
+        expectCode(
+          await call(`${url(5)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }),
+          403,
+          'EVERWRITE_JOIN_FORBIDDEN',
+        );
+        expectCode(
+          await call(`${url(6)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }),
+          409,
+          'EVERWRITE_PARTITION_COUNT_MISMATCH',
+        );
+        assert.equal((await call(`${url(1)}/admin/plan`)).json.staged, null);
+      } finally {
+        await stranger.stop();
+        await odd.stop();
+      }
+    },
+  );
 
   test('every membership route refuses bad input with a code', { timeout: 20_000 }, async () => {
     expectCode(await call(`${url(1)}/admin/remove`, 'POST', 'x'.repeat(9000)), 413, 'EVERWRITE_VALUE_TOO_LARGE');
@@ -123,8 +165,16 @@ describe('membership plans over HTTP (decision 0017)', () => {
     expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_PLAN_EMPTY');
     expectCode(await call(`${url(4)}/admin/join`, 'POST', {}), 400, 'EVERWRITE_BAD_REQUEST');
     expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: 'no port' }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${silentPort}` }), 503, 'EVERWRITE_UNAVAILABLE');
-    expectCode(await call(`${url(1)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }), 409, 'EVERWRITE_ALREADY_MEMBER');
+    expectCode(
+      await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${silentPort}` }),
+      503,
+      'EVERWRITE_UNAVAILABLE',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(2)}` }),
+      409,
+      'EVERWRITE_ALREADY_MEMBER',
+    );
     // A hostile seed answering an endless body without Content-Length: read up to a bound, then refused.
     const hostile = createServer((_request, response) => {
       const chunk = Buffer.alloc(64 * 1024, 'x');
@@ -149,52 +199,117 @@ describe('membership plans over HTTP (decision 0017)', () => {
       hostile.close();
     }
     const member4 = { id: 'm4', peer: `127.0.0.1:${peerPort(4)}`, http: `127.0.0.1:${httpPort(4)}`, weight: 1 };
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: 'm4', partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: { ...member4, peer: 'nowhere' }, partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: { ...member4, weight: -1 }, partitionCount: 64, proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: '64', proof: 'a'.repeat(64) }), 400, 'EVERWRITE_BAD_REQUEST');
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: 64, proof: 'a'.repeat(64) }), 403, 'EVERWRITE_JOIN_FORBIDDEN');
-    expectCode(await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: 64 }), 403, 'EVERWRITE_JOIN_FORBIDDEN');
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', { member: 'm4', partitionCount: 64, proof: 'a'.repeat(64) }),
+      400,
+      'EVERWRITE_BAD_REQUEST',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', {
+        member: { ...member4, peer: 'nowhere' },
+        partitionCount: 64,
+        proof: 'a'.repeat(64),
+      }),
+      400,
+      'EVERWRITE_BAD_REQUEST',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', {
+        member: { ...member4, weight: -1 },
+        partitionCount: 64,
+        proof: 'a'.repeat(64),
+      }),
+      400,
+      'EVERWRITE_BAD_REQUEST',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: '64', proof: 'a'.repeat(64) }),
+      400,
+      'EVERWRITE_BAD_REQUEST',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: 64, proof: 'a'.repeat(64) }),
+      403,
+      'EVERWRITE_JOIN_FORBIDDEN',
+    );
+    expectCode(
+      await call(`${url(1)}/admin/plan/join`, 'POST', { member: member4, partitionCount: 64 }),
+      403,
+      'EVERWRITE_JOIN_FORBIDDEN',
+    );
     expectCode(await call(`${url(1)}/admin/plan`, 'PUT'), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     expectCode(await call(`${url(1)}/admin/view`, 'POST'), 405, 'EVERWRITE_METHOD_NOT_ALLOWED');
     assert.equal((await call(`${url(1)}/admin/plan`)).json.staged, null, 'no refused call staged anything');
   });
 
-  test('a new node joins: staged at the claimant through any member, previewed, committed as one view every node adopts', { timeout: 30_000 }, async () => {
-    const joined = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(3)}` });
-    assert.equal(joined.status, 202, JSON.stringify(joined.json));
-    const plan = await call(`${url(2)}/admin/plan`);
-    const staged = plan.json.staged as { changes: { kind: string; id: string }[] };
-    assert.deepEqual(staged.changes.map((change) => `${change.kind} ${change.id}`), ['join m4']);
-    const preview = plan.json.preview as { partitionsMoved: number; transfers: { target: string }[]; members: { id: string; partitionsAfter: number }[] };
-    assert.ok(preview.partitionsMoved > 0 && preview.partitionsMoved < 64, `moved ${preview.partitionsMoved}`);
-    assert.equal(preview.members.find((entry) => entry.id === 'm4')?.partitionsAfter, preview.partitionsMoved, 'every moved partition goes to the new node');
-    assert.ok(preview.transfers.length >= preview.partitionsMoved && preview.transfers.every((transfer) => transfer.target === 'm4' || transfer.target !== undefined));
-    // Staging the same join again is a no-op; clearing and re-staging gives the same preview.
-    assert.equal((await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(1)}` })).status, 202);
-    const versionBefore = await viewVersionOf(1);
-    const committed = await call(`${url(3)}/admin/commit`, 'POST');
-    assert.equal(committed.status, 200, JSON.stringify(committed.json));
-    assert.equal(committed.json.version, versionBefore + 1);
-    assert.equal((committed.json.transition as { partitionsMoved: number }).partitionsMoved, preview.partitionsMoved, 'the commit moves what the preview said');
-    for (const index of [1, 2, 3, 4]) {
-      await eventually(`m${index} to hold view version ${versionBefore + 1}`, async () => ((await viewVersionOf(index)) === versionBefore + 1 ? true : undefined));
-    }
-    const digests = await Promise.all([1, 2, 3, 4].map(async (index) => (await call(`${url(index)}/admin/ring`)).json.digest));
-    assert.equal(new Set(digests).size, 1, 'one view everywhere, the joining node included');
-    const status = await call(`${url(4)}/admin/status`);
-    assert.equal((status.json.members as { id: string; membership: string }[]).find((entry) => entry.id === 'm4')?.membership, 'joining');
-    // The view is committed: the plan is empty, the transition is shown, and a second commit is refused.
-    const after = await call(`${url(1)}/admin/plan`);
-    assert.equal(after.json.staged, null);
-    assert.equal((after.json.transition as { partitionsMoved: number }).partitionsMoved, preview.partitionsMoved);
-    expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_PLAN_EMPTY');
-    assert.equal((await call(`${url(1)}/admin/remove`, 'POST', { node: 'm2' })).status, 200, 'staging during a transition is allowed');
-    expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_TRANSITION_IN_PROGRESS');
-    expectCode(await call(`${url(1)}/admin/leave`, 'POST', { node: 'm4' }), 409, 'EVERWRITE_PLAN_CONFLICT');
-    assert.equal((await call(`${url(1)}/admin/plan`, 'DELETE')).json.staged, null);
-    const view = await call(`${url(2)}/admin/view`);
-    assert.equal(view.json.version, versionBefore + 1);
-    assert.match(view.json.tag as string, /^[0-9a-f]{64}$/);
-  });
+  test(
+    'a new node joins: staged at the claimant through any member, previewed, committed as one view every node adopts',
+    { timeout: 30_000 },
+    async () => {
+      const joined = await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(3)}` });
+      assert.equal(joined.status, 202, JSON.stringify(joined.json));
+      const plan = await call(`${url(2)}/admin/plan`);
+      const staged = plan.json.staged as { changes: { kind: string; id: string }[] };
+      assert.deepEqual(
+        staged.changes.map((change) => `${change.kind} ${change.id}`),
+        ['join m4'],
+      );
+      const preview = plan.json.preview as {
+        partitionsMoved: number;
+        transfers: { target: string }[];
+        members: { id: string; partitionsAfter: number }[];
+      };
+      assert.ok(preview.partitionsMoved > 0 && preview.partitionsMoved < 64, `moved ${preview.partitionsMoved}`);
+      assert.equal(
+        preview.members.find((entry) => entry.id === 'm4')?.partitionsAfter,
+        preview.partitionsMoved,
+        'every moved partition goes to the new node',
+      );
+      assert.ok(
+        preview.transfers.length >= preview.partitionsMoved &&
+          preview.transfers.every((transfer) => transfer.target === 'm4' || transfer.target !== undefined),
+      );
+      // Staging the same join again is a no-op; clearing and re-staging gives the same preview.
+      assert.equal((await call(`${url(4)}/admin/join`, 'POST', { seed: `127.0.0.1:${httpPort(1)}` })).status, 202);
+      const versionBefore = await viewVersionOf(1);
+      const committed = await call(`${url(3)}/admin/commit`, 'POST');
+      assert.equal(committed.status, 200, JSON.stringify(committed.json));
+      assert.equal(committed.json.version, versionBefore + 1);
+      assert.equal(
+        (committed.json.transition as { partitionsMoved: number }).partitionsMoved,
+        preview.partitionsMoved,
+        'the commit moves what the preview said',
+      );
+      for (const index of [1, 2, 3, 4]) {
+        await eventually(`m${index} to hold view version ${versionBefore + 1}`, async () =>
+          (await viewVersionOf(index)) === versionBefore + 1 ? true : undefined,
+        );
+      }
+      const digests = await Promise.all(
+        [1, 2, 3, 4].map(async (index) => (await call(`${url(index)}/admin/ring`)).json.digest),
+      );
+      assert.equal(new Set(digests).size, 1, 'one view everywhere, the joining node included');
+      const status = await call(`${url(4)}/admin/status`);
+      assert.equal(
+        (status.json.members as { id: string; membership: string }[]).find((entry) => entry.id === 'm4')?.membership,
+        'joining',
+      );
+      // The view is committed: the plan is empty, the transition is shown, and a second commit is refused.
+      const after = await call(`${url(1)}/admin/plan`);
+      assert.equal(after.json.staged, null);
+      assert.equal((after.json.transition as { partitionsMoved: number }).partitionsMoved, preview.partitionsMoved);
+      expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_PLAN_EMPTY');
+      assert.equal(
+        (await call(`${url(1)}/admin/remove`, 'POST', { node: 'm2' })).status,
+        200,
+        'staging during a transition is allowed',
+      );
+      expectCode(await call(`${url(1)}/admin/commit`, 'POST'), 409, 'EVERWRITE_TRANSITION_IN_PROGRESS');
+      expectCode(await call(`${url(1)}/admin/leave`, 'POST', { node: 'm4' }), 409, 'EVERWRITE_PLAN_CONFLICT');
+      assert.equal((await call(`${url(1)}/admin/plan`, 'DELETE')).json.staged, null);
+      const view = await call(`${url(2)}/admin/view`);
+      assert.equal(view.json.version, versionBefore + 1);
+      assert.match(view.json.tag as string, /^[0-9a-f]{64}$/);
+    },
+  );
 });

@@ -35,9 +35,12 @@ const writeStreamMaxMs = 30_000;
 const settleAfterCutMs = 300;
 const clusters: PowerLossCluster[] = [];
 
-after(async () => {
-  await Promise.all(clusters.map((cluster) => cluster.stop()));
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await Promise.all(clusters.map((cluster) => cluster.stop()));
+  },
+  { timeout: 60_000 },
+);
 
 type DroppedAtCut = UnsyncedFigures & { readonly atSync: boolean };
 
@@ -96,7 +99,11 @@ class PowerLossCluster {
 }
 
 async function setBucketProps(fixture: ClusterFixture, props: Record<string, unknown>): Promise<void> {
-  const reply = await request(`${fixture.url(1)}/buckets/${bucket}/props`, { method: 'PUT', body: JSON.stringify(props), headers: { 'content-type': 'application/json' } });
+  const reply = await request(`${fixture.url(1)}/buckets/${bucket}/props`, {
+    method: 'PUT',
+    body: JSON.stringify(props),
+    headers: { 'content-type': 'application/json' },
+  });
   assert.equal(reply.status, 200, `bucket props: ${reply.text}`);
 }
 
@@ -121,7 +128,11 @@ function writeQuorumOf(writerIndex: number): number {
  * Returns every write answered 204, before or during the power loss (the disks never lie: a durable
  * ack during the cut still needs syncs that finished before it); the rest promised nothing.
  */
-async function writeUntilPowerLoss(fixture: ClusterFixture, tag: string, powerLoss: () => Promise<void>): Promise<Map<string, AcknowledgedWrite>> {
+async function writeUntilPowerLoss(
+  fixture: ClusterFixture,
+  tag: string,
+  powerLoss: () => Promise<void>,
+): Promise<Map<string, AcknowledgedWrite>> {
   const acknowledged = new Map<string, AcknowledgedWrite>();
   let cutting: Promise<void> | undefined;
   let counter = 0;
@@ -142,7 +153,10 @@ async function writeUntilPowerLoss(fixture: ClusterFixture, tag: string, powerLo
   };
   await Promise.all(Array.from({ length: concurrency }, (_, writerIndex) => writer(writerIndex)));
   await cutting;
-  assert.ok(acknowledged.size >= acknowledgedPerRound, `${tag}: the stream reached ${acknowledgedPerRound} acknowledged writes before the cut (got ${acknowledged.size})`);
+  assert.ok(
+    acknowledged.size >= acknowledgedPerRound,
+    `${tag}: the stream reached ${acknowledgedPerRound} acknowledged writes before the cut (got ${acknowledged.size})`,
+  );
   return acknowledged;
 }
 
@@ -151,29 +165,43 @@ async function writeUntilPowerLoss(fixture: ClusterFixture, tag: string, powerLo
  * nodes that do. A durable ack with W means W replicas had it in their fsynced log, so after the
  * power loss W still have it. Asked right after the restart, before any read could repair a replica.
  */
-async function underReplicatedWrites(fixture: ClusterFixture, acknowledged: ReadonlyMap<string, AcknowledgedWrite>): Promise<string[]> {
+async function underReplicatedWrites(
+  fixture: ClusterFixture,
+  acknowledged: ReadonlyMap<string, AcknowledgedWrite>,
+): Promise<string[]> {
   const short: string[] = [];
   for (const [key, { value, w }] of acknowledged) {
     const holders: number[] = [];
     for (const index of [1, 2, 3]) if ((await fixture.localValue(index, bucket, key)) === value) holders.push(index);
-    if (holders.length < w) short.push(`${key} (W=${w}): on ${holders.length === 0 ? 'no node' : holders.map((index) => `n${index}`).join(', ')}`);
+    if (holders.length < w)
+      short.push(
+        `${key} (W=${w}): on ${holders.length === 0 ? 'no node' : holders.map((index) => `n${index}`).join(', ')}`,
+      );
   }
   return short;
 }
 
 /** The acknowledged writes that do not read back as written with R = N - W + 1 (so R + W > N = 3), each with what was read instead. */
-async function lostWrites(fixture: ClusterFixture, acknowledged: ReadonlyMap<string, AcknowledgedWrite>): Promise<string[]> {
+async function lostWrites(
+  fixture: ClusterFixture,
+  acknowledged: ReadonlyMap<string, AcknowledgedWrite>,
+): Promise<string[]> {
   const lost: string[] = [];
   let position = 0;
   for (const [key, { value, w }] of acknowledged) {
     const read = await fixture.get(1 + (position++ % 3), bucket, key, { r: 4 - w });
-    if (read.status !== 200 || read.text !== value) lost.push(`${key}: expected ${value}, got ${read.status} ${read.text}`);
+    if (read.status !== 200 || read.text !== value)
+      lost.push(`${key}: expected ${value}, got ${read.status} ${read.text}`);
   }
   return lost;
 }
 
 function describeCut(dropped: readonly DroppedAtCut[]): string {
-  return dropped.map((figures) => `${figures.files} files ${figures.bytes} bytes${figures.atSync ? ' at a sync' : ', no sync came'}`).join('; ');
+  return dropped
+    .map(
+      (figures) => `${figures.files} files ${figures.bytes} bytes${figures.atSync ? ' at a sync' : ', no sync came'}`,
+    )
+    .join('; ');
 }
 
 interface PowerLossOutcome {
@@ -185,7 +213,11 @@ interface PowerLossOutcome {
 }
 
 /** `rounds` power losses of every node, each after a stream of writes, with what they cost the acknowledged writes. */
-async function powerLossRounds(name: string, durability: 'durable' | 'buffered', context: TestContext): Promise<PowerLossOutcome> {
+async function powerLossRounds(
+  name: string,
+  durability: 'durable' | 'buffered',
+  context: TestContext,
+): Promise<PowerLossOutcome> {
   const cluster = new PowerLossCluster(name);
   clusters.push(cluster);
   const fixture = await cluster.start();
@@ -201,10 +233,14 @@ async function powerLossRounds(name: string, durability: 'durable' | 'buffered',
     for (const [key, write] of thisRound) acknowledged.set(key, write);
     const short = await underReplicatedWrites(fixture, thisRound);
     underReplicated.push(...short);
-    context.diagnostic(`${durability} round ${round}: ${thisRound.size} acknowledged, ${short.length} on fewer than W nodes after the power loss (${Math.round(performance.now() - started)} ms); dropped per node: ${describeCut(dropped)}`);
+    context.diagnostic(
+      `${durability} round ${round}: ${thisRound.size} acknowledged, ${short.length} on fewer than W nodes after the power loss (${Math.round(performance.now() - started)} ms); dropped per node: ${describeCut(dropped)}`,
+    );
   }
   const lost = await lostWrites(fixture, acknowledged);
-  context.diagnostic(`${durability}: of ${acknowledged.size} acknowledged writes (W=2 and W=1) over ${rounds} power losses of every node, ${underReplicated.length} came back on fewer than W nodes and ${lost.length} do not read back`);
+  context.diagnostic(
+    `${durability}: of ${acknowledged.size} acknowledged writes (W=2 and W=1) over ${rounds} power losses of every node, ${underReplicated.length} came back on fewer than W nodes and ${lost.length} do not read back`,
+  );
   fixture.assertNoCrashes();
   await cluster.stop();
   return { acknowledged: acknowledged.size, underReplicated, lost };
@@ -212,13 +248,33 @@ async function powerLossRounds(name: string, durability: 'durable' | 'buffered',
 
 const missing = lazyFsMissing();
 
-testNeeding(missing, 'durable mode: every acknowledged write survives power losses of every node', { timeout: 150_000 }, async (context) => {
-  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-durable', 'durable', context);
-  assert.deepEqual(lost, [], `acknowledged durable writes lost after power losses of every node (${acknowledged} acknowledged)`);
-  assert.deepEqual(underReplicated, [], `acknowledged durable writes held by fewer than W nodes after a power loss (${acknowledged} acknowledged)`);
-});
+testNeeding(
+  missing,
+  'durable mode: every acknowledged write survives power losses of every node',
+  { timeout: 150_000 },
+  async (context) => {
+    const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-durable', 'durable', context);
+    assert.deepEqual(
+      lost,
+      [],
+      `acknowledged durable writes lost after power losses of every node (${acknowledged} acknowledged)`,
+    );
+    assert.deepEqual(
+      underReplicated,
+      [],
+      `acknowledged durable writes held by fewer than W nodes after a power loss (${acknowledged} acknowledged)`,
+    );
+  },
+);
 
-testNeeding(missing, 'buffered mode: power losses of every node lose writes acknowledged before their fsync (counted, not failed on)', { timeout: 150_000 }, async (context) => {
-  const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-buffered', 'buffered', context);
-  console.log(`buffered mode: of ${acknowledged} acknowledged writes, ${underReplicated.length} came back on fewer than W nodes and ${lost.length} were lost to ${rounds} power losses`);
-});
+testNeeding(
+  missing,
+  'buffered mode: power losses of every node lose writes acknowledged before their fsync (counted, not failed on)',
+  { timeout: 150_000 },
+  async (context) => {
+    const { acknowledged, underReplicated, lost } = await powerLossRounds('power-loss-buffered', 'buffered', context);
+    console.log(
+      `buffered mode: of ${acknowledged} acknowledged writes, ${underReplicated.length} came back on fewer than W nodes and ${lost.length} were lost to ${rounds} power losses`,
+    );
+  },
+);

@@ -33,13 +33,19 @@ const floodSecondsMax = 60;
 
 let fixture: ClusterFixture;
 
-before(async () => {
-  fixture = await ClusterFixture.start({ name: 'props-flood', engine: 'lmdb' });
-}, { timeout: 60_000 });
+before(
+  async () => {
+    fixture = await ClusterFixture.start({ name: 'props-flood', engine: 'lmdb' });
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await fixture?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await fixture?.stop();
+  },
+  { timeout: 30_000 },
+);
 
 function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -69,10 +75,21 @@ let keepAliveRaces = 0;
 function putProps(agent: Agent, port: number, bucket: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const body = '{"w":1}';
-    const outgoing = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: `/buckets/${bucket}/props`, agent, headers: { 'content-type': 'application/json', 'content-length': body.length }, timeout: 10_000 }, (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-    });
+    const outgoing = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'PUT',
+        path: `/buckets/${bucket}/props`,
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        timeout: 10_000,
+      },
+      (response) => {
+        response.resume();
+        response.once('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
     outgoing.once('timeout', () => outgoing.destroy(new Error('props PUT timed out')));
     outgoing.once('error', (error: NodeJS.ErrnoException) => {
       // The keep-alive race Node's documentation describes (request.reusedSocket): the node closed an
@@ -89,67 +106,104 @@ function putProps(agent: Agent, port: number, bucket: string): Promise<number> {
   });
 }
 
-test('100k props PUTs leave every node bounded in memory and CPU, the cap answering 409, and the cluster serving', { timeout: 120_000 }, async () => {
-  const nodePids = pids();
-  const rssBefore = nodePids.map(rssBytes);
-  const ports = [1, 2, 3].map((index) => Number(new URL(fixture.url(index)).port));
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const statuses = new Map<number, number>();
-  let next = 0;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < putsTotal) {
-      const index = next++;
-      const status = await putProps(agent, ports[index % 3] as number, `flood-${index}`);
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+test(
+  '100k props PUTs leave every node bounded in memory and CPU, the cap answering 409, and the cluster serving',
+  { timeout: 120_000 },
+  async () => {
+    const nodePids = pids();
+    const rssBefore = nodePids.map(rssBytes);
+    const ports = [1, 2, 3].map((index) => Number(new URL(fixture.url(index)).port));
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const statuses = new Map<number, number>();
+    let next = 0;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      while (next < putsTotal) {
+        const index = next++;
+        const status = await putProps(agent, ports[index % 3] as number, `flood-${index}`);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    } finally {
+      agent.destroy();
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  } finally {
-    agent.destroy();
-  }
-  const floodSeconds = (performance.now() - started) / 1000;
-  const accepted = statuses.get(200) ?? 0;
-  const refused = statuses.get(409) ?? 0;
-  console.log(`# ${putsTotal} props PUTs in ${floodSeconds.toFixed(1)} s: ${JSON.stringify(Object.fromEntries(statuses))}, ${keepAliveRaces} sent again after a keep-alive race`);
-  assert.equal(accepted + refused, putsTotal, 'every PUT is accepted (200) or refused by the cap (409)');
-  assert.ok(floodSeconds < floodSecondsMax, `the flood took ${floodSeconds.toFixed(1)} s (bound ${floodSecondsMax} s)`);
-  // Each node counts what it has learnt; PUTs racing on three nodes may pass the cap together by a few.
-  assert.ok(accepted >= bucketPropsCountMaxDefault && accepted <= bucketPropsCountMaxDefault + 3 * concurrency, `${accepted} accepted`);
-  fixture.assertNoCrashes();
+    const floodSeconds = (performance.now() - started) / 1000;
+    const accepted = statuses.get(200) ?? 0;
+    const refused = statuses.get(409) ?? 0;
+    console.log(
+      `# ${putsTotal} props PUTs in ${floodSeconds.toFixed(1)} s: ${JSON.stringify(Object.fromEntries(statuses))}, ${keepAliveRaces} sent again after a keep-alive race`,
+    );
+    assert.equal(accepted + refused, putsTotal, 'every PUT is accepted (200) or refused by the cap (409)');
+    assert.ok(
+      floodSeconds < floodSecondsMax,
+      `the flood took ${floodSeconds.toFixed(1)} s (bound ${floodSecondsMax} s)`,
+    );
+    // Each node counts what it has learnt; PUTs racing on three nodes may pass the cap together by a few.
+    assert.ok(
+      accepted >= bucketPropsCountMaxDefault && accepted <= bucketPropsCountMaxDefault + 3 * concurrency,
+      `${accepted} accepted`,
+    );
+    fixture.assertNoCrashes();
 
-  const rssAfter = nodePids.map(rssBytes);
-  const ticksStart = nodePids.map(cpuTicks);
-  await sleep(idleMeasureMs);
-  const idleFractions = nodePids.map((pid, position) => (cpuTicks(pid) - (ticksStart[position] as number)) / ticksPerSecond / (idleMeasureMs / 1000));
-  const rssSettled = nodePids.map(rssBytes);
-  console.log(`# RSS MB before ${rssBefore.map((bytes) => (bytes / 2 ** 20).toFixed(0))}, after ${rssAfter.map((bytes) => (bytes / 2 ** 20).toFixed(0))}, ${idleMeasureMs / 1000} s later ${rssSettled.map((bytes) => (bytes / 2 ** 20).toFixed(0))}; idle CPU ${idleFractions.map((fraction) => `${(fraction * 100).toFixed(1)}%`)}`);
-  for (let position = 0; position < 3; position++) {
-    const growth = Math.max(rssAfter[position] as number, rssSettled[position] as number) - (rssBefore[position] as number);
-    assert.ok(growth <= rssGrowthBytesMax, `node ${position + 1} grew by ${(growth / 2 ** 20).toFixed(0)} MB RSS (bound ${rssGrowthBytesMax / 2 ** 20} MB)`);
-    assert.ok((idleFractions[position] as number) <= idleCpuFractionMax, `node ${position + 1} idles at ${((idleFractions[position] as number) * 100).toFixed(1)}% CPU (bound ${idleCpuFractionMax * 100}%)`);
-  }
+    const rssAfter = nodePids.map(rssBytes);
+    const ticksStart = nodePids.map(cpuTicks);
+    await sleep(idleMeasureMs);
+    const idleFractions = nodePids.map(
+      (pid, position) => (cpuTicks(pid) - (ticksStart[position] as number)) / ticksPerSecond / (idleMeasureMs / 1000),
+    );
+    const rssSettled = nodePids.map(rssBytes);
+    console.log(
+      `# RSS MB before ${rssBefore.map((bytes) => (bytes / 2 ** 20).toFixed(0))}, after ${rssAfter.map((bytes) => (bytes / 2 ** 20).toFixed(0))}, ${idleMeasureMs / 1000} s later ${rssSettled.map((bytes) => (bytes / 2 ** 20).toFixed(0))}; idle CPU ${idleFractions.map((fraction) => `${(fraction * 100).toFixed(1)}%`)}`,
+    );
+    for (let position = 0; position < 3; position++) {
+      const growth =
+        Math.max(rssAfter[position] as number, rssSettled[position] as number) - (rssBefore[position] as number);
+      assert.ok(
+        growth <= rssGrowthBytesMax,
+        `node ${position + 1} grew by ${(growth / 2 ** 20).toFixed(0)} MB RSS (bound ${rssGrowthBytesMax / 2 ** 20} MB)`,
+      );
+      assert.ok(
+        (idleFractions[position] as number) <= idleCpuFractionMax,
+        `node ${position + 1} idles at ${((idleFractions[position] as number) * 100).toFixed(1)}% CPU (bound ${idleCpuFractionMax * 100}%)`,
+      );
+    }
 
-  // Still serving: writes and reads on every node, and a props delete that every node follows.
-  for (const index of [1, 2, 3]) {
-    assert.equal((await fixture.put(index, 'after-flood', `k${index}`, `v${index}`)).status, 204);
-    const read = await fixture.get((index % 3) + 1, 'after-flood', `k${index}`);
-    assert.equal(read.status, 200, read.text);
-    assert.equal(read.text, `v${index}`);
-  }
-  assert.equal((await request(`${fixture.url(1)}/buckets/flood-0/props`)).json<{ w: number }>().w, 1);
-  const deleted = await request(`${fixture.url(1)}/buckets/flood-0/props`, { method: 'DELETE' });
-  assert.equal(deleted.status, 200, deleted.text);
-  for (const index of [1, 2, 3]) {
-    await eventually(`node ${index} to return flood-0 to the defaults`, async () => ((await request(`${fixture.url(index)}/buckets/flood-0/props`)).json<{ w: number }>().w === 2 ? true : undefined), { timeoutMs: 10_000 });
-  }
-  const refusedAgain = await request(`${fixture.url(2)}/buckets/one-more/props`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"w":1}' });
-  assert.ok(refusedAgain.status === 200 || refusedAgain.status === 409, `after a delete there may be room: ${refusedAgain.status}`);
-  if (refusedAgain.status === 409) {
-    const body = refusedAgain.json<{ code: string; message: string }>();
-    assert.equal(body.code, 'EVERWRITE_TOO_MANY_BUCKETS');
-    assert.match(body.message, /limit is 10000/);
-  }
-  fixture.assertNoCrashes();
-});
+    // Still serving: writes and reads on every node, and a props delete that every node follows.
+    for (const index of [1, 2, 3]) {
+      assert.equal((await fixture.put(index, 'after-flood', `k${index}`, `v${index}`)).status, 204);
+      const read = await fixture.get((index % 3) + 1, 'after-flood', `k${index}`);
+      assert.equal(read.status, 200, read.text);
+      assert.equal(read.text, `v${index}`);
+    }
+    assert.equal((await request(`${fixture.url(1)}/buckets/flood-0/props`)).json<{ w: number }>().w, 1);
+    const deleted = await request(`${fixture.url(1)}/buckets/flood-0/props`, { method: 'DELETE' });
+    assert.equal(deleted.status, 200, deleted.text);
+    for (const index of [1, 2, 3]) {
+      await eventually(
+        `node ${index} to return flood-0 to the defaults`,
+        async () =>
+          (await request(`${fixture.url(index)}/buckets/flood-0/props`)).json<{ w: number }>().w === 2
+            ? true
+            : undefined,
+        { timeoutMs: 10_000 },
+      );
+    }
+    const refusedAgain = await request(`${fixture.url(2)}/buckets/one-more/props`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"w":1}',
+    });
+    assert.ok(
+      refusedAgain.status === 200 || refusedAgain.status === 409,
+      `after a delete there may be room: ${refusedAgain.status}`,
+    );
+    if (refusedAgain.status === 409) {
+      const body = refusedAgain.json<{ code: string; message: string }>();
+      assert.equal(body.code, 'EVERWRITE_TOO_MANY_BUCKETS');
+      assert.match(body.message, /limit is 10000/);
+    }
+    fixture.assertNoCrashes();
+  },
+);

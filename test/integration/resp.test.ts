@@ -21,8 +21,20 @@ after(async () => {
 const redisToolsMissing = missingTool('redis-cli', 'redis-tools') ?? missingTool('redis-benchmark', 'redis-tools');
 
 test('ioredis SET through one node is read through another node and over HTTP', { timeout: 60_000 }, async () => {
-  const first = new Redis({ host: '127.0.0.1', port: fixture.respPort(1), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  const second = new Redis({ host: '127.0.0.1', port: fixture.respPort(2), lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const first = new Redis({
+    host: '127.0.0.1',
+    port: fixture.respPort(1),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  const second = new Redis({
+    host: '127.0.0.1',
+    port: fixture.respPort(2),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
   try {
     await first.connect();
     await second.connect();
@@ -42,11 +54,25 @@ test('ioredis SET through one node is read through another node and over HTTP', 
 });
 
 testNeeding(redisToolsMissing, 'redis-cli and redis-benchmark run against the cluster', { timeout: 120_000 }, () => {
-  const cli = (...args: string[]): string => spawnSync('redis-cli', ['-p', String(fixture.respPort(1)), ...args], { encoding: 'utf8', timeout: 20_000 }).stdout.trim();
+  const cli = (...args: string[]): string =>
+    spawnSync('redis-cli', ['-p', String(fixture.respPort(1)), ...args], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    }).stdout.trim();
   assert.equal(cli('ping'), 'PONG');
   assert.equal(cli('set', 'tool-key', 'from-redis-cli'), 'OK');
-  assert.equal(spawnSync('redis-cli', ['-p', String(fixture.respPort(3)), 'get', 'tool-key'], { encoding: 'utf8', timeout: 20_000 }).stdout.trim(), 'from-redis-cli');
-  const bench = spawnSync('redis-benchmark', ['-p', String(fixture.respPort(2)), '-t', 'set,get', '-n', '2000', '-c', '10', '-d', '100', '-r', '500', '-q'], { encoding: 'utf8', timeout: 100_000 });
+  assert.equal(
+    spawnSync('redis-cli', ['-p', String(fixture.respPort(3)), 'get', 'tool-key'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    }).stdout.trim(),
+    'from-redis-cli',
+  );
+  const bench = spawnSync(
+    'redis-benchmark',
+    ['-p', String(fixture.respPort(2)), '-t', 'set,get', '-n', '2000', '-c', '10', '-d', '100', '-r', '500', '-q'],
+    { encoding: 'utf8', timeout: 100_000 },
+  );
   assert.equal(bench.status, 0, bench.stderr);
   assert.match(bench.stdout, /SET: [\d.]+ requests per second/);
   assert.match(bench.stdout, /GET: [\d.]+ requests per second/);

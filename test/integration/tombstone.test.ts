@@ -14,16 +14,36 @@ const bucket = 'tombstones';
 const reapDelayMs = 300;
 let fixture: ClusterFixture;
 
-before(async () => {
-  // Anti-entropy (decision 0016) would repair the stale replica this test is about: it runs too rarely to act here.
-  fixture = await ClusterFixture.start({ name: 'tombstone', settings: { antiEntropyIntervalMs: 600_000_000, antiEntropyCatchUpOutageMsMax: 1, reapDelayMs, hintDeliveryIntervalMs: 600_000, downBackoffMs: 60_000 } });
-}, { timeout: 60_000 });
+before(
+  async () => {
+    // Anti-entropy (decision 0016) would repair the stale replica this test is about: it runs too rarely to act here.
+    fixture = await ClusterFixture.start({
+      name: 'tombstone',
+      settings: {
+        antiEntropyIntervalMs: 600_000_000,
+        antiEntropyCatchUpOutageMsMax: 1,
+        reapDelayMs,
+        hintDeliveryIntervalMs: 600_000,
+        downBackoffMs: 60_000,
+      },
+    });
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await fixture?.stop();
-}, { timeout: 30_000 });
+after(
+  async () => {
+    await fixture?.stop();
+  },
+  { timeout: 30_000 },
+);
 
-async function assertNotFoundEverywhere(key: string, what: string, options: { r?: number } = {}, nodes: readonly number[] = [1, 2, 3]): Promise<void> {
+async function assertNotFoundEverywhere(
+  key: string,
+  what: string,
+  options: { r?: number } = {},
+  nodes: readonly number[] = [1, 2, 3],
+): Promise<void> {
   for (const index of nodes) {
     const read = await fixture.get(index, bucket, key, options);
     assert.equal(read.status, 404, `${what}: read through n${index} gave ${read.status} ${read.text}`);
@@ -33,7 +53,8 @@ async function assertNotFoundEverywhere(key: string, what: string, options: { r?
 /** 'tombstone', 'reaped' (the context-only record a reap leaves), 'nothing', or the live value. */
 async function localState(index: number, key: string): Promise<string> {
   const local = await fixture.local(index, bucket, key);
-  if (local.status === 404) return local.context === undefined ? 'nothing' : local.text.includes('only a tombstone') ? 'tombstone' : 'reaped';
+  if (local.status === 404)
+    return local.context === undefined ? 'nothing' : local.text.includes('only a tombstone') ? 'tombstone' : 'reaped';
   return (await fixture.localValue(index, bucket, key)) ?? local.text;
 }
 

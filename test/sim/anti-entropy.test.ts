@@ -36,13 +36,18 @@ const reapSeeds: readonly SimOptions[] = [
 for (const options of [...pinned, ...reapSeeds]) {
   test(`read-free: seed ${options.seed} (${String(options.faults)}) converges without reads (anti-entropy restores what hints cannot)`, async (t) => {
     const report = await runSimulation(options);
-    t.diagnostic(`seed ${report.seed}: wipes ${report.nemesis.wipes}, ${report.aeDivergentKeys} keys differed at the heal, aeConvergenceMs ${report.aeConvergenceMs}, N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, lost ${report.lost} of ${report.acknowledged} acknowledged; reproduce: ${report.command}`);
+    t.diagnostic(
+      `seed ${report.seed}: wipes ${report.nemesis.wipes}, ${report.aeDivergentKeys} keys differed at the heal, aeConvergenceMs ${report.aeConvergenceMs}, N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, lost ${report.lost} of ${report.acknowledged} acknowledged; reproduce: ${report.command}`,
+    );
     assert.equal(report.readFree, true);
     assert.equal(report.nemesis.wipes, 1, 'the run wiped a disk');
     assert.ok(report.aeDivergentKeys > 0, 'anti-entropy had something to repair');
     assert.equal(report.ok, true, report.failures.join('; '));
     assert.equal(report.budgetExhausted, false);
-    assert.ok(report.aeConvergenceMs >= 0 && report.aeConvergenceMs <= simLimits.antiEntropyConvergenceMsMax, `converged within the bound (${report.aeConvergenceMs} ms)`);
+    assert.ok(
+      report.aeConvergenceMs >= 0 && report.aeConvergenceMs <= simLimits.antiEntropyConvergenceMsMax,
+      `converged within the bound (${report.aeConvergenceMs} ms)`,
+    );
     assert.equal(report.lost, 0, 'no acknowledged element lost');
     assert.equal(report.unexpected, 0);
   });
@@ -61,7 +66,9 @@ for (const pinnedOptions of pinned) {
 test('a wiped disk with W >= 2 may not lose an acknowledged write: the lost check stays enforced', async (t) => {
   // Seed 3 with W = 2 (its drawn settings) and the ordinary final reads (not read-free).
   const report = await runSimulation({ seed: 3, faults: ['partition', 'crash', 'wipe'] });
-  t.diagnostic(`seed 3: N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, wipes ${report.nemesis.wipes}, lost ${report.lost}; reproduce: ${report.command}`);
+  t.diagnostic(
+    `seed 3: N/R/W ${report.settings.n}/${report.settings.r}/${report.settings.w}, wipes ${report.nemesis.wipes}, lost ${report.lost}; reproduce: ${report.command}`,
+  );
   assert.ok(report.settings.w >= 2);
   assert.equal(report.nemesis.wipes, 1);
   assert.equal(report.ok, true, report.failures.join('; '));
@@ -70,7 +77,9 @@ test('a wiped disk with W >= 2 may not lose an acknowledged write: the lost chec
 
 test('a workload that outlives its virtual-time budget is reported incomplete, not failed', async (t) => {
   const report = await runSimulation({ seed: 11, nodes: 5, ops: 3000, faults: 'all' });
-  t.diagnostic(`seed 11: ${report.incomplete.join('; ')}; failures: ${report.failures.join('; ') || 'none'}; lost ${report.lost}`);
+  t.diagnostic(
+    `seed 11: ${report.incomplete.join('; ')}; failures: ${report.failures.join('; ') || 'none'}; lost ${report.lost}`,
+  );
   assert.equal(report.budgetExhausted, true);
   assert.match(report.incomplete.join('; '), /budget exhausted: the workload did not finish within 600000 ms/);
   assert.deepEqual(report.failures, []);

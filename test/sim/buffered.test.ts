@@ -21,7 +21,9 @@ test('buffered buckets under every fault: no dot is ever minted for two writes, 
     assert.equal(report.durability, 'buffered');
     assert.equal(report.ok, true, `${report.command}: ${report.failures.join('; ')}`);
   }
-  t.diagnostic(`seeds ${firstSeed}..${firstSeed + seedCount - 1}, buffered: lost ${lost} of ${acknowledged} acknowledged elements (allowed: acknowledged before the fsync)`);
+  t.diagnostic(
+    `seeds ${firstSeed}..${firstSeed + seedCount - 1}, buffered: lost ${lost} of ${acknowledged} acknowledged elements (allowed: acknowledged before the fsync)`,
+  );
 });
 
 test('the reproduce command of a buffered run names its durability', async () => {

@@ -6,17 +6,26 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../src/core/base/prng.ts';
 import { asNodeId } from '../../src/core/base/ids.ts';
-import { checkHistory, History, partitionRule, SimDisk, SimNetwork, SimScheduler, worldOwner } from '../../src/sim/index.ts';
+import {
+  checkHistory,
+  History,
+  partitionRule,
+  SimDisk,
+  SimNetwork,
+  SimScheduler,
+  worldOwner,
+} from '../../src/sim/index.ts';
 import { drainMicrotasks } from '../../src/sim/guard.ts';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
-const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : new TextDecoder().decode(value));
+const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : new TextDecoder().decode(value);
 
 async function runAll(scheduler: SimScheduler, untilMs = Infinity): Promise<void> {
   while (scheduler.runNext(untilMs)) await drainMicrotasks();
 }
 
-test('the scheduler runs tasks in time order, holds a paused owner\'s tasks and drops a killed owner\'s', () => {
+test("the scheduler runs tasks in time order, holds a paused owner's tasks and drops a killed owner's", () => {
   const scheduler = new SimScheduler();
   const ran: string[] = [];
   scheduler.schedule(5, 'a', 'late', () => ran.push(`late@${scheduler.nowMs}`));
@@ -53,7 +62,8 @@ test('a SimDisk under the real write-ahead log makes a write visible on its ackn
 
 test('partition shapes: isolate, halves, bridge and a ring of overlapping majorities', () => {
   const order = ['n1', 'n2', 'n3', 'n4', 'n5'];
-  const reach = (rule: (from: string, to: string) => boolean, node: string): string[] => order.filter((other) => other !== node && rule(node, other));
+  const reach = (rule: (from: string, to: string) => boolean, node: string): string[] =>
+    order.filter((other) => other !== node && rule(node, other));
   const isolate = partitionRule('isolate', order);
   assert.deepEqual(reach(isolate, 'n1'), []);
   assert.deepEqual(reach(isolate, 'n2'), ['n3', 'n4', 'n5']);
@@ -99,7 +109,13 @@ test('the network drops frames across a cut, holds them on a clogged link and de
 
 test('the checker: acknowledged and missing is lost; removable by a delete is not; unacknowledged is may; a read of the never-written is unexpected', () => {
   const history = new History();
-  const write = (element: number, key: string, invokedMs: number, completedMs: number, status: 'ok' | 'failed' | 'indeterminate'): void => {
+  const write = (
+    element: number,
+    key: string,
+    invokedMs: number,
+    completedMs: number,
+    status: 'ok' | 'failed' | 'indeterminate',
+  ): void => {
     const record = history.invokeWrite(element, key, invokedMs);
     record.completedMs = completedMs;
     record.status = status;
@@ -111,7 +127,15 @@ test('the checker: acknowledged and missing is lost; removable by a delete is no
   write(5, 'k', 8, 9, 'failed');
   history.invokeDelete('k', new Set([2]), 10).status = 'indeterminate';
   const read = (elements: number[], invokedMs: number, completedMs: number, final = false): void => {
-    history.reads.push({ key: 'k', invokedMs, completedMs, elements: new Set(elements), siblings: elements.length === 0 ? 0 : 1, garbage: 0, final });
+    history.reads.push({
+      key: 'k',
+      invokedMs,
+      completedMs,
+      elements: new Set(elements),
+      siblings: elements.length === 0 ? 0 : 1,
+      garbage: 0,
+      final,
+    });
   };
   read([1], 8, 8.5);
   read([1, 99], 11, 12);
@@ -122,9 +146,17 @@ test('the checker: acknowledged and missing is lost; removable by a delete is no
   assert.equal(verdict.acknowledged, 3);
   assert.equal(verdict.indeterminate, 1);
   assert.equal(verdict.failed, 1);
-  assert.deepEqual(verdict.lostSample, [4], 'element 4 was acknowledged and is missing; 2 may have been deleted; 3 was never acknowledged');
+  assert.deepEqual(
+    verdict.lostSample,
+    [4],
+    'element 4 was acknowledged and is missing; 2 may have been deleted; 3 was never acknowledged',
+  );
   assert.equal(verdict.lost, 1);
-  assert.deepEqual(verdict.unexpectedSample.sort(), ['k:5', 'k:99'], 'a refused write and a never-written element are unexpected');
+  assert.deepEqual(
+    verdict.unexpectedSample.sort(),
+    ['k:5', 'k:99'],
+    'a refused write and a never-written element are unexpected',
+  );
   assert.equal(verdict.staleReads, 3, 'reads that began after 2 and 4 were acknowledged and miss them');
   assert.equal(verdict.unreadKeys, 0);
 });
@@ -146,8 +178,18 @@ test('SimStorage keeps the engine contract: byte-ordered scans with bounds and l
   await pumped(scheduler, engine.open());
   const latin1 = (value: string): Uint8Array => Buffer.from(value, 'latin1');
   const keys = ['', '\u0000', 'a', 'a\u0000', 'aa', 'ab', 'b', '\u007f', '\u0080', '\u00ff', '\u00ff\u00ff'];
-  await pumped(scheduler, engine.batch(5, keys.map((key) => ({ type: 'put' as const, key: latin1(key), value: latin1(`v${key}`) })), { durable: true }));
-  await pumped(scheduler, engine.batch(6, [{ type: 'put', key: latin1('a'), value: latin1('other namespace') }], { durable: false }));
+  await pumped(
+    scheduler,
+    engine.batch(
+      5,
+      keys.map((key) => ({ type: 'put' as const, key: latin1(key), value: latin1(`v${key}`) })),
+      { durable: true },
+    ),
+  );
+  await pumped(
+    scheduler,
+    engine.batch(6, [{ type: 'put', key: latin1('a'), value: latin1('other namespace') }], { durable: false }),
+  );
   const scan = async (options: { start?: Uint8Array; end?: Uint8Array; limit?: number } = {}): Promise<string[]> => {
     const seen: string[] = [];
     for await (const [key] of engine.scan(5, options)) seen.push(Buffer.from(key).toString('latin1'));
@@ -157,7 +199,14 @@ test('SimStorage keeps the engine contract: byte-ordered scans with bounds and l
   assert.deepEqual(await scan(), byBytes);
   assert.deepEqual(await scan({ start: latin1('a'), end: latin1('b') }), ['a', 'a\u0000', 'aa', 'ab']);
   assert.deepEqual(await scan({ start: latin1('a'), limit: 2 }), ['a', 'a\u0000']);
-  const replace = engine.batch(5, [{ type: 'put', key: latin1('new'), value: latin1('n') }, ...keys.map((key) => ({ type: 'delete' as const, key: latin1(key) }))], { durable: true });
+  const replace = engine.batch(
+    5,
+    [
+      { type: 'put', key: latin1('new'), value: latin1('n') },
+      ...keys.map((key) => ({ type: 'delete' as const, key: latin1(key) })),
+    ],
+    { durable: true },
+  );
   assert.equal((await scan()).length, keys.length, 'nothing of a batch shows before it is acknowledged');
   await pumped(scheduler, replace);
   assert.deepEqual(await scan(), ['new'], 'all of it shows after');

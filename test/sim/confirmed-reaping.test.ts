@@ -56,17 +56,29 @@ async function run(options: SimOptions): Promise<{ report: SimReport; states: Ke
 }
 
 const seeds: ReadonlyArray<SimOptions & { readonly why: string }> = [
-  { seed: 4, faults: ['partition', 'crash', 'wipe'], readFree: true, why: 'tombstones reaped by confirmation, context-only records removed, a disk wiped' },
+  {
+    seed: 4,
+    faults: ['partition', 'crash', 'wipe'],
+    readFree: true,
+    why: 'tombstones reaped by confirmation, context-only records removed, a disk wiped',
+  },
   // Found by this test: after a removal the key came back to n3 from another replica without n3's
   // entry, and n3 minted n3.…:1 again (the counter floor was consulted only for absent keys).
-  { seed: 18, faults: ['partition', 'crash', 'wipe'], readFree: true, why: 'a removed key written again through another node, then through this one: no dot minted twice' },
+  {
+    seed: 18,
+    faults: ['partition', 'crash', 'wipe'],
+    readFree: true,
+    why: 'a removed key written again through another node, then through this one: no dot minted twice',
+  },
 ];
 
 for (const options of seeds) {
   test(`confirmed reaping: seed ${options.seed} (${String(options.faults)}) removes deleted keys' records and stays correct: ${options.why}`, async (t) => {
     const { why: _why, ...simOptions } = options;
     const { report, states } = await run({ ...simOptions, contextRemovalGraceMs: 1000 });
-    t.diagnostic(`seed ${report.seed}: stores reaped ${states.tombstonesReaped} tombstones and removed ${states.contextsRemoved} context-only records; at the end, of the keys last deleted: removed everywhere ${states.removed}, context-only ${states.contextOnly}, tombstoned ${states.tombstoned}; lost ${report.lost}; reproduce: ${report.command}`);
+    t.diagnostic(
+      `seed ${report.seed}: stores reaped ${states.tombstonesReaped} tombstones and removed ${states.contextsRemoved} context-only records; at the end, of the keys last deleted: removed everywhere ${states.removed}, context-only ${states.contextOnly}, tombstoned ${states.tombstoned}; lost ${report.lost}; reproduce: ${report.command}`,
+    );
     assert.equal(report.ok, true, report.failures.join('; '));
     assert.equal(report.lost, 0);
     assert.equal(report.unexpected, 0);
@@ -77,7 +89,9 @@ for (const options of seeds) {
 test('confirmed reaping: with the default grace no context-only record is removed within a run', async (t) => {
   const { why: _why, ...simOptions } = seeds[0] as SimOptions & { readonly why: string };
   const { report, states } = await run(simOptions);
-  t.diagnostic(`seed ${report.seed}: stores reaped ${states.tombstonesReaped} tombstones and removed ${states.contextsRemoved} context-only records`);
+  t.diagnostic(
+    `seed ${report.seed}: stores reaped ${states.tombstonesReaped} tombstones and removed ${states.contextsRemoved} context-only records`,
+  );
   assert.equal(report.ok, true, report.failures.join('; '));
   assert.equal(states.contextsRemoved, 0);
   assert.ok(states.tombstonesReaped > 0, 'tombstones were reaped');

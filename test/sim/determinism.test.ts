@@ -27,7 +27,11 @@ test('another process replays the same seed to the identical report and trace ha
   const seed = 20_240_602;
   const here = await runSimulation({ seed, ops: 120, faults: 'all' });
   const binPath = fileURLToPath(new URL('../../bin/everwrite.mjs', import.meta.url));
-  const child = spawnSync(process.execPath, [binPath, 'sim', '--seed', String(seed), '--ops', '120', '--faults', 'all', '--json'], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  const child = spawnSync(
+    process.execPath,
+    [binPath, 'sim', '--seed', String(seed), '--ops', '120', '--faults', 'all', '--json'],
+    { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+  );
   assert.equal(child.error, undefined);
   const there = JSON.parse(child.stdout) as typeof here;
   assert.equal(there.traceHash, here.traceHash, `seed ${seed}: the other process ran another trace`);
@@ -80,7 +84,10 @@ test('a runtime that reads the real clock during a run fails the run, even if it
   try {
     const report = await runSimulation({ seed: 3, ops: 20, faults: 'none' });
     assert.equal(report.ok, false);
-    assert.ok(report.failures.some((failure) => failure.startsWith('determinism guard: Date.now')), report.failures.join('; '));
+    assert.ok(
+      report.failures.some((failure) => failure.startsWith('determinism guard: Date.now')),
+      report.failures.join('; '),
+    );
   } finally {
     NodeRuntime.prototype.dispatch = original;
   }

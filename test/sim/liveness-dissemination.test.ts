@@ -12,15 +12,23 @@ const periodsPerLog2Max = 1.5;
 test('a liveness change reaches all 64 members within 1.5 * log2(64) protocol periods', async (t) => {
   for (const seed of [1, 2, 3, 4, 5]) {
     const result = await measureDissemination({ members: 64, seed, periodsMax: 64 });
-    t.diagnostic(`seed ${seed}: ${result.periods.toFixed(2)} periods (log2 S = ${result.log2Members}), detected after ${result.detectionPeriods.toFixed(2)}, ${result.framesSent} frames`);
+    t.diagnostic(
+      `seed ${seed}: ${result.periods.toFixed(2)} periods (log2 S = ${result.log2Members}), detected after ${result.detectionPeriods.toFixed(2)}, ${result.framesSent} frames`,
+    );
     assert.ok(result.periods >= 0, `seed ${seed}: the change never reached every member`);
     assert.ok(result.periods <= periodsPerLog2Max * result.log2Members, `seed ${seed}: ${result.periods} periods`);
   }
 });
 
-test('a liveness change reaches all 1,000 members within 1.5 * log2(1000) protocol periods', { timeout: 120_000 }, async (t) => {
-  const result = await measureDissemination({ members: 1000, seed: 1, periodsMax: 60 });
-  t.diagnostic(`seed 1: ${result.periods.toFixed(2)} periods (log2 S = ${result.log2Members.toFixed(2)}), detected after ${result.detectionPeriods.toFixed(2)}, ${result.framesSent} frames`);
-  assert.ok(result.periods >= 0, 'the change never reached every member');
-  assert.ok(result.periods <= periodsPerLog2Max * result.log2Members, `${result.periods} periods`);
-});
+test(
+  'a liveness change reaches all 1,000 members within 1.5 * log2(1000) protocol periods',
+  { timeout: 120_000 },
+  async (t) => {
+    const result = await measureDissemination({ members: 1000, seed: 1, periodsMax: 60 });
+    t.diagnostic(
+      `seed 1: ${result.periods.toFixed(2)} periods (log2 S = ${result.log2Members.toFixed(2)}), detected after ${result.detectionPeriods.toFixed(2)}, ${result.framesSent} frames`,
+    );
+    assert.ok(result.periods >= 0, 'the change never reached every member');
+    assert.ok(result.periods <= periodsPerLog2Max * result.log2Members, `${result.periods} periods`);
+  },
+);

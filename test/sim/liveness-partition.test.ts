@@ -38,14 +38,20 @@ test('a liveness partition drops liveness messages on the cut links and carries 
   assert.deepEqual(received.at(-1), [ping]);
 });
 
-test('clusters under partitions of liveness traffic lose nothing and agree on every member after the heal', { timeout: 300_000 }, async (t) => {
-  let livenessPartitions = 0;
-  for (let seed = 1; seed <= 12; seed++) {
-    const report = await runSimulation({ seed, ops: 150, faults: ['partition', 'crash'] });
-    livenessPartitions += report.nemesis.livenessPartitions;
-    t.diagnostic(`seed ${seed}: ${report.nemesis.livenessPartitions} liveness partitions, ${report.nemesis.partitions} full ones, lost ${report.lost}, ok ${report.ok}`);
-    assert.ok(report.ok, `${report.command}: ${report.failures.join('; ')}`);
-    assert.equal(report.lost, 0);
-  }
-  assert.ok(livenessPartitions > 0, 'some seeds partitioned the liveness traffic');
-});
+test(
+  'clusters under partitions of liveness traffic lose nothing and agree on every member after the heal',
+  { timeout: 300_000 },
+  async (t) => {
+    let livenessPartitions = 0;
+    for (let seed = 1; seed <= 12; seed++) {
+      const report = await runSimulation({ seed, ops: 150, faults: ['partition', 'crash'] });
+      livenessPartitions += report.nemesis.livenessPartitions;
+      t.diagnostic(
+        `seed ${seed}: ${report.nemesis.livenessPartitions} liveness partitions, ${report.nemesis.partitions} full ones, lost ${report.lost}, ok ${report.ok}`,
+      );
+      assert.ok(report.ok, `${report.command}: ${report.failures.join('; ')}`);
+      assert.equal(report.lost, 0);
+    }
+    assert.ok(livenessPartitions > 0, 'some seeds partitioned the liveness traffic');
+  },
+);

@@ -17,7 +17,11 @@ test('with last-writer-wins, partitions and clock skew, the checker sees acknowl
     acknowledged += report.acknowledged;
     assert.equal(report.unexpected, 0, `${report.command}: nothing unexpected`);
     assert.equal(report.converged, true, `${report.command}: replicas converge`);
-    assert.equal(report.ok, true, `${report.command}: lww loss is expected, not a failure: ${report.failures.join('; ')}`);
+    assert.equal(
+      report.ok,
+      true,
+      `${report.command}: lww loss is expected, not a failure: ${report.failures.join('; ')}`,
+    );
   }
   t.diagnostic(`lww: lost ${lost} of ${acknowledged} acknowledged elements over ${seeds.length} seeds`);
   assert.ok(lost > 0, 'lww must lose acknowledged writes under partitions with clock skew');
@@ -25,7 +29,13 @@ test('with last-writer-wins, partitions and clock skew, the checker sees acknowl
 
 test('the same seeds keep every acknowledged write with siblings', async () => {
   for (const seed of seeds) {
-    const report = await runSimulation({ seed, ops: 200, nodes: 5, faults: ['partition', 'clock'], resolver: 'siblings' });
+    const report = await runSimulation({
+      seed,
+      ops: 200,
+      nodes: 5,
+      faults: ['partition', 'clock'],
+      resolver: 'siblings',
+    });
     assert.equal(report.lost, 0, `${report.command}: ${report.failures.join('; ')}`);
     assert.equal(report.ok, true, `${report.command}: ${report.failures.join('; ')}`);
   }

@@ -34,7 +34,9 @@ for (const { seed, nodes, faults, change } of pinned) {
       {
         onFinish: ({ cluster }) => {
           expected = cluster.nodes.length;
-          members = cluster.nodes.map((node) => (node.core?.viewGossip?.view.members ?? []).map((member) => `${member.id}:${member.state}`));
+          members = cluster.nodes.map((node) =>
+            (node.core?.viewGossip?.view.members ?? []).map((member) => `${member.id}:${member.state}`),
+          );
         },
       },
     );
@@ -47,7 +49,10 @@ for (const { seed, nodes, faults, change } of pinned) {
     assert.equal(expected, nodes + delta, 'the members after the change');
     for (const view of members) {
       assert.equal(view.length, nodes + delta, 'every member holds the final view');
-      assert.ok(view.every((member) => member.endsWith(':valid')), `no transition left: ${view.join(',')}`);
+      assert.ok(
+        view.every((member) => member.endsWith(':valid')),
+        `no transition left: ${view.join(',')}`,
+      );
     }
   });
 }
@@ -55,11 +60,12 @@ for (const { seed, nodes, faults, change } of pinned) {
 // With no fault that can lose a write on its way, every write reached every primary of its time, so
 // each key must be on every primary of the final ring before any final read repairs it: what the
 // handoff (streams and dual writes) alone brought (finalRingMissing, enforced by the runner).
-const lossless: ReadonlyArray<{ readonly seed: number; readonly nodes: number; readonly change: 'joins' | 'leaves' }> = [
-  { seed: 4, nodes: 3, change: 'joins' },
-  { seed: 6, nodes: 5, change: 'joins' },
-  { seed: 3, nodes: 6, change: 'leaves' },
-];
+const lossless: ReadonlyArray<{ readonly seed: number; readonly nodes: number; readonly change: 'joins' | 'leaves' }> =
+  [
+    { seed: 4, nodes: 3, change: 'joins' },
+    { seed: 6, nodes: 5, change: 'joins' },
+    { seed: 3, nodes: 6, change: 'leaves' },
+  ];
 
 for (const { seed, nodes, change } of lossless) {
   test(`membership seed ${seed} (${nodes} nodes, no other fault): one ${change.slice(0, -1)}, every key on every final primary before the final reads`, async () => {

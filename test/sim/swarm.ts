@@ -65,7 +65,8 @@ interface Block {
 
 function blocks(): Block[] {
   const pinned = count('SIM_SEEDS', 600);
-  if (pinned === 0 && ciForbidsSkips()) throw new Error('SIM_SEEDS=0 under CI=true: the swarm would pass without running a seed');
+  if (pinned === 0 && ciForbidsSkips())
+    throw new Error('SIM_SEEDS=0 under CI=true: the swarm would pass without running a seed');
   const base = process.env.SIM_SEED_BASE === 'random' ? randomInt(0, 2 ** 31) : count('SIM_SEED_BASE', 1);
   const fresh = count('SIM_FRESH_SEEDS', 60);
   const commit = fresh === 0 ? 'none' : commitName();
@@ -74,7 +75,9 @@ function blocks(): Block[] {
     { name: 'fresh', base: fresh === 0 ? 0 : freshBase(commit), seeds: fresh },
     { name: 'quiet', base: 5_000_000, seeds: count('SIM_QUIET_SEEDS', 20) },
   ];
-  console.log(`swarm blocks (commit ${commit}): ${list.map((block) => `${block.name} ${block.seeds} from ${block.base}`).join(', ')}`);
+  console.log(
+    `swarm blocks (commit ${commit}): ${list.map((block) => `${block.name} ${block.seeds} from ${block.base}`).join(', ')}`,
+  );
   return list;
 }
 
@@ -88,7 +91,8 @@ function mine(block: Block, { share, shares }: SwarmShare): number[] {
 function judge(block: Block, report: SimReport): string | undefined {
   if (block.name === 'quiet') {
     const share = report.attempted === 0 ? 0 : report.acknowledged / report.attempted;
-    if (share < availabilityFloor) return `${report.command}: fault-free yet acknowledged only ${report.acknowledged} of ${report.attempted} element writes (floor ${availabilityFloor})`;
+    if (share < availabilityFloor)
+      return `${report.command}: fault-free yet acknowledged only ${report.acknowledged} of ${report.attempted} element writes (floor ${availabilityFloor})`;
   }
   if (report.ok) return undefined;
   return `${report.command}: ${report.failures.join('; ')}`;
@@ -98,32 +102,49 @@ export function swarm(share: SwarmShare): void {
   const all = blocks();
   const ops = count('SIM_OPS', 200);
   const sizes = all.map((block) => `${mine(block, share).length} ${block.name}`).join(', ');
-  test(`swarm share ${share.share + 1}/${share.shares}: ${sizes} seeds, ${ops} ops each`, { timeout: 900_000 }, async (t) => {
-    const started = performance.now();
-    const totals = { seeds: 0, lost: 0, unexpected: 0, resurrected: 0, siblingsMax: 0, convergenceMsMax: 0, hintDrainMsMax: 0, acknowledged: 0, attempted: 0, readFree: 0 };
-    const failures: string[] = [];
-    for (const block of all) {
-      for (const seed of mine(block, share)) {
-        const report = await runSimulation(block.name === 'quiet' ? { seed, ops, faults: 'none' } : { seed, ops, readFree: isReadFree(seed) });
-        if (report.readFree) totals.readFree += 1;
-        totals.seeds += 1;
-        totals.lost += report.lost;
-        totals.unexpected += report.unexpected;
-        totals.resurrected += report.resurrected;
-        totals.attempted += report.attempted;
-        totals.acknowledged += report.acknowledged;
-        totals.siblingsMax = Math.max(totals.siblingsMax, report.siblingsMax);
-        totals.convergenceMsMax = Math.max(totals.convergenceMsMax, report.convergenceMs);
-        totals.hintDrainMsMax = Math.max(totals.hintDrainMsMax, report.hintDrainMs);
-        const failure = judge(block, report);
-        if (failure !== undefined) {
-          failures.push(failure);
-          t.diagnostic(`${block.name} seed ${seed} FAILED: ${failure}`);
+  test(
+    `swarm share ${share.share + 1}/${share.shares}: ${sizes} seeds, ${ops} ops each`,
+    { timeout: 900_000 },
+    async (t) => {
+      const started = performance.now();
+      const totals = {
+        seeds: 0,
+        lost: 0,
+        unexpected: 0,
+        resurrected: 0,
+        siblingsMax: 0,
+        convergenceMsMax: 0,
+        hintDrainMsMax: 0,
+        acknowledged: 0,
+        attempted: 0,
+        readFree: 0,
+      };
+      const failures: string[] = [];
+      for (const block of all) {
+        for (const seed of mine(block, share)) {
+          const report = await runSimulation(
+            block.name === 'quiet' ? { seed, ops, faults: 'none' } : { seed, ops, readFree: isReadFree(seed) },
+          );
+          if (report.readFree) totals.readFree += 1;
+          totals.seeds += 1;
+          totals.lost += report.lost;
+          totals.unexpected += report.unexpected;
+          totals.resurrected += report.resurrected;
+          totals.attempted += report.attempted;
+          totals.acknowledged += report.acknowledged;
+          totals.siblingsMax = Math.max(totals.siblingsMax, report.siblingsMax);
+          totals.convergenceMsMax = Math.max(totals.convergenceMsMax, report.convergenceMs);
+          totals.hintDrainMsMax = Math.max(totals.hintDrainMsMax, report.hintDrainMs);
+          const failure = judge(block, report);
+          if (failure !== undefined) {
+            failures.push(failure);
+            t.diagnostic(`${block.name} seed ${seed} FAILED: ${failure}`);
+          }
         }
       }
-    }
-    t.diagnostic(`${totals.seeds} seeds in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(totals)}`);
-    assert.ok(totals.seeds > 0, 'the swarm ran no seed');
-    assert.deepEqual(failures, [], 'every seed passes (replay a failure with the command shown)');
-  });
+      t.diagnostic(`${totals.seeds} seeds in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(totals)}`);
+      assert.ok(totals.seeds > 0, 'the swarm ran no seed');
+      assert.deepEqual(failures, [], 'every seed passes (replay a failure with the command shown)');
+    },
+  );
 }

@@ -83,7 +83,11 @@ process.once('exit', () => {
 });
 
 /** Tracks a spawned node process: keeps its output's tail and forgets it when it exits. */
-export function watchChild(child: ChildProcess, onOutput: (text: string) => void, onExit: (description: string) => void): void {
+export function watchChild(
+  child: ChildProcess,
+  onOutput: (text: string) => void,
+  onExit: (description: string) => void,
+): void {
   liveChildren.add(child);
   child.stdout?.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => onOutput(chunk.toString('utf8')));
@@ -94,7 +98,11 @@ export function watchChild(child: ChildProcess, onOutput: (text: string) => void
 }
 
 /** Sends `signal` (SIGKILL unless told) to one child by its PID and waits, bounded, for it to exit. */
-export async function killChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL', waitMs = stopGraceMs): Promise<boolean> {
+export async function killChild(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGKILL',
+  waitMs = stopGraceMs,
+): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return true;
   const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
   child.kill(signal);
@@ -146,7 +154,11 @@ export async function request(url: string, init: RequestInit & { fetchTimeoutMs?
 /** Peer, HTTP and RESP ports for each of `nodes` nodes, all handed out by the OS in one call (so all distinct). */
 export async function nodePortsFromTheOs(nodes: number): Promise<LocalNodePorts[]> {
   const ports = await freePorts(3 * nodes);
-  return Array.from({ length: nodes }, (_, offset) => ({ peer: ports[3 * offset] as number, http: ports[3 * offset + 1] as number, resp: ports[3 * offset + 2] as number }));
+  return Array.from({ length: nodes }, (_, offset) => ({
+    peer: ports[3 * offset] as number,
+    http: ports[3 * offset + 1] as number,
+    resp: ports[3 * offset + 2] as number,
+  }));
 }
 
 export class ClusterFixture {
@@ -157,7 +169,10 @@ export class ClusterFixture {
   private readonly crashes: string[] = [];
   private probeCount = 0;
 
-  private constructor(readonly options: ClusterFixtureOptions, nodePorts: readonly LocalNodePorts[]) {
+  private constructor(
+    readonly options: ClusterFixtureOptions,
+    nodePorts: readonly LocalNodePorts[],
+  ) {
     this.dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-${options.name}-`));
     const settings = options.settings === undefined ? [] : ['--settings-json', JSON.stringify(options.settings)];
     this.cluster = new LocalCluster({
@@ -200,8 +215,12 @@ export class ClusterFixture {
         this.outputs.set(node.id, kept.length > outputTailBytesMax ? kept.slice(-outputTailBytesMax) : kept);
       },
       (description) => {
-        this.outputs.set(node.id, `${this.outputs.get(node.id) ?? ''}--- ${node.id} pid ${child.pid} ended: ${description}\n`);
-        if (!this.expectedExits.has(child)) this.crashes.push(`${node.id} (pid ${child.pid}) died unexpectedly: ${description}`);
+        this.outputs.set(
+          node.id,
+          `${this.outputs.get(node.id) ?? ''}--- ${node.id} pid ${child.pid} ended: ${description}\n`,
+        );
+        if (!this.expectedExits.has(child))
+          this.crashes.push(`${node.id} (pid ${child.pid}) died unexpectedly: ${description}`);
       },
     );
   }
@@ -226,11 +245,22 @@ export class ClusterFixture {
     return this.cluster.node(index).process?.pid;
   }
 
-  put(index: number, bucket: string, key: string, value: string | Uint8Array, options: KeyRequestOptions = {}): Promise<Reply> {
+  put(
+    index: number,
+    bucket: string,
+    key: string,
+    value: string | Uint8Array,
+    options: KeyRequestOptions = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { 'content-type': options.contentType ?? 'text/plain' };
     if (options.context !== undefined) headers['x-everwrite-context'] = options.context;
     const body = typeof value === 'string' ? value : Buffer.from(value);
-    return request(`${this.url(index)}${keyPath(bucket, key)}${queryOf(options)}`, { method: 'PUT', headers, body, ...this.bound(options) });
+    return request(`${this.url(index)}${keyPath(bucket, key)}${queryOf(options)}`, {
+      method: 'PUT',
+      headers,
+      body,
+      ...this.bound(options),
+    });
   }
 
   get(index: number, bucket: string, key: string, options: KeyRequestOptions = {}): Promise<Reply> {
@@ -238,8 +268,13 @@ export class ClusterFixture {
   }
 
   delete(index: number, bucket: string, key: string, options: KeyRequestOptions = {}): Promise<Reply> {
-    const headers: Record<string, string> = options.context === undefined ? {} : { 'x-everwrite-context': options.context };
-    return request(`${this.url(index)}${keyPath(bucket, key)}${queryOf(options)}`, { method: 'DELETE', headers, ...this.bound(options) });
+    const headers: Record<string, string> =
+      options.context === undefined ? {} : { 'x-everwrite-context': options.context };
+    return request(`${this.url(index)}${keyPath(bucket, key)}${queryOf(options)}`, {
+      method: 'DELETE',
+      headers,
+      ...this.bound(options),
+    });
   }
 
   /** This node's own replica of the key (`/admin/local`): 200 with siblings JSON, or 404. */
@@ -271,14 +306,22 @@ export class ClusterFixture {
    */
   async makeCoordinatorSeeDown(coordinator: number, down: number): Promise<void> {
     this.probeCount += 1;
-    const probe = await this.put(coordinator, 'probe', `probe-${coordinator}-${this.probeCount}`, 'probe', { w: 2, timeoutMs: 1000 });
+    const probe = await this.put(coordinator, 'probe', `probe-${coordinator}-${this.probeCount}`, 'probe', {
+      w: 2,
+      timeoutMs: 1000,
+    });
     if (probe.status !== 204) throw new Error(`probe write through n${coordinator}: ${probe.status} ${probe.text}`);
     const downId = this.cluster.node(down).id;
-    await eventually(`n${coordinator} to count ${downId} as down`, async () => ((await this.memberState(coordinator, downId)) === 'down' ? true : undefined), { timeoutMs: 10_000 });
+    await eventually(
+      `n${coordinator} to count ${downId} as down`,
+      async () => ((await this.memberState(coordinator, downId)) === 'down' ? true : undefined),
+      { timeoutMs: 10_000 },
+    );
     for (const node of this.cluster.nodes) {
       if (node.index === coordinator || node.index === down || node.process === undefined) continue;
       const state = await this.memberState(coordinator, node.id);
-      if (state !== 'up') throw new Error(`n${coordinator} counts the live ${node.id} as ${String(state)} after the probe`);
+      if (state !== 'up')
+        throw new Error(`n${coordinator} counts the live ${node.id} as ${String(state)} after the probe`);
     }
   }
 
@@ -332,26 +375,42 @@ export class ClusterFixture {
    * back-off; a test's first write must not be the one that waits.
    */
   async allSeeAllUp(timeoutMs = 30_000): Promise<void> {
-    await eventually('every node to show every member up', async () => {
-      for (const node of this.cluster.nodes) {
-        const status = (await request(`${this.url(node.index)}/admin/status`, { fetchTimeoutMs: 5000 })).json<{ id: string; members: { id: string; state: string; lastHeardAgoMs?: number }[] }>();
-        // Heard from: every member starts `up` before any contact, so the state alone proves nothing.
-        if (status.members.some((member) => member.id !== status.id && (member.state !== 'up' || member.lastHeardAgoMs === undefined))) return undefined;
-      }
-      return true;
-    }, { timeoutMs });
+    await eventually(
+      'every node to show every member up',
+      async () => {
+        for (const node of this.cluster.nodes) {
+          const status = (await request(`${this.url(node.index)}/admin/status`, { fetchTimeoutMs: 5000 })).json<{
+            id: string;
+            members: { id: string; state: string; lastHeardAgoMs?: number }[];
+          }>();
+          // Heard from: every member starts `up` before any contact, so the state alone proves nothing.
+          if (
+            status.members.some(
+              (member) => member.id !== status.id && (member.state !== 'up' || member.lastHeardAgoMs === undefined),
+            )
+          )
+            return undefined;
+        }
+        return true;
+      },
+      { timeoutMs },
+    );
   }
 
   /** Waits until every running node's /admin/status shows node `index` up. */
   async seenUpByAll(index: number, timeoutMs = 30_000): Promise<void> {
     const id = this.cluster.node(index).id;
-    await eventually(`every running node to show ${id} up`, async () => {
-      for (const node of this.cluster.nodes) {
-        if (node.index === index || node.process === undefined) continue;
-        if ((await this.memberState(node.index, id)) !== 'up') return undefined;
-      }
-      return true;
-    }, { timeoutMs });
+    await eventually(
+      `every running node to show ${id} up`,
+      async () => {
+        for (const node of this.cluster.nodes) {
+          if (node.index === index || node.process === undefined) continue;
+          if ((await this.memberState(node.index, id)) !== 'up') return undefined;
+        }
+        return true;
+      },
+      { timeoutMs },
+    );
   }
 
   async restartAll(): Promise<void> {
@@ -370,10 +429,14 @@ export class ClusterFixture {
 
   /** Stops every node (SIGTERM, then SIGKILL past a grace period) and removes the data. Never throws. */
   async stop(): Promise<void> {
-    const children = this.cluster.nodes.map((node) => node.process).filter((child): child is ChildProcess => child !== undefined);
+    const children = this.cluster.nodes
+      .map((node) => node.process)
+      .filter((child): child is ChildProcess => child !== undefined);
     for (const child of children) this.expectedExits.add(child);
     const stopped = await Promise.all(children.map((child) => killChild(child, 'SIGTERM')));
-    await Promise.all(children.filter((_, position) => stopped[position] !== true).map((child) => killChild(child, 'SIGKILL')));
+    await Promise.all(
+      children.filter((_, position) => stopped[position] !== true).map((child) => killChild(child, 'SIGKILL')),
+    );
     rmSync(this.dataDirectory, { recursive: true, force: true });
   }
 }
@@ -405,13 +468,33 @@ export class LoneNode {
 
   constructor(readonly options: LoneNodeOptions) {
     this.url = `http://127.0.0.1:${options.httpPort}`;
-    const args = [binPath, 'start', '--node-id', options.id, '--listen', `127.0.0.1:${options.peerPort}`, '--http', `127.0.0.1:${options.httpPort}`, '--data', options.dataDirectory, '--seeds', options.seeds, '--engine', options.engine ?? 'lmdb', '--log-level', 'warn'];
+    const args = [
+      binPath,
+      'start',
+      '--node-id',
+      options.id,
+      '--listen',
+      `127.0.0.1:${options.peerPort}`,
+      '--http',
+      `127.0.0.1:${options.httpPort}`,
+      '--data',
+      options.dataDirectory,
+      '--seeds',
+      options.seeds,
+      '--engine',
+      options.engine ?? 'lmdb',
+      '--log-level',
+      'warn',
+    ];
     if (options.secretFile !== undefined) args.push('--secret-file', options.secretFile);
     args.push(...(options.extraArguments ?? []));
     const environment: Record<string, string | undefined> = { ...process.env };
     for (const name of Object.keys(environment)) if (name.startsWith('EVERWRITE_')) delete environment[name];
     // binEnvironment puts back EVERWRITE_FROM_SOURCE, so the node runs these sources, never dist/.
-    this.child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: binEnvironment({ ...environment, ...options.environment }) });
+    this.child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: binEnvironment({ ...environment, ...options.environment }),
+    });
     watchChild(
       this.child,
       (text) => {

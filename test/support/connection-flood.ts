@@ -70,7 +70,10 @@ async function hold(): Promise<void> {
     }
   };
   // Progress on stderr, kept by the test for its failure message.
-  const progress = setInterval(() => console.error(JSON.stringify({ phase: 'opening', ...stats, open: open.size })), 1000);
+  const progress = setInterval(
+    () => console.error(JSON.stringify({ phase: 'opening', ...stats, open: open.size })),
+    1000,
+  );
   await Promise.all(Array.from({ length: concurrency }, () => worker()));
   clearInterval(progress);
   // Let the node's closes of the connections it refused or evicted arrive.

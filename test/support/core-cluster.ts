@@ -13,7 +13,15 @@ import { NodeCore } from '../../src/core/node/node-core.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import { createRing, type Ring } from '../../src/core/ring/index.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
-import { actorOf, emptyRecord, encodeRecord, mergeContexts, recordsEqual, type VersionVector, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import {
+  actorOf,
+  emptyRecord,
+  encodeRecord,
+  mergeContexts,
+  recordsEqual,
+  type VersionVector,
+  type VersionedRecord,
+} from '../../src/core/versioning/index.ts';
 import { mergeIntoReplica, mintVersion } from '../../src/core/node/replica-versions.ts';
 
 export const md5 = (bytes: Uint8Array): Uint8Array => createHash('md5').update(bytes).digest();
@@ -33,9 +41,13 @@ interface SimNode {
   hints: Map<string, { target: NodeId; hint: LoadedHint }>;
 }
 
-const diskFailure: StoreResult = { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'the disk failed (injected)' } };
+const diskFailure: StoreResult = {
+  ok: false,
+  error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'the disk failed (injected)' },
+};
 
-const recordKey = (partition: number, storageKey: Uint8Array): string => `${partition}:${Buffer.from(storageKey).toString('hex')}`;
+const recordKey = (partition: number, storageKey: Uint8Array): string =>
+  `${partition}:${Buffer.from(storageKey).toString('hex')}`;
 
 export class CoreCluster {
   nowMs = 0;
@@ -59,13 +71,22 @@ export class CoreCluster {
   /** Per-node offset of the wall clock client puts carry (realtimeMs), in ms: 10_000 is a clock 10 s ahead. Default 0. */
   readonly clockSkewMs = new Map<string, number>();
 
-  constructor(size: number, settings: Partial<NodeCoreSettings> = {}, readonly latencyMs = 1) {
+  constructor(
+    size: number,
+    settings: Partial<NodeCoreSettings> = {},
+    readonly latencyMs = 1,
+  ) {
     const ids = Array.from({ length: size }, (_, index) => asNodeId(`n${index + 1}`));
     const ring = createRing({ partitionCount: 64, members: ids.map((id) => ({ id })) });
     this.ring = ring;
     this.settings = settings;
     for (const id of ids) {
-      this.nodes.set(id, { core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }), records: new Map(), floors: new Map(), hints: new Map() });
+      this.nodes.set(id, {
+        core: new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings }),
+        records: new Map(),
+        floors: new Map(),
+        hints: new Map(),
+      });
     }
   }
 
@@ -82,7 +103,14 @@ export class CoreCluster {
       node.records.clear();
       node.floors.clear();
     }
-    node.core = new NodeCore({ self, actor: actorOf(self, this.incarnations), ring: this.ring, md5, settings: this.settings, idBase: this.incarnations * 2 ** 32 });
+    node.core = new NodeCore({
+      self,
+      actor: actorOf(self, this.incarnations),
+      ring: this.ring,
+      md5,
+      settings: this.settings,
+      idBase: this.incarnations * 2 ** 32,
+    });
   }
 
   /** Steps one node with a message as if `from` had sent it, and returns the effects it produced. */
@@ -115,11 +143,30 @@ export class CoreCluster {
     return requestId;
   }
 
-  put(at: string, bucket: string, key: string, value: string, context?: string, options: RequestOptions = {}, deleted = false, supersedeLocal = false): number {
+  put(
+    at: string,
+    bucket: string,
+    key: string,
+    value: string,
+    context?: string,
+    options: RequestOptions = {},
+    deleted = false,
+    supersedeLocal = false,
+  ): number {
     const requestId = this.nextRequestId++;
     const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted, supersedeLocal };
     const skewMs = this.clockSkewMs.get(at) ?? 0;
-    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context, write, realtimeMs: 1_700_000_000_000 + nowMs + skewMs, options }));
+    this.schedule(asNodeId(at), 0, (nowMs) => ({
+      type: 'clientPut',
+      nowMs,
+      requestId,
+      bucket,
+      key,
+      context,
+      write,
+      realtimeMs: 1_700_000_000_000 + nowMs + skewMs,
+      options,
+    }));
     return requestId;
   }
 
@@ -177,11 +224,18 @@ export class CoreCluster {
 
   private execute(from: NodeId, node: SimNode, effect: Effect): void {
     this.onEffect?.(from, this.nowMs, effect);
-    const done = (token: number, result: StoreResult): void => this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
+    const done = (token: number, result: StoreResult): void =>
+      this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
     switch (effect.type) {
       case 'send':
         this.messagesSent += 1;
-        if (!this.down.has(effect.to)) this.schedule(effect.to, this.latencyMs, (nowMs) => ({ type: 'message', nowMs, from, message: effect.message }));
+        if (!this.down.has(effect.to))
+          this.schedule(effect.to, this.latencyMs, (nowMs) => ({
+            type: 'message',
+            nowMs,
+            from,
+            message: effect.message,
+          }));
         return;
       case 'reply':
         this.outcomes.set(effect.requestId, effect.outcome);
@@ -191,12 +245,18 @@ export class CoreCluster {
         return;
       case 'storeRead':
         if (this.failingDisks.has(from)) return done(effect.token, diskFailure);
-        return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
+        return done(effect.token, {
+          ok: true,
+          record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord,
+        });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
         const counterFloor = node.floors.get(effect.partition)?.get(effect.actor) ?? 0;
         const held = node.records.get(key) ?? emptyRecord;
-        const current = (held.context.get(effect.actor) ?? 0) >= counterFloor ? held : { context: new Map(held.context).set(effect.actor, counterFloor), siblings: held.siblings };
+        const current =
+          (held.context.get(effect.actor) ?? 0) >= counterFloor
+            ? held
+            : { context: new Map(held.context).set(effect.actor, counterFloor), siblings: held.siblings };
         let next: VersionedRecord;
         try {
           next = mintVersion(current, effect);
@@ -225,19 +285,27 @@ export class CoreCluster {
           return done(effect.token, { ok: true, record: contextOnly });
         }
         node.records.delete(key);
-        node.floors.set(effect.partition, mergeContexts(node.floors.get(effect.partition) ?? new Map(), current.context));
+        node.floors.set(
+          effect.partition,
+          mergeContexts(node.floors.get(effect.partition) ?? new Map(), current.context),
+        );
         return done(effect.token, { ok: true, record: emptyRecord });
       }
       case 'hintAdd': {
         const id = `${effect.target}:${String(this.hintSequence++).padStart(8, '0')}`;
-        node.hints.set(id, { target: effect.target, hint: { id, partition: effect.partition, storageKey: effect.storageKey, encoded: effect.encoded.slice() } });
+        node.hints.set(id, {
+          target: effect.target,
+          hint: { id, partition: effect.partition, storageKey: effect.storageKey, encoded: effect.encoded.slice() },
+        });
         this.schedule(from, 0, (nowMs) => ({ type: 'hintAdded', nowMs, token: effect.token, ok: true }));
         return;
       }
       case 'hintLoad': {
         const byTarget = new Map<NodeId, LoadedHint[]>();
-        for (const { target, hint } of node.hints.values()) byTarget.set(target, [...(byTarget.get(target) ?? []), hint].slice(0, effect.limit));
-        for (const [target, hints] of byTarget) this.schedule(from, 0, (nowMs) => ({ type: 'hintsLoaded', nowMs, target, hints }));
+        for (const { target, hint } of node.hints.values())
+          byTarget.set(target, [...(byTarget.get(target) ?? []), hint].slice(0, effect.limit));
+        for (const [target, hints] of byTarget)
+          this.schedule(from, 0, (nowMs) => ({ type: 'hintsLoaded', nowMs, target, hints }));
         return;
       }
       case 'hintRemove':
@@ -250,7 +318,10 @@ export class CoreCluster {
           .filter(([key]) => key.startsWith(prefix) && key.slice(prefix.length) >= startHex)
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           .slice(0, effect.limit)
-          .map(([key, record]) => ({ storageKey: new Uint8Array(Buffer.from(key.slice(prefix.length), 'hex')), encoded: new Uint8Array(encodeRecord(record)) }));
+          .map(([key, record]) => ({
+            storageKey: new Uint8Array(Buffer.from(key.slice(prefix.length), 'hex')),
+            encoded: new Uint8Array(encodeRecord(record)),
+          }));
         this.schedule(from, 0, (nowMs) => ({ type: 'storeScanned', nowMs, scanId: effect.scanId, ok: true, entries }));
         return;
       }

@@ -32,14 +32,29 @@ export function where(example: DocExample, detail: string): string {
 }
 
 /** Runs a bash script with stdout and stderr interleaved; bounded in time. */
-export function runShell(script: string, setting: Pick<ExampleRunSetting, 'cwd' | 'env'>): { output: string; status: number | null } {
-  const run = spawnSync('bash', ['-c', `exec 2>&1\n${script}`], { cwd: setting.cwd, env: setting.env, encoding: 'utf8', timeout: stepTimeoutMs, maxBuffer: 16 * 1024 * 1024 });
+export function runShell(
+  script: string,
+  setting: Pick<ExampleRunSetting, 'cwd' | 'env'>,
+): { output: string; status: number | null } {
+  const run = spawnSync('bash', ['-c', `exec 2>&1\n${script}`], {
+    cwd: setting.cwd,
+    env: setting.env,
+    encoding: 'utf8',
+    timeout: stepTimeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return { output: run.stdout ?? '', status: run.status };
 }
 
 /** Runs one transcript command on a terminal (util-linux `script` gives it a pty), as the docs show it typed. */
 function runOnTerminal(command: string, setting: ExampleRunSetting): string {
-  const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: setting.cwd, env: { ...setting.env, SHELL: '/bin/bash' }, encoding: 'utf8', timeout: stepTimeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+    cwd: setting.cwd,
+    env: { ...setting.env, SHELL: '/bin/bash' },
+    encoding: 'utf8',
+    timeout: stepTimeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return run.stdout ?? '';
 }
 
@@ -47,7 +62,12 @@ function runOnTerminal(command: string, setting: ExampleRunSetting): string {
  * Runs a transcript step by step, each output compared with the docs'. When recording, every step
  * runs and prints, and the first line of each difference goes to `differences` (the caller fails).
  */
-export function runTranscript(example: DocExample, bindings: TokenBindings, setting: ExampleRunSetting, differences: string[]): void {
+export function runTranscript(
+  example: DocExample,
+  bindings: TokenBindings,
+  setting: ExampleRunSetting,
+  differences: string[],
+): void {
   for (const step of parseTranscript(example.text)) {
     const received = setting.toDocumented(runOnTerminal(setting.toTest(bindings.substitute(step.command)), setting));
     const at = where(example, `$ ${step.command}`);

@@ -39,10 +39,17 @@ export function extractExamples(file: string, markdown: string): DocExample[] {
     const condition = markerCondition(lines[index]?.trim() ?? '');
     if (condition === undefined) continue;
     const fence = lines[index + 1] ?? '';
-    if (!fence.startsWith('```')) throw new Error(`${file}:${index + 1}: ${exampleMarker} must be followed by a fenced block`);
+    if (!fence.startsWith('```'))
+      throw new Error(`${file}:${index + 1}: ${exampleMarker} must be followed by a fenced block`);
     const end = lines.findIndex((line, at) => at > index + 1 && line.startsWith('```'));
     if (end < 0) throw new Error(`${file}:${index + 2}: unterminated fenced block`);
-    examples.push({ file, line: index + 2, language: fence.slice(3).trim(), text: lines.slice(index + 2, end).join('\n'), condition: condition === '' ? undefined : condition });
+    examples.push({
+      file,
+      line: index + 2,
+      language: fence.slice(3).trim(),
+      text: lines.slice(index + 2, end).join('\n'),
+      condition: condition === '' ? undefined : condition,
+    });
     index = end;
   }
   return examples;
@@ -112,7 +119,10 @@ export class TokenBindings {
       this.real.set(documented, actual);
       return;
     }
-    if (bound !== actual) throw new Error(`${where}: the docs show ${documented} again, but the run answered a different token (${actual}, first ${bound})`);
+    if (bound !== actual)
+      throw new Error(
+        `${where}: the docs show ${documented} again, but the run answered a different token (${actual}, first ${bound})`,
+      );
   }
 
   /** Every documented token and the real one it stands for, for rewriting an example from a run. */
@@ -123,7 +133,8 @@ export class TokenBindings {
   /** `command` with every documented token the run has bound replaced by its real one, longest first. */
   substitute(command: string): string {
     let result = command;
-    for (const documented of [...this.real.keys()].sort((a, b) => b.length - a.length)) result = result.split(documented).join(this.real.get(documented) as string);
+    for (const documented of [...this.real.keys()].sort((a, b) => b.length - a.length))
+      result = result.split(documented).join(this.real.get(documented) as string);
     return result;
   }
 }
@@ -149,7 +160,10 @@ const elided = '\u0000elided';
  * ANSI select-graphic-rendition sequences (bold, colours), as curl writes header names on a
  * terminal, and OSC 8 hyperlinks (opening and closing), as it writes a Location header.
  */
-const terminalStyle = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m|${String.fromCharCode(27)}\\]8;;[^${String.fromCharCode(27)}]*${String.fromCharCode(27)}\\\\`, 'g');
+const terminalStyle = new RegExp(
+  `${String.fromCharCode(27)}\\[[0-9;]*m|${String.fromCharCode(27)}\\]8;;[^${String.fromCharCode(27)}]*${String.fromCharCode(27)}\\\\`,
+  'g',
+);
 const isoDate = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z/g;
 const httpDate = /[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT/g;
 /** Text lines that print a context: `context: <token> ...` and a line that is only a token. */
@@ -174,10 +188,14 @@ function compareJson(documented: unknown, actual: unknown, bindings: TokenBindin
     return;
   }
   if (documented !== null && typeof documented === 'object') {
-    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) throw new Error(`${where}: ${path} should be an object, got ${JSON.stringify(actual)}`);
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual))
+      throw new Error(`${where}: ${path} should be an object, got ${JSON.stringify(actual)}`);
     const documentedKeys = Object.keys(documented).sort();
     const actualKeys = Object.keys(actual).sort();
-    if (documentedKeys.join() !== actualKeys.join()) throw new Error(`${where}: ${path} has keys ${actualKeys.join(', ')}; the docs show ${documentedKeys.join(', ')}`);
+    if (documentedKeys.join() !== actualKeys.join())
+      throw new Error(
+        `${where}: ${path} has keys ${actualKeys.join(', ')}; the docs show ${documentedKeys.join(', ')}`,
+      );
     for (const key of documentedKeys) {
       const documentedValue = (documented as Record<string, unknown>)[key];
       const actualValue = (actual as Record<string, unknown>)[key];
@@ -190,19 +208,33 @@ function compareJson(documented: unknown, actual: unknown, bindings: TokenBindin
     }
     return;
   }
-  if (documented !== actual) throw new Error(`${where}: ${path} is ${JSON.stringify(actual)}; the docs show ${JSON.stringify(documented)}`);
+  if (documented !== actual)
+    throw new Error(`${where}: ${path} is ${JSON.stringify(actual)}; the docs show ${JSON.stringify(documented)}`);
 }
 
 /** Arrays element by element; a documented `...` element stands for any number of actual ones. */
-function compareJsonArray(documented: readonly unknown[], actual: unknown, bindings: TokenBindings, where: string, path: string): void {
+function compareJsonArray(
+  documented: readonly unknown[],
+  actual: unknown,
+  bindings: TokenBindings,
+  where: string,
+  path: string,
+): void {
   const gap = documented.indexOf(elided);
   const head = gap < 0 ? documented : documented.slice(0, gap);
   const tail = gap < 0 ? [] : documented.slice(documented.lastIndexOf(elided) + 1);
-  const lengthOk = Array.isArray(actual) && (gap < 0 ? actual.length === documented.length : actual.length >= head.length + tail.length);
-  if (!lengthOk) throw new Error(`${where}: ${path} should be an array of ${gap < 0 ? '' : 'at least '}${head.length + tail.length}, got ${JSON.stringify(actual)}`);
+  const lengthOk =
+    Array.isArray(actual) &&
+    (gap < 0 ? actual.length === documented.length : actual.length >= head.length + tail.length);
+  if (!lengthOk)
+    throw new Error(
+      `${where}: ${path} should be an array of ${gap < 0 ? '' : 'at least '}${head.length + tail.length}, got ${JSON.stringify(actual)}`,
+    );
   head.forEach((item, index) => compareJson(item, actual[index], bindings, where, `${path}[${index}]`));
   const tailStart = actual.length - tail.length;
-  tail.forEach((item, index) => compareJson(item, actual[tailStart + index], bindings, where, `${path}[${tailStart + index}]`));
+  tail.forEach((item, index) =>
+    compareJson(item, actual[tailStart + index], bindings, where, `${path}[${tailStart + index}]`),
+  );
 }
 
 /** Documented JSON with each `...` outside strings read as the elided marker. */
@@ -236,7 +268,11 @@ function joinWrappedJson(lines: readonly string[]): string[] {
     let line = lines[index] as string;
     let end = index;
     if (line.trimStart().startsWith('{')) {
-      while (parseDocumentedJson(line) === undefined && end + 1 < lines.length && /^\s/.test(lines[end + 1] as string)) {
+      while (
+        parseDocumentedJson(line) === undefined &&
+        end + 1 < lines.length &&
+        /^\s/.test(lines[end + 1] as string)
+      ) {
         end += 1;
         line += (lines[end] as string).trim();
       }
@@ -289,7 +325,14 @@ function compareLine(documented: string, actual: string, bindings: TokenBindings
  * Lines in order; a documented `...` line skips actual lines up to the one matching the next
  * documented line (or all the rest when it is last).
  */
-function compareLines(documented: readonly string[], actual: readonly string[], bindings: TokenBindings, where: string, expected: string, received: string): void {
+function compareLines(
+  documented: readonly string[],
+  actual: readonly string[],
+  bindings: TokenBindings,
+  where: string,
+  expected: string,
+  received: string,
+): void {
   let position = 0;
   for (let index = 0; index < documented.length; index += 1) {
     const line = documented[index] as string;
@@ -302,10 +345,22 @@ function compareLines(documented: readonly string[], actual: readonly string[], 
       index += 1;
       continue;
     }
-    if (position >= actual.length || !compareLine(line, actual[position] as string, bindings, where)) fail(where, `line ${JSON.stringify(actual[position] ?? '<none>')} does not match ${JSON.stringify(line)}`, expected, received);
+    if (position >= actual.length || !compareLine(line, actual[position] as string, bindings, where))
+      fail(
+        where,
+        `line ${JSON.stringify(actual[position] ?? '<none>')} does not match ${JSON.stringify(line)}`,
+        expected,
+        received,
+      );
     position += 1;
   }
-  if (position < actual.length) fail(where, `the run printed more than the docs show (from ${JSON.stringify(actual[position])}); end the docs with ... if that is meant`, expected, received);
+  if (position < actual.length)
+    fail(
+      where,
+      `the run printed more than the docs show (from ${JSON.stringify(actual[position])}); end the docs with ... if that is meant`,
+      expected,
+      received,
+    );
 }
 
 interface HttpMessage {
@@ -329,23 +384,53 @@ function parseHttpMessage(lines: readonly string[]): HttpMessage {
     const colon = line.indexOf(':');
     headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
   }
-  return { statusLine: head[0] ?? '', headers, headersElided, body: blank < 0 ? [] : trimBlankEnds(lines.slice(blank + 1)) };
+  return {
+    statusLine: head[0] ?? '',
+    headers,
+    headersElided,
+    body: blank < 0 ? [] : trimBlankEnds(lines.slice(blank + 1)),
+  };
 }
 
 /** An HTTP answer as `curl -si` prints it: status line exact, headers by name, the body as lines. */
-function compareHttp(documented: HttpMessage, actual: HttpMessage, bindings: TokenBindings, where: string, expected: string, received: string): void {
-  if (documented.statusLine !== actual.statusLine) fail(where, `status line ${JSON.stringify(actual.statusLine)}; the docs show ${JSON.stringify(documented.statusLine)}`, expected, received);
+function compareHttp(
+  documented: HttpMessage,
+  actual: HttpMessage,
+  bindings: TokenBindings,
+  where: string,
+  expected: string,
+  received: string,
+): void {
+  if (documented.statusLine !== actual.statusLine)
+    fail(
+      where,
+      `status line ${JSON.stringify(actual.statusLine)}; the docs show ${JSON.stringify(documented.statusLine)}`,
+      expected,
+      received,
+    );
   const actualHeaders = new Map(actual.headers);
   for (const [name, value] of documented.headers) {
     const actualValue = actualHeaders.get(name);
     if (actualValue === undefined) fail(where, `the answer has no ${name} header`, expected, received);
     if (tokenHeaders.has(name)) bindings.bind(value, actualValue, `${where} ${name}`);
-    else if (!volatileHeaders.has(name) && value !== actualValue) fail(where, `${name} is ${JSON.stringify(actualValue)}; the docs show ${JSON.stringify(value)}`, expected, received);
+    else if (!volatileHeaders.has(name) && value !== actualValue)
+      fail(
+        where,
+        `${name} is ${JSON.stringify(actualValue)}; the docs show ${JSON.stringify(value)}`,
+        expected,
+        received,
+      );
   }
   if (!documented.headersElided) {
     const documentedNames = new Set(documented.headers.map(([name]) => name));
     const extra = actual.headers.map(([name]) => name).filter((name) => !documentedNames.has(name));
-    if (extra.length > 0) fail(where, `the answer has headers the docs do not show: ${extra.join(', ')} (list them, or add a ... line)`, expected, received);
+    if (extra.length > 0)
+      fail(
+        where,
+        `the answer has headers the docs do not show: ${extra.join(', ')} (list them, or add a ... line)`,
+        expected,
+        received,
+      );
   }
   compareLines(documented.body, actual.body, bindings, where, expected, received);
 }

@@ -14,9 +14,15 @@ export function ciForbidsSkips(environment: NodeJS.ProcessEnv = process.env): bo
 }
 
 /** Why `tool` cannot be run (with the Debian package that brings it), or undefined when it can. */
-export function missingTool(tool: string, debianPackage: string, versionArguments: readonly string[] = ['--version']): string | undefined {
+export function missingTool(
+  tool: string,
+  debianPackage: string,
+  versionArguments: readonly string[] = ['--version'],
+): string | undefined {
   const probe = spawnSync(tool, versionArguments, { encoding: 'utf8', timeout: 10_000 });
-  return probe.error === undefined && probe.status === 0 ? undefined : `${tool} is not installed (apt-get install -y ${debianPackage})`;
+  return probe.error === undefined && probe.status === 0
+    ? undefined
+    : `${tool} is not installed (apt-get install -y ${debianPackage})`;
 }
 
 /** The failure CI reports for a test whose environment is missing. */
@@ -30,7 +36,12 @@ type TestBody = (context: TestContext) => void | Promise<void>;
  * Declares a test that needs an environment. `missing` is undefined when it is there; otherwise
  * it says why not: the test is skipped with that reason printed, or under CI=true it fails with it.
  */
-export function testNeeding(missing: string | undefined, name: string, options: { timeout?: number }, body: TestBody): void {
+export function testNeeding(
+  missing: string | undefined,
+  name: string,
+  options: { timeout?: number },
+  body: TestBody,
+): void {
   if (missing === undefined) {
     test(name, options, body);
   } else if (ciForbidsSkips()) {

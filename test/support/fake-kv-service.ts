@@ -19,7 +19,17 @@ import type {
   SiblingView,
 } from '../../src/runtime/service.ts';
 
-export type FakeOperation = 'get' | 'put' | 'delete' | 'getBucketProps' | 'setBucketProps' | 'deleteBucketProps' | 'status' | 'ring' | 'localGet' | 'listKeys';
+export type FakeOperation =
+  | 'get'
+  | 'put'
+  | 'delete'
+  | 'getBucketProps'
+  | 'setBucketProps'
+  | 'deleteBucketProps'
+  | 'status'
+  | 'ring'
+  | 'localGet'
+  | 'listKeys';
 
 /** One call as the fake received it, for asserting what the HTTP layer passed through. */
 export interface FakeCall {
@@ -57,7 +67,8 @@ function decodeContext(token: string | undefined): ReadonlySet<number> {
   if (!token.startsWith(contextPrefix)) throw new EverwriteError('EVERWRITE_BAD_CONTEXT', 'context token is malformed');
   const body = token.slice(contextPrefix.length);
   const dots = body === '' ? [] : body.split('.').map(Number);
-  if (!dots.every((dot) => Number.isSafeInteger(dot) && dot > 0)) throw new EverwriteError('EVERWRITE_BAD_CONTEXT', 'context token is malformed');
+  if (!dots.every((dot) => Number.isSafeInteger(dot) && dot > 0))
+    throw new EverwriteError('EVERWRITE_BAD_CONTEXT', 'context token is malformed');
   return new Set(dots);
 }
 
@@ -114,17 +125,32 @@ export class FakeKvService implements KvService {
 
   private read(bucket: string, key: string): GetResult {
     const versions = this.keys.get(`${bucket}\u0000${key}`) ?? [];
-    return { siblings: versions.map((version) => version.sibling), context: encodeContext(versions.map((version) => version.dot)) };
+    return {
+      siblings: versions.map((version) => version.sibling),
+      context: encodeContext(versions.map((version) => version.dot)),
+    };
   }
 
-  private write(bucket: string, key: string, context: string | undefined, sibling: SiblingView, supersedeLocal = false): { context: string } {
+  private write(
+    bucket: string,
+    key: string,
+    context: string | undefined,
+    sibling: SiblingView,
+    supersedeLocal = false,
+  ): { context: string } {
     const address = `${bucket}\u0000${key}`;
     // The fake is a single replica, so "the coordinator's own context" is every version it holds.
-    const seen = supersedeLocal ? new Set((this.keys.get(address) ?? []).map((version) => version.dot)) : decodeContext(context);
+    const seen = supersedeLocal
+      ? new Set((this.keys.get(address) ?? []).map((version) => version.dot))
+      : decodeContext(context);
     const resolver = (this.props.get(bucket) ?? defaultProps).resolver;
-    const survivors = resolver === 'lww' ? [] : (this.keys.get(address) ?? []).filter((version) => !seen.has(version.dot));
+    const survivors =
+      resolver === 'lww' ? [] : (this.keys.get(address) ?? []).filter((version) => !seen.has(version.dot));
     if (survivors.length + 1 > this.siblingsCountMax) {
-      throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `key has ${survivors.length} siblings; read it and write with its context`);
+      throw new EverwriteError(
+        'EVERWRITE_TOO_MANY_SIBLINGS',
+        `key has ${survivors.length} siblings; read it and write with its context`,
+      );
     }
     this.lastDot += 1;
     this.keys.set(address, [...survivors, { dot: this.lastDot, sibling }]);
@@ -134,13 +160,28 @@ export class FakeKvService implements KvService {
   async put(request: PutRequest): Promise<{ readonly context: string }> {
     const { bucket, key, context, options, contentType, value } = request;
     const supersedeLocal = request.supersedeLocal === true;
-    await this.enter({ operation: 'put', bucket, key, contentType, value, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }), ...(supersedeLocal ? { supersedeLocal } : {}) });
+    await this.enter({
+      operation: 'put',
+      bucket,
+      key,
+      contentType,
+      value,
+      ...(options === undefined ? {} : { options }),
+      ...(context === undefined ? {} : { context }),
+      ...(supersedeLocal ? { supersedeLocal } : {}),
+    });
     return this.write(bucket, key, context, this.version(Uint8Array.from(value), contentType, false), supersedeLocal);
   }
 
   async delete(request: DeleteRequest): Promise<{ readonly context: string }> {
     const { bucket, key, context, options } = request;
-    await this.enter({ operation: 'delete', bucket, key, ...(options === undefined ? {} : { options }), ...(context === undefined ? {} : { context }) });
+    await this.enter({
+      operation: 'delete',
+      bucket,
+      key,
+      ...(options === undefined ? {} : { options }),
+      ...(context === undefined ? {} : { context }),
+    });
     return this.write(bucket, key, context, this.version(new Uint8Array(0), '', true));
   }
 
@@ -176,7 +217,10 @@ export class FakeKvService implements KvService {
   status(): NodeStatus {
     this.calls.push({ operation: 'status' });
     this.throwPlannedFailure('status');
-    return { id: asNodeId('n1'), members: [{ id: asNodeId('n1'), address: '127.0.0.1:7001', state: 'up', partitions: 8 }] };
+    return {
+      id: asNodeId('n1'),
+      members: [{ id: asNodeId('n1'), address: '127.0.0.1:7001', state: 'up', partitions: 8 }],
+    };
   }
 
   ring(): unknown {
@@ -196,7 +240,8 @@ export class FakeKvService implements KvService {
    */
   listKeys(bucket: string, options: KeyListOptions = {}): KeyListing {
     const cursor = options.cursor;
-    if (cursor !== undefined && !/^fake\.[0-9]+$/.test(cursor)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'the listing cursor is malformed');
+    if (cursor !== undefined && !/^fake\.[0-9]+$/.test(cursor))
+      throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'the listing cursor is malformed');
     let position: number | undefined = cursor === undefined ? 0 : Number(cursor.slice('fake.'.length));
     const pageKeysMax = options.pageKeysMax ?? 1000;
     let pages = 0;
@@ -210,13 +255,20 @@ export class FakeKvService implements KvService {
         keys ??= this.liveKeys(bucket);
         const page = keys.slice(position, position + pageKeysMax);
         position = position + pageKeysMax < keys.length ? position + pageKeysMax : undefined;
-        return { keys: page, missingPartitions: position === undefined ? this.listingMissingPartitions : [], cursor: position === undefined ? undefined : `fake.${position}` };
+        return {
+          keys: page,
+          missingPartitions: position === undefined ? this.listingMissingPartitions : [],
+          cursor: position === undefined ? undefined : `fake.${position}`,
+        };
       },
     };
   }
 
   private liveKeys(bucket: string): string[] {
-    const live = [...this.keys].filter(([address, versions]) => address.startsWith(`${bucket}\u0000`) && versions.some((version) => !version.sibling.deleted));
+    const live = [...this.keys].filter(
+      ([address, versions]) =>
+        address.startsWith(`${bucket}\u0000`) && versions.some((version) => !version.sibling.deleted),
+    );
     return live.map(([address]) => address.slice(bucket.length + 1)).sort();
   }
 
@@ -233,8 +285,11 @@ function validateProps(merged: Record<string, unknown>): BucketProps {
   if (!counts.every((count) => typeof count === 'number' && Number.isSafeInteger(count) && count > 0)) {
     throw new EverwriteError('EVERWRITE_BAD_PROPS', 'n, r and w must be positive integers');
   }
-  if ((r as number) > (n as number) || (w as number) > (n as number)) throw new EverwriteError('EVERWRITE_BAD_PROPS', 'r and w must not exceed n');
-  if (resolver !== 'siblings' && resolver !== 'lww') throw new EverwriteError('EVERWRITE_BAD_PROPS', 'resolver must be "siblings" or "lww"');
-  if (durability !== 'durable' && durability !== 'buffered') throw new EverwriteError('EVERWRITE_BAD_PROPS', 'durability must be "durable" or "buffered"');
+  if ((r as number) > (n as number) || (w as number) > (n as number))
+    throw new EverwriteError('EVERWRITE_BAD_PROPS', 'r and w must not exceed n');
+  if (resolver !== 'siblings' && resolver !== 'lww')
+    throw new EverwriteError('EVERWRITE_BAD_PROPS', 'resolver must be "siblings" or "lww"');
+  if (durability !== 'durable' && durability !== 'buffered')
+    throw new EverwriteError('EVERWRITE_BAD_PROPS', 'durability must be "durable" or "buffered"');
   return Object.freeze({ n: n as number, r: r as number, w: w as number, resolver, durability });
 }

@@ -26,14 +26,17 @@ function listenOn(port: number): Promise<Server | undefined> {
 }
 
 function closeAll(servers: readonly Server[]): Promise<void> {
-  return Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
+  return Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(
+    () => undefined,
+  );
 }
 
 const portOf = (server: Server): number => (server.address() as { port: number }).port;
 
 /** `count` distinct loopback ports the OS handed out (bind to 0), all held until every one is known, then released. */
 export async function freePorts(count: number): Promise<number[]> {
-  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new RangeError(`freePorts: count must be 1..1000, got ${count}`);
+  if (!Number.isInteger(count) || count < 1 || count > 1000)
+    throw new RangeError(`freePorts: count must be 1..1000, got ${count}`);
   const servers: Server[] = [];
   try {
     for (let index = 0; index < count; index++) {
@@ -58,7 +61,8 @@ export async function freePort(): Promise<number> {
  * commands that take port bases rather than ports; see the comment at the top for why 20000-32000.
  */
 export async function freePortBlock(length: number): Promise<number> {
-  if (!Number.isInteger(length) || length < 1 || length > 1000) throw new RangeError(`freePortBlock: length must be 1..1000, got ${length}`);
+  if (!Number.isInteger(length) || length < 1 || length > 1000)
+    throw new RangeError(`freePortBlock: length must be 1..1000, got ${length}`);
   for (let attempt = 0; attempt < blockAttemptsMax; attempt++) {
     const start = blockStartMin + Math.floor(Math.random() * (blockEndMax - blockStartMin - length));
     const held: Server[] = [];
@@ -73,7 +77,9 @@ export async function freePortBlock(length: number): Promise<number> {
       await closeAll(held);
     }
   }
-  throw new Error(`freePortBlock: no ${length} consecutive free ports in ${blockStartMin}-${blockEndMax} after ${blockAttemptsMax} tries`);
+  throw new Error(
+    `freePortBlock: no ${length} consecutive free ports in ${blockStartMin}-${blockEndMax} after ${blockAttemptsMax} tries`,
+  );
 }
 
 /**

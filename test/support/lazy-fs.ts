@@ -39,9 +39,11 @@ export interface UnsyncedFigures {
 export function lazyFsMissing(): string | undefined {
   if (process.getuid?.() !== 0) return 'the lazy filesystem needs root to mount FUSE';
   if (!existsSync('/dev/fuse')) return '/dev/fuse is missing (no FUSE in this kernel or container)';
-  if (spawnSync('fusermount3', ['-V'], { timeout: 10_000 }).status !== 0) return 'fusermount3 is not installed (apt-get install -y fuse3)';
+  if (spawnSync('fusermount3', ['-V'], { timeout: 10_000 }).status !== 0)
+    return 'fusermount3 is not installed (apt-get install -y fuse3)';
   const probe = spawnSync(pythonPath, ['-c', 'import fusepy'], { encoding: 'utf8', timeout: 10_000 });
-  if (probe.status !== 0) return `${pythonPath} cannot import fusepy (apt-get install -y python3-fusepy): ${(probe.stderr ?? '').trim()}`;
+  if (probe.status !== 0)
+    return `${pythonPath} cannot import fusepy (apt-get install -y python3-fusepy): ${(probe.stderr ?? '').trim()}`;
   return undefined;
 }
 
@@ -90,7 +92,9 @@ export class LazyMount {
     const ready = await this.nextAnswer(mountTimeoutMs);
     if (ready !== 'mounted') {
       await this.unmount();
-      throw new Error(`lazyfs did not mount on ${this.options.mountpoint}: ${ready ?? 'no answer'}\n${this.errorOutput}`);
+      throw new Error(
+        `lazyfs did not mount on ${this.options.mountpoint}: ${ready ?? 'no answer'}\n${this.errorOutput}`,
+      );
     }
   }
 
@@ -121,7 +125,10 @@ export class LazyMount {
   async unmount(): Promise<void> {
     const child = this.child;
     if (child === undefined) return;
-    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve(true) : new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
+    const exited =
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => child.once('exit', () => resolve(true)));
     spawnSync('fusermount3', ['-u', this.options.mountpoint], { timeout: exitTimeoutMs });
     const clean = await Promise.race([exited, sleep(exitTimeoutMs, false, { ref: false })]);
     if (!clean) {
@@ -139,7 +146,10 @@ export class LazyMount {
     if (stdin === undefined || stdin === null) throw new Error(`lazyfs on ${this.options.mountpoint} is not mounted`);
     stdin.write(`${line}\n`);
     const answer = await this.nextAnswer(commandTimeoutMs);
-    if (answer === undefined) throw new Error(`lazyfs on ${this.options.mountpoint} did not answer "${line}" within ${commandTimeoutMs} ms\n${this.errorOutput}`);
+    if (answer === undefined)
+      throw new Error(
+        `lazyfs on ${this.options.mountpoint} did not answer "${line}" within ${commandTimeoutMs} ms\n${this.errorOutput}`,
+      );
     return answer;
   }
 

@@ -15,7 +15,11 @@ export function samplesOf(page: string): Sample[] {
   for (const line of page.split('\n')) {
     const match = sampleLine.exec(line);
     if (match === null) continue;
-    const labels = new Map([...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map((pair) => [pair[1] as string, pair[2] as string] as const));
+    const labels = new Map(
+      [...(match[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map(
+        (pair) => [pair[1] as string, pair[2] as string] as const,
+      ),
+    );
     samples.push({ name: match[1] as string, labels, value: Number(match[3]) });
   }
   return samples;
@@ -25,7 +29,8 @@ export function samplesOf(page: string): Sample[] {
 export function sumOf(page: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
   let total = 0;
   for (const sample of samplesOf(page)) {
-    if (sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels.get(key) === value)) total += sample.value;
+    if (sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels.get(key) === value))
+      total += sample.value;
   }
   return total;
 }
@@ -43,6 +48,11 @@ export function labelValuesOf(page: string, name: string, label: string): Set<st
 /** The value of the one sample of `name` with exactly these labels (in any order); 0 when absent. */
 export function sampleOf(page: string, name: string, labels: Readonly<Record<string, string>> = {}): number {
   const wanted = Object.entries(labels);
-  const found = samplesOf(page).find((sample) => sample.name === name && sample.labels.size === wanted.length && wanted.every(([key, value]) => sample.labels.get(key) === value));
+  const found = samplesOf(page).find(
+    (sample) =>
+      sample.name === name &&
+      sample.labels.size === wanted.length &&
+      wanted.every(([key, value]) => sample.labels.get(key) === value),
+  );
   return found?.value ?? 0;
 }

@@ -10,7 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * error it throws (a refused connection, a node still starting) means "not yet", except an
  * AssertionError: that is a verdict, and it fails at once instead of being retried away.
  */
-export async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs?: number }): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  attempt: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number },
+): Promise<T> {
   const deadline = performance.now() + options.timeoutMs;
   let last = 'no attempt finished';
   for (;;) {
@@ -22,7 +26,8 @@ export async function eventually<T>(what: string, attempt: () => Promise<T | und
       if (error instanceof AssertionError) throw error;
       last = `threw ${String(error)}`;
     }
-    if (performance.now() >= deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what} (last attempt: ${last})`);
+    if (performance.now() >= deadline)
+      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what} (last attempt: ${last})`);
     await sleep(options.intervalMs ?? 100);
   }
 }
@@ -33,11 +38,18 @@ export async function eventually<T>(what: string, attempt: () => Promise<T | und
  * sleep cannot show that something did not happen; polling through the window can. Errors are
  * not retried: a check that cannot look is no proof. Returns how many checks ran.
  */
-export async function throughout(what: string, sighting: () => Promise<string | undefined>, options: { windowMs: number; intervalMs?: number }): Promise<number> {
+export async function throughout(
+  what: string,
+  sighting: () => Promise<string | undefined>,
+  options: { windowMs: number; intervalMs?: number },
+): Promise<number> {
   const deadline = performance.now() + options.windowMs;
   for (let checks = 1; ; checks++) {
     const seen = await sighting();
-    if (seen !== undefined) throw new AssertionError({ message: `${what} did not hold: ${seen} (check ${checks}, within ${options.windowMs} ms)` });
+    if (seen !== undefined)
+      throw new AssertionError({
+        message: `${what} did not hold: ${seen} (check ${checks}, within ${options.windowMs} ms)`,
+      });
     if (performance.now() >= deadline) return checks;
     await sleep(Math.min(options.intervalMs ?? 100, Math.max(0, deadline - performance.now())));
   }

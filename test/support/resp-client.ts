@@ -19,7 +19,8 @@ export class RespSimpleValue {
  * A decoded reply: bulk and verbatim strings as UTF-8 text, integers as numbers, both nulls as
  * null, arrays and sets as arrays, RESP3 maps as Map.
  */
-export type RespValue = null | number | string | RespErrorValue | RespSimpleValue | RespValue[] | Map<RespValue, RespValue>;
+export type RespValue =
+  null | number | string | RespErrorValue | RespSimpleValue | RespValue[] | Map<RespValue, RespValue>;
 
 interface Decoded {
   readonly value: RespValue;
@@ -78,11 +79,14 @@ export function decodeAt(buffer: Buffer, start: number): Decoded | undefined {
       const decoded = decodeItems(buffer, next, Number(line) * 2);
       if (decoded === undefined) return undefined;
       const map = new Map<RespValue, RespValue>();
-      for (let index = 0; index < decoded.items.length; index += 2) map.set(decoded.items[index] as RespValue, decoded.items[index + 1] as RespValue);
+      for (let index = 0; index < decoded.items.length; index += 2)
+        map.set(decoded.items[index] as RespValue, decoded.items[index + 1] as RespValue);
       return { value: map, end: decoded.end };
     }
     default:
-      throw new Error(`unexpected reply marker ${JSON.stringify(marker)} in ${JSON.stringify(buffer.toString('latin1', start, start + 40))}`);
+      throw new Error(
+        `unexpected reply marker ${JSON.stringify(marker)} in ${JSON.stringify(buffer.toString('latin1', start, start + 40))}`,
+      );
   }
 }
 
@@ -171,7 +175,10 @@ export class RespTestClient {
       const found = check();
       if (found !== undefined) return found;
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || this.closed) throw new Error(`resp test client: ${what} did not happen (unread ${JSON.stringify(this.unread.toString('latin1', this.consumed).slice(-200))})`);
+      if (remaining <= 0 || this.closed)
+        throw new Error(
+          `resp test client: ${what} did not happen (unread ${JSON.stringify(this.unread.toString('latin1', this.consumed).slice(-200))})`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
         this.waiters.push(() => {

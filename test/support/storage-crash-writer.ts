@@ -20,7 +20,8 @@ export function crashValue(id: number, index: number): string {
 
 export function crashBatch(id: number, writer: number): BatchOperation[] {
   const operations: BatchOperation[] = [];
-  for (let index = 0; index < crashKeyCount; index++) operations.push({ type: 'put', key: Buffer.from(`b${id}/${index}`), value: Buffer.from(crashValue(id, index)) });
+  for (let index = 0; index < crashKeyCount; index++)
+    operations.push({ type: 'put', key: Buffer.from(`b${id}/${index}`), value: Buffer.from(crashValue(id, index)) });
   operations.push({ type: 'put', key: Buffer.from(`w${writer}`), value: Buffer.from(String(id)) });
   return operations;
 }

@@ -18,7 +18,11 @@ export function isTestEngineKind(value: string | undefined): value is TestEngine
 }
 
 /** A new unopened engine of `kind` storing under `directory` (ignored for memory). */
-export function createTestEngine(kind: TestEngineKind, directory: string, log: Omit<LoggedEngineOptions, 'directory'> = {}): StorageEngine {
+export function createTestEngine(
+  kind: TestEngineKind,
+  directory: string,
+  log: Omit<LoggedEngineOptions, 'directory'> = {},
+): StorageEngine {
   switch (kind) {
     case 'memory':
       return createStorageEngine('memory');
@@ -51,15 +55,23 @@ export async function withTemporaryDirectory<T>(label: string, work: (directory:
   }
 }
 
-export async function collect(iterable: AsyncIterable<readonly [Uint8Array, Uint8Array]>): Promise<Array<[string, string]>> {
+export async function collect(
+  iterable: AsyncIterable<readonly [Uint8Array, Uint8Array]>,
+): Promise<Array<[string, string]>> {
   const out: Array<[string, string]> = [];
-  for await (const [key, value] of iterable) out.push([Buffer.from(key).toString('latin1'), Buffer.from(value).toString('latin1')]);
+  for await (const [key, value] of iterable)
+    out.push([Buffer.from(key).toString('latin1'), Buffer.from(value).toString('latin1')]);
   return out;
 }
 
 export const bytes = (text: string): Uint8Array => Buffer.from(text, 'latin1');
-export const text = (value: Uint8Array | undefined): string | undefined => (value === undefined ? undefined : Buffer.from(value).toString('latin1'));
-export const put = (key: string, value: string): BatchOperation => ({ type: 'put', key: bytes(key), value: bytes(value) });
+export const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : Buffer.from(value).toString('latin1');
+export const put = (key: string, value: string): BatchOperation => ({
+  type: 'put',
+  key: bytes(key),
+  value: bytes(value),
+});
 export const remove = (key: string): BatchOperation => ({ type: 'delete', key: bytes(key) });
 
 /**
@@ -89,11 +101,17 @@ export class GatedEngine extends MemoryEngine {
     return this.held.length;
   }
 
-  override batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  override batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     if (this.failWith !== undefined) return Promise.reject(this.failWith);
     if (operations.length === 0) return super.batch(namespace, operations, options);
     this.innerBatches++;
     if (this.gateOpen) return super.batch(namespace, operations, options);
-    return new Promise<void>((resolve, reject) => this.held.push(() => super.batch(namespace, operations, options).then(resolve, reject)));
+    return new Promise<void>((resolve, reject) =>
+      this.held.push(() => super.batch(namespace, operations, options).then(resolve, reject)),
+    );
   }
 }

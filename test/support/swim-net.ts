@@ -15,7 +15,12 @@ export interface LogLine {
   readonly fields: Readonly<Record<string, unknown>>;
 }
 
-export const swimDefaults: SwimSettings = { probeIntervalMs: 1000, probeTimeoutMs: 400, indirectProbeCount: 3, suspicionTimeoutMs: 3000 };
+export const swimDefaults: SwimSettings = {
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 400,
+  indirectProbeCount: 3,
+  suspicionTimeoutMs: 3000,
+};
 
 interface InFlight {
   readonly atMs: number;
@@ -35,13 +40,19 @@ export class SwimNet {
   readonly cut = new Set<string>();
   private queue: InFlight[] = [];
 
-  constructor(size: number, settings: SwimSettings = swimDefaults, seed = 1, readonly latencyMs = 1) {
+  constructor(
+    size: number,
+    settings: SwimSettings = swimDefaults,
+    seed = 1,
+    readonly latencyMs = 1,
+  ) {
     const ids = Array.from({ length: size }, (_, index) => asNodeId(`n${index + 1}`));
     const prng = new Prng(seed);
     for (const id of ids) {
       const output = {
         send: (to: NodeId, message: LivenessMessage) => this.send(id, to, message),
-        log: (level: string, message: string, fields: Readonly<Record<string, unknown>>) => this.logs.push({ node: id, atMs: this.nowMs, level, message, fields }),
+        log: (level: string, message: string, fields: Readonly<Record<string, unknown>>) =>
+          this.logs.push({ node: id, atMs: this.nowMs, level, message, fields }),
       };
       this.nodes.set(id, new Swim(id, ids, settings, prng.fork(), output));
     }
@@ -95,7 +106,8 @@ export class SwimNet {
   /** Every live node's belief about `member`, by observer. */
   beliefs(member: string): Map<NodeId, string> {
     const beliefs = new Map<NodeId, string>();
-    for (const [id, swim] of this.nodes) if (!this.dead.has(id) && id !== member) beliefs.set(id, swim.liveness(asNodeId(member))?.state ?? 'unknown');
+    for (const [id, swim] of this.nodes)
+      if (!this.dead.has(id) && id !== member) beliefs.set(id, swim.liveness(asNodeId(member))?.state ?? 'unknown');
     return beliefs;
   }
 

@@ -34,7 +34,20 @@ const keyArguments = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-
 /** A new CA named `name` in its own temporary directory. */
 export function createTestCa(name: string): TestCa {
   const directory = mkdtempSync(join(tmpdir(), `everwrite-ca-${name}-`));
-  openssl(directory, 'req', '-x509', ...keyArguments, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${name} test CA`);
+  openssl(
+    directory,
+    'req',
+    '-x509',
+    ...keyArguments,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name} test CA`,
+  );
   let serial = 0;
   return {
     directory,
@@ -42,9 +55,37 @@ export function createTestCa(name: string): TestCa {
     issue(node: string): IssuedCertificate {
       serial += 1;
       const prefix = `${node}-${serial}`;
-      openssl(directory, 'req', ...keyArguments, '-keyout', `${prefix}.key`, '-out', `${prefix}.csr`, '-subj', `/CN=${node}`);
+      openssl(
+        directory,
+        'req',
+        ...keyArguments,
+        '-keyout',
+        `${prefix}.key`,
+        '-out',
+        `${prefix}.csr`,
+        '-subj',
+        `/CN=${node}`,
+      );
       writeFileSync(join(directory, `${prefix}.ext`), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-      openssl(directory, 'x509', '-req', '-in', `${prefix}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(1000 + serial), '-out', `${prefix}.crt`, '-days', '2', '-extfile', `${prefix}.ext`);
+      openssl(
+        directory,
+        'x509',
+        '-req',
+        '-in',
+        `${prefix}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(1000 + serial),
+        '-out',
+        `${prefix}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${prefix}.ext`,
+      );
       return { certFile: join(directory, `${prefix}.crt`), keyFile: join(directory, `${prefix}.key`) };
     },
     remove: () => rmSync(directory, { recursive: true, force: true }),

@@ -21,7 +21,12 @@ import type { Effect, Outcome } from '../../src/core/node/effects.ts';
 import type { NodeCoreSettings } from '../../src/core/node/options.ts';
 import type { Message } from '../../src/core/protocol/messages.ts';
 import { decodeStorageKey, encodeStorageKey } from '../../src/core/protocol/storage-key.ts';
-import { decodeRecord, encodeContext, type VersionVector, type VersionedRecord } from '../../src/core/versioning/index.ts';
+import {
+  decodeRecord,
+  encodeContext,
+  type VersionVector,
+  type VersionedRecord,
+} from '../../src/core/versioning/index.ts';
 import { CoreCluster } from './core-cluster.ts';
 
 export interface TranscriptBlock {
@@ -55,8 +60,16 @@ export function parseTranscript(text: string): TranscriptBlock[] {
   return blocks;
 }
 
-export function formatTranscript(blocks: ReadonlyArray<Pick<TranscriptBlock, 'comments' | 'command' | 'expected'>>): string {
-  return blocks.map((block) => [...block.comments, block.command, '----', ...(block.expected === '' ? [] : [block.expected])].join('\n')).join('\n\n') + '\n';
+export function formatTranscript(
+  blocks: ReadonlyArray<Pick<TranscriptBlock, 'comments' | 'command' | 'expected'>>,
+): string {
+  return (
+    blocks
+      .map((block) =>
+        [...block.comments, block.command, '----', ...(block.expected === '' ? [] : [block.expected])].join('\n'),
+      )
+      .join('\n\n') + '\n'
+  );
 }
 
 const settleMs = 5_000;
@@ -73,7 +86,10 @@ function contextText(context: VersionVector): string {
 
 /** `[value@dot, ... | context]`; a tombstone's value is shown as `deleted`. */
 export function recordText(record: VersionedRecord): string {
-  const siblings = record.siblings.map((sibling) => `${sibling.stored.deleted ? 'deleted' : new TextDecoder().decode(sibling.stored.value)}@${sibling.dot.actor}:${sibling.dot.counter}`);
+  const siblings = record.siblings.map(
+    (sibling) =>
+      `${sibling.stored.deleted ? 'deleted' : new TextDecoder().decode(sibling.stored.value)}@${sibling.dot.actor}:${sibling.dot.counter}`,
+  );
   return `[${siblings.join(', ')} | ${contextText(record.context)}]`;
 }
 
@@ -162,9 +178,23 @@ export class TranscriptRunner {
 
   private readonly handlers: Record<string, (args: readonly string[]) => void> = {
     cluster: (args) => this.start(args),
-    put: ([node, key, value, ...options]) => this.request(() => this.core.put(node as string, 'b', key as string, value as string, this.contextIf(options), this.optionsOf(options))),
-    delete: ([node, key, ...options]) => this.request(() => this.core.put(node as string, 'b', key as string, '', this.contextIf(options), this.optionsOf(options), true)),
-    get: ([node, key, ...options]) => this.request(() => this.core.get(node as string, 'b', key as string, this.optionsOf(options))),
+    put: ([node, key, value, ...options]) =>
+      this.request(() =>
+        this.core.put(
+          node as string,
+          'b',
+          key as string,
+          value as string,
+          this.contextIf(options),
+          this.optionsOf(options),
+        ),
+      ),
+    delete: ([node, key, ...options]) =>
+      this.request(() =>
+        this.core.put(node as string, 'b', key as string, '', this.contextIf(options), this.optionsOf(options), true),
+      ),
+    get: ([node, key, ...options]) =>
+      this.request(() => this.core.get(node as string, 'b', key as string, this.optionsOf(options))),
     down: ([node]) => this.core.down.add(node as NodeId),
     up: ([node]) => this.core.down.delete(node as NodeId),
     run: ([ms]) => this.core.runFor(Number(ms)),
@@ -209,7 +239,9 @@ export class TranscriptRunner {
   private printRecords(key: string): void {
     const storageKey = keyOf(encodeStorageKey('b', key));
     for (const id of this.core.ids) {
-      const held = [...this.core.node(id).records.entries()].find(([recordKey]) => keyOf(Buffer.from(recordKey.split(':')[1] as string, 'hex')) === storageKey);
+      const held = [...this.core.node(id).records.entries()].find(
+        ([recordKey]) => keyOf(Buffer.from(recordKey.split(':')[1] as string, 'hex')) === storageKey,
+      );
       this.output.push(`${id} ${held === undefined ? 'nothing' : recordText(held[1])}`);
     }
   }

@@ -23,7 +23,11 @@ const intruderId = asNodeId('intruder');
 async function wrongSecret(): Promise<Record<string, unknown>> {
   let framesWritten = 0;
   const result = await dialAndHandshake({
-    host, port, secret: generateSecret(), localId: intruderId, timeoutMs: budgetMs,
+    host,
+    port,
+    secret: generateSecret(),
+    localId: intruderId,
+    timeoutMs: budgetMs,
     onProofSent: (socket) => {
       socket.write(encodeNumberedFrames(frameCount, 200));
       framesWritten = frameCount;
@@ -37,10 +41,12 @@ async function raw(): Promise<Record<string, unknown>> {
   const socket = connect({ host, port });
   socket.on('error', () => undefined);
   let disconnected = false;
-  const closed = new Promise<void>((resolve) => socket.once('close', () => {
-    disconnected = true;
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      disconnected = true;
+      resolve();
+    }),
+  );
   socket.on('connect', () => socket.write(encodeNumberedFrames(frameCount, 200)));
   await Promise.race([closed, sleep(budgetMs, undefined, { ref: false })]);
   const closedByPeer = disconnected;
@@ -51,8 +57,12 @@ async function raw(): Promise<Record<string, unknown>> {
 async function transport(): Promise<Record<string, unknown>> {
   const target = asNodeId(targetText);
   const intruder = new TcpTransport({
-    nodeId: intruderId, listen: { host: '127.0.0.1', port: 0 }, secret: generateSecret(),
-    peers: new Map([[target, { host, port }]]), reconnectDelayMinMs: 10, reconnectDelayMaxMs: 50,
+    nodeId: intruderId,
+    listen: { host: '127.0.0.1', port: 0 },
+    secret: generateSecret(),
+    peers: new Map([[target, { host, port }]]),
+    reconnectDelayMinMs: 10,
+    reconnectDelayMaxMs: 50,
   });
   await intruder.start();
   const frame = Buffer.alloc(200, 1);
@@ -63,7 +73,13 @@ async function transport(): Promise<Record<string, unknown>> {
   }
   const metrics = intruder.metricsSnapshot();
   await intruder.stop();
-  return { outcome: 'transport', framesQueued: metrics.framesQueued, framesWritten: metrics.framesWritten, handshakesFailed: metrics.handshakesFailed, disconnected: metrics.handshakesFailed > 0 };
+  return {
+    outcome: 'transport',
+    framesQueued: metrics.framesQueued,
+    framesWritten: metrics.framesWritten,
+    handshakesFailed: metrics.handshakesFailed,
+    disconnected: metrics.handshakesFailed > 0,
+  };
 }
 
 const modes: Record<string, () => Promise<Record<string, unknown>>> = { 'wrong-secret': wrongSecret, raw, transport };

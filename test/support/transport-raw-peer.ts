@@ -45,16 +45,24 @@ export function dialAndHandshake(options: RawDialOptions): Promise<RawDialResult
       if (outcome !== 'authenticated') socket.destroy();
       resolve({ socket, outcome, closed });
     };
-    const handshake = new Handshake({ role: 'dialer', secret: options.secret, localId: options.localId, ...(options.expectedPeerId === undefined ? {} : { expectedPeerId: options.expectedPeerId }) });
-    const reader = new FrameReader({
-      onFrame(message) {
-        const step = handshake.receive(message);
-        if (step.reply !== undefined) socket.write(encodeFrame(step.reply));
-        if (step.status === 'continue') options.onProofSent?.(socket);
-        if (step.status !== 'continue') finish(step.status === 'authenticated' ? 'authenticated' : 'rejected');
+    const handshake = new Handshake({
+      role: 'dialer',
+      secret: options.secret,
+      localId: options.localId,
+      ...(options.expectedPeerId === undefined ? {} : { expectedPeerId: options.expectedPeerId }),
+    });
+    const reader = new FrameReader(
+      {
+        onFrame(message) {
+          const step = handshake.receive(message);
+          if (step.reply !== undefined) socket.write(encodeFrame(step.reply));
+          if (step.status === 'continue') options.onProofSent?.(socket);
+          if (step.status !== 'continue') finish(step.status === 'authenticated' ? 'authenticated' : 'rejected');
+        },
+        onOversizeFrame: () => finish('rejected'),
       },
-      onOversizeFrame: () => finish('rejected'),
-    }, handshakeMessageBytesMax);
+      handshakeMessageBytesMax,
+    );
     socket.on('error', () => undefined);
     socket.on('connect', () => socket.write(encodeFrame(handshake.opening() as Uint8Array)));
     socket.on('data', (chunk: Buffer) => reader.push(chunk));
@@ -70,7 +78,10 @@ export function encodeNumberedFrames(count: number, frameBytes: number): Buffer 
     frame.writeUInt32BE(i, 0);
     frames.push(frame);
   }
-  return encodeFrames(frames, frames.reduce((sum, frame) => sum + frameHeaderBytes + frame.length, 0));
+  return encodeFrames(
+    frames,
+    frames.reduce((sum, frame) => sum + frameHeaderBytes + frame.length, 0),
+  );
 }
 
 export interface RawAcceptor {
@@ -107,23 +118,27 @@ export async function startRawAcceptor(options: RawAcceptorOptions): Promise<Raw
     const index = outcomes.push('closed') - 1;
     bytesAfterHandshake.push(0);
     const handshake = new Handshake({ role: 'acceptor', secret: options.secret, localId: options.localId });
-    const reader = new FrameReader({
-      onFrame(message) {
-        const step = handshake.receive(message);
-        if (step.reply !== undefined) socket.write(encodeFrame(step.reply));
-        if (step.status === 'failed') {
-          outcomes[index] = 'rejected';
-          reader.stop();
-          if (options.forgeProof === true) socket.write(encodeFrame(Buffer.concat([Buffer.from('EWP1', 'latin1'), Buffer.alloc(32, 7)])));
-          else socket.destroy();
-        } else if (step.status === 'authenticated') {
-          outcomes[index] = 'authenticated';
-          reader.stop();
-          if (options.pauseAfterHandshake) socket.pause();
-        }
+    const reader = new FrameReader(
+      {
+        onFrame(message) {
+          const step = handshake.receive(message);
+          if (step.reply !== undefined) socket.write(encodeFrame(step.reply));
+          if (step.status === 'failed') {
+            outcomes[index] = 'rejected';
+            reader.stop();
+            if (options.forgeProof === true)
+              socket.write(encodeFrame(Buffer.concat([Buffer.from('EWP1', 'latin1'), Buffer.alloc(32, 7)])));
+            else socket.destroy();
+          } else if (step.status === 'authenticated') {
+            outcomes[index] = 'authenticated';
+            reader.stop();
+            if (options.pauseAfterHandshake) socket.pause();
+          }
+        },
+        onOversizeFrame: () => socket.destroy(),
       },
-      onOversizeFrame: () => socket.destroy(),
-    }, handshakeMessageBytesMax);
+      handshakeMessageBytesMax,
+    );
     socket.on('data', (chunk: Buffer) => {
       if (reader.isStopped) bytesAfterHandshake[index] = (bytesAfterHandshake[index] ?? 0) + chunk.length;
       else reader.push(chunk);

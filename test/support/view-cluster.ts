@@ -5,7 +5,13 @@
 // tested deterministically and fast. Faults are explicit: a crashed node neither receives nor
 // answers; `intercept` sees every message and may drop it.
 import { asNodeId, type NodeId } from '../../src/core/base/ids.ts';
-import { commitPlan, firstView, type ClusterView, type PlanChange, type ViewMember } from '../../src/core/cluster-view/index.ts';
+import {
+  commitPlan,
+  firstView,
+  type ClusterView,
+  type PlanChange,
+  type ViewMember,
+} from '../../src/core/cluster-view/index.ts';
 import type { Effect, HandoffProgress, Outcome } from '../../src/core/node/effects.ts';
 import type { Event, StoreResult } from '../../src/core/node/events.ts';
 import { NodeCore } from '../../src/core/node/node-core.ts';
@@ -33,15 +39,22 @@ export interface ViewNode {
   incarnation: number;
 }
 
-export const recordKey = (partition: number, storageKey: Uint8Array): string => `${partition}:${Buffer.from(storageKey).toString('hex')}`;
-const progressKey = (progress: HandoffProgress): string => `${progress.viewVersion}/${progress.partition}/${progress.target}`;
+export const recordKey = (partition: number, storageKey: Uint8Array): string =>
+  `${partition}:${Buffer.from(storageKey).toString('hex')}`;
+const progressKey = (progress: HandoffProgress): string =>
+  `${progress.viewVersion}/${progress.partition}/${progress.target}`;
 
 export class ViewCluster {
   nowMs = 0;
   readonly nodes = new Map<NodeId, ViewNode>();
   readonly crashed = new Set<NodeId>();
   readonly outcomes = new Map<number, Outcome>();
-  readonly logs: Array<{ readonly node: NodeId; readonly level: string; readonly message: string; readonly fields?: Readonly<Record<string, unknown>> }> = [];
+  readonly logs: Array<{
+    readonly node: NodeId;
+    readonly level: string;
+    readonly message: string;
+    readonly fields?: Readonly<Record<string, unknown>>;
+  }> = [];
   /** Every message, before delivery; false drops it. */
   intercept: ((from: NodeId, to: NodeId, message: Message) => boolean) | undefined;
   private queue: Scheduled[] = [];
@@ -57,8 +70,23 @@ export class ViewCluster {
     for (const member of view.members) this.start(member.id, view, new Map(), new Map());
   }
 
-  private start(id: NodeId, view: ClusterView, records: Map<string, VersionedRecord>, progress: Map<string, HandoffProgress>, incarnation = 1): void {
-    const core = new NodeCore({ self: id, actor: actorOf(id, incarnation), ring: view.ring, view, md5, settings: this.settings, idBase: incarnation * 2 ** 32, handoffProgress: [...progress.values()] });
+  private start(
+    id: NodeId,
+    view: ClusterView,
+    records: Map<string, VersionedRecord>,
+    progress: Map<string, HandoffProgress>,
+    incarnation = 1,
+  ): void {
+    const core = new NodeCore({
+      self: id,
+      actor: actorOf(id, incarnation),
+      ring: view.ring,
+      view,
+      md5,
+      settings: this.settings,
+      idBase: incarnation * 2 ** 32,
+      handoffProgress: [...progress.values()],
+    });
     this.nodes.set(id, { core, records, progress, view, dropped: [], leftAtVersion: undefined, incarnation });
   }
 
@@ -109,7 +137,17 @@ export class ViewCluster {
   put(at: string, bucket: string, key: string, value: string, options: { readonly w?: number } = {}): number {
     const requestId = this.nextRequestId++;
     const write = { value: new TextEncoder().encode(value), contentType: 'text/plain', deleted: false };
-    this.schedule(asNodeId(at), 0, (nowMs) => ({ type: 'clientPut', nowMs, requestId, bucket, key, context: undefined, write, realtimeMs: 1_700_000_000_000 + nowMs, options }));
+    this.schedule(asNodeId(at), 0, (nowMs) => ({
+      type: 'clientPut',
+      nowMs,
+      requestId,
+      bucket,
+      key,
+      context: undefined,
+      write,
+      realtimeMs: 1_700_000_000_000 + nowMs,
+      options,
+    }));
     return requestId;
   }
 
@@ -184,11 +222,18 @@ export class ViewCluster {
   }
 
   private execute(from: NodeId, node: ViewNode, effect: Effect): void {
-    const done = (token: number, result: StoreResult): void => this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
+    const done = (token: number, result: StoreResult): void =>
+      this.schedule(from, 0, (nowMs) => ({ type: 'storeDone', nowMs, token, result }));
     switch (effect.type) {
       case 'send':
         if (this.intercept !== undefined && !this.intercept(from, effect.to, effect.message)) return;
-        if (!this.crashed.has(effect.to) && this.nodes.has(effect.to)) this.schedule(effect.to, this.latencyMs, (nowMs) => ({ type: 'message', nowMs, from, message: effect.message }));
+        if (!this.crashed.has(effect.to) && this.nodes.has(effect.to))
+          this.schedule(effect.to, this.latencyMs, (nowMs) => ({
+            type: 'message',
+            nowMs,
+            from,
+            message: effect.message,
+          }));
         return;
       case 'reply':
         this.outcomes.set(effect.requestId, effect.outcome);
@@ -197,7 +242,10 @@ export class ViewCluster {
         this.schedule(from, effect.delayMs, (nowMs) => ({ type: 'timerFired', nowMs, timerId: effect.timerId }));
         return;
       case 'storeRead':
-        return done(effect.token, { ok: true, record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord });
+        return done(effect.token, {
+          ok: true,
+          record: node.records.get(recordKey(effect.partition, effect.storageKey)) ?? emptyRecord,
+        });
       case 'storeUpdate': {
         const key = recordKey(effect.partition, effect.storageKey);
         const next = mintVersion(node.records.get(key) ?? emptyRecord, effect);
@@ -217,7 +265,10 @@ export class ViewCluster {
           .filter(([key]) => key.startsWith(prefix) && key.slice(prefix.length) >= startHex)
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           .slice(0, effect.limit)
-          .map(([key, record]) => ({ storageKey: new Uint8Array(Buffer.from(key.slice(prefix.length), 'hex')), encoded: new Uint8Array(encodeRecord(record)) }));
+          .map(([key, record]) => ({
+            storageKey: new Uint8Array(Buffer.from(key.slice(prefix.length), 'hex')),
+            encoded: new Uint8Array(encodeRecord(record)),
+          }));
         this.schedule(from, 0, (nowMs) => ({ type: 'storeScanned', nowMs, scanId: effect.scanId, ok: true, entries }));
         return;
       }
@@ -231,17 +282,24 @@ export class ViewCluster {
         node.progress.set(progressKey(effect.progress), effect.progress);
         return;
       case 'handoffProgressClear':
-        for (const [key, progress] of node.progress) if (progress.viewVersion <= effect.viewVersionMax) node.progress.delete(key);
+        for (const [key, progress] of node.progress)
+          if (progress.viewVersion <= effect.viewVersionMax) node.progress.delete(key);
         return;
       case 'storeDropPartition':
         node.dropped.push(effect.partition);
-        for (const key of [...node.records.keys()]) if (key.startsWith(`${effect.partition}:`)) node.records.delete(key);
+        for (const key of [...node.records.keys()])
+          if (key.startsWith(`${effect.partition}:`)) node.records.delete(key);
         return;
       case 'leftCluster':
         node.leftAtVersion = effect.viewVersion;
         return;
       case 'log':
-        this.logs.push({ node: from, level: effect.level, message: effect.message, ...(effect.fields === undefined ? {} : { fields: effect.fields }) });
+        this.logs.push({
+          node: from,
+          level: effect.level,
+          message: effect.message,
+          ...(effect.fields === undefined ? {} : { fields: effect.fields }),
+        });
         return;
       default:
         return;

@@ -16,7 +16,12 @@ import { isOwnMachine } from './loopback.ts';
 export type LoginResult =
   | { readonly ok: true; readonly user: UserEntry }
   | { readonly ok: false; readonly code: 'EVERWRITE_UNAUTHENTICATED'; readonly message: string }
-  | { readonly ok: false; readonly code: 'EVERWRITE_AUTH_RATE_LIMITED'; readonly message: string; readonly retryAfterMs: number };
+  | {
+      readonly ok: false;
+      readonly code: 'EVERWRITE_AUTH_RATE_LIMITED';
+      readonly message: string;
+      readonly retryAfterMs: number;
+    };
 
 export interface AuthenticatorOptions {
   readonly directory: UserDirectory;
@@ -76,7 +81,11 @@ export class Authenticator {
     const refused = this.rateLimited(address);
     if (refused !== undefined) return refused;
     const user = this.directory.user(name);
-    if (user !== undefined && Buffer.byteLength(password) <= passwordLimits.bytesMax && (await this.passwordMatches(user, password))) {
+    if (
+      user !== undefined &&
+      Buffer.byteLength(password) <= passwordLimits.bytesMax &&
+      (await this.passwordMatches(user, password))
+    ) {
       // The user may have been removed or changed while scrypt ran.
       const current = this.directory.user(name);
       if (current !== undefined && current.passwordHash === user.passwordHash) return { ok: true, user: current };
@@ -95,17 +104,29 @@ export class Authenticator {
   private rateLimited(address: string): LoginResult | undefined {
     const retryAfterMs = this.limiter.retryAfterMs(address, this.nowMs());
     if (retryAfterMs === 0) return undefined;
-    return { ok: false, code: 'EVERWRITE_AUTH_RATE_LIMITED', message: `too many failed logins from your address; retry in ${retryAfterMs} ms`, retryAfterMs };
+    return {
+      ok: false,
+      code: 'EVERWRITE_AUTH_RATE_LIMITED',
+      message: `too many failed logins from your address; retry in ${retryAfterMs} ms`,
+      retryAfterMs,
+    };
   }
 
   private failed(address: string, via: string, name: string): LoginResult {
     this.limiter.recordFailure(address, this.nowMs());
-    this.logger.warn({ event: 'login_failed', user: name.slice(0, loggedNameCharactersMax), address, via }, 'failed login');
+    this.logger.warn(
+      { event: 'login_failed', user: name.slice(0, loggedNameCharactersMax), address, via },
+      'failed login',
+    );
     return { ok: false, code: 'EVERWRITE_UNAUTHENTICATED', message: wrongCredentials };
   }
 
   private async passwordMatches(user: UserEntry, password: string): Promise<boolean> {
-    const cacheKey = createHmac('sha256', this.cacheKey).update(user.name).update('\u0000').update(password).digest('base64');
+    const cacheKey = createHmac('sha256', this.cacheKey)
+      .update(user.name)
+      .update('\u0000')
+      .update(password)
+      .digest('base64');
     if (this.verified.get(cacheKey) === user.passwordHash) return true;
     if (!(await verifyPassword(password, user.passwordHash))) return false;
     this.verified.delete(cacheKey);

@@ -13,7 +13,11 @@ export interface LoginLimiterOptions {
   readonly addressesTrackedMax: number;
 }
 
-export const loginLimiterDefaults: LoginLimiterOptions = Object.freeze({ failuresPerWindowMax: 10, windowMs: 60_000, addressesTrackedMax: 10_000 });
+export const loginLimiterDefaults: LoginLimiterOptions = Object.freeze({
+  failuresPerWindowMax: 10,
+  windowMs: 60_000,
+  addressesTrackedMax: 10_000,
+});
 
 interface Failures {
   count: number;
@@ -41,7 +45,8 @@ export class LoginLimiter {
     entry.count += 1;
     // Re-inserted, so the map's order is the order of last failure: the first key is the stalest.
     this.failures.delete(address);
-    while (this.failures.size >= this.options.addressesTrackedMax) this.failures.delete(this.failures.keys().next().value as string);
+    while (this.failures.size >= this.options.addressesTrackedMax)
+      this.failures.delete(this.failures.keys().next().value as string);
     this.failures.set(address, entry);
   }
 

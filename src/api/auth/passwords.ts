@@ -19,7 +19,9 @@ export const passwordLimits = Object.freeze({ charactersMin: 8, bytesMax: 256 })
 
 function scryptAsync(password: string, salt: Buffer, N: number, r: number, p: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scrypt(password, salt, hashBytes, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (error, key) => (error === null ? resolve(key) : reject(error)));
+    scrypt(password, salt, hashBytes, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (error, key) =>
+      error === null ? resolve(key) : reject(error),
+    );
   });
 }
 
@@ -36,7 +38,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  if (![N, r, p].every((value) => Number.isSafeInteger(value) && value >= 1) || N > costMax || r > 16 || p > 4) return false;
+  if (![N, r, p].every((value) => Number.isSafeInteger(value) && value >= 1) || N > costMax || r > 16 || p > 4)
+    return false;
   const salt = Buffer.from(parts[4] as string, 'base64url');
   const expected = Buffer.from(parts[5] as string, 'base64url');
   if (expected.length !== hashBytes) return false;
@@ -49,8 +52,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
 
 /** Why `password` may not be set, or undefined when it may. */
 export function passwordProblem(password: string): string | undefined {
-  if (password.length < passwordLimits.charactersMin) return `a password has at least ${passwordLimits.charactersMin} characters`;
-  if (Buffer.byteLength(password) > passwordLimits.bytesMax) return `a password has at most ${passwordLimits.bytesMax} bytes`;
+  if (password.length < passwordLimits.charactersMin)
+    return `a password has at least ${passwordLimits.charactersMin} characters`;
+  if (Buffer.byteLength(password) > passwordLimits.bytesMax)
+    return `a password has at most ${passwordLimits.bytesMax} bytes`;
   return undefined;
 }
 

@@ -29,7 +29,11 @@ export function parseJsonObject(body: Uint8Array): Readonly<Record<string, unkno
 /** Partial update: the JSON object's fields are validated by the service, which answers the new props. */
 export async function putProps(context: ServerContext, exchange: Exchange): Promise<void> {
   const bucket = decodeBucket(exchange.rawBucket, context.options.limits);
-  const limit = { bytesMax: context.options.jsonBodyBytesMax, code: 'EVERWRITE_VALUE_TOO_LARGE', what: 'props body' } as const;
+  const limit = {
+    bytesMax: context.options.jsonBodyBytesMax,
+    code: 'EVERWRITE_VALUE_TOO_LARGE',
+    what: 'props body',
+  } as const;
   const patch = parseJsonObject(await readBody(exchange.request, exchange.response, limit));
   sendJson(exchange.response, 200, await context.service.setBucketProps(bucket, patch));
 }
@@ -67,7 +71,8 @@ export async function getMetrics(context: ServerContext, exchange: Exchange): Pr
 /** GET /admin/aae: anti-entropy per partition (decision 0016). */
 export function getAntiEntropy(context: ServerContext, exchange: Exchange): Promise<void> {
   const report = context.service.antiEntropy?.();
-  if (report === undefined) sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node runs no anti-entropy');
+  if (report === undefined)
+    sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node runs no anti-entropy');
   else sendJson(exchange.response, 200, report);
   return Promise.resolve();
 }
@@ -75,7 +80,8 @@ export function getAntiEntropy(context: ServerContext, exchange: Exchange): Prom
 /** POST /admin/aae[?partition=P]: exchange now; answers the report (progress is read with GET). */
 export function postAntiEntropy(context: ServerContext, exchange: Exchange): Promise<void> {
   const raw = new URLSearchParams(exchange.rawQuery).get('partition');
-  if (raw !== null && !/^[0-9]{1,6}$/.test(raw)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'partition must be a non-negative integer');
+  if (raw !== null && !/^[0-9]{1,6}$/.test(raw))
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'partition must be a non-negative integer');
   const service = context.service;
   if (service.requestAntiEntropy === undefined) {
     sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node runs no anti-entropy');

@@ -37,8 +37,10 @@ function basicCredentials(encoded: string): { name: string; password: string } {
 /** The user the request's credentials name; throws 400 (malformed), 401 (missing or wrong) or 429 (too many failures). */
 async function authenticate(auth: Authenticator, exchange: Exchange, address: string): Promise<UserEntry> {
   const header = exchange.request.headers.authorization;
-  if (header === undefined || header === '') throw unauthenticated(exchange, 'authentication required: send Authorization: Basic or Bearer');
-  if (header.length > authorizationCharactersMax) throw badAuthorization(`longer than ${authorizationCharactersMax} characters`);
+  if (header === undefined || header === '')
+    throw unauthenticated(exchange, 'authentication required: send Authorization: Basic or Bearer');
+  if (header.length > authorizationCharactersMax)
+    throw badAuthorization(`longer than ${authorizationCharactersMax} characters`);
   const space = header.indexOf(' ');
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   const credentials = space < 0 ? '' : header.slice(space + 1).trim();
@@ -73,14 +75,23 @@ function bucketOf(exchange: Exchange): string {
  * Throws unless the request may run its handler under `rule`. Resolves with the caller's user, or
  * undefined when no credentials were needed.
  */
-export async function authorize(context: ServerContext, exchange: Exchange, rule: AccessRule | undefined, address: string): Promise<UserEntry | undefined> {
+export async function authorize(
+  context: ServerContext,
+  exchange: Exchange,
+  rule: AccessRule | undefined,
+  address: string,
+): Promise<UserEntry | undefined> {
   const auth = context.auth;
-  if (rule === undefined) throw new EverwriteError('EVERWRITE_FORBIDDEN', `${exchange.route.template} has no access rule`);
+  if (rule === undefined)
+    throw new EverwriteError('EVERWRITE_FORBIDDEN', `${exchange.route.template} has no access rule`);
   if (auth === undefined || !auth.required || rule === 'public') return undefined;
   if (exchange.route === routes.metrics && context.options.metricsPublic) return undefined;
   const user = await authenticate(auth, exchange, address);
   if (!allows(user, rule, bucketOf(exchange))) {
-    throw new EverwriteError('EVERWRITE_FORBIDDEN', `user ${user.name} may not ${exchange.request.method ?? 'GET'} ${exchange.route.template}${rule === 'read' || rule === 'write' ? ` (needs ${rule} on this bucket)` : ` (needs ${rule})`}`);
+    throw new EverwriteError(
+      'EVERWRITE_FORBIDDEN',
+      `user ${user.name} may not ${exchange.request.method ?? 'GET'} ${exchange.route.template}${rule === 'read' || rule === 'write' ? ` (needs ${rule} on this bucket)` : ` (needs ${rule})`}`,
+    );
   }
   return user;
 }

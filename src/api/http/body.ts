@@ -97,7 +97,9 @@ function onClose(this: ReadingRequest): void {
   const reading = this[readingKey];
   if (reading === undefined || reading.settled) return;
   settle(reading, this);
-  reading.reject(new EverwriteError('EVERWRITE_BAD_REQUEST', 'client closed the connection before the body was complete'));
+  reading.reject(
+    new EverwriteError('EVERWRITE_BAD_REQUEST', 'client closed the connection before the body was complete'),
+  );
 }
 
 function declaredLength(request: IncomingMessage): number | undefined {

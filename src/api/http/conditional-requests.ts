@@ -9,7 +9,14 @@ import { EverwriteError } from '../../core/base/errors.ts';
 import type { GetResult, RequestOptions } from '../../runtime/service.ts';
 import { contextHeaderKey, contextHeaderName, readContextHeader } from '../../core/protocol/http-contract.ts';
 import type { Exchange, ServerContext } from './exchange.ts';
-import { conditionalStateOf, entityTagOf, evaluatePreconditions, preconditionFailed, readPreconditions, type Preconditions } from './preconditions.ts';
+import {
+  conditionalStateOf,
+  entityTagOf,
+  evaluatePreconditions,
+  preconditionFailed,
+  readPreconditions,
+  type Preconditions,
+} from './preconditions.ts';
 import type { KeyAddress } from './request-input.ts';
 
 /** Sets the ETag of a state with live versions; none for a key absent or deleted. */
@@ -21,7 +28,10 @@ export function setEntityTag(response: ServerResponse, context: string): void {
 /** The check read of a conditional write uses the request's R and timeout; W belongs to the write. */
 function readOptionsOf(options: RequestOptions | undefined): RequestOptions | undefined {
   if (options === undefined) return undefined;
-  return { ...(options.r === undefined ? {} : { r: options.r }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
+  return {
+    ...(options.r === undefined ? {} : { r: options.r }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
 }
 
 /**
@@ -29,13 +39,21 @@ function readOptionsOf(options: RequestOptions | undefined): RequestOptions | un
  * has preconditions, the context of the quorum read they were checked against (412 when they fail).
  * Both at once is refused: the write could honour only one of them.
  */
-export async function writeContextOf(context: ServerContext, exchange: Exchange, address: KeyAddress, options: RequestOptions | undefined): Promise<string | undefined> {
+export async function writeContextOf(
+  context: ServerContext,
+  exchange: Exchange,
+  address: KeyAddress,
+  options: RequestOptions | undefined,
+): Promise<string | undefined> {
   const { headers } = exchange.request;
   const preconditions = readPreconditions(headers, true);
   const headerContext = readContextHeader(headers[contextHeaderKey]);
   if (preconditions === undefined) return headerContext;
   if (headerContext !== undefined) {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `send ${contextHeaderName} or a precondition (If-Match, If-None-Match), not both: a conditional write goes with the context its precondition was checked against`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `send ${contextHeaderName} or a precondition (If-Match, If-None-Match), not both: a conditional write goes with the context its precondition was checked against`,
+    );
   }
   const current = await context.service.get(address.bucket, address.key, readOptionsOf(options));
   const state = conditionalStateOf(current);
@@ -48,7 +66,11 @@ export async function writeContextOf(context: ServerContext, exchange: Exchange,
  * costs nothing) decide it (304 Not Modified, 412) and returns true;
  * false when the read is to be answered as usual.
  */
-export function answeredByPreconditions(exchange: Exchange, preconditions: Preconditions | undefined, result: GetResult): boolean {
+export function answeredByPreconditions(
+  exchange: Exchange,
+  preconditions: Preconditions | undefined,
+  result: GetResult,
+): boolean {
   if (preconditions === undefined) return false;
   const state = conditionalStateOf(result);
   const outcome = evaluatePreconditions(preconditions, state, false);

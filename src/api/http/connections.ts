@@ -37,8 +37,16 @@ function refusal(status: number, code: string, message: string): Buffer {
   );
 }
 
-const serverFullAnswer = refusal(503, 'EVERWRITE_UNAVAILABLE', 'this node holds as many HTTP connections as it allows, all busy; retry later');
-const addressFullAnswer = refusal(429, 'EVERWRITE_RATE_LIMITED', 'your address holds as many HTTP connections as this node allows one address; reuse them');
+const serverFullAnswer = refusal(
+  503,
+  'EVERWRITE_UNAVAILABLE',
+  'this node holds as many HTTP connections as it allows, all busy; retry later',
+);
+const addressFullAnswer = refusal(
+  429,
+  'EVERWRITE_RATE_LIMITED',
+  'your address holds as many HTTP connections as this node allows one address; reuse them',
+);
 
 /** Counters for operators and tests; monotonic. */
 export interface HttpConnectionStats {

@@ -12,7 +12,13 @@ const originCharactersMax = 256;
 /** How long a browser may cache a preflight answer, in seconds: configuration changes need a restart anyway. */
 const preflightMaxAgeSeconds = 600;
 /** What a cross-origin request may send: the headers the API reads. */
-const allowedRequestHeaders = ['Content-Type', contextHeaderName, 'If-Match', 'If-None-Match', 'If-Modified-Since'].join(', ');
+const allowedRequestHeaders = [
+  'Content-Type',
+  contextHeaderName,
+  'If-Match',
+  'If-None-Match',
+  'If-Modified-Since',
+].join(', ');
 /** What a cross-origin script may read of an answer beyond the CORS-safelisted headers. */
 const exposedResponseHeaders = ['ETag', contextHeaderName, 'Retry-After', 'Allow'].join(', ');
 
@@ -24,10 +30,13 @@ const originPattern = /^https?:\/\/(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\
  * Error naming the first bad entry.
  */
 export function parseCorsOrigins(values: readonly unknown[]): string[] {
-  if (values.length > corsOriginsMax) throw new Error(`at most ${corsOriginsMax} origins may be listed, got ${values.length}`);
+  if (values.length > corsOriginsMax)
+    throw new Error(`at most ${corsOriginsMax} origins may be listed, got ${values.length}`);
   return values.map((value, index) => {
     if (typeof value !== 'string' || value.length > originCharactersMax || !originPattern.test(value)) {
-      throw new Error(`entry ${index} must be an origin such as "https://app.example.com" or "http://localhost:3000" (lower case, no path, no *), got ${JSON.stringify(value)}`);
+      throw new Error(
+        `entry ${index} must be an origin such as "https://app.example.com" or "http://localhost:3000" (lower case, no path, no *), got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   });
@@ -54,7 +63,12 @@ export function applyCors(origins: ReadonlySet<string>, request: IncomingMessage
  * origin also the methods and headers it may use. An untrusted origin's preflight gets no CORS
  * headers, so the browser refuses the request it was asking about.
  */
-export function answerOptions(origins: ReadonlySet<string>, request: IncomingMessage, response: ServerResponse, allow: string): void {
+export function answerOptions(
+  origins: ReadonlySet<string>,
+  request: IncomingMessage,
+  response: ServerResponse,
+  allow: string,
+): void {
   response.statusCode = 204;
   response.setHeader('Allow', allow);
   if (trustedOrigin(origins, request) !== undefined && request.headers['access-control-request-method'] !== undefined) {

@@ -27,7 +27,13 @@ function sendReadResult(exchange: Exchange, result: GetResult): void {
   const live = firstLiveSibling(result.siblings);
   if (live === undefined) {
     const context = result.siblings.length > 0 ? result.context : undefined;
-    sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', result.siblings.length > 0 ? 'key is deleted' : 'key not found', context);
+    sendCodedError(
+      exchange.response,
+      404,
+      'EVERWRITE_NOT_FOUND',
+      result.siblings.length > 0 ? 'key is deleted' : 'key not found',
+      context,
+    );
     return;
   }
   if (result.siblings.length > 1) {
@@ -94,11 +100,23 @@ export async function getLocalKey(context: ServerContext, exchange: Exchange): P
   }
   if (result.siblings.length === 0) {
     // A reaped key's context-only record (decision 0019): what keeps older versions from coming back.
-    sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', 'this node holds only the causal context of a reaped key', result.context);
+    sendCodedError(
+      exchange.response,
+      404,
+      'EVERWRITE_NOT_FOUND',
+      'this node holds only the causal context of a reaped key',
+      result.context,
+    );
     return;
   }
   if (firstLiveSibling(result.siblings) === undefined) {
-    sendCodedError(exchange.response, 404, 'EVERWRITE_NOT_FOUND', 'this node holds only a tombstone for the key', result.context);
+    sendCodedError(
+      exchange.response,
+      404,
+      'EVERWRITE_NOT_FOUND',
+      'this node holds only a tombstone for the key',
+      result.context,
+    );
     return;
   }
   sendJson(exchange.response, 200, siblingsToJson(result), result.context);

@@ -34,26 +34,41 @@ function badQuery(message: string): never {
 export function parseListQuery(rawQuery: string): ListQuery {
   const values = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(rawQuery)) {
-    if (name !== 'keys' && name !== 'max_keys' && name !== 'continuation') badQuery(`unknown query parameter ${JSON.stringify(name)}; accepted: keys, max_keys, continuation`);
+    if (name !== 'keys' && name !== 'max_keys' && name !== 'continuation')
+      badQuery(`unknown query parameter ${JSON.stringify(name)}; accepted: keys, max_keys, continuation`);
     if (values.has(name)) badQuery(`query parameter ${name} given more than once`);
     values.set(name, value);
   }
   const keys = values.get('keys');
-  if (keys !== 'stream' && keys !== 'true') return badQuery('listing keys is expensive: ask for it with keys=stream (the whole bucket) or keys=true (one page)');
+  if (keys !== 'stream' && keys !== 'true')
+    return badQuery(
+      'listing keys is expensive: ask for it with keys=stream (the whole bucket) or keys=true (one page)',
+    );
   if (keys === 'stream') {
     if (values.size > 1) badQuery('max_keys and continuation page a keys=true listing; keys=stream takes neither');
     return { mode: 'stream' };
   }
   const maxKeys = values.get('max_keys');
-  if (maxKeys !== undefined && (!maxKeysPattern.test(maxKeys) || Number(maxKeys) > keyListLimits.pageKeysMax)) badQuery(`max_keys must be an integer from 1 to ${keyListLimits.pageKeysMax}`);
+  if (maxKeys !== undefined && (!maxKeysPattern.test(maxKeys) || Number(maxKeys) > keyListLimits.pageKeysMax))
+    badQuery(`max_keys must be an integer from 1 to ${keyListLimits.pageKeysMax}`);
   const continuation = values.get('continuation');
-  return { mode: 'page', ...(continuation === undefined ? {} : { continuation }), ...(maxKeys === undefined ? {} : { maxKeys: Number(maxKeys) }) };
+  return {
+    mode: 'page',
+    ...(continuation === undefined ? {} : { continuation }),
+    ...(maxKeys === undefined ? {} : { maxKeys: Number(maxKeys) }),
+  };
 }
 
 /** The coded partial-result marker for partitions nobody answered, or null when there were none. */
-export function partialMarker(missingPartitions: readonly number[]): { code: 'EVERWRITE_PARTIAL_LISTING'; message: string; missingPartitions: readonly number[] } | null {
+export function partialMarker(
+  missingPartitions: readonly number[],
+): { code: 'EVERWRITE_PARTIAL_LISTING'; message: string; missingPartitions: readonly number[] } | null {
   if (missingPartitions.length === 0) return null;
-  return { code: 'EVERWRITE_PARTIAL_LISTING', message: `no live replica answered for ${missingPartitions.length} partitions; their keys are not listed`, missingPartitions };
+  return {
+    code: 'EVERWRITE_PARTIAL_LISTING',
+    message: `no live replica answered for ${missingPartitions.length} partitions; their keys are not listed`,
+    missingPartitions,
+  };
 }
 
 const openListings = new WeakMap<ServerContext, { count: number }>();
@@ -62,7 +77,11 @@ const openListings = new WeakMap<ServerContext, { count: number }>();
 async function asListing(context: ServerContext, work: () => Promise<void>): Promise<void> {
   let open = openListings.get(context);
   if (open === undefined) openListings.set(context, (open = { count: 0 }));
-  if (open.count >= keyListHttpLimits.listingsMax) throw new EverwriteError('EVERWRITE_OVERLOADED', `${open.count} key listings are running on this node; try again later`);
+  if (open.count >= keyListHttpLimits.listingsMax)
+    throw new EverwriteError(
+      'EVERWRITE_OVERLOADED',
+      `${open.count} key listings are running on this node; try again later`,
+    );
   open.count += 1;
   try {
     await work();
@@ -75,14 +94,24 @@ export async function listBucketKeys(context: ServerContext, exchange: Exchange)
   const bucket = decodeBucket(exchange.rawBucket, context.options.limits);
   const query = parseListQuery(exchange.rawQuery);
   const service = context.service;
-  if (service.listKeys === undefined) throw new EverwriteError('EVERWRITE_NOT_IMPLEMENTED', 'this node cannot list keys');
-  const listing = service.listKeys(bucket, { ...(query.continuation === undefined ? {} : { cursor: query.continuation }), ...(query.maxKeys === undefined ? {} : { pageKeysMax: query.maxKeys }) });
-  await asListing(context, () => (query.mode === 'stream' ? streamListing(exchange, listing) : answerPage(exchange, listing)));
+  if (service.listKeys === undefined)
+    throw new EverwriteError('EVERWRITE_NOT_IMPLEMENTED', 'this node cannot list keys');
+  const listing = service.listKeys(bucket, {
+    ...(query.continuation === undefined ? {} : { cursor: query.continuation }),
+    ...(query.maxKeys === undefined ? {} : { pageKeysMax: query.maxKeys }),
+  });
+  await asListing(context, () =>
+    query.mode === 'stream' ? streamListing(exchange, listing) : answerPage(exchange, listing),
+  );
 }
 
 async function answerPage(exchange: Exchange, listing: KeyListing): Promise<void> {
   const page: KeyListPage = (await listing.nextPage()) ?? { keys: [], missingPartitions: [], cursor: undefined };
-  sendJson(exchange.response, 200, { keys: page.keys, continuation: page.cursor ?? null, partial: partialMarker(page.missingPartitions) });
+  sendJson(exchange.response, 200, {
+    keys: page.keys,
+    continuation: page.cursor ?? null,
+    partial: partialMarker(page.missingPartitions),
+  });
 }
 
 /** Resolves once the socket drained, false if it closed or did not drain in time. */
@@ -115,7 +144,11 @@ async function streamListing(exchange: Exchange, listing: KeyListing): Promise<v
     // A reader that went away while the page was read: stop here, not at the next write.
     if (response.destroyed) return;
     missing.push(...page.missingPartitions);
-    if (page.keys.length > 0 && !response.write(`${JSON.stringify({ keys: page.keys })}\n`) && !(await drained(exchange))) {
+    if (
+      page.keys.length > 0 &&
+      !response.write(`${JSON.stringify({ keys: page.keys })}\n`) &&
+      !(await drained(exchange))
+    ) {
       response.destroy();
       return;
     }
@@ -128,11 +161,17 @@ async function streamListing(exchange: Exchange, listing: KeyListing): Promise<v
 }
 
 /** The next page; a failure after the head went out ends the stream with an error line and answers null. */
-async function nextOrError(listing: KeyListing, response: Exchange['response']): Promise<KeyListPage | undefined | null> {
+async function nextOrError(
+  listing: KeyListing,
+  response: Exchange['response'],
+): Promise<KeyListPage | undefined | null> {
   try {
     return await listing.nextPage();
   } catch (error) {
-    const coded = error instanceof EverwriteError ? error : new EverwriteError('EVERWRITE_INTERNAL', 'the listing failed; the node logged the details');
+    const coded =
+      error instanceof EverwriteError
+        ? error
+        : new EverwriteError('EVERWRITE_INTERNAL', 'the listing failed; the node logged the details');
     response.end(`${JSON.stringify({ done: true, error: coded.toJSON() })}\n`);
     return null;
   }

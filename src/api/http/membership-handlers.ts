@@ -16,13 +16,23 @@ export const membershipBodyBytesMax = 8 * 1024;
 /** The service, or a 501 answered: a server started without one (a test double) has no membership. */
 function membershipOf(context: ServerContext, exchange: Exchange): MembershipService | undefined {
   const membership = context.membership;
-  if (membership === undefined) sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', `${exchange.route.template} is not available: this node runs without a cluster view`);
+  if (membership === undefined)
+    sendCodedError(
+      exchange.response,
+      501,
+      'EVERWRITE_NOT_IMPLEMENTED',
+      `${exchange.route.template} is not available: this node runs without a cluster view`,
+    );
   return membership;
 }
 
 /** The JSON object body; an empty body is an empty object. */
 async function readJsonBody(exchange: Exchange): Promise<Readonly<Record<string, unknown>>> {
-  const body = await readBody(exchange.request, exchange.response, { bytesMax: membershipBodyBytesMax, code: 'EVERWRITE_VALUE_TOO_LARGE', what: 'membership request body' });
+  const body = await readBody(exchange.request, exchange.response, {
+    bytesMax: membershipBodyBytesMax,
+    code: 'EVERWRITE_VALUE_TOO_LARGE',
+    what: 'membership request body',
+  });
   return body.length === 0 ? {} : parseJsonObject(body);
 }
 
@@ -31,11 +41,15 @@ function redirectedToClaimant(membership: MembershipService, exchange: Exchange,
   const claimant = membership.claimantRedirect();
   if (claimant === undefined) return false;
   const path = (exchange.request.url ?? exchange.route.template).split('?')[0] as string;
-  const separator = exchange.rawQuery === '' ? (query === '' ? '' : '?') : `?${exchange.rawQuery}${query === '' ? '' : '&'}`;
+  const separator =
+    exchange.rawQuery === '' ? (query === '' ? '' : '?') : `?${exchange.rawQuery}${query === '' ? '' : '&'}`;
   // Over HTTPS the claimant serves HTTPS too (TLS is set for the whole cluster, decision 0026).
   const scheme = (exchange.request.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
   exchange.response.setHeader('Location', `${scheme}://${claimant}${path}${separator}${query}`);
-  sendJson(exchange.response, 307, { message: `membership plans are staged and committed at the claimant, ${claimant}`, claimant });
+  sendJson(exchange.response, 307, {
+    message: `membership plans are staged and committed at the claimant, ${claimant}`,
+    claimant,
+  });
   return true;
 }
 
@@ -50,7 +64,11 @@ export async function postJoin(context: ServerContext, exchange: Exchange): Prom
   const membership = membershipOf(context, exchange);
   if (membership === undefined) return;
   const body = await readJsonBody(exchange);
-  if (typeof body.seed !== 'string') throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body must be {"seed": "host:port"}: the HTTP address of a member of the cluster to join');
+  if (typeof body.seed !== 'string')
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      'body must be {"seed": "host:port"}: the HTTP address of a member of the cluster to join',
+    );
   // The operator's credentials go on to the seed: a cluster with users stages a join only for an admin.
   sendJson(exchange.response, 202, await membership.join(body.seed, exchange.request.headers.authorization));
 }
@@ -81,20 +99,23 @@ export async function postRemove(context: ServerContext, exchange: Exchange): Pr
   const membership = membershipOf(context, exchange);
   if (membership === undefined) return;
   const node = optionalNode((await readJsonBody(exchange)).node);
-  if (node === undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body must be {"node": id}: the member to remove');
+  if (node === undefined)
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'body must be {"node": id}: the member to remove');
   if (redirectedToClaimant(membership, exchange)) return;
   sendJson(exchange.response, 200, membership.remove(node));
 }
 
 export function getPlan(context: ServerContext, exchange: Exchange): Promise<void> {
   const membership = membershipOf(context, exchange);
-  if (membership !== undefined && !redirectedToClaimant(membership, exchange)) sendJson(exchange.response, 200, membership.planReport());
+  if (membership !== undefined && !redirectedToClaimant(membership, exchange))
+    sendJson(exchange.response, 200, membership.planReport());
   return Promise.resolve();
 }
 
 export function deletePlan(context: ServerContext, exchange: Exchange): Promise<void> {
   const membership = membershipOf(context, exchange);
-  if (membership !== undefined && !redirectedToClaimant(membership, exchange)) sendJson(exchange.response, 200, membership.clearPlan());
+  if (membership !== undefined && !redirectedToClaimant(membership, exchange))
+    sendJson(exchange.response, 200, membership.clearPlan());
   return Promise.resolve();
 }
 

@@ -34,7 +34,13 @@ export class HttpMetrics {
       labelNames: ['route', 'method', 'status'],
       registers: [this.registry],
     });
-    this.duration = new FastHistogram(this.registry, 'everwrite_http_request_duration_seconds', 'Time from receiving a request to finishing its answer, by route template and method.', ['route', 'method'], latencyBucketsSeconds);
+    this.duration = new FastHistogram(
+      this.registry,
+      'everwrite_http_request_duration_seconds',
+      'Time from receiving a request to finishing its answer, by route template and method.',
+      ['route', 'method'],
+      latencyBucketsSeconds,
+    );
   }
 
   /** Records one answered request. `route` is a template ("/buckets/{bucket}/keys/{key}"), never a raw path. */
@@ -64,7 +70,12 @@ export class HttpMetrics {
   }
 }
 
-const antiEntropyGaugeNames = ['everwrite_aae_trees_ready', 'everwrite_aae_keys_repaired', 'everwrite_aae_bytes_exchanged', 'everwrite_aae_last_exchange_age_seconds'] as const;
+const antiEntropyGaugeNames = [
+  'everwrite_aae_trees_ready',
+  'everwrite_aae_keys_repaired',
+  'everwrite_aae_bytes_exchanged',
+  'everwrite_aae_last_exchange_age_seconds',
+] as const;
 
 /** Per partition (at most the ring's partition count of series each): what GET /admin/aae shows. */
 function registerAntiEntropyGauges(registry: Registry, antiEntropy: () => AntiEntropyReport): void {
@@ -79,7 +90,12 @@ function registerAntiEntropyGauges(registry: Registry, antiEntropy: () => AntiEn
       this.set(read().treesReady);
     },
   });
-  const perPartition = (name: string, help: string, value: (entry: AntiEntropyReport['partitions'][number]) => number | undefined, last = false): void => {
+  const perPartition = (
+    name: string,
+    help: string,
+    value: (entry: AntiEntropyReport['partitions'][number]) => number | undefined,
+    last = false,
+  ): void => {
     new Gauge({
       name,
       help,
@@ -95,7 +111,20 @@ function registerAntiEntropyGauges(registry: Registry, antiEntropy: () => AntiEn
       },
     });
   };
-  perPartition('everwrite_aae_keys_repaired', 'Differing keys anti-entropy reconciled, by partition, since the node started.', (entry) => entry.keysRepaired);
-  perPartition('everwrite_aae_bytes_exchanged', 'Bytes of tree hashes, leaf entries and records anti-entropy exchanged, by partition, since the node started.', (entry) => entry.bytesExchanged);
-  perPartition('everwrite_aae_last_exchange_age_seconds', 'Seconds since the last finished exchange of the partition.', (entry) => (entry.lastExchangeAgoMs === null ? undefined : entry.lastExchangeAgoMs / 1000), true);
+  perPartition(
+    'everwrite_aae_keys_repaired',
+    'Differing keys anti-entropy reconciled, by partition, since the node started.',
+    (entry) => entry.keysRepaired,
+  );
+  perPartition(
+    'everwrite_aae_bytes_exchanged',
+    'Bytes of tree hashes, leaf entries and records anti-entropy exchanged, by partition, since the node started.',
+    (entry) => entry.bytesExchanged,
+  );
+  perPartition(
+    'everwrite_aae_last_exchange_age_seconds',
+    'Seconds since the last finished exchange of the partition.',
+    (entry) => (entry.lastExchangeAgoMs === null ? undefined : entry.lastExchangeAgoMs / 1000),
+    true,
+  );
 }

@@ -47,7 +47,8 @@ export function getDashboardAsset(_context: ServerContext, exchange: Exchange): 
 
 /** GET /admin/stats: per operation the last minute second by second, hints pending and event totals. */
 export function getStats(context: ServerContext, exchange: Exchange): Promise<void> {
-  if (context.liveStats === undefined) sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node keeps no live statistics');
+  if (context.liveStats === undefined)
+    sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node keeps no live statistics');
   else sendJson(exchange.response, 200, context.liveStats());
   return Promise.resolve();
 }
@@ -56,14 +57,24 @@ export function getStats(context: ServerContext, exchange: Exchange): Promise<vo
 export function getPlacement(context: ServerContext, exchange: Exchange): Promise<void> {
   const parameters = new URLSearchParams(exchange.rawQuery);
   for (const name of parameters.keys()) {
-    if (name !== 'bucket' && name !== 'key') throw new EverwriteError('EVERWRITE_BAD_REQUEST', `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; accepted: bucket, key`);
+    if (name !== 'bucket' && name !== 'key')
+      throw new EverwriteError(
+        'EVERWRITE_BAD_REQUEST',
+        `unknown query parameter ${JSON.stringify(name.slice(0, 64))}; accepted: bucket, key`,
+      );
   }
   const bucket = parameters.getAll('bucket');
   const key = parameters.getAll('key');
-  if (bucket.length !== 1 || key.length !== 1) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'give bucket and key once each: /admin/placement?bucket=B&key=K');
-  const address = decodeKeyAddress(encodeURIComponent(bucket[0] as string), encodeURIComponent(key[0] as string), context.options.limits);
+  if (bucket.length !== 1 || key.length !== 1)
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'give bucket and key once each: /admin/placement?bucket=B&key=K');
+  const address = decodeKeyAddress(
+    encodeURIComponent(bucket[0] as string),
+    encodeURIComponent(key[0] as string),
+    context.options.limits,
+  );
   const placement = context.service.placement?.(address.bucket, address.key);
-  if (placement === undefined) sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node has no ring to place keys on');
+  if (placement === undefined)
+    sendCodedError(exchange.response, 501, 'EVERWRITE_NOT_IMPLEMENTED', 'this node has no ring to place keys on');
   else sendJson(exchange.response, 200, placement);
   return Promise.resolve();
 }

@@ -161,22 +161,39 @@ export function resolveHttpServerOptions(options: HttpServerOptions): ResolvedHt
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new RangeError(`http server option port must be an integer in 0..65535, got ${String(options.port)}`);
   }
-  const requestTimeoutMs = requirePositiveInteger('requestTimeoutMs', options.requestTimeoutMs ?? requestTimeoutMsDefault);
-  const headersTimeoutMs = requirePositiveInteger('headersTimeoutMs', options.headersTimeoutMs ?? Math.min(headersTimeoutMsDefault, requestTimeoutMs));
-  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`http server option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+  const requestTimeoutMs = requirePositiveInteger(
+    'requestTimeoutMs',
+    options.requestTimeoutMs ?? requestTimeoutMsDefault,
+  );
+  const headersTimeoutMs = requirePositiveInteger(
+    'headersTimeoutMs',
+    options.headersTimeoutMs ?? Math.min(headersTimeoutMsDefault, requestTimeoutMs),
+  );
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new RangeError(
+      `http server option headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`,
+    );
   const admission = validateAdmissionLimits('http server', {
     connectionsMax: options.connectionsMax ?? connectionsMaxDefault,
-    connectionsPerAddressMax: options.connectionsPerAddressMax ?? Math.min(connectionsPerAddressMaxDefault, options.connectionsMax ?? connectionsMaxDefault),
+    connectionsPerAddressMax:
+      options.connectionsPerAddressMax ??
+      Math.min(connectionsPerAddressMaxDefault, options.connectionsMax ?? connectionsMaxDefault),
   });
   return Object.freeze({
     host: options.host,
     port: options.port,
     limits: resolveLimits(options.limits),
     jsonBodyBytesMax: requirePositiveInteger('jsonBodyBytesMax', options.jsonBodyBytesMax ?? jsonBodyBytesMaxDefault),
-    keepAliveTimeoutMs: requirePositiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs ?? keepAliveTimeoutMsDefault),
+    keepAliveTimeoutMs: requirePositiveInteger(
+      'keepAliveTimeoutMs',
+      options.keepAliveTimeoutMs ?? keepAliveTimeoutMsDefault,
+    ),
     requestTimeoutMs,
     headersTimeoutMs,
-    timeoutCheckIntervalMs: requirePositiveInteger('timeoutCheckIntervalMs', options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault),
+    timeoutCheckIntervalMs: requirePositiveInteger(
+      'timeoutCheckIntervalMs',
+      options.timeoutCheckIntervalMs ?? timeoutCheckIntervalMsDefault,
+    ),
     ...admission,
     closeTimeoutMs: requirePositiveInteger('closeTimeoutMs', options.closeTimeoutMs ?? closeTimeoutMsDefault),
     corsOrigins: resolveCorsOrigins(options.corsOrigins),

@@ -19,7 +19,9 @@ export const entityTagsMax = 16;
 const entityTagCharacters = 22;
 
 /** `*`, or the opaque tags of a list (without W/ and quotes), with whether each was weak. */
-export type TagCondition = { readonly any: true } | { readonly any: false; readonly tags: ReadonlyArray<{ readonly opaque: string; readonly weak: boolean }> };
+export type TagCondition =
+  | { readonly any: true }
+  | { readonly any: false; readonly tags: ReadonlyArray<{ readonly opaque: string; readonly weak: boolean }> };
 
 export interface Preconditions {
   readonly ifMatch?: TagCondition;
@@ -61,7 +63,8 @@ function headerText(headers: IncomingHttpHeaders, name: string): string | undefi
   const value = headers[name];
   if (value === undefined) return undefined;
   const text = (Array.isArray(value) ? value.join(', ') : String(value)).trim();
-  if (Buffer.byteLength(text) > conditionalHeaderBytesMax) throw badHeader(`${name} is longer than ${conditionalHeaderBytesMax} bytes`);
+  if (Buffer.byteLength(text) > conditionalHeaderBytesMax)
+    throw badHeader(`${name} is longer than ${conditionalHeaderBytesMax} bytes`);
   return text;
 }
 
@@ -73,7 +76,10 @@ export function parseTagCondition(name: string, text: string): TagCondition {
     const trimmed = element.trim();
     if (trimmed === '') continue;
     const match = entityTagPattern.exec(trimmed);
-    if (match === null) throw badHeader(`${name} must be * or a list of quoted entity tags such as "abc" or W/"abc"; got ${JSON.stringify(trimmed.slice(0, 64))}`);
+    if (match === null)
+      throw badHeader(
+        `${name} must be * or a list of quoted entity tags such as "abc" or W/"abc"; got ${JSON.stringify(trimmed.slice(0, 64))}`,
+      );
     if (tags.length === entityTagsMax) throw badHeader(`${name} names more than ${entityTagsMax} entity tags`);
     tags.push({ opaque: match[2] as string, weak: match[1] !== undefined });
   }
@@ -85,7 +91,10 @@ const httpDatePattern = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2}
 
 function parseHttpDate(name: string, text: string): number {
   const ms = httpDatePattern.test(text) ? Date.parse(text) : NaN;
-  if (!Number.isFinite(ms)) throw badHeader(`${name} must be an HTTP date such as "Sun, 06 Nov 1994 08:49:37 GMT"; got ${JSON.stringify(text.slice(0, 64))}`);
+  if (!Number.isFinite(ms))
+    throw badHeader(
+      `${name} must be an HTTP date such as "Sun, 06 Nov 1994 08:49:37 GMT"; got ${JSON.stringify(text.slice(0, 64))}`,
+    );
   return ms;
 }
 
@@ -95,7 +104,8 @@ function parseHttpDate(name: string, text: string): number {
  */
 export function readPreconditions(headers: IncomingHttpHeaders, write: boolean): Preconditions | undefined {
   for (const name of refusedHeaders) {
-    if (headers[name] !== undefined) throw badHeader(`${name} is not supported; use If-Match with the ETag of your read`);
+    if (headers[name] !== undefined)
+      throw badHeader(`${name} is not supported; use If-Match with the ETag of your read`);
   }
   const ifMatch = headerText(headers, 'if-match');
   const ifNoneMatch = headerText(headers, 'if-none-match');
@@ -105,7 +115,10 @@ export function readPreconditions(headers: IncomingHttpHeaders, write: boolean):
   if (ifMatch !== undefined) preconditions.ifMatch = parseTagCondition('if-match', ifMatch);
   if (ifNoneMatch !== undefined) {
     preconditions.ifNoneMatch = parseTagCondition('if-none-match', ifNoneMatch);
-    if (write && !preconditions.ifNoneMatch.any) throw badHeader('if-none-match on a write must be * (create only); a list of entity tags is supported on GET and HEAD');
+    if (write && !preconditions.ifNoneMatch.any)
+      throw badHeader(
+        'if-none-match on a write must be * (create only); a list of entity tags is supported on GET and HEAD',
+      );
   }
   if (ifModifiedSince !== undefined) {
     if (write) throw badHeader('if-modified-since applies to GET and HEAD only; use If-Match on a write');
@@ -141,7 +154,11 @@ function matches(condition: TagCondition, state: ConditionalState, strong: boole
 }
 
 /** RFC 9110 section 13.2.2's order: If-Match, then If-None-Match, then (reads without If-None-Match) If-Modified-Since. */
-export function evaluatePreconditions(preconditions: Preconditions, state: ConditionalState, write: boolean): PreconditionOutcome {
+export function evaluatePreconditions(
+  preconditions: Preconditions,
+  state: ConditionalState,
+  write: boolean,
+): PreconditionOutcome {
   if (preconditions.ifMatch !== undefined && !matches(preconditions.ifMatch, state, true)) return 'failed';
   if (preconditions.ifNoneMatch !== undefined) {
     if (!matches(preconditions.ifNoneMatch, state, false)) return 'proceed';
@@ -156,6 +173,8 @@ export function evaluatePreconditions(preconditions: Preconditions, state: Condi
 
 /** The 412 a failed precondition answers, naming the current tag so the client can re-read. */
 export function preconditionFailed(state: ConditionalState): EverwriteError {
-  const message = state.live ? "the key's current versions do not satisfy the precondition; etag is their ETag" : 'the key has no live version, so If-Match cannot hold';
+  const message = state.live
+    ? "the key's current versions do not satisfy the precondition; etag is their ETag"
+    : 'the key has no live version, so If-Match cannot hold';
   return new EverwriteError('EVERWRITE_PRECONDITION_FAILED', message, { etag: state.entityTag ?? null });
 }

@@ -24,7 +24,11 @@ export function decodeBucket(raw: string, limits: Limits): string {
   if (bucket === '') throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'bucket must not be empty');
   const bytes = Buffer.byteLength(bucket);
   if (bytes > limits.bucketBytesMax) {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `bucket is ${bytes} bytes; at most ${limits.bucketBytesMax} allowed`, { bytesMax: limits.bucketBytesMax });
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `bucket is ${bytes} bytes; at most ${limits.bucketBytesMax} allowed`,
+      { bytesMax: limits.bucketBytesMax },
+    );
   }
   return bucket;
 }
@@ -36,7 +40,11 @@ export function decodeKeyAddress(rawBucket: string, rawKey: string, limits: Limi
   if (key === '') throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'key must not be empty');
   const bytes = Buffer.byteLength(key);
   if (bytes > limits.keyBytesMax) {
-    throw new EverwriteError('EVERWRITE_KEY_TOO_LARGE', `key is ${bytes} bytes; at most ${limits.keyBytesMax} allowed`, { bytesMax: limits.keyBytesMax });
+    throw new EverwriteError(
+      'EVERWRITE_KEY_TOO_LARGE',
+      `key is ${bytes} bytes; at most ${limits.keyBytesMax} allowed`,
+      { bytesMax: limits.keyBytesMax },
+    );
   }
   return { bucket, key };
 }
@@ -45,7 +53,10 @@ const positiveInteger = /^[1-9][0-9]{0,14}$/;
 
 function parsePositiveInteger(name: string, text: string): number {
   if (!positiveInteger.test(text)) {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `query parameter ${name} must be a positive integer, got ${JSON.stringify(text)}`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `query parameter ${name} must be a positive integer, got ${JSON.stringify(text)}`,
+    );
   }
   return Number(text);
 }
@@ -61,9 +72,13 @@ export function parseRequestOptions(rawQuery: string): RequestOptions | undefine
   for (const [name, text] of new URLSearchParams(rawQuery)) {
     const field = name === 'r' ? 'r' : name === 'w' ? 'w' : name === 'timeout_ms' ? 'timeoutMs' : undefined;
     if (field === undefined) {
-      throw new EverwriteError('EVERWRITE_BAD_REQUEST', `unknown query parameter ${JSON.stringify(name)}; accepted: r, w, timeout_ms`);
+      throw new EverwriteError(
+        'EVERWRITE_BAD_REQUEST',
+        `unknown query parameter ${JSON.stringify(name)}; accepted: r, w, timeout_ms`,
+      );
     }
-    if (options[field] !== undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `query parameter ${name} given more than once`);
+    if (options[field] !== undefined)
+      throw new EverwriteError('EVERWRITE_BAD_REQUEST', `query parameter ${name} given more than once`);
     options[field] = parsePositiveInteger(name, text);
   }
   return options;

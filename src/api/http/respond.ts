@@ -15,7 +15,9 @@ export type { SiblingJson, SiblingsJson };
 export function siblingToJson(sibling: SiblingView): SiblingJson {
   const lastModified = new Date(sibling.lastModifiedMs).toISOString();
   if (sibling.deleted) return { deleted: true, lastModified };
-  const value = Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString('base64');
+  const value = Buffer.from(sibling.value.buffer, sibling.value.byteOffset, sibling.value.byteLength).toString(
+    'base64',
+  );
   return { value, contentType: sibling.contentType, lastModified };
 }
 
@@ -31,7 +33,9 @@ function closeIfBodyUnread(response: ServerResponse): void {
   const request = response.req;
   if (request.complete) return;
   const { headers } = request;
-  const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  const hasBody =
+    headers['transfer-encoding'] !== undefined ||
+    (headers['content-length'] !== undefined && headers['content-length'] !== '0');
   if (hasBody) response.shouldKeepAlive = false;
 }
 
@@ -40,7 +44,8 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   if (status >= 400) closeIfBodyUnread(response);
   response.statusCode = status;
-  if (needsRetryAfter(status) && !response.hasHeader('Retry-After')) response.setHeader('Retry-After', String(retryAfterSecondsFor((body as { code?: unknown } | null)?.code)));
+  if (needsRetryAfter(status) && !response.hasHeader('Retry-After'))
+    response.setHeader('Retry-After', String(retryAfterSecondsFor((body as { code?: unknown } | null)?.code)));
   response.setHeader('Content-Type', jsonContentType);
   response.setHeader('Content-Length', Buffer.byteLength(text));
   if (context !== undefined) response.setHeader(contextHeaderName, context);
@@ -53,11 +58,21 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
  */
 export function sendRateLimited(response: ServerResponse, retryAfterMs: number): void {
   response.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  sendJson(response, 429, { code: 'EVERWRITE_RATE_LIMITED', message: `too many requests from your address; retry in ${retryAfterMs} ms`, retryAfterMs });
+  sendJson(response, 429, {
+    code: 'EVERWRITE_RATE_LIMITED',
+    message: `too many requests from your address; retry in ${retryAfterMs} ms`,
+    retryAfterMs,
+  });
 }
 
 /** A coded error body `{"code","message",...details}` with an explicit status. */
-export function sendCodedError(response: ServerResponse, status: number, code: string, message: string, context?: string): void {
+export function sendCodedError(
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  context?: string,
+): void {
   sendJson(response, status, { code, message }, context);
 }
 
@@ -67,7 +82,12 @@ export function sendCodedError(response: ServerResponse, status: number, code: s
  * validation, lower-casing and map entry each setHeader costs; otherwise it merges the list with
  * what was set, as a setHeader per entry would. `entityTag`, when given, comes first.
  */
-function writeHeadWith(response: ServerResponse, status: number, entityTag: string | undefined, headers: Array<string | number>): void {
+function writeHeadWith(
+  response: ServerResponse,
+  status: number,
+  entityTag: string | undefined,
+  headers: Array<string | number>,
+): void {
   response.writeHead(status, entityTag === undefined ? headers : ['ETag', entityTag, ...headers]);
 }
 
@@ -79,7 +99,16 @@ export function sendNoContent(response: ServerResponse, context: string, entityT
 
 /** One live value: its raw bytes, its content type, its context and its modification time. */
 export function sendValue(response: ServerResponse, sibling: SiblingView, context: string, entityTag?: string): void {
-  writeHeadWith(response, 200, entityTag, ['Content-Type', sibling.contentType, 'Content-Length', sibling.value.byteLength, 'Last-Modified', new Date(sibling.lastModifiedMs).toUTCString(), contextHeaderName, context]);
+  writeHeadWith(response, 200, entityTag, [
+    'Content-Type',
+    sibling.contentType,
+    'Content-Length',
+    sibling.value.byteLength,
+    'Last-Modified',
+    new Date(sibling.lastModifiedMs).toUTCString(),
+    contextHeaderName,
+    context,
+  ]);
   response.end(sibling.value);
 }
 

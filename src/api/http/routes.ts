@@ -2,9 +2,28 @@
 // and "wrong method" (405 with Allow) fall out of it instead of being re-decided per handler.
 // Matching splits the raw path on "/" before any decoding, so a key may contain "%2F".
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deleteProps, getAntiEntropy, getHealth, getMetrics, getProps, getRing, getStatus, postAntiEntropy, putProps } from './admin-handlers.ts';
+import {
+  deleteProps,
+  getAntiEntropy,
+  getHealth,
+  getMetrics,
+  getProps,
+  getRing,
+  getStatus,
+  postAntiEntropy,
+  putProps,
+} from './admin-handlers.ts';
 import type { Exchange, Handler, RouteDefinition } from './exchange.ts';
-import { deletePlan, getPlan, getView, postCommit, postJoin, postLeave, postPlanJoin, postRemove } from './membership-handlers.ts';
+import {
+  deletePlan,
+  getPlan,
+  getView,
+  postCommit,
+  postJoin,
+  postLeave,
+  postPlanJoin,
+  postRemove,
+} from './membership-handlers.ts';
 import { deleteKey, getKey, getLocalKey, putKey } from './key-handlers.ts';
 import { listBucketKeys } from './key-list-handlers.ts';
 import { dashboardPaths, getDashboardAsset, getPlacement, getStats } from './observe-handlers.ts';
@@ -16,7 +35,11 @@ import type { AccessRule } from '../auth/access.ts';
  * method, or one per method. A route without a rule does not type-check, and a method without one
  * is refused at start (and by test/unit/core/node/users.test.ts and test/integration/auth.test.ts).
  */
-function route(template: string, handlers: Readonly<Record<string, Handler>>, access: AccessRule | Readonly<Record<string, AccessRule>>): RouteDefinition {
+function route(
+  template: string,
+  handlers: Readonly<Record<string, Handler>>,
+  access: AccessRule | Readonly<Record<string, AccessRule>>,
+): RouteDefinition {
   // HEAD answers like GET; Node leaves the body out.
   const all: Record<string, Handler> = { ...handlers };
   if (handlers.GET !== undefined) all.HEAD = handlers.GET;
@@ -27,12 +50,25 @@ function route(template: string, handlers: Readonly<Record<string, Handler>>, ac
     if (rule === undefined) throw new Error(`route ${template}: ${method} has no access rule`);
     rules[method] = rule;
   }
-  return Object.freeze({ template, handlers: Object.freeze(all), allow: [...Object.keys(all), 'OPTIONS'].join(', '), access: Object.freeze(rules) });
+  return Object.freeze({
+    template,
+    handlers: Object.freeze(all),
+    allow: [...Object.keys(all), 'OPTIONS'].join(', '),
+    access: Object.freeze(rules),
+  });
 }
 
 export const routes = Object.freeze({
-  key: route('/buckets/{bucket}/keys/{key}', { GET: getKey, PUT: putKey, DELETE: deleteKey }, { GET: 'read', PUT: 'write', DELETE: 'write' }),
-  props: route('/buckets/{bucket}/props', { GET: getProps, PUT: putProps, DELETE: deleteProps }, { GET: 'read', PUT: 'admin', DELETE: 'admin' }),
+  key: route(
+    '/buckets/{bucket}/keys/{key}',
+    { GET: getKey, PUT: putKey, DELETE: deleteKey },
+    { GET: 'read', PUT: 'write', DELETE: 'write' },
+  ),
+  props: route(
+    '/buckets/{bucket}/props',
+    { GET: getProps, PUT: putProps, DELETE: deleteProps },
+    { GET: 'read', PUT: 'admin', DELETE: 'admin' },
+  ),
   // A partition-aware client routes by the ring and the members' addresses: any user may read them.
   adminStatus: route('/admin/status', { GET: getStatus }, 'user'),
   adminRing: route('/admin/ring', { GET: getRing }, 'user'),
@@ -81,7 +117,14 @@ const fixedPaths: ReadonlyMap<string, RouteDefinition> = new Map([
 /** Template label for requests that matched no route (never the raw path: unbounded cardinality). */
 export const unmatchedRoute = 'unmatched';
 
-function exchange(request: IncomingMessage, response: ServerResponse, matched: RouteDefinition, rawBucket: string, rawKey: string, rawQuery: string): Exchange {
+function exchange(
+  request: IncomingMessage,
+  response: ServerResponse,
+  matched: RouteDefinition,
+  rawBucket: string,
+  rawKey: string,
+  rawQuery: string,
+): Exchange {
   return { request, response, route: matched, rawBucket, rawKey, rawQuery };
 }
 
@@ -97,13 +140,23 @@ export function matchRoute(request: IncomingMessage, response: ServerResponse): 
   // ['', 'buckets', b, 'keys', k] | ['', 'buckets', b, 'props'] | ['', 'buckets', b, 'keys'] | ['', 'admin', 'users', name] | ['', 'admin', 'local', 'buckets', b, 'keys', k]
   if (segments[0] !== '') return undefined;
   if (segments[1] === 'buckets') {
-    if (segments.length === 5 && segments[3] === 'keys') return exchange(request, response, routes.key, segments[2] as string, segments[4] as string, rawQuery);
-    if (segments.length === 4 && segments[3] === 'props') return exchange(request, response, routes.props, segments[2] as string, '', rawQuery);
-    if (segments.length === 4 && segments[3] === 'keys') return exchange(request, response, routes.bucketKeys, segments[2] as string, '', rawQuery);
+    if (segments.length === 5 && segments[3] === 'keys')
+      return exchange(request, response, routes.key, segments[2] as string, segments[4] as string, rawQuery);
+    if (segments.length === 4 && segments[3] === 'props')
+      return exchange(request, response, routes.props, segments[2] as string, '', rawQuery);
+    if (segments.length === 4 && segments[3] === 'keys')
+      return exchange(request, response, routes.bucketKeys, segments[2] as string, '', rawQuery);
     return undefined;
   }
-  if (segments.length === 4 && segments[1] === 'admin' && segments[2] === 'users') return exchange(request, response, routes.adminUser, '', segments[3] as string, rawQuery);
-  if (segments.length === 7 && segments[1] === 'admin' && segments[2] === 'local' && segments[3] === 'buckets' && segments[5] === 'keys') {
+  if (segments.length === 4 && segments[1] === 'admin' && segments[2] === 'users')
+    return exchange(request, response, routes.adminUser, '', segments[3] as string, rawQuery);
+  if (
+    segments.length === 7 &&
+    segments[1] === 'admin' &&
+    segments[2] === 'local' &&
+    segments[3] === 'buckets' &&
+    segments[5] === 'keys'
+  ) {
     return exchange(request, response, routes.adminLocalKey, segments[4] as string, segments[6] as string, rawQuery);
   }
   return undefined;

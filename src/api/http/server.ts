@@ -65,10 +65,18 @@ function answerUnrouted(context: ServerContext, request: IncomingMessage, respon
 /** Whether a stranger may make this request once users exist: what protected mode still serves (decision 0025). */
 function isPublic(context: ServerContext, exchange: Exchange | undefined, method: string | undefined): boolean {
   if (exchange === undefined) return false;
-  return exchange.route.access[method ?? ''] === 'public' || (exchange.route === routes.metrics && context.options.metricsPublic);
+  return (
+    exchange.route.access[method ?? ''] === 'public' ||
+    (exchange.route === routes.metrics && context.options.metricsPublic)
+  );
 }
 
-async function serveRequest(context: ServerContext, lifecycle: Lifecycle, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveRequest(
+  context: ServerContext,
+  lifecycle: Lifecycle,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const startedMs = performance.now();
   // A server being closed tells clients not to reuse the connection, so close() does not wait on it.
   if (lifecycle.closing) response.shouldKeepAlive = false;
@@ -83,7 +91,10 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
     const retryAfterMs = lifecycle.rateLimiter.take(clientAddress, Date.now());
     if (retryAfterMs > 0) {
       sendRateLimited(response, retryAfterMs);
-    } else if (context.auth?.refusesInProtectedMode(clientAddress, socket.localAddress ?? '') === true && !isPublic(context, exchange, request.method)) {
+    } else if (
+      context.auth?.refusesInProtectedMode(clientAddress, socket.localAddress ?? '') === true &&
+      !isPublic(context, exchange, request.method)
+    ) {
       response.shouldKeepAlive = false;
       sendCodedError(response, 403, 'EVERWRITE_PROTECTED_MODE', protectedModeMessage);
     } else if (exchange === undefined) {
@@ -93,10 +104,20 @@ async function serveRequest(context: ServerContext, lifecycle: Lifecycle, reques
       if (request.method === 'OPTIONS') {
         answerOptions(context.options.corsOrigins, request, response, exchange.route.allow);
       } else if (exchange.route !== routes.key && hasConditionalHeader(request.headers)) {
-        sendCodedError(response, 400, 'EVERWRITE_BAD_REQUEST', `${template} honours no conditional header (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since); only /buckets/{bucket}/keys/{key} does`);
+        sendCodedError(
+          response,
+          400,
+          'EVERWRITE_BAD_REQUEST',
+          `${template} honours no conditional header (If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since); only /buckets/{bucket}/keys/{key} does`,
+        );
       } else if (handler === undefined) {
         response.setHeader('Allow', exchange.route.allow);
-        sendCodedError(response, 405, 'EVERWRITE_METHOD_NOT_ALLOWED', `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`);
+        sendCodedError(
+          response,
+          405,
+          'EVERWRITE_METHOD_NOT_ALLOWED',
+          `${request.method ?? '?'} is not allowed on ${template}; allowed: ${exchange.route.allow}`,
+        );
       } else {
         await authorize(context, exchange, exchange.route.access[request.method ?? ''], clientAddress);
         await handler(context, exchange);
@@ -120,7 +141,10 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
     return;
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = JSON.stringify({ code: 'EVERWRITE_BAD_REQUEST', message: `malformed or incomplete HTTP request (${error.code ?? error.message})` });
+  const body = JSON.stringify({
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: `malformed or incomplete HTTP request (${error.code ?? error.message})`,
+  });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
@@ -132,7 +156,12 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
  * being computed would stay open (and close() pending) until the client gives it up. So answers
  * still in flight go out with "Connection: close", and after `closeTimeoutMs` whatever is left is cut.
  */
-function closeServer(server: Server, lifecycle: Lifecycle, metrics: HttpMetrics, closeTimeoutMs: number): Promise<void> {
+function closeServer(
+  server: Server,
+  lifecycle: Lifecycle,
+  metrics: HttpMetrics,
+  closeTimeoutMs: number,
+): Promise<void> {
   if (lifecycle.closed !== undefined) return lifecycle.closed;
   lifecycle.closing = true;
   const closeIdle = (): void => server.closeIdleConnections();
@@ -163,7 +192,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     logger: options.logger ?? pino({ name: 'everwrite-http' }, pino.destination(2)),
     liveStats: options.liveStats,
     auth: options.authenticator,
-    metrics: new HttpMetrics(options.metrics, options.service.antiEntropy === undefined ? undefined : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service)),
+    metrics: new HttpMetrics(
+      options.metrics,
+      options.service.antiEntropy === undefined
+        ? undefined
+        : () => (options.service.antiEntropy as () => AntiEntropyReport).call(options.service),
+    ),
   });
   const connections = new HttpConnectionGuard(resolved);
   const rateLimiter = options.rateLimiter ?? new AddressRateLimiter();
@@ -176,11 +210,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     connectionsCheckingInterval: resolved.timeoutCheckIntervalMs,
   };
   const tls = options.tls;
-  const server = tls === undefined ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, ...tlsServerOptions(tls) });
+  const server =
+    tls === undefined ? createServer(httpOptions) : createHttpsServer({ ...httpOptions, ...tlsServerOptions(tls) });
   // No server.maxConnections: Node would drop a newcomer at the cap before the guard could make
   // room for it by closing an idle connection (decision 0013). Over TLS a connection joins the
   // table once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
-  const tlsGuard = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createHttpsServer>, tls);
+  const tlsGuard =
+    tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createHttpsServer>, tls);
   server.on(tls === undefined ? 'connection' : 'secureConnection', connections.onConnection);
   const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     void serveRequest(context, lifecycle, request, response);
@@ -197,7 +233,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     throw error;
   }
   server.on('error', (error) => context.logger.error({ err: error }, 'http server error'));
-  context.logger.info({ host: address.address, port: address.port, tls: tls !== undefined }, `http api listening${tls === undefined ? '' : ' (https)'}`);
+  context.logger.info(
+    { host: address.address, port: address.port, tls: tls !== undefined },
+    `http api listening${tls === undefined ? '' : ' (https)'}`,
+  );
   return Object.freeze({
     address: Object.freeze({ host: address.address, port: address.port }),
     close: () => {
@@ -205,7 +244,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return closeServer(server, lifecycle, context.metrics, resolved.closeTimeoutMs);
     },
     setTlsCredentials: (credentials: TlsCredentials) => {
-      if (tls !== undefined) (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
+      if (tls !== undefined)
+        (server as ReturnType<typeof createHttpsServer>).setSecureContext({
+          cert: credentials.cert,
+          key: credentials.key,
+        });
     },
     tlsStats: tlsGuard?.stats,
   });

@@ -15,8 +15,18 @@ import type { Exchange, ServerContext } from './exchange.ts';
 import { sendJson } from './respond.ts';
 
 /** A user as the API shows it: no hashes, only whether a token is set. */
-export function describeUser(user: UserEntry): { name: string; roles: readonly UserRole[]; bucket: string | null; token: boolean } {
-  return { name: user.name, roles: user.roles, bucket: user.bucket === '' ? null : user.bucket, token: user.tokenHash !== '' };
+export function describeUser(user: UserEntry): {
+  name: string;
+  roles: readonly UserRole[];
+  bucket: string | null;
+  token: boolean;
+} {
+  return {
+    name: user.name,
+    roles: user.roles,
+    bucket: user.bucket === '' ? null : user.bucket,
+    token: user.tokenHash !== '',
+  };
 }
 
 function directoryOf(context: ServerContext): UserDirectory {
@@ -38,11 +48,18 @@ function userName(exchange: Exchange): string {
 }
 
 export async function getUsers(context: ServerContext, exchange: Exchange): Promise<void> {
-  const users = directoryOf(context).users().sort((a, b) => (a.name < b.name ? -1 : 1));
+  const users = directoryOf(context)
+    .users()
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   sendJson(exchange.response, 200, { users: users.map(describeUser) });
 }
 
-function field<T>(body: Readonly<Record<string, unknown>>, name: string, check: (value: unknown) => value is T, what: string): T | undefined {
+function field<T>(
+  body: Readonly<Record<string, unknown>>,
+  name: string,
+  check: (value: unknown) => value is T,
+  what: string,
+): T | undefined {
   const value = body[name];
   if (value === undefined) return undefined;
   if (!check(value)) throw new EverwriteError('EVERWRITE_BAD_USER', `${name} must be ${what}`);
@@ -51,14 +68,23 @@ function field<T>(body: Readonly<Record<string, unknown>>, name: string, check: 
 
 const isString = (value: unknown): value is string => typeof value === 'string';
 const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
-const isRoles = (value: unknown): value is UserRole[] => Array.isArray(value) && value.every((role) => userRoles.includes(role as UserRole));
+const isRoles = (value: unknown): value is UserRole[] =>
+  Array.isArray(value) && value.every((role) => userRoles.includes(role as UserRole));
 
 /** The body of PUT /admin/users/{name}: {"roles": [...], "password"?: "...", "bucket"?: "...", "token"?: true}. */
-async function parseUserBody(context: ServerContext, exchange: Exchange): Promise<{ roles: UserRole[]; password: string | undefined; bucket: string; token: boolean }> {
-  const limit = { bytesMax: context.options.jsonBodyBytesMax, code: 'EVERWRITE_VALUE_TOO_LARGE', what: 'user body' } as const;
+async function parseUserBody(
+  context: ServerContext,
+  exchange: Exchange,
+): Promise<{ roles: UserRole[]; password: string | undefined; bucket: string; token: boolean }> {
+  const limit = {
+    bytesMax: context.options.jsonBodyBytesMax,
+    code: 'EVERWRITE_VALUE_TOO_LARGE',
+    what: 'user body',
+  } as const;
   const body = parseJsonObject(await readBody(exchange.request, exchange.response, limit));
   for (const name of Object.keys(body)) {
-    if (!['roles', 'password', 'bucket', 'token'].includes(name)) throw new EverwriteError('EVERWRITE_BAD_USER', `unknown user field ${JSON.stringify(name.slice(0, 64))}`);
+    if (!['roles', 'password', 'bucket', 'token'].includes(name))
+      throw new EverwriteError('EVERWRITE_BAD_USER', `unknown user field ${JSON.stringify(name.slice(0, 64))}`);
   }
   const roles = field(body, 'roles', isRoles, `a list of ${userRoles.join(', ')}`);
   if (roles === undefined) throw new EverwriteError('EVERWRITE_BAD_USER', 'roles are required');
@@ -68,7 +94,8 @@ async function parseUserBody(context: ServerContext, exchange: Exchange): Promis
     if (problem !== undefined) throw new EverwriteError('EVERWRITE_BAD_USER', problem);
   }
   const token = field(body, 'token', isBoolean, 'true or false') ?? false;
-  if (password === undefined && !token) throw new EverwriteError('EVERWRITE_BAD_USER', 'a user needs a password, a token ("token": true) or both');
+  if (password === undefined && !token)
+    throw new EverwriteError('EVERWRITE_BAD_USER', 'a user needs a password, a token ("token": true) or both');
   return { roles, password, bucket: field(body, 'bucket', isString, 'a bucket name') ?? '', token };
 }
 
@@ -78,12 +105,25 @@ export async function putUser(context: ServerContext, exchange: Exchange): Promi
   const name = userName(exchange);
   const first = !directory.hasUsers();
   if (first && !isOwnMachine(exchange.request.socket.remoteAddress ?? '', exchange.request.socket.localAddress ?? '')) {
-    throw new EverwriteError('EVERWRITE_FORBIDDEN', 'no user exists yet: the first user can be added only from the node\'s own machine');
+    throw new EverwriteError(
+      'EVERWRITE_FORBIDDEN',
+      "no user exists yet: the first user can be added only from the node's own machine",
+    );
   }
   const { roles, password, bucket, token } = await parseUserBody(context, exchange);
-  if (first && !roles.includes('admin')) throw new EverwriteError('EVERWRITE_BAD_USER', 'the first user must have the admin role, or nobody could manage users');
+  if (first && !roles.includes('admin'))
+    throw new EverwriteError(
+      'EVERWRITE_BAD_USER',
+      'the first user must have the admin role, or nobody could manage users',
+    );
   const tokenText = token ? newToken() : undefined;
-  const user: NewUser = { name, roles, bucket, passwordHash: password === undefined ? '' : await hashPassword(password), tokenHash: tokenText === undefined ? '' : hashToken(tokenText) };
+  const user: NewUser = {
+    name,
+    roles,
+    bucket,
+    passwordHash: password === undefined ? '' : await hashPassword(password),
+    tokenHash: tokenText === undefined ? '' : hashToken(tokenText),
+  };
   await directory.setUser(user);
   const stored = directory.user(name);
   const described = stored === undefined ? describeUser({ ...user, version: 0, origin: '' }) : describeUser(stored);
@@ -96,7 +136,10 @@ export async function deleteUser(context: ServerContext, exchange: Exchange): Pr
   const admins = directory.users().filter((user) => user.roles.includes('admin'));
   const others = directory.users().filter((user) => user.name !== name);
   if (others.length > 0 && admins.length === 1 && admins[0]?.name === name) {
-    throw new EverwriteError('EVERWRITE_BAD_USER', `${name} is the last admin; add another admin before removing it, or remove the other users first`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_USER',
+      `${name} is the last admin; add another admin before removing it, or remove the other users first`,
+    );
   }
   await directory.deleteUser(name);
   sendJson(exchange.response, 200, { removed: name });

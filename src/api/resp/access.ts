@@ -27,7 +27,12 @@ function bucketsOf(server: RespServerContext, spec: CommandSpec, args: readonly 
 }
 
 /** undefined when the command may run, else the refusal to answer. */
-export function refuseCommand(server: RespServerContext, session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): ErrorReply | undefined {
+export function refuseCommand(
+  server: RespServerContext,
+  session: Session,
+  spec: CommandSpec | undefined,
+  args: readonly Buffer[],
+): ErrorReply | undefined {
   const auth = server.auth;
   if (auth === undefined || !auth.required) return undefined;
   if (spec?.access === 'public') return undefined;
@@ -40,7 +45,8 @@ export function refuseCommand(server: RespServerContext, session: Session, spec:
   session.user = user;
   if (spec === undefined) return undefined;
   if (spec.access === 'read' || spec.access === 'write') {
-    if (!user.roles.includes(spec.access) && !user.roles.includes('admin')) return noCommandPermission(user.name, spec.name);
+    if (!user.roles.includes(spec.access) && !user.roles.includes('admin'))
+      return noCommandPermission(user.name, spec.name);
     // A command without key arguments (SCAN, KEYS, DBSIZE) reads the configured bucket as a whole.
     const buckets = spec.firstKey === 0 ? [server.options.bucket] : bucketsOf(server, spec, args);
     for (const bucket of buckets) if (!allows(user, spec.access, bucket)) return noKeyPermission;

@@ -57,7 +57,11 @@ const lingerMs = 5000;
 const noKeys: readonly string[] = [];
 
 /** The ordering keys of a command (see keys.ts orderingKey). */
-function orderingKeys(spec: CommandSpec | undefined, args: readonly Buffer[], options: RespServerContext['options']): readonly string[] {
+function orderingKeys(
+  spec: CommandSpec | undefined,
+  args: readonly Buffer[],
+  options: RespServerContext['options'],
+): readonly string[] {
   if (spec === undefined || spec.firstKey === 0) return noKeys;
   return keyArguments(spec, args).map((raw) => orderingKey(raw, options));
 }
@@ -102,7 +106,9 @@ export interface ActivityListener {
 
 /** Answer to a command over its address's request rate (decision 0013); the command does not run. */
 function rateLimitedReply(retryAfterMs: number): ErrorReply {
-  return new ErrorReply(`BUSY EVERWRITE_RATE_LIMITED: too many requests from your address; retry in ${retryAfterMs} ms`);
+  return new ErrorReply(
+    `BUSY EVERWRITE_RATE_LIMITED: too many requests from your address; retry in ${retryAfterMs} ms`,
+  );
 }
 
 export class RespConnection implements AdmittedConnection {
@@ -176,7 +182,9 @@ export class RespConnection implements AdmittedConnection {
       this.pump();
     });
     socket.on('drain', () => this.pump());
-    socket.on('error', (error) => server.logger.debug({ err: error, client: this.session.remoteAddress }, 'resp connection error'));
+    socket.on('error', (error) =>
+      server.logger.debug({ err: error, client: this.session.remoteAddress }, 'resp connection error'),
+    );
     socket.on('close', () => {
       // Commands still buffered would be run for nobody.
       this.stopped = true;
@@ -273,7 +281,10 @@ export class RespConnection implements AdmittedConnection {
     } catch (error) {
       if (!(error instanceof RespProtocolError)) throw error;
       this.server.stats.protocolErrors += 1;
-      this.server.logger.debug({ client: this.session.remoteAddress, reason: error.message }, 'resp protocol error; closing the connection');
+      this.server.logger.debug(
+        { client: this.session.remoteAddress, reason: error.message },
+        'resp protocol error; closing the connection',
+      );
       this.stopReading();
       this.answerNow(new ErrorReply(`ERR ${error.message}`));
       return undefined;
@@ -322,7 +333,14 @@ export class RespConnection implements AdmittedConnection {
       this.answerNow(result);
       return;
     }
-    const slot: PendingReply = { bytes: undefined, timing, protocol: session.protocol, keys, spec: undefined, args: undefined };
+    const slot: PendingReply = {
+      bytes: undefined,
+      timing,
+      protocol: session.protocol,
+      keys,
+      spec: undefined,
+      args: undefined,
+    };
     if (keys === undefined) {
       slot.spec = spec;
       slot.args = args;
@@ -343,7 +361,15 @@ export class RespConnection implements AdmittedConnection {
   private answerNow(reply: Reply): void {
     const bytes = encodeReply(reply, this.session.protocol);
     if (this.pending.length === 0) this.append(bytes);
-    else this.pending.push({ bytes, timing: undefined, protocol: this.session.protocol, keys: noKeys, spec: undefined, args: undefined });
+    else
+      this.pending.push({
+        bytes,
+        timing: undefined,
+        protocol: this.session.protocol,
+        keys: noKeys,
+        spec: undefined,
+        args: undefined,
+      });
   }
 
   private recordTiming(timing: CommandTiming, reply: Reply): void {
@@ -437,7 +463,8 @@ export class RespConnection implements AdmittedConnection {
    * it. A client that never closes its side is cut after `lingerMs`.
    */
   private closeIfDone(): void {
-    if (!this.stopped || this.ended || this.pending.length > 0 || this.blocked !== undefined || this.outputBytes > 0) return;
+    if (!this.stopped || this.ended || this.pending.length > 0 || this.blocked !== undefined || this.outputBytes > 0)
+      return;
     this.ended = true;
     if (this.socket.destroyed) return;
     this.socket.end();

@@ -50,7 +50,11 @@ export interface RespStats {
   protocolErrors: number;
 }
 
-export type CommandHandler = (server: RespServerContext, session: Session, args: readonly Buffer[]) => Reply | Promise<Reply>;
+export type CommandHandler = (
+  server: RespServerContext,
+  session: Session,
+  args: readonly Buffer[],
+) => Reply | Promise<Reply>;
 
 /** One argument as COMMAND DOCS describes it (what redis-cli shows as hints). */
 export interface ArgumentDoc {

@@ -9,7 +9,8 @@ import { ErrorReply } from './reply.ts';
 
 /** The reply for anything a command threw. */
 export function errorReplyFor(thrown: unknown, logger: Logger, command: string): ErrorReply {
-  if (isEverwriteError(thrown)) return new ErrorReply(`${errorTable[thrown.code].resp} ${thrown.code}: ${thrown.message}`);
+  if (isEverwriteError(thrown))
+    return new ErrorReply(`${errorTable[thrown.code].resp} ${thrown.code}: ${thrown.message}`);
   logger.error({ err: thrown, command }, 'resp command failed unexpectedly');
   return new ErrorReply('ERR EVERWRITE_INTERNAL: internal error; the node logged the details');
 }
@@ -21,8 +22,13 @@ export function quoteArgument(raw: Uint8Array, charactersMax = 128): string {
 }
 
 export function unknownCommand(args: readonly Buffer[]): ErrorReply {
-  const shown = args.slice(1, 9).map((arg) => `'${quoteArgument(arg)}' `).join('');
-  return new ErrorReply(`ERR unknown command '${quoteArgument(args[0] ?? Buffer.alloc(0))}', with args beginning with: ${shown}`);
+  const shown = args
+    .slice(1, 9)
+    .map((arg) => `'${quoteArgument(arg)}' `)
+    .join('');
+  return new ErrorReply(
+    `ERR unknown command '${quoteArgument(args[0] ?? Buffer.alloc(0))}', with args beginning with: ${shown}`,
+  );
 }
 
 export function wrongArity(name: string): ErrorReply {

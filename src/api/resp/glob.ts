@@ -4,7 +4,11 @@
 // point, never the exponential recursion a naive matcher allows on "a*a*a*a*b").
 import { EverwriteError } from '../../core/base/errors.ts';
 
-type Token = { readonly kind: 'star' } | { readonly kind: 'any' } | { readonly kind: 'byte'; readonly byte: number } | { readonly kind: 'class'; readonly negated: boolean; readonly ranges: ReadonlyArray<readonly [number, number]> };
+type Token =
+  | { readonly kind: 'star' }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'byte'; readonly byte: number }
+  | { readonly kind: 'class'; readonly negated: boolean; readonly ranges: ReadonlyArray<readonly [number, number]> };
 
 /** Longest pattern accepted, in bytes. */
 export const globBytesMax = 4096;
@@ -49,7 +53,7 @@ function compileClass(pattern: Uint8Array, start: number): { token: Token; next:
 
 function compile(pattern: Uint8Array): Token[] {
   const tokens: Token[] = [];
-  for (let index = 0; index < pattern.length; ) {
+  for (let index = 0; index < pattern.length;) {
     const byte = pattern[index] as number;
     if (byte === star) {
       if (tokens.at(-1)?.kind !== 'star') tokens.push({ kind: 'star' });

@@ -26,7 +26,8 @@ function prefixEnd(raw: Uint8Array): number {
  */
 function decodeUtf8(raw: Buffer, what: string): string {
   const text = raw.toString('utf8');
-  if (text.includes('\ufffd') && !isUtf8(raw)) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${what} is not valid UTF-8`);
+  if (text.includes('\ufffd') && !isUtf8(raw))
+    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `${what} is not valid UTF-8`);
   return text;
 }
 
@@ -38,7 +39,11 @@ export function mapKey(raw: Buffer, options: ResolvedRespServerOptions): KeyAddr
     const end = prefixEnd(raw);
     if (end > 0) {
       if (end > options.limits.bucketBytesMax) {
-        throw new EverwriteError('EVERWRITE_BAD_REQUEST', `bucket is ${end} bytes; at most ${options.limits.bucketBytesMax} allowed`, { bytesMax: options.limits.bucketBytesMax });
+        throw new EverwriteError(
+          'EVERWRITE_BAD_REQUEST',
+          `bucket is ${end} bytes; at most ${options.limits.bucketBytesMax} allowed`,
+          { bytesMax: options.limits.bucketBytesMax },
+        );
       }
       bucket = decodeUtf8(raw.subarray(0, end), 'bucket');
       keyBytes = raw.subarray(end + 1);
@@ -46,7 +51,11 @@ export function mapKey(raw: Buffer, options: ResolvedRespServerOptions): KeyAddr
   }
   if (keyBytes.length === 0) throw new EverwriteError('EVERWRITE_BAD_REQUEST', 'key must not be empty');
   if (keyBytes.length > options.limits.keyBytesMax) {
-    throw new EverwriteError('EVERWRITE_KEY_TOO_LARGE', `key is ${keyBytes.length} bytes; at most ${options.limits.keyBytesMax} allowed`, { bytesMax: options.limits.keyBytesMax });
+    throw new EverwriteError(
+      'EVERWRITE_KEY_TOO_LARGE',
+      `key is ${keyBytes.length} bytes; at most ${options.limits.keyBytesMax} allowed`,
+      { bytesMax: options.limits.keyBytesMax },
+    );
   }
   return { bucket, key: decodeUtf8(keyBytes, 'key') };
 }
@@ -64,7 +73,11 @@ export function orderingKey(raw: Buffer, options: ResolvedRespServerOptions): st
 /** A value as the service stores it: its own copy, so it does not pin the socket chunk it came in. */
 export function takeValue(raw: Buffer, options: ResolvedRespServerOptions): Uint8Array {
   if (raw.length > options.limits.valueBytesMax) {
-    throw new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `value is ${raw.length} bytes; at most ${options.limits.valueBytesMax} allowed`, { bytesMax: options.limits.valueBytesMax });
+    throw new EverwriteError(
+      'EVERWRITE_VALUE_TOO_LARGE',
+      `value is ${raw.length} bytes; at most ${options.limits.valueBytesMax} allowed`,
+      { bytesMax: options.limits.valueBytesMax },
+    );
   }
   // Buffer.from copies into Node's shared pool for small values: a Uint8Array of its own over 64
   // bytes would cost a malloc'd backing store per SET.

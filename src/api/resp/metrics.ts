@@ -8,7 +8,9 @@ import { FastHistogram, type HistogramSeries } from '../fast-histogram.ts';
 import { ErrorReply, type Reply } from './reply.ts';
 
 /** Seconds; a cached GET (~0.1 ms) to a quorum timeout. */
-const latencyBucketsSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const latencyBucketsSeconds = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 interface Children {
   readonly ok: HistogramSeries;
@@ -21,7 +23,13 @@ export class RespMetrics {
   private readonly children = new Map<string, Children>();
 
   constructor(registry: Registry) {
-    this.duration = new FastHistogram(registry, 'everwrite_resp_command_duration_seconds', 'RESP commands from start to reply, by command (lower case; "unknown" for names not in the table) and outcome (ok or error); _count counts them.', ['command', 'outcome'], latencyBucketsSeconds);
+    this.duration = new FastHistogram(
+      registry,
+      'everwrite_resp_command_duration_seconds',
+      'RESP commands from start to reply, by command (lower case; "unknown" for names not in the table) and outcome (ok or error); _count counts them.',
+      ['command', 'outcome'],
+      latencyBucketsSeconds,
+    );
   }
 
   record(command: string, reply: Reply, seconds: number): void {

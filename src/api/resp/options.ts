@@ -156,25 +156,39 @@ function resolveLimits(overrides: LimitOverrides | undefined): Limits {
 function resolveBucket(bucket: string | undefined, limits: Limits): string {
   const resolved = bucket ?? 'redis';
   if (typeof resolved !== 'string' || resolved === '' || Buffer.byteLength(resolved) > limits.bucketBytesMax) {
-    throw new RangeError(`resp server option bucket must be a non-empty string of at most ${limits.bucketBytesMax} bytes`);
+    throw new RangeError(
+      `resp server option bucket must be a non-empty string of at most ${limits.bucketBytesMax} bytes`,
+    );
   }
   return resolved;
 }
 
 /** Validates the user options once (programming errors throw RangeError) and freezes them. */
 export function resolveRespServerOptions(options: RespServerOptions): ResolvedRespServerOptions {
-  if (typeof options.host !== 'string' || options.host === '') throw new RangeError('resp server option host must be a non-empty string');
+  if (typeof options.host !== 'string' || options.host === '')
+    throw new RangeError('resp server option host must be a non-empty string');
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new RangeError(`resp server option port must be an integer in 0..65535, got ${String(options.port)}`);
   }
   const keyMapping = options.keyMapping ?? 'bucket';
-  if (keyMapping !== 'bucket' && keyMapping !== 'prefixed') throw new RangeError(`resp server option keyMapping must be 'bucket' or 'prefixed'`);
+  if (keyMapping !== 'bucket' && keyMapping !== 'prefixed')
+    throw new RangeError(`resp server option keyMapping must be 'bucket' or 'prefixed'`);
   const limits = resolveLimits(options.limits);
-  const argumentBytesMax = requirePositiveInteger('argumentBytesMax', options.argumentBytesMax ?? limits.valueBytesMax + 64 * 1024);
-  const commandBytesMax = requirePositiveInteger('commandBytesMax', options.commandBytesMax ?? Math.max(16 * 1024 * 1024, 2 * argumentBytesMax));
-  if (commandBytesMax < argumentBytesMax) throw new RangeError('resp server option commandBytesMax must be at least argumentBytesMax');
+  const argumentBytesMax = requirePositiveInteger(
+    'argumentBytesMax',
+    options.argumentBytesMax ?? limits.valueBytesMax + 64 * 1024,
+  );
+  const commandBytesMax = requirePositiveInteger(
+    'commandBytesMax',
+    options.commandBytesMax ?? Math.max(16 * 1024 * 1024, 2 * argumentBytesMax),
+  );
+  if (commandBytesMax < argumentBytesMax)
+    throw new RangeError('resp server option commandBytesMax must be at least argumentBytesMax');
   const connectionsMax = options.connectionsMax ?? 10_000;
-  const admission = validateAdmissionLimits('resp server', { connectionsMax, connectionsPerAddressMax: options.connectionsPerAddressMax ?? Math.min(1024, connectionsMax) });
+  const admission = validateAdmissionLimits('resp server', {
+    connectionsMax,
+    connectionsPerAddressMax: options.connectionsPerAddressMax ?? Math.min(1024, connectionsMax),
+  });
   return Object.freeze({
     host: options.host,
     port: options.port,

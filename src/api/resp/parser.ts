@@ -140,11 +140,13 @@ export class RespRequestParser {
     let end = this.offset;
     while (end < limit && buffer[end] !== carriageReturn) end += 1;
     if (end >= limit) {
-      if (this.buffer.length - this.offset > headerBytesMax) throw new RespProtocolError(`Protocol error: too big ${what} count string`);
+      if (this.buffer.length - this.offset > headerBytesMax)
+        throw new RespProtocolError(`Protocol error: too big ${what} count string`);
       return undefined;
     }
     if (end + 1 >= this.buffer.length) return undefined;
-    if (this.buffer[end + 1] !== lineFeed) throw new RespProtocolError(`Protocol error: expected CRLF after ${what} count`);
+    if (this.buffer[end + 1] !== lineFeed)
+      throw new RespProtocolError(`Protocol error: expected CRLF after ${what} count`);
     return end;
   }
 
@@ -152,7 +154,8 @@ export class RespRequestParser {
     const end = this.findHeaderEnd('mbulk');
     if (end === undefined) return 'more';
     const count = parseInteger(this.buffer, this.offset + 1, end);
-    if (count === undefined || count > this.limits.argumentsCountMax) throw new RespProtocolError('Protocol error: invalid multibulk length');
+    if (count === undefined || count > this.limits.argumentsCountMax)
+      throw new RespProtocolError('Protocol error: invalid multibulk length');
     this.offset = end + 2;
     // "*0" and "*-1" carry no command; Redis skips them too.
     if (count > 0) {
@@ -170,7 +173,8 @@ export class RespRequestParser {
     const end = this.findHeaderEnd('bulk');
     if (end === undefined) return 'more';
     const length = parseInteger(this.buffer, this.offset + 1, end);
-    if (length === undefined || length < 0 || length > this.limits.argumentBytesMax) throw new RespProtocolError('Protocol error: invalid bulk length');
+    if (length === undefined || length < 0 || length > this.limits.argumentBytesMax)
+      throw new RespProtocolError('Protocol error: invalid bulk length');
     this.commandBytes += length;
     if (this.commandBytes > this.limits.commandBytesMax) {
       throw new RespProtocolError(`Protocol error: command larger than ${this.limits.commandBytesMax} bytes`);
@@ -203,7 +207,8 @@ export class RespRequestParser {
   }
 
   private requireCrlf(buffer: Buffer, at: number): void {
-    if (buffer[at] !== carriageReturn || buffer[at + 1] !== lineFeed) throw new RespProtocolError('Protocol error: expected CRLF after bulk string');
+    if (buffer[at] !== carriageReturn || buffer[at + 1] !== lineFeed)
+      throw new RespProtocolError('Protocol error: expected CRLF after bulk string');
   }
 
   /** Adds one argument; the whole command once it is complete. */
@@ -219,17 +224,20 @@ export class RespRequestParser {
   private parseInline(): Buffer[] | 'more' | 'empty' {
     const newline = this.buffer.indexOf(lineFeed, this.offset);
     if (newline === -1) {
-      if (this.buffer.length - this.offset > this.limits.inlineBytesMax) throw new RespProtocolError('Protocol error: too big inline request');
+      if (this.buffer.length - this.offset > this.limits.inlineBytesMax)
+        throw new RespProtocolError('Protocol error: too big inline request');
       return 'more';
     }
-    if (newline - this.offset > this.limits.inlineBytesMax) throw new RespProtocolError('Protocol error: too big inline request');
+    if (newline - this.offset > this.limits.inlineBytesMax)
+      throw new RespProtocolError('Protocol error: too big inline request');
     let end = newline;
     if (end > this.offset && this.buffer[end - 1] === carriageReturn) end -= 1;
     const line = this.buffer.subarray(this.offset, end);
     this.offset = newline + 1;
     const words = splitInlineArguments(line);
     if (words === undefined) throw new RespProtocolError('Protocol error: unbalanced quotes in request');
-    if (words.length > this.limits.argumentsCountMax) throw new RespProtocolError('Protocol error: invalid multibulk length');
+    if (words.length > this.limits.argumentsCountMax)
+      throw new RespProtocolError('Protocol error: invalid multibulk length');
     return words.length === 0 ? 'empty' : words;
   }
 }
@@ -307,7 +315,8 @@ export function splitInlineArguments(line: Buffer): Buffer[] | undefined {
     while (position < line.length && isSpace(line[position])) position += 1;
     if (position >= line.length) return words;
     const start = position;
-    while (position < line.length && !isSpace(line[position]) && line[position] !== 34 && line[position] !== 39) position += 1;
+    while (position < line.length && !isSpace(line[position]) && line[position] !== 34 && line[position] !== 39)
+      position += 1;
     if (position >= line.length || isSpace(line[position])) {
       words.push(line.subarray(start, position));
       continue;
@@ -317,7 +326,8 @@ export function splitInlineArguments(line: Buffer): Buffer[] | undefined {
     while (position < line.length && !isSpace(line[position])) {
       const byte = line[position] as number;
       if (byte === 34 || byte === 39) {
-        const after = byte === 34 ? readDoubleQuoted(line, position + 1, bytes) : readSingleQuoted(line, position + 1, bytes);
+        const after =
+          byte === 34 ? readDoubleQuoted(line, position + 1, bytes) : readSingleQuoted(line, position + 1, bytes);
         if (after === undefined) return undefined;
         position = after;
       } else {

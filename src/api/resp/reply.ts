@@ -39,7 +39,18 @@ export class VerbatimReply {
  * What a command answers. `string` and `Uint8Array` are bulk strings (text is UTF-8), `number` an
  * integer, `bigint` a 64-bit integer beyond the safe range of `number` (INCR's counters), `null` the null (bulk) reply, an array an array.
  */
-export type Reply = null | number | bigint | string | Uint8Array | SimpleString | ErrorReply | MapReply | SetReply | VerbatimReply | readonly Reply[];
+export type Reply =
+  | null
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | SimpleString
+  | ErrorReply
+  | MapReply
+  | SetReply
+  | VerbatimReply
+  | readonly Reply[];
 
 const crlfBytes = 2;
 
@@ -49,7 +60,8 @@ function oneLine(text: string): string {
 }
 
 function decimalLength(value: number): number {
-  if (value >= 0 && value < 100_000) return value < 10 ? 1 : value < 100 ? 2 : value < 1000 ? 3 : value < 10_000 ? 4 : 5;
+  if (value >= 0 && value < 100_000)
+    return value < 10 ? 1 : value < 100 ? 2 : value < 1000 ? 3 : value < 10_000 ? 4 : 5;
   return String(value).length;
 }
 
@@ -76,7 +88,8 @@ export function encodedLength(reply: Reply, protocol: ProtocolVersion): number {
     return headerLength(bytes) + bytes + crlfBytes;
   }
   if (reply instanceof Uint8Array) return headerLength(reply.byteLength) + reply.byteLength + crlfBytes;
-  if (reply instanceof SimpleString || reply instanceof ErrorReply) return 1 + Buffer.byteLength(oneLine(reply.text)) + crlfBytes;
+  if (reply instanceof SimpleString || reply instanceof ErrorReply)
+    return 1 + Buffer.byteLength(oneLine(reply.text)) + crlfBytes;
   if (reply instanceof MapReply) {
     let total = headerLength(protocol === 3 ? reply.entries.length : reply.entries.length * 2);
     for (const [key, value] of reply.entries) total += encodedLength(key, protocol) + encodedLength(value, protocol);
@@ -123,7 +136,13 @@ function writeBulk(target: Buffer, offset: number, marker: string, prefix: strin
   return position + crlfBytes;
 }
 
-function writeItems(target: Buffer, offset: number, marker: string, items: readonly Reply[], protocol: ProtocolVersion): number {
+function writeItems(
+  target: Buffer,
+  offset: number,
+  marker: string,
+  items: readonly Reply[],
+  protocol: ProtocolVersion,
+): number {
   let position = writeHeader(target, offset, marker, items.length);
   for (const item of items) position = writeReply(target, position, item, protocol);
   return position;
@@ -132,12 +151,18 @@ function writeItems(target: Buffer, offset: number, marker: string, items: reado
 /** Writes `reply` at `offset`; returns the offset after it. `target` must have encodedLength bytes free. */
 export function writeReply(target: Buffer, offset: number, reply: Reply, protocol: ProtocolVersion): number {
   if (reply === null) return offset + target.write(protocol === 3 ? '_\r\n' : '$-1\r\n', offset, 'latin1');
-  if (typeof reply === 'number' || typeof reply === 'bigint') return offset + target.write(`:${reply}\r\n`, offset, 'latin1');
+  if (typeof reply === 'number' || typeof reply === 'bigint')
+    return offset + target.write(`:${reply}\r\n`, offset, 'latin1');
   if (typeof reply === 'string' || reply instanceof Uint8Array) return writeBulk(target, offset, '$', '', reply);
   if (reply instanceof SimpleString) return offset + target.write(`+${oneLine(reply.text)}\r\n`, offset, 'utf8');
   if (reply instanceof ErrorReply) return offset + target.write(`-${oneLine(reply.text)}\r\n`, offset, 'utf8');
   if (reply instanceof MapReply) {
-    let position = writeHeader(target, offset, protocol === 3 ? '%' : '*', protocol === 3 ? reply.entries.length : reply.entries.length * 2);
+    let position = writeHeader(
+      target,
+      offset,
+      protocol === 3 ? '%' : '*',
+      protocol === 3 ? reply.entries.length : reply.entries.length * 2,
+    );
     for (const [key, value] of reply.entries) {
       position = writeReply(target, position, key, protocol);
       position = writeReply(target, position, value, protocol);
@@ -145,7 +170,10 @@ export function writeReply(target: Buffer, offset: number, reply: Reply, protoco
     return position;
   }
   if (reply instanceof SetReply) return writeItems(target, offset, protocol === 3 ? '~' : '*', reply.items, protocol);
-  if (reply instanceof VerbatimReply) return protocol === 3 ? writeBulk(target, offset, '=', 'txt:', reply.text) : writeBulk(target, offset, '$', '', reply.text);
+  if (reply instanceof VerbatimReply)
+    return protocol === 3
+      ? writeBulk(target, offset, '=', 'txt:', reply.text)
+      : writeBulk(target, offset, '$', '', reply.text);
   return writeItems(target, offset, '*', reply, protocol);
 }
 
@@ -158,7 +186,9 @@ const nullBytes2 = Buffer.from('$-1\r\n', 'latin1');
 const nullBytes3 = Buffer.from('_\r\n', 'latin1');
 /** Integer replies 0 .. smallIntegersCount - 1 (DEL and EXISTS counts, CLIENT ID, ...). */
 const smallIntegersCount = 256;
-const smallIntegerBytes: readonly Buffer[] = Array.from({ length: smallIntegersCount }, (_, value) => Buffer.from(`:${value}\r\n`, 'latin1'));
+const smallIntegerBytes: readonly Buffer[] = Array.from({ length: smallIntegersCount }, (_, value) =>
+  Buffer.from(`:${value}\r\n`, 'latin1'),
+);
 
 /** A bulk string reply from bytes: one (pooled, for small ones) allocation, no intermediate string. */
 function encodeBulkBytes(value: Uint8Array): Buffer {
@@ -176,7 +206,8 @@ export function encodeReply(reply: Reply, protocol: ProtocolVersion): Buffer {
   if (reply === okReply) return okBytes;
   if (reply === null) return protocol === 3 ? nullBytes3 : nullBytes2;
   if (reply instanceof Uint8Array) return encodeBulkBytes(reply);
-  if (typeof reply === 'number' && reply >= 0 && reply < smallIntegersCount && Number.isInteger(reply)) return smallIntegerBytes[reply] as Buffer;
+  if (typeof reply === 'number' && reply >= 0 && reply < smallIntegersCount && Number.isInteger(reply))
+    return smallIntegerBytes[reply] as Buffer;
   const target = Buffer.allocUnsafe(encodedLength(reply, protocol));
   const end = writeReply(target, 0, reply, protocol);
   assert(end === target.length, `resp encoder wrote ${end} bytes, measured ${target.length}`);

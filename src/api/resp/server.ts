@@ -39,7 +39,10 @@ export interface RespServerHandle {
 }
 
 const maxClientsReply = Buffer.from('-ERR max number of clients reached\r\n', 'latin1');
-const addressFullReply = Buffer.from('-BUSY EVERWRITE_RATE_LIMITED: your address holds as many connections as this node allows one address\r\n', 'latin1');
+const addressFullReply = Buffer.from(
+  '-BUSY EVERWRITE_RATE_LIMITED: your address holds as many connections as this node allows one address\r\n',
+  'latin1',
+);
 /** How often the coarse clock (context.ts CoarseClock) is refreshed, in ms. */
 const coarseClockIntervalMs = 100;
 
@@ -86,9 +89,11 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   // Half-open: a client that sends its commands and then FIN (nc, scripts) still gets every answer.
   const tls = options.tls;
   const socketOptions = { allowHalfOpen: true, noDelay: true };
-  const server = tls === undefined ? createServer(socketOptions) : createTlsServer({ ...socketOptions, ...tlsServerOptions(tls) });
+  const server =
+    tls === undefined ? createServer(socketOptions) : createTlsServer({ ...socketOptions, ...tlsServerOptions(tls) });
   // Over TLS a connection is admitted once its handshake is done; until then the handshake budget holds it (tls-listener.ts).
-  const tlsGuard = tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createTlsServer>, tls);
+  const tlsGuard =
+    tls === undefined ? undefined : guardTlsHandshakes(server as ReturnType<typeof createTlsServer>, tls);
   server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
     stats.connectionsReceived += 1;
     if (closing) {
@@ -122,11 +127,15 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
   clockTimer.unref();
   const idleTimer = setInterval(() => {
     const idleSinceMs = clock.nowMs - resolved.idleTimeoutMs;
-    for (const connection of connections) if (connection.session.lastActiveMs < idleSinceMs && !connection.isBusy()) connection.evict();
+    for (const connection of connections)
+      if (connection.session.lastActiveMs < idleSinceMs && !connection.isBusy()) connection.evict();
   }, idleSweepIntervalMs(resolved.idleTimeoutMs));
   idleTimer.unref();
   server.on('error', (error) => context.logger.error({ err: error }, 'resp server error'));
-  context.logger.info({ host: address.address, port: address.port, tls: tls !== undefined }, `resp api listening${tls === undefined ? '' : ' (tls)'}`);
+  context.logger.info(
+    { host: address.address, port: address.port, tls: tls !== undefined },
+    `resp api listening${tls === undefined ? '' : ' (tls)'}`,
+  );
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= new Promise<void>((resolve, reject) => {
@@ -149,7 +158,13 @@ export async function startRespServer(options: RespServerOptions): Promise<RespS
     return closed;
   };
   const setTlsCredentials = (credentials: TlsCredentials): void => {
-    if (tls !== undefined) (server as ReturnType<typeof createTlsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
+    if (tls !== undefined)
+      (server as ReturnType<typeof createTlsServer>).setSecureContext({ cert: credentials.cert, key: credentials.key });
   };
-  return Object.freeze({ address: Object.freeze({ host: address.address, port: address.port }), close, setTlsCredentials, tlsStats: tlsGuard?.stats });
+  return Object.freeze({
+    address: Object.freeze({ host: address.address, port: address.port }),
+    close,
+    setTlsCredentials,
+    tlsStats: tlsGuard?.stats,
+  });
 }

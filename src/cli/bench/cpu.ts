@@ -15,7 +15,10 @@ const ticksPerSecond = 100;
 /** utime + stime of one process, in ticks, from the text of /proc/<pid>/stat. */
 export function parseProcessStatTicks(text: string): number {
   // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(text.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
   const user = Number(fields[11]);
   const system = Number(fields[12]);
@@ -28,7 +31,11 @@ export function parseMachineStatTicks(text: string): { readonly busy: number; re
   const line = text.split('\n').find((candidate) => candidate.startsWith('cpu '));
   if (line === undefined) throw new Error('no cpu line in /proc/stat');
   // user nice system idle iowait irq softirq steal (guest times are already inside user and nice)
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const busy = user + nice + system + irq + softirq + steal;
   return { busy, total: busy + idle + iowait };
 }
@@ -77,9 +84,16 @@ export function startCpuSampling(nodePids: readonly number[]): () => CpuUsage {
     const generatorSeconds = round((generator.user + generator.system) / 1e6);
     const nodesEnd = nodesStart === undefined ? undefined : nodesTicks(nodePids);
     const machineEnd = machineTicks();
-    const nodesSeconds = nodesStart === undefined || nodesEnd === undefined ? undefined : round((nodesEnd - nodesStart) / ticksPerSecond);
-    const machineBusySeconds = machineStart === undefined || machineEnd === undefined ? undefined : round((machineEnd.busy - machineStart.busy) / ticksPerSecond);
-    const othersSeconds = machineBusySeconds === undefined ? undefined : round(Math.max(0, machineBusySeconds - generatorSeconds - (nodesSeconds ?? 0)));
+    const nodesSeconds =
+      nodesStart === undefined || nodesEnd === undefined ? undefined : round((nodesEnd - nodesStart) / ticksPerSecond);
+    const machineBusySeconds =
+      machineStart === undefined || machineEnd === undefined
+        ? undefined
+        : round((machineEnd.busy - machineStart.busy) / ticksPerSecond);
+    const othersSeconds =
+      machineBusySeconds === undefined
+        ? undefined
+        : round(Math.max(0, machineBusySeconds - generatorSeconds - (nodesSeconds ?? 0)));
     return {
       generatorSeconds,
       ...(nodesSeconds === undefined ? {} : { nodesSeconds }),

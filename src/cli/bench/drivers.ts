@@ -40,7 +40,8 @@ export function targetOfWorker(worker: number, targets: number): number {
 
 /** Names a failed request: an HTTP answer by status and the node's error code, else the socket error. */
 export function failureKind(failure: { readonly status?: number; readonly code?: string }): string {
-  if (failure.status !== undefined) return failure.code === undefined ? `HTTP ${failure.status}` : `HTTP ${failure.status} ${failure.code}`;
+  if (failure.status !== undefined)
+    return failure.code === undefined ? `HTTP ${failure.status}` : `HTTP ${failure.status} ${failure.code}`;
   return failure.code ?? 'unknown';
 }
 
@@ -48,7 +49,8 @@ export function failureKind(failure: { readonly status?: number; readonly code?:
 export function httpOutcome(operation: 'read' | 'write', answer: RequestOutcome): Outcome {
   const status = answer.status;
   const context = answer.context === undefined ? {} : { context: answer.context };
-  if (status !== undefined && ((status >= 200 && status < 300) || (operation === 'read' && status === 300))) return { kind: 'ok', ...context };
+  if (status !== undefined && ((status >= 200 && status < 300) || (operation === 'read' && status === 300)))
+    return { kind: 'ok', ...context };
   if (status === 404 && operation === 'read') return { kind: 'notFound', ...context };
   return { kind: 'error', code: failureKind(answer) };
 }
@@ -66,12 +68,23 @@ export class HttpDriver implements BenchDriver {
   }
 
   async read(worker: number, keyIndex: number, wantContext: boolean): Promise<Outcome> {
-    const answer = await this.http.send({ method: 'GET', target: targetOfWorker(worker, this.targets), path: this.path(keyIndex), wantContext });
+    const answer = await this.http.send({
+      method: 'GET',
+      target: targetOfWorker(worker, this.targets),
+      path: this.path(keyIndex),
+      wantContext,
+    });
     return httpOutcome('read', answer);
   }
 
   async write(worker: number, keyIndex: number, context: string | undefined): Promise<Outcome> {
-    const answer = await this.http.send({ method: 'PUT', target: targetOfWorker(worker, this.targets), path: this.path(keyIndex), body: this.value, ...(context === undefined ? {} : { context }) });
+    const answer = await this.http.send({
+      method: 'PUT',
+      target: targetOfWorker(worker, this.targets),
+      path: this.path(keyIndex),
+      body: this.value,
+      ...(context === undefined ? {} : { context }),
+    });
     return httpOutcome('write', answer);
   }
 

@@ -83,7 +83,11 @@ function abortOverdueIn(inFlight: Set<InFlight>, nowMs: number, timeoutMs: numbe
 }
 
 /** Reads the whole answer; the body is kept only when it is an error worth naming. */
-function readResponse(response: IncomingMessage, wantContext: boolean, settle: (outcome: RequestOutcome) => void): void {
+function readResponse(
+  response: IncomingMessage,
+  wantContext: boolean,
+  settle: (outcome: RequestOutcome) => void,
+): void {
   const status = response.statusCode ?? 0;
   const keepBody = status >= 400 && status !== 404;
   const chunks: Buffer[] = [];
@@ -112,7 +116,14 @@ class NodeHttpClient implements BenchHttp {
     return new Promise((resolve) => {
       const target = this.targets[benchRequest.target] as URL;
       const headers = requestHeaders(benchRequest);
-      const request: ClientRequest = httpRequest({ agent: this.agents[benchRequest.target], host: target.hostname, port: target.port, method: benchRequest.method, path: benchRequest.path, headers });
+      const request: ClientRequest = httpRequest({
+        agent: this.agents[benchRequest.target],
+        host: target.hostname,
+        port: target.port,
+        method: benchRequest.method,
+        path: benchRequest.path,
+        headers,
+      });
       let timedOut = false;
       const entry: InFlight = {
         startedMs: performance.now(),
@@ -164,7 +175,11 @@ class FetchClient implements BenchHttp {
     try {
       const headers = requestHeaders(benchRequest);
       delete headers['content-length'];
-      const init: RequestInit = { method: benchRequest.method, signal: controller.signal, headers: headers as Record<string, string> };
+      const init: RequestInit = {
+        method: benchRequest.method,
+        signal: controller.signal,
+        headers: headers as Record<string, string>,
+      };
       if (benchRequest.body !== undefined) init.body = benchRequest.body;
       const response = await fetch(`${this.baseUrls[benchRequest.target] as string}${benchRequest.path}`, init);
       const status = response.status;
@@ -195,6 +210,10 @@ class FetchClient implements BenchHttp {
 }
 
 /** `socketsPerTarget` bounds node:http's pool per node; the bench passes its client count. */
-export function createBenchHttp(kind: BenchHttpClient, baseUrls: readonly string[], socketsPerTarget: number): BenchHttp {
+export function createBenchHttp(
+  kind: BenchHttpClient,
+  baseUrls: readonly string[],
+  socketsPerTarget: number,
+): BenchHttp {
   return kind === 'fetch' ? new FetchClient(baseUrls) : new NodeHttpClient(baseUrls, socketsPerTarget);
 }

@@ -9,7 +9,12 @@ import type { Histogram } from 'hdr-histogram-js';
 const highestTrackableMicroseconds = 60_000_000;
 
 export function createLatencyHistogram(): Histogram {
-  return build({ lowestDiscernibleValue: 1, highestTrackableValue: highestTrackableMicroseconds, numberOfSignificantValueDigits: 3, autoResize: true });
+  return build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: highestTrackableMicroseconds,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
 }
 
 /** Elapsed milliseconds (performance.now() difference) as a whole number of microseconds, at least 1. */
@@ -48,7 +53,8 @@ export function percentileMicroseconds(histogram: HistogramView, percentile: num
 }
 
 export function summarizeLatency(histogram: HistogramView): LatencySummary {
-  if (histogram.totalCount === 0) return Object.freeze({ count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
+  if (histogram.totalCount === 0)
+    return Object.freeze({ count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
   return Object.freeze({
     count: histogram.totalCount,
     meanMs: microsecondsToMs(histogram.mean),

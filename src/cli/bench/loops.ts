@@ -44,7 +44,13 @@ export interface OpenLoopResult {
  * `workers` slots is free; an operation that waited for a slot still counts its latency from when it
  * was due. Nothing new is sent after the deadline; operations in flight are awaited.
  */
-export async function openLoop(ratePerSecond: number, workers: number, until: Deadline, clock: LoopClock, runOne: RunOne): Promise<OpenLoopResult> {
+export async function openLoop(
+  ratePerSecond: number,
+  workers: number,
+  until: Deadline,
+  clock: LoopClock,
+  runOne: RunOne,
+): Promise<OpenLoopResult> {
   const startMs = clock.nowMs();
   const intervalMs = 1000 / ratePerSecond;
   const free = Array.from({ length: workers }, (_, index) => workers - 1 - index);
@@ -54,7 +60,11 @@ export async function openLoop(ratePerSecond: number, workers: number, until: De
   for (;;) {
     const nowMs = clock.nowMs();
     if (nowMs >= until.deadlineMs) break;
-    for (let dueMs = startMs + sent * intervalMs; free.length > 0 && dueMs <= nowMs && dueMs < until.deadlineMs; dueMs = startMs + sent * intervalMs) {
+    for (
+      let dueMs = startMs + sent * intervalMs;
+      free.length > 0 && dueMs <= nowMs && dueMs < until.deadlineMs;
+      dueMs = startMs + sent * intervalMs
+    ) {
       const worker = free.pop() as number;
       sent++;
       const running: Promise<void> = runOne(worker, dueMs).finally(() => {

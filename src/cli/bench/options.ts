@@ -146,18 +146,23 @@ export function parseIntegerFlag(text: string, flag: string, minimum: number, ma
   const trimmed = text.trim();
   if (!/^\d{1,10}$/.test(trimmed)) throw badFlag(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
   const value = Number(trimmed);
-  if (value < minimum || value > maximum) throw badFlag(`${flag} must be between ${minimum} and ${maximum}, got ${value}`);
+  if (value < minimum || value > maximum)
+    throw badFlag(`${flag} must be between ${minimum} and ${maximum}, got ${value}`);
   return value;
 }
 
 function parseChoice<T extends string>(text: string, flag: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(text)) throw badFlag(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(text)}`);
+  if (!(allowed as readonly string[]).includes(text))
+    throw badFlag(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(text)}`);
   return text as T;
 }
 
 /** Comma-separated http(s) base URLs, without a trailing slash. */
 export function parseTargets(text: string): string[] {
-  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   if (parts.length === 0) throw badFlag('--target needs at least one URL');
   return parts.map((part) => {
     let url: URL;
@@ -167,7 +172,8 @@ export function parseTargets(text: string): string[] {
       throw badFlag(`--target must be http URLs separated by commas, got ${JSON.stringify(part)}`);
     }
     if (url.protocol !== 'http:') throw badFlag(`--target must use http:, got ${JSON.stringify(part)}`);
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw badFlag(`--target must be a base URL without a path, got ${JSON.stringify(part)}`);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
+      throw badFlag(`--target must be a base URL without a path, got ${JSON.stringify(part)}`);
     return url.origin;
   });
 }
@@ -178,7 +184,10 @@ function integerOr(text: string | undefined, fallback: number, flag: string, min
 
 /** Comma-separated RESP addresses, HOST:PORT each. */
 export function parseRespTargets(text: string): string[] {
-  const parts = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const parts = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
   if (parts.length === 0) throw badFlag('--resp-target needs at least one HOST:PORT');
   for (const part of parts) parseRespAddress(part);
   return parts;
@@ -197,27 +206,66 @@ export function resolveBenchOptions(flags: BenchFlags): BenchOptions {
   const workload = parseChoice((flags.workload ?? benchDefaults.workload).toUpperCase(), '--workload', workloadNames);
   const protocol = parseChoice(flags.protocol ?? benchDefaults.protocol, '--protocol', benchProtocols);
   const routing = parseChoice(flags.routing ?? benchDefaults.routing, '--routing', ['server', 'client'] as const);
-  if (flags.routing !== undefined && protocol !== 'client') throw badFlag('--routing applies to --protocol client only (HTTP and RESP go to the node each client is given)');
+  if (flags.routing !== undefined && protocol !== 'client')
+    throw badFlag('--routing applies to --protocol client only (HTTP and RESP go to the node each client is given)');
   const respTargets = flags.respTarget === undefined ? [] : parseRespTargets(flags.respTarget);
-  if (protocol === 'resp' && targets.length > 0 && respTargets.length === 0) throw badFlag('--protocol resp with --target needs --resp-target HOST:PORT[,HOST:PORT...] (the nodes\' --resp addresses)');
+  if (protocol === 'resp' && targets.length > 0 && respTargets.length === 0)
+    throw badFlag(
+      "--protocol resp with --target needs --resp-target HOST:PORT[,HOST:PORT...] (the nodes' --resp addresses)",
+    );
   if (respTargets.length > 0 && protocol !== 'resp') throw badFlag('--resp-target applies to --protocol resp only');
-  if (flags.bucket !== undefined && protocol === 'resp') throw badFlag(`--protocol resp always uses the RESP front end's bucket ${respBucket}`);
+  if (flags.bucket !== undefined && protocol === 'resp')
+    throw badFlag(`--protocol resp always uses the RESP front end's bucket ${respBucket}`);
   const bucket = protocol === 'resp' ? respBucket : (flags.bucket ?? benchDefaults.bucket);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(bucket)) throw badFlag(`--bucket must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(bucket)}`);
-  const peerPortBase = integerOr(flags.peerPortBase, benchDefaults.peerPortBase, '--peer-port-base', 1024, benchLimits.portBaseMax);
-  const httpPortBase = integerOr(flags.httpPortBase, benchDefaults.httpPortBase, '--http-port-base', 1024, benchLimits.portBaseMax);
-  const respPortBase = integerOr(flags.respPortBase, benchDefaults.respPortBase, '--resp-port-base', 1024, benchLimits.portBaseMax);
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(bucket))
+    throw badFlag(`--bucket must be 1-64 letters, digits, '.', '_' or '-', got ${JSON.stringify(bucket)}`);
+  const peerPortBase = integerOr(
+    flags.peerPortBase,
+    benchDefaults.peerPortBase,
+    '--peer-port-base',
+    1024,
+    benchLimits.portBaseMax,
+  );
+  const httpPortBase = integerOr(
+    flags.httpPortBase,
+    benchDefaults.httpPortBase,
+    '--http-port-base',
+    1024,
+    benchLimits.portBaseMax,
+  );
+  const respPortBase = integerOr(
+    flags.respPortBase,
+    benchDefaults.respPortBase,
+    '--resp-port-base',
+    1024,
+    benchLimits.portBaseMax,
+  );
   const bases = [peerPortBase, httpPortBase, respPortBase];
-  if (bases.some((base, index) => bases.some((other, otherIndex) => otherIndex !== index && Math.abs(base - other) <= nodes))) throw badFlag('--peer-port-base, --http-port-base and --resp-port-base must be more than --nodes apart');
+  if (
+    bases.some((base, index) =>
+      bases.some((other, otherIndex) => otherIndex !== index && Math.abs(base - other) <= nodes),
+    )
+  )
+    throw badFlag('--peer-port-base, --http-port-base and --resp-port-base must be more than --nodes apart');
   return Object.freeze({
     nodes,
     clients: integerOr(flags.clients, benchDefaults.clients, '--clients', 1, benchLimits.clientsMax),
     targetRate: flags.rate === undefined ? undefined : parseIntegerFlag(flags.rate, '--rate', 1, benchLimits.rateMax),
     workload,
-    distribution: parseChoice(flags.distribution ?? workloads[workload].distribution, '--distribution', keyDistributions),
+    distribution: parseChoice(
+      flags.distribution ?? workloads[workload].distribution,
+      '--distribution',
+      keyDistributions,
+    ),
     protocol,
     routing,
-    durationSeconds: integerOr(flags.duration, benchDefaults.durationSeconds, '--duration', 1, benchLimits.durationSecondsMax),
+    durationSeconds: integerOr(
+      flags.duration,
+      benchDefaults.durationSeconds,
+      '--duration',
+      1,
+      benchLimits.durationSecondsMax,
+    ),
     valueBytes: integerOr(flags.valueSize, benchDefaults.valueBytes, '--value-size', 0, benchLimits.valueBytesMax),
     records,
     load: flags.load !== false,
@@ -231,8 +279,17 @@ export function resolveBenchOptions(flags: BenchFlags): BenchOptions {
     respTargets: Object.freeze(respTargets),
     svgPath: flags.svg === undefined || flags.svg === '' ? undefined : flags.svg,
     bucket,
-    requestTimeoutMs: integerOr(flags.requestTimeout, benchDefaults.requestTimeoutMs, '--request-timeout', 1, benchLimits.requestTimeoutMsMax),
-    httpClient: parseChoice(flags.httpClient ?? benchDefaults.httpClient, '--http-client', ['node-http', 'fetch'] as const),
+    requestTimeoutMs: integerOr(
+      flags.requestTimeout,
+      benchDefaults.requestTimeoutMs,
+      '--request-timeout',
+      1,
+      benchLimits.requestTimeoutMsMax,
+    ),
+    httpClient: parseChoice(flags.httpClient ?? benchDefaults.httpClient, '--http-client', [
+      'node-http',
+      'fetch',
+    ] as const),
     seed: integerOr(flags.seed, benchDefaults.seed, '--seed', 0, 2 ** 32 - 1),
     peerPortBase,
     httpPortBase,

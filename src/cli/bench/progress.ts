@@ -14,7 +14,8 @@ export class RateWindow {
   sample(atMs: number, count: number): number {
     this.samples.push({ atMs, count });
     // Keep one sample at or before the window start, so the rate always spans about windowMs.
-    while (this.samples.length > 2 && (this.samples[1] as { atMs: number }).atMs <= atMs - this.windowMs) this.samples.shift();
+    while (this.samples.length > 2 && (this.samples[1] as { atMs: number }).atMs <= atMs - this.windowMs)
+      this.samples.shift();
     const oldest = this.samples[0] as { atMs: number; count: number };
     const spanMs = atMs - oldest.atMs;
     return spanMs > 0 ? ((count - oldest.count) * 1000) / spanMs : 0;
@@ -39,11 +40,21 @@ export interface ProgressDisplay {
 
 const silent: ProgressDisplay = Object.freeze({ update: () => undefined, stop: () => undefined });
 
-export function createProgress(enabled: boolean, durationSeconds: number, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+export function createProgress(
+  enabled: boolean,
+  durationSeconds: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressDisplay {
   if (!enabled || stream.isTTY !== true) return silent;
   const cliProgress = createRequire(import.meta.url)('cli-progress') as CliProgressModule;
   const bar = new cliProgress.SingleBar(
-    { stream, format: 'bench |{bar}| {value}/{total} s | {ops} ops | {rate} ops/s now | {errors} errors', hideCursor: true, clearOnComplete: false, fps: 5 },
+    {
+      stream,
+      format: 'bench |{bar}| {value}/{total} s | {ops} ops | {rate} ops/s now | {errors} errors',
+      hideCursor: true,
+      clearOnComplete: false,
+      fps: 5,
+    },
     cliProgress.Presets.shades_classic,
   );
   const window = new RateWindow();

@@ -66,21 +66,31 @@ export interface RunTally {
   readonly cpu?: CpuUsage;
 }
 
-const perSecond = (count: number, seconds: number): number => (seconds > 0 ? Math.round((count / seconds) * 10) / 10 : 0);
+const perSecond = (count: number, seconds: number): number =>
+  seconds > 0 ? Math.round((count / seconds) * 10) / 10 : 0;
 
-const perOperation = (seconds: number, operations: number): number => (operations > 0 ? Math.round((seconds * 1e6) / operations) : 0);
+const perOperation = (seconds: number, operations: number): number =>
+  operations > 0 ? Math.round((seconds * 1e6) / operations) : 0;
 
 function cpuFigures(cpu: CpuUsage, operations: number): CpuFigures {
   return {
     ...cpu,
     generatorMicrosecondsPerOperation: perOperation(cpu.generatorSeconds, operations),
-    ...(cpu.nodesSeconds === undefined ? {} : { nodesMicrosecondsPerOperation: perOperation(cpu.nodesSeconds, operations) }),
+    ...(cpu.nodesSeconds === undefined
+      ? {}
+      : { nodesMicrosecondsPerOperation: perOperation(cpu.nodesSeconds, operations) }),
   };
 }
 
 function operationFigures(tally: OperationTallyView, elapsedSeconds: number): OperationFigures {
   const ok = tally.latency.totalCount;
-  return { ok, notFound: tally.notFound, errors: tally.errors, opsPerSecond: perSecond(ok, elapsedSeconds), latencyMs: summarizeLatency(tally.latency) };
+  return {
+    ok,
+    notFound: tally.notFound,
+    errors: tally.errors,
+    opsPerSecond: perSecond(ok, elapsedSeconds),
+    latencyMs: summarizeLatency(tally.latency),
+  };
 }
 
 export function buildResult(tally: RunTally): BenchResult {
@@ -88,9 +98,12 @@ export function buildResult(tally: RunTally): BenchResult {
   let errorsTotal = 0;
   for (const [operation, operationTally] of tally.byOperation) {
     errorsTotal += operationTally.errors;
-    if (operationTally.latency.totalCount + operationTally.errors > 0) operations[operation] = operationFigures(operationTally, tally.elapsedSeconds);
+    if (operationTally.latency.totalCount + operationTally.errors > 0)
+      operations[operation] = operationFigures(operationTally, tally.elapsedSeconds);
   }
-  const byKind = Object.fromEntries([...tally.errorsByKind.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+  const byKind = Object.fromEntries(
+    [...tally.errorsByKind.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
+  );
   return {
     settings: tally.settings,
     environment: tally.environment,
@@ -111,22 +124,49 @@ const fixed = (value: number, digits: number): string => value.toFixed(digits);
 
 const tableHeader = ['operation', 'ok', 'not found', 'errors', 'ops/s', 'p50', 'p95', 'p99', 'p99.9', 'max', 'mean'];
 
-function tableRow(name: string, figures: { ok: number; notFound: number; errors: number; opsPerSecond: number; latencyMs: LatencySummary }): string[] {
+function tableRow(
+  name: string,
+  figures: { ok: number; notFound: number; errors: number; opsPerSecond: number; latencyMs: LatencySummary },
+): string[] {
   const latency = figures.latencyMs;
-  return [name, String(figures.ok), String(figures.notFound), String(figures.errors), fixed(figures.opsPerSecond, 1), ...[latency.p50Ms, latency.p95Ms, latency.p99Ms, latency.p999Ms, latency.maxMs, latency.meanMs].map((ms) => fixed(ms, 2))];
+  return [
+    name,
+    String(figures.ok),
+    String(figures.notFound),
+    String(figures.errors),
+    fixed(figures.opsPerSecond, 1),
+    ...[latency.p50Ms, latency.p95Ms, latency.p99Ms, latency.p999Ms, latency.maxMs, latency.meanMs].map((ms) =>
+      fixed(ms, 2),
+    ),
+  ];
 }
 
 /** Columns padded to their widest cell; the first column left-aligned, the rest right-aligned. */
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = (rows[0] ?? []).map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+        .join('  '),
+    )
+    .join('\n');
 }
 
 function settingsLine(settings: Readonly<Record<string, unknown>>): string {
   const props = settings['props'] as Record<string, unknown> | undefined;
-  const where = settings['cluster'] === 'local' ? `local cluster of ${String(settings['nodes'])} nodes (${String(settings['engine'])})` : `target ${(settings['targets'] as string[] | undefined)?.join(',') ?? '?'}`;
-  const quorum = props === undefined ? '' : `, N=${String(props['n'])} R=${String(props['r'])} W=${String(props['w'])} ${String(props['durability'])} ${String(props['resolver'])}`;
-  const pacing = settings['targetRate'] === undefined ? `${String(settings['clients'])} closed-loop clients` : `open loop at ${String(settings['targetRate'])} ops/s over at most ${String(settings['clients'])} in flight`;
+  const where =
+    settings['cluster'] === 'local'
+      ? `local cluster of ${String(settings['nodes'])} nodes (${String(settings['engine'])})`
+      : `target ${(settings['targets'] as string[] | undefined)?.join(',') ?? '?'}`;
+  const quorum =
+    props === undefined
+      ? ''
+      : `, N=${String(props['n'])} R=${String(props['r'])} W=${String(props['w'])} ${String(props['durability'])} ${String(props['resolver'])}`;
+  const pacing =
+    settings['targetRate'] === undefined
+      ? `${String(settings['clients'])} closed-loop clients`
+      : `open loop at ${String(settings['targetRate'])} ops/s over at most ${String(settings['clients'])} in flight`;
   return `workload ${String(settings['workload'])} (${String(settings['distribution'])}) over ${String(settings['protocol'])}; ${where}${quorum}; ${pacing}, ${String(settings['durationSeconds'])} s, ${String(settings['valueBytes'])} B values, ${String(settings['records'])} records`;
 }
 
@@ -135,29 +175,49 @@ function environmentLine(environment: Readonly<Record<string, unknown>>): string
   if (environment['cpus'] !== undefined) parts.push(`${String(environment['cpus'])} cpus`);
   const before = environment['loadAverageBefore'];
   const after = environment['loadAverageAfter'];
-  if (Array.isArray(before) && Array.isArray(after)) parts.push(`load average ${before.join(' ')} before, ${after.join(' ')} after`);
+  if (Array.isArray(before) && Array.isArray(after))
+    parts.push(`load average ${before.join(' ')} before, ${after.join(' ')} after`);
   return parts.length === 0 ? '' : ` (${parts.join('; ')})`;
 }
 
 function cpuLine(cpu: CpuFigures): string {
   const parts: string[] = [];
-  if (cpu.nodesSeconds !== undefined) parts.push(`nodes ${fixed(cpu.nodesSeconds, 1)} s (${String(cpu.nodesMicrosecondsPerOperation)} µs/op)`);
+  if (cpu.nodesSeconds !== undefined)
+    parts.push(`nodes ${fixed(cpu.nodesSeconds, 1)} s (${String(cpu.nodesMicrosecondsPerOperation)} µs/op)`);
   parts.push(`load generator ${fixed(cpu.generatorSeconds, 1)} s (${cpu.generatorMicrosecondsPerOperation} µs/op)`);
-  if (cpu.machineBusySeconds !== undefined) parts.push(`whole machine busy ${fixed(cpu.machineBusySeconds, 1)} s, of which other work ${fixed(cpu.othersSeconds ?? 0, 1)} s`);
+  if (cpu.machineBusySeconds !== undefined)
+    parts.push(
+      `whole machine busy ${fixed(cpu.machineBusySeconds, 1)} s, of which other work ${fixed(cpu.othersSeconds ?? 0, 1)} s`,
+    );
   return `cpu during the run: ${parts.join('; ')}`;
 }
 
 /** The human-readable report: settings, throughput, errors by code, and the latency table in ms. */
 export function formatReport(result: BenchResult): string {
   const lines = [`everwrite bench: ${settingsLine(result.settings)}`];
-  if (result.load !== undefined) lines.push(`load phase: ${result.load.records} records in ${fixed(result.load.seconds, 2)} s, ${result.load.errors} failed`);
-  lines.push(`run phase: ${fixed(result.elapsedSeconds, 2)} s from ${result.startedAt}${environmentLine(result.environment)}`);
+  if (result.load !== undefined)
+    lines.push(
+      `load phase: ${result.load.records} records in ${fixed(result.load.seconds, 2)} s, ${result.load.errors} failed`,
+    );
+  lines.push(
+    `run phase: ${fixed(result.elapsedSeconds, 2)} s from ${result.startedAt}${environmentLine(result.environment)}`,
+  );
   lines.push(`throughput: ${fixed(result.throughput.opsPerSecond, 1)} ops/s`);
-  if (result.openLoop !== undefined) lines.push(`open loop: target ${result.openLoop.targetOpsPerSecond} ops/s, sent ${result.openLoop.sent}, ${result.openLoop.behind} due but never sent (every client busy)`);
+  if (result.openLoop !== undefined)
+    lines.push(
+      `open loop: target ${result.openLoop.targetOpsPerSecond} ops/s, sent ${result.openLoop.sent}, ${result.openLoop.behind} due but never sent (every client busy)`,
+    );
   lines.push(`errors: ${result.errors.total}`);
   for (const [kind, count] of Object.entries(result.errors.byKind)) lines.push(`  ${kind}: ${count}`);
   const rows = [tableHeader, ...Object.entries(result.operations).map(([name, figures]) => tableRow(name, figures))];
-  const all = Object.values(result.operations).reduce((sum, figures) => ({ ok: sum.ok + figures.ok, notFound: sum.notFound + figures.notFound, errors: sum.errors + figures.errors }), { ok: 0, notFound: 0, errors: 0 });
+  const all = Object.values(result.operations).reduce(
+    (sum, figures) => ({
+      ok: sum.ok + figures.ok,
+      notFound: sum.notFound + figures.notFound,
+      errors: sum.errors + figures.errors,
+    }),
+    { ok: 0, notFound: 0, errors: 0 },
+  );
   rows.push(tableRow('all', { ...all, opsPerSecond: result.throughput.opsPerSecond, latencyMs: result.latencyMs.all }));
   lines.push('latency in ms, from when each operation was due to its whole answer:', formatTable(rows));
   if (result.cpu !== undefined) lines.push(cpuLine(result.cpu));

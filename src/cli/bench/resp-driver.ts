@@ -17,7 +17,8 @@ export const respBucket = 'redis';
 export const bulkBytesMax = 8 * 1024 * 1024;
 
 /** What the bench needs of one reply. */
-export type RespReply = { readonly type: 'simple' | 'integer' | 'bulk' | 'null' } | { readonly type: 'error'; readonly message: string };
+export type RespReply =
+  { readonly type: 'simple' | 'integer' | 'bulk' | 'null' } | { readonly type: 'error'; readonly message: string };
 
 /** `-BUSY EVERWRITE_RATE_LIMITED: ...` -> `RESP EVERWRITE_RATE_LIMITED`; else the error's first word. */
 export function respErrorCode(message: string): string {
@@ -47,7 +48,8 @@ export function parseReply(buffer: Buffer): { readonly reply: RespReply; readonl
     case 0x24: {
       // '$'
       const length = Number(line);
-      if (!Number.isInteger(length) || length < -1 || length > bulkBytesMax) throw new Error(`bad bulk length ${JSON.stringify(line)}`);
+      if (!Number.isInteger(length) || length < -1 || length > bulkBytesMax)
+        throw new Error(`bad bulk length ${JSON.stringify(line)}`);
       if (length === -1) return { reply: { type: 'null' }, bytes: afterLine };
       const end = afterLine + length + 2;
       return buffer.length < end ? undefined : { reply: { type: 'bulk' }, bytes: end };
@@ -61,7 +63,8 @@ export function parseReply(buffer: Buffer): { readonly reply: RespReply; readonl
 export function encodeCommand(args: ReadonlyArray<string | Uint8Array>): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`, 'latin1')];
   for (const arg of args) {
-    const bytes = typeof arg === 'string' ? Buffer.from(arg, 'utf8') : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
+    const bytes =
+      typeof arg === 'string' ? Buffer.from(arg, 'utf8') : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
     parts.push(Buffer.from(`$${bytes.byteLength}\r\n`, 'latin1'), bytes, Buffer.from('\r\n', 'latin1'));
   }
   return Buffer.concat(parts);
@@ -148,7 +151,11 @@ class RespConnection {
 export function parseRespAddress(address: string): { readonly host: string; readonly port: number } {
   const match = /^([A-Za-z0-9.:[\]-]+):(\d{1,5})$/.exec(address.trim());
   const port = Number(match?.[2]);
-  if (match === null || port < 1 || port > 65_535) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `a RESP address must be HOST:PORT, got ${JSON.stringify(address)}`);
+  if (match === null || port < 1 || port > 65_535)
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `a RESP address must be HOST:PORT, got ${JSON.stringify(address)}`,
+    );
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port };
 }
 

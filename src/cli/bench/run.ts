@@ -66,14 +66,23 @@ function loadAverage(): number[] {
 }
 
 /** Sets the props through the first node, then waits until every node answers with them. */
-export async function applyBucketProps(targets: readonly string[], bucket: string, props: Readonly<Record<string, unknown>>): Promise<void> {
-  await fetchJson(`${targets[0] as string}/buckets/${bucket}/props`, { method: 'PUT', body: JSON.stringify(props), headers: { 'content-type': 'application/json' } });
+export async function applyBucketProps(
+  targets: readonly string[],
+  bucket: string,
+  props: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  await fetchJson(`${targets[0] as string}/buckets/${bucket}/props`, {
+    method: 'PUT',
+    body: JSON.stringify(props),
+    headers: { 'content-type': 'application/json' },
+  });
   const deadline = Date.now() + propsConvergenceTimeoutMs;
   for (const target of targets) {
     for (;;) {
       const current = (await fetchJson(`${target}/buckets/${bucket}/props`)) as Record<string, unknown>;
       if (Object.entries(props).every(([field, value]) => current[field] === value)) break;
-      if (Date.now() > deadline) throw new Error(`${target} still has props ${JSON.stringify(current)} for bucket ${bucket}`);
+      if (Date.now() > deadline)
+        throw new Error(`${target} still has props ${JSON.stringify(current)} for bucket ${bucket}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
@@ -82,15 +91,31 @@ export async function applyBucketProps(targets: readonly string[], bucket: strin
 async function createDriver(options: BenchOptions, targets: BenchTargets, value: Uint8Array): Promise<BenchDriver> {
   if (options.protocol === 'resp') return new RespDriver(targets.respAddresses, value);
   if (options.protocol === 'client') {
-    const driver = new ClientDriver(targets.httpUrls, options.routing, options.bucket, value, options.clients, options.requestTimeoutMs);
+    const driver = new ClientDriver(
+      targets.httpUrls,
+      options.routing,
+      options.bucket,
+      value,
+      options.clients,
+      options.requestTimeoutMs,
+    );
     await driver.prepare();
     return driver;
   }
-  return new HttpDriver(createBenchHttp(options.httpClient, targets.httpUrls, options.clients), targets.httpUrls.length, options.bucket, value);
+  return new HttpDriver(
+    createBenchHttp(options.httpClient, targets.httpUrls, options.clients),
+    targets.httpUrls.length,
+    options.bucket,
+    value,
+  );
 }
 
 /** The load phase: writes records 0..records-1 once each with `clients` writers, outside the measurement. */
-async function loadRecords(driver: BenchDriver, options: BenchOptions, stopRequested: { stopped: boolean }): Promise<NonNullable<BenchResult['load']>> {
+async function loadRecords(
+  driver: BenchDriver,
+  options: BenchOptions,
+  stopRequested: { stopped: boolean },
+): Promise<NonNullable<BenchResult['load']>> {
   const startedMs = performance.now();
   let next = 0;
   let errors = 0;
@@ -101,11 +126,21 @@ async function loadRecords(driver: BenchDriver, options: BenchOptions, stopReque
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.clients, options.records) }, (_, worker) => writer(worker)));
-  return { records: Math.min(next, options.records), seconds: Math.round(performance.now() - startedMs) / 1000, errors };
+  return {
+    records: Math.min(next, options.records),
+    seconds: Math.round(performance.now() - startedMs) / 1000,
+    errors,
+  };
 }
 
 /** The run phase: the workers until the deadline (or a stop), with the progress display. */
-async function runPhase(options: BenchOptions, driver: BenchDriver, io: BenchIo, stopRequested: { stopped: boolean }, tick: { onTick: () => void }) {
+async function runPhase(
+  options: BenchOptions,
+  driver: BenchDriver,
+  io: BenchIo,
+  stopRequested: { stopped: boolean },
+  tick: { onTick: () => void },
+) {
   const startedAt = new Date();
   const startedMs = realClock.nowMs();
   const stats = new LoadStats(startedMs, bucketMsFor(options.durationSeconds), options.durationSeconds * 1000);
@@ -121,7 +156,10 @@ async function runPhase(options: BenchOptions, driver: BenchDriver, io: BenchIo,
     const keyspace = new Keyspace(options.records);
     const chooser = createKeyChooser(options.distribution);
     const seeds = new Prng(options.seed);
-    const sources = Array.from({ length: options.clients }, () => new OperationSource(spec, chooser, keyspace, new Prng(seeds.nextUint32())));
+    const sources = Array.from(
+      { length: options.clients },
+      () => new OperationSource(spec, chooser, keyspace, new Prng(seeds.nextUint32())),
+    );
     const step = operationStep(driver, sources, stats, realClock);
     let openLoopResult: OpenLoopResult | undefined;
     if (options.targetRate === undefined) await closedLoop(options.clients, until, realClock, step);
@@ -136,7 +174,12 @@ async function runPhase(options: BenchOptions, driver: BenchDriver, io: BenchIo,
 }
 
 /** Runs the load and run phases against `targets` and returns the result. */
-export async function runLoad(options: BenchOptions, targets: BenchTargets, io: BenchIo, stopRequested: { stopped: boolean }): Promise<BenchResult> {
+export async function runLoad(
+  options: BenchOptions,
+  targets: BenchTargets,
+  io: BenchIo,
+  stopRequested: { stopped: boolean },
+): Promise<BenchResult> {
   const driver = await createDriver(options, targets, makeValue(options.valueBytes, options.seed));
   const tick = { onTick: (): void => undefined };
   // One sweep for both phases: abort overdue requests, then redraw progress.
@@ -146,12 +189,25 @@ export async function runLoad(options: BenchOptions, targets: BenchTargets, io: 
   }, sweepIntervalMs);
   try {
     const load = options.load ? await loadRecords(driver, options, stopRequested) : undefined;
-    if (load !== undefined && load.errors > 0) io.stderr.write(`bench: ${load.errors} of ${load.records} load-phase writes failed\n`);
+    if (load !== undefined && load.errors > 0)
+      io.stderr.write(`bench: ${load.errors} of ${load.records} load-phase writes failed\n`);
     const loadAverageBefore = loadAverage();
     const stopCpuSampling = startCpuSampling(targets.nodePids);
-    const { stats, startedAt, elapsedSeconds, openLoopResult } = await runPhase(options, driver, io, stopRequested, tick);
+    const { stats, startedAt, elapsedSeconds, openLoopResult } = await runPhase(
+      options,
+      driver,
+      io,
+      stopRequested,
+      tick,
+    );
     const cpu = stopCpuSampling();
-    const environment = { node: process.version, platform: process.platform, cpus: availableParallelism(), loadAverageBefore, loadAverageAfter: loadAverage() };
+    const environment = {
+      node: process.version,
+      platform: process.platform,
+      cpus: availableParallelism(),
+      loadAverageBefore,
+      loadAverageAfter: loadAverage(),
+    };
     return buildResult({
       settings: describeSettings(options),
       environment,
@@ -161,7 +217,9 @@ export async function runLoad(options: BenchOptions, targets: BenchTargets, io: 
       byOperation: stats.byOperation,
       all: stats.combined(),
       errorsByKind: stats.errorsByKind,
-      ...(openLoopResult === undefined || options.targetRate === undefined ? {} : { openLoop: { targetOpsPerSecond: options.targetRate, ...openLoopResult } }),
+      ...(openLoopResult === undefined || options.targetRate === undefined
+        ? {}
+        : { openLoop: { targetOpsPerSecond: options.targetRate, ...openLoopResult } }),
       timeline: stats.timeline.points(elapsedSeconds),
       cpu,
     });
@@ -171,14 +229,32 @@ export async function runLoad(options: BenchOptions, targets: BenchTargets, io: 
   }
 }
 
-async function withOwnCluster<T>(options: BenchOptions, io: BenchIo, body: (targets: BenchTargets) => Promise<T>): Promise<T> {
+async function withOwnCluster<T>(
+  options: BenchOptions,
+  io: BenchIo,
+  body: (targets: BenchTargets) => Promise<T>,
+): Promise<T> {
   const dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-bench-'));
-  const cluster = new LocalCluster({ nodes: options.nodes, dataDirectory, engine: options.engine, peerPortBase: options.peerPortBase, httpPortBase: options.httpPortBase, respPortBase: options.respPortBase, output: 'ignore' });
+  const cluster = new LocalCluster({
+    nodes: options.nodes,
+    dataDirectory,
+    engine: options.engine,
+    peerPortBase: options.peerPortBase,
+    httpPortBase: options.httpPortBase,
+    respPortBase: options.respPortBase,
+    output: 'ignore',
+  });
   try {
-    io.stderr.write(`bench: starting ${options.nodes} ${options.engine} nodes (http ${cluster.nodes.map((node) => node.httpUrl).join(', ')}) under ${dataDirectory}\n`);
+    io.stderr.write(
+      `bench: starting ${options.nodes} ${options.engine} nodes (http ${cluster.nodes.map((node) => node.httpUrl).join(', ')}) under ${dataDirectory}\n`,
+    );
     await cluster.start();
     const pids = cluster.nodes.flatMap((node) => (node.process?.pid === undefined ? [] : [node.process.pid]));
-    return await body({ httpUrls: cluster.nodes.map((node) => node.httpUrl), respAddresses: cluster.nodes.map((node) => node.respAddress), nodePids: pids.length === cluster.nodes.length ? pids : [] });
+    return await body({
+      httpUrls: cluster.nodes.map((node) => node.httpUrl),
+      respAddresses: cluster.nodes.map((node) => node.respAddress),
+      nodePids: pids.length === cluster.nodes.length ? pids : [],
+    });
   } finally {
     await cluster.stop();
     rmSync(dataDirectory, { recursive: true, force: true });
@@ -187,7 +263,8 @@ async function withOwnCluster<T>(options: BenchOptions, io: BenchIo, body: (targ
 
 /** A title for the plot: the settings line in short. */
 function plotTitle(options: BenchOptions): string {
-  const pacing = options.targetRate === undefined ? `${options.clients} clients` : `${options.targetRate} ops/s open loop`;
+  const pacing =
+    options.targetRate === undefined ? `${options.clients} clients` : `${options.targetRate} ops/s open loop`;
   return `everwrite bench: workload ${options.workload} (${options.distribution}) over ${options.protocol}, ${pacing}, N=${options.n} R=${options.r} W=${options.w} ${options.durability}`;
 }
 
@@ -201,10 +278,19 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
   process.on('SIGTERM', onSignal);
   try {
     const measure = async (targets: BenchTargets): Promise<BenchResult> => {
-      await applyBucketProps(targets.httpUrls, options.bucket, { n: options.n, r: options.r, w: options.w, durability: options.durability, resolver: options.resolver });
+      await applyBucketProps(targets.httpUrls, options.bucket, {
+        n: options.n,
+        r: options.r,
+        w: options.w,
+        durability: options.durability,
+        resolver: options.resolver,
+      });
       return runLoad(options, targets, io, stopRequested);
     };
-    const result = options.targets.length === 0 ? await withOwnCluster(options, io, measure) : await measure({ httpUrls: options.targets, respAddresses: options.respTargets, nodePids: [] });
+    const result =
+      options.targets.length === 0
+        ? await withOwnCluster(options, io, measure)
+        : await measure({ httpUrls: options.targets, respAddresses: options.respTargets, nodePids: [] });
     io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${formatReport(result)}\n`);
     if (options.svgPath !== undefined) {
       writeFileSync(options.svgPath, renderTimelineSvg(result, plotTitle(options)));

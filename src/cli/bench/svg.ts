@@ -11,7 +11,11 @@ const panelHeight = 220;
 const margin = { left: 70, right: 130, top: 56, gap: 50, bottom: 40 };
 const plotWidth = width - margin.left - margin.right;
 
-const series: ReadonlyArray<{ readonly key: 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs'; readonly label: string; readonly color: string }> = [
+const series: ReadonlyArray<{
+  readonly key: 'p50Ms' | 'p99Ms' | 'p999Ms' | 'maxMs';
+  readonly label: string;
+  readonly color: string;
+}> = [
   { key: 'p50Ms', label: 'p50', color: '#1f77b4' },
   { key: 'p99Ms', label: 'p99', color: '#ff7f0e' },
   { key: 'p999Ms', label: 'p99.9', color: '#d62728' },
@@ -24,7 +28,8 @@ const round = (value: number): string => (Math.round(value * 10) / 10).toString(
 /** Powers of ten spanning [low, high]. */
 function decades(low: number, high: number): number[] {
   const ticks: number[] = [];
-  for (let exponent = Math.floor(Math.log10(low)); exponent <= Math.ceil(Math.log10(high)); exponent++) ticks.push(10 ** exponent);
+  for (let exponent = Math.floor(Math.log10(low)); exponent <= Math.ceil(Math.log10(high)); exponent++)
+    ticks.push(10 ** exponent);
   return ticks;
 }
 
@@ -45,10 +50,16 @@ function throughputPanel(points: readonly TimelinePoint[], durationSeconds: numb
     `<rect x="${margin.left}" y="${top}" width="${plotWidth}" height="${panelHeight}" fill="none" stroke="#ccc"/>`,
     `<text x="${margin.left - 6}" y="${top + 4}" font-size="11" text-anchor="end">${Math.round(peak)}</text>`,
     `<text x="${margin.left - 6}" y="${top + panelHeight}" font-size="11" text-anchor="end">0</text>`,
-    polyline(points.map((point) => [xOf(point, durationSeconds), yOf(point.opsPerSecond)] as const), '#2ca02c'),
+    polyline(
+      points.map((point) => [xOf(point, durationSeconds), yOf(point.opsPerSecond)] as const),
+      '#2ca02c',
+    ),
   ];
   const errorBuckets = points.filter((point) => point.errors > 0);
-  for (const point of errorBuckets) parts.push(`<line x1="${round(xOf(point, durationSeconds))}" x2="${round(xOf(point, durationSeconds))}" y1="${top + panelHeight - 6}" y2="${top + panelHeight}" stroke="#d62728" stroke-width="2"><title>${point.errors} errors</title></line>`);
+  for (const point of errorBuckets)
+    parts.push(
+      `<line x1="${round(xOf(point, durationSeconds))}" x2="${round(xOf(point, durationSeconds))}" y1="${top + panelHeight - 6}" y2="${top + panelHeight}" stroke="#d62728" stroke-width="2"><title>${point.errors} errors</title></line>`,
+    );
   return parts;
 }
 
@@ -58,17 +69,29 @@ function latencyPanel(points: readonly TimelinePoint[], durationSeconds: number,
   const low = ticks[0] as number;
   const high = ticks[ticks.length - 1] as number;
   const span = Math.max(1e-9, Math.log10(high) - Math.log10(low));
-  const yOf = (ms: number): number => top + panelHeight - ((Math.log10(Math.max(ms, low)) - Math.log10(low)) / span) * panelHeight;
-  const parts = [`<text x="${margin.left}" y="${top - 8}" font-size="13">latency (ms, log scale)</text>`, `<rect x="${margin.left}" y="${top}" width="${plotWidth}" height="${panelHeight}" fill="none" stroke="#ccc"/>`];
+  const yOf = (ms: number): number =>
+    top + panelHeight - ((Math.log10(Math.max(ms, low)) - Math.log10(low)) / span) * panelHeight;
+  const parts = [
+    `<text x="${margin.left}" y="${top - 8}" font-size="13">latency (ms, log scale)</text>`,
+    `<rect x="${margin.left}" y="${top}" width="${plotWidth}" height="${panelHeight}" fill="none" stroke="#ccc"/>`,
+  ];
   for (const tick of ticks) {
     const y = round(yOf(tick));
-    parts.push(`<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y}" y2="${y}" stroke="#eee"/>`, `<text x="${margin.left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${tick}</text>`);
+    parts.push(
+      `<line x1="${margin.left}" x2="${margin.left + plotWidth}" y1="${y}" y2="${y}" stroke="#eee"/>`,
+      `<text x="${margin.left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle">${tick}</text>`,
+    );
   }
   series.forEach((line, index) => {
-    const drawn = points.filter((point) => point[line.key] > 0).map((point) => [xOf(point, durationSeconds), yOf(point[line.key])] as const);
+    const drawn = points
+      .filter((point) => point[line.key] > 0)
+      .map((point) => [xOf(point, durationSeconds), yOf(point[line.key])] as const);
     parts.push(polyline(drawn, line.color));
     const legendY = top + 14 + index * 18;
-    parts.push(`<line x1="${width - margin.right + 12}" x2="${width - margin.right + 36}" y1="${legendY}" y2="${legendY}" stroke="${line.color}" stroke-width="2"/>`, `<text x="${width - margin.right + 42}" y="${legendY}" font-size="12" dominant-baseline="middle">${line.label}</text>`);
+    parts.push(
+      `<line x1="${width - margin.right + 12}" x2="${width - margin.right + 36}" y1="${legendY}" y2="${legendY}" stroke="${line.color}" stroke-width="2"/>`,
+      `<text x="${width - margin.right + 42}" y="${legendY}" font-size="12" dominant-baseline="middle">${line.label}</text>`,
+    );
   });
   return parts;
 }
@@ -76,7 +99,11 @@ function latencyPanel(points: readonly TimelinePoint[], durationSeconds: number,
 /** The whole SVG document for one result. */
 export function renderTimelineSvg(result: BenchResult, title: string): string {
   const points = result.timeline;
-  const durationSeconds = Math.max(result.elapsedSeconds, ...points.map((point) => point.atSeconds + point.bucketSeconds), 1);
+  const durationSeconds = Math.max(
+    result.elapsedSeconds,
+    ...points.map((point) => point.atSeconds + point.bucketSeconds),
+    1,
+  );
   const latencyTop = margin.top + panelHeight + margin.gap;
   const height = latencyTop + panelHeight + margin.bottom;
   const axisY = height - margin.bottom + 18;

@@ -19,7 +19,9 @@ export interface OperationTally {
 
 /** Everything the workers record; read by the progress display while they run. */
 export class LoadStats {
-  readonly byOperation: ReadonlyMap<YcsbOperation, OperationTally> = new Map(ycsbOperations.map((operation) => [operation, { latency: createLatencyHistogram(), notFound: 0, errors: 0 }]));
+  readonly byOperation: ReadonlyMap<YcsbOperation, OperationTally> = new Map(
+    ycsbOperations.map((operation) => [operation, { latency: createLatencyHistogram(), notFound: 0, errors: 0 }]),
+  );
   readonly errorsByKind = new Map<string, number>();
   readonly timeline: Timeline;
   completed = 0;
@@ -63,7 +65,12 @@ export function makeValue(bytes: number, seed: number): Uint8Array {
 }
 
 /** Runs one operation through the driver; a read-modify-write writes only after a successful read. */
-export async function performOperation(driver: BenchDriver, worker: number, operation: YcsbOperation, keyIndex: number): Promise<Outcome> {
+export async function performOperation(
+  driver: BenchDriver,
+  worker: number,
+  operation: YcsbOperation,
+  keyIndex: number,
+): Promise<Outcome> {
   if (operation === 'read') return driver.read(worker, keyIndex, false);
   if (operation !== 'readModifyWrite') return driver.write(worker, keyIndex, undefined);
   const read = await driver.read(worker, keyIndex, true);
@@ -72,7 +79,12 @@ export async function performOperation(driver: BenchDriver, worker: number, oper
 }
 
 /** The step both loops call: draw from the worker's source, perform, record against the due time. */
-export function operationStep(driver: BenchDriver, sources: readonly OperationSource[], stats: LoadStats, clock: LoopClock) {
+export function operationStep(
+  driver: BenchDriver,
+  sources: readonly OperationSource[],
+  stats: LoadStats,
+  clock: LoopClock,
+) {
   return async (worker: number, intendedMs: number): Promise<void> => {
     const planned = (sources[worker] as OperationSource).next();
     const outcome = await performOperation(driver, worker, planned.operation, planned.keyIndex);

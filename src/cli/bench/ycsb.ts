@@ -22,14 +22,39 @@ export interface WorkloadSpec {
   readonly distribution: KeyDistribution;
 }
 
-const shares = (read: number, update: number, insert: number, readModifyWrite: number): Record<YcsbOperation, number> => ({ read, update, insert, readModifyWrite });
+const shares = (
+  read: number,
+  update: number,
+  insert: number,
+  readModifyWrite: number,
+): Record<YcsbOperation, number> => ({ read, update, insert, readModifyWrite });
 
 export const workloads: Readonly<Record<WorkloadName, WorkloadSpec>> = Object.freeze({
-  A: { name: 'A', description: 'update heavy: 50% reads, 50% updates', shares: shares(0.5, 0.5, 0, 0), distribution: 'zipfian' },
-  B: { name: 'B', description: 'read mostly: 95% reads, 5% updates', shares: shares(0.95, 0.05, 0, 0), distribution: 'zipfian' },
+  A: {
+    name: 'A',
+    description: 'update heavy: 50% reads, 50% updates',
+    shares: shares(0.5, 0.5, 0, 0),
+    distribution: 'zipfian',
+  },
+  B: {
+    name: 'B',
+    description: 'read mostly: 95% reads, 5% updates',
+    shares: shares(0.95, 0.05, 0, 0),
+    distribution: 'zipfian',
+  },
   C: { name: 'C', description: 'read only', shares: shares(1, 0, 0, 0), distribution: 'zipfian' },
-  D: { name: 'D', description: 'read latest: 95% reads, 5% inserts, reads favour the newest keys', shares: shares(0.95, 0, 0.05, 0), distribution: 'latest' },
-  F: { name: 'F', description: 'read-modify-write: 50% reads, 50% read-then-write with the context', shares: shares(0.5, 0, 0, 0.5), distribution: 'zipfian' },
+  D: {
+    name: 'D',
+    description: 'read latest: 95% reads, 5% inserts, reads favour the newest keys',
+    shares: shares(0.95, 0, 0.05, 0),
+    distribution: 'latest',
+  },
+  F: {
+    name: 'F',
+    description: 'read-modify-write: 50% reads, 50% read-then-write with the context',
+    shares: shares(0.5, 0, 0, 0.5),
+    distribution: 'zipfian',
+  },
   W: { name: 'W', description: 'write only: 100% updates', shares: shares(0, 1, 0, 0), distribution: 'zipfian' },
 } satisfies Record<WorkloadName, WorkloadSpec>);
 

@@ -104,20 +104,32 @@ function post(body: unknown): RequestInit {
 }
 
 function formatPreview(preview: PlanPreviewJson): string[] {
-  const lines = preview.members.map((member) => `  ${member.id.padEnd(12)} ${member.state.padEnd(8)} partitions ${String(member.partitionsBefore).padStart(5)} -> ${member.partitionsAfter}`);
-  return [...lines, `  ${preview.partitionsMoved} partitions change owner; ${preview.transfers.length} transfers to stream`];
+  const lines = preview.members.map(
+    (member) =>
+      `  ${member.id.padEnd(12)} ${member.state.padEnd(8)} partitions ${String(member.partitionsBefore).padStart(5)} -> ${member.partitionsAfter}`,
+  );
+  return [
+    ...lines,
+    `  ${preview.partitionsMoved} partitions change owner; ${preview.transfers.length} transfers to stream`,
+  ];
 }
 
 /** The plan as `cluster plan` prints it: staged changes, what they would move, and any transition under way. */
 export function formatPlan(report: PlanReport): string {
-  const lines = [`claimant ${report.claimant}, view version ${report.version}, largest bucket n ${report.replicaCount}`];
+  const lines = [
+    `claimant ${report.claimant}, view version ${report.version}, largest bucket n ${report.replicaCount}`,
+  ];
   if (report.staged === null) lines.push('nothing staged');
   else {
     lines.push(`staged against version ${report.staged.baseVersion}:`);
-    for (const change of report.staged.changes) lines.push(`  ${change.kind} ${change.id}${change.kind === 'join' ? ` (peer ${change.peer}, http ${change.http ?? '-'}, zone ${change.zone ?? '-'}, weight ${change.weight})` : ''}`);
+    for (const change of report.staged.changes)
+      lines.push(
+        `  ${change.kind} ${change.id}${change.kind === 'join' ? ` (peer ${change.peer}, http ${change.http ?? '-'}, zone ${change.zone ?? '-'}, weight ${change.weight})` : ''}`,
+      );
   }
   if (report.preview !== null) lines.push('if committed:', ...formatPreview(report.preview));
-  if (report.previewError !== null) lines.push(`the staged plan no longer applies: ${report.previewError.code}: ${report.previewError.message}`);
+  if (report.previewError !== null)
+    lines.push(`the staged plan no longer applies: ${report.previewError.code}: ${report.previewError.message}`);
   if (report.transition !== null) lines.push('transition under way:', ...formatPreview(report.transition));
   return lines.join('\n');
 }
@@ -143,7 +155,9 @@ export function formatHandoffs(statuses: readonly MemberHandoff[]): string {
       const bytes = transfers.reduce((sum, transfer) => sum + transfer.bytes, 0);
       return `${transfers.filter((transfer) => transfer.done).length}/${transfers.length} (${bytes} B)`;
     };
-    lines.push(`  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming').padEnd(22)} ${formatPacing(background)}`.trimEnd());
+    lines.push(
+      `  ${id.padEnd(12)} out ${side('outgoing').padEnd(22)} in ${side('incoming').padEnd(22)} ${formatPacing(background)}`.trimEnd(),
+    );
   }
   return lines.join('\n');
 }
@@ -159,7 +173,9 @@ export async function memberStatuses(io: CommandIo, node: string, status: Status
     status.members.map(async (member) => {
       if (member.id === status.id) return { id: member.id, handoff: status.handoff, background: status.background };
       if (member.http === undefined || member.http === null) return { id: member.id, handoff: undefined };
-      const other = await adminCall<StatusDocument>(io, memberUrl(node, member.http), '/admin/status').catch(() => undefined);
+      const other = await adminCall<StatusDocument>(io, memberUrl(node, member.http), '/admin/status').catch(
+        () => undefined,
+      );
       return { id: member.id, handoff: other?.handoff, background: other?.background };
     }),
   );
@@ -171,7 +187,13 @@ export function inTransition(status: StatusDocument): boolean {
 }
 
 /** Runs `action`; prints its result as JSON or formatted; any failure is exit code 1 with the reason. */
-async function runCommand<T>(io: CommandIo, args: MembershipArguments, name: string, action: () => Promise<T>, format: (result: T) => string): Promise<T | undefined> {
+async function runCommand<T>(
+  io: CommandIo,
+  args: MembershipArguments,
+  name: string,
+  action: () => Promise<T>,
+  format: (result: T) => string,
+): Promise<T | undefined> {
   try {
     const result = await action();
     io.stdout.write(`${args.json ? JSON.stringify(result, null, 2) : format(result)}\n`);
@@ -183,22 +205,52 @@ async function runCommand<T>(io: CommandIo, args: MembershipArguments, name: str
   }
 }
 
-export async function runClusterJoin(seed: string, args: MembershipArguments, io: CommandIo = processIo): Promise<void> {
+export async function runClusterJoin(
+  seed: string,
+  args: MembershipArguments,
+  io: CommandIo = processIo,
+): Promise<void> {
   const seedAddress = seed.replace(/^https?:\/\//, '').replace(/\/+$/, '');
-  await runCommand(io, args, 'join', () => adminCall<{ staged: PlanReport | { code: string } }>(io, args.node, '/admin/join', post({ seed: seedAddress })), (answer) => {
-    const staged = answer.staged as Partial<PlanReport>;
-    const plan = staged.claimant === undefined ? 'the join was committed before; the node is fetching the cluster view' : formatPlan(staged as PlanReport);
-    return `${plan}\nthe node waits for the commit: run \`everwrite cluster plan\`, then \`everwrite cluster commit\``;
-  });
+  await runCommand(
+    io,
+    args,
+    'join',
+    () =>
+      adminCall<{ staged: PlanReport | { code: string } }>(io, args.node, '/admin/join', post({ seed: seedAddress })),
+    (answer) => {
+      const staged = answer.staged as Partial<PlanReport>;
+      const plan =
+        staged.claimant === undefined
+          ? 'the join was committed before; the node is fetching the cluster view'
+          : formatPlan(staged as PlanReport);
+      return `${plan}\nthe node waits for the commit: run \`everwrite cluster plan\`, then \`everwrite cluster commit\``;
+    },
+  );
 }
 
-export async function runClusterLeave(node: string | undefined, args: MembershipArguments & { readonly wait?: boolean; readonly timeoutMs?: number }, io: CommandIo = processIo): Promise<void> {
-  const staged = await runCommand(io, args, 'leave', () => adminCall<PlanReport>(io, args.node, '/admin/leave', post(node === undefined ? {} : { node })), formatPlan);
+export async function runClusterLeave(
+  node: string | undefined,
+  args: MembershipArguments & { readonly wait?: boolean; readonly timeoutMs?: number },
+  io: CommandIo = processIo,
+): Promise<void> {
+  const staged = await runCommand(
+    io,
+    args,
+    'leave',
+    () => adminCall<PlanReport>(io, args.node, '/admin/leave', post(node === undefined ? {} : { node })),
+    formatPlan,
+  );
   if (staged === undefined || args.wait !== true) return;
   const leaving = node ?? (await adminCall<StatusDocument>(io, args.node, '/admin/status').catch(() => undefined))?.id;
   if (leaving === undefined) return;
   io.stdout.write(`waiting for ${leaving} to leave: commit the plan (\`everwrite cluster commit\`)\n`);
-  await runCommand(io, args, 'leave --wait', () => waitForLeave(io, { ...args, wait: true, timeoutMs: args.timeoutMs ?? 3_600_000 }, leaving), () => `${leaving} has left the cluster`);
+  await runCommand(
+    io,
+    args,
+    'leave --wait',
+    () => waitForLeave(io, { ...args, wait: true, timeoutMs: args.timeoutMs ?? 3_600_000 }, leaving),
+    () => `${leaving} has left the cluster`,
+  );
 }
 
 /** Follows the claimant's status until `leaving` is no longer in its view; bounded by `timeoutMs`. */
@@ -213,8 +265,12 @@ async function waitForLeave(io: CommandIo, args: CommitArguments, leaving: strin
     for (;;) {
       const status = await adminCall<StatusDocument>(io, watched, '/admin/status').catch(() => undefined);
       if (status !== undefined && !status.members.some((member) => member.id === leaving)) return;
-      if (status?.handoff?.viewVersion !== undefined) bar.update(status.handoff.transfersKnownDone, status.handoff.transfersTotal);
-      if (performance.now() >= deadline) throw new Error(`${leaving} is still a member after ${args.timeoutMs} ms; follow it with \`everwrite cluster status\``);
+      if (status?.handoff?.viewVersion !== undefined)
+        bar.update(status.handoff.transfersKnownDone, status.handoff.transfersTotal);
+      if (performance.now() >= deadline)
+        throw new Error(
+          `${leaving} is still a member after ${args.timeoutMs} ms; follow it with \`everwrite cluster status\``,
+        );
       await sleep(pollIntervalMs);
     }
   } finally {
@@ -222,12 +278,31 @@ async function waitForLeave(io: CommandIo, args: CommitArguments, leaving: strin
   }
 }
 
-export async function runClusterRemove(node: string, args: MembershipArguments, io: CommandIo = processIo): Promise<void> {
-  await runCommand(io, args, 'remove', () => adminCall<PlanReport>(io, args.node, '/admin/remove', post({ node })), formatPlan);
+export async function runClusterRemove(
+  node: string,
+  args: MembershipArguments,
+  io: CommandIo = processIo,
+): Promise<void> {
+  await runCommand(
+    io,
+    args,
+    'remove',
+    () => adminCall<PlanReport>(io, args.node, '/admin/remove', post({ node })),
+    formatPlan,
+  );
 }
 
-export async function runClusterPlan(args: MembershipArguments & { readonly clear: boolean }, io: CommandIo = processIo): Promise<void> {
-  await runCommand(io, args, 'plan', () => adminCall<PlanReport>(io, args.node, '/admin/plan', args.clear ? { method: 'DELETE' } : {}), formatPlan);
+export async function runClusterPlan(
+  args: MembershipArguments & { readonly clear: boolean },
+  io: CommandIo = processIo,
+): Promise<void> {
+  await runCommand(
+    io,
+    args,
+    'plan',
+    () => adminCall<PlanReport>(io, args.node, '/admin/plan', args.clear ? { method: 'DELETE' } : {}),
+    formatPlan,
+  );
 }
 
 export interface CommitArguments extends MembershipArguments {
@@ -236,9 +311,24 @@ export interface CommitArguments extends MembershipArguments {
 }
 
 export async function runClusterCommit(args: CommitArguments, io: CommandIo = processIo): Promise<void> {
-  const committed = await runCommand(io, args, 'commit', () => adminCall<CommitReport>(io, args.node, '/admin/commit', post({})), (report) => [`committed view version ${report.version} (digest ${report.digest}):`, ...formatPreview(report.transition)].join('\n'));
+  const committed = await runCommand(
+    io,
+    args,
+    'commit',
+    () => adminCall<CommitReport>(io, args.node, '/admin/commit', post({})),
+    (report) =>
+      [`committed view version ${report.version} (digest ${report.digest}):`, ...formatPreview(report.transition)].join(
+        '\n',
+      ),
+  );
   if (committed === undefined || !args.wait) return;
-  await runCommand(io, args, 'commit --wait', () => waitForCompletion(io, args, committed.version + 1), (version) => `transition complete: view version ${version}`);
+  await runCommand(
+    io,
+    args,
+    'commit --wait',
+    () => waitForCompletion(io, args, committed.version + 1),
+    (version) => `transition complete: view version ${version}`,
+  );
 }
 
 /**
@@ -248,8 +338,22 @@ export async function runClusterCommit(args: CommitArguments, io: CommandIo = pr
 export function progressBar(io: CommandIo): { update(done: number, total: number): void; stop(): void } {
   const stream = io.stderr;
   if (stream.isTTY !== true) return { update: () => undefined, stop: () => undefined };
-  const cliProgress = createRequire(import.meta.url)('cli-progress') as { SingleBar: new (options: Record<string, unknown>, preset: unknown) => { start(total: number, value: number): void; setTotal(total: number): void; update(value: number): void; stop(): void }; Presets: { shades_classic: unknown } };
-  const bar = new cliProgress.SingleBar({ stream, format: 'handoff |{bar}| {value}/{total} transfers', hideCursor: true, fps: 5 }, cliProgress.Presets.shades_classic);
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as {
+    SingleBar: new (
+      options: Record<string, unknown>,
+      preset: unknown,
+    ) => {
+      start(total: number, value: number): void;
+      setTotal(total: number): void;
+      update(value: number): void;
+      stop(): void;
+    };
+    Presets: { shades_classic: unknown };
+  };
+  const bar = new cliProgress.SingleBar(
+    { stream, format: 'handoff |{bar}| {value}/{total} transfers', hideCursor: true, fps: 5 },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   return {
     update(done, total) {
@@ -271,9 +375,13 @@ async function waitForCompletion(io: CommandIo, args: CommitArguments, version: 
   try {
     for (;;) {
       const status = await adminCall<StatusDocument>(io, args.node, '/admin/status').catch(() => undefined);
-      if (status?.view !== undefined && status.view.version >= version && !inTransition(status)) return status.view.version;
+      if (status?.view !== undefined && status.view.version >= version && !inTransition(status))
+        return status.view.version;
       if (status?.handoff !== undefined) bar.update(status.handoff.transfersKnownDone, status.handoff.transfersTotal);
-      if (performance.now() >= deadline) throw new Error(`the transition did not complete within ${args.timeoutMs} ms; it goes on: follow it with \`everwrite cluster status\``);
+      if (performance.now() >= deadline)
+        throw new Error(
+          `the transition did not complete within ${args.timeoutMs} ms; it goes on: follow it with \`everwrite cluster status\``,
+        );
       await sleep(pollIntervalMs);
     }
   } finally {
@@ -291,18 +399,46 @@ const common = (flags: Flags): MembershipArguments => ({ node: flags.node, json:
 
 /** Adds join, leave, remove, plan and commit under `everwrite cluster`. */
 export function registerClusterMembershipCommands(cluster: Command): void {
-  const withCommon = (command: Command): Command => command.addOption(nodeOption('the node to ask')).option('--json', 'print the answer as JSON');
-  withCommon(cluster.command('join <seed>').description("ask the new node at --node to join the cluster whose member serves HTTP at <seed> (host:port); it waits for the commit")).action((seed: string, flags: Flags) => runClusterJoin(seed, common(flags)));
-  withCommon(cluster.command('leave [node]').description('stage the leave of a member (default: the node at --node): it hands its partitions away, then exits'))
-    .option('--wait', 'after staging, follow the handoff (a progress bar on a terminal) until the member has left; commit from another shell')
+  const withCommon = (command: Command): Command =>
+    command.addOption(nodeOption('the node to ask')).option('--json', 'print the answer as JSON');
+  withCommon(
+    cluster
+      .command('join <seed>')
+      .description(
+        'ask the new node at --node to join the cluster whose member serves HTTP at <seed> (host:port); it waits for the commit',
+      ),
+  ).action((seed: string, flags: Flags) => runClusterJoin(seed, common(flags)));
+  withCommon(
+    cluster
+      .command('leave [node]')
+      .description(
+        'stage the leave of a member (default: the node at --node): it hands its partitions away, then exits',
+      ),
+  )
+    .option(
+      '--wait',
+      'after staging, follow the handoff (a progress bar on a terminal) until the member has left; commit from another shell',
+    )
     .option('--timeout-ms <ms>', 'with --wait, give up following after this long', '3600000')
-    .action((node: string | undefined, flags: Flags & { wait?: boolean; timeoutMs: string }) => runClusterLeave(node, { ...common(flags), wait: flags.wait === true, timeoutMs: parseTimeout(flags.timeoutMs) }));
-  withCommon(cluster.command('remove <node>').description('stage the removal of a dead member: the others rebuild its partitions')).action((node: string, flags: Flags) => runClusterRemove(node, common(flags)));
+    .action((node: string | undefined, flags: Flags & { wait?: boolean; timeoutMs: string }) =>
+      runClusterLeave(node, { ...common(flags), wait: flags.wait === true, timeoutMs: parseTimeout(flags.timeoutMs) }),
+    );
+  withCommon(
+    cluster
+      .command('remove <node>')
+      .description('stage the removal of a dead member: the others rebuild its partitions'),
+  ).action((node: string, flags: Flags) => runClusterRemove(node, common(flags)));
   withCommon(cluster.command('plan').description('the staged changes and what committing them would move'))
     .option('--clear', 'drop the staged changes')
     .action((flags: Flags & { clear?: boolean }) => runClusterPlan({ ...common(flags), clear: flags.clear === true }));
-  withCommon(cluster.command('commit').description('commit the staged plan as one new view; the partitions move while the cluster serves'))
+  withCommon(
+    cluster
+      .command('commit')
+      .description('commit the staged plan as one new view; the partitions move while the cluster serves'),
+  )
     .option('--wait', 'follow the handoff (a progress bar on a terminal) until the transition completes')
     .option('--timeout-ms <ms>', 'with --wait, give up following after this long', '3600000')
-    .action((flags: Flags & { wait?: boolean; timeoutMs: string }) => runClusterCommit({ ...common(flags), wait: flags.wait === true, timeoutMs: parseTimeout(flags.timeoutMs) }));
+    .action((flags: Flags & { wait?: boolean; timeoutMs: string }) =>
+      runClusterCommit({ ...common(flags), wait: flags.wait === true, timeoutMs: parseTimeout(flags.timeoutMs) }),
+    );
 }

@@ -22,7 +22,11 @@ const pollIntervalMs = 500;
 async function fetchReport(url: string, init: RequestInit = {}): Promise<AntiEntropyReport> {
   const response = await fetch(url, { ...withCredentials(init), signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
-  if (!response.ok) throw new CliFailure(`${init.method ?? 'GET'} ${url}: ${response.status} ${text}`, exitCodeForHttpStatus(response.status));
+  if (!response.ok)
+    throw new CliFailure(
+      `${init.method ?? 'GET'} ${url}: ${response.status} ${text}`,
+      exitCodeForHttpStatus(response.status),
+    );
   return JSON.parse(text) as AntiEntropyReport;
 }
 
@@ -32,17 +36,26 @@ function keysRepaired(report: AntiEntropyReport): number {
 
 /** Partitions asked for whose last exchange finished after the request (lastExchangeAgoMs within the time since). */
 function partitionsDone(report: AntiEntropyReport, partition: number | undefined, sinceMs: number): number {
-  return report.partitions.filter((entry) => (partition === undefined || entry.partition === partition) && entry.lastExchangeAgoMs !== null && entry.lastExchangeAgoMs <= sinceMs).length;
+  return report.partitions.filter(
+    (entry) =>
+      (partition === undefined || entry.partition === partition) &&
+      entry.lastExchangeAgoMs !== null &&
+      entry.lastExchangeAgoMs <= sinceMs,
+  ).length;
 }
 
 async function runRepair(flags: RepairFlags): Promise<void> {
-  if (flags.partition !== undefined && !/^\d{1,6}$/.test(flags.partition)) throw new UsageError(`--partition must be a whole number, got ${JSON.stringify(flags.partition)}`);
-  if (!/^\d{1,9}$/.test(flags.timeoutMs)) throw new UsageError(`--timeout-ms must be a whole number, got ${JSON.stringify(flags.timeoutMs)}`);
+  if (flags.partition !== undefined && !/^\d{1,6}$/.test(flags.partition))
+    throw new UsageError(`--partition must be a whole number, got ${JSON.stringify(flags.partition)}`);
+  if (!/^\d{1,9}$/.test(flags.timeoutMs))
+    throw new UsageError(`--timeout-ms must be a whole number, got ${JSON.stringify(flags.timeoutMs)}`);
   const partition = flags.partition === undefined ? undefined : Number(flags.partition);
   const base = `${flags.node.replace(/\/+$/, '')}/admin/aae`;
   const before = keysRepaired(await fetchReport(base));
   const started = performance.now();
-  const queued = await fetchReport(partition === undefined ? base : `${base}?partition=${partition}`, { method: 'POST' });
+  const queued = await fetchReport(partition === undefined ? base : `${base}?partition=${partition}`, {
+    method: 'POST',
+  });
   const total = partition === undefined ? queued.treesHeld : 1;
   const deadline = started + Number(flags.timeoutMs);
   let last = '';
@@ -54,9 +67,16 @@ async function runRepair(flags: RepairFlags): Promise<void> {
     // Progress lines are for a person at a terminal; a pipe or a script gets the final line alone.
     if (line !== last && !flags.json && (process.stdout.isTTY === true || done >= total)) console.log(line);
     last = line;
-    if (flags.json && (done >= total || performance.now() >= deadline)) console.log(JSON.stringify({ partitionsDone: done, partitions: total, keysRepaired: keysRepaired(report) - before }));
+    if (flags.json && (done >= total || performance.now() >= deadline))
+      console.log(
+        JSON.stringify({ partitionsDone: done, partitions: total, keysRepaired: keysRepaired(report) - before }),
+      );
     if (done >= total) return;
-    if (performance.now() >= deadline) throw new CliFailure(`repair not finished after ${flags.timeoutMs} ms (${line}); the node keeps going on its schedule`, exitCodes.unavailable);
+    if (performance.now() >= deadline)
+      throw new CliFailure(
+        `repair not finished after ${flags.timeoutMs} ms (${line}); the node keeps going on its schedule`,
+        exitCodes.unavailable,
+      );
   }
 }
 
@@ -64,10 +84,14 @@ async function runRepair(flags: RepairFlags): Promise<void> {
 export function registerClusterRepairCommand(cluster: Command): void {
   cluster
     .command('repair')
-    .description('Run anti-entropy now: exchange the partitions of one node with their other replicas, and show progress')
+    .description(
+      'Run anti-entropy now: exchange the partitions of one node with their other replicas, and show progress',
+    )
     .option('--partition <p>', 'only this partition (default: every partition the node holds)')
     .addOption(nodeOption('the node to ask'))
     .option('--timeout-ms <ms>', 'give up following after this long', '300000')
-    .addOption(jsonOption('one summary {partitionsDone, partitions, keysRepaired} at the end, instead of progress lines,'))
+    .addOption(
+      jsonOption('one summary {partitionsDone, partitions, keysRepaired} at the end, instead of progress lines,'),
+    )
     .action((flags: RepairFlags) => runRepair(flags));
 }

@@ -27,7 +27,12 @@ interface MemberRow {
 interface StatusDocument {
   readonly id: string;
   readonly members: readonly MemberRow[];
-  readonly view?: { readonly version: number; readonly partitionCount: number; readonly digest: string; readonly conflict: { readonly reason: string } | null };
+  readonly view?: {
+    readonly version: number;
+    readonly partitionCount: number;
+    readonly digest: string;
+    readonly conflict: { readonly reason: string } | null;
+  };
 }
 
 interface RingDocument {
@@ -39,11 +44,21 @@ interface RingDocument {
 }
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-const orDash = (value: string | number | null | undefined): string => (value === undefined || value === null || value === '' ? '-' : String(value));
+const orDash = (value: string | number | null | undefined): string =>
+  value === undefined || value === null || value === '' ? '-' : String(value);
 
 /** The status table: one row per member, then the view line (and the conflict, if any). */
 export function formatClusterStatus(status: StatusDocument): string {
@@ -53,14 +68,21 @@ export function formatClusterStatus(status: StatusDocument): string {
     orDash(member.http),
     orDash(member.zone),
     orDash(member.weight ?? 1),
-    orDash(member.membership === undefined || member.membership === 'valid' ? member.state : `${member.state ?? '-'} (${member.membership})`),
+    orDash(
+      member.membership === undefined || member.membership === 'valid'
+        ? member.state
+        : `${member.state ?? '-'} (${member.membership})`,
+    ),
     orDash(member.partitions),
     member.share === undefined ? '-' : `${(member.share * 100).toFixed(1)}%`,
     member.lastHeardAgoMs === undefined ? '-' : `${member.lastHeardAgoMs} ms`,
   ]);
   const lines = [table(['id', 'peer', 'http', 'zone', 'weight', 'state', 'partitions', 'ring', 'last heard'], rows)];
   const view = status.view;
-  if (view !== undefined) lines.push(`view version ${view.version}, ${view.partitionCount} partitions, digest ${view.digest} (as seen by ${status.id}, marked *)`);
+  if (view !== undefined)
+    lines.push(
+      `view version ${view.version}, ${view.partitionCount} partitions, digest ${view.digest} (as seen by ${status.id}, marked *)`,
+    );
   if (view?.conflict) lines.push(`CONFLICT: ${status.id} refuses to serve: ${view.conflict.reason}`);
   return lines.join('\n');
 }
@@ -71,14 +93,18 @@ export function formatClusterRing(ring: RingDocument): string {
     const member = ring.members[owner];
     return [String(partition), orDash(member?.id), orDash(member?.zone)];
   });
-  return [`ring version ${ring.version}, ${ring.partitionCount} partitions${ring.digest === undefined ? '' : `, digest ${ring.digest}`}`, table(['partition', 'owner', 'zone'], rows)].join('\n');
+  return [
+    `ring version ${ring.version}, ${ring.partitionCount} partitions${ring.digest === undefined ? '' : `, digest ${ring.digest}`}`,
+    table(['partition', 'owner', 'zone'], rows),
+  ].join('\n');
 }
 
 async function fetchJson(io: CommandIo, node: string, path: string): Promise<unknown> {
   const url = new URL(path, parseNodeUrl(node));
   const response = await fetch(url, { ...withCredentials(), signal: AbortSignal.timeout(io.requestTimeoutMs) });
   const text = await response.text();
-  if (!response.ok) throw new CliFailure(`${url.href} answered ${response.status}: ${text}`, exitCodeForHttpStatus(response.status));
+  if (!response.ok)
+    throw new CliFailure(`${url.href} answered ${response.status}: ${text}`, exitCodeForHttpStatus(response.status));
   return JSON.parse(text);
 }
 
@@ -101,7 +127,12 @@ export function runClusterRing(args: ClusterArguments, io: CommandIo = processIo
 }
 
 /** Fetches `/admin/<name>` from the node and prints it as JSON or formatted; a failure ends with its exit code (exit-codes.ts). */
-async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 'status' | 'ring', format: (document: unknown) => string | Promise<string>): Promise<void> {
+async function showAdminDocument(
+  args: ClusterArguments,
+  io: CommandIo,
+  name: 'status' | 'ring',
+  format: (document: unknown) => string | Promise<string>,
+): Promise<void> {
   try {
     const document = await fetchJson(io, args.node, `/admin/${name}`);
     io.stdout.write(`${args.json ? JSON.stringify(document, null, 2) : await format(document)}\n`);
@@ -113,18 +144,26 @@ async function showAdminDocument(args: ClusterArguments, io: CommandIo, name: 's
 
 /** Adds `everwrite cluster status|ring`; returns the `cluster` command so other modules add theirs under it. */
 export function registerClusterCommands(program: Command): Command {
-  const cluster = program.command('cluster').description("the cluster as a node holds it: its members and the live ring");
+  const cluster = program
+    .command('cluster')
+    .description('the cluster as a node holds it: its members and the live ring');
   cluster
     .command('status')
-    .description('members: peer and HTTP address, zone, weight, state, partitions owned, share of the ring; the view version and any conflict')
+    .description(
+      'members: peer and HTTP address, zone, weight, state, partitions owned, share of the ring; the view version and any conflict',
+    )
     .addOption(nodeOption('the node to ask'))
     .addOption(jsonOption('/admin/status'))
-    .action((flags: { node: string; json?: boolean }) => runClusterStatus({ node: flags.node, json: flags.json === true }));
+    .action((flags: { node: string; json?: boolean }) =>
+      runClusterStatus({ node: flags.node, json: flags.json === true }),
+    );
   cluster
     .command('ring')
     .description("the live ring (not the planner): each partition's owner, with the ring's version and digest")
     .addOption(nodeOption('the node to ask'))
     .addOption(jsonOption('/admin/ring'))
-    .action((flags: { node: string; json?: boolean }) => runClusterRing({ node: flags.node, json: flags.json === true }));
+    .action((flags: { node: string; json?: boolean }) =>
+      runClusterRing({ node: flags.node, json: flags.json === true }),
+    );
   return cluster;
 }

@@ -37,7 +37,8 @@ interface LastLine {
 /** Writes to stdout, waiting when it is full (a pipe to a slow reader), so nothing piles up here. */
 async function writeOut(io: CommandIo, text: string): Promise<void> {
   const stdout = io.stdout as CommandIo['stdout'] & { once?: (event: 'drain', listener: () => void) => unknown };
-  if (stdout.write(text) === false && stdout.once !== undefined) await new Promise<void>((resolve) => stdout.once?.('drain', resolve));
+  if (stdout.write(text) === false && stdout.once !== undefined)
+    await new Promise<void>((resolve) => stdout.once?.('drain', resolve));
 }
 
 /** Reads the body line by line, re-arming the silence deadline on every chunk. */
@@ -63,7 +64,11 @@ function parseLine(line: string): { keys?: string[]; done?: boolean } {
 }
 
 /** Prints each page's keys (or the line itself with --json); answers the last line, or undefined when the stream was cut. */
-async function printLines(io: CommandIo, args: KeysArguments, lines: AsyncIterable<string>): Promise<LastLine | undefined> {
+async function printLines(
+  io: CommandIo,
+  args: KeysArguments,
+  lines: AsyncIterable<string>,
+): Promise<LastLine | undefined> {
   for await (const line of lines) {
     if (line === '') continue;
     const parsed = parseLine(line);
@@ -76,7 +81,11 @@ async function printLines(io: CommandIo, args: KeysArguments, lines: AsyncIterab
 
 /** The exit code the last line means, its failure reported on stderr. */
 function outcomeOf(io: CommandIo, node: string, last: LastLine | undefined): number {
-  if (last === undefined) throw new CliFailure(`the listing from ${node} was cut before its end; the keys printed are not all of them`, exitCodes.unavailable);
+  if (last === undefined)
+    throw new CliFailure(
+      `the listing from ${node} was cut before its end; the keys printed are not all of them`,
+      exitCodes.unavailable,
+    );
   const failure = last.error ?? last.partial ?? undefined;
   if (failure === undefined || failure === null) return exitCodes.ok;
   io.stderr.write(`everwrite: ${failure.message} [${failure.code}]\n`);
@@ -100,7 +109,10 @@ export function runKeys(args: KeysArguments, io: CommandIo = processIo): Promise
       return outcomeOf(io, args.node, await printLines(io, args, bodyLines(response.body, rearm)));
     } catch (error) {
       if (error instanceof CliFailure) throw error;
-      throw new CliFailure(describeFetchFailure(args.node, abort.signal.aborted ? abort.signal.reason : error, io.requestTimeoutMs), exitCodes.unavailable);
+      throw new CliFailure(
+        describeFetchFailure(args.node, abort.signal.aborted ? abort.signal.reason : error, io.requestTimeoutMs),
+        exitCodes.unavailable,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -111,7 +123,9 @@ export function runKeys(args: KeysArguments, io: CommandIo = processIo): Promise
 export function registerKeysCommand(program: Command, io: CommandIo = processIo): void {
   program
     .command('keys')
-    .description("list a bucket's keys over every partition (expensive: for operators and batch jobs, not a request path)")
+    .description(
+      "list a bucket's keys over every partition (expensive: for operators and batch jobs, not a request path)",
+    )
     .argument('<bucket>')
     .addOption(nodeOption())
     .addOption(jsonOption('the node\'s stream: {"keys": [...]} per page, then {"done": true, "partial": null | {...}}'))

@@ -78,13 +78,15 @@ function printSiblings(io: CommandIo, json: boolean, result: ClientGetResult): n
 function reportAbsent(io: CommandIo, json: boolean, result: ClientGetResult): number {
   io.stderr.write(formatFailure(`${result.reason ?? 'key not found'} [EVERWRITE_NOT_FOUND, HTTP 404]`));
   if (json) io.stdout.write(`${JSON.stringify(siblingsBodyOf(result))}\n`);
-  else if (result.context !== '') io.stderr.write(formatContext(result.context, 'the key is deleted; put with this context to supersede the delete'));
+  else if (result.context !== '')
+    io.stderr.write(formatContext(result.context, 'the key is deleted; put with this context to supersede the delete'));
   return exitCodes.notFound;
 }
 
 /** With --json, a 404 of any kind still prints the one shape, empty, before its error line. */
 function printEmptyIfNotFound(io: CommandIo, json: boolean, failure: unknown): void {
-  if (json && failure instanceof CliFailure && failure.exitCode === exitCodes.notFound) io.stdout.write(`${JSON.stringify({ context: '', siblings: [] })}\n`);
+  if (json && failure instanceof CliFailure && failure.exitCode === exitCodes.notFound)
+    io.stdout.write(`${JSON.stringify({ context: '', siblings: [] })}\n`);
 }
 
 /**
@@ -95,7 +97,9 @@ export function runGet(args: GetArguments, io: CommandIo = processIo): Promise<n
   return runCommand(io, async () => {
     let result: ClientGetResult;
     try {
-      result = await withNodeClient(args.node, io.requestTimeoutMs, (client) => client.get(args.bucket, args.key, args.r === undefined ? {} : { r: args.r }));
+      result = await withNodeClient(args.node, io.requestTimeoutMs, (client) =>
+        client.get(args.bucket, args.key, args.r === undefined ? {} : { r: args.r }),
+      );
     } catch (failure) {
       printEmptyIfNotFound(io, args.json, failure);
       throw failure;
@@ -105,17 +109,25 @@ export function runGet(args: GetArguments, io: CommandIo = processIo): Promise<n
   });
 }
 
-async function readValue(args: PutArguments, io: CommandIo): Promise<{ readonly bytes: Uint8Array; readonly contentType: string }> {
+async function readValue(
+  args: PutArguments,
+  io: CommandIo,
+): Promise<{ readonly bytes: Uint8Array; readonly contentType: string }> {
   if ((args.value === undefined) === (args.file === undefined)) {
-    throw new UsageError('give the value either as an argument or with --file F (--file - reads standard input), not both');
+    throw new UsageError(
+      'give the value either as an argument or with --file F (--file - reads standard input), not both',
+    );
   }
-  if (args.value !== undefined) return { bytes: Buffer.from(args.value), contentType: args.contentType ?? 'text/plain; charset=utf-8' };
+  if (args.value !== undefined)
+    return { bytes: Buffer.from(args.value), contentType: args.contentType ?? 'text/plain; charset=utf-8' };
   const contentType = args.contentType ?? 'application/octet-stream';
   if (args.file === '-') return { bytes: await io.readStdin(), contentType };
   try {
     return { bytes: await readFile(args.file as string), contentType };
   } catch (error) {
-    throw new CliFailure(`cannot read ${args.file as string}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliFailure(
+      `cannot read ${args.file as string}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
 
@@ -125,8 +137,14 @@ function printWritten(io: CommandIo, written: { readonly context: string }, json
 }
 
 /** The write options given on the command line, absent ones left out. */
-function writeOptions(args: { readonly context?: string; readonly w?: number }): { readonly context?: string; readonly w?: number } {
-  return { ...(args.context === undefined ? {} : { context: args.context }), ...(args.w === undefined ? {} : { w: args.w }) };
+function writeOptions(args: { readonly context?: string; readonly w?: number }): {
+  readonly context?: string;
+  readonly w?: number;
+} {
+  return {
+    ...(args.context === undefined ? {} : { context: args.context }),
+    ...(args.w === undefined ? {} : { w: args.w }),
+  };
 }
 
 /** `everwrite put`: prints the new context; on failure the exit code of exit-codes.ts. */
@@ -134,14 +152,22 @@ export function runPut(args: PutArguments, io: CommandIo = processIo): Promise<n
   return runCommand(io, () =>
     withNodeClient(args.node, io.requestTimeoutMs, async (client) => {
       const value = await readValue(args, io);
-      return printWritten(io, await client.put(args.bucket, args.key, value.bytes, { contentType: value.contentType, ...writeOptions(args) }), args.json === true);
+      return printWritten(
+        io,
+        await client.put(args.bucket, args.key, value.bytes, { contentType: value.contentType, ...writeOptions(args) }),
+        args.json === true,
+      );
     }),
   );
 }
 
 /** `everwrite delete`: prints the tombstone's context; on failure the exit code of exit-codes.ts. */
 export function runDelete(args: DeleteArguments, io: CommandIo = processIo): Promise<number> {
-  return runCommand(io, () => withNodeClient(args.node, io.requestTimeoutMs, async (client) => printWritten(io, await client.delete(args.bucket, args.key, writeOptions(args)), args.json === true)));
+  return runCommand(io, () =>
+    withNodeClient(args.node, io.requestTimeoutMs, async (client) =>
+      printWritten(io, await client.delete(args.bucket, args.key, writeOptions(args)), args.json === true),
+    ),
+  );
 }
 
 function positiveIntegerOption(option: string): (text: string) => number {
@@ -166,7 +192,9 @@ interface ParsedOptions {
 
 /** Keeps only the options that were given, so absent ones stay absent (exactOptionalPropertyTypes). */
 function given<T extends object>(fields: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }
 
 function withNode(command: Command): Command {
@@ -175,7 +203,11 @@ function withNode(command: Command): Command {
 
 /** Adds `get`, `put` and `delete` to the `everwrite` program. `io` is for tests. */
 export function registerKvCommands(program: Command, io: CommandIo = processIo): void {
-  withNode(program.command('get').description('read a key: its value, or each sibling when writes were concurrent, and its context'))
+  withNode(
+    program
+      .command('get')
+      .description('read a key: its value, or each sibling when writes were concurrent, and its context'),
+  )
     .argument('<bucket>')
     .argument('<key>')
     .addOption(jsonOption('{"context", "siblings"} (values in base64; no siblings when the key is absent or deleted)'))
@@ -188,7 +220,10 @@ export function registerKvCommands(program: Command, io: CommandIo = processIo):
     .argument('<key>')
     .argument('[value]', 'the value as text (or use --file)')
     .option('--file <path>', 'read the value from a file, - for standard input')
-    .option('--content-type <type>', 'default text/plain; charset=utf-8 for a text value, application/octet-stream for --file')
+    .option(
+      '--content-type <type>',
+      'default text/plain; charset=utf-8 for a text value, application/octet-stream for --file',
+    )
     .option('--context <token>', 'context from an earlier get: this write supersedes what that get returned')
     .option('--w <n>', 'replicas that must acknowledge (overrides the bucket w)', positiveIntegerOption('--w'))
     .addOption(jsonOption('{"context"}'))
@@ -196,13 +231,20 @@ export function registerKvCommands(program: Command, io: CommandIo = processIo):
       const { file, contentType, context, w, json } = options;
       await runPut({ bucket, key, node: options.node, ...given({ value, file, contentType, context, w, json }) }, io);
     });
-  withNode(program.command('delete').description('delete a key (a tombstone that supersedes what the context covers); prints its context'))
+  withNode(
+    program
+      .command('delete')
+      .description('delete a key (a tombstone that supersedes what the context covers); prints its context'),
+  )
     .argument('<bucket>')
     .argument('<key>')
     .option('--context <token>', 'context from an earlier get: the delete supersedes what that get returned')
     .option('--w <n>', 'replicas that must acknowledge (overrides the bucket w)', positiveIntegerOption('--w'))
     .addOption(jsonOption('{"context"}'))
     .action(async (bucket: string, key: string, options: ParsedOptions) => {
-      await runDelete({ bucket, key, node: options.node, ...given({ context: options.context, w: options.w, json: options.json }) }, io);
+      await runDelete(
+        { bucket, key, node: options.node, ...given({ context: options.context, w: options.w, json: options.json }) },
+        io,
+      );
     });
 }

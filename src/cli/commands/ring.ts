@@ -19,14 +19,16 @@ interface RingFlags {
 
 /** A whole decimal integer, or a clear error naming the flag. */
 function parseInteger(text: string, flag: string): number {
-  if (!/^\d{1,10}$/.test(text.trim())) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,10}$/.test(text.trim()))
+    throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
   return Number(text.trim());
 }
 
 function parseWeights(text: string): number[] {
   return text.split(',').map((part) => {
     const weight = Number(part.trim());
-    if (part.trim() === '' || !Number.isFinite(weight)) throw new UsageError(`--weights must be numbers separated by commas, got ${JSON.stringify(text)}`);
+    if (part.trim() === '' || !Number.isFinite(weight))
+      throw new UsageError(`--weights must be numbers separated by commas, got ${JSON.stringify(text)}`);
     return weight;
   });
 }
@@ -37,17 +39,27 @@ function formatPlan(plan: Plan): string {
   const unit = plan.strategy === 3 ? 'partitions' : 'tokens';
   const lines = [
     `strategy ${plan.strategy}: ${plan.nodeCount} nodes, ` +
-      (plan.strategy === 1 ? `${plan.tokensPerNode} tokens per node` : plan.strategy === 2 ? `${plan.tokensPerNode} tokens per node, ${plan.partitionCount} partitions` : `${plan.partitionCount} partitions`) +
+      (plan.strategy === 1
+        ? `${plan.tokensPerNode} tokens per node`
+        : plan.strategy === 2
+          ? `${plan.tokensPerNode} tokens per node, ${plan.partitionCount} partitions`
+          : `${plan.partitionCount} partitions`) +
       `, N=${plan.replicas}`,
     `${'node'.padEnd(8)}${'weight'.padStart(8)}${unit.padStart(12)}${'owns'.padStart(10)}${'replicas'.padStart(10)}`,
   ];
   for (const node of plan.nodes) {
-    lines.push(`${node.node.padEnd(8)}${String(node.weight).padStart(8)}${String(node.tokens).padStart(12)}${percent(node.ownedShare).padStart(10)}${percent(node.replicaShare).padStart(10)}`);
+    lines.push(
+      `${node.node.padEnd(8)}${String(node.weight).padStart(8)}${String(node.tokens).padStart(12)}${percent(node.ownedShare).padStart(10)}${percent(node.replicaShare).padStart(10)}`,
+    );
   }
-  lines.push(`imbalance (max/mean share): owns ${plan.imbalance.toFixed(3)}, replicas ${plan.replicaImbalance.toFixed(3)}; max share / weighted fair share ${plan.weightedImbalance.toFixed(3)}`);
+  lines.push(
+    `imbalance (max/mean share): owns ${plan.imbalance.toFixed(3)}, replicas ${plan.replicaImbalance.toFixed(3)}; max share / weighted fair share ${plan.weightedImbalance.toFixed(3)}`,
+  );
   for (const movement of [plan.join, plan.leave]) {
     const partitions = movement.partitionsMoved === undefined ? '' : `${movement.partitionsMoved} partitions move, `;
-    lines.push(`if ${movement.node} ${movement.change === 'join' ? 'joins' : 'leaves'}: ${partitions}${percent(movement.movedShare)} of the key space changes coordinator`);
+    lines.push(
+      `if ${movement.node} ${movement.change === 'join' ? 'joins' : 'leaves'}: ${partitions}${percent(movement.movedShare)} of the key space changes coordinator`,
+    );
   }
   return lines.join('\n');
 }
@@ -70,8 +82,14 @@ function runRing(flags: RingFlags): void {
 export function registerRingCommand(program: Command): void {
   program
     .command('ring')
-    .description("plan a ring: each node's share of the key space under the paper's strategy 1, 2 or 3, and what a join or a leave moves")
-    .option('--strategy <number>', '1: T random tokens per node; 2: T random tokens, Q equal partitions; 3: Q equal partitions dealt to nodes (the live ring)', '3')
+    .description(
+      "plan a ring: each node's share of the key space under the paper's strategy 1, 2 or 3, and what a join or a leave moves",
+    )
+    .option(
+      '--strategy <number>',
+      '1: T random tokens per node; 2: T random tokens, Q equal partitions; 3: Q equal partitions dealt to nodes (the live ring)',
+      '3',
+    )
     .option('--nodes <S>', 'number of nodes, n1..nS', '8')
     .option('--tokens <T>', 'tokens per node of weight 1 (strategies 1 and 2)', '32')
     .option('--partitions <Q>', 'equal partitions, a power of two (strategies 2 and 3)', '256')

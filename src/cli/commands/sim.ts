@@ -4,7 +4,15 @@
 // typed arguments and writes through an injected io, so tests call it directly.
 import { randomInt } from 'node:crypto';
 import { InvalidArgumentError, type Command } from 'commander';
-import { faultKinds, runSimulation, type FaultKind, type Resolver, type SimDurability, type SimOptions, type SimReport } from '../../sim/index.ts';
+import {
+  faultKinds,
+  runSimulation,
+  type FaultKind,
+  type Resolver,
+  type SimDurability,
+  type SimOptions,
+  type SimReport,
+} from '../../sim/index.ts';
 
 export interface SimArguments {
   /** First seed; absent: a random one (printed, so the run can be replayed). */
@@ -34,7 +42,8 @@ function parseWhole(flag: string, low: number, high: number): (text: string) => 
   return (text) => {
     if (!/^\d{1,16}$/.test(text.trim())) throw new InvalidArgumentError(`${flag} must be a whole number`);
     const value = Number(text.trim());
-    if (!Number.isSafeInteger(value) || value < low || value > high) throw new InvalidArgumentError(`${flag} must be from ${low} to ${high}`);
+    if (!Number.isSafeInteger(value) || value < low || value > high)
+      throw new InvalidArgumentError(`${flag} must be from ${low} to ${high}`);
     return value;
   };
 }
@@ -45,13 +54,17 @@ export function parseFaults(text: string): SimOptions['faults'] {
   if (trimmed === 'none' || trimmed === 'all') return trimmed;
   const kinds = trimmed.split(',').map((part) => part.trim());
   for (const kind of kinds) {
-    if (!(faultKinds as readonly string[]).includes(kind)) throw new InvalidArgumentError(`--faults must be none, all, or a comma list of ${faultKinds.join(', ')}; got ${JSON.stringify(kind)}`);
+    if (!(faultKinds as readonly string[]).includes(kind))
+      throw new InvalidArgumentError(
+        `--faults must be none, all, or a comma list of ${faultKinds.join(', ')}; got ${JSON.stringify(kind)}`,
+      );
   }
   return kinds as FaultKind[];
 }
 
 function parseDurability(text: string): SimDurability {
-  if (text !== 'durable' && text !== 'buffered') throw new InvalidArgumentError('--durability must be durable or buffered');
+  if (text !== 'durable' && text !== 'buffered')
+    throw new InvalidArgumentError('--durability must be durable or buffered');
   return text;
 }
 
@@ -67,9 +80,18 @@ export function formatReport(report: SimReport): string {
     `  elements attempted ${report.attempted}, acknowledged ${report.acknowledged}, indeterminate ${report.indeterminate}, refused ${report.failed}`,
     `  lost ${report.lost}, unexpected ${report.unexpected}, resurrected ${report.resurrected}, siblings max ${report.siblingsMax}, stale reads ${report.staleReads}${report.strict ? ' (strict)' : ''} of ${report.readsChecked}`,
     `  hints drained ${report.hintsDrained ? `in ${report.hintDrainMs} ms` : 'NO'}, converged ${report.converged ? `in ${report.convergenceMs} ms` : 'NO'} (virtual time after the heal)`,
-    ...(report.readFree ? [`  read-free: without reads, anti-entropy ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; no reads)`] : []),
+    ...(report.readFree
+      ? [
+          `  read-free: without reads, anti-entropy ${report.aeConvergenceMs >= 0 ? `made the replicas agree in ${report.aeConvergenceMs} ms` : 'did NOT make the replicas agree'} after the heal (${report.aeDivergentKeys} keys differed at the heal; no reads)`,
+        ]
+      : []),
     `  ${report.events} events over ${report.virtualMs} virtual ms; frames sent ${report.network.framesSent}, lost ${report.network.framesLost}, duplicated ${report.network.framesDuplicated}, unreachable ${report.network.framesUnreachable}`,
-    `  nemesis: ${Object.entries(report.nemesis).filter(([, count]) => count > 0).map(([name, count]) => `${name} ${count}`).join(', ') || 'idle'}; disks: ${report.disks.failedWrites} failed writes (${report.disks.storageFailures} log failures), ${report.disks.lostWrites} unsynced log writes lost, ${report.disks.tornWrites} torn`,
+    `  nemesis: ${
+      Object.entries(report.nemesis)
+        .filter(([, count]) => count > 0)
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', ') || 'idle'
+    }; disks: ${report.disks.failedWrites} failed writes (${report.disks.storageFailures} log failures), ${report.disks.lostWrites} unsynced log writes lost, ${report.disks.tornWrites} torn`,
     `  trace ${report.traceHash}`,
   ];
   for (const reason of report.incomplete) lines.push(`  INCOMPLETE (not a safety failure): ${reason}`);
@@ -112,7 +134,8 @@ class Totals {
   }
 
   format(first: number): string {
-    const percentile = (values: number[], fraction: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * fraction))] ?? -1;
+    const percentile = (values: number[], fraction: number): number =>
+      [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * fraction))] ?? -1;
     const lostShare = this.acknowledged === 0 ? 0 : (100 * this.lost) / this.acknowledged;
     return (
       `${this.runs} seeds from ${first}: ${this.runs - this.failed} passed, ${this.failed} failed, ${this.incomplete} incomplete; ` +
@@ -127,7 +150,8 @@ class Totals {
 export async function runSimCommand(args: SimArguments, io: SimIo): Promise<number> {
   const first = args.seed ?? randomInt(0, 2 ** 31);
   const count = args.count ?? 1;
-  if (!Number.isSafeInteger(count) || count < 1 || count > countMax) throw new RangeError(`--count must be from 1 to ${countMax}`);
+  if (!Number.isSafeInteger(count) || count < 1 || count > countMax)
+    throw new RangeError(`--count must be from 1 to ${countMax}`);
   const totals = new Totals();
   for (let seed = first; seed < first + count; seed++) {
     const report = await runSimulation({
@@ -153,17 +177,38 @@ export async function runSimCommand(args: SimArguments, io: SimIo): Promise<numb
 export function registerSimCommand(program: Command): void {
   program
     .command('sim')
-    .description('Run the deterministic whole-cluster simulation from a seed: a safety phase under faults, then a liveness phase that must converge')
+    .description(
+      'Run the deterministic whole-cluster simulation from a seed: a safety phase under faults, then a liveness phase that must converge',
+    )
     .option('--seed <n>', 'the seed (default: a random one, printed)', parseWhole('--seed', 0, Number.MAX_SAFE_INTEGER))
     .option('--count <n>', 'run this many consecutive seeds (a soak)', parseWhole('--count', 1, countMax))
     .option('--nodes <n>', 'nodes, 3 to 7 (default: chosen by the seed)', parseWhole('--nodes', 3, 7))
     .option('--ops <n>', 'client operations in the safety phase (default 200)', parseWhole('--ops', 1, 1_000_000))
-    .option('--faults <kinds>', `none, all (the seed picks a subset), or a comma list of ${faultKinds.join(', ')}`, parseFaults)
+    .option(
+      '--faults <kinds>',
+      `none, all (the seed picks a subset), or a comma list of ${faultKinds.join(', ')}`,
+      parseFaults,
+    )
     .option('--resolver <resolver>', 'siblings (default) or lww', parseResolver)
-    .option('--durability <durability>', 'durable (default) or buffered: acknowledged before the fsync, so crashes may lose acknowledged writes (reported, not a failure); no dot may ever be minted twice', parseDurability)
-    .option('--read-free', 'skip the final reads until anti-entropy alone made every primary of every key agree (the read-free convergence check)')
-    .option('--anti-entropy-interval-ms <ms>', 'the nodes\' anti-entropy interval (default 3000 with --read-free, else the node default 120000)', parseWhole('--anti-entropy-interval-ms', 1, 86_400_000))
-    .option('--context-removal-grace-ms <ms>', 'how long a confirmed context-only record is kept before removal (default: the node default, three days, so none is removed within a run)', parseWhole('--context-removal-grace-ms', 1, 259_200_000))
+    .option(
+      '--durability <durability>',
+      'durable (default) or buffered: acknowledged before the fsync, so crashes may lose acknowledged writes (reported, not a failure); no dot may ever be minted twice',
+      parseDurability,
+    )
+    .option(
+      '--read-free',
+      'skip the final reads until anti-entropy alone made every primary of every key agree (the read-free convergence check)',
+    )
+    .option(
+      '--anti-entropy-interval-ms <ms>',
+      "the nodes' anti-entropy interval (default 3000 with --read-free, else the node default 120000)",
+      parseWhole('--anti-entropy-interval-ms', 1, 86_400_000),
+    )
+    .option(
+      '--context-removal-grace-ms <ms>',
+      'how long a confirmed context-only record is kept before removal (default: the node default, three days, so none is removed within a run)',
+      parseWhole('--context-removal-grace-ms', 1, 259_200_000),
+    )
     .option('--json', 'print the report as JSON')
     .action(async (flags: SimArguments) => {
       process.exitCode = await runSimCommand(flags, { stdout: process.stdout, stderr: process.stderr });

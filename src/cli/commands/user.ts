@@ -48,21 +48,39 @@ function promptPassword(question: string): Promise<string> {
 async function readPassword(args: UserAddArguments, io: CommandIo): Promise<string | undefined> {
   if (args.passwordStdin) return new TextDecoder().decode(await io.readStdin()).split(/\r?\n/)[0] ?? '';
   if (args.token) return undefined;
-  if (process.stdin.isTTY !== true) throw new UsageError('no password: give --password-stdin (and the password on standard input), run in a terminal to be asked, or use --token');
+  if (process.stdin.isTTY !== true)
+    throw new UsageError(
+      'no password: give --password-stdin (and the password on standard input), run in a terminal to be asked, or use --token',
+    );
   return promptPassword(`password for ${args.name}: `);
 }
 
 function userUrl(node: string, name?: string): string {
-  return new URL(name === undefined ? '/admin/users' : `/admin/users/${encodeURIComponent(name)}`, parseNodeUrl(node)).href;
+  return new URL(name === undefined ? '/admin/users' : `/admin/users/${encodeURIComponent(name)}`, parseNodeUrl(node))
+    .href;
 }
 
 export function runUserAdd(args: UserAddArguments, io: CommandIo = processIo): Promise<number> {
   return runCommand(io, async () => {
     const password = await readPassword(args, io);
-    const body = { roles: args.roles, ...(args.bucket === undefined ? {} : { bucket: args.bucket }), ...(password === undefined ? {} : { password }), ...(args.token ? { token: true } : {}) };
-    const response = await request(io, args.node, userUrl(args.node, args.name), { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const body = {
+      roles: args.roles,
+      ...(args.bucket === undefined ? {} : { bucket: args.bucket }),
+      ...(password === undefined ? {} : { password }),
+      ...(args.token ? { token: true } : {}),
+    };
+    const response = await request(io, args.node, userUrl(args.node, args.name), {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!response.ok) return reportServerError(io, response);
-    const user = (await response.json()) as { name: string; roles: string[]; bucket: string | null; tokenValue?: string };
+    const user = (await response.json()) as {
+      name: string;
+      roles: string[];
+      bucket: string | null;
+      tokenValue?: string;
+    };
     if (args.json) io.stdout.write(`${JSON.stringify(user)}\n`);
     else {
       io.stdout.write(`user ${user.name}: ${user.roles.join(',')} on ${user.bucket ?? 'every bucket'}\n`);
@@ -72,7 +90,10 @@ export function runUserAdd(args: UserAddArguments, io: CommandIo = processIo): P
   });
 }
 
-export function runUserRemove(args: { readonly name: string; readonly node: string; readonly json: boolean }, io: CommandIo = processIo): Promise<number> {
+export function runUserRemove(
+  args: { readonly name: string; readonly node: string; readonly json: boolean },
+  io: CommandIo = processIo,
+): Promise<number> {
   return runCommand(io, async () => {
     const response = await request(io, args.node, userUrl(args.node, args.name), { method: 'DELETE' });
     if (!response.ok) return reportServerError(io, response);
@@ -81,7 +102,10 @@ export function runUserRemove(args: { readonly name: string; readonly node: stri
   });
 }
 
-export function runUserList(args: { readonly node: string; readonly json: boolean }, io: CommandIo = processIo): Promise<number> {
+export function runUserList(
+  args: { readonly node: string; readonly json: boolean },
+  io: CommandIo = processIo,
+): Promise<number> {
   return runCommand(io, async () => {
     const response = await request(io, args.node, userUrl(args.node), { method: 'GET' });
     if (!response.ok) return reportServerError(io, response);
@@ -90,15 +114,20 @@ export function runUserList(args: { readonly node: string; readonly json: boolea
       io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       return 0;
     }
-    const { users } = JSON.parse(text) as { users: Array<{ name: string; roles: string[]; bucket: string | null; token: boolean }> };
-    for (const user of users) io.stdout.write(`${user.name}\t${user.roles.join(',')}\t${user.bucket ?? '*'}${user.token ? '\ttoken' : ''}\n`);
+    const { users } = JSON.parse(text) as {
+      users: Array<{ name: string; roles: string[]; bucket: string | null; token: boolean }>;
+    };
+    for (const user of users)
+      io.stdout.write(`${user.name}\t${user.roles.join(',')}\t${user.bucket ?? '*'}${user.token ? '\ttoken' : ''}\n`);
     return 0;
   });
 }
 
 function parseRoles(text: string): string[] {
   const roles = text.split(',').map((role) => role.trim());
-  for (const role of roles) if (!(roleNames as readonly string[]).includes(role)) throw new InvalidArgumentError(`unknown role ${JSON.stringify(role)}; roles: ${roleNames.join(', ')}`);
+  for (const role of roles)
+    if (!(roleNames as readonly string[]).includes(role))
+      throw new InvalidArgumentError(`unknown role ${JSON.stringify(role)}; roles: ${roleNames.join(', ')}`);
   return roles;
 }
 
@@ -113,7 +142,11 @@ interface UserFlags {
 
 /** Adds `user add|remove|list` to the `everwrite` program. `io` is for tests. */
 export function registerUserCommands(program: Command, io: CommandIo = processIo): void {
-  const user = program.command('user').description('manage the cluster\'s users and roles (docs/SECURITY.md); credentials from EVERWRITE_USER/EVERWRITE_PASSWORD or EVERWRITE_TOKEN');
+  const user = program
+    .command('user')
+    .description(
+      "manage the cluster's users and roles (docs/SECURITY.md); credentials from EVERWRITE_USER/EVERWRITE_PASSWORD or EVERWRITE_TOKEN",
+    );
   user
     .command('add')
     .description('add or replace a user; the password comes from --password-stdin or a prompt, never the command line')
@@ -125,7 +158,18 @@ export function registerUserCommands(program: Command, io: CommandIo = processIo
     .addOption(nodeOption())
     .addOption(jsonOption('the user (and its token)'))
     .action(async (name: string, flags: UserFlags) => {
-      await runUserAdd({ name, node: flags.node, roles: flags.role ?? [], ...(flags.bucket === undefined ? {} : { bucket: flags.bucket }), passwordStdin: flags.passwordStdin === true, token: flags.token === true, json: flags.json === true }, io);
+      await runUserAdd(
+        {
+          name,
+          node: flags.node,
+          roles: flags.role ?? [],
+          ...(flags.bucket === undefined ? {} : { bucket: flags.bucket }),
+          passwordStdin: flags.passwordStdin === true,
+          token: flags.token === true,
+          json: flags.json === true,
+        },
+        io,
+      );
     });
   user
     .command('remove')

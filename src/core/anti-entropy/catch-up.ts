@@ -35,7 +35,12 @@ export interface CatchUpResponse extends CatchUpAddress {
 }
 
 export type CatchUpRefusalReason = 'ring-mismatch' | 'unknown-partition' | 'request-too-large' | 'malformed-request';
-export const catchUpRefusalReasons: readonly CatchUpRefusalReason[] = ['ring-mismatch', 'unknown-partition', 'request-too-large', 'malformed-request'];
+export const catchUpRefusalReasons: readonly CatchUpRefusalReason[] = [
+  'ring-mismatch',
+  'unknown-partition',
+  'request-too-large',
+  'malformed-request',
+];
 
 export interface CatchUpRefused extends CatchUpAddress {
   readonly kind: 'catch-up-refused';
@@ -52,7 +57,8 @@ export type CatchUpMessage = CatchUpRequest | CatchUpResponse | CatchUpRefused;
  */
 export function answerCatchUpRequest(tree: MerkleTree, request: CatchUpRequest): CatchUpResponse | CatchUpRefused {
   const address = { catchUpId: request.catchUpId, partition: request.partition };
-  if (request.entries.length > catchUpLimits.entriesPerRequestMax) return { kind: 'catch-up-refused', ...address, reason: 'request-too-large' };
+  if (request.entries.length > catchUpLimits.entriesPerRequestMax)
+    return { kind: 'catch-up-refused', ...address, reason: 'request-too-large' };
   if (!entriesWellFormed(request.entries)) return { kind: 'catch-up-refused', ...address, reason: 'malformed-request' };
   const differing: number[] = [];
   request.entries.forEach((entry, position) => {
@@ -65,7 +71,12 @@ export function answerCatchUpRequest(tree: MerkleTree, request: CatchUpRequest):
 
 function entriesWellFormed(entries: readonly LeafEntry[]): boolean {
   if (entries.length === 0) return false;
-  return entries.every((entry) => entry.key.length > 0 && entry.key.length <= catchUpLimits.keyBytesMax && entry.recordHash.length <= catchUpLimits.hashBytesMax);
+  return entries.every(
+    (entry) =>
+      entry.key.length > 0 &&
+      entry.key.length <= catchUpLimits.keyBytesMax &&
+      entry.recordHash.length <= catchUpLimits.hashBytesMax,
+  );
 }
 
 /** Whether an answer's positions fit the request of `entriesSent` entries: ascending, distinct, in range. */

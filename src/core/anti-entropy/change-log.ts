@@ -55,7 +55,8 @@ export class ChangeLog {
       return;
     }
     this.lastMs = Math.max(this.lastMs, nowMs);
-    while (this.count === this.limits.entriesMax || this.keyBytes + key.length > this.limits.keyBytesMax) this.evictOldest();
+    while (this.count === this.limits.entriesMax || this.keyBytes + key.length > this.limits.keyBytesMax)
+      this.evictOldest();
     const slot = (this.head + this.count) % this.limits.entriesMax;
     this.timesMs[slot] = this.lastMs;
     this.partitions[slot] = partition;

@@ -42,7 +42,8 @@ export function differingKeysOfEntries(left: readonly LeafEntry[], right: readon
   while (leftPosition < left.length || rightPosition < right.length) {
     const leftEntry = left[leftPosition];
     const rightEntry = right[rightPosition];
-    const order = leftEntry === undefined ? 1 : rightEntry === undefined ? -1 : compareBytes(leftEntry.key, rightEntry.key);
+    const order =
+      leftEntry === undefined ? 1 : rightEntry === undefined ? -1 : compareBytes(leftEntry.key, rightEntry.key);
     if (order < 0) {
       keys.push((leftEntry as LeafEntry).key);
       leftPosition++;
@@ -50,7 +51,8 @@ export function differingKeysOfEntries(left: readonly LeafEntry[], right: readon
       keys.push((rightEntry as LeafEntry).key);
       rightPosition++;
     } else {
-      if (!bytesEqual((leftEntry as LeafEntry).recordHash, (rightEntry as LeafEntry).recordHash)) keys.push((leftEntry as LeafEntry).key);
+      if (!bytesEqual((leftEntry as LeafEntry).recordHash, (rightEntry as LeafEntry).recordHash))
+        keys.push((leftEntry as LeafEntry).key);
       leftPosition++;
       rightPosition++;
     }

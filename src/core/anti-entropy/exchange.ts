@@ -41,7 +41,8 @@ export interface TreeExchangeOptions extends Partial<TreeExchangeLimits> {
 export const treeExchangeDefaults = Object.freeze({ requestsInFlightMax: 4 });
 
 /** The exchange's states, named after what it waits for; 'finished' and 'failed' are final. */
-export type TreeExchangeStateName = 'not-started' | 'awaiting-node-hashes' | 'awaiting-leaf-entries' | 'finished' | 'failed';
+export type TreeExchangeStateName =
+  'not-started' | 'awaiting-node-hashes' | 'awaiting-leaf-entries' | 'finished' | 'failed';
 
 export interface TreeExchangeResult {
   /** Leaves whose hashes differed, ascending. */
@@ -88,7 +89,13 @@ export class TreeExchange {
   private current: ExchangeState = { name: 'not-started' };
   private readonly outstanding = new Map<number, TreeExchangeRequest>();
   private lastRequestId = 0;
-  private readonly counts = { requestsSent: 0, responsesAccepted: 0, responsesIgnored: 0, nodeHashesReceived: 0, leafEntriesReceived: 0 };
+  private readonly counts = {
+    requestsSent: 0,
+    responsesAccepted: 0,
+    responsesIgnored: 0,
+    nodeHashesReceived: 0,
+    leafEntriesReceived: 0,
+  };
 
   constructor(
     private readonly tree: MerkleTree,
@@ -97,7 +104,11 @@ export class TreeExchange {
     this.exchangeId = integerInRange('exchangeId', options.exchangeId, { min: 0, max: Number.MAX_SAFE_INTEGER });
     this.partition = options.partition;
     this.limits = validateTreeExchangeLimits(options);
-    this.requestsInFlightMax = integerInRange('requestsInFlightMax', options.requestsInFlightMax ?? treeExchangeDefaults.requestsInFlightMax, { min: 1, max: 256 });
+    this.requestsInFlightMax = integerInRange(
+      'requestsInFlightMax',
+      options.requestsInFlightMax ?? treeExchangeDefaults.requestsInFlightMax,
+      { min: 1, max: 256 },
+    );
   }
 
   get state(): TreeExchangeStateName {
@@ -139,8 +150,12 @@ export class TreeExchange {
     }
     this.outstanding.delete(response.requestId);
     this.counts.responsesAccepted++;
-    if (response.kind === 'tree-exchange-refused') return this.fail({ reason: 'refused-by-peer', refusal: response.reason });
-    const problem = request.kind === 'tree-hashes-request' ? this.acceptNodeHashes(request, response) : this.acceptLeafEntries(request, response);
+    if (response.kind === 'tree-exchange-refused')
+      return this.fail({ reason: 'refused-by-peer', refusal: response.reason });
+    const problem =
+      request.kind === 'tree-hashes-request'
+        ? this.acceptNodeHashes(request, response)
+        : this.acceptLeafEntries(request, response);
     if (problem !== undefined) return this.fail({ reason: 'malformed-response', detail: problem });
     return this.issueRequests();
   }
@@ -153,12 +168,17 @@ export class TreeExchange {
   /** Compares the peer's hashes with ours; returns a problem description for a malformed answer. */
   private acceptNodeHashes(request: TreeHashesRequest, response: TreeExchangeResponse): string | undefined {
     const state = this.current;
-    assert(state.name === 'awaiting-node-hashes' && state.level === request.level, 'outstanding hashes request outside its level');
+    assert(
+      state.name === 'awaiting-node-hashes' && state.level === request.level,
+      'outstanding hashes request outside its level',
+    );
     if (response.kind !== 'tree-hashes-response') return `${response.kind} answered a hashes request`;
-    if (response.hashes.length !== request.indices.length) return `${response.hashes.length} hashes for ${request.indices.length} nodes`;
+    if (response.hashes.length !== request.indices.length)
+      return `${response.hashes.length} hashes for ${request.indices.length} nodes`;
     this.counts.nodeHashesReceived += response.hashes.length;
     request.indices.forEach((index, position) => {
-      if (!bytesEqual(this.tree.nodeHash(request.level, index), response.hashes[position] as Uint8Array)) state.differing.push(index);
+      if (!bytesEqual(this.tree.nodeHash(request.level, index), response.hashes[position] as Uint8Array))
+        state.differing.push(index);
     });
     return undefined;
   }
@@ -168,12 +188,18 @@ export class TreeExchange {
     const state = this.current;
     assert(state.name === 'awaiting-leaf-entries', 'outstanding leaf request outside the leaf phase');
     if (response.kind !== 'tree-leaf-entries-response') return `${response.kind} answered a leaf entries request`;
-    if (response.leafEntries.length !== request.leafIndices.length) return `${response.leafEntries.length} leaves for ${request.leafIndices.length} asked`;
+    if (response.leafEntries.length !== request.leafIndices.length)
+      return `${response.leafEntries.length} leaves for ${request.leafIndices.length} asked`;
     const peerLeaves: LeafEntry[][] = [];
     for (const entries of response.leafEntries) {
       // Sorted here rather than trusted: the merge below is only correct on key-sorted lists.
       const sorted = [...entries].sort((a, b) => compareBytes(a.key, b.key));
-      if (sorted.some((entry, position) => position > 0 && compareBytes((sorted[position - 1] as LeafEntry).key, entry.key) === 0)) return 'a key listed twice in one leaf';
+      if (
+        sorted.some(
+          (entry, position) => position > 0 && compareBytes((sorted[position - 1] as LeafEntry).key, entry.key) === 0,
+        )
+      )
+        return 'a key listed twice in one leaf';
       peerLeaves.push(sorted);
     }
     request.leafIndices.forEach((leafIndex, position) => {
@@ -200,7 +226,8 @@ export class TreeExchange {
 
   private nextRequest(state: ExchangeState & LevelProgress): TreeExchangeRequest {
     const address = { exchangeId: this.exchangeId, partition: this.partition, requestId: ++this.lastRequestId };
-    const perRequestMax = state.name === 'awaiting-node-hashes' ? this.limits.nodesPerRequestMax : this.limits.leavesPerRequestMax;
+    const perRequestMax =
+      state.name === 'awaiting-node-hashes' ? this.limits.nodesPerRequestMax : this.limits.leavesPerRequestMax;
     const indices = state.unrequested.slice(state.nextUnrequested, state.nextUnrequested + perRequestMax);
     state.nextUnrequested += indices.length;
     let request: TreeExchangeRequest;
@@ -224,17 +251,34 @@ export class TreeExchange {
           // Equal roots; or, below the root, a tree changed mid-exchange and nothing differs any more.
           this.current = { name: 'finished', result: { differingLeaves: [], differingKeys: [] } };
         } else if (state.level === this.tree.shape.depth) {
-          this.current = { name: 'awaiting-leaf-entries', unrequested: differing, nextUnrequested: 0, differingKeys: [] };
+          this.current = {
+            name: 'awaiting-leaf-entries',
+            unrequested: differing,
+            nextUnrequested: 0,
+            differingKeys: [],
+          };
         } else {
           const fanOut = this.tree.shape.fanOut;
-          const children = differing.flatMap((parent) => Array.from({ length: fanOut }, (_, offset) => parent * fanOut + offset));
-          this.current = { name: 'awaiting-node-hashes', level: state.level + 1, unrequested: children, nextUnrequested: 0, differing: [] };
+          const children = differing.flatMap((parent) =>
+            Array.from({ length: fanOut }, (_, offset) => parent * fanOut + offset),
+          );
+          this.current = {
+            name: 'awaiting-node-hashes',
+            level: state.level + 1,
+            unrequested: children,
+            nextUnrequested: 0,
+            differing: [],
+          };
         }
         return;
       }
       case 'awaiting-leaf-entries': {
         // A peer listing a key under the wrong leaf could report it twice; report each key once.
-        const differingKeys = state.differingKeys.sort(compareBytes).filter((key, position, sorted) => position === 0 || compareBytes(sorted[position - 1] as Uint8Array, key) !== 0);
+        const differingKeys = state.differingKeys
+          .sort(compareBytes)
+          .filter(
+            (key, position, sorted) => position === 0 || compareBytes(sorted[position - 1] as Uint8Array, key) !== 0,
+          );
         this.current = { name: 'finished', result: { differingLeaves: state.unrequested, differingKeys } };
         return;
       }

@@ -12,7 +12,10 @@ export interface TreeExchangeLimits {
   readonly leavesPerRequestMax: number;
 }
 
-export const treeExchangeLimitDefaults: TreeExchangeLimits = Object.freeze({ nodesPerRequestMax: 256, leavesPerRequestMax: 32 });
+export const treeExchangeLimitDefaults: TreeExchangeLimits = Object.freeze({
+  nodesPerRequestMax: 256,
+  leavesPerRequestMax: 32,
+});
 
 const ranges = Object.freeze({
   nodesPerRequestMax: { min: 1, max: 65536 },
@@ -21,13 +24,25 @@ const ranges = Object.freeze({
 
 export function validateTreeExchangeLimits(options: Partial<TreeExchangeLimits>): TreeExchangeLimits {
   return Object.freeze({
-    nodesPerRequestMax: integerInRange('nodesPerRequestMax', options.nodesPerRequestMax ?? treeExchangeLimitDefaults.nodesPerRequestMax, ranges.nodesPerRequestMax),
-    leavesPerRequestMax: integerInRange('leavesPerRequestMax', options.leavesPerRequestMax ?? treeExchangeLimitDefaults.leavesPerRequestMax, ranges.leavesPerRequestMax),
+    nodesPerRequestMax: integerInRange(
+      'nodesPerRequestMax',
+      options.nodesPerRequestMax ?? treeExchangeLimitDefaults.nodesPerRequestMax,
+      ranges.nodesPerRequestMax,
+    ),
+    leavesPerRequestMax: integerInRange(
+      'leavesPerRequestMax',
+      options.leavesPerRequestMax ?? treeExchangeLimitDefaults.leavesPerRequestMax,
+      ranges.leavesPerRequestMax,
+    ),
   });
 }
 
 /** Throws RangeError naming the option unless `value` is an integer in min..max. */
-export function integerInRange(name: string, value: number, range: { readonly min: number; readonly max: number }): number {
+export function integerInRange(
+  name: string,
+  value: number,
+  range: { readonly min: number; readonly max: number },
+): number {
   if (!Number.isInteger(value) || value < range.min || value > range.max) {
     throw new RangeError(`${name} must be an integer in ${range.min}..${range.max}, got ${value}`);
   }

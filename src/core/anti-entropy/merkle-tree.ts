@@ -70,13 +70,19 @@ export function validateTreeShape(options: { readonly fanOut?: number; readonly 
   const depth = options.depth ?? merkleTreeDefaults.depth;
   const limits = merkleTreeLimits;
   if (!Number.isInteger(fanOut) || fanOut < limits.fanOutMin || fanOut > limits.fanOutMax) {
-    throw new RangeError(`MerkleTree fanOut must be an integer in ${limits.fanOutMin}..${limits.fanOutMax} (children per node), got ${fanOut}`);
+    throw new RangeError(
+      `MerkleTree fanOut must be an integer in ${limits.fanOutMin}..${limits.fanOutMax} (children per node), got ${fanOut}`,
+    );
   }
   if (!Number.isInteger(depth) || depth < limits.depthMin || depth > limits.depthMax) {
-    throw new RangeError(`MerkleTree depth must be an integer in ${limits.depthMin}..${limits.depthMax} (levels below the root), got ${depth}`);
+    throw new RangeError(
+      `MerkleTree depth must be an integer in ${limits.depthMin}..${limits.depthMax} (levels below the root), got ${depth}`,
+    );
   }
   if (fanOut ** depth > limits.leavesCountMax) {
-    throw new RangeError(`MerkleTree fanOut^depth must be at most ${limits.leavesCountMax} leaves, got ${fanOut}^${depth} = ${fanOut ** depth}`);
+    throw new RangeError(
+      `MerkleTree fanOut^depth must be at most ${limits.leavesCountMax} leaves, got ${fanOut}^${depth} = ${fanOut ** depth}`,
+    );
   }
   return Object.freeze({ fanOut, depth });
 }
@@ -141,7 +147,12 @@ export class MerkleTree {
   leafIndexOf(key: Uint8Array): number {
     const keyDigest = this.digest(key);
     assert(keyDigest.length >= 4, 'MerkleTree digest must return at least 4 bytes');
-    const prefix = (((keyDigest[0] as number) << 24) | ((keyDigest[1] as number) << 16) | ((keyDigest[2] as number) << 8) | (keyDigest[3] as number)) >>> 0;
+    const prefix =
+      (((keyDigest[0] as number) << 24) |
+        ((keyDigest[1] as number) << 16) |
+        ((keyDigest[2] as number) << 8) |
+        (keyDigest[3] as number)) >>>
+      0;
     // prefix * leafCount < 2^32 * 2^20, exact in a double.
     return Math.floor((prefix * this.leafCount) / 4294967296);
   }
@@ -200,16 +211,25 @@ export class MerkleTree {
 
   /** The hash of one node without a copy, for comparisons in place. Do not mutate the result. */
   nodeHash(level: number, index: number): Uint8Array {
-    assert(Number.isInteger(level) && level >= 0 && level <= this.shape.depth, `tree level ${level} out of 0..${this.shape.depth}`);
+    assert(
+      Number.isInteger(level) && level >= 0 && level <= this.shape.depth,
+      `tree level ${level} out of 0..${this.shape.depth}`,
+    );
     const row = this.hashes[level] as Uint8Array[];
-    assert(Number.isInteger(index) && index >= 0 && index < row.length, `node index ${index} out of 0..${row.length - 1} on level ${level}`);
+    assert(
+      Number.isInteger(index) && index >= 0 && index < row.length,
+      `node index ${index} out of 0..${row.length - 1} on level ${level}`,
+    );
     this.refresh();
     return row[index] as Uint8Array;
   }
 
   /** The entries of one leaf, sorted by key (new frozen entries holding copies). */
   keysInLeaf(leafIndex: number): LeafEntry[] {
-    assert(Number.isInteger(leafIndex) && leafIndex >= 0 && leafIndex < this.leafCount, `leaf index ${leafIndex} out of 0..${this.leafCount - 1}`);
+    assert(
+      Number.isInteger(leafIndex) && leafIndex >= 0 && leafIndex < this.leafCount,
+      `leaf index ${leafIndex} out of 0..${this.leafCount - 1}`,
+    );
     return (this.leaves[leafIndex] ?? []).map((keyText) => this.entryOf(keyText));
   }
 
@@ -228,7 +248,8 @@ export class MerkleTree {
     if (this.dirtyLeaves.size === 0) return;
     const { fanOut, depth } = this.shape;
     const leafRow = this.hashes[depth] as Uint8Array[];
-    for (const leafIndex of this.dirtyLeaves) leafRow[leafIndex] = this.digest(encodeLeaf(this.leaves[leafIndex] ?? [], this.slots));
+    for (const leafIndex of this.dirtyLeaves)
+      leafRow[leafIndex] = this.digest(encodeLeaf(this.leaves[leafIndex] ?? [], this.slots));
     let dirty: Iterable<number> = this.dirtyLeaves;
     for (let level = depth - 1; level >= 0; level--) {
       const parents = new Set<number>();
@@ -266,12 +287,15 @@ function newSlot(leafIndex: number, recordHash: Uint8Array): KeySlot {
 }
 
 function leafOfSlot(slot: KeySlot): number {
-  return (((slot[0] as number) << 24) | ((slot[1] as number) << 16) | ((slot[2] as number) << 8) | (slot[3] as number)) >>> 0;
+  return (
+    (((slot[0] as number) << 24) | ((slot[1] as number) << 16) | ((slot[2] as number) << 8) | (slot[3] as number)) >>> 0
+  );
 }
 
 function slotHoldsHash(slot: KeySlot, recordHash: Uint8Array): boolean {
   if (slot.length !== slotHashOffset + recordHash.length) return false;
-  for (let index = 0; index < recordHash.length; index++) if (slot[slotHashOffset + index] !== recordHash[index]) return false;
+  for (let index = 0; index < recordHash.length; index++)
+    if (slot[slotHashOffset + index] !== recordHash[index]) return false;
   return true;
 }
 
@@ -312,7 +336,8 @@ function searchLeaf(leaf: readonly string[], keyText: string): { found: boolean;
 /** Tag, then per entry: u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */
 function encodeLeaf(keyTexts: readonly string[], slots: ReadonlyMap<string, KeySlot>): Uint8Array {
   let length = 1;
-  for (const keyText of keyTexts) length += 8 + keyText.length + (slots.get(keyText) as KeySlot).length - slotHashOffset;
+  for (const keyText of keyTexts)
+    length += 8 + keyText.length + (slots.get(keyText) as KeySlot).length - slotHashOffset;
   const bytes = new Uint8Array(length);
   bytes[0] = leafTag;
   let offset = 1;

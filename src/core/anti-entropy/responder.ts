@@ -7,17 +7,29 @@ import { treeExchangeLimitDefaults, type TreeExchangeLimits } from './limits.ts'
 import type { TreeExchangeRefusalReason, TreeExchangeRequest, TreeExchangeResponse } from './messages.ts';
 
 /** The answer to one request of a TreeExchange, read from this replica's `tree`. */
-export function answerTreeExchangeRequest(tree: MerkleTree, request: TreeExchangeRequest, limits: TreeExchangeLimits = treeExchangeLimitDefaults): TreeExchangeResponse {
+export function answerTreeExchangeRequest(
+  tree: MerkleTree,
+  request: TreeExchangeRequest,
+  limits: TreeExchangeLimits = treeExchangeLimitDefaults,
+): TreeExchangeResponse {
   const address = { exchangeId: request.exchangeId, partition: request.partition, requestId: request.requestId };
   const refusal = refusalReason(tree, request, limits);
   if (refusal !== undefined) return { kind: 'tree-exchange-refused', ...address, reason: refusal };
   if (request.kind === 'tree-hashes-request') {
     return { kind: 'tree-hashes-response', ...address, hashes: tree.nodeHashes(request.level, request.indices) };
   }
-  return { kind: 'tree-leaf-entries-response', ...address, leafEntries: request.leafIndices.map((leafIndex) => tree.keysInLeaf(leafIndex)) };
+  return {
+    kind: 'tree-leaf-entries-response',
+    ...address,
+    leafEntries: request.leafIndices.map((leafIndex) => tree.keysInLeaf(leafIndex)),
+  };
 }
 
-function refusalReason(tree: MerkleTree, request: TreeExchangeRequest, limits: TreeExchangeLimits): TreeExchangeRefusalReason | undefined {
+function refusalReason(
+  tree: MerkleTree,
+  request: TreeExchangeRequest,
+  limits: TreeExchangeLimits,
+): TreeExchangeRefusalReason | undefined {
   if (!sameShape(tree.shape, request.shape)) return 'shape-mismatch';
   if (request.kind === 'tree-hashes-request') {
     const level = request.level;

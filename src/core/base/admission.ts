@@ -100,10 +100,16 @@ export class ConnectionAdmission<Connection extends AdmittedConnection> {
 /** Checks admission limits once (operator input): positive integers, the share within the total. */
 export function validateAdmissionLimits(what: string, limits: AdmissionLimits): AdmissionLimits {
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${what} option ${name} must be a positive integer, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`${what} option ${name} must be a positive integer, got ${String(value)}`);
   }
   if (limits.connectionsPerAddressMax > limits.connectionsMax) {
-    throw new RangeError(`${what} option connectionsPerAddressMax (${limits.connectionsPerAddressMax}) must not exceed connectionsMax (${limits.connectionsMax})`);
+    throw new RangeError(
+      `${what} option connectionsPerAddressMax (${limits.connectionsPerAddressMax}) must not exceed connectionsMax (${limits.connectionsMax})`,
+    );
   }
-  return Object.freeze({ connectionsMax: limits.connectionsMax, connectionsPerAddressMax: limits.connectionsPerAddressMax });
+  return Object.freeze({
+    connectionsMax: limits.connectionsMax,
+    connectionsPerAddressMax: limits.connectionsPerAddressMax,
+  });
 }

@@ -19,7 +19,10 @@ export class IdTable<V> {
   private live = 0;
 
   constructor(capacity = initialCapacity) {
-    assert(Number.isInteger(capacity) && capacity >= 1 && (capacity & (capacity - 1)) === 0, 'IdTable capacity is a power of two');
+    assert(
+      Number.isInteger(capacity) && capacity >= 1 && (capacity & (capacity - 1)) === 0,
+      'IdTable capacity is a power of two',
+    );
     this.ids = new Float64Array(capacity);
     this.values = new Array<V | undefined>(capacity).fill(undefined);
   }

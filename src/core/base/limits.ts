@@ -39,18 +39,28 @@ export interface RequestLimits {
 /** The largest valueBytesMax an operator may set, in bytes: an eighth of the largest peer frame. */
 export const valueBytesCeiling = defaultLimits.frameBytesMax / 8;
 
-export const defaultRequestLimits: RequestLimits = Object.freeze({ keyBytesMax: defaultLimits.keyBytesMax, bucketBytesMax: defaultLimits.bucketBytesMax, valueBytesMax: defaultLimits.valueBytesMax });
+export const defaultRequestLimits: RequestLimits = Object.freeze({
+  keyBytesMax: defaultLimits.keyBytesMax,
+  bucketBytesMax: defaultLimits.bucketBytesMax,
+  valueBytesMax: defaultLimits.valueBytesMax,
+});
 
-const requestLimitCeilings: Readonly<Record<keyof RequestLimits, number>> = Object.freeze({ keyBytesMax: defaultLimits.keyBytesMax, bucketBytesMax: defaultLimits.bucketBytesMax, valueBytesMax: valueBytesCeiling });
+const requestLimitCeilings: Readonly<Record<keyof RequestLimits, number>> = Object.freeze({
+  keyBytesMax: defaultLimits.keyBytesMax,
+  bucketBytesMax: defaultLimits.bucketBytesMax,
+  valueBytesMax: valueBytesCeiling,
+});
 
 /** The defaults with `overrides` applied; a value that is not a positive integer within its ceiling is a RangeError naming it. */
 export function resolveRequestLimits(overrides: Partial<RequestLimits> = {}): RequestLimits {
   const resolved: Record<string, number> = { ...defaultRequestLimits };
   for (const [name, value] of Object.entries(overrides)) {
     const ceiling = requestLimitCeilings[name as keyof RequestLimits] as number | undefined;
-    if (ceiling === undefined || !Object.hasOwn(requestLimitCeilings, name)) throw new RangeError(`unknown request limit ${name}; known: ${Object.keys(requestLimitCeilings).join(', ')}`);
+    if (ceiling === undefined || !Object.hasOwn(requestLimitCeilings, name))
+      throw new RangeError(`unknown request limit ${name}; known: ${Object.keys(requestLimitCeilings).join(', ')}`);
     if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || value <= 0 || value > ceiling) throw new RangeError(`request limit ${name} must be an integer from 1 to ${ceiling}, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value <= 0 || value > ceiling)
+      throw new RangeError(`request limit ${name} must be an integer from 1 to ${ceiling}, got ${String(value)}`);
     resolved[name] = value;
   }
   return Object.freeze(resolved) as unknown as RequestLimits;

@@ -42,7 +42,8 @@ export function resolveRateLimiterOptions(options: RateLimiterOptions = {}): Res
   for (const [name, value] of Object.entries(options)) {
     if (!(name in rateLimiterDefaults)) throw new RangeError(`rate limiter: unknown option ${name}`);
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) throw new RangeError(`rate limiter option ${name} must be a positive integer, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`rate limiter option ${name} must be a positive integer, got ${String(value)}`);
     (merged as Record<string, number>)[name] = value;
   }
   return Object.freeze(merged);
@@ -76,7 +77,10 @@ export class AddressRateLimiter {
       bucket = { tokens: this.options.burstRequests, updatedMs: nowMs };
       this.buckets.set(clientAddress, bucket);
     } else if (nowMs > bucket.updatedMs) {
-      bucket.tokens = Math.min(this.options.burstRequests, bucket.tokens + (nowMs - bucket.updatedMs) * this.tokensPerMs);
+      bucket.tokens = Math.min(
+        this.options.burstRequests,
+        bucket.tokens + (nowMs - bucket.updatedMs) * this.tokensPerMs,
+      );
       bucket.updatedMs = nowMs;
     }
     if (bucket.tokens >= 1) {
@@ -97,7 +101,8 @@ export class AddressRateLimiter {
       this.lastSweepMs = nowMs;
       const { burstRequests } = this.options;
       for (const [address, bucket] of this.buckets) {
-        if (bucket.tokens + (nowMs - bucket.updatedMs) * this.tokensPerMs >= burstRequests) this.buckets.delete(address);
+        if (bucket.tokens + (nowMs - bucket.updatedMs) * this.tokensPerMs >= burstRequests)
+          this.buckets.delete(address);
       }
     }
     return this.buckets.size < this.options.addressesTrackedMax;

@@ -30,13 +30,19 @@ export interface SlabOptions {
   readonly allocationBytesMax: number;
 }
 
-export const defaultSlabOptions: Readonly<SlabOptions> = Object.freeze({ slabBytes: 64 * 1024, allocationBytesMax: 4 * 1024 });
+export const defaultSlabOptions: Readonly<SlabOptions> = Object.freeze({
+  slabBytes: 64 * 1024,
+  allocationBytesMax: 4 * 1024,
+});
 
 function validatedOptions(options: Partial<SlabOptions>): Readonly<SlabOptions> {
   const slabBytes = options.slabBytes ?? defaultSlabOptions.slabBytes;
   const allocationBytesMax = options.allocationBytesMax ?? defaultSlabOptions.allocationBytesMax;
   assert(Number.isSafeInteger(slabBytes) && slabBytes >= 1, 'slabBytes is a positive integer');
-  assert(Number.isSafeInteger(allocationBytesMax) && allocationBytesMax >= 0 && allocationBytesMax <= slabBytes, 'allocationBytesMax is an integer within 0..slabBytes');
+  assert(
+    Number.isSafeInteger(allocationBytesMax) && allocationBytesMax >= 0 && allocationBytesMax <= slabBytes,
+    'allocationBytesMax is an integer within 0..slabBytes',
+  );
   return Object.freeze({ slabBytes, allocationBytesMax });
 }
 

@@ -9,7 +9,17 @@ import { utf8Decode, utf8Encode, toHex, bytesEqual } from '../base/bytes.ts';
 import type { NodeId } from '../base/ids.ts';
 import { md5 } from '../base/md5.ts';
 import { freezeRing, ringLimits, validatePartitionCount, type Ring } from '../ring/ring.ts';
-import { badView, checkMembers, firstRing, nextRing, ringMemberOf, viewLimits, type ClusterView, type PendingRing, type ViewMember } from './view.ts';
+import {
+  badView,
+  checkMembers,
+  firstRing,
+  nextRing,
+  ringMemberOf,
+  viewLimits,
+  type ClusterView,
+  type PendingRing,
+  type ViewMember,
+} from './view.ts';
 
 /** The encoding's format number; a node refuses a view in a format it does not know. */
 export const viewFormat = 1;
@@ -27,7 +37,13 @@ function canonicalText(ring: Ring, members: readonly ViewMember[], pending: Pend
     return object;
   });
   const indexes = (owners: readonly NodeId[]): number[] => owners.map((owner) => indexById.get(owner)!);
-  const text: Record<string, unknown> = { format: viewFormat, version: ring.version, partitionCount: ring.partitionCount, members: memberObjects, owners: indexes(ring.owners) };
+  const text: Record<string, unknown> = {
+    format: viewFormat,
+    version: ring.version,
+    partitionCount: ring.partitionCount,
+    members: memberObjects,
+    owners: indexes(ring.owners),
+  };
   if (pending !== undefined) {
     text.pendingOwners = indexes(pending.ring.owners);
     text.transferN = pending.transferN;
@@ -38,8 +54,16 @@ function canonicalText(ring: Ring, members: readonly ViewMember[], pending: Pend
 /** The frozen view of a ring and its members (already checked), with its encoding and digest. */
 export function assembleView(ring: Ring, members: readonly ViewMember[], pending?: PendingRing): ClusterView {
   const encoded = utf8Encode(canonicalText(ring, members, pending));
-  if (encoded.length > viewLimits.viewBytesMax) throw badView(`the view would take ${encoded.length} bytes; at most ${viewLimits.viewBytesMax}`);
-  const base = { version: ring.version, partitionCount: ring.partitionCount, members, ring, digest: toHex(md5(encoded)), encoded };
+  if (encoded.length > viewLimits.viewBytesMax)
+    throw badView(`the view would take ${encoded.length} bytes; at most ${viewLimits.viewBytesMax}`);
+  const base = {
+    version: ring.version,
+    partitionCount: ring.partitionCount,
+    members,
+    ring,
+    digest: toHex(md5(encoded)),
+    encoded,
+  };
   return Object.freeze(pending === undefined ? base : { ...base, pending: Object.freeze(pending) });
 }
 
@@ -60,7 +84,8 @@ export function encodeView(view: ClusterView): Uint8Array {
 }
 
 function exactKeys(object: Record<string, unknown>, allowed: readonly string[], what: string): void {
-  for (const key of Object.keys(object)) if (!allowed.includes(key)) throw badView(`unknown field ${JSON.stringify(key)} in ${what}`);
+  for (const key of Object.keys(object))
+    if (!allowed.includes(key)) throw badView(`unknown field ${JSON.stringify(key)} in ${what}`);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -76,7 +101,8 @@ function parseMember(value: unknown, index: number): ViewMember {
 
 function parseText(bytes: Uint8Array): Record<string, unknown> {
   if (!(bytes instanceof Uint8Array)) throw badView('a view is bytes');
-  if (bytes.length > viewLimits.viewBytesMax) throw badView(`${bytes.length} bytes; at most ${viewLimits.viewBytesMax}`, { bytes: bytes.length });
+  if (bytes.length > viewLimits.viewBytesMax)
+    throw badView(`${bytes.length} bytes; at most ${viewLimits.viewBytesMax}`, { bytes: bytes.length });
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8Decode(bytes));
@@ -90,12 +116,21 @@ function parseText(bytes: Uint8Array): Record<string, unknown> {
 }
 
 /** Member ids of an owners array of indexes; every owner must be one of `allowed` (a ring's members). */
-function ownersOf(owners: unknown, count: number, members: readonly ViewMember[], allowed: readonly ViewMember[], field: string): NodeId[] {
-  if (!Array.isArray(owners) || owners.length !== count) throw badView(`${field} must list one member index per partition`);
+function ownersOf(
+  owners: unknown,
+  count: number,
+  members: readonly ViewMember[],
+  allowed: readonly ViewMember[],
+  field: string,
+): NodeId[] {
+  if (!Array.isArray(owners) || owners.length !== count)
+    throw badView(`${field} must list one member index per partition`);
   return owners.map((owner: unknown) => {
-    if (typeof owner !== 'number' || !Number.isInteger(owner) || owner < 0 || owner >= members.length) throw badView(`${field}: owner index out of range`);
+    if (typeof owner !== 'number' || !Number.isInteger(owner) || owner < 0 || owner >= members.length)
+      throw badView(`${field}: owner index out of range`);
     const member = members[owner]!;
-    if (!allowed.includes(member)) throw badView(`${field}: member ${member.id} (${member.state}) cannot own a partition there`);
+    if (!allowed.includes(member))
+      throw badView(`${field}: member ${member.id} (${member.state}) cannot own a partition there`);
     return member.id;
   });
 }
@@ -105,7 +140,8 @@ export function decodeView(bytes: Uint8Array): ClusterView {
   const parsed = parseText(bytes);
   const { format, version, partitionCount, members, owners, pendingOwners, transferN } = parsed;
   if (format !== viewFormat) throw badView(`format ${JSON.stringify(format)} is not ${viewFormat}`);
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1 || version > viewLimits.versionMax) throw badView(`version must be an integer from 1 to ${viewLimits.versionMax}`);
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1 || version > viewLimits.versionMax)
+    throw badView(`version must be an integer from 1 to ${viewLimits.versionMax}`);
   let count: number;
   try {
     count = validatePartitionCount(partitionCount);
@@ -119,15 +155,30 @@ export function decodeView(bytes: Uint8Array): ClusterView {
   const ownerIds = ownersOf(owners, count, checked, current, 'owners');
   let pending: PendingRing | undefined;
   if (inTransition) {
-    if (typeof transferN !== 'number' || !Number.isInteger(transferN) || transferN < 1 || transferN > ringLimits.targetNMax) throw badView(`transferN must be an integer from 1 to ${ringLimits.targetNMax}`);
+    if (
+      typeof transferN !== 'number' ||
+      !Number.isInteger(transferN) ||
+      transferN < 1 ||
+      transferN > ringLimits.targetNMax
+    )
+      throw badView(`transferN must be an integer from 1 to ${ringLimits.targetNMax}`);
     const next = checked.filter((member) => member.state === 'valid' || member.state === 'joining');
     if (next.length === 0) throw badView('a transition must leave at least one member');
-    pending = { ring: freezeRing(version, count, ownersOf(pendingOwners, count, checked, next, 'pendingOwners'), next.map(ringMemberOf)), transferN };
+    pending = {
+      ring: freezeRing(
+        version,
+        count,
+        ownersOf(pendingOwners, count, checked, next, 'pendingOwners'),
+        next.map(ringMemberOf),
+      ),
+      transferN,
+    };
   } else if (checked.some((member) => member.state !== 'valid')) {
     throw badView('members other than valid exist only while a transition runs');
   }
   const view = assembleView(freezeRing(version, count, ownerIds, current.map(ringMemberOf)), checked, pending);
   // Members out of order, extra spaces, a different number spelling: not the canonical encoding.
-  if (!bytesEqual(view.encoded, bytes)) throw badView('not in canonical form (members sorted by id, fields in order, no spaces)');
+  if (!bytesEqual(view.encoded, bytes))
+    throw badView('not in canonical form (members sorted by id, fields in order, no spaces)');
   return view;
 }

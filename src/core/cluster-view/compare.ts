@@ -5,7 +5,11 @@
 // partition counts, mean two clusters (or a hand-edited node), and neither may overwrite the other.
 import type { ClusterView, ViewSummary } from './view.ts';
 
-export type ViewRelation = { readonly kind: 'same' } | { readonly kind: 'newer' } | { readonly kind: 'older' } | { readonly kind: 'conflict'; readonly reason: string };
+export type ViewRelation =
+  | { readonly kind: 'same' }
+  | { readonly kind: 'newer' }
+  | { readonly kind: 'older' }
+  | { readonly kind: 'conflict'; readonly reason: string };
 
 const same: ViewRelation = Object.freeze({ kind: 'same' });
 const newer: ViewRelation = Object.freeze({ kind: 'newer' });
@@ -14,10 +18,18 @@ const older: ViewRelation = Object.freeze({ kind: 'older' });
 /** How the `remote` view stands against the `local` one. */
 export function relateViews(local: ViewSummary, remote: ViewSummary, peer = 'the peer'): ViewRelation {
   if (local.partitionCount !== remote.partitionCount) {
-    return { kind: 'conflict', reason: `partition count ${local.partitionCount} here, ${remote.partitionCount} at ${peer}` };
+    return {
+      kind: 'conflict',
+      reason: `partition count ${local.partitionCount} here, ${remote.partitionCount} at ${peer}`,
+    };
   }
   if (local.version === remote.version) {
-    return local.digest === remote.digest ? same : { kind: 'conflict', reason: `view version ${local.version} differs: digest ${local.digest} here, ${remote.digest} at ${peer}` };
+    return local.digest === remote.digest
+      ? same
+      : {
+          kind: 'conflict',
+          reason: `view version ${local.version} differs: digest ${local.digest} here, ${remote.digest} at ${peer}`,
+        };
   }
   return remote.version > local.version ? newer : older;
 }

@@ -96,7 +96,9 @@ export class ViewGossip {
     }
     const target = this.options.prng.pick(others).id;
     this.sendDigest(target, false);
-    const seeds = this.options.seeds.filter((seed) => seed !== self && seed !== target && memberOf(this.current, seed) !== undefined);
+    const seeds = this.options.seeds.filter(
+      (seed) => seed !== self && seed !== target && memberOf(this.current, seed) !== undefined,
+    );
     if (seeds.length > 0) this.sendDigest(this.options.prng.pick(seeds), false);
   }
 
@@ -107,7 +109,10 @@ export class ViewGossip {
       // its transition) still hears our digest, so it learns the cluster is past its version and
       // its handoff can finish; nothing else it says is taken.
       if (message.type === 'viewDigest' && !message.reply) this.sendDigest(from, true);
-      this.options.ports.log('debug', 'ignored a view message from a node outside the view', { from, type: message.type });
+      this.options.ports.log('debug', 'ignored a view message from a node outside the view', {
+        from,
+        type: message.type,
+      });
       return;
     }
     switch (message.type) {
@@ -126,10 +131,17 @@ export class ViewGossip {
   }
 
   private onDigest(from: NodeId, message: Extract<ViewMessage, { type: 'viewDigest' }>, nowMs: number): void {
-    const summary: ViewSummary = { version: message.version, partitionCount: message.partitionCount, digest: message.digest };
+    const summary: ViewSummary = {
+      version: message.version,
+      partitionCount: message.partitionCount,
+      digest: message.digest,
+    };
     this.heard.set(from, summary);
     const relation = relateViews(this.current, summary, from);
-    if (relation.kind === 'newer' && !(this.pulling !== undefined && this.pulling.untilMs > nowMs && this.pulling.version >= message.version)) {
+    if (
+      relation.kind === 'newer' &&
+      !(this.pulling !== undefined && this.pulling.untilMs > nowMs && this.pulling.version >= message.version)
+    ) {
       this.pulling = { version: message.version, untilMs: nowMs + this.options.gossipIntervalMs };
       this.options.ports.send(from, { type: 'viewPull', version: this.current.version });
     }
@@ -151,7 +163,10 @@ export class ViewGossip {
     try {
       view = decodeView(bytes);
     } catch (error) {
-      this.options.ports.log('warn', 'refused a malformed cluster view from a peer', { from, error: (error as EverwriteError).message });
+      this.options.ports.log('warn', 'refused a malformed cluster view from a peer', {
+        from,
+        error: (error as EverwriteError).message,
+      });
       return;
     }
     this.heard.set(from, summaryOf(view));
@@ -167,7 +182,8 @@ export class ViewGossip {
    * qualify (older or equal, another partition count, or without this node).
    */
   adoptLocal(view: ClusterView, kind: 'commit' | 'completion' | 'joining'): boolean {
-    if (memberOf(view, this.options.self) === undefined || view.partitionCount !== this.current.partitionCount) return false;
+    if (memberOf(view, this.options.self) === undefined || view.partitionCount !== this.current.partitionCount)
+      return false;
     if (kind !== 'joining' && relateViews(this.current, view).kind !== 'newer') return false;
     if (kind === 'joining' && view.digest === this.current.digest) return false;
     if (kind === 'joining') this.heard.clear();
@@ -190,7 +206,12 @@ export class ViewGossip {
     this.current = view;
     this.viewsAdopted += 1;
     for (const peer of [...this.heard.keys()]) if (memberOf(view, peer) === undefined) this.heard.delete(peer);
-    this.options.ports.log('info', 'adopted a newer cluster view', { from, version: view.version, digest: view.digest, previousVersion: previous.version });
+    this.options.ports.log('info', 'adopted a newer cluster view', {
+      from,
+      version: view.version,
+      digest: view.digest,
+      previousVersion: previous.version,
+    });
     this.options.ports.adopted(view, previous);
   }
 
@@ -210,16 +231,33 @@ export class ViewGossip {
       reasons.push(relation.reason);
       if (this.loggedConflicts.get(peer) !== relation.reason) {
         this.loggedConflicts.set(peer, relation.reason);
-        this.options.ports.log('warn', `cluster view conflict: ${relation.reason}`, { peer, version: this.current.version, digest: this.current.digest });
+        this.options.ports.log('warn', `cluster view conflict: ${relation.reason}`, {
+          peer,
+          version: this.current.version,
+          digest: this.current.digest,
+        });
       }
     }
-    const refusing = this.excludedBy !== undefined || (conflicting.length > 0 && conflicting.length >= agreeing.length + 1);
+    const refusing =
+      this.excludedBy !== undefined || (conflicting.length > 0 && conflicting.length >= agreeing.length + 1);
     const before = this.refusalValue;
-    this.refusalValue = refusing ? Object.freeze({ reason: this.excludedBy ?? reasons.join('; '), conflictingPeers: conflicting, agreeingPeers: agreeing }) : undefined;
+    this.refusalValue = refusing
+      ? Object.freeze({
+          reason: this.excludedBy ?? reasons.join('; '),
+          conflictingPeers: conflicting,
+          agreeingPeers: agreeing,
+        })
+      : undefined;
     if (this.refusalValue !== undefined && before?.reason !== this.refusalValue.reason) {
-      this.options.ports.log('error', `refusing to serve: this node's cluster view conflicts with its peers': ${this.refusalValue.reason}`, { conflictingPeers: conflicting, agreeingPeers: agreeing });
+      this.options.ports.log(
+        'error',
+        `refusing to serve: this node's cluster view conflicts with its peers': ${this.refusalValue.reason}`,
+        { conflictingPeers: conflicting, agreeingPeers: agreeing },
+      );
     } else if (this.refusalValue === undefined && before !== undefined) {
-      this.options.ports.log('info', 'serving again: the cluster view conflict is resolved', { agreeingPeers: agreeing });
+      this.options.ports.log('info', 'serving again: the cluster view conflict is resolved', {
+        agreeingPeers: agreeing,
+      });
     }
   }
 }

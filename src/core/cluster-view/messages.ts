@@ -4,7 +4,13 @@
 
 export type ViewMessage =
   /** "My view is this one." `reply`: an answer to the peer's digest, not to be answered again. */
-  | { readonly type: 'viewDigest'; readonly version: number; readonly partitionCount: number; readonly digest: string; readonly reply: boolean }
+  | {
+      readonly type: 'viewDigest';
+      readonly version: number;
+      readonly partitionCount: number;
+      readonly digest: string;
+      readonly reply: boolean;
+    }
   /** "Send me your view": the sender's is older (version is the sender's own). */
   | { readonly type: 'viewPull'; readonly version: number }
   /** A whole view, in its canonical encoding (codec.ts). */

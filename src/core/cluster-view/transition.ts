@@ -15,7 +15,10 @@ import { assembleView } from './codec.ts';
 import { checkMember, checkMembers, memberOf, ringMemberOf, type ClusterView, type ViewMember } from './view.ts';
 
 /** One staged change. A join carries the whole member (addresses, zone, weight) as the joining node described itself. */
-export type PlanChange = { readonly kind: 'join'; readonly member: ViewMember } | { readonly kind: 'leave'; readonly id: NodeId } | { readonly kind: 'remove'; readonly id: NodeId };
+export type PlanChange =
+  | { readonly kind: 'join'; readonly member: ViewMember }
+  | { readonly kind: 'leave'; readonly id: NodeId }
+  | { readonly kind: 'remove'; readonly id: NodeId };
 
 /** Changes staged against a view version; committed together. */
 export interface Plan {
@@ -32,14 +35,30 @@ export interface Transfer {
 
 /** What `cluster plan` shows: the members after, the partitions changing owner, and the transfers the handoff will run. */
 export interface PlanPreview {
-  readonly members: ReadonlyArray<{ readonly id: NodeId; readonly state: ViewMember['state']; readonly partitionsBefore: number; readonly partitionsAfter: number }>;
+  readonly members: ReadonlyArray<{
+    readonly id: NodeId;
+    readonly state: ViewMember['state'];
+    readonly partitionsBefore: number;
+    readonly partitionsAfter: number;
+  }>;
   /** Partitions whose owner changes (what `everwrite ring` predicts for the same change). */
   readonly partitionsMoved: number;
   /** (partition, new primary) pairs to stream: every partition whose primaries change, once per node that becomes a primary. */
   readonly transfers: readonly Transfer[];
 }
 
-function planError(code: 'EVERWRITE_PLAN_CONFLICT' | 'EVERWRITE_PLAN_EMPTY' | 'EVERWRITE_PLAN_STALE' | 'EVERWRITE_TOO_FEW_MEMBERS' | 'EVERWRITE_TRANSITION_IN_PROGRESS' | 'EVERWRITE_ALREADY_MEMBER' | 'EVERWRITE_NOT_A_MEMBER', message: string, details: Record<string, unknown> = {}): EverwriteError {
+function planError(
+  code:
+    | 'EVERWRITE_PLAN_CONFLICT'
+    | 'EVERWRITE_PLAN_EMPTY'
+    | 'EVERWRITE_PLAN_STALE'
+    | 'EVERWRITE_TOO_FEW_MEMBERS'
+    | 'EVERWRITE_TRANSITION_IN_PROGRESS'
+    | 'EVERWRITE_ALREADY_MEMBER'
+    | 'EVERWRITE_NOT_A_MEMBER',
+  message: string,
+  details: Record<string, unknown> = {},
+): EverwriteError {
   return new EverwriteError(code, message, details);
 }
 
@@ -58,7 +77,9 @@ function sameChange(a: PlanChange, b: PlanChange): boolean {
 function membersAfter(view: ClusterView, changes: readonly PlanChange[]): ViewMember[] {
   const going = new Set(changes.filter((change) => change.kind !== 'join').map(changeId));
   const staying = view.members.filter((member) => !going.has(member.id));
-  const joining = changes.flatMap((change) => (change.kind === 'join' ? [{ ...change.member, state: 'valid' as const }] : []));
+  const joining = changes.flatMap((change) =>
+    change.kind === 'join' ? [{ ...change.member, state: 'valid' as const }] : [],
+  );
   return [...staying, ...joining];
 }
 
@@ -68,16 +89,30 @@ function checkChange(view: ClusterView, staged: readonly PlanChange[], change: P
   const member = memberOf(view, id);
   if (change.kind === 'join') {
     checkMember({ ...change.member, state: 'valid' });
-    if (member !== undefined) throw planError('EVERWRITE_ALREADY_MEMBER', `node ${id} is already a member of the cluster`, { id });
+    if (member !== undefined)
+      throw planError('EVERWRITE_ALREADY_MEMBER', `node ${id} is already a member of the cluster`, { id });
     const takenPeer = view.members.find((other) => other.peer === change.member.peer);
-    if (takenPeer !== undefined) throw planError('EVERWRITE_PLAN_CONFLICT', `peer address ${change.member.peer} belongs to member ${takenPeer.id}`, { id, peer: change.member.peer });
+    if (takenPeer !== undefined)
+      throw planError(
+        'EVERWRITE_PLAN_CONFLICT',
+        `peer address ${change.member.peer} belongs to member ${takenPeer.id}`,
+        { id, peer: change.member.peer },
+      );
   } else {
-    if (member === undefined) throw planError('EVERWRITE_NOT_A_MEMBER', `node ${id} is not a member of the cluster`, { id });
-    if (member.state !== 'valid') throw planError('EVERWRITE_PLAN_CONFLICT', `node ${id} is ${member.state}: a change of it is already committed`, { id });
+    if (member === undefined)
+      throw planError('EVERWRITE_NOT_A_MEMBER', `node ${id} is not a member of the cluster`, { id });
+    if (member.state !== 'valid')
+      throw planError('EVERWRITE_PLAN_CONFLICT', `node ${id} is ${member.state}: a change of it is already committed`, {
+        id,
+      });
   }
   const earlier = staged.find((other) => changeId(other) === id);
   if (earlier !== undefined && !sameChange(earlier, change)) {
-    throw planError('EVERWRITE_PLAN_CONFLICT', `the plan already stages ${earlier.kind} of ${id}; clear the plan to stage ${change.kind}`, { id, staged: earlier.kind, requested: change.kind });
+    throw planError(
+      'EVERWRITE_PLAN_CONFLICT',
+      `the plan already stages ${earlier.kind} of ${id}; clear the plan to stage ${change.kind}`,
+      { id, staged: earlier.kind, requested: change.kind },
+    );
   }
 }
 
@@ -86,13 +121,18 @@ function checkMemberCount(view: ClusterView, changes: readonly PlanChange[], rep
   const remaining = membersAfter(view, changes).length;
   const needed = Math.max(1, replicaCount);
   if (remaining < needed) {
-    throw planError('EVERWRITE_TOO_FEW_MEMBERS', `the plan would leave ${remaining} member(s); buckets need ${needed} (the largest n)`, { remaining, needed });
+    throw planError(
+      'EVERWRITE_TOO_FEW_MEMBERS',
+      `the plan would leave ${remaining} member(s); buckets need ${needed} (the largest n)`,
+      { remaining, needed },
+    );
   }
 }
 
 /** The plan with `change` added (an identical change already staged is a no-op); throws a coded error when it cannot be. */
 export function stageChange(view: ClusterView, plan: Plan | undefined, change: PlanChange, replicaCount: number): Plan {
-  const base = plan !== undefined && plan.baseVersion === view.version ? plan : { baseVersion: view.version, changes: [] };
+  const base =
+    plan !== undefined && plan.baseVersion === view.version ? plan : { baseVersion: view.version, changes: [] };
   checkChange(view, base.changes, change);
   if (base.changes.some((other) => sameChange(other, change))) return base;
   const changes = [...base.changes, change];
@@ -102,14 +142,24 @@ export function stageChange(view: ClusterView, plan: Plan | undefined, change: P
 
 /** Re-checks a plan against the view it will be committed to: it may have been staged against an older one. */
 function revalidate(view: ClusterView, plan: Plan, replicaCount: number): void {
-  if (plan.changes.length === 0) throw planError('EVERWRITE_PLAN_EMPTY', 'nothing is staged: stage a join, leave or remove first');
-  if (view.pending !== undefined) throw planError('EVERWRITE_TRANSITION_IN_PROGRESS', `view version ${view.version} is still handing partitions off; commit when it is done`, { version: view.version });
+  if (plan.changes.length === 0)
+    throw planError('EVERWRITE_PLAN_EMPTY', 'nothing is staged: stage a join, leave or remove first');
+  if (view.pending !== undefined)
+    throw planError(
+      'EVERWRITE_TRANSITION_IN_PROGRESS',
+      `view version ${view.version} is still handing partitions off; commit when it is done`,
+      { version: view.version },
+    );
   try {
     plan.changes.forEach((change, index) => checkChange(view, plan.changes.slice(0, index), change));
     checkMemberCount(view, plan.changes, replicaCount);
   } catch (error) {
     if (plan.baseVersion === view.version) throw error;
-    throw planError('EVERWRITE_PLAN_STALE', `the plan was staged against view version ${plan.baseVersion} and no longer applies to version ${view.version}: ${(error as Error).message}`, { baseVersion: plan.baseVersion, version: view.version });
+    throw planError(
+      'EVERWRITE_PLAN_STALE',
+      `the plan was staged against view version ${plan.baseVersion} and no longer applies to version ${view.version}: ${(error as Error).message}`,
+      { baseVersion: plan.baseVersion, version: view.version },
+    );
   }
 }
 
@@ -126,13 +176,28 @@ function pendingRingOf(view: ClusterView, changes: readonly PlanChange[]) {
 export function commitPlan(view: ClusterView, plan: Plan, replicaCount: number): ClusterView {
   revalidate(view, plan, replicaCount);
   const version = view.version + 1;
-  const stateOf = new Map<NodeId, ViewMember['state']>(plan.changes.map((change) => [changeId(change), change.kind === 'join' ? 'joining' : change.kind === 'leave' ? 'leaving' : 'removed']));
+  const stateOf = new Map<NodeId, ViewMember['state']>(
+    plan.changes.map((change) => [
+      changeId(change),
+      change.kind === 'join' ? 'joining' : change.kind === 'leave' ? 'leaving' : 'removed',
+    ]),
+  );
   const joining = plan.changes.flatMap((change) => (change.kind === 'join' ? [change.member] : []));
-  const members = checkMembers([...view.members, ...joining].map((member) => ({ ...member, state: stateOf.get(member.id) ?? 'valid' })));
+  const members = checkMembers(
+    [...view.members, ...joining].map((member) => ({ ...member, state: stateOf.get(member.id) ?? 'valid' })),
+  );
   const pending = pendingRingOf(view, plan.changes).ring;
   const transferN = Math.max(1, Math.min(replicaCount, pending.members.length));
-  const current = freezeRing(version, view.partitionCount, view.ring.owners, members.filter((member) => member.state !== 'joining').map(ringMemberOf));
-  return assembleView(current, members, { ring: freezeRing(version, view.partitionCount, pending.owners, pending.members), transferN });
+  const current = freezeRing(
+    version,
+    view.partitionCount,
+    view.ring.owners,
+    members.filter((member) => member.state !== 'joining').map(ringMemberOf),
+  );
+  return assembleView(current, members, {
+    ring: freezeRing(version, view.partitionCount, pending.owners, pending.members),
+    transferN,
+  });
 }
 
 /** What committing `plan` would do, without doing it. */
@@ -144,9 +209,19 @@ export function previewPlan(view: ClusterView, plan: Plan, replicaCount: number)
 /** The preview of a transition view (what is moving now). */
 export function previewOf(transition: ClusterView): PlanPreview {
   const pending = transition.pending;
-  const count = (owners: readonly NodeId[], id: NodeId): number => owners.reduce((sum, owner) => sum + (owner === id ? 1 : 0), 0);
-  const members = transition.members.map((member) => ({ id: member.id, state: member.state, partitionsBefore: count(transition.ring.owners, member.id), partitionsAfter: pending === undefined ? count(transition.ring.owners, member.id) : count(pending.ring.owners, member.id) }));
-  const partitionsMoved = pending === undefined ? 0 : transition.ring.owners.filter((owner, partition) => pending.ring.owners[partition] !== owner).length;
+  const count = (owners: readonly NodeId[], id: NodeId): number =>
+    owners.reduce((sum, owner) => sum + (owner === id ? 1 : 0), 0);
+  const members = transition.members.map((member) => ({
+    id: member.id,
+    state: member.state,
+    partitionsBefore: count(transition.ring.owners, member.id),
+    partitionsAfter:
+      pending === undefined ? count(transition.ring.owners, member.id) : count(pending.ring.owners, member.id),
+  }));
+  const partitionsMoved =
+    pending === undefined
+      ? 0
+      : transition.ring.owners.filter((owner, partition) => pending.ring.owners[partition] !== owner).length;
   return { members, partitionsMoved, transfers: transfersOf(transition) };
 }
 
@@ -197,8 +272,16 @@ export function transferKey(transfer: Pick<Transfer, 'partition' | 'target'>): s
  */
 export function completeTransition(view: ClusterView): ClusterView {
   const pending = view.pending;
-  if (pending === undefined) throw planError('EVERWRITE_PLAN_EMPTY', `view version ${view.version} has no transition to complete`);
+  if (pending === undefined)
+    throw planError('EVERWRITE_PLAN_EMPTY', `view version ${view.version} has no transition to complete`);
   const version = view.version + 1;
-  const members = checkMembers(view.members.filter((member) => member.state === 'valid' || member.state === 'joining').map((member) => ({ ...member, state: 'valid' as const })));
-  return assembleView(freezeRing(version, view.partitionCount, pending.ring.owners, members.map(ringMemberOf)), members);
+  const members = checkMembers(
+    view.members
+      .filter((member) => member.state === 'valid' || member.state === 'joining')
+      .map((member) => ({ ...member, state: 'valid' as const })),
+  );
+  return assembleView(
+    freezeRing(version, view.partitionCount, pending.ring.owners, members.map(ringMemberOf)),
+    members,
+  );
 }

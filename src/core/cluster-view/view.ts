@@ -95,17 +95,33 @@ function isName(value: unknown): value is string {
 
 /** Checks one member's fields and freezes it with only the fields it has; throws EVERWRITE_BAD_VIEW. */
 export function checkMember(member: ViewMember): ViewMember {
-  if (!isName(member.id)) throw badView(`member id must be 1 to ${ringLimits.nameLengthMax} characters`, { id: member.id });
+  if (!isName(member.id))
+    throw badView(`member id must be 1 to ${ringLimits.nameLengthMax} characters`, { id: member.id });
   if (!isAddress(member.peer)) throw badView(`member ${member.id}: peer must be host:port`, { peer: member.peer });
   for (const field of ['http', 'resp'] as const) {
-    if (member[field] !== undefined && !isAddress(member[field])) throw badView(`member ${member.id}: ${field} must be host:port`, { [field]: member[field] });
+    if (member[field] !== undefined && !isAddress(member[field]))
+      throw badView(`member ${member.id}: ${field} must be host:port`, { [field]: member[field] });
   }
-  if (member.zone !== undefined && !isName(member.zone)) throw badView(`member ${member.id}: zone must be 1 to ${ringLimits.nameLengthMax} characters`);
-  if (typeof member.weight !== 'number' || !Number.isFinite(member.weight) || member.weight <= 0 || member.weight > ringLimits.weightMax) {
-    throw badView(`member ${member.id}: weight must be a number above 0 and at most ${ringLimits.weightMax}`, { weight: member.weight });
+  if (member.zone !== undefined && !isName(member.zone))
+    throw badView(`member ${member.id}: zone must be 1 to ${ringLimits.nameLengthMax} characters`);
+  if (
+    typeof member.weight !== 'number' ||
+    !Number.isFinite(member.weight) ||
+    member.weight <= 0 ||
+    member.weight > ringLimits.weightMax
+  ) {
+    throw badView(`member ${member.id}: weight must be a number above 0 and at most ${ringLimits.weightMax}`, {
+      weight: member.weight,
+    });
   }
-  if (!viewMemberStates.includes(member.state)) throw badView(`member ${member.id}: unknown state ${JSON.stringify(member.state)}`);
-  const checked: { -readonly [K in keyof ViewMember]: ViewMember[K] } = { id: member.id, peer: member.peer, weight: member.weight, state: member.state };
+  if (!viewMemberStates.includes(member.state))
+    throw badView(`member ${member.id}: unknown state ${JSON.stringify(member.state)}`);
+  const checked: { -readonly [K in keyof ViewMember]: ViewMember[K] } = {
+    id: member.id,
+    peer: member.peer,
+    weight: member.weight,
+    state: member.state,
+  };
   if (member.http !== undefined) checked.http = member.http;
   if (member.resp !== undefined) checked.resp = member.resp;
   if (member.zone !== undefined) checked.zone = member.zone;
@@ -114,7 +130,8 @@ export function checkMember(member: ViewMember): ViewMember {
 
 /** Members checked, sorted by id, distinct; throws EVERWRITE_BAD_VIEW. */
 export function checkMembers(members: readonly ViewMember[]): readonly ViewMember[] {
-  if (members.length === 0 || members.length > ringLimits.membersCountMax) throw badView(`a view has 1 to ${ringLimits.membersCountMax} members`);
+  if (members.length === 0 || members.length > ringLimits.membersCountMax)
+    throw badView(`a view has 1 to ${ringLimits.membersCountMax} members`);
   const sorted = members.map(checkMember).sort((a, b) => compareIds(a.id, b.id));
   for (let index = 1; index < sorted.length; index++) {
     if (sorted[index]!.id === sorted[index - 1]!.id) throw badView(`duplicate member ${sorted[index]!.id}`);
@@ -124,7 +141,9 @@ export function checkMembers(members: readonly ViewMember[]): readonly ViewMembe
 
 /** The ring's view of a member: only what placement depends on. */
 export function ringMemberOf(member: ViewMember): { id: NodeId; weight: number; zone?: string } {
-  return member.zone === undefined ? { id: member.id, weight: member.weight } : { id: member.id, weight: member.weight, zone: member.zone };
+  return member.zone === undefined
+    ? { id: member.id, weight: member.weight }
+    : { id: member.id, weight: member.weight, zone: member.zone };
 }
 
 export function summaryOf(view: ClusterView): ViewSummary {

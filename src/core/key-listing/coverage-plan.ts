@@ -55,7 +55,11 @@ function allPartitions(partitionCount: number): PartitionIndex[] {
 /** Per partition, its primaries believed alive and not excluded. */
 function liveHolders(input: CoveragePlanInput, partitions: readonly PartitionIndex[]): NodeId[][] {
   const n = Math.min(input.n, input.ring.members.length);
-  return partitions.map((partition) => primaryNodes(input.ring, partition, Math.max(1, n)).filter((node) => input.isAlive(node) && input.excluded?.has(node) !== true));
+  return partitions.map((partition) =>
+    primaryNodes(input.ring, partition, Math.max(1, n)).filter(
+      (node) => input.isAlive(node) && input.excluded?.has(node) !== true,
+    ),
+  );
 }
 
 /** Greedy set cover over the partitions' candidate lists; answers the chosen nodes in choice order. */
@@ -67,10 +71,12 @@ function greedyCover(candidates: readonly (readonly NodeId[])[], preferred: Node
   const chosen: NodeId[] = [];
   while (uncovered.size > 0) {
     const counts = new Map<NodeId, number>();
-    for (const position of uncovered) for (const node of candidates[position] as readonly NodeId[]) counts.set(node, (counts.get(node) ?? 0) + 1);
+    for (const position of uncovered)
+      for (const node of candidates[position] as readonly NodeId[]) counts.set(node, (counts.get(node) ?? 0) + 1);
     const best = bestNode(counts, preferred);
     chosen.push(best);
-    for (const position of [...uncovered]) if ((candidates[position] as readonly NodeId[]).includes(best)) uncovered.delete(position);
+    for (const position of [...uncovered])
+      if ((candidates[position] as readonly NodeId[]).includes(best)) uncovered.delete(position);
   }
   return chosen;
 }
@@ -79,7 +85,12 @@ function bestNode(counts: ReadonlyMap<NodeId, number>, preferred: NodeId | undef
   let best: NodeId | undefined;
   let bestCount = 0;
   for (const [node, count] of counts) {
-    const better = count > bestCount || (count === bestCount && best !== undefined && node !== best && (node === preferred || (best !== preferred && compareIds(node, best) < 0)));
+    const better =
+      count > bestCount ||
+      (count === bestCount &&
+        best !== undefined &&
+        node !== best &&
+        (node === preferred || (best !== preferred && compareIds(node, best) < 0)));
     if (better) {
       best = node;
       bestCount = count;

@@ -27,7 +27,10 @@ export const livenessLimits = Object.freeze({
 });
 
 /** The deterministic merge: a higher incarnation wins; at equal incarnation down > suspect > up. */
-export function supersedes(candidate: Omit<LivenessUpdate, 'member'>, current: Omit<LivenessUpdate, 'member'>): boolean {
+export function supersedes(
+  candidate: Omit<LivenessUpdate, 'member'>,
+  current: Omit<LivenessUpdate, 'member'>,
+): boolean {
   if (candidate.incarnation !== current.incarnation) return candidate.incarnation > current.incarnation;
   return stateRank[candidate.state] > stateRank[current.state];
 }
@@ -41,9 +44,20 @@ export function retransmitCount(memberCount: number): number {
 export function isValidUpdate(update: unknown, isMember: (member: string) => boolean): update is LivenessUpdate {
   if (typeof update !== 'object' || update === null) return false;
   const candidate = update as Partial<LivenessUpdate>;
-  return typeof candidate.member === 'string' && isMember(candidate.member) && isValidIncarnation(candidate.incarnation) && typeof candidate.state === 'string' && Object.hasOwn(stateRank, candidate.state);
+  return (
+    typeof candidate.member === 'string' &&
+    isMember(candidate.member) &&
+    isValidIncarnation(candidate.incarnation) &&
+    typeof candidate.state === 'string' &&
+    Object.hasOwn(stateRank, candidate.state)
+  );
 }
 
 export function isValidIncarnation(incarnation: unknown): incarnation is number {
-  return typeof incarnation === 'number' && Number.isSafeInteger(incarnation) && incarnation >= 0 && incarnation <= livenessLimits.incarnationMax;
+  return (
+    typeof incarnation === 'number' &&
+    Number.isSafeInteger(incarnation) &&
+    incarnation >= 0 &&
+    incarnation <= livenessLimits.incarnationMax
+  );
 }

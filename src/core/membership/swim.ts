@@ -9,7 +9,14 @@
 import type { NodeId } from '../base/ids.ts';
 import type { Prng } from '../base/prng.ts';
 import type { LivenessMessage, LivenessUpdate } from '../protocol/messages.ts';
-import { isValidIncarnation, isValidUpdate, livenessLimits, retransmitCount, supersedes, type LivenessState } from './liveness.ts';
+import {
+  isValidIncarnation,
+  isValidUpdate,
+  livenessLimits,
+  retransmitCount,
+  supersedes,
+  type LivenessState,
+} from './liveness.ts';
 
 export interface SwimSettings {
   /** Length of a protocol period: one member is probed per period, in ms. */
@@ -112,10 +119,13 @@ export class Swim {
       this.suspects.delete(member);
       this.broadcasts.delete(member);
     }
-    for (const member of wanted) if (!this.table.has(member)) this.table.set(member, { state: 'up', incarnation: 0, suspectSinceMs: 0, lastHeardMs: undefined });
+    for (const member of wanted)
+      if (!this.table.has(member))
+        this.table.set(member, { state: 'up', incarnation: 0, suspectSinceMs: 0, lastHeardMs: undefined });
     // A member gone from the list (it left or was removed, decision 0017) is probed no more: its
     // probe would ask for an entry that no longer exists (found by the simulator).
-    for (let index = this.probes.length - 1; index >= 0; index--) if (!wanted.has((this.probes[index] as Probe).target)) this.probes.splice(index, 1);
+    for (let index = this.probes.length - 1; index >= 0; index--)
+      if (!wanted.has((this.probes[index] as Probe).target)) this.probes.splice(index, 1);
     this.retransmits = retransmitCount(this.table.size + 1);
     this.order = [];
     this.orderIndex = 0;
@@ -124,7 +134,9 @@ export class Swim {
   liveness(member: NodeId): MemberLiveness | undefined {
     if (member === this.self) return { state: 'up', incarnation: this.incarnation, lastHeardMs: undefined };
     const entry = this.table.get(member);
-    return entry === undefined ? undefined : { state: entry.state, incarnation: entry.incarnation, lastHeardMs: entry.lastHeardMs };
+    return entry === undefined
+      ? undefined
+      : { state: entry.state, incarnation: entry.incarnation, lastHeardMs: entry.lastHeardMs };
   }
 
   /** Unknown members count as alive: liveness only ever removes a known member from a preference list. */
@@ -146,7 +158,11 @@ export class Swim {
    */
   reportUnresponsive(member: NodeId, nowMs: number): void {
     if (this.table.get(member)?.state !== 'up') return;
-    if (this.probes.length >= livenessLimits.probesInFlightCountMax || this.probes.some((probe) => probe.target === member)) return;
+    if (
+      this.probes.length >= livenessLimits.probesInFlightCountMax ||
+      this.probes.some((probe) => probe.target === member)
+    )
+      return;
     this.startProbe(member, nowMs);
   }
 
@@ -154,12 +170,14 @@ export class Swim {
     if (this.lastTickMs === undefined) this.announce();
     this.forgiveOwnStall(nowMs);
     this.expireProbes(nowMs);
-    for (let index = this.relays.length - 1; index >= 0; index--) if ((this.relays[index] as Relay).deadlineMs <= nowMs) this.relays.splice(index, 1);
+    for (let index = this.relays.length - 1; index >= 0; index--)
+      if ((this.relays[index] as Relay).deadlineMs <= nowMs) this.relays.splice(index, 1);
     this.expireSuspicions(nowMs);
     if (this.nextProbeMs !== undefined && nowMs < this.nextProbeMs) return;
     this.nextProbeMs = nowMs + this.settings.probeIntervalMs;
     const target = this.nextTarget();
-    if (target !== undefined && this.probes.length < livenessLimits.probesInFlightCountMax) this.startProbe(target, nowMs);
+    if (target !== undefined && this.probes.length < livenessLimits.probesInFlightCountMax)
+      this.startProbe(target, nowMs);
   }
 
   /**
@@ -193,7 +211,8 @@ export class Swim {
         this.probes.splice(index, 1);
         this.counters.probesFailed += 1;
         const entry = this.table.get(probe.target);
-        if (entry !== undefined && entry.state === 'up') this.apply({ member: probe.target, incarnation: entry.incarnation, state: 'suspect' }, this.self, nowMs);
+        if (entry !== undefined && entry.state === 'up')
+          this.apply({ member: probe.target, incarnation: entry.incarnation, state: 'suspect' }, this.self, nowMs);
       } else if (!probe.indirectSent && nowMs >= probe.startMs + this.settings.probeTimeoutMs) {
         probe.indirectSent = true;
         this.counters.indirectProbes += 1;
@@ -206,7 +225,8 @@ export class Swim {
     if (this.suspects.size === 0) return;
     for (const member of [...this.suspects]) {
       const entry = this.table.get(member) as Entry;
-      if (nowMs - entry.suspectSinceMs >= this.settings.suspicionTimeoutMs) this.apply({ member, incarnation: entry.incarnation, state: 'down' }, this.self, nowMs);
+      if (nowMs - entry.suspectSinceMs >= this.settings.suspicionTimeoutMs)
+        this.apply({ member, incarnation: entry.incarnation, state: 'down' }, this.self, nowMs);
     }
   }
 
@@ -241,7 +261,9 @@ export class Swim {
 
   /** Asks k members that are up, chosen at random, to probe the target for us. */
   private sendPingRequests(probe: Probe): void {
-    const helpers = [...this.table].filter(([member, entry]) => member !== probe.target && entry.state === 'up').map(([member]) => member);
+    const helpers = [...this.table]
+      .filter(([member, entry]) => member !== probe.target && entry.state === 'up')
+      .map(([member]) => member);
     const count = Math.min(this.settings.indirectProbeCount, helpers.length);
     const chosen = this.shuffled(helpers).slice(0, count);
     const entry = this.table.get(probe.target) as Entry;
@@ -256,7 +278,12 @@ export class Swim {
 
   private sendTo(to: NodeId, kind: LivenessMessage['kind'], id: number, target?: LivenessUpdate): void {
     const updates = this.piggyback(to);
-    this.out.send(to, target === undefined ? { type: 'liveness', kind, id, incarnation: this.incarnation, updates } : { type: 'liveness', kind, id, incarnation: this.incarnation, target, updates });
+    this.out.send(
+      to,
+      target === undefined
+        ? { type: 'liveness', kind, id, incarnation: this.incarnation, updates }
+        : { type: 'liveness', kind, id, incarnation: this.incarnation, target, updates },
+    );
   }
 
   /**
@@ -265,12 +292,15 @@ export class Swim {
    */
   private piggyback(recipient: NodeId): LivenessUpdate[] {
     const entry = this.table.get(recipient);
-    const updates: LivenessUpdate[] = entry === undefined ? [] : [{ member: recipient, incarnation: entry.incarnation, state: entry.state }];
+    const updates: LivenessUpdate[] =
+      entry === undefined ? [] : [{ member: recipient, incarnation: entry.incarnation, state: entry.state }];
     if (this.broadcasts.size === 0) return updates;
     const queued = [...this.broadcasts].filter(([member]) => member !== recipient).sort((a, b) => a[1] - b[1]);
     for (const [member, sent] of queued) {
       if (updates.length >= livenessLimits.piggybackCountMax) break;
-      updates.push(member === this.self ? { member, incarnation: this.incarnation, state: 'up' } : this.updateOf(member));
+      updates.push(
+        member === this.self ? { member, incarnation: this.incarnation, state: 'up' } : this.updateOf(member),
+      );
       if (sent + 1 >= this.retransmits) this.broadcasts.delete(member);
       else this.broadcasts.set(member, sent + 1);
     }
@@ -299,10 +329,12 @@ export class Swim {
       if (isValidUpdate(update, this.isKnown)) this.apply(update, from, nowMs);
       else dropped += 1;
     }
-    if (dropped > 0) this.out.log('warn', 'dropped liveness updates', { event: 'liveness_update_dropped', from, count: dropped });
+    if (dropped > 0)
+      this.out.log('warn', 'dropped liveness updates', { event: 'liveness_update_dropped', from, count: dropped });
     // A refutation goes straight back to whoever doubted us (an ack to a ping carries it anyway).
     if (this.refutations !== refutationsBefore && message.kind !== 'ping') this.sendTo(from, 'ping', this.nextId());
-    if (message.kind === 'ping') this.sendTo(from, 'ack', message.id, { member: this.self, incarnation: this.incarnation, state: 'up' });
+    if (message.kind === 'ping')
+      this.sendTo(from, 'ack', message.id, { member: this.self, incarnation: this.incarnation, state: 'up' });
     else if (message.kind === 'pingReq') this.relay(from, message, nowMs);
     else this.onAck(from, message, nowMs);
   }
@@ -312,7 +344,8 @@ export class Swim {
     if (!this.table.has(from)) return 'unknown sender';
     if (!Number.isSafeInteger(message.id) || message.id < 0) return 'bad id';
     if (!isValidIncarnation(message.incarnation)) return 'absurd incarnation';
-    if (!Array.isArray(message.updates) || message.updates.length > livenessLimits.updatesPerMessageCountMax) return 'oversized update list';
+    if (!Array.isArray(message.updates) || message.updates.length > livenessLimits.updatesPerMessageCountMax)
+      return 'oversized update list';
     if (message.kind !== 'ping' && !isValidUpdate(message.target, this.isKnown)) return 'bad target';
     if (message.kind !== 'ping' && message.kind !== 'pingReq' && message.kind !== 'ack') return 'unknown kind';
     return undefined;
@@ -326,10 +359,21 @@ export class Swim {
       return;
     }
     if (this.relays.length >= livenessLimits.relaysInFlightCountMax) {
-      this.out.log('warn', 'refused an indirect probe', { event: 'liveness_relay_refused', from, target, relaysInFlight: this.relays.length });
+      this.out.log('warn', 'refused an indirect probe', {
+        event: 'liveness_relay_refused',
+        from,
+        target,
+        relaysInFlight: this.relays.length,
+      });
       return;
     }
-    const relay: Relay = { id: this.nextId(), requester: from, requestId: message.id, target, deadlineMs: nowMs + this.settings.probeIntervalMs };
+    const relay: Relay = {
+      id: this.nextId(),
+      requester: from,
+      requestId: message.id,
+      target,
+      deadlineMs: nowMs + this.settings.probeIntervalMs,
+    };
     this.relays.push(relay);
     this.sendTo(target, 'ping', relay.id);
   }
@@ -340,7 +384,11 @@ export class Swim {
     if (relayIndex >= 0) {
       const relay = this.relays[relayIndex] as Relay;
       this.relays.splice(relayIndex, 1);
-      this.sendTo(relay.requester, 'ack', relay.requestId, { member: from, incarnation: message.incarnation, state: 'up' });
+      this.sendTo(relay.requester, 'ack', relay.requestId, {
+        member: from,
+        incarnation: message.incarnation,
+        state: 'up',
+      });
       return;
     }
     const probeIndex = this.probes.findIndex((probe) => probe.id === message.id && probe.target === target.member);
@@ -372,7 +420,13 @@ export class Swim {
     }
     this.broadcasts.set(member, 0);
     if (previous !== update.state) {
-      this.out.log(update.state === 'up' ? 'info' : 'warn', `member ${member} is ${update.state}`, { event: `member_${update.state}`, member, incarnation: update.incarnation, reportedBy, previous });
+      this.out.log(update.state === 'up' ? 'info' : 'warn', `member ${member} is ${update.state}`, {
+        event: `member_${update.state}`,
+        member,
+        incarnation: update.incarnation,
+        reportedBy,
+        previous,
+      });
     }
   }
 
@@ -386,6 +440,12 @@ export class Swim {
     this.incarnation = update.incarnation + 1;
     this.refutations += 1;
     this.broadcasts.set(this.self, 0);
-    this.out.log('info', `refuting ${update.state} with incarnation ${this.incarnation}`, { event: 'member_refute', member: this.self, incarnation: this.incarnation, reportedBy, claimed: update.state });
+    this.out.log('info', `refuting ${update.state} with incarnation ${this.incarnation}`, {
+      event: 'member_refute',
+      member: this.self,
+      incarnation: this.incarnation,
+      reportedBy,
+      claimed: update.state,
+    });
   }
 }

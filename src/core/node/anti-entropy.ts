@@ -9,7 +9,14 @@
 // second, exchanges and repairs at once) and waits while client requests crowd the node.
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
-import { answerTreeExchangeRequest, TreeExchange, validateTreeExchangeLimits, type TreeExchangeMessage, type TreeExchangeRequest, type TreeExchangeResponse } from '../anti-entropy/index.ts';
+import {
+  answerTreeExchangeRequest,
+  TreeExchange,
+  validateTreeExchangeLimits,
+  type TreeExchangeMessage,
+  type TreeExchangeRequest,
+  type TreeExchangeResponse,
+} from '../anti-entropy/index.ts';
 import { decodeStorageKey } from '../protocol/storage-key.ts';
 import { primaryNodes } from '../ring/index.ts';
 import { decodeRecord, emptyRecord, encodeRecord, recordsEqual, type VersionedRecord } from '../versioning/index.ts';
@@ -89,7 +96,10 @@ export class AntiEntropy {
    * tenth of an interval later rather than a whole interval: a node coming back is repaired soon
    * after it is seen up. At most one entry per pair.
    */
-  private readonly deferred = new Map<string, { readonly partition: number; readonly peer: NodeId; readonly dueMs: number }>();
+  private readonly deferred = new Map<
+    string,
+    { readonly partition: number; readonly peer: NodeId; readonly dueMs: number }
+  >();
 
   constructor(private readonly kernel: NodeKernel) {
     this.trees = new ReplicaTrees(kernel);
@@ -137,8 +147,17 @@ export class AntiEntropy {
 
   status(): AntiEntropyStatus {
     const counts = this.trees.counts();
-    const partitions = [...this.stats.values()].sort((a, b) => a.partition - b.partition).map((entry) => ({ ...entry }));
-    return { treesHeld: counts.held, treesReady: counts.ready, exchangesRunning: this.running.size, repairsQueued: this.repairs.length - this.repairsHead + this.repairsInFlight + this.urgent.length, reaping: this.reaping.status(), partitions };
+    const partitions = [...this.stats.values()]
+      .sort((a, b) => a.partition - b.partition)
+      .map((entry) => ({ ...entry }));
+    return {
+      treesHeld: counts.held,
+      treesReady: counts.ready,
+      exchangesRunning: this.running.size,
+      repairsQueued: this.repairs.length - this.repairsHead + this.repairsInFlight + this.urgent.length,
+      reaping: this.reaping.status(),
+      partitions,
+    };
   }
 
   /** A slice of a tree rebuild's scan: the reapable records in it are candidates for reaping too. */
@@ -151,7 +170,8 @@ export class AntiEntropy {
   onMessage(from: NodeId, ringVersion: number, message: TreeExchangeMessage): void {
     // A request can come before this node's first tick: its trees must exist (not ready) by then.
     this.refreshPairs();
-    if (message.kind === 'tree-hashes-request' || message.kind === 'tree-leaf-entries-request') this.answer(from, ringVersion, message);
+    if (message.kind === 'tree-hashes-request' || message.kind === 'tree-leaf-entries-request')
+      this.answer(from, ringVersion, message);
     else this.onResponse(from, ringVersion, message);
   }
 
@@ -159,7 +179,8 @@ export class AntiEntropy {
 
   private heldPartitions(): number[] {
     const held: number[] = [];
-    for (let partition = 0; partition < this.kernel.ring.partitionCount; partition++) if (this.trees.holds(partition)) held.push(partition);
+    for (let partition = 0; partition < this.kernel.ring.partitionCount; partition++)
+      if (this.trees.holds(partition)) held.push(partition);
     return held;
   }
 
@@ -197,12 +218,21 @@ export class AntiEntropy {
     if (kernel.inFlightCoordinations >= kernel.settings.antiEntropyForegroundInFlightMax) return;
     // The byte budget shared with handoff and hint delivery (background-admission.ts): in debt, wait a tick.
     if (!kernel.background.mayRun(kernel.nowMs)) return;
-    while (this.repairsHead < this.repairs.length && this.repairsInFlight < kernel.settings.antiEntropyRepairsInFlightMax && this.keyTokens >= 1 && this.byteTokens > 0) {
+    while (
+      this.repairsHead < this.repairs.length &&
+      this.repairsInFlight < kernel.settings.antiEntropyRepairsInFlightMax &&
+      this.keyTokens >= 1 &&
+      this.byteTokens > 0
+    ) {
       const job = this.repairs[this.repairsHead++] as RepairJob;
       if (this.repairsHead === this.repairs.length) this.repairs.length = this.repairsHead = 0;
       this.repair(job);
     }
-    while (this.running.size < kernel.settings.antiEntropyExchangesMax && this.byteTokens > 0 && this.repairs.length - this.repairsHead < kernel.settings.antiEntropyKeysPerSecondMax) {
+    while (
+      this.running.size < kernel.settings.antiEntropyExchangesMax &&
+      this.byteTokens > 0 &&
+      this.repairs.length - this.repairsHead < kernel.settings.antiEntropyKeysPerSecondMax
+    ) {
       const pair = this.nextDuePair();
       if (pair === undefined) return;
       this.startExchange(pair.partition, pair.peer);
@@ -233,14 +263,28 @@ export class AntiEntropy {
     this.refilledMs = nowMs;
     // Half the rates while client requests are slow (the shared background admission, decision 0017).
     const share = this.kernel.background.throttled ? 0.5 : 1;
-    this.keyTokens = Math.min(settings.antiEntropyKeysPerSecondMax, this.keyTokens + (elapsedMs * share * settings.antiEntropyKeysPerSecondMax) / 1000);
-    this.byteTokens = Math.min(settings.antiEntropyBytesPerSecondMax, this.byteTokens + (elapsedMs * share * settings.antiEntropyBytesPerSecondMax) / 1000);
+    this.keyTokens = Math.min(
+      settings.antiEntropyKeysPerSecondMax,
+      this.keyTokens + (elapsedMs * share * settings.antiEntropyKeysPerSecondMax) / 1000,
+    );
+    this.byteTokens = Math.min(
+      settings.antiEntropyBytesPerSecondMax,
+      this.byteTokens + (elapsedMs * share * settings.antiEntropyBytesPerSecondMax) / 1000,
+    );
   }
 
   private statsOf(partition: number): Mutable<PartitionExchangeStatus> {
     let entry = this.stats.get(partition);
     if (entry === undefined) {
-      entry = { partition, lastExchangeMs: undefined, lastPeer: undefined, exchanges: 0, exchangesFailed: 0, keysRepaired: 0, bytesExchanged: 0 };
+      entry = {
+        partition,
+        lastExchangeMs: undefined,
+        lastPeer: undefined,
+        exchanges: 0,
+        exchangesFailed: 0,
+        keysRepaired: 0,
+        bytesExchanged: 0,
+      };
       this.stats.set(partition, entry);
     }
     return entry;
@@ -257,14 +301,22 @@ export class AntiEntropy {
   private defer(partition: number, peer: NodeId): void {
     const kernel = this.kernel;
     if (this.deferred.size >= 2 * this.pairs.length + deferredOperatorPairsMax) return;
-    this.deferred.set(`${partition}/${peer}`, { partition, peer, dueMs: kernel.nowMs + kernel.settings.antiEntropyIntervalMs / 10 });
+    this.deferred.set(`${partition}/${peer}`, {
+      partition,
+      peer,
+      dueMs: kernel.nowMs + kernel.settings.antiEntropyIntervalMs / 10,
+    });
   }
 
   private startExchange(partition: number, peer: NodeId): void {
     const kernel = this.kernel;
     const tree = this.trees.ready(partition);
     if (tree === undefined || !kernel.isAlive(peer)) return this.defer(partition, peer);
-    const exchange = new TreeExchange(tree, { exchangeId: kernel.nextId(), partition: asPartitionIndex(partition), ...this.limits });
+    const exchange = new TreeExchange(tree, {
+      exchangeId: kernel.nextId(),
+      partition: asPartitionIndex(partition),
+      ...this.limits,
+    });
     const running: RunningExchange = { exchange, peer, partition, startedMs: kernel.nowMs, timer: 0 };
     this.running.set(exchange.exchangeId, running);
     this.armTimer(running);
@@ -275,7 +327,12 @@ export class AntiEntropy {
     const kernel = this.kernel;
     kernel.cancelTimer(running.timer);
     running.timer = kernel.setTimer(kernel.settings.antiEntropyExchangeTimeoutMs, () => {
-      kernel.emit({ type: 'log', level: 'info', message: 'anti-entropy exchange abandoned: the peer did not answer in time', fields: { peer: running.peer, partition: running.partition } });
+      kernel.emit({
+        type: 'log',
+        level: 'info',
+        message: 'anti-entropy exchange abandoned: the peer did not answer in time',
+        fields: { peer: running.peer, partition: running.partition },
+      });
       this.end(running, false);
     });
   }
@@ -284,7 +341,11 @@ export class AntiEntropy {
     for (const request of requests) {
       const count = request.kind === 'tree-hashes-request' ? request.indices.length : request.leafIndices.length;
       this.countBytes(running.partition, treeMessageBytesOverhead + 4 * count);
-      this.kernel.send(running.peer, { type: 'treeExchange', ringVersion: this.kernel.ring.version, exchange: request });
+      this.kernel.send(running.peer, {
+        type: 'treeExchange',
+        ringVersion: this.kernel.ring.version,
+        exchange: request,
+      });
     }
   }
 
@@ -292,7 +353,12 @@ export class AntiEntropy {
     const kernel = this.kernel;
     const running = this.running.get(response.exchangeId);
     if (running === undefined || running.peer !== from || ringVersion !== kernel.ring.version) {
-      kernel.emit({ type: 'log', level: 'warn', message: 'ignored an anti-entropy answer: unknown exchange, wrong peer or another ring version', fields: { from, exchangeId: response.exchangeId, ringVersion } });
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'ignored an anti-entropy answer: unknown exchange, wrong peer or another ring version',
+        fields: { from, exchangeId: response.exchangeId, ringVersion },
+      });
       return;
     }
     this.countBytes(running.partition, responseBytes(response));
@@ -302,7 +368,12 @@ export class AntiEntropy {
       const failure = exchange.failure;
       // A peer still rebuilding its trees at start refuses for a while: expected, not worth a warning.
       const notReady = failure?.reason === 'refused-by-peer' && failure.refusal === 'not-ready';
-      kernel.emit({ type: 'log', level: notReady ? 'debug' : 'warn', message: 'anti-entropy exchange failed', fields: { peer: from, partition: running.partition, failure } });
+      kernel.emit({
+        type: 'log',
+        level: notReady ? 'debug' : 'warn',
+        message: 'anti-entropy exchange failed',
+        fields: { peer: from, partition: running.partition, failure },
+      });
       if (notReady) this.defer(running.partition, from);
       this.end(running, false);
       return;
@@ -310,9 +381,11 @@ export class AntiEntropy {
     const result = exchange.result;
     if (result !== undefined) {
       // Copied: a key the peer listed is a view of its frame, which would stay alive while queued.
-      for (const storageKey of result.differingKeys) this.repairs.push({ partition: running.partition, peer: from, storageKey: new Uint8Array(storageKey) });
+      for (const storageKey of result.differingKeys)
+        this.repairs.push({ partition: running.partition, peer: from, storageKey: new Uint8Array(storageKey) });
       const tree = this.trees.ready(running.partition);
-      if (tree !== undefined) this.reaping.onExchangeFinished(running.partition, from, running.startedMs, tree, result.differingLeaves);
+      if (tree !== undefined)
+        this.reaping.onExchangeFinished(running.partition, from, running.startedMs, tree, result.differingLeaves);
       this.end(running, true);
       return;
     }
@@ -341,15 +414,31 @@ export class AntiEntropy {
     const kernel = this.kernel;
     const address = { exchangeId: request.exchangeId, partition: request.partition, requestId: request.requestId };
     const refuse = (reason: 'unknown-partition' | 'not-ready' | 'ring-mismatch'): void => {
-      if (reason !== 'not-ready') kernel.emit({ type: 'log', level: 'warn', message: 'refused an anti-entropy request', fields: { from, reason, partition: request.partition, ringVersion } });
-      kernel.send(from, { type: 'treeExchange', ringVersion: kernel.ring.version, exchange: { kind: 'tree-exchange-refused', ...address, reason } });
+      if (reason !== 'not-ready')
+        kernel.emit({
+          type: 'log',
+          level: 'warn',
+          message: 'refused an anti-entropy request',
+          fields: { from, reason, partition: request.partition, ringVersion },
+        });
+      kernel.send(from, {
+        type: 'treeExchange',
+        ringVersion: kernel.ring.version,
+        exchange: { kind: 'tree-exchange-refused', ...address, reason },
+      });
     };
     if (ringVersion !== kernel.ring.version) return refuse('ring-mismatch');
     if (!this.trees.holds(request.partition)) return refuse('unknown-partition');
     const tree = this.trees.ready(request.partition);
     if (tree === undefined) return refuse('not-ready');
     const response = answerTreeExchangeRequest(tree, request, this.limits);
-    if (response.kind === 'tree-exchange-refused') kernel.emit({ type: 'log', level: 'warn', message: 'refused an anti-entropy request', fields: { from, reason: response.reason, partition: request.partition } });
+    if (response.kind === 'tree-exchange-refused')
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'refused an anti-entropy request',
+        fields: { from, reason: response.reason, partition: request.partition },
+      });
     kernel.send(from, { type: 'treeExchange', ringVersion: kernel.ring.version, exchange: response });
   }
 
@@ -404,22 +493,45 @@ export class AntiEntropy {
     try {
       peerRecord = peerBytes === undefined ? emptyRecord : decodeRecord(peerBytes);
     } catch {
-      kernel.emit({ type: 'log', level: 'warn', message: 'anti-entropy got an undecodable record from a peer', fields: { peer: job.peer } });
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'anti-entropy got an undecodable record from a peer',
+        fields: { peer: job.peer },
+      });
       return finish(false);
     }
     this.countBytes(job.partition, peerBytes?.length ?? 0);
     const encoded = peerBytes === undefined ? {} : { encoded: peerBytes };
-    kernel.store({ type: 'storeMerge', partition: job.partition, storageKey: job.storageKey, record: peerRecord, durable: true, ...encoded }, (result) => {
-      if (!result.ok) return finish(false);
-      const merged = result.record;
-      const peerLacks = !recordsEqual(merged, peerRecord) && !(merged.siblings.length === 0 && merged.context.size === 0);
-      if (peerLacks) {
-        const record = result.encoded ?? encodeRecord(merged);
-        kernel.send(job.peer, { type: 'replicaPut', id: 0, partition: job.partition, storageKey: job.storageKey, record, durable: true });
-        this.countBytes(job.partition, record.length + job.storageKey.length);
-      }
-      finish(true);
-    });
+    kernel.store(
+      {
+        type: 'storeMerge',
+        partition: job.partition,
+        storageKey: job.storageKey,
+        record: peerRecord,
+        durable: true,
+        ...encoded,
+      },
+      (result) => {
+        if (!result.ok) return finish(false);
+        const merged = result.record;
+        const peerLacks =
+          !recordsEqual(merged, peerRecord) && !(merged.siblings.length === 0 && merged.context.size === 0);
+        if (peerLacks) {
+          const record = result.encoded ?? encodeRecord(merged);
+          kernel.send(job.peer, {
+            type: 'replicaPut',
+            id: 0,
+            partition: job.partition,
+            storageKey: job.storageKey,
+            record,
+            durable: true,
+          });
+          this.countBytes(job.partition, record.length + job.storageKey.length);
+        }
+        finish(true);
+      },
+    );
   }
 }
 
@@ -431,7 +543,8 @@ function responseBytes(response: TreeExchangeResponse): number {
   }
   if (response.kind === 'tree-leaf-entries-response') {
     let bytes = treeMessageBytesOverhead;
-    for (const leaf of response.leafEntries) for (const entry of leaf) bytes += entry.key.length + entry.recordHash.length + 2;
+    for (const leaf of response.leafEntries)
+      for (const entry of leaf) bytes += entry.key.length + entry.recordHash.length + 2;
     return bytes;
   }
   return treeMessageBytesOverhead;

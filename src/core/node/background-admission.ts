@@ -69,7 +69,10 @@ export class BackgroundAdmission {
   private windowSpentBytes = 0;
 
   constructor(private readonly settings: BackgroundAdmissionSettings) {
-    assert(settings.bytesPerSecondMax > 0 && settings.transfersMax > 0 && settings.latencyFactor >= 1, 'background admission settings are positive');
+    assert(
+      settings.bytesPerSecondMax > 0 && settings.transfersMax > 0 && settings.latencyFactor >= 1,
+      'background admission settings are positive',
+    );
     this.tokens = settings.bytesPerSecondMax;
     this.budgetBytesPerSecond = settings.bytesPerSecondMax;
   }
@@ -86,7 +89,8 @@ export class BackgroundAdmission {
       this.baselineMs = this.p99Ms;
       this.baselineMovedMs = nowMs;
     } else if (nowMs - this.baselineMovedMs >= 1000) {
-      this.baselineMs = baseline + ((this.p99Ms - baseline) * Math.min(1, (nowMs - this.baselineMovedMs) / baselineRiseMs));
+      this.baselineMs =
+        baseline + (this.p99Ms - baseline) * Math.min(1, (nowMs - this.baselineMovedMs) / baselineRiseMs);
       this.baselineMovedMs = nowMs;
     }
   }
@@ -94,7 +98,11 @@ export class BackgroundAdmission {
   /** True while foreground latency is high: the budget backs off and one transfer runs at a time. */
   get throttled(): boolean {
     const baseline = this.baselineMs;
-    return baseline !== undefined && this.p99Ms > this.settings.latencyFloorMs && this.p99Ms > baseline * this.settings.latencyFactor;
+    return (
+      baseline !== undefined &&
+      this.p99Ms > this.settings.latencyFloorMs &&
+      this.p99Ms > baseline * this.settings.latencyFactor
+    );
   }
 
   /** The byte budget per second now (at most the configured ceiling). */
@@ -109,7 +117,15 @@ export class BackgroundAdmission {
 
   status(): BackgroundStatus {
     const { bytesPerSecondMax, transfersMax } = this.settings;
-    return { foregroundP99Ms: this.p99Ms, baselineMs: this.baselineMs ?? null, throttled: this.throttled, bytesPerSecondNow: this.bytesPerSecondNow(), bytesPerSecondMax, transfersRunning: this.transfersRunning, transfersMax };
+    return {
+      foregroundP99Ms: this.p99Ms,
+      baselineMs: this.baselineMs ?? null,
+      throttled: this.throttled,
+      bytesPerSecondNow: this.bytesPerSecondNow(),
+      bytesPerSecondMax,
+      transfersRunning: this.transfersRunning,
+      transfersMax,
+    };
   }
 
   /** Whether background work may send now: the budget is not in debt. Refills by elapsed time (at most one second's worth). */
@@ -162,9 +178,15 @@ export class BackgroundAdmission {
     const ceiling = this.settings.bytesPerSecondMax;
     if (this.throttled) {
       const spentPerSecond = (this.windowSpentBytes * 1000) / elapsedMs;
-      this.budgetBytesPerSecond = Math.max(ceiling * budgetFloorShare, Math.min(this.budgetBytesPerSecond, spentPerSecond) / 2);
+      this.budgetBytesPerSecond = Math.max(
+        ceiling * budgetFloorShare,
+        Math.min(this.budgetBytesPerSecond, spentPerSecond) / 2,
+      );
     } else {
-      this.budgetBytesPerSecond = Math.min(ceiling, this.budgetBytesPerSecond + ceiling * recoveryShare * Math.floor(elapsedMs / adjustWindowMs));
+      this.budgetBytesPerSecond = Math.min(
+        ceiling,
+        this.budgetBytesPerSecond + ceiling * recoveryShare * Math.floor(elapsedMs / adjustWindowMs),
+      );
     }
     this.tokens = Math.min(this.tokens, this.budgetBytesPerSecond);
     this.windowStartMs = nowMs;

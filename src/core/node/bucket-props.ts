@@ -25,7 +25,12 @@ function positiveInteger(patch: Readonly<Record<string, unknown>>, field: string
   return value;
 }
 
-function oneOf<T extends string>(patch: Readonly<Record<string, unknown>>, field: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  patch: Readonly<Record<string, unknown>>,
+  field: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const value = patch[field];
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
@@ -35,12 +40,17 @@ function oneOf<T extends string>(patch: Readonly<Record<string, unknown>>, field
 }
 
 /** Applies a client's partial update to `current`; every error is EVERWRITE_BAD_PROPS. */
-export function applyPropsPatch(current: BucketProps, patch: Readonly<Record<string, unknown>>, clusterSize: number): BucketProps {
+export function applyPropsPatch(
+  current: BucketProps,
+  patch: Readonly<Record<string, unknown>>,
+  clusterSize: number,
+): BucketProps {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
     throw new EverwriteError('EVERWRITE_BAD_PROPS', 'bucket properties must be a JSON object');
   }
   for (const field of Object.keys(patch)) {
-    if (!knownFields.has(field)) throw new EverwriteError('EVERWRITE_BAD_PROPS', `unknown bucket property ${JSON.stringify(field)}`);
+    if (!knownFields.has(field))
+      throw new EverwriteError('EVERWRITE_BAD_PROPS', `unknown bucket property ${JSON.stringify(field)}`);
   }
   const next: BucketProps = {
     n: positiveInteger(patch, 'n', current.n),
@@ -49,8 +59,10 @@ export function applyPropsPatch(current: BucketProps, patch: Readonly<Record<str
     resolver: oneOf(patch, 'resolver', resolvers, current.resolver),
     durability: oneOf(patch, 'durability', durabilities, current.durability),
   };
-  if (next.r > next.n || next.w > next.n) throw new EverwriteError('EVERWRITE_BAD_PROPS', `r (${next.r}) and w (${next.w}) must not exceed n (${next.n})`);
-  if (next.n > clusterSize) throw new EverwriteError('EVERWRITE_BAD_PROPS', `n (${next.n}) exceeds the cluster size (${clusterSize})`);
+  if (next.r > next.n || next.w > next.n)
+    throw new EverwriteError('EVERWRITE_BAD_PROPS', `r (${next.r}) and w (${next.w}) must not exceed n (${next.n})`);
+  if (next.n > clusterSize)
+    throw new EverwriteError('EVERWRITE_BAD_PROPS', `n (${next.n}) exceeds the cluster size (${clusterSize})`);
   return Object.freeze(next);
 }
 

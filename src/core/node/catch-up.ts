@@ -11,7 +11,16 @@
 // (with it at 1 ms the catch-up is off, as anti-entropy is with a huge interval).
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
-import { answerCatchUpRequest, catchUpLimits, ChangeLog, differingPositionsValid, type CatchUpMessage, type CatchUpRefusalReason, type CatchUpRequest, type LeafEntry } from '../anti-entropy/index.ts';
+import {
+  answerCatchUpRequest,
+  catchUpLimits,
+  ChangeLog,
+  differingPositionsValid,
+  type CatchUpMessage,
+  type CatchUpRefusalReason,
+  type CatchUpRequest,
+  type LeafEntry,
+} from '../anti-entropy/index.ts';
 import { primaryNodes } from '../ring/index.ts';
 import type { AntiEntropy } from './anti-entropy.ts';
 import type { NodeKernel } from './kernel.ts';
@@ -87,7 +96,12 @@ export class CatchUp {
   status(): CatchUpStatus {
     let batchesQueued = 0;
     for (const running of this.running.values()) batchesQueued += running.batches.length;
-    return { changeLogEntries: this.changeLog?.size ?? 0, changeLogKeyBytes: this.changeLog?.bytes ?? 0, ...this.counts, batchesQueued };
+    return {
+      changeLogEntries: this.changeLog?.size ?? 0,
+      changeLogKeyBytes: this.changeLog?.bytes ?? 0,
+      ...this.counts,
+      batchesQueued,
+    };
   }
 
   onTick(): void {
@@ -105,7 +119,10 @@ export class CatchUp {
     if (this.changeLog === undefined) {
       const settings = this.kernel.settings;
       this.startedMs = this.kernel.nowMs;
-      this.changeLog = new ChangeLog({ entriesMax: settings.antiEntropyChangeLogEntriesMax, keyBytesMax: settings.antiEntropyChangeLogKeyBytesMax }, this.startedMs);
+      this.changeLog = new ChangeLog(
+        { entriesMax: settings.antiEntropyChangeLogEntriesMax, keyBytesMax: settings.antiEntropyChangeLogKeyBytesMax },
+        this.startedMs,
+      );
     }
     return this.changeLog;
   }
@@ -160,13 +177,24 @@ export class CatchUp {
     const kernel = this.kernel;
     const outageMs = kernel.nowMs - sinceMs - kernel.settings.antiEntropyCatchUpMarginMs;
     if (outageMs > kernel.settings.antiEntropyCatchUpOutageMsMax) {
-      kernel.emit({ type: 'log', level: 'info', message: 'a peer is back after an outage longer than antiEntropyCatchUpOutageMsMax: left to the periodic exchange', fields: { peer, outageMs } });
+      kernel.emit({
+        type: 'log',
+        level: 'info',
+        message:
+          'a peer is back after an outage longer than antiEntropyCatchUpOutageMsMax: left to the periodic exchange',
+        fields: { peer, outageMs },
+      });
       return;
     }
     const shared = this.sharedPartitions(peer);
     const changes = this.log().changesSince(sinceMs, (partition) => shared.has(partition));
     if (changes === undefined) {
-      kernel.emit({ type: 'log', level: 'info', message: 'a peer is back, but the change log does not reach back to its outage: full exchanges instead', fields: { peer, sinceMs, partitions: shared.size } });
+      kernel.emit({
+        type: 'log',
+        level: 'info',
+        message: 'a peer is back, but the change log does not reach back to its outage: full exchanges instead',
+        fields: { peer, sinceMs, partitions: shared.size },
+      });
       for (const partition of shared) this.fallBack(partition, peer);
       return;
     }
@@ -174,10 +202,16 @@ export class CatchUp {
     let keys = 0;
     for (const [partition, changed] of changes) {
       keys += changed.length;
-      for (let start = 0; start < changed.length; start += catchUpLimits.entriesPerRequestMax) batches.push({ partition, keys: changed.slice(start, start + catchUpLimits.entriesPerRequestMax) });
+      for (let start = 0; start < changed.length; start += catchUpLimits.entriesPerRequestMax)
+        batches.push({ partition, keys: changed.slice(start, start + catchUpLimits.entriesPerRequestMax) });
     }
     this.counts.catchUps++;
-    kernel.emit({ type: 'log', level: 'info', message: 'a peer is back: catching it up from the change log', fields: { peer, sinceMs, keys, partitions: changes.size } });
+    kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'a peer is back: catching it up from the change log',
+      fields: { peer, sinceMs, keys, partitions: changes.size },
+    });
     if (batches.length > 0) this.running.set(peer, { peer, sinceMs, batches });
   }
 
@@ -192,7 +226,10 @@ export class CatchUp {
   private pump(): void {
     const kernel = this.kernel;
     for (const running of this.running.values()) {
-      while (this.sent.size < batchesInFlightMax && kernel.inFlightCoordinations < kernel.settings.antiEntropyForegroundInFlightMax) {
+      while (
+        this.sent.size < batchesInFlightMax &&
+        kernel.inFlightCoordinations < kernel.settings.antiEntropyForegroundInFlightMax
+      ) {
         const batch = running.batches.shift();
         if (batch === undefined) break;
         this.send(running.peer, batch.partition, batch.keys);
@@ -209,33 +246,63 @@ export class CatchUp {
     const catchUpId = kernel.nextId();
     const timer = kernel.setTimer(kernel.settings.antiEntropyExchangeTimeoutMs, () => {
       this.sent.delete(catchUpId);
-      kernel.emit({ type: 'log', level: 'info', message: 'catch-up batch unanswered: full exchange instead', fields: { peer, partition } });
+      kernel.emit({
+        type: 'log',
+        level: 'info',
+        message: 'catch-up batch unanswered: full exchange instead',
+        fields: { peer, partition },
+      });
       this.fallBack(partition, peer);
       this.pump();
     });
     this.sent.set(catchUpId, { peer, partition, keys, timer });
     this.counts.keysOffered += entries.length;
-    this.counts.bytesExchanged += messageBytesOverhead + entries.reduce((sum, entry) => sum + entry.key.length + entry.recordHash.length + 2, 0);
-    kernel.send(peer, { type: 'catchUp', ringVersion: kernel.ring.version, catchUp: { kind: 'catch-up-request', catchUpId, partition: asPartitionIndex(partition), entries } });
+    this.counts.bytesExchanged +=
+      messageBytesOverhead + entries.reduce((sum, entry) => sum + entry.key.length + entry.recordHash.length + 2, 0);
+    kernel.send(peer, {
+      type: 'catchUp',
+      ringVersion: kernel.ring.version,
+      catchUp: { kind: 'catch-up-request', catchUpId, partition: asPartitionIndex(partition), entries },
+    });
   }
 
   private onAnswer(from: NodeId, ringVersion: number, answer: Exclude<CatchUpMessage, CatchUpRequest>): void {
     const kernel = this.kernel;
     const sent = this.sent.get(answer.catchUpId);
-    if (sent === undefined || sent.peer !== from || sent.partition !== answer.partition || ringVersion !== kernel.ring.version) {
-      kernel.emit({ type: 'log', level: 'warn', message: 'ignored a catch-up answer: unknown request, wrong peer or partition, or another ring version', fields: { from, catchUpId: answer.catchUpId, ringVersion } });
+    if (
+      sent === undefined ||
+      sent.peer !== from ||
+      sent.partition !== answer.partition ||
+      ringVersion !== kernel.ring.version
+    ) {
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'ignored a catch-up answer: unknown request, wrong peer or partition, or another ring version',
+        fields: { from, catchUpId: answer.catchUpId, ringVersion },
+      });
       return;
     }
     this.sent.delete(answer.catchUpId);
     kernel.cancelTimer(sent.timer);
-    this.counts.bytesExchanged += messageBytesOverhead + (answer.kind === 'catch-up-response' ? answer.differing.length * 2 : 0);
+    this.counts.bytesExchanged +=
+      messageBytesOverhead + (answer.kind === 'catch-up-response' ? answer.differing.length * 2 : 0);
     if (answer.kind === 'catch-up-refused' || !differingPositionsValid(answer.differing, sent.keys.length)) {
       const reason = answer.kind === 'catch-up-refused' ? answer.reason : 'positions out of order or range';
-      kernel.emit({ type: 'log', level: 'warn', message: 'catch-up batch refused or malformed: full exchange instead', fields: { peer: from, partition: sent.partition, reason } });
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'catch-up batch refused or malformed: full exchange instead',
+        fields: { peer: from, partition: sent.partition, reason },
+      });
       this.fallBack(sent.partition, from);
     } else {
       this.counts.keysDiffering += answer.differing.length;
-      this.antiEntropy.queueRepairs(sent.partition, from, answer.differing.map((position) => sent.keys[position] as Uint8Array));
+      this.antiEntropy.queueRepairs(
+        sent.partition,
+        from,
+        answer.differing.map((position) => sent.keys[position] as Uint8Array),
+      );
     }
     this.pump();
   }
@@ -247,7 +314,8 @@ export class CatchUp {
     const address = { catchUpId: request.catchUpId, partition: request.partition };
     const tree = this.antiEntropy.trees.current(request.partition);
     let response: CatchUpMessage;
-    if (ringVersion !== kernel.ring.version) response = { kind: 'catch-up-refused', ...address, reason: 'ring-mismatch' };
+    if (ringVersion !== kernel.ring.version)
+      response = { kind: 'catch-up-refused', ...address, reason: 'ring-mismatch' };
     else if (tree === undefined) response = { kind: 'catch-up-refused', ...address, reason: 'unknown-partition' };
     else response = answerCatchUpRequest(tree, request);
     if (response.kind === 'catch-up-refused') this.logRefusal(from, response.reason, request.partition);
@@ -255,6 +323,11 @@ export class CatchUp {
   }
 
   private logRefusal(from: NodeId, reason: CatchUpRefusalReason, partition: number): void {
-    this.kernel.emit({ type: 'log', level: 'warn', message: 'refused a catch-up request', fields: { from, reason, partition } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'warn',
+      message: 'refused a catch-up request',
+      fields: { from, reason, partition },
+    });
   }
 }

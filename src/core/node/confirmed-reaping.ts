@@ -60,7 +60,14 @@ export class ConfirmedReaping {
   constructor(private readonly kernel: NodeKernel) {}
 
   status(): ReapingStatus {
-    return { candidates: this.count, tombstoneReapsAsked: this.tombstoneReapsAsked, contextRemovalsAsked: this.contextRemovalsAsked, contextsKept: this.contextsKept, ...this.kernel.reapCounts, untracked: this.untracked };
+    return {
+      candidates: this.count,
+      tombstoneReapsAsked: this.tombstoneReapsAsked,
+      contextRemovalsAsked: this.contextRemovalsAsked,
+      contextsKept: this.contextsKept,
+      ...this.kernel.reapCounts,
+      untracked: this.untracked,
+    };
   }
 
   /** A write left `record` on this replica (the kernel's onStored). Live records cost one sibling walk. */
@@ -84,7 +91,8 @@ export class ConfirmedReaping {
       }
       const held = this.candidates.get(partition);
       // A write since the scan began reported a newer record already.
-      if (isReapable(record) && held?.has(keyString(entry.storageKey)) !== true) this.track(partition, new Uint8Array(entry.storageKey), record, held);
+      if (isReapable(record) && held?.has(keyString(entry.storageKey)) !== true)
+        this.track(partition, new Uint8Array(entry.storageKey), record, held);
     }
   }
 
@@ -93,20 +101,36 @@ export class ConfirmedReaping {
    * tree of the partition and `differingLeaves` the leaves whose entries differed. Every candidate
    * held since before the start whose leaf was equal is confirmed on `peer`.
    */
-  onExchangeFinished(partition: number, peer: NodeId, startedMs: number, tree: MerkleTree, differingLeaves: readonly number[]): void {
+  onExchangeFinished(
+    partition: number,
+    peer: NodeId,
+    startedMs: number,
+    tree: MerkleTree,
+    differingLeaves: readonly number[],
+  ): void {
     const held = this.candidates.get(partition);
     if (held === undefined) return;
     const differing = new Set(differingLeaves);
     for (const candidate of [...held.values()]) {
-      if (candidate.sinceMs <= startedMs && candidate.primaries.includes(peer) && !differing.has(tree.leafIndexOf(candidate.storageKey))) {
+      if (
+        candidate.sinceMs <= startedMs &&
+        candidate.primaries.includes(peer) &&
+        !differing.has(tree.leafIndexOf(candidate.storageKey))
+      ) {
         candidate.confirmed.add(peer);
-        if (candidate.allConfirmedMs === undefined && candidate.confirmed.size === candidate.primaries.length - 1) candidate.allConfirmedMs = this.kernel.nowMs;
+        if (candidate.allConfirmedMs === undefined && candidate.confirmed.size === candidate.primaries.length - 1)
+          candidate.allConfirmedMs = this.kernel.nowMs;
       }
       this.stepDownWhenDue(candidate);
     }
   }
 
-  private track(partition: number, storageKey: Uint8Array, record: VersionedRecord, held: Map<string, Candidate> | undefined): void {
+  private track(
+    partition: number,
+    storageKey: Uint8Array,
+    record: VersionedRecord,
+    held: Map<string, Candidate> | undefined,
+  ): void {
     const kernel = this.kernel;
     const text = keyString(storageKey);
     const existing = held?.get(text);
@@ -127,7 +151,16 @@ export class ConfirmedReaping {
     }
     if (existing === undefined) this.count++;
     // A copy: the key may be a view of a frame or of the slab (storage-key.ts).
-    partitionCandidates.set(text, { partition, storageKey: new Uint8Array(storageKey), record, primaries, sinceMs: kernel.nowMs, confirmed: new Set(), allConfirmedMs: undefined, askedMs: undefined });
+    partitionCandidates.set(text, {
+      partition,
+      storageKey: new Uint8Array(storageKey),
+      record,
+      primaries,
+      sinceMs: kernel.nowMs,
+      confirmed: new Set(),
+      allConfirmedMs: undefined,
+      askedMs: undefined,
+    });
   }
 
   private drop(held: Map<string, Candidate>, text: string): void {

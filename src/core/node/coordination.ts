@@ -47,6 +47,7 @@ export abstract class Coordination {
     this.kernel.cancelTimer(this.deadlineTimer);
     this.kernel.background.observeForeground(this.kernel.nowMs - this.startedMs, this.kernel.nowMs);
     const requestIds = this.requestIds;
-    for (let index = 0; index < requestIds.length; index++) if (requestIds[index] !== 0) this.kernel.forget(requestIds[index] as number);
+    for (let index = 0; index < requestIds.length; index++)
+      if (requestIds[index] !== 0) this.kernel.forget(requestIds[index] as number);
   }
 }

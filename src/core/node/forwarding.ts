@@ -29,17 +29,37 @@ function coordinate(kernel: NodeKernel, request: ClientRequest, plan?: RequestPl
 function forwardTarget(kernel: NodeKernel, plan: RequestPlan): NodeId | undefined {
   if (plan.primaries.includes(kernel.self)) return undefined;
   const pending = kernel.pending;
-  const staying = pending === undefined ? undefined : plan.primaries.find((node) => kernel.isAlive(node) && pending.ring.members.some((member) => member.id === node));
+  const staying =
+    pending === undefined
+      ? undefined
+      : plan.primaries.find(
+          (node) => kernel.isAlive(node) && pending.ring.members.some((member) => member.id === node),
+        );
   return staying ?? plan.primaries.find((node) => kernel.isAlive(node));
 }
 
 function toOperation(request: ClientRequest): ForwardedOperation {
   const { bucket, key, options } = request;
-  const overrides = { ...(options.r === undefined ? {} : { r: options.r }), ...(options.w === undefined ? {} : { w: options.w }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
+  const overrides = {
+    ...(options.r === undefined ? {} : { r: options.r }),
+    ...(options.w === undefined ? {} : { w: options.w }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  };
   if (request.kind === 'get') return { kind: 'get', bucket, key, ...overrides };
   const { write } = request;
   const supersede = write.supersedeLocal === true ? { supersedeLocal: true } : {};
-  return { kind: 'put', bucket, key, value: write.value, contentType: write.contentType, deleted: write.deleted, lastModifiedMs: request.realtimeMs, ...(request.context === undefined ? {} : { context: request.context }), ...supersede, ...overrides };
+  return {
+    kind: 'put',
+    bucket,
+    key,
+    value: write.value,
+    contentType: write.contentType,
+    deleted: write.deleted,
+    lastModifiedMs: request.realtimeMs,
+    ...(request.context === undefined ? {} : { context: request.context }),
+    ...supersede,
+    ...overrides,
+  };
 }
 
 /** Entry point for a client request that arrived at this node. */
@@ -57,14 +77,18 @@ export function routeClientRequest(kernel: NodeKernel, request: ClientRequest): 
     return;
   }
   let settled = false;
-  const id = kernel.request(target, (id) => ({ type: 'forward', id, operation: toOperation(request) }), (from, message) => {
-    if (settled || message.type !== 'forwardReply' || from !== target) return;
-    settled = true;
-    kernel.failureDetector.markUp(from);
-    kernel.cancelTimer(timer);
-    kernel.forget(id);
-    relayForwardReply(kernel, request, message);
-  });
+  const id = kernel.request(
+    target,
+    (id) => ({ type: 'forward', id, operation: toOperation(request) }),
+    (from, message) => {
+      if (settled || message.type !== 'forwardReply' || from !== target) return;
+      settled = true;
+      kernel.failureDetector.markUp(from);
+      kernel.cancelTimer(timer);
+      kernel.forget(id);
+      relayForwardReply(kernel, request, message);
+    },
+  );
   const timer = kernel.setTimer(kernel.settings.forwardTimeoutMs, () => {
     if (settled) return;
     settled = true;
@@ -79,20 +103,36 @@ export function routeClientRequest(kernel: NodeKernel, request: ClientRequest): 
     // seen, so a delete that saw the first one would not remove the second (the simulator's seed
     // 518 brought a deleted value back that way). The target is marked down, so the client's retry
     // is coordinated by the next primary, or here under the sloppy quorum.
-    kernel.answer(request.origin, { ok: false, error: { code: 'EVERWRITE_TIMEOUT', message: `primary ${target} did not answer the forwarded write within ${kernel.settings.forwardTimeoutMs} ms; it may or may not have been applied` } });
+    kernel.answer(request.origin, {
+      ok: false,
+      error: {
+        code: 'EVERWRITE_TIMEOUT',
+        message: `primary ${target} did not answer the forwarded write within ${kernel.settings.forwardTimeoutMs} ms; it may or may not have been applied`,
+      },
+    });
   });
 }
 
-function relayForwardReply(kernel: NodeKernel, request: ClientRequest, message: Extract<Message, { type: 'forwardReply' }>): void {
+function relayForwardReply(
+  kernel: NodeKernel,
+  request: ClientRequest,
+  message: Extract<Message, { type: 'forwardReply' }>,
+): void {
   if (message.error !== undefined || message.record === undefined) {
-    kernel.answer(request.origin, { ok: false, error: message.error ?? { code: 'EVERWRITE_INTERNAL', message: 'empty forward reply' } });
+    kernel.answer(request.origin, {
+      ok: false,
+      error: message.error ?? { code: 'EVERWRITE_INTERNAL', message: 'empty forward reply' },
+    });
     return;
   }
   try {
     const context = message.context === undefined ? {} : { context: decodeContext(message.context) };
     kernel.answer(request.origin, { ok: true, record: decodeRecord(message.record), ...context });
   } catch {
-    kernel.answer(request.origin, { ok: false, error: { code: 'EVERWRITE_INTERNAL', message: 'undecodable forward reply' } });
+    kernel.answer(request.origin, {
+      ok: false,
+      error: { code: 'EVERWRITE_INTERNAL', message: 'undecodable forward reply' },
+    });
   }
 }
 
@@ -116,29 +156,43 @@ function operationFlaw(operation: ForwardedOperation): string | undefined {
   if (typeof operation.bucket !== 'string' || typeof operation.key !== 'string') return 'bucket or key';
   if (operation.value !== undefined && !(operation.value instanceof Uint8Array)) return 'value';
   const lastModifiedMs = operation.lastModifiedMs;
-  if (lastModifiedMs !== undefined && !(Number.isSafeInteger(lastModifiedMs) && lastModifiedMs >= 0)) return 'lastModifiedMs';
+  if (lastModifiedMs !== undefined && !(Number.isSafeInteger(lastModifiedMs) && lastModifiedMs >= 0))
+    return 'lastModifiedMs';
   for (const [field, type] of optionalTypes) {
     if (operation[field] !== undefined && typeof operation[field] !== type) return field;
   }
   // A record asserts its content type's bound; a client's is held under it by Node's header limit, a peer's frame is not.
-  if (operation.contentType !== undefined && utf8ByteLength(operation.contentType) > contentTypeBytesMax) return 'contentType';
+  if (operation.contentType !== undefined && utf8ByteLength(operation.contentType) > contentTypeBytesMax)
+    return 'contentType';
   return undefined;
 }
 
 /** A peer forwarded a client request to this node: coordinate it here, never forward again. */
 export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Message, { type: 'forward' }>): void {
   if (!kernel.recentForwards.firstArrival(from, message.id, kernel.nowMs)) {
-    kernel.emit({ type: 'log', level: 'debug', message: 'ignored a second copy of a forwarded request: it is coordinated once', fields: { from, id: message.id } });
+    kernel.emit({
+      type: 'log',
+      level: 'debug',
+      message: 'ignored a second copy of a forwarded request: it is coordinated once',
+      fields: { from, id: message.id },
+    });
     return;
   }
   const origin = { kind: 'forward', from, id: message.id } as const;
   const operation = message.operation;
   const flaw = operationFlaw(operation);
   if (flaw !== undefined) {
-    kernel.answer(origin, { ok: false, error: { code: 'EVERWRITE_BAD_REQUEST', message: `malformed forwarded request: ${flaw}` } });
+    kernel.answer(origin, {
+      ok: false,
+      error: { code: 'EVERWRITE_BAD_REQUEST', message: `malformed forwarded request: ${flaw}` },
+    });
     return;
   }
-  const options = { ...(operation.r === undefined ? {} : { r: operation.r }), ...(operation.w === undefined ? {} : { w: operation.w }), ...(operation.timeoutMs === undefined ? {} : { timeoutMs: operation.timeoutMs }) };
+  const options = {
+    ...(operation.r === undefined ? {} : { r: operation.r }),
+    ...(operation.w === undefined ? {} : { w: operation.w }),
+    ...(operation.timeoutMs === undefined ? {} : { timeoutMs: operation.timeoutMs }),
+  };
   if (operation.kind === 'get') {
     coordinateGet(kernel, { origin, bucket: operation.bucket, key: operation.key, options });
     return;
@@ -148,7 +202,12 @@ export function onForward(kernel: NodeKernel, from: NodeId, message: Extract<Mes
     bucket: operation.bucket,
     key: operation.key,
     context: operation.context,
-    write: { value: operation.value ?? new Uint8Array(0), contentType: operation.contentType ?? 'application/octet-stream', deleted: operation.deleted ?? false, supersedeLocal: operation.supersedeLocal === true },
+    write: {
+      value: operation.value ?? new Uint8Array(0),
+      contentType: operation.contentType ?? 'application/octet-stream',
+      deleted: operation.deleted ?? false,
+      supersedeLocal: operation.supersedeLocal === true,
+    },
     realtimeMs: operation.lastModifiedMs ?? 0,
     options,
   });

@@ -3,7 +3,15 @@
 // listening until every target answered or the deadline passed, and then sends the reconciled
 // record to each primary that was stale (read repair).
 import type { NodeId } from '../base/ids.ts';
-import { decodeRecord, descends, emptyRecord, resolveLastWriterWins, sync, encodeRecord, type VersionedRecord } from '../versioning/index.ts';
+import {
+  decodeRecord,
+  descends,
+  emptyRecord,
+  resolveLastWriterWins,
+  sync,
+  encodeRecord,
+  type VersionedRecord,
+} from '../versioning/index.ts';
 import { GetTally } from '../quorum/tally.ts';
 import type { RequestOptions } from '../protocol/contract.ts';
 import { planReadRepair } from '../quorum/read-repair.ts';
@@ -70,7 +78,12 @@ function askReplica(coordination: GetCoordination, index: number, onReply: Reply
   const { kernel, plan } = coordination;
   const id = kernel.listen(onReply);
   coordination.requestIds[index] = id;
-  kernel.send((plan.targets[index] as PreferenceEntry).node, { type: 'replicaGet', id, partition: plan.partition, storageKey: plan.storageKey });
+  kernel.send((plan.targets[index] as PreferenceEntry).node, {
+    type: 'replicaGet',
+    id,
+    partition: plan.partition,
+    storageKey: plan.storageKey,
+  });
 }
 
 /** A reply counts only from the target the request with that id went to. */
@@ -118,9 +131,15 @@ function decide(coordination: GetCoordination): void {
   if (coordination.state === 'waitingForReplies' && decision !== 'pending') {
     if (decision === 'succeeded') {
       const record = merged(coordination);
-      kernel.answer(coordination.origin, { ok: true, record: plan.props.resolver === 'lww' ? resolveLastWriterWins(record) : record });
+      kernel.answer(coordination.origin, {
+        ok: true,
+        record: plan.props.resolver === 'lww' ? resolveLastWriterWins(record) : record,
+      });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('read', tally.counts(), plan, 'impossible') });
+      kernel.answer(coordination.origin, {
+        ok: false,
+        error: quorumNotMet('read', tally.counts(), plan, 'impossible'),
+      });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -153,10 +172,20 @@ function repairStaleReplicas(coordination: GetCoordination, reconciled: Versione
   let encoded: Uint8Array | undefined;
   for (const node of repair.stale) {
     if (node === kernel.self) {
-      kernel.store({ type: 'storeMerge', partition: plan.partition, storageKey: plan.storageKey, record: reconciled, durable }, () => undefined);
+      kernel.store(
+        { type: 'storeMerge', partition: plan.partition, storageKey: plan.storageKey, record: reconciled, durable },
+        () => undefined,
+      );
     } else {
       encoded ??= encodeRecord(reconciled);
-      kernel.send(node, { type: 'replicaPut', id: 0, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable });
+      kernel.send(node, {
+        type: 'replicaPut',
+        id: 0,
+        partition: plan.partition,
+        storageKey: plan.storageKey,
+        record: encoded,
+        durable,
+      });
     }
   }
   if (repair.reap) scheduleReap(kernel, plan, reconciled);

@@ -14,7 +14,14 @@
 // NodeCore.handoffStatus() (HandoffStatus below).
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
-import { completeTransition, memberOf, transfersOf, type ClusterView, type Transfer, type ViewGossip } from '../cluster-view/index.ts';
+import {
+  completeTransition,
+  memberOf,
+  transfersOf,
+  type ClusterView,
+  type Transfer,
+  type ViewGossip,
+} from '../cluster-view/index.ts';
 import type { HandoffMessage, HandoffRecord, Message } from '../protocol/messages.ts';
 import { placementInput } from '../protocol/storage-key.ts';
 import { partitionOf, primaryNodes } from '../ring/index.ts';
@@ -145,7 +152,9 @@ export class Handoff {
     private readonly admission: BackgroundAdmission,
     progress: readonly HandoffProgress[],
   ) {
-    this.saved = new Map(progress.map((entry) => [progressKey(entry.viewVersion, entry.partition, entry.target), entry]));
+    this.saved = new Map(
+      progress.map((entry) => [progressKey(entry.viewVersion, entry.partition, entry.target), entry]),
+    );
     this.seenView = gossip.view;
   }
 
@@ -159,7 +168,8 @@ export class Handoff {
       return;
     }
     this.broadcastDone(transition);
-    if (transition.knownDone.size < transition.transfers.length && this.memberPast(transition)) return this.onTransitionOver(transition);
+    if (transition.knownDone.size < transition.transfers.length && this.memberPast(transition))
+      return this.onTransitionOver(transition);
     if (!transition.started && !this.openGate(transition)) return;
     this.startTransfers(transition);
     this.checkCompletion(transition);
@@ -172,28 +182,67 @@ export class Handoff {
     this.seenView = view;
     const transition = this.transition;
     if (transition !== undefined && transition.view.version < view.version) this.end(transition, view);
-    else if (transition === undefined && previous.pending !== undefined && previous.version < view.version) this.planDrop(previous, view);
+    else if (transition === undefined && previous.pending !== undefined && previous.version < view.version)
+      this.planDrop(previous, view);
     if (view.pending !== undefined && this.transition === undefined) this.begin(view);
   }
 
   private begin(view: ClusterView): void {
     const self = this.kernel.self;
     const transfers = transfersOf(view);
-    const transition: Transition = { view, transfers, outgoing: [], incoming: new Map(), knownDone: new Set(), streamedTo: new Map(), gateSinceMs: undefined, started: false, nextBroadcastMs: this.kernel.nowMs, leaveAtMs: undefined, left: false };
+    const transition: Transition = {
+      view,
+      transfers,
+      outgoing: [],
+      incoming: new Map(),
+      knownDone: new Set(),
+      streamedTo: new Map(),
+      gateSinceMs: undefined,
+      started: false,
+      nextBroadcastMs: this.kernel.nowMs,
+      leaveAtMs: undefined,
+      left: false,
+    };
     transfers.forEach((transfer, index) => {
       if (transfer.source === self) {
         const saved = this.saved.get(progressKey(view.version, transfer.partition, transfer.target));
-        const outgoing: Outgoing = { transfer, index, counters: emptyCounters(), lastKey: saved?.lastKey, done: saved?.done === true, running: false, scanId: 0, batch: undefined };
+        const outgoing: Outgoing = {
+          transfer,
+          index,
+          counters: emptyCounters(),
+          lastKey: saved?.lastKey,
+          done: saved?.done === true,
+          running: false,
+          scanId: 0,
+          batch: undefined,
+        };
         transition.outgoing.push(outgoing);
         if (outgoing.done) transition.knownDone.add(index);
         const targets = transition.streamedTo.get(transfer.partition);
         if (targets === undefined) transition.streamedTo.set(transfer.partition, [transfer.target]);
         else targets.push(transfer.target);
       }
-      if (transfer.target === self) transition.incoming.set(incomingKey(transfer.partition, transfer.source), { transfer, index, counters: emptyCounters(), done: false, merging: false });
+      if (transfer.target === self)
+        transition.incoming.set(incomingKey(transfer.partition, transfer.source), {
+          transfer,
+          index,
+          counters: emptyCounters(),
+          done: false,
+          merging: false,
+        });
     });
     this.transition = transition;
-    this.kernel.emit({ type: 'log', level: 'info', message: 'a membership transition began: handing partitions off', fields: { version: view.version, transfers: transfers.length, outgoing: transition.outgoing.length, incoming: transition.incoming.size } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'a membership transition began: handing partitions off',
+      fields: {
+        version: view.version,
+        transfers: transfers.length,
+        outgoing: transition.outgoing.length,
+        incoming: transition.incoming.size,
+      },
+    });
   }
 
   /** The transition's view was replaced by a newer one: stop its streams, forget its progress, plan the drop. */
@@ -239,7 +288,9 @@ export class Handoff {
    */
   private memberPast(transition: Transition): boolean {
     const heard = this.gossip.peerSummaries();
-    return transition.view.members.some((member) => member.id !== this.kernel.self && (heard.get(member.id)?.version ?? 0) > transition.view.version);
+    return transition.view.members.some(
+      (member) => member.id !== this.kernel.self && (heard.get(member.id)?.version ?? 0) > transition.view.version,
+    );
   }
 
   /**
@@ -250,7 +301,15 @@ export class Handoff {
    * down do not hold it up; once the others completed, they stop talking to it and are held down.
    */
   private staying(transition: Transition): NodeId[] {
-    return transition.view.members.filter((member) => member.id !== this.kernel.self && member.state !== 'removed' && member.state !== 'leaving' && this.kernel.isAlive(member.id)).map((member) => member.id);
+    return transition.view.members
+      .filter(
+        (member) =>
+          member.id !== this.kernel.self &&
+          member.state !== 'removed' &&
+          member.state !== 'leaving' &&
+          this.kernel.isAlive(member.id),
+      )
+      .map((member) => member.id);
   }
 
   /**
@@ -278,7 +337,12 @@ export class Handoff {
   hintRelay(target: NodeId): NodeId | undefined {
     const transition = this.transition;
     if (transition === undefined || !transition.left || this.kernel.isAlive(target)) return undefined;
-    if (!transition.view.members.some((member) => member.id === target && member.state !== 'leaving' && member.state !== 'removed')) return undefined;
+    if (
+      !transition.view.members.some(
+        (member) => member.id === target && member.state !== 'leaving' && member.state !== 'removed',
+      )
+    )
+      return undefined;
     // staying() holds only members held up, so never the target, which is held down.
     return this.staying(transition).sort()[0];
   }
@@ -296,7 +360,12 @@ export class Handoff {
     transition.gateSinceMs ??= nowMs;
     if (nowMs < transition.gateSinceMs + this.kernel.settings.requestTimeoutMs) return false;
     transition.started = true;
-    this.kernel.emit({ type: 'log', level: 'info', message: 'every member is at the transition view: streaming starts', fields: { version: transition.view.version } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'every member is at the transition view: streaming starts',
+      fields: { version: transition.view.version },
+    });
     return true;
   }
 
@@ -333,7 +402,13 @@ export class Handoff {
     outgoing.scanId = scanId;
     this.scans.set(scanId, outgoing);
     // One more than a batch, to know whether more follow, and one for the acknowledged key itself (the scan's start is inclusive).
-    this.kernel.emit({ type: 'storeScan', scanId, partition: outgoing.transfer.partition, start: outgoing.lastKey, limit: this.kernel.settings.handoffBatchKeysMax + 2 });
+    this.kernel.emit({
+      type: 'storeScan',
+      scanId,
+      partition: outgoing.transfer.partition,
+      start: outgoing.lastKey,
+      limit: this.kernel.settings.handoffBatchKeysMax + 2,
+    });
   }
 
   /** A scan slice answered; false when the scan is not one of the handoff's. */
@@ -343,7 +418,12 @@ export class Handoff {
     this.scans.delete(scanId);
     outgoing.scanId = 0;
     if (!ok) {
-      this.kernel.emit({ type: 'log', level: 'error', message: 'handoff could not scan a partition; it tries again next tick', fields: { partition: outgoing.transfer.partition } });
+      this.kernel.emit({
+        type: 'log',
+        level: 'error',
+        message: 'handoff could not scan a partition; it tries again next tick',
+        fields: { partition: outgoing.transfer.partition },
+      });
       return true;
     }
     this.sendBatch(outgoing, entries);
@@ -354,7 +434,10 @@ export class Handoff {
     const { kernel } = this;
     const settings = kernel.settings;
     const limit = settings.handoffBatchKeysMax + 2;
-    const skip = outgoing.lastKey !== undefined && scanned[0] !== undefined && sameBytes(scanned[0].storageKey, outgoing.lastKey) ? 1 : 0;
+    const skip =
+      outgoing.lastKey !== undefined && scanned[0] !== undefined && sameBytes(scanned[0].storageKey, outgoing.lastKey)
+        ? 1
+        : 0;
     const records: HandoffRecord[] = [];
     let bytes = 0;
     for (let index = skip; index < scanned.length && records.length < settings.handoffBatchKeysMax; index++) {
@@ -367,7 +450,14 @@ export class Handoff {
     const final = scanned.length < limit && skip + records.length === scanned.length;
     const transition = this.transition as Transition;
     const id = kernel.listen((from, message) => this.onAck(outgoing, from, message));
-    const message = { type: 'handoffBatch', id, viewVersion: transition.view.version, partition: outgoing.transfer.partition, records, final } as const;
+    const message = {
+      type: 'handoffBatch',
+      id,
+      viewVersion: transition.view.version,
+      partition: outgoing.transfer.partition,
+      records,
+      final,
+    } as const;
     const lastKey = records.length === 0 ? outgoing.lastKey : (records[records.length - 1] as HandoffRecord).storageKey;
     outgoing.batch = { id, message, lastKey, bytes, attempts: 0, timer: 0 };
     this.transmit(outgoing, outgoing.batch);
@@ -377,7 +467,10 @@ export class Handoff {
     const { kernel } = this;
     this.admission.spend(batch.bytes, kernel.nowMs);
     kernel.send(outgoing.transfer.target, batch.message);
-    const delayMs = Math.min(kernel.settings.handoffRetryDelayMsMax, kernel.settings.requestTimeoutMs * 2 ** Math.min(batch.attempts, 16));
+    const delayMs = Math.min(
+      kernel.settings.handoffRetryDelayMsMax,
+      kernel.settings.requestTimeoutMs * 2 ** Math.min(batch.attempts, 16),
+    );
     batch.timer = kernel.setTimer(delayMs, () => this.onBatchTimeout(outgoing, batch));
   }
 
@@ -390,7 +483,13 @@ export class Handoff {
 
   private onAck(outgoing: Outgoing, from: NodeId, message: Message): void {
     const batch = outgoing.batch;
-    if (message.type !== 'handoffAck' || batch === undefined || message.id !== batch.id || from !== outgoing.transfer.target) return;
+    if (
+      message.type !== 'handoffAck' ||
+      batch === undefined ||
+      message.id !== batch.id ||
+      from !== outgoing.transfer.target
+    )
+      return;
     if (!message.ok) return; // the timer sends it again later
     const current = this.transition as Transition;
     if (message.viewVersion > current.view.version) return this.onTransitionOver(current);
@@ -409,7 +508,13 @@ export class Handoff {
       transition.nextBroadcastMs = kernel.nowMs;
       this.stop(outgoing);
     }
-    const progress: HandoffProgress = { viewVersion: transition.view.version, partition: outgoing.transfer.partition, target: outgoing.transfer.target, done: outgoing.done, ...(outgoing.lastKey === undefined ? {} : { lastKey: outgoing.lastKey }) };
+    const progress: HandoffProgress = {
+      viewVersion: transition.view.version,
+      partition: outgoing.transfer.partition,
+      target: outgoing.transfer.target,
+      done: outgoing.done,
+      ...(outgoing.lastKey === undefined ? {} : { lastKey: outgoing.lastKey }),
+    };
     kernel.emit({ type: 'handoffProgressSave', progress });
     if (!outgoing.done && this.admission.mayRun(kernel.nowMs)) this.scan(outgoing);
     else if (outgoing.done) this.checkCompletion(transition);
@@ -425,7 +530,12 @@ export class Handoff {
       outgoing.done = true;
     }
     transition.transfers.forEach((_, index) => transition.knownDone.add(index));
-    this.kernel.emit({ type: 'log', level: 'info', message: 'a target holds a later view: the transition completed', fields: { version: transition.view.version } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'a target holds a later view: the transition completed',
+      fields: { version: transition.view.version },
+    });
     this.checkCompletion(transition);
   }
 
@@ -438,7 +548,12 @@ export class Handoff {
   }
 
   private refuse(from: NodeId, reason: string, fields: Readonly<Record<string, unknown>> = {}): void {
-    this.kernel.emit({ type: 'log', level: 'warn', message: `refused a handoff batch: ${reason}`, fields: { from, ...fields } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'warn',
+      message: `refused a handoff batch: ${reason}`,
+      fields: { from, ...fields },
+    });
   }
 
   private onBatch(from: NodeId, message: Extract<HandoffMessage, { type: 'handoffBatch' }>): void {
@@ -447,13 +562,28 @@ export class Handoff {
       // A view past that version means the transition completed (only completion follows one):
       // say so, with this node's version, to a source that missed the end (it restarted), merging nothing.
       const version = this.gossip.view.version;
-      if (message.viewVersion < version) this.kernel.send(from, { type: 'handoffAck', id: message.id, viewVersion: version, partition: message.partition, ok: true });
+      if (message.viewVersion < version)
+        this.kernel.send(from, {
+          type: 'handoffAck',
+          id: message.id,
+          viewVersion: version,
+          partition: message.partition,
+          ok: true,
+        });
       return this.refuse(from, 'not for the transition this node holds', { viewVersion: message.viewVersion });
     }
     const incoming = transition.incoming.get(incomingKey(message.partition, from));
     if (incoming === undefined) {
-      const receiving = [...transition.incoming.values()].some((candidate) => candidate.transfer.partition === message.partition);
-      return this.refuse(from, receiving ? 'the sender is not the source of this transfer' : 'this node is not becoming a primary of the partition', { partition: message.partition });
+      const receiving = [...transition.incoming.values()].some(
+        (candidate) => candidate.transfer.partition === message.partition,
+      );
+      return this.refuse(
+        from,
+        receiving
+          ? 'the sender is not the source of this transfer'
+          : 'this node is not becoming a primary of the partition',
+        { partition: message.partition },
+      );
     }
     if (incoming.merging) return;
     const records = this.decodeBatch(from, message);
@@ -463,21 +593,40 @@ export class Handoff {
     let allOk = true;
     const finish = (): void => {
       incoming.merging = false;
-      this.kernel.send(from, { type: 'handoffAck', id: message.id, viewVersion: message.viewVersion, partition: message.partition, ok: allOk });
+      this.kernel.send(from, {
+        type: 'handoffAck',
+        id: message.id,
+        viewVersion: message.viewVersion,
+        partition: message.partition,
+        ok: allOk,
+      });
       if (allOk) this.countIncoming(transition, incoming, message);
     };
     if (waiting === 0) return finish();
     records.forEach((record, index) => {
       const entry = message.records[index] as HandoffRecord;
-      this.kernel.store({ type: 'storeMerge', partition: message.partition, storageKey: entry.storageKey, record, durable: true, encoded: entry.record }, (result) => {
-        if (!result.ok) allOk = false;
-        if (--waiting === 0) finish();
-      });
+      this.kernel.store(
+        {
+          type: 'storeMerge',
+          partition: message.partition,
+          storageKey: entry.storageKey,
+          record,
+          durable: true,
+          encoded: entry.record,
+        },
+        (result) => {
+          if (!result.ok) allOk = false;
+          if (--waiting === 0) finish();
+        },
+      );
     });
   }
 
   /** Every record decoded and placed in the batch's partition, or undefined (logged) when one is not. */
-  private decodeBatch(from: NodeId, message: Extract<HandoffMessage, { type: 'handoffBatch' }>): VersionedRecord[] | undefined {
+  private decodeBatch(
+    from: NodeId,
+    message: Extract<HandoffMessage, { type: 'handoffBatch' }>,
+  ): VersionedRecord[] | undefined {
     const { kernel } = this;
     const records: VersionedRecord[] = [];
     for (const entry of message.records) {
@@ -496,7 +645,11 @@ export class Handoff {
     return records;
   }
 
-  private countIncoming(transition: Transition, incoming: Incoming, message: Extract<HandoffMessage, { type: 'handoffBatch' }>): void {
+  private countIncoming(
+    transition: Transition,
+    incoming: Incoming,
+    message: Extract<HandoffMessage, { type: 'handoffBatch' }>,
+  ): void {
     incoming.counters.batches += 1;
     incoming.counters.keys += message.records.length;
     for (const entry of message.records) incoming.counters.bytes += entry.storageKey.length + entry.record.length;
@@ -514,7 +667,8 @@ export class Handoff {
     if (transition === undefined || transition.view.version !== message.viewVersion) return;
     for (const index of message.transfers) {
       const transfer = transition.transfers[index];
-      if (transfer !== undefined && (transfer.source === from || transfer.target === from)) transition.knownDone.add(index);
+      if (transfer !== undefined && (transfer.source === from || transfer.target === from))
+        transition.knownDone.add(index);
     }
     this.checkCompletion(transition);
   }
@@ -529,7 +683,8 @@ export class Handoff {
     for (const incoming of transition.incoming.values()) if (incoming.done) mine.push(incoming.index);
     if (mine.length === 0) return;
     const message = { type: 'handoffDone', viewVersion: transition.view.version, transfers: mine } as const;
-    for (const member of transition.view.members) if (member.id !== kernel.self && member.state !== 'removed') kernel.send(member.id, message);
+    for (const member of transition.view.members)
+      if (member.id !== kernel.self && member.state !== 'removed') kernel.send(member.id, message);
   }
 
   private checkCompletion(transition: Transition): void {
@@ -543,9 +698,18 @@ export class Handoff {
     // A leaving node: at least one more round of broadcasts, then it goes once the others completed.
     transition.leaveAtMs ??= this.kernel.nowMs + this.kernel.settings.viewGossipIntervalMs;
     transition.nextBroadcastMs = Math.min(transition.nextBroadcastMs, this.kernel.nowMs);
-    if (this.kernel.nowMs < transition.leaveAtMs || !this.staying(transition).every((member) => this.heardPast(transition, member))) return;
+    if (
+      this.kernel.nowMs < transition.leaveAtMs ||
+      !this.staying(transition).every((member) => this.heardPast(transition, member))
+    )
+      return;
     transition.left = true;
-    this.kernel.emit({ type: 'log', level: 'info', message: 'this node left the cluster: its partitions are handed off', fields: { version: completed.version } });
+    this.kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'this node left the cluster: its partitions are handed off',
+      fields: { version: completed.version },
+    });
     this.kernel.emit({ type: 'leftCluster', viewVersion: completed.version });
   }
 
@@ -561,12 +725,27 @@ export class Handoff {
     const partitions: number[] = [];
     for (let partition = 0; partition < after.partitionCount; partition++) {
       const index = asPartitionIndex(partition);
-      if (primaryNodes(before.ring, index, beforeN).includes(self) && !primaryNodes(after.ring, index, afterN).includes(self)) partitions.push(partition);
+      if (
+        primaryNodes(before.ring, index, beforeN).includes(self) &&
+        !primaryNodes(after.ring, index, afterN).includes(self)
+      )
+        partitions.push(partition);
     }
     const pendingAfter = after.pending;
     // A newer transition already under way may move partitions back: keep what it will need.
-    const kept = pendingAfter === undefined ? partitions : partitions.filter((partition) => !primaryNodes(pendingAfter.ring, asPartitionIndex(partition), Math.min(n, pendingAfter.ring.members.length)).includes(self));
-    this.drop = kept.length === 0 ? undefined : { viewVersion: after.version, partitions: kept, gateSinceMs: undefined };
+    const kept =
+      pendingAfter === undefined
+        ? partitions
+        : partitions.filter(
+            (partition) =>
+              !primaryNodes(
+                pendingAfter.ring,
+                asPartitionIndex(partition),
+                Math.min(n, pendingAfter.ring.members.length),
+              ).includes(self),
+          );
+    this.drop =
+      kept.length === 0 ? undefined : { viewVersion: after.version, partitions: kept, gateSinceMs: undefined };
   }
 
   /** Once every member held up is at the final view (plus a request timeout), no stale coordinator reads the old copies: drop them. */
@@ -581,7 +760,12 @@ export class Handoff {
     this.drop = undefined;
     for (const partition of drop.partitions) kernel.emit({ type: 'storeDropPartition', partition });
     this.onDropped?.(drop.partitions);
-    kernel.emit({ type: 'log', level: 'info', message: 'dropped the partitions this node no longer replicates', fields: { version: drop.viewVersion, partitions: drop.partitions.length } });
+    kernel.emit({
+      type: 'log',
+      level: 'info',
+      message: 'dropped the partitions this node no longer replicates',
+      fields: { version: drop.viewVersion, partitions: drop.partitions.length },
+    });
   }
 
   /** Told of partitions dropped (the node core drops their Merkle trees). */
@@ -593,15 +777,23 @@ export class Handoff {
     const transition = this.transition;
     const transfers: TransferStatus[] = [];
     const totals = emptyCounters();
-    const add = (partition: number, peer: NodeId, direction: TransferStatus['direction'], counters: Counters, done: boolean): void => {
+    const add = (
+      partition: number,
+      peer: NodeId,
+      direction: TransferStatus['direction'],
+      counters: Counters,
+      done: boolean,
+    ): void => {
       transfers.push({ partition, peer, direction, ...counters, done });
       totals.batches += counters.batches;
       totals.keys += counters.keys;
       totals.bytes += counters.bytes;
     };
     if (transition !== undefined) {
-      for (const outgoing of transition.outgoing) add(outgoing.transfer.partition, outgoing.transfer.target, 'outgoing', outgoing.counters, outgoing.done);
-      for (const incoming of transition.incoming.values()) add(incoming.transfer.partition, incoming.transfer.source, 'incoming', incoming.counters, incoming.done);
+      for (const outgoing of transition.outgoing)
+        add(outgoing.transfer.partition, outgoing.transfer.target, 'outgoing', outgoing.counters, outgoing.done);
+      for (const incoming of transition.incoming.values())
+        add(incoming.transfer.partition, incoming.transfer.source, 'incoming', incoming.counters, incoming.done);
     }
     return {
       viewVersion: transition?.view.version,

@@ -52,8 +52,25 @@ export class HintDelivery {
       kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
         to,
-        (id): Message => (relay === undefined ? { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true } : { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true, hintFor: target }),
-        (from, message) => this.onAcknowledged(target, from, message.type === 'replicaPutAck' && message.ok, message.type === 'replicaPutAck' ? message.id : -1),
+        (id): Message =>
+          relay === undefined
+            ? { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true }
+            : {
+                type: 'replicaPut',
+                id,
+                partition: hint.partition,
+                storageKey: hint.storageKey,
+                record,
+                durable: true,
+                hintFor: target,
+              },
+        (from, message) =>
+          this.onAcknowledged(
+            target,
+            from,
+            message.type === 'replicaPutAck' && message.ok,
+            message.type === 'replicaPutAck' ? message.id : -1,
+          ),
       );
       pending.set(id, { hintId: hint.id, to });
     }
@@ -70,7 +87,9 @@ export class HintDelivery {
   private primaryInstead(hint: LoadedHint): NodeId | undefined {
     const { kernel } = this;
     const n = Math.min(kernel.props.largestN(), kernel.ring.members.length);
-    return primaryNodes(kernel.ring, asPartitionIndex(hint.partition), n).find((node) => node !== kernel.self && kernel.isAlive(node));
+    return primaryNodes(kernel.ring, asPartitionIndex(hint.partition), n).find(
+      (node) => node !== kernel.self && kernel.isAlive(node),
+    );
   }
 
   private onAcknowledged(target: NodeId, from: NodeId, ok: boolean, id: number): void {

@@ -21,7 +21,9 @@ import { RecentForwards } from './recent-forwards.ts';
 import { defaultRequestLimits, type RequestLimits } from '../base/limits.ts';
 
 /** Where the answer to a coordination goes: a local client, or the peer that forwarded it. */
-export type Origin = { readonly kind: 'client'; readonly requestId: number } | { readonly kind: 'forward'; readonly from: NodeId; readonly id: number };
+export type Origin =
+  | { readonly kind: 'client'; readonly requestId: number }
+  | { readonly kind: 'forward'; readonly from: NodeId; readonly id: number };
 
 export type ReplyHandler = (from: NodeId, message: Message) => void;
 
@@ -55,7 +57,8 @@ export class NodeKernel {
   /** Steps down this replica's store took when asked (reaping.ts): tombstones reaped, context-only records removed. */
   readonly reapCounts = { tombstonesReaped: 0, contextsRemoved: 0 };
   /** Told of every record a write left on this replica (mint, merge, reap: client writes, replication, hints, read repair, anti-entropy, reaping). */
-  onStored: ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
+  onStored:
+    ((partition: number, storageKey: Uint8Array, result: Extract<StoreResult, { ok: true }>) => void) | undefined;
   /** Whether this node is leaving and streaming its partitions away (handoff.ts handsOff). */
   handsOff: (() => boolean) | undefined;
   /** Where a node that has left sends a hint for a member it holds down (handoff.ts hintRelay). */
@@ -77,7 +80,12 @@ export class NodeKernel {
   ) {
     assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');
     this.lastId = idBase;
-    this.background = new BackgroundAdmission({ bytesPerSecondMax: settings.backgroundBytesPerSecondMax, transfersMax: settings.backgroundTransfersMax, latencyFactor: settings.backgroundLatencyFactor, latencyFloorMs: settings.backgroundLatencyFloorMs });
+    this.background = new BackgroundAdmission({
+      bytesPerSecondMax: settings.backgroundBytesPerSecondMax,
+      transfersMax: settings.backgroundTransfersMax,
+      latencyFactor: settings.backgroundLatencyFactor,
+      latencyFloorMs: settings.backgroundLatencyFloorMs,
+    });
   }
 
   nextId(): number {
@@ -86,7 +94,11 @@ export class NodeKernel {
   }
 
   emit(effect: Effect): void {
-    if ((effect.type === 'storeUpdate' || effect.type === 'storeMerge' || effect.type === 'storeReap') && this.onStored !== undefined) this.writeTargets.add(effect.token, effect);
+    if (
+      (effect.type === 'storeUpdate' || effect.type === 'storeMerge' || effect.type === 'storeReap') &&
+      this.onStored !== undefined
+    )
+      this.writeTargets.add(effect.token, effect);
     this.effects.push(effect);
   }
 
@@ -158,7 +170,13 @@ export class NodeKernel {
     this.timerWaiters.take(timerId)?.();
   }
 
-  store(effect: DistributiveOmit<Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>, 'token'>, callback: (result: StoreResult) => void): void {
+  store(
+    effect: DistributiveOmit<
+      Extract<TokenEffect, { type: 'storeRead' | 'storeUpdate' | 'storeMerge' | 'storeReap' }>,
+      'token'
+    >,
+    callback: (result: StoreResult) => void,
+  ): void {
     this.emit({ ...effect, token: this.storeToken(callback) } as Effect);
   }
 
@@ -166,7 +184,10 @@ export class NodeKernel {
    * Registers `callback` for a store answer and returns the token the store effect must carry;
    * `onMinted`, for a storeUpdate, hears of the minted version before it is durable (storeMinted).
    */
-  storeToken(callback: (result: StoreResult) => void, onMinted?: (record: VersionedRecord, encoded: Uint8Array) => void): number {
+  storeToken(
+    callback: (result: StoreResult) => void,
+    onMinted?: (record: VersionedRecord, encoded: Uint8Array) => void,
+  ): number {
     const token = this.nextId();
     this.storeWaiters.add(token, callback);
     if (onMinted !== undefined) this.mintedWaiters.add(token, onMinted);
@@ -197,7 +218,11 @@ export class NodeKernel {
   /** Moves the clock past every version of a record this node has seen, so its later writes order after them. */
   observe(record: VersionedRecord): void {
     const siblings = record.siblings;
-    for (let index = 0; index < siblings.length; index++) this.lastTimestamp = observeTimestamp(this.lastTimestamp, (siblings[index] as (typeof siblings)[number]).stored.timestamp);
+    for (let index = 0; index < siblings.length; index++)
+      this.lastTimestamp = observeTimestamp(
+        this.lastTimestamp,
+        (siblings[index] as (typeof siblings)[number]).stored.timestamp,
+      );
   }
 
   addHint(effect: Omit<Extract<Effect, { type: 'hintAdd' }>, 'token' | 'type'>, callback: (ok: boolean) => void): void {

@@ -107,17 +107,41 @@ export class NodeCore {
     const idBase = options.idBase ?? 0;
     this.swim = this.createSwim(options, settings, idBase);
     this.watchedRing = options.ring;
-    const propsLimits = { entriesCountMax: settings.bucketPropsCountMax * options.ring.members.length, deletedCountMax: settings.bucketPropsCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
-    this.kernel = new NodeKernel(options.self, options.actor, options.ring, options.md5, settings, new BucketPropsTable(settings.defaultProps, propsLimits, options.props), new FailureDetector(settings.downBackoffMs, this.swim), idBase, options.requestLimits);
+    const propsLimits = {
+      entriesCountMax: settings.bucketPropsCountMax * options.ring.members.length,
+      deletedCountMax: settings.bucketPropsCountMax,
+      deletedRetentionMs: settings.propsDeletedRetentionMs,
+    };
+    this.kernel = new NodeKernel(
+      options.self,
+      options.actor,
+      options.ring,
+      options.md5,
+      settings,
+      new BucketPropsTable(settings.defaultProps, propsLimits, options.props),
+      new FailureDetector(settings.downBackoffMs, this.swim),
+      idBase,
+      options.requestLimits,
+    );
     this.hints = new HintDelivery(this.kernel);
     this.propsGossip = new PropsGossip(this.kernel);
-    const usersLimits = { entriesCountMax: settings.usersCountMax * options.ring.members.length, deletedCountMax: settings.usersCountMax, deletedRetentionMs: settings.propsDeletedRetentionMs };
+    const usersLimits = {
+      entriesCountMax: settings.usersCountMax * options.ring.members.length,
+      deletedCountMax: settings.usersCountMax,
+      deletedRetentionMs: settings.propsDeletedRetentionMs,
+    };
     this.usersGossip = new UsersGossip(this.kernel, new UsersTable(usersLimits, options.users));
     this.antiEntropy = new AntiEntropy(this.kernel);
     this.catchUp = new CatchUp(this.kernel, this.antiEntropy);
-    this.viewGossip = options.view === undefined ? undefined : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
+    this.viewGossip =
+      options.view === undefined
+        ? undefined
+        : this.createViewGossip(options.view, options.seeds ?? [], options.idBase ?? 0);
     this.kernel.pending = options.view?.pending;
-    this.handoff = this.viewGossip === undefined ? undefined : new Handoff(this.kernel, this.viewGossip, this.kernel.background, options.handoffProgress ?? []);
+    this.handoff =
+      this.viewGossip === undefined
+        ? undefined
+        : new Handoff(this.kernel, this.viewGossip, this.kernel.background, options.handoffProgress ?? []);
     if (this.handoff !== undefined) {
       const handoff = this.handoff;
       handoff.onDropped = (partitions) => this.antiEntropy.trees.release(partitions);
@@ -163,8 +187,16 @@ export class NodeCore {
    */
   private viewRefusalError(): { code: string; message: string } | undefined {
     const refusal = this.viewGossip?.refusal;
-    if (refusal !== undefined) return { code: 'EVERWRITE_VIEW_CONFLICT', message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})` };
-    if (this.handoff?.handsOff() === true) return { code: 'EVERWRITE_UNAVAILABLE', message: 'this node is leaving the cluster and handing its partitions off: send requests to another member' };
+    if (refusal !== undefined)
+      return {
+        code: 'EVERWRITE_VIEW_CONFLICT',
+        message: `this node refuses to serve: its cluster view conflicts with its peers' (${refusal.reason})`,
+      };
+    if (this.handoff?.handsOff() === true)
+      return {
+        code: 'EVERWRITE_UNAVAILABLE',
+        message: 'this node is leaving the cluster and handing its partitions off: send requests to another member',
+      };
     return undefined;
   }
 
@@ -175,7 +207,17 @@ export class NodeCore {
 
   /** The handoff's progress: per transfer this node takes part in, batches, keys and bytes done (decision 0017). */
   handoffStatus(): HandoffStatus {
-    return this.handoff?.status() ?? { viewVersion: undefined, started: false, transfersTotal: 0, transfersKnownDone: 0, transfers: [], totals: { batches: 0, keys: 0, bytes: 0 }, partitionsToDrop: 0 };
+    return (
+      this.handoff?.status() ?? {
+        viewVersion: undefined,
+        started: false,
+        transfersTotal: 0,
+        transfersKnownDone: 0,
+        transfers: [],
+        totals: { batches: 0, keys: 0, bytes: 0 },
+        partitionsToDrop: 0,
+      }
+    );
   }
 
   /** The background admission controller: foreground p99 against its baseline, the byte budget now, transfer slots (background-admission.ts). */
@@ -189,13 +231,26 @@ export class NodeCore {
   }
 
   private createSwim(options: NodeCoreOptions, settings: NodeCoreSettings, idBase: number): Swim {
-    const swimSettings = { probeIntervalMs: settings.livenessProbeIntervalMs, probeTimeoutMs: settings.livenessProbeTimeoutMs, indirectProbeCount: settings.livenessIndirectProbeCount, suspicionTimeoutMs: settings.livenessSuspicionTimeoutMs };
+    const swimSettings = {
+      probeIntervalMs: settings.livenessProbeIntervalMs,
+      probeTimeoutMs: settings.livenessProbeTimeoutMs,
+      indirectProbeCount: settings.livenessIndirectProbeCount,
+      suspicionTimeoutMs: settings.livenessSuspicionTimeoutMs,
+    };
     const output = {
       send: (to: NodeId, message: Message) => this.kernel.send(to, message),
-      log: (level: 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>) => this.kernel.emit({ type: 'log', level, message, fields }),
+      log: (level: 'info' | 'warn', message: string, fields: Readonly<Record<string, unknown>>) =>
+        this.kernel.emit({ type: 'log', level, message, fields }),
     };
     const members = livenessMembers(options.view, options.ring);
-    return new Swim(options.self, members, swimSettings, new Prng(options.livenessSeed ?? seedOf(options.self, idBase)), output, idBase);
+    return new Swim(
+      options.self,
+      members,
+      swimSettings,
+      new Prng(options.livenessSeed ?? seedOf(options.self, idBase)),
+      output,
+      idBase,
+    );
   }
 
   get self(): NodeId {
@@ -293,7 +348,12 @@ export class NodeCore {
         return;
       case 'clientSetProps':
         if (this.refusedByView(event.requestId)) return;
-        this.propsGossip.onClientChange(event.requestId, event.bucket, { kind: 'set', patch: event.patch }, event.realtimeMs ?? 0);
+        this.propsGossip.onClientChange(
+          event.requestId,
+          event.bucket,
+          { kind: 'set', patch: event.patch },
+          event.realtimeMs ?? 0,
+        );
         return;
       case 'clientDeleteProps':
         if (this.refusedByView(event.requestId)) return;
@@ -352,13 +412,28 @@ export class NodeCore {
       return;
     }
     if (kernel.inFlightCoordinations >= kernel.settings.inFlightCoordinationsMax) {
-      kernel.answer(origin, { ok: false, error: { code: 'EVERWRITE_OVERLOADED', message: `${kernel.inFlightCoordinations} requests in flight; try again` } });
+      kernel.answer(origin, {
+        ok: false,
+        error: {
+          code: 'EVERWRITE_OVERLOADED',
+          message: `${kernel.inFlightCoordinations} requests in flight; try again`,
+        },
+      });
       return;
     }
     if (event.type === 'clientGet') {
       routeClientRequest(kernel, { kind: 'get', origin, bucket: event.bucket, key: event.key, options: event.options });
     } else {
-      routeClientRequest(kernel, { kind: 'put', origin, bucket: event.bucket, key: event.key, context: event.context, write: event.write, realtimeMs: event.realtimeMs, options: event.options });
+      routeClientRequest(kernel, {
+        kind: 'put',
+        origin,
+        bucket: event.bucket,
+        key: event.key,
+        context: event.context,
+        write: event.write,
+        realtimeMs: event.realtimeMs,
+        options: event.options,
+      });
     }
   }
 

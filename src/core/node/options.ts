@@ -5,7 +5,6 @@ import type { NodeId } from '../base/ids.ts';
 import { defaultLimits } from '../base/limits.ts';
 import type { BucketProps } from '../protocol/contract.ts';
 
-
 export interface NodeCoreSettings {
   /** Properties of a bucket nobody has configured. Default n=3, r=2, w=2, siblings, durable. */
   readonly defaultProps: BucketProps;
@@ -185,9 +184,15 @@ export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCo
   const settings = { ...defaultNodeCoreSettings, ...partial };
   for (const [name, value] of Object.entries(settings)) {
     if (name === 'defaultProps') continue;
-    assert(typeof value === 'number' && Number.isSafeInteger(value) && value > 0, `node setting ${name} must be a positive integer`);
+    assert(
+      typeof value === 'number' && Number.isSafeInteger(value) && value > 0,
+      `node setting ${name} must be a positive integer`,
+    );
   }
-  assert(settings.livenessProbeTimeoutMs < settings.livenessProbeIntervalMs, 'node setting livenessProbeTimeoutMs must be shorter than livenessProbeIntervalMs');
+  assert(
+    settings.livenessProbeTimeoutMs < settings.livenessProbeIntervalMs,
+    'node setting livenessProbeTimeoutMs must be shorter than livenessProbeIntervalMs',
+  );
   return Object.freeze(settings);
 }
 

@@ -11,7 +11,8 @@ import type { NodeKernel } from './kernel.ts';
 import { TableSync, utf8Bytes } from './table-sync.ts';
 
 /** A client's props change: a partial update, or a delete (back to the defaults). */
-export type PropsChange = { readonly kind: 'set'; readonly patch: Readonly<Record<string, unknown>> } | { readonly kind: 'delete' };
+export type PropsChange =
+  { readonly kind: 'set'; readonly patch: Readonly<Record<string, unknown>> } | { readonly kind: 'delete' };
 
 export class PropsGossip {
   private readonly sync: TableSync<PropsEntry>;
@@ -51,9 +52,18 @@ export class PropsGossip {
     }
     const countMax = kernel.settings.bucketPropsCountMax;
     if (!props.isConfigured(bucket) && props.liveCount >= countMax) {
-      throw new EverwriteError('EVERWRITE_TOO_MANY_BUCKETS', `${props.liveCount} buckets have configured properties; the limit is ${countMax} (bucketPropsCountMax). Delete some with DELETE /buckets/{bucket}/props`, { bucketPropsCountMax: countMax });
+      throw new EverwriteError(
+        'EVERWRITE_TOO_MANY_BUCKETS',
+        `${props.liveCount} buckets have configured properties; the limit is ${countMax} (bucketPropsCountMax). Delete some with DELETE /buckets/{bucket}/props`,
+        { bucketPropsCountMax: countMax },
+      );
     }
-    return { bucket, props: applyPropsPatch(props.get(bucket), change.patch, kernel.ring.members.length), version, origin: kernel.self };
+    return {
+      bucket,
+      props: applyPropsPatch(props.get(bucket), change.patch, kernel.ring.members.length),
+      version,
+      origin: kernel.self,
+    };
   }
 
   onEntries(from: NodeId, entries: readonly PropsEntry[]): void {
@@ -71,7 +81,12 @@ export class PropsGossip {
   /** What a peer may put in the table: checked like a client's update, never trusted. */
   private isValidRemote(entry: PropsEntry): boolean {
     const kernel = this.kernel;
-    if (typeof entry.bucket !== 'string' || entry.bucket.length === 0 || utf8Bytes(entry.bucket) > defaultLimits.bucketBytesMax) return false;
+    if (
+      typeof entry.bucket !== 'string' ||
+      entry.bucket.length === 0 ||
+      utf8Bytes(entry.bucket) > defaultLimits.bucketBytesMax
+    )
+      return false;
     if (!Number.isSafeInteger(entry.version) || entry.version < 1) return false;
     if (!kernel.ring.members.some((member) => member.id === entry.origin)) return false;
     if (entry.deleted === true) return true;
@@ -92,6 +107,10 @@ export function answerClientChange(kernel: NodeKernel, requestId: number, change
   } catch (error) {
     if (!isEverwriteError(error)) throw error;
     const details = Object.keys(error.details).length === 0 ? {} : { details: error.details };
-    kernel.emit({ type: 'reply', requestId, outcome: { ok: false, error: { code: error.code, message: error.message, ...details } } });
+    kernel.emit({
+      type: 'reply',
+      requestId,
+      outcome: { ok: false, error: { code: error.code, message: error.message, ...details } },
+    });
   }
 }

@@ -7,7 +7,13 @@
 // (storeMinted), so its fsync and theirs overlap; its own acknowledgement counts when it is durable
 // (decision 0009).
 import type { NodeId } from '../base/ids.ts';
-import { contextAfterUpdate, decodeContext, encodeRecord, type VersionVector, type VersionedRecord } from '../versioning/index.ts';
+import {
+  contextAfterUpdate,
+  decodeContext,
+  encodeRecord,
+  type VersionVector,
+  type VersionedRecord,
+} from '../versioning/index.ts';
 import { primaryNodes, type PreferenceEntry } from '../ring/index.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { PutTally } from '../quorum/tally.ts';
@@ -32,7 +38,8 @@ export interface PutRequest {
 
 /** A write in flight; its states are named after what it waits for. */
 class PutCoordination extends Coordination {
-  state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' = 'waitingForLocalVersion';
+  state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' =
+    'waitingForLocalVersion';
   /** Sent to the others at storeMinted; its own acknowledgement waits for storeDone. */
   localWritePending = false;
   record: VersionedRecord | undefined = undefined;
@@ -87,7 +94,13 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   coordination.supersedesLocal = request.write.supersedeLocal === true;
   coordination.begin(() => onDeadline(coordination));
   const timestamp = kernel.stampWrite(request.realtimeMs);
-  const stored = { value: request.write.value, contentType: request.write.contentType, lastModifiedMs: request.realtimeMs, deleted: request.write.deleted, timestamp };
+  const stored = {
+    value: request.write.value,
+    contentType: request.write.contentType,
+    lastModifiedMs: request.realtimeMs,
+    deleted: request.write.deleted,
+    timestamp,
+  };
   const token = kernel.storeToken(
     (result) => onLocalVersion(coordination, result),
     (record, encoded) => onLocalMinted(coordination, record, encoded),
@@ -144,7 +157,12 @@ function onLocalWriteDone(coordination: PutCoordination, result: StoreResult): v
 }
 
 /** Sends the version to every other target; acknowledges the local one too when `acknowledgeSelf`. */
-function sendToOthers(coordination: PutCoordination, record: VersionedRecord, encoded: Uint8Array, acknowledgeSelf: boolean): void {
+function sendToOthers(
+  coordination: PutCoordination,
+  record: VersionedRecord,
+  encoded: Uint8Array,
+  acknowledgeSelf: boolean,
+): void {
   const { kernel, plan } = coordination;
   coordination.record = record;
   coordination.encoded = encoded;
@@ -156,7 +174,12 @@ function sendToOthers(coordination: PutCoordination, record: VersionedRecord, en
     if (target.node === kernel.self) {
       if (acknowledgeSelf) acknowledgeLocal(coordination, target);
     } else {
-      sendReplica(coordination, index, encoded, (onReply ??= (from, message) => onReplicaReply(coordination, from, message)));
+      sendReplica(
+        coordination,
+        index,
+        encoded,
+        (onReply ??= (from, message) => onReplicaReply(coordination, from, message)),
+      );
     }
   }
   if (kernel.pending !== undefined) sendToPendingPrimaries(coordination, encoded);
@@ -174,8 +197,16 @@ function sendToPendingPrimaries(coordination: PutCoordination, encoded: Uint8Arr
   const n = Math.min(plan.props.n, pending.ring.members.length);
   const durable = plan.props.durability === 'durable';
   for (const node of primaryNodes(pending.ring, asPartitionIndex(plan.partition), n)) {
-    if (node === kernel.self || plan.primaries.includes(node) || plan.targets.some((target) => target.node === node)) continue;
-    kernel.send(node, { type: 'replicaPut', id: 0, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable });
+    if (node === kernel.self || plan.primaries.includes(node) || plan.targets.some((target) => target.node === node))
+      continue;
+    kernel.send(node, {
+      type: 'replicaPut',
+      id: 0,
+      partition: plan.partition,
+      storageKey: plan.storageKey,
+      record: encoded,
+      durable,
+    });
   }
 }
 
@@ -193,11 +224,20 @@ function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry
     return;
   }
   const { kernel, plan } = coordination;
-  kernel.addHint({ target: standsInFor, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable: plan.props.durability === 'durable' }, (ok) => {
-    if (ok) acknowledge(coordination, target);
-    else coordination.tally.refuse(target.node);
-    decide(coordination);
-  });
+  kernel.addHint(
+    {
+      target: standsInFor,
+      partition: plan.partition,
+      storageKey: plan.storageKey,
+      encoded: coordination.encoded as Uint8Array,
+      durable: plan.props.durability === 'durable',
+    },
+    (ok) => {
+      if (ok) acknowledge(coordination, target);
+      else coordination.tally.refuse(target.node);
+      decide(coordination);
+    },
+  );
 }
 
 /** Sends the record to the target at `index`; one reply handler serves every target of the write. */
@@ -208,7 +248,18 @@ function sendReplica(coordination: PutCoordination, index: number, encoded: Uint
   const id = kernel.listen(onReply);
   coordination.requestIds[index] = id;
   const durable = plan.props.durability === 'durable';
-  const message: Message = hintFor === undefined ? { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable } : { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable, hintFor };
+  const message: Message =
+    hintFor === undefined
+      ? { type: 'replicaPut', id, partition: plan.partition, storageKey: plan.storageKey, record: encoded, durable }
+      : {
+          type: 'replicaPut',
+          id,
+          partition: plan.partition,
+          storageKey: plan.storageKey,
+          record: encoded,
+          durable,
+          hintFor,
+        };
   kernel.send(target.node, message);
 }
 
@@ -233,10 +284,15 @@ function decide(coordination: PutCoordination): void {
   if (!coordination.answered && decision !== 'pending') {
     const { kernel, plan, tally, record } = coordination;
     if (decision === 'succeeded' && record !== undefined) {
-      const context = coordination.supersedesLocal ? record.context : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
+      const context = coordination.supersedesLocal
+        ? record.context
+        : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
       kernel.answer(coordination.origin, { ok: true, record, context });
     } else {
-      kernel.answer(coordination.origin, { ok: false, error: quorumNotMet('write', tally.counts(), plan, 'impossible') });
+      kernel.answer(coordination.origin, {
+        ok: false,
+        error: quorumNotMet('write', tally.counts(), plan, 'impossible'),
+      });
     }
     coordination.state = 'waitingForStragglers';
   }
@@ -250,7 +306,8 @@ function onDeadline(coordination: PutCoordination): void {
   }
   for (const target of plan.targets) {
     // Its own write still on the disk is no sign of a dead peer.
-    if (target.node !== kernel.self && !tally.hasAcknowledged(target.node)) kernel.failureDetector.markDown(target.node, kernel.nowMs);
+    if (target.node !== kernel.self && !tally.hasAcknowledged(target.node))
+      kernel.failureDetector.markDown(target.node, kernel.nowMs);
   }
   finish(coordination);
 }
@@ -265,7 +322,16 @@ function finish(coordination: PutCoordination): void {
   const durable = plan.props.durability === 'durable';
   const finished = planWriteFinish(plan.primaries, kernel.self, coordination, record);
   for (const target of finished.hintFor) {
-    kernel.addHint({ target, partition: plan.partition, storageKey: plan.storageKey, encoded: coordination.encoded as Uint8Array, durable }, ignoreHintResult);
+    kernel.addHint(
+      {
+        target,
+        partition: plan.partition,
+        storageKey: plan.storageKey,
+        encoded: coordination.encoded as Uint8Array,
+        durable,
+      },
+      ignoreHintResult,
+    );
   }
   if (finished.reap) scheduleReap(kernel, plan, record);
 }

@@ -35,7 +35,12 @@ export function sendReap(kernel: NodeKernel, target: ReapTarget, record: Version
     if (primary === kernel.self) {
       reapHere(kernel, target.partition, target.storageKey, record);
     } else {
-      kernel.send(primary, { type: 'reap', partition: target.partition, storageKey: target.storageKey, record: encoded });
+      kernel.send(primary, {
+        type: 'reap',
+        partition: target.partition,
+        storageKey: target.storageKey,
+        record: encoded,
+      });
     }
   }
 }
@@ -51,7 +56,11 @@ function reapHere(kernel: NodeKernel, partition: number, storageKey: Uint8Array,
 }
 
 /** The key's primaries (its bucket's n, capped by the cluster size), or undefined for a malformed key. */
-export function keyPrimaries(kernel: NodeKernel, partition: number, storageKey: Uint8Array): readonly NodeId[] | undefined {
+export function keyPrimaries(
+  kernel: NodeKernel,
+  partition: number,
+  storageKey: Uint8Array,
+): readonly NodeId[] | undefined {
   let bucket: string;
   try {
     bucket = decodeStorageKey(storageKey).bucket;
@@ -74,15 +83,31 @@ export function reapDecider(primaries: readonly NodeId[]): NodeId | undefined {
 }
 
 /** Handles a peer's `reap`: a live record is never reaped, and only the key's decider may remove a context-only one. */
-export function onPeerReap(kernel: NodeKernel, from: NodeId, partition: number, storageKey: Uint8Array, record: VersionedRecord): void {
+export function onPeerReap(
+  kernel: NodeKernel,
+  from: NodeId,
+  partition: number,
+  storageKey: Uint8Array,
+  record: VersionedRecord,
+): void {
   if (!isReapable(record)) {
-    kernel.emit({ type: 'log', level: 'warn', message: 'refused a reap of a record that is live or empty', fields: { from, partition } });
+    kernel.emit({
+      type: 'log',
+      level: 'warn',
+      message: 'refused a reap of a record that is live or empty',
+      fields: { from, partition },
+    });
     return;
   }
   if (isContextOnly(record)) {
     const primaries = keyPrimaries(kernel, partition, storageKey);
     if (primaries === undefined || !primaries.includes(kernel.self) || reapDecider(primaries) !== from) {
-      kernel.emit({ type: 'log', level: 'warn', message: 'refused the removal of a context-only record from a node that does not decide it', fields: { from, partition } });
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'refused the removal of a context-only record from a node that does not decide it',
+        fields: { from, partition },
+      });
       return;
     }
   }

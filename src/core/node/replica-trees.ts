@@ -24,7 +24,11 @@ interface PartitionTree {
 }
 
 /** The record hash a leaf holds: the digest of the record's canonical bytes (record-codec.ts). */
-export function recordHash(digest: DigestFunction, record: VersionedRecord, encoded: Uint8Array | undefined): Uint8Array {
+export function recordHash(
+  digest: DigestFunction,
+  record: VersionedRecord,
+  encoded: Uint8Array | undefined,
+): Uint8Array {
   return digest(encoded !== undefined && encoded[0] === recordLayoutVersion ? encoded : encodeRecord(record));
 }
 
@@ -53,14 +57,19 @@ export class ReplicaTrees {
 
   constructor(private readonly kernel: NodeKernel) {
     this.shape = { fanOut: kernel.settings.antiEntropyTreeFanOut, depth: kernel.settings.antiEntropyTreeDepth };
-    kernel.onStored = (partition, storageKey, result) => this.noteStored(partition, storageKey, result.record, result.encoded);
+    kernel.onStored = (partition, storageKey, result) =>
+      this.noteStored(partition, storageKey, result.record, result.encoded);
   }
 
   /** Creates the trees of partitions this node newly holds (all of them at start) and queues their scans. */
   adopt(ring: Ring, replicaCount: number, self: NodeId): void {
     for (let partition = 0; partition < ring.partitionCount; partition++) {
-      if (this.trees.has(partition) || !primaryNodes(ring, asPartitionIndex(partition), replicaCount).includes(self)) continue;
-      this.trees.set(partition, { tree: new MerkleTree({ digest: this.kernel.digest, ...this.shape }), touched: new Set() });
+      if (this.trees.has(partition) || !primaryNodes(ring, asPartitionIndex(partition), replicaCount).includes(self))
+        continue;
+      this.trees.set(partition, {
+        tree: new MerkleTree({ digest: this.kernel.digest, ...this.shape }),
+        touched: new Set(),
+      });
       this.toScan.push(partition);
     }
     this.scanNext();
@@ -97,7 +106,12 @@ export class ReplicaTrees {
     return { held: this.trees.size, ready };
   }
 
-  private noteStored(partition: number, storageKey: Uint8Array, record: VersionedRecord, encoded: Uint8Array | undefined): void {
+  private noteStored(
+    partition: number,
+    storageKey: Uint8Array,
+    record: VersionedRecord,
+    encoded: Uint8Array | undefined,
+  ): void {
     const held = this.trees.get(partition);
     if (held === undefined) return;
     held.touched?.add(keyString(storageKey));
@@ -119,7 +133,12 @@ export class ReplicaTrees {
     if (!ok) {
       // Dropped, so the next adopt (the next schedule round) scans it again from the start: a
       // half-built tree would report every unscanned key as missing.
-      this.kernel.emit({ type: 'log', level: 'error', message: 'anti-entropy could not scan a partition; it is scanned again later', fields: { partition: scan.partition } });
+      this.kernel.emit({
+        type: 'log',
+        level: 'error',
+        message: 'anti-entropy could not scan a partition; it is scanned again later',
+        fields: { partition: scan.partition },
+      });
       this.trees.delete(scan.partition);
       this.scan = undefined;
       this.toScan.shift();
@@ -157,7 +176,12 @@ export class ReplicaTrees {
     try {
       record = decodeRecord(entry.encoded);
     } catch {
-      this.kernel.emit({ type: 'log', level: 'warn', message: 'anti-entropy skipped an undecodable stored record', fields: {} });
+      this.kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: 'anti-entropy skipped an undecodable stored record',
+        fields: {},
+      });
       return;
     }
     if (isEmpty(record)) return;
@@ -173,6 +197,12 @@ export class ReplicaTrees {
   private requestSlice(partition: number, start: Uint8Array | undefined): void {
     const scan = { scanId: this.kernel.nextId(), partition };
     this.scan = scan;
-    this.kernel.emit({ type: 'storeScan', scanId: scan.scanId, partition, start, limit: this.kernel.settings.antiEntropyScanKeysPerSlice });
+    this.kernel.emit({
+      type: 'storeScan',
+      scanId: scan.scanId,
+      partition,
+      start,
+      limit: this.kernel.settings.antiEntropyScanKeysPerSlice,
+    });
   }
 }

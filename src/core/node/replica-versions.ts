@@ -5,7 +5,14 @@
 // engine's bytes, and the test clusters (test/support) apply them to their maps, so a rule changed
 // here changes everywhere it runs.
 import { EverwriteError } from '../base/errors.ts';
-import { checkContextFits, descends, resolveLastWriterWins, sync, update, type VersionedRecord } from '../versioning/index.ts';
+import {
+  checkContextFits,
+  descends,
+  resolveLastWriterWins,
+  sync,
+  update,
+  type VersionedRecord,
+} from '../versioning/index.ts';
 import type { VersionRequest } from './effects.ts';
 
 /**
@@ -13,11 +20,20 @@ import type { VersionRequest } from './effects.ts';
  * whose context no client could carry back (decision 0011) or one sibling too many.
  */
 export function mintVersion(current: VersionedRecord, request: VersionRequest): VersionedRecord {
-  let next = update(current, request.useStoredContext ? current.context : request.context, request.actor, request.stored);
+  let next = update(
+    current,
+    request.useStoredContext ? current.context : request.context,
+    request.actor,
+    request.stored,
+  );
   checkContextFits(next.context);
   if (request.lastWriterWins) next = resolveLastWriterWins(next);
   if (next.siblings.length > request.siblingsCountMax) {
-    throw new EverwriteError('EVERWRITE_TOO_MANY_SIBLINGS', `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`, { siblings: next.siblings.length, limit: request.siblingsCountMax });
+    throw new EverwriteError(
+      'EVERWRITE_TOO_MANY_SIBLINGS',
+      `the key would hold ${next.siblings.length} concurrent versions (limit ${request.siblingsCountMax}); read it and write back with its context to resolve them`,
+      { siblings: next.siblings.length, limit: request.siblingsCountMax },
+    );
   }
   return next;
 }
@@ -27,7 +43,10 @@ export function mintVersion(current: VersionedRecord, request: VersionRequest): 
  * incoming has (nothing to write), `incoming` itself when it holds everything `current` has (the
  * usual replicated write: its bytes can be stored as they came), else the DVV sync of both.
  */
-export function mergeIntoReplica(current: VersionedRecord, incoming: VersionedRecord): { readonly record: VersionedRecord; readonly kind: 'unchanged' | 'replaced' | 'merged' } {
+export function mergeIntoReplica(
+  current: VersionedRecord,
+  incoming: VersionedRecord,
+): { readonly record: VersionedRecord; readonly kind: 'unchanged' | 'replaced' | 'merged' } {
   if (descends(current, incoming)) return { record: current, kind: 'unchanged' };
   if (descends(incoming, current)) return { record: incoming, kind: 'replaced' };
   return { record: sync(current, incoming), kind: 'merged' };

@@ -18,7 +18,13 @@ function misplaced(kernel: NodeKernel, from: NodeId, partition: number, storageK
   const placement = placementInput(storageKey);
   const expected = placement === undefined ? -1 : partitionOf(kernel.ring, kernel.digest(placement));
   if (expected === partition) return false;
-  kernel.emit({ type: 'log', level: 'error', message: 'refused a replica request placed by a different ring: do all nodes have the same --partitions and member list?', fields: { from, partition, expected } });
+  kernel.emit({
+    type: 'log',
+    level: 'error',
+    message:
+      'refused a replica request placed by a different ring: do all nodes have the same --partitions and member list?',
+    fields: { from, partition, expected },
+  });
   return true;
 }
 
@@ -47,14 +53,22 @@ export function onReplicaPut(kernel: NodeKernel, from: NodeId, message: MessageO
   }
   if (message.hintFor !== undefined && !kernel.ring.members.some((member) => member.id === message.hintFor)) {
     // The hint store is keyed by target: a name that is no member would hold space no delivery frees.
-    kernel.emit({ type: 'log', level: 'warn', message: 'refused a hint for a node that is not a member', fields: { from, hintFor: message.hintFor.slice(0, 64) } });
+    kernel.emit({
+      type: 'log',
+      level: 'warn',
+      message: 'refused a hint for a node that is not a member',
+      fields: { from, hintFor: message.hintFor.slice(0, 64) },
+    });
     acknowledgeReplicaPut(kernel, from, id, false);
     return;
   }
   if (message.hintFor !== undefined && message.hintFor !== kernel.self) {
     // A node handing its partitions away keeps no new hint: it would leave with it (Handoff.handsOff).
     if (kernel.handsOff?.() === true) return acknowledgeReplicaPut(kernel, from, id, false);
-    kernel.addHint({ target: message.hintFor as NodeId, partition, storageKey, encoded: message.record, durable }, (ok) => acknowledgeReplicaPut(kernel, from, id, ok));
+    kernel.addHint(
+      { target: message.hintFor as NodeId, partition, storageKey, encoded: message.record, durable },
+      (ok) => acknowledgeReplicaPut(kernel, from, id, ok),
+    );
     return;
   }
   const token = kernel.storeToken((result) => acknowledgeReplicaPut(kernel, from, id, result.ok));
@@ -72,7 +86,14 @@ function forwardToHandoffTargets(kernel: NodeKernel, from: NodeId, message: Mess
   if (targets === undefined) return;
   for (const target of targets) {
     if (target === from || target === kernel.self) continue;
-    kernel.send(target, { type: 'replicaPut', id: 0, partition: message.partition, storageKey: message.storageKey, record: message.record, durable: message.durable });
+    kernel.send(target, {
+      type: 'replicaPut',
+      id: 0,
+      partition: message.partition,
+      storageKey: message.storageKey,
+      record: message.record,
+      durable: message.durable,
+    });
   }
 }
 
@@ -93,7 +114,12 @@ export function onReplicaGet(kernel: NodeKernel, from: NodeId, message: MessageO
     } else if (result.record.siblings.length === 0 && result.record.context.size === 0) {
       kernel.send(from, { type: 'replicaGetReply', id, ok: true });
     } else {
-      kernel.send(from, { type: 'replicaGetReply', id, ok: true, record: result.encoded ?? encodeRecord(result.record) });
+      kernel.send(from, {
+        type: 'replicaGetReply',
+        id,
+        ok: true,
+        record: result.encoded ?? encodeRecord(result.record),
+      });
     }
   });
   kernel.emit({ type: 'storeRead', token, partition: message.partition, storageKey: message.storageKey });

@@ -34,7 +34,10 @@ function validateName(kind: 'bucket' | 'key', value: string, bytesMax: number): 
   const length = utf8Encode(value).length;
   if (length > bytesMax) {
     const code = kind === 'key' ? 'EVERWRITE_KEY_TOO_LARGE' : 'EVERWRITE_BAD_REQUEST';
-    throw new EverwriteError(code, `${kind} is ${length} bytes; the limit is ${bytesMax}`, { bytes: length, limit: bytesMax });
+    throw new EverwriteError(code, `${kind} is ${length} bytes; the limit is ${bytesMax}`, {
+      bytes: length,
+      limit: bytesMax,
+    });
   }
 }
 
@@ -46,19 +49,43 @@ function quorumOverride(name: 'r' | 'w', requested: number | undefined, fallback
   return value;
 }
 
-export function planRequest(kernel: NodeKernel, bucket: string, key: string, kind: 'r' | 'w', options: RequestOptions): RequestPlan {
+export function planRequest(
+  kernel: NodeKernel,
+  bucket: string,
+  key: string,
+  kind: 'r' | 'w',
+  options: RequestOptions,
+): RequestPlan {
   validateName('bucket', bucket, kernel.requestLimits.bucketBytesMax);
   validateName('key', key, kernel.requestLimits.keyBytesMax);
   const props = kernel.props.get(bucket);
   const n = Math.min(props.n, kernel.ring.members.length);
-  const quorum = quorumOverride(kind, kind === 'r' ? options.r : options.w, Math.min(kind === 'r' ? props.r : props.w, n), n);
+  const quorum = quorumOverride(
+    kind,
+    kind === 'r' ? options.r : options.w,
+    Math.min(kind === 'r' ? props.r : props.w, n),
+    n,
+  );
   const timeoutMs = options.timeoutMs ?? kernel.settings.requestTimeoutMs;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > kernel.settings.requestTimeoutMsMax) {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `timeout_ms must be an integer from 1 to ${kernel.settings.requestTimeoutMsMax}`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `timeout_ms must be an integer from 1 to ${kernel.settings.requestTimeoutMsMax}`,
+    );
   }
   const partition = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key));
   const { targets, primaries } = placementOf(kernel.ring, partition, n, kernel.isAliveNode);
-  return { bucket, key, props, quorum, timeoutMs, partition, storageKey: encodeStorageKey(bucket, key), targets, primaries };
+  return {
+    bucket,
+    key,
+    props,
+    quorum,
+    timeoutMs,
+    partition,
+    storageKey: encodeStorageKey(bucket, key),
+    targets,
+    primaries,
+  };
 }
 
 /** Turns anything thrown while serving a request into the error an answer carries. */
@@ -86,7 +113,12 @@ export type QuorumFailure = 'impossible' | 'deadline';
  * calling them "tried" would hide that they had simply not answered yet. `tried` (how many targets
  * the request went to) stays in the body for older clients.
  */
-export function quorumNotMet(kind: 'read' | 'write', counts: QuorumCounts, plan: RequestPlan, failure: QuorumFailure): WireError {
+export function quorumNotMet(
+  kind: 'read' | 'write',
+  counts: QuorumCounts,
+  plan: RequestPlan,
+  failure: QuorumFailure,
+): WireError {
   const required = plan.quorum;
   const tried = plan.targets.length;
   const replicas = plan.primaries.length;
@@ -95,8 +127,15 @@ export function quorumNotMet(kind: 'read' | 'write', counts: QuorumCounts, plan:
   const down = Math.max(0, replicas - tried);
   const verb = kind === 'write' ? 'acknowledged' : 'answered';
   const silence = failure === 'deadline' ? `did not answer within ${plan.timeoutMs} ms` : 'had not answered yet';
-  const when = failure === 'deadline' ? 'the timeout passed' : `answered as soon as ${required} could no longer ${kind === 'write' ? 'acknowledge' : 'answer'}`;
+  const when =
+    failure === 'deadline'
+      ? 'the timeout passed'
+      : `answered as soon as ${required} could no longer ${kind === 'write' ? 'acknowledge' : 'answer'}`;
   const undone = kind === 'write' ? `; the write is not undone where it was stored` : '';
   const message = `${kind} quorum not met: ${required} of the key's ${replicas} replicas required; ${answered} ${verb}, ${refused} refused, ${unanswered} ${silence}, ${down} known down with no live node to try; ${when}${undone}`;
-  return { code: 'EVERWRITE_QUORUM_NOT_MET', message, details: { answered, required, refused, unanswered, down, tried, replicas } };
+  return {
+    code: 'EVERWRITE_QUORUM_NOT_MET',
+    message,
+    details: { answered, required, refused, unanswered, down, tried, replicas },
+  };
 }

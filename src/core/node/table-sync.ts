@@ -55,7 +55,12 @@ export class TableSync<Entry extends VersionedEntry> {
     if (result.changed.length > 0) kernel.emit(this.synced.saveEffect(result.changed));
     const dropped = entries.length - valid.length;
     if (dropped > 0 || result.refused > 0) {
-      kernel.emit({ type: 'log', level: 'warn', message: `${this.synced.label} from a peer dropped`, fields: { from, invalid: dropped, refusedTableFull: result.refused } });
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: `${this.synced.label} from a peer dropped`,
+        fields: { from, invalid: dropped, refusedTableFull: result.refused },
+      });
     }
   }
 
@@ -63,8 +68,16 @@ export class TableSync<Entry extends VersionedEntry> {
   onDigest(from: NodeId, slots: readonly number[], reply: boolean): void {
     const kernel = this.kernel;
     const table = this.synced.table;
-    if (slots.length !== digestSlotCount || !slots.every((hash) => Number.isInteger(hash) && hash >= 0 && hash <= 0xffffffff)) {
-      kernel.emit({ type: 'log', level: 'warn', message: `ignored a malformed ${this.synced.label} digest`, fields: { from, slots: slots.length } });
+    if (
+      slots.length !== digestSlotCount ||
+      !slots.every((hash) => Number.isInteger(hash) && hash >= 0 && hash <= 0xffffffff)
+    ) {
+      kernel.emit({
+        type: 'log',
+        level: 'warn',
+        message: `ignored a malformed ${this.synced.label} digest`,
+        fields: { from, slots: slots.length },
+      });
       return;
     }
     const differing = table.differingSlots(slots);
@@ -84,7 +97,10 @@ export class TableSync<Entry extends VersionedEntry> {
     const peers = kernel.ring.members.filter((member) => member.id !== kernel.self);
     if (peers.length === 0) return;
     this.peerIndex = (this.peerIndex + 1) % peers.length;
-    kernel.send((peers[this.peerIndex] as (typeof peers)[number]).id, this.synced.digestMessage(this.synced.table.digest(), true));
+    kernel.send(
+      (peers[this.peerIndex] as (typeof peers)[number]).id,
+      this.synced.digestMessage(this.synced.table.digest(), true),
+    );
   }
 }
 

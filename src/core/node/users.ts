@@ -31,7 +31,8 @@ const tokenHashPattern = /^[0-9a-f]{64}$/;
 /** Why `name` is not a valid user name, or undefined when it is. */
 export function userNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'a user name must be a non-empty string';
-  if (name.length > userLimits.nameCharactersMax) return `a user name has at most ${userLimits.nameCharactersMax} characters`;
+  if (name.length > userLimits.nameCharactersMax)
+    return `a user name has at most ${userLimits.nameCharactersMax} characters`;
   if (!namePattern.test(name)) return 'a user name may hold only letters, digits, ".", "_" and "-"';
   return undefined;
 }
@@ -40,11 +41,16 @@ export function userNameProblem(name: unknown): string | undefined {
 export function userProblem(user: NewUser): string | undefined {
   const nameProblem = userNameProblem(user.name);
   if (nameProblem !== undefined) return nameProblem;
-  if (!Array.isArray(user.roles) || user.roles.length === 0 || user.roles.length > userRoles.length) return 'a user needs one to three roles';
-  if (!user.roles.every((role) => userRoles.includes(role)) || new Set(user.roles).size !== user.roles.length) return `roles are distinct ones of ${userRoles.join(', ')}`;
-  if (typeof user.bucket !== 'string' || utf8Bytes(user.bucket) > defaultLimits.bucketBytesMax) return `a user's bucket is a name of at most ${defaultLimits.bucketBytesMax} bytes ('' for every bucket)`;
-  if (typeof user.passwordHash !== 'string' || user.passwordHash.length > userLimits.passwordHashCharactersMax) return 'a password hash is a text of bounded length';
-  if (typeof user.tokenHash !== 'string' || (user.tokenHash !== '' && !tokenHashPattern.test(user.tokenHash))) return 'a token hash is 64 lower-case hex digits or empty';
+  if (!Array.isArray(user.roles) || user.roles.length === 0 || user.roles.length > userRoles.length)
+    return 'a user needs one to three roles';
+  if (!user.roles.every((role) => userRoles.includes(role)) || new Set(user.roles).size !== user.roles.length)
+    return `roles are distinct ones of ${userRoles.join(', ')}`;
+  if (typeof user.bucket !== 'string' || utf8Bytes(user.bucket) > defaultLimits.bucketBytesMax)
+    return `a user's bucket is a name of at most ${defaultLimits.bucketBytesMax} bytes ('' for every bucket)`;
+  if (typeof user.passwordHash !== 'string' || user.passwordHash.length > userLimits.passwordHashCharactersMax)
+    return 'a password hash is a text of bounded length';
+  if (typeof user.tokenHash !== 'string' || (user.tokenHash !== '' && !tokenHashPattern.test(user.tokenHash)))
+    return 'a token hash is 64 lower-case hex digits or empty';
   if (user.passwordHash === '' && user.tokenHash === '') return 'a user needs a password, a token or both';
   return undefined;
 }
@@ -88,18 +94,43 @@ export class UsersGossip {
       if (problem !== undefined) throw new EverwriteError('EVERWRITE_BAD_USER', problem);
       const countMax = this.kernel.settings.usersCountMax;
       if (!this.table.isLive(user.name) && this.table.liveCount >= countMax) {
-        throw new EverwriteError('EVERWRITE_TOO_MANY_USERS', `${this.table.liveCount} users exist; the limit is ${countMax} (usersCountMax). Remove some first`, { usersCountMax: countMax });
+        throw new EverwriteError(
+          'EVERWRITE_TOO_MANY_USERS',
+          `${this.table.liveCount} users exist; the limit is ${countMax} (usersCountMax). Remove some first`,
+          { usersCountMax: countMax },
+        );
       }
       const { name, roles, bucket, passwordHash, tokenHash } = user;
-      this.sync.publish({ name, roles: [...roles], bucket, passwordHash, tokenHash, version: this.nextVersion(name, realtimeMs), origin: this.kernel.self });
+      this.sync.publish({
+        name,
+        roles: [...roles],
+        bucket,
+        passwordHash,
+        tokenHash,
+        version: this.nextVersion(name, realtimeMs),
+        origin: this.kernel.self,
+      });
     });
   }
 
   /** A client removes a user: a versioned deletion marker, spread like an update. */
   onClientDelete(requestId: number, name: string, realtimeMs: number): void {
     answerClientChange(this.kernel, requestId, () => {
-      if (!this.table.isLive(name)) throw new EverwriteError('EVERWRITE_UNKNOWN_USER', `no user named ${JSON.stringify(name.slice(0, userLimits.nameCharactersMax))}`);
-      this.sync.publish({ name, roles: ['read'], bucket: '', passwordHash: '', tokenHash: '', version: this.nextVersion(name, realtimeMs), origin: this.kernel.self, deleted: true });
+      if (!this.table.isLive(name))
+        throw new EverwriteError(
+          'EVERWRITE_UNKNOWN_USER',
+          `no user named ${JSON.stringify(name.slice(0, userLimits.nameCharactersMax))}`,
+        );
+      this.sync.publish({
+        name,
+        roles: ['read'],
+        bucket: '',
+        passwordHash: '',
+        tokenHash: '',
+        version: this.nextVersion(name, realtimeMs),
+        origin: this.kernel.self,
+        deleted: true,
+      });
     });
   }
 

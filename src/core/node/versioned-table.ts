@@ -66,7 +66,9 @@ export class VersionedTable<Entry extends VersionedEntry> {
   ) {}
 
   private entryHash(entry: Entry): number {
-    return fnv1a(`${this.nameOf(entry)}\u0000${entry.version}\u0000${entry.origin}\u0000${entry.deleted === true ? 1 : 0}`);
+    return fnv1a(
+      `${this.nameOf(entry)}\u0000${entry.version}\u0000${entry.origin}\u0000${entry.deleted === true ? 1 : 0}`,
+    );
   }
 
   /** The entry named `name`, live or a deletion marker. */
@@ -156,7 +158,9 @@ export class VersionedTable<Entry extends VersionedEntry> {
     for (const name of forgotten) this.forget(name);
     const excess = this.deletedSinceMs.size - this.limits.deletedCountMax;
     if (excess > 0) {
-      const oldest = [...this.deletedSinceMs.keys()].map((name) => this.entries.get(name) as Entry).sort((a, b) => (newer(a, b) ? 1 : -1));
+      const oldest = [...this.deletedSinceMs.keys()]
+        .map((name) => this.entries.get(name) as Entry)
+        .sort((a, b) => (newer(a, b) ? 1 : -1));
       for (const entry of oldest.slice(0, excess)) {
         const name = this.nameOf(entry);
         this.forget(name);

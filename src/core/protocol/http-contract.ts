@@ -45,6 +45,7 @@ function isSiblingJson(value: unknown): value is SiblingJson {
 export function asSiblingsJson(parsed: unknown): SiblingsJson | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const body = parsed as Record<string, unknown>;
-  if (typeof body.context !== 'string' || !Array.isArray(body.siblings) || !body.siblings.every(isSiblingJson)) return undefined;
+  if (typeof body.context !== 'string' || !Array.isArray(body.siblings) || !body.siblings.every(isSiblingJson))
+    return undefined;
   return { context: body.context, siblings: body.siblings };
 }

@@ -97,8 +97,21 @@ export interface HandoffRecord {
  * target); it is repeated every view-gossip interval while the transition lasts.
  */
 export type HandoffMessage =
-  | { readonly type: 'handoffBatch'; readonly id: number; readonly viewVersion: number; readonly partition: number; readonly records: readonly HandoffRecord[]; readonly final: boolean }
-  | { readonly type: 'handoffAck'; readonly id: number; readonly viewVersion: number; readonly partition: number; readonly ok: boolean }
+  | {
+      readonly type: 'handoffBatch';
+      readonly id: number;
+      readonly viewVersion: number;
+      readonly partition: number;
+      readonly records: readonly HandoffRecord[];
+      readonly final: boolean;
+    }
+  | {
+      readonly type: 'handoffAck';
+      readonly id: number;
+      readonly viewVersion: number;
+      readonly partition: number;
+      readonly ok: boolean;
+    }
   | { readonly type: 'handoffDone'; readonly viewVersion: number; readonly transfers: readonly number[] };
 
 /**
@@ -109,18 +122,45 @@ export type HandoffMessage =
  * `next`: where the following request starts. Partitions before `next.partition` are complete.
  */
 export type KeyListMessage =
-  | { readonly type: 'keyListRequest'; readonly id: number; readonly bucket: string; readonly partitions: readonly number[]; readonly after: Uint8Array; readonly keysMax: number }
-  | { readonly type: 'keyListReply'; readonly id: number; readonly ok: boolean; readonly keys: readonly Uint8Array[]; readonly next?: { readonly partition: number; readonly after: Uint8Array } };
+  | {
+      readonly type: 'keyListRequest';
+      readonly id: number;
+      readonly bucket: string;
+      readonly partitions: readonly number[];
+      readonly after: Uint8Array;
+      readonly keysMax: number;
+    }
+  | {
+      readonly type: 'keyListReply';
+      readonly id: number;
+      readonly ok: boolean;
+      readonly keys: readonly Uint8Array[];
+      readonly next?: { readonly partition: number; readonly after: Uint8Array };
+    };
 
 export type Message =
   /** Store this record (merge with what you have). With `hintFor`, hold it for that primary instead. */
-  | { readonly type: 'replicaPut'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array; readonly durable: boolean; readonly hintFor?: string }
+  | {
+      readonly type: 'replicaPut';
+      readonly id: number;
+      readonly partition: number;
+      readonly storageKey: Uint8Array;
+      readonly record: Uint8Array;
+      readonly durable: boolean;
+      readonly hintFor?: string;
+    }
   | { readonly type: 'replicaPutAck'; readonly id: number; readonly ok: boolean }
   | { readonly type: 'replicaGet'; readonly id: number; readonly partition: number; readonly storageKey: Uint8Array }
   /** `record` absent: this replica holds nothing for the key. `ok: false`: it could not read. */
   | { readonly type: 'replicaGetReply'; readonly id: number; readonly ok: boolean; readonly record?: Uint8Array }
   | { readonly type: 'forward'; readonly id: number; readonly operation: ForwardedOperation }
-  | { readonly type: 'forwardReply'; readonly id: number; readonly record?: Uint8Array; readonly context?: string; readonly error?: WireError }
+  | {
+      readonly type: 'forwardReply';
+      readonly id: number;
+      readonly record?: Uint8Array;
+      readonly context?: string;
+      readonly error?: WireError;
+    }
   /** Drop the key if what you hold is exactly this tombstone-only record. */
   | { readonly type: 'reap'; readonly partition: number; readonly storageKey: Uint8Array; readonly record: Uint8Array }
   | { readonly type: 'props'; readonly entries: readonly PropsEntry[] }

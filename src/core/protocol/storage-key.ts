@@ -59,7 +59,10 @@ export function placementInput(storageKey: Uint8Array): Uint8Array | undefined {
   if (storageKey.length < 2) return undefined;
   const bucketLength = ((storageKey[0] as number) << 8) | (storageKey[1] as number);
   if (storageKey.length < 2 + bucketLength) return undefined;
-  const out = storageKey.length + 1 <= placementScratch.length ? placementScratch.subarray(0, storageKey.length - 1) : new Uint8Array(storageKey.length - 1);
+  const out =
+    storageKey.length + 1 <= placementScratch.length
+      ? placementScratch.subarray(0, storageKey.length - 1)
+      : new Uint8Array(storageKey.length - 1);
   out.set(storageKey.subarray(2, 2 + bucketLength), 0);
   out[bucketLength] = slash;
   out.set(storageKey.subarray(2 + bucketLength), bucketLength + 1);

@@ -26,16 +26,23 @@ const noneStale: readonly NodeId[] = Object.freeze([]);
 const nothingToDo: ReadRepairPlan = Object.freeze({ stale: noneStale, reap: false });
 
 /** The plan for `reconciled`, the merge of the `replies` to a read of a key whose primaries are `primaries`. */
-export function planReadRepair(replies: ReadReplies, primaries: readonly NodeId[], reconciled: VersionedRecord): ReadRepairPlan {
+export function planReadRepair(
+  replies: ReadReplies,
+  primaries: readonly NodeId[],
+  reconciled: VersionedRecord,
+): ReadRepairPlan {
   if (reconciled.siblings.length === 0 && reconciled.context.size === 0) return nothingToDo;
   let stale: NodeId[] | undefined;
   for (let index = 0; index < replies.replyCount; index++) {
     const node = replies.nodeAt(index);
     if (primaries.includes(node) && !descends(replies.valueAt(index), reconciled)) (stale ??= []).push(node);
   }
-  const reap = !isLive(reconciled) && reconciled.siblings.length > 0 && primaries.every((primary) => {
-    const record = replies.replyOf(primary);
-    return record !== undefined && recordsEqual(record, reconciled);
-  });
+  const reap =
+    !isLive(reconciled) &&
+    reconciled.siblings.length > 0 &&
+    primaries.every((primary) => {
+      const record = replies.replyOf(primary);
+      return record !== undefined && recordsEqual(record, reconciled);
+    });
   return stale === undefined && !reap ? nothingToDo : { stale: stale ?? noneStale, reap };
 }

@@ -31,13 +31,19 @@ export class PutTally {
 
   acknowledge(node: NodeId): void {
     if (holds(this.refused, this.refusals, node) || holds(this.acknowledged, this.acknowledgements, node)) return;
-    assert(this.acknowledgements + this.refusals < this.targetCount, 'a write tally counts at most one answer per target');
+    assert(
+      this.acknowledgements + this.refusals < this.targetCount,
+      'a write tally counts at most one answer per target',
+    );
     this.acknowledged[this.acknowledgements++] = node;
   }
 
   refuse(node: NodeId): void {
     if (holds(this.acknowledged, this.acknowledgements, node) || holds(this.refused, this.refusals, node)) return;
-    assert(this.acknowledgements + this.refusals < this.targetCount, 'a write tally counts at most one answer per target');
+    assert(
+      this.acknowledgements + this.refusals < this.targetCount,
+      'a write tally counts at most one answer per target',
+    );
     (this.refused ??= [])[this.refusals++] = node;
   }
 

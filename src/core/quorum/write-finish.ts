@@ -23,7 +23,12 @@ export interface WriteAnswers {
 
 const noHints: readonly NodeId[] = Object.freeze([]);
 
-export function planWriteFinish(primaries: readonly NodeId[], self: NodeId, answers: WriteAnswers, record: VersionedRecord): WriteFinishPlan {
+export function planWriteFinish(
+  primaries: readonly NodeId[],
+  self: NodeId,
+  answers: WriteAnswers,
+  record: VersionedRecord,
+): WriteFinishPlan {
   let everyPrimaryHoldsIt = true;
   let hintFor: NodeId[] | undefined;
   for (const primary of primaries) {

@@ -118,7 +118,10 @@ interface MovementRules {
 
 function movementRules(input: ClaimInput): MovementRules {
   const changes = input.members.map((member) => member.change);
-  const plainRebalance = !input.someoneLeft && changes.every((change) => change === 'unchanged') && input.previousOwners.every((owner) => owner >= 0);
+  const plainRebalance =
+    !input.someoneLeft &&
+    changes.every((change) => change === 'unchanged') &&
+    input.previousOwners.every((owner) => owner >= 0);
   return { plainRebalance, changes };
 }
 
@@ -133,12 +136,22 @@ function moveAllowed(rules: MovementRules, donor: number, recipient: number): bo
  * distance to the fair shares (surplus of the donor + deficit of the recipient > 1) and is allowed.
  * Returns units per pair, keyed donor * S + recipient.
  */
-function planTransfers(rules: MovementRules, fairShares: Float64Array, targets: Int32Array, counts: Int32Array): Map<number, number> {
+function planTransfers(
+  rules: MovementRules,
+  fairShares: Float64Array,
+  targets: Int32Array,
+  counts: Int32Array,
+): Map<number, number> {
   const transfers = new Map<number, number>();
   const given = new Int32Array(counts.length);
   const partitionCount = counts.reduce((sum, count) => sum + count, 0);
   for (let round = 0; round <= partitionCount; round++) {
-    const pair = bestTransfer(rules, fairShares, targets, (donor) => given[donor]! < counts[donor]! && targets[donor]! > 0);
+    const pair = bestTransfer(
+      rules,
+      fairShares,
+      targets,
+      (donor) => given[donor]! < counts[donor]! && targets[donor]! > 0,
+    );
     if (pair === undefined) return transfers;
     const [donor, recipient] = pair;
     targets[donor]!--;
@@ -151,7 +164,11 @@ function planTransfers(rules: MovementRules, fairShares: Float64Array, targets: 
 }
 
 /** The two best members by `score` among the `eligible` ones (-1 when missing). */
-function bestTwo(memberCount: number, score: (member: number) => number, eligible: (member: number) => boolean): [number, number] {
+function bestTwo(
+  memberCount: number,
+  score: (member: number) => number,
+  eligible: (member: number) => boolean,
+): [number, number] {
   let first = -1;
   let second = -1;
   for (let member = 0; member < memberCount; member++) {
@@ -170,7 +187,12 @@ function bestTwo(memberCount: number, score: (member: number) => number, eligibl
  * The allowed pair with the largest surplus + deficit above 1, in O(S): either a recipient that may
  * take from anyone paired with the best donor, or a changed donor paired with the best recipient.
  */
-function bestTransfer(rules: MovementRules, fairShares: Float64Array, targets: Int32Array, canGive: (member: number) => boolean): [number, number] | undefined {
+function bestTransfer(
+  rules: MovementRules,
+  fairShares: Float64Array,
+  targets: Int32Array,
+  canGive: (member: number) => boolean,
+): [number, number] | undefined {
   const memberCount = targets.length;
   const surplus = (member: number): number => targets[member]! - fairShares[member]!;
   const deficit = (member: number): number => fairShares[member]! - targets[member]!;
@@ -187,8 +209,10 @@ function bestTransfer(rules: MovementRules, fairShares: Float64Array, targets: I
     }
   };
   for (let member = 0; member < memberCount; member++) {
-    if (rules.plainRebalance || rules.changes[member] !== 'unchanged') consider(donors[0] === member ? donors[1] : donors[0], member);
-    if (rules.changes[member] === 'changed' && canGive(member)) consider(member, recipients[0] === member ? recipients[1] : recipients[0]);
+    if (rules.plainRebalance || rules.changes[member] !== 'unchanged')
+      consider(donors[0] === member ? donors[1] : donors[0], member);
+    if (rules.changes[member] === 'changed' && canGive(member))
+      consider(member, recipients[0] === member ? recipients[1] : recipients[0]);
   }
   return best;
 }
@@ -221,7 +245,8 @@ function conflictPenalty(layout: Layout, partition: number, member: number): num
   for (let distance = 1; distance < layout.zoneWindow; distance++) {
     for (const neighbour of [(partition + distance) & mask, (partition - distance) & mask]) {
       const owner = owners[neighbour]!;
-      if (neighbour !== partition && owner >= 0 && owner !== member && layout.zoneOf[owner] === zone) penalty += zoneConflictCost;
+      if (neighbour !== partition && owner >= 0 && owner !== member && layout.zoneOf[owner] === zone)
+        penalty += zoneConflictCost;
     }
   }
   return penalty;
@@ -258,7 +283,11 @@ function assignFree(layout: Layout, freeUnits: Int32Array, moved: Uint8Array): v
       if (received[member]! >= freeUnits[member]!) continue;
       const behind = Math.floor(((dealt + 1) * freeUnits[member]!) / freeTotal - received[member]! + epsilon);
       const key = [conflictPenalty(layout, partition, member), -behind, tieBreak(partition, member)] as const;
-      if (best < 0 || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+      if (
+        best < 0 ||
+        key[0] < bestKey[0] ||
+        (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))
+      ) {
         best = member;
         bestKey = key;
       }
@@ -284,7 +313,11 @@ function assignTransfers(layout: Layout, transfers: Map<number, number>, memberC
     let recipient = -1;
     for (let member = 0; member < memberCount; member++) {
       if (received[member]! >= incoming[member]!) continue;
-      if (recipient < 0 || (received[member]! + 1) / incoming[member]! < (received[recipient]! + 1) / incoming[recipient]! - epsilon) recipient = member;
+      if (
+        recipient < 0 ||
+        (received[member]! + 1) / incoming[member]! < (received[recipient]! + 1) / incoming[recipient]! - epsilon
+      )
+        recipient = member;
     }
     distancesToOwned(layout.owners, recipient, distances);
     const partition = pickDonorPartition(layout, remaining, memberCount, recipient, distances, moved);
@@ -296,15 +329,24 @@ function assignTransfers(layout: Layout, transfers: Map<number, number>, memberC
   }
 }
 
-function pickDonorPartition(layout: Layout, remaining: Map<number, number>, memberCount: number, recipient: number, distances: Int32Array, moved: Uint8Array): number {
+function pickDonorPartition(
+  layout: Layout,
+  remaining: Map<number, number>,
+  memberCount: number,
+  recipient: number,
+  distances: Int32Array,
+  moved: Uint8Array,
+): number {
   let best = -1;
   let bestScore = 0;
   for (let partition = 0; partition < layout.owners.length; partition++) {
     const donor = layout.owners[partition]!;
     if (moved[partition] === 1 || donor < 0 || (remaining.get(donor * memberCount + recipient) ?? 0) <= 0) continue;
     // Taking a partition where the donor itself conflicts fixes that conflict: worth one point.
-    const penalty = conflictPenalty(layout, partition, recipient) - (conflictPenalty(layout, partition, donor) > 0 ? 1 : 0);
-    const better = best < 0 || penalty < bestScore || (penalty === bestScore && distances[partition]! > distances[best]!);
+    const penalty =
+      conflictPenalty(layout, partition, recipient) - (conflictPenalty(layout, partition, donor) > 0 ? 1 : 0);
+    const better =
+      best < 0 || penalty < bestScore || (penalty === bestScore && distances[partition]! > distances[best]!);
     if (better) {
       best = partition;
       bestScore = penalty;
@@ -342,7 +384,8 @@ function repairSpacing(layout: Layout, previousOwners: Int32Array, rules: Moveme
     let improved = false;
     for (const partition of movable) {
       if (repair.budget <= 0) return;
-      if (conflictPenalty(layout, partition, layout.owners[partition]!) > 0 && rotateAlongCycle(repair, partition)) improved = true;
+      if (conflictPenalty(layout, partition, layout.owners[partition]!) > 0 && rotateAlongCycle(repair, partition))
+        improved = true;
     }
     if (!improved) return;
   }
@@ -392,7 +435,8 @@ function rotateAlongCycle(repair: Repair, start: number): boolean {
     for (const partition of movableOf[holder]!) {
       if (partition === start) continue;
       for (let member = 0; member < memberCount; member++) {
-        if ((member !== origin && reachedBy[member] !== undefined) || !hopFits(repair, partition, member, false)) continue;
+        if ((member !== origin && reachedBy[member] !== undefined) || !hopFits(repair, partition, member, false))
+          continue;
         if (member === origin) return applyCycle(repair, reachedBy, { partition, member });
         reachedBy[member] = { partition, member };
         queue.push(member);
@@ -408,7 +452,11 @@ function applyCycle(repair: Repair, reachedBy: ReadonlyArray<Hop | undefined>, l
   // Each hop's partition is held by the member the previous hop reached; the chain ends at the first
   // hop, whose partition is held by the cycle's origin (never itself reached).
   const hops: Hop[] = [last];
-  for (let hop = reachedBy[layout.owners[last.partition]!]; hop !== undefined; hop = reachedBy[layout.owners[hop.partition]!]) {
+  for (
+    let hop = reachedBy[layout.owners[last.partition]!];
+    hop !== undefined;
+    hop = reachedBy[layout.owners[hop.partition]!]
+  ) {
     hops.push(hop);
     assert(hops.length <= layout.zoneOf.length + 1, 'a repair cycle visits each member once');
   }
@@ -425,7 +473,8 @@ function penaltyAround(repair: Repair, hops: readonly Hop[]): number {
   const { layout } = repair;
   const reach = Math.max(layout.nodeWindow, layout.zoneWindow) - 1;
   const around = new Set<number>();
-  for (const hop of hops) for (let distance = -reach; distance <= reach; distance++) around.add((hop.partition + distance) & layout.mask);
+  for (const hop of hops)
+    for (let distance = -reach; distance <= reach; distance++) around.add((hop.partition + distance) & layout.mask);
   let total = 0;
   for (const partition of around) total += conflictPenalty(layout, partition, layout.owners[partition]!);
   repair.budget -= around.size;

@@ -1,6 +1,13 @@
 // Why: one entry point for the ring, so the node coordinator, the runtime, clients and the CLI import
 // partitioning and placement from a single place and its internals can move freely behind it.
-export { keyHash, ringPosition, ringSize, ringPositionBits, partitionOfPosition, type RingPosition } from './position.ts';
+export {
+  keyHash,
+  ringPosition,
+  ringSize,
+  ringPositionBits,
+  partitionOfPosition,
+  type RingPosition,
+} from './position.ts';
 export {
   createRing,
   claimPartitions,
@@ -13,7 +20,15 @@ export {
   type ClaimOptions,
   type CreateRingOptions,
 } from './ring.ts';
-export { partitionOf, placementOf, preferenceList, primaryNodes, type KeyPlacement, type PreferenceEntry, type PreferenceOptions } from './preference.ts';
+export {
+  partitionOf,
+  placementOf,
+  preferenceList,
+  primaryNodes,
+  type KeyPlacement,
+  type PreferenceEntry,
+  type PreferenceOptions,
+} from './preference.ts';
 export { ringToJSON, ringFromJSON, type RingJSON } from './json.ts';
 export {
   randomPosition,

@@ -34,7 +34,8 @@ function badRing(message: string): EverwriteError {
 export function ringFromJSON(json: unknown): Ring {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badRing('expected an object');
   const { version, partitionCount, members, owners } = json as Record<string, unknown>;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw badRing('version must be a non-negative integer');
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0)
+    throw badRing('version must be a non-negative integer');
   let count: number;
   let sortedMembers;
   try {
@@ -43,11 +44,13 @@ export function ringFromJSON(json: unknown): Ring {
   } catch (error) {
     throw error instanceof EverwriteError ? badRing(error.message) : error;
   }
-  if (!Array.isArray(owners) || owners.length !== count) throw badRing('owners must list one member index per partition');
+  if (!Array.isArray(owners) || owners.length !== count)
+    throw badRing('owners must list one member index per partition');
   // Members are re-sorted by id, so owner indexes are mapped through the ids in the order given.
   const givenIds = (members as ReadonlyArray<{ id: NodeId }>).map((member) => member.id);
   const ownerIds = owners.map((owner: unknown) => {
-    if (typeof owner !== 'number' || !Number.isInteger(owner) || owner < 0 || owner >= givenIds.length) throw badRing('owner index out of range');
+    if (typeof owner !== 'number' || !Number.isInteger(owner) || owner < 0 || owner >= givenIds.length)
+      throw badRing('owner index out of range');
     return givenIds[owner]!;
   });
   return freezeRing(version, count, ownerIds, sortedMembers);

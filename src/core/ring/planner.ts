@@ -8,7 +8,17 @@ import { asNodeId, type NodeId } from '../base/ids.ts';
 import { Prng } from '../base/prng.ts';
 import { isPowerOfTwo } from './position.ts';
 import { claimPartitions, createRing, ringLimits, type Ring, type RingMember } from './ring.ts';
-import { movedShare, placeByRing, placeByTokens, placeByTokensAndPartitions, randomTokens, sharesOf, type Placement, type StrategyNumber, type Token } from './strategies.ts';
+import {
+  movedShare,
+  placeByRing,
+  placeByTokens,
+  placeByTokensAndPartitions,
+  randomTokens,
+  sharesOf,
+  type Placement,
+  type StrategyNumber,
+  type Token,
+} from './strategies.ts';
 
 export interface PlanOptions {
   readonly strategy: StrategyNumber;
@@ -64,14 +74,20 @@ export interface Plan {
 }
 
 /** Bounds on planner input so a typo cannot ask for a billion tokens. */
-export const plannerLimits = Object.freeze({ nodesCountMax: 1024, tokensPerNodeMax: 4096, tokensTotalMax: 1_000_000, replicasMax: 16 });
+export const plannerLimits = Object.freeze({
+  nodesCountMax: 1024,
+  tokensPerNodeMax: 4096,
+  tokensTotalMax: 1_000_000,
+  replicasMax: 16,
+});
 
 function badRequest(message: string): EverwriteError {
   return new EverwriteError('EVERWRITE_BAD_REQUEST', message);
 }
 
 function validateInteger(value: number, name: string, minimum: number, maximum: number): void {
-  if (!Number.isInteger(value) || value < minimum || value > maximum) throw badRequest(`${name} must be an integer from ${minimum} to ${maximum}`);
+  if (!Number.isInteger(value) || value < minimum || value > maximum)
+    throw badRequest(`${name} must be an integer from ${minimum} to ${maximum}`);
 }
 
 function validatePlanOptions(options: PlanOptions): void {
@@ -84,12 +100,14 @@ function validatePlanOptions(options: PlanOptions): void {
     throw badRequest(`partitions must be a power of two from 1 to ${ringLimits.partitionCountMax}`);
   }
   const weights = options.weights;
-  if (weights !== undefined && weights.length !== options.nodeCount) throw badRequest(`give one weight per node (${options.nodeCount})`);
+  if (weights !== undefined && weights.length !== options.nodeCount)
+    throw badRequest(`give one weight per node (${options.nodeCount})`);
   if (weights?.some((weight) => !Number.isFinite(weight) || weight <= 0 || weight > ringLimits.weightMax)) {
     throw badRequest(`weights must be numbers above 0 and at most ${ringLimits.weightMax}`);
   }
   const totalTokens = weightsOf(options).reduce((sum, weight) => sum + tokensFor(options.tokensPerNode, weight), 0);
-  if (options.strategy !== 3 && totalTokens > plannerLimits.tokensTotalMax) throw badRequest(`at most ${plannerLimits.tokensTotalMax} tokens in all`);
+  if (options.strategy !== 3 && totalTokens > plannerLimits.tokensTotalMax)
+    throw badRequest(`at most ${plannerLimits.tokensTotalMax} tokens in all`);
 }
 
 function weightsOf(options: PlanOptions): readonly number[] {
@@ -111,7 +129,10 @@ interface Layout {
 }
 
 function tokenLayout(options: PlanOptions, tokens: readonly Token[], replicas: number): Layout {
-  const placement = options.strategy === 1 ? placeByTokens(tokens, replicas) : placeByTokensAndPartitions(tokens, options.partitionCount, replicas);
+  const placement =
+    options.strategy === 1
+      ? placeByTokens(tokens, replicas)
+      : placeByTokensAndPartitions(tokens, options.partitionCount, replicas);
   const tokenCounts = new Map<NodeId, number>();
   for (const token of tokens) tokenCounts.set(token.node, (tokenCounts.get(token.node) ?? 0) + 1);
   if (options.strategy === 1) return { placement, tokenCounts };
@@ -126,8 +147,11 @@ function ringLayout(ring: Ring, replicas: number): Layout {
 
 function movement(change: 'join' | 'leave', node: NodeId, before: Layout, after: Layout): Movement {
   const share = movedShare(before.placement, after.placement);
-  if (before.partitionOwners === undefined || after.partitionOwners === undefined) return { change, node, movedShare: share };
-  const partitionsMoved = before.partitionOwners.filter((owner, partition) => after.partitionOwners![partition] !== owner).length;
+  if (before.partitionOwners === undefined || after.partitionOwners === undefined)
+    return { change, node, movedShare: share };
+  const partitionsMoved = before.partitionOwners.filter(
+    (owner, partition) => after.partitionOwners![partition] !== owner,
+  ).length;
   return { change, node, movedShare: share, partitionsMoved };
 }
 
@@ -142,13 +166,25 @@ function layouts(options: PlanOptions, replicas: number): { current: Layout; joi
     const ring = createRing({ partitionCount: options.partitionCount, members, targetN: replicas });
     const joined = claimPartitions(ring, [...members, { id: joiner, weight: 1 }], { targetN: replicas });
     const left = nodes.length > 1 ? claimPartitions(ring, members.slice(0, -1), { targetN: replicas }) : ring;
-    return { current: ringLayout(ring, replicas), joined: ringLayout(joined, replicas), left: ringLayout(left, replicas) };
+    return {
+      current: ringLayout(ring, replicas),
+      joined: ringLayout(joined, replicas),
+      left: ringLayout(left, replicas),
+    };
   }
   const prng = new Prng(options.seed);
-  const tokens = randomTokens(nodes, weights.map((weight) => tokensFor(options.tokensPerNode, weight)), prng);
+  const tokens = randomTokens(
+    nodes,
+    weights.map((weight) => tokensFor(options.tokensPerNode, weight)),
+    prng,
+  );
   const joinerTokens = randomTokens([joiner], [options.tokensPerNode], prng);
   const remaining = nodes.length > 1 ? tokens.filter((token) => token.node !== leaver) : tokens;
-  return { current: tokenLayout(options, tokens, replicas), joined: tokenLayout(options, [...tokens, ...joinerTokens], replicas), left: tokenLayout(options, remaining, replicas) };
+  return {
+    current: tokenLayout(options, tokens, replicas),
+    joined: tokenLayout(options, [...tokens, ...joinerTokens], replicas),
+    left: tokenLayout(options, remaining, replicas),
+  };
 }
 
 /** Plans a cluster under one strategy: shares, imbalance, and the cost of one join and one leave. */
@@ -161,7 +197,13 @@ export function planRing(options: PlanOptions): Plan {
   const totalWeight = weights.reduce((sum, weight) => sum + weight, 0);
   const nodes = weights.map((weight, index): NodeShare => {
     const node = nodeName(index);
-    return { node, weight, tokens: current.tokenCounts.get(node) ?? 0, ownedShare: shares.owned.get(node) ?? 0, replicaShare: shares.replicated.get(node) ?? 0 };
+    return {
+      node,
+      weight,
+      tokens: current.tokenCounts.get(node) ?? 0,
+      ownedShare: shares.owned.get(node) ?? 0,
+      replicaShare: shares.replicated.get(node) ?? 0,
+    };
   });
   const maxOf = (values: readonly number[]): number => Math.max(...values);
   const meanOf = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / values.length;

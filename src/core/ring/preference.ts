@@ -117,7 +117,13 @@ function indexOf(ring: Ring): RingIndex {
  * Distinct owners in walk order from `start`, into `out`, until at least `membersWanted` members and
  * `zonesWanted` zones are found or the whole ring is walked. Returns how many were written.
  */
-function walkDistinct(index: RingIndex, start: number, membersWanted: number, zonesWanted: number, out: Int32Array): number {
+function walkDistinct(
+  index: RingIndex,
+  start: number,
+  membersWanted: number,
+  zonesWanted: number,
+  out: Int32Array,
+): number {
   const { ownerIndexes, zoneOf, seenMember, seenZone } = index;
   const stamp = ++index.stamp;
   const mask = ownerIndexes.length - 1;
@@ -138,7 +144,13 @@ function walkDistinct(index: RingIndex, start: number, membersWanted: number, zo
 }
 
 /** Marks the primaries among a walk: one per new zone first, then the earliest others. */
-function choosePrimaries(index: RingIndex, walk: Int32Array, walked: number, primaryCount: number, chosen: Uint8Array): void {
+function choosePrimaries(
+  index: RingIndex,
+  walk: Int32Array,
+  walked: number,
+  primaryCount: number,
+  chosen: Uint8Array,
+): void {
   const stamp = ++index.stamp;
   chosen.fill(0, 0, walked);
   let count = 0;
@@ -216,7 +228,10 @@ export function partitionOf(ring: Ring, keyHash: Uint8Array): PartitionIndex {
 
 /** The first N distinct nodes (zones first) walking clockwise from `partition`, in walk order. */
 export function primaryNodes(ring: Ring, partition: PartitionIndex, n: number): NodeId[] {
-  assert(Number.isInteger(partition) && partition >= 0 && partition < ring.partitionCount, `partition ${partition} out of range`);
+  assert(
+    Number.isInteger(partition) && partition >= 0 && partition < ring.partitionCount,
+    `partition ${partition} out of range`,
+  );
   return tableOf(indexOf(ring), n).primaryIds[partition]!.slice();
 }
 
@@ -241,7 +256,12 @@ export interface KeyPlacement {
  * preferenceList and primaryNodes in one lookup, for the request path: when every primary is
  * alive (nearly always) both arrays are the table's own frozen ones, so a request allocates nothing.
  */
-export function placementOf(ring: Ring, partition: PartitionIndex, n: number, isAlive: (node: NodeId) => boolean): KeyPlacement {
+export function placementOf(
+  ring: Ring,
+  partition: PartitionIndex,
+  n: number,
+  isAlive: (node: NodeId) => boolean,
+): KeyPlacement {
   const index = indexOf(ring);
   const table = tableOf(index, n);
   const primaryIds = table.primaryIds[partition]!;
@@ -259,7 +279,14 @@ export function placementOf(ring: Ring, partition: PartitionIndex, n: number, is
 }
 
 /** Pairs each dead primary, in order, with the next alive non-primary node of the walk. */
-function appendFallbacks(index: RingIndex, table: PreferenceTable, partition: number, dead: readonly NodeId[], isAlive: (node: NodeId) => boolean, result: PreferenceEntry[]): void {
+function appendFallbacks(
+  index: RingIndex,
+  table: PreferenceTable,
+  partition: number,
+  dead: readonly NodeId[],
+  isAlive: (node: NodeId) => boolean,
+  result: PreferenceEntry[],
+): void {
   let replaced = 0;
   const offer = (member: number): boolean => {
     const node = index.memberIds[member]!;

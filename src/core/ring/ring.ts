@@ -74,8 +74,14 @@ export function compareIds(a: string, b: string): number {
 }
 
 export function validatePartitionCount(partitionCount: unknown): number {
-  if (typeof partitionCount !== 'number' || !isPowerOfTwo(partitionCount) || partitionCount > ringLimits.partitionCountMax) {
-    throw badRequest(`partition count must be a power of two from 1 to ${ringLimits.partitionCountMax}`, { partitionCount });
+  if (
+    typeof partitionCount !== 'number' ||
+    !isPowerOfTwo(partitionCount) ||
+    partitionCount > ringLimits.partitionCountMax
+  ) {
+    throw badRequest(`partition count must be a power of two from 1 to ${ringLimits.partitionCountMax}`, {
+      partitionCount,
+    });
   }
   return partitionCount;
 }
@@ -90,7 +96,9 @@ function validateTargetN(targetN: unknown): number {
 
 function validateName(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > ringLimits.nameLengthMax) {
-    throw badRequest(`${what} must be a non-empty string of at most ${ringLimits.nameLengthMax} characters`, { [what]: value });
+    throw badRequest(`${what} must be a non-empty string of at most ${ringLimits.nameLengthMax} characters`, {
+      [what]: value,
+    });
   }
   return value;
 }
@@ -117,15 +125,26 @@ export function normalizeMembers(members: unknown): readonly RingMember[] {
   }
   const sorted = members.map(normalizeMember).sort((a, b) => compareIds(a.id, b.id));
   for (let index = 1; index < sorted.length; index++) {
-    if (sorted[index]!.id === sorted[index - 1]!.id) throw badRequest(`duplicate ring member ${sorted[index]!.id}`, { id: sorted[index]!.id });
+    if (sorted[index]!.id === sorted[index - 1]!.id)
+      throw badRequest(`duplicate ring member ${sorted[index]!.id}`, { id: sorted[index]!.id });
   }
   return Object.freeze(sorted);
 }
 
 /** Builds the frozen ring value. Inputs must already be valid. */
-export function freezeRing(version: number, partitionCount: number, owners: readonly NodeId[], members: readonly RingMember[]): Ring {
+export function freezeRing(
+  version: number,
+  partitionCount: number,
+  owners: readonly NodeId[],
+  members: readonly RingMember[],
+): Ring {
   assert(owners.length === partitionCount, 'a ring has one owner per partition');
-  return Object.freeze({ version, partitionCount, owners: Object.freeze([...owners]), members: Object.freeze([...members]) });
+  return Object.freeze({
+    version,
+    partitionCount,
+    owners: Object.freeze([...owners]),
+    members: Object.freeze([...members]),
+  });
 }
 
 /** Zone numbers: one per distinct zone name, and a fresh one for each member without a zone. */
@@ -142,7 +161,11 @@ function zoneNumbers(members: readonly RingMember[]): number[] {
 
 function claimMembers(members: readonly RingMember[], changeOf: (member: RingMember) => MemberChange): ClaimMember[] {
   const zones = zoneNumbers(members);
-  return members.map((member, index) => ({ weight: memberWeight(member), zone: zones[index]!, change: changeOf(member) }));
+  return members.map((member, index) => ({
+    weight: memberWeight(member),
+    zone: zones[index]!,
+    change: changeOf(member),
+  }));
 }
 
 /** A new ring: deterministic, so every node computes the same one from the same options. */
@@ -150,8 +173,18 @@ export function createRing(options: CreateRingOptions): Ring {
   const partitionCount = validatePartitionCount(options.partitionCount);
   const targetN = validateTargetN(options.targetN);
   const members = normalizeMembers(options.members);
-  const owners = claimOwners({ previousOwners: new Int32Array(partitionCount).fill(-1), members: claimMembers(members, () => 'joined'), targetN, someoneLeft: false });
-  return freezeRing(1, partitionCount, Array.from(owners, (owner) => members[owner]!.id), members);
+  const owners = claimOwners({
+    previousOwners: new Int32Array(partitionCount).fill(-1),
+    members: claimMembers(members, () => 'joined'),
+    targetN,
+    someoneLeft: false,
+  });
+  return freezeRing(
+    1,
+    partitionCount,
+    Array.from(owners, (owner) => members[owner]!.id),
+    members,
+  );
 }
 
 /**
@@ -172,5 +205,10 @@ export function claimPartitions(ring: Ring, members: readonly RingMember[], opti
   const previousOwners = Int32Array.from(ring.owners, (owner) => indexById.get(owner) ?? -1);
   const someoneLeft = ring.members.some((member) => !indexById.has(member.id));
   const owners = claimOwners({ previousOwners, members: claimMembers(nextMembers, changeOf), targetN, someoneLeft });
-  return freezeRing(ring.version + 1, ring.partitionCount, Array.from(owners, (owner) => nextMembers[owner]!.id), nextMembers);
+  return freezeRing(
+    ring.version + 1,
+    ring.partitionCount,
+    Array.from(owners, (owner) => nextMembers[owner]!.id),
+    nextMembers,
+  );
 }

@@ -84,7 +84,8 @@ export function placeByTokens(tokens: readonly Token[], n: number): Placement {
   const ranges: PlacementRange[] = [];
   let start = 0;
   sorted.forEach((token, index) => {
-    if (token.position > start) ranges.push({ start, size: token.position - start, owners: tokenWalk(sorted, index, n) });
+    if (token.position > start)
+      ranges.push({ start, size: token.position - start, owners: tokenWalk(sorted, index, n) });
     start = Math.max(start, token.position);
   });
   if (start < ringSize) ranges.push({ start, size: ringSize - start, owners: tokenWalk(sorted, 0, n) });

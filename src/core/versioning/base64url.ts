@@ -15,7 +15,8 @@ export function base64UrlEncode(bytes: Uint8Array): string {
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
     const triple = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
-    out += alphabet[triple >> 18]! + alphabet[(triple >> 12) & 63]! + alphabet[(triple >> 6) & 63]! + alphabet[triple & 63]!;
+    out +=
+      alphabet[triple >> 18]! + alphabet[(triple >> 12) & 63]! + alphabet[(triple >> 6) & 63]! + alphabet[triple & 63]!;
   }
   const left = bytes.length - i;
   if (left === 1) {
@@ -43,7 +44,8 @@ export function base64UrlDecode(text: string): Uint8Array {
   let offset = 0;
   let i = 0;
   for (; i + 3 < text.length; i += 4) {
-    const quad = (sextetAt(text, i) << 18) | (sextetAt(text, i + 1) << 12) | (sextetAt(text, i + 2) << 6) | sextetAt(text, i + 3);
+    const quad =
+      (sextetAt(text, i) << 18) | (sextetAt(text, i + 1) << 12) | (sextetAt(text, i + 2) << 6) | sextetAt(text, i + 3);
     bytes[offset++] = quad >> 16;
     bytes[offset++] = (quad >> 8) & 255;
     bytes[offset++] = quad & 255;

@@ -181,7 +181,10 @@ function decodeEntries(reader: ByteReader, entriesMax: number): Map<Actor, numbe
 export function decodeContext(token: string, limits: ContextLimits = defaultContextLimits): VersionVector {
   if (token.length === 0) return new Map();
   if (token.length > limits.tokenBytesMax) {
-    throw new EverwriteError('EVERWRITE_BAD_CONTEXT', `context is malformed: token longer than ${limits.tokenBytesMax} bytes`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_CONTEXT',
+      `context is malformed: token longer than ${limits.tokenBytesMax} bytes`,
+    );
   }
   const bytes = base64UrlDecode(token);
   return decodeEntries(new ByteReader(bytes, 'EVERWRITE_BAD_CONTEXT', 'context'), limits.entriesMax);
@@ -198,7 +201,9 @@ export function contextTokenLength(vector: VersionVector): number {
 const entryBytesMax = varintSize(actorBytesMax) + actorBytesMax + varintSize(dotCounterMax);
 
 /** Vectors of at most this many entries always encode within contextTokenBytesMax: no need to measure them. */
-const entriesAlwaysFitting = Math.floor((Math.floor((contextTokenBytesMax * 3) / 4) - 1 - varintSize(defaultLimits.contextEntriesMax)) / entryBytesMax);
+const entriesAlwaysFitting = Math.floor(
+  (Math.floor((contextTokenBytesMax * 3) / 4) - 1 - varintSize(defaultLimits.contextEntriesMax)) / entryBytesMax,
+);
 
 /**
  * Refuses a key context that would not fit in contextHeaderBytesMax once sealed, with
@@ -210,5 +215,9 @@ export function checkContextFits(vector: VersionVector): void {
   if (vector.size <= entriesAlwaysFitting) return;
   const length = contextTokenLength(vector);
   if (length <= contextTokenBytesMax) return;
-  throw new EverwriteError('EVERWRITE_CONTEXT_TOO_LARGE', `the key's causal context would be ${length + contextSealBytes} bytes of header (limit ${contextHeaderBytesMax}): it holds ${vector.size} writer epochs`, { entries: vector.size, bytes: length + contextSealBytes, limit: contextHeaderBytesMax });
+  throw new EverwriteError(
+    'EVERWRITE_CONTEXT_TOO_LARGE',
+    `the key's causal context would be ${length + contextSealBytes} bytes of header (limit ${contextHeaderBytesMax}): it holds ${vector.size} writer epochs`,
+    { entries: vector.size, bytes: length + contextSealBytes, limit: contextHeaderBytesMax },
+  );
 }

@@ -58,7 +58,10 @@ export interface VersionedRecord {
   readonly siblings: readonly Sibling[];
 }
 
-export const emptyRecord: VersionedRecord = Object.freeze({ context: new Map<Actor, number>(), siblings: Object.freeze([]) });
+export const emptyRecord: VersionedRecord = Object.freeze({
+  context: new Map<Actor, number>(),
+  siblings: Object.freeze([]),
+});
 
 export function actorOf(nodeId: string, epoch: number): Actor {
   assert(nodeId.length > 0, 'an actor needs a node id');
@@ -92,7 +95,9 @@ function isCanonical(siblings: readonly Sibling[]): boolean {
 export function canonicalSiblings(siblings: readonly Sibling[]): readonly Sibling[] {
   if (isCanonical(siblings)) return siblings;
   const sorted = [...siblings].sort((a, b) => compareDots(a.dot, b.dot));
-  return sorted.filter((sibling, index) => index === 0 || compareDots((sorted[index - 1] as Sibling).dot, sibling.dot) !== 0);
+  return sorted.filter(
+    (sibling, index) => index === 0 || compareDots((sorted[index - 1] as Sibling).dot, sibling.dot) !== 0,
+  );
 }
 
 /** Pointwise maximum of two version vectors. */
@@ -139,8 +144,15 @@ function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredVa
 function nextCounter(stored: number, claimed: number): number {
   const counter = Math.max(stored, claimed) + 1;
   if (counter <= dotCounterMax) return counter;
-  if (claimed >= stored) throw new EverwriteError('EVERWRITE_BAD_CONTEXT', `context is malformed: its counter ${claimed} leaves no room for a new version (limit ${dotCounterMax})`);
-  throw new EverwriteError('EVERWRITE_BAD_RECORD', `the stored record's counter ${stored} leaves no room for a new version (limit ${dotCounterMax})`);
+  if (claimed >= stored)
+    throw new EverwriteError(
+      'EVERWRITE_BAD_CONTEXT',
+      `context is malformed: its counter ${claimed} leaves no room for a new version (limit ${dotCounterMax})`,
+    );
+  throw new EverwriteError(
+    'EVERWRITE_BAD_RECORD',
+    `the stored record's counter ${stored} leaves no room for a new version (limit ${dotCounterMax})`,
+  );
 }
 
 /**
@@ -149,7 +161,12 @@ function nextCounter(stored: number, claimed: number): number {
  * siblings it did not see stay as concurrent versions. The new version's timestamp exceeds every
  * sibling's the replica held.
  */
-export function update(record: VersionedRecord, clientContext: VersionVector, actor: Actor, newValue: StoredValue): VersionedRecord {
+export function update(
+  record: VersionedRecord,
+  clientContext: VersionVector,
+  actor: Actor,
+  newValue: StoredValue,
+): VersionedRecord {
   assert(actor.length > 0, 'update needs an actor');
   const stored = stampAfter(record.siblings, newValue);
   const counter = nextCounter(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0);
@@ -212,7 +229,8 @@ export function descends(a: VersionedRecord, b: VersionedRecord): boolean {
   if (a === b) return true;
   if (!contextDescends(a.context, b.context)) return false;
   for (const sibling of a.siblings) {
-    if (covers(b.context, sibling.dot) && !b.siblings.some((other) => compareDots(other.dot, sibling.dot) === 0)) return false;
+    if (covers(b.context, sibling.dot) && !b.siblings.some((other) => compareDots(other.dot, sibling.dot) === 0))
+      return false;
   }
   return true;
 }
@@ -220,7 +238,11 @@ export function descends(a: VersionedRecord, b: VersionedRecord): boolean {
 export function storedEqual(a: StoredValue, b: StoredValue): boolean {
   return (
     a === b ||
-    (a.deleted === b.deleted && a.timestamp === b.timestamp && a.lastModifiedMs === b.lastModifiedMs && a.contentType === b.contentType && bytesEqual(a.value, b.value))
+    (a.deleted === b.deleted &&
+      a.timestamp === b.timestamp &&
+      a.lastModifiedMs === b.lastModifiedMs &&
+      a.contentType === b.contentType &&
+      bytesEqual(a.value, b.value))
   );
 }
 
@@ -249,7 +271,11 @@ export function isLive(record: VersionedRecord): boolean {
  * Not the wall clock: a node whose clock is slow still writes after what it has seen (hlc.ts).
  */
 export function compareWriteOrder(a: Sibling, b: Sibling): number {
-  return a.stored.timestamp < b.stored.timestamp ? -1 : a.stored.timestamp > b.stored.timestamp ? 1 : compareDots(a.dot, b.dot);
+  return a.stored.timestamp < b.stored.timestamp
+    ? -1
+    : a.stored.timestamp > b.stored.timestamp
+      ? 1
+      : compareDots(a.dot, b.dot);
 }
 
 /** The sibling written last in compareWriteOrder, or undefined when there is none. */
@@ -275,7 +301,11 @@ export function resolveLastWriterWins(record: VersionedRecord): VersionedRecord 
  * client never saw, so the client keeps its old context (its next blind write becomes a sibling of
  * this one, which is safe; claiming too much would silently drop a concurrent write).
  */
-export function contextAfterUpdate(clientContext: VersionVector, updated: VersionedRecord, actor: Actor): VersionVector {
+export function contextAfterUpdate(
+  clientContext: VersionVector,
+  updated: VersionedRecord,
+  actor: Actor,
+): VersionVector {
   const counter = updated.context.get(actor) ?? 0;
   assert(counter >= 1, 'the updated record holds a dot of the actor');
   if ((clientContext.get(actor) ?? 0) !== counter - 1) return clientContext;

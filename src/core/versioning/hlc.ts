@@ -32,7 +32,10 @@ function assertTimestamp(timestamp: number): void {
 
 /** The timestamp of physical time `physicalMs` with a logical part of zero. */
 export function timestampAt(physicalMs: number): number {
-  assert(Number.isSafeInteger(physicalMs) && physicalMs >= 0 && physicalMs <= physicalMsMax, 'physical time within the clock range');
+  assert(
+    Number.isSafeInteger(physicalMs) && physicalMs >= 0 && physicalMs <= physicalMsMax,
+    'physical time within the clock range',
+  );
   return physicalMs * logicalPerMs;
 }
 

@@ -23,7 +23,15 @@
 import { assert } from '../base/assert.ts';
 import { allocateBytes } from '../base/slab.ts';
 import { CanonicalEntries } from './context.ts';
-import { actorBytesMax, canonicalSiblings, dotCounterMax, type Actor, type Sibling, type StoredValue, type VersionedRecord } from './dvv.ts';
+import {
+  actorBytesMax,
+  canonicalSiblings,
+  dotCounterMax,
+  type Actor,
+  type Sibling,
+  type StoredValue,
+  type VersionedRecord,
+} from './dvv.ts';
 import { physicalMsMax, timestampAt, timestampMax } from './hlc.ts';
 import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
@@ -57,8 +65,14 @@ function assertMissing(actor: Actor): never {
 
 /** The timestamp's signed distance from lastModifiedMs * 1024 (exact: both are safe integers). */
 function timestampOffset(stored: StoredValue): number {
-  assert(Number.isSafeInteger(stored.lastModifiedMs) && stored.lastModifiedMs >= 0 && stored.lastModifiedMs <= physicalMsMax, 'lastModifiedMs is a non-negative integer within the clock range');
-  assert(Number.isSafeInteger(stored.timestamp) && stored.timestamp >= 0, 'the timestamp is a non-negative safe integer');
+  assert(
+    Number.isSafeInteger(stored.lastModifiedMs) && stored.lastModifiedMs >= 0 && stored.lastModifiedMs <= physicalMsMax,
+    'lastModifiedMs is a non-negative integer within the clock range',
+  );
+  assert(
+    Number.isSafeInteger(stored.timestamp) && stored.timestamp >= 0,
+    'the timestamp is a non-negative safe integer',
+  );
   return stored.timestamp - timestampAt(stored.lastModifiedMs);
 }
 
@@ -66,7 +80,10 @@ function timestampOffset(stored: StoredValue): number {
 function siblingSize(sibling: Sibling): number {
   const actorIndex = actorIndexOf(sibling);
   const counter = sibling.dot.counter;
-  assert(Number.isSafeInteger(counter) && counter >= 1 && counter <= recordEntries.counterAt(actorIndex), 'sibling dot covered by the context');
+  assert(
+    Number.isSafeInteger(counter) && counter >= 1 && counter <= recordEntries.counterAt(actorIndex),
+    'sibling dot covered by the context',
+  );
   const stored = sibling.stored;
   const contentTypeLength = utf8ByteLength(stored.contentType);
   assert(contentTypeLength <= contentTypeBytesMax, 'content type within bounds');
@@ -192,8 +209,10 @@ function readSiblings(reader: ByteReader, contextSize: number, legacy: boolean, 
     if (actorIndex >= contextSize) reader.fail('sibling actor index out of range');
     const actor = decodedActors[actorIndex] as Actor;
     const counter = reader.varint();
-    if (counter < 1 || counter > (decodedCounters[actorIndex] as number)) reader.fail('sibling dot not covered by the context');
-    if (actorIndex < previousIndex || (actorIndex === previousIndex && counter <= previousCounter)) reader.fail('siblings out of order');
+    if (counter < 1 || counter > (decodedCounters[actorIndex] as number))
+      reader.fail('sibling dot not covered by the context');
+    if (actorIndex < previousIndex || (actorIndex === previousIndex && counter <= previousCounter))
+      reader.fail('siblings out of order');
     previousIndex = actorIndex;
     previousCounter = counter;
     siblings[i] = { dot: { actor, counter }, stored: readStored(reader, legacy, shareValues) };
@@ -218,7 +237,8 @@ export function decodeOwnedRecord(bytes: Uint8Array): VersionedRecord {
 function decodeWithValues(bytes: Uint8Array, shareValues: boolean): VersionedRecord {
   const reader = new ByteReader(bytes, 'EVERWRITE_BAD_RECORD', 'record');
   const version = reader.byte();
-  if (version !== recordLayoutVersion && version !== legacyLayoutVersion) reader.fail(`unknown layout version ${version}`);
+  if (version !== recordLayoutVersion && version !== legacyLayoutVersion)
+    reader.fail(`unknown layout version ${version}`);
   const context = readContext(reader);
   const siblings = readSiblings(reader, context.size, version === legacyLayoutVersion, shareValues);
   reader.end();

@@ -119,7 +119,12 @@ export function truncateClock(clock: VectorClock, entriesMax = clockEntriesMaxDe
 }
 
 /** The coordinator's step: advance `node`'s counter, stamp it, then truncate past `entriesMax`. */
-export function incrementClock(clock: VectorClock, node: string, timestampMs: number, entriesMax = clockEntriesMaxDefault): VectorClock {
+export function incrementClock(
+  clock: VectorClock,
+  node: string,
+  timestampMs: number,
+  entriesMax = clockEntriesMaxDefault,
+): VectorClock {
   assert(node.length > 0, 'a clock node has a name');
   const next: ClockEntry = { node, counter: counterOf(clock, node) + 1, timestampMs };
   const withoutNode = clock.filter((entry) => entry.node !== node);

@@ -46,14 +46,22 @@ export interface StorageEngineFactoryOptions {
 /** A new, unopened engine of the given kind; call open() before use and close() after. */
 export function createStorageEngine(kind: StorageEngineKind, options: StorageEngineFactoryOptions = {}): StorageEngine {
   if (kind === 'memory') return new MemoryEngine();
-  if (kind !== 'lmdb' && kind !== 'level') throw badOption('createStorageEngine', 'kind', `one of ${storageEngineKinds.join(', ')}`, kind);
+  if (kind !== 'lmdb' && kind !== 'level')
+    throw badOption('createStorageEngine', 'kind', `one of ${storageEngineKinds.join(', ')}`, kind);
   const directory = options.directory;
-  if (directory === undefined || directory.length === 0) throw badOption('createStorageEngine', 'directory', `a path (kind ${kind} stores data on disk)`, directory);
-  const engine = kind === 'lmdb' ? new LmdbEngine({ ...options.lmdb, directory: join(directory, 'lmdb') }) : new LevelEngine({ ...options.level, directory: join(directory, 'level') });
+  if (directory === undefined || directory.length === 0)
+    throw badOption('createStorageEngine', 'directory', `a path (kind ${kind} stores data on disk)`, directory);
+  const engine =
+    kind === 'lmdb'
+      ? new LmdbEngine({ ...options.lmdb, directory: join(directory, 'lmdb') })
+      : new LevelEngine({ ...options.level, directory: join(directory, 'level') });
   const logDirectory = join(directory, 'wal');
   if (options.writeAheadLog ?? true) return new LoggedEngine(engine, { ...options.log, directory: logDirectory });
   if (existsSync(logDirectory) && readdirSync(logDirectory).some((name) => name.endsWith('.log'))) {
-    throw new EverwriteError('EVERWRITE_STORAGE_FAILED', `${directory} holds a write-ahead log: open it with writeAheadLog enabled so the log is replayed`);
+    throw new EverwriteError(
+      'EVERWRITE_STORAGE_FAILED',
+      `${directory} holds a write-ahead log: open it with writeAheadLog enabled so the log is replayed`,
+    );
   }
   return engine;
 }

@@ -14,7 +14,14 @@ import { mkdirSync } from 'node:fs';
 import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
-import { assertNamespace, assertScanOptions, prefixedKey, prefixedRange, privateEngineKey, unprefixedKey } from './namespace-keys.ts';
+import {
+  assertNamespace,
+  assertScanOptions,
+  prefixedKey,
+  prefixedRange,
+  privateEngineKey,
+  unprefixedKey,
+} from './namespace-keys.ts';
 import { directoryOption, integerOption, storageFailure } from './options.ts';
 
 export interface LevelEngineOptions {
@@ -35,14 +42,24 @@ function resolveOptions(options: LevelEngineOptions): ResolvedLevelOptions {
   return Object.freeze({
     directory: directoryOption('LevelEngine', options.directory),
     cacheBytes: integerOption('LevelEngine', 'cacheBytes', options.cacheBytes, 8 * 1024 * 1024, 0),
-    writeBufferBytes: integerOption('LevelEngine', 'writeBufferBytes', options.writeBufferBytes, 4 * 1024 * 1024, 64 * 1024),
+    writeBufferBytes: integerOption(
+      'LevelEngine',
+      'writeBufferBytes',
+      options.writeBufferBytes,
+      4 * 1024 * 1024,
+      64 * 1024,
+    ),
   });
 }
 
 type LevelDatabase = ClassicLevel<Uint8Array, Uint8Array>;
 
 export class LevelEngine implements StorageEngine {
-  readonly capabilities: StorageCapabilities = Object.freeze({ atomicBatch: true, durableWrites: true, orderedScan: true });
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    atomicBatch: true,
+    durableWrites: true,
+    orderedScan: true,
+  });
   readonly options: ResolvedLevelOptions;
   private database: LevelDatabase | undefined;
 
@@ -55,7 +72,12 @@ export class LevelEngine implements StorageEngine {
     const { directory, cacheBytes, writeBufferBytes } = this.options;
     try {
       mkdirSync(directory, { recursive: true });
-      const database: LevelDatabase = new ClassicLevel<Uint8Array, Uint8Array>(directory, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: cacheBytes, writeBufferSize: writeBufferBytes });
+      const database: LevelDatabase = new ClassicLevel<Uint8Array, Uint8Array>(directory, {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+        cacheSize: cacheBytes,
+        writeBufferSize: writeBufferBytes,
+      });
       await database.open();
       this.database = database;
     } catch (error) {
@@ -78,20 +100,29 @@ export class LevelEngine implements StorageEngine {
     assertNamespace(namespace);
     const database = this.database;
     if (database === undefined) return Promise.reject(notOpen());
-    return database.get(prefixedKey(namespace, key)).catch((error: unknown) => Promise.reject(storageFailure('LevelDB get failed', error)));
+    return database
+      .get(prefixedKey(namespace, key))
+      .catch((error: unknown) => Promise.reject(storageFailure('LevelDB get failed', error)));
   }
 
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     assertNamespace(namespace);
     const database = this.database;
     if (database === undefined) return Promise.reject(notOpen());
     if (operations.length === 0) return options.durable ? this.barrier(database) : Promise.resolve();
     const writes = operations.map((operation) => {
-      if (operation.type === 'put') return { type: 'put' as const, key: prefixedKey(namespace, operation.key), value: operation.value };
+      if (operation.type === 'put')
+        return { type: 'put' as const, key: prefixedKey(namespace, operation.key), value: operation.value };
       assert(operation.type === 'delete', 'unknown batch operation');
       return { type: 'del' as const, key: prefixedKey(namespace, operation.key) };
     });
-    return database.batch(writes, { sync: options.durable }).catch((error: unknown) => Promise.reject(storageFailure('LevelDB batch failed', error)));
+    return database
+      .batch(writes, { sync: options.durable })
+      .catch((error: unknown) => Promise.reject(storageFailure('LevelDB batch failed', error)));
   }
 
   scan(namespace: number, options?: ScanOptions): AsyncIterable<readonly [Uint8Array, Uint8Array]> {
@@ -100,12 +131,19 @@ export class LevelEngine implements StorageEngine {
     return { [Symbol.asyncIterator]: () => this.scanRange(namespace, options) };
   }
 
-  private async *scanRange(namespace: number, options: ScanOptions | undefined): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
+  private async *scanRange(
+    namespace: number,
+    options: ScanOptions | undefined,
+  ): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
     const database = this.database;
     if (database === undefined) throw notOpen();
     const range = prefixedRange(namespace, options);
     // A LevelDB iterator reads from an implicit snapshot taken when it is created.
-    const iterator = database.iterator({ gte: range.start, ...(range.end === undefined ? {} : { lt: range.end }), ...(options?.limit === undefined ? {} : { limit: options.limit }) });
+    const iterator = database.iterator({
+      gte: range.start,
+      ...(range.end === undefined ? {} : { lt: range.end }),
+      ...(options?.limit === undefined ? {} : { limit: options.limit }),
+    });
     try {
       for await (const [key, value] of iterator) yield [unprefixedKey(key), value] as const;
     } finally {
@@ -128,7 +166,9 @@ export class LevelEngine implements StorageEngine {
   }
 
   private barrier(database: LevelDatabase): Promise<void> {
-    return database.compactRange(privateEngineKey, privateEngineKey).catch((error: unknown) => Promise.reject(storageFailure('LevelDB flush failed', error)));
+    return database
+      .compactRange(privateEngineKey, privateEngineKey)
+      .catch((error: unknown) => Promise.reject(storageFailure('LevelDB flush failed', error)));
   }
 }
 

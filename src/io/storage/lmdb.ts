@@ -14,7 +14,14 @@ import { mkdirSync } from 'node:fs';
 import type { BatchOperation, ScanOptions, StorageCapabilities, StorageEngine } from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
-import { assertNamespace, assertScanOptions, namespacePrefixBytes, prefixedKey, prefixedRange, unprefixedKey } from './namespace-keys.ts';
+import {
+  assertNamespace,
+  assertScanOptions,
+  namespacePrefixBytes,
+  prefixedKey,
+  prefixedRange,
+  unprefixedKey,
+} from './namespace-keys.ts';
 import { directoryOption, integerOption, storageFailure } from './options.ts';
 
 export interface LmdbEngineOptions {
@@ -41,7 +48,11 @@ function resolveOptions(options: LmdbEngineOptions): ResolvedLmdbOptions {
 }
 
 export class LmdbEngine implements StorageEngine {
-  readonly capabilities: StorageCapabilities = Object.freeze({ atomicBatch: true, durableWrites: true, orderedScan: true });
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    atomicBatch: true,
+    durableWrites: true,
+    orderedScan: true,
+  });
   readonly options: ResolvedLmdbOptions;
   private database: RootDatabase<Uint8Array, Uint8Array> | undefined;
   /** Largest caller key lmdb accepts: its key size limit minus the namespace prefix. */
@@ -55,7 +66,11 @@ export class LmdbEngine implements StorageEngine {
     assert(this.database === undefined, 'LmdbEngine opened twice');
     try {
       mkdirSync(this.options.directory, { recursive: true });
-      const database = open<Uint8Array, Uint8Array>({ path: this.options.directory, keyEncoding: 'binary', encoding: 'binary' });
+      const database = open<Uint8Array, Uint8Array>({
+        path: this.options.directory,
+        keyEncoding: 'binary',
+        encoding: 'binary',
+      });
       this.keyBytesMax = (database as unknown as { maxKeySize: number }).maxKeySize - namespacePrefixBytes;
       this.database = database;
       return Promise.resolve();
@@ -100,7 +115,11 @@ export class LmdbEngine implements StorageEngine {
     }
   };
 
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     assertNamespace(namespace);
     const database = this.database;
     if (database === undefined) return Promise.reject(notOpen());
@@ -111,7 +130,8 @@ export class LmdbEngine implements StorageEngine {
     for (let index = 0; index < operations.length; index++) {
       const operation = operations[index] as BatchOperation;
       assert(operation.type === 'put' || operation.type === 'delete', 'unknown batch operation');
-      if (operation.key.length > this.keyBytesMax) return Promise.reject(keyTooLarge(operation.key.length, this.keyBytesMax));
+      if (operation.key.length > this.keyBytesMax)
+        return Promise.reject(keyTooLarge(operation.key.length, this.keyBytesMax));
       keys[index] = prefixedKey(namespace, operation.key);
     }
     const committed = database.batch(() => {
@@ -131,12 +151,19 @@ export class LmdbEngine implements StorageEngine {
     return { [Symbol.asyncIterator]: () => this.scanRange(namespace, options) };
   }
 
-  private async *scanRange(namespace: number, options: ScanOptions | undefined): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
+  private async *scanRange(
+    namespace: number,
+    options: ScanOptions | undefined,
+  ): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
     const database = this.database;
     if (database === undefined) throw notOpen();
     const range = prefixedRange(namespace, options);
     // The range iterator reads one lmdb snapshot, taken when iteration starts.
-    const entries = database.getRange({ start: range.start, ...(range.end === undefined ? {} : { end: range.end }), ...(options?.limit === undefined ? {} : { limit: options.limit }) });
+    const entries = database.getRange({
+      start: range.start,
+      ...(range.end === undefined ? {} : { end: range.end }),
+      ...(options?.limit === undefined ? {} : { limit: options.limit }),
+    });
     for (const { key, value } of entries) yield [unprefixedKey(key), value] as const;
   }
 
@@ -147,7 +174,13 @@ export class LmdbEngine implements StorageEngine {
     const range = prefixedRange(namespace, undefined);
     try {
       for (;;) {
-        const keys = [...database.getKeys({ start: range.start, ...(range.end === undefined ? {} : { end: range.end }), limit: this.options.dropChunkEntries })];
+        const keys = [
+          ...database.getKeys({
+            start: range.start,
+            ...(range.end === undefined ? {} : { end: range.end }),
+            limit: this.options.dropChunkEntries,
+          }),
+        ];
         if (keys.length === 0) break;
         await database.batch(() => {
           for (const key of keys) void database.remove(key);
@@ -173,5 +206,9 @@ function notOpen(): EverwriteError {
 }
 
 function keyTooLarge(length: number, maximum: number): EverwriteError {
-  return new EverwriteError('EVERWRITE_KEY_TOO_LARGE', `storage key of ${length} bytes exceeds lmdb's limit of ${maximum} bytes`, { keyBytes: length, keyBytesMax: maximum });
+  return new EverwriteError(
+    'EVERWRITE_KEY_TOO_LARGE',
+    `storage key of ${length} bytes exceeds lmdb's limit of ${maximum} bytes`,
+    { keyBytes: length, keyBytesMax: maximum },
+  );
 }

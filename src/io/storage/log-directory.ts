@@ -125,7 +125,9 @@ export class LogDirectory {
   private maybeRetire(file: LogFile): void {
     if (!file.sealed || file.unappliedGroups > 0 || file.retiring) return;
     file.retiring = true;
-    this.checkpointChain = this.checkpointChain.then(() => this.retire(file)).catch((error: unknown) => this.host.checkpointFailed(error));
+    this.checkpointChain = this.checkpointChain
+      .then(() => this.retire(file))
+      .catch((error: unknown) => this.host.checkpointFailed(error));
   }
 
   private async retire(file: LogFile): Promise<void> {
@@ -155,7 +157,15 @@ export class LogDirectory {
       await handle.close().catch(() => undefined);
       throw error;
     }
-    const file: LogFile = { generation, path, handle, bytes: logFileMagic.length, unappliedGroups: 0, sealed: false, retiring: false };
+    const file: LogFile = {
+      generation,
+      path,
+      handle,
+      bytes: logFileMagic.length,
+      unappliedGroups: 0,
+      sealed: false,
+      retiring: false,
+    };
     this.openFiles.add(file);
     return file;
   }

@@ -25,13 +25,15 @@ export type LogRecord =
   | { readonly kind: 'drop'; readonly namespace: number };
 
 /** CRC-32 (IEEE, as zlib and gzip): native when Node has zlib.crc32 (>= 20.15), a table otherwise. */
-export const crc32: (bytes: Uint8Array) => number = typeof zlib.crc32 === 'function' ? (bytes) => zlib.crc32(bytes) : tableCrc32;
+export const crc32: (bytes: Uint8Array) => number =
+  typeof zlib.crc32 === 'function' ? (bytes) => zlib.crc32(bytes) : tableCrc32;
 
 let crcTable: Uint32Array | undefined;
 function tableCrc32(bytes: Uint8Array): number {
   const table = (crcTable ??= buildCrcTable());
   let crc = 0xffffffff;
-  for (let index = 0; index < bytes.length; index++) crc = (table[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
+  for (let index = 0; index < bytes.length; index++)
+    crc = (table[(crc ^ (bytes[index] as number)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -58,10 +60,18 @@ export function batchRecordBytes(operations: readonly BatchOperation[]): number 
 }
 
 /** One framed record for a batch, ready to append. Throws when it exceeds `recordBytesMax`. */
-export function encodeBatchRecord(namespace: number, operations: readonly BatchOperation[], recordBytesMax: number): Buffer {
+export function encodeBatchRecord(
+  namespace: number,
+  operations: readonly BatchOperation[],
+  recordBytesMax: number,
+): Buffer {
   const total = batchRecordBytes(operations);
   if (total > recordBytesMax) {
-    throw new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', `a batch of ${total} bytes exceeds the write-ahead log's record limit of ${recordBytesMax} bytes`, { batchBytes: total, recordBytesMax });
+    throw new EverwriteError(
+      'EVERWRITE_VALUE_TOO_LARGE',
+      `a batch of ${total} bytes exceeds the write-ahead log's record limit of ${recordBytesMax} bytes`,
+      { batchBytes: total, recordBytesMax },
+    );
   }
   const record = Buffer.allocUnsafe(total);
   let offset = recordHeaderBytes;

@@ -157,7 +157,13 @@ export class LogPipeline {
     return dropped.promise;
   }
 
-  private enqueue(namespace: number, operations: readonly BatchOperation[] | undefined, durable: boolean, record: Buffer, dropped: Deferred | undefined): Group {
+  private enqueue(
+    namespace: number,
+    operations: readonly BatchOperation[] | undefined,
+    durable: boolean,
+    record: Buffer,
+    dropped: Deferred | undefined,
+  ): Group {
     const group = (this.pending ??= new Group());
     group.batches.push({ namespace, operations, durable, sequence: ++this.sequence, dropped });
     group.records.push(record);
@@ -202,7 +208,10 @@ export class LogPipeline {
         group = undefined;
       }
     } catch (error) {
-      this.host.fail(storageFailure('appending to the write-ahead log failed', error), group === undefined ? [] : [group]);
+      this.host.fail(
+        storageFailure('appending to the write-ahead log failed', error),
+        group === undefined ? [] : [group],
+      );
     } finally {
       this.writing = false;
     }
@@ -210,7 +219,8 @@ export class LogPipeline {
 
   private acknowledgeWritten(group: Group): void {
     for (const batch of group.batches) {
-      if (!batch.durable && batch.operations !== undefined) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
+      if (!batch.durable && batch.operations !== undefined)
+        this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
     }
     group.written?.resolve();
     // The engine failed while this group was being written: it will never be synced or applied.
@@ -350,7 +360,8 @@ export class LogPipeline {
 
   /** Waits until every queued batch has been written, synced and applied (or the engine failed). */
   async drain(): Promise<void> {
-    const queued = (): boolean => this.writeScheduled || this.pending !== undefined || this.unsynced.length > 0 || this.unapplied.length > 0;
+    const queued = (): boolean =>
+      this.writeScheduled || this.pending !== undefined || this.unsynced.length > 0 || this.unapplied.length > 0;
     // After a failure the queues are abandoned, but an I/O already in flight is still waited for.
     while (this.writing || this.syncing || this.applying || (!this.failed && queued())) {
       this.applyWhenDue();
@@ -361,7 +372,12 @@ export class LogPipeline {
 
   /** The engine failed: every queued group fails, with `held` (the groups a stage had taken). */
   abandonAll(failure: EverwriteError, held: readonly Group[]): void {
-    const groups = [...held, ...(this.pending === undefined ? [] : [this.pending]), ...this.unsynced, ...this.unapplied];
+    const groups = [
+      ...held,
+      ...(this.pending === undefined ? [] : [this.pending]),
+      ...this.unsynced,
+      ...this.unapplied,
+    ];
     this.pending = undefined;
     this.unsynced = [];
     this.takeWaitingGroups();

@@ -19,13 +19,23 @@ export interface ReplayReport {
   readonly ignoredFiles: number;
 }
 
-export const emptyReplayReport: ReplayReport = Object.freeze({ files: 0, records: 0, tornTail: false, ignoredFiles: 0 });
+export const emptyReplayReport: ReplayReport = Object.freeze({
+  files: 0,
+  records: 0,
+  tornTail: false,
+  ignoredFiles: 0,
+});
 
 /** Operations gathered from the log before replay applies them to the inner engine. */
 const replayRunOperations = 50_000;
 
 /** Applies every intact record of `files` (oldest first) to `inner`, stopping at the first torn or corrupt one. */
-export async function replayLog(fileSystem: LogFileSystem, files: ReadonlyArray<{ readonly path: string }>, inner: StorageEngine, recordBytesMax: number): Promise<ReplayReport> {
+export async function replayLog(
+  fileSystem: LogFileSystem,
+  files: ReadonlyArray<{ readonly path: string }>,
+  inner: StorageEngine,
+  recordBytesMax: number,
+): Promise<ReplayReport> {
   let records = 0;
   let tornTail = false;
   let read = 0;

@@ -18,7 +18,14 @@
 // Clock and Timers, the end of a turn through nextTurn. Production binds them to node:fs and Node's
 // clock and timers; the simulator to its simulated disk and virtual time, so the simulator's crash
 // and disk faults exercise this code (decision 0027).
-import type { BatchOperation, Clock, ScanOptions, StorageCapabilities, StorageEngine, Timers } from '../../runtime/ports.ts';
+import type {
+  BatchOperation,
+  Clock,
+  ScanOptions,
+  StorageCapabilities,
+  StorageEngine,
+  Timers,
+} from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
 import { systemClock, systemTimers } from '../system-clock.ts';
@@ -94,7 +101,14 @@ function resolveOptions(options: LoggedEngineOptions): ResolvedLoggedOptions {
   return Object.freeze({
     directory: directoryOption(component, options.directory),
     checkpointBytes: integerOption(component, 'checkpointBytes', options.checkpointBytes, 64 * 1024 * 1024, 4096),
-    recordBytesMax: integerOption(component, 'recordBytesMax', options.recordBytesMax, 128 * 1024 * 1024, 64, 0xffffffff),
+    recordBytesMax: integerOption(
+      component,
+      'recordBytesMax',
+      options.recordBytesMax,
+      128 * 1024 * 1024,
+      64,
+      0xffffffff,
+    ),
     unappliedBytesMax: integerOption(component, 'unappliedBytesMax', options.unappliedBytesMax, 64 * 1024 * 1024, 1),
     applyDelayMs: integerOption(component, 'applyDelayMs', options.applyDelayMs, 100, 0, 60_000),
     applyRunBytes: integerOption(component, 'applyRunBytes', options.applyRunBytes, 4 * 1024 * 1024, 1),
@@ -135,9 +149,16 @@ export class LoggedEngine implements StorageEngine {
   ) {
     this.options = resolveOptions(options);
     this.onFailure = options.onFailure;
-    this.capabilities = Object.freeze({ atomicBatch: true, durableWrites: inner.capabilities.durableWrites, orderedScan: inner.capabilities.orderedScan });
+    this.capabilities = Object.freeze({
+      atomicBatch: true,
+      durableWrites: inner.capabilities.durableWrites,
+      orderedScan: inner.capabilities.orderedScan,
+    });
     const innerReadNow = inner.readNow;
-    this.readNow = innerReadNow === undefined ? undefined : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
+    this.readNow =
+      innerReadNow === undefined
+        ? undefined
+        : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
     this.directory = new LogDirectory(this.options, {
       inner,
       isFailed: () => this.state === 'failed',
@@ -168,7 +189,14 @@ export class LoggedEngine implements StorageEngine {
 
   get statistics(): LoggedEngineStatistics {
     const current = this.directory.current;
-    return { ...this.pipeline.counters, checkpoints: this.directory.checkpoints, overlayEntries: this.pipeline.overlay.size, unappliedBytes: this.pipeline.unappliedBytes, logGeneration: current?.generation ?? 0, logBytes: current?.bytes ?? 0 };
+    return {
+      ...this.pipeline.counters,
+      checkpoints: this.directory.checkpoints,
+      overlayEntries: this.pipeline.overlay.size,
+      unappliedBytes: this.pipeline.unappliedBytes,
+      logGeneration: current?.generation ?? 0,
+      logBytes: current?.bytes ?? 0,
+    };
   }
 
   async open(): Promise<void> {
@@ -218,7 +246,11 @@ export class LoggedEngine implements StorageEngine {
   /** StorageEngine.readNow, offered when the inner engine offers it: the overlay, then the inner engine. */
   readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
 
-  private readOverlayThenInner(innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined, namespace: number, key: Uint8Array): Uint8Array | undefined {
+  private readOverlayThenInner(
+    innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
+    namespace: number,
+    key: Uint8Array,
+  ): Uint8Array | undefined {
     assertNamespace(namespace);
     if (!this.readable()) throw this.unusable();
     const entry = this.overlayEntry(namespace, key);
@@ -236,7 +268,11 @@ export class LoggedEngine implements StorageEngine {
     return overlay.has(namespace) ? overlay.lookup(namespace, key) : undefined;
   }
 
-  batch(namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    options: { readonly durable: boolean },
+  ): Promise<void> {
     assertNamespace(namespace);
     if (this.state !== 'open') return Promise.reject(this.unusable());
     let record: Buffer;
@@ -260,7 +296,10 @@ export class LoggedEngine implements StorageEngine {
     return this.pipeline.drop(namespace, encodeDropRecord(namespace));
   }
 
-  private async *mergedScan(namespace: number, options: ScanOptions | undefined): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
+  private async *mergedScan(
+    namespace: number,
+    options: ScanOptions | undefined,
+  ): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
     if (!this.readable()) throw this.unusable();
     // The overlay snapshot is taken before the inner scan starts, so an entry released in between
     // is still in the snapshot, and one released before it is already in the inner engine.

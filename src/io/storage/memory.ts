@@ -63,7 +63,11 @@ class MemoryNamespace {
     const end = options?.end === undefined ? undefined : latin1(options.end);
     const limit = options?.limit ?? Number.POSITIVE_INFINITY;
     const out: Array<readonly [string, string]> = [];
-    for (let index = start === undefined ? 0 : lowerBound(sorted, start); index < sorted.length && out.length < limit; index++) {
+    for (
+      let index = start === undefined ? 0 : lowerBound(sorted, start);
+      index < sorted.length && out.length < limit;
+      index++
+    ) {
       const mapKey = sorted[index] as string;
       if (end !== undefined && mapKey >= end) break;
       out.push([mapKey, this.entries.get(mapKey) as string]);
@@ -86,7 +90,11 @@ function lowerBound(sorted: readonly string[], target: string): number {
 const resolved: Promise<void> = Promise.resolve();
 
 export class MemoryEngine implements StorageEngine {
-  readonly capabilities: StorageCapabilities = Object.freeze({ atomicBatch: true, durableWrites: false, orderedScan: true });
+  readonly capabilities: StorageCapabilities = Object.freeze({
+    atomicBatch: true,
+    durableWrites: false,
+    orderedScan: true,
+  });
   private readonly namespaces = new Map<number, MemoryNamespace>();
   private opened = false;
 
@@ -124,7 +132,11 @@ export class MemoryEngine implements StorageEngine {
     this.apply(namespace, operations);
   };
 
-  batch(namespace: number, operations: readonly BatchOperation[], _options: { readonly durable: boolean }): Promise<void> {
+  batch(
+    namespace: number,
+    operations: readonly BatchOperation[],
+    _options: { readonly durable: boolean },
+  ): Promise<void> {
     const failure = this.checkUsable(namespace);
     if (failure !== undefined) return Promise.reject(failure);
     this.apply(namespace, operations);
@@ -133,7 +145,8 @@ export class MemoryEngine implements StorageEngine {
 
   private apply(namespace: number, operations: readonly BatchOperation[]): void {
     // Every operation is checked before any is applied, so a bad batch changes nothing (atomicity).
-    for (const operation of operations) assert(operation.type === 'put' || operation.type === 'delete', 'unknown batch operation');
+    for (const operation of operations)
+      assert(operation.type === 'put' || operation.type === 'delete', 'unknown batch operation');
     if (operations.length === 0) return;
     let entries = this.namespaces.get(namespace);
     if (entries === undefined) this.namespaces.set(namespace, (entries = new MemoryNamespace()));

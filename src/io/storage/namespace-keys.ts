@@ -18,12 +18,18 @@ export const namespaceMax = 0xffff;
 export const privateEngineKey: Uint8Array = new Uint8Array([0]);
 
 export function assertNamespace(namespace: number): void {
-  assert(Number.isInteger(namespace) && namespace >= 0 && namespace <= namespaceMax, `namespace must be an integer in 0..${namespaceMax}, got ${namespace}`);
+  assert(
+    Number.isInteger(namespace) && namespace >= 0 && namespace <= namespaceMax,
+    `namespace must be an integer in 0..${namespaceMax}, got ${namespace}`,
+  );
 }
 
 export function assertScanOptions(options: ScanOptions | undefined): void {
   if (options?.limit === undefined) return;
-  assert(Number.isInteger(options.limit) && options.limit >= 0, `scan limit must be a non-negative integer, got ${options.limit}`);
+  assert(
+    Number.isInteger(options.limit) && options.limit >= 0,
+    `scan limit must be a non-negative integer, got ${options.limit}`,
+  );
 }
 
 /** The namespace's prefix followed by `key`, in one new buffer (lmdb and LevelDB copy it anyway). */

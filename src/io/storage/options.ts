@@ -4,11 +4,22 @@
 import { EverwriteError } from '../../core/base/errors.ts';
 
 export function badOption(component: string, name: string, expected: string, value: unknown): EverwriteError {
-  return new EverwriteError('EVERWRITE_BAD_REQUEST', `${component}: option ${name} must be ${expected}, got ${String(value)}`, { option: name });
+  return new EverwriteError(
+    'EVERWRITE_BAD_REQUEST',
+    `${component}: option ${name} must be ${expected}, got ${String(value)}`,
+    { option: name },
+  );
 }
 
 /** Returns `value` (or `fallback` when absent) after checking it is an integer in [minimum, maximum]. */
-export function integerOption(component: string, name: string, value: number | undefined, fallback: number, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
+export function integerOption(
+  component: string,
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  minimum: number,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
   const chosen = value ?? fallback;
   if (!Number.isSafeInteger(chosen) || chosen < minimum || chosen > maximum) {
     throw badOption(component, name, `an integer in ${minimum}..${maximum}`, chosen);
@@ -17,7 +28,8 @@ export function integerOption(component: string, name: string, value: number | u
 }
 
 export function directoryOption(component: string, value: string | undefined): string {
-  if (typeof value !== 'string' || value.length === 0) throw badOption(component, 'directory', 'a non-empty path', value);
+  if (typeof value !== 'string' || value.length === 0)
+    throw badOption(component, 'directory', 'a non-empty path', value);
   return value;
 }
 

@@ -103,7 +103,11 @@ export interface OverlaySnapshot {
  * with the same key, tombstones hide them. The caller passes the inner scan a limit raised by the
  * number of tombstones, which is enough for `limit` surviving entries.
  */
-export async function* mergeScan(overlay: readonly OverlaySnapshot[], inner: AsyncIterable<readonly [Uint8Array, Uint8Array]>, limit: number): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
+export async function* mergeScan(
+  overlay: readonly OverlaySnapshot[],
+  inner: AsyncIterable<readonly [Uint8Array, Uint8Array]>,
+  limit: number,
+): AsyncGenerator<readonly [Uint8Array, Uint8Array]> {
   if (limit <= 0) return;
   let emitted = 0;
   let next = 0;
@@ -114,7 +118,10 @@ export async function* mergeScan(overlay: readonly OverlaySnapshot[], inner: Asy
       yield [entry.key, entry.value] as const;
       if (++emitted >= limit) return;
     }
-    const same = next < overlay.length && Buffer.compare((overlay[next] as OverlaySnapshot).key, key) === 0 ? (overlay[next++] as OverlaySnapshot) : undefined;
+    const same =
+      next < overlay.length && Buffer.compare((overlay[next] as OverlaySnapshot).key, key) === 0
+        ? (overlay[next++] as OverlaySnapshot)
+        : undefined;
     if (same !== undefined && same.value === undefined) continue;
     yield same === undefined ? ([key, value] as const) : ([same.key, same.value as Uint8Array] as const);
     if (++emitted >= limit) return;

@@ -130,7 +130,8 @@ export class FrameReader {
       return chunk.length;
     }
     const tail = chunk.subarray(offset, offset + missing);
-    const frame = this.pendingPartsBytes === 0 ? tail : Buffer.concat([...this.pendingParts, tail], this.pendingFrameBytes);
+    const frame =
+      this.pendingPartsBytes === 0 ? tail : Buffer.concat([...this.pendingParts, tail], this.pendingFrameBytes);
     this.pendingParts = [];
     this.pendingPartsBytes = 0;
     this.pendingFrameBytes = -1;

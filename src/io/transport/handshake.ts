@@ -72,7 +72,10 @@ export class Handshake {
 
   constructor(options: HandshakeOptions) {
     if (options.secret.length < secretBytesMin) {
-      throw new EverwriteError('EVERWRITE_AUTH_FAILED', `cluster secret is ${options.secret.length} bytes; at least ${secretBytesMin} are required`);
+      throw new EverwriteError(
+        'EVERWRITE_AUTH_FAILED',
+        `cluster secret is ${options.secret.length} bytes; at least ${secretBytesMin} are required`,
+      );
     }
     this.role = options.role;
     this.secret = Buffer.from(options.secret);
@@ -93,14 +96,20 @@ export class Handshake {
   receive(message: Uint8Array): HandshakeStep {
     if (this.state === 'awaitingHello') return this.receiveHello(message);
     if (this.state === 'awaitingProof') return this.receiveProof(message);
-    return this.fail('EVERWRITE_BAD_FRAME', `handshake message after the handshake ${this.state === 'failed' ? 'failed' : 'finished'}`);
+    return this.fail(
+      'EVERWRITE_BAD_FRAME',
+      `handshake message after the handshake ${this.state === 'failed' ? 'failed' : 'finished'}`,
+    );
   }
 
   private receiveHello(message: Uint8Array): HandshakeStep {
     const hello = parseHello(message);
     if (hello === undefined) return this.fail('EVERWRITE_BAD_FRAME', 'malformed handshake hello');
     if (this.expectedPeerId !== undefined && hello.id.toString('utf8') !== this.expectedPeerId) {
-      return this.fail('EVERWRITE_AUTH_FAILED', `expected node ${JSON.stringify(this.expectedPeerId)}, reached ${JSON.stringify(hello.id.toString('utf8'))}`);
+      return this.fail(
+        'EVERWRITE_AUTH_FAILED',
+        `expected node ${JSON.stringify(this.expectedPeerId)}, reached ${JSON.stringify(hello.id.toString('utf8'))}`,
+      );
     }
     this.peerNonce = hello.nonce;
     this.peerIdBytes = hello.id;
@@ -148,7 +157,10 @@ export class Handshake {
 function encodeNodeId(nodeId: NodeId): Buffer {
   const bytes = Buffer.from(nodeId, 'utf8');
   if (bytes.length === 0 || bytes.length > nodeIdBytesMax) {
-    throw new EverwriteError('EVERWRITE_BAD_REQUEST', `node id must be 1..${nodeIdBytesMax} bytes of UTF-8, got ${bytes.length}`);
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `node id must be 1..${nodeIdBytesMax} bytes of UTF-8, got ${bytes.length}`,
+    );
   }
   return bytes;
 }
@@ -202,7 +214,10 @@ export function loadSecret(sources: SecretSources): Uint8Array {
   }
   const secret = decodeSecretText(text.trim());
   if (secret.length < secretBytesMin) {
-    throw new EverwriteError('EVERWRITE_AUTH_FAILED', `the cluster secret from ${origin} is ${secret.length} bytes; at least ${secretBytesMin} are required (hex, or raw text)`);
+    throw new EverwriteError(
+      'EVERWRITE_AUTH_FAILED',
+      `the cluster secret from ${origin} is ${secret.length} bytes; at least ${secretBytesMin} are required (hex, or raw text)`,
+    );
   }
   return secret;
 }

@@ -46,9 +46,16 @@ export class MemoryNetwork {
   private deliveryScheduled: NodeJS.Immediate | undefined;
 
   constructor(options: MemoryNetworkOptions = {}) {
-    const resolved = { frameBytesMax: options.frameBytesMax ?? defaultLimits.frameBytesMax, pendingFramesMax: options.pendingFramesMax ?? 1_000_000 };
+    const resolved = {
+      frameBytesMax: options.frameBytesMax ?? defaultLimits.frameBytesMax,
+      pendingFramesMax: options.pendingFramesMax ?? 1_000_000,
+    };
     for (const [name, value] of Object.entries(resolved)) {
-      if (!Number.isInteger(value) || value < 1) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `MemoryNetwork options: ${name} must be a positive integer, got ${value}`);
+      if (!Number.isInteger(value) || value < 1)
+        throw new EverwriteError(
+          'EVERWRITE_BAD_REQUEST',
+          `MemoryNetwork options: ${name} must be a positive integer, got ${value}`,
+        );
     }
     this.options = Object.freeze(resolved);
   }
@@ -101,7 +108,11 @@ export class MemoryNetwork {
   checkFrameSize(frame: Uint8Array): void {
     const frameBytesMax = this.options.frameBytesMax;
     if (frame.length > frameBytesMax) {
-      throw new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `a ${frame.length}-byte frame exceeds frameBytesMax ${frameBytesMax}`, { frameBytes: frame.length, frameBytesMax });
+      throw new EverwriteError(
+        'EVERWRITE_FRAME_TOO_LARGE',
+        `a ${frame.length}-byte frame exceeds frameBytesMax ${frameBytesMax}`,
+        { frameBytes: frame.length, frameBytesMax },
+      );
     }
   }
 
@@ -134,7 +145,11 @@ export class MemoryNetwork {
     this.metrics.deliveryTurns++;
     for (const item of batch) {
       const target = this.attached.get(item.to);
-      if (target === undefined || this.cutLinks.has(linkKey(item.from, item.to)) || !target.deliver(item.from, item.frame)) {
+      if (
+        target === undefined ||
+        this.cutLinks.has(linkKey(item.from, item.to)) ||
+        !target.deliver(item.from, item.frame)
+      ) {
         this.metrics.framesDropped++;
         continue;
       }

@@ -60,7 +60,11 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
   /** The TLS handshake failed or the certificate was refused (counted by the transport). */
   refused(reason: string): void {
     this.host.metrics.handshakesFailed++;
-    this.abort(new EverwriteError('EVERWRITE_AUTH_FAILED', `refused peer connection from ${this.remote()}: ${reason}`, { remote: this.remote() }));
+    this.abort(
+      new EverwriteError('EVERWRITE_AUTH_FAILED', `refused peer connection from ${this.remote()}: ${reason}`, {
+        remote: this.remote(),
+      }),
+    );
   }
 
   private read(stream: Socket): void {
@@ -86,12 +90,23 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
     const metrics = this.host.metrics;
     if (this.peerId === undefined) {
       metrics.handshakesFailed++;
-      this.abort(new EverwriteError('EVERWRITE_BAD_FRAME', `unauthenticated client ${this.remote()} sent a ${announcedBytes}-byte handshake message`));
+      this.abort(
+        new EverwriteError(
+          'EVERWRITE_BAD_FRAME',
+          `unauthenticated client ${this.remote()} sent a ${announcedBytes}-byte handshake message`,
+        ),
+      );
       return;
     }
     metrics.connectionsClosedFrameTooLarge++;
     const limit = this.host.options.frameBytesMax;
-    this.abort(new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `node ${this.peerId} announced a ${announcedBytes}-byte frame; the limit is ${limit}`, { peer: this.peerId, announcedBytes, frameBytesMax: limit }));
+    this.abort(
+      new EverwriteError(
+        'EVERWRITE_FRAME_TOO_LARGE',
+        `node ${this.peerId} announced a ${announcedBytes}-byte frame; the limit is ${limit}`,
+        { peer: this.peerId, announcedBytes, frameBytesMax: limit },
+      ),
+    );
   }
 
   /** Closes the connection; whatever is still unread is discarded. */
@@ -120,7 +135,11 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
     if (step.reply !== undefined) this.stream.write(encodeFrame(step.reply));
     if (step.status === 'failed') {
       this.host.metrics.handshakesFailed++;
-      this.abort(new EverwriteError(step.error.code, `client ${this.remote()}: ${step.error.message}`, { remote: this.remote() }));
+      this.abort(
+        new EverwriteError(step.error.code, `client ${this.remote()}: ${step.error.message}`, {
+          remote: this.remote(),
+        }),
+      );
     } else if (step.status === 'authenticated') {
       this.clearTimer();
       this.handshake = undefined;
@@ -139,7 +158,13 @@ export class InboundConnection implements FrameSink, AdmittedConnection {
     this.timer = undefined;
     if (this.peerId !== undefined || this.closed) return;
     this.host.metrics.handshakeTimeouts++;
-    this.abort(new EverwriteError('EVERWRITE_TIMEOUT', `client ${this.remote()} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`, { remote: this.remote() }));
+    this.abort(
+      new EverwriteError(
+        'EVERWRITE_TIMEOUT',
+        `client ${this.remote()} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`,
+        { remote: this.remote() },
+      ),
+    );
   }
 
   private abort(incident: EverwriteError): void {

@@ -138,7 +138,8 @@ function invalid(message: string): EverwriteError {
 }
 
 function integerInRange(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) throw invalid(`${name} must be an integer in ${min}..${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw invalid(`${name} must be an integer in ${min}..${max}, got ${value}`);
   return value;
 }
 
@@ -152,24 +153,30 @@ export function validatePeerAddress(name: string, address: PeerAddress, allowAny
 /** Copies, checks and freezes a peer map, so later changes by the caller cannot reach the transport. */
 export function validatePeers(peers: ReadonlyMap<NodeId, PeerAddress>): ReadonlyMap<NodeId, PeerAddress> {
   const copy = new Map<NodeId, PeerAddress>();
-  for (const [nodeId, address] of peers) copy.set(checkNodeId(nodeId), validatePeerAddress(`peers[${nodeId}]`, address, false));
+  for (const [nodeId, address] of peers)
+    copy.set(checkNodeId(nodeId), validatePeerAddress(`peers[${nodeId}]`, address, false));
   return copy;
 }
 
 function checkNodeId(nodeId: NodeId): NodeId {
   const bytes = Buffer.byteLength(nodeId, 'utf8');
-  if (bytes === 0 || bytes > nodeIdBytesMax) throw invalid(`node id must be 1..${nodeIdBytesMax} bytes of UTF-8, got ${JSON.stringify(nodeId)}`);
+  if (bytes === 0 || bytes > nodeIdBytesMax)
+    throw invalid(`node id must be 1..${nodeIdBytesMax} bytes of UTF-8, got ${JSON.stringify(nodeId)}`);
   return nodeId;
 }
 
 export function resolveTcpTransportOptions(options: TcpTransportOptions): ResolvedTcpTransportOptions {
   if (!(options.secret instanceof Uint8Array) || options.secret.length < secretBytesMin) {
-    throw new EverwriteError('EVERWRITE_AUTH_FAILED', `TcpTransport options: the cluster secret must be at least ${secretBytesMin} bytes`);
+    throw new EverwriteError(
+      'EVERWRITE_AUTH_FAILED',
+      `TcpTransport options: the cluster secret must be at least ${secretBytesMin} bytes`,
+    );
   }
   const merged = { ...tcpTransportDefaults, ...withoutUndefined(options) };
   const reconnectDelayMinMs = integerInRange('reconnectDelayMinMs', merged.reconnectDelayMinMs, 1, 3_600_000);
   const handshakesPendingMax = integerInRange('handshakesPendingMax', merged.handshakesPendingMax, 1, 1_000_000);
-  if (!['auto', 'concatenate', 'writev'].includes(merged.coalesceStrategy)) throw invalid(`coalesceStrategy must be 'auto', 'concatenate' or 'writev'`);
+  if (!['auto', 'concatenate', 'writev'].includes(merged.coalesceStrategy))
+    throw invalid(`coalesceStrategy must be 'auto', 'concatenate' or 'writev'`);
   return Object.freeze({
     nodeId: checkNodeId(options.nodeId),
     listen: validatePeerAddress('listen', options.listen, true),
@@ -179,11 +186,21 @@ export function resolveTcpTransportOptions(options: TcpTransportOptions): Resolv
     sendQueueBytesMax: integerInRange('sendQueueBytesMax', merged.sendQueueBytesMax, 1, Number.MAX_SAFE_INTEGER),
     connectTimeoutMs: integerInRange('connectTimeoutMs', merged.connectTimeoutMs, 1, 3_600_000),
     reconnectDelayMinMs,
-    reconnectDelayMaxMs: integerInRange('reconnectDelayMaxMs', merged.reconnectDelayMaxMs, reconnectDelayMinMs, 3_600_000),
+    reconnectDelayMaxMs: integerInRange(
+      'reconnectDelayMaxMs',
+      merged.reconnectDelayMaxMs,
+      reconnectDelayMinMs,
+      3_600_000,
+    ),
     handshakeTimeoutMs: integerInRange('handshakeTimeoutMs', merged.handshakeTimeoutMs, 1, 3_600_000),
     inboundConnectionsMax: integerInRange('inboundConnectionsMax', merged.inboundConnectionsMax, 1, 1_000_000),
     handshakesPendingMax,
-    handshakesPendingPerAddressMax: integerInRange('handshakesPendingPerAddressMax', merged.handshakesPendingPerAddressMax, 1, handshakesPendingMax),
+    handshakesPendingPerAddressMax: integerInRange(
+      'handshakesPendingPerAddressMax',
+      merged.handshakesPendingPerAddressMax,
+      1,
+      handshakesPendingMax,
+    ),
     coalesceStrategy: merged.coalesceStrategy,
     queuedFrameAgeMaxMs: integerInRange('queuedFrameAgeMaxMs', merged.queuedFrameAgeMaxMs, 1, 3_600_000),
     inboundPeersOnly: options.inboundPeersOnly === true,
@@ -196,7 +213,8 @@ function validateTls(tls: PeerTlsCredentials | undefined): PeerTlsCredentials | 
   if (tls === undefined) return undefined;
   for (const field of ['cert', 'key', 'ca'] as const) {
     const value = tls[field] as unknown;
-    if (!((typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0)) throw invalid(`tls.${field} must be non-empty PEM text or a Buffer`);
+    if (!((typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0))
+      throw invalid(`tls.${field} must be non-empty PEM text or a Buffer`);
   }
   return Object.freeze({ cert: tls.cert, key: tls.key, ca: tls.ca });
 }

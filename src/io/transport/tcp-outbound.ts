@@ -10,7 +10,14 @@
 import { connect, type Socket } from 'node:net';
 import type { NodeId } from '../../core/base/ids.ts';
 import { EverwriteError } from '../../core/base/errors.ts';
-import { encodeFrame, encodeFrameHeader, encodeFrames, FrameReader, frameHeaderBytes, type FrameSink } from './framing.ts';
+import {
+  encodeFrame,
+  encodeFrameHeader,
+  encodeFrames,
+  FrameReader,
+  frameHeaderBytes,
+  type FrameSink,
+} from './framing.ts';
 import { Handshake, handshakeMessageBytesMax } from './handshake.ts';
 import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, type OutboundHost, type PeerTrafficCounters } from './tcp-shared.ts';
@@ -173,7 +180,9 @@ export class OutboundLink implements FrameSink {
 
   onOversizeFrame(announcedBytes: number): void {
     this.host.metrics.handshakesFailed++;
-    this.fail(new EverwriteError('EVERWRITE_BAD_FRAME', `node ${this.peerId} sent a ${announcedBytes}-byte handshake message`));
+    this.fail(
+      new EverwriteError('EVERWRITE_BAD_FRAME', `node ${this.peerId} sent a ${announcedBytes}-byte handshake message`),
+    );
   }
 
   private connect(): void {
@@ -212,7 +221,8 @@ export class OutboundLink implements FrameSink {
   private dial(): Socket {
     const context = this.host.dialerTlsContext;
     const { host, port } = this.address;
-    if (context === undefined) return connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs });
+    if (context === undefined)
+      return connect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs });
     const socket = dialTls(host, port, context);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, keepAliveInitialDelayMs);
@@ -223,7 +233,12 @@ export class OutboundLink implements FrameSink {
     this.state = 'awaitingHandshake';
     this.armTimer(this.host.options.handshakeTimeoutMs);
     const options = this.host.options;
-    this.handshake = new Handshake({ role: 'dialer', secret: options.secret, localId: options.nodeId, expectedPeerId: this.peerId });
+    this.handshake = new Handshake({
+      role: 'dialer',
+      secret: options.secret,
+      localId: options.nodeId,
+      expectedPeerId: this.peerId,
+    });
     this.reader = new FrameReader(this, handshakeMessageBytesMax);
     (this.socket as Socket).write(encodeFrame(this.handshake.opening() as Uint8Array));
   }
@@ -242,7 +257,11 @@ export class OutboundLink implements FrameSink {
   /** An acceptor that hangs up mid-handshake refused our proof: most often, a different cluster secret. */
   private rejectedIncident(): EverwriteError {
     this.host.metrics.handshakesFailed++;
-    return new EverwriteError('EVERWRITE_AUTH_FAILED', `node ${this.peerId} closed the connection during the handshake (does it hold the same cluster secret${this.host.dialerTlsContext === undefined ? '' : ', and accept this node\'s certificate'}?)`, { peer: this.peerId });
+    return new EverwriteError(
+      'EVERWRITE_AUTH_FAILED',
+      `node ${this.peerId} closed the connection during the handshake (does it hold the same cluster secret${this.host.dialerTlsContext === undefined ? '' : ", and accept this node's certificate"}?)`,
+      { peer: this.peerId },
+    );
   }
 
   private reportSocketError(error: Error): void {
@@ -252,10 +271,21 @@ export class OutboundLink implements FrameSink {
     if (this.host.dialerTlsContext !== undefined && isTlsRefusal(code)) {
       this.host.metrics.handshakesFailed++;
       this.host.metrics.tlsHandshakesFailed[tlsFailureClassOf(code)]++;
-      this.host.reportIncident(new EverwriteError('EVERWRITE_AUTH_FAILED', `TLS with ${where} failed: ${code} (is its certificate signed by the cluster CA and issued for that address?)`, { peer: this.peerId, errorCode: code }));
+      this.host.reportIncident(
+        new EverwriteError(
+          'EVERWRITE_AUTH_FAILED',
+          `TLS with ${where} failed: ${code} (is its certificate signed by the cluster CA and issued for that address?)`,
+          { peer: this.peerId, errorCode: code },
+        ),
+      );
       return;
     }
-    this.host.reportIncident(new EverwriteError('EVERWRITE_UNAVAILABLE', `connection to ${where} failed: ${code}`, { peer: this.peerId, errorCode: code }));
+    this.host.reportIncident(
+      new EverwriteError('EVERWRITE_UNAVAILABLE', `connection to ${where} failed: ${code}`, {
+        peer: this.peerId,
+        errorCode: code,
+      }),
+    );
   }
 
   /** Drops the connection; reconnects after a backoff while frames wait, else idles until the next send. */
@@ -315,10 +345,22 @@ export class OutboundLink implements FrameSink {
     const metrics = this.host.metrics;
     if (this.state === 'awaitingConnect') {
       this.countConnectFailure();
-      this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `connecting to node ${this.peerId} took longer than ${this.host.options.connectTimeoutMs} ms`, { peer: this.peerId }));
+      this.fail(
+        new EverwriteError(
+          'EVERWRITE_TIMEOUT',
+          `connecting to node ${this.peerId} took longer than ${this.host.options.connectTimeoutMs} ms`,
+          { peer: this.peerId },
+        ),
+      );
     } else if (this.state === 'awaitingHandshake') {
       metrics.handshakeTimeouts++;
-      this.fail(new EverwriteError('EVERWRITE_TIMEOUT', `node ${this.peerId} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`, { peer: this.peerId }));
+      this.fail(
+        new EverwriteError(
+          'EVERWRITE_TIMEOUT',
+          `node ${this.peerId} did not finish the handshake within ${this.host.options.handshakeTimeoutMs} ms`,
+          { peer: this.peerId },
+        ),
+      );
     }
   }
 

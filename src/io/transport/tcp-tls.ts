@@ -7,7 +7,14 @@
 // its admission (decision 0013), so the handshake budget and deadline cover the TLS handshake too.
 import { isIP, type Socket } from 'node:net';
 import { tlsFailureClassOf, type TlsFailureClass } from '../../core/base/tls-failure-class.ts';
-import { connect as connectTls, createSecureContext, createServer as createTlsServer, type SecureContext, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import {
+  connect as connectTls,
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  type Server as TlsServer,
+  type TLSSocket,
+} from 'node:tls';
 
 /** A node's certificate (chain) and key, and the CA that signs every member's certificate; PEM. */
 export interface PeerTlsCredentials {
@@ -35,17 +42,29 @@ export class PeerTlsAcceptor {
   constructor(credentials: PeerTlsCredentials, handshakeTimeoutMs: number, events: PeerTlsEvents) {
     // rejectUnauthorized false: a refused certificate is reported (named in the log) rather than
     // dropped silently by node:tls; `authorized` is checked on every connection below.
-    this.server = createTlsServer({ ...pemOf(credentials), minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false, handshakeTimeout: handshakeTimeoutMs });
+    this.server = createTlsServer({
+      ...pemOf(credentials),
+      minVersion: 'TLSv1.2',
+      requestCert: true,
+      rejectUnauthorized: false,
+      handshakeTimeout: handshakeTimeoutMs,
+    });
     this.server.on('secureConnection', (secured: TLSSocket) => {
       const raw = this.take(secured);
       if (raw === undefined) secured.destroy();
       else if (secured.authorized) events.secured(raw, secured);
-      else events.refused(raw, `its certificate is not signed by the cluster CA (${String(secured.authorizationError)})`, 'certificate');
+      else
+        events.refused(
+          raw,
+          `its certificate is not signed by the cluster CA (${String(secured.authorizationError)})`,
+          'certificate',
+        );
     });
     this.server.on('tlsClientError', (error: Error & { code?: string }, secured: TLSSocket) => {
       const raw = this.take(secured);
       secured.destroy();
-      if (raw !== undefined) events.refused(raw, `TLS handshake failed (${error.code ?? error.message})`, tlsFailureClassOf(error.code));
+      if (raw !== undefined)
+        events.refused(raw, `TLS handshake failed (${error.code ?? error.message})`, tlsFailureClassOf(error.code));
     });
   }
 
@@ -94,7 +113,12 @@ export function dialTls(host: string, port: number, context: SecureContext): TLS
  * node there shows a certificate the cluster CA signed for that address (a join is staged only
  * then, decision 0026). Resolves undefined when it does, else why not; never rejects.
  */
-export function probePeerCertificate(host: string, port: number, context: SecureContext, timeoutMs: number): Promise<string | undefined> {
+export function probePeerCertificate(
+  host: string,
+  port: number,
+  context: SecureContext,
+  timeoutMs: number,
+): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = dialTls(host, port, context);
     const finish = (outcome: string | undefined): void => {
@@ -103,13 +127,35 @@ export function probePeerCertificate(host: string, port: number, context: Secure
       resolve(outcome);
     };
     const deadline = setTimeout(() => finish(`no TLS handshake within ${timeoutMs} ms`), timeoutMs);
-    socket.once('secureConnect', () => finish(socket.authorized ? undefined : `its certificate is not signed by the cluster CA (${String(socket.authorizationError)})`));
-    socket.once('error', (error: Error & { code?: string }) => finish(isTlsRefusal(error.code ?? '') ? `its certificate is not signed by the cluster CA for ${host} (${error.code ?? error.message})` : `its peer port cannot be reached (${error.code ?? error.message})`));
+    socket.once('secureConnect', () =>
+      finish(
+        socket.authorized
+          ? undefined
+          : `its certificate is not signed by the cluster CA (${String(socket.authorizationError)})`,
+      ),
+    );
+    socket.once('error', (error: Error & { code?: string }) =>
+      finish(
+        isTlsRefusal(error.code ?? '')
+          ? `its certificate is not signed by the cluster CA for ${host} (${error.code ?? error.message})`
+          : `its peer port cannot be reached (${error.code ?? error.message})`,
+      ),
+    );
   });
 }
 
 /** Socket errors that mean the peer is unreachable, not that TLS refused it. */
-const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 /** True when a dialer's socket error is TLS refusing the peer (or the peer refusing us): a certificate or protocol failure. */
 export function isTlsRefusal(code: string): boolean {

@@ -11,13 +11,32 @@ import type { Transport } from '../../runtime/ports.ts';
 import { InboundConnection } from './tcp-inbound.ts';
 import { ConnectionAdmission } from '../../core/base/admission.ts';
 import { OutboundLink } from './tcp-outbound.ts';
-import { resolveTcpTransportOptions, validatePeers, type PeerAddress, type ResolvedTcpTransportOptions, type TcpTransportOptions } from './tcp-options.ts';
+import {
+  resolveTcpTransportOptions,
+  validatePeers,
+  type PeerAddress,
+  type ResolvedTcpTransportOptions,
+  type TcpTransportOptions,
+} from './tcp-options.ts';
 import { dialerContextOf, PeerTlsAcceptor, type PeerTlsCredentials } from './tcp-tls.ts';
-import { keepAliveInitialDelayMs, PeerTrafficCounters, TcpTransportMetrics, type InboundHost, type OutboundHost, type PeerTransportStatus, type TcpTransportHooks } from './tcp-shared.ts';
+import {
+  keepAliveInitialDelayMs,
+  PeerTrafficCounters,
+  TcpTransportMetrics,
+  type InboundHost,
+  type OutboundHost,
+  type PeerTransportStatus,
+  type TcpTransportHooks,
+} from './tcp-shared.ts';
 
 export { TcpTransportMetrics, type PeerTransportStatus, type TcpTransportHooks } from './tcp-shared.ts';
 export type { PeerTlsCredentials } from './tcp-tls.ts';
-export { tcpTransportDefaults, type CoalesceStrategy, type PeerAddress, type TcpTransportOptions } from './tcp-options.ts';
+export {
+  tcpTransportDefaults,
+  type CoalesceStrategy,
+  type PeerAddress,
+  type TcpTransportOptions,
+} from './tcp-options.ts';
 
 type TransportState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
@@ -57,7 +76,10 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     this.options = resolveTcpTransportOptions(options);
     this.peers = this.options.peers;
     this.hooks = hooks;
-    this.pendingHandshakes = new ConnectionAdmission({ connectionsMax: this.options.handshakesPendingMax, connectionsPerAddressMax: this.options.handshakesPendingPerAddressMax });
+    this.pendingHandshakes = new ConnectionAdmission({
+      connectionsMax: this.options.handshakesPendingMax,
+      connectionsPerAddressMax: this.options.handshakesPendingPerAddressMax,
+    });
     const tls = this.options.tls;
     if (tls !== undefined) {
       this.tlsContext = dialerContextOf(tls);
@@ -76,7 +98,8 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
 
   /** With peer TLS: the certificate for connections made or accepted from now on; open ones keep theirs. */
   setTlsCredentials(credentials: PeerTlsCredentials): void {
-    if (this.tlsAcceptor === undefined) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `TcpTransport ${this.options.nodeId} was started without TLS`);
+    if (this.tlsAcceptor === undefined)
+      throw new EverwriteError('EVERWRITE_BAD_REQUEST', `TcpTransport ${this.options.nodeId} was started without TLS`);
     const context = dialerContextOf(credentials);
     this.tlsAcceptor.setCredentials(credentials);
     this.tlsContext = context;
@@ -92,9 +115,16 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
 
   /** Listens on `options.listen`; resolves once bound (see `address()`). Starts once per instance. */
   async start(): Promise<void> {
-    if (this.state !== 'created') throw new EverwriteError('EVERWRITE_INTERNAL', `TcpTransport ${this.options.nodeId} cannot start: it is ${this.state}`);
+    if (this.state !== 'created')
+      throw new EverwriteError(
+        'EVERWRITE_INTERNAL',
+        `TcpTransport ${this.options.nodeId} cannot start: it is ${this.state}`,
+      );
     this.state = 'starting';
-    const server = createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs }, (socket) => this.accept(socket));
+    const server = createServer(
+      { noDelay: true, keepAlive: true, keepAliveInitialDelay: keepAliveInitialDelayMs },
+      (socket) => this.accept(socket),
+    );
     server.maxConnections = this.options.inboundConnectionsMax;
     server.on('drop', () => this.metrics.inboundRefused++);
     this.server = server;
@@ -104,7 +134,10 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
       this.state = 'stopped';
       this.server = undefined;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `node ${this.options.nodeId} cannot listen on ${this.options.listen.host}:${this.options.listen.port}: ${reason}`);
+      throw new EverwriteError(
+        'EVERWRITE_UNAVAILABLE',
+        `node ${this.options.nodeId} cannot listen on ${this.options.listen.host}:${this.options.listen.port}: ${reason}`,
+      );
     }
     const bound = server.address() as AddressInfo;
     this.boundAddress = Object.freeze({ host: bound.address, port: bound.port });
@@ -113,7 +146,8 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
 
   /** The address peers reach this node at, once started (the real port when `listen.port` was 0). */
   address(): PeerAddress {
-    if (this.boundAddress === undefined) throw new EverwriteError('EVERWRITE_UNAVAILABLE', `TcpTransport ${this.options.nodeId} is not listening`);
+    if (this.boundAddress === undefined)
+      throw new EverwriteError('EVERWRITE_UNAVAILABLE', `TcpTransport ${this.options.nodeId} is not listening`);
     return this.boundAddress;
   }
 
@@ -127,10 +161,13 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     for (const link of this.links.values()) link.close();
     this.links.clear();
     for (const connection of this.inbound) connection.close();
-    const closing = [...this.sockets].map((socket) => (socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve()))));
+    const closing = [...this.sockets].map((socket) =>
+      socket.closed ? undefined : new Promise<void>((resolve) => socket.once('close', () => resolve())),
+    );
     for (const socket of this.sockets) socket.destroy();
     const server = this.server;
-    const serverClosed = server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
+    const serverClosed =
+      server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.all([...closing, serverClosed]);
     this.server = undefined;
     this.state = 'stopped';
@@ -157,7 +194,11 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   /** Best effort: queues `frame` for `target` and returns; never throws for an unknown or dead peer. */
   send(target: NodeId, frame: Uint8Array): void {
     if (frame.length > this.options.frameBytesMax) {
-      throw new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `a ${frame.length}-byte frame exceeds frameBytesMax ${this.options.frameBytesMax}`, { frameBytes: frame.length, frameBytesMax: this.options.frameBytesMax });
+      throw new EverwriteError(
+        'EVERWRITE_FRAME_TOO_LARGE',
+        `a ${frame.length}-byte frame exceeds frameBytesMax ${this.options.frameBytesMax}`,
+        { frameBytes: frame.length, frameBytesMax: this.options.frameBytesMax },
+      );
     }
     if (this.state !== 'running') {
       this.metrics.framesDroppedNotRunning++;
@@ -242,7 +283,13 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     if (this.options.inboundPeersOnly && !this.peers.has(peerId)) {
       this.metrics.inboundRefusedNotPeer++;
       connection.close();
-      this.reportIncident(new EverwriteError('EVERWRITE_AUTH_FAILED', `refused a connection from node ${peerId}: it is not a member of this node's cluster view`, { peer: peerId }));
+      this.reportIncident(
+        new EverwriteError(
+          'EVERWRITE_AUTH_FAILED',
+          `refused a connection from node ${peerId}: it is not a member of this node's cluster view`,
+          { peer: peerId },
+        ),
+      );
       return false;
     }
     const previous = this.inboundByPeer.get(peerId);
@@ -257,7 +304,8 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   inboundClosed(connection: InboundConnection): void {
     this.pendingHandshakes.release(connection);
     this.inbound.delete(connection);
-    if (connection.peerId !== undefined && this.inboundByPeer.get(connection.peerId) === connection) this.inboundByPeer.delete(connection.peerId);
+    if (connection.peerId !== undefined && this.inboundByPeer.get(connection.peerId) === connection)
+      this.inboundByPeer.delete(connection.peerId);
   }
 
   private readonly flushDirtyLinks = (): void => {

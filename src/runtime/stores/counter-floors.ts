@@ -6,7 +6,14 @@
 // batch as the removal; every version this replica mints in the partition starts past the floor.
 // The floor holds one entry per actor that ever wrote a removed key of the partition: bounded by the
 // actors, not by the keys.
-import { decodeRecord, encodeRecord, mergeContexts, type Actor, type VersionVector, type VersionedRecord } from '../../core/versioning/index.ts';
+import {
+  decodeRecord,
+  encodeRecord,
+  mergeContexts,
+  type Actor,
+  type VersionVector,
+  type VersionedRecord,
+} from '../../core/versioning/index.ts';
 import type { BatchOperation, StorageEngine } from '../ports.ts';
 
 /** The floor's key in each partition's namespace: one byte, shorter than any storage key. */

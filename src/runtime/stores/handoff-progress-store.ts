@@ -16,7 +16,6 @@ function progressKey(progress: Pick<HandoffProgress, 'viewVersion' | 'partition'
   return new TextEncoder().encode(`${prefix}${progress.viewVersion}/${progress.partition}/${progress.target}`);
 }
 
-
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -24,7 +23,15 @@ function isCount(value: unknown): value is number {
 /** The stored value: JSON with the last key in hex. */
 export function encodeHandoffProgress(progress: HandoffProgress): Uint8Array {
   const lastKey = progress.lastKey === undefined ? undefined : Buffer.from(progress.lastKey).toString('hex');
-  return new TextEncoder().encode(JSON.stringify({ viewVersion: progress.viewVersion, partition: progress.partition, target: progress.target, done: progress.done, lastKey }));
+  return new TextEncoder().encode(
+    JSON.stringify({
+      viewVersion: progress.viewVersion,
+      partition: progress.partition,
+      target: progress.target,
+      done: progress.done,
+      lastKey,
+    }),
+  );
 }
 
 /** The progress stored under `key`, or undefined when the bytes are not what encodeHandoffProgress wrote for that key. */
@@ -32,7 +39,14 @@ export function decodeHandoffProgress(key: Uint8Array, value: Uint8Array): Hando
   const parsed = parseStoredObject(value);
   if (parsed === undefined) return undefined;
   const { viewVersion, partition, target, done, lastKey } = parsed;
-  if (!isCount(viewVersion) || !isCount(partition) || typeof target !== 'string' || target.length === 0 || typeof done !== 'boolean') return undefined;
+  if (
+    !isCount(viewVersion) ||
+    !isCount(partition) ||
+    typeof target !== 'string' ||
+    target.length === 0 ||
+    typeof done !== 'boolean'
+  )
+    return undefined;
   if (lastKey !== undefined && (typeof lastKey !== 'string' || !/^(?:[0-9a-f]{2})+$/.test(lastKey))) return undefined;
   if (!sameBytes(progressKey({ viewVersion, partition, target: target as NodeId }), key)) return undefined;
   const progress = { viewVersion, partition, target: target as NodeId, done };
@@ -40,7 +54,11 @@ export function decodeHandoffProgress(key: Uint8Array, value: Uint8Array): Hando
 }
 
 export async function saveHandoffProgress(engine: StorageEngine, progress: HandoffProgress): Promise<void> {
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: progressKey(progress), value: encodeHandoffProgress(progress) }], { durable: true });
+  await engine.batch(
+    reservedNamespaces.metadata,
+    [{ type: 'put', key: progressKey(progress), value: encodeHandoffProgress(progress) }],
+    { durable: true },
+  );
 }
 
 /** Every saved progress entry; damaged ones skipped. */
@@ -62,5 +80,10 @@ export async function clearHandoffProgress(engine: StorageEngine, viewVersionMax
     const progress = decodeHandoffProgress(key, value);
     if (progress === undefined || progress.viewVersion <= viewVersionMax) keys.push(new Uint8Array(key));
   }
-  if (keys.length > 0) await engine.batch(reservedNamespaces.metadata, keys.map((key) => ({ type: 'delete' as const, key })), { durable: true });
+  if (keys.length > 0)
+    await engine.batch(
+      reservedNamespaces.metadata,
+      keys.map((key) => ({ type: 'delete' as const, key })),
+      { durable: true },
+    );
 }

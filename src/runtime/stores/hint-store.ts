@@ -54,7 +54,12 @@ function resolveOptions(options: HintStoreOptions): ResolvedHintStoreOptions {
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   const chosen = value ?? fallback;
-  if (!Number.isSafeInteger(chosen) || chosen < 1) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `HintStore: option ${name} must be a positive integer, got ${String(chosen)}`, { option: name });
+  if (!Number.isSafeInteger(chosen) || chosen < 1)
+    throw new EverwriteError(
+      'EVERWRITE_BAD_REQUEST',
+      `HintStore: option ${name} must be a positive integer, got ${String(chosen)}`,
+      { option: name },
+    );
   return chosen;
 }
 
@@ -116,7 +121,11 @@ export class HintStore {
 
   /** Hints and their bytes held for each target that has some (metrics, the dashboard). */
   pendingByTarget(): Array<{ readonly target: string; readonly count: number; readonly bytes: number }> {
-    return [...this.index].map(([target, targetIndex]) => ({ target, count: targetIndex.bySequence.size, bytes: targetIndex.bytes }));
+    return [...this.index].map(([target, targetIndex]) => ({
+      target,
+      count: targetIndex.bySequence.size,
+      bytes: targetIndex.bytes,
+    }));
   }
 
   /**
@@ -125,7 +134,10 @@ export class HintStore {
    */
   add(hint: Omit<Hint, 'id'>, options: { readonly durable: boolean }): Promise<boolean> {
     assertTarget(hint.target);
-    assert(Number.isInteger(hint.namespace) && hint.namespace >= 0 && hint.namespace < reservedNamespaces.firstReserved, `hint namespace must be a partition, got ${hint.namespace}`);
+    assert(
+      Number.isInteger(hint.namespace) && hint.namespace >= 0 && hint.namespace < reservedNamespaces.firstReserved,
+      `hint namespace must be a partition, got ${hint.namespace}`,
+    );
     const lock = `${hint.target}\u0000${slotOf(hint.namespace, hint.key)}`;
     return this.slots.run(lock, () => this.addMerged(hint, options));
   }
@@ -137,7 +149,10 @@ export class HintStore {
     const olderKey = encodeHintKey(hint.target, older.sequence);
     const stored = await this.engine.get(hintsNamespace, olderKey);
     const olderHint = stored === undefined ? undefined : decodeHint(olderKey, stored);
-    return this.addNow(olderHint === undefined ? hint : { ...hint, record: mergeRecords(olderHint.record, hint.record) }, options);
+    return this.addNow(
+      olderHint === undefined ? hint : { ...hint, record: mergeRecords(olderHint.record, hint.record) },
+      options,
+    );
   }
 
   private async addNow(hint: Omit<Hint, 'id'>, options: { readonly durable: boolean }): Promise<boolean> {
@@ -162,7 +177,8 @@ export class HintStore {
       // The batch is atomic: neither the new hint nor the removal happened. Undo the reservation.
       if (this.index.get(hint.target)?.bySequence.get(added.sequence) === added) {
         this.forget(hint.target, added);
-        if (previous !== undefined && this.index.get(hint.target)?.bySlot.get(slot) === undefined) this.remember(hint.target, previous);
+        if (previous !== undefined && this.index.get(hint.target)?.bySlot.get(slot) === undefined)
+          this.remember(hint.target, previous);
       }
       throw error;
     }
@@ -177,14 +193,18 @@ export class HintStore {
     if (limit === 0 || targetIndex === undefined) return [];
     const prefix = targetPrefix(target);
     const hints: Hint[] = [];
-    for await (const [storedKey, storedValue] of this.engine.scan(hintsNamespace, { start: prefix, end: prefixEnd(prefix) })) {
+    for await (const [storedKey, storedValue] of this.engine.scan(hintsNamespace, {
+      start: prefix,
+      end: prefixEnd(prefix),
+    })) {
       const hint = decodeHint(storedKey, storedValue);
       // A stored hint the index no longer knows was removed or replaced, but the delete did not
       // reach the disk (a failed write), or is still on its way. Skip it: served first (it is the
       // oldest), it would be delivered every round, never removed, and starve the hints behind it
       // (found by the simulator). It is not deleted here, as an add that fails may yet restore it;
       // the next open rebuilds the index from the disk and delivers it once more, harmlessly.
-      if (hint === undefined || !targetIndex.bySequence.has((parseHintId(hint.id) as { sequence: number }).sequence)) continue;
+      if (hint === undefined || !targetIndex.bySequence.has((parseHintId(hint.id) as { sequence: number }).sequence))
+        continue;
       hints.push(hint);
       if (hints.length >= limit) break;
     }
@@ -210,7 +230,8 @@ export class HintStore {
 
   private remember(target: string, hint: IndexedHint): void {
     let targetIndex = this.index.get(target);
-    if (targetIndex === undefined) this.index.set(target, (targetIndex = { bySequence: new Map(), bySlot: new Map(), bytes: 0 }));
+    if (targetIndex === undefined)
+      this.index.set(target, (targetIndex = { bySequence: new Map(), bySlot: new Map(), bytes: 0 }));
     targetIndex.bySequence.set(hint.sequence, hint);
     targetIndex.bySlot.set(hint.slot, hint);
     targetIndex.bytes += hint.bytes;
@@ -239,7 +260,11 @@ export class HintStore {
         continue;
       }
       const parsed = parseHintId(hint.id) as { target: string; sequence: number };
-      const indexed: IndexedHint = { sequence: parsed.sequence, slot: slotOf(hint.namespace, hint.key), bytes: storedKey.length + storedValue.length };
+      const indexed: IndexedHint = {
+        sequence: parsed.sequence,
+        slot: slotOf(hint.namespace, hint.key),
+        bytes: storedKey.length + storedValue.length,
+      };
       // Scan order is sequence order within a target, so if two hints ever share a slot the newer
       // one ends up as the slot's replacement candidate; both are counted and both get delivered.
       this.remember(parsed.target, indexed);
@@ -267,7 +292,10 @@ function mergeRecords(older: Uint8Array, added: Uint8Array): Uint8Array {
 }
 
 function assertTarget(target: string): void {
-  assert(typeof target === 'string' && target.length > 0 && !target.includes('\u0000'), 'a hint target is a non-empty NodeId without NUL');
+  assert(
+    typeof target === 'string' && target.length > 0 && !target.includes('\u0000'),
+    'a hint target is a non-empty NodeId without NUL',
+  );
 }
 
 function targetPrefix(target: string): Uint8Array {

@@ -8,7 +8,14 @@
 // node's key and byte figures (StoredUsage, decision 0036).
 import type { VersionedRecord } from '../../core/versioning/index.ts';
 import type { VersionRequest } from '../../core/node/effects.ts';
-import { decodeOwnedRecord, decodeRecord, emptyRecord, encodeRecord, recordsEqual, sync } from '../../core/versioning/index.ts';
+import {
+  decodeOwnedRecord,
+  decodeRecord,
+  emptyRecord,
+  encodeRecord,
+  recordsEqual,
+  sync,
+} from '../../core/versioning/index.ts';
 import { mergeIntoReplica, mintVersion } from '../../core/node/replica-versions.ts';
 import type { StorageEngine } from '../ports.ts';
 import { KeyedSerializer } from '../keyed-serializer.ts';
@@ -66,7 +73,12 @@ export class LocalStore {
    * Mints a new version of the key on this replica (the coordinator's half of a put). When the
    * engine answers later, `onMinted` hears of the version as soon as its write is handed over.
    */
-  mint(partition: number, storageKey: Uint8Array, request: VersionRequest, onMinted?: MintedListener): StoreAnswer<StoredVersion> {
+  mint(
+    partition: number,
+    storageKey: Uint8Array,
+    request: VersionRequest,
+    onMinted?: MintedListener,
+  ): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const storedBytes = engine.getNow(partition, storageKey);
@@ -80,7 +92,11 @@ export class LocalStore {
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
       const storedBytes = await this.stored(partition, storageKey);
-      const stored = this.floors.above(decodeOwned(storedBytes), request.actor, await this.floors.load(this.engine, partition));
+      const stored = this.floors.above(
+        decodeOwned(storedBytes),
+        request.actor,
+        await this.floors.load(this.engine, partition),
+      );
       const next = mintVersion(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
       if (onMinted === undefined) {
@@ -105,7 +121,13 @@ export class LocalStore {
    * incoming record already reflects everything stored (the usual replicated write) and its bytes
    * came with it, those bytes are stored as they are: no merge to build, no record to encode.
    */
-  merge(partition: number, storageKey: Uint8Array, incoming: VersionedRecord, durable: boolean, incomingBytes?: Uint8Array): StoreAnswer<StoredVersion> {
+  merge(
+    partition: number,
+    storageKey: Uint8Array,
+    incoming: VersionedRecord,
+    durable: boolean,
+    incomingBytes?: Uint8Array,
+  ): StoreAnswer<StoredVersion> {
     const engine = this.syncEngine;
     if (engine !== undefined) {
       const storedBytes = engine.getNow(partition, storageKey);
@@ -119,7 +141,11 @@ export class LocalStore {
     return this.exclusive(partition, storageKey, async () => {
       // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
       const storedBytes = await this.stored(partition, storageKey);
-      const merge = planMerge(storedBytes, incoming, incomingBytes === undefined ? undefined : Buffer.from(incomingBytes));
+      const merge = planMerge(
+        storedBytes,
+        incoming,
+        incomingBytes === undefined ? undefined : Buffer.from(incomingBytes),
+      );
       if (merge.write) {
         await this.engine.batch(partition, [{ type: 'put', key: storageKey, value: merge.encoded }], { durable });
         this.usage.replaced(storageKey.length, storedBytes, merge.encoded);
@@ -214,16 +240,29 @@ export class LocalStore {
   }
 
   /** Writes the record; resolves with the bytes written. */
-  private async write(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): Promise<Uint8Array> {
+  private async write(
+    partition: number,
+    storageKey: Uint8Array,
+    record: VersionedRecord,
+    durable: boolean,
+  ): Promise<Uint8Array> {
     const { encoded, written } = this.startWrite(partition, storageKey, record, durable);
     await written;
     return encoded;
   }
 
   /** Hands the record's bytes to the engine; `written` settles when the engine has them. */
-  private startWrite(partition: number, storageKey: Uint8Array, record: VersionedRecord, durable: boolean): { readonly encoded: Uint8Array; readonly written: Promise<void> } {
+  private startWrite(
+    partition: number,
+    storageKey: Uint8Array,
+    record: VersionedRecord,
+    durable: boolean,
+  ): { readonly encoded: Uint8Array; readonly written: Promise<void> } {
     const encoded = encodeRecord(record);
-    return { encoded, written: this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable }) };
+    return {
+      encoded,
+      written: this.engine.batch(partition, [{ type: 'put', key: storageKey, value: encoded }], { durable }),
+    };
   }
 
   private exclusive<T>(partition: number, storageKey: Uint8Array, work: () => Promise<T>): Promise<T> {
@@ -236,12 +275,22 @@ export class LocalStore {
 }
 
 /** What merging `incoming` into the stored bytes gives, and whether those bytes must be written. */
-type MergePlan = { readonly record: VersionedRecord; readonly encoded: Uint8Array; readonly write: true } | { readonly record: VersionedRecord; readonly encoded: Uint8Array | undefined; readonly write: false };
+type MergePlan =
+  | { readonly record: VersionedRecord; readonly encoded: Uint8Array; readonly write: true }
+  | { readonly record: VersionedRecord; readonly encoded: Uint8Array | undefined; readonly write: false };
 
-function planMerge(stored: Uint8Array | undefined, incoming: VersionedRecord, incomingBytes: Uint8Array | undefined): MergePlan {
+function planMerge(
+  stored: Uint8Array | undefined,
+  incoming: VersionedRecord,
+  incomingBytes: Uint8Array | undefined,
+): MergePlan {
   const merged = mergeIntoReplica(decodeOwned(stored), incoming);
   if (merged.kind === 'unchanged') return { record: merged.record, encoded: stored, write: false };
-  return { record: merged.record, encoded: merged.kind === 'replaced' && incomingBytes !== undefined ? incomingBytes : encodeRecord(merged.record), write: true };
+  return {
+    record: merged.record,
+    encoded: merged.kind === 'replaced' && incomingBytes !== undefined ? incomingBytes : encodeRecord(merged.record),
+    write: true,
+  };
 }
 
 /** Writes the record synchronously; returns the bytes written. */
@@ -262,6 +311,7 @@ function decodeOwned(bytes: Uint8Array | undefined): VersionedRecord {
 }
 
 function storedVersion(bytes: Uint8Array | undefined): StoredVersion {
-  return bytes === undefined ? { ok: true, record: emptyRecord, encoded: undefined } : { ok: true, record: decodeRecord(bytes), encoded: bytes };
+  return bytes === undefined
+    ? { ok: true, record: emptyRecord, encoded: undefined }
+    : { ok: true, record: decodeRecord(bytes), encoded: bytes };
 }
-

@@ -44,7 +44,9 @@ export interface NodeIdentity {
 }
 
 function readUint32(bytes: Uint8Array | undefined): number | undefined {
-  return bytes !== undefined && bytes.length === 4 ? new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) : undefined;
+  return bytes !== undefined && bytes.length === 4
+    ? new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0)
+    : undefined;
 }
 
 function uint32Bytes(value: number): Uint8Array {
@@ -73,15 +75,21 @@ export function decodeUserEntry(key: Uint8Array, value: Uint8Array): UserEntry |
   const parsed = parseStoredObject(value);
   if (parsed === undefined) return undefined;
   const { name, roles, bucket, passwordHash, tokenHash, version, origin, deleted } = parsed;
-  if (typeof name !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || !Array.isArray(roles)) return undefined;
+  if (typeof name !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || !Array.isArray(roles))
+    return undefined;
   if (deleted !== undefined && deleted !== true) return undefined;
   if (!sameBytes(userStorageKey(name), key)) return undefined;
-  const user = { name, roles: roles as UserEntry['roles'], bucket: bucket as string, passwordHash: passwordHash as string, tokenHash: tokenHash as string };
-  if (deleted === true) return { name, roles: ['read'], bucket: '', passwordHash: '', tokenHash: '', version, origin, deleted };
+  const user = {
+    name,
+    roles: roles as UserEntry['roles'],
+    bucket: bucket as string,
+    passwordHash: passwordHash as string,
+    tokenHash: tokenHash as string,
+  };
+  if (deleted === true)
+    return { name, roles: ['read'], bucket: '', passwordHash: '', tokenHash: '', version, origin, deleted };
   return userProblem(user) === undefined ? { ...user, roles: [...user.roles], version, origin } : undefined;
 }
-
-
 
 function isCount(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
@@ -96,11 +104,19 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
   const parsed = parseStoredObject(value);
   if (parsed === undefined) return undefined;
   const { bucket, version, origin, props, deleted } = parsed;
-  if (typeof bucket !== 'string' || typeof origin !== 'string' || !isCount(version, 0) || typeof props !== 'object' || props === null) return undefined;
+  if (
+    typeof bucket !== 'string' ||
+    typeof origin !== 'string' ||
+    !isCount(version, 0) ||
+    typeof props !== 'object' ||
+    props === null
+  )
+    return undefined;
   if (deleted !== undefined && deleted !== true) return undefined;
   const { n, r, w, resolver, durability } = props as Record<string, unknown>;
   if (!isCount(n, 1) || !isCount(r, 1) || !isCount(w, 1)) return undefined;
-  if ((resolver !== 'siblings' && resolver !== 'lww') || (durability !== 'durable' && durability !== 'buffered')) return undefined;
+  if ((resolver !== 'siblings' && resolver !== 'lww') || (durability !== 'durable' && durability !== 'buffered'))
+    return undefined;
   if (!sameBytes(propsStorageKey(bucket), key)) return undefined;
   const entry: PropsEntry = { bucket, version, origin, props: { n, r, w, resolver, durability } };
   // A deletion marker keeps its flag: without it the bucket's defaults would come back as set props.
@@ -112,7 +128,11 @@ export function decodePropsEntry(key: Uint8Array, value: Uint8Array): PropsEntry
  * `prefix`. An entry that does not decode is skipped rather than failing the boot: the digest
  * exchange with peers repairs the table, so the node learns it again.
  */
-async function loadEntries<Entry>(engine: StorageEngine, prefix: Uint8Array, decode: (key: Uint8Array, value: Uint8Array) => Entry | undefined): Promise<Entry[]> {
+async function loadEntries<Entry>(
+  engine: StorageEngine,
+  prefix: Uint8Array,
+  decode: (key: Uint8Array, value: Uint8Array) => Entry | undefined,
+): Promise<Entry[]> {
   const entries: Entry[] = [];
   for await (const [key, value] of engine.scan(reservedNamespaces.metadata)) {
     if (!startsWith(key, prefix)) continue;
@@ -134,7 +154,7 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
   const cleanStop = (await engine.get(metadata, cleanStopKey)) !== undefined;
   const epochSource = previous === undefined ? 'new' : cleanStop ? 'kept' : 'unclean';
   const epoch = previous !== undefined && cleanStop ? previous : drawOtherThan(previous, drawEpoch);
-  const boot = (((readUint32(await engine.get(metadata, bootKey)) ?? 0) + 1) % bootsMax) || 1;
+  const boot = ((readUint32(await engine.get(metadata, bootKey)) ?? 0) + 1) % bootsMax || 1;
   await engine.batch(
     metadata,
     [
@@ -144,7 +164,15 @@ export async function bootIdentity(engine: StorageEngine, drawEpoch: () => numbe
     ],
     { durable: true },
   );
-  return { epoch, epochSource, boot, idBase: boot * idRangePerBoot, props: await loadEntries(engine, propsPrefixBytes, decodePropsEntry), users: await loadEntries(engine, usersPrefixBytes, decodeUserEntry), handoffProgress: await loadHandoffProgress(engine) };
+  return {
+    epoch,
+    epochSource,
+    boot,
+    idBase: boot * idRangePerBoot,
+    props: await loadEntries(engine, propsPrefixBytes, decodePropsEntry),
+    users: await loadEntries(engine, usersPrefixBytes, decodeUserEntry),
+    handoffProgress: await loadHandoffProgress(engine),
+  };
 }
 
 /** A drawn epoch that is not `previous` (an epoch that ended uncleanly is never reused). */
@@ -160,5 +188,7 @@ function drawOtherThan(previous: number | undefined, drawEpoch: () => number): n
  * durable batch, so once it is acknowledged every write before it in the log is on disk too.
  */
 export async function markCleanStop(engine: StorageEngine): Promise<void> {
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: cleanStopKey, value: new Uint8Array([1]) }], { durable: true });
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: cleanStopKey, value: new Uint8Array([1]) }], {
+    durable: true,
+  });
 }

@@ -16,5 +16,7 @@ export async function loadView(engine: StorageEngine): Promise<ClusterView | und
 
 /** Writes `view` durably; resolves once it would survive a crash. */
 export async function saveView(engine: StorageEngine, view: ClusterView): Promise<void> {
-  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: viewKey, value: view.encoded }], { durable: true });
+  await engine.batch(reservedNamespaces.metadata, [{ type: 'put', key: viewKey, value: view.encoded }], {
+    durable: true,
+  });
 }

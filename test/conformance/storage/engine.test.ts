@@ -7,12 +7,26 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { StorageEngine } from '../../../src/runtime/ports.ts';
 import { reservedNamespaces } from '../../../src/runtime/ports.ts';
-import { allEngineKinds, bytes, collect, createTestEngine, durableEngineKinds, put, remove, text, withTemporaryDirectory, type TestEngineKind } from '../../support/storage-engines.ts';
+import {
+  allEngineKinds,
+  bytes,
+  collect,
+  createTestEngine,
+  durableEngineKinds,
+  put,
+  remove,
+  text,
+  withTemporaryDirectory,
+  type TestEngineKind,
+} from '../../support/storage-engines.ts';
 import { LoggedEngine } from '../../../src/io/storage/logged.ts';
 import { crashKeyCount, crashNamespace, crashValue } from '../../support/storage-crash-writer.ts';
 
 /** Opens a fresh engine of `kind` in a temporary directory, runs `work`, closes and cleans up. */
-async function withEngine(kind: TestEngineKind, work: (engine: StorageEngine, directory: string) => Promise<void>): Promise<void> {
+async function withEngine(
+  kind: TestEngineKind,
+  work: (engine: StorageEngine, directory: string) => Promise<void>,
+): Promise<void> {
   await withTemporaryDirectory(`conformance-${kind}`, async (directory) => {
     const engine = createTestEngine(kind, directory);
     await engine.open();
@@ -25,7 +39,22 @@ async function withEngine(kind: TestEngineKind, work: (engine: StorageEngine, di
 }
 
 /** Keys chosen to trip byte-order mistakes: prefixes, 0x00, 0xff, high bytes that UTF-16 would misorder. */
-const orderingKeys = ['', '\u0000', '\u0000\u0000', 'a', 'a\u0000', 'aa', 'ab', 'b', '\u007f', '\u0080', '\u00ff', '\u00ff\u00ff', 'z\u00ff', 'm'];
+const orderingKeys = [
+  '',
+  '\u0000',
+  '\u0000\u0000',
+  'a',
+  'a\u0000',
+  'aa',
+  'ab',
+  'b',
+  '\u007f',
+  '\u0080',
+  '\u00ff',
+  '\u00ff\u00ff',
+  'z\u00ff',
+  'm',
+];
 
 function sortedByBytes(keys: readonly string[]): string[] {
   return [...keys].sort((a, b) => Buffer.compare(bytes(a), bytes(b)));
@@ -53,39 +82,90 @@ async function unusualValuesRoundTrip(engine: StorageEngine): Promise<void> {
 async function batchIsAtomic(engine: StorageEngine): Promise<void> {
   const before = Array.from({ length: 100 }, (_, index) => `old${String(index).padStart(3, '0')}`);
   const after = Array.from({ length: 100 }, (_, index) => `new${String(index).padStart(3, '0')}`);
-  await engine.batch(3, before.map((key) => put(key, 'x')), { durable: true });
+  await engine.batch(
+    3,
+    before.map((key) => put(key, 'x')),
+    { durable: true },
+  );
   let settled = false;
-  const written = engine.batch(3, [...after.map((key) => put(key, 'y')), ...before.map((key) => remove(key))], { durable: true }).then(() => {
-    settled = true;
-  });
+  const written = engine
+    .batch(3, [...after.map((key) => put(key, 'y')), ...before.map((key) => remove(key))], { durable: true })
+    .then(() => {
+      settled = true;
+    });
   let observations = 0;
   do {
     const keys = (await collect(engine.scan(3))).map(([key]) => key);
-    assert.ok(keys.join() === before.join() || keys.join() === sortedByBytes(after).join(), `scan saw a partial batch: ${keys.length} keys`);
+    assert.ok(
+      keys.join() === before.join() || keys.join() === sortedByBytes(after).join(),
+      `scan saw a partial batch: ${keys.length} keys`,
+    );
     observations++;
     // Let the engine's own callbacks run: lmdb's scans never leave the microtask queue.
     await new Promise((resolve) => setImmediate(resolve));
   } while (!settled && observations < 10_000);
   await written;
-  assert.deepEqual((await collect(engine.scan(3))).map(([key]) => key), sortedByBytes(after));
+  assert.deepEqual(
+    (await collect(engine.scan(3))).map(([key]) => key),
+    sortedByBytes(after),
+  );
 }
 
 async function scanOrderBoundsAndLimit(engine: StorageEngine): Promise<void> {
   // Written in an unsorted order, in two batches, so no engine can pass by remembering insertion order.
-  await engine.batch(4, orderingKeys.slice(0, 7).reverse().map((key) => put(key, `v:${key}`)), { durable: true });
-  await engine.batch(4, orderingKeys.slice(7).map((key) => put(key, `v:${key}`)), { durable: false });
+  await engine.batch(
+    4,
+    orderingKeys
+      .slice(0, 7)
+      .reverse()
+      .map((key) => put(key, `v:${key}`)),
+    { durable: true },
+  );
+  await engine.batch(
+    4,
+    orderingKeys.slice(7).map((key) => put(key, `v:${key}`)),
+    { durable: false },
+  );
   const expected = sortedByBytes(orderingKeys);
   const all = await collect(engine.scan(4));
-  assert.deepEqual(all.map(([key]) => key), expected);
-  assert.deepEqual(all.map(([, value]) => value), expected.map((key) => `v:${key}`));
-  const between = (start: string, end: string): string[] => expected.filter((key) => Buffer.compare(bytes(key), bytes(start)) >= 0 && Buffer.compare(bytes(key), bytes(end)) < 0);
-  assert.deepEqual((await collect(engine.scan(4, { start: bytes('a'), end: bytes('b') }))).map(([key]) => key), between('a', 'b'));
-  assert.deepEqual((await collect(engine.scan(4, { start: bytes('aa') }))).map(([key]) => key), expected.filter((key) => Buffer.compare(bytes(key), bytes('aa')) >= 0));
-  assert.deepEqual((await collect(engine.scan(4, { end: bytes('a') }))).map(([key]) => key), expected.filter((key) => Buffer.compare(bytes(key), bytes('a')) < 0));
+  assert.deepEqual(
+    all.map(([key]) => key),
+    expected,
+  );
+  assert.deepEqual(
+    all.map(([, value]) => value),
+    expected.map((key) => `v:${key}`),
+  );
+  const between = (start: string, end: string): string[] =>
+    expected.filter(
+      (key) => Buffer.compare(bytes(key), bytes(start)) >= 0 && Buffer.compare(bytes(key), bytes(end)) < 0,
+    );
+  assert.deepEqual(
+    (await collect(engine.scan(4, { start: bytes('a'), end: bytes('b') }))).map(([key]) => key),
+    between('a', 'b'),
+  );
+  assert.deepEqual(
+    (await collect(engine.scan(4, { start: bytes('aa') }))).map(([key]) => key),
+    expected.filter((key) => Buffer.compare(bytes(key), bytes('aa')) >= 0),
+  );
+  assert.deepEqual(
+    (await collect(engine.scan(4, { end: bytes('a') }))).map(([key]) => key),
+    expected.filter((key) => Buffer.compare(bytes(key), bytes('a')) < 0),
+  );
   assert.deepEqual((await collect(engine.scan(4, { start: bytes('a'), end: bytes('a') }))).length, 0);
-  assert.deepEqual((await collect(engine.scan(4, { start: bytes('b'), end: bytes('a') }))).length, 0, 'start after end is empty, not reversed');
-  assert.deepEqual((await collect(engine.scan(4, { limit: 3 }))).map(([key]) => key), expected.slice(0, 3));
-  assert.deepEqual((await collect(engine.scan(4, { start: bytes('a'), limit: 2 }))).map(([key]) => key), between('a', '\u00ff\u00ff\u00ff').slice(0, 2));
+  assert.deepEqual(
+    (await collect(engine.scan(4, { start: bytes('b'), end: bytes('a') }))).length,
+    0,
+    'start after end is empty, not reversed',
+  );
+  assert.deepEqual(
+    (await collect(engine.scan(4, { limit: 3 }))).map(([key]) => key),
+    expected.slice(0, 3),
+  );
+  assert.deepEqual(
+    (await collect(engine.scan(4, { start: bytes('a'), limit: 2 }))).map(([key]) => key),
+    between('a', '\u00ff\u00ff\u00ff').slice(0, 2),
+  );
   assert.deepEqual(await collect(engine.scan(4, { limit: 0 })), []);
   assert.deepEqual(await collect(engine.scan(4, { start: bytes('zzz'), end: bytes('zzzz') })), []);
 }
@@ -96,20 +176,34 @@ async function namespacesAreIsolated(engine: StorageEngine): Promise<void> {
   }
   assert.equal(text(await engine.get(256, bytes('shared'))), 'in 256');
   assert.equal(await engine.get(255, bytes('only256')), undefined);
-  assert.deepEqual(await collect(engine.scan(1)), [['only1', 'x'], ['shared', 'in 1']]);
+  assert.deepEqual(await collect(engine.scan(1)), [
+    ['only1', 'x'],
+    ['shared', 'in 1'],
+  ]);
   assert.deepEqual(await collect(engine.scan(3)), []);
   await engine.drop(1);
   assert.deepEqual(await collect(engine.scan(1)), []);
   assert.equal(await engine.get(1, bytes('shared')), undefined);
-  assert.deepEqual(await collect(engine.scan(2)), [['only2', 'x'], ['shared', 'in 2']]);
-  assert.deepEqual(await collect(engine.scan(0)), [['only0', 'x'], ['shared', 'in 0']]);
+  assert.deepEqual(await collect(engine.scan(2)), [
+    ['only2', 'x'],
+    ['shared', 'in 2'],
+  ]);
+  assert.deepEqual(await collect(engine.scan(0)), [
+    ['only0', 'x'],
+    ['shared', 'in 0'],
+  ]);
   await engine.batch(1, [put('again', 'y')], { durable: true });
   assert.deepEqual(await collect(engine.scan(1)), [['again', 'y']]);
 }
 
 async function dropLargeNamespace(engine: StorageEngine): Promise<void> {
   const keys = Array.from({ length: 2500 }, (_, index) => `key${index}`);
-  for (let start = 0; start < keys.length; start += 500) await engine.batch(9, keys.slice(start, start + 500).map((key) => put(key, 'v')), { durable: false });
+  for (let start = 0; start < keys.length; start += 500)
+    await engine.batch(
+      9,
+      keys.slice(start, start + 500).map((key) => put(key, 'v')),
+      { durable: false },
+    );
   assert.equal((await collect(engine.scan(9))).length, keys.length);
   await engine.drop(9);
   assert.equal((await collect(engine.scan(9))).length, 0);
@@ -124,7 +218,10 @@ async function reservedNamespacesWork(engine: StorageEngine): Promise<void> {
   await engine.batch(0, [put('h1', 'zero')], { durable: true });
   assert.equal(text(await engine.get(hints, bytes('h1'))), 'hint');
   assert.equal(text(await engine.get(metadata, bytes('h1'))), 'meta');
-  assert.deepEqual(await collect(engine.scan(hints)), [['h1', 'hint'], ['\u00ff\u00ff', 'high']]);
+  assert.deepEqual(await collect(engine.scan(hints)), [
+    ['h1', 'hint'],
+    ['\u00ff\u00ff', 'high'],
+  ]);
   assert.deepEqual(await collect(engine.scan(metadata)), [['h1', 'meta']]);
   await engine.drop(hints);
   assert.deepEqual(await collect(engine.scan(hints)), []);
@@ -149,7 +246,10 @@ async function reopenKeepsData(kind: TestEngineKind, directory: string): Promise
   const second = createTestEngine(kind, directory);
   await second.open();
   try {
-    assert.deepEqual(await collect(second.scan(5)), [['buffered', 'b'], ['durable', 'd']]);
+    assert.deepEqual(await collect(second.scan(5)), [
+      ['buffered', 'b'],
+      ['durable', 'd'],
+    ]);
     assert.deepEqual(await collect(second.scan(6)), []);
     assert.equal(text(await second.get(reservedNamespaces.hints, bytes('hint'))), 'h');
   } finally {
@@ -187,7 +287,11 @@ async function readNowAgreesWithGet(engine: StorageEngine): Promise<void> {
   const readNow = engine.readNow;
   if (readNow === undefined) return;
   const agree = async (namespace: number, key: string): Promise<void> => {
-    assert.deepEqual(readNow(namespace, bytes(key)), await engine.get(namespace, bytes(key)), `readNow and get agree on ${namespace}/${key}`);
+    assert.deepEqual(
+      readNow(namespace, bytes(key)),
+      await engine.get(namespace, bytes(key)),
+      `readNow and get agree on ${namespace}/${key}`,
+    );
   };
   await agree(6, 'absent');
   await engine.batch(6, [put('a', 'one'), put('b', 'two')], { durable: true });
@@ -235,51 +339,74 @@ const engineCases: ReadonlyArray<readonly [string, (engine: StorageEngine) => Pr
 
 type DirectoryCase = readonly [string, (kind: TestEngineKind, directory: string) => Promise<void>];
 /** Cases that manage the engine's life themselves: for every kind, and for durable kinds only. */
-const directoryCases: readonly DirectoryCase[] = [['operations on a closed engine fail with EVERWRITE_STORAGE_FAILED', closedEngineRefuses]];
-const durableDirectoryCases: readonly DirectoryCase[] = [['close then reopen keeps every acknowledged write, delete and drop', reopenKeepsData]];
+const directoryCases: readonly DirectoryCase[] = [
+  ['operations on a closed engine fail with EVERWRITE_STORAGE_FAILED', closedEngineRefuses],
+];
+const durableDirectoryCases: readonly DirectoryCase[] = [
+  ['close then reopen keeps every acknowledged write, delete and drop', reopenKeepsData],
+];
 
 for (const kind of allEngineKinds) {
   describe(`StorageEngine conformance: ${kind}`, { timeout: 60_000 }, () => {
     test('capabilities promise atomic batches and ordered scans; durability matches the kind', () => {
       const engine = createTestEngine(kind, '/nonexistent-not-opened');
-      assert.equal(engine.readNow !== undefined, kind !== 'level' && kind !== 'logged-level', 'every engine but LevelDB (and the log over it) reads synchronously');
+      assert.equal(
+        engine.readNow !== undefined,
+        kind !== 'level' && kind !== 'logged-level',
+        'every engine but LevelDB (and the log over it) reads synchronously',
+      );
       assert.equal(engine.capabilities.atomicBatch, true);
       assert.equal(engine.capabilities.orderedScan, true);
       assert.equal(engine.capabilities.durableWrites, kind !== 'memory');
     });
     for (const [name, run] of engineCases) test(name, () => withEngine(kind, run));
     const cases = kind === 'memory' ? directoryCases : [...directoryCases, ...durableDirectoryCases];
-    for (const [name, run] of cases) test(name, () => withTemporaryDirectory(`conformance-${kind}`, (directory) => run(kind, directory)));
+    for (const [name, run] of cases)
+      test(name, () => withTemporaryDirectory(`conformance-${kind}`, (directory) => run(kind, directory)));
   });
 }
 
 for (const kind of durableEngineKinds) {
   for (const durability of ['durable', 'buffered'] as const) {
     // A buffered acknowledgement promises less than a durable one, but still survives the process dying.
-    test(`crash: every ${durability}-acknowledged batch survives SIGKILL, whole (${kind})`, { timeout: 60_000 }, (context) =>
-      withTemporaryDirectory(`crash-${kind}`, async (directory) => {
-        const acknowledged = await runCrashWriter(kind, directory, durability);
-        assert.ok(acknowledged.length > 0, 'the writer acknowledged nothing before it was killed');
-        const engine = createTestEngine(kind, directory);
-        await engine.open();
-        const replay = engine instanceof LoggedEngine ? ` replayed ${JSON.stringify(engine.replayReport)}` : '';
-        context.diagnostic(`${acknowledged.length} batches acknowledged before SIGKILL${replay}`);
-        try {
-          await checkCrashImage(engine, acknowledged);
-        } finally {
-          await engine.close();
-        }
-      }));
+    test(
+      `crash: every ${durability}-acknowledged batch survives SIGKILL, whole (${kind})`,
+      { timeout: 60_000 },
+      (context) =>
+        withTemporaryDirectory(`crash-${kind}`, async (directory) => {
+          const acknowledged = await runCrashWriter(kind, directory, durability);
+          assert.ok(acknowledged.length > 0, 'the writer acknowledged nothing before it was killed');
+          const engine = createTestEngine(kind, directory);
+          await engine.open();
+          const replay = engine instanceof LoggedEngine ? ` replayed ${JSON.stringify(engine.replayReport)}` : '';
+          context.diagnostic(`${acknowledged.length} batches acknowledged before SIGKILL${replay}`);
+          try {
+            await checkCrashImage(engine, acknowledged);
+          } finally {
+            await engine.close();
+          }
+        }),
+    );
   }
 }
 
 /** Spawns the writer, kills it with SIGKILL 400 ms after it is ready, returns the acknowledged [id, writer] lines. */
-async function runCrashWriter(kind: TestEngineKind, directory: string, durability: 'durable' | 'buffered'): Promise<Array<[number, number]>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/storage-crash-writer.ts', kind, directory, durability], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runCrashWriter(
+  kind: TestEngineKind,
+  directory: string,
+  durability: 'durable' | 'buffered',
+): Promise<Array<[number, number]>> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/storage-crash-writer.ts', kind, directory, durability],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const acknowledged: Array<[number, number]> = [];
   let errors = '';
   child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
   const safety = setTimeout(() => child.kill('SIGKILL'), 30_000);
   let killTimer: NodeJS.Timeout | undefined;
   for await (const line of createInterface({ input: child.stdout })) {
@@ -302,7 +429,11 @@ async function checkCrashImage(engine: StorageEngine, acknowledged: ReadonlyArra
   const lastAcknowledged = new Map<number, number>();
   for (const [id, writer] of acknowledged) {
     for (let index = 0; index < crashKeyCount; index++) {
-      assert.equal(text(await engine.get(crashNamespace, bytes(`b${id}/${index}`))), crashValue(id, index), `acknowledged batch ${id} key ${index}`);
+      assert.equal(
+        text(await engine.get(crashNamespace, bytes(`b${id}/${index}`))),
+        crashValue(id, index),
+        `acknowledged batch ${id} key ${index}`,
+      );
     }
     lastAcknowledged.set(writer, Math.max(lastAcknowledged.get(writer) ?? -1, id));
   }

@@ -10,7 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { asNodeId } from '../../../src/core/base/ids.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
 import { Prng } from '../../../src/core/base/prng.ts';
-import { createTransportFixture, fixtureFrameBytesMax, transportKinds, waitFor, type TransportFixture } from '../../support/transport-fixtures.ts';
+import {
+  createTransportFixture,
+  fixtureFrameBytesMax,
+  transportKinds,
+  waitFor,
+  type TransportFixture,
+} from '../../support/transport-fixtures.ts';
 
 /** Child processes run from the repository root, where tsx and the relative paths resolve. */
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,7 +35,8 @@ function numberedFrame(index: number, bytes = 16): Uint8Array {
   return frame;
 }
 
-const indexOf = (frame: Uint8Array): number => Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).readUInt32BE(0);
+const indexOf = (frame: Uint8Array): number =>
+  Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).readUInt32BE(0);
 
 /** Runs `body` against a fresh fixture and always tears it down. */
 async function withFixture(kind: string, body: (fixture: TransportFixture) => Promise<void>): Promise<void> {
@@ -52,7 +59,11 @@ async function deliversIntact(fixture: TransportFixture): Promise<void> {
   await waitFor(() => b.received.length === frames.length && a.received.length === 1, 10_000, 'every frame');
   b.received.forEach((received, index) => {
     assert.equal(received.from, a.id);
-    assert.deepEqual(Buffer.from(received.frame), Buffer.from(frames[index] as Uint8Array), `frame ${index} (${sizes[index]} bytes)`);
+    assert.deepEqual(
+      Buffer.from(received.frame),
+      Buffer.from(frames[index] as Uint8Array),
+      `frame ${index} (${sizes[index]} bytes)`,
+    );
   });
   assert.equal(a.received[0]?.from, b.id);
   assert.equal(Buffer.from(a.received[0]?.frame ?? []).toString(), 'reply');
@@ -70,10 +81,16 @@ async function preservesOrder(fixture: TransportFixture): Promise<void> {
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
-  await waitFor(() => b.received.length === 2 * perSender, 10_000, 'both senders\' frames');
+  await waitFor(() => b.received.length === 2 * perSender, 10_000, "both senders' frames");
   for (const sender of [a.id, c.id]) {
-    const indexes = b.received.filter((received) => received.from === sender).map((received) => indexOf(received.frame));
-    assert.deepEqual(indexes, Array.from({ length: perSender }, (_, i) => i), `order of frames from ${sender}`);
+    const indexes = b.received
+      .filter((received) => received.from === sender)
+      .map((received) => indexOf(received.frame));
+    assert.deepEqual(
+      indexes,
+      Array.from({ length: perSender }, (_, i) => i),
+      `order of frames from ${sender}`,
+    );
   }
 }
 
@@ -86,7 +103,10 @@ async function deliversBurst(fixture: TransportFixture): Promise<void> {
   const burst = 1000;
   for (let i = 1; i <= burst; i++) a.transport.send(b.id, numberedFrame(i, 200));
   await waitFor(() => b.received.length === burst + 1, 5000, 'the burst');
-  assert.deepEqual(b.received.map((received) => indexOf(received.frame)), Array.from({ length: burst + 1 }, (_, i) => i));
+  assert.deepEqual(
+    b.received.map((received) => indexOf(received.frame)),
+    Array.from({ length: burst + 1 }, (_, i) => i),
+  );
   const writesAfter = fixture.socketWrites('a');
   if (writesBefore !== undefined && writesAfter !== undefined) {
     const writes = writesAfter - writesBefore;
@@ -118,7 +138,8 @@ async function resumesAfterRestart(fixture: TransportFixture): Promise<void> {
   for (let i = 0; i < 10; i++) a.transport.send(asNodeId('b'), Buffer.from('while down'));
   await sleep(30);
   const restarted = await fixture.restartNode('b');
-  const deliveredAfter = (): boolean => restarted.received.some((received) => Buffer.from(received.frame).toString() === 'after');
+  const deliveredAfter = (): boolean =>
+    restarted.received.some((received) => Buffer.from(received.frame).toString() === 'after');
   const deadline = performance.now() + 10_000;
   while (!deliveredAfter()) {
     assert.ok(performance.now() < deadline, 'no frame reached the restarted peer within 10 s');
@@ -131,7 +152,10 @@ async function resumesAfterRestart(fixture: TransportFixture): Promise<void> {
 async function refusesOversize(fixture: TransportFixture): Promise<void> {
   const a = await fixture.startNode('a');
   const b = await fixture.startNode('b');
-  assert.throws(() => a.transport.send(b.id, new Uint8Array(fixtureFrameBytesMax + 1)), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_FRAME_TOO_LARGE');
+  assert.throws(
+    () => a.transport.send(b.id, new Uint8Array(fixtureFrameBytesMax + 1)),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_FRAME_TOO_LARGE',
+  );
   a.transport.send(b.id, Buffer.from('still fine'));
   await waitFor(() => b.received.length === 1, 5000, 'the next frame');
 }
@@ -147,11 +171,17 @@ async function stoppedDropsSilently(fixture: TransportFixture): Promise<void> {
 
 /** A process that used the transport and stopped it must exit by itself: no leaked handle. */
 async function exitsAfterStop(kind: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/transport-exit-check.ts', kind], { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/transport-exit-check.ts', kind], {
+    cwd: repositoryRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 15_000,
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+  );
   assert.equal(signal, null, `the process did not exit by itself (killed by ${String(signal)}); output: ${output}`);
   assert.equal(code, 0, output);
   assert.match(output, /delivered 200; stopped/);
@@ -159,7 +189,7 @@ async function exitsAfterStop(kind: string): Promise<void> {
 
 const cases: ReadonlyArray<readonly [string, (fixture: TransportFixture) => Promise<void>]> = [
   ['delivers frames intact, with the sender as from, in both directions', deliversIntact],
-  ['preserves the order of each sender\'s frames across many turns', preservesOrder],
+  ["preserves the order of each sender's frames across many turns", preservesOrder],
   ['delivers a burst sent in one turn (coalesced into few socket writes over TCP)', deliversBurst],
   ['send to an unknown or unreachable peer neither throws nor disturbs other peers', toleratesDeadPeers],
   ['delivery resumes after the receiver restarts', resumesAfterRestart],

@@ -6,7 +6,11 @@
 // stepped into a node core, which must answer or ignore it: a throw (an assertion reached) is a
 // crash, and an answer must stay within the request (positions ascending and in range).
 import fc from 'fast-check';
-import { answerCatchUpRequest, differingPositionsValid, type CatchUpMessage } from '../../../src/core/anti-entropy/index.ts';
+import {
+  answerCatchUpRequest,
+  differingPositionsValid,
+  type CatchUpMessage,
+} from '../../../src/core/anti-entropy/index.ts';
 import { MerkleTree } from '../../../src/core/anti-entropy/merkle-tree.ts';
 import { asPartitionIndex } from '../../../src/core/base/ids.ts';
 import type { Message } from '../../../src/core/protocol/messages.ts';
@@ -22,12 +26,43 @@ const hash = fc.oneof(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8A
 const address = { catchUpId: integer, partition: fc.oneof(fc.nat(70), integer).map(asPartitionIndex) };
 
 const catchUp: fc.Arbitrary<CatchUpMessage> = fc.oneof(
-  fc.record({ kind: fc.constant('catch-up-request' as const), ...address, entries: fc.array(fc.record({ key, recordHash: hash }, { noNullPrototype: true }), { maxLength: 6 }) }, { noNullPrototype: true }),
-  fc.record({ kind: fc.constant('catch-up-response' as const), ...address, differing: fc.array(fc.oneof(fc.nat(8), integer), { maxLength: 6 }) }, { noNullPrototype: true }),
-  fc.record({ kind: fc.constant('catch-up-refused' as const), ...address, reason: fc.constantFrom('ring-mismatch' as const, 'unknown-partition' as const, 'request-too-large' as const, 'malformed-request' as const) }, { noNullPrototype: true }),
+  fc.record(
+    {
+      kind: fc.constant('catch-up-request' as const),
+      ...address,
+      entries: fc.array(fc.record({ key, recordHash: hash }, { noNullPrototype: true }), { maxLength: 6 }),
+    },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    {
+      kind: fc.constant('catch-up-response' as const),
+      ...address,
+      differing: fc.array(fc.oneof(fc.nat(8), integer), { maxLength: 6 }),
+    },
+    { noNullPrototype: true },
+  ),
+  fc.record(
+    {
+      kind: fc.constant('catch-up-refused' as const),
+      ...address,
+      reason: fc.constantFrom(
+        'ring-mismatch' as const,
+        'unknown-partition' as const,
+        'request-too-large' as const,
+        'malformed-request' as const,
+      ),
+    },
+    { noNullPrototype: true },
+  ),
 );
-const message = fc.record({ type: fc.constant('catchUp' as const), ringVersion: fc.oneof(fc.constant(1), integer), catchUp }, { noNullPrototype: true });
-const validFrame = fc.array(message, { minLength: 1, maxLength: 3 }).map((messages) => Uint8Array.from(encodeMessages(messages)));
+const message = fc.record(
+  { type: fc.constant('catchUp' as const), ringVersion: fc.oneof(fc.constant(1), integer), catchUp },
+  { noNullPrototype: true },
+);
+const validFrame = fc
+  .array(message, { minLength: 1, maxLength: 3 })
+  .map((messages) => Uint8Array.from(encodeMessages(messages)));
 
 /** One three-node cluster whose n2 is fed every decoded message; its trees hold a few keys. */
 let cluster: CoreCluster | undefined;
@@ -48,29 +83,52 @@ function checkAnswered(decoded: Message): void {
   const body = decoded.catchUp;
   if (body.kind === 'catch-up-request') {
     const answer = answerCatchUpRequest(tree, body);
-    if (answer.kind === 'catch-up-response' && !differingPositionsValid(answer.differing, body.entries.length)) violation('an answer names positions outside its request');
+    if (answer.kind === 'catch-up-response' && !differingPositionsValid(answer.differing, body.entries.length))
+      violation('an answer names positions outside its request');
   } else if (body.kind === 'catch-up-response') {
     differingPositionsValid(body.differing, 8);
   }
   const effects = receiver().deliver('n2', 'n1', decoded);
   for (const effect of effects) {
-    if (effect.type !== 'send' && effect.type !== 'log') violation(`a catch-up message made the node do ${effect.type}`);
+    if (effect.type !== 'send' && effect.type !== 'log')
+      violation(`a catch-up message made the node do ${effect.type}`);
   }
 }
 
 const header = [...leb128(1), ...leb128(1), ...leb128(0)];
 const crafted = [
   { name: 'request of 2^32 entries', input: Uint8Array.from([0xc1, 1, 11, 1, ...header, ...leb128(2 ** 32)]) },
-  { name: 'response of 2^53 - 1 positions', input: Uint8Array.from([0xc1, 1, 11, 2, ...header, ...leb128(Number.MAX_SAFE_INTEGER)]) },
+  {
+    name: 'response of 2^53 - 1 positions',
+    input: Uint8Array.from([0xc1, 1, 11, 2, ...header, ...leb128(Number.MAX_SAFE_INTEGER)]),
+  },
   { name: 'key of 2^31 bytes', input: Uint8Array.from([0xc1, 1, 11, 1, ...header, 1, ...leb128(2 ** 31)]) },
-  { name: 'response with positions 2^53 - 1 and 0', input: Uint8Array.from(encodeMessages([{ type: 'catchUp', ringVersion: 1, catchUp: { kind: 'catch-up-response', catchUpId: 1, partition: asPartitionIndex(0), differing: [Number.MAX_SAFE_INTEGER, 0] } }])) },
+  {
+    name: 'response with positions 2^53 - 1 and 0',
+    input: Uint8Array.from(
+      encodeMessages([
+        {
+          type: 'catchUp',
+          ringVersion: 1,
+          catchUp: {
+            kind: 'catch-up-response',
+            catchUpId: 1,
+            partition: asPartitionIndex(0),
+            differing: [Number.MAX_SAFE_INTEGER, 0],
+          },
+        },
+      ]),
+    ),
+  },
 ].map(({ name, input }) => ({ name, input: { frame: input, original: undefined } }));
 
 export const catchUpTarget: FuzzTarget<Input> = {
   name: 'catch-up',
   subject: 'fast catch-up messages (message type 11) decoded and stepped into a node core',
   arbitrary: fc.oneof(
-    fc.array(message, { minLength: 1, maxLength: 3 }).map((messages) => ({ frame: Uint8Array.from(encodeMessages(messages)), original: messages as Message[] })),
+    fc
+      .array(message, { minLength: 1, maxLength: 3 })
+      .map((messages) => ({ frame: Uint8Array.from(encodeMessages(messages)), original: messages as Message[] })),
     mutatedBytes(validFrame).map((frame) => ({ frame, original: undefined })),
   ),
   check(input) {

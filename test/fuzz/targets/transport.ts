@@ -21,7 +21,10 @@ interface FramingInput {
 }
 
 function encodeAll(frames: readonly Uint8Array[]): Uint8Array {
-  return encodeFrames(frames, frames.reduce((total, frame) => total + frameHeaderBytes + frame.length, 0));
+  return encodeFrames(
+    frames,
+    frames.reduce((total, frame) => total + frameHeaderBytes + frame.length, 0),
+  );
 }
 
 class CollectingSink implements FrameSink {
@@ -56,20 +59,30 @@ export const framingTarget: FuzzTarget<FramingInput> = {
   name: 'framing',
   subject: 'u32 length-prefixed frames on a TCP stream (FrameReader)',
   arbitrary: fc.oneof(
-    fc.tuple(validFrames, fc.array(fc.nat(), { maxLength: 8 })).map(([frames, cuts]) => ({ frames, stream: encodeAll(frames), cuts })),
-    fc.tuple(mutatedBytes(validFrames.map(encodeAll)), fc.array(fc.nat(), { maxLength: 8 })).map(([stream, cuts]) => ({ frames: undefined, stream, cuts })),
+    fc
+      .tuple(validFrames, fc.array(fc.nat(), { maxLength: 8 }))
+      .map(([frames, cuts]) => ({ frames, stream: encodeAll(frames), cuts })),
+    fc
+      .tuple(mutatedBytes(validFrames.map(encodeAll)), fc.array(fc.nat(), { maxLength: 8 }))
+      .map(([stream, cuts]) => ({ frames: undefined, stream, cuts })),
   ),
   check({ frames, stream, cuts }) {
     const sink = new CollectingSink();
     const reader = new FrameReader(sink, frameBytesMax);
     for (const chunk of chunked(stream, cuts)) {
       reader.push(chunk);
-      if (reader.bufferedBytes > frameHeaderBytes + frameBytesMax) violation(`reader holds ${reader.bufferedBytes} bytes, over the frame limit`);
+      if (reader.bufferedBytes > frameHeaderBytes + frameBytesMax)
+        violation(`reader holds ${reader.bufferedBytes} bytes, over the frame limit`);
     }
     const expected = modelFrames(stream);
-    if (frames !== undefined && expected.frames.length !== frames.length) violation('model disagrees with the frames sent');
-    if (sink.oversize !== expected.oversize) violation(`oversize report ${sink.oversize}, expected ${expected.oversize}`);
-    if (sink.frames.length !== expected.frames.length || sink.frames.some((frame, index) => !Buffer.from(frame).equals(expected.frames[index] as Uint8Array))) {
+    if (frames !== undefined && expected.frames.length !== frames.length)
+      violation('model disagrees with the frames sent');
+    if (sink.oversize !== expected.oversize)
+      violation(`oversize report ${sink.oversize}, expected ${expected.oversize}`);
+    if (
+      sink.frames.length !== expected.frames.length ||
+      sink.frames.some((frame, index) => !Buffer.from(frame).equals(expected.frames[index] as Uint8Array))
+    ) {
       violation('the reader delivered other frames than the stream holds');
     }
   },
@@ -79,7 +92,10 @@ export const framingTarget: FuzzTarget<FramingInput> = {
     const stream = Buffer.concat([header, Buffer.alloc(32, 7)]);
     return [
       { name: `header announcing ${length} bytes`, input: { frames: undefined, stream, cuts: [] } },
-      { name: `header announcing ${length} bytes, one byte per chunk`, input: { frames: undefined, stream, cuts: [1, 2, 3, 4, 5] } },
+      {
+        name: `header announcing ${length} bytes, one byte per chunk`,
+        input: { frames: undefined, stream, cuts: [1, 2, 3, 4, 5] },
+      },
     ];
   }),
   describe: ({ stream, cuts }) => `${hexPreview(stream)} cut at ${JSON.stringify(cuts)}`,
@@ -102,7 +118,13 @@ interface HandshakeInput {
 
 /** A genuine exchange between a dialer and an acceptor: the messages each side receives, in order. */
 function genuineExchange(): { toDialer: Uint8Array[]; toAcceptor: Uint8Array[] } {
-  const dialer = new Handshake({ role: 'dialer', secret, localId: asNodeId('node-a'), expectedPeerId: asNodeId('node-b'), randomBytes: fixedNonce(1) });
+  const dialer = new Handshake({
+    role: 'dialer',
+    secret,
+    localId: asNodeId('node-a'),
+    expectedPeerId: asNodeId('node-b'),
+    randomBytes: fixedNonce(1),
+  });
   const acceptor = new Handshake({ role: 'acceptor', secret, localId: asNodeId('node-b'), randomBytes: fixedNonce(2) });
   const toAcceptor: Uint8Array[] = [dialer.opening() as Uint8Array];
   const toDialer: Uint8Array[] = [];
@@ -119,12 +141,25 @@ const genuine = genuineExchange();
 
 function side(role: HandshakeInput['role']): Handshake {
   return role === 'dialer'
-    ? new Handshake({ role, secret, localId: asNodeId('node-a'), expectedPeerId: asNodeId('node-b'), randomBytes: fixedNonce(1) })
+    ? new Handshake({
+        role,
+        secret,
+        localId: asNodeId('node-a'),
+        expectedPeerId: asNodeId('node-b'),
+        randomBytes: fixedNonce(1),
+      })
     : new Handshake({ role, secret, localId: asNodeId('node-b'), randomBytes: fixedNonce(2) });
 }
 
 function checkStep(step: HandshakeStep): void {
-  if (step.status === 'failed' && !(step.error instanceof EverwriteError && (step.error.code === 'EVERWRITE_BAD_FRAME' || step.error.code === 'EVERWRITE_AUTH_FAILED'))) violation('a failed step without a coded error');
+  if (
+    step.status === 'failed' &&
+    !(
+      step.error instanceof EverwriteError &&
+      (step.error.code === 'EVERWRITE_BAD_FRAME' || step.error.code === 'EVERWRITE_AUTH_FAILED')
+    )
+  )
+    violation('a failed step without a coded error');
 }
 
 const anyGenuine = fc.constantFrom(...genuine.toDialer, ...genuine.toAcceptor);
@@ -150,16 +185,47 @@ export const handshakeTarget: FuzzTarget<HandshakeInput> = {
     }
     // Only the genuine proof authenticates: a mutated message never does.
     const genuineProof = (role === 'dialer' ? genuine.toDialer[1] : genuine.toAcceptor[1]) as Uint8Array;
-    const sawGenuineProof = [...genuineMessages, ...messages].some((message, index) => index >= 1 && Buffer.from(message).equals(genuineProof));
+    const sawGenuineProof = [...genuineMessages, ...messages].some(
+      (message, index) => index >= 1 && Buffer.from(message).equals(genuineProof),
+    );
     if (authenticated && !sawGenuineProof) violation('authenticated without the genuine proof');
   },
   crafted: [
-    { name: 'hello with id length 255 and no id', input: { role: 'acceptor', genuineFirst: 0, messages: [mutate(genuine.toAcceptor[0] as Uint8Array, [{ kind: 'truncate', at: 37 }, { kind: 'insert', at: 37, bytes: Uint8Array.of(255) }])] } },
-    { name: 'hello with a lone surrogate id', input: { role: 'acceptor', genuineFirst: 0, messages: [Buffer.concat([Buffer.from('EWH1'), Buffer.alloc(32), Uint8Array.of(3), Uint8Array.of(0xed, 0xa0, 0x80)])] } },
+    {
+      name: 'hello with id length 255 and no id',
+      input: {
+        role: 'acceptor',
+        genuineFirst: 0,
+        messages: [
+          mutate(genuine.toAcceptor[0] as Uint8Array, [
+            { kind: 'truncate', at: 37 },
+            { kind: 'insert', at: 37, bytes: Uint8Array.of(255) },
+          ]),
+        ],
+      },
+    },
+    {
+      name: 'hello with a lone surrogate id',
+      input: {
+        role: 'acceptor',
+        genuineFirst: 0,
+        messages: [
+          Buffer.concat([Buffer.from('EWH1'), Buffer.alloc(32), Uint8Array.of(3), Uint8Array.of(0xed, 0xa0, 0x80)]),
+        ],
+      },
+    },
     { name: 'empty message', input: { role: 'dialer', genuineFirst: 0, messages: [new Uint8Array(0)] } },
     { name: 'proof of 1 MiB', input: { role: 'acceptor', genuineFirst: 1, messages: [new Uint8Array(1024 * 1024)] } },
-    { name: 'messages after failure', input: { role: 'acceptor', genuineFirst: 0, messages: [new Uint8Array(3), genuine.toAcceptor[0] as Uint8Array, genuine.toAcceptor[1] as Uint8Array] } },
+    {
+      name: 'messages after failure',
+      input: {
+        role: 'acceptor',
+        genuineFirst: 0,
+        messages: [new Uint8Array(3), genuine.toAcceptor[0] as Uint8Array, genuine.toAcceptor[1] as Uint8Array],
+      },
+    },
   ],
-  describe: ({ role, genuineFirst, messages }) => `${role} after ${genuineFirst} genuine: ${messages.map((message) => hexPreview(message, 64)).join(' | ')}`,
+  describe: ({ role, genuineFirst, messages }) =>
+    `${role} after ${genuineFirst} genuine: ${messages.map((message) => hexPreview(message, 64)).join(' | ')}`,
   ciRuns: 2000,
 };

@@ -25,7 +25,10 @@ export class NamedFakeService extends FakeKvService {
 
   override status(): NodeStatus {
     this.calls.push({ operation: 'status' });
-    return { id: asNodeId(this.id), members: this.ringValue.members.map((member) => ({ id: member.id, address: '', state: 'up', partitions: 0 })) };
+    return {
+      id: asNodeId(this.id),
+      members: this.ringValue.members.map((member) => ({ id: member.id, address: '', state: 'up', partitions: 0 })),
+    };
   }
 
   override ring(): unknown {
@@ -47,8 +50,17 @@ export interface FakeNode {
 
 const silent = pino({ level: 'silent' });
 
-export async function startFakeNode(fake: FakeKvService = new FakeKvService({ nowMs: pinnedNowMs }), port = 0): Promise<FakeNode> {
-  const server = await startHttpServer({ service: fake, host: '127.0.0.1', port, logger: silent, closeTimeoutMs: 1000 });
+export async function startFakeNode(
+  fake: FakeKvService = new FakeKvService({ nowMs: pinnedNowMs }),
+  port = 0,
+): Promise<FakeNode> {
+  const server = await startHttpServer({
+    service: fake,
+    host: '127.0.0.1',
+    port,
+    logger: silent,
+    closeTimeoutMs: 1000,
+  });
   const bound = server.address.port;
   const node: FakeNode = {
     fake,
@@ -57,7 +69,13 @@ export async function startFakeNode(fake: FakeKvService = new FakeKvService({ no
     server,
     stop: () => node.server.close(),
     restart: async () => {
-      node.server = await startHttpServer({ service: fake, host: '127.0.0.1', port: bound, logger: silent, closeTimeoutMs: 1000 });
+      node.server = await startHttpServer({
+        service: fake,
+        host: '127.0.0.1',
+        port: bound,
+        logger: silent,
+        closeTimeoutMs: 1000,
+      });
     },
   };
   return node;
@@ -68,7 +86,9 @@ export async function startFakeNodes(count: number): Promise<FakeNode[]> {
 }
 
 /** Three named fakes sharing one real ring of `partitionCount` partitions over n1..n3. */
-export async function startRingNodes(partitionCount = 16): Promise<{ nodes: FakeNode[]; ring: Ring; fakes: NamedFakeService[] }> {
+export async function startRingNodes(
+  partitionCount = 16,
+): Promise<{ nodes: FakeNode[]; ring: Ring; fakes: NamedFakeService[] }> {
   const ring = createRing({ partitionCount, members: ['n1', 'n2', 'n3'].map((id) => ({ id: asNodeId(id) })) });
   const fakes = ['n1', 'n2', 'n3'].map((id) => new NamedFakeService(id, ring));
   const nodes = await Promise.all(fakes.map((fake) => startFakeNode(fake)));
@@ -83,7 +103,9 @@ export async function stopAll(nodes: readonly FakeNode[]): Promise<void> {
 export const refusedPort = freePort;
 
 /** A TCP relay to `port` that counts the connections made through it (to see keep-alive at work). */
-export async function startCountingRelay(port: number): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+export async function startCountingRelay(
+  port: number,
+): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
   let connections = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -106,7 +128,11 @@ export async function startCountingRelay(port: number): Promise<{ url: string; c
 }
 
 /** A TCP server that accepts, reads the first bytes of a request, then resets the connection. */
-export async function startBreakingServer(): Promise<{ url: string; accepted: () => number; close: () => Promise<void> }> {
+export async function startBreakingServer(): Promise<{
+  url: string;
+  accepted: () => number;
+  close: () => Promise<void>;
+}> {
   let accepted = 0;
   const server: Server = createServer((socket) => {
     accepted++;
@@ -115,7 +141,11 @@ export async function startBreakingServer(): Promise<{ url: string; accepted: ()
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}`, accepted: () => accepted, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Calls of one operation the fake received. */

@@ -15,13 +15,19 @@ function setWithClock(): { nodes: NodeSet; clock: { nowMs: number } } {
 
 test('next() goes round robin over every node', () => {
   const { nodes } = setWithClock();
-  assert.deepEqual(Array.from({ length: 7 }, () => nodes.next()), [0, 1, 2, 0, 1, 2, 0]);
+  assert.deepEqual(
+    Array.from({ length: 7 }, () => nodes.next()),
+    [0, 1, 2, 0, 1, 2, 0],
+  );
 });
 
 test('a failed node is skipped until its back-off ends, which doubles per failure up to the cap', () => {
   const { nodes, clock } = setWithClock();
   nodes.failed(1);
-  assert.deepEqual(Array.from({ length: 4 }, () => nodes.next()), [0, 2, 0, 2]);
+  assert.deepEqual(
+    Array.from({ length: 4 }, () => nodes.next()),
+    [0, 2, 0, 2],
+  );
   clock.nowMs += 100;
   assert.equal(nodes.isHealthy(1), true);
   nodes.failed(1); // second failure: 200 ms

@@ -24,7 +24,14 @@ function rejection(run: () => unknown): EverwriteClientError {
 }
 
 test('a 200 is one live sibling: raw bytes, content type, Last-Modified and the context header', () => {
-  const result = parseGetAnswer(answer(200, Buffer.from([0, 1, 255]), { 'content-type': 'application/x-thing', 'last-modified': 'Thu, 02 Jan 2025 03:04:05 GMT', 'x-everwrite-context': 'ctx.1' }), node);
+  const result = parseGetAnswer(
+    answer(200, Buffer.from([0, 1, 255]), {
+      'content-type': 'application/x-thing',
+      'last-modified': 'Thu, 02 Jan 2025 03:04:05 GMT',
+      'x-everwrite-context': 'ctx.1',
+    }),
+    node,
+  );
   assert.equal(result.found, true);
   assert.equal(result.context, 'ctx.1');
   assert.equal(result.siblings.length, 1);
@@ -48,7 +55,11 @@ test('a 300 lists every sibling, base64 decoded, deleted ones flagged with an em
   const body = JSON.stringify({
     context: 'ctx.1.2.3',
     siblings: [
-      { value: Buffer.from('one').toString('base64'), contentType: 'text/plain', lastModified: '2025-01-02T03:04:05.678Z' },
+      {
+        value: Buffer.from('one').toString('base64'),
+        contentType: 'text/plain',
+        lastModified: '2025-01-02T03:04:05.678Z',
+      },
       { deleted: true, lastModified: '2025-01-02T03:04:06.000Z' },
     ],
   });
@@ -56,38 +67,71 @@ test('a 300 lists every sibling, base64 decoded, deleted ones flagged with an em
   assert.equal(result.found, true);
   assert.equal(result.context, 'ctx.1.2.3');
   assert.deepEqual(result.siblings, [
-    { value: new Uint8Array(Buffer.from('one')), contentType: 'text/plain', lastModified: new Date('2025-01-02T03:04:05.678Z'), deleted: false },
+    {
+      value: new Uint8Array(Buffer.from('one')),
+      contentType: 'text/plain',
+      lastModified: new Date('2025-01-02T03:04:05.678Z'),
+      deleted: false,
+    },
     { value: new Uint8Array(0), contentType: '', lastModified: new Date('2025-01-02T03:04:06.000Z'), deleted: true },
   ]);
 });
 
 test('a malformed 300 is EVERWRITE_BAD_RESPONSE', () => {
-  for (const body of ['not json', '{"context":"c"}', '{"context":"c","siblings":[{"value":"aA=="}]}', '{"context":"c","siblings":[{"deleted":true}]}', '{"siblings":[null]}']) {
+  for (const body of [
+    'not json',
+    '{"context":"c"}',
+    '{"context":"c","siblings":[{"value":"aA=="}]}',
+    '{"context":"c","siblings":[{"deleted":true}]}',
+    '{"siblings":[null]}',
+  ]) {
     const error = rejection(() => parseGetAnswer(answer(300, body), node));
     assert.equal(error.code, 'EVERWRITE_BAD_RESPONSE', body);
     assert.equal(error.node, node);
   }
 });
 
-test('a 404 EVERWRITE_NOT_FOUND is found: false, with the tombstone context when the header is there and the node\'s message as the reason', () => {
+test("a 404 EVERWRITE_NOT_FOUND is found: false, with the tombstone context when the header is there and the node's message as the reason", () => {
   const absent = parseGetAnswer(answer(404, '{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}'), node);
   assert.deepEqual(absent, { found: false, siblings: [], context: '', reason: 'key not found' });
-  const deleted = parseGetAnswer(answer(404, '{"code":"EVERWRITE_NOT_FOUND","message":"key is deleted"}', { 'x-everwrite-context': 'ctx.9' }), node);
-  assert.deepEqual(deleted, { found: false, siblings: [], context: 'ctx.9', reason: 'key is deleted' }, 'the node\'s words come back as the reason');
+  const deleted = parseGetAnswer(
+    answer(404, '{"code":"EVERWRITE_NOT_FOUND","message":"key is deleted"}', { 'x-everwrite-context': 'ctx.9' }),
+    node,
+  );
+  assert.deepEqual(
+    deleted,
+    { found: false, siblings: [], context: 'ctx.9', reason: 'key is deleted' },
+    "the node's words come back as the reason",
+  );
 });
 
 test('a 404 with another code, and every other status, is the node error with its code, status, message and details', () => {
-  const unknownBucket = rejection(() => parseGetAnswer(answer(404, '{"code":"EVERWRITE_UNKNOWN_BUCKET","message":"no such bucket"}'), node));
+  const unknownBucket = rejection(() =>
+    parseGetAnswer(answer(404, '{"code":"EVERWRITE_UNKNOWN_BUCKET","message":"no such bucket"}'), node),
+  );
   assert.equal(unknownBucket.code, 'EVERWRITE_UNKNOWN_BUCKET');
   assert.equal(unknownBucket.status, 404);
-  const quorum = rejection(() => parseGetAnswer(answer(503, '{"code":"EVERWRITE_QUORUM_NOT_MET","message":"read quorum not met: 1 of 2 replicas answered","replied":1,"required":2}'), node));
+  const quorum = rejection(() =>
+    parseGetAnswer(
+      answer(
+        503,
+        '{"code":"EVERWRITE_QUORUM_NOT_MET","message":"read quorum not met: 1 of 2 replicas answered","replied":1,"required":2}',
+      ),
+      node,
+    ),
+  );
   assert.equal(quorum.code, 'EVERWRITE_QUORUM_NOT_MET');
   assert.equal(quorum.status, 503);
   assert.equal(quorum.message, 'read quorum not met: 1 of 2 replicas answered');
   assert.deepEqual(quorum.details, { replied: 1, required: 2 });
   assert.equal(quorum.retryable, true);
   assert.equal(quorum.fromServer, true);
-  const tooLarge = rejection(() => parseWriteAnswer(answer(413, '{"code":"EVERWRITE_KEY_TOO_LARGE","message":"key is 1025 bytes","bytesMax":1024}'), node));
+  const tooLarge = rejection(() =>
+    parseWriteAnswer(
+      answer(413, '{"code":"EVERWRITE_KEY_TOO_LARGE","message":"key is 1025 bytes","bytesMax":1024}'),
+      node,
+    ),
+  );
   assert.equal(tooLarge.code, 'EVERWRITE_KEY_TOO_LARGE');
   assert.equal(tooLarge.retryable, false);
   assert.deepEqual(tooLarge.details, { bytesMax: 1024 });

@@ -24,7 +24,8 @@ async function withClient(body: (client: EverwriteClient, node: FakeNode) => Pro
 function unionWith(add: readonly string[]): (siblings: readonly Sibling[]) => string {
   return (siblings) => {
     const items = new Set<string>(add);
-    for (const sibling of siblings) for (const item of JSON.parse(new TextDecoder().decode(sibling.value)) as string[]) items.add(item);
+    for (const sibling of siblings)
+      for (const item of JSON.parse(new TextDecoder().decode(sibling.value)) as string[]) items.add(item);
     return JSON.stringify([...items].sort());
   };
 }
@@ -32,7 +33,8 @@ function unionWith(add: readonly string[]): (siblings: readonly Sibling[]) => st
 async function cartOf(client: EverwriteClient, key: string): Promise<string[]> {
   const read = await client.get('carts', key);
   const items = new Set<string>();
-  for (const sibling of read.siblings) for (const item of JSON.parse(new TextDecoder().decode(sibling.value)) as string[]) items.add(item);
+  for (const sibling of read.siblings)
+    for (const item of JSON.parse(new TextDecoder().decode(sibling.value)) as string[]) items.add(item);
   return [...items].sort();
 }
 
@@ -48,7 +50,8 @@ test('update on an absent key merges from no siblings and writes with a blind co
     assert.equal(node.fake.calls.at(-1)?.context, undefined);
     assert.equal(node.fake.calls.at(-1)?.contentType, 'text/plain; charset=utf-8');
     assert.deepEqual(await cartOf(client, 'alice'), ['milk']);
-  }));
+  }),
+);
 
 test('update writes back with the context of its read and keeps the content type read', bounded, () =>
   withClient(async (client, node) => {
@@ -58,11 +61,15 @@ test('update writes back with the context of its read and keeps the content type
     const put = node.fake.calls.at(-1);
     assert.deepEqual([put?.context, put?.contentType, put?.options], [read.context, 'application/json', { w: 1 }]);
     assert.deepEqual(await cartOf(client, 'bob'), ['eggs', 'ham']);
-  }));
+  }),
+);
 
 test('a write failing with a retryable code is redone from a fresh read', bounded, () =>
   withClient(async (client, node) => {
-    node.fake.failNext('put', new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'write quorum not met: 1 of 2 replicas answered'));
+    node.fake.failNext(
+      'put',
+      new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'write quorum not met: 1 of 2 replicas answered'),
+    );
     const result = await client.update('carts', 'carol', unionWith(['tea']));
     assert.equal(result.attempts, 2);
     assert.deepEqual([callsOf(node.fake, 'get'), callsOf(node.fake, 'put')], [2, 2]);
@@ -71,29 +78,44 @@ test('a write failing with a retryable code is redone from a fresh read', bounde
     node.fake.failNext('get', new EverwriteError('EVERWRITE_TIMEOUT', 'read timed out'));
     assert.equal((await client.update('carts', 'carol', unionWith(['bun']))).attempts, 2);
     assert.deepEqual(await cartOf(client, 'carol'), ['bun', 'jam', 'tea']);
-  }));
+  }),
+);
 
 test('a non-retryable failure, a failing merge, or running out of retries ends update at once', bounded, () =>
   withClient(async (client, node) => {
     node.fake.failNext('put', new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', 'value too large'));
-    await assert.rejects(client.update('carts', 'dave', unionWith(['x'])), { code: 'EVERWRITE_VALUE_TOO_LARGE', status: 413 });
+    await assert.rejects(client.update('carts', 'dave', unionWith(['x'])), {
+      code: 'EVERWRITE_VALUE_TOO_LARGE',
+      status: 413,
+    });
     assert.equal(callsOf(node.fake, 'put'), 1);
     const bug = new Error('merge bug');
-    await assert.rejects(client.update('carts', 'dave', () => {
-      throw bug;
-    }), (error) => error === bug);
+    await assert.rejects(
+      client.update('carts', 'dave', () => {
+        throw bug;
+      }),
+      (error) => error === bug,
+    );
     assert.equal(callsOf(node.fake, 'put'), 1);
     node.fake.failNext('put', new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
-    await assert.rejects(client.update('carts', 'dave', unionWith(['x']), { retries: 0 }), { code: 'EVERWRITE_UNAVAILABLE', status: 503 });
-    await assert.rejects(client.update('carts', 'dave', unionWith(['x']), { retries: -1 }), { code: 'EVERWRITE_BAD_REQUEST' });
-  }));
+    await assert.rejects(client.update('carts', 'dave', unionWith(['x']), { retries: 0 }), {
+      code: 'EVERWRITE_UNAVAILABLE',
+      status: 503,
+    });
+    await assert.rejects(client.update('carts', 'dave', unionWith(['x']), { retries: -1 }), {
+      code: 'EVERWRITE_BAD_REQUEST',
+    });
+  }),
+);
 
 test('two concurrent updaters with a union merge lose no item (shopping cart)', bounded, () =>
   withClient(async (client) => {
-    const items = (prefix: string) => Array.from({ length: 15 }, (_, index) => `${prefix}${String(index).padStart(2, '0')}`);
+    const items = (prefix: string) =>
+      Array.from({ length: 15 }, (_, index) => `${prefix}${String(index).padStart(2, '0')}`);
     const updater = async (prefix: string) => {
       for (const item of items(prefix)) await client.update('carts', 'shared', unionWith([item]));
     };
     await Promise.all([updater('a'), updater('b')]);
     assert.deepEqual(await cartOf(client, 'shared'), [...items('a'), ...items('b')].sort());
-  }));
+  }),
+);

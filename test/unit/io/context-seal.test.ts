@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../support/property.ts';
 import { EverwriteError } from '../../../src/core/base/errors.ts';
-import { contextHeaderBytesMax, contextSealBytes, decodeContext, encodeContext } from '../../../src/core/versioning/index.ts';
+import {
+  contextHeaderBytesMax,
+  contextSealBytes,
+  decodeContext,
+  encodeContext,
+} from '../../../src/core/versioning/index.ts';
 import { HmacContextSeal } from '../../../src/io/context-seal.ts';
 import { anyVersionVector } from '../../property/core/versioning/arbitraries.ts';
 
@@ -17,12 +22,18 @@ const otherCluster = new HmacContextSeal(new TextEncoder().encode('another clust
 function refused(sealed: string, reason: RegExp = /./): void {
   assert.throws(
     () => seal.open(sealed),
-    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT' && reason.test(error.message),
+    (error: unknown) =>
+      error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT' && reason.test(error.message),
     `accepted ${JSON.stringify(sealed.slice(0, 80))}`,
   );
 }
 
-const token = encodeContext(new Map([['n1.1234567890', 7], ['n2.42', 3]]));
+const token = encodeContext(
+  new Map([
+    ['n1.1234567890', 7],
+    ['n2.42', 3],
+  ]),
+);
 
 test('a sealed token opens to the plain token, and the seal adds exactly contextSealBytes characters of base64url', () => {
   const sealed = seal.seal(token);
@@ -89,16 +100,34 @@ test('every vector survives seal and open unchanged', () => {
 
 test('any string at all either is refused with EVERWRITE_BAD_CONTEXT or was sealed here (fuzzed: raw text, and handed-out tokens cut or extended)', () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/), anyVersionVector.chain((vector) => fc.tuple(fc.constant(seal.seal(encodeContext(vector))), fc.integer({ min: -30, max: 30 }), fc.string({ maxLength: 4 })).map(([sealed, cut, extra]) => (cut < 0 ? sealed.slice(0, cut) : sealed + extra.slice(0, cut))))), (text) => {
-      let opened: string;
-      try {
-        opened = seal.open(text);
-      } catch (error) {
-        assert.ok(error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT', `threw ${String(error)}`);
-        return;
-      }
-      assert.equal(seal.seal(opened), text, 'only a token this seal made opens');
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string({ maxLength: 200 }),
+        fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/),
+        anyVersionVector.chain((vector) =>
+          fc
+            .tuple(
+              fc.constant(seal.seal(encodeContext(vector))),
+              fc.integer({ min: -30, max: 30 }),
+              fc.string({ maxLength: 4 }),
+            )
+            .map(([sealed, cut, extra]) => (cut < 0 ? sealed.slice(0, cut) : sealed + extra.slice(0, cut))),
+        ),
+      ),
+      (text) => {
+        let opened: string;
+        try {
+          opened = seal.open(text);
+        } catch (error) {
+          assert.ok(
+            error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT',
+            `threw ${String(error)}`,
+          );
+          return;
+        }
+        assert.equal(seal.seal(opened), text, 'only a token this seal made opens');
+      },
+    ),
     propertyOptions(),
   );
 });

@@ -13,7 +13,19 @@ function bytesOfLength(length: number): Uint8Array {
 }
 
 test('nodeMd5 gives the pure MD5 digest below, at and above its switch to node:crypto', () => {
-  const lengths = [0, 1, 55, 56, 64, nativeMd5FromBytes - 1, nativeMd5FromBytes, nativeMd5FromBytes + 1, 1150, 4096, 65_537];
+  const lengths = [
+    0,
+    1,
+    55,
+    56,
+    64,
+    nativeMd5FromBytes - 1,
+    nativeMd5FromBytes,
+    nativeMd5FromBytes + 1,
+    1150,
+    4096,
+    65_537,
+  ];
   for (const length of lengths) {
     const bytes = bytesOfLength(length);
     assert.equal(toHex(nodeMd5(bytes)), toHex(md5(bytes)), `length ${length}`);

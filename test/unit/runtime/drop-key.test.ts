@@ -7,8 +7,20 @@ import assert from 'node:assert/strict';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 
-const stored = (value: string) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
-const request = { durable: true, lastWriterWins: false, siblingsCountMax: 100, useStoredContext: false, context: new Map() };
+const stored = (value: string) => ({
+  value: new TextEncoder().encode(value),
+  contentType: 'text/plain',
+  lastModifiedMs: 1,
+  deleted: false,
+  timestamp: 1024,
+});
+const request = {
+  durable: true,
+  lastWriterWins: false,
+  siblingsCountMax: 100,
+  useStoredContext: false,
+  context: new Map(),
+};
 
 test('a dropped key stays whole when this node versioned it, and is gone otherwise', async () => {
   const engine = new MemoryEngine();
@@ -21,9 +33,17 @@ test('a dropped key stays whole when this node versioned it, and is gone otherwi
   await store.dropKey(3, own, 'n1.7');
   await store.dropKey(3, other, 'n1.7');
   const kept = await store.read(3, own);
-  assert.deepEqual(kept.siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)), ['x'], 'its own version stays, value and all: a context alone would claim the live value was seen');
+  assert.deepEqual(
+    kept.siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)),
+    ['x'],
+    'its own version stays, value and all: a context alone would claim the live value was seen',
+  );
   assert.deepEqual([...kept.context], [['n1.7', 1]]);
   assert.equal(await engine.get(3, other), undefined, 'a key only others versioned is deleted');
   const next = (await store.mint(3, own, { ...request, actor: 'n1.7', stored: stored('z') })).record;
-  assert.deepEqual(next.siblings.map((sibling) => sibling.dot.counter).sort(), [1, 2], 'the next mint takes a fresh dot, beside the version it did not see');
+  assert.deepEqual(
+    next.siblings.map((sibling) => sibling.dot.counter).sort(),
+    [1, 2],
+    'the next mint takes a fresh dot, beside the version it did not see',
+  );
 });

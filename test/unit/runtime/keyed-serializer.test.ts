@@ -12,21 +12,26 @@ test('work under one key runs one at a time, in order, failures included; other 
   const log: string[] = [];
   let running = 0;
   let mostAtOnce = 0;
-  const step = (name: string, fail = false) => async (): Promise<string> => {
-    running += 1;
-    mostAtOnce = Math.max(mostAtOnce, running);
-    log.push(`start ${name}`);
-    await sleep(5);
-    log.push(`end ${name}`);
-    running -= 1;
-    if (fail) throw new Error(name);
-    return name;
-  };
+  const step =
+    (name: string, fail = false) =>
+    async (): Promise<string> => {
+      running += 1;
+      mostAtOnce = Math.max(mostAtOnce, running);
+      log.push(`start ${name}`);
+      await sleep(5);
+      log.push(`end ${name}`);
+      running -= 1;
+      if (fail) throw new Error(name);
+      return name;
+    };
   const a1 = serializer.run('a', step('a1'));
   const a2 = serializer.run('a', step('a2', true));
   const a3 = serializer.run('a', step('a3'));
   const results = await Promise.allSettled([a1, a2, a3]);
-  assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((result) => result.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   assert.deepEqual(log, ['start a1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3']);
   assert.equal(mostAtOnce, 1);
 

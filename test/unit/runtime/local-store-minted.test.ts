@@ -31,9 +31,26 @@ function flakyAsyncEngine(): { engine: StorageEngine; failNextBatch: () => void 
 }
 
 const key = new TextEncoder().encode('k');
-const write = (value: string): StoredValue => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
-const request = (value: string): VersionRequest => ({ context: new Map(), useStoredContext: false, actor: 'n1.7', stored: write(value), durable: true, lastWriterWins: false, siblingsCountMax: 100 });
-const dots = (record: VersionedRecord) => record.siblings.map((sibling) => `${sibling.dot.actor}:${sibling.dot.counter}=${new TextDecoder().decode(sibling.stored.value)}`).sort();
+const write = (value: string): StoredValue => ({
+  value: new TextEncoder().encode(value),
+  contentType: 'text/plain',
+  lastModifiedMs: 1,
+  deleted: false,
+  timestamp: 1024,
+});
+const request = (value: string): VersionRequest => ({
+  context: new Map(),
+  useStoredContext: false,
+  actor: 'n1.7',
+  stored: write(value),
+  durable: true,
+  lastWriterWins: false,
+  siblingsCountMax: 100,
+});
+const dots = (record: VersionedRecord) =>
+  record.siblings
+    .map((sibling) => `${sibling.dot.actor}:${sibling.dot.counter}=${new TextDecoder().decode(sibling.stored.value)}`)
+    .sort();
 
 test('the minted version is reported before its write completes, and is the version the write stores', async () => {
   const { engine } = flakyAsyncEngine();
@@ -57,10 +74,18 @@ test('after a reported version fails to be written, the next mint keeps it and t
   await assert.rejects(Promise.resolve(store.mint(1, key, request('a'), (record) => sent.push(dots(record)))), /EIO/);
   assert.deepEqual(sent, [['n1.7:1=a']], 'reported, so other replicas may hold n1.7:1');
   const next = await store.mint(1, key, request('b'), (record) => sent.push(dots(record)));
-  assert.deepEqual(dots(next.record), ['n1.7:1=a', 'n1.7:2=b'], 'n1.7:1 still names "a", and "b" gets a dot of its own');
+  assert.deepEqual(
+    dots(next.record),
+    ['n1.7:1=a', 'n1.7:2=b'],
+    'n1.7:1 still names "a", and "b" gets a dot of its own',
+  );
   assert.deepEqual(dots(await store.read(1, key)), ['n1.7:1=a', 'n1.7:2=b']);
   const third = await store.mint(1, key, { ...request('c'), context: next.record.context });
-  assert.deepEqual(dots(third.record), ['n1.7:3=c'], 'once stored, the failed version is an ordinary one (superseded here by context)');
+  assert.deepEqual(
+    dots(third.record),
+    ['n1.7:3=c'],
+    'once stored, the failed version is an ordinary one (superseded here by context)',
+  );
 });
 
 test('a write that was never reported (no listener) fails without being kept', async () => {

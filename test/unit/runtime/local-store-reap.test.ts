@@ -14,8 +14,22 @@ import type { StorageEngine } from '../../../src/runtime/ports.ts';
 
 const key = new TextEncoder().encode('\u0000\u0001bk');
 const otherKey = new TextEncoder().encode('\u0000\u0001bz');
-const stored = (value: string, deleted = false): StoredValue => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted, timestamp: 1024 });
-const request = (value: string, context: ReadonlyMap<string, number>, deleted = false): VersionRequest => ({ context, useStoredContext: false, actor: 'n1.7', stored: stored(value, deleted), durable: true, lastWriterWins: false, siblingsCountMax: 100 });
+const stored = (value: string, deleted = false): StoredValue => ({
+  value: new TextEncoder().encode(value),
+  contentType: 'text/plain',
+  lastModifiedMs: 1,
+  deleted,
+  timestamp: 1024,
+});
+const request = (value: string, context: ReadonlyMap<string, number>, deleted = false): VersionRequest => ({
+  context,
+  useStoredContext: false,
+  actor: 'n1.7',
+  stored: stored(value, deleted),
+  durable: true,
+  lastWriterWins: false,
+  siblingsCountMax: 100,
+});
 
 /** The memory engine through the asynchronous port only. */
 function asyncOnly(inner: MemoryEngine): StorageEngine {
@@ -38,7 +52,8 @@ const shapes = [
 /** Writes "x", deletes it (5 writes in all, so counters reach 5), and answers the tombstone record. */
 async function deletedKey(store: LocalStore): Promise<VersionedRecord> {
   let record = (await store.mint(3, key, request('x', new Map()))).record;
-  for (let index = 0; index < 3; index++) record = (await store.mint(3, key, request(`x${index}`, record.context))).record;
+  for (let index = 0; index < 3; index++)
+    record = (await store.mint(3, key, request(`x${index}`, record.context))).record;
   return (await store.mint(3, key, request('', record.context, true))).record;
 }
 
@@ -61,9 +76,12 @@ for (const shape of shapes) {
 
     // A client still holding the context from before the delete ({n1.7: 4}) must not cover the new write.
     const rewritten = (await store.mint(3, key, request('y', new Map()))).record;
-    assert.deepEqual(rewritten.siblings.map((sibling) => sibling.dot), [{ actor: 'n1.7', counter: 6 }]);
+    assert.deepEqual(
+      rewritten.siblings.map((sibling) => sibling.dot),
+      [{ actor: 'n1.7', counter: 6 }],
+    );
     const stale = (await store.mint(3, key, request('stale', new Map([['n1.7', 4]])))).record;
-    assert.equal(stale.siblings.length, 2, 'the stale client\'s write is a sibling of the new one, not its successor');
+    assert.equal(stale.siblings.length, 2, "the stale client's write is a sibling of the new one, not its successor");
   });
 
   test(`${shape.name}: the floor survives a restart of the store and covers every key of the partition this replica does not hold`, async () => {
@@ -75,11 +93,22 @@ for (const shape of shapes) {
     await first.reap(3, key, contextOnly);
     const restarted = new LocalStore(shape.wrap(inner));
     const again = (await restarted.mint(3, key, request('y', new Map()))).record;
-    assert.deepEqual(again.siblings.map((sibling) => sibling.dot.counter), [6]);
+    assert.deepEqual(
+      again.siblings.map((sibling) => sibling.dot.counter),
+      [6],
+    );
     const other = (await restarted.mint(3, otherKey, request('z', new Map()))).record;
-    assert.deepEqual(other.siblings.map((sibling) => sibling.dot.counter), [6], 'another key of the partition starts past the floor too');
+    assert.deepEqual(
+      other.siblings.map((sibling) => sibling.dot.counter),
+      [6],
+      'another key of the partition starts past the floor too',
+    );
     const otherPartition = (await restarted.mint(4, otherKey, request('z', new Map()))).record;
-    assert.deepEqual(otherPartition.siblings.map((sibling) => sibling.dot.counter), [1], 'another partition has its own floor');
+    assert.deepEqual(
+      otherPartition.siblings.map((sibling) => sibling.dot.counter),
+      [1],
+      'another partition has its own floor',
+    );
   });
 
   test(`${shape.name}: a key that comes back from another replica without this node's entry still gets a dot past the floor`, async () => {
@@ -90,9 +119,21 @@ for (const shape of shapes) {
     const contextOnly = (await store.reap(3, key, tombstone)).record;
     await store.reap(3, key, contextOnly);
     // Another node writes the key anew and replicates it here: its record knows nothing of n1.7.
-    await store.merge(3, key, { context: new Map([['n5.1', 1]]), siblings: [{ dot: { actor: 'n5.1', counter: 1 }, stored: stored('from n5') }] }, true);
+    await store.merge(
+      3,
+      key,
+      {
+        context: new Map([['n5.1', 1]]),
+        siblings: [{ dot: { actor: 'n5.1', counter: 1 }, stored: stored('from n5') }],
+      },
+      true,
+    );
     const next = (await store.mint(3, key, request('y', new Map([['n5.1', 1]])))).record;
-    assert.deepEqual(next.siblings.map((sibling) => sibling.dot), [{ actor: 'n1.7', counter: 6 }], 'not n1.7:1, which the removed context named');
+    assert.deepEqual(
+      next.siblings.map((sibling) => sibling.dot),
+      [{ actor: 'n1.7', counter: 6 }],
+      'not n1.7:1, which the removed context named',
+    );
   });
 
   test(`${shape.name}: a reap of a record the replica no longer holds exactly changes nothing and answers what it holds`, async () => {
@@ -104,8 +145,15 @@ for (const shape of shapes) {
     const newer = (await store.mint(3, key, request('back', contextOnly.context))).record;
     const answer = await store.reap(3, key, contextOnly);
     assert.equal(answer.record.siblings.length, 1, 'the newer write stays');
-    assert.deepEqual((await store.read(3, key)).siblings.map((sibling) => sibling.dot), newer.siblings.map((sibling) => sibling.dot));
-    assert.equal((await store.reap(3, key, tombstone)).record.siblings.length, 1, 'an old tombstone reap changes nothing either');
+    assert.deepEqual(
+      (await store.read(3, key)).siblings.map((sibling) => sibling.dot),
+      newer.siblings.map((sibling) => sibling.dot),
+    );
+    assert.equal(
+      (await store.reap(3, key, tombstone)).record.siblings.length,
+      1,
+      'an old tombstone reap changes nothing either',
+    );
   });
 
   test(`${shape.name}: two removals in one partition both raise its floor`, async () => {
@@ -118,9 +166,15 @@ for (const shape of shapes) {
     await store.merge(3, otherKey, two, true);
     await Promise.all([store.reap(3, key, one), store.reap(3, otherKey, two)]);
     const restarted = new LocalStore(shape.wrap(inner));
-    assert.deepEqual((await restarted.mint(3, key, request('y', new Map()))).record.siblings.map((sibling) => sibling.dot.counter), [10]);
+    assert.deepEqual(
+      (await restarted.mint(3, key, request('y', new Map()))).record.siblings.map((sibling) => sibling.dot.counter),
+      [10],
+    );
     const floor = await inner.get(3, counterFloorKey);
     assert.ok(floor !== undefined);
-    assert.deepEqual([...decodeRecord(floor).context].sort(), [['n1.7', 9], ['n2.3', 4]]);
+    assert.deepEqual([...decodeRecord(floor).context].sort(), [
+      ['n1.7', 9],
+      ['n2.3', 4],
+    ]);
   });
 }

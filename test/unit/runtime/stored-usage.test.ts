@@ -18,8 +18,22 @@ import { withTemporaryDirectory } from '../../support/storage-engines.ts';
 const partitionCount = 8;
 const actor = 'n1.7';
 const storageKey = (name: string): Uint8Array => Buffer.from(`\u0000\u0001${name}`, 'latin1');
-const stored = (value: string, deleted = false): StoredValue => ({ value: Buffer.from(value), contentType: 'text/plain', lastModifiedMs: 1, deleted, timestamp: 1024 });
-const request = (value: string, context: ReadonlyMap<string, number>, deleted = false): VersionRequest => ({ context, useStoredContext: false, actor, stored: stored(value, deleted), durable: true, lastWriterWins: false, siblingsCountMax: 100 });
+const stored = (value: string, deleted = false): StoredValue => ({
+  value: Buffer.from(value),
+  contentType: 'text/plain',
+  lastModifiedMs: 1,
+  deleted,
+  timestamp: 1024,
+});
+const request = (value: string, context: ReadonlyMap<string, number>, deleted = false): VersionRequest => ({
+  context,
+  useStoredContext: false,
+  actor,
+  stored: stored(value, deleted),
+  durable: true,
+  lastWriterWins: false,
+  siblingsCountMax: 100,
+});
 
 /** What the engine holds, counted the slow way: every key of every partition but the counter floors. */
 async function scanned(engine: StorageEngine): Promise<StoredUsageFigures> {
@@ -84,7 +98,8 @@ async function everyKindOfWrite(store: LocalStore): Promise<void> {
 
   await store.dropKey(5, storageKey('peer'), actor);
   await assertFigures(store, 0, "a handoff's drop of a key this node never wrote");
-  for (let index = 0; index < 24; index++) await store.mint(index % partitionCount, storageKey(`k${index}`), request(`value ${index}`, new Map()));
+  for (let index = 0; index < 24; index++)
+    await store.mint(index % partitionCount, storageKey(`k${index}`), request(`value ${index}`, new Map()));
   await assertFigures(store, 24, 'keys in every partition');
 }
 
@@ -119,7 +134,10 @@ for (const kind of ['lmdb', 'level'] as const) {
       const reopened = new LocalStore(reopenedEngine);
       await reopenedEngine.open();
       try {
-        assert.ok((reopenedEngine as unknown as { replayReport: { records: number } }).replayReport.records > 0, 'the log had records to replay');
+        assert.ok(
+          (reopenedEngine as unknown as { replayReport: { records: number } }).replayReport.records > 0,
+          'the log had records to replay',
+        );
         assert.equal(reopened.usage.figures(), undefined, 'no figures before the count: a half count would mislead');
         await reopened.usage.countStored(reopenedEngine, partitionCount);
         assert.deepEqual(reopened.usage.figures(), before);

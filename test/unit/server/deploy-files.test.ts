@@ -12,10 +12,15 @@ import { parseSeed as parseMember } from '../../../src/server/view-boot.ts';
 const read = (path: string): string => readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8');
 
 function checkConfig(config: Record<string, unknown>, where: string): ReturnType<typeof parseMember>[] {
-  for (const name of Object.keys(config)) assert.ok((startSettingNames as readonly string[]).includes(name), `${where}: ${name} is a start setting`);
+  for (const name of Object.keys(config))
+    assert.ok((startSettingNames as readonly string[]).includes(name), `${where}: ${name} is a start setting`);
   const seeds = String(config.seeds).split(',').map(parseMember);
   assert.equal(seeds.length, 3, where);
-  assert.deepEqual(seeds.map((seed) => seed.zone), ['a', 'b', 'c'], `${where}: three zones`);
+  assert.deepEqual(
+    seeds.map((seed) => seed.zone),
+    ['a', 'b', 'c'],
+    `${where}: three zones`,
+  );
   return seeds;
 }
 
@@ -24,8 +29,13 @@ test('the systemd unit reads a config file and an environment file that start un
   assert.match(unit, /^ExecStart=.*everwrite\.mjs start --config \/etc\/everwrite\/everwrite\.json$/m);
   assert.match(unit, /^User=everwrite$/m);
   checkConfig(JSON.parse(read('deploy/systemd/everwrite.json')) as Record<string, unknown>, 'everwrite.json');
-  const environment = read('deploy/systemd/node.env').split('\n').filter((line) => /^[A-Z]/.test(line)).map((line) => line.split('=')[0] as string);
-  const known = new Set(startSettingNames.map((name) => `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`));
+  const environment = read('deploy/systemd/node.env')
+    .split('\n')
+    .filter((line) => /^[A-Z]/.test(line))
+    .map((line) => line.split('=')[0] as string);
+  const known = new Set(
+    startSettingNames.map((name) => `EVERWRITE_${name.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`),
+  );
   for (const name of environment) assert.ok(known.has(name), `${name} is read by start`);
 });
 
@@ -38,7 +48,8 @@ test('the Kubernetes ConfigMap seeds name each StatefulSet pod at its headless-s
     const zone = seed.zone as string;
     assert.equal(seed.id, `everwrite-${zone}-0`);
     assert.equal(seed.host, `everwrite-${zone}-0.everwrite.everwrite.svc.cluster.local`);
-    const statefulSet = manifest.split('\n---\n').find((document) => document.includes(`name: everwrite-${zone}\n`)) ?? '';
+    const statefulSet =
+      manifest.split('\n---\n').find((document) => document.includes(`name: everwrite-${zone}\n`)) ?? '';
     assert.match(statefulSet, /kind: StatefulSet/);
     assert.match(statefulSet, new RegExp(`key: topology.kubernetes.io/zone, operator: In, values: \\["${zone}"\\]`));
     assert.match(statefulSet, new RegExp(`name: EVERWRITE_ZONE, value: "${zone}"`));

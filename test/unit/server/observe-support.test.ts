@@ -49,13 +49,21 @@ test('on a terminal each record is one human line with its event and fields', ()
   logger.warn({ event: 'member_down', member: 'n3', incarnation: 2, secret: 'x'.repeat(32) }, 'member n3 is down');
   assert.equal(lines.length, 1);
   const line = lines[0] as string;
-  assert.match(line, /^\d\d:\d\d:\d\d\.\d{3} WARN {2}n1 member_down {2}member n3 is down {2}member=n3 incarnation=2 secret=\[redacted\]\n$/);
+  assert.match(
+    line,
+    /^\d\d:\d\d:\d\d\.\d{3} WARN {2}n1 member_down {2}member n3 is down {2}member=n3 incarnation=2 secret=\[redacted\]\n$/,
+  );
   assert.equal(humanLine('not json'), 'not json');
 });
 
 test('quorum failures are logged once per window, only at or above the threshold, with counts by operation and code', async () => {
   const records: Array<Record<string, unknown>> = [];
-  const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (fields: object) => void records.push(fields as Record<string, unknown>) };
+  const logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    error: () => undefined,
+    warn: (fields: object) => void records.push(fields as Record<string, unknown>),
+  };
   const log = new QuorumFailureLog({ logger, windowMs: 50, failuresMin: 3 });
   try {
     log.record('put', 'EVERWRITE_QUORUM_NOT_MET');
@@ -92,26 +100,68 @@ test('live stats count per second, age out after the window and place percentile
   assert.equal(report[0]?.count, 0);
   assert.equal(report[0]?.p50Ms, null);
   nowMs += liveWindowSeconds * 1000;
-  assert.ok((stats.report().get ?? []).every((second) => second.count === 0), 'a minute later the window is empty');
+  assert.ok(
+    (stats.report().get ?? []).every((second) => second.count === 0),
+    'a minute later the window is empty',
+  );
 });
 
 test('the Grafana dashboard queries only families a node exports', async () => {
   const metrics = new NodeMetrics();
-  metrics.attach({ status: () => ({ id: 'n1' as never, members: [] }), hintsPending: () => [], transport: () => new TcpTransportMetrics().snapshot(), transportPeers: () => [], gossip: () => ({ probes: 0, indirectProbes: 0, probesFailed: 0, viewGossipRounds: 0, viewsAdopted: 0 }), storage: () => ({ groupsWritten: 0, syncs: 0, runsApplied: 0, checkpoints: 0, overlayEntries: 0, unappliedBytes: 0, logGeneration: 0, logBytes: 0 }), storedUsage: { engine: 'lmdb', read: () => ({ keys: 0, bytes: 0 }) } });
-  new HttpMetrics(metrics.registry, () => ({ treesHeld: 0, treesReady: 0, exchangesRunning: 0, repairsQueued: 0, partitions: [] }));
+  metrics.attach({
+    status: () => ({ id: 'n1' as never, members: [] }),
+    hintsPending: () => [],
+    transport: () => new TcpTransportMetrics().snapshot(),
+    transportPeers: () => [],
+    gossip: () => ({ probes: 0, indirectProbes: 0, probesFailed: 0, viewGossipRounds: 0, viewsAdopted: 0 }),
+    storage: () => ({
+      groupsWritten: 0,
+      syncs: 0,
+      runsApplied: 0,
+      checkpoints: 0,
+      overlayEntries: 0,
+      unappliedBytes: 0,
+      logGeneration: 0,
+      logBytes: 0,
+    }),
+    storedUsage: { engine: 'lmdb', read: () => ({ keys: 0, bytes: 0 }) },
+  });
+  new HttpMetrics(metrics.registry, () => ({
+    treesHeld: 0,
+    treesReady: 0,
+    exchangesRunning: 0,
+    repairsQueued: 0,
+    partitions: [],
+  }));
   new RespMetrics(metrics.registry);
   const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((family) => family.name));
   const dashboard = readFileSync(new URL('../../../deploy/grafana/everwrite.json', import.meta.url), 'utf8');
-  const queried = new Set([...dashboard.matchAll(/\b((?:everwrite|nodejs|process)_[a-z0-9_]+)/g)].map((match) => (match[1] as string).replace(/_(bucket|count|sum)$/, '')));
+  const queried = new Set(
+    [...dashboard.matchAll(/\b((?:everwrite|nodejs|process)_[a-z0-9_]+)/g)].map((match) =>
+      (match[1] as string).replace(/_(bucket|count|sum)$/, ''),
+    ),
+  );
   assert.ok(queried.size >= 15, `the dashboard queries ${queried.size} families`);
   for (const name of queried) assert.ok(exported.has(name), `${name} is exported`);
 });
 
 test('FastHistogram exposes exactly what a prom-client Histogram would for the same observations', async () => {
   const buckets = [0.001, 0.01, 0.1, 1];
-  const observations: Array<[string, string, number]> = [['get', 'ok', 0.0005], ['get', 'ok', 0.001], ['get', 'ok', 0.05], ['put', 'EVERWRITE_TIMEOUT', 3], ['get', 'ok', 0.0999]];
+  const observations: Array<[string, string, number]> = [
+    ['get', 'ok', 0.0005],
+    ['get', 'ok', 0.001],
+    ['get', 'ok', 0.05],
+    ['put', 'EVERWRITE_TIMEOUT', 3],
+    ['get', 'ok', 0.0999],
+  ];
   const reference = new Registry();
-  const histogram = new Histogram({ name: 'x_seconds', help: 'x', labelNames: ['operation', 'outcome'], buckets, registers: [reference] });
+  const histogram = new Histogram({
+    name: 'x_seconds',
+    help: 'x',
+    labelNames: ['operation', 'outcome'],
+    buckets,
+    registers: [reference],
+  });
   const fast = new Registry();
   const fastHistogram = new FastHistogram(fast, 'x_seconds', 'x', ['operation', 'outcome'], buckets);
   for (const [operation, outcome, value] of observations) {

@@ -13,7 +13,14 @@ type Status = 'ok' | 'failed' | 'indeterminate';
 class Script {
   readonly history = new History();
 
-  write(key: string, element: number, carried: number[], invokedMs: number, completedMs: number, status: Status = 'ok'): this {
+  write(
+    key: string,
+    element: number,
+    carried: number[],
+    invokedMs: number,
+    completedMs: number,
+    status: Status = 'ok',
+  ): this {
     const record = this.history.invokeWrite(element, key, invokedMs, new Set([...carried, element]));
     record.completedMs = completedMs;
     record.status = status;
@@ -28,17 +35,27 @@ class Script {
   }
 
   read(key: string, elements: number[], invokedMs: number, completedMs: number, final = false): this {
-    this.history.reads.push({ key, invokedMs, completedMs, elements: new Set(elements), siblings: elements.length === 0 ? 0 : 1, garbage: 0, final });
+    this.history.reads.push({
+      key,
+      invokedMs,
+      completedMs,
+      elements: new Set(elements),
+      siblings: elements.length === 0 ? 0 : 1,
+      garbage: 0,
+      final,
+    });
     return this;
   }
 }
 
 test('resurrection: an element an acknowledged delete covered for good, read again by the final read', () => {
-  const verdict = checkHistory(new Script()
-    .write('k', 1, [], 0, 1)
-    .write('k', 2, [1], 2, 3)
-    .delete('k', [1, 2], 4, 5)
-    .read('k', [1, 2], 20, 21, true).history);
+  const verdict = checkHistory(
+    new Script()
+      .write('k', 1, [], 0, 1)
+      .write('k', 2, [1], 2, 3)
+      .delete('k', [1, 2], 4, 5)
+      .read('k', [1, 2], 20, 21, true).history,
+  );
   assert.equal(verdict.resurrected, 2);
   assert.deepEqual(verdict.resurrectedSample.sort(), ['k:1', 'k:2']);
   assert.equal(verdict.lost, 0, 'the delete may have removed them: not lost');
@@ -46,45 +63,74 @@ test('resurrection: an element an acknowledged delete covered for good, read aga
 });
 
 test('no resurrection when the deleted element comes back through a write the delete did not see', () => {
-  const concurrent = checkHistory(new Script()
-    .write('k', 1, [], 0, 1)
-    .write('k', 2, [1], 3, 8) // read element 1 before the delete, wrote after it: concurrent with it
-    .delete('k', [1], 4, 5)
-    .read('k', [1, 2], 20, 21, true).history);
+  const concurrent = checkHistory(
+    new Script()
+      .write('k', 1, [], 0, 1)
+      .write('k', 2, [1], 3, 8) // read element 1 before the delete, wrote after it: concurrent with it
+      .delete('k', [1], 4, 5)
+      .read('k', [1, 2], 20, 21, true).history,
+  );
   assert.equal(concurrent.resurrected, 0, 'write 2 carries 1 back; siblings keep it');
-  const failedCarrier = checkHistory(new Script()
-    .write('k', 1, [], 0, 1)
-    .write('k', 2, [1], 3, 8, 'failed')
-    .delete('k', [1], 4, 5)
-    .read('k', [1], 20, 21, true).history);
+  const failedCarrier = checkHistory(
+    new Script()
+      .write('k', 1, [], 0, 1)
+      .write('k', 2, [1], 3, 8, 'failed')
+      .delete('k', [1], 4, 5)
+      .read('k', [1], 20, 21, true).history,
+  );
   assert.equal(failedCarrier.resurrected, 1, 'a write refused before it was sent carries nothing back');
 });
 
 test('no resurrection without an acknowledged delete that ended before the read began', () => {
   const base = (): Script => new Script().write('k', 1, [], 0, 1);
-  assert.equal(checkHistory(base().delete('k', [1], 4, 5, 'indeterminate').read('k', [1], 20, 21, true).history).resurrected, 0, 'an unacknowledged delete may not have landed');
-  assert.equal(checkHistory(base().delete('k', [1], 4, 5, 'failed').read('k', [1], 20, 21, true).history).resurrected, 0, 'a refused delete never landed');
-  assert.equal(checkHistory(base().delete('k', [1], 4, 25).read('k', [1], 20, 21, true).history).resurrected, 0, 'the read began before the delete was acknowledged');
-  assert.equal(checkHistory(base().delete('k', [], 4, 5).read('k', [1], 20, 21, true).history).resurrected, 0, 'the delete never saw the element');
-  assert.equal(checkHistory(base().delete('other', [1], 4, 5).read('k', [1], 20, 21, true).history).resurrected, 0, 'a delete of another key');
+  assert.equal(
+    checkHistory(base().delete('k', [1], 4, 5, 'indeterminate').read('k', [1], 20, 21, true).history).resurrected,
+    0,
+    'an unacknowledged delete may not have landed',
+  );
+  assert.equal(
+    checkHistory(base().delete('k', [1], 4, 5, 'failed').read('k', [1], 20, 21, true).history).resurrected,
+    0,
+    'a refused delete never landed',
+  );
+  assert.equal(
+    checkHistory(base().delete('k', [1], 4, 25).read('k', [1], 20, 21, true).history).resurrected,
+    0,
+    'the read began before the delete was acknowledged',
+  );
+  assert.equal(
+    checkHistory(base().delete('k', [], 4, 5).read('k', [1], 20, 21, true).history).resurrected,
+    0,
+    'the delete never saw the element',
+  );
+  assert.equal(
+    checkHistory(base().delete('other', [1], 4, 5).read('k', [1], 20, 21, true).history).resurrected,
+    0,
+    'a delete of another key',
+  );
 });
 
 test('a read before the end that returns an element deleted for good is stale, not a resurrection', () => {
-  const verdict = checkHistory(new Script()
-    .write('k', 1, [], 0, 1)
-    .delete('k', [1], 4, 5)
-    .read('k', [1], 10, 11)
-    .read('k', [], 20, 21, true).history);
+  const verdict = checkHistory(
+    new Script().write('k', 1, [], 0, 1).delete('k', [1], 4, 5).read('k', [1], 10, 11).read('k', [], 20, 21, true)
+      .history,
+  );
   assert.equal(verdict.resurrected, 0);
-  assert.equal(verdict.staleReads, 1, 'it missed the acknowledged delete (legitimate under sloppy quorums; a failure in strict runs)');
+  assert.equal(
+    verdict.staleReads,
+    1,
+    'it missed the acknowledged delete (legitimate under sloppy quorums; a failure in strict runs)',
+  );
 });
 
 test('cross-key rule: an element written to one key and read under another is unexpected', () => {
-  const verdict = checkHistory(new Script()
-    .write('a', 1, [], 0, 1)
-    .write('b', 2, [], 0, 1)
-    .read('a', [1], 10, 11, true)
-    .read('b', [2, 1], 10, 11, true).history);
+  const verdict = checkHistory(
+    new Script()
+      .write('a', 1, [], 0, 1)
+      .write('b', 2, [], 0, 1)
+      .read('a', [1], 10, 11, true)
+      .read('b', [2, 1], 10, 11, true).history,
+  );
   assert.equal(verdict.unexpected, 1);
   assert.deepEqual(verdict.unexpectedSample, ['b:1']);
   assert.equal(verdict.lost, 0);
@@ -93,11 +139,13 @@ test('cross-key rule: an element written to one key and read under another is un
 // The chaos run judges its real-process history with this same checker (src/chaos/runner.ts).
 
 test('an acknowledged element missing from the final read is lost; an unacknowledged one is not', () => {
-  const verdict = checkHistory(new Script()
-    .write('set-0', 1, [], 0, 1)
-    .write('set-0', 2, [], 0, 1)
-    .write('set-0', 3, [], 0, 1, 'indeterminate')
-    .read('set-0', [1], 10, 11, true).history);
+  const verdict = checkHistory(
+    new Script()
+      .write('set-0', 1, [], 0, 1)
+      .write('set-0', 2, [], 0, 1)
+      .write('set-0', 3, [], 0, 1, 'indeterminate')
+      .read('set-0', [1], 10, 11, true).history,
+  );
   assert.equal(verdict.acknowledged, 2);
   assert.equal(verdict.indeterminate, 1);
   assert.equal(verdict.lost, 1);
@@ -106,10 +154,10 @@ test('an acknowledged element missing from the final read is lost; an unacknowle
 });
 
 test('elements never written, or written after the read returned, are unexpected', () => {
-  const verdict = checkHistory(new Script()
-    .write('set-0', 2, [], 5000, 5001)
-    .read('set-0', [999, 2], 5, 10)
-    .read('set-0', [2], 6000, 6001, true).history);
+  const verdict = checkHistory(
+    new Script().write('set-0', 2, [], 5000, 5001).read('set-0', [999, 2], 5, 10).read('set-0', [2], 6000, 6001, true)
+      .history,
+  );
   assert.equal(verdict.unexpected, 2);
   assert.equal(verdict.lost, 0);
 });
@@ -120,10 +168,9 @@ test('a key without a final read is reported as unread', () => {
 });
 
 test('with a final read through every node, an acknowledged element missing from any one of them is lost', () => {
-  const verdict = checkHistory(new Script()
-    .write('set-0', 1, [], 0, 1)
-    .read('set-0', [], 10, 11, true)
-    .read('set-0', [1], 10, 12, true).history);
+  const verdict = checkHistory(
+    new Script().write('set-0', 1, [], 0, 1).read('set-0', [], 10, 11, true).read('set-0', [1], 10, 12, true).history,
+  );
   assert.equal(verdict.lost, 1);
   assert.equal(verdict.unreadKeys, 0);
 });

@@ -5,8 +5,15 @@ import assert from 'node:assert/strict';
 import { emptyRecord, encodeRecord, update } from '../../../src/core/versioning/index.ts';
 import { DotLedger } from '../../../src/sim/dot-ledger.ts';
 
-const write = (value: string, timestamp = 1024) => ({ value: new TextEncoder().encode(value), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp });
-const minted = (actor: string, value: string, timestamp?: number) => encodeRecord(update(emptyRecord, new Map(), actor, write(value, timestamp)));
+const write = (value: string, timestamp = 1024) => ({
+  value: new TextEncoder().encode(value),
+  contentType: 'text/plain',
+  lastModifiedMs: 1,
+  deleted: false,
+  timestamp,
+});
+const minted = (actor: string, value: string, timestamp?: number) =>
+  encodeRecord(update(emptyRecord, new Map(), actor, write(value, timestamp)));
 
 test('the same write seen on every replica is no violation', () => {
   const ledger = new DotLedger();

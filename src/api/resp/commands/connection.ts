@@ -77,7 +77,9 @@ async function auth(server: RespServerContext, session: Session, args: readonly 
   return (await logIn(server, session, args.slice(1))) ?? okReply;
 }
 
-const helloNeedsAuth = new ErrorReply('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+const helloNeedsAuth = new ErrorReply(
+  'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+);
 
 function helloMap(session: Session): MapReply {
   return new MapReply([
@@ -110,7 +112,8 @@ async function hello(server: RespServerContext, session: Session, args: readonly
       index += 2;
     } else if (option === 'setname' && index + 1 < args.length) {
       name = args[index + 1] as Buffer;
-      if (!isPlainName(name)) return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
+      if (!isPlainName(name))
+        return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
       index += 1;
     } else {
       return new ErrorReply(`ERR Syntax error in HELLO option '${quoteArgument(args[index] as Buffer)}'`);
@@ -139,21 +142,30 @@ export function describeClient(session: Session, nowMs: number): string {
 
 const clientHelp = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  'ID', '    Return the ID of the current connection.',
-  'GETNAME', '    Return the name of the current connection.',
-  'SETNAME <name>', '    Assign the name <name> to the current connection.',
-  'SETINFO <LIB-NAME|LIB-VER> <value>', '    Set client library name or version.',
-  'INFO', '    Return information about the current client connection.',
-  'LIST', '    Return information about client connections.',
-  'HELP', '    Print this help.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'SETINFO <LIB-NAME|LIB-VER> <value>',
+  '    Set client library name or version.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'LIST',
+  '    Return information about client connections.',
+  'HELP',
+  '    Print this help.',
 ].map((line) => new SimpleString(line));
 
 function clientSetInfo(session: Session, args: readonly Buffer[]): Reply {
   if (args.length !== 4) return new ErrorReply("ERR wrong number of arguments for 'client|setinfo' command");
   const attribute = lower(args[2]);
   const value = args[3] as Buffer;
-  if (attribute !== 'lib-name' && attribute !== 'lib-ver') return new ErrorReply(`ERR Unrecognized option '${quoteArgument(args[2] as Buffer)}'`);
-  if (!isPlainName(value) && value.length > 0) return new ErrorReply(`ERR ${attribute} cannot contain spaces, newlines or special characters.`);
+  if (attribute !== 'lib-name' && attribute !== 'lib-ver')
+    return new ErrorReply(`ERR Unrecognized option '${quoteArgument(args[2] as Buffer)}'`);
+  if (!isPlainName(value) && value.length > 0)
+    return new ErrorReply(`ERR ${attribute} cannot contain spaces, newlines or special characters.`);
   if (attribute === 'lib-name') session.libraryName = value.toString('latin1');
   else session.libraryVersion = value.toString('latin1');
   return okReply;
@@ -162,7 +174,9 @@ function clientSetInfo(session: Session, args: readonly Buffer[]): Reply {
 function client(server: RespServerContext, session: Session, args: readonly Buffer[]): Reply {
   const subcommand = lower(args[1]);
   const arity = (count: number): ErrorReply | undefined =>
-    args.length === count ? undefined : new ErrorReply(`ERR wrong number of arguments for 'client|${subcommand}' command`);
+    args.length === count
+      ? undefined
+      : new ErrorReply(`ERR wrong number of arguments for 'client|${subcommand}' command`);
   switch (subcommand) {
     case 'id':
       return arity(2) ?? session.id;
@@ -172,7 +186,8 @@ function client(server: RespServerContext, session: Session, args: readonly Buff
       const refused = arity(3);
       if (refused !== undefined) return refused;
       const name = args[2] as Buffer;
-      if (!isPlainName(name) && name.length > 0) return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
+      if (!isPlainName(name) && name.length > 0)
+        return new ErrorReply('ERR Client names cannot contain spaces, newlines or special characters.');
       session.name = name.toString('latin1');
       return okReply;
     }
@@ -192,16 +207,143 @@ function client(server: RespServerContext, session: Session, args: readonly Buff
 }
 
 export const connectionCommands: readonly CommandSpec[] = [
-  { name: 'ping', access: 'user', arity: -1, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns PONG, or the message given.', arguments: [{ name: 'message', type: 'string', optional: true }], run: ping },
-  { name: 'echo', access: 'user', arity: 2, flags: ['fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Returns the message given.', arguments: [{ name: 'message', type: 'string' }], run: echo },
-  { name: 'select', access: 'user', arity: 2, flags: ['loading', 'stale', 'fast'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Selects database 0, the only one.', arguments: [{ name: 'index', type: 'integer' }], run: select },
-  { name: 'quit', access: 'public', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Closes the connection after answering OK.', arguments: [], run: quit },
-  { name: 'auth', access: 'public', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '1.0.0', complexity: 'O(1)', summary: 'Logs the connection in as a user (the user "default" when only a password is given); with no users, only the default user is accepted.', arguments: [{ name: 'username', type: 'string', optional: true }, { name: 'password', type: 'string' }], run: auth },
   {
-    name: 'hello', access: 'public', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], firstKey: 0, lastKey: 0, step: 0, categories: ['@fast', '@connection'], group: 'connection', since: '6.0.0', complexity: 'O(1)',
+    name: 'ping',
+    access: 'user',
+    arity: -1,
+    flags: ['fast'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@fast', '@connection'],
+    group: 'connection',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary: 'Returns PONG, or the message given.',
+    arguments: [{ name: 'message', type: 'string', optional: true }],
+    run: ping,
+  },
+  {
+    name: 'echo',
+    access: 'user',
+    arity: 2,
+    flags: ['fast'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@fast', '@connection'],
+    group: 'connection',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary: 'Returns the message given.',
+    arguments: [{ name: 'message', type: 'string' }],
+    run: echo,
+  },
+  {
+    name: 'select',
+    access: 'user',
+    arity: 2,
+    flags: ['loading', 'stale', 'fast'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@keyspace', '@fast', '@connection'],
+    group: 'connection',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary: 'Selects database 0, the only one.',
+    arguments: [{ name: 'index', type: 'integer' }],
+    run: select,
+  },
+  {
+    name: 'quit',
+    access: 'public',
+    arity: -1,
+    flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@fast', '@connection'],
+    group: 'connection',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary: 'Closes the connection after answering OK.',
+    arguments: [],
+    run: quit,
+  },
+  {
+    name: 'auth',
+    access: 'public',
+    arity: -2,
+    flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@fast', '@connection'],
+    group: 'connection',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary:
+      'Logs the connection in as a user (the user "default" when only a password is given); with no users, only the default user is accepted.',
+    arguments: [
+      { name: 'username', type: 'string', optional: true },
+      { name: 'password', type: 'string' },
+    ],
+    run: auth,
+  },
+  {
+    name: 'hello',
+    access: 'public',
+    arity: -1,
+    flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@fast', '@connection'],
+    group: 'connection',
+    since: '6.0.0',
+    complexity: 'O(1)',
     summary: 'Handshakes: selects RESP2 or RESP3, optionally authenticates and names the connection.',
-    arguments: [{ name: 'arguments', type: 'block', optional: true, arguments: [{ name: 'protover', type: 'integer' }, { name: 'username-password', type: 'block', token: 'AUTH', optional: true, arguments: [{ name: 'username', type: 'string' }, { name: 'password', type: 'string' }] }, { name: 'clientname', type: 'string', token: 'SETNAME', optional: true }] }],
+    arguments: [
+      {
+        name: 'arguments',
+        type: 'block',
+        optional: true,
+        arguments: [
+          { name: 'protover', type: 'integer' },
+          {
+            name: 'username-password',
+            type: 'block',
+            token: 'AUTH',
+            optional: true,
+            arguments: [
+              { name: 'username', type: 'string' },
+              { name: 'password', type: 'string' },
+            ],
+          },
+          { name: 'clientname', type: 'string', token: 'SETNAME', optional: true },
+        ],
+      },
+    ],
     run: hello,
   },
-  { name: 'client', access: 'user', arity: -2, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@slow', '@connection'], group: 'connection', since: '2.4.0', complexity: 'O(1), LIST O(clients)', summary: 'CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, HELP.', arguments: [{ name: 'subcommand', type: 'string' }, { name: 'arguments', type: 'string', optional: true, multiple: true }], run: client },
+  {
+    name: 'client',
+    access: 'user',
+    arity: -2,
+    flags: ['loading', 'stale'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@slow', '@connection'],
+    group: 'connection',
+    since: '2.4.0',
+    complexity: 'O(1), LIST O(clients)',
+    summary: 'CLIENT ID, GETNAME, SETNAME, SETINFO, INFO, LIST, HELP.',
+    arguments: [
+      { name: 'subcommand', type: 'string' },
+      { name: 'arguments', type: 'string', optional: true, multiple: true },
+    ],
+    run: client,
+  },
 ];

@@ -17,7 +17,9 @@ import type { Reply } from '../reply.ts';
 import { chooseSibling } from '../resolve.ts';
 
 const contentType = 'application/octet-stream';
-const expiryUnsupported = new ErrorReply('ERR expiry is not supported by Everwrite: keys never expire (EX, PX, EXAT and PXAT are refused)');
+const expiryUnsupported = new ErrorReply(
+  'ERR expiry is not supported by Everwrite: keys never expire (EX, PX, EXAT and PXAT are refused)',
+);
 
 /** Runs `run` over `items` with at most `limit` in flight; the first failure stops new starts and is rethrown. */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
@@ -49,7 +51,10 @@ function addressId(address: KeyAddress): string {
 }
 
 /** The distinct addresses of `raws` (validated, all before any I/O) and, per raw key, its index among them. */
-function distinctAddresses(server: RespServerContext, raws: readonly Buffer[]): { addresses: KeyAddress[]; indexOf: number[] } {
+function distinctAddresses(
+  server: RespServerContext,
+  raws: readonly Buffer[],
+): { addresses: KeyAddress[]; indexOf: number[] } {
   const byId = new Map<string, number>();
   const addresses: KeyAddress[] = [];
   const indexOf = raws.map((raw) => {
@@ -111,17 +116,25 @@ function parseSetOptions(args: readonly Buffer[]): SetOptions | ErrorReply {
 }
 
 /** Read, check the condition, write with the read's context. Undefined when the condition refused the write. */
-export async function readThenWrite(server: RespServerContext, address: KeyAddress, value: Uint8Array, condition: SetOptions['condition']): Promise<{ previous: Uint8Array | null; written: boolean }> {
+export async function readThenWrite(
+  server: RespServerContext,
+  address: KeyAddress,
+  value: Uint8Array,
+  condition: SetOptions['condition'],
+): Promise<{ previous: Uint8Array | null; written: boolean }> {
   const result = await read(server, address);
   const previous = chooseSibling(result.siblings)?.value ?? null;
-  if ((condition === 'nx' && previous !== null) || (condition === 'xx' && previous === null)) return { previous, written: false };
+  if ((condition === 'nx' && previous !== null) || (condition === 'xx' && previous === null))
+    return { previous, written: false };
   await server.service.put({ bucket: address.bucket, key: address.key, value, contentType, context: result.context });
   return { previous, written: true };
 }
 
 /** One quorum write that supersedes every version the coordinating replica holds; answers OK. */
 function overwrite(server: RespServerContext, address: KeyAddress, value: Uint8Array): Promise<Reply> {
-  return server.service.put({ bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true }).then(answerOk);
+  return server.service
+    .put({ bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true })
+    .then(answerOk);
 }
 
 /** SET with options: NX, XX and GET read first. */
@@ -153,7 +166,9 @@ async function mset(server: RespServerContext, _session: Session, args: readonly
     writes.delete(id);
     writes.set(id, { address, value });
   }
-  await mapBounded([...writes.values()], server.options.fanOutMax, (write) => overwrite(server, write.address, write.value));
+  await mapBounded([...writes.values()], server.options.fanOutMax, (write) =>
+    overwrite(server, write.address, write.value),
+  );
   return okReply;
 }
 
@@ -166,7 +181,11 @@ async function mget(server: RespServerContext, _session: Session, args: readonly
     const value = chooseSibling((await read(server, address)).siblings)?.value ?? null;
     gatheredBytes += value?.byteLength ?? 0;
     if (gatheredBytes > replyBytesMax) {
-      throw new EverwriteError('EVERWRITE_FRAME_TOO_LARGE', `MGET values pass ${replyBytesMax} bytes; ask for fewer keys at once`, { bytesMax: replyBytesMax });
+      throw new EverwriteError(
+        'EVERWRITE_FRAME_TOO_LARGE',
+        `MGET values pass ${replyBytesMax} bytes; ask for fewer keys at once`,
+        { bytesMax: replyBytesMax },
+      );
     }
     return value;
   });
@@ -175,7 +194,11 @@ async function mget(server: RespServerContext, _session: Session, args: readonly
 
 async function exists(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
   const { addresses, indexOf } = distinctAddresses(server, args.slice(1));
-  const live = await mapBounded(addresses, server.options.fanOutMax, async (address) => chooseSibling((await read(server, address)).siblings) !== undefined);
+  const live = await mapBounded(
+    addresses,
+    server.options.fanOutMax,
+    async (address) => chooseSibling((await read(server, address)).siblings) !== undefined,
+  );
   return indexOf.reduce((count, index) => count + (live[index] === true ? 1 : 0), 0);
 }
 
@@ -195,7 +218,11 @@ async function del(server: RespServerContext, _session: Session, args: readonly 
 async function getAll(server: RespServerContext, session: Session, args: readonly Buffer[]): Promise<Reply> {
   const result = await read(server, mapKey(args[1] as Buffer, server.options));
   const values = result.siblings.map((sibling) => (sibling.deleted ? null : sibling.value));
-  if (session.protocol === 3) return new MapReply([['context', result.context], ['siblings', values]]);
+  if (session.protocol === 3)
+    return new MapReply([
+      ['context', result.context],
+      ['siblings', values],
+    ]);
   return [result.context, values];
 }
 
@@ -203,14 +230,28 @@ async function putWithContext(server: RespServerContext, _session: Session, args
   const address = mapKey(args[1] as Buffer, server.options);
   const context = takeContext(args[2] as Buffer);
   const value = takeValue(args[3] as Buffer, server.options);
-  const written = await server.service.put({ bucket: address.bucket, key: address.key, value, contentType, ...(context === undefined ? {} : { context }) });
+  const written = await server.service.put({
+    bucket: address.bucket,
+    key: address.key,
+    value,
+    contentType,
+    ...(context === undefined ? {} : { context }),
+  });
   return written.context;
 }
 
-async function deleteWithContext(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
+async function deleteWithContext(
+  server: RespServerContext,
+  _session: Session,
+  args: readonly Buffer[],
+): Promise<Reply> {
   const address = mapKey(args[1] as Buffer, server.options);
   const context = takeContext(args[2] as Buffer);
-  const deleted = await server.service.delete({ bucket: address.bucket, key: address.key, ...(context === undefined ? {} : { context }) });
+  const deleted = await server.service.delete({
+    bucket: address.bucket,
+    key: address.key,
+    ...(context === undefined ? {} : { context }),
+  });
   return deleted.context;
 }
 
@@ -220,18 +261,162 @@ const value = { name: 'value', type: 'string' } as const;
 const context = { name: 'context', type: 'string' } as const;
 
 export const dataCommands: readonly CommandSpec[] = [
-  { name: 'get', access: 'read', arity: 2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@read', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: 'O(1) quorum read', summary: 'Returns one value of a key: the latest live sibling.', arguments: [key], run: get },
   {
-    name: 'set', access: 'write', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.0', complexity: 'one quorum write (NX, XX, GET: a quorum read first)',
-    summary: 'Sets a key, superseding every version the coordinating replica holds. NX/XX are check-then-write; EX/PX are refused.',
-    arguments: [key, value, { name: 'condition', type: 'oneof', optional: true, arguments: [{ name: 'nx', type: 'pure-token', token: 'NX' }, { name: 'xx', type: 'pure-token', token: 'XX' }] }, { name: 'get', type: 'pure-token', token: 'GET', optional: true }],
+    name: 'get',
+    access: 'read',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@read', '@string', '@fast'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: 'O(1) quorum read',
+    summary: 'Returns one value of a key: the latest live sibling.',
+    arguments: [key],
+    run: get,
+  },
+  {
+    name: 'set',
+    access: 'write',
+    arity: -3,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@string', '@slow'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: 'one quorum write (NX, XX, GET: a quorum read first)',
+    summary:
+      'Sets a key, superseding every version the coordinating replica holds. NX/XX are check-then-write; EX/PX are refused.',
+    arguments: [
+      key,
+      value,
+      {
+        name: 'condition',
+        type: 'oneof',
+        optional: true,
+        arguments: [
+          { name: 'nx', type: 'pure-token', token: 'NX' },
+          { name: 'xx', type: 'pure-token', token: 'XX' },
+        ],
+      },
+      { name: 'get', type: 'pure-token', token: 'GET', optional: true },
+    ],
     run: set,
   },
-  { name: 'del', access: 'write', arity: -2, flags: ['write'], firstKey: 1, lastKey: -1, step: 1, categories: ['@keyspace', '@write', '@slow'], group: 'generic', since: '1.0.0', complexity: 'O(N) quorum reads and writes', summary: 'Deletes keys (what the read part saw); returns how many had a live value.', arguments: [keys], run: del },
-  { name: 'exists', access: 'read', arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, categories: ['@keyspace', '@read', '@fast'], group: 'generic', since: '1.0.0', complexity: 'O(N) quorum reads', summary: 'Counts the given keys that have a live value.', arguments: [keys], run: exists },
-  { name: 'mget', access: 'read', arity: -2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: -1, step: 1, categories: ['@read', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: 'O(N) quorum reads', summary: 'Returns one value per key, nil when absent.', arguments: [keys], run: mget },
-  { name: 'mset', access: 'write', arity: -3, flags: ['write', 'denyoom'], firstKey: 1, lastKey: -1, step: 2, categories: ['@write', '@string', '@slow'], group: 'string', since: '1.0.1', complexity: 'O(N) quorum writes', summary: 'Sets several keys, each as SET does; not atomic.', arguments: [{ name: 'data', type: 'block', multiple: true, arguments: [key, value] }], run: mset },
-  { name: 'ew.getall', access: 'read', arity: 2, flags: ['readonly'], firstKey: 1, lastKey: 1, step: 1, categories: ['@read', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum read', summary: 'Returns the causal context and every sibling of a key (nil for a tombstone).', arguments: [key], run: getAll },
-  { name: 'ew.put', access: 'write', arity: 4, flags: ['write', 'denyoom'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum write', summary: 'Writes a value with a causal context from EW.GETALL ("" for none); returns the new context.', arguments: [key, context, value], run: putWithContext },
-  { name: 'ew.del', access: 'write', arity: 3, flags: ['write'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@everwrite'], group: 'everwrite', since: '0.1.0', complexity: 'O(1) quorum write', summary: 'Deletes with a causal context from EW.GETALL ("" for none); returns the new context.', arguments: [key, context], run: deleteWithContext },
+  {
+    name: 'del',
+    access: 'write',
+    arity: -2,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['@keyspace', '@write', '@slow'],
+    group: 'generic',
+    since: '1.0.0',
+    complexity: 'O(N) quorum reads and writes',
+    summary: 'Deletes keys (what the read part saw); returns how many had a live value.',
+    arguments: [keys],
+    run: del,
+  },
+  {
+    name: 'exists',
+    access: 'read',
+    arity: -2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['@keyspace', '@read', '@fast'],
+    group: 'generic',
+    since: '1.0.0',
+    complexity: 'O(N) quorum reads',
+    summary: 'Counts the given keys that have a live value.',
+    arguments: [keys],
+    run: exists,
+  },
+  {
+    name: 'mget',
+    access: 'read',
+    arity: -2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 1,
+    categories: ['@read', '@string', '@fast'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: 'O(N) quorum reads',
+    summary: 'Returns one value per key, nil when absent.',
+    arguments: [keys],
+    run: mget,
+  },
+  {
+    name: 'mset',
+    access: 'write',
+    arity: -3,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: -1,
+    step: 2,
+    categories: ['@write', '@string', '@slow'],
+    group: 'string',
+    since: '1.0.1',
+    complexity: 'O(N) quorum writes',
+    summary: 'Sets several keys, each as SET does; not atomic.',
+    arguments: [{ name: 'data', type: 'block', multiple: true, arguments: [key, value] }],
+    run: mset,
+  },
+  {
+    name: 'ew.getall',
+    access: 'read',
+    arity: 2,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@read', '@everwrite'],
+    group: 'everwrite',
+    since: '0.1.0',
+    complexity: 'O(1) quorum read',
+    summary: 'Returns the causal context and every sibling of a key (nil for a tombstone).',
+    arguments: [key],
+    run: getAll,
+  },
+  {
+    name: 'ew.put',
+    access: 'write',
+    arity: 4,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@everwrite'],
+    group: 'everwrite',
+    since: '0.1.0',
+    complexity: 'O(1) quorum write',
+    summary: 'Writes a value with a causal context from EW.GETALL ("" for none); returns the new context.',
+    arguments: [key, context, value],
+    run: putWithContext,
+  },
+  {
+    name: 'ew.del',
+    access: 'write',
+    arity: 3,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@everwrite'],
+    group: 'everwrite',
+    since: '0.1.0',
+    complexity: 'O(1) quorum write',
+    summary: 'Deletes with a causal context from EW.GETALL ("" for none); returns the new context.',
+    arguments: [key, context],
+    run: deleteWithContext,
+  },
 ];

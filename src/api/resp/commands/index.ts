@@ -12,7 +12,14 @@ import { refuseCommand } from '../access.ts';
 
 export function buildCommandTable(): ReadonlyMap<string, CommandSpec> {
   const table = new Map<string, CommandSpec>();
-  for (const spec of [...dataCommands, ...readModifyWriteCommands, ...connectionCommands, ...serverCommands, ...keyspaceCommands]) table.set(spec.name, Object.freeze(spec));
+  for (const spec of [
+    ...dataCommands,
+    ...readModifyWriteCommands,
+    ...connectionCommands,
+    ...serverCommands,
+    ...keyspaceCommands,
+  ])
+    table.set(spec.name, Object.freeze(spec));
   return table;
 }
 
@@ -24,7 +31,11 @@ const lowerCaseBit = 0x20;
  * command a client sends, are recognised from their bytes without building a string.
  */
 export function lookupCommand(server: RespServerContext, name: Buffer): CommandSpec | undefined {
-  if (name.length === 3 && ((name[1] as number) | lowerCaseBit) === 0x65 && ((name[2] as number) | lowerCaseBit) === 0x74) {
+  if (
+    name.length === 3 &&
+    ((name[1] as number) | lowerCaseBit) === 0x65 &&
+    ((name[2] as number) | lowerCaseBit) === 0x74
+  ) {
     const first = (name[0] as number) | lowerCaseBit;
     if (first === 0x67) return server.commands.get('get');
     if (first === 0x73) return server.commands.get('set');
@@ -40,12 +51,18 @@ export function keyArguments(spec: CommandSpec, args: readonly Buffer[]): Buffer
   if (spec.firstKey === 0) return [];
   const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
   const keys: Buffer[] = [];
-  for (let index = spec.firstKey; index <= last && index < args.length; index += spec.step) keys.push(args[index] as Buffer);
+  for (let index = spec.firstKey; index <= last && index < args.length; index += spec.step)
+    keys.push(args[index] as Buffer);
   return keys;
 }
 
 /** Checks access (access.ts) and arity and runs the command; a throw is left to the caller (it owns error reporting). */
-export function runCommand(server: RespServerContext, session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): Reply | Promise<Reply> {
+export function runCommand(
+  server: RespServerContext,
+  session: Session,
+  spec: CommandSpec | undefined,
+  args: readonly Buffer[],
+): Reply | Promise<Reply> {
   if (server.auth !== undefined) {
     const refused = refuseCommand(server, session, spec, args);
     if (refused !== undefined) return refused;

@@ -44,19 +44,27 @@ function stateOf(server: RespServerContext): KeyspaceState {
 
 function listingOf(server: RespServerContext, cursor: string | undefined, pageKeysMax: number): KeyListing {
   const service = server.service;
-  if (service.listKeys === undefined) throw new EverwriteError('EVERWRITE_NOT_IMPLEMENTED', 'this node cannot list keys');
+  if (service.listKeys === undefined)
+    throw new EverwriteError('EVERWRITE_NOT_IMPLEMENTED', 'this node cannot list keys');
   return service.listKeys(server.options.bucket, { pageKeysMax, ...(cursor === undefined ? {} : { cursor }) });
 }
 
 function refusePartial(page: KeyListPage): void {
   if (page.missingPartitions.length === 0) return;
-  throw new EverwriteError('EVERWRITE_PARTIAL_LISTING', `no live replica answered for partitions ${page.missingPartitions.slice(0, 8).join(', ')}${page.missingPartitions.length > 8 ? ', ...' : ''}; try again later`);
+  throw new EverwriteError(
+    'EVERWRITE_PARTIAL_LISTING',
+    `no live replica answered for partitions ${page.missingPartitions.slice(0, 8).join(', ')}${page.missingPartitions.length > 8 ? ', ...' : ''}; try again later`,
+  );
 }
 
 /** Runs `visit` over every page of the bucket, as one of the server's bounded whole-bucket listings. */
 async function everyPage(server: RespServerContext, visit: (page: KeyListPage) => void): Promise<void> {
   const state = stateOf(server);
-  if (state.listings >= keyspaceLimits.listingsMax) throw new EverwriteError('EVERWRITE_OVERLOADED', `${state.listings} key listings are running on this node; try again later`);
+  if (state.listings >= keyspaceLimits.listingsMax)
+    throw new EverwriteError(
+      'EVERWRITE_OVERLOADED',
+      `${state.listings} key listings are running on this node; try again later`,
+    );
   state.listings += 1;
   try {
     const listing = listingOf(server, undefined, keyListLimits.pageKeysMax);
@@ -126,7 +134,9 @@ function selectKeys(keys: readonly string[], options: Pick<ScanOptions, 'matcher
   return chosen;
 }
 
-const invalidCursor = new ErrorReply('ERR invalid cursor: not one this node handed out, or forgotten since; start again from 0');
+const invalidCursor = new ErrorReply(
+  'ERR invalid cursor: not one this node handed out, or forgotten since; start again from 0',
+);
 
 async function scan(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
   const cursorText = (args[1] as Buffer).toString('latin1');
@@ -136,7 +146,11 @@ async function scan(server: RespServerContext, _session: Session, args: readonly
   if (cursor !== '0' && position === undefined) return invalidCursor;
   const options = parseScanOptions(args);
   if (options instanceof ErrorReply) return options;
-  const page = (await listingOf(server, position, options.count).nextPage()) ?? { keys: [], missingPartitions: [], cursor: undefined };
+  const page = (await listingOf(server, position, options.count).nextPage()) ?? {
+    keys: [],
+    missingPartitions: [],
+    cursor: undefined,
+  };
   refusePartial(page);
   return [rememberCursor(server, page.cursor), selectKeys(page.keys, options)];
 }
@@ -146,7 +160,11 @@ async function keys(server: RespServerContext, _session: Session, args: readonly
   const matched: Buffer[] = [];
   await everyPage(server, (page) => {
     matched.push(...selectKeys(page.keys, { matcher, typeMatches: true }));
-    if (matched.length > keyspaceLimits.keysReplyKeysMax) throw new EverwriteError('EVERWRITE_BAD_REQUEST', `more than ${keyspaceLimits.keysReplyKeysMax} keys match; use SCAN`);
+    if (matched.length > keyspaceLimits.keysReplyKeysMax)
+      throw new EverwriteError(
+        'EVERWRITE_BAD_REQUEST',
+        `more than ${keyspaceLimits.keysReplyKeysMax} keys match; use SCAN`,
+      );
   });
   return matched;
 }
@@ -172,12 +190,72 @@ const listingComplexity = 'O(N) over every partition of the bucket: expensive, n
 
 export const keyspaceCommands: readonly CommandSpec[] = [
   {
-    name: 'scan', access: 'read', arity: -2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'generic', since: '2.8.0', complexity: 'O(COUNT) per call; a full iteration lists every partition of the bucket',
+    name: 'scan',
+    access: 'read',
+    arity: -2,
+    flags: ['readonly'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@keyspace', '@read', '@slow'],
+    group: 'generic',
+    since: '2.8.0',
+    complexity: 'O(COUNT) per call; a full iteration lists every partition of the bucket',
     summary: "Iterates the configured bucket's keys over a coverage plan; cursors are this node's own.",
-    arguments: [{ name: 'cursor', type: 'integer' }, { name: 'pattern', type: 'string', token: 'MATCH', optional: true }, { name: 'count', type: 'integer', token: 'COUNT', optional: true }, { name: 'type', type: 'string', token: 'TYPE', optional: true }],
+    arguments: [
+      { name: 'cursor', type: 'integer' },
+      { name: 'pattern', type: 'string', token: 'MATCH', optional: true },
+      { name: 'count', type: 'integer', token: 'COUNT', optional: true },
+      { name: 'type', type: 'string', token: 'TYPE', optional: true },
+    ],
     run: scan,
   },
-  { name: 'keys', access: 'read', arity: 2, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow', '@dangerous'], group: 'generic', since: '1.0.0', complexity: listingComplexity, summary: "Returns the configured bucket's keys matching a glob pattern (at most 100,000).", arguments: [{ name: 'pattern', type: 'string' }], run: keys },
-  { name: 'dbsize', access: 'read', arity: 1, flags: ['readonly'], firstKey: 0, lastKey: 0, step: 0, categories: ['@keyspace', '@read', '@slow'], group: 'server', since: '1.0.0', complexity: listingComplexity, summary: "Counts the configured bucket's live keys by listing them.", arguments: [], run: dbsize },
-  { name: 'type', access: 'read', arity: 2, flags: ['readonly', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@keyspace', '@read', '@fast'], group: 'generic', since: '1.0.0', complexity: 'O(1) quorum read', summary: 'Answers string for a key with a live value, none otherwise.', arguments: [{ name: 'key', type: 'key' }], run: type },
+  {
+    name: 'keys',
+    access: 'read',
+    arity: 2,
+    flags: ['readonly'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@keyspace', '@read', '@slow', '@dangerous'],
+    group: 'generic',
+    since: '1.0.0',
+    complexity: listingComplexity,
+    summary: "Returns the configured bucket's keys matching a glob pattern (at most 100,000).",
+    arguments: [{ name: 'pattern', type: 'string' }],
+    run: keys,
+  },
+  {
+    name: 'dbsize',
+    access: 'read',
+    arity: 1,
+    flags: ['readonly'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@keyspace', '@read', '@slow'],
+    group: 'server',
+    since: '1.0.0',
+    complexity: listingComplexity,
+    summary: "Counts the configured bucket's live keys by listing them.",
+    arguments: [],
+    run: dbsize,
+  },
+  {
+    name: 'type',
+    access: 'read',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@keyspace', '@read', '@fast'],
+    group: 'generic',
+    since: '1.0.0',
+    complexity: 'O(1) quorum read',
+    summary: 'Answers string for a key with a live value, none otherwise.',
+    arguments: [{ name: 'key', type: 'key' }],
+    run: type,
+  },
 ];

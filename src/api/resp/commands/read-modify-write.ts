@@ -44,7 +44,13 @@ async function addToCounter(server: RespServerContext, rawKey: Buffer, delta: bi
   const sum = value + delta;
   if (sum < int64Min || sum > int64Max) return overflow;
   const text = Buffer.from(sum.toString(), 'latin1');
-  await server.service.put({ bucket: address.bucket, key: address.key, value: text, contentType: chosen?.contentType ?? contentTypeDefault, ...(current.context === '' ? {} : { context: current.context }) });
+  await server.service.put({
+    bucket: address.bucket,
+    key: address.key,
+    value: text,
+    contentType: chosen?.contentType ?? contentTypeDefault,
+    ...(current.context === '' ? {} : { context: current.context }),
+  });
   return Number.isSafeInteger(Number(sum)) ? Number(sum) : sum;
 }
 
@@ -72,13 +78,23 @@ async function decrBy(server: RespServerContext, _session: Session, args: readon
 
 /** SETNX: SET NX answering 1 when it wrote, 0 when a live value was there. */
 async function setIfAbsent(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
-  const outcome = await readThenWrite(server, mapKey(args[1] as Buffer, server.options), takeValue(args[2] as Buffer, server.options), 'nx');
+  const outcome = await readThenWrite(
+    server,
+    mapKey(args[1] as Buffer, server.options),
+    takeValue(args[2] as Buffer, server.options),
+    'nx',
+  );
   return outcome.written ? 1 : 0;
 }
 
 /** GETSET: SET GET, answering the previous value (nil when absent). */
 async function getAndSet(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
-  const outcome = await readThenWrite(server, mapKey(args[1] as Buffer, server.options), takeValue(args[2] as Buffer, server.options), undefined);
+  const outcome = await readThenWrite(
+    server,
+    mapKey(args[1] as Buffer, server.options),
+    takeValue(args[2] as Buffer, server.options),
+    undefined,
+  );
   return outcome.previous;
 }
 
@@ -88,15 +104,83 @@ const increment = { name: 'increment', type: 'integer' } as const;
 const decrement = { name: 'decrement', type: 'integer' } as const;
 const counterComplexity = 'a quorum read, then a quorum write with its context; not atomic';
 
-function counter(name: string, arity: number, summary: string, run: CommandSpec['run'], argument?: typeof increment | typeof decrement): CommandSpec {
-  return { name, access: 'write', arity, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary, arguments: argument === undefined ? [key] : [key, argument], run };
+function counter(
+  name: string,
+  arity: number,
+  summary: string,
+  run: CommandSpec['run'],
+  argument?: typeof increment | typeof decrement,
+): CommandSpec {
+  return {
+    name,
+    access: 'write',
+    arity,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@string', '@fast'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: counterComplexity,
+    summary,
+    arguments: argument === undefined ? [key] : [key, argument],
+    run,
+  };
 }
 
 export const readModifyWriteCommands: readonly CommandSpec[] = [
-  counter('incr', 2, 'Adds 1 to the integer value GET answers (0 when absent); not atomic: concurrent INCRs can lose increments.', incr),
+  counter(
+    'incr',
+    2,
+    'Adds 1 to the integer value GET answers (0 when absent); not atomic: concurrent INCRs can lose increments.',
+    incr,
+  ),
   counter('decr', 2, 'Subtracts 1 from the integer value GET answers (0 when absent); not atomic.', decr),
-  counter('incrby', 3, 'Adds an integer to the integer value GET answers (0 when absent); not atomic.', incrBy, increment),
-  counter('decrby', 3, 'Subtracts an integer from the integer value GET answers (0 when absent); not atomic.', decrBy, decrement),
-  { name: 'setnx', access: 'write', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key only if it has no live value (SET NX); answers 1 or 0. A check, then a write.', arguments: [key, value], run: setIfAbsent },
-  { name: 'getset', access: 'write', arity: 3, flags: ['write', 'denyoom', 'fast'], firstKey: 1, lastKey: 1, step: 1, categories: ['@write', '@string', '@fast'], group: 'string', since: '1.0.0', complexity: counterComplexity, summary: 'Sets a key and answers its previous value (SET GET).', arguments: [key, value], run: getAndSet },
+  counter(
+    'incrby',
+    3,
+    'Adds an integer to the integer value GET answers (0 when absent); not atomic.',
+    incrBy,
+    increment,
+  ),
+  counter(
+    'decrby',
+    3,
+    'Subtracts an integer from the integer value GET answers (0 when absent); not atomic.',
+    decrBy,
+    decrement,
+  ),
+  {
+    name: 'setnx',
+    access: 'write',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@string', '@fast'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: counterComplexity,
+    summary: 'Sets a key only if it has no live value (SET NX); answers 1 or 0. A check, then a write.',
+    arguments: [key, value],
+    run: setIfAbsent,
+  },
+  {
+    name: 'getset',
+    access: 'write',
+    arity: 3,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    step: 1,
+    categories: ['@write', '@string', '@fast'],
+    group: 'string',
+    since: '1.0.0',
+    complexity: counterComplexity,
+    summary: 'Sets a key and answers its previous value (SET GET).',
+    arguments: [key, value],
+    run: getAndSet,
+  },
 ];

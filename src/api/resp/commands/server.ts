@@ -19,12 +19,29 @@ function symbols(names: readonly string[]): SetReply {
 
 /** One COMMAND entry in Redis 7's shape: name, arity, flags, key positions, ACL categories, tips, key specs, subcommands. */
 function commandEntry(spec: CommandSpec): Reply {
-  return [spec.name, spec.arity, symbols(spec.flags), spec.firstKey, spec.lastKey, spec.step, symbols(spec.categories), [], [], []];
+  return [
+    spec.name,
+    spec.arity,
+    symbols(spec.flags),
+    spec.firstKey,
+    spec.lastKey,
+    spec.step,
+    symbols(spec.categories),
+    [],
+    [],
+    [],
+  ];
 }
 
 function argumentDoc(argument: ArgumentDoc): MapReply {
-  const flags = [...(argument.optional === true ? ['optional'] : []), ...(argument.multiple === true ? ['multiple'] : [])];
-  const entries: Array<readonly [Reply, Reply]> = [['name', argument.name], ['type', argument.type]];
+  const flags = [
+    ...(argument.optional === true ? ['optional'] : []),
+    ...(argument.multiple === true ? ['multiple'] : []),
+  ];
+  const entries: Array<readonly [Reply, Reply]> = [
+    ['name', argument.name],
+    ['type', argument.type],
+  ];
   if (argument.token !== undefined) entries.push(['token', argument.token]);
   if (flags.length > 0) entries.push(['flags', flags.map((flag) => new SimpleString(flag))]);
   if (argument.arguments !== undefined) entries.push(['arguments', argument.arguments.map(argumentDoc)]);
@@ -43,12 +60,18 @@ function commandDocs(spec: CommandSpec): MapReply {
 
 const commandHelp = [
   'COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  '(no subcommand)', '    Return details about all commands.',
-  'COUNT', '    Return the total number of commands in this server.',
-  'LIST', '    Return a list of all commands in this server.',
-  'INFO [<command-name> ...]', '    Return details about the given commands, or all of them.',
-  'DOCS [<command-name> ...]', '    Return documentation details about the given commands, or all of them.',
-  'HELP', '    Print this help.',
+  '(no subcommand)',
+  '    Return details about all commands.',
+  'COUNT',
+  '    Return the total number of commands in this server.',
+  'LIST',
+  '    Return a list of all commands in this server.',
+  'INFO [<command-name> ...]',
+  '    Return details about the given commands, or all of them.',
+  'DOCS [<command-name> ...]',
+  '    Return documentation details about the given commands, or all of them.',
+  'HELP',
+  '    Print this help.',
 ].map((line) => new SimpleString(line));
 
 function selectedSpecs(server: RespServerContext, names: readonly Buffer[]): Array<CommandSpec | undefined> {
@@ -63,7 +86,9 @@ function command(server: RespServerContext, _session: Session, args: readonly Bu
     case 'count':
       return args.length === 2 ? server.commands.size : wrongArity('command|count');
     case 'list':
-      return args.length === 2 ? [...server.commands.keys()] : new ErrorReply('ERR COMMAND LIST filters are not supported by Everwrite');
+      return args.length === 2
+        ? [...server.commands.keys()]
+        : new ErrorReply('ERR COMMAND LIST filters are not supported by Everwrite');
     case 'info':
       return selectedSpecs(server, args.slice(2)).map((spec) => (spec === undefined ? null : commandEntry(spec)));
     case 'docs': {
@@ -135,13 +160,21 @@ function config(server: RespServerContext, _session: Session, args: readonly Buf
   if (subcommand === 'get') {
     if (args.length < 3) return wrongArity('config|get');
     const patterns = args.slice(2).map((pattern) => pattern.toString('latin1'));
-    const matching = configParameters(server).filter(([name]) => patterns.some((pattern) => globMatches(pattern, name)));
+    const matching = configParameters(server).filter(([name]) =>
+      patterns.some((pattern) => globMatches(pattern, name)),
+    );
     return new MapReply(matching);
   }
   if (subcommand === 'set' || subcommand === 'rewrite' || subcommand === 'resetstat') {
-    return new ErrorReply(`ERR CONFIG ${quoteArgument(args[1] as Buffer).toUpperCase()} is not supported by Everwrite; configure the node instead`);
+    return new ErrorReply(
+      `ERR CONFIG ${quoteArgument(args[1] as Buffer).toUpperCase()} is not supported by Everwrite; configure the node instead`,
+    );
   }
-  if (subcommand === 'help') return [new SimpleString('CONFIG GET <pattern> [<pattern> ...]'), new SimpleString('    Return parameters matching the glob-like <pattern>.')];
+  if (subcommand === 'help')
+    return [
+      new SimpleString('CONFIG GET <pattern> [<pattern> ...]'),
+      new SimpleString('    Return parameters matching the glob-like <pattern>.'),
+    ];
   return unknownSubcommand('config', args[1] as Buffer);
 }
 
@@ -150,7 +183,9 @@ async function keyspaceLines(server: RespServerContext): Promise<string[]> {
   const lines = [`everwrite_bucket:${bucket}`, `everwrite_key_mapping:${keyMapping}`];
   try {
     const props = await server.service.getBucketProps(bucket);
-    lines.push(`everwrite_bucket_props:n=${props.n},r=${props.r},w=${props.w},resolver=${props.resolver},durability=${props.durability}`);
+    lines.push(
+      `everwrite_bucket_props:n=${props.n},r=${props.r},w=${props.w},resolver=${props.resolver},durability=${props.durability}`,
+    );
   } catch {
     lines.push('everwrite_bucket_props:unavailable');
   }
@@ -176,13 +211,26 @@ async function sectionLines(server: RespServerContext, section: (typeof infoSect
   const uptimeSeconds = Math.floor((Date.now() - server.startedMs) / 1000);
   switch (section) {
     case 'server':
-      return [`redis_version:${compatibleRedisVersion}`, 'redis_mode:standalone', 'everwrite_front_end:resp', `process_id:${process.pid}`, `tcp_port:${options.port}`, `uptime_in_seconds:${uptimeSeconds}`, `uptime_in_days:${Math.floor(uptimeSeconds / 86_400)}`];
+      return [
+        `redis_version:${compatibleRedisVersion}`,
+        'redis_mode:standalone',
+        'everwrite_front_end:resp',
+        `process_id:${process.pid}`,
+        `tcp_port:${options.port}`,
+        `uptime_in_seconds:${uptimeSeconds}`,
+        `uptime_in_days:${Math.floor(uptimeSeconds / 86_400)}`,
+      ];
     case 'clients':
       return [`connected_clients:${server.sessions.size}`, `maxclients:${options.connectionsMax}`];
     case 'persistence':
       return ['loading:0'];
     case 'stats':
-      return [`total_connections_received:${stats.connectionsReceived}`, `total_commands_processed:${stats.commandsProcessed}`, `rejected_connections:${stats.connectionsRejected}`, `total_protocol_errors:${stats.protocolErrors}`];
+      return [
+        `total_connections_received:${stats.connectionsReceived}`,
+        `total_commands_processed:${stats.commandsProcessed}`,
+        `rejected_connections:${stats.connectionsRejected}`,
+        `total_protocol_errors:${stats.protocolErrors}`,
+      ];
     case 'replication':
       return ['role:master', 'connected_slaves:0'];
     case 'cluster':
@@ -205,7 +253,59 @@ async function info(server: RespServerContext, _session: Session, args: readonly
 }
 
 export const serverCommands: readonly CommandSpec[] = [
-  { name: 'info', access: 'admin', arity: -1, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@slow', '@dangerous'], group: 'server', since: '1.0.0', complexity: 'O(1)', summary: 'Returns information about this node: server, clients, persistence, stats, replication, cluster, keyspace.', arguments: [{ name: 'section', type: 'string', optional: true, multiple: true }], run: info },
-  { name: 'command', access: 'user', arity: -1, flags: ['loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@slow', '@connection'], group: 'server', since: '2.8.13', complexity: 'O(N) commands', summary: 'Returns details about commands: COUNT, LIST, INFO, DOCS.', arguments: [{ name: 'subcommand', type: 'string', optional: true }, { name: 'command-name', type: 'string', optional: true, multiple: true }], run: command },
-  { name: 'config', access: 'admin', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], firstKey: 0, lastKey: 0, step: 0, categories: ['@admin', '@slow', '@dangerous'], group: 'server', since: '2.0.0', complexity: 'O(N) parameters', summary: 'CONFIG GET answers a few fixed parameters; CONFIG SET is refused.', arguments: [{ name: 'subcommand', type: 'string' }, { name: 'parameter', type: 'string', optional: true, multiple: true }], run: config },
+  {
+    name: 'info',
+    access: 'admin',
+    arity: -1,
+    flags: ['loading', 'stale'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@slow', '@dangerous'],
+    group: 'server',
+    since: '1.0.0',
+    complexity: 'O(1)',
+    summary:
+      'Returns information about this node: server, clients, persistence, stats, replication, cluster, keyspace.',
+    arguments: [{ name: 'section', type: 'string', optional: true, multiple: true }],
+    run: info,
+  },
+  {
+    name: 'command',
+    access: 'user',
+    arity: -1,
+    flags: ['loading', 'stale'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@slow', '@connection'],
+    group: 'server',
+    since: '2.8.13',
+    complexity: 'O(N) commands',
+    summary: 'Returns details about commands: COUNT, LIST, INFO, DOCS.',
+    arguments: [
+      { name: 'subcommand', type: 'string', optional: true },
+      { name: 'command-name', type: 'string', optional: true, multiple: true },
+    ],
+    run: command,
+  },
+  {
+    name: 'config',
+    access: 'admin',
+    arity: -2,
+    flags: ['admin', 'noscript', 'loading', 'stale'],
+    firstKey: 0,
+    lastKey: 0,
+    step: 0,
+    categories: ['@admin', '@slow', '@dangerous'],
+    group: 'server',
+    since: '2.0.0',
+    complexity: 'O(N) parameters',
+    summary: 'CONFIG GET answers a few fixed parameters; CONFIG SET is refused.',
+    arguments: [
+      { name: 'subcommand', type: 'string' },
+      { name: 'parameter', type: 'string', optional: true, multiple: true },
+    ],
+    run: config,
+  },
 ];

@@ -46,7 +46,8 @@ export function catchUpSize(message: CatchUpEnvelope): number {
 export function writeCatchUp(frame: Uint8Array, offset: number, message: CatchUpEnvelope): number {
   const catchUp = message.catchUp;
   frame[offset++] = kindCodes[catchUp.kind];
-  for (const value of [message.ringVersion, catchUp.catchUpId, catchUp.partition]) offset = writeVarint(frame, offset, value);
+  for (const value of [message.ringVersion, catchUp.catchUpId, catchUp.partition])
+    offset = writeVarint(frame, offset, value);
   switch (catchUp.kind) {
     case 'catch-up-request':
       offset = writeVarint(frame, offset, catchUp.entries.length);

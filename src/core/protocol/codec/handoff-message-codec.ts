@@ -41,7 +41,12 @@ function bytesSize(bytes: Uint8Array): number {
 export function handoffMessageSize(message: HandoffMessage): number {
   switch (message.type) {
     case 'handoffBatch': {
-      let size = 1 + varintSize(message.id) + varintSize(message.viewVersion) + varintSize(message.partition) + varintSize(message.records.length);
+      let size =
+        1 +
+        varintSize(message.id) +
+        varintSize(message.viewVersion) +
+        varintSize(message.partition) +
+        varintSize(message.records.length);
       for (const record of message.records) size += bytesSize(record.storageKey) + bytesSize(record.record);
       return size;
     }
@@ -69,7 +74,8 @@ export function writeHandoffMessage(frame: Uint8Array, offset: number, message: 
       offset = writeVarint(frame, offset, message.viewVersion);
       offset = writeVarint(frame, offset, message.partition);
       offset = writeVarint(frame, offset, message.records.length);
-      for (const record of message.records) offset = writeBytes(frame, writeBytes(frame, offset, record.storageKey), record.record);
+      for (const record of message.records)
+        offset = writeBytes(frame, writeBytes(frame, offset, record.storageKey), record.record);
       return offset;
     case 'handoffAck':
       frame[offset] = handoffMessageCode | (ackKind << kindShift) | (message.ok ? flagBit : 0);
@@ -101,11 +107,13 @@ function partition(cursor: FrameCursor): number {
 function decodeBatchRecords(cursor: FrameCursor): HandoffRecord[] {
   // A record takes at least its two length bytes and a storage key of two bytes.
   const count = cursor.count(4);
-  if (count > handoffWireLimits.batchRecordsMax) cursor.fail(`a handoff batch of ${count} records exceeds ${handoffWireLimits.batchRecordsMax}`);
+  if (count > handoffWireLimits.batchRecordsMax)
+    cursor.fail(`a handoff batch of ${count} records exceeds ${handoffWireLimits.batchRecordsMax}`);
   const records: HandoffRecord[] = [];
   for (let index = 0; index < count; index++) {
     const storageKey = cursor.view();
-    if (storageKey.length < 2 || storageKey.length > handoffWireLimits.storageKeyBytesMax) cursor.fail(`a handoff storage key of ${storageKey.length} bytes`);
+    if (storageKey.length < 2 || storageKey.length > handoffWireLimits.storageKeyBytesMax)
+      cursor.fail(`a handoff storage key of ${storageKey.length} bytes`);
     records.push({ storageKey, record: cursor.view() });
   }
   return records;
@@ -113,12 +121,20 @@ function decodeBatchRecords(cursor: FrameCursor): HandoffRecord[] {
 
 export function decodeHandoffMessage(cursor: FrameCursor, flags: number): HandoffMessage {
   const kind = (flags & kindMask) >> kindShift;
-  if ((flags & 0x80) !== 0 || ((flags & flagBit) !== 0 && kind === doneKind)) cursor.fail(`flags ${flags} not allowed on a handoff message`);
+  if ((flags & 0x80) !== 0 || ((flags & flagBit) !== 0 && kind === doneKind))
+    cursor.fail(`flags ${flags} not allowed on a handoff message`);
   if (kind === batchKind) {
     const id = cursor.integer();
     const version = viewVersion(cursor);
     const partitionIndex = partition(cursor);
-    return { type: 'handoffBatch', id, viewVersion: version, partition: partitionIndex, records: decodeBatchRecords(cursor), final: (flags & flagBit) !== 0 };
+    return {
+      type: 'handoffBatch',
+      id,
+      viewVersion: version,
+      partition: partitionIndex,
+      records: decodeBatchRecords(cursor),
+      final: (flags & flagBit) !== 0,
+    };
   }
   if (kind === ackKind) {
     const id = cursor.integer();
@@ -128,7 +144,8 @@ export function decodeHandoffMessage(cursor: FrameCursor, flags: number): Handof
   if (kind === doneKind) {
     const version = viewVersion(cursor);
     const count = cursor.count(1);
-    if (count > handoffWireLimits.doneTransfersMax) cursor.fail(`a handoff done message of ${count} transfers exceeds ${handoffWireLimits.doneTransfersMax}`);
+    if (count > handoffWireLimits.doneTransfersMax)
+      cursor.fail(`a handoff done message of ${count} transfers exceeds ${handoffWireLimits.doneTransfersMax}`);
     const transfers: number[] = [];
     for (let index = 0; index < count; index++) transfers.push(cursor.integer());
     return { type: 'handoffDone', viewVersion: version, transfers };

@@ -49,7 +49,12 @@ export function writeKeyListMessage(frame: Uint8Array, offset: number, message: 
     for (const partition of message.partitions) offset = writeVarint(frame, offset, partition);
     return writeBytes(frame, offset, message.after);
   }
-  frame[offset] = keyListMessageCode | keyListFlag | replyFlag | (message.ok ? okFlag : 0) | (message.next === undefined ? 0 : nextFlag);
+  frame[offset] =
+    keyListMessageCode |
+    keyListFlag |
+    replyFlag |
+    (message.ok ? okFlag : 0) |
+    (message.next === undefined ? 0 : nextFlag);
   offset = writeVarint(frame, offset + 1, message.id);
   offset = writeVarint(frame, offset, message.keys.length);
   for (const key of message.keys) offset = writeBytes(frame, offset, key);
@@ -87,10 +92,18 @@ function decodeRequest(reader: TreeExchangeReader): KeyListMessage {
   const partitions: number[] = [];
   for (let index = 0; index < count; index++) {
     const next = partition(reader);
-    if (index > 0 && next <= (partitions[index - 1] as number)) reader.fail('key list partitions not strictly ascending');
+    if (index > 0 && next <= (partitions[index - 1] as number))
+      reader.fail('key list partitions not strictly ascending');
     partitions.push(next);
   }
-  return { type: 'keyListRequest', id, bucket, partitions, keysMax, after: boundedBytes(reader, keyListLimits.wireKeyBytesMax, 'cursor') };
+  return {
+    type: 'keyListRequest',
+    id,
+    bucket,
+    partitions,
+    keysMax,
+    after: boundedBytes(reader, keyListLimits.wireKeyBytesMax, 'cursor'),
+  };
 }
 
 function decodeReply(reader: TreeExchangeReader, flags: number): KeyListMessage {
@@ -107,11 +120,18 @@ function decodeReply(reader: TreeExchangeReader, flags: number): KeyListMessage 
   const ok = (flags & okFlag) !== 0;
   if ((flags & nextFlag) === 0) return { type: 'keyListReply', id, ok, keys };
   const nextPartition = partition(reader);
-  return { type: 'keyListReply', id, ok, keys, next: { partition: nextPartition, after: boundedBytes(reader, keyListLimits.wireKeyBytesMax, 'cursor') } };
+  return {
+    type: 'keyListReply',
+    id,
+    ok,
+    keys,
+    next: { partition: nextPartition, after: boundedBytes(reader, keyListLimits.wireKeyBytesMax, 'cursor') },
+  };
 }
 
 /** Reads the message after its tag byte; byte fields are views of the frame. */
 export function decodeKeyListMessage(reader: TreeExchangeReader, flags: number): KeyListMessage {
-  if ((flags & replyFlag) === 0) return flags === 0 ? decodeRequest(reader) : reader.fail(`flags ${flags} not allowed on a key list request`);
+  if ((flags & replyFlag) === 0)
+    return flags === 0 ? decodeRequest(reader) : reader.fail(`flags ${flags} not allowed on a key list request`);
   return decodeReply(reader, flags);
 }

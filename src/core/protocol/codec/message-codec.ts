@@ -49,14 +49,34 @@
 import { assert } from '../../base/assert.ts';
 import { utf8Decode } from '../../base/bytes.ts';
 import { EverwriteError } from '../../base/errors.ts';
-import type { ForwardedOperation, LivenessMessage, LivenessUpdate, Message, PropsEntry, UserEntry, UserRole, WireError } from '../messages.ts';
+import type {
+  ForwardedOperation,
+  LivenessMessage,
+  LivenessUpdate,
+  Message,
+  PropsEntry,
+  UserEntry,
+  UserRole,
+  WireError,
+} from '../messages.ts';
 import { decodeTreeExchange, treeExchangeSize, writeTreeExchange } from './tree-exchange-codec.ts';
 import { catchUpSize, decodeCatchUp, writeCatchUp } from './catch-up-codec.ts';
 import { utf8ByteLength, varintSize, writeUtf8, writeVarint } from '../../versioning/wire.ts';
 import { plainWireBytes, type WireBytes } from './wire-bytes.ts';
 import { decodeViewMessage, viewMessageCode, viewMessageSize, writeViewMessage } from './view-message-codec.ts';
-import { decodeHandoffMessage, handoffMessageCode, handoffMessageSize, writeHandoffMessage } from './handoff-message-codec.ts';
-import { decodeKeyListMessage, keyListFlag, keyListMessageCode, keyListMessageSize, writeKeyListMessage } from './key-list-codec.ts';
+import {
+  decodeHandoffMessage,
+  handoffMessageCode,
+  handoffMessageSize,
+  writeHandoffMessage,
+} from './handoff-message-codec.ts';
+import {
+  decodeKeyListMessage,
+  keyListFlag,
+  keyListMessageCode,
+  keyListMessageSize,
+  writeKeyListMessage,
+} from './key-list-codec.ts';
 
 const frameMarker = 0xc1;
 
@@ -91,7 +111,19 @@ const fourthFlag = 0x80;
 const typeMask = 0x0f;
 
 /** Flags each type may carry; any other flag bit makes the frame malformed. */
-const allowedFlags = [0, firstFlag | secondFlag, firstFlag, 0, firstFlag | secondFlag, firstFlag, 0xf0, 0, 0, firstFlag, firstFlag | secondFlag] as const;
+const allowedFlags = [
+  0,
+  firstFlag | secondFlag,
+  firstFlag,
+  0,
+  firstFlag | secondFlag,
+  firstFlag,
+  0xf0,
+  0,
+  0,
+  firstFlag,
+  firstFlag | secondFlag,
+] as const;
 
 /** Bits of a forward's field mask: presence of each optional field, and the optional booleans' values. */
 const forwardFields = {
@@ -150,7 +182,8 @@ export function encodeMessages(messages: readonly Message[], wire: WireBytes = p
   const frame = wire.allocate(size);
   frame[0] = frameMarker;
   let offset = writeVarint(frame, 1, messages.length);
-  for (let index = 0; index < messages.length; index++) offset = writeMessage(frame, offset, messages[index] as Message);
+  for (let index = 0; index < messages.length; index++)
+    offset = writeMessage(frame, offset, messages[index] as Message);
   if (detailsTexts.length !== 0) detailsTexts.length = 0;
   if (offset !== size) assert(false, `message frame: wrote ${offset} bytes, sized ${size}`);
   return frame;
@@ -174,7 +207,14 @@ function textSize(text: string): number {
 function messageSize(message: Message): number {
   switch (message.type) {
     case 'replicaPut':
-      return 1 + integerSize(message.id) + integerSize(message.partition) + bytesSize(message.storageKey) + bytesSize(message.record) + (message.hintFor === undefined ? 0 : textSize(message.hintFor));
+      return (
+        1 +
+        integerSize(message.id) +
+        integerSize(message.partition) +
+        bytesSize(message.storageKey) +
+        bytesSize(message.record) +
+        (message.hintFor === undefined ? 0 : textSize(message.hintFor))
+      );
     case 'replicaPutAck':
       return 1 + integerSize(message.id);
     case 'replicaGet':
@@ -237,10 +277,14 @@ function forwardFieldMask(operation: ForwardedOperation): number {
   let mask = 0;
   if (operation.value !== undefined) mask |= forwardFields.value;
   if (operation.contentType !== undefined) mask |= forwardFields.contentType;
-  if (operation.deleted !== undefined) mask |= operation.deleted ? forwardFields.deleted | forwardFields.deletedTrue : forwardFields.deleted;
+  if (operation.deleted !== undefined)
+    mask |= operation.deleted ? forwardFields.deleted | forwardFields.deletedTrue : forwardFields.deleted;
   if (operation.lastModifiedMs !== undefined) mask |= forwardFields.lastModifiedMs;
   if (operation.context !== undefined) mask |= forwardFields.context;
-  if (operation.supersedeLocal !== undefined) mask |= operation.supersedeLocal ? forwardFields.supersedeLocal | forwardFields.supersedeLocalTrue : forwardFields.supersedeLocal;
+  if (operation.supersedeLocal !== undefined)
+    mask |= operation.supersedeLocal
+      ? forwardFields.supersedeLocal | forwardFields.supersedeLocalTrue
+      : forwardFields.supersedeLocal;
   if (operation.r !== undefined) mask |= forwardFields.r;
   if (operation.w !== undefined) mask |= forwardFields.w;
   if (operation.timeoutMs !== undefined) mask |= forwardFields.timeoutMs;
@@ -271,7 +315,13 @@ function detailsText(details: Readonly<Record<string, unknown>>): string | undef
   } catch {
     return undefined;
   }
-  if (text === undefined || text.charCodeAt(0) !== 0x7b || utf8ByteLength(text) > errorDetailsBytesMax || jsonDepth(text) > errorDetailsDepthMax) return undefined;
+  if (
+    text === undefined ||
+    text.charCodeAt(0) !== 0x7b ||
+    utf8ByteLength(text) > errorDetailsBytesMax ||
+    jsonDepth(text) > errorDetailsDepthMax
+  )
+    return undefined;
   return text;
 }
 
@@ -337,7 +387,8 @@ function writeMessage(frame: Uint8Array, offset: number, message: Message): numb
       offset = writeVarint(frame, offset, message.partition);
       return writeBytes(frame, offset, message.storageKey);
     case 'replicaGetReply':
-      frame[offset] = replicaGetReplyCode | (message.ok ? firstFlag : 0) | (message.record === undefined ? 0 : secondFlag);
+      frame[offset] =
+        replicaGetReplyCode | (message.ok ? firstFlag : 0) | (message.record === undefined ? 0 : secondFlag);
       offset = writeVarint(frame, offset + 1, message.id);
       return message.record === undefined ? offset : writeBytes(frame, offset, message.record);
     case 'forward':
@@ -481,8 +532,18 @@ function userBits(entry: UserEntry): number {
 function usersSize(entries: readonly UserEntry[]): number {
   let size = 1 + varintSize(entries.length);
   for (const entry of entries) {
-    assert(entry.roles.every((role) => role in userRoleBits), 'a user role is read, write or admin');
-    size += textSize(entry.name) + numberBytes + textSize(entry.origin) + 1 + textSize(entry.bucket) + textSize(entry.passwordHash) + textSize(entry.tokenHash);
+    assert(
+      entry.roles.every((role) => role in userRoleBits),
+      'a user role is read, write or admin',
+    );
+    size +=
+      textSize(entry.name) +
+      numberBytes +
+      textSize(entry.origin) +
+      1 +
+      textSize(entry.bucket) +
+      textSize(entry.passwordHash) +
+      textSize(entry.tokenHash);
   }
   return size;
 }
@@ -513,7 +574,10 @@ function writeProps(frame: Uint8Array, offset: number, entries: readonly PropsEn
     offset = writeNumber(frame, offset, props.n);
     offset = writeNumber(frame, offset, props.r);
     offset = writeNumber(frame, offset, props.w);
-    frame[offset++] = (props.resolver === 'lww' ? resolverLwwBit : 0) | (props.durability === 'buffered' ? durabilityBufferedBit : 0) | (entry.deleted === true ? deletedBit : 0);
+    frame[offset++] =
+      (props.resolver === 'lww' ? resolverLwwBit : 0) |
+      (props.durability === 'buffered' ? durabilityBufferedBit : 0) |
+      (entry.deleted === true ? deletedBit : 0);
   }
   return offset;
 }
@@ -620,7 +684,8 @@ export class FrameCursor {
       }
       return text;
     }
-    for (let index = start; index < end; index++) if ((bytes[index] as number) > 127) return this.decodeUtf8(bytes.subarray(start, end));
+    for (let index = start; index < end; index++)
+      if ((bytes[index] as number) > 127) return this.decodeUtf8(bytes.subarray(start, end));
     return this.wire.asciiSlice(bytes, start, end);
   }
 
@@ -685,10 +750,13 @@ function decodeMessage(cursor: FrameCursor): Message {
   if (code === livenessCode) return decodeLiveness(cursor, flags);
   if (code === viewMessageCode) return decodeViewMessage(cursor, flags);
   if (code === handoffMessageCode) return decodeHandoffMessage(cursor, flags);
-  if (code === treeExchangeCode) return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
-  if (code === catchUpCode) return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  if (code === treeExchangeCode)
+    return flags === 0 ? decodeTreeExchange(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
+  if (code === catchUpCode)
+    return flags === 0 ? decodeCatchUp(cursor) : cursor.fail(`flags ${flags} not allowed on message type ${code}`);
   // Type 10 is shared: with keyListFlag a key listing message (decision 0030), without it users (decision 0025).
-  if (code === keyListMessageCode && (flags & keyListFlag) !== 0) return decodeKeyListMessage(cursor, flags & ~keyListFlag);
+  if (code === keyListMessageCode && (flags & keyListFlag) !== 0)
+    return decodeKeyListMessage(cursor, flags & ~keyListFlag);
   const allowed = allowedFlags[code];
   if (allowed === undefined || code === 0) return cursor.fail(`unknown message type ${code}`);
   if ((flags & ~allowed) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${code}`);
@@ -705,7 +773,9 @@ function decodeMessage(cursor: FrameCursor): Message {
     case replicaGetReplyCode: {
       const id = cursor.integer();
       const ok = (flags & firstFlag) !== 0;
-      return (flags & secondFlag) === 0 ? { type: 'replicaGetReply', id, ok } : { type: 'replicaGetReply', id, ok, record: cursor.view() };
+      return (flags & secondFlag) === 0
+        ? { type: 'replicaGetReply', id, ok }
+        : { type: 'replicaGetReply', id, ok, record: cursor.view() };
     }
     case forwardCode: {
       const id = cursor.integer();
@@ -721,7 +791,10 @@ function decodeMessage(cursor: FrameCursor): Message {
     case propsCode:
       return { type: 'props', entries: decodeProps(cursor) };
     case usersCode:
-      if ((flags & firstFlag) === 0) return (flags & secondFlag) === 0 ? { type: 'users', entries: decodeUsers(cursor) } : cursor.fail('reply flag on users entries');
+      if ((flags & firstFlag) === 0)
+        return (flags & secondFlag) === 0
+          ? { type: 'users', entries: decodeUsers(cursor) }
+          : cursor.fail('reply flag on users entries');
       return { type: 'usersDigest', slots: decodePropsDigest(cursor), reply: (flags & secondFlag) !== 0 };
     default:
       return { type: 'propsDigest', slots: decodePropsDigest(cursor), reply: (flags & firstFlag) !== 0 };
@@ -741,8 +814,10 @@ function decodeReplicaPut(cursor: FrameCursor, flags: number): MessageOf<'replic
 function decodeOperation(cursor: FrameCursor, kind: ForwardedOperation['kind']): ForwardedOperation {
   const mask = cursor.integer();
   if (mask > forwardFieldsAll) cursor.fail('unknown forwarded operation fields');
-  if ((mask & forwardFields.deletedTrue) !== 0 && (mask & forwardFields.deleted) === 0) cursor.fail('deleted value without deleted');
-  if ((mask & forwardFields.supersedeLocalTrue) !== 0 && (mask & forwardFields.supersedeLocal) === 0) cursor.fail('supersedeLocal value without supersedeLocal');
+  if ((mask & forwardFields.deletedTrue) !== 0 && (mask & forwardFields.deleted) === 0)
+    cursor.fail('deleted value without deleted');
+  if ((mask & forwardFields.supersedeLocalTrue) !== 0 && (mask & forwardFields.supersedeLocal) === 0)
+    cursor.fail('supersedeLocal value without supersedeLocal');
   const bucket = cursor.text();
   const key = cursor.text();
   const operation: Mutable<ForwardedOperation> = { kind, bucket, key };
@@ -751,7 +826,8 @@ function decodeOperation(cursor: FrameCursor, kind: ForwardedOperation['kind']):
   if ((mask & forwardFields.deleted) !== 0) operation.deleted = (mask & forwardFields.deletedTrue) !== 0;
   if ((mask & forwardFields.lastModifiedMs) !== 0) operation.lastModifiedMs = cursor.number();
   if ((mask & forwardFields.context) !== 0) operation.context = cursor.text();
-  if ((mask & forwardFields.supersedeLocal) !== 0) operation.supersedeLocal = (mask & forwardFields.supersedeLocalTrue) !== 0;
+  if ((mask & forwardFields.supersedeLocal) !== 0)
+    operation.supersedeLocal = (mask & forwardFields.supersedeLocalTrue) !== 0;
   if ((mask & forwardFields.r) !== 0) operation.r = cursor.number();
   if ((mask & forwardFields.w) !== 0) operation.w = cursor.number();
   if ((mask & forwardFields.timeoutMs) !== 0) operation.timeoutMs = cursor.number();
@@ -766,7 +842,8 @@ function decodeForwardReply(cursor: FrameCursor, flags: number): MessageOf<'forw
   if ((flags & thirdFlag) === 0) return message;
   const code = cursor.text();
   const text = cursor.text();
-  const error: WireError = (flags & fourthFlag) === 0 ? { code, message: text } : { code, message: text, details: decodeDetails(cursor) };
+  const error: WireError =
+    (flags & fourthFlag) === 0 ? { code, message: text } : { code, message: text, details: decodeDetails(cursor) };
   message.error = error;
   return message;
 }
@@ -787,7 +864,8 @@ function decodeDetails(cursor: FrameCursor): Readonly<Record<string, unknown>> {
   } catch {
     return cursor.fail('error details are not JSON');
   }
-  if (typeof details !== 'object' || details === null || Array.isArray(details)) cursor.fail('error details are not a JSON object');
+  if (typeof details !== 'object' || details === null || Array.isArray(details))
+    cursor.fail('error details are not a JSON object');
   if (canonical !== text) cursor.fail('error details are not JSON as a node writes it');
   return details as Readonly<Record<string, unknown>>;
 }
@@ -814,12 +892,18 @@ function decodeProps(cursor: FrameCursor): PropsEntry[] {
     // The core merges entries as they come and orders them by version: a NaN n or an infinite
     // version would be kept (and gossiped) for good, so only numbers a node could have set pass.
     // A deletion marker carries the defaults, which pass too.
-    if (!(Number.isSafeInteger(version) && version >= 0)) cursor.fail('bucket props version is not a non-negative integer');
-    if (!isQuorumNumber(n) || !isQuorumNumber(r) || !isQuorumNumber(w)) cursor.fail('bucket props n, r, w are not positive integers');
+    if (!(Number.isSafeInteger(version) && version >= 0))
+      cursor.fail('bucket props version is not a non-negative integer');
+    if (!isQuorumNumber(n) || !isQuorumNumber(r) || !isQuorumNumber(w))
+      cursor.fail('bucket props n, r, w are not positive integers');
     const resolver = (bits & resolverLwwBit) === 0 ? 'siblings' : 'lww';
     const durability = (bits & durabilityBufferedBit) === 0 ? 'durable' : 'buffered';
     const props = { n, r, w, resolver, durability } as const;
-    entries.push((bits & deletedBit) === 0 ? { bucket, props, version, origin } : { bucket, props, version, origin, deleted: true });
+    entries.push(
+      (bits & deletedBit) === 0
+        ? { bucket, props, version, origin }
+        : { bucket, props, version, origin, deleted: true },
+    );
   }
   return entries;
 }
@@ -869,7 +953,8 @@ function decodeLivenessUpdate(cursor: FrameCursor): LivenessUpdate {
 
 /** Well-formed bytes only: whether the sender, target and updates are members is the core's check (it drops, with a log line). */
 function decodeLiveness(cursor: FrameCursor, flags: number): LivenessMessage {
-  if ((flags & ~(firstFlag | secondFlag | thirdFlag)) !== 0) cursor.fail(`flags ${flags} not allowed on message type ${livenessCode}`);
+  if ((flags & ~(firstFlag | secondFlag | thirdFlag)) !== 0)
+    cursor.fail(`flags ${flags} not allowed on message type ${livenessCode}`);
   if ((flags & firstFlag) !== 0 && (flags & secondFlag) !== 0) cursor.fail('a liveness message is one kind');
   const kind = (flags & firstFlag) !== 0 ? 'ack' : (flags & secondFlag) !== 0 ? 'pingReq' : 'ping';
   const id = cursor.integer();
@@ -878,5 +963,7 @@ function decodeLiveness(cursor: FrameCursor, flags: number): LivenessMessage {
   const count = cursor.count(livenessUpdateBytesMin);
   const updates: LivenessUpdate[] = [];
   for (let index = 0; index < count; index++) updates.push(decodeLivenessUpdate(cursor));
-  return target === undefined ? { type: 'liveness', kind, id, incarnation, updates } : { type: 'liveness', kind, id, incarnation, target, updates };
+  return target === undefined
+    ? { type: 'liveness', kind, id, incarnation, updates }
+    : { type: 'liveness', kind, id, incarnation, target, updates };
 }

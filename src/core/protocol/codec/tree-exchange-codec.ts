@@ -24,7 +24,11 @@ export interface TreeExchangeReader {
   fail(reason: string): never;
 }
 
-type TreeExchangeEnvelope = { readonly type: 'treeExchange'; readonly ringVersion: number; readonly exchange: TreeExchangeMessage };
+type TreeExchangeEnvelope = {
+  readonly type: 'treeExchange';
+  readonly ringVersion: number;
+  readonly exchange: TreeExchangeMessage;
+};
 
 /** Bounds of one message, above the exchange's own limits (anti-entropy/limits.ts) so a valid one always fits. */
 export const treeExchangeWireLimits = Object.freeze({
@@ -38,8 +42,21 @@ export const treeExchangeWireLimits = Object.freeze({
   keyBytesMax: 70_000,
 });
 
-const kindCodes = { 'tree-hashes-request': 1, 'tree-leaf-entries-request': 2, 'tree-hashes-response': 3, 'tree-leaf-entries-response': 4, 'tree-exchange-refused': 5 } as const;
-const refusalReasons: readonly TreeExchangeRefusalReason[] = ['shape-mismatch', 'request-too-large', 'malformed-request', 'unknown-partition', 'not-ready', 'ring-mismatch'];
+const kindCodes = {
+  'tree-hashes-request': 1,
+  'tree-leaf-entries-request': 2,
+  'tree-hashes-response': 3,
+  'tree-leaf-entries-response': 4,
+  'tree-exchange-refused': 5,
+} as const;
+const refusalReasons: readonly TreeExchangeRefusalReason[] = [
+  'shape-mismatch',
+  'request-too-large',
+  'malformed-request',
+  'unknown-partition',
+  'not-ready',
+  'ring-mismatch',
+];
 
 /** A byte field's size: its varint length and its bytes (catch-up-codec.ts shares it). */
 export function bytesSize(bytes: Uint8Array): number {
@@ -55,12 +72,25 @@ function integersSize(values: readonly number[]): number {
 /** Bytes after the tag byte. */
 export function treeExchangeSize(message: TreeExchangeEnvelope): number {
   const exchange = message.exchange;
-  let size = 1 + varintSize(message.ringVersion) + varintSize(exchange.exchangeId) + varintSize(exchange.partition) + varintSize(exchange.requestId);
+  let size =
+    1 +
+    varintSize(message.ringVersion) +
+    varintSize(exchange.exchangeId) +
+    varintSize(exchange.partition) +
+    varintSize(exchange.requestId);
   switch (exchange.kind) {
     case 'tree-hashes-request':
-      return size + varintSize(exchange.shape.fanOut) + varintSize(exchange.shape.depth) + varintSize(exchange.level) + integersSize(exchange.indices);
+      return (
+        size +
+        varintSize(exchange.shape.fanOut) +
+        varintSize(exchange.shape.depth) +
+        varintSize(exchange.level) +
+        integersSize(exchange.indices)
+      );
     case 'tree-leaf-entries-request':
-      return size + varintSize(exchange.shape.fanOut) + varintSize(exchange.shape.depth) + integersSize(exchange.leafIndices);
+      return (
+        size + varintSize(exchange.shape.fanOut) + varintSize(exchange.shape.depth) + integersSize(exchange.leafIndices)
+      );
     case 'tree-hashes-response':
       size += varintSize(exchange.hashes.length);
       for (const hash of exchange.hashes) size += bytesSize(hash);
@@ -94,10 +124,12 @@ function writeIntegers(frame: Uint8Array, offset: number, values: readonly numbe
 export function writeTreeExchange(frame: Uint8Array, offset: number, message: TreeExchangeEnvelope): number {
   const exchange = message.exchange;
   frame[offset++] = kindCodes[exchange.kind];
-  for (const value of [message.ringVersion, exchange.exchangeId, exchange.partition, exchange.requestId]) offset = writeVarint(frame, offset, value);
+  for (const value of [message.ringVersion, exchange.exchangeId, exchange.partition, exchange.requestId])
+    offset = writeVarint(frame, offset, value);
   switch (exchange.kind) {
     case 'tree-hashes-request':
-      for (const value of [exchange.shape.fanOut, exchange.shape.depth, exchange.level]) offset = writeVarint(frame, offset, value);
+      for (const value of [exchange.shape.fanOut, exchange.shape.depth, exchange.level])
+        offset = writeVarint(frame, offset, value);
       return writeIntegers(frame, offset, exchange.indices);
     case 'tree-leaf-entries-request':
       for (const value of [exchange.shape.fanOut, exchange.shape.depth]) offset = writeVarint(frame, offset, value);
@@ -140,17 +172,40 @@ function readBounded(reader: TreeExchangeReader, bytesMax: number, what: string)
 export function decodeTreeExchange(reader: TreeExchangeReader): TreeExchangeEnvelope {
   const kind = reader.byte();
   const ringVersion = reader.integer();
-  const address = { exchangeId: reader.integer(), partition: asPartitionIndex(reader.integer()), requestId: reader.integer() };
+  const address = {
+    exchangeId: reader.integer(),
+    partition: asPartitionIndex(reader.integer()),
+    requestId: reader.integer(),
+  };
   const limits = treeExchangeWireLimits;
   switch (kind) {
     case 1: {
       const shape = { fanOut: reader.integer(), depth: reader.integer() };
       const level = reader.integer();
-      return { type: 'treeExchange', ringVersion, exchange: { kind: 'tree-hashes-request', ...address, shape, level, indices: readIntegers(reader, limits.itemsCountMax) } };
+      return {
+        type: 'treeExchange',
+        ringVersion,
+        exchange: {
+          kind: 'tree-hashes-request',
+          ...address,
+          shape,
+          level,
+          indices: readIntegers(reader, limits.itemsCountMax),
+        },
+      };
     }
     case 2: {
       const shape = { fanOut: reader.integer(), depth: reader.integer() };
-      return { type: 'treeExchange', ringVersion, exchange: { kind: 'tree-leaf-entries-request', ...address, shape, leafIndices: readIntegers(reader, limits.leavesCountMax) } };
+      return {
+        type: 'treeExchange',
+        ringVersion,
+        exchange: {
+          kind: 'tree-leaf-entries-request',
+          ...address,
+          shape,
+          leafIndices: readIntegers(reader, limits.leavesCountMax),
+        },
+      };
     }
     case 3: {
       const count = reader.count(1);
@@ -160,7 +215,11 @@ export function decodeTreeExchange(reader: TreeExchangeReader): TreeExchangeEnve
       return { type: 'treeExchange', ringVersion, exchange: { kind: 'tree-hashes-response', ...address, hashes } };
     }
     case 4:
-      return { type: 'treeExchange', ringVersion, exchange: { kind: 'tree-leaf-entries-response', ...address, leafEntries: readLeaves(reader) } };
+      return {
+        type: 'treeExchange',
+        ringVersion,
+        exchange: { kind: 'tree-leaf-entries-response', ...address, leafEntries: readLeaves(reader) },
+      };
     case 5: {
       const reason = refusalReasons[reader.byte()];
       if (reason === undefined) reader.fail('unknown tree exchange refusal');

@@ -66,11 +66,13 @@ function version(cursor: FrameCursor): number {
 
 export function decodeViewMessage(cursor: FrameCursor, flags: number): ViewMessage {
   const kind = (flags & kindMask) >> kindShift;
-  if ((flags & 0x80) !== 0 || ((flags & replyFlag) !== 0 && kind !== digestKind)) cursor.fail(`flags ${flags} not allowed on a view message`);
+  if ((flags & 0x80) !== 0 || ((flags & replyFlag) !== 0 && kind !== digestKind))
+    cursor.fail(`flags ${flags} not allowed on a view message`);
   if (kind === digestKind) {
     const viewVersion = version(cursor);
     const partitionCount = cursor.integer();
-    if (!isPowerOfTwo(partitionCount) || partitionCount > ringLimits.partitionCountMax) cursor.fail(`partition count ${partitionCount} out of range`);
+    if (!isPowerOfTwo(partitionCount) || partitionCount > ringLimits.partitionCountMax)
+      cursor.fail(`partition count ${partitionCount} out of range`);
     const digest = cursor.text();
     if (!viewDigestPattern.test(digest)) cursor.fail('a view digest is 32 lowercase hex digits');
     return { type: 'viewDigest', version: viewVersion, partitionCount, digest, reply: (flags & replyFlag) !== 0 };
@@ -78,7 +80,8 @@ export function decodeViewMessage(cursor: FrameCursor, flags: number): ViewMessa
   if (kind === pullKind) return { type: 'viewPull', version: version(cursor) };
   if (kind === fullKind) {
     const view = cursor.view();
-    if (view.length > viewLimits.viewBytesMax) cursor.fail(`a ${view.length}-byte view exceeds ${viewLimits.viewBytesMax}`);
+    if (view.length > viewLimits.viewBytesMax)
+      cursor.fail(`a ${view.length}-byte view exceeds ${viewLimits.viewBytesMax}`);
     return { type: 'viewFull', view };
   }
   return cursor.fail('view message of kind 0');

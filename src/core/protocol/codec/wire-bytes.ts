@@ -18,5 +18,6 @@ const asciiDecoder = new TextDecoder('utf-8');
 /** The standard-library versions: zeroed memory, and ASCII decoded as the UTF-8 it also is. */
 export const plainWireBytes: WireBytes = Object.freeze({
   allocate: (size: number): Uint8Array => new Uint8Array(size),
-  asciiSlice: (bytes: Uint8Array, start: number, end: number): string => asciiDecoder.decode(bytes.subarray(start, end)),
+  asciiSlice: (bytes: Uint8Array, start: number, end: number): string =>
+    asciiDecoder.decode(bytes.subarray(start, end)),
 });

@@ -10,7 +10,9 @@ import { diff, differingLeaves } from '../../../../src/core/anti-entropy/diff.ts
 import { toHex } from '../../../../src/core/base/bytes.ts';
 import { hexList, hexToBytes, naiveDifference, runExchange, sha256 } from '../../../unit/core/anti-entropy/helpers.ts';
 
-const treeOptions = fc.record({ fanOut: fc.integer({ min: 2, max: 4 }), depth: fc.integer({ min: 1, max: 3 }) }).map((shape): MerkleTreeOptions => ({ digest: sha256, ...shape }));
+const treeOptions = fc
+  .record({ fanOut: fc.integer({ min: 2, max: 4 }), depth: fc.integer({ min: 1, max: 3 }) })
+  .map((shape): MerkleTreeOptions => ({ digest: sha256, ...shape }));
 const key = fc.uint8Array({ minLength: 0, maxLength: 2, max: 5 }).map(toHex);
 const recordHash = fc.uint8Array({ minLength: 1, maxLength: 1, max: 2 }).map(toHex);
 const replicaMap = fc.array(fc.tuple(key, recordHash), { maxLength: 30 }).map((pairs) => new Map(pairs));
@@ -18,18 +20,23 @@ const replicaMap = fc.array(fc.tuple(key, recordHash), { maxLength: 30 }).map((p
 /** Two replicas: either unrelated, or one derived from the other by a few edits (the usual case). */
 const replicaPair: fc.Arbitrary<[Map<string, string>, Map<string, string>]> = fc.oneof(
   fc.tuple(replicaMap, replicaMap),
-  fc.tuple(replicaMap, fc.array(fc.tuple(key, fc.option(recordHash, { nil: undefined })), { maxLength: 4 })).map(([left, edits]): [Map<string, string>, Map<string, string>] => {
-    const right = new Map(left);
-    for (const [editedKey, hash] of edits) {
-      if (hash === undefined) right.delete(editedKey);
-      else right.set(editedKey, hash);
-    }
-    return [left, right];
-  }),
+  fc
+    .tuple(replicaMap, fc.array(fc.tuple(key, fc.option(recordHash, { nil: undefined })), { maxLength: 4 }))
+    .map(([left, edits]): [Map<string, string>, Map<string, string>] => {
+      const right = new Map(left);
+      for (const [editedKey, hash] of edits) {
+        if (hash === undefined) right.delete(editedKey);
+        else right.set(editedKey, hash);
+      }
+      return [left, right];
+    }),
 );
 
 function treeOf(map: ReadonlyMap<string, string>, options: MerkleTreeOptions): MerkleTree {
-  return MerkleTree.build([...map].map(([hex, hash]) => ({ key: hexToBytes(hex), recordHash: hexToBytes(hash) })), options);
+  return MerkleTree.build(
+    [...map].map(([hex, hash]) => ({ key: hexToBytes(hex), recordHash: hexToBytes(hash) })),
+    options,
+  );
 }
 
 test('property: diff equals the symmetric difference of the two maps, sorted', () => {

@@ -10,11 +10,16 @@ import { toHex } from '../../../../src/core/base/bytes.ts';
 import { hexToBytes, sha256 } from '../../../unit/core/anti-entropy/helpers.ts';
 
 /** Small shapes and a small key space, so keys collide in leaves and runs stay fast. */
-const treeOptions = fc.record({ fanOut: fc.integer({ min: 2, max: 4 }), depth: fc.integer({ min: 1, max: 3 }) }).map((shape): MerkleTreeOptions => ({ digest: sha256, ...shape }));
+const treeOptions = fc
+  .record({ fanOut: fc.integer({ min: 2, max: 4 }), depth: fc.integer({ min: 1, max: 3 }) })
+  .map((shape): MerkleTreeOptions => ({ digest: sha256, ...shape }));
 const key = fc.uint8Array({ minLength: 0, maxLength: 2, max: 5 });
 const recordHash = fc.uint8Array({ minLength: 1, maxLength: 2, max: 2 });
 
-type Operation = { kind: 'set'; key: Uint8Array; recordHash: Uint8Array } | { kind: 'delete'; key: Uint8Array } | { kind: 'read-root' };
+type Operation =
+  | { kind: 'set'; key: Uint8Array; recordHash: Uint8Array }
+  | { kind: 'delete'; key: Uint8Array }
+  | { kind: 'read-root' };
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), key, recordHash }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key }) },
@@ -28,7 +33,8 @@ function assertSameHashes(actual: MerkleTree, expected: MerkleTree): void {
     const indices = Array.from({ length: expected.shape.fanOut ** level }, (_, index) => index);
     assert.deepEqual(actual.nodeHashes(level, indices), expected.nodeHashes(level, indices), `level ${level}`);
   }
-  for (let leaf = 0; leaf < expected.leafCount; leaf++) assert.deepEqual(actual.keysInLeaf(leaf), expected.keysInLeaf(leaf));
+  for (let leaf = 0; leaf < expected.leafCount; leaf++)
+    assert.deepEqual(actual.keysInLeaf(leaf), expected.keysInLeaf(leaf));
 }
 
 test('property: a tree updated by any set/delete sequence has the root and node hashes of one rebuilt from scratch', () => {
@@ -46,7 +52,10 @@ test('property: a tree updated by any set/delete sequence has the root and node 
           tree.rootHash();
         }
       }
-      const rebuilt = MerkleTree.build([...model].map(([hex, hash]) => ({ key: hexToBytes(hex), recordHash: hash })), options);
+      const rebuilt = MerkleTree.build(
+        [...model].map(([hex, hash]) => ({ key: hexToBytes(hex), recordHash: hash })),
+        options,
+      );
       assertSameHashes(tree, rebuilt);
       for (const [hex, hash] of model) assert.deepEqual(tree.get(hexToBytes(hex)), hash);
     }),
@@ -55,8 +64,13 @@ test('property: a tree updated by any set/delete sequence has the root and node 
 });
 
 test('property: the root does not depend on the order in which keys are inserted', () => {
-  const entries = fc.uniqueArray(fc.record({ key, recordHash }), { maxLength: 25, selector: (entry) => toHex(entry.key) });
-  const entriesAndPermutation = entries.chain((list) => fc.tuple(fc.constant(list), fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length })));
+  const entries = fc.uniqueArray(fc.record({ key, recordHash }), {
+    maxLength: 25,
+    selector: (entry) => toHex(entry.key),
+  });
+  const entriesAndPermutation = entries.chain((list) =>
+    fc.tuple(fc.constant(list), fc.shuffledSubarray(list, { minLength: list.length, maxLength: list.length })),
+  );
   fc.assert(
     fc.property(treeOptions, entriesAndPermutation, (options, [inOrder, shuffled]) => {
       const first = MerkleTree.build(inOrder, options);

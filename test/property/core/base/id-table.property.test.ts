@@ -9,7 +9,16 @@ import { propertyOptions } from '../../../support/property.ts';
 import { IdTable } from '../../../../src/core/base/id-table.ts';
 
 const operation = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), step: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 ** 33 }) }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('add' as const),
+      step: fc.oneof(
+        { weight: 9, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 ** 33 }) },
+      ),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('take' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('probe' as const), pick: fc.nat() }) },
 );

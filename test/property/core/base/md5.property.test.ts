@@ -20,7 +20,11 @@ test('md5 equals node:crypto md5 on random inputs of 0..300 bytes and a few long
 });
 
 test('keyHash is the md5 of utf8(bucket + "/" + key) for any strings, ASCII or not, short or long', () => {
-  const name = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ minLength: 1500, maxLength: 2100 }));
+  const name = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.string({ minLength: 1500, maxLength: 2100 }),
+  );
   fc.assert(
     fc.property(name, name, (bucket, key) => {
       const expected = nodeMd5(new TextEncoder().encode(`${bucket}/${key}`));

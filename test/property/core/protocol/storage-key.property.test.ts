@@ -7,7 +7,11 @@ import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
 import { decodeStorageKey, encodeStorageKey, placementInput } from '../../../../src/core/protocol/storage-key.ts';
 
-const name = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ minLength: 1500, maxLength: 2100 }));
+const name = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ minLength: 1500, maxLength: 2100 }),
+);
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 function referenceStorageKey(bucket: string, key: string): Uint8Array {
@@ -21,7 +25,11 @@ test('encodeStorageKey is length-prefixed UTF-8 for any names, and decodes back 
     fc.property(name, name, (bucket, key) => {
       const encoded = encodeStorageKey(bucket, key);
       assert.deepEqual(encoded, referenceStorageKey(bucket, key));
-      if (utf8(bucket).length <= 0xffff && new TextDecoder().decode(utf8(key)) === key && new TextDecoder().decode(utf8(bucket)) === bucket) {
+      if (
+        utf8(bucket).length <= 0xffff &&
+        new TextDecoder().decode(utf8(key)) === key &&
+        new TextDecoder().decode(utf8(bucket)) === bucket
+      ) {
         assert.deepEqual(decodeStorageKey(encoded), { bucket, key });
       }
     }),

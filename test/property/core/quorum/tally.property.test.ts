@@ -12,12 +12,17 @@ import type { NodeId } from '../../../../src/core/base/ids.ts';
 
 const ids = ['n1', 'n2', 'n3', 'n4', 'n5'] as NodeId[];
 /** A tally's shape and a sequence of answers from its targets (the first `targetCount` ids). */
-const scenario = fc.integer({ min: 1, max: 5 }).chain((targetCount) =>
-  fc.tuple(
-    fc.record({ targetCount: fc.constant(targetCount), required: fc.integer({ min: 1, max: targetCount }) }),
-    fc.array(fc.record({ node: fc.constantFrom(...ids.slice(0, targetCount)), ok: fc.boolean(), value: fc.integer() }), { maxLength: 12 }),
-  ),
-);
+const scenario = fc
+  .integer({ min: 1, max: 5 })
+  .chain((targetCount) =>
+    fc.tuple(
+      fc.record({ targetCount: fc.constant(targetCount), required: fc.integer({ min: 1, max: targetCount }) }),
+      fc.array(
+        fc.record({ node: fc.constantFrom(...ids.slice(0, targetCount)), ok: fc.boolean(), value: fc.integer() }),
+        { maxLength: 12 },
+      ),
+    ),
+  );
 
 function modelDecision(good: number, bad: number, required: number, targetCount: number): TallyDecision {
   if (good >= required) return 'succeeded';
@@ -64,11 +69,18 @@ test('GetTally keeps replies as a Map would (a later reply of a node replaces it
           tally.fail(answer.node);
           if (!replies.has(answer.node)) failures.add(answer.node);
         }
-        if (answer.ok && !failures.has(answer.node)) assert.ok(tally.revision > revision, 'an accepted reply moves the revision');
+        if (answer.ok && !failures.has(answer.node))
+          assert.ok(tally.revision > revision, 'an accepted reply moves the revision');
         revision = tally.revision;
         assert.equal(tally.replyCount, replies.size);
-        assert.deepEqual(Array.from({ length: tally.replyCount }, (_, index) => tally.nodeAt(index)), [...replies.keys()]);
-        assert.deepEqual(Array.from({ length: tally.replyCount }, (_, index) => tally.valueAt(index)), [...replies.values()]);
+        assert.deepEqual(
+          Array.from({ length: tally.replyCount }, (_, index) => tally.nodeAt(index)),
+          [...replies.keys()],
+        );
+        assert.deepEqual(
+          Array.from({ length: tally.replyCount }, (_, index) => tally.valueAt(index)),
+          [...replies.values()],
+        );
         assert.equal(tally.complete, replies.size + failures.size >= targetCount);
         assert.equal(tally.decision(), modelDecision(replies.size, failures.size, required, targetCount));
         for (const id of ids) assert.equal(tally.replyOf(id), replies.get(id));

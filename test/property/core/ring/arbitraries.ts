@@ -3,7 +3,13 @@
 // zones fewer than N, and rings reached through a few claims rather than only fresh ones.
 import fc from 'fast-check';
 import { asNodeId, type NodeId } from '../../../../src/core/base/ids.ts';
-import { claimPartitions, createRing, type PreferenceEntry, type Ring, type RingMember } from '../../../../src/core/ring/index.ts';
+import {
+  claimPartitions,
+  createRing,
+  type PreferenceEntry,
+  type Ring,
+  type RingMember,
+} from '../../../../src/core/ring/index.ts';
 
 const idPool = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
 const zonePool = ['z1', 'z2', 'z3'];
@@ -11,15 +17,30 @@ const zonePool = ['z1', 'z2', 'z3'];
 export const partitionCountArbitrary = fc.integer({ min: 0, max: 6 }).map((bits) => 2 ** bits);
 
 /** One member's optional weight (1..4) and optional zone. */
-const memberShape = fc.record({ weight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }), zone: fc.option(fc.constantFrom(...zonePool), { nil: undefined }) });
+const memberShape = fc.record({
+  weight: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  zone: fc.option(fc.constantFrom(...zonePool), { nil: undefined }),
+});
 
-function withShape(id: string, shape: { weight: number | undefined; zone: string | undefined }, zoned: boolean): RingMember {
-  return { id: asNodeId(id), ...(shape.weight === undefined ? {} : { weight: shape.weight }), ...(zoned && shape.zone !== undefined ? { zone: shape.zone } : {}) };
+function withShape(
+  id: string,
+  shape: { weight: number | undefined; zone: string | undefined },
+  zoned: boolean,
+): RingMember {
+  return {
+    id: asNodeId(id),
+    ...(shape.weight === undefined ? {} : { weight: shape.weight }),
+    ...(zoned && shape.zone !== undefined ? { zone: shape.zone } : {}),
+  };
 }
 
 /** 1..8 members with distinct ids; zones on all, some or none of them. */
 export const membersArbitrary: fc.Arbitrary<RingMember[]> = fc
-  .tuple(fc.uniqueArray(fc.constantFrom(...idPool), { minLength: 1, maxLength: 8 }), fc.array(memberShape, { minLength: 8, maxLength: 8 }), fc.boolean())
+  .tuple(
+    fc.uniqueArray(fc.constantFrom(...idPool), { minLength: 1, maxLength: 8 }),
+    fc.array(memberShape, { minLength: 8, maxLength: 8 }),
+    fc.boolean(),
+  )
   .map(([ids, shapes, zoned]) => ids.map((id, index) => withShape(id, shapes[index]!, zoned)));
 
 /** A member id that is not in `members` (for joins). */
@@ -34,13 +55,24 @@ export interface RingCase {
 
 /** A ring from createRing, then 0..3 joins or leaves, so rings also come out of claims. */
 export const ringArbitrary: fc.Arbitrary<RingCase> = fc
-  .tuple(partitionCountArbitrary, membersArbitrary, fc.integer({ min: 1, max: 4 }), fc.array(fc.tuple(fc.boolean(), fc.nat(), memberShape), { maxLength: 3 }))
+  .tuple(
+    partitionCountArbitrary,
+    membersArbitrary,
+    fc.integer({ min: 1, max: 4 }),
+    fc.array(fc.tuple(fc.boolean(), fc.nat(), memberShape), { maxLength: 3 }),
+  )
   .map(([partitionCount, members, targetN, steps]) => {
     let ring = createRing({ partitionCount, members, targetN });
     for (const [join, pick, shape] of steps) {
       const current = ring.members;
-      if (join && current.length < idPool.length) ring = claimPartitions(ring, [...current, withShape(newcomerId(current), shape, true)], { targetN });
-      else if (!join && current.length > 1) ring = claimPartitions(ring, current.filter((_, index) => index !== pick % current.length), { targetN });
+      if (join && current.length < idPool.length)
+        ring = claimPartitions(ring, [...current, withShape(newcomerId(current), shape, true)], { targetN });
+      else if (!join && current.length > 1)
+        ring = claimPartitions(
+          ring,
+          current.filter((_, index) => index !== pick % current.length),
+          { targetN },
+        );
     }
     return { ring, targetN };
   });
@@ -81,7 +113,12 @@ export function modelPrimaries(ring: Ring, partition: number, n: number): NodeId
 }
 
 /** The preference list by brute force: alive primaries, then the next alive others for the dead ones. */
-export function modelPreferenceList(ring: Ring, hash: Uint8Array, n: number, isAlive: (node: NodeId) => boolean): PreferenceEntry[] {
+export function modelPreferenceList(
+  ring: Ring,
+  hash: Uint8Array,
+  n: number,
+  isAlive: (node: NodeId) => boolean,
+): PreferenceEntry[] {
   const partition = modelPartition(ring.partitionCount, hash);
   const primaries = modelPrimaries(ring, partition, n);
   const walk: NodeId[] = [];
@@ -93,7 +130,8 @@ export function modelPreferenceList(ring: Ring, hash: Uint8Array, n: number, isA
   const result: PreferenceEntry[] = primaries.filter(isAlive).map((node) => ({ node, role: 'primary' }));
   for (const node of walk) {
     if (result.length - (primaries.length - dead.length) >= dead.length) break;
-    if (isAlive(node)) result.push({ node, role: 'fallback', standsInFor: dead[result.length - (primaries.length - dead.length)]! });
+    if (isAlive(node))
+      result.push({ node, role: 'fallback', standsInFor: dead[result.length - (primaries.length - dead.length)]! });
   }
   return result;
 }

@@ -32,7 +32,10 @@ function maxDistanceFromFairShare(ring: Ring): number {
   return Math.max(...ring.members.map((member) => Math.abs(counts.get(member.id)! - fairShare(ring, member.id))));
 }
 
-const joinerShape = fc.record({ weight: fc.integer({ min: 1, max: 4 }), zone: fc.option(fc.constantFrom('z1', 'z2', 'z3'), { nil: undefined }) });
+const joinerShape = fc.record({
+  weight: fc.integer({ min: 1, max: 4 }),
+  zone: fc.option(fc.constantFrom('z1', 'z2', 'z3'), { nil: undefined }),
+});
 
 test('a join moves partitions only to the joiner, and about Q * w / W of them', () => {
   // Tolerance 1: the joiner takes whole partitions until it is within one of its fair share (the
@@ -41,25 +44,42 @@ test('a join moves partitions only to the joiner, and about Q * w / W of them', 
   fc.assert(
     fc.property(ringArbitrary, joinerShape, ({ ring, targetN }, shape) => {
       fc.pre(ring.members.length < 12);
-      const joiner: RingMember = { id: newcomerId(ring.members), weight: shape.weight, ...(shape.zone === undefined ? {} : { zone: shape.zone }) };
+      const joiner: RingMember = {
+        id: newcomerId(ring.members),
+        weight: shape.weight,
+        ...(shape.zone === undefined ? {} : { zone: shape.zone }),
+      };
       const after = claimPartitions(ring, [...ring.members, joiner], { targetN });
       const moved = moves(ring, after);
-      assert.ok(moved.every(([, to]) => to === joiner.id), 'partitions move only to the joiner');
-      assert.ok(Math.abs(moved.length - fairShare(after, joiner.id)) <= 1 + 1e-9, `moved ${moved.length}, fair share ${fairShare(after, joiner.id)}`);
+      assert.ok(
+        moved.every(([, to]) => to === joiner.id),
+        'partitions move only to the joiner',
+      );
+      assert.ok(
+        Math.abs(moved.length - fairShare(after, joiner.id)) <= 1 + 1e-9,
+        `moved ${moved.length}, fair share ${fairShare(after, joiner.id)}`,
+      );
       assert.equal(after.version, ring.version + 1);
     }),
     propertyOptions(),
   );
 });
 
-test('a leave moves exactly the leaver\'s partitions', () => {
+test("a leave moves exactly the leaver's partitions", () => {
   fc.assert(
     fc.property(ringArbitrary, fc.nat(), ({ ring, targetN }, pick) => {
       fc.pre(ring.members.length > 1);
       const leaver = ring.members[pick % ring.members.length]!.id;
-      const after = claimPartitions(ring, ring.members.filter((member) => member.id !== leaver), { targetN });
+      const after = claimPartitions(
+        ring,
+        ring.members.filter((member) => member.id !== leaver),
+        { targetN },
+      );
       const moved = moves(ring, after);
-      assert.ok(moved.every(([from]) => from === leaver), 'only the leaver\'s partitions move');
+      assert.ok(
+        moved.every(([from]) => from === leaver),
+        "only the leaver's partitions move",
+      );
       assert.equal(moved.length, ownedCounts(ring).get(leaver));
       assert.ok(!after.owners.includes(leaver));
     }),
@@ -69,15 +89,25 @@ test('a leave moves exactly the leaver\'s partitions', () => {
 
 test('a weight or zone change moves partitions only to or from the changed member', () => {
   fc.assert(
-    fc.property(ringArbitrary, fc.nat(), fc.integer({ min: 1, max: 5 }), fc.option(fc.constantFrom('z1', 'z2', 'z4'), { nil: undefined }), ({ ring, targetN }, pick, weight, zone) => {
-      const changed = ring.members[pick % ring.members.length]!;
-      const replacement: RingMember = { id: changed.id, weight, ...(zone === undefined ? {} : { zone }) };
-      // With nothing changed the claim is a plain rebalance, where any move is allowed.
-      fc.pre(weightOf(changed) !== weight || changed.zone !== zone);
-      const after = claimPartitions(ring, ring.members.map((member) => (member.id === changed.id ? replacement : member)), { targetN });
-      assert.ok(moves(ring, after).every(([from, to]) => from === changed.id || to === changed.id));
-      assert.ok(maxDistanceFromFairShare(after) < 2);
-    }),
+    fc.property(
+      ringArbitrary,
+      fc.nat(),
+      fc.integer({ min: 1, max: 5 }),
+      fc.option(fc.constantFrom('z1', 'z2', 'z4'), { nil: undefined }),
+      ({ ring, targetN }, pick, weight, zone) => {
+        const changed = ring.members[pick % ring.members.length]!;
+        const replacement: RingMember = { id: changed.id, weight, ...(zone === undefined ? {} : { zone }) };
+        // With nothing changed the claim is a plain rebalance, where any move is allowed.
+        fc.pre(weightOf(changed) !== weight || changed.zone !== zone);
+        const after = claimPartitions(
+          ring,
+          ring.members.map((member) => (member.id === changed.id ? replacement : member)),
+          { targetN },
+        );
+        assert.ok(moves(ring, after).every(([from, to]) => from === changed.id || to === changed.id));
+        assert.ok(maxDistanceFromFairShare(after) < 2);
+      },
+    ),
     propertyOptions(),
   );
 });
@@ -106,13 +136,19 @@ test('after joins and leaves every member stays within two partitions of its fai
 
 test('determinism: the same members in any order give deeply equal rings, and claims repeat exactly', () => {
   fc.assert(
-    fc.property(partitionCountArbitrary, membersArbitrary, fc.nat(), joinerShape, (partitionCount, members, rotation, shape) => {
-      const rotated = members.map((_, index) => members[(index + rotation) % members.length]!);
-      const ring = createRing({ partitionCount, members });
-      assert.deepEqual(createRing({ partitionCount, members: [...rotated].reverse() }), ring);
-      const joiner: RingMember = { id: newcomerId(members), weight: shape.weight };
-      assert.deepEqual(claimPartitions(ring, [joiner, ...rotated]), claimPartitions(ring, [...members, joiner]));
-    }),
+    fc.property(
+      partitionCountArbitrary,
+      membersArbitrary,
+      fc.nat(),
+      joinerShape,
+      (partitionCount, members, rotation, shape) => {
+        const rotated = members.map((_, index) => members[(index + rotation) % members.length]!);
+        const ring = createRing({ partitionCount, members });
+        assert.deepEqual(createRing({ partitionCount, members: [...rotated].reverse() }), ring);
+        const joiner: RingMember = { id: newcomerId(members), weight: shape.weight };
+        assert.deepEqual(claimPartitions(ring, [joiner, ...rotated]), claimPartitions(ring, [...members, joiner]));
+      },
+    ),
     propertyOptions(),
   );
 });
@@ -123,7 +159,10 @@ test('every partition has exactly one owner and every owner is a member', () => 
       assert.equal(ring.owners.length, ring.partitionCount);
       const ids = new Set(ring.members.map((member) => member.id));
       assert.ok(ring.owners.every((owner) => ids.has(owner)));
-      assert.equal([...ownedCounts(ring).values()].reduce((sum, count) => sum + count, 0), ring.partitionCount);
+      assert.equal(
+        [...ownedCounts(ring).values()].reduce((sum, count) => sum + count, 0),
+        ring.partitionCount,
+      );
     }),
     propertyOptions(),
   );

@@ -30,13 +30,16 @@ const corruptions: ReadonlyArray<(json: Record<string, unknown>, pick: number) =
   (json) => (json.partitionCount = (json.partitionCount as number) * 3),
   (json) => (json.partitionCount = 'many'),
   (json) => (json.owners = (json.owners as number[]).slice(1)),
-  (json, pick) => ((json.owners as number[])[pick % (json.owners as number[]).length] = (json.members as unknown[]).length),
+  (json, pick) =>
+    ((json.owners as number[])[pick % (json.owners as number[]).length] = (json.members as unknown[]).length),
   (json, pick) => ((json.owners as unknown[])[pick % (json.owners as number[]).length] = 'x'),
   (json) => (json.members = []),
   (json) => (json.members = 'a,b'),
   (json, pick) => ((json.members as unknown[])[pick % (json.members as unknown[]).length] = { id: '' }),
-  (json, pick) => ((json.members as Array<Record<string, unknown>>)[pick % (json.members as unknown[]).length]!.weight = 0),
-  (json, pick) => ((json.members as Array<Record<string, unknown>>)[pick % (json.members as unknown[]).length]!.zone = 7),
+  (json, pick) =>
+    ((json.members as Array<Record<string, unknown>>)[pick % (json.members as unknown[]).length]!.weight = 0),
+  (json, pick) =>
+    ((json.members as Array<Record<string, unknown>>)[pick % (json.members as unknown[]).length]!.zone = 7),
   (json) => (json.members as unknown[]).push({ ...(json.members as Array<Record<string, unknown>>)[0] }),
 ];
 

@@ -11,13 +11,22 @@ import { hashArbitrary, modelPartition, modelPreferenceList, modelPrimaries, rin
 
 test('preferenceList equals a brute-force ring walk, with and without dead nodes', () => {
   fc.assert(
-    fc.property(ringArbitrary, hashArbitrary, fc.integer({ min: 1, max: 6 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), ({ ring }, hash, n, aliveFlags) => {
-      const aliveById = new Map(ring.members.map((member, index) => [member.id, aliveFlags[index]!]));
-      const isAlive = (node: NodeId): boolean => aliveById.get(node)!;
-      assert.equal(partitionOf(ring, hash), modelPartition(ring.partitionCount, hash));
-      assert.deepEqual(preferenceList(ring, hash, { n, isAlive }), modelPreferenceList(ring, hash, n, isAlive));
-      assert.deepEqual(preferenceList(ring, hash, { n }), modelPreferenceList(ring, hash, n, () => true));
-    }),
+    fc.property(
+      ringArbitrary,
+      hashArbitrary,
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      ({ ring }, hash, n, aliveFlags) => {
+        const aliveById = new Map(ring.members.map((member, index) => [member.id, aliveFlags[index]!]));
+        const isAlive = (node: NodeId): boolean => aliveById.get(node)!;
+        assert.equal(partitionOf(ring, hash), modelPartition(ring.partitionCount, hash));
+        assert.deepEqual(preferenceList(ring, hash, { n, isAlive }), modelPreferenceList(ring, hash, n, isAlive));
+        assert.deepEqual(
+          preferenceList(ring, hash, { n }),
+          modelPreferenceList(ring, hash, n, () => true),
+        );
+      },
+    ),
     propertyOptions(),
   );
 });
@@ -38,7 +47,8 @@ test('the N entries are distinct nodes, in as many distinct zones as the ring al
     fc.property(ringArbitrary, hashArbitrary, fc.integer({ min: 1, max: 6 }), ({ ring }, hash, n) => {
       const entries = preferenceList(ring, hash, { n });
       const owning = new Set(ring.owners);
-      const zoneOf = (node: NodeId): string => ring.members.find((member) => member.id === node)!.zone ?? `node:${node}`;
+      const zoneOf = (node: NodeId): string =>
+        ring.members.find((member) => member.id === node)!.zone ?? `node:${node}`;
       const ownerZones = new Set(Array.from(owning, zoneOf));
       assert.equal(entries.length, Math.min(n, owning.size));
       assert.equal(new Set(entries.map((entry) => entry.node)).size, entries.length);
@@ -53,18 +63,29 @@ test('the N entries are distinct nodes, in as many distinct zones as the ring al
 
 test('with dead nodes, entries are distinct alive nodes and each fallback stands in for a distinct dead primary', () => {
   fc.assert(
-    fc.property(ringArbitrary, hashArbitrary, fc.integer({ min: 1, max: 6 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), ({ ring }, hash, n, aliveFlags) => {
-      const aliveById = new Map(ring.members.map((member, index) => [member.id, aliveFlags[index]!]));
-      const entries = preferenceList(ring, hash, { n, isAlive: (node) => aliveById.get(node)! });
-      const primaries = primaryNodes(ring, partitionOf(ring, hash), n);
-      const aliveOwners = new Set(ring.owners.filter((owner) => aliveById.get(owner)));
-      assert.equal(entries.length, Math.min(primaries.length, aliveOwners.size));
-      assert.equal(new Set(entries.map((entry) => entry.node)).size, entries.length);
-      assert.ok(entries.every((entry) => aliveById.get(entry.node)));
-      const fallbacks = entries.filter((entry) => entry.role === 'fallback');
-      assert.ok(fallbacks.every((entry) => !primaries.includes(entry.node) && entry.standsInFor !== undefined && !aliveById.get(entry.standsInFor)));
-      assert.equal(new Set(fallbacks.map((entry) => entry.standsInFor)).size, fallbacks.length);
-    }),
+    fc.property(
+      ringArbitrary,
+      hashArbitrary,
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+      ({ ring }, hash, n, aliveFlags) => {
+        const aliveById = new Map(ring.members.map((member, index) => [member.id, aliveFlags[index]!]));
+        const entries = preferenceList(ring, hash, { n, isAlive: (node) => aliveById.get(node)! });
+        const primaries = primaryNodes(ring, partitionOf(ring, hash), n);
+        const aliveOwners = new Set(ring.owners.filter((owner) => aliveById.get(owner)));
+        assert.equal(entries.length, Math.min(primaries.length, aliveOwners.size));
+        assert.equal(new Set(entries.map((entry) => entry.node)).size, entries.length);
+        assert.ok(entries.every((entry) => aliveById.get(entry.node)));
+        const fallbacks = entries.filter((entry) => entry.role === 'fallback');
+        assert.ok(
+          fallbacks.every(
+            (entry) =>
+              !primaries.includes(entry.node) && entry.standsInFor !== undefined && !aliveById.get(entry.standsInFor),
+          ),
+        );
+        assert.equal(new Set(fallbacks.map((entry) => entry.standsInFor)).size, fallbacks.length);
+      },
+    ),
     propertyOptions(),
   );
 });
@@ -72,12 +93,24 @@ test('with dead nodes, entries are distinct alive nodes and each fallback stands
 test('with more dead nodes than the stored fallbacks, the list still equals the brute-force walk', () => {
   // 18..30 nodes with most of them dead: lookups exhaust the 16 stored fallbacks and walk the ring.
   fc.assert(
-    fc.property(fc.integer({ min: 18, max: 30 }), fc.constantFrom(32, 64), hashArbitrary, fc.integer({ min: 1, max: 5 }), fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), (nodeCount, partitionCount, hash, n, aliveFlags) => {
-      const ring = createRing({ partitionCount, members: Array.from({ length: nodeCount }, (_, index) => ({ id: asNodeId(`node-${index}`) })) });
-      const aliveById = new Map(ring.members.map((member, index) => [member.id, aliveFlags[index]! && index % 4 === 0]));
-      const isAlive = (node: NodeId): boolean => aliveById.get(node)!;
-      assert.deepEqual(preferenceList(ring, hash, { n, isAlive }), modelPreferenceList(ring, hash, n, isAlive));
-    }),
+    fc.property(
+      fc.integer({ min: 18, max: 30 }),
+      fc.constantFrom(32, 64),
+      hashArbitrary,
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }),
+      (nodeCount, partitionCount, hash, n, aliveFlags) => {
+        const ring = createRing({
+          partitionCount,
+          members: Array.from({ length: nodeCount }, (_, index) => ({ id: asNodeId(`node-${index}`) })),
+        });
+        const aliveById = new Map(
+          ring.members.map((member, index) => [member.id, aliveFlags[index]! && index % 4 === 0]),
+        );
+        const isAlive = (node: NodeId): boolean => aliveById.get(node)!;
+        assert.deepEqual(preferenceList(ring, hash, { n, isAlive }), modelPreferenceList(ring, hash, n, isAlive));
+      },
+    ),
     propertyOptions(),
   );
 });

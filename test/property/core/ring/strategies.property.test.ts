@@ -30,12 +30,26 @@ interface StrategyCase {
 }
 
 const strategyCase: fc.Arbitrary<StrategyCase> = fc
-  .tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 8 }), partitionCountArbitrary, fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }))
+  .tuple(
+    fc.integer({ min: 1, max: 6 }),
+    fc.integer({ min: 1, max: 8 }),
+    partitionCountArbitrary,
+    fc.integer({ min: 1, max: 4 }),
+    fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+  )
   .map(([nodeCount, tokensPerNode, partitionCount, n, seed]) => {
     const nodes = Array.from({ length: nodeCount }, (_, index) => asNodeId(`n${index + 1}`));
-    const tokens = randomTokens(nodes, nodes.map(() => tokensPerNode), new Prng(seed));
+    const tokens = randomTokens(
+      nodes,
+      nodes.map(() => tokensPerNode),
+      new Prng(seed),
+    );
     const ring = createRing({ partitionCount, members: nodes.map((id) => ({ id })) });
-    const placements = [placeByTokens(tokens, n), placeByTokensAndPartitions(tokens, partitionCount, n), placeByRing(ring, n)];
+    const placements = [
+      placeByTokens(tokens, n),
+      placeByTokensAndPartitions(tokens, partitionCount, n),
+      placeByRing(ring, n),
+    ];
     return { nodes, tokens, partitionCount, n, placements };
   });
 
@@ -55,7 +69,10 @@ test('every strategy covers the whole ring exactly once, and shares sum to 1 (ow
         const replicated = [...shares.replicated.values()].reduce((sum, share) => sum + share, 0);
         const owning = new Set(placement.ranges.map((range) => range.owners[0]));
         assert.ok(Math.abs(owned - 1) < 1e-9, `strategy ${placement.strategy}: owned shares sum to ${owned}`);
-        assert.ok(Math.abs(replicated - Math.min(n, placement.strategy === 3 ? owning.size : nodes.length)) < 1e-9, `strategy ${placement.strategy}: replica shares sum to ${replicated}`);
+        assert.ok(
+          Math.abs(replicated - Math.min(n, placement.strategy === 3 ? owning.size : nodes.length)) < 1e-9,
+          `strategy ${placement.strategy}: replica shares sum to ${replicated}`,
+        );
       }
     }),
     propertyOptions(),
@@ -69,14 +86,21 @@ function firstTokenAfter(tokens: readonly Token[], position: number): NodeId {
 }
 
 test('a key lands where its strategy says: first token after it (1), first token after its partition (2), the partition owner (3)', () => {
-  const positionArbitrary = fc.oneof(fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((value) => value * 2 ** 21), fc.integer({ min: 0, max: ringSize - 1 }), fc.constantFrom(0, ringSize - 1));
+  const positionArbitrary = fc.oneof(
+    fc.integer({ min: 0, max: 2 ** 31 - 1 }).map((value) => value * 2 ** 21),
+    fc.integer({ min: 0, max: ringSize - 1 }),
+    fc.constantFrom(0, ringSize - 1),
+  );
   fc.assert(
     fc.property(strategyCase, positionArbitrary, ({ tokens, partitionCount, placements }, position) => {
       const [byTokens, byTokensAndPartitions, byRing] = placements as [Placement, Placement, Placement];
       assert.equal(byTokens.ranges[rangeAt(byTokens, position)]!.owners[0], firstTokenAfter(tokens, position));
       const partitionSize = ringSize / partitionCount;
       const partitionEnd = (Math.floor(position / partitionSize) + 1) * partitionSize;
-      assert.equal(byTokensAndPartitions.ranges[rangeAt(byTokensAndPartitions, position)]!.owners[0], firstTokenAfter(tokens, partitionEnd - 1));
+      assert.equal(
+        byTokensAndPartitions.ranges[rangeAt(byTokensAndPartitions, position)]!.owners[0],
+        firstTokenAfter(tokens, partitionEnd - 1),
+      );
       const range = byRing.ranges[rangeAt(byRing, position)]!;
       assert.ok(range.start <= position && position < range.start + range.size);
     }),

@@ -7,7 +7,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
-import { canonicalSiblings, decodeContext, dotCounterMax, decodeRecord, encodeContext, encodeRecord, type Sibling, type StoredValue, type VersionVector, type VersionedRecord } from '../../../../src/core/versioning/index.ts';
+import {
+  canonicalSiblings,
+  decodeContext,
+  dotCounterMax,
+  decodeRecord,
+  encodeContext,
+  encodeRecord,
+  type Sibling,
+  type StoredValue,
+  type VersionVector,
+  type VersionedRecord,
+} from '../../../../src/core/versioning/index.ts';
 import { ByteReader, utf8ByteLength, writeUtf8 } from '../../../../src/core/versioning/wire.ts';
 
 const encoder = new TextEncoder();
@@ -16,7 +27,10 @@ const encoder = new TextEncoder();
 const wellFormed = (text: string): boolean => new TextDecoder().decode(encoder.encode(text)) === text;
 
 function survivesUtf8(record: { context: VersionVector; siblings?: readonly Sibling[] }): boolean {
-  return [...record.context.keys()].every(wellFormed) && (record.siblings ?? []).every((sibling) => wellFormed(sibling.stored.contentType));
+  return (
+    [...record.context.keys()].every(wellFormed) &&
+    (record.siblings ?? []).every((sibling) => wellFormed(sibling.stored.contentType))
+  );
 }
 
 function pushVarint(out: number[], value: number): void {
@@ -75,19 +89,30 @@ const anyUtf16 = (maxLength: number): fc.Arbitrary<string> =>
   fc.oneof(
     fc.string({ maxLength }),
     fc.string({ unit: 'binary', maxLength }),
-    fc.array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength }).map((units) => String.fromCharCode(...units)),
+    fc
+      .array(fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })), { maxLength })
+      .map((units) => String.fromCharCode(...units)),
   );
 
 const actorName = anyUtf16(24).filter((name) => name.length > 0 && encoder.encode(name).length <= 255);
 
 /** Up to 40 entries (past the encoder's insertion-sort bound of 16), inserted in any order. */
 const anyContext: fc.Arbitrary<Map<string, number>> = fc
-  .uniqueArray(fc.tuple(actorName, fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: dotCounterMax }))), { selector: (entry) => entry[0], maxLength: 40 })
+  .uniqueArray(
+    fc.tuple(actorName, fc.oneof(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: dotCounterMax }))),
+    { selector: (entry) => entry[0], maxLength: 40 },
+  )
   .chain((entries) => fc.shuffledSubarray(entries, { minLength: entries.length, maxLength: entries.length }))
   .map((entries) => new Map(entries));
 
 const anyStored: fc.Arbitrary<StoredValue> = fc
-  .record({ value: fc.uint8Array({ maxLength: 300 }), contentType: anyUtf16(30), lastModifiedMs: fc.integer({ min: 0, max: 2_000_000_000_000 }), deleted: fc.boolean(), drift: fc.integer({ min: -5000, max: 20_000_000 }) })
+  .record({
+    value: fc.uint8Array({ maxLength: 300 }),
+    contentType: anyUtf16(30),
+    lastModifiedMs: fc.integer({ min: 0, max: 2_000_000_000_000 }),
+    deleted: fc.boolean(),
+    drift: fc.integer({ min: -5000, max: 20_000_000 }),
+  })
   .map(({ value, contentType, lastModifiedMs, deleted, drift }) => ({
     value: deleted ? new Uint8Array(0) : value,
     contentType,
@@ -99,10 +124,12 @@ const anyStored: fc.Arbitrary<StoredValue> = fc
 const anyLongRecord: fc.Arbitrary<VersionedRecord> = anyContext.chain((context) => {
   const actors = [...context.keys()];
   if (actors.length === 0) return fc.constant<VersionedRecord>({ context, siblings: [] });
-  const sibling = fc.tuple(fc.constantFrom(...actors), fc.double({ min: 0, max: 1, noNaN: true }), anyStored).map(([actor, fraction, stored]): Sibling => ({
-    dot: { actor, counter: Math.max(1, Math.ceil(fraction * (context.get(actor) as number))) },
-    stored,
-  }));
+  const sibling = fc
+    .tuple(fc.constantFrom(...actors), fc.double({ min: 0, max: 1, noNaN: true }), anyStored)
+    .map(([actor, fraction, stored]): Sibling => ({
+      dot: { actor, counter: Math.max(1, Math.ceil(fraction * (context.get(actor) as number))) },
+      stored,
+    }));
   // Siblings in any order: the encoder puts them in canonical order itself.
   return fc.array(sibling, { maxLength: 4 }).map((siblings) => ({ context, siblings }));
 });
@@ -112,7 +139,12 @@ test('encodeRecord writes exactly the bytes of the reference layout, for long co
     fc.property(anyLongRecord, (record) => {
       const encoded = encodeRecord(record);
       assert.deepEqual(encoded, referenceRecord(record));
-      if (survivesUtf8(record)) assert.deepEqual(encodeRecord(decodeRecord(encoded)), encoded, 'whatever it writes decodes and re-encodes to the same bytes');
+      if (survivesUtf8(record))
+        assert.deepEqual(
+          encodeRecord(decodeRecord(encoded)),
+          encoded,
+          'whatever it writes decodes and re-encodes to the same bytes',
+        );
     }),
     propertyOptions(),
   );
@@ -137,20 +169,30 @@ test('utf8ByteLength and writeUtf8 agree with TextEncoder on any UTF-16, lone su
       const buffer = new Uint8Array(offset + expected.length + 4).fill(0xaa);
       assert.equal(writeUtf8(buffer, offset, text), offset + expected.length);
       assert.deepEqual(buffer.subarray(offset, offset + expected.length), expected);
-      assert.ok(buffer.subarray(0, offset).every((byte) => byte === 0xaa) && buffer.subarray(offset + expected.length).every((byte) => byte === 0xaa), 'nothing written outside');
+      assert.ok(
+        buffer.subarray(0, offset).every((byte) => byte === 0xaa) &&
+          buffer.subarray(offset + expected.length).every((byte) => byte === 0xaa),
+        'nothing written outside',
+      );
     }),
     propertyOptions(),
   );
 });
 
 test('ByteReader.string returns the right text whatever it decoded before (short strings are reused across calls)', () => {
-  const pool = fc.array(fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 70 }), fc.string({ maxLength: 20 })), { minLength: 1, maxLength: 30 });
+  const pool = fc.array(fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 70 }), fc.string({ maxLength: 20 })), {
+    minLength: 1,
+    maxLength: 30,
+  });
   fc.assert(
     fc.property(pool, fc.array(fc.nat(), { maxLength: 200 }), (texts, picks) => {
       for (const pick of picks) {
         const text = texts[pick % texts.length] as string;
         const bytes = encoder.encode(text);
-        const framed = Uint8Array.from([...(bytes.length < 128 ? [bytes.length] : [(bytes.length & 127) | 128, bytes.length >> 7]), ...bytes]);
+        const framed = Uint8Array.from([
+          ...(bytes.length < 128 ? [bytes.length] : [(bytes.length & 127) | 128, bytes.length >> 7]),
+          ...bytes,
+        ]);
         const reader = new ByteReader(framed, 'EVERWRITE_BAD_RECORD', 'test');
         assert.equal(reader.string(1024), text);
         reader.end();

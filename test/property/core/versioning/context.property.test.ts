@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import { base64UrlEncode, decodeContext, encodeContext, type VersionVector } from '../../../../src/core/versioning/index.ts';
+import {
+  base64UrlEncode,
+  decodeContext,
+  encodeContext,
+  type VersionVector,
+} from '../../../../src/core/versioning/index.ts';
 import { anyVersionVector } from './arbitraries.ts';
 
 const limits = { entriesMax: 8, tokenBytesMax: 512 };
@@ -42,13 +47,25 @@ test('every version vector round-trips through a context token', () => {
 });
 
 test('fuzz: arbitrary strings decode or fail with EVERWRITE_BAD_CONTEXT only', () => {
-  const base64UrlText = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/'), maxLength: 120 });
-  fc.assert(fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), base64UrlText), decodesOrRejects), propertyOptions(3000));
+  const base64UrlText = fc.string({
+    unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/'),
+    maxLength: 120,
+  });
+  fc.assert(
+    fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 200 }), base64UrlText), decodesOrRejects),
+    propertyOptions(3000),
+  );
 });
 
 test('fuzz: arbitrary bytes decode or fail with EVERWRITE_BAD_CONTEXT only', () => {
-  const bytes = fc.oneof(fc.uint8Array({ maxLength: 120 }), fc.uint8Array({ maxLength: 40 }).map((tail) => Uint8Array.of(1, ...tail)));
-  fc.assert(fc.property(bytes, (raw) => decodesOrRejects(base64UrlEncode(raw))), propertyOptions(3000));
+  const bytes = fc.oneof(
+    fc.uint8Array({ maxLength: 120 }),
+    fc.uint8Array({ maxLength: 40 }).map((tail) => Uint8Array.of(1, ...tail)),
+  );
+  fc.assert(
+    fc.property(bytes, (raw) => decodesOrRejects(base64UrlEncode(raw))),
+    propertyOptions(3000),
+  );
 });
 
 test('fuzz: mutated valid tokens decode or fail with EVERWRITE_BAD_CONTEXT only', () => {

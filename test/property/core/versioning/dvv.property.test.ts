@@ -21,8 +21,10 @@ import {
 import { actorPool, poolRecord } from './arbitraries.ts';
 
 function assertValid(record: VersionedRecord): void {
-  for (const sibling of record.siblings) assert.ok(covers(record.context, sibling.dot), 'sibling dot covered by the context');
-  for (let i = 1; i < record.siblings.length; i++) assert.ok(compareDots(record.siblings[i - 1]!.dot, record.siblings[i]!.dot) < 0, 'canonical order');
+  for (const sibling of record.siblings)
+    assert.ok(covers(record.context, sibling.dot), 'sibling dot covered by the context');
+  for (let i = 1; i < record.siblings.length; i++)
+    assert.ok(compareDots(record.siblings[i - 1]!.dot, record.siblings[i]!.dot) < 0, 'canonical order');
 }
 
 function copy(record: VersionedRecord): VersionedRecord {
@@ -58,13 +60,24 @@ test('descends(a, b) holds exactly when sync(a, b) equals a', () => {
 test('update keeps exactly the siblings the client did not see, plus the new one, and descends the old record', () => {
   fc.assert(
     fc.property(poolRecord, poolRecord, fc.constantFrom(...actorPool), (record, read, actor) => {
-      const stored = { value: new Uint8Array([1]), contentType: 'x', lastModifiedMs: 1, deleted: false, timestamp: 1024 };
+      const stored = {
+        value: new Uint8Array([1]),
+        contentType: 'x',
+        lastModifiedMs: 1,
+        deleted: false,
+        timestamp: 1024,
+      };
       const updated = update(record, read.context, actor, stored);
       assertValid(updated);
       const newDot = { actor, counter: updated.context.get(actor)! };
       assert.equal(newDot.counter, Math.max(record.context.get(actor) ?? 0, read.context.get(actor) ?? 0) + 1);
-      const expected = record.siblings.filter((sibling) => !covers(read.context, sibling.dot)).map((sibling) => sibling.dot);
-      assert.deepEqual(updated.siblings.map((sibling) => sibling.dot), [...expected, newDot].sort(compareDots));
+      const expected = record.siblings
+        .filter((sibling) => !covers(read.context, sibling.dot))
+        .map((sibling) => sibling.dot);
+      assert.deepEqual(
+        updated.siblings.map((sibling) => sibling.dot),
+        [...expected, newDot].sort(compareDots),
+      );
       // The coordinator's new record reflects everything the replica held before.
       assert.ok(descends(updated, record));
     }),
@@ -74,27 +87,50 @@ test('update keeps exactly the siblings the client did not see, plus the new one
 
 test('update stamps the new version after every sibling its replica held, and keeps a timestamp already past them', () => {
   fc.assert(
-    fc.property(poolRecord, poolRecord, fc.constantFrom(...actorPool), fc.integer({ min: 0, max: 100 * 1024 }), (record, read, actor, proposed) => {
-      const stored = { value: new Uint8Array([1]), contentType: 'x', lastModifiedMs: 1, deleted: false, timestamp: proposed };
-      const updated = update(record, read.context, actor, stored);
-      const minted = updated.siblings.find((sibling) => sibling.dot.actor === actor && sibling.dot.counter === updated.context.get(actor))!;
-      const latestHeld = Math.max(-1, ...record.siblings.map((sibling) => sibling.stored.timestamp));
-      assert.equal(minted.stored.timestamp, Math.max(proposed, latestHeld + 1));
-      for (const sibling of updated.siblings) if (sibling !== minted) assert.ok(compareWriteOrder(minted, sibling) > 0, 'the new version is the last writer');
-    }),
+    fc.property(
+      poolRecord,
+      poolRecord,
+      fc.constantFrom(...actorPool),
+      fc.integer({ min: 0, max: 100 * 1024 }),
+      (record, read, actor, proposed) => {
+        const stored = {
+          value: new Uint8Array([1]),
+          contentType: 'x',
+          lastModifiedMs: 1,
+          deleted: false,
+          timestamp: proposed,
+        };
+        const updated = update(record, read.context, actor, stored);
+        const minted = updated.siblings.find(
+          (sibling) => sibling.dot.actor === actor && sibling.dot.counter === updated.context.get(actor),
+        )!;
+        const latestHeld = Math.max(-1, ...record.siblings.map((sibling) => sibling.stored.timestamp));
+        assert.equal(minted.stored.timestamp, Math.max(proposed, latestHeld + 1));
+        for (const sibling of updated.siblings)
+          if (sibling !== minted)
+            assert.ok(compareWriteOrder(minted, sibling) > 0, 'the new version is the last writer');
+      },
+    ),
     propertyOptions(),
   );
 });
 
 test('last-writer-wins keeps the greatest (timestamp, actor, counter) whatever the sibling order (against a sort)', () => {
-  const naiveKey = (sibling: Sibling): [number, string, number] => [sibling.stored.timestamp, sibling.dot.actor, sibling.dot.counter];
+  const naiveKey = (sibling: Sibling): [number, string, number] => [
+    sibling.stored.timestamp,
+    sibling.dot.actor,
+    sibling.dot.counter,
+  ];
   const naiveLater = (a: Sibling, b: Sibling): boolean => {
     const [x, y] = [naiveKey(a), naiveKey(b)];
     return x[0] !== y[0] ? x[0] > y[0] : x[1] !== y[1] ? x[1] > y[1] : x[2] > y[2];
   };
   fc.assert(
     fc.property(poolRecord, fc.nat(), (record, rotation) => {
-      const expected = record.siblings.reduce<Sibling | undefined>((best, sibling) => (best === undefined || naiveLater(sibling, best) ? sibling : best), undefined);
+      const expected = record.siblings.reduce<Sibling | undefined>(
+        (best, sibling) => (best === undefined || naiveLater(sibling, best) ? sibling : best),
+        undefined,
+      );
       const rotated = record.siblings.map((_, index) => record.siblings[(index + rotation) % record.siblings.length]!);
       assert.equal(lastWriter(rotated), expected);
       assert.equal(lastWriter([...rotated].reverse()), expected);
@@ -102,7 +138,8 @@ test('last-writer-wins keeps the greatest (timestamp, actor, counter) whatever t
       assert.deepEqual(resolved.siblings, expected === undefined ? [] : [expected]);
       assert.equal(resolved.context, record.context);
       for (const a of record.siblings) {
-        for (const b of record.siblings) assert.equal(Math.sign(compareWriteOrder(a, b)), a === b ? 0 : naiveLater(a, b) ? 1 : -1);
+        for (const b of record.siblings)
+          assert.equal(Math.sign(compareWriteOrder(a, b)), a === b ? 0 : naiveLater(a, b) ? 1 : -1);
       }
     }),
     propertyOptions(),

@@ -7,7 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
-import { actorOf, contextAfterUpdate, covers, emptyRecord, sync, update, type Dot, type VersionVector, type VersionedRecord } from '../../../../src/core/versioning/index.ts';
+import {
+  actorOf,
+  contextAfterUpdate,
+  covers,
+  emptyRecord,
+  sync,
+  update,
+  type Dot,
+  type VersionVector,
+  type VersionedRecord,
+} from '../../../../src/core/versioning/index.ts';
 
 const replicaCount = 3;
 const clientCount = 3;
@@ -22,8 +32,19 @@ const replicaIndex = fc.nat(replicaCount - 1);
 const clientIndex = fc.nat(clientCount - 1);
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('read' as const), client: clientIndex, replica: replicaIndex }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('put' as const), client: clientIndex, replica: replicaIndex, deleted: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('read' as const), client: clientIndex, replica: replicaIndex }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      client: clientIndex,
+      replica: replicaIndex,
+      deleted: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('sync' as const), from: replicaIndex, to: replicaIndex }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('wipe' as const), replica: replicaIndex }) },
 );
@@ -34,7 +55,10 @@ class World {
   readonly epochs: number[] = Array.from({ length: replicaCount }, () => 1);
   /** Model: the writes each replica has incorporated (its causal history). */
   readonly known: Array<Set<number>> = Array.from({ length: replicaCount }, () => new Set());
-  readonly clients: Array<{ context: VersionVector; seen: Set<number> }> = Array.from({ length: clientCount }, () => ({ context: new Map(), seen: new Set() }));
+  readonly clients: Array<{ context: VersionVector; seen: Set<number> }> = Array.from({ length: clientCount }, () => ({
+    context: new Map(),
+    seen: new Set(),
+  }));
   /** Model: for each write id, every write id in its causal past (itself included). */
   readonly seenBy: Array<Set<number>> = [];
   readonly dots: Dot[] = [];
@@ -55,7 +79,13 @@ class World {
     const id = this.seenBy.length;
     const actor = actorOf(`r${replica}`, this.epochs[replica]!);
     const writer = this.clients[client]!;
-    const stored = { value: deleted ? new Uint8Array(0) : Uint8Array.of(id & 255), contentType: `w${id}`, lastModifiedMs: id, deleted, timestamp: id * 1024 };
+    const stored = {
+      value: deleted ? new Uint8Array(0) : Uint8Array.of(id & 255),
+      contentType: `w${id}`,
+      lastModifiedMs: id,
+      deleted,
+      timestamp: id * 1024,
+    };
     const record = update(this.records[replica]!, writer.context, actor, stored);
     this.records[replica] = record;
     const seen = new Set(writer.seen).add(id);
@@ -83,15 +113,23 @@ class World {
     const known = this.known[replica]!;
     const returned = new Set(record.siblings.map((sibling) => Number(sibling.stored.contentType.slice(1))));
     const superseded = new Set<number>();
-    for (const later of known) for (const earlier of this.seenBy[later]!) if (earlier !== later) superseded.add(earlier);
+    for (const later of known)
+      for (const earlier of this.seenBy[later]!) if (earlier !== later) superseded.add(earlier);
     for (const id of known) {
-      if (!superseded.has(id)) assert.ok(returned.has(id), `replica ${replica} MUST return write ${id}: nothing it holds has seen it`);
+      if (!superseded.has(id))
+        assert.ok(returned.has(id), `replica ${replica} MUST return write ${id}: nothing it holds has seen it`);
     }
     for (const id of returned) {
       assert.ok(known.has(id), `replica ${replica} returned write ${id} it never received`);
       assert.ok(!superseded.has(id), `replica ${replica} MUST NOT return write ${id}: a write it holds has seen it`);
     }
-    this.dots.forEach((dot, id) => assert.equal(covers(record.context, dot), known.has(id), `replica ${replica}'s context covers write ${id} exactly when it has incorporated it`));
+    this.dots.forEach((dot, id) =>
+      assert.equal(
+        covers(record.context, dot),
+        known.has(id),
+        `replica ${replica}'s context covers write ${id} exactly when it has incorporated it`,
+      ),
+    );
   }
 }
 
@@ -102,7 +140,8 @@ test('reads return every write not superseded at the replica and none that is (m
       for (const step of steps) world.apply(step);
       for (let replica = 0; replica < replicaCount; replica++) world.check(replica);
       // Full anti-entropy (each replica syncs from every other, twice round) converges all replicas.
-      for (let round = 0; round < 2; round++) for (let to = 0; to < replicaCount; to++) for (let from = 0; from < replicaCount; from++) world.sync(from, to);
+      for (let round = 0; round < 2; round++)
+        for (let to = 0; to < replicaCount; to++) for (let from = 0; from < replicaCount; from++) world.sync(from, to);
       for (let replica = 0; replica < replicaCount; replica++) world.check(replica);
       assert.deepEqual(world.records[1], world.records[0]);
       assert.deepEqual(world.records[2], world.records[0]);

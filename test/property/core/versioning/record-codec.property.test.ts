@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import { covers, decodeRecord, encodeRecord, recordLayoutVersion, recordsEqual, type VersionedRecord } from '../../../../src/core/versioning/index.ts';
+import {
+  covers,
+  decodeRecord,
+  encodeRecord,
+  recordLayoutVersion,
+  recordsEqual,
+  type VersionedRecord,
+} from '../../../../src/core/versioning/index.ts';
 import { anyRecord } from './arbitraries.ts';
 
 test('every valid record round-trips through the record codec', () => {
@@ -40,7 +47,11 @@ function decodesCanonicallyOrRejects(bytes: Uint8Array): void {
   assert.equal(bytes[0], 1, 'only the legacy layout decodes besides the current one');
   for (const sibling of record.siblings) assert.equal(sibling.stored.timestamp, sibling.stored.lastModifiedMs * 1024);
   assert.equal(encoded[0], recordLayoutVersion);
-  assert.deepEqual(decodeRecord(encoded), record, 'a legacy record re-encodes to the same record in the current layout');
+  assert.deepEqual(
+    decodeRecord(encoded),
+    record,
+    'a legacy record re-encodes to the same record in the current layout',
+  );
 }
 
 test('fuzz: bit flips, truncations and insertions fail with EVERWRITE_BAD_RECORD or decode canonically', () => {

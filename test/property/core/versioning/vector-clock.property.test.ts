@@ -5,13 +5,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
-import { clockFromEntries, compareClocks, counterOf, mergeClocks, truncateClock, type ClockOrder, type VectorClock } from '../../../../src/core/versioning/vector-clock.ts';
+import {
+  clockFromEntries,
+  compareClocks,
+  counterOf,
+  mergeClocks,
+  truncateClock,
+  type ClockOrder,
+  type VectorClock,
+} from '../../../../src/core/versioning/vector-clock.ts';
 
 const nodes = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
 
 const clock: fc.Arbitrary<VectorClock> = fc
-  .array(fc.tuple(fc.constantFrom(...nodes), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 100 })), { maxLength: 6 })
-  .map((entries) => clockFromEntries(entries.map(([node, counter, timestampMs]) => ({ node, counter: counter, timestampMs }))));
+  .array(fc.tuple(fc.constantFrom(...nodes), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 100 })), {
+    maxLength: 6,
+  })
+  .map((entries) =>
+    clockFromEntries(entries.map(([node, counter, timestampMs]) => ({ node, counter: counter, timestampMs }))),
+  );
 
 function naiveCompare(a: VectorClock, b: VectorClock): ClockOrder {
   let aBigger = false;
@@ -55,7 +67,10 @@ test('truncateClock keeps the newest entries, in node order', () => {
       assert.equal(truncated.length, Math.min(a.length, entriesMax));
       const dropped = a.filter((entry) => !truncated.includes(entry));
       for (const gone of dropped) for (const kept of truncated) assert.ok(gone.timestampMs <= kept.timestampMs);
-      assert.deepEqual(truncated, [...truncated].sort((x, y) => (x.node < y.node ? -1 : 1)));
+      assert.deepEqual(
+        truncated,
+        [...truncated].sort((x, y) => (x.node < y.node ? -1 : 1)),
+      );
     }),
     propertyOptions(),
   );

@@ -20,22 +20,36 @@ export interface Harness {
 }
 
 export function capturingLogger(logs: Array<Record<string, unknown>>): Logger {
-  return pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  return pino(
+    { level: 'info' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
 }
 
-type HarnessOptions = Partial<Omit<HttpServerOptions, 'service' | 'host' | 'port' | 'logger'>> & { readonly fake?: FakeKvServiceOptions };
+type HarnessOptions = Partial<Omit<HttpServerOptions, 'service' | 'host' | 'port' | 'logger'>> & {
+  readonly fake?: FakeKvServiceOptions;
+};
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { fake: fakeOptions, ...serverOptions } = options;
   const fake = new FakeKvService(fakeOptions ?? { nowMs: () => Date.UTC(2025, 0, 2, 3, 4, 5, 678) });
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startHttpServer({ ...serverOptions, service: fake, host: '127.0.0.1', port: 0, logger: capturingLogger(logs) });
+  const server = await startHttpServer({
+    ...serverOptions,
+    service: fake,
+    host: '127.0.0.1',
+    port: 0,
+    logger: capturingLogger(logs),
+  });
   const base = `http://127.0.0.1:${server.address.port}`;
   return { fake, server, base, port: server.address.port, logs, close: () => server.close() };
 }
 
 /** Runs `body` against a fresh server over the fake service; closes the server whatever the outcome. */
-export async function withHarness(body: (harness: Harness) => Promise<void>, options: HarnessOptions = {}): Promise<void> {
+export async function withHarness(
+  body: (harness: Harness) => Promise<void>,
+  options: HarnessOptions = {},
+): Promise<void> {
   const harness = await startHarness(options);
   try {
     await body(harness);
@@ -77,7 +91,8 @@ export function rawExchange(
     });
     socket.on('connect', () => {
       const writeNext = (): void => {
-        if (partsWritten >= parts.length || socket.destroyed || (stopWhen !== undefined && stopWhen.test(received))) return;
+        if (partsWritten >= parts.length || socket.destroyed || (stopWhen !== undefined && stopWhen.test(received)))
+          return;
         socket.write(parts[partsWritten] as string);
         partsWritten += 1;
         setTimeout(writeNext, pauseMs);

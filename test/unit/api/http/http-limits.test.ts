@@ -54,66 +54,74 @@ async function closedWithin(client: RawClient, deadlineMs: number): Promise<bool
   return Promise.race([client.closed.then(() => true), sleep(deadlineMs, false)]);
 }
 
-test('one address past connectionsPerAddressMax is answered 429 and closed; another address gets in', bounded, async () => {
-  const harness = await startHarness({ connectionsMax: 10, connectionsPerAddressMax: 2 });
-  const clients: RawClient[] = [];
-  try {
-    for (let index = 0; index < 2; index += 1) clients.push(await rawClient(harness.port, '127.0.0.1'));
-    for (const client of clients) assert.match(await exchange(client), /^HTTP\/1.1 200/);
-    const third = await rawClient(harness.port, '127.0.0.1');
-    clients.push(third);
-    assert.ok(await closedWithin(third, 2000), 'the third connection of one address is closed at once');
-    assert.match(third.received(), /^HTTP\/1.1 429 [^]*EVERWRITE_RATE_LIMITED/);
-    const other = await rawClient(harness.port, '127.0.0.2');
-    clients.push(other);
-    assert.match(await exchange(other), /^HTTP\/1.1 200/);
-    for (const client of clients.slice(0, 2)) assert.match(await exchange(client), /^HTTP\/1.1 200/);
-  } finally {
-    for (const client of clients) client.socket.destroy();
-    await harness.close();
-  }
-});
+test(
+  'one address past connectionsPerAddressMax is answered 429 and closed; another address gets in',
+  bounded,
+  async () => {
+    const harness = await startHarness({ connectionsMax: 10, connectionsPerAddressMax: 2 });
+    const clients: RawClient[] = [];
+    try {
+      for (let index = 0; index < 2; index += 1) clients.push(await rawClient(harness.port, '127.0.0.1'));
+      for (const client of clients) assert.match(await exchange(client), /^HTTP\/1.1 200/);
+      const third = await rawClient(harness.port, '127.0.0.1');
+      clients.push(third);
+      assert.ok(await closedWithin(third, 2000), 'the third connection of one address is closed at once');
+      assert.match(third.received(), /^HTTP\/1.1 429 [^]*EVERWRITE_RATE_LIMITED/);
+      const other = await rawClient(harness.port, '127.0.0.2');
+      clients.push(other);
+      assert.match(await exchange(other), /^HTTP\/1.1 200/);
+      for (const client of clients.slice(0, 2)) assert.match(await exchange(client), /^HTTP\/1.1 200/);
+    } finally {
+      for (const client of clients) client.socket.destroy();
+      await harness.close();
+    }
+  },
+);
 
-test('a full server closes its longest-idle connection for a newcomer, never a busy one; all busy is 503', bounded, async () => {
-  const harness = await startHarness({ connectionsMax: 2, connectionsPerAddressMax: 2 });
-  const clients: RawClient[] = [];
-  try {
-    const busy = await rawClient(harness.port, '127.0.0.2');
-    const idle = await rawClient(harness.port, '127.0.0.3');
-    clients.push(busy, idle);
-    assert.match(await exchange(idle), /^HTTP\/1.1 200/);
-    const release = harness.fake.holdNext('get');
-    busy.socket.write('GET /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\n\r\n');
-    const deadline = Date.now() + 5000;
-    while (!harness.fake.calls.some((call) => call.operation === 'get')) {
-      assert.ok(Date.now() < deadline, 'the held GET did not arrive');
-      await sleep(5);
+test(
+  'a full server closes its longest-idle connection for a newcomer, never a busy one; all busy is 503',
+  bounded,
+  async () => {
+    const harness = await startHarness({ connectionsMax: 2, connectionsPerAddressMax: 2 });
+    const clients: RawClient[] = [];
+    try {
+      const busy = await rawClient(harness.port, '127.0.0.2');
+      const idle = await rawClient(harness.port, '127.0.0.3');
+      clients.push(busy, idle);
+      assert.match(await exchange(idle), /^HTTP\/1.1 200/);
+      const release = harness.fake.holdNext('get');
+      busy.socket.write('GET /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\n\r\n');
+      const deadline = Date.now() + 5000;
+      while (!harness.fake.calls.some((call) => call.operation === 'get')) {
+        assert.ok(Date.now() < deadline, 'the held GET did not arrive');
+        await sleep(5);
+      }
+      const newcomer = await rawClient(harness.port, '127.0.0.4');
+      clients.push(newcomer);
+      assert.match(await exchange(newcomer), /^HTTP\/1.1 200/);
+      assert.ok(await closedWithin(idle, 2000), 'the idle connection made room');
+      // Now one busy, one idle (the newcomer): the next newcomer evicts the newcomer, not the busy one.
+      const hold2 = harness.fake.holdNext('put');
+      newcomer.socket.write('PUT /buckets/b/keys/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv');
+      while (!harness.fake.calls.some((call) => call.operation === 'put')) {
+        assert.ok(Date.now() < deadline, 'the held PUT did not arrive');
+        await sleep(5);
+      }
+      const refused = await rawClient(harness.port, '127.0.0.5');
+      clients.push(refused);
+      assert.ok(await closedWithin(refused, 2000), 'with every connection busy the newcomer is closed');
+      assert.match(refused.received(), /^HTTP\/1.1 503 [^]*EVERWRITE_UNAVAILABLE/);
+      release();
+      hold2();
+      await sleep(50);
+      assert.match(busy.received(), /^HTTP\/1.1 404/);
+      assert.match(newcomer.received(), /HTTP\/1.1 204/);
+    } finally {
+      for (const client of clients) client.socket.destroy();
+      await harness.close();
     }
-    const newcomer = await rawClient(harness.port, '127.0.0.4');
-    clients.push(newcomer);
-    assert.match(await exchange(newcomer), /^HTTP\/1.1 200/);
-    assert.ok(await closedWithin(idle, 2000), 'the idle connection made room');
-    // Now one busy, one idle (the newcomer): the next newcomer evicts the newcomer, not the busy one.
-    const hold2 = harness.fake.holdNext('put');
-    newcomer.socket.write('PUT /buckets/b/keys/k2 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv');
-    while (!harness.fake.calls.some((call) => call.operation === 'put')) {
-      assert.ok(Date.now() < deadline, 'the held PUT did not arrive');
-      await sleep(5);
-    }
-    const refused = await rawClient(harness.port, '127.0.0.5');
-    clients.push(refused);
-    assert.ok(await closedWithin(refused, 2000), 'with every connection busy the newcomer is closed');
-    assert.match(refused.received(), /^HTTP\/1.1 503 [^]*EVERWRITE_UNAVAILABLE/);
-    release();
-    hold2();
-    await sleep(50);
-    assert.match(busy.received(), /^HTTP\/1.1 404/);
-    assert.match(newcomer.received(), /HTTP\/1.1 204/);
-  } finally {
-    for (const client of clients) client.socket.destroy();
-    await harness.close();
-  }
-});
+  },
+);
 
 test('slowloris and silent connections are answered 408 and closed within headersTimeoutMs', bounded, async () => {
   const harness = await startHarness({ headersTimeoutMs: 300, timeoutCheckIntervalMs: 50 });
@@ -127,9 +135,15 @@ test('slowloris and silent connections are answered 408 and closed within header
     const trickle = setInterval(() => slow.socket.write('X-Slow: 1\r\n'), 40);
     const [silentClosed, slowClosed] = await Promise.all([silent.closed, slow.closed]);
     clearInterval(trickle);
-    for (const [name, client, closedMs] of [['silent', silent, silentClosed], ['slowloris', slow, slowClosed]] as const) {
+    for (const [name, client, closedMs] of [
+      ['silent', silent, silentClosed],
+      ['slowloris', slow, slowClosed],
+    ] as const) {
       const afterMs = closedMs - started;
-      assert.ok(afterMs >= 250 && afterMs < 1500, `${name} closed after ${afterMs.toFixed(0)} ms (header timeout 300 ms)`);
+      assert.ok(
+        afterMs >= 250 && afterMs < 1500,
+        `${name} closed after ${afterMs.toFixed(0)} ms (header timeout 300 ms)`,
+      );
       assert.match(client.received(), /^HTTP\/1.1 408/, name);
     }
     const fresh = await rawClient(harness.port, '127.0.0.1');
@@ -141,29 +155,37 @@ test('slowloris and silent connections are answered 408 and closed within header
   }
 });
 
-test('an address over its request rate gets 429 EVERWRITE_RATE_LIMITED with Retry-After; others are served', bounded, async () => {
-  const rateLimiter = new AddressRateLimiter({ requestsPerSecond: 1, burstRequests: 2 });
-  const harness = await startHarness({ rateLimiter });
-  const clients: RawClient[] = [];
-  try {
-    const greedy = await rawClient(harness.port, '127.0.0.6');
-    const polite = await rawClient(harness.port, '127.0.0.7');
-    clients.push(greedy, polite);
-    assert.match(await exchange(greedy), /^HTTP\/1.1 200/);
-    assert.match(await exchange(greedy), /^HTTP\/1.1 200/);
-    const refused = await exchange(greedy, 'PUT /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv');
-    assert.match(refused, /^HTTP\/1.1 429 /);
-    assert.match(refused, /\r\nRetry-After: 1\r\n/i);
-    const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)) as { code: string; retryAfterMs: number };
-    assert.equal(body.code, 'EVERWRITE_RATE_LIMITED');
-    assert.ok(body.retryAfterMs > 0 && body.retryAfterMs <= 1000, `retryAfterMs ${body.retryAfterMs}`);
-    assert.equal(harness.fake.calls.filter((call) => call.operation === 'put').length, 0, 'a refused request does not reach the service');
-    assert.match(await exchange(polite), /^HTTP\/1.1 200/);
-  } finally {
-    for (const client of clients) client.socket.destroy();
-    await harness.close();
-  }
-});
+test(
+  'an address over its request rate gets 429 EVERWRITE_RATE_LIMITED with Retry-After; others are served',
+  bounded,
+  async () => {
+    const rateLimiter = new AddressRateLimiter({ requestsPerSecond: 1, burstRequests: 2 });
+    const harness = await startHarness({ rateLimiter });
+    const clients: RawClient[] = [];
+    try {
+      const greedy = await rawClient(harness.port, '127.0.0.6');
+      const polite = await rawClient(harness.port, '127.0.0.7');
+      clients.push(greedy, polite);
+      assert.match(await exchange(greedy), /^HTTP\/1.1 200/);
+      assert.match(await exchange(greedy), /^HTTP\/1.1 200/);
+      const refused = await exchange(greedy, 'PUT /buckets/b/keys/k HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv');
+      assert.match(refused, /^HTTP\/1.1 429 /);
+      assert.match(refused, /\r\nRetry-After: 1\r\n/i);
+      const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4)) as { code: string; retryAfterMs: number };
+      assert.equal(body.code, 'EVERWRITE_RATE_LIMITED');
+      assert.ok(body.retryAfterMs > 0 && body.retryAfterMs <= 1000, `retryAfterMs ${body.retryAfterMs}`);
+      assert.equal(
+        harness.fake.calls.filter((call) => call.operation === 'put').length,
+        0,
+        'a refused request does not reach the service',
+      );
+      assert.match(await exchange(polite), /^HTTP\/1.1 200/);
+    } finally {
+      for (const client of clients) client.socket.destroy();
+      await harness.close();
+    }
+  },
+);
 
 test('connection and timeout limits are validated at start-up', bounded, async () => {
   const service = new FakeKvService();

@@ -19,19 +19,33 @@ export interface RespHarness {
   client(): Promise<RespTestClient>;
 }
 
-export type RespHarnessOptions = Partial<Omit<RespServerOptions, 'service' | 'host' | 'port' | 'logger'>> & { readonly fake?: FakeKvServiceOptions };
+export type RespHarnessOptions = Partial<Omit<RespServerOptions, 'service' | 'host' | 'port' | 'logger'>> & {
+  readonly fake?: FakeKvServiceOptions;
+};
 
 export function capturingLogger(logs: Array<Record<string, unknown>>): Logger {
-  return pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) });
+  return pino(
+    { level: 'info' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+  );
 }
 
 /** Runs `body` against a fresh server and fake; closes clients and server afterwards. */
-export async function withResp(body: (harness: RespHarness) => Promise<void>, options: RespHarnessOptions = {}): Promise<void> {
+export async function withResp(
+  body: (harness: RespHarness) => Promise<void>,
+  options: RespHarnessOptions = {},
+): Promise<void> {
   const { fake: fakeOptions, ...serverOptions } = options;
   let clock = 1_000;
   const fake = new FakeKvService(fakeOptions ?? { nowMs: () => (clock += 1) });
   const logs: Array<Record<string, unknown>> = [];
-  const server = await startRespServer({ ...serverOptions, service: fake, host: '127.0.0.1', port: 0, logger: capturingLogger(logs) });
+  const server = await startRespServer({
+    ...serverOptions,
+    service: fake,
+    host: '127.0.0.1',
+    port: 0,
+    logger: capturingLogger(logs),
+  });
   const clients: RespTestClient[] = [];
   const harness: RespHarness = {
     fake,

@@ -93,10 +93,13 @@ test('a connection idle past idleTimeoutMs is closed; a busy one and an active o
       const started = Date.now();
       let idleClosed = false;
       let closedAfterMs = 0;
-      void idle.waitClosedByServer(3000).then(() => {
-        idleClosed = true;
-        closedAfterMs = Date.now() - started;
-      }, () => undefined);
+      void idle.waitClosedByServer(3000).then(
+        () => {
+          idleClosed = true;
+          closedAfterMs = Date.now() - started;
+        },
+        () => undefined,
+      );
       // The active client keeps sending; the busy one waits on its command well past the timeout.
       while (!idleClosed || Date.now() - started < 600) {
         assert.ok(Date.now() - started < 3000, 'the idle connection was not closed within 3 s');
@@ -112,27 +115,42 @@ test('a connection idle past idleTimeoutMs is closed; a busy one and an active o
   );
 });
 
-test('an address over its request rate gets BUSY EVERWRITE_RATE_LIMITED with the wait; other addresses are served', bounded, async () => {
-  const rateLimiter = new AddressRateLimiter({ requestsPerSecond: 5, burstRequests: 3 });
-  const opened: RespTestClient[] = [];
-  await withResp(
-    async ({ port, fake }) => {
-      const greedy = await RespTestClient.connect(port, '127.0.0.6');
-      const polite = await RespTestClient.connect(port, '127.0.0.7');
-      opened.push(greedy, polite);
-      const replies = await greedy.pipeline([['SET', 'a', '1'], ['SET', 'b', '2'], ['SET', 'c', '3'], ['SET', 'd', '4'], ['GET', 'a']]);
-      assert.deepEqual(replies.slice(0, 3), [new RespSimpleValue('OK'), new RespSimpleValue('OK'), new RespSimpleValue('OK')]);
-      for (const refused of replies.slice(3)) assert.match(errorText(refused), /^BUSY EVERWRITE_RATE_LIMITED: .*retry in \d+ ms$/);
-      assert.equal(fake.calls.filter((call) => call.operation === 'put').length, 3, 'a refused command does not run');
-      await assertServing(polite);
-      await sleep(450);
-      await assertServing(greedy);
-    },
-    { rateLimiter },
-  );
-  for (const client of opened) client.close();
-  assert.ok(rateLimiter.refusals >= 2);
-});
+test(
+  'an address over its request rate gets BUSY EVERWRITE_RATE_LIMITED with the wait; other addresses are served',
+  bounded,
+  async () => {
+    const rateLimiter = new AddressRateLimiter({ requestsPerSecond: 5, burstRequests: 3 });
+    const opened: RespTestClient[] = [];
+    await withResp(
+      async ({ port, fake }) => {
+        const greedy = await RespTestClient.connect(port, '127.0.0.6');
+        const polite = await RespTestClient.connect(port, '127.0.0.7');
+        opened.push(greedy, polite);
+        const replies = await greedy.pipeline([
+          ['SET', 'a', '1'],
+          ['SET', 'b', '2'],
+          ['SET', 'c', '3'],
+          ['SET', 'd', '4'],
+          ['GET', 'a'],
+        ]);
+        assert.deepEqual(replies.slice(0, 3), [
+          new RespSimpleValue('OK'),
+          new RespSimpleValue('OK'),
+          new RespSimpleValue('OK'),
+        ]);
+        for (const refused of replies.slice(3))
+          assert.match(errorText(refused), /^BUSY EVERWRITE_RATE_LIMITED: .*retry in \d+ ms$/);
+        assert.equal(fake.calls.filter((call) => call.operation === 'put').length, 3, 'a refused command does not run');
+        await assertServing(polite);
+        await sleep(450);
+        await assertServing(greedy);
+      },
+      { rateLimiter },
+    );
+    for (const client of opened) client.close();
+    assert.ok(rateLimiter.refusals >= 2);
+  },
+);
 
 test('connection and idle limits are validated at start-up', bounded, async () => {
   const service = new FakeKvService();

@@ -10,7 +10,12 @@ import type { RespParserLimits } from '../../../../src/api/resp/parser.ts';
 import { encodeCommand } from '../../../support/resp-client.ts';
 import { propertyOptions } from '../../../support/property.ts';
 
-const limits: RespParserLimits = { argumentBytesMax: 1024, commandBytesMax: 4096, argumentsCountMax: 64, inlineBytesMax: 256 };
+const limits: RespParserLimits = {
+  argumentBytesMax: 1024,
+  commandBytesMax: 4096,
+  argumentsCountMax: 64,
+  inlineBytesMax: 256,
+};
 
 function text(args: readonly Buffer[] | undefined): string[] | undefined {
   return args?.map((arg) => arg.toString('latin1'));
@@ -22,7 +27,8 @@ function parseAll(chunks: readonly Buffer[], parserLimits = limits): string[][] 
   const commands: string[][] = [];
   for (const chunk of chunks) {
     parser.push(chunk);
-    for (let command = parser.next(); command !== undefined; command = parser.next()) commands.push(text(command) as string[]);
+    for (let command = parser.next(); command !== undefined; command = parser.next())
+      commands.push(text(command) as string[]);
   }
   return commands;
 }
@@ -49,7 +55,14 @@ test('a multibulk command parses to its arguments, binary-safe', () => {
 
 test('a pipeline in one chunk comes out one command per next()', () => {
   const parser = new RespRequestParser(limits);
-  parser.push(Buffer.concat([encodeCommand(['GET', 'a']), encodeCommand(['GET', 'b']), Buffer.from('PING\r\n'), encodeCommand(['ECHO', ''])]));
+  parser.push(
+    Buffer.concat([
+      encodeCommand(['GET', 'a']),
+      encodeCommand(['GET', 'b']),
+      Buffer.from('PING\r\n'),
+      encodeCommand(['ECHO', '']),
+    ]),
+  );
   assert.deepEqual(text(parser.next()), ['GET', 'a']);
   assert.deepEqual(text(parser.next()), ['GET', 'b']);
   assert.deepEqual(text(parser.next()), ['PING']);
@@ -61,19 +74,29 @@ test('a stream split at every possible point parses the same (seeded property)',
   const argument = fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes));
   const command = fc.array(argument, { minLength: 1, maxLength: 5 });
   const inline = fc.array(fc.stringMatching(/^[a-z0-9]{1,8}$/), { minLength: 1, maxLength: 4 });
-  const item = fc.oneof(command.map((args) => ({ bytes: encodeCommand(args), args: args.map((arg) => arg.toString('latin1')) })), inline.map((words) => ({ bytes: Buffer.from(`${words.join(' ')}\r\n`), args: words })));
+  const item = fc.oneof(
+    command.map((args) => ({ bytes: encodeCommand(args), args: args.map((arg) => arg.toString('latin1')) })),
+    inline.map((words) => ({ bytes: Buffer.from(`${words.join(' ')}\r\n`), args: words })),
+  );
   fc.assert(
-    fc.property(fc.array(item, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (items, cuts) => {
-      const stream = Buffer.concat(items.map((each) => each.bytes));
-      const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((left, right) => left - right);
-      const chunks: Buffer[] = [];
-      let previous = 0;
-      for (const point of [...points, stream.length]) {
-        chunks.push(stream.subarray(previous, point));
-        previous = point;
-      }
-      assert.deepEqual(parseAll(chunks), items.map((each) => each.args));
-    }),
+    fc.property(
+      fc.array(item, { minLength: 1, maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      (items, cuts) => {
+        const stream = Buffer.concat(items.map((each) => each.bytes));
+        const points = [...new Set(cuts.map((cut) => cut % (stream.length + 1)))].sort((left, right) => left - right);
+        const chunks: Buffer[] = [];
+        let previous = 0;
+        for (const point of [...points, stream.length]) {
+          chunks.push(stream.subarray(previous, point));
+          previous = point;
+        }
+        assert.deepEqual(
+          parseAll(chunks),
+          items.map((each) => each.args),
+        );
+      },
+    ),
     propertyOptions(500),
   );
 });
@@ -82,15 +105,17 @@ test('a command sent one byte at a time parses, including a bulk string longer t
   const long = 'x'.repeat(900);
   const stream = Buffer.concat([encodeCommand(['SET', 'k', long]), Buffer.from('GET k\r\n')]);
   const bytes = [...stream].map((byte) => Buffer.from([byte]));
-  assert.deepEqual(parseAll(bytes), [['SET', 'k', long], ['GET', 'k']]);
+  assert.deepEqual(parseAll(bytes), [
+    ['SET', 'k', long],
+    ['GET', 'k'],
+  ]);
 });
 
 test('inline commands: LF alone ends a line, blank lines are skipped, quotes group words', () => {
-  assert.deepEqual(parseAll([Buffer.from('PING\n\r\n  \r\nSET "a b" \'c d\'\r\nECHO "\\x41\\n\\"q\\"" \'it\\\'s\'\r\n')]), [
-    ['PING'],
-    ['SET', 'a b', 'c d'],
-    ['ECHO', 'A\n"q"', "it's"],
-  ]);
+  assert.deepEqual(
+    parseAll([Buffer.from('PING\n\r\n  \r\nSET "a b" \'c d\'\r\nECHO "\\x41\\n\\"q\\"" \'it\\\'s\'\r\n')]),
+    [['PING'], ['SET', 'a b', 'c d'], ['ECHO', 'A\n"q"', "it's"]],
+  );
   assert.deepEqual(text(splitInlineArguments(Buffer.from('set k"ey" v'))), ['set', 'key', 'v']);
   assert.equal(splitInlineArguments(Buffer.from('set "unclosed')), undefined);
   assert.equal(splitInlineArguments(Buffer.from('set "a"b')), undefined);
@@ -106,7 +131,10 @@ test('garbage and bad framing are protocol errors in Redis wording', () => {
   assert.equal(protocolError([Buffer.from('*1\r\n$x\r\n')]), 'Protocol error: invalid bulk length');
   assert.equal(protocolError([Buffer.from('*1\r\n$-1\r\n')]), 'Protocol error: invalid bulk length');
   assert.equal(protocolError([Buffer.from('*1\r\n$4\r\nPINGxx')]), 'Protocol error: expected CRLF after bulk string');
-  assert.equal(protocolError([Buffer.from('*1\r\n$4\r\nPI'), Buffer.from('NGxx')]), 'Protocol error: expected CRLF after bulk string');
+  assert.equal(
+    protocolError([Buffer.from('*1\r\n$4\r\nPI'), Buffer.from('NGxx')]),
+    'Protocol error: expected CRLF after bulk string',
+  );
   assert.equal(protocolError([Buffer.from('*1\rX')]), 'Protocol error: expected CRLF after mbulk count');
   assert.equal(protocolError([Buffer.from('SET "a\r\n')]), 'Protocol error: unbalanced quotes in request');
   assert.equal(protocolError([Buffer.from(`*${'9'.repeat(40)}`)]), 'Protocol error: too big mbulk count string');

@@ -7,7 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { globMatches } from '../../../../src/api/resp/commands/server.ts';
-import { ErrorReply, MapReply, SetReply, SimpleString, VerbatimReply, encodeReply } from '../../../../src/api/resp/reply.ts';
+import {
+  ErrorReply,
+  MapReply,
+  SetReply,
+  SimpleString,
+  VerbatimReply,
+  encodeReply,
+} from '../../../../src/api/resp/reply.ts';
 import type { ProtocolVersion, Reply } from '../../../../src/api/resp/reply.ts';
 import { chooseSibling } from '../../../../src/api/resp/resolve.ts';
 import type { SiblingView } from '../../../../src/runtime/service.ts';
@@ -35,7 +42,10 @@ test('scalar replies in RESP2 and RESP3', () => {
 });
 
 test('aggregates: a map is a flat array in RESP2 and % in RESP3; a set is ~', () => {
-  const map = new MapReply([['proto', 3], ['modules', []]]);
+  const map = new MapReply([
+    ['proto', 3],
+    ['modules', []],
+  ]);
   assert.equal(wire(map, 2), '*4\r\n$5\r\nproto\r\n:3\r\n$7\r\nmodules\r\n*0\r\n');
   assert.equal(wire(map, 3), '%2\r\n$5\r\nproto\r\n:3\r\n$7\r\nmodules\r\n*0\r\n');
   assert.equal(wire(new SetReply([new SimpleString('readonly')]), 3), '~1\r\n+readonly\r\n');
@@ -73,11 +83,17 @@ test('every reply encodes to exactly one complete frame in both protocols (seede
   );
 });
 
-function sibling(value: string, lastModifiedMs: number, deleted = false, timestamp = lastModifiedMs * 1024): SiblingView {
+function sibling(
+  value: string,
+  lastModifiedMs: number,
+  deleted = false,
+  timestamp = lastModifiedMs * 1024,
+): SiblingView {
   return { value: Buffer.from(value), contentType: 'application/octet-stream', lastModifiedMs, deleted, timestamp };
 }
 
-const text = (view: SiblingView | undefined): string | undefined => (view === undefined ? undefined : Buffer.from(view.value).toString());
+const text = (view: SiblingView | undefined): string | undefined =>
+  view === undefined ? undefined : Buffer.from(view.value).toString();
 
 test('GET picks the live sibling with the latest hybrid logical clock timestamp, not the latest lastModified, never a tombstone', () => {
   assert.equal(chooseSibling([]), undefined);
@@ -87,7 +103,11 @@ test('GET picks the live sibling with the latest hybrid logical clock timestamp,
   // Written on a node whose clock is 10 s ahead, then on one that had seen it: wall clocks disagree with the order.
   const ahead = sibling('by the fast clock', 1_700_000_010_000, false, 1_700_000_010_000 * 1024);
   const after = sibling('written after seeing it', 1_700_000_000_500, false, 1_700_000_010_000 * 1024 + 1);
-  assert.equal(text(chooseSibling([ahead, after])), 'written after seeing it', 'by lastModified the fast clock would have won');
+  assert.equal(
+    text(chooseSibling([ahead, after])),
+    'written after seeing it',
+    'by lastModified the fast clock would have won',
+  );
   assert.equal(text(chooseSibling([after, ahead])), 'written after seeing it');
   assert.equal(text(chooseSibling([sibling('kept', 1), sibling('', 9, true)])), 'kept');
   // Equal timestamps: the later one in the list, which GetResult keeps in canonical (actor, counter) order.
@@ -95,14 +115,20 @@ test('GET picks the live sibling with the latest hybrid logical clock timestamp,
 });
 
 test('with distinct timestamps the choice does not depend on sibling order (seeded property)', () => {
-  const siblings = fc.uniqueArray(fc.record({ value: fc.string({ maxLength: 3 }), at: fc.integer({ min: 0, max: 30 }), deleted: fc.boolean() }), { selector: (each) => each.at, maxLength: 6 });
+  const siblings = fc.uniqueArray(
+    fc.record({ value: fc.string({ maxLength: 3 }), at: fc.integer({ min: 0, max: 30 }), deleted: fc.boolean() }),
+    { selector: (each) => each.at, maxLength: 6 },
+  );
   fc.assert(
     fc.property(siblings, (list) => {
       const views = list.map((each) => sibling(each.value, each.at, each.deleted));
       const forward = chooseSibling(views);
       assert.equal(forward, chooseSibling([...views].reverse()));
       const live = views.filter((view) => !view.deleted);
-      assert.equal(forward, live.length === 0 ? undefined : live.reduce((best, view) => (view.timestamp > best.timestamp ? view : best)));
+      assert.equal(
+        forward,
+        live.length === 0 ? undefined : live.reduce((best, view) => (view.timestamp > best.timestamp ? view : best)),
+      );
     }),
     propertyOptions(500),
   );

@@ -37,23 +37,52 @@ testNeeding(redisCliMissing, 'redis-cli: ping, set, get, del, errors, RESP3 and 
   });
 });
 
-testNeeding(redisBenchmarkMissing, 'redis-benchmark: SET, GET and PING, plain and pipelined, without warnings', bounded, async () => {
-  await withResp(async ({ port, fake }) => {
-    for (const pipeline of ['1', '16']) {
-      const { stdout, stderr } = await run(
-        'redis-benchmark',
-        ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get,ping', '-n', '2000', '-c', '8', '-r', '500', '-d', '100', '-P', pipeline, '--csv'],
-        { timeout: 45_000 },
-      );
-      const output = `${stdout}${stderr}`;
-      assert.doesNotMatch(output, /WARNING|ERR|error/i, output);
-      for (const name of ['SET', 'GET', 'PING_INLINE', 'PING_MBULK']) assert.match(stdout, new RegExp(`^"${name}","[0-9.]+"`, 'm'), `${name} in ${stdout}`);
-    }
-    assert.ok(fake.calls.filter((call) => call.operation === 'put').length >= 4000);
-  });
-});
+testNeeding(
+  redisBenchmarkMissing,
+  'redis-benchmark: SET, GET and PING, plain and pipelined, without warnings',
+  bounded,
+  async () => {
+    await withResp(async ({ port, fake }) => {
+      for (const pipeline of ['1', '16']) {
+        const { stdout, stderr } = await run(
+          'redis-benchmark',
+          [
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(port),
+            '-t',
+            'set,get,ping',
+            '-n',
+            '2000',
+            '-c',
+            '8',
+            '-r',
+            '500',
+            '-d',
+            '100',
+            '-P',
+            pipeline,
+            '--csv',
+          ],
+          { timeout: 45_000 },
+        );
+        const output = `${stdout}${stderr}`;
+        assert.doesNotMatch(output, /WARNING|ERR|error/i, output);
+        for (const name of ['SET', 'GET', 'PING_INLINE', 'PING_MBULK'])
+          assert.match(stdout, new RegExp(`^"${name}","[0-9.]+"`, 'm'), `${name} in ${stdout}`);
+      }
+      assert.ok(fake.calls.filter((call) => call.operation === 'put').length >= 4000);
+    });
+  },
+);
 
-async function withIoredis(port: number, protocol: 2 | 3, body: (client: Redis) => Promise<void>, password?: string): Promise<void> {
+async function withIoredis(
+  port: number,
+  protocol: 2 | 3,
+  body: (client: Redis) => Promise<void>,
+  password?: string,
+): Promise<void> {
   const client = new Redis({
     host: '127.0.0.1',
     port,
@@ -73,40 +102,56 @@ async function withIoredis(port: number, protocol: 2 | 3, body: (client: Redis) 
 }
 
 for (const protocol of [2, 3] as const) {
-  test(`ioredis (RESP${protocol}): handshake, strings, multi-key commands, pipelines, EW commands`, bounded, async () => {
-    await withResp(async ({ port }) => {
-      await withIoredis(port, protocol, async (client) => {
-        assert.equal(await client.ping(), 'PONG');
-        assert.equal(await client.set('user:1', 'ada'), 'OK');
-        assert.equal(await client.get('user:1'), 'ada');
-        assert.equal(await client.get('user:none'), null);
-        assert.deepEqual(await client.getBuffer('user:1'), Buffer.from('ada'));
-        assert.equal(await client.mset({ a: '1', b: '2' }), 'OK');
-        assert.deepEqual(await client.mget('a', 'b', 'c'), ['1', '2', null]);
-        assert.equal(await client.exists('a', 'b', 'c'), 2);
-        assert.equal(await client.del('a', 'c'), 1);
-        assert.equal(await client.set('user:1', 'grace', 'NX'), null);
-        assert.equal(await client.client('GETNAME'), 'ioredis-test');
-        const results = await client.pipeline().set('p', '1').get('p').set('p', '2').get('p').exec();
-        assert.deepEqual(results?.map(([error, value]) => [error, value]), [[null, 'OK'], [null, '1'], [null, 'OK'], [null, '2']]);
-        await assert.rejects(client.set('k', 'v', 'EX', 5), /expiry is not supported by Everwrite/);
-        await assert.rejects(client.call('NOSUCH'), /unknown command/);
-        await client.call('EW.PUT', 'doc', '', 'left');
-        await client.call('EW.PUT', 'doc', '', 'right');
-        const all = (await client.call('EW.GETALL', 'doc')) as unknown[];
-        assert.equal(all.length, protocol === 3 ? 4 : 2);
-        const siblings = protocol === 3 ? all[3] : all[1];
-        assert.deepEqual(siblings, ['left', 'right']);
-        assert.match(await client.info('keyspace'), /everwrite_bucket:redis/);
+  test(
+    `ioredis (RESP${protocol}): handshake, strings, multi-key commands, pipelines, EW commands`,
+    bounded,
+    async () => {
+      await withResp(async ({ port }) => {
+        await withIoredis(port, protocol, async (client) => {
+          assert.equal(await client.ping(), 'PONG');
+          assert.equal(await client.set('user:1', 'ada'), 'OK');
+          assert.equal(await client.get('user:1'), 'ada');
+          assert.equal(await client.get('user:none'), null);
+          assert.deepEqual(await client.getBuffer('user:1'), Buffer.from('ada'));
+          assert.equal(await client.mset({ a: '1', b: '2' }), 'OK');
+          assert.deepEqual(await client.mget('a', 'b', 'c'), ['1', '2', null]);
+          assert.equal(await client.exists('a', 'b', 'c'), 2);
+          assert.equal(await client.del('a', 'c'), 1);
+          assert.equal(await client.set('user:1', 'grace', 'NX'), null);
+          assert.equal(await client.client('GETNAME'), 'ioredis-test');
+          const results = await client.pipeline().set('p', '1').get('p').set('p', '2').get('p').exec();
+          assert.deepEqual(
+            results?.map(([error, value]) => [error, value]),
+            [
+              [null, 'OK'],
+              [null, '1'],
+              [null, 'OK'],
+              [null, '2'],
+            ],
+          );
+          await assert.rejects(client.set('k', 'v', 'EX', 5), /expiry is not supported by Everwrite/);
+          await assert.rejects(client.call('NOSUCH'), /unknown command/);
+          await client.call('EW.PUT', 'doc', '', 'left');
+          await client.call('EW.PUT', 'doc', '', 'right');
+          const all = (await client.call('EW.GETALL', 'doc')) as unknown[];
+          assert.equal(all.length, protocol === 3 ? 4 : 2);
+          const siblings = protocol === 3 ? all[3] : all[1];
+          assert.deepEqual(siblings, ['left', 'right']);
+          assert.match(await client.info('keyspace'), /everwrite_bucket:redis/);
+        });
       });
-    });
-  });
+    },
+  );
 }
 
-test('ioredis with a password, when the node has none configured, still connects (as with Redis)', bounded, async () => {
-  await withResp(async ({ port }) => {
-    for (const protocol of [2, 3] as const) {
-      await withIoredis(port, protocol, async (client) => assert.equal(await client.ping(), 'PONG'), 'unused-secret');
-    }
-  });
-});
+test(
+  'ioredis with a password, when the node has none configured, still connects (as with Redis)',
+  bounded,
+  async () => {
+    await withResp(async ({ port }) => {
+      for (const protocol of [2, 3] as const) {
+        await withIoredis(port, protocol, async (client) => assert.equal(await client.ping(), 'PONG'), 'unused-secret');
+      }
+    });
+  },
+);

@@ -35,10 +35,26 @@ test('CPU figures per operation appear in the result and the report', () => {
   const reads = createLatencyHistogram();
   for (let index = 0; index < 1000; index++) reads.recordValue(1000);
   const result = buildResult({
-    settings: {}, environment: {}, startedAt: new Date(0), elapsedSeconds: 1, byOperation: new Map([['read', { latency: reads, notFound: 0, errors: 0 }]]), all: reads,
-    errorsByKind: new Map(), timeline: [],
+    settings: {},
+    environment: {},
+    startedAt: new Date(0),
+    elapsedSeconds: 1,
+    byOperation: new Map([['read', { latency: reads, notFound: 0, errors: 0 }]]),
+    all: reads,
+    errorsByKind: new Map(),
+    timeline: [],
     cpu: { generatorSeconds: 0.2, nodesSeconds: 1.5, machineBusySeconds: 2, othersSeconds: 0.3 },
   });
-  assert.deepEqual(result.cpu, { generatorSeconds: 0.2, nodesSeconds: 1.5, machineBusySeconds: 2, othersSeconds: 0.3, generatorMicrosecondsPerOperation: 200, nodesMicrosecondsPerOperation: 1500 });
-  assert.match(formatReport(result), /cpu during the run: nodes 1\.5 s \(1500 µs\/op\); load generator 0\.2 s \(200 µs\/op\); whole machine busy 2\.0 s, of which other work 0\.3 s/);
+  assert.deepEqual(result.cpu, {
+    generatorSeconds: 0.2,
+    nodesSeconds: 1.5,
+    machineBusySeconds: 2,
+    othersSeconds: 0.3,
+    generatorMicrosecondsPerOperation: 200,
+    nodesMicrosecondsPerOperation: 1500,
+  });
+  assert.match(
+    formatReport(result),
+    /cpu during the run: nodes 1\.5 s \(1500 µs\/op\); load generator 0\.2 s \(200 µs\/op\); whole machine busy 2\.0 s, of which other work 0\.3 s/,
+  );
 });

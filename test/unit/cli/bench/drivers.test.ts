@@ -16,7 +16,10 @@ test('httpOutcome: 2xx always ok; 300 ok and 404 not found only for reads; the r
     assert.equal(httpOutcome('read', { status }).kind, 'error');
     assert.equal(httpOutcome('write', { status }).kind, 'error');
   }
-  assert.deepEqual(httpOutcome('write', { status: 503, code: 'EVERWRITE_QUORUM_NOT_MET' }), { kind: 'error', code: 'HTTP 503 EVERWRITE_QUORUM_NOT_MET' });
+  assert.deepEqual(httpOutcome('write', { status: 503, code: 'EVERWRITE_QUORUM_NOT_MET' }), {
+    kind: 'error',
+    code: 'HTTP 503 EVERWRITE_QUORUM_NOT_MET',
+  });
   assert.deepEqual(httpOutcome('read', { code: 'timeout' }), { kind: 'error', code: 'timeout' });
 });
 
@@ -29,5 +32,8 @@ test('failureKind names an HTTP answer by status and code, else the socket error
 test('keys are named k<i> and clients go round-robin over the nodes', () => {
   assert.equal(keyName(0), 'k0');
   assert.equal(keyName(12_345), 'k12345');
-  assert.deepEqual(Array.from({ length: 7 }, (_, worker) => targetOfWorker(worker, 3)), [0, 1, 2, 0, 1, 2, 0]);
+  assert.deepEqual(
+    Array.from({ length: 7 }, (_, worker) => targetOfWorker(worker, 3)),
+    [0, 1, 2, 0, 1, 2, 0],
+  );
 });

@@ -22,9 +22,13 @@ async function withServer(body: (baseUrl: string) => Promise<void>): Promise<voi
     request.once('end', () => {
       if (request.url === '/hang') return; // never answers
       if (request.url === '/missing') {
-        response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}');
+        response
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}');
       } else if (request.url === '/busy') {
-        response.writeHead(503, { 'content-type': 'application/json' }).end('{"code":"EVERWRITE_QUORUM_NOT_MET","message":"1 of 2"}');
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end('{"code":"EVERWRITE_QUORUM_NOT_MET","message":"1 of 2"}');
       } else if (request.method === 'PUT') {
         response.writeHead(204).end();
       } else {
@@ -47,9 +51,14 @@ for (const kind of ['node-http', 'fetch'] as const) {
       const http = createBenchHttp(kind, [baseUrl, `http://127.0.0.1:${await closedPort()}`], 4);
       try {
         assert.deepEqual(await http.send({ method: 'GET', target: 0, path: '/value' }), { status: 200 });
-        assert.deepEqual(await http.send({ method: 'PUT', target: 0, path: '/value', body: new Uint8Array(1024) }), { status: 204 });
+        assert.deepEqual(await http.send({ method: 'PUT', target: 0, path: '/value', body: new Uint8Array(1024) }), {
+          status: 204,
+        });
         assert.deepEqual(await http.send({ method: 'GET', target: 0, path: '/missing' }), { status: 404 });
-        assert.deepEqual(await http.send({ method: 'PUT', target: 0, path: '/busy', body: new Uint8Array(1) }), { status: 503, code: 'EVERWRITE_QUORUM_NOT_MET' });
+        assert.deepEqual(await http.send({ method: 'PUT', target: 0, path: '/busy', body: new Uint8Array(1) }), {
+          status: 503,
+          code: 'EVERWRITE_QUORUM_NOT_MET',
+        });
         assert.deepEqual(await http.send({ method: 'GET', target: 1, path: '/value' }), { code: 'ECONNREFUSED' });
       } finally {
         http.close();

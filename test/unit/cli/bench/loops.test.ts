@@ -19,7 +19,9 @@ class VirtualClock implements LoopClock {
   }
 
   sleepMs(ms: number): Promise<void> {
-    return new Promise((resolve) => this.timers.push({ atMs: this.now + Math.max(0, ms), order: this.order++, resolve }));
+    return new Promise((resolve) =>
+      this.timers.push({ atMs: this.now + Math.max(0, ms), order: this.order++, resolve }),
+    );
   }
 
   /** Runs timers until `done` settles; microtasks drain between timers. */
@@ -55,10 +57,18 @@ function store(clock: VirtualClock, serviceMs: number, stallFromMs = Infinity, s
     inFlight--;
     latencies.push(clock.nowMs() - intendedMs);
   };
-  return { runOne, latencies, sentAt, get inFlightMax() { return inFlightMax; } };
+  return {
+    runOne,
+    latencies,
+    sentAt,
+    get inFlightMax() {
+      return inFlightMax;
+    },
+  };
 }
 
-const percentile = (values: number[], p: number): number => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] as number;
+const percentile = (values: number[], p: number): number =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil((p / 100) * values.length) - 1)] as number;
 
 test('open loop: at 1000 ops/s for 1 s every operation is sent when due, latency is the service time', async () => {
   const clock = new VirtualClock();
@@ -67,7 +77,10 @@ test('open loop: at 1000 ops/s for 1 s every operation is sent when due, latency
   assert.deepEqual(result, { sent: 1000, behind: 0 });
   assert.equal(fake.latencies.length, 1000);
   assert.ok(fake.latencies.every((latency) => Math.abs(latency - 0.5) < 1e-9));
-  assert.ok(fake.sentAt.every((at, index) => Math.abs(at - index) < 1e-9), 'operation i is sent at i ms');
+  assert.ok(
+    fake.sentAt.every((at, index) => Math.abs(at - index) < 1e-9),
+    'operation i is sent at i ms',
+  );
   assert.ok(fake.inFlightMax <= 1);
 });
 

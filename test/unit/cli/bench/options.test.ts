@@ -3,11 +3,18 @@
 // documented ones (workload A over HTTP on 3 nodes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeSettings, parseIntegerFlag, parseRespTargets, parseTargets, resolveBenchOptions } from '../../../../src/cli/bench/options.ts';
+import {
+  describeSettings,
+  parseIntegerFlag,
+  parseRespTargets,
+  parseTargets,
+  resolveBenchOptions,
+} from '../../../../src/cli/bench/options.ts';
 
 test('parseRespTargets keeps HOST:PORT addresses and refuses anything else', () => {
   assert.deepEqual(parseRespTargets('127.0.0.1:6381, 127.0.0.1:6382'), ['127.0.0.1:6381', '127.0.0.1:6382']);
-  for (const bad of ['', '127.0.0.1', 'host:0', 'host:70000', 'a b:1', 'redis://h:1']) assert.throws(() => parseRespTargets(bad), /HOST:PORT/, bad);
+  for (const bad of ['', '127.0.0.1', 'host:0', 'host:70000', 'a b:1', 'redis://h:1'])
+    assert.throws(() => parseRespTargets(bad), /HOST:PORT/, bad);
 });
 
 test('parseIntegerFlag names the flag and the bounds', () => {
@@ -20,7 +27,10 @@ test('parseIntegerFlag names the flag and the bounds', () => {
 });
 
 test('parseTargets keeps http base URLs and refuses paths, other schemes and garbage', () => {
-  assert.deepEqual(parseTargets('http://127.0.0.1:8001,http://127.0.0.1:8002/'), ['http://127.0.0.1:8001', 'http://127.0.0.1:8002']);
+  assert.deepEqual(parseTargets('http://127.0.0.1:8001,http://127.0.0.1:8002/'), [
+    'http://127.0.0.1:8001',
+    'http://127.0.0.1:8002',
+  ]);
   assert.throws(() => parseTargets(''), /at least one URL/);
   assert.throws(() => parseTargets('127.0.0.1:8001'), /--target/);
   assert.throws(() => parseTargets('https://127.0.0.1:8001'), /must use http:/);
@@ -34,7 +44,18 @@ test('the defaults are workload A over HTTP, closed loop, on 3 lmdb nodes', () =
   assert.equal(options.clients, 32);
   assert.equal(options.durationSeconds, 20);
   assert.equal(options.valueBytes, 1024);
-  assert.deepEqual([options.workload, options.distribution, options.protocol, options.records, options.load, options.targetRate, options.svgPath], ['A', 'zipfian', 'http', 10_000, true, undefined, undefined]);
+  assert.deepEqual(
+    [
+      options.workload,
+      options.distribution,
+      options.protocol,
+      options.records,
+      options.load,
+      options.targetRate,
+      options.svgPath,
+    ],
+    ['A', 'zipfian', 'http', 10_000, true, undefined, undefined],
+  );
   assert.deepEqual([options.n, options.r, options.w], [3, 2, 2]);
   assert.equal(options.engine, 'lmdb');
   assert.equal(options.durability, 'durable');
@@ -46,8 +67,37 @@ test('the defaults are workload A over HTTP, closed loop, on 3 lmdb nodes', () =
 });
 
 test('flags are parsed, and switches follow commander (--json, --no-progress)', () => {
-  const options = resolveBenchOptions({ nodes: '5', clients: '8', duration: '3', valueSize: '0', records: '100', load: false, rate: '500', engine: 'memory', durability: 'buffered', n: '5', r: '3', w: '1', json: true, progress: false, httpClient: 'fetch', svg: 'out.svg' });
-  assert.deepEqual([options.nodes, options.clients, options.durationSeconds, options.valueBytes, options.records, options.load, options.targetRate, options.svgPath], [5, 8, 3, 0, 100, false, 500, 'out.svg']);
+  const options = resolveBenchOptions({
+    nodes: '5',
+    clients: '8',
+    duration: '3',
+    valueSize: '0',
+    records: '100',
+    load: false,
+    rate: '500',
+    engine: 'memory',
+    durability: 'buffered',
+    n: '5',
+    r: '3',
+    w: '1',
+    json: true,
+    progress: false,
+    httpClient: 'fetch',
+    svg: 'out.svg',
+  });
+  assert.deepEqual(
+    [
+      options.nodes,
+      options.clients,
+      options.durationSeconds,
+      options.valueBytes,
+      options.records,
+      options.load,
+      options.targetRate,
+      options.svgPath,
+    ],
+    [5, 8, 3, 0, 100, false, 500, 'out.svg'],
+  );
   assert.deepEqual([options.engine, options.durability, options.httpClient], ['memory', 'buffered', 'fetch']);
   assert.deepEqual([options.n, options.r, options.w, options.json, options.progress], [5, 3, 1, true, false]);
 });
@@ -97,7 +147,17 @@ test('describeSettings reports what was asked, local cluster or target', () => {
   const local = describeSettings(resolveBenchOptions({ engine: 'memory' }));
   assert.equal(local['cluster'], 'local');
   assert.equal(local['engine'], 'memory');
-  assert.deepEqual([local['workload'], local['distribution'], local['protocol'], local['records'], local['routing'], local['targetRate']], ['A', 'zipfian', 'http', 10_000, undefined, undefined]);
+  assert.deepEqual(
+    [
+      local['workload'],
+      local['distribution'],
+      local['protocol'],
+      local['records'],
+      local['routing'],
+      local['targetRate'],
+    ],
+    ['A', 'zipfian', 'http', 10_000, undefined, undefined],
+  );
   assert.deepEqual(local['props'], { n: 3, r: 2, w: 2, durability: 'durable', resolver: 'lww' });
   const remote = describeSettings(resolveBenchOptions({ target: 'http://127.0.0.1:8001' }));
   assert.deepEqual(remote['targets'], ['http://127.0.0.1:8001']);
@@ -114,6 +174,12 @@ test('a workload brings its own distribution unless --distribution overrides it;
 });
 
 test('a bad flag is an EVERWRITE_BAD_REQUEST error', () => {
-  assert.throws(() => resolveBenchOptions({ workload: 'E' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
-  assert.throws(() => resolveBenchOptions({ protocol: 'resp', target: 'http://127.0.0.1:9', respTarget: 'nope' }), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST');
+  assert.throws(
+    () => resolveBenchOptions({ workload: 'E' }),
+    (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST',
+  );
+  assert.throws(
+    () => resolveBenchOptions({ protocol: 'resp', target: 'http://127.0.0.1:9', respTarget: 'nope' }),
+    (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_REQUEST',
+  );
 });

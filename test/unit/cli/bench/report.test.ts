@@ -26,7 +26,8 @@ test('summarizeLatency gives percentiles in ms within the histogram precision', 
   // 1..1000 ms in 1 ms steps: p50 = 500 ms, p99 = 990 ms, p99.9 = 999 ms, max 1000 ms.
   const summary = summarizeLatency(histogramOf(Array.from({ length: 1000 }, (_, index) => (index + 1) * 1000)));
   assert.equal(summary.count, 1000);
-  const near = (actual: number, expected: number): void => assert.ok(Math.abs(actual - expected) <= expected * 0.001 + 0.001, `${actual} vs ${expected}`);
+  const near = (actual: number, expected: number): void =>
+    assert.ok(Math.abs(actual - expected) <= expected * 0.001 + 0.001, `${actual} vs ${expected}`);
   near(summary.p50Ms, 500);
   near(summary.p95Ms, 950);
   near(summary.p99Ms, 990);
@@ -39,16 +40,29 @@ test('no percentile is reported above the maximum, though the histogram answers 
   // 100 samples whose two largest share a bucket: the bucket's top is above the largest value
   // recorded, so an unclamped p99 would read more than the max.
   const histogram = histogramOf([...Array.from({ length: 98 }, (_, index) => 1000 + index), 50_000, 50_001]);
-  assert.ok(histogram.getValueAtPercentile(99) > histogram.maxValue, 'the case this test is about: the raw p99 passes the max');
+  assert.ok(
+    histogram.getValueAtPercentile(99) > histogram.maxValue,
+    'the case this test is about: the raw p99 passes the max',
+  );
   const summary = summarizeLatency(histogram);
   assert.ok(summary.p99Ms <= summary.maxMs && summary.p999Ms <= summary.maxMs, JSON.stringify(summary));
   const timeline = new Timeline(0, 1000);
-  for (const value of [...Array.from({ length: 98 }, (_, index) => 1000 + index), 50_000, 50_001]) timeline.recordSuccess(100, value);
-  for (const point of timeline.points(1)) assert.ok(point.p99Ms <= point.maxMs && point.p999Ms <= point.maxMs, JSON.stringify(point));
+  for (const value of [...Array.from({ length: 98 }, (_, index) => 1000 + index), 50_000, 50_001])
+    timeline.recordSuccess(100, value);
+  for (const point of timeline.points(1))
+    assert.ok(point.p99Ms <= point.maxMs && point.p999Ms <= point.maxMs, JSON.stringify(point));
 });
 
 test('summarizeLatency of an empty histogram is all zeros, not NaN', () => {
-  assert.deepEqual(summarizeLatency(createLatencyHistogram()), { count: 0, meanMs: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 });
+  assert.deepEqual(summarizeLatency(createLatencyHistogram()), {
+    count: 0,
+    meanMs: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    p99Ms: 0,
+    p999Ms: 0,
+    maxMs: 0,
+  });
 });
 
 test('summarizeLatency keeps a single outlier visible at max and p99.9 only', () => {
@@ -83,7 +97,10 @@ function sampleResult() {
       ['insert', { latency: createLatencyHistogram(), notFound: 0, errors: 0 }],
     ]),
     all,
-    errorsByKind: new Map([['timeout', 1], ['HTTP 503 EVERWRITE_QUORUM_NOT_MET', 3]]),
+    errorsByKind: new Map([
+      ['timeout', 1],
+      ['HTTP 503 EVERWRITE_QUORUM_NOT_MET', 3],
+    ]),
     timeline: timeline.points(2),
   });
 }
@@ -91,7 +108,10 @@ function sampleResult() {
 test('buildResult computes rates from successes over the elapsed time, per operation, and sorts errors by count', () => {
   const result = sampleResult();
   assert.deepEqual(Object.keys(result.operations), ['read', 'update']);
-  assert.deepEqual({ ...result.operations['read'], latencyMs: undefined }, { ok: 4, notFound: 1, errors: 1, opsPerSecond: 2, latencyMs: undefined });
+  assert.deepEqual(
+    { ...result.operations['read'], latencyMs: undefined },
+    { ok: 4, notFound: 1, errors: 1, opsPerSecond: 2, latencyMs: undefined },
+  );
   assert.equal(result.operations['update']?.opsPerSecond, 1);
   assert.deepEqual(result.throughput, { opsPerSecond: 3 });
   assert.deepEqual(result.errors, { total: 4, byKind: { 'HTTP 503 EVERWRITE_QUORUM_NOT_MET': 3, timeout: 1 } });
@@ -105,14 +125,26 @@ test('buildResult computes rates from successes over the elapsed time, per opera
 test('the timeline has one point per bucket with its rate, errors and percentiles', () => {
   const { timeline } = sampleResult();
   assert.equal(timeline.length, 2);
-  assert.deepEqual({ ...timeline[0] }, { atSeconds: 0, bucketSeconds: 1, opsPerSecond: 2, errors: 0, p50Ms: 1, p99Ms: 1.5, p999Ms: 1.5, maxMs: 1.5 });
-  assert.deepEqual({ ...timeline[1] }, { atSeconds: 1, bucketSeconds: 1, opsPerSecond: 1, errors: 1, p50Ms: 2, p99Ms: 2, p999Ms: 2, maxMs: 2 });
+  assert.deepEqual(
+    { ...timeline[0] },
+    { atSeconds: 0, bucketSeconds: 1, opsPerSecond: 2, errors: 0, p50Ms: 1, p99Ms: 1.5, p999Ms: 1.5, maxMs: 1.5 },
+  );
+  assert.deepEqual(
+    { ...timeline[1] },
+    { atSeconds: 1, bucketSeconds: 1, opsPerSecond: 1, errors: 1, p50Ms: 2, p99Ms: 2, p999Ms: 2, maxMs: 2 },
+  );
   assert.equal(bucketMsFor(20), 1000);
   // Stragglers answered after a 2 s run's end count in its last bucket, not in a sliver of a third.
   const stragglers = new Timeline(0, 1000, 2000);
   stragglers.recordSuccess(500, 1_000);
   stragglers.recordSuccess(2_003, 1_000);
-  assert.deepEqual(stragglers.points(2.003).map((point) => [point.atSeconds, point.opsPerSecond]), [[0, 1], [1, 1]]);
+  assert.deepEqual(
+    stragglers.points(2.003).map((point) => [point.atSeconds, point.opsPerSecond]),
+    [
+      [0, 1],
+      [1, 1],
+    ],
+  );
   assert.equal(bucketMsFor(3600), 6000);
 });
 
@@ -126,7 +158,10 @@ test('the result survives a JSON round trip unchanged (the --json output)', () =
 
 test('formatReport shows settings, both phases, errors by code and a latency table per operation', () => {
   const text = formatReport(sampleResult());
-  assert.match(text, /workload A \(zipfian\) over http; local cluster of 3 nodes \(memory\), N=3 R=2 W=2 durable lww; 32 closed-loop clients, 2 s, 1024 B values, 10000 records/);
+  assert.match(
+    text,
+    /workload A \(zipfian\) over http; local cluster of 3 nodes \(memory\), N=3 R=2 W=2 durable lww; 32 closed-loop clients, 2 s, 1024 B values, 10000 records/,
+  );
   assert.match(text, /load phase: 10000 records in 3\.50 s, 0 failed/);
   assert.match(text, /throughput: 3\.0 ops\/s/);
   assert.match(text, /errors: 4\n {2}HTTP 503 EVERWRITE_QUORUM_NOT_MET: 3\n {2}timeout: 1/);
@@ -142,7 +177,13 @@ test('formatReport shows settings, both phases, errors by code and a latency tab
 });
 
 test('formatTable pads the first column left and the others right', () => {
-  assert.equal(formatTable([['a', 'bb'], ['ccc', 'd']]), 'a    bb\nccc   d');
+  assert.equal(
+    formatTable([
+      ['a', 'bb'],
+      ['ccc', 'd'],
+    ]),
+    'a    bb\nccc   d',
+  );
 });
 
 test('the SVG plot is one well-formed document with a throughput line and the four latency lines', () => {
@@ -156,7 +197,9 @@ test('the SVG plot is one well-formed document with a throughput line and the fo
   for (const match of svg.matchAll(/points="([^"]+)"/g)) {
     const points = (match[1] as string).split(' ').map((pair) => pair.split(',').map(Number));
     assert.equal(points.length, 2);
-    assert.ok(points.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (x as number) >= 0 && (y as number) >= 0));
+    assert.ok(
+      points.every(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (x as number) >= 0 && (y as number) >= 0),
+    );
   }
   // The bucket with an error is marked on the throughput panel.
   assert.match(svg, /<title>1 errors<\/title>/);

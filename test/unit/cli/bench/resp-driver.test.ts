@@ -3,7 +3,13 @@
 // or a bulk length that would make it buffer without bound, instead of hanging or allocating.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bulkBytesMax, encodeCommand, parseReply, parseRespAddress, respErrorCode } from '../../../../src/cli/bench/resp-driver.ts';
+import {
+  bulkBytesMax,
+  encodeCommand,
+  parseReply,
+  parseRespAddress,
+  respErrorCode,
+} from '../../../../src/cli/bench/resp-driver.ts';
 
 test('parseReply takes whole replies only and says how many bytes each used', () => {
   assert.deepEqual(parseReply(Buffer.from('+OK\r\n')), { reply: { type: 'simple' }, bytes: 5 });
@@ -12,7 +18,8 @@ test('parseReply takes whole replies only and says how many bytes each used', ()
   assert.deepEqual(parseReply(Buffer.from('_\r\n')), { reply: { type: 'null' }, bytes: 3 });
   assert.deepEqual(parseReply(Buffer.from(':12\r\n')), { reply: { type: 'integer' }, bytes: 5 });
   assert.deepEqual(parseReply(Buffer.from('-ERR x\r\n')), { reply: { type: 'error', message: 'ERR x' }, bytes: 8 });
-  for (const partial of ['', '+O', '$3\r\nab', '$3\r\nabc\r', '$10']) assert.equal(parseReply(Buffer.from(partial)), undefined, partial);
+  for (const partial of ['', '+O', '$3\r\nab', '$3\r\nabc\r', '$10'])
+    assert.equal(parseReply(Buffer.from(partial)), undefined, partial);
 });
 
 test('parseReply refuses unexpected types and absurd bulk lengths', () => {
@@ -30,7 +37,10 @@ test('respErrorCode names the EVERWRITE_* code, else the first word', () => {
 });
 
 test('encodeCommand writes a multibulk command with byte lengths', () => {
-  assert.equal(encodeCommand(['SET', 'k1', new Uint8Array([0xff, 0x00])]).toString('latin1'), '*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\n\xff\x00\r\n');
+  assert.equal(
+    encodeCommand(['SET', 'k1', new Uint8Array([0xff, 0x00])]).toString('latin1'),
+    '*3\r\n$3\r\nSET\r\n$2\r\nk1\r\n$2\r\n\xff\x00\r\n',
+  );
   assert.equal(encodeCommand(['GET', 'é']).toString('latin1'), '*2\r\n$3\r\nGET\r\n$2\r\n\xc3\xa9\r\n');
 });
 

@@ -17,74 +17,102 @@ function quietIo() {
   const out = { stdout: '', stderr: '' };
   const io = {
     stdout: { write: (chunk: string) => (out.stdout += chunk) },
-    stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: (chunk: string) => ((out.stderr += chunk), true) }),
+    stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, {
+      isTTY: false,
+      write: (chunk: string) => ((out.stderr += chunk), true),
+    }),
   };
   return { out, io };
 }
 
-test('bench --target over HTTP: props, load phase, workload F with contexts, one JSON object and an SVG', { timeout: 20_000 }, async () => {
-  let props: Record<string, unknown> = { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' };
-  const written = new Map<string, number>();
-  let writesWithContext = 0;
-  let writesWithWrongContext = 0;
-  const issuedContexts = new Set<string>();
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const url = request.url ?? '';
-      if (url === '/buckets/bench/props') {
-        if (request.method === 'PUT') props = { ...props, ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) };
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(props));
-      } else if (request.method === 'PUT') {
-        const context = request.headers['x-everwrite-context'];
-        if (context !== undefined) {
-          writesWithContext++;
-          // Concurrent read-modify-writes of one key may carry an older context, never another key's.
-          if (!issuedContexts.has(String(context)) || !String(context).startsWith(`ctx-${url}-`)) writesWithWrongContext++;
+test(
+  'bench --target over HTTP: props, load phase, workload F with contexts, one JSON object and an SVG',
+  { timeout: 20_000 },
+  async () => {
+    let props: Record<string, unknown> = { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' };
+    const written = new Map<string, number>();
+    let writesWithContext = 0;
+    let writesWithWrongContext = 0;
+    const issuedContexts = new Set<string>();
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const url = request.url ?? '';
+        if (url === '/buckets/bench/props') {
+          if (request.method === 'PUT')
+            props = { ...props, ...(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) };
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(props));
+        } else if (request.method === 'PUT') {
+          const context = request.headers['x-everwrite-context'];
+          if (context !== undefined) {
+            writesWithContext++;
+            // Concurrent read-modify-writes of one key may carry an older context, never another key's.
+            if (!issuedContexts.has(String(context)) || !String(context).startsWith(`ctx-${url}-`))
+              writesWithWrongContext++;
+          }
+          written.set(url, (written.get(url) ?? 0) + 1);
+          response.writeHead(204).end();
+        } else if (written.has(url)) {
+          const context = `ctx-${url}-${written.get(url)}`;
+          issuedContexts.add(context);
+          response.writeHead(200, { 'x-everwrite-context': context }).end(Buffer.alloc(64));
+        } else {
+          response
+            .writeHead(404, { 'content-type': 'application/json' })
+            .end('{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}');
         }
-        written.set(url, (written.get(url) ?? 0) + 1);
-        response.writeHead(204).end();
-      } else if (written.has(url)) {
-        const context = `ctx-${url}-${written.get(url)}`;
-        issuedContexts.add(context);
-        response.writeHead(200, { 'x-everwrite-context': context }).end(Buffer.alloc(64));
-      } else {
-        response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"EVERWRITE_NOT_FOUND","message":"key not found"}');
-      }
+      });
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const directory = mkdtempSync(join(tmpdir(), 'everwrite-bench-test-'));
-  const { out, io } = quietIo();
-  try {
-    const startedMs = performance.now();
-    const svg = join(directory, 'plot.svg');
-    const result: BenchResult = await runBenchCommand({ target, workload: 'F', duration: '1', clients: '4', records: '50', valueSize: '64', durability: 'buffered', json: true, progress: false, svg }, io);
-    const elapsedMs = performance.now() - startedMs;
-    assert.ok(elapsedMs >= 1000 && elapsedMs < 10_000, String(elapsedMs));
-    assert.deepEqual(props, { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'buffered' });
-    assert.equal(out.stdout.trim().split('\n').length, 1);
-    const printed = JSON.parse(out.stdout) as BenchResult;
-    assert.deepEqual(printed, JSON.parse(JSON.stringify(result)));
-    assert.deepEqual(printed.load, { records: 50, seconds: printed.load?.seconds, errors: 0 });
-    assert.equal(written.size, 50, 'the load phase writes every record, and the run only those');
-    assert.deepEqual(Object.keys(printed.operations).sort(), ['read', 'readModifyWrite']);
-    assert.equal(printed.operations['read']?.notFound, 0);
-    assert.equal(printed.errors.total, 0);
-    assert.ok(writesWithContext > 0 && writesWithContext === printed.operations['readModifyWrite']?.ok, `${writesWithContext}`);
-    assert.equal(writesWithWrongContext, 0);
-    assert.ok(printed.timeline.length >= 1 && printed.timeline.length <= 2);
-    assert.ok(typeof printed.cpu?.generatorSeconds === 'number');
-    assert.match(readFileSync(svg, 'utf8'), /^<svg /);
-    assert.match(out.stderr, /plotted in/);
-  } finally {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    rmSync(directory, { recursive: true, force: true });
-  }
-});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const directory = mkdtempSync(join(tmpdir(), 'everwrite-bench-test-'));
+    const { out, io } = quietIo();
+    try {
+      const startedMs = performance.now();
+      const svg = join(directory, 'plot.svg');
+      const result: BenchResult = await runBenchCommand(
+        {
+          target,
+          workload: 'F',
+          duration: '1',
+          clients: '4',
+          records: '50',
+          valueSize: '64',
+          durability: 'buffered',
+          json: true,
+          progress: false,
+          svg,
+        },
+        io,
+      );
+      const elapsedMs = performance.now() - startedMs;
+      assert.ok(elapsedMs >= 1000 && elapsedMs < 10_000, String(elapsedMs));
+      assert.deepEqual(props, { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'buffered' });
+      assert.equal(out.stdout.trim().split('\n').length, 1);
+      const printed = JSON.parse(out.stdout) as BenchResult;
+      assert.deepEqual(printed, JSON.parse(JSON.stringify(result)));
+      assert.deepEqual(printed.load, { records: 50, seconds: printed.load?.seconds, errors: 0 });
+      assert.equal(written.size, 50, 'the load phase writes every record, and the run only those');
+      assert.deepEqual(Object.keys(printed.operations).sort(), ['read', 'readModifyWrite']);
+      assert.equal(printed.operations['read']?.notFound, 0);
+      assert.equal(printed.errors.total, 0);
+      assert.ok(
+        writesWithContext > 0 && writesWithContext === printed.operations['readModifyWrite']?.ok,
+        `${writesWithContext}`,
+      );
+      assert.equal(writesWithWrongContext, 0);
+      assert.ok(printed.timeline.length >= 1 && printed.timeline.length <= 2);
+      assert.ok(typeof printed.cpu?.generatorSeconds === 'number');
+      assert.match(readFileSync(svg, 'utf8'), /^<svg /);
+      assert.match(out.stderr, /plotted in/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(directory, { recursive: true, force: true });
+    }
+  },
+);
 
 /** A RESP stand-in: SET stores, GET answers the value or nil, every 10th SET answers -BUSY. */
 function respStub() {
@@ -101,8 +129,13 @@ function respStub() {
         const [name, key, value] = parsed.args;
         if (name === 'GET') {
           const held = values.get(key as string);
-          socket.write(held === undefined ? '$-1\r\n' : Buffer.concat([Buffer.from(`$${held.length}\r\n`), held, Buffer.from('\r\n')]));
-        } else if (name === 'SET' && ++sets % 10 === 0) socket.write('-BUSY EVERWRITE_RATE_LIMITED: too many requests\r\n');
+          socket.write(
+            held === undefined
+              ? '$-1\r\n'
+              : Buffer.concat([Buffer.from(`$${held.length}\r\n`), held, Buffer.from('\r\n')]),
+          );
+        } else if (name === 'SET' && ++sets % 10 === 0)
+          socket.write('-BUSY EVERWRITE_RATE_LIMITED: too many requests\r\n');
         else {
           values.set(key as string, Buffer.from(value ?? '', 'latin1'));
           socket.write('+OK\r\n');
@@ -131,37 +164,53 @@ function parseCommand(buffer: Buffer): { args: string[]; bytes: number } | undef
   return { args, bytes: position };
 }
 
-test('bench over RESP: GET and SET on the redis bucket, an error reply counted by its code', { timeout: 20_000 }, async () => {
-  let props: Record<string, unknown> = {};
-  const http = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      assert.equal(request.url, '/buckets/redis/props');
-      if (request.method === 'PUT') props = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(props));
+test(
+  'bench over RESP: GET and SET on the redis bucket, an error reply counted by its code',
+  { timeout: 20_000 },
+  async () => {
+    let props: Record<string, unknown> = {};
+    const http = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        assert.equal(request.url, '/buckets/redis/props');
+        if (request.method === 'PUT')
+          props = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(props));
+      });
     });
-  });
-  const resp = respStub();
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  await new Promise<void>((resolve) => resp.server.listen(0, '127.0.0.1', resolve));
-  const { out, io } = quietIo();
-  try {
-    const result = await runBenchCommand(
-      { target: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, protocol: 'resp', respTarget: `127.0.0.1:${(resp.server.address() as AddressInfo).port}`, workload: 'A', distribution: 'uniform', duration: '1', clients: '2', records: '20', valueSize: '16', progress: false },
-      io,
-    );
-    assert.equal(props['resolver'], 'lww');
-    assert.ok(resp.values.size > 0 && resp.values.size <= 20);
-    assert.ok([...resp.values.values()].every((value) => value.length === 16));
-    assert.ok((result.operations['read']?.ok ?? 0) > 0 && (result.operations['update']?.ok ?? 0) > 0);
-    assert.deepEqual(Object.keys(result.errors.byKind), ['RESP EVERWRITE_RATE_LIMITED']);
-    assert.ok(result.errors.total > 0 && result.errors.total === result.operations['update']?.errors);
-    assert.match(out.stdout, /over resp/);
-    assert.match(out.stdout, /RESP EVERWRITE_RATE_LIMITED: \d+/);
-  } finally {
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
-    await new Promise((resolve) => resp.server.close(resolve));
-  }
-});
+    const resp = respStub();
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => resp.server.listen(0, '127.0.0.1', resolve));
+    const { out, io } = quietIo();
+    try {
+      const result = await runBenchCommand(
+        {
+          target: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+          protocol: 'resp',
+          respTarget: `127.0.0.1:${(resp.server.address() as AddressInfo).port}`,
+          workload: 'A',
+          distribution: 'uniform',
+          duration: '1',
+          clients: '2',
+          records: '20',
+          valueSize: '16',
+          progress: false,
+        },
+        io,
+      );
+      assert.equal(props['resolver'], 'lww');
+      assert.ok(resp.values.size > 0 && resp.values.size <= 20);
+      assert.ok([...resp.values.values()].every((value) => value.length === 16));
+      assert.ok((result.operations['read']?.ok ?? 0) > 0 && (result.operations['update']?.ok ?? 0) > 0);
+      assert.deepEqual(Object.keys(result.errors.byKind), ['RESP EVERWRITE_RATE_LIMITED']);
+      assert.ok(result.errors.total > 0 && result.errors.total === result.operations['update']?.errors);
+      assert.match(out.stdout, /over resp/);
+      assert.match(out.stdout, /RESP EVERWRITE_RATE_LIMITED: \d+/);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      await new Promise((resolve) => resp.server.close(resolve));
+    }
+  },
+);

@@ -5,7 +5,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../../../src/core/base/prng.ts';
-import { LatestChooser, UniformChooser, ZipfianChooser, createKeyChooser } from '../../../../src/cli/bench/key-choosers.ts';
+import {
+  LatestChooser,
+  UniformChooser,
+  ZipfianChooser,
+  createKeyChooser,
+} from '../../../../src/cli/bench/key-choosers.ts';
 import { Keyspace, OperationSource, workloads, type YcsbOperation } from '../../../../src/cli/bench/ycsb.ts';
 import { LoadStats, makeValue, performOperation } from '../../../../src/cli/bench/workload.ts';
 import type { BenchDriver, Outcome } from '../../../../src/cli/bench/drivers.ts';
@@ -31,7 +36,7 @@ test('uniform: every key about equally often', () => {
   for (const share of shares) assert.ok(Math.abs(share - 0.01) < 0.0015, `share ${share} (seed ${seed})`);
 });
 
-test('zipfian (theta 0.99): YCSB\'s generator, close to P(rank i) = (1/(i+1)^0.99) / zeta(n)', () => {
+test("zipfian (theta 0.99): YCSB's generator, close to P(rank i) = (1/(i+1)^0.99) / zeta(n)", () => {
   const prng = new Prng(seed);
   const chooser = new ZipfianChooser();
   const count = 1000;
@@ -42,14 +47,25 @@ test('zipfian (theta 0.99): YCSB\'s generator, close to P(rank i) = (1/(i+1)^0.9
   const tolerance = (probability: number): number => 4 * Math.sqrt(probability / draws);
   // Ranks 0 and 1 are drawn exactly; Gray et al.'s closed form approximates the rest (YCSB's
   // ZipfianGenerator does the same): ranks 2 to 5 come up to ~16% too often, the tail is close.
-  for (const rank of [0, 1]) assert.ok(Math.abs((shares[rank] as number) - expected(rank)) < tolerance(expected(rank)), `rank ${rank}: ${shares[rank]} vs ${expected(rank)} (seed ${seed})`);
-  for (const rank of [2, 3, 5, 10, 30, 100]) assert.ok(Math.abs((shares[rank] as number) - expected(rank)) < 0.2 * expected(rank) + tolerance(expected(rank)), `rank ${rank}: ${shares[rank]} vs ${expected(rank)} (seed ${seed})`);
+  for (const rank of [0, 1])
+    assert.ok(
+      Math.abs((shares[rank] as number) - expected(rank)) < tolerance(expected(rank)),
+      `rank ${rank}: ${shares[rank]} vs ${expected(rank)} (seed ${seed})`,
+    );
+  for (const rank of [2, 3, 5, 10, 30, 100])
+    assert.ok(
+      Math.abs((shares[rank] as number) - expected(rank)) < 0.2 * expected(rank) + tolerance(expected(rank)),
+      `rank ${rank}: ${shares[rank]} vs ${expected(rank)} (seed ${seed})`,
+    );
   let cumulative = 0;
   let expectedCumulative = 0;
   for (let rank = 0; rank < count; rank++) {
     cumulative += shares[rank] as number;
     expectedCumulative += expected(rank);
-    assert.ok(Math.abs(cumulative - expectedCumulative) < 0.025, `P(rank <= ${rank}): ${cumulative} vs ${expectedCumulative} (seed ${seed})`);
+    assert.ok(
+      Math.abs(cumulative - expectedCumulative) < 0.025,
+      `P(rank <= ${rank}): ${cumulative} vs ${expectedCumulative} (seed ${seed})`,
+    );
   }
   assert.ok(Math.abs(chooser.probability(7, count) - expected(7)) < 1e-12);
 });
@@ -67,11 +83,18 @@ test('latest: the newest key is the most popular, and popularity follows the ins
   const prng = new Prng(seed);
   const chooser = new LatestChooser();
   const shares = frequencies(() => chooser.next(prng, 500), 500, 100_000);
-  assert.ok((shares[499] as number) > 0.1 && (shares[499] as number) > (shares[498] as number) && (shares[498] as number) > (shares[490] as number), `seed ${seed}`);
+  assert.ok(
+    (shares[499] as number) > 0.1 &&
+      (shares[499] as number) > (shares[498] as number) &&
+      (shares[498] as number) > (shares[490] as number),
+    `seed ${seed}`,
+  );
   assert.ok(shares.slice(0, 250).reduce((sum, share) => sum + share, 0) < 0.15, `seed ${seed}`);
   const after = frequencies(() => chooser.next(prng, 600), 600, 50_000);
   assert.ok((after[599] as number) > 0.1 && (after[499] as number) < 0.01, `seed ${seed}`);
-  assert.ok(createKeyChooser('latest') instanceof LatestChooser && createKeyChooser('uniform') instanceof UniformChooser);
+  assert.ok(
+    createKeyChooser('latest') instanceof LatestChooser && createKeyChooser('uniform') instanceof UniformChooser,
+  );
 });
 
 test('each workload draws its operations in YCSB shares', () => {
@@ -87,7 +110,10 @@ test('each workload draws its operations in YCSB shares', () => {
     }
     for (const [operation, share] of Object.entries(spec.shares)) {
       const seen = (counts.get(operation as YcsbOperation) ?? 0) / draws;
-      assert.ok(Math.abs(seen - share) < 0.01, `workload ${spec.name} ${operation}: ${seen} vs ${share} (seed ${seed})`);
+      assert.ok(
+        Math.abs(seen - share) < 0.01,
+        `workload ${spec.name} ${operation}: ${seen} vs ${share} (seed ${seed})`,
+      );
     }
   }
 });
@@ -106,7 +132,10 @@ test('workload D inserts new keys past the records, and its reads favour them', 
       if (planned.keyIndex >= keyspace.count - 10) recentReads++;
     }
   }
-  assert.deepEqual(inserted, Array.from({ length: inserted.length }, (_, index) => 100 + index));
+  assert.deepEqual(
+    inserted,
+    Array.from({ length: inserted.length }, (_, index) => 100 + index),
+  );
   assert.equal(keyspace.count, 100 + inserted.length);
   assert.ok(recentReads / reads > 0.3, `${recentReads}/${reads} (seed ${seed})`);
 });
@@ -143,7 +172,13 @@ test('LoadStats counts not-found reads as successes, errors by code, and feeds t
   // Failed requests are not in the latency histograms (the 5 s timeout is not a read latency).
   assert.ok((read?.latency.maxValue ?? 0) < 10_000);
   const points = stats.timeline.points(2);
-  assert.deepEqual(points.map((point) => [point.opsPerSecond, point.errors]), [[3, 0], [0, 3]]);
+  assert.deepEqual(
+    points.map((point) => [point.opsPerSecond, point.errors]),
+    [
+      [3, 0],
+      [0, 3],
+    ],
+  );
 });
 
 function recordingDriver(readOutcome: Outcome): { driver: BenchDriver; calls: string[] } {

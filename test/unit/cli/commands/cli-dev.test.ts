@@ -10,7 +10,15 @@ test('dev reads "restart <id>" and "status"; blank lines are ignored and anythin
   assert.deepEqual(parseDevCommand('status'), { verb: 'status' });
   assert.deepEqual(parseDevCommand(''), { verb: 'none' });
   assert.deepEqual(parseDevCommand(' \t '), { verb: 'none' });
-  for (const line of ['restart', 'restart n1 n2', 'status now', 'stop n1', 'RESTART n1', '\u0000\u0001', 'x'.repeat(100_000)]) {
+  for (const line of [
+    'restart',
+    'restart n1 n2',
+    'status now',
+    'stop n1',
+    'RESTART n1',
+    '\u0000\u0001',
+    'x'.repeat(100_000),
+  ]) {
     assert.deepEqual(parseDevCommand(line), { verb: 'help' }, JSON.stringify(line.slice(0, 20)));
   }
 });

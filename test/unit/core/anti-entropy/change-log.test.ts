@@ -14,7 +14,10 @@ test('lists the distinct keys stored since a time, by partition', () => {
   log.note(1005, 2, 'b');
   log.note(1010, 1, 'c');
   log.note(1010, 1, 'a');
-  assert.deepEqual([...log.changesSince(1005, everyPartition)!].sort(), [[1, ['c', 'a']], [2, ['b']]]);
+  assert.deepEqual([...log.changesSince(1005, everyPartition)!].sort(), [
+    [1, ['c', 'a']],
+    [2, ['b']],
+  ]);
   assert.deepEqual([...log.changesSince(1006, everyPartition)!], [[1, ['c', 'a']]]);
   assert.deepEqual([...log.changesSince(1000, (partition) => partition === 2)!], [[2, ['b']]]);
   assert.deepEqual([...log.changesSince(2000, everyPartition)!], []);

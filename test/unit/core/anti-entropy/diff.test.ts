@@ -28,7 +28,10 @@ test('diff reports changed keys and keys on one side only, sorted', () => {
 
 test('diff of an empty tree against a full one lists every key', () => {
   const keys = Array.from({ length: 40 }, (_, index) => `key-${String(index).padStart(2, '0')}`);
-  const full = MerkleTree.build(keys.map((key) => ({ key: bytesOf(key), recordHash: bytesOf('1') })), options);
+  const full = MerkleTree.build(
+    keys.map((key) => ({ key: bytesOf(key), recordHash: bytesOf('1') })),
+    options,
+  );
   assert.deepEqual(text(diff(full, new MerkleTree(options))), keys);
 });
 

@@ -15,7 +15,8 @@ import { bytesOf, hexList, runExchange, sha256 } from './helpers.ts';
 
 const options = { digest: sha256, fanOut: 4, depth: 2 };
 const partition = asPartitionIndex(3);
-const entriesOf = (keys: readonly string[], hash = '1'): LeafEntry[] => keys.map((key) => ({ key: bytesOf(key), recordHash: bytesOf(hash) }));
+const entriesOf = (keys: readonly string[], hash = '1'): LeafEntry[] =>
+  keys.map((key) => ({ key: bytesOf(key), recordHash: bytesOf(hash) }));
 
 test('equal trees: one root hash crosses and the exchange finishes with nothing', () => {
   const entries = entriesOf(['a', 'b', 'c']);
@@ -37,7 +38,12 @@ test('states follow what the exchange waits for, level by level, then leaf entri
     seen.push(exchange.level === undefined ? exchange.state : `${exchange.state}@${exchange.level}`);
     requests = requests.flatMap((request) => exchange.receive(answerTreeExchangeRequest(remote, request)));
   }
-  assert.deepEqual(seen, ['awaiting-node-hashes@0', 'awaiting-node-hashes@1', 'awaiting-node-hashes@2', 'awaiting-leaf-entries']);
+  assert.deepEqual(seen, [
+    'awaiting-node-hashes@0',
+    'awaiting-node-hashes@1',
+    'awaiting-node-hashes@2',
+    'awaiting-leaf-entries',
+  ]);
   assert.equal(exchange.state, 'finished');
   assert.deepEqual(exchange.result?.differingLeaves, [local.leafIndexOf(bytesOf('c'))]);
   assert.deepEqual(hexList(exchange.result?.differingKeys ?? []), hexList([bytesOf('c')]));
@@ -47,7 +53,13 @@ test('requests respect nodesPerRequestMax, leavesPerRequestMax and requestsInFli
   const keys = Array.from({ length: 200 }, (_, index) => `key-${index}`);
   const local = MerkleTree.build(entriesOf(keys, 'old'), options);
   const remote = MerkleTree.build(entriesOf(keys, 'new'), options);
-  const exchange = new TreeExchange(local, { exchangeId: 1, partition, nodesPerRequestMax: 3, leavesPerRequestMax: 2, requestsInFlightMax: 2 });
+  const exchange = new TreeExchange(local, {
+    exchangeId: 1,
+    partition,
+    nodesPerRequestMax: 3,
+    leavesPerRequestMax: 2,
+    requestsInFlightMax: 2,
+  });
   let requests = exchange.start();
   while (requests.length > 0) {
     assert.ok(exchange.pendingRequests().length <= 2);
@@ -86,7 +98,10 @@ test('a refusal fails the exchange: shape mismatch, request too large', () => {
   assert.equal(mismatched.state, 'failed');
   assert.deepEqual(mismatched.failure, { reason: 'refused-by-peer', refusal: 'shape-mismatch' });
   const remote = MerkleTree.build(entriesOf(['b']), options);
-  const tooLarge = runExchange(local, remote, { nodesPerRequestMax: 4 }, undefined, { nodesPerRequestMax: 2, leavesPerRequestMax: 2 }).exchange;
+  const tooLarge = runExchange(local, remote, { nodesPerRequestMax: 4 }, undefined, {
+    nodesPerRequestMax: 2,
+    leavesPerRequestMax: 2,
+  }).exchange;
   assert.deepEqual(tooLarge.failure, { reason: 'refused-by-peer', refusal: 'request-too-large' });
   assert.deepEqual(tooLarge.pendingRequests(), []);
 });
@@ -106,7 +121,15 @@ test('a malformed answer fails the exchange and later answers are ignored', () =
 
 test('the responder refuses out-of-range levels and indices and empty requests', () => {
   const tree = new MerkleTree(options);
-  const base: TreeHashesRequest = { kind: 'tree-hashes-request', exchangeId: 1, partition, requestId: 1, shape: tree.shape, level: 1, indices: [0] };
+  const base: TreeHashesRequest = {
+    kind: 'tree-hashes-request',
+    exchangeId: 1,
+    partition,
+    requestId: 1,
+    shape: tree.shape,
+    level: 1,
+    indices: [0],
+  };
   const reason = (request: Parameters<typeof answerTreeExchangeRequest>[1]) => {
     const answer = answerTreeExchangeRequest(tree, request);
     return answer.kind === 'tree-exchange-refused' ? answer.reason : 'answered';
@@ -116,17 +139,45 @@ test('the responder refuses out-of-range levels and indices and empty requests',
   assert.equal(reason({ ...base, indices: [4] }), 'malformed-request');
   assert.equal(reason({ ...base, indices: [] }), 'malformed-request');
   assert.equal(reason({ ...base, indices: [-1] }), 'malformed-request');
-  assert.equal(reason({ kind: 'tree-leaf-entries-request', exchangeId: 1, partition, requestId: 2, shape: tree.shape, leafIndices: [16] }), 'malformed-request');
+  assert.equal(
+    reason({
+      kind: 'tree-leaf-entries-request',
+      exchangeId: 1,
+      partition,
+      requestId: 2,
+      shape: tree.shape,
+      leafIndices: [16],
+    }),
+    'malformed-request',
+  );
 });
 
 test('a TreeExchange refuses invalid options with a RangeError naming the field, and a second start as a bug', () => {
   const tree = new MerkleTree(options);
   assert.throws(() => new TreeExchange(tree, { exchangeId: -1, partition }), /exchangeId/);
-  assert.throws(() => new TreeExchange(tree, { exchangeId: 1, partition, nodesPerRequestMax: 0 }), /nodesPerRequestMax/);
-  assert.throws(() => new TreeExchange(tree, { exchangeId: 1, partition, leavesPerRequestMax: 1.5 }), /leavesPerRequestMax/);
-  assert.throws(() => new TreeExchange(tree, { exchangeId: 1, partition, requestsInFlightMax: 0 }), /requestsInFlightMax/);
+  assert.throws(
+    () => new TreeExchange(tree, { exchangeId: 1, partition, nodesPerRequestMax: 0 }),
+    /nodesPerRequestMax/,
+  );
+  assert.throws(
+    () => new TreeExchange(tree, { exchangeId: 1, partition, leavesPerRequestMax: 1.5 }),
+    /leavesPerRequestMax/,
+  );
+  assert.throws(
+    () => new TreeExchange(tree, { exchangeId: 1, partition, requestsInFlightMax: 0 }),
+    /requestsInFlightMax/,
+  );
   const unstarted = new TreeExchange(tree, { exchangeId: 1, partition });
-  assert.deepEqual(unstarted.receive({ kind: 'tree-exchange-refused', exchangeId: 1, partition, requestId: 1, reason: 'shape-mismatch' }), []);
+  assert.deepEqual(
+    unstarted.receive({
+      kind: 'tree-exchange-refused',
+      exchangeId: 1,
+      partition,
+      requestId: 1,
+      reason: 'shape-mismatch',
+    }),
+    [],
+  );
   assert.equal(unstarted.state, 'not-started');
   unstarted.start();
   assert.throws(() => unstarted.start(), /started twice/);
@@ -136,7 +187,10 @@ test('hashes exchanged grow as O(d log C): C = 10000 keys, d = 1..10 differences
   const keysCount = 10_000;
   const shape = { fanOut: 16, depth: 3 };
   const treeOptions = { digest: sha256, ...shape };
-  const entries = Array.from({ length: keysCount }, (_, index) => ({ key: bytesOf(`user:${index}`), recordHash: sha256(bytesOf(`record ${index} v1`)) }));
+  const entries = Array.from({ length: keysCount }, (_, index) => ({
+    key: bytesOf(`user:${index}`),
+    recordHash: sha256(bytesOf(`record ${index} v1`)),
+  }));
   const local = MerkleTree.build(entries, treeOptions);
   const prng = new Prng(20070101);
   const leafSizeMax = Math.max(...Array.from({ length: local.leafCount }, (_, leaf) => local.keysInLeaf(leaf).length));

@@ -87,7 +87,8 @@ export function runExchange(
       continue;
     }
     delivered.push(message);
-    if (prng !== undefined && network !== undefined && prng.chance(network.duplicateProbability)) inFlight.push(message);
+    if (prng !== undefined && network !== undefined && prng.chance(network.duplicateProbability))
+      inFlight.push(message);
     inFlight.push(...exchange.receive(message));
   }
   return { exchange, steps };

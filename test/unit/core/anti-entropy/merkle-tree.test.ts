@@ -107,11 +107,17 @@ test('only the written path changes: sibling subtrees keep their hashes', () => 
     Array.from({ length: 50 }, (_, index) => ({ key: bytesOf(`key-${index}`), recordHash: bytesOf('v1') })),
     options,
   );
-  const before = tree.nodeHashes(2, Array.from({ length: 16 }, (_, index) => index));
+  const before = tree.nodeHashes(
+    2,
+    Array.from({ length: 16 }, (_, index) => index),
+  );
   const key = bytesOf('key-7');
   const leaf = tree.leafIndexOf(key);
   tree.set(key, bytesOf('v2'));
-  const after = tree.nodeHashes(2, Array.from({ length: 16 }, (_, index) => index));
+  const after = tree.nodeHashes(
+    2,
+    Array.from({ length: 16 }, (_, index) => index),
+  );
   for (let index = 0; index < 16; index++) {
     if (index === leaf) assert.notDeepEqual(after[index], before[index]);
     else assert.deepEqual(after[index], before[index]);
@@ -129,7 +135,10 @@ test('the root of a fixed content is the value the tree has always computed, wha
   tree.set(bytesOf('key-4'), bytesOf('h9'));
   tree.delete(bytesOf('key-5'));
   assert.equal(tree.size, 41);
-  assert.equal(Buffer.from(tree.rootHash()).toString('hex'), 'd0ed7cfc4c4de474d1a395bcfc4a220600c5b5491aee981eec24889d452898f2');
+  assert.equal(
+    Buffer.from(tree.rootHash()).toString('hex'),
+    'd0ed7cfc4c4de474d1a395bcfc4a220600c5b5491aee981eec24889d452898f2',
+  );
 });
 
 test('entries and hashes handed out before an update keep their values after it', () => {

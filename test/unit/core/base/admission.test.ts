@@ -4,13 +4,21 @@
 // burst, refill and wait, its bounded table of addresses, and bad options.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionAdmission, evictionScanMax, validateAdmissionLimits, type AdmittedConnection } from '../../../../src/core/base/admission.ts';
+import {
+  ConnectionAdmission,
+  evictionScanMax,
+  validateAdmissionLimits,
+  type AdmittedConnection,
+} from '../../../../src/core/base/admission.ts';
 import { AddressRateLimiter, rateLimiterDefaults } from '../../../../src/core/base/rate-limiter.ts';
 
 class Fake implements AdmittedConnection {
   busy = false;
   evicted = false;
-  constructor(readonly clientAddress: string, readonly name = clientAddress) {}
+  constructor(
+    readonly clientAddress: string,
+    readonly name = clientAddress,
+  ) {}
   isBusy(): boolean {
     return this.busy;
   }
@@ -65,7 +73,10 @@ test('admission limits are validated: positive integers, the share within the to
   assert.throws(() => validateAdmissionLimits('t', { connectionsMax: 0, connectionsPerAddressMax: 1 }), RangeError);
   assert.throws(() => validateAdmissionLimits('t', { connectionsMax: 4, connectionsPerAddressMax: 5 }), RangeError);
   assert.throws(() => validateAdmissionLimits('t', { connectionsMax: 4.5, connectionsPerAddressMax: 1 }), RangeError);
-  assert.throws(() => validateAdmissionLimits('t', { connectionsMax: Number.NaN, connectionsPerAddressMax: 1 }), RangeError);
+  assert.throws(
+    () => validateAdmissionLimits('t', { connectionsMax: Number.NaN, connectionsPerAddressMax: 1 }),
+    RangeError,
+  );
   assert.ok(Object.isFrozen(validateAdmissionLimits('t', { connectionsMax: 4, connectionsPerAddressMax: 4 })));
 });
 

@@ -32,5 +32,9 @@ test('EverwriteError maps its code to the documented HTTP status', () => {
   assert.equal(new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'x').httpStatus, 503);
   assert.equal(new EverwriteError('EVERWRITE_VALUE_TOO_LARGE', 'x').httpStatus, 413);
   assert.equal(new EverwriteError('EVERWRITE_BAD_CONTEXT', 'x').httpStatus, 400);
-  assert.deepEqual(new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'm', { replied: 1 }).toJSON(), { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm', replied: 1 });
+  assert.deepEqual(new EverwriteError('EVERWRITE_QUORUM_NOT_MET', 'm', { replied: 1 }).toJSON(), {
+    code: 'EVERWRITE_QUORUM_NOT_MET',
+    message: 'm',
+    replied: 1,
+  });
 });

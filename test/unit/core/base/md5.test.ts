@@ -18,7 +18,8 @@ test('md5 matches the RFC 1321 test suite', () => {
     ['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 'd174ab98d277d9f5a5611c2c9f419d9f'],
     ['1234567890'.repeat(8), '57edf4a22be3c955ac49da2e2107b67a'],
   ];
-  for (const [input, expected] of vectors) assert.equal(toHex(md5(encoder.encode(input))), expected, JSON.stringify(input));
+  for (const [input, expected] of vectors)
+    assert.equal(toHex(md5(encoder.encode(input))), expected, JSON.stringify(input));
 });
 
 test('md5 agrees with node:crypto at every length from 0 to 200 bytes (all padding cases)', () => {

@@ -12,12 +12,22 @@ import { createRing } from '../../../../src/core/ring/index.ts';
 import { actorOf } from '../../../../src/core/versioning/index.ts';
 
 test('request limits default to the contract, take overrides within their ceilings, and refuse anything else by name', () => {
-  assert.deepEqual(resolveRequestLimits(), { keyBytesMax: defaultLimits.keyBytesMax, bucketBytesMax: defaultLimits.bucketBytesMax, valueBytesMax: defaultLimits.valueBytesMax });
+  assert.deepEqual(resolveRequestLimits(), {
+    keyBytesMax: defaultLimits.keyBytesMax,
+    bucketBytesMax: defaultLimits.bucketBytesMax,
+    valueBytesMax: defaultLimits.valueBytesMax,
+  });
   assert.equal(resolveRequestLimits({ valueBytesMax: 4_000_000 }).valueBytesMax, 4_000_000);
   assert.equal(resolveRequestLimits({ keyBytesMax: 16 }).keyBytesMax, 16);
-  assert.throws(() => resolveRequestLimits({ keyBytesMax: defaultLimits.keyBytesMax + 1 }), /keyBytesMax must be an integer from 1 to 1024/);
+  assert.throws(
+    () => resolveRequestLimits({ keyBytesMax: defaultLimits.keyBytesMax + 1 }),
+    /keyBytesMax must be an integer from 1 to 1024/,
+  );
   assert.throws(() => resolveRequestLimits({ bucketBytesMax: 256 }), /bucketBytesMax must be an integer from 1 to 255/);
-  assert.throws(() => resolveRequestLimits({ valueBytesMax: valueBytesCeiling + 1 }), /valueBytesMax must be an integer from 1 to 8388608/);
+  assert.throws(
+    () => resolveRequestLimits({ valueBytesMax: valueBytesCeiling + 1 }),
+    /valueBytesMax must be an integer from 1 to 8388608/,
+  );
   assert.throws(() => resolveRequestLimits({ valueBytesMax: 0 }), /valueBytesMax/);
   assert.throws(() => resolveRequestLimits({ valueBytesMax: 1.5 }), /valueBytesMax/);
   assert.throws(() => resolveRequestLimits({ frameBytesMax: 1 } as never), /unknown request limit frameBytesMax/);
@@ -26,10 +36,26 @@ test('request limits default to the contract, take overrides within their ceilin
 
 test('the coordinating core refuses a key or bucket over the limits it was given, not over the defaults', () => {
   const self = asNodeId('n1');
-  const core = new NodeCore({ self, actor: actorOf(self, 1), ring: createRing({ partitionCount: 8, members: [{ id: self }] }), md5: (bytes) => createHash('md5').update(bytes).digest(), requestLimits: resolveRequestLimits({ keyBytesMax: 16, bucketBytesMax: 8 }) });
+  const core = new NodeCore({
+    self,
+    actor: actorOf(self, 1),
+    ring: createRing({ partitionCount: 8, members: [{ id: self }] }),
+    md5: (bytes) => createHash('md5').update(bytes).digest(),
+    requestLimits: resolveRequestLimits({ keyBytesMax: 16, bucketBytesMax: 8 }),
+  });
   const write = { value: new TextEncoder().encode('v'), contentType: 'text/plain', deleted: false };
   const answer = (requestId: number, bucket: string, key: string): string => {
-    core.step({ type: 'clientPut', nowMs: 0, requestId, bucket, key, context: undefined, write, realtimeMs: 1_700_000_000_000, options: {} });
+    core.step({
+      type: 'clientPut',
+      nowMs: 0,
+      requestId,
+      bucket,
+      key,
+      context: undefined,
+      write,
+      realtimeMs: 1_700_000_000_000,
+      options: {},
+    });
     const reply = core.takeEffects().find((effect) => effect.type === 'reply' && effect.requestId === requestId);
     return reply?.type === 'reply' && !reply.outcome.ok ? reply.outcome.error.code : 'accepted';
   };

@@ -14,14 +14,20 @@ function assertDisjoint(views: readonly Uint8Array[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const previous = sorted[i - 1] as Uint8Array;
     const current = sorted[i] as Uint8Array;
-    if (previous.buffer === current.buffer) assert.ok(previous.byteOffset + previous.length <= current.byteOffset, 'views of one slab never overlap');
+    if (previous.buffer === current.buffer)
+      assert.ok(previous.byteOffset + previous.length <= current.byteOffset, 'views of one slab never overlap');
   }
 }
 
 /** Fills every view with its own byte, then checks each still holds only its own. */
 function assertIndependent(views: readonly Uint8Array[]): void {
   views.forEach((view, index) => view.fill((index % 255) + 1));
-  views.forEach((view, index) => assert.ok(view.every((byte) => byte === (index % 255) + 1), `view ${index} kept its bytes`));
+  views.forEach((view, index) =>
+    assert.ok(
+      view.every((byte) => byte === (index % 255) + 1),
+      `view ${index} kept its bytes`,
+    ),
+  );
 }
 
 test('views of a slab never overlap, and writing one never changes another', () => {
@@ -39,8 +45,15 @@ test('views of a slab never overlap, and writing one never changes another', () 
 
 test('the shared slab hands out disjoint, independent, zero-filled views', () => {
   const views = Array.from({ length: 2000 }, (_, index) => allocateBytes(1 + ((index * 37) % 300)));
-  for (const view of views) assert.ok(view.every((byte) => byte === 0), 'a fresh view is zero-filled');
-  assert.ok(views.some((view) => view.byteOffset !== 0), 'small requests share slabs');
+  for (const view of views)
+    assert.ok(
+      view.every((byte) => byte === 0),
+      'a fresh view is zero-filled',
+    );
+  assert.ok(
+    views.some((view) => view.byteOffset !== 0),
+    'small requests share slabs',
+  );
   assertDisjoint(views);
   assertIndependent(views);
 });

@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { asNodeId, asPartitionIndex } from '../../../../src/core/base/ids.ts';
 import { claimPartitions } from '../../../../src/core/ring/ring.ts';
 import { primaryNodes } from '../../../../src/core/ring/preference.ts';
-import { commitPlan, completeTransition, decodeView, previewPlan, stageChange, transfersOf, type ClusterView, type Plan, type PlanChange } from '../../../../src/core/cluster-view/index.ts';
+import {
+  commitPlan,
+  completeTransition,
+  decodeView,
+  previewPlan,
+  stageChange,
+  transfersOf,
+  type ClusterView,
+  type Plan,
+  type PlanChange,
+} from '../../../../src/core/cluster-view/index.ts';
 import { member, view } from './support.ts';
 
 const n = (id: string) => asNodeId(id);
@@ -68,9 +78,15 @@ test('a leaving node streams its own partitions away and is gone from the final 
   const transfers = transfersOf(transition);
   assert.ok(transfers.length > 0);
   assert.ok(transfers.every((transfer) => transfer.target !== 'n2'));
-  assert.ok(transfers.some((transfer) => transfer.source === 'n2'), 'the leaver hands off what it held');
+  assert.ok(
+    transfers.some((transfer) => transfer.source === 'n2'),
+    'the leaver hands off what it held',
+  );
   const final = completeTransition(transition);
-  assert.equal(final.members.some((m) => m.id === 'n2'), false);
+  assert.equal(
+    final.members.some((m) => m.id === 'n2'),
+    false,
+  );
   assert.equal(final.ring.owners.includes(n('n2')), false);
 });
 
@@ -84,21 +100,61 @@ test('a removed (dead) node is never asked to send: the staying replicas rebuild
 
 test('bad plans are refused with their codes', () => {
   const three = view(3);
-  assert.equal(codeOf(() => stageChange(three, undefined, { kind: 'join', member: member('n2', 2) }, 3)), 'EVERWRITE_ALREADY_MEMBER');
-  assert.equal(codeOf(() => stageChange(three, undefined, { kind: 'join', member: member('n9', 1) }, 3)), 'EVERWRITE_PLAN_CONFLICT', 'a peer address already taken');
-  assert.equal(codeOf(() => stageChange(three, undefined, { kind: 'leave', id: n('n7') }, 3)), 'EVERWRITE_NOT_A_MEMBER');
-  assert.equal(codeOf(() => stageChange(three, undefined, { kind: 'leave', id: n('n1') }, 3)), 'EVERWRITE_TOO_FEW_MEMBERS', 'fewer than N members');
-  assert.equal(codeOf(() => stageChange(view(1), undefined, { kind: 'remove', id: n('n1') }, 1)), 'EVERWRITE_TOO_FEW_MEMBERS', 'the last node');
+  assert.equal(
+    codeOf(() => stageChange(three, undefined, { kind: 'join', member: member('n2', 2) }, 3)),
+    'EVERWRITE_ALREADY_MEMBER',
+  );
+  assert.equal(
+    codeOf(() => stageChange(three, undefined, { kind: 'join', member: member('n9', 1) }, 3)),
+    'EVERWRITE_PLAN_CONFLICT',
+    'a peer address already taken',
+  );
+  assert.equal(
+    codeOf(() => stageChange(three, undefined, { kind: 'leave', id: n('n7') }, 3)),
+    'EVERWRITE_NOT_A_MEMBER',
+  );
+  assert.equal(
+    codeOf(() => stageChange(three, undefined, { kind: 'leave', id: n('n1') }, 3)),
+    'EVERWRITE_TOO_FEW_MEMBERS',
+    'fewer than N members',
+  );
+  assert.equal(
+    codeOf(() => stageChange(view(1), undefined, { kind: 'remove', id: n('n1') }, 1)),
+    'EVERWRITE_TOO_FEW_MEMBERS',
+    'the last node',
+  );
   const four = view(4);
   const leaving = stageChange(four, undefined, { kind: 'leave', id: n('n2') }, 3);
-  assert.equal(stageChange(four, leaving, { kind: 'leave', id: n('n2') }, 3), leaving, 'staging the same change twice is a no-op');
-  assert.equal(codeOf(() => stageChange(four, leaving, { kind: 'remove', id: n('n2') }, 3)), 'EVERWRITE_PLAN_CONFLICT', 'two conflicting changes of one node');
-  assert.equal(codeOf(() => commitPlan(four, { baseVersion: four.version, changes: [] }, 3)), 'EVERWRITE_PLAN_EMPTY');
+  assert.equal(
+    stageChange(four, leaving, { kind: 'leave', id: n('n2') }, 3),
+    leaving,
+    'staging the same change twice is a no-op',
+  );
+  assert.equal(
+    codeOf(() => stageChange(four, leaving, { kind: 'remove', id: n('n2') }, 3)),
+    'EVERWRITE_PLAN_CONFLICT',
+    'two conflicting changes of one node',
+  );
+  assert.equal(
+    codeOf(() => commitPlan(four, { baseVersion: four.version, changes: [] }, 3)),
+    'EVERWRITE_PLAN_EMPTY',
+  );
   const transition = commitPlan(four, leaving, 3);
-  assert.equal(codeOf(() => commitPlan(transition, plan(transition, [{ kind: 'join', member: member('n5', 5) }]), 3)), 'EVERWRITE_TRANSITION_IN_PROGRESS');
-  assert.equal(codeOf(() => stageChange(transition, undefined, { kind: 'leave', id: n('n2') }, 3)), 'EVERWRITE_PLAN_CONFLICT', 'n2 is already leaving');
+  assert.equal(
+    codeOf(() => commitPlan(transition, plan(transition, [{ kind: 'join', member: member('n5', 5) }]), 3)),
+    'EVERWRITE_TRANSITION_IN_PROGRESS',
+  );
+  assert.equal(
+    codeOf(() => stageChange(transition, undefined, { kind: 'leave', id: n('n2') }, 3)),
+    'EVERWRITE_PLAN_CONFLICT',
+    'n2 is already leaving',
+  );
   const final = completeTransition(transition);
-  assert.equal(codeOf(() => commitPlan(final, leaving, 3)), 'EVERWRITE_PLAN_STALE', 'a plan staged against an older view that no longer applies');
+  assert.equal(
+    codeOf(() => commitPlan(final, leaving, 3)),
+    'EVERWRITE_PLAN_STALE',
+    'a plan staged against an older view that no longer applies',
+  );
 });
 
 test('the codec refuses transition views that break the rules', () => {
@@ -109,15 +165,33 @@ test('the codec refuses transition views that break the rules', () => {
   const joinerIndex = (text.members as Array<{ id: string }>).findIndex((m) => m.id === 'n4');
   const owners = [...(text.owners as number[])];
   owners[0] = joinerIndex;
-  assert.equal(codeOf(() => decodeView(encode({ ...text, owners }))), 'EVERWRITE_BAD_VIEW', 'a joining member owns nothing yet');
+  assert.equal(
+    codeOf(() => decodeView(encode({ ...text, owners }))),
+    'EVERWRITE_BAD_VIEW',
+    'a joining member owns nothing yet',
+  );
   const withoutPending: Record<string, unknown> = { ...text };
   delete withoutPending.pendingOwners;
   delete withoutPending.transferN;
-  assert.equal(codeOf(() => decodeView(encode(withoutPending))), 'EVERWRITE_BAD_VIEW', 'joining members only inside a transition');
-  assert.equal(codeOf(() => decodeView(encode({ ...text, transferN: 0 }))), 'EVERWRITE_BAD_VIEW');
-  assert.equal(codeOf(() => decodeView(encode({ ...text, transferN: 2 ** 53 }))), 'EVERWRITE_BAD_VIEW');
+  assert.equal(
+    codeOf(() => decodeView(encode(withoutPending))),
+    'EVERWRITE_BAD_VIEW',
+    'joining members only inside a transition',
+  );
+  assert.equal(
+    codeOf(() => decodeView(encode({ ...text, transferN: 0 }))),
+    'EVERWRITE_BAD_VIEW',
+  );
+  assert.equal(
+    codeOf(() => decodeView(encode({ ...text, transferN: 2 ** 53 }))),
+    'EVERWRITE_BAD_VIEW',
+  );
   const { transferN: _dropped, ...noTransferN } = text;
-  assert.equal(codeOf(() => decodeView(encode(noTransferN))), 'EVERWRITE_BAD_VIEW', 'pendingOwners without transferN');
+  assert.equal(
+    codeOf(() => decodeView(encode(noTransferN))),
+    'EVERWRITE_BAD_VIEW',
+    'pendingOwners without transferN',
+  );
 });
 
 /**
@@ -130,7 +204,9 @@ function holdersAfter(transition: ClusterView, partition: number, holders: reado
   const after = primaryNodes(pending.ring, asPartitionIndex(partition), 3) as string[];
   const removed = new Set(transition.members.filter((m) => m.state === 'removed').map((m) => m.id as string));
   const live = holders.filter((holder) => !removed.has(holder));
-  const fed = transfersOf(transition).filter((transfer) => transfer.partition === partition && live.includes(transfer.source)).map((transfer) => transfer.target as string);
+  const fed = transfersOf(transition)
+    .filter((transfer) => transfer.partition === partition && live.includes(transfer.source))
+    .map((transfer) => transfer.target as string);
   return after.filter((node) => live.includes(node) || fed.includes(node));
 }
 
@@ -153,7 +229,10 @@ test('a write on any two of three primaries keeps every live copy through a join
         const liveBefore = holders.filter((holder) => !removed.has(holder)).length;
         const kept = holdersAfter(transition, partition, holders);
         const wanted = name === 'remove' ? Math.min(2, liveBefore + 1) : 2;
-        assert.ok(kept.length >= wanted, `${name}: partition ${partition}, a write on ${holders.join('+')} is on ${kept.join('+') || 'nothing'} of the new primaries (wanted ${wanted})`);
+        assert.ok(
+          kept.length >= wanted,
+          `${name}: partition ${partition}, a write on ${holders.join('+')} is on ${kept.join('+') || 'nothing'} of the new primaries (wanted ${wanted})`,
+        );
       }
     }
   }

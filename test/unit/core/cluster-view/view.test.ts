@@ -6,11 +6,26 @@ import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import { asNodeId } from '../../../../src/core/base/ids.ts';
 import { claimPartitions, createRing, preferenceList } from '../../../../src/core/ring/index.ts';
-import { decodeView, firstView, nextView, relateViews, summaryOf, viewLimits, ownedCounts } from '../../../../src/core/cluster-view/index.ts';
+import {
+  decodeView,
+  firstView,
+  nextView,
+  relateViews,
+  summaryOf,
+  viewLimits,
+  ownedCounts,
+} from '../../../../src/core/cluster-view/index.ts';
 import { member, members, view } from './support.ts';
 
 function assertBadView(action: () => unknown, pattern?: RegExp, what?: string): void {
-  assert.throws(action, (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_VIEW' && (pattern === undefined || pattern.test(error.message)), what);
+  assert.throws(
+    action,
+    (error: unknown) =>
+      error instanceof EverwriteError &&
+      error.code === 'EVERWRITE_BAD_VIEW' &&
+      (pattern === undefined || pattern.test(error.message)),
+    what,
+  );
 }
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -23,9 +38,26 @@ test('the same seeds in any order give the same version-1 view, byte for byte, o
   assert.equal(a.version, 1);
   assert.equal(a.digest, b.digest);
   assert.deepEqual(a.encoded, b.encoded);
-  assert.deepEqual(a.ring.owners, createRing({ partitionCount: 64, members: seeds.map((each) => ({ id: each.id, weight: each.weight, ...(each.zone === undefined ? {} : { zone: each.zone }) })) }).owners);
+  assert.deepEqual(
+    a.ring.owners,
+    createRing({
+      partitionCount: 64,
+      members: seeds.map((each) => ({
+        id: each.id,
+        weight: each.weight,
+        ...(each.zone === undefined ? {} : { zone: each.zone }),
+      })),
+    }).owners,
+  );
   // A different zone, weight, address or partition count is a different view.
-  for (const other of [firstView(64, members(5)), firstView(128, seeds), firstView(64, seeds.map((each, index) => (index === 0 ? { ...each, http: '127.0.0.1:9999' } : each)))]) {
+  for (const other of [
+    firstView(64, members(5)),
+    firstView(128, seeds),
+    firstView(
+      64,
+      seeds.map((each, index) => (index === 0 ? { ...each, http: '127.0.0.1:9999' } : each)),
+    ),
+  ]) {
     assert.notEqual(other.digest, a.digest);
   }
 });
@@ -35,7 +67,13 @@ test('decodeView(encoded) rebuilds the same view, and a next view moves exactly 
   assert.deepEqual(decodeView(first.encoded), first);
   const grown = nextView(first, members(4));
   assert.equal(grown.version, 2);
-  assert.deepEqual(grown.ring.owners, claimPartitions(first.ring, members(4).map((each) => ({ id: each.id, weight: 1 }))).owners);
+  assert.deepEqual(
+    grown.ring.owners,
+    claimPartitions(
+      first.ring,
+      members(4).map((each) => ({ id: each.id, weight: 1 })),
+    ).owners,
+  );
   const moved = grown.ring.owners.filter((owner, partition) => owner !== first.ring.owners[partition]).length;
   assert.equal(moved, 16, 'a fourth node of four takes a quarter of 64 partitions, and nothing else moves');
   assert.ok(grown.ring.owners.every((owner, partition) => owner === first.ring.owners[partition] || owner === 'n4'));
@@ -74,17 +112,36 @@ test('malformed, oversized, non-canonical and unknown views are refused with EVE
     ['owner out of range', JSON.stringify({ ...json, owners: (json.owners as number[]).map(() => 3) })],
     ['no members', JSON.stringify({ ...json, members: [] })],
     ['member not an object', JSON.stringify({ ...json, members: ['n1'] })],
-    ['member unknown field', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, secret: 1 })) })],
-    ['bad peer address', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, peer: 'nowhere' })) })],
-    ['port 0', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, peer: 'h:0' })) })],
-    ['weight 0', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, weight: 0 })) })],
-    ['unknown state', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, state: 'joining' })) })],
-    ['duplicate ids', JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, id: 'n1' })) })],
+    [
+      'member unknown field',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, secret: 1 })) }),
+    ],
+    [
+      'bad peer address',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, peer: 'nowhere' })) }),
+    ],
+    [
+      'port 0',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, peer: 'h:0' })) }),
+    ],
+    [
+      'weight 0',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, weight: 0 })) }),
+    ],
+    [
+      'unknown state',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, state: 'joining' })) }),
+    ],
+    [
+      'duplicate ids',
+      JSON.stringify({ ...json, members: (json.members as object[]).map((each) => ({ ...each, id: 'n1' })) }),
+    ],
     ['members out of order', JSON.stringify({ ...json, members: [...(json.members as object[])].reverse() })],
     ['spaces', JSON.stringify(json, null, 1)],
     ['oversized', ' '.repeat(viewLimits.viewBytesMax + 1)],
   ];
-  for (const [what, variant] of variants) assertBadView(() => decodeView(typeof variant === 'string' ? bytes(variant) : variant), undefined, what);
+  for (const [what, variant] of variants)
+    assertBadView(() => decodeView(typeof variant === 'string' ? bytes(variant) : variant), undefined, what);
   assert.doesNotThrow(() => decodeView(bytes(JSON.stringify(json))), 'the canonical text itself decodes');
 });
 
@@ -104,7 +161,10 @@ test('relateViews: same, newer, older, and conflicts that name what differs', ()
   const otherMembers = firstView(64, members(4));
   const sameVersion = relateViews(summaryOf(first), summaryOf(otherMembers), 'n2');
   assert.equal(sameVersion.kind, 'conflict');
-  assert.match((sameVersion as { reason: string }).reason, /view version 1 differs: digest [0-9a-f]{32} here, [0-9a-f]{32} at n2/);
+  assert.match(
+    (sameVersion as { reason: string }).reason,
+    /view version 1 differs: digest [0-9a-f]{32} here, [0-9a-f]{32} at n2/,
+  );
   const otherCount = relateViews(summaryOf(first), summaryOf(nextView(view(3, 128), members(3))), 'n3');
   assert.equal(otherCount.kind, 'conflict', 'a different partition count conflicts whatever the versions');
   assert.match((otherCount as { reason: string }).reason, /partition count 64 here, 128 at n3/);

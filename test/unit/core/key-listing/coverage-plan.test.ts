@@ -7,9 +7,13 @@ import { asNodeId, asPartitionIndex, type NodeId } from '../../../../src/core/ba
 import { planCoverage } from '../../../../src/core/key-listing/index.ts';
 import { createRing, primaryNodes, type Ring, type RingMember } from '../../../../src/core/ring/index.ts';
 
-const nodes = (count: number): RingMember[] => Array.from({ length: count }, (_, index) => ({ id: asNodeId(`n${index + 1}`) }));
+const nodes = (count: number): RingMember[] =>
+  Array.from({ length: count }, (_, index) => ({ id: asNodeId(`n${index + 1}`) }));
 const allAlive = (): boolean => true;
-const aliveExcept = (...dead: string[]) => (node: NodeId): boolean => !dead.includes(node);
+const aliveExcept =
+  (...dead: string[]) =>
+  (node: NodeId): boolean =>
+    !dead.includes(node);
 
 test('with every node holding every partition, one node covers the ring, the preferred one', () => {
   const ring = createRing({ partitionCount: 64, members: nodes(3) });
@@ -34,7 +38,8 @@ function smallestCoverSize(ring: Ring, n: number, live: readonly NodeId[]): numb
     const chosen = live.filter((_, index) => (mask & (1 << index)) !== 0);
     if (chosen.length >= best) continue;
     let covers = true;
-    for (let partition = 0; partition < ring.partitionCount && covers; partition++) covers = primaryNodes(ring, asPartitionIndex(partition), n).some((node) => chosen.includes(node));
+    for (let partition = 0; partition < ring.partitionCount && covers; partition++)
+      covers = primaryNodes(ring, asPartitionIndex(partition), n).some((node) => chosen.includes(node));
     if (covers) best = chosen.length;
   }
   return best;
@@ -47,7 +52,10 @@ test('each partition is asked of one of its own live primaries, by about as few 
     const plan = planCoverage({ ring, n: 3, isAlive });
     assert.deepEqual(plan.uncovered, []);
     for (const { partition, node } of plan.assignments) {
-      assert.ok(node !== undefined && primaryNodes(ring, partition, 3).includes(node), `partition ${partition} asked of ${String(node)}`);
+      assert.ok(
+        node !== undefined && primaryNodes(ring, partition, 3).includes(node),
+        `partition ${partition} asked of ${String(node)}`,
+      );
       assert.ok(isAlive(node));
     }
     const live = ring.members.map((member) => member.id).filter(isAlive);
@@ -61,7 +69,9 @@ test('each partition is asked of one of its own live primaries, by about as few 
 test('partitions with no live primary are reported as uncovered, in order, never silently assigned', () => {
   const ring = createRing({ partitionCount: 32, members: nodes(4) });
   const plan = planCoverage({ ring, n: 1, isAlive: aliveExcept('n2') });
-  const expected = Array.from({ length: 32 }, (_, index) => index).filter((partition) => ring.owners[partition] === 'n2');
+  const expected = Array.from({ length: 32 }, (_, index) => index).filter(
+    (partition) => ring.owners[partition] === 'n2',
+  );
   assert.ok(expected.length > 0);
   assert.deepEqual(plan.uncovered, expected);
   for (const entry of plan.assignments) assert.equal(entry.node === undefined, expected.includes(entry.partition));
@@ -72,8 +82,16 @@ test('excluded nodes are not asked; a subset of partitions is planned alone; the
   const partitions = [3, 9, 40].map(asPartitionIndex);
   const input = { ring, n: 2, isAlive: allAlive, excluded: new Set([asNodeId('n1'), asNodeId('n4')]), partitions };
   const plan = planCoverage(input);
-  assert.deepEqual(plan.assignments.map((entry) => entry.partition), [3, 9, 40]);
-  for (const entry of plan.assignments) assert.ok(entry.node === undefined ? primaryNodes(ring, entry.partition, 2).every((node) => node === 'n1' || node === 'n4') : !['n1', 'n4'].includes(entry.node));
+  assert.deepEqual(
+    plan.assignments.map((entry) => entry.partition),
+    [3, 9, 40],
+  );
+  for (const entry of plan.assignments)
+    assert.ok(
+      entry.node === undefined
+        ? primaryNodes(ring, entry.partition, 2).every((node) => node === 'n1' || node === 'n4')
+        : !['n1', 'n4'].includes(entry.node),
+    );
   assert.deepEqual(planCoverage(input), plan);
 });
 

@@ -11,13 +11,22 @@ test('liveness settings: documented defaults, accepted from --settings-json, a p
   assert.equal(defaultNodeCoreSettings.livenessProbeTimeoutMs, 400);
   assert.equal(defaultNodeCoreSettings.livenessIndirectProbeCount, 3);
   assert.equal(defaultNodeCoreSettings.livenessSuspicionTimeoutMs, 3000);
-  assert.deepEqual(parseSettingsJson('{"livenessProbeIntervalMs":500,"livenessProbeTimeoutMs":200,"livenessIndirectProbeCount":2,"livenessSuspicionTimeoutMs":9000}', 3), {
-    livenessProbeIntervalMs: 500,
-    livenessProbeTimeoutMs: 200,
-    livenessIndirectProbeCount: 2,
-    livenessSuspicionTimeoutMs: 9000,
-  });
-  assert.throws(() => parseSettingsJson('{"livenessProbeTimeoutMs":1000}', 3), /livenessProbeTimeoutMs \(1000\) must be shorter than livenessProbeIntervalMs \(1000\)/);
+  assert.deepEqual(
+    parseSettingsJson(
+      '{"livenessProbeIntervalMs":500,"livenessProbeTimeoutMs":200,"livenessIndirectProbeCount":2,"livenessSuspicionTimeoutMs":9000}',
+      3,
+    ),
+    {
+      livenessProbeIntervalMs: 500,
+      livenessProbeTimeoutMs: 200,
+      livenessIndirectProbeCount: 2,
+      livenessSuspicionTimeoutMs: 9000,
+    },
+  );
+  assert.throws(
+    () => parseSettingsJson('{"livenessProbeTimeoutMs":1000}', 3),
+    /livenessProbeTimeoutMs \(1000\) must be shorter than livenessProbeIntervalMs \(1000\)/,
+  );
   assert.throws(() => parseSettingsJson('{"livenessProbeIntervalMs":300}', 3), /must be shorter/);
   assert.throws(() => parseSettingsJson('{"livenessIndirectProbeCount":0}', 3), /positive integer/);
   assert.throws(() => resolveSettings({ livenessProbeTimeoutMs: 2000 }), /shorter than livenessProbeIntervalMs/);

@@ -11,7 +11,12 @@ test('a member removed while probed is probed no more, and the prober keeps runn
   net.dead.add(asNodeId('n3'));
   const swim = net.node('n1');
   // Tick until n1 has a probe of n3 in flight (n3 is dead, so the probe waits for its timeout).
-  for (let step = 0; step < 100 && !net.sent.some((sent) => sent.from === 'n1' && sent.to === 'n3' && sent.message.kind === 'ping'); step++) net.run(50);
+  for (
+    let step = 0;
+    step < 100 && !net.sent.some((sent) => sent.from === 'n1' && sent.to === 'n3' && sent.message.kind === 'ping');
+    step++
+  )
+    net.run(50);
   assert.ok(swim.probesInFlight > 0, 'a probe of n3 is in flight');
   swim.setMembers([asNodeId('n1'), asNodeId('n2')]);
   assert.equal(swim.probesInFlight, 0, 'the removed member is no longer probed');

@@ -24,15 +24,31 @@ test('a dead member is suspected, then declared down by every node after the sus
     const states = [...net.beliefs('n3').values()];
     if (firstSuspectMs === undefined && states.includes('suspect')) firstSuspectMs = net.nowMs;
     if (allDownMs === undefined && states.every((state) => state === 'down')) allDownMs = net.nowMs;
-    assert.ok(firstSuspectMs === undefined || !states.includes('down') || net.nowMs - firstSuspectMs >= swimDefaults.suspicionTimeoutMs, 'down never before the suspicion timeout');
+    assert.ok(
+      firstSuspectMs === undefined ||
+        !states.includes('down') ||
+        net.nowMs - firstSuspectMs >= swimDefaults.suspicionTimeoutMs,
+      'down never before the suspicion timeout',
+    );
   });
   assert.ok(firstSuspectMs !== undefined && allDownMs !== undefined, 'suspected and then down everywhere');
   // Each of 4 nodes probes one of 4 others per 1 s period, so someone probes n3 within a few
   // periods, and a failed probe turns into suspicion at the end of its own period.
-  assert.ok(firstSuspectMs - killedMs <= 4 * swimDefaults.probeIntervalMs, `suspected after ${firstSuspectMs - killedMs} ms`);
-  assert.ok(allDownMs - killedMs <= 4 * swimDefaults.probeIntervalMs + swimDefaults.suspicionTimeoutMs + 2000, `down everywhere after ${allDownMs - killedMs} ms`);
+  assert.ok(
+    firstSuspectMs - killedMs <= 4 * swimDefaults.probeIntervalMs,
+    `suspected after ${firstSuspectMs - killedMs} ms`,
+  );
+  assert.ok(
+    allDownMs - killedMs <= 4 * swimDefaults.probeIntervalMs + swimDefaults.suspicionTimeoutMs + 2000,
+    `down everywhere after ${allDownMs - killedMs} ms`,
+  );
   const suspect = net.events('member_suspect').find((line) => line.fields['member'] === 'n3');
-  assert.ok(suspect !== undefined && typeof suspect.fields['reportedBy'] === 'string' && suspect.fields['incarnation'] === 0 && suspect.fields['previous'] === 'up');
+  assert.ok(
+    suspect !== undefined &&
+      typeof suspect.fields['reportedBy'] === 'string' &&
+      suspect.fields['incarnation'] === 0 &&
+      suspect.fields['previous'] === 'up',
+  );
   assert.ok(net.events('member_down').some((line) => line.fields['member'] === 'n3'));
 });
 
@@ -48,14 +64,20 @@ test('a member paused for 1 s, or even 2 s, is suspected at most, refutes with a
     });
     net.paused.delete(n('n2'));
     net.run(6000, () => {
-      for (const state of net.beliefs('n2').values()) assert.notEqual(state, 'down', `n2 declared down at ${net.nowMs} ms`);
+      for (const state of net.beliefs('n2').values())
+        assert.notEqual(state, 'down', `n2 declared down at ${net.nowMs} ms`);
     });
     assert.deepEqual([...net.beliefs('n2').values()], ['up', 'up', 'up']);
   }
   assert.ok(suspected, 'the 2 s pauses were long enough to be suspected');
   assert.ok(net.node('n2').ownIncarnation > 0, 'n2 refuted by raising its incarnation');
   assert.ok(net.events('member_refute').some((line) => line.node === 'n2'));
-  for (const id of ['n1', 'n3', 'n4']) assert.equal(net.node(id).liveness(n('n2'))?.incarnation, net.node('n2').ownIncarnation, `${id} holds n2's incarnation`);
+  for (const id of ['n1', 'n3', 'n4'])
+    assert.equal(
+      net.node(id).liveness(n('n2'))?.incarnation,
+      net.node('n2').ownIncarnation,
+      `${id} holds n2's incarnation`,
+    );
 });
 
 test('a member behind a broken direct link stays up: the indirect probe through others gets its ack', () => {
@@ -65,7 +87,9 @@ test('a member behind a broken direct link stays up: the indirect probe through 
     assert.equal(net.node('n1').liveness(n('n3'))?.state, 'up', `n1 suspects n3 at ${net.nowMs} ms`);
     assert.equal(net.node('n3').liveness(n('n1'))?.state, 'up', `n3 suspects n1 at ${net.nowMs} ms`);
   });
-  const pingRequests = net.sent.filter((sent) => sent.from === 'n1' && sent.message.kind === 'pingReq' && sent.message.target?.member === 'n3');
+  const pingRequests = net.sent.filter(
+    (sent) => sent.from === 'n1' && sent.message.kind === 'pingReq' && sent.message.target?.member === 'n3',
+  );
   assert.ok(pingRequests.length > 0, 'n1 asked others to probe n3');
   assert.ok(pingRequests.every((sent) => sent.to !== 'n3'));
 });
@@ -88,7 +112,10 @@ test('a timed-out request is evidence, not proof: it probes at once, and a live 
   // A dead member: the reported timeout starts a probe now instead of waiting for its turn (up to 7 periods).
   net.dead.add(n('n6'));
   swim.reportUnresponsive(n('n6'), net.nowMs);
-  assert.ok(net.sent.some((sent) => sent.from === 'n1' && sent.to === 'n6' && sent.message.kind === 'ping'), 'probed at once');
+  assert.ok(
+    net.sent.some((sent) => sent.from === 'n1' && sent.to === 'n6' && sent.message.kind === 'ping'),
+    'probed at once',
+  );
   net.run(1100);
   assert.equal(swim.liveness(n('n6'))?.state, 'suspect');
 });
@@ -111,14 +138,31 @@ test('merge order: higher incarnation wins, at equal incarnation down > suspect 
   assert.ok(supersedes({ incarnation: 1, state: 'suspect' }, { incarnation: 1, state: 'up' }));
   assert.ok(!supersedes({ incarnation: 1, state: 'up' }, { incarnation: 1, state: 'suspect' }));
   assert.ok(!supersedes({ incarnation: 1, state: 'up' }, { incarnation: 1, state: 'up' }));
-  const update = fc.record({ member: fc.constantFrom('n2', 'n3'), incarnation: fc.nat(4), state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const) });
+  const update = fc.record({
+    member: fc.constantFrom('n2', 'n3'),
+    incarnation: fc.nat(4),
+    state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const),
+  });
   fc.assert(
     fc.property(fc.array(update, { maxLength: 12 }), fc.integer(), (updates, seed) => {
-      const shuffled = fc.sample(fc.shuffledSubarray(updates, { minLength: updates.length, maxLength: updates.length }), { numRuns: 1, seed })[0] ?? [];
+      const shuffled =
+        fc.sample(fc.shuffledSubarray(updates, { minLength: updates.length, maxLength: updates.length }), {
+          numRuns: 1,
+          seed,
+        })[0] ?? [];
       const views = [updates, shuffled].map((order) => {
         const net = new SwimNet(4);
         // n4 tells n1 the updates one message at a time, in this order.
-        order.forEach((one, index) => net.inject('n4', 'n1', { type: 'liveness', kind: 'ack', id: 1000 + index, incarnation: 0, target: { member: 'n4', incarnation: 0, state: 'up' }, updates: [one] }));
+        order.forEach((one, index) =>
+          net.inject('n4', 'n1', {
+            type: 'liveness',
+            kind: 'ack',
+            id: 1000 + index,
+            incarnation: 0,
+            target: { member: 'n4', incarnation: 0, state: 'up' },
+            updates: [one],
+          }),
+        );
         return ['n2', 'n3'].map((member) => net.node('n1').liveness(n(member)));
       });
       assert.deepEqual(
@@ -136,11 +180,22 @@ test('bounds: piggybacked updates per message, probes in flight, indirect probes
   for (let index = 2; index <= 40; index += 2) net.dead.add(n(`n${index}`));
   net.run(12_000);
   assert.ok(net.sent.every((sent) => sent.message.updates.length <= livenessLimits.piggybackCountMax));
-  assert.ok(net.sent.some((sent) => sent.message.updates.length === livenessLimits.piggybackCountMax), 'the bound was reached');
+  assert.ok(
+    net.sent.some((sent) => sent.message.updates.length === livenessLimits.piggybackCountMax),
+    'the bound was reached',
+  );
   const swim = net.node('n1');
   for (let index = 3; index <= 39; index += 2) swim.reportUnresponsive(n(`n${index}`), net.nowMs);
   assert.ok(swim.probesInFlight <= livenessLimits.probesInFlightCountMax);
-  for (let index = 0; index < 100; index++) net.inject('n3', 'n5', { type: 'liveness', kind: 'pingReq', id: index, incarnation: 0, target: { member: 'n2', incarnation: 0, state: 'down' }, updates: [] });
+  for (let index = 0; index < 100; index++)
+    net.inject('n3', 'n5', {
+      type: 'liveness',
+      kind: 'pingReq',
+      id: index,
+      incarnation: 0,
+      target: { member: 'n2', incarnation: 0, state: 'down' },
+      updates: [],
+    });
   assert.equal(net.node('n5').relaysInFlight, livenessLimits.relaysInFlightCountMax);
   assert.ok(net.events('liveness_relay_refused').length > 0);
   const relayer = net.node('n5');
@@ -159,7 +214,17 @@ test('bad input is dropped with a log line and changes nothing: unknown sender o
     ['n2', { ...ok, incarnation: 2 ** 40 }],
     ['n2', { ...ok, incarnation: -1 }],
     ['n2', { ...ok, id: 1.5 }],
-    ['n2', { ...ok, updates: Array.from({ length: livenessLimits.updatesPerMessageCountMax + 1 }, () => ({ member: 'n3', incarnation: 9, state: 'down' })) }],
+    [
+      'n2',
+      {
+        ...ok,
+        updates: Array.from({ length: livenessLimits.updatesPerMessageCountMax + 1 }, () => ({
+          member: 'n3',
+          incarnation: 9,
+          state: 'down',
+        })),
+      },
+    ],
     ['n2', { ...ok, updates: 'many' }],
     ['n2', { ...ok, kind: 'pingReq' }],
     ['n2', { ...ok, kind: 'ack', target: { member: 'stranger', incarnation: 0, state: 'up' } }],
@@ -174,7 +239,16 @@ test('bad input is dropped with a log line and changes nothing: unknown sender o
   assert.deepEqual(net.node('n1').liveness(n('n2')), before);
   assert.equal(net.node('n1').liveness(n('n3'))?.state, 'up');
   // Updates about unknown members, with absurd incarnations or states, are dropped one by one.
-  net.inject('n2', 'n1', { ...ok, updates: [{ member: 'stranger', incarnation: 1, state: 'down' }, { member: 'n3', incarnation: 2 ** 40, state: 'down' }, { member: 'n3', incarnation: 1, state: 'dead' }, null, { member: 'n3', incarnation: 1, state: 'suspect' }] });
+  net.inject('n2', 'n1', {
+    ...ok,
+    updates: [
+      { member: 'stranger', incarnation: 1, state: 'down' },
+      { member: 'n3', incarnation: 2 ** 40, state: 'down' },
+      { member: 'n3', incarnation: 1, state: 'dead' },
+      null,
+      { member: 'n3', incarnation: 1, state: 'suspect' },
+    ],
+  });
   assert.equal(net.events('liveness_update_dropped')[0]?.fields['count'], 4);
   assert.deepEqual(net.node('n1').liveness(n('n3')), { state: 'suspect', incarnation: 1, lastHeardMs: undefined });
 });

@@ -18,7 +18,13 @@ const settings = { antiEntropyIntervalMs: intervalMs, hintDeliveryIntervalMs: 1_
 function liveValues(cluster: CoreCluster, id: string): Map<string, string[]> {
   const values = new Map<string, string[]>();
   for (const [key, record] of cluster.node(id).records) {
-    values.set(key, record.siblings.filter((sibling) => !sibling.stored.deleted).map((sibling) => new TextDecoder().decode(sibling.stored.value)).sort());
+    values.set(
+      key,
+      record.siblings
+        .filter((sibling) => !sibling.stored.deleted)
+        .map((sibling) => new TextDecoder().decode(sibling.stored.value))
+        .sort(),
+    );
   }
   return values;
 }
@@ -29,7 +35,10 @@ function dropHints(cluster: CoreCluster): void {
 }
 
 function repairedKeys(cluster: CoreCluster, id: string): number {
-  return cluster.node(id).core.antiEntropyStatus().partitions.reduce((sum, partition) => sum + partition.keysRepaired, 0);
+  return cluster
+    .node(id)
+    .core.antiEntropyStatus()
+    .partitions.reduce((sum, partition) => sum + partition.keysRepaired, 0);
 }
 
 test('a wiped replica gets every key back through anti-entropy alone, with no reads', () => {
@@ -54,7 +63,10 @@ test('anti-entropy waits while the byte budget it shares with handoff and hints 
   cluster.restart('n3', { wipe: true });
   cluster.runFor(2 * intervalMs);
   const early = cluster.node('n3').records.size;
-  assert.ok(early < 100, `within two intervals the shared budget let only part of the repair through (${early} of 200 keys)`);
+  assert.ok(
+    early < 100,
+    `within two intervals the shared budget let only part of the repair through (${early} of 200 keys)`,
+  );
   cluster.runFor(600_000);
   assert.equal(cluster.node('n3').records.size, 200, 'every key is back once the budget allowed it');
 });
@@ -72,9 +84,12 @@ test('a delete missed by one replica reaches it through anti-entropy and never c
   const [n3Record] = cluster.localRecords('n3');
   assert.equal(isLive(n3Record!), true, 'n3 missed the delete');
   cluster.runFor(2 * intervalMs);
-  for (const id of cluster.ids) for (const record of cluster.localRecords(id)) assert.equal(isLive(record), false, `the key is deleted on ${id}`);
+  for (const id of cluster.ids)
+    for (const record of cluster.localRecords(id)) assert.equal(isLive(record), false, `the key is deleted on ${id}`);
   cluster.runFor(3 * intervalMs);
-  for (const id of cluster.ids) for (const record of cluster.localRecords(id)) assert.equal(isLive(record), false, `the key stays deleted on ${id}`);
+  for (const id of cluster.ids)
+    for (const record of cluster.localRecords(id))
+      assert.equal(isLive(record), false, `the key stays deleted on ${id}`);
 });
 
 function contextToken(cluster: CoreCluster, requestId: number): string {
@@ -97,7 +112,8 @@ test('concurrent versions written on either side of a partition become siblings 
   dropHints(cluster);
   cluster.down.clear();
   cluster.runFor(2 * intervalMs);
-  for (const id of cluster.ids) assert.deepEqual([...liveValues(cluster, id).values()], [['apple', 'pear']], `siblings on ${id}`);
+  for (const id of cluster.ids)
+    assert.deepEqual([...liveValues(cluster, id).values()], [['apple', 'pear']], `siblings on ${id}`);
 });
 
 test('trees rebuilt from storage in small slices equal the trees kept by writes: a restart repairs nothing', () => {
@@ -126,7 +142,12 @@ test('repairs stay within antiEntropyKeysPerSecondMax', () => {
 
 function refusalOf(effects: readonly Effect[]): string | undefined {
   for (const effect of effects) {
-    if (effect.type === 'send' && effect.message.type === 'treeExchange' && effect.message.exchange.kind === 'tree-exchange-refused') return effect.message.exchange.reason;
+    if (
+      effect.type === 'send' &&
+      effect.message.type === 'treeExchange' &&
+      effect.message.exchange.kind === 'tree-exchange-refused'
+    )
+      return effect.message.exchange.reason;
   }
   return undefined;
 }
@@ -141,15 +162,59 @@ test('hostile tree-exchange messages are refused with a log line and change noth
   cluster.runFor(500);
   const address = { exchangeId: 7, partition: asPartitionIndex(0), requestId: 1 };
   const shape = { fanOut: 16, depth: 2 };
-  const request = (ringVersion: number, exchange: object): Message => ({ type: 'treeExchange', ringVersion, exchange }) as Message;
+  const request = (ringVersion: number, exchange: object): Message =>
+    ({ type: 'treeExchange', ringVersion, exchange }) as Message;
   const ringVersion = cluster.node('n2').core.ring.version;
   const cases: Array<{ what: string; message: Message; reason: string }> = [
-    { what: 'another ring version', message: request(ringVersion + 1, { kind: 'tree-hashes-request', ...address, shape, level: 0, indices: [0] }), reason: 'ring-mismatch' },
-    { what: 'a partition out of range', message: request(ringVersion, { kind: 'tree-hashes-request', ...address, partition: 1_000_000, shape, level: 0, indices: [0] }), reason: 'unknown-partition' },
-    { what: 'another tree shape', message: request(ringVersion, { kind: 'tree-hashes-request', ...address, shape: { fanOut: 4, depth: 2 }, level: 0, indices: [0] }), reason: 'shape-mismatch' },
-    { what: 'too many nodes', message: request(ringVersion, { kind: 'tree-hashes-request', ...address, shape, level: 2, indices: Array.from({ length: 257 }, (_, index) => index) }), reason: 'request-too-large' },
-    { what: 'a level below the leaves', message: request(ringVersion, { kind: 'tree-hashes-request', ...address, shape, level: 9, indices: [0] }), reason: 'malformed-request' },
-    { what: 'a leaf out of range', message: request(ringVersion, { kind: 'tree-leaf-entries-request', ...address, shape, leafIndices: [256] }), reason: 'malformed-request' },
+    {
+      what: 'another ring version',
+      message: request(ringVersion + 1, { kind: 'tree-hashes-request', ...address, shape, level: 0, indices: [0] }),
+      reason: 'ring-mismatch',
+    },
+    {
+      what: 'a partition out of range',
+      message: request(ringVersion, {
+        kind: 'tree-hashes-request',
+        ...address,
+        partition: 1_000_000,
+        shape,
+        level: 0,
+        indices: [0],
+      }),
+      reason: 'unknown-partition',
+    },
+    {
+      what: 'another tree shape',
+      message: request(ringVersion, {
+        kind: 'tree-hashes-request',
+        ...address,
+        shape: { fanOut: 4, depth: 2 },
+        level: 0,
+        indices: [0],
+      }),
+      reason: 'shape-mismatch',
+    },
+    {
+      what: 'too many nodes',
+      message: request(ringVersion, {
+        kind: 'tree-hashes-request',
+        ...address,
+        shape,
+        level: 2,
+        indices: Array.from({ length: 257 }, (_, index) => index),
+      }),
+      reason: 'request-too-large',
+    },
+    {
+      what: 'a level below the leaves',
+      message: request(ringVersion, { kind: 'tree-hashes-request', ...address, shape, level: 9, indices: [0] }),
+      reason: 'malformed-request',
+    },
+    {
+      what: 'a leaf out of range',
+      message: request(ringVersion, { kind: 'tree-leaf-entries-request', ...address, shape, leafIndices: [256] }),
+      reason: 'malformed-request',
+    },
   ];
   for (const { what, message, reason } of cases) {
     const logsBefore = cluster.logs.length;
@@ -159,7 +224,21 @@ test('hostile tree-exchange messages are refused with a log line and change noth
     assert.ok(cluster.logs.length > logsBefore, `${what}: logged`);
   }
   const logsBefore = cluster.logs.length;
-  const stray = cluster.deliver('n2', 'n1', request(ringVersion, { kind: 'tree-hashes-response', exchangeId: 123_456_789, partition: 0, requestId: 1, hashes: [new Uint8Array(16)] }));
-  assert.equal(stray.filter((effect) => effect.type !== 'log').length, 0, 'an answer to an unknown exchange does nothing');
+  const stray = cluster.deliver(
+    'n2',
+    'n1',
+    request(ringVersion, {
+      kind: 'tree-hashes-response',
+      exchangeId: 123_456_789,
+      partition: 0,
+      requestId: 1,
+      hashes: [new Uint8Array(16)],
+    }),
+  );
+  assert.equal(
+    stray.filter((effect) => effect.type !== 'log').length,
+    0,
+    'an answer to an unknown exchange does nothing',
+  );
   assert.ok(cluster.logs.length > logsBefore, 'and is logged');
 });

@@ -34,7 +34,12 @@ test('concurrent transfers are bounded by their slots', () => {
  * A background sender that tries to send a 16-byte batch every 10 ms while the foreground gives one
  * request every ms, for `seconds`; returns the budget and slots seen at the end of each second.
  */
-function drive(admission: BackgroundAdmission, clock: { nowMs: number }, seconds: number, foregroundMs: (index: number) => number): { budgets: number[]; slots: number[]; sent: number } {
+function drive(
+  admission: BackgroundAdmission,
+  clock: { nowMs: number },
+  seconds: number,
+  foregroundMs: (index: number) => number,
+): { budgets: number[]; slots: number[]; sent: number } {
   const budgets: number[] = [];
   const slots: number[] = [];
   let sent = 0;
@@ -68,19 +73,39 @@ test('while the foreground p99 is above twice its baseline the budget halves eac
   // The sender spends 1,600 B/s when allowed: the first busy second backs off from the budget, then
   // from what was really sent, which the budget now caps; it stops at 1024/256 = 4 B/s.
   const firstThrottled = busy.budgets.findIndex((budget) => budget < 1024);
-  assert.ok(firstThrottled >= 0 && firstThrottled <= 2, `the back-off starts within two seconds of the rise: ${busy.budgets}`);
+  assert.ok(
+    firstThrottled >= 0 && firstThrottled <= 2,
+    `the back-off starts within two seconds of the rise: ${busy.budgets}`,
+  );
   for (let index = firstThrottled + 1; index < busy.budgets.length; index++) {
     const expected = Math.max(4, (busy.budgets[index - 1] as number) / 2);
-    assert.ok(Math.abs((busy.budgets[index] as number) - expected) <= expected * 0.05 + 0.5, `second ${index}: ${busy.budgets[index]} after ${busy.budgets[index - 1]} (all: ${busy.budgets})`);
+    assert.ok(
+      Math.abs((busy.budgets[index] as number) - expected) <= expected * 0.05 + 0.5,
+      `second ${index}: ${busy.budgets[index]} after ${busy.budgets[index - 1]} (all: ${busy.budgets})`,
+    );
   }
   assert.equal(busy.budgets.at(-1), 4, `down to the floor: ${busy.budgets}`);
-  assert.ok(busy.slots.slice(firstThrottled).every((slots) => slots === 1), `one transfer at a time while throttled: ${busy.slots}`);
-  assert.ok(busy.sent > 0 && busy.sent < quiet.sent, `it slows, it does not stop: ${busy.sent} B in 10 busy seconds, ${quiet.sent} B in 3 quiet ones`);
+  assert.ok(
+    busy.slots.slice(firstThrottled).every((slots) => slots === 1),
+    `one transfer at a time while throttled: ${busy.slots}`,
+  );
+  assert.ok(
+    busy.sent > 0 && busy.sent < quiet.sent,
+    `it slows, it does not stop: ${busy.sent} B in 10 busy seconds, ${quiet.sent} B in 3 quiet ones`,
+  );
   const fast = drive(admission, clock, 16, () => 10);
   assert.equal(admission.throttled, false, `recovered: ${JSON.stringify(admission.latency())}`);
   const firstRising = fast.budgets.findIndex((budget) => budget > 4);
-  for (let index = firstRising + 1; index < fast.budgets.length && (fast.budgets[index - 1] as number) < 1024; index++) {
-    assert.equal(fast.budgets[index], Math.min(1024, (fast.budgets[index - 1] as number) + 128), `an eighth of the ceiling a second: ${fast.budgets}`);
+  for (
+    let index = firstRising + 1;
+    index < fast.budgets.length && (fast.budgets[index - 1] as number) < 1024;
+    index++
+  ) {
+    assert.equal(
+      fast.budgets[index],
+      Math.min(1024, (fast.budgets[index - 1] as number) + 128),
+      `an eighth of the ceiling a second: ${fast.budgets}`,
+    );
   }
   assert.equal(fast.budgets.at(-1), 1024, `back at the ceiling: ${fast.budgets}`);
   assert.equal(fast.slots.at(-1), 2);

@@ -64,7 +64,14 @@ class PropsCluster {
 
   set(at: string, bucket: string, patch: Record<string, unknown>): Extract<Effect, { type: 'reply' }>['outcome'] {
     const requestId = this.nextRequestId++;
-    this.step(at, { type: 'clientSetProps', nowMs: this.nowMs, requestId, bucket, patch, realtimeMs: this.realtimeMs++ });
+    this.step(at, {
+      type: 'clientSetProps',
+      nowMs: this.nowMs,
+      requestId,
+      bucket,
+      patch,
+      realtimeMs: this.realtimeMs++,
+    });
     return this.replies.get(requestId) as Extract<Effect, { type: 'reply' }>['outcome'];
   }
 
@@ -80,7 +87,9 @@ class PropsCluster {
       assert.ok(rounds < 10_000, 'message delivery did not settle');
       const batch = this.inbox;
       this.inbox = [];
-      for (const sent of batch) if (!down.has(sent.to)) this.step(sent.to, { type: 'message', nowMs: this.nowMs, from: sent.from, message: sent.message });
+      for (const sent of batch)
+        if (!down.has(sent.to))
+          this.step(sent.to, { type: 'message', nowMs: this.nowMs, from: sent.from, message: sent.message });
     }
   }
 
@@ -131,7 +140,8 @@ test('delete returns the bucket to the defaults on every node, persists the mark
   for (const id of ['n1', 'n2', 'n3']) assert.deepEqual(cluster.core(id).bucketProps('carts'), defaults, id);
   const saves = cluster.effects.slice(before).filter(({ effect }) => effect.type === 'propsSave');
   assert.equal(saves.length, 3, 'every node saves the marker');
-  for (const { effect } of saves) assert.equal((effect as Extract<Effect, { type: 'propsSave' }>).entries[0]?.deleted, true);
+  for (const { effect } of saves)
+    assert.equal((effect as Extract<Effect, { type: 'propsSave' }>).entries[0]?.deleted, true);
   const sentBefore = cluster.sent.length;
   assert.equal(cluster.delete('n1', 'never-configured').ok, true);
   assert.equal(cluster.sent.length, sentBefore, 'no marker is made or sent for a bucket nobody configured');
@@ -142,7 +152,8 @@ test('a node that missed updates and deletes is repaired by digest and bounded d
   const deltaMax = 20;
   const cluster = new PropsCluster(3, { propsDeltaEntriesMax: deltaMax });
   const down = new Set(['n3']);
-  for (let index = 0; index < 200; index++) assert.equal(cluster.set('n1', `bucket-${index}`, { w: 1 + (index % 3) }).ok, true);
+  for (let index = 0; index < 200; index++)
+    assert.equal(cluster.set('n1', `bucket-${index}`, { w: 1 + (index % 3) }).ok, true);
   cluster.deliverAll(down);
   for (let index = 0; index < 200; index += 4) assert.equal(cluster.delete('n2', `bucket-${index}`).ok, true);
   cluster.deliverAll(down);
@@ -151,12 +162,15 @@ test('a node that missed updates and deletes is repaired by digest and bounded d
   for (let round = 0; round < 60; round++) cluster.gossipRound();
   for (let index = 0; index < 200; index++) {
     const expected = index % 4 === 0 ? defaults.w : 1 + (index % 3);
-    for (const id of ['n1', 'n2', 'n3']) assert.equal(cluster.core(id).bucketProps(`bucket-${index}`).w, expected, `${id} bucket-${index}`);
+    for (const id of ['n1', 'n2', 'n3'])
+      assert.equal(cluster.core(id).bucketProps(`bucket-${index}`).w, expected, `${id} bucket-${index}`);
   }
   // Failure detection (decision 0014) and the users table (decision 0025) tick along with the gossip; only the props messages are looked at.
-  const propsMessages = (since: number) => cluster.sentSince(since).filter(({ message }) => message.type === 'props' || message.type === 'propsDigest');
+  const propsMessages = (since: number) =>
+    cluster.sentSince(since).filter(({ message }) => message.type === 'props' || message.type === 'propsDigest');
   for (const { message } of propsMessages(start)) {
-    if (message.type === 'props') assert.ok(message.entries.length <= deltaMax, `a delta of ${message.entries.length} entries`);
+    if (message.type === 'props')
+      assert.ok(message.entries.length <= deltaMax, `a delta of ${message.entries.length} entries`);
     else assert.equal(message.type, 'propsDigest');
     assert.ok(encodeMessages([message]).length < 32 * 1024, 'every gossip message is small');
   }
@@ -164,8 +178,13 @@ test('a node that missed updates and deletes is repaired by digest and bounded d
   for (let round = 0; round < 5; round++) cluster.gossipRound();
   const after = propsMessages(converged);
   assert.ok(after.length > 0);
-  assert.deepEqual(new Set(after.map(({ message }) => message.type)), new Set(['propsDigest']), 'converged: digests only');
-  for (const { message } of after) assert.equal(encodeMessages([message]).length < 1024, true, 'a digest is under 1 KiB whatever the table size');
+  assert.deepEqual(
+    new Set(after.map(({ message }) => message.type)),
+    new Set(['propsDigest']),
+    'converged: digests only',
+  );
+  for (const { message } of after)
+    assert.equal(encodeMessages([message]).length < 1024, true, 'a digest is under 1 KiB whatever the table size');
 });
 
 test('deletion markers are forgotten after the retention and past their count, with propsForget; the bucket can be configured again', () => {
@@ -180,7 +199,11 @@ test('deletion markers are forgotten after the retention and past their count, w
   cluster.deliverAll();
   const before = cluster.effects.length;
   cluster.gossipRound();
-  const forgetCount = (from: number): string[] => cluster.effects.slice(from).filter(({ node, effect }) => node === 'n1' && effect.type === 'propsForget').flatMap(({ effect }) => [...(effect as Extract<Effect, { type: 'propsForget' }>).buckets]);
+  const forgetCount = (from: number): string[] =>
+    cluster.effects
+      .slice(from)
+      .filter(({ node, effect }) => node === 'n1' && effect.type === 'propsForget')
+      .flatMap(({ effect }) => [...(effect as Extract<Effect, { type: 'propsForget' }>).buckets]);
   assert.deepEqual(forgetCount(before).sort(), ['a', 'b'], 'six markers, four kept: the two oldest go');
   const retention = cluster.effects.length;
   for (let round = 0; round < 31; round++) cluster.gossipRound();
@@ -199,26 +222,38 @@ test('property: updates and deletes delivered in any order, duplicated, leave ev
     w: fc.integer({ min: 1, max: 3 }),
   });
   fc.assert(
-    fc.property(fc.uniqueArray(entry, { selector: (item) => `${item.bucket}/${item.version}/${item.origin}`, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 40 }), (items, shuffle) => {
-      const entries: PropsEntry[] = items.map((item) => ({ bucket: item.bucket, version: item.version, origin: item.origin, props: { ...defaults, w: item.w }, ...(item.deleted ? { deleted: true } : {}) }));
-      const limits = { entriesCountMax: 100, deletedCountMax: 100, deletedRetentionMs: 1000 };
-      const inOrder = new BucketPropsTable(defaults, limits, entries);
-      const shuffled = [...entries, ...entries];
-      for (let index = 0; index < shuffle.length && shuffled.length > 1; index++) {
-        const from = (shuffle[index] as number) % shuffled.length;
-        const [moved] = shuffled.splice(from, 1);
-        shuffled.push(moved as PropsEntry);
-      }
-      const other = new BucketPropsTable(defaults, limits);
-      for (const one of shuffled) other.merge([one], 0);
-      assert.deepEqual(other.digest(), inOrder.digest());
-      for (const bucket of ['a', 'b', 'c']) {
-        const winner = entries.filter((candidate) => candidate.bucket === bucket).sort((x, y) => y.version - x.version || (y.origin > x.origin ? 1 : -1))[0];
-        const expected = winner === undefined || winner.deleted === true ? defaults : winner.props;
-        assert.deepEqual(other.get(bucket), expected);
-        assert.deepEqual(inOrder.get(bucket), expected);
-      }
-    }),
+    fc.property(
+      fc.uniqueArray(entry, { selector: (item) => `${item.bucket}/${item.version}/${item.origin}`, maxLength: 20 }),
+      fc.array(fc.nat(), { maxLength: 40 }),
+      (items, shuffle) => {
+        const entries: PropsEntry[] = items.map((item) => ({
+          bucket: item.bucket,
+          version: item.version,
+          origin: item.origin,
+          props: { ...defaults, w: item.w },
+          ...(item.deleted ? { deleted: true } : {}),
+        }));
+        const limits = { entriesCountMax: 100, deletedCountMax: 100, deletedRetentionMs: 1000 };
+        const inOrder = new BucketPropsTable(defaults, limits, entries);
+        const shuffled = [...entries, ...entries];
+        for (let index = 0; index < shuffle.length && shuffled.length > 1; index++) {
+          const from = (shuffle[index] as number) % shuffled.length;
+          const [moved] = shuffled.splice(from, 1);
+          shuffled.push(moved as PropsEntry);
+        }
+        const other = new BucketPropsTable(defaults, limits);
+        for (const one of shuffled) other.merge([one], 0);
+        assert.deepEqual(other.digest(), inOrder.digest());
+        for (const bucket of ['a', 'b', 'c']) {
+          const winner = entries
+            .filter((candidate) => candidate.bucket === bucket)
+            .sort((x, y) => y.version - x.version || (y.origin > x.origin ? 1 : -1))[0];
+          const expected = winner === undefined || winner.deleted === true ? defaults : winner.props;
+          assert.deepEqual(other.get(bucket), expected);
+          assert.deepEqual(inOrder.get(bucket), expected);
+        }
+      },
+    ),
     propertyOptions(),
   );
 });
@@ -241,9 +276,15 @@ test('a peer cannot put bad entries in the table: bad versions, unknown origins,
     { ...good, bucket: 'p4', props: { ...defaults, w: Number.POSITIVE_INFINITY } },
   ];
   const start = cluster.effects.length;
-  cluster.step('n1', { type: 'message', nowMs: 0, from: asNodeId('n2'), message: { type: 'props', entries: [...bad, good] } });
+  cluster.step('n1', {
+    type: 'message',
+    nowMs: 0,
+    from: asNodeId('n2'),
+    message: { type: 'props', entries: [...bad, good] },
+  });
   assert.equal(cluster.core('n1').bucketProps('ok').w, 1, 'the valid entry is taken');
-  for (const entry of bad) assert.equal(cluster.core('n1').bucketProps(entry.bucket), defaults, `rejected: ${entry.bucket.slice(0, 10)}`);
+  for (const entry of bad)
+    assert.equal(cluster.core('n1').bucketProps(entry.bucket), defaults, `rejected: ${entry.bucket.slice(0, 10)}`);
   const logs = cluster.effects.slice(start).filter(({ effect }) => effect.type === 'log');
   assert.equal(logs.length, 1, 'one warning for the message');
   assert.equal((logs[0]?.effect as Extract<Effect, { type: 'log' }>).fields?.invalid, bad.length);
@@ -251,14 +292,30 @@ test('a peer cannot put bad entries in the table: bad versions, unknown origins,
 
 test('a peer cannot grow the table past members x bucketPropsCountMax, and hostile digests are ignored', () => {
   const cluster = new PropsCluster(2, { bucketPropsCountMax: 5 });
-  const flood: PropsEntry[] = Array.from({ length: 50 }, (_, index) => ({ bucket: `flood-${index}`, props: { ...defaults, n: 2, w: 1 }, version: 1, origin: 'n2' }));
+  const flood: PropsEntry[] = Array.from({ length: 50 }, (_, index) => ({
+    bucket: `flood-${index}`,
+    props: { ...defaults, n: 2, w: 1 },
+    version: 1,
+    origin: 'n2',
+  }));
   cluster.step('n1', { type: 'message', nowMs: 0, from: asNodeId('n2'), message: { type: 'props', entries: flood } });
   const configured = flood.filter((entry) => cluster.core('n1').bucketProps(entry.bucket) !== defaults).length;
   assert.equal(configured, 10, 'members (2) x bucketPropsCountMax (5)');
-  for (const slots of [[], Array.from({ length: propsDigestSlotCount + 1 }, () => 0), Array.from({ length: propsDigestSlotCount }, () => -1), Array.from({ length: propsDigestSlotCount }, () => 2 ** 40), Array.from({ length: propsDigestSlotCount }, () => 0.5)]) {
+  for (const slots of [
+    [],
+    Array.from({ length: propsDigestSlotCount + 1 }, () => 0),
+    Array.from({ length: propsDigestSlotCount }, () => -1),
+    Array.from({ length: propsDigestSlotCount }, () => 2 ** 40),
+    Array.from({ length: propsDigestSlotCount }, () => 0.5),
+  ]) {
     const sentBefore = cluster.sent.length;
     const logsBefore = cluster.effects.filter(({ effect }) => effect.type === 'log').length;
-    cluster.step('n1', { type: 'message', nowMs: 0, from: asNodeId('n2'), message: { type: 'propsDigest', slots, reply: true } });
+    cluster.step('n1', {
+      type: 'message',
+      nowMs: 0,
+      from: asNodeId('n2'),
+      message: { type: 'propsDigest', slots, reply: true },
+    });
     assert.equal(cluster.sent.length, sentBefore, `no answer to a digest of ${slots.length} slots`);
     assert.equal(cluster.effects.filter(({ effect }) => effect.type === 'log').length, logsBefore + 1, 'logged');
   }

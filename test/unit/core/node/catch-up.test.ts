@@ -12,7 +12,11 @@ import { emptyRecord, recordsEqual } from '../../../../src/core/versioning/index
 
 const bucket = 'carts';
 /** No periodic exchange within the test, hints never delivered: only the catch-up (or its fallback) repairs. */
-const settings = { antiEntropyIntervalMs: 1_000_000_000, hintDeliveryIntervalMs: 1_000_000_000, antiEntropyCatchUpMarginMs: 5000 };
+const settings = {
+  antiEntropyIntervalMs: 1_000_000_000,
+  hintDeliveryIntervalMs: 1_000_000_000,
+  antiEntropyCatchUpMarginMs: 5000,
+};
 const keysBefore = 300;
 
 function dropHints(cluster: CoreCluster): void {
@@ -22,7 +26,8 @@ function dropHints(cluster: CoreCluster): void {
 function assertSameAsN1(cluster: CoreCluster, id: string): void {
   const n1 = cluster.node('n1').records;
   assert.equal(cluster.node(id).records.size, n1.size, `${id} holds as many keys as n1`);
-  for (const [key, record] of n1) assert.ok(recordsEqual(record, cluster.node(id).records.get(key)!), `${id}'s ${key} equals n1's`);
+  for (const [key, record] of n1)
+    assert.ok(recordsEqual(record, cluster.node(id).records.get(key)!), `${id}'s ${key} equals n1's`);
 }
 
 /** Writes keysBefore keys, then takes n3 down until SWIM holds it down on n1 and n2, writing `changed` keys meanwhile. */
@@ -32,13 +37,19 @@ function outage(cluster: CoreCluster, changed: number): void {
   cluster.runFor(settings.antiEntropyCatchUpMarginMs + 3000);
   cluster.down.add(cluster.ids[2]!);
   cluster.runFor(8000);
-  for (let index = 0; index < changed; index++) cluster.put('n1', bucket, `key-${(index * 7) % (2 * keysBefore)}`, `changed-${index}`);
+  for (let index = 0; index < changed; index++)
+    cluster.put('n1', bucket, `key-${(index * 7) % (2 * keysBefore)}`, `changed-${index}`);
   cluster.runFor(1000);
   dropHints(cluster);
   cluster.down.clear();
 }
 
-function catchUpTotals(cluster: CoreCluster): { keysOffered: number; keysDiffering: number; catchUps: number; fallbacks: number } {
+function catchUpTotals(cluster: CoreCluster): {
+  keysOffered: number;
+  keysDiffering: number;
+  catchUps: number;
+  fallbacks: number;
+} {
   const totals = { keysOffered: 0, keysDiffering: 0, catchUps: 0, fallbacks: 0 };
   for (const id of cluster.ids) {
     const status = cluster.node(id).core.catchUpStatus();
@@ -54,7 +65,9 @@ test('a replica back from an outage gets what it missed from the change log, off
   const cluster = new CoreCluster(3, settings);
   const changed = 40;
   outage(cluster, changed);
-  const stale = [...cluster.node('n1').records.keys()].filter((key) => !recordsEqual(cluster.node('n1').records.get(key)!, cluster.node('n3').records.get(key) ?? emptyRecord));
+  const stale = [...cluster.node('n1').records.keys()].filter(
+    (key) => !recordsEqual(cluster.node('n1').records.get(key)!, cluster.node('n3').records.get(key) ?? emptyRecord),
+  );
   assert.ok(stale.length >= changed - 5, `n3 missed the outage's writes (${stale.length} stale)`);
   cluster.runFor(10_000);
   assertSameAsN1(cluster, 'n3');
@@ -78,7 +91,9 @@ test('an outage older than what the change log holds is repaired by full exchang
 });
 
 function sentCatchUps(effects: readonly Effect[]): Array<Extract<Message, { type: 'catchUp' }>> {
-  return effects.flatMap((effect) => (effect.type === 'send' && effect.message.type === 'catchUp' ? [effect.message] : []));
+  return effects.flatMap((effect) =>
+    effect.type === 'send' && effect.message.type === 'catchUp' ? [effect.message] : [],
+  );
 }
 
 function changesNothing(effects: readonly Effect[]): boolean {
@@ -91,30 +106,82 @@ test('hostile catch-up requests are refused with a log line and change nothing',
   cluster.runFor(500);
   const ringVersion = cluster.node('n2').core.ring.version;
   const entry = { key: new Uint8Array([0, 1, 99, 107]), recordHash: new Uint8Array(16) };
-  const request = (version: number, fields: object): Message => ({ type: 'catchUp', ringVersion: version, catchUp: { kind: 'catch-up-request', catchUpId: 7, partition: 0, entries: [entry], ...fields } }) as unknown as Message;
+  const request = (version: number, fields: object): Message =>
+    ({
+      type: 'catchUp',
+      ringVersion: version,
+      catchUp: { kind: 'catch-up-request', catchUpId: 7, partition: 0, entries: [entry], ...fields },
+    }) as unknown as Message;
   const heldPartition = [...Array(64).keys()].find((partition) => isHeld(cluster, partition))!;
   const cases: Array<{ what: string; message: Message; reason: string }> = [
-    { what: 'another ring version', message: request(ringVersion + 1, { partition: heldPartition }), reason: 'ring-mismatch' },
-    { what: 'a partition out of range', message: request(ringVersion, { partition: 1_000_000 }), reason: 'unknown-partition' },
-    { what: '257 entries', message: request(ringVersion, { partition: heldPartition, entries: Array.from({ length: 257 }, () => entry) }), reason: 'request-too-large' },
-    { what: 'no entries', message: request(ringVersion, { partition: heldPartition, entries: [] }), reason: 'malformed-request' },
-    { what: 'an empty key', message: request(ringVersion, { partition: heldPartition, entries: [{ key: new Uint8Array(0), recordHash: new Uint8Array(16) }] }), reason: 'malformed-request' },
-    { what: 'a 65-byte hash', message: request(ringVersion, { partition: heldPartition, entries: [{ key: entry.key, recordHash: new Uint8Array(65) }] }), reason: 'malformed-request' },
+    {
+      what: 'another ring version',
+      message: request(ringVersion + 1, { partition: heldPartition }),
+      reason: 'ring-mismatch',
+    },
+    {
+      what: 'a partition out of range',
+      message: request(ringVersion, { partition: 1_000_000 }),
+      reason: 'unknown-partition',
+    },
+    {
+      what: '257 entries',
+      message: request(ringVersion, { partition: heldPartition, entries: Array.from({ length: 257 }, () => entry) }),
+      reason: 'request-too-large',
+    },
+    {
+      what: 'no entries',
+      message: request(ringVersion, { partition: heldPartition, entries: [] }),
+      reason: 'malformed-request',
+    },
+    {
+      what: 'an empty key',
+      message: request(ringVersion, {
+        partition: heldPartition,
+        entries: [{ key: new Uint8Array(0), recordHash: new Uint8Array(16) }],
+      }),
+      reason: 'malformed-request',
+    },
+    {
+      what: 'a 65-byte hash',
+      message: request(ringVersion, {
+        partition: heldPartition,
+        entries: [{ key: entry.key, recordHash: new Uint8Array(65) }],
+      }),
+      reason: 'malformed-request',
+    },
   ];
   for (const { what, message, reason } of cases) {
     const logsBefore = cluster.logs.length;
     const effects = cluster.deliver('n2', 'n1', message);
     const [answer] = sentCatchUps(effects);
-    assert.equal(answer?.catchUp.kind === 'catch-up-refused' ? answer.catchUp.reason : answer?.catchUp.kind, reason, what);
+    assert.equal(
+      answer?.catchUp.kind === 'catch-up-refused' ? answer.catchUp.reason : answer?.catchUp.kind,
+      reason,
+      what,
+    );
     assert.ok(changesNothing(effects), `${what}: no store effect`);
     assert.ok(cluster.logs.length > logsBefore, `${what}: logged`);
   }
   const [answer] = sentCatchUps(cluster.deliver('n2', 'n1', request(ringVersion, { partition: heldPartition })));
-  assert.deepEqual(answer?.catchUp.kind === 'catch-up-response' ? answer.catchUp.differing : undefined, [0], 'a well-formed request is answered: the key is absent there');
+  assert.deepEqual(
+    answer?.catchUp.kind === 'catch-up-response' ? answer.catchUp.differing : undefined,
+    [0],
+    'a well-formed request is answered: the key is absent there',
+  );
 });
 
 function isHeld(cluster: CoreCluster, partition: number): boolean {
-  const effects = cluster.deliver('n2', 'n1', { type: 'catchUp', ringVersion: cluster.node('n2').core.ring.version, catchUp: { kind: 'catch-up-request', catchUpId: 1, partition, entries: [{ key: new Uint8Array([1]), recordHash: new Uint8Array(0) }] } } as unknown as Message);
+  const effects = cluster.deliver('n2', 'n1', {
+    type: 'catchUp',
+    ringVersion: cluster.node('n2').core.ring.version,
+    catchUp: {
+      kind: 'catch-up-request',
+      catchUpId: 1,
+      partition,
+      entries: [{ key: new Uint8Array([1]), recordHash: new Uint8Array(0) }],
+    },
+  } as unknown as Message);
   const [answer] = sentCatchUps(effects);
   return answer?.catchUp.kind === 'catch-up-response';
 }
@@ -124,7 +191,11 @@ test('stray and malformed catch-up answers are logged and change nothing', () =>
   cluster.runFor(500);
   const ringVersion = cluster.node('n2').core.ring.version;
   const logsBefore = cluster.logs.length;
-  const effects = cluster.deliver('n2', 'n1', { type: 'catchUp', ringVersion, catchUp: { kind: 'catch-up-response', catchUpId: 123_456_789, partition: 0, differing: [0, 5] } } as unknown as Message);
+  const effects = cluster.deliver('n2', 'n1', {
+    type: 'catchUp',
+    ringVersion,
+    catchUp: { kind: 'catch-up-response', catchUpId: 123_456_789, partition: 0, differing: [0, 5] },
+  } as unknown as Message);
   assert.equal(effects.filter((effect) => effect.type !== 'log').length, 0, 'an answer to no request does nothing');
   assert.ok(cluster.logs.length > logsBefore, 'and is logged');
 });

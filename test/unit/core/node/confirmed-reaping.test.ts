@@ -17,7 +17,13 @@ import { asNodeId, asPartitionIndex } from '../../../../src/core/base/ids.ts';
 
 const bucket = 'reaping';
 // An exchange with a node that is away is abandoned quickly, so the exchanges with the others go on.
-const settings = { antiEntropyIntervalMs: 1000, antiEntropyExchangeTimeoutMs: 300, reapDelayMs: 500, contextRemovalGraceMs: 5000, hintDeliveryIntervalMs: 1_000_000_000 };
+const settings = {
+  antiEntropyIntervalMs: 1000,
+  antiEntropyExchangeTimeoutMs: 300,
+  reapDelayMs: 500,
+  contextRemovalGraceMs: 5000,
+  hintDeliveryIntervalMs: 1_000_000_000,
+};
 
 type State = 'live' | 'tombstone' | 'context-only' | 'nothing';
 
@@ -47,7 +53,11 @@ test('a fully acknowledged delete is reaped, then its context-only record is rem
   const cluster = new CoreCluster(3, settings);
   deleteWhileAway(cluster, []);
   cluster.runFor(settings.reapDelayMs + 200);
-  assert.deepEqual(states(cluster), ['context-only', 'context-only', 'context-only'], 'the full-ack rule reaped the tombstone');
+  assert.deepEqual(
+    states(cluster),
+    ['context-only', 'context-only', 'context-only'],
+    'the full-ack rule reaped the tombstone',
+  );
   cluster.runFor(settings.contextRemovalGraceMs - 1500);
   assert.deepEqual(states(cluster), ['context-only', 'context-only', 'context-only'], 'kept during the grace');
   cluster.runFor(3 * settings.antiEntropyIntervalMs + 2000);
@@ -55,19 +65,26 @@ test('a fully acknowledged delete is reaped, then its context-only record is rem
   const status = cluster.node('n1').core.antiEntropyStatus().reaping;
   assert.equal(status.contextRemovalsAsked, 1, 'n1, the lowest id, decided');
   assert.equal(cluster.node('n2').core.antiEntropyStatus().reaping.contextRemovalsAsked, 0);
-  for (const id of cluster.ids) assert.equal(cluster.node(id).core.antiEntropyStatus().reaping.contextsRemoved, 1, `${id} removed it`);
+  for (const id of cluster.ids)
+    assert.equal(cluster.node(id).core.antiEntropyStatus().reaping.contextsRemoved, 1, `${id} removed it`);
   // Written again, blind: the counter floor gives n1 a dot past the removed ones.
   const again = cluster.put('n1', bucket, 'k', 'reborn');
   cluster.run();
   const dot = cluster.record(again).siblings[0]?.dot;
-  assert.ok(dot !== undefined && dot.counter > 2, `n1 minted ${JSON.stringify(dot)}, past the removed n1 counters 1 and 2`);
+  assert.ok(
+    dot !== undefined && dot.counter > 2,
+    `n1 minted ${JSON.stringify(dot)}, past the removed n1 counters 1 and 2`,
+  );
 });
 
 test('a primary that missed the delete holds back both steps while away; back, it gets the delete and the value does not return', () => {
   const cluster = new CoreCluster(3, settings);
   deleteWhileAway(cluster, ['n3']);
   cluster.runFor(settings.contextRemovalGraceMs + 5 * settings.antiEntropyIntervalMs);
-  const exchanges = cluster.node('n1').core.antiEntropyStatus().partitions.reduce((sum, entry) => sum + entry.exchanges, 0);
+  const exchanges = cluster
+    .node('n1')
+    .core.antiEntropyStatus()
+    .partitions.reduce((sum, entry) => sum + entry.exchanges, 0);
   assert.ok(exchanges >= 5, `n1 kept exchanging with n2 meanwhile (${exchanges} exchanges), which confirmed n2 only`);
   assert.deepEqual(states(cluster), ['tombstone', 'tombstone', 'live'], 'nothing reaped while n3 cannot confirm');
   cluster.down.clear();
@@ -75,7 +92,10 @@ test('a primary that missed the delete holds back both steps while away; back, i
   assert.notEqual(states(cluster)[2], 'live', 'anti-entropy gave n3 the delete');
   cluster.runFor(settings.contextRemovalGraceMs + 6 * settings.antiEntropyIntervalMs);
   assert.deepEqual(states(cluster), ['nothing', 'nothing', 'nothing']);
-  assert.ok(cluster.node('n1').core.antiEntropyStatus().reaping.tombstoneReapsAsked >= 1, 'the tombstone was reaped by exchange confirmation (no full-ack write or full read happened)');
+  assert.ok(
+    cluster.node('n1').core.antiEntropyStatus().reaping.tombstoneReapsAsked >= 1,
+    'the tombstone was reaped by exchange confirmation (no full-ack write or full read happened)',
+  );
   const read = cluster.get('n2', bucket, 'k', { r: 3 });
   cluster.run();
   assert.equal(cluster.outcome(read).ok, true);
@@ -110,13 +130,47 @@ test('hostile reap messages change nothing and are logged', () => {
   const contextOnly = cluster.localRecords('n2')[0] as VersionedRecord;
   const partition = partitionOfKey(cluster, 'k');
   const storageKey = encodeStorageKey(bucket, 'k');
-  const live = { context: new Map([['n1.9', 1]]), siblings: [{ dot: { actor: 'n1.9', counter: 1 }, stored: { value: new Uint8Array([1]), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1 } }] };
+  const live = {
+    context: new Map([['n1.9', 1]]),
+    siblings: [
+      {
+        dot: { actor: 'n1.9', counter: 1 },
+        stored: {
+          value: new Uint8Array([1]),
+          contentType: 'text/plain',
+          lastModifiedMs: 1,
+          deleted: false,
+          timestamp: 1,
+        },
+      },
+    ],
+  };
   const cases: Array<{ what: string; from: string; message: Message }> = [
-    { what: 'a removal from a node that does not decide the key (n3; n1 decides)', from: 'n3', message: { type: 'reap', partition, storageKey, record: encodeRecord(contextOnly) } },
-    { what: 'a reap of a live record', from: 'n1', message: { type: 'reap', partition, storageKey, record: encodeRecord(live) } },
-    { what: 'an undecodable record', from: 'n1', message: { type: 'reap', partition, storageKey, record: new Uint8Array([2, 255, 255, 255]) } },
-    { what: 'a key placed in another partition', from: 'n1', message: { type: 'reap', partition: (partition + 1) % 256, storageKey, record: encodeRecord(contextOnly) } },
-    { what: 'an empty record', from: 'n1', message: { type: 'reap', partition, storageKey, record: encodeRecord({ context: new Map(), siblings: [] }) } },
+    {
+      what: 'a removal from a node that does not decide the key (n3; n1 decides)',
+      from: 'n3',
+      message: { type: 'reap', partition, storageKey, record: encodeRecord(contextOnly) },
+    },
+    {
+      what: 'a reap of a live record',
+      from: 'n1',
+      message: { type: 'reap', partition, storageKey, record: encodeRecord(live) },
+    },
+    {
+      what: 'an undecodable record',
+      from: 'n1',
+      message: { type: 'reap', partition, storageKey, record: new Uint8Array([2, 255, 255, 255]) },
+    },
+    {
+      what: 'a key placed in another partition',
+      from: 'n1',
+      message: { type: 'reap', partition: (partition + 1) % 256, storageKey, record: encodeRecord(contextOnly) },
+    },
+    {
+      what: 'an empty record',
+      from: 'n1',
+      message: { type: 'reap', partition, storageKey, record: encodeRecord({ context: new Map(), siblings: [] }) },
+    },
   ];
   for (const { what, from, message } of cases) {
     const logsBefore = cluster.logs.length;
@@ -127,7 +181,12 @@ test('hostile reap messages change nothing and are logged', () => {
   cluster.run();
   assert.equal(states(cluster)[1], 'context-only', 'n2 still holds the context-only record');
   // The decider's own removal is accepted.
-  const accepted = cluster.deliver('n2', 'n1', { type: 'reap', partition, storageKey, record: encodeRecord(contextOnly) });
+  const accepted = cluster.deliver('n2', 'n1', {
+    type: 'reap',
+    partition,
+    storageKey,
+    record: encodeRecord(contextOnly),
+  });
   assert.equal(storeEffects(accepted).length, 1);
   cluster.run();
   assert.equal(states(cluster)[1], 'nothing');
@@ -152,11 +211,20 @@ test('a context naming a node that is no primary (it coordinated as a fallback a
   const read = cluster.get(primaries[0] as string, bucket, 'k', { r: 3 });
   cluster.run();
   assert.deepEqual(cluster.values(read), ['doomed'], 'the hints reached the primaries');
-  const deletion = cluster.put(primaries[0] as string, bucket, 'k', '', encodeContext(cluster.record(read).context), { w: 3 }, true);
+  const deletion = cluster.put(
+    primaries[0] as string,
+    bucket,
+    'k',
+    '',
+    encodeContext(cluster.record(read).context),
+    { w: 3 },
+    true,
+  );
   cluster.run();
   assert.equal(cluster.outcome(deletion).ok, true);
   cluster.runFor(2000 + 10 * settings.antiEntropyIntervalMs);
-  for (const id of primaries) assert.equal(stateOf(cluster.localRecords(id)), 'context-only', `${id} keeps the context-only record`);
+  for (const id of primaries)
+    assert.equal(stateOf(cluster.localRecords(id)), 'context-only', `${id} keeps the context-only record`);
   assert.equal(stateOf(cluster.localRecords(outsider)), 'live', 'the outsider still holds its fallback copy');
   const decider = [...primaries].sort()[0] as string;
   assert.equal(cluster.node(decider).core.antiEntropyStatus().reaping.contextsKept, 1);
@@ -167,11 +235,19 @@ test('a context naming a node that is no primary (it coordinated as a fallback a
     const during = cluster.get(at, bucket, 'k', { r: 2 });
     cluster.runFor(3000);
     const outcome = cluster.outcome(during);
-    assert.ok(!outcome.ok || !isLive(outcome.record), `a read through ${at} while ${primaries[2]} is away does not return the deleted value`);
+    assert.ok(
+      !outcome.ok || !isLive(outcome.record),
+      `a read through ${at} while ${primaries[2]} is away does not return the deleted value`,
+    );
   }
   cluster.down.clear();
   cluster.runFor(3000);
-  for (const id of primaries) assert.notEqual(stateOf(cluster.localRecords(id)), 'live', `${id} does not hold the deleted value after the read's repair`);
+  for (const id of primaries)
+    assert.notEqual(
+      stateOf(cluster.localRecords(id)),
+      'live',
+      `${id} does not hold the deleted value after the read's repair`,
+    );
   const after = cluster.get(primaries[1] as string, bucket, 'k', { r: 3 });
   cluster.run();
   assert.equal(isLive(cluster.record(after)), false, 'and no later read returns it');

@@ -105,7 +105,12 @@ test('a read repairs a stale primary', () => {
 
 test('a deleted key does not come back when a stale replica returns, and the tombstone is reaped only once every primary holds it', () => {
   // Read repair's part alone: anti-entropy (which would also give n3 the tombstone) runs too rarely to act here.
-  const cluster = new CoreCluster(3, { reapDelayMs: 1000, hintDeliveryIntervalMs: 1_000_000, antiEntropyIntervalMs: 1_000_000_000, antiEntropyCatchUpOutageMsMax: 1 });
+  const cluster = new CoreCluster(3, {
+    reapDelayMs: 1000,
+    hintDeliveryIntervalMs: 1_000_000,
+    antiEntropyIntervalMs: 1_000_000_000,
+    antiEntropyCatchUpOutageMsMax: 1,
+  });
   const put = cluster.put('n1', bucket, 'k', 'doomed');
   cluster.run();
   cluster.down.add(cluster.ids[2]!);
@@ -115,7 +120,8 @@ test('a deleted key does not come back when a stale replica returns, and the tom
   for (const id of cluster.ids) cluster.node(id).hints.clear();
   cluster.down.clear();
   cluster.runFor(3000);
-  const siblingsOn = (id: string): number => cluster.localRecords(id).reduce((sum, record) => sum + record.siblings.length, 0);
+  const siblingsOn = (id: string): number =>
+    cluster.localRecords(id).reduce((sum, record) => sum + record.siblings.length, 0);
   assert.equal(siblingsOn('n1'), 1, 'not reaped while n3 lacks the tombstone');
   assert.equal(isLive(cluster.localRecords('n3')[0]!), true, 'n3 still holds the deleted value');
   const read = cluster.get('n2', bucket, 'k', { r: 3 });
@@ -129,7 +135,11 @@ test('a deleted key does not come back when a stale replica returns, and the tom
   assert.equal(isLive(cluster.record(agreeing)), false);
   cluster.runFor(3000);
   for (const id of cluster.ids) assert.equal(siblingsOn(id), 0, `tombstone reaped on ${id}`);
-  for (const id of cluster.ids) assert.ok(cluster.localRecords(id).every((record) => record.context.size > 0), `the causal context stays on ${id}`);
+  for (const id of cluster.ids)
+    assert.ok(
+      cluster.localRecords(id).every((record) => record.context.size > 0),
+      `the causal context stays on ${id}`,
+    );
   const again = cluster.get('n3', bucket, 'k', { r: 3 });
   cluster.run();
   assert.equal(cluster.record(again).siblings.length, 0);
@@ -167,16 +177,40 @@ test('a forwarded write whose primary answers too late is a timeout, never coord
   const write = cluster.put(outsider, bucket, 'late', 'two', contextOf(cluster, probe), { w: 1 });
   cluster.runFor(3000);
   const outcome = cluster.outcome(write);
-  assert.equal(outcome.ok ? 'ok' : outcome.error.code, 'EVERWRITE_TIMEOUT', 'the outsider cannot know whether the primary applied it');
+  assert.equal(
+    outcome.ok ? 'ok' : outcome.error.code,
+    'EVERWRITE_TIMEOUT',
+    'the outsider cannot know whether the primary applied it',
+  );
   const read = cluster.get(holders[0]!, bucket, 'late', { r: 3 });
   cluster.run();
-  assert.deepEqual(cluster.record(read).siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)), ['two'], 'one version of the write, under one dot');
-  for (const id of cluster.ids) assert.ok(cluster.localRecords(id).every((record) => record.siblings.length <= 1), `no second dot of the write on ${id}`);
+  assert.deepEqual(
+    cluster.record(read).siblings.map((sibling) => new TextDecoder().decode(sibling.stored.value)),
+    ['two'],
+    'one version of the write, under one dot',
+  );
+  for (const id of cluster.ids)
+    assert.ok(
+      cluster.localRecords(id).every((record) => record.siblings.length <= 1),
+      `no second dot of the write on ${id}`,
+    );
 });
 
 test('a forwarded write delivered twice is coordinated once: the second copy mints no second dot', () => {
   const cluster = new CoreCluster(3);
-  const forward = { type: 'forward', id: 7, operation: { kind: 'put', bucket, key: 'twice', value: new TextEncoder().encode('v'), contentType: 'text/plain', deleted: false, lastModifiedMs: 1_700_000_000_000 } } as const;
+  const forward = {
+    type: 'forward',
+    id: 7,
+    operation: {
+      kind: 'put',
+      bucket,
+      key: 'twice',
+      value: new TextEncoder().encode('v'),
+      contentType: 'text/plain',
+      deleted: false,
+      lastModifiedMs: 1_700_000_000_000,
+    },
+  } as const;
   cluster.deliver('n1', 'n2', forward);
   cluster.run();
   cluster.deliver('n1', 'n2', forward);
@@ -187,7 +221,10 @@ test('a forwarded write delivered twice is coordinated once: the second copy min
       assert.deepEqual([...record.context.values()], [1], `one dot minted, seen on ${id}`);
     }
   }
-  assert.ok(cluster.ids.some((id) => cluster.localRecords(id).length > 0), 'the first copy was coordinated');
+  assert.ok(
+    cluster.ids.some((id) => cluster.localRecords(id).length > 0),
+    'the first copy was coordinated',
+  );
 });
 
 test('bad requests get coded errors, never a crash', () => {
@@ -201,7 +238,12 @@ test('bad requests get coded errors, never a crash', () => {
     const outcome = cluster.outcome(id);
     return outcome.ok ? 'ok' : outcome.error.code;
   });
-  assert.deepEqual(codes, ['EVERWRITE_BAD_CONTEXT', 'EVERWRITE_BAD_REQUEST', 'EVERWRITE_KEY_TOO_LARGE', 'EVERWRITE_BAD_REQUEST']);
+  assert.deepEqual(codes, [
+    'EVERWRITE_BAD_CONTEXT',
+    'EVERWRITE_BAD_REQUEST',
+    'EVERWRITE_KEY_TOO_LARGE',
+    'EVERWRITE_BAD_REQUEST',
+  ]);
 });
 
 test('a replica refuses requests placed by a different ring instead of filing them where nobody reads', () => {
@@ -209,10 +251,17 @@ test('a replica refuses requests placed by a different ring instead of filing th
   const node = cluster.node('n2').core;
   const storageKey = encodeStorageKey(bucket, 'k');
   const wrongPartition = (partitionOf(node.ring, keyHash(md5, bucket, 'k')) + 1) % node.ring.partitionCount;
-  node.step({ type: 'message', nowMs: 0, from: asNodeId('n1'), message: { type: 'replicaGet', id: 7, partition: wrongPartition, storageKey } });
+  node.step({
+    type: 'message',
+    nowMs: 0,
+    from: asNodeId('n1'),
+    message: { type: 'replicaGet', id: 7, partition: wrongPartition, storageKey },
+  });
   const effects = node.takeEffects();
   assert.ok(effects.some((effect) => effect.type === 'log' && effect.level === 'error'));
-  assert.ok(effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaGetReply' && !effect.message.ok));
+  assert.ok(
+    effects.some((effect) => effect.type === 'send' && effect.message.type === 'replicaGetReply' && !effect.message.ok),
+  );
   assert.ok(!effects.some((effect) => effect.type === 'storeRead'));
 });
 
@@ -231,7 +280,11 @@ test('a write with supersedeLocal supersedes every version its coordinator holds
   const after = cluster.get('n3', bucket, 'k');
   cluster.run();
   assert.deepEqual(cluster.values(after), ['plums']);
-  assert.equal(outcome.ok && outcome.context !== undefined && encodeContext(outcome.context), contextOf(cluster, after), 'the answered context is the record\'s');
+  assert.equal(
+    outcome.ok && outcome.context !== undefined && encodeContext(outcome.context),
+    contextOf(cluster, after),
+    "the answered context is the record's",
+  );
 });
 
 test('supersedeLocal keeps, as a sibling, a concurrent version its coordinator has not seen (nothing is lost)', () => {
@@ -283,12 +336,29 @@ test('last-writer-wins orders by hybrid logical clock: a blind write made after 
     cluster.run(cluster.nowMs + 100);
     const siblings = toGetResult(cluster.record(read), testContextSeal).siblings;
     if (resolver === 'siblings') {
-      assert.deepEqual(cluster.values(read), ['v1 from the fast clock', 'v2 written after seeing v1'], 'blind writes make siblings');
+      assert.deepEqual(
+        cluster.values(read),
+        ['v1 from the fast clock', 'v2 written after seeing v1'],
+        'blind writes make siblings',
+      );
       const [byWallClock] = [...siblings].sort((a, b) => b.lastModifiedMs - a.lastModifiedMs);
-      assert.equal(text(byWallClock?.value), 'v1 from the fast clock', 'by lastModified (wall clock) v1 would have won');
+      assert.equal(
+        text(byWallClock?.value),
+        'v1 from the fast clock',
+        'by lastModified (wall clock) v1 would have won',
+      );
     }
-    assert.equal(text(chooseSibling(siblings)?.value), 'v2 written after seeing v1', `RESP GET on a ${resolver} bucket`);
-    if (resolver === 'lww') assert.deepEqual(cluster.values(read), ['v2 written after seeing v1'], 'the lww bucket keeps v2, not the wall-clock winner v1');
+    assert.equal(
+      text(chooseSibling(siblings)?.value),
+      'v2 written after seeing v1',
+      `RESP GET on a ${resolver} bucket`,
+    );
+    if (resolver === 'lww')
+      assert.deepEqual(
+        cluster.values(read),
+        ['v2 written after seeing v1'],
+        'the lww bucket keeps v2, not the wall-clock winner v1',
+      );
   }
 });
 
@@ -308,7 +378,10 @@ test('a node stamps its writes after every version it has seen, on any key, thou
   cluster.run(cluster.nowMs + 100);
   const stamped = cluster.record(later).siblings[0]!.stored;
   assert.ok(stamped.timestamp > seenTimestamp, `timestamp ${stamped.timestamp} passes the one read, ${seenTimestamp}`);
-  assert.ok(stamped.lastModifiedMs < cluster.record(fast).siblings[0]!.stored.lastModifiedMs, 'while its wall clock is behind');
+  assert.ok(
+    stamped.lastModifiedMs < cluster.record(fast).siblings[0]!.stored.lastModifiedMs,
+    'while its wall clock is behind',
+  );
 });
 
 test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, never a failed assertion', () => {
@@ -323,11 +396,22 @@ test('a malformed forwarded request is answered with EVERWRITE_BAD_REQUEST, neve
     { kind: 'put', bucket: bucket, key: 'k', value: new Uint8Array(1), contentType: 'x'.repeat(16 * 1024 + 1) },
   ];
   for (const [index, operation] of flawed.entries()) {
-    node.step({ type: 'message', nowMs: 0, from: asNodeId('n1'), message: { type: 'forward', id: 100 + index, operation: operation as never } });
-    const replies = node.takeEffects().filter((effect) => effect.type === 'send' && effect.message.type === 'forwardReply');
+    node.step({
+      type: 'message',
+      nowMs: 0,
+      from: asNodeId('n1'),
+      message: { type: 'forward', id: 100 + index, operation: operation as never },
+    });
+    const replies = node
+      .takeEffects()
+      .filter((effect) => effect.type === 'send' && effect.message.type === 'forwardReply');
     assert.equal(replies.length, 1, `one answer for ${JSON.stringify(operation).slice(0, 200)}`);
     const reply = replies[0]!;
-    assert.ok(reply.type === 'send' && reply.message.type === 'forwardReply' && reply.message.error?.code === 'EVERWRITE_BAD_REQUEST');
+    assert.ok(
+      reply.type === 'send' &&
+        reply.message.type === 'forwardReply' &&
+        reply.message.error?.code === 'EVERWRITE_BAD_REQUEST',
+    );
   }
 });
 
@@ -356,12 +440,27 @@ test('W=3 with one primary known down fails fast and counts truly: 1 acknowledge
   cluster.run(start + 50);
   const { message, details } = quorumError(cluster, write);
   assert.deepEqual(details, { answered: 1, required: 3, refused: 0, unanswered: 1, down: 1, tried: 2, replicas: 3 });
-  assert.equal(message, "write quorum not met: 3 of the key's 3 replicas required; 1 acknowledged, 0 refused, 1 had not answered yet, 1 known down with no live node to try; answered as soon as 3 could no longer acknowledge; the write is not undone where it was stored");
+  assert.equal(
+    message,
+    "write quorum not met: 3 of the key's 3 replicas required; 1 acknowledged, 0 refused, 1 had not answered yet, 1 known down with no live node to try; answered as soon as 3 could no longer acknowledge; the write is not undone where it was stored",
+  );
   // What the message says is so: the replica that had not answered yet stores the write.
-  assert.deepEqual(cluster.localRecords('n2').filter((record) => record.siblings.length > 0).length, 2, 'n2 holds the teaching write and this one');
+  assert.deepEqual(
+    cluster.localRecords('n2').filter((record) => record.siblings.length > 0).length,
+    2,
+    'n2 holds the teaching write and this one',
+  );
   const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
   cluster.run(cluster.nowMs + 50);
-  assert.deepEqual(quorumError(cluster, read).details, { answered: 1, required: 3, refused: 0, unanswered: 1, down: 1, tried: 2, replicas: 3 });
+  assert.deepEqual(quorumError(cluster, read).details, {
+    answered: 1,
+    required: 3,
+    refused: 0,
+    unanswered: 1,
+    down: 1,
+    tried: 2,
+    replicas: 3,
+  });
 });
 
 test('a primary whose disk fails refuses: the quorum error counts it as refused, not as unanswered', () => {
@@ -375,7 +474,12 @@ test('a primary whose disk fails refuses: the quorum error counts it as refused,
   // Every replica is in exactly one count, and the message says the same counts.
   const writeCounts = written.details as { answered: number; refused: number; unanswered: number; down: number };
   assert.equal(writeCounts.answered + writeCounts.refused + writeCounts.unanswered + writeCounts.down, 3);
-  assert.match(written.message, new RegExp(`; ${writeCounts.answered} acknowledged, 1 refused, ${writeCounts.unanswered} had not answered yet, 0 known down`));
+  assert.match(
+    written.message,
+    new RegExp(
+      `; ${writeCounts.answered} acknowledged, 1 refused, ${writeCounts.unanswered} had not answered yet, 0 known down`,
+    ),
+  );
   const read = cluster.get('n1', bucket, 'k', { r: 3, timeoutMs: 300 });
   cluster.run(cluster.nowMs + 50);
   const readError = quorumError(cluster, read);
@@ -394,5 +498,8 @@ test('a primary that never answers is counted as not answering within the timeou
   cluster.run(start + 400);
   const { message, details } = quorumError(cluster, write);
   assert.deepEqual(details, { answered: 2, required: 3, refused: 0, unanswered: 1, down: 0, tried: 3, replicas: 3 });
-  assert.equal(message, "write quorum not met: 3 of the key's 3 replicas required; 2 acknowledged, 0 refused, 1 did not answer within 300 ms, 0 known down with no live node to try; the timeout passed; the write is not undone where it was stored");
+  assert.equal(
+    message,
+    "write quorum not met: 3 of the key's 3 replicas required; 2 acknowledged, 0 refused, 1 did not answer within 300 ms, 0 known down with no live node to try; the timeout passed; the write is not undone where it was stored",
+  );
 });

@@ -15,22 +15,51 @@ const ids = ['n1', 'n2', 'n3'].map(asNodeId);
 
 /** n1 coordinating a W=2 put on a 3-node ring; returns the core, its store token and the version it would mint. */
 function startPut(): { core: NodeCore; token: number; effects: Effect[] } {
-  const core = new NodeCore({ self: ids[0]!, actor: actorOf(ids[0]!, 1), ring: createRing({ partitionCount: 16, members: ids.map((id) => ({ id })) }), md5 });
-  core.step({ type: 'clientPut', nowMs: 0, requestId: 1, bucket: 'b', key: 'k', context: undefined, write: { value: new TextEncoder().encode('v'), contentType: 'text/plain', deleted: false }, realtimeMs: 1, options: { w: 2 } });
+  const core = new NodeCore({
+    self: ids[0]!,
+    actor: actorOf(ids[0]!, 1),
+    ring: createRing({ partitionCount: 16, members: ids.map((id) => ({ id })) }),
+    md5,
+  });
+  core.step({
+    type: 'clientPut',
+    nowMs: 0,
+    requestId: 1,
+    bucket: 'b',
+    key: 'k',
+    context: undefined,
+    write: { value: new TextEncoder().encode('v'), contentType: 'text/plain', deleted: false },
+    realtimeMs: 1,
+    options: { w: 2 },
+  });
   const effects = core.takeEffects();
   const store = effects.find((effect) => effect.type === 'storeUpdate');
   assert.ok(store !== undefined && store.type === 'storeUpdate');
-  assert.equal(effects.filter((effect) => effect.type === 'send').length, 0, 'nothing is sent before the version exists');
+  assert.equal(
+    effects.filter((effect) => effect.type === 'send').length,
+    0,
+    'nothing is sent before the version exists',
+  );
   return { core, token: store.token, effects };
 }
 
-function mint(core: NodeCore, token: number): { sends: Array<{ to: string; id: number }>; record: ReturnType<typeof update> } {
-  const record = update(emptyRecord, new Map(), actorOf(ids[0]!, 1), { value: new TextEncoder().encode('v'), contentType: 'text/plain', lastModifiedMs: 1, deleted: false, timestamp: 1024 });
+function mint(
+  core: NodeCore,
+  token: number,
+): { sends: Array<{ to: string; id: number }>; record: ReturnType<typeof update> } {
+  const record = update(emptyRecord, new Map(), actorOf(ids[0]!, 1), {
+    value: new TextEncoder().encode('v'),
+    contentType: 'text/plain',
+    lastModifiedMs: 1,
+    deleted: false,
+    timestamp: 1024,
+  });
   core.step({ type: 'storeMinted', nowMs: 1, token, record, encoded: encodeRecord(record) });
   const sends: Array<{ to: string; id: number }> = [];
   for (const effect of core.takeEffects()) {
     if (effect.type === 'reply') assert.fail('no answer before any acknowledgement');
-    if (effect.type === 'send' && effect.message.type === 'replicaPut') sends.push({ to: effect.to, id: effect.message.id });
+    if (effect.type === 'send' && effect.message.type === 'replicaPut')
+      sends.push({ to: effect.to, id: effect.message.id });
   }
   return { sends, record };
 }
@@ -51,7 +80,11 @@ test('the minted version goes to both other replicas before the local write is d
 test('with W=2, one remote acknowledgement waits for the local write; its durability answers the client', () => {
   const { core, token } = startPut();
   const { sends, record } = mint(core, token);
-  assert.deepEqual(replies(ack(core, 'n2', sends.find((send) => send.to === 'n2')!.id)), [], 'one acknowledgement of two');
+  assert.deepEqual(
+    replies(ack(core, 'n2', sends.find((send) => send.to === 'n2')!.id)),
+    [],
+    'one acknowledgement of two',
+  );
   core.step({ type: 'storeDone', nowMs: 3, token, result: { ok: true, record } });
   const answered = replies(core.takeEffects());
   assert.equal(answered.length, 1);
@@ -72,7 +105,12 @@ test('two remote acknowledgements answer the client before the local write ends,
 test('a local write that fails after the version was sent is a refusal: with one replica refusing too, the quorum is not met', () => {
   const { core, token } = startPut();
   const { sends } = mint(core, token);
-  core.step({ type: 'storeDone', nowMs: 3, token, result: { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'disk' } } });
+  core.step({
+    type: 'storeDone',
+    nowMs: 3,
+    token,
+    result: { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'disk' } },
+  });
   assert.deepEqual(replies(core.takeEffects()), [], 'not an error yet: the other two can still make W');
   ack(core, 'n2', sends.find((send) => send.to === 'n2')!.id);
   const answered = replies(ack(core, 'n3', sends.find((send) => send.to === 'n3')!.id, false));
@@ -85,7 +123,12 @@ test('a local write that fails after the version was sent is a refusal: with one
 test('a local write that fails after the version was sent does not stop the other two from making W=2', () => {
   const { core, token } = startPut();
   const { sends } = mint(core, token);
-  core.step({ type: 'storeDone', nowMs: 3, token, result: { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'disk' } } });
+  core.step({
+    type: 'storeDone',
+    nowMs: 3,
+    token,
+    result: { ok: false, error: { code: 'EVERWRITE_STORAGE_FAILED', message: 'disk' } },
+  });
   core.takeEffects();
   ack(core, 'n2', sends.find((send) => send.to === 'n2')!.id);
   const answered = replies(ack(core, 'n3', sends.find((send) => send.to === 'n3')!.id));

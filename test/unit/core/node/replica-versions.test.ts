@@ -9,20 +9,47 @@ import type { VersionRequest } from '../../../../src/core/node/effects.ts';
 import { emptyRecord, sync, type StoredValue } from '../../../../src/core/versioning/index.ts';
 import { CoreCluster } from '../../../support/core-cluster.ts';
 
-const stored = (text: string, timestamp: number): StoredValue => ({ value: new TextEncoder().encode(text), contentType: 'text/plain', lastModifiedMs: timestamp, deleted: false, timestamp });
-const request = (actor: string, text: string, timestamp: number, overrides: Partial<VersionRequest> = {}): VersionRequest => ({ context: new Map(), useStoredContext: false, actor, stored: stored(text, timestamp), durable: true, lastWriterWins: false, siblingsCountMax: 100, ...overrides });
+const stored = (text: string, timestamp: number): StoredValue => ({
+  value: new TextEncoder().encode(text),
+  contentType: 'text/plain',
+  lastModifiedMs: timestamp,
+  deleted: false,
+  timestamp,
+});
+const request = (
+  actor: string,
+  text: string,
+  timestamp: number,
+  overrides: Partial<VersionRequest> = {},
+): VersionRequest => ({
+  context: new Map(),
+  useStoredContext: false,
+  actor,
+  stored: stored(text, timestamp),
+  durable: true,
+  lastWriterWins: false,
+  siblingsCountMax: 100,
+  ...overrides,
+});
 
 test('minting keeps concurrent blind writes as siblings, supersedes with the stored context, and keeps one under last-writer-wins', () => {
   const one = mintVersion(emptyRecord, request('a.1', 'x', 1));
   const two = mintVersion(one, request('b.1', 'y', 2));
   assert.equal(two.siblings.length, 2, 'a blind write is concurrent with what it did not see');
-  assert.equal(mintVersion(two, request('a.1', 'z', 3, { useStoredContext: true })).siblings.length, 1, 'the stored context supersedes every stored version');
+  assert.equal(
+    mintVersion(two, request('a.1', 'z', 3, { useStoredContext: true })).siblings.length,
+    1,
+    'the stored context supersedes every stored version',
+  );
   assert.equal(mintVersion(one, request('b.1', 'y', 2, { lastWriterWins: true })).siblings.length, 1);
 });
 
 test('minting refuses one sibling past the limit and stores nothing', () => {
   const two = mintVersion(mintVersion(emptyRecord, request('a.1', 'x', 1)), request('b.1', 'y', 2));
-  assert.throws(() => mintVersion(two, request('c.1', 'z', 3, { siblingsCountMax: 2 })), (error: Error & { code?: string }) => error.code === 'EVERWRITE_TOO_MANY_SIBLINGS');
+  assert.throws(
+    () => mintVersion(two, request('c.1', 'z', 3, { siblingsCountMax: 2 })),
+    (error: Error & { code?: string }) => error.code === 'EVERWRITE_TOO_MANY_SIBLINGS',
+  );
 });
 
 test('merging says whether the replica already held it, takes the incoming record as it is, or syncs both', () => {

@@ -11,7 +11,9 @@ import { formatTranscript, parseTranscript, TranscriptRunner } from '../../../su
 const directory = join(import.meta.dirname, 'testdata');
 const rewrite = process.env.EVERWRITE_REWRITE_TRANSCRIPTS === '1';
 
-for (const name of readdirSync(directory).filter((file) => file.endsWith('.txt')).sort()) {
+for (const name of readdirSync(directory)
+  .filter((file) => file.endsWith('.txt'))
+  .sort()) {
   test(`transcript ${name}`, () => {
     const path = join(directory, name);
     const blocks = parseTranscript(readFileSync(path, 'utf8'));
@@ -21,7 +23,11 @@ for (const name of readdirSync(directory).filter((file) => file.endsWith('.txt')
       return;
     }
     for (const [index, block] of blocks.entries()) {
-      assert.equal(actual[index]?.expected, block.expected, `${name}:${block.line} \`${block.command}\` printed other effects (EVERWRITE_REWRITE_TRANSCRIPTS=1 rewrites after a deliberate change)`);
+      assert.equal(
+        actual[index]?.expected,
+        block.expected,
+        `${name}:${block.line} \`${block.command}\` printed other effects (EVERWRITE_REWRITE_TRANSCRIPTS=1 rewrites after a deliberate change)`,
+      );
     }
   });
 }

@@ -23,20 +23,41 @@ import { md5 } from '../../../support/core-cluster.ts';
 
 const ids = [asNodeId('n1'), asNodeId('n2')];
 const ring = createRing({ partitionCount: 8, members: ids.map((id) => ({ id })) });
-const user = (name: string): NewUser => ({ name, roles: ['read'], bucket: 'carts', passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA', tokenHash: '' });
+const user = (name: string): NewUser => ({
+  name,
+  roles: ['read'],
+  bucket: 'carts',
+  passwordHash: 'scrypt$16384$8$1$c2FsdA$aGFzaA',
+  tokenHash: '',
+});
 
 function cores(usersCountMax = 1000): [NodeCore, NodeCore] {
-  return ids.map((id) => new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings: { usersCountMax } })) as [NodeCore, NodeCore];
+  return ids.map((id) => new NodeCore({ self: id, actor: actorOf(id, 1), ring, md5, settings: { usersCountMax } })) as [
+    NodeCore,
+    NodeCore,
+  ];
 }
 
 /** Steps `core` and returns what it emitted; messages it sends go through the wire codec. */
 function step(core: NodeCore, event: Parameters<NodeCore['step']>[0]): Effect[] {
   core.step(event);
-  return core.takeEffects().map((effect) => (effect.type === 'send' ? { ...effect, message: decodeMessages(encodeMessages([effect.message]))[0] as Message } : effect));
+  return core
+    .takeEffects()
+    .map((effect) =>
+      effect.type === 'send'
+        ? { ...effect, message: decodeMessages(encodeMessages([effect.message]))[0] as Message }
+        : effect,
+    );
 }
 
 function setUser(core: NodeCore, entry: NewUser, requestId = 1): Effect[] {
-  return step(core, { type: 'clientSetUser', nowMs: 0, requestId, user: entry, realtimeMs: 1_800_000_000_000 + requestId });
+  return step(core, {
+    type: 'clientSetUser',
+    nowMs: 0,
+    requestId,
+    user: entry,
+    realtimeMs: 1_800_000_000_000 + requestId,
+  });
 }
 
 function replyOf(effects: readonly Effect[]): Extract<Effect, { type: 'reply' }>['outcome'] {
@@ -52,12 +73,25 @@ test('a user set on one node reaches the other through the codec, is saved by bo
   assert.ok(effects.some((effect) => effect.type === 'usersSave'));
   const sent = effects.filter((effect): effect is Extract<Effect, { type: 'send' }> => effect.type === 'send');
   assert.equal(sent.length, 1);
-  const received = step(second, { type: 'message', nowMs: 0, from: ids[0] as never, message: (sent[0] as Extract<Effect, { type: 'send' }>).message });
+  const received = step(second, {
+    type: 'message',
+    nowMs: 0,
+    from: ids[0] as never,
+    message: (sent[0] as Extract<Effect, { type: 'send' }>).message,
+  });
   assert.ok(received.some((effect) => effect.type === 'usersSave'));
   assert.deepEqual(second.user('alice')?.roles, ['read']);
   assert.equal(second.user('alice')?.bucket, 'carts');
-  const removal = step(first, { type: 'clientDeleteUser', nowMs: 0, requestId: 2, name: 'alice', realtimeMs: 1_800_000_000_100 });
-  for (const effect of removal) if (effect.type === 'send') step(second, { type: 'message', nowMs: 0, from: ids[0] as never, message: effect.message });
+  const removal = step(first, {
+    type: 'clientDeleteUser',
+    nowMs: 0,
+    requestId: 2,
+    name: 'alice',
+    realtimeMs: 1_800_000_000_100,
+  });
+  for (const effect of removal)
+    if (effect.type === 'send')
+      step(second, { type: 'message', nowMs: 0, from: ids[0] as never, message: effect.message });
   assert.equal(second.user('alice'), undefined);
   assert.equal(second.hasUsers, false);
 });
@@ -68,29 +102,60 @@ test('bounds: usersCountMax, names, roles, hashes; deleting an unknown user is E
   assert.equal(replyOf(setUser(first, user('b'), 2)).ok, true);
   const full = replyOf(setUser(first, user('c'), 3));
   assert.ok(!full.ok && full.error.code === 'EVERWRITE_TOO_MANY_USERS');
-  assert.equal(replyOf(setUser(first, { ...user('a'), roles: ['write'] }, 4)).ok, true, 'replacing an existing user is not adding one');
-  for (const bad of [user(''), user('x'.repeat(65)), user('bad name'), { ...user('r'), roles: [] }, { ...user('r'), roles: ['root' as never] }, { ...user('r'), roles: ['read', 'read'] as never }, { ...user('t'), tokenHash: 'not-hex' }, { ...user('h'), passwordHash: 'x'.repeat(257) }, { ...user('e'), passwordHash: '' }]) {
+  assert.equal(
+    replyOf(setUser(first, { ...user('a'), roles: ['write'] }, 4)).ok,
+    true,
+    'replacing an existing user is not adding one',
+  );
+  for (const bad of [
+    user(''),
+    user('x'.repeat(65)),
+    user('bad name'),
+    { ...user('r'), roles: [] },
+    { ...user('r'), roles: ['root' as never] },
+    { ...user('r'), roles: ['read', 'read'] as never },
+    { ...user('t'), tokenHash: 'not-hex' },
+    { ...user('h'), passwordHash: 'x'.repeat(257) },
+    { ...user('e'), passwordHash: '' },
+  ]) {
     const [fresh] = cores();
     const outcome = replyOf(setUser(fresh, bad as NewUser, 5));
     assert.ok(!outcome.ok && outcome.error.code === 'EVERWRITE_BAD_USER', JSON.stringify(bad).slice(0, 80));
   }
-  const unknown = replyOf(step(first, { type: 'clientDeleteUser', nowMs: 0, requestId: 6, name: 'nobody', realtimeMs: 1 }));
+  const unknown = replyOf(
+    step(first, { type: 'clientDeleteUser', nowMs: 0, requestId: 6, name: 'nobody', realtimeMs: 1 }),
+  );
   assert.ok(!unknown.ok && unknown.error.code === 'EVERWRITE_UNKNOWN_USER');
 });
 
 test("a peer's entries are checked like a client's: a bad name, an origin outside the ring or an impossible version is dropped and logged", () => {
   const [, second] = cores();
   const base: UserEntry = { ...user('mallory'), roles: ['admin'], version: 5, origin: 'n1' };
-  const hostile: UserEntry[] = [{ ...base, name: 'has space' }, { ...base, origin: 'outsider' }, { ...base, version: -1 }, { ...base, tokenHash: 'zz' }];
-  const effects = step(second, { type: 'message', nowMs: 0, from: ids[0] as never, message: { type: 'users', entries: hostile } });
+  const hostile: UserEntry[] = [
+    { ...base, name: 'has space' },
+    { ...base, origin: 'outsider' },
+    { ...base, version: -1 },
+    { ...base, tokenHash: 'zz' },
+  ];
+  const effects = step(second, {
+    type: 'message',
+    nowMs: 0,
+    from: ids[0] as never,
+    message: { type: 'users', entries: hostile },
+  });
   assert.equal(second.hasUsers, false);
   assert.ok(effects.some((effect) => effect.type === 'log' && effect.message === 'users from a peer dropped'));
-  assert.throws(() => decodeMessages(Buffer.from([0xc1, 1, 10 | 0x40])), { code: 'EVERWRITE_BAD_FRAME' }, 'an unknown flag on a users message');
+  assert.throws(
+    () => decodeMessages(Buffer.from([0xc1, 1, 10 | 0x40])),
+    { code: 'EVERWRITE_BAD_FRAME' },
+    'an unknown flag on a users message',
+  );
 });
 
 test('every HTTP route method and RESP command carries a known access rule', () => {
   for (const route of Object.values(routes)) {
-    for (const method of Object.keys(route.handlers)) assert.ok(accessRules.includes(route.access[method] as never), `${method} ${route.template}`);
+    for (const method of Object.keys(route.handlers))
+      assert.ok(accessRules.includes(route.access[method] as never), `${method} ${route.template}`);
   }
   for (const spec of buildCommandTable().values()) assert.ok(accessRules.includes(spec.access), spec.name);
   assert.equal(routes.health.access.GET, 'public');
@@ -138,6 +203,6 @@ test("the node's own machine: loopback, or a client whose address is the node's 
   assert.ok(isOwnMachine('::ffff:10.0.0.1', '10.0.0.1'));
   assert.ok(!isOwnMachine('10.0.0.2', '10.0.0.1'));
   assert.ok(!isOwnMachine('fd00::2', 'fd00::1'));
-  assert.ok(!isOwnMachine('', ''), 'an unknown address is not the node\'s');
+  assert.ok(!isOwnMachine('', ''), "an unknown address is not the node's");
   assert.ok(!isOwnMachine('not an address', 'not an address'));
 });

@@ -9,7 +9,14 @@ import { emptyRecord, sync, update, type VersionedRecord } from '../../../../src
 
 const [n1, n2, n3, n4] = ['n1', 'n2', 'n3', 'n4'].map(asNodeId) as [NodeId, NodeId, NodeId, NodeId];
 const primaries = [n1, n2, n3];
-const write = (record: VersionedRecord, actor: string, deleted = false): VersionedRecord => update(record, record.context, actor, { value: new TextEncoder().encode(deleted ? '' : actor), contentType: 'text/plain', lastModifiedMs: 1, deleted, timestamp: 1 });
+const write = (record: VersionedRecord, actor: string, deleted = false): VersionedRecord =>
+  update(record, record.context, actor, {
+    value: new TextEncoder().encode(deleted ? '' : actor),
+    contentType: 'text/plain',
+    lastModifiedMs: 1,
+    deleted,
+    timestamp: 1,
+  });
 
 function replies(entries: ReadonlyArray<readonly [NodeId, VersionedRecord]>): GetTally<VersionedRecord> {
   const tally = new GetTally<VersionedRecord>(2, entries.length);
@@ -21,22 +28,82 @@ test('the primaries that answered with less than the reconciled record get it; a
   const old = write(emptyRecord, 'a.1');
   const newer = write(old, 'a.1');
   const reconciled = sync(old, newer);
-  const plan = planReadRepair(replies([[n1, newer], [n2, old], [n4, emptyRecord], [n3, emptyRecord]]), primaries, reconciled);
+  const plan = planReadRepair(
+    replies([
+      [n1, newer],
+      [n2, old],
+      [n4, emptyRecord],
+      [n3, emptyRecord],
+    ]),
+    primaries,
+    reconciled,
+  );
   assert.deepEqual(plan.stale, [n2, n3]);
   assert.equal(plan.reap, false);
 });
 
 test('a tombstone every primary answered with is reaped; one primary missing or behind holds the reap back', () => {
   const tombstone = write(write(emptyRecord, 'a.1'), 'a.1', true);
-  assert.deepEqual(planReadRepair(replies([[n1, tombstone], [n2, tombstone], [n3, tombstone]]), primaries, tombstone), { stale: [], reap: true });
-  assert.equal(planReadRepair(replies([[n1, tombstone], [n2, tombstone]]), primaries, tombstone).reap, false, 'n3 did not answer');
-  const behind = planReadRepair(replies([[n1, tombstone], [n2, tombstone], [n3, write(emptyRecord, 'a.1')]]), primaries, tombstone);
+  assert.deepEqual(
+    planReadRepair(
+      replies([
+        [n1, tombstone],
+        [n2, tombstone],
+        [n3, tombstone],
+      ]),
+      primaries,
+      tombstone,
+    ),
+    { stale: [], reap: true },
+  );
+  assert.equal(
+    planReadRepair(
+      replies([
+        [n1, tombstone],
+        [n2, tombstone],
+      ]),
+      primaries,
+      tombstone,
+    ).reap,
+    false,
+    'n3 did not answer',
+  );
+  const behind = planReadRepair(
+    replies([
+      [n1, tombstone],
+      [n2, tombstone],
+      [n3, write(emptyRecord, 'a.1')],
+    ]),
+    primaries,
+    tombstone,
+  );
   assert.equal(behind.reap, false);
   assert.deepEqual(behind.stale, [n3]);
 });
 
 test('a live value is never reaped, and an empty read repairs nothing', () => {
   const live = write(emptyRecord, 'a.1');
-  assert.equal(planReadRepair(replies([[n1, live], [n2, live], [n3, live]]), primaries, live).reap, false);
-  assert.deepEqual(planReadRepair(replies([[n1, emptyRecord], [n2, emptyRecord]]), primaries, emptyRecord), { stale: [], reap: false });
+  assert.equal(
+    planReadRepair(
+      replies([
+        [n1, live],
+        [n2, live],
+        [n3, live],
+      ]),
+      primaries,
+      live,
+    ).reap,
+    false,
+  );
+  assert.deepEqual(
+    planReadRepair(
+      replies([
+        [n1, emptyRecord],
+        [n2, emptyRecord],
+      ]),
+      primaries,
+      emptyRecord,
+    ),
+    { stale: [], reap: false },
+  );
 });

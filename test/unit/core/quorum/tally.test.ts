@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { asNodeId } from '../../../../src/core/base/ids.ts';
 import { GetTally, PutTally } from '../../../../src/core/quorum/tally.ts';
 
-const [n1, n2, n3, n4] = ['n1', 'n2', 'n3', 'n4'].map(asNodeId) as [ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>, ReturnType<typeof asNodeId>];
+const [n1, n2, n3, n4] = ['n1', 'n2', 'n3', 'n4'].map(asNodeId) as [
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+  ReturnType<typeof asNodeId>,
+];
 
 test('a write tally counts each node once, and a refusal cannot undo an acknowledgement', () => {
   const tally = new PutTally(2, 3);

@@ -38,17 +38,41 @@ test('random tokens (strategy 1) are less balanced than equal partitions (strate
 });
 
 test('weights show in the shares and the weighted imbalance stays near 1', () => {
-  const plan = planRing({ strategy: 3, nodeCount: 3, tokensPerNode: 1, partitionCount: 256, seed: 1, weights: [1, 1, 2] });
-  assert.deepEqual(plan.nodes.map((node) => node.ownedShare), [0.25, 0.25, 0.5]);
+  const plan = planRing({
+    strategy: 3,
+    nodeCount: 3,
+    tokensPerNode: 1,
+    partitionCount: 256,
+    seed: 1,
+    weights: [1, 1, 2],
+  });
+  assert.deepEqual(
+    plan.nodes.map((node) => node.ownedShare),
+    [0.25, 0.25, 0.5],
+  );
   assert.equal(plan.weightedImbalance, 1);
-  const tokens = planRing({ strategy: 1, nodeCount: 2, tokensPerNode: 10, partitionCount: 256, seed: 1, weights: [1, 2.5] });
-  assert.deepEqual(tokens.nodes.map((node) => node.tokens), [10, 25]);
+  const tokens = planRing({
+    strategy: 1,
+    nodeCount: 2,
+    tokensPerNode: 10,
+    partitionCount: 256,
+    seed: 1,
+    weights: [1, 2.5],
+  });
+  assert.deepEqual(
+    tokens.nodes.map((node) => node.tokens),
+    [10, 25],
+  );
 });
 
 test('planner input is validated with EVERWRITE_BAD_REQUEST', () => {
   const base = { strategy: 3 as const, nodeCount: 4, tokensPerNode: 8, partitionCount: 64, seed: 1 };
   const bad = (options: Partial<Parameters<typeof planRing>[0]>, part: string): void => {
-    assert.throws(() => planRing({ ...base, ...options }), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST' && error.message.includes(part));
+    assert.throws(
+      () => planRing({ ...base, ...options }),
+      (error: unknown) =>
+        error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST' && error.message.includes(part),
+    );
   };
   bad({ strategy: 4 as 3 }, 'strategy');
   bad({ nodeCount: 0 }, 'nodes');
@@ -79,8 +103,13 @@ test('`everwrite ring` prints shares, imbalance and join/leave movement, or the 
   assert.match(text, /imbalance \(max\/mean share\): owns 1\.000/);
   assert.match(text, /if n5 joins: 12 partitions move/);
   assert.match(text, /if n4 leaves: 16 partitions move/);
-  const json = JSON.parse(await runCommand(['--strategy', '1', '--nodes', '3', '--tokens', '4', '--weights', '1,2,1', '--json'])) as { strategy: number; nodes: Array<{ tokens: number }> };
+  const json = JSON.parse(
+    await runCommand(['--strategy', '1', '--nodes', '3', '--tokens', '4', '--weights', '1,2,1', '--json']),
+  ) as { strategy: number; nodes: Array<{ tokens: number }> };
   assert.equal(json.strategy, 1);
-  assert.deepEqual(json.nodes.map((node) => node.tokens), [4, 8, 4]);
+  assert.deepEqual(
+    json.nodes.map((node) => node.tokens),
+    [4, 8, 4],
+  );
   await assert.rejects(runCommand(['--nodes', 'many']), /--nodes must be a whole number/);
 });

@@ -21,10 +21,15 @@ import {
   type RingMember,
 } from '../../../../src/core/ring/index.ts';
 
-const nodes = (count: number): RingMember[] => Array.from({ length: count }, (_, index) => ({ id: asNodeId(`n${String(index + 1).padStart(2, '0')}`) }));
+const nodes = (count: number): RingMember[] =>
+  Array.from({ length: count }, (_, index) => ({ id: asNodeId(`n${String(index + 1).padStart(2, '0')}`) }));
 
 function assertBadRequest(action: () => unknown, messagePart: string): void {
-  assert.throws(action, (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST' && error.message.includes(messagePart));
+  assert.throws(
+    action,
+    (error: unknown) =>
+      error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST' && error.message.includes(messagePart),
+  );
 }
 
 /** A hash whose first bytes are given, so the partition is known in advance. */
@@ -38,7 +43,8 @@ function hashStartingWith(...bytes: number[]): Uint8Array {
 function spacingConflicts(ring: Ring, window: number): number {
   let conflicts = 0;
   for (let partition = 0; partition < ring.partitionCount; partition++) {
-    for (let distance = 1; distance < window; distance++) if (ring.owners[partition] === ring.owners[(partition + distance) % ring.partitionCount]) conflicts++;
+    for (let distance = 1; distance < window; distance++)
+      if (ring.owners[partition] === ring.owners[(partition + distance) % ring.partitionCount]) conflicts++;
   }
   return conflicts;
 }
@@ -49,7 +55,10 @@ test('keyHash is md5 of utf8(bucket/key) and the partition is the top log2(Q) bi
   const ring = createRing({ partitionCount: 256, members: nodes(3) });
   assert.equal(partitionOf(ring, hash), hash[0]);
   assert.equal(partitionOf(ring, hashStartingWith(0xff, 0xff)), 255);
-  assert.equal(partitionOf(createRing({ partitionCount: 1024, members: nodes(3) }), hashStartingWith(0xab, 0xcd)), (0xab << 2) | (0xcd >> 6));
+  assert.equal(
+    partitionOf(createRing({ partitionCount: 1024, members: nodes(3) }), hashStartingWith(0xab, 0xcd)),
+    (0xab << 2) | (0xcd >> 6),
+  );
   assert.equal(partitionOf(createRing({ partitionCount: 1, members: nodes(3) }), hashStartingWith(0xff)), 0);
   assert.equal(ringPosition(hashStartingWith(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)), 2 ** 52 - 1);
   assert.equal(ringPosition(hashStartingWith(0x80)), 2 ** 51);
@@ -58,14 +67,20 @@ test('keyHash is md5 of utf8(bucket/key) and the partition is the top log2(Q) bi
 test('createRing sorts members by id, starts at version 1, freezes, and balances 256 partitions over 8 nodes', () => {
   const ring = createRing({ partitionCount: 256, members: [...nodes(8)].reverse() });
   assert.equal(ring.version, 1);
-  assert.deepEqual(ring.members.map((member) => member.id), nodes(8).map((member) => member.id));
+  assert.deepEqual(
+    ring.members.map((member) => member.id),
+    nodes(8).map((member) => member.id),
+  );
   assert.ok(Object.isFrozen(ring) && Object.isFrozen(ring.owners) && Object.isFrozen(ring.members));
   for (const member of ring.members) assert.equal(ring.owners.filter((owner) => owner === member.id).length, 32);
   assert.equal(spacingConflicts(ring, 3), 0);
 });
 
 test('createRing gives weight 2 twice the partitions of weight 1', () => {
-  const ring = createRing({ partitionCount: 256, members: [{ id: asNodeId('small-1') }, { id: asNodeId('small-2'), weight: 1 }, { id: asNodeId('big'), weight: 2 }] });
+  const ring = createRing({
+    partitionCount: 256,
+    members: [{ id: asNodeId('small-1') }, { id: asNodeId('small-2'), weight: 1 }, { id: asNodeId('big'), weight: 2 }],
+  });
   const count = (id: string): number => ring.owners.filter((owner) => owner === id).length;
   assert.deepEqual([count('small-1'), count('small-2'), count('big')], [64, 64, 128]);
 });
@@ -77,7 +92,10 @@ test('createRing and claimPartitions refuse bad input with EVERWRITE_BAD_REQUEST
   assertBadRequest(() => createRing({ partitionCount: 64, members: [] }), 'members');
   assertBadRequest(() => createRing({ partitionCount: 64, members: [...nodes(2), ...nodes(1)] }), 'duplicate');
   assertBadRequest(() => createRing({ partitionCount: 64, members: [{ id: asNodeId('a'), weight: 0 }] }), 'weight');
-  assertBadRequest(() => createRing({ partitionCount: 64, members: [{ id: asNodeId('a'), weight: Number.NaN }] }), 'weight');
+  assertBadRequest(
+    () => createRing({ partitionCount: 64, members: [{ id: asNodeId('a'), weight: Number.NaN }] }),
+    'weight',
+  );
   assertBadRequest(() => createRing({ partitionCount: 64, members: [{ id: asNodeId('') }] }), 'id');
   assertBadRequest(() => createRing({ partitionCount: 64, members: [{ id: asNodeId('a'), zone: '' }] }), 'zone');
   assertBadRequest(() => createRing({ partitionCount: 64, members: nodes(3), targetN: 0 }), 'targetN');
@@ -90,9 +108,15 @@ test('preferenceList: N distinct primaries from the key partition clockwise, coo
   const hash = hashStartingWith(10 << 2);
   assert.equal(partitionOf(ring, hash), 10);
   const entries = preferenceList(ring, hash, { n: 3 });
-  assert.deepEqual(entries.map((entry) => entry.node), [ring.owners[10], ring.owners[11], ring.owners[12]]);
+  assert.deepEqual(
+    entries.map((entry) => entry.node),
+    [ring.owners[10], ring.owners[11], ring.owners[12]],
+  );
   assert.ok(entries.every((entry) => entry.role === 'primary' && entry.standsInFor === undefined));
-  assert.deepEqual(primaryNodes(ring, asPartitionIndex(10), 3), entries.map((entry) => entry.node));
+  assert.deepEqual(
+    primaryNodes(ring, asPartitionIndex(10), 3),
+    entries.map((entry) => entry.node),
+  );
   // The result is the caller's to change; the ring's tables are not.
   entries.pop();
   assert.equal(preferenceList(ring, hash, { n: 3 }).length, 3);
@@ -123,12 +147,24 @@ test('preferenceList is shorter than N when too few nodes are alive, and N is ca
   assert.equal(preferenceList(ring, hash, { n: 5 }).length, 3);
   assert.deepEqual(preferenceList(ring, hash, { n: 3, isAlive: () => false }), []);
   const alive = ring.owners[5]!;
-  assert.deepEqual(preferenceList(ring, hash, { n: 3, isAlive: (node) => node === alive }), [{ node: alive, role: 'primary' }]);
+  assert.deepEqual(preferenceList(ring, hash, { n: 3, isAlive: (node) => node === alive }), [
+    { node: alive, role: 'primary' },
+  ]);
 });
 
 test('preferenceList prefers distinct zones, then fills with distinct nodes when zones run out', () => {
   const zoned = (id: string, zone: string): RingMember => ({ id: asNodeId(id), zone });
-  const ring = createRing({ partitionCount: 64, members: [zoned('a1', 'a'), zoned('a2', 'a'), zoned('a3', 'a'), zoned('b1', 'b'), zoned('b2', 'b'), zoned('c1', 'c')] });
+  const ring = createRing({
+    partitionCount: 64,
+    members: [
+      zoned('a1', 'a'),
+      zoned('a2', 'a'),
+      zoned('a3', 'a'),
+      zoned('b1', 'b'),
+      zoned('b2', 'b'),
+      zoned('c1', 'c'),
+    ],
+  });
   const zoneOf = (node: NodeId): string => ring.members.find((member) => member.id === node)!.zone!;
   for (let partition = 0; partition < 64; partition++) {
     const hash = hashStartingWith(partition << 2);
@@ -139,7 +175,7 @@ test('preferenceList prefers distinct zones, then fills with distinct nodes when
   }
 });
 
-test('a join moves about Q/(S+1) partitions, all to the joiner; a leave moves only the leaver\'s', () => {
+test("a join moves about Q/(S+1) partitions, all to the joiner; a leave moves only the leaver's", () => {
   const ring = createRing({ partitionCount: 256, members: nodes(8) });
   const joined = claimPartitions(ring, nodes(9));
   const movedToJoiner = ring.owners.filter((owner, partition) => joined.owners[partition] !== owner);
@@ -147,14 +183,24 @@ test('a join moves about Q/(S+1) partitions, all to the joiner; a leave moves on
   assert.ok(Math.abs(movedToJoiner.length - 256 / 9) <= 1, `moved ${movedToJoiner.length}`);
   assert.ok(joined.owners.every((owner, partition) => owner === ring.owners[partition] || owner === 'n09'));
   assert.equal(spacingConflicts(joined, 3), 0);
-  const left = claimPartitions(ring, nodes(8).filter((member) => member.id !== 'n03'));
-  assert.ok(left.owners.every((owner, partition) => owner === ring.owners[partition] || ring.owners[partition] === 'n03'));
+  const left = claimPartitions(
+    ring,
+    nodes(8).filter((member) => member.id !== 'n03'),
+  );
+  assert.ok(
+    left.owners.every((owner, partition) => owner === ring.owners[partition] || ring.owners[partition] === 'n03'),
+  );
   assert.equal(left.owners.filter((owner, partition) => owner !== ring.owners[partition]).length, 32);
   assert.equal(spacingConflicts(left, 3), 0);
 });
 
 test('a plain rebalance repairs a lopsided ring read from JSON', () => {
-  const json = { version: 7, partitionCount: 16, members: [{ id: 'x' }, { id: 'y' }, { id: 'z' }, { id: 'w' }], owners: Array.from({ length: 16 }, () => 0) };
+  const json = {
+    version: 7,
+    partitionCount: 16,
+    members: [{ id: 'x' }, { id: 'y' }, { id: 'z' }, { id: 'w' }],
+    owners: Array.from({ length: 16 }, () => 0),
+  };
   const lopsided = ringFromJSON(json);
   const fixed = claimPartitions(lopsided, lopsided.members);
   assert.equal(fixed.version, 8);
@@ -163,13 +209,23 @@ test('a plain rebalance repairs a lopsided ring read from JSON', () => {
 });
 
 test('ringToJSON writes owners as member indexes and ringFromJSON rebuilds the same ring', () => {
-  const ring = createRing({ partitionCount: 8, members: [{ id: asNodeId('b'), weight: 2, zone: 'z1' }, { id: asNodeId('a') }] });
+  const ring = createRing({
+    partitionCount: 8,
+    members: [{ id: asNodeId('b'), weight: 2, zone: 'z1' }, { id: asNodeId('a') }],
+  });
   const json = ringToJSON(ring);
   assert.deepEqual(json.members, [{ id: 'a' }, { id: 'b', weight: 2, zone: 'z1' }]);
-  assert.deepEqual(json.owners, ring.owners.map((owner) => (owner === 'a' ? 0 : 1)));
+  assert.deepEqual(
+    json.owners,
+    ring.owners.map((owner) => (owner === 'a' ? 0 : 1)),
+  );
   assert.deepEqual(ringFromJSON(json), ring);
   // Members given out of order are re-sorted, owner indexes following them.
-  const reordered = ringFromJSON({ ...json, members: [...json.members].reverse(), owners: json.owners.map((owner) => 1 - owner) });
+  const reordered = ringFromJSON({
+    ...json,
+    members: [...json.members].reverse(),
+    owners: json.owners.map((owner) => 1 - owner),
+  });
   assert.deepEqual(reordered, ring);
   assertBadRequest(() => ringFromJSON(null), 'bad ring');
   assertBadRequest(() => ringFromJSON({ ...json, owners: [0] }), 'bad ring');

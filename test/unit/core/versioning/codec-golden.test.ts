@@ -5,9 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeStorageKey, encodeStorageKey } from '../../../../src/core/protocol/storage-key.ts';
-import { decodeContext, decodeRecord, encodeContext, encodeRecord, type StoredValue, type VersionedRecord } from '../../../../src/core/versioning/index.ts';
+import {
+  decodeContext,
+  decodeRecord,
+  encodeContext,
+  encodeRecord,
+  type StoredValue,
+  type VersionedRecord,
+} from '../../../../src/core/versioning/index.ts';
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 const lastModifiedMs = 1_760_000_000_000;
 const typicalStored: StoredValue = {
@@ -20,7 +28,10 @@ const typicalStored: StoredValue = {
 
 /** The record of a replicated SET: two actors (inserted out of order), one sibling, a 100-byte value. */
 const typical: VersionedRecord = {
-  context: new Map([['n2.972310455', 17], ['n1.1834567123', 41]]),
+  context: new Map([
+    ['n2.972310455', 17],
+    ['n1.1834567123', 41],
+  ]),
   siblings: [{ dot: { actor: 'n1.1834567123', counter: 41 }, stored: typicalStored }],
 };
 
@@ -31,12 +42,26 @@ const typicalHex =
 
 /** Non-ASCII and surrogate names, a lone surrogate in a content type, a tombstone behind its clock, a counter past 2^32. */
 const mixed: VersionedRecord = {
-  context: new Map([['zé.7', 3], ['\uD83D\uDE00.2', 2 ** 40], ['a.1', 1], ['\uDC00lone', 5]]),
+  context: new Map([
+    ['zé.7', 3],
+    ['\uD83D\uDE00.2', 2 ** 40],
+    ['a.1', 1],
+    ['\uDC00lone', 5],
+  ]),
   siblings: [
-    { dot: { actor: 'a.1', counter: 1 }, stored: { value: new Uint8Array(0), contentType: '', lastModifiedMs: 5, deleted: true, timestamp: 5 * 1024 - 3 } },
+    {
+      dot: { actor: 'a.1', counter: 1 },
+      stored: { value: new Uint8Array(0), contentType: '', lastModifiedMs: 5, deleted: true, timestamp: 5 * 1024 - 3 },
+    },
     {
       dot: { actor: 'zé.7', counter: 2 },
-      stored: { value: Uint8Array.of(0, 255, 7), contentType: 'text/plain; charset=\uD800ü', lastModifiedMs: 1_700_000_000_000, deleted: false, timestamp: 1_700_000_010_000 * 1024 + 9 },
+      stored: {
+        value: Uint8Array.of(0, 255, 7),
+        contentType: 'text/plain; charset=\uD800ü',
+        lastModifiedMs: 1_700_000_000_000,
+        deleted: false,
+        timestamp: 1_700_000_010_000 * 1024 + 9,
+      },
     },
   ],
 };
@@ -46,7 +71,12 @@ const mixedHex =
   '636861727365743defbfbdc3bc0300ff07';
 
 /** Twenty entries inserted in reverse order: past the encoder's insertion-sort bound. */
-const twenty = new Map(Array.from({ length: 20 }, (_, i) => [`node-${String(19 - i).padStart(2, '0')}.${1000 + i}`, i + 1] as [string, number]));
+const twenty = new Map(
+  Array.from(
+    { length: 20 },
+    (_, i) => [`node-${String(19 - i).padStart(2, '0')}.${1000 + i}`, i + 1] as [string, number],
+  ),
+);
 
 const twentyToken =
   'ARQMbm9kZS0wMC4xMDE5FAxub2RlLTAxLjEwMTgTDG5vZGUtMDIuMTAxNxIMbm9kZS0wMy4xMDE2EQxub2RlLTA0LjEwMTUQDG5vZGUtMDUuMTAxNA8Mbm9kZS0wNi4xMDEzDgxub2RlLTA3LjEwMTINDG5vZGUtMDgu' +
@@ -68,8 +98,16 @@ test('context tokens encode to the same text as before the allocation rewrite', 
 });
 
 test('each encoded record is its own bytes even when records share a slab', () => {
-  const records = Array.from({ length: 600 }, (_, i) => encodeRecord({ ...typical, siblings: [{ ...typical.siblings[0]!, stored: { ...typicalStored, value: Uint8Array.of(i & 255, i >> 8) } }] }));
-  assert.ok(records.some((bytes) => bytes.byteOffset !== 0), 'records are views of a shared slab');
+  const records = Array.from({ length: 600 }, (_, i) =>
+    encodeRecord({
+      ...typical,
+      siblings: [{ ...typical.siblings[0]!, stored: { ...typicalStored, value: Uint8Array.of(i & 255, i >> 8) } }],
+    }),
+  );
+  assert.ok(
+    records.some((bytes) => bytes.byteOffset !== 0),
+    'records are views of a shared slab',
+  );
   const copies = records.map((bytes) => bytes.slice());
   records[0]!.fill(0);
   records.forEach((bytes, i) => {

@@ -3,7 +3,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import { base64UrlDecode, base64UrlEncode, checkContextFits, contextHeaderBytesMax, contextSealBytes, contextTokenBytesMax, contextTokenLength, decodeContext, defaultContextLimits, dotCounterMax, encodeContext, type VersionVector } from '../../../../src/core/versioning/index.ts';
+import {
+  base64UrlDecode,
+  base64UrlEncode,
+  checkContextFits,
+  contextHeaderBytesMax,
+  contextSealBytes,
+  contextTokenBytesMax,
+  contextTokenLength,
+  decodeContext,
+  defaultContextLimits,
+  dotCounterMax,
+  encodeContext,
+  type VersionVector,
+} from '../../../../src/core/versioning/index.ts';
 import { writeVarint } from '../../../../src/core/versioning/wire.ts';
 
 function token(bytes: number[]): string {
@@ -13,7 +26,8 @@ function token(bytes: number[]): string {
 function rejects(text: string, pattern: RegExp, limits?: { entriesMax: number; tokenBytesMax: number }): void {
   assert.throws(
     () => decodeContext(text, limits),
-    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT' && pattern.test(error.message),
+    (error: unknown) =>
+      error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_CONTEXT' && pattern.test(error.message),
   );
 }
 
@@ -36,7 +50,12 @@ test('the empty vector is the empty token, and the empty token decodes to an emp
 });
 
 test('a context round-trips, sorted by actor so equal vectors give equal tokens', () => {
-  const vector: VersionVector = new Map([['n2.1', 7], ['n1.1', dotCounterMax], ['nœud-é.3', 1], ['\uFEFFbom.1', 2]]);
+  const vector: VersionVector = new Map([
+    ['n2.1', 7],
+    ['n1.1', dotCounterMax],
+    ['nœud-é.3', 1],
+    ['\uFEFFbom.1', 2],
+  ]);
   const encoded = encodeContext(vector);
   assert.match(encoded, /^[A-Za-z0-9_-]+$/);
   assert.deepEqual(decodeContext(encoded), vector);
@@ -76,7 +95,13 @@ test('decoding rejects duplicate, empty, oversized and non-UTF-8 actor names', (
 });
 
 test('decoding rejects more entries than the bound and tokens longer than the bound', () => {
-  const three = encodeContext(new Map([['a', 1], ['b', 1], ['c', 1]]));
+  const three = encodeContext(
+    new Map([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]),
+  );
   assert.equal(decodeContext(three, { entriesMax: 3, tokenBytesMax: 100 }).size, 3);
   rejects(three, /more than 2 entries/, { entriesMax: 2, tokenBytesMax: 100 });
   rejects(three, /longer than 4 bytes/, { entriesMax: 3, tokenBytesMax: 4 });
@@ -84,7 +109,14 @@ test('decoding rejects more entries than the bound and tokens longer than the bo
 });
 
 test('actor names like __proto__ stay plain Map keys', () => {
-  const decoded = decodeContext(encodeContext(new Map([['__proto__', 2], ['constructor', 1]])));
+  const decoded = decodeContext(
+    encodeContext(
+      new Map([
+        ['__proto__', 2],
+        ['constructor', 1],
+      ]),
+    ),
+  );
   assert.equal(decoded.get('__proto__'), 2);
   assert.equal(Object.getPrototypeOf({}).polluted, undefined);
   assert.ok(decoded instanceof Map);
@@ -100,7 +132,8 @@ function tokenWithCounter(counter: number): string {
 
 test('decoding refuses a counter past dotCounterMax, so a mint can always add one to what it accepted', () => {
   assert.equal(decodeContext(tokenWithCounter(dotCounterMax)).get('a'), dotCounterMax);
-  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1]) rejects(tokenWithCounter(counter), /counter beyond/);
+  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1])
+    rejects(tokenWithCounter(counter), /counter beyond/);
 });
 
 test('the default token bound leaves room for the seal within the 8 KiB header bound', () => {
@@ -110,7 +143,8 @@ test('the default token bound leaves room for the seal within the 8 KiB header b
 });
 
 test('checkContextFits refuses a context that would not fit in a header, with a coded error, and measures it exactly', () => {
-  const actors = (count: number, nameLength: number): VersionVector => new Map(Array.from({ length: count }, (_, index) => [`n${String(index).padStart(nameLength - 1, '0')}`, 1]));
+  const actors = (count: number, nameLength: number): VersionVector =>
+    new Map(Array.from({ length: count }, (_, index) => [`n${String(index).padStart(nameLength - 1, '0')}`, 1]));
   // 40-byte names: 1 + 40 + 1 bytes an entry. 145 entries: 1 + 2 + 145 * 42 = 6093 bytes, 8124 characters.
   const fits = actors(145, 40);
   assert.equal(contextTokenLength(fits), encodeContext(fits).length);
@@ -118,6 +152,13 @@ test('checkContextFits refuses a context that would not fit in a header, with a 
   checkContextFits(fits);
   const tooLarge = actors(146, 40);
   assert.ok(contextTokenLength(tooLarge) > contextTokenBytesMax);
-  assert.throws(() => checkContextFits(tooLarge), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_CONTEXT_TOO_LARGE' && /146 writer epochs/.test(error.message));
-  for (let count = 0; count < 5; count++) assert.equal(contextTokenLength(actors(count, 3)), encodeContext(actors(count, 3)).length);
+  assert.throws(
+    () => checkContextFits(tooLarge),
+    (error: unknown) =>
+      error instanceof EverwriteError &&
+      error.code === 'EVERWRITE_CONTEXT_TOO_LARGE' &&
+      /146 writer epochs/.test(error.message),
+  );
+  for (let count = 0; count < 5; count++)
+    assert.equal(contextTokenLength(actors(count, 3)), encodeContext(actors(count, 3)).length);
 });

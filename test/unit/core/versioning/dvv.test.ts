@@ -40,15 +40,22 @@ test('two concurrent puts with the same context through the same coordinator are
   const first = update(emptyRecord, empty, nodeA, text('from client 1'));
   const second = update(first, empty, nodeA, text('from client 2'));
   assert.deepEqual(valuesOf(second), ['from client 1', 'from client 2']);
-  assert.deepEqual(second.siblings.map((sibling) => sibling.dot), [
-    { actor: nodeA, counter: 1 },
-    { actor: nodeA, counter: 2 },
-  ]);
+  assert.deepEqual(
+    second.siblings.map((sibling) => sibling.dot),
+    [
+      { actor: nodeA, counter: 1 },
+      { actor: nodeA, counter: 2 },
+    ],
+  );
   assert.deepEqual(second.context, new Map([[nodeA, 2]]));
 });
 
 /** The paper's store: one version per clock; a new version replaces every version it descends. */
-function vectorClockPut(versions: Array<{ clock: VectorClock; value: string }>, clock: VectorClock, value: string): Array<{ clock: VectorClock; value: string }> {
+function vectorClockPut(
+  versions: Array<{ clock: VectorClock; value: string }>,
+  clock: VectorClock,
+  value: string,
+): Array<{ clock: VectorClock; value: string }> {
   return [...versions.filter((version) => compareClocks(version.clock, clock) === 'concurrent'), { clock, value }];
 }
 
@@ -56,12 +63,20 @@ test('plain per-coordinator vector clocks lose one of two concurrent puts throug
   // Dynamo's way: the coordinator increments its own entry on the client's context.
   let store = vectorClockPut([], incrementClock(emptyClock, 'a', 1), 'from client 1');
   store = vectorClockPut(store, incrementClock(emptyClock, 'a', 2), 'from client 2');
-  assert.deepEqual(store.map((version) => version.value), ['from client 2'], 'both got clock {a:1}; the first write is gone');
+  assert.deepEqual(
+    store.map((version) => version.value),
+    ['from client 2'],
+    'both got clock {a:1}; the first write is gone',
+  );
   // Riak's vnode clocks: the coordinator first merges what it stores, so the new clock dominates.
   let vnodeStore = vectorClockPut([], incrementClock(emptyClock, 'a', 1), 'from client 1');
   const stored = vnodeStore.reduce((clock, version) => mergeClocks(clock, version.clock), emptyClock);
   vnodeStore = vectorClockPut(vnodeStore, incrementClock(mergeClocks(emptyClock, stored), 'a', 2), 'from client 2');
-  assert.deepEqual(vnodeStore.map((version) => version.value), ['from client 2'], '{a:2} descends {a:1}; the first write is gone');
+  assert.deepEqual(
+    vnodeStore.map((version) => version.value),
+    ['from client 2'],
+    '{a:2} descends {a:1}; the first write is gone',
+  );
 });
 
 test('a put whose context covers a sibling replaces it', () => {
@@ -150,9 +165,23 @@ test('resolveLastWriterWins keeps the greatest (timestamp, actor, counter), not 
   assert.deepEqual(resolved.context, siblings.context);
   const tieA = update(emptyRecord, empty, nodeA, text('a', 5));
   const tieB = update(emptyRecord, empty, nodeB, text('b wins the tie', 5));
-  assert.deepEqual(valuesOf(resolveLastWriterWins(sync(tieA, tieB))), ['b wins the tie'], 'equal timestamps: the greater actor');
-  const twiceByA = { context: new Map([[nodeA, 2]]), siblings: [{ dot: { actor: nodeA, counter: 1 }, stored: text('a first', 5) }, { dot: { actor: nodeA, counter: 2 }, stored: text('a second', 5) }] };
-  assert.deepEqual(valuesOf(resolveLastWriterWins(twiceByA)), ['a second'], 'equal timestamps and actor: the greater counter');
+  assert.deepEqual(
+    valuesOf(resolveLastWriterWins(sync(tieA, tieB))),
+    ['b wins the tie'],
+    'equal timestamps: the greater actor',
+  );
+  const twiceByA = {
+    context: new Map([[nodeA, 2]]),
+    siblings: [
+      { dot: { actor: nodeA, counter: 1 }, stored: text('a first', 5) },
+      { dot: { actor: nodeA, counter: 2 }, stored: text('a second', 5) },
+    ],
+  };
+  assert.deepEqual(
+    valuesOf(resolveLastWriterWins(twiceByA)),
+    ['a second'],
+    'equal timestamps and actor: the greater counter',
+  );
   assert.equal(resolveLastWriterWins(emptyRecord), emptyRecord);
 });
 
@@ -164,7 +193,11 @@ test('update stamps the new version after every sibling the replica holds, even 
   assert.equal(mine.stored.lastModifiedMs, 10_000, 'lastModifiedMs stays the wall clock');
   assert.deepEqual(valuesOf(resolveLastWriterWins(blind)), ['written later on a slow clock']);
   const ownClockAhead = update(ahead, empty, nodeB, text('already later', 30_000));
-  assert.equal(ownClockAhead.siblings.find((sibling) => sibling.dot.actor === nodeB)!.stored.timestamp, 30_000 * 1024, 'a timestamp already past them is kept');
+  assert.equal(
+    ownClockAhead.siblings.find((sibling) => sibling.dot.actor === nodeB)!.stored.timestamp,
+    30_000 * 1024,
+    'a timestamp already past them is kept',
+  );
 });
 
 test('descends tells whether a record already reflects another', () => {
@@ -184,7 +217,23 @@ test('recordsEqual and mergeContexts compare and combine by value', () => {
   assert.equal(recordsEqual(first, again), true);
   assert.equal(recordsEqual(first, update(emptyRecord, empty, nodeA, text('v1', 4))), false);
   assert.equal(recordsEqual(first, emptyRecord), false);
-  assert.deepEqual(mergeContexts(new Map([['x', 3], ['y', 1]]), new Map([['y', 4], ['z', 2]])), new Map([['x', 3], ['y', 4], ['z', 2]]));
+  assert.deepEqual(
+    mergeContexts(
+      new Map([
+        ['x', 3],
+        ['y', 1],
+      ]),
+      new Map([
+        ['y', 4],
+        ['z', 2],
+      ]),
+    ),
+    new Map([
+      ['x', 3],
+      ['y', 4],
+      ['z', 2],
+    ]),
+  );
 });
 
 test('update and sync never mutate their inputs', () => {
@@ -219,7 +268,8 @@ test('contextAfterUpdate returns the writer its context plus the new dot only wh
 
 test('a mint past dotCounterMax is a coded refusal, never an assertion: BAD_CONTEXT when the client claimed the counter, BAD_RECORD when the replica holds it', () => {
   const atLimit: VersionVector = new Map([[nodeA, dotCounterMax]]);
-  const coded = (code: string) => (error: unknown) => error instanceof EverwriteError && error.code === code && /leaves no room/.test(error.message);
+  const coded = (code: string) => (error: unknown) =>
+    error instanceof EverwriteError && error.code === code && /leaves no room/.test(error.message);
   assert.throws(() => update(emptyRecord, atLimit, nodeA, text('forged')), coded('EVERWRITE_BAD_CONTEXT'));
   const stored = { context: atLimit, siblings: [] };
   assert.throws(() => update(stored, empty, nodeA, text('next')), coded('EVERWRITE_BAD_RECORD'));

@@ -5,7 +5,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyOptions } from '../../../support/property.ts';
-import { logicalOf, nextTimestamp, observeTimestamp, physicalMsMax, physicalMsOf, timestampAt, timestampMax } from '../../../../src/core/versioning/index.ts';
+import {
+  logicalOf,
+  nextTimestamp,
+  observeTimestamp,
+  physicalMsMax,
+  physicalMsOf,
+  timestampAt,
+  timestampMax,
+} from '../../../../src/core/versioning/index.ts';
 
 const epochMs = 1_700_000_000_000;
 
@@ -34,7 +42,11 @@ test('within one ms the logical part counts, and its overflow advances the physi
   const overflowed = nextTimestamp(last, epochMs);
   assert.equal(physicalMsOf(overflowed), epochMs + 1, 'runs ahead of the clock by one ms');
   assert.equal(logicalOf(overflowed), 0);
-  assert.equal(nextTimestamp(overflowed, epochMs + 1), overflowed + 1, 'and continues from there when the clock catches up');
+  assert.equal(
+    nextTimestamp(overflowed, epochMs + 1),
+    overflowed + 1,
+    'and continues from there when the clock catches up',
+  );
 });
 
 test('monotonic under a clock that goes backwards, and back on the clock once it passes the last timestamp', () => {
@@ -54,7 +66,10 @@ test('strictly increasing for any sequence of clock readings, never before the c
         const next = nextTimestamp(last, physicalMs);
         assert.ok(next > last);
         assert.ok(next >= timestampAt(physicalMs));
-        assert.ok(physicalMsOf(next) <= Math.max(physicalMs, physicalMsOf(last) + 1), 'ahead of the clock by at most what it had seen, plus one ms');
+        assert.ok(
+          physicalMsOf(next) <= Math.max(physicalMs, physicalMsOf(last) + 1),
+          'ahead of the clock by at most what it had seen, plus one ms',
+        );
         last = next;
       }
     }),
@@ -71,7 +86,11 @@ test('observing a timestamp makes the next one later, whatever the local clock r
   const next = nextTimestamp(seen, epochMs + 1);
   assert.ok(next > fromFastNode);
   assert.equal(physicalMsOf(next), epochMs + 10_000, 'stays close to the fastest clock seen');
-  assert.equal(nextTimestamp(next, epochMs + 20_000), timestampAt(epochMs + 20_000), 'and returns to its own clock once that is later');
+  assert.equal(
+    nextTimestamp(next, epochMs + 20_000),
+    timestampAt(epochMs + 20_000),
+    'and returns to its own clock once that is later',
+  );
 });
 
 test('the end of the range saturates instead of leaving safe integers', () => {

@@ -3,14 +3,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import { decodeOwnedRecord, decodeRecord, dotCounterMax, emptyRecord, encodeRecord, recordsEqual, update, type VersionedRecord } from '../../../../src/core/versioning/index.ts';
+import {
+  decodeOwnedRecord,
+  decodeRecord,
+  dotCounterMax,
+  emptyRecord,
+  encodeRecord,
+  recordsEqual,
+  update,
+  type VersionedRecord,
+} from '../../../../src/core/versioning/index.ts';
 import { writeVarint } from '../../../../src/core/versioning/wire.ts';
 import { text, tombstone } from './support.ts';
 
 function rejects(bytes: number[] | Uint8Array, pattern: RegExp): void {
   assert.throws(
     () => decodeRecord(Uint8Array.from(bytes)),
-    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_RECORD' && pattern.test(error.message),
+    (error: unknown) =>
+      error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_RECORD' && pattern.test(error.message),
   );
 }
 
@@ -19,9 +29,25 @@ const ascii = (value: string): number[] => [...new TextEncoder().encode(value)];
 test('a record with siblings and a tombstone round-trips', () => {
   let record: VersionedRecord = update(emptyRecord, new Map(), 'b.1', text('héllo', 1_700_000_000_000));
   record = update(record, new Map(), 'a.2', tombstone(1_700_000_000_001));
-  record = update(record, new Map([['z.9', 40]]), 'a.2', { value: Uint8Array.from([0, 255]), contentType: 'application/octet-stream', lastModifiedMs: 3, deleted: false, timestamp: 3 * 1024 });
-  record = update(record, new Map(), 'c.1', text('ran ahead of its wall clock', 1_700_000_000_000, 1_700_000_010_000 * 1024 + 5));
-  record = update(record, new Map(), 'd.1', text('stamped behind its wall clock', 1_700_000_000_000, 1_700_000_000_000 * 1024 - 3));
+  record = update(record, new Map([['z.9', 40]]), 'a.2', {
+    value: Uint8Array.from([0, 255]),
+    contentType: 'application/octet-stream',
+    lastModifiedMs: 3,
+    deleted: false,
+    timestamp: 3 * 1024,
+  });
+  record = update(
+    record,
+    new Map(),
+    'c.1',
+    text('ran ahead of its wall clock', 1_700_000_000_000, 1_700_000_010_000 * 1024 + 5),
+  );
+  record = update(
+    record,
+    new Map(),
+    'd.1',
+    text('stamped behind its wall clock', 1_700_000_000_000, 1_700_000_000_000 * 1024 - 3),
+  );
   assert.equal(record.siblings.length, 5);
   const decoded = decodeRecord(encodeRecord(record));
   assert.ok(recordsEqual(decoded, record));
@@ -31,24 +57,52 @@ test('a record with siblings and a tombstone round-trips', () => {
 
 test('the layout is the documented one', () => {
   const record = update(emptyRecord, new Map(), 'a.1', text('hi', 300));
-  assert.deepEqual([...encodeRecord(record)], [2, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 0, 10, ...ascii('text/plain'), 2, ...ascii('hi')]);
+  assert.deepEqual(
+    [...encodeRecord(record)],
+    [2, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 0, 10, ...ascii('text/plain'), 2, ...ascii('hi')],
+  );
   const ahead = update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024 + 130));
-  assert.deepEqual([...encodeRecord(ahead)].slice(11, 14), [0xac, 0x02, 0x82], 'the timestamp is its distance from lastModifiedMs * 1024');
+  assert.deepEqual(
+    [...encodeRecord(ahead)].slice(11, 14),
+    [0xac, 0x02, 0x82],
+    'the timestamp is its distance from lastModifiedMs * 1024',
+  );
   assert.equal(encodeRecord(ahead)[14], 0x01);
   const behind = update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024 - 2));
-  assert.deepEqual([...encodeRecord(behind)].slice(10, 14), [2, 0xac, 0x02, 2], 'flag bit 1: the timestamp is below it');
+  assert.deepEqual(
+    [...encodeRecord(behind)].slice(10, 14),
+    [2, 0xac, 0x02, 2],
+    'flag bit 1: the timestamp is below it',
+  );
 });
 
 test('the timestamp costs one byte while no clock ran ahead, and four for a 10 s lead', () => {
   const wallMs = 1_700_000_000_000;
-  const size = (timestamp: number): number => encodeRecord(update(emptyRecord, new Map(), 'n1.1', text('v', wallMs, timestamp))).length;
+  const size = (timestamp: number): number =>
+    encodeRecord(update(emptyRecord, new Map(), 'n1.1', text('v', wallMs, timestamp))).length;
   const legacySize = size(wallMs * 1024) - 1;
   assert.equal(size(wallMs * 1024 + 3) - legacySize, 1);
   assert.equal(size((wallMs + 10_000) * 1024) - legacySize, 4);
 });
 
 test('a record of layout version 1 (before timestamps) decodes with timestamp = lastModifiedMs * 1024, and re-encodes as version 2', () => {
-  const legacy = Uint8Array.from([1, 1, 3, ...ascii('a.1'), 1, 1, 0, 1, 0, 0xac, 0x02, 10, ...ascii('text/plain'), 2, ...ascii('hi')]);
+  const legacy = Uint8Array.from([
+    1,
+    1,
+    3,
+    ...ascii('a.1'),
+    1,
+    1,
+    0,
+    1,
+    0,
+    0xac,
+    0x02,
+    10,
+    ...ascii('text/plain'),
+    2,
+    ...ascii('hi'),
+  ]);
   const decoded = decodeRecord(legacy);
   assert.deepEqual(decoded, update(emptyRecord, new Map(), 'a.1', text('hi', 300, 300 * 1024)));
   const upgraded = encodeRecord(decoded);
@@ -57,8 +111,23 @@ test('a record of layout version 1 (before timestamps) decodes with timestamp = 
 });
 
 test('equal records encode to equal bytes whatever the order they were built in', () => {
-  const one = { context: new Map([['a.1', 1], ['b.1', 2]]), siblings: [{ dot: { actor: 'b.1', counter: 2 }, stored: text('x') }, { dot: { actor: 'a.1', counter: 1 }, stored: text('y') }] };
-  const two = { context: new Map([['b.1', 2], ['a.1', 1]]), siblings: [...one.siblings].reverse() };
+  const one = {
+    context: new Map([
+      ['a.1', 1],
+      ['b.1', 2],
+    ]),
+    siblings: [
+      { dot: { actor: 'b.1', counter: 2 }, stored: text('x') },
+      { dot: { actor: 'a.1', counter: 1 }, stored: text('y') },
+    ],
+  };
+  const two = {
+    context: new Map([
+      ['b.1', 2],
+      ['a.1', 1],
+    ]),
+    siblings: [...one.siblings].reverse(),
+  };
   assert.deepEqual(encodeRecord(one), encodeRecord(two));
 });
 
@@ -78,7 +147,10 @@ test('decodeOwnedRecord decodes the same record, its values views of the input (
   assert.deepEqual(owned, decodeRecord(bytes));
   for (const sibling of owned.siblings) assert.equal(sibling.stored.value.buffer, bytes.buffer, 'a view, not a copy');
   assert.deepEqual(decodeRecord(encodeRecord(owned)), record, 'a record holding views encodes like any other');
-  assert.throws(() => decodeOwnedRecord(bytes.subarray(0, bytes.length - 1)), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_RECORD');
+  assert.throws(
+    () => decodeOwnedRecord(bytes.subarray(0, bytes.length - 1)),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_RECORD',
+  );
 });
 
 test('decoding rejects damaged layouts with EVERWRITE_BAD_RECORD', () => {
@@ -128,5 +200,6 @@ test('decoding refuses a context counter past dotCounterMax (damaged storage, or
     return bytes.subarray(0, end + 1);
   };
   assert.equal(decodeRecord(recordWithCounter(dotCounterMax)).context.get('a.1'), dotCounterMax);
-  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1]) rejects(recordWithCounter(counter), /counter beyond/);
+  for (const counter of [dotCounterMax + 1, 2 ** 53 - 2, 2 ** 53 - 1])
+    rejects(recordWithCounter(counter), /counter beyond/);
 });

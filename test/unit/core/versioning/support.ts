@@ -14,5 +14,7 @@ export function tombstone(lastModifiedMs = 0, timestamp = lastModifiedMs * 1024)
 }
 
 export function valuesOf(record: { siblings: readonly { stored: StoredValue }[] }): string[] {
-  return record.siblings.map((sibling) => (sibling.stored.deleted ? '<deleted>' : decoder.decode(sibling.stored.value))).sort();
+  return record.siblings
+    .map((sibling) => (sibling.stored.deleted ? '<deleted>' : decoder.decode(sibling.stored.value)))
+    .sort();
 }

@@ -2,7 +2,16 @@
 // pin their semantics (compare, merge, increment) and show the cost of truncation at 10 entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clockFromEntries, compareClocks, counterOf, emptyClock, incrementClock, mergeClocks, truncateClock, type VectorClock } from '../../../../src/core/versioning/vector-clock.ts';
+import {
+  clockFromEntries,
+  compareClocks,
+  counterOf,
+  emptyClock,
+  incrementClock,
+  mergeClocks,
+  truncateClock,
+  type VectorClock,
+} from '../../../../src/core/versioning/vector-clock.ts';
 
 function clock(counters: Record<string, number>, timestampMs = 0): VectorClock {
   return clockFromEntries(Object.entries(counters).map(([node, counter]) => ({ node, counter, timestampMs })));
@@ -19,7 +28,13 @@ test('compareClocks orders ancestors, descendants, equal and concurrent clocks',
 });
 
 test('mergeClocks takes the pointwise maximum and keeps the timestamp of the larger counter', () => {
-  const merged = mergeClocks(clockFromEntries([{ node: 'a', counter: 2, timestampMs: 20 }]), clockFromEntries([{ node: 'a', counter: 1, timestampMs: 50 }, { node: 'b', counter: 1, timestampMs: 5 }]));
+  const merged = mergeClocks(
+    clockFromEntries([{ node: 'a', counter: 2, timestampMs: 20 }]),
+    clockFromEntries([
+      { node: 'a', counter: 1, timestampMs: 50 },
+      { node: 'b', counter: 1, timestampMs: 5 },
+    ]),
+  );
   assert.deepEqual(merged, [
     { node: 'a', counter: 2, timestampMs: 20 },
     { node: 'b', counter: 1, timestampMs: 5 },
@@ -43,11 +58,16 @@ test('truncation past 10 entries drops the entry with the oldest timestamp', () 
   assert.equal(truncated.length, 10);
   assert.equal(counterOf(truncated, 'node-00'), 0);
   assert.equal(counterOf(truncated, 'node-10'), 1);
-  assert.deepEqual(truncateClock(truncated, 3).map((entry) => entry.node), ['node-08', 'node-09', 'node-10']);
+  assert.deepEqual(
+    truncateClock(truncated, 3).map((entry) => entry.node),
+    ['node-08', 'node-09', 'node-10'],
+  );
 });
 
 test('truncation never drops the node that is writing, even if its timestamp is the oldest', () => {
-  const crowded = clockFromEntries(Array.from({ length: 10 }, (_, i) => ({ node: `n${i}`, counter: 1, timestampMs: 100 + i })));
+  const crowded = clockFromEntries(
+    Array.from({ length: 10 }, (_, i) => ({ node: `n${i}`, counter: 1, timestampMs: 100 + i })),
+  );
   const next = incrementClock(crowded, 'late', 1);
   assert.equal(counterOf(next, 'late'), 1);
   assert.equal(counterOf(next, 'n0'), 0);

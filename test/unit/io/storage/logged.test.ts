@@ -12,7 +12,15 @@ import { LoggedEngine, type LoggedEngineOptions } from '../../../../src/io/stora
 import { LmdbEngine } from '../../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../../src/io/storage/memory.ts';
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../../../src/runtime/ports.ts';
-import { bytes, collect, GatedEngine, put, remove, text, withTemporaryDirectory } from '../../../support/storage-engines.ts';
+import {
+  bytes,
+  collect,
+  GatedEngine,
+  put,
+  remove,
+  text,
+  withTemporaryDirectory,
+} from '../../../support/storage-engines.ts';
 
 const recordLimit = 1024 * 1024;
 
@@ -22,16 +30,44 @@ test('log records round-trip, and every torn or corrupt tail is ignored rather t
     { namespace: 65535, operations: [put('', ''), put('\u0000\u00ff', 'x'.repeat(300))] },
     { namespace: 7, operations: [] },
   ];
-  const records = [...batches.map((batch) => encodeBatchRecord(batch.namespace, batch.operations, recordLimit)), encodeDropRecord(12)];
+  const records = [
+    ...batches.map((batch) => encodeBatchRecord(batch.namespace, batch.operations, recordLimit)),
+    encodeDropRecord(12),
+  ];
   const file = Buffer.concat([logFileMagic, ...records]);
   const decoded = decodeLog(file, recordLimit);
   assert.equal(decoded.tornTail, false);
   assert.equal(decoded.intactBytes, file.length);
   assert.deepEqual(
-    decoded.records.map((record) => (record.kind === 'drop' ? record : { ...record, operations: record.operations.map((operation) => ({ ...operation, key: text(operation.key), ...(operation.type === 'put' ? { value: text(operation.value) } : {}) })) })),
+    decoded.records.map((record) =>
+      record.kind === 'drop'
+        ? record
+        : {
+            ...record,
+            operations: record.operations.map((operation) => ({
+              ...operation,
+              key: text(operation.key),
+              ...(operation.type === 'put' ? { value: text(operation.value) } : {}),
+            })),
+          },
+    ),
     [
-      { kind: 'batch', namespace: 0, operations: [{ type: 'put', key: 'a', value: '1' }, { type: 'delete', key: 'b' }] },
-      { kind: 'batch', namespace: 65535, operations: [{ type: 'put', key: '', value: '' }, { type: 'put', key: '\u0000\u00ff', value: 'x'.repeat(300) }] },
+      {
+        kind: 'batch',
+        namespace: 0,
+        operations: [
+          { type: 'put', key: 'a', value: '1' },
+          { type: 'delete', key: 'b' },
+        ],
+      },
+      {
+        kind: 'batch',
+        namespace: 65535,
+        operations: [
+          { type: 'put', key: '', value: '' },
+          { type: 'put', key: '\u0000\u00ff', value: 'x'.repeat(300) },
+        ],
+      },
       { kind: 'batch', namespace: 7, operations: [] },
       { kind: 'drop', namespace: 12 },
     ],
@@ -56,7 +92,11 @@ test('log records round-trip, and every torn or corrupt tail is ignored rather t
   assert.throws(() => encodeBatchRecord(0, [put('k', 'v'.repeat(100))], 64), { code: 'EVERWRITE_VALUE_TOO_LARGE' });
 });
 
-async function withLogged(inner: StorageEngine, options: Omit<LoggedEngineOptions, 'directory'>, work: (engine: LoggedEngine, directory: string) => Promise<void>): Promise<void> {
+async function withLogged(
+  inner: StorageEngine,
+  options: Omit<LoggedEngineOptions, 'directory'>,
+  work: (engine: LoggedEngine, directory: string) => Promise<void>,
+): Promise<void> {
   await withTemporaryDirectory('logged', async (directory) => {
     const engine = new LoggedEngine(inner, { ...options, directory: join(directory, 'wal') });
     await engine.open();
@@ -72,7 +112,12 @@ async function withLogged(inner: StorageEngine, options: Omit<LoggedEngineOption
 
 /** Waits (bounded) until the engine has applied everything and the overlay is empty. */
 async function settled(engine: LoggedEngine): Promise<void> {
-  for (let turn = 0; turn < 10_000 && (engine.statistics.overlayEntries > 0 || engine.statistics.unappliedBytes > 0); turn++) await new Promise((resolve) => setTimeout(resolve, 1));
+  for (
+    let turn = 0;
+    turn < 10_000 && (engine.statistics.overlayEntries > 0 || engine.statistics.unappliedBytes > 0);
+    turn++
+  )
+    await new Promise((resolve) => setTimeout(resolve, 1));
   assert.equal(engine.statistics.unappliedBytes, 0, 'the engine did not settle');
 }
 
@@ -81,7 +126,9 @@ test('durable batches queued in one event-loop turn share one writev and one fda
     await engine.batch(1, [put('warm', 'up')], { durable: true });
     await settled(engine);
     const before = engine.statistics;
-    await Promise.all(Array.from({ length: 200 }, (_, index) => engine.batch(1, [put(`k${index}`, 'v')], { durable: true })));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, index) => engine.batch(1, [put(`k${index}`, 'v')], { durable: true })),
+    );
     const after = engine.statistics;
     assert.equal(after.syncs - before.syncs, 1);
     assert.equal(after.groupsWritten - before.groupsWritten, 1);
@@ -92,7 +139,9 @@ test('durable batches queued in one event-loop turn share one writev and one fda
 test('a group of more batches than one writev call takes (IOV_MAX, 1024) is appended whole: every record is in the log', () =>
   withLogged(new MemoryEngine(), {}, async (engine, directory) => {
     const count = 3000;
-    await Promise.all(Array.from({ length: count }, (_, index) => engine.batch(1, [put(`k${index}`, `v${index}`)], { durable: true })));
+    await Promise.all(
+      Array.from({ length: count }, (_, index) => engine.batch(1, [put(`k${index}`, `v${index}`)], { durable: true })),
+    );
     assert.equal(engine.statistics.groupsWritten, 1, 'one group');
     const logDirectory = join(directory, 'wal');
     const [logFile] = readdirSync(logDirectory).filter((name) => name.endsWith('.log'));
@@ -116,7 +165,11 @@ test('reads see acknowledged writes the inner engine has not applied, and none b
     assert.equal(text(await engine.get(2, bytes('b'))), '2');
     assert.equal(await engine.get(2, bytes('c')), undefined);
     assert.equal(text(await engine.get(2, bytes('d'))), '2');
-    const expected: Array<[string, string]> = [['a', '1'], ['b', '2'], ['d', '2']];
+    const expected: Array<[string, string]> = [
+      ['a', '1'],
+      ['b', '2'],
+      ['d', '2'],
+    ];
     assert.deepEqual(await collect(engine.scan(2)), expected);
     assert.deepEqual(await collect(engine.scan(2, { limit: 2 })), expected.slice(0, 2));
     assert.deepEqual(await collect(engine.scan(2, { start: bytes('c') })), [['d', '2']]);
@@ -133,12 +186,21 @@ test('reads see acknowledged writes the inner engine has not applied, and none b
 
 test('the newest write to a key wins whatever mix of durable and buffered batches carried it', () =>
   withLogged(new GatedEngine(), {}, async (engine) => {
-    await Promise.all([engine.batch(4, [put('k', 'durable-first')], { durable: true }), engine.batch(4, [put('k', 'buffered-second')], { durable: false })]);
+    await Promise.all([
+      engine.batch(4, [put('k', 'durable-first')], { durable: true }),
+      engine.batch(4, [put('k', 'buffered-second')], { durable: false }),
+    ]);
     assert.equal(text(await engine.get(4, bytes('k'))), 'buffered-second');
-    await Promise.all([engine.batch(4, [put('j', 'buffered-first')], { durable: false }), engine.batch(4, [put('j', 'durable-second')], { durable: true })]);
+    await Promise.all([
+      engine.batch(4, [put('j', 'buffered-first')], { durable: false }),
+      engine.batch(4, [put('j', 'durable-second')], { durable: true }),
+    ]);
     assert.equal(text(await engine.get(4, bytes('j'))), 'durable-second');
     await settled(engine);
-    assert.deepEqual(await collect(engine.scan(4)), [['j', 'durable-second'], ['k', 'buffered-second']]);
+    assert.deepEqual(await collect(engine.scan(4)), [
+      ['j', 'durable-second'],
+      ['k', 'buffered-second'],
+    ]);
   }));
 
 /** Copies the log files as they are now: what a crash at this instant would leave on disk. */
@@ -149,7 +211,9 @@ function crashImage(logDirectory: string, imageDirectory: string): string[] {
   return names;
 }
 
-async function replayInto(imageDirectory: string): Promise<{ engine: LoggedEngine; scan: (namespace: number) => Promise<Array<[string, string]>> }> {
+async function replayInto(
+  imageDirectory: string,
+): Promise<{ engine: LoggedEngine; scan: (namespace: number) => Promise<Array<[string, string]>> }> {
   const engine = new LoggedEngine(new MemoryEngine(), { directory: imageDirectory });
   await engine.open();
   return { engine, scan: (namespace) => collect(engine.scan(namespace)) };
@@ -161,7 +225,10 @@ test('replay rebuilds acknowledged writes and drops from a crash image, stopping
     inner.hold();
     const written = [engine.batch(3, [put('k1', 'v1')], { durable: true })];
     const dropped = engine.drop(3);
-    written.push(engine.batch(3, [put('k2', 'v2')], { durable: true }), engine.batch(5, [put('x', '1')], { durable: false }));
+    written.push(
+      engine.batch(3, [put('k2', 'v2')], { durable: true }),
+      engine.batch(5, [put('x', '1')], { durable: false }),
+    );
     await Promise.all(written);
     written.push(engine.batch(5, [put('y', '2')], { durable: true }));
     await Promise.all(written);
@@ -173,7 +240,10 @@ test('replay rebuilds acknowledged writes and drops from a crash image, stopping
 
     const whole = await replayInto(join(directory, 'image'));
     assert.deepEqual(await whole.scan(3), [['k2', 'v2']]);
-    assert.deepEqual(await whole.scan(5), [['x', '1'], ['y', '2']]);
+    assert.deepEqual(await whole.scan(5), [
+      ['x', '1'],
+      ['y', '2'],
+    ]);
     assert.deepEqual(whole.engine.replayReport, { files: 1, records: 5, tornTail: false, ignoredFiles: 0 });
     await whole.engine.close();
 
@@ -190,17 +260,25 @@ test('checkpoints rotate the log and delete applied files; a clean close leaves 
   withTemporaryDirectory('checkpoint', async (directory) => {
     const logDirectory = join(directory, 'wal');
     const open = async (): Promise<LoggedEngine> => {
-      const engine = new LoggedEngine(new LmdbEngine({ directory: join(directory, 'lmdb') }), { directory: logDirectory, checkpointBytes: 8192 });
+      const engine = new LoggedEngine(new LmdbEngine({ directory: join(directory, 'lmdb') }), {
+        directory: logDirectory,
+        checkpointBytes: 8192,
+      });
       await engine.open();
       return engine;
     };
     const engine = await open();
     const value = 'v'.repeat(1024);
     for (let round = 0; round < 20; round++) {
-      await Promise.all(Array.from({ length: 10 }, (_, index) => engine.batch(1, [put(`key${round * 10 + index}`, value)], { durable: true })));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          engine.batch(1, [put(`key${round * 10 + index}`, value)], { durable: true }),
+        ),
+      );
     }
     await settled(engine);
-    for (let turn = 0; turn < 1000 && readdirSync(logDirectory).length > 1; turn++) await new Promise((resolve) => setTimeout(resolve, 2));
+    for (let turn = 0; turn < 1000 && readdirSync(logDirectory).length > 1; turn++)
+      await new Promise((resolve) => setTimeout(resolve, 2));
     assert.ok(engine.statistics.checkpoints >= 10, `only ${engine.statistics.checkpoints} checkpoints`);
     assert.ok(engine.statistics.logGeneration >= 10);
     assert.equal(readdirSync(logDirectory).length, 1, 'retired log files remain');
@@ -243,7 +321,11 @@ test('a failing inner engine fails the logged engine: later writes are refused, 
         (error: unknown) => error,
       );
     }
-    assert.equal((refusal as { code?: string } | undefined)?.code, 'EVERWRITE_STORAGE_FAILED', 'the engine never failed');
+    assert.equal(
+      (refusal as { code?: string } | undefined)?.code,
+      'EVERWRITE_STORAGE_FAILED',
+      'the engine never failed',
+    );
     assert.match((refusal as Error).message, /disk on fire/);
     await assert.rejects(engine.drop(7), { code: 'EVERWRITE_STORAGE_FAILED' });
     await engine.close();
@@ -259,7 +341,15 @@ test('the same engine object reopened after a failure starts clean: the log is r
     await engine.open();
     inner.failWith = new Error('disk on fire');
     await engine.batch(7, [put('k', 'v')], { durable: true });
-    for (let turn = 0; turn < 1000 && (await engine.batch(7, [put('k2', 'v')], { durable: true }).then(() => true, () => false)); turn++);
+    for (
+      let turn = 0;
+      turn < 1000 &&
+      (await engine.batch(7, [put('k2', 'v')], { durable: true }).then(
+        () => true,
+        () => false,
+      ));
+      turn++
+    );
     await engine.close();
     inner.failWith = undefined;
     await engine.open();
@@ -267,28 +357,52 @@ test('the same engine object reopened after a failure starts clean: the log is r
     assert.equal(engine.statistics.overlayEntries, 0, 'overlay entries of the failed run still held');
     assert.equal(text(await engine.get(7, bytes('k'))), 'v', 'the acknowledged write came back by replay');
     // More than unappliedBytesMax of new writes: had the old count stayed, their acknowledgements would wait for ever.
-    await Promise.all(Array.from({ length: 100 }, (_, index) => engine.batch(7, [put(`n${index}`, 'x'.repeat(1000))], { durable: true })));
+    await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        engine.batch(7, [put(`n${index}`, 'x'.repeat(1000))], { durable: true }),
+      ),
+    );
     assert.equal(text(await engine.get(7, bytes('n99'))), 'x'.repeat(1000));
     await engine.close();
   }));
 
 test('a batch over recordBytesMax is refused and the engine carries on', () =>
   withLogged(new MemoryEngine(), { recordBytesMax: 4096 }, async (engine) => {
-    await assert.rejects(engine.batch(8, [put('big', 'x'.repeat(5000))], { durable: true }), { code: 'EVERWRITE_VALUE_TOO_LARGE' });
+    await assert.rejects(engine.batch(8, [put('big', 'x'.repeat(5000))], { durable: true }), {
+      code: 'EVERWRITE_VALUE_TOO_LARGE',
+    });
     await engine.batch(8, [put('small', 'x')], { durable: true });
     assert.equal(text(await engine.get(8, bytes('small'))), 'x');
     assert.equal(await engine.get(8, bytes('big')), undefined);
   }));
 
 test('options are validated once: a bad value is a coded error naming the option', () => {
-  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', checkpointBytes: 10 }), { code: 'EVERWRITE_BAD_REQUEST', message: /checkpointBytes/ });
-  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '' }), { code: 'EVERWRITE_BAD_REQUEST', message: /directory/ });
-  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: -1 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyDelayMs/ });
-  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: 0.5 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyDelayMs/ });
-  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyRunBytes: 0 }), { code: 'EVERWRITE_BAD_REQUEST', message: /applyRunBytes/ });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', checkpointBytes: 10 }), {
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: /checkpointBytes/,
+  });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '' }), {
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: /directory/,
+  });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: -1 }), {
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: /applyDelayMs/,
+  });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyDelayMs: 0.5 }), {
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: /applyDelayMs/,
+  });
+  assert.throws(() => new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x', applyRunBytes: 0 }), {
+    code: 'EVERWRITE_BAD_REQUEST',
+    message: /applyRunBytes/,
+  });
   const defaults = new LoggedEngine(new MemoryEngine(), { directory: '/tmp/x' }).options;
   assert.ok(Object.isFrozen(defaults));
-  assert.deepEqual({ applyDelayMs: defaults.applyDelayMs, applyRunBytes: defaults.applyRunBytes }, { applyDelayMs: 100, applyRunBytes: 4 * 1024 * 1024 });
+  assert.deepEqual(
+    { applyDelayMs: defaults.applyDelayMs, applyRunBytes: defaults.applyRunBytes },
+    { applyDelayMs: 100, applyRunBytes: 4 * 1024 * 1024 },
+  );
 });
 
 // ---- gathered apply runs (applyDelayMs, applyRunBytes; decision 0006) ---------------------------
@@ -296,7 +410,9 @@ test('options are validated once: a bad value is a coded error naming the option
 /** Rejects unless `promise` settles within `limitMs`: what must not wait out a long applyDelayMs. */
 async function within<T>(limitMs: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} waited out applyDelayMs`)), limitMs)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what} waited out applyDelayMs`)), limitMs)),
+  );
   try {
     return await Promise.race([promise, late]);
   } finally {
@@ -379,7 +495,10 @@ test('close() applies writes waiting out applyDelayMs at once, and leaves nothin
     const inner = new MemoryEngine();
     const engine = new LoggedEngine(inner, { ...longDelay, directory });
     await engine.open();
-    await Promise.all([engine.batch(1, [put('a', '1')], { durable: true }), engine.batch(2, [put('b', '2')], { durable: false })]);
+    await Promise.all([
+      engine.batch(1, [put('a', '1')], { durable: true }),
+      engine.batch(2, [put('b', '2')], { durable: false }),
+    ]);
     await engine.batch(1, [put('a', '3'), remove('gone')], { durable: true });
     assert.equal(engine.statistics.runsApplied, 0);
     await within(5000, 'close()', engine.close());
@@ -397,7 +516,11 @@ test('a drop, a backlog over unappliedBytesMax, applyRunBytes and a sealed log f
   });
   const value = 'v'.repeat(1000);
   await withLogged(new MemoryEngine(), { ...longDelay, unappliedBytesMax: 2048 }, (engine) =>
-    within(5000, 'an acknowledgement over unappliedBytesMax', Promise.all([1, 2, 3].map((index) => engine.batch(4, [put(`k${index}`, value)], { durable: true })))).then(() => undefined),
+    within(
+      5000,
+      'an acknowledgement over unappliedBytesMax',
+      Promise.all([1, 2, 3].map((index) => engine.batch(4, [put(`k${index}`, value)], { durable: true }))),
+    ).then(() => undefined),
   );
   await withLogged(new MemoryEngine(), { ...longDelay, applyRunBytes: 4096 }, async (engine) => {
     for (let index = 0; index < 5; index++) await engine.batch(5, [put(`k${index}`, value)], { durable: true });
@@ -405,7 +528,10 @@ test('a drop, a backlog over unappliedBytesMax, applyRunBytes and a sealed log f
   });
   await withLogged(new MemoryEngine(), { ...longDelay, checkpointBytes: 4096 }, async (engine) => {
     for (let index = 0; index < 6; index++) await engine.batch(6, [put(`k${index}`, value)], { durable: true });
-    await eventually('a sealed log file waited out applyDelayMs for its checkpoint', () => engine.statistics.checkpoints >= 1);
+    await eventually(
+      'a sealed log file waited out applyDelayMs for its checkpoint',
+      () => engine.statistics.checkpoints >= 1,
+    );
   });
 });
 
@@ -423,11 +549,15 @@ test('runs started early and runs started by the delay keep log order: the newes
       if (round % 5 === 0) writes.push(engine.batch(8, [put('other', String(round))], { durable: true }));
       await Promise.all(writes);
       if (round % 3 === 0) await new Promise((resolve) => setTimeout(resolve, 15));
-      for (const [key, written] of newest) assert.equal(text(await engine.get(7, bytes(key))), written, `read ${key} in round ${round}`);
+      for (const [key, written] of newest)
+        assert.equal(text(await engine.get(7, bytes(key))), written, `read ${key} in round ${round}`);
     }
     await settled(engine);
     assert.ok(engine.statistics.runsApplied > 1, 'the test should exercise several runs');
-    assert.deepEqual(await collect(inner.scan(7)), [...newest].sort(([a], [b]) => (a < b ? -1 : 1)));
+    assert.deepEqual(
+      await collect(inner.scan(7)),
+      [...newest].sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
   });
 });
 
@@ -440,7 +570,10 @@ test('a crash while writes wait out applyDelayMs loses none of them: replay appl
     assert.equal(inner.innerBatches, 0, 'the inner engine has them: nothing would be left to replay');
     crashImage(join(directory, 'wal'), join(directory, 'image'));
     const replayed = await replayInto(join(directory, 'image'));
-    assert.deepEqual(await replayed.scan(9), [['b', '2'], ['c', '3']]);
+    assert.deepEqual(await replayed.scan(9), [
+      ['b', '2'],
+      ['c', '3'],
+    ]);
     assert.equal(replayed.engine.replayReport.records, 3);
     await replayed.engine.close();
   });

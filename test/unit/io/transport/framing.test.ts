@@ -4,7 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Prng } from '../../../../src/core/base/prng.ts';
-import { encodeFrame, encodeFrames, FrameReader, frameHeaderBytes, type FrameSink } from '../../../../src/io/transport/framing.ts';
+import {
+  encodeFrame,
+  encodeFrames,
+  FrameReader,
+  frameHeaderBytes,
+  type FrameSink,
+} from '../../../../src/io/transport/framing.ts';
 
 class CollectingSink implements FrameSink {
   readonly frames: Buffer[] = [];
@@ -24,7 +30,8 @@ function sampleFrames(prng: Prng, count: number): Buffer[] {
   });
 }
 
-const totalBytes = (frames: readonly Uint8Array[]): number => frames.reduce((sum, frame) => sum + frameHeaderBytes + frame.length, 0);
+const totalBytes = (frames: readonly Uint8Array[]): number =>
+  frames.reduce((sum, frame) => sum + frameHeaderBytes + frame.length, 0);
 
 test('FrameReader yields the encoded frames whatever the chunk boundaries', { timeout: 20_000 }, () => {
   for (let seed = 1; seed <= 100; seed++) {
@@ -80,7 +87,10 @@ test('FrameReader accepts a frame of exactly its limit', () => {
 
 test('FrameReader delivers a frame inside one chunk as a view, without copying', () => {
   const frames: Uint8Array[] = [];
-  const reader = new FrameReader({ onFrame: (frame) => frames.push(frame), onOversizeFrame: () => assert.fail('oversize') }, 100);
+  const reader = new FrameReader(
+    { onFrame: (frame) => frames.push(frame), onOversizeFrame: () => assert.fail('oversize') },
+    100,
+  );
   const chunk = encodeFrames([Buffer.from('abc'), Buffer.from('de')], 13);
   reader.push(chunk);
   assert.equal(frames[0]?.buffer, chunk.buffer);
@@ -89,13 +99,16 @@ test('FrameReader delivers a frame inside one chunk as a view, without copying',
 
 test('stop() in the middle of a chunk prevents every later frame', () => {
   const frames: Buffer[] = [];
-  const reader: FrameReader = new FrameReader({
-    onFrame(frame) {
-      frames.push(Buffer.from(frame));
-      reader.stop();
+  const reader: FrameReader = new FrameReader(
+    {
+      onFrame(frame) {
+        frames.push(Buffer.from(frame));
+        reader.stop();
+      },
+      onOversizeFrame: () => assert.fail('oversize'),
     },
-    onOversizeFrame: () => assert.fail('oversize'),
-  }, 100);
+    100,
+  );
   const parts = [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')];
   reader.push(encodeFrames(parts, totalBytes(parts)));
   assert.deepEqual(frames, [Buffer.from('one')]);

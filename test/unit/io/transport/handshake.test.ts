@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asNodeId, type NodeId } from '../../../../src/core/base/ids.ts';
 import { EverwriteError } from '../../../../src/core/base/errors.ts';
-import { generateSecret, Handshake, loadSecret, secretBytesMin, type HandshakeStep } from '../../../../src/io/transport/handshake.ts';
+import {
+  generateSecret,
+  Handshake,
+  loadSecret,
+  secretBytesMin,
+  type HandshakeStep,
+} from '../../../../src/io/transport/handshake.ts';
 
 const secret = new Uint8Array(Buffer.from('0123456789abcdef0123456789abcdef', 'utf8'));
 const n1 = asNodeId('n1');
@@ -20,25 +26,35 @@ interface Exchange {
 }
 
 /** Runs the four messages between two sides; `tamper` may alter any message in flight. */
-function exchange(dialer: Handshake, acceptor: Handshake, tamper: (index: number, message: Uint8Array) => Uint8Array = (_, message) => message): Exchange {
+function exchange(
+  dialer: Handshake,
+  acceptor: Handshake,
+  tamper: (index: number, message: Uint8Array) => Uint8Array = (_, message) => message,
+): Exchange {
   const helloFromDialer = dialer.opening();
   assert.ok(helloFromDialer !== undefined);
   assert.equal(acceptor.opening(), undefined, 'an acceptor speaks only after a hello');
   const acceptorHello = acceptor.receive(tamper(0, helloFromDialer));
-  if (acceptorHello.status !== 'continue' || acceptorHello.reply === undefined) return { dialerStep: acceptorHello, acceptorStep: acceptorHello };
+  if (acceptorHello.status !== 'continue' || acceptorHello.reply === undefined)
+    return { dialerStep: acceptorHello, acceptorStep: acceptorHello };
   const dialerProof = dialer.receive(tamper(1, acceptorHello.reply));
-  if (dialerProof.status !== 'continue' || dialerProof.reply === undefined) return { dialerStep: dialerProof, acceptorStep: acceptorHello };
+  if (dialerProof.status !== 'continue' || dialerProof.reply === undefined)
+    return { dialerStep: dialerProof, acceptorStep: acceptorHello };
   const acceptorVerdict = acceptor.receive(tamper(2, dialerProof.reply));
   if (acceptorVerdict.reply === undefined) return { dialerStep: dialerProof, acceptorStep: acceptorVerdict };
   return { dialerStep: dialer.receive(tamper(3, acceptorVerdict.reply)), acceptorStep: acceptorVerdict };
 }
 
-const sides = (dialerSecret: Uint8Array, acceptorSecret: Uint8Array, expectedPeerId: NodeId = n2): [Handshake, Handshake] => [
+const sides = (
+  dialerSecret: Uint8Array,
+  acceptorSecret: Uint8Array,
+  expectedPeerId: NodeId = n2,
+): [Handshake, Handshake] => [
   new Handshake({ role: 'dialer', secret: dialerSecret, localId: n1, expectedPeerId }),
   new Handshake({ role: 'acceptor', secret: acceptorSecret, localId: n2 }),
 ];
 
-test('two holders of the secret authenticate each other and learn each other\'s id', () => {
+test("two holders of the secret authenticate each other and learn each other's id", () => {
   const [dialer, acceptor] = sides(secret, secret);
   const { dialerStep, acceptorStep } = exchange(dialer, acceptor);
   assert.equal(acceptorStep.status, 'authenticated');
@@ -68,7 +84,7 @@ test('an acceptor with another secret is detected by the dialer', () => {
   assert.equal(verdict.status, 'failed');
 });
 
-test('tampering with any message, or replaying a proof as the other side\'s, fails the handshake', () => {
+test("tampering with any message, or replaying a proof as the other side's, fails the handshake", () => {
   for (let index = 0; index < 4; index++) {
     const [dialer, acceptor] = sides(secret, secret);
     const { dialerStep, acceptorStep } = exchange(dialer, acceptor, (at, message) => {
@@ -99,7 +115,12 @@ test('a dialer refuses an acceptor that is not the node it meant to reach', () =
 
 test('malformed hellos fail with EVERWRITE_BAD_FRAME', () => {
   const valid = Buffer.from(new Handshake({ role: 'dialer', secret, localId: n1 }).opening() as Uint8Array);
-  const variants = [Buffer.alloc(0), valid.subarray(0, 10), Buffer.concat([valid, Buffer.from('x')]), Buffer.concat([Buffer.from('XXXX'), valid.subarray(4)])];
+  const variants = [
+    Buffer.alloc(0),
+    valid.subarray(0, 10),
+    Buffer.concat([valid, Buffer.from('x')]),
+    Buffer.concat([Buffer.from('XXXX'), valid.subarray(4)]),
+  ];
   for (const message of variants) {
     const step = new Handshake({ role: 'acceptor', secret, localId: n2 }).receive(message);
     assert.equal(step.status === 'failed' && step.error.code, 'EVERWRITE_BAD_FRAME');
@@ -107,7 +128,10 @@ test('malformed hellos fail with EVERWRITE_BAD_FRAME', () => {
 });
 
 test('a secret shorter than the minimum is refused', () => {
-  assert.throws(() => new Handshake({ role: 'dialer', secret: new Uint8Array(secretBytesMin - 1), localId: n1 }), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_AUTH_FAILED');
+  assert.throws(
+    () => new Handshake({ role: 'dialer', secret: new Uint8Array(secretBytesMin - 1), localId: n1 }),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_AUTH_FAILED',
+  );
 });
 
 test('generateSecret returns 32 fresh random bytes', () => {
@@ -123,19 +147,35 @@ test('loadSecret reads hex or raw text from a file or the environment value', ()
     const hexFile = join(directory, 'hex');
     writeFileSync(hexFile, `${hex}\n`);
     assert.deepEqual(Buffer.from(loadSecret({ secretFile: hexFile })), Buffer.from(hex, 'hex'));
-    assert.deepEqual(Buffer.from(loadSecret({ environment: 'correct horse battery staple' })), Buffer.from('correct horse battery staple'));
-    assert.deepEqual(Buffer.from(loadSecret({ secretFile: hexFile, environment: 'ignored because the file wins' })), Buffer.from(hex, 'hex'));
-    assert.deepEqual(Buffer.from(loadSecret({ secretFile: undefined, environment: hex.toUpperCase() })), Buffer.from(hex, 'hex'));
+    assert.deepEqual(
+      Buffer.from(loadSecret({ environment: 'correct horse battery staple' })),
+      Buffer.from('correct horse battery staple'),
+    );
+    assert.deepEqual(
+      Buffer.from(loadSecret({ secretFile: hexFile, environment: 'ignored because the file wins' })),
+      Buffer.from(hex, 'hex'),
+    );
+    assert.deepEqual(
+      Buffer.from(loadSecret({ secretFile: undefined, environment: hex.toUpperCase() })),
+      Buffer.from(hex, 'hex'),
+    );
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
 });
 
 test('loadSecret fails clearly: no source, unreadable file, too short', () => {
-  const isAuthFailure = (pattern: RegExp) => (error: unknown): boolean => error instanceof EverwriteError && error.code === 'EVERWRITE_AUTH_FAILED' && pattern.test(error.message);
+  const isAuthFailure =
+    (pattern: RegExp) =>
+    (error: unknown): boolean =>
+      error instanceof EverwriteError && error.code === 'EVERWRITE_AUTH_FAILED' && pattern.test(error.message);
   assert.throws(() => loadSecret({}), isAuthFailure(/no cluster secret/));
   assert.throws(() => loadSecret({ environment: '' }), isAuthFailure(/no cluster secret/));
   assert.throws(() => loadSecret({ secretFile: '/nonexistent/everwrite/secret' }), isAuthFailure(/cannot read/));
   assert.throws(() => loadSecret({ environment: 'short' }), isAuthFailure(/5 bytes; at least 16/));
-  assert.throws(() => loadSecret({ environment: '00112233445566778899aabbccddee' }), isAuthFailure(/15 bytes/), '30 hex digits are 15 bytes');
+  assert.throws(
+    () => loadSecret({ environment: '00112233445566778899aabbccddee' }),
+    isAuthFailure(/15 bytes/),
+    '30 hex digits are 15 bytes',
+  );
 });

@@ -36,7 +36,8 @@ async function startNodes(network: MemoryNetwork, ids: readonly NodeId[]): Promi
   return { inboxes, transports, stopAll };
 }
 
-const send = (nodes: Nodes, from: NodeId, to: NodeId, text: string): void => nodes.transports.get(from)?.send(to, Buffer.from(text));
+const send = (nodes: Nodes, from: NodeId, to: NodeId, text: string): void =>
+  nodes.transports.get(from)?.send(to, Buffer.from(text));
 
 test('delivery is asynchronous and the receiver gets a copy', { timeout: 5000 }, async () => {
   const network = new MemoryNetwork();
@@ -95,5 +96,8 @@ test('two running transports with one id is a bug; bad options are refused', asy
   await first.start();
   await assert.rejects(network.transport(a).start(), /already running/);
   await first.stop();
-  assert.throws(() => new MemoryNetwork({ pendingFramesMax: 0 }), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST');
+  assert.throws(
+    () => new MemoryNetwork({ pendingFramesMax: 0 }),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_REQUEST',
+  );
 });

@@ -12,48 +12,58 @@ import { testSecret, waitFor } from '../../../support/transport-fixtures.ts';
 
 /** A transport on an ephemeral loopback port that knows `peers`. */
 function transport(id: string, peers: ReadonlyMap<NodeId, PeerAddress>): TcpTransport {
-  return new TcpTransport({ nodeId: asNodeId(id), listen: { host: '127.0.0.1', port: 0 }, peers, secret: testSecret, handshakeTimeoutMs: 1000 });
+  return new TcpTransport({
+    nodeId: asNodeId(id),
+    listen: { host: '127.0.0.1', port: 0 },
+    peers,
+    secret: testSecret,
+    handshakeTimeoutMs: 1000,
+  });
 }
 
-test('only members of the peer map have per-peer counters; a member gets them when listed and loses them when dropped', { timeout: 20_000 }, async () => {
-  const receiver = transport('receiver', new Map());
-  const delivered: string[] = [];
-  receiver.receive((_from, frame) => delivered.push(Buffer.from(frame).toString()));
-  await receiver.start();
-  const sender = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
-  await sender.start();
-  try {
-    sender.send(asNodeId('receiver'), Buffer.from('outsider'));
-    await waitFor(() => delivered.includes('outsider'), 5000, 'delivery from a non-member');
-    assert.deepEqual(receiver.peerStatuses(), [], 'no series for a node outside the map');
-    const [toReceiver] = sender.peerStatuses();
-    assert.equal(toReceiver?.peer, 'receiver');
-    assert.equal(toReceiver?.framesSent, 1);
-    assert.equal(toReceiver?.bytesSent, 4 + 'outsider'.length, 'a frame header and its body');
-    assert.equal(toReceiver?.outboundConnected, true);
-
-    receiver.setPeers(new Map([[asNodeId('sender'), sender.address()]]));
-    // A connection authenticated before the view listed it stays uncounted; the next one is counted.
-    await sender.stop();
-    const again = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
-    await again.start();
+test(
+  'only members of the peer map have per-peer counters; a member gets them when listed and loses them when dropped',
+  { timeout: 20_000 },
+  async () => {
+    const receiver = transport('receiver', new Map());
+    const delivered: string[] = [];
+    receiver.receive((_from, frame) => delivered.push(Buffer.from(frame).toString()));
+    await receiver.start();
+    const sender = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
+    await sender.start();
     try {
-      again.send(asNodeId('receiver'), Buffer.from('member'));
-      await waitFor(() => delivered.includes('member'), 5000, 'delivery from a member');
-      const [fromSender] = receiver.peerStatuses();
-      assert.equal(fromSender?.peer, 'sender');
-      assert.equal(fromSender?.framesReceived, 1);
-      assert.equal(fromSender?.bytesReceived, 'member'.length);
-      assert.equal(fromSender?.inboundConnected, true);
-      receiver.setPeers(new Map());
-      assert.deepEqual(receiver.peerStatuses(), [], 'dropped with the member');
+      sender.send(asNodeId('receiver'), Buffer.from('outsider'));
+      await waitFor(() => delivered.includes('outsider'), 5000, 'delivery from a non-member');
+      assert.deepEqual(receiver.peerStatuses(), [], 'no series for a node outside the map');
+      const [toReceiver] = sender.peerStatuses();
+      assert.equal(toReceiver?.peer, 'receiver');
+      assert.equal(toReceiver?.framesSent, 1);
+      assert.equal(toReceiver?.bytesSent, 4 + 'outsider'.length, 'a frame header and its body');
+      assert.equal(toReceiver?.outboundConnected, true);
+
+      receiver.setPeers(new Map([[asNodeId('sender'), sender.address()]]));
+      // A connection authenticated before the view listed it stays uncounted; the next one is counted.
+      await sender.stop();
+      const again = transport('sender', new Map([[asNodeId('receiver'), receiver.address()]]));
+      await again.start();
+      try {
+        again.send(asNodeId('receiver'), Buffer.from('member'));
+        await waitFor(() => delivered.includes('member'), 5000, 'delivery from a member');
+        const [fromSender] = receiver.peerStatuses();
+        assert.equal(fromSender?.peer, 'sender');
+        assert.equal(fromSender?.framesReceived, 1);
+        assert.equal(fromSender?.bytesReceived, 'member'.length);
+        assert.equal(fromSender?.inboundConnected, true);
+        receiver.setPeers(new Map());
+        assert.deepEqual(receiver.peerStatuses(), [], 'dropped with the member');
+      } finally {
+        await again.stop();
+      }
     } finally {
-      await again.stop();
+      await Promise.all([receiver.stop(), sender.stop()]);
     }
-  } finally {
-    await Promise.all([receiver.stop(), sender.stop()]);
-  }
-});
+  },
+);
 
 test('TLS failure codes fold into five classes, and any other string is "other"', () => {
   const cases: ReadonlyArray<[string | undefined, string]> = [

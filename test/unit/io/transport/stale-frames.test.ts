@@ -10,40 +10,48 @@ import { testSecret } from '../../../support/transport-fixtures.ts';
 import { freePort } from '../../../support/free-port.ts';
 
 async function receiverOn(port: number): Promise<{ transport: TcpTransport; frames: string[] }> {
-  const transport = new TcpTransport({ nodeId: asNodeId('b'), listen: { host: '127.0.0.1', port }, secret: testSecret });
+  const transport = new TcpTransport({
+    nodeId: asNodeId('b'),
+    listen: { host: '127.0.0.1', port },
+    secret: testSecret,
+  });
   const frames: string[] = [];
   transport.receive((_from, frame) => frames.push(Buffer.from(frame).toString()));
   await transport.start();
   return { transport, frames };
 }
 
-test('frames that waited longer than queuedFrameAgeMaxMs for a connection are dropped, fresher ones delivered', { timeout: 20_000 }, async () => {
-  const port = await freePort();
-  const sender = new TcpTransport({
-    nodeId: asNodeId('a'),
-    listen: { host: '127.0.0.1', port: 0 },
-    peers: new Map([[asNodeId('b'), { host: '127.0.0.1', port }]]),
-    secret: testSecret,
-    queuedFrameAgeMaxMs: 300,
-    reconnectDelayMinMs: 20,
-    reconnectDelayMaxMs: 40,
-  });
-  await sender.start();
-  try {
-    sender.send(asNodeId('b'), Buffer.from('stale'));
-    await sleep(600);
-    sender.send(asNodeId('b'), Buffer.from('fresh'));
-    const receiver = await receiverOn(port);
+test(
+  'frames that waited longer than queuedFrameAgeMaxMs for a connection are dropped, fresher ones delivered',
+  { timeout: 20_000 },
+  async () => {
+    const port = await freePort();
+    const sender = new TcpTransport({
+      nodeId: asNodeId('a'),
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: new Map([[asNodeId('b'), { host: '127.0.0.1', port }]]),
+      secret: testSecret,
+      queuedFrameAgeMaxMs: 300,
+      reconnectDelayMinMs: 20,
+      reconnectDelayMaxMs: 40,
+    });
+    await sender.start();
     try {
-      const deadline = Date.now() + 5000;
-      while (receiver.frames.length === 0 && Date.now() < deadline) await sleep(20);
-      await sleep(100);
-      assert.deepEqual(receiver.frames, ['fresh']);
-      assert.ok(sender.metricsSnapshot().framesDroppedStale >= 1);
+      sender.send(asNodeId('b'), Buffer.from('stale'));
+      await sleep(600);
+      sender.send(asNodeId('b'), Buffer.from('fresh'));
+      const receiver = await receiverOn(port);
+      try {
+        const deadline = Date.now() + 5000;
+        while (receiver.frames.length === 0 && Date.now() < deadline) await sleep(20);
+        await sleep(100);
+        assert.deepEqual(receiver.frames, ['fresh']);
+        assert.ok(sender.metricsSnapshot().framesDroppedStale >= 1);
+      } finally {
+        await receiver.transport.stop();
+      }
     } finally {
-      await receiver.transport.stop();
+      await sender.stop();
     }
-  } finally {
-    await sender.stop();
-  }
-});
+  },
+);

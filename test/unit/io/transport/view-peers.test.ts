@@ -9,9 +9,25 @@ import { TcpTransport } from '../../../../src/io/transport/tcp.ts';
 import { testSecret, waitFor } from '../../../support/transport-fixtures.ts';
 import { freePort } from '../../../support/free-port.ts';
 
-function node(id: string, port: number, peers: Map<NodeId, { host: string; port: number }>, incidents: EverwriteError[] = [], options: { inboundPeersOnly?: boolean } = {}) {
+function node(
+  id: string,
+  port: number,
+  peers: Map<NodeId, { host: string; port: number }>,
+  incidents: EverwriteError[] = [],
+  options: { inboundPeersOnly?: boolean } = {},
+) {
   const received: Array<{ from: NodeId; text: string }> = [];
-  const transport = new TcpTransport({ nodeId: asNodeId(id), listen: { host: '127.0.0.1', port }, peers, secret: testSecret, handshakeTimeoutMs: 1000, ...options }, { onIncident: (incident) => incidents.push(incident) });
+  const transport = new TcpTransport(
+    {
+      nodeId: asNodeId(id),
+      listen: { host: '127.0.0.1', port },
+      peers,
+      secret: testSecret,
+      handshakeTimeoutMs: 1000,
+      ...options,
+    },
+    { onIncident: (incident) => incidents.push(incident) },
+  );
   transport.receive((from, frame) => received.push({ from, text: Buffer.from(frame).toString() }));
   return { transport, received };
 }
@@ -25,14 +41,25 @@ test('a node outside the peer set is refused by name; setPeers admits it', { tim
   await outsider.transport.start();
   try {
     outsider.transport.send(asNodeId('member'), Buffer.from('let me in'));
-    await waitFor(() => incidents.some((incident) => /refused a connection from node outsider: it is not a member/.test(incident.message)), 5000, 'the refusal');
+    await waitFor(
+      () =>
+        incidents.some((incident) =>
+          /refused a connection from node outsider: it is not a member/.test(incident.message),
+        ),
+      5000,
+      'the refusal',
+    );
     assert.equal(member.received.length, 0, 'nothing from the outsider was delivered');
     assert.equal(member.transport.metrics.inboundRefusedNotPeer >= 1, true);
     member.transport.setPeers(new Map([[asNodeId('outsider'), outsider.transport.address()]]));
-    await waitFor(() => {
-      outsider.transport.send(asNodeId('member'), Buffer.from('now a member'));
-      return member.received.some((entry) => entry.text === 'now a member' && entry.from === 'outsider');
-    }, 10_000, 'delivery once the view lists it');
+    await waitFor(
+      () => {
+        outsider.transport.send(asNodeId('member'), Buffer.from('now a member'));
+        return member.received.some((entry) => entry.text === 'now a member' && entry.from === 'outsider');
+      },
+      10_000,
+      'delivery once the view lists it',
+    );
   } finally {
     await Promise.all([member.transport.stop(), outsider.transport.stop()]);
   }

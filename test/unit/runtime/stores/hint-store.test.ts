@@ -8,13 +8,25 @@ import { MemoryEngine } from '../../../../src/io/storage/memory.ts';
 import { reservedNamespaces } from '../../../../src/runtime/ports.ts';
 import { bytes, collect, createTestEngine, text, withTemporaryDirectory } from '../../../support/storage-engines.ts';
 
-async function openMemoryStore(options: { hintsCountMax?: number; hintsBytesMax?: number } = {}): Promise<{ store: HintStore; engine: MemoryEngine }> {
+async function openMemoryStore(
+  options: { hintsCountMax?: number; hintsBytesMax?: number } = {},
+): Promise<{ store: HintStore; engine: MemoryEngine }> {
   const engine = new MemoryEngine();
   await engine.open();
   return { store: await HintStore.open(engine, options), engine };
 }
 
-const hint = (target: string, key: string, record: string, namespace = 1): { target: string; namespace: number; key: Uint8Array; record: Uint8Array } => ({ target, namespace, key: bytes(key), record: bytes(record) });
+const hint = (
+  target: string,
+  key: string,
+  record: string,
+  namespace = 1,
+): { target: string; namespace: number; key: Uint8Array; record: Uint8Array } => ({
+  target,
+  namespace,
+  key: bytes(key),
+  record: bytes(record),
+});
 
 test('hints come back per target, oldest first, with their partition, key and record', async () => {
   const { store } = await openMemoryStore();
@@ -23,14 +35,27 @@ test('hints come back per target, oldest first, with their partition, key and re
   assert.equal(await store.add(hint('n1', 'k2', 'r2', 4), { durable: false }), true);
   assert.equal(await store.add(hint('n1', 'k3', 'r3'), { durable: true }), true);
   const hints = await store.forTarget('n1', 10);
-  assert.deepEqual(hints.map((each) => [each.target, each.namespace, text(each.key), text(each.record)]), [
-    ['n1', 3, 'k1', 'r1'],
-    ['n1', 4, 'k2', 'r2'],
-    ['n1', 1, 'k3', 'r3'],
-  ]);
-  assert.deepEqual([...hints.map((each) => each.id)].sort(), hints.map((each) => each.id), 'ids sort in delivery order');
-  assert.deepEqual((await store.forTarget('n1', 2)).map((each) => text(each.key)), ['k1', 'k2']);
-  assert.deepEqual((await store.forTarget('n10', 10)).map((each) => text(each.record)), ['other target']);
+  assert.deepEqual(
+    hints.map((each) => [each.target, each.namespace, text(each.key), text(each.record)]),
+    [
+      ['n1', 3, 'k1', 'r1'],
+      ['n1', 4, 'k2', 'r2'],
+      ['n1', 1, 'k3', 'r3'],
+    ],
+  );
+  assert.deepEqual(
+    [...hints.map((each) => each.id)].sort(),
+    hints.map((each) => each.id),
+    'ids sort in delivery order',
+  );
+  assert.deepEqual(
+    (await store.forTarget('n1', 2)).map((each) => text(each.key)),
+    ['k1', 'k2'],
+  );
+  assert.deepEqual(
+    (await store.forTarget('n10', 10)).map((each) => text(each.record)),
+    ['other target'],
+  );
   assert.deepEqual(await store.forTarget('n2', 10), []);
   assert.deepEqual(store.targets().sort(), ['n1', 'n10']);
   assert.equal(store.count, 4);
@@ -57,7 +82,10 @@ test('a hint for the same target, partition and key replaces the older one and m
   await store.add(hint('n1', 'k', 'new'), { durable: true });
   await store.add(hint('n1', 'k', 'different partition', 2), { durable: true });
   assert.equal(store.count, 3);
-  assert.deepEqual((await store.forTarget('n1', 10)).map((each) => text(each.record)), ['o', 'new', 'different partition']);
+  assert.deepEqual(
+    (await store.forTarget('n1', 10)).map((each) => text(each.record)),
+    ['o', 'new', 'different partition'],
+  );
   assert.equal((await collect(engine.scan(reservedNamespaces.hints))).length, 3);
 });
 
@@ -80,7 +108,9 @@ test('the count and byte bounds refuse new hints (false) until room is made', as
 
   // Concurrent adds reserve room as they are called, so together they cannot overshoot the bound.
   const concurrent = (await openMemoryStore({ hintsCountMax: 5 })).store;
-  const results = await Promise.all(Array.from({ length: 20 }, (_, index) => concurrent.add(hint('n1', `k${index}`, 'x'), { durable: true })));
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, index) => concurrent.add(hint('n1', `k${index}`, 'x'), { durable: true })),
+  );
   assert.equal(results.filter(Boolean).length, 5);
   assert.equal(concurrent.count, 5);
 });
@@ -93,7 +123,9 @@ test('a reopened store rebuilds its counts, bytes and targets, and orders new hi
     await store.add(hint('n1', 'a', 'x'), { durable: true });
     await store.add(hint('n2', 'b', 'y'), { durable: false });
     await store.add(hint('n1', 'c', 'z'), { durable: true });
-    await first.batch(reservedNamespaces.hints, [{ type: 'put', key: bytes('not a hint'), value: bytes('?') }], { durable: true });
+    await first.batch(reservedNamespaces.hints, [{ type: 'put', key: bytes('not a hint'), value: bytes('?') }], {
+      durable: true,
+    });
     const counted = { count: store.count, bytes: store.bytes };
     await first.close();
 
@@ -105,8 +137,15 @@ test('a reopened store rebuilds its counts, bytes and targets, and orders new hi
       assert.deepEqual(reopened.targets().sort(), ['n1', 'n2']);
       await reopened.add(hint('n1', 'later', 'w'), { durable: true });
       await reopened.add(hint('n1', 'a', 'x2'), { durable: true });
-      assert.deepEqual((await reopened.forTarget('n1', 10)).map((each) => text(each.key)), ['c', 'later', 'a']);
-      assert.equal(await second.get(reservedNamespaces.hints, bytes('not a hint')), undefined, 'an undecodable entry is removed on open');
+      assert.deepEqual(
+        (await reopened.forTarget('n1', 10)).map((each) => text(each.key)),
+        ['c', 'later', 'a'],
+      );
+      assert.equal(
+        await second.get(reservedNamespaces.hints, bytes('not a hint')),
+        undefined,
+        'an undecodable entry is removed on open',
+      );
     } finally {
       await second.close();
     }
@@ -145,6 +184,9 @@ test('open skips and deletes stored hints it never writes: a sequence beyond 2^5
   const store = await HintStore.open(engine);
   assert.equal(store.count, 1);
   assert.deepEqual(store.targets(), ['n2']);
-  assert.deepEqual((await store.forTarget('n2', 10)).map((hint) => hint.id), ['n2/0000000000000005']);
+  assert.deepEqual(
+    (await store.forTarget('n2', 10)).map((hint) => hint.id),
+    ['n2/0000000000000005'],
+  );
   assert.equal((await collect(engine.scan(reservedNamespaces.hints))).length, 1);
 });

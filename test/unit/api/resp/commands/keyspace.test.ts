@@ -6,7 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileGlob } from '../../../../../src/api/resp/glob.ts';
 import { keyspaceLimits } from '../../../../../src/api/resp/commands/keyspace.ts';
-import { RespErrorValue, RespSimpleValue, type RespTestClient, type RespValue } from '../../../../support/resp-client.ts';
+import {
+  RespErrorValue,
+  RespSimpleValue,
+  type RespTestClient,
+  type RespValue,
+} from '../../../../support/resp-client.ts';
 import { withResp, type RespHarness } from '../harness.ts';
 
 const bounded = { timeout: 60_000 };
@@ -45,12 +50,16 @@ test('SCAN iterates every live key once and ends at cursor 0; MATCH, COUNT and T
     const all = await scanAll(client, 'COUNT', '10');
     assert.deepEqual(all.keys.sort(), [...keys, 'order:1'].sort());
     assert.equal(all.calls, 4);
-    assert.deepEqual((await scanAll(client, 'MATCH', 'user:1*')).keys.sort(), keys.filter((key) => key.startsWith('user:1')).sort());
+    assert.deepEqual(
+      (await scanAll(client, 'MATCH', 'user:1*')).keys.sort(),
+      keys.filter((key) => key.startsWith('user:1')).sort(),
+    );
     assert.deepEqual((await scanAll(client, 'TYPE', 'string', 'COUNT', '100')).keys.length, 36);
     assert.deepEqual((await scanAll(client, 'TYPE', 'hash')).keys, []);
     // A COUNT far past any page is a hint, capped, as Redis treats it.
     assert.equal((await scanAll(client, 'COUNT', '1000000000000000000')).calls, 1);
-  }));
+  }),
+);
 
 test('SCAN refuses bad cursors, COUNT values, options and patterns with errors', bounded, () =>
   withClient(async (client) => {
@@ -75,8 +84,10 @@ test('SCAN refuses bad cursors, COUNT values, options and patterns with errors',
       [['TYPE'], /^ERR wrong number of arguments/],
       [['TYPE', ''], /^ERR EVERWRITE_BAD_REQUEST/],
     ];
-    for (const [command, expected] of cases) assert.match(errorText(await client.call(...command)), expected, command.join(' ').slice(0, 60));
-  }));
+    for (const [command, expected] of cases)
+      assert.match(errorText(await client.call(...command)), expected, command.join(' ').slice(0, 60));
+  }),
+);
 
 test('SCAN cursors are remembered up to their bound; the oldest is then refused, not misread', bounded, () =>
   withClient(async (client) => {
@@ -86,13 +97,15 @@ test('SCAN cursors are remembered up to their bound; the oldest is then refused,
     assert.deepEqual(((await client.call('SCAN', first, 'COUNT', '1')) as [string, string[]])[1], ['b']);
     for (let index = 0; index < keyspaceLimits.cursorsMax; index++) await client.call('SCAN', '0', 'COUNT', '1');
     assert.match(errorText(await client.call('SCAN', first, 'COUNT', '1')), /^ERR invalid cursor/);
-  }));
+  }),
+);
 
 test('KEYS matches glob patterns, DBSIZE counts live keys, TYPE answers string or none', bounded, () =>
   withClient(async (client) => {
     await setKeys(client, ['hello', 'hallo', 'hxllo', 'hllo', 'heeeello', 'h*llo', 'other', 'gone']);
     await client.call('DEL', 'gone');
-    const sorted = async (pattern: string): Promise<string[]> => ((await client.call('KEYS', pattern)) as string[]).sort();
+    const sorted = async (pattern: string): Promise<string[]> =>
+      ((await client.call('KEYS', pattern)) as string[]).sort();
     assert.deepEqual(await sorted('h?llo'), ['h*llo', 'hallo', 'hello', 'hxllo']);
     assert.deepEqual(await sorted('h*llo'), ['h*llo', 'hallo', 'heeeello', 'hello', 'hllo', 'hxllo']);
     assert.deepEqual(await sorted('h[ae]llo'), ['hallo', 'hello']);
@@ -104,14 +117,24 @@ test('KEYS matches glob patterns, DBSIZE counts live keys, TYPE answers string o
     assert.deepEqual(await client.call('TYPE', 'hello'), new RespSimpleValue('string'));
     assert.deepEqual(await client.call('TYPE', 'gone'), new RespSimpleValue('none'));
     assert.deepEqual(await client.call('TYPE', 'never'), new RespSimpleValue('none'));
-  }));
+  }),
+);
 
-test('a listing missing partitions is TRYAGAIN EVERWRITE_PARTIAL_LISTING for KEYS, DBSIZE and SCAN, never a shorter answer', bounded, () =>
-  withClient(async (client, harness) => {
-    await setKeys(client, ['a', 'b']);
-    harness.fake.listingMissingPartitions = [7];
-    for (const command of [['KEYS', '*'], ['DBSIZE'], ['SCAN', '0']]) assert.match(errorText(await client.call(...command)), /^TRYAGAIN EVERWRITE_PARTIAL_LISTING: /, command.join(' '));
-  }));
+test(
+  'a listing missing partitions is TRYAGAIN EVERWRITE_PARTIAL_LISTING for KEYS, DBSIZE and SCAN, never a shorter answer',
+  bounded,
+  () =>
+    withClient(async (client, harness) => {
+      await setKeys(client, ['a', 'b']);
+      harness.fake.listingMissingPartitions = [7];
+      for (const command of [['KEYS', '*'], ['DBSIZE'], ['SCAN', '0']])
+        assert.match(
+          errorText(await client.call(...command)),
+          /^TRYAGAIN EVERWRITE_PARTIAL_LISTING: /,
+          command.join(' '),
+        );
+    }),
+);
 
 test('glob matching takes time linear in key times pattern, not exponential', () => {
   const matcher = compileGlob(Buffer.from(`${'a*'.repeat(30)}b`));

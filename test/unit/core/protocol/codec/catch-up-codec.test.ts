@@ -11,14 +11,27 @@ import { writeVarint, varintSize } from '../../../../../src/core/versioning/wire
 
 const address = { catchUpId: 2 ** 40 + 3, partition: asPartitionIndex(255) };
 const messages: Message[] = [
-  { type: 'catchUp', ringVersion: 4, catchUp: { kind: 'catch-up-request', ...address, entries: [{ key: new Uint8Array([0, 1, 97, 98]), recordHash: new Uint8Array(16).fill(5) }, { key: new Uint8Array([7]), recordHash: new Uint8Array(0) }] } },
+  {
+    type: 'catchUp',
+    ringVersion: 4,
+    catchUp: {
+      kind: 'catch-up-request',
+      ...address,
+      entries: [
+        { key: new Uint8Array([0, 1, 97, 98]), recordHash: new Uint8Array(16).fill(5) },
+        { key: new Uint8Array([7]), recordHash: new Uint8Array(0) },
+      ],
+    },
+  },
   { type: 'catchUp', ringVersion: 4, catchUp: { kind: 'catch-up-response', ...address, differing: [0, 3, 255] } },
   { type: 'catchUp', ringVersion: 4, catchUp: { kind: 'catch-up-response', ...address, differing: [] } },
   { type: 'catchUp', ringVersion: 4, catchUp: { kind: 'catch-up-refused', ...address, reason: 'request-too-large' } },
 ];
 
 function plain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Uint8Array ? [...inner] : inner)));
+  return JSON.parse(
+    JSON.stringify(value, (_key, inner: unknown) => (inner instanceof Uint8Array ? [...inner] : inner)),
+  );
 }
 
 test('every catch-up kind survives a round trip, alone and batched with other messages', () => {
@@ -43,14 +56,24 @@ test('hostile catch-up frames are EVERWRITE_BAD_FRAME', () => {
     { what: 'an unknown kind', frame: frameOf([9, ...header]) },
     { what: 'an unknown refusal', frame: frameOf([3, ...header, 200]) },
     { what: 'an entry count past the frame', frame: frameOf([1, ...header, ...varint(1_000_000)]) },
-    { what: 'more entries than any request may carry', frame: frameOf([1, ...header, ...varint(5000), ...new Array<number>(10_000).fill(1)]) },
-    { what: 'more positions than any request may ask', frame: frameOf([2, ...header, ...varint(5000), ...new Array<number>(5000).fill(0)]) },
+    {
+      what: 'more entries than any request may carry',
+      frame: frameOf([1, ...header, ...varint(5000), ...new Array<number>(10_000).fill(1)]),
+    },
+    {
+      what: 'more positions than any request may ask',
+      frame: frameOf([2, ...header, ...varint(5000), ...new Array<number>(5000).fill(0)]),
+    },
     { what: 'a 65-byte hash', frame: frameOf([1, ...header, 1, 1, 7, 65, ...new Array<number>(65).fill(0)]) },
     { what: 'a truncated entry', frame: frameOf([1, ...header, 1, 4, 0, 1]) },
     { what: 'a position past the frame', frame: frameOf([2, ...header, 2, 1]) },
     { what: 'flags on the tag', frame: new Uint8Array([0xc1, 1, 11 | 0x10, 3, ...header, 0]) },
   ];
   for (const { what, frame } of cases) {
-    assert.throws(() => decodeMessages(frame), (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_FRAME', what);
+    assert.throws(
+      () => decodeMessages(frame),
+      (error: unknown) => (error as { code?: string }).code === 'EVERWRITE_BAD_FRAME',
+      what,
+    );
   }
 });

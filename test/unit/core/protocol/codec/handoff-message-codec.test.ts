@@ -10,7 +10,11 @@ import { decodeMessages, encodeMessages } from '../../../../../src/core/protocol
 import { handoffWireLimits } from '../../../../../src/core/protocol/codec/handoff-message-codec.ts';
 
 function assertBadFrame(frame: Uint8Array, what: string): void {
-  assert.throws(() => decodeMessages(frame), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME', what);
+  assert.throws(
+    () => decodeMessages(frame),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME',
+    what,
+  );
 }
 
 /** A frame holding one message made of `tag` and `body` bytes. */
@@ -19,11 +23,31 @@ function frameOf(tag: number, ...body: number[]): Uint8Array {
 }
 
 const plain = (messages: readonly Message[]): unknown =>
-  messages.map((message) => (message.type === 'handoffBatch' ? { ...message, records: message.records.map((record) => ({ storageKey: [...record.storageKey], record: [...record.record] })) } : message));
+  messages.map((message) =>
+    message.type === 'handoffBatch'
+      ? {
+          ...message,
+          records: message.records.map((record) => ({
+            storageKey: [...record.storageKey],
+            record: [...record.record],
+          })),
+        }
+      : message,
+  );
 
 test('handoff messages round-trip beside the data-path messages', () => {
   const messages: Message[] = [
-    { type: 'handoffBatch', id: 2 ** 40 + 3, viewVersion: 7, partition: 65_279, records: [{ storageKey: Uint8Array.from([0, 1, 98, 107]), record: Uint8Array.from([1, 2, 3]) }, { storageKey: Uint8Array.from([0, 1, 98, 108]), record: new Uint8Array(0) }], final: false },
+    {
+      type: 'handoffBatch',
+      id: 2 ** 40 + 3,
+      viewVersion: 7,
+      partition: 65_279,
+      records: [
+        { storageKey: Uint8Array.from([0, 1, 98, 107]), record: Uint8Array.from([1, 2, 3]) },
+        { storageKey: Uint8Array.from([0, 1, 98, 108]), record: new Uint8Array(0) },
+      ],
+      final: false,
+    },
     { type: 'handoffBatch', id: 1, viewVersion: 2 ** 31 - 1, partition: 0, records: [], final: true },
     { type: 'replicaPutAck', id: 7, ok: true },
     { type: 'handoffAck', id: 9, viewVersion: 2, partition: 3, ok: true },
@@ -51,11 +75,21 @@ test('malformed handoff messages are EVERWRITE_BAD_FRAME', () => {
   assertBadFrame(frameOf(0x2c, 1, 1), 'ack truncated');
   const longKey = handoffWireLimits.storageKeyBytesMax + 1;
   const frame = Buffer.alloc(12 + longKey);
-  frame.set([0xc1, 1, 0x1c, 1, 1, 2, 1, longKey & 0x7f | 0x80, longKey >> 7]);
+  frame.set([0xc1, 1, 0x1c, 1, 1, 2, 1, (longKey & 0x7f) | 0x80, longKey >> 7]);
   assertBadFrame(frame, 'a storage key past storageKeyBytesMax');
   const manyRecords = handoffWireLimits.batchRecordsMax + 1;
   const big = Buffer.alloc(10 + manyRecords * 4);
-  const header = [0xc1, 1, 0x1c, 1, 1, 2, (manyRecords & 0x7f) | 0x80, ((manyRecords >> 7) & 0x7f) | 0x80, manyRecords >> 14];
+  const header = [
+    0xc1,
+    1,
+    0x1c,
+    1,
+    1,
+    2,
+    (manyRecords & 0x7f) | 0x80,
+    ((manyRecords >> 7) & 0x7f) | 0x80,
+    manyRecords >> 14,
+  ];
   big.set(header);
   for (let index = 0; index < manyRecords; index++) big.set([2, 0, 0, 0], header.length + index * 4);
   assertBadFrame(big.subarray(0, header.length + manyRecords * 4), 'more records than batchRecordsMax');

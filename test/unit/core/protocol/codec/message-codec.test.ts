@@ -9,7 +9,12 @@ import { Packr } from 'msgpackr';
 import { propertyOptions } from '../../../../support/property.ts';
 import { EverwriteError } from '../../../../../src/core/base/errors.ts';
 import type { ForwardedOperation, Message, PropsEntry } from '../../../../../src/core/protocol/messages.ts';
-import { decodeMessages, encodeMessages, errorDetailsBytesMax, errorDetailsDepthMax } from '../../../../../src/core/protocol/codec/message-codec.ts';
+import {
+  decodeMessages,
+  encodeMessages,
+  errorDetailsBytesMax,
+  errorDetailsDepthMax,
+} from '../../../../../src/core/protocol/codec/message-codec.ts';
 import { plainWireBytes, type WireBytes } from '../../../../../src/core/protocol/codec/wire-bytes.ts';
 import { nodeWireBytes } from '../../../../../src/runtime/wire-bytes.ts';
 
@@ -19,8 +24,24 @@ const highId = 7 * 2 ** 32 + 12_345;
 /** One example of every message type, each optional field both absent and present. */
 const examples: readonly Message[] = [
   { type: 'replicaPut', id: highId, partition: 17, storageKey: bytes(20, 1), record: bytes(152, 2), durable: true },
-  { type: 'replicaPut', id: 0, partition: 0, storageKey: bytes(0, 0), record: bytes(0, 0), durable: false, hintFor: 'node-3' },
-  { type: 'replicaPut', id: Number.MAX_SAFE_INTEGER, partition: 2 ** 40, storageKey: bytes(300, 3), record: bytes(70_000, 4), durable: true, hintFor: 'nœud-ü-\u{1F600}' },
+  {
+    type: 'replicaPut',
+    id: 0,
+    partition: 0,
+    storageKey: bytes(0, 0),
+    record: bytes(0, 0),
+    durable: false,
+    hintFor: 'node-3',
+  },
+  {
+    type: 'replicaPut',
+    id: Number.MAX_SAFE_INTEGER,
+    partition: 2 ** 40,
+    storageKey: bytes(300, 3),
+    record: bytes(70_000, 4),
+    durable: true,
+    hintFor: 'nœud-ü-\u{1F600}',
+  },
   { type: 'replicaPutAck', id: highId + 1, ok: true },
   { type: 'replicaPutAck', id: 127, ok: false },
   { type: 'replicaGet', id: 2 ** 32, partition: 255, storageKey: bytes(21, 5) },
@@ -29,35 +50,113 @@ const examples: readonly Message[] = [
   { type: 'replicaGetReply', id: highId, ok: false },
   { type: 'forward', id: highId, operation: { kind: 'get', bucket: 'b', key: 'k' } },
   { type: 'forward', id: 5, operation: { kind: 'get', bucket: 'bucket', key: 'ключ', r: 1, timeoutMs: 250 } },
-  { type: 'forward', id: 6, operation: { kind: 'get', bucket: 'a-bucket-with-a-long-name', key: 'a-longer-key-ключ-\u{FEFF}', contentType: '\u{FEFF}starts with a byte order mark' } },
+  {
+    type: 'forward',
+    id: 6,
+    operation: {
+      kind: 'get',
+      bucket: 'a-bucket-with-a-long-name',
+      key: 'a-longer-key-ключ-\u{FEFF}',
+      contentType: '\u{FEFF}starts with a byte order mark',
+    },
+  },
   {
     type: 'forward',
     id: highId,
-    operation: { kind: 'put', bucket: 'b', key: 'k', value: bytes(1024, 7), contentType: 'text/plain', deleted: false, lastModifiedMs: 1_790_000_000_123, context: 'ctx', supersedeLocal: true, r: 2, w: 3, timeoutMs: 1.5 },
+    operation: {
+      kind: 'put',
+      bucket: 'b',
+      key: 'k',
+      value: bytes(1024, 7),
+      contentType: 'text/plain',
+      deleted: false,
+      lastModifiedMs: 1_790_000_000_123,
+      context: 'ctx',
+      supersedeLocal: true,
+      r: 2,
+      w: 3,
+      timeoutMs: 1.5,
+    },
   },
-  { type: 'forward', id: 9, operation: { kind: 'put', bucket: '', key: '', value: bytes(0, 0), deleted: true, supersedeLocal: false } },
+  {
+    type: 'forward',
+    id: 9,
+    operation: { kind: 'put', bucket: '', key: '', value: bytes(0, 0), deleted: true, supersedeLocal: false },
+  },
   { type: 'forwardReply', id: highId },
-  { type: 'forwardReply', id: 1, record: bytes(152, 8), context: 'g2wAAAABaAJtAAAABm5vZGUtMWEDag-a-context-token-longer-than-sixty-four-bytes' },
+  {
+    type: 'forwardReply',
+    id: 1,
+    record: bytes(152, 8),
+    context: 'g2wAAAABaAJtAAAABm5vZGUtMWEDag-a-context-token-longer-than-sixty-four-bytes',
+  },
   { type: 'forwardReply', id: 6, context: 'a-context' },
   { type: 'forwardReply', id: 2, error: { code: 'EVERWRITE_TIMEOUT', message: 'no quorum' } },
-  { type: 'forwardReply', id: 3, error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'r=2', details: { needed: 2, got: 1, nodes: ['a', 'b'], nested: { deep: true } } } },
+  {
+    type: 'forwardReply',
+    id: 3,
+    error: {
+      code: 'EVERWRITE_QUORUM_NOT_MET',
+      message: 'r=2',
+      details: { needed: 2, got: 1, nodes: ['a', 'b'], nested: { deep: true } },
+    },
+  },
   { type: 'forwardReply', id: 4, record: bytes(3, 9), error: { code: 'X', message: 'y', details: {} } },
   { type: 'reap', partition: 1023, storageKey: bytes(22, 10), record: bytes(40, 11) },
   { type: 'props', entries: [] },
   {
     type: 'props',
     entries: [
-      { bucket: 'users', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: 17, origin: 'node-1' },
-      { bucket: 'cache', props: { n: 2, r: 1, w: 1, resolver: 'lww', durability: 'buffered' }, version: 1_790_000_000_000, origin: 'node-2' },
-      { bucket: 'gone', props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' }, version: 18, origin: 'node-3', deleted: true },
+      {
+        bucket: 'users',
+        props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' },
+        version: 17,
+        origin: 'node-1',
+      },
+      {
+        bucket: 'cache',
+        props: { n: 2, r: 1, w: 1, resolver: 'lww', durability: 'buffered' },
+        version: 1_790_000_000_000,
+        origin: 'node-2',
+      },
+      {
+        bucket: 'gone',
+        props: { n: 3, r: 2, w: 2, resolver: 'siblings', durability: 'durable' },
+        version: 18,
+        origin: 'node-3',
+        deleted: true,
+      },
     ],
   },
   { type: 'propsDigest', slots: [], reply: false },
   { type: 'propsDigest', slots: [0, 1, 127, 128, 0xffffffff, 0x80000000], reply: true },
   { type: 'liveness', kind: 'ping', id: highId, incarnation: 0, updates: [] },
-  { type: 'liveness', kind: 'ping', id: 1, incarnation: 3, updates: [{ member: 'n2', incarnation: 0, state: 'up' }, { member: 'nœud-3', incarnation: 2 ** 31, state: 'down' }] },
-  { type: 'liveness', kind: 'pingReq', id: 2, incarnation: 128, target: { member: 'n4', incarnation: 7, state: 'suspect' }, updates: [{ member: 'n1', incarnation: 1, state: 'suspect' }] },
-  { type: 'liveness', kind: 'ack', id: 3, incarnation: 9, target: { member: 'n5', incarnation: 9, state: 'up' }, updates: [] },
+  {
+    type: 'liveness',
+    kind: 'ping',
+    id: 1,
+    incarnation: 3,
+    updates: [
+      { member: 'n2', incarnation: 0, state: 'up' },
+      { member: 'nœud-3', incarnation: 2 ** 31, state: 'down' },
+    ],
+  },
+  {
+    type: 'liveness',
+    kind: 'pingReq',
+    id: 2,
+    incarnation: 128,
+    target: { member: 'n4', incarnation: 7, state: 'suspect' },
+    updates: [{ member: 'n1', incarnation: 1, state: 'suspect' }],
+  },
+  {
+    type: 'liveness',
+    kind: 'ack',
+    id: 3,
+    incarnation: 9,
+    target: { member: 'n5', incarnation: 9, state: 'up' },
+    updates: [],
+  },
 ];
 
 function expectBadFrame(frame: Uint8Array, reason?: string): void {
@@ -127,11 +226,18 @@ test('the codec takes one allocation of the exact frame size from its WireBytes,
   const longAscii = 'g2wAAAABaAJtAAAABm5vZGUtMWEDag-a-context-token-longer-than-sixty-four-bytes';
   assert.ok(wire.slices.includes(longAscii), 'a long ASCII text is decoded by the port');
   assert.ok(!wire.slices.includes('a-context'), 'short texts are decoded by hand');
-  assert.ok(wire.slices.every((text) => text.length > 16 && [...text].every((char) => char.charCodeAt(0) < 128)), 'only ASCII texts past 16 bytes reach the port');
+  assert.ok(
+    wire.slices.every((text) => text.length > 16 && [...text].every((char) => char.charCodeAt(0) < 128)),
+    'only ASCII texts past 16 bytes reach the port',
+  );
 });
 
 test('a frame is written into one buffer of exactly its size, and encoding leaves the messages alone', () => {
-  const acks: Message[] = Array.from({ length: 8 }, (_, index) => ({ type: 'replicaPutAck', id: highId + index, ok: true }));
+  const acks: Message[] = Array.from({ length: 8 }, (_, index) => ({
+    type: 'replicaPutAck',
+    id: highId + index,
+    ok: true,
+  }));
   assert.equal(encodeMessages(acks).length, 1 + 1 + 8 * (1 + 5), 'marker, count, then a tag and a 5-byte id each');
   const frame = encodeMessages(examples.slice(0, 9));
   const again = encodeMessages(examples.slice(0, 9));
@@ -145,7 +251,10 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   assert.deepEqual([...ack], [0xc1, 1, 0x12, 5]);
   expectBadFrame(new Uint8Array(0), 'empty');
   expectBadFrame(Uint8Array.of(0x91, 0x80), 'a msgpack frame of the old codec');
-  expectBadFrame(new Packr({ useRecords: false, moreTypes: false }).pack([{ type: 'replicaPutAck', id: 5, ok: true }]), 'the old codec');
+  expectBadFrame(
+    new Packr({ useRecords: false, moreTypes: false }).pack([{ type: 'replicaPutAck', id: 5, ok: true }]),
+    'the old codec',
+  );
   expectBadFrame(Uint8Array.of(0xc1), 'no count');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x00, 5), 'type 0');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x0a, 5), 'type 10');
@@ -157,7 +266,10 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x12, 5, 0), 'trailing byte');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x12, 0x85, 0x00), 'overlong varint');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10), 'id of 2^53');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), 'varint of 9 bytes');
+  expectBadFrame(
+    Uint8Array.of(0xc1, 1, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+    'varint of 9 bytes',
+  );
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x03, 5, 1, 4, 1, 2, 3), 'storage key runs past the frame');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x21, 5, 1, 0, 0, 2, 0xc3, 0x28), 'hintFor not UTF-8');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x86, 1, 1, 0x41, 1, 0x42), 'details without an error');
@@ -165,7 +277,11 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
     const json = Buffer.from(text);
     return Uint8Array.from([0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, ...leb128(json.length), ...json]);
   };
-  assert.deepEqual(decodeMessages(withDetails('{"n":1}')), [{ type: 'forwardReply', id: 1, error: { code: 'A', message: 'B', details: { n: 1 } } }], 'the hand-built frame is valid');
+  assert.deepEqual(
+    decodeMessages(withDetails('{"n":1}')),
+    [{ type: 'forwardReply', id: 1, error: { code: 'A', message: 'B', details: { n: 1 } } }],
+    'the hand-built frame is valid',
+  );
   expectBadFrame(withDetails('[1,2]'), 'details that are a JSON array');
   expectBadFrame(withDetails('null'), 'details that are JSON null');
   expectBadFrame(withDetails('{"n":'), 'details that are not JSON');
@@ -173,27 +289,76 @@ test('malformed frames are EVERWRITE_BAD_FRAME: marker, tags, flags, lengths, co
   expectBadFrame(withDetails('{"n":1,"n":2}'), 'details with a duplicate key');
   expectBadFrame(withDetails('{ "n":1}'), 'details not as JSON.stringify writes them');
   const nested = (depth: number): string => `{"a":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
-  assert.equal(decodeMessages(withDetails(nested(errorDetailsDepthMax))).length, 1, 'details nested errorDetailsDepthMax deep decode');
-  expectBadFrame(withDetails(nested(errorDetailsDepthMax + 1)), 'details nested one level deeper than errorDetailsDepthMax');
-  assert.equal(decodeMessages(withDetails(JSON.stringify({ a: `${'['.repeat(50)}\\"{` }))).length, 1, 'brackets, escapes and quotes inside strings do not nest');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 4, 0x81, 0xa1, 0x6e, 0x01), 'details as msgpack, from a node before decision 0037');
-  expectBadFrame(withDetails(`{"pad":"${'x'.repeat(errorDetailsBytesMax - 9)}"}`), 'details one byte past errorDetailsBytesMax, bytes present');
-  expectBadFrame(Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 0xff, 0xff, 0xff, 0xff, 0x0f), 'details of 2^32 bytes');
+  assert.equal(
+    decodeMessages(withDetails(nested(errorDetailsDepthMax))).length,
+    1,
+    'details nested errorDetailsDepthMax deep decode',
+  );
+  expectBadFrame(
+    withDetails(nested(errorDetailsDepthMax + 1)),
+    'details nested one level deeper than errorDetailsDepthMax',
+  );
+  assert.equal(
+    decodeMessages(withDetails(JSON.stringify({ a: `${'['.repeat(50)}\\"{` }))).length,
+    1,
+    'brackets, escapes and quotes inside strings do not nest',
+  );
+  expectBadFrame(
+    Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 4, 0x81, 0xa1, 0x6e, 0x01),
+    'details as msgpack, from a node before decision 0037',
+  );
+  expectBadFrame(
+    withDetails(`{"pad":"${'x'.repeat(errorDetailsBytesMax - 9)}"}`),
+    'details one byte past errorDetailsBytesMax, bytes present',
+  );
+  expectBadFrame(
+    Uint8Array.of(0xc1, 1, 0xc6, 1, 1, 0x41, 1, 0x42, 0xff, 0xff, 0xff, 0xff, 0x0f),
+    'details of 2^32 bytes',
+  );
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 0x90, 0x10, 0, 0), 'forward field mask beyond the known fields');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x05, 1, 8, 0, 0), 'deleted value without deleted');
-  const props = [...encodeMessages([{ type: 'props', entries: [{ bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' }] }])];
+  const props = [
+    ...encodeMessages([
+      {
+        type: 'props',
+        entries: [
+          { bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' },
+        ],
+      },
+    ]),
+  ];
   props[props.length - 1] = 8;
   expectBadFrame(Uint8Array.from(props), 'unknown bucket props bit');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x29, 0), 'a flag digests do not have');
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 0xff, 0xff, 0xff, 0x0f), 'digest count beyond the bytes present');
-  expectBadFrame(Uint8Array.from([0xc1, 1, 0x09, 0x81, 0x20, ...new Array<number>(4097).fill(0)]), 'digest of 4097 slots, past the limit');
+  expectBadFrame(
+    Uint8Array.from([0xc1, 1, 0x09, 0x81, 0x20, ...new Array<number>(4097).fill(0)]),
+    'digest of 4097 slots, past the limit',
+  );
   expectBadFrame(Uint8Array.of(0xc1, 1, 0x09, 1, 0x80, 0x80, 0x80, 0x80, 0x10), 'digest slot of 2^32');
-  assert.deepEqual(decodeMessages(Uint8Array.of(0xc1, 1, 0x19, 1, 0x7f)), [{ type: 'propsDigest', slots: [127], reply: true }]);
-  const entry = { bucket: 'b', props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' }, version: 1, origin: 'o' } as const;
-  for (const [field, value] of [['n', Number.NaN], ['r', 0], ['w', 1.5], ['n', Number.POSITIVE_INFINITY], ['r', -1]] as const) {
-    expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, props: { ...entry.props, [field]: value } }] }]), `props ${field} ${value}`);
+  assert.deepEqual(decodeMessages(Uint8Array.of(0xc1, 1, 0x19, 1, 0x7f)), [
+    { type: 'propsDigest', slots: [127], reply: true },
+  ]);
+  const entry = {
+    bucket: 'b',
+    props: { n: 3, r: 2, w: 2, resolver: 'lww', durability: 'durable' },
+    version: 1,
+    origin: 'o',
+  } as const;
+  for (const [field, value] of [
+    ['n', Number.NaN],
+    ['r', 0],
+    ['w', 1.5],
+    ['n', Number.POSITIVE_INFINITY],
+    ['r', -1],
+  ] as const) {
+    expectBadFrame(
+      encodeMessages([{ type: 'props', entries: [{ ...entry, props: { ...entry.props, [field]: value } }] }]),
+      `props ${field} ${value}`,
+    );
   }
-  for (const version of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0.5, 2 ** 53]) expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, version }] }]), `props version ${version}`);
+  for (const version of [Number.NaN, Number.POSITIVE_INFINITY, -1, 0.5, 2 ** 53])
+    expectBadFrame(encodeMessages([{ type: 'props', entries: [{ ...entry, version }] }]), `props version ${version}`);
   expectBadFrame('not bytes' as unknown as Uint8Array, 'not bytes');
 });
 
@@ -209,28 +374,52 @@ function leb128(value: number): number[] {
 }
 
 test('error details travel as JSON text within errorDetailsBytesMax; details that cannot are left out, the error itself kept', () => {
-  const reply = (details: Record<string, unknown>): Message => ({ type: 'forwardReply', id: 9, error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm', details } });
+  const reply = (details: Record<string, unknown>): Message => ({
+    type: 'forwardReply',
+    id: 9,
+    error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm', details },
+  });
   const quorum = { answered: 1, required: 2, refused: 0, unanswered: 1, down: 0, tried: 2, replicas: 3 };
   const frame = encodeMessages([reply(quorum)]);
   assert.ok(Buffer.from(frame).includes(Buffer.from(JSON.stringify(quorum))), 'the details are their JSON text');
   assert.deepEqual(decodeMessages(frame), [reply(quorum)]);
   const atTheBound = { pad: 'x'.repeat(errorDetailsBytesMax - 10) };
   assert.equal(JSON.stringify(atTheBound).length, errorDetailsBytesMax);
-  assert.deepEqual(decodeMessages(encodeMessages([reply(atTheBound)])), [reply(atTheBound)], 'details of exactly the bound travel');
+  assert.deepEqual(
+    decodeMessages(encodeMessages([reply(atTheBound)])),
+    [reply(atTheBound)],
+    'details of exactly the bound travel',
+  );
   const bare: Message = { type: 'forwardReply', id: 9, error: { code: 'EVERWRITE_QUORUM_NOT_MET', message: 'm' } };
   const tooLarge = { pad: 'x'.repeat(errorDetailsBytesMax) };
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = cyclic;
-  const tooDeep = JSON.parse(`{"a":${'['.repeat(errorDetailsDepthMax)}${']'.repeat(errorDetailsDepthMax)}}`) as Record<string, unknown>;
-  for (const [what, details] of [['too large', tooLarge], ['too deep', tooDeep], ['cyclic', cyclic], ['a bigint', { n: 1n }], ['toJSON that is not an object', { toJSON: () => 5 }]] as const) {
+  const tooDeep = JSON.parse(`{"a":${'['.repeat(errorDetailsDepthMax)}${']'.repeat(errorDetailsDepthMax)}}`) as Record<
+    string,
+    unknown
+  >;
+  for (const [what, details] of [
+    ['too large', tooLarge],
+    ['too deep', tooDeep],
+    ['cyclic', cyclic],
+    ['a bigint', { n: 1n }],
+    ['toJSON that is not an object', { toJSON: () => 5 }],
+  ] as const) {
     const batch: Message[] = [reply(details), reply(quorum)];
-    assert.deepEqual(decodeMessages(encodeMessages(batch)), [bare, reply(quorum)], `details ${what}: left out, and the next reply keeps its own`);
+    assert.deepEqual(
+      decodeMessages(encodeMessages(batch)),
+      [bare, reply(quorum)],
+      `details ${what}: left out, and the next reply keeps its own`,
+    );
   }
 });
 
 test('every truncation of a valid frame is EVERWRITE_BAD_FRAME', () => {
-  const frame = encodeMessages(examples.filter((message) => message.type !== 'replicaPut' || message.record.length < 1000));
-  for (let length = 0; length < frame.length; length++) expectBadFrame(frame.subarray(0, length), `truncated to ${length}`);
+  const frame = encodeMessages(
+    examples.filter((message) => message.type !== 'replicaPut' || message.record.length < 1000),
+  );
+  for (let length = 0; length < frame.length; length++)
+    expectBadFrame(frame.subarray(0, length), `truncated to ${length}`);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -270,19 +459,48 @@ const anyDetails = fc.dictionary(
   { maxKeys: 4, noNullPrototype: true },
 );
 
-const anyPropsEntry: fc.Arbitrary<PropsEntry> = fc.record({
-  bucket: anyText,
-  props: fc.record({ n: anyQuorum, r: anyQuorum, w: anyQuorum, resolver: fc.constantFrom('siblings' as const, 'lww' as const), durability: fc.constantFrom('durable' as const, 'buffered' as const) }, plainObject),
-  version: fc.nat(),
-  origin: anyText,
-  deleted: fc.constant(true),
-}, { noNullPrototype: true, requiredKeys: ['bucket', 'props', 'version', 'origin'] });
+const anyPropsEntry: fc.Arbitrary<PropsEntry> = fc.record(
+  {
+    bucket: anyText,
+    props: fc.record(
+      {
+        n: anyQuorum,
+        r: anyQuorum,
+        w: anyQuorum,
+        resolver: fc.constantFrom('siblings' as const, 'lww' as const),
+        durability: fc.constantFrom('durable' as const, 'buffered' as const),
+      },
+      plainObject,
+    ),
+    version: fc.nat(),
+    origin: anyText,
+    deleted: fc.constant(true),
+  },
+  { noNullPrototype: true, requiredKeys: ['bucket', 'props', 'version', 'origin'] },
+);
 
 const anyMessage: fc.Arbitrary<Message> = fc.oneof(
-  fc.record({ type: fc.constant('replicaPut' as const), id: anyId, partition: anyId, storageKey: anyBytes, record: anyBytes, durable: fc.boolean(), hintFor: anyText }, { noNullPrototype: true, requiredKeys: ['type', 'id', 'partition', 'storageKey', 'record', 'durable'] }),
+  fc.record(
+    {
+      type: fc.constant('replicaPut' as const),
+      id: anyId,
+      partition: anyId,
+      storageKey: anyBytes,
+      record: anyBytes,
+      durable: fc.boolean(),
+      hintFor: anyText,
+    },
+    { noNullPrototype: true, requiredKeys: ['type', 'id', 'partition', 'storageKey', 'record', 'durable'] },
+  ),
   fc.record({ type: fc.constant('replicaPutAck' as const), id: anyId, ok: fc.boolean() }, plainObject),
-  fc.record({ type: fc.constant('replicaGet' as const), id: anyId, partition: anyId, storageKey: anyBytes }, plainObject),
-  fc.record({ type: fc.constant('replicaGetReply' as const), id: anyId, ok: fc.boolean(), record: anyBytes }, { noNullPrototype: true, requiredKeys: ['type', 'id', 'ok'] }),
+  fc.record(
+    { type: fc.constant('replicaGet' as const), id: anyId, partition: anyId, storageKey: anyBytes },
+    plainObject,
+  ),
+  fc.record(
+    { type: fc.constant('replicaGetReply' as const), id: anyId, ok: fc.boolean(), record: anyBytes },
+    { noNullPrototype: true, requiredKeys: ['type', 'id', 'ok'] },
+  ),
   fc.record({ type: fc.constant('forward' as const), id: anyId, operation: anyOperation }, plainObject),
   fc.record(
     {
@@ -290,13 +508,26 @@ const anyMessage: fc.Arbitrary<Message> = fc.oneof(
       id: anyId,
       record: anyBytes,
       context: anyText,
-      error: fc.record({ code: anyText, message: anyText, details: anyDetails }, { noNullPrototype: true, requiredKeys: ['code', 'message'] }),
+      error: fc.record(
+        { code: anyText, message: anyText, details: anyDetails },
+        { noNullPrototype: true, requiredKeys: ['code', 'message'] },
+      ),
     },
     { noNullPrototype: true, requiredKeys: ['type', 'id'] },
   ),
-  fc.record({ type: fc.constant('reap' as const), partition: anyId, storageKey: anyBytes, record: anyBytes }, plainObject),
+  fc.record(
+    { type: fc.constant('reap' as const), partition: anyId, storageKey: anyBytes, record: anyBytes },
+    plainObject,
+  ),
   fc.record({ type: fc.constant('props' as const), entries: fc.array(anyPropsEntry, { maxLength: 3 }) }, plainObject),
-  fc.record({ type: fc.constant('propsDigest' as const), slots: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 70 }), reply: fc.boolean() }, plainObject),
+  fc.record(
+    {
+      type: fc.constant('propsDigest' as const),
+      slots: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 70 }),
+      reply: fc.boolean(),
+    },
+    plainObject,
+  ),
 );
 
 const anyBatch = fc.array(anyMessage, { maxLength: 12 });
@@ -329,7 +560,8 @@ function decodesOrRejects(frame: Uint8Array): void {
   // Well-formed: the encoder (which asserts its invariants) accepts it, and it survives a round trip.
   const encoded = encodeMessages(decoded);
   assert.deepEqual(decodeMessages(encoded), decoded);
-  if (decoded.every((message) => exactTypes.has(message.type))) assert.deepEqual(encoded, Uint8Array.from(frame), 'canonical');
+  if (decoded.every((message) => exactTypes.has(message.type)))
+    assert.deepEqual(encoded, Uint8Array.from(frame), 'canonical');
 }
 
 const mutation = fc.tuple(fc.nat(), fc.nat(255), fc.constantFrom('flip', 'truncate', 'insert', 'delete', 'set'));
@@ -354,8 +586,13 @@ test('fuzz: mutated frames decode to valid messages or throw EVERWRITE_BAD_FRAME
 
 test('fuzz: random bytes decode to valid messages or throw EVERWRITE_BAD_FRAME', () => {
   const tagged = fc.uint8Array({ maxLength: 80 }).map((tail) => Uint8Array.of(0xc1, ...tail));
-  const oneMessage = fc.tuple(fc.nat(255), fc.uint8Array({ maxLength: 60 })).map(([tag, tail]) => Uint8Array.of(0xc1, 1, tag, ...tail));
-  fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), tagged, oneMessage), decodesOrRejects), propertyOptions(3000));
+  const oneMessage = fc
+    .tuple(fc.nat(255), fc.uint8Array({ maxLength: 60 }))
+    .map(([tag, tail]) => Uint8Array.of(0xc1, 1, tag, ...tail));
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), tagged, oneMessage), decodesOrRejects),
+    propertyOptions(3000),
+  );
 });
 
 /** A copy of `frame` with the byte at `index` replaced. */
@@ -366,15 +603,37 @@ function patched(frame: readonly number[], index: number, value: number): number
 }
 
 test('malformed liveness messages are EVERWRITE_BAD_FRAME: kind, flags, state, counts, truncation', () => {
-  const ping = [...encodeMessages([{ type: 'liveness', kind: 'ping', id: 5, incarnation: 1, updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }] }])];
+  const ping = [
+    ...encodeMessages([
+      {
+        type: 'liveness',
+        kind: 'ping',
+        id: 5,
+        incarnation: 1,
+        updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }],
+      },
+    ]),
+  ];
   assert.deepEqual(ping, [0xc1, 1, 0x0f, 5, 1, 1, 2, 0x6e, 0x32, 0, 1]);
-  assert.deepEqual(decodeMessages(Uint8Array.from(ping)), [{ type: 'liveness', kind: 'ping', id: 5, incarnation: 1, updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }] }]);
+  assert.deepEqual(decodeMessages(Uint8Array.from(ping)), [
+    {
+      type: 'liveness',
+      kind: 'ping',
+      id: 5,
+      incarnation: 1,
+      updates: [{ member: 'n2', incarnation: 0, state: 'suspect' }],
+    },
+  ]);
   expectBadFrame(Uint8Array.from(patched(ping, 2, 0x3f)), 'ack and pingReq at once');
   expectBadFrame(Uint8Array.from(patched(ping, 2, 0x8f)), 'a flag liveness messages do not have');
   expectBadFrame(Uint8Array.from(patched(ping, 10, 3)), 'an unknown state');
   expectBadFrame(Uint8Array.from(patched(ping, 5, 2)), 'more updates than present');
-  expectBadFrame(Uint8Array.from([0xc1, 1, 0x0f, 5, 1, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'an update count beyond the bytes present');
+  expectBadFrame(
+    Uint8Array.from([0xc1, 1, 0x0f, 5, 1, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+    'an update count beyond the bytes present',
+  );
   expectBadFrame(Uint8Array.from(patched(ping, 2, 0x4f)), 'a target flag without a target');
   expectBadFrame(Uint8Array.from(patched(ping, 7, 0xc3)), 'a member name that is not UTF-8');
-  for (let length = 1; length < ping.length; length++) expectBadFrame(Uint8Array.from(ping.slice(0, length)), `truncated to ${length}`);
+  for (let length = 1; length < ping.length; length++)
+    expectBadFrame(Uint8Array.from(ping.slice(0, length)), `truncated to ${length}`);
 });

@@ -13,7 +13,11 @@ import { view } from '../../cluster-view/support.ts';
 const digest = '0123456789abcdef0123456789abcdef';
 
 function assertBadFrame(frame: Uint8Array, what: string): void {
-  assert.throws(() => decodeMessages(frame), (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME', what);
+  assert.throws(
+    () => decodeMessages(frame),
+    (error: unknown) => error instanceof EverwriteError && error.code === 'EVERWRITE_BAD_FRAME',
+    what,
+  );
 }
 
 /** A frame holding one message made of `tag` and `body` bytes. */
@@ -21,7 +25,12 @@ function frameOf(tag: number, ...body: number[]): Uint8Array {
   return Uint8Array.from([0xc1, 1, tag, ...body]);
 }
 
-const digestBody = (version: number[], partitionCount: number[], text: string): number[] => [...version, ...partitionCount, text.length, ...Buffer.from(text, 'latin1')];
+const digestBody = (version: number[], partitionCount: number[], text: string): number[] => [
+  ...version,
+  ...partitionCount,
+  text.length,
+  ...Buffer.from(text, 'latin1'),
+];
 
 test('view messages round-trip beside the data-path messages', () => {
   const messages: Message[] = [
@@ -32,7 +41,12 @@ test('view messages round-trip beside the data-path messages', () => {
     { type: 'viewFull', view: view(3, 64).encoded },
   ];
   const decoded = decodeMessages(encodeMessages(messages));
-  assert.deepEqual(decoded.map((message) => (message.type === 'viewFull' ? { ...message, view: new Uint8Array(message.view) } : message)), messages);
+  assert.deepEqual(
+    decoded.map((message) =>
+      message.type === 'viewFull' ? { ...message, view: new Uint8Array(message.view) } : message,
+    ),
+    messages,
+  );
 });
 
 test('malformed view messages are EVERWRITE_BAD_FRAME', () => {
