@@ -609,7 +609,7 @@ function registerHandoffGauges(registry: Registry, status: () => NodeStatus): vo
   );
 }
 
-/** The background admission controller (paper section 6.5): whether it is backing off, the budget now, and the p99s it compares. */
+/** The background admission controller (paper section 6.5): whether it halved the budget, the budget now, and the p99s it compares. */
 function registerBackgroundGauges(registry: Registry, status: () => NodeStatus): void {
   const background = (): NonNullable<NodeStatus['background']> | undefined => status().background;
   scrapedGauge(
@@ -622,7 +622,7 @@ function registerBackgroundGauges(registry: Registry, status: () => NodeStatus):
   scrapedGauge(
     registry,
     'everwrite_background_bytes_per_second',
-    'Byte budget per second of background work now (backing off while throttled, decision 0018).',
+    'Byte budget per second of background work now (halved while throttled).',
     [],
     (emit) => emit(background()?.bytesPerSecondNow ?? 0),
   );

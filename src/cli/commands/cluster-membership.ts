@@ -134,12 +134,12 @@ export function formatPlan(report: PlanReport): string {
   return lines.join('\n');
 }
 
-/** The pacing column: the background byte budget now, and why it is backing off when it is. */
+/** The pacing column: the background byte budget now, and why it is halved when it is. */
 export function formatPacing(background: BackgroundDocument | undefined): string {
   if (background === undefined) return '';
   const budget = `budget ${(background.bytesPerSecondNow / (1024 * 1024)).toFixed(1)} MiB/s`;
   if (!background.throttled) return budget;
-  return `${budget}, backing off: foreground p99 ${background.foregroundP99Ms.toFixed(0)} ms over baseline ${(background.baselineMs ?? 0).toFixed(0)} ms`;
+  return `${budget}, halved: foreground p99 ${background.foregroundP99Ms.toFixed(0)} ms over baseline ${(background.baselineMs ?? 0).toFixed(0)} ms`;
 }
 
 /** Per node, its transfers out and in: done/total partitions and bytes, and its background pacing (`cluster status` during a transition). */

@@ -3,19 +3,14 @@
 // share of the resources through an admission controller that watches foreground latency and backs
 // off when it rises. This is that controller, one per node, shared by every background task
 // (decision 0017): a byte budget per second, a bound on concurrent handoff transfers, and a cheap
-// running p99 of coordinated requests. While the p99 exceeds `latencyFactor` times its baseline (and
-// a floor), the controller backs off from what background work actually sent, not from its
-// configured ceiling: each second the budget becomes half the lower of itself and the rate spent in
-// that second (down to 1/256 of the ceiling, so work still moves), and one transfer runs at a
-// time. Once requests are fast again it climbs back by an eighth of the ceiling per second
-// (multiplicative decrease, additive increase; decision 0018). Halving a 16 MiB/s ceiling did
-// nothing for a stream that only reached 0.23 MiB/s. Pure: time comes in as nowMs.
+// running p99 of coordinated requests; while the p99 exceeds `latencyFactor` times its baseline (and
+// a floor), the byte budget is halved. Pure: time comes in as nowMs.
 import { assert } from '../base/assert.ts';
 
 export interface BackgroundAdmissionSettings {
   readonly bytesPerSecondMax: number;
   readonly transfersMax: number;
-  /** The p99 over its baseline above which background work backs off. */
+  /** The p99 over its baseline above which the budget is halved. */
   readonly latencyFactor: number;
   /** A p99 below this never throttles, in ms. */
   readonly latencyFloorMs: number;
@@ -27,7 +22,7 @@ export interface BackgroundStatus {
   readonly foregroundP99Ms: number;
   /** The quiet-time p99 it is compared with, in ms; null until enough requests were seen. */
   readonly baselineMs: number | null;
-  /** The foreground p99 is above the factor times its baseline (and the floor): the budget is backing off. */
+  /** The foreground p99 is above the factor times its baseline (and the floor): the budget is halved. */
   readonly throttled: boolean;
   readonly bytesPerSecondNow: number;
   readonly bytesPerSecondMax: number;
@@ -46,12 +41,6 @@ const quantile = 0.99;
 const baselineRiseMs = 300_000;
 /** Samples before the baseline is set: the running quantile starts at 0 and needs a few to settle. */
 const warmUpSamples = 100;
-/** How often the budget is adjusted, in ms: the rate spent is measured over this window. */
-const adjustWindowMs = 1000;
-/** The lowest budget, as a share of the ceiling: background work slows to a crawl, it never stops. */
-const budgetFloorShare = 1 / 256;
-/** How much of the ceiling the budget climbs back per window once requests are fast again. */
-const recoveryShare = 1 / 8;
 
 export class BackgroundAdmission {
   private tokens: number;
@@ -63,10 +52,6 @@ export class BackgroundAdmission {
   private baselineMs: number | undefined;
   private samples = 0;
   private baselineMovedMs = 0;
-  /** The byte budget per second now: the ceiling when requests are fast, backed off while they are slow. */
-  private budgetBytesPerSecond: number;
-  private windowStartMs: number | undefined;
-  private windowSpentBytes = 0;
 
   constructor(private readonly settings: BackgroundAdmissionSettings) {
     assert(
@@ -74,7 +59,6 @@ export class BackgroundAdmission {
       'background admission settings are positive',
     );
     this.tokens = settings.bytesPerSecondMax;
-    this.budgetBytesPerSecond = settings.bytesPerSecondMax;
   }
 
   /** One coordinated client request took `durationMs` (start to finish), ending at `nowMs`. */
@@ -95,7 +79,7 @@ export class BackgroundAdmission {
     }
   }
 
-  /** True while foreground latency is high: the budget backs off and one transfer runs at a time. */
+  /** True while foreground latency is high: background work gets half its budget. */
   get throttled(): boolean {
     const baseline = this.baselineMs;
     return (
@@ -105,9 +89,9 @@ export class BackgroundAdmission {
     );
   }
 
-  /** The byte budget per second now (at most the configured ceiling). */
+  /** The byte budget per second now: the configured one, halved while throttled. */
   bytesPerSecondNow(): number {
-    return this.budgetBytesPerSecond;
+    return this.throttled ? this.settings.bytesPerSecondMax / 2 : this.settings.bytesPerSecondMax;
   }
 
   /** The running p99 and its baseline, in ms, for status. */
@@ -138,12 +122,11 @@ export class BackgroundAdmission {
   spend(bytes: number, nowMs: number): void {
     this.refill(nowMs);
     this.tokens -= bytes;
-    this.windowSpentBytes += bytes;
   }
 
-  /** Takes a slot for one more concurrent transfer; false when all are taken (all but one while throttled). */
+  /** Takes a slot for one more concurrent transfer; false when all are taken. */
   acquireTransfer(): boolean {
-    if (this.transfersRunning >= (this.throttled ? 1 : this.settings.transfersMax)) return false;
+    if (this.transfersRunning >= this.settings.transfersMax) return false;
     this.transfersRunning += 1;
     return true;
   }
@@ -158,38 +141,10 @@ export class BackgroundAdmission {
   }
 
   private refill(nowMs: number): void {
-    this.adjustBudget(nowMs);
     const last = this.refilledMs;
     this.refilledMs = nowMs;
     if (last === undefined || nowMs <= last) return;
     const perSecond = this.bytesPerSecondNow();
     this.tokens = Math.min(perSecond, this.tokens + ((nowMs - last) * perSecond) / 1000);
-  }
-
-  /** Once per window: back off from the rate actually spent while throttled, climb back while not. */
-  private adjustBudget(nowMs: number): void {
-    const start = this.windowStartMs;
-    if (start === undefined || nowMs < start) {
-      this.windowStartMs = nowMs;
-      return;
-    }
-    const elapsedMs = nowMs - start;
-    if (elapsedMs < adjustWindowMs) return;
-    const ceiling = this.settings.bytesPerSecondMax;
-    if (this.throttled) {
-      const spentPerSecond = (this.windowSpentBytes * 1000) / elapsedMs;
-      this.budgetBytesPerSecond = Math.max(
-        ceiling * budgetFloorShare,
-        Math.min(this.budgetBytesPerSecond, spentPerSecond) / 2,
-      );
-    } else {
-      this.budgetBytesPerSecond = Math.min(
-        ceiling,
-        this.budgetBytesPerSecond + ceiling * recoveryShare * Math.floor(elapsedMs / adjustWindowMs),
-      );
-    }
-    this.tokens = Math.min(this.tokens, this.budgetBytesPerSecond);
-    this.windowStartMs = nowMs;
-    this.windowSpentBytes = 0;
   }
 }

@@ -292,7 +292,7 @@ test(
 );
 
 test(
-  'cluster status during a transition asks every member for its handoffs and shows each one’s pacing, backing off while its foreground p99 is high',
+  'cluster status during a transition asks every member for its handoffs and shows each one’s pacing, halved while its foreground p99 is high',
   { timeout: 20_000 },
   async () => {
     const quietPacing = { throttled: false, bytesPerSecondNow: 16 * 1024 * 1024, foregroundP99Ms: 9, baselineMs: 8 };
@@ -343,7 +343,7 @@ test(
     assert.match(text, /n1\s+out 1\/2 \(2058 B\)\s+in 0\/0 \(0 B\)\s+budget 16\.0 MiB\/s\n/);
     assert.match(
       text,
-      /n4\s+out 0\/0 \(0 B\)\s+in 1\/2 \(2058 B\)\s+budget 8\.0 MiB\/s, backing off: foreground p99 45 ms over baseline 12 ms/,
+      /n4\s+out 0\/0 \(0 B\)\s+in 1\/2 \(2058 B\)\s+budget 8\.0 MiB\/s, halved: foreground p99 45 ms over baseline 12 ms/,
     );
     assert.match(text, /n9\s+unreachable/);
   },

@@ -30,85 +30,27 @@ test('concurrent transfers are bounded by their slots', () => {
   assert.equal(admission.acquireTransfer(), true);
 });
 
-/**
- * A background sender that tries to send a 16-byte batch every 10 ms while the foreground gives one
- * request every ms, for `seconds`; returns the budget and slots seen at the end of each second.
- */
-function drive(
-  admission: BackgroundAdmission,
-  clock: { nowMs: number },
-  seconds: number,
-  foregroundMs: (index: number) => number,
-): { budgets: number[]; slots: number[]; sent: number } {
-  const budgets: number[] = [];
-  const slots: number[] = [];
-  let sent = 0;
-  for (let second = 0; second < seconds; second++) {
-    for (let ms = 0; ms < 1000; ms++) {
-      admission.observeForeground(foregroundMs(ms), clock.nowMs);
-      if (ms % 10 === 0 && admission.mayRun(clock.nowMs)) {
-        admission.spend(16, clock.nowMs);
-        sent += 16;
-      }
-      clock.nowMs += 1;
-    }
-    budgets.push(admission.bytesPerSecondNow());
-    let taken = 0;
-    while (admission.acquireTransfer()) taken += 1;
-    for (let index = 0; index < taken; index++) admission.releaseTransfer();
-    slots.push(taken);
-  }
-  return { budgets, slots, sent };
-}
-
-test('while the foreground p99 is above twice its baseline the budget halves each second from the rate spent, to a floor, with one transfer at a time; fast requests bring it back by an eighth a second', () => {
-  const admission = new BackgroundAdmission({ ...settings, bytesPerSecondMax: 1024 });
-  const clock = { nowMs: 0 };
-  const quiet = drive(admission, clock, 3, (ms) => (ms % 100 === 0 ? 30 : 10));
-  assert.equal(admission.throttled, false, `quiet: ${JSON.stringify(admission.latency())}`);
-  assert.deepEqual(quiet.budgets, [1024, 1024, 1024], 'no slow request: the ceiling');
-  assert.deepEqual(quiet.slots, [2, 2, 2]);
-  const busy = drive(admission, clock, 10, (ms) => (ms % 100 < 5 ? 400 : 80));
-  assert.equal(admission.throttled, true, `busy: ${JSON.stringify(admission.latency())}`);
-  // The sender spends 1,600 B/s when allowed: the first busy second backs off from the budget, then
-  // from what was really sent, which the budget now caps; it stops at 1024/256 = 4 B/s.
-  const firstThrottled = busy.budgets.findIndex((budget) => budget < 1024);
-  assert.ok(
-    firstThrottled >= 0 && firstThrottled <= 2,
-    `the back-off starts within two seconds of the rise: ${busy.budgets}`,
+test('a foreground p99 above twice its baseline halves the budget; it recovers when requests are fast again', () => {
+  const admission = new BackgroundAdmission(settings);
+  // One sample per ms: 3 s of quiet traffic, 3 s of slow, then 5 s of fast again.
+  let nowMs = 0;
+  for (let index = 0; index < 3000; index++) admission.observeForeground(index % 100 === 0 ? 30 : 10, nowMs++);
+  const quiet = admission.latency();
+  assert.equal(quiet.throttled, false, `quiet: p99 ${quiet.p99Ms} over baseline ${quiet.baselineMs}`);
+  assert.equal(admission.bytesPerSecondNow(), 1000);
+  for (let index = 0; index < 3000; index++) admission.observeForeground(index % 100 < 5 ? 400 : 80, nowMs++);
+  const busy = admission.latency();
+  assert.equal(busy.throttled, true, `busy: p99 ${busy.p99Ms} over baseline ${busy.baselineMs}`);
+  assert.equal(admission.bytesPerSecondNow(), 500);
+  admission.spend(1500, 0);
+  assert.equal(
+    admission.mayRun(900),
+    false,
+    'half the rate: 0.9 s repay 450 of the 500 owed (the full rate would repay it all)',
   );
-  for (let index = firstThrottled + 1; index < busy.budgets.length; index++) {
-    const expected = Math.max(4, (busy.budgets[index - 1] as number) / 2);
-    assert.ok(
-      Math.abs((busy.budgets[index] as number) - expected) <= expected * 0.05 + 0.5,
-      `second ${index}: ${busy.budgets[index]} after ${busy.budgets[index - 1]} (all: ${busy.budgets})`,
-    );
-  }
-  assert.equal(busy.budgets.at(-1), 4, `down to the floor: ${busy.budgets}`);
-  assert.ok(
-    busy.slots.slice(firstThrottled).every((slots) => slots === 1),
-    `one transfer at a time while throttled: ${busy.slots}`,
-  );
-  assert.ok(
-    busy.sent > 0 && busy.sent < quiet.sent,
-    `it slows, it does not stop: ${busy.sent} B in 10 busy seconds, ${quiet.sent} B in 3 quiet ones`,
-  );
-  const fast = drive(admission, clock, 16, () => 10);
+  assert.equal(admission.mayRun(1100), true);
+  for (let index = 0; index < 10_000; index++) admission.observeForeground(10, nowMs++);
   assert.equal(admission.throttled, false, `recovered: ${JSON.stringify(admission.latency())}`);
-  const firstRising = fast.budgets.findIndex((budget) => budget > 4);
-  for (
-    let index = firstRising + 1;
-    index < fast.budgets.length && (fast.budgets[index - 1] as number) < 1024;
-    index++
-  ) {
-    assert.equal(
-      fast.budgets[index],
-      Math.min(1024, (fast.budgets[index - 1] as number) + 128),
-      `an eighth of the ceiling a second: ${fast.budgets}`,
-    );
-  }
-  assert.equal(fast.budgets.at(-1), 1024, `back at the ceiling: ${fast.budgets}`);
-  assert.equal(fast.slots.at(-1), 2);
 });
 
 test('a slow load that lasts becomes the new baseline within minutes: background work is not starved for good', () => {
