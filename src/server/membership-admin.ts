@@ -404,7 +404,15 @@ export class MembershipAdmin implements MembershipService {
     const location = response.headers.get('location');
     if (response.status === 307 && location !== null) {
       await response.body?.cancel();
-      response = await this.seedFetch(seed, new URL(location, url).href, { ...init, headers });
+      const claimant = new URL(location, url);
+      // The operator's credentials follow the redirect only over the scheme they were sent with.
+      if (claimant.protocol !== new URL(url).protocol)
+        throw new EverwriteError(
+          'EVERWRITE_UNAVAILABLE',
+          `${seed} redirected the join to ${claimant.origin}, another scheme`,
+          { seed },
+        );
+      response = await this.seedFetch(seed, claimant.href, { ...init, headers });
     }
     const declared = Number(response.headers.get('content-length') ?? '0');
     if (declared > seedAnswerBytesMax) {

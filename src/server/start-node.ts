@@ -341,16 +341,9 @@ const joiningPeerHandshakeMs = 5000;
 
 /** Why a joining node's peer certificate is refused (decision 0026), or undefined when the cluster CA signed it for its address. */
 function checkJoiningPeerCertificate(peer: string, context: SecureContext | undefined): Promise<string | undefined> {
-  const separator = peer.lastIndexOf(':');
-  const port = Number(peer.slice(separator + 1));
-  if (context === undefined || separator <= 0 || !Number.isInteger(port))
-    return Promise.resolve(context === undefined ? undefined : `its peer address ${peer} is not host:port`);
-  return probePeerCertificate(
-    peer.slice(0, separator).replace(/^\[(.*)\]$/, '$1'),
-    port,
-    context,
-    joiningPeerHandshakeMs,
-  );
+  if (context === undefined) return Promise.resolve(undefined);
+  const { host, port } = splitAddress(peer);
+  return probePeerCertificate(host, port, context, joiningPeerHandshakeMs);
 }
 
 export async function startNode(options: StartNodeOptions): Promise<RunningNode> {

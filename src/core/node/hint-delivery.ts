@@ -38,8 +38,11 @@ export class HintDelivery {
     const { kernel } = this;
     if (hints.length === 0 || this.inFlight.has(target) || target === kernel.self) return;
     const member = kernel.ring.members.some((candidate) => candidate.id === target);
-    const relay = member && !kernel.isAlive(target) ? kernel.hintRelay?.(target) : undefined;
-    if (member && !kernel.isAlive(target) && relay === undefined) return;
+    const heldDown = member && !kernel.isAlive(target);
+    const relay = heldDown ? kernel.hintRelay?.(target) : undefined;
+    if (heldDown && relay === undefined) return;
+    // A relayed hint stays a hint for `target` at the member it goes to (Handoff.hintRelay).
+    const hintFor = relay === undefined ? {} : { hintFor: target };
     // The background byte budget is shared with handoff and anti-entropy (background-admission.ts): in debt, wait a round.
     if (!kernel.background.mayRun(kernel.nowMs)) return;
     const pending = new Map<number, PendingHint>();
@@ -52,18 +55,15 @@ export class HintDelivery {
       kernel.background.spend(record.length, kernel.nowMs);
       const id = kernel.request(
         to,
-        (id): Message =>
-          relay === undefined
-            ? { type: 'replicaPut', id, partition: hint.partition, storageKey: hint.storageKey, record, durable: true }
-            : {
-                type: 'replicaPut',
-                id,
-                partition: hint.partition,
-                storageKey: hint.storageKey,
-                record,
-                durable: true,
-                hintFor: target,
-              },
+        (id): Message => ({
+          type: 'replicaPut',
+          id,
+          partition: hint.partition,
+          storageKey: hint.storageKey,
+          record,
+          durable: true,
+          ...hintFor,
+        }),
         (from, message) =>
           this.onAcknowledged(
             target,
