@@ -14,9 +14,13 @@ import { keyHash, partitionOf, placementOf, ringToJSON } from '../core/ring/inde
 import { encodeStorageKey } from '../core/protocol/storage-key.ts';
 import type { DigestFunction } from '../core/base/hash.ts';
 import {
-  checkContextFits,
+  contextForClient,
+  contextTooLarge,
   decodeRecord,
+  defaultClientContextBound,
   encodeContext,
+  type ClientContextBound,
+  type Sibling,
   type VersionedRecord,
   type VersionVector,
 } from '../core/versioning/index.ts';
@@ -159,8 +163,10 @@ export class NodeRuntime implements KvService, UserDirectory {
   constructor(private readonly options: NodeRuntimeOptions) {
     this.logger = options.logger ?? silentLogger;
     const seal = options.contextSeal;
-    this.shapeGetResult = (outcome) => toGetResult(outcome.record, seal);
-    this.shapeWriteResult = (outcome) => new WrittenContext(outcome.context ?? outcome.record.context, seal);
+    const bound = options.core.clientContextBound;
+    this.shapeGetResult = (outcome) => toGetResult(outcome.record, seal, bound);
+    this.shapeWriteResult = (outcome) =>
+      new WrittenContext(outcome.context ?? outcome.record.context, outcome.record.siblings, seal, bound);
     this.deadlines = new DeadlineQueues(options.clock, options.timers, (timerId, nowMs) => {
       if (options.core.isTimerPending(timerId)) this.dispatch({ type: 'timerFired', nowMs, timerId });
     });
@@ -439,7 +445,7 @@ export class NodeRuntime implements KvService, UserDirectory {
     // A tombstone, or a reaped key's context alone, is answered with a 404 that carries the context.
     return record.siblings.length === 0 && record.context.size === 0
       ? undefined
-      : toGetResult(record, this.options.contextSeal);
+      : toGetResult(record, this.options.contextSeal, this.options.core.clientContextBound);
   }
 
   // ---- event loop ------------------------------------------------------------------------------
@@ -1090,15 +1096,19 @@ function ignoreOutcome(): undefined {
 class WrittenContext {
   #encoded: string | undefined;
   readonly #vector: VersionVector;
+  readonly #siblings: readonly Sibling[];
   readonly #seal: ContextSeal;
+  readonly #bound: ClientContextBound;
 
-  constructor(vector: VersionVector, seal: ContextSeal) {
+  constructor(vector: VersionVector, siblings: readonly Sibling[], seal: ContextSeal, bound: ClientContextBound) {
     this.#vector = vector;
+    this.#siblings = siblings;
     this.#seal = seal;
+    this.#bound = bound;
   }
 
   get context(): string {
-    return (this.#encoded ??= sealContext(this.#vector, this.#seal));
+    return (this.#encoded ??= sealContext(this.#vector, this.#siblings, this.#seal, this.#bound));
   }
 }
 
@@ -1106,17 +1116,27 @@ class WrittenContext {
 class ReadResult extends WrittenContext implements GetResult {
   constructor(
     readonly siblings: readonly SiblingView[],
-    vector: VersionVector,
+    record: VersionedRecord,
     seal: ContextSeal,
+    bound: ClientContextBound,
   ) {
-    super(vector, seal);
+    super(record.context, record.siblings, seal, bound);
   }
 }
 
-/** The sealed token of `vector`; EVERWRITE_CONTEXT_TOO_LARGE when it would not fit in a header. */
-function sealContext(vector: VersionVector, seal: ContextSeal): string {
-  checkContextFits(vector);
-  return seal.seal(encodeContext(vector));
+/**
+ * The sealed token of `vector`, cut down to what a client is handed (decision 0041);
+ * EVERWRITE_CONTEXT_TOO_LARGE when even the siblings' writers would not fit in a header.
+ */
+function sealContext(
+  vector: VersionVector,
+  siblings: readonly Sibling[],
+  seal: ContextSeal,
+  bound: ClientContextBound,
+): string {
+  const handed = contextForClient(vector, siblings, bound);
+  if (handed === undefined) throw contextTooLarge(vector, 'be handed to a client within a header');
+  return seal.seal(encodeContext(handed));
 }
 
 /**
@@ -1198,7 +1218,11 @@ function requestOptions(options: RequestOptions): RequestOptions {
   };
 }
 
-export function toGetResult(record: VersionedRecord, seal: ContextSeal): GetResult {
+export function toGetResult(
+  record: VersionedRecord,
+  seal: ContextSeal,
+  bound: ClientContextBound = defaultClientContextBound,
+): GetResult {
   const siblings = record.siblings.map((sibling) => ({
     value: sibling.stored.value,
     contentType: sibling.stored.contentType,
@@ -1206,5 +1230,5 @@ export function toGetResult(record: VersionedRecord, seal: ContextSeal): GetResu
     deleted: sibling.stored.deleted,
     timestamp: sibling.stored.timestamp,
   }));
-  return new ReadResult(siblings, record.context, seal);
+  return new ReadResult(siblings, record, seal, bound);
 }

@@ -47,6 +47,8 @@ export interface SimOptions {
   readonly antiEntropyIntervalMs?: number;
   /** How long a confirmed context-only record is kept before removal (decision 0019), in ms. Default: the node default (three days, so never within a run). */
   readonly contextRemovalGraceMs?: number;
+  /** Entries a context handed to a client keeps besides its siblings' writers (decision 0041). Default: the node default (1024, so contexts are cut only past 8 KiB). */
+  readonly clientContextEntriesMax?: number;
 }
 
 export interface WorkloadMix {
@@ -73,6 +75,8 @@ export interface SimConfig {
   readonly antiEntropyIntervalMs: number | undefined;
   /** undefined: the node default. */
   readonly contextRemovalGraceMs: number | undefined;
+  /** undefined: the node default. */
+  readonly clientContextEntriesMax: number | undefined;
   readonly partitionCount: number;
   readonly n: number;
   readonly r: number;
@@ -203,6 +207,7 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
     readFree: options.readFree ?? false,
     antiEntropyIntervalMs,
     contextRemovalGraceMs: wholeOrUndefined('contextRemovalGraceMs', options.contextRemovalGraceMs),
+    clientContextEntriesMax: wholeOrUndefined('clientContextEntriesMax', options.clientContextEntriesMax),
     partitionCount,
     n,
     r,
@@ -228,7 +233,7 @@ export function buildConfig(options: SimOptions, prng: Prng): SimConfig {
 /** The command line that reproduces a run (every argument that shaped it). */
 export function reproduceCommand(config: SimConfig): string {
   const faults = typeof config.faultsOption === 'string' ? config.faultsOption : config.faultsOption.join(',');
-  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}${config.readFree ? ' --read-free' : ''}${config.antiEntropyIntervalMs === undefined || (config.readFree && config.antiEntropyIntervalMs === readFreeAntiEntropyIntervalMs) ? '' : ` --anti-entropy-interval-ms ${config.antiEntropyIntervalMs}`}${config.contextRemovalGraceMs === undefined ? '' : ` --context-removal-grace-ms ${config.contextRemovalGraceMs}`}`;
+  return `everwrite sim --seed ${config.seed} --nodes ${config.nodes} --ops ${config.ops} --faults ${faults} --resolver ${config.resolver}${config.durability === 'durable' ? '' : ` --durability ${config.durability}`}${config.readFree ? ' --read-free' : ''}${config.antiEntropyIntervalMs === undefined || (config.readFree && config.antiEntropyIntervalMs === readFreeAntiEntropyIntervalMs) ? '' : ` --anti-entropy-interval-ms ${config.antiEntropyIntervalMs}`}${config.contextRemovalGraceMs === undefined ? '' : ` --context-removal-grace-ms ${config.contextRemovalGraceMs}`}${config.clientContextEntriesMax === undefined ? '' : ` --client-context-entries-max ${config.clientContextEntriesMax}`}`;
 }
 
 function wholeOrUndefined(name: string, value: number | undefined): number | undefined {

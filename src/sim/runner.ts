@@ -140,6 +140,9 @@ function settingsOf(config: SimConfig): Partial<NodeCoreSettings> {
     ...(interval === undefined ? {} : { antiEntropyIntervalMs: interval }),
     ...(interval !== undefined && interval >= antiEntropyOffIntervalMs ? { antiEntropyCatchUpOutageMsMax: 1 } : {}),
     ...(config.contextRemovalGraceMs === undefined ? {} : { contextRemovalGraceMs: config.contextRemovalGraceMs }),
+    ...(config.clientContextEntriesMax === undefined
+      ? {}
+      : { clientContextEntriesMax: config.clientContextEntriesMax }),
   };
 }
 

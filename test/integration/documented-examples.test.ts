@@ -18,8 +18,8 @@
 //   (test/unit/api/http/http-limits.test.ts, "an address over its request rate gets 429 ...").
 // - docs/API.md, 409 EVERWRITE_TOO_MANY_BUCKETS: needs 10,000 configured buckets
 //   (test/integration/props-flood.test.ts).
-// - docs/API.md, 409 EVERWRITE_CONTEXT_TOO_LARGE (prose): needs hundreds of unclean stops of a key's
-//   coordinators (test/unit/runtime/context-bound.test.ts).
+// - docs/API.md, 409 EVERWRITE_CONTEXT_TOO_LARGE (prose): needs 1,024 writer epochs, hundreds of
+//   unclean stops of a key's coordinators (test/unit/runtime/context-bound.test.ts).
 // - docs/OPERATIONS.md, the deployment blocks (nodes on 10.0.0.x, `cluster join` of a new machine):
 //   need real machines (test/deploy/five-node-deployment.test.ts runs the deploy files; the checked
 //   membership examples run join, plan and commit here); its `everwrite start ... --settings-json`

@@ -8,6 +8,7 @@ import type { HostPort, NodeTlsOptions, RunningNode } from '../../server/start-n
 import { applyPropsPatch } from '../../core/node/bucket-props.ts';
 import { defaultNodeCoreSettings, type NodeCoreSettings } from '../../core/node/options.ts';
 import { readJsonObjectFlag } from '../../server/json-flag.ts';
+import { defaultLimits } from '../../core/base/limits.ts';
 import { UsageError } from '../exit-codes.ts';
 import {
   checkSetting,
@@ -56,6 +57,11 @@ export function parseSettingsJson(source: unknown, clusterSize: number): Partial
   if (probeTimeoutMs >= probeIntervalMs)
     throw new Error(
       `--settings-json: livenessProbeTimeoutMs (${probeTimeoutMs}) must be shorter than livenessProbeIntervalMs (${probeIntervalMs})`,
+    );
+  const clientContextEntriesMax = settings['clientContextEntriesMax'] as number | undefined;
+  if (clientContextEntriesMax !== undefined && clientContextEntriesMax > defaultLimits.contextEntriesMax)
+    throw new Error(
+      `--settings-json: clientContextEntriesMax must be at most ${defaultLimits.contextEntriesMax}, got ${clientContextEntriesMax}`,
     );
   return settings as Partial<NodeCoreSettings>;
 }

@@ -27,6 +27,7 @@ export interface SimArguments {
   readonly readFree?: boolean;
   readonly antiEntropyIntervalMs?: number;
   readonly contextRemovalGraceMs?: number;
+  readonly clientContextEntriesMax?: number;
   readonly json?: boolean;
 }
 
@@ -164,6 +165,7 @@ export async function runSimCommand(args: SimArguments, io: SimIo): Promise<numb
       ...(args.readFree === undefined ? {} : { readFree: args.readFree }),
       ...(args.antiEntropyIntervalMs === undefined ? {} : { antiEntropyIntervalMs: args.antiEntropyIntervalMs }),
       ...(args.contextRemovalGraceMs === undefined ? {} : { contextRemovalGraceMs: args.contextRemovalGraceMs }),
+      ...(args.clientContextEntriesMax === undefined ? {} : { clientContextEntriesMax: args.clientContextEntriesMax }),
     });
     totals.add(report);
     if (args.json === true) io.stdout.write(`${JSON.stringify(report, null, count === 1 ? 2 : undefined)}\n`);
@@ -208,6 +210,11 @@ export function registerSimCommand(program: Command): void {
       '--context-removal-grace-ms <ms>',
       'how long a confirmed context-only record is kept before removal (default: the node default, three days, so none is removed within a run)',
       parseWhole('--context-removal-grace-ms', 1, 259_200_000),
+    )
+    .option(
+      '--client-context-entries-max <n>',
+      "entries a context handed to a client keeps besides its siblings' writers (default: the node default, 1024; 1 cuts nearly every context, decision 0041)",
+      parseWhole('--client-context-entries-max', 1, 1024),
     )
     .option('--json', 'print the report as JSON')
     .action(async (flags: SimArguments) => {

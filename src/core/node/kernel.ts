@@ -9,7 +9,7 @@ import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
 import type { PendingRing } from '../cluster-view/view.ts';
-import type { Actor, VersionedRecord } from '../versioning/index.ts';
+import type { Actor, ClientContextBound, VersionedRecord } from '../versioning/index.ts';
 import { encodeContext, encodeRecord, nextTimestamp, observeTimestamp } from '../versioning/index.ts';
 import { BackgroundAdmission } from './background-admission.ts';
 import type { BucketPropsTable } from './bucket-props.ts';
@@ -65,6 +65,8 @@ export class NodeKernel {
   hintRelay: ((target: NodeId) => NodeId | undefined) | undefined;
   /** The nodes a replica write of a partition this node is handing off is forwarded to (handoff.ts forwardTargets). */
   handoffForwardTargets: ((partition: number) => readonly NodeId[]) | undefined;
+  /** How the contexts this node hands to clients are cut down (decision 0041). */
+  readonly clientContextBound: ClientContextBound;
 
   constructor(
     readonly self: NodeId,
@@ -80,6 +82,7 @@ export class NodeKernel {
   ) {
     assert(Number.isSafeInteger(idBase) && idBase >= 0, 'idBase is a non-negative safe integer');
     this.lastId = idBase;
+    this.clientContextBound = Object.freeze({ entriesMax: settings.clientContextEntriesMax, preferredActor: actor });
     this.background = new BackgroundAdmission({
       bytesPerSecondMax: settings.backgroundBytesPerSecondMax,
       transfersMax: settings.backgroundTransfersMax,

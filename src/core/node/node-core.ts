@@ -9,7 +9,7 @@ import { Prng } from '../base/prng.ts';
 import { Swim, type MemberLiveness, type SwimCounters } from '../membership/index.ts';
 import type { Message, PropsEntry, UserEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
-import type { Actor } from '../versioning/index.ts';
+import type { Actor, ClientContextBound } from '../versioning/index.ts';
 import { AntiEntropy, type AntiEntropyStatus } from './anti-entropy.ts';
 import { BucketPropsTable } from './bucket-props.ts';
 import { CatchUp, type CatchUpStatus } from './catch-up.ts';
@@ -260,6 +260,11 @@ export class NodeCore {
   /** The versioning actor this incarnation mints dots as. */
   get actor(): Actor {
     return this.kernel.actor;
+  }
+
+  /** How the contexts this node hands to clients are cut down (decision 0041). */
+  get clientContextBound(): ClientContextBound {
+    return this.kernel.clientContextBound;
   }
 
   get ring(): Ring {

@@ -38,6 +38,13 @@ export interface NodeCoreSettings {
   /** Siblings a key may hold before new concurrent client writes are refused. */
   readonly siblingsCountMax: number;
   /**
+   * Entries a context handed to a client keeps besides those of the key's live siblings' writers
+   * (decision 0041); at most contextEntriesMax (1024), the default. Contexts are also cut to 8 KiB
+   * of header whatever this is. Smaller values cost clients precision (their writes may leave
+   * siblings that read repair or anti-entropy then resolve); the simulator sets 1 to exercise it.
+   */
+  readonly clientContextEntriesMax: number;
+  /**
    * Buckets with configured properties; setting a new bucket's props past it is refused with
    * EVERWRITE_TOO_MANY_BUCKETS. Default 10000. Entries learnt from peers may reach this times the
    * member count (concurrent creations on every node); deletion markers are kept up to this count.
@@ -147,6 +154,7 @@ export const defaultNodeCoreSettings: NodeCoreSettings = Object.freeze({
   reapCandidatesMax: 100_000,
   inFlightCoordinationsMax: defaultLimits.inFlightCoordinationsMax,
   siblingsCountMax: defaultLimits.siblingsCountMax,
+  clientContextEntriesMax: defaultLimits.contextEntriesMax,
   bucketPropsCountMax: 10_000,
   propsDeletedRetentionMs: 86_400_000,
   propsDeltaEntriesMax: 512,
@@ -189,6 +197,10 @@ export function resolveSettings(partial: Partial<NodeCoreSettings> = {}): NodeCo
       `node setting ${name} must be a positive integer`,
     );
   }
+  assert(
+    settings.clientContextEntriesMax <= defaultLimits.contextEntriesMax,
+    `node setting clientContextEntriesMax must be at most ${defaultLimits.contextEntriesMax}`,
+  );
   assert(
     settings.livenessProbeTimeoutMs < settings.livenessProbeIntervalMs,
     'node setting livenessProbeTimeoutMs must be shorter than livenessProbeIntervalMs',

@@ -9,6 +9,7 @@
 import type { NodeId } from '../base/ids.ts';
 import {
   contextAfterUpdate,
+  contextForClient,
   decodeContext,
   encodeRecord,
   type VersionVector,
@@ -279,15 +280,25 @@ function acknowledge(coordination: PutCoordination, target: PreferenceEntry): vo
   if (!coordination.isCovered(primary)) coordination.coveredPrimaries[coordination.coveredCount++] = primary;
 }
 
+/**
+ * The context the writer gets back, cut down like every handed-out context (decision 0041): a
+ * forwarding peer decodes it as a client token. The mint checked that the record's siblings'
+ * writers fit, and this context names no more of them, so the fallback to the whole is unused.
+ */
+function answerContext(coordination: PutCoordination, record: VersionedRecord): VersionVector {
+  const { kernel } = coordination;
+  const context = coordination.supersedesLocal
+    ? record.context
+    : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
+  return contextForClient(context, record.siblings, kernel.clientContextBound) ?? context;
+}
+
 function decide(coordination: PutCoordination): void {
   const decision = coordination.tally.decision();
   if (!coordination.answered && decision !== 'pending') {
     const { kernel, plan, tally, record } = coordination;
     if (decision === 'succeeded' && record !== undefined) {
-      const context = coordination.supersedesLocal
-        ? record.context
-        : contextAfterUpdate(coordination.clientContext, record, kernel.actor);
-      kernel.answer(coordination.origin, { ok: true, record, context });
+      kernel.answer(coordination.origin, { ok: true, record, context: answerContext(coordination, record) });
     } else {
       kernel.answer(coordination.origin, {
         ok: false,

@@ -6,7 +6,7 @@
 // here changes everywhere it runs.
 import { EverwriteError } from '../base/errors.ts';
 import {
-  checkContextFits,
+  checkRecordContext,
   descends,
   resolveLastWriterWins,
   sync,
@@ -17,7 +17,8 @@ import type { VersionRequest } from './effects.ts';
 
 /**
  * The record after minting `request`'s version into `current`. Refuses, storing nothing, a version
- * whose context no client could carry back (decision 0011) or one sibling too many.
+ * that would give the key more writer epochs than a record holds or a context no client could be
+ * handed (decisions 0011, 0041), or one sibling too many.
  */
 export function mintVersion(current: VersionedRecord, request: VersionRequest): VersionedRecord {
   let next = update(
@@ -26,8 +27,8 @@ export function mintVersion(current: VersionedRecord, request: VersionRequest): 
     request.actor,
     request.stored,
   );
-  checkContextFits(next.context);
   if (request.lastWriterWins) next = resolveLastWriterWins(next);
+  checkRecordContext(next);
   if (next.siblings.length > request.siblingsCountMax) {
     throw new EverwriteError(
       'EVERWRITE_TOO_MANY_SIBLINGS',

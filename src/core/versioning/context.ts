@@ -11,7 +11,14 @@ import { assert } from '../base/assert.ts';
 import { EverwriteError } from '../base/errors.ts';
 import { defaultLimits } from '../base/limits.ts';
 import { base64UrlDecode, base64UrlEncode } from './base64url.ts';
-import { actorBytesMax, dotCounterMax, type Actor, type VersionVector } from './dvv.ts';
+import {
+  actorBytesMax,
+  dotCounterMax,
+  type Actor,
+  type Sibling,
+  type VersionVector,
+  type VersionedRecord,
+} from './dvv.ts';
 import { ByteReader, utf8ByteLength, varintSize, writeUtf8, writeVarint } from './wire.ts';
 
 export const contextTokenVersion = 1;
@@ -205,19 +212,114 @@ const entriesAlwaysFitting = Math.floor(
   (Math.floor((contextTokenBytesMax * 3) / 4) - 1 - varintSize(defaultLimits.contextEntriesMax)) / entryBytesMax,
 );
 
+/** Most writer epochs a key's record may hold; a mint past it is refused (decision 0041). */
+export const recordContextEntriesMax = defaultLimits.contextEntriesMax;
+
+/** How a context handed to a client is cut down (decision 0041). */
+export interface ClientContextBound {
+  /**
+   * Entries a handed context keeps besides those of the live siblings' writers (always kept);
+   * default contextEntriesMax. The 8 KiB header bound applies whatever this is.
+   */
+  readonly entriesMax: number;
+  /** Kept right after the siblings' writers: the actor of the node handing the context out, which
+   * coordinates the client's next write if it comes back to that node. */
+  readonly preferredActor: Actor | undefined;
+}
+
+export const defaultClientContextBound: ClientContextBound = Object.freeze({
+  entriesMax: defaultLimits.contextEntriesMax,
+  preferredActor: undefined,
+});
+
+/** Bytes before base64 that still encode within contextTokenBytesMax. */
+const tokenPayloadBytesMax = Math.floor((contextTokenBytesMax * 3) / 4);
+
 /**
- * Refuses a key context that would not fit in contextHeaderBytesMax once sealed, with
- * EVERWRITE_CONTEXT_TOO_LARGE: a coded answer instead of a key no client can read or write back
- * (decision 0011). Cheap for the usual context of a few entries: it is measured only past
- * entriesAlwaysFitting.
+ * The context a client is handed for a key whose record holds `vector` and `siblings`: `vector`
+ * itself when it fits in a header, else its truncation (decision 0041): the entries of every
+ * live sibling's writer, then `preferredActor`'s, then the others by counter, largest first,
+ * while they fit. A truncated context only makes the client's next write supersede less, never
+ * more, so no update is lost; the records keep the whole context, so a superseded version met
+ * later is still recognised by every replica that saw what superseded it. `undefined` when even
+ * the siblings' writers do not fit (about a hundred siblings of long-named writers).
  */
-export function checkContextFits(vector: VersionVector): void {
-  if (vector.size <= entriesAlwaysFitting) return;
-  const length = contextTokenLength(vector);
-  if (length <= contextTokenBytesMax) return;
-  throw new EverwriteError(
+export function contextForClient(
+  vector: VersionVector,
+  siblings: readonly Sibling[],
+  bound: ClientContextBound,
+): VersionVector | undefined {
+  if (vector.size <= Math.min(entriesAlwaysFitting, bound.entriesMax)) return vector;
+  if (vector.size <= bound.entriesMax && contextTokenLength(vector) <= contextTokenBytesMax) return vector;
+  return truncateContext(vector, siblings, bound);
+}
+
+/** Bytes an entry takes in a token before base64. */
+function entryBytes(actor: Actor, counter: number): number {
+  const nameLength = utf8ByteLength(actor);
+  return varintSize(nameLength) + nameLength + varintSize(counter);
+}
+
+function truncateContext(
+  vector: VersionVector,
+  siblings: readonly Sibling[],
+  bound: ClientContextBound,
+): VersionVector | undefined {
+  const kept = new Map<Actor, number>();
+  // The version byte and the entry count (at most contextEntriesMax: two bytes of varint).
+  let bytes = 1 + varintSize(defaultLimits.contextEntriesMax);
+  for (const sibling of siblings) {
+    const actor = sibling.dot.actor;
+    const counter = vector.get(actor);
+    if (counter === undefined || kept.has(actor)) continue;
+    bytes += entryBytes(actor, counter);
+    if (bytes > tokenPayloadBytesMax || kept.size >= defaultLimits.contextEntriesMax) return undefined;
+    kept.set(actor, counter);
+  }
+  const optionalMax = kept.size + bound.entriesMax;
+  for (const [actor, counter] of optionalEntries(vector, kept, bound.preferredActor)) {
+    if (kept.size >= Math.min(optionalMax, defaultLimits.contextEntriesMax)) break;
+    const size = entryBytes(actor, counter);
+    if (bytes + size > tokenPayloadBytesMax) continue;
+    bytes += size;
+    kept.set(actor, counter);
+  }
+  return kept;
+}
+
+/** The entries not kept yet, in the order truncation keeps them: `preferred` first, then by counter, largest first, ties by actor. */
+function optionalEntries(
+  vector: VersionVector,
+  kept: ReadonlyMap<Actor, number>,
+  preferred: Actor | undefined,
+): Array<[Actor, number]> {
+  const rest: Array<[Actor, number]> = [];
+  for (const entry of vector) if (!kept.has(entry[0]) && entry[0] !== preferred) rest.push(entry);
+  rest.sort((a, b) => b[1] - a[1] || compareActors(a[0], b[0]));
+  const counter = preferred === undefined || kept.has(preferred) ? undefined : vector.get(preferred);
+  if (counter !== undefined) rest.unshift([preferred as Actor, counter]);
+  return rest;
+}
+
+/** EVERWRITE_CONTEXT_TOO_LARGE for a key whose context cannot be handed out or grown (decision 0041). */
+export function contextTooLarge(vector: VersionVector, why: string): EverwriteError {
+  return new EverwriteError(
     'EVERWRITE_CONTEXT_TOO_LARGE',
-    `the key's causal context would be ${length + contextSealBytes} bytes of header (limit ${contextHeaderBytesMax}): it holds ${vector.size} writer epochs`,
-    { entries: vector.size, bytes: length + contextSealBytes, limit: contextHeaderBytesMax },
+    `the key's causal context cannot ${why}: it holds ${vector.size} writer epochs`,
+    { entries: vector.size, limit: recordContextEntriesMax, headerBytesLimit: contextHeaderBytesMax },
   );
+}
+
+/**
+ * Refuses a minted record no client could be handed a context for, or one holding more than
+ * recordContextEntriesMax writer epochs, with EVERWRITE_CONTEXT_TOO_LARGE (decisions 0011, 0041).
+ * Cheap for the usual context of a few entries: it is measured only past entriesAlwaysFitting.
+ */
+export function checkRecordContext(record: VersionedRecord): void {
+  const vector = record.context;
+  if (vector.size <= entriesAlwaysFitting) return;
+  if (vector.size > recordContextEntriesMax)
+    throw contextTooLarge(vector, `take another writer (limit ${recordContextEntriesMax})`);
+  if (contextForClient(vector, record.siblings, defaultClientContextBound) === undefined)
+    throw contextTooLarge(vector, `be handed to a client within ${contextHeaderBytesMax} bytes of header`);
 }

@@ -31,3 +31,13 @@ test('liveness settings: documented defaults, accepted from --settings-json, a p
   assert.throws(() => parseSettingsJson('{"livenessIndirectProbeCount":0}', 3), /positive integer/);
   assert.throws(() => resolveSettings({ livenessProbeTimeoutMs: 2000 }), /shorter than livenessProbeIntervalMs/);
 });
+
+test('--settings-json takes clientContextEntriesMax up to contextEntriesMax and refuses more with a message, not an assertion', () => {
+  assert.deepEqual(parseSettingsJson('{"clientContextEntriesMax":1}', 3), { clientContextEntriesMax: 1 });
+  assert.equal(resolveSettings({ clientContextEntriesMax: 1024 }).clientContextEntriesMax, 1024);
+  assert.throws(
+    () => parseSettingsJson('{"clientContextEntriesMax":1025}', 3),
+    /clientContextEntriesMax must be at most 1024, got 1025/,
+  );
+  assert.throws(() => parseSettingsJson('{"clientContextEntriesMax":0}', 3), /positive integer/);
+});

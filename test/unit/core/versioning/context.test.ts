@@ -6,7 +6,11 @@ import { EverwriteError } from '../../../../src/core/base/errors.ts';
 import {
   base64UrlDecode,
   base64UrlEncode,
-  checkContextFits,
+  checkRecordContext,
+  contextForClient,
+  defaultClientContextBound,
+  recordContextEntriesMax,
+  type Sibling,
   contextHeaderBytesMax,
   contextSealBytes,
   contextTokenBytesMax,
@@ -142,23 +146,87 @@ test('the default token bound leaves room for the seal within the 8 KiB header b
   rejects('A'.repeat(contextTokenBytesMax + 1), /longer than 8170 bytes/);
 });
 
-test('checkContextFits refuses a context that would not fit in a header, with a coded error, and measures it exactly', () => {
-  const actors = (count: number, nameLength: number): VersionVector =>
-    new Map(Array.from({ length: count }, (_, index) => [`n${String(index).padStart(nameLength - 1, '0')}`, 1]));
+const namedActors = (count: number, nameLength: number, counter = (index: number) => index + 1): VersionVector =>
+  new Map(
+    Array.from({ length: count }, (_, index) => [`n${String(index).padStart(nameLength - 1, '0')}`, counter(index)]),
+  );
+
+const siblingOf = (actor: string, counter: number): Sibling => ({
+  dot: { actor, counter },
+  stored: { value: new Uint8Array(0), contentType: 'text/plain', lastModifiedMs: 0, deleted: false, timestamp: 0 },
+});
+
+const isTooLarge = (error: unknown): boolean =>
+  error instanceof EverwriteError && error.code === 'EVERWRITE_CONTEXT_TOO_LARGE' && error.httpStatus === 409;
+
+test('contextForClient hands out a context that fits in a header as it is, and measures it exactly', () => {
   // 40-byte names: 1 + 40 + 1 bytes an entry. 145 entries: 1 + 2 + 145 * 42 = 6093 bytes, 8124 characters.
-  const fits = actors(145, 40);
+  const fits = namedActors(145, 40, () => 1);
   assert.equal(contextTokenLength(fits), encodeContext(fits).length);
   assert.ok(contextTokenLength(fits) <= contextTokenBytesMax);
-  checkContextFits(fits);
-  const tooLarge = actors(146, 40);
-  assert.ok(contextTokenLength(tooLarge) > contextTokenBytesMax);
-  assert.throws(
-    () => checkContextFits(tooLarge),
-    (error: unknown) =>
-      error instanceof EverwriteError &&
-      error.code === 'EVERWRITE_CONTEXT_TOO_LARGE' &&
-      /146 writer epochs/.test(error.message),
-  );
+  assert.equal(contextForClient(fits, [], defaultClientContextBound), fits);
+  assert.ok(contextTokenLength(namedActors(146, 40, () => 1)) > contextTokenBytesMax);
   for (let count = 0; count < 5; count++)
-    assert.equal(contextTokenLength(actors(count, 3)), encodeContext(actors(count, 3)).length);
+    assert.equal(contextTokenLength(namedActors(count, 3)), encodeContext(namedActors(count, 3)).length);
+});
+
+test('contextForClient cuts a long context to the header bound: the siblings writers first, then the preferred actor, then the largest counters', () => {
+  // 400 entries with counters 1..400; the siblings were written by the entries of counters 3 and 7.
+  const vector = namedActors(400, 40);
+  const writers = ['n' + '2'.padStart(39, '0'), 'n' + '6'.padStart(39, '0')];
+  const preferred = 'n' + '0'.padStart(39, '0');
+  const handed = contextForClient(vector, [siblingOf(writers[0]!, 2), siblingOf(writers[1]!, 7)], {
+    entriesMax: defaultClientContextBound.entriesMax,
+    preferredActor: preferred,
+  });
+  assert.ok(handed !== undefined);
+  assert.ok(encodeContext(handed).length <= contextTokenBytesMax, `${encodeContext(handed).length} characters`);
+  // Every kept entry keeps its whole counter: the handed context only ever claims less, never more.
+  for (const [actor, counter] of handed) assert.equal(counter, vector.get(actor));
+  for (const actor of [...writers, preferred]) assert.ok(handed.has(actor), `${actor} kept`);
+  // The rest are the largest counters: no dropped entry has a larger counter than a kept optional one.
+  const keptOptional = [...handed].filter(([actor]) => !writers.includes(actor) && actor !== preferred);
+  const smallestKept = Math.min(...keptOptional.map(([, counter]) => counter));
+  for (const [actor, counter] of vector) if (!handed.has(actor)) assert.ok(counter < smallestKept, actor);
+  // As many entries as fit (counters past 127 take two bytes: 142 of 43 bytes): one more would not.
+  assert.equal(handed.size, 142);
+  const [dropped, counter] = [...vector].find(([actor]) => !handed.has(actor))!;
+  assert.ok(encodeContext(new Map([...handed, [dropped, counter]])).length > contextTokenBytesMax);
+});
+
+test('contextForClient keeps entriesMax entries besides the siblings writers when told to', () => {
+  const vector = namedActors(6, 3);
+  const handed = contextForClient(vector, [siblingOf('n00', 1), siblingOf('n01', 2)], {
+    entriesMax: 1,
+    preferredActor: 'n03',
+  });
+  assert.deepEqual([...(handed ?? [])].sort(), [
+    ['n00', 1],
+    ['n01', 2],
+    ['n03', 4],
+  ]);
+  // A sibling whose writer the vector does not name adds nothing: a handed context never grows.
+  assert.deepEqual(
+    [...(contextForClient(vector, [siblingOf('zz', 1)], { entriesMax: 1, preferredActor: undefined }) ?? [])],
+    [['n05', 6]],
+  );
+});
+
+test('contextForClient gives up, and checkRecordContext refuses with EVERWRITE_CONTEXT_TOO_LARGE, when the siblings writers alone pass the header bound', () => {
+  // 30 writers of 250-byte names: 30 * 253 bytes, past the 6,127 a token holds.
+  const vector = namedActors(30, 250);
+  const siblings = [...vector].map(([actor, counter]) => siblingOf(actor, counter));
+  assert.equal(contextForClient(vector, siblings, defaultClientContextBound), undefined);
+  assert.throws(() => checkRecordContext({ context: vector, siblings }), isTooLarge);
+  // Without those siblings the same context is cut down and handed out.
+  assert.ok(contextForClient(vector, [], defaultClientContextBound) !== undefined);
+  checkRecordContext({ context: vector, siblings: [] });
+});
+
+test('checkRecordContext refuses a record of more than recordContextEntriesMax writer epochs', () => {
+  checkRecordContext({ context: namedActors(recordContextEntriesMax, 3), siblings: [] });
+  assert.throws(
+    () => checkRecordContext({ context: namedActors(recordContextEntriesMax + 1, 3), siblings: [] }),
+    (error: unknown) => isTooLarge(error) && /1025 writer epochs/.test((error as Error).message),
+  );
 });
