@@ -31,7 +31,7 @@ const latencyBucketsSeconds = [
 /** Seconds; an fdatasync on fast NVMe (~50 µs) to a stalled disk (seconds). */
 const syncBucketsSeconds = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 const siblingBuckets = [1, 2, 3, 5, 10, 20, 50, 100];
-const contextActorBuckets = [1, 2, 3, 5, 10, 20, 50, 100, 200, 400];
+const contextActorBuckets = [1, 2, 3, 5, 10, 20, 50, 100, 200, 400, 1024];
 
 /** Outcome labels: `ok` and the known codes; anything else (a peer may forward any string) is `other`. */
 function outcomeLabel(outcome: OperationOutcome): string {
@@ -149,7 +149,7 @@ export class NodeMetrics implements RuntimeObserver {
     );
     this.readContextActors = histogram(
       'everwrite_read_context_actors',
-      'Actors (node epochs) in the causal context of each successful read answer: the context size.',
+      "Actors (node epochs) in the causal context of each successful read answer's record: the key's whole context, of which a client is handed at most 8 KiB (decision 0041).",
       contextActorBuckets,
     );
     this.storeWrites = histogram(
