@@ -3,8 +3,10 @@
 // one small interface, a driver with a read and a write of key number i, and each protocol is one
 // implementation of it. Every answer becomes an Outcome: ok, not found (a read of an absent key,
 // still a success), or an error named by its code, so errors are counted by code whatever the
-// protocol. The RESP driver lives in resp-driver.ts.
+// protocol. The RESP driver lives in resp-driver.ts. Against a secured --target every driver is
+// handed the CLI's credentials and trusted roots once (access.ts).
 import { EverwriteClient, type Routing } from '../../client/index.ts';
+import type { BenchAccess } from './access.ts';
 import type { BenchHttp, RequestOutcome } from './http-clients.ts';
 
 export type BenchProtocol = 'http' | 'resp' | 'client';
@@ -113,13 +115,29 @@ export class ClientDriver implements BenchDriver {
     private readonly value: Uint8Array,
     concurrency: number,
     timeoutMs: number,
+    access: Pick<BenchAccess, 'credentials' | 'ca'>,
   ) {
-    this.client = new EverwriteClient({ nodes: urls, routing, timeoutMs, maxConcurrency: concurrency });
+    this.client = new EverwriteClient({
+      nodes: urls,
+      routing,
+      timeoutMs,
+      maxConcurrency: concurrency,
+      ...access.credentials,
+      ...(access.ca === undefined ? {} : { ca: access.ca }),
+    });
   }
 
-  /** Client routing needs the ring before the first request, or early requests go to any node. */
-  async prepare(): Promise<void> {
-    await this.client.refreshRing();
+  /**
+   * Client routing needs the ring before the first request, or early requests go to any node. A
+   * failure comes back as an outcome, so a refusal is reported as the requests' own are.
+   */
+  async prepare(): Promise<Outcome> {
+    try {
+      await this.client.refreshRing();
+      return { kind: 'ok' };
+    } catch (error) {
+      return { kind: 'error', code: clientErrorCode(error) };
+    }
   }
 
   async read(_worker: number, keyIndex: number, wantContext: boolean): Promise<Outcome> {

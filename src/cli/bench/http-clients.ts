@@ -3,9 +3,13 @@
 // the global fetch, so the faster can be chosen by measurement (docs/BENCHMARKS.md). A request that
 // hangs must not stall a worker forever, but a timer per request would cost more than the request:
 // each client keeps its requests in flight in a set, and the runner sweeps it a few times a second,
-// aborting the overdue ones, which then count as `timeout` errors.
+// aborting the overdue ones, which then count as `timeout` errors. Against a secured --target
+// (decisions 0025, 0026) both send the one Authorization header access.ts computed, and https
+// targets are trusted with --ca: node:http through an https Agent given the roots, fetch through the
+// dispatcher --ca installed for every fetch of the command (src/cli/tls-trust.ts).
 import { Agent, request as httpRequest } from 'node:http';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { contextHeaderKey } from '../../core/protocol/http-contract.ts';
 import type { BenchHttpClient } from './options.ts';
 
@@ -32,8 +36,12 @@ export interface BenchRequest {
 
 const contextHeader = contextHeaderKey;
 
-function requestHeaders(benchRequest: BenchRequest): Record<string, string | number> {
+function requestHeaders(
+  benchRequest: BenchRequest,
+  authorization: string | undefined,
+): Record<string, string | number> {
   const headers: Record<string, string | number> = {};
+  if (authorization !== undefined) headers['authorization'] = authorization;
   if (benchRequest.body !== undefined) {
     headers['content-type'] = 'application/octet-stream';
     headers['content-length'] = benchRequest.body.byteLength;
@@ -102,21 +110,44 @@ function readResponse(
   response.once('error', (error: Error & { code?: string }) => settle({ code: error.code ?? 'response-error' }));
 }
 
+/** How the bench reaches a secured cluster: the Authorization header and the roots https trusts. */
+export interface BenchHttpAccess {
+  readonly authorization: string | undefined;
+  /** Replaces the system's roots for https targets (access.ts puts them in with --ca's CA); undefined: the defaults. */
+  readonly ca: readonly string[] | undefined;
+}
+
+const noAccess: BenchHttpAccess = Object.freeze({ authorization: undefined, ca: undefined });
+
+/** A keep-alive agent for one target: https with the trusted roots, or plain http. */
+function agentFor(target: URL, socketsPerTarget: number, ca: readonly string[] | undefined): Agent {
+  const options = { keepAlive: true, maxSockets: socketsPerTarget };
+  if (target.protocol !== 'https:') return new Agent(options);
+  return new HttpsAgent(ca === undefined ? options : { ...options, ca: [...ca] });
+}
+
 class NodeHttpClient implements BenchHttp {
   private readonly agents: Agent[];
   private readonly targets: URL[];
+  private readonly sends: Array<(options: RequestOptions) => ClientRequest>;
   private readonly inFlight = new Set<InFlight>();
 
-  constructor(baseUrls: readonly string[], socketsPerTarget: number) {
+  constructor(
+    baseUrls: readonly string[],
+    socketsPerTarget: number,
+    private readonly access: BenchHttpAccess,
+  ) {
     this.targets = baseUrls.map((base) => new URL(base));
-    this.agents = baseUrls.map(() => new Agent({ keepAlive: true, maxSockets: socketsPerTarget }));
+    this.agents = this.targets.map((target) => agentFor(target, socketsPerTarget, access.ca));
+    this.sends = this.targets.map((target) => (target.protocol === 'https:' ? httpsRequest : httpRequest));
   }
 
   send(benchRequest: BenchRequest): Promise<RequestOutcome> {
     return new Promise((resolve) => {
       const target = this.targets[benchRequest.target] as URL;
-      const headers = requestHeaders(benchRequest);
-      const request: ClientRequest = httpRequest({
+      const headers = requestHeaders(benchRequest, this.access.authorization);
+      const send = this.sends[benchRequest.target] as (options: RequestOptions) => ClientRequest;
+      const request: ClientRequest = send({
         agent: this.agents[benchRequest.target],
         host: target.hostname,
         port: target.port,
@@ -159,7 +190,10 @@ class NodeHttpClient implements BenchHttp {
 class FetchClient implements BenchHttp {
   private readonly inFlight = new Set<InFlight>();
 
-  constructor(private readonly baseUrls: readonly string[]) {}
+  constructor(
+    private readonly baseUrls: readonly string[],
+    private readonly authorization: string | undefined,
+  ) {}
 
   async send(benchRequest: BenchRequest): Promise<RequestOutcome> {
     const controller = new AbortController();
@@ -173,7 +207,7 @@ class FetchClient implements BenchHttp {
     };
     this.inFlight.add(entry);
     try {
-      const headers = requestHeaders(benchRequest);
+      const headers = requestHeaders(benchRequest, this.authorization);
       delete headers['content-length'];
       const init: RequestInit = {
         method: benchRequest.method,
@@ -209,11 +243,17 @@ class FetchClient implements BenchHttp {
   }
 }
 
-/** `socketsPerTarget` bounds node:http's pool per node; the bench passes its client count. */
+/**
+ * `socketsPerTarget` bounds node:http's pool per node; the bench passes its client count. fetch
+ * trusts what --ca installed for every fetch, so only node:http is handed `access.ca`.
+ */
 export function createBenchHttp(
   kind: BenchHttpClient,
   baseUrls: readonly string[],
   socketsPerTarget: number,
+  access: BenchHttpAccess = noAccess,
 ): BenchHttp {
-  return kind === 'fetch' ? new FetchClient(baseUrls) : new NodeHttpClient(baseUrls, socketsPerTarget);
+  return kind === 'fetch'
+    ? new FetchClient(baseUrls, access.authorization)
+    : new NodeHttpClient(baseUrls, socketsPerTarget, access);
 }

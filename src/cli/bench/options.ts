@@ -42,7 +42,7 @@ export interface BenchOptions {
   readonly n: number;
   readonly r: number;
   readonly w: number;
-  /** Base HTTP URLs of a running cluster; empty means "start a local cluster". */
+  /** Base http(s) URLs of a running cluster, all of one scheme (https: RESP speaks TLS too); empty means "start a local cluster". */
   readonly targets: readonly string[];
   /** RESP addresses (host:port) of that running cluster, for --protocol resp with --target. */
   readonly respTargets: readonly string[];
@@ -157,25 +157,39 @@ function parseChoice<T extends string>(text: string, flag: string, allowed: read
   return text as T;
 }
 
-/** Comma-separated http(s) base URLs, without a trailing slash. */
+/**
+ * Comma-separated http(s) base URLs, without a trailing slash. All of one scheme: the nodes of one
+ * cluster serve TLS on every port or on none (decision 0026), and RESP follows the URLs' scheme.
+ */
 export function parseTargets(text: string): string[] {
   const parts = text
     .split(',')
     .map((part) => part.trim())
     .filter((part) => part !== '');
   if (parts.length === 0) throw badFlag('--target needs at least one URL');
-  return parts.map((part) => {
+  const urls = parts.map((part) => {
     let url: URL;
     try {
       url = new URL(part);
     } catch {
-      throw badFlag(`--target must be http URLs separated by commas, got ${JSON.stringify(part)}`);
+      throw badFlag(`--target must be http(s) URLs separated by commas, got ${JSON.stringify(part)}`);
     }
-    if (url.protocol !== 'http:') throw badFlag(`--target must use http:, got ${JSON.stringify(part)}`);
-    if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
-      throw badFlag(`--target must be a base URL without a path, got ${JSON.stringify(part)}`);
-    return url.origin;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw badFlag(`--target must use http: or https:, got ${JSON.stringify(part)}`);
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '')
+      throw badFlag(
+        `--target must be a base URL without a path or credentials (those come from EVERWRITE_USER and EVERWRITE_PASSWORD or EVERWRITE_TOKEN), got ${JSON.stringify(part)}`,
+      );
+    return url;
   });
+  if (new Set(urls.map((url) => url.protocol)).size > 1)
+    throw badFlag('--target URLs must all be http: or all https: (TLS is on every node or on none)');
+  return urls.map((url) => url.origin);
+}
+
+/** Whether the targets speak TLS (https), which RESP then speaks too. */
+export function targetsUseTls(targets: readonly string[]): boolean {
+  return targets[0]?.startsWith('https:') === true;
 }
 
 function integerOr(text: string | undefined, fallback: number, flag: string, minimum: number, maximum: number): number {

@@ -4,8 +4,12 @@
 // reads only what it needs of each reply: its type, an error's code, and a bulk string's length to
 // skip it. A reply it does not expect (an array to GET) closes the socket and counts as an error.
 // Keys live in the RESP front end's bucket (`redis`, docs/RESP.md); a read-modify-write is GET then
-// SET, whose write the front end makes with the coordinator's own context for the key.
+// SET, whose write the front end makes with the coordinator's own context for the key. Against a
+// secured cluster each new socket first sends the CLI's `AUTH user password` (decision 0025), built
+// once, and speaks TLS trusting --ca when the --target URLs are https (a node with TLS serves it on
+// every port, decision 0026); a refused AUTH fails the command that waited behind it with its code.
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { EverwriteError } from '../../core/base/errors.ts';
 import type { BenchDriver, Outcome } from './drivers.ts';
 import { keyName, targetOfWorker } from './drivers.ts';
@@ -75,15 +79,28 @@ interface Waiting {
   settle(reply: RespReply | { readonly type: 'failed'; readonly code: string }): void;
 }
 
+/** How a connection reaches a secured node: AUTH sent first on each socket, and TLS with these roots. */
+export interface RespAccess {
+  /** The encoded `AUTH user password`, or undefined to send none. */
+  readonly authCommand: Buffer | undefined;
+  /** TLS when set (the trusted roots; undefined roots: the system's), plain TCP when undefined. */
+  readonly tls: { readonly ca: readonly string[] | undefined } | undefined;
+}
+
+const plainAccess: RespAccess = Object.freeze({ authCommand: undefined, tls: undefined });
+
 /** One socket, one command in flight; reconnects on the next command after any failure. */
 class RespConnection {
   private socket: Socket | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private waiting: Waiting | undefined;
+  /** The reply to this socket's AUTH is still to come, ahead of the command's. */
+  private authReplyPending = false;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
+    private readonly access: RespAccess,
   ) {}
 
   send(command: Buffer): Promise<RespReply | { readonly type: 'failed'; readonly code: string }> {
@@ -100,6 +117,7 @@ class RespConnection {
     this.socket?.destroy();
     this.socket = undefined;
     this.buffer = Buffer.alloc(0);
+    this.authReplyPending = false;
     waiting?.settle({ type: 'failed', code });
   }
 
@@ -111,9 +129,21 @@ class RespConnection {
     this.fail('closed');
   }
 
+  private openSocket(): Socket {
+    const tls = this.access.tls;
+    if (tls === undefined) return connect({ host: this.host, port: this.port, noDelay: true });
+    const socket = connectTls({
+      host: this.host,
+      port: this.port,
+      ...(tls.ca === undefined ? {} : { ca: [...tls.ca] }),
+    });
+    socket.setNoDelay(true);
+    return socket;
+  }
+
   private ensureSocket(): Socket {
     if (this.socket !== undefined) return this.socket;
-    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    const socket = this.openSocket();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: Error & { code?: string }) => {
       if (this.socket === socket) this.fail(error.code ?? 'socket-error');
@@ -122,11 +152,34 @@ class RespConnection {
       if (this.socket === socket) this.fail('closed-early');
     });
     this.socket = socket;
+    if (this.access.authCommand !== undefined) {
+      this.authReplyPending = true;
+      socket.write(this.access.authCommand);
+    }
     return socket;
+  }
+
+  /** Consumes the AUTH reply at the start of the buffer; false when the rest must wait (more bytes, or a failure). */
+  private consumeAuthReply(): boolean {
+    let parsed: ReturnType<typeof parseReply>;
+    try {
+      parsed = parseReply(this.buffer);
+    } catch {
+      this.fail('bad-reply');
+      return false;
+    }
+    if (parsed === undefined) return false;
+    this.buffer = this.buffer.subarray(parsed.bytes);
+    this.authReplyPending = false;
+    if (parsed.reply.type !== 'error') return true;
+    this.fail(respErrorCode(parsed.reply.message));
+    return false;
   }
 
   private onData(chunk: Buffer): void {
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    if (this.authReplyPending && !this.consumeAuthReply()) return;
+    if (this.buffer.length === 0) return;
     let parsed: ReturnType<typeof parseReply>;
     try {
       parsed = parseReply(this.buffer);
@@ -166,6 +219,7 @@ export class RespDriver implements BenchDriver {
   constructor(
     addresses: readonly string[],
     private readonly value: Uint8Array,
+    private readonly access: RespAccess = plainAccess,
   ) {
     this.targets = addresses.map(parseRespAddress);
   }
@@ -174,7 +228,7 @@ export class RespDriver implements BenchDriver {
     let connection = this.connections.get(worker);
     if (connection === undefined) {
       const target = this.targets[targetOfWorker(worker, this.targets.length)] as { host: string; port: number };
-      connection = new RespConnection(target.host, target.port);
+      connection = new RespConnection(target.host, target.port, this.access);
       this.connections.set(worker, connection);
     }
     return connection;

@@ -4,21 +4,33 @@
 // or an open loop at --rate), and report as a table or JSON, with an SVG plot on request.
 // Everything it starts it stops, by PID through LocalCluster, whatever happens, including Ctrl-C;
 // each phase is bounded (the load phase by --records and the request timeout, the run by the
-// duration plus one request timeout).
+// duration plus one request timeout). Against --target every request carries the CLI's credentials
+// and trusts --ca (access.ts); the first refused request ends the bench with one error line.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../../core/base/prng.ts';
 import { LocalCluster } from '../../server/local-cluster.ts';
+import { CliFailure } from '../exit-codes.ts';
+import { trustedCa } from '../tls-trust.ts';
+import {
+  RefusalWatch,
+  accessFromEnvironment,
+  checkRespAccess,
+  openAccess,
+  refusalMessage,
+  refusalOf,
+  type BenchAccess,
+} from './access.ts';
 import { startCpuSampling } from './cpu.ts';
-import { ClientDriver, HttpDriver, type BenchDriver } from './drivers.ts';
+import { ClientDriver, HttpDriver, type BenchDriver, type Outcome } from './drivers.ts';
 import { createBenchHttp } from './http-clients.ts';
 import { createKeyChooser } from './key-choosers.ts';
 import { closedLoop, openLoop, realClock, type Deadline, type OpenLoopResult } from './loops.ts';
-import { describeSettings, type BenchOptions } from './options.ts';
+import { describeSettings, targetsUseTls, type BenchOptions } from './options.ts';
 import { createProgress } from './progress.ts';
 import { buildResult, formatReport, type BenchResult } from './report.ts';
-import { RespDriver } from './resp-driver.ts';
+import { RespDriver, encodeCommand } from './resp-driver.ts';
 import { renderTimelineSvg } from './svg.ts';
 import { bucketMsFor } from './timeline.ts';
 import { LoadStats, makeValue, operationStep } from './workload.ts';
@@ -35,11 +47,13 @@ export const silentBenchIo: BenchIo = Object.freeze({
   stderr: Object.assign(Object.create(process.stderr) as NodeJS.WriteStream, { isTTY: false, write: () => true }),
 });
 
-/** Where the run sends its load: HTTP base URLs (props, HTTP and the client) and RESP addresses. */
+/** Where the run sends its load: HTTP base URLs (props, HTTP and the client) and RESP addresses, and with what credentials. */
 export interface BenchTargets {
   readonly httpUrls: readonly string[];
   readonly respAddresses: readonly string[];
   readonly nodePids: readonly number[];
+  /** The credentials and roots every request carries (none for the bench's own cluster). */
+  readonly access: BenchAccess;
 }
 
 /** How often overdue requests are aborted and the progress bar redrawn, in ms. */
@@ -47,16 +61,53 @@ const sweepIntervalMs = 200;
 /** How long every node may take to learn the bench bucket's props, in ms. */
 const propsConvergenceTimeoutMs = 10_000;
 
+/** A node's error answer to one of the bench's own calls (props), with its status and code for access.ts. */
+export class AnswerError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'AnswerError';
+  }
+}
+
+/** The socket error codes of a certificate the process does not trust. */
+const untrustedCertificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+function unreachable(url: string, error: unknown): Error {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+  const hint = untrustedCertificate.test(reason)
+    ? "; trust the cluster's CA with --ca FILE (or EVERWRITE_CA_FILE)"
+    : '';
+  return new Error(`cannot reach ${url}: ${reason}${hint}`);
+}
+
+function answerCode(text: string): string | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function fetchJson(url: string, init: RequestInit = {}): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(url, { ...init, signal: AbortSignal.timeout(5_000) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+    throw unreachable(url, error);
   }
   const text = await response.text();
-  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text}`);
+  if (!response.ok)
+    throw new AnswerError(
+      `${init.method ?? 'GET'} ${url}: HTTP ${response.status} ${text}`,
+      response.status,
+      answerCode(text),
+    );
   return JSON.parse(text) as unknown;
 }
 
@@ -65,31 +116,75 @@ function loadAverage(): number[] {
   return loadavg().map((load) => Math.round(load * 100) / 100);
 }
 
-/** Sets the props through the first node, then waits until every node answers with them. */
+function propsMatch(current: Record<string, unknown>, props: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(props).every(([field, value]) => current[field] === value);
+}
+
+/** The one error line for a refused props call: the props PUT needs admin, the rest read. */
+function propsRefusal(error: unknown, access: BenchAccess, bucket: string): unknown {
+  if (!(error instanceof AnswerError)) return error;
+  const code = `HTTP ${error.status}${error.code === undefined ? '' : ` ${error.code}`}`;
+  const refusal = refusalOf(code);
+  if (refusal === undefined) return error;
+  if (refusal === 'forbidden' && error.message.startsWith('PUT '))
+    return new CliFailure(
+      `the cluster refused to set bucket ${bucket}'s props (${code}): that needs the admin role; run the bench as an admin once, or have an admin set them (the bench then only reads them)`,
+    );
+  return new CliFailure(refusalMessage(refusal, code, access, bucket));
+}
+
+/**
+ * Sets the props through the first node unless it has them already (so a user with only read and
+ * write can bench a bucket an admin prepared), then waits until every node answers with them.
+ */
 export async function applyBucketProps(
   targets: readonly string[],
   bucket: string,
   props: Readonly<Record<string, unknown>>,
+  access: BenchAccess = openAccess,
 ): Promise<void> {
-  await fetchJson(`${targets[0] as string}/buckets/${bucket}/props`, {
-    method: 'PUT',
-    body: JSON.stringify(props),
-    headers: { 'content-type': 'application/json' },
-  });
-  const deadline = Date.now() + propsConvergenceTimeoutMs;
-  for (const target of targets) {
-    for (;;) {
-      const current = (await fetchJson(`${target}/buckets/${bucket}/props`)) as Record<string, unknown>;
-      if (Object.entries(props).every(([field, value]) => current[field] === value)) break;
-      if (Date.now() > deadline)
-        throw new Error(`${target} still has props ${JSON.stringify(current)} for bucket ${bucket}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  const headers: Record<string, string> =
+    access.authorization === undefined ? {} : { authorization: access.authorization };
+  const propsUrl = (target: string): string => `${target}/buckets/${bucket}/props`;
+  try {
+    const first = (await fetchJson(propsUrl(targets[0] as string), { headers })) as Record<string, unknown>;
+    if (!propsMatch(first, props))
+      await fetchJson(propsUrl(targets[0] as string), {
+        method: 'PUT',
+        body: JSON.stringify(props),
+        headers: { ...headers, 'content-type': 'application/json' },
+      });
+    const deadline = Date.now() + propsConvergenceTimeoutMs;
+    for (const target of targets) {
+      for (;;) {
+        const current = (await fetchJson(propsUrl(target), { headers })) as Record<string, unknown>;
+        if (propsMatch(current, props)) break;
+        if (Date.now() > deadline)
+          throw new Error(`${target} still has props ${JSON.stringify(current)} for bucket ${bucket}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
+  } catch (error) {
+    throw propsRefusal(error, access, bucket);
   }
 }
 
-async function createDriver(options: BenchOptions, targets: BenchTargets, value: Uint8Array): Promise<BenchDriver> {
-  if (options.protocol === 'resp') return new RespDriver(targets.respAddresses, value);
+/** RESP's access: AUTH built once, TLS when the HTTP targets are https. */
+function respAccessOf(targets: BenchTargets) {
+  const login = targets.access.respLogin;
+  return {
+    authCommand: login === undefined ? undefined : encodeCommand(['AUTH', login.user, login.password]),
+    tls: targetsUseTls(targets.httpUrls) ? { ca: targets.access.ca } : undefined,
+  };
+}
+
+async function createDriver(
+  options: BenchOptions,
+  targets: BenchTargets,
+  value: Uint8Array,
+  refusals: RefusalWatch,
+): Promise<BenchDriver> {
+  if (options.protocol === 'resp') return new RespDriver(targets.respAddresses, value, respAccessOf(targets));
   if (options.protocol === 'client') {
     const driver = new ClientDriver(
       targets.httpUrls,
@@ -98,12 +193,19 @@ async function createDriver(options: BenchOptions, targets: BenchTargets, value:
       value,
       options.clients,
       options.requestTimeoutMs,
+      targets.access,
     );
-    await driver.prepare();
+    const prepared = await driver.prepare();
+    if (prepared.kind === 'error') {
+      await driver.close();
+      refusals.noteError(prepared);
+      refusals.throwIfRefused(targets.access, options.bucket);
+      throw new Error(`cannot read the ring from ${targets.httpUrls.join(', ')}: ${prepared.code ?? 'unknown'}`);
+    }
     return driver;
   }
   return new HttpDriver(
-    createBenchHttp(options.httpClient, targets.httpUrls, options.clients),
+    createBenchHttp(options.httpClient, targets.httpUrls, options.clients, targets.access),
     targets.httpUrls.length,
     options.bucket,
     value,
@@ -115,14 +217,18 @@ async function loadRecords(
   driver: BenchDriver,
   options: BenchOptions,
   stopRequested: { stopped: boolean },
+  refusals: RefusalWatch,
 ): Promise<NonNullable<BenchResult['load']>> {
   const startedMs = performance.now();
   let next = 0;
   let errors = 0;
   const writer = async (worker: number): Promise<void> => {
-    while (next < options.records && !stopRequested.stopped) {
+    while (next < options.records && !stopRequested.stopped && refusals.refusal === undefined) {
       const outcome = await driver.write(worker, next++, undefined);
-      if (outcome.kind === 'error') errors++;
+      if (outcome.kind === 'error') {
+        errors++;
+        refusals.noteError(outcome);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.clients, options.records) }, (_, worker) => writer(worker)));
@@ -140,6 +246,7 @@ async function runPhase(
   io: BenchIo,
   stopRequested: { stopped: boolean },
   tick: { onTick: () => void },
+  refusals: RefusalWatch,
 ) {
   const startedAt = new Date();
   const startedMs = realClock.nowMs();
@@ -160,7 +267,11 @@ async function runPhase(
       { length: options.clients },
       () => new OperationSource(spec, chooser, keyspace, new Prng(seeds.nextUint32())),
     );
-    const step = operationStep(driver, sources, stats, realClock);
+    // A refusal ends the run at once: every later request would be refused too.
+    const onError = (outcome: Outcome): void => {
+      if (refusals.noteError(outcome)) until.deadlineMs = 0;
+    };
+    const step = operationStep(driver, sources, stats, realClock, onError);
     let openLoopResult: OpenLoopResult | undefined;
     if (options.targetRate === undefined) await closedLoop(options.clients, until, realClock, step);
     else openLoopResult = await openLoop(options.targetRate, options.clients, until, realClock, step);
@@ -180,7 +291,8 @@ export async function runLoad(
   io: BenchIo,
   stopRequested: { stopped: boolean },
 ): Promise<BenchResult> {
-  const driver = await createDriver(options, targets, makeValue(options.valueBytes, options.seed));
+  const refusals = new RefusalWatch();
+  const driver = await createDriver(options, targets, makeValue(options.valueBytes, options.seed), refusals);
   const tick = { onTick: (): void => undefined };
   // One sweep for both phases: abort overdue requests, then redraw progress.
   const sweeper = setInterval(() => {
@@ -188,7 +300,8 @@ export async function runLoad(
     tick.onTick();
   }, sweepIntervalMs);
   try {
-    const load = options.load ? await loadRecords(driver, options, stopRequested) : undefined;
+    const load = options.load ? await loadRecords(driver, options, stopRequested, refusals) : undefined;
+    refusals.throwIfRefused(targets.access, options.bucket);
     if (load !== undefined && load.errors > 0)
       io.stderr.write(`bench: ${load.errors} of ${load.records} load-phase writes failed\n`);
     const loadAverageBefore = loadAverage();
@@ -199,8 +312,10 @@ export async function runLoad(
       io,
       stopRequested,
       tick,
+      refusals,
     );
     const cpu = stopCpuSampling();
+    refusals.throwIfRefused(targets.access, options.bucket);
     const environment = {
       node: process.version,
       platform: process.platform,
@@ -254,6 +369,7 @@ async function withOwnCluster<T>(
       httpUrls: cluster.nodes.map((node) => node.httpUrl),
       respAddresses: cluster.nodes.map((node) => node.respAddress),
       nodePids: pids.length === cluster.nodes.length ? pids : [],
+      access: openAccess,
     });
   } finally {
     await cluster.stop();
@@ -268,8 +384,22 @@ function plotTitle(options: BenchOptions): string {
   return `everwrite bench: workload ${options.workload} (${options.distribution}) over ${options.protocol}, ${pacing}, N=${options.n} R=${options.r} W=${options.w} ${options.durability}`;
 }
 
-/** The whole command: returns the result after printing it (a table, or one JSON object with --json). */
-export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchResult> {
+/** The --target cluster, reached with the environment's credentials and --ca's CA. */
+function givenTargets(options: BenchOptions, environment: NodeJS.ProcessEnv): BenchTargets {
+  const access = accessFromEnvironment(environment, trustedCa());
+  if (options.protocol === 'resp') checkRespAccess(access);
+  return { httpUrls: options.targets, respAddresses: options.respTargets, nodePids: [], access };
+}
+
+/**
+ * The whole command: returns the result after printing it (a table, or one JSON object with --json).
+ * `environment` gives a --target's credentials (the process's own unless a script passes others).
+ */
+export async function runBench(
+  options: BenchOptions,
+  io: BenchIo,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<BenchResult> {
   const stopRequested = { stopped: false };
   const onSignal = (): void => {
     stopRequested.stopped = true;
@@ -278,19 +408,18 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
   process.on('SIGTERM', onSignal);
   try {
     const measure = async (targets: BenchTargets): Promise<BenchResult> => {
-      await applyBucketProps(targets.httpUrls, options.bucket, {
-        n: options.n,
-        r: options.r,
-        w: options.w,
-        durability: options.durability,
-        resolver: options.resolver,
-      });
+      await applyBucketProps(
+        targets.httpUrls,
+        options.bucket,
+        { n: options.n, r: options.r, w: options.w, durability: options.durability, resolver: options.resolver },
+        targets.access,
+      );
       return runLoad(options, targets, io, stopRequested);
     };
     const result =
       options.targets.length === 0
         ? await withOwnCluster(options, io, measure)
-        : await measure({ httpUrls: options.targets, respAddresses: options.respTargets, nodePids: [] });
+        : await measure(givenTargets(options, environment));
     io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : `${formatReport(result)}\n`);
     if (options.svgPath !== undefined) {
       writeFileSync(options.svgPath, renderTimelineSvg(result, plotTitle(options)));

@@ -78,17 +78,22 @@ export async function performOperation(
   return driver.write(worker, keyIndex, read.context);
 }
 
-/** The step both loops call: draw from the worker's source, perform, record against the due time. */
+/**
+ * The step both loops call: draw from the worker's source, perform, record against the due time.
+ * `onError` sees each error outcome after it is recorded (the runner stops on a refusal).
+ */
 export function operationStep(
   driver: BenchDriver,
   sources: readonly OperationSource[],
   stats: LoadStats,
   clock: LoopClock,
+  onError?: (outcome: Outcome) => void,
 ) {
   return async (worker: number, intendedMs: number): Promise<void> => {
     const planned = (sources[worker] as OperationSource).next();
     const outcome = await performOperation(driver, worker, planned.operation, planned.keyIndex);
     const nowMs = clock.nowMs();
     stats.record(planned.operation, outcome, nowMs - intendedMs, nowMs);
+    if (outcome.kind === 'error' && onError !== undefined) onError(outcome);
   };
 }

@@ -14,9 +14,17 @@ export type { BenchFlags, BenchOptions } from '../bench/options.ts';
 
 const processBenchIo: BenchIo = Object.freeze({ stdout: process.stdout, stderr: process.stderr });
 
-/** Validates the flags and runs the bench; the entry point for the command and for scripts. */
-export async function runBenchCommand(flags: BenchFlags, io: BenchIo = processBenchIo): Promise<BenchResult> {
-  return runBench(resolveBenchOptions(flags), io);
+/**
+ * Validates the flags and runs the bench; the entry point for the command and for scripts. A
+ * --target's credentials come from `environment` (EVERWRITE_TOKEN, or EVERWRITE_USER and
+ * EVERWRITE_PASSWORD), never from a flag.
+ */
+export async function runBenchCommand(
+  flags: BenchFlags,
+  io: BenchIo = processBenchIo,
+  environment: NodeJS.ProcessEnv = process.env,
+): Promise<BenchResult> {
+  return runBench(resolveBenchOptions(flags), io, environment);
 }
 
 export function registerBenchCommand(program: Command): void {
@@ -67,7 +75,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--n <replicas>', `bench bucket N (default ${defaults.n})`)
     .option('--r <replicas>', `bench bucket R (default ${defaults.r})`)
     .option('--w <replicas>', `bench bucket W (default ${defaults.w})`)
-    .option('--target <urls>', 'HTTP base URLs of a running cluster, comma-separated, instead of starting one')
+    .option(
+      '--target <urls>',
+      'http(s) base URLs of a running cluster, comma-separated, instead of starting one; credentials from EVERWRITE_USER and EVERWRITE_PASSWORD or EVERWRITE_TOKEN, https trusting --ca',
+    )
     .option(
       '--resp-target <addresses>',
       "with --target and --protocol resp: the nodes' RESP addresses, HOST:PORT comma-separated",

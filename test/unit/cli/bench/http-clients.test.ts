@@ -1,6 +1,7 @@
 // Why: both bench HTTP clients must report the same outcomes (status, the node's error code, a
 // socket error) and must abort a request that hangs when swept, counting it as `timeout`, so one
-// stuck node cannot stall a worker past the run. Loopback server on an OS-chosen port, bounded.
+// stuck node cannot stall a worker past the run, and both must send the credentials they are given
+// (a secured --target, decision 0025). Loopback server on an OS-chosen port, bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
@@ -21,6 +22,12 @@ async function withServer(body: (baseUrl: string) => Promise<void>): Promise<voi
     request.resume();
     request.once('end', () => {
       if (request.url === '/hang') return; // never answers
+      if (request.url === '/secured' && request.headers.authorization !== 'Basic b3BzOnB3') {
+        response
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"code":"EVERWRITE_UNAUTHENTICATED","message":"credentials needed"}');
+        return;
+      }
       if (request.url === '/missing') {
         response
           .writeHead(404, { 'content-type': 'application/json' })
@@ -79,6 +86,28 @@ for (const kind of ['node-http', 'fetch'] as const) {
         assert.deepEqual(await http.send({ method: 'GET', target: 0, path: '/value' }), { status: 200 });
       } finally {
         http.close();
+      }
+    });
+  });
+
+  test(`${kind}: sends the Authorization header it is given on every request, and none without`, async () => {
+    await withServer(async (baseUrl) => {
+      const secured = createBenchHttp(kind, [baseUrl], 4, { authorization: 'Basic b3BzOnB3', ca: undefined });
+      const open = createBenchHttp(kind, [baseUrl], 4);
+      try {
+        for (const method of ['GET', 'PUT'] as const) {
+          const body = method === 'PUT' ? { body: new Uint8Array(8) } : {};
+          assert.deepEqual(await secured.send({ method, target: 0, path: '/secured', ...body }), {
+            status: method === 'PUT' ? 204 : 200,
+          });
+          assert.deepEqual(await open.send({ method, target: 0, path: '/secured', ...body }), {
+            status: 401,
+            code: 'EVERWRITE_UNAUTHENTICATED',
+          });
+        }
+      } finally {
+        secured.close();
+        open.close();
       }
     });
   });

@@ -9,6 +9,7 @@ import {
   parseRespTargets,
   parseTargets,
   resolveBenchOptions,
+  targetsUseTls,
 } from '../../../../src/cli/bench/options.ts';
 
 test('parseRespTargets keeps HOST:PORT addresses and refuses anything else', () => {
@@ -26,16 +27,28 @@ test('parseIntegerFlag names the flag and the bounds', () => {
   assert.throws(() => parseIntegerFlag('', '--keys', 1, 10), /whole number/);
 });
 
-test('parseTargets keeps http base URLs and refuses paths, other schemes and garbage', () => {
+test('parseTargets keeps http(s) base URLs and refuses paths, other schemes and garbage', () => {
   assert.deepEqual(parseTargets('http://127.0.0.1:8001,http://127.0.0.1:8002/'), [
     'http://127.0.0.1:8001',
     'http://127.0.0.1:8002',
   ]);
+  assert.deepEqual(parseTargets('https://127.0.0.1:8001, https://localhost:8002'), [
+    'https://127.0.0.1:8001',
+    'https://localhost:8002',
+  ]);
   assert.throws(() => parseTargets(''), /at least one URL/);
   assert.throws(() => parseTargets('127.0.0.1:8001'), /--target/);
-  assert.throws(() => parseTargets('https://127.0.0.1:8001'), /must use http:/);
+  assert.throws(() => parseTargets('ftp://127.0.0.1:8001'), /must use http: or https:/);
   assert.throws(() => parseTargets('http://127.0.0.1:8001/buckets'), /without a path/);
-  assert.throws(() => parseTargets('not a url'), /http URLs separated by commas/);
+  assert.throws(() => parseTargets('not a url'), /http\(s\) URLs separated by commas/);
+});
+
+test('parseTargets refuses credentials in a URL and a mix of http and https', () => {
+  // A password in a flag is visible to `ps`; the CLI takes it from the environment only.
+  assert.throws(() => parseTargets('http://ops:secret@127.0.0.1:8001'), /EVERWRITE_USER and EVERWRITE_PASSWORD/);
+  assert.throws(() => parseTargets('https://127.0.0.1:8001,http://127.0.0.1:8002'), /all be http: or all https:/);
+  assert.equal(targetsUseTls(parseTargets('https://127.0.0.1:8001')), true);
+  assert.equal(targetsUseTls(parseTargets('http://127.0.0.1:8001')), false);
 });
 
 test('the defaults are workload A over HTTP, closed loop, on 3 lmdb nodes', () => {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +211,153 @@ test(
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
       await new Promise((resolve) => resp.server.close(resolve));
+    }
+  },
+);
+
+/** A RESP stand-in with users: every command but AUTH is -NOAUTH until `AUTH ops pw` on that connection. */
+function securedRespStub() {
+  const logins: string[] = [];
+  let commands = 0;
+  const server = createTcpServer((socket: Socket) => {
+    let buffer = Buffer.alloc(0);
+    let loggedIn = false;
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        const parsed = parseCommand(buffer);
+        if (parsed === undefined) return;
+        buffer = buffer.subarray(parsed.bytes);
+        const [name, ...rest] = parsed.args;
+        commands++;
+        if (name === 'AUTH') {
+          logins.push(rest.join(' '));
+          loggedIn = rest[0] === 'ops' && rest[1] === 'pw';
+          socket.write(loggedIn ? '+OK\r\n' : '-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+        } else if (!loggedIn) socket.write('-NOAUTH Authentication required.\r\n');
+        else socket.write(name === 'GET' ? '$-1\r\n' : '+OK\r\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  return { server, logins, commands: () => commands };
+}
+
+/** Whether an Authorization header is Basic for the user ops (any password: RESP checks those). */
+function basicForOps(header: string | undefined): boolean {
+  return header?.startsWith('Basic ') === true && Buffer.from(header.slice(6), 'base64').toString().startsWith('ops:');
+}
+
+/** Props over HTTP that need Basic credentials of ops (401 otherwise), already as the bench wants them. */
+function securedPropsServer(onKeyRequest: (response: ServerResponse) => void) {
+  let propsPuts = 0;
+  let keyRequests = 0;
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      if (!basicForOps(request.headers.authorization)) {
+        response.writeHead(401, { 'content-type': 'application/json' });
+        response.end('{"code":"EVERWRITE_UNAUTHENTICATED","message":"credentials needed"}');
+      } else if ((request.url ?? '').endsWith('/props')) {
+        if (request.method === 'PUT') propsPuts++;
+        const props = { n: 3, r: 2, w: 2, durability: 'durable', resolver: 'lww' };
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(props));
+      } else {
+        keyRequests++;
+        onKeyRequest(response);
+      }
+    });
+  });
+  return { server, propsPuts: () => propsPuts, keyRequests: () => keyRequests };
+}
+
+const benchEnvironment = { EVERWRITE_USER: 'ops', EVERWRITE_PASSWORD: 'pw' };
+const shortRun = { duration: '1', clients: '4', records: '20', valueSize: '16', progress: false } as const;
+
+test(
+  'bench --target over RESP logs each connection in with AUTH from EVERWRITE_USER and EVERWRITE_PASSWORD',
+  {
+    timeout: 20_000,
+  },
+  async () => {
+    const http = securedPropsServer((response) => response.writeHead(204).end());
+    const resp = securedRespStub();
+    await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => resp.server.listen(0, '127.0.0.1', resolve));
+    try {
+      const flags = {
+        target: `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`,
+        protocol: 'resp',
+        respTarget: `127.0.0.1:${(resp.server.address() as AddressInfo).port}`,
+        ...shortRun,
+      };
+      const result = await runBenchCommand(flags, quietIo().io, benchEnvironment);
+      assert.equal(result.errors.total, 0, JSON.stringify(result.errors));
+      assert.ok((result.operations['read']?.notFound ?? 0) + (result.operations['update']?.ok ?? 0) > 0);
+      // One login per connection (one connection per client), never one per command.
+      assert.deepEqual(resp.logins, ['ops pw', 'ops pw', 'ops pw', 'ops pw']);
+      assert.equal(http.propsPuts(), 0, 'props already as wanted: only read');
+      // A token cannot log in over RESP: refused before anything is sent.
+      await assert.rejects(
+        runBenchCommand(flags, quietIo().io, { EVERWRITE_TOKEN: 'ew_x' }),
+        /set EVERWRITE_USER and EVERWRITE_PASSWORD/,
+      );
+      const before = resp.commands();
+      await assert.rejects(
+        runBenchCommand({ ...flags, records: '5000' }, quietIo().io, { ...benchEnvironment, EVERWRITE_PASSWORD: 'no' }),
+        (error: Error) => /were not accepted/.test(error.message) && /RESP WRONGPASS/.test(error.message),
+      );
+      // Refused at the first logins: a handful of commands, not the load phase's 5000 writes.
+      assert.ok(resp.commands() - before <= 16, `${resp.commands() - before} commands`);
+    } finally {
+      http.server.closeAllConnections();
+      await new Promise((resolve) => http.server.close(resolve));
+      await new Promise((resolve) => resp.server.close(resolve));
+    }
+  },
+);
+
+test(
+  'bench --target without credentials, or with a user lacking a role, ends at once with one line naming the variables',
+  {
+    timeout: 20_000,
+  },
+  async () => {
+    const http = securedPropsServer((response) =>
+      response
+        .writeHead(403, { 'content-type': 'application/json' })
+        .end('{"code":"EVERWRITE_FORBIDDEN","message":"no write role"}'),
+    );
+    await new Promise<void>((resolve) => http.server.listen(0, '127.0.0.1', resolve));
+    const target = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+    try {
+      for (const httpClient of ['node-http', 'fetch']) {
+        await assert.rejects(
+          runBenchCommand({ target, httpClient, ...shortRun }, quietIo().io, {}),
+          (error: Error & { exitCode?: number }) =>
+            error.exitCode === 1 &&
+            /HTTP 401 EVERWRITE_UNAUTHENTICATED/.test(error.message) &&
+            /set EVERWRITE_USER and EVERWRITE_PASSWORD \(or EVERWRITE_TOKEN\)/.test(error.message),
+        );
+        assert.equal(http.keyRequests(), 0, 'stopped at the props, before any key request');
+      }
+      for (const [protocol, code, load] of [
+        ['http', 'HTTP 403 EVERWRITE_FORBIDDEN', true],
+        ['client', 'EVERWRITE_FORBIDDEN', true],
+        // Without the load phase the run phase meets the refusal, and stops as soon.
+        ['http', 'HTTP 403 EVERWRITE_FORBIDDEN', false],
+      ] as const) {
+        const before = http.keyRequests();
+        await assert.rejects(
+          runBenchCommand({ target, protocol, ...shortRun, records: '5000', load }, quietIo().io, benchEnvironment),
+          (error: Error) => error.message.includes(`(${code})`) && /lacks a role/.test(error.message),
+        );
+        // The load phase stops at the first refusal: about one request per client, not 5000.
+        assert.ok(http.keyRequests() - before <= 16, `${http.keyRequests() - before} key requests`);
+      }
+    } finally {
+      http.server.closeAllConnections();
+      await new Promise((resolve) => http.server.close(resolve));
     }
   },
 );
