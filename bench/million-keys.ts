@@ -4,7 +4,8 @@
 // process (a one-node cluster, n = r = w = 1, buffered writes, so it holds every partition and a
 // tree for each; bench/one-node-process.ts): it loads `--keys` keys of `--value-bytes` bytes through
 // RESP (pipelined), samples the process's RSS from /proc/<pid>/status (VmRSS, VmHWM, RssAnon,
-// RssFile) and its V8 heap from /metrics after the load and after `--idle-seconds` of idleness,
+// RssFile) and its V8 heap from /metrics after the load and every 10 s of `--idle-seconds` of
+// idleness (V8 collects the load's garbage only some while after the load ends),
 // then, on lmdb, restarts it twice over the same data: first after `kill -9` (unclean: the log's
 // tail since its last checkpoint is replayed, under a new epoch), then after a clean SIGTERM. Each
 // restart is timed from the spawn: to the node's `wal_replayed` and `storage_counted` log lines
@@ -14,11 +15,13 @@
 // Prints a table and one JSON object (also written to bench/results/million-keys-<engine>.json);
 // never asserts. Every wait is bounded. Run it under the shared lock, bounded:
 //   flock /tmp/everwrite-procs.lock timeout 1800 npx tsx bench/million-keys.ts [--keys 1000000]
-//     [--value-bytes 100] [--engine lmdb|memory] [--idle-seconds 10] [--port-base 41600]
-//     [--node-options '--heap-prof --heap-prof-dir=/tmp/prof'] (NODE_OPTIONS of the node process)
+//     [--value-bytes 100] [--engine lmdb|memory] [--idle-seconds 60] [--port-base 41600]
+//     [--node-options='--heap-prof --heap-prof-dir=/tmp/prof'] (NODE_OPTIONS of the node process)
+//     [--stop-after-load] (no restarts: a clean stop after the load's samples, so a profile of the
+//     loaded node is written)
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,9 +47,10 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '1000000' },
     'value-bytes': { type: 'string', default: '100' },
     engine: { type: 'string', default: 'lmdb' },
-    'idle-seconds': { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '60' },
     'port-base': { type: 'string', default: '41600' },
     'node-options': { type: 'string', default: '' },
+    'stop-after-load': { type: 'boolean', default: false },
   },
 });
 const keyCount = Number(args.keys);
@@ -55,10 +59,14 @@ const engine = args.engine === 'memory' ? 'memory' : 'lmdb';
 const idleMs = Number(args['idle-seconds']) * 1000;
 const ports = portsFrom(Number(args['port-base']));
 const nodeOptions = args['node-options'] ?? '';
+/** End after the load's samples with a clean stop (a --heap-prof or --cpu-prof of the loaded node is written at exit). */
+const stopAfterLoad = args['stop-after-load'] === true;
 const secret = randomBytes(32).toString('hex');
 /** Bounds every wait of one phase (a start, a tree rebuild). */
 const phaseTimeoutMs = 600_000;
 const mebibyte = 2 ** 20;
+/** How often memory is sampled while the node idles. */
+const idleSampleMs = 10_000;
 /** What bin/everwrite.mjs runs: the built dist/ when there is one, else the sources through tsx (in the node's RSS). */
 const runs =
   existsSync(new URL('../dist/cli/main.js', import.meta.url)) && process.env.EVERWRITE_FROM_SOURCE !== '1'
@@ -165,6 +173,27 @@ async function sampleMemory(node: RunningNode): Promise<MemorySample> {
   };
 }
 
+/** A memory sample taken `idleSeconds` into an idle period. */
+type IdleSample = MemorySample & { readonly idleSeconds: number };
+
+/** Samples memory every idleSampleMs for idleMs (at least once, at the end) while nothing is asked of the node. */
+async function sampleIdle(node: RunningNode): Promise<IdleSample[]> {
+  const samples: IdleSample[] = [];
+  let idleSeconds = 0;
+  do {
+    const stepMs = Math.min(idleSampleMs, idleMs - idleSeconds * 1000);
+    await sleep(stepMs);
+    idleSeconds += stepMs / 1000;
+    samples.push({ idleSeconds, ...(await sampleMemory(node)) });
+  } while (idleSeconds * 1000 < idleMs);
+  return samples;
+}
+
+function printIdle(samples: readonly IdleSample[], indent: string): void {
+  for (const sample of samples)
+    console.log(`${indent}${memoryLine(`memory after ${sample.idleSeconds} s idle`, sample)}`);
+}
+
 /** What one restart took, in ms after the spawn, and what the node held afterwards. */
 interface RestartTiming {
   readonly kind: 'after kill -9' | 'after SIGTERM';
@@ -179,7 +208,7 @@ interface RestartTiming {
   readonly treesReadyAtMs: number | undefined;
   readonly treesHeld: number | undefined;
   readonly memoryAtTreesReady: MemorySample;
-  readonly memoryIdle: MemorySample;
+  readonly memoryIdle: readonly IdleSample[];
 }
 
 async function timeRestart(kind: RestartTiming['kind'], node: RunningNode): Promise<RestartTiming> {
@@ -188,7 +217,7 @@ async function timeRestart(kind: RestartTiming['kind'], node: RunningNode): Prom
   const treesHeld = await waitTreesReady(ports, phaseTimeoutMs);
   const treesReadyAtMs = treesHeld === undefined ? undefined : performance.now() - node.spawnedMs;
   const memoryAtTreesReady = await sampleMemory(node);
-  await sleep(idleMs);
+  const memoryIdle = await sampleIdle(node);
   const wal = node.logged.get('wal_replayed');
   const counted = node.logged.get('storage_counted');
   return {
@@ -204,7 +233,7 @@ async function timeRestart(kind: RestartTiming['kind'], node: RunningNode): Prom
     treesReadyAtMs: treesReadyAtMs === undefined ? undefined : Math.round(treesReadyAtMs),
     treesHeld,
     memoryAtTreesReady,
-    memoryIdle: await sampleMemory(node),
+    memoryIdle,
   };
 }
 
@@ -228,29 +257,45 @@ function printRestart(restart: RestartTiming): void {
     `  every tree ready       ${at(restart.treesReadyAtMs).padStart(10)}  (${restart.treesHeld ?? '?'} trees)`,
   );
   console.log(`  ${memoryLine('memory at trees ready', restart.memoryAtTreesReady)}`);
-  console.log(`  ${memoryLine(`memory after ${idleMs / 1000} s idle`, restart.memoryIdle)}`);
+  printIdle(restart.memoryIdle, '  ');
+}
+
+/** Bytes the files under `directory` take on disk (allocated blocks, so a sparse lmdb map counts what it uses). */
+function directoryBytes(directory: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(directory, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) bytes += statSync(join(entry.parentPath, entry.name)).blocks * 512;
+  }
+  return bytes;
 }
 
 /** Loads the keys into a fresh node and samples its memory after the load and after idling. */
-async function loadAndSample(node: RunningNode): Promise<Record<string, unknown>> {
+async function loadAndSample(node: RunningNode, dataDirectory: string): Promise<Record<string, unknown>> {
   await waitHealthy(node.child, ports, phaseTimeoutMs);
   const loaded = await loadKeys({ respPort: ports.resp, keyCount, value });
   const afterLoad = await sampleMemory(node);
-  await sleep(idleMs);
-  const idle = await sampleMemory(node);
+  const dataBytes = directoryBytes(dataDirectory);
+  const idle = await sampleIdle(node);
   console.log(
-    `${engine} (${runs}): loaded ${keyCount} keys of ${value.length} bytes through RESP in ${Math.round(loaded.milliseconds)} ms (${loaded.failed} refused)`,
+    `${engine} (${runs}, node pid ${node.child.pid}): loaded ${keyCount} keys of ${value.length} bytes through RESP in ${Math.round(loaded.milliseconds)} ms (${loaded.failed} refused)`,
   );
   console.log(memoryLine('memory after the load', afterLoad));
-  console.log(memoryLine(`memory after ${idleMs / 1000} s idle`, idle));
-  return { loadMs: Math.round(loaded.milliseconds), loadRefused: loaded.failed, afterLoad, idle };
+  printIdle(idle, '');
+  console.log(`data directory after the load: ${(dataBytes / mebibyte).toFixed(1)} MiB on disk`);
+  return {
+    loadMs: Math.round(loaded.milliseconds),
+    loadRefused: loaded.failed,
+    afterLoad,
+    idle,
+    dataMiB: Math.round((dataBytes / mebibyte) * 10) / 10,
+  };
 }
 
 async function run(dataDirectory: string): Promise<Record<string, unknown>> {
   let node = spawnNode(dataDirectory);
   try {
-    const loaded = await loadAndSample(node);
-    if (engine === 'memory') return loaded;
+    const loaded = await loadAndSample(node, dataDirectory);
+    if (engine === 'memory' || stopAfterLoad) return loaded;
     await killNode(node.child);
     node = spawnNode(dataDirectory);
     const unclean = await timeRestart('after kill -9', node);
