@@ -274,14 +274,14 @@ async function loadAndSample(node: RunningNode, dataDirectory: string): Promise<
   await waitHealthy(node.child, ports, phaseTimeoutMs);
   const loaded = await loadKeys({ respPort: ports.resp, keyCount, value });
   const afterLoad = await sampleMemory(node);
-  const dataBytes = directoryBytes(dataDirectory);
   const idle = await sampleIdle(node);
+  const dataBytes = directoryBytes(dataDirectory);
   console.log(
     `${engine} (${runs}, node pid ${node.child.pid}): loaded ${keyCount} keys of ${value.length} bytes through RESP in ${Math.round(loaded.milliseconds)} ms (${loaded.failed} refused)`,
   );
   console.log(memoryLine('memory after the load', afterLoad));
   printIdle(idle, '');
-  console.log(`data directory after the load: ${(dataBytes / mebibyte).toFixed(1)} MiB on disk`);
+  console.log(`data directory after the load and the idle time: ${(dataBytes / mebibyte).toFixed(1)} MiB on disk`);
   return {
     loadMs: Math.round(loaded.milliseconds),
     loadRefused: loaded.failed,
