@@ -16,7 +16,7 @@
 // never asserts. Every wait is bounded. Run it under the shared lock, bounded:
 //   flock /tmp/everwrite-procs.lock timeout 1800 npx tsx bench/million-keys.ts [--keys 1000000]
 //     [--value-bytes 100] [--engine lmdb|memory] [--idle-seconds 60] [--port-base 41600]
-//     [--node-options='--heap-prof --heap-prof-dir=/tmp/prof'] (NODE_OPTIONS of the node process)
+//     [--node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'] (Node.js flags of the node process)
 //     [--stop-after-load] (no restarts: a clean stop after the load's samples, so a profile of the
 //     loaded node is written)
 import type { ChildProcess } from 'node:child_process';
@@ -49,7 +49,7 @@ const { values: args } = parseArgs({
     engine: { type: 'string', default: 'lmdb' },
     'idle-seconds': { type: 'string', default: '60' },
     'port-base': { type: 'string', default: '41600' },
-    'node-options': { type: 'string', default: '' },
+    'node-flags': { type: 'string', default: '' },
     'stop-after-load': { type: 'boolean', default: false },
   },
 });
@@ -58,7 +58,7 @@ const value = 'v'.repeat(Number(args['value-bytes']));
 const engine = args.engine === 'memory' ? 'memory' : 'lmdb';
 const idleMs = Number(args['idle-seconds']) * 1000;
 const ports = portsFrom(Number(args['port-base']));
-const nodeOptions = args['node-options'] ?? '';
+const nodeFlags = (args['node-flags'] ?? '').split(' ').filter((flag) => flag !== '');
 /** End after the load's samples with a clean stop (a --heap-prof or --cpu-prof of the loaded node is written at exit). */
 const stopAfterLoad = args['stop-after-load'] === true;
 const secret = randomBytes(32).toString('hex');
@@ -89,7 +89,7 @@ function spawnNode(dataDirectory: string): RunningNode {
     durability: 'buffered',
     logLevel: 'info',
     stdout: 'pipe',
-    ...(nodeOptions === '' ? {} : { environment: { NODE_OPTIONS: nodeOptions } }),
+    nodeFlags,
   });
   const node: RunningNode = { child, spawnedMs: performance.now(), logged: new Map() };
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => noteLogLine(node, line));
@@ -176,26 +176,28 @@ async function sampleMemory(node: RunningNode): Promise<MemorySample> {
 /** A memory sample taken `idleSeconds` into an idle period. */
 type IdleSample = MemorySample & { readonly idleSeconds: number };
 
-/** Samples memory every idleSampleMs for idleMs (at least once, at the end) while nothing is asked of the node. */
-async function sampleIdle(node: RunningNode): Promise<IdleSample[]> {
+/** Samples memory every idleSampleMs for idleMs (at least once, at the end), printing each, while nothing is asked of the node. */
+async function sampleIdle(node: RunningNode, indent: string): Promise<IdleSample[]> {
   const samples: IdleSample[] = [];
   let idleSeconds = 0;
   do {
     const stepMs = Math.min(idleSampleMs, idleMs - idleSeconds * 1000);
     await sleep(stepMs);
     idleSeconds += stepMs / 1000;
-    samples.push({ idleSeconds, ...(await sampleMemory(node)) });
+    const sample = { idleSeconds, ...(await sampleMemory(node)) };
+    console.log(`${indent}${memoryLine(`memory after ${idleSeconds} s idle`, sample)}`);
+    samples.push(sample);
   } while (idleSeconds * 1000 < idleMs);
   return samples;
 }
 
-function printIdle(samples: readonly IdleSample[], indent: string): void {
-  for (const sample of samples)
-    console.log(`${indent}${memoryLine(`memory after ${sample.idleSeconds} s idle`, sample)}`);
+/** What one restart took, in ms after the spawn, and what the node held afterwards. */
+interface RestartTiming extends RestartPhases {
+  readonly memoryIdle: readonly IdleSample[];
 }
 
-/** What one restart took, in ms after the spawn, and what the node held afterwards. */
-interface RestartTiming {
+/** The phases of one restart, in ms after the spawn. */
+interface RestartPhases {
   readonly kind: 'after kill -9' | 'after SIGTERM';
   readonly walReplayedAtMs: number | undefined;
   readonly walReplayMs: number | undefined;
@@ -208,16 +210,21 @@ interface RestartTiming {
   readonly treesReadyAtMs: number | undefined;
   readonly treesHeld: number | undefined;
   readonly memoryAtTreesReady: MemorySample;
-  readonly memoryIdle: readonly IdleSample[];
 }
 
-async function timeRestart(kind: RestartTiming['kind'], node: RunningNode): Promise<RestartTiming> {
+/** Times a restarted node's phases, prints them, then samples its memory while it idles. */
+async function timeRestart(kind: RestartPhases['kind'], node: RunningNode): Promise<RestartTiming> {
+  const phases = await timePhases(kind, node);
+  printRestart(phases);
+  return { ...phases, memoryIdle: await sampleIdle(node, '  ') };
+}
+
+async function timePhases(kind: RestartPhases['kind'], node: RunningNode): Promise<RestartPhases> {
   const firstGetAtMs = await waitFirstGet(node);
   const gaugeSeen = await waitKeyGauge(node);
   const treesHeld = await waitTreesReady(ports, phaseTimeoutMs);
   const treesReadyAtMs = treesHeld === undefined ? undefined : performance.now() - node.spawnedMs;
   const memoryAtTreesReady = await sampleMemory(node);
-  const memoryIdle = await sampleIdle(node);
   const wal = node.logged.get('wal_replayed');
   const counted = node.logged.get('storage_counted');
   return {
@@ -233,7 +240,6 @@ async function timeRestart(kind: RestartTiming['kind'], node: RunningNode): Prom
     treesReadyAtMs: treesReadyAtMs === undefined ? undefined : Math.round(treesReadyAtMs),
     treesHeld,
     memoryAtTreesReady,
-    memoryIdle,
   };
 }
 
@@ -242,7 +248,7 @@ function memoryLine(name: string, sample: MemorySample): string {
   return `${name.padEnd(30)} RSS ${String(sample.rssMiB).padStart(7)} MiB (peak ${sample.rssPeakMiB}, anonymous ${sample.rssAnonymousMiB}, file ${sample.rssFileMiB}); ${heap}`;
 }
 
-function printRestart(restart: RestartTiming): void {
+function printRestart(restart: RestartPhases): void {
   const at = (ms: number | undefined): string => (ms === undefined ? '?' : `${ms} ms`);
   console.log(`restart ${restart.kind}:`);
   console.log(
@@ -257,7 +263,6 @@ function printRestart(restart: RestartTiming): void {
     `  every tree ready       ${at(restart.treesReadyAtMs).padStart(10)}  (${restart.treesHeld ?? '?'} trees)`,
   );
   console.log(`  ${memoryLine('memory at trees ready', restart.memoryAtTreesReady)}`);
-  printIdle(restart.memoryIdle, '  ');
 }
 
 /** Bytes the files under `directory` take on disk (allocated blocks, so a sparse lmdb map counts what it uses). */
@@ -274,13 +279,12 @@ async function loadAndSample(node: RunningNode, dataDirectory: string): Promise<
   await waitHealthy(node.child, ports, phaseTimeoutMs);
   const loaded = await loadKeys({ respPort: ports.resp, keyCount, value });
   const afterLoad = await sampleMemory(node);
-  const idle = await sampleIdle(node);
-  const dataBytes = directoryBytes(dataDirectory);
   console.log(
     `${engine} (${runs}, node pid ${node.child.pid}): loaded ${keyCount} keys of ${value.length} bytes through RESP in ${Math.round(loaded.milliseconds)} ms (${loaded.failed} refused)`,
   );
   console.log(memoryLine('memory after the load', afterLoad));
-  printIdle(idle, '');
+  const idle = await sampleIdle(node, '');
+  const dataBytes = directoryBytes(dataDirectory);
   console.log(`data directory after the load and the idle time: ${(dataBytes / mebibyte).toFixed(1)} MiB on disk`);
   return {
     loadMs: Math.round(loaded.milliseconds),
@@ -299,11 +303,9 @@ async function run(dataDirectory: string): Promise<Record<string, unknown>> {
     await killNode(node.child);
     node = spawnNode(dataDirectory);
     const unclean = await timeRestart('after kill -9', node);
-    printRestart(unclean);
     await stopNode(node.child);
     node = spawnNode(dataDirectory);
     const clean = await timeRestart('after SIGTERM', node);
-    printRestart(clean);
     return { ...loaded, restarts: [unclean, clean] };
   } finally {
     await stopNode(node.child);
@@ -319,7 +321,7 @@ try {
     keys: keyCount,
     valueBytes: value.length,
     idleMs,
-    nodeOptions,
+    nodeFlags,
     ...figures,
   };
   console.log(JSON.stringify(result));
