@@ -218,6 +218,8 @@ export interface LoadOptions {
   readonly pipelineDepth?: number;
   /** Connections writing at once; default 4. */
   readonly connections?: number;
+  /** The load fails (its connections closed) if it has not finished by then; default 600000 ms. */
+  readonly timeoutMs?: number;
 }
 
 /** SETs keys 0..keyCount-1 (loadedKey) to `value`, pipelined; answers the milliseconds it took and the writes refused. */
@@ -226,8 +228,10 @@ export async function loadKeys(options: LoadOptions): Promise<{ milliseconds: nu
   const started = performance.now();
   let next = 0;
   let failed = 0;
+  const connections: RespConnection[] = [];
   const worker = async (): Promise<void> => {
     const connection = await RespConnection.open(options.respPort);
+    connections.push(connection);
     while (next < options.keyCount) {
       const batch: string[][] = [];
       while (batch.length < pipelineDepth && next < options.keyCount)
@@ -236,7 +240,18 @@ export async function loadKeys(options: LoadOptions): Promise<{ milliseconds: nu
     }
     connection.close();
   };
-  await Promise.all(Array.from({ length: options.connections ?? 4 }, worker));
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const timeout = new AbortController();
+  const timedOut = sleep(timeoutMs, undefined, { signal: timeout.signal }).then(() => {
+    for (const connection of connections) connection.close();
+    throw new Error(`loading ${options.keyCount} keys took over ${timeoutMs} ms`);
+  });
+  try {
+    await Promise.race([Promise.all(Array.from({ length: options.connections ?? 4 }, worker)), timedOut]);
+  } finally {
+    timeout.abort();
+    timedOut.catch(() => undefined);
+  }
   return { milliseconds: performance.now() - started, failed };
 }
 
