@@ -33,17 +33,27 @@ export interface LmdbEngineOptions {
    * seconds; chunks let other writes interleave.
    */
   readonly dropChunkEntries?: number;
+  /**
+   * Address space reserved for the memory map, in bytes. Default 1 TiB. Why: lmdb-js otherwise
+   * starts with a 128 KiB map and maps the file again each time it doubles, keeping the old
+   * mappings, so a node of 1M keys counted its 325 MB data file about twice in its RSS (eleven
+   * overlapping maps, docs/BENCHMARKS.md). A map reserved once is address space only (a read-only
+   * shared file mapping, not memory): the file still grows with the data.
+   */
+  readonly mapSizeBytes?: number;
 }
 
 interface ResolvedLmdbOptions {
   readonly directory: string;
   readonly dropChunkEntries: number;
+  readonly mapSizeBytes: number;
 }
 
 function resolveOptions(options: LmdbEngineOptions): ResolvedLmdbOptions {
   return Object.freeze({
     directory: directoryOption('LmdbEngine', options.directory),
     dropChunkEntries: integerOption('LmdbEngine', 'dropChunkEntries', options.dropChunkEntries, 10_000, 1),
+    mapSizeBytes: integerOption('LmdbEngine', 'mapSizeBytes', options.mapSizeBytes, 2 ** 40, 1024 * 1024),
   });
 }
 
@@ -70,6 +80,7 @@ export class LmdbEngine implements StorageEngine {
         path: this.options.directory,
         keyEncoding: 'binary',
         encoding: 'binary',
+        mapSize: this.options.mapSizeBytes,
       });
       this.keyBytesMax = (database as unknown as { maxKeySize: number }).maxKeySize - namespacePrefixBytes;
       this.database = database;
