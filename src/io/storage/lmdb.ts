@@ -34,7 +34,7 @@ export interface LmdbEngineOptions {
    */
   readonly dropChunkEntries?: number;
   /**
-   * Address space reserved for the memory map, in bytes. Default 1 TiB. Why: lmdb-js otherwise
+   * Address space reserved for the memory map, in bytes. Default 256 GiB. Why: lmdb-js otherwise
    * starts with a 128 KiB map and maps the file again each time it doubles, keeping the old
    * mappings, so a node of 1M keys counted its 325 MB data file about twice in its RSS (eleven
    * overlapping maps, docs/BENCHMARKS.md). A map reserved once is address space only (a read-only
@@ -53,7 +53,7 @@ function resolveOptions(options: LmdbEngineOptions): ResolvedLmdbOptions {
   return Object.freeze({
     directory: directoryOption('LmdbEngine', options.directory),
     dropChunkEntries: integerOption('LmdbEngine', 'dropChunkEntries', options.dropChunkEntries, 10_000, 1),
-    mapSizeBytes: integerOption('LmdbEngine', 'mapSizeBytes', options.mapSizeBytes, 2 ** 40, 1024 * 1024),
+    mapSizeBytes: integerOption('LmdbEngine', 'mapSizeBytes', options.mapSizeBytes, 2 ** 38, 1024 * 1024),
   });
 }
 
