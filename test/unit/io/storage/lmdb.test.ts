@@ -1,8 +1,8 @@
 // Why: lmdb-js maps its data file again each time the map doubles and keeps the old mappings, so a
 // node's RSS counted a large store about twice (docs/BENCHMARKS.md, "A node holding 1M keys").
-// LmdbEngine reserves the map once (`mapSizeBytes`, default 256 GiB of address space; a store past it grows the map as before): the file is
-// mapped once however far it grows, lmdb still grows a map that fills, and a map size too small
-// to be meant is refused by name.
+// LmdbEngine reserves the map once (`mapSizeBytes`, default 256 GiB of address space): the file is
+// mapped once however far it grows, lmdb still grows a map that fills (a store past the reserve, or
+// a reserve set small), and a map size too small to be meant is refused by name.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
