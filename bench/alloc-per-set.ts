@@ -20,8 +20,9 @@
 //
 // Prints, per pipeline depth: SET/s, bytes allocated per SET on the coordinator and on each replica,
 // and the coordinator's top allocating functions (self bytes per SET), and with --stacks the top
-// allocation sites with their callers. Writes bench/results/alloc-per-set.json.
-// Usage: npx tsx bench/alloc-per-set.ts [sets=100000] [--warm-up 100000] [--pipelines 1,16] [--top 15] [--stacks]
+// allocation sites with their callers. Writes bench/results/alloc-per-set.json, and with --profiles
+// DIR each node's profile of each run as DIR/<node>-P<pipeline>.heapprofile (Chrome DevTools opens them).
+// Usage: npx tsx bench/alloc-per-set.ts [sets=100000] [--warm-up 100000] [--pipelines 1,16] [--top 15] [--stacks] [--profiles DIR]
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -64,7 +65,7 @@ const flagValue = (name: string, fallback: string): string => {
   const index = argv.indexOf(name);
   return index >= 0 ? (argv[index + 1] ?? fallback) : fallback;
 };
-const flagged = new Set(['--warm-up', '--pipelines', '--top']);
+const flagged = new Set(['--warm-up', '--pipelines', '--top', '--profiles']);
 const sets = Number(
   argv.find((argument, index) => !argument.startsWith('--') && !flagged.has(argv[index - 1] ?? '')) ?? 100_000,
 );
@@ -72,6 +73,7 @@ const warmUpSets = Number(flagValue('--warm-up', '100000'));
 const pipelines = flagValue('--pipelines', '1,16').split(',').map(Number);
 const topCount = Number(flagValue('--top', '15'));
 const showStacks = argv.includes('--stacks');
+const profilesDirectory = argv.includes('--profiles') ? flagValue('--profiles', 'bench/results') : undefined;
 /** How long the closing idle window samples background work, in ms. */
 const idleWindowMs = 5000;
 /** How long to wait for a node's probe to answer a signal before giving up, in ms. */
@@ -161,8 +163,13 @@ async function measure(running: RunningRespCluster, directory: string, pipeline:
   if (result.error !== undefined) throw new Error(`redis-benchmark did not finish: ${result.error.message}`);
   const nodes = heads.map((head, index) => {
     const { total, byFunction, byStack } = allocators(head);
+    const node = index === 0 ? 'coordinator' : `replica-${index}`;
+    if (profilesDirectory !== undefined) {
+      mkdirSync(profilesDirectory, { recursive: true });
+      writeFileSync(join(profilesDirectory, `${node}-P${pipeline}.heapprofile`), JSON.stringify({ head }));
+    }
     return {
-      node: index === 0 ? 'coordinator' : `replica ${index}`,
+      node,
       bytesPerSet: total / sets,
       topAllocators: top(byFunction, topCount, sets),
       topStacks: top(byStack, topCount, sets),
