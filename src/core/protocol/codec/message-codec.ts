@@ -737,8 +737,9 @@ const messageBytesMin = 2;
 function decodeFrame(cursor: FrameCursor): Message[] {
   if (cursor.byte() !== frameMarker) cursor.fail('not a message frame (first byte)');
   const count = cursor.count(messageBytesMin);
-  const messages: Message[] = [];
-  for (let index = 0; index < count; index++) messages.push(decodeMessage(cursor));
+  // Sized once: an empty array's first push reserves 17 slots, most frames carry one or two messages.
+  const messages = new Array<Message>(count);
+  for (let index = 0; index < count; index++) messages[index] = decodeMessage(cursor);
   if (cursor.position !== cursor.end) cursor.fail('trailing bytes');
   return messages;
 }
