@@ -4,6 +4,7 @@
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';
 import { defaultLimits } from '../core/base/limits.ts';
 import { IdTable } from '../core/base/id-table.ts';
+import { ReusableList } from '../core/base/reusable-list.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
@@ -136,10 +137,10 @@ const leaveHintsPollMs = 250;
 export class NodeRuntime implements KvService, UserDirectory {
   private readonly waiters = new IdTable<Waiter>();
   /** Events waiting to be stepped; see dispatch(). */
-  private readonly events: Event[] = [];
+  private readonly events = new ReusableList<Event>();
   private draining = false;
   /** Messages the events of one dispatch produced, by peer: one frame per peer. */
-  private readonly outbox = new Map<NodeId, Message[]>();
+  private readonly outbox = new Map<NodeId, ReusableList<Message>>();
   private outboxMessages = 0;
   private readonly deadlines: DeadlineQueues;
   private nextRequestId = 1;
@@ -548,10 +549,11 @@ export class NodeRuntime implements KvService, UserDirectory {
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
+    const events = this.events;
     try {
-      for (let index = 0; index < this.events.length; index++) this.step(this.events[index] as Event);
+      for (let index = 0; index < events.count; index++) this.step(events.at(index));
     } finally {
-      this.events.length = 0;
+      events.clear();
       this.draining = false;
       this.flushOutbox();
     }
@@ -563,16 +565,16 @@ export class NodeRuntime implements KvService, UserDirectory {
     core.step(event);
     const effects = core.pendingEffects();
     try {
-      for (let index = 0; index < effects.length; index++) {
-        const effect = effects[index] as Effect;
+      for (let index = 0; index < effects.count; index++) {
+        const effect = effects.at(index);
         if (effect.type !== 'send') {
           this.execute(effect);
           continue;
         }
         if (this.observer !== undefined) this.observeSend(effect.message);
-        const queue = this.outbox.get(effect.to);
-        if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
-        else queue.push(effect.message);
+        let queue = this.outbox.get(effect.to);
+        if (queue === undefined) this.outbox.set(effect.to, (queue = new ReusableList<Message>()));
+        queue.push(effect.message);
         this.outboxMessages += 1;
       }
     } finally {
@@ -589,39 +591,45 @@ export class NodeRuntime implements KvService, UserDirectory {
   private flushOutbox(): void {
     if (this.outboxMessages === 0) return;
     this.outboxMessages = 0;
-    for (const [to, messages] of this.outbox) {
-      if (messages.length === 0) continue;
-      try {
-        this.sendFrames(to, messages);
-      } catch (error) {
-        this.logger.error(
-          { to, messages: messages.length, error: String(error) },
-          'sending to a peer failed; the messages are dropped',
-        );
-      } finally {
-        messages.length = 0;
-      }
-    }
+    // forEach with a callback made once: a for-of over the map allocates an entry pair per peer until optimised.
+    this.outbox.forEach(this.flushPeer);
   }
 
-  /** Sends `messages` as one frame, or halves them until each frame fits; a lone oversized message is refused. */
-  private sendFrames(to: NodeId, messages: readonly Message[]): void {
-    const frame = encodeMessages(messages, nodeWireBytes);
+  private readonly flushPeer = (messages: ReusableList<Message>, to: NodeId): void => {
+    if (messages.count === 0) return;
+    try {
+      this.sendFrames(to, messages.backing, messages.count);
+    } catch (error) {
+      this.logger.error(
+        { to, messages: messages.count, error: String(error) },
+        'sending to a peer failed; the messages are dropped',
+      );
+    } finally {
+      messages.clear();
+    }
+  };
+
+  /**
+   * Sends the first `count` of `messages` as one frame, or halves them until each frame fits; a
+   * lone oversized message is refused.
+   */
+  private sendFrames(to: NodeId, messages: readonly Message[], count = messages.length): void {
+    const frame = encodeMessages(messages, nodeWireBytes, count);
     const frameBytesMax = this.options.frameBytesMax ?? defaultLimits.frameBytesMax;
     if (frame.length <= frameBytesMax) {
       this.options.transport.send(to, frame);
       return;
     }
-    if (messages.length === 1) {
+    if (count === 1) {
       this.logger.error(
         { to, type: (messages[0] as Message).type, frameBytes: frame.length, frameBytesMax },
         'refused to send a message larger than the frame limit',
       );
       return;
     }
-    const half = messages.length >> 1;
+    const half = count >> 1;
     this.sendFrames(to, messages.slice(0, half));
-    this.sendFrames(to, messages.slice(half));
+    this.sendFrames(to, messages.slice(half, count));
   }
 
   private execute(effect: Exclude<Effect, { type: 'send' }>): void {

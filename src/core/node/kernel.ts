@@ -4,6 +4,7 @@
 // late, duplicated and reordered answers harmless.
 import { assert } from '../base/assert.ts';
 import { IdTable } from '../base/id-table.ts';
+import { ReusableList } from '../base/reusable-list.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -36,7 +37,7 @@ export class NodeKernel {
   inFlightCoordinations = 0;
   /** Hybrid logical clock: the largest timestamp this node has issued or seen (versioning/hlc.ts). */
   lastTimestamp = 0;
-  private effects: Effect[] = [];
+  private readonly effects = new ReusableList<Effect>();
   private lastId = 0;
   private readonly storeWaiters = new IdTable<(result: StoreResult) => void>();
   private readonly mintedWaiters = new IdTable<(record: VersionedRecord, encoded: Uint8Array) => void>();
@@ -103,18 +104,18 @@ export class NodeKernel {
   }
 
   takeEffects(): Effect[] {
-    const taken = this.effects;
-    this.effects = [];
+    const taken = this.effects.toArray();
+    this.effects.clear();
     return taken;
   }
 
-  /** The effects emitted since the last clearEffects(), without handing the array over (see NodeCore.pendingEffects). */
-  pendingEffects(): readonly Effect[] {
+  /** The effects emitted since the last clearEffects(), without handing them over (see NodeCore.pendingEffects). */
+  pendingEffects(): ReusableList<Effect> {
     return this.effects;
   }
 
   clearEffects(): void {
-    this.effects.length = 0;
+    this.effects.clear();
   }
 
   isAlive(node: NodeId): boolean {

@@ -321,7 +321,8 @@ function finish(coordination: PutCoordination): void {
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
   const finished = planWriteFinish(plan.primaries, kernel.self, coordination, record);
-  for (const target of finished.hintFor) {
+  for (let index = 0; index < finished.hintFor.length; index++) {
+    const target = finished.hintFor[index] as NodeId;
     kernel.addHint(
       {
         target,

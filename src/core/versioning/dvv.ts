@@ -146,7 +146,10 @@ export function contextsEqual(a: VersionVector, b: VersionVector): boolean {
  */
 function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredValue {
   let latest = -1;
-  for (const sibling of siblings) if (sibling.stored.timestamp > latest) latest = sibling.stored.timestamp;
+  for (let index = 0; index < siblings.length; index++) {
+    const timestamp = (siblings[index] as Sibling).stored.timestamp;
+    if (timestamp > latest) latest = timestamp;
+  }
   if (stored.timestamp > latest) return stored;
   return { ...stored, timestamp: Math.min(latest + 1, timestampMax) };
 }
@@ -192,12 +195,15 @@ export function update(
   context.set(actor, counter);
   const previous = canonicalSiblings(record.siblings);
   let survivors = 0;
-  for (const sibling of previous) if (!covers(clientContext, sibling.dot)) survivors++;
+  // Indexed loops, not for-of: every write mints here, and an iterator that is not optimised away allocates a result per step.
+  for (let index = 0; index < previous.length; index++)
+    if (!covers(clientContext, (previous[index] as Sibling).dot)) survivors++;
   // Sized once: the new version plus the survivors (usually none), in canonical order.
   const siblings = new Array<Sibling>(survivors + 1);
   let next = 0;
   let placed = false;
-  for (const sibling of previous) {
+  for (let index = 0; index < previous.length; index++) {
+    const sibling = previous[index] as Sibling;
     if (covers(clientContext, sibling.dot)) continue;
     if (!placed && compareDots(dot, sibling.dot) < 0) {
       siblings[next++] = { dot, stored };
