@@ -50,6 +50,7 @@ import type {
   RequestOptions,
   SiblingView,
   UserDirectory,
+  WriteSink,
 } from './service.ts';
 
 export interface RuntimeLogger {
@@ -98,11 +99,15 @@ export interface NodeRuntimeOptions {
 
 type Success = Extract<Outcome, { ok: true }>;
 
-/** A client call waiting for its reply effect; `shape` turns the outcome into the call's answer. */
+/**
+ * A client call waiting for its reply effect: a promise's (`shape` turns the outcome into the call's
+ * answer) or a write sink's (putInto). Every waiter has every field, so settling sees one shape.
+ */
 interface Waiter {
-  readonly resolve: (answer: never) => void;
-  readonly reject: (error: EverwriteError) => void;
-  readonly shape: (outcome: Success) => unknown;
+  readonly resolve: ((answer: never) => void) | undefined;
+  readonly reject: ((error: EverwriteError) => void) | undefined;
+  readonly shape: ((outcome: Success) => unknown) | undefined;
+  readonly sink: WriteSink | undefined;
   readonly operation: CoordinatedOperation;
   /** Monotonic ms the request was stepped at, for its latency. */
   readonly startedMs: number;
@@ -220,8 +225,11 @@ export class NodeRuntime implements KvService, UserDirectory {
     await this.options.transport.stop();
     this.deadlines.clear();
     this.keyLister.stop();
-    for (const [, waiter] of this.waiters.entries())
-      waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
+    for (const [, waiter] of this.waiters.entries()) {
+      const error = new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down');
+      if (waiter.sink !== undefined) waiter.sink.failed(error);
+      else waiter.reject?.(error);
+    }
     this.waiters.clear();
   }
 
@@ -251,18 +259,39 @@ export class NodeRuntime implements KvService, UserDirectory {
         ),
       );
     }
-    return this.write(
-      request.bucket,
-      request.key,
-      request.context,
-      {
-        value: request.value,
-        contentType: request.contentType,
-        deleted: false,
-        supersedeLocal: request.supersedeLocal === true,
-      },
-      request.options,
-    );
+    return this.write(request.bucket, request.key, request.context, putWrite(request), request.options);
+  }
+
+  putInto(request: PutRequest, sink: WriteSink): void {
+    if (request.value.length > this.options.valueBytesMax) {
+      sink.failed(
+        new EverwriteError(
+          'EVERWRITE_VALUE_TOO_LARGE',
+          `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
+        ),
+      );
+      return;
+    }
+    if (!this.running) {
+      sink.failed(notRunningError());
+      return;
+    }
+    let event: ClientPutEvent;
+    try {
+      event = this.putEvent(request.bucket, request.key, request.context, putWrite(request), request.options);
+    } catch (error) {
+      sink.failed(error as EverwriteError);
+      return;
+    }
+    this.waiters.add(event.requestId, {
+      resolve: undefined,
+      reject: undefined,
+      shape: undefined,
+      sink,
+      operation: 'put',
+      startedMs: event.nowMs,
+    });
+    this.dispatch(event);
   }
 
   delete(request: DeleteRequest): Promise<{ readonly context: string }> {
@@ -453,27 +482,36 @@ export class NodeRuntime implements KvService, UserDirectory {
     write: ClientWrite,
     options: RequestOptions = {},
   ): Promise<{ readonly context: string }> {
-    let plain: string | undefined;
+    let event: ClientPutEvent;
     try {
-      plain = context === undefined ? undefined : this.options.contextSeal.open(context);
+      event = this.putEvent(bucket, key, context, write, options);
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.ask(event, this.shapeWriteResult);
+  }
+
+  /** The clientPut event of a write; throws EVERWRITE_BAD_CONTEXT for a context this cluster did not seal. */
+  private putEvent(
+    bucket: string,
+    key: string,
+    context: string | undefined,
+    write: ClientWrite,
+    options: RequestOptions = {},
+  ): ClientPutEvent {
+    const plain = context === undefined ? undefined : this.options.contextSeal.open(context);
     const clock = this.options.clock;
-    return this.ask(
-      {
-        type: 'clientPut',
-        nowMs: clock.monotonicMs(),
-        requestId: this.nextRequestId++,
-        bucket,
-        key,
-        context: plain,
-        write,
-        realtimeMs: clock.realtimeMs(),
-        options: requestOptions(options),
-      },
-      this.shapeWriteResult,
-    );
+    return {
+      type: 'clientPut',
+      nowMs: clock.monotonicMs(),
+      requestId: this.nextRequestId++,
+      bucket,
+      key,
+      context: plain,
+      write,
+      realtimeMs: clock.realtimeMs(),
+      options: requestOptions(options),
+    };
   }
 
   /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */
@@ -484,6 +522,7 @@ export class NodeRuntime implements KvService, UserDirectory {
         resolve: resolve as (answer: never) => void,
         reject,
         shape,
+        sink: undefined,
         operation: operationOf(event),
         startedMs: event.nowMs,
       });
@@ -718,11 +757,20 @@ export class NodeRuntime implements KvService, UserDirectory {
     const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
     if (this.observer !== undefined) this.observeOutcome(waiter, outcome);
-    if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
-    else
-      waiter.reject(
-        new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}),
-      );
+    const sink = waiter.sink;
+    if (outcome.ok) {
+      if (sink !== undefined) sink.written();
+      else
+        (waiter.resolve as (answer: never) => void)((waiter.shape as (outcome: Success) => unknown)(outcome) as never);
+      return;
+    }
+    const error = new EverwriteError(
+      outcome.error.code as ErrorCode,
+      outcome.error.message,
+      outcome.error.details ?? {},
+    );
+    if (sink !== undefined) sink.failed(error);
+    else (waiter.reject as (error: EverwriteError) => void)(error);
   }
 
   private observeOutcome(waiter: Waiter, outcome: Outcome): void {
@@ -1082,8 +1130,24 @@ function countByTarget(ids: readonly string[]): Map<string, number> {
   return counts;
 }
 
+function notRunningError(): EverwriteError {
+  return new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running');
+}
+
 function notRunning(): Promise<never> {
-  return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
+  return Promise.reject(notRunningError());
+}
+
+type ClientPutEvent = Extract<Event, { type: 'clientPut' }>;
+
+/** The ClientWrite of a put request. */
+function putWrite(request: PutRequest): ClientWrite {
+  return {
+    value: request.value,
+    contentType: request.contentType,
+    deleted: false,
+    supersedeLocal: request.supersedeLocal === true,
+  };
 }
 
 function ignoreOutcome(): undefined {
