@@ -28,9 +28,14 @@ export function recordHash(
   digest: DigestFunction,
   record: VersionedRecord,
   encoded: Uint8Array | undefined,
+  /** Where the digest may be written (DigestFunction), for a caller that copies it at once. */
+  out?: Uint8Array,
 ): Uint8Array {
-  return digest(encoded !== undefined && encoded[0] === recordLayoutVersion ? encoded : encodeRecord(record));
+  return digest(encoded !== undefined && encoded[0] === recordLayoutVersion ? encoded : encodeRecord(record), out);
 }
+
+/** Where a stored write's record hash is written before its tree copies it into the key's slot. */
+const recordHashScratch = new Uint8Array(16);
 
 function isEmpty(record: VersionedRecord): boolean {
   return record.siblings.length === 0 && record.context.size === 0;
@@ -116,7 +121,13 @@ export class ReplicaTrees {
     if (held === undefined) return;
     held.touched?.add(keyString(storageKey));
     if (isEmpty(record)) held.tree.delete(storageKey);
-    else held.tree.set(storageKey, recordHash(this.kernel.digest, record, encoded));
+    // The tree copies the hash into the key's slot; the digest length is the tree's, so the scratch must match it.
+    else held.tree.set(storageKey, this.hashOfStored(record, encoded));
+  }
+
+  /** A stored record's hash, written into a scratch the tree copies from at once (tree.set keeps no reference). */
+  private hashOfStored(record: VersionedRecord, encoded: Uint8Array | undefined): Uint8Array {
+    return recordHash(this.kernel.digest, record, encoded, recordHashScratch);
   }
 
   /** The partition the scan `scanId` reads, while it is the current one. */
