@@ -9,6 +9,7 @@
 // an exchange, since a half-built tree would report every unscanned key as missing.
 import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
+import { latin1Text } from '../base/latin1.ts';
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { MerkleTree, type TreeShape } from '../anti-entropy/index.ts';
@@ -43,9 +44,7 @@ function isEmpty(record: VersionedRecord): boolean {
 
 /** The key as a string of one char per byte, for Map and Set keys. */
 export function keyString(key: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < key.length; index++) text += String.fromCharCode(key[index] as number);
-  return text;
+  return latin1Text(key);
 }
 
 /** The replication degree the trees cover: the largest n of any bucket, capped by the cluster size. */
