@@ -161,6 +161,8 @@ async function measure(running: RunningRespCluster, directory: string, pipeline:
   const result = redisBenchmark({ port: running.respPort, test: 'set', requests: sets, pipeline });
   const heads = await stopSampling(directory, pids);
   if (result.error !== undefined) throw new Error(`redis-benchmark did not finish: ${result.error.message}`);
+  if (!Number.isFinite(setsPerSecond(result.stdout)))
+    throw new Error(`redis-benchmark gave no SET figure (exit ${result.status}): ${result.stdout} ${result.stderr}`);
   const nodes = heads.map((head, index) => {
     const { total, byFunction, byStack } = allocators(head);
     const node = index === 0 ? 'coordinator' : `replica-${index}`;
