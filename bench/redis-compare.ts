@@ -13,11 +13,11 @@
 //   SET overwrites keys that exist instead of first filling an empty store.
 //   --targets: a subset of the targets, in that order (default: all six).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster } from '../src/server/local-cluster.ts';
 import { startNodeFloor, stopped, type RunningNodeFloor } from './node-floor-processes.ts';
+import { cpuMicroseconds, redisBenchmark, startRespCluster, warmUp } from './resp-load.ts';
 
 interface Row {
   target: string;
@@ -46,27 +46,6 @@ const targets = new Set(
 );
 const rows: Row[] = [];
 
-/** The unmeasured warm-up of --warm: every key of the -r range is likely written once. */
-function warmUp(port: number): void {
-  spawnSync(
-    'redis-benchmark',
-    ['-p', String(port), '-t', 'set,get', '-n', '30000', '-c', '50', '-d', '100', '-r', '100000', '-q'],
-    { encoding: 'utf8', timeout: 300_000 },
-  );
-}
-
-/** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
-function cpuMicroseconds(pid: number | undefined): number | undefined {
-  const path = `/proc/${pid}/stat`;
-  if (pid === undefined || !existsSync(path)) return undefined;
-  const fields = readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? (ticks * 1_000_000) / 100 : undefined;
-}
-
-/** Far above any run here (the slowest, lmdb durable SET at -P 1, takes ~40 s), so a stuck one cannot hold the run. */
-const benchmarkTimeoutMs = 300_000;
-
 function benchmark(
   target: string,
   port: number,
@@ -74,25 +53,8 @@ function benchmark(
   test: 'set' | 'get',
   pids: readonly (number | undefined)[] = [],
 ): void {
-  const args = [
-    '-p',
-    String(port),
-    '-t',
-    test,
-    '-n',
-    String(requests),
-    '-c',
-    '50',
-    '-d',
-    '100',
-    '-r',
-    '100000',
-    '-P',
-    String(pipeline),
-    '--csv',
-  ];
   const before = pids.map(cpuMicroseconds);
-  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: benchmarkTimeoutMs });
+  const result = redisBenchmark({ port, test, requests, pipeline });
   if (result.error !== undefined)
     console.log(
       `${target.padEnd(30)} ${test} -P ${pipeline}: redis-benchmark did not finish (${result.error.message}); no row`,
@@ -177,33 +139,14 @@ async function nodeFloor(durable: boolean): Promise<void> {
 }
 
 async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
-  const dataDirectory = mkdtempSync(join(tmpdir(), `everwrite-redis-compare-${engine}-`));
-  // Ports below Linux's ephemeral range (32768-60999): the benchmark's own client sockets cannot hold them.
-  const cluster = new LocalCluster({
-    nodes: 3,
-    dataDirectory,
-    engine,
-    peerPortBase: 27000,
-    httpPortBase: 28000,
-    output: 'ignore',
-    logLevel: 'error',
-  });
+  const running = await startRespCluster({ engine, durability, peerPortBase: 27000, httpPortBase: 28000 });
   try {
-    await cluster.start();
-    const props = await fetch(`${cluster.node(1).httpUrl}/buckets/redis/props`, {
-      method: 'PUT',
-      body: JSON.stringify({ n: 3, r: 2, w: 2, durability }),
-    });
-    if (!props.ok) throw new Error(`setting props failed: ${props.status}`);
-    const port = Number(cluster.node(1).respAddress.split(':')[1]);
-    const pids = cluster.nodes.map((node) => node.process?.pid);
     const target = `everwrite ${engine}${engine === 'memory' ? '' : ` ${durability}`}`;
-    if (warm) warmUp(port);
+    if (warm) warmUp(running.respPort);
     for (const pipeline of [1, 16])
-      for (const test of ['set', 'get'] as const) benchmark(target, port, pipeline, test, pids);
+      for (const test of ['set', 'get'] as const) benchmark(target, running.respPort, pipeline, test, running.pids);
   } finally {
-    await cluster.stop();
-    rmSync(dataDirectory, { recursive: true, force: true });
+    await running.stop();
   }
 }
 

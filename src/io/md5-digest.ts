@@ -20,9 +20,11 @@ function nativeMd5(bytes: Uint8Array): Buffer {
 /** From this many bytes on, node:crypto's MD5 is the faster one (measured crossover 300-400 bytes). */
 export const nativeMd5FromBytes = 384;
 
-/** The 16-byte MD5 digest of `bytes`, by whichever implementation is faster for its length. */
-export function nodeMd5(bytes: Uint8Array): Uint8Array {
-  if (bytes.byteLength < nativeMd5FromBytes) return md5(bytes);
+/** The 16-byte MD5 digest of `bytes`, by whichever implementation is faster for its length; into `out` when given (DigestFunction). */
+export function nodeMd5(bytes: Uint8Array, out?: Uint8Array): Uint8Array {
+  if (bytes.byteLength < nativeMd5FromBytes) return md5(bytes, out);
   const digest = nativeMd5(bytes);
-  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+  if (out === undefined) return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+  out.set(digest);
+  return out;
 }

@@ -4,6 +4,7 @@
 import { EverwriteError, type ErrorCode } from '../core/base/errors.ts';
 import { defaultLimits } from '../core/base/limits.ts';
 import { IdTable } from '../core/base/id-table.ts';
+import { ReusableList } from '../core/base/reusable-list.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { Effect, Outcome } from '../core/node/effects.ts';
 import type { ClientWrite, Event, LoadedHint, ScannedRecord, StoreResult } from '../core/node/events.ts';
@@ -53,6 +54,7 @@ import type {
   RequestOptions,
   SiblingView,
   UserDirectory,
+  WriteSink,
 } from './service.ts';
 
 export interface RuntimeLogger {
@@ -101,11 +103,15 @@ export interface NodeRuntimeOptions {
 
 type Success = Extract<Outcome, { ok: true }>;
 
-/** A client call waiting for its reply effect; `shape` turns the outcome into the call's answer. */
+/**
+ * A client call waiting for its reply effect: a promise's (`shape` turns the outcome into the call's
+ * answer) or a write sink's (putInto). Every waiter has every field, so settling sees one shape.
+ */
 interface Waiter {
-  readonly resolve: (answer: never) => void;
-  readonly reject: (error: EverwriteError) => void;
-  readonly shape: (outcome: Success) => unknown;
+  readonly resolve: ((answer: never) => void) | undefined;
+  readonly reject: ((error: EverwriteError) => void) | undefined;
+  readonly shape: ((outcome: Success) => unknown) | undefined;
+  readonly sink: WriteSink | undefined;
   readonly operation: CoordinatedOperation;
   /** Monotonic ms the request was stepped at, for its latency. */
   readonly startedMs: number;
@@ -140,10 +146,10 @@ const leaveHintsPollMs = 250;
 export class NodeRuntime implements KvService, UserDirectory {
   private readonly waiters = new IdTable<Waiter>();
   /** Events waiting to be stepped; see dispatch(). */
-  private readonly events: Event[] = [];
+  private readonly events = new ReusableList<Event>();
   private draining = false;
   /** Messages the events of one dispatch produced, by peer: one frame per peer. */
-  private readonly outbox = new Map<NodeId, Message[]>();
+  private readonly outbox = new Map<NodeId, ReusableList<Message>>();
   private outboxMessages = 0;
   private readonly deadlines: DeadlineQueues;
   private nextRequestId = 1;
@@ -225,8 +231,11 @@ export class NodeRuntime implements KvService, UserDirectory {
     await this.options.transport.stop();
     this.deadlines.clear();
     this.keyLister.stop();
-    for (const [, waiter] of this.waiters.entries())
-      waiter.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down'));
+    for (const [, waiter] of this.waiters.entries()) {
+      const error = new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is shutting down');
+      if (waiter.sink !== undefined) waiter.sink.failed(error);
+      else waiter.reject?.(error);
+    }
     this.waiters.clear();
   }
 
@@ -256,18 +265,39 @@ export class NodeRuntime implements KvService, UserDirectory {
         ),
       );
     }
-    return this.write(
-      request.bucket,
-      request.key,
-      request.context,
-      {
-        value: request.value,
-        contentType: request.contentType,
-        deleted: false,
-        supersedeLocal: request.supersedeLocal === true,
-      },
-      request.options,
-    );
+    return this.write(request.bucket, request.key, request.context, putWrite(request), request.options);
+  }
+
+  putInto(request: PutRequest, sink: WriteSink): void {
+    if (request.value.length > this.options.valueBytesMax) {
+      sink.failed(
+        new EverwriteError(
+          'EVERWRITE_VALUE_TOO_LARGE',
+          `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
+        ),
+      );
+      return;
+    }
+    if (!this.running) {
+      sink.failed(notRunningError());
+      return;
+    }
+    let event: ClientPutEvent;
+    try {
+      event = this.putEvent(request.bucket, request.key, request.context, putWrite(request), request.options);
+    } catch (error) {
+      sink.failed(error as EverwriteError);
+      return;
+    }
+    this.waiters.add(event.requestId, {
+      resolve: undefined,
+      reject: undefined,
+      shape: undefined,
+      sink,
+      operation: 'put',
+      startedMs: event.nowMs,
+    });
+    this.dispatch(event);
   }
 
   delete(request: DeleteRequest): Promise<{ readonly context: string }> {
@@ -458,27 +488,36 @@ export class NodeRuntime implements KvService, UserDirectory {
     write: ClientWrite,
     options: RequestOptions = {},
   ): Promise<{ readonly context: string }> {
-    let plain: string | undefined;
+    let event: ClientPutEvent;
     try {
-      plain = context === undefined ? undefined : this.options.contextSeal.open(context);
+      event = this.putEvent(bucket, key, context, write, options);
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.ask(event, this.shapeWriteResult);
+  }
+
+  /** The clientPut event of a write; throws EVERWRITE_BAD_CONTEXT for a context this cluster did not seal. */
+  private putEvent(
+    bucket: string,
+    key: string,
+    context: string | undefined,
+    write: ClientWrite,
+    options: RequestOptions = {},
+  ): ClientPutEvent {
+    const plain = context === undefined ? undefined : this.options.contextSeal.open(context);
     const clock = this.options.clock;
-    return this.ask(
-      {
-        type: 'clientPut',
-        nowMs: clock.monotonicMs(),
-        requestId: this.nextRequestId++,
-        bucket,
-        key,
-        context: plain,
-        write,
-        realtimeMs: clock.realtimeMs(),
-        options: requestOptions(options),
-      },
-      this.shapeWriteResult,
-    );
+    return {
+      type: 'clientPut',
+      nowMs: clock.monotonicMs(),
+      requestId: this.nextRequestId++,
+      bucket,
+      key,
+      context: plain,
+      write,
+      realtimeMs: clock.realtimeMs(),
+      options: requestOptions(options),
+    };
   }
 
   /** Steps the core with `event` (a client request) and settles with `shape(outcome)` when the core replies to it. */
@@ -489,6 +528,7 @@ export class NodeRuntime implements KvService, UserDirectory {
         resolve: resolve as (answer: never) => void,
         reject,
         shape,
+        sink: undefined,
         operation: operationOf(event),
         startedMs: event.nowMs,
       });
@@ -554,10 +594,11 @@ export class NodeRuntime implements KvService, UserDirectory {
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
+    const events = this.events;
     try {
-      for (let index = 0; index < this.events.length; index++) this.step(this.events[index] as Event);
+      for (let index = 0; index < events.count; index++) this.step(events.at(index));
     } finally {
-      this.events.length = 0;
+      events.clear();
       this.draining = false;
       this.flushOutbox();
     }
@@ -569,16 +610,16 @@ export class NodeRuntime implements KvService, UserDirectory {
     core.step(event);
     const effects = core.pendingEffects();
     try {
-      for (let index = 0; index < effects.length; index++) {
-        const effect = effects[index] as Effect;
+      for (let index = 0; index < effects.count; index++) {
+        const effect = effects.at(index);
         if (effect.type !== 'send') {
           this.execute(effect);
           continue;
         }
         if (this.observer !== undefined) this.observeSend(effect.message);
-        const queue = this.outbox.get(effect.to);
-        if (queue === undefined) this.outbox.set(effect.to, [effect.message]);
-        else queue.push(effect.message);
+        let queue = this.outbox.get(effect.to);
+        if (queue === undefined) this.outbox.set(effect.to, (queue = new ReusableList<Message>()));
+        queue.push(effect.message);
         this.outboxMessages += 1;
       }
     } finally {
@@ -595,39 +636,45 @@ export class NodeRuntime implements KvService, UserDirectory {
   private flushOutbox(): void {
     if (this.outboxMessages === 0) return;
     this.outboxMessages = 0;
-    for (const [to, messages] of this.outbox) {
-      if (messages.length === 0) continue;
-      try {
-        this.sendFrames(to, messages);
-      } catch (error) {
-        this.logger.error(
-          { to, messages: messages.length, error: String(error) },
-          'sending to a peer failed; the messages are dropped',
-        );
-      } finally {
-        messages.length = 0;
-      }
-    }
+    // forEach with a callback made once: a for-of over the map allocates an entry pair per peer until optimised.
+    this.outbox.forEach(this.flushPeer);
   }
 
-  /** Sends `messages` as one frame, or halves them until each frame fits; a lone oversized message is refused. */
-  private sendFrames(to: NodeId, messages: readonly Message[]): void {
-    const frame = encodeMessages(messages, nodeWireBytes);
+  private readonly flushPeer = (messages: ReusableList<Message>, to: NodeId): void => {
+    if (messages.count === 0) return;
+    try {
+      this.sendFrames(to, messages.backing, messages.count);
+    } catch (error) {
+      this.logger.error(
+        { to, messages: messages.count, error: String(error) },
+        'sending to a peer failed; the messages are dropped',
+      );
+    } finally {
+      messages.clear();
+    }
+  };
+
+  /**
+   * Sends the first `count` of `messages` as one frame, or halves them until each frame fits; a
+   * lone oversized message is refused.
+   */
+  private sendFrames(to: NodeId, messages: readonly Message[], count = messages.length): void {
+    const frame = encodeMessages(messages, nodeWireBytes, count);
     const frameBytesMax = this.options.frameBytesMax ?? defaultLimits.frameBytesMax;
     if (frame.length <= frameBytesMax) {
       this.options.transport.send(to, frame);
       return;
     }
-    if (messages.length === 1) {
+    if (count === 1) {
       this.logger.error(
         { to, type: (messages[0] as Message).type, frameBytes: frame.length, frameBytesMax },
         'refused to send a message larger than the frame limit',
       );
       return;
     }
-    const half = messages.length >> 1;
+    const half = count >> 1;
     this.sendFrames(to, messages.slice(0, half));
-    this.sendFrames(to, messages.slice(half));
+    this.sendFrames(to, messages.slice(half, count));
   }
 
   private execute(effect: Exclude<Effect, { type: 'send' }>): void {
@@ -716,11 +763,20 @@ export class NodeRuntime implements KvService, UserDirectory {
     const waiter = this.waiters.take(requestId);
     if (waiter === undefined) return;
     if (this.observer !== undefined) this.observeOutcome(waiter, outcome);
-    if (outcome.ok) waiter.resolve(waiter.shape(outcome) as never);
-    else
-      waiter.reject(
-        new EverwriteError(outcome.error.code as ErrorCode, outcome.error.message, outcome.error.details ?? {}),
-      );
+    const sink = waiter.sink;
+    if (outcome.ok) {
+      if (sink !== undefined) sink.written();
+      else
+        (waiter.resolve as (answer: never) => void)((waiter.shape as (outcome: Success) => unknown)(outcome) as never);
+      return;
+    }
+    const error = new EverwriteError(
+      outcome.error.code as ErrorCode,
+      outcome.error.message,
+      outcome.error.details ?? {},
+    );
+    if (sink !== undefined) sink.failed(error);
+    else (waiter.reject as (error: EverwriteError) => void)(error);
   }
 
   private observeOutcome(waiter: Waiter, outcome: Outcome): void {
@@ -1080,8 +1136,24 @@ function countByTarget(ids: readonly string[]): Map<string, number> {
   return counts;
 }
 
+function notRunningError(): EverwriteError {
+  return new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running');
+}
+
 function notRunning(): Promise<never> {
-  return Promise.reject(new EverwriteError('EVERWRITE_UNAVAILABLE', 'node is not running'));
+  return Promise.reject(notRunningError());
+}
+
+type ClientPutEvent = Extract<Event, { type: 'clientPut' }>;
+
+/** The ClientWrite of a put request. */
+function putWrite(request: PutRequest): ClientWrite {
+  return {
+    value: request.value,
+    contentType: request.contentType,
+    deleted: false,
+    supersedeLocal: request.supersedeLocal === true,
+  };
 }
 
 function ignoreOutcome(): undefined {

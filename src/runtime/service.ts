@@ -1,6 +1,7 @@
 // Why: the one interface every front end (HTTP, RESP, the embedded client) calls into. A node's
 // runtime implements it; front ends know nothing of quorums or rings. Failures are thrown as
 // EverwriteError with a code from core/base/errors.ts.
+import type { EverwriteError } from '../core/base/errors.ts';
 import type { NodeId } from '../core/base/ids.ts';
 import type { BackgroundStatus } from '../core/node/background-admission.ts';
 import type { HandoffStatus } from '../core/node/handoff.ts';
@@ -153,9 +154,21 @@ export interface UserDirectory {
   deleteUser(name: string): Promise<void>;
 }
 
+/** Where a write started with KvService.putInto is answered: once, with either call. */
+export interface WriteSink {
+  written(): void;
+  failed(error: EverwriteError): void;
+}
+
 export interface KvService {
   get(bucket: string, key: string, options?: RequestOptions): Promise<GetResult>;
   put(request: PutRequest): Promise<{ readonly context: string }>;
+  /**
+   * put() for a caller that needs no context back (a Redis SET): the answer goes to `sink`, with no
+   * promise, closure or result object per write. It may be answered before this returns. Absent on
+   * a service without it (a test double): the caller uses put().
+   */
+  putInto?(request: PutRequest, sink: WriteSink): void;
   delete(request: DeleteRequest): Promise<{ readonly context: string }>;
   getBucketProps(bucket: string): Promise<BucketProps>;
   /** Validates and stores a partial update; unknown properties are EVERWRITE_BAD_PROPS. */

@@ -17,6 +17,7 @@ import type {
   PutRequest,
   RequestOptions,
   SiblingView,
+  WriteSink,
 } from '../../src/runtime/service.ts';
 
 export type FakeOperation =
@@ -171,6 +172,14 @@ export class FakeKvService implements KvService {
       ...(supersedeLocal ? { supersedeLocal } : {}),
     });
     return this.write(bucket, key, context, this.version(Uint8Array.from(value), contentType, false), supersedeLocal);
+  }
+
+  /** put() answered through a sink, as NodeRuntime.putInto: the RESP front end's SET takes this path when it exists. */
+  putInto(request: PutRequest, sink: WriteSink): void {
+    this.put(request).then(
+      () => sink.written(),
+      (error: unknown) => sink.failed(error as EverwriteError),
+    );
   }
 
   async delete(request: DeleteRequest): Promise<{ readonly context: string }> {

@@ -14,29 +14,50 @@
 // due in one turn are written by one shared setImmediate for all connections, not one per
 // connection, and the common replies are precomputed bytes (reply.ts).
 import type { Socket } from 'node:net';
-import { keyArguments, lookupCommand, runCommand } from './commands/index.ts';
+import { keyArguments, lookupCommand, runCommand, runCommandInto, runsInto } from './commands/index.ts';
 import type { CommandSpec, RespServerContext, Session } from './context.ts';
 import { errorReplyFor } from './errors.ts';
 import { orderingKey } from './keys.ts';
 import { RespProtocolError, RespRequestParser } from './parser.ts';
-import { ErrorReply, encodeReply } from './reply.ts';
+import { ErrorReply, encodeReply, okReply } from './reply.ts';
+import type { EverwriteError } from '../../core/base/errors.ts';
+import type { WriteSink } from '../../runtime/service.ts';
 import type { AdmittedConnection } from '../../core/base/admission.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
 
-/** A command whose reply is not written yet; `bytes` is set once it is answered. */
-interface PendingReply {
-  bytes: Buffer | undefined;
-  /** Command name and start (performance.now() ms) for the metrics; undefined without metrics. */
-  readonly timing: CommandTiming | undefined;
-  readonly protocol: ProtocolVersion;
-  /**
-   * Ordering keys this command holds until it is answered; undefined while it holds none in
-   * `busyKeys` yet (it started with nothing in flight, see RespConnection.unregistered).
-   */
-  keys: readonly string[] | undefined;
+/**
+ * A command whose reply is not written yet; `bytes` is set once it is answered. It is also the
+ * write sink of a command that runs into one (runCommandInto): the service answers the write here,
+ * so that path needs no promise or closure per command.
+ */
+class PendingReply implements WriteSink {
+  bytes: Buffer | undefined = undefined;
   /** What the keys are computed from, until they are (then dropped, not to pin the input). */
-  spec: CommandSpec | undefined;
-  args: readonly Buffer[] | undefined;
+  spec: CommandSpec | undefined = undefined;
+  args: readonly Buffer[] | undefined = undefined;
+
+  constructor(
+    /** The connection a sink's answer goes to; undefined for a reply known at once. */
+    private readonly connection: RespConnection | undefined,
+    /** Command name and start (performance.now() ms) for the metrics; undefined without metrics. */
+    readonly timing: CommandTiming | undefined,
+    readonly protocol: ProtocolVersion,
+    /**
+     * Ordering keys this command holds until it is answered; undefined while it holds none in
+     * `busyKeys` yet (it started with nothing in flight, see RespConnection.unregistered).
+     */
+    public keys: readonly string[] | undefined,
+    /** The command's name, for the error log of a failed write. */
+    readonly name: string,
+  ) {}
+
+  written(): void {
+    (this.connection as RespConnection).answerSlot(this, okReply);
+  }
+
+  failed(error: EverwriteError): void {
+    (this.connection as RespConnection).answerSlotWithError(this, error);
+  }
 }
 
 interface CommandTiming {
@@ -322,6 +343,10 @@ export class RespConnection implements AdmittedConnection {
     let result: Reply | Promise<Reply>;
     const timing = server.metrics === undefined ? undefined : { name, startedMs: performance.now() };
     const retryAfterMs = server.rateLimiter.take(this.clientAddress, server.clock.nowMs);
+    if (retryAfterMs === 0 && runsInto(server, spec)) {
+      this.executeInto(spec, args, keys, timing);
+      return;
+    }
     try {
       result = retryAfterMs > 0 ? rateLimitedReply(retryAfterMs) : runCommand(server, session, spec, args);
     } catch (thrown) {
@@ -333,43 +358,77 @@ export class RespConnection implements AdmittedConnection {
       this.answerNow(result);
       return;
     }
-    const slot: PendingReply = {
-      bytes: undefined,
-      timing,
-      protocol: session.protocol,
-      keys,
-      spec: undefined,
-      args: undefined,
-    };
-    if (keys === undefined) {
+    const slot = new PendingReply(undefined, timing, session.protocol, keys, name);
+    this.startSlot(slot, spec, args);
+    this.awaitReply(slot, result);
+  }
+
+  /**
+   * A command that answers through a write sink: its slot is queued first (the sink may be answered
+   * at once), then the command runs; a reply it gives instead completes the slot.
+   */
+  private executeInto(
+    spec: CommandSpec & { readonly runInto: NonNullable<CommandSpec['runInto']> },
+    args: Buffer[],
+    keys: readonly string[] | undefined,
+    timing: CommandTiming | undefined,
+  ): void {
+    const { session, server } = this;
+    const slot = new PendingReply(this, timing, session.protocol, keys, spec.name);
+    this.startSlot(slot, spec, args);
+    let result: Reply | Promise<Reply> | undefined;
+    try {
+      result = runCommandInto(server, session, spec, args, slot);
+    } catch (thrown) {
+      result = errorReplyFor(thrown, server.logger, spec.name);
+    }
+    if (session.quitting) this.stopReading();
+    if (result === undefined) return;
+    if (result instanceof Promise) this.awaitReply(slot, result);
+    else this.complete(slot, result);
+  }
+
+  /** Queues the slot of a command that answers later and holds its ordering keys. */
+  private startSlot(slot: PendingReply, spec: CommandSpec | undefined, args: Buffer[]): void {
+    if (slot.keys === undefined) {
       slot.spec = spec;
       slot.args = args;
       this.unregistered = slot;
     } else {
-      for (const key of keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
+      for (const key of slot.keys) this.busyKeys.set(key, (this.busyKeys.get(key) ?? 0) + 1);
     }
     this.inFlight += 1;
     this.pending.push(slot);
     if (spec !== undefined && spec.flags.includes('no_auth')) this.sessionChange = slot;
+  }
+
+  private awaitReply(slot: PendingReply, result: Promise<Reply>): void {
     result.then(
       (reply) => this.complete(slot, reply),
-      (thrown: unknown) => this.complete(slot, errorReplyFor(thrown, server.logger, name)),
+      (thrown: unknown) => this.complete(slot, errorReplyFor(thrown, this.server.logger, slot.name)),
     );
+  }
+
+  /** A write sink's answer (PendingReply.written). */
+  answerSlot(slot: PendingReply, reply: Reply): void {
+    this.complete(slot, reply);
+  }
+
+  /** A write sink's failure (PendingReply.failed), answered as a thrown error would be. */
+  answerSlotWithError(slot: PendingReply, error: EverwriteError): void {
+    this.complete(slot, errorReplyFor(error, this.server.logger, slot.name));
   }
 
   /** A reply known at once: written now if nothing is ahead of it, else queued behind. */
   private answerNow(reply: Reply): void {
     const bytes = encodeReply(reply, this.session.protocol);
-    if (this.pending.length === 0) this.append(bytes);
-    else
-      this.pending.push({
-        bytes,
-        timing: undefined,
-        protocol: this.session.protocol,
-        keys: noKeys,
-        spec: undefined,
-        args: undefined,
-      });
+    if (this.pending.length === 0) {
+      this.append(bytes);
+      return;
+    }
+    const slot = new PendingReply(undefined, undefined, this.session.protocol, noKeys, '');
+    slot.bytes = bytes;
+    this.pending.push(slot);
   }
 
   private recordTiming(timing: CommandTiming, reply: Reply): void {

@@ -3,7 +3,7 @@
 // version, client name, ...). Handlers are plain functions of (server, session, args), so the hot
 // path allocates no closure per command.
 import type { Logger } from 'pino';
-import type { KvService } from '../../runtime/service.ts';
+import type { KvService, WriteSink } from '../../runtime/service.ts';
 import type { AddressRateLimiter } from '../../core/base/rate-limiter.ts';
 import type { ResolvedRespServerOptions } from './options.ts';
 import type { ProtocolVersion, Reply } from './reply.ts';
@@ -56,6 +56,19 @@ export type CommandHandler = (
   args: readonly Buffer[],
 ) => Reply | Promise<Reply>;
 
+/**
+ * A command whose answer is OK once one write is acknowledged may start that write with
+ * KvService.putInto and answer through `sink` (written: OK; failed: the error): no promise or
+ * closure per command. It returns undefined then, or a reply (or its promise) when it answers
+ * otherwise. Used only when the service has putInto; `run` serves the rest.
+ */
+export type WriteCommandHandler = (
+  server: RespServerContext,
+  session: Session,
+  args: readonly Buffer[],
+  sink: WriteSink,
+) => Reply | Promise<Reply> | undefined;
+
 /** One argument as COMMAND DOCS describes it (what redis-cli shows as hints). */
 export interface ArgumentDoc {
   readonly name: string;
@@ -85,6 +98,8 @@ export interface CommandSpec {
   readonly complexity: string;
   readonly arguments: readonly ArgumentDoc[];
   readonly run: CommandHandler;
+  /** The sink path of a write command (see WriteCommandHandler); absent on most commands. */
+  readonly runInto?: WriteCommandHandler;
 }
 
 export interface RespServerContext {

@@ -52,12 +52,19 @@ function parseInteger(buffer: Buffer, start: number, end: number): number | unde
   return negative ? -value : value;
 }
 
+/** Slots reserved for a multibulk's arguments before they arrive; more grow as they come. */
+const argumentsPresizeMax = 16;
+/** Between commands: no array is made until a multibulk header says one is coming. */
+const noArguments: Buffer[] = [];
+
 export class RespRequestParser {
   private buffer: Buffer = emptyBuffer;
   private offset = 0;
   /** Arguments still to read in the current multibulk; 0 between commands. */
   private argumentsExpected = 0;
-  private arguments: Buffer[] = [];
+  private arguments: Buffer[] = noArguments;
+  /** Arguments of the current multibulk read so far. */
+  private argumentsRead = 0;
   private commandBytes = 0;
   /** A bulk string longer than what has arrived: its pieces so far and its length with CRLF. */
   private bulkParts: Buffer[] = [];
@@ -101,7 +108,7 @@ export class RespRequestParser {
         this.failure = error;
         this.buffer = emptyBuffer;
         this.offset = 0;
-        this.arguments = [];
+        this.arguments = noArguments;
         this.bulkParts = [];
       }
       throw error;
@@ -160,7 +167,10 @@ export class RespRequestParser {
     // "*0" and "*-1" carry no command; Redis skips them too.
     if (count > 0) {
       this.argumentsExpected = count;
-      this.arguments = [];
+      // Sized once (an empty array's first push reserves 17 slots), but never more than a few
+      // slots ahead of arguments that have arrived: a header alone must not reserve its whole count.
+      this.arguments = new Array<Buffer>(Math.min(count, argumentsPresizeMax));
+      this.argumentsRead = 0;
       this.commandBytes = 0;
     }
     return 'started';
@@ -213,11 +223,11 @@ export class RespRequestParser {
 
   /** Adds one argument; the whole command once it is complete. */
   private addArgument(argument: Buffer): Buffer[] | undefined {
-    this.arguments.push(argument);
+    this.arguments[this.argumentsRead++] = argument;
     this.argumentsExpected -= 1;
     if (this.argumentsExpected > 0) return undefined;
     const command = this.arguments;
-    this.arguments = [];
+    this.arguments = noArguments;
     return command;
   }
 

@@ -5,6 +5,11 @@
 // bounded in entries and in key bytes; the oldest entries are evicted first, and the log then says
 // it no longer covers the time before the eviction, so a caller falls back to the full exchange.
 // It is memory only: after a restart it covers only what this incarnation stored.
+//
+// Every write a replica stores is noted here, so noting allocates nothing: the keys' bytes are
+// copied into one byte ring (grown by doubling up to the key byte bound), not kept as a string or
+// an array each (a string built per write was ~650 bytes of garbage per SET, bench/alloc-per-set.ts).
+// Strings are made only when a catch-up lists the changes.
 import { assert } from '../base/assert.ts';
 
 export interface ChangeLogLimits {
@@ -14,11 +19,20 @@ export interface ChangeLogLimits {
   readonly keyBytesMax: number;
 }
 
-/** One ring of parallel arrays: no object per entry, so the collector has nothing to walk but the key strings. */
+/** Bytes of key ring a log starts with; it doubles as keys need, up to `keyBytesMax`. */
+const keyRingBytesInitial = 4096;
+
+/** One ring of parallel arrays and one ring of key bytes: no object per entry, nothing for the collector to walk. */
 export class ChangeLog {
   private readonly timesMs: Float64Array;
   private readonly partitions: Int32Array;
-  private readonly keys: string[];
+  /** Where each entry's key starts in the key ring, as a running byte position (the ring index is it modulo the ring's length). */
+  private readonly keyStarts: Float64Array;
+  private readonly keyLengths: Int32Array;
+  private keyRing: Uint8Array;
+  /** Running byte position of the oldest entry's key, and one past the newest's. */
+  private keyRingStart = 0;
+  private keyRingEnd = 0;
   private head = 0;
   private count = 0;
   private keyBytes = 0;
@@ -35,7 +49,9 @@ export class ChangeLog {
     assert(Number.isSafeInteger(limits.keyBytesMax) && limits.keyBytesMax > 0, 'keyBytesMax is a positive integer');
     this.timesMs = new Float64Array(limits.entriesMax);
     this.partitions = new Int32Array(limits.entriesMax);
-    this.keys = new Array<string>(limits.entriesMax).fill('');
+    this.keyStarts = new Float64Array(limits.entriesMax);
+    this.keyLengths = new Int32Array(limits.entriesMax);
+    this.keyRing = new Uint8Array(Math.min(keyRingBytesInitial, limits.keyBytesMax));
     this.lastMs = startedMs;
   }
 
@@ -47,8 +63,8 @@ export class ChangeLog {
     return this.keyBytes;
   }
 
-  /** Logs that `key` (latin1 text of the storage key) of `partition` was stored at `nowMs`. A clock going back is held at its last reading. */
-  note(nowMs: number, partition: number, key: string): void {
+  /** Logs that the storage key `key` of `partition` was stored at `nowMs` (the bytes are copied). A clock going back is held at its last reading. */
+  note(nowMs: number, partition: number, key: Uint8Array): void {
     if (key.length > this.limits.keyBytesMax) {
       // Cannot be kept: the log stops covering anything before now.
       this.evictedUpToMs = Math.max(this.evictedUpToMs, nowMs, this.lastMs);
@@ -60,9 +76,46 @@ export class ChangeLog {
     const slot = (this.head + this.count) % this.limits.entriesMax;
     this.timesMs[slot] = this.lastMs;
     this.partitions[slot] = partition;
-    this.keys[slot] = key;
+    this.keyStarts[slot] = this.keyRingEnd;
+    this.keyLengths[slot] = key.length;
+    this.copyIntoRing(key);
     this.keyBytes += key.length;
     this.count++;
+  }
+
+  /** Appends `key` at the ring's end, growing the ring first when the held keys and it would not fit. */
+  private copyIntoRing(key: Uint8Array): void {
+    if (this.keyRingEnd - this.keyRingStart + key.length > this.keyRing.length) this.growRing(key.length);
+    const ring = this.keyRing;
+    let at = this.keyRingEnd % ring.length;
+    for (let index = 0; index < key.length; index++) {
+      ring[at] = key[index] as number;
+      at = at + 1 === ring.length ? 0 : at + 1;
+    }
+    this.keyRingEnd += key.length;
+  }
+
+  /** Doubles the ring (at most to keyBytesMax) until `extra` more bytes fit; held bytes keep their running positions. */
+  private growRing(extra: number): void {
+    const held = this.keyRingEnd - this.keyRingStart;
+    assert(held + extra <= this.limits.keyBytesMax, 'eviction keeps the held key bytes within keyBytesMax');
+    let length = this.keyRing.length;
+    while (held + extra > length) length = Math.min(length * 2, this.limits.keyBytesMax);
+    const grown = new Uint8Array(length);
+    for (let position = this.keyRingStart; position < this.keyRingEnd; position++)
+      grown[position % length] = this.keyRing[position % this.keyRing.length] as number;
+    this.keyRing = grown;
+  }
+
+  /** The key of the entry in `slot`, one char per byte. */
+  private keyText(slot: number): string {
+    const ring = this.keyRing;
+    const start = this.keyStarts[slot] as number;
+    const end = start + (this.keyLengths[slot] as number);
+    let text = '';
+    for (let position = start; position < end; position++)
+      text += String.fromCharCode(ring[position % ring.length] as number);
+    return text;
   }
 
   /** Whether every change from `sinceMs` on is still in the log. */
@@ -83,7 +136,7 @@ export class ChangeLog {
       if (!wanted(partition)) continue;
       let keys = byPartition.get(partition);
       if (keys === undefined) byPartition.set(partition, (keys = new Set()));
-      keys.add(this.keys[slot] as string);
+      keys.add(this.keyText(slot));
     }
     const changes = new Map<number, string[]>();
     for (const [partition, keys] of byPartition) changes.set(partition, [...keys]);
@@ -105,8 +158,9 @@ export class ChangeLog {
   private evictOldest(): void {
     const slot = this.head;
     this.evictedUpToMs = Math.max(this.evictedUpToMs, this.timesMs[slot] as number);
-    this.keyBytes -= (this.keys[slot] as string).length;
-    this.keys[slot] = '';
+    const length = this.keyLengths[slot] as number;
+    this.keyBytes -= length;
+    this.keyRingStart += length;
     this.head = (this.head + 1) % this.limits.entriesMax;
     this.count--;
   }

@@ -21,6 +21,7 @@
 // defines, so the layout is invisible to a peer.
 import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
+import { latin1Text } from '../base/latin1.ts';
 
 /** The fan-out and depth of a tree. Two trees can be compared only when their shapes are equal. */
 export interface TreeShape {
@@ -299,19 +300,10 @@ function slotHoldsHash(slot: KeySlot, recordHash: Uint8Array): boolean {
   return true;
 }
 
-/** One character per byte: a Map key that compares, hashes and sorts like the bytes. */
+/** One character per byte: a Map key that compares, hashes and sorts like the bytes (one flat string, base/latin1.ts). */
 function latin1Of(bytes: Uint8Array): string {
-  // fromCharCode over a whole chunk builds one flat string; a per-byte += builds a rope that the Map
-  // lookup must then flatten, which costs more than the lookup. Chunks stay far below the argument limit.
-  if (bytes.length <= latin1ChunkBytes) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  let text = '';
-  for (let start = 0; start < bytes.length; start += latin1ChunkBytes) {
-    text += String.fromCharCode.apply(null, bytes.subarray(start, start + latin1ChunkBytes) as unknown as number[]);
-  }
-  return text;
+  return latin1Text(bytes);
 }
-
-const latin1ChunkBytes = 8192;
 
 function bytesOfLatin1(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);

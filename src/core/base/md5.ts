@@ -96,8 +96,8 @@ function compressTail(bytes: Uint8Array, tailStart: number): void {
   if (paddedLength > blockBytes) compressBlock(paddingBlocks, blockBytes);
 }
 
-/** The 16-byte MD5 digest of `bytes` (RFC 1321). */
-export function md5(bytes: Uint8Array): Uint8Array {
+/** The 16-byte MD5 digest of `bytes` (RFC 1321), written into `out` when given (16 bytes). */
+export function md5(bytes: Uint8Array, out?: Uint8Array): Uint8Array {
   state[0] = 0x67452301;
   state[1] = 0xefcdab89 | 0;
   state[2] = 0x98badcfe | 0;
@@ -105,7 +105,8 @@ export function md5(bytes: Uint8Array): Uint8Array {
   const fullBlocksEnd = bytes.length - (bytes.length % blockBytes);
   for (let offset = 0; offset < fullBlocksEnd; offset += blockBytes) compressBlock(bytes, offset);
   compressTail(bytes, fullBlocksEnd);
-  const digest = new Uint8Array(16);
+  if (out !== undefined && out.length !== 16) throw new RangeError('md5 writes into 16 bytes');
+  const digest = out ?? new Uint8Array(16);
   for (let index = 0; index < 16; index++) digest[index] = (state[index >> 2]! >>> ((index & 3) * 8)) & 0xff;
   return digest;
 }

@@ -58,12 +58,6 @@ const batchesInFlightMax = 4;
 const messageBytesOverhead = 16;
 const noHash = new Uint8Array(0);
 
-function latin1Text(bytes: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < bytes.length; index++) text += String.fromCharCode(bytes[index] as number);
-  return text;
-}
-
 function latin1Bytes(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
   for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
@@ -129,7 +123,7 @@ export class CatchUp {
 
   private noteStored(partition: number, storageKey: Uint8Array): void {
     if (!this.antiEntropy.trees.holds(partition)) return;
-    this.log().note(this.kernel.nowMs, partition, latin1Text(storageKey));
+    this.log().note(this.kernel.nowMs, partition, storageKey);
   }
 
   // ---- noticing outages -----------------------------------------------------------------------

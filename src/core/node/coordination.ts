@@ -3,7 +3,7 @@
 // they wait for. Taking and giving them back in one place keeps the two state machines from
 // leaking any of them on one path but not the other.
 import type { NodeId } from '../base/ids.ts';
-import type { NodeKernel, Origin } from './kernel.ts';
+import type { NodeKernel, Origin, TimerListener } from './kernel.ts';
 import type { RequestPlan } from './request-plan.ts';
 
 export abstract class Coordination {
@@ -35,7 +35,7 @@ export abstract class Coordination {
   }
 
   /** Counts the coordination in flight and arms its deadline (the plan's timeout). */
-  begin(onDeadline: () => void): void {
+  begin(onDeadline: (() => void) | TimerListener): void {
     this.kernel.inFlightCoordinations += 1;
     this.startedMs = this.kernel.nowMs;
     this.deadlineTimer = this.kernel.setTimer(this.plan.timeoutMs, onDeadline);

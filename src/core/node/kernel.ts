@@ -4,6 +4,7 @@
 // late, duplicated and reordered answers harmless.
 import { assert } from '../base/assert.ts';
 import { IdTable } from '../base/id-table.ts';
+import { ReusableList } from '../base/reusable-list.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import type { Message } from '../protocol/messages.ts';
@@ -27,6 +28,28 @@ export type Origin =
 
 export type ReplyHandler = (from: NodeId, message: Message) => void;
 
+/**
+ * The object forms of the completion callbacks, for a waiter that lives as an object anyway (a
+ * coordination): registering it allocates nothing, where a closure per callback would be made for
+ * every request (bench/alloc-per-set.ts).
+ */
+export interface ReplyListener {
+  onReply(from: NodeId, message: Message): void;
+}
+
+export interface TimerListener {
+  onTimer(): void;
+}
+
+export interface StoreListener {
+  onStoreResult(result: StoreResult): void;
+  /** A storeUpdate's version is minted and not durable yet (storeMinted). */
+  onStoreMinted(record: VersionedRecord, encoded: Uint8Array): void;
+}
+
+type StoreWaiter = ((result: StoreResult) => void) | StoreListener;
+type MintedWaiter = ((record: VersionedRecord, encoded: Uint8Array) => void) | StoreListener;
+
 type DistributiveOmit<T, K extends keyof never> = T extends unknown ? Omit<T, K> : never;
 type TokenEffect = Extract<Effect, { token: number }>;
 type StoreTarget = { readonly partition: number; readonly storageKey: Uint8Array };
@@ -36,13 +59,13 @@ export class NodeKernel {
   inFlightCoordinations = 0;
   /** Hybrid logical clock: the largest timestamp this node has issued or seen (versioning/hlc.ts). */
   lastTimestamp = 0;
-  private effects: Effect[] = [];
+  private readonly effects = new ReusableList<Effect>();
   private lastId = 0;
-  private readonly storeWaiters = new IdTable<(result: StoreResult) => void>();
-  private readonly mintedWaiters = new IdTable<(record: VersionedRecord, encoded: Uint8Array) => void>();
+  private readonly storeWaiters = new IdTable<StoreWaiter>();
+  private readonly mintedWaiters = new IdTable<MintedWaiter>();
   private readonly hintWaiters = new IdTable<(ok: boolean) => void>();
-  private readonly timerWaiters = new IdTable<() => void>();
-  private readonly replyWaiters = new IdTable<ReplyHandler>();
+  private readonly timerWaiters = new IdTable<(() => void) | TimerListener>();
+  private readonly replyWaiters = new IdTable<ReplyHandler | ReplyListener>();
   /** Where each pending write goes, so its answer can be reported to `onStored` (the Merkle trees). */
   private readonly writeTargets = new IdTable<StoreTarget>();
   /**
@@ -106,18 +129,18 @@ export class NodeKernel {
   }
 
   takeEffects(): Effect[] {
-    const taken = this.effects;
-    this.effects = [];
+    const taken = this.effects.toArray();
+    this.effects.clear();
     return taken;
   }
 
-  /** The effects emitted since the last clearEffects(), without handing the array over (see NodeCore.pendingEffects). */
-  pendingEffects(): readonly Effect[] {
+  /** The effects emitted since the last clearEffects(), without handing them over (see NodeCore.pendingEffects). */
+  pendingEffects(): ReusableList<Effect> {
     return this.effects;
   }
 
   clearEffects(): void {
-    this.effects.length = 0;
+    this.effects.clear();
   }
 
   isAlive(node: NodeId): boolean {
@@ -132,14 +155,14 @@ export class NodeKernel {
   }
 
   /** Sends a request whose replies (same id) go to `handler` until `forget(id)`. */
-  request(to: NodeId, build: (id: number) => Message, handler: ReplyHandler): number {
+  request(to: NodeId, build: (id: number) => Message, handler: ReplyHandler | ReplyListener): number {
     const id = this.listen(handler);
     this.send(to, build(id));
     return id;
   }
 
   /** Allocates a request id whose replies go to `handler` until `forget(id)`; the caller sends the request. */
-  listen(handler: ReplyHandler): number {
+  listen(handler: ReplyHandler | ReplyListener): number {
     const id = this.nextId();
     this.replyWaiters.add(id, handler);
     return id;
@@ -150,10 +173,13 @@ export class NodeKernel {
   }
 
   deliverReply(from: NodeId, message: Message & { id: number }): void {
-    this.replyWaiters.get(message.id)?.(from, message);
+    const waiter = this.replyWaiters.get(message.id);
+    if (waiter === undefined) return;
+    if (typeof waiter === 'function') waiter(from, message);
+    else waiter.onReply(from, message);
   }
 
-  setTimer(delayMs: number, callback: () => void): number {
+  setTimer(delayMs: number, callback: (() => void) | TimerListener): number {
     const timerId = this.nextId();
     this.timerWaiters.add(timerId, callback);
     this.emit({ type: 'setTimer', timerId, delayMs });
@@ -170,7 +196,10 @@ export class NodeKernel {
   }
 
   fireTimer(timerId: number): void {
-    this.timerWaiters.take(timerId)?.();
+    const waiter = this.timerWaiters.take(timerId);
+    if (waiter === undefined) return;
+    if (typeof waiter === 'function') waiter();
+    else waiter.onTimer();
   }
 
   store(
@@ -197,9 +226,20 @@ export class NodeKernel {
     return token;
   }
 
+  /** storeToken for a listener object, which hears of the answer and (a storeUpdate's) minted version. */
+  storeTokenFor(listener: StoreListener): number {
+    const token = this.nextId();
+    this.storeWaiters.add(token, listener);
+    this.mintedWaiters.add(token, listener);
+    return token;
+  }
+
   completeMinted(token: number, record: VersionedRecord, encoded: Uint8Array): void {
     this.observe(record);
-    this.mintedWaiters.take(token)?.(record, encoded);
+    const waiter = this.mintedWaiters.take(token);
+    if (waiter === undefined) return;
+    if (typeof waiter === 'function') waiter(record, encoded);
+    else waiter.onStoreMinted(record, encoded);
   }
 
   completeStore(token: number, result: StoreResult): void {
@@ -209,7 +249,10 @@ export class NodeKernel {
       if (target !== undefined) this.onStored?.(target.partition, target.storageKey, result);
     }
     this.mintedWaiters.take(token);
-    this.storeWaiters.take(token)?.(result);
+    const waiter = this.storeWaiters.take(token);
+    if (waiter === undefined) return;
+    if (typeof waiter === 'function') waiter(result);
+    else waiter.onStoreResult(result);
   }
 
   /** The timestamp of a write this node coordinates now, its clock reading `realtimeMs`. */

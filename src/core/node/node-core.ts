@@ -6,6 +6,7 @@ import { assertNever } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import type { NodeId } from '../base/ids.ts';
 import { Prng } from '../base/prng.ts';
+import type { ReusableList } from '../base/reusable-list.ts';
 import { Swim, type MemberLiveness, type SwimCounters } from '../membership/index.ts';
 import type { Message, PropsEntry, UserEntry } from '../protocol/messages.ts';
 import type { Ring } from '../ring/index.ts';
@@ -332,10 +333,10 @@ export class NodeCore {
   }
 
   /**
-   * What takeEffects() returns, but the array stays the core's and is emptied by clearEffects():
+   * What takeEffects() returns, but the list stays the core's and is emptied by clearEffects():
    * a runtime stepping the core once per event would otherwise allocate a new effect list per event.
    */
-  pendingEffects(): readonly Effect[] {
+  pendingEffects(): ReusableList<Effect> {
     return this.kernel.pendingEffects();
   }
 

@@ -22,7 +22,7 @@ import type { RequestOptions } from '../protocol/contract.ts';
 import { planWriteFinish } from '../quorum/write-finish.ts';
 import type { ClientWrite, StoreResult } from './events.ts';
 import { Coordination } from './coordination.ts';
-import type { NodeKernel, Origin, ReplyHandler } from './kernel.ts';
+import type { NodeKernel, Origin, ReplyListener, StoreListener, TimerListener } from './kernel.ts';
 import type { Message } from '../protocol/messages.ts';
 import { planRequest, quorumNotMet, toWireError, type RequestPlan } from './request-plan.ts';
 import { scheduleReap } from './reaping.ts';
@@ -37,8 +37,11 @@ export interface PutRequest {
   readonly options: RequestOptions;
 }
 
-/** A write in flight; its states are named after what it waits for. */
-class PutCoordination extends Coordination {
+/**
+ * A write in flight; its states are named after what it waits for. It is its own deadline, store
+ * and reply listener, so a write registers no closure (bench/alloc-per-set.ts).
+ */
+class PutCoordination extends Coordination implements TimerListener, StoreListener, ReplyListener {
   state: 'waitingForLocalVersion' | 'waitingForAcknowledgements' | 'waitingForStragglers' | 'finished' =
     'waitingForLocalVersion';
   /** Sent to the others at storeMinted; its own acknowledgement waits for storeDone. */
@@ -74,6 +77,22 @@ class PutCoordination extends Coordination {
     for (let index = 0; index < this.coveredCount; index++) if (this.coveredPrimaries[index] === primary) return true;
     return false;
   }
+
+  onTimer(): void {
+    onDeadline(this);
+  }
+
+  onStoreResult(result: StoreResult): void {
+    onLocalVersion(this, result);
+  }
+
+  onStoreMinted(record: VersionedRecord, encoded: Uint8Array): void {
+    onLocalMinted(this, record, encoded);
+  }
+
+  onReply(from: NodeId, message: Message): void {
+    onReplicaReply(this, from, message);
+  }
 }
 
 /** The context of a write that carries none; shared, so it must never be mutated. */
@@ -93,7 +112,7 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
   const coordination = new PutCoordination(kernel, request.origin, plan);
   coordination.clientContext = context;
   coordination.supersedesLocal = request.write.supersedeLocal === true;
-  coordination.begin(() => onDeadline(coordination));
+  coordination.begin(coordination);
   const timestamp = kernel.stampWrite(request.realtimeMs);
   const stored = {
     value: request.write.value,
@@ -102,10 +121,7 @@ export function coordinatePut(kernel: NodeKernel, request: PutRequest, planned?:
     deleted: request.write.deleted,
     timestamp,
   };
-  const token = kernel.storeToken(
-    (result) => onLocalVersion(coordination, result),
-    (record, encoded) => onLocalMinted(coordination, record, encoded),
-  );
+  const token = kernel.storeTokenFor(coordination);
   kernel.emit({
     type: 'storeUpdate',
     token,
@@ -169,18 +185,12 @@ function sendToOthers(
   coordination.encoded = encoded;
   coordination.state = 'waitingForAcknowledgements';
   const targets = plan.targets;
-  let onReply: ReplyHandler | undefined;
   for (let index = 0; index < targets.length; index++) {
     const target = targets[index] as PreferenceEntry;
     if (target.node === kernel.self) {
       if (acknowledgeSelf) acknowledgeLocal(coordination, target);
     } else {
-      sendReplica(
-        coordination,
-        index,
-        encoded,
-        (onReply ??= (from, message) => onReplicaReply(coordination, from, message)),
-      );
+      sendReplica(coordination, index, encoded);
     }
   }
   if (kernel.pending !== undefined) sendToPendingPrimaries(coordination, encoded);
@@ -241,12 +251,12 @@ function acknowledgeLocal(coordination: PutCoordination, target: PreferenceEntry
   );
 }
 
-/** Sends the record to the target at `index`; one reply handler serves every target of the write. */
-function sendReplica(coordination: PutCoordination, index: number, encoded: Uint8Array, onReply: ReplyHandler): void {
+/** Sends the record to the target at `index`; the coordination itself hears every target's reply. */
+function sendReplica(coordination: PutCoordination, index: number, encoded: Uint8Array): void {
   const { kernel, plan } = coordination;
   const target = plan.targets[index] as PreferenceEntry;
   const hintFor = target.role === 'fallback' ? target.standsInFor : undefined;
-  const id = kernel.listen(onReply);
+  const id = kernel.listen(coordination);
   coordination.requestIds[index] = id;
   const durable = plan.props.durability === 'durable';
   const message: Message =
@@ -332,7 +342,8 @@ function finish(coordination: PutCoordination): void {
   if (record === undefined) return;
   const durable = plan.props.durability === 'durable';
   const finished = planWriteFinish(plan.primaries, kernel.self, coordination, record);
-  for (const target of finished.hintFor) {
+  for (let index = 0; index < finished.hintFor.length; index++) {
+    const target = finished.hintFor[index] as NodeId;
     kernel.addHint(
       {
         target,

@@ -9,6 +9,7 @@
 // an exchange, since a half-built tree would report every unscanned key as missing.
 import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
+import { latin1Text } from '../base/latin1.ts';
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
 import { MerkleTree, type TreeShape } from '../anti-entropy/index.ts';
@@ -28,9 +29,14 @@ export function recordHash(
   digest: DigestFunction,
   record: VersionedRecord,
   encoded: Uint8Array | undefined,
+  /** Where the digest may be written (DigestFunction), for a caller that copies it at once. */
+  out?: Uint8Array,
 ): Uint8Array {
-  return digest(encoded !== undefined && encoded[0] === recordLayoutVersion ? encoded : encodeRecord(record));
+  return digest(encoded !== undefined && encoded[0] === recordLayoutVersion ? encoded : encodeRecord(record), out);
 }
+
+/** Where a stored write's record hash is written before its tree copies it into the key's slot. */
+const recordHashScratch = new Uint8Array(16);
 
 function isEmpty(record: VersionedRecord): boolean {
   return record.siblings.length === 0 && record.context.size === 0;
@@ -38,9 +44,7 @@ function isEmpty(record: VersionedRecord): boolean {
 
 /** The key as a string of one char per byte, for Map and Set keys. */
 export function keyString(key: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < key.length; index++) text += String.fromCharCode(key[index] as number);
-  return text;
+  return latin1Text(key);
 }
 
 /** The replication degree the trees cover: the largest n of any bucket, capped by the cluster size. */
@@ -116,7 +120,13 @@ export class ReplicaTrees {
     if (held === undefined) return;
     held.touched?.add(keyString(storageKey));
     if (isEmpty(record)) held.tree.delete(storageKey);
-    else held.tree.set(storageKey, recordHash(this.kernel.digest, record, encoded));
+    // The tree copies the hash into the key's slot; the digest length is the tree's, so the scratch must match it.
+    else held.tree.set(storageKey, this.hashOfStored(record, encoded));
+  }
+
+  /** A stored record's hash, written into a scratch the tree copies from at once (tree.set keeps no reference). */
+  private hashOfStored(record: VersionedRecord, encoded: Uint8Array | undefined): Uint8Array {
+    return recordHash(this.kernel.digest, record, encoded, recordHashScratch);
   }
 
   /** The partition the scan `scanId` reads, while it is the current one. */

@@ -9,6 +9,9 @@ import { placementInput } from '../protocol/storage-key.ts';
 import { partitionOf } from '../ring/index.ts';
 import { onPeerReap } from './reaping.ts';
 
+/** Where a replica's placement check writes its digest: read at once, so one buffer serves every write. */
+const placementDigest = new Uint8Array(16);
+
 /**
  * A peer whose ring differs from ours (another --partitions or member list) would file keys under
  * partitions this node never reads. Refusing such a request, loudly, turns a silent misplacement
@@ -16,7 +19,7 @@ import { onPeerReap } from './reaping.ts';
  */
 function misplaced(kernel: NodeKernel, from: NodeId, partition: number, storageKey: Uint8Array): boolean {
   const placement = placementInput(storageKey);
-  const expected = placement === undefined ? -1 : partitionOf(kernel.ring, kernel.digest(placement));
+  const expected = placement === undefined ? -1 : partitionOf(kernel.ring, kernel.digest(placement, placementDigest));
   if (expected === partition) return false;
   kernel.emit({
     type: 'log',

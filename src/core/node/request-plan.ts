@@ -12,6 +12,9 @@ import type { RequestOptions } from '../protocol/contract.ts';
 import type { NodeKernel } from './kernel.ts';
 import type { BucketProps } from '../protocol/contract.ts';
 
+/** Where a request's placement digest is written: read at once, so one buffer serves every request. */
+const placementDigest = new Uint8Array(16);
+
 export interface RequestPlan {
   readonly bucket: string;
   readonly key: string;
@@ -73,7 +76,7 @@ export function planRequest(
       `timeout_ms must be an integer from 1 to ${kernel.settings.requestTimeoutMsMax}`,
     );
   }
-  const partition = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key));
+  const partition = partitionOf(kernel.ring, keyHash(kernel.digest, bucket, key, placementDigest));
   const { targets, primaries } = placementOf(kernel.ring, partition, n, kernel.isAliveNode);
   return {
     bucket,

@@ -48,6 +48,11 @@ function encodeUtf8StorageKey(bucket: string, key: string): Uint8Array {
 
 /** Scratch for placementInput: a bucket and a key within their limits fit; longer ones get their own array. */
 const placementScratch = new Uint8Array(4096);
+/**
+ * Views of the scratch, one per length, each made the first time a key of that length comes:
+ * a replica places every write it serves, and a fresh view (~100 bytes) per write was garbage.
+ */
+const placementViews: Array<Uint8Array | undefined> = [];
 const slash = 0x2f;
 
 /**
@@ -59,13 +64,14 @@ export function placementInput(storageKey: Uint8Array): Uint8Array | undefined {
   if (storageKey.length < 2) return undefined;
   const bucketLength = ((storageKey[0] as number) << 8) | (storageKey[1] as number);
   if (storageKey.length < 2 + bucketLength) return undefined;
-  const out =
-    storageKey.length + 1 <= placementScratch.length
-      ? placementScratch.subarray(0, storageKey.length - 1)
-      : new Uint8Array(storageKey.length - 1);
-  out.set(storageKey.subarray(2, 2 + bucketLength), 0);
+  const length = storageKey.length - 1;
+  let out: Uint8Array;
+  if (length <= placementScratch.length) out = placementViews[length] ??= placementScratch.subarray(0, length);
+  else out = new Uint8Array(length);
+  // Copy loops rather than set(subarray()), which would make two views per call.
+  for (let index = 0; index < bucketLength; index++) out[index] = storageKey[2 + index] as number;
   out[bucketLength] = slash;
-  out.set(storageKey.subarray(2 + bucketLength), bucketLength + 1);
+  for (let index = bucketLength + 1; index < length; index++) out[index] = storageKey[index + 1] as number;
   return out;
 }
 

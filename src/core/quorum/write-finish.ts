@@ -31,7 +31,9 @@ export function planWriteFinish(
 ): WriteFinishPlan {
   let everyPrimaryHoldsIt = true;
   let hintFor: NodeId[] | undefined;
-  for (const primary of primaries) {
+  // Indexed, not for-of: every write ends here, and an iterator that is not optimised away allocates a result per step.
+  for (let index = 0; index < primaries.length; index++) {
+    const primary = primaries[index] as NodeId;
     if (!answers.hasAcknowledged(primary)) everyPrimaryHoldsIt = false;
     if (primary !== self && !answers.isCovered(primary)) (hintFor ??= []).push(primary);
   }

@@ -37,17 +37,21 @@ function writeAscii(text: string, offset: number): number {
  * ASCII names (the common case) skip TextEncoder and its allocation, which halves the cost for
  * short keys; the digest then reads a view of a reused buffer, so it must not keep its input
  * (DigestFunction is pure). Note "a/b" + "c" and "a" + "b/c" share a placement, which is harmless:
- * placement only spreads keys, storage keys stay distinct.
+ * placement only spreads keys, storage keys stay distinct. With `out`, the digest may be written
+ * there (DigestFunction): a caller that reads it at once allocates nothing.
  */
-export function keyHash(digest: DigestFunction, bucket: string, key: string): Uint8Array {
+export function keyHash(digest: DigestFunction, bucket: string, key: string, out?: Uint8Array): Uint8Array {
   const bucketEnd = writeAscii(bucket, 0);
   if (bucketEnd >= 0 && bucketEnd < asciiScratch.length) {
     asciiScratch[bucketEnd] = slash;
     const end = writeAscii(key, bucketEnd + 1);
-    if (end >= 0) return digest(asciiScratch.subarray(0, end));
+    if (end >= 0) return digest((asciiViews[end] ??= asciiScratch.subarray(0, end)), out);
   }
-  return digest(utf8Encode(`${bucket}/${key}`));
+  return digest(utf8Encode(`${bucket}/${key}`), out);
 }
+
+/** Views of the ASCII scratch, one per length, made once each: keyHash places every request. */
+const asciiViews: Array<Uint8Array | undefined> = [];
 
 /** The top 32 bits of a digest as an unsigned integer. */
 export function top32Bits(hash: Uint8Array): number {

@@ -100,14 +100,28 @@ export function canonicalSiblings(siblings: readonly Sibling[]): readonly Siblin
   );
 }
 
-/** Pointwise maximum of two version vectors. */
+/** forEach callbacks with the target map as `this`: one shared function, so copying allocates no closure, iterator or entry pair. */
+function setEntry(this: Map<Actor, number>, counter: number, actor: Actor): void {
+  this.set(actor, counter);
+}
+
+function raiseEntry(this: Map<Actor, number>, counter: number, actor: Actor): void {
+  if ((this.get(actor) ?? 0) < counter) this.set(actor, counter);
+}
+
+/** A fresh copy of `context` (every write mints one, so not `new Map(context)`, which iterates with an entry array per actor). */
+function copyContext(context: VersionVector): Map<Actor, number> {
+  const copy = new Map<Actor, number>();
+  context.forEach(setEntry, copy);
+  return copy;
+}
+
+/** Pointwise maximum of two version vectors: `a` or `b` itself when one covers nothing more, else a fresh map. */
 export function mergeContexts(a: VersionVector, b: VersionVector): VersionVector {
   if (a === b || b.size === 0) return a;
   if (a.size === 0) return b;
-  const merged = new Map(a);
-  for (const [actor, counter] of b) {
-    if ((merged.get(actor) ?? 0) < counter) merged.set(actor, counter);
-  }
+  const merged = copyContext(a);
+  b.forEach(raiseEntry, merged);
   return merged;
 }
 
@@ -132,7 +146,10 @@ export function contextsEqual(a: VersionVector, b: VersionVector): boolean {
  */
 function stampAfter(siblings: readonly Sibling[], stored: StoredValue): StoredValue {
   let latest = -1;
-  for (const sibling of siblings) if (sibling.stored.timestamp > latest) latest = sibling.stored.timestamp;
+  for (let index = 0; index < siblings.length; index++) {
+    const timestamp = (siblings[index] as Sibling).stored.timestamp;
+    if (timestamp > latest) latest = timestamp;
+  }
   if (stored.timestamp > latest) return stored;
   return { ...stored, timestamp: Math.min(latest + 1, timestampMax) };
 }
@@ -171,16 +188,22 @@ export function update(
   const stored = stampAfter(record.siblings, newValue);
   const counter = nextCounter(record.context.get(actor) ?? 0, clientContext.get(actor) ?? 0);
   const dot: Dot = { actor, counter };
-  const context = new Map(mergeContexts(record.context, clientContext));
+  const merged = mergeContexts(record.context, clientContext);
+  // A fresh map from mergeContexts is this version's own; either input must be copied before the new dot goes in.
+  const context =
+    merged === record.context || merged === clientContext ? copyContext(merged) : (merged as Map<Actor, number>);
   context.set(actor, counter);
   const previous = canonicalSiblings(record.siblings);
   let survivors = 0;
-  for (const sibling of previous) if (!covers(clientContext, sibling.dot)) survivors++;
+  // Indexed loops, not for-of: every write mints here, and an iterator that is not optimised away allocates a result per step.
+  for (let index = 0; index < previous.length; index++)
+    if (!covers(clientContext, (previous[index] as Sibling).dot)) survivors++;
   // Sized once: the new version plus the survivors (usually none), in canonical order.
   const siblings = new Array<Sibling>(survivors + 1);
   let next = 0;
   let placed = false;
-  for (const sibling of previous) {
+  for (let index = 0; index < previous.length; index++) {
+    const sibling = previous[index] as Sibling;
     if (covers(clientContext, sibling.dot)) continue;
     if (!placed && compareDots(dot, sibling.dot) < 0) {
       siblings[next++] = { dot, stored };

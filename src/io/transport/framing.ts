@@ -18,13 +18,14 @@ export interface FrameSink {
 }
 
 /**
- * Writes `frames` as length-prefixed frames into one new buffer of exactly `totalBytes` (the sum of
- * every frame's length plus its header), so a whole turn's frames leave in one socket write.
+ * Writes the first `count` of `frames` as length-prefixed frames into one new buffer of exactly
+ * `totalBytes` (the sum of every frame's length plus its header), so a whole turn's frames leave in
+ * one socket write.
  */
-export function encodeFrames(frames: readonly Uint8Array[], totalBytes: number): Buffer {
+export function encodeFrames(frames: readonly Uint8Array[], totalBytes: number, count = frames.length): Buffer {
   const out = Buffer.allocUnsafe(totalBytes);
   let offset = 0;
-  for (let i = 0; i < frames.length; i++) {
+  for (let i = 0; i < count; i++) {
     const frame = frames[i] as Uint8Array;
     out.writeUInt32BE(frame.length, offset);
     out.set(frame, offset + frameHeaderBytes);

@@ -23,6 +23,7 @@ import { autoWritevFrameBytesMin, type PeerAddress } from './tcp-options.ts';
 import { keepAliveInitialDelayMs, type OutboundHost, type PeerTrafficCounters } from './tcp-shared.ts';
 import { dialTls, isTlsRefusal } from './tcp-tls.ts';
 import { tlsFailureClassOf } from '../../core/base/tls-failure-class.ts';
+import { ReusableList } from '../../core/base/reusable-list.ts';
 
 /** Named after what the link waits for (docs/ARCHITECTURE.md habit 1). */
 type LinkState = 'idle' | 'awaitingConnect' | 'awaitingHandshake' | 'ready' | 'awaitingReconnect' | 'closed';
@@ -41,7 +42,7 @@ export class OutboundLink implements FrameSink {
   private reader: FrameReader | undefined;
   private timer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
-  private queue: Uint8Array[] = [];
+  private readonly queue = new ReusableList<Uint8Array>();
   /** Bytes in `queue`, headers included. */
   private queueBytes = 0;
   private waitingForDrain = false;
@@ -74,7 +75,7 @@ export class OutboundLink implements FrameSink {
       this.traffic.framesDropped++;
       return;
     }
-    if (this.state !== 'ready' && this.queue.length === 0) this.waitingSinceMs = performance.now();
+    if (this.state !== 'ready' && this.queue.count === 0) this.waitingSinceMs = performance.now();
     this.queue.push(frame);
     this.queueBytes += cost;
     metrics.framesQueued++;
@@ -97,9 +98,9 @@ export class OutboundLink implements FrameSink {
 
   /** Writes every queued frame with one socket write, unless the socket asked us to wait. */
   flush(): void {
-    if (this.state !== 'ready' || this.waitingForDrain || this.queue.length === 0) return;
+    if (this.state !== 'ready' || this.waitingForDrain || this.queue.count === 0) return;
     const socket = this.socket as Socket;
-    const frameCount = this.queue.length;
+    const frameCount = this.queue.count;
     const bytes = this.queueBytes;
     const accepted = this.copiesFrames(frameCount, bytes) ? this.writeConcatenated(socket) : this.writeCorked(socket);
     this.queueBytes = 0;
@@ -121,21 +122,21 @@ export class OutboundLink implements FrameSink {
 
   /** One copy into one buffer, one write; the queue array is reused. */
   private writeConcatenated(socket: Socket): boolean {
-    const accepted = socket.write(encodeFrames(this.queue, this.queueBytes));
-    this.queue.length = 0;
+    const accepted = socket.write(encodeFrames(this.queue.backing, this.queueBytes, this.queue.count));
+    this.queue.clear();
     return accepted;
   }
 
   /** No copy: headers and frames go to a corked socket, which hands them to the kernel in one writev. */
   private writeCorked(socket: Socket): boolean {
     const frames = this.queue;
-    this.queue = [];
     socket.cork();
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i] as Uint8Array;
+    for (let i = 0; i < frames.count; i++) {
+      const frame = frames.at(i);
       socket.write(encodeFrameHeader(frame.length));
       socket.write(frame);
     }
+    frames.clear();
     const accepted = !socket.writableNeedDrain;
     socket.uncork();
     return accepted;
@@ -154,9 +155,9 @@ export class OutboundLink implements FrameSink {
   /** Closes for good (transport stop, or peer removed); what is still queued is dropped and counted. */
   close(): void {
     if (this.state === 'closed') return;
-    this.host.metrics.framesDroppedNotRunning += this.queue.length;
-    this.traffic.framesDropped += this.queue.length;
-    this.queue = [];
+    this.host.metrics.framesDroppedNotRunning += this.queue.count;
+    this.traffic.framesDropped += this.queue.count;
+    this.queue.clear();
     this.queueBytes = 0;
     this.teardown();
     this.state = 'closed';
@@ -294,7 +295,7 @@ export class OutboundLink implements FrameSink {
     const wasReady = this.state === 'ready';
     this.teardown();
     this.dropStaleQueue();
-    if (this.queue.length === 0 && (wasReady || this.waitingSinceMs < 0)) {
+    if (this.queue.count === 0 && (wasReady || this.waitingSinceMs < 0)) {
       this.state = 'idle';
       return;
     }
@@ -313,11 +314,11 @@ export class OutboundLink implements FrameSink {
 
   /** Frames that waited too long for a connection are stale: the core has given up on them. */
   private dropStaleQueue(): void {
-    if (this.queue.length === 0 || this.waitingSinceMs < 0) return;
+    if (this.queue.count === 0 || this.waitingSinceMs < 0) return;
     if (performance.now() - this.waitingSinceMs <= this.host.options.queuedFrameAgeMaxMs) return;
-    this.host.metrics.framesDroppedStale += this.queue.length;
-    this.traffic.framesDropped += this.queue.length;
-    this.queue = [];
+    this.host.metrics.framesDroppedStale += this.queue.count;
+    this.traffic.framesDropped += this.queue.count;
+    this.queue.clear();
     this.queueBytes = 0;
     this.waitingSinceMs = -1;
   }

@@ -28,6 +28,7 @@ import {
   type PeerTransportStatus,
   type TcpTransportHooks,
 } from './tcp-shared.ts';
+import { ReusableList } from '../../core/base/reusable-list.ts';
 
 export { TcpTransportMetrics, type PeerTransportStatus, type TcpTransportHooks } from './tcp-shared.ts';
 export type { PeerTlsCredentials } from './tcp-tls.ts';
@@ -60,7 +61,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   /** Inbound connections that have not proved the secret yet: a budget of their own (decision 0013). */
   private readonly pendingHandshakes: ConnectionAdmission<InboundConnection>;
   private readonly sockets = new Set<Socket>();
-  private readonly dirtyLinks: OutboundLink[] = [];
+  private readonly dirtyLinks = new ReusableList<OutboundLink>();
   private flushScheduled: NodeJS.Immediate | undefined;
   private handler: FrameHandler | undefined;
   private server: Server | undefined;
@@ -157,7 +158,7 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
     this.state = 'stopping';
     if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
     this.flushScheduled = undefined;
-    this.dirtyLinks.length = 0;
+    this.dirtyLinks.clear();
     for (const link of this.links.values()) link.close();
     this.links.clear();
     for (const connection of this.inbound) connection.close();
@@ -311,12 +312,12 @@ export class TcpTransport implements Transport, OutboundHost, InboundHost {
   private readonly flushDirtyLinks = (): void => {
     this.flushScheduled = undefined;
     const links = this.dirtyLinks;
-    for (let i = 0; i < links.length; i++) {
-      const link = links[i] as OutboundLink;
+    for (let i = 0; i < links.count; i++) {
+      const link = links.at(i);
       link.dirty = false;
       link.flush();
     }
-    links.length = 0;
+    links.clear();
   };
 
   private accept(socket: Socket): void {

@@ -43,3 +43,16 @@ test('nodeMd5 returns exactly 16 bytes for a long input', () => {
   assert.equal(digest.byteLength, 16);
   assert.equal(digest.length, 16);
 });
+
+test('given a 16-byte out, nodeMd5 and md5 write the digest there and return it, on both sides of the switch', () => {
+  for (const length of [22, nativeMd5FromBytes + 1]) {
+    const bytes = bytesOfLength(length);
+    const out = new Uint8Array(16);
+    assert.equal(nodeMd5(bytes, out), out, `length ${length}`);
+    assert.equal(toHex(out), toHex(md5(bytes)), `length ${length}`);
+    const again = new Uint8Array(16);
+    assert.equal(md5(bytes, again), again);
+    assert.equal(toHex(again), toHex(md5(bytes)));
+  }
+  assert.throws(() => md5(bytesOfLength(3), new Uint8Array(32)), RangeError);
+});

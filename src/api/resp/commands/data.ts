@@ -7,7 +7,7 @@
 // GET answers one sibling (resolve.ts). EW.GETALL, EW.PUT and EW.DEL expose the contexts and
 // siblings themselves. None of this is atomic: NX/XX is a check, then a write.
 import { EverwriteError } from '../../../core/base/errors.ts';
-import type { GetResult } from '../../../runtime/service.ts';
+import type { GetResult, KvService, WriteSink } from '../../../runtime/service.ts';
 import type { CommandSpec, RespServerContext, Session } from '../context.ts';
 import { syntaxError, wrongArity } from '../errors.ts';
 import { mapKey, takeContext, takeValue } from '../keys.ts';
@@ -153,6 +153,25 @@ async function setWithOptions(server: RespServerContext, args: readonly Buffer[]
 function set(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
   if (args.length > 3) return setWithOptions(server, args);
   return overwrite(server, mapKey(args[1] as Buffer, server.options), takeValue(args[2] as Buffer, server.options));
+}
+
+/** A plain `SET key value` on a service with putInto: one write answered through the connection's sink, no promise. */
+function setInto(
+  server: RespServerContext,
+  session: Session,
+  args: readonly Buffer[],
+  sink: WriteSink,
+): Promise<Reply> | undefined {
+  if (args.length > 3) return set(server, session, args);
+  const address = mapKey(args[1] as Buffer, server.options);
+  const value = takeValue(args[2] as Buffer, server.options);
+  const putInto = server.service.putInto as NonNullable<KvService['putInto']>;
+  putInto.call(
+    server.service,
+    { bucket: address.bucket, key: address.key, value, contentType, supersedeLocal: true },
+    sink,
+  );
+  return undefined;
 }
 
 async function mset(server: RespServerContext, _session: Session, args: readonly Buffer[]): Promise<Reply> {
@@ -306,6 +325,7 @@ export const dataCommands: readonly CommandSpec[] = [
       { name: 'get', type: 'pure-token', token: 'GET', optional: true },
     ],
     run: set,
+    runInto: setInto,
   },
   {
     name: 'del',

@@ -1,6 +1,7 @@
 // Why: one table of every command this front end speaks, so dispatch, arity checks, key positions
 // (for ordering a connection's commands on the same key) and COMMAND's answers cannot drift apart.
 import type { CommandSpec, RespServerContext, Session } from '../context.ts';
+import type { WriteSink } from '../../../runtime/service.ts';
 import { unknownCommand, wrongArity } from '../errors.ts';
 import type { Reply } from '../reply.ts';
 import { connectionCommands } from './connection.ts';
@@ -56,6 +57,22 @@ export function keyArguments(spec: CommandSpec, args: readonly Buffer[]): Buffer
   return keys;
 }
 
+/** The answer to a command that may not run: refused access (access.ts), unknown, or the wrong arity; undefined when it may. */
+function refusal(
+  server: RespServerContext,
+  session: Session,
+  spec: CommandSpec | undefined,
+  args: readonly Buffer[],
+): Reply | undefined {
+  if (server.auth !== undefined) {
+    const refused = refuseCommand(server, session, spec, args);
+    if (refused !== undefined) return refused;
+  }
+  if (spec === undefined) return unknownCommand(args);
+  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
+  return undefined;
+}
+
 /** Checks access (access.ts) and arity and runs the command; a throw is left to the caller (it owns error reporting). */
 export function runCommand(
   server: RespServerContext,
@@ -63,11 +80,26 @@ export function runCommand(
   spec: CommandSpec | undefined,
   args: readonly Buffer[],
 ): Reply | Promise<Reply> {
-  if (server.auth !== undefined) {
-    const refused = refuseCommand(server, session, spec, args);
-    if (refused !== undefined) return refused;
-  }
-  if (spec === undefined) return unknownCommand(args);
-  if (spec.arity > 0 ? args.length !== spec.arity : args.length < -spec.arity) return wrongArity(spec.name);
-  return spec.run(server, session, args);
+  return refusal(server, session, spec, args) ?? (spec as CommandSpec).run(server, session, args);
+}
+
+/** Whether the command answers through a write sink here (see WriteCommandHandler): it has the path and the service too. */
+export function runsInto(
+  server: RespServerContext,
+  spec: CommandSpec | undefined,
+): spec is CommandSpec & {
+  readonly runInto: NonNullable<CommandSpec['runInto']>;
+} {
+  return spec?.runInto !== undefined && server.service.putInto !== undefined;
+}
+
+/** runCommand for a command that runsInto: undefined when `sink` will be answered. */
+export function runCommandInto(
+  server: RespServerContext,
+  session: Session,
+  spec: CommandSpec & { readonly runInto: NonNullable<CommandSpec['runInto']> },
+  args: readonly Buffer[],
+  sink: WriteSink,
+): Reply | Promise<Reply> | undefined {
+  return refusal(server, session, spec, args) ?? spec.runInto(server, session, args, sink);
 }

@@ -174,16 +174,24 @@ const detailsTexts: Array<string | undefined> = [];
 let detailsTaken = 0;
 
 /** One frame holding `messages`; `wire` says where its memory comes from (the plain default zeroes it). */
-export function encodeMessages(messages: readonly Message[], wire: WireBytes = plainWireBytes): Uint8Array {
+export function encodeMessages(
+  messages: readonly Message[],
+  wire: WireBytes = plainWireBytes,
+  /** How many of `messages`, from the first, the frame carries (a reused list's backing array holds more slots). */
+  count = messages.length,
+): Uint8Array {
+  assert(
+    Number.isSafeInteger(count) && count >= 0 && count <= messages.length,
+    'a frame carries at most the messages given',
+  );
   if (detailsTexts.length !== 0) detailsTexts.length = 0;
   detailsTaken = 0;
-  let size = 1 + varintSize(messages.length);
-  for (let index = 0; index < messages.length; index++) size += messageSize(messages[index] as Message);
+  let size = 1 + varintSize(count);
+  for (let index = 0; index < count; index++) size += messageSize(messages[index] as Message);
   const frame = wire.allocate(size);
   frame[0] = frameMarker;
-  let offset = writeVarint(frame, 1, messages.length);
-  for (let index = 0; index < messages.length; index++)
-    offset = writeMessage(frame, offset, messages[index] as Message);
+  let offset = writeVarint(frame, 1, count);
+  for (let index = 0; index < count; index++) offset = writeMessage(frame, offset, messages[index] as Message);
   if (detailsTexts.length !== 0) detailsTexts.length = 0;
   if (offset !== size) assert(false, `message frame: wrote ${offset} bytes, sized ${size}`);
   return frame;
@@ -737,8 +745,9 @@ const messageBytesMin = 2;
 function decodeFrame(cursor: FrameCursor): Message[] {
   if (cursor.byte() !== frameMarker) cursor.fail('not a message frame (first byte)');
   const count = cursor.count(messageBytesMin);
-  const messages: Message[] = [];
-  for (let index = 0; index < count; index++) messages.push(decodeMessage(cursor));
+  // Sized once: an empty array's first push reserves 17 slots, most frames carry one or two messages.
+  const messages = new Array<Message>(count);
+  for (let index = 0; index < count; index++) messages[index] = decodeMessage(cursor);
   if (cursor.position !== cursor.end) cursor.fail('trailing bytes');
   return messages;
 }

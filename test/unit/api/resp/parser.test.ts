@@ -53,6 +53,17 @@ test('a multibulk command parses to its arguments, binary-safe', () => {
   assert.equal(parser.bufferedBytes, 0);
 });
 
+test('a command with more arguments than the parser reserves ahead parses whole, whole or byte by byte', () => {
+  const args = Array.from({ length: 40 }, (_, index) => `arg${index}`);
+  const encoded = encodeCommand(['MSET', ...args]);
+  assert.deepEqual(parseAll([encoded]), [['MSET', ...args]]);
+  const bytes = Array.from(encoded, (byte) => Buffer.from([byte]));
+  assert.deepEqual(parseAll([...bytes, encodeCommand(['GET', 'a'])]), [
+    ['MSET', ...args],
+    ['GET', 'a'],
+  ]);
+});
+
 test('a pipeline in one chunk comes out one command per next()', () => {
   const parser = new RespRequestParser(limits);
   parser.push(

@@ -241,6 +241,9 @@ test('update and sync never mutate their inputs', () => {
   const snapshot = { context: new Map(first.context), siblings: [...first.siblings] };
   const clientContext = new Map([[nodeB, 3]]);
   update(first, clientContext, nodeA, text('v2'));
+  // A Redis SET writes with the replica's own context: the record's context map itself comes back in.
+  update(first, first.context, nodeA, text('v2'));
+  update(first, empty, nodeA, text('v2'));
   sync(first, update(emptyRecord, empty, nodeB, text('v3')));
   assert.deepEqual(first, snapshot);
   assert.deepEqual(clientContext, new Map([[nodeB, 3]]));

@@ -175,6 +175,13 @@ test('every message type round-trips, optional fields absent and present, ids pa
   assert.deepEqual(decodeMessages(encodeMessages([])), []);
 });
 
+test('a count encodes only the first messages of the array (a reused list passes its backing array)', () => {
+  const some = examples.slice(0, 3);
+  assert.deepEqual(decodeMessages(encodeMessages(examples, plainWireBytes, 3)), some);
+  assert.deepEqual(decodeMessages(encodeMessages(examples, plainWireBytes, 0)), []);
+  assert.throws(() => encodeMessages(some, plainWireBytes, 4));
+});
+
 test('byte fields decode as views of the frame, wherever the frame sits in its buffer', () => {
   const encoded = encodeMessages(examples);
   const chunk = new Uint8Array(encoded.length + 13);
