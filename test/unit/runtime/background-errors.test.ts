@@ -8,18 +8,11 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AssertionFailure } from '../../../src/core/base/assert.ts';
-import { asNodeId, type NodeId } from '../../../src/core/base/ids.ts';
-import { md5 } from '../../../src/core/base/md5.ts';
-import { NodeCore } from '../../../src/core/node/node-core.ts';
-import { createRing } from '../../../src/core/ring/index.ts';
-import { actorOf } from '../../../src/core/versioning/index.ts';
-import { HmacContextSeal } from '../../../src/io/context-seal.ts';
-import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
+import { type NodeId } from '../../../src/core/base/ids.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
-import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
-import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
-import { NodeRuntime, type RuntimeLogger } from '../../../src/runtime/node-runtime.ts';
+import { startMemoryRuntimes } from '../../support/memory-runtimes.ts';
+import type { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
+import { type RuntimeLogger } from '../../../src/runtime/node-runtime.ts';
 import { installProcessGuard, type GuardedProcess } from '../../../src/server/process-guard.ts';
 
 interface LogLine {
@@ -38,42 +31,18 @@ async function startPair(
   frameBytesMax: number,
   logs: LogLine[],
 ): Promise<{ runtimes: NodeRuntime[]; network: MemoryNetwork; ids: NodeId[]; stop(): Promise<void> }> {
-  const ids = [asNodeId('n1'), asNodeId('n2')];
-  const ring = createRing({ partitionCount: 16, members: ids.map((id) => ({ id })) });
   const network = new MemoryNetwork({ frameBytesMax });
-  const runtimes: NodeRuntime[] = [];
-  const contextSeal = new HmacContextSeal(new TextEncoder().encode('background-errors test secret'));
-  for (const id of ids) {
-    const engine = new MemoryEngine();
-    await engine.open();
-    const core = new NodeCore({
-      self: id,
-      actor: actorOf(id, 1),
-      ring,
-      md5,
-      settings: {
-        defaultProps: { n: 2, r: 1, w: 1, resolver: 'siblings', durability: 'buffered' },
-        propsSyncIntervalMs: 50,
-      },
-    });
-    const runtime = new NodeRuntime({
-      core,
-      clock: systemClock,
-      timers: systemTimers,
-      transport: network.transport(id),
-      store: new LocalStore(engine),
-      hints: await HintStore.open(engine),
-      addresses: new Map(),
-      md5,
-      valueBytesMax: 1024 * 1024,
-      logger: capture(logs),
-      tickIntervalMs: 10,
-      frameBytesMax,
-      contextSeal,
-    });
-    await runtime.start();
-    runtimes.push(runtime);
-  }
+  const { runtimes, ids } = await startMemoryRuntimes({
+    ids: ['n1', 'n2'],
+    partitionCount: 16,
+    network,
+    settings: {
+      defaultProps: { n: 2, r: 1, w: 1, resolver: 'siblings', durability: 'buffered' },
+      propsSyncIntervalMs: 50,
+    },
+    runtime: { valueBytesMax: 1024 * 1024, logger: capture(logs), tickIntervalMs: 10, frameBytesMax },
+    secret: 'background-errors test secret',
+  });
   return {
     runtimes,
     network,

@@ -5,21 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { asNodeId, asPartitionIndex, type NodeId } from '../../../src/core/base/ids.ts';
-import { md5 } from '../../../src/core/base/md5.ts';
 import { keyListLimits } from '../../../src/core/key-listing/index.ts';
-import { NodeCore } from '../../../src/core/node/node-core.ts';
 import { encodeStorageKey } from '../../../src/core/protocol/storage-key.ts';
 import type { Message } from '../../../src/core/protocol/messages.ts';
-import { createRing, primaryNodes } from '../../../src/core/ring/index.ts';
-import { actorOf } from '../../../src/core/versioning/index.ts';
-import { HmacContextSeal } from '../../../src/io/context-seal.ts';
-import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
+import { primaryNodes } from '../../../src/core/ring/index.ts';
+import type { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
-import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
-import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import { decodeMessages, encodeMessages } from '../../../src/core/protocol/codec/message-codec.ts';
-import { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
+import { startMemoryRuntimes } from '../../support/memory-runtimes.ts';
+import type { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
 import type { KeyListing, KeyListPage } from '../../../src/runtime/service.ts';
 
 interface Cluster {
@@ -32,39 +26,15 @@ interface Cluster {
 
 /** Three nodes, 64 partitions, every bucket at `n` replicas written at W = n (so every primary holds each key). */
 async function startCluster(n: number): Promise<Cluster> {
-  const ids = ['n1', 'n2', 'n3'].map(asNodeId);
-  const ring = createRing({ partitionCount: 64, members: ids.map((id) => ({ id })) });
   const network = new MemoryNetwork();
-  const contextSeal = new HmacContextSeal(new TextEncoder().encode('key listing test secret'));
-  const runtimes: NodeRuntime[] = [];
-  const engines: MemoryEngine[] = [];
-  for (const id of ids) {
-    const engine = new MemoryEngine();
-    await engine.open();
-    engines.push(engine);
-    const core = new NodeCore({
-      self: id,
-      actor: actorOf(id, 1),
-      ring,
-      md5,
-      settings: { defaultProps: { n, r: 1, w: n, resolver: 'siblings', durability: 'buffered' } },
-    });
-    const runtime = new NodeRuntime({
-      core,
-      clock: systemClock,
-      timers: systemTimers,
-      transport: network.transport(id),
-      store: new LocalStore(engine),
-      hints: await HintStore.open(engine),
-      addresses: new Map(),
-      md5,
-      valueBytesMax: 1024,
-      contextSeal,
-      keyListPageTimeoutMs: 300,
-    });
-    await runtime.start();
-    runtimes.push(runtime);
-  }
+  const { ids, runtimes, engines } = await startMemoryRuntimes({
+    ids: ['n1', 'n2', 'n3'],
+    partitionCount: 64,
+    network,
+    settings: { defaultProps: { n, r: 1, w: n, resolver: 'siblings', durability: 'buffered' } },
+    runtime: { valueBytesMax: 1024, keyListPageTimeoutMs: 300 },
+    secret: 'key listing test secret',
+  });
   // The system timers are unref'd (a node's process stays up through its sockets); this keeps the test's up.
   const keepAlive = setInterval(() => undefined, 1000);
   const stop = async (): Promise<void> => {

@@ -4,54 +4,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EverwriteError } from '../../../src/core/base/errors.ts';
-import { asNodeId } from '../../../src/core/base/ids.ts';
-import { md5 } from '../../../src/core/base/md5.ts';
-import { NodeCore } from '../../../src/core/node/node-core.ts';
-import { createRing } from '../../../src/core/ring/index.ts';
-import { actorOf } from '../../../src/core/versioning/index.ts';
-import { HmacContextSeal } from '../../../src/io/context-seal.ts';
-import { MemoryEngine } from '../../../src/io/storage/memory.ts';
-import { systemClock, systemTimers } from '../../../src/io/system-clock.ts';
 import { MemoryNetwork } from '../../../src/io/transport/memory.ts';
-import { HintStore } from '../../../src/runtime/stores/hint-store.ts';
-import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
-import { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
+import type { NodeRuntime } from '../../../src/runtime/node-runtime.ts';
 import type { PutRequest, WriteSink } from '../../../src/runtime/service.ts';
+import { startMemoryRuntimes } from '../../support/memory-runtimes.ts';
 
 const valueBytesMax = 1024;
 
 /** Two in-memory nodes, N=2 W=2, so a write needs the peer's acknowledgement. */
 async function startPair(): Promise<NodeRuntime[]> {
-  const ids = [asNodeId('n1'), asNodeId('n2')];
-  const ring = createRing({ partitionCount: 16, members: ids.map((id) => ({ id })) });
-  const network = new MemoryNetwork({});
-  const contextSeal = new HmacContextSeal(new TextEncoder().encode('put-into test secret'));
-  const runtimes: NodeRuntime[] = [];
-  for (const id of ids) {
-    const engine = new MemoryEngine();
-    await engine.open();
-    const core = new NodeCore({
-      self: id,
-      actor: actorOf(id, 1),
-      ring,
-      md5,
-      settings: { defaultProps: { n: 2, r: 2, w: 2, resolver: 'siblings', durability: 'buffered' } },
-    });
-    const runtime = new NodeRuntime({
-      core,
-      clock: systemClock,
-      timers: systemTimers,
-      transport: network.transport(id),
-      store: new LocalStore(engine),
-      hints: await HintStore.open(engine),
-      addresses: new Map(),
-      md5,
-      valueBytesMax,
-      contextSeal,
-    });
-    await runtime.start();
-    runtimes.push(runtime);
-  }
+  const { runtimes } = await startMemoryRuntimes({
+    ids: ['n1', 'n2'],
+    partitionCount: 16,
+    network: new MemoryNetwork({}),
+    settings: { defaultProps: { n: 2, r: 2, w: 2, resolver: 'siblings', durability: 'buffered' } },
+    runtime: { valueBytesMax },
+    secret: 'put-into test secret',
+  });
   return runtimes;
 }
 
