@@ -114,11 +114,13 @@ test(
   },
 );
 
-/** A RESP stand-in: SET stores, GET answers the value or nil, every 10th SET answers -BUSY. */
-function respStub() {
-  const values = new Map<string, Buffer>();
-  let sets = 0;
-  const server = createTcpServer((socket: Socket) => {
+/**
+ * A TCP server that reads RESP commands off each connection and hands each one, in order, to the
+ * handler `connected` made for that connection (which keeps the connection's own state).
+ */
+function respServer(connected: (socket: Socket) => (args: string[]) => void) {
+  return createTcpServer((socket: Socket) => {
+    const handle = connected(socket);
     let buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       buffer = Buffer.concat([buffer, chunk]);
@@ -126,23 +128,28 @@ function respStub() {
         const parsed = parseCommand(buffer);
         if (parsed === undefined) return;
         buffer = buffer.subarray(parsed.bytes);
-        const [name, key, value] = parsed.args;
-        if (name === 'GET') {
-          const held = values.get(key as string);
-          socket.write(
-            held === undefined
-              ? '$-1\r\n'
-              : Buffer.concat([Buffer.from(`$${held.length}\r\n`), held, Buffer.from('\r\n')]),
-          );
-        } else if (name === 'SET' && ++sets % 10 === 0)
-          socket.write('-BUSY EVERWRITE_RATE_LIMITED: too many requests\r\n');
-        else {
-          values.set(key as string, Buffer.from(value ?? '', 'latin1'));
-          socket.write('+OK\r\n');
-        }
+        handle(parsed.args);
       }
     });
     socket.on('error', () => undefined);
+  });
+}
+
+/** A RESP stand-in: SET stores, GET answers the value or nil, every 10th SET answers -BUSY. */
+function respStub() {
+  const values = new Map<string, Buffer>();
+  let sets = 0;
+  const server = respServer((socket) => ([name, key, value]) => {
+    if (name === 'GET') {
+      const held = values.get(key as string);
+      socket.write(
+        held === undefined ? '$-1\r\n' : Buffer.concat([Buffer.from(`$${held.length}\r\n`), held, Buffer.from('\r\n')]),
+      );
+    } else if (name === 'SET' && ++sets % 10 === 0) socket.write('-BUSY EVERWRITE_RATE_LIMITED: too many requests\r\n');
+    else {
+      values.set(key as string, Buffer.from(value ?? '', 'latin1'));
+      socket.write('+OK\r\n');
+    }
   });
   return { server, values };
 }
@@ -219,26 +226,17 @@ test(
 function securedRespStub() {
   const logins: string[] = [];
   let commands = 0;
-  const server = createTcpServer((socket: Socket) => {
-    let buffer = Buffer.alloc(0);
+  const server = respServer((socket) => {
     let loggedIn = false;
-    socket.on('data', (chunk: Buffer) => {
-      buffer = Buffer.concat([buffer, chunk]);
-      for (;;) {
-        const parsed = parseCommand(buffer);
-        if (parsed === undefined) return;
-        buffer = buffer.subarray(parsed.bytes);
-        const [name, ...rest] = parsed.args;
-        commands++;
-        if (name === 'AUTH') {
-          logins.push(rest.join(' '));
-          loggedIn = rest[0] === 'ops' && rest[1] === 'pw';
-          socket.write(loggedIn ? '+OK\r\n' : '-WRONGPASS invalid username-password pair or user is disabled.\r\n');
-        } else if (!loggedIn) socket.write('-NOAUTH Authentication required.\r\n');
-        else socket.write(name === 'GET' ? '$-1\r\n' : '+OK\r\n');
-      }
-    });
-    socket.on('error', () => undefined);
+    return ([name, ...rest]) => {
+      commands++;
+      if (name === 'AUTH') {
+        logins.push(rest.join(' '));
+        loggedIn = rest[0] === 'ops' && rest[1] === 'pw';
+        socket.write(loggedIn ? '+OK\r\n' : '-WRONGPASS invalid username-password pair or user is disabled.\r\n');
+      } else if (!loggedIn) socket.write('-NOAUTH Authentication required.\r\n');
+      else socket.write(name === 'GET' ? '$-1\r\n' : '+OK\r\n');
+    };
   });
   return { server, logins, commands: () => commands };
 }
