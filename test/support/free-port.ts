@@ -1,15 +1,18 @@
 // Why: every test that listens takes its ports from here, never from a fixed band, so two test runs
-// (two checkouts, two CI jobs) can share one machine. The OS hands out a free port when a server
-// binds port 0; freePorts holds each one open until all are known, so one call never returns the
-// same port twice. test/unit/support/no-fixed-ports.test.ts fails on a port written into a test.
+// (two checkouts, two CI jobs) can share one machine. Every port comes from 20000-32000, drawn at
+// random and checked by binding it: that range lies below Linux's default ephemeral range
+// (32768-60999), from which bind(0) and the local ports of outgoing connections are drawn. A node
+// a test restarts leaves its ports free for a moment; were they ephemeral, a concurrent test's
+// outgoing connections (the connection-flood test opens 20,000) could take one as a local port,
+// and the node could not listen again (seen once in CI: "n2 exited while starting"). freePorts
+// holds each port open until all are known, so one call never returns the same port twice.
+// test/unit/support/no-fixed-ports.test.ts fails on a port written into a test.
 //
 // `everwrite dev` and `everwrite bench` take only port *bases* (node i on base+i), not a port per
 // node, so a test of those commands needs a contiguous run of free ports: freePortBlock picks a
-// random start in 20000-32000, checks every port of the run by binding it, and retries a bounded
-// number of times. That range lies below Linux's default ephemeral range (32768-60999), from which
-// bind(0) and the local ports of outgoing connections are drawn, so neither lands in a block; two
-// runs picking blocks at random meet only if both draw an overlapping start, and the binding check
-// then sends the later one elsewhere.
+// random start in the same range, checks every port of the run by binding it, and retries a
+// bounded number of times. Two runs picking ports at random meet only if both draw the same port
+// at once, and the binding check then sends the later one elsewhere.
 import { createServer, type Server } from 'node:net';
 
 const loopback = '127.0.0.1';
@@ -33,24 +36,29 @@ function closeAll(servers: readonly Server[]): Promise<void> {
 
 const portOf = (server: Server): number => (server.address() as { port: number }).port;
 
-/** `count` distinct loopback ports the OS handed out (bind to 0), all held until every one is known, then released. */
+/** A port of the band free now, bound and held (tried at random, a bounded number of times). */
+async function holdRandomPort(): Promise<Server> {
+  for (let attempt = 0; attempt < blockAttemptsMax; attempt++) {
+    const server = await listenOn(blockStartMin + Math.floor(Math.random() * (blockEndMax - blockStartMin)));
+    if (server !== undefined) return server;
+  }
+  throw new Error(`freePorts: no free port in ${blockStartMin}-${blockEndMax} after ${blockAttemptsMax} tries`);
+}
+
+/** `count` distinct free loopback ports of the band, all held until every one is known, then released. */
 export async function freePorts(count: number): Promise<number[]> {
   if (!Number.isInteger(count) || count < 1 || count > 1000)
     throw new RangeError(`freePorts: count must be 1..1000, got ${count}`);
   const servers: Server[] = [];
   try {
-    for (let index = 0; index < count; index++) {
-      const server = await listenOn(0);
-      if (server === undefined) throw new Error('freePorts: the OS refused to hand out a loopback port');
-      servers.push(server);
-    }
+    for (let index = 0; index < count; index++) servers.push(await holdRandomPort());
     return servers.map(portOf);
   } finally {
     await closeAll(servers);
   }
 }
 
-/** One loopback port the OS handed out, released before it returns. */
+/** One free loopback port of the band, released before it returns. */
 export async function freePort(): Promise<number> {
   const [port] = await freePorts(1);
   return port as number;
