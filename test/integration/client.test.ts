@@ -24,7 +24,7 @@ let dataDirectory: string | undefined;
 
 before(async () => {
   dataDirectory = mkdtempSync(join(tmpdir(), 'everwrite-client-'));
-  // Ports from the OS, so another run of this file (another checkout, another CI job) never shares them.
+  // Ports from freePorts, so another run of this file (another checkout, another CI job) never shares them.
   handle = await startLocalCluster({
     nodes: 3,
     dataDirectory,

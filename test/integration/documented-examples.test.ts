@@ -54,7 +54,7 @@ import { missingTool, testNeeding } from '../support/environment.ts';
 import { freePortBases, freePorts } from '../support/free-port.ts';
 
 const repository = fileURLToPath(new URL('../../', import.meta.url));
-/** The fourth node of the membership examples, started alone; its ports come from the OS in before(). */
+/** The fourth node of the membership examples, started alone; its ports come from freePorts in before(). */
 let fourthNode = { peerPort: 0, httpPort: 0, respPort: 0 };
 /** A port nothing listens on, for the docs' unreachable 127.0.0.1:8009. */
 let unreachablePort = 0;

@@ -28,7 +28,7 @@ test(
   bounded,
   async () => {
     const secret = new Uint8Array(Buffer.from('embedded test cluster secret, not for production', 'utf8'));
-    // Nine distinct ports from the OS in one call: node i's peer, HTTP and RESP ports.
+    // Nine distinct free ports in one call: node i's peer, HTTP and RESP ports.
     const ports = await freePorts(9);
     const peers = [1, 2, 3].map((index) => ({
       id: `e${index}`,

@@ -19,7 +19,7 @@ const bucket = 'trust';
 const timeoutMs = 1500;
 let fixture: ClusterFixture;
 const loneNodes: LoneNode[] = [];
-/** Peer and HTTP ports of the lone nodes, two per slot, from the OS. */
+/** Peer and HTTP ports of the lone nodes, two per slot, from freePorts. */
 let lonePorts: number[] = [];
 
 before(

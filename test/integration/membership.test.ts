@@ -123,7 +123,7 @@ class SetAddLoad {
 describe('a cluster grows from 3 to 5 nodes and shrinks back under load (decision 0017)', () => {
   let fixture: ClusterFixture;
   const joiners: LoneNode[] = [];
-  /** Peer and HTTP ports of the joiners n4 and n5, from the OS. */
+  /** Peer and HTTP ports of the joiners n4 and n5, from freePorts. */
   let joinerPorts: number[] = [];
 
   before(

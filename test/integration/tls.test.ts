@@ -24,7 +24,7 @@ import { missingTool, testNeeding } from '../support/environment.ts';
 import { freePorts } from '../support/free-port.ts';
 
 const missing = missingOpenssl() ?? missingTool('redis-cli', 'redis-tools') ?? missingTool('curl', 'curl');
-/** Peer, HTTP and RESP ports of node slots 1..9, from the OS. */
+/** Peer, HTTP and RESP ports of node slots 1..9, from freePorts. */
 const ports = await freePorts(27);
 const peerPort = (index: number): number => ports[3 * (index - 1)] as number;
 const httpPort = (index: number): number => ports[3 * (index - 1) + 1] as number;

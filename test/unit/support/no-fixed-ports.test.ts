@@ -1,5 +1,5 @@
 // Why: a test that listens on a port written into it collides with the same test in another run on
-// the same machine (two checkouts, two CI jobs); tests take their ports from the OS instead
+// the same machine (two checkouts, two CI jobs); tests take their ports from test/support/free-port.ts instead
 // (test/support/free-port.ts). This scans every test/**/*.ts for a 4-5 digit literal used as a port
 // or a port base and fails naming each, except in the few files listed below with the reason.
 import { test } from 'node:test';
@@ -131,7 +131,7 @@ test('the detector flags each shape of a fixed port and leaves other numbers alo
   assert.equal(fixedPorts(clean.at(-1) as string).length, 1);
 });
 
-test('no test listens on a port written into it: ports come from the OS (test/support/free-port.ts)', () => {
+test('no test listens on a port written into it: ports come from test/support/free-port.ts', () => {
   const offenders: string[] = [];
   const allowedAndClean: string[] = [];
   for (const path of typeScriptFiles(join(repositoryRoot, 'test'))) {
