@@ -353,7 +353,7 @@ describe('kill -9 of either side of a handoff midway (decision 0017)', () => {
   const slow = { ...settings, handoffBatchKeysMax: 4, backgroundBytesPerSecondMax: 8 * 1024 };
   let fixture: ClusterFixture;
   const joiners: LoneNode[] = [];
-  /** Peer and HTTP ports of the joiner n4, from the OS; a restarted n4 takes them again. */
+  /** Peer and HTTP ports of the joiner n4, from freePorts; a restarted n4 takes them again. */
   let joinerPorts: number[] = [];
 
   before(
