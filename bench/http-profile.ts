@@ -5,13 +5,14 @@
 // module loading and the load phase left out; idle samples left out of the shares), then the same
 // summed over the nodes' main threads. The tsx loader's worker threads are left out: idle by then.
 //   flock /tmp/everwrite-procs.lock npx tsx bench/http-profile.ts [--duration 10] [--engine memory] [--workload A]
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../src/server/local-cluster.ts';
 import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand } from '../src/cli/commands/bench.ts';
+import { mainThreadProfiles, printTop, selfTimes } from './cpu-profile-summary.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -21,49 +22,6 @@ const { values: args } = parseArgs({
     top: { type: 'string', default: '15' },
   },
 });
-
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
-}
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  /** Microseconds, on the clock the deltas count from. */
-  readonly startTime: number;
-  readonly endTime: number;
-}
-
-function frameName(frame: ProfileNode['callFrame'] | undefined): string {
-  return frame === undefined
-    ? '?'
-    : `${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${frame.lineNumber + 1}`;
-}
-
-/** Self time per function (name and file), in ms, over the profile's last `windowSeconds`; idle samples are left out. */
-function selfTimes(profile: CpuProfile, windowSeconds: number, into = new Map<string, number>()): Map<string, number> {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const from = profile.endTime - windowSeconds * 1e6;
-  let at = profile.startTime;
-  profile.samples.forEach((id, index) => {
-    const delta = profile.timeDeltas[index] ?? 0;
-    at += delta;
-    if (at < from) return;
-    const name = frameName(byId.get(id)?.callFrame);
-    if (name.startsWith('(idle)')) return;
-    into.set(name, (into.get(name) ?? 0) + delta / 1000);
-  });
-  return into;
-}
-
-function printTop(title: string, times: Map<string, number>): void {
-  const sorted = [...times.entries()].sort((a, b) => b[1] - a[1]);
-  const total = sorted.reduce((sum, [, ms]) => sum + ms, 0);
-  console.log(`\n${title}: ${Math.round(total)} ms busy in the measured run`);
-  for (const [name, ms] of sorted.slice(0, Number(args.top)))
-    console.log(`${ms.toFixed(0).padStart(7)} ms ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${name}`);
-}
 
 const directory = mkdtempSync(join(tmpdir(), 'everwrite-profile-'));
 const profiles = join(directory, 'profiles');
@@ -95,15 +53,11 @@ try {
 } finally {
   await cluster.stop('SIGINT');
 }
-// Node names a profile CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
-const mainThreads = readdirSync(profiles)
-  .sort()
-  .filter((file) => /\.\d+\.0\.\d+\.cpuprofile$/.test(file));
 const summed = new Map<string, number>();
-for (const file of mainThreads) {
-  const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile;
-  printTop(file, selfTimes(profile, Number(args.duration)));
+const mains = mainThreadProfiles(profiles);
+for (const { file, profile } of mains) {
+  printTop(file, selfTimes(profile, Number(args.duration)), Number(args.top));
   selfTimes(profile, Number(args.duration), summed);
 }
-printTop(`all ${mainThreads.length} nodes`, summed);
+printTop(`all ${mains.length} nodes`, summed, Number(args.top));
 rmSync(directory, { recursive: true, force: true });

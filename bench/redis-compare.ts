@@ -17,7 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeFloor, stopped, type RunningNodeFloor } from './node-floor-processes.ts';
-import { cpuMicroseconds, redisBenchmark, startRespCluster, warmUp } from './resp-load.ts';
+import { cpuMicroseconds, ioSyscalls, redisBenchmark, startRespCluster, warmUp } from './resp-load.ts';
 
 interface Row {
   target: string;
@@ -28,6 +28,8 @@ interface Row {
   p99Ms: number;
   /** CPU microseconds per request of each Everwrite node (node 1 coordinates), when /proc tells. */
   nodeCpuMicrosecondsPerRequest?: number[];
+  /** Read and write system calls per request of each node, when /proc tells (the kernel's share of a request). */
+  nodeSyscallsPerRequest?: { reads: number; writes: number }[];
   /** requestsPerSecond / redis-server's for the same test and pipeline in this run (when it ran). */
   fractionOfRedis?: number;
   /** requestsPerSecond / the node floor's for the same test and pipeline in this run (when it ran). */
@@ -54,12 +56,14 @@ function benchmark(
   pids: readonly (number | undefined)[] = [],
 ): void {
   const before = pids.map(cpuMicroseconds);
+  const syscallsBefore = pids.map(ioSyscalls);
   const result = redisBenchmark({ port, test, requests, pipeline });
   if (result.error !== undefined)
     console.log(
       `${target.padEnd(30)} ${test} -P ${pipeline}: redis-benchmark did not finish (${result.error.message}); no row`,
     );
   const after = pids.map(cpuMicroseconds);
+  const syscalls = syscallsPerRequest(syscallsBefore, pids.map(ioSyscalls));
   const perRequest =
     pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined)
       ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests)
@@ -75,16 +79,37 @@ function benchmark(
       p50Ms: Number(fields[4]),
       p99Ms: Number(fields[6]),
       ...(perRequest === undefined ? {} : { nodeCpuMicrosecondsPerRequest: perRequest }),
+      ...(syscalls === undefined ? {} : { nodeSyscallsPerRequest: syscalls }),
     };
     rows.push(row);
     const cpu =
       perRequest === undefined
         ? ''
         : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}`;
+    const calls =
+      syscalls === undefined
+        ? ''
+        : `  syscalls/request read+write ${syscalls.map((s) => `${s.reads.toFixed(2)}+${s.writes.toFixed(2)}`).join(' / ')}`;
     console.log(
-      `${target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpu}`,
+      `${target.padEnd(30)} ${row.test.padEnd(4)} -P ${String(pipeline).padEnd(3)} ${row.requestsPerSecond.toFixed(0).padStart(9)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${cpu}${calls}`,
     );
   }
+}
+
+type Syscalls = ReturnType<typeof ioSyscalls>;
+
+/** Each process's read and write system calls per request between two readings; undefined when /proc did not tell. */
+function syscallsPerRequest(
+  before: readonly Syscalls[],
+  after: readonly Syscalls[],
+): { reads: number; writes: number }[] | undefined {
+  if (before.length === 0 || before.some((s) => s === undefined) || after.some((s) => s === undefined))
+    return undefined;
+  return before.map((start, index) => {
+    const end = after[index] as NonNullable<Syscalls>;
+    const from = start as NonNullable<Syscalls>;
+    return { reads: (end.reads - from.reads) / requests, writes: (end.writes - from.writes) / requests };
+  });
 }
 
 async function plainRedis(): Promise<void> {

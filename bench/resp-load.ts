@@ -55,6 +55,16 @@ export function cpuMicroseconds(pid: number | undefined): number | undefined {
   return Number.isFinite(ticks) ? (ticks * 1_000_000) / 100 : undefined;
 }
 
+/** Read and write system calls a process has made (syscr, syscw of /proc/<pid>/io, Linux); undefined elsewhere. */
+export function ioSyscalls(pid: number | undefined): { readonly reads: number; readonly writes: number } | undefined {
+  const path = `/proc/${pid}/io`;
+  if (pid === undefined || !existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1]);
+  const counts = { reads: field('syscr'), writes: field('syscw') };
+  return Number.isFinite(counts.reads) && Number.isFinite(counts.writes) ? counts : undefined;
+}
+
 export interface RespClusterOptions {
   readonly engine: 'memory' | 'lmdb';
   readonly durability: 'durable' | 'buffered';
