@@ -6,12 +6,18 @@
 //
 // Stages, one in flight each: write (one append per group) -> sync (one fdatasync per file, covering
 // every group written to it before it) -> apply (one inner batch per namespace per run) -> release.
-// Apply runs are gathered: synced groups wait up to `applyDelayMs` so the inner engine sees few,
+// Apply runs are gathered: written groups wait up to `applyDelayMs` so the inner engine sees few,
 // large transactions (each lmdb commit has a fixed cost, writes every page it dirtied and flushes;
 // a page rewritten several times between two commits is written once). Nothing that waits for the
 // inner engine waits for that delay: a run starts at once for a drop, close(), a sealed log file
 // awaiting its checkpoint, a backlog over `unappliedBytesMax`, or `applyRunBytes` of waiting groups.
 // Runs stay in log order, one at a time, so the delay never reorders writes (decision 0006).
+// Syncs are gathered the same way (decision 0042): a group with a durable batch or a drop is synced
+// at once, since its caller waits for that; a group of buffered batches only, whose caller was
+// answered at its append, is synced when it is due for its run, so a buffered workload pays one
+// fdatasync per run instead of one per group (each costs the main thread a thread-pool round trip
+// and the kernel a journal commit). A durable group synced meanwhile covers the buffered groups
+// written to the same file before it.
 // Acknowledgements:
 //   durable: resolves after the fdatasync that covers the batch: it survives kill -9 and power loss.
 //   buffered: resolves once the batch is appended to the OS (write returned, no fsync): it survives
@@ -85,6 +91,10 @@ export class Group {
   written: Deferred | undefined;
   /** Shared by every durable batch of the group. */
   synced: Deferred | undefined;
+  /** A durable batch or a drop waits for this group's fdatasync: it is synced as soon as it is written. */
+  syncAtOnce = false;
+  /** When the append returned (the pipeline's clock): the group's apply delay counts from here. */
+  writtenMs = 0;
   file: LogFile | undefined;
   /** Overlay entries this group's batches created or updated, released after it is applied. */
   readonly touched: OverlayEntry[] = [];
@@ -108,9 +118,11 @@ export class LogPipeline {
   private applying = false;
   /** Bytes and drops of the synced groups in `unapplied`, and when the oldest of them was synced. */
   private waitingBytes = 0;
+  /** Bytes of the written groups in `unsynced`. */
+  private unsyncedBytes = 0;
   private waitingDrops = 0;
   private waitingSince = 0;
-  /** The timer set while the groups in `unapplied` wait out applyDelayMs (it never keeps a process alive). */
+  /** The timer set while written groups wait out applyDelayMs, for their sync or their run (it never keeps a process alive). */
   private applyTimer: TimerHandle | undefined;
   private backlog: Deferred | undefined;
 
@@ -133,6 +145,7 @@ export class LogPipeline {
     this.overlay = new Overlay();
     this.pending = undefined;
     this.unsynced = [];
+    this.unsyncedBytes = 0;
     this.unapplied = [];
     this.unappliedBytes = 0;
     this.waitingBytes = 0;
@@ -166,6 +179,7 @@ export class LogPipeline {
   ): Group {
     const group = (this.pending ??= new Group());
     group.batches.push({ namespace, operations, durable, sequence: ++this.sequence, dropped });
+    if (durable) group.syncAtOnce = true;
     group.records.push(record);
     group.bytes += record.length;
     this.unappliedBytes += record.length;
@@ -218,6 +232,7 @@ export class LogPipeline {
   }
 
   private acknowledgeWritten(group: Group): void {
+    group.writtenMs = this.options.clock.monotonicMs();
     for (const batch of group.batches) {
       if (!batch.durable && batch.operations !== undefined)
         this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
@@ -227,16 +242,33 @@ export class LogPipeline {
     const failure = this.host.failure();
     if (failure !== undefined) return abandon([group], failure);
     this.unsynced.push(group);
-    if (!this.syncing) void this.syncLoop();
+    this.unsyncedBytes += group.bytes;
+    this.syncWhenDue();
+  }
+
+  /** True when the written groups must be synced now: a caller waits for it, their run is due, or the delay is 0. */
+  private syncIsDue(): boolean {
+    const unsynced = this.unsynced;
+    if (unsynced.length === 0) return false;
+    for (const group of unsynced) if (group.syncAtOnce) return true;
+    return this.applyDelayRemainingMs((unsynced[0] as Group).writtenMs) <= 0;
+  }
+
+  /** Starts a sync if one is due, or else the timer that starts it once the oldest written group has waited applyDelayMs. */
+  syncWhenDue(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.failed) return;
+    if (this.syncIsDue()) void this.syncLoop();
+    else this.wakeAfter(this.applyDelayRemainingMs((this.unsynced[0] as Group).writtenMs));
   }
 
   private async syncLoop(): Promise<void> {
     this.syncing = true;
     let groups: Group[] = [];
     try {
-      while (!this.failed && this.unsynced.length > 0) {
+      while (!this.failed && this.syncIsDue()) {
         groups = this.unsynced;
         this.unsynced = [];
+        this.unsyncedBytes = 0;
         // One fdatasync per file covers every group written to it before the call.
         let synced: LogFile | undefined;
         for (const group of groups) {
@@ -259,6 +291,8 @@ export class LogPipeline {
     } finally {
       this.syncing = false;
     }
+    // Buffered groups written during the sync wait out their delay.
+    this.syncWhenDue();
   }
 
   private acknowledgeSynced(group: Group): void {
@@ -267,44 +301,50 @@ export class LogPipeline {
       else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
     }
     group.synced?.resolve();
-    if (this.unapplied.length === 0) this.waitingSince = this.options.clock.monotonicMs();
+    if (this.unapplied.length === 0) this.waitingSince = group.writtenMs;
     this.unapplied.push(group);
     this.waitingBytes += group.bytes;
   }
 
-  /** True when something waits for the inner engine to have the waiting groups: no delay then. */
+  /** True when something waits for the inner engine to have the written groups: no delay then. */
   private applyIsUrgent(): boolean {
+    const oldest = (this.unapplied[0] as Group | undefined) ?? (this.unsynced[0] as Group | undefined);
     return (
       this.host.isClosing() ||
       this.waitingDrops > 0 ||
-      this.waitingBytes >= this.options.applyRunBytes ||
+      // Buffered groups not yet synced are on their way to the same run.
+      this.waitingBytes + this.unsyncedBytes >= this.options.applyRunBytes ||
       this.unappliedBytes > this.options.unappliedBytesMax ||
       this.backlog !== undefined ||
       // The oldest waiting group is in a sealed file: its checkpoint waits for the run.
-      ((this.unapplied[0] as Group | undefined)?.file?.sealed ?? false)
+      (oldest?.file?.sealed ?? false)
     );
   }
 
-  /** Milliseconds before the waiting groups are due for a run (0: due now). */
-  private applyDelayRemainingMs(): number {
+  /** Milliseconds before groups written at `sinceMs` are due for their sync and run (0: due now). */
+  private applyDelayRemainingMs(sinceMs = this.waitingSince): number {
     if (this.applyIsUrgent()) return 0;
-    return Math.max(0, this.waitingSince + this.options.applyDelayMs - this.options.clock.monotonicMs());
+    return Math.max(0, sinceMs + this.options.applyDelayMs - this.options.clock.monotonicMs());
   }
 
   /** Starts a run if one is due, or else the timer that starts it once the oldest waiting group has waited applyDelayMs. */
   applyWhenDue(): void {
+    this.syncWhenDue();
     if (this.applying || this.unapplied.length === 0 || this.failed) return;
     const remainingMs = this.applyDelayRemainingMs();
-    if (remainingMs <= 0) {
-      void this.applyLoop();
-    } else if (this.applyTimer === undefined) {
-      this.applyTimer = this.options.timers.after(Math.ceil(remainingMs), this.applyDue);
-    }
+    if (remainingMs <= 0) void this.applyLoop();
+    else this.wakeAfter(remainingMs);
   }
 
-  private readonly applyDue = (): void => {
+  /** Arms the one delay timer (if it is not armed): when it fires, whatever is due is synced and applied. */
+  private wakeAfter(remainingMs: number): void {
+    if (this.applyTimer === undefined)
+      this.applyTimer = this.options.timers.after(Math.ceil(remainingMs), this.delayOver);
+  }
+
+  private readonly delayOver = (): void => {
     this.applyTimer = undefined;
-    if (!this.applying && this.unapplied.length > 0 && !this.failed) void this.applyLoop();
+    this.applyWhenDue();
   };
 
   cancelApplyTimer(): void {
@@ -380,6 +420,7 @@ export class LogPipeline {
     ];
     this.pending = undefined;
     this.unsynced = [];
+    this.unsyncedBytes = 0;
     this.takeWaitingGroups();
     this.cancelApplyTimer();
     abandon(groups, failure);

@@ -64,17 +64,18 @@ export interface LoggedEngineOptions {
    */
   readonly unappliedBytesMax?: number;
   /**
-   * How long a synced log group may wait before it is applied to the inner engine, in milliseconds.
+   * How long a written log group may wait before it is applied to the inner engine, in milliseconds;
+   * a group of buffered batches only is also synced then, not at once (decision 0042).
    * Default 100. Why: applied as soon as it is synced, a run holds the few writes of one group and
    * is an lmdb transaction of its own (a commit, its dirty pages written, a flush). At a replica's
    * pace, 100 ms of writes in one run cut the CPU per durable write by about 40% and the bytes the
    * disk wrote by half (decision 0006); 250 ms gained little more. The overlay this keeps in memory
    * stays small (rate x delay, bounded by unappliedBytesMax). The log already made the writes
-   * durable, and reads are served from the overlay meanwhile. 0 applies every group once synced.
+   * durable, and reads are served from the overlay meanwhile. 0 syncs and applies every group at once.
    */
   readonly applyDelayMs?: number;
   /**
-   * Synced bytes waiting for a run that start one at once, whatever `applyDelayMs`, in bytes.
+   * Written bytes waiting for a run that start one at once, whatever `applyDelayMs`, in bytes.
    * Default 4 MiB. Why: past a few MiB a run already writes each page it touches once, so waiting
    * longer saves little, while one inner transaction and the overlay behind it would keep growing
    * under a fast writer until unappliedBytesMax stalled acknowledgements.

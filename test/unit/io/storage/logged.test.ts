@@ -490,6 +490,54 @@ test('durable writes synced within applyDelayMs reach the inner engine as one ru
   });
 });
 
+test('buffered writes are synced when their run is due, once for all of them, not once per group (decision 0042)', () => {
+  const inner = new GatedEngine();
+  const clock = new ManualClock();
+  return withLogged(inner, { applyDelayMs: 1000, clock, timers: clock }, async (engine) => {
+    // Each write awaited on its own: ten groups, answered at their appends, none synced yet.
+    for (let index = 0; index < 10; index++) {
+      await engine.batch(1, [put(`k${index}`, `v${index}`)], { durable: false });
+      clock.advance(99);
+    }
+    assert.equal(engine.statistics.groupsWritten, 10);
+    assert.equal(engine.statistics.syncs, 0, 'a buffered group was synced before its run was due');
+    assert.equal(text(await engine.get(1, bytes('k9'))), 'v9');
+    clock.advance(10);
+    await settled(engine);
+    assert.equal(engine.statistics.syncs, 1, 'the due groups were not synced by one fdatasync');
+    assert.equal(engine.statistics.runsApplied, 1);
+    assert.equal((await collect(inner.scan(1))).length, 10);
+    // A durable write is synced at once, and its fdatasync covers the buffered groups written before it.
+    await engine.batch(2, [put('b', '1')], { durable: false });
+    await engine.batch(2, [put('d', '1')], { durable: true });
+    assert.equal(engine.statistics.syncs, 2);
+    assert.equal(engine.statistics.runsApplied, 1, 'the run still waits out the delay of the oldest group');
+    clock.advance(1000);
+    await settled(engine);
+    assert.equal(engine.statistics.syncs, 2, 'the buffered group was synced again after the durable one covered it');
+    assert.deepEqual(await collect(inner.scan(2)), [
+      ['b', '1'],
+      ['d', '1'],
+    ]);
+  });
+});
+
+test('buffered groups are synced and applied at once when applyRunBytes of them wait, or their log file is sealed', async () => {
+  const value = 'v'.repeat(1000);
+  await withLogged(new MemoryEngine(), { ...longDelay, applyRunBytes: 4096 }, async (engine) => {
+    for (let index = 0; index < 5; index++) await engine.batch(5, [put(`k${index}`, value)], { durable: false });
+    await eventually('applyRunBytes of buffered groups did not start a run', () => engine.statistics.runsApplied >= 1);
+    assert.ok(engine.statistics.syncs >= 1);
+  });
+  await withLogged(new MemoryEngine(), { ...longDelay, checkpointBytes: 4096 }, async (engine) => {
+    for (let index = 0; index < 6; index++) await engine.batch(6, [put(`k${index}`, value)], { durable: false });
+    await eventually(
+      'a sealed log file of buffered groups waited out applyDelayMs',
+      () => engine.statistics.checkpoints >= 1,
+    );
+  });
+});
+
 test('close() applies writes waiting out applyDelayMs at once, and leaves nothing to replay', () =>
   withTemporaryDirectory('logged-close', async (directory) => {
     const inner = new MemoryEngine();
