@@ -13,15 +13,18 @@
 // pays for each touched path once, and a write that no exchange ever looks at costs no digest of the
 // tree at all. The price is that the first read after writes does that deferred work.
 //
-// Layout: every replica updates its trees on every write it stores, so a write must be cheap. Keys are
-// held as latin1 strings in one Map per tree (to one byte array: their leaf, then their record hash)
-// and in a sorted string array per leaf; updating a key already held finds it without digesting the key and overwrites its
-// record hash in place, allocating nothing that outlives the call. The LeafEntry values the API hands
-// out are made on the rare reads that need them. The hashes are those of the byte layout encodeLeaf
-// defines, so the layout is invisible to a peer.
+// Layout: every replica updates its trees on every write it stores, and a node holds a tree per
+// partition over every key it stores, so a write must be cheap and a key must be small. Keys live in
+// a KeyArena (key-arena.ts): a Map from the key as a latin1 string to a slot of flat typed arrays
+// (leaf, record hash, the leaf's chain of keys); updating a key already held finds it without
+// digesting the key and overwrites its record hash in place, allocating nothing that outlives the
+// call. The node hashes of all levels sit in one byte array, level after level. The LeafEntry values
+// the API hands out are made on the rare reads that need them. The hashes are those of the byte
+// layout encodeLeaf and encodeInterior define, so the layout is invisible to a peer.
 import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
 import { latin1Text } from '../base/latin1.ts';
+import { KeyArena } from './key-arena.ts';
 
 /** The fan-out and depth of a tree. Two trees can be compared only when their shapes are equal. */
 export interface TreeShape {
@@ -96,39 +99,40 @@ export function sameShape(a: TreeShape, b: TreeShape): boolean {
 const leafTag = 0;
 const interiorTag = 1;
 
-/**
- * One key's slot: a single byte array, the key's leaf index (u32, big-endian) then its record hash,
- * so a held key costs one small array and no object besides. Internal and mutable: an update of an
- * existing key overwrites the hash in place (same length) instead of allocating a new entry, and the
- * public LeafEntry values are made from it only on the rare reads that need them.
- */
-type KeySlot = Uint8Array;
-const slotHashOffset = 4;
-
 export class MerkleTree {
   readonly shape: TreeShape;
   readonly leafCount: number;
   private readonly digest: DigestFunction;
-  /** hashes[level][index]; an entry is replaced, never mutated, so empty subtrees share one array. */
-  private readonly hashes: Uint8Array[][];
-  /**
-   * Every key, as a latin1 string (one character per byte), to its slot. A write of a key already
-   * held finds its leaf here without digesting the key, which is most writes of a live store.
-   */
-  private readonly slots = new Map<string, KeySlot>();
-  /**
-   * Each leaf's keys (latin1) sorted by byte order, which is the strings' code-unit order since every
-   * code unit is below 256; undefined while the leaf is empty. Changed only by inserts and deletes.
-   */
-  private readonly leaves: Array<string[] | undefined>;
+  /** Bytes of one node hash: the digest's length, the same for every node. */
+  private readonly hashLength: number;
+  /** levelStarts[level]: the position (in nodes) of the level's first node in nodeHashBytes. */
+  private readonly levelStarts: number[];
+  /** Every node's hash, level 0 (the root) first, each level's nodes in index order. */
+  private readonly nodeHashBytes: Uint8Array;
+  /** An interior node's encoding (tag, then its children's hashes), reused for every interior digest. */
+  private readonly interiorInput: Uint8Array;
+  /** Where the digest may write a node hash before it is copied into nodeHashBytes. */
+  private readonly digestOut: Uint8Array;
+  private readonly keys: KeyArena;
   private readonly dirtyLeaves = new Set<number>();
 
   constructor(options: MerkleTreeOptions) {
     this.shape = validateTreeShape(options);
     this.digest = options.digest;
-    this.leafCount = this.shape.fanOut ** this.shape.depth;
-    this.leaves = new Array<string[] | undefined>(this.leafCount).fill(undefined);
-    this.hashes = this.emptyLevels();
+    const { fanOut, depth } = this.shape;
+    this.leafCount = fanOut ** depth;
+    this.levelStarts = [0];
+    for (let level = 1; level <= depth; level++)
+      this.levelStarts.push((this.levelStarts[level - 1] as number) + fanOut ** (level - 1));
+    // encodeLeaf of no entries is its tag alone.
+    const emptyLeafHash = this.digest(Uint8Array.of(leafTag)).slice();
+    this.hashLength = emptyLeafHash.length;
+    this.nodeHashBytes = new Uint8Array(((this.levelStarts[depth] as number) + this.leafCount) * this.hashLength);
+    this.interiorInput = new Uint8Array(1 + fanOut * this.hashLength);
+    this.interiorInput[0] = interiorTag;
+    this.digestOut = new Uint8Array(this.hashLength);
+    this.keys = new KeyArena(this.leafCount, this.hashLength);
+    this.fillEmptyLevels(emptyLeafHash);
   }
 
   /** A tree over `entries`, hashed once bottom-up. A later entry for the same key replaces an earlier one. */
@@ -141,7 +145,7 @@ export class MerkleTree {
 
   /** Number of keys in the tree. */
   get size(): number {
-    return this.slots.size;
+    return this.keys.size;
   }
 
   /** The leaf that holds `key`: the first 32 bits of digest(key), scaled to the leaf count. */
@@ -160,69 +164,60 @@ export class MerkleTree {
 
   /** A copy of the record hash stored for `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const slot = this.slots.get(latin1Of(key));
-    return slot === undefined ? undefined : slot.slice(slotHashOffset);
+    const slot = this.keys.slotOf(latin1Of(key));
+    return slot === undefined ? undefined : this.keys.recordHashView(slot).slice();
   }
 
   /** Records that `key` now holds a record with `recordHash`. Both are copied. */
   set(key: Uint8Array, recordHash: Uint8Array): void {
     const keyText = latin1Of(key);
-    const slot = this.slots.get(keyText);
+    const slot = this.keys.slotOf(keyText);
     if (slot !== undefined) {
-      if (slotHoldsHash(slot, recordHash)) return;
-      if (slot.length === slotHashOffset + recordHash.length) slot.set(recordHash, slotHashOffset);
-      else this.slots.set(keyText, newSlot(leafOfSlot(slot), recordHash));
-      this.dirtyLeaves.add(leafOfSlot(slot));
+      if (this.keys.holdsHash(slot, recordHash)) return;
+      this.keys.writeHash(slot, recordHash);
+      this.dirtyLeaves.add(this.keys.leafOf(slot));
       return;
     }
     const leafIndex = this.leafIndexOf(key);
-    let leaf = this.leaves[leafIndex];
-    if (leaf === undefined) {
-      leaf = [];
-      this.leaves[leafIndex] = leaf;
-    }
-    leaf.splice(searchLeaf(leaf, keyText).index, 0, keyText);
-    this.slots.set(keyText, newSlot(leafIndex, recordHash));
+    this.keys.insert(keyText, leafIndex, recordHash);
     this.dirtyLeaves.add(leafIndex);
   }
 
   /** Removes `key`; returns whether it was present. */
   delete(key: Uint8Array): boolean {
-    const keyText = latin1Of(key);
-    const slot = this.slots.get(keyText);
-    if (slot === undefined) return false;
-    const leafIndex = leafOfSlot(slot);
-    const leaf = this.leaves[leafIndex] as string[];
-    leaf.splice(searchLeaf(leaf, keyText).index, 1);
-    if (leaf.length === 0) this.leaves[leafIndex] = undefined;
-    this.slots.delete(keyText);
+    const leafIndex = this.keys.remove(latin1Of(key));
+    if (leafIndex === undefined) return false;
     this.dirtyLeaves.add(leafIndex);
     return true;
   }
 
   /** The root hash (a copy). */
   rootHash(): Uint8Array {
-    return new Uint8Array(this.nodeHash(0, 0));
+    return this.nodeHash(0, 0).slice();
   }
 
   /** Copies of the hashes of nodes `indices` of `level`, in the order asked: what an exchange sends. */
   nodeHashes(level: number, indices: readonly number[]): Uint8Array[] {
-    return indices.map((index) => new Uint8Array(this.nodeHash(level, index)));
+    return indices.map((index) => this.nodeHash(level, index).slice());
   }
 
-  /** The hash of one node without a copy, for comparisons in place. Do not mutate the result. */
+  /**
+   * The hash of one node without a copy, for comparisons in place: a view into the tree's hashes,
+   * which the next write's re-hash may overwrite. Compare it at once; do not keep or mutate it.
+   */
   nodeHash(level: number, index: number): Uint8Array {
     assert(
       Number.isInteger(level) && level >= 0 && level <= this.shape.depth,
       `tree level ${level} out of 0..${this.shape.depth}`,
     );
-    const row = this.hashes[level] as Uint8Array[];
+    const levelSize = this.shape.fanOut ** level;
     assert(
-      Number.isInteger(index) && index >= 0 && index < row.length,
-      `node index ${index} out of 0..${row.length - 1} on level ${level}`,
+      Number.isInteger(index) && index >= 0 && index < levelSize,
+      `node index ${index} out of 0..${levelSize - 1} on level ${level}`,
     );
     this.refresh();
-    return row[index] as Uint8Array;
+    const start = ((this.levelStarts[level] as number) + index) * this.hashLength;
+    return this.nodeHashBytes.subarray(start, start + this.hashLength);
   }
 
   /** The entries of one leaf, sorted by key (new frozen entries holding copies). */
@@ -231,73 +226,64 @@ export class MerkleTree {
       Number.isInteger(leafIndex) && leafIndex >= 0 && leafIndex < this.leafCount,
       `leaf index ${leafIndex} out of 0..${this.leafCount - 1}`,
     );
-    return (this.leaves[leafIndex] ?? []).map((keyText) => this.entryOf(keyText));
+    return this.keys.sortedSlotsOfLeaf(leafIndex).map((slot) => this.entryOf(slot));
   }
 
   /** Every entry, leaf by leaf (so in leaf order, not key order). */
   *entries(): IterableIterator<LeafEntry> {
-    for (const leaf of this.leaves) if (leaf !== undefined) for (const keyText of leaf) yield this.entryOf(keyText);
+    for (let leafIndex = 0; leafIndex < this.leafCount; leafIndex++)
+      if (!this.keys.isLeafEmpty(leafIndex))
+        for (const slot of this.keys.sortedSlotsOfLeaf(leafIndex)) yield this.entryOf(slot);
   }
 
-  private entryOf(keyText: string): LeafEntry {
-    const slot = this.slots.get(keyText) as KeySlot;
-    return Object.freeze({ key: bytesOfLatin1(keyText), recordHash: slot.slice(slotHashOffset) });
+  private entryOf(slot: number): LeafEntry {
+    return Object.freeze({
+      key: bytesOfLatin1(this.keys.keyOf(slot)),
+      recordHash: this.keys.recordHashView(slot).slice(),
+    });
   }
 
   /** Re-hashes the dirty leaves, then each level's dirty parents up to the root. */
   private refresh(): void {
     if (this.dirtyLeaves.size === 0) return;
     const { fanOut, depth } = this.shape;
-    const leafRow = this.hashes[depth] as Uint8Array[];
     for (const leafIndex of this.dirtyLeaves)
-      leafRow[leafIndex] = this.digest(encodeLeaf(this.leaves[leafIndex] ?? [], this.slots));
+      this.storeNodeHash(depth, leafIndex, encodeLeaf(this.keys, this.keys.sortedSlotsOfLeaf(leafIndex)));
     let dirty: Iterable<number> = this.dirtyLeaves;
     for (let level = depth - 1; level >= 0; level--) {
       const parents = new Set<number>();
       for (const child of dirty) parents.add(Math.floor(child / fanOut));
-      const row = this.hashes[level] as Uint8Array[];
-      const childRow = this.hashes[level + 1] as Uint8Array[];
-      for (const parent of parents) row[parent] = this.digest(encodeInterior(childRow, parent * fanOut, fanOut));
+      for (const parent of parents) this.storeNodeHash(level, parent, this.encodeInterior(level, parent));
       dirty = parents;
     }
     this.dirtyLeaves.clear();
   }
 
-  /** Every level filled with the hash of an empty subtree of that height (one digest per level). */
-  private emptyLevels(): Uint8Array[][] {
-    const { fanOut, depth } = this.shape;
-    const levels: Uint8Array[][] = [];
-    let emptyHash = this.digest(encodeLeaf([], this.slots));
-    for (let level = depth; level >= 0; level--) {
-      const row = new Array<Uint8Array>(fanOut ** level).fill(emptyHash);
-      levels[level] = row;
-      if (level > 0) emptyHash = this.digest(encodeInterior(row, 0, fanOut));
-    }
-    return levels;
+  /** Tag, then the children's hashes in order (all of one digest's length, so no prefixes needed). */
+  private encodeInterior(level: number, index: number): Uint8Array {
+    const fanOut = this.shape.fanOut;
+    const firstChild = ((this.levelStarts[level + 1] as number) + index * fanOut) * this.hashLength;
+    this.interiorInput.set(this.nodeHashBytes.subarray(firstChild, firstChild + fanOut * this.hashLength), 1);
+    return this.interiorInput;
   }
-}
 
-function newSlot(leafIndex: number, recordHash: Uint8Array): KeySlot {
-  const slot = new Uint8Array(slotHashOffset + recordHash.length);
-  slot[0] = leafIndex >>> 24;
-  slot[1] = (leafIndex >>> 16) & 0xff;
-  slot[2] = (leafIndex >>> 8) & 0xff;
-  slot[3] = leafIndex & 0xff;
-  slot.set(recordHash, slotHashOffset);
-  return slot;
-}
+  private storeNodeHash(level: number, index: number, encoded: Uint8Array): void {
+    const hash = this.digest(encoded, this.digestOut);
+    assert(hash.length === this.hashLength, 'MerkleTree digest must return hashes of one length');
+    this.nodeHashBytes.set(hash, ((this.levelStarts[level] as number) + index) * this.hashLength);
+  }
 
-function leafOfSlot(slot: KeySlot): number {
-  return (
-    (((slot[0] as number) << 24) | ((slot[1] as number) << 16) | ((slot[2] as number) << 8) | (slot[3] as number)) >>> 0
-  );
-}
-
-function slotHoldsHash(slot: KeySlot, recordHash: Uint8Array): boolean {
-  if (slot.length !== slotHashOffset + recordHash.length) return false;
-  for (let index = 0; index < recordHash.length; index++)
-    if (slot[slotHashOffset + index] !== recordHash[index]) return false;
-  return true;
+  /** Every level filled with the hash of an empty subtree of that height (one digest per level). */
+  private fillEmptyLevels(emptyLeafHash: Uint8Array): void {
+    const { fanOut, depth } = this.shape;
+    let emptyHash = emptyLeafHash;
+    for (let level = depth; level >= 0; level--) {
+      const levelStart = this.levelStarts[level] as number;
+      for (let index = 0; index < fanOut ** level; index++)
+        this.nodeHashBytes.set(emptyHash, (levelStart + index) * this.hashLength);
+      if (level > 0) emptyHash = this.digest(this.encodeInterior(level - 1, 0)).slice();
+    }
+  }
 }
 
 /** One character per byte: a Map key that compares, hashes and sorts like the bytes (one flat string, base/latin1.ts). */
@@ -311,34 +297,20 @@ function bytesOfLatin1(text: string): Uint8Array {
   return bytes;
 }
 
-/** Binary search of a leaf's sorted keys: the key's position, or where it would be inserted. */
-function searchLeaf(leaf: readonly string[], keyText: string): { found: boolean; index: number } {
-  let low = 0;
-  let high = leaf.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    const other = leaf[middle] as string;
-    if (other === keyText) return { found: true, index: middle };
-    if (other < keyText) low = middle + 1;
-    else high = middle;
-  }
-  return { found: false, index: low };
-}
-
-/** Tag, then per entry: u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */
-function encodeLeaf(keyTexts: readonly string[], slots: ReadonlyMap<string, KeySlot>): Uint8Array {
+/** Tag, then per entry (sorted by key): u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */
+function encodeLeaf(keys: KeyArena, sortedSlots: readonly number[]): Uint8Array {
   let length = 1;
-  for (const keyText of keyTexts)
-    length += 8 + keyText.length + (slots.get(keyText) as KeySlot).length - slotHashOffset;
+  for (const slot of sortedSlots) length += 8 + keys.keyOf(slot).length + keys.recordHashView(slot).length;
   const bytes = new Uint8Array(length);
   bytes[0] = leafTag;
   let offset = 1;
-  for (const keyText of keyTexts) {
+  for (const slot of sortedSlots) {
+    const keyText = keys.keyOf(slot);
     writeLength(bytes, offset, keyText.length);
     offset += 4;
     for (let index = 0; index < keyText.length; index++) bytes[offset + index] = keyText.charCodeAt(index);
     offset += keyText.length;
-    offset = writeLengthPrefixed(bytes, offset, (slots.get(keyText) as KeySlot).subarray(slotHashOffset));
+    offset = writeLengthPrefixed(bytes, offset, keys.recordHashView(slot));
   }
   return bytes;
 }
@@ -355,19 +327,4 @@ function writeLengthPrefixed(target: Uint8Array, offset: number, content: Uint8A
   writeLength(target, offset, length);
   target.set(content, offset + 4);
   return offset + 4 + length;
-}
-
-/** Tag, then the children's hashes in order (all of one digest's length, so no prefixes needed). */
-function encodeInterior(childRow: readonly Uint8Array[], firstChild: number, fanOut: number): Uint8Array {
-  let length = 1;
-  for (let i = 0; i < fanOut; i++) length += (childRow[firstChild + i] as Uint8Array).length;
-  const bytes = new Uint8Array(length);
-  bytes[0] = interiorTag;
-  let offset = 1;
-  for (let i = 0; i < fanOut; i++) {
-    const child = childRow[firstChild + i] as Uint8Array;
-    bytes.set(child, offset);
-    offset += child.length;
-  }
-  return bytes;
 }
