@@ -1,9 +1,11 @@
 // Why: the Merkle tree's contract, example by example: options are validated, a write changes the
 // root and undoing it restores the root, leaves list their keys sorted, and the hashes handed out
-// are copies that a caller cannot use to corrupt the tree.
+// are copies that a caller cannot use to corrupt the tree; keys deleted and inserted, past the key
+// arena's first capacity, leave the hashes a tree built from scratch has.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MerkleTree, validateTreeShape } from '../../../../src/core/anti-entropy/merkle-tree.ts';
+import { keyArenaInitialSlots } from '../../../../src/core/anti-entropy/key-arena.ts';
 import { bytesOf, sha256 } from './helpers.ts';
 
 const options = { digest: sha256, fanOut: 4, depth: 2 };
@@ -155,4 +157,76 @@ test('entries and hashes handed out before an update keep their values after it'
   assert.deepEqual(got, bytesOf('hash-1'));
   assert.deepEqual(tree.get(key), bytesOf('hash-2'));
   assert.ok(Object.isFrozen(leafEntries[0]));
+});
+
+type LeafEntryLike = { key: Uint8Array; recordHash: Uint8Array };
+
+/** `count` entries `<prefix>-<i>` whose record hashes have the digest's length, so they live in the key arena. */
+function digestLongEntries(prefix: string, count: number): LeafEntryLike[] {
+  return Array.from({ length: count }, (_, index) => ({
+    key: bytesOf(`${prefix}-${index}`),
+    recordHash: new Uint8Array(sha256(bytesOf(`${prefix} hash ${index}`))),
+  }));
+}
+
+function assertSameAsBuiltFromScratch(tree: MerkleTree, entries: ReadonlyLeafEntryLike[]) {
+  const rebuilt = MerkleTree.build([...entries].reverse(), options);
+  assert.equal(tree.size, entries.length);
+  assert.deepEqual(tree.rootHash(), rebuilt.rootHash());
+  for (let leaf = 0; leaf < tree.leafCount; leaf++) assert.deepEqual(tree.keysInLeaf(leaf), rebuilt.keysInLeaf(leaf));
+  for (const entry of entries) assert.deepEqual(tree.get(entry.key), entry.recordHash);
+}
+
+test('keys deleted then others inserted in their slots leave the survivors and their hashes as they were', () => {
+  const tree = new MerkleTree(options);
+  const first = digestLongEntries('first', 40);
+  for (const entry of first) tree.set(entry.key, entry.recordHash);
+  tree.rootHash();
+  const deleted = first.filter((_, index) => index % 2 === 0);
+  const survivors = first.filter((_, index) => index % 2 === 1);
+  for (const entry of deleted) assert.equal(tree.delete(entry.key), true);
+  const others = digestLongEntries('other', 30);
+  for (const entry of others) tree.set(entry.key, entry.recordHash);
+  for (const entry of deleted) assert.equal(tree.get(entry.key), undefined);
+  assertSameAsBuiltFromScratch(tree, [...survivors, ...others]);
+});
+
+test('a key whose record hash changes length, then is deleted, hands its slot on clean', () => {
+  const tree = new MerkleTree(options);
+  const [kept, changed, next] = digestLongEntries('key', 3) as [LeafEntryLike, LeafEntryLike, LeafEntryLike];
+  tree.set(kept.key, kept.recordHash);
+  tree.set(changed.key, changed.recordHash);
+  tree.set(changed.key, bytesOf('short'));
+  assert.deepEqual(tree.get(changed.key), bytesOf('short'));
+  tree.delete(changed.key);
+  tree.set(next.key, next.recordHash);
+  assertSameAsBuiltFromScratch(tree, [kept, next]);
+});
+
+test("a tree grown past the key arena's first capacity keeps every key and its hash", () => {
+  const tree = new MerkleTree(options);
+  const entries = digestLongEntries('grown', keyArenaInitialSlots * 4 + 1);
+  for (const entry of entries) tree.set(entry.key, entry.recordHash);
+  assertSameAsBuiltFromScratch(tree, entries);
+  const updated = entries.map((entry, index) =>
+    index % 5 === 0 ? { ...entry, recordHash: new Uint8Array(sha256(entry.key)) } : entry,
+  );
+  for (const entry of updated) tree.set(entry.key, entry.recordHash);
+  assertSameAsBuiltFromScratch(tree, updated);
+});
+
+test('the root after growth, deletes, reuse of slots and hashes of other lengths is the value the tree has always computed', () => {
+  // Computed by the layout that held each key in its own byte array and each leaf in a sorted array.
+  const tree = new MerkleTree(options);
+  for (let index = 0; index < 300; index++) tree.set(bytesOf(`key-${index}`), sha256(bytesOf(`h${index}`)));
+  tree.rootHash();
+  for (let index = 0; index < 300; index += 3) tree.delete(bytesOf(`key-${index}`));
+  for (let index = 0; index < 150; index++) tree.set(bytesOf(`other-${index}`), sha256(bytesOf(`o${index}`)));
+  for (let index = 1; index < 300; index += 7) tree.set(bytesOf(`key-${index}`), bytesOf(`short ${index}`));
+  for (let index = 1; index < 300; index += 14) tree.set(bytesOf(`key-${index}`), sha256(bytesOf(`back ${index}`)));
+  assert.equal(tree.size, 364);
+  assert.equal(
+    Buffer.from(tree.rootHash()).toString('hex'),
+    '983cd31db2d4eb6ed41883354d061c74341d3dfc1e744176f3088c028d86f22a',
+  );
 });
