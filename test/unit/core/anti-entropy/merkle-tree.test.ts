@@ -169,7 +169,7 @@ function digestLongEntries(prefix: string, count: number): LeafEntryLike[] {
   }));
 }
 
-function assertSameAsBuiltFromScratch(tree: MerkleTree, entries: ReadonlyLeafEntryLike[]) {
+function assertSameAsBuiltFromScratch(tree: MerkleTree, entries: readonly LeafEntryLike[]) {
   const rebuilt = MerkleTree.build([...entries].reverse(), options);
   assert.equal(tree.size, entries.length);
   assert.deepEqual(tree.rootHash(), rebuilt.rootHash());
