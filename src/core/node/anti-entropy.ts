@@ -310,6 +310,10 @@ export class AntiEntropy {
 
   private startExchange(partition: number, peer: NodeId): void {
     const kernel = this.kernel;
+    // A pair queued under an older ring (deferred, or asked for by the catch-up) whose peer is no
+    // longer a primary with this node is dropped: a member that left is never heard from again,
+    // and each try would hold an exchange slot until its timeout, ahead of every scheduled pair.
+    if (!this.isCurrentPair(partition, peer)) return;
     const tree = this.trees.ready(partition);
     if (tree === undefined || !kernel.isAlive(peer)) return this.defer(partition, peer);
     const exchange = new TreeExchange(tree, {
@@ -321,6 +325,14 @@ export class AntiEntropy {
     this.running.set(exchange.exchangeId, running);
     this.armTimer(running);
     this.sendRequests(running, exchange.start());
+  }
+
+  /** Whether this node and `peer` are both primaries of `partition` in the ring this node holds now. */
+  private isCurrentPair(partition: number, peer: NodeId): boolean {
+    const kernel = this.kernel;
+    if (partition >= kernel.ring.partitionCount) return false;
+    const primaries = primaryNodes(kernel.ring, asPartitionIndex(partition), replicaCountOf(kernel));
+    return primaries.includes(peer) && primaries.includes(kernel.self);
   }
 
   private armTimer(running: RunningExchange): void {
