@@ -17,7 +17,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNodeFloor, stopped, type RunningNodeFloor } from './node-floor-processes.ts';
-import { cpuMicroseconds, ioSyscalls, redisBenchmark, startRespCluster, warmUp } from './resp-load.ts';
+import {
+  cpuMicroseconds,
+  ioSyscalls,
+  redisBenchmark,
+  startRespCluster,
+  systemCpuMicroseconds,
+  warmUp,
+} from './resp-load.ts';
 
 interface Row {
   target: string;
@@ -28,6 +35,8 @@ interface Row {
   p99Ms: number;
   /** CPU microseconds per request of each Everwrite node (node 1 coordinates), when /proc tells. */
   nodeCpuMicrosecondsPerRequest?: number[];
+  /** Of it, the kernel's (system time), per node. */
+  nodeSystemMicrosecondsPerRequest?: number[];
   /** Read and write system calls per request of each node, when /proc tells (the kernel's share of a request). */
   nodeSyscallsPerRequest?: { reads: number; writes: number }[];
   /** requestsPerSecond / redis-server's for the same test and pipeline in this run (when it ran). */
@@ -57,6 +66,7 @@ function benchmark(
 ): void {
   const before = pids.map(cpuMicroseconds);
   const syscallsBefore = pids.map(ioSyscalls);
+  const systemBefore = pids.map(systemCpuMicroseconds);
   const result = redisBenchmark({ port, test, requests, pipeline });
   if (result.error !== undefined)
     console.log(
@@ -64,10 +74,8 @@ function benchmark(
     );
   const after = pids.map(cpuMicroseconds);
   const syscalls = syscallsPerRequest(syscallsBefore, pids.map(ioSyscalls));
-  const perRequest =
-    pids.length > 0 && before.every((value) => value !== undefined) && after.every((value) => value !== undefined)
-      ? pids.map((_, index) => ((after[index] as number) - (before[index] as number)) / requests)
-      : undefined;
+  const system = perRequestDelta(systemBefore, pids.map(systemCpuMicroseconds));
+  const perRequest = perRequestDelta(before, after);
   for (const line of result.stdout.split('\n').slice(1)) {
     const fields = line.split(',').map((field) => field.replaceAll('"', ''));
     if (fields.length < 7) continue;
@@ -80,12 +88,13 @@ function benchmark(
       p99Ms: Number(fields[6]),
       ...(perRequest === undefined ? {} : { nodeCpuMicrosecondsPerRequest: perRequest }),
       ...(syscalls === undefined ? {} : { nodeSyscallsPerRequest: syscalls }),
+      ...(system === undefined ? {} : { nodeSystemMicrosecondsPerRequest: system }),
     };
     rows.push(row);
     const cpu =
       perRequest === undefined
         ? ''
-        : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}`;
+        : `  node CPU us/request ${perRequest.map((value) => value.toFixed(0)).join(' / ')}${system === undefined ? '' : ` (system ${system.map((value) => value.toFixed(0)).join(' / ')})`}`;
     const calls =
       syscalls === undefined
         ? ''
@@ -97,6 +106,16 @@ function benchmark(
 }
 
 type Syscalls = ReturnType<typeof ioSyscalls>;
+
+/** (after - before) / requests per process; undefined when a reading is missing. */
+function perRequestDelta(
+  before: readonly (number | undefined)[],
+  after: readonly (number | undefined)[],
+): number[] | undefined {
+  if (before.length === 0 || before.some((value) => value === undefined) || after.some((value) => value === undefined))
+    return undefined;
+  return before.map((start, index) => ((after[index] as number) - (start as number)) / requests);
+}
 
 /** Each process's read and write system calls per request between two readings; undefined when /proc did not tell. */
 function syscallsPerRequest(

@@ -46,13 +46,25 @@ export function warmUp(port: number): void {
   redisBenchmark({ port, test: 'set,get', requests: 30_000, pipeline: 1 }, false);
 }
 
-/** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
-export function cpuMicroseconds(pid: number | undefined): number | undefined {
+/** User and system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+function cpuTimes(pid: number | undefined): { readonly user: number; readonly system: number } | undefined {
   const path = `/proc/${pid}/stat`;
   if (pid === undefined || !existsSync(path)) return undefined;
   const fields = readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return Number.isFinite(ticks) ? (ticks * 1_000_000) / 100 : undefined;
+  const user = (Number(fields[11]) * 1_000_000) / 100;
+  const system = (Number(fields[12]) * 1_000_000) / 100;
+  return Number.isFinite(user) && Number.isFinite(system) ? { user, system } : undefined;
+}
+
+/** User + system CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+export function cpuMicroseconds(pid: number | undefined): number | undefined {
+  const times = cpuTimes(pid);
+  return times === undefined ? undefined : times.user + times.system;
+}
+
+/** System (kernel) CPU time of a process in microseconds, from /proc (Linux); undefined elsewhere. */
+export function systemCpuMicroseconds(pid: number | undefined): number | undefined {
+  return cpuTimes(pid)?.system;
 }
 
 /** Read and write system calls a process has made (syscr, syscw of /proc/<pid>/io, Linux); undefined elsewhere. */
