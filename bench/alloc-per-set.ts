@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { redisBenchmark, startRespCluster, type RunningRespCluster } from './resp-load.ts';
+import { benchPorts } from './ports.ts';
 
 interface CallFrame {
   functionName: string;
@@ -219,8 +220,8 @@ process.env.EVERWRITE_HEAP_PROBE_DIRECTORY = probeDirectory;
 const running = await startRespCluster({
   engine: 'memory',
   durability: 'buffered',
-  peerPortBase: 27100,
-  httpPortBase: 28100,
+  peerPortBase: benchPorts.respProbe.peer,
+  httpPortBase: benchPorts.respProbe.http,
   nodeArguments: ['--import', 'tsx', '--import', probePath],
 });
 const figures: RunFigure[] = [];

@@ -11,6 +11,7 @@ import hdr from 'hdr-histogram-js';
 import { LocalCluster } from '../src/server/local-cluster.ts';
 import { EverwriteClient, type Routing } from '../src/client/index.ts';
 import { Prng } from '../src/core/base/prng.ts';
+import { benchPorts } from './ports.ts';
 
 const secondsPerMode = Number(process.argv[2] ?? 15);
 const workers = Number(process.argv[3] ?? 16);
@@ -76,8 +77,8 @@ const cluster = new LocalCluster({
   nodes: nodeCount,
   dataDirectory,
   engine: 'lmdb',
-  peerPortBase: 47100,
-  httpPortBase: 48100,
+  peerPortBase: benchPorts.clientRouting.peer,
+  httpPortBase: benchPorts.clientRouting.http,
   output: 'ignore',
   logLevel: 'error',
 });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../src/server/local-cluster.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ const keyCount = Number(flags.keys);
 const valueBytes = Number(flags['value-bytes']);
 const phaseMs = Number(flags.seconds) * 1000;
 const concurrency = Number(flags.concurrency);
-const portBase = 36_400;
+const portBase = benchPorts.handoff;
 const partitions = 64;
 const binPath = fileURLToPath(new URL('../bin/everwrite.mjs', import.meta.url));
 const value = Buffer.alloc(valueBytes, 'v');

@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand, type BenchFlags, type BenchResult } from '../src/cli/commands/bench.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -26,7 +27,7 @@ const { values: args } = parseArgs({
 });
 const nodes = Number(args.nodes);
 const bareProcesses = args['bare-processes'] === '' ? nodes : Number(args['bare-processes']);
-const barePortBase = 38_900;
+const barePortBase = benchPorts.httpFloorBare;
 const common: BenchFlags = {
   workload: 'A',
   duration: args.duration,
@@ -89,9 +90,9 @@ async function measureCluster(): Promise<BenchResult> {
       ...common,
       nodes: args.nodes,
       engine: args.engine,
-      peerPortBase: '38800',
-      httpPortBase: '38820',
-      respPortBase: '38840',
+      peerPortBase: String(benchPorts.httpFloor.peer),
+      httpPortBase: String(benchPorts.httpFloor.http),
+      respPortBase: String(benchPorts.httpFloor.resp),
     },
     silentBenchIo,
   );

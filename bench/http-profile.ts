@@ -13,6 +13,7 @@ import { LocalCluster } from '../src/server/local-cluster.ts';
 import { silentBenchIo } from '../src/cli/bench/run.ts';
 import { runBenchCommand } from '../src/cli/commands/bench.ts';
 import { mainThreadProfiles, printTop, selfTimes } from './cpu-profile-summary.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,9 +30,9 @@ const cluster = new LocalCluster({
   nodes: 3,
   dataDirectory: join(directory, 'data'),
   engine: args.engine as 'memory' | 'lmdb',
-  peerPortBase: 38600,
-  httpPortBase: 38620,
-  respPortBase: 38640,
+  peerPortBase: benchPorts.httpProfile.peer,
+  httpPortBase: benchPorts.httpProfile.http,
+  respPortBase: benchPorts.httpProfile.resp,
   output: 'ignore',
   nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
 });

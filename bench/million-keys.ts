@@ -15,7 +15,7 @@
 // Prints a table and one JSON object (also written to bench/results/million-keys-<engine>.json);
 // never asserts. Every wait is bounded. Run it under the shared lock, bounded:
 //   flock /tmp/everwrite-procs.lock timeout 1800 npx tsx bench/million-keys.ts [--keys 1000000]
-//     [--value-bytes 100] [--engine lmdb|memory] [--idle-seconds 60] [--port-base 41600]
+//     [--value-bytes 100] [--engine lmdb|memory] [--idle-seconds 60] [--port-base 21600]
 //     [--node-flags='--cpu-prof --cpu-prof-dir=/tmp/prof'] (Node.js flags of the node process)
 //     [--stop-after-load] (no restarts: a clean stop after the load's samples, so a profile of the
 //     loaded node is written)
@@ -41,6 +41,7 @@ import {
   waitTreesReady,
   type ProcessMemory,
 } from './one-node-process.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,7 +49,7 @@ const { values: args } = parseArgs({
     'value-bytes': { type: 'string', default: '100' },
     engine: { type: 'string', default: 'lmdb' },
     'idle-seconds': { type: 'string', default: '60' },
-    'port-base': { type: 'string', default: '41600' },
+    'port-base': { type: 'string', default: String(benchPorts.millionKeys) },
     'node-flags': { type: 'string', default: '' },
     'stop-after-load': { type: 'boolean', default: false },
   },

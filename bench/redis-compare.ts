@@ -25,6 +25,7 @@ import {
   systemCpuMicroseconds,
   warmUp,
 } from './resp-load.ts';
+import { benchPorts } from './ports.ts';
 
 interface Row {
   target: string;
@@ -183,7 +184,12 @@ async function nodeFloor(durable: boolean): Promise<void> {
 }
 
 async function everwrite(engine: 'memory' | 'lmdb', durability: 'durable' | 'buffered'): Promise<void> {
-  const running = await startRespCluster({ engine, durability, peerPortBase: 27000, httpPortBase: 28000 });
+  const running = await startRespCluster({
+    engine,
+    durability,
+    peerPortBase: benchPorts.redisCompare.peer,
+    httpPortBase: benchPorts.redisCompare.http,
+  });
   try {
     const target = `everwrite ${engine}${engine === 'memory' ? '' : ` ${durability}`}`;
     if (warm) warmUp(running.respPort);

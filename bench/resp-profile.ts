@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mainThreadProfiles, printTop, selfTimes } from './cpu-profile-summary.ts';
 import { cpuMicroseconds, redisBenchmark, startRespCluster, warmUp } from './resp-load.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,8 +36,8 @@ const profiles = mkdtempSync(join(tmpdir(), 'everwrite-resp-profile-'));
 const running = await startRespCluster({
   engine: args.engine,
   durability: args.durability,
-  peerPortBase: 27100,
-  httpPortBase: 28100,
+  peerPortBase: benchPorts.respProbe.peer,
+  httpPortBase: benchPorts.respProbe.http,
   nodeArguments: ['--cpu-prof', `--cpu-prof-dir=${profiles}`],
 });
 let seconds = 0;

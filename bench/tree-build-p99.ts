@@ -6,7 +6,7 @@
 // clients (half GET of a loaded key, half SET) runs while /admin/aae is polled, and the latencies of
 // requests that started during the rebuild and after it (for as long again, 10-60 s) are reported
 // apart, from the same run. Prints, never asserts. Run it under the shared lock:
-//   flock /tmp/everwrite-procs.lock npx tsx bench/tree-build-p99.ts [--keys 1000000] [--clients 8] [--port-base 41500]
+//   flock /tmp/everwrite-procs.lock npx tsx bench/tree-build-p99.ts [--keys 1000000] [--clients 8] [--port-base 21500]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +25,13 @@ import {
   stopNode,
   waitHealthy,
 } from './one-node-process.ts';
+import { benchPorts } from './ports.ts';
 
 const { values: args } = parseArgs({
   options: {
     keys: { type: 'string', default: '1000000' },
     clients: { type: 'string', default: '8' },
-    'port-base': { type: 'string', default: '41500' },
+    'port-base': { type: 'string', default: String(benchPorts.treeBuildP99) },
     'value-bytes': { type: 'string', default: '100' },
   },
 });
