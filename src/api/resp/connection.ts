@@ -14,7 +14,7 @@
 // due in one turn are written by one shared setImmediate for all connections, not one per
 // connection, and the common replies are precomputed bytes (reply.ts).
 import type { Socket } from 'node:net';
-import { keyArguments, lookupCommand, runCommand, runCommandInto, runsInto } from './commands/index.ts';
+import { mapKeyArguments, lookupCommand, runCommand, runCommandInto, runsInto } from './commands/index.ts';
 import type { CommandSpec, RespServerContext, Session } from './context.ts';
 import { errorReplyFor } from './errors.ts';
 import { orderingKey } from './keys.ts';
@@ -84,7 +84,7 @@ function orderingKeys(
   options: RespServerContext['options'],
 ): readonly string[] {
   if (spec === undefined || spec.firstKey === 0) return noKeys;
-  return keyArguments(spec, args).map((raw) => orderingKey(raw, options));
+  return mapKeyArguments(spec, args, orderingKey, options);
 }
 
 /**

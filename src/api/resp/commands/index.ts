@@ -49,11 +49,30 @@ export function lookupCommand(server: RespServerContext, name: Buffer): CommandS
  * arity is wrong, which it will answer without touching a key).
  */
 export function keyArguments(spec: CommandSpec, args: readonly Buffer[]): Buffer[] {
+  return mapKeyArguments(spec, args, keyItself, undefined);
+}
+
+function keyItself(raw: Buffer): Buffer {
+  return raw;
+}
+
+/**
+ * `map(key, context)` of each key argument, in one array sized up front: a pipelined connection
+ * computes the ordering keys of most commands it reads, and an array grown by push takes 17 slots.
+ */
+export function mapKeyArguments<T, C>(
+  spec: CommandSpec,
+  args: readonly Buffer[],
+  map: (raw: Buffer, context: C) => T,
+  context: C,
+): T[] {
   if (spec.firstKey === 0) return [];
-  const last = spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey;
-  const keys: Buffer[] = [];
-  for (let index = spec.firstKey; index <= last && index < args.length; index += spec.step)
-    keys.push(args[index] as Buffer);
+  const last = Math.min(spec.lastKey < 0 ? args.length + spec.lastKey : spec.lastKey, args.length - 1);
+  if (last < spec.firstKey) return [];
+  const keys = new Array<T>(Math.floor((last - spec.firstKey) / spec.step) + 1);
+  let count = 0;
+  for (let index = spec.firstKey; index <= last; index += spec.step)
+    keys[count++] = map(args[index] as Buffer, context);
   return keys;
 }
 
