@@ -2,7 +2,7 @@
 // instrument that gives the same figure twice and says where the bytes go. Allocation drives the
 // young-generation GC that took ~20% of a coordinator's CPU in profiles (docs/BENCHMARKS.md).
 //
-// It starts a 3-node memory-engine cluster of real processes (bench/resp-load.ts: node 1's RESP
+// It starts a 3-node cluster of real processes (memory engine, or lmdb with buffered writes) (bench/resp-load.ts: node 1's RESP
 // port, bucket `redis` N=3 R=2 W=2, redis-benchmark with 50 clients and 100-byte values over 100k
 // keys), runs a fixed unmeasured warm-up of SETs, then, for each pipeline depth, a fixed number of
 // SETs to node 1 while every node runs V8's sampling heap profiler.
@@ -22,7 +22,7 @@
 // and the coordinator's top allocating functions (self bytes per SET), and with --stacks the top
 // allocation sites with their callers. Writes bench/results/alloc-per-set.json, and with --profiles
 // DIR each node's profile of each run as DIR/<node>-P<pipeline>.heapprofile (Chrome DevTools opens them).
-// Usage: npx tsx bench/alloc-per-set.ts [sets=100000] [--warm-up 100000] [--pipelines 1,16] [--top 15] [--stacks] [--profiles DIR]
+// Usage: npx tsx bench/alloc-per-set.ts [sets=100000] [--warm-up 100000] [--pipelines 1,16] [--top 15] [--stacks] [--profiles DIR] [--engine memory|lmdb]
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -66,7 +66,7 @@ const flagValue = (name: string, fallback: string): string => {
   const index = argv.indexOf(name);
   return index >= 0 ? (argv[index + 1] ?? fallback) : fallback;
 };
-const flagged = new Set(['--warm-up', '--pipelines', '--top', '--profiles']);
+const flagged = new Set(['--warm-up', '--pipelines', '--top', '--profiles', '--engine']);
 const sets = Number(
   argv.find((argument, index) => !argument.startsWith('--') && !flagged.has(argv[index - 1] ?? '')) ?? 100_000,
 );
@@ -74,6 +74,9 @@ const warmUpSets = Number(flagValue('--warm-up', '100000'));
 const pipelines = flagValue('--pipelines', '1,16').split(',').map(Number);
 const topCount = Number(flagValue('--top', '15'));
 const showStacks = argv.includes('--stacks');
+/** The nodes' engine: memory (default) or lmdb with buffered writes, the default engine. */
+const engine = flagValue('--engine', 'memory');
+if (engine !== 'memory' && engine !== 'lmdb') throw new Error('--engine is memory or lmdb');
 const profilesDirectory = argv.includes('--profiles') ? flagValue('--profiles', 'bench/results') : undefined;
 /** How long the closing idle window samples background work, in ms. */
 const idleWindowMs = 5000;
@@ -218,7 +221,7 @@ const probeDirectory = mkdtempSync(join(tmpdir(), 'everwrite-heap-probe-'));
 process.env.EVERWRITE_HEAP_PROBE_DIRECTORY = probeDirectory;
 // Ports of their own, below Linux's ephemeral range, apart from bench/redis-compare.ts's.
 const running = await startRespCluster({
-  engine: 'memory',
+  engine,
   durability: 'buffered',
   peerPortBase: benchPorts.respProbe.peer,
   httpPortBase: benchPorts.respProbe.http,
