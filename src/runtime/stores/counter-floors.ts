@@ -34,9 +34,12 @@ export class CounterFloors {
     return floor;
   }
 
-  async load(engine: StorageEngine, partition: number): Promise<VersionVector> {
-    const known = this.floors.get(partition);
-    if (known !== undefined) return known;
+  /** The partition's floor: at once once known (a mint's common case), else read from the engine. */
+  load(engine: StorageEngine, partition: number): VersionVector | Promise<VersionVector> {
+    return this.floors.get(partition) ?? this.read(engine, partition);
+  }
+
+  private async read(engine: StorageEngine, partition: number): Promise<VersionVector> {
     const floor = decodeFloor(await engine.get(partition, counterFloorKey));
     // A removal may have raised it while this read was under way: that one is newer.
     if (!this.floors.has(partition)) this.floors.set(partition, floor);

@@ -91,11 +91,13 @@ export class LocalStore {
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
-      const storedBytes = await this.stored(partition, storageKey);
+      const read = this.stored(partition, storageKey);
+      const storedBytes = isPending(read) ? await read : read;
+      const loaded = this.floors.load(this.engine, partition);
       const stored = this.floors.above(
         decodeOwned(storedBytes),
         request.actor,
-        await this.floors.load(this.engine, partition),
+        isPending(loaded) ? await loaded : loaded,
       );
       const next = mintVersion(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
       const { encoded, written } = this.startWrite(partition, storageKey, next, request.durable);
@@ -140,7 +142,8 @@ export class LocalStore {
     }
     return this.exclusive(partition, storageKey, async () => {
       // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
-      const storedBytes = await this.stored(partition, storageKey);
+      const read = this.stored(partition, storageKey);
+      const storedBytes = isPending(read) ? await read : read;
       const merge = planMerge(
         storedBytes,
         incoming,
@@ -272,6 +275,15 @@ export class LocalStore {
   private queueKey(partition: number, storageKey: Uint8Array): string {
     return `${partition}:${latin1(storageKey)}`;
   }
+}
+
+/**
+ * Whether a value an engine or the floors answered is still to come. A read answered at once is used
+ * at once: an `await` of a plain value would still suspend the key's work for a microtask turn and
+ * allocate for it, on every write (an lmdb node reads each key it writes through its log's overlay).
+ */
+function isPending<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /** What merging `incoming` into the stored bytes gives, and whether those bytes must be written. */
