@@ -120,6 +120,8 @@ export class LogPipeline {
   private waitingBytes = 0;
   /** Bytes of the written groups in `unsynced`. */
   private unsyncedBytes = 0;
+  /** Whether a group in `unsynced` holds a durable batch or a drop: a caller waits for its sync. */
+  private unsyncedWaitedFor = false;
   private waitingDrops = 0;
   private waitingSince = 0;
   /** The timer set while written groups wait out applyDelayMs, for their sync or their run (it never keeps a process alive). */
@@ -146,6 +148,7 @@ export class LogPipeline {
     this.pending = undefined;
     this.unsynced = [];
     this.unsyncedBytes = 0;
+    this.unsyncedWaitedFor = false;
     this.unapplied = [];
     this.unappliedBytes = 0;
     this.waitingBytes = 0;
@@ -243,15 +246,15 @@ export class LogPipeline {
     if (failure !== undefined) return abandon([group], failure);
     this.unsynced.push(group);
     this.unsyncedBytes += group.bytes;
+    if (group.syncAtOnce) this.unsyncedWaitedFor = true;
     this.syncWhenDue();
   }
 
   /** True when the written groups must be synced now: a caller waits for it, their run is due, or the delay is 0. */
   private syncIsDue(): boolean {
-    const unsynced = this.unsynced;
-    if (unsynced.length === 0) return false;
-    for (const group of unsynced) if (group.syncAtOnce) return true;
-    return this.applyDelayRemainingMs((unsynced[0] as Group).writtenMs) <= 0;
+    const oldest = this.unsynced[0] as Group | undefined;
+    if (oldest === undefined) return false;
+    return this.unsyncedWaitedFor || this.applyDelayRemainingMs(oldest.writtenMs) <= 0;
   }
 
   /** Starts a sync if one is due, or else the timer that starts it once the oldest written group has waited applyDelayMs. */
@@ -269,6 +272,7 @@ export class LogPipeline {
         groups = this.unsynced;
         this.unsynced = [];
         this.unsyncedBytes = 0;
+        this.unsyncedWaitedFor = false;
         // One fdatasync per file covers every group written to it before the call.
         let synced: LogFile | undefined;
         for (const group of groups) {
@@ -421,6 +425,7 @@ export class LogPipeline {
     this.pending = undefined;
     this.unsynced = [];
     this.unsyncedBytes = 0;
+    this.unsyncedWaitedFor = false;
     this.takeWaitingGroups();
     this.cancelApplyTimer();
     abandon(groups, failure);
