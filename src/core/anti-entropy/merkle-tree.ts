@@ -23,7 +23,7 @@
 // layout encodeLeaf and encodeInterior define, so the layout is invisible to a peer.
 import { assert } from '../base/assert.ts';
 import type { DigestFunction } from '../base/hash.ts';
-import { latin1Text } from '../base/latin1.ts';
+import { latin1Bytes, latin1Text } from '../base/latin1.ts';
 import { KeyArena } from './key-arena.ts';
 
 /** The fan-out and depth of a tree. Two trees can be compared only when their shapes are equal. */
@@ -164,13 +164,13 @@ export class MerkleTree {
 
   /** A copy of the record hash stored for `key`, or undefined. */
   get(key: Uint8Array): Uint8Array | undefined {
-    const slot = this.keys.slotOf(latin1Of(key));
+    const slot = this.keys.slotOf(latin1Text(key));
     return slot === undefined ? undefined : this.keys.recordHashView(slot).slice();
   }
 
   /** Records that `key` now holds a record with `recordHash`. Both are copied. */
   set(key: Uint8Array, recordHash: Uint8Array): void {
-    const keyText = latin1Of(key);
+    const keyText = latin1Text(key);
     const slot = this.keys.slotOf(keyText);
     if (slot !== undefined) {
       if (this.keys.holdsHash(slot, recordHash)) return;
@@ -185,7 +185,7 @@ export class MerkleTree {
 
   /** Removes `key`; returns whether it was present. */
   delete(key: Uint8Array): boolean {
-    const leafIndex = this.keys.remove(latin1Of(key));
+    const leafIndex = this.keys.remove(latin1Text(key));
     if (leafIndex === undefined) return false;
     this.dirtyLeaves.add(leafIndex);
     return true;
@@ -238,7 +238,7 @@ export class MerkleTree {
 
   private entryOf(slot: number): LeafEntry {
     return Object.freeze({
-      key: bytesOfLatin1(this.keys.keyOf(slot)),
+      key: latin1Bytes(this.keys.keyOf(slot)),
       recordHash: this.keys.recordHashView(slot).slice(),
     });
   }
@@ -284,17 +284,6 @@ export class MerkleTree {
       if (level > 0) emptyHash = this.digest(this.encodeInterior(level - 1, 0)).slice();
     }
   }
-}
-
-/** One character per byte: a Map key that compares, hashes and sorts like the bytes (one flat string, base/latin1.ts). */
-function latin1Of(bytes: Uint8Array): string {
-  return latin1Text(bytes);
-}
-
-function bytesOfLatin1(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
-  return bytes;
 }
 
 /** Tag, then per entry (sorted by key): u32 key length, key, u32 hash length, hash. Length prefixes keep it unambiguous. */

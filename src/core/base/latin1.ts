@@ -12,6 +12,13 @@ const charCodes: Array<number[] | undefined> = [];
 /** Longer inputs go in chunks, far below the engine's argument limit. */
 const chunkBytes = 8192;
 
+/** The bytes of a string made by latin1Text (each code unit one byte): its inverse. */
+export function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
+  return bytes;
+}
+
 /** The bytes as a string of one char per byte (code units 0-255, so it sorts like the bytes). */
 export function latin1Text(bytes: Uint8Array): string {
   const length = bytes.length;

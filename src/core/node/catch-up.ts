@@ -11,6 +11,7 @@
 // (with it at 1 ms the catch-up is off, as anti-entropy is with a huge interval).
 import type { NodeId } from '../base/ids.ts';
 import { asPartitionIndex } from '../base/ids.ts';
+import { latin1Bytes } from '../base/latin1.ts';
 import {
   answerCatchUpRequest,
   catchUpLimits,
@@ -57,12 +58,6 @@ const batchesInFlightMax = 4;
 /** Counted per message on top of its keys and hashes (ids, partition, counts). */
 const messageBytesOverhead = 16;
 const noHash = new Uint8Array(0);
-
-function latin1Bytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let index = 0; index < text.length; index++) bytes[index] = text.charCodeAt(index);
-  return bytes;
-}
 
 export class CatchUp {
   private changeLog: ChangeLog | undefined;

@@ -1,9 +1,10 @@
 // Why: latin1Text keys the Merkle trees' maps by storage key bytes, so it must give one char per
 // byte for every byte value and every length, including the lengths whose code array it reuses,
-// the ones past them, and calls of alternating lengths that reuse each other's arrays.
+// the ones past them, and calls of alternating lengths that reuse each other's arrays; latin1Bytes
+// turns such a string back into the same bytes (a tree's and a catch-up's keys go back on the wire).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { latin1Text } from '../../../../src/core/base/latin1.ts';
+import { latin1Bytes, latin1Text } from '../../../../src/core/base/latin1.ts';
 
 function reference(bytes: Uint8Array): string {
   let text = '';
@@ -21,4 +22,10 @@ test('one char per byte, for every byte value and for short, reused and long len
     const other = bytes.map((byte) => 255 - byte);
     assert.equal(latin1Text(other), reference(other), `length ${length}, second call`);
   }
+});
+
+test('latin1Bytes gives back the bytes latin1Text was given', () => {
+  const every = Uint8Array.from({ length: 256 }, (_, index) => index);
+  assert.deepEqual(latin1Bytes(latin1Text(every)), every);
+  assert.deepEqual(latin1Bytes(''), new Uint8Array(0));
 });
