@@ -257,25 +257,15 @@ export class NodeRuntime implements KvService, UserDirectory {
 
   /** Not async: its answer is the write's own promise, not a second one resolved with it (two more microtask turns per write). */
   put(request: PutRequest): Promise<{ readonly context: string }> {
-    if (request.value.length > this.options.valueBytesMax) {
-      return Promise.reject(
-        new EverwriteError(
-          'EVERWRITE_VALUE_TOO_LARGE',
-          `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
-        ),
-      );
-    }
+    const tooLarge = this.valueTooLarge(request);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return this.write(request.bucket, request.key, request.context, putWrite(request), request.options);
   }
 
   putInto(request: PutRequest, sink: WriteSink): void {
-    if (request.value.length > this.options.valueBytesMax) {
-      sink.failed(
-        new EverwriteError(
-          'EVERWRITE_VALUE_TOO_LARGE',
-          `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
-        ),
-      );
+    const tooLarge = this.valueTooLarge(request);
+    if (tooLarge !== undefined) {
+      sink.failed(tooLarge);
       return;
     }
     if (!this.running) {
@@ -298,6 +288,15 @@ export class NodeRuntime implements KvService, UserDirectory {
       startedMs: event.nowMs,
     });
     this.dispatch(event);
+  }
+
+  /** EVERWRITE_VALUE_TOO_LARGE for a put whose value is over the node's limit; undefined when it fits. */
+  private valueTooLarge(request: PutRequest): EverwriteError | undefined {
+    if (request.value.length <= this.options.valueBytesMax) return undefined;
+    return new EverwriteError(
+      'EVERWRITE_VALUE_TOO_LARGE',
+      `value is ${request.value.length} bytes; the limit is ${this.options.valueBytesMax}`,
+    );
   }
 
   delete(request: DeleteRequest): Promise<{ readonly context: string }> {
