@@ -129,6 +129,8 @@ function everwrite(args: readonly string[], environment: Record<string, string>)
 }
 
 const shortRun = ['--duration', '2', '--clients', '4', '--records', '200', '--value-size', '100', '--no-progress'];
+/** A short bench over RESP against the TLS cluster (each caller says where --ca goes). */
+const respRun = ['--target', targets, '--protocol', 'resp', '--resp-target', respTargets, ...shortRun];
 
 function credentialsOf(user: { user: string; password: string }): Record<string, string> {
   return { EVERWRITE_USER: user.user, EVERWRITE_PASSWORD: user.password };
@@ -241,19 +243,8 @@ testNeeding(
 testNeeding(missing, 'a read/write user benches over RESP inside TLS, logging in with AUTH', testTimeout, async () => {
   assertMeasured(
     await everwrite(
-      [
-        '--ca',
-        ca.caFile,
-        'bench',
-        '--target',
-        targets,
-        '--protocol',
-        'resp',
-        '--resp-target',
-        respTargets,
-        ...shortRun,
-        '--json',
-      ],
+      // --ca before the command, as a global option: the bench reads it there too.
+      ['--ca', ca.caFile, 'bench', ...respRun, '--json'],
       credentialsOf(bencher),
     ),
   );
@@ -295,21 +286,7 @@ testNeeding(
     assert.equal(untrusting.code, 1, untrusting.stderr);
     assert.match(untrusting.stderr, /trust the cluster's CA with --ca FILE/);
 
-    const readOnly = await everwrite(
-      [
-        'bench',
-        '--ca',
-        ca.caFile,
-        '--target',
-        targets,
-        '--protocol',
-        'resp',
-        '--resp-target',
-        respTargets,
-        ...shortRun,
-      ],
-      credentialsOf(reader),
-    );
+    const readOnly = await everwrite(['bench', '--ca', ca.caFile, ...respRun], credentialsOf(reader));
     assert.equal(readOnly.code, 1, readOnly.stderr);
     assert.match(readOnly.stderr, /\(RESP NOPERM\).*lacks a role; the bench needs read and write on bucket redis/);
     // Stopped at the load phase's first refusal, well before the 2 s run would have ended.
