@@ -123,13 +123,16 @@ function syscallsPerRequest(
   before: readonly Syscalls[],
   after: readonly Syscalls[],
 ): { reads: number; writes: number }[] | undefined {
-  if (before.length === 0 || before.some((s) => s === undefined) || after.some((s) => s === undefined))
-    return undefined;
-  return before.map((start, index) => {
-    const end = after[index] as NonNullable<Syscalls>;
-    const from = start as NonNullable<Syscalls>;
-    return { reads: (end.reads - from.reads) / requests, writes: (end.writes - from.writes) / requests };
-  });
+  const reads = perRequestDelta(
+    before.map((s) => s?.reads),
+    after.map((s) => s?.reads),
+  );
+  const writes = perRequestDelta(
+    before.map((s) => s?.writes),
+    after.map((s) => s?.writes),
+  );
+  if (reads === undefined || writes === undefined) return undefined;
+  return reads.map((perRequest, index) => ({ reads: perRequest, writes: writes[index] as number }));
 }
 
 async function plainRedis(): Promise<void> {
