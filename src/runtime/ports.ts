@@ -81,6 +81,16 @@ export interface StorageEngine {
    * dispatch with it, with no promise.
    */
   readonly readNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  /**
+   * Optional: the value the key will hold once every batch already handed to `batch` is applied,
+   * read synchronously, whether those batches are acknowledged yet or not. Offered only by an
+   * engine that applies batches in the order they were handed over and, when one fails, fails every
+   * batch handed over after it (the write-ahead log), so a write built on a value read here is never
+   * kept without the write it was built on. The runtime then does a replica's read-modify-write in
+   * one synchronous step and waits only for the write's acknowledgement, with no per-key queue
+   * (decision 0043). Thrown like `readNow`.
+   */
+  readonly readLatestNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
   /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
   batch(
     namespace: number,

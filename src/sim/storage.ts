@@ -513,6 +513,7 @@ export class SimStorage implements StorageEngine {
   readonly capabilities: StorageCapabilities;
   readonly engine: LoggedEngine;
   readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readLatestNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
   private readonly inner: SimInnerEngine;
 
   constructor(
@@ -537,6 +538,7 @@ export class SimStorage implements StorageEngine {
     });
     this.capabilities = this.engine.capabilities;
     this.readNow = this.engine.readNow;
+    this.readLatestNow = this.engine.readLatestNow;
   }
 
   /**

@@ -22,7 +22,10 @@
 //   durable: resolves after the fdatasync that covers the batch: it survives kill -9 and power loss.
 //   buffered: resolves once the batch is appended to the OS (write returned, no fsync): it survives
 //     kill -9 of the process, not an OS crash or power loss.
-// A write is visible to reads from its acknowledgement on (never before). Every batch is fsynced
+// A write is visible to reads from its acknowledgement on (never before); the overlay's latest view
+// (readLatestNow) has it from the moment it is handed over, and since a failure of any stage fails
+// every batch queued after it, a write built on that view never lands without the one it read
+// (decision 0043). Every batch is fsynced
 // before it reaches the inner engine, buffered ones too: otherwise after power loss the inner engine
 // could hold a batch the log lost, and replaying older records over it would expose half of it.
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../runtime/ports.ts';
@@ -78,6 +81,8 @@ interface LoggedBatch {
   readonly operations: readonly BatchOperation[] | undefined;
   readonly durable: boolean;
   readonly sequence: number;
+  /** The overlay entries of its keys, in the order of its operations (none for a drop). */
+  readonly entries: readonly OverlayEntry[];
   /** A drop's completion: it resolves once the inner engine has dropped the namespace. */
   readonly dropped: Deferred | undefined;
 }
@@ -96,8 +101,6 @@ export class Group {
   /** When the append returned (the pipeline's clock): the group's apply delay counts from here. */
   writtenMs = 0;
   file: LogFile | undefined;
-  /** Overlay entries this group's batches created or updated, released after it is applied. */
-  readonly touched: OverlayEntry[] = [];
 
   get lastSequence(): number {
     return (this.batches[this.batches.length - 1] as LoggedBatch).sequence;
@@ -181,7 +184,12 @@ export class LogPipeline {
     dropped: Deferred | undefined,
   ): Group {
     const group = (this.pending ??= new Group());
-    group.batches.push({ namespace, operations, durable, sequence: ++this.sequence, dropped });
+    const sequence = ++this.sequence;
+    // The overlay's latest view has the batch from now on; reads see it from its acknowledgement on.
+    let entries: readonly OverlayEntry[] = noEntries;
+    if (operations === undefined) this.overlay.queueDrop(namespace, sequence);
+    else entries = this.overlay.queue(namespace, operations, sequence);
+    group.batches.push({ namespace, operations, durable, sequence, entries, dropped });
     if (durable) group.syncAtOnce = true;
     group.records.push(record);
     group.bytes += record.length;
@@ -238,7 +246,7 @@ export class LogPipeline {
     group.writtenMs = this.options.clock.monotonicMs();
     for (const batch of group.batches) {
       if (!batch.durable && batch.operations !== undefined)
-        this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
+        this.overlay.acknowledge(batch.entries, batch.operations, batch.sequence);
     }
     group.written?.resolve();
     // The engine failed while this group was being written: it will never be synced or applied.
@@ -302,7 +310,7 @@ export class LogPipeline {
   private acknowledgeSynced(group: Group): void {
     for (const batch of group.batches) {
       if (batch.operations === undefined) this.waitingDrops++;
-      else if (batch.durable) this.overlay.record(batch.namespace, batch.operations, batch.sequence, group.touched);
+      else if (batch.durable) this.overlay.acknowledge(batch.entries, batch.operations, batch.sequence);
     }
     group.synced?.resolve();
     if (this.unapplied.length === 0) this.waitingSince = group.writtenMs;
@@ -391,8 +399,12 @@ export class LogPipeline {
   private release(groups: readonly Group[]): void {
     const appliedSequence = (groups[groups.length - 1] as Group).lastSequence;
     for (const group of groups) {
-      this.overlay.release(group.touched, appliedSequence);
-      for (const batch of group.batches) batch.dropped?.resolve();
+      for (const batch of group.batches) {
+        this.overlay.release(batch.entries, appliedSequence);
+        if (batch.dropped === undefined) continue;
+        this.overlay.releaseDrop(batch.namespace, batch.sequence);
+        batch.dropped.resolve();
+      }
       this.unappliedBytes -= group.bytes;
       this.host.directory.groupApplied(group.file as LogFile);
     }
@@ -433,6 +445,8 @@ export class LogPipeline {
     this.backlog = undefined;
   }
 }
+
+const noEntries: readonly OverlayEntry[] = Object.freeze([]);
 
 /** One run: every batch and drop of the groups, in log order, merged per namespace. */
 function planRun(groups: readonly Group[]): ApplyPlan {

@@ -160,6 +160,8 @@ export class LoggedEngine implements StorageEngine {
       innerReadNow === undefined
         ? undefined
         : (namespace, key) => this.readOverlayThenInner(innerReadNow, namespace, key);
+    this.readLatestNow =
+      innerReadNow === undefined ? undefined : (namespace, key) => this.readLatest(innerReadNow, namespace, key);
     this.directory = new LogDirectory(this.options, {
       inner,
       isFailed: () => this.state === 'failed',
@@ -256,6 +258,25 @@ export class LoggedEngine implements StorageEngine {
     if (!this.readable()) throw this.unusable();
     const entry = this.overlayEntry(namespace, key);
     return entry === undefined ? innerReadNow(namespace, key) : entry.value;
+  }
+
+  /**
+   * StorageEngine.readLatestNow, offered when the inner engine offers readNow: every batch handed to
+   * `batch` so far counts, acknowledged or not. Batches go to the log, and from it to the inner
+   * engine, in the order they were handed over, and a failure fails every one still queued, so a
+   * write built on what this reads is never kept without the writes it read (decision 0043).
+   */
+  readonly readLatestNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+
+  private readLatest(
+    innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
+    namespace: number,
+    key: Uint8Array,
+  ): Uint8Array | undefined {
+    assertNamespace(namespace);
+    if (!this.readable()) throw this.unusable();
+    const overlay = this.pipeline.overlay;
+    return overlay.has(namespace) ? overlay.latest(namespace, key, innerReadNow) : innerReadNow(namespace, key);
   }
 
   /** Reads are served while open, while closing, and after a failure (what was acknowledged stays readable). */

@@ -1,8 +1,14 @@
 // Why: a LoggedEngine acknowledges a write once it is in the log, before the inner engine has it.
-// Reads must still see it (docs/ARCHITECTURE.md section 3), so acknowledged-but-unapplied writes live here,
-// keyed by namespace and key, and leave once the inner engine has applied them. Each entry carries
-// the sequence of the newest write to its key, so an older write never hides a newer one and an
-// entry is released only when its newest write has reached the inner engine.
+// Reads must still see it (docs/ARCHITECTURE.md section 3), so writes not yet applied live here,
+// keyed by namespace and key, and leave once the inner engine has applied them.
+//
+// An entry holds two views of its key. The acknowledged one (value, sequence) is what reads see: a
+// write is visible from its acknowledgement on, never before. The latest one (latest,
+// latestSequence) includes writes handed to the engine but not yet acknowledged: the replica store
+// reads it to build the next version of a key in one synchronous step, without waiting for the
+// previous write's fdatasync (decision 0043). Sequences are the log's order, so an older write never
+// hides a newer one, and an entry leaves only when its latest write has reached the inner engine.
+// Each batch keeps the entries it queued, so acknowledging and releasing it looks nothing up.
 import type { BatchOperation, ScanOptions } from '../../runtime/ports.ts';
 import { latin1 } from './namespace-keys.ts';
 
@@ -10,15 +16,21 @@ export interface OverlayEntry {
   /** The key as a latin1 string (one char per byte): Map key, and byte order under string comparison. */
   readonly mapKey: string;
   readonly namespace: number;
-  key: Uint8Array;
+  readonly key: Uint8Array;
   /** The acknowledged value, or undefined for an acknowledged delete (a tombstone hiding the inner value). */
   value: Uint8Array | undefined;
-  /** Sequence of the newest acknowledged write to this key. */
+  /** Sequence of the newest acknowledged write to this key; 0 while none is (reads fall through to the inner engine). */
   sequence: number;
+  /** The value of the newest write handed over, acknowledged or not (undefined: a delete). */
+  latest: Uint8Array | undefined;
+  /** Sequence of the newest write handed over. */
+  latestSequence: number;
 }
 
 export class Overlay {
   private readonly namespaces = new Map<number, Map<string, OverlayEntry>>();
+  /** Per namespace with a drop handed over and not yet applied, that drop's sequence. */
+  private readonly drops = new Map<number, number>();
   private entryCount = 0;
 
   get size(): number {
@@ -26,48 +38,87 @@ export class Overlay {
   }
 
   /**
-   * Records an acknowledged batch written at `sequence`, unless a newer write to a key is already
-   * here. Appends every entry it creates or updates to `touched`, for `release`.
+   * Records a batch handed over at `sequence` as each key's latest write, not yet visible to reads;
+   * answers its entries, in the order of the operations, for `acknowledge` and `release`.
    */
-  record(namespace: number, operations: readonly BatchOperation[], sequence: number, touched: OverlayEntry[]): void {
+  queue(namespace: number, operations: readonly BatchOperation[], sequence: number): OverlayEntry[] {
     let entries = this.namespaces.get(namespace);
     if (entries === undefined) this.namespaces.set(namespace, (entries = new Map()));
+    const queued: OverlayEntry[] = new Array<OverlayEntry>(operations.length);
     for (let index = 0; index < operations.length; index++) {
       const operation = operations[index] as BatchOperation;
       const mapKey = latin1(operation.key);
       const value = operation.type === 'put' ? operation.value : undefined;
       let entry = entries.get(mapKey);
       if (entry === undefined) {
-        entry = { mapKey, namespace, key: operation.key, value, sequence };
+        entry = {
+          mapKey,
+          namespace,
+          key: operation.key,
+          value: undefined,
+          sequence: 0,
+          latest: value,
+          latestSequence: sequence,
+        };
         entries.set(mapKey, entry);
         this.entryCount++;
-      } else if (entry.sequence <= sequence) {
-        entry.key = operation.key;
-        entry.value = value;
-        entry.sequence = sequence;
       } else {
-        continue;
+        entry.latest = value;
+        entry.latestSequence = sequence;
       }
-      touched.push(entry);
+      queued[index] = entry;
+    }
+    return queued;
+  }
+
+  /** A drop of the namespace was handed over at `sequence`: the latest view of each of its keys is empty, up to later writes. */
+  queueDrop(namespace: number, sequence: number): void {
+    this.drops.set(namespace, sequence);
+  }
+
+  /** The batch queued at `sequence` (its entries from `queue`) is acknowledged: reads see it, unless they see a newer write. */
+  acknowledge(queued: readonly OverlayEntry[], operations: readonly BatchOperation[], sequence: number): void {
+    for (let index = 0; index < queued.length; index++) {
+      const entry = queued[index] as OverlayEntry;
+      if (entry.sequence > sequence) continue;
+      const operation = operations[index] as BatchOperation;
+      entry.value = operation.type === 'put' ? operation.value : undefined;
+      entry.sequence = sequence;
     }
   }
 
-  /** True when the namespace has entries; lets reads skip building a Map key in the common case. */
+  /** True when the namespace has entries or a drop under way; lets reads skip building a Map key in the common case. */
   has(namespace: number): boolean {
     const entries = this.namespaces.get(namespace);
-    return entries !== undefined && entries.size > 0;
+    return (entries !== undefined && entries.size > 0) || this.drops.has(namespace);
   }
 
-  /** The entry for a key, or undefined when the overlay knows nothing newer than the inner engine. */
+  /** The acknowledged entry for a key, or undefined when reads should ask the inner engine. */
   lookup(namespace: number, key: Uint8Array): OverlayEntry | undefined {
-    return this.namespaces.get(namespace)?.get(latin1(key));
+    const entry = this.namespaces.get(namespace)?.get(latin1(key));
+    return entry === undefined || entry.sequence === 0 ? undefined : entry;
   }
 
-  /** Removes the entries whose newest write is at or before `appliedSequence`: the inner engine has them. */
-  release(touched: readonly OverlayEntry[], appliedSequence: number): void {
-    for (let index = 0; index < touched.length; index++) {
-      const entry = touched[index] as OverlayEntry;
-      if (entry.sequence > appliedSequence) continue;
+  /**
+   * The key's latest value, acknowledged or not, asking `readInner` when the overlay knows nothing
+   * newer than the inner engine.
+   */
+  latest(
+    namespace: number,
+    key: Uint8Array,
+    readInner: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
+  ): Uint8Array | undefined {
+    const entry = this.namespaces.get(namespace)?.get(latin1(key));
+    const drop = this.drops.get(namespace);
+    if (entry !== undefined && (drop === undefined || entry.latestSequence > drop)) return entry.latest;
+    return drop === undefined ? readInner(namespace, key) : undefined;
+  }
+
+  /** Removes the entries whose latest write is at or before `appliedSequence`: the inner engine has them. */
+  release(queued: readonly OverlayEntry[], appliedSequence: number): void {
+    for (let index = 0; index < queued.length; index++) {
+      const entry = queued[index] as OverlayEntry;
+      if (entry.latestSequence > appliedSequence) continue;
       const entries = this.namespaces.get(entry.namespace);
       if (entries?.get(entry.mapKey) !== entry) continue;
       entries.delete(entry.mapKey);
@@ -76,7 +127,12 @@ export class Overlay {
     }
   }
 
-  /** A snapshot of the namespace's entries within the scan bounds, in ascending key order. */
+  /** The drop handed over at `sequence` is applied: the inner engine has dropped the namespace. */
+  releaseDrop(namespace: number, sequence: number): void {
+    if (this.drops.get(namespace) === sequence) this.drops.delete(namespace);
+  }
+
+  /** A snapshot of the namespace's acknowledged entries within the scan bounds, in ascending key order. */
   range(namespace: number, options: ScanOptions | undefined): OverlaySnapshot[] {
     const entries = this.namespaces.get(namespace);
     if (entries === undefined) return [];
@@ -84,6 +140,7 @@ export class Overlay {
     const end = options?.end === undefined ? undefined : latin1(options.end);
     const out: OverlaySnapshot[] = [];
     for (const entry of entries.values()) {
+      if (entry.sequence === 0) continue;
       if (start !== undefined && entry.mapKey < start) continue;
       if (end !== undefined && entry.mapKey >= end) continue;
       out.push({ mapKey: entry.mapKey, key: entry.key, value: entry.value });

@@ -25,11 +25,11 @@ export class CounterFloors {
   /** Loaded floors by partition; a partition absent here is read from the engine first. */
   private readonly floors = new Map<number, VersionVector>();
 
-  /** The partition's floor, read from the engine the first time (synchronous engines). */
-  loadNow(engine: Required<Pick<StorageEngine, 'getNow'>>, partition: number): VersionVector {
+  /** The partition's floor, read with `readNow` the first time (engines that read synchronously). */
+  loadNow(readNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined, partition: number): VersionVector {
     const known = this.floors.get(partition);
     if (known !== undefined) return known;
-    const floor = decodeFloor(engine.getNow(partition, counterFloorKey));
+    const floor = decodeFloor(readNow(partition, counterFloorKey));
     this.floors.set(partition, floor);
     return floor;
   }

@@ -1,9 +1,12 @@
 // Why: a replica's records live in a StorageEngine as bytes; versions are merged in the core's pure
-// functions. Merging is a read-modify-write across an await, so two merges of one key must not
-// interleave (the second would overwrite the first's result and lose a version). This store
-// serialises them per key and leaves reads unserialised (they see the last completed write). An
-// engine that answers synchronously (getNow/batchNow: everything in memory) needs none of that: the
-// read-modify-write is one synchronous step, and the answer is a value, not a promise. Since every
+// functions. Merging is a read-modify-write, so two merges of one key must not interleave (the
+// second would overwrite the first's result and lose a version). Most engines let the store take
+// both halves in one synchronous step, so nothing can come between them, with no per-key queue:
+// an engine that holds everything in memory (getNow/batchNow: the write is done when it returns),
+// and the write-ahead log, whose latest view includes every write handed to it and which keeps
+// them in order (readLatestNow: the step waits only for the write's acknowledgement, decision
+// 0043). For any other engine the read-modify-write spans an await, and the store serialises
+// those per key. Reads are never serialised (they see the last acknowledged write). Since every
 // write of a record passes here with the bytes it replaces already read, the store also keeps the
 // node's key and byte figures (StoredUsage, decision 0036).
 import type { VersionedRecord } from '../../core/versioning/index.ts';
@@ -17,7 +20,7 @@ import {
   sync,
 } from '../../core/versioning/index.ts';
 import { mergeIntoReplica, mintVersion } from '../../core/node/replica-versions.ts';
-import type { StorageEngine } from '../ports.ts';
+import type { BatchOperation, StorageEngine } from '../ports.ts';
 import { KeyedSerializer } from '../keyed-serializer.ts';
 import { latin1 } from '../latin1.ts';
 import { CounterFloors } from './counter-floors.ts';
@@ -33,10 +36,37 @@ export interface StoredVersion {
   readonly encoded: Uint8Array | undefined;
 }
 
-type SyncEngine = StorageEngine & Required<Pick<StorageEngine, 'getNow' | 'batchNow'>>;
-
 /** Told of a minted version once its write is handed to the engine, before the write completes. */
 export type MintedListener = (record: VersionedRecord, encoded: Uint8Array) => void;
+
+/** How the store reads a key and hands over its write in one synchronous step, when the engine allows it. */
+interface SteppedEngine {
+  /** The key's value with every write handed over so far (thrown failures, like readNow). */
+  readonly read: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
+  /** Hands the write over; undefined when it is done already, else its acknowledgement. Throws or rejects on failure. */
+  readonly write: (
+    namespace: number,
+    operations: readonly BatchOperation[],
+    durable: boolean,
+  ) => Promise<void> | undefined;
+  /** The engine keeps the written arrays themselves until applied: bytes that are a view of a network chunk are copied first. */
+  readonly keepsArrays: boolean;
+}
+
+function steppedEngine(engine: StorageEngine): SteppedEngine | undefined {
+  const { getNow, batchNow, readLatestNow } = engine;
+  if (getNow !== undefined && batchNow !== undefined) {
+    const write = (namespace: number, operations: readonly BatchOperation[]): undefined => {
+      batchNow(namespace, operations);
+      return undefined;
+    };
+    return { read: getNow, write, keepsArrays: false };
+  }
+  if (readLatestNow === undefined) return undefined;
+  const write = (namespace: number, operations: readonly BatchOperation[], durable: boolean): Promise<void> =>
+    engine.batch(namespace, operations, { durable });
+  return { read: readLatestNow, write, keepsArrays: true };
+}
 
 export class LocalStore {
   private readonly keys = new KeyedSerializer();
@@ -49,12 +79,12 @@ export class LocalStore {
    * mints their dots again for other writes, and they get a second chance to be stored here.
    */
   private readonly unwritten = new Map<string, VersionedRecord>();
-  private readonly syncEngine: SyncEngine | undefined;
+  private readonly stepped: SteppedEngine | undefined;
   /** A synchronous read, when the engine has one: reads need no per-key queue, only writes do. */
   private readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
 
   constructor(readonly engine: StorageEngine) {
-    this.syncEngine = engine.getNow !== undefined && engine.batchNow !== undefined ? (engine as SyncEngine) : undefined;
+    this.stepped = steppedEngine(engine);
     this.readNow = engine.readNow ?? engine.getNow;
   }
 
@@ -79,15 +109,46 @@ export class LocalStore {
     request: VersionRequest,
     onMinted?: MintedListener,
   ): StoreAnswer<StoredVersion> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) {
-      const storedBytes = engine.getNow(partition, storageKey);
-      const stored = this.floors.above(decodeOwned(storedBytes), request.actor, this.floors.loadNow(engine, partition));
-      const next = mintVersion(stored, request);
-      const encoded = writeNow(engine, partition, storageKey, next);
+    const stepped = this.stepped;
+    if (stepped === undefined) return this.mintQueued(partition, storageKey, request, onMinted);
+    const storedBytes = stepped.read(partition, storageKey);
+    const queueKey = this.unwritten.size === 0 ? undefined : this.queueKey(partition, storageKey);
+    const failedEarlier = queueKey === undefined ? undefined : this.unwritten.get(queueKey);
+    const stored = this.floors.above(
+      decodeOwned(storedBytes),
+      request.actor,
+      this.floors.loadNow(stepped.read, partition),
+    );
+    const next = mintVersion(failedEarlier === undefined ? stored : sync(stored, failedEarlier), request);
+    const encoded = encodeRecord(next);
+    const written = stepped.write(partition, [{ type: 'put', key: storageKey, value: encoded }], request.durable);
+    const version: StoredVersion = { ok: true, record: next, encoded };
+    if (written === undefined) {
       this.usage.replaced(storageKey.length, storedBytes, encoded);
-      return { ok: true, record: next, encoded };
+      return version;
     }
+    onMinted?.(next, encoded);
+    return written.then(
+      () => {
+        if (failedEarlier !== undefined) this.unwritten.delete(queueKey as string);
+        this.usage.replaced(storageKey.length, storedBytes, encoded);
+        return version;
+      },
+      (error: unknown) => {
+        // Its dot may be on other replicas now: keep it for the key's next mint, then fail as before.
+        if (onMinted !== undefined) this.unwritten.set(this.queueKey(partition, storageKey), decodeRecord(encoded));
+        throw error;
+      },
+    );
+  }
+
+  /** mint, for an engine whose read-modify-write spans an await: one at a time per key. */
+  private mintQueued(
+    partition: number,
+    storageKey: Uint8Array,
+    request: VersionRequest,
+    onMinted: MintedListener | undefined,
+  ): Promise<StoredVersion> {
     const queueKey = this.queueKey(partition, storageKey);
     return this.keys.run(queueKey, async () => {
       const failedEarlier = this.unwritten.get(queueKey);
@@ -130,16 +191,26 @@ export class LocalStore {
     durable: boolean,
     incomingBytes?: Uint8Array,
   ): StoreAnswer<StoredVersion> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) {
-      const storedBytes = engine.getNow(partition, storageKey);
-      const merge = planMerge(storedBytes, incoming, incomingBytes);
-      if (merge.write) {
-        engine.batchNow(partition, [{ type: 'put', key: storageKey, value: merge.encoded }]);
-        this.usage.replaced(storageKey.length, storedBytes, merge.encoded);
-      }
-      return { ok: true, record: merge.record, encoded: merge.encoded };
-    }
+    const stepped = this.stepped;
+    if (stepped === undefined) return this.mergeQueued(partition, storageKey, incoming, durable, incomingBytes);
+    const storedBytes = stepped.read(partition, storageKey);
+    // A copy when the engine holds on to the array: the incoming bytes are a view of a network chunk.
+    const ownBytes = stepped.keepsArrays && incomingBytes !== undefined ? Buffer.from(incomingBytes) : incomingBytes;
+    const merge = planMerge(storedBytes, incoming, ownBytes);
+    const version: StoredVersion = { ok: true, record: merge.record, encoded: merge.encoded };
+    if (!merge.write) return version;
+    const operations = [{ type: 'put', key: storageKey, value: merge.encoded } as const];
+    return this.afterWrite(stepped.write(partition, operations, durable), storageKey, storedBytes, version);
+  }
+
+  /** merge, for an engine whose read-modify-write spans an await: one at a time per key. */
+  private mergeQueued(
+    partition: number,
+    storageKey: Uint8Array,
+    incoming: VersionedRecord,
+    durable: boolean,
+    incomingBytes: Uint8Array | undefined,
+  ): Promise<StoredVersion> {
     return this.exclusive(partition, storageKey, async () => {
       // A copy: the engine may hold the bytes a while, and the incoming ones are a view of a network chunk.
       const read = this.stored(partition, storageKey);
@@ -169,23 +240,25 @@ export class LocalStore {
    * replica without this node's entry (found by the simulator, seed 18 with a short grace).
    */
   reap(partition: number, storageKey: Uint8Array, expected: VersionedRecord): StoreAnswer<StoredVersion> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) {
-      // Synchronous like mint and merge, so neither can slip between this read and this write.
-      const stored = engine.getNow(partition, storageKey);
-      const current = decodeOwned(stored);
-      if (!recordsEqual(current, expected)) return storedVersion(stored);
-      if (current.siblings.length > 0) {
-        const contextOnly = { context: current.context, siblings: [] };
-        const encoded = writeNow(engine, partition, storageKey, contextOnly);
-        this.usage.replaced(storageKey.length, stored, encoded);
-        return { ok: true, record: contextOnly, encoded };
-      }
-      const floor = this.floors.raised(partition, current.context, this.floors.loadNow(engine, partition));
-      engine.batchNow(partition, [floor, { type: 'delete', key: storageKey }]);
-      this.usage.replaced(storageKey.length, stored, undefined);
-      return { ok: true, record: emptyRecord, encoded: undefined };
+    const stepped = this.stepped;
+    if (stepped === undefined) return this.reapQueued(partition, storageKey, expected);
+    // One synchronous step like mint and merge, so neither can slip between this read and this write.
+    const stored = stepped.read(partition, storageKey);
+    const current = decodeOwned(stored);
+    if (!recordsEqual(current, expected)) return storedVersion(stored);
+    if (current.siblings.length > 0) {
+      const contextOnly = { context: current.context, siblings: [] };
+      const encoded = encodeRecord(contextOnly);
+      const written = stepped.write(partition, [{ type: 'put', key: storageKey, value: encoded }], true);
+      return this.afterWrite(written, storageKey, stored, { ok: true, record: contextOnly, encoded });
     }
+    const floor = this.floors.raised(partition, current.context, this.floors.loadNow(stepped.read, partition));
+    const written = stepped.write(partition, [floor, { type: 'delete', key: storageKey }], true);
+    return this.afterWrite(written, storageKey, stored, { ok: true, record: emptyRecord, encoded: undefined });
+  }
+
+  /** reap, for an engine whose read-modify-write spans an await: one at a time per key. */
+  private reapQueued(partition: number, storageKey: Uint8Array, expected: VersionedRecord): Promise<StoredVersion> {
     return this.exclusive(partition, storageKey, async () => {
       const stored = await this.stored(partition, storageKey);
       const current = decodeOwned(stored);
@@ -212,16 +285,21 @@ export class LocalStore {
    * simulator).
    */
   dropKey(partition: number, storageKey: Uint8Array, actor: string): Promise<void> {
-    const engine = this.syncEngine;
-    if (engine !== undefined) {
-      // Synchronous like mint and merge, so neither can slip between this read and this delete.
-      try {
-        this.dropKeyNow(engine, partition, storageKey, actor);
-        return Promise.resolve();
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+    const stepped = this.stepped;
+    if (stepped === undefined) return this.dropKeyQueued(partition, storageKey, actor);
+    try {
+      // One synchronous step like mint and merge, so neither can slip between this read and this delete.
+      const stored = stepped.read(partition, storageKey);
+      if (stored === undefined || decodeOwned(stored).context.has(actor)) return Promise.resolve();
+      const written = stepped.write(partition, [{ type: 'delete', key: storageKey }], true);
+      return Promise.resolve(this.afterWrite(written, storageKey, stored, undefined));
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
+  }
+
+  /** dropKey, for an engine whose read-modify-write spans an await: one at a time per key. */
+  private dropKeyQueued(partition: number, storageKey: Uint8Array, actor: string): Promise<void> {
     return this.exclusive(partition, storageKey, async () => {
       const stored = await this.stored(partition, storageKey);
       if (stored === undefined || decodeOwned(stored).context.has(actor)) return;
@@ -230,11 +308,25 @@ export class LocalStore {
     });
   }
 
-  private dropKeyNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, actor: string): void {
-    const stored = engine.getNow(partition, storageKey);
-    if (stored === undefined || decodeOwned(stored).context.has(actor)) return;
-    engine.batchNow(partition, [{ type: 'delete', key: storageKey }]);
-    this.usage.replaced(storageKey.length, stored, undefined);
+  /**
+   * The answer of a stepped write that replaced `storedBytes` with `version`'s bytes: at once when
+   * the engine wrote it synchronously, else once the engine acknowledges it. The usage figures move
+   * only once the engine has the write.
+   */
+  private afterWrite<T extends StoredVersion | undefined>(
+    written: Promise<void> | undefined,
+    storageKey: Uint8Array,
+    storedBytes: Uint8Array | undefined,
+    version: T,
+  ): StoreAnswer<T> {
+    if (written === undefined) {
+      this.usage.replaced(storageKey.length, storedBytes, version?.encoded);
+      return version;
+    }
+    return written.then(() => {
+      this.usage.replaced(storageKey.length, storedBytes, version?.encoded);
+      return version;
+    });
   }
 
   /** The stored bytes, read at once when the engine can (inside a key's turn, that reads the same). */
@@ -303,13 +395,6 @@ function planMerge(
     encoded: merged.kind === 'replaced' && incomingBytes !== undefined ? incomingBytes : encodeRecord(merged.record),
     write: true,
   };
-}
-
-/** Writes the record synchronously; returns the bytes written. */
-function writeNow(engine: SyncEngine, partition: number, storageKey: Uint8Array, record: VersionedRecord): Uint8Array {
-  const encoded = encodeRecord(record);
-  engine.batchNow(partition, [{ type: 'put', key: storageKey, value: encoded }]);
-  return encoded;
 }
 
 /**

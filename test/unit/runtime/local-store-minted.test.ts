@@ -10,8 +10,13 @@ import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
 
-/** A memory engine seen only through the asynchronous port (no getNow/batchNow/readNow), whose next batch can be made to fail. */
-function flakyAsyncEngine(): { engine: StorageEngine; failNextBatch: () => void } {
+/**
+ * A memory engine whose next batch can be made to fail, seen only through the asynchronous port (no
+ * getNow/batchNow/readNow), or, `ordered`, as the write-ahead log offers itself: a synchronous read
+ * of the latest writes (readLatestNow), acknowledgements later. A failed batch is not applied, as
+ * after the log's failure and reopening.
+ */
+function flakyAsyncEngine(ordered: boolean): { engine: StorageEngine; failNextBatch: () => void } {
   const inner = new MemoryEngine();
   let fail = false;
   const engine: StorageEngine = {
@@ -26,6 +31,7 @@ function flakyAsyncEngine(): { engine: StorageEngine; failNextBatch: () => void 
     },
     scan: (namespace, options) => inner.scan(namespace, options),
     drop: (namespace) => inner.drop(namespace),
+    ...(ordered ? { readNow: inner.readNow, readLatestNow: inner.readNow } : {}),
   };
   return { engine, failNextBatch: () => (fail = true) };
 }
@@ -52,48 +58,55 @@ const dots = (record: VersionedRecord) =>
     .map((sibling) => `${sibling.dot.actor}:${sibling.dot.counter}=${new TextDecoder().decode(sibling.stored.value)}`)
     .sort();
 
-test('the minted version is reported before its write completes, and is the version the write stores', async () => {
-  const { engine } = flakyAsyncEngine();
-  await engine.open();
-  const store = new LocalStore(engine);
-  let reported: VersionedRecord | undefined;
-  const answer = store.mint(1, key, request('a'), (record) => (reported = record));
-  assert.ok(answer instanceof Promise);
-  const done = await answer;
-  assert.deepEqual(dots(reported ?? emptyRecord), ['n1.7:1=a']);
-  assert.deepEqual(dots(done.record), ['n1.7:1=a']);
-  assert.deepEqual(dots(await store.read(1, key)), ['n1.7:1=a']);
-});
+const shapes = [
+  { name: 'asynchronous engine', ordered: false },
+  { name: 'ordered engine (readLatestNow)', ordered: true },
+];
 
-test('after a reported version fails to be written, the next mint keeps it and takes a new dot', async () => {
-  const { engine, failNextBatch } = flakyAsyncEngine();
-  await engine.open();
-  const store = new LocalStore(engine);
-  const sent: string[][] = [];
-  failNextBatch();
-  await assert.rejects(Promise.resolve(store.mint(1, key, request('a'), (record) => sent.push(dots(record)))), /EIO/);
-  assert.deepEqual(sent, [['n1.7:1=a']], 'reported, so other replicas may hold n1.7:1');
-  const next = await store.mint(1, key, request('b'), (record) => sent.push(dots(record)));
-  assert.deepEqual(
-    dots(next.record),
-    ['n1.7:1=a', 'n1.7:2=b'],
-    'n1.7:1 still names "a", and "b" gets a dot of its own',
-  );
-  assert.deepEqual(dots(await store.read(1, key)), ['n1.7:1=a', 'n1.7:2=b']);
-  const third = await store.mint(1, key, { ...request('c'), context: next.record.context });
-  assert.deepEqual(
-    dots(third.record),
-    ['n1.7:3=c'],
-    'once stored, the failed version is an ordinary one (superseded here by context)',
-  );
-});
+for (const shape of shapes) {
+  test(`${shape.name}: the minted version is reported before its write completes, and is the version the write stores`, async () => {
+    const { engine } = flakyAsyncEngine(shape.ordered);
+    await engine.open();
+    const store = new LocalStore(engine);
+    let reported: VersionedRecord | undefined;
+    const answer = store.mint(1, key, request('a'), (record) => (reported = record));
+    assert.ok(answer instanceof Promise);
+    const done = await answer;
+    assert.deepEqual(dots(reported ?? emptyRecord), ['n1.7:1=a']);
+    assert.deepEqual(dots(done.record), ['n1.7:1=a']);
+    assert.deepEqual(dots(await store.read(1, key)), ['n1.7:1=a']);
+  });
 
-test('a write that was never reported (no listener) fails without being kept', async () => {
-  const { engine, failNextBatch } = flakyAsyncEngine();
-  await engine.open();
-  const store = new LocalStore(engine);
-  failNextBatch();
-  await assert.rejects(Promise.resolve(store.mint(1, key, request('a'))), /EIO/);
-  const next = await store.mint(1, key, request('b'));
-  assert.deepEqual(dots(next.record), ['n1.7:1=b'], 'nothing left this node, so the dot is free');
-});
+  test(`${shape.name}: after a reported version fails to be written, the next mint keeps it and takes a new dot`, async () => {
+    const { engine, failNextBatch } = flakyAsyncEngine(shape.ordered);
+    await engine.open();
+    const store = new LocalStore(engine);
+    const sent: string[][] = [];
+    failNextBatch();
+    await assert.rejects(Promise.resolve(store.mint(1, key, request('a'), (record) => sent.push(dots(record)))), /EIO/);
+    assert.deepEqual(sent, [['n1.7:1=a']], 'reported, so other replicas may hold n1.7:1');
+    const next = await store.mint(1, key, request('b'), (record) => sent.push(dots(record)));
+    assert.deepEqual(
+      dots(next.record),
+      ['n1.7:1=a', 'n1.7:2=b'],
+      'n1.7:1 still names "a", and "b" gets a dot of its own',
+    );
+    assert.deepEqual(dots(await store.read(1, key)), ['n1.7:1=a', 'n1.7:2=b']);
+    const third = await store.mint(1, key, { ...request('c'), context: next.record.context });
+    assert.deepEqual(
+      dots(third.record),
+      ['n1.7:3=c'],
+      'once stored, the failed version is an ordinary one (superseded here by context)',
+    );
+  });
+
+  test(`${shape.name}: a write that was never reported (no listener) fails without being kept`, async () => {
+    const { engine, failNextBatch } = flakyAsyncEngine(shape.ordered);
+    await engine.open();
+    const store = new LocalStore(engine);
+    failNextBatch();
+    await assert.rejects(Promise.resolve(store.mint(1, key, request('a'))), /EIO/);
+    const next = await store.mint(1, key, request('b'));
+    assert.deepEqual(dots(next.record), ['n1.7:1=b'], 'nothing left this node, so the dot is free');
+  });
+}

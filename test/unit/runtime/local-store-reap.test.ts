@@ -1,8 +1,9 @@
 // Why: a reap steps a key one level down (decision 0019): a tombstone-only record keeps only its
 // causal context, and a context-only record is removed, its context merged into the partition's
 // counter floor in the same batch, so a new version of the key never reuses a dot the removed
-// context named (the dot reuse of decision 0002, seeds 162/67). Both engine shapes are exercised:
-// the synchronous memory engine and one seen only through the asynchronous port (as LevelDB).
+// context named (the dot reuse of decision 0002, seeds 162/67). Every engine shape is exercised:
+// the synchronous memory engine, one seen only through the asynchronous port (as LevelDB), and one
+// that reads its latest writes at once and acknowledges them later (as the write-ahead log).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeRecord, type StoredValue, type VersionedRecord } from '../../../src/core/versioning/index.ts';
@@ -44,9 +45,15 @@ function asyncOnly(inner: MemoryEngine): StorageEngine {
   };
 }
 
+/** The memory engine as the write-ahead log offers itself: a synchronous read of the latest writes, acknowledgements later. */
+function orderedAsync(inner: MemoryEngine): StorageEngine {
+  return { ...asyncOnly(inner), readNow: inner.readNow, readLatestNow: inner.readNow };
+}
+
 const shapes = [
   { name: 'synchronous engine', wrap: (inner: MemoryEngine): StorageEngine => inner },
   { name: 'asynchronous engine', wrap: asyncOnly },
+  { name: 'ordered engine (readLatestNow)', wrap: orderedAsync },
 ];
 
 /** Writes "x", deletes it (5 writes in all, so counters reach 5), and answers the tombstone record. */

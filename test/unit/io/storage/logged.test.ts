@@ -203,6 +203,48 @@ test('the newest write to a key wins whatever mix of durable and buffered batche
     ]);
   }));
 
+test('readLatestNow sees a batch from the moment it is handed over, reads only from its acknowledgement; a drop handed over empties it (decision 0043)', () =>
+  withLogged(new GatedEngine(), {}, async (engine) => {
+    const read = (reader: LoggedEngine['readNow'], key: string): string | undefined => {
+      const value = reader?.(5, bytes(key));
+      return value === undefined ? undefined : text(value);
+    };
+    assert.ok(engine.readLatestNow !== undefined, 'offered over an inner engine that reads synchronously');
+    await engine.batch(5, [put('a', '1'), put('b', '1')], { durable: true });
+    const second = engine.batch(5, [put('a', '2'), remove('b')], { durable: true });
+    assert.deepEqual([read(engine.readLatestNow, 'a'), read(engine.readLatestNow, 'b')], ['2', undefined]);
+    assert.deepEqual([read(engine.readNow, 'a'), read(engine.readNow, 'b')], ['1', '1'], 'not yet acknowledged');
+    await second;
+    assert.deepEqual([read(engine.readNow, 'a'), read(engine.readNow, 'b')], ['2', undefined]);
+    await settled(engine);
+    const dropped = engine.drop(5);
+    const after = engine.batch(5, [put('c', '3')], { durable: true });
+    assert.equal(read(engine.readLatestNow, 'a'), undefined, 'the drop handed over hides every earlier write');
+    assert.equal(read(engine.readLatestNow, 'c'), '3', 'but not a later one');
+    assert.equal(read(engine.readNow, 'a'), '2', 'reads see the namespace until the drop is done');
+    await Promise.all([dropped, after]);
+    await settled(engine);
+    assert.deepEqual([read(engine.readLatestNow, 'a'), read(engine.readLatestNow, 'c')], [undefined, '3']);
+    assert.deepEqual([read(engine.readNow, 'a'), read(engine.readNow, 'c')], [undefined, '3']);
+    assert.equal(engine.statistics.overlayEntries, 0);
+  }));
+
+test('readLatestNow is not offered over an inner engine that cannot read synchronously', () => {
+  const asyncOnly = new MemoryEngine();
+  const inner: StorageEngine = {
+    capabilities: asyncOnly.capabilities,
+    open: () => asyncOnly.open(),
+    close: () => asyncOnly.close(),
+    get: (namespace, key) => asyncOnly.get(namespace, key),
+    batch: (namespace, operations, options) => asyncOnly.batch(namespace, operations, options),
+    scan: (namespace, options) => asyncOnly.scan(namespace, options),
+    drop: (namespace) => asyncOnly.drop(namespace),
+  };
+  const engine = new LoggedEngine(inner, { directory: '/nonexistent/never-opened' });
+  assert.equal(engine.readLatestNow, undefined);
+  assert.equal(engine.readNow, undefined);
+});
+
 /** Copies the log files as they are now: what a crash at this instant would leave on disk. */
 function crashImage(logDirectory: string, imageDirectory: string): string[] {
   mkdirSync(imageDirectory, { recursive: true });
