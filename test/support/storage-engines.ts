@@ -115,3 +115,19 @@ export class GatedEngine extends MemoryEngine {
     );
   }
 }
+
+/**
+ * An engine seen only through the asynchronous port (no getNow, batchNow, readNow or readLatestNow),
+ * as LevelDB is: what the runtime must handle when nothing answers at once.
+ */
+export function asyncOnly(inner: StorageEngine): StorageEngine {
+  return {
+    capabilities: inner.capabilities,
+    open: () => inner.open(),
+    close: () => inner.close(),
+    get: (namespace, key) => inner.get(namespace, key),
+    batch: (namespace, operations, options) => inner.batch(namespace, operations, options),
+    scan: (namespace, options) => inner.scan(namespace, options),
+    drop: (namespace) => inner.drop(namespace),
+  };
+}

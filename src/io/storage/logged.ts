@@ -254,8 +254,7 @@ export class LoggedEngine implements StorageEngine {
     namespace: number,
     key: Uint8Array,
   ): Uint8Array | undefined {
-    assertNamespace(namespace);
-    if (!this.readable()) throw this.unusable();
+    this.assertReadable(namespace);
     const entry = this.overlayEntry(namespace, key);
     return entry === undefined ? innerReadNow(namespace, key) : entry.value;
   }
@@ -273,10 +272,15 @@ export class LoggedEngine implements StorageEngine {
     namespace: number,
     key: Uint8Array,
   ): Uint8Array | undefined {
-    assertNamespace(namespace);
-    if (!this.readable()) throw this.unusable();
+    this.assertReadable(namespace);
     const overlay = this.pipeline.overlay;
     return overlay.has(namespace) ? overlay.latest(namespace, key, innerReadNow) : innerReadNow(namespace, key);
+  }
+
+  /** For the synchronous reads: a bad namespace is a bug, an engine that cannot serve reads throws its failure. */
+  private assertReadable(namespace: number): void {
+    assertNamespace(namespace);
+    if (!this.readable()) throw this.unusable();
   }
 
   /** Reads are served while open, while closing, and after a failure (what was acknowledged stays readable). */

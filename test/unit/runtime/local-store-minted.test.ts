@@ -9,6 +9,7 @@ import type { VersionRequest } from '../../../src/core/node/effects.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import type { BatchOperation, StorageEngine } from '../../../src/runtime/ports.ts';
+import { asyncOnly } from '../../support/storage-engines.ts';
 
 /**
  * A memory engine whose next batch can be made to fail, seen only through the asynchronous port (no
@@ -20,17 +21,12 @@ function flakyAsyncEngine(ordered: boolean): { engine: StorageEngine; failNextBa
   const inner = new MemoryEngine();
   let fail = false;
   const engine: StorageEngine = {
-    capabilities: inner.capabilities,
-    open: () => inner.open(),
-    close: () => inner.close(),
-    get: (namespace, key) => inner.get(namespace, key),
+    ...asyncOnly(inner),
     batch: (namespace: number, operations: readonly BatchOperation[], options: { readonly durable: boolean }) => {
       if (!fail) return inner.batch(namespace, operations, options);
       fail = false;
       return Promise.reject(new Error('EIO: simulated'));
     },
-    scan: (namespace, options) => inner.scan(namespace, options),
-    drop: (namespace) => inner.drop(namespace),
     ...(ordered ? { readNow: inner.readNow, readLatestNow: inner.readNow } : {}),
   };
   return { engine, failNextBatch: () => (fail = true) };

@@ -12,6 +12,7 @@ import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
 import { counterFloorKey } from '../../../src/runtime/stores/counter-floors.ts';
 import type { StorageEngine } from '../../../src/runtime/ports.ts';
+import { asyncOnly } from '../../support/storage-engines.ts';
 
 const key = new TextEncoder().encode('\u0000\u0001bk');
 const otherKey = new TextEncoder().encode('\u0000\u0001bz');
@@ -31,19 +32,6 @@ const request = (value: string, context: ReadonlyMap<string, number>, deleted = 
   lastWriterWins: false,
   siblingsCountMax: 100,
 });
-
-/** The memory engine through the asynchronous port only. */
-function asyncOnly(inner: MemoryEngine): StorageEngine {
-  return {
-    capabilities: inner.capabilities,
-    open: () => inner.open(),
-    close: () => inner.close(),
-    get: (namespace, storageKey) => inner.get(namespace, storageKey),
-    batch: (namespace, operations, options) => inner.batch(namespace, operations, options),
-    scan: (namespace, options) => inner.scan(namespace, options),
-    drop: (namespace) => inner.drop(namespace),
-  };
-}
 
 /** The memory engine as the write-ahead log offers itself: a synchronous read of the latest writes, acknowledgements later. */
 function orderedAsync(inner: MemoryEngine): StorageEngine {

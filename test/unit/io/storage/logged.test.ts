@@ -13,6 +13,7 @@ import { LmdbEngine } from '../../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../../src/io/storage/memory.ts';
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../../../src/runtime/ports.ts';
 import {
+  asyncOnly,
   bytes,
   collect,
   GatedEngine,
@@ -230,16 +231,7 @@ test('readLatestNow sees a batch from the moment it is handed over, reads only f
   }));
 
 test('readLatestNow is not offered over an inner engine that cannot read synchronously', () => {
-  const asyncOnly = new MemoryEngine();
-  const inner: StorageEngine = {
-    capabilities: asyncOnly.capabilities,
-    open: () => asyncOnly.open(),
-    close: () => asyncOnly.close(),
-    get: (namespace, key) => asyncOnly.get(namespace, key),
-    batch: (namespace, operations, options) => asyncOnly.batch(namespace, operations, options),
-    scan: (namespace, options) => asyncOnly.scan(namespace, options),
-    drop: (namespace) => asyncOnly.drop(namespace),
-  };
+  const inner = asyncOnly(new MemoryEngine());
   const engine = new LoggedEngine(inner, { directory: '/nonexistent/never-opened' });
   assert.equal(engine.readLatestNow, undefined);
   assert.equal(engine.readNow, undefined);
