@@ -273,8 +273,7 @@ export class LoggedEngine implements StorageEngine {
     key: Uint8Array,
   ): Uint8Array | undefined {
     this.assertReadable(namespace);
-    const overlay = this.pipeline.overlay;
-    return overlay.has(namespace) ? overlay.latest(namespace, key, innerReadNow) : innerReadNow(namespace, key);
+    return this.pipeline.overlay.latest(namespace, key, innerReadNow);
   }
 
   /** For the synchronous reads: a bad namespace is a bug, an engine that cannot serve reads throws its failure. */

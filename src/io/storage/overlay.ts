@@ -101,7 +101,7 @@ export class Overlay {
 
   /**
    * The key's latest value, acknowledged or not, asking `readInner` when the overlay knows nothing
-   * newer than the inner engine.
+   * newer than the inner engine (without building a Map key when the namespace has no entries).
    */
   latest(
     namespace: number,
