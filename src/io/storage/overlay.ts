@@ -114,11 +114,22 @@ export class Overlay {
     return drop === undefined ? readInner(namespace, key) : undefined;
   }
 
-  /** Removes the entries whose latest write is at or before `appliedSequence`: the inner engine has them. */
+  /**
+   * Removes the entries whose latest write is at or before `appliedSequence`: the inner engine has
+   * them. An entry kept for a newer write not yet applied stops answering reads with an acknowledged
+   * write the inner engine now has: reads ask the inner engine again, which may hold something newer
+   * than that write, such as a drop applied in the same run.
+   */
   release(queued: readonly OverlayEntry[], appliedSequence: number): void {
     for (let index = 0; index < queued.length; index++) {
       const entry = queued[index] as OverlayEntry;
-      if (entry.latestSequence > appliedSequence) continue;
+      if (entry.latestSequence > appliedSequence) {
+        if (entry.sequence <= appliedSequence) {
+          entry.sequence = 0;
+          entry.value = undefined;
+        }
+        continue;
+      }
       const entries = this.namespaces.get(entry.namespace);
       if (entries?.get(entry.mapKey) !== entry) continue;
       entries.delete(entry.mapKey);

@@ -9,6 +9,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateS
 import { join } from 'node:path';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../../src/io/storage/log-format.ts';
 import { LoggedEngine, type LoggedEngineOptions } from '../../../../src/io/storage/logged.ts';
+import { nodeLogFileSystem, type LogFileSystem } from '../../../../src/io/storage/log-files.ts';
 import { LmdbEngine } from '../../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../../src/io/storage/memory.ts';
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../../../src/runtime/ports.ts';
@@ -229,6 +230,59 @@ test('readLatestNow sees a batch from the moment it is handed over, reads only f
     assert.deepEqual([read(engine.readNow, 'a'), read(engine.readNow, 'c')], [undefined, '3']);
     assert.equal(engine.statistics.overlayEntries, 0);
   }));
+
+/** node:fs, with every log fdatasync from `hold()` on waiting until `release()`. */
+function syncGate(): { fileSystem: LogFileSystem; hold: () => void; release: () => void } {
+  let held: Array<() => void> | undefined;
+  const fileSystem: LogFileSystem = {
+    ...nodeLogFileSystem,
+    create: async (path) => {
+      const file = await nodeLogFileSystem.create(path);
+      return {
+        append: (chunks) => file.append(chunks),
+        datasync: async () => {
+          if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
+          await file.datasync();
+        },
+        close: () => file.close(),
+      };
+    },
+  };
+  const release = (): void => {
+    const waiting = held ?? [];
+    held = undefined;
+    for (const resume of waiting) resume();
+  };
+  return { fileSystem, hold: () => (held ??= []), release };
+}
+
+test('once a drop is applied, an older acknowledged write no longer shows, though a newer write of its key waits for its fsync', () => {
+  const inner = new GatedEngine();
+  const syncs = syncGate();
+  return withLogged(inner, { fileSystem: syncs.fileSystem }, async (engine) => {
+    try {
+      await engine.batch(6, [put('k', '1')], { durable: true });
+      inner.hold();
+      // The drop's run also carries a batch of namespace 7, which the gate holds: the run stays open.
+      const other = engine.batch(7, [put('x', '1')], { durable: true });
+      const dropped = engine.drop(6);
+      await eventually('the run with the drop reached the inner engine', () => inner.heldBatches > 0);
+      syncs.hold();
+      const newer = engine.batch(6, [put('k', '2')], { durable: true });
+      inner.release();
+      await dropped;
+      assert.equal(engine.readNow?.(6, bytes('k')), undefined, 'the dropped write shows again');
+      assert.equal(await engine.get(6, bytes('k')), undefined);
+      assert.deepEqual(await collect(engine.scan(6)), []);
+      assert.equal(text(engine.readLatestNow?.(6, bytes('k')) ?? new Uint8Array()), '2');
+      syncs.release();
+      await Promise.all([newer, other]);
+      assert.equal(text(await engine.get(6, bytes('k'))), '2');
+    } finally {
+      syncs.release();
+    }
+  });
+});
 
 test('readLatestNow is not offered over an inner engine that cannot read synchronously', () => {
   const inner = asyncOnly(new MemoryEngine());
