@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStorageEngine, type LoggedEngineOptions } from '../../src/io/storage/index.ts';
+import { nodeLogFileSystem, type LogFileSystem } from '../../src/io/storage/log-files.ts';
 import type { BatchOperation, StorageEngine } from '../../src/runtime/ports.ts';
 import { MemoryEngine } from '../../src/io/storage/memory.ts';
 
@@ -129,5 +130,20 @@ export function asyncOnly(inner: StorageEngine): StorageEngine {
     batch: (namespace, operations, options) => inner.batch(namespace, operations, options),
     scan: (namespace, options) => inner.scan(namespace, options),
     drop: (namespace) => inner.drop(namespace),
+  };
+}
+
+/** The log's node:fs binding with every fdatasync passed through `datasync`, which calls `real` when it should. */
+export function logFileSystemWithSync(datasync: (real: () => Promise<void>) => Promise<void>): LogFileSystem {
+  return {
+    ...nodeLogFileSystem,
+    create: async (path) => {
+      const file = await nodeLogFileSystem.create(path);
+      return {
+        append: (chunks) => file.append(chunks),
+        datasync: () => datasync(() => file.datasync()),
+        close: () => file.close(),
+      };
+    },
   };
 }

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { StoredValue, VersionedRecord } from '../../../src/core/versioning/index.ts';
 import type { VersionRequest } from '../../../src/core/node/effects.ts';
-import { nodeLogFileSystem, type LogFileSystem } from '../../../src/io/storage/log-files.ts';
+import type { LogFileSystem } from '../../../src/io/storage/log-files.ts';
 import { LoggedEngine } from '../../../src/io/storage/logged.ts';
 import { MemoryEngine } from '../../../src/io/storage/memory.ts';
 import { LocalStore } from '../../../src/runtime/stores/local-store.ts';
-import { withTemporaryDirectory } from '../../support/storage-engines.ts';
+import { logFileSystemWithSync, withTemporaryDirectory } from '../../support/storage-engines.ts';
 
 const key = new TextEncoder().encode('\u0000\u0001bk');
 const stored = (value: string): StoredValue => ({
@@ -72,17 +72,9 @@ test('over the log, writes to one key handed over in one turn build on each othe
 /** node:fs, with every log file's fdatasync failing while `failing` is set. */
 function syncFailingFileSystem(): { fileSystem: LogFileSystem; fail: (on: boolean) => void } {
   let failing = false;
-  const fileSystem: LogFileSystem = {
-    ...nodeLogFileSystem,
-    create: async (path) => {
-      const file = await nodeLogFileSystem.create(path);
-      return {
-        append: (chunks) => file.append(chunks),
-        datasync: () => (failing ? Promise.reject(new Error('EIO: simulated fdatasync failure')) : file.datasync()),
-        close: () => file.close(),
-      };
-    },
-  };
+  const fileSystem = logFileSystemWithSync((real) =>
+    failing ? Promise.reject(new Error('EIO: simulated fdatasync failure')) : real(),
+  );
   return { fileSystem, fail: (on) => (failing = on) };
 }
 

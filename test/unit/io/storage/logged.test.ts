@@ -9,13 +9,14 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, truncateS
 import { join } from 'node:path';
 import { decodeLog, encodeBatchRecord, encodeDropRecord, logFileMagic } from '../../../../src/io/storage/log-format.ts';
 import { LoggedEngine, type LoggedEngineOptions } from '../../../../src/io/storage/logged.ts';
-import { nodeLogFileSystem, type LogFileSystem } from '../../../../src/io/storage/log-files.ts';
+import type { LogFileSystem } from '../../../../src/io/storage/log-files.ts';
 import { LmdbEngine } from '../../../../src/io/storage/lmdb.ts';
 import { MemoryEngine } from '../../../../src/io/storage/memory.ts';
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../../../src/runtime/ports.ts';
 import {
   asyncOnly,
   bytes,
+  logFileSystemWithSync,
   collect,
   GatedEngine,
   put,
@@ -234,20 +235,10 @@ test('readLatestNow sees a batch from the moment it is handed over, reads only f
 /** node:fs, with every log fdatasync from `hold()` on waiting until `release()`. */
 function syncGate(): { fileSystem: LogFileSystem; hold: () => void; release: () => void } {
   let held: Array<() => void> | undefined;
-  const fileSystem: LogFileSystem = {
-    ...nodeLogFileSystem,
-    create: async (path) => {
-      const file = await nodeLogFileSystem.create(path);
-      return {
-        append: (chunks) => file.append(chunks),
-        datasync: async () => {
-          if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
-          await file.datasync();
-        },
-        close: () => file.close(),
-      };
-    },
-  };
+  const fileSystem = logFileSystemWithSync(async (real) => {
+    if (held !== undefined) await new Promise<void>((resolve) => held?.push(resolve));
+    await real();
+  });
   const release = (): void => {
     const waiting = held ?? [];
     held = undefined;
