@@ -25,9 +25,9 @@
 // A write is visible to reads from its acknowledgement on (never before); the overlay's latest view
 // (readLatestNow) has it from the moment it is handed over, and since a failure of any stage fails
 // every batch queued after it, a write built on that view never lands without the one it read
-// (decision 0043). Every batch is fsynced
-// before it reaches the inner engine, buffered ones too: otherwise after power loss the inner engine
-// could hold a batch the log lost, and replaying older records over it would expose half of it.
+// (decision 0043). Every batch is fsynced before it reaches the inner engine, buffered ones too:
+// otherwise after power loss the inner engine could hold a batch the log lost, and replaying older
+// records over it would expose half of it.
 import type { BatchOperation, Clock, StorageEngine, TimerHandle, Timers } from '../../runtime/ports.ts';
 import type { EverwriteError } from '../../core/base/errors.ts';
 import { ApplyPlan } from './apply-plan.ts';
