@@ -56,6 +56,9 @@ export interface ScanOptions {
   readonly limit?: number;
 }
 
+/** A read that answers at once: the key's value in the namespace, or undefined; throws what `get` rejects with. */
+export type SyncRead = (namespace: number, key: Uint8Array) => Uint8Array | undefined;
+
 /**
  * Bytes in, bytes out, per namespace. Namespaces 0..65279 are ring partitions; the reserved ones
  * below hold hints and node metadata. The engine never decodes a record.
@@ -71,7 +74,7 @@ export interface StorageEngine {
    * replica's read-modify-write in one synchronous step, with no per-key queue and no promise: on
    * the write path that is measurable (docs/BENCHMARKS.md). Both throw what `get`/`batch` reject with.
    */
-  readonly getNow?: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
+  readonly getNow?: SyncRead;
   readonly batchNow?: (namespace: number, operations: readonly BatchOperation[]) => void;
   /**
    * Optional: `get` done synchronously, by an engine whose reads never wait (lmdb reads its memory
@@ -80,7 +83,7 @@ export interface StorageEngine {
    * engine offers `getNow` and `batchNow`. The runtime answers a replica's read in the same
    * dispatch with it, with no promise.
    */
-  readonly readNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readNow?: SyncRead | undefined;
   /**
    * Optional: the value the key will hold once every batch already handed to `batch` is applied,
    * read synchronously, whether those batches are acknowledged yet or not. Offered only by an
@@ -90,7 +93,7 @@ export interface StorageEngine {
    * one synchronous step and waits only for the write's acknowledgement, with no per-key queue
    * (decision 0043). Thrown like `readNow`.
    */
-  readonly readLatestNow?: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readLatestNow?: SyncRead | undefined;
   /** Applies all operations of one namespace atomically; resolves once durable if `durable`. */
   batch(
     namespace: number,

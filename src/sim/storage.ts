@@ -25,6 +25,7 @@ import {
   type ScanOptions,
   type StorageCapabilities,
   type StorageEngine,
+  type SyncRead,
 } from '../runtime/ports.ts';
 import { SimTimers } from './clock.ts';
 import type { DotLedger } from './dot-ledger.ts';
@@ -512,8 +513,8 @@ function schedulerClock(scheduler: SimScheduler): Clock {
 export class SimStorage implements StorageEngine {
   readonly capabilities: StorageCapabilities;
   readonly engine: LoggedEngine;
-  readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
-  readonly readLatestNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readNow: SyncRead | undefined;
+  readonly readLatestNow: SyncRead | undefined;
   private readonly inner: SimInnerEngine;
 
   constructor(

@@ -24,6 +24,7 @@ import type {
   ScanOptions,
   StorageCapabilities,
   StorageEngine,
+  SyncRead,
   Timers,
 } from '../../runtime/ports.ts';
 import { assert } from '../../core/base/assert.ts';
@@ -247,13 +248,9 @@ export class LoggedEngine implements StorageEngine {
   }
 
   /** StorageEngine.readNow, offered when the inner engine offers it: the overlay, then the inner engine. */
-  readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readNow: SyncRead | undefined;
 
-  private readOverlayThenInner(
-    innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
-    namespace: number,
-    key: Uint8Array,
-  ): Uint8Array | undefined {
+  private readOverlayThenInner(innerReadNow: SyncRead, namespace: number, key: Uint8Array): Uint8Array | undefined {
     this.assertReadable(namespace);
     const entry = this.overlayEntry(namespace, key);
     return entry === undefined ? innerReadNow(namespace, key) : entry.value;
@@ -265,13 +262,9 @@ export class LoggedEngine implements StorageEngine {
    * engine, in the order they were handed over, and a failure fails every one still queued, so a
    * write built on what this reads is never kept without the writes it read (decision 0043).
    */
-  readonly readLatestNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  readonly readLatestNow: SyncRead | undefined;
 
-  private readLatest(
-    innerReadNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
-    namespace: number,
-    key: Uint8Array,
-  ): Uint8Array | undefined {
+  private readLatest(innerReadNow: SyncRead, namespace: number, key: Uint8Array): Uint8Array | undefined {
     this.assertReadable(namespace);
     return this.pipeline.overlay.latest(namespace, key, innerReadNow);
   }

@@ -9,7 +9,7 @@
 // previous write's fdatasync (decision 0043). Sequences are the log's order, so an older write never
 // hides a newer one, and an entry leaves only when its latest write has reached the inner engine.
 // Each batch keeps the entries it queued, so acknowledging and releasing it looks nothing up.
-import type { BatchOperation, ScanOptions } from '../../runtime/ports.ts';
+import type { BatchOperation, ScanOptions, SyncRead } from '../../runtime/ports.ts';
 import { latin1 } from './namespace-keys.ts';
 
 export interface OverlayEntry {
@@ -103,11 +103,7 @@ export class Overlay {
    * The key's latest value, acknowledged or not, asking `readInner` when the overlay knows nothing
    * newer than the inner engine (without building a Map key when the namespace has no entries).
    */
-  latest(
-    namespace: number,
-    key: Uint8Array,
-    readInner: (namespace: number, key: Uint8Array) => Uint8Array | undefined,
-  ): Uint8Array | undefined {
+  latest(namespace: number, key: Uint8Array, readInner: SyncRead): Uint8Array | undefined {
     const entry = this.namespaces.get(namespace)?.get(latin1(key));
     const drop = this.drops.get(namespace);
     if (entry !== undefined && (drop === undefined || entry.latestSequence > drop)) return entry.latest;

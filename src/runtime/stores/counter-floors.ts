@@ -14,7 +14,7 @@ import {
   type VersionVector,
   type VersionedRecord,
 } from '../../core/versioning/index.ts';
-import type { BatchOperation, StorageEngine } from '../ports.ts';
+import type { BatchOperation, StorageEngine, SyncRead } from '../ports.ts';
 
 /** The floor's key in each partition's namespace: one byte, shorter than any storage key. */
 export const counterFloorKey = new Uint8Array([0]);
@@ -26,7 +26,7 @@ export class CounterFloors {
   private readonly floors = new Map<number, VersionVector>();
 
   /** The partition's floor, read with `readNow` the first time (engines that read synchronously). */
-  loadNow(readNow: (namespace: number, key: Uint8Array) => Uint8Array | undefined, partition: number): VersionVector {
+  loadNow(readNow: SyncRead, partition: number): VersionVector {
     const known = this.floors.get(partition);
     if (known !== undefined) return known;
     const floor = decodeFloor(readNow(partition, counterFloorKey));

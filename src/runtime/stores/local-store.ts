@@ -20,7 +20,7 @@ import {
   sync,
 } from '../../core/versioning/index.ts';
 import { mergeIntoReplica, mintVersion } from '../../core/node/replica-versions.ts';
-import type { BatchOperation, StorageEngine } from '../ports.ts';
+import type { BatchOperation, StorageEngine, SyncRead } from '../ports.ts';
 import { KeyedSerializer } from '../keyed-serializer.ts';
 import { latin1 } from '../latin1.ts';
 import { CounterFloors } from './counter-floors.ts';
@@ -42,7 +42,7 @@ export type MintedListener = (record: VersionedRecord, encoded: Uint8Array) => v
 /** How the store reads a key and hands over its write in one synchronous step, when the engine allows it. */
 interface SteppedEngine {
   /** The key's value with every write handed over so far (thrown failures, like readNow). */
-  readonly read: (namespace: number, key: Uint8Array) => Uint8Array | undefined;
+  readonly read: SyncRead;
   /** Hands the write over; undefined when it is done already, else its acknowledgement. Throws or rejects on failure. */
   readonly write: (
     namespace: number,
@@ -81,7 +81,7 @@ export class LocalStore {
   private readonly unwritten = new Map<string, VersionedRecord>();
   private readonly stepped: SteppedEngine | undefined;
   /** A synchronous read, when the engine has one: reads need no per-key queue, only writes do. */
-  private readonly readNow: ((namespace: number, key: Uint8Array) => Uint8Array | undefined) | undefined;
+  private readonly readNow: SyncRead | undefined;
 
   constructor(readonly engine: StorageEngine) {
     this.stepped = steppedEngine(engine);
