@@ -329,10 +329,15 @@ export class AntiEntropy {
 
   /** Whether this node and `peer` are both primaries of `partition` in the ring this node holds now. */
   private isCurrentPair(partition: number, peer: NodeId): boolean {
+    return this.bothAmongPrimaries(partition, peer, replicaCountOf(this.kernel));
+  }
+
+  /** Whether this node and `peer` are both among the first `n` primaries of `partition` in the ring held now. */
+  private bothAmongPrimaries(partition: number, peer: NodeId, n: number): boolean {
     const kernel = this.kernel;
     if (partition >= kernel.ring.partitionCount) return false;
-    const primaries = primaryNodes(kernel.ring, asPartitionIndex(partition), replicaCountOf(kernel));
-    return primaries.includes(peer) && primaries.includes(kernel.self);
+    const primaries = primaryNodes(kernel.ring, asPartitionIndex(partition), n);
+    return primaries.includes(kernel.self) && primaries.includes(peer);
   }
 
   private armTimer(running: RunningExchange): void {
@@ -465,9 +470,11 @@ export class AntiEntropy {
     } catch {
       return false;
     }
-    const n = Math.min(kernel.props.get(bucket).n, kernel.ring.members.length);
-    const primaries = primaryNodes(kernel.ring, asPartitionIndex(job.partition), n);
-    return primaries.includes(kernel.self) && primaries.includes(job.peer);
+    return this.bothAmongPrimaries(
+      job.partition,
+      job.peer,
+      Math.min(kernel.props.get(bucket).n, kernel.ring.members.length),
+    );
   }
 
   private repair(job: RepairJob): void {
