@@ -4,8 +4,9 @@
 //
 // It starts a 3-node cluster of real processes, memory engine or lmdb with buffered writes
 // (bench/resp-load.ts: node 1's RESP port, bucket `redis` N=3 R=2 W=2, redis-benchmark with 50
-// clients and 100-byte values over 100k keys), runs a fixed unmeasured warm-up of SETs, then, for each pipeline depth, a fixed number of
-// SETs to node 1 while every node runs V8's sampling heap profiler.
+// clients and 100-byte values over 100k keys), runs a fixed unmeasured warm-up of SETs, then, for
+// each pipeline depth, a fixed number of SETs to node 1 while every node runs V8's sampling heap
+// profiler.
 //
 // How it counts: `process.memoryUsage()` deltas miss whatever the GC collected in between, and Node
 // 20's `v8.getHeapStatistics()` has no running allocation total. V8's sampling heap profiler keeps,
